@@ -1,0 +1,55 @@
+// Package auth turns bearer tokens into a [Principal]: who is calling, as a
+// department official, a privacy officer, a citizen or an auditor. It
+// authenticates; it does not authorize.
+//
+// Tokens are JSON Web Tokens (RFC 7519) in JWS compact serialization
+// (RFC 7515), signed with Ed25519 ("alg": "EdDSA", RFC 8037). An [Issuer]
+// signs them (for development, demos and `govhub token`); a [Verifier] checks
+// them; [Middleware] guards HTTP handlers with a Verifier and puts the
+// Principal in the request context ([FromContext]).
+//
+// # Wire format
+//
+// A token is three base64url segments without padding, joined by dots:
+// header, payload, and the Ed25519 signature (64 bytes) of the ASCII bytes
+// "header.payload". The header is
+//
+//	{"alg":"EdDSA","kid":"TFGSkLzjuH8","typ":"JWT"}
+//
+// where "kid" is [KeyID] of the signing key: the first 8 bytes of the SHA-256
+// of the 32-byte public key, base64url-encoded. The payload of a housing clerk
+// u123's token, issued by "govhub-test" at 2026-03-01T08:59:00Z for an hour,
+// is
+//
+//	{"kind":"department","department":"housing","role":"clerk","iss":"govhub-test",
+//	 "sub":"u123","exp":1772359140,"nbf":1772355540,"iat":1772355540,
+//	 "jti":"auZ4P0-96RtuuItzpI7SRw"}
+//
+// (on one line): "kind" is the [Kind]; "department" and "role" are present
+// only for the kinds that have them (see [Principal.Validate]); "sub" is the
+// subject; "iss" names the issuer; "exp", "nbf" and "iat" are whole seconds
+// since the Unix epoch; "jti" is 16 random bytes, base64url. With the Ed25519
+// seed 6aac991333a68bd7b6ff8a69c5c2a74e23571891f29c7ad6ffe40752da178aa7 the
+// token is
+//
+//	eyJhbGciOiJFZERTQSIsImtpZCI6IlRGR1NrTHpqdUg4IiwidHlwIjoiSldUIn0.
+//	eyJraW5kIjoiZGVwYXJ0bWVudCIsImRlcGFydG1lbnQiOiJob3VzaW5nIiwicm9sZSI6ImNsZXJrIiwiaXNzIjoiZ292aHViLXRlc3QiLCJzdWIiOiJ1MTIzIiwiZXhwIjoxNzcyMzU5MTQwLCJuYmYiOjE3NzIzNTU1NDAsImlhdCI6MTc3MjM1NTU0MCwianRpIjoiYXVaNFAwLTk2UnR1dUl0enBJN1NSdyJ9.
+//	MIhdGkIu9BqHuP84K_T7OtXrkD0hnTu2BnBjWJ_Z_j-y5YhMvIm4KBEYi3LO4qi59dar9aFgJMet0GGkm4UEBw
+//
+// (without the line breaks). testdata/vectors.json holds this and other
+// tokens, valid and invalid, with the verdict of a Verifier at a fixed time.
+//
+// # Verification
+//
+// [Verifier.Verify] accepts only "alg" "EdDSA": "none", HMAC (including HS256
+// keyed with the public key's bytes) and RSA or ECDSA algorithms are refused
+// as [ErrAlgorithm] before any key is used. It requires strict base64url, the
+// signature of its key (a "kid" naming another key is refused), the expected
+// "iss", an "exp", a "jti" and a valid principal; "exp", "nbf" and "iat" are
+// checked with a leeway ([DefaultLeeway]). Every refusal wraps one sentinel
+// error ([ErrMissing], [ErrMalformed], [ErrSignature], [ErrAlgorithm],
+// [ErrExpired], [ErrNotYetValid], [ErrClaims]) whose message is a short
+// reason safe to show the client; an authentic expired token yields an
+// [*ExpiredError] carrying its principal, so that the denied attempt can be
+// recorded against a known party. No error quotes the token.
+package auth

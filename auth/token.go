@@ -1,0 +1,329 @@
+package auth
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Algorithm is the only JWS "alg" this package issues or accepts.
+const Algorithm = "EdDSA"
+
+// DefaultLeeway is the clock skew a [Verifier] tolerates on "exp", "nbf" and
+// "iat" unless [WithLeeway] says otherwise.
+const DefaultLeeway = 30 * time.Second
+
+// MaxTokenSize is the length in bytes beyond which [Verifier.Verify] refuses a
+// token as [ErrMalformed] without parsing it.
+const MaxTokenSize = 8 << 10
+
+// KeyID returns the key id of pub carried in the "kid" header of the tokens it
+// signs: the first 8 bytes of SHA-256(pub), base64url-encoded without padding
+// (11 characters).
+func KeyID(pub ed25519.PublicKey) string {
+	sum := sha256.Sum256(pub)
+	return base64.RawURLEncoding.EncodeToString(sum[:8])
+}
+
+// claims is the JWT payload. Kind, department and role come first so that a
+// decoded payload reads naturally.
+type claims struct {
+	Kind       Kind   `json:"kind"`
+	Department string `json:"department,omitempty"`
+	Role       string `json:"role,omitempty"`
+	jwt.RegisteredClaims
+}
+
+// Validate is called by the jwt parser once the signature is verified. It
+// checks what the parser's options do not: the token id and the principal.
+func (c *claims) Validate() error {
+	if !isID(c.ID) {
+		return errTokenID
+	}
+	return c.principal().Validate()
+}
+
+var errTokenID = errors.New("missing or bad jti")
+
+func (c *claims) principal() Principal {
+	p := Principal{
+		Kind:       c.Kind,
+		Department: c.Department,
+		Role:       c.Role,
+		Subject:    c.Subject,
+		TokenID:    c.ID,
+	}
+	if c.ExpiresAt != nil {
+		p.Expires = c.ExpiresAt.UTC()
+	}
+	return p
+}
+
+// Issuer signs tokens with an Ed25519 key. It is meant for development, demos
+// and the `govhub token` command; production deployments may take tokens
+// from an external identity provider instead. An Issuer is safe for
+// concurrent use.
+type Issuer struct {
+	key    ed25519.PrivateKey
+	kid    string
+	issuer string
+	now    func() time.Time
+	rand   io.Reader
+}
+
+// IssuerOption configures an [Issuer].
+type IssuerOption func(*Issuer)
+
+// WithIssuerClock makes the Issuer read the time from now instead of
+// [time.Now], for tests and reproducible examples.
+func WithIssuerClock(now func() time.Time) IssuerOption {
+	return func(i *Issuer) { i.now = now }
+}
+
+// NewIssuer returns an Issuer that signs with key and names itself issuer in
+// the "iss" claim. The key must be a well-formed Ed25519 private key (its
+// public half matching its seed) and issuer must not be empty.
+func NewIssuer(key ed25519.PrivateKey, issuer string, opts ...IssuerOption) (*Issuer, error) {
+	if len(key) != ed25519.PrivateKeySize {
+		return nil, fmt.Errorf("creating token issuer: private key is %d bytes, want %d", len(key), ed25519.PrivateKeySize)
+	}
+	pub := key.Public().(ed25519.PublicKey)
+	if !ed25519.NewKeyFromSeed(key.Seed()).Public().(ed25519.PublicKey).Equal(pub) {
+		return nil, errors.New("creating token issuer: private key's public half does not match its seed")
+	}
+	if issuer == "" {
+		return nil, errors.New("creating token issuer: empty issuer name")
+	}
+	i := &Issuer{
+		key:    ed25519.NewKeyFromSeed(key.Seed()),
+		kid:    KeyID(pub),
+		issuer: issuer,
+		now:    time.Now,
+		rand:   rand.Reader,
+	}
+	for _, opt := range opts {
+		opt(i)
+	}
+	if i.now == nil {
+		return nil, errors.New("creating token issuer: nil clock")
+	}
+	return i, nil
+}
+
+// Public returns the public key that verifies the Issuer's tokens.
+func (i *Issuer) Public() ed25519.PublicKey {
+	return i.key.Public().(ed25519.PublicKey)
+}
+
+// Issue returns a signed token for p valid for ttl (at least one second) from
+// now. The token carries "iat" and "nbf" set to now, "exp" to now+ttl (whole
+// seconds), "iss", "sub", a random 128-bit "jti", and a "kid" header. An
+// officer principal with an empty Role is given [RoleOfficer]; p.TokenID and
+// p.Expires are ignored. A principal that fails [Principal.Validate] is
+// refused with an error wrapping [ErrInvalidPrincipal].
+func (i *Issuer) Issue(p Principal, ttl time.Duration) (string, error) {
+	if p.Kind == KindOfficer && p.Role == "" {
+		p.Role = RoleOfficer
+	}
+	if err := p.Validate(); err != nil {
+		return "", fmt.Errorf("issuing token: %w", err)
+	}
+	if ttl < time.Second {
+		return "", fmt.Errorf("issuing token: ttl %v is shorter than 1s", ttl)
+	}
+	var id [16]byte
+	if _, err := io.ReadFull(i.rand, id[:]); err != nil {
+		return "", fmt.Errorf("issuing token: reading random token id: %w", err)
+	}
+	now := i.now()
+	c := &claims{
+		Kind:       p.Kind,
+		Department: p.Department,
+		Role:       p.Role,
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    i.issuer,
+			Subject:   p.Subject,
+			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+			NotBefore: jwt.NewNumericDate(now),
+			IssuedAt:  jwt.NewNumericDate(now),
+			ID:        base64.RawURLEncoding.EncodeToString(id[:]),
+		},
+	}
+	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
+	tok.Header["kid"] = i.kid
+	s, err := tok.SignedString(i.key)
+	if err != nil {
+		return "", fmt.Errorf("issuing token: %w", err)
+	}
+	return s, nil
+}
+
+// Verifier checks tokens signed by one Ed25519 key for one issuer. A Verifier
+// is safe for concurrent use.
+type Verifier struct {
+	pub    ed25519.PublicKey
+	kid    string
+	issuer string
+	parser *jwt.Parser
+}
+
+// VerifierOption configures a [Verifier].
+type VerifierOption func(*verifierConfig)
+
+type verifierConfig struct {
+	now    func() time.Time
+	leeway time.Duration
+}
+
+// WithClock makes the Verifier read the time from now instead of [time.Now].
+func WithClock(now func() time.Time) VerifierOption {
+	return func(c *verifierConfig) { c.now = now }
+}
+
+// WithLeeway sets the clock skew tolerated on "exp", "nbf" and "iat"
+// (default [DefaultLeeway]). It must not be negative.
+func WithLeeway(d time.Duration) VerifierOption {
+	return func(c *verifierConfig) { c.leeway = d }
+}
+
+// NewVerifier returns a Verifier accepting tokens signed by key with "iss"
+// equal to issuer.
+func NewVerifier(key ed25519.PublicKey, issuer string, opts ...VerifierOption) (*Verifier, error) {
+	if len(key) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("creating token verifier: public key is %d bytes, want %d", len(key), ed25519.PublicKeySize)
+	}
+	if issuer == "" {
+		return nil, errors.New("creating token verifier: empty issuer name")
+	}
+	cfg := verifierConfig{now: time.Now, leeway: DefaultLeeway}
+	for _, opt := range opts {
+		opt(&cfg)
+	}
+	if cfg.now == nil {
+		return nil, errors.New("creating token verifier: nil clock")
+	}
+	if cfg.leeway < 0 {
+		return nil, fmt.Errorf("creating token verifier: negative leeway %v", cfg.leeway)
+	}
+	pub := make(ed25519.PublicKey, ed25519.PublicKeySize)
+	copy(pub, key)
+	return &Verifier{
+		pub:    pub,
+		kid:    KeyID(pub),
+		issuer: issuer,
+		parser: jwt.NewParser(
+			jwt.WithValidMethods([]string{Algorithm}),
+			jwt.WithExpirationRequired(),
+			jwt.WithIssuer(issuer),
+			jwt.WithIssuedAt(),
+			jwt.WithLeeway(cfg.leeway),
+			jwt.WithTimeFunc(cfg.now),
+			jwt.WithStrictDecoding(),
+		),
+	}, nil
+}
+
+var (
+	errCritical   = errors.New("crit header")
+	errUnknownKey = errors.New("unknown kid")
+)
+
+// keyFor is the parser's key function: it refuses extensions it does not
+// understand (RFC 7515 §4.1.11) and keys it does not hold.
+func (v *Verifier) keyFor(t *jwt.Token) (any, error) {
+	if _, ok := t.Header["crit"]; ok {
+		return nil, errCritical
+	}
+	if kid, ok := t.Header["kid"]; ok {
+		if s, _ := kid.(string); s != v.kid {
+			return nil, errUnknownKey
+		}
+	}
+	return v.pub, nil
+}
+
+// Verify checks token and returns the principal it speaks for, with TokenID
+// and Expires filled in.
+//
+// The token must be a compact JWS with "alg" "EdDSA", a valid signature by
+// the Verifier's key ("kid", if present, must be [KeyID] of that key; a "crit"
+// header is refused), strict unpadded base64url, and claims "iss" equal to
+// the Verifier's issuer, "exp" in the future, "nbf" and "iat" (if present) not
+// in the future, all up to the leeway, a "jti", and a principal passing
+// [Principal.Validate].
+//
+// Errors wrap exactly one of [ErrMissing] (empty token), [ErrMalformed],
+// [ErrAlgorithm], [ErrSignature], [ErrClaims], [ErrNotYetValid] or
+// [ErrExpired]; the last is an [*ExpiredError] holding the principal, since
+// the token is authentic. A token with bad claims is reported as ErrClaims
+// even if it has also expired. Errors never contain the token or values read
+// from it.
+func (v *Verifier) Verify(token string) (Principal, error) {
+	switch {
+	case token == "":
+		return Principal{}, ErrMissing
+	case len(token) > MaxTokenSize:
+		return Principal{}, fmt.Errorf("%w: longer than %d bytes", ErrMalformed, MaxTokenSize)
+	case strings.Count(token, ".") != 2:
+		return Principal{}, fmt.Errorf("%w: not three dot-separated segments", ErrMalformed)
+	}
+	var c claims
+	tok, err := v.parser.ParseWithClaims(token, &c, v.keyFor)
+	if err != nil {
+		return Principal{}, v.classify(tok, &c, err)
+	}
+	return c.principal(), nil
+}
+
+// classify turns an error of the jwt parser into one of ours, without
+// keeping the parser's message (which may quote the token).
+func (v *Verifier) classify(tok *jwt.Token, c *claims, err error) error {
+	if tok == nil || errors.Is(err, jwt.ErrTokenMalformed) {
+		return fmt.Errorf("%w: not base64url-encoded JSON", ErrMalformed)
+	}
+	if alg, _ := tok.Header["alg"].(string); alg != Algorithm {
+		return fmt.Errorf("%w: alg must be %s", ErrAlgorithm, Algorithm)
+	}
+	switch {
+	case errors.Is(err, errCritical):
+		return fmt.Errorf("%w: unsupported crit header", ErrMalformed)
+	case errors.Is(err, errUnknownKey):
+		return fmt.Errorf("%w: unknown key id", ErrSignature)
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		return ErrSignature
+	case !errors.Is(err, jwt.ErrTokenInvalidClaims):
+		return fmt.Errorf("%w: unverifiable", ErrSignature)
+	}
+	// The signature is valid: the claims are ours to judge.
+	switch {
+	case c.Issuer == "":
+		return fmt.Errorf("%w: missing iss", ErrClaims)
+	case c.Issuer != v.issuer:
+		return fmt.Errorf("%w: wrong issuer", ErrClaims)
+	case c.ExpiresAt == nil:
+		return fmt.Errorf("%w: missing exp", ErrClaims)
+	case !isID(c.ID):
+		return fmt.Errorf("%w: %w", ErrClaims, errTokenID)
+	}
+	p := c.principal()
+	if perr := p.Validate(); perr != nil {
+		return fmt.Errorf("%w: %w", ErrClaims, perr)
+	}
+	switch {
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return &ExpiredError{Principal: p}
+	case errors.Is(err, jwt.ErrTokenNotValidYet):
+		return fmt.Errorf("%w: before nbf", ErrNotYetValid)
+	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return fmt.Errorf("%w: before iat", ErrNotYetValid)
+	}
+	return ErrClaims
+}

@@ -1,0 +1,476 @@
+package ledger
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Defaults for the log's options.
+const (
+	DefaultMaxBatch            = 256
+	DefaultQueueSize           = 8192
+	DefaultIntegrationInterval = 100 * time.Millisecond
+)
+
+var (
+	// ErrClosed: the log is shutting down and takes no more entries.
+	ErrClosed = errors.New("ledger: log is closed")
+	// ErrQueueFull: more entries are waiting than the queue holds; retry shortly.
+	ErrQueueFull = errors.New("ledger: append queue is full, retry later")
+)
+
+// Config holds what a log needs.
+type Config struct {
+	Storage  Storage
+	Signer   note.Signer   // the log key; its name is the log's origin
+	Verifier note.Verifier // the same key's verifier, to check what storage returns
+}
+
+// Option changes a default of New.
+type Option func(*Log)
+
+// WithMaxBatch sets how many entries one batch document holds at most.
+func WithMaxBatch(n int) Option { return func(l *Log) { l.maxBatch = n } }
+
+// WithQueueSize sets how many appends may wait for the sequencer before Append fails fast.
+func WithQueueSize(n int) Option { return func(l *Log) { l.queueSize = n } }
+
+// WithIntegrationInterval sets the shortest time between two integration rounds (each round
+// writes tiles, the tree state and one signed checkpoint).
+func WithIntegrationInterval(d time.Duration) Option { return func(l *Log) { l.interval = d } }
+
+// WithLogger sets where background failures are reported (integration errors, mostly).
+func WithLogger(lg *slog.Logger) Option { return func(l *Log) { l.logger = lg } }
+
+// Log is the append-only ledger. One sequencer goroutine batches appends into batch documents
+// (a batch is written as soon as the previous write finished, up to the maximum batch size, so a
+// lone append costs one database write and batches grow under load); Append returns once the batch
+// holding its entry is durable. One integrator goroutine folds sequenced batches into the hash
+// tiles, advances the tree state by compare-and-swap, and signs a checkpoint.
+//
+// A Log is safe for concurrent use. It runs until its lifetime context ends or Shutdown is called.
+type Log struct {
+	store     Storage
+	signer    note.Signer
+	verifier  note.Verifier
+	logger    *slog.Logger
+	maxBatch  int
+	queueSize int
+	interval  time.Duration
+
+	intake   sync.RWMutex // guards closed and sending on queue
+	closed   bool
+	queue    chan *appendReq
+	seqDone  chan struct{}
+	stopInt  chan struct{}
+	intDone  chan struct{}
+	kick     chan struct{}
+	next     uint64 // sequencer goroutine only: index of the next entry
+	stopOnce sync.Once
+
+	mu      sync.Mutex
+	fresh   map[uint64]Batch // sequenced, not yet integrated, by first index
+	latest  Checkpoint
+	changed chan struct{} // closed and replaced whenever latest changes
+	intErr  error
+
+	// integrator goroutine only
+	state TreeState
+	tree  *tree
+}
+
+type appendReq struct {
+	data []byte
+	done chan appendResult
+}
+
+type appendResult struct {
+	index uint64
+	err   error
+}
+
+// New opens the log kept in cfg.Storage. Before it returns it checks that the stored tiles hash to
+// the root of the latest stored checkpoint, and that this checkpoint verifies under the log key;
+// a log that fails this check is not served. Background work runs until ctx ends or Shutdown.
+func New(ctx context.Context, cfg Config, opts ...Option) (*Log, error) {
+	if cfg.Storage == nil || cfg.Signer == nil || cfg.Verifier == nil {
+		return nil, errors.New("ledger: New needs storage, signer and verifier")
+	}
+	if cfg.Signer.Name() != cfg.Verifier.Name() || cfg.Signer.KeyHash() != cfg.Verifier.KeyHash() {
+		return nil, errors.New("ledger: signer and verifier are not the same key")
+	}
+	l := &Log{
+		store:     cfg.Storage,
+		signer:    cfg.Signer,
+		verifier:  cfg.Verifier,
+		logger:    slog.New(slog.DiscardHandler),
+		maxBatch:  DefaultMaxBatch,
+		queueSize: DefaultQueueSize,
+		interval:  DefaultIntegrationInterval,
+		seqDone:   make(chan struct{}),
+		stopInt:   make(chan struct{}),
+		intDone:   make(chan struct{}),
+		kick:      make(chan struct{}, 1),
+		fresh:     map[uint64]Batch{},
+		changed:   make(chan struct{}),
+	}
+	for _, o := range opts {
+		o(l)
+	}
+	if l.maxBatch < 1 || l.queueSize < 1 {
+		return nil, errors.New("ledger: batch and queue sizes must be positive")
+	}
+	l.queue = make(chan *appendReq, l.queueSize)
+	if err := l.load(ctx); err != nil {
+		return nil, err
+	}
+	// The sequencer continues after the last stored batch, integrated or not.
+	next, err := l.lastBatchEnd(ctx, l.state.Size)
+	if err != nil {
+		return nil, err
+	}
+	l.next = next
+	go l.sequence(ctx)
+	go l.integrateLoop(ctx)
+	l.kickIntegrator()
+	return l, nil
+}
+
+// load reads the tree state, checks its checkpoint, and rebuilds the tree's right edge from tiles.
+func (l *Log) load(ctx context.Context) error {
+	st, err := l.store.ReadTreeState(ctx)
+	if err != nil {
+		return fmt.Errorf("ledger: reading tree state: %w", err)
+	}
+	t, err := loadTree(ctx, l.store, st.Size)
+	if err != nil {
+		return fmt.Errorf("ledger: stored tree of size %d: %w", st.Size, err)
+	}
+	root, err := t.root()
+	if err != nil {
+		return fmt.Errorf("ledger: stored tree of size %d: %w", st.Size, err)
+	}
+	var cp Checkpoint
+	if st.Size > 0 || len(st.Checkpoint) > 0 {
+		if cp, err = ParseCheckpoint(st.Checkpoint, l.verifier); err != nil {
+			return fmt.Errorf("ledger: latest checkpoint: %w", err)
+		}
+		if cp.Size != st.Size {
+			return fmt.Errorf("ledger: latest checkpoint is for size %d, the tree state says %d", cp.Size, st.Size)
+		}
+		if cp.Root != root {
+			return fmt.Errorf("ledger: stored tiles of the tree of size %d hash to %s, the latest checkpoint says %s", st.Size, root, cp.Root)
+		}
+		if !bytes.Equal(st.Root, root[:]) {
+			return fmt.Errorf("ledger: tree state root differs from its own checkpoint at size %d", st.Size)
+		}
+	} else {
+		// An empty log still gets a signed checkpoint, so that there is always a latest one.
+		if cp, err = SignCheckpoint(l.signer, 0, root); err != nil {
+			return err
+		}
+	}
+	l.state, l.tree = st, t
+	l.publish(cp)
+	return nil
+}
+
+// lastBatchEnd walks the batches from first (a batch boundary) to the end of the last one.
+func (l *Log) lastBatchEnd(ctx context.Context, first uint64) (uint64, error) {
+	for {
+		b, err := l.store.ReadBatch(ctx, first)
+		if errors.Is(err, ErrNotFound) {
+			return first, nil
+		}
+		if err != nil {
+			return 0, fmt.Errorf("ledger: reading batch %d: %w", first, err)
+		}
+		if b.First != first || len(b.Leaves) == 0 {
+			return 0, fmt.Errorf("ledger: batch stored under %d claims to start at %d with %d entries", first, b.First, len(b.Leaves))
+		}
+		first = b.End()
+	}
+}
+
+// Origin is the log's name, the first line of its checkpoints.
+func (l *Log) Origin() string { return l.signer.Name() }
+
+// Verifier is the note verifier of the log key.
+func (l *Log) Verifier() note.Verifier { return l.verifier }
+
+// Append sequences e and returns once the batch holding it is durable. The receipt carries its index
+// and leaf hash, signed by the log key. An error means the entry must be treated as not logged
+// (though it may still appear in the log, if the error came after the write).
+func (l *Log) Append(ctx context.Context, e Entry) (Receipt, error) {
+	data, err := FormatEntry(e)
+	if err != nil {
+		return Receipt{}, err
+	}
+	req := &appendReq{data: data, done: make(chan appendResult, 1)}
+	l.intake.RLock()
+	if l.closed {
+		l.intake.RUnlock()
+		return Receipt{}, ErrClosed
+	}
+	select {
+	case l.queue <- req:
+		l.intake.RUnlock()
+	default:
+		l.intake.RUnlock()
+		return Receipt{}, ErrQueueFull
+	}
+	select {
+	case res := <-req.done:
+		if res.err != nil {
+			return Receipt{}, res.err
+		}
+		return signReceipt(l.signer, res.index, LeafHash(data))
+	case <-ctx.Done():
+		return Receipt{}, fmt.Errorf("ledger: waiting for the append: %w", ctx.Err())
+	}
+}
+
+func (l *Log) sequence(ctx context.Context) {
+	defer close(l.seqDone)
+	batch := make([]*appendReq, 0, l.maxBatch)
+	for req := range l.queue {
+		batch = append(batch[:0], req)
+	drain:
+		for len(batch) < l.maxBatch {
+			select {
+			case r, ok := <-l.queue:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		l.writeBatch(ctx, batch)
+	}
+}
+
+// writeBatch stores one batch at the next index and answers its appends.
+func (l *Log) writeBatch(ctx context.Context, reqs []*appendReq) {
+	leaves := make([][]byte, len(reqs))
+	for i, r := range reqs {
+		leaves[i] = r.data
+	}
+	fail := func(err error) {
+		for _, r := range reqs {
+			r.done <- appendResult{err: err}
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		b := Batch{First: l.next, Leaves: leaves}
+		err := l.store.AddBatch(ctx, b)
+		if errors.Is(err, ErrDuplicate) && attempt < 8 {
+			// Another writer, or our own write whose acknowledgement was lost, holds this index:
+			// move past what is stored and try again there.
+			next, perr := l.lastBatchEnd(ctx, l.next)
+			if perr != nil {
+				fail(perr)
+				return
+			}
+			l.next = next
+			continue
+		}
+		if err != nil {
+			fail(fmt.Errorf("ledger: storing batch at %d: %w", b.First, err))
+			return
+		}
+		l.next = b.End()
+		l.mu.Lock()
+		if len(l.fresh) < 1024 {
+			l.fresh[b.First] = b
+		}
+		l.mu.Unlock()
+		for i, r := range reqs {
+			r.done <- appendResult{index: b.First + uint64(i)}
+		}
+		l.kickIntegrator()
+		return
+	}
+}
+
+func (l *Log) kickIntegrator() {
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (l *Log) integrateLoop(ctx context.Context) {
+	defer close(l.intDone)
+	tick := time.NewTicker(time.Second) // also picks up batches another writer stored
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-l.stopInt:
+			l.integrateOnce(ctx)
+			return
+		case <-l.kick:
+		case <-tick.C:
+		}
+		l.integrateOnce(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-l.stopInt:
+			l.integrateOnce(ctx)
+			return
+		case <-time.After(l.interval):
+		}
+	}
+}
+
+func (l *Log) integrateOnce(ctx context.Context) {
+	err := l.integrate(ctx)
+	l.mu.Lock()
+	l.intErr = err
+	l.mu.Unlock()
+	if err != nil {
+		l.logger.ErrorContext(ctx, "ledger integration failed", slog.String("error", err.Error()), slog.Uint64("size", l.state.Size))
+		// Start again from what storage holds.
+		if rerr := l.load(ctx); rerr != nil {
+			l.logger.ErrorContext(ctx, "ledger reload failed", slog.String("error", rerr.Error()))
+		}
+		return
+	}
+}
+
+// integrate folds every sequenced batch after the integrated tree into it, stores the changed
+// tiles and a signed checkpoint, then advances the tree state.
+func (l *Log) integrate(ctx context.Context) error {
+	old := l.state
+	t := l.tree
+	for n := 0; n < 4096; n++ { // at most ~1M entries a round
+		next := t.size()
+		l.mu.Lock()
+		b, ok := l.fresh[next]
+		delete(l.fresh, next)
+		l.mu.Unlock()
+		if !ok {
+			var err error
+			b, err = l.store.ReadBatch(ctx, next)
+			if errors.Is(err, ErrNotFound) {
+				break
+			}
+			if err != nil {
+				return fmt.Errorf("reading batch %d: %w", next, err)
+			}
+			if b.First != next {
+				return fmt.Errorf("batch stored under %d claims to start at %d", next, b.First)
+			}
+		}
+		for _, leaf := range b.Leaves {
+			h := LeafHash(leaf)
+			if err := t.append(h[:]); err != nil {
+				return fmt.Errorf("integrating entry %d: %w", t.size(), err)
+			}
+		}
+	}
+	if t.size() == old.Size {
+		return nil
+	}
+	if err := l.store.WriteTiles(ctx, t.changed()); err != nil {
+		return fmt.Errorf("writing tiles for size %d: %w", t.size(), err)
+	}
+	root, err := t.root()
+	if err != nil {
+		return err
+	}
+	cp, err := SignCheckpoint(l.signer, t.size(), root)
+	if err != nil {
+		return err
+	}
+	if err := l.store.AddCheckpoint(ctx, cp.Size, cp.Note); err != nil {
+		return fmt.Errorf("storing checkpoint %d: %w", cp.Size, err)
+	}
+	next := TreeState{Size: cp.Size, Root: root[:], Checkpoint: cp.Note}
+	if err := l.store.SwapTreeState(ctx, old, next); err != nil {
+		return fmt.Errorf("advancing tree state %d → %d: %w", old.Size, next.Size, err)
+	}
+	l.state = next
+	l.publish(cp)
+	return nil
+}
+
+func (l *Log) publish(cp Checkpoint) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.latest = cp
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
+
+// Latest returns the latest checkpoint the log has signed.
+func (l *Log) Latest() Checkpoint {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.latest
+}
+
+// WaitCheckpoint waits until a signed checkpoint covers at least size entries and returns it.
+func (l *Log) WaitCheckpoint(ctx context.Context, size uint64) (Checkpoint, error) {
+	for {
+		l.mu.Lock()
+		cp, ch, ierr := l.latest, l.changed, l.intErr
+		l.mu.Unlock()
+		if cp.Size >= size {
+			return cp, nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			if ierr != nil {
+				return cp, fmt.Errorf("ledger: no checkpoint covers %d (last integration error: %v): %w", size, ierr, ctx.Err())
+			}
+			return cp, fmt.Errorf("ledger: no checkpoint covers %d: %w", size, ctx.Err())
+		}
+	}
+}
+
+// Shutdown stops taking entries, writes those already queued, integrates them, and returns when
+// done or when ctx ends.
+func (l *Log) Shutdown(ctx context.Context) error {
+	l.intake.Lock()
+	if !l.closed {
+		l.closed = true
+		close(l.queue)
+	}
+	l.intake.Unlock()
+	select {
+	case <-l.seqDone:
+	case <-ctx.Done():
+		return fmt.Errorf("ledger: waiting for the sequencer: %w", ctx.Err())
+	}
+	l.stopOnce.Do(func() { close(l.stopInt) })
+	select {
+	case <-l.intDone:
+	case <-ctx.Done():
+		return fmt.Errorf("ledger: waiting for the integrator: %w", ctx.Err())
+	}
+	return nil
+}
+
+// RootOf is a helper for callers holding a checkpoint's root as bytes.
+func rootOf(b []byte) (tlog.Hash, error) {
+	var h tlog.Hash
+	if len(b) != tlog.HashSize {
+		return h, fmt.Errorf("root has %d bytes, want %d", len(b), tlog.HashSize)
+	}
+	copy(h[:], b)
+	return h, nil
+}

@@ -1,0 +1,203 @@
+package ledger
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// CorruptionError reports the first entry at which what storage holds disagrees with itself or
+// with a signed checkpoint: an entry altered, deleted, reordered, or not canonical.
+type CorruptionError struct {
+	Index  uint64
+	Reason string
+}
+
+func (e *CorruptionError) Error() string {
+	return fmt.Sprintf("ledger: entry %d: %s", e.Index, e.Reason)
+}
+
+// Report summarises a successful verification.
+type Report struct {
+	Entries     uint64 // entries read and checked
+	TreeSize    uint64 // size of the latest checkpoint
+	Checkpoints int    // checkpoints whose root was recomputed and matched
+	Root        tlog.Hash
+}
+
+// Verify recomputes the whole tree from the stored batches and checks, entry by entry, that
+// every entry is canonical, that the batches leave no gap, that every stored hash tile holds the
+// hashes recomputed from the entries, and that every stored checkpoint verifies under v and has the
+// recomputed root of its size (which also proves consecutive checkpoints consistent). It returns a
+// *CorruptionError naming the first bad index, or another error if storage could not be read.
+func Verify(ctx context.Context, s Storage, v note.Verifier) (Report, error) {
+	var rep Report
+	st, err := s.ReadTreeState(ctx)
+	if err != nil {
+		return rep, fmt.Errorf("reading tree state: %w", err)
+	}
+	type signed struct {
+		size uint64
+		root tlog.Hash
+	}
+	var cps []signed
+	err = s.Checkpoints(ctx, func(size uint64, text []byte) error {
+		cp, err := ParseCheckpoint(text, v)
+		if err != nil {
+			return fmt.Errorf("checkpoint stored for size %d: %w", size, err)
+		}
+		if cp.Size != size {
+			return fmt.Errorf("checkpoint stored for size %d is for size %d", size, cp.Size)
+		}
+		cps = append(cps, signed{cp.Size, cp.Root})
+		return nil
+	})
+	if err != nil {
+		return rep, err
+	}
+	if st.Size > 0 {
+		cp, err := ParseCheckpoint(st.Checkpoint, v)
+		if err != nil {
+			return rep, fmt.Errorf("latest checkpoint: %w", err)
+		}
+		if cp.Size != st.Size || !bytes.Equal(cp.Root[:], st.Root) {
+			return rep, fmt.Errorf("tree state (size %d) disagrees with its checkpoint (size %d)", st.Size, cp.Size)
+		}
+		cps = append(cps, signed{cp.Size, cp.Root})
+	}
+	sort.Slice(cps, func(i, j int) bool { return cps[i].size < cps[j].size })
+	var want uint64 // every checkpointed entry must be present
+	if len(cps) > 0 {
+		want = cps[len(cps)-1].size
+		rep.TreeSize = want
+	}
+
+	t := newTree()
+	partial := map[tileKey][]byte{}
+	ci := 0
+	checkRoots := func() error {
+		for ci < len(cps) && cps[ci].size == t.size() {
+			root, err := t.root()
+			if err != nil {
+				return err
+			}
+			if root != cps[ci].root {
+				first := uint64(0)
+				if ci > 0 {
+					first = cps[ci-1].size
+				}
+				// Name the entry if a hash tile tells which one changed.
+				for _, td := range t.edge() {
+					if err := compareTile(ctx, s, td, t.size()); err != nil {
+						return err
+					}
+				}
+				return &CorruptionError{Index: first, Reason: fmt.Sprintf(
+					"the entries up to %d hash to %s, but the checkpoint of size %d says %s (the change is at or after %d)",
+					t.size(), root, cps[ci].size, cps[ci].root, first)}
+			}
+			rep.Root = root
+			rep.Checkpoints++
+			ci++
+		}
+		return nil
+	}
+	if err := checkRoots(); err != nil { // checkpoints of the empty tree
+		return rep, err
+	}
+	next := uint64(0)
+	for {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		b, err := s.ReadBatch(ctx, next)
+		if errors.Is(err, ErrNotFound) {
+			break
+		}
+		if err != nil {
+			return rep, fmt.Errorf("reading batch %d: %w", next, err)
+		}
+		if b.First != next || len(b.Leaves) == 0 {
+			return rep, &CorruptionError{Index: next, Reason: fmt.Sprintf("the batch stored there claims to start at %d with %d entries", b.First, len(b.Leaves))}
+		}
+		for i, leaf := range b.Leaves {
+			index := next + uint64(i)
+			if _, err := ParseEntry(leaf); err != nil {
+				return rep, &CorruptionError{Index: index, Reason: err.Error()}
+			}
+			h := LeafHash(leaf)
+			if err := t.append(h[:]); err != nil {
+				return rep, fmt.Errorf("hashing entry %d: %w", index, err)
+			}
+			if err := checkRoots(); err != nil {
+				return rep, err
+			}
+		}
+		next = b.End()
+		rep.Entries = next
+		for _, td := range t.changed() {
+			k := tileKey{td.Level, td.N}
+			if len(td.Hashes) < tileWidth*tlog.HashSize {
+				partial[k] = td.Hashes
+				continue
+			}
+			delete(partial, k)
+			if err := compareTile(ctx, s, td, want); err != nil {
+				return rep, err
+			}
+		}
+	}
+	if next < want {
+		return rep, &CorruptionError{Index: next, Reason: fmt.Sprintf("missing: no stored batch holds it, but a checkpoint covers %d entries", want)}
+	}
+	for k, data := range partial {
+		if err := compareTile(ctx, s, TileData{Level: k.level, N: k.n, Hashes: data}, want); err != nil {
+			return rep, err
+		}
+	}
+	if ci < len(cps) {
+		return rep, &CorruptionError{Index: next, Reason: fmt.Sprintf("a checkpoint of size %d exists but the entries end at %d", cps[ci].size, next)}
+	}
+	return rep, nil
+}
+
+// compareTile checks a recomputed tile against the stored one, within the checkpointed tree.
+func compareTile(ctx context.Context, s TileStorage, td TileData, treeSize uint64) error {
+	span := uint64(1) << (TileHeight * td.Level) // entries under one hash of this tile
+	start := td.N * tileWidth                    // index of the tile's first hash on its level
+	// Only hashes of subtrees the checkpointed tree completes must be stored.
+	count := uint64(len(td.Hashes) / tlog.HashSize)
+	if covered := treeSize / span; covered < start+count {
+		if covered <= start {
+			return nil
+		}
+		count = covered - start
+	}
+	stored, err := s.ReadTile(ctx, td.Level, td.N)
+	if errors.Is(err, ErrNotFound) {
+		return &CorruptionError{Index: start * span, Reason: fmt.Sprintf("hash tile %d/%d is missing", td.Level, td.N)}
+	}
+	if err != nil {
+		return fmt.Errorf("reading tile %d/%d: %w", td.Level, td.N, err)
+	}
+	for i := uint64(0); i < count; i++ {
+		lo, hi := i*tlog.HashSize, (i+1)*tlog.HashSize
+		if uint64(len(stored)) < hi {
+			return &CorruptionError{Index: (start + i) * span, Reason: fmt.Sprintf("hash tile %d/%d is too short", td.Level, td.N)}
+		}
+		if !bytes.Equal(stored[lo:hi], td.Hashes[lo:hi]) {
+			first := (start + i) * span
+			what := "the entry's hash differs from the one stored in the hash tile (the entry or the tile was altered, or entries were reordered)"
+			if td.Level > 0 {
+				what = fmt.Sprintf("the hash of entries %d–%d differs from hash tile %d/%d", first, first+span-1, td.Level, td.N)
+			}
+			return &CorruptionError{Index: first, Reason: what}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,282 @@
+// Package embedded runs the hub's default database: FerretDB v1.24 with its SQLite backend, inside
+// the hub's own process, reachable only through a Unix socket in the data directory.
+//
+// Start takes an exclusive lock on the data directory (a second process gets ErrLocked with the
+// holder's pid), removes a stale socket, opens the SQLite files with synchronous(full) so that every
+// acknowledged write survives a power cut, and serves the MongoDB wire protocol on
+// <dir>/mongod.sock. Callers connect to URI() with the ordinary mongo-driver.
+//
+// FerretDB pushes only the filter {_id: "<string>"} down to SQLite, as the expression
+// _ferretdb_sjson->'$._id', while its own unique index is on _ferretdb_sjson->"_id"; so without
+// help every lookup is a full scan. IndexIDs adds the matching expression index to every collection
+// table; callers run it after creating their collections (store/mongostore does).
+//
+// Layout of the directory given to Start:
+//
+//	<dir>/LOCK          lock file (flock), holds the pid of the owner
+//	<dir>/mongod.sock   the Unix socket (or a short private path when <dir> is too long for one)
+//	<dir>/sqlite/       FerretDB's SQLite databases, one <database>.sqlite file each
+package embedded
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/FerretDB/FerretDB/ferretdb"
+	_ "modernc.org/sqlite" // database/sql driver "sqlite", the one FerretDB itself uses
+)
+
+// ErrLocked reports that another process holds the data directory.
+var ErrLocked = errors.New("data directory is in use by another process")
+
+// maxSocketPath is the longest Unix socket path Linux accepts (sun_path is 108 bytes with the NUL).
+const maxSocketPath = 107
+
+// Config describes one embedded database.
+type Config struct {
+	// Dir is the directory holding the lock, socket and SQLite files; created (mode 0700) if needed.
+	Dir string
+	// Logger receives FerretDB's own messages; nil discards them below warning level.
+	Logger *slog.Logger
+}
+
+// Server is a running embedded FerretDB. Shutdown stops it and releases the directory.
+type Server struct {
+	dir       string
+	sqliteDir string
+	socket    string
+	lock      *os.File
+	cancel    context.CancelFunc
+	done      chan struct{}
+
+	mu      sync.Mutex
+	indexed map[string]bool // SQLite table name → expression index known to exist
+}
+
+// Start launches FerretDB on cfg.Dir. It returns once the socket accepts connections.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("embedded: no directory given")
+	}
+	dir, err := filepath.Abs(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("embedded: resolving %s: %w", cfg.Dir, err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("embedded: creating %s: %w", dir, err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("embedded: restricting %s: %w", dir, err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{dir: dir, lock: lock, sqliteDir: filepath.Join(dir, "sqlite"), indexed: map[string]bool{}}
+	ok := false
+	defer func() {
+		if !ok {
+			s.unlock()
+		}
+	}()
+	if err := os.MkdirAll(s.sqliteDir, 0o700); err != nil {
+		return nil, fmt.Errorf("embedded: creating %s: %w", s.sqliteDir, err)
+	}
+	if s.socket, err = socketPath(dir); err != nil {
+		return nil, err
+	}
+	// Only we can hold the lock, so a socket left here belongs to a process that died.
+	if err := os.Remove(s.socket); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("embedded: removing stale socket %s: %w", s.socket, err)
+	}
+
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	sqliteURL := (&url.URL{
+		Scheme:   "file",
+		Opaque:   s.sqliteDir + "/",
+		RawQuery: url.Values{"_pragma": {"synchronous(full)"}}.Encode(),
+	}).String()
+	fdb, err := ferretdb.New(&ferretdb.Config{
+		Listener:  ferretdb.ListenerConfig{Unix: s.socket},
+		Logger:    logger,
+		Handler:   "sqlite",
+		SQLiteURL: sqliteURL,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("embedded: starting FerretDB in %s: %w", dir, err)
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	s.done = make(chan struct{})
+	go func() {
+		defer close(s.done)
+		_ = fdb.Run(runCtx)
+	}()
+	if err := waitForSocket(ctx, s.socket); err != nil {
+		cancel()
+		<-s.done
+		return nil, err
+	}
+	if err := os.Chmod(s.socket, 0o600); err != nil {
+		cancel()
+		<-s.done
+		return nil, fmt.Errorf("embedded: restricting socket: %w", err)
+	}
+	ok = true
+	return s, nil
+}
+
+// URI is the MongoDB connection string for the server's socket.
+func (s *Server) URI() string {
+	return "mongodb://" + url.PathEscape(s.socket) + "/?directConnection=true"
+}
+
+// Dir is the directory the server was started on.
+func (s *Server) Dir() string { return s.dir }
+
+// Shutdown stops FerretDB, waits for it to close its files (or for ctx to end), and releases the lock.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.cancel()
+	select {
+	case <-s.done:
+	case <-ctx.Done():
+		return fmt.Errorf("embedded: waiting for FerretDB to stop: %w", ctx.Err())
+	}
+	s.unlock()
+	return nil
+}
+
+func (s *Server) unlock() {
+	if s.lock == nil {
+		return
+	}
+	_ = syscall.Flock(int(s.lock.Fd()), syscall.LOCK_UN)
+	_ = s.lock.Close()
+	s.lock = nil
+}
+
+// IndexIDs adds, to every collection table of database db that lacks it, the SQLite expression index
+// on _ferretdb_sjson->'$._id' that FerretDB's own {_id} lookups can use. It is idempotent and cheap
+// when nothing is missing; run it after creating collections.
+func (s *Server) IndexIDs(ctx context.Context, db string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	file := filepath.Join(s.sqliteDir, db+".sqlite")
+	if _, err := os.Stat(file); err != nil {
+		return fmt.Errorf("embedded: database %s has no file yet: %w", db, err)
+	}
+	dsn := (&url.URL{
+		Scheme:   "file",
+		Opaque:   file,
+		RawQuery: url.Values{"_pragma": {"busy_timeout(10000)", "synchronous(full)"}}.Encode(),
+	}).String()
+	conn, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return fmt.Errorf("embedded: opening %s: %w", file, err)
+	}
+	defer conn.Close()
+	rows, err := conn.QueryContext(ctx, `SELECT table_name FROM "_ferretdb_collections"`)
+	if err != nil {
+		return fmt.Errorf("embedded: listing collections of %s: %w", db, err)
+	}
+	var tables []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return fmt.Errorf("embedded: listing collections of %s: %w", db, err)
+		}
+		tables = append(tables, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("embedded: listing collections of %s: %w", db, err)
+	}
+	for _, t := range tables {
+		if s.indexed[db+"/"+t] {
+			continue
+		}
+		// The expression must be spelled exactly as FerretDB's queries spell it for SQLite to use it.
+		q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %q ON %q (_ferretdb_sjson->'$._id')`, t+"_govhub_id", t)
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("embedded: indexing _id of %s: %w", t, err)
+		}
+		s.indexed[db+"/"+t] = true
+	}
+	return nil
+}
+
+// lockDir takes the exclusive lock on dir/LOCK and records our pid in it.
+func lockDir(dir string) (*os.File, error) {
+	path := filepath.Join(dir, "LOCK")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("embedded: opening lock file: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		holder, _ := os.ReadFile(path)
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			pid := strings.TrimSpace(string(holder))
+			if pid == "" {
+				pid = "unknown"
+			}
+			return nil, fmt.Errorf("%w: %s is locked by pid %s (stop that hub, or use another --data-dir)", ErrLocked, dir, pid)
+		}
+		return nil, fmt.Errorf("embedded: locking %s: %w", path, err)
+	}
+	if err := f.Truncate(0); err == nil {
+		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	return f, nil
+}
+
+// socketPath picks <dir>/mongod.sock, or a private directory under the system temp dir, named after
+// dir, when the full path would be too long for a Unix socket.
+func socketPath(dir string) (string, error) {
+	p := filepath.Join(dir, "mongod.sock")
+	if len(p) <= maxSocketPath {
+		return p, nil
+	}
+	sum := sha256.Sum256([]byte(dir))
+	short := filepath.Join(os.TempDir(), "govhub-"+hex.EncodeToString(sum[:6]))
+	if err := os.MkdirAll(short, 0o700); err != nil {
+		return "", fmt.Errorf("embedded: creating socket directory %s: %w", short, err)
+	}
+	if fi, err := os.Lstat(short); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 ||
+		fi.Sys().(*syscall.Stat_t).Uid != uint32(os.Getuid()) {
+		return "", fmt.Errorf("embedded: socket directory %s is not a private directory of ours", short)
+	}
+	return filepath.Join(short, "mongod.sock"), nil
+}
+
+func waitForSocket(ctx context.Context, path string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		if fi, err := os.Stat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("embedded: FerretDB did not open %s: %w", path, ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}

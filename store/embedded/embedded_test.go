@@ -1,0 +1,126 @@
+package embedded_test
+
+import (
+	"database/sql"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/govhub/govhub/store/embedded"
+)
+
+func start(t *testing.T, dir string) *embedded.Server {
+	t.Helper()
+	s, err := embedded.Start(t.Context(), embedded.Config{Dir: dir})
+	if err != nil {
+		t.Fatalf("Start(%s) = %v", dir, err)
+	}
+	return s
+}
+
+func TestStartConnectAndIndex(t *testing.T) {
+	dir := t.TempDir()
+	s := start(t, dir)
+	defer s.Shutdown(t.Context())
+
+	client, err := mongo.Connect(options.Client().ApplyURI(s.URI()))
+	if err != nil {
+		t.Fatalf("Connect(%s) = %v", s.URI(), err)
+	}
+	defer client.Disconnect(t.Context())
+	coll := client.Database("t").Collection("things")
+	if _, err := coll.InsertOne(t.Context(), bson.M{"_id": "a", "v": 1}); err != nil {
+		t.Fatalf("InsertOne = %v", err)
+	}
+	if err := s.IndexIDs(t.Context(), "t"); err != nil {
+		t.Fatalf("IndexIDs = %v", err)
+	}
+	if err := s.IndexIDs(t.Context(), "t"); err != nil {
+		t.Fatalf("IndexIDs again = %v", err)
+	}
+	var got bson.M
+	if err := coll.FindOne(t.Context(), bson.M{"_id": "a"}).Decode(&got); err != nil {
+		t.Fatalf("FindOne = %v", err)
+	}
+
+	// SQLite must plan FerretDB's own _id lookup through the expression index.
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "sqlite", "t.sqlite")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var table string
+	if err := db.QueryRow(`SELECT table_name FROM "_ferretdb_collections" WHERE name = 'things'`).Scan(&table); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Query(`EXPLAIN QUERY PLAN SELECT _ferretdb_sjson FROM "`+table+`" WHERE _ferretdb_sjson->'$._id' = ?`, `"a"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if p := strings.Join(plan, "; "); !strings.Contains(p, table+"_govhub_id") {
+		t.Errorf("query plan = %q, want it to use index %s_govhub_id", p, table)
+	}
+}
+
+func TestSecondStartIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	s := start(t, dir)
+	_, err := embedded.Start(t.Context(), embedded.Config{Dir: dir})
+	if !errors.Is(err, embedded.ErrLocked) {
+		t.Fatalf("second Start = %v, want ErrLocked", err)
+	}
+	if !strings.Contains(err.Error(), "pid") {
+		t.Errorf("second Start error %q does not name the holder", err)
+	}
+	if err := s.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// Released: a new start works and finds the data (and the stale socket is handled).
+	s2 := start(t, dir)
+	s2.Shutdown(t.Context())
+}
+
+func TestDataSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	s := start(t, dir)
+	client, err := mongo.Connect(options.Client().ApplyURI(s.URI()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Database("t").Collection("c").InsertOne(t.Context(), bson.M{"_id": "k", "v": "x"}); err != nil {
+		t.Fatal(err)
+	}
+	client.Disconnect(t.Context())
+	s.Shutdown(t.Context())
+
+	s = start(t, dir)
+	defer s.Shutdown(t.Context())
+	client, err = mongo.Connect(options.Client().ApplyURI(s.URI()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Disconnect(t.Context())
+	var got struct{ V string }
+	if err := client.Database("t").Collection("c").FindOne(t.Context(), bson.M{"_id": "k"}).Decode(&got); err != nil || got.V != "x" {
+		t.Fatalf("after restart FindOne = %+v, %v; want v=x", got, err)
+	}
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("data dir mode = %v, %v; want 0700", fi.Mode().Perm(), err)
+	}
+}

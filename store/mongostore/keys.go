@@ -1,0 +1,162 @@
+package mongostore
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/govhub/govhub/store"
+)
+
+// DataKey returns the citizen's wrapped data key, or store.ErrNotFound.
+func (s *Store) DataKey(ctx context.Context, citizen string) ([]byte, error) {
+	var d struct {
+		Wrapped []byte `bson:"wrapped"`
+	}
+	if err := s.dataKeys.FindOne(ctx, bson.D{{Key: "_id", Value: citizen}}).Decode(&d); err != nil {
+		return nil, mapErr(err)
+	}
+	return d.Wrapped, nil
+}
+
+// AddDataKey stores the citizen's wrapped data key; store.ErrConflict if one exists already (the
+// caller then reads that one, so two first writes for one citizen agree on a key).
+func (s *Store) AddDataKey(ctx context.Context, citizen string, wrapped []byte) error {
+	_, err := s.dataKeys.InsertOne(ctx, bson.D{{Key: "_id", Value: citizen}, {Key: "wrapped", Value: wrapped}, {Key: "created", Value: time.Now().UTC()}})
+	return mapErr(err)
+}
+
+// AddDataKeys stores wrapped data keys in bulk (seeding); store.ErrConflict if any exists.
+func (s *Store) AddDataKeys(ctx context.Context, keys map[string][]byte) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	now := time.Now().UTC()
+	docs := make([]any, 0, len(keys))
+	for c, w := range keys {
+		docs = append(docs, bson.D{{Key: "_id", Value: c}, {Key: "wrapped", Value: w}, {Key: "created", Value: now}})
+	}
+	_, err := s.dataKeys.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	return mapErr(err)
+}
+
+type pendingDoc struct {
+	ID       string    `bson:"_id"`
+	Record   recordDoc `bson:"record"`
+	Base     int64     `bson:"base"`
+	HadBase  bool      `bson:"hadBase"`
+	LeafHash []byte    `bson:"leafHash"`
+	After    int64     `bson:"after"`
+	Created  time.Time `bson:"created"`
+}
+
+// AddPending stores a pending update.
+func (s *Store) AddPending(ctx context.Context, p store.Pending) error {
+	_, err := s.pending.InsertOne(ctx, pendingDoc{ID: p.ID, Record: toRecordDoc(p.Record), Base: int64(p.Base),
+		HadBase: p.HadBase, LeafHash: p.LeafHash, After: int64(p.After), Created: p.Created.UTC()})
+	return mapErr(err)
+}
+
+// DeletePending removes a pending update once its record is written (or it is abandoned).
+func (s *Store) DeletePending(ctx context.Context, id string) error {
+	_, err := s.pending.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
+	return mapErr(err)
+}
+
+// PendingUpdates returns every pending update, oldest first.
+func (s *Store) PendingUpdates(ctx context.Context) ([]store.Pending, error) {
+	cur, err := s.pending.Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "created", Value: 1}}))
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	var docs []pendingDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, mapErr(err)
+	}
+	out := make([]store.Pending, 0, len(docs))
+	for _, d := range docs {
+		r, err := fromRecordDoc(d.Record)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, store.Pending{ID: d.ID, Record: r, Base: uint64(d.Base), HadBase: d.HadBase,
+			LeafHash: d.LeafHash, After: uint64(d.After), Created: d.Created})
+	}
+	return out, nil
+}
+
+// subjectID orders a pseudonym's references by ledger index.
+func subjectID(pseudonym string, index uint64) string {
+	return pseudonym + "/" + pad(index)
+}
+
+// AddSubjectRefs stores references in the private subject index; storing one again is not an error.
+func (s *Store) AddSubjectRefs(ctx context.Context, refs []store.SubjectRef) error {
+	if len(refs) == 0 {
+		return nil
+	}
+	docs := make([]any, len(refs))
+	for i, r := range refs {
+		docs[i] = bson.D{{Key: "_id", Value: subjectID(r.Pseudonym, r.Index)}, {Key: "index", Value: int64(r.Index)}, {Key: "salt", Value: r.Salt}}
+	}
+	_, err := s.subjects.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	if err != nil && !onlyDuplicates(err) {
+		return mapErr(err)
+	}
+	return nil
+}
+
+// SubjectRefs returns the references of one pseudonym in ledger order.
+func (s *Store) SubjectRefs(ctx context.Context, pseudonym string) ([]store.SubjectRef, error) {
+	filter := bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: pseudonym + "/"}, {Key: "$lt", Value: pseudonym + "0"}}}}
+	cur, err := s.subjects.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	var docs []struct {
+		ID    string `bson:"_id"`
+		Index int64  `bson:"index"`
+		Salt  []byte `bson:"salt"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, mapErr(err)
+	}
+	out := make([]store.SubjectRef, 0, len(docs))
+	for _, d := range docs {
+		if p, _, ok := strings.Cut(d.ID, "/"); !ok || p != pseudonym {
+			continue
+		}
+		out = append(out, store.SubjectRef{Pseudonym: pseudonym, Index: uint64(d.Index), Salt: d.Salt})
+	}
+	return out, nil
+}
+
+// pad formats n as 20 decimal digits, so that string order is numeric order.
+func pad(n uint64) string {
+	s := strconv.FormatUint(n, 10)
+	return strings.Repeat("0", 20-len(s)) + s
+}
+
+// Meta reads a small hub-state document into v; store.ErrNotFound if absent.
+func (s *Store) Meta(ctx context.Context, key string, v any) error {
+	return mapErr(s.meta.FindOne(ctx, bson.D{{Key: "_id", Value: key}}).Decode(v))
+}
+
+// PutMeta writes a small hub-state document (v must marshal to a BSON document).
+func (s *Store) PutMeta(ctx context.Context, key string, v any) error {
+	raw, err := bson.Marshal(v)
+	if err != nil {
+		return err
+	}
+	var doc bson.D
+	if err := bson.Unmarshal(raw, &doc); err != nil {
+		return err
+	}
+	doc = append(bson.D{{Key: "_id", Value: key}}, doc...)
+	_, err = s.meta.ReplaceOne(ctx, bson.D{{Key: "_id", Value: key}}, doc, options.Replace().SetUpsert(true))
+	return mapErr(err)
+}

@@ -1,0 +1,171 @@
+package mongostore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/govhub/govhub/ledger"
+)
+
+// The ledger's storage (ledger.Storage) on MongoDB.
+var _ ledger.Storage = (*Store)(nil)
+
+type batchDoc struct {
+	ID     string   `bson:"_id"`
+	First  int64    `bson:"first"`
+	Leaves [][]byte `bson:"leaves"`
+}
+
+// AddBatch implements ledger.BatchStorage.
+func (s *Store) AddBatch(ctx context.Context, b ledger.Batch) error {
+	_, err := s.batches.InsertOne(ctx, batchDoc{ID: pad(b.First), First: int64(b.First), Leaves: b.Leaves})
+	if mongo.IsDuplicateKeyError(err) {
+		return fmt.Errorf("%w: %d", ledger.ErrDuplicate, b.First)
+	}
+	return err
+}
+
+// ReadBatch implements ledger.BatchStorage.
+func (s *Store) ReadBatch(ctx context.Context, first uint64) (ledger.Batch, error) {
+	var d batchDoc
+	err := s.batches.FindOne(ctx, bson.D{{Key: "_id", Value: pad(first)}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return ledger.Batch{}, ledger.ErrNotFound
+	}
+	if err != nil {
+		return ledger.Batch{}, err
+	}
+	return ledger.Batch{First: uint64(d.First), Leaves: d.Leaves}, nil
+}
+
+func tileID(level uint, n uint64) string {
+	return strconv.FormatUint(uint64(level), 10) + "/" + strconv.FormatUint(n, 10)
+}
+
+// WriteTiles implements ledger.TileStorage.
+func (s *Store) WriteTiles(ctx context.Context, tiles []ledger.TileData) error {
+	if len(tiles) == 0 {
+		return nil
+	}
+	models := make([]mongo.WriteModel, len(tiles))
+	for i, t := range tiles {
+		id := tileID(t.Level, t.N)
+		models[i] = mongo.NewReplaceOneModel().SetFilter(bson.D{{Key: "_id", Value: id}}).SetUpsert(true).
+			SetReplacement(bson.D{{Key: "_id", Value: id}, {Key: "hashes", Value: t.Hashes}})
+	}
+	_, err := s.tiles.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true))
+	return err
+}
+
+// ReadTile implements ledger.TileStorage.
+func (s *Store) ReadTile(ctx context.Context, level uint, n uint64) ([]byte, error) {
+	var d struct {
+		Hashes []byte `bson:"hashes"`
+	}
+	err := s.tiles.FindOne(ctx, bson.D{{Key: "_id", Value: tileID(level, n)}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, ledger.ErrNotFound
+	}
+	return d.Hashes, err
+}
+
+type stateDoc struct {
+	ID         string `bson:"_id"`
+	Size       int64  `bson:"size"`
+	Root       []byte `bson:"root"`
+	Checkpoint []byte `bson:"checkpoint"`
+}
+
+const stateID = "tree"
+
+// ReadTreeState implements ledger.StateStorage.
+func (s *Store) ReadTreeState(ctx context.Context) (ledger.TreeState, error) {
+	var d stateDoc
+	err := s.state.FindOne(ctx, bson.D{{Key: "_id", Value: stateID}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return ledger.TreeState{}, nil
+	}
+	if err != nil {
+		return ledger.TreeState{}, err
+	}
+	return ledger.TreeState{Size: uint64(d.Size), Root: d.Root, Checkpoint: d.Checkpoint}, nil
+}
+
+// SwapTreeState implements ledger.StateStorage.
+func (s *Store) SwapTreeState(ctx context.Context, old, next ledger.TreeState) error {
+	doc := stateDoc{ID: stateID, Size: int64(next.Size), Root: next.Root, Checkpoint: next.Checkpoint}
+	if s.embedded != nil {
+		defer s.lock(collState)()
+		cur, err := s.ReadTreeState(ctx)
+		if err != nil {
+			return err
+		}
+		if cur.Size != old.Size || !bytes.Equal(cur.Root, old.Root) {
+			return fmt.Errorf("%w: tree state is at size %d, not %d", ledger.ErrConflict, cur.Size, old.Size)
+		}
+		_, err = s.state.ReplaceOne(ctx, bson.D{{Key: "_id", Value: stateID}}, doc, options.Replace().SetUpsert(true))
+		return err
+	}
+	if old.Size == 0 && len(old.Root) == 0 {
+		_, err := s.state.InsertOne(ctx, doc)
+		if mongo.IsDuplicateKeyError(err) {
+			return fmt.Errorf("%w: tree state exists already", ledger.ErrConflict)
+		}
+		return err
+	}
+	res, err := s.state.ReplaceOne(ctx, bson.D{{Key: "_id", Value: stateID}, {Key: "size", Value: int64(old.Size)}, {Key: "root", Value: old.Root}}, doc)
+	if err != nil {
+		return err
+	}
+	if res.MatchedCount != 1 {
+		return fmt.Errorf("%w: tree state is no longer at size %d", ledger.ErrConflict, old.Size)
+	}
+	return nil
+}
+
+// AddCheckpoint implements ledger.StateStorage.
+func (s *Store) AddCheckpoint(ctx context.Context, size uint64, text []byte) error {
+	_, err := s.checkpoints.InsertOne(ctx, bson.D{{Key: "_id", Value: pad(size)}, {Key: "size", Value: int64(size)}, {Key: "text", Value: text}})
+	if !mongo.IsDuplicateKeyError(err) {
+		return err
+	}
+	var d struct {
+		Text []byte `bson:"text"`
+	}
+	if err := s.checkpoints.FindOne(ctx, bson.D{{Key: "_id", Value: pad(size)}}).Decode(&d); err != nil {
+		return err
+	}
+	if !bytes.Equal(d.Text, text) {
+		return fmt.Errorf("%w: another checkpoint of size %d is stored", ledger.ErrConflict, size)
+	}
+	return nil
+}
+
+// Checkpoints implements ledger.StateStorage.
+func (s *Store) Checkpoints(ctx context.Context, fn func(size uint64, text []byte) error) error {
+	cur, err := s.checkpoints.Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return err
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var d struct {
+			Size int64  `bson:"size"`
+			Text []byte `bson:"text"`
+		}
+		if err := cur.Decode(&d); err != nil {
+			return err
+		}
+		if err := fn(uint64(d.Size), d.Text); err != nil {
+			return err
+		}
+	}
+	return cur.Err()
+}

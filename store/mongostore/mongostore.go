@@ -1,0 +1,142 @@
+// Package mongostore implements the hub's repositories on MongoDB with the official driver (v2):
+// records, data keys, pending updates, the private subject index, and the ledger's storage.
+//
+// The same code runs against a real MongoDB replica set and against the embedded FerretDB. They
+// differ in one respect, kept inside this package: FerretDB can neither run an atomic filtered
+// update on anything but {_id} (other filters are full scans) nor keep concurrent
+// read-modify-writes of one document apart. So in embedded mode (WithEmbedded), where this process
+// is the only writer, compare-and-swap writes are serialised per document in the process and done
+// as read, compare, replace-by-_id; against MongoDB the same writes use atomic {_id, version}
+// filters. Only {_id: string} lookups are on hot paths.
+package mongostore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sync"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readconcern"
+	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
+
+	"github.com/govhub/govhub/store"
+	"github.com/govhub/govhub/store/embedded"
+)
+
+// Collection names.
+const (
+	collCitizens    = "citizens"
+	collRecords     = "records"
+	collDataKeys    = "datakeys"
+	collPending     = "pending"
+	collSubjects    = "subjects"
+	collBatches     = "ledger_batches"
+	collTiles       = "ledger_tiles"
+	collState       = "ledger_state"
+	collCheckpoints = "ledger_checkpoints"
+	collMeta        = "meta"
+)
+
+var allCollections = []string{collCitizens, collRecords, collDataKeys, collPending, collSubjects,
+	collBatches, collTiles, collState, collCheckpoints, collMeta}
+
+// Store is the MongoDB implementation of the hub's repositories. It is safe for concurrent use. It
+// does not own the client: closing the client is the caller's business.
+type Store struct {
+	db       *mongo.Database
+	embedded *embedded.Server // nil against MongoDB
+	locks    [64]sync.Mutex   // embedded mode: per-document serialisation of compare-and-swap writes
+
+	citizens, records, dataKeys, pending, subjects *mongo.Collection
+	batches, tiles, state, checkpoints, meta       *mongo.Collection
+}
+
+// Option changes a default of New.
+type Option func(*Store)
+
+// WithEmbedded declares that db is served by srv, the embedded FerretDB this process owns: writes
+// are serialised in the process, and New adds the _id expression indexes FerretDB needs.
+func WithEmbedded(srv *embedded.Server) Option { return func(s *Store) { s.embedded = srv } }
+
+// New prepares db: it creates the collections and indexes the repositories need (idempotent).
+func New(ctx context.Context, db *mongo.Database, opts ...Option) (*Store, error) {
+	s := &Store{db: db}
+	for _, o := range opts {
+		o(s)
+	}
+	existing, err := db.ListCollectionNames(ctx, bson.D{})
+	if err != nil {
+		return nil, fmt.Errorf("listing collections of %s: %w", db.Name(), err)
+	}
+	have := map[string]bool{}
+	for _, n := range existing {
+		have[n] = true
+	}
+	for _, n := range allCollections {
+		if have[n] {
+			continue
+		}
+		if err := db.CreateCollection(ctx, n); err != nil && !isNamespaceExists(err) {
+			return nil, fmt.Errorf("creating collection %s: %w", n, err)
+		}
+	}
+	copts := options.Collection()
+	if s.embedded == nil {
+		// Acknowledged means on a majority of the replica set and in its journal; reads see only that.
+		copts.SetWriteConcern(&writeconcern.WriteConcern{W: "majority", Journal: ptr(true)}).
+			SetReadConcern(readconcern.Majority())
+	}
+	c := func(name string) *mongo.Collection { return db.Collection(name, copts) }
+	s.citizens, s.records, s.dataKeys, s.pending, s.subjects = c(collCitizens), c(collRecords), c(collDataKeys), c(collPending), c(collSubjects)
+	s.batches, s.tiles, s.state, s.checkpoints, s.meta = c(collBatches), c(collTiles), c(collState), c(collCheckpoints), c(collMeta)
+	if s.embedded != nil {
+		if err := s.embedded.IndexIDs(ctx, db.Name()); err != nil {
+			return nil, err
+		}
+	} else {
+		_, err := s.records.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "citizen", Value: 1}}})
+		if err != nil {
+			return nil, fmt.Errorf("indexing records by citizen: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// Embedded reports whether the store runs on the embedded FerretDB.
+func (s *Store) Embedded() bool { return s.embedded != nil }
+
+// lock serialises writes to one document within this process (embedded mode only).
+func (s *Store) lock(key string) func() {
+	if s.embedded == nil {
+		return func() {}
+	}
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	m := &s.locks[h.Sum32()%uint32(len(s.locks))]
+	m.Lock()
+	return m.Unlock
+}
+
+func isNamespaceExists(err error) bool {
+	var ce mongo.CommandError
+	return errors.As(err, &ce) && (ce.Code == 48 || ce.Name == "NamespaceExists")
+}
+
+// mapErr translates driver errors into the store's sentinels.
+func mapErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return store.ErrNotFound
+	case mongo.IsDuplicateKeyError(err):
+		return fmt.Errorf("%w: %v", store.ErrConflict, err)
+	}
+	return err
+}
+
+func ptr[T any](v T) *T { return &v }

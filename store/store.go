@@ -1,0 +1,97 @@
+// Package store defines the hub's stored records and the errors its repositories return. The
+// MongoDB repositories live in store/mongostore (one implementation, for a real MongoDB replica set
+// and for the embedded FerretDB default of store/embedded); store/storetest is the conformance suite
+// both run.
+//
+// What is stored, by collection (database "govhub" unless configured otherwise):
+//
+//	citizens            {_id: "C000001", created}
+//	records             one document per citizen and dataset, {_id: "C000001/tax", …}: plain
+//	                    non-sensitive values, and for each sensitive field only its AES-GCM seal and
+//	                    its Pedersen commitment
+//	datakeys            {_id: citizen, wrapped}: the citizen's data key, wrapped by the master key
+//	pending             updates whose ledger entry may or may not have been appended yet
+//	subjects            the private index from a citizen's pseudonym to the ledger entries about
+//	                    them, with the salts of the subject commitments: {_id: "<pseudonym>/<index>"}
+//	ledger_batches      sequenced ledger entries, {_id: "<first index, 20 digits>"}
+//	ledger_tiles        hash tiles, {_id: "<level>/<n>"}
+//	ledger_state        the integrated tree, {_id: "tree"}
+//	ledger_checkpoints  every signed checkpoint, {_id: "<size, 20 digits>"}
+//	meta                small documents of hub state, e.g. the policy version in force
+//
+// Every hot lookup is by a computed string _id: the embedded store can only use an index for that.
+package store
+
+import (
+	"errors"
+	"math"
+	"time"
+)
+
+// Errors callers test for.
+var (
+	// ErrNotFound: no such document.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict: a create found the document already there, or a replace found another version.
+	ErrConflict = errors.New("store: conflicting write")
+	// ErrStale: the stored document is newer than the one offered.
+	ErrStale = errors.New("store: a newer version is stored")
+)
+
+// PendingVersion is the version under which a pending update's values are sealed, before the
+// ledger has given the update its index. No ledger index ever takes this value.
+const PendingVersion = math.MaxUint64
+
+// Record is one citizen's record in one dataset.
+type Record struct {
+	Citizen string
+	Dataset string
+	// Version is the ledger index of the update entry that wrote this record.
+	Version uint64
+	// Salt is the salt of the record digest in that entry; it stays off the ledger.
+	Salt []byte
+	// Items holds one item for a plain dataset, any number for a list dataset.
+	Items   []Item
+	Updated time.Time
+}
+
+// Item is one set of field values. Plain values follow the conventions of package dataset
+// (string, int64, float64, bool, []string).
+type Item struct {
+	Plain  map[string]any
+	Sealed map[string]SealedField
+}
+
+// SealedField is a sensitive value at rest: its seal (value and commitment blinding, AES-GCM under
+// the citizen's data key) and its commitment.
+type SealedField struct {
+	Ciphertext []byte
+	Commitment []byte
+	// Version is the record version under which the value was sealed and committed: the ledger index
+	// of the update entry that carries this commitment.
+	Version uint64
+}
+
+// Pending is an update between its two durable steps: its values are stored here (sealed under
+// PendingVersion) before its ledger entry is appended, and the record is written after. Start-up
+// recovery finishes what a crash interrupted.
+type Pending struct {
+	ID     string
+	Record Record
+	// Base is the version of the record the update replaces, with HadBase false for a new record.
+	Base    uint64
+	HadBase bool
+	// LeafHash identifies the update's ledger entry.
+	LeafHash []byte
+	// After is a ledger size known before the entry was appended: it lies at or after this index.
+	After   uint64
+	Created time.Time
+}
+
+// SubjectRef says that ledger entry Index concerns the citizen with the given pseudonym, whose
+// subject commitment in that entry uses Salt.
+type SubjectRef struct {
+	Pseudonym string
+	Index     uint64
+	Salt      []byte
+}

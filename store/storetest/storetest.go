@@ -1,0 +1,75 @@
+// Package storetest is the conformance suite every store configuration must pass (Run), and the
+// helpers tests use to get a real store: the embedded FerretDB in a temporary directory (Embedded),
+// or the MongoDB named by GOVHUB_TEST_MONGO_URI (Mongo, skipped when unset).
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/govhub/govhub/store/embedded"
+	"github.com/govhub/govhub/store/mongostore"
+)
+
+// MongoURIEnv names the environment variable holding a MongoDB URI for tests.
+const MongoURIEnv = "GOVHUB_TEST_MONGO_URI"
+
+// Env is a store a test can use, with what it is made of.
+type Env struct {
+	Store  *mongostore.Store
+	Client *mongo.Client
+	DB     *mongo.Database
+	Server *embedded.Server // nil against MongoDB
+	Dir    string           // the embedded server's directory
+}
+
+// Embedded starts an embedded FerretDB in a fresh temporary directory and opens a store on it.
+// Everything is stopped when the test ends.
+func Embedded(t testing.TB) *Env {
+	t.Helper()
+	dir := t.TempDir()
+	srv, err := embedded.Start(t.Context(), embedded.Config{Dir: dir})
+	if err != nil {
+		t.Fatalf("embedded.Start = %v", err)
+	}
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	env := connect(t, srv.URI(), "govhub", mongostore.WithEmbedded(srv))
+	env.Server, env.Dir = srv, dir
+	return env
+}
+
+// Mongo opens a store in a fresh database of the MongoDB at $GOVHUB_TEST_MONGO_URI, dropped when the
+// test ends; it skips the test when the variable is unset.
+func Mongo(t testing.TB) *Env {
+	t.Helper()
+	uri := os.Getenv(MongoURIEnv)
+	if uri == "" {
+		t.Skipf("%s is not set", MongoURIEnv)
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	env := connect(t, uri, "govhub_test_"+hex.EncodeToString(b[:]))
+	t.Cleanup(func() { _ = env.DB.Drop(context.Background()) })
+	return env
+}
+
+func connect(t testing.TB, uri, db string, opts ...mongostore.Option) *Env {
+	t.Helper()
+	client, err := mongo.Connect(options.Client().ApplyURI(uri).SetTimeout(30 * time.Second))
+	if err != nil {
+		t.Fatalf("mongo.Connect = %v", err)
+	}
+	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+	s, err := mongostore.New(t.Context(), client.Database(db), opts...)
+	if err != nil {
+		t.Fatalf("mongostore.New = %v", err)
+	}
+	return &Env{Store: s, Client: client, DB: client.Database(db)}
+}

@@ -1,0 +1,352 @@
+package storetest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/govhub/govhub/ledger"
+	"github.com/govhub/govhub/store"
+)
+
+// Run runs the conformance suite against stores made by newEnv (a fresh, empty one per call).
+func Run(t *testing.T, newEnv func(testing.TB) *Env) {
+	t.Run("Records", func(t *testing.T) { testRecords(t, newEnv(t)) })
+	t.Run("RecordCAS", func(t *testing.T) { testRecordCAS(t, newEnv(t)) })
+	t.Run("ApplyRecord", func(t *testing.T) { testApplyRecord(t, newEnv(t)) })
+	t.Run("CitizensAndKeys", func(t *testing.T) { testCitizensAndKeys(t, newEnv(t)) })
+	t.Run("Pending", func(t *testing.T) { testPending(t, newEnv(t)) })
+	t.Run("SubjectRefs", func(t *testing.T) { testSubjectRefs(t, newEnv(t)) })
+	t.Run("Batches", func(t *testing.T) { testBatches(t, newEnv(t)) })
+	t.Run("Tiles", func(t *testing.T) { testTiles(t, newEnv(t)) })
+	t.Run("TreeState", func(t *testing.T) { testTreeState(t, newEnv(t)) })
+	t.Run("Checkpoints", func(t *testing.T) { testCheckpoints(t, newEnv(t)) })
+}
+
+func sampleRecord(citizen, dataset string, version uint64) store.Record {
+	return store.Record{
+		Citizen: citizen, Dataset: dataset, Version: version, Salt: []byte("0123456789abcdef0123456789abcdef"),
+		Updated: time.Date(2026, 11, 21, 6, 30, 5, 0, time.UTC),
+		Items: []store.Item{{
+			Plain: map[string]any{"name": "张三", "year": int64(2025), "area": 89.5, "insured": true, "vaccinations": []string{"乙肝疫苗", "流感疫苗"}},
+			Sealed: map[string]store.SealedField{
+				"annualIncome": {Ciphertext: []byte{1, 2, 3}, Commitment: bytes.Repeat([]byte{0xab}, 48), Version: version},
+			},
+		}},
+	}
+}
+
+func testRecords(t *testing.T, env *Env) {
+	s := env.Store
+	ctx := t.Context()
+	if _, err := s.Record(ctx, "C000001", "tax"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Record(missing) = %v, want ErrNotFound", err)
+	}
+	want := sampleRecord("C000001", "tax", 7)
+	if err := s.CreateRecord(ctx, want); err != nil {
+		t.Fatalf("CreateRecord = %v", err)
+	}
+	if err := s.CreateRecord(ctx, want); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("CreateRecord again = %v, want ErrConflict", err)
+	}
+	got, err := s.Record(ctx, "C000001", "tax")
+	if err != nil {
+		t.Fatalf("Record = %v", err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Record round trip:\n got %#v\nwant %#v", got, want)
+	}
+	other := sampleRecord("C000001", "identity", 9)
+	if err := s.InsertRecords(ctx, []store.Record{other, sampleRecord("C000002", "tax", 10)}); err != nil {
+		t.Fatalf("InsertRecords = %v", err)
+	}
+	m, err := s.Records(ctx, "C000001", []string{"tax", "identity", "health"})
+	if err != nil {
+		t.Fatalf("Records = %v", err)
+	}
+	if len(m) != 2 || m["tax"].Version != 7 || m["identity"].Version != 9 {
+		t.Errorf("Records = %v, want tax@7 and identity@9 only", m)
+	}
+	if err := s.InsertRecords(ctx, []store.Record{other}); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("InsertRecords(existing) = %v, want ErrConflict", err)
+	}
+}
+
+func testRecordCAS(t *testing.T, env *Env) {
+	s := env.Store
+	ctx := t.Context()
+	if err := s.ReplaceRecord(ctx, sampleRecord("C1", "tax", 2), 1); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("ReplaceRecord(no record) = %v, want ErrConflict", err)
+	}
+	if err := s.CreateRecord(ctx, sampleRecord("C1", "tax", 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReplaceRecord(ctx, sampleRecord("C1", "tax", 3), 2); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("ReplaceRecord(wrong base) = %v, want ErrConflict", err)
+	}
+	// Many writers race from the same base: exactly one wins.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := 0
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.ReplaceRecord(ctx, sampleRecord("C1", "tax", uint64(10+i)), 1)
+			if err == nil {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			} else if !errors.Is(err, store.ErrConflict) {
+				t.Errorf("ReplaceRecord = %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Errorf("%d of 8 racing ReplaceRecord calls won, want exactly 1", wins)
+	}
+}
+
+func testApplyRecord(t *testing.T, env *Env) {
+	s := env.Store
+	ctx := t.Context()
+	if err := s.ApplyRecord(ctx, sampleRecord("C1", "tax", 5)); err != nil {
+		t.Fatalf("ApplyRecord(new) = %v", err)
+	}
+	if err := s.ApplyRecord(ctx, sampleRecord("C1", "tax", 5)); err != nil {
+		t.Fatalf("ApplyRecord(same again) = %v, want nil", err)
+	}
+	if err := s.ApplyRecord(ctx, sampleRecord("C1", "tax", 4)); !errors.Is(err, store.ErrStale) {
+		t.Fatalf("ApplyRecord(older) = %v, want ErrStale", err)
+	}
+	if err := s.ApplyRecord(ctx, sampleRecord("C1", "tax", 8)); err != nil {
+		t.Fatalf("ApplyRecord(newer) = %v", err)
+	}
+	if r, err := s.Record(ctx, "C1", "tax"); err != nil || r.Version != 8 {
+		t.Errorf("after ApplyRecord(8): version %d, %v; want 8", r.Version, err)
+	}
+}
+
+func testCitizensAndKeys(t *testing.T, env *Env) {
+	s := env.Store
+	ctx := t.Context()
+	now := time.Now()
+	if err := s.AddCitizens(ctx, []string{"C1", "C2"}, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddCitizens(ctx, []string{"C2", "C3"}, now); err != nil {
+		t.Fatalf("AddCitizens with one existing = %v, want nil", err)
+	}
+	for id, want := range map[string]bool{"C1": true, "C3": true, "C9": false} {
+		if got, err := s.CitizenExists(ctx, id); err != nil || got != want {
+			t.Errorf("CitizenExists(%s) = %v, %v; want %v", id, got, err, want)
+		}
+	}
+	if _, err := s.DataKey(ctx, "C1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("DataKey(none) = %v, want ErrNotFound", err)
+	}
+	if err := s.AddDataKey(ctx, "C1", []byte("wrapped-1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddDataKey(ctx, "C1", []byte("wrapped-2")); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("AddDataKey(again) = %v, want ErrConflict", err)
+	}
+	if err := s.AddDataKeys(ctx, map[string][]byte{"C2": []byte("w2"), "C3": []byte("w3")}); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := s.DataKey(ctx, "C1"); err != nil || string(k) != "wrapped-1" {
+		t.Errorf("DataKey(C1) = %q, %v; want the first key", k, err)
+	}
+	if k, err := s.DataKey(ctx, "C3"); err != nil || string(k) != "w3" {
+		t.Errorf("DataKey(C3) = %q, %v", k, err)
+	}
+}
+
+func testPending(t *testing.T, env *Env) {
+	s := env.Store
+	ctx := t.Context()
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i, id := range []string{"p2", "p1"} {
+		p := store.Pending{ID: id, Record: sampleRecord("C1", "tax", store.PendingVersion>>1), Base: 3, HadBase: true,
+			LeafHash: bytes.Repeat([]byte{byte(i)}, 32), After: 40, Created: base.Add(time.Duration(1-i) * time.Second)}
+		if err := s.AddPending(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ps, err := s.PendingUpdates(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ps) != 2 || ps[0].ID != "p1" || ps[1].ID != "p2" || ps[0].After != 40 || !ps[0].HadBase || ps[0].Base != 3 {
+		t.Fatalf("PendingUpdates = %+v, want p1 then p2 with their fields", ps)
+	}
+	if err := s.DeletePending(ctx, "p1"); err != nil {
+		t.Fatal(err)
+	}
+	if ps, _ := s.PendingUpdates(ctx); len(ps) != 1 || ps[0].ID != "p2" {
+		t.Errorf("after DeletePending: %+v, want only p2", ps)
+	}
+}
+
+func testSubjectRefs(t *testing.T, env *Env) {
+	s := env.Store
+	ctx := t.Context()
+	refs := []store.SubjectRef{
+		{Pseudonym: "aa", Index: 10, Salt: []byte("s10")},
+		{Pseudonym: "aa", Index: 2, Salt: []byte("s2")},
+		{Pseudonym: "aab", Index: 3, Salt: []byte("x")},
+		{Pseudonym: "ab", Index: 4, Salt: []byte("y")},
+	}
+	if err := s.AddSubjectRefs(ctx, refs); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddSubjectRefs(ctx, refs[:1]); err != nil {
+		t.Fatalf("AddSubjectRefs(again) = %v, want nil", err)
+	}
+	got, err := s.SubjectRefs(ctx, "aa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Index != 2 || got[1].Index != 10 || string(got[1].Salt) != "s10" {
+		t.Errorf("SubjectRefs(aa) = %+v, want indexes 2 and 10 only", got)
+	}
+}
+
+func testBatches(t *testing.T, env *Env) {
+	s := env.Store
+	ctx := t.Context()
+	if _, err := s.ReadBatch(ctx, 0); !errors.Is(err, ledger.ErrNotFound) {
+		t.Fatalf("ReadBatch(none) = %v, want ledger.ErrNotFound", err)
+	}
+	b := ledger.Batch{First: 0, Leaves: [][]byte{[]byte("a"), []byte("b")}}
+	if err := s.AddBatch(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddBatch(ctx, ledger.Batch{First: 0, Leaves: [][]byte{[]byte("z")}}); !errors.Is(err, ledger.ErrDuplicate) {
+		t.Fatalf("AddBatch(same first) = %v, want ErrDuplicate", err)
+	}
+	// Concurrent writers at one index: exactly one lands.
+	var wg sync.WaitGroup
+	errs := make([]error, 6)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.AddBatch(ctx, ledger.Batch{First: 2, Leaves: [][]byte{[]byte(fmt.Sprint(i))}})
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+		} else if !errors.Is(err, ledger.ErrDuplicate) {
+			t.Errorf("racing AddBatch = %v", err)
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%d racing AddBatch calls succeeded, want 1", ok)
+	}
+	got, err := s.ReadBatch(ctx, 0)
+	if err != nil || !reflect.DeepEqual(got, b) {
+		t.Errorf("ReadBatch(0) = %+v, %v; want %+v", got, err, b)
+	}
+	big := ledger.Batch{First: 1 << 40, Leaves: [][]byte{[]byte("far")}}
+	if err := s.AddBatch(ctx, big); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.ReadBatch(ctx, 1<<40); err != nil || got.First != 1<<40 {
+		t.Errorf("ReadBatch(2^40) = %+v, %v", got, err)
+	}
+}
+
+func testTiles(t *testing.T, env *Env) {
+	s := env.Store
+	ctx := t.Context()
+	if _, err := s.ReadTile(ctx, 0, 0); !errors.Is(err, ledger.ErrNotFound) {
+		t.Fatalf("ReadTile(none) = %v, want ErrNotFound", err)
+	}
+	narrow := bytes.Repeat([]byte{1}, 64)
+	wide := append(bytes.Clone(narrow), bytes.Repeat([]byte{2}, 32)...)
+	if err := s.WriteTiles(ctx, []ledger.TileData{{Level: 0, N: 0, Hashes: narrow}, {Level: 1, N: 0, Hashes: narrow[:32]}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WriteTiles(ctx, []ledger.TileData{{Level: 0, N: 0, Hashes: wide}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.ReadTile(ctx, 0, 0); err != nil || !bytes.Equal(got, wide) {
+		t.Errorf("ReadTile(0,0) = %x, %v; want the wider tile", got, err)
+	}
+	if got, err := s.ReadTile(ctx, 1, 0); err != nil || len(got) != 32 {
+		t.Errorf("ReadTile(1,0) = %x, %v", got, err)
+	}
+}
+
+func testTreeState(t *testing.T, env *Env) {
+	s := env.Store
+	ctx := t.Context()
+	st, err := s.ReadTreeState(ctx)
+	if err != nil || st.Size != 0 {
+		t.Fatalf("ReadTreeState(empty) = %+v, %v; want the zero state", st, err)
+	}
+	one := ledger.TreeState{Size: 5, Root: bytes.Repeat([]byte{5}, 32), Checkpoint: []byte("cp5")}
+	if err := s.SwapTreeState(ctx, ledger.TreeState{}, one); err != nil {
+		t.Fatal(err)
+	}
+	two := ledger.TreeState{Size: 9, Root: bytes.Repeat([]byte{9}, 32), Checkpoint: []byte("cp9")}
+	if err := s.SwapTreeState(ctx, ledger.TreeState{}, two); !errors.Is(err, ledger.ErrConflict) {
+		t.Fatalf("SwapTreeState(stale old) = %v, want ErrConflict", err)
+	}
+	var wg sync.WaitGroup
+	wins := make(chan int, 4)
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			next := ledger.TreeState{Size: uint64(10 + i), Root: bytes.Repeat([]byte{byte(i)}, 32)}
+			if err := s.SwapTreeState(ctx, one, next); err == nil {
+				wins <- i
+			}
+		}()
+	}
+	wg.Wait()
+	close(wins)
+	if n := len(wins); n != 1 {
+		t.Errorf("%d racing SwapTreeState calls won, want 1", n)
+	}
+	if st, _ := s.ReadTreeState(ctx); st.Size < 10 {
+		t.Errorf("tree state size %d after the race, want ≥ 10", st.Size)
+	}
+}
+
+func testCheckpoints(t *testing.T, env *Env) {
+	s := env.Store
+	ctx := t.Context()
+	for _, size := range []uint64{12, 3, 100} {
+		if err := s.AddCheckpoint(ctx, size, []byte(fmt.Sprint("cp", size))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.AddCheckpoint(ctx, 3, []byte("cp3")); err != nil {
+		t.Errorf("AddCheckpoint(same again) = %v, want nil", err)
+	}
+	if err := s.AddCheckpoint(ctx, 3, []byte("other")); !errors.Is(err, ledger.ErrConflict) {
+		t.Errorf("AddCheckpoint(different text) = %v, want ErrConflict", err)
+	}
+	var sizes []uint64
+	err := s.Checkpoints(ctx, func(size uint64, text []byte) error {
+		if string(text) != fmt.Sprint("cp", size) {
+			t.Errorf("checkpoint %d text %q", size, text)
+		}
+		sizes = append(sizes, size)
+		return nil
+	})
+	if err != nil || !reflect.DeepEqual(sizes, []uint64{3, 12, 100}) {
+		t.Errorf("Checkpoints = %v, %v; want 3, 12, 100 in order", sizes, err)
+	}
+}
