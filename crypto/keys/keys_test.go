@@ -1,0 +1,68 @@
+package keys_test
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/govhub/govhub/crypto/keys"
+)
+
+func TestCreateThenLoad(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		load func(path string) ([]byte, bool, error)
+	}{
+		{"symmetric", keys.Symmetric},
+		{"ed25519", func(p string) ([]byte, bool, error) { k, c, err := keys.Ed25519(p); return k, c, err }},
+		{"note", func(p string) ([]byte, bool, error) {
+			k, c, err := keys.Note(p, "govhub.test/log")
+			return []byte(k.VerifierKey), c, err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, "sub", tc.name+".key")
+			k1, created, err := tc.load(path)
+			if err != nil || !created {
+				t.Fatalf("first load = created %v, %v; want a new key", created, err)
+			}
+			fi, err := os.Stat(path)
+			if err != nil || fi.Mode().Perm() != 0o600 {
+				t.Fatalf("key file mode = %v, %v; want 0600", fi.Mode().Perm(), err)
+			}
+			k2, created, err := tc.load(path)
+			if err != nil || created || !bytes.Equal(k1, k2) {
+				t.Fatalf("second load = created %v, %v, same %v; want the same key", created, err, bytes.Equal(k1, k2))
+			}
+			if err := os.Chmod(path, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := tc.load(path); !errors.Is(err, keys.ErrPermissions) {
+				t.Errorf("load of a 0644 key = %v, want ErrPermissions", err)
+			}
+		})
+	}
+}
+
+func TestNoteKeySignsAndVerifies(t *testing.T) {
+	k, _, err := keys.Note(filepath.Join(t.TempDir(), "log.key"), "govhub.test/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := note.NewVerifier(k.VerifierKey)
+	if err != nil {
+		t.Fatalf("note.NewVerifier(%q) = %v", k.VerifierKey, err)
+	}
+	msg, err := note.Sign(&note.Note{Text: "hello\n"}, k.Signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := note.Open(msg, note.VerifierList(v)); err != nil {
+		t.Errorf("note.Open with the published verifier key = %v", err)
+	}
+}
