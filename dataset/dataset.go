@@ -1,0 +1,298 @@
+// Package dataset is the catalog of the data GovHub shares: which datasets
+// exist, which department owns each, which fields they hold, which of those
+// fields are sensitive, and how a value is validated before it is stored.
+//
+// # The catalog
+//
+// Seven datasets, in this order ([All]); "*" marks a sensitive field, which
+// is sealed at rest and handed out as a commitment unless a policy reveals it:
+//
+//	dataset          owner              list  admin purpose
+//	identity         public-security    no    identity-verification
+//	  name String, gender Enum(MALE FEMALE), hukouCity String,
+//	  nationalId* String (GB 11643), birthDate* Date, address* String
+//	marriage         civil-affairs      no    marriage-registration
+//	  maritalStatus Enum(SINGLE MARRIED DIVORCED WIDOWED),
+//	  spouseCitizenId* String (citizen id, C000002), registeredOn Date
+//	socialInsurance  hrss               no    social-insurance-administration
+//	  insured Bool, employer String, contributionMonths* Int (0..1200),
+//	  monthlyBase* Int (≥ 0, yuan)
+//	tax              tax                no    tax-administration
+//	  year Int (1990..2100), annualIncome* Int (≥ 0, yuan), taxPaid* Int (≥ 0, yuan)
+//	property         natural-resources  yes   property-registration
+//	  certificateNo String, city String, area Float (m², > 0, ≤ 100000),
+//	  address* String, acquiredOn Date
+//	businessLicense  market-regulation  yes   business-registration
+//	  uscc String (GB 32100), companyName String, legalRepresentative String,
+//	  registeredCapital Int (≥ 0, yuan), status Enum(ACTIVE SUSPENDED REVOKED CANCELLED)
+//	health           health             no    medical-treatment
+//	  bloodType* String (A+ A- B+ B- AB+ AB- O+ O-), chronicConditions* String
+//	  (free text, may be empty), vaccinations StringList
+//
+// # Go values
+//
+// Every package that handles citizen data uses these Go types for field
+// values, and [Field.Validate] accepts exactly these types (an int where an
+// int64 is due is refused, so that conversions happen once, at the edges):
+//
+//	Kind        Go type    form
+//	String      string     valid UTF-8, trimmed, no control characters
+//	Enum        string     one of Field.Enum, upper case: "MARRIED"
+//	Date        string     ISO calendar date "YYYY-MM-DD", not before 1900-01-01: "1949-12-31"
+//	Int         int64
+//	Float       float64    finite
+//	Bool        bool
+//	StringList  []string   each element a String
+//
+// A record of a dataset for one citizen is one or more items (exactly one for
+// a dataset that is not a list). An item is a map[string]any from field name
+// to value; a missing key means "not set". A nil value is invalid: to leave a
+// field unset, leave its key out.
+//
+// Text limits: person, company and place names, certificate numbers and list
+// elements are 1 to 64 characters (runes); addresses 1 to 256; free text 0 to
+// 1024. Birth, registration and acquisition dates may not lie in the future.
+//
+// # Identifiers
+//
+// [CheckNationalID] checks a resident identity number (GB 11643-1999),
+// [CheckUSCC] a unified social credit code (GB 32100-2015) and
+// [CheckCitizenID] a GovHub citizen id. They return a [*ValidationError]
+// with an empty Field, whose Reason names the rule broken; [Field.Validate]
+// returns the same reason with the field filled in, for example
+//
+//	identity.nationalId: check character is 5, want X
+//
+// # Use
+//
+// The catalog is built afresh by every call to [All] and [Lookup], so callers
+// own what they get and may change it without affecting anyone else. Nothing
+// in this package holds mutable state; everything is safe for concurrent use.
+package dataset
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Kind is the type of a field's values; see the package documentation for
+// the Go type of each kind.
+type Kind int
+
+// The kinds. The zero Kind is not a valid kind.
+const (
+	String Kind = iota + 1
+	Int
+	Float
+	Bool
+	Date
+	Enum
+	StringList
+)
+
+var kindNames = [...]string{
+	String:     "String",
+	Int:        "Int",
+	Float:      "Float",
+	Bool:       "Bool",
+	Date:       "Date",
+	Enum:       "Enum",
+	StringList: "StringList",
+}
+
+// String returns the kind's name as used in the GraphQL schema and in these
+// docs: "String", "Int", "StringList"…
+func (k Kind) String() string {
+	if k >= String && int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// Field describes one field of a dataset. Fields obtained from [All] or
+// [Lookup] carry validation rules beyond their kind (ranges, text limits,
+// identifier formats); a Field built by hand is checked for its kind and
+// Enum only.
+type Field struct {
+	Name      string
+	Kind      Kind
+	Sensitive bool     // sealed at rest, handed out as a commitment unless revealed
+	Enum      []string // the allowed values of an Enum field, in schema order
+
+	dataset string    // owning dataset's name, for error messages
+	text    textLimit // String and StringList elements
+	items   int       // StringList: at most this many elements
+	ints    intRange
+	floats  floatRange
+	past    bool               // Date: not in the future
+	format  func(string) error // String: identifier or value-set check
+}
+
+// textLimit bounds a string's length in runes.
+type textLimit struct{ min, max int }
+
+var (
+	nameText    = textLimit{1, 64}
+	addressText = textLimit{1, 256}
+	freeText    = textLimit{0, 1024}
+)
+
+// intRange bounds an Int; set reports whether it applies.
+type intRange struct {
+	set      bool
+	min, max int64
+}
+
+// floatRange bounds a Float: min < v ≤ max.
+type floatRange struct {
+	set      bool
+	min, max float64
+}
+
+// Path returns the field's name qualified by its dataset, "tax.annualIncome",
+// as used in policy objects and error messages. A Field built by hand has
+// only its Name.
+func (f *Field) Path() string {
+	if f.dataset == "" {
+		return f.Name
+	}
+	return f.dataset + "." + f.Name
+}
+
+// Dataset describes one dataset: its name, the department that owns it, the
+// administration purpose under which the owner reads it, whether a citizen's
+// record is a list of items, and its fields in schema order.
+type Dataset struct {
+	Name         string
+	Owner        string // department code
+	AdminPurpose string // purpose code
+	List         bool
+	Fields       []Field
+
+	key   string                            // List: field whose values are unique within a record
+	cross func(item map[string]any) []error // rules across fields, run on otherwise valid items
+}
+
+// Field returns the field called name.
+func (d *Dataset) Field(name string) (*Field, bool) {
+	for i := range d.Fields {
+		if d.Fields[i].Name == name {
+			return &d.Fields[i], true
+		}
+	}
+	return nil, false
+}
+
+// Names returns the dataset names in catalog order.
+func Names() []string {
+	return []string{"identity", "marriage", "socialInsurance", "tax", "property", "businessLicense", "health"}
+}
+
+// All returns the seven datasets in catalog order. Each call builds new
+// values that the caller may keep and modify.
+func All() []*Dataset {
+	names := Names()
+	all := make([]*Dataset, len(names))
+	for i, n := range names {
+		all[i], _ = Lookup(n)
+	}
+	return all
+}
+
+// Lookup returns the dataset called name. Each call builds a new value that
+// the caller may keep and modify.
+func Lookup(name string) (*Dataset, bool) {
+	var d *Dataset
+	switch name {
+	case "identity":
+		d = &Dataset{Owner: "public-security", AdminPurpose: "identity-verification",
+			Fields: []Field{
+				{Name: "name", Kind: String, text: nameText},
+				{Name: "gender", Kind: Enum, Enum: []string{"MALE", "FEMALE"}},
+				{Name: "hukouCity", Kind: String, text: nameText},
+				{Name: "nationalId", Kind: String, Sensitive: true, text: nameText, format: CheckNationalID},
+				{Name: "birthDate", Kind: Date, Sensitive: true, past: true},
+				{Name: "address", Kind: String, Sensitive: true, text: addressText},
+			},
+			cross: identityRules,
+		}
+	case "marriage":
+		d = &Dataset{Owner: "civil-affairs", AdminPurpose: "marriage-registration",
+			Fields: []Field{
+				{Name: "maritalStatus", Kind: Enum, Enum: []string{"SINGLE", "MARRIED", "DIVORCED", "WIDOWED"}},
+				{Name: "spouseCitizenId", Kind: String, Sensitive: true, text: nameText, format: CheckCitizenID},
+				{Name: "registeredOn", Kind: Date, past: true},
+			},
+			cross: marriageRules,
+		}
+	case "socialInsurance":
+		d = &Dataset{Owner: "hrss", AdminPurpose: "social-insurance-administration",
+			Fields: []Field{
+				{Name: "insured", Kind: Bool},
+				{Name: "employer", Kind: String, text: nameText},
+				{Name: "contributionMonths", Kind: Int, Sensitive: true, ints: intRange{true, 0, 1200}},
+				{Name: "monthlyBase", Kind: Int, Sensitive: true, ints: nonNegative},
+			},
+		}
+	case "tax":
+		d = &Dataset{Owner: "tax", AdminPurpose: "tax-administration",
+			Fields: []Field{
+				{Name: "year", Kind: Int, ints: intRange{true, 1990, 2100}},
+				{Name: "annualIncome", Kind: Int, Sensitive: true, ints: nonNegative},
+				{Name: "taxPaid", Kind: Int, Sensitive: true, ints: nonNegative},
+			},
+			cross: taxRules,
+		}
+	case "property":
+		d = &Dataset{Owner: "natural-resources", AdminPurpose: "property-registration", List: true,
+			Fields: []Field{
+				{Name: "certificateNo", Kind: String, text: nameText},
+				{Name: "city", Kind: String, text: nameText},
+				{Name: "area", Kind: Float, floats: floatRange{true, 0, 100000}},
+				{Name: "address", Kind: String, Sensitive: true, text: addressText},
+				{Name: "acquiredOn", Kind: Date, past: true},
+			},
+			key: "certificateNo",
+		}
+	case "businessLicense":
+		d = &Dataset{Owner: "market-regulation", AdminPurpose: "business-registration", List: true,
+			Fields: []Field{
+				{Name: "uscc", Kind: String, text: nameText, format: CheckUSCC},
+				{Name: "companyName", Kind: String, text: nameText},
+				{Name: "legalRepresentative", Kind: String, text: nameText},
+				{Name: "registeredCapital", Kind: Int, ints: nonNegative},
+				{Name: "status", Kind: Enum, Enum: []string{"ACTIVE", "SUSPENDED", "REVOKED", "CANCELLED"}},
+			},
+			key: "uscc",
+		}
+	case "health":
+		d = &Dataset{Owner: "health", AdminPurpose: "medical-treatment",
+			Fields: []Field{
+				{Name: "bloodType", Kind: String, Sensitive: true, text: nameText, format: checkBloodType},
+				{Name: "chronicConditions", Kind: String, Sensitive: true, text: freeText},
+				{Name: "vaccinations", Kind: StringList, text: nameText, items: 64},
+			},
+		}
+	default:
+		return nil, false
+	}
+	d.Name = name
+	for i := range d.Fields {
+		d.Fields[i].dataset = name
+	}
+	return d, true
+}
+
+var nonNegative = intRange{true, 0, 1<<63 - 1}
+
+// BloodTypes are the values of health.bloodType.
+func BloodTypes() []string {
+	return []string{"A+", "A-", "B+", "B-", "AB+", "AB-", "O+", "O-"}
+}
+
+func checkBloodType(s string) error {
+	if !slices.Contains(BloodTypes(), s) {
+		return invalid("must be one of A+ A- B+ B- AB+ AB- O+ O-")
+	}
+	return nil
+}
