@@ -58,7 +58,7 @@ const (
 //	field <name> <level> [<commitment hex>]  0 or more, sorted by name: what was carried, and how
 //
 // Tokens (kind, department, role, purpose, reason, dataset, field names and levels) are 1 to 128
-// characters from [A-Za-z0-9._:*-]. Everything is canonical: no other spacing, decimal numbers
+// characters from [A-Za-z0-9._:*#-]; an item of a list dataset is named like property.address#0. Everything is canonical: no other spacing, decimal numbers
 // without leading zeros, lowercase hex, no duplicate subjects or field names, and ParseEntry
 // rejects anything that FormatEntry would not have produced, so an entry has exactly one encoding.
 //
@@ -304,7 +304,7 @@ func validToken(s string) bool {
 		c := s[i]
 		switch {
 		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case c == '.' || c == '_' || c == ':' || c == '*' || c == '-':
+		case c == '.' || c == '_' || c == ':' || c == '*' || c == '-' || c == '#':
 		default:
 			return false
 		}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
-	"golang.org/x/mod/sumdb/tlog"
 )
 
 // Defaults for the log's options.
@@ -465,12 +464,23 @@ func (l *Log) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-// RootOf is a helper for callers holding a checkpoint's root as bytes.
-func rootOf(b []byte) (tlog.Hash, error) {
-	var h tlog.Hash
-	if len(b) != tlog.HashSize {
-		return h, fmt.Errorf("root has %d bytes, want %d", len(b), tlog.HashSize)
+// FindLeaf looks for the entry with the given leaf hash among the sequenced entries from index
+// from on, which must be a batch boundary (the size of any checkpoint is one). It reports the
+// entry's index and whether it was found.
+func (l *Log) FindLeaf(ctx context.Context, from uint64, leafHash [32]byte) (uint64, bool, error) {
+	for {
+		b, err := l.store.ReadBatch(ctx, from)
+		if errors.Is(err, ErrNotFound) {
+			return 0, false, nil
+		}
+		if err != nil {
+			return 0, false, fmt.Errorf("ledger: reading batch %d: %w", from, err)
+		}
+		for i, leaf := range b.Leaves {
+			if LeafHash(leaf) == leafHash {
+				return b.First + uint64(i), true, nil
+			}
+		}
+		from = b.End()
 	}
-	copy(h[:], b)
-	return h, nil
 }

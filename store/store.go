@@ -84,8 +84,10 @@ type Pending struct {
 	// LeafHash identifies the update's ledger entry.
 	LeafHash []byte
 	// After is a ledger size known before the entry was appended: it lies at or after this index.
-	After   uint64
-	Created time.Time
+	After uint64
+	// SubjectSalt is the salt of the citizen's subject commitment in the entry.
+	SubjectSalt []byte
+	Created     time.Time
 }
 
 // SubjectRef says that ledger entry Index concerns the citizen with the given pseudonym, whose

@@ -1,0 +1,321 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/playground"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/govhub/govhub/auth"
+	"github.com/govhub/govhub/crypto/keys"
+	"github.com/govhub/govhub/crypto/seal"
+	"github.com/govhub/govhub/dataset"
+	"github.com/govhub/govhub/graph"
+	"github.com/govhub/govhub/hub"
+	"github.com/govhub/govhub/ledger"
+	"github.com/govhub/govhub/policy"
+	"github.com/govhub/govhub/store/embedded"
+	"github.com/govhub/govhub/store/mongostore"
+)
+
+// Defaults of the common flags.
+const (
+	defaultDataDir   = "./govhub-data"
+	defaultAddr      = "127.0.0.1:8080"
+	defaultLogOrigin = "govhub.local/ledger"
+	tokenIssuer      = "govhub"
+	maxRequestBytes  = 1 << 20
+)
+
+// config is what every subcommand that opens the hub's data needs.
+type config struct {
+	DataDir             string
+	MongoURI            string // empty: the embedded FerretDB in DataDir/db
+	MongoDB             string
+	LogOrigin           string // name of the log key, used when it is created
+	IntegrationInterval time.Duration
+	Logger              *slog.Logger
+}
+
+// paths inside the data directory.
+func (c config) path(parts ...string) string {
+	return filepath.Join(append([]string{c.DataDir}, parts...)...)
+}
+
+// storage is an open database: the embedded server (if any), the client and the repositories.
+type storage struct {
+	server *embedded.Server
+	client *mongo.Client
+	store  *mongostore.Store
+}
+
+func openStorage(ctx context.Context, cfg config) (*storage, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating data directory: %w", err)
+	}
+	s := &storage{}
+	uri := cfg.MongoURI
+	var opts []mongostore.Option
+	if uri == "" {
+		// FerretDB reports every connection at info level: keep only its warnings.
+		flog := slog.New(warnOnly{cfg.Logger.Handler()}).With(slog.String("component", "ferretdb"))
+		srv, err := embedded.Start(ctx, embedded.Config{Dir: cfg.path("db"), Logger: flog})
+		if err != nil {
+			return nil, err
+		}
+		s.server = srv
+		uri = srv.URI()
+		opts = append(opts, mongostore.WithEmbedded(srv))
+	}
+	client, err := mongo.Connect(options.Client().ApplyURI(uri).SetTimeout(30 * time.Second))
+	if err != nil {
+		s.close(ctx)
+		return nil, fmt.Errorf("connecting to the database: %w", err)
+	}
+	s.client = client
+	startCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := client.Ping(startCtx, nil); err != nil {
+		s.close(ctx)
+		return nil, fmt.Errorf("reaching the database: %w", err)
+	}
+	if s.store, err = mongostore.New(startCtx, client.Database(cfg.MongoDB), opts...); err != nil {
+		s.close(ctx)
+		return nil, fmt.Errorf("preparing the database: %w", err)
+	}
+	return s, nil
+}
+
+func (s *storage) close(ctx context.Context) error {
+	var errs []error
+	if s.client != nil {
+		errs = append(errs, s.client.Disconnect(ctx))
+	}
+	if s.server != nil {
+		errs = append(errs, s.server.Shutdown(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// warnOnly passes on records of warning level and above.
+type warnOnly struct{ slog.Handler }
+
+func (w warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && w.Handler.Enabled(ctx, l)
+}
+
+func (w warnOnly) WithAttrs(as []slog.Attr) slog.Handler { return warnOnly{w.Handler.WithAttrs(as)} }
+func (w warnOnly) WithGroup(g string) slog.Handler       { return warnOnly{w.Handler.WithGroup(g)} }
+
+// hubKeys are the key files of a data directory.
+type hubKeys struct {
+	master *seal.MasterKey
+	index  []byte
+	issuer ed25519.PrivateKey
+	log    keys.NoteKey
+}
+
+func loadKeys(cfg config) (hubKeys, error) {
+	var k hubKeys
+	mk, _, err := keys.Symmetric(cfg.path("keys", "master.key"))
+	if err != nil {
+		return k, err
+	}
+	if k.master, err = seal.NewMasterKey(mk); err != nil {
+		return k, err
+	}
+	if k.index, _, err = keys.Symmetric(cfg.path("keys", "index.key")); err != nil {
+		return k, err
+	}
+	if k.issuer, _, err = keys.Ed25519(cfg.path("keys", "issuer.key")); err != nil {
+		return k, err
+	}
+	if k.log, _, err = keys.Note(cfg.path("keys", "log.key"), cfg.LogOrigin); err != nil {
+		return k, err
+	}
+	return k, nil
+}
+
+// loadPolicy reads the policy files of the data directory, writing the shipped demo policy there
+// on first start.
+func loadPolicy(cfg config) (policy.Set, error) {
+	dir := cfg.path("policy")
+	if _, err := os.Stat(filepath.Join(dir, policy.RulesFile)); errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return policy.Set{}, err
+		}
+		if err := policy.WriteDir(dir, policy.Demo()); err != nil {
+			return policy.Set{}, fmt.Errorf("writing the demo policy: %w", err)
+		}
+	}
+	set, err := policy.LoadDir(dir)
+	if err != nil {
+		return set, fmt.Errorf("loading the policy in %s: %w", dir, err)
+	}
+	return set, nil
+}
+
+// sensitiveField tells the policy engine which fields are sensitive (package dataset knows).
+func sensitiveField(path string) (sensitive, known bool) {
+	ds, f, ok := strings.Cut(path, ".")
+	if !ok {
+		return false, false
+	}
+	d, ok := dataset.Lookup(ds)
+	if !ok {
+		return false, false
+	}
+	fl, ok := d.Field(f)
+	if !ok {
+		return false, false
+	}
+	return fl.Sensitive, true
+}
+
+// app is a running hub: storage, ledger, policy, use cases, and the HTTP handler over them.
+type app struct {
+	cfg      config
+	storage  *storage
+	keys     hubKeys
+	log      *ledger.Log
+	hub      *hub.Hub
+	verifier *auth.Verifier
+	issuer   *auth.Issuer
+	cancel   context.CancelFunc
+}
+
+// openApp opens everything a serving hub needs, checks the ledger against its latest checkpoint,
+// puts a changed policy on the ledger, and finishes interrupted updates.
+func openApp(ctx context.Context, cfg config) (*app, error) {
+	k, err := loadKeys(cfg)
+	if err != nil {
+		return nil, err
+	}
+	st, err := openStorage(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, storage: st, keys: k}
+	ok := false
+	defer func() {
+		if !ok {
+			a.close(context.WithoutCancel(ctx))
+		}
+	}()
+	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.cancel = cancel
+	opts := []ledger.Option{ledger.WithLogger(cfg.Logger)}
+	if cfg.IntegrationInterval > 0 {
+		opts = append(opts, ledger.WithIntegrationInterval(cfg.IntegrationInterval))
+	}
+	a.log, err = ledger.New(life, ledger.Config{Storage: st.store, Signer: k.log.Signer, Verifier: k.log.Verifier}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("opening the ledger: %w", err)
+	}
+	set, err := loadPolicy(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if set, err = hub.AdoptPolicy(ctx, st.store, a.log, set, time.Now()); err != nil {
+		return nil, err
+	}
+	engine, err := policy.New(set, policy.Config{Sensitive: sensitiveField})
+	if err != nil {
+		return nil, fmt.Errorf("loading policy version %d: %w", set.Version, err)
+	}
+	a.hub, err = hub.New(hub.Config{Store: st.store, Ledger: a.log, Policy: engine, Master: k.master, IndexKey: k.index})
+	if err != nil {
+		return nil, err
+	}
+	rep, err := a.hub.Recover(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("recovering interrupted updates: %w", err)
+	}
+	if rep.Applied+rep.Dropped > 0 {
+		cfg.Logger.InfoContext(ctx, "recovered interrupted updates", slog.Int("applied", rep.Applied), slog.Int("dropped", rep.Dropped))
+	}
+	if a.issuer, err = auth.NewIssuer(k.issuer, tokenIssuer); err != nil {
+		return nil, err
+	}
+	if a.verifier, err = auth.NewVerifier(k.issuer.Public().(ed25519.PublicKey), tokenIssuer); err != nil {
+		return nil, err
+	}
+	cfg.Logger.InfoContext(ctx, "hub ready", slog.String("data_dir", cfg.DataDir), slog.Bool("embedded", st.server != nil),
+		slog.Uint64("policy_version", set.Version), slog.Uint64("ledger_size", a.log.Latest().Size))
+	ok = true
+	return a, nil
+}
+
+// close stops the ledger (writing what is queued), then the database.
+func (a *app) close(ctx context.Context) error {
+	var errs []error
+	if a.log != nil {
+		errs = append(errs, a.log.Shutdown(ctx))
+	}
+	if a.cancel != nil {
+		a.cancel()
+	}
+	if a.storage != nil {
+		errs = append(errs, a.storage.close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// handler is the hub's HTTP interface.
+func (a *app) handler() http.Handler {
+	gql := graph.NewHandler(&graph.Resolver{Hub: a.hub, Logger: a.cfg.Logger}, graph.HandlerConfig{Introspection: true})
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", limitBody(auth.Middleware(a.verifier, gql, auth.WithRejectHook(a.logRefusal))))
+	mux.Handle("GET /graphiql", playground.Handler("GovHub", "/graphql"))
+	mux.HandleFunc("GET /checkpoint", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Write(a.log.Latest().Note)
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := a.storage.client.Ping(ctx, nil); err != nil {
+			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ready\n")
+	})
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "GovHub: POST /graphql (bearer token), GET /graphiql, GET /checkpoint\n")
+	})
+	return mux
+}
+
+// logRefusal puts refused requests of known principals (expired tokens) on the ledger.
+func (a *app) logRefusal(r *http.Request, p *auth.Principal, err error) {
+	if p == nil {
+		return // nobody to name: not worth a ledger entry anyone could provoke
+	}
+	reason := "expired-token"
+	if !errors.Is(err, auth.ErrExpired) {
+		reason = "invalid-token"
+	}
+	if _, lerr := a.hub.LogRefusal(r.Context(), *p, reason, []byte(r.Method+" "+r.URL.RequestURI())); lerr != nil {
+		a.cfg.Logger.ErrorContext(r.Context(), "could not log a refused request", slog.String("error", lerr.Error()))
+	}
+}
+
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxRequestBytes)
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,146 @@
+// Command govhub runs GovHub, the government data-sharing hub, and its tools.
+//
+//	govhub demo            serve with synthetic data and the demo policy; prints tokens and URLs
+//	govhub serve           serve
+//	govhub token           print a bearer token signed by the data directory's issuer key
+//	govhub ledger verify   recompute the ledger from storage and check every checkpoint
+//	govhub ledger pubkey   print the ledger's note verifier key
+//	govhub keygen          write a new note signing key (for a witness) and print its verifier key
+//
+// Common flags: --data-dir (default ./govhub-data), --addr (default 127.0.0.1:8080), --mongo-uri
+// (empty: the embedded FerretDB in the data directory).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "govhub:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+// exitError carries a specific exit status.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func exitCode(err error) int {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 2
+	}
+	return 1
+}
+
+const usage = `usage: govhub <command> [flags]
+
+commands:
+  demo            serve with synthetic data and the demo policy; prints tokens and URLs
+  serve           serve the hub
+  token           print a bearer token (--kind department|officer|citizen|auditor …)
+  ledger verify   recompute the ledger from storage and check every checkpoint
+  ledger pubkey   print the ledger's note verifier key
+  keygen          write a note signing key (--name N --out F) and print its verifier key
+
+Run 'govhub <command> -h' for a command's flags.
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return &exitError{2, errors.New("no command given")}
+	}
+	switch args[0] {
+	case "serve":
+		return cmdServe(ctx, args[1:], stdout, stderr, false)
+	case "demo":
+		return cmdServe(ctx, args[1:], stdout, stderr, true)
+	case "token":
+		return cmdToken(args[1:], stdout, stderr)
+	case "ledger":
+		if len(args) < 2 {
+			return &exitError{2, errors.New("ledger needs a subcommand: verify or pubkey")}
+		}
+		switch args[1] {
+		case "verify":
+			return cmdLedgerVerify(ctx, args[2:], stdout, stderr)
+		case "pubkey":
+			return cmdLedgerPubkey(args[2:], stdout, stderr)
+		}
+		return &exitError{2, fmt.Errorf("unknown ledger subcommand %q", args[1])}
+	case "keygen":
+		return cmdKeygen(args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return &exitError{2, fmt.Errorf("unknown command %q", args[0])}
+}
+
+// commonFlags registers the flags every data-directory command shares.
+type commonFlags struct {
+	dataDir, mongoURI, mongoDB, logOrigin, logFormat, logLevel string
+}
+
+func (c *commonFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.dataDir, "data-dir", defaultDataDir, "data directory: keys, policy files, and the embedded database")
+	fs.StringVar(&c.mongoURI, "mongo-uri", "", "MongoDB URI (replica set); empty runs the embedded FerretDB in the data directory")
+	fs.StringVar(&c.mongoDB, "mongo-db", "govhub", "database name")
+	fs.StringVar(&c.logOrigin, "log-origin", defaultLogOrigin, "origin (key name) of the ledger, used when its key is created")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+}
+
+func (c *commonFlags) config(stderr io.Writer) (config, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return config{}, &exitError{2, fmt.Errorf("--log-level: %w", err)}
+	}
+	hopts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler
+	switch c.logFormat {
+	case "text":
+		h = slog.NewTextHandler(stderr, hopts)
+	case "json":
+		h = slog.NewJSONHandler(stderr, hopts)
+	default:
+		return config{}, &exitError{2, fmt.Errorf("--log-format must be text or json, not %q", c.logFormat)}
+	}
+	return config{DataDir: c.dataDir, MongoURI: c.mongoURI, MongoDB: c.mongoDB, LogOrigin: c.logOrigin, Logger: slog.New(h)}, nil
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &exitError{2, err}
+	}
+	if fs.NArg() > 0 {
+		return &exitError{2, fmt.Errorf("unexpected arguments: %v", fs.Args())}
+	}
+	return nil
+}

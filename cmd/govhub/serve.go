@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/govhub/govhub/auth"
+	"github.com/govhub/govhub/demo"
+	"github.com/govhub/govhub/hub"
+)
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDemo bool) error {
+	name := "serve"
+	if isDemo {
+		name = "demo"
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c commonFlags
+	c.register(fs)
+	addr := fs.String("addr", defaultAddr, "address to listen on")
+	interval := fs.Duration("integration-interval", 0, "shortest time between two ledger checkpoints (default 100ms)")
+	citizens := fs.Int("citizens", 1000, "demo: number of synthetic citizens to create on first start")
+	seed := fs.Int64("seed", 1, "demo: seed of the synthetic data")
+	ttl := fs.Duration("token-ttl", 24*time.Hour, "demo: lifetime of the printed tokens")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := c.config(stderr)
+	if err != nil {
+		return err
+	}
+	cfg.IntegrationInterval = *interval
+	a, err := openApp(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if err := a.close(sctx); err != nil {
+			cfg.Logger.Error("shutdown", slog.String("error", err.Error()))
+		}
+	}()
+	if isDemo {
+		if err := seedDemo(ctx, a, *citizens, *seed); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", *addr, err)
+	}
+	srv := &http.Server{
+		Handler:           a.handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	base := "http://" + ln.Addr().String()
+	cfg.Logger.InfoContext(ctx, "listening", slog.String("url", base))
+	if isDemo {
+		if err := printDemo(stdout, a, base, *ttl); err != nil {
+			return err
+		}
+	}
+	select {
+	case err := <-served:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	cfg.Logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("stopping the HTTP server: %w", err)
+	}
+	return nil
+}
+
+// seedDemo creates the synthetic citizens on first start (C000001 … Cn), through the ledger.
+func seedDemo(ctx context.Context, a *app, n int, seed int64) error {
+	if n < 1 {
+		return nil
+	}
+	exists, err := a.storage.store.CitizenExists(ctx, demo.CitizenID(1))
+	if err != nil {
+		return err
+	}
+	if exists {
+		a.cfg.Logger.InfoContext(ctx, "demo data already present; not seeding again")
+		return nil
+	}
+	start := time.Now()
+	if err := importDemo(ctx, a.hub, demo.NewGenerator(seed), n, func(done int) {
+		a.cfg.Logger.InfoContext(ctx, "seeding demo data", slog.Int("citizens", done), slog.Int("of", n))
+	}); err != nil {
+		return fmt.Errorf("seeding demo data: %w", err)
+	}
+	a.cfg.Logger.InfoContext(ctx, "demo data ready", slog.Int("citizens", n), slog.Duration("took", time.Since(start).Round(time.Millisecond)))
+	return nil
+}
+
+// importDemo imports citizens 1…n of g in chunks, reporting progress after each.
+func importDemo(ctx context.Context, h *hub.Hub, g *demo.Generator, n int, progress func(done int)) error {
+	const chunk = 2000
+	for from := 1; from <= n; from += chunk {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		to := min(from+chunk-1, n)
+		batch := make([]hub.NewCitizen, 0, to-from+1)
+		for i := from; i <= to; i++ {
+			c := g.Citizen(i)
+			batch = append(batch, hub.NewCitizen{ID: c.ID, Records: c.Records})
+		}
+		if err := h.Import(ctx, batch); err != nil {
+			return err
+		}
+		if progress != nil && (to == n || (to/chunk)%10 == 0) {
+			progress(to)
+		}
+	}
+	return nil
+}
+
+// demoPrincipals are the principals the demo prints tokens for, with the shell variable to hold each.
+var demoPrincipals = []struct {
+	env string
+	p   auth.Principal
+}{
+	{"HOUSING_TOKEN", auth.Principal{Kind: auth.KindDepartment, Department: "housing", Role: "clerk", Subject: "housing-clerk-1"}},
+	{"TAX_TOKEN", auth.Principal{Kind: auth.KindDepartment, Department: "tax", Role: "clerk", Subject: "tax-clerk-1"}},
+	{"POLICE_TOKEN", auth.Principal{Kind: auth.KindDepartment, Department: "public-security", Role: "clerk", Subject: "police-clerk-1"}},
+	{"DOCTOR_TOKEN", auth.Principal{Kind: auth.KindDepartment, Department: "health", Role: "doctor", Subject: "doctor-1"}},
+	{"OFFICER_TOKEN", auth.Principal{Kind: auth.KindOfficer, Department: "privacy-office", Role: auth.RoleOfficer, Subject: "officer-1"}},
+	{"CITIZEN_TOKEN", auth.Principal{Kind: auth.KindCitizen, Subject: "C000001"}},
+	{"AUDITOR_TOKEN", auth.Principal{Kind: auth.KindAuditor, Subject: "auditor-1"}},
+}
+
+// exampleQuery is the housing clerk's eligibility check the demo prints.
+const exampleQuery = `query Eligibility($id: ID!) { citizen(id: $id, purpose: "home-purchase-eligibility") { id identity { name hukouCity nationalId { value } } marriage { maritalStatus } property { city area } socialInsurance { contributionMonths { value commitment { point version } } } tax { annualIncome { value commitment { point version } } } health { bloodType { value } } } }`
+
+func printDemo(w io.Writer, a *app, base string, ttl time.Duration) error {
+	fmt.Fprintf(w, "\nGovHub demo is running (data in %s).\n\n", a.cfg.DataDir)
+	fmt.Fprintf(w, "  GraphQL     %s/graphql\n", base)
+	fmt.Fprintf(w, "  GraphiQL    %s/graphiql   (add the header {\"Authorization\": \"Bearer <token>\"})\n", base)
+	fmt.Fprintf(w, "  Checkpoint  %s/checkpoint\n\n", base)
+	fmt.Fprintf(w, "Tokens, valid for %s (paste into your shell):\n\n", ttl)
+	for _, d := range demoPrincipals {
+		tok, err := a.issuer.Issue(d.p, ttl)
+		if err != nil {
+			return err
+		}
+		who := strings.Trim(d.p.Department+"/"+d.p.Role, "/")
+		if d.p.Kind == auth.KindCitizen || d.p.Kind == auth.KindAuditor {
+			who = d.p.Subject
+		}
+		fmt.Fprintf(w, "# %s %s\nexport %s=%s\n", d.p.Kind, who, d.env, tok)
+	}
+	body := fmt.Sprintf(`{"query":%q,"variables":{"id":"C000001"}}`, exampleQuery)
+	fmt.Fprintf(w, "\nExample: the housing clerk checks home-purchase eligibility of C000001\n\n")
+	fmt.Fprintf(w, "curl -s %s/graphql -H \"Authorization: Bearer $HOUSING_TOKEN\" -H 'Content-Type: application/json' \\\n  -d '%s'\n\n", base, body)
+	return nil
+}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/govhub/govhub/auth"
+	"github.com/govhub/govhub/crypto/keys"
+	"github.com/govhub/govhub/ledger"
+)
+
+func cmdToken(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dataDir := fs.String("data-dir", defaultDataDir, "data directory holding the issuer key")
+	kind := fs.String("kind", "", "principal kind: department, officer, citizen or auditor")
+	dept := fs.String("department", "", "department code (department and officer kinds)")
+	role := fs.String("role", "", "role within the department (department kind)")
+	subject := fs.String("subject", "", "who: an official's id, an officer id, a citizen id, an auditor id")
+	ttl := fs.Duration("ttl", time.Hour, "lifetime")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	key, _, err := keys.Ed25519(config{DataDir: *dataDir}.path("keys", "issuer.key"))
+	if err != nil {
+		return err
+	}
+	iss, err := auth.NewIssuer(key, tokenIssuer)
+	if err != nil {
+		return err
+	}
+	p := auth.Principal{Kind: auth.Kind(*kind), Department: *dept, Role: *role, Subject: *subject}
+	if p.Kind == auth.KindOfficer && p.Department == "" {
+		p.Department = "privacy-office"
+	}
+	if p.Subject == "" && (p.Kind == auth.KindDepartment || p.Kind == auth.KindOfficer) {
+		p.Subject = p.Department + "-" + p.Role
+	}
+	tok, err := iss.Issue(p, *ttl)
+	if err != nil {
+		return &exitError{2, err}
+	}
+	fmt.Fprintln(stdout, tok)
+	return nil
+}
+
+// logKey reads the ledger key of a data directory, which must exist.
+func logKey(dataDir string) (keys.NoteKey, error) {
+	path := config{DataDir: dataDir}.path("keys", "log.key")
+	if _, err := os.Stat(path); err != nil {
+		return keys.NoteKey{}, fmt.Errorf("no ledger key at %s: is %s a hub's data directory?", path, dataDir)
+	}
+	k, _, err := keys.Note(path, "")
+	return k, err
+}
+
+func cmdLedgerPubkey(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("ledger pubkey", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dataDir := fs.String("data-dir", defaultDataDir, "data directory")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	k, err := logKey(*dataDir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, k.VerifierKey)
+	return nil
+}
+
+func cmdLedgerVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("ledger verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c commonFlags
+	c.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := c.config(stderr)
+	if err != nil {
+		return err
+	}
+	k, err := logKey(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	st, err := openStorage(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.close(context.WithoutCancel(ctx))
+	start := time.Now()
+	rep, err := ledger.Verify(ctx, st.store, k.Verifier)
+	var ce *ledger.CorruptionError
+	if errors.As(err, &ce) {
+		fmt.Fprintf(stdout, "FAIL: ledger entry %d: %s\n", ce.Index, ce.Reason)
+		return &exitError{1, fmt.Errorf("the ledger does not verify: first bad entry is %d", ce.Index)}
+	}
+	if err != nil {
+		return fmt.Errorf("verifying the ledger: %w", err)
+	}
+	fmt.Fprintf(stdout, "OK: %d entries, %d checkpoints verified; tree size %d, root %s (%s)\n",
+		rep.Entries, rep.Checkpoints, rep.TreeSize, rep.Root, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func cmdKeygen(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	name := fs.String("name", "", "key name, e.g. witness.tax.example")
+	out := fs.String("out", "", "file to write the private key to (mode 0600; must not exist)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *name == "" || *out == "" {
+		return &exitError{2, errors.New("keygen needs --name and --out")}
+	}
+	priv, err := keys.NewNoteKey(*name)
+	if err != nil {
+		return err
+	}
+	k, err := keys.ParseNote(priv)
+	if err != nil {
+		return err
+	}
+	if err := keys.Write(*out, priv); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, k.VerifierKey)
+	return nil
+}

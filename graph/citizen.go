@@ -1,0 +1,84 @@
+package graph
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/govhub/govhub/auth"
+	"github.com/govhub/govhub/dataset"
+	"github.com/govhub/govhub/graph/model"
+	"github.com/govhub/govhub/hub"
+	"github.com/govhub/govhub/ledger"
+)
+
+// principal is the authenticated caller, put in the context by auth.Middleware.
+func principal(ctx context.Context) (auth.Principal, error) {
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return p, &gqlerror.Error{Message: "unauthenticated", Extensions: map[string]any{"code": CodeUnauthenticate}}
+	}
+	return p, nil
+}
+
+// receipt is the ledger receipt as the schema and extensions.ledger show it.
+func receipt(r ledger.Receipt) *model.LedgerReceipt {
+	return &model.LedgerReceipt{
+		Index:     int64(r.Index),
+		LeafHash:  base64.StdEncoding.EncodeToString(r.LeafHash[:]),
+		Signature: base64.StdEncoding.EncodeToString(r.Signature),
+	}
+}
+
+// registerReceipt adds extensions.ledger {index, leafHash, signature} to the response.
+func registerReceipt(ctx context.Context, r ledger.Receipt) {
+	rc := receipt(r)
+	graphql.RegisterExtension(ctx, "ledger", map[string]any{"index": rc.Index, "leafHash": rc.LeafHash, "signature": rc.Signature})
+}
+
+func (r *queryResolver) readCitizen(ctx context.Context, id, purpose string) (*model.Citizen, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	view, err := r.Hub.ReadCitizen(ctx, p, hub.ReadRequest{
+		Citizen: id, Purpose: purpose, Fields: requestedFields(ctx), Request: requestBytes(ctx),
+	})
+	if err != nil {
+		return nil, err
+	}
+	registerReceipt(ctx, view.Receipt)
+	return citizenModel(view)
+}
+
+func (r *mutationResolver) update(ctx context.Context, ds, citizen, purpose string, input []map[string]any) (*model.UpdateResult, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d, ok := dataset.Lookup(ds)
+	if !ok {
+		return nil, fmt.Errorf("graph: no dataset %s", ds)
+	}
+	items := make([]map[string]any, len(input))
+	for i, in := range input {
+		if items[i], err = inputItem(d, in); err != nil {
+			return nil, err
+		}
+	}
+	res, err := r.Hub.Update(ctx, p, hub.UpdateRequest{Citizen: citizen, Dataset: ds, Purpose: purpose, Items: items, Request: requestBytes(ctx)})
+	if err != nil {
+		return nil, err
+	}
+	registerReceipt(ctx, res.Receipt)
+	out := &model.UpdateResult{CitizenID: citizen, Dataset: ds, Version: int64(res.Version), Receipt: receipt(res.Receipt), Commitments: []model.FieldCommitment{}}
+	for _, c := range res.Commitments {
+		out.Commitments = append(out.Commitments, model.FieldCommitment{Field: c.Field, Commitment: &model.Commitment{
+			Scheme: c.Commitment.Scheme, Point: c.Commitment.Point, Version: int64(c.Commitment.Version),
+		}})
+	}
+	return out, nil
+}

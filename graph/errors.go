@@ -1,0 +1,79 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/govhub/govhub/dataset"
+	"github.com/govhub/govhub/hub"
+)
+
+// Error codes in extensions.code.
+const (
+	CodeForbidden      = "FORBIDDEN"
+	CodeBadUserInput   = "BAD_USER_INPUT"
+	CodeNotFound       = "NOT_FOUND"
+	CodeUnavailable    = "UNAVAILABLE"
+	CodeInternal       = "INTERNAL_SERVER_ERROR"
+	CodeUnauthenticate = "UNAUTHENTICATED"
+)
+
+// forbidden is the error of a field the policy denies, at that field's path.
+func forbidden(ctx context.Context) *gqlerror.Error {
+	return &gqlerror.Error{
+		Message:    "forbidden: the access policy does not allow this field for the stated purpose",
+		Path:       graphql.GetPath(ctx),
+		Extensions: map[string]any{"code": CodeForbidden},
+	}
+}
+
+// presentError maps the hub's errors to GraphQL errors with a code and a safe message, and logs
+// the cause of unexpected ones once.
+func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		var gerr *gqlerror.Error
+		if errors.As(err, &gerr) && gerr.Extensions["code"] != nil {
+			return gerr
+		}
+		out := graphql.DefaultErrorPresenter(ctx, err)
+		set := func(code, msg string) *gqlerror.Error {
+			if out.Extensions == nil {
+				out.Extensions = map[string]any{}
+			}
+			out.Extensions["code"] = code
+			out.Message = msg
+			return out
+		}
+		var verr *dataset.ValidationError
+		switch {
+		case errors.As(err, &verr):
+			out = set(CodeBadUserInput, verr.Error())
+			out.Extensions["field"] = verr.Field
+			return out
+		case errors.Is(err, hub.ErrForbidden):
+			return set(CodeForbidden, "forbidden: the access policy does not allow this for the stated purpose")
+		case errors.Is(err, hub.ErrUnknownPurpose):
+			return set(CodeBadUserInput, err.Error()+"; see the purposes query for the registered codes")
+		case errors.Is(err, hub.ErrInvalid):
+			return set(CodeBadUserInput, err.Error())
+		case errors.Is(err, hub.ErrNotFound):
+			return set(CodeNotFound, "no such citizen")
+		case errors.Is(err, hub.ErrBusy):
+			out = set(CodeUnavailable, hub.ErrBusy.Error())
+			out.Extensions["retryable"] = true
+			return out
+		case errors.Is(err, hub.ErrUnavailable):
+			logger.ErrorContext(ctx, "request failed closed", slog.String("error", err.Error()))
+			return set(CodeUnavailable, hub.ErrUnavailable.Error())
+		}
+		if gerr != nil && gerr.Err == nil {
+			return gerr // built as a GraphQL error, with nothing underneath to hide
+		}
+		logger.ErrorContext(ctx, "request failed", slog.String("error", err.Error()))
+		return set(CodeInternal, "internal error")
+	}
+}

@@ -1,0 +1,127 @@
+// Package graph is GovHub's GraphQL edge: the gqlgen-generated executor (generated.go, from
+// schema.graphql), thin resolvers that translate GraphQL to hub calls, the field middleware that
+// answers denied fields with FORBIDDEN, the @sensitive directive, limits and the error presenter.
+package graph
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/govhub/govhub/graph/model"
+)
+
+// HandlerConfig holds the handler's limits.
+type HandlerConfig struct {
+	// MaxComplexity bounds a query's complexity (default DefaultMaxComplexity).
+	MaxComplexity int
+	// Introspection allows schema introspection (GraphiQL needs it).
+	Introspection bool
+}
+
+// DefaultMaxComplexity is the default bound on query complexity.
+const DefaultMaxComplexity = 500
+
+// NewHandler returns the GraphQL HTTP handler. The caller puts authentication in front of it: every
+// request must carry an auth.Principal in its context.
+func NewHandler(res *Resolver, cfg HandlerConfig) http.Handler {
+	if res.Logger == nil {
+		res.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxComplexity == 0 {
+		cfg.MaxComplexity = DefaultMaxComplexity
+	}
+	srv := handler.New(NewExecutableSchema(Config{
+		Resolvers:  res,
+		Directives: DirectiveRoot{Sensitive: sensitive},
+	}))
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.AddTransport(transport.SSE{})
+	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: 10 * time.Second})
+	if cfg.Introspection {
+		srv.Use(extension.Introspection{})
+	}
+	srv.Use(extension.FixedComplexityLimit(cfg.MaxComplexity))
+	srv.AroundOperations(oneCitizenPerRequest)
+	srv.AroundFields(denyFields)
+	srv.SetErrorPresenter(presentError(res.Logger))
+	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
+		res.Logger.ErrorContext(ctx, "resolver panic", slog.Any("panic", p))
+		return gqlerror.Errorf("internal error")
+	})
+	return srv
+}
+
+// citizenDataFields are the root fields that read or write citizen data; each appends one entry.
+var citizenDataFields = map[string]bool{
+	"citizen": true, "updateIdentity": true, "updateMarriage": true, "updateSocialInsurance": true,
+	"updateTax": true, "updateProperty": true, "updateBusinessLicense": true, "updateHealth": true,
+}
+
+// oneCitizenPerRequest refuses an operation that touches citizen data more than once (aliases):
+// each request is one ledger entry and carries one receipt.
+func oneCitizenPerRequest(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	op := graphql.GetOperationContext(ctx)
+	n := 0
+	for _, f := range graphql.CollectFields(op, op.Operation.SelectionSet, []string{"Query", "Mutation"}) {
+		if citizenDataFields[f.Name] {
+			n++
+		}
+	}
+	if n > 1 {
+		return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{
+			Message:    "one citizen read or update per request: each is a ledger entry with its own receipt",
+			Extensions: map[string]any{"code": CodeBadUserInput},
+		}}})
+	}
+	return next(ctx)
+}
+
+// denyFields answers a field the policy denied with null and a FORBIDDEN error at its path, without
+// resolving it. The parent object (a dataset object, or the citizen for a whole dataset) says which.
+func denyFields(ctx context.Context, next graphql.Resolver) (any, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc != nil && fc.Parent != nil {
+		if a, ok := fc.Parent.Result.(interface{ IsDenied(string) bool }); ok && a.IsDenied(fc.Field.Name) {
+			return nil, forbidden(ctx)
+		}
+	}
+	return next(ctx)
+}
+
+// sensitive guards @sensitive fields: whatever a resolver returned, a value leaves only when the
+// policy revealed the field; otherwise only the commitment does.
+func sensitive(ctx context.Context, obj any, next graphql.Resolver) (any, error) {
+	res, err := next(ctx)
+	if err != nil || res == nil {
+		return res, err
+	}
+	a, _ := obj.(interface{ IsRevealed(string) bool })
+	if a != nil && a.IsRevealed(graphql.GetFieldContext(ctx).Field.Name) {
+		return res, nil
+	}
+	switch s := res.(type) {
+	case *model.SealedString:
+		c := *s
+		c.Value = nil
+		return &c, nil
+	case *model.SealedInt:
+		c := *s
+		c.Value = nil
+		return &c, nil
+	case *model.SealedDate:
+		c := *s
+		c.Value = nil
+		return &c, nil
+	}
+	return nil, gqlerror.Errorf("internal error: @sensitive on an unexpected type %T", res)
+}

@@ -1,0 +1,36 @@
+// Package scalar holds the marshalling of GovHub's custom GraphQL scalars.
+package scalar
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+)
+
+// MarshalDate writes a date held as "YYYY-MM-DD" (package dataset's convention) as a JSON string.
+func MarshalDate(d string) graphql.Marshaler {
+	return graphql.WriterFunc(func(w io.Writer) { io.WriteString(w, strconv.Quote(d)) })
+}
+
+// UnmarshalDate reads a "YYYY-MM-DD" calendar date.
+func UnmarshalDate(v any) (string, error) {
+	s, ok := v.(string)
+	if !ok {
+		return "", badInput(fmt.Sprintf("a Date must be a string YYYY-MM-DD, not %T", v))
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil || t.Format(time.DateOnly) != s {
+		return "", badInput("a Date must be a calendar date YYYY-MM-DD")
+	}
+	return s, nil
+}
+
+// badInput is an input error the caller can act on (the value itself is not repeated: it may be
+// personal data).
+func badInput(msg string) error {
+	return &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": "BAD_USER_INPUT"}}
+}

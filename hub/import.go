@@ -1,0 +1,134 @@
+package hub
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+
+	"github.com/govhub/govhub/crypto/seal"
+	"github.com/govhub/govhub/dataset"
+	"github.com/govhub/govhub/ledger"
+	"github.com/govhub/govhub/store"
+)
+
+// ImportRole is the role import entries are written under, in each dataset's owning department.
+const ImportRole = "import"
+
+// NewCitizen is a citizen to import with their records, by dataset (package dataset's values).
+type NewCitizen struct {
+	ID      string
+	Records map[string][]map[string]any
+}
+
+// Import loads new citizens in bulk (demo data, a migration). Every record goes on the ledger as
+// an update entry, like any update, under the owning department's "import" role and the dataset's
+// administration purpose; records are written after their entries, with version = entry index.
+// The work runs in parallel and the ledger batches the entries. Unlike Update, Import keeps no
+// pending updates: a crash in the middle leaves entries without records, so it is for loading an
+// empty hub, not for live data. Citizens that already exist are refused (store.ErrConflict).
+func (h *Hub) Import(ctx context.Context, citizens []NewCitizen) error {
+	snap := h.policy.Snapshot()
+	var (
+		mu      sync.Mutex
+		records []store.Record
+		keys    = map[string][]byte{}
+		ids     []string
+		refs    []store.SubjectRef
+		first   error
+	)
+	work := make(chan NewCitizen)
+	var wg sync.WaitGroup
+	for range 16 * runtime.GOMAXPROCS(0) { // appends wait on the ledger: many in flight fill its batches
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range work {
+				recs, wrapped, cr, err := h.importOne(ctx, snap.Version(), c)
+				mu.Lock()
+				if err != nil && first == nil {
+					first = fmt.Errorf("importing %s: %w", c.ID, err)
+				}
+				if err == nil {
+					records = append(records, recs...)
+					keys[c.ID] = wrapped
+					ids = append(ids, c.ID)
+					refs = append(refs, cr...)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, c := range citizens {
+		work <- c
+	}
+	close(work)
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	sort.Strings(ids)
+	if err := h.store.AddDataKeys(ctx, keys); err != nil {
+		return fmt.Errorf("storing data keys: %w", err)
+	}
+	if err := h.store.InsertRecords(ctx, records); err != nil {
+		return fmt.Errorf("storing records: %w", err)
+	}
+	if err := h.store.AddSubjectRefs(ctx, refs); err != nil {
+		return fmt.Errorf("indexing entries: %w", err)
+	}
+	// Citizens last: a citizen is visible only once all their records are there.
+	if err := h.store.AddCitizens(ctx, ids, h.now()); err != nil {
+		return fmt.Errorf("registering citizens: %w", err)
+	}
+	return nil
+}
+
+func (h *Hub) importOne(ctx context.Context, policyVersion uint64, c NewCitizen) ([]store.Record, []byte, []store.SubjectRef, error) {
+	if err := dataset.CheckCitizenID(c.ID); err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	dk, err := seal.NewDataKey(h.rand)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	wrapped, err := h.master.Wrap(c.ID, dk)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var recs []store.Record
+	var refs []store.SubjectRef
+	for _, name := range sortedKeys(c.Records) {
+		ds, ok := dataset.Lookup(name)
+		if !ok {
+			return nil, nil, nil, fmt.Errorf("%w: no dataset %q", ErrInvalid, name)
+		}
+		items := c.Records[name]
+		if err := validate(ds, items); err != nil {
+			return nil, nil, nil, err
+		}
+		rec, fields, err := h.buildRecord(dk, c.ID, ds, nil, items)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		salt, subj, err := h.subject(c.ID)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		r, err := h.appendEntry(ctx, ledger.Entry{
+			Kind: ledger.KindUpdate, Time: h.now(), Department: ds.Owner, Role: ImportRole, Purpose: ds.AdminPurpose,
+			Policy: policyVersion, Outcome: ledger.OutcomeAllowed, Dataset: ds.Name, Record: recordDigest(rec),
+			Subjects: [][]byte{subj}, Fields: fields,
+		})
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if rec, err = sealAt(dk, rec, r.Index); err != nil {
+			return nil, nil, nil, err
+		}
+		recs = append(recs, rec)
+		refs = append(refs, store.SubjectRef{Pseudonym: h.pseudonym(c.ID), Index: r.Index, Salt: salt})
+	}
+	return recs, wrapped, refs, nil
+}

@@ -1,0 +1,47 @@
+package hub
+
+import (
+	"context"
+	"fmt"
+)
+
+// RecoveryReport says what Recover did.
+type RecoveryReport struct {
+	Applied int // updates whose entry was on the ledger and whose record is now written
+	Dropped int // updates whose entry never reached the ledger (never acknowledged)
+}
+
+// Recover finishes the updates a crash interrupted: for each pending update, if its entry is on
+// the ledger the record is brought to match it, otherwise the update was never acknowledged and is
+// dropped. Run it at start-up, before serving, while no update is in flight.
+func (h *Hub) Recover(ctx context.Context) (RecoveryReport, error) {
+	var rep RecoveryReport
+	pending, err := h.store.PendingUpdates(ctx)
+	if err != nil {
+		return rep, fmt.Errorf("listing pending updates: %w", err)
+	}
+	for _, p := range pending {
+		var leaf [32]byte
+		copy(leaf[:], p.LeafHash)
+		index, found, err := h.ledger.FindLeaf(ctx, p.After, leaf)
+		if err != nil {
+			return rep, fmt.Errorf("looking for the entry of pending update %s: %w", p.ID, err)
+		}
+		if !found {
+			if err := h.store.DeletePending(ctx, p.ID); err != nil {
+				return rep, err
+			}
+			rep.Dropped++
+			continue
+		}
+		dk, err := h.dataKey(ctx, p.Record.Citizen, false)
+		if err != nil {
+			return rep, fmt.Errorf("pending update %s: %w", p.ID, err)
+		}
+		if _, err := h.finishUpdate(ctx, dk, p, index); err != nil {
+			return rep, fmt.Errorf("applying pending update %s (entry %d): %w", p.ID, index, err)
+		}
+		rep.Applied++
+	}
+	return rep, nil
+}

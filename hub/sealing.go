@@ -1,0 +1,197 @@
+package hub
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/govhub/govhub/crypto/commit"
+	"github.com/govhub/govhub/crypto/seal"
+	"github.com/govhub/govhub/dataset"
+	"github.com/govhub/govhub/store"
+)
+
+// A sealed value's plaintext is its opening, the value and the blinding of its commitment:
+//
+//	0x01 (format version) ‖ kind (1 byte: 'i' integer, 's' string, 'd' date) ‖ blinding (32 bytes) ‖ value
+//
+// where value is a big-endian two's-complement int64 for integers and UTF-8 text otherwise (dates as
+// YYYY-MM-DD). It is sealed with AES-256-GCM under the citizen's data key, with associated data
+// binding citizen, dataset, field (items of list datasets as "field#i") and the version under which
+// it was sealed: store.PendingVersion while the update waits for its ledger index, then that index.
+
+const openingVersion = 1
+
+func kindTag(k dataset.Kind) (byte, error) {
+	switch k {
+	case dataset.Int:
+		return 'i', nil
+	case dataset.String, dataset.Enum:
+		return 's', nil
+	case dataset.Date:
+		return 'd', nil
+	}
+	return 0, fmt.Errorf("a %v field cannot be sensitive", k)
+}
+
+// message maps a value of the given kind to what its commitment commits to.
+func message(k dataset.Kind, v any) (commit.Message, error) {
+	switch k {
+	case dataset.Int:
+		n, ok := v.(int64)
+		if !ok {
+			return commit.Message{}, fmt.Errorf("want an int64, got %T", v)
+		}
+		return commit.Int(n), nil
+	case dataset.String, dataset.Enum:
+		s, ok := v.(string)
+		if !ok {
+			return commit.Message{}, fmt.Errorf("want a string, got %T", v)
+		}
+		return commit.String(s)
+	case dataset.Date:
+		s, ok := v.(string)
+		if !ok {
+			return commit.Message{}, fmt.Errorf("want a date string, got %T", v)
+		}
+		return commit.Date(s)
+	}
+	return commit.Message{}, fmt.Errorf("a %v field cannot be sensitive", k)
+}
+
+func encodeOpening(k dataset.Kind, v any, r commit.Blinding) ([]byte, error) {
+	tag, err := kindTag(k)
+	if err != nil {
+		return nil, err
+	}
+	out := append([]byte{openingVersion, tag}, r[:]...)
+	switch tag {
+	case 'i':
+		out = binary.BigEndian.AppendUint64(out, uint64(v.(int64)))
+	default:
+		out = append(out, v.(string)...)
+	}
+	return out, nil
+}
+
+func decodeOpening(k dataset.Kind, b []byte) (any, commit.Blinding, error) {
+	var r commit.Blinding
+	tag, err := kindTag(k)
+	if err != nil {
+		return nil, r, err
+	}
+	if len(b) < 34 || b[0] != openingVersion || b[1] != tag {
+		return nil, r, errors.New("malformed opening")
+	}
+	if r, err = commit.ParseBlinding(b[2:34]); err != nil {
+		return nil, r, err
+	}
+	rest := b[34:]
+	if tag == 'i' {
+		if len(rest) != 8 {
+			return nil, r, errors.New("malformed integer opening")
+		}
+		return int64(binary.BigEndian.Uint64(rest)), r, nil
+	}
+	if !utf8.Valid(rest) {
+		return nil, r, errors.New("malformed text opening")
+	}
+	return string(rest), r, nil
+}
+
+// sealKey is the name a sealed value is bound to: the field, and for list datasets its item.
+func sealKey(ds *dataset.Dataset, field string, item int) string {
+	if ds.List {
+		return fmt.Sprintf("%s#%d", field, item)
+	}
+	return field
+}
+
+// sealValue commits to v and seals its opening under version.
+func sealValue(dk *seal.DataKey, citizen string, ds *dataset.Dataset, f *dataset.Field, item int, v any, r commit.Blinding, version uint64) (store.SealedField, error) {
+	m, err := message(f.Kind, v)
+	if err != nil {
+		return store.SealedField{}, fmt.Errorf("%s: %w", f.Path(), err)
+	}
+	c := commit.Commit(m, r)
+	plain, err := encodeOpening(f.Kind, v, r)
+	if err != nil {
+		return store.SealedField{}, err
+	}
+	ct, err := dk.Seal(seal.AD{Citizen: citizen, Dataset: ds.Name, Field: sealKey(ds, f.Name, item), Version: version}, plain)
+	if err != nil {
+		return store.SealedField{}, fmt.Errorf("sealing %s: %w", f.Path(), err)
+	}
+	return store.SealedField{Ciphertext: ct, Commitment: c[:], Version: version}, nil
+}
+
+// openValue unseals a sensitive value and checks that it opens its stored commitment.
+func openValue(dk *seal.DataKey, citizen string, ds *dataset.Dataset, f *dataset.Field, item int, sf store.SealedField) (any, error) {
+	plain, err := dk.Open(seal.AD{Citizen: citizen, Dataset: ds.Name, Field: sealKey(ds, f.Name, item), Version: sf.Version}, sf.Ciphertext)
+	if err != nil {
+		return nil, fmt.Errorf("unsealing %s of %s: %w", f.Path(), citizen, err)
+	}
+	v, r, err := decodeOpening(f.Kind, plain)
+	if err != nil {
+		return nil, fmt.Errorf("unsealing %s of %s: %w", f.Path(), citizen, err)
+	}
+	c, err := commit.ParseCommitmentBytes(sf.Commitment)
+	if err != nil {
+		return nil, fmt.Errorf("stored commitment of %s: %w", f.Path(), err)
+	}
+	m, err := message(f.Kind, v)
+	if err != nil {
+		return nil, err
+	}
+	if err := commit.Verify(c, m, r); err != nil {
+		return nil, fmt.Errorf("the sealed %s of %s does not open its commitment: %w", f.Path(), citizen, err)
+	}
+	return v, nil
+}
+
+// reseal moves a value sealed under one version to another (after the ledger gave the index).
+func reseal(dk *seal.DataKey, citizen string, ds *dataset.Dataset, field string, item int, sf store.SealedField, version uint64) (store.SealedField, error) {
+	key := sealKey(ds, field, item)
+	plain, err := dk.Open(seal.AD{Citizen: citizen, Dataset: ds.Name, Field: key, Version: sf.Version}, sf.Ciphertext)
+	if err != nil {
+		return store.SealedField{}, fmt.Errorf("unsealing %s.%s of %s: %w", ds.Name, key, citizen, err)
+	}
+	ct, err := dk.Seal(seal.AD{Citizen: citizen, Dataset: ds.Name, Field: key, Version: version}, plain)
+	if err != nil {
+		return store.SealedField{}, err
+	}
+	return store.SealedField{Ciphertext: ct, Commitment: sf.Commitment, Version: version}, nil
+}
+
+// dataKey returns the citizen's data key; with create, it makes and stores one if there is none.
+func (h *Hub) dataKey(ctx context.Context, citizen string, create bool) (*seal.DataKey, error) {
+	wrapped, err := h.store.DataKey(ctx, citizen)
+	if errors.Is(err, store.ErrNotFound) && create {
+		dk, err := seal.NewDataKey(h.rand)
+		if err != nil {
+			return nil, err
+		}
+		w, err := h.master.Wrap(citizen, dk)
+		if err != nil {
+			return nil, err
+		}
+		err = h.store.AddDataKey(ctx, citizen, w)
+		if err == nil {
+			return dk, nil
+		}
+		if !errors.Is(err, store.ErrConflict) {
+			return nil, fmt.Errorf("storing the data key of %s: %w", citizen, err)
+		}
+		wrapped, err = h.store.DataKey(ctx, citizen) // someone else made it first
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the data key of %s: %w", citizen, err)
+	}
+	dk, err := h.master.Unwrap(citizen, wrapped)
+	if err != nil {
+		return nil, fmt.Errorf("unwrapping the data key of %s: %w", citizen, err)
+	}
+	return dk, nil
+}

@@ -1,0 +1,351 @@
+package hub
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"sort"
+
+	"github.com/govhub/govhub/auth"
+	"github.com/govhub/govhub/crypto/commit"
+	"github.com/govhub/govhub/crypto/seal"
+	"github.com/govhub/govhub/dataset"
+	"github.com/govhub/govhub/ledger"
+	"github.com/govhub/govhub/policy"
+	"github.com/govhub/govhub/store"
+)
+
+// UpdateRequest changes one citizen's record in one dataset.
+type UpdateRequest struct {
+	Citizen string
+	Dataset string
+	Purpose string
+	// Items holds, for a plain dataset, exactly one item with the fields to set (fields left out
+	// keep their values); for a list dataset, the whole new list. Values follow package dataset.
+	Items []map[string]any
+	// Request is the request as received; only its keyed digest goes on the ledger.
+	Request []byte
+}
+
+// FieldCommitment is the commitment to one value an update wrote.
+type FieldCommitment struct {
+	Field      string // "dataset.field", or "dataset.field#i" for an item of a list dataset
+	Commitment Commitment
+}
+
+// UpdateResult is the outcome of an update.
+type UpdateResult struct {
+	// Version is the record's new version: the ledger index of the update entry.
+	Version       uint64
+	Commitments   []FieldCommitment
+	Receipt       ledger.Receipt
+	PolicyVersion uint64
+}
+
+// Update validates and applies an update by a principal allowed to write the dataset for the
+// purpose. The order is: validate (an invalid value writes nothing at all), store the pending update,
+// append the update entry (field names and commitments, never values), write the record with version
+// = the entry's index, drop the pending update. A refused update is logged as denied. An update for
+// a citizen not yet registered is refused, except an identity update, which registers the citizen.
+func (h *Hub) Update(ctx context.Context, p auth.Principal, req UpdateRequest) (*UpdateResult, error) {
+	snap := h.policy.Snapshot()
+	ds, ok := dataset.Lookup(req.Dataset)
+	if !ok {
+		return nil, fmt.Errorf("%w: no dataset %q", ErrInvalid, req.Dataset)
+	}
+	if err := dataset.CheckCitizenID(req.Citizen); err != nil {
+		return nil, fmt.Errorf("%w: citizenId: %v", ErrInvalid, err)
+	}
+	dept, role := actor(p)
+	salt, subj, err := h.subject(req.Citizen)
+	if err != nil {
+		return nil, err
+	}
+	entry := ledger.Entry{
+		Kind: ledger.KindUpdate, Time: h.now(), Department: dept, Role: role, Purpose: req.Purpose,
+		Policy: snap.Version(), Request: h.requestDigest(req.Request), Outcome: ledger.OutcomeAllowed,
+		Dataset: ds.Name, Subjects: [][]byte{subj},
+	}
+	refuse := func(reason string, cause error) (*UpdateResult, error) {
+		entry.Outcome, entry.Reason = ledger.OutcomeDenied, reason
+		entry.Fields = nil
+		for _, name := range fieldNames(ds, req.Items) {
+			entry.Fields = append(entry.Fields, ledger.Field{Name: name, Level: policy.Deny.String()})
+		}
+		if _, err := h.logAttempt(ctx, entry, req.Citizen, salt); err != nil {
+			return nil, err
+		}
+		return nil, cause
+	}
+	if _, ok := snap.Purpose(req.Purpose); !ok {
+		entry.Purpose = "" // not a registered code: may be anything, stays off the ledger
+		return refuse("unknown-purpose", fmt.Errorf("%w: %q", ErrUnknownPurpose, req.Purpose))
+	}
+	sub := policy.Subject{Department: p.Department, Role: p.Role}
+	if p.Kind != auth.KindDepartment || !snap.Allowed(sub, policy.ActionWrite, ds.Name, req.Purpose) {
+		return refuse("forbidden", fmt.Errorf("%w: %s/%s may not write %s for %s", ErrForbidden, dept, role, ds.Name, req.Purpose))
+	}
+	if err := validate(ds, req.Items); err != nil {
+		return nil, err
+	}
+
+	defer h.lockRecord(req.Citizen, ds.Name)()
+	exists, err := h.store.CitizenExists(ctx, req.Citizen)
+	if err != nil {
+		return nil, fmt.Errorf("looking up citizen: %w", err)
+	}
+	if !exists && ds.Name != "identity" {
+		return refuse("no-such-citizen", ErrNotFound)
+	}
+	cur, err := h.store.Record(ctx, req.Citizen, ds.Name)
+	hadBase := err == nil
+	if err != nil && !isNotFound(err) {
+		return nil, fmt.Errorf("reading the %s record: %w", ds.Name, err)
+	}
+	dk, err := h.dataKey(ctx, req.Citizen, true)
+	if err != nil {
+		return nil, err
+	}
+	var base *store.Record
+	if hadBase {
+		base = &cur
+	}
+	rec, fields, err := h.buildRecord(dk, req.Citizen, ds, base, req.Items)
+	if err != nil {
+		return nil, err
+	}
+	entry.Fields = fields
+	entry.Record = recordDigest(rec)
+	if hadBase {
+		entry.Base = cur.Version
+	}
+	leaf, err := ledger.FormatEntry(entry)
+	if err != nil {
+		return nil, fmt.Errorf("hub: building the ledger entry: %w", err)
+	}
+	pend := store.Pending{
+		ID: randomID(h.rand), Record: rec, Base: cur.Version, HadBase: hadBase, LeafHash: leafHashOf(leaf),
+		After: h.ledger.Latest().Size, SubjectSalt: salt, Created: h.now(),
+	}
+	if err := h.store.AddPending(ctx, pend); err != nil {
+		return nil, fmt.Errorf("storing the pending update: %w", err)
+	}
+	r, err := h.appendEntry(ctx, entry)
+	if err != nil {
+		// Not acknowledged: forget it. Should the entry have landed after all, recovery finds it.
+		if derr := h.store.DeletePending(context.WithoutCancel(ctx), pend.ID); derr != nil {
+			return nil, errors.Join(err, derr)
+		}
+		return nil, err
+	}
+	// The update is on the ledger: from here on the record must come to match it. If this fails,
+	// the pending update stays and Recover applies it.
+	rec, err = h.finishUpdate(ctx, dk, pend, r.Index)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the update is on the ledger at %d but its record is not written yet: %v", ErrUnavailable, r.Index, err)
+	}
+	res := &UpdateResult{Version: r.Index, Receipt: r, PolicyVersion: snap.Version()}
+	for i, item := range rec.Items {
+		for _, name := range sortedKeys(item.Sealed) {
+			sf := item.Sealed[name]
+			if sf.Version != r.Index {
+				continue // kept from an earlier version
+			}
+			c, err := commit.ParseCommitmentBytes(sf.Commitment)
+			if err != nil {
+				return nil, err
+			}
+			res.Commitments = append(res.Commitments, FieldCommitment{
+				Field:      ds.Name + "." + sealKey(ds, name, i),
+				Commitment: Commitment{Scheme: commit.Scheme, Point: c.String(), Version: sf.Version},
+			})
+		}
+	}
+	return res, nil
+}
+
+// finishUpdate writes the record of a pending update whose entry is at index, registers the citizen
+// for an identity record, indexes the entry for the citizen and drops the pending update. It is
+// idempotent, so recovery can run it again.
+func (h *Hub) finishUpdate(ctx context.Context, dk *seal.DataKey, p store.Pending, index uint64) (store.Record, error) {
+	rec, err := sealAt(dk, p.Record, index)
+	if err != nil {
+		return rec, err
+	}
+	if err := h.store.ApplyRecord(ctx, rec); err != nil && !errors.Is(err, store.ErrStale) {
+		return rec, fmt.Errorf("writing the %s record: %w", rec.Dataset, err)
+	}
+	if rec.Dataset == "identity" {
+		if err := h.store.AddCitizens(ctx, []string{rec.Citizen}, h.now()); err != nil {
+			return rec, fmt.Errorf("registering the citizen: %w", err)
+		}
+	}
+	if err := h.indexSubject(ctx, rec.Citizen, index, p.SubjectSalt); err != nil {
+		return rec, err
+	}
+	if err := h.store.DeletePending(ctx, p.ID); err != nil {
+		return rec, fmt.Errorf("dropping pending update %s: %w", p.ID, err)
+	}
+	return rec, nil
+}
+
+// sealAt gives a record built under store.PendingVersion its version: the ledger index of its
+// update entry, under which its new sensitive values are sealed again.
+func sealAt(dk *seal.DataKey, pending store.Record, index uint64) (store.Record, error) {
+	rec := pending
+	ds, ok := dataset.Lookup(rec.Dataset)
+	if !ok {
+		return rec, fmt.Errorf("record names dataset %q", rec.Dataset)
+	}
+	rec.Items = make([]store.Item, len(pending.Items))
+	for i, item := range pending.Items {
+		out := store.Item{Plain: item.Plain, Sealed: make(map[string]store.SealedField, len(item.Sealed))}
+		for name, sf := range item.Sealed {
+			if sf.Version == store.PendingVersion {
+				var err error
+				if sf, err = reseal(dk, rec.Citizen, ds, name, i, sf, index); err != nil {
+					return rec, err
+				}
+			}
+			out.Sealed[name] = sf
+		}
+		rec.Items[i] = out
+	}
+	rec.Version = index
+	return rec, nil
+}
+
+// validate checks the items of an update against the dataset.
+func validate(ds *dataset.Dataset, items []map[string]any) error {
+	if !ds.List && len(items) != 1 {
+		return fmt.Errorf("%w: %s takes exactly one item", ErrInvalid, ds.Name)
+	}
+	var err error
+	if ds.List {
+		err = ds.ValidateRecord(items)
+	} else {
+		if len(items[0]) == 0 {
+			return fmt.Errorf("%w: %s: nothing to update", ErrInvalid, ds.Name)
+		}
+		err = ds.ValidateItem(items[0])
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return nil
+}
+
+// buildRecord makes the new record: the update's items over the current record (for a plain
+// dataset), new sensitive values committed and sealed under store.PendingVersion. It returns the
+// entry's field lines: each field set, with the commitment for sensitive ones.
+func (h *Hub) buildRecord(dk *seal.DataKey, citizen string, ds *dataset.Dataset, base *store.Record, items []map[string]any) (store.Record, []ledger.Field, error) {
+	salt := make([]byte, 32)
+	if _, err := io.ReadFull(h.rand, salt); err != nil {
+		return store.Record{}, nil, err
+	}
+	rec := store.Record{Citizen: citizen, Dataset: ds.Name, Salt: salt, Updated: h.now()}
+	var fields []ledger.Field
+	for i, in := range items {
+		item := store.Item{Plain: map[string]any{}, Sealed: map[string]store.SealedField{}}
+		if !ds.List && base != nil && len(base.Items) > 0 {
+			item.Plain = maps.Clone(base.Items[0].Plain)
+			item.Sealed = maps.Clone(base.Items[0].Sealed)
+		}
+		for _, name := range sortedKeys(in) {
+			f, _ := ds.Field(name)
+			v := in[name]
+			lf := ledger.Field{Name: ds.Name + "." + sealKey(ds, name, i), Level: "set"}
+			if f.Sensitive {
+				r, err := commit.NewBlinding(h.rand)
+				if err != nil {
+					return store.Record{}, nil, err
+				}
+				sf, err := sealValue(dk, citizen, ds, f, i, v, r, store.PendingVersion)
+				if err != nil {
+					return store.Record{}, nil, err
+				}
+				item.Sealed[name] = sf
+				lf.Commitment = hex.EncodeToString(sf.Commitment)
+			} else {
+				item.Plain[name] = v
+			}
+			fields = append(fields, lf)
+		}
+		rec.Items = append(rec.Items, item)
+	}
+	if ds.List && len(items) == 0 {
+		fields = append(fields, ledger.Field{Name: ds.Name, Level: "cleared"})
+	}
+	return rec, fields, nil
+}
+
+// recordDigest is SHA-256("govhub/record/v1" ‖ salt ‖ content), where content is the JSON array of
+// the record's items, each an object from field name to its plain value, or for a sensitive field to
+// {"commitment": "<hex>"}; encoding/json writes object keys sorted, so the encoding is canonical.
+// The salt stays in the record, off the ledger: the digest hides low-entropy records.
+func recordDigest(rec store.Record) []byte {
+	content := make([]map[string]any, len(rec.Items))
+	for i, item := range rec.Items {
+		m := make(map[string]any, len(item.Plain)+len(item.Sealed))
+		for k, v := range item.Plain {
+			m[k] = v
+		}
+		for k, sf := range item.Sealed {
+			m[k] = map[string]string{"commitment": hex.EncodeToString(sf.Commitment)}
+		}
+		content[i] = m
+	}
+	b, err := json.Marshal(content)
+	if err != nil {
+		panic(fmt.Sprintf("hub: encoding record content: %v", err)) // only dataset values reach here
+	}
+	s := sha256.New()
+	s.Write([]byte("govhub/record/v1"))
+	s.Write(rec.Salt)
+	s.Write(b)
+	return s.Sum(nil)
+}
+
+// fieldNames lists the "dataset.field" names an update touches, for refusal entries.
+func fieldNames(ds *dataset.Dataset, items []map[string]any) []string {
+	seen := map[string]bool{}
+	for _, in := range items {
+		for k := range in {
+			if _, ok := ds.Field(k); ok {
+				seen[ds.Name+"."+k] = true
+			}
+		}
+	}
+	if len(seen) == 0 {
+		return []string{ds.Name + ".*"}
+	}
+	return sortedKeys(seen)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func randomID(r io.Reader) string {
+	b := make([]byte, 16)
+	if _, err := io.ReadFull(r, b); err != nil {
+		_, _ = rand.Read(b)
+	}
+	return hex.EncodeToString(b)
+}
+
+func leafHashOf(leaf []byte) []byte {
+	h := ledger.LeafHash(leaf)
+	return h[:]
+}
