@@ -109,6 +109,11 @@ func sealKey(ds *dataset.Dataset, field string, item int) string {
 	return field
 }
 
+// sealAD is the associated data of a sealed value.
+func sealAD(citizen string, ds *dataset.Dataset, field string, item int, version uint64) seal.AD {
+	return seal.AD{Citizen: citizen, Dataset: ds.Name, Field: sealKey(ds, field, item), Version: version}
+}
+
 // sealValue commits to v and seals its opening under version.
 func sealValue(dk *seal.DataKey, citizen string, ds *dataset.Dataset, f *dataset.Field, item int, v any, r commit.Blinding, version uint64) (store.SealedField, error) {
 	m, err := message(f.Kind, v)
@@ -120,7 +125,7 @@ func sealValue(dk *seal.DataKey, citizen string, ds *dataset.Dataset, f *dataset
 	if err != nil {
 		return store.SealedField{}, err
 	}
-	ct, err := dk.Seal(seal.AD{Citizen: citizen, Dataset: ds.Name, Field: sealKey(ds, f.Name, item), Version: version}, plain)
+	ct, err := dk.Seal(sealAD(citizen, ds, f.Name, item, version), plain)
 	if err != nil {
 		return store.SealedField{}, fmt.Errorf("sealing %s: %w", f.Path(), err)
 	}
@@ -129,7 +134,7 @@ func sealValue(dk *seal.DataKey, citizen string, ds *dataset.Dataset, f *dataset
 
 // openValue unseals a sensitive value and checks that it opens its stored commitment.
 func openValue(dk *seal.DataKey, citizen string, ds *dataset.Dataset, f *dataset.Field, item int, sf store.SealedField) (any, error) {
-	plain, err := dk.Open(seal.AD{Citizen: citizen, Dataset: ds.Name, Field: sealKey(ds, f.Name, item), Version: sf.Version}, sf.Ciphertext)
+	plain, err := dk.Open(sealAD(citizen, ds, f.Name, item, sf.Version), sf.Ciphertext)
 	if err != nil {
 		return nil, fmt.Errorf("unsealing %s of %s: %w", f.Path(), citizen, err)
 	}
@@ -153,12 +158,11 @@ func openValue(dk *seal.DataKey, citizen string, ds *dataset.Dataset, f *dataset
 
 // reseal moves a value sealed under one version to another (after the ledger gave the index).
 func reseal(dk *seal.DataKey, citizen string, ds *dataset.Dataset, field string, item int, sf store.SealedField, version uint64) (store.SealedField, error) {
-	key := sealKey(ds, field, item)
-	plain, err := dk.Open(seal.AD{Citizen: citizen, Dataset: ds.Name, Field: key, Version: sf.Version}, sf.Ciphertext)
+	plain, err := dk.Open(sealAD(citizen, ds, field, item, sf.Version), sf.Ciphertext)
 	if err != nil {
-		return store.SealedField{}, fmt.Errorf("unsealing %s.%s of %s: %w", ds.Name, key, citizen, err)
+		return store.SealedField{}, fmt.Errorf("unsealing %s.%s of %s: %w", ds.Name, sealKey(ds, field, item), citizen, err)
 	}
-	ct, err := dk.Seal(seal.AD{Citizen: citizen, Dataset: ds.Name, Field: key, Version: version}, plain)
+	ct, err := dk.Seal(sealAD(citizen, ds, field, item, version), plain)
 	if err != nil {
 		return store.SealedField{}, err
 	}

@@ -53,11 +53,16 @@ func (c config) path(parts ...string) string {
 	return filepath.Join(append([]string{c.DataDir}, parts...)...)
 }
 
-// storage is an open database: the embedded server (if any), the client and the repositories.
+// storage is an open database: the embedded server (if any), and two clients with their
+// repositories: one for records and keys, one for the ledger alone, so that a storm of reads
+// cannot take the connections the ledger needs to record them (and a ledger outage is its own).
+// Each kind of document is written through one of the two only.
 type storage struct {
-	server *embedded.Server
-	client *mongo.Client
-	store  *mongostore.Store
+	server       *embedded.Server
+	client       *mongo.Client
+	store        *mongostore.Store
+	ledgerClient *mongo.Client
+	ledgerStore  *mongostore.Store
 }
 
 func openStorage(ctx context.Context, cfg config) (*storage, error) {
@@ -78,29 +83,45 @@ func openStorage(ctx context.Context, cfg config) (*storage, error) {
 		uri = srv.URI()
 		opts = append(opts, mongostore.WithEmbedded(srv))
 	}
-	client, err := mongo.Connect(options.Client().ApplyURI(uri).SetTimeout(30 * time.Second))
-	if err != nil {
-		s.close(ctx)
-		return nil, fmt.Errorf("connecting to the database: %w", err)
-	}
-	s.client = client
 	startCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	if err := client.Ping(startCtx, nil); err != nil {
+	var err error
+	if s.client, s.store, err = connectStore(startCtx, uri, cfg.MongoDB, opts); err != nil {
 		s.close(ctx)
-		return nil, fmt.Errorf("reaching the database: %w", err)
+		return nil, err
 	}
-	if s.store, err = mongostore.New(startCtx, client.Database(cfg.MongoDB), opts...); err != nil {
+	if s.ledgerClient, s.ledgerStore, err = connectStore(startCtx, uri, cfg.MongoDB, opts); err != nil {
 		s.close(ctx)
-		return nil, fmt.Errorf("preparing the database: %w", err)
+		return nil, err
 	}
 	return s, nil
 }
 
+func connectStore(ctx context.Context, uri, db string, opts []mongostore.Option) (*mongo.Client, *mongostore.Store, error) {
+	client, err := mongo.Connect(options.Client().ApplyURI(uri).SetTimeout(30 * time.Second))
+	if err != nil {
+		return nil, nil, fmt.Errorf("connecting to the database: %w", err)
+	}
+	if err := client.Ping(ctx, nil); err != nil {
+		client.Disconnect(ctx)
+		return nil, nil, fmt.Errorf("reaching the database: %w", err)
+	}
+	st, err := mongostore.New(ctx, client.Database(db), opts...)
+	if err != nil {
+		client.Disconnect(ctx)
+		return nil, nil, fmt.Errorf("preparing the database: %w", err)
+	}
+	return client, st, nil
+}
+
 func (s *storage) close(ctx context.Context) error {
 	var errs []error
-	if s.client != nil {
-		errs = append(errs, s.client.Disconnect(ctx))
+	for _, c := range []*mongo.Client{s.client, s.ledgerClient} {
+		if c != nil {
+			if err := c.Disconnect(ctx); !errors.Is(err, mongo.ErrClientDisconnected) {
+				errs = append(errs, err)
+			}
+		}
 	}
 	if s.server != nil {
 		errs = append(errs, s.server.Shutdown(ctx))
@@ -219,7 +240,7 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	if cfg.IntegrationInterval > 0 {
 		opts = append(opts, ledger.WithIntegrationInterval(cfg.IntegrationInterval))
 	}
-	a.log, err = ledger.New(life, ledger.Config{Storage: st.store, Signer: k.log.Signer, Verifier: k.log.Verifier}, opts...)
+	a.log, err = ledger.New(life, ledger.Config{Storage: st.ledgerStore, Signer: k.log.Signer, Verifier: k.log.Verifier}, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("opening the ledger: %w", err)
 	}
@@ -287,7 +308,7 @@ func (a *app) handler() http.Handler {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		if err := a.storage.client.Ping(ctx, nil); err != nil {
+		if err := errors.Join(a.storage.client.Ping(ctx, nil), a.storage.ledgerClient.Ping(ctx, nil)); err != nil {
 			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
 			return
 		}

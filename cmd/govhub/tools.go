@@ -96,7 +96,7 @@ func cmdLedgerVerify(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	defer st.close(context.WithoutCancel(ctx))
 	start := time.Now()
-	rep, err := ledger.Verify(ctx, st.store, k.Verifier)
+	rep, err := ledger.Verify(ctx, st.ledgerStore, k.Verifier)
 	var ce *ledger.CorruptionError
 	if errors.As(err, &ce) {
 		fmt.Fprintf(stdout, "FAIL: ledger entry %d: %s\n", ce.Index, ce.Reason)

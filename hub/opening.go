@@ -1,0 +1,81 @@
+package hub
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/govhub/govhub/auth"
+	"github.com/govhub/govhub/crypto/commit"
+	"github.com/govhub/govhub/ledger"
+	"github.com/govhub/govhub/policy"
+)
+
+// Opening is what is needed to check a commitment to a value: the value and the blinding.
+type Opening struct {
+	Value      any
+	Blinding   commit.Blinding
+	Commitment commit.Commitment
+	// Version is the ledger index of the update entry that carries the commitment.
+	Version uint64
+}
+
+// OpenOwn gives a citizen the opening of one of their own committed values ("dataset.field", and
+// the item for list datasets), so that they can check any commitment a department was given. Only
+// the citizen themselves may ask, and like every release it is on the ledger first.
+func (h *Hub) OpenOwn(ctx context.Context, p auth.Principal, field string, item int) (Opening, ledger.Receipt, error) {
+	var o Opening
+	var r ledger.Receipt
+	if p.Kind != auth.KindCitizen || p.Subject == "" {
+		return o, r, fmt.Errorf("%w: only the citizen may open their own commitments", ErrForbidden)
+	}
+	df, err := fieldOf(field)
+	if err != nil || !df.field.Sensitive {
+		return o, r, fmt.Errorf("%w: %s is not a sensitive field", ErrInvalid, field)
+	}
+	rec, err := h.store.Record(ctx, p.Subject, df.dataset.Name)
+	if err != nil {
+		if isNotFound(err) {
+			return o, r, ErrNotFound
+		}
+		return o, r, err
+	}
+	if item < 0 || item >= len(rec.Items) {
+		return o, r, fmt.Errorf("%w: no item %d in %s", ErrInvalid, item, df.dataset.Name)
+	}
+	sf, ok := rec.Items[item].Sealed[df.field.Name]
+	if !ok {
+		return o, r, ErrNotFound
+	}
+	dk, err := h.dataKey(ctx, p.Subject, false)
+	if err != nil {
+		return o, r, err
+	}
+	plain, err := dk.Open(sealAD(p.Subject, df.dataset, df.field.Name, item, sf.Version), sf.Ciphertext)
+	if err != nil {
+		return o, r, fmt.Errorf("unsealing %s: %w", field, err)
+	}
+	if o.Value, o.Blinding, err = decodeOpening(df.field.Kind, plain); err != nil {
+		return o, r, err
+	}
+	if o.Commitment, err = commit.ParseCommitmentBytes(sf.Commitment); err != nil {
+		return o, r, err
+	}
+	o.Version = sf.Version
+	salt, subj, err := h.subject(p.Subject)
+	if err != nil {
+		return o, r, err
+	}
+	name := df.dataset.Name + "." + sealKey(df.dataset, df.field.Name, item)
+	r, err = h.appendEntry(ctx, ledger.Entry{
+		Kind: ledger.KindAccess, Time: h.now(), Department: string(auth.KindCitizen), Role: string(auth.KindCitizen),
+		Policy: h.policy.Snapshot().Version(), Outcome: ledger.OutcomeAllowed, Subjects: [][]byte{subj},
+		Fields: []ledger.Field{{Name: name, Level: policy.Reveal.String()}},
+	})
+	if err != nil {
+		return Opening{}, r, err
+	}
+	if err := h.indexSubject(ctx, p.Subject, r.Index, salt); err != nil {
+		return Opening{}, r, err
+	}
+	return o, r, nil
+}
