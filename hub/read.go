@@ -162,17 +162,6 @@ func (h *Hub) ReadCitizen(ctx context.Context, p auth.Principal, req ReadRequest
 	}
 
 	// Load what may be released: the records, and the data key only if a sensitive value is revealed.
-	exists, err := h.store.CitizenExists(ctx, req.Citizen)
-	if err != nil {
-		return nil, fmt.Errorf("looking up citizen: %w", err)
-	}
-	if !exists {
-		entry.Outcome, entry.Reason = ledger.OutcomeDenied, "no-such-citizen"
-		if _, err := h.logAttempt(ctx, entry, req.Citizen, salt); err != nil {
-			return nil, err
-		}
-		return nil, ErrNotFound
-	}
 	names := make([]string, 0, len(load))
 	for ds := range load {
 		names = append(names, ds)
@@ -180,6 +169,19 @@ func (h *Hub) ReadCitizen(ctx context.Context, p auth.Principal, req ReadRequest
 	records, err := h.store.Records(ctx, req.Citizen, names)
 	if err != nil {
 		return nil, fmt.Errorf("loading records: %w", err)
+	}
+	if len(records) == 0 { // a citizen without these records, or no citizen at all?
+		exists, err := h.store.CitizenExists(ctx, req.Citizen)
+		if err != nil {
+			return nil, fmt.Errorf("looking up citizen: %w", err)
+		}
+		if !exists {
+			entry.Outcome, entry.Reason = ledger.OutcomeDenied, "no-such-citizen"
+			if _, err := h.logAttempt(ctx, entry, req.Citizen, salt); err != nil {
+				return nil, err
+			}
+			return nil, ErrNotFound
+		}
 	}
 	var dk *seal.DataKey
 	if reveal {

@@ -26,14 +26,14 @@ const testSeed = 1
 // testHub is a hub on the embedded store in a temporary data directory, seeded with demo data,
 // serving its real HTTP handler.
 type testHub struct {
-	t       *testing.T
+	t       testing.TB
 	dir     string
 	app     *app
 	handler http.Handler
 	gen     *demo.Generator
 }
 
-func startHub(t *testing.T, citizens int) *testHub {
+func startHub(t testing.TB, citizens int) *testHub {
 	t.Helper()
 	dir := t.TempDir()
 	h := &testHub{t: t, dir: dir, gen: demo.NewGenerator(testSeed)}

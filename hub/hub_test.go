@@ -1,0 +1,307 @@
+package hub
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/govhub/govhub/auth"
+	"github.com/govhub/govhub/crypto/seal"
+	"github.com/govhub/govhub/dataset"
+	"github.com/govhub/govhub/ledger"
+	"github.com/govhub/govhub/policy"
+	"github.com/govhub/govhub/store"
+	"github.com/govhub/govhub/store/storetest"
+)
+
+// update rewrites the golden files of testdata/ instead of comparing with them.
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// showBugs runs the tests of known hub bugs, which fail until the bugs are fixed.
+var showBugs = flag.Bool("bugs", false, "run the tests that show known, unfixed hub bugs")
+
+// knownBug skips a test that shows an unfixed bug unless -bugs is given.
+func knownBug(t *testing.T, what string) {
+	t.Helper()
+	if !*showBugs {
+		t.Skipf("known hub bug (run with -bugs to see it fail): %s", what)
+	}
+}
+
+// Principals of the demo policy.
+var (
+	policeClerk  = auth.Principal{Kind: auth.KindDepartment, Department: "public-security", Role: "clerk", Subject: "p1"}
+	taxClerk     = auth.Principal{Kind: auth.KindDepartment, Department: "tax", Role: "clerk", Subject: "t1"}
+	hrssClerk    = auth.Principal{Kind: auth.KindDepartment, Department: "hrss", Role: "clerk", Subject: "s1"}
+	landClerk    = auth.Principal{Kind: auth.KindDepartment, Department: "natural-resources", Role: "clerk", Subject: "n1"}
+	housingClerk = auth.Principal{Kind: auth.KindDepartment, Department: "housing", Role: "clerk", Subject: "h1"}
+)
+
+// fixture is a hub on a real store (embedded FerretDB) and a real ledger, under the demo policy.
+type fixture struct {
+	env    *storetest.Env
+	log    *ledger.Log
+	engine *policy.Engine
+	hub    *Hub
+}
+
+// sensitiveField tells the policy engine which fields are sensitive, as cmd/govhub does.
+func sensitiveField(path string) (sensitive, known bool) {
+	ds, f, ok := strings.Cut(path, ".")
+	if !ok {
+		return false, false
+	}
+	d, ok := dataset.Lookup(ds)
+	if !ok {
+		return false, false
+	}
+	fl, ok := d.Field(f)
+	if !ok {
+		return false, false
+	}
+	return fl.Sensitive, true
+}
+
+func newLedger(t *testing.T, storage ledger.Storage) *ledger.Log {
+	t.Helper()
+	skey, vkey, err := note.GenerateKey(rand.Reader, "govhub.test/ledger")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifier, err := note.NewVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The log outlives t.Context(), which ends before cleanups run: it must write what is queued.
+	life, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
+	lg, err := ledger.New(life, ledger.Config{Storage: storage, Signer: signer, Verifier: verifier},
+		ledger.WithIntegrationInterval(10*time.Millisecond))
+	if err != nil {
+		cancel()
+		t.Fatalf("ledger.New = %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, done := context.WithTimeout(context.Background(), 10*time.Second)
+		defer done()
+		if err := lg.Shutdown(ctx); err != nil {
+			t.Errorf("ledger Shutdown = %v", err)
+		}
+		cancel()
+	})
+	return lg
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	env := storetest.Embedded(t)
+	lg := newLedger(t, env.Store)
+	engine, err := policy.New(policy.Demo(), policy.Config{Sensitive: sensitiveField})
+	if err != nil {
+		t.Fatalf("policy.New = %v", err)
+	}
+	mk := make([]byte, 32)
+	index := make([]byte, 32)
+	rand.Read(mk)
+	rand.Read(index)
+	master, err := seal.NewMasterKey(mk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(Config{Store: env.Store, Ledger: lg, Policy: engine, Master: master, IndexKey: index})
+	if err != nil {
+		t.Fatalf("New = %v", err)
+	}
+	return &fixture{env: env, log: lg, engine: engine, hub: h}
+}
+
+// entries returns every sequenced ledger entry, read back from storage and parsed, in index order.
+func (f *fixture) entries(t *testing.T) []ledger.Entry {
+	t.Helper()
+	var out []ledger.Entry
+	for first := uint64(0); ; {
+		b, err := f.env.Store.ReadBatch(t.Context(), first)
+		if errors.Is(err, ledger.ErrNotFound) {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("ReadBatch(%d) = %v", first, err)
+		}
+		for i, leaf := range b.Leaves {
+			e, err := ledger.ParseEntry(leaf)
+			if err != nil {
+				t.Fatalf("entry %d: ParseEntry = %v", b.First+uint64(i), err)
+			}
+			out = append(out, e)
+		}
+		first = b.End()
+	}
+}
+
+// entry returns the ledger entry at index.
+func (f *fixture) entry(t *testing.T, index uint64) ledger.Entry {
+	t.Helper()
+	all := f.entries(t)
+	if index >= uint64(len(all)) {
+		t.Fatalf("no ledger entry %d (the ledger holds %d)", index, len(all))
+	}
+	return all[index]
+}
+
+// last returns the last ledger entry and its index.
+func (f *fixture) last(t *testing.T) (ledger.Entry, uint64) {
+	t.Helper()
+	all := f.entries(t)
+	if len(all) == 0 {
+		t.Fatal("the ledger is empty")
+	}
+	return all[len(all)-1], uint64(len(all) - 1)
+}
+
+// checkIndexed checks that ledger entry index is in the citizen's private subject index, and that
+// the entry's subject commitment is the citizen's under the indexed salt.
+func (f *fixture) checkIndexed(t *testing.T, citizen string, index uint64) {
+	t.Helper()
+	refs, err := f.env.Store.SubjectRefs(t.Context(), f.hub.pseudonym(citizen))
+	if err != nil {
+		t.Fatalf("SubjectRefs = %v", err)
+	}
+	e := f.entry(t, index)
+	for _, r := range refs {
+		if r.Index != index {
+			continue
+		}
+		want := SubjectCommitment(r.Salt, citizen)
+		for _, s := range e.Subjects {
+			if string(s) == string(want) {
+				return
+			}
+		}
+		t.Fatalf("entry %d carries subjects %x, none is %s's commitment under the indexed salt", index, e.Subjects, citizen)
+	}
+	t.Fatalf("entry %d is not in the subject index of %s (refs %v)", index, citizen, refs)
+}
+
+// fieldLevels maps an entry's field names to their levels.
+func fieldLevels(e ledger.Entry) map[string]string {
+	m := map[string]string{}
+	for _, f := range e.Fields {
+		m[f.Name] = f.Level
+	}
+	return m
+}
+
+// Test citizens: valid records of every kind the tests write.
+const (
+	citizenA = "C100001"
+	citizenB = "C100002"
+	// nationalIDA is a valid GB 11643 number for a woman born 1949-12-31 (17th digit even).
+	nationalIDA = "110105194912310021"
+)
+
+func identityItem() map[string]any {
+	return map[string]any{
+		"name": "王小红", "gender": "FEMALE", "hukouCity": "北京市", "nationalId": nationalIDA,
+		"birthDate": "1949-12-31", "address": "北京市朝阳区建国路1号",
+	}
+}
+
+func taxItem() map[string]any {
+	return map[string]any{"year": int64(2024), "annualIncome": int64(180000), "taxPaid": int64(12000)}
+}
+
+func propertyItems() []map[string]any {
+	return []map[string]any{
+		{"certificateNo": "京(2020)朝阳区不动产权第0001号", "city": "北京市", "area": 89.5, "address": "北京市朝阳区建国路1号", "acquiredOn": "2020-05-01"},
+		{"certificateNo": "沪(2018)浦东新区不动产权第0002号", "city": "上海市", "area": 120.25, "address": "上海市浦东新区世纪大道2号", "acquiredOn": "2018-03-15"},
+	}
+}
+
+// newCitizen imports a citizen with identity, tax and property records.
+func (f *fixture) newCitizen(t *testing.T, id string) {
+	t.Helper()
+	err := f.hub.Import(t.Context(), []NewCitizen{{ID: id, Records: map[string][]map[string]any{
+		"identity": {identityItem()}, "tax": {taxItem()}, "property": propertyItems(),
+	}}})
+	if err != nil {
+		t.Fatalf("Import(%s) = %v", id, err)
+	}
+}
+
+// open unseals the sensitive field of a stored record item and checks it opens its commitment.
+func (f *fixture) open(t *testing.T, rec store.Record, field string, item int) any {
+	t.Helper()
+	ds, _ := dataset.Lookup(rec.Dataset)
+	fl, ok := ds.Field(field)
+	if !ok {
+		t.Fatalf("no field %s.%s", rec.Dataset, field)
+	}
+	sf, ok := rec.Items[item].Sealed[field]
+	if !ok {
+		t.Fatalf("record %s/%s item %d has no sealed %s", rec.Citizen, rec.Dataset, item, field)
+	}
+	dk, err := f.hub.dataKey(t.Context(), rec.Citizen, false)
+	if err != nil {
+		t.Fatalf("dataKey(%s) = %v", rec.Citizen, err)
+	}
+	v, err := openValue(dk, rec.Citizen, ds, fl, item, sf)
+	if err != nil {
+		t.Fatalf("openValue(%s.%s#%d) = %v", rec.Dataset, field, item, err)
+	}
+	return v
+}
+
+func (f *fixture) record(t *testing.T, citizen, ds string) store.Record {
+	t.Helper()
+	rec, err := f.env.Store.Record(t.Context(), citizen, ds)
+	if err != nil {
+		t.Fatalf("Record(%s, %s) = %v", citizen, ds, err)
+	}
+	return rec
+}
+
+func TestNewChecksConfig(t *testing.T) {
+	env := storetest.Embedded(t)
+	lg := newLedger(t, env.Store)
+	engine, err := policy.New(policy.Demo(), policy.Config{Sensitive: sensitiveField})
+	if err != nil {
+		t.Fatal(err)
+	}
+	master, err := seal.NewMasterKey(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := Config{Store: env.Store, Ledger: lg, Policy: engine, Master: master, IndexKey: make([]byte, 32)}
+	tests := []struct {
+		name   string
+		change func(c *Config)
+		ok     bool
+	}{
+		{"complete", func(c *Config) {}, true},
+		{"no store", func(c *Config) { c.Store = nil }, false},
+		{"no ledger", func(c *Config) { c.Ledger = nil }, false},
+		{"no policy", func(c *Config) { c.Policy = nil }, false},
+		{"no master key", func(c *Config) { c.Master = nil }, false},
+		{"short index key", func(c *Config) { c.IndexKey = make([]byte, 16) }, false},
+		{"long index key", func(c *Config) { c.IndexKey = make([]byte, 33) }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := good
+			tt.change(&c)
+			_, err := New(c)
+			if (err == nil) != tt.ok {
+				t.Errorf("New(%s) = %v, want ok %v", tt.name, err, tt.ok)
+			}
+		})
+	}
+}
