@@ -205,7 +205,7 @@ const (
 	citizenA = "C100001"
 	citizenB = "C100002"
 	// nationalIDA is a valid GB 11643 number for a woman born 1949-12-31 (17th digit even).
-	nationalIDA = "110105194912310021"
+	nationalIDA = "11010519491231002X"
 )
 
 func identityItem() map[string]any {

@@ -73,8 +73,9 @@ func openStorage(ctx context.Context, cfg config) (*storage, error) {
 	uri := cfg.MongoURI
 	var opts []mongostore.Option
 	if uri == "" {
-		// FerretDB reports every connection at info level: keep only its warnings.
-		flog := slog.New(warnOnly{cfg.Logger.Handler()}).With(slog.String("component", "ferretdb"))
+		// FerretDB reports every connection at info level and dumps whole protocol messages (which can
+		// hold data) at warning level: keep only its errors.
+		flog := slog.New(errorsOnly{cfg.Logger.Handler()}).With(slog.String("component", "ferretdb"))
 		srv, err := embedded.Start(ctx, embedded.Config{Dir: cfg.path("db"), Logger: flog})
 		if err != nil {
 			return nil, err
@@ -129,15 +130,17 @@ func (s *storage) close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// warnOnly passes on records of warning level and above.
-type warnOnly struct{ slog.Handler }
+// errorsOnly passes on records of error level and above.
+type errorsOnly struct{ slog.Handler }
 
-func (w warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= slog.LevelWarn && w.Handler.Enabled(ctx, l)
+func (w errorsOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelError && w.Handler.Enabled(ctx, l)
 }
 
-func (w warnOnly) WithAttrs(as []slog.Attr) slog.Handler { return warnOnly{w.Handler.WithAttrs(as)} }
-func (w warnOnly) WithGroup(g string) slog.Handler       { return warnOnly{w.Handler.WithGroup(g)} }
+func (w errorsOnly) WithAttrs(as []slog.Attr) slog.Handler {
+	return errorsOnly{w.Handler.WithAttrs(as)}
+}
+func (w errorsOnly) WithGroup(g string) slog.Handler { return errorsOnly{w.Handler.WithGroup(g)} }
 
 // hubKeys are the key files of a data directory.
 type hubKeys struct {
