@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -48,11 +49,16 @@ func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			out.Message = msg
 			return out
 		}
-		var verr *dataset.ValidationError
-		switch {
-		case errors.As(err, &verr):
-			out = set(CodeBadUserInput, verr.Error())
-			out.Extensions["field"] = verr.Field
+		switch verrs := validationErrors(err); {
+		case len(verrs) > 0:
+			msgs := make([]string, len(verrs))
+			fields := make([]string, len(verrs))
+			for i, v := range verrs {
+				msgs[i], fields[i] = v.Error(), v.Field
+			}
+			out = set(CodeBadUserInput, strings.Join(msgs, "; "))
+			out.Extensions["field"] = fields[0]
+			out.Extensions["fields"] = fields
 			return out
 		case errors.Is(err, hub.ErrForbidden):
 			return set(CodeForbidden, "forbidden: the access policy does not allow this for the stated purpose")
@@ -76,4 +82,30 @@ func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
 		logger.ErrorContext(ctx, "request failed", slog.String("error", err.Error()))
 		return set(CodeInternal, "internal error")
 	}
+}
+
+// validationErrors collects every *dataset.ValidationError in err's tree, in order.
+func validationErrors(err error) []*dataset.ValidationError {
+	var out []*dataset.ValidationError
+	var walk func(error)
+	walk = func(e error) {
+		if v, ok := e.(*dataset.ValidationError); ok {
+			out = append(out, v)
+			return
+		}
+		switch u := e.(type) {
+		case interface{ Unwrap() []error }:
+			for _, x := range u.Unwrap() {
+				walk(x)
+			}
+		case interface{ Unwrap() error }:
+			if x := u.Unwrap(); x != nil {
+				walk(x)
+			}
+		}
+	}
+	if err != nil {
+		walk(err)
+	}
+	return out
 }
