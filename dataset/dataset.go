@@ -73,6 +73,7 @@ package dataset
 import (
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // Kind is the type of a field's values; see the package documentation for
@@ -295,4 +296,22 @@ func checkBloodType(s string) error {
 		return invalid("must be one of A+ A- B+ B- AB+ AB- O+ O-")
 	}
 	return nil
+}
+
+// Sensitive reports whether path ("dataset.field") names a sensitive field, and known whether it
+// names a field of the catalog at all. The policy engine asks it which fields can be committed.
+func Sensitive(path string) (sensitive, known bool) {
+	ds, f, ok := strings.Cut(path, ".")
+	if !ok {
+		return false, false
+	}
+	d, ok := Lookup(ds)
+	if !ok {
+		return false, false
+	}
+	fl, ok := d.Field(f)
+	if !ok {
+		return false, false
+	}
+	return fl.Sensitive, true
 }

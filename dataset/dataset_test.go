@@ -470,3 +470,24 @@ func TestBloodTypes(t *testing.T) {
 		}
 	}
 }
+
+func TestSensitive(t *testing.T) {
+	for _, tc := range []struct {
+		path             string
+		sensitive, known bool
+	}{
+		{"tax.annualIncome", true, true},
+		{"tax.year", false, true},
+		{"identity.nationalId", true, true},
+		{"health.vaccinations", false, true},
+		{"tax.nothing", false, false},
+		{"nothing.year", false, false},
+		{"tax", false, false},
+		{"", false, false},
+	} {
+		s, k := Sensitive(tc.path)
+		if s != tc.sensitive || k != tc.known {
+			t.Errorf("Sensitive(%q) = %v, %v; want %v, %v", tc.path, s, k, tc.sensitive, tc.known)
+		}
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/playground"
@@ -190,23 +189,6 @@ func loadPolicy(cfg config) (policy.Set, error) {
 	return set, nil
 }
 
-// sensitiveField tells the policy engine which fields are sensitive (package dataset knows).
-func sensitiveField(path string) (sensitive, known bool) {
-	ds, f, ok := strings.Cut(path, ".")
-	if !ok {
-		return false, false
-	}
-	d, ok := dataset.Lookup(ds)
-	if !ok {
-		return false, false
-	}
-	fl, ok := d.Field(f)
-	if !ok {
-		return false, false
-	}
-	return fl.Sensitive, true
-}
-
 // app is a running hub: storage, ledger, policy, use cases, and the HTTP handler over them.
 type app struct {
 	cfg      config
@@ -254,7 +236,7 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	if set, err = hub.AdoptPolicy(ctx, st.store, a.log, set, time.Now()); err != nil {
 		return nil, err
 	}
-	engine, err := policy.New(set, policy.Config{Sensitive: sensitiveField})
+	engine, err := policy.New(set, policy.Config{Sensitive: dataset.Sensitive})
 	if err != nil {
 		return nil, fmt.Errorf("loading policy version %d: %w", set.Version, err)
 	}
