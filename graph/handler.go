@@ -56,7 +56,7 @@ func NewHandler(res *Resolver, cfg HandlerConfig) http.Handler {
 	srv.SetErrorPresenter(presentError(res.Logger))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		res.Logger.ErrorContext(ctx, "resolver panic", slog.Any("panic", p))
-		return gqlerror.Errorf("internal error")
+		return &gqlerror.Error{Message: "internal error", Extensions: map[string]any{"code": CodeInternal}}
 	})
 	return srv
 }
@@ -111,14 +111,23 @@ func sensitive(ctx context.Context, obj any, next graphql.Resolver) (any, error)
 	}
 	switch s := res.(type) {
 	case *model.SealedString:
+		if s == nil {
+			return s, nil
+		}
 		c := *s
 		c.Value = nil
 		return &c, nil
 	case *model.SealedInt:
+		if s == nil {
+			return s, nil
+		}
 		c := *s
 		c.Value = nil
 		return &c, nil
 	case *model.SealedDate:
+		if s == nil {
+			return s, nil
+		}
 		c := *s
 		c.Value = nil
 		return &c, nil

@@ -124,7 +124,7 @@ func (h *Hub) ReadCitizen(ctx context.Context, p auth.Principal, req ReadRequest
 		if _, err := h.logAttempt(ctx, entry, req.Citizen, salt); err != nil {
 			return nil, err
 		}
-		return nil, fmt.Errorf("%w: %q", ErrUnknownPurpose, req.Purpose)
+		return nil, ErrUnknownPurpose
 	}
 
 	// One decision per field, capped at what was selected.

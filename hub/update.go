@@ -85,7 +85,7 @@ func (h *Hub) Update(ctx context.Context, p auth.Principal, req UpdateRequest) (
 	}
 	if _, ok := snap.Purpose(req.Purpose); !ok {
 		entry.Purpose = "" // not a registered code: may be anything, stays off the ledger
-		return refuse("unknown-purpose", fmt.Errorf("%w: %q", ErrUnknownPurpose, req.Purpose))
+		return refuse("unknown-purpose", ErrUnknownPurpose)
 	}
 	sub := policy.Subject{Department: p.Department, Role: p.Role}
 	if p.Kind != auth.KindDepartment || !snap.Allowed(sub, policy.ActionWrite, ds.Name, req.Purpose) {

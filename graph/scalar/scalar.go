@@ -3,8 +3,6 @@ package scalar
 
 import (
 	"fmt"
-	"io"
-	"strconv"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -13,7 +11,7 @@ import (
 
 // MarshalDate writes a date held as "YYYY-MM-DD" (package dataset's convention) as a JSON string.
 func MarshalDate(d string) graphql.Marshaler {
-	return graphql.WriterFunc(func(w io.Writer) { io.WriteString(w, strconv.Quote(d)) })
+	return graphql.MarshalString(d)
 }
 
 // UnmarshalDate reads a "YYYY-MM-DD" calendar date.
