@@ -97,6 +97,7 @@ type Ledger interface {
 	Append(ctx context.Context, e ledger.Entry) (ledger.Receipt, error)
 	Latest() ledger.Checkpoint
 	FindLeaf(ctx context.Context, from uint64, leafHash [32]byte) (uint64, bool, error)
+	Sign(index uint64, leafHash [32]byte) (ledger.Receipt, error)
 }
 
 // Config holds the hub's dependencies; all are required.

@@ -78,7 +78,7 @@ func (h *Hub) Import(ctx context.Context, citizens []NewCitizen) error {
 	if err := h.store.AddSubjectRefs(ctx, refs); err != nil {
 		return fmt.Errorf("indexing entries: %w", err)
 	}
-	// Citizens last: a citizen is visible only once all their records are there.
+	// Citizens last: until then a read that finds no record reports no such citizen.
 	if err := h.store.AddCitizens(ctx, ids, h.now()); err != nil {
 		return fmt.Errorf("registering citizens: %w", err)
 	}

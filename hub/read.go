@@ -177,6 +177,9 @@ func (h *Hub) ReadCitizen(ctx context.Context, p auth.Principal, req ReadRequest
 		}
 		if !exists {
 			entry.Outcome, entry.Reason = ledger.OutcomeDenied, "no-such-citizen"
+			for i := range entry.Fields {
+				entry.Fields[i].Level = policy.Deny.String() // nothing was released
+			}
 			if _, err := h.logAttempt(ctx, entry, req.Citizen, salt); err != nil {
 				return nil, err
 			}

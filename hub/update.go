@@ -115,6 +115,9 @@ func (h *Hub) Update(ctx context.Context, p auth.Principal, req UpdateRequest) (
 	var base *store.Record
 	if hadBase {
 		base = &cur
+		if err := h.validateMerged(dk, req.Citizen, ds, cur, req.Items); err != nil {
+			return nil, err
+		}
 	}
 	rec, fields, err := h.buildRecord(dk, req.Citizen, ds, base, req.Items)
 	if err != nil {
@@ -136,17 +139,28 @@ func (h *Hub) Update(ctx context.Context, p auth.Principal, req UpdateRequest) (
 	if err := h.store.AddPending(ctx, pend); err != nil {
 		return nil, fmt.Errorf("storing the pending update: %w", err)
 	}
-	r, err := h.appendEntry(ctx, entry)
+	// Wait for the append whatever happens to the caller: once queued, the entry may land, and
+	// then its record must be written.
+	r, err := h.appendEntry(context.WithoutCancel(ctx), entry)
 	if err != nil {
-		// Not acknowledged: forget it. Should the entry have landed after all, recovery finds it.
-		if derr := h.store.DeletePending(context.WithoutCancel(ctx), pend.ID); derr != nil {
-			return nil, errors.Join(err, derr)
+		// The append failed, or its acknowledgement was lost: settle which, from the ledger itself.
+		index, found, ferr := h.ledger.FindLeaf(context.WithoutCancel(ctx), pend.After, [32]byte(pend.LeafHash))
+		switch {
+		case ferr != nil:
+			return nil, fmt.Errorf("%w: the update may or may not be on the ledger; recovery will settle it at the next start: %v", ErrUnavailable, err)
+		case !found:
+			if derr := h.store.DeletePending(context.WithoutCancel(ctx), pend.ID); derr != nil {
+				return nil, errors.Join(err, derr)
+			}
+			return nil, err
 		}
-		return nil, err
+		if r, err = h.ledger.Sign(index, [32]byte(pend.LeafHash)); err != nil {
+			return nil, err
+		}
 	}
 	// The update is on the ledger: from here on the record must come to match it. If this fails,
 	// the pending update stays and Recover applies it.
-	rec, err = h.finishUpdate(ctx, dk, pend, r.Index)
+	rec, err = h.finishUpdate(context.WithoutCancel(ctx), dk, pend, r.Index)
 	if err != nil {
 		return nil, fmt.Errorf("%w: the update is on the ledger at %d but its record is not written yet: %v", ErrUnavailable, r.Index, err)
 	}
@@ -221,8 +235,40 @@ func sealAt(dk *seal.DataKey, pending store.Record, index uint64) (store.Record,
 	return rec, nil
 }
 
-// validate checks the items of an update against the dataset.
+// validateMerged checks the rules across fields on the record a plain-dataset update produces: the
+// stored values (sensitive ones unsealed) with the update's values over them.
+func (h *Hub) validateMerged(dk *seal.DataKey, citizen string, ds *dataset.Dataset, cur store.Record, items []map[string]any) error {
+	if ds.List || len(cur.Items) == 0 {
+		return nil
+	}
+	merged := maps.Clone(cur.Items[0].Plain)
+	if merged == nil {
+		merged = map[string]any{}
+	}
+	for name, sf := range cur.Items[0].Sealed {
+		f, ok := ds.Field(name)
+		if !ok {
+			continue
+		}
+		v, err := openValue(dk, citizen, ds, f, 0, sf)
+		if err != nil {
+			return err
+		}
+		merged[name] = v
+	}
+	maps.Copy(merged, items[0])
+	if err := ds.ValidateItem(merged); err != nil {
+		return fmt.Errorf("%w: with the values already stored: %w", ErrInvalid, err)
+	}
+	return nil
+}
+
+// validate checks the items of an update against the dataset. A list dataset takes any number of
+// items, none clearing it.
 func validate(ds *dataset.Dataset, items []map[string]any) error {
+	if ds.List && len(items) == 0 {
+		return nil
+	}
 	if !ds.List && len(items) != 1 {
 		return fmt.Errorf("%w: %s takes exactly one item", ErrInvalid, ds.Name)
 	}

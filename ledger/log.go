@@ -464,6 +464,12 @@ func (l *Log) Shutdown(ctx context.Context) error {
 	return nil
 }
 
+// Sign signs a receipt for the entry with the given leaf hash at index (for an entry whose index was
+// found again after its append's answer was lost). It does not check that the entry is there.
+func (l *Log) Sign(index uint64, leafHash [32]byte) (Receipt, error) {
+	return signReceipt(l.signer, index, leafHash)
+}
+
 // FindLeaf looks for the entry with the given leaf hash among the sequenced entries from index
 // from on, which must be a batch boundary (the size of any checkpoint is one). It reports the
 // entry's index and whether it was found.
