@@ -26,6 +26,9 @@ func (h *Hub) OpenOwn(ctx context.Context, p auth.Principal, field string, item 
 	var o Opening
 	var r ledger.Receipt
 	if p.Kind != auth.KindCitizen || p.Subject == "" {
+		if _, err := h.LogRefusal(ctx, p, "forbidden", []byte("open "+field)); err != nil {
+			return o, r, err
+		}
 		return o, r, fmt.Errorf("%w: only the citizen may open their own commitments", ErrForbidden)
 	}
 	df, err := fieldOf(field)
