@@ -14,8 +14,9 @@ import (
 // EntryHeader is the first line of every version-1 entry.
 const EntryHeader = "govhub/entry/v1"
 
-// MaxEntrySize bounds the canonical encoding of one entry.
-const MaxEntrySize = 64 << 10
+// MaxEntrySize bounds the canonical encoding of one entry (entry bundles prefix each entry with a
+// 16-bit length).
+const MaxEntrySize = 1<<16 - 1
 
 // Kind says what an entry records.
 type Kind string

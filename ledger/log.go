@@ -82,8 +82,9 @@ type Log struct {
 	intErr  error
 
 	// integrator goroutine only
-	state TreeState
-	tree  *tree
+	state   TreeState
+	tree    *tree
+	bundles *bundler
 }
 
 type appendReq struct {
@@ -177,7 +178,11 @@ func (l *Log) load(ctx context.Context) error {
 			return err
 		}
 	}
-	l.state, l.tree = st, t
+	b, err := loadBundler(ctx, l.store, st.Size)
+	if err != nil {
+		return fmt.Errorf("ledger: stored tree of size %d: %w", st.Size, err)
+	}
+	l.state, l.tree, l.bundles = st, t, b
 	l.publish(cp)
 	return nil
 }
@@ -375,6 +380,7 @@ func (l *Log) integrate(ctx context.Context) error {
 		}
 		for _, leaf := range b.Leaves {
 			h := LeafHash(leaf)
+			l.bundles.add(t.size(), leaf)
 			if err := t.append(h[:]); err != nil {
 				return fmt.Errorf("integrating entry %d: %w", t.size(), err)
 			}
@@ -382,6 +388,9 @@ func (l *Log) integrate(ctx context.Context) error {
 	}
 	if t.size() == old.Size {
 		return nil
+	}
+	if err := l.store.WriteBundles(ctx, l.bundles.changed()); err != nil {
+		return fmt.Errorf("writing entry bundles for size %d: %w", t.size(), err)
 	}
 	if err := l.store.WriteTiles(ctx, t.changed()); err != nil {
 		return fmt.Errorf("writing tiles for size %d: %w", t.size(), err)

@@ -194,6 +194,22 @@ func TestVerifyFindsTampering(t *testing.T) {
 			writeBatch(t, env, 522, b)
 			writeBatch(t, env, 523, a)
 		}, 522},
+		{"altered bundle", func(t *testing.T, env *storetest.Env) {
+			data, err := env.Store.ReadBundle(t.Context(), 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			entries, _ := ledger.ParseBundle(data)
+			entries[3] = bytes.Replace(entries[3], []byte("policy 259"), []byte("policy 258"), 1)
+			var out []byte
+			for _, e := range entries {
+				out = ledger.AppendBundleEntry(out, e)
+			}
+			if _, err := env.DB.Collection("ledger_bundles").UpdateOne(t.Context(), bson.D{{Key: "_id", Value: "1"}},
+				bson.D{{Key: "$set", Value: bson.D{{Key: "data", Value: out}}}}); err != nil {
+				t.Fatal(err)
+			}
+		}, 259},
 		{"deleted batch", func(t *testing.T, env *storetest.Env) {
 			if _, err := env.DB.Collection("ledger_batches").DeleteOne(t.Context(), bson.D{{Key: "_id", Value: fmt.Sprintf("%020d", 256)}}); err != nil {
 				t.Fatal(err)
@@ -246,7 +262,8 @@ func TestStartupRefusesMismatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	tile[len(tile)-1] ^= 1
-	if err := env.Store.WriteTiles(t.Context(), []ledger.TileData{{Level: 0, N: 1, Hashes: tile}}); err != nil {
+	if _, err := env.DB.Collection("ledger_tiles").UpdateOne(t.Context(), bson.D{{Key: "_id", Value: "0/1"}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "hashes", Value: tile}}}}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = ledger.New(t.Context(), ledger.Config{Storage: env.Store, Signer: s, Verifier: v})
@@ -303,4 +320,25 @@ func setLeaf(t *testing.T, env *storetest.Env, first uint64, i int, f func([]byt
 	leaves := readBatch(t, env, first)
 	leaves[i] = f(leaves[i])
 	writeBatch(t, env, first, leaves)
+}
+
+func FuzzParseBundle(f *testing.F) {
+	f.Add(ledger.AppendBundleEntry(ledger.AppendBundleEntry(nil, []byte("a")), []byte("")))
+	f.Add([]byte{0, 5, 'a'})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		entries, err := ledger.ParseBundle(data)
+		if err != nil {
+			return
+		}
+		var again []byte
+		for _, e := range entries {
+			again = ledger.AppendBundleEntry(again, e)
+		}
+		if !bytes.Equal(again, data) {
+			t.Fatalf("re-encoding the parsed bundle gives %x, want %x", again, data)
+		}
+		if p, err := ledger.BundlePrefix(data, len(entries)); err != nil || !bytes.Equal(p, data) {
+			t.Fatalf("BundlePrefix(all) = %x, %v", p, err)
+		}
+	})
 }

@@ -46,6 +46,7 @@ type TileData struct {
 type Storage interface {
 	BatchStorage
 	TileStorage
+	BundleStorage
 	StateStorage
 }
 
@@ -58,12 +59,21 @@ type BatchStorage interface {
 }
 
 // TileStorage holds the hash tiles derived from the batches. Tiles are written only by the
-// integrator, and always with data that extends what is stored (the same tile, wider).
+// integrator, with data that extends what is stored (the same tile, wider).
 type TileStorage interface {
-	// WriteTiles stores the given tiles, each replacing any narrower version.
+	// WriteTiles stores the given tiles, each replacing a narrower stored version; a stored version
+	// at least as wide is kept (so a late writer never shortens a tile).
 	WriteTiles(ctx context.Context, tiles []TileData) error
 	// ReadTile returns the widest stored version of tile (level, n), or ErrNotFound.
 	ReadTile(ctx context.Context, level uint, n uint64) ([]byte, error)
+}
+
+// BundleStorage holds the entry bundles derived from the batches, with the same rules as tiles.
+type BundleStorage interface {
+	// WriteBundles stores the given bundles, each replacing one with fewer entries.
+	WriteBundles(ctx context.Context, bundles []BundleData) error
+	// ReadBundle returns the fullest stored version of entry bundle n, or ErrNotFound.
+	ReadBundle(ctx context.Context, n uint64) ([]byte, error)
 }
 
 // StateStorage holds the tree state and every published checkpoint.

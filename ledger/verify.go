@@ -78,7 +78,9 @@ func Verify(ctx context.Context, s Storage, v note.Verifier) (Report, error) {
 	}
 
 	t := newTree()
+	bundles := &bundler{}
 	partial := map[tileKey][]byte{}
+	var lastBundle *BundleData
 	ci := 0
 	checkRoots := func() error {
 		for ci < len(cps) && cps[ci].size == t.size() {
@@ -131,6 +133,7 @@ func Verify(ctx context.Context, s Storage, v note.Verifier) (Report, error) {
 				return rep, &CorruptionError{Index: index, Reason: err.Error()}
 			}
 			h := LeafHash(leaf)
+			bundles.add(index, leaf)
 			if err := t.append(h[:]); err != nil {
 				return rep, fmt.Errorf("hashing entry %d: %w", index, err)
 			}
@@ -140,6 +143,15 @@ func Verify(ctx context.Context, s Storage, v note.Verifier) (Report, error) {
 		}
 		next = b.End()
 		rep.Entries = next
+		for _, bd := range bundles.changed() {
+			if bd.Count == tileWidth {
+				if err := compareBundle(ctx, s, bd, want); err != nil {
+					return rep, err
+				}
+			} else {
+				lastBundle = &bd
+			}
+		}
 		for _, td := range t.changed() {
 			k := tileKey{td.Level, td.N}
 			if len(td.Hashes) < tileWidth*tlog.HashSize {
@@ -154,6 +166,11 @@ func Verify(ctx context.Context, s Storage, v note.Verifier) (Report, error) {
 	}
 	if next < want {
 		return rep, &CorruptionError{Index: next, Reason: fmt.Sprintf("missing: no stored batch holds it, but a checkpoint covers %d entries", want)}
+	}
+	if lastBundle != nil {
+		if err := compareBundle(ctx, s, *lastBundle, want); err != nil {
+			return rep, err
+		}
 	}
 	for k, data := range partial {
 		if err := compareTile(ctx, s, TileData{Level: k.level, N: k.n, Hashes: data}, want); err != nil {
@@ -197,6 +214,39 @@ func compareTile(ctx context.Context, s TileStorage, td TileData, treeSize uint6
 				what = fmt.Sprintf("the hash of entries %d–%d differs from hash tile %d/%d", first, first+span-1, td.Level, td.N)
 			}
 			return &CorruptionError{Index: first, Reason: what}
+		}
+	}
+	return nil
+}
+
+// compareBundle checks a recomputed entry bundle against the stored one, within the checkpointed tree.
+func compareBundle(ctx context.Context, s BundleStorage, bd BundleData, treeSize uint64) error {
+	start := bd.N * tileWidth
+	if treeSize <= start {
+		return nil
+	}
+	count := bd.Count
+	if c := treeSize - start; c < uint64(count) {
+		count = int(c)
+	}
+	stored, err := s.ReadBundle(ctx, bd.N)
+	if errors.Is(err, ErrNotFound) {
+		return &CorruptionError{Index: start, Reason: fmt.Sprintf("entry bundle %d is missing", bd.N)}
+	}
+	if err != nil {
+		return fmt.Errorf("reading entry bundle %d: %w", bd.N, err)
+	}
+	want, _ := ParseBundle(bd.Data)
+	got, err := ParseBundle(stored)
+	if err != nil {
+		return &CorruptionError{Index: start, Reason: fmt.Sprintf("entry bundle %d: %v", bd.N, err)}
+	}
+	for i := 0; i < count; i++ {
+		if i >= len(got) {
+			return &CorruptionError{Index: start + uint64(i), Reason: fmt.Sprintf("entry bundle %d ends before it", bd.N)}
+		}
+		if !bytes.Equal(got[i], want[i]) {
+			return &CorruptionError{Index: start + uint64(i), Reason: fmt.Sprintf("entry bundle %d holds another entry than the batch", bd.N)}
 		}
 	}
 	return nil

@@ -14,7 +14,8 @@
 //	subjects            the private index from a citizen's pseudonym to the ledger entries about
 //	                    them, with the salts of the subject commitments: {_id: "<pseudonym>/<index>"}
 //	ledger_batches      sequenced ledger entries, {_id: "<first index, 20 digits>"}
-//	ledger_tiles        hash tiles, {_id: "<level>/<n>"}
+//	ledger_tiles        hash tiles, {_id: "<level>/<n>", w: width}
+//	ledger_bundles      entry bundles, {_id: "<n>", w: entries}
 //	ledger_state        the integrated tree, {_id: "tree"}
 //	ledger_checkpoints  every signed checkpoint, {_id: "<size, 20 digits>"}
 //	meta                small documents of hub state, e.g. the policy version in force

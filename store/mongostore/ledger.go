@@ -51,17 +51,12 @@ func tileID(level uint, n uint64) string {
 
 // WriteTiles implements ledger.TileStorage.
 func (s *Store) WriteTiles(ctx context.Context, tiles []ledger.TileData) error {
-	if len(tiles) == 0 {
-		return nil
+	for _, t := range tiles {
+		if err := s.writeWidest(ctx, s.tiles, tileID(t.Level, t.N), len(t.Hashes)/32, "hashes", t.Hashes); err != nil {
+			return fmt.Errorf("writing tile %d/%d: %w", t.Level, t.N, err)
+		}
 	}
-	models := make([]mongo.WriteModel, len(tiles))
-	for i, t := range tiles {
-		id := tileID(t.Level, t.N)
-		models[i] = mongo.NewReplaceOneModel().SetFilter(bson.D{{Key: "_id", Value: id}}).SetUpsert(true).
-			SetReplacement(bson.D{{Key: "_id", Value: id}, {Key: "hashes", Value: t.Hashes}})
-	}
-	_, err := s.tiles.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true))
-	return err
+	return nil
 }
 
 // ReadTile implements ledger.TileStorage.
@@ -74,6 +69,59 @@ func (s *Store) ReadTile(ctx context.Context, level uint, n uint64) ([]byte, err
 		return nil, ledger.ErrNotFound
 	}
 	return d.Hashes, err
+}
+
+// WriteBundles implements ledger.BundleStorage.
+func (s *Store) WriteBundles(ctx context.Context, bundles []ledger.BundleData) error {
+	for _, b := range bundles {
+		if err := s.writeWidest(ctx, s.bundles, strconv.FormatUint(b.N, 10), b.Count, "data", b.Data); err != nil {
+			return fmt.Errorf("writing entry bundle %d: %w", b.N, err)
+		}
+	}
+	return nil
+}
+
+// ReadBundle implements ledger.BundleStorage.
+func (s *Store) ReadBundle(ctx context.Context, n uint64) ([]byte, error) {
+	var d struct {
+		Data []byte `bson:"data"`
+	}
+	err := s.bundles.FindOne(ctx, bson.D{{Key: "_id", Value: strconv.FormatUint(n, 10)}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, ledger.ErrNotFound
+	}
+	return d.Data, err
+}
+
+// writeWidest stores {_id: id, w: width, field: data} unless a version at least as wide is stored:
+// tiles and bundles only ever grow, even when a deposed writer is late.
+func (s *Store) writeWidest(ctx context.Context, c *mongo.Collection, id string, width int, field string, data []byte) error {
+	doc := bson.D{{Key: "_id", Value: id}, {Key: "w", Value: width}, {Key: field, Value: data}}
+	if s.embedded != nil {
+		defer s.lock(c.Name() + "/" + id)()
+		var cur struct {
+			W *int `bson:"w"`
+		}
+		err := c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}, options.FindOne().SetProjection(bson.D{{Key: "w", Value: 1}})).Decode(&cur)
+		switch {
+		case errors.Is(err, mongo.ErrNoDocuments):
+		case err != nil:
+			return err
+		case cur.W != nil && *cur.W >= width:
+			return nil
+		}
+		_, err = c.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}}, doc, options.Replace().SetUpsert(true))
+		return err
+	}
+	filter := bson.D{{Key: "_id", Value: id}, {Key: "$or", Value: bson.A{
+		bson.D{{Key: "w", Value: bson.D{{Key: "$lt", Value: width}}}},
+		bson.D{{Key: "w", Value: bson.D{{Key: "$exists", Value: false}}}},
+	}}}
+	_, err := c.ReplaceOne(ctx, filter, doc, options.Replace().SetUpsert(true))
+	if mongo.IsDuplicateKeyError(err) {
+		return nil // a version at least as wide is stored
+	}
+	return err
 }
 
 type stateDoc struct {

@@ -23,6 +23,7 @@ func Run(t *testing.T, newEnv func(testing.TB) *Env) {
 	t.Run("SubjectRefs", func(t *testing.T) { testSubjectRefs(t, newEnv(t)) })
 	t.Run("Batches", func(t *testing.T) { testBatches(t, newEnv(t)) })
 	t.Run("Tiles", func(t *testing.T) { testTiles(t, newEnv(t)) })
+	t.Run("Bundles", func(t *testing.T) { testBundles(t, newEnv(t)) })
 	t.Run("TreeState", func(t *testing.T) { testTreeState(t, newEnv(t)) })
 	t.Run("Checkpoints", func(t *testing.T) { testCheckpoints(t, newEnv(t)) })
 }
@@ -284,6 +285,39 @@ func testTiles(t *testing.T, env *Env) {
 	}
 	if got, err := s.ReadTile(ctx, 1, 0); err != nil || len(got) != 32 {
 		t.Errorf("ReadTile(1,0) = %x, %v", got, err)
+	}
+	// A late, narrower write never shortens a tile.
+	if err := s.WriteTiles(ctx, []ledger.TileData{{Level: 0, N: 0, Hashes: narrow}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.ReadTile(ctx, 0, 0); !bytes.Equal(got, wide) {
+		t.Errorf("after a narrower write ReadTile(0,0) has %d bytes, want the wider %d", len(got), len(wide))
+	}
+}
+
+func testBundles(t *testing.T, env *Env) {
+	s := env.Store
+	ctx := t.Context()
+	if _, err := s.ReadBundle(ctx, 0); !errors.Is(err, ledger.ErrNotFound) {
+		t.Fatalf("ReadBundle(none) = %v, want ErrNotFound", err)
+	}
+	two := ledger.AppendBundleEntry(ledger.AppendBundleEntry(nil, []byte("a")), []byte("bc"))
+	three := ledger.AppendBundleEntry(bytes.Clone(two), []byte("def"))
+	for _, b := range []ledger.BundleData{{N: 7, Count: 2, Data: two}, {N: 7, Count: 3, Data: three}, {N: 7, Count: 2, Data: two}} {
+		if err := s.WriteBundles(ctx, []ledger.BundleData{b}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.ReadBundle(ctx, 7)
+	if err != nil || !bytes.Equal(got, three) {
+		t.Fatalf("ReadBundle(7) = %x, %v; want the three-entry bundle", got, err)
+	}
+	entries, err := ledger.ParseBundle(got)
+	if err != nil || len(entries) != 3 || string(entries[2]) != "def" {
+		t.Errorf("ParseBundle = %q, %v", entries, err)
+	}
+	if p, err := ledger.BundlePrefix(got, 2); err != nil || !bytes.Equal(p, two) {
+		t.Errorf("BundlePrefix(2) = %x, %v; want %x", p, err, two)
 	}
 }
 
