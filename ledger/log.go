@@ -75,11 +75,17 @@ type Log struct {
 	next     uint64 // sequencer goroutine only: index of the next entry
 	stopOnce sync.Once
 
-	mu      sync.Mutex
-	fresh   map[uint64]Batch // sequenced, not yet integrated, by first index
-	latest  Checkpoint
-	changed chan struct{} // closed and replaced whenever latest changes
-	intErr  error
+	mu         sync.Mutex
+	fresh      map[uint64]Batch // sequenced, not yet integrated, by first index
+	integrated Checkpoint       // the latest checkpoint the log signed
+	published  Checkpoint       // the latest checkpoint cosigned by a quorum of witnesses (= integrated without witnesses)
+	changed    chan struct{}    // closed and replaced whenever either changes
+	intErr     error
+
+	tiles *tileCache
+
+	witnesses []*witnessPeer
+	quorum    int
 
 	// integrator goroutine only
 	state   TreeState
@@ -121,6 +127,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Log, error) {
 		kick:      make(chan struct{}, 1),
 		fresh:     map[uint64]Batch{},
 		changed:   make(chan struct{}),
+		tiles:     newTileCache(4096),
 	}
 	for _, o := range opts {
 		o(l)
@@ -183,7 +190,7 @@ func (l *Log) load(ctx context.Context) error {
 		return fmt.Errorf("ledger: stored tree of size %d: %w", st.Size, err)
 	}
 	l.state, l.tree, l.bundles = st, t, b
-	l.publish(cp)
+	l.publishIntegrated(cp)
 	return nil
 }
 
@@ -411,30 +418,54 @@ func (l *Log) integrate(ctx context.Context) error {
 		return fmt.Errorf("advancing tree state %d → %d: %w", old.Size, next.Size, err)
 	}
 	l.state = next
-	l.publish(cp)
+	l.publishIntegrated(cp)
 	return nil
 }
 
-func (l *Log) publish(cp Checkpoint) {
+// publishIntegrated records the latest checkpoint the log signed; without witnesses it is also
+// the published one.
+func (l *Log) publishIntegrated(cp Checkpoint) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.latest = cp
+	l.integrated = cp
+	if len(l.witnesses) == 0 {
+		l.published = cp
+	}
 	close(l.changed)
 	l.changed = make(chan struct{})
 }
 
-// Latest returns the latest checkpoint the log has signed.
+// publishCosigned records a checkpoint cosigned by a quorum of witnesses.
+func (l *Log) publishCosigned(cp Checkpoint) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if cp.Size >= l.published.Size {
+		l.published = cp
+	}
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
+
+// Latest returns the latest published checkpoint: signed by the log and, when the log has
+// witnesses, cosigned by a quorum of them. Its Note is nil when no checkpoint was cosigned yet.
 func (l *Log) Latest() Checkpoint {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.latest
+	return l.published
 }
 
-// WaitCheckpoint waits until a signed checkpoint covers at least size entries and returns it.
+// Integrated returns the latest checkpoint the log signed (which may still await cosignatures).
+func (l *Log) Integrated() Checkpoint {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.integrated
+}
+
+// WaitCheckpoint waits until a published checkpoint covers at least size entries and returns it.
 func (l *Log) WaitCheckpoint(ctx context.Context, size uint64) (Checkpoint, error) {
 	for {
 		l.mu.Lock()
-		cp, ch, ierr := l.latest, l.changed, l.intErr
+		cp, ch, ierr := l.published, l.changed, l.intErr
 		l.mu.Unlock()
 		if cp.Size >= size {
 			return cp, nil

@@ -19,12 +19,16 @@ import (
 	"github.com/govhub/govhub/store/storetest"
 )
 
+// testVerifierKeys remembers the verifier key texts keys generated.
+var testVerifierKeys []string
+
 func keys(t testing.TB) (note.Signer, note.Verifier) {
 	t.Helper()
 	skey, vkey, err := note.GenerateKey(rand.Reader, "govhub.test/ledger")
 	if err != nil {
 		t.Fatal(err)
 	}
+	testVerifierKeys = append(testVerifierKeys, vkey)
 	s, err := note.NewSigner(skey)
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/transparency-dev/formats/log"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -195,9 +194,15 @@ func (s *Server) addCheckpoint(ctx context.Context, body []byte) ([]byte, *refus
 	if st == nil {
 		return nil, &refusal{status: http.StatusNotFound, reason: "unknown log origin"}, attrs
 	}
-	_, _, n, err := log.ParseCheckpoint(req.Checkpoint, cp.Origin, st.verifier)
+	// Signatures by other keys are ignored; one by the log's key must be present and valid.
+	n, err := note.Open(req.Checkpoint, note.VerifierList(st.verifier))
 	if err != nil {
-		return nil, &refusal{status: http.StatusForbidden, reason: "checkpoint signature: " + err.Error()}, attrs
+		reason := "no signature by the log's key"
+		var invalid *note.InvalidSignatureError
+		if errors.As(err, &invalid) {
+			reason = "invalid signature by the log's key"
+		}
+		return nil, &refusal{status: http.StatusForbidden, reason: reason}, attrs
 	}
 	if req.OldSize > cp.Size {
 		return nil, &refusal{status: http.StatusBadRequest, reason: "old size is larger than the checkpoint size"}, attrs
