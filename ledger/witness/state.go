@@ -20,10 +20,10 @@ import (
 //	govhub/witness-state/v1
 //	example.gov/tax-log
 //	4
-//	rkBOKL/2mNlsxwwvL3nSq3iQPqRBRnaORXEhCZwSX1E=
+//	T2MQhKFXxU9U/Psj/164ZQxLoWDClbsTqYMrEJ1SZ34=
 //
-//	— example.gov/tax-log Az3grnn2ZN0FyHH3Uz+C5fZmPh8FzUuYmg1tGShRNMOlLwYWtYBDwB3rLnh7xcM2iQO4M6yR6ecNmLUmDOmH3D+x3w0=
-//	— witness.example.gov/w1 mfeIEwAAAABmEBFONXqaNP5g7I3zPKB0D9vX0lG2Wq2RNcWZWrY2Lx0c4Cgk9wTQK4JX5ZnlC/ZPiH9jYd1sU4xXgA1+IlQx0T0GDg==
+//	— example.gov/tax-log Bee0lhffV6S1UOpshS+apnCxuY5Cc9GVyUPFNSmcK/SLzPR2iN2RwqPguOGh3h6YOHJ79+zprFOM2s8TDqOL+RUZ3w4=
+//	— witness.example.gov/w1 TFfVTQAAAABrAbcSvtWdHd7b5IZ2Mse15j/ioaFDqlTbjRWf+mmLn3tPv/Bz8LfzmoVx8fXUEpQmNErkR6jyhnRz+S93s6UBCqrgAg==
 //
 // The file is named by the lowercase hex SHA-256 of the origin (as in the tlog-witness
 // monitoring API) with the suffix ".state". Signatures are not checked again on load, so a

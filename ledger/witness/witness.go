@@ -29,22 +29,24 @@
 // each), an empty line, and the signed checkpoint. Every line ends in "\n";
 // numbers are decimal without leading zeroes (the empty tree is "0"); the
 // base64 is standard, padded and canonical. For example, a log at size 4
-// that the witness last cosigned at size 3:
+// that the witness last cosigned at size 3 (this is the test vector
+// testdata/add-checkpoint-3-4.txt: the log key's Ed25519 seed is 32 bytes of
+// 0x01 and the leaves are "leaf 0" to "leaf 3"):
 //
 //	old 3
-//	q0ZlLrEkQv2h84VtjY2M0Yj4q7HT6x5yfhtKd8ma7aI=
-//	FY2LrdwdSGhAjRxhohGqGFH3tkl0S2Bi9SRfsjlHJWo=
-//	aq7ojb8VDwnEnyDlAs3E4HkDbxM9bikLS/sNTdzw+jM=
+//	qze6NNHf4pAV3nF6bVdkqPsCnDp6D1tkuTtUNRiFv3w=
+//	WL0UluFoSqySAcLmh+565PUclqiw2B7zWDYouT0800U=
+//	/F9riP+FVPdbsvnm85wxsZNtRLaSdu33sSBalVuXYeM=
 //
 //	example.gov/tax-log
 //	4
-//	rkBOKL/2mNlsxwwvL3nSq3iQPqRBRnaORXEhCZwSX1E=
+//	T2MQhKFXxU9U/Psj/164ZQxLoWDClbsTqYMrEJ1SZ34=
 //
-//	— example.gov/tax-log Az3grnn2ZN0FyHH3Uz+C5fZmPh8FzUuYmg1tGShRNMOlLwYWtYBDwB3rLnh7xcM2iQO4M6yR6ecNmLUmDOmH3D+x3w0=
+//	— example.gov/tax-log Bee0lhffV6S1UOpshS+apnCxuY5Cc9GVyUPFNSmcK/SLzPR2iN2RwqPguOGh3h6YOHJ79+zprFOM2s8TDqOL+RUZ3w4=
 //
 // The witness answers with one of:
 //
-//	200  its cosignature line(s), e.g. "— witness.example.gov/w1 <base64>\n" (text/plain)
+//	200  its cosignature line(s) (text/plain; see below)
 //	400  malformed body, more than 63 proof lines, or old size > checkpoint size
 //	403  no signature from the key trusted for the origin, or such a signature does not verify
 //	404  the origin is not a log this witness follows
@@ -57,14 +59,19 @@
 //
 // A 200 body is cosignature lines as in the signed-note format: an em dash
 // (U+2014), a space, the witness's key name, a space, and base64 of the
-// 4-byte key hash followed by the 8-byte big-endian Unix time and the
-// Ed25519 signature of
+// 4-byte key hash, the 8-byte big-endian Unix time and the Ed25519
+// signature. The witness of testdata/witness.vkey answered the request above
+// with
+//
+//	— witness.example.gov/w1 TFfVTQAAAABrAbcSvtWdHd7b5IZ2Mse15j/ioaFDqlTbjRWf+mmLn3tPv/Bz8LfzmoVx8fXUEpQmNErkR6jyhnRz+S93s6UBCqrgAg==
+//
+// whose time is 1795274514 and whose signature is over
 //
 //	cosignature/v1
-//	time 1712345678
+//	time 1795274514
 //	example.gov/tax-log
 //	4
-//	rkBOKL/2mNlsxwwvL3nSq3iQPqRBRnaORXEhCZwSX1E=
+//	T2MQhKFXxU9U/Psj/164ZQxLoWDClbsTqYMrEJ1SZ34=
 //
 // Appending the lines to the checkpoint gives a cosigned checkpoint.
 package witness
