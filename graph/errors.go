@@ -68,6 +68,10 @@ func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			return set(CodeBadUserInput, err.Error())
 		case errors.Is(err, hub.ErrNotFound):
 			return set(CodeNotFound, "no such citizen")
+		case errors.Is(err, hub.ErrNotPublished):
+			out = set(CodeNotFound, hub.ErrNotPublished.Error())
+			out.Extensions["retryable"] = true
+			return out
 		case errors.Is(err, hub.ErrBusy):
 			out = set(CodeUnavailable, hub.ErrBusy.Error())
 			out.Extensions["retryable"] = true

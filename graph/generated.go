@@ -63,6 +63,12 @@ type ComplexityRoot struct {
 		Version func(childComplexity int) int
 	}
 
+	ConsistencyProof struct {
+		From   func(childComplexity int) int
+		Hashes func(childComplexity int) int
+		To     func(childComplexity int) int
+	}
+
 	FieldCommitment struct {
 		Commitment func(childComplexity int) int
 		Field      func(childComplexity int) int
@@ -81,6 +87,45 @@ type ComplexityRoot struct {
 		HukouCity  func(childComplexity int) int
 		Name       func(childComplexity int) int
 		NationalID func(childComplexity int) int
+	}
+
+	InclusionProof struct {
+		Hashes   func(childComplexity int) int
+		Index    func(childComplexity int) int
+		TreeSize func(childComplexity int) int
+	}
+
+	LedgerCheckpoint struct {
+		Note     func(childComplexity int) int
+		Origin   func(childComplexity int) int
+		RootHash func(childComplexity int) int
+		Size     func(childComplexity int) int
+	}
+
+	LedgerEntry struct {
+		BaseVersion   func(childComplexity int) int
+		Dataset       func(childComplexity int) int
+		Department    func(childComplexity int) int
+		Fields        func(childComplexity int) int
+		Index         func(childComplexity int) int
+		Kind          func(childComplexity int) int
+		LeafHash      func(childComplexity int) int
+		Outcome       func(childComplexity int) int
+		PolicyVersion func(childComplexity int) int
+		Purpose       func(childComplexity int) int
+		Raw           func(childComplexity int) int
+		Reason        func(childComplexity int) int
+		RecordDigest  func(childComplexity int) int
+		RequestDigest func(childComplexity int) int
+		Role          func(childComplexity int) int
+		Subjects      func(childComplexity int) int
+		Time          func(childComplexity int) int
+	}
+
+	LedgerField struct {
+		Commitment func(childComplexity int) int
+		Level      func(childComplexity int) int
+		Name       func(childComplexity int) int
 	}
 
 	LedgerReceipt struct {
@@ -128,9 +173,14 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Citizen  func(childComplexity int, id string, purpose string) int
-		Me       func(childComplexity int) int
-		Purposes func(childComplexity int) int
+		Citizen          func(childComplexity int, id string, purpose string) int
+		ConsistencyProof func(childComplexity int, from int64, to *int64) int
+		InclusionProof   func(childComplexity int, index int64, treeSize *int64) int
+		LedgerCheckpoint func(childComplexity int) int
+		LedgerEntry      func(childComplexity int, index int64) int
+		LedgerReceipt    func(childComplexity int, index int64) int
+		Me               func(childComplexity int) int
+		Purposes         func(childComplexity int) int
 	}
 
 	SealedDate struct {
@@ -187,6 +237,11 @@ type QueryResolver interface {
 	Citizen(ctx context.Context, id string, purpose string) (*model.Citizen, error)
 	Purposes(ctx context.Context) ([]model.Purpose, error)
 	Me(ctx context.Context) (*model.Principal, error)
+	LedgerCheckpoint(ctx context.Context) (*model.LedgerCheckpoint, error)
+	InclusionProof(ctx context.Context, index int64, treeSize *int64) (*model.InclusionProof, error)
+	ConsistencyProof(ctx context.Context, from int64, to *int64) (*model.ConsistencyProof, error)
+	LedgerEntry(ctx context.Context, index int64) (*model.LedgerEntry, error)
+	LedgerReceipt(ctx context.Context, index int64) (string, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -306,6 +361,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Commitment.Version(childComplexity), true
 
+	case "ConsistencyProof.from":
+		if e.ComplexityRoot.ConsistencyProof.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsistencyProof.From(childComplexity), true
+	case "ConsistencyProof.hashes":
+		if e.ComplexityRoot.ConsistencyProof.Hashes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsistencyProof.Hashes(childComplexity), true
+	case "ConsistencyProof.to":
+		if e.ComplexityRoot.ConsistencyProof.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsistencyProof.To(childComplexity), true
+
 	case "FieldCommitment.commitment":
 		if e.ComplexityRoot.FieldCommitment.Commitment == nil {
 			break
@@ -374,6 +448,172 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Identity.NationalID(childComplexity), true
+
+	case "InclusionProof.hashes":
+		if e.ComplexityRoot.InclusionProof.Hashes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InclusionProof.Hashes(childComplexity), true
+	case "InclusionProof.index":
+		if e.ComplexityRoot.InclusionProof.Index == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InclusionProof.Index(childComplexity), true
+	case "InclusionProof.treeSize":
+		if e.ComplexityRoot.InclusionProof.TreeSize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InclusionProof.TreeSize(childComplexity), true
+
+	case "LedgerCheckpoint.note":
+		if e.ComplexityRoot.LedgerCheckpoint.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerCheckpoint.Note(childComplexity), true
+	case "LedgerCheckpoint.origin":
+		if e.ComplexityRoot.LedgerCheckpoint.Origin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerCheckpoint.Origin(childComplexity), true
+	case "LedgerCheckpoint.rootHash":
+		if e.ComplexityRoot.LedgerCheckpoint.RootHash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerCheckpoint.RootHash(childComplexity), true
+	case "LedgerCheckpoint.size":
+		if e.ComplexityRoot.LedgerCheckpoint.Size == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerCheckpoint.Size(childComplexity), true
+
+	case "LedgerEntry.baseVersion":
+		if e.ComplexityRoot.LedgerEntry.BaseVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.BaseVersion(childComplexity), true
+	case "LedgerEntry.dataset":
+		if e.ComplexityRoot.LedgerEntry.Dataset == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.Dataset(childComplexity), true
+	case "LedgerEntry.department":
+		if e.ComplexityRoot.LedgerEntry.Department == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.Department(childComplexity), true
+	case "LedgerEntry.fields":
+		if e.ComplexityRoot.LedgerEntry.Fields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.Fields(childComplexity), true
+	case "LedgerEntry.index":
+		if e.ComplexityRoot.LedgerEntry.Index == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.Index(childComplexity), true
+	case "LedgerEntry.kind":
+		if e.ComplexityRoot.LedgerEntry.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.Kind(childComplexity), true
+	case "LedgerEntry.leafHash":
+		if e.ComplexityRoot.LedgerEntry.LeafHash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.LeafHash(childComplexity), true
+	case "LedgerEntry.outcome":
+		if e.ComplexityRoot.LedgerEntry.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.Outcome(childComplexity), true
+	case "LedgerEntry.policyVersion":
+		if e.ComplexityRoot.LedgerEntry.PolicyVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.PolicyVersion(childComplexity), true
+	case "LedgerEntry.purpose":
+		if e.ComplexityRoot.LedgerEntry.Purpose == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.Purpose(childComplexity), true
+	case "LedgerEntry.raw":
+		if e.ComplexityRoot.LedgerEntry.Raw == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.Raw(childComplexity), true
+	case "LedgerEntry.reason":
+		if e.ComplexityRoot.LedgerEntry.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.Reason(childComplexity), true
+	case "LedgerEntry.recordDigest":
+		if e.ComplexityRoot.LedgerEntry.RecordDigest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.RecordDigest(childComplexity), true
+	case "LedgerEntry.requestDigest":
+		if e.ComplexityRoot.LedgerEntry.RequestDigest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.RequestDigest(childComplexity), true
+	case "LedgerEntry.role":
+		if e.ComplexityRoot.LedgerEntry.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.Role(childComplexity), true
+	case "LedgerEntry.subjects":
+		if e.ComplexityRoot.LedgerEntry.Subjects == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.Subjects(childComplexity), true
+	case "LedgerEntry.time":
+		if e.ComplexityRoot.LedgerEntry.Time == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.Time(childComplexity), true
+
+	case "LedgerField.commitment":
+		if e.ComplexityRoot.LedgerField.Commitment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerField.Commitment(childComplexity), true
+	case "LedgerField.level":
+		if e.ComplexityRoot.LedgerField.Level == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerField.Level(childComplexity), true
+	case "LedgerField.name":
+		if e.ComplexityRoot.LedgerField.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerField.Name(childComplexity), true
 
 	case "LedgerReceipt.index":
 		if e.ComplexityRoot.LedgerReceipt.Index == nil {
@@ -583,7 +823,57 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Citizen(childComplexity, args["id"].(string), args["purpose"].(string)), true
+	case "Query.consistencyProof":
+		if e.ComplexityRoot.Query.ConsistencyProof == nil {
+			break
+		}
 
+		args, err := ec.field_Query_consistencyProof_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ConsistencyProof(childComplexity, args["from"].(int64), args["to"].(*int64)), true
+	case "Query.inclusionProof":
+		if e.ComplexityRoot.Query.InclusionProof == nil {
+			break
+		}
+
+		args, err := ec.field_Query_inclusionProof_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.InclusionProof(childComplexity, args["index"].(int64), args["treeSize"].(*int64)), true
+
+	case "Query.ledgerCheckpoint":
+		if e.ComplexityRoot.Query.LedgerCheckpoint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.LedgerCheckpoint(childComplexity), true
+	case "Query.ledgerEntry":
+		if e.ComplexityRoot.Query.LedgerEntry == nil {
+			break
+		}
+
+		args, err := ec.field_Query_ledgerEntry_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.LedgerEntry(childComplexity, args["index"].(int64)), true
+	case "Query.ledgerReceipt":
+		if e.ComplexityRoot.Query.LedgerReceipt == nil {
+			break
+		}
+
+		args, err := ec.field_Query_ledgerReceipt_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.LedgerReceipt(childComplexity, args["index"].(int64)), true
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
 			break
@@ -832,6 +1122,17 @@ type Query {
   purposes: [Purpose!]!
   "The authenticated caller."
   me: Principal!
+
+  "The ledger's latest published checkpoint: signed by the hub and cosigned by the witness quorum."
+  ledgerCheckpoint: LedgerCheckpoint!
+  "The RFC 6962 inclusion proof of entry index in the tree of size treeSize (default: the latest published)."
+  inclusionProof(index: Int64!, treeSize: Int64): InclusionProof!
+  "The RFC 6962 consistency proof from the tree of size from to the tree of size to (default: the latest published)."
+  consistencyProof(from: Int64!, to: Int64): ConsistencyProof!
+  "One ledger entry, decoded. Auditors only."
+  ledgerEntry(index: Int64!): LedgerEntry!
+  "An entry's C2SP tlog-proof receipt (entry bytes as extra data, inclusion proof, cosigned checkpoint), verifiable offline with govhub ledger check-receipt. Auditors only."
+  ledgerReceipt(index: Int64!): String!
 }
 
 """
@@ -1059,6 +1360,61 @@ type Principal {
   role: String
   subject: String
 }
+
+type LedgerCheckpoint {
+  "The log's origin (name of its key)."
+  origin: String!
+  size: Int64!
+  "RFC 6962 root hash, base64."
+  rootHash: String!
+  "The signed note, verbatim: the hub's signature and the witnesses' cosignatures."
+  note: String!
+}
+
+type InclusionProof {
+  index: Int64!
+  treeSize: Int64!
+  "Hashes from the leaf's sibling up, base64."
+  hashes: [String!]!
+}
+
+type ConsistencyProof {
+  from: Int64!
+  to: Int64!
+  hashes: [String!]!
+}
+
+"A ledger entry: codes, names, digests and commitments only."
+type LedgerEntry {
+  index: Int64!
+  "RFC 6962 leaf hash, base64."
+  leafHash: String!
+  kind: String!
+  time: String!
+  department: String!
+  role: String!
+  purpose: String
+  policyVersion: Int64!
+  "Keyed digest of the request, hex."
+  requestDigest: String
+  outcome: String!
+  reason: String
+  dataset: String
+  baseVersion: Int64
+  "Salted digest of the record an update wrote, hex."
+  recordDigest: String
+  "Salted subject commitments, hex."
+  subjects: [String!]!
+  fields: [LedgerField!]!
+  "The canonical bytes, as text."
+  raw: String!
+}
+
+type LedgerField {
+  name: String!
+  level: String!
+  commitment: String
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -1117,6 +1473,18 @@ func (ec *executionContext) childFields_Commitment(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type Commitment", field.Name)
 }
 
+func (ec *executionContext) childFields_ConsistencyProof(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_ConsistencyProof_from(ctx, field)
+	case "to":
+		return ec.fieldContext_ConsistencyProof_to(ctx, field)
+	case "hashes":
+		return ec.fieldContext_ConsistencyProof_hashes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConsistencyProof", field.Name)
+}
+
 func (ec *executionContext) childFields_FieldCommitment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "field":
@@ -1155,6 +1523,84 @@ func (ec *executionContext) childFields_Identity(ctx context.Context, field grap
 		return ec.fieldContext_Identity_address(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Identity", field.Name)
+}
+
+func (ec *executionContext) childFields_InclusionProof(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "index":
+		return ec.fieldContext_InclusionProof_index(ctx, field)
+	case "treeSize":
+		return ec.fieldContext_InclusionProof_treeSize(ctx, field)
+	case "hashes":
+		return ec.fieldContext_InclusionProof_hashes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InclusionProof", field.Name)
+}
+
+func (ec *executionContext) childFields_LedgerCheckpoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "origin":
+		return ec.fieldContext_LedgerCheckpoint_origin(ctx, field)
+	case "size":
+		return ec.fieldContext_LedgerCheckpoint_size(ctx, field)
+	case "rootHash":
+		return ec.fieldContext_LedgerCheckpoint_rootHash(ctx, field)
+	case "note":
+		return ec.fieldContext_LedgerCheckpoint_note(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LedgerCheckpoint", field.Name)
+}
+
+func (ec *executionContext) childFields_LedgerEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "index":
+		return ec.fieldContext_LedgerEntry_index(ctx, field)
+	case "leafHash":
+		return ec.fieldContext_LedgerEntry_leafHash(ctx, field)
+	case "kind":
+		return ec.fieldContext_LedgerEntry_kind(ctx, field)
+	case "time":
+		return ec.fieldContext_LedgerEntry_time(ctx, field)
+	case "department":
+		return ec.fieldContext_LedgerEntry_department(ctx, field)
+	case "role":
+		return ec.fieldContext_LedgerEntry_role(ctx, field)
+	case "purpose":
+		return ec.fieldContext_LedgerEntry_purpose(ctx, field)
+	case "policyVersion":
+		return ec.fieldContext_LedgerEntry_policyVersion(ctx, field)
+	case "requestDigest":
+		return ec.fieldContext_LedgerEntry_requestDigest(ctx, field)
+	case "outcome":
+		return ec.fieldContext_LedgerEntry_outcome(ctx, field)
+	case "reason":
+		return ec.fieldContext_LedgerEntry_reason(ctx, field)
+	case "dataset":
+		return ec.fieldContext_LedgerEntry_dataset(ctx, field)
+	case "baseVersion":
+		return ec.fieldContext_LedgerEntry_baseVersion(ctx, field)
+	case "recordDigest":
+		return ec.fieldContext_LedgerEntry_recordDigest(ctx, field)
+	case "subjects":
+		return ec.fieldContext_LedgerEntry_subjects(ctx, field)
+	case "fields":
+		return ec.fieldContext_LedgerEntry_fields(ctx, field)
+	case "raw":
+		return ec.fieldContext_LedgerEntry_raw(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LedgerEntry", field.Name)
+}
+
+func (ec *executionContext) childFields_LedgerField(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_LedgerField_name(ctx, field)
+	case "level":
+		return ec.fieldContext_LedgerField_level(ctx, field)
+	case "commitment":
+		return ec.fieldContext_LedgerField_commitment(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LedgerField", field.Name)
 }
 
 func (ec *executionContext) childFields_LedgerReceipt(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1659,6 +2105,78 @@ func (ec *executionContext) field_Query_citizen_args(ctx context.Context, rawArg
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_consistencyProof_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNInt642int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt642ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_inclusionProof_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "index",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNInt642int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["index"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "treeSize",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt642ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["treeSize"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_ledgerEntry_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "index",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNInt642int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["index"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_ledgerReceipt_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "index",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNInt642int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["index"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field___Directive_args_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2150,6 +2668,75 @@ func (ec *executionContext) fieldContext_Commitment_version(_ context.Context, f
 	return graphql.NewScalarFieldContext("Commitment", field, false, false, errors.New("field of type Int64 does not have child fields"))
 }
 
+func (ec *executionContext) _ConsistencyProof_from(ctx context.Context, field graphql.CollectedField, obj *model.ConsistencyProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsistencyProof_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsistencyProof_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsistencyProof", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _ConsistencyProof_to(ctx context.Context, field graphql.CollectedField, obj *model.ConsistencyProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsistencyProof_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsistencyProof_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsistencyProof", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _ConsistencyProof_hashes(ctx context.Context, field graphql.CollectedField, obj *model.ConsistencyProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsistencyProof_hashes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hashes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsistencyProof_hashes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsistencyProof", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _FieldCommitment_field(ctx context.Context, field graphql.CollectedField, obj *model.FieldCommitment) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2520,6 +3107,636 @@ func (ec *executionContext) fieldContext_Identity_address(_ context.Context, fie
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _InclusionProof_index(ctx context.Context, field graphql.CollectedField, obj *model.InclusionProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InclusionProof_index(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Index, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InclusionProof_index(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InclusionProof", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _InclusionProof_treeSize(ctx context.Context, field graphql.CollectedField, obj *model.InclusionProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InclusionProof_treeSize(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TreeSize, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InclusionProof_treeSize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InclusionProof", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _InclusionProof_hashes(ctx context.Context, field graphql.CollectedField, obj *model.InclusionProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InclusionProof_hashes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hashes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InclusionProof_hashes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InclusionProof", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LedgerCheckpoint_origin(ctx context.Context, field graphql.CollectedField, obj *model.LedgerCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerCheckpoint_origin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Origin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerCheckpoint_origin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerCheckpoint", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LedgerCheckpoint_size(ctx context.Context, field graphql.CollectedField, obj *model.LedgerCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerCheckpoint_size(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Size, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerCheckpoint_size(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerCheckpoint", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _LedgerCheckpoint_rootHash(ctx context.Context, field graphql.CollectedField, obj *model.LedgerCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerCheckpoint_rootHash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RootHash, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerCheckpoint_rootHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerCheckpoint", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LedgerCheckpoint_note(ctx context.Context, field graphql.CollectedField, obj *model.LedgerCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerCheckpoint_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerCheckpoint_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerCheckpoint", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LedgerEntry_index(ctx context.Context, field graphql.CollectedField, obj *model.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_index(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Index, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_index(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _LedgerEntry_leafHash(ctx context.Context, field graphql.CollectedField, obj *model.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_leafHash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LeafHash, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_leafHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LedgerEntry_kind(ctx context.Context, field graphql.CollectedField, obj *model.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LedgerEntry_time(ctx context.Context, field graphql.CollectedField, obj *model.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_time(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Time, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_time(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LedgerEntry_department(ctx context.Context, field graphql.CollectedField, obj *model.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_department(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Department, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_department(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LedgerEntry_role(ctx context.Context, field graphql.CollectedField, obj *model.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LedgerEntry_purpose(ctx context.Context, field graphql.CollectedField, obj *model.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_purpose(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Purpose, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_purpose(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LedgerEntry_policyVersion(ctx context.Context, field graphql.CollectedField, obj *model.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_policyVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PolicyVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_policyVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _LedgerEntry_requestDigest(ctx context.Context, field graphql.CollectedField, obj *model.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_requestDigest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequestDigest, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_requestDigest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LedgerEntry_outcome(ctx context.Context, field graphql.CollectedField, obj *model.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outcome, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LedgerEntry_reason(ctx context.Context, field graphql.CollectedField, obj *model.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LedgerEntry_dataset(ctx context.Context, field graphql.CollectedField, obj *model.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_dataset(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Dataset, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_dataset(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LedgerEntry_baseVersion(ctx context.Context, field graphql.CollectedField, obj *model.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_baseVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BaseVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt642ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_baseVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _LedgerEntry_recordDigest(ctx context.Context, field graphql.CollectedField, obj *model.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_recordDigest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecordDigest, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_recordDigest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LedgerEntry_subjects(ctx context.Context, field graphql.CollectedField, obj *model.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_subjects(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Subjects, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_subjects(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LedgerEntry_fields(ctx context.Context, field graphql.CollectedField, obj *model.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_fields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fields, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.LedgerField) graphql.Marshaler {
+			return ec.marshalNLedgerField2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐLedgerFieldᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LedgerEntry",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LedgerField(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LedgerEntry_raw(ctx context.Context, field graphql.CollectedField, obj *model.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_raw(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Raw, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_raw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LedgerField_name(ctx context.Context, field graphql.CollectedField, obj *model.LedgerField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerField_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerField_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerField", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LedgerField_level(ctx context.Context, field graphql.CollectedField, obj *model.LedgerField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerField_level(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Level, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerField_level(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerField", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LedgerField_commitment(ctx context.Context, field graphql.CollectedField, obj *model.LedgerField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerField_commitment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Commitment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerField_commitment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerField", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _LedgerReceipt_index(ctx context.Context, field graphql.CollectedField, obj *model.LedgerReceipt) (ret graphql.Marshaler) {
@@ -3415,6 +4632,214 @@ func (ec *executionContext) fieldContext_Query_me(_ context.Context, field graph
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Principal(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_ledgerCheckpoint(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_ledgerCheckpoint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().LedgerCheckpoint(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LedgerCheckpoint) graphql.Marshaler {
+			return ec.marshalNLedgerCheckpoint2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐLedgerCheckpoint(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_ledgerCheckpoint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LedgerCheckpoint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_inclusionProof(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_inclusionProof(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().InclusionProof(ctx, fc.Args["index"].(int64), fc.Args["treeSize"].(*int64))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.InclusionProof) graphql.Marshaler {
+			return ec.marshalNInclusionProof2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐInclusionProof(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_inclusionProof(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InclusionProof(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_inclusionProof_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_consistencyProof(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_consistencyProof(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ConsistencyProof(ctx, fc.Args["from"].(int64), fc.Args["to"].(*int64))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConsistencyProof) graphql.Marshaler {
+			return ec.marshalNConsistencyProof2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐConsistencyProof(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_consistencyProof(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConsistencyProof(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_consistencyProof_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_ledgerEntry(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_ledgerEntry(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().LedgerEntry(ctx, fc.Args["index"].(int64))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LedgerEntry) graphql.Marshaler {
+			return ec.marshalNLedgerEntry2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐLedgerEntry(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_ledgerEntry(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LedgerEntry(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_ledgerEntry_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_ledgerReceipt(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_ledgerReceipt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().LedgerReceipt(ctx, fc.Args["index"].(int64))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_ledgerReceipt(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_ledgerReceipt_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -5659,6 +7084,54 @@ func (ec *executionContext) _Commitment(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var consistencyProofImplementors = []string{"ConsistencyProof"}
+
+func (ec *executionContext) _ConsistencyProof(ctx context.Context, sel ast.SelectionSet, obj *model.ConsistencyProof) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, consistencyProofImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConsistencyProof")
+		case "from":
+			out.Values[i] = ec._ConsistencyProof_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._ConsistencyProof_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hashes":
+			out.Values[i] = ec._ConsistencyProof_hashes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var fieldCommitmentImplementors = []string{"FieldCommitment"}
 
 func (ec *executionContext) _FieldCommitment(ctx context.Context, sel ast.SelectionSet, obj *model.FieldCommitment) graphql.Marshaler {
@@ -5789,6 +7262,273 @@ func (ec *executionContext) _Identity(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "address":
 			out.Values[i] = ec._Identity_address(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var inclusionProofImplementors = []string{"InclusionProof"}
+
+func (ec *executionContext) _InclusionProof(ctx context.Context, sel ast.SelectionSet, obj *model.InclusionProof) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, inclusionProofImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InclusionProof")
+		case "index":
+			out.Values[i] = ec._InclusionProof_index(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "treeSize":
+			out.Values[i] = ec._InclusionProof_treeSize(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hashes":
+			out.Values[i] = ec._InclusionProof_hashes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var ledgerCheckpointImplementors = []string{"LedgerCheckpoint"}
+
+func (ec *executionContext) _LedgerCheckpoint(ctx context.Context, sel ast.SelectionSet, obj *model.LedgerCheckpoint) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ledgerCheckpointImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LedgerCheckpoint")
+		case "origin":
+			out.Values[i] = ec._LedgerCheckpoint_origin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "size":
+			out.Values[i] = ec._LedgerCheckpoint_size(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rootHash":
+			out.Values[i] = ec._LedgerCheckpoint_rootHash(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "note":
+			out.Values[i] = ec._LedgerCheckpoint_note(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var ledgerEntryImplementors = []string{"LedgerEntry"}
+
+func (ec *executionContext) _LedgerEntry(ctx context.Context, sel ast.SelectionSet, obj *model.LedgerEntry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ledgerEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LedgerEntry")
+		case "index":
+			out.Values[i] = ec._LedgerEntry_index(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "leafHash":
+			out.Values[i] = ec._LedgerEntry_leafHash(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._LedgerEntry_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "time":
+			out.Values[i] = ec._LedgerEntry_time(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "department":
+			out.Values[i] = ec._LedgerEntry_department(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "role":
+			out.Values[i] = ec._LedgerEntry_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "purpose":
+			out.Values[i] = ec._LedgerEntry_purpose(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "policyVersion":
+			out.Values[i] = ec._LedgerEntry_policyVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requestDigest":
+			out.Values[i] = ec._LedgerEntry_requestDigest(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "outcome":
+			out.Values[i] = ec._LedgerEntry_outcome(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._LedgerEntry_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "dataset":
+			out.Values[i] = ec._LedgerEntry_dataset(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "baseVersion":
+			out.Values[i] = ec._LedgerEntry_baseVersion(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "recordDigest":
+			out.Values[i] = ec._LedgerEntry_recordDigest(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "subjects":
+			out.Values[i] = ec._LedgerEntry_subjects(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fields":
+			out.Values[i] = ec._LedgerEntry_fields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "raw":
+			out.Values[i] = ec._LedgerEntry_raw(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var ledgerFieldImplementors = []string{"LedgerField"}
+
+func (ec *executionContext) _LedgerField(ctx context.Context, sel ast.SelectionSet, obj *model.LedgerField) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ledgerFieldImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LedgerField")
+		case "name":
+			out.Values[i] = ec._LedgerField_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "level":
+			out.Values[i] = ec._LedgerField_level(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "commitment":
+			out.Values[i] = ec._LedgerField_commitment(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -6237,6 +7977,116 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_me(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "ledgerCheckpoint":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_ledgerCheckpoint(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "inclusionProof":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_inclusionProof(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "consistencyProof":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_consistencyProof(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "ledgerEntry":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_ledgerEntry(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "ledgerReceipt":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_ledgerReceipt(ctx, field)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -7013,6 +8863,16 @@ func (ec *executionContext) marshalNCommitment2ᚖgithubᚗcomᚋgovhubᚋgovhub
 	return ec._Commitment(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNConsistencyProof2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐConsistencyProof(ctx context.Context, sel ast.SelectionSet, v *model.ConsistencyProof) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ConsistencyProof(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNFieldCommitment2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐFieldCommitment(ctx context.Context, sel ast.SelectionSet, v model.FieldCommitment) graphql.Marshaler {
 	return ec._FieldCommitment(ctx, sel, &v)
 }
@@ -7059,6 +8919,16 @@ func (ec *executionContext) unmarshalNIdentityInput2map(ctx context.Context, v a
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNInclusionProof2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐInclusionProof(ctx context.Context, sel ast.SelectionSet, v *model.InclusionProof) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._InclusionProof(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNInt642int64(ctx context.Context, v any) (int64, error) {
 	res, err := graphql.UnmarshalInt64(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -7073,6 +8943,46 @@ func (ec *executionContext) marshalNInt642int64(ctx context.Context, sel ast.Sel
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNLedgerCheckpoint2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐLedgerCheckpoint(ctx context.Context, sel ast.SelectionSet, v *model.LedgerCheckpoint) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._LedgerCheckpoint(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLedgerEntry2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐLedgerEntry(ctx context.Context, sel ast.SelectionSet, v *model.LedgerEntry) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._LedgerEntry(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLedgerField2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐLedgerField(ctx context.Context, sel ast.SelectionSet, v model.LedgerField) graphql.Marshaler {
+	return ec._LedgerField(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNLedgerField2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐLedgerFieldᚄ(ctx context.Context, sel ast.SelectionSet, v []model.LedgerField) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLedgerField2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐLedgerField(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNLedgerReceipt2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐLedgerReceipt(ctx context.Context, sel ast.SelectionSet, v *model.LedgerReceipt) graphql.Marshaler {
@@ -7162,6 +9072,35 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNTaxInput2map(ctx context.Context, v any) (map[string]any, error) {

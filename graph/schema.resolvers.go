@@ -75,6 +75,31 @@ func (r *queryResolver) Me(ctx context.Context) (*model.Principal, error) {
 	return &model.Principal{Kind: string(p.Kind), Department: opt(p.Department), Role: opt(p.Role), Subject: opt(p.Subject)}, nil
 }
 
+// LedgerCheckpoint is the resolver for the ledgerCheckpoint field.
+func (r *queryResolver) LedgerCheckpoint(ctx context.Context) (*model.LedgerCheckpoint, error) {
+	return r.ledgerCheckpoint(ctx)
+}
+
+// InclusionProof is the resolver for the inclusionProof field.
+func (r *queryResolver) InclusionProof(ctx context.Context, index int64, treeSize *int64) (*model.InclusionProof, error) {
+	return r.inclusionProof(ctx, index, treeSize)
+}
+
+// ConsistencyProof is the resolver for the consistencyProof field.
+func (r *queryResolver) ConsistencyProof(ctx context.Context, from int64, to *int64) (*model.ConsistencyProof, error) {
+	return r.consistencyProof(ctx, from, to)
+}
+
+// LedgerEntry is the resolver for the ledgerEntry field.
+func (r *queryResolver) LedgerEntry(ctx context.Context, index int64) (*model.LedgerEntry, error) {
+	return r.ledgerEntry(ctx, index)
+}
+
+// LedgerReceipt is the resolver for the ledgerReceipt field.
+func (r *queryResolver) LedgerReceipt(ctx context.Context, index int64) (string, error) {
+	return r.ledgerReceipt(ctx, index)
+}
+
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 

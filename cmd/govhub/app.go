@@ -284,11 +284,12 @@ func (a *app) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", limitBody(auth.Middleware(a.verifier, gql, auth.WithRejectHook(a.logRefusal))))
 	mux.Handle("GET /graphiql", playground.Handler("GovHub", "/graphql"))
-	mux.HandleFunc("GET /checkpoint", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-cache")
-		w.Write(a.log.Latest().Note)
-	})
+	// The ledger's read API (C2SP tlog-tiles): checkpoints and hash tiles are public, entry bundles
+	// are for auditors.
+	tiles := a.log.Handler()
+	mux.Handle("GET /checkpoint", tiles)
+	mux.Handle("GET /tile/", tiles)
+	mux.Handle("GET /tile/entries/", auth.Middleware(a.verifier, onlyKind(auth.KindAuditor, tiles)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -300,7 +301,7 @@ func (a *app) handler() http.Handler {
 		io.WriteString(w, "ready\n")
 	})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "GovHub: POST /graphql (bearer token), GET /graphiql, GET /checkpoint\n")
+		io.WriteString(w, "GovHub: POST /graphql (bearer token), GET /graphiql, GET /checkpoint, GET /tile/…\n")
 	})
 	return mux
 }
@@ -317,6 +318,17 @@ func (a *app) logRefusal(r *http.Request, p *auth.Principal, err error) {
 	if _, lerr := a.hub.LogRefusal(r.Context(), *p, reason, []byte(r.Method+" "+r.URL.RequestURI())); lerr != nil {
 		a.cfg.Logger.ErrorContext(r.Context(), "could not log a refused request", slog.String("error", lerr.Error()))
 	}
+}
+
+// onlyKind lets through the principals of one kind (after auth.Middleware) and refuses the others.
+func onlyKind(k auth.Kind, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p, ok := auth.FromContext(r.Context()); !ok || p.Kind != k {
+			http.Error(w, "forbidden: for "+string(k)+" tokens only", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func limitBody(next http.Handler) http.Handler {

@@ -5,6 +5,8 @@
 //	govhub token           print a bearer token signed by the data directory's issuer key
 //	govhub ledger verify   recompute the ledger from storage and check every checkpoint
 //	govhub ledger pubkey   print the ledger's note verifier key
+//	govhub ledger receipt  print an entry's receipt, a C2SP tlog-proof
+//	govhub ledger check-receipt  verify a receipt offline
 //	govhub keygen          write a new note signing key (for a witness) and print its verifier key
 //
 // Common flags: --data-dir (default ./govhub-data), --addr (default 127.0.0.1:8080), --mongo-uri
@@ -62,6 +64,9 @@ commands:
   token           print a bearer token (--kind department|officer|citizen|auditor …)
   ledger verify   recompute the ledger from storage and check every checkpoint
   ledger pubkey   print the ledger's note verifier key
+  ledger receipt  print an entry's receipt (C2SP tlog-proof): --index N
+  ledger check-receipt FILE --log-key K [--witness-key K …] [--quorum N]
+                  verify a receipt offline
   keygen          write a note signing key (--name N --out F) and print its verifier key
 
 Run 'govhub <command> -h' for a command's flags.
@@ -81,13 +86,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdToken(args[1:], stdout, stderr)
 	case "ledger":
 		if len(args) < 2 {
-			return &exitError{2, errors.New("ledger needs a subcommand: verify or pubkey")}
+			return &exitError{2, errors.New("ledger needs a subcommand: verify, pubkey, receipt or check-receipt")}
 		}
 		switch args[1] {
 		case "verify":
 			return cmdLedgerVerify(ctx, args[2:], stdout, stderr)
 		case "pubkey":
 			return cmdLedgerPubkey(args[2:], stdout, stderr)
+		case "receipt":
+			return cmdLedgerReceipt(ctx, args[2:], stdout, stderr)
+		case "check-receipt":
+			return cmdCheckReceipt(args[2:], stdout, stderr)
 		}
 		return &exitError{2, fmt.Errorf("unknown ledger subcommand %q", args[1])}
 	case "keygen":

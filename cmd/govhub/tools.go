@@ -7,10 +7,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
+
+	fnote "github.com/transparency-dev/formats/note"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/crypto/keys"
+	"github.com/govhub/govhub/hub"
 	"github.com/govhub/govhub/ledger"
 )
 
@@ -133,5 +138,114 @@ func cmdKeygen(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(stdout, k.VerifierKey)
+	return nil
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func cmdLedgerReceipt(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("ledger receipt", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c commonFlags
+	c.register(fs)
+	index := fs.Int64("index", -1, "ledger index of the entry")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *index < 0 {
+		return &exitError{2, errors.New("ledger receipt needs --index N")}
+	}
+	cfg, err := c.config(stderr)
+	if err != nil {
+		return err
+	}
+	k, err := logKey(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	st, err := openStorage(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.close(context.WithoutCancel(ctx))
+	lg, err := ledger.New(ctx, ledger.Config{Storage: st.ledgerStore, Signer: k.Signer, Verifier: k.Verifier})
+	if err != nil {
+		return err
+	}
+	defer lg.Shutdown(context.WithoutCancel(ctx))
+	p, err := hub.ReceiptOf(ctx, lg, uint64(*index))
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(p.Marshal())
+	return err
+}
+
+func cmdCheckReceipt(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("ledger check-receipt", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	logVKey := fs.String("log-key", "", "the ledger's verifier key (govhub ledger pubkey)")
+	var witnessKeys stringList
+	fs.Var(&witnessKeys, "witness-key", "a trusted witness's verifier key (repeat)")
+	quorum := fs.Int("quorum", 0, "how many of the trusted witnesses must have cosigned")
+	// The file may come before or after the flags.
+	var files []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return &exitError{2, err}
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		files = append(files, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(files) != 1 || *logVKey == "" {
+		return &exitError{2, errors.New("usage: govhub ledger check-receipt FILE --log-key K [--witness-key K …] [--quorum N]")}
+	}
+	if *quorum > len(witnessKeys) {
+		return &exitError{2, fmt.Errorf("--quorum %d, but only %d witness keys", *quorum, len(witnessKeys))}
+	}
+	data, err := os.ReadFile(files[0])
+	if err != nil {
+		return err
+	}
+	lv, err := note.NewVerifier(*logVKey)
+	if err != nil {
+		return &exitError{2, fmt.Errorf("--log-key: %w", err)}
+	}
+	var ws []ledger.Witness
+	for _, k := range witnessKeys {
+		w, err := fnote.NewVerifierForCosignatureV1(k)
+		if err != nil {
+			return &exitError{2, fmt.Errorf("--witness-key %q: %w", k, err)}
+		}
+		ws = append(ws, w)
+	}
+	p, err := ledger.ParseProof(data)
+	if err != nil {
+		return &exitError{1, err}
+	}
+	if len(p.Extra) == 0 {
+		return &exitError{1, errors.New("the receipt carries no entry (extra line): nothing to check it against")}
+	}
+	e, err := ledger.ParseEntry(p.Extra)
+	if err != nil {
+		return &exitError{1, fmt.Errorf("the receipt's entry: %w", err)}
+	}
+	cp, err := ledger.CheckProof(p, ledger.LeafHash(p.Extra), lv, ws, *quorum)
+	if err != nil {
+		fmt.Fprintf(stdout, "FAIL: %v\n", err)
+		return &exitError{1, err}
+	}
+	fmt.Fprintf(stdout, "OK: entry %d (%s by %s/%s, %s) is in %s at tree size %d, cosigned by at least %d of %d trusted witnesses\n",
+		p.Index, e.Kind, e.Department, e.Role, e.Time.UTC().Format(time.RFC3339), cp.Origin, cp.Size, *quorum, len(ws))
 	return nil
 }

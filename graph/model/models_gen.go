@@ -2,10 +2,65 @@
 
 package model
 
+type ConsistencyProof struct {
+	From   int64    `json:"from"`
+	To     int64    `json:"to"`
+	Hashes []string `json:"hashes"`
+}
+
 type FieldCommitment struct {
 	// dataset.field; an item of a list dataset is named like property.address#0.
 	Field      string      `json:"field"`
 	Commitment *Commitment `json:"commitment"`
+}
+
+type InclusionProof struct {
+	Index    int64 `json:"index"`
+	TreeSize int64 `json:"treeSize"`
+	// Hashes from the leaf's sibling up, base64.
+	Hashes []string `json:"hashes"`
+}
+
+type LedgerCheckpoint struct {
+	// The log's origin (name of its key).
+	Origin string `json:"origin"`
+	Size   int64  `json:"size"`
+	// RFC 6962 root hash, base64.
+	RootHash string `json:"rootHash"`
+	// The signed note, verbatim: the hub's signature and the witnesses' cosignatures.
+	Note string `json:"note"`
+}
+
+// A ledger entry: codes, names, digests and commitments only.
+type LedgerEntry struct {
+	Index int64 `json:"index"`
+	// RFC 6962 leaf hash, base64.
+	LeafHash      string  `json:"leafHash"`
+	Kind          string  `json:"kind"`
+	Time          string  `json:"time"`
+	Department    string  `json:"department"`
+	Role          string  `json:"role"`
+	Purpose       *string `json:"purpose,omitempty"`
+	PolicyVersion int64   `json:"policyVersion"`
+	// Keyed digest of the request, hex.
+	RequestDigest *string `json:"requestDigest,omitempty"`
+	Outcome       string  `json:"outcome"`
+	Reason        *string `json:"reason,omitempty"`
+	Dataset       *string `json:"dataset,omitempty"`
+	BaseVersion   *int64  `json:"baseVersion,omitempty"`
+	// Salted digest of the record an update wrote, hex.
+	RecordDigest *string `json:"recordDigest,omitempty"`
+	// Salted subject commitments, hex.
+	Subjects []string      `json:"subjects"`
+	Fields   []LedgerField `json:"fields"`
+	// The canonical bytes, as text.
+	Raw string `json:"raw"`
+}
+
+type LedgerField struct {
+	Name       string  `json:"name"`
+	Level      string  `json:"level"`
+	Commitment *string `json:"commitment,omitempty"`
 }
 
 // The ledger's signed promise that the entry describing this request is durably sequenced.

@@ -137,9 +137,47 @@ func TestGoldenState(t *testing.T) {
 	}
 }
 
-func postRecorder(t *testing.T, h http.Handler, body []byte) *httptest.ResponseRecorder {
+func postRecorder(t testing.TB, h http.Handler, body []byte) *httptest.ResponseRecorder {
 	t.Helper()
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/add-checkpoint", bytes.NewReader(body)))
 	return rec
+}
+
+// FuzzServeHTTP feeds arbitrary bodies to a witness following the golden log: it must
+// answer with one of the protocol's statuses, never panic, and never move its record back.
+func FuzzServeHTTP(f *testing.F) {
+	for _, s := range []string{"add-checkpoint-0-3.txt", "add-checkpoint-3-4.txt", "spec-example.txt"} {
+		b, err := os.ReadFile(filepath.Join("testdata", s))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	_, vkey := seededKey(f, logName, 1)
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		f.Fatal(err)
+	}
+	signer, _ := newWitnessKey(f)
+	srv, err := witness.NewServer(witness.Config{
+		Signer:   signer,
+		Logs:     []witness.Log{{Origin: logName, Verifier: v}},
+		StateDir: f.TempDir(),
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	allowed := map[int]bool{200: true, 400: true, 403: true, 404: true, 409: true, 413: true, 422: true}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		before, _, _ := srv.Latest(logName)
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/add-checkpoint", bytes.NewReader(body)))
+		if !allowed[rec.Code] {
+			t.Fatalf("POST %q = %d %q, want a tlog-witness status", body, rec.Code, rec.Body)
+		}
+		if after, _, _ := srv.Latest(logName); after < before {
+			t.Fatalf("POST %q moved the witness from size %d back to %d", body, before, after)
+		}
+	})
 }

@@ -201,8 +201,14 @@ func parseHash(b []byte) (tlog.Hash, error) {
 	if len(b) != base64.StdEncoding.EncodedLen(tlog.HashSize) {
 		return h, fmt.Errorf("%q is not a base64 hash", truncate(b))
 	}
-	n, err := base64.StdEncoding.Strict().Decode(h[:], b)
-	if err != nil || n != tlog.HashSize || base64.StdEncoding.EncodeToString(h[:]) != string(b) {
+	// Decode may write up to DecodedLen bytes (33 for 44 characters without padding).
+	var buf [33]byte
+	n, err := base64.StdEncoding.Strict().Decode(buf[:], b)
+	if err != nil || n != tlog.HashSize {
+		return h, fmt.Errorf("%q is not a canonical base64 hash", truncate(b))
+	}
+	copy(h[:], buf[:n])
+	if base64.StdEncoding.EncodeToString(h[:]) != string(b) {
 		return tlog.Hash{}, fmt.Errorf("%q is not a canonical base64 hash", truncate(b))
 	}
 	return h, nil
