@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // Defaults for the log's options.
@@ -191,7 +192,35 @@ func (l *Log) load(ctx context.Context) error {
 	}
 	l.state, l.tree, l.bundles = st, t, b
 	l.publishIntegrated(cp)
+	if len(l.witnesses) > 0 {
+		text, err := l.store.LatestCosigned(ctx)
+		switch {
+		case errors.Is(err, ErrNotFound):
+		case err != nil:
+			return fmt.Errorf("ledger: reading the latest cosigned checkpoint: %w", err)
+		default:
+			cc, err := ParseCheckpoint(text, l.verifier)
+			if err != nil {
+				return fmt.Errorf("ledger: latest cosigned checkpoint: %w", err)
+			}
+			if cc.Size > st.Size {
+				return fmt.Errorf("ledger: a checkpoint of size %d was cosigned, but the stored tree has %d entries", cc.Size, st.Size)
+			}
+			if root, err := l.rootAt(ctx, cc.Size); err != nil || root != cc.Root {
+				return fmt.Errorf("ledger: the cosigned checkpoint of size %d does not match the stored tree", cc.Size)
+			}
+			l.publishCosigned(cc)
+		}
+	}
 	return nil
+}
+
+// rootAt computes the root of the stored tree of size n (at most the integrated size).
+func (l *Log) rootAt(ctx context.Context, n uint64) (tlog.Hash, error) {
+	if n == 0 {
+		return l.tree.root() // only used on an empty tree
+	}
+	return l.TreeRoot(ctx, n)
 }
 
 // lastBatchEnd walks the batches from first (a batch boundary) to the end of the last one.
@@ -348,17 +377,20 @@ func (l *Log) integrateLoop(ctx context.Context) {
 
 func (l *Log) integrateOnce(ctx context.Context) {
 	err := l.integrate(ctx)
-	l.mu.Lock()
-	l.intErr = err
-	l.mu.Unlock()
 	if err != nil {
 		l.logger.ErrorContext(ctx, "ledger integration failed", slog.String("error", err.Error()), slog.Uint64("size", l.state.Size))
 		// Start again from what storage holds.
 		if rerr := l.load(ctx); rerr != nil {
 			l.logger.ErrorContext(ctx, "ledger reload failed", slog.String("error", rerr.Error()))
 		}
-		return
+	} else if len(l.witnesses) > 0 {
+		if err = l.cosign(ctx); err != nil {
+			l.logger.ErrorContext(ctx, "checkpoint not published", slog.String("error", err.Error()))
+		}
 	}
+	l.mu.Lock()
+	l.intErr = err
+	l.mu.Unlock()
 }
 
 // integrate folds every sequenced batch after the integrated tree into it, stores the changed

@@ -85,6 +85,11 @@ type StateStorage interface {
 	// AddCheckpoint stores a signed checkpoint of a tree of the given size. Storing the same text
 	// again is not an error; a different text for a size already stored is ErrConflict.
 	AddCheckpoint(ctx context.Context, size uint64, text []byte) error
+	// AddCosigned records the cosigned version (more signatures, same body) of the checkpoint of the
+	// given size, which must be stored already.
+	AddCosigned(ctx context.Context, size uint64, text []byte) error
+	// LatestCosigned returns the cosigned checkpoint of the largest size, or ErrNotFound.
+	LatestCosigned(ctx context.Context) ([]byte, error)
 	// Checkpoints calls fn for every stored checkpoint in increasing size, stopping at fn's error.
 	Checkpoints(ctx context.Context, fn func(size uint64, text []byte) error) error
 }

@@ -196,6 +196,52 @@ func (s *Store) AddCheckpoint(ctx context.Context, size uint64, text []byte) err
 	return nil
 }
 
+// AddCosigned implements ledger.StateStorage. The latest cosigned checkpoint is also kept in a
+// document of its own, so that start-up finds it by _id.
+func (s *Store) AddCosigned(ctx context.Context, size uint64, text []byte) error {
+	res, err := s.checkpoints.UpdateOne(ctx, bson.D{{Key: "_id", Value: pad(size)}}, bson.D{{Key: "$set", Value: bson.D{{Key: "cosigned", Value: text}}}})
+	if err != nil {
+		return err
+	}
+	if res.MatchedCount != 1 {
+		return fmt.Errorf("%w: no checkpoint of size %d", ledger.ErrNotFound, size)
+	}
+	doc := bson.D{{Key: "_id", Value: "cosigned"}, {Key: "size", Value: int64(size)}, {Key: "text", Value: text}}
+	if s.embedded != nil {
+		defer s.lock(collState + "/cosigned")()
+		var cur struct {
+			Size int64 `bson:"size"`
+		}
+		err := s.state.FindOne(ctx, bson.D{{Key: "_id", Value: "cosigned"}}).Decode(&cur)
+		if err == nil && uint64(cur.Size) > size {
+			return nil
+		}
+		if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+			return err
+		}
+		_, err = s.state.ReplaceOne(ctx, bson.D{{Key: "_id", Value: "cosigned"}}, doc, options.Replace().SetUpsert(true))
+		return err
+	}
+	_, err = s.state.ReplaceOne(ctx, bson.D{{Key: "_id", Value: "cosigned"}, {Key: "size", Value: bson.D{{Key: "$lte", Value: int64(size)}}}},
+		doc, options.Replace().SetUpsert(true))
+	if mongo.IsDuplicateKeyError(err) {
+		return nil // a larger one is recorded
+	}
+	return err
+}
+
+// LatestCosigned implements ledger.StateStorage.
+func (s *Store) LatestCosigned(ctx context.Context) ([]byte, error) {
+	var d struct {
+		Text []byte `bson:"text"`
+	}
+	err := s.state.FindOne(ctx, bson.D{{Key: "_id", Value: "cosigned"}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, ledger.ErrNotFound
+	}
+	return d.Text, err
+}
+
 // Checkpoints implements ledger.StateStorage.
 func (s *Store) Checkpoints(ctx context.Context, fn func(size uint64, text []byte) error) error {
 	cur, err := s.checkpoints.Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))

@@ -1,0 +1,155 @@
+package ledger_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	fnote "github.com/transparency-dev/formats/note"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/govhub/govhub/ledger"
+	"github.com/govhub/govhub/ledger/witness"
+	"github.com/govhub/govhub/store/storetest"
+)
+
+// testWitness is a real witness server on httptest, following one log.
+type testWitness struct {
+	srv      *httptest.Server
+	verifier note.Verifier // its cosignature verifier
+	client   *witness.Client
+}
+
+func startWitness(t *testing.T, name string, logV note.Verifier) *testWitness {
+	t.Helper()
+	skey, vkey, err := note.GenerateKey(rand.Reader, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := fnote.NewSignerForCosignatureV1(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := witness.NewServer(witness.Config{Signer: signer, StateDir: t.TempDir(),
+		Logs: []witness.Log{{Origin: logV.Name(), Verifier: logV}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(ws)
+	t.Cleanup(srv.Close)
+	v, err := fnote.NewVerifierForCosignatureV1(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testWitness{srv: srv, verifier: v, client: witness.NewClient(srv.URL, v, srv.Client())}
+}
+
+func cosigners(ws ...*testWitness) []ledger.Cosigner {
+	out := make([]ledger.Cosigner, len(ws))
+	for i, w := range ws {
+		out[i] = w.client
+	}
+	return out
+}
+
+func verifiers(ws ...*testWitness) []ledger.Witness {
+	out := make([]ledger.Witness, len(ws))
+	for i, w := range ws {
+		out[i] = w.verifier
+	}
+	return out
+}
+
+// Checkpoints are published once a quorum of witnesses cosigned them; a witness down does not stop
+// publication while the quorum holds; below the quorum nothing new is published.
+func TestWitnessQuorum(t *testing.T) {
+	env := storetest.Embedded(t)
+	s, v := keys(t)
+	w1, w2, w3 := startWitness(t, "w1.example", v), startWitness(t, "w2.example", v), startWitness(t, "w3.example", v)
+	l := openLog(t, env, s, v, ledger.WithWitnesses(cosigners(w1, w2, w3), 2))
+	appendN(t, l, 300)
+	wait := func(n uint64, d time.Duration) (ledger.Checkpoint, error) {
+		ctx, cancel := context.WithTimeout(t.Context(), d)
+		defer cancel()
+		return l.WaitCheckpoint(ctx, n)
+	}
+	cp, err := wait(300, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ledger.CheckCosignatures(cp.Note, v, verifiers(w1, w2, w3), 3); err != nil {
+		t.Errorf("all three witnesses up: %v", err)
+	}
+
+	w3.srv.Close()
+	appendN(t, l, 10)
+	cp, err = wait(310, 10*time.Second)
+	if err != nil {
+		t.Fatalf("with one witness down and a quorum of 2: %v", err)
+	}
+	if err := ledger.CheckCosignatures(cp.Note, v, verifiers(w1, w2, w3), 2); err != nil {
+		t.Errorf("two of three: %v", err)
+	}
+
+	w2.srv.Close()
+	appendN(t, l, 10)
+	if _, err := wait(320, 1500*time.Millisecond); err == nil {
+		t.Fatal("a checkpoint was published with one witness of a quorum of two")
+	}
+	if got := l.Integrated().Size; got != 320 {
+		t.Errorf("integrated size = %d, want 320 (signing goes on; publishing waits)", got)
+	}
+	if got := l.Latest().Size; got != 310 {
+		t.Errorf("published size = %d, want 310", got)
+	}
+
+	// A restarted log serves the last cosigned checkpoint.
+	l.Shutdown(t.Context())
+	l2 := openLog(t, env, s, v, ledger.WithWitnesses(cosigners(w1, w2, w3), 2))
+	if got := l2.Latest(); got.Size != 310 || ledger.CheckCosignatures(got.Note, v, verifiers(w1, w2), 2) != nil {
+		t.Errorf("after restart Latest = size %d, want the cosigned 310", got.Size)
+	}
+}
+
+// A split view — two different trees of the same size under the same log key — is refused by a
+// witness that cosigned one of them.
+func TestWitnessRefusesSplitView(t *testing.T) {
+	s, v := keys(t)
+	w := startWitness(t, "w.example", v)
+	honest := openLog(t, storetest.Embedded(t), s, v, ledger.WithWitnesses(cosigners(w), 1))
+	fork := openLog(t, storetest.Embedded(t), s, v, ledger.WithWitnesses(cosigners(w), 1))
+	for i := range 20 {
+		if _, err := honest.Append(t.Context(), entry(i)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fork.Append(t.Context(), entry(1000+i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if _, err := honest.WaitCheckpoint(ctx, 20); err != nil {
+		t.Fatal(err)
+	}
+	// The fork signs its own checkpoint of size 20, but the witness never cosigns it.
+	time.Sleep(500 * time.Millisecond)
+	if got := fork.Latest(); got.Note != nil && got.Size == 20 {
+		t.Fatalf("the witness cosigned a second tree of size 20")
+	}
+	pushed, err := w.client.AddCheckpoint(t.Context(), 20, nil, fork.Integrated().Note)
+	if !errors.Is(err, witness.ErrInconsistent) || pushed != nil {
+		t.Errorf("pushing the fork's checkpoint of the same size = %v, want ErrInconsistent", err)
+	}
+	// A longer fork is refused too: no consistency proof from the honest tree exists.
+	for i := range 5 {
+		fork.Append(t.Context(), entry(2000+i))
+	}
+	time.Sleep(500 * time.Millisecond)
+	if got := fork.Latest(); got.Note != nil {
+		t.Errorf("the fork got a checkpoint cosigned: %s", strings.SplitN(string(got.Note), "\n", 3)[1])
+	}
+}
