@@ -383,4 +383,19 @@ func testCheckpoints(t *testing.T, env *Env) {
 	if err != nil || !reflect.DeepEqual(sizes, []uint64{3, 12, 100}) {
 		t.Errorf("Checkpoints = %v, %v; want 3, 12, 100 in order", sizes, err)
 	}
+
+	if _, err := s.LatestCosigned(ctx); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("LatestCosigned(none) = %v, want ErrNotFound", err)
+	}
+	if err := s.AddCosigned(ctx, 50, []byte("nope")); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("AddCosigned(no such checkpoint) = %v, want ErrNotFound", err)
+	}
+	for _, size := range []uint64{12, 100, 3} { // a late, smaller one does not replace the latest
+		if err := s.AddCosigned(ctx, size, []byte(fmt.Sprint("cp", size, "+cosigs"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := s.LatestCosigned(ctx); err != nil || string(got) != "cp100+cosigs" {
+		t.Errorf("LatestCosigned = %q, %v; want cp100+cosigs", got, err)
+	}
 }
