@@ -98,6 +98,7 @@ type Ledger interface {
 	Latest() ledger.Checkpoint
 	FindLeaf(ctx context.Context, from uint64, leafHash [32]byte) (uint64, bool, error)
 	Sign(index uint64, leafHash [32]byte) (ledger.Receipt, error)
+	LatestCosigned(ctx context.Context) (ledger.Checkpoint, error)
 	LedgerReader
 }
 

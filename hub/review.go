@@ -88,12 +88,19 @@ func (h *Hub) Receipt(ctx context.Context, p auth.Principal, index uint64) (ledg
 	return ReceiptOf(ctx, h.ledger, index)
 }
 
-// ReceiptOf builds the tlog-proof of entry index against lg's latest published checkpoint.
+// ReceiptOf builds the tlog-proof of entry index against lg's latest published checkpoint, or the
+// latest cosigned one when that covers the entry (for tools that open the log without its witnesses).
 func ReceiptOf(ctx context.Context, lg interface {
 	Latest() ledger.Checkpoint
+	LatestCosigned(ctx context.Context) (ledger.Checkpoint, error)
 	LedgerReader
 }, index uint64) (ledger.Proof, error) {
 	cp := lg.Latest()
+	if cc, err := lg.LatestCosigned(ctx); err == nil && cc.Size > index {
+		cp = cc
+	} else if err != nil && !errors.Is(err, ledger.ErrNotFound) {
+		return ledger.Proof{}, err
+	}
 	if index >= cp.Size {
 		return ledger.Proof{}, fmt.Errorf("%w: entry %d, published size %d", ErrNotPublished, index, cp.Size)
 	}

@@ -112,3 +112,14 @@ func (l *Log) pushTo(ctx context.Context, p *witnessPeer, cp Checkpoint) ([]byte
 	}
 	return nil, fmt.Errorf("the witness's size keeps changing")
 }
+
+// LatestCosigned returns the largest checkpoint ever cosigned by witnesses, as stored, or
+// ErrNotFound. Tools that open the log without its witness configuration use it to give out
+// proofs against cosigned checkpoints.
+func (l *Log) LatestCosigned(ctx context.Context) (Checkpoint, error) {
+	text, err := l.store.LatestCosigned(ctx)
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	return ParseCheckpoint(text, l.verifier)
+}

@@ -10,9 +10,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/playground"
+	fnote "github.com/transparency-dev/formats/note"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
@@ -23,6 +25,7 @@ import (
 	"github.com/govhub/govhub/graph"
 	"github.com/govhub/govhub/hub"
 	"github.com/govhub/govhub/ledger"
+	"github.com/govhub/govhub/ledger/witness"
 	"github.com/govhub/govhub/policy"
 	"github.com/govhub/govhub/store/embedded"
 	"github.com/govhub/govhub/store/mongostore"
@@ -44,7 +47,27 @@ type config struct {
 	MongoDB             string
 	LogOrigin           string // name of the log key, used when it is created
 	IntegrationInterval time.Duration
+	Witnesses           []witnessConfig // witnesses to push checkpoints to
+	WitnessQuorum       int             // how many must cosign before a checkpoint is published
 	Logger              *slog.Logger
+}
+
+// witnessConfig is one --witness URL=VERIFIERKEY.
+type witnessConfig struct {
+	URL         string
+	VerifierKey string
+}
+
+// parseWitness reads "URL=VERIFIERKEY".
+func parseWitness(s string) (witnessConfig, error) {
+	url, vkey, ok := strings.Cut(s, "=")
+	if !ok || !strings.HasPrefix(url, "http") || vkey == "" {
+		return witnessConfig{}, fmt.Errorf("--witness %q: want URL=VERIFIERKEY", s)
+	}
+	if _, err := fnote.NewVerifierForCosignatureV1(vkey); err != nil {
+		return witnessConfig{}, fmt.Errorf("--witness %q: verifier key: %w", s, err)
+	}
+	return witnessConfig{URL: strings.TrimSuffix(url, "/"), VerifierKey: vkey}, nil
 }
 
 // paths inside the data directory.
@@ -224,6 +247,25 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	opts := []ledger.Option{ledger.WithLogger(cfg.Logger)}
 	if cfg.IntegrationInterval > 0 {
 		opts = append(opts, ledger.WithIntegrationInterval(cfg.IntegrationInterval))
+	}
+	if len(cfg.Witnesses) > 0 {
+		var cs []ledger.Cosigner
+		hc := &http.Client{Timeout: ledger.DefaultWitnessTimeout}
+		for _, w := range cfg.Witnesses {
+			v, err := fnote.NewVerifierForCosignatureV1(w.VerifierKey)
+			if err != nil {
+				return nil, err
+			}
+			cs = append(cs, witness.NewClient(w.URL, v, hc))
+		}
+		q := cfg.WitnessQuorum
+		if q == 0 {
+			q = len(cs)/2 + 1
+		}
+		if q < 1 || q > len(cs) {
+			return nil, fmt.Errorf("witness quorum %d of %d witnesses", q, len(cs))
+		}
+		opts = append(opts, ledger.WithWitnesses(cs, q))
 	}
 	a.log, err = ledger.New(life, ledger.Config{Storage: st.ledgerStore, Signer: k.log.Signer, Verifier: k.log.Verifier}, opts...)
 	if err != nil {

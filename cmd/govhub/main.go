@@ -8,6 +8,7 @@
 //	govhub ledger receipt  print an entry's receipt, a C2SP tlog-proof
 //	govhub ledger check-receipt  verify a receipt offline
 //	govhub keygen          write a new note signing key (for a witness) and print its verifier key
+//	govhub witness         run a C2SP tlog-witness that cosigns the hub's checkpoints
 //
 // Common flags: --data-dir (default ./govhub-data), --addr (default 127.0.0.1:8080), --mongo-uri
 // (empty: the embedded FerretDB in the data directory).
@@ -68,6 +69,7 @@ commands:
   ledger check-receipt FILE --log-key K [--witness-key K …] [--quorum N]
                   verify a receipt offline
   keygen          write a note signing key (--name N --out F) and print its verifier key
+  witness         run a witness: --key F --log-key K [--addr A] [--state-dir D]
 
 Run 'govhub <command> -h' for a command's flags.
 `
@@ -101,6 +103,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return &exitError{2, fmt.Errorf("unknown ledger subcommand %q", args[1])}
 	case "keygen":
 		return cmdKeygen(args[1:], stdout, stderr)
+	case "witness":
+		return cmdWitness(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -28,6 +28,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 	c.register(fs)
 	addr := fs.String("addr", defaultAddr, "address to listen on")
 	interval := fs.Duration("integration-interval", 0, "shortest time between two ledger checkpoints (default 100ms)")
+	var witnesses stringList
+	fs.Var(&witnesses, "witness", "a witness to push checkpoints to, as URL=VERIFIERKEY (repeat)")
+	quorum := fs.Int("witness-quorum", 0, "how many witnesses must cosign a checkpoint before it is published (default: a majority)")
 	citizens := fs.Int("citizens", 1000, "demo: number of synthetic citizens to create on first start")
 	seed := fs.Int64("seed", 1, "demo: seed of the synthetic data")
 	ttl := fs.Duration("token-ttl", 24*time.Hour, "demo: lifetime of the printed tokens")
@@ -39,6 +42,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 		return err
 	}
 	cfg.IntegrationInterval = *interval
+	for _, w := range witnesses {
+		wc, err := parseWitness(w)
+		if err != nil {
+			return &exitError{2, err}
+		}
+		cfg.Witnesses = append(cfg.Witnesses, wc)
+	}
+	cfg.WitnessQuorum = *quorum
 	a, err := openApp(ctx, cfg)
 	if err != nil {
 		return err

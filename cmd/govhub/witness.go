@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	fnote "github.com/transparency-dev/formats/note"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/govhub/govhub/ledger/witness"
+)
+
+// newWitness builds a witness server from a key file (a note private key, `govhub keygen`) and the
+// verifier keys of the logs it follows (`govhub ledger pubkey` of each hub).
+func newWitness(keyFile string, logKeys []string, stateDir string, logger *slog.Logger) (*witness.Server, string, error) {
+	data, err := os.ReadFile(keyFile)
+	if err != nil {
+		return nil, "", fmt.Errorf("reading the witness key: %w", err)
+	}
+	if fi, err := os.Stat(keyFile); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		return nil, "", fmt.Errorf("witness key %s has mode %04o: others can read it", keyFile, fi.Mode().Perm())
+	}
+	signer, err := fnote.NewSignerForCosignatureV1(string(bytes.TrimSpace(data)))
+	if err != nil {
+		return nil, "", fmt.Errorf("witness key %s: %w", keyFile, err)
+	}
+	var logs []witness.Log
+	for _, k := range logKeys {
+		v, err := note.NewVerifier(k)
+		if err != nil {
+			return nil, "", &exitError{2, fmt.Errorf("--log-key %q: %w", k, err)}
+		}
+		logs = append(logs, witness.Log{Origin: v.Name(), Verifier: v})
+	}
+	srv, err := witness.NewServer(witness.Config{Signer: signer, Logs: logs, StateDir: stateDir, Logger: logger})
+	if err != nil {
+		return nil, "", err
+	}
+	return srv, signer.Name(), nil
+}
+
+func cmdWitness(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("witness", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8090", "address to listen on; the hub's --witness URL is http://ADDR")
+	keyFile := fs.String("key", "", "the witness's note private key file (govhub keygen)")
+	stateDir := fs.String("state-dir", "./witness-data", "where the witness keeps the latest checkpoint it cosigned for each log")
+	var logKeys stringList
+	fs.Var(&logKeys, "log-key", "verifier key of a log to witness (govhub ledger pubkey; repeat)")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *keyFile == "" || len(logKeys) == 0 {
+		return &exitError{2, errors.New("witness needs --key and at least one --log-key")}
+	}
+	c := commonFlags{logFormat: *logFormat, logLevel: "info"}
+	cfg, err := c.config(stderr)
+	if err != nil {
+		return err
+	}
+	srv, name, err := newWitness(*keyFile, logKeys, *stateDir, cfg.Logger)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	cfg.Logger.InfoContext(ctx, "witness listening", slog.String("name", name), slog.String("url", "http://"+ln.Addr().String()), slog.Int("logs", len(logKeys)))
+	fmt.Fprintf(stdout, "witness %s at http://%s\n", name, ln.Addr())
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return hs.Shutdown(sctx)
+}
