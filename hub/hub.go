@@ -164,8 +164,10 @@ func (h *Hub) lockRecord(citizen, dataset string) func() {
 
 // pseudonym names a citizen in the private subject index: the first 16 bytes, hex, of
 // HMAC-SHA-256(IndexKey, "govhub/pseudonym/v1" ‖ 0x00 ‖ citizenID).
-func (h *Hub) pseudonym(citizen string) string {
-	m := hmac.New(sha256.New, h.indexKey)
+func (h *Hub) pseudonym(citizen string) string { return pseudonymOf(h.indexKey, citizen) }
+
+func pseudonymOf(key []byte, citizen string) string {
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte("govhub/pseudonym/v1\x00"))
 	m.Write([]byte(citizen))
 	return hex.EncodeToString(m.Sum(nil)[:16])

@@ -513,6 +513,29 @@ func (l *Log) WaitCheckpoint(ctx context.Context, size uint64) (Checkpoint, erro
 	}
 }
 
+// WaitCaughtUp waits until every entry stored when it is called is integrated into a signed
+// checkpoint (tools that read entries right after opening the log use it).
+func (l *Log) WaitCaughtUp(ctx context.Context) error {
+	end, err := l.lastBatchEnd(ctx, l.Integrated().Size)
+	if err != nil {
+		return err
+	}
+	for {
+		l.kickIntegrator()
+		l.mu.Lock()
+		size, ch := l.integrated.Size, l.changed
+		l.mu.Unlock()
+		if size >= end {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("ledger: integrating up to %d: %w", end, ctx.Err())
+		}
+	}
+}
+
 // Shutdown stops taking entries, writes those already queued, integrates them, and returns when
 // done or when ctx ends.
 func (l *Log) Shutdown(ctx context.Context) error {

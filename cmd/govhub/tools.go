@@ -84,6 +84,7 @@ func cmdLedgerVerify(ctx context.Context, args []string, stdout, stderr io.Write
 	fs.SetOutput(stderr)
 	var c commonFlags
 	c.register(fs)
+	records := fs.Bool("records", true, "also check every record against the update entry that wrote it")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -112,6 +113,38 @@ func cmdLedgerVerify(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	fmt.Fprintf(stdout, "OK: %d entries, %d checkpoints verified; tree size %d, root %s (%s)\n",
 		rep.Entries, rep.Checkpoints, rep.TreeSize, rep.Root, time.Since(start).Round(time.Millisecond))
+	if !*records {
+		return nil
+	}
+	// Every record must match the update entry that wrote it.
+	start = time.Now()
+	lg, err := ledger.New(ctx, ledger.Config{Storage: st.ledgerStore, Signer: k.Signer, Verifier: k.Verifier})
+	if err != nil {
+		return err
+	}
+	defer lg.Shutdown(context.WithoutCancel(ctx))
+	if err := lg.WaitCaughtUp(ctx); err != nil {
+		return err
+	}
+	index, _, err := keys.Symmetric(cfg.path("keys", "index.key"))
+	if err != nil {
+		return err
+	}
+	arep, err := hub.AuditRecords(ctx, lg, st.store, index)
+	if err != nil {
+		return fmt.Errorf("auditing records: %w", err)
+	}
+	for i, p := range arep.Problems {
+		if i == 20 {
+			fmt.Fprintf(stdout, "… and %d more\n", len(arep.Problems)-20)
+			break
+		}
+		fmt.Fprintf(stdout, "FAIL: %s\n", p)
+	}
+	if len(arep.Problems) > 0 {
+		return &exitError{1, fmt.Errorf("%d of %d records do not match the ledger", len(arep.Problems), arep.Records)}
+	}
+	fmt.Fprintf(stdout, "OK: %d records match the update entries that wrote them (%s)\n", arep.Records, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

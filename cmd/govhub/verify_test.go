@@ -109,3 +109,29 @@ func TestLedgerVerifyCommand(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// A record changed behind the ledger's back (here: a plain value edited in the database) no longer
+// matches the update entry that wrote it, and `govhub ledger verify` says which.
+func TestVerifyFindsRecordChangedBehindTheLedger(t *testing.T) {
+	h := startHub(t, 6)
+	c := h.findCitizen(6, "tax")
+	h.close()
+	st, err := openStorage(t.Context(), h.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := st.client.Database("govhub").Collection("records").UpdateOne(t.Context(),
+		bson.D{{Key: "_id", Value: c.ID + "/tax"}}, bson.D{{Key: "$set", Value: bson.D{{Key: "items.0.plain.year", Value: int64(1999)}}}})
+	if err != nil || res.MatchedCount != 1 {
+		t.Fatalf("editing the record: %v %+v", err, res)
+	}
+	st.close(t.Context())
+	out, err := runVerify(t, h.dir)
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != 1 {
+		t.Fatalf("verify = %q, %v; want exit status 1", out, err)
+	}
+	if !strings.Contains(out, "FAIL: tax record of "+c.ID) || !strings.Contains(out, "digest differs") {
+		t.Errorf("verify says %q, want the tax record of %s named", out, c.ID)
+	}
+}

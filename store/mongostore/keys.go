@@ -111,6 +111,17 @@ func (s *Store) AddSubjectRefs(ctx context.Context, refs []store.SubjectRef) err
 	return nil
 }
 
+// SubjectRef returns the reference of one pseudonym to one entry, or store.ErrNotFound.
+func (s *Store) SubjectRef(ctx context.Context, pseudonym string, index uint64) (store.SubjectRef, error) {
+	var d struct {
+		Salt []byte `bson:"salt"`
+	}
+	if err := s.subjects.FindOne(ctx, bson.D{{Key: "_id", Value: subjectID(pseudonym, index)}}).Decode(&d); err != nil {
+		return store.SubjectRef{}, mapErr(err)
+	}
+	return store.SubjectRef{Pseudonym: pseudonym, Index: index, Salt: d.Salt}, nil
+}
+
 // SubjectRefs returns the references of one pseudonym in ledger order.
 func (s *Store) SubjectRefs(ctx context.Context, pseudonym string) ([]store.SubjectRef, error) {
 	filter := bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: pseudonym + "/"}, {Key: "$lt", Value: pseudonym + "0"}}}}

@@ -277,3 +277,27 @@ func onlyDuplicates(err error) bool {
 	}
 	return true
 }
+
+// EachRecord calls fn for every stored record, stopping at fn's error. It scans the collection: for
+// audits, not for hot paths.
+func (s *Store) EachRecord(ctx context.Context, fn func(store.Record) error) error {
+	cur, err := s.records.Find(ctx, bson.D{})
+	if err != nil {
+		return mapErr(err)
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var d recordDoc
+		if err := cur.Decode(&d); err != nil {
+			return err
+		}
+		r, err := fromRecordDoc(d)
+		if err != nil {
+			return err
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return cur.Err()
+}
