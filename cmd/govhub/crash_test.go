@@ -1,0 +1,233 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/govhub/govhub/ledger"
+)
+
+// runMainEnv makes the test binary run the govhub command instead of the tests.
+const runMainEnv = "GOVHUB_TEST_MAIN"
+
+// govhubProcess runs the govhub command (this test binary, re-executed) in the background.
+func govhubProcess(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), runMainEnv+"=1")
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+		if t.Failed() {
+			t.Logf("last process output:\n%s", tail(logs.String(), 2000))
+		}
+	})
+	return cmd
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func waitHealthy(t *testing.T, base string, cmd *exec.Cmd) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(base + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("the hub did not come up at %s", base)
+}
+
+// acked is a request the hub answered: its receipt, and for an update the version it made.
+type acked struct {
+	index    uint64
+	leafHash []byte
+	citizen  string
+	update   bool
+}
+
+// post sends one GraphQL request and returns the receipt of a successful answer.
+func post(client *http.Client, base, token, query string, vars map[string]any) (*acked, error) {
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, _ := http.NewRequest(http.MethodPost, base+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err // the answer did not arrive whole: not acknowledged
+	}
+	var r struct {
+		Errors     []any `json:"errors"`
+		Extensions struct {
+			Ledger *struct {
+				Index    uint64 `json:"index"`
+				LeafHash string `json:"leafHash"`
+			} `json:"ledger"`
+		} `json:"extensions"`
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, err
+	}
+	if len(r.Errors) > 0 || r.Extensions.Ledger == nil {
+		return nil, fmt.Errorf("refused: %s", b)
+	}
+	lh, _ := base64.StdEncoding.DecodeString(r.Extensions.Ledger.LeafHash)
+	return &acked{index: r.Extensions.Ledger.Index, leafHash: lh}, nil
+}
+
+// The crash test: concurrent reads and updates through the real hub process, killed with SIGKILL
+// at random moments 20 times and restarted. Every acknowledged request must be in the tree
+// afterwards, `govhub ledger verify` must pass (tree, checkpoints, and every record against the
+// update entry that wrote it), and no acknowledged update may be lost.
+func TestCrashSIGKILL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test: 20 kills and restarts")
+	}
+	const citizens, kills = 12, 20
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	base := "http://" + addr
+
+	tokenOf := func(args ...string) string {
+		var out, errOut bytes.Buffer
+		if err := run(t.Context(), append([]string{"token", "--data-dir", dir, "--ttl", "1h"}, args...), &out, &errOut); err != nil {
+			t.Fatalf("token: %v %s", err, errOut.String())
+		}
+		return strings.TrimSpace(out.String())
+	}
+	taxTok := tokenOf("--kind", "department", "--department", "tax", "--role", "clerk")
+	housingTok := tokenOf("--kind", "department", "--department", "housing", "--role", "clerk")
+
+	var (
+		mu   sync.Mutex
+		acks []acked
+	)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := 0; round <= kills; round++ {
+		cmd := govhubProcess(t, "demo", "--data-dir", dir, "--addr", addr, "--citizens", fmt.Sprint(citizens), "--log-level", "warn")
+		waitHealthy(t, base, cmd)
+		ctx, stop := context.WithCancel(t.Context())
+		var wg sync.WaitGroup
+		for w := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				client := &http.Client{Timeout: 10 * time.Second}
+				for i := 0; ctx.Err() == nil; i++ {
+					id := fmt.Sprintf("C%06d", 1+(w*7+i)%citizens)
+					var a *acked
+					var err error
+					if w%2 == 0 {
+						income := 100000 + round*1000 + i
+						a, err = post(client, base, taxTok, `mutation($id: ID!, $inc: Int64!, $paid: Int64!) {
+						  updateTax(citizenId: $id, purpose: "tax-administration", input: {annualIncome: $inc, taxPaid: $paid}) { version } }`,
+							map[string]any{"id": id, "inc": income, "paid": income / 10})
+						if a != nil {
+							a.update = true
+						}
+					} else {
+						a, err = post(client, base, housingTok, `query($id: ID!) { citizen(id: $id, purpose: "home-purchase-eligibility") { identity { name } tax { annualIncome { commitment { version } } } } }`,
+							map[string]any{"id": id})
+					}
+					if err != nil {
+						continue // not acknowledged (the hub is dying, or refused)
+					}
+					a.citizen = id
+					mu.Lock()
+					acks = append(acks, *a)
+					mu.Unlock()
+				}
+			}()
+		}
+		if round < kills {
+			time.Sleep(time.Duration(150+rng.IntN(700)) * time.Millisecond)
+			cmd.Process.Signal(syscall.SIGKILL)
+		} else {
+			time.Sleep(500 * time.Millisecond)
+			cmd.Process.Signal(syscall.SIGTERM)
+		}
+		cmd.Wait()
+		stop()
+		wg.Wait()
+	}
+	if len(acks) < 100 {
+		t.Fatalf("only %d requests acknowledged over %d rounds: the load did not run", len(acks), kills+1)
+	}
+
+	// The ledger and every record verify.
+	out, err := runVerify(t, dir)
+	if err != nil {
+		t.Fatalf("govhub ledger verify after %d kills = %v:\n%s", kills, err, out)
+	}
+	t.Logf("%d acknowledged requests over %d kills; %s", len(acks), kills, strings.TrimSpace(out))
+
+	// Every acknowledged request is in the tree at its index, and no acknowledged update is lost.
+	h := &testHub{t: t, dir: dir}
+	h.open()
+	if err := h.app.log.WaitCaughtUp(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	latest := map[string]uint64{}
+	for _, a := range acks {
+		raw, err := h.app.log.Entry(t.Context(), a.index)
+		if err != nil {
+			t.Fatalf("acknowledged entry %d: %v", a.index, err)
+		}
+		if lh := ledger.LeafHash(raw); !bytes.Equal(lh[:], a.leafHash) {
+			t.Fatalf("entry %d is not the one acknowledged", a.index)
+		}
+		if a.update && a.index > latest[a.citizen] {
+			latest[a.citizen] = a.index
+		}
+	}
+	for citizen, v := range latest {
+		rec, err := h.app.storage.store.Record(t.Context(), citizen, "tax")
+		if err != nil || rec.Version < v {
+			t.Errorf("%s's tax record is at version %d (%v), but an update at %d was acknowledged", citizen, rec.Version, err, v)
+		}
+	}
+}
