@@ -25,6 +25,8 @@ var (
 	ErrClosed = errors.New("ledger: log is closed")
 	// ErrQueueFull: more entries are waiting than the queue holds; retry shortly.
 	ErrQueueFull = errors.New("ledger: append queue is full, retry later")
+	// ErrCorrupt: a verification found the stored log altered; the log takes no more entries.
+	ErrCorrupt = errors.New("ledger: the stored log does not verify; appends are refused")
 )
 
 // Config holds what a log needs.
@@ -82,6 +84,7 @@ type Log struct {
 	published  Checkpoint       // the latest checkpoint cosigned by a quorum of witnesses (= integrated without witnesses)
 	changed    chan struct{}    // closed and replaced whenever either changes
 	intErr     error
+	failed     error // set by Fail: the log refuses appends
 
 	tiles *tileCache
 
@@ -252,6 +255,9 @@ func (l *Log) Verifier() note.Verifier { return l.verifier }
 func (l *Log) Append(ctx context.Context, e Entry) (Receipt, error) {
 	data, err := FormatEntry(e)
 	if err != nil {
+		return Receipt{}, err
+	}
+	if err := l.Failed(); err != nil {
 		return Receipt{}, err
 	}
 	req := &appendReq{data: data, done: make(chan appendResult, 1)}
@@ -511,6 +517,23 @@ func (l *Log) WaitCheckpoint(ctx context.Context, size uint64) (Checkpoint, erro
 			return cp, fmt.Errorf("ledger: no checkpoint covers %d: %w", size, ctx.Err())
 		}
 	}
+}
+
+// Fail makes the log refuse every further append (with ErrCorrupt wrapping cause): what follows a
+// failed verification. Readers keep what was already published.
+func (l *Log) Fail(cause error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.failed == nil {
+		l.failed = fmt.Errorf("%w: %v", ErrCorrupt, cause)
+	}
+}
+
+// Failed returns the error set by Fail, if any.
+func (l *Log) Failed() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.failed
 }
 
 // WaitCaughtUp waits until every entry stored when it is called is integrated into a signed

@@ -24,18 +24,28 @@ func (e *CorruptionError) Error() string {
 
 // Report summarises a successful verification.
 type Report struct {
-	Entries     uint64 // entries read and checked
+	From        uint64 // the first entry checked
+	Entries     uint64 // the index after the last entry checked
 	TreeSize    uint64 // size of the latest checkpoint
 	Checkpoints int    // checkpoints whose root was recomputed and matched
 	Root        tlog.Hash
 }
 
 // Verify recomputes the whole tree from the stored batches and checks, entry by entry, that
-// every entry is canonical, that the batches leave no gap, that every stored hash tile holds the
-// hashes recomputed from the entries, and that every stored checkpoint verifies under v and has the
-// recomputed root of its size (which also proves consecutive checkpoints consistent). It returns a
-// *CorruptionError naming the first bad index, or another error if storage could not be read.
+// every entry is canonical, that the batches leave no gap, that every stored hash tile and entry
+// bundle holds what is recomputed from the entries, and that every stored checkpoint verifies under
+// v and has the recomputed root of its size (which also proves consecutive checkpoints consistent).
+// It returns a *CorruptionError naming the first bad index, or another error if storage could not
+// be read.
 func Verify(ctx context.Context, s Storage, v note.Verifier) (Report, error) {
+	return VerifyFrom(ctx, s, v, 0)
+}
+
+// VerifyFrom is Verify for the entries after the largest checkpoint not above from: the tree up to
+// that checkpoint is rebuilt from its stored tiles (checked against the checkpoint's root), and
+// everything after it is checked as Verify does. Start-up uses it to check the recent entries
+// before serving.
+func VerifyFrom(ctx context.Context, s Storage, v note.Verifier, from uint64) (Report, error) {
 	var rep Report
 	st, err := s.ReadTreeState(ctx)
 	if err != nil {
@@ -77,11 +87,25 @@ func Verify(ctx context.Context, s Storage, v note.Verifier) (Report, error) {
 		rep.TreeSize = want
 	}
 
-	t := newTree()
-	bundles := &bundler{}
+	// Start at the largest checkpoint not above from.
+	var start uint64
+	ci := 0
+	for i, c := range cps {
+		if c.size <= from {
+			start, ci = c.size, i
+		}
+	}
+	rep.From = start
+	t, err := loadTree(ctx, s, start)
+	if err != nil {
+		return rep, fmt.Errorf("loading the tree of size %d: %w", start, err)
+	}
+	bundles, err := loadBundler(ctx, s, start)
+	if err != nil {
+		return rep, fmt.Errorf("loading the tree of size %d: %w", start, err)
+	}
 	partial := map[tileKey][]byte{}
 	var lastBundle *BundleData
-	ci := 0
 	checkRoots := func() error {
 		for ci < len(cps) && cps[ci].size == t.size() {
 			root, err := t.root()
@@ -109,10 +133,10 @@ func Verify(ctx context.Context, s Storage, v note.Verifier) (Report, error) {
 		}
 		return nil
 	}
-	if err := checkRoots(); err != nil { // checkpoints of the empty tree
+	if err := checkRoots(); err != nil { // the checkpoint at the start
 		return rep, err
 	}
-	next := uint64(0)
+	next := start
 	for {
 		if err := ctx.Err(); err != nil {
 			return rep, err

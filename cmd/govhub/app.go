@@ -49,6 +49,7 @@ type config struct {
 	IntegrationInterval time.Duration
 	Witnesses           []witnessConfig // witnesses to push checkpoints to
 	WitnessQuorum       int             // how many must cosign before a checkpoint is published
+	VerifyTail          uint64          // entries verified before serving (0: startupVerifyTail)
 	Logger              *slog.Logger
 }
 
@@ -271,6 +272,17 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening the ledger: %w", err)
 	}
+	// The start-up check: the recent entries, before serving (the stored tiles were already checked
+	// against the latest checkpoint); the whole log in the background, refusing appends — and so
+	// failing every request closed — if it finds the log altered.
+	size, tailLen := a.log.Integrated().Size, cfg.VerifyTail
+	if tailLen == 0 {
+		tailLen = startupVerifyTail
+	}
+	if _, err := ledger.VerifyFrom(ctx, st.ledgerStore, k.log.Verifier, size-min(size, tailLen)); err != nil {
+		return nil, fmt.Errorf("the stored ledger does not verify, refusing to serve (run govhub ledger verify): %w", err)
+	}
+	go a.verifyInBackground(life)
 	set, err := loadPolicy(cfg)
 	if err != nil {
 		return nil, err
@@ -303,6 +315,28 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 		slog.Uint64("policy_version", set.Version), slog.Uint64("ledger_size", a.log.Latest().Size))
 	ok = true
 	return a, nil
+}
+
+// startupVerifyTail is how many of the latest entries are verified before the hub serves.
+const startupVerifyTail = 1 << 16
+
+// verifyInBackground verifies the whole ledger once; if it is corrupt, the ledger refuses appends.
+func (a *app) verifyInBackground(ctx context.Context) {
+	start := time.Now()
+	rep, err := ledger.Verify(ctx, a.storage.ledgerStore, a.keys.log.Verifier)
+	var ce *ledger.CorruptionError
+	switch {
+	case errors.As(err, &ce):
+		a.log.Fail(err)
+		a.cfg.Logger.ErrorContext(ctx, "the stored ledger does not verify: refusing every request", slog.Uint64("entry", ce.Index), slog.String("reason", ce.Reason))
+	case err != nil:
+		if ctx.Err() == nil {
+			a.cfg.Logger.WarnContext(ctx, "background ledger verification did not finish", slog.String("error", err.Error()))
+		}
+	default:
+		a.cfg.Logger.InfoContext(ctx, "ledger verified", slog.Uint64("entries", rep.Entries), slog.Int("checkpoints", rep.Checkpoints),
+			slog.Duration("took", time.Since(start).Round(time.Millisecond)))
+	}
 }
 
 // close stops the ledger (writing what is queued), then the database.
@@ -338,6 +372,10 @@ func (a *app) handler() http.Handler {
 		defer cancel()
 		if err := errors.Join(a.storage.client.Ping(ctx, nil), a.storage.ledgerClient.Ping(ctx, nil)); err != nil {
 			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		if a.log.Failed() != nil {
+			http.Error(w, "the stored ledger does not verify", http.StatusServiceUnavailable)
 			return
 		}
 		io.WriteString(w, "ready\n")

@@ -2,8 +2,13 @@ package main
 
 import (
 	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
 	"encoding/json"
 	"errors"
+	"github.com/govhub/govhub/ledger"
 	"strconv"
 	"strings"
 	"testing"
@@ -134,4 +139,76 @@ func TestVerifyFindsRecordChangedBehindTheLedger(t *testing.T) {
 	if !strings.Contains(out, "FAIL: tax record of "+c.ID) || !strings.Contains(out, "digest differs") {
 		t.Errorf("verify says %q, want the tax record of %s named", out, c.ID)
 	}
+}
+
+// The start-up check: an altered recent entry stops the hub from starting; an altered old one (past
+// the tail checked before serving) is found by the background verification, after which every
+// request fails closed and /readyz says why.
+func TestStartupCheck(t *testing.T) {
+	alter := func(t *testing.T, h *testHub, pick func(bs []batchDoc) batchDoc) {
+		st, err := openStorage(t.Context(), h.config())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.close(t.Context())
+		coll := st.client.Database("govhub").Collection("ledger_batches")
+		cur, err := coll.Find(t.Context(), bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var bs []batchDoc
+		if err := cur.All(t.Context(), &bs); err != nil {
+			t.Fatal(err)
+		}
+		b := pick(bs)
+		b.Leaves[0] = bytes.Replace(b.Leaves[0], []byte("outcome allowed"), []byte("outcome denied"), 1)
+		if _, err := coll.ReplaceOne(t.Context(), bson.D{{Key: "_id", Value: b.ID}}, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	t.Run("recent entry", func(t *testing.T) {
+		h := startHub(t, 8)
+		h.close()
+		alter(t, h, func(bs []batchDoc) batchDoc { return bs[len(bs)-1] })
+		_, err := openApp(t.Context(), h.config())
+		var ce *ledger.CorruptionError
+		if !errors.As(err, &ce) || !strings.Contains(err.Error(), "refusing to serve") {
+			t.Fatalf("openApp(altered recent entry) = %v, want a refusal naming the entry", err)
+		}
+	})
+
+	t.Run("old entry", func(t *testing.T) {
+		h := startHub(t, 8)
+		c := h.findCitizen(8, "identity")
+		for range 6 { // recent entries, each under a checkpoint of its own
+			res := h.query(h.token(housingClerk), eligibilityQuery, map[string]any{"id": c.ID})
+			h.waitPublished(uint64(res.Extensions["ledger"].(map[string]any)["index"].(float64)) + 1)
+		}
+		h.close()
+		alter(t, h, func(bs []batchDoc) batchDoc { return bs[1] })
+		cfg := h.config()
+		cfg.VerifyTail = 4
+		a, err := openApp(t.Context(), cfg)
+		if err != nil {
+			t.Fatalf("openApp with an old entry altered (outside the tail) = %v", err)
+		}
+		h.app, h.handler = a, a.handler()
+		deadline := time.Now().Add(20 * time.Second)
+		for a.log.Failed() == nil && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if a.log.Failed() == nil {
+			t.Fatal("the background verification did not find the altered entry")
+		}
+		res := h.query(h.token(housingClerk), eligibilityQuery, map[string]any{"id": c.ID})
+		if get(res.Data, "citizen") != nil || res.errorAt("citizen") == nil || res.errorAt("citizen").Extensions["code"] != "UNAVAILABLE" {
+			t.Errorf("a read after the ledger failed verification = %v %+v, want UNAVAILABLE and no data", res.Data, res.Errors)
+		}
+		w := httptest.NewRecorder()
+		h.handler.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		if w.Code != http.StatusServiceUnavailable {
+			t.Errorf("/readyz = %d, want 503", w.Code)
+		}
+	})
 }
