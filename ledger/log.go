@@ -91,10 +91,22 @@ type Log struct {
 	witnesses []*witnessPeer
 	quorum    int
 
+	// several instances (lease.go)
+	instance      string
+	leaseTTL      time.Duration
+	term          uint64 // lease goroutine only
+	leading       bool   // mu
+	leaseUntil    time.Time
+	stopLease     chan struct{}
+	leaseStopOnce sync.Once
+	leaseDone     chan struct{}
+	pullDone      chan struct{}
+
 	// integrator goroutine only
-	state   TreeState
-	tree    *tree
-	bundles *bundler
+	wasLeading bool
+	state      TreeState
+	tree       *tree
+	bundles    *bundler
 }
 
 type appendReq struct {
@@ -132,6 +144,10 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Log, error) {
 		fresh:     map[uint64]Batch{},
 		changed:   make(chan struct{}),
 		tiles:     newTileCache(4096),
+		leaseTTL:  DefaultLeaseTTL,
+		stopLease: make(chan struct{}),
+		leaseDone: make(chan struct{}),
+		pullDone:  make(chan struct{}),
 	}
 	for _, o := range opts {
 		o(l)
@@ -149,8 +165,14 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Log, error) {
 		return nil, err
 	}
 	l.next = next
+	if l.instance == "" {
+		l.instance = randomName()
+	}
+	l.leaseOnce(ctx) // a lone instance leads from the start
+	go l.leaseLoop(ctx)
 	go l.sequence(ctx)
 	go l.integrateLoop(ctx)
+	go l.pullQueue(ctx)
 	l.kickIntegrator()
 	return l, nil
 }
@@ -260,17 +282,21 @@ func (l *Log) Append(ctx context.Context, e Entry) (Receipt, error) {
 	if err := l.Failed(); err != nil {
 		return Receipt{}, err
 	}
-	req := &appendReq{data: data, done: make(chan appendResult, 1)}
 	l.intake.RLock()
-	if l.closed {
-		l.intake.RUnlock()
+	closed := l.closed
+	l.intake.RUnlock()
+	if closed {
 		return Receipt{}, ErrClosed
 	}
-	select {
-	case l.queue <- req:
-		l.intake.RUnlock()
-	default:
-		l.intake.RUnlock()
+	if !l.Leading() {
+		index, err := l.forward(ctx, data)
+		if err != nil {
+			return Receipt{}, err
+		}
+		return signReceipt(l.signer, index, LeafHash(data))
+	}
+	req := &appendReq{data: data, done: make(chan appendResult, 1)}
+	if !l.submit(req) {
 		return Receipt{}, ErrQueueFull
 	}
 	select {
@@ -281,6 +307,21 @@ func (l *Log) Append(ctx context.Context, e Entry) (Receipt, error) {
 		return signReceipt(l.signer, res.index, LeafHash(data))
 	case <-ctx.Done():
 		return Receipt{}, fmt.Errorf("ledger: waiting for the append: %w", ctx.Err())
+	}
+}
+
+// submit queues a request for the sequencer, or reports that the queue is full or closed.
+func (l *Log) submit(req *appendReq) bool {
+	l.intake.RLock()
+	defer l.intake.RUnlock()
+	if l.closed {
+		return false
+	}
+	select {
+	case l.queue <- req:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -305,8 +346,18 @@ func (l *Log) sequence(ctx context.Context) {
 	}
 }
 
-// writeBatch stores one batch at the next index and answers its appends.
+// writeBatch stores one batch at the next index and answers its appends. Without the lease, it
+// forwards them to the holder instead.
 func (l *Log) writeBatch(ctx context.Context, reqs []*appendReq) {
+	if !l.Leading() {
+		for _, r := range reqs {
+			go func() {
+				index, err := l.forward(ctx, r.data)
+				r.done <- appendResult{index: index, err: err}
+			}()
+		}
+		return
+	}
 	leaves := make([][]byte, len(reqs))
 	for i, r := range reqs {
 		leaves[i] = r.data
@@ -382,6 +433,21 @@ func (l *Log) integrateLoop(ctx context.Context) {
 }
 
 func (l *Log) integrateOnce(ctx context.Context) {
+	if !l.Leading() {
+		// Another instance integrates: follow what it publishes.
+		l.wasLeading = false
+		if err := l.refresh(ctx); err != nil {
+			l.logger.WarnContext(ctx, "following the ledger", slog.String("error", err.Error()))
+		}
+		return
+	}
+	if !l.wasLeading {
+		l.wasLeading = true
+		if err := l.load(ctx); err != nil { // take over from what the previous holder stored
+			l.logger.ErrorContext(ctx, "taking over the ledger", slog.String("error", err.Error()))
+			return
+		}
+	}
 	err := l.integrate(ctx)
 	if err != nil {
 		l.logger.ErrorContext(ctx, "ledger integration failed", slog.String("error", err.Error()), slog.Uint64("size", l.state.Size))
@@ -573,13 +639,39 @@ func (l *Log) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("ledger: waiting for the sequencer: %w", ctx.Err())
 	}
+	// Integrate what is left while still holding the lease, then hand the lease over.
 	l.stopOnce.Do(func() { close(l.stopInt) })
+	for _, done := range []chan struct{}{l.intDone, l.pullDone} {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return fmt.Errorf("ledger: waiting for the integrator: %w", ctx.Err())
+		}
+	}
+	l.leaseStopOnce.Do(func() { close(l.stopLease) })
 	select {
-	case <-l.intDone:
+	case <-l.leaseDone:
 	case <-ctx.Done():
-		return fmt.Errorf("ledger: waiting for the integrator: %w", ctx.Err())
+		return fmt.Errorf("ledger: handing over the lease: %w", ctx.Err())
 	}
 	return nil
+}
+
+// refresh reloads the tree from storage when another instance advanced it.
+func (l *Log) refresh(ctx context.Context) error {
+	st, err := l.store.ReadTreeState(ctx)
+	if err != nil {
+		return err
+	}
+	if st.Size == l.state.Size && bytes.Equal(st.Checkpoint, l.state.Checkpoint) {
+		if len(l.witnesses) == 0 {
+			return nil
+		}
+		if pub := l.Latest(); pub.Note != nil && pub.Size == st.Size {
+			return nil
+		}
+	}
+	return l.load(ctx)
 }
 
 // Sign signs a receipt for the entry with the given leaf hash at index (for an entry whose index was

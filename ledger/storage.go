@@ -48,6 +48,8 @@ type Storage interface {
 	TileStorage
 	BundleStorage
 	StateStorage
+	LeaseStorage
+	QueueStorage
 }
 
 // BatchStorage holds the sequenced entries.

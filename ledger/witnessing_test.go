@@ -121,12 +121,8 @@ func TestWitnessRefusesSplitView(t *testing.T) {
 	s, v := keys(t)
 	w := startWitness(t, "w.example", v)
 	honest := openLog(t, storetest.Embedded(t), s, v, ledger.WithWitnesses(cosigners(w), 1))
-	fork := openLog(t, storetest.Embedded(t), s, v, ledger.WithWitnesses(cosigners(w), 1))
 	for i := range 20 {
 		if _, err := honest.Append(t.Context(), entry(i)); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := fork.Append(t.Context(), entry(1000+i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -134,6 +130,12 @@ func TestWitnessRefusesSplitView(t *testing.T) {
 	defer cancel()
 	if _, err := honest.WaitCheckpoint(ctx, 20); err != nil {
 		t.Fatal(err)
+	}
+	fork := openLog(t, storetest.Embedded(t), s, v, ledger.WithWitnesses(cosigners(w), 1))
+	for i := range 20 {
+		if _, err := fork.Append(t.Context(), entry(1000+i)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// The fork signs its own checkpoint of size 20, but the witness never cosigns it.
 	time.Sleep(500 * time.Millisecond)

@@ -16,7 +16,9 @@
 //	ledger_batches      sequenced ledger entries, {_id: "<first index, 20 digits>"}
 //	ledger_tiles        hash tiles, {_id: "<level>/<n>", w: width}
 //	ledger_bundles      entry bundles, {_id: "<n>", w: entries}
-//	ledger_state        the integrated tree, {_id: "tree"}
+//	ledger_queue        entries other instances forwarded to the lease holder
+//	ledger_state        the integrated tree {_id: "tree"}, the latest cosigned checkpoint
+//	                    {_id: "cosigned"}, and the lease chain {_id: "lease/<term>"}
 //	ledger_checkpoints  every signed checkpoint, {_id: "<size, 20 digits>"}
 //	meta                small documents of hub state, e.g. the policy version in force
 //

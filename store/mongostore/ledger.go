@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -262,4 +263,69 @@ func (s *Store) Checkpoints(ctx context.Context, fn func(size uint64, text []byt
 		}
 	}
 	return cur.Err()
+}
+
+func leaseID(term uint64) string { return "lease/" + pad(term) }
+
+// AddLease implements ledger.LeaseStorage: an insert, so that of two instances taking the same term
+// only one succeeds.
+func (s *Store) AddLease(ctx context.Context, term uint64, holder string, expires time.Time) error {
+	_, err := s.state.InsertOne(ctx, bson.D{{Key: "_id", Value: leaseID(term)}, {Key: "holder", Value: holder}, {Key: "expires", Value: expires.UTC()}})
+	if mongo.IsDuplicateKeyError(err) {
+		return fmt.Errorf("%w: lease term %d", ledger.ErrDuplicate, term)
+	}
+	return err
+}
+
+// ReadLease implements ledger.LeaseStorage.
+func (s *Store) ReadLease(ctx context.Context, term uint64) (string, time.Time, error) {
+	var d struct {
+		Holder  string    `bson:"holder"`
+		Expires time.Time `bson:"expires"`
+	}
+	err := s.state.FindOne(ctx, bson.D{{Key: "_id", Value: leaseID(term)}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return "", time.Time{}, ledger.ErrNotFound
+	}
+	return d.Holder, d.Expires, err
+}
+
+// DeleteLease implements ledger.LeaseStorage.
+func (s *Store) DeleteLease(ctx context.Context, term uint64) error {
+	_, err := s.state.DeleteOne(ctx, bson.D{{Key: "_id", Value: leaseID(term)}})
+	return err
+}
+
+// Enqueue implements ledger.QueueStorage.
+func (s *Store) Enqueue(ctx context.Context, q ledger.Queued) error {
+	_, err := s.queue.InsertOne(ctx, bson.D{{Key: "_id", Value: q.ID}, {Key: "leaf", Value: q.Leaf},
+		{Key: "after", Value: int64(q.After)}, {Key: "created", Value: time.Now().UTC()}})
+	return err
+}
+
+// Queued implements ledger.QueueStorage. The queue is small (entries wait milliseconds), so a scan is fine.
+func (s *Store) Queued(ctx context.Context, limit int) ([]ledger.Queued, error) {
+	cur, err := s.queue.Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "created", Value: 1}}).SetLimit(int64(limit)))
+	if err != nil {
+		return nil, err
+	}
+	var docs []struct {
+		ID    string `bson:"_id"`
+		Leaf  []byte `bson:"leaf"`
+		After int64  `bson:"after"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, err
+	}
+	out := make([]ledger.Queued, len(docs))
+	for i, d := range docs {
+		out[i] = ledger.Queued{ID: d.ID, Leaf: d.Leaf, After: uint64(d.After)}
+	}
+	return out, nil
+}
+
+// Dequeue implements ledger.QueueStorage.
+func (s *Store) Dequeue(ctx context.Context, id string) error {
+	_, err := s.queue.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
+	return err
 }

@@ -37,13 +37,14 @@ const (
 	collBatches     = "ledger_batches"
 	collTiles       = "ledger_tiles"
 	collBundles     = "ledger_bundles"
+	collQueue       = "ledger_queue"
 	collState       = "ledger_state"
 	collCheckpoints = "ledger_checkpoints"
 	collMeta        = "meta"
 )
 
 var allCollections = []string{collCitizens, collRecords, collDataKeys, collPending, collSubjects,
-	collBatches, collTiles, collBundles, collState, collCheckpoints, collMeta}
+	collBatches, collTiles, collBundles, collQueue, collState, collCheckpoints, collMeta}
 
 // Store is the MongoDB implementation of the hub's repositories. It is safe for concurrent use. It
 // does not own the client: closing the client is the caller's business.
@@ -52,8 +53,8 @@ type Store struct {
 	embedded *embedded.Server // nil against MongoDB
 	locks    [64]sync.Mutex   // embedded mode: per-document serialisation of compare-and-swap writes
 
-	citizens, records, dataKeys, pending, subjects    *mongo.Collection
-	batches, tiles, bundles, state, checkpoints, meta *mongo.Collection
+	citizens, records, dataKeys, pending, subjects           *mongo.Collection
+	batches, tiles, bundles, queue, state, checkpoints, meta *mongo.Collection
 }
 
 // Option changes a default of New.
@@ -93,7 +94,8 @@ func New(ctx context.Context, db *mongo.Database, opts ...Option) (*Store, error
 	}
 	c := func(name string) *mongo.Collection { return db.Collection(name, copts) }
 	s.citizens, s.records, s.dataKeys, s.pending, s.subjects = c(collCitizens), c(collRecords), c(collDataKeys), c(collPending), c(collSubjects)
-	s.batches, s.tiles, s.bundles, s.state, s.checkpoints, s.meta = c(collBatches), c(collTiles), c(collBundles), c(collState), c(collCheckpoints), c(collMeta)
+	s.batches, s.tiles, s.bundles, s.queue = c(collBatches), c(collTiles), c(collBundles), c(collQueue)
+	s.state, s.checkpoints, s.meta = c(collState), c(collCheckpoints), c(collMeta)
 	if s.embedded != nil {
 		if err := s.embedded.IndexIDs(ctx, db.Name()); err != nil {
 			return nil, err
