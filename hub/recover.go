@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // RecoveryReport says what Recover did.
@@ -11,16 +12,22 @@ type RecoveryReport struct {
 	Dropped int // updates whose entry never reached the ledger (never acknowledged)
 }
 
-// Recover finishes the updates a crash interrupted: for each pending update, if its entry is on
-// the ledger the record is brought to match it, otherwise the update was never acknowledged and is
-// dropped. Run it at start-up, before serving, while no update is in flight.
-func (h *Hub) Recover(ctx context.Context) (RecoveryReport, error) {
+// Recover finishes the updates a crash interrupted: for each pending update older than olderThan,
+// if its entry is on the ledger the record is brought to match it, otherwise the update was never
+// acknowledged and is dropped. A lone instance runs it at start-up with olderThan 0, before
+// serving. Instances sharing a database run it periodically with a margin (a minute, say) that no
+// live update takes, so that one never settles another's update still in flight.
+func (h *Hub) Recover(ctx context.Context, olderThan time.Duration) (RecoveryReport, error) {
 	var rep RecoveryReport
 	pending, err := h.store.PendingUpdates(ctx)
 	if err != nil {
 		return rep, fmt.Errorf("listing pending updates: %w", err)
 	}
+	now := h.now()
 	for _, p := range pending {
+		if now.Sub(p.Created) < olderThan {
+			continue
+		}
 		var leaf [32]byte
 		copy(leaf[:], p.LeafHash)
 		index, found, err := h.ledger.FindLeaf(ctx, p.After, leaf)

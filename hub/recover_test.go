@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/govhub/govhub/dataset"
 	"github.com/govhub/govhub/ledger"
@@ -96,7 +97,7 @@ func TestRecoverAppliesUpdateOnLedger(t *testing.T) {
 		t.Fatalf("before recovery the record is at version %d, want still %d", got.Version, before.Version)
 	}
 
-	rep, err := f.hub.Recover(ctx)
+	rep, err := f.hub.Recover(ctx, 0)
 	if err != nil {
 		t.Fatalf("Recover = %v", err)
 	}
@@ -133,7 +134,7 @@ func TestRecoverAppliesUpdateOnLedger(t *testing.T) {
 	f.checkIndexed(t, citizenA, index)
 
 	// Again: nothing to do, nothing changes.
-	rep, err = f.hub.Recover(ctx)
+	rep, err = f.hub.Recover(ctx, 0)
 	if err != nil {
 		t.Fatalf("second Recover = %v", err)
 	}
@@ -153,7 +154,7 @@ func TestRecoverDropsUpdateNeverLogged(t *testing.T) {
 	size := len(f.entries(t))
 
 	f.crashedUpdate(t, citizenA, "tax", map[string]any{"annualIncome": int64(999999)}, false)
-	rep, err := f.hub.Recover(ctx)
+	rep, err := f.hub.Recover(ctx, 0)
 	if err != nil {
 		t.Fatalf("Recover = %v", err)
 	}
@@ -173,7 +174,7 @@ func TestRecoverDropsUpdateNeverLogged(t *testing.T) {
 	if got := len(f.entries(t)); got != size {
 		t.Errorf("Recover appended %d ledger entries, want none", got-size)
 	}
-	rep, err = f.hub.Recover(ctx)
+	rep, err = f.hub.Recover(ctx, 0)
 	if err != nil || rep != (RecoveryReport{}) {
 		t.Errorf("second Recover = %+v, %v, want nothing done", rep, err)
 	}
@@ -199,7 +200,7 @@ func TestRecoverAfterRecordWritten(t *testing.T) {
 	}
 	written := f.record(t, citizenA, "tax")
 
-	rep, err := f.hub.Recover(ctx)
+	rep, err := f.hub.Recover(ctx, 0)
 	if err != nil {
 		t.Fatalf("Recover = %v", err)
 	}
@@ -229,7 +230,7 @@ func TestRecoverMixed(t *testing.T) {
 	f.crashedUpdate(t, citizenB, "tax", map[string]any{"annualIncome": int64(1)}, false)
 	_, _, ib := f.crashedUpdate(t, citizenB, "identity", map[string]any{"address": "上海市黄浦区南京东路3号"}, true)
 
-	rep, err := f.hub.Recover(ctx)
+	rep, err := f.hub.Recover(ctx, 0)
 	if err != nil {
 		t.Fatalf("Recover = %v", err)
 	}
@@ -259,7 +260,7 @@ func TestRecoverRegistersNewCitizen(t *testing.T) {
 	if ok, _ := f.env.Store.CitizenExists(ctx, citizenB); ok {
 		t.Fatalf("%s registered before recovery", citizenB)
 	}
-	rep, err := f.hub.Recover(ctx)
+	rep, err := f.hub.Recover(ctx, 0)
 	if err != nil {
 		t.Fatalf("Recover = %v", err)
 	}
@@ -274,4 +275,26 @@ func TestRecoverRegistersNewCitizen(t *testing.T) {
 		t.Errorf("recovered identity at version %d, want %d with the new values", rec.Version, index)
 	}
 	f.checkIndexed(t, citizenB, index)
+}
+
+// Instances sharing a database settle only pending updates older than their margin: an update
+// still in flight on another instance is left alone.
+func TestRecoverLeavesYoungPendingUpdates(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	f.newCitizen(t, citizenA)
+	p := store.Pending{ID: "young", Record: f.record(t, citizenA, "tax"), LeafHash: make([]byte, 32), Created: time.Now()}
+	if err := f.env.Store.AddPending(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := f.hub.Recover(ctx, time.Minute)
+	if err != nil || rep.Applied+rep.Dropped != 0 {
+		t.Fatalf("Recover(margin 1m) = %+v, %v; want the young update left alone", rep, err)
+	}
+	if ids := f.pendingIDs(t); len(ids) != 1 {
+		t.Errorf("pending updates = %v, want the young one kept", ids)
+	}
+	if rep, err := f.hub.Recover(ctx, 0); err != nil || rep.Dropped != 1 {
+		t.Errorf("Recover(0) = %+v, %v; want the never-logged update dropped", rep, err)
+	}
 }

@@ -43,8 +43,8 @@ type witnessPeer struct {
 // quorum answered. It is a no-op when that checkpoint is published already.
 func (l *Log) cosign(ctx context.Context) error {
 	cp := l.Integrated()
-	if pub := l.Latest(); pub.Note != nil && pub.Size >= cp.Size {
-		return nil
+	if pub := l.Latest(); cp.Size == 0 || pub.Note != nil && pub.Size >= cp.Size {
+		return nil // nothing to witness yet, or published already
 	}
 	sigs := make([][]byte, len(l.witnesses))
 	errs := make([]error, len(l.witnesses))

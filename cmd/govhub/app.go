@@ -98,7 +98,7 @@ func openStorage(ctx context.Context, cfg config) (*storage, error) {
 	if uri == "" {
 		// FerretDB reports every connection at info level and dumps whole protocol messages (which can
 		// hold data) at warning level: keep only its errors.
-		flog := slog.New(errorsOnly{cfg.Logger.Handler()}).With(slog.String("component", "ferretdb"))
+		flog := slog.New(embedded.ErrorsOnly(cfg.Logger.Handler())).With(slog.String("component", "ferretdb"))
 		srv, err := embedded.Start(ctx, embedded.Config{Dir: cfg.path("db"), Logger: flog})
 		if err != nil {
 			return nil, err
@@ -152,18 +152,6 @@ func (s *storage) close(ctx context.Context) error {
 	}
 	return errors.Join(errs...)
 }
-
-// errorsOnly passes on records of error level and above.
-type errorsOnly struct{ slog.Handler }
-
-func (w errorsOnly) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= slog.LevelError && w.Handler.Enabled(ctx, l)
-}
-
-func (w errorsOnly) WithAttrs(as []slog.Attr) slog.Handler {
-	return errorsOnly{w.Handler.WithAttrs(as)}
-}
-func (w errorsOnly) WithGroup(g string) slog.Handler { return errorsOnly{w.Handler.WithGroup(g)} }
 
 // hubKeys are the key files of a data directory.
 type hubKeys struct {
@@ -298,7 +286,14 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep, err := a.hub.Recover(ctx)
+	// A lone hub owns every pending update at start-up; hubs sharing a database settle only those
+	// older than recoveryMargin, and go on doing so for the updates of a peer that died.
+	margin := time.Duration(0)
+	if cfg.MongoURI != "" {
+		margin = recoveryMargin
+		go a.recoverPeriodically(life)
+	}
+	rep, err := a.hub.Recover(ctx, margin)
 	if err != nil {
 		return nil, fmt.Errorf("recovering interrupted updates: %w", err)
 	}
@@ -315,6 +310,26 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 		slog.Uint64("policy_version", set.Version), slog.Uint64("ledger_size", a.log.Latest().Size))
 	ok = true
 	return a, nil
+}
+
+// recoveryMargin is how old a pending update must be before a hub sharing its database with
+// others settles it: no live update takes that long.
+const recoveryMargin = time.Minute
+
+func (a *app) recoverPeriodically(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(recoveryMargin):
+		}
+		rep, err := a.hub.Recover(ctx, recoveryMargin)
+		if err != nil {
+			a.cfg.Logger.WarnContext(ctx, "recovering interrupted updates", slog.String("error", err.Error()))
+		} else if rep.Applied+rep.Dropped > 0 {
+			a.cfg.Logger.InfoContext(ctx, "recovered interrupted updates", slog.Int("applied", rep.Applied), slog.Int("dropped", rep.Dropped))
+		}
+	}
 }
 
 // startupVerifyTail is how many of the latest entries are verified before the hub serves.

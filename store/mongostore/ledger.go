@@ -50,12 +50,45 @@ func tileID(level uint, n uint64) string {
 	return strconv.FormatUint(uint64(level), 10) + "/" + strconv.FormatUint(n, 10)
 }
 
-// WriteTiles implements ledger.TileStorage.
+// fullTileWidth is the width of a complete tile or bundle: its content is final.
+const fullTileWidth = 256
+
+// WriteTiles implements ledger.TileStorage. Complete tiles, whose content is final, go in one bulk
+// write; a partial one is written only over a narrower stored version.
 func (s *Store) WriteTiles(ctx context.Context, tiles []ledger.TileData) error {
+	var full []writeDoc
 	for _, t := range tiles {
-		if err := s.writeWidest(ctx, s.tiles, tileID(t.Level, t.N), len(t.Hashes)/32, "hashes", t.Hashes); err != nil {
+		id, w := tileID(t.Level, t.N), len(t.Hashes)/32
+		if w == fullTileWidth {
+			full = append(full, writeDoc{id, w, "hashes", t.Hashes})
+			continue
+		}
+		if err := s.writeWidest(ctx, s.tiles, id, w, "hashes", t.Hashes); err != nil {
 			return fmt.Errorf("writing tile %d/%d: %w", t.Level, t.N, err)
 		}
+	}
+	return s.writeFull(ctx, s.tiles, full)
+}
+
+type writeDoc struct {
+	id    string
+	width int
+	field string
+	data  []byte
+}
+
+// writeFull stores complete tiles or bundles in one bulk write (replacing any partial version).
+func (s *Store) writeFull(ctx context.Context, c *mongo.Collection, docs []writeDoc) error {
+	if len(docs) == 0 {
+		return nil
+	}
+	models := make([]mongo.WriteModel, len(docs))
+	for i, d := range docs {
+		models[i] = mongo.NewReplaceOneModel().SetFilter(bson.D{{Key: "_id", Value: d.id}}).SetUpsert(true).
+			SetReplacement(bson.D{{Key: "_id", Value: d.id}, {Key: "w", Value: d.width}, {Key: d.field, Value: d.data}})
+	}
+	if _, err := c.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
+		return fmt.Errorf("writing %d complete %s: %w", len(docs), c.Name(), err)
 	}
 	return nil
 }
@@ -72,14 +105,20 @@ func (s *Store) ReadTile(ctx context.Context, level uint, n uint64) ([]byte, err
 	return d.Hashes, err
 }
 
-// WriteBundles implements ledger.BundleStorage.
+// WriteBundles implements ledger.BundleStorage, like WriteTiles.
 func (s *Store) WriteBundles(ctx context.Context, bundles []ledger.BundleData) error {
+	var full []writeDoc
 	for _, b := range bundles {
-		if err := s.writeWidest(ctx, s.bundles, strconv.FormatUint(b.N, 10), b.Count, "data", b.Data); err != nil {
+		id := strconv.FormatUint(b.N, 10)
+		if b.Count == fullTileWidth {
+			full = append(full, writeDoc{id, b.Count, "data", b.Data})
+			continue
+		}
+		if err := s.writeWidest(ctx, s.bundles, id, b.Count, "data", b.Data); err != nil {
 			return fmt.Errorf("writing entry bundle %d: %w", b.N, err)
 		}
 	}
-	return nil
+	return s.writeFull(ctx, s.bundles, full)
 }
 
 // ReadBundle implements ledger.BundleStorage.

@@ -32,7 +32,8 @@ type call struct {
 // phase is what one phase of the load measured.
 type phase struct {
 	name    string
-	callers string        // how the load was driven, e.g. "256" or "1 @ 50/s"
+	callers string // how the load was driven, e.g. "256" or "1 @ 50/s"
+	began   time.Time
 	elapsed time.Duration // from the first call to the last acknowledgement
 	calls   []call
 	retries int64   // ErrQueueFull answers, each followed by a retry of the same entry
@@ -41,10 +42,10 @@ type phase struct {
 
 // loader drives one log, numbering entries across phases.
 type loader struct {
-	log   appender
-	make  *entryMaker
-	next  atomic.Uint64 // number of the next entry to make
-	watch *watcher
+	log     appender
+	entries *entryMaker
+	next    atomic.Uint64 // number of the next entry to make
+	watch   *watcher
 }
 
 // saturate runs callers goroutines that append back to back until d has passed.
@@ -56,6 +57,7 @@ func (ld *loader) saturate(ctx context.Context, name string, callers int, d time
 		retries atomic.Int64
 	)
 	began := time.Now()
+	p.began = began
 	deadline := began.Add(d)
 	for range callers {
 		wg.Go(func() {
@@ -89,6 +91,7 @@ func (ld *loader) pace(ctx context.Context, name string, rate float64, d time.Du
 	n := int(rate * d.Seconds())
 	interval := time.Duration(float64(time.Second) / rate)
 	began := time.Now()
+	p.began = began
 	for i := range n {
 		if wait := time.Until(began.Add(time.Duration(i) * interval)); wait > 0 {
 			select {
@@ -117,7 +120,7 @@ func (ld *loader) pace(ctx context.Context, name string, rate float64, d time.Du
 func (ld *loader) append(ctx context.Context) (call, int64, error) {
 	i := ld.next.Add(1) - 1
 	start := time.Now()
-	e := ld.make.entry(i, start)
+	e := ld.entries.entry(i, start)
 	var retries int64
 	for {
 		r, err := ld.log.Append(ctx, e)
@@ -228,4 +231,30 @@ func (w *watcher) published(calls []call) ([]time.Duration, error) {
 		out[i] = seen[k].at.Sub(c.start)
 	}
 	return out, nil
+}
+
+// perSecond counts the acknowledgements in each second of the phase.
+func (p *phase) perSecond() []int {
+	var out []int
+	for _, c := range p.calls {
+		s := int(c.start.Add(c.latency).Sub(p.began) / time.Second)
+		for len(out) <= s {
+			out = append(out, 0)
+		}
+		out[s]++
+	}
+	return out
+}
+
+// publishedBetween counts the published checkpoints the watcher saw from t0 to t1.
+func (w *watcher) publishedBetween(t0, t1 time.Time) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, s := range w.seen {
+		if !s.at.Before(t0) && !s.at.After(t1) {
+			n++
+		}
+	}
+	return n
 }
