@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -73,7 +72,7 @@ func newTestHub(t *testing.T) *testHub {
 		cancel()
 	})
 
-	engine, err := policy.New(policy.Demo(), policy.Config{Sensitive: sensitiveField})
+	engine, err := policy.New(policy.Demo(), policy.Config{Sensitive: dataset.Sensitive})
 	if err != nil {
 		t.Fatalf("policy.New = %v", err)
 	}
@@ -118,23 +117,6 @@ func randomBytes(t *testing.T, n int) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// sensitiveField tells the policy engine which fields are sensitive, from the catalog.
-func sensitiveField(path string) (sensitive, known bool) {
-	ds, f, ok := strings.Cut(path, ".")
-	if !ok {
-		return false, false
-	}
-	d, ok := dataset.Lookup(ds)
-	if !ok {
-		return false, false
-	}
-	fl, ok := d.Field(f)
-	if !ok {
-		return false, false
-	}
-	return fl.Sensitive, true
 }
 
 // Principals of the demo policy.

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"flag"
-	"strings"
 	"testing"
 	"time"
 
@@ -51,23 +50,6 @@ type fixture struct {
 	hub    *Hub
 }
 
-// sensitiveField tells the policy engine which fields are sensitive, as cmd/govhub does.
-func sensitiveField(path string) (sensitive, known bool) {
-	ds, f, ok := strings.Cut(path, ".")
-	if !ok {
-		return false, false
-	}
-	d, ok := dataset.Lookup(ds)
-	if !ok {
-		return false, false
-	}
-	fl, ok := d.Field(f)
-	if !ok {
-		return false, false
-	}
-	return fl.Sensitive, true
-}
-
 func newLedger(t *testing.T, storage ledger.Storage) *ledger.Log {
 	t.Helper()
 	skey, vkey, err := note.GenerateKey(rand.Reader, "govhub.test/ledger")
@@ -105,7 +87,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	env := storetest.Embedded(t)
 	lg := newLedger(t, env.Store)
-	engine, err := policy.New(policy.Demo(), policy.Config{Sensitive: sensitiveField})
+	engine, err := policy.New(policy.Demo(), policy.Config{Sensitive: dataset.Sensitive})
 	if err != nil {
 		t.Fatalf("policy.New = %v", err)
 	}
@@ -272,7 +254,7 @@ func (f *fixture) record(t *testing.T, citizen, ds string) store.Record {
 func TestNewChecksConfig(t *testing.T) {
 	env := storetest.Embedded(t)
 	lg := newLedger(t, env.Store)
-	engine, err := policy.New(policy.Demo(), policy.Config{Sensitive: sensitiveField})
+	engine, err := policy.New(policy.Demo(), policy.Config{Sensitive: dataset.Sensitive})
 	if err != nil {
 		t.Fatal(err)
 	}

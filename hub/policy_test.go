@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/govhub/govhub/dataset"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/policy"
 	"github.com/govhub/govhub/store/storetest"
@@ -93,7 +94,7 @@ func TestAdoptPolicy(t *testing.T) {
 			t.Errorf("%s: entry by %s/%s %s at %v, want hub/system allowed at %v", s.name, e.Department, e.Role, e.Outcome, e.Time, now)
 		}
 		// The version returned is one the engine accepts.
-		if _, err := policy.New(got, policy.Config{Sensitive: sensitiveField}); err != nil {
+		if _, err := policy.New(got, policy.Config{Sensitive: dataset.Sensitive}); err != nil {
 			t.Errorf("%s: policy.New(adopted) = %v", s.name, err)
 		}
 	}

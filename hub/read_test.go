@@ -8,6 +8,7 @@ import (
 
 	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/crypto/seal"
+	"github.com/govhub/govhub/dataset"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/policy"
 	"github.com/govhub/govhub/store/storetest"
@@ -318,7 +319,7 @@ func TestLedgerDownFailsClosed(t *testing.T) {
 func TestWithClock(t *testing.T) {
 	env := storetest.Embedded(t)
 	lg := newLedger(t, env.Store)
-	engine, err := policy.New(policy.Demo(), policy.Config{Sensitive: sensitiveField})
+	engine, err := policy.New(policy.Demo(), policy.Config{Sensitive: dataset.Sensitive})
 	if err != nil {
 		t.Fatal(err)
 	}
