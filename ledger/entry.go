@@ -23,9 +23,12 @@ type Kind string
 
 // The kinds of entry the hub writes.
 const (
-	KindAccess Kind = "access" // data was (or would have been) read
-	KindUpdate Kind = "update" // a record was created or changed
-	KindPolicy Kind = "policy" // the access policy changed version
+	KindAccess    Kind = "access"    // data was (or would have been) read
+	KindUpdate    Kind = "update"    // a record was created or changed
+	KindPolicy    Kind = "policy"    // the access policy changed version
+	KindProposal  Kind = "proposal"  // an officer proposed a policy change
+	KindApproval  Kind = "approval"  // another officer approved it: a new policy version
+	KindRejection Kind = "rejection" // another officer rejected it
 )
 
 // Outcome says whether the recorded action was allowed.
@@ -44,7 +47,7 @@ const (
 // order, every line ending in "\n"; optional lines are left out when empty:
 //
 //	govhub/entry/v1                          header, always
-//	kind <kind>                              access | update | policy
+//	kind <kind>                              access | update | policy | proposal | approval | rejection
 //	time <RFC 3339, UTC, milliseconds>       e.g. 2026-11-21T06:30:05.120Z
 //	actor <department>/<role>                who acted, e.g. housing/clerk
 //	purpose <code>                           optional: the stated purpose
@@ -248,7 +251,7 @@ func (e Entry) check() error {
 		return fmt.Errorf("%w: %s", ErrInvalidEntry, fmt.Sprintf(format, args...))
 	}
 	switch e.Kind {
-	case KindAccess, KindUpdate, KindPolicy:
+	case KindAccess, KindUpdate, KindPolicy, KindProposal, KindApproval, KindRejection:
 	default:
 		return bad("unknown kind %q", e.Kind)
 	}

@@ -100,3 +100,30 @@ type SubjectRef struct {
 	Index     uint64
 	Salt      []byte
 }
+
+// Proposal is a policy change an officer proposed, waiting for (or after) another officer's decision.
+// The change and its impact preview are kept as the hub encodes them.
+type Proposal struct {
+	ID         string
+	Base       uint64 // the policy version it was proposed against
+	Reason     string
+	ProposedBy string
+	Created    time.Time
+	Change     []byte // the change, JSON
+	Impact     []byte // the impact preview, JSON
+	Entry      uint64 // ledger index of the proposal entry
+
+	Status         string // ProposalPending, ProposalApproved or ProposalRejected
+	DecidedBy      string
+	Decided        time.Time
+	DecisionReason string
+	Version        uint64 // the version an approval created
+	DecisionEntry  uint64 // ledger index of the approval or rejection entry
+}
+
+// Proposal states.
+const (
+	ProposalPending  = "pending"
+	ProposalApproved = "approved"
+	ProposalRejected = "rejected"
+)

@@ -41,10 +41,11 @@ const (
 	collState       = "ledger_state"
 	collCheckpoints = "ledger_checkpoints"
 	collMeta        = "meta"
+	collProposals   = "policy_proposals"
 )
 
 var allCollections = []string{collCitizens, collRecords, collDataKeys, collPending, collSubjects,
-	collBatches, collTiles, collBundles, collQueue, collState, collCheckpoints, collMeta}
+	collBatches, collTiles, collBundles, collQueue, collState, collCheckpoints, collMeta, collProposals}
 
 // Store is the MongoDB implementation of the hub's repositories. It is safe for concurrent use. It
 // does not own the client: closing the client is the caller's business.
@@ -55,6 +56,7 @@ type Store struct {
 
 	citizens, records, dataKeys, pending, subjects           *mongo.Collection
 	batches, tiles, bundles, queue, state, checkpoints, meta *mongo.Collection
+	proposals                                                *mongo.Collection
 }
 
 // Option changes a default of New.
@@ -95,7 +97,7 @@ func New(ctx context.Context, db *mongo.Database, opts ...Option) (*Store, error
 	c := func(name string) *mongo.Collection { return db.Collection(name, copts) }
 	s.citizens, s.records, s.dataKeys, s.pending, s.subjects = c(collCitizens), c(collRecords), c(collDataKeys), c(collPending), c(collSubjects)
 	s.batches, s.tiles, s.bundles, s.queue = c(collBatches), c(collTiles), c(collBundles), c(collQueue)
-	s.state, s.checkpoints, s.meta = c(collState), c(collCheckpoints), c(collMeta)
+	s.state, s.checkpoints, s.meta, s.proposals = c(collState), c(collCheckpoints), c(collMeta), c(collProposals)
 	if s.embedded != nil {
 		if err := s.embedded.IndexIDs(ctx, db.Name()); err != nil {
 			return nil, err

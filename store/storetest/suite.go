@@ -26,6 +26,7 @@ func Run(t *testing.T, newEnv func(testing.TB) *Env) {
 	t.Run("Bundles", func(t *testing.T) { testBundles(t, newEnv(t)) })
 	t.Run("TreeState", func(t *testing.T) { testTreeState(t, newEnv(t)) })
 	t.Run("Checkpoints", func(t *testing.T) { testCheckpoints(t, newEnv(t)) })
+	t.Run("Proposals", func(t *testing.T) { testProposals(t, newEnv(t)) })
 }
 
 func sampleRecord(citizen, dataset string, version uint64) store.Record {
@@ -398,4 +399,67 @@ func testCheckpoints(t *testing.T, env *Env) {
 	if got, err := s.LatestCosigned(ctx); err != nil || string(got) != "cp100+cosigs" {
 		t.Errorf("LatestCosigned = %q, %v; want cp100+cosigs", got, err)
 	}
+}
+
+func testProposals(t *testing.T, env *Env) {
+	s := env.Store
+	ctx := t.Context()
+	base := time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)
+	for i, id := range []string{"p1", "p2", "p3"} {
+		p := store.Proposal{ID: id, Base: 4, Reason: "r", ProposedBy: "officer-1", Created: base.Add(time.Duration(i) * time.Minute),
+			Change: []byte(`{"addRules":[]}`), Impact: []byte(`[]`), Entry: uint64(10 + i), Status: store.ProposalPending}
+		if err := s.AddProposal(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.AddProposal(ctx, store.Proposal{ID: "p1", Status: store.ProposalPending}); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("AddProposal(existing id) = %v, want ErrConflict", err)
+	}
+	got, err := s.Proposal(ctx, "p2")
+	if err != nil || got.Base != 4 || got.Entry != 11 || string(got.Change) != `{"addRules":[]}` || !got.Created.Equal(base.Add(time.Minute)) {
+		t.Fatalf("Proposal(p2) = %+v, %v", got, err)
+	}
+	if _, err := s.Proposal(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Proposal(missing) = %v, want ErrNotFound", err)
+	}
+	// Racing decisions: exactly one wins.
+	var wg sync.WaitGroup
+	wins := make(chan string, 8)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d := got
+			d.Status, d.DecidedBy, d.Decided, d.Version = store.ProposalApproved, fmt.Sprint("officer-", i+2), base.Add(time.Hour), 5
+			if err := s.DecideProposal(ctx, d); err == nil {
+				wins <- d.DecidedBy
+			} else if !errors.Is(err, store.ErrConflict) {
+				t.Errorf("DecideProposal = %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(wins)
+	if len(wins) != 1 {
+		t.Errorf("%d racing decisions won, want 1", len(wins))
+	}
+	after, _ := s.Proposal(ctx, "p2")
+	if after.Status != store.ProposalApproved || after.Version != 5 {
+		t.Errorf("after the decision: %+v", after)
+	}
+	pending, err := s.Proposals(ctx, store.ProposalPending)
+	if err != nil || len(pending) != 2 || pending[0].ID != "p3" || pending[1].ID != "p1" {
+		t.Errorf("Proposals(pending) = %v, %v; want p3, p1 (newest first)", ids(pending), err)
+	}
+	if all, _ := s.Proposals(ctx, ""); len(all) != 3 {
+		t.Errorf("Proposals(all) = %v", ids(all))
+	}
+}
+
+func ids(ps []store.Proposal) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.ID
+	}
+	return out
 }
