@@ -315,3 +315,24 @@ func Sensitive(path string) (sensitive, known bool) {
 	}
 	return fl.Sensitive, true
 }
+
+// Catalog presents the datasets to the policy package (its Catalog interface): which datasets
+// exist, and which fields, sensitive or not.
+type Catalog struct{}
+
+// Datasets returns the dataset names.
+func (Catalog) Datasets() []string { return Names() }
+
+// Field reports whether path ("dataset.field") is sensitive, and whether it exists.
+func (Catalog) Field(path string) (sensitive, known bool) { return Sensitive(path) }
+
+// FieldPaths returns every "dataset.field" of the catalog, dataset by dataset.
+func FieldPaths() []string {
+	var out []string
+	for _, d := range All() {
+		for _, f := range d.Fields {
+			out = append(out, d.Name+"."+f.Name)
+		}
+	}
+	return out
+}

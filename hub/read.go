@@ -93,14 +93,10 @@ func (v *CitizenView) DatasetDenied(ds string) bool {
 // is logged and returns ErrNotFound.
 func (h *Hub) ReadCitizen(ctx context.Context, p auth.Principal, req ReadRequest) (*CitizenView, error) {
 	snap := h.policy.Snapshot()
-	fields := make([]string, 0, len(req.Fields))
-	for f := range req.Fields {
-		if _, err := fieldOf(f); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
-		}
-		fields = append(fields, f)
+	d, err := h.decide(ctx, snap, p, req.Fields, req.Purpose)
+	if err != nil {
+		return nil, err
 	}
-	sort.Strings(fields)
 	dept, role := actor(p)
 	entry := ledger.Entry{
 		Kind: ledger.KindAccess, Time: h.now(), Department: dept, Role: role, Purpose: req.Purpose,
@@ -112,46 +108,19 @@ func (h *Hub) ReadCitizen(ctx context.Context, p auth.Principal, req ReadRequest
 	}
 	entry.Subjects = [][]byte{subj}
 
-	view := &CitizenView{ID: req.Citizen, Levels: map[string]policy.Level{}, Datasets: map[string]*DatasetView{}, PolicyVersion: snap.Version()}
-	if _, ok := snap.Purpose(req.Purpose); !ok {
-		for _, f := range fields {
-			entry.Fields = append(entry.Fields, ledger.Field{Name: f, Level: policy.Deny.String()})
-		}
+	view := &CitizenView{ID: req.Citizen, Levels: d.levels, Datasets: map[string]*DatasetView{}, PolicyVersion: snap.Version()}
+	if !d.purposeKnown {
 		// The stated text is not a registered code, and may be anything (even personal data): it
 		// stays off the ledger.
-		entry.Purpose = ""
+		entry.Fields, entry.Purpose = d.denied(), ""
 		entry.Outcome, entry.Reason = ledger.OutcomeDenied, "unknown-purpose"
 		if _, err := h.logAttempt(ctx, entry, req.Citizen, salt); err != nil {
 			return nil, err
 		}
 		return nil, ErrUnknownPurpose
 	}
-
-	// One decision per field, capped at what was selected.
-	sub := policy.Subject{Department: p.Department, Role: p.Role}
-	load := map[string]bool{}
-	reveal := false
-	anyAllowed := false
-	for _, f := range fields {
-		level := policy.Deny
-		if p.Kind == auth.KindDepartment || p.Kind == auth.KindOfficer {
-			level = snap.Decide(sub, f, req.Purpose)
-		}
-		if req.Fields[f]&WantValue == 0 && level == policy.Reveal {
-			level = policy.Commit
-		}
-		view.Levels[f] = level
-		entry.Fields = append(entry.Fields, ledger.Field{Name: f, Level: level.String()})
-		if level != policy.Deny {
-			anyAllowed = true
-			ds, _ := fieldOf(f)
-			load[ds.dataset.Name] = true
-			if level == policy.Reveal && ds.field.Sensitive {
-				reveal = true
-			}
-		}
-	}
-	if !anyAllowed {
+	entry.Fields = d.entryFields()
+	if len(d.load) == 0 {
 		entry.Outcome, entry.Reason = ledger.OutcomeDenied, "forbidden"
 		r, err := h.logAttempt(ctx, entry, req.Citizen, salt)
 		if err != nil {
@@ -162,11 +131,7 @@ func (h *Hub) ReadCitizen(ctx context.Context, p auth.Principal, req ReadRequest
 	}
 
 	// Load what may be released: the records, and the data key only if a sensitive value is revealed.
-	names := make([]string, 0, len(load))
-	for ds := range load {
-		names = append(names, ds)
-	}
-	records, err := h.store.Records(ctx, req.Citizen, names)
+	records, err := h.store.Records(ctx, req.Citizen, d.load)
 	if err != nil {
 		return nil, fmt.Errorf("loading records: %w", err)
 	}
@@ -176,10 +141,7 @@ func (h *Hub) ReadCitizen(ctx context.Context, p auth.Principal, req ReadRequest
 			return nil, fmt.Errorf("looking up citizen: %w", err)
 		}
 		if !exists {
-			entry.Outcome, entry.Reason = ledger.OutcomeDenied, "no-such-citizen"
-			for i := range entry.Fields {
-				entry.Fields[i].Level = policy.Deny.String() // nothing was released
-			}
+			entry.Outcome, entry.Reason, entry.Fields = ledger.OutcomeDenied, "no-such-citizen", d.denied() // nothing was released
 			if _, err := h.logAttempt(ctx, entry, req.Citizen, salt); err != nil {
 				return nil, err
 			}
@@ -187,7 +149,7 @@ func (h *Hub) ReadCitizen(ctx context.Context, p auth.Principal, req ReadRequest
 		}
 	}
 	var dk *seal.DataKey
-	if reveal {
+	if d.reveal {
 		if dk, err = h.dataKey(ctx, req.Citizen, false); err != nil && !isNotFound(err) {
 			return nil, err
 		}
@@ -211,6 +173,68 @@ func (h *Hub) ReadCitizen(ctx context.Context, p auth.Principal, req ReadRequest
 	}
 	view.Receipt = r
 	return view, nil
+}
+
+// decisions are the levels of a request's fields, decided once per request.
+type decisions struct {
+	purposeKnown bool
+	fields       []string // sorted
+	levels       map[string]policy.Level
+	load         []string // datasets with a field released at some level, sorted
+	reveal       bool     // a sensitive value is revealed
+}
+
+// decide makes one decision per requested field for the principal and purpose, capped at what was
+// selected (a field whose value was not selected is released at most as a commitment).
+func (h *Hub) decide(ctx context.Context, snap *policy.Snapshot, p auth.Principal, want map[string]Want, purpose string) (decisions, error) {
+	d := decisions{levels: map[string]policy.Level{}}
+	for f := range want {
+		if _, err := fieldOf(f); err != nil {
+			return d, fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+		d.fields = append(d.fields, f)
+	}
+	sort.Strings(d.fields)
+	_, d.purposeKnown = snap.Purpose(purpose)
+	sub := policy.Subject{Department: p.Department, Role: p.Role}
+	load := map[string]bool{}
+	for _, f := range d.fields {
+		level := policy.Deny
+		if d.purposeKnown && (p.Kind == auth.KindDepartment || p.Kind == auth.KindOfficer) {
+			level = snap.Decide(sub, f, purpose)
+		}
+		if want[f]&WantValue == 0 && level == policy.Reveal {
+			level = policy.Commit
+		}
+		d.levels[f] = level
+		if level != policy.Deny {
+			df, _ := fieldOf(f)
+			load[df.dataset.Name] = true
+			if level == policy.Reveal && df.field.Sensitive {
+				d.reveal = true
+			}
+		}
+	}
+	d.load = sortedKeys(load)
+	return d, nil
+}
+
+// entryFields are the entry's field lines: each field and the level it is released at.
+func (d decisions) entryFields() []ledger.Field {
+	out := make([]ledger.Field, len(d.fields))
+	for i, f := range d.fields {
+		out[i] = ledger.Field{Name: f, Level: d.levels[f].String()}
+	}
+	return out
+}
+
+// denied are the field lines of a refused request: every field denied.
+func (d decisions) denied() []ledger.Field {
+	out := make([]ledger.Field, len(d.fields))
+	for i, f := range d.fields {
+		out[i] = ledger.Field{Name: f, Level: policy.Deny.String()}
+	}
+	return out
 }
 
 // release builds the released view of one record.
