@@ -82,3 +82,38 @@ func (r *mutationResolver) update(ctx context.Context, ds, citizen, purpose stri
 	}
 	return out, nil
 }
+
+func (r *queryResolver) citizens(ctx context.Context, purpose string, filter *model.CitizenFilter, first *int, after *string) (*model.CitizenConnection, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	req := hub.ListRequest{Purpose: purpose, First: 20, Fields: requestedListFields(ctx), Request: requestBytes(ctx)}
+	if first != nil {
+		req.First = *first
+	}
+	if after != nil {
+		req.After = *after
+	}
+	if filter != nil {
+		req.Filter = &hub.ListFilter{Field: filter.Field, Equals: filter.Equals}
+	}
+	res, err := r.Hub.ListCitizens(ctx, p, req)
+	if err != nil {
+		return nil, err
+	}
+	registerReceipt(ctx, res.Receipt)
+	out := &model.CitizenConnection{Edges: []model.CitizenEdge{}, PageInfo: &model.PageInfo{HasNextPage: res.HasNext}}
+	for _, v := range res.Citizens {
+		c, err := citizenModel(v)
+		if err != nil {
+			return nil, err
+		}
+		out.Edges = append(out.Edges, model.CitizenEdge{Cursor: v.ID, Node: c})
+	}
+	if n := len(res.Citizens); n > 0 {
+		end := res.Citizens[n-1].ID
+		out.PageInfo.EndCursor = &end
+	}
+	return out, nil
+}

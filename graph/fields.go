@@ -32,9 +32,30 @@ func sealedType(k dataset.Kind) string {
 // requestedFields walks the selection under the citizen field and returns, for every dataset
 // field selected, which parts of it (value, commitment) were selected. Fragments count.
 func requestedFields(ctx context.Context) map[string]hub.Want {
+	return citizenFields(graphql.GetOperationContext(ctx), graphql.CollectFieldsCtx(ctx, []string{"Citizen"}))
+}
+
+// requestedListFields does the same for the citizens connection: edges { node { … } }.
+func requestedListFields(ctx context.Context) map[string]hub.Want {
 	op := graphql.GetOperationContext(ctx)
+	var nodes []graphql.CollectedField
+	for _, e := range graphql.CollectFieldsCtx(ctx, []string{"CitizenConnection"}) {
+		if e.Name != "edges" {
+			continue
+		}
+		for _, n := range graphql.CollectFields(op, e.Selections, []string{"CitizenEdge"}) {
+			if n.Name == "node" {
+				nodes = append(nodes, graphql.CollectFields(op, n.Selections, []string{"Citizen"})...)
+			}
+		}
+	}
+	return citizenFields(op, nodes)
+}
+
+// citizenFields walks the dataset fields selected on a Citizen.
+func citizenFields(op *graphql.OperationContext, selected []graphql.CollectedField) map[string]hub.Want {
 	out := map[string]hub.Want{}
-	for _, dsField := range graphql.CollectFieldsCtx(ctx, []string{"Citizen"}) {
+	for _, dsField := range selected {
 		ds, ok := dataset.Lookup(dsField.Name)
 		if !ok {
 			continue // id, __typename

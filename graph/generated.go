@@ -38,6 +38,13 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AccessExplanation struct {
+		Level         func(childComplexity int) int
+		Matched       func(childComplexity int) int
+		PolicyVersion func(childComplexity int) int
+		Reason        func(childComplexity int) int
+	}
+
 	BusinessLicense struct {
 		CompanyName         func(childComplexity int) int
 		LegalRepresentative func(childComplexity int) int
@@ -57,6 +64,16 @@ type ComplexityRoot struct {
 		Tax             func(childComplexity int) int
 	}
 
+	CitizenConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	CitizenEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Commitment struct {
 		Point   func(childComplexity int) int
 		Scheme  func(childComplexity int) int
@@ -72,6 +89,15 @@ type ComplexityRoot struct {
 	FieldCommitment struct {
 		Commitment func(childComplexity int) int
 		Field      func(childComplexity int) int
+	}
+
+	FieldImpact struct {
+		After      func(childComplexity int) int
+		Before     func(childComplexity int) int
+		Department func(childComplexity int) int
+		Field      func(childComplexity int) int
+		Purpose    func(childComplexity int) int
+		Role       func(childComplexity int) int
 	}
 
 	Health struct {
@@ -141,6 +167,9 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		ApprovePolicyChange   func(childComplexity int, id string) int
+		ProposePolicyChange   func(childComplexity int, change model.PolicyChangeInput, reason string) int
+		RejectPolicyChange    func(childComplexity int, id string, reason string) int
 		UpdateBusinessLicense func(childComplexity int, citizenID string, purpose string, input []map[string]any) int
 		UpdateHealth          func(childComplexity int, citizenID string, purpose string, input map[string]any) int
 		UpdateIdentity        func(childComplexity int, citizenID string, purpose string, input map[string]any) int
@@ -148,6 +177,63 @@ type ComplexityRoot struct {
 		UpdateProperty        func(childComplexity int, citizenID string, purpose string, input []map[string]any) int
 		UpdateSocialInsurance func(childComplexity int, citizenID string, purpose string, input map[string]any) int
 		UpdateTax             func(childComplexity int, citizenID string, purpose string, input map[string]any) int
+	}
+
+	PageInfo struct {
+		EndCursor   func(childComplexity int) int
+		HasNextPage func(childComplexity int) int
+	}
+
+	PolicyChange struct {
+		AddGroupings    func(childComplexity int) int
+		AddPurposes     func(childComplexity int) int
+		AddRules        func(childComplexity int) int
+		RemoveGroupings func(childComplexity int) int
+		RemoveRules     func(childComplexity int) int
+		RetirePurposes  func(childComplexity int) int
+	}
+
+	PolicyGrouping struct {
+		Department func(childComplexity int) int
+		Member     func(childComplexity int) int
+		Role       func(childComplexity int) int
+	}
+
+	PolicyProposal struct {
+		BaseVersion         func(childComplexity int) int
+		Change              func(childComplexity int) int
+		Created             func(childComplexity int) int
+		Decided             func(childComplexity int) int
+		DecidedBy           func(childComplexity int) int
+		DecisionLedgerIndex func(childComplexity int) int
+		DecisionReason      func(childComplexity int) int
+		ID                  func(childComplexity int) int
+		Impact              func(childComplexity int) int
+		LedgerIndex         func(childComplexity int) int
+		ProposedBy          func(childComplexity int) int
+		Reason              func(childComplexity int) int
+		Status              func(childComplexity int) int
+		Version             func(childComplexity int) int
+	}
+
+	PolicyRule struct {
+		Action     func(childComplexity int) int
+		Department func(childComplexity int) int
+		Effect     func(childComplexity int) int
+		Object     func(childComplexity int) int
+		Purpose    func(childComplexity int) int
+		Role       func(childComplexity int) int
+	}
+
+	PolicyVersion struct {
+		ApprovedBy func(childComplexity int) int
+		Created    func(childComplexity int) int
+		Digest     func(childComplexity int) int
+		ProposalID func(childComplexity int) int
+		ProposedBy func(childComplexity int) int
+		Reason     func(childComplexity int) int
+		Rules      func(childComplexity int) int
+		Version    func(childComplexity int) int
 	}
 
 	Principal struct {
@@ -174,12 +260,19 @@ type ComplexityRoot struct {
 
 	Query struct {
 		Citizen          func(childComplexity int, id string, purpose string) int
+		Citizens         func(childComplexity int, purpose string, filter *model.CitizenFilter, first *int, after *string) int
 		ConsistencyProof func(childComplexity int, from int64, to *int64) int
+		ExplainAccess    func(childComplexity int, department string, role string, field string, purpose string) int
 		InclusionProof   func(childComplexity int, index int64, treeSize *int64) int
 		LedgerCheckpoint func(childComplexity int) int
 		LedgerEntry      func(childComplexity int, index int64) int
 		LedgerReceipt    func(childComplexity int, index int64) int
 		Me               func(childComplexity int) int
+		PolicyGroupings  func(childComplexity int) int
+		PolicyProposals  func(childComplexity int, status *string) int
+		PolicyRules      func(childComplexity int, version *int64) int
+		PolicyVersion    func(childComplexity int) int
+		PolicyVersions   func(childComplexity int) int
 		Purposes         func(childComplexity int) int
 	}
 
@@ -232,6 +325,9 @@ type MutationResolver interface {
 	UpdateProperty(ctx context.Context, citizenID string, purpose string, input []map[string]any) (*model.UpdateResult, error)
 	UpdateBusinessLicense(ctx context.Context, citizenID string, purpose string, input []map[string]any) (*model.UpdateResult, error)
 	UpdateHealth(ctx context.Context, citizenID string, purpose string, input map[string]any) (*model.UpdateResult, error)
+	ProposePolicyChange(ctx context.Context, change model.PolicyChangeInput, reason string) (*model.PolicyProposal, error)
+	ApprovePolicyChange(ctx context.Context, id string) (*model.PolicyProposal, error)
+	RejectPolicyChange(ctx context.Context, id string, reason string) (*model.PolicyProposal, error)
 }
 type QueryResolver interface {
 	Citizen(ctx context.Context, id string, purpose string) (*model.Citizen, error)
@@ -242,6 +338,13 @@ type QueryResolver interface {
 	ConsistencyProof(ctx context.Context, from int64, to *int64) (*model.ConsistencyProof, error)
 	LedgerEntry(ctx context.Context, index int64) (*model.LedgerEntry, error)
 	LedgerReceipt(ctx context.Context, index int64) (string, error)
+	Citizens(ctx context.Context, purpose string, filter *model.CitizenFilter, first *int, after *string) (*model.CitizenConnection, error)
+	PolicyVersion(ctx context.Context) (*model.PolicyVersion, error)
+	PolicyVersions(ctx context.Context) ([]model.PolicyVersion, error)
+	PolicyRules(ctx context.Context, version *int64) ([]model.PolicyRule, error)
+	PolicyGroupings(ctx context.Context) ([]model.PolicyGrouping, error)
+	PolicyProposals(ctx context.Context, status *string) ([]model.PolicyProposal, error)
+	ExplainAccess(ctx context.Context, department string, role string, field string, purpose string) (*model.AccessExplanation, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -261,6 +364,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "AccessExplanation.level":
+		if e.ComplexityRoot.AccessExplanation.Level == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessExplanation.Level(childComplexity), true
+	case "AccessExplanation.matched":
+		if e.ComplexityRoot.AccessExplanation.Matched == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessExplanation.Matched(childComplexity), true
+	case "AccessExplanation.policyVersion":
+		if e.ComplexityRoot.AccessExplanation.PolicyVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessExplanation.PolicyVersion(childComplexity), true
+	case "AccessExplanation.reason":
+		if e.ComplexityRoot.AccessExplanation.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessExplanation.Reason(childComplexity), true
 
 	case "BusinessLicense.companyName":
 		if e.ComplexityRoot.BusinessLicense.CompanyName == nil {
@@ -342,6 +470,32 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Citizen.Tax(childComplexity), true
 
+	case "CitizenConnection.edges":
+		if e.ComplexityRoot.CitizenConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CitizenConnection.Edges(childComplexity), true
+	case "CitizenConnection.pageInfo":
+		if e.ComplexityRoot.CitizenConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CitizenConnection.PageInfo(childComplexity), true
+
+	case "CitizenEdge.cursor":
+		if e.ComplexityRoot.CitizenEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CitizenEdge.Cursor(childComplexity), true
+	case "CitizenEdge.node":
+		if e.ComplexityRoot.CitizenEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CitizenEdge.Node(childComplexity), true
+
 	case "Commitment.point":
 		if e.ComplexityRoot.Commitment.Point == nil {
 			break
@@ -392,6 +546,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.FieldCommitment.Field(childComplexity), true
+
+	case "FieldImpact.after":
+		if e.ComplexityRoot.FieldImpact.After == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldImpact.After(childComplexity), true
+	case "FieldImpact.before":
+		if e.ComplexityRoot.FieldImpact.Before == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldImpact.Before(childComplexity), true
+	case "FieldImpact.department":
+		if e.ComplexityRoot.FieldImpact.Department == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldImpact.Department(childComplexity), true
+	case "FieldImpact.field":
+		if e.ComplexityRoot.FieldImpact.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldImpact.Field(childComplexity), true
+	case "FieldImpact.purpose":
+		if e.ComplexityRoot.FieldImpact.Purpose == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldImpact.Purpose(childComplexity), true
+	case "FieldImpact.role":
+		if e.ComplexityRoot.FieldImpact.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldImpact.Role(childComplexity), true
 
 	case "Health.bloodType":
 		if e.ComplexityRoot.Health.BloodType == nil {
@@ -653,6 +844,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Marriage.SpouseCitizenID(childComplexity), true
 
+	case "Mutation.approvePolicyChange":
+		if e.ComplexityRoot.Mutation.ApprovePolicyChange == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_approvePolicyChange_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ApprovePolicyChange(childComplexity, args["id"].(string)), true
+	case "Mutation.proposePolicyChange":
+		if e.ComplexityRoot.Mutation.ProposePolicyChange == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_proposePolicyChange_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ProposePolicyChange(childComplexity, args["change"].(model.PolicyChangeInput), args["reason"].(string)), true
+	case "Mutation.rejectPolicyChange":
+		if e.ComplexityRoot.Mutation.RejectPolicyChange == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rejectPolicyChange_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RejectPolicyChange(childComplexity, args["id"].(string), args["reason"].(string)), true
 	case "Mutation.updateBusinessLicense":
 		if e.ComplexityRoot.Mutation.UpdateBusinessLicense == nil {
 			break
@@ -730,6 +954,246 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateTax(childComplexity, args["citizenId"].(string), args["purpose"].(string), args["input"].(map[string]any)), true
+
+	case "PageInfo.endCursor":
+		if e.ComplexityRoot.PageInfo.EndCursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PageInfo.EndCursor(childComplexity), true
+	case "PageInfo.hasNextPage":
+		if e.ComplexityRoot.PageInfo.HasNextPage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
+
+	case "PolicyChange.addGroupings":
+		if e.ComplexityRoot.PolicyChange.AddGroupings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyChange.AddGroupings(childComplexity), true
+	case "PolicyChange.addPurposes":
+		if e.ComplexityRoot.PolicyChange.AddPurposes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyChange.AddPurposes(childComplexity), true
+	case "PolicyChange.addRules":
+		if e.ComplexityRoot.PolicyChange.AddRules == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyChange.AddRules(childComplexity), true
+	case "PolicyChange.removeGroupings":
+		if e.ComplexityRoot.PolicyChange.RemoveGroupings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyChange.RemoveGroupings(childComplexity), true
+	case "PolicyChange.removeRules":
+		if e.ComplexityRoot.PolicyChange.RemoveRules == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyChange.RemoveRules(childComplexity), true
+	case "PolicyChange.retirePurposes":
+		if e.ComplexityRoot.PolicyChange.RetirePurposes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyChange.RetirePurposes(childComplexity), true
+
+	case "PolicyGrouping.department":
+		if e.ComplexityRoot.PolicyGrouping.Department == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyGrouping.Department(childComplexity), true
+	case "PolicyGrouping.member":
+		if e.ComplexityRoot.PolicyGrouping.Member == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyGrouping.Member(childComplexity), true
+	case "PolicyGrouping.role":
+		if e.ComplexityRoot.PolicyGrouping.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyGrouping.Role(childComplexity), true
+
+	case "PolicyProposal.baseVersion":
+		if e.ComplexityRoot.PolicyProposal.BaseVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyProposal.BaseVersion(childComplexity), true
+	case "PolicyProposal.change":
+		if e.ComplexityRoot.PolicyProposal.Change == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyProposal.Change(childComplexity), true
+	case "PolicyProposal.created":
+		if e.ComplexityRoot.PolicyProposal.Created == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyProposal.Created(childComplexity), true
+	case "PolicyProposal.decided":
+		if e.ComplexityRoot.PolicyProposal.Decided == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyProposal.Decided(childComplexity), true
+	case "PolicyProposal.decidedBy":
+		if e.ComplexityRoot.PolicyProposal.DecidedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyProposal.DecidedBy(childComplexity), true
+	case "PolicyProposal.decisionLedgerIndex":
+		if e.ComplexityRoot.PolicyProposal.DecisionLedgerIndex == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyProposal.DecisionLedgerIndex(childComplexity), true
+	case "PolicyProposal.decisionReason":
+		if e.ComplexityRoot.PolicyProposal.DecisionReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyProposal.DecisionReason(childComplexity), true
+	case "PolicyProposal.id":
+		if e.ComplexityRoot.PolicyProposal.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyProposal.ID(childComplexity), true
+	case "PolicyProposal.impact":
+		if e.ComplexityRoot.PolicyProposal.Impact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyProposal.Impact(childComplexity), true
+	case "PolicyProposal.ledgerIndex":
+		if e.ComplexityRoot.PolicyProposal.LedgerIndex == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyProposal.LedgerIndex(childComplexity), true
+	case "PolicyProposal.proposedBy":
+		if e.ComplexityRoot.PolicyProposal.ProposedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyProposal.ProposedBy(childComplexity), true
+	case "PolicyProposal.reason":
+		if e.ComplexityRoot.PolicyProposal.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyProposal.Reason(childComplexity), true
+	case "PolicyProposal.status":
+		if e.ComplexityRoot.PolicyProposal.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyProposal.Status(childComplexity), true
+	case "PolicyProposal.version":
+		if e.ComplexityRoot.PolicyProposal.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyProposal.Version(childComplexity), true
+
+	case "PolicyRule.action":
+		if e.ComplexityRoot.PolicyRule.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyRule.Action(childComplexity), true
+	case "PolicyRule.department":
+		if e.ComplexityRoot.PolicyRule.Department == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyRule.Department(childComplexity), true
+	case "PolicyRule.effect":
+		if e.ComplexityRoot.PolicyRule.Effect == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyRule.Effect(childComplexity), true
+	case "PolicyRule.object":
+		if e.ComplexityRoot.PolicyRule.Object == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyRule.Object(childComplexity), true
+	case "PolicyRule.purpose":
+		if e.ComplexityRoot.PolicyRule.Purpose == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyRule.Purpose(childComplexity), true
+	case "PolicyRule.role":
+		if e.ComplexityRoot.PolicyRule.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyRule.Role(childComplexity), true
+
+	case "PolicyVersion.approvedBy":
+		if e.ComplexityRoot.PolicyVersion.ApprovedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.ApprovedBy(childComplexity), true
+	case "PolicyVersion.created":
+		if e.ComplexityRoot.PolicyVersion.Created == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.Created(childComplexity), true
+	case "PolicyVersion.digest":
+		if e.ComplexityRoot.PolicyVersion.Digest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.Digest(childComplexity), true
+	case "PolicyVersion.proposalId":
+		if e.ComplexityRoot.PolicyVersion.ProposalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.ProposalID(childComplexity), true
+	case "PolicyVersion.proposedBy":
+		if e.ComplexityRoot.PolicyVersion.ProposedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.ProposedBy(childComplexity), true
+	case "PolicyVersion.reason":
+		if e.ComplexityRoot.PolicyVersion.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.Reason(childComplexity), true
+	case "PolicyVersion.rules":
+		if e.ComplexityRoot.PolicyVersion.Rules == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.Rules(childComplexity), true
+	case "PolicyVersion.version":
+		if e.ComplexityRoot.PolicyVersion.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.Version(childComplexity), true
 
 	case "Principal.department":
 		if e.ComplexityRoot.Principal.Department == nil {
@@ -823,6 +1287,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Citizen(childComplexity, args["id"].(string), args["purpose"].(string)), true
+	case "Query.citizens":
+		if e.ComplexityRoot.Query.Citizens == nil {
+			break
+		}
+
+		args, err := ec.field_Query_citizens_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Citizens(childComplexity, args["purpose"].(string), args["filter"].(*model.CitizenFilter), args["first"].(*int), args["after"].(*string)), true
 	case "Query.consistencyProof":
 		if e.ComplexityRoot.Query.ConsistencyProof == nil {
 			break
@@ -834,6 +1309,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ConsistencyProof(childComplexity, args["from"].(int64), args["to"].(*int64)), true
+	case "Query.explainAccess":
+		if e.ComplexityRoot.Query.ExplainAccess == nil {
+			break
+		}
+
+		args, err := ec.field_Query_explainAccess_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ExplainAccess(childComplexity, args["department"].(string), args["role"].(string), args["field"].(string), args["purpose"].(string)), true
 	case "Query.inclusionProof":
 		if e.ComplexityRoot.Query.InclusionProof == nil {
 			break
@@ -880,6 +1366,46 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Me(childComplexity), true
+	case "Query.policyGroupings":
+		if e.ComplexityRoot.Query.PolicyGroupings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.PolicyGroupings(childComplexity), true
+	case "Query.policyProposals":
+		if e.ComplexityRoot.Query.PolicyProposals == nil {
+			break
+		}
+
+		args, err := ec.field_Query_policyProposals_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PolicyProposals(childComplexity, args["status"].(*string)), true
+	case "Query.policyRules":
+		if e.ComplexityRoot.Query.PolicyRules == nil {
+			break
+		}
+
+		args, err := ec.field_Query_policyRules_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PolicyRules(childComplexity, args["version"].(*int64)), true
+	case "Query.policyVersion":
+		if e.ComplexityRoot.Query.PolicyVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.PolicyVersion(childComplexity), true
+	case "Query.policyVersions":
+		if e.ComplexityRoot.Query.PolicyVersions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.PolicyVersions(childComplexity), true
 	case "Query.purposes":
 		if e.ComplexityRoot.Query.Purposes == nil {
 			break
@@ -1010,10 +1536,15 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
 		ec.unmarshalInputBusinessLicenseInput,
+		ec.unmarshalInputCitizenFilter,
 		ec.unmarshalInputHealthInput,
 		ec.unmarshalInputIdentityInput,
 		ec.unmarshalInputMarriageInput,
+		ec.unmarshalInputPolicyChangeInput,
+		ec.unmarshalInputPolicyGroupingInput,
+		ec.unmarshalInputPolicyRuleInput,
 		ec.unmarshalInputPropertyInput,
+		ec.unmarshalInputPurposeInput,
 		ec.unmarshalInputSocialInsuranceInput,
 		ec.unmarshalInputTaxInput,
 	)
@@ -1133,6 +1664,27 @@ type Query {
   ledgerEntry(index: Int64!): LedgerEntry!
   "An entry's C2SP tlog-proof receipt (entry bytes as extra data, inclusion proof, cosigned checkpoint), verifiable offline with govhub ledger check-receipt. Auditors only."
   ledgerReceipt(index: Int64!): String!
+
+  """
+  A page of citizens, for callers whose policy grants ` + "`" + `list` + "`" + ` on every dataset the selection and the
+  filter touch, for the purpose; each citizen's fields are then decided as for citizen(). At most
+  100 a page; ` + "`" + `after` + "`" + ` is the previous page's endCursor. The page is one ledger entry naming every
+  citizen on it. Without the list permission the query is refused, and the attempt is logged.
+  """
+  citizens(purpose: String!, filter: CitizenFilter, first: Int = 20, after: String): CitizenConnection!
+
+  "The policy version in force. Officers and auditors."
+  policyVersion: PolicyVersion!
+  "Every policy version, oldest first. Officers and auditors."
+  policyVersions: [PolicyVersion!]!
+  "The rules of a policy version (default: the one in force). Officers and auditors."
+  policyRules(version: Int64): [PolicyRule!]!
+  "The role groupings of the policy in force. Officers and auditors."
+  policyGroupings: [PolicyGrouping!]!
+  "Policy change proposals, newest first, optionally only those in one status (pending, approved, rejected). Officers and auditors."
+  policyProposals(status: String): [PolicyProposal!]!
+  "Why a department's role gets a field for a purpose: the decision and the rules that produced it. Officers and auditors."
+  explainAccess(department: String!, role: String!, field: String!, purpose: String!): AccessExplanation!
 }
 
 """
@@ -1148,6 +1700,13 @@ type Mutation {
   updateProperty(citizenId: ID!, purpose: String!, input: [PropertyInput!]!): UpdateResult!
   updateBusinessLicense(citizenId: ID!, purpose: String!, input: [BusinessLicenseInput!]!): UpdateResult!
   updateHealth(citizenId: ID!, purpose: String!, input: HealthInput!): UpdateResult!
+
+  "Propose a change to the access policy, with its impact preview. Officers only; another officer must approve it."
+  proposePolicyChange(change: PolicyChangeInput!, reason: String!): PolicyProposal!
+  "Approve a pending proposal made by another officer against the version in force: it becomes the next policy version on every hub instance. Officers only."
+  approvePolicyChange(id: ID!): PolicyProposal!
+  "Reject a pending proposal, with a reason. Officers only."
+  rejectPolicyChange(id: ID!, reason: String!): PolicyProposal!
 }
 
 type Citizen {
@@ -1415,6 +1974,140 @@ type LedgerField {
   level: String!
   commitment: String
 }
+
+"A plain (non-sensitive) field to filter on: equal to the value. The caller must be allowed to list the field's dataset and to see the field."
+input CitizenFilter {
+  "dataset.field, e.g. identity.hukouCity"
+  field: String!
+  equals: String!
+}
+
+type CitizenConnection {
+  edges: [CitizenEdge!]!
+  pageInfo: PageInfo!
+}
+
+type CitizenEdge {
+  cursor: String!
+  node: Citizen!
+}
+
+type PageInfo {
+  hasNextPage: Boolean!
+  endCursor: String
+}
+
+type PolicyVersion {
+  version: Int64!
+  rules: Int!
+  "SHA-256 of the canonical rules, groupings and purposes, hex."
+  digest: String!
+  created: String!
+  proposalId: String
+  proposedBy: String
+  approvedBy: String
+  reason: String
+}
+
+type PolicyRule {
+  role: String!
+  department: String!
+  "dataset.field, with wildcards (tax.*, *), or a dataset for write and list"
+  object: String!
+  "reveal, commit, write or list"
+  action: String!
+  "a purpose code, or * for any"
+  purpose: String!
+  "allow or deny"
+  effect: String!
+}
+
+type PolicyGrouping {
+  member: String!
+  role: String!
+  department: String!
+}
+
+input PolicyRuleInput {
+  role: String!
+  department: String!
+  object: String!
+  action: String!
+  purpose: String!
+  effect: String!
+}
+
+input PolicyGroupingInput {
+  member: String!
+  role: String!
+  department: String!
+}
+
+input PurposeInput {
+  code: String!
+  titleZh: String!
+  titleEn: String!
+  legalBasis: String!
+}
+
+input PolicyChangeInput {
+  addRules: [PolicyRuleInput!]
+  removeRules: [PolicyRuleInput!]
+  addGroupings: [PolicyGroupingInput!]
+  removeGroupings: [PolicyGroupingInput!]
+  addPurposes: [PurposeInput!]
+  retirePurposes: [String!]
+}
+
+type PolicyChange {
+  addRules: [PolicyRule!]!
+  removeRules: [PolicyRule!]!
+  addGroupings: [PolicyGrouping!]!
+  removeGroupings: [PolicyGrouping!]!
+  addPurposes: [Purpose!]!
+  retirePurposes: [String!]!
+}
+
+"How a change moves one field for one department, role and purpose."
+type FieldImpact {
+  department: String!
+  role: String!
+  purpose: String!
+  field: String!
+  "reveal, commit or deny"
+  before: String!
+  after: String!
+}
+
+type PolicyProposal {
+  id: ID!
+  "The policy version it was proposed against."
+  baseVersion: Int64!
+  reason: String!
+  proposedBy: String!
+  created: String!
+  "pending, approved or rejected"
+  status: String!
+  change: PolicyChange!
+  "Every field whose level the change moves, computed by deciding before and after."
+  impact: [FieldImpact!]!
+  ledgerIndex: Int64!
+  decidedBy: String
+  decided: String
+  decisionReason: String
+  "The policy version an approval created."
+  version: Int64
+  decisionLedgerIndex: Int64
+}
+
+type AccessExplanation {
+  "reveal, commit or deny"
+  level: String!
+  "The allow and deny rules that match (role inheritance included); none means deny by default."
+  matched: [PolicyRule!]!
+  reason: String!
+  policyVersion: Int64!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -1422,6 +2115,20 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_AccessExplanation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "level":
+		return ec.fieldContext_AccessExplanation_level(ctx, field)
+	case "matched":
+		return ec.fieldContext_AccessExplanation_matched(ctx, field)
+	case "reason":
+		return ec.fieldContext_AccessExplanation_reason(ctx, field)
+	case "policyVersion":
+		return ec.fieldContext_AccessExplanation_policyVersion(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccessExplanation", field.Name)
+}
 
 func (ec *executionContext) childFields_BusinessLicense(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -1461,6 +2168,26 @@ func (ec *executionContext) childFields_Citizen(ctx context.Context, field graph
 	return nil, fmt.Errorf("no field named %q was found under type Citizen", field.Name)
 }
 
+func (ec *executionContext) childFields_CitizenConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_CitizenConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_CitizenConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CitizenConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_CitizenEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_CitizenEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_CitizenEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CitizenEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_Commitment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "scheme":
@@ -1493,6 +2220,24 @@ func (ec *executionContext) childFields_FieldCommitment(ctx context.Context, fie
 		return ec.fieldContext_FieldCommitment_commitment(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type FieldCommitment", field.Name)
+}
+
+func (ec *executionContext) childFields_FieldImpact(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "department":
+		return ec.fieldContext_FieldImpact_department(ctx, field)
+	case "role":
+		return ec.fieldContext_FieldImpact_role(ctx, field)
+	case "purpose":
+		return ec.fieldContext_FieldImpact_purpose(ctx, field)
+	case "field":
+		return ec.fieldContext_FieldImpact_field(ctx, field)
+	case "before":
+		return ec.fieldContext_FieldImpact_before(ctx, field)
+	case "after":
+		return ec.fieldContext_FieldImpact_after(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FieldImpact", field.Name)
 }
 
 func (ec *executionContext) childFields_Health(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1625,6 +2370,120 @@ func (ec *executionContext) childFields_Marriage(ctx context.Context, field grap
 		return ec.fieldContext_Marriage_registeredOn(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Marriage", field.Name)
+}
+
+func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "hasNextPage":
+		return ec.fieldContext_PageInfo_hasNextPage(ctx, field)
+	case "endCursor":
+		return ec.fieldContext_PageInfo_endCursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_PolicyChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "addRules":
+		return ec.fieldContext_PolicyChange_addRules(ctx, field)
+	case "removeRules":
+		return ec.fieldContext_PolicyChange_removeRules(ctx, field)
+	case "addGroupings":
+		return ec.fieldContext_PolicyChange_addGroupings(ctx, field)
+	case "removeGroupings":
+		return ec.fieldContext_PolicyChange_removeGroupings(ctx, field)
+	case "addPurposes":
+		return ec.fieldContext_PolicyChange_addPurposes(ctx, field)
+	case "retirePurposes":
+		return ec.fieldContext_PolicyChange_retirePurposes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyChange", field.Name)
+}
+
+func (ec *executionContext) childFields_PolicyGrouping(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "member":
+		return ec.fieldContext_PolicyGrouping_member(ctx, field)
+	case "role":
+		return ec.fieldContext_PolicyGrouping_role(ctx, field)
+	case "department":
+		return ec.fieldContext_PolicyGrouping_department(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyGrouping", field.Name)
+}
+
+func (ec *executionContext) childFields_PolicyProposal(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PolicyProposal_id(ctx, field)
+	case "baseVersion":
+		return ec.fieldContext_PolicyProposal_baseVersion(ctx, field)
+	case "reason":
+		return ec.fieldContext_PolicyProposal_reason(ctx, field)
+	case "proposedBy":
+		return ec.fieldContext_PolicyProposal_proposedBy(ctx, field)
+	case "created":
+		return ec.fieldContext_PolicyProposal_created(ctx, field)
+	case "status":
+		return ec.fieldContext_PolicyProposal_status(ctx, field)
+	case "change":
+		return ec.fieldContext_PolicyProposal_change(ctx, field)
+	case "impact":
+		return ec.fieldContext_PolicyProposal_impact(ctx, field)
+	case "ledgerIndex":
+		return ec.fieldContext_PolicyProposal_ledgerIndex(ctx, field)
+	case "decidedBy":
+		return ec.fieldContext_PolicyProposal_decidedBy(ctx, field)
+	case "decided":
+		return ec.fieldContext_PolicyProposal_decided(ctx, field)
+	case "decisionReason":
+		return ec.fieldContext_PolicyProposal_decisionReason(ctx, field)
+	case "version":
+		return ec.fieldContext_PolicyProposal_version(ctx, field)
+	case "decisionLedgerIndex":
+		return ec.fieldContext_PolicyProposal_decisionLedgerIndex(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyProposal", field.Name)
+}
+
+func (ec *executionContext) childFields_PolicyRule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "role":
+		return ec.fieldContext_PolicyRule_role(ctx, field)
+	case "department":
+		return ec.fieldContext_PolicyRule_department(ctx, field)
+	case "object":
+		return ec.fieldContext_PolicyRule_object(ctx, field)
+	case "action":
+		return ec.fieldContext_PolicyRule_action(ctx, field)
+	case "purpose":
+		return ec.fieldContext_PolicyRule_purpose(ctx, field)
+	case "effect":
+		return ec.fieldContext_PolicyRule_effect(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyRule", field.Name)
+}
+
+func (ec *executionContext) childFields_PolicyVersion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "version":
+		return ec.fieldContext_PolicyVersion_version(ctx, field)
+	case "rules":
+		return ec.fieldContext_PolicyVersion_rules(ctx, field)
+	case "digest":
+		return ec.fieldContext_PolicyVersion_digest(ctx, field)
+	case "created":
+		return ec.fieldContext_PolicyVersion_created(ctx, field)
+	case "proposalId":
+		return ec.fieldContext_PolicyVersion_proposalId(ctx, field)
+	case "proposedBy":
+		return ec.fieldContext_PolicyVersion_proposedBy(ctx, field)
+	case "approvedBy":
+		return ec.fieldContext_PolicyVersion_approvedBy(ctx, field)
+	case "reason":
+		return ec.fieldContext_PolicyVersion_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyVersion", field.Name)
 }
 
 func (ec *executionContext) childFields_Principal(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1858,6 +2717,64 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 // endregion ************************** internal!.gotpl ***************************
 
 // region    ***************************** args.gotpl *****************************
+
+func (ec *executionContext) field_Mutation_approvePolicyChange_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_proposePolicyChange_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "change",
+		func(ctx context.Context, v any) (model.PolicyChangeInput, error) {
+			return ec.unmarshalNPolicyChangeInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyChangeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["change"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_rejectPolicyChange_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
+	return args, nil
+}
 
 func (ec *executionContext) field_Mutation_updateBusinessLicense_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
@@ -2105,6 +3022,44 @@ func (ec *executionContext) field_Query_citizen_args(ctx context.Context, rawArg
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_citizens_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "purpose",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["purpose"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.CitizenFilter, error) {
+			return ec.unmarshalOCitizenFilter2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐCitizenFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_consistencyProof_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2124,6 +3079,44 @@ func (ec *executionContext) field_Query_consistencyProof_args(ctx context.Contex
 		return nil, err
 	}
 	args["to"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_explainAccess_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "department",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["department"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "role",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["role"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "field",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["field"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "purpose",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["purpose"] = arg3
 	return args, nil
 }
 
@@ -2174,6 +3167,34 @@ func (ec *executionContext) field_Query_ledgerReceipt_args(ctx context.Context, 
 		return nil, err
 	}
 	args["index"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_policyProposals_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_policyRules_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "version",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt642ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["version"] = arg0
 	return args, nil
 }
 
@@ -2236,6 +3257,107 @@ func (ec *executionContext) field___Type_fields_args(ctx context.Context, rawArg
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _AccessExplanation_level(ctx context.Context, field graphql.CollectedField, obj *model.AccessExplanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessExplanation_level(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Level, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessExplanation_level(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessExplanation", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessExplanation_matched(ctx context.Context, field graphql.CollectedField, obj *model.AccessExplanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessExplanation_matched(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Matched, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.PolicyRule) graphql.Marshaler {
+			return ec.marshalNPolicyRule2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyRuleᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessExplanation_matched(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccessExplanation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyRule(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccessExplanation_reason(ctx context.Context, field graphql.CollectedField, obj *model.AccessExplanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessExplanation_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessExplanation_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessExplanation", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessExplanation_policyVersion(ctx context.Context, field graphql.CollectedField, obj *model.AccessExplanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessExplanation_policyVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PolicyVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessExplanation_policyVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessExplanation", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
 
 func (ec *executionContext) _BusinessLicense_uscc(ctx context.Context, field graphql.CollectedField, obj *model.BusinessLicense) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -2599,6 +3721,125 @@ func (ec *executionContext) fieldContext_Citizen_health(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _CitizenConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CitizenConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CitizenConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.CitizenEdge) graphql.Marshaler {
+			return ec.marshalNCitizenEdge2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐCitizenEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CitizenConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CitizenConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CitizenEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CitizenConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.CitizenConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CitizenConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CitizenConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CitizenConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CitizenEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CitizenEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CitizenEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CitizenEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CitizenEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CitizenEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.CitizenEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CitizenEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Citizen) graphql.Marshaler {
+			return ec.marshalNCitizen2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐCitizen(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CitizenEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CitizenEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Citizen(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Commitment_scheme(ctx context.Context, field graphql.CollectedField, obj *model.Commitment) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2790,6 +4031,144 @@ func (ec *executionContext) fieldContext_FieldCommitment_commitment(_ context.Co
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _FieldImpact_department(ctx context.Context, field graphql.CollectedField, obj *model.FieldImpact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldImpact_department(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Department, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FieldImpact_department(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldImpact", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _FieldImpact_role(ctx context.Context, field graphql.CollectedField, obj *model.FieldImpact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldImpact_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FieldImpact_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldImpact", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _FieldImpact_purpose(ctx context.Context, field graphql.CollectedField, obj *model.FieldImpact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldImpact_purpose(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Purpose, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FieldImpact_purpose(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldImpact", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _FieldImpact_field(ctx context.Context, field graphql.CollectedField, obj *model.FieldImpact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldImpact_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Field, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FieldImpact_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldImpact", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _FieldImpact_before(ctx context.Context, field graphql.CollectedField, obj *model.FieldImpact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldImpact_before(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Before, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FieldImpact_before(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldImpact", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _FieldImpact_after(ctx context.Context, field graphql.CollectedField, obj *model.FieldImpact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldImpact_after(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.After, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FieldImpact_after(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldImpact", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Health_bloodType(ctx context.Context, field graphql.CollectedField, obj *model.Health) (ret graphql.Marshaler) {
@@ -4207,6 +5586,1098 @@ func (ec *executionContext) fieldContext_Mutation_updateHealth(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_proposePolicyChange(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_proposePolicyChange(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ProposePolicyChange(ctx, fc.Args["change"].(model.PolicyChangeInput), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PolicyProposal) graphql.Marshaler {
+			return ec.marshalNPolicyProposal2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyProposal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_proposePolicyChange(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyProposal(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_proposePolicyChange_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_approvePolicyChange(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_approvePolicyChange(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ApprovePolicyChange(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PolicyProposal) graphql.Marshaler {
+			return ec.marshalNPolicyProposal2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyProposal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_approvePolicyChange(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyProposal(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_approvePolicyChange_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rejectPolicyChange(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rejectPolicyChange(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RejectPolicyChange(ctx, fc.Args["id"].(string), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PolicyProposal) graphql.Marshaler {
+			return ec.marshalNPolicyProposal2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyProposal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rejectPolicyChange(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyProposal(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rejectPolicyChange_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PageInfo_hasNextPage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HasNextPage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PageInfo_hasNextPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PageInfo", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PageInfo_endCursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndCursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PageInfo", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyChange_addRules(ctx context.Context, field graphql.CollectedField, obj *model.PolicyChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyChange_addRules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AddRules, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.PolicyRule) graphql.Marshaler {
+			return ec.marshalNPolicyRule2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyRuleᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyChange_addRules(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyChange",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyRule(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyChange_removeRules(ctx context.Context, field graphql.CollectedField, obj *model.PolicyChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyChange_removeRules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RemoveRules, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.PolicyRule) graphql.Marshaler {
+			return ec.marshalNPolicyRule2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyRuleᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyChange_removeRules(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyChange",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyRule(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyChange_addGroupings(ctx context.Context, field graphql.CollectedField, obj *model.PolicyChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyChange_addGroupings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AddGroupings, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.PolicyGrouping) graphql.Marshaler {
+			return ec.marshalNPolicyGrouping2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyGroupingᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyChange_addGroupings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyChange",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyGrouping(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyChange_removeGroupings(ctx context.Context, field graphql.CollectedField, obj *model.PolicyChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyChange_removeGroupings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RemoveGroupings, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.PolicyGrouping) graphql.Marshaler {
+			return ec.marshalNPolicyGrouping2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyGroupingᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyChange_removeGroupings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyChange",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyGrouping(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyChange_addPurposes(ctx context.Context, field graphql.CollectedField, obj *model.PolicyChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyChange_addPurposes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AddPurposes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Purpose) graphql.Marshaler {
+			return ec.marshalNPurpose2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPurposeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyChange_addPurposes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyChange",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Purpose(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyChange_retirePurposes(ctx context.Context, field graphql.CollectedField, obj *model.PolicyChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyChange_retirePurposes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RetirePurposes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyChange_retirePurposes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyChange", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyGrouping_member(ctx context.Context, field graphql.CollectedField, obj *model.PolicyGrouping) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyGrouping_member(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Member, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyGrouping_member(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyGrouping", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyGrouping_role(ctx context.Context, field graphql.CollectedField, obj *model.PolicyGrouping) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyGrouping_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyGrouping_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyGrouping", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyGrouping_department(ctx context.Context, field graphql.CollectedField, obj *model.PolicyGrouping) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyGrouping_department(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Department, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyGrouping_department(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyGrouping", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyProposal_id(ctx context.Context, field graphql.CollectedField, obj *model.PolicyProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyProposal_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyProposal_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyProposal", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyProposal_baseVersion(ctx context.Context, field graphql.CollectedField, obj *model.PolicyProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyProposal_baseVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BaseVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyProposal_baseVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyProposal", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyProposal_reason(ctx context.Context, field graphql.CollectedField, obj *model.PolicyProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyProposal_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyProposal_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyProposal", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyProposal_proposedBy(ctx context.Context, field graphql.CollectedField, obj *model.PolicyProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyProposal_proposedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProposedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyProposal_proposedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyProposal", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyProposal_created(ctx context.Context, field graphql.CollectedField, obj *model.PolicyProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyProposal_created(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Created, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyProposal_created(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyProposal", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyProposal_status(ctx context.Context, field graphql.CollectedField, obj *model.PolicyProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyProposal_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyProposal_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyProposal", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyProposal_change(ctx context.Context, field graphql.CollectedField, obj *model.PolicyProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyProposal_change(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Change, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PolicyChange) graphql.Marshaler {
+			return ec.marshalNPolicyChange2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyChange(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyProposal_change(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyProposal",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyChange(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyProposal_impact(ctx context.Context, field graphql.CollectedField, obj *model.PolicyProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyProposal_impact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Impact, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.FieldImpact) graphql.Marshaler {
+			return ec.marshalNFieldImpact2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐFieldImpactᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyProposal_impact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyProposal",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FieldImpact(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyProposal_ledgerIndex(ctx context.Context, field graphql.CollectedField, obj *model.PolicyProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyProposal_ledgerIndex(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LedgerIndex, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyProposal_ledgerIndex(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyProposal", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyProposal_decidedBy(ctx context.Context, field graphql.CollectedField, obj *model.PolicyProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyProposal_decidedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DecidedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyProposal_decidedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyProposal", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyProposal_decided(ctx context.Context, field graphql.CollectedField, obj *model.PolicyProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyProposal_decided(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Decided, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyProposal_decided(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyProposal", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyProposal_decisionReason(ctx context.Context, field graphql.CollectedField, obj *model.PolicyProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyProposal_decisionReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DecisionReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyProposal_decisionReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyProposal", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyProposal_version(ctx context.Context, field graphql.CollectedField, obj *model.PolicyProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyProposal_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt642ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyProposal_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyProposal", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyProposal_decisionLedgerIndex(ctx context.Context, field graphql.CollectedField, obj *model.PolicyProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyProposal_decisionLedgerIndex(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DecisionLedgerIndex, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt642ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyProposal_decisionLedgerIndex(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyProposal", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyRule_role(ctx context.Context, field graphql.CollectedField, obj *model.PolicyRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyRule_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyRule_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyRule", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyRule_department(ctx context.Context, field graphql.CollectedField, obj *model.PolicyRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyRule_department(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Department, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyRule_department(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyRule", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyRule_object(ctx context.Context, field graphql.CollectedField, obj *model.PolicyRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyRule_object(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Object, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyRule_object(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyRule", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyRule_action(ctx context.Context, field graphql.CollectedField, obj *model.PolicyRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyRule_action(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Action, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyRule_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyRule", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyRule_purpose(ctx context.Context, field graphql.CollectedField, obj *model.PolicyRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyRule_purpose(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Purpose, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyRule_purpose(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyRule", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyRule_effect(ctx context.Context, field graphql.CollectedField, obj *model.PolicyRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyRule_effect(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Effect, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyRule_effect(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyRule", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyVersion_version(ctx context.Context, field graphql.CollectedField, obj *model.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyVersion_rules(ctx context.Context, field graphql.CollectedField, obj *model.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_rules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rules, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_rules(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyVersion_digest(ctx context.Context, field graphql.CollectedField, obj *model.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_digest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Digest, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_digest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyVersion_created(ctx context.Context, field graphql.CollectedField, obj *model.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_created(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Created, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_created(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyVersion_proposalId(ctx context.Context, field graphql.CollectedField, obj *model.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_proposalId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProposalID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_proposalId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyVersion_proposedBy(ctx context.Context, field graphql.CollectedField, obj *model.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_proposedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProposedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_proposedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyVersion_approvedBy(ctx context.Context, field graphql.CollectedField, obj *model.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_approvedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ApprovedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_approvedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyVersion_reason(ctx context.Context, field graphql.CollectedField, obj *model.PolicyVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _Principal_kind(ctx context.Context, field graphql.CollectedField, obj *model.Principal) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4838,6 +7309,278 @@ func (ec *executionContext) fieldContext_Query_ledgerReceipt(ctx context.Context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_ledgerReceipt_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_citizens(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_citizens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Citizens(ctx, fc.Args["purpose"].(string), fc.Args["filter"].(*model.CitizenFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CitizenConnection) graphql.Marshaler {
+			return ec.marshalNCitizenConnection2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐCitizenConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_citizens(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CitizenConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_citizens_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_policyVersion(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_policyVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().PolicyVersion(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PolicyVersion) graphql.Marshaler {
+			return ec.marshalNPolicyVersion2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyVersion(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_policyVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyVersion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_policyVersions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_policyVersions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().PolicyVersions(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.PolicyVersion) graphql.Marshaler {
+			return ec.marshalNPolicyVersion2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyVersionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_policyVersions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyVersion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_policyRules(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_policyRules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PolicyRules(ctx, fc.Args["version"].(*int64))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.PolicyRule) graphql.Marshaler {
+			return ec.marshalNPolicyRule2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyRuleᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_policyRules(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyRule(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_policyRules_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_policyGroupings(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_policyGroupings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().PolicyGroupings(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.PolicyGrouping) graphql.Marshaler {
+			return ec.marshalNPolicyGrouping2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyGroupingᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_policyGroupings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyGrouping(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_policyProposals(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_policyProposals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PolicyProposals(ctx, fc.Args["status"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.PolicyProposal) graphql.Marshaler {
+			return ec.marshalNPolicyProposal2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyProposalᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_policyProposals(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyProposal(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_policyProposals_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_explainAccess(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_explainAccess(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ExplainAccess(ctx, fc.Args["department"].(string), fc.Args["role"].(string), fc.Args["field"].(string), fc.Args["purpose"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccessExplanation) graphql.Marshaler {
+			return ec.marshalNAccessExplanation2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐAccessExplanation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_explainAccess(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessExplanation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_explainAccess_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -6585,6 +9328,43 @@ func (ec *executionContext) unmarshalInputBusinessLicenseInput(ctx context.Conte
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputCitizenFilter(ctx context.Context, obj any) (model.CitizenFilter, error) {
+	var it model.CitizenFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"field", "equals"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		case "equals":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("equals"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Equals = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputHealthInput(ctx context.Context, obj any) (map[string]any, error) {
 	var it map[string]any
 	if obj == nil {
@@ -6741,6 +9521,180 @@ func (ec *executionContext) unmarshalInputMarriageInput(ctx context.Context, obj
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputPolicyChangeInput(ctx context.Context, obj any) (model.PolicyChangeInput, error) {
+	var it model.PolicyChangeInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"addRules", "removeRules", "addGroupings", "removeGroupings", "addPurposes", "retirePurposes"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "addRules":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addRules"))
+			data, err := ec.unmarshalOPolicyRuleInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyRuleInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AddRules = data
+		case "removeRules":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("removeRules"))
+			data, err := ec.unmarshalOPolicyRuleInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyRuleInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RemoveRules = data
+		case "addGroupings":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addGroupings"))
+			data, err := ec.unmarshalOPolicyGroupingInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyGroupingInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AddGroupings = data
+		case "removeGroupings":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("removeGroupings"))
+			data, err := ec.unmarshalOPolicyGroupingInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyGroupingInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RemoveGroupings = data
+		case "addPurposes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addPurposes"))
+			data, err := ec.unmarshalOPurposeInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPurposeInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AddPurposes = data
+		case "retirePurposes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("retirePurposes"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RetirePurposes = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputPolicyGroupingInput(ctx context.Context, obj any) (model.PolicyGroupingInput, error) {
+	var it model.PolicyGroupingInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"member", "role", "department"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "member":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("member"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Member = data
+		case "role":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Role = data
+		case "department":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("department"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Department = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputPolicyRuleInput(ctx context.Context, obj any) (model.PolicyRuleInput, error) {
+	var it model.PolicyRuleInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"role", "department", "object", "action", "purpose", "effect"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "role":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Role = data
+		case "department":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("department"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Department = data
+		case "object":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("object"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Object = data
+		case "action":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("action"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Action = data
+		case "purpose":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purpose"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Purpose = data
+		case "effect":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("effect"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Effect = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputPropertyInput(ctx context.Context, obj any) (map[string]any, error) {
 	var it map[string]any
 	if obj == nil {
@@ -6795,6 +9749,57 @@ func (ec *executionContext) unmarshalInputPropertyInput(ctx context.Context, obj
 				return it, err
 			}
 			it["acquiredOn"] = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputPurposeInput(ctx context.Context, obj any) (model.PurposeInput, error) {
+	var it model.PurposeInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"code", "titleZh", "titleEn", "legalBasis"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		case "titleZh":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("titleZh"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TitleZh = data
+		case "titleEn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("titleEn"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TitleEn = data
+		case "legalBasis":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalBasis"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalBasis = data
 		}
 	}
 	return it, nil
@@ -6905,6 +9910,59 @@ func (ec *executionContext) unmarshalInputTaxInput(ctx context.Context, obj any)
 
 // region    **************************** object.gotpl ****************************
 
+var accessExplanationImplementors = []string{"AccessExplanation"}
+
+func (ec *executionContext) _AccessExplanation(ctx context.Context, sel ast.SelectionSet, obj *model.AccessExplanation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accessExplanationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccessExplanation")
+		case "level":
+			out.Values[i] = ec._AccessExplanation_level(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "matched":
+			out.Values[i] = ec._AccessExplanation_matched(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._AccessExplanation_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "policyVersion":
+			out.Values[i] = ec._AccessExplanation_policyVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var businessLicenseImplementors = []string{"BusinessLicense"}
 
 func (ec *executionContext) _BusinessLicense(ctx context.Context, sel ast.SelectionSet, obj *model.BusinessLicense) graphql.Marshaler {
@@ -7013,6 +10071,92 @@ func (ec *executionContext) _Citizen(ctx context.Context, sel ast.SelectionSet, 
 		case "health":
 			out.Values[i] = ec._Citizen_health(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var citizenConnectionImplementors = []string{"CitizenConnection"}
+
+func (ec *executionContext) _CitizenConnection(ctx context.Context, sel ast.SelectionSet, obj *model.CitizenConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, citizenConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CitizenConnection")
+		case "edges":
+			out.Values[i] = ec._CitizenConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._CitizenConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var citizenEdgeImplementors = []string{"CitizenEdge"}
+
+func (ec *executionContext) _CitizenEdge(ctx context.Context, sel ast.SelectionSet, obj *model.CitizenEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, citizenEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CitizenEdge")
+		case "cursor":
+			out.Values[i] = ec._CitizenEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._CitizenEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -7151,6 +10295,69 @@ func (ec *executionContext) _FieldCommitment(ctx context.Context, sel ast.Select
 			}
 		case "commitment":
 			out.Values[i] = ec._FieldCommitment_commitment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var fieldImpactImplementors = []string{"FieldImpact"}
+
+func (ec *executionContext) _FieldImpact(ctx context.Context, sel ast.SelectionSet, obj *model.FieldImpact) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, fieldImpactImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FieldImpact")
+		case "department":
+			out.Values[i] = ec._FieldImpact_department(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "role":
+			out.Values[i] = ec._FieldImpact_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "purpose":
+			out.Values[i] = ec._FieldImpact_purpose(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "field":
+			out.Values[i] = ec._FieldImpact_field(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "before":
+			out.Values[i] = ec._FieldImpact_before(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "after":
+			out.Values[i] = ec._FieldImpact_after(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -7718,6 +10925,420 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "proposePolicyChange":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_proposePolicyChange(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "approvePolicyChange":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_approvePolicyChange(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rejectPolicyChange":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rejectPolicyChange(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var pageInfoImplementors = []string{"PageInfo"}
+
+func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *model.PageInfo) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pageInfoImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PageInfo")
+		case "hasNextPage":
+			out.Values[i] = ec._PageInfo_hasNextPage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endCursor":
+			out.Values[i] = ec._PageInfo_endCursor(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var policyChangeImplementors = []string{"PolicyChange"}
+
+func (ec *executionContext) _PolicyChange(ctx context.Context, sel ast.SelectionSet, obj *model.PolicyChange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyChange")
+		case "addRules":
+			out.Values[i] = ec._PolicyChange_addRules(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "removeRules":
+			out.Values[i] = ec._PolicyChange_removeRules(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "addGroupings":
+			out.Values[i] = ec._PolicyChange_addGroupings(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "removeGroupings":
+			out.Values[i] = ec._PolicyChange_removeGroupings(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "addPurposes":
+			out.Values[i] = ec._PolicyChange_addPurposes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "retirePurposes":
+			out.Values[i] = ec._PolicyChange_retirePurposes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var policyGroupingImplementors = []string{"PolicyGrouping"}
+
+func (ec *executionContext) _PolicyGrouping(ctx context.Context, sel ast.SelectionSet, obj *model.PolicyGrouping) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyGroupingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyGrouping")
+		case "member":
+			out.Values[i] = ec._PolicyGrouping_member(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "role":
+			out.Values[i] = ec._PolicyGrouping_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "department":
+			out.Values[i] = ec._PolicyGrouping_department(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var policyProposalImplementors = []string{"PolicyProposal"}
+
+func (ec *executionContext) _PolicyProposal(ctx context.Context, sel ast.SelectionSet, obj *model.PolicyProposal) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyProposalImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyProposal")
+		case "id":
+			out.Values[i] = ec._PolicyProposal_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "baseVersion":
+			out.Values[i] = ec._PolicyProposal_baseVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._PolicyProposal_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "proposedBy":
+			out.Values[i] = ec._PolicyProposal_proposedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "created":
+			out.Values[i] = ec._PolicyProposal_created(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._PolicyProposal_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "change":
+			out.Values[i] = ec._PolicyProposal_change(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "impact":
+			out.Values[i] = ec._PolicyProposal_impact(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ledgerIndex":
+			out.Values[i] = ec._PolicyProposal_ledgerIndex(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "decidedBy":
+			out.Values[i] = ec._PolicyProposal_decidedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "decided":
+			out.Values[i] = ec._PolicyProposal_decided(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "decisionReason":
+			out.Values[i] = ec._PolicyProposal_decisionReason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "version":
+			out.Values[i] = ec._PolicyProposal_version(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "decisionLedgerIndex":
+			out.Values[i] = ec._PolicyProposal_decisionLedgerIndex(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var policyRuleImplementors = []string{"PolicyRule"}
+
+func (ec *executionContext) _PolicyRule(ctx context.Context, sel ast.SelectionSet, obj *model.PolicyRule) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyRuleImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyRule")
+		case "role":
+			out.Values[i] = ec._PolicyRule_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "department":
+			out.Values[i] = ec._PolicyRule_department(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "object":
+			out.Values[i] = ec._PolicyRule_object(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "action":
+			out.Values[i] = ec._PolicyRule_action(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "purpose":
+			out.Values[i] = ec._PolicyRule_purpose(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "effect":
+			out.Values[i] = ec._PolicyRule_effect(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var policyVersionImplementors = []string{"PolicyVersion"}
+
+func (ec *executionContext) _PolicyVersion(ctx context.Context, sel ast.SelectionSet, obj *model.PolicyVersion) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyVersionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyVersion")
+		case "version":
+			out.Values[i] = ec._PolicyVersion_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rules":
+			out.Values[i] = ec._PolicyVersion_rules(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "digest":
+			out.Values[i] = ec._PolicyVersion_digest(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "created":
+			out.Values[i] = ec._PolicyVersion_created(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "proposalId":
+			out.Values[i] = ec._PolicyVersion_proposalId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "proposedBy":
+			out.Values[i] = ec._PolicyVersion_proposedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "approvedBy":
+			out.Values[i] = ec._PolicyVersion_approvedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._PolicyVersion_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -8087,6 +11708,160 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_ledgerReceipt(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "citizens":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_citizens(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "policyVersion":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_policyVersion(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "policyVersions":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_policyVersions(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "policyRules":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_policyRules(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "policyGroupings":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_policyGroupings(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "policyProposals":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_policyProposals(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "explainAccess":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_explainAccess(ctx, field)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -8814,6 +12589,16 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) marshalNAccessExplanation2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐAccessExplanation(ctx context.Context, sel ast.SelectionSet, v *model.AccessExplanation) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AccessExplanation(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -8853,6 +12638,46 @@ func (ec *executionContext) unmarshalNBusinessLicenseInput2ᚕmapᚄ(ctx context
 	return res, nil
 }
 
+func (ec *executionContext) marshalNCitizen2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐCitizen(ctx context.Context, sel ast.SelectionSet, v *model.Citizen) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Citizen(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCitizenConnection2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐCitizenConnection(ctx context.Context, sel ast.SelectionSet, v *model.CitizenConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CitizenConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCitizenEdge2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐCitizenEdge(ctx context.Context, sel ast.SelectionSet, v model.CitizenEdge) graphql.Marshaler {
+	return ec._CitizenEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCitizenEdge2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐCitizenEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.CitizenEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCitizenEdge2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐCitizenEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNCommitment2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐCommitment(ctx context.Context, sel ast.SelectionSet, v *model.Commitment) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -8882,6 +12707,26 @@ func (ec *executionContext) marshalNFieldCommitment2ᚕgithubᚗcomᚋgovhubᚋg
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNFieldCommitment2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐFieldCommitment(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFieldImpact2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐFieldImpact(ctx context.Context, sel ast.SelectionSet, v model.FieldImpact) graphql.Marshaler {
+	return ec._FieldImpact(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNFieldImpact2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐFieldImpactᚄ(ctx context.Context, sel ast.SelectionSet, v []model.FieldImpact) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFieldImpact2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐFieldImpact(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -8927,6 +12772,22 @@ func (ec *executionContext) marshalNInclusionProof2ᚖgithubᚗcomᚋgovhubᚋgo
 		return graphql.Null
 	}
 	return ec._InclusionProof(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
+	res, err := graphql.UnmarshalInt(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.SelectionSet, v int) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalInt(v)
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
 
 func (ec *executionContext) unmarshalNInt642int64(ctx context.Context, v any) (int64, error) {
@@ -9000,6 +12861,141 @@ func (ec *executionContext) unmarshalNMarriageInput2map(ctx context.Context, v a
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PageInfo(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPolicyChange2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyChange(ctx context.Context, sel ast.SelectionSet, v *model.PolicyChange) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PolicyChange(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPolicyChangeInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyChangeInput(ctx context.Context, v any) (model.PolicyChangeInput, error) {
+	res, err := ec.unmarshalInputPolicyChangeInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPolicyGrouping2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyGrouping(ctx context.Context, sel ast.SelectionSet, v model.PolicyGrouping) graphql.Marshaler {
+	return ec._PolicyGrouping(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPolicyGrouping2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyGroupingᚄ(ctx context.Context, sel ast.SelectionSet, v []model.PolicyGrouping) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPolicyGrouping2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyGrouping(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNPolicyGroupingInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyGroupingInput(ctx context.Context, v any) (model.PolicyGroupingInput, error) {
+	res, err := ec.unmarshalInputPolicyGroupingInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPolicyProposal2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyProposal(ctx context.Context, sel ast.SelectionSet, v model.PolicyProposal) graphql.Marshaler {
+	return ec._PolicyProposal(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPolicyProposal2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyProposalᚄ(ctx context.Context, sel ast.SelectionSet, v []model.PolicyProposal) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPolicyProposal2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyProposal(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPolicyProposal2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyProposal(ctx context.Context, sel ast.SelectionSet, v *model.PolicyProposal) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PolicyProposal(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPolicyRule2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyRule(ctx context.Context, sel ast.SelectionSet, v model.PolicyRule) graphql.Marshaler {
+	return ec._PolicyRule(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPolicyRule2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyRuleᚄ(ctx context.Context, sel ast.SelectionSet, v []model.PolicyRule) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPolicyRule2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyRule(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNPolicyRuleInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyRuleInput(ctx context.Context, v any) (model.PolicyRuleInput, error) {
+	res, err := ec.unmarshalInputPolicyRuleInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPolicyVersion2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyVersion(ctx context.Context, sel ast.SelectionSet, v model.PolicyVersion) graphql.Marshaler {
+	return ec._PolicyVersion(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPolicyVersion2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyVersionᚄ(ctx context.Context, sel ast.SelectionSet, v []model.PolicyVersion) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPolicyVersion2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyVersion(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPolicyVersion2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyVersion(ctx context.Context, sel ast.SelectionSet, v *model.PolicyVersion) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PolicyVersion(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNPrincipal2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPrincipal(ctx context.Context, sel ast.SelectionSet, v *model.Principal) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -9051,6 +13047,11 @@ func (ec *executionContext) marshalNPurpose2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋ
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNPurposeInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPurposeInput(ctx context.Context, v any) (model.PurposeInput, error) {
+	res, err := ec.unmarshalInputPurposeInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNSocialInsuranceInput2map(ctx context.Context, v any) (map[string]any, error) {
@@ -9314,6 +13315,14 @@ func (ec *executionContext) marshalOCitizen2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋ
 	return ec._Citizen(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOCitizenFilter2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐCitizenFilter(ctx context.Context, v any) (*model.CitizenFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputCitizenFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalOCommitment2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐCommitment(ctx context.Context, sel ast.SelectionSet, v *model.Commitment) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -9467,6 +13476,40 @@ func (ec *executionContext) marshalOMarriage2ᚖgithubᚗcomᚋgovhubᚋgovhub�
 	return ec._Marriage(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOPolicyGroupingInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyGroupingInputᚄ(ctx context.Context, v any) ([]model.PolicyGroupingInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.PolicyGroupingInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPolicyGroupingInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyGroupingInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOPolicyRuleInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyRuleInputᚄ(ctx context.Context, v any) ([]model.PolicyRuleInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.PolicyRuleInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPolicyRuleInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyRuleInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
 func (ec *executionContext) marshalOProperty2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPropertyᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Property) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -9484,6 +13527,23 @@ func (ec *executionContext) marshalOProperty2ᚕgithubᚗcomᚋgovhubᚋgovhub�
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalOPurposeInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPurposeInputᚄ(ctx context.Context, v any) ([]model.PurposeInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.PurposeInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPurposeInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPurposeInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) marshalOSealedDate2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐSealedDate(ctx context.Context, sel ast.SelectionSet, v *model.SealedDate) graphql.Marshaler {

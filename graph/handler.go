@@ -63,7 +63,7 @@ func NewHandler(res *Resolver, cfg HandlerConfig) http.Handler {
 
 // citizenDataFields are the root fields that read or write citizen data; each appends one entry.
 var citizenDataFields = map[string]bool{
-	"citizen": true, "updateIdentity": true, "updateMarriage": true, "updateSocialInsurance": true,
+	"citizen": true, "citizens": true, "updateIdentity": true, "updateMarriage": true, "updateSocialInsurance": true,
 	"updateTax": true, "updateProperty": true, "updateBusinessLicense": true, "updateHealth": true,
 }
 

@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/govhub/govhub/graph/model"
 )
@@ -44,6 +45,21 @@ func (r *mutationResolver) UpdateBusinessLicense(ctx context.Context, citizenID 
 // UpdateHealth is the resolver for the updateHealth field.
 func (r *mutationResolver) UpdateHealth(ctx context.Context, citizenID string, purpose string, input map[string]any) (*model.UpdateResult, error) {
 	return r.update(ctx, "health", citizenID, purpose, []map[string]any{input})
+}
+
+// ProposePolicyChange is the resolver for the proposePolicyChange field.
+func (r *mutationResolver) ProposePolicyChange(ctx context.Context, change model.PolicyChangeInput, reason string) (*model.PolicyProposal, error) {
+	panic(fmt.Errorf("not implemented: ProposePolicyChange - proposePolicyChange"))
+}
+
+// ApprovePolicyChange is the resolver for the approvePolicyChange field.
+func (r *mutationResolver) ApprovePolicyChange(ctx context.Context, id string) (*model.PolicyProposal, error) {
+	panic(fmt.Errorf("not implemented: ApprovePolicyChange - approvePolicyChange"))
+}
+
+// RejectPolicyChange is the resolver for the rejectPolicyChange field.
+func (r *mutationResolver) RejectPolicyChange(ctx context.Context, id string, reason string) (*model.PolicyProposal, error) {
+	panic(fmt.Errorf("not implemented: RejectPolicyChange - rejectPolicyChange"))
 }
 
 // Citizen is the resolver for the citizen field.
@@ -98,6 +114,41 @@ func (r *queryResolver) LedgerEntry(ctx context.Context, index int64) (*model.Le
 // LedgerReceipt is the resolver for the ledgerReceipt field.
 func (r *queryResolver) LedgerReceipt(ctx context.Context, index int64) (string, error) {
 	return r.ledgerReceipt(ctx, index)
+}
+
+// Citizens is the resolver for the citizens field.
+func (r *queryResolver) Citizens(ctx context.Context, purpose string, filter *model.CitizenFilter, first *int, after *string) (*model.CitizenConnection, error) {
+	return r.citizens(ctx, purpose, filter, first, after)
+}
+
+// PolicyVersion is the resolver for the policyVersion field.
+func (r *queryResolver) PolicyVersion(ctx context.Context) (*model.PolicyVersion, error) {
+	panic(fmt.Errorf("not implemented: PolicyVersion - policyVersion"))
+}
+
+// PolicyVersions is the resolver for the policyVersions field.
+func (r *queryResolver) PolicyVersions(ctx context.Context) ([]model.PolicyVersion, error) {
+	panic(fmt.Errorf("not implemented: PolicyVersions - policyVersions"))
+}
+
+// PolicyRules is the resolver for the policyRules field.
+func (r *queryResolver) PolicyRules(ctx context.Context, version *int64) ([]model.PolicyRule, error) {
+	panic(fmt.Errorf("not implemented: PolicyRules - policyRules"))
+}
+
+// PolicyGroupings is the resolver for the policyGroupings field.
+func (r *queryResolver) PolicyGroupings(ctx context.Context) ([]model.PolicyGrouping, error) {
+	panic(fmt.Errorf("not implemented: PolicyGroupings - policyGroupings"))
+}
+
+// PolicyProposals is the resolver for the policyProposals field.
+func (r *queryResolver) PolicyProposals(ctx context.Context, status *string) ([]model.PolicyProposal, error) {
+	panic(fmt.Errorf("not implemented: PolicyProposals - policyProposals"))
+}
+
+// ExplainAccess is the resolver for the explainAccess field.
+func (r *queryResolver) ExplainAccess(ctx context.Context, department string, role string, field string, purpose string) (*model.AccessExplanation, error) {
+	panic(fmt.Errorf("not implemented: ExplainAccess - explainAccess"))
 }
 
 // Mutation returns MutationResolver implementation.

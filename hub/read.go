@@ -131,11 +131,12 @@ func (h *Hub) ReadCitizen(ctx context.Context, p auth.Principal, req ReadRequest
 	}
 
 	// Load what may be released: the records, and the data key only if a sensitive value is revealed.
-	records, err := h.store.Records(ctx, req.Citizen, d.load)
+	released, err := h.releaseCitizen(ctx, req.Citizen, d)
 	if err != nil {
-		return nil, fmt.Errorf("loading records: %w", err)
+		return nil, err
 	}
-	if len(records) == 0 { // a citizen without these records, or no citizen at all?
+	view.Datasets = released.Datasets
+	if len(view.Datasets) == 0 { // a citizen without these records, or no citizen at all?
 		exists, err := h.store.CitizenExists(ctx, req.Citizen)
 		if err != nil {
 			return nil, fmt.Errorf("looking up citizen: %w", err)
@@ -147,20 +148,6 @@ func (h *Hub) ReadCitizen(ctx context.Context, p auth.Principal, req ReadRequest
 			}
 			return nil, ErrNotFound
 		}
-	}
-	var dk *seal.DataKey
-	if d.reveal {
-		if dk, err = h.dataKey(ctx, req.Citizen, false); err != nil && !isNotFound(err) {
-			return nil, err
-		}
-	}
-	for name, rec := range records {
-		ds, _ := dataset.Lookup(name)
-		dv, err := h.release(req.Citizen, ds, rec, view.Levels, dk)
-		if err != nil {
-			return nil, err
-		}
-		view.Datasets[name] = dv
 	}
 
 	// Log before release.

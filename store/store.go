@@ -127,3 +127,10 @@ const (
 	ProposalApproved = "approved"
 	ProposalRejected = "rejected"
 )
+
+// ListFilter selects citizens whose record in Dataset has a plain Field equal to Value (package
+// dataset's conventions: string, int64, float64 or bool).
+type ListFilter struct {
+	Dataset, Field string
+	Value          any
+}

@@ -2,6 +2,32 @@
 
 package model
 
+type AccessExplanation struct {
+	// reveal, commit or deny
+	Level string `json:"level"`
+	// The allow and deny rules that match (role inheritance included); none means deny by default.
+	Matched       []PolicyRule `json:"matched"`
+	Reason        string       `json:"reason"`
+	PolicyVersion int64        `json:"policyVersion"`
+}
+
+type CitizenConnection struct {
+	Edges    []CitizenEdge `json:"edges"`
+	PageInfo *PageInfo     `json:"pageInfo"`
+}
+
+type CitizenEdge struct {
+	Cursor string   `json:"cursor"`
+	Node   *Citizen `json:"node"`
+}
+
+// A plain (non-sensitive) field to filter on: equal to the value. The caller must be allowed to list the field's dataset and to see the field.
+type CitizenFilter struct {
+	// dataset.field, e.g. identity.hukouCity
+	Field  string `json:"field"`
+	Equals string `json:"equals"`
+}
+
 type ConsistencyProof struct {
 	From   int64    `json:"from"`
 	To     int64    `json:"to"`
@@ -12,6 +38,17 @@ type FieldCommitment struct {
 	// dataset.field; an item of a list dataset is named like property.address#0.
 	Field      string      `json:"field"`
 	Commitment *Commitment `json:"commitment"`
+}
+
+// How a change moves one field for one department, role and purpose.
+type FieldImpact struct {
+	Department string `json:"department"`
+	Role       string `json:"role"`
+	Purpose    string `json:"purpose"`
+	Field      string `json:"field"`
+	// reveal, commit or deny
+	Before string `json:"before"`
+	After  string `json:"after"`
 }
 
 type InclusionProof struct {
@@ -78,6 +115,96 @@ type LedgerReceipt struct {
 type Mutation struct {
 }
 
+type PageInfo struct {
+	HasNextPage bool    `json:"hasNextPage"`
+	EndCursor   *string `json:"endCursor,omitempty"`
+}
+
+type PolicyChange struct {
+	AddRules        []PolicyRule     `json:"addRules"`
+	RemoveRules     []PolicyRule     `json:"removeRules"`
+	AddGroupings    []PolicyGrouping `json:"addGroupings"`
+	RemoveGroupings []PolicyGrouping `json:"removeGroupings"`
+	AddPurposes     []Purpose        `json:"addPurposes"`
+	RetirePurposes  []string         `json:"retirePurposes"`
+}
+
+type PolicyChangeInput struct {
+	AddRules        []PolicyRuleInput     `json:"addRules,omitempty"`
+	RemoveRules     []PolicyRuleInput     `json:"removeRules,omitempty"`
+	AddGroupings    []PolicyGroupingInput `json:"addGroupings,omitempty"`
+	RemoveGroupings []PolicyGroupingInput `json:"removeGroupings,omitempty"`
+	AddPurposes     []PurposeInput        `json:"addPurposes,omitempty"`
+	RetirePurposes  []string              `json:"retirePurposes,omitempty"`
+}
+
+type PolicyGrouping struct {
+	Member     string `json:"member"`
+	Role       string `json:"role"`
+	Department string `json:"department"`
+}
+
+type PolicyGroupingInput struct {
+	Member     string `json:"member"`
+	Role       string `json:"role"`
+	Department string `json:"department"`
+}
+
+type PolicyProposal struct {
+	ID string `json:"id"`
+	// The policy version it was proposed against.
+	BaseVersion int64  `json:"baseVersion"`
+	Reason      string `json:"reason"`
+	ProposedBy  string `json:"proposedBy"`
+	Created     string `json:"created"`
+	// pending, approved or rejected
+	Status string        `json:"status"`
+	Change *PolicyChange `json:"change"`
+	// Every field whose level the change moves, computed by deciding before and after.
+	Impact         []FieldImpact `json:"impact"`
+	LedgerIndex    int64         `json:"ledgerIndex"`
+	DecidedBy      *string       `json:"decidedBy,omitempty"`
+	Decided        *string       `json:"decided,omitempty"`
+	DecisionReason *string       `json:"decisionReason,omitempty"`
+	// The policy version an approval created.
+	Version             *int64 `json:"version,omitempty"`
+	DecisionLedgerIndex *int64 `json:"decisionLedgerIndex,omitempty"`
+}
+
+type PolicyRule struct {
+	Role       string `json:"role"`
+	Department string `json:"department"`
+	// dataset.field, with wildcards (tax.*, *), or a dataset for write and list
+	Object string `json:"object"`
+	// reveal, commit, write or list
+	Action string `json:"action"`
+	// a purpose code, or * for any
+	Purpose string `json:"purpose"`
+	// allow or deny
+	Effect string `json:"effect"`
+}
+
+type PolicyRuleInput struct {
+	Role       string `json:"role"`
+	Department string `json:"department"`
+	Object     string `json:"object"`
+	Action     string `json:"action"`
+	Purpose    string `json:"purpose"`
+	Effect     string `json:"effect"`
+}
+
+type PolicyVersion struct {
+	Version int64 `json:"version"`
+	Rules   int   `json:"rules"`
+	// SHA-256 of the canonical rules, groupings and purposes, hex.
+	Digest     string  `json:"digest"`
+	Created    string  `json:"created"`
+	ProposalID *string `json:"proposalId,omitempty"`
+	ProposedBy *string `json:"proposedBy,omitempty"`
+	ApprovedBy *string `json:"approvedBy,omitempty"`
+	Reason     *string `json:"reason,omitempty"`
+}
+
 type Principal struct {
 	Kind       string  `json:"kind"`
 	Department *string `json:"department,omitempty"`
@@ -86,6 +213,13 @@ type Principal struct {
 }
 
 type Purpose struct {
+	Code       string `json:"code"`
+	TitleZh    string `json:"titleZh"`
+	TitleEn    string `json:"titleEn"`
+	LegalBasis string `json:"legalBasis"`
+}
+
+type PurposeInput struct {
 	Code       string `json:"code"`
 	TitleZh    string `json:"titleZh"`
 	TitleEn    string `json:"titleEn"`

@@ -42,10 +42,14 @@ const (
 	collCheckpoints = "ledger_checkpoints"
 	collMeta        = "meta"
 	collProposals   = "policy_proposals"
+
+	collPolicyVersions   = "policy_versions"
+	collPolicyPartitions = "policy_partitions"
 )
 
 var allCollections = []string{collCitizens, collRecords, collDataKeys, collPending, collSubjects,
-	collBatches, collTiles, collBundles, collQueue, collState, collCheckpoints, collMeta, collProposals}
+	collBatches, collTiles, collBundles, collQueue, collState, collCheckpoints, collMeta, collProposals,
+	collPolicyVersions, collPolicyPartitions}
 
 // Store is the MongoDB implementation of the hub's repositories. It is safe for concurrent use. It
 // does not own the client: closing the client is the caller's business.

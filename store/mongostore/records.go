@@ -301,3 +301,48 @@ func (s *Store) EachRecord(ctx context.Context, fn func(store.Record) error) err
 	}
 	return cur.Err()
 }
+
+// ListCitizens returns up to limit citizen ids after the given one, in id order, optionally only
+// those whose record matches filter. On MongoDB the citizens' _id index and the records' citizen
+// index serve it; on the embedded store it scans.
+func (s *Store) ListCitizens(ctx context.Context, after string, limit int, filter *store.ListFilter) ([]string, error) {
+	if filter == nil {
+		cur, err := s.citizens.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}}},
+			options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)).SetProjection(bson.D{{Key: "_id", Value: 1}}))
+		if err != nil {
+			return nil, mapErr(err)
+		}
+		var docs []struct {
+			ID string `bson:"_id"`
+		}
+		if err := cur.All(ctx, &docs); err != nil {
+			return nil, err
+		}
+		out := make([]string, len(docs))
+		for i, d := range docs {
+			out[i] = d.ID
+		}
+		return out, nil
+	}
+	q := bson.D{
+		{Key: "dataset", Value: filter.Dataset},
+		{Key: "items.plain." + filter.Field, Value: filter.Value},
+		{Key: "citizen", Value: bson.D{{Key: "$gt", Value: after}}},
+	}
+	cur, err := s.records.Find(ctx, q, options.Find().SetSort(bson.D{{Key: "citizen", Value: 1}}).SetLimit(int64(limit)).
+		SetProjection(bson.D{{Key: "citizen", Value: 1}}))
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	var docs []struct {
+		Citizen string `bson:"citizen"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, err
+	}
+	out := make([]string, len(docs))
+	for i, d := range docs {
+		out[i] = d.Citizen
+	}
+	return out, nil
+}

@@ -26,7 +26,9 @@ func Run(t *testing.T, newEnv func(testing.TB) *Env) {
 	t.Run("Bundles", func(t *testing.T) { testBundles(t, newEnv(t)) })
 	t.Run("TreeState", func(t *testing.T) { testTreeState(t, newEnv(t)) })
 	t.Run("Checkpoints", func(t *testing.T) { testCheckpoints(t, newEnv(t)) })
+	t.Run("Policy", func(t *testing.T) { testPolicy(t, newEnv) })
 	t.Run("Proposals", func(t *testing.T) { testProposals(t, newEnv(t)) })
+	t.Run("ListCitizens", func(t *testing.T) { testListCitizens(t, newEnv(t)) })
 }
 
 func sampleRecord(citizen, dataset string, version uint64) store.Record {
@@ -462,4 +464,40 @@ func ids(ps []store.Proposal) []string {
 		out[i] = p.ID
 	}
 	return out
+}
+
+func testListCitizens(t *testing.T, env *Env) {
+	s := env.Store
+	ctx := t.Context()
+	var ids []string
+	for i := 1; i <= 7; i++ {
+		ids = append(ids, fmt.Sprintf("C%06d", i))
+	}
+	if err := s.AddCitizens(ctx, ids, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range ids {
+		r := sampleRecord(id, "identity", uint64(i+1))
+		r.Items[0].Plain = map[string]any{"hukouCity": []string{"杭州市", "福州市"}[i%2]}
+		if err := s.CreateRecord(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page, err := s.ListCitizens(ctx, "", 3, nil)
+	if err != nil || !reflect.DeepEqual(page, ids[:3]) {
+		t.Fatalf("ListCitizens(first 3) = %v, %v", page, err)
+	}
+	page, err = s.ListCitizens(ctx, ids[5], 3, nil)
+	if err != nil || !reflect.DeepEqual(page, ids[6:]) {
+		t.Errorf("ListCitizens(after %s) = %v, %v; want the last one", ids[5], page, err)
+	}
+	f := &store.ListFilter{Dataset: "identity", Field: "hukouCity", Value: "杭州市"}
+	page, err = s.ListCitizens(ctx, "", 2, f)
+	if err != nil || !reflect.DeepEqual(page, []string{ids[0], ids[2]}) {
+		t.Errorf("ListCitizens(hukouCity = 杭州市, 2) = %v, %v", page, err)
+	}
+	page, err = s.ListCitizens(ctx, ids[2], 10, f)
+	if err != nil || !reflect.DeepEqual(page, []string{ids[4], ids[6]}) {
+		t.Errorf("ListCitizens(hukouCity = 杭州市 after %s) = %v, %v", ids[2], page, err)
+	}
 }

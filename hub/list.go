@@ -1,0 +1,231 @@
+package hub
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/govhub/govhub/auth"
+	"github.com/govhub/govhub/crypto/seal"
+	"github.com/govhub/govhub/dataset"
+	"github.com/govhub/govhub/ledger"
+	"github.com/govhub/govhub/policy"
+	"github.com/govhub/govhub/store"
+)
+
+// MaxPage is the most citizens a list request returns.
+const MaxPage = 100
+
+// Lister finds pages of citizens.
+type Lister interface {
+	ListCitizens(ctx context.Context, after string, limit int, filter *store.ListFilter) ([]string, error)
+}
+
+// ListFilter keeps the citizens whose plain field Field ("dataset.field") equals Equals.
+type ListFilter struct {
+	Field, Equals string
+}
+
+// ListRequest asks for a page of citizens.
+type ListRequest struct {
+	Purpose string
+	Filter  *ListFilter
+	First   int    // 1 … MaxPage
+	After   string // a citizen id: the page starts after it
+	Fields  map[string]Want
+	Request []byte
+}
+
+// ListResult is one page.
+type ListResult struct {
+	Citizens      []*CitizenView
+	HasNext       bool
+	Receipt       ledger.Receipt
+	PolicyVersion uint64
+}
+
+// ListCitizens returns a page of citizens with the requested fields, decided as for ReadCitizen.
+// Enumerating citizens is its own permission: the principal needs `list` on every dataset the
+// selection or the filter touches, for the purpose, and must be able to see the filter's field;
+// otherwise the request is refused and logged. The page is one access entry naming every citizen
+// on it.
+func (h *Hub) ListCitizens(ctx context.Context, p auth.Principal, req ListRequest) (*ListResult, error) {
+	if req.First < 1 || req.First > MaxPage {
+		return nil, fmt.Errorf("%w: first must be between 1 and %d", ErrInvalid, MaxPage)
+	}
+	if req.After != "" {
+		if err := dataset.CheckCitizenID(req.After); err != nil {
+			return nil, fmt.Errorf("%w: after is not a cursor of this list", ErrInvalid)
+		}
+	}
+	lister, ok := h.store.(Lister)
+	if !ok {
+		return nil, fmt.Errorf("hub: the store cannot list citizens")
+	}
+	snap := h.policy.Snapshot()
+	d, err := h.decide(ctx, snap, p, req.Fields, req.Purpose)
+	if err != nil {
+		return nil, err
+	}
+	var filter *store.ListFilter
+	if req.Filter != nil {
+		if filter, err = listFilter(req.Filter); err != nil {
+			return nil, err
+		}
+	}
+	dept, role := actor(p)
+	entry := ledger.Entry{
+		Kind: ledger.KindAccess, Time: h.now(), Department: dept, Role: role, Purpose: req.Purpose,
+		Policy: snap.Version(), Request: h.requestDigest(req.Request), Outcome: ledger.OutcomeAllowed,
+	}
+	refuse := func(reason string, cause error) (*ListResult, error) {
+		entry.Outcome, entry.Reason, entry.Fields = ledger.OutcomeDenied, reason, d.denied()
+		if _, err := h.appendEntry(ctx, entry); err != nil {
+			return nil, err
+		}
+		return nil, cause
+	}
+	if !d.purposeKnown {
+		entry.Purpose = ""
+		return refuse("unknown-purpose", ErrUnknownPurpose)
+	}
+	// The list permission, on every dataset touched.
+	sub := policy.Subject{Department: p.Department, Role: p.Role}
+	touched := map[string]bool{}
+	for _, f := range d.fields {
+		ds, _, _ := strings.Cut(f, ".")
+		touched[ds] = true
+	}
+	if filter != nil {
+		touched[filter.Dataset] = true
+	}
+	for _, ds := range sortedKeys(touched) {
+		if p.Kind != auth.KindDepartment && p.Kind != auth.KindOfficer || !snap.Allowed(sub, policy.ActionList, ds, req.Purpose) {
+			return refuse("no-list-permission", fmt.Errorf("%w: listing citizens by %s needs the list permission for %s", ErrForbidden, ds, req.Purpose))
+		}
+	}
+	// Filtering on a field discloses it: the caller must be able to see it.
+	if filter != nil && snap.Decide(sub, req.Filter.Field, req.Purpose) != policy.Reveal {
+		return refuse("forbidden", fmt.Errorf("%w: filtering on %s needs to see it", ErrForbidden, req.Filter.Field))
+	}
+
+	ids, err := lister.ListCitizens(ctx, req.After, req.First+1, filter)
+	if err != nil {
+		return nil, fmt.Errorf("listing citizens: %w", err)
+	}
+	res := &ListResult{PolicyVersion: snap.Version()}
+	if len(ids) > req.First {
+		ids, res.HasNext = ids[:req.First], true
+	}
+	// Load and release each citizen's records, a few at a time.
+	res.Citizens = make([]*CitizenView, len(ids))
+	errs := make([]error, len(ids))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for i, id := range ids {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			res.Citizens[i], errs[i] = h.releaseCitizen(ctx, id, d)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	// One entry for the page, naming every citizen on it (each with a fresh salt).
+	entry.Fields = d.entryFields()
+	salts := make([][]byte, len(ids))
+	for i, id := range ids {
+		salt, subj, err := h.subject(id)
+		if err != nil {
+			return nil, err
+		}
+		salts[i] = salt
+		entry.Subjects = append(entry.Subjects, subj)
+	}
+	r, err := h.appendEntry(ctx, entry)
+	if err != nil {
+		return nil, err
+	}
+	refs := make([]store.SubjectRef, len(ids))
+	for i, id := range ids {
+		refs[i] = store.SubjectRef{Pseudonym: h.pseudonym(id), Index: r.Index, Salt: salts[i]}
+	}
+	if err := h.store.AddSubjectRefs(ctx, refs); err != nil {
+		return nil, fmt.Errorf("%w: indexing entry %d: %v", ErrUnavailable, r.Index, err)
+	}
+	res.Receipt = r
+	for _, v := range res.Citizens {
+		v.Receipt = r
+	}
+	return res, nil
+}
+
+// releaseCitizen loads one citizen's records and builds what the decisions release of them.
+func (h *Hub) releaseCitizen(ctx context.Context, id string, d decisions) (*CitizenView, error) {
+	view := &CitizenView{ID: id, Levels: d.levels, Datasets: map[string]*DatasetView{}}
+	if len(d.load) == 0 {
+		return view, nil
+	}
+	records, err := h.store.Records(ctx, id, d.load)
+	if err != nil {
+		return nil, fmt.Errorf("loading records: %w", err)
+	}
+	var dk *seal.DataKey
+	if d.reveal {
+		if dk, err = h.dataKey(ctx, id, false); err != nil && !isNotFound(err) {
+			return nil, err
+		}
+	}
+	for name, rec := range records {
+		ds, _ := dataset.Lookup(name)
+		if view.Datasets[name], err = h.release(id, ds, rec, d.levels, dk); err != nil {
+			return nil, err
+		}
+	}
+	return view, nil
+}
+
+// listFilter checks a filter and converts its value to the field's kind.
+func listFilter(f *ListFilter) (*store.ListFilter, error) {
+	df, err := fieldOf(f.Field)
+	if err != nil {
+		return nil, fmt.Errorf("%w: filter: %v", ErrInvalid, err)
+	}
+	if df.field.Sensitive {
+		return nil, fmt.Errorf("%w: filter: %s is sensitive; only plain fields can be filtered on", ErrInvalid, f.Field)
+	}
+	var v any = f.Equals
+	switch df.field.Kind {
+	case dataset.Int:
+		n, err := strconv.ParseInt(f.Equals, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%w: filter: %s takes an integer", ErrInvalid, f.Field)
+		}
+		v = n
+	case dataset.Float:
+		x, err := strconv.ParseFloat(f.Equals, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%w: filter: %s takes a number", ErrInvalid, f.Field)
+		}
+		v = x
+	case dataset.Bool:
+		b, err := strconv.ParseBool(f.Equals)
+		if err != nil {
+			return nil, fmt.Errorf("%w: filter: %s takes true or false", ErrInvalid, f.Field)
+		}
+		v = b
+	case dataset.StringList:
+		return nil, fmt.Errorf("%w: filter: %s is a list", ErrInvalid, f.Field)
+	}
+	if err := df.field.Validate(v); err != nil {
+		return nil, fmt.Errorf("%w: filter: %w", ErrInvalid, err)
+	}
+	return &store.ListFilter{Dataset: df.dataset.Name, Field: df.field.Name, Value: v}, nil
+}
