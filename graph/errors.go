@@ -21,6 +21,7 @@ const (
 	CodeUnavailable    = "UNAVAILABLE"
 	CodeInternal       = "INTERNAL_SERVER_ERROR"
 	CodeUnauthenticate = "UNAUTHENTICATED"
+	CodeConflict       = "CONFLICT"
 )
 
 // forbidden is the error of a field the policy denies, at that field's path.
@@ -60,6 +61,10 @@ func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			out.Extensions["field"] = fields[0]
 			out.Extensions["fields"] = fields
 			return out
+		case errors.Is(err, hub.ErrSelfApproval):
+			return set(CodeForbidden, hub.ErrSelfApproval.Error())
+		case errors.Is(err, hub.ErrOfficersOnly):
+			return set(CodeForbidden, hub.ErrOfficersOnly.Error())
 		case errors.Is(err, hub.ErrForbidden):
 			return set(CodeForbidden, "forbidden: the access policy does not allow this for the stated purpose")
 		case errors.Is(err, hub.ErrUnknownPurpose):
@@ -68,6 +73,8 @@ func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			return set(CodeBadUserInput, err.Error())
 		case errors.Is(err, hub.ErrNotFound):
 			return set(CodeNotFound, "no such citizen")
+		case errors.Is(err, hub.ErrConflict):
+			return set(CodeConflict, err.Error())
 		case errors.Is(err, hub.ErrNotPublished):
 			out = set(CodeNotFound, hub.ErrNotPublished.Error())
 			out.Extensions["retryable"] = true

@@ -7,7 +7,6 @@ package graph
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/govhub/govhub/graph/model"
 )
@@ -49,17 +48,17 @@ func (r *mutationResolver) UpdateHealth(ctx context.Context, citizenID string, p
 
 // ProposePolicyChange is the resolver for the proposePolicyChange field.
 func (r *mutationResolver) ProposePolicyChange(ctx context.Context, change model.PolicyChangeInput, reason string) (*model.PolicyProposal, error) {
-	panic(fmt.Errorf("not implemented: ProposePolicyChange - proposePolicyChange"))
+	return r.proposePolicyChange(ctx, change, reason)
 }
 
 // ApprovePolicyChange is the resolver for the approvePolicyChange field.
 func (r *mutationResolver) ApprovePolicyChange(ctx context.Context, id string) (*model.PolicyProposal, error) {
-	panic(fmt.Errorf("not implemented: ApprovePolicyChange - approvePolicyChange"))
+	return r.approvePolicyChange(ctx, id)
 }
 
 // RejectPolicyChange is the resolver for the rejectPolicyChange field.
 func (r *mutationResolver) RejectPolicyChange(ctx context.Context, id string, reason string) (*model.PolicyProposal, error) {
-	panic(fmt.Errorf("not implemented: RejectPolicyChange - rejectPolicyChange"))
+	return r.rejectPolicyChange(ctx, id, reason)
 }
 
 // Citizen is the resolver for the citizen field.
@@ -123,32 +122,32 @@ func (r *queryResolver) Citizens(ctx context.Context, purpose string, filter *mo
 
 // PolicyVersion is the resolver for the policyVersion field.
 func (r *queryResolver) PolicyVersion(ctx context.Context) (*model.PolicyVersion, error) {
-	panic(fmt.Errorf("not implemented: PolicyVersion - policyVersion"))
+	return r.policyVersion(ctx)
 }
 
 // PolicyVersions is the resolver for the policyVersions field.
 func (r *queryResolver) PolicyVersions(ctx context.Context) ([]model.PolicyVersion, error) {
-	panic(fmt.Errorf("not implemented: PolicyVersions - policyVersions"))
+	return r.policyVersions(ctx)
 }
 
 // PolicyRules is the resolver for the policyRules field.
 func (r *queryResolver) PolicyRules(ctx context.Context, version *int64) ([]model.PolicyRule, error) {
-	panic(fmt.Errorf("not implemented: PolicyRules - policyRules"))
+	return r.policyRules(ctx, version)
 }
 
 // PolicyGroupings is the resolver for the policyGroupings field.
 func (r *queryResolver) PolicyGroupings(ctx context.Context) ([]model.PolicyGrouping, error) {
-	panic(fmt.Errorf("not implemented: PolicyGroupings - policyGroupings"))
+	return r.policyGroupings(ctx)
 }
 
 // PolicyProposals is the resolver for the policyProposals field.
 func (r *queryResolver) PolicyProposals(ctx context.Context, status *string) ([]model.PolicyProposal, error) {
-	panic(fmt.Errorf("not implemented: PolicyProposals - policyProposals"))
+	return r.policyProposals(ctx, status)
 }
 
 // ExplainAccess is the resolver for the explainAccess field.
 func (r *queryResolver) ExplainAccess(ctx context.Context, department string, role string, field string, purpose string) (*model.AccessExplanation, error) {
-	panic(fmt.Errorf("not implemented: ExplainAccess - explainAccess"))
+	return r.explainAccess(ctx, department, role, field, purpose)
 }
 
 // Mutation returns MutationResolver implementation.

@@ -111,6 +111,9 @@ type Config struct {
 	Master *seal.MasterKey
 	// IndexKey (32 bytes) keys citizen pseudonyms in the private subject index and request digests.
 	IndexKey []byte
+	// Governance holds the stored policy versions and proposals (optional: without it the policy
+	// is whatever the engine was built with, and officers cannot change it).
+	Governance Governance
 }
 
 // Option changes a default of New.
@@ -132,6 +135,8 @@ type Hub struct {
 	now      func() time.Time
 	rand     io.Reader
 	locks    [256]sync.Mutex // one writer per record at a time in this process
+
+	governance Governance
 }
 
 // New checks cfg and returns a hub.
@@ -142,8 +147,12 @@ func New(cfg Config, opts ...Option) (*Hub, error) {
 	if len(cfg.IndexKey) != 32 {
 		return nil, fmt.Errorf("hub: index key has %d bytes, want 32", len(cfg.IndexKey))
 	}
+	g := cfg.Governance
+	if (g.Versions == nil) != (g.Loader == nil) || (g.Versions == nil) != (g.Proposals == nil) {
+		return nil, errors.New("hub: governance needs versions, a loader and proposals together")
+	}
 	h := &Hub{store: cfg.Store, ledger: cfg.Ledger, policy: cfg.Policy, master: cfg.Master,
-		indexKey: cfg.IndexKey, now: time.Now, rand: rand.Reader}
+		indexKey: cfg.IndexKey, now: time.Now, rand: rand.Reader, governance: g}
 	for _, o := range opts {
 		o(h)
 	}

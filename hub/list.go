@@ -101,6 +101,11 @@ func (h *Hub) ListCitizens(ctx context.Context, p auth.Principal, req ListReques
 	if filter != nil {
 		touched[filter.Dataset] = true
 	}
+	if p.Kind == auth.KindDepartment || p.Kind == auth.KindOfficer {
+		if err := snap.Prepare(ctx, sub, sortedKeys(touched)); err != nil {
+			return nil, fmt.Errorf("%w: loading the policy: %v", ErrUnavailable, err)
+		}
+	}
 	for _, ds := range sortedKeys(touched) {
 		if p.Kind != auth.KindDepartment && p.Kind != auth.KindOfficer || !snap.Allowed(sub, policy.ActionList, ds, req.Purpose) {
 			return refuse("no-list-permission", fmt.Errorf("%w: listing citizens by %s needs the list permission for %s", ErrForbidden, ds, req.Purpose))

@@ -184,6 +184,11 @@ func (h *Hub) decide(ctx context.Context, snap *policy.Snapshot, p auth.Principa
 	sort.Strings(d.fields)
 	_, d.purposeKnown = snap.Purpose(purpose)
 	sub := policy.Subject{Department: p.Department, Role: p.Role}
+	if d.purposeKnown && (p.Kind == auth.KindDepartment || p.Kind == auth.KindOfficer) {
+		if err := snap.Prepare(ctx, sub, datasetsOf(d.fields)); err != nil {
+			return d, fmt.Errorf("%w: loading the policy: %v", ErrUnavailable, err)
+		}
+	}
 	load := map[string]bool{}
 	for _, f := range d.fields {
 		level := policy.Deny
@@ -204,6 +209,16 @@ func (h *Hub) decide(ctx context.Context, snap *policy.Snapshot, p auth.Principa
 	}
 	d.load = sortedKeys(load)
 	return d, nil
+}
+
+// datasetsOf lists the datasets of "dataset.field" names.
+func datasetsOf(fields []string) []string {
+	set := map[string]bool{}
+	for _, f := range fields {
+		ds, _, _ := strings.Cut(f, ".")
+		set[ds] = true
+	}
+	return sortedKeys(set)
 }
 
 // entryFields are the entry's field lines: each field and the level it is released at.

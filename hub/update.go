@@ -88,6 +88,11 @@ func (h *Hub) Update(ctx context.Context, p auth.Principal, req UpdateRequest) (
 		return refuse("unknown-purpose", ErrUnknownPurpose)
 	}
 	sub := policy.Subject{Department: p.Department, Role: p.Role}
+	if p.Kind == auth.KindDepartment {
+		if err := snap.Prepare(ctx, sub, []string{ds.Name}); err != nil {
+			return nil, fmt.Errorf("%w: loading the policy: %v", ErrUnavailable, err)
+		}
+	}
 	if p.Kind != auth.KindDepartment || !snap.Allowed(sub, policy.ActionWrite, ds.Name, req.Purpose) {
 		return refuse("forbidden", fmt.Errorf("%w: %s/%s may not write %s for %s", ErrForbidden, dept, role, ds.Name, req.Purpose))
 	}

@@ -271,21 +271,39 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 		return nil, fmt.Errorf("the stored ledger does not verify, refusing to serve (run govhub ledger verify): %w", err)
 	}
 	go a.verifyInBackground(life)
-	set, err := loadPolicy(cfg)
+	// The policy lives in the store, one immutable version after another; the policy files of the
+	// data directory (the demo policy, on a new one) are imported once, into an empty store.
+	version, err := st.store.LatestVersion(ctx, 0)
+	if err != nil {
+		return nil, fmt.Errorf("reading the policy version: %w", err)
+	}
+	if version == 0 {
+		set, err := loadPolicy(cfg)
+		if err != nil {
+			return nil, err
+		}
+		if version, err = hub.ImportPolicy(ctx, st.store, a.log, set, "the policy files in "+cfg.path("policy"), time.Now()); err != nil {
+			return nil, err
+		}
+	}
+	info, err := st.store.VersionInfo(ctx, version)
+	if err != nil {
+		return nil, fmt.Errorf("reading policy version %d: %w", version, err)
+	}
+	engine, err := policy.New(policy.Set{}, policy.Config{Sensitive: dataset.Sensitive})
 	if err != nil {
 		return nil, err
 	}
-	if set, err = hub.AdoptPolicy(ctx, st.store, a.log, set, time.Now()); err != nil {
-		return nil, err
+	loader := st.store.PolicyAdapter()
+	if err := engine.Load(ctx, info, loader); err != nil {
+		return nil, fmt.Errorf("loading policy version %d: %w", version, err)
 	}
-	engine, err := policy.New(set, policy.Config{Sensitive: dataset.Sensitive})
-	if err != nil {
-		return nil, fmt.Errorf("loading policy version %d: %w", set.Version, err)
-	}
-	a.hub, err = hub.New(hub.Config{Store: st.store, Ledger: a.log, Policy: engine, Master: k.master, IndexKey: k.index})
+	a.hub, err = hub.New(hub.Config{Store: st.store, Ledger: a.log, Policy: engine, Master: k.master, IndexKey: k.index,
+		Governance: hub.Governance{Versions: st.store, Loader: loader, Proposals: st.store}})
 	if err != nil {
 		return nil, err
 	}
+	go a.hub.WatchPolicy(life, policyPollInterval, cfg.Logger)
 	// A lone hub owns every pending update at start-up; hubs sharing a database settle only those
 	// older than recoveryMargin, and go on doing so for the updates of a peer that died.
 	margin := time.Duration(0)
@@ -307,10 +325,13 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 		return nil, err
 	}
 	cfg.Logger.InfoContext(ctx, "hub ready", slog.String("data_dir", cfg.DataDir), slog.Bool("embedded", st.server != nil),
-		slog.Uint64("policy_version", set.Version), slog.Uint64("ledger_size", a.log.Latest().Size))
+		slog.Uint64("policy_version", version), slog.Uint64("ledger_size", a.log.Latest().Size))
 	ok = true
 	return a, nil
 }
+
+// policyPollInterval is how often a hub looks for a policy version approved on another instance.
+const policyPollInterval = 500 * time.Millisecond
 
 // recoveryMargin is how old a pending update must be before a hub sharing its database with
 // others settles it: no live update takes that long.

@@ -19,6 +19,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/govhub/govhub/policy"
+	"github.com/govhub/govhub/policy/policytest"
 )
 
 // policyModel is a copy of policy's embedded model.conf (the package does not export it): the
@@ -46,6 +47,20 @@ func testPolicy(t *testing.T, newEnv func(testing.TB) *Env) {
 	t.Run("Adapter", func(t *testing.T) { testPolicyAdapter(t, newEnv(t)) })
 	t.Run("RacingSaves", func(t *testing.T) { testPolicyRacingSaves(t, newEnv(t)) })
 	t.Run("Large", func(t *testing.T) { testPolicyLarge(t, newEnv(t)) })
+	// policy's authorization matrix, decided by an engine reading its rules through the adapter.
+	t.Run("Matrix", func(t *testing.T) {
+		policytest.RunLoader(t, func(t *testing.T, set policy.Set) policy.Loader {
+			s := newEnv(t).Store
+			info, err := set.Info()
+			if err != nil {
+				t.Fatalf("Info() = %v", err)
+			}
+			if err := s.SaveVersion(t.Context(), info, set.Rules); err != nil {
+				t.Fatalf("SaveVersion(%d) = %v", set.Version, err)
+			}
+			return s.PolicyAdapter()
+		})
+	})
 }
 
 func rule(line string) policy.Rule {
