@@ -13,7 +13,7 @@ import (
 
 // sorted returns set with rules, groupings and purposes in canonical order.
 func sorted(set Set) Set {
-	set = set.clone()
+	set = set.Clone()
 	slices.SortFunc(set.Rules, compareRules)
 	slices.SortFunc(set.Groupings, compareGroupings)
 	slices.SortFunc(set.Purposes, func(a, b Purpose) int { return strings.Compare(a.Code, b.Code) })

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/casbin/casbin/v2"
+	"github.com/casbin/casbin/v2/model"
 )
 
 func TestNewRequiresSensitive(t *testing.T) {
@@ -30,7 +33,7 @@ func TestNewRejectsInvalidSet(t *testing.T) {
 // withoutRule returns set, one version later, without the rules for which
 // drop reports true.
 func withoutRules(set Set, drop func(Rule) bool) Set {
-	set = set.clone()
+	set = set.Clone()
 	set.Version++
 	set.Rules = slices.DeleteFunc(set.Rules, drop)
 	return set
@@ -127,14 +130,18 @@ func TestSnapshotAccessors(t *testing.T) {
 	if got := s.Purposes()[0].Code; got == "changed" {
 		t.Errorf("modifying Purposes() changed the snapshot")
 	}
-	set := s.Set()
+	set, ok := s.Set()
+	if !ok {
+		t.Fatalf("Set() of a snapshot built from a Set reports false")
+	}
 	if got, want := len(set.Rules), len(Demo().Rules); got != want {
 		t.Fatalf("len(Set().Rules) = %d, want %d", got, want)
 	}
 	orig := set.Rules[0]
 	set.Rules[0].Role = "changed"
 	set.Purposes[0].Code = "changed"
-	if got := s.Set().Rules[0]; got != orig {
+	if again, _ := s.Set(); again.Rules[0] != orig {
+		got := again.Rules[0]
 		t.Errorf("modifying Set() changed the snapshot: Set().Rules[0] = %v, want %v", got, orig)
 	}
 }
@@ -336,3 +343,27 @@ func TestPartitionedMatchesCasbin(t *testing.T) {
 }
 
 func pick2[T any](rng *rand.Rand, xs ...T) T { return xs[rng.IntN(len(xs))] }
+
+// newEnforcer returns a Casbin enforcer of the embedded model holding the
+// given p and g rows.
+func newEnforcer(rules, groups [][]string) (*casbin.Enforcer, error) {
+	m, err := model.NewModelFromString(modelConf)
+	if err != nil {
+		return nil, fmt.Errorf("loading policy model: %w", err)
+	}
+	for _, r := range rules {
+		if err := m.AddPolicy("p", "p", slices.Clone(r)); err != nil {
+			return nil, err
+		}
+	}
+	for _, g := range groups {
+		if err := m.AddPolicy("g", "g", slices.Clone(g)); err != nil {
+			return nil, err
+		}
+	}
+	e, err := casbin.NewEnforcer(m)
+	if err != nil {
+		return nil, err
+	}
+	return e, e.BuildRoleLinks()
+}

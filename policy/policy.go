@@ -467,8 +467,8 @@ func checkPattern(obj string, a Action) error {
 	return fmt.Errorf("malformed object %q for %s (want a dataset name or *)", obj, a)
 }
 
-// clone returns a deep copy of s.
-func (s Set) clone() Set {
+// Clone returns a deep copy of s.
+func (s Set) Clone() Set {
 	return Set{
 		Version:   s.Version,
 		Rules:     append([]Rule(nil), s.Rules...),
