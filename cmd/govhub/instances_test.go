@@ -35,20 +35,18 @@ func copyKeys(t *testing.T, from, to string) {
 	}
 }
 
-// Two hubs on one database (a FerretDB this test starts, reached with --mongo-uri): one sequences,
-// the other forwards; both serve; every acknowledged access is in the ledger once; when the
-// sequencing hub dies, the other takes over within seconds and the ledger verifies.
-func TestTwoHubsOneDatabase(t *testing.T) {
+// twoHubs starts a FerretDB and two hubs on it (reached with --mongo-uri, sharing keys), the first
+// seeded with demo citizens.
+func twoHubs(t *testing.T, citizens int) (h1, h2 *testHub) {
 	srv, err := embedded.Start(t.Context(), embedded.Config{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Shutdown(context.Background()) }) // after the hubs' cleanups: they close their connections
-	h1 := &testHub{t: t, dir: t.TempDir(), gen: demo.NewGenerator(testSeed)}
-	h2 := &testHub{t: t, dir: t.TempDir(), gen: demo.NewGenerator(testSeed)}
+	h1 = &testHub{t: t, dir: t.TempDir(), gen: demo.NewGenerator(testSeed)}
+	h2 = &testHub{t: t, dir: t.TempDir(), gen: demo.NewGenerator(testSeed)}
 	cfg1, cfg2 := h1.config(), h2.config()
 	cfg1.MongoURI, cfg2.MongoURI = srv.URI(), srv.URI()
-	t0 := time.Now()
 	a1, err := openApp(t.Context(), cfg1)
 	if err != nil {
 		t.Fatal(err)
@@ -60,10 +58,9 @@ func TestTwoHubsOneDatabase(t *testing.T) {
 	if err := srv.IndexIDs(t.Context(), "govhub"); err != nil {
 		t.Fatal(err)
 	}
-	if err := seedDemo(t.Context(), a1, 10, testSeed); err != nil {
+	if err := seedDemo(t.Context(), a1, citizens, testSeed); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("hub 1 open and seeded: %s", time.Since(t0).Round(time.Millisecond))
 	copyKeys(t, h1.dir, h2.dir)
 	a2, err := openApp(t.Context(), cfg2)
 	if err != nil {
@@ -71,6 +68,16 @@ func TestTwoHubsOneDatabase(t *testing.T) {
 	}
 	h2.app, h2.handler = a2, a2.handler()
 	t.Cleanup(h2.close)
+	return h1, h2
+}
+
+// Two hubs on one database (a FerretDB this test starts, reached with --mongo-uri): one sequences,
+// the other forwards; both serve; every acknowledged access is in the ledger once; when the
+// sequencing hub dies, the other takes over within seconds and the ledger verifies.
+func TestTwoHubsOneDatabase(t *testing.T) {
+	h1, h2 := twoHubs(t, 10)
+	a1, a2 := h1.app, h2.app
+	t0 := time.Now()
 	if !a1.log.Leading() || a2.log.Leading() {
 		t.Fatalf("leading: hub 1 %v, hub 2 %v; want hub 1 only", a1.log.Leading(), a2.log.Leading())
 	}
@@ -138,3 +145,32 @@ func TestTwoHubsOneDatabase(t *testing.T) {
 }
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// A policy change approved on one hub is in force on the other within 2 s, without a restart.
+func TestPolicyReloadAcrossHubs(t *testing.T) {
+	h1, h2 := twoHubs(t, 4)
+	c := h1.findCitizen(4, "identity")
+	change := map[string]any{"addRules": []any{rule("clerk", "housing", "identity.birthDate", "commit", "home-purchase-eligibility", "allow")}}
+	res := h1.query(h1.token(officer1), propose, map[string]any{"change": change, "reason": "age check"})
+	if len(res.Errors) > 0 {
+		t.Fatalf("propose: %+v", res.Errors)
+	}
+	id := get(res.Data, "proposePolicyChange", "id")
+	approved := time.Now()
+	if r := h1.query(h1.token(officer2), approve, map[string]any{"id": id}); len(r.Errors) > 0 {
+		t.Fatalf("approve: %+v", r.Errors)
+	}
+	deadline := approved.Add(2 * time.Second)
+	for h2.app.hub.Policy().Version() != 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	took := time.Since(approved)
+	if v := h2.app.hub.Policy().Version(); v != 2 {
+		t.Fatalf("hub 2 still decides under policy %d 2 s after the approval on hub 1", v)
+	}
+	t.Logf("hub 2 applied the approval made on hub 1 after %s", took.Round(time.Millisecond))
+	after := h2.query(h2.token(housingClerk), birthDateQuery, map[string]any{"id": c.ID})
+	if len(after.Errors) > 0 || get(after.Data, "citizen", "identity", "birthDate", "commitment") == nil {
+		t.Errorf("on hub 2 after the reload: %v %+v", after.Data, after.Errors)
+	}
+}
