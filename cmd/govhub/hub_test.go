@@ -240,3 +240,14 @@ func (h *testHub) findCitizen(n int, datasets ...string) demo.Citizen {
 	h.t.Fatalf("no demo citizen among %d has %v", n, datasets)
 	return demo.Citizen{}
 }
+
+// receiptEntryOrLast returns the entry of the response's receipt, or the last entry of the ledger
+// for a refused request (which carries no receipt).
+func (h *testHub) receiptEntryOrLast(r result) (ledger.Entry, []byte) {
+	h.t.Helper()
+	if _, ok := r.Extensions["ledger"]; ok {
+		return h.receiptEntry(r)
+	}
+	all, raw := h.entries()
+	return all[len(all)-1], raw[len(raw)-1]
+}
