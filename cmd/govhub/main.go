@@ -9,6 +9,8 @@
 //	govhub ledger check-receipt  verify a receipt offline
 //	govhub keygen          write a new note signing key (for a witness) and print its verifier key
 //	govhub witness         run a C2SP tlog-witness that cosigns the hub's checkpoints
+//	govhub policy export   print the policy in force (Casbin CSV)
+//	govhub policy import   propose a policy file as a change (or import it into an empty store)
 //
 // Common flags: --data-dir (default ./govhub-data), --addr (default 127.0.0.1:8080), --mongo-uri
 // (empty: the embedded FerretDB in the data directory).
@@ -70,6 +72,9 @@ commands:
                   verify a receipt offline
   keygen          write a note signing key (--name N --out F) and print its verifier key
   witness         run a witness: --key F --log-key K [--addr A] [--state-dir D]
+  policy export   print the policy in force as Casbin CSV [--purposes F.json]
+  policy import F propose the policy of a CSV file as a change (--officer ID --reason TEXT),
+                  or import it into an empty store
 
 Run 'govhub <command> -h' for a command's flags.
 `
@@ -105,6 +110,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdKeygen(args[1:], stdout, stderr)
 	case "witness":
 		return cmdWitness(ctx, args[1:], stdout, stderr)
+	case "policy":
+		return cmdPolicy(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
