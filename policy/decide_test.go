@@ -74,76 +74,8 @@ func runDecide(t *testing.T, s *Snapshot, cases []decideCase) {
 
 const hpe = "home-purchase-eligibility"
 
-func TestDecideDemo(t *testing.T) {
-	s := newTestEngine(t, Demo()).Snapshot()
-	runDecide(t, s, []decideCase{
-		// Housing clerks checking home-purchase eligibility.
-		{"housing", "clerk", "identity.name", hpe, Reveal},
-		{"housing", "clerk", "identity.hukouCity", hpe, Reveal},
-		{"housing", "clerk", "identity.gender", hpe, Deny},
-		{"housing", "clerk", "identity.nationalId", hpe, Deny},
-		{"housing", "clerk", "identity.birthDate", hpe, Deny},
-		{"housing", "clerk", "identity.address", hpe, Deny},
-		{"housing", "clerk", "marriage.maritalStatus", hpe, Reveal},
-		{"housing", "clerk", "marriage.spouseCitizenId", hpe, Deny},
-		{"housing", "clerk", "property.certificateNo", hpe, Reveal},
-		{"housing", "clerk", "property.city", hpe, Reveal},
-		{"housing", "clerk", "property.area", hpe, Reveal},
-		{"housing", "clerk", "property.acquiredOn", hpe, Reveal},
-		{"housing", "clerk", "property.address", hpe, Deny},
-		{"housing", "clerk", "socialInsurance.contributionMonths", hpe, Commit},
-		{"housing", "clerk", "socialInsurance.monthlyBase", hpe, Deny},
-		{"housing", "clerk", "tax.annualIncome", hpe, Commit},
-		{"housing", "clerk", "tax.taxPaid", hpe, Deny},
-		{"housing", "clerk", "tax.year", hpe, Deny},
-		{"housing", "clerk", "health.bloodType", hpe, Deny},
-		{"housing", "clerk", "health.vaccinations", hpe, Deny},
-		{"housing", "clerk", "businessLicense.uscc", hpe, Deny},
-		// Purpose mismatch: a registered purpose the rules do not name.
-		{"housing", "clerk", "identity.name", "tax-administration", Deny},
-		{"housing", "clerk", "tax.annualIncome", "medical-treatment", Deny},
-		// Role inheritance within the department.
-		{"housing", "senior-clerk", "identity.name", hpe, Reveal},
-		{"housing", "senior-clerk", "tax.annualIncome", hpe, Commit},
-		{"housing", "senior-clerk", "identity.nationalId", hpe, Deny},
-		{"housing", "senior-clerk", "health.bloodType", hpe, Deny},
-		// Owners read their own datasets for their own purpose only.
-		{"public-security", "clerk", "identity.name", "identity-verification", Reveal},
-		{"public-security", "clerk", "identity.nationalId", "identity-verification", Reveal},
-		{"public-security", "clerk", "identity.address", "identity-verification", Reveal},
-		{"public-security", "clerk", "identity.name", hpe, Deny},
-		{"public-security", "clerk", "tax.annualIncome", "identity-verification", Deny},
-		{"civil-affairs", "clerk", "marriage.spouseCitizenId", "marriage-registration", Reveal},
-		{"hrss", "clerk", "socialInsurance.monthlyBase", "social-insurance-administration", Reveal},
-		{"tax", "clerk", "tax.annualIncome", "tax-administration", Reveal},
-		{"tax", "clerk", "tax.year", "tax-administration", Reveal},
-		{"tax", "clerk", "identity.name", "tax-administration", Deny},
-		{"natural-resources", "clerk", "property.address", "property-registration", Reveal},
-		{"market-regulation", "clerk", "businessLicense.uscc", "business-registration", Reveal},
-		{"market-regulation", "clerk", "property.city", "business-registration", Deny},
-		// Only health staff see health, and only for treatment.
-		{"health", "doctor", "health.bloodType", "medical-treatment", Reveal},
-		{"health", "doctor", "health.vaccinations", "medical-treatment", Reveal},
-		{"health", "clerk", "health.chronicConditions", "medical-treatment", Reveal},
-		{"health", "doctor", "health.bloodType", hpe, Deny},
-		{"health", "doctor", "identity.name", "medical-treatment", Deny},
-		{"tax", "clerk", "health.bloodType", "tax-administration", Deny},
-		// Unknown departments, roles, fields and purposes.
-		{"privacy-office", "clerk", "identity.name", hpe, Deny},
-		{"education", "clerk", "identity.name", hpe, Deny},
-		{"housing", "janitor", "identity.name", hpe, Deny},
-		{"housing", "", "identity.name", hpe, Deny},
-		{"housing", "clerk", "identity.shoeSize", hpe, Deny},
-		{"housing", "clerk", "identity", hpe, Deny},
-		{"housing", "clerk", "", hpe, Deny},
-		{"housing", "clerk", "identity.name", "marketing", Deny},
-		{"housing", "clerk", "identity.name", "", Deny},
-		// Patterns are not fields, and "*" is not a purpose.
-		{"public-security", "clerk", "identity.*", "identity-verification", Deny},
-		{"public-security", "clerk", "*", "identity-verification", Deny},
-		{"housing", "clerk", "identity.name", "*", Deny},
-	})
-}
+// The demonstration policy's table is policytest's "demo" matrix, run by
+// TestMatrixSet and TestMatrixMemoryLoader.
 
 func TestDecideTestdata(t *testing.T) {
 	s := newTestEngine(t, loadTestPolicy(t)).Snapshot()

@@ -32,11 +32,16 @@ type Config struct {
 	Sensitive func(field string) (sensitive, known bool)
 }
 
+// DefaultEnforcerLimit is how many per-purpose enforcers each snapshot
+// keeps unless [WithEnforcerLimit] says otherwise; each takes about 15 KB.
+const DefaultEnforcerLimit = 4096
+
 // Option adjusts an [Engine].
 type Option func(*options)
 
 type options struct {
-	memoLimit int
+	memoLimit     int
+	enforcerLimit int
 }
 
 // WithMemoLimit caps the number of answers each snapshot memoises
@@ -48,11 +53,21 @@ func WithMemoLimit(n int) Option {
 	return func(o *options) { o.memoLimit = n }
 }
 
+// WithEnforcerLimit caps the number of per-purpose Casbin enforcers each
+// snapshot builds (default [DefaultEnforcerLimit]). Past the cap, the
+// decisions of a partition go through one enforcer holding its rules for
+// every purpose: as correct, slower (Casbin takes about 1 µs per rule it
+// holds), and bounded by the number of partitions.
+func WithEnforcerLimit(n int) Option {
+	return func(o *options) { o.enforcerLimit = n }
+}
+
 // Engine holds the current policy snapshot. It is safe for concurrent use.
 type Engine struct {
-	sensitive func(string) (bool, bool)
-	memoLimit int
-	base      model.Model // the parsed model.conf, copied for each enforcer; never modified
+	sensitive     func(string) (bool, bool)
+	memoLimit     int
+	enforcerLimit int
+	base          model.Model // the parsed model.conf, copied for each enforcer; never modified
 
 	mu  sync.Mutex // serialises Replace and Load
 	cur atomic.Pointer[Snapshot]
@@ -66,18 +81,21 @@ func New(set Set, cfg Config, opts ...Option) (*Engine, error) {
 	if cfg.Sensitive == nil {
 		return nil, errors.New("policy: Config.Sensitive is required")
 	}
-	o := options{memoLimit: DefaultMemoLimit}
+	o := options{memoLimit: DefaultMemoLimit, enforcerLimit: DefaultEnforcerLimit}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if o.memoLimit < 0 {
 		return nil, fmt.Errorf("policy: negative memo limit %d", o.memoLimit)
 	}
+	if o.enforcerLimit < 0 {
+		return nil, fmt.Errorf("policy: negative enforcer limit %d", o.enforcerLimit)
+	}
 	base, err := model.NewModelFromString(modelConf)
 	if err != nil {
 		return nil, fmt.Errorf("policy: loading model: %w", err)
 	}
-	e := &Engine{sensitive: cfg.Sensitive, memoLimit: o.memoLimit, base: base}
+	e := &Engine{sensitive: cfg.Sensitive, memoLimit: o.memoLimit, enforcerLimit: o.enforcerLimit, base: base}
 	s, err := e.fromSet(set)
 	if err != nil {
 		return nil, err
@@ -169,6 +187,7 @@ func (e *Engine) newSnapshot(info VersionInfo, loader Loader, set *Set) *Snapsho
 		sensitive: e.sensitive,
 		base:      e.base,
 		memoLimit: int64(e.memoLimit),
+		budget:    &enforcerBudget{limit: int64(e.enforcerLimit)},
 	}
 	for _, p := range info.Purposes {
 		s.purposes[p.Code] = p
@@ -194,6 +213,8 @@ type Snapshot struct {
 
 	parts sync.Map // partKey → *partition
 
+	budget *enforcerBudget
+
 	memoLimit int64
 	memoSize  atomic.Int64
 	levels    sync.Map // fieldKey → Level
@@ -218,7 +239,25 @@ type partition struct {
 	roles  map[string]bool
 	base   model.Model // the parsed model, copied for each enforcer
 
-	enforcers sync.Map // purpose code → *purposeEnforcer
+	budget    *enforcerBudget
+	enforcers sync.Map        // purpose code → *purposeEnforcer
+	all       purposeEnforcer // every purpose's rules, once the budget is spent
+}
+
+// enforcerBudget counts the per-purpose enforcers of a snapshot.
+type enforcerBudget struct {
+	limit int64
+	n     atomic.Int64
+}
+
+// take reports whether one more per-purpose enforcer may be built, and
+// counts it if so.
+func (b *enforcerBudget) take() bool {
+	if b.n.Add(1) <= b.limit {
+		return true
+	}
+	b.n.Add(-1)
+	return false
 }
 
 // purposeEnforcer is the enforcer of one partition for one purpose.
@@ -330,7 +369,7 @@ func (s *Snapshot) start(ctx context.Context, dept, ds string, star *partition, 
 	if v, ok := s.parts.Load(k); ok {
 		return v.(*partition)
 	}
-	p := &partition{ready: make(chan struct{}), star: star}
+	p := &partition{ready: make(chan struct{}), star: star, budget: s.budget}
 	if v, loaded := s.parts.LoadOrStore(k, p); loaded {
 		return v.(*partition)
 	}
@@ -419,19 +458,28 @@ func (p *partition) enforcer(purpose string) (*casbin.Enforcer, error) {
 	}
 	v, ok := p.enforcers.Load(purpose)
 	if !ok {
-		v, _ = p.enforcers.LoadOrStore(purpose, new(purposeEnforcer))
+		if !p.budget.take() {
+			p.all.once.Do(func() { p.all.enf, p.all.err = p.build("") })
+			return p.all.enf, p.all.err
+		}
+		var loaded bool
+		if v, loaded = p.enforcers.LoadOrStore(purpose, new(purposeEnforcer)); loaded {
+			p.budget.n.Add(-1) // another goroutine stored it first
+		}
 	}
 	pe := v.(*purposeEnforcer)
 	pe.once.Do(func() { pe.enf, pe.err = p.build(purpose) })
 	return pe.enf, pe.err
 }
 
+// build returns an enforcer of p's rules (and its "*" partition's) for
+// purpose, or for every purpose if purpose is "".
 func (p *partition) build(purpose string) (*casbin.Enforcer, error) {
 	m := p.base.Copy()
 	n := 0
 	for _, rs := range [][]Rule{p.rules, p.starRules()} {
 		for _, r := range rs {
-			if r.Purpose == purpose || r.Purpose == AnyPurpose {
+			if purpose == "" || r.Purpose == purpose || r.Purpose == AnyPurpose {
 				if err := m.AddPolicy("p", "p", ruleRow(r)); err != nil {
 					return nil, err
 				}

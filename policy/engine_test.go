@@ -20,6 +20,9 @@ func TestNewRequiresSensitive(t *testing.T) {
 	if _, err := New(Demo(), testConfig, WithMemoLimit(-1)); err == nil {
 		t.Errorf("New(Demo(), cfg, WithMemoLimit(-1)) = nil error, want an error")
 	}
+	if _, err := New(Demo(), testConfig, WithEnforcerLimit(-1)); err == nil {
+		t.Errorf("New(Demo(), cfg, WithEnforcerLimit(-1)) = nil error, want an error")
+	}
 }
 
 func TestNewRejectsInvalidSet(t *testing.T) {
@@ -290,7 +293,9 @@ func TestPartitionedMatchesCasbin(t *testing.T) {
 			}
 		}
 
-		e, err := New(set, cfg, WithMemoLimit(0))
+		// Per-purpose enforcers, the whole-partition fallback, and a mix.
+		limit := []int{DefaultEnforcerLimit, 0, 3}[seed%3]
+		e, err := New(set, cfg, WithMemoLimit(0), WithEnforcerLimit(limit))
 		if err != nil {
 			t.Fatalf("seed %d: New: %v", seed, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -401,4 +402,95 @@ func TestSnapshotsKeepTheirVersion(t *testing.T) {
 	if got := e.Snapshot().Decide(clerk, "identity.hukouCity", hpe); got != Reveal {
 		t.Errorf("v3 Decide(identity.hukouCity) = %v, want %v", got, Reveal)
 	}
+}
+
+// rawLoader serves raw rows, untouched, as the partition on tax of any
+// department, and none on "*": what a broken or tampered store could
+// return.
+type rawLoader struct {
+	*MemoryAdapter
+	rows, groups [][]string
+}
+
+func (l rawLoader) LoadFilteredPolicy(m model.Model, filter any) error {
+	if filter.(PartitionFilter).Dataset != "tax" {
+		return m.AddPolicy("g", "g", slices.Clone(l.groups[0]))
+	}
+	for _, r := range l.rows {
+		if err := m.AddPolicy("p", "p", r); err != nil {
+			return err
+		}
+	}
+	for _, g := range l.groups {
+		if err := m.AddPolicy("g", "g", g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// FuzzLoadedRows feeds arbitrary rows to the engine as a loaded partition.
+// Whatever they are, Prepare must not panic; if it accepts them, they must
+// be well-formed rules of the partition, and every decision must be the
+// one an engine built from those rules as a Set makes; if it refuses them,
+// every decision must be Deny.
+func FuzzLoadedRows(f *testing.F) {
+	f.Add("clerk,housing,tax.annualIncome,commit,home-purchase-eligibility,allow\nclerk,housing,tax.*,reveal,*,deny")
+	f.Add("clerk,housing,tax.year,reveal,home-purchase-eligibility,allow")
+	f.Add("clerk,housing,health.bloodType,reveal,home-purchase-eligibility,allow")
+	f.Add("clerk,tax,tax.year,reveal,tax-administration,allow")
+	f.Add("clerk,housing,tax.year,reveal,espionage,allow")
+	f.Add("clerk,housing,tax.year")
+	f.Add("clerk,housing,tax,write,home-purchase-eligibility,allow")
+	f.Add("")
+	demo := Demo()
+	groups := [][]string{{"senior-clerk", "clerk", "housing"}} // one, as rawLoader assumes
+	fields := []string{"tax.year", "tax.annualIncome", "tax.taxPaid", "health.bloodType"}
+	f.Fuzz(func(t *testing.T, data string) {
+		var rows [][]string
+		for line := range strings.SplitSeq(data, "\n") {
+			if line != "" {
+				rows = append(rows, strings.Split(line, ","))
+			}
+		}
+		info, err := demo.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := newTestEngine(t, Set{})
+		if err := e.Load(t.Context(), info, rawLoader{MemoryLoader(demo), rows, groups}); err != nil {
+			t.Fatal(err)
+		}
+		s := e.Snapshot()
+		perr := s.Prepare(t.Context(), clerk, []string{"tax"})
+
+		var ref *Snapshot
+		if perr == nil {
+			set := Set{Version: 1, Purposes: demo.Purposes, Groupings: []Grouping{{Member: "senior-clerk", Role: "clerk", Department: "housing"}}}
+			for _, r := range rows {
+				rule := Rule{Role: r[0], Department: r[1], Object: r[2], Action: Action(r[3]), Purpose: r[4], Effect: Effect(r[5])}
+				if rule.Department != "housing" || PartitionOf(rule.Object) != "tax" {
+					t.Fatalf("Prepare accepted %q, not a rule of housing/tax", r)
+				}
+				if !slices.Contains(set.Rules, rule) {
+					set.Rules = append(set.Rules, rule)
+				}
+			}
+			ref = newTestEngine(t, set).Snapshot()
+		}
+		for _, sub := range []Subject{clerk, {Department: "housing", Role: "senior-clerk"}} {
+			for _, field := range fields {
+				for _, pur := range []string{hpe, "tax-administration"} {
+					got := s.Decide(sub, field, pur)
+					want := Deny
+					if ref != nil && datasetOf(field) == "tax" {
+						want = ref.Decide(sub, field, pur)
+					}
+					if got != want {
+						t.Errorf("rows %q (Prepare: %v): Decide(%v, %q, %q) = %v, want %v", rows, perr, sub, field, pur, got, want)
+					}
+				}
+			}
+		}
+	})
 }

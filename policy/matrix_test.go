@@ -1,6 +1,7 @@
 package policy_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -16,15 +17,20 @@ func TestMatrixMemoryLoader(t *testing.T) {
 
 // TestMatrixSet runs the authorization matrix through snapshots built from
 // the sets (New), which load from memory as they decide.
+//
+// With an enforcer limit of 0, every decision goes through the
+// whole-partition enforcers; with 2, some do.
 func TestMatrixSet(t *testing.T) {
-	for _, m := range policytest.Matrices() {
-		t.Run(m.Name, func(t *testing.T) {
-			e, err := policy.New(m.Set, policytest.Config())
-			if err != nil {
-				t.Fatalf("New = %v", err)
-			}
-			policytest.Run(t, e.Snapshot(), m)
-		})
+	for _, limit := range []int{policy.DefaultEnforcerLimit, 0, 2} {
+		for _, m := range policytest.Matrices() {
+			t.Run(fmt.Sprintf("%s/enforcers=%d", m.Name, limit), func(t *testing.T) {
+				e, err := policy.New(m.Set, policytest.Config(), policy.WithEnforcerLimit(limit))
+				if err != nil {
+					t.Fatalf("New = %v", err)
+				}
+				policytest.Run(t, e.Snapshot(), m)
+			})
+		}
 	}
 }
 

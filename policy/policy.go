@@ -55,19 +55,39 @@
 // JSON array of {"code", "titleZh", "titleEn", "legalBasis"} objects; see
 // [ParsePurposes].
 //
+// # Versions, storage and partitions
+//
+// Policies are immutable versions. A stored version is described by a
+// [VersionInfo] (purposes, groupings, rule count, digest, provenance) and
+// its rules are read through a [Loader], a Casbin filtered adapter, one
+// partition at a time: a partition is one department's rules on one
+// dataset ([PartitionFilter]), and a department's rules on "*" form one
+// more. A request names one department and few datasets, so no other rule
+// could match it. [Storage] is what keeps versions; store/mongostore
+// implements both, and [MemoryLoader] serves a [Set] from memory.
+//
+// Officers change a policy by proposing a [Change]: [Set.Apply] makes the
+// next version, [Set.ValidateWith] checks it against the dataset
+// [Catalog], and [Impact] lists the decisions it moves. [Snapshot.Explain]
+// says which rules produce a decision.
+//
 // # Performance
 //
-// Casbin evaluates every rule on each Enforce call, so an [Engine]
-// partitions the policy: one enforcer per department and dataset, holding
-// that department's rules on that dataset, its rules on "*" and its
-// groupings. A request names one dataset, so no other rule could match it.
-// Each immutable [Snapshot] memoises its answers per (department, role,
-// field or object, purpose, action), so a repeated decision is one
-// concurrent map lookup; inputs that can only be denied (unknown
-// departments, roles, fields, purposes) are answered without Casbin and not
-// memoised. A policy change builds a new snapshot and swaps it in
-// atomically: memoised answers are never stale, and a request that pins one
-// snapshot decides every field under one policy version.
+// Casbin evaluates every rule an enforcer holds on each Enforce call (about
+// 1 µs a rule), so an [Engine] never holds a whole policy in one enforcer.
+// [Engine.Load] makes a [Snapshot] of a stored version without reading a
+// rule; [Snapshot.Prepare] loads the partitions a request needs,
+// concurrently and once per snapshot; a decision then asks a small
+// enforcer holding the partition's rules for the request's purpose (or
+// for any purpose), built on first use. Each snapshot memoises its answers
+// per (department, role, field or object, purpose, action), so a repeated
+// decision is one concurrent map lookup; inputs that can only be denied
+// (unknown departments, roles, fields, purposes) are answered without
+// Casbin and not memoised. Anything not loaded, or that failed to load, is
+// denied: decisions never wait for I/O. A policy change makes a new
+// snapshot and swaps it in atomically: memoised answers are never stale,
+// and a request that pins one snapshot decides every field under one
+// policy version.
 package policy
 
 import (
