@@ -137,6 +137,8 @@ type Hub struct {
 	locks    [256]sync.Mutex // one writer per record at a time in this process
 
 	governance Governance
+	setMu      sync.Mutex
+	set        policy.Set // the latest whole policy version read (officers' workflow)
 }
 
 // New checks cfg and returns a hub.

@@ -113,8 +113,26 @@ func changeDigest(b []byte) []byte {
 	return d[:]
 }
 
-// policySet reads a whole stored version.
+// policySet reads a whole stored version; the latest one read is kept, so that proposing and then
+// approving against the version in force reads its rules once.
 func (h *Hub) policySet(ctx context.Context, version uint64) (policy.Set, error) {
+	h.setMu.Lock()
+	cached := h.set
+	h.setMu.Unlock()
+	if cached.Version == version && version != 0 {
+		return cached.Clone(), nil
+	}
+	set, err := h.readPolicySet(ctx, version)
+	if err != nil {
+		return set, err
+	}
+	h.setMu.Lock()
+	h.set = set
+	h.setMu.Unlock()
+	return set.Clone(), nil
+}
+
+func (h *Hub) readPolicySet(ctx context.Context, version uint64) (policy.Set, error) {
 	g := h.governance
 	info, err := g.Versions.VersionInfo(ctx, version)
 	if err != nil {
@@ -127,18 +145,25 @@ func (h *Hub) policySet(ctx context.Context, version uint64) (policy.Set, error)
 	return policy.Set{Version: version, Rules: rules, Groupings: info.Groupings, Purposes: info.Purposes}, nil
 }
 
-// preview applies c to the base version and computes the impact: every decision that moves.
-func (h *Hub) preview(ctx context.Context, base uint64, c policy.Change) (policy.Set, []policy.FieldChange, error) {
-	before, err := h.policySet(ctx, base)
-	if err != nil {
-		return policy.Set{}, nil, err
+// apply reads the base version and applies c to it, validating the result against the catalog.
+func (h *Hub) apply(ctx context.Context, base uint64, c policy.Change) (before, after policy.Set, err error) {
+	if before, err = h.policySet(ctx, base); err != nil {
+		return before, after, err
 	}
-	after, err := before.Apply(c)
-	if err != nil {
-		return policy.Set{}, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	if after, err = before.Apply(c); err != nil {
+		return before, after, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if err := after.ValidateWith(dataset.Catalog{}); err != nil {
-		return policy.Set{}, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return before, after, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return before, after, nil
+}
+
+// preview applies c to the base version and computes the impact: every decision that moves.
+func (h *Hub) preview(ctx context.Context, base uint64, c policy.Change) (policy.Set, []policy.FieldChange, error) {
+	before, after, err := h.apply(ctx, base, c)
+	if err != nil {
+		return policy.Set{}, nil, err
 	}
 	eb, err := policy.New(before, policy.Config{Sensitive: dataset.Sensitive})
 	if err != nil {
@@ -243,7 +268,9 @@ func (h *Hub) ApprovePolicyChange(ctx context.Context, p auth.Principal, id stri
 	if sp.Base != latest {
 		return Proposal{}, fmt.Errorf("%w: proposal %s was made against policy version %d, but version %d is in force now; propose it again against the current policy", ErrConflict, id, sp.Base, latest)
 	}
-	next, _, err := h.preview(ctx, sp.Base, prop.Change)
+	// The base is the version in force, so the change applies as it did when proposed; apply it
+	// again (the impact shown then still holds).
+	_, next, err := h.apply(ctx, sp.Base, prop.Change)
 	if err != nil {
 		return Proposal{}, err
 	}
@@ -268,6 +295,9 @@ func (h *Hub) ApprovePolicyChange(ctx context.Context, p auth.Principal, id stri
 		}
 		return Proposal{}, fmt.Errorf("storing policy version %d: %w", next.Version, err)
 	}
+	h.setMu.Lock()
+	h.set = next.Clone()
+	h.setMu.Unlock()
 	decided := sp
 	decided.Status, decided.DecidedBy, decided.Decided, decided.Version, decided.DecisionEntry = store.ProposalApproved, p.Subject, h.now(), next.Version, r.Index
 	if err := h.governance.Proposals.DecideProposal(ctx, decided); err != nil {
@@ -411,6 +441,15 @@ func (h *Hub) ReloadPolicy(ctx context.Context) error {
 	info, err := g.Versions.VersionInfo(ctx, latest)
 	if err != nil {
 		return fmt.Errorf("reading policy %d: %w", latest, err)
+	}
+	// Read the version's description now, so that the first request under it reads only the
+	// partitions it needs.
+	if w, ok := g.Loader.(interface {
+		Warm(ctx context.Context, version uint64) error
+	}); ok {
+		if err := w.Warm(ctx, latest); err != nil {
+			return fmt.Errorf("reading policy %d: %w", latest, err)
+		}
 	}
 	if err := h.policy.Load(ctx, info, g.Loader); err != nil && !errors.Is(err, policy.ErrStaleVersion) {
 		return fmt.Errorf("loading policy %d: %w", latest, err)

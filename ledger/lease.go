@@ -240,13 +240,16 @@ func (l *Log) pullQueue(ctx context.Context) {
 	// raced with the dequeue must not sequence them again.
 	inflight := map[string]time.Time{}
 	leading := false
+	// Poll every 2 ms while entries arrive, backing off to 100 ms while the queue stays empty (a
+	// lone instance, or followers with nothing to forward, then cost a query every 100 ms).
+	wait := 2 * time.Millisecond
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-l.stopInt:
 			return
-		case <-time.After(2 * time.Millisecond):
+		case <-time.After(wait):
 		}
 		if !l.Leading() {
 			leading = false
@@ -266,6 +269,11 @@ func (l *Log) pullQueue(ctx context.Context) {
 		if err != nil {
 			l.logger.WarnContext(ctx, "reading the append queue", slog.String("error", err.Error()))
 			continue
+		}
+		if len(qs) == 0 {
+			wait = min(2*wait, 100*time.Millisecond)
+		} else {
+			wait = 2 * time.Millisecond
 		}
 		for _, q := range qs {
 			mu.Lock()

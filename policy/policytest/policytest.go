@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -417,4 +418,56 @@ func Run(t *testing.T, snap *policy.Snapshot, m Matrix) {
 			}
 		})
 	}
+}
+
+// Synthetic builds a policy of n rules over the catalogue (7 datasets, 29 fields), spread over
+// min(200, n/10) departments "dept-<i>", with 10 roles each ("role-<i>"; role-1 inherits role-0,
+// role-4 role-3, role-7 role-6) and 20 purposes "pur-<i>". About 10 % of the rules are on
+// "dataset.*", 1 % on "*", 10 % are for any purpose, 5 % deny; commit rules name only sensitive
+// fields or patterns. It is deterministic. (The policy package's own benchmarks use the same
+// recipe internally.)
+func Synthetic(n int) policy.Set {
+	rng := rand.New(rand.NewPCG(1, 2))
+	depts := min(200, max(1, n/10))
+	fs := Fields()
+	set := policy.Set{Version: 1}
+	for i := range 20 {
+		set.Purposes = append(set.Purposes, policy.Purpose{Code: fmt.Sprintf("pur-%d", i), TitleZh: "目的", TitleEn: "Purpose", LegalBasis: "law"})
+	}
+	seen := make(map[policy.Rule]bool, n)
+	for len(set.Rules) < n {
+		r := policy.Rule{
+			Role:       fmt.Sprintf("role-%d", rng.IntN(10)),
+			Department: fmt.Sprintf("dept-%d", rng.IntN(depts)),
+			Object:     fs[rng.IntN(len(fs))],
+			Action:     []policy.Action{policy.ActionReveal, policy.ActionCommit}[rng.IntN(2)],
+			Purpose:    fmt.Sprintf("pur-%d", rng.IntN(20)),
+			Effect:     policy.EffectAllow,
+		}
+		switch x := rng.IntN(100); {
+		case x < 1:
+			r.Object = policy.AnyObject
+		case x < 11:
+			r.Object = policy.PartitionOf(r.Object) + ".*"
+		}
+		if sensitive, _ := (Catalog{}).Field(r.Object); r.Action == policy.ActionCommit && !strings.Contains(r.Object, "*") && !sensitive {
+			r.Action = policy.ActionReveal
+		}
+		if rng.IntN(10) == 0 {
+			r.Purpose = policy.AnyPurpose
+		}
+		if rng.IntN(20) == 0 {
+			r.Effect = policy.EffectDeny
+		}
+		if !seen[r] {
+			seen[r] = true
+			set.Rules = append(set.Rules, r)
+		}
+	}
+	for d := range depts {
+		for i := 1; i < 10; i += 3 {
+			set.Groupings = append(set.Groupings, policy.Grouping{Member: fmt.Sprintf("role-%d", i), Role: fmt.Sprintf("role-%d", i-1), Department: fmt.Sprintf("dept-%d", d)})
+		}
+	}
+	return set
 }

@@ -79,6 +79,13 @@ func (s *Store) PolicyAdapter() *PolicyAdapter {
 	return &PolicyAdapter{s: s, metas: make(map[uint64]*policyMetaCall)}
 }
 
+// Warm reads a version's description (partition list, groupings) into the cache, so that the first
+// decisions under a newly loaded version read only the partitions they need.
+func (a *PolicyAdapter) Warm(ctx context.Context, version uint64) error {
+	_, err := a.meta(ctx, version)
+	return err
+}
+
 // meta returns the cached description of a version, reading its version document once.
 func (a *PolicyAdapter) meta(ctx context.Context, version uint64) (*policyMeta, error) {
 	a.mu.Lock()
