@@ -9,14 +9,15 @@ package mongostore
 //	                    rules: <count>, digest, created, proposalId, proposedBy, approvedBy, reason,
 //	                    purposes: "<JSON array of policy.Purpose>",
 //	                    groupings: "<Casbin CSV lines: g, member, role, department>",
-//	                    parts: "<lines: department, dataset or *, rules, chunks>"}
-//	policy_partitions  {_id: "<version, 20 digits>/<attempt>/<department>/<dataset or *>", n: rules,
+//	                    parts: "<lines: department, _, rules, chunks>"}
+//	policy_partitions  {_id: "<version, 20 digits>/<attempt>/<department>/_", n: rules,
 //	                    lines: "<Casbin CSV lines: p, role, department, object, action, purpose, effect>"},
-//	                   continued, when long, in {_id: "…/<dataset or *>#1"}, {_id: "…#2"}…
+//	                   continued, when long, in {_id: "…/_#1"}, {_id: "…#2"}…
 //
-// A partition holds the rules of one department about one dataset: those whose object is
-// "dataset", "dataset.*" or "dataset.field" (policy.PartitionOf), or, in partition "*", those whose
-// object is "*". Its lines are the rules sorted as policy.FormatCSV sorts them, each written as
+// A stored partition holds all the rules of one department (the engine's partitions, by department
+// and dataset, are cut from it by the adapter: one read serves every dataset a request touches, as
+// the first query after a policy change needs all of them at once). Its lines are the rules sorted
+// as policy.FormatCSV sorts them, each written as
 // policy.Rule.String writes it and ended by "\n". A partition is split into chunks of at most
 // policyChunkBytes (256 KiB) of lines, so no document nears MongoDB's 16 MiB limit and a huge
 // partition is read in parallel; the version document's partition list records the number of
@@ -35,14 +36,12 @@ package mongostore
 //
 //	{_id: "00000000000000000003", version: 3, attempt: "9f86d081884c7d65", rules: 3, …,
 //	 groupings: "g, senior-clerk, clerk, housing\n",
-//	 parts: "housing, *, 1, 1\nhousing, identity, 2, 1\n"}
+//	 parts: "housing, _, 3, 1\n"}
 //
-// and two partition documents:
+// and one partition document:
 //
-//	{_id: "00000000000000000003/9f86d081884c7d65/housing/*", n: 1,
-//	 lines: "p, auditor, housing, *, commit, *, allow\n"}
-//	{_id: "00000000000000000003/9f86d081884c7d65/housing/identity", n: 2,
-//	 lines: "p, clerk, housing, identity.*, commit, *, allow\np, clerk, housing, identity.name, reveal, home-purchase-eligibility, allow\n"}
+//	{_id: "00000000000000000003/9f86d081884c7d65/housing/_", n: 3,
+//	 lines: "p, auditor, housing, *, commit, *, allow\np, clerk, housing, identity.*, commit, *, allow\np, clerk, housing, identity.name, reveal, home-purchase-eligibility, allow\n"}
 //
 // Why an attempt: two officers' approvals may race for the same version number, and there are no
 // transactions. SaveVersion therefore writes its partitions under a random attempt key no other
@@ -81,6 +80,8 @@ import (
 var _ policy.Storage = (*Store)(nil)
 
 const (
+	// wholeDepartment names the stored partition holding all of a department's rules.
+	wholeDepartment = "_"
 	// policyChunkBytes bounds the lines of one partition document.
 	policyChunkBytes = 256 << 10
 	// policyReaders bounds the partition documents read at once by AllRules and LoadPolicy.
@@ -241,15 +242,7 @@ func (s *Store) dropPolicyChunks(ctx context.Context, chunks []policyChunkDoc) {
 // partitionRules sorts rules into partitions and chunks, in the order of the layout comment.
 func partitionRules(v uint64, attempt string, rules []policy.Rule) ([]policyPart, []policyChunkDoc) {
 	rules = slices.Clone(rules)
-	slices.SortFunc(rules, func(a, b policy.Rule) int {
-		if c := cmp.Compare(a.Department, b.Department); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(policy.PartitionOf(a.Object), policy.PartitionOf(b.Object)); c != 0 {
-			return c
-		}
-		return compareRules(a, b)
-	})
+	slices.SortFunc(rules, compareRules) // by department first
 	var (
 		parts  []policyPart
 		chunks []policyChunkDoc
@@ -264,12 +257,11 @@ func partitionRules(v uint64, attempt string, rules []policy.Rule) ([]policyPart
 		n = 0
 	}
 	for i, r := range rules {
-		ds := policy.PartitionOf(r.Object)
-		if i == 0 || r.Department != rules[i-1].Department || ds != policy.PartitionOf(rules[i-1].Object) {
+		if i == 0 || r.Department != rules[i-1].Department {
 			if i > 0 {
 				flush()
 			}
-			parts = append(parts, policyPart{Department: r.Department, Dataset: ds})
+			parts = append(parts, policyPart{Department: r.Department, Dataset: wholeDepartment})
 		}
 		line := r.String()
 		if n > 0 && lines.Len()+len(line)+1 > policyChunkBytes {
@@ -520,7 +512,7 @@ func eachPolicyRow(lines, department, dataset string, fn func(row []string) erro
 		if len(row) != 7 || row[0] != "p" {
 			return n, fmt.Errorf("malformed stored rule %q", line)
 		}
-		if row[2] != department || policy.PartitionOf(row[3]) != dataset {
+		if row[2] != department || dataset != wholeDepartment && policy.PartitionOf(row[3]) != dataset {
 			return n, fmt.Errorf("stored rule %q is not in partition %s/%s", line, department, dataset)
 		}
 		if err := fn(row); err != nil {

@@ -40,8 +40,9 @@ const maxCachedPolicyVersions = 4
 // through proposals and approvals.
 //
 // What a version document says (its attempt key, partitions and groupings) never changes, so the
-// adapter caches it for the few latest versions it has loaded: a warm partition load is one read by
-// _id, and none for a partition without rules. The methods without a context run under
+// adapter caches it for the few latest versions it has loaded, with the departments' rules it read:
+// a department's rules are stored in one document (more if split), read once, and every dataset
+// partition of the department is served from them. The methods without a context run under
 // context.Background(), because Casbin's interface has none; the client's operation timeout
 // (options.Client().SetTimeout) bounds them. Prefer the …Ctx methods.
 //
@@ -56,13 +57,59 @@ type PolicyAdapter struct {
 	metas map[uint64]*policyMetaCall
 }
 
-// policyMeta is what an adapter keeps of one version document.
+// policyMeta is what an adapter keeps of one version document, and the departments' rules read.
 type policyMeta struct {
 	attempt string
 	parts   map[policyPartKey]policyPart
 	order   []policyPart          // every partition, by department and dataset
 	groups  map[string][][]string // department → its g rows, "g" included
 	depts   []string              // the departments with groupings, sorted
+
+	mu    sync.Mutex
+	rules map[string]*deptRulesCall // department → its rules, read once
+}
+
+// deptRulesCall is one department's rules of one version, read once, by dataset (policy.PartitionOf).
+type deptRulesCall struct {
+	done chan struct{}
+	rows map[string][][]string
+	err  error
+}
+
+// departmentRules returns a department's rules by dataset, reading its stored partition once.
+func (a *PolicyAdapter) departmentRules(ctx context.Context, version uint64, meta *policyMeta, dept string) (map[string][][]string, error) {
+	meta.mu.Lock()
+	c, ok := meta.rules[dept]
+	if !ok {
+		c = &deptRulesCall{done: make(chan struct{})}
+		meta.rules[dept] = c
+	}
+	meta.mu.Unlock()
+	if ok {
+		select {
+		case <-c.done:
+			return c.rows, c.err
+		case <-ctx.Done():
+			return nil, fmt.Errorf("reading the policy of %s: %w", dept, context.Cause(ctx))
+		}
+	}
+	c.rows = map[string][][]string{}
+	if p, ok := meta.parts[policyPartKey{dept, wholeDepartment}]; ok {
+		c.err = a.s.readPolicyPartition(ctx, version, meta.attempt, p, func(row []string) error {
+			ds := policy.PartitionOf(row[3])
+			c.rows[ds] = append(c.rows[ds], row)
+			return nil
+		})
+	}
+	if c.err != nil {
+		meta.mu.Lock()
+		if meta.rules[dept] == c {
+			delete(meta.rules, dept) // not remembered: the next load tries again
+		}
+		meta.mu.Unlock()
+	}
+	close(c.done)
+	return c.rows, c.err
 }
 
 type policyPartKey struct{ department, dataset string }
@@ -144,7 +191,7 @@ func (a *PolicyAdapter) readMeta(ctx context.Context, version uint64) (*policyMe
 		return nil, err
 	}
 	m := &policyMeta{attempt: d.attempt, parts: make(map[policyPartKey]policyPart, len(d.parts)),
-		order: d.parts, groups: make(map[string][][]string)}
+		order: d.parts, groups: make(map[string][][]string), rules: make(map[string]*deptRulesCall)}
 	for _, p := range d.parts {
 		m.parts[policyPartKey{p.Department, p.Dataset}] = p
 	}
@@ -195,11 +242,12 @@ func (a *PolicyAdapter) LoadFilteredPolicyCtx(ctx context.Context, m model.Model
 	if err != nil {
 		return err
 	}
-	if p, ok := meta.parts[policyPartKey{f.Department, f.Dataset}]; ok {
-		err := a.s.readPolicyPartition(ctx, f.Version, meta.attempt, p, func(row []string) error {
-			return persist.LoadPolicyArray(row, m)
-		})
-		if err != nil {
+	rows, err := a.departmentRules(ctx, f.Version, meta, f.Department)
+	if err != nil {
+		return fmt.Errorf("loading policy %d partition %s/%s: %w", f.Version, f.Department, f.Dataset, err)
+	}
+	for _, row := range rows[f.Dataset] {
+		if err := persist.LoadPolicyArray(slices.Clone(row), m); err != nil {
 			return fmt.Errorf("loading policy %d partition %s/%s: %w", f.Version, f.Department, f.Dataset, err)
 		}
 	}
