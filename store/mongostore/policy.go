@@ -11,19 +11,21 @@ package mongostore
 //	                    groupings: "<Casbin CSV lines: g, member, role, department>",
 //	                    parts: "<lines: department, _, rules, chunks>"}
 //	policy_partitions  {_id: "<version, 20 digits>/<attempt>/<department>/_", n: rules,
-//	                    lines: "<Casbin CSV lines: p, role, department, object, action, purpose, effect>"},
+//	                    lines: BinData(DEFLATE of "<Casbin CSV lines: p, role, department, object, action, purpose, effect>")},
 //	                   continued, when long, in {_id: "…/_#1"}, {_id: "…#2"}…
 //
 // A stored partition holds all the rules of one department (the engine's partitions, by department
 // and dataset, are cut from it by the adapter: one read serves every dataset a request touches, as
 // the first query after a policy change needs all of them at once). Its lines are the rules sorted
-// as policy.FormatCSV sorts them, each written as
-// policy.Rule.String writes it and ended by "\n". A partition is split into chunks of at most
-// policyChunkBytes (256 KiB) of lines, so no document nears MongoDB's 16 MiB limit and a huge
-// partition is read in parallel; the version document's partition list records the number of
-// chunks. A department's groupings are in the version document. Lists are text rather than arrays
-// because FerretDB decodes every array element on its own: a version document listing 400
-// partitions as subdocuments took 12 ms to read, as lines 0.8 ms.
+// as policy.FormatCSV sorts them, each written as policy.Rule.String writes it and ended by "\n". A
+// partition is split into chunks of at most policyChunkBytes (256 KiB) of lines, so no document
+// nears MongoDB's 16 MiB limit and a huge partition is read in parallel; the version document's
+// partition list records the number of chunks. Each chunk's lines are stored DEFLATE-compressed
+// (RFC 1951, compress/flate): rules repeat their department, datasets and purposes, so 500 rules
+// of 30 KB store as 2.6 KB, and FerretDB, which decodes every stored byte as JSON, reads that
+// department in 0.6 ms rather than 1.2 ms. A department's groupings are in the version document.
+// Lists are text rather than arrays because FerretDB decodes every array element on its own: a
+// version document listing 400 partitions as subdocuments took 12 ms to read, as lines 0.8 ms.
 //
 // For example version 3 of
 //
@@ -41,7 +43,7 @@ package mongostore
 // and one partition document:
 //
 //	{_id: "00000000000000000003/9f86d081884c7d65/housing/_", n: 3,
-//	 lines: "p, auditor, housing, *, commit, *, allow\np, clerk, housing, identity.*, commit, *, allow\np, clerk, housing, identity.name, reveal, home-purchase-eligibility, allow\n"}
+//	 lines: DEFLATE("p, auditor, housing, *, commit, *, allow\np, clerk, housing, identity.*, commit, *, allow\np, clerk, housing, identity.name, reveal, home-purchase-eligibility, allow\n")}
 //
 // Why an attempt: two officers' approvals may race for the same version number, and there are no
 // transactions. SaveVersion therefore writes its partitions under a random attempt key no other
@@ -55,12 +57,14 @@ package mongostore
 import (
 	"bytes"
 	"cmp"
+	"compress/flate"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -82,7 +86,7 @@ var _ policy.Storage = (*Store)(nil)
 const (
 	// wholeDepartment names the stored partition holding all of a department's rules.
 	wholeDepartment = "_"
-	// policyChunkBytes bounds the lines of one partition document.
+	// policyChunkBytes bounds the lines of one partition document, before compression.
 	policyChunkBytes = 256 << 10
 	// policyReaders bounds the partition documents read at once by AllRules and LoadPolicy.
 	policyReaders = 4
@@ -120,7 +124,7 @@ type storedPolicyVersion struct {
 type policyChunkDoc struct {
 	ID    string `bson:"_id"`
 	Rules int    `bson:"n"`
-	Lines string `bson:"lines"`
+	Lines []byte `bson:"lines"` // the lines, DEFLATE-compressed (RFC 1951)
 }
 
 // policyCollection returns a policy collection with the store's read and write concerns.
@@ -178,7 +182,10 @@ func (s *Store) SaveVersion(ctx context.Context, info policy.VersionInfo, rules 
 	var key [8]byte
 	_, _ = rand.Read(key[:])
 	attempt := hex.EncodeToString(key[:])
-	parts, chunks := partitionRules(v, attempt, rules)
+	parts, chunks, err := partitionRules(v, attempt, rules)
+	if err != nil {
+		return fmt.Errorf("saving policy version %d: compressing its rules: %w", v, err)
+	}
 	if len(chunks) > 0 {
 		docs := make([]any, len(chunks))
 		for i := range chunks {
@@ -240,32 +247,49 @@ func (s *Store) dropPolicyChunks(ctx context.Context, chunks []policyChunkDoc) {
 }
 
 // partitionRules sorts rules into partitions and chunks, in the order of the layout comment.
-func partitionRules(v uint64, attempt string, rules []policy.Rule) ([]policyPart, []policyChunkDoc) {
+func partitionRules(v uint64, attempt string, rules []policy.Rule) ([]policyPart, []policyChunkDoc, error) {
 	rules = slices.Clone(rules)
 	slices.SortFunc(rules, compareRules) // by department first
 	var (
 		parts  []policyPart
 		chunks []policyChunkDoc
-		lines  strings.Builder
+		lines  bytes.Buffer
 		n      int
 	)
-	flush := func() {
+	zw, err := flate.NewWriter(nil, flate.DefaultCompression)
+	if err != nil {
+		return nil, nil, err
+	}
+	flush := func() error {
 		p := &parts[len(parts)-1]
-		chunks = append(chunks, policyChunkDoc{ID: policyChunkID(v, attempt, p.Department, p.Dataset, p.Chunks), Rules: n, Lines: lines.String()})
+		var z bytes.Buffer
+		zw.Reset(&z)
+		if _, err := zw.Write(lines.Bytes()); err != nil {
+			return err
+		}
+		if err := zw.Close(); err != nil {
+			return err
+		}
+		chunks = append(chunks, policyChunkDoc{ID: policyChunkID(v, attempt, p.Department, p.Dataset, p.Chunks), Rules: n, Lines: z.Bytes()})
 		p.Chunks++
 		lines.Reset()
 		n = 0
+		return nil
 	}
 	for i, r := range rules {
 		if i == 0 || r.Department != rules[i-1].Department {
 			if i > 0 {
-				flush()
+				if err := flush(); err != nil {
+					return nil, nil, err
+				}
 			}
 			parts = append(parts, policyPart{Department: r.Department, Dataset: wholeDepartment})
 		}
 		line := r.String()
 		if n > 0 && lines.Len()+len(line)+1 > policyChunkBytes {
-			flush()
+			if err := flush(); err != nil {
+				return nil, nil, err
+			}
 		}
 		lines.WriteString(line)
 		lines.WriteByte('\n')
@@ -273,9 +297,11 @@ func partitionRules(v uint64, attempt string, rules []policy.Rule) ([]policyPart
 		parts[len(parts)-1].Rules++
 	}
 	if len(rules) > 0 {
-		flush()
+		if err := flush(); err != nil {
+			return nil, nil, err
+		}
 	}
-	return parts, chunks
+	return parts, chunks, nil
 }
 
 // compareRules orders rules as policy.FormatCSV does: by department, role, object, action, purpose
@@ -482,8 +508,21 @@ func (s *Store) readPolicyPartition(ctx context.Context, version uint64, attempt
 		}
 	}
 	total := 0
+	zr := flate.NewReader(nil)
+	var lines bytes.Buffer
 	for _, c := range chunks {
-		n, err := eachPolicyRow(c.Lines, p.Department, p.Dataset, fn)
+		lines.Reset()
+		if err := zr.(flate.Resetter).Reset(bytes.NewReader(c.Lines), nil); err != nil {
+			return fmt.Errorf("reading policy partition %s: %w", c.ID, err)
+		}
+		// A chunk's lines are at most policyChunkBytes: more is not a chunk SaveVersion wrote.
+		if _, err := lines.ReadFrom(io.LimitReader(zr, policyChunkBytes+1)); err != nil {
+			return fmt.Errorf("reading policy partition %s: inflating its rules: %w", c.ID, err)
+		}
+		if lines.Len() > policyChunkBytes {
+			return fmt.Errorf("reading policy partition %s: its rules inflate to more than %d bytes", c.ID, policyChunkBytes)
+		}
+		n, err := eachPolicyRow(lines.String(), p.Department, p.Dataset, fn)
 		if err != nil {
 			return fmt.Errorf("reading policy partition %s: %w", c.ID, err)
 		}

@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"cmp"
+	"compress/flate"
 	"errors"
 	"fmt"
 	"reflect"
@@ -47,6 +48,7 @@ func testPolicy(t *testing.T, newEnv func(testing.TB) *Env) {
 	t.Run("Adapter", func(t *testing.T) { testPolicyAdapter(t, newEnv(t)) })
 	t.Run("RacingSaves", func(t *testing.T) { testPolicyRacingSaves(t, newEnv(t)) })
 	t.Run("Large", func(t *testing.T) { testPolicyLarge(t, newEnv(t)) })
+	t.Run("Damaged", func(t *testing.T) { testPolicyDamaged(t, newEnv(t)) })
 	// policy's authorization matrix, decided by an engine reading its rules through the adapter.
 	t.Run("Matrix", func(t *testing.T) {
 		policytest.RunLoader(t, func(t *testing.T, set policy.Set) policy.Loader {
@@ -467,6 +469,60 @@ func testPolicyAdapter(t *testing.T, env *Env) {
 			{"clerk-5", "housing", "identity.name", "reveal", "tax-audit", v == 5},
 			{"senior-clerk", "housing", "identity.name", "reveal", "home-purchase-eligibility", v == 1},
 		})
+	}
+}
+
+// testPolicyDamaged: a partition document whose rules do not inflate, or inflate to more than any
+// chunk SaveVersion writes, fails the load with an error naming it; nothing is added to the model.
+func testPolicyDamaged(t *testing.T, env *Env) {
+	s := env.Store
+	ctx := t.Context()
+	set := samplePolicy()
+	if err := s.SaveVersion(ctx, policyInfo(t, set, "P-1"), set.Rules); err != nil {
+		t.Fatal(err)
+	}
+	var vd struct {
+		Attempt string `bson:"attempt"`
+	}
+	if err := env.DB.Collection("policy_versions").FindOne(ctx, bson.D{{Key: "_id", Value: "00000000000000000001"}}).Decode(&vd); err != nil {
+		t.Fatal(err)
+	}
+	id := "00000000000000000001/" + vd.Attempt + "/housing/_"
+	var bomb bytes.Buffer
+	w, err := flate.NewWriter(&bomb, flate.BestCompression)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := []byte("p, clerk, housing, identity.name, reveal, tax-audit, allow\n")
+	for range (1 << 20) / len(line) { // 1 MiB of valid rules: more than a chunk holds
+		_, _ = w.Write(line)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		lines []byte
+		want  string
+	}{
+		{"not DEFLATE", []byte("p, clerk, housing, identity.name, reveal, tax-audit, allow\n"), "inflating"},
+		{"a bomb", bomb.Bytes(), "more than"},
+	} {
+		if _, err := env.DB.Collection("policy_partitions").UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "lines", Value: tc.lines}}}}); err != nil {
+			t.Fatal(err)
+		}
+		m, err := model.NewModelFromString(policyModel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.PolicyAdapter().LoadFilteredPolicy(m, policy.PartitionFilter{Version: 1, Department: "housing", Dataset: "identity"})
+		if err == nil || !strings.Contains(err.Error(), id) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: LoadFilteredPolicy = %v, want an error naming %s and saying %q", tc.name, err, id, tc.want)
+		}
+		if n := len(m["p"]["p"].Policy); n != 0 {
+			t.Errorf("%s: %d rules added to the model, want none", tc.name, n)
+		}
 	}
 }
 
