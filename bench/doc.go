@@ -1,7 +1,9 @@
 // Package bench compares the GovHub ledger with a baseline transparency log, Tessera's POSIX
 // driver (github.com/transparency-dev/tessera v1.0.4), on the same machine, with the same entry
 // bytes and the same closed-loop workload. It is a separate module so that Tessera never becomes
-// a dependency of the product; it holds no code of its own, only the benchmarks in its tests.
+// a dependency of the product. This package holds no code of its own, only the benchmarks in its
+// tests; the module also holds cmd/ledgerload, the load command for the ledger alone (sustained
+// appends, time to a cosigned checkpoint, with local witnesses).
 //
 // The workload: C callers each append one entry, wait until it is durable, and append the next,
 // until N entries are in. An entry is a GovHub access entry (ledger.FormatEntry of an entry shaped

@@ -34,8 +34,9 @@
 //     vaccinations.
 //
 // National ids are drawn at random within (city, birth date, gender), so two
-// citizens share one with probability about 1 in 10⁹: none among the first
-// few thousand, about 470 pairs among a million (seed 1).
+// citizens share one with probability about 1 in 10⁹. With seed 1 the first
+// shared id is citizen 94,139's, and a million citizens hold 466 repeats
+// (go test ./demo -run TestNationalIDRepeats -repeats-citizens 1000000).
 package demo
 
 import (

@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"flag"
 	"fmt"
 	"reflect"
 	"strings"
@@ -402,4 +403,39 @@ func BenchmarkCitizenParallel(b *testing.B) {
 			g.Citizen(i)
 		}
 	})
+}
+
+var repeatsCitizens = flag.Int("repeats-citizens", 94139, "citizens TestNationalIDRepeats generates (seed 1)")
+
+// TestNationalIDRepeats counts the citizens, among the first -repeats-citizens of seed 1, whose
+// national id an earlier citizen holds already, and checks the counts the package documentation
+// states (the data is deterministic).
+func TestNationalIDRepeats(t *testing.T) {
+	want := map[int]int{94138: 0, 94139: 1, 1_000_000: 466}
+	n := *repeatsCitizens
+	if testing.Short() && n > 10_000 {
+		n = 10_000
+	}
+	g := NewGenerator(1)
+	seen := make(map[string]bool, n)
+	repeats, first := 0, 0
+	for i := 1; i <= n; i++ {
+		id := g.Citizen(i).Records["identity"][0]["nationalId"].(string)
+		if seen[id] {
+			repeats++
+			if first == 0 {
+				first = i
+			}
+		}
+		seen[id] = true
+	}
+	if first != 0 && first != 94139 {
+		t.Errorf("first repeated national id at citizen %d, want 94139", first)
+	}
+	if w, ok := want[n]; ok && repeats != w {
+		t.Errorf("%d repeated national ids among %d citizens, want %d", repeats, n, w)
+	}
+	if n < 94139 && repeats != 0 {
+		t.Errorf("%d repeated national ids among %d citizens, want none before citizen 94139", repeats, n)
+	}
 }

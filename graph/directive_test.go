@@ -1,10 +1,13 @@
 package graph
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -152,14 +155,16 @@ func TestSensitiveDirectiveErrors(t *testing.T) {
 		t.Errorf("sensitive(resolver error) released %v", v)
 	}
 
-	// A type the directive does not know is refused rather than passed through.
+	// A type the directive does not know is refused rather than passed through, as an internal
+	// error: logged, and shown to the client without the details.
 	res, err = callSensitive(ctx, &model.Identity{}, func(context.Context) (any, error) { return &s, nil })
 	if err == nil || res != nil {
-		t.Errorf("sensitive(*string) = %v, %v, want nil and an error", res, err)
+		t.Fatalf("sensitive(*string) = %v, %v, want nil and an error", res, err)
 	}
-	var gerr *gqlerror.Error
-	if !errors.As(err, &gerr) {
-		t.Errorf("sensitive(*string) error is a %T, want *gqlerror.Error", err)
+	var logs bytes.Buffer
+	got := presentError(slog.New(slog.NewTextHandler(&logs, nil)))(ctx, err)
+	if got.Extensions["code"] != CodeInternal || got.Message != "internal error" || !strings.Contains(logs.String(), "*string") {
+		t.Errorf("presented sensitive(*string) error = %q %v (logged %q), want internal error, the type logged", got.Message, got.Extensions, logs.String())
 	}
 }
 

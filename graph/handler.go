@@ -5,6 +5,8 @@ package graph
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/graph/model"
 )
 
@@ -22,12 +25,21 @@ import (
 type HandlerConfig struct {
 	// MaxComplexity bounds a query's complexity (default DefaultMaxComplexity).
 	MaxComplexity int
+	// MaxTokens bounds the number of tokens of a query's text (default DefaultMaxTokens).
+	MaxTokens int
 	// Introspection allows schema introspection (GraphiQL needs it).
 	Introspection bool
 }
 
 // DefaultMaxComplexity is the default bound on query complexity.
 const DefaultMaxComplexity = 500
+
+// DefaultMaxTokens is the default bound on the tokens of a query. Validation, which runs before the
+// complexity limit, takes time quadratic in the number of fields (a field repeated under one
+// selection is compared with every other), so the text itself must be bounded: TestParserTokenLimit
+// logs what the worst query under this bound costs, and checks that GraphiQL's introspection query
+// passes.
+const DefaultMaxTokens = 2000
 
 // NewHandler returns the GraphQL HTTP handler. The caller puts authentication in front of it: every
 // request must carry an auth.Principal in its context.
@@ -38,15 +50,19 @@ func NewHandler(res *Resolver, cfg HandlerConfig) http.Handler {
 	if cfg.MaxComplexity == 0 {
 		cfg.MaxComplexity = DefaultMaxComplexity
 	}
+	if cfg.MaxTokens == 0 {
+		cfg.MaxTokens = DefaultMaxTokens
+	}
 	srv := handler.New(NewExecutableSchema(Config{
 		Resolvers:  res,
 		Directives: DirectiveRoot{Sensitive: sensitive},
 	}))
+	srv.SetParserTokenLimit(cfg.MaxTokens)
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.AddTransport(transport.SSE{})
-	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: 10 * time.Second})
+	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: 10 * time.Second, InitFunc: untilTokenExpires})
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
 	}
@@ -59,6 +75,22 @@ func NewHandler(res *Resolver, cfg HandlerConfig) http.Handler {
 		return &gqlerror.Error{Message: "internal error", Extensions: map[string]any{"code": CodeInternal}}
 	})
 	return srv
+}
+
+// untilTokenExpires ends a websocket connection when the token that opened it expires: the
+// principal is checked once, on the upgrade request, and every operation on the connection runs
+// as that principal.
+func untilTokenExpires(ctx context.Context, _ transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+	p, ok := auth.FromContext(ctx)
+	if !ok || p.Expires.IsZero() {
+		return ctx, nil, nil
+	}
+	if !time.Now().Before(p.Expires) {
+		return ctx, nil, errors.New("token expired")
+	}
+	ctx, cancel := context.WithDeadline(ctx, p.Expires)
+	context.AfterFunc(ctx, cancel) // the connection closes when ctx is done; release the timer then
+	return ctx, nil, nil
 }
 
 // citizenDataFields are the root fields that read or write citizen data; each appends one entry.
@@ -132,5 +164,5 @@ func sensitive(ctx context.Context, obj any, next graphql.Resolver) (any, error)
 		c.Value = nil
 		return &c, nil
 	}
-	return nil, gqlerror.Errorf("internal error: @sensitive on an unexpected type %T", res)
+	return nil, fmt.Errorf("graph: @sensitive on an unexpected type %T", res) // the presenter logs it; the client sees "internal error"
 }

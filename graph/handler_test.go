@@ -1,12 +1,20 @@
 package graph_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/99designs/gqlgen/client"
+	"github.com/99designs/gqlgen/graphql/introspection"
 
 	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/dataset"
@@ -583,5 +591,115 @@ func TestPanicIsInternalError(t *testing.T) {
 	}
 	if e := r.Errors[0]; e.Message != "internal error" || e.Extensions["code"] != graph.CodeInternal {
 		t.Errorf("error = %+v, want internal error with code %s", e, graph.CodeInternal)
+	}
+}
+
+// TestParserTokenLimit: a query of more than DefaultMaxTokens tokens is refused unparsed. The bound
+// is there because validation, which runs before the complexity limit, compares every field of a
+// selection with every other: the worst query within it (one field, repeated) must still be
+// answered quickly. `go test ./graph -run TestParserTokenLimit -v` logs what it took.
+func TestParserTokenLimit(t *testing.T) {
+	handler := graph.NewHandler(&graph.Resolver{}, graph.HandlerConfig{})
+	send := func(q string) (int, []gqlError) {
+		body, err := json.Marshal(map[string]string{"query": q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		handler.ServeHTTP(w, req)
+		var res struct{ Errors []gqlError }
+		if err := json.Unmarshal(w.Body.Bytes(), &res); err != nil {
+			t.Fatalf("decoding %s: %v", w.Body, err)
+		}
+		return w.Code, res.Errors
+	}
+	// "{ me {", "} }" and the end of the text are five tokens; each "kind" one more.
+	query := func(tokens int) string { return "{ me { " + strings.Repeat("kind ", tokens-5) + "} }" }
+
+	start := time.Now()
+	_, errs := send(query(graph.DefaultMaxTokens))
+	took := time.Since(start)
+	if len(errs) != 1 || errs[0].Extensions["code"] != "COMPLEXITY_LIMIT_EXCEEDED" {
+		t.Errorf("a query of %d tokens: errors %+v, want it parsed and refused as too complex", graph.DefaultMaxTokens, errs)
+	}
+	t.Logf("a query of %d tokens (%d fields merged into one) refused as too complex in %s", graph.DefaultMaxTokens, graph.DefaultMaxTokens-5, took.Round(time.Millisecond))
+	if took > 5*time.Second {
+		t.Errorf("the worst query within the token limit took %s to refuse, want well under 5s", took)
+	}
+
+	code, errs := send(query(graph.DefaultMaxTokens + 1))
+	if code == http.StatusOK || len(errs) != 1 || errs[0].Extensions["code"] != "GRAPHQL_PARSE_FAILED" {
+		t.Errorf("a query of %d tokens: status %d, errors %+v, want it refused unparsed", graph.DefaultMaxTokens+1, code, errs)
+	}
+
+	// GraphiQL's introspection query is well within the limits.
+	r := post(t, graph.NewHandler(&graph.Resolver{}, graph.HandlerConfig{Introspection: true}), "", introspection.Query, nil)
+	if types, _ := get(r.Data, "__schema", "types").([]any); len(r.Errors) > 0 || len(types) == 0 {
+		t.Errorf("the introspection query: errors %+v, %d types", r.Errors, len(types))
+	}
+}
+
+// TestWebsocket: operations run over a websocket as the principal of the upgrade request; a token
+// that expired before the connection was initialised is refused.
+func TestWebsocket(t *testing.T) {
+	as := func(p auth.Principal) *client.Client {
+		gql := graph.NewHandler(&graph.Resolver{}, graph.HandlerConfig{})
+		return client.New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			gql.ServeHTTP(w, r.WithContext(auth.NewContext(r.Context(), p)))
+		}))
+	}
+	p := auth.Principal{Kind: auth.KindAuditor, Subject: "auditor-1", Expires: time.Now().Add(time.Hour)}
+	var resp struct {
+		Me struct{ Kind, Subject string }
+	}
+	if err := as(p).WebsocketOnce(`{ me { kind subject } }`, &resp); err != nil || resp.Me.Subject != "auditor-1" {
+		t.Errorf("me over a websocket = %+v, %v; want auditor-1", resp.Me, err)
+	}
+	p.Expires = time.Now().Add(-time.Second)
+	if err := as(p).WebsocketOnce(`{ me { kind subject } }`, &resp); err == nil {
+		t.Errorf("me over a websocket with an expired token = %+v, want the connection refused", resp.Me)
+	}
+}
+
+// TestBadInt64IsBadInput: an Int64 argument that is not a 64-bit integer is the caller's mistake:
+// BAD_USER_INPUT, and nothing for the operators' error log.
+func TestBadInt64IsBadInput(t *testing.T) {
+	var logs bytes.Buffer
+	handler := graph.NewHandler(&graph.Resolver{Logger: slog.New(slog.NewTextHandler(&logs, nil))}, graph.HandlerConfig{})
+	for _, tc := range []struct {
+		query string
+		vars  map[string]any
+	}{
+		{`query($i: Int64!) { ledgerEntry(index: $i) { index } }`, map[string]any{"i": "abc"}},
+		{`query($i: Int64!) { ledgerEntry(index: $i) { index } }`, map[string]any{"i": 1.5}},
+		{`{ inclusionProof(index: 1.5) { index } }`, nil},
+	} {
+		r := post(t, handler, "", tc.query, tc.vars)
+		if len(r.Errors) != 1 || r.Errors[0].Extensions["code"] != graph.CodeBadUserInput {
+			t.Errorf("%s %v: errors %+v, want one BAD_USER_INPUT", tc.query, tc.vars, r.Errors)
+		}
+	}
+	if logs.Len() > 0 {
+		t.Errorf("bad inputs were logged as failures:\n%s", logs.String())
+	}
+}
+
+// TestIntrospectionDepth: the schema has no cycles, so a query's depth is bounded by the schema,
+// except through introspection (__Type.fields.type.fields…), whose answer grows exponentially with
+// depth at a complexity that does not; gqlparser's MaxIntrospectionDepth rule refuses it.
+func TestIntrospectionDepth(t *testing.T) {
+	handler := graph.NewHandler(&graph.Resolver{}, graph.HandlerConfig{Introspection: true})
+	body, err := json.Marshal(map[string]string{"query": `{ __schema { types { fields { type { fields { type { fields { type { fields { name } } } } } } } } } }`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	w := httptest.NewRecorder()
+	handler.ServeHTTP(w, req)
+	if w.Code == http.StatusOK || !strings.Contains(w.Body.String(), "Maximum introspection depth exceeded") {
+		t.Errorf("a deep introspection query = %d %s, want it refused", w.Code, w.Body.String())
 	}
 }

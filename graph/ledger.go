@@ -98,12 +98,6 @@ func (r *queryResolver) ledgerEntry(ctx context.Context, i int64) (*model.Ledger
 	if err != nil {
 		return nil, err
 	}
-	opt := func(s string) *string {
-		if s == "" {
-			return nil
-		}
-		return &s
-	}
 	optHex := func(b []byte) *string {
 		if b == nil {
 			return nil
@@ -114,9 +108,9 @@ func (r *queryResolver) ledgerEntry(ctx context.Context, i int64) (*model.Ledger
 	lh := tlog.RecordHash(raw)
 	out := &model.LedgerEntry{
 		Index: i, LeafHash: base64.StdEncoding.EncodeToString(lh[:]), Kind: string(e.Kind),
-		Time: e.Time.UTC().Format("2006-01-02T15:04:05.000Z"), Department: e.Department, Role: e.Role,
-		Purpose: opt(e.Purpose), PolicyVersion: int64(e.Policy), RequestDigest: optHex(e.Request),
-		Outcome: string(e.Outcome), Reason: opt(e.Reason), Dataset: opt(e.Dataset), RecordDigest: optHex(e.Record),
+		Time: fmtTime(e.Time), Department: e.Department, Role: e.Role,
+		Purpose: optString(e.Purpose), PolicyVersion: int64(e.Policy), RequestDigest: optHex(e.Request),
+		Outcome: string(e.Outcome), Reason: optString(e.Reason), Dataset: optString(e.Dataset), RecordDigest: optHex(e.Record),
 		Subjects: []string{}, Fields: []model.LedgerField{}, Raw: string(raw),
 	}
 	if e.Dataset != "" {
@@ -127,7 +121,7 @@ func (r *queryResolver) ledgerEntry(ctx context.Context, i int64) (*model.Ledger
 		out.Subjects = append(out.Subjects, hex.EncodeToString(s))
 	}
 	for _, f := range e.Fields {
-		out.Fields = append(out.Fields, model.LedgerField{Name: f.Name, Level: f.Level, Commitment: opt(f.Commitment)})
+		out.Fields = append(out.Fields, model.LedgerField{Name: f.Name, Level: f.Level, Commitment: optString(f.Commitment)})
 	}
 	return out, nil
 }

@@ -81,13 +81,7 @@ func (r *queryResolver) Me(ctx context.Context) (*model.Principal, error) {
 	if err != nil {
 		return nil, err
 	}
-	opt := func(s string) *string {
-		if s == "" {
-			return nil
-		}
-		return &s
-	}
-	return &model.Principal{Kind: string(p.Kind), Department: opt(p.Department), Role: opt(p.Role), Subject: opt(p.Subject)}, nil
+	return &model.Principal{Kind: string(p.Kind), Department: optString(p.Department), Role: optString(p.Role), Subject: optString(p.Subject)}, nil
 }
 
 // LedgerCheckpoint is the resolver for the ledgerCheckpoint field.

@@ -71,7 +71,11 @@ func AuditRecords(ctx context.Context, lg LedgerReader, st AuditStore, indexKey 
 		} else if !containsBytes(e.Subjects, SubjectCommitment(ref.Salt, rec.Citizen)) {
 			problem("the entry is not about this citizen")
 		}
-		ds, _ := dataset.Lookup(rec.Dataset)
+		ds, ok := dataset.Lookup(rec.Dataset)
+		if !ok {
+			problem("no dataset %q in the catalog", rec.Dataset)
+			return nil
+		}
 		committed := map[string]string{}
 		for _, f := range e.Fields {
 			committed[f.Name] = f.Commitment

@@ -1,8 +1,6 @@
 package hub
 
-// Tests of hub bugs found while writing the package's tests. The fixed ones run as regression
-// tests; the TestBug… ones state behaviour still to be fixed and are skipped unless -bugs is given
-// (go test ./hub -run Bug -bugs).
+// Regression tests of hub bugs found while writing and reviewing the package's tests.
 
 import (
 	"context"
@@ -108,16 +106,24 @@ func TestCanceledUpdateStillMatchesLedger(t *testing.T) {
 	}
 }
 
-// Import stores every data key of the batch with one unordered insert before the records: when
-// one citizen already exists, the keys of the new citizens in the same batch are stored anyway,
-// so importing them again (alone, as the error invites) fails with ErrConflict for good.
-func TestBugFailedImportBlocksRetry(t *testing.T) {
-	knownBug(t, "a failed Import leaves the data keys of the other citizens of its batch behind")
+// Import used to store every data key of the batch with one unordered insert before the records:
+// when one citizen already existed, the keys of the new citizens in the same batch were stored
+// anyway, so importing them again (alone, as the error invites) failed with ErrConflict for good.
+// Now an existing citizen is refused before anything of theirs is appended or stored.
+func TestFailedImportAllowsRetry(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
 	f.newCitizen(t, citizenA)
+	before := len(f.entries(t))
+	err := f.hub.Import(ctx, []NewCitizen{{ID: citizenA, Records: map[string][]map[string]any{"tax": {taxItem()}}}})
+	if !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("Import(existing %s) = %v, want ErrConflict", citizenA, err)
+	}
+	if after := len(f.entries(t)); after != before {
+		t.Errorf("Import(existing %s) appended %d entries for records it never wrote", citizenA, after-before)
+	}
 	fresh := NewCitizen{ID: citizenB, Records: map[string][]map[string]any{"tax": {taxItem()}}}
-	err := f.hub.Import(ctx, []NewCitizen{{ID: citizenA, Records: map[string][]map[string]any{"tax": {taxItem()}}}, fresh})
+	err = f.hub.Import(ctx, []NewCitizen{{ID: citizenA, Records: map[string][]map[string]any{"tax": {taxItem()}}}, fresh})
 	if !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("Import(existing %s, new %s) = %v, want ErrConflict", citizenA, citizenB, err)
 	}
@@ -126,43 +132,57 @@ func TestBugFailedImportBlocksRetry(t *testing.T) {
 	}
 	if err := f.hub.Import(ctx, []NewCitizen{fresh}); err != nil {
 		_, kerr := f.env.Store.DataKey(ctx, citizenB)
-		t.Errorf("Import(new %s alone, after the failed batch) = %v, want success (DataKey(%s) = %v)", citizenB, err, citizenB, kerr)
+		t.Fatalf("Import(new %s alone, after the failed batch) = %v, want success (DataKey(%s) = %v)", citizenB, err, citizenB, kerr)
+	}
+	if got := f.open(t, f.record(t, citizenB, "tax"), "annualIncome", 0); got != int64(180000) {
+		t.Errorf("%s's imported income opens to %v, want 180000", citizenB, got)
 	}
 }
 
 // Two hub instances on one database (DESIGN §7: several stateless instances may share one
-// MongoDB) serialise writers of a record only within their own process. Instance 2 builds its
-// update on version v and appends entry i; instance 1 then updates another field, also on v,
-// appending j > i and writing record j; instance 2 then writes its record: ApplyRecord finds the
-// newer j and returns ErrStale, which finishUpdate ignores, so Update acknowledges update i while
-// its value is in no record. DESIGN §1.7: nothing acknowledged is lost.
-func TestBugInterleavedInstancesLoseAcknowledgedUpdate(t *testing.T) {
-	knownBug(t, "an update that loses the race to a newer record version is acknowledged though it was not applied")
-	f := newFixture(t)
-	ctx := t.Context()
-	f.newCitizen(t, citizenA)
-	// Instance 2, paused between its ledger append and its record write.
-	pend, _, i := f.crashedUpdate(t, citizenA, "tax", map[string]any{"taxPaid": int64(15000)}, true)
-	// Instance 1 (its own locks) updates another field of the same record.
-	other, err := New(Config{Store: f.env.Store, Ledger: f.log, Policy: f.engine, Master: f.hub.master, IndexKey: f.hub.indexKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := other.Update(ctx, taxClerk, UpdateRequest{Citizen: citizenA, Dataset: "tax", Purpose: "tax-administration",
-		Items: []map[string]any{{"annualIncome": int64(200000)}}})
-	if err != nil {
-		t.Fatalf("instance 1 Update = %v", err)
-	}
-	// Instance 2 resumes: this is the rest of its Update.
-	dk, err := f.hub.dataKey(ctx, citizenA, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, ferr := f.hub.finishUpdate(ctx, dk, pend, i)
-	rec := f.record(t, citizenA, "tax")
-	paid := f.open(t, rec, "taxPaid", 0)
-	if ferr == nil && paid != int64(15000) {
-		t.Errorf("update %d (taxPaid 15000) acknowledged, but the record is at %d (based on %d) with taxPaid %v: the acknowledged update is lost",
-			i, rec.Version, f.entry(t, res.Version).Base, paid)
+// MongoDB) serialise writers of a record only within their own process. Both build an update on
+// version v of one record and append entries i < j. Whichever writes its record second must not
+// overwrite the first (its record, built on v, lacks the first one's change) nor be acknowledged:
+// DESIGN §1.7, nothing acknowledged is lost. It used to be acknowledged in both orders: ErrStale
+// was ignored when i came second, and j simply overwrote i when j came second.
+func TestInterleavedInstancesLoseNoAcknowledgedUpdate(t *testing.T) {
+	for _, laterFirst := range []bool{true, false} {
+		name := map[bool]string{true: "later entry written first", false: "earlier entry written first"}[laterFirst]
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			ctx := t.Context()
+			f.newCitizen(t, citizenA)
+			base := f.record(t, citizenA, "tax").Version
+			// Both instances paused between their ledger append and their record write.
+			pi, _, i := f.crashedUpdate(t, citizenA, "tax", map[string]any{"taxPaid": int64(15000)}, true)
+			pj, _, j := f.crashedUpdate(t, citizenA, "tax", map[string]any{"annualIncome": int64(200000)}, true)
+			if pi.Base != base || pj.Base != base || i >= j {
+				t.Fatalf("pending updates on %d and %d at %d and %d, want both on %d, i < j", pi.Base, pj.Base, i, j, base)
+			}
+			dk, err := f.hub.dataKey(ctx, citizenA, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first, second := pi, pj
+			firstAt, secondAt := i, j
+			if laterFirst {
+				first, second, firstAt, secondAt = pj, pi, j, i
+			}
+			if _, err := f.hub.finishUpdate(ctx, dk, first, firstAt); err != nil {
+				t.Fatalf("finishUpdate(first, %d) = %v", firstAt, err)
+			}
+			if _, err := f.hub.finishUpdate(ctx, dk, second, secondAt); !errors.Is(err, ErrConflict) {
+				t.Errorf("finishUpdate(second, %d) over a record moved to %d = %v, want ErrConflict", secondAt, firstAt, err)
+			}
+			rec := f.record(t, citizenA, "tax")
+			if rec.Version != firstAt {
+				t.Errorf("record at version %d, want %d (the update written first)", rec.Version, firstAt)
+			}
+			if ids := f.pendingIDs(t); len(ids) != 0 {
+				t.Errorf("pending updates left: %v", ids)
+			}
+			// The overtaken entry is still the citizen's to see.
+			f.checkIndexed(t, citizenA, secondAt)
+		})
 	}
 }

@@ -1,6 +1,8 @@
-// Package hub holds GovHub's use cases: reading a citizen's data under policy (read.go), updating a
-// record (update.go), bulk import (import.go), recovery of interrupted updates (recover.go), and
-// keeping the policy version on the ledger (policy.go). Its types are plain Go: no GraphQL, no BSON.
+// Package hub holds GovHub's use cases: reading a citizen's data under policy (read.go), listing
+// citizens (list.go), updating a record (update.go), bulk import (import.go), recovery of
+// interrupted updates (recover.go), a citizen opening their own commitments (opening.go), reviewing
+// the ledger (review.go), checking records against it (audit.go), and the officers' policy
+// workflow (officers.go). Its types are plain Go: no GraphQL, no BSON.
 //
 // The invariants of DESIGN §1 live here:
 //   - log before release: ReadCitizen returns data only after the access entry describing exactly
@@ -59,7 +61,6 @@ type RecordStore interface {
 	Record(ctx context.Context, citizen, dataset string) (store.Record, error)
 	CreateRecord(ctx context.Context, r store.Record) error
 	ReplaceRecord(ctx context.Context, r store.Record, base uint64) error
-	ApplyRecord(ctx context.Context, r store.Record) error
 	InsertRecords(ctx context.Context, rs []store.Record) error
 	AddCitizens(ctx context.Context, ids []string, now time.Time) error
 	CitizenExists(ctx context.Context, id string) (bool, error)
@@ -139,6 +140,9 @@ type Hub struct {
 	governance Governance
 	setMu      sync.Mutex
 	set        policy.Set // the latest whole policy version read (officers' workflow)
+	// decideMu serialises decisions on proposals within this instance; across instances the
+	// version number is the arbiter (a second save of the same number fails).
+	decideMu sync.Mutex
 }
 
 // New checks cfg and returns a hub.

@@ -22,17 +22,6 @@ import (
 // update rewrites the golden files of testdata/ instead of comparing with them.
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-// showBugs runs the tests of known hub bugs, which fail until the bugs are fixed.
-var showBugs = flag.Bool("bugs", false, "run the tests that show known, unfixed hub bugs")
-
-// knownBug skips a test that shows an unfixed bug unless -bugs is given.
-func knownBug(t *testing.T, what string) {
-	t.Helper()
-	if !*showBugs {
-		t.Skipf("known hub bug (run with -bugs to see it fail): %s", what)
-	}
-}
-
 // Principals of the demo policy.
 var (
 	policeClerk  = auth.Principal{Kind: auth.KindDepartment, Department: "public-security", Role: "clerk", Subject: "p1"}

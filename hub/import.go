@@ -27,7 +27,10 @@ type NewCitizen struct {
 // administration purpose; records are written after their entries, with version = entry index.
 // The work runs in parallel and the ledger batches the entries. Unlike Update, Import keeps no
 // pending updates: a crash in the middle leaves entries without records, so it is for loading an
-// empty hub, not for live data. Citizens that already exist are refused (store.ErrConflict).
+// empty hub, not for live data. Citizens that already exist (they have a data key) are refused
+// (store.ErrConflict) before any of their entries is appended, and the first error stops the
+// citizens not yet started; nothing of a failed call is stored besides the entries already
+// appended.
 func (h *Hub) Import(ctx context.Context, citizens []NewCitizen) error {
 	snap := h.policy.Snapshot()
 	var (
@@ -45,6 +48,12 @@ func (h *Hub) Import(ctx context.Context, citizens []NewCitizen) error {
 		go func() {
 			defer wg.Done()
 			for c := range work {
+				mu.Lock()
+				failed := first != nil
+				mu.Unlock()
+				if failed {
+					continue
+				}
 				recs, wrapped, cr, err := h.importOne(ctx, snap.Version(), c)
 				mu.Lock()
 				if err != nil && first == nil {
@@ -88,6 +97,14 @@ func (h *Hub) Import(ctx context.Context, citizens []NewCitizen) error {
 func (h *Hub) importOne(ctx context.Context, policyVersion uint64, c NewCitizen) ([]store.Record, []byte, []store.SubjectRef, error) {
 	if err := dataset.CheckCitizenID(c.ID); err != nil {
 		return nil, nil, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	// A citizen with a data key exists: refuse before any entry claims records that would then
+	// never be written (and before AddDataKeys stores the batch's other keys and fails).
+	switch _, err := h.store.DataKey(ctx, c.ID); {
+	case err == nil:
+		return nil, nil, nil, fmt.Errorf("%w: %s exists already", store.ErrConflict, c.ID)
+	case !isNotFound(err):
+		return nil, nil, nil, fmt.Errorf("looking for the data key of %s: %w", c.ID, err)
 	}
 	dk, err := seal.NewDataKey(h.rand)
 	if err != nil {

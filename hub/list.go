@@ -3,8 +3,8 @@ package hub
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/govhub/govhub/auth"
@@ -91,23 +91,25 @@ func (h *Hub) ListCitizens(ctx context.Context, p auth.Principal, req ListReques
 		entry.Purpose = ""
 		return refuse("unknown-purpose", ErrUnknownPurpose)
 	}
-	// The list permission, on every dataset touched.
+	// The list permission, on every dataset touched. A page that touches no dataset (only ids
+	// selected, no filter) would still enumerate citizens, so it is refused like any list without
+	// the permission: deny by default.
 	sub := policy.Subject{Department: p.Department, Role: p.Role}
-	touched := map[string]bool{}
-	for _, f := range d.fields {
-		ds, _, _ := strings.Cut(f, ".")
-		touched[ds] = true
+	touched := datasetsOf(d.fields)
+	if filter != nil && !slices.Contains(touched, filter.Dataset) {
+		touched = append(touched, filter.Dataset)
 	}
-	if filter != nil {
-		touched[filter.Dataset] = true
+	if p.Kind != auth.KindDepartment && p.Kind != auth.KindOfficer {
+		return refuse("no-list-permission", fmt.Errorf("%w: listing citizens is for departments' officials", ErrForbidden))
 	}
-	if p.Kind == auth.KindDepartment || p.Kind == auth.KindOfficer {
-		if err := snap.Prepare(ctx, sub, sortedKeys(touched)); err != nil {
-			return nil, fmt.Errorf("%w: loading the policy: %v", ErrUnavailable, err)
-		}
+	if len(touched) == 0 {
+		return refuse("no-list-permission", fmt.Errorf("%w: listing citizens needs the list permission on a dataset: select or filter on one of its fields", ErrForbidden))
 	}
-	for _, ds := range sortedKeys(touched) {
-		if p.Kind != auth.KindDepartment && p.Kind != auth.KindOfficer || !snap.Allowed(sub, policy.ActionList, ds, req.Purpose) {
+	if err := snap.Prepare(ctx, sub, touched); err != nil {
+		return nil, fmt.Errorf("%w: loading the policy: %v", ErrUnavailable, err)
+	}
+	for _, ds := range touched {
+		if !snap.Allowed(sub, policy.ActionList, ds, req.Purpose) {
 			return refuse("no-list-permission", fmt.Errorf("%w: listing citizens by %s needs the list permission for %s", ErrForbidden, ds, req.Purpose))
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -40,7 +39,8 @@ type Governance struct {
 }
 
 var (
-	// ErrConflict: the proposal was decided already, or the policy moved on since it was made.
+	// ErrConflict: the proposal was decided already, or the policy moved on since it was made; or
+	// the record an update was built on changed before the update could be written.
 	ErrConflict = errors.New("conflict")
 	// ErrSelfApproval: the proposer tried to approve their own proposal.
 	ErrSelfApproval = fmt.Errorf("%w: an officer cannot approve their own proposal; another officer must", ErrForbidden)
@@ -230,10 +230,6 @@ func (h *Hub) ProposePolicyChange(ctx context.Context, p auth.Principal, c polic
 	return Proposal{Proposal: sp, Change: c, Impact: impact}, nil
 }
 
-// approveMu serialises approvals within this instance; across instances the version number is
-// the arbiter (a second save of the same number fails).
-var approveMu sync.Mutex
-
 // ApprovePolicyChange approves a pending proposal. The approver must be an officer other than the
 // proposer; the proposal must still be pending and made against the version in force (a proposal
 // overtaken by a newer version is stale). The approval goes on the ledger, then the new version is
@@ -242,8 +238,8 @@ func (h *Hub) ApprovePolicyChange(ctx context.Context, p auth.Principal, id stri
 	if err := officer(p, "approving a policy change"); err != nil {
 		return Proposal{}, err
 	}
-	approveMu.Lock()
-	defer approveMu.Unlock()
+	h.decideMu.Lock()
+	defer h.decideMu.Unlock()
 	sp, err := h.governance.Proposals.Proposal(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return Proposal{}, fmt.Errorf("%w: no proposal %q", ErrInvalid, id)
@@ -300,11 +296,14 @@ func (h *Hub) ApprovePolicyChange(ctx context.Context, p auth.Principal, id stri
 	h.setMu.Unlock()
 	decided := sp
 	decided.Status, decided.DecidedBy, decided.Decided, decided.Version, decided.DecisionEntry = store.ProposalApproved, p.Subject, h.now(), next.Version, r.Index
-	if err := h.governance.Proposals.DecideProposal(ctx, decided); err != nil {
-		return Proposal{}, fmt.Errorf("recording the approval (version %d is stored): %w", next.Version, err)
-	}
+	derr := h.governance.Proposals.DecideProposal(ctx, decided)
+	// The version is stored, so every other instance puts it in force: this one too, whatever
+	// happened to the proposal's record.
 	if err := h.ReloadPolicy(ctx); err != nil {
-		return Proposal{}, err
+		return Proposal{}, errors.Join(fmt.Errorf("version %d is stored, but this instance has not loaded it yet: %w", next.Version, err), derr)
+	}
+	if derr != nil {
+		return Proposal{}, fmt.Errorf("recording the approval (version %d is stored and in force): %w", next.Version, derr)
 	}
 	prop.Proposal = decided
 	return prop, nil
@@ -319,6 +318,8 @@ func (h *Hub) RejectPolicyChange(ctx context.Context, p auth.Principal, id, reas
 	if err := checkReason(reason); err != nil {
 		return Proposal{}, err
 	}
+	h.decideMu.Lock() // not between an approval's status check and its decision
+	defer h.decideMu.Unlock()
 	sp, err := h.governance.Proposals.Proposal(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return Proposal{}, fmt.Errorf("%w: no proposal %q", ErrInvalid, id)

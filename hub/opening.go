@@ -57,13 +57,15 @@ func (h *Hub) OpenOwn(ctx context.Context, p auth.Principal, field string, item 
 	if err != nil {
 		return o, r, fmt.Errorf("unsealing %s: %w", field, err)
 	}
-	if o.Value, o.Blinding, err = decodeOpening(df.field.Kind, plain); err != nil {
+	// The opening stays in locals until its entry is durable: no error path hands it out.
+	value, blinding, err := decodeOpening(df.field.Kind, plain)
+	if err != nil {
 		return o, r, err
 	}
-	if o.Commitment, err = commit.ParseCommitmentBytes(sf.Commitment); err != nil {
+	c, err := commit.ParseCommitmentBytes(sf.Commitment)
+	if err != nil {
 		return o, r, err
 	}
-	o.Version = sf.Version
 	salt, subj, err := h.subject(p.Subject)
 	if err != nil {
 		return o, r, err
@@ -75,10 +77,10 @@ func (h *Hub) OpenOwn(ctx context.Context, p auth.Principal, field string, item 
 		Fields: []ledger.Field{{Name: name, Level: policy.Reveal.String()}},
 	})
 	if err != nil {
-		return Opening{}, r, err
+		return o, r, err
 	}
 	if err := h.indexSubject(ctx, p.Subject, r.Index, salt); err != nil {
-		return Opening{}, r, err
+		return o, r, err
 	}
-	return o, r, nil
+	return Opening{Value: value, Blinding: blinding, Commitment: c, Version: sf.Version}, r, nil
 }

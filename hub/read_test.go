@@ -345,3 +345,30 @@ func TestWithClock(t *testing.T) {
 		t.Errorf("entry time = %v, want the clock's %v", e.Time, at)
 	}
 }
+
+type failingReader struct{}
+
+func (failingReader) Read([]byte) (int, error) { return 0, errors.New("no randomness") }
+
+// An opening is handed out only with its durable entry: when the entry cannot be made (here, no
+// salt for the subject commitment), OpenOwn returns neither the value nor the blinding.
+func TestOpenOwnReleasesNothingOnError(t *testing.T) {
+	f := newFixture(t)
+	f.newCitizen(t, citizenA)
+	h, err := New(Config{Store: f.env.Store, Ledger: f.log, Policy: f.engine, Master: f.hub.master, IndexKey: f.hub.indexKey},
+		WithRand(failingReader{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := len(f.entries(t))
+	o, _, err := h.OpenOwn(t.Context(), auth.Principal{Kind: auth.KindCitizen, Subject: citizenA}, "tax.annualIncome", 0)
+	if err == nil {
+		t.Fatalf("OpenOwn without randomness = nil error, want a failure")
+	}
+	if o != (Opening{}) {
+		t.Errorf("OpenOwn failed with %v but returned the opening %+v", err, o)
+	}
+	if after := len(f.entries(t)); after != before {
+		t.Errorf("OpenOwn appended %d entries though it failed", after-before)
+	}
+}

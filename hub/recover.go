@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -9,14 +10,17 @@ import (
 // RecoveryReport says what Recover did.
 type RecoveryReport struct {
 	Applied int // updates whose entry was on the ledger and whose record is now written
-	Dropped int // updates whose entry never reached the ledger (never acknowledged)
+	// Dropped counts updates not applied, none of them ever acknowledged: their entry never
+	// reached the ledger, or the record had moved past the version they were built on (overtaken).
+	Dropped int
 }
 
 // Recover finishes the updates a crash interrupted: for each pending update older than olderThan,
-// if its entry is on the ledger the record is brought to match it, otherwise the update was never
-// acknowledged and is dropped. A lone instance runs it at start-up with olderThan 0, before
-// serving. Instances sharing a database run it periodically with a margin (a minute, say) that no
-// live update takes, so that one never settles another's update still in flight.
+// if its entry is on the ledger the record is brought to match it (unless the record has moved past
+// the version the update was built on), otherwise the update was never acknowledged and is
+// dropped. A lone instance runs it at start-up with olderThan 0, before serving. Instances sharing
+// a database run it periodically with a margin (a minute, say) that no live update takes, so that
+// one never settles another's update still in flight.
 func (h *Hub) Recover(ctx context.Context, olderThan time.Duration) (RecoveryReport, error) {
 	var rep RecoveryReport
 	pending, err := h.store.PendingUpdates(ctx)
@@ -45,7 +49,12 @@ func (h *Hub) Recover(ctx context.Context, olderThan time.Duration) (RecoveryRep
 		if err != nil {
 			return rep, fmt.Errorf("pending update %s: %w", p.ID, err)
 		}
-		if _, err := h.finishUpdate(ctx, dk, p, index); err != nil {
+		_, err = h.finishUpdate(ctx, dk, p, index)
+		switch {
+		case errors.Is(err, ErrConflict):
+			rep.Dropped++
+			continue
+		case err != nil:
 			return rep, fmt.Errorf("applying pending update %s (entry %d): %w", p.ID, index, err)
 		}
 		rep.Applied++

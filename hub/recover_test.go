@@ -298,3 +298,34 @@ func TestRecoverLeavesYoungPendingUpdates(t *testing.T) {
 		t.Errorf("Recover(0) = %+v, %v; want the never-logged update dropped", rep, err)
 	}
 }
+
+// An interrupted update overtaken by a later one (acknowledged, written over the same base):
+// Recover must not write the interrupted update's record over the acknowledged one, and drops it.
+func TestRecoverDropsOvertakenUpdate(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	f.newCitizen(t, citizenA)
+	_, _, interrupted := f.crashedUpdate(t, citizenA, "tax", map[string]any{"taxPaid": int64(15000)}, true)
+	res, err := f.hub.Update(ctx, taxClerk, UpdateRequest{Citizen: citizenA, Dataset: "tax", Purpose: "tax-administration",
+		Items: []map[string]any{{"annualIncome": int64(200000)}}})
+	if err != nil {
+		t.Fatalf("Update = %v", err)
+	}
+	if res.Version <= interrupted {
+		t.Fatalf("acknowledged update at %d, want after the interrupted one at %d", res.Version, interrupted)
+	}
+	rep, err := f.hub.Recover(ctx, 0)
+	if err != nil {
+		t.Fatalf("Recover = %v", err)
+	}
+	if rep != (RecoveryReport{Dropped: 1}) {
+		t.Errorf("Recover = %+v, want Dropped 1", rep)
+	}
+	rec := f.record(t, citizenA, "tax")
+	if rec.Version != res.Version || f.open(t, rec, "annualIncome", 0) != int64(200000) {
+		t.Errorf("tax record at %d, want the acknowledged update at %d with income 200000", rec.Version, res.Version)
+	}
+	if ids := f.pendingIDs(t); len(ids) != 0 {
+		t.Errorf("pending updates after Recover = %v, want none", ids)
+	}
+}

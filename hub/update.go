@@ -53,6 +53,8 @@ type UpdateResult struct {
 // append the update entry (field names and commitments, never values), write the record with version
 // = the entry's index, drop the pending update. A refused update is logged as denied. An update for
 // a citizen not yet registered is refused, except an identity update, which registers the citizen.
+// An update whose record another instance changed while it waited for the ledger is not applied
+// and returns ErrConflict (see writeRecord).
 func (h *Hub) Update(ctx context.Context, p auth.Principal, req UpdateRequest) (*UpdateResult, error) {
 	snap := h.policy.Snapshot()
 	ds, ok := dataset.Lookup(req.Dataset)
@@ -147,9 +149,12 @@ func (h *Hub) Update(ctx context.Context, p auth.Principal, req UpdateRequest) (
 	// Wait for the append whatever happens to the caller: once queued, the entry may land, and
 	// then its record must be written.
 	r, err := h.appendEntry(context.WithoutCancel(ctx), entry)
+	index, signed := r.Index, err == nil
 	if err != nil {
 		// The append failed, or its acknowledgement was lost: settle which, from the ledger itself.
-		index, found, ferr := h.ledger.FindLeaf(context.WithoutCancel(ctx), pend.After, [32]byte(pend.LeafHash))
+		var found bool
+		var ferr error
+		index, found, ferr = h.ledger.FindLeaf(context.WithoutCancel(ctx), pend.After, [32]byte(pend.LeafHash))
 		switch {
 		case ferr != nil:
 			return nil, fmt.Errorf("%w: the update may or may not be on the ledger; recovery will settle it at the next start: %v", ErrUnavailable, err)
@@ -159,15 +164,20 @@ func (h *Hub) Update(ctx context.Context, p auth.Principal, req UpdateRequest) (
 			}
 			return nil, err
 		}
-		if r, err = h.ledger.Sign(index, [32]byte(pend.LeafHash)); err != nil {
-			return nil, err
-		}
 	}
 	// The update is on the ledger: from here on the record must come to match it. If this fails,
 	// the pending update stays and Recover applies it.
-	rec, err = h.finishUpdate(context.WithoutCancel(ctx), dk, pend, r.Index)
+	rec, err = h.finishUpdate(context.WithoutCancel(ctx), dk, pend, index)
+	if errors.Is(err, ErrConflict) {
+		return nil, err // overtaken: not applied, and never will be
+	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: the update is on the ledger at %d but its record is not written yet: %v", ErrUnavailable, r.Index, err)
+		return nil, fmt.Errorf("%w: the update is on the ledger at %d but its record is not written yet: %v", ErrUnavailable, index, err)
+	}
+	if !signed {
+		if r, err = h.ledger.Sign(index, [32]byte(pend.LeafHash)); err != nil {
+			return nil, fmt.Errorf("signing the receipt of update %d (applied): %w", index, err)
+		}
 	}
 	res := &UpdateResult{Version: r.Index, Receipt: r, PolicyVersion: snap.Version()}
 	for i, item := range rec.Items {
@@ -191,16 +201,18 @@ func (h *Hub) Update(ctx context.Context, p auth.Principal, req UpdateRequest) (
 
 // finishUpdate writes the record of a pending update whose entry is at index, registers the citizen
 // for an identity record, indexes the entry for the citizen and drops the pending update. It is
-// idempotent, so recovery can run it again.
+// idempotent, so recovery can run it again. An update overtaken by another (see writeRecord) is
+// indexed and dropped without being applied, and reported as ErrConflict.
 func (h *Hub) finishUpdate(ctx context.Context, dk *seal.DataKey, p store.Pending, index uint64) (store.Record, error) {
 	rec, err := sealAt(dk, p.Record, index)
 	if err != nil {
 		return rec, err
 	}
-	if err := h.store.ApplyRecord(ctx, rec); err != nil && !errors.Is(err, store.ErrStale) {
-		return rec, fmt.Errorf("writing the %s record: %w", rec.Dataset, err)
+	werr := h.writeRecord(ctx, rec, p)
+	if werr != nil && !errors.Is(werr, ErrConflict) {
+		return rec, werr
 	}
-	if rec.Dataset == "identity" {
+	if werr == nil && rec.Dataset == "identity" {
 		if err := h.store.AddCitizens(ctx, []string{rec.Citizen}, h.now()); err != nil {
 			return rec, fmt.Errorf("registering the citizen: %w", err)
 		}
@@ -211,7 +223,38 @@ func (h *Hub) finishUpdate(ctx context.Context, dk *seal.DataKey, p store.Pendin
 	if err := h.store.DeletePending(ctx, p.ID); err != nil {
 		return rec, fmt.Errorf("dropping pending update %s: %w", p.ID, err)
 	}
-	return rec, nil
+	return rec, werr
+}
+
+// writeRecord writes the record of a pending update over the version it was built on, and only
+// over that one (compare-and-swap on the version; a creation only where there is no record). The
+// entry names that base, so the record store moves along the chain the ledger shows. If the record
+// moved on meanwhile (an update of another instance, built on the same version and written first),
+// nothing is written and the update is overtaken: ErrConflict, never acknowledged; its entry stays
+// on the ledger as an update that did not apply (a second child of its base, whichever came first). A record already at rec's version counts as
+// written (a second attempt, or recovery after a crash).
+func (h *Hub) writeRecord(ctx context.Context, rec store.Record, p store.Pending) error {
+	var err error
+	if p.HadBase {
+		err = h.store.ReplaceRecord(ctx, rec, p.Base)
+	} else {
+		err = h.store.CreateRecord(ctx, rec)
+	}
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, store.ErrConflict) {
+		return fmt.Errorf("writing the %s record: %w", rec.Dataset, err)
+	}
+	cur, rerr := h.store.Record(ctx, rec.Citizen, rec.Dataset)
+	switch {
+	case rerr == nil && cur.Version == rec.Version:
+		return nil
+	case rerr != nil && !isNotFound(rerr):
+		return fmt.Errorf("writing the %s record: %w", rec.Dataset, errors.Join(err, rerr))
+	}
+	return fmt.Errorf("%w: the %s record changed while update %d waited for the ledger; the update was not applied, send it again",
+		ErrConflict, rec.Dataset, rec.Version)
 }
 
 // sealAt gives a record built under store.PendingVersion its version: the ledger index of its

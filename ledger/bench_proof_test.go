@@ -11,7 +11,6 @@ package ledger_test
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/binary"
 	"fmt"
 	"io/fs"
@@ -38,7 +37,8 @@ import (
 const (
 	// proofSizeEnv names the variable that sets the size of the benchmark's tree.
 	proofSizeEnv = "GOVHUB_BENCH_PROOF_SIZE"
-	// defaultProofSize keeps an unconfigured `go test -bench .` quick (a second of setup).
+	// defaultProofSize keeps an unconfigured `go test -bench .` quick (a hundredth of the 10M
+	// tree, whose setup docs/BENCHMARKS.md measured at 40 s with the command below).
 	defaultProofSize = 100_000
 	// proofWarmup is how many proofs of each kind warm the tile cache before timing (the cache
 	// holds 4096 tiles; a random index in a 10M tree falls in one of 39,063 level-0 tiles).
@@ -53,7 +53,8 @@ const (
 // BenchmarkProofs10M measures inclusion and consistency proofs on a large stored tree, on the
 // embedded store, with the log's tile cache warm: ProveInclusion(random index, size) and
 // ProveConsistency(random size, size). The tree has $GOVHUB_BENCH_PROOF_SIZE entries, 100,000 when
-// the variable is unset (the size the benchmark is named for, 10 million, takes minutes to set up):
+// the variable is unset (the size the benchmark is named for, 10 million, took 40 s to build with
+// this command, docs/BENCHMARKS.md):
 //
 //	GOVHUB_BENCH_PROOF_SIZE=10000000 go test ./ledger -run '^$' -bench Proofs10M -benchtime 2000x -timeout 60m
 //
@@ -71,7 +72,7 @@ func BenchmarkProofs10M(b *testing.B) {
 	size := proofBenchSize(b)
 	ctx := b.Context()
 	env := storetest.Embedded(b)
-	s, v := proofBenchKeys(b)
+	s, v := keys(b)
 	rng := mrand.New(mrand.NewPCG(10, 6))
 
 	checked := make([]uint64, 0, proofCheckedRoots)
@@ -289,22 +290,6 @@ func (c *tileCounter) report(b *testing.B, reads, nanos int64) {
 	ops := float64(b.N)
 	b.ReportMetric(float64(c.reads.Load()-reads)/ops, "tile-reads/op")
 	b.ReportMetric(float64(c.nanos.Load()-nanos)/ops/1e3, "store-µs/op")
-}
-
-func proofBenchKeys(b *testing.B) (note.Signer, note.Verifier) {
-	skey, vkey, err := note.GenerateKey(rand.Reader, "bench.govhub.test/proofs")
-	if err != nil {
-		b.Fatal(err)
-	}
-	s, err := note.NewSigner(skey)
-	if err != nil {
-		b.Fatal(err)
-	}
-	v, err := note.NewVerifier(vkey)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return s, v
 }
 
 // heapInuse returns the bytes of in-use heap spans after a garbage collection.

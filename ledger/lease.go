@@ -7,8 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"slices"
 	"sync"
 	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // Several hub instances may share one database. One of them at a time sequences and integrates:
@@ -24,8 +28,11 @@ import (
 //
 // An instance that does not hold the lease forwards its appends through a queue collection: the
 // holder sequences queued entries with its own, and the forwarder learns its index by finding its
-// entry's leaf hash in the batches written after it queued it. A new holder first drops queued
-// entries that its predecessor had already sequenced, so each lands exactly once.
+// entry's leaf hash in the batches written after it queued it. Each queued entry lands once: the
+// holder drops those it finds already stored (a predecessor sequenced them), an instance that loses
+// the lease never forwards a queued entry again, and a holder whose write collides with a
+// predecessor's late one (same _id) answers the queued entries it finds there instead of writing
+// them twice.
 
 // Defaults for several instances.
 const (
@@ -43,9 +50,10 @@ var (
 type LeaseStorage interface {
 	// AddLease stores term; ErrDuplicate if it exists.
 	AddLease(ctx context.Context, term uint64, holder string, expires time.Time) error
-	// ReadLease returns term's holder and expiry, or ErrNotFound.
-	ReadLease(ctx context.Context, term uint64) (holder string, expires time.Time, err error)
-	// DeleteLease removes an old term (housekeeping).
+	// LatestLease returns the stored term with the highest number, its holder and expiry, or
+	// ErrNotFound when no term is stored.
+	LatestLease(ctx context.Context) (term uint64, holder string, expires time.Time, err error)
+	// DeleteLease removes an old term (housekeeping; the latest terms are kept).
 	DeleteLease(ctx context.Context, term uint64) error
 }
 
@@ -101,26 +109,16 @@ func (l *Log) leaseLoop(ctx context.Context) {
 	}
 }
 
-// latestTerm finds the newest term from the last one known.
+// latestTerm returns the newest stored term (0 and no holder when none was ever taken). It asks
+// storage for the highest term rather than walking the chain from the last one known: old terms
+// are deleted, so an instance starting from term 0 would find a gap, take a deleted term and
+// lead alongside the real holder.
 func (l *Log) latestTerm(ctx context.Context) (term uint64, holder string, expires time.Time, err error) {
-	term = l.term
-	holder, expires, err = l.store.ReadLease(ctx, term)
+	term, holder, expires, err = l.store.LatestLease(ctx)
 	if errors.Is(err, ErrNotFound) {
-		holder, expires, err = "", time.Time{}, nil
+		return 0, "", time.Time{}, nil
 	}
-	if err != nil {
-		return 0, "", time.Time{}, err
-	}
-	for {
-		h, e, err := l.store.ReadLease(ctx, term+1)
-		if errors.Is(err, ErrNotFound) {
-			return term, holder, expires, nil
-		}
-		if err != nil {
-			return 0, "", time.Time{}, err
-		}
-		term, holder, expires = term+1, h, e
-	}
+	return term, holder, expires, err
 }
 
 func (l *Log) leaseOnce(ctx context.Context) {
@@ -182,29 +180,56 @@ func (l *Log) release(ctx context.Context) {
 	}
 }
 
+// forwards are the appends this instance forwarded to the lease holder and waits on. Every
+// waiter polls, but only one at a time scans the batches written since the last scan and wakes
+// those whose entry it finds: the database sees one scan a poll interval however many appends wait.
+type forwards struct {
+	scan sync.Mutex // held by the waiter scanning
+	mu   sync.Mutex // guards the fields below
+	pos  uint64     // a batch boundary: the scans have read every batch before it
+	wait map[tlog.Hash][]chan uint64
+}
+
 // forward hands an entry to the lease holder through the queue and waits until it is sequenced.
 func (l *Log) forward(ctx context.Context, data []byte) (uint64, error) {
+	f := &l.fwd
 	after := l.Integrated().Size
+	leaf := LeafHash(data)
+	found := make(chan uint64, 1)
+	// Register before queueing: the entry is in no batch read before this point.
+	f.mu.Lock()
+	if len(f.wait) == 0 {
+		f.pos = max(f.pos, after) // nobody needs what lies before
+	}
+	f.wait[leaf] = append(f.wait[leaf], found)
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.wait[leaf] = slices.DeleteFunc(f.wait[leaf], func(c chan uint64) bool { return c == found })
+		if len(f.wait[leaf]) == 0 {
+			delete(f.wait, leaf)
+		}
+	}()
 	q := Queued{ID: randomName() + randomName(), Leaf: data, After: after}
 	if err := l.store.Enqueue(ctx, q); err != nil {
 		return 0, fmt.Errorf("ledger: queueing for the lease holder: %w", err)
 	}
-	leaf := LeafHash(data)
-	pos := after
-	deadline := time.Now().Add(DefaultForwardLimit)
+	deadline := time.NewTimer(DefaultForwardLimit)
+	defer deadline.Stop()
 	for {
-		index, found, next, err := l.findFrom(ctx, pos, leaf)
-		if err != nil {
-			return 0, err
-		}
-		if found {
-			return index, nil
-		}
-		pos = next
-		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("ledger: no lease holder sequenced the entry within %s", DefaultForwardLimit)
+		if f.scan.TryLock() {
+			err := l.scanForwards(ctx)
+			f.scan.Unlock()
+			if err != nil {
+				return 0, err
+			}
 		}
 		select {
+		case index := <-found:
+			return index, nil
+		case <-deadline.C:
+			return 0, fmt.Errorf("ledger: no lease holder sequenced the entry within %s", DefaultForwardLimit)
 		case <-ctx.Done():
 			return 0, fmt.Errorf("ledger: waiting for the lease holder: %w", ctx.Err())
 		case <-time.After(3 * time.Millisecond):
@@ -212,23 +237,39 @@ func (l *Log) forward(ctx context.Context, data []byte) (uint64, error) {
 	}
 }
 
-// findFrom looks for a leaf in the batches from pos (a batch boundary); it also returns where the
-// stored batches end, to continue from there.
-func (l *Log) findFrom(ctx context.Context, pos uint64, leaf [32]byte) (uint64, bool, uint64, error) {
+// scanForwards reads the batches stored since the last scan and wakes the waiters whose entry
+// they hold. The caller holds l.fwd.scan.
+func (l *Log) scanForwards(ctx context.Context) error {
+	f := &l.fwd
 	for {
+		f.mu.Lock()
+		pos, idle := f.pos, len(f.wait) == 0
+		f.mu.Unlock()
+		if idle {
+			return nil
+		}
 		b, err := l.store.ReadBatch(ctx, pos)
 		if errors.Is(err, ErrNotFound) {
-			return 0, false, pos, nil
+			return nil
 		}
 		if err != nil {
-			return 0, false, pos, fmt.Errorf("ledger: reading batch %d: %w", pos, err)
+			return fmt.Errorf("ledger: reading batch %d: %w", pos, err)
 		}
-		for i, data := range b.Leaves {
-			if LeafHash(data) == leaf {
-				return b.First + uint64(i), true, pos, nil
+		if b.First != pos || len(b.Leaves) == 0 {
+			return fmt.Errorf("ledger: batch stored under %d claims to start at %d with %d entries", pos, b.First, len(b.Leaves))
+		}
+		f.mu.Lock()
+		if f.pos == pos { // not moved on by a new waiter meanwhile
+			for k, data := range b.Leaves {
+				h := LeafHash(data)
+				for _, c := range f.wait[h] {
+					c <- b.First + uint64(k)
+				}
+				delete(f.wait, h)
 			}
+			f.pos = b.End()
 		}
-		pos = b.End()
+		f.mu.Unlock()
 	}
 }
 
@@ -239,7 +280,6 @@ func (l *Log) pullQueue(ctx context.Context) {
 	// Submitted entries, kept for a minute after they were sequenced and dequeued: a queue read that
 	// raced with the dequeue must not sequence them again.
 	inflight := map[string]time.Time{}
-	leading := false
 	// Poll every 2 ms while entries arrive, backing off to 100 ms while the queue stays empty (a
 	// lone instance, or followers with nothing to forward, then cost a query every 100 ms).
 	wait := 2 * time.Millisecond
@@ -252,7 +292,6 @@ func (l *Log) pullQueue(ctx context.Context) {
 		case <-time.After(wait):
 		}
 		if !l.Leading() {
-			leading = false
 			continue
 		}
 		mu.Lock()
@@ -262,9 +301,6 @@ func (l *Log) pullQueue(ctx context.Context) {
 			}
 		}
 		mu.Unlock()
-		// Just took the lease: what is queued now may have been sequenced by the previous holder.
-		reconcile := !leading
-		leading = true
 		qs, err := l.store.Queued(ctx, l.maxBatch)
 		if err != nil {
 			l.logger.WarnContext(ctx, "reading the append queue", slog.String("error", err.Error()))
@@ -275,22 +311,33 @@ func (l *Log) pullQueue(ctx context.Context) {
 		} else {
 			wait = 2 * time.Millisecond
 		}
+		// The entries this holder has not submitted yet may have been sequenced already: by a
+		// previous holder, or by this one in an earlier term whose answer it lost. One scan of the
+		// batches from the oldest of them on tells, for all of them at once.
+		var todo []Queued
+		from := uint64(math.MaxUint64)
+		mu.Lock()
 		for _, q := range qs {
-			mu.Lock()
-			_, busy := inflight[q.ID]
-			mu.Unlock()
-			if busy {
+			if _, busy := inflight[q.ID]; !busy {
+				todo = append(todo, q)
+				from = min(from, q.After)
+			}
+		}
+		mu.Unlock()
+		if len(todo) == 0 {
+			continue
+		}
+		stored, err := l.leavesFrom(ctx, from)
+		if err != nil {
+			l.logger.WarnContext(ctx, "reading the batches behind the append queue", slog.String("error", err.Error()))
+			continue
+		}
+		for _, q := range todo {
+			if _, done := stored[LeafHash(q.Leaf)]; done {
+				_ = l.store.Dequeue(ctx, q.ID) // the forwarder finds it; a failed dequeue is retried
 				continue
 			}
-			if reconcile {
-				if _, found, _, err := l.findFrom(ctx, q.After, LeafHash(q.Leaf)); err != nil {
-					continue
-				} else if found {
-					_ = l.store.Dequeue(ctx, q.ID)
-					continue
-				}
-			}
-			req := &appendReq{data: q.Leaf, done: make(chan appendResult, 1)}
+			req := &appendReq{data: q.Leaf, done: make(chan appendResult, 1), queued: true}
 			if !l.submit(req) {
 				continue
 			}
@@ -305,11 +352,29 @@ func (l *Log) pullQueue(ctx context.Context) {
 					delete(inflight, q.ID) // not sequenced: try again
 					return
 				}
-				if err := l.store.Dequeue(context.WithoutCancel(ctx), q.ID); err != nil {
-					return // stays in flight for good: never sequenced twice by this holder
-				}
+				// A failed dequeue leaves the entry queued: seen again after the minute, it is found
+				// among the stored entries and dequeued then.
+				_ = l.store.Dequeue(context.WithoutCancel(ctx), q.ID)
 				inflight[q.ID] = time.Now()
 			}()
 		}
+	}
+}
+
+// leavesFrom returns the leaf hashes of the entries stored from index from (a batch boundary) on.
+func (l *Log) leavesFrom(ctx context.Context, from uint64) (map[tlog.Hash]struct{}, error) {
+	out := map[tlog.Hash]struct{}{}
+	for {
+		b, err := l.store.ReadBatch(ctx, from)
+		if errors.Is(err, ErrNotFound) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("ledger: reading batch %d: %w", from, err)
+		}
+		for _, data := range b.Leaves {
+			out[LeafHash(data)] = struct{}{}
+		}
+		from = b.End()
 	}
 }

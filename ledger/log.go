@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -101,6 +102,7 @@ type Log struct {
 	leaseStopOnce sync.Once
 	leaseDone     chan struct{}
 	pullDone      chan struct{}
+	fwd           forwards
 
 	// integrator goroutine only
 	wasLeading bool
@@ -110,8 +112,9 @@ type Log struct {
 }
 
 type appendReq struct {
-	data []byte
-	done chan appendResult
+	data   []byte
+	done   chan appendResult
+	queued bool // forwarded by another instance: still in the queue, never forwarded again
 }
 
 type appendResult struct {
@@ -149,6 +152,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Log, error) {
 		leaseDone: make(chan struct{}),
 		pullDone:  make(chan struct{}),
 	}
+	l.fwd.wait = map[tlog.Hash][]chan uint64{}
 	for _, o := range opts {
 		o(l)
 	}
@@ -216,6 +220,13 @@ func (l *Log) load(ctx context.Context) error {
 		return fmt.Errorf("ledger: stored tree of size %d: %w", st.Size, err)
 	}
 	l.state, l.tree, l.bundles = st, t, b
+	l.mu.Lock()
+	for first := range l.fresh { // integrated already, by this instance or another
+		if first < st.Size {
+			delete(l.fresh, first)
+		}
+	}
+	l.mu.Unlock()
 	l.publishIntegrated(cp)
 	if len(l.witnesses) > 0 {
 		text, err := l.store.LatestCosigned(ctx)
@@ -347,42 +358,48 @@ func (l *Log) sequence(ctx context.Context) {
 }
 
 // writeBatch stores one batch at the next index and answers its appends. Without the lease, it
-// forwards them to the holder instead.
+// hands them over to the holder instead.
 func (l *Log) writeBatch(ctx context.Context, reqs []*appendReq) {
 	if !l.Leading() {
-		for _, r := range reqs {
-			go func() {
-				index, err := l.forward(ctx, r.data)
-				r.done <- appendResult{index: index, err: err}
-			}()
-		}
+		l.handOver(ctx, reqs)
 		return
 	}
-	leaves := make([][]byte, len(reqs))
-	for i, r := range reqs {
-		leaves[i] = r.data
-	}
-	fail := func(err error) {
-		for _, r := range reqs {
-			r.done <- appendResult{err: err}
-		}
-	}
 	for attempt := 0; ; attempt++ {
+		leaves := make([][]byte, len(reqs))
+		for i, r := range reqs {
+			leaves[i] = r.data
+		}
 		b := Batch{First: l.next, Leaves: leaves}
 		err := l.store.AddBatch(ctx, b)
 		if errors.Is(err, ErrDuplicate) && attempt < 8 {
-			// Another writer, or our own write whose acknowledgement was lost, holds this index:
-			// move past what is stored and try again there.
-			next, perr := l.lastBatchEnd(ctx, l.next)
-			if perr != nil {
-				fail(perr)
+			if stored, rerr := l.store.ReadBatch(ctx, b.First); rerr == nil && slices.EqualFunc(stored.Leaves, leaves, bytes.Equal) {
+				err = nil // our own write, whose acknowledgement was lost (a driver retry)
+			} else if !l.Leading() {
+				// Another instance took the lease and wrote there: it sequences these entries.
+				l.handOver(ctx, reqs)
 				return
+			} else {
+				// The index is taken: this instance's next index was stale (it just took the lease),
+				// or a previous holder's late write landed there. Move past what is stored, and try
+				// again there with what that holder did not write.
+				next, rest, serr := l.skipStored(ctx, l.next, reqs)
+				if serr != nil {
+					for _, r := range rest {
+						r.done <- appendResult{err: serr}
+					}
+					return
+				}
+				l.next, reqs = next, rest
+				if len(reqs) == 0 {
+					return
+				}
+				continue
 			}
-			l.next = next
-			continue
 		}
 		if err != nil {
-			fail(fmt.Errorf("ledger: storing batch at %d: %w", b.First, err))
+			for _, r := range reqs {
+				r.done <- appendResult{err: fmt.Errorf("ledger: storing batch at %d: %w", b.First, err)}
+			}
 			return
 		}
 		l.next = b.End()
@@ -396,6 +413,65 @@ func (l *Log) writeBatch(ctx context.Context, reqs []*appendReq) {
 		}
 		l.kickIntegrator()
 		return
+	}
+}
+
+// skipStored walks the batches stored from first (a batch boundary) to the end. Entries taken
+// from the queue that it finds there were sequenced by the previous holder, whose write raced
+// with this one's reading of the queue: they are answered with the index found, not written again.
+// It returns the end of the stored batches and the requests still to write.
+func (l *Log) skipStored(ctx context.Context, first uint64, reqs []*appendReq) (uint64, []*appendReq, error) {
+	queued := map[tlog.Hash]int{}
+	for i, r := range reqs {
+		if r.queued {
+			queued[LeafHash(r.data)] = i
+		}
+	}
+	answered := make([]bool, len(reqs))
+	rest := func() []*appendReq {
+		out := reqs[:0:0]
+		for i, r := range reqs {
+			if !answered[i] {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	for {
+		b, err := l.store.ReadBatch(ctx, first)
+		if errors.Is(err, ErrNotFound) {
+			return first, rest(), nil
+		}
+		if err != nil {
+			return 0, rest(), fmt.Errorf("ledger: reading batch %d: %w", first, err)
+		}
+		if b.First != first || len(b.Leaves) == 0 {
+			return 0, rest(), fmt.Errorf("ledger: batch stored under %d claims to start at %d with %d entries", first, b.First, len(b.Leaves))
+		}
+		for k, leaf := range b.Leaves {
+			if i, ok := queued[LeafHash(leaf)]; ok && !answered[i] {
+				reqs[i].done <- appendResult{index: b.First + uint64(k)}
+				answered[i] = true
+			}
+		}
+		first = b.End()
+	}
+}
+
+// handOver answers appends this instance may not sequence (it does not hold the lease): its own
+// are forwarded to the holder through the queue; those it took from the queue are refused with
+// ErrNotLeader, for they are still queued and the holder sequences them (forwarding them again
+// would queue a second copy, and both could be sequenced).
+func (l *Log) handOver(ctx context.Context, reqs []*appendReq) {
+	for _, r := range reqs {
+		if r.queued {
+			r.done <- appendResult{err: ErrNotLeader}
+			continue
+		}
+		go func() {
+			index, err := l.forward(ctx, r.data)
+			r.done <- appendResult{index: index, err: err}
+		}()
 	}
 }
 
@@ -442,17 +518,20 @@ func (l *Log) integrateOnce(ctx context.Context) {
 		return
 	}
 	if !l.wasLeading {
-		l.wasLeading = true
 		if err := l.load(ctx); err != nil { // take over from what the previous holder stored
 			l.logger.ErrorContext(ctx, "taking over the ledger", slog.String("error", err.Error()))
 			return
 		}
+		l.wasLeading = true
 	}
 	err := l.integrate(ctx)
 	if err != nil {
 		l.logger.ErrorContext(ctx, "ledger integration failed", slog.String("error", err.Error()), slog.Uint64("size", l.state.Size))
-		// Start again from what storage holds.
+		// Start again from what storage holds. The failed round may have left the in-memory tree
+		// and bundles ahead of the state (and its changes taken): until a reload succeeds, the next
+		// round must reload first rather than integrate on top of them.
 		if rerr := l.load(ctx); rerr != nil {
+			l.wasLeading = false
 			l.logger.ErrorContext(ctx, "ledger reload failed", slog.String("error", rerr.Error()))
 		}
 	} else if len(l.witnesses) > 0 {

@@ -138,7 +138,10 @@ func TestWitnessRefusesSplitView(t *testing.T) {
 		}
 	}
 	// The fork signs its own checkpoint of size 20, but the witness never cosigns it.
-	time.Sleep(500 * time.Millisecond)
+	if err := fork.WaitCaughtUp(ctx); err != nil || fork.Integrated().Size != 20 {
+		t.Fatalf("fork integrated size %d, %v; want 20", fork.Integrated().Size, err)
+	}
+	time.Sleep(500 * time.Millisecond) // rounds in which the fork pushes to the witness
 	if got := fork.Latest(); got.Note != nil && got.Size == 20 {
 		t.Fatalf("the witness cosigned a second tree of size 20")
 	}
@@ -146,9 +149,27 @@ func TestWitnessRefusesSplitView(t *testing.T) {
 	if !errors.Is(err, witness.ErrInconsistent) || pushed != nil {
 		t.Errorf("pushing the fork's checkpoint of the same size = %v, want ErrInconsistent", err)
 	}
-	// A longer fork is refused too: no consistency proof from the honest tree exists.
+	// A longer fork is refused too: its proof from its own tree of size 20 does not extend the
+	// honest one.
 	for i := range 5 {
-		fork.Append(t.Context(), entry(2000+i))
+		if _, err := fork.Append(t.Context(), entry(2000+i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := fork.WaitCaughtUp(ctx); err != nil || fork.Integrated().Size != 25 {
+		t.Fatalf("fork integrated size %d, %v; want 25", fork.Integrated().Size, err)
+	}
+	proof, err := fork.ProveConsistency(t.Context(), 20, 25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb := make([][32]byte, len(proof))
+	for i := range proof {
+		pb[i] = proof[i]
+	}
+	pushed, err = w.client.AddCheckpoint(t.Context(), 20, pb, fork.Integrated().Note)
+	if !errors.Is(err, witness.ErrInconsistent) || pushed != nil {
+		t.Errorf("pushing the longer fork's checkpoint = %v, want ErrInconsistent", err)
 	}
 	time.Sleep(500 * time.Millisecond)
 	if got := fork.Latest(); got.Note != nil {

@@ -91,6 +91,39 @@ func (c Change) IsZero() bool {
 		len(c.AddPurposes)+len(c.RetirePurposes) == 0
 }
 
+// Diff returns the change that turns from into to: the rules and groupings
+// of one not in the other, and the purposes registered or retired. A
+// purpose whose code stays but whose titles or legal basis change is
+// retired and registered again, as [Set.Apply] expects. Versions are
+// ignored. from.Apply(Diff(from, to)) holds what to holds, unless the
+// change is empty ([Change.IsZero]).
+func Diff(from, to Set) Change {
+	c := Change{
+		AddRules: minus(to.Rules, from.Rules), RemoveRules: minus(from.Rules, to.Rules),
+		AddGroupings: minus(to.Groupings, from.Groupings), RemoveGroupings: minus(from.Groupings, to.Groupings),
+		AddPurposes: minus(to.Purposes, from.Purposes),
+	}
+	for _, p := range minus(from.Purposes, to.Purposes) {
+		c.RetirePurposes = append(c.RetirePurposes, p.Code)
+	}
+	return c
+}
+
+// minus returns the items of a not in b, in a's order.
+func minus[T comparable](a, b []T) []T {
+	in := make(map[T]bool, len(b))
+	for _, x := range b {
+		in[x] = true
+	}
+	var out []T
+	for _, x := range a {
+		if !in[x] {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
 // Apply returns s changed by c, under version s.Version+1, sorted as
 // [FormatCSV] and [FormatPurposes] sort. Removals are applied before
 // additions. It refuses, naming each offending item, an empty change, the

@@ -194,6 +194,45 @@ func loadSnapshot(t testing.TB, set policy.Set) *policy.Snapshot {
 	return e.Snapshot()
 }
 
+// TestDiff: the change Diff computes, applied to its source, gives its target, purposes included
+// (one added, one retired, one whose title changed); and no change between equal policies.
+func TestDiff(t *testing.T) {
+	from := policytest.MatrixPolicy()
+	to := from.Clone()
+	to.Rules = append(slices.Delete(to.Rules, 0, 2), rule(t, "p, clerk, housing, identity.gender, reveal, "+hpe+", allow"))
+	to.Groupings = append(to.Groupings, grouping(t, "g, intern, clerk, housing"))
+	to.Purposes = append(to.Purposes, policy.Purpose{Code: "benefits", TitleZh: "福利", TitleEn: "Benefits", LegalBasis: "law"})
+	for i, p := range to.Purposes {
+		if p.Code == "research" {
+			to.Purposes[i].TitleEn = "Research (renamed)"
+		}
+	}
+	c := policy.Diff(from, to)
+	if len(c.AddRules) != 1 || len(c.RemoveRules) != 2 || len(c.AddGroupings) != 1 || len(c.RemoveGroupings) != 0 ||
+		len(c.AddPurposes) != 2 || !slices.Equal(c.RetirePurposes, []string{"research"}) {
+		t.Errorf("Diff = %+v, want 1 rule added, 2 removed, 1 grouping added, 2 purposes added and research retired", c)
+	}
+	next, err := from.Apply(c)
+	if err != nil {
+		t.Fatalf("Apply(Diff) = %v", err)
+	}
+	got, err := next.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := to.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("Apply(Diff(from, to)) differs from to: %d rules, %d groupings, %d purposes; want %d, %d, %d",
+			len(next.Rules), len(next.Groupings), len(next.Purposes), len(to.Rules), len(to.Groupings), len(to.Purposes))
+	}
+	if c := policy.Diff(from, from.Clone()); !c.IsZero() {
+		t.Errorf("Diff of equal policies = %+v, want none", c)
+	}
+}
+
 func TestImpact(t *testing.T) {
 	base := policytest.MatrixPolicy()
 	benefits := policy.Purpose{Code: "benefits", TitleZh: "福利", TitleEn: "Benefits", LegalBasis: "law"}

@@ -167,6 +167,39 @@ func TestPrepareFailureDenies(t *testing.T) {
 	}
 }
 
+// starFailLoader fails the partitions on "*" and serves the others.
+type starFailLoader struct {
+	*MemoryAdapter
+	err error
+}
+
+func (l starFailLoader) LoadFilteredPolicy(m model.Model, filter any) error {
+	if filter.(PartitionFilter).Dataset == AnyObject {
+		return l.err
+	}
+	return l.MemoryAdapter.LoadFilteredPolicy(m, filter)
+}
+
+// TestPrepareStarFailure: when only the department's "*" partition fails,
+// every dataset partition fails with it (its rules could override theirs),
+// and Prepare reports the cause once.
+func TestPrepareStarFailure(t *testing.T) {
+	broken := errors.New("store unavailable")
+	s := loadEngine(t, Demo(), starFailLoader{MemoryLoader(Demo()), broken}).Snapshot()
+	err := s.Prepare(t.Context(), clerk, []string{"identity", "tax"})
+	if !errors.Is(err, broken) {
+		t.Fatalf("Prepare = %v, want %v", err, broken)
+	}
+	if n := strings.Count(err.Error(), broken.Error()); n != 1 {
+		t.Errorf("Prepare = %q, which reports the failure %d times, want once", err, n)
+	}
+	for _, f := range []string{"identity.name", "tax.annualIncome"} {
+		if got := s.Decide(clerk, f, hpe); got != Deny {
+			t.Errorf("Decide(%v, %q) after a failed \"*\" partition = %v, want %v", clerk, f, got, Deny)
+		}
+	}
+}
+
 func TestPrepareRejectsBadPartitions(t *testing.T) {
 	for _, c := range []struct {
 		name string

@@ -108,8 +108,9 @@ type Storage interface {
 // started for one request serves all that wait for it). The engine never calls the write methods.
 // Loaders are called concurrently, for different partitions.
 //
-// store/mongostore provides one that reads one document by _id per
-// partition; [MemoryLoader] serves one [Set] from memory.
+// store/mongostore provides one that reads, by _id, one document per
+// department (more if it is split) and cuts every dataset partition of
+// that department from it; [MemoryLoader] serves one [Set] from memory.
 type Loader interface {
 	persist.FilteredAdapter
 }

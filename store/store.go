@@ -20,7 +20,10 @@
 //	ledger_state        the integrated tree {_id: "tree"}, the latest cosigned checkpoint
 //	                    {_id: "cosigned"}, and the lease chain {_id: "lease/<term>"}
 //	ledger_checkpoints  every signed checkpoint, {_id: "<size, 20 digits>"}
-//	meta                small documents of hub state, e.g. the policy version in force
+//	policy_versions     one document per policy version, {_id: "<version, 20 digits>"}
+//	policy_partitions   a version's rules, one department at a time (see store/mongostore/policy.go)
+//	policy_proposals    officers' proposed policy changes and their decisions, {_id: "<proposal id>"}
+//	meta                small documents of hub state by key (Store.Meta, Store.PutMeta)
 //
 // Every hot lookup is by a computed string _id: the embedded store can only use an index for that.
 package store

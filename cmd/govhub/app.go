@@ -237,6 +237,12 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	if cfg.IntegrationInterval > 0 {
 		opts = append(opts, ledger.WithIntegrationInterval(cfg.IntegrationInterval))
 	}
+	if st.server != nil {
+		// The embedded store is this process's alone (the data directory is locked), so a ledger
+		// lease left by an earlier run is its own: under a stable name it is renewed at once after a
+		// crash, rather than every append waiting for it to expire (ledger.DefaultLeaseTTL).
+		opts = append(opts, ledger.WithInstance("embedded"))
+	}
 	if len(cfg.Witnesses) > 0 {
 		var cs []ledger.Cosigner
 		hc := &http.Client{Timeout: ledger.DefaultWitnessTimeout}
@@ -356,22 +362,38 @@ func (a *app) recoverPeriodically(ctx context.Context) {
 // startupVerifyTail is how many of the latest entries are verified before the hub serves.
 const startupVerifyTail = 1 << 16
 
-// verifyInBackground verifies the whole ledger once; if it is corrupt, the ledger refuses appends.
+// verifyRetry is how long the background verification waits before trying again after an error
+// that says nothing about the ledger (the database did not answer).
+const verifyRetry = time.Minute
+
+// verifyInBackground verifies the whole ledger; if it is corrupt, the ledger refuses appends. A
+// verification that could not finish is tried again: the whole log gets checked once per run.
 func (a *app) verifyInBackground(ctx context.Context) {
-	start := time.Now()
-	rep, err := ledger.Verify(ctx, a.storage.ledgerStore, a.keys.log.Verifier)
-	var ce *ledger.CorruptionError
-	switch {
-	case errors.As(err, &ce):
-		a.log.Fail(err)
-		a.cfg.Logger.ErrorContext(ctx, "the stored ledger does not verify: refusing every request", slog.Uint64("entry", ce.Index), slog.String("reason", ce.Reason))
-	case err != nil:
-		if ctx.Err() == nil {
-			a.cfg.Logger.WarnContext(ctx, "background ledger verification did not finish", slog.String("error", err.Error()))
+	for {
+		start := time.Now()
+		rep, err := ledger.Verify(ctx, a.storage.ledgerStore, a.keys.log.Verifier)
+		var ce *ledger.CorruptionError
+		switch {
+		case errors.As(err, &ce):
+			a.log.Fail(err)
+			a.cfg.Logger.ErrorContext(ctx, "the stored ledger does not verify: refusing every request", slog.Uint64("entry", ce.Index), slog.String("reason", ce.Reason))
+			return
+		case err != nil:
+			if ctx.Err() != nil {
+				return
+			}
+			a.cfg.Logger.WarnContext(ctx, "background ledger verification did not finish; trying again", slog.String("error", err.Error()),
+				slog.Duration("in", verifyRetry))
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(verifyRetry):
+			}
+		default:
+			a.cfg.Logger.InfoContext(ctx, "ledger verified", slog.Uint64("entries", rep.Entries), slog.Int("checkpoints", rep.Checkpoints),
+				slog.Duration("took", time.Since(start).Round(time.Millisecond)))
+			return
 		}
-	default:
-		a.cfg.Logger.InfoContext(ctx, "ledger verified", slog.Uint64("entries", rep.Entries), slog.Int("checkpoints", rep.Checkpoints),
-			slog.Duration("took", time.Since(start).Round(time.Millisecond)))
 	}
 }
 
@@ -397,11 +419,19 @@ func (a *app) handler() http.Handler {
 	mux.Handle("/graphql", limitBody(auth.Middleware(a.verifier, gql, auth.WithRejectHook(a.logRefusal))))
 	mux.Handle("GET /graphiql", playground.Handler("GovHub", "/graphql"))
 	// The ledger's read API (C2SP tlog-tiles): checkpoints and hash tiles are public, entry bundles
-	// are for auditors.
+	// are for auditors. The tiles handler serves what r.URL.Path (unescaped) names, so the choice is
+	// made on that same string, not by a mux pattern: the mux matches escaped segments, and
+	// "/tile/entries%2F000" would reach the bundles by the public route.
 	tiles := a.log.Handler()
+	bundles := auth.Middleware(a.verifier, onlyKind(auth.KindAuditor, tiles))
 	mux.Handle("GET /checkpoint", tiles)
-	mux.Handle("GET /tile/", tiles)
-	mux.Handle("GET /tile/entries/", auth.Middleware(a.verifier, onlyKind(auth.KindAuditor, tiles)))
+	mux.HandleFunc("GET /tile/", func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/tile/entries/") {
+			bundles.ServeHTTP(w, r)
+			return
+		}
+		tiles.ServeHTTP(w, r)
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)

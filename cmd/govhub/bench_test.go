@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-
 	"fmt"
-	"github.com/govhub/govhub/auth"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -13,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/govhub/govhub/auth"
 )
 
 // The hub's speed, measured through the real HTTP handler on the embedded store:
@@ -25,10 +25,11 @@ import (
 // seeding, which includes the embedded FerretDB that runs inside the hub.
 
 var (
-	benchOnce sync.Once
-	bench     *testHub
-	benchN    int
-	benchRSS  float64
+	benchOnce  sync.Once
+	benchReady bool
+	bench      *testHub
+	benchN     int
+	benchRSS   float64
 )
 
 func benchHub(b *testing.B) *testHub {
@@ -45,15 +46,15 @@ func benchHub(b *testing.B) *testHub {
 		if err != nil {
 			b.Fatal(err)
 		}
-		bench = &testHub{t: &testing.T{}, dir: dir}
-		bench.gen = nil
-		cfg := bench.config()
+		h := &testHub{t: b, dir: dir}
+		cfg := h.config()
 		cfg.IntegrationInterval = 0 // the production default, not the tests' short one
 		a, err := openApp(b.Context(), cfg)
 		if err != nil {
 			b.Fatal(err)
 		}
-		bench.app, bench.handler = a, a.handler()
+		h.app, h.handler = a, a.handler()
+		bench = h // closed by TestMain
 		start := time.Now()
 		if err := seedDemo(b.Context(), a, benchN, testSeed); err != nil {
 			b.Fatal(err)
@@ -61,8 +62,9 @@ func benchHub(b *testing.B) *testHub {
 		runtime.GC()
 		benchRSS = rssMB()
 		fmt.Fprintf(os.Stderr, "seeded %d citizens in %s; process RSS %.0f MB\n", benchN, time.Since(start).Round(time.Second), benchRSS)
+		benchReady = true
 	})
-	if bench == nil {
+	if !benchReady {
 		b.Fatal("bench hub failed to start")
 	}
 	bench.t = b
@@ -92,7 +94,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	if bench != nil && bench.app != nil {
-		bench.app.close(contextBackground())
+		bench.app.close(context.Background())
 		os.RemoveAll(bench.dir)
 	}
 	os.Exit(code)
@@ -158,5 +160,3 @@ func BenchmarkUpdate(b *testing.B) {
 	b.ReportMetric(benchRSS, "rss-MB")
 	b.ReportMetric(float64(benchN), "citizens")
 }
-
-func contextBackground() context.Context { return context.Background() }

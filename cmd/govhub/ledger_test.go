@@ -83,6 +83,22 @@ func TestLedgerOverGraphQL(t *testing.T) {
 	if r := h.query(h.token(auditor), `{ ledgerEntry(index: 99999999999) { index } }`, nil); len(r.Errors) != 1 || r.Errors[0].Extensions["retryable"] != true {
 		t.Errorf("ledgerEntry past 2^31 beyond the log: %+v, want a retryable not-yet-published error", r.Errors)
 	}
+
+	// Receipts of arbitrary entries are for auditors too.
+	receiptQ := `query($i: Int64!) { ledgerReceipt(index: $i) }`
+	for _, p := range []auth.Principal{housingClerk, officer1} {
+		if r := h.query(h.token(p), receiptQ, map[string]any{"i": index}); len(r.Errors) != 1 || r.Errors[0].Extensions["code"] != "FORBIDDEN" || r.Data["ledgerReceipt"] != nil {
+			t.Errorf("ledgerReceipt as %s/%s: %v %+v, want FORBIDDEN", p.Kind, p.Department, r.Data, r.Errors)
+		}
+	}
+	r = h.query(h.token(auditor), receiptQ, map[string]any{"i": index})
+	if len(r.Errors) > 0 {
+		t.Fatalf("ledgerReceipt as auditor: %+v", r.Errors)
+	}
+	p, err := ledger.ParseProof([]byte(get(r.Data, "ledgerReceipt").(string)))
+	if err != nil || p.Index != uint64(index) {
+		t.Errorf("ledgerReceipt as auditor = %v (%v), want the proof of entry %d", p, err, index)
+	}
 }
 
 // The tlog-tiles read API: tiles are public, entry bundles are for auditor tokens only.
@@ -99,6 +115,10 @@ func TestTilesAPIAccess(t *testing.T) {
 		{"/tile/entries/000", "", http.StatusUnauthorized},
 		{"/tile/entries/000", h.token(housingClerk), http.StatusForbidden},
 		{"/tile/entries/000", h.token(auditor), http.StatusOK},
+		// Escaped slashes and letters name the same bundle: still for auditors only.
+		{"/tile/entries%2F000", "", http.StatusUnauthorized},
+		{"/tile/entries%2f000", h.token(housingClerk), http.StatusForbidden},
+		{"/tile/%65ntries/000", "", http.StatusUnauthorized},
 	} {
 		req := httptest.NewRequest(http.MethodGet, tc.path, nil)
 		if tc.token != "" {

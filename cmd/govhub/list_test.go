@@ -62,7 +62,11 @@ func TestListCitizens(t *testing.T) {
 	// A filter on a field the clerk may see.
 	city := h.gen.Citizen(1).Records["identity"][0]["hukouCity"].(string)
 	res = h.query(police, listQuery, map[string]any{"first": 100, "filter": map[string]any{"field": "identity.hukouCity", "equals": city}})
-	for _, e := range get(res.Data, "citizens", "edges").([]any) {
+	filtered, _ := get(res.Data, "citizens", "edges").([]any)
+	if len(filtered) == 0 || get(filtered[0], "node", "id") != "C000001" {
+		t.Errorf("filtered on C000001's city %s: %v %+v, want C000001 first", city, filtered, res.Errors)
+	}
+	for _, e := range filtered {
 		if get(e, "node", "identity", "hukouCity") != city {
 			t.Errorf("filtered on %s, got %v", city, get(e, "node", "identity", "hukouCity"))
 		}

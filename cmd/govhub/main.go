@@ -164,3 +164,21 @@ func parse(fs *flag.FlagSet, args []string) error {
 	}
 	return nil
 }
+
+// parseWithFiles parses the flags of a command that takes file arguments, which may come before,
+// between or after the flags, and returns the files.
+func parseWithFiles(fs *flag.FlagSet, args []string) ([]string, error) {
+	var files []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, &exitError{2, err}
+		}
+		if fs.NArg() == 0 {
+			return files, nil
+		}
+		files, args = append(files, fs.Arg(0)), fs.Args()[1:]
+	}
+}

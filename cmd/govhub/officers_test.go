@@ -131,8 +131,18 @@ func TestProposalRules(t *testing.T) {
 			}
 		})
 	}
-	if r := h.query(h.token(housingClerk), propose, map[string]any{"change": map[string]any{"retirePurposes": []any{"x"}}, "reason": "r"}); len(r.Errors) != 1 || r.Errors[0].Extensions["code"] != "FORBIDDEN" {
-		t.Errorf("a clerk proposing: %+v, want FORBIDDEN", r.Errors)
+	// Changing the policy is for officers only (auditors read it); reading it is for officers and
+	// auditors.
+	for _, p := range []auth.Principal{housingClerk, auditor} {
+		if r := h.query(h.token(p), propose, map[string]any{"change": map[string]any{"retirePurposes": []any{"x"}}, "reason": "r"}); len(r.Errors) != 1 || r.Errors[0].Extensions["code"] != "FORBIDDEN" {
+			t.Errorf("%s proposing: %+v, want FORBIDDEN", p.Kind, r.Errors)
+		}
+	}
+	for _, q := range []string{`{ policyRules { object } }`, `{ policyVersions { version } }`, `{ policyProposals { id } }`,
+		`{ explainAccess(department: "housing", role: "clerk", field: "identity.name", purpose: "home-purchase-eligibility") { level } }`} {
+		if r := h.query(h.token(housingClerk), q, nil); len(r.Errors) != 1 || r.Errors[0].Extensions["code"] != "FORBIDDEN" || len(r.Data) != 0 {
+			t.Errorf("a clerk asking %s: %v %+v, want FORBIDDEN and no data", q, r.Data, r.Errors)
+		}
 	}
 
 	mk := func(object string) string {

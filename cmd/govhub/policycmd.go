@@ -89,18 +89,9 @@ func cmdPolicyImport(ctx context.Context, args []string, stdout, stderr io.Write
 	purposesFile := fs.String("purposes", "", "the purpose registry to import with the rules (JSON; default: keep the registry in force)")
 	officerID := fs.String("officer", "", "the privacy officer proposing the change")
 	reason := fs.String("reason", "", "why (required for a proposal)")
-	var files []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return err
-			}
-			return &exitError{2, err}
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		files, args = append(files, fs.Arg(0)), fs.Args()[1:]
+	files, err := parseWithFiles(fs, args)
+	if err != nil {
+		return err
 	}
 	if len(files) != 1 {
 		return &exitError{2, errors.New("usage: govhub policy import FILE.csv [--purposes F.json] --officer ID --reason TEXT")}
@@ -140,6 +131,9 @@ func cmdPolicyImport(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
+	if latest != 0 && (*officerID == "" || *reason == "") {
+		return &exitError{2, errors.New("the store holds a policy: importing proposes a change, which needs --officer and --reason")}
+	}
 	if latest == 0 {
 		if purposes == nil {
 			purposes = policy.Demo().Purposes
@@ -157,35 +151,14 @@ func cmdPolicyImport(ctx context.Context, args []string, stdout, stderr io.Write
 		fmt.Fprintf(stdout, "imported %s as policy version 1 (%d rules)\n", files[0], len(rules))
 		return nil
 	}
-	if *officerID == "" || *reason == "" {
-		return &exitError{2, errors.New("the store holds a policy: importing proposes a change, which needs --officer and --reason")}
-	}
 	cur, err := a.hub.PolicyRules(ctx, auth.Principal{Kind: auth.KindAuditor, Subject: "cli"}, 0)
 	if err != nil {
 		return err
 	}
-	change := policy.Change{
-		AddRules: minus(rules, cur.Rules), RemoveRules: minus(cur.Rules, rules),
-		AddGroupings: minus(groups, cur.Groupings), RemoveGroupings: minus(cur.Groupings, groups),
+	if purposes == nil { // the file names no purposes: the registry stays as it is
+		purposes = cur.Purposes
 	}
-	if purposes != nil {
-		have := map[string]bool{}
-		for _, p := range cur.Purposes {
-			have[p.Code] = true
-		}
-		want := map[string]bool{}
-		for _, p := range purposes {
-			want[p.Code] = true
-			if !have[p.Code] {
-				change.AddPurposes = append(change.AddPurposes, p)
-			}
-		}
-		for _, p := range cur.Purposes {
-			if !want[p.Code] {
-				change.RetirePurposes = append(change.RetirePurposes, p.Code)
-			}
-		}
-	}
+	change := policy.Diff(cur, policy.Set{Rules: rules, Groupings: groups, Purposes: purposes})
 	if change.IsZero() {
 		fmt.Fprintln(stdout, "the file holds the policy in force: nothing to propose")
 		return nil
@@ -205,19 +178,4 @@ func cmdPolicyImport(ctx context.Context, args []string, stdout, stderr io.Write
 		fmt.Fprintf(stdout, "  %s/%s %s %s: %s → %s\n", f.Department, f.Role, f.Purpose, f.Field, f.Before, f.After)
 	}
 	return nil
-}
-
-// minus returns the items of a not in b.
-func minus[T comparable](a, b []T) []T {
-	in := make(map[T]bool, len(b))
-	for _, x := range b {
-		in[x] = true
-	}
-	var out []T
-	for _, x := range a {
-		if !in[x] {
-			out = append(out, x)
-		}
-	}
-	return out
 }

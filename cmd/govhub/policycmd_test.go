@@ -23,7 +23,9 @@ func TestPolicyExportImport(t *testing.T) {
 	}
 	edited := out.String() + "p, clerk, housing, identity.birthDate, commit, home-purchase-eligibility, allow\n"
 	file := filepath.Join(t.TempDir(), "rules.csv")
-	os.WriteFile(file, []byte(edited), 0o644)
+	if err := os.WriteFile(file, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	out.Reset()
 	err := run(t.Context(), []string{"policy", "import", file, "--data-dir", h.dir}, &out, &errOut)

@@ -55,7 +55,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 		return err
 	}
 	defer func() {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 		defer cancel()
 		if err := a.close(sctx); err != nil {
 			cfg.Logger.Error("shutdown", slog.String("error", err.Error()))
@@ -78,22 +78,32 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
 	base := "http://" + ln.Addr().String()
 	cfg.Logger.InfoContext(ctx, "listening", slog.String("url", base))
 	if isDemo {
+		// The listener is bound: a request sent on reading this waits for Serve.
 		if err := printDemo(stdout, a, base, *ttl); err != nil {
+			ln.Close()
 			return err
 		}
 	}
+	return serveHTTP(ctx, srv, ln, cfg.Logger)
+}
+
+// shutdownGrace is how long requests in flight get to finish once the server is told to stop.
+const shutdownGrace = 30 * time.Second
+
+// serveHTTP serves srv on ln until ctx is done, then shuts it down gracefully.
+func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener, logger *slog.Logger) error {
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
 	select {
 	case err := <-served:
 		return fmt.Errorf("serving: %w", err)
 	case <-ctx.Done():
 	}
-	cfg.Logger.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("stopping the HTTP server: %w", err)

@@ -225,20 +225,9 @@ func cmdCheckReceipt(args []string, stdout, stderr io.Writer) error {
 	var witnessKeys stringList
 	fs.Var(&witnessKeys, "witness-key", "a trusted witness's verifier key (repeat)")
 	quorum := fs.Int("quorum", 0, "how many of the trusted witnesses must have cosigned")
-	// The file may come before or after the flags.
-	var files []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return err
-			}
-			return &exitError{2, err}
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		files = append(files, fs.Arg(0))
-		args = fs.Args()[1:]
+	files, err := parseWithFiles(fs, args)
+	if err != nil {
+		return err
 	}
 	if len(files) != 1 || *logVKey == "" {
 		return &exitError{2, errors.New("usage: govhub ledger check-receipt FILE --log-key K [--witness-key K …] [--quorum N]")}

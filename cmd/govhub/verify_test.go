@@ -2,19 +2,20 @@ package main
 
 import (
 	"bytes"
-	"net/http"
-	"net/http/httptest"
-	"time"
-
 	"encoding/json"
 	"errors"
-	"github.com/govhub/govhub/ledger"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/govhub/govhub/ledger"
 )
 
 func mustJSON(t *testing.T, v any) []byte {
@@ -30,6 +31,28 @@ type batchDoc struct {
 	ID     string   `bson:"_id"`
 	First  int64    `bson:"first"`
 	Leaves [][]byte `bson:"leaves"`
+}
+
+// openBatches opens the stopped hub's store and reads its ledger batches, in order. The caller
+// closes the store.
+func openBatches(t *testing.T, h *testHub) (*storage, *mongo.Collection, []batchDoc) {
+	t.Helper()
+	st, err := openStorage(t.Context(), h.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll := st.client.Database("govhub").Collection("ledger_batches")
+	cur, err := coll.Find(t.Context(), bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		st.close(t.Context())
+		t.Fatal(err)
+	}
+	var bs []batchDoc
+	if err := cur.All(t.Context(), &bs); err != nil {
+		st.close(t.Context())
+		t.Fatal(err)
+	}
+	return st, coll, bs
 }
 
 // runVerify runs `govhub ledger verify` on the hub's data directory.
@@ -69,19 +92,7 @@ func TestLedgerVerifyCommand(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := startHub(t, 8)
 			h.close()
-			st, err := openStorage(t.Context(), h.config())
-			if err != nil {
-				t.Fatal(err)
-			}
-			coll := st.client.Database("govhub").Collection("ledger_batches")
-			cur, err := coll.Find(t.Context(), bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var bs []batchDoc
-			if err := cur.All(t.Context(), &bs); err != nil {
-				t.Fatal(err)
-			}
+			st, coll, bs := openBatches(t, h)
 			changed, deleted, want := tc.tamper(bs)
 			for _, b := range changed {
 				if _, err := coll.ReplaceOne(t.Context(), bson.D{{Key: "_id", Value: b.ID}}, b); err != nil {
@@ -146,20 +157,8 @@ func TestVerifyFindsRecordChangedBehindTheLedger(t *testing.T) {
 // request fails closed and /readyz says why.
 func TestStartupCheck(t *testing.T) {
 	alter := func(t *testing.T, h *testHub, pick func(bs []batchDoc) batchDoc) {
-		st, err := openStorage(t.Context(), h.config())
-		if err != nil {
-			t.Fatal(err)
-		}
+		st, coll, bs := openBatches(t, h)
 		defer st.close(t.Context())
-		coll := st.client.Database("govhub").Collection("ledger_batches")
-		cur, err := coll.Find(t.Context(), bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var bs []batchDoc
-		if err := cur.All(t.Context(), &bs); err != nil {
-			t.Fatal(err)
-		}
 		b := pick(bs)
 		b.Leaves[0] = bytes.Replace(b.Leaves[0], []byte("outcome allowed"), []byte("outcome denied"), 1)
 		if _, err := coll.ReplaceOne(t.Context(), bson.D{{Key: "_id", Value: b.ID}}, b); err != nil {

@@ -74,19 +74,11 @@ func cmdWitness(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
-		return err
+		return fmt.Errorf("listening on %s: %w", *addr, err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
+		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn)}
 	cfg.Logger.InfoContext(ctx, "witness listening", slog.String("name", name), slog.String("url", "http://"+ln.Addr().String()), slog.Int("logs", len(logKeys)))
 	fmt.Fprintf(stdout, "witness %s at http://%s\n", name, ln.Addr())
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	return hs.Shutdown(sctx)
+	return serveHTTP(ctx, hs, ln, cfg.Logger)
 }

@@ -53,7 +53,7 @@ func TestHubWithWitnesses(t *testing.T) {
 	if err := seedDemo(t.Context(), a, 5, testSeed); err != nil {
 		t.Fatal(err)
 	}
-	cp := h.waitPublished(20)
+	h.waitPublished(20)
 
 	w := httptest.NewRecorder()
 	h.handler.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/checkpoint", nil))
@@ -78,7 +78,9 @@ func TestHubWithWitnesses(t *testing.T) {
 		t.Fatalf("ledger receipt: %v %s", err, errOut.String())
 	}
 	file := filepath.Join(dir, "r.tlog-proof")
-	os.WriteFile(file, out.Bytes(), 0o644)
+	if err := os.WriteFile(file, out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	args := []string{"ledger", "check-receipt", file, "--log-key", k.log.VerifierKey, "--quorum", "2"}
 	for _, vk := range wkeys {
 		args = append(args, "--witness-key", vk)
@@ -87,5 +89,4 @@ func TestHubWithWitnesses(t *testing.T) {
 	if err := run(t.Context(), args, &check, &errOut); err != nil || !strings.HasPrefix(check.String(), "OK") {
 		t.Errorf("check-receipt with quorum 2 of 3 = %v: %s", err, check.String())
 	}
-	_ = cp
 }

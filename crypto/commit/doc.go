@@ -75,9 +75,11 @@
 //
 // # Performance and side channels
 //
-// [Commit] and [Verify] use fixed-base tables for G and H (about 800 KiB,
-// built on first use) and cost a few dozen point additions, several times
-// faster than two generic scalar multiplications. Like gnark-crypto's own
+// [Commit] and [Verify] use fixed-base tables for G and H (768 KiB, built on
+// first use) and cost 64 mixed point additions: 30 µs a commitment against
+// 263 µs with two generic scalar multiplications, 38 µs a verification, and
+// 5.9 ms to build each table (2-core AMD EPYC, go test ./crypto/commit
+// -run '^$' -bench 'Commit$|CommitNoTable|Verify|Tables'). Like gnark-crypto's own
 // scalar multiplication they are not constant-time: the table lookups
 // depend on the value and the blinding.
 package commit

@@ -46,6 +46,12 @@ func loadOrCreate(path string, gen func() ([]byte, error)) ([]byte, bool, error)
 		return nil, false, fmt.Errorf("generating %s: %w", path, err)
 	}
 	if err := Write(path, data); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			// Another process (say `govhub token` beside a first `govhub serve`) created it
+			// meanwhile: use theirs.
+			data, err := read(path)
+			return data, false, err
+		}
 		return nil, false, err
 	}
 	return data, true, nil
@@ -63,14 +69,14 @@ func read(path string) ([]byte, error) {
 }
 
 // Write stores data as a new key file at path (mode 0600, parent directory 0700), atomically. It
-// refuses to replace an existing file.
+// refuses to replace an existing file, with an error wrapping fs.ErrExist.
 func Write(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("creating key directory: %w", err)
 	}
 	if _, err := os.Lstat(path); err == nil {
-		return fmt.Errorf("key file %s exists already", path)
+		return fmt.Errorf("key file %s: %w", path, fs.ErrExist)
 	}
 	f, err := os.CreateTemp(dir, ".tmp-key-*")
 	if err != nil {

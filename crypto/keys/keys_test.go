@@ -3,8 +3,10 @@ package keys_test
 import (
 	"bytes"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"golang.org/x/mod/sumdb/note"
@@ -64,5 +66,50 @@ func TestNoteKeySignsAndVerifies(t *testing.T) {
 	}
 	if _, err := note.Open(msg, note.VerifierList(v)); err != nil {
 		t.Errorf("note.Open with the published verifier key = %v", err)
+	}
+}
+
+func TestWriteRefusesToReplace(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "k.key")
+	if err := keys.Write(path, []byte("one\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := keys.Write(path, []byte("two\n")); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("Write(existing) = %v, want fs.ErrExist", err)
+	}
+	if b, err := os.ReadFile(path); err != nil || string(b) != "one\n" {
+		t.Errorf("after a refused Write the file holds %q, %v; want the first key", b, err)
+	}
+}
+
+// TestConcurrentCreate starts several loaders on one missing key file, as two commands run at once
+// on a fresh data directory do: all must return the one key that was installed.
+func TestConcurrentCreate(t *testing.T) {
+	for round := range 20 {
+		path := filepath.Join(t.TempDir(), "master.key")
+		const n = 8
+		got := make([][]byte, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				got[i], _, errs[i] = keys.Symmetric(path)
+			}()
+		}
+		wg.Wait()
+		for i := range n {
+			if errs[i] != nil {
+				t.Fatalf("round %d: loader %d: Symmetric = %v", round, i, errs[i])
+			}
+			if !bytes.Equal(got[i], got[0]) {
+				t.Fatalf("round %d: loaders 0 and %d got different keys", round, i)
+			}
+		}
+		onDisk, _, err := keys.Symmetric(path)
+		if err != nil || !bytes.Equal(onDisk, got[0]) {
+			t.Fatalf("round %d: the key on disk differs from the one the loaders returned (%v)", round, err)
+		}
 	}
 }

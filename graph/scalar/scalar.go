@@ -32,3 +32,18 @@ func UnmarshalDate(v any) (string, error) {
 func badInput(msg string) error {
 	return &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": "BAD_USER_INPUT"}}
 }
+
+// MarshalInt64 writes an Int64 (amounts in yuan, ledger indexes) as a JSON number.
+func MarshalInt64(n int64) graphql.Marshaler {
+	return graphql.MarshalInt64(n)
+}
+
+// UnmarshalInt64 reads an Int64: an integer that fits in 64 bits (a JSON number or a string of
+// digits, as gqlgen's own Int64 takes). Anything else is a bad input, not an internal error.
+func UnmarshalInt64(v any) (int64, error) {
+	n, err := graphql.UnmarshalInt64(v)
+	if err != nil {
+		return 0, badInput("an Int64 must be an integer from -2^63 to 2^63-1")
+	}
+	return n, nil
+}

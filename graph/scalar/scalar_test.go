@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -226,3 +227,51 @@ func FuzzDateParts(f *testing.F) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestUnmarshalInt64(t *testing.T) {
+	tests := []struct {
+		name string
+		in   any
+		want int64
+		ok   bool
+	}{
+		{"json number", json.Number("1234567890123"), 1234567890123, true},
+		{"past 2^31", json.Number("99999999999"), 99999999999, true},
+		{"negative", json.Number("-5"), -5, true},
+		{"max", json.Number("9223372036854775807"), math.MaxInt64, true},
+		{"int", 42, 42, true},
+		{"int64", int64(42), 42, true},
+		{"digits", "42", 42, true},
+		{"overflow", json.Number("9223372036854775808"), 0, false},
+		{"fraction", json.Number("1.5"), 0, false},
+		{"float", 1.5, 0, false},
+		{"words", "abc", 0, false},
+		{"bool", true, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := UnmarshalInt64(tt.in)
+			if tt.ok {
+				if err != nil || got != tt.want {
+					t.Errorf("UnmarshalInt64(%#v) = %d, %v, want %d, nil", tt.in, got, err, tt.want)
+				}
+				return
+			}
+			var gerr *gqlerror.Error
+			if !errors.As(err, &gerr) || gerr.Extensions["code"] != "BAD_USER_INPUT" {
+				t.Fatalf("UnmarshalInt64(%#v) = %d, %v, want a BAD_USER_INPUT error", tt.in, got, err)
+			}
+			if s := fmt.Sprint(tt.in); tt.in != nil && strings.Contains(gerr.Message, s) {
+				t.Errorf("UnmarshalInt64(%#v) error = %q, repeats the value", tt.in, gerr.Message)
+			}
+		})
+	}
+}
+
+func TestMarshalInt64(t *testing.T) {
+	var buf bytes.Buffer
+	MarshalInt64(math.MaxInt64).MarshalGQL(&buf)
+	if buf.String() != "9223372036854775807" {
+		t.Errorf("MarshalInt64(MaxInt64) writes %s, want 9223372036854775807", buf.String())
+	}
+}

@@ -25,6 +25,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"net/url"
 	"os"
@@ -49,7 +50,8 @@ const maxSocketPath = 107
 type Config struct {
 	// Dir is the directory holding the lock, socket and SQLite files; created (mode 0700) if needed.
 	Dir string
-	// Logger receives FerretDB's own messages; nil discards them below warning level.
+	// Logger receives FerretDB's own messages (wrap its handler in ErrorsOnly: FerretDB logs
+	// statements and protocol dumps below error level); nil discards them all.
 	Logger *slog.Logger
 }
 
@@ -64,6 +66,8 @@ type Server struct {
 
 	mu      sync.Mutex
 	indexed map[string]bool // SQLite table name → expression index known to exist
+
+	docLocks [64]sync.Mutex // LockDocument's stripes
 }
 
 // Start launches FerretDB on cfg.Dir. It returns once the socket accepts connections.
@@ -169,6 +173,20 @@ func (s *Server) unlock() {
 	_ = syscall.Flock(int(s.lock.Fd()), syscall.LOCK_UN)
 	_ = s.lock.Close()
 	s.lock = nil
+}
+
+// LockDocument serialises, among everyone in this process using the server, the writes to the
+// document named by key, and returns the function that releases it. FerretDB keeps neither atomic
+// filtered updates nor concurrent read-modify-writes of one document apart, so compare-and-swap
+// writes on the embedded store run as read, compare, replace under this lock; it lives here, with
+// the server, so that every store handle opened on the server shares it. Keys hash onto a fixed set
+// of mutexes: never hold two at once.
+func (s *Server) LockDocument(key string) (unlock func()) {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	m := &s.docLocks[h.Sum32()%uint32(len(s.docLocks))]
+	m.Lock()
+	return m.Unlock
 }
 
 // IndexIDs adds, to every collection table of database db that lacks it, the SQLite expression index

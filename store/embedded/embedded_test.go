@@ -3,6 +3,7 @@ package embedded_test
 import (
 	"database/sql"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,9 +92,14 @@ func TestSecondStartIsRefused(t *testing.T) {
 	if err := s.Shutdown(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	// Released: a new start works and finds the data (and the stale socket is handled).
+	if _, err := os.Lstat(filepath.Join(dir, "mongod.sock")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("after Shutdown the socket is still there (Lstat = %v)", err)
+	}
+	// Released: a new start works.
 	s2 := start(t, dir)
-	s2.Shutdown(t.Context())
+	if err := s2.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestDataSurvivesRestart(t *testing.T) {
@@ -122,5 +128,33 @@ func TestDataSurvivesRestart(t *testing.T) {
 	}
 	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Errorf("data dir mode = %v, %v; want 0700", fi.Mode().Perm(), err)
+	}
+}
+
+// TestStaleSocketRemoved starts on a directory where a crashed hub left its socket file behind.
+func TestStaleSocketRemoved(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "mongod.sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.SetUnlinkOnClose(false) // as a process killed with SIGKILL leaves it
+	l.Close()
+	if fi, err := os.Stat(sock); err != nil || fi.Mode()&os.ModeSocket == 0 {
+		t.Fatalf("stale socket not in place: %v, %v", fi, err)
+	}
+	s := start(t, dir)
+	defer s.Shutdown(t.Context())
+	client, err := mongo.Connect(options.Client().ApplyURI(s.URI()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Disconnect(t.Context())
+	if err := client.Ping(t.Context(), nil); err != nil {
+		t.Fatalf("Ping through %s after replacing the stale socket = %v", s.URI(), err)
+	}
+	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("socket mode = %v, %v; want 0600", fi.Mode().Perm(), err)
 	}
 }

@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -304,7 +306,9 @@ func (s *Store) Checkpoints(ctx context.Context, fn func(size uint64, text []byt
 	return cur.Err()
 }
 
-func leaseID(term uint64) string { return "lease/" + pad(term) }
+const leasePrefix = "lease/"
+
+func leaseID(term uint64) string { return leasePrefix + pad(term) }
 
 // AddLease implements ledger.LeaseStorage: an insert, so that of two instances taking the same term
 // only one succeeds.
@@ -316,17 +320,27 @@ func (s *Store) AddLease(ctx context.Context, term uint64, holder string, expire
 	return err
 }
 
-// ReadLease implements ledger.LeaseStorage.
-func (s *Store) ReadLease(ctx context.Context, term uint64) (string, time.Time, error) {
+// LatestLease implements ledger.LeaseStorage: the lease document with the largest _id (terms are
+// zero-padded, so the order of the strings is the order of the terms).
+func (s *Store) LatestLease(ctx context.Context) (uint64, string, time.Time, error) {
 	var d struct {
+		ID      string    `bson:"_id"`
 		Holder  string    `bson:"holder"`
 		Expires time.Time `bson:"expires"`
 	}
-	err := s.state.FindOne(ctx, bson.D{{Key: "_id", Value: leaseID(term)}}).Decode(&d)
+	filter := bson.D{{Key: "_id", Value: bson.D{{Key: "$gte", Value: leaseID(0)}, {Key: "$lte", Value: leaseID(math.MaxUint64)}}}}
+	err := s.state.FindOne(ctx, filter, options.FindOne().SetSort(bson.D{{Key: "_id", Value: -1}})).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		return "", time.Time{}, ledger.ErrNotFound
+		return 0, "", time.Time{}, ledger.ErrNotFound
 	}
-	return d.Holder, d.Expires, err
+	if err != nil {
+		return 0, "", time.Time{}, err
+	}
+	term, err := strconv.ParseUint(strings.TrimPrefix(d.ID, leasePrefix), 10, 64)
+	if err != nil {
+		return 0, "", time.Time{}, fmt.Errorf("lease document %q: %w", d.ID, err)
+	}
+	return term, d.Holder, d.Expires, nil
 }
 
 // DeleteLease implements ledger.LeaseStorage.

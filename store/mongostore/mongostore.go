@@ -14,8 +14,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
-	"sync"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -56,18 +54,18 @@ var allCollections = []string{collCitizens, collRecords, collDataKeys, collPendi
 type Store struct {
 	db       *mongo.Database
 	embedded *embedded.Server // nil against MongoDB
-	locks    [64]sync.Mutex   // embedded mode: per-document serialisation of compare-and-swap writes
 
 	citizens, records, dataKeys, pending, subjects           *mongo.Collection
 	batches, tiles, bundles, queue, state, checkpoints, meta *mongo.Collection
-	proposals                                                *mongo.Collection
+	proposals, policyVersions, policyPartitions              *mongo.Collection
 }
 
 // Option changes a default of New.
 type Option func(*Store)
 
 // WithEmbedded declares that db is served by srv, the embedded FerretDB this process owns: writes
-// are serialised in the process, and New adds the _id expression indexes FerretDB needs.
+// are serialised in the process (srv.LockDocument, shared by every Store on srv), and New adds the
+// _id expression indexes FerretDB needs.
 func WithEmbedded(srv *embedded.Server) Option { return func(s *Store) { s.embedded = srv } }
 
 // New prepares db: it creates the collections and indexes the repositories need (idempotent).
@@ -102,14 +100,16 @@ func New(ctx context.Context, db *mongo.Database, opts ...Option) (*Store, error
 	s.citizens, s.records, s.dataKeys, s.pending, s.subjects = c(collCitizens), c(collRecords), c(collDataKeys), c(collPending), c(collSubjects)
 	s.batches, s.tiles, s.bundles, s.queue = c(collBatches), c(collTiles), c(collBundles), c(collQueue)
 	s.state, s.checkpoints, s.meta, s.proposals = c(collState), c(collCheckpoints), c(collMeta), c(collProposals)
+	s.policyVersions, s.policyPartitions = c(collPolicyVersions), c(collPolicyPartitions)
 	if s.embedded != nil {
 		if err := s.embedded.IndexIDs(ctx, db.Name()); err != nil {
 			return nil, err
 		}
 	} else {
-		_, err := s.records.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "citizen", Value: 1}}})
+		// ListCitizens with a filter: equality on dataset, then citizen order (range and sort).
+		_, err := s.records.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "dataset", Value: 1}, {Key: "citizen", Value: 1}}})
 		if err != nil {
-			return nil, fmt.Errorf("indexing records by citizen: %w", err)
+			return nil, fmt.Errorf("indexing records by dataset and citizen: %w", err)
 		}
 	}
 	return s, nil
@@ -118,16 +118,13 @@ func New(ctx context.Context, db *mongo.Database, opts ...Option) (*Store, error
 // Embedded reports whether the store runs on the embedded FerretDB.
 func (s *Store) Embedded() bool { return s.embedded != nil }
 
-// lock serialises writes to one document within this process (embedded mode only).
+// lock serialises writes to one document within this process (embedded mode only), across every
+// Store on the same server: the hub and its ledger each open their own.
 func (s *Store) lock(key string) func() {
 	if s.embedded == nil {
 		return func() {}
 	}
-	h := fnv.New32a()
-	h.Write([]byte(key))
-	m := &s.locks[h.Sum32()%uint32(len(s.locks))]
-	m.Lock()
-	return m.Unlock
+	return s.embedded.LockDocument(key)
 }
 
 func isNamespaceExists(err error) bool {

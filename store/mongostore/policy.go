@@ -21,11 +21,14 @@ package mongostore
 // partition is split into chunks of at most policyChunkBytes (256 KiB) of lines, so no document
 // nears MongoDB's 16 MiB limit and a huge partition is read in parallel; the version document's
 // partition list records the number of chunks. Each chunk's lines are stored DEFLATE-compressed
-// (RFC 1951, compress/flate): rules repeat their department, datasets and purposes, so 500 rules
-// of 30 KB store as 2.6 KB, and FerretDB, which decodes every stored byte as JSON, reads that
-// department in 0.6 ms rather than 1.2 ms. A department's groupings are in the version document.
-// Lists are text rather than arrays because FerretDB decodes every array element on its own: a
-// version document listing 400 partitions as subdocuments took 12 ms to read, as lines 0.8 ms.
+// (RFC 1951, compress/flate): rules repeat their department, datasets and purposes, so the 537
+// rules of dept-0 in policytest.Synthetic(100_000), 32.9 KB of lines, store as 2.7 KB, and
+// FerretDB, which decodes every stored byte as JSON, reads that document by _id in 0.48–0.52 ms
+// rather than 1.7–2.6 ms. A department's groupings are in the version document. Lists are text
+// rather than arrays because FerretDB decodes every array element on its own: a document listing
+// 400 partitions as subdocuments read in 24–29 ms, as lines in 1.9–2.7 ms. (Measured on the
+// embedded store by a throwaway b.Loop benchmark of FindOne by _id, -benchtime 300x, five runs on
+// the shared 2-core machine under load; this package has no benchmark file to keep it in.)
 //
 // For example version 3 of
 //
@@ -73,8 +76,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"go.mongodb.org/mongo-driver/v2/mongo/readconcern"
-	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/govhub/govhub/policy"
@@ -127,16 +128,6 @@ type policyChunkDoc struct {
 	Lines []byte `bson:"lines"` // the lines, DEFLATE-compressed (RFC 1951)
 }
 
-// policyCollection returns a policy collection with the store's read and write concerns.
-func (s *Store) policyCollection(name string) *mongo.Collection {
-	copts := options.Collection()
-	if s.embedded == nil {
-		copts.SetWriteConcern(&writeconcern.WriteConcern{W: "majority", Journal: ptr(true)}).
-			SetReadConcern(readconcern.Majority())
-	}
-	return s.db.Collection(name, copts)
-}
-
 func policyVersionID(v uint64) string { return pad(v) }
 
 // policyChunkID is the _id of chunk n of a partition; chunk 0 is the partition's own _id.
@@ -168,7 +159,7 @@ func (s *Store) SaveVersion(ctx context.Context, info policy.VersionInfo, rules 
 	if !bytes.Equal(digest, info.Digest) {
 		return fmt.Errorf("saving policy version %d: info digest %x does not match its rules, groupings and purposes (%x)", v, info.Digest, digest)
 	}
-	versions, partitions := s.policyCollection(collPolicyVersions), s.policyCollection(collPolicyPartitions)
+	versions, partitions := s.policyVersions, s.policyPartitions
 
 	// Most losers of a race find out here, before writing anything.
 	err = versions.FindOne(ctx, bson.D{{Key: "_id", Value: policyVersionID(v)}}, options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
@@ -243,7 +234,7 @@ func (s *Store) dropPolicyChunks(ctx context.Context, chunks []policyChunkDoc) {
 	for i, c := range chunks {
 		models[i] = mongo.NewDeleteOneModel().SetFilter(bson.D{{Key: "_id", Value: c.ID}})
 	}
-	_, _ = s.policyCollection(collPolicyPartitions).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+	_, _ = s.policyPartitions.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
 }
 
 // partitionRules sorts rules into partitions and chunks, in the order of the layout comment.
@@ -321,7 +312,7 @@ func compareRules(a, b policy.Rule) int {
 // version found before the first missing one. Versions are numbered consecutively, each approval
 // taking the latest plus one, so the probe ends at the latest; usually it costs one lookup.
 func (s *Store) LatestVersion(ctx context.Context, hint uint64) (uint64, error) {
-	versions := s.policyCollection(collPolicyVersions)
+	versions := s.policyVersions
 	v := hint
 	for {
 		err := versions.FindOne(ctx, bson.D{{Key: "_id", Value: policyVersionID(v + 1)}}, options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
@@ -352,7 +343,7 @@ func (s *Store) readPolicyVersion(ctx context.Context, version uint64, withParts
 		opts.SetProjection(bson.D{{Key: "parts", Value: 0}})
 	}
 	var d policyVersionDoc
-	err := s.policyCollection(collPolicyVersions).FindOne(ctx, bson.D{{Key: "_id", Value: policyVersionID(version)}}, opts).Decode(&d)
+	err := s.policyVersions.FindOne(ctx, bson.D{{Key: "_id", Value: policyVersionID(version)}}, opts).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return storedPolicyVersion{}, fmt.Errorf("reading policy version %d: %w", version, policy.ErrNotFound)
 	}
@@ -420,6 +411,7 @@ func formatPolicyParts(parts []policyPart) string {
 
 func parsePolicyParts(lines string) ([]policyPart, error) {
 	var parts []policyPart
+	seen := make(map[string]bool)
 	for line := range strings.SplitSeq(lines, "\n") {
 		if line == "" {
 			continue
@@ -433,6 +425,13 @@ func parsePolicyParts(lines string) ([]policyPart, error) {
 		if err1 != nil || err2 != nil || rules < 1 || chunks < 1 {
 			return nil, fmt.Errorf("malformed stored partition %q", line)
 		}
+		// The adapter reads each department's one stored partition: a listing it would skip (another
+		// dataset, a second entry for the department) would leave rules, deny rules among them,
+		// out of its decisions while AllRules and the rule count still found them.
+		if f[1] != wholeDepartment || seen[f[0]] {
+			return nil, fmt.Errorf("stored partition %q is not the one partition of its department", line)
+		}
+		seen[f[0]] = true
 		parts = append(parts, policyPart{Department: f[0], Dataset: f[1], Rules: rules, Chunks: chunks})
 	}
 	return parts, nil
@@ -482,7 +481,7 @@ func (s *Store) AllRules(ctx context.Context, version uint64) ([]policy.Rule, er
 // purpose, effect. It checks that every rule belongs to the partition and that the counts agree
 // with the version document.
 func (s *Store) readPolicyPartition(ctx context.Context, version uint64, attempt string, p policyPart, fn func(row []string) error) error {
-	partitions := s.policyCollection(collPolicyPartitions)
+	partitions := s.policyPartitions
 	chunks := make([]policyChunkDoc, p.Chunks)
 	read := func(ctx context.Context, n int) error {
 		id := policyChunkID(version, attempt, p.Department, p.Dataset, n)

@@ -25,24 +25,27 @@ var (
 // errPolicyImmutable is returned by every write method of the adapter.
 var errPolicyImmutable = errors.New("mongostore: stored policy versions are immutable; policy changes go through proposals and approvals")
 
-// maxCachedPolicyVersions bounds how many versions' partition lists and groupings an adapter keeps.
-const maxCachedPolicyVersions = 4
+// maxCachedPolicyVersions bounds how many versions an adapter keeps: each one's partition list and
+// groupings, and the rules of every department read under it, up to the whole version's. Two are
+// the version in force and the one before it, which requests that started under it may still be
+// preparing: an engine only moves forward. An evicted version is read again if asked for.
+const maxCachedPolicyVersions = 2
 
 // PolicyAdapter is a read-only Casbin adapter over the policy versions of a [Store]: a
 // policy.Loader, and a persist.FilteredAdapter and persist.ContextFilteredAdapter of Casbin v2.
 //
 // LoadFilteredPolicy, given a policy.PartitionFilter (or a pointer to one), adds to the model the
-// rules of that partition, read from its one document by _id (more if a huge partition is split),
-// and all of the department's groupings. A partition without rules adds only the groupings, and a
-// department without any adds nothing; a version that is not stored is an error wrapping
-// policy.ErrNotFound. LoadPolicy adds every rule and grouping of the latest version (nothing if
-// there is none). The write methods return an error: versions are immutable, and policy changes go
-// through proposals and approvals.
+// rules of that partition, cut from its department's one stored document, read by _id (more if a
+// huge department is split), and all of the department's groupings. A partition without rules adds
+// only the groupings, and a department without any adds nothing; a version that is not stored is an
+// error wrapping policy.ErrNotFound. LoadPolicy adds every rule and grouping of the latest version
+// (nothing if there is none). The write methods return an error: versions are immutable, and policy
+// changes go through proposals and approvals.
 //
 // What a version document says (its attempt key, partitions and groupings) never changes, so the
-// adapter caches it for the few latest versions it has loaded, with the departments' rules it read:
-// a department's rules are stored in one document (more if split), read once, and every dataset
-// partition of the department is served from them. The methods without a context run under
+// adapter caches it for two versions (the one last asked for and the newest other), with the
+// departments' rules it read: a department's rules are read once, and every dataset partition of
+// the department is served from them. The methods without a context run under
 // context.Background(), because Casbin's interface has none; the client's operation timeout
 // (options.Client().SetTimeout) bounds them. Prefer the …Ctx methods.
 //

@@ -102,7 +102,8 @@ func (s *Store) DecideProposal(ctx context.Context, p store.Proposal) error {
 		return mapErr(err)
 	}
 	if res.MatchedCount != 1 {
-		if _, err := s.Proposal(ctx, p.ID); errors.Is(err, store.ErrNotFound) {
+		// Missing, or decided already: only a proposal that is there is a conflict.
+		if _, err := s.Proposal(ctx, p.ID); err != nil {
 			return err
 		}
 		return fmt.Errorf("%w: proposal %s was decided already", store.ErrConflict, p.ID)

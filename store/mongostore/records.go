@@ -303,8 +303,9 @@ func (s *Store) EachRecord(ctx context.Context, fn func(store.Record) error) err
 }
 
 // ListCitizens returns up to limit citizen ids after the given one, in id order, optionally only
-// those whose record matches filter. On MongoDB the citizens' _id index and the records' citizen
-// index serve it; on the embedded store it scans.
+// those whose record matches filter. On MongoDB the citizens' _id index and the records'
+// {dataset, citizen} index serve it (a filtered page reads that dataset's records in citizen order
+// until it has limit matches); on the embedded store it scans.
 func (s *Store) ListCitizens(ctx context.Context, after string, limit int, filter *store.ListFilter) ([]string, error) {
 	if filter == nil {
 		cur, err := s.citizens.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}}},

@@ -524,6 +524,52 @@ func testPolicyDamaged(t *testing.T, env *Env) {
 			t.Errorf("%s: %d rules added to the model, want none", tc.name, n)
 		}
 	}
+
+	// A version document listing, besides its department's partition, another one the adapter
+	// would not read (here a deny rule on housing/identity, the counts adjusted to match) is
+	// refused, rather than served without that rule.
+	two := samplePolicy()
+	two.Version = 2
+	if err := s.SaveVersion(ctx, policyInfo(t, two, "P-2"), two.Rules); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.DB.Collection("policy_versions").FindOne(ctx, bson.D{{Key: "_id", Value: "00000000000000000002"}}).Decode(&vd); err != nil {
+		t.Fatal(err)
+	}
+	var deny bytes.Buffer
+	w, err = flate.NewWriter(&deny, flate.DefaultCompression)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = w.Write([]byte("p, clerk, housing, identity.name, reveal, *, deny\n"))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	extra := "00000000000000000002/" + vd.Attempt + "/housing/identity"
+	if _, err := env.DB.Collection("policy_partitions").InsertOne(ctx, bson.D{{Key: "_id", Value: extra}, {Key: "n", Value: 1}, {Key: "lines", Value: deny.Bytes()}}); err != nil {
+		t.Fatal(err)
+	}
+	var parts struct {
+		Parts string `bson:"parts"`
+	}
+	if err := env.DB.Collection("policy_versions").FindOne(ctx, bson.D{{Key: "_id", Value: "00000000000000000002"}}).Decode(&parts); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.DB.Collection("policy_versions").UpdateOne(ctx, bson.D{{Key: "_id", Value: "00000000000000000002"}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "parts", Value: parts.Parts + "housing, identity, 1, 1\n"}, {Key: "rules", Value: len(two.Rules) + 1}}}}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.NewModelFromString(policyModel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.PolicyAdapter().LoadFilteredPolicy(m, policy.PartitionFilter{Version: 2, Department: "housing", Dataset: "identity"})
+	if err == nil || !strings.Contains(err.Error(), "housing, identity, 1, 1") {
+		t.Errorf("LoadFilteredPolicy of a version listing an extra partition = %v, want an error naming it", err)
+	}
+	if n := len(m["p"]["p"].Policy); n != 0 {
+		t.Errorf("%d rules added to the model from a version listing an extra partition, want none", n)
+	}
 }
 
 // checkPartitionDocs checks that the partition documents of losing saves are gone: want is the

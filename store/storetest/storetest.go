@@ -60,6 +60,21 @@ func Mongo(t testing.TB) *Env {
 	return env
 }
 
+// second opens another Store on the same database and server, as a process that opens one for its
+// hub and one for its ledger does.
+func (e *Env) second(t testing.TB) *mongostore.Store {
+	t.Helper()
+	var opts []mongostore.Option
+	if e.Server != nil {
+		opts = append(opts, mongostore.WithEmbedded(e.Server))
+	}
+	s, err := mongostore.New(t.Context(), e.DB, opts...)
+	if err != nil {
+		t.Fatalf("mongostore.New (second store) = %v", err)
+	}
+	return s
+}
+
 func connect(t testing.TB, uri, db string, opts ...mongostore.Option) *Env {
 	t.Helper()
 	client, err := mongo.Connect(options.Client().ApplyURI(uri).SetTimeout(30 * time.Second))

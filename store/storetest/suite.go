@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/store"
+	"github.com/govhub/govhub/store/mongostore"
 )
 
 // Run runs the conformance suite against stores made by newEnv (a fresh, empty one per call).
@@ -78,6 +80,20 @@ func testRecords(t *testing.T, env *Env) {
 	if err := s.InsertRecords(ctx, []store.Record{other}); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("InsertRecords(existing) = %v, want ErrConflict", err)
 	}
+	var each []string
+	err = s.EachRecord(ctx, func(r store.Record) error {
+		each = append(each, fmt.Sprintf("%s/%s@%d", r.Citizen, r.Dataset, r.Version))
+		return nil
+	})
+	slices.Sort(each)
+	if want := []string{"C000001/identity@9", "C000001/tax@7", "C000002/tax@10"}; err != nil || !reflect.DeepEqual(each, want) {
+		t.Errorf("EachRecord visited %v, %v; want %v", each, err, want)
+	}
+	stop := errors.New("stop")
+	calls := 0
+	if err := s.EachRecord(ctx, func(store.Record) error { calls++; return stop }); !errors.Is(err, stop) || calls != 1 {
+		t.Errorf("EachRecord(fn failing) = %v after %d calls, want fn's error after 1", err, calls)
+	}
 }
 
 func testRecordCAS(t *testing.T, env *Env) {
@@ -92,7 +108,9 @@ func testRecordCAS(t *testing.T, env *Env) {
 	if err := s.ReplaceRecord(ctx, sampleRecord("C1", "tax", 3), 2); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("ReplaceRecord(wrong base) = %v, want ErrConflict", err)
 	}
-	// Many writers race from the same base: exactly one wins.
+	// Many writers race from the same base, through two stores on one database (as the hub and its
+	// ledger each open one): exactly one wins.
+	stores := []*mongostore.Store{s, env.second(t)}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	wins := 0
@@ -100,7 +118,7 @@ func testRecordCAS(t *testing.T, env *Env) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := s.ReplaceRecord(ctx, sampleRecord("C1", "tax", uint64(10+i)), 1)
+			err := stores[i%2].ReplaceRecord(ctx, sampleRecord("C1", "tax", uint64(10+i)), 1)
 			if err == nil {
 				mu.Lock()
 				wins++
@@ -113,6 +131,9 @@ func testRecordCAS(t *testing.T, env *Env) {
 	wg.Wait()
 	if wins != 1 {
 		t.Errorf("%d of 8 racing ReplaceRecord calls won, want exactly 1", wins)
+	}
+	if r, err := s.Record(ctx, "C1", "tax"); err != nil || r.Version < 10 || r.Items[0].Sealed["annualIncome"].Version != r.Version {
+		t.Errorf("after the race Record = version %d, %v; want one winner's whole record (version ≥ 10)", r.Version, err)
 	}
 }
 
@@ -175,19 +196,23 @@ func testPending(t *testing.T, env *Env) {
 	s := env.Store
 	ctx := t.Context()
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var added []store.Pending
 	for i, id := range []string{"p2", "p1"} {
-		p := store.Pending{ID: id, Record: sampleRecord("C1", "tax", store.PendingVersion>>1), Base: 3, HadBase: true,
-			LeafHash: bytes.Repeat([]byte{byte(i)}, 32), After: 40, Created: base.Add(time.Duration(1-i) * time.Second)}
+		// A pending update's values are sealed under store.PendingVersion, the largest uint64.
+		p := store.Pending{ID: id, Record: sampleRecord("C1", "tax", store.PendingVersion), Base: 3, HadBase: true,
+			LeafHash: bytes.Repeat([]byte{byte(i)}, 32), After: 40, SubjectSalt: bytes.Repeat([]byte{byte(0x50 + i)}, 32),
+			Created: base.Add(time.Duration(1-i) * time.Second)}
 		if err := s.AddPending(ctx, p); err != nil {
 			t.Fatal(err)
 		}
+		added = append(added, p)
 	}
 	ps, err := s.PendingUpdates(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ps) != 2 || ps[0].ID != "p1" || ps[1].ID != "p2" || ps[0].After != 40 || !ps[0].HadBase || ps[0].Base != 3 {
-		t.Fatalf("PendingUpdates = %+v, want p1 then p2 with their fields", ps)
+	if want := []store.Pending{added[1], added[0]}; !reflect.DeepEqual(ps, want) {
+		t.Fatalf("PendingUpdates:\n got %+v\nwant %+v (p1 then p2, every field kept)", ps, want)
 	}
 	if err := s.DeletePending(ctx, "p1"); err != nil {
 		t.Fatal(err)
@@ -218,6 +243,12 @@ func testSubjectRefs(t *testing.T, env *Env) {
 	}
 	if len(got) != 2 || got[0].Index != 2 || got[1].Index != 10 || string(got[1].Salt) != "s10" {
 		t.Errorf("SubjectRefs(aa) = %+v, want indexes 2 and 10 only", got)
+	}
+	if r, err := s.SubjectRef(ctx, "aa", 2); err != nil || !reflect.DeepEqual(r, refs[1]) {
+		t.Errorf("SubjectRef(aa, 2) = %+v, %v; want %+v", r, err, refs[1])
+	}
+	if _, err := s.SubjectRef(ctx, "aa", 3); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("SubjectRef(aa, 3) = %v, want ErrNotFound", err)
 	}
 }
 

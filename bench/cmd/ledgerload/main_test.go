@@ -2,16 +2,12 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
-	"log/slog"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/govhub/govhub/ledger"
-	"github.com/govhub/govhub/store/embedded"
 )
 
 func TestEntryMakerSizes(t *testing.T) {
@@ -163,54 +159,5 @@ func TestRun(t *testing.T) {
 				t.Errorf("run(%q) reported the warm-up:\n%s", args, out)
 			}
 		})
-	}
-}
-
-// spy is a handler that records what reaches it.
-type spy struct {
-	withAttrs *int
-	attrs     []slog.Attr
-	groups    []string
-	handled   *[]string
-}
-
-func (s spy) Enabled(context.Context, slog.Level) bool { return true }
-func (s spy) Handle(_ context.Context, r slog.Record) error {
-	line := strings.Join(s.groups, ".") + "|" + r.Message
-	for _, a := range s.attrs {
-		line += " " + a.String()
-	}
-	r.Attrs(func(a slog.Attr) bool {
-		line += " " + a.String()
-		return true
-	})
-	*s.handled = append(*s.handled, line)
-	return nil
-}
-func (s spy) WithAttrs(as []slog.Attr) slog.Handler {
-	*s.withAttrs++
-	s.attrs = append(slices.Clone(s.attrs), as...)
-	return s
-}
-func (s spy) WithGroup(name string) slog.Handler {
-	s.groups = append(slices.Clone(s.groups), name)
-	return s
-}
-
-func TestErrorsOnly(t *testing.T) {
-	var calls int
-	var handled []string
-	l := slog.New(embedded.ErrorsOnly(spy{withAttrs: &calls, handled: &handled})).With("component", "ferretdb")
-	for i := range 3 {
-		l.With("args", i).DebugContext(t.Context(), "statement") // FerretDB's pattern
-	}
-	l.Warn("warning")
-	if calls != 0 || len(handled) != 0 {
-		t.Errorf("below error level: %d WithAttrs calls reached the handler and %q was handled, want none", calls, handled)
-	}
-	l.WithGroup("g").With("n", 1).Error("failed", "err", "boom")
-	want := []string{"g|failed component=ferretdb n=1 err=boom"}
-	if !slices.Equal(handled, want) {
-		t.Errorf("handled %q, want %q", handled, want)
 	}
 }
