@@ -212,7 +212,7 @@ func BenchmarkDecideNoMemo(b *testing.B) {
 		b.Run(fmt.Sprintf("rules=%d", n), func(b *testing.B) {
 			p := newBenchPolicy(b, n)
 			s := p.engine.newSnapshot(p.info, p.loader, nil)
-			s.memoLimit = 0
+			s.memo.limit = 0
 			if err := s.Prepare(b.Context(), p.sub, queryDatasets()); err != nil {
 				b.Fatal(err)
 			}

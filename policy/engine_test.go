@@ -174,13 +174,13 @@ func TestMemo(t *testing.T) {
 			s.Decide(Subject{Department: c.dept, Role: c.role}, c.field, c.purpose)
 		}
 		s.Allowed(clerk, ActionWrite, "noSuchDataset", "marketing")
-		if got := s.memoSize.Load(); got != 0 {
+		if got := s.memo.size.Load(); got != 0 {
 			t.Errorf("memo size after unknown inputs = %d, want 0", got)
 		}
 		s.Decide(clerk, "identity.name", hpe)
 		s.Decide(clerk, "identity.name", hpe)
 		s.Allowed(clerk, ActionWrite, "identity", hpe)
-		if got := s.memoSize.Load(); got != 2 {
+		if got := s.memo.size.Load(); got != 2 {
 			t.Errorf("memo size = %d, want 2", got)
 		}
 	})
@@ -195,7 +195,7 @@ func TestMemo(t *testing.T) {
 				}
 			}
 		}
-		if got := s.memoSize.Load(); got != 3 {
+		if got := s.memo.size.Load(); got != 3 {
 			t.Errorf("memo size = %d, want 3", got)
 		}
 	})

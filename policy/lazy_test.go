@@ -154,7 +154,7 @@ func TestPrepareFailureDenies(t *testing.T) {
 	if !errors.Is(err, broken) {
 		t.Errorf("Explain with a failing loader = %+v, %v, want %v", x, err, broken)
 	}
-	if got := s.memoSize.Load(); got != 0 {
+	if got := s.memo.size.Load(); got != 0 {
 		t.Errorf("memo size after failures = %d, want 0", got)
 	}
 	// The store comes back: the next Prepare loads again.

@@ -52,6 +52,17 @@ type PartitionFilter struct {
 // PartitionFilter{v, r.Department, PartitionOf(r.Object)}.
 func PartitionOf(object string) string { return datasetOf(object) }
 
+// datasetOf returns the dataset part of an object: "tax" for "tax.year",
+// "tax.*" and "tax", and "*" for "*".
+func datasetOf(object string) string {
+	ds, _, _ := strings.Cut(object, ".")
+	return ds
+}
+
+// AnyObject is the object "*", and the dataset of [PartitionFilter]
+// selecting the rules on it.
+const AnyObject = "*"
+
 // VersionInfo is a stored version without its rules.
 type VersionInfo struct {
 	Version   uint64
