@@ -445,9 +445,7 @@ func (h *Hub) ReloadPolicy(ctx context.Context) error {
 	}
 	// Read the version's description now, so that the first request under it reads only the
 	// partitions it needs.
-	if w, ok := g.Loader.(interface {
-		Warm(ctx context.Context, version uint64) error
-	}); ok {
+	if w, ok := g.Loader.(policy.Warmer); ok {
 		if err := w.Warm(ctx, latest); err != nil {
 			return fmt.Errorf("reading policy %d: %w", latest, err)
 		}

@@ -178,11 +178,11 @@ func (s *Snapshot) load(read readFunc, k partKey, p *partition) (err error) {
 }
 
 // read reads partition k through the snapshot's loader, under ctx if the
-// loader is a contextLoader.
+// loader is a [ContextLoader].
 func (s *Snapshot) read(ctx context.Context, k partKey) (rows, groups [][]string, err error) {
 	m := s.base.Copy()
 	f := PartitionFilter{Version: s.Version(), Department: k.department, Dataset: k.dataset}
-	if cl, ok := s.loader.(contextLoader); ok {
+	if cl, ok := s.loader.(ContextLoader); ok {
 		err = cl.LoadFilteredPolicyCtx(ctx, m, f)
 	} else {
 		err = s.loader.LoadFilteredPolicy(m, f)
@@ -191,12 +191,6 @@ func (s *Snapshot) read(ctx context.Context, k partKey) (rows, groups [][]string
 		return nil, nil, err
 	}
 	return m["p"]["p"].Policy, m["g"]["g"].Policy, nil
-}
-
-// contextLoader is the method of [persist.ContextFilteredAdapter] that
-// Prepare uses when a loader has it.
-type contextLoader interface {
-	LoadFilteredPolicyCtx(ctx context.Context, m model.Model, filter any) error
 }
 
 // readMemory reads partition k of a snapshot built from a [Set]: its

@@ -113,17 +113,42 @@ type Storage interface {
 // department without any adds nothing; that is not an error. Errors mean
 // the partition could not be read (the engine then denies everything that
 // needs it), and should wrap ErrNotFound when the version is not stored.
-// If the loader also has the method LoadFilteredPolicyCtx(ctx, m, filter)
-// of [persist.ContextFilteredAdapter], the engine calls that instead, with
-// the context of [Snapshot.Prepare] (without its cancellation: a load
-// started for one request serves all that wait for it). The engine never calls the write methods.
-// Loaders are called concurrently, for different partitions.
+// A loader may have optional abilities besides, each an interface of its
+// own: a [ContextLoader] is read under the context of [Snapshot.Prepare],
+// and a [Warmer] can read a version's description ahead of its rules. The
+// engine never calls the write methods. Loaders are called concurrently,
+// for different partitions.
 //
 // store/mongostore provides one that reads, by _id, one document per
 // department (more if it is split) and cuts every dataset partition of
-// that department from it; [MemoryLoader] serves one [Set] from memory.
+// that department from it, and has both abilities; [MemoryLoader] serves
+// one [Set] from memory, and has neither.
 type Loader interface {
 	persist.FilteredAdapter
+}
+
+// ContextLoader is the optional ability of a [Loader] to read a partition
+// under a context: the method LoadFilteredPolicyCtx of
+// [persist.ContextFilteredAdapter], which must do what LoadFilteredPolicy
+// does, return ctx's error if ctx ends first, and be safe for concurrent
+// use. When a loader has it, [Snapshot.Prepare] calls it instead of
+// LoadFilteredPolicy, with its own context without the cancellation (a
+// load started for one request serves all that wait for it), so only
+// ctx's values and the loader's own timeouts bound the read.
+type ContextLoader interface {
+	LoadFilteredPolicyCtx(ctx context.Context, m model.Model, filter any) error
+}
+
+// Warmer is the optional ability of a [Loader] to read what it needs of a
+// stored version before any partition of it (for a store, the version's
+// description: partition list and groupings), so that the first decisions
+// under that version read only the partitions they need. Warm returns an
+// error if the version cannot be read, wrapping [ErrNotFound] if it is not
+// stored; it is safe for concurrent use, and warming a version twice is
+// harmless. The engine does not call it: whoever follows stored versions
+// calls it, when the loader has it, before [Engine.Load].
+type Warmer interface {
+	Warm(ctx context.Context, version uint64) error
 }
 
 // Digest returns SHA-256 of FormatCSV(s.Rules, s.Groupings) ‖ 0x00 ‖

@@ -16,10 +16,12 @@ import (
 	"github.com/govhub/govhub/policy"
 )
 
-// The adapter is a policy.Loader, with contexts.
+// The adapter is a policy.Loader, with contexts, that can be warmed.
 var (
 	_ policy.Loader                  = (*PolicyAdapter)(nil)
 	_ persist.ContextFilteredAdapter = (*PolicyAdapter)(nil)
+	_ policy.ContextLoader           = (*PolicyAdapter)(nil)
+	_ policy.Warmer                  = (*PolicyAdapter)(nil)
 )
 
 // errPolicyImmutable is returned by every write method of the adapter.
