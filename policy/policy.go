@@ -89,6 +89,27 @@
 // snapshot and swaps it in atomically: memoised answers are never stale,
 // and a request that pins one snapshot decides every field under one
 // policy version.
+//
+// # Decisions and their cache
+//
+// The decision rules are kept apart from the cache that makes them fast.
+// decide.go holds them as pure functions of one loaded partition (its
+// rules, the department's "*" rules and groupings, and the enforcers built
+// from them) and the request: no I/O, no cache, no lock, so they can be
+// read, and tested, as the rules. cache.go holds everything a [Snapshot]
+// remembers and how it fills it: [Snapshot.Prepare] and the loading and
+// validation of partitions through the [Loader], the per-purpose
+// enforcers within their budget ([WithEnforcerLimit]) and the memoised
+// answers within theirs ([WithMemoLimit]). snapshot.go joins the two:
+// [Snapshot.Decide], [Snapshot.Allowed] and [Snapshot.Explain] check their
+// inputs against the version's registry, find the loaded partition and
+// ask the rules. engine.go holds the [Engine] that swaps snapshots.
+//
+// Only [Snapshot.Prepare], and [Snapshot.Explain] and [Impact] through it, read through the loader,
+// under the caller's context; a loader's optional abilities are the
+// interfaces [ContextLoader] and [Warmer]. Decide and Allowed take no
+// context because they do no I/O: a snapshot made from a [Set] reads its
+// partitions from memory as it decides.
 package policy
 
 import (
