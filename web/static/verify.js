@@ -1,0 +1,659 @@
+// verify.js — GovHub's in-browser verifier of a citizen's access proof.
+//
+// An ES module with no dependencies: it uses only WebCrypto (crypto.subtle SHA-256 and Ed25519),
+// TextEncoder/TextDecoder, atob/btoa and BigInt. It needs a browser whose WebCrypto implements
+// Ed25519 (Chromium 137+, Firefox 129+, Safari 17+) and a secure context (https or loopback).
+//
+// # Contract
+//
+// verifyAccessProof(input, trust) checks, in this order, and stops at the first check that fails:
+//
+//	step           what is checked
+//	input          the arguments are well formed (hex, base64, integers, keys)
+//	leaf-hash      if input.leafHash is given: it equals SHA-256(0x00 ‖ entry)
+//	subject        the entry is a govhub/entry/v1 entry and one of its subject lines equals
+//	               SHA-256("govhub/subject/v1" ‖ salt ‖ citizenId)
+//	inclusion      the RFC 6962 inclusion proof takes the leaf hash at index up to the root hash
+//	               of the checkpoint (RFC 9162 §2.1.3.2)
+//	signature      the checkpoint is a signed note, its origin is the log key's name, and it
+//	               carries a valid Ed25519 signature by the log key
+//	cosignatures   at least quorum distinct trusted witnesses cosigned it (cosignature/v1), and
+//	               no signature line from a trusted witness fails to verify
+//	consistency    if trust.previous is given (the last checkpoint this page verified): it still
+//	               verifies under the log key, has the same origin, and input.consistency proves
+//	               the smaller of the two trees a prefix of the larger (RFC 9162 §2.1.4.2); the
+//	               same size with a different root hash is a fork
+//
+// It never throws for bad input; it resolves to
+//
+//	{ok: true, checkpoint: {origin, size, root}, checkpointText, leafHash, cosigners: [names]}
+//	{ok: false, step: '<step>', message: '<English sentence>'}
+//
+// The step codes are stable (a page translates them); the messages are for people and may change.
+// On success the page should store checkpointText (e.g. in localStorage) and pass it as
+// trust.previous next time, with a consistency proof from it, so a forked history is caught.
+//
+// The keys trusted (trust.logKey, trust.witnessKeys) must come from the page's own configuration,
+// never from the response being checked: a checkpoint that names its own keys proves nothing.
+//
+// # Inputs
+//
+//	input.entry        the entry's canonical bytes: Uint8Array, or a string holding its UTF-8 text
+//	input.salt         the citizen's subject salt for this entry: Uint8Array or lowercase hex
+//	input.citizenId    the citizen's id, a string (hashed as UTF-8)
+//	input.index        the entry's ledger index: number, bigint or decimal string
+//	input.proof        the inclusion proof, leaf's sibling first: Uint8Array[32] or base64 each
+//	input.checkpoint   the cosigned checkpoint: the signed note's text, signatures included
+//	input.leafHash     optional: the leaf hash the hub claims (Uint8Array or base64)
+//	input.consistency  the consistency proof between trust.previous and input.checkpoint
+//	                   (from the smaller size to the larger; empty when the sizes are equal)
+//	trust.logKey       the hub log's verifier key (type 0x01), e.g.
+//	                   "govhub.example/ledger+9f2ac0d1+AZ…"
+//	trust.witnessKeys  the witnesses' verifier keys, type 0x04 (cosignature/v1) or 0x01 (a plain
+//	                   Ed25519 note key, as `govhub keygen` prints: the same public key, used with
+//	                   the cosignature/v1 key ID)
+//	trust.quorum       how many distinct trusted witnesses must have cosigned (default 0)
+//	trust.previous     optional: the text of the last checkpoint this page verified
+//
+// # Formats
+//
+// Hashes (RFC 6962, SHA-256):
+//
+//	leaf hash  = SHA-256(0x00 ‖ entry bytes)
+//	node hash  = SHA-256(0x01 ‖ left ‖ right)
+//
+// The subject commitment (hub.SubjectCommitment) is 32 bytes,
+//
+//	SHA-256("govhub/subject/v1" ‖ salt ‖ UTF-8(citizenId))
+//
+// e.g. salt = 32 bytes 0x00…0x1f, citizenId "C000042" (see web/testdata/subject_vectors.json).
+//
+// An entry (ledger.FormatEntry, govhub/entry/v1) is UTF-8 text of "key value" lines, each ending
+// in "\n", the first being the header; the citizen's commitment is one of its "subject" lines,
+// 64 lowercase hex digits:
+//
+//	govhub/entry/v1
+//	kind access
+//	time 2026-11-21T06:30:05.120Z
+//	actor housing/clerk
+//	purpose home-purchase-eligibility
+//	policy 1
+//	outcome allowed
+//	subject 5b0c7f7e3b1b7a3d9b2f3c0e8d2a4e6f1c3b5a7d9e0f2a4c6e8b0d2f4a6c8e0b
+//	field identity.name reveal
+//
+// No token in an entry holds a space or a newline, so a line beginning "subject " is always a
+// subject line. Only the subject lines are read here: every other byte is bound by the leaf hash.
+//
+// A checkpoint (C2SP tlog-checkpoint) is a signed note (C2SP signed-note): the text, an empty
+// line, then one signature line per signer, "— <key name> <base64(key ID ‖ signature)>":
+//
+//	govhub.example/ledger
+//	7
+//	mN1uY0ZP0vQ5mQ0ZcE4xQ9o4S2a1C1xw3HnV2bXJz2Y=
+//
+//	— govhub.example/ledger n9Kw0VzI…(4-byte key ID, 64-byte Ed25519 signature)
+//	— witness.example.gov/w1 TFfVTQAAAABrAbcS…(4-byte key ID, 8-byte time, 64-byte signature)
+//
+// The body is origin, tree size (decimal, no leading zeros) and the base64 root hash, each line
+// ending in "\n", then optional extension lines. The log's signature is Ed25519 over the body,
+// with key ID = SHA-256(name ‖ "\n" ‖ 0x01 ‖ public key)[:4]. A witness's cosignature
+// (C2SP tlog-cosignature, Ed25519) is Ed25519 over
+//
+//	cosignature/v1
+//	time <timestamp, decimal>
+//	<the checkpoint body>
+//
+// carried as key ID ‖ 8-byte big-endian timestamp ‖ 64-byte signature, with key ID =
+// SHA-256(name ‖ "\n" ‖ 0x04 ‖ public key)[:4]. A verifier key (vkey) is
+// "<name>+<key ID, 8 lowercase hex>+<base64(type ‖ 32-byte public key)>", e.g. the witness
+// key of ledger/witness/testdata/witness.vkey:
+//
+//	witness.example.gov/w1+4c57d54d+BIE5dw6ofRdfVqNUZsNMfszLjYqRtO43ol32D1uPybOU
+//
+// (type 0x04; the cosignature line in ledger/witness's package documentation, base64 "TFfVTQ…",
+// starts with that key ID, 0x4c57d54d).
+
+const enc = new TextEncoder();
+
+/** The stable step codes of verifyAccessProof, in the order the checks run. */
+export const STEPS = Object.freeze(['input', 'leaf-hash', 'subject', 'inclusion', 'signature', 'cosignatures', 'consistency']);
+
+/** The entry headers this verifier reads. */
+export const ENTRY_HEADERS = Object.freeze(['govhub/entry/v1']);
+
+/** The prefix of the subject commitment. */
+export const SUBJECT_PREFIX = 'govhub/subject/v1';
+
+/** Signature types of verifier keys (signed-note, tlog-cosignature). */
+export const KEY_ED25519 = 0x01;
+export const KEY_COSIGNATURE_V1 = 0x04;
+
+/** Most signature lines read from one note (signed-note: verifiers must accept at least 16). */
+export const MAX_SIGNATURES = 100;
+
+/** A check that failed: step is one of STEPS. */
+export class VerifyError extends Error {
+  constructor(step, message) {
+    super(message);
+    this.name = 'VerifyError';
+    this.step = step;
+  }
+}
+
+function fail(step, message) {
+  throw new VerifyError(step, message);
+}
+
+// ---- bytes ----
+
+function concat(...parts) {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/** Reports whether a and b hold the same bytes. */
+export function bytesEqual(a, b) {
+  if (a.length !== b.length) return false;
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d |= a[i] ^ b[i];
+  return d === 0;
+}
+
+/** Decodes lowercase hex; throws on anything else. */
+export function fromHex(s) {
+  if (typeof s !== 'string' || s.length % 2 !== 0 || !/^[0-9a-f]*$/.test(s)) {
+    throw new TypeError('not lowercase hex');
+  }
+  const out = new Uint8Array(s.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.substr(2 * i, 2), 16);
+  return out;
+}
+
+/** Encodes bytes as lowercase hex. */
+export function toHex(b) {
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+/** Decodes canonical, padded standard base64; throws on anything else. */
+export function fromBase64(s) {
+  if (typeof s !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) {
+    throw new TypeError('not canonical base64');
+  }
+  const bin = atob(s);
+  const out = Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  if (toBase64(out) !== s) throw new TypeError('not canonical base64');
+  return out;
+}
+
+/** Encodes bytes as padded standard base64. */
+export function toBase64(b) {
+  let bin = '';
+  for (const x of b) bin += String.fromCharCode(x);
+  return btoa(bin);
+}
+
+function asBytes(v, what, decode) {
+  if (v instanceof Uint8Array) return v;
+  if (v instanceof ArrayBuffer) return new Uint8Array(v);
+  if (typeof v === 'string') {
+    try {
+      return decode(v);
+    } catch (e) {
+      fail('input', `${what} is not ${decode === fromHex ? 'lowercase hex' : 'canonical base64'}`);
+    }
+  }
+  fail('input', `${what} is missing`);
+}
+
+function asHash(v, what) {
+  const h = asBytes(v, what, fromBase64);
+  if (h.length !== 32) fail('input', `${what} has ${h.length} bytes, not 32`);
+  return h;
+}
+
+function asSize(v, what) {
+  let n;
+  try {
+    if (typeof v === 'bigint') n = v;
+    else if (typeof v === 'number' && Number.isSafeInteger(v)) n = BigInt(v);
+    else if (typeof v === 'string' && /^(0|[1-9][0-9]{0,19})$/.test(v)) n = BigInt(v);
+  } catch (e) {
+    n = undefined;
+  }
+  if (n === undefined || n < 0n || n >= 1n << 64n) fail('input', `${what} is not an integer from 0 to 2^64-1`);
+  return n;
+}
+
+// ---- hashes ----
+
+/** SHA-256 of bytes, as a Uint8Array. */
+export async function sha256(bytes) {
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+}
+
+/** The RFC 6962 leaf hash of an entry: SHA-256(0x00 ‖ entry). entry is bytes or its UTF-8 text. */
+export async function leafHash(entry) {
+  const b = typeof entry === 'string' ? enc.encode(entry) : entry;
+  return sha256(concat(Uint8Array.of(0), b));
+}
+
+/** The RFC 6962 interior node hash: SHA-256(0x01 ‖ left ‖ right). */
+export async function nodeHash(left, right) {
+  return sha256(concat(Uint8Array.of(1), left, right));
+}
+
+/** The salted subject commitment, SHA-256("govhub/subject/v1" ‖ salt ‖ UTF-8(citizenId)). */
+export async function subjectCommitment(salt, citizenId) {
+  const s = asBytes(salt, 'the salt', fromHex);
+  if (typeof citizenId !== 'string') throw new TypeError('citizenId must be a string');
+  return sha256(concat(enc.encode(SUBJECT_PREFIX), s, enc.encode(citizenId)));
+}
+
+// ---- entries ----
+
+/**
+ * The subject commitments (32-byte Uint8Arrays) of an entry, in order. It throws a VerifyError
+ * at step 'subject' if the bytes are not a govhub/entry/v1 entry as far as it reads them: a
+ * known header line, newline-terminated lines, subject values of 64 lowercase hex digits.
+ */
+export function entrySubjects(entry) {
+  let text;
+  try {
+    text = typeof entry === 'string' ? entry : new TextDecoder('utf-8', { fatal: true }).decode(entry);
+  } catch (e) {
+    fail('subject', 'the entry is not UTF-8 text');
+  }
+  if (!text.endsWith('\n')) fail('subject', 'the entry does not end in a newline');
+  const lines = text.slice(0, -1).split('\n');
+  if (!ENTRY_HEADERS.includes(lines[0])) {
+    fail('subject', `the entry does not start with a known header (${ENTRY_HEADERS.join(', ')})`);
+  }
+  const out = [];
+  for (const line of lines.slice(1)) {
+    if (!line.startsWith('subject ')) continue;
+    const v = line.slice('subject '.length);
+    if (!/^[0-9a-f]{64}$/.test(v)) fail('subject', 'a subject line of the entry is not 64 lowercase hex digits');
+    out.push(fromHex(v));
+  }
+  return out;
+}
+
+/** Reports whether one of the entry's subject lines is the commitment to citizenId under salt. */
+export async function entryHasSubject(entry, salt, citizenId) {
+  const want = await subjectCommitment(salt, citizenId);
+  return entrySubjects(entry).some((s) => bytesEqual(s, want));
+}
+
+// ---- Merkle proofs (RFC 9162 §2.1.3.2, §2.1.4.2) ----
+
+/**
+ * Reports whether proof (32-byte hashes, leaf's sibling first) proves that leaf is entry index of
+ * the tree of treeSize entries whose root hash is root. index and treeSize: number, bigint or
+ * decimal string.
+ */
+export async function verifyInclusion(leaf, index, treeSize, proof, root) {
+  let fn = asSize(index, 'the index');
+  let sn = asSize(treeSize, 'the tree size');
+  if (fn >= sn) return false;
+  sn -= 1n;
+  let r = leaf;
+  for (const p of proof) {
+    if (sn === 0n) return false;
+    if ((fn & 1n) === 1n || fn === sn) {
+      r = await nodeHash(p, r);
+      while ((fn & 1n) === 0n && fn !== 0n) {
+        fn >>= 1n;
+        sn >>= 1n;
+      }
+    } else {
+      r = await nodeHash(r, p);
+    }
+    fn >>= 1n;
+    sn >>= 1n;
+  }
+  return sn === 0n && bytesEqual(r, root);
+}
+
+/**
+ * Reports whether proof proves that the tree of oldSize entries with root hash oldRoot is a prefix
+ * of the tree of newSize entries with root hash newRoot. Equal sizes need equal roots and an empty
+ * proof; the empty tree (oldSize 0) needs an empty proof.
+ */
+export async function verifyConsistency(oldSize, newSize, proof, oldRoot, newRoot) {
+  const first = asSize(oldSize, 'the old size');
+  const second = asSize(newSize, 'the new size');
+  if (first > second) return false;
+  if (first === second) return proof.length === 0 && bytesEqual(oldRoot, newRoot);
+  if (first === 0n) return proof.length === 0;
+  if (proof.length === 0) return false;
+  let path = proof;
+  if ((first & (first - 1n)) === 0n) path = [oldRoot, ...proof]; // first is a power of 2
+  let fn = first - 1n;
+  let sn = second - 1n;
+  while ((fn & 1n) === 1n) {
+    fn >>= 1n;
+    sn >>= 1n;
+  }
+  let fr = path[0];
+  let sr = path[0];
+  for (const c of path.slice(1)) {
+    if (sn === 0n) return false;
+    if ((fn & 1n) === 1n || fn === sn) {
+      fr = await nodeHash(c, fr);
+      sr = await nodeHash(c, sr);
+      while ((fn & 1n) === 0n && fn !== 0n) {
+        fn >>= 1n;
+        sn >>= 1n;
+      }
+    } else {
+      sr = await nodeHash(sr, c);
+    }
+    fn >>= 1n;
+    sn >>= 1n;
+  }
+  return sn === 0n && bytesEqual(fr, oldRoot) && bytesEqual(sr, newRoot);
+}
+
+// ---- signed notes and keys ----
+
+function validKeyName(name) {
+  // signed-note: non-empty, no Unicode spaces, no plus signs.
+  return name.length > 0 && !/[\s+]/u.test(name);
+}
+
+/** The 4-byte key ID SHA-256(name ‖ "\n" ‖ type ‖ publicKey)[:4], as an unsigned 32-bit number. */
+export async function keyId(name, type, publicKey) {
+  const h = await sha256(concat(enc.encode(name + '\n'), Uint8Array.of(type), publicKey));
+  return ((h[0] << 24) | (h[1] << 16) | (h[2] << 8) | h[3]) >>> 0;
+}
+
+/**
+ * Parses a signed-note verifier key "<name>+<8 hex>+<base64(type ‖ public key)>" of type 0x01
+ * (Ed25519) or 0x04 (Ed25519 cosignature/v1), checking that its key ID is the one the name, type
+ * and public key give. It returns {name, type, publicKey, keyId, noteKeyId, cosignatureKeyId}:
+ * noteKeyId is the key ID of plain Ed25519 note signatures (type 0x01) and cosignatureKeyId that
+ * of cosignature/v1 signatures (type 0x04) by the same public key. It throws a TypeError if the
+ * key is malformed.
+ */
+export async function parseVerifierKey(vkey) {
+  if (typeof vkey !== 'string') throw new TypeError('a verifier key is a string');
+  // The base64 key may hold "+" signs: the name and the hash end at the first two.
+  const i = vkey.indexOf('+');
+  const j = vkey.indexOf('+', i + 1);
+  if (i < 0 || j < 0) throw new TypeError('a verifier key is name+hash+key');
+  const [name, hash, key64] = [vkey.slice(0, i), vkey.slice(i + 1, j), vkey.slice(j + 1)];
+  if (!validKeyName(name)) throw new TypeError(`invalid key name ${JSON.stringify(name)}`);
+  if (!/^[0-9a-f]{8}$/.test(hash)) throw new TypeError(`key ${name}: the key ID is not 8 lowercase hex digits`);
+  let key;
+  try {
+    key = fromBase64(key64);
+  } catch (e) {
+    throw new TypeError(`key ${name}: the key is not canonical base64`);
+  }
+  const type = key[0];
+  const publicKey = key.slice(1);
+  if (type !== KEY_ED25519 && type !== KEY_COSIGNATURE_V1) {
+    throw new TypeError(`key ${name}: unsupported key type 0x${toHex([type ?? 0])}`);
+  }
+  if (publicKey.length !== 32) throw new TypeError(`key ${name}: an Ed25519 public key has 32 bytes`);
+  const id = parseInt(hash, 16) >>> 0;
+  if (id !== (await keyId(name, type, publicKey))) {
+    throw new TypeError(`key ${name}: the key ID ${hash} does not match the key`);
+  }
+  return {
+    name,
+    type,
+    publicKey,
+    keyId: id,
+    noteKeyId: await keyId(name, KEY_ED25519, publicKey),
+    cosignatureKeyId: await keyId(name, KEY_COSIGNATURE_V1, publicKey),
+  };
+}
+
+/**
+ * Parses a signed note (C2SP signed-note) without verifying it: {text, signatures}, text being the
+ * body (ending in "\n") and each signature {name, keyId, signature} (the bytes after the key ID).
+ * It throws a TypeError if the note is malformed.
+ */
+export function parseNote(note) {
+  if (typeof note !== 'string') throw new TypeError('a note is a string');
+  // Valid UTF-8 (a JS string from text is), no control characters but newline.
+  if (/[\u0000-\u0009\u000b-\u001f\u007f]/.test(note)) throw new TypeError('the note holds a control character');
+  const split = note.lastIndexOf('\n\n');
+  if (split < 0) throw new TypeError('the note has no signatures');
+  const text = note.slice(0, split + 1);
+  const sigs = note.slice(split + 2);
+  if (sigs === '' || !sigs.endsWith('\n')) throw new TypeError('the note has no signatures');
+  const signatures = [];
+  for (const line of sigs.slice(0, -1).split('\n')) {
+    if (!line.startsWith('\u2014 ')) throw new TypeError('a signature line does not start with an em dash and a space');
+    const rest = line.slice(2);
+    const sp = rest.lastIndexOf(' ');
+    const name = rest.slice(0, sp);
+    if (sp < 0 || !validKeyName(name)) throw new TypeError('a signature line has an invalid key name');
+    let b;
+    try {
+      b = fromBase64(rest.slice(sp + 1));
+    } catch (e) {
+      throw new TypeError(`the signature of ${name} is not canonical base64`);
+    }
+    if (b.length < 5) throw new TypeError(`the signature of ${name} is too short`);
+    const id = ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
+    signatures.push({ name, keyId: id, signature: b.slice(4) });
+    if (signatures.length > MAX_SIGNATURES) throw new TypeError(`the note has more than ${MAX_SIGNATURES} signatures`);
+  }
+  return { text, signatures };
+}
+
+/**
+ * Parses a checkpoint body (C2SP tlog-checkpoint): {origin, size (bigint), root (32 bytes),
+ * extensions (lines)}. It throws a TypeError if the body is malformed or not canonical.
+ */
+export function parseCheckpoint(body) {
+  if (typeof body !== 'string' || !body.endsWith('\n')) throw new TypeError('a checkpoint body ends in a newline');
+  const lines = body.slice(0, -1).split('\n');
+  if (lines.length < 3) throw new TypeError('a checkpoint has an origin, a size and a root hash line');
+  const [origin, size, root64, ...extensions] = lines;
+  if (origin === '') throw new TypeError('the checkpoint origin is empty');
+  if (!/^(0|[1-9][0-9]{0,19})$/.test(size) || BigInt(size) >= 1n << 64n) {
+    throw new TypeError('the checkpoint size is not a canonical decimal number');
+  }
+  let root;
+  try {
+    root = fromBase64(root64);
+  } catch (e) {
+    throw new TypeError('the checkpoint root hash is not canonical base64');
+  }
+  if (root.length !== 32) throw new TypeError('the checkpoint root hash does not have 32 bytes');
+  if (extensions.some((l) => l === '')) throw new TypeError('the checkpoint has an empty extension line');
+  return { origin, size: BigInt(size), root, extensions };
+}
+
+async function ed25519Verify(publicKey, signature, message) {
+  if (signature.length !== 64) return false;
+  const key = await crypto.subtle.importKey('raw', publicKey, { name: 'Ed25519' }, false, ['verify']);
+  return crypto.subtle.verify({ name: 'Ed25519' }, key, signature, message);
+}
+
+function cosignedMessage(timestamp, body) {
+  return concat(enc.encode(`cosignature/v1\ntime ${timestamp}\n`), enc.encode(body));
+}
+
+async function parseKeys(logKey, witnessKeys) {
+  let log;
+  try {
+    log = await parseVerifierKey(logKey);
+  } catch (e) {
+    fail('input', `the log key: ${e.message}`);
+  }
+  if (log.type !== KEY_ED25519) fail('input', 'the log key is not an Ed25519 note key (type 0x01)');
+  const witnesses = [];
+  for (const k of witnessKeys ?? []) {
+    try {
+      witnesses.push(await parseVerifierKey(k));
+    } catch (e) {
+      fail('input', `a witness key: ${e.message}`);
+    }
+  }
+  return { log, witnesses };
+}
+
+// checkSignature verifies the log's signature on a parsed note and returns the parsed checkpoint.
+async function checkSignature(note, log, step, what) {
+  let cp;
+  try {
+    cp = parseCheckpoint(note.text);
+  } catch (e) {
+    fail(step, `${what} is not a checkpoint: ${e.message}`);
+  }
+  if (cp.origin !== log.name) fail(step, `${what} is for the log ${JSON.stringify(cp.origin)}, not ${JSON.stringify(log.name)}`);
+  const mine = note.signatures.filter((s) => s.name === log.name && s.keyId === log.keyId);
+  if (mine.length === 0) fail(step, `${what} is not signed by the log key ${log.name}`);
+  for (const s of mine) {
+    if (!(await ed25519Verify(log.publicKey, s.signature, enc.encode(note.text)))) {
+      fail(step, `the log's signature on ${what} does not verify`);
+    }
+  }
+  return cp;
+}
+
+// checkCosignatures returns the names of the distinct trusted witnesses that cosigned the note.
+async function checkCosignatures(note, witnesses, quorum) {
+  const cosigners = new Set();
+  for (const w of witnesses) {
+    for (const s of note.signatures) {
+      if (s.name !== w.name || s.keyId !== w.cosignatureKeyId) continue;
+      if (s.signature.length !== 8 + 64) fail('cosignatures', `the cosignature of ${w.name} is not a timestamp and an Ed25519 signature`);
+      const t = new DataView(s.signature.buffer, s.signature.byteOffset, 8).getBigUint64(0);
+      if (t >= 1n << 63n) fail('cosignatures', `the cosignature of ${w.name} has an invalid timestamp`);
+      if (!(await ed25519Verify(w.publicKey, s.signature.slice(8), cosignedMessage(t, note.text)))) {
+        fail('cosignatures', `the cosignature of ${w.name} does not verify`);
+      }
+      cosigners.add(w.name + '+' + w.cosignatureKeyId);
+    }
+  }
+  if (cosigners.size < quorum) {
+    fail('cosignatures', `the checkpoint needs cosignatures from ${quorum} of the trusted witnesses and has ${cosigners.size}`);
+  }
+  return [...cosigners].map((k) => k.slice(0, k.lastIndexOf('+')));
+}
+
+/**
+ * Verifies a checkpoint note: the log's signature and at least quorum distinct witness
+ * cosignatures. It resolves to {origin, size, root, cosigners} and rejects with a VerifyError
+ * (step 'input', 'signature' or 'cosignatures').
+ */
+export async function verifyCheckpoint(noteText, logKey, witnessKeys = [], quorum = 0) {
+  const { log, witnesses } = await parseKeys(logKey, witnessKeys);
+  let note;
+  try {
+    note = parseNote(noteText);
+  } catch (e) {
+    fail('signature', `the checkpoint is not a signed note: ${e.message}`);
+  }
+  const cp = await checkSignature(note, log, 'signature', 'the checkpoint');
+  const cosigners = await checkCosignatures(note, witnesses, quorum);
+  return { origin: cp.origin, size: cp.size, root: cp.root, cosigners };
+}
+
+// ---- the whole check ----
+
+async function check(input, trust) {
+  if (input == null || typeof input !== 'object') fail('input', 'no proof to check');
+  trust = trust ?? {};
+  const quorum = trust.quorum ?? 0;
+  if (!Number.isSafeInteger(quorum) || quorum < 0) fail('input', 'the quorum is not a non-negative integer');
+  const { log, witnesses } = await parseKeys(trust.logKey, trust.witnessKeys);
+  if (quorum > witnesses.length) fail('input', `the quorum is ${quorum} but only ${witnesses.length} witness keys are trusted`);
+  let entry = input.entry;
+  if (typeof entry === 'string') entry = enc.encode(entry);
+  else entry = asBytes(entry, 'the entry', fromBase64);
+  const salt = asBytes(input.salt, 'the salt', fromHex);
+  if (typeof input.citizenId !== 'string' || input.citizenId === '') fail('input', 'the citizen id is missing');
+  const index = asSize(input.index, 'the index');
+  if (!Array.isArray(input.proof)) fail('input', 'the inclusion proof is not a list');
+  const proof = input.proof.map((h, i) => asHash(h, `inclusion proof hash ${i + 1}`));
+  if (typeof input.checkpoint !== 'string') fail('input', 'the checkpoint is missing');
+  const consistency = (input.consistency ?? []).map((h, i) => asHash(h, `consistency proof hash ${i + 1}`));
+  const claimed = input.leafHash == null ? null : asHash(input.leafHash, 'the leaf hash');
+
+  // leaf-hash
+  const leaf = await leafHash(entry);
+  if (claimed && !bytesEqual(claimed, leaf)) fail('leaf-hash', 'the entry bytes do not hash to the leaf hash given with them');
+
+  // subject
+  const want = await subjectCommitment(salt, input.citizenId);
+  if (!entrySubjects(entry).some((s) => bytesEqual(s, want))) {
+    fail('subject', 'the entry does not name you: none of its subject commitments is SHA-256("govhub/subject/v1" ‖ salt ‖ your id)');
+  }
+
+  // inclusion (against the root the checkpoint states; its signature is checked next)
+  let note;
+  try {
+    note = parseNote(input.checkpoint);
+  } catch (e) {
+    fail('signature', `the checkpoint is not a signed note: ${e.message}`);
+  }
+  let cp;
+  try {
+    cp = parseCheckpoint(note.text);
+  } catch (e) {
+    fail('signature', `the checkpoint is not a checkpoint: ${e.message}`);
+  }
+  if (!(await verifyInclusion(leaf, index, cp.size, proof, cp.root))) {
+    fail('inclusion', `the inclusion proof does not take entry ${index} to the root of the tree of ${cp.size} entries`);
+  }
+
+  // signature, cosignatures
+  await checkSignature(note, log, 'signature', 'the checkpoint');
+  const cosigners = await checkCosignatures(note, witnesses, quorum);
+
+  // consistency with the last checkpoint this page verified
+  if (trust.previous != null) {
+    let prevNote;
+    try {
+      prevNote = parseNote(trust.previous);
+    } catch (e) {
+      fail('consistency', `the checkpoint verified before is not a signed note: ${e.message}`);
+    }
+    const prev = await checkSignature(prevNote, log, 'consistency', 'the checkpoint verified before');
+    const [a, b] = prev.size <= cp.size ? [prev, cp] : [cp, prev];
+    if (!(await verifyConsistency(a.size, b.size, consistency, a.root, b.root))) {
+      fail(
+        'consistency',
+        a.size === b.size
+          ? `the log shows two different trees of ${a.size} entries: this one and the one verified before (a forked history)`
+          : `the tree of ${a.size} entries is not a prefix of the tree of ${b.size} entries (a forked history, or a wrong consistency proof)`,
+      );
+    }
+  }
+
+  return {
+    ok: true,
+    checkpoint: { origin: cp.origin, size: cp.size.toString(), root: toBase64(cp.root) },
+    checkpointText: input.checkpoint,
+    leafHash: toBase64(leaf),
+    cosigners,
+  };
+}
+
+/**
+ * Checks a citizen's access proof (see the contract at the top of this file). It resolves to
+ * {ok: true, …} or {ok: false, step, message}; it does not reject.
+ */
+export async function verifyAccessProof(input, trust) {
+  try {
+    return await check(input, trust);
+  } catch (e) {
+    if (e instanceof VerifyError) return { ok: false, step: e.step, message: e.message };
+    return { ok: false, step: 'input', message: `the proof could not be checked: ${e && e.message}` };
+  }
+}
