@@ -589,3 +589,58 @@ func TestVerifierKeysInBrowser(t *testing.T) {
 		}
 	}
 }
+
+// The worked example at the top of verify.js: ledger/witness's test vector, whose log key is
+// derived from the seed of 32 bytes 0x01.
+const (
+	exampleLogKey     = "example.gov/tax-log+05e7b496+AYqI4910CfGV/VLbLTy6XXLKZwm/HZQSG/N0iAG0D29c"
+	exampleCosigLine  = "— witness.example.gov/w1 TFfVTQAAAABrAbcSvtWdHd7b5IZ2Mse15j/ioaFDqlTbjRWf+mmLn3tPv/Bz8LfzmoVx8fXUEpQmNErkR6jyhnRz+S93s6UBCqrgAg==\n"
+	exampleRequest    = "add-checkpoint-3-4.txt"
+	exampleWitnessKey = "witness.vkey"
+)
+
+// TestDocumentedExampleInBrowser checks the worked example of verify.js's documentation: the
+// checkpoint of ledger/witness's test vector with the cosignature its package documentation
+// shows, in Go and in Chromium.
+func TestDocumentedExampleInBrowser(t *testing.T) {
+	dir := filepath.Join("..", "ledger", "witness", "testdata")
+	req, err := os.ReadFile(filepath.Join(dir, exampleRequest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wkey, err := os.ReadFile(filepath.Join(dir, exampleWitnessKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, cp, ok := strings.Cut(string(req), "\n\n")
+	if !ok {
+		t.Fatalf("%s: no checkpoint", exampleRequest)
+	}
+	cosigned := cp + exampleCosigLine
+	witnessKey := strings.TrimSpace(string(wkey))
+	logV, err := note.NewVerifier(exampleLogKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wv, err := fnote.NewVerifierForCosignatureV1(witnessKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ledger.CheckCosignatures([]byte(cosigned), logV, []ledger.Witness{wv}, 1); err != nil {
+		t.Fatalf("ledger.CheckCosignatures(documented example) = %v", err)
+	}
+	var got struct {
+		Size      string
+		Cosigners []string
+		Error     string
+	}
+	eval(t, page(t), `(async () => {
+		try {
+			const r = await window.verifyjs.verifyCheckpoint(`+mustJSON(t, cosigned)+`, `+mustJSON(t, exampleLogKey)+`, [`+mustJSON(t, witnessKey)+`], 1);
+			return {Size: r.size.toString(), Cosigners: r.cosigners};
+		} catch (e) { return {Error: e.step + ': ' + e.message}; }
+	})()`, &got)
+	if got.Error != "" || got.Size != "4" || len(got.Cosigners) != 1 || got.Cosigners[0] != "witness.example.gov/w1" {
+		t.Errorf("verifyCheckpoint(documented example) = %+v, want size 4 cosigned by witness.example.gov/w1", got)
+	}
+}

@@ -66,7 +66,11 @@
 //
 //	SHA-256("govhub/subject/v1" ‖ salt ‖ UTF-8(citizenId))
 //
-// e.g. salt = 32 bytes 0x00…0x1f, citizenId "C000042" (see web/testdata/subject_vectors.json).
+// e.g. salt = the 32 bytes 0x00, 0x01, …, 0x1f and citizenId "C000042" give
+//
+//	01a4d56de858bb838d7a42e838e8a2045cee40f5b4ca65b3fb960cf7ab29f6a8
+//
+// (web/testdata/subject_vectors.json holds this and other vectors, checked in Go and in the browser).
 //
 // An entry (ledger.FormatEntry, govhub/entry/v1) is UTF-8 text of "key value" lines, each ending
 // in "\n", the first being the header; the citizen's commitment is one of its "subject" lines,
@@ -86,19 +90,11 @@
 // subject line. Only the subject lines are read here: every other byte is bound by the leaf hash.
 //
 // A checkpoint (C2SP tlog-checkpoint) is a signed note (C2SP signed-note): the text, an empty
-// line, then one signature line per signer, "— <key name> <base64(key ID ‖ signature)>":
-//
-//	govhub.example/ledger
-//	7
-//	mN1uY0ZP0vQ5mQ0ZcE4xQ9o4S2a1C1xw3HnV2bXJz2Y=
-//
-//	— govhub.example/ledger n9Kw0VzI…(4-byte key ID, 64-byte Ed25519 signature)
-//	— witness.example.gov/w1 TFfVTQAAAABrAbcS…(4-byte key ID, 8-byte time, 64-byte signature)
-//
-// The body is origin, tree size (decimal, no leading zeros) and the base64 root hash, each line
-// ending in "\n", then optional extension lines. The log's signature is Ed25519 over the body,
-// with key ID = SHA-256(name ‖ "\n" ‖ 0x01 ‖ public key)[:4]. A witness's cosignature
-// (C2SP tlog-cosignature, Ed25519) is Ed25519 over
+// line, then one signature line per signer, "— <key name> <base64(key ID ‖ signature)>". The body
+// is origin, tree size (decimal, no leading zeros) and the base64 root hash, each line ending in
+// "\n", then optional extension lines. The log's signature is Ed25519 over the body, with key ID
+// = SHA-256(name ‖ "\n" ‖ 0x01 ‖ public key)[:4]. A witness's cosignature (C2SP
+// tlog-cosignature, Ed25519) is Ed25519 over
 //
 //	cosignature/v1
 //	time <timestamp, decimal>
@@ -106,13 +102,27 @@
 //
 // carried as key ID ‖ 8-byte big-endian timestamp ‖ 64-byte signature, with key ID =
 // SHA-256(name ‖ "\n" ‖ 0x04 ‖ public key)[:4]. A verifier key (vkey) is
-// "<name>+<key ID, 8 lowercase hex>+<base64(type ‖ 32-byte public key)>", e.g. the witness
-// key of ledger/witness/testdata/witness.vkey:
+// "<name>+<key ID, 8 lowercase hex>+<base64(type ‖ 32-byte public key)>".
 //
-//	witness.example.gov/w1+4c57d54d+BIE5dw6ofRdfVqNUZsNMfszLjYqRtO43ol32D1uPybOU
+// Worked example (ledger/witness's test vector, checked by web's TestDocumentedExampleInBrowser):
+// the log key example.gov/tax-log+05e7b496+AYqI4910CfGV/VLbLTy6XXLKZwm/HZQSG/N0iAG0D29c (type
+// 0x01) and the witness key witness.example.gov/w1+4c57d54d+BIE5dw6ofRdfVqNUZsNMfszLjYqRtO43ol32D1uPybOU
+// (type 0x04) verify, with quorum 1, the cosigned checkpoint
 //
-// (type 0x04; the cosignature line in ledger/witness's package documentation, base64 "TFfVTQ…",
-// starts with that key ID, 0x4c57d54d).
+//	example.gov/tax-log
+//	4
+//	T2MQhKFXxU9U/Psj/164ZQxLoWDClbsTqYMrEJ1SZ34=
+//
+//	— example.gov/tax-log Bee0lhffV6S1UOpshS+apnCxuY5Cc9GVyUPFNSmcK/SLzPR2iN2RwqPguOGh3h6YOHJ79+zprFOM2s8TDqOL+RUZ3w4=
+//	— witness.example.gov/w1 TFfVTQAAAABrAbcSvtWdHd7b5IZ2Mse15j/ioaFDqlTbjRWf+mmLn3tPv/Bz8LfzmoVx8fXUEpQmNErkR6jyhnRz+S93s6UBCqrgAg==
+//
+// The log signature's key ID is 0x05e7b496 (base64 "Bee0lg…"); the cosignature's is 0x4c57d54d
+// ("TFfVTQ…"), then the time 0x000000006b01b712 = 1795274514, then the Ed25519 signature over
+// "cosignature/v1\ntime 1795274514\nexample.gov/tax-log\n4\nT2MQ…Z34=\n".
+//
+// Witness keys of type 0x01 (as `govhub keygen` prints today) are accepted for the same public
+// key: the verifier derives the cosignature/v1 key ID (type 0x04) from them, as
+// github.com/transparency-dev/formats/note.NewVerifierForCosignatureV1 does.
 
 const enc = new TextEncoder();
 
