@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,6 +53,55 @@ document.title = 'ready';
 </script>
 `
 
+// browser is the Chromium the tests share (one process, a tab each), started by the first test
+// that needs it and stopped by TestMain.
+var browser struct {
+	once   sync.Once
+	ctx    context.Context
+	err    error
+	cancel func()
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if browser.cancel != nil {
+		browser.cancel()
+	}
+	os.Exit(code)
+}
+
+// browserContext starts the shared headless Chromium, once, with a temporary profile.
+func browserContext(t *testing.T, bin string) context.Context {
+	t.Helper()
+	browser.once.Do(func() {
+		dir, err := os.MkdirTemp("", "govhub-web-chromium-")
+		if err != nil {
+			browser.err = err
+			return
+		}
+		actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+			chromedp.ExecPath(bin),
+			chromedp.Headless,
+			chromedp.NoSandbox,
+			chromedp.DisableGPU,
+			chromedp.NoFirstRun,
+			chromedp.Flag("disable-background-networking", true),
+			chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-sync", true),
+			chromedp.UserDataDir(dir),
+		)
+		bctx, cancelBrowser := chromedp.NewContext(actx)
+		browser.ctx = bctx
+		browser.cancel = func() { cancelBrowser(); cancelAlloc(); os.RemoveAll(dir) }
+		// The first Run starts the browser, which lives as long as bctx.
+		browser.err = chromedp.Do(bctx, chromedp.Navigate("about:blank"))
+	})
+	if browser.err != nil {
+		t.Fatalf("starting Chromium %s: %v", bin, browser.err)
+	}
+	return browser.ctx
+}
+
 // page serves the embedded static files and a test page that imports verify.js, opens it in a
 // headless Chromium and returns a browser context whose page has window.verifyjs loaded.
 func page(t *testing.T) context.Context {
@@ -70,24 +120,10 @@ func page(t *testing.T) context.Context {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	t.Cleanup(cancel)
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(bin),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	t.Cleanup(cancelAlloc)
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	t.Cleanup(cancelBrowser)
+	bctx, cancelTab := chromedp.NewContext(browserContext(t, bin))
+	t.Cleanup(cancelTab)
 	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("starting Chromium: %v", err)
+		t.Fatalf("opening a tab in Chromium: %v", err)
 	}
 	err := chromedp.Listen(bctx, func(ev any) {
 		switch ev := ev.(type) {
@@ -109,15 +145,20 @@ func page(t *testing.T) context.Context {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = chromedp.Do(bctx,
-		chromedp.Navigate(srv.URL+"/"),
-		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			_, err := chromedp.Poll[bool](`window.verifyjs !== undefined`, chromedp.WithPollingTimeout(30*time.Second))(ctx, tg)
-			return err
-		}),
-	)
-	if err != nil {
+	if err := chromedp.Do(bctx, chromedp.Navigate(srv.URL+"/")); err != nil {
 		t.Fatalf("loading the test page in Chromium: %v", err)
+	}
+	// Wait for the module to load. An evaluation can fail while the page's JavaScript context
+	// is being replaced ("Cannot find context with specified id"), so errors are retried too.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		loaded, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`window.verifyjs !== undefined`))
+		if err == nil && loaded {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the test page did not load verify.js in 30 s (last error: %v)", err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	title, err := chromedp.Run(bctx, chromedp.Title())
 	if err != nil {
