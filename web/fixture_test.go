@@ -186,8 +186,8 @@ func seeded(label string) []byte {
 	return h[:]
 }
 
-// entryAt formats the i-th entry of a test log; the citizen is a subject at mine[i] with the
-// given salt. variant changes the purpose, to fork a history.
+// entryAt formats the i-th entry of a test log: someone else is always a subject, and the citizen
+// too when salt is not nil. A non-empty variant replaces the purpose, to fork a history.
 func entryAt(t testing.TB, i int, salt []byte, citizen, variant string) []byte {
 	t.Helper()
 	subjects := [][]byte{seeded(fmt.Sprintf("someone else %d", i))}
