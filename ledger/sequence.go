@@ -1,0 +1,266 @@
+package ledger
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Sequencing: Append queues an entry for the one sequencer goroutine, which drains the queue into
+// a batch (up to the maximum batch size) and writes it as one batch document at the next index.
+// The insert of that document is the durability point of every entry in it; a duplicate _id means
+// another writer holds the index, and the sequencer moves past what is stored. Appends this
+// instance may not sequence (it does not hold the lease) are forwarded (lease.go).
+
+// appendReq is one entry waiting for the sequencer.
+type appendReq struct {
+	data   []byte
+	done   chan appendResult
+	queued bool // forwarded by another instance: still in the queue, never forwarded again
+}
+
+type appendResult struct {
+	index uint64
+	err   error
+}
+
+// Append sequences e and returns once the batch holding it is durable. The receipt carries its index
+// and leaf hash, signed by the log key. An error means the entry must be treated as not logged
+// (though it may still appear in the log, if the error came after the write).
+func (l *Log) Append(ctx context.Context, e Entry) (Receipt, error) {
+	data, err := FormatEntry(e)
+	if err != nil {
+		return Receipt{}, err
+	}
+	if err := l.Failed(); err != nil {
+		return Receipt{}, err
+	}
+	l.intake.RLock()
+	closed := l.closed
+	l.intake.RUnlock()
+	if closed {
+		return Receipt{}, ErrClosed
+	}
+	if !l.Leading() {
+		index, err := l.forward(ctx, data)
+		if err != nil {
+			return Receipt{}, err
+		}
+		return signReceipt(l.signer, index, LeafHash(data))
+	}
+	req := &appendReq{data: data, done: make(chan appendResult, 1)}
+	if !l.submit(req) {
+		return Receipt{}, ErrQueueFull
+	}
+	select {
+	case res := <-req.done:
+		if res.err != nil {
+			return Receipt{}, res.err
+		}
+		return signReceipt(l.signer, res.index, LeafHash(data))
+	case <-ctx.Done():
+		return Receipt{}, fmt.Errorf("ledger: waiting for the append: %w", ctx.Err())
+	}
+}
+
+// submit queues a request for the sequencer, or reports that the queue is full or closed.
+func (l *Log) submit(req *appendReq) bool {
+	l.intake.RLock()
+	defer l.intake.RUnlock()
+	if l.closed {
+		return false
+	}
+	select {
+	case l.queue <- req:
+		return true
+	default:
+		return false
+	}
+}
+
+func (l *Log) sequence(ctx context.Context) {
+	defer close(l.seqDone)
+	batch := make([]*appendReq, 0, l.maxBatch)
+	for req := range l.queue {
+		batch = append(batch[:0], req)
+	drain:
+		for len(batch) < l.maxBatch {
+			select {
+			case r, ok := <-l.queue:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		l.writeBatch(ctx, batch)
+	}
+}
+
+// writeBatch stores one batch at the next index and answers its appends. Without the lease, it
+// hands them over to the holder instead.
+func (l *Log) writeBatch(ctx context.Context, reqs []*appendReq) {
+	if !l.Leading() {
+		l.handOver(ctx, reqs)
+		return
+	}
+	for attempt := 0; ; attempt++ {
+		leaves := make([][]byte, len(reqs))
+		for i, r := range reqs {
+			leaves[i] = r.data
+		}
+		b := Batch{First: l.next, Leaves: leaves}
+		err := l.store.AddBatch(ctx, b)
+		if errors.Is(err, ErrDuplicate) && attempt < 8 {
+			if stored, rerr := l.store.ReadBatch(ctx, b.First); rerr == nil && slices.EqualFunc(stored.Leaves, leaves, bytes.Equal) {
+				err = nil // our own write, whose acknowledgement was lost (a driver retry)
+			} else if !l.Leading() {
+				// Another instance took the lease and wrote there: it sequences these entries.
+				l.handOver(ctx, reqs)
+				return
+			} else {
+				// The index is taken: this instance's next index was stale (it just took the lease),
+				// or a previous holder's late write landed there. Move past what is stored, and try
+				// again there with what that holder did not write.
+				next, rest, serr := l.skipStored(ctx, l.next, reqs)
+				if serr != nil {
+					for _, r := range rest {
+						r.done <- appendResult{err: serr}
+					}
+					return
+				}
+				l.next, reqs = next, rest
+				if len(reqs) == 0 {
+					return
+				}
+				continue
+			}
+		}
+		if err != nil {
+			for _, r := range reqs {
+				r.done <- appendResult{err: fmt.Errorf("ledger: storing batch at %d: %w", b.First, err)}
+			}
+			return
+		}
+		l.next = b.End()
+		l.mu.Lock()
+		if len(l.fresh) < 1024 {
+			l.fresh[b.First] = b
+		}
+		l.mu.Unlock()
+		for i, r := range reqs {
+			r.done <- appendResult{index: b.First + uint64(i)}
+		}
+		l.kickIntegrator()
+		return
+	}
+}
+
+// skipStored walks the batches stored from first (a batch boundary) to the end. Entries taken
+// from the queue that it finds there were sequenced by the previous holder, whose write raced
+// with this one's reading of the queue: they are answered with the index found, not written again.
+// It returns the end of the stored batches and the requests still to write.
+func (l *Log) skipStored(ctx context.Context, first uint64, reqs []*appendReq) (uint64, []*appendReq, error) {
+	queued := map[tlog.Hash]int{}
+	for i, r := range reqs {
+		if r.queued {
+			queued[LeafHash(r.data)] = i
+		}
+	}
+	answered := make([]bool, len(reqs))
+	rest := func() []*appendReq {
+		out := reqs[:0:0]
+		for i, r := range reqs {
+			if !answered[i] {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	for {
+		b, err := l.store.ReadBatch(ctx, first)
+		if errors.Is(err, ErrNotFound) {
+			return first, rest(), nil
+		}
+		if err != nil {
+			return 0, rest(), fmt.Errorf("ledger: reading batch %d: %w", first, err)
+		}
+		if b.First != first || len(b.Leaves) == 0 {
+			return 0, rest(), fmt.Errorf("ledger: batch stored under %d claims to start at %d with %d entries", first, b.First, len(b.Leaves))
+		}
+		for k, leaf := range b.Leaves {
+			if i, ok := queued[LeafHash(leaf)]; ok && !answered[i] {
+				reqs[i].done <- appendResult{index: b.First + uint64(k)}
+				answered[i] = true
+			}
+		}
+		first = b.End()
+	}
+}
+
+// handOver answers appends this instance may not sequence (it does not hold the lease): its own
+// are forwarded to the holder through the queue; those it took from the queue are refused with
+// ErrNotLeader, for they are still queued and the holder sequences them (forwarding them again
+// would queue a second copy, and both could be sequenced).
+func (l *Log) handOver(ctx context.Context, reqs []*appendReq) {
+	for _, r := range reqs {
+		if r.queued {
+			r.done <- appendResult{err: ErrNotLeader}
+			continue
+		}
+		go func() {
+			index, err := l.forward(ctx, r.data)
+			r.done <- appendResult{index: index, err: err}
+		}()
+	}
+}
+
+// lastBatchEnd walks the batches from first (a batch boundary) to the end of the last one.
+func (l *Log) lastBatchEnd(ctx context.Context, first uint64) (uint64, error) {
+	for {
+		b, err := l.store.ReadBatch(ctx, first)
+		if errors.Is(err, ErrNotFound) {
+			return first, nil
+		}
+		if err != nil {
+			return 0, fmt.Errorf("ledger: reading batch %d: %w", first, err)
+		}
+		if b.First != first || len(b.Leaves) == 0 {
+			return 0, fmt.Errorf("ledger: batch stored under %d claims to start at %d with %d entries", first, b.First, len(b.Leaves))
+		}
+		first = b.End()
+	}
+}
+
+// Sign signs a receipt for the entry with the given leaf hash at index (for an entry whose index was
+// found again after its append's answer was lost). It does not check that the entry is there.
+func (l *Log) Sign(index uint64, leafHash [32]byte) (Receipt, error) {
+	return signReceipt(l.signer, index, leafHash)
+}
+
+// FindLeaf looks for the entry with the given leaf hash among the sequenced entries from index
+// from on, which must be a batch boundary (the size of any checkpoint is one). It reports the
+// entry's index and whether it was found.
+func (l *Log) FindLeaf(ctx context.Context, from uint64, leafHash [32]byte) (uint64, bool, error) {
+	for {
+		b, err := l.store.ReadBatch(ctx, from)
+		if errors.Is(err, ErrNotFound) {
+			return 0, false, nil
+		}
+		if err != nil {
+			return 0, false, fmt.Errorf("ledger: reading batch %d: %w", from, err)
+		}
+		for i, leaf := range b.Leaves {
+			if LeafHash(leaf) == leafHash {
+				return b.First + uint64(i), true, nil
+			}
+		}
+		from = b.End()
+	}
+}
