@@ -61,12 +61,12 @@ func (l *Log) Handler() http.Handler {
 		}
 		var data []byte
 		if entries {
-			data, err = l.store.ReadBundle(r.Context(), n)
+			data, err = l.bundleStore.ReadBundle(r.Context(), n)
 			if err == nil {
 				data, err = BundlePrefix(data, int(end-n*tileWidth))
 			}
 		} else {
-			data, err = l.store.ReadTile(r.Context(), level, n)
+			data, err = l.tileStore.ReadTile(r.Context(), level, n)
 			if err == nil {
 				want := int(end-n*tileWidth) * tlog.HashSize
 				if len(data) < want {

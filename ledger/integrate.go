@@ -18,11 +18,11 @@ import (
 
 // load reads the tree state, checks its checkpoint, and rebuilds the tree's right edge from tiles.
 func (l *Log) load(ctx context.Context) error {
-	st, err := l.store.ReadTreeState(ctx)
+	st, err := l.stateStore.ReadTreeState(ctx)
 	if err != nil {
 		return fmt.Errorf("ledger: reading tree state: %w", err)
 	}
-	t, err := loadTree(ctx, l.store, st.Size)
+	t, err := loadTree(ctx, l.tileStore, st.Size)
 	if err != nil {
 		return fmt.Errorf("ledger: stored tree of size %d: %w", st.Size, err)
 	}
@@ -50,7 +50,7 @@ func (l *Log) load(ctx context.Context) error {
 			return err
 		}
 	}
-	b, err := loadBundler(ctx, l.store, st.Size)
+	b, err := loadBundler(ctx, l.bundleStore, st.Size)
 	if err != nil {
 		return fmt.Errorf("ledger: stored tree of size %d: %w", st.Size, err)
 	}
@@ -64,7 +64,7 @@ func (l *Log) load(ctx context.Context) error {
 	l.mu.Unlock()
 	l.publishIntegrated(cp)
 	if len(l.witnesses) > 0 {
-		text, err := l.store.LatestCosigned(ctx)
+		text, err := l.stateStore.LatestCosigned(ctx)
 		switch {
 		case errors.Is(err, ErrNotFound):
 		case err != nil:
@@ -176,7 +176,7 @@ func (l *Log) integrate(ctx context.Context) error {
 		l.mu.Unlock()
 		if !ok {
 			var err error
-			b, err = l.store.ReadBatch(ctx, next)
+			b, err = l.batchStore.ReadBatch(ctx, next)
 			if errors.Is(err, ErrNotFound) {
 				break
 			}
@@ -198,10 +198,10 @@ func (l *Log) integrate(ctx context.Context) error {
 	if t.size() == old.Size {
 		return nil
 	}
-	if err := l.store.WriteBundles(ctx, l.bundles.changed()); err != nil {
+	if err := l.bundleStore.WriteBundles(ctx, l.bundles.changed()); err != nil {
 		return fmt.Errorf("writing entry bundles for size %d: %w", t.size(), err)
 	}
-	if err := l.store.WriteTiles(ctx, t.changed()); err != nil {
+	if err := l.tileStore.WriteTiles(ctx, t.changed()); err != nil {
 		return fmt.Errorf("writing tiles for size %d: %w", t.size(), err)
 	}
 	root, err := t.root()
@@ -212,11 +212,11 @@ func (l *Log) integrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := l.store.AddCheckpoint(ctx, cp.Size, cp.Note); err != nil {
+	if err := l.stateStore.AddCheckpoint(ctx, cp.Size, cp.Note); err != nil {
 		return fmt.Errorf("storing checkpoint %d: %w", cp.Size, err)
 	}
 	next := TreeState{Size: cp.Size, Root: root[:], Checkpoint: cp.Note}
-	if err := l.store.SwapTreeState(ctx, old, next); err != nil {
+	if err := l.stateStore.SwapTreeState(ctx, old, next); err != nil {
 		return fmt.Errorf("advancing tree state %d → %d: %w", old.Size, next.Size, err)
 	}
 	l.state = next
@@ -226,7 +226,7 @@ func (l *Log) integrate(ctx context.Context) error {
 
 // refresh reloads the tree from storage when another instance advanced it.
 func (l *Log) refresh(ctx context.Context) error {
-	st, err := l.store.ReadTreeState(ctx)
+	st, err := l.stateStore.ReadTreeState(ctx)
 	if err != nil {
 		return err
 	}

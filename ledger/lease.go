@@ -114,7 +114,7 @@ func (l *Log) leaseLoop(ctx context.Context) {
 // are deleted, so an instance starting from term 0 would find a gap, take a deleted term and
 // lead alongside the real holder.
 func (l *Log) latestTerm(ctx context.Context) (term uint64, holder string, expires time.Time, err error) {
-	term, holder, expires, err = l.store.LatestLease(ctx)
+	term, holder, expires, err = l.leaseStore.LatestLease(ctx)
 	if errors.Is(err, ErrNotFound) {
 		return 0, "", time.Time{}, nil
 	}
@@ -136,7 +136,7 @@ func (l *Log) leaseOnce(ctx context.Context) {
 	}
 	// Renew ours, or take an expired (or never taken) one.
 	until := now.Add(l.leaseTTL)
-	err = l.store.AddLease(ctx, term+1, l.instance, until)
+	err = l.leaseStore.AddLease(ctx, term+1, l.instance, until)
 	if errors.Is(err, ErrDuplicate) {
 		l.setLeading(false, time.Time{}) // another instance got there first
 		return
@@ -150,7 +150,7 @@ func (l *Log) leaseOnce(ctx context.Context) {
 	}
 	l.term = term + 1
 	if term > 8 {
-		_ = l.store.DeleteLease(ctx, term-8)
+		_ = l.leaseStore.DeleteLease(ctx, term-8)
 	}
 	if !mine {
 		l.logger.InfoContext(ctx, "took the ledger lease", slog.String("instance", l.instance), slog.Uint64("term", l.term))
@@ -175,7 +175,7 @@ func (l *Log) release(ctx context.Context) {
 		return
 	}
 	l.setLeading(false, time.Time{})
-	if err := l.store.AddLease(ctx, l.term+1, "", time.Now()); err == nil {
+	if err := l.leaseStore.AddLease(ctx, l.term+1, "", time.Now()); err == nil {
 		l.term++
 	}
 }
@@ -212,7 +212,7 @@ func (l *Log) forward(ctx context.Context, data []byte) (uint64, error) {
 		}
 	}()
 	q := Queued{ID: randomName() + randomName(), Leaf: data, After: after}
-	if err := l.store.Enqueue(ctx, q); err != nil {
+	if err := l.queueStore.Enqueue(ctx, q); err != nil {
 		return 0, fmt.Errorf("ledger: queueing for the lease holder: %w", err)
 	}
 	deadline := time.NewTimer(DefaultForwardLimit)
@@ -248,7 +248,7 @@ func (l *Log) scanForwards(ctx context.Context) error {
 		if idle {
 			return nil
 		}
-		b, err := l.store.ReadBatch(ctx, pos)
+		b, err := l.batchStore.ReadBatch(ctx, pos)
 		if errors.Is(err, ErrNotFound) {
 			return nil
 		}
@@ -301,7 +301,7 @@ func (l *Log) pullQueue(ctx context.Context) {
 			}
 		}
 		mu.Unlock()
-		qs, err := l.store.Queued(ctx, l.maxBatch)
+		qs, err := l.queueStore.Queued(ctx, l.maxBatch)
 		if err != nil {
 			l.logger.WarnContext(ctx, "reading the append queue", slog.String("error", err.Error()))
 			continue
@@ -334,7 +334,7 @@ func (l *Log) pullQueue(ctx context.Context) {
 		}
 		for _, q := range todo {
 			if _, done := stored[LeafHash(q.Leaf)]; done {
-				_ = l.store.Dequeue(ctx, q.ID) // the forwarder finds it; a failed dequeue is retried
+				_ = l.queueStore.Dequeue(ctx, q.ID) // the forwarder finds it; a failed dequeue is retried
 				continue
 			}
 			req := &appendReq{data: q.Leaf, done: make(chan appendResult, 1), queued: true}
@@ -354,7 +354,7 @@ func (l *Log) pullQueue(ctx context.Context) {
 				}
 				// A failed dequeue leaves the entry queued: seen again after the minute, it is found
 				// among the stored entries and dequeued then.
-				_ = l.store.Dequeue(context.WithoutCancel(ctx), q.ID)
+				_ = l.queueStore.Dequeue(context.WithoutCancel(ctx), q.ID)
 				inflight[q.ID] = time.Now()
 			}()
 		}
@@ -365,7 +365,7 @@ func (l *Log) pullQueue(ctx context.Context) {
 func (l *Log) leavesFrom(ctx context.Context, from uint64) (map[tlog.Hash]struct{}, error) {
 	out := map[tlog.Hash]struct{}{}
 	for {
-		b, err := l.store.ReadBatch(ctx, from)
+		b, err := l.batchStore.ReadBatch(ctx, from)
 		if errors.Is(err, ErrNotFound) {
 			return out, nil
 		}

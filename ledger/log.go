@@ -59,7 +59,15 @@ func WithLogger(lg *slog.Logger) Option { return func(l *Log) { l.logger = lg } 
 //
 // A Log is safe for concurrent use. It runs until its lifetime context ends or Shutdown is called.
 type Log struct {
-	store     Storage
+	// Storage, by the part that uses it: each part reaches the database only through the
+	// sub-interfaces of Storage it needs.
+	batchStore  BatchStorage  // sequencing, forwarding, integration
+	tileStore   TileStorage   // integration, proofs
+	bundleStore BundleStorage // integration, entries
+	stateStore  StateStorage  // integration, publishing
+	leaseStore  LeaseStorage  // the lease
+	queueStore  QueueStorage  // forwarding to the lease holder
+
 	signer    note.Signer
 	verifier  note.Verifier
 	logger    *slog.Logger
@@ -120,24 +128,29 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Log, error) {
 		return nil, errors.New("ledger: signer and verifier are not the same key")
 	}
 	l := &Log{
-		store:     cfg.Storage,
-		signer:    cfg.Signer,
-		verifier:  cfg.Verifier,
-		logger:    slog.New(slog.DiscardHandler),
-		maxBatch:  DefaultMaxBatch,
-		queueSize: DefaultQueueSize,
-		interval:  DefaultIntegrationInterval,
-		seqDone:   make(chan struct{}),
-		stopInt:   make(chan struct{}),
-		intDone:   make(chan struct{}),
-		kick:      make(chan struct{}, 1),
-		fresh:     map[uint64]Batch{},
-		changed:   make(chan struct{}),
-		tiles:     newTileCache(4096),
-		leaseTTL:  DefaultLeaseTTL,
-		stopLease: make(chan struct{}),
-		leaseDone: make(chan struct{}),
-		pullDone:  make(chan struct{}),
+		batchStore:  cfg.Storage,
+		tileStore:   cfg.Storage,
+		bundleStore: cfg.Storage,
+		stateStore:  cfg.Storage,
+		leaseStore:  cfg.Storage,
+		queueStore:  cfg.Storage,
+		signer:      cfg.Signer,
+		verifier:    cfg.Verifier,
+		logger:      slog.New(slog.DiscardHandler),
+		maxBatch:    DefaultMaxBatch,
+		queueSize:   DefaultQueueSize,
+		interval:    DefaultIntegrationInterval,
+		seqDone:     make(chan struct{}),
+		stopInt:     make(chan struct{}),
+		intDone:     make(chan struct{}),
+		kick:        make(chan struct{}, 1),
+		fresh:       map[uint64]Batch{},
+		changed:     make(chan struct{}),
+		tiles:       newTileCache(4096),
+		leaseTTL:    DefaultLeaseTTL,
+		stopLease:   make(chan struct{}),
+		leaseDone:   make(chan struct{}),
+		pullDone:    make(chan struct{}),
 	}
 	l.fwd.wait = map[tlog.Hash][]chan uint64{}
 	for _, o := range opts {

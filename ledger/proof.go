@@ -93,7 +93,7 @@ func (r tileReader) SaveTiles(tiles []tlog.Tile, data [][]byte) {
 func (l *Log) hashReader(ctx context.Context) (tlog.HashReader, Checkpoint) {
 	cp := l.Integrated()
 	tree := tlog.Tree{N: int64(cp.Size), Hash: cp.Root}
-	return tlog.TileHashReader(tree, tileReader{ctx: ctx, ts: l.store, cache: l.tiles}), cp
+	return tlog.TileHashReader(tree, tileReader{ctx: ctx, ts: l.tileStore, cache: l.tiles}), cp
 }
 
 // ProveInclusion returns the RFC 6962 inclusion proof of entry index in the tree of size treeSize
@@ -147,7 +147,7 @@ func (l *Log) Entry(ctx context.Context, index uint64) ([]byte, error) {
 	if cp := l.Integrated(); index >= cp.Size {
 		return nil, fmt.Errorf("%w: entry %d, latest checkpoint %d", ErrNotIntegrated, index, cp.Size)
 	}
-	data, err := l.store.ReadBundle(ctx, index/tileWidth)
+	data, err := l.bundleStore.ReadBundle(ctx, index/tileWidth)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: reading the bundle of entry %d: %w", index, err)
 	}

@@ -116,9 +116,9 @@ func (l *Log) writeBatch(ctx context.Context, reqs []*appendReq) {
 			leaves[i] = r.data
 		}
 		b := Batch{First: l.next, Leaves: leaves}
-		err := l.store.AddBatch(ctx, b)
+		err := l.batchStore.AddBatch(ctx, b)
 		if errors.Is(err, ErrDuplicate) && attempt < 8 {
-			if stored, rerr := l.store.ReadBatch(ctx, b.First); rerr == nil && slices.EqualFunc(stored.Leaves, leaves, bytes.Equal) {
+			if stored, rerr := l.batchStore.ReadBatch(ctx, b.First); rerr == nil && slices.EqualFunc(stored.Leaves, leaves, bytes.Equal) {
 				err = nil // our own write, whose acknowledgement was lost (a driver retry)
 			} else if !l.Leading() {
 				// Another instance took the lease and wrote there: it sequences these entries.
@@ -184,7 +184,7 @@ func (l *Log) skipStored(ctx context.Context, first uint64, reqs []*appendReq) (
 		return out
 	}
 	for {
-		b, err := l.store.ReadBatch(ctx, first)
+		b, err := l.batchStore.ReadBatch(ctx, first)
 		if errors.Is(err, ErrNotFound) {
 			return first, rest(), nil
 		}
@@ -224,7 +224,7 @@ func (l *Log) handOver(ctx context.Context, reqs []*appendReq) {
 // lastBatchEnd walks the batches from first (a batch boundary) to the end of the last one.
 func (l *Log) lastBatchEnd(ctx context.Context, first uint64) (uint64, error) {
 	for {
-		b, err := l.store.ReadBatch(ctx, first)
+		b, err := l.batchStore.ReadBatch(ctx, first)
 		if errors.Is(err, ErrNotFound) {
 			return first, nil
 		}
@@ -249,7 +249,7 @@ func (l *Log) Sign(index uint64, leafHash [32]byte) (Receipt, error) {
 // entry's index and whether it was found.
 func (l *Log) FindLeaf(ctx context.Context, from uint64, leafHash [32]byte) (uint64, bool, error) {
 	for {
-		b, err := l.store.ReadBatch(ctx, from)
+		b, err := l.batchStore.ReadBatch(ctx, from)
 		if errors.Is(err, ErrNotFound) {
 			return 0, false, nil
 		}

@@ -76,7 +76,7 @@ func (l *Log) cosign(ctx context.Context) error {
 	}
 	cosigned := cp
 	cosigned.Note = note
-	if err := l.store.AddCosigned(ctx, cp.Size, note); err != nil {
+	if err := l.stateStore.AddCosigned(ctx, cp.Size, note); err != nil {
 		return fmt.Errorf("ledger: storing the cosigned checkpoint %d: %w", cp.Size, err)
 	}
 	l.publishCosigned(cosigned)
@@ -117,7 +117,7 @@ func (l *Log) pushTo(ctx context.Context, p *witnessPeer, cp Checkpoint) ([]byte
 // ErrNotFound. Tools that open the log without its witness configuration use it to give out
 // proofs against cosigned checkpoints.
 func (l *Log) LatestCosigned(ctx context.Context) (Checkpoint, error) {
-	text, err := l.store.LatestCosigned(ctx)
+	text, err := l.stateStore.LatestCosigned(ctx)
 	if err != nil {
 		return Checkpoint{}, err
 	}
