@@ -80,7 +80,10 @@ func newTestHub(t *testing.T) *testHub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := hub.New(hub.Config{Store: env.Store, Ledger: lg, Policy: engine, Master: master, IndexKey: randomBytes(t, 32)})
+	h, err := hub.New(hub.Config{Store: env.Store, Ledger: struct {
+		*ledger.Log
+		*ledger.Reader
+	}{lg, lg.Reader()}, Policy: engine, Master: master, IndexKey: randomBytes(t, 32)})
 	if err != nil {
 		t.Fatalf("hub.New = %v", err)
 	}

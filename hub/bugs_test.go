@@ -83,7 +83,7 @@ func TestCanceledUpdateStillMatchesLedger(t *testing.T) {
 	f := newFixture(t)
 	f.newCitizen(t, citizenA)
 	ctx, cancel := context.WithCancel(t.Context())
-	h, err := New(Config{Store: cancelAfterPending{Store: f.env.Store, cancel: cancel}, Ledger: f.log,
+	h, err := New(Config{Store: cancelAfterPending{Store: f.env.Store, cancel: cancel}, Ledger: ledgerOf(f.log),
 		Policy: f.engine, Master: f.hub.master, IndexKey: f.hub.indexKey})
 	if err != nil {
 		t.Fatal(err)

@@ -39,6 +39,14 @@ type fixture struct {
 	hub    *Hub
 }
 
+// ledgerOf is the hub's view of a log: it appends through the log and reads through its reader.
+func ledgerOf(l *ledger.Log) Ledger {
+	return struct {
+		*ledger.Log
+		*ledger.Reader
+	}{l, l.Reader()}
+}
+
 func newLedger(t *testing.T, storage ledger.Storage) *ledger.Log {
 	t.Helper()
 	skey, vkey, err := note.GenerateKey(rand.Reader, "govhub.test/ledger")
@@ -88,7 +96,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := New(Config{Store: env.Store, Ledger: lg, Policy: engine, Master: master, IndexKey: index})
+	h, err := New(Config{Store: env.Store, Ledger: ledgerOf(lg), Policy: engine, Master: master, IndexKey: index})
 	if err != nil {
 		t.Fatalf("New = %v", err)
 	}
@@ -251,7 +259,7 @@ func TestNewChecksConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	good := Config{Store: env.Store, Ledger: lg, Policy: engine, Master: master, IndexKey: make([]byte, 32)}
+	good := Config{Store: env.Store, Ledger: ledgerOf(lg), Policy: engine, Master: master, IndexKey: make([]byte, 32)}
 	tests := []struct {
 		name   string
 		change func(c *Config)

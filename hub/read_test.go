@@ -328,7 +328,7 @@ func TestWithClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := time.Date(2030, 1, 2, 3, 4, 5, 6000000, time.UTC)
-	h, err := New(Config{Store: env.Store, Ledger: lg, Policy: engine, Master: master, IndexKey: bytes.Repeat([]byte{2}, 32)},
+	h, err := New(Config{Store: env.Store, Ledger: ledgerOf(lg), Policy: engine, Master: master, IndexKey: bytes.Repeat([]byte{2}, 32)},
 		WithClock(func() time.Time { return at }))
 	if err != nil {
 		t.Fatal(err)
@@ -355,7 +355,7 @@ func (failingReader) Read([]byte) (int, error) { return 0, errors.New("no random
 func TestOpenOwnReleasesNothingOnError(t *testing.T) {
 	f := newFixture(t)
 	f.newCitizen(t, citizenA)
-	h, err := New(Config{Store: f.env.Store, Ledger: f.log, Policy: f.engine, Master: f.hub.master, IndexKey: f.hub.indexKey},
+	h, err := New(Config{Store: f.env.Store, Ledger: ledgerOf(f.log), Policy: f.engine, Master: f.hub.master, IndexKey: f.hub.indexKey},
 		WithRand(failingReader{}))
 	if err != nil {
 		t.Fatal(err)

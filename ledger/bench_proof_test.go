@@ -108,7 +108,7 @@ func BenchmarkProofs10M(b *testing.B) {
 	// Warm the cache, checking every proof on the way.
 	for range proofWarmup {
 		i := rng.Uint64N(size)
-		p, err := l.ProveInclusion(ctx, i, size)
+		p, err := l.Reader().ProveInclusion(ctx, i, size)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -121,7 +121,7 @@ func BenchmarkProofs10M(b *testing.B) {
 		if k < len(checked) {
 			from = checked[k]
 		}
-		p, err := l.ProveConsistency(ctx, from, size)
+		p, err := l.Reader().ProveConsistency(ctx, from, size)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -138,7 +138,7 @@ func BenchmarkProofs10M(b *testing.B) {
 	b.Run("inclusion", func(b *testing.B) {
 		reads, spent := st.reads.Load(), st.nanos.Load()
 		for b.Loop() {
-			if _, err := l.ProveInclusion(ctx, rng.Uint64N(size), size); err != nil {
+			if _, err := l.Reader().ProveInclusion(ctx, rng.Uint64N(size), size); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -152,7 +152,7 @@ func BenchmarkProofs10M(b *testing.B) {
 	b.Run("consistency", func(b *testing.B) {
 		reads, spent := st.reads.Load(), st.nanos.Load()
 		for b.Loop() {
-			if _, err := l.ProveConsistency(ctx, 1+rng.Uint64N(size-1), size); err != nil {
+			if _, err := l.Reader().ProveConsistency(ctx, 1+rng.Uint64N(size-1), size); err != nil {
 				b.Fatal(err)
 			}
 		}

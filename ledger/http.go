@@ -22,16 +22,20 @@ import (
 // (a tile of a given width never changes); the checkpoint may be cached for two seconds. Entry
 // bundles are compressed when the client accepts gzip. Access control (who may read entries) is the
 // caller's: wrap the handler.
-func (l *Log) Handler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+func (r *Reader) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.Method != http.MethodGet && req.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		path := strings.TrimPrefix(r.URL.Path, "/")
+		_, cp, err := r.heads(req.Context())
+		if err != nil {
+			http.Error(w, "storage error", http.StatusInternalServerError)
+			return
+		}
+		path := strings.TrimPrefix(req.URL.Path, "/")
 		if path == "checkpoint" {
-			cp := l.Latest()
 			if cp.Note == nil {
 				http.Error(w, "no checkpoint has been cosigned yet", http.StatusServiceUnavailable)
 				return
@@ -46,7 +50,7 @@ func (l *Log) Handler() http.Handler {
 			http.Error(w, err.Error(), http.StatusNotFound)
 			return
 		}
-		size := l.Latest().Size
+		size := cp.Size
 		count := size >> (TileHeight * level) // hashes (or entries) on this level
 		if entries {
 			count = size
@@ -61,12 +65,12 @@ func (l *Log) Handler() http.Handler {
 		}
 		var data []byte
 		if entries {
-			data, err = l.bundleStore.ReadBundle(r.Context(), n)
+			data, err = r.store.ReadBundle(req.Context(), n)
 			if err == nil {
 				data, err = BundlePrefix(data, int(end-n*tileWidth))
 			}
 		} else {
-			data, err = l.tileStore.ReadTile(r.Context(), level, n)
+			data, err = r.store.ReadTile(req.Context(), level, n)
 			if err == nil {
 				want := int(end-n*tileWidth) * tlog.HashSize
 				if len(data) < want {
@@ -88,7 +92,7 @@ func (l *Log) Handler() http.Handler {
 		if entries {
 			w.Header().Set("Cache-Control", "private, max-age=31536000, immutable")
 			w.Header().Set("Vary", "Authorization, Accept-Encoding")
-			if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			if strings.Contains(req.Header.Get("Accept-Encoding"), "gzip") {
 				w.Header().Set("Content-Encoding", "gzip")
 				zw := gzip.NewWriter(w)
 				zw.Write(data)

@@ -105,7 +105,7 @@ func TestTilesHandler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(http.StripPrefix("/log", l.Handler()))
+	srv := httptest.NewServer(http.StripPrefix("/log", l.Reader().Handler()))
 	defer srv.Close()
 
 	resp, err := http.Get(srv.URL + "/log/checkpoint")

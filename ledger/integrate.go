@@ -91,7 +91,7 @@ func (l *Log) rootAt(ctx context.Context, n uint64) (tlog.Hash, error) {
 	if n == 0 {
 		return l.tree.root() // only used on an empty tree
 	}
-	return l.TreeRoot(ctx, n)
+	return l.reader.TreeRoot(ctx, n)
 }
 
 func (l *Log) kickIntegrator() {

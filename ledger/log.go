@@ -62,8 +62,8 @@ type Log struct {
 	// Storage, by the part that uses it: each part reaches the database only through the
 	// sub-interfaces of Storage it needs.
 	batchStore  BatchStorage  // sequencing, forwarding, integration
-	tileStore   TileStorage   // integration, proofs
-	bundleStore BundleStorage // integration, entries
+	tileStore   TileStorage   // integration
+	bundleStore BundleStorage // integration
 	stateStore  StateStorage  // integration, publishing
 	leaseStore  LeaseStorage  // the lease
 	queueStore  QueueStorage  // forwarding to the lease holder
@@ -93,7 +93,7 @@ type Log struct {
 	intErr     error
 	failed     error // set by Fail: the log refuses appends
 
-	tiles *tileCache
+	reader *Reader // the read side: proofs, entries, tiles (reader.go)
 
 	witnesses []*witnessPeer
 	quorum    int
@@ -146,13 +146,14 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Log, error) {
 		kick:        make(chan struct{}, 1),
 		fresh:       map[uint64]Batch{},
 		changed:     make(chan struct{}),
-		tiles:       newTileCache(4096),
 		leaseTTL:    DefaultLeaseTTL,
 		stopLease:   make(chan struct{}),
 		leaseDone:   make(chan struct{}),
 		pullDone:    make(chan struct{}),
 	}
 	l.fwd.wait = map[tlog.Hash][]chan uint64{}
+	l.reader = &Reader{store: cfg.Storage, verifier: cfg.Verifier, tiles: newTileCache(4096),
+		heads: func(context.Context) (Checkpoint, Checkpoint, error) { return l.Integrated(), l.Latest(), nil }}
 	for _, o := range opts {
 		o(l)
 	}
@@ -181,10 +182,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Log, error) {
 	return l, nil
 }
 
-// Origin is the log's name, the first line of its checkpoints.
-func (l *Log) Origin() string { return l.signer.Name() }
-
-// Verifier is the note verifier of the log key.
+// Verifier is the note verifier of the log key. Its Name is the log's origin, the first line of
+// its checkpoints.
 func (l *Log) Verifier() note.Verifier { return l.verifier }
 
 // Fail makes the log refuse every further append (with ErrCorrupt wrapping cause): what follows a

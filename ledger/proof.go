@@ -2,165 +2,18 @@ package ledger
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
-var (
-	// ErrNotIntegrated: the entry or tree size asked for is beyond the latest checkpoint.
-	ErrNotIntegrated = errors.New("ledger: not yet covered by a checkpoint")
-	// ErrInvalidProof: a proof does not verify.
-	ErrInvalidProof = errors.New("ledger: invalid proof")
-)
-
-// tileCache keeps tiles read from storage. Any tile of a given width is immutable (a partial tile
-// is a prefix of the full one), so entries never go stale; the cache only bounds its size.
-type tileCache struct {
-	mu    sync.Mutex
-	max   int
-	tiles map[tlog.Tile][]byte
-	order []tlog.Tile
-}
-
-func newTileCache(max int) *tileCache { return &tileCache{max: max, tiles: map[tlog.Tile][]byte{}} }
-
-func (c *tileCache) get(t tlog.Tile) ([]byte, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	d, ok := c.tiles[t]
-	return d, ok
-}
-
-func (c *tileCache) put(t tlog.Tile, d []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.tiles[t]; ok {
-		return
-	}
-	if len(c.order) >= c.max {
-		delete(c.tiles, c.order[0])
-		c.order = c.order[1:]
-	}
-	c.tiles[t] = d
-	c.order = append(c.order, t)
-}
-
-// tileReader serves tlog's TileHashReader from storage through the cache.
-type tileReader struct {
-	ctx   context.Context
-	ts    TileStorage
-	cache *tileCache
-}
-
-func (r tileReader) Height() int { return TileHeight }
-
-func (r tileReader) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
-	out := make([][]byte, len(tiles))
-	for i, t := range tiles {
-		if d, ok := r.cache.get(t); ok {
-			out[i] = d
-			continue
-		}
-		d, err := r.ts.ReadTile(r.ctx, uint(t.L), uint64(t.N))
-		if err != nil {
-			return nil, fmt.Errorf("reading tile %d/%d: %w", t.L, t.N, err)
-		}
-		if len(d) < t.W*tlog.HashSize {
-			return nil, fmt.Errorf("tile %d/%d holds %d hashes, want %d", t.L, t.N, len(d)/tlog.HashSize, t.W)
-		}
-		out[i] = d[:t.W*tlog.HashSize]
-	}
-	return out, nil
-}
-
-// SaveTiles is called by tlog once tiles are authenticated against the tree root: only then are
-// they cached.
-func (r tileReader) SaveTiles(tiles []tlog.Tile, data [][]byte) {
-	for i, t := range tiles {
-		r.cache.put(t, bytes.Clone(data[i]))
-	}
-}
-
-// hashReader reads stored hashes of the latest integrated tree, authenticated against its root.
-func (l *Log) hashReader(ctx context.Context) (tlog.HashReader, Checkpoint) {
-	cp := l.Integrated()
-	tree := tlog.Tree{N: int64(cp.Size), Hash: cp.Root}
-	return tlog.TileHashReader(tree, tileReader{ctx: ctx, ts: l.tileStore, cache: l.tiles}), cp
-}
-
-// ProveInclusion returns the RFC 6962 inclusion proof of entry index in the tree of size treeSize
-// (which no checkpoint may be smaller than: ErrNotIntegrated).
-func (l *Log) ProveInclusion(ctx context.Context, index, treeSize uint64) ([]tlog.Hash, error) {
-	r, cp := l.hashReader(ctx)
-	if treeSize > cp.Size {
-		return nil, fmt.Errorf("%w: tree size %d, latest checkpoint %d", ErrNotIntegrated, treeSize, cp.Size)
-	}
-	if index >= treeSize {
-		return nil, fmt.Errorf("ledger: entry %d is not in a tree of size %d", index, treeSize)
-	}
-	p, err := tlog.ProveRecord(int64(treeSize), int64(index), r)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: proving entry %d in tree %d: %w", index, treeSize, err)
-	}
-	return p, nil
-}
-
-// ProveConsistency returns the RFC 6962 consistency proof from the tree of size from to the tree of
-// size to.
-func (l *Log) ProveConsistency(ctx context.Context, from, to uint64) ([]tlog.Hash, error) {
-	r, cp := l.hashReader(ctx)
-	if to > cp.Size {
-		return nil, fmt.Errorf("%w: tree size %d, latest checkpoint %d", ErrNotIntegrated, to, cp.Size)
-	}
-	if from > to {
-		return nil, fmt.Errorf("ledger: no consistency proof from %d down to %d", from, to)
-	}
-	if from == 0 || from == to {
-		return nil, nil
-	}
-	p, err := tlog.ProveTree(int64(to), int64(from), r)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: proving %d consistent with %d: %w", from, to, err)
-	}
-	return p, nil
-}
-
-// TreeRoot returns the root hash of the tree of size n (no larger than the latest checkpoint).
-func (l *Log) TreeRoot(ctx context.Context, n uint64) (tlog.Hash, error) {
-	r, cp := l.hashReader(ctx)
-	if n > cp.Size {
-		return tlog.Hash{}, fmt.Errorf("%w: tree size %d, latest checkpoint %d", ErrNotIntegrated, n, cp.Size)
-	}
-	return tlog.TreeHash(int64(n), r)
-}
-
-// Entry returns the canonical bytes of an integrated entry, read from its entry bundle.
-func (l *Log) Entry(ctx context.Context, index uint64) ([]byte, error) {
-	if cp := l.Integrated(); index >= cp.Size {
-		return nil, fmt.Errorf("%w: entry %d, latest checkpoint %d", ErrNotIntegrated, index, cp.Size)
-	}
-	data, err := l.bundleStore.ReadBundle(ctx, index/tileWidth)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: reading the bundle of entry %d: %w", index, err)
-	}
-	entries, err := ParseBundle(data)
-	if err != nil {
-		return nil, err
-	}
-	i := int(index % tileWidth)
-	if i >= len(entries) {
-		return nil, fmt.Errorf("ledger: the bundle of entry %d is too short", index)
-	}
-	return entries[i], nil
-}
+// ErrInvalidProof: a proof does not verify.
+var ErrInvalidProof = errors.New("ledger: invalid proof")
 
 // CheckInclusion verifies that leafHash is entry index of the tree the checkpoint signs.
 func CheckInclusion(proof []tlog.Hash, cp Checkpoint, index uint64, leafHash tlog.Hash) error {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -90,7 +91,7 @@ func TestProofsInteroperate(t *testing.T) {
 			if index >= size {
 				continue
 			}
-			p, err := l.ProveInclusion(t.Context(), index, size)
+			p, err := l.Reader().ProveInclusion(t.Context(), index, size)
 			if err != nil {
 				t.Fatalf("ProveInclusion(%d, %d) = %v", index, size, err)
 			}
@@ -103,7 +104,7 @@ func TestProofsInteroperate(t *testing.T) {
 			if from > size {
 				continue
 			}
-			p, err := l.ProveConsistency(t.Context(), from, size)
+			p, err := l.Reader().ProveConsistency(t.Context(), from, size)
 			if err != nil {
 				t.Fatalf("ProveConsistency(%d, %d) = %v", from, size, err)
 			}
@@ -112,20 +113,20 @@ func TestProofsInteroperate(t *testing.T) {
 			}
 		}
 	}
-	if _, err := l.ProveInclusion(t.Context(), 0, cp.Size+1); !errors.Is(err, ledger.ErrNotIntegrated) {
+	if _, err := l.Reader().ProveInclusion(t.Context(), 0, cp.Size+1); !errors.Is(err, ledger.ErrNotIntegrated) {
 		t.Errorf("ProveInclusion beyond the checkpoint = %v, want ErrNotIntegrated", err)
 	}
-	if r, err := l.TreeRoot(t.Context(), 700); err != nil || r != roots[700] {
+	if r, err := l.Reader().TreeRoot(t.Context(), 700); err != nil || r != roots[700] {
 		t.Errorf("TreeRoot(700) = %s, %v; want %s", r, err, roots[700])
 	}
 
 	// A receipt: the entry's bytes as extra data, its proof, the checkpoint; checked offline.
 	const index = 777
-	entryBytes, err := l.Entry(t.Context(), index)
+	entryBytes, err := l.Reader().Entry(t.Context(), index)
 	if err != nil || !bytes.Equal(entryBytes, leaves[index]) {
 		t.Fatalf("Entry(%d) = %q, %v; want the appended bytes", index, entryBytes, err)
 	}
-	p, err := l.ProveInclusion(t.Context(), index, cp.Size)
+	p, err := l.Reader().ProveInclusion(t.Context(), index, cp.Size)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,6 +144,28 @@ func TestProofsInteroperate(t *testing.T) {
 	_, other := keys(t)
 	if _, err := ledger.CheckProof(parsed, ledger.LeafHash(parsed.Extra), other, nil, 0); err == nil {
 		t.Errorf("CheckProof with another log key = nil, want an error")
+	}
+
+	// A Reader built on the storage alone, as a tool opens a log it does not append to, gives the
+	// same entries and proofs within the stored checkpoint.
+	if err := l.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	rd := ledger.NewReader(env.Store, v)
+	if got, err := rd.Entry(t.Context(), index); err != nil || !bytes.Equal(got, leaves[index]) {
+		t.Errorf("NewReader: Entry(%d) = %q, %v; want the appended bytes", index, got, err)
+	}
+	if got, err := rd.ProveInclusion(t.Context(), index, cp.Size); err != nil || !slices.Equal(got, p) {
+		t.Errorf("NewReader: ProveInclusion(%d, %d) = %v, %v; want the log's proof", index, cp.Size, got, err)
+	}
+	if r, err := rd.TreeRoot(t.Context(), 700); err != nil || r != roots[700] {
+		t.Errorf("NewReader: TreeRoot(700) = %s, %v; want %s", r, err, roots[700])
+	}
+	if at, found, err := rd.FindLeaf(t.Context(), 0, ledger.LeafHash(leaves[index])); err != nil || !found || at != index {
+		t.Errorf("NewReader: FindLeaf(entry %d) = %d, %v, %v; want %d, true", index, at, found, err, index)
+	}
+	if _, err := ledger.NewReader(env.Store, other).Entry(t.Context(), 0); !errors.Is(err, ledger.ErrInvalidSignature) {
+		t.Errorf("NewReader with another log key: Entry = %v, want ErrInvalidSignature", err)
 	}
 }
 

@@ -243,24 +243,3 @@ func (l *Log) lastBatchEnd(ctx context.Context, first uint64) (uint64, error) {
 func (l *Log) Sign(index uint64, leafHash [32]byte) (Receipt, error) {
 	return signReceipt(l.signer, index, leafHash)
 }
-
-// FindLeaf looks for the entry with the given leaf hash among the sequenced entries from index
-// from on, which must be a batch boundary (the size of any checkpoint is one). It reports the
-// entry's index and whether it was found.
-func (l *Log) FindLeaf(ctx context.Context, from uint64, leafHash [32]byte) (uint64, bool, error) {
-	for {
-		b, err := l.batchStore.ReadBatch(ctx, from)
-		if errors.Is(err, ErrNotFound) {
-			return 0, false, nil
-		}
-		if err != nil {
-			return 0, false, fmt.Errorf("ledger: reading batch %d: %w", from, err)
-		}
-		for i, leaf := range b.Leaves {
-			if LeafHash(leaf) == leafHash {
-				return b.First + uint64(i), true, nil
-			}
-		}
-		from = b.End()
-	}
-}

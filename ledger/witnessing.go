@@ -90,7 +90,7 @@ func (l *Log) pushTo(ctx context.Context, p *witnessPeer, cp Checkpoint) ([]byte
 		if old > cp.Size {
 			return nil, fmt.Errorf("the witness has cosigned a tree of size %d, larger than ours (%d): was the log rolled back?", old, cp.Size)
 		}
-		proof, err := l.ProveConsistency(ctx, old, cp.Size)
+		proof, err := l.reader.ProveConsistency(ctx, old, cp.Size)
 		if err != nil {
 			return nil, err
 		}
@@ -111,15 +111,4 @@ func (l *Log) pushTo(ctx context.Context, p *witnessPeer, cp Checkpoint) ([]byte
 		return sigs, nil
 	}
 	return nil, fmt.Errorf("the witness's size keeps changing")
-}
-
-// LatestCosigned returns the largest checkpoint ever cosigned by witnesses, as stored, or
-// ErrNotFound. Tools that open the log without its witness configuration use it to give out
-// proofs against cosigned checkpoints.
-func (l *Log) LatestCosigned(ctx context.Context) (Checkpoint, error) {
-	text, err := l.stateStore.LatestCosigned(ctx)
-	if err != nil {
-		return Checkpoint{}, err
-	}
-	return ParseCheckpoint(text, l.verifier)
 }

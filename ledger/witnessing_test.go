@@ -159,7 +159,7 @@ func TestWitnessRefusesSplitView(t *testing.T) {
 	if err := fork.WaitCaughtUp(ctx); err != nil || fork.Integrated().Size != 25 {
 		t.Fatalf("fork integrated size %d, %v; want 25", fork.Integrated().Size, err)
 	}
-	proof, err := fork.ProveConsistency(t.Context(), 20, 25)
+	proof, err := fork.Reader().ProveConsistency(t.Context(), 20, 25)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -266,6 +266,11 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening the ledger: %w", err)
 	}
+	// The hub appends through the log and reads through the log's reader.
+	hubLedger := struct {
+		*ledger.Log
+		*ledger.Reader
+	}{a.log, a.log.Reader()}
 	// The start-up check: the recent entries, before serving (the stored tiles were already checked
 	// against the latest checkpoint); the whole log in the background, refusing appends — and so
 	// failing every request closed — if it finds the log altered.
@@ -288,7 +293,7 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 		if err != nil {
 			return nil, err
 		}
-		if version, err = hub.ImportPolicy(ctx, st.store, a.log, set, "the policy files in "+cfg.path("policy"), time.Now()); err != nil {
+		if version, err = hub.ImportPolicy(ctx, st.store, hubLedger, set, "the policy files in "+cfg.path("policy"), time.Now()); err != nil {
 			return nil, err
 		}
 	}
@@ -304,7 +309,7 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	if err := engine.Load(ctx, info, loader); err != nil {
 		return nil, fmt.Errorf("loading policy version %d: %w", version, err)
 	}
-	a.hub, err = hub.New(hub.Config{Store: st.store, Ledger: a.log, Policy: engine, Master: k.master, IndexKey: k.index,
+	a.hub, err = hub.New(hub.Config{Store: st.store, Ledger: hubLedger, Policy: engine, Master: k.master, IndexKey: k.index,
 		Governance: hub.Governance{Versions: st.store, Loader: loader, Proposals: st.store}})
 	if err != nil {
 		return nil, err
@@ -422,7 +427,7 @@ func (a *app) handler() http.Handler {
 	// are for auditors. The tiles handler serves what r.URL.Path (unescaped) names, so the choice is
 	// made on that same string, not by a mux pattern: the mux matches escaped segments, and
 	// "/tile/entries%2F000" would reach the bundles by the public route.
-	tiles := a.log.Handler()
+	tiles := a.log.Reader().Handler()
 	bundles := auth.Middleware(a.verifier, onlyKind(auth.KindAuditor, tiles))
 	mux.Handle("GET /checkpoint", tiles)
 	mux.HandleFunc("GET /tile/", func(w http.ResponseWriter, r *http.Request) {

@@ -227,7 +227,7 @@ func TestCrashSIGKILL(t *testing.T) {
 		if a.index >= size {
 			t.Fatalf("acknowledged entry %d is not in the tree of size %d", a.index, size)
 		}
-		raw, err := h.app.log.Entry(t.Context(), a.index)
+		raw, err := h.app.log.Reader().Entry(t.Context(), a.index)
 		if err != nil {
 			t.Fatalf("acknowledged entry %d: %v", a.index, err)
 		}

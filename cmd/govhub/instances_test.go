@@ -135,7 +135,7 @@ func TestTwoHubsOneDatabase(t *testing.T) {
 	}
 
 	for i, lh := range acked {
-		raw, err := a2.log.Entry(t.Context(), i)
+		raw, err := a2.log.Reader().Entry(t.Context(), i)
 		if err != nil {
 			t.Fatalf("acknowledged entry %d: %v", i, err)
 		}

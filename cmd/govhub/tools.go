@@ -130,7 +130,7 @@ func cmdLedgerVerify(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	arep, err := hub.AuditRecords(ctx, lg, st.store, index)
+	arep, err := hub.AuditRecords(ctx, lg.Reader(), st.store, index)
 	if err != nil {
 		return fmt.Errorf("auditing records: %w", err)
 	}
@@ -210,7 +210,10 @@ func cmdLedgerReceipt(ctx context.Context, args []string, stdout, stderr io.Writ
 		return err
 	}
 	defer lg.Shutdown(context.WithoutCancel(ctx))
-	p, err := hub.ReceiptOf(ctx, lg, uint64(*index))
+	p, err := hub.ReceiptOf(ctx, struct {
+		*ledger.Log
+		*ledger.Reader
+	}{lg, lg.Reader()}, uint64(*index))
 	if err != nil {
 		return err
 	}
