@@ -43,43 +43,8 @@ const (
 // Entry is one leaf of the ledger. It holds codes, names, digests and commitments only: the hub
 // puts no citizen identifier and no field value in clear into an entry (DESIGN §1.3).
 //
-// Its canonical encoding (FormatEntry) is UTF-8 text, one "key value" line each, in this fixed
-// order, every line ending in "\n"; optional lines are left out when empty:
-//
-//	govhub/entry/v1                          header, always
-//	kind <kind>                              access | update | policy | proposal | approval | rejection
-//	time <RFC 3339, UTC, milliseconds>       e.g. 2026-11-21T06:30:05.120Z
-//	actor <department>/<role>                who acted, e.g. housing/clerk
-//	purpose <code>                           optional: the stated purpose
-//	policy <version>                         the policy version decided under (decimal)
-//	request <64 hex>                         optional: keyed digest of the request
-//	outcome <allowed|denied>
-//	reason <token>                           optional: why it was denied, e.g. unknown-purpose
-//	dataset <name>                           optional: the dataset an update wrote
-//	base <version>                           optional: the record version an update replaced (decimal)
-//	record <64 hex>                          optional: salted digest of the record an update wrote, or a policy digest
-//	subject <64 hex>                         0 or more, sorted: salted subject commitments
-//	field <name> <level> [<commitment hex>]  0 or more, sorted by name: what was carried, and how
-//
-// Tokens (kind, department, role, purpose, reason, dataset, field names and levels) are 1 to 128
-// characters from [A-Za-z0-9._:*#-]; an item of a list dataset is named like property.address#0. Everything is canonical: no other spacing, decimal numbers
-// without leading zeros, lowercase hex, no duplicate subjects or field names, and ParseEntry
-// rejects anything that FormatEntry would not have produced, so an entry has exactly one encoding.
-//
-// For example, a housing clerk's read of one citizen:
-//
-//	govhub/entry/v1
-//	kind access
-//	time 2026-11-21T06:30:05.120Z
-//	actor housing/clerk
-//	purpose home-purchase-eligibility
-//	policy 1
-//	request 0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0
-//	outcome allowed
-//	subject 5b0c7f7e3b1b7a3d9b2f3c0e8d2a4e6f1c3b5a7d9e0f2a4c6e8b0d2f4a6c8e0b
-//	field health.bloodType deny
-//	field identity.name reveal
-//	field tax.annualIncome commit
+// Its canonical encoding, govhub/entry/v1 ([FormatEntry], [ParseEntry]), is specified with a
+// worked example in the package documentation.
 type Entry struct {
 	Kind       Kind
 	Time       time.Time

@@ -2,7 +2,10 @@ package ledger_test
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -140,4 +143,36 @@ func FuzzParseEntry(f *testing.F) {
 			t.Fatalf("FormatEntry(ParseEntry(x)) = %q, want x = %q", again, data)
 		}
 	})
+}
+
+// TestDocWorkedExample keeps the package documentation's worked example true: the entry it shows
+// is testdata/entry-access.txt, line for line, with that file's size and leaf hash.
+func TestDocWorkedExample(t *testing.T) {
+	doc, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile("testdata/entry-access.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shown strings.Builder
+	for _, line := range strings.SplitAfter(string(data), "\n") {
+		if line != "" {
+			shown.WriteString("//\t" + line)
+		}
+	}
+	if !strings.Contains(string(doc), shown.String()) {
+		t.Errorf("doc.go does not show testdata/entry-access.txt as its worked example; want the lines\n%s", shown.String())
+	}
+	leaf := ledger.LeafHash(data)
+	for _, want := range []string{
+		fmt.Sprintf("the %d bytes of testdata/entry-access.txt", len(data)),
+		"//\t" + hex.EncodeToString(leaf[:]) + "\n",
+		"//\t" + base64.StdEncoding.EncodeToString(leaf[:]) + "\n",
+	} {
+		if !strings.Contains(string(doc), want) {
+			t.Errorf("doc.go does not say %q", want)
+		}
+	}
 }

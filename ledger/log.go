@@ -57,6 +57,8 @@ func WithLogger(lg *slog.Logger) Option { return func(l *Log) { l.logger = lg } 
 // holding its entry is durable. One integrator goroutine folds sequenced batches into the hash
 // tiles, advances the tree state by compare-and-swap, and signs a checkpoint.
 //
+// Proofs, entries and the tlog-tiles read API are the read side's: Log.Reader.
+//
 // A Log is safe for concurrent use. It runs until its lifetime context ends or Shutdown is called.
 type Log struct {
 	// Storage, by the part that uses it: each part reaches the database only through the
