@@ -2,7 +2,7 @@
 // citizens (list.go), updating a record (update.go), bulk import (import.go), recovery of
 // interrupted updates (recover.go), a citizen opening their own commitments (opening.go), reviewing
 // the ledger (review.go), checking records against it (audit.go), and the officers' policy
-// workflow (officers.go). Its types are plain Go: no GraphQL, no BSON.
+// Its types are plain Go: no GraphQL, no BSON. The officers' policy workflow is package governance.
 //
 // The invariants of DESIGN §1 live here:
 //   - log before release: ReadCitizen returns data only after the access entry describing exactly
@@ -32,27 +32,30 @@ import (
 	"sync"
 	"time"
 
-	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/crypto/seal"
+	"github.com/govhub/govhub/internal/usecase"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/policy"
 	"github.com/govhub/govhub/store"
 )
 
-// Errors callers test for; graph maps them to GraphQL error codes.
+// Errors callers test for; graph maps them to GraphQL error codes. ErrForbidden, ErrInvalid,
+// ErrConflict, ErrUnavailable and ErrBusy are the same values as governance's.
 var (
 	// ErrForbidden: the policy does not allow the action (the attempt is on the ledger).
-	ErrForbidden = errors.New("forbidden by policy")
+	ErrForbidden = usecase.ErrForbidden
 	// ErrUnknownPurpose: the stated purpose is not in the registry (the attempt is on the ledger).
 	ErrUnknownPurpose = errors.New("purpose is not registered")
 	// ErrNotFound: no such citizen.
 	ErrNotFound = errors.New("no such citizen")
 	// ErrInvalid: an input value is invalid; the error wraps a *dataset.ValidationError naming the field.
-	ErrInvalid = errors.New("invalid input")
+	ErrInvalid = usecase.ErrInvalid
+	// ErrConflict: the record an update was built on changed before the update could be written.
+	ErrConflict = usecase.ErrConflict
 	// ErrUnavailable: the ledger could not record the request, so nothing was released or written.
-	ErrUnavailable = errors.New("the ledger could not record this request; nothing was released or changed")
+	ErrUnavailable = usecase.ErrUnavailable
 	// ErrBusy: too many requests are waiting for the ledger; retry shortly.
-	ErrBusy = errors.New("the ledger is saturated; retry shortly")
+	ErrBusy = usecase.ErrBusy
 )
 
 // RecordStore holds citizens and their dataset records.
@@ -112,9 +115,6 @@ type Config struct {
 	Master *seal.MasterKey
 	// IndexKey (32 bytes) keys citizen pseudonyms in the private subject index and request digests.
 	IndexKey []byte
-	// Governance holds the stored policy versions and proposals (optional: without it the policy
-	// is whatever the engine was built with, and officers cannot change it).
-	Governance Governance
 }
 
 // Option changes a default of New.
@@ -136,13 +136,6 @@ type Hub struct {
 	now      func() time.Time
 	rand     io.Reader
 	locks    [256]sync.Mutex // one writer per record at a time in this process
-
-	governance Governance
-	setMu      sync.Mutex
-	set        policy.Set // the latest whole policy version read (officers' workflow)
-	// decideMu serialises decisions on proposals within this instance; across instances the
-	// version number is the arbiter (a second save of the same number fails).
-	decideMu sync.Mutex
 }
 
 // New checks cfg and returns a hub.
@@ -153,12 +146,8 @@ func New(cfg Config, opts ...Option) (*Hub, error) {
 	if len(cfg.IndexKey) != 32 {
 		return nil, fmt.Errorf("hub: index key has %d bytes, want 32", len(cfg.IndexKey))
 	}
-	g := cfg.Governance
-	if (g.Versions == nil) != (g.Loader == nil) || (g.Versions == nil) != (g.Proposals == nil) {
-		return nil, errors.New("hub: governance needs versions, a loader and proposals together")
-	}
 	h := &Hub{store: cfg.Store, ledger: cfg.Ledger, policy: cfg.Policy, master: cfg.Master,
-		indexKey: cfg.IndexKey, now: time.Now, rand: rand.Reader, governance: g}
+		indexKey: cfg.IndexKey, now: time.Now, rand: rand.Reader}
 	for _, o := range opts {
 		o(h)
 	}
@@ -217,34 +206,9 @@ func (h *Hub) subject(citizen string) (salt, commitment []byte, err error) {
 	return salt, SubjectCommitment(salt, citizen), nil
 }
 
-// actor names the principal in an entry: department and role, or the principal's kind for
-// principals outside departments (citizens, auditors). Never the person.
-func actor(p auth.Principal) (department, role string) {
-	department, role = p.Department, p.Role
-	if department == "" {
-		department = string(p.Kind)
-	}
-	if role == "" {
-		role = string(p.Kind)
-	}
-	if department == "" {
-		department, role = "unknown", "unknown"
-	}
-	return department, role
-}
-
 // appendEntry appends e, mapping ledger failures to ErrBusy or ErrUnavailable.
 func (h *Hub) appendEntry(ctx context.Context, e ledger.Entry) (ledger.Receipt, error) {
-	r, err := h.ledger.Append(ctx, e)
-	switch {
-	case err == nil:
-		return r, nil
-	case errors.Is(err, ledger.ErrQueueFull):
-		return r, fmt.Errorf("%w: %v", ErrBusy, err)
-	case errors.Is(err, ledger.ErrInvalidEntry):
-		return r, fmt.Errorf("hub: building the ledger entry: %w", err)
-	}
-	return r, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	return usecase.Append(ctx, h.ledger, e)
 }
 
 // indexSubject records, in the private subject index, that entry index concerns citizen.

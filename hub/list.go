@@ -10,6 +10,7 @@ import (
 	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/crypto/seal"
 	"github.com/govhub/govhub/dataset"
+	"github.com/govhub/govhub/internal/usecase"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/policy"
 	"github.com/govhub/govhub/store"
@@ -75,7 +76,7 @@ func (h *Hub) ListCitizens(ctx context.Context, p auth.Principal, req ListReques
 			return nil, err
 		}
 	}
-	dept, role := actor(p)
+	dept, role := usecase.Actor(p)
 	entry := ledger.Entry{
 		Kind: ledger.KindAccess, Time: h.now(), Department: dept, Role: role, Purpose: req.Purpose,
 		Policy: snap.Version(), Request: h.requestDigest(req.Request), Outcome: ledger.OutcomeAllowed,

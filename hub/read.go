@@ -11,6 +11,7 @@ import (
 	"github.com/govhub/govhub/crypto/commit"
 	"github.com/govhub/govhub/crypto/seal"
 	"github.com/govhub/govhub/dataset"
+	"github.com/govhub/govhub/internal/usecase"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/policy"
 	"github.com/govhub/govhub/store"
@@ -97,7 +98,7 @@ func (h *Hub) ReadCitizen(ctx context.Context, p auth.Principal, req ReadRequest
 	if err != nil {
 		return nil, err
 	}
-	dept, role := actor(p)
+	dept, role := usecase.Actor(p)
 	entry := ledger.Entry{
 		Kind: ledger.KindAccess, Time: h.now(), Department: dept, Role: role, Purpose: req.Purpose,
 		Policy: snap.Version(), Request: h.requestDigest(req.Request), Outcome: ledger.OutcomeAllowed,
@@ -318,7 +319,7 @@ func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
 // could still identify (an expired but authentic token, say): actor, reason and request digest;
 // the request's citizen is not known at that point.
 func (h *Hub) LogRefusal(ctx context.Context, p auth.Principal, reason string, request []byte) (ledger.Receipt, error) {
-	dept, role := actor(p)
+	dept, role := usecase.Actor(p)
 	return h.appendEntry(ctx, ledger.Entry{
 		Kind: ledger.KindAccess, Time: h.now(), Department: dept, Role: role, Policy: h.policy.Snapshot().Version(),
 		Request: h.requestDigest(request), Outcome: ledger.OutcomeDenied, Reason: reason,

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/govhub/govhub/dataset"
+	"github.com/govhub/govhub/internal/usecase"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/store"
 )
@@ -54,7 +55,7 @@ func (f *fixture) crashedUpdate(t *testing.T, citizen, dsName string, item map[s
 		t.Fatalf("FormatEntry = %v", err)
 	}
 	pend := store.Pending{
-		ID: randomID(h.rand), Record: rec, Base: cur.Version, HadBase: hadBase, LeafHash: leafHashOf(leaf),
+		ID: usecase.RandomID(h.rand), Record: rec, Base: cur.Version, HadBase: hadBase, LeafHash: leafHashOf(leaf),
 		After: h.ledger.Latest().Size, SubjectSalt: salt, Created: h.now(),
 	}
 	if err := h.store.AddPending(ctx, pend); err != nil {

@@ -2,7 +2,6 @@ package hub
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -16,6 +15,7 @@ import (
 	"github.com/govhub/govhub/crypto/commit"
 	"github.com/govhub/govhub/crypto/seal"
 	"github.com/govhub/govhub/dataset"
+	"github.com/govhub/govhub/internal/usecase"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/policy"
 	"github.com/govhub/govhub/store"
@@ -64,7 +64,7 @@ func (h *Hub) Update(ctx context.Context, p auth.Principal, req UpdateRequest) (
 	if err := dataset.CheckCitizenID(req.Citizen); err != nil {
 		return nil, fmt.Errorf("%w: citizenId: %v", ErrInvalid, err)
 	}
-	dept, role := actor(p)
+	dept, role := usecase.Actor(p)
 	salt, subj, err := h.subject(req.Citizen)
 	if err != nil {
 		return nil, err
@@ -140,7 +140,7 @@ func (h *Hub) Update(ctx context.Context, p auth.Principal, req UpdateRequest) (
 		return nil, fmt.Errorf("hub: building the ledger entry: %w", err)
 	}
 	pend := store.Pending{
-		ID: randomID(h.rand), Record: rec, Base: cur.Version, HadBase: hadBase, LeafHash: leafHashOf(leaf),
+		ID: usecase.RandomID(h.rand), Record: rec, Base: cur.Version, HadBase: hadBase, LeafHash: leafHashOf(leaf),
 		After: h.ledger.Latest().Size, SubjectSalt: salt, Created: h.now(),
 	}
 	if err := h.store.AddPending(ctx, pend); err != nil {
@@ -429,14 +429,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func randomID(r io.Reader) string {
-	b := make([]byte, 16)
-	if _, err := io.ReadFull(r, b); err != nil {
-		_, _ = rand.Read(b)
-	}
-	return hex.EncodeToString(b)
 }
 
 func leafHashOf(leaf []byte) []byte {

@@ -22,6 +22,7 @@ import (
 	"github.com/govhub/govhub/crypto/keys"
 	"github.com/govhub/govhub/crypto/seal"
 	"github.com/govhub/govhub/dataset"
+	"github.com/govhub/govhub/governance"
 	"github.com/govhub/govhub/graph"
 	"github.com/govhub/govhub/hub"
 	"github.com/govhub/govhub/ledger"
@@ -208,6 +209,7 @@ type app struct {
 	keys     hubKeys
 	log      *ledger.Log
 	hub      *hub.Hub
+	officers *governance.Officers
 	verifier *auth.Verifier
 	issuer   *auth.Issuer
 	cancel   context.CancelFunc
@@ -288,7 +290,7 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 		if err != nil {
 			return nil, err
 		}
-		if version, err = hub.ImportPolicy(ctx, st.store, a.log, set, "the policy files in "+cfg.path("policy"), time.Now()); err != nil {
+		if version, err = governance.ImportPolicy(ctx, st.store, a.log, set, "the policy files in "+cfg.path("policy"), time.Now()); err != nil {
 			return nil, err
 		}
 	}
@@ -304,12 +306,19 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	if err := engine.Load(ctx, info, loader); err != nil {
 		return nil, fmt.Errorf("loading policy version %d: %w", version, err)
 	}
-	a.hub, err = hub.New(hub.Config{Store: st.store, Ledger: a.log, Policy: engine, Master: k.master, IndexKey: k.index,
-		Governance: hub.Governance{Versions: st.store, Loader: loader, Proposals: st.store}})
+	a.hub, err = hub.New(hub.Config{Store: st.store, Ledger: a.log, Policy: engine, Master: k.master, IndexKey: k.index})
 	if err != nil {
 		return nil, err
 	}
-	go a.hub.WatchPolicy(life, policyPollInterval, cfg.Logger)
+	follower, err := governance.NewFollower(engine, st.store, loader)
+	if err != nil {
+		return nil, err
+	}
+	a.officers, err = governance.New(governance.Config{Policy: engine, Versions: st.store, Proposals: st.store, Ledger: a.log, Follower: follower})
+	if err != nil {
+		return nil, err
+	}
+	go follower.Watch(life, policyPollInterval, cfg.Logger)
 	// A lone hub owns every pending update at start-up; hubs sharing a database settle only those
 	// older than recoveryMargin, and go on doing so for the updates of a peer that died.
 	margin := time.Duration(0)
@@ -414,7 +423,7 @@ func (a *app) close(ctx context.Context) error {
 
 // handler is the hub's HTTP interface.
 func (a *app) handler() http.Handler {
-	gql := graph.NewHandler(&graph.Resolver{Hub: a.hub, Logger: a.cfg.Logger}, graph.HandlerConfig{Introspection: true})
+	gql := graph.NewHandler(&graph.Resolver{Hub: a.hub, Officers: a.officers, Logger: a.cfg.Logger}, graph.HandlerConfig{Introspection: true})
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", limitBody(auth.Middleware(a.verifier, gql, auth.WithRejectHook(a.logRefusal))))
 	mux.Handle("GET /graphiql", playground.Handler("GovHub", "/graphql"))
