@@ -169,33 +169,52 @@ func reseal(dk *seal.DataKey, citizen string, ds *dataset.Dataset, field string,
 	return store.SealedField{Ciphertext: ct, Commitment: sf.Commitment, Version: version}, nil
 }
 
-// dataKey returns the citizen's data key; with create, it makes and stores one if there is none.
-func (h *Hub) dataKey(ctx context.Context, citizen string, create bool) (*seal.DataKey, error) {
-	wrapped, err := h.store.DataKey(ctx, citizen)
-	if errors.Is(err, store.ErrNotFound) && create {
-		dk, err := seal.NewDataKey(h.rand)
+// keyring unwraps the citizens' data keys.
+type keyring struct {
+	keys   KeyReader
+	master *seal.MasterKey
+}
+
+// dataKey returns the citizen's data key, or an error wrapping store.ErrNotFound if they have none.
+func (k keyring) dataKey(ctx context.Context, citizen string) (*seal.DataKey, error) {
+	wrapped, err := k.keys.DataKey(ctx, citizen)
+	if err != nil {
+		return nil, fmt.Errorf("reading the data key of %s: %w", citizen, err)
+	}
+	return k.unwrap(citizen, wrapped)
+}
+
+func (k keyring) unwrap(citizen string, wrapped []byte) (*seal.DataKey, error) {
+	dk, err := k.master.Unwrap(citizen, wrapped)
+	if err != nil {
+		return nil, fmt.Errorf("unwrapping the data key of %s: %w", citizen, err)
+	}
+	return dk, nil
+}
+
+// dataKeyOrNew returns the citizen's data key, making and storing one if there is none.
+func (u *Updater) dataKeyOrNew(ctx context.Context, citizen string) (*seal.DataKey, error) {
+	wrapped, err := u.keys.DataKey(ctx, citizen)
+	if errors.Is(err, store.ErrNotFound) {
+		dk, err := seal.NewDataKey(u.rand)
 		if err != nil {
 			return nil, err
 		}
-		w, err := h.master.Wrap(citizen, dk)
+		w, err := u.keyring.master.Wrap(citizen, dk)
 		if err != nil {
 			return nil, err
 		}
-		err = h.store.AddDataKey(ctx, citizen, w)
+		err = u.keys.AddDataKey(ctx, citizen, w)
 		if err == nil {
 			return dk, nil
 		}
 		if !errors.Is(err, store.ErrConflict) {
 			return nil, fmt.Errorf("storing the data key of %s: %w", citizen, err)
 		}
-		wrapped, err = h.store.DataKey(ctx, citizen) // someone else made it first
+		wrapped, err = u.keys.DataKey(ctx, citizen) // someone else made it first
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading the data key of %s: %w", citizen, err)
 	}
-	dk, err := h.master.Unwrap(citizen, wrapped)
-	if err != nil {
-		return nil, fmt.Errorf("unwrapping the data key of %s: %w", citizen, err)
-	}
-	return dk, nil
+	return u.keyring.unwrap(citizen, wrapped)
 }

@@ -208,7 +208,9 @@ type app struct {
 	storage  *storage
 	keys     hubKeys
 	log      *ledger.Log
-	hub      *hub.Hub
+	reader   *hub.Reader
+	updater  *hub.Updater
+	review   *hub.Review
 	officers *governance.Officers
 	verifier *auth.Verifier
 	issuer   *auth.Issuer
@@ -306,8 +308,7 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	if err := engine.Load(ctx, info, loader); err != nil {
 		return nil, fmt.Errorf("loading policy version %d: %w", version, err)
 	}
-	a.hub, err = hub.New(hub.Config{Store: st.store, Ledger: a.log, Policy: engine, Master: k.master, IndexKey: k.index})
-	if err != nil {
+	if err := a.openUseCases(engine); err != nil {
 		return nil, err
 	}
 	follower, err := governance.NewFollower(engine, st.store, loader)
@@ -326,7 +327,7 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 		margin = recoveryMargin
 		go a.recoverPeriodically(life)
 	}
-	rep, err := a.hub.Recover(ctx, margin)
+	rep, err := a.updater.Recover(ctx, margin)
 	if err != nil {
 		return nil, fmt.Errorf("recovering interrupted updates: %w", err)
 	}
@@ -345,6 +346,24 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	return a, nil
 }
 
+// openUseCases builds the hub's capabilities on the open store and ledger, deciding with engine.
+func (a *app) openUseCases(engine *policy.Engine) error {
+	st, k := a.storage.store, a.keys
+	var err error
+	a.reader, err = hub.NewReader(hub.ReaderConfig{Records: st, Lister: st, Keys: st, Master: k.master, Index: st,
+		Ledger: a.log, Policy: engine, IndexKey: k.index})
+	if err != nil {
+		return err
+	}
+	a.updater, err = hub.NewUpdater(hub.UpdaterConfig{Records: st, Keys: st, Master: k.master, Pending: st, Index: st,
+		Ledger: a.log, Policy: engine, IndexKey: k.index})
+	if err != nil {
+		return err
+	}
+	a.review, err = hub.NewReview(a.log)
+	return err
+}
+
 // policyPollInterval is how often a hub looks for a policy version approved on another instance.
 const policyPollInterval = 500 * time.Millisecond
 
@@ -359,7 +378,7 @@ func (a *app) recoverPeriodically(ctx context.Context) {
 			return
 		case <-time.After(recoveryMargin):
 		}
-		rep, err := a.hub.Recover(ctx, recoveryMargin)
+		rep, err := a.updater.Recover(ctx, recoveryMargin)
 		if err != nil {
 			a.cfg.Logger.WarnContext(ctx, "recovering interrupted updates", slog.String("error", err.Error()))
 		} else if rep.Applied+rep.Dropped > 0 {
@@ -423,7 +442,7 @@ func (a *app) close(ctx context.Context) error {
 
 // handler is the hub's HTTP interface.
 func (a *app) handler() http.Handler {
-	gql := graph.NewHandler(&graph.Resolver{Hub: a.hub, Officers: a.officers, Logger: a.cfg.Logger}, graph.HandlerConfig{Introspection: true})
+	gql := graph.NewHandler(&graph.Resolver{Reader: a.reader, Updater: a.updater, Review: a.review, Officers: a.officers, Logger: a.cfg.Logger}, graph.HandlerConfig{Introspection: true})
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", limitBody(auth.Middleware(a.verifier, gql, auth.WithRejectHook(a.logRefusal))))
 	mux.Handle("GET /graphiql", playground.Handler("GovHub", "/graphql"))
@@ -470,7 +489,7 @@ func (a *app) logRefusal(r *http.Request, p *auth.Principal, err error) {
 	if !errors.Is(err, auth.ErrExpired) {
 		reason = "invalid-token"
 	}
-	if _, lerr := a.hub.LogRefusal(r.Context(), *p, reason, []byte(r.Method+" "+r.URL.RequestURI())); lerr != nil {
+	if _, lerr := a.reader.LogRefusal(r.Context(), *p, reason, []byte(r.Method+" "+r.URL.RequestURI())); lerr != nil {
 		a.cfg.Logger.ErrorContext(r.Context(), "could not log a refused request", slog.String("error", lerr.Error()))
 	}
 }

@@ -117,7 +117,7 @@ func BenchmarkPolicyFirstQueryAfterChange(b *testing.B) {
 		if _, err := h.app.officers.ApprovePolicyChange(b.Context(), o2, prop.ID); err != nil {
 			b.Fatal(err)
 		}
-		snap := h.app.hub.Policy()
+		snap := h.app.reader.Policy()
 		sub := policy.Subject{Department: fmt.Sprintf("dept-%d", i%200), Role: "role-1"}
 		b.StartTimer()
 		split.query(b, snap, sub, datasets)
