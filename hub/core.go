@@ -2,15 +2,13 @@ package hub
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"time"
 
+	"github.com/govhub/govhub/crypto/subject"
 	"github.com/govhub/govhub/internal/usecase"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/store"
@@ -30,8 +28,8 @@ func newCore(lg Appender, index SubjectIndex, indexKey []byte, opts []Option) (c
 	if lg == nil || index == nil {
 		return core{}, errors.New("hub: a ledger and a subject index are required")
 	}
-	if len(indexKey) != 32 {
-		return core{}, fmt.Errorf("hub: index key has %d bytes, want 32", len(indexKey))
+	if len(indexKey) != subject.KeySize {
+		return core{}, fmt.Errorf("hub: index key has %d bytes, want %d", len(indexKey), subject.KeySize)
 	}
 	c := core{ledger: lg, index: index, indexKey: indexKey, now: time.Now, rand: rand.Reader}
 	for _, o := range opts {
@@ -40,44 +38,18 @@ func newCore(lg Appender, index SubjectIndex, indexKey []byte, opts []Option) (c
 	return c, nil
 }
 
-// pseudonym names a citizen in the private subject index: the first 16 bytes, hex, of
-// HMAC-SHA-256(IndexKey, "govhub/pseudonym/v1" ‖ 0x00 ‖ citizenID).
-func (c *core) pseudonym(citizen string) string { return pseudonymOf(c.indexKey, citizen) }
+// pseudonym names a citizen in the private subject index (subject.Pseudonym under the index key).
+func (c *core) pseudonym(citizen string) string { return subject.Pseudonym(c.indexKey, citizen) }
 
-func pseudonymOf(key []byte, citizen string) string {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte("govhub/pseudonym/v1\x00"))
-	m.Write([]byte(citizen))
-	return hex.EncodeToString(m.Sum(nil)[:16])
-}
+// requestDigest is the keyed digest of a request (subject.RequestDigest under the index key).
+func (c *core) requestDigest(req []byte) []byte { return subject.RequestDigest(c.indexKey, req) }
 
-// requestDigest is HMAC-SHA-256(IndexKey, "govhub/request/v1" ‖ 0x00 ‖ request): the hub can show a
-// request matches its entry, while nobody without the key can test guesses of its contents
-// (a plain hash of a request naming a citizen and a value would give both away).
-func (c *core) requestDigest(req []byte) []byte {
-	m := hmac.New(sha256.New, c.indexKey)
-	m.Write([]byte("govhub/request/v1\x00"))
-	m.Write(req)
-	return m.Sum(nil)
-}
-
-// SubjectCommitment is the salted commitment to a citizen that entries carry:
-// SHA-256("govhub/subject/v1" ‖ salt ‖ citizenID).
-func SubjectCommitment(salt []byte, citizen string) []byte {
-	s := sha256.New()
-	s.Write([]byte("govhub/subject/v1"))
-	s.Write(salt)
-	s.Write([]byte(citizen))
-	return s.Sum(nil)
-}
-
-// subject makes a fresh salt and the commitment for one citizen in one entry.
+// subject makes a fresh salt and the commitment (subject.Commit) for one citizen in one entry.
 func (c *core) subject(citizen string) (salt, commitment []byte, err error) {
-	salt = make([]byte, 32)
-	if _, err := io.ReadFull(c.rand, salt); err != nil {
-		return nil, nil, fmt.Errorf("drawing a subject salt: %w", err)
+	if salt, err = subject.NewSalt(c.rand); err != nil {
+		return nil, nil, err
 	}
-	return salt, SubjectCommitment(salt, citizen), nil
+	return salt, subject.Commit(salt, citizen), nil
 }
 
 // appendEntry appends e, mapping ledger failures to ErrBusy or ErrUnavailable.

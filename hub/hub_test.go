@@ -12,6 +12,7 @@ import (
 
 	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/crypto/seal"
+	"github.com/govhub/govhub/crypto/subject"
 	"github.com/govhub/govhub/dataset"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/policy"
@@ -170,7 +171,7 @@ func (f *fixture) checkIndexed(t *testing.T, citizen string, index uint64) {
 		if r.Index != index {
 			continue
 		}
-		want := SubjectCommitment(r.Salt, citizen)
+		want := subject.Commit(r.Salt, citizen)
 		for _, s := range e.Subjects {
 			if string(s) == string(want) {
 				return

@@ -101,17 +101,21 @@ func decodeOpening(k dataset.Kind, b []byte) (any, commit.Blinding, error) {
 	return string(rest), r, nil
 }
 
-// sealKey is the name a sealed value is bound to: the field, and for list datasets its item.
+// sealKey is the name a sealed value is bound to: the field, and for list datasets its item
+// (seal.ItemField). Entries name the value "dataset." + sealKey.
 func sealKey(ds *dataset.Dataset, field string, item int) string {
 	if ds.List {
-		return fmt.Sprintf("%s#%d", field, item)
+		return seal.ItemField(field, item)
 	}
 	return field
 }
 
-// sealAD is the associated data of a sealed value.
+// sealAD is the associated data of a sealed value (package seal specifies its encoding).
 func sealAD(citizen string, ds *dataset.Dataset, field string, item int, version uint64) seal.AD {
-	return seal.AD{Citizen: citizen, Dataset: ds.Name, Field: sealKey(ds, field, item), Version: version}
+	if ds.List {
+		return seal.ItemAD(citizen, ds.Name, field, item, version)
+	}
+	return seal.AD{Citizen: citizen, Dataset: ds.Name, Field: field, Version: version}
 }
 
 // sealValue commits to v and seals its opening under version.
