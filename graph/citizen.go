@@ -44,7 +44,7 @@ func (r *queryResolver) readCitizen(ctx context.Context, id, purpose string) (*m
 	if err != nil {
 		return nil, err
 	}
-	view, err := r.Hub.ReadCitizen(ctx, p, hub.ReadRequest{
+	view, err := r.Reader.ReadCitizen(ctx, p, hub.ReadRequest{
 		Citizen: id, Purpose: purpose, Fields: requestedFields(ctx), Request: requestBytes(ctx),
 	})
 	if err != nil {
@@ -69,7 +69,7 @@ func (r *mutationResolver) update(ctx context.Context, ds, citizen, purpose stri
 			return nil, err
 		}
 	}
-	res, err := r.Hub.Update(ctx, p, hub.UpdateRequest{Citizen: citizen, Dataset: ds, Purpose: purpose, Items: items, Request: requestBytes(ctx)})
+	res, err := r.Updater.Update(ctx, p, hub.UpdateRequest{Citizen: citizen, Dataset: ds, Purpose: purpose, Items: items, Request: requestBytes(ctx)})
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +98,7 @@ func (r *queryResolver) citizens(ctx context.Context, purpose string, filter *mo
 	if filter != nil {
 		req.Filter = &hub.ListFilter{Field: filter.Field, Equals: filter.Equals}
 	}
-	res, err := r.Hub.ListCitizens(ctx, p, req)
+	res, err := r.Reader.ListCitizens(ctx, p, req)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/govhub/govhub/dataset"
+	"github.com/govhub/govhub/governance"
 	"github.com/govhub/govhub/hub"
 )
 
@@ -61,10 +62,10 @@ func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			out.Extensions["field"] = fields[0]
 			out.Extensions["fields"] = fields
 			return out
-		case errors.Is(err, hub.ErrSelfApproval):
-			return set(CodeForbidden, hub.ErrSelfApproval.Error())
-		case errors.Is(err, hub.ErrOfficersOnly):
-			return set(CodeForbidden, hub.ErrOfficersOnly.Error())
+		case errors.Is(err, governance.ErrSelfApproval):
+			return set(CodeForbidden, governance.ErrSelfApproval.Error())
+		case errors.Is(err, governance.ErrOfficersOnly):
+			return set(CodeForbidden, governance.ErrOfficersOnly.Error())
 		case errors.Is(err, hub.ErrForbidden):
 			return set(CodeForbidden, "forbidden: the access policy does not allow this for the stated purpose")
 		case errors.Is(err, hub.ErrUnknownPurpose):

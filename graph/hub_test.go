@@ -36,7 +36,7 @@ const tokenIssuer = "govhub-graph-test"
 type testHub struct {
 	env     *storetest.Env
 	log     *ledger.Log
-	hub     *hub.Hub
+	reader  *hub.Reader
 	issuer  *auth.Issuer
 	handler http.Handler
 	gen     *demo.Generator
@@ -80,12 +80,20 @@ func newTestHub(t *testing.T) *testHub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := hub.New(hub.Config{Store: env.Store, Ledger: struct {
-		*ledger.Log
-		*ledger.Reader
-	}{lg, lg.Reader()}, Policy: engine, Master: master, IndexKey: randomBytes(t, 32)})
+	indexKey := randomBytes(t, 32)
+	reader, err := hub.NewReader(hub.ReaderConfig{Records: env.Store, Lister: env.Store, Keys: env.Store, Master: master,
+		Index: env.Store, Ledger: lg, Policy: engine, IndexKey: indexKey})
 	if err != nil {
-		t.Fatalf("hub.New = %v", err)
+		t.Fatalf("hub.NewReader = %v", err)
+	}
+	updater, err := hub.NewUpdater(hub.UpdaterConfig{Records: env.Store, Keys: env.Store, Master: master, Pending: env.Store,
+		Index: env.Store, Ledger: lg, Leaves: lg.Reader(), Policy: engine, IndexKey: indexKey})
+	if err != nil {
+		t.Fatalf("hub.NewUpdater = %v", err)
+	}
+	review, err := hub.NewReview(lg, lg.Reader())
+	if err != nil {
+		t.Fatalf("hub.NewReview = %v", err)
 	}
 	gen := demo.NewGenerator(1)
 	citizens := make([]hub.NewCitizen, testCitizens)
@@ -93,7 +101,7 @@ func newTestHub(t *testing.T) *testHub {
 		c := gen.Citizen(i + 1)
 		citizens[i] = hub.NewCitizen{ID: c.ID, Records: c.Records}
 	}
-	if err := h.Import(t.Context(), citizens); err != nil {
+	if err := updater.Import(t.Context(), citizens); err != nil {
 		t.Fatalf("Import = %v", err)
 	}
 
@@ -109,8 +117,8 @@ func newTestHub(t *testing.T) *testHub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gql := graph.NewHandler(&graph.Resolver{Hub: h}, graph.HandlerConfig{})
-	return &testHub{env: env, log: lg, hub: h, issuer: issuer, handler: auth.Middleware(verifier, gql), gen: gen}
+	gql := graph.NewHandler(&graph.Resolver{Reader: reader, Updater: updater, Review: review}, graph.HandlerConfig{})
+	return &testHub{env: env, log: lg, reader: reader, issuer: issuer, handler: auth.Middleware(verifier, gql), gen: gen}
 }
 
 func randomBytes(t *testing.T, n int) []byte {

@@ -39,7 +39,7 @@ func (r *queryResolver) ledgerCheckpoint(ctx context.Context) (*model.LedgerChec
 	if _, err := principal(ctx); err != nil {
 		return nil, err
 	}
-	cp := r.Hub.Checkpoint()
+	cp := r.Review.Checkpoint()
 	if cp.Note == nil {
 		return nil, fmt.Errorf("%w: no checkpoint has been cosigned yet", hub.ErrNotPublished)
 	}
@@ -59,7 +59,7 @@ func (r *queryResolver) inclusionProof(ctx context.Context, i int64, size *int64
 	if err != nil {
 		return nil, err
 	}
-	p, ts, err := r.Hub.InclusionProof(ctx, idx, ts)
+	p, ts, err := r.Review.InclusionProof(ctx, idx, ts)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func (r *queryResolver) consistencyProof(ctx context.Context, f int64, t *int64)
 	if err != nil {
 		return nil, err
 	}
-	p, to, err := r.Hub.ConsistencyProof(ctx, from, to)
+	p, to, err := r.Review.ConsistencyProof(ctx, from, to)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +94,7 @@ func (r *queryResolver) ledgerEntry(ctx context.Context, i int64) (*model.Ledger
 	if err != nil {
 		return nil, err
 	}
-	e, raw, err := r.Hub.LedgerEntry(ctx, p, idx)
+	e, raw, err := r.Review.LedgerEntry(ctx, p, idx)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +135,7 @@ func (r *queryResolver) ledgerReceipt(ctx context.Context, i int64) (string, err
 	if err != nil {
 		return "", err
 	}
-	proof, err := r.Hub.Receipt(ctx, p, idx)
+	proof, err := r.Review.Receipt(ctx, p, idx)
 	if err != nil {
 		return "", err
 	}

@@ -5,8 +5,8 @@ import (
 	"encoding/hex"
 	"time"
 
+	"github.com/govhub/govhub/governance"
 	"github.com/govhub/govhub/graph/model"
-	"github.com/govhub/govhub/hub"
 	"github.com/govhub/govhub/policy"
 )
 
@@ -68,7 +68,7 @@ func changeFromInput(in model.PolicyChangeInput) policy.Change {
 	return c
 }
 
-func proposalModel(p hub.Proposal) *model.PolicyProposal {
+func proposalModel(p governance.Proposal) *model.PolicyProposal {
 	c := p.Change
 	out := &model.PolicyProposal{
 		ID: p.ID, BaseVersion: int64(p.Base), Reason: p.Reason, ProposedBy: p.ProposedBy, Created: fmtTime(p.Created),
@@ -109,7 +109,7 @@ func (r *mutationResolver) proposePolicyChange(ctx context.Context, in model.Pol
 	if err != nil {
 		return nil, err
 	}
-	prop, err := r.Hub.ProposePolicyChange(ctx, p, changeFromInput(in), reason)
+	prop, err := r.Officers.ProposePolicyChange(ctx, p, changeFromInput(in), reason)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +121,7 @@ func (r *mutationResolver) approvePolicyChange(ctx context.Context, id string) (
 	if err != nil {
 		return nil, err
 	}
-	prop, err := r.Hub.ApprovePolicyChange(ctx, p, id)
+	prop, err := r.Officers.ApprovePolicyChange(ctx, p, id)
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +133,7 @@ func (r *mutationResolver) rejectPolicyChange(ctx context.Context, id, reason st
 	if err != nil {
 		return nil, err
 	}
-	prop, err := r.Hub.RejectPolicyChange(ctx, p, id, reason)
+	prop, err := r.Officers.RejectPolicyChange(ctx, p, id, reason)
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +145,7 @@ func (r *queryResolver) policyVersion(ctx context.Context) (*model.PolicyVersion
 	if err != nil {
 		return nil, err
 	}
-	v, err := r.Hub.PolicyInForce(ctx, p)
+	v, err := r.Officers.PolicyInForce(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +158,7 @@ func (r *queryResolver) policyVersions(ctx context.Context) ([]model.PolicyVersi
 	if err != nil {
 		return nil, err
 	}
-	vs, err := r.Hub.PolicyVersions(ctx, p)
+	vs, err := r.Officers.PolicyVersions(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +178,7 @@ func (r *queryResolver) policyRules(ctx context.Context, version *int64) ([]mode
 	if err != nil {
 		return nil, err
 	}
-	set, err := r.Hub.PolicyRules(ctx, p, v)
+	set, err := r.Officers.PolicyRules(ctx, p, v)
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +190,7 @@ func (r *queryResolver) policyGroupings(ctx context.Context) ([]model.PolicyGrou
 	if err != nil {
 		return nil, err
 	}
-	set, err := r.Hub.PolicyRules(ctx, p, 0)
+	set, err := r.Officers.PolicyRules(ctx, p, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +206,7 @@ func (r *queryResolver) policyProposals(ctx context.Context, status *string) ([]
 	if status != nil {
 		st = *status
 	}
-	ps, err := r.Hub.PolicyProposals(ctx, p, st)
+	ps, err := r.Officers.PolicyProposals(ctx, p, st)
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +222,7 @@ func (r *queryResolver) explainAccess(ctx context.Context, department, role, fie
 	if err != nil {
 		return nil, err
 	}
-	e, version, err := r.Hub.ExplainAccess(ctx, p, policy.Subject{Department: department, Role: role}, field, purpose)
+	e, version, err := r.Officers.ExplainAccess(ctx, p, policy.Subject{Department: department, Role: role}, field, purpose)
 	if err != nil {
 		return nil, err
 	}

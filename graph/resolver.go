@@ -3,12 +3,17 @@ package graph
 import (
 	"log/slog"
 
+	"github.com/govhub/govhub/governance"
 	"github.com/govhub/govhub/hub"
 )
 
-// Resolver holds what the resolvers need: the hub's use cases, and a logger for the error
-// presenter. Resolvers translate GraphQL to hub calls and back, nothing more.
+// Resolver holds what the resolvers need: one field per capability (releasing citizen data,
+// updating it, reviewing the ledger, the officers' workflow), and a logger for the error
+// presenter. Resolvers translate GraphQL to hub and governance calls and back, nothing more.
 type Resolver struct {
-	Hub    *hub.Hub
-	Logger *slog.Logger
+	Reader   *hub.Reader
+	Updater  *hub.Updater
+	Review   *hub.Review
+	Officers *governance.Officers
+	Logger   *slog.Logger
 }

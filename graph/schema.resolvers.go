@@ -69,7 +69,7 @@ func (r *queryResolver) Citizen(ctx context.Context, id string, purpose string) 
 // Purposes is the resolver for the purposes field.
 func (r *queryResolver) Purposes(ctx context.Context) ([]model.Purpose, error) {
 	var out []model.Purpose
-	for _, p := range r.Hub.Policy().Purposes() {
+	for _, p := range r.Reader.Policy().Purposes() {
 		out = append(out, model.Purpose{Code: p.Code, TitleZh: p.TitleZh, TitleEn: p.TitleEn, LegalBasis: p.LegalBasis})
 	}
 	return out, nil

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 
+	"github.com/govhub/govhub/crypto/subject"
 	"github.com/govhub/govhub/dataset"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/store"
@@ -65,10 +66,10 @@ func AuditRecords(ctx context.Context, lg LedgerReader, st AuditStore, indexKey 
 		if !bytes.Equal(e.Record, recordDigest(rec)) {
 			problem("the record's digest differs from the entry's")
 		}
-		ref, err := st.SubjectRef(ctx, pseudonymOf(indexKey, rec.Citizen), rec.Version)
+		ref, err := st.SubjectRef(ctx, subject.Pseudonym(indexKey, rec.Citizen), rec.Version)
 		if err != nil {
 			problem("the private index has no reference to the entry: %v", err)
-		} else if !containsBytes(e.Subjects, SubjectCommitment(ref.Salt, rec.Citizen)) {
+		} else if !containsBytes(e.Subjects, subject.Commit(ref.Salt, rec.Citizen)) {
 			problem("the entry is not about this citizen")
 		}
 		ds, ok := dataset.Lookup(rec.Dataset)

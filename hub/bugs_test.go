@@ -17,7 +17,7 @@ import (
 func TestClearListDataset(t *testing.T) {
 	f := newFixture(t)
 	f.newCitizen(t, citizenA)
-	res, err := f.hub.Update(t.Context(), landClerk, UpdateRequest{Citizen: citizenA, Dataset: "property",
+	res, err := f.updater.Update(t.Context(), landClerk, UpdateRequest{Citizen: citizenA, Dataset: "property",
 		Purpose: "property-registration", Items: []map[string]any{}})
 	if err != nil {
 		t.Fatalf("Update(property, empty list) = %v, want the list cleared", err)
@@ -38,7 +38,7 @@ func TestMergedRecordBreaksCrossFieldRules(t *testing.T) {
 	ctx := t.Context()
 	f.newCitizen(t, citizenA)
 	// identity: gender must match the national ID's 17th digit (nationalIDA is a woman's).
-	_, err := f.hub.Update(ctx, policeClerk, UpdateRequest{Citizen: citizenA, Dataset: "identity",
+	_, err := f.updater.Update(ctx, policeClerk, UpdateRequest{Citizen: citizenA, Dataset: "identity",
 		Purpose: "identity-verification", Items: []map[string]any{{"gender": "MALE"}}})
 	if !errors.Is(err, ErrInvalid) {
 		rec := f.record(t, citizenA, "identity")
@@ -49,11 +49,11 @@ func TestMergedRecordBreaksCrossFieldRules(t *testing.T) {
 	married := map[string]any{"maritalStatus": "MARRIED", "spouseCitizenId": citizenB, "registeredOn": "2001-01-01"}
 	civil := policeClerk
 	civil.Department = "civil-affairs"
-	if _, err := f.hub.Update(ctx, civil, UpdateRequest{Citizen: citizenA, Dataset: "marriage",
+	if _, err := f.updater.Update(ctx, civil, UpdateRequest{Citizen: citizenA, Dataset: "marriage",
 		Purpose: "marriage-registration", Items: []map[string]any{married}}); err != nil {
 		t.Fatalf("Update(marriage) = %v", err)
 	}
-	_, err = f.hub.Update(ctx, civil, UpdateRequest{Citizen: citizenA, Dataset: "marriage",
+	_, err = f.updater.Update(ctx, civil, UpdateRequest{Citizen: citizenA, Dataset: "marriage",
 		Purpose: "marriage-registration", Items: []map[string]any{{"maritalStatus": "SINGLE"}}})
 	if !errors.Is(err, ErrInvalid) {
 		rec := f.record(t, citizenA, "marriage")
@@ -66,12 +66,12 @@ func TestMergedRecordBreaksCrossFieldRules(t *testing.T) {
 // cancelAfterPending is the real store, cancelling a context once a pending update is stored: a
 // client that goes away while the update waits for the ledger.
 type cancelAfterPending struct {
-	Store
+	PendingStore
 	cancel context.CancelFunc
 }
 
 func (s cancelAfterPending) AddPending(ctx context.Context, p store.Pending) error {
-	err := s.Store.AddPending(ctx, p)
+	err := s.PendingStore.AddPending(ctx, p)
 	s.cancel()
 	return err
 }
@@ -83,8 +83,9 @@ func TestCanceledUpdateStillMatchesLedger(t *testing.T) {
 	f := newFixture(t)
 	f.newCitizen(t, citizenA)
 	ctx, cancel := context.WithCancel(t.Context())
-	h, err := New(Config{Store: cancelAfterPending{Store: f.env.Store, cancel: cancel}, Ledger: ledgerOf(f.log),
-		Policy: f.engine, Master: f.hub.master, IndexKey: f.hub.indexKey})
+	cfg := f.updaterConfig()
+	cfg.Pending = cancelAfterPending{PendingStore: f.env.Store, cancel: cancel}
+	h, err := NewUpdater(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +116,7 @@ func TestFailedImportAllowsRetry(t *testing.T) {
 	ctx := t.Context()
 	f.newCitizen(t, citizenA)
 	before := len(f.entries(t))
-	err := f.hub.Import(ctx, []NewCitizen{{ID: citizenA, Records: map[string][]map[string]any{"tax": {taxItem()}}}})
+	err := f.updater.Import(ctx, []NewCitizen{{ID: citizenA, Records: map[string][]map[string]any{"tax": {taxItem()}}}})
 	if !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("Import(existing %s) = %v, want ErrConflict", citizenA, err)
 	}
@@ -123,14 +124,14 @@ func TestFailedImportAllowsRetry(t *testing.T) {
 		t.Errorf("Import(existing %s) appended %d entries for records it never wrote", citizenA, after-before)
 	}
 	fresh := NewCitizen{ID: citizenB, Records: map[string][]map[string]any{"tax": {taxItem()}}}
-	err = f.hub.Import(ctx, []NewCitizen{{ID: citizenA, Records: map[string][]map[string]any{"tax": {taxItem()}}}, fresh})
+	err = f.updater.Import(ctx, []NewCitizen{{ID: citizenA, Records: map[string][]map[string]any{"tax": {taxItem()}}}, fresh})
 	if !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("Import(existing %s, new %s) = %v, want ErrConflict", citizenA, citizenB, err)
 	}
 	if ok, _ := f.env.Store.CitizenExists(ctx, citizenB); ok {
 		t.Fatalf("%s registered by a failed import", citizenB)
 	}
-	if err := f.hub.Import(ctx, []NewCitizen{fresh}); err != nil {
+	if err := f.updater.Import(ctx, []NewCitizen{fresh}); err != nil {
 		_, kerr := f.env.Store.DataKey(ctx, citizenB)
 		t.Fatalf("Import(new %s alone, after the failed batch) = %v, want success (DataKey(%s) = %v)", citizenB, err, citizenB, kerr)
 	}
@@ -159,7 +160,7 @@ func TestInterleavedInstancesLoseNoAcknowledgedUpdate(t *testing.T) {
 			if pi.Base != base || pj.Base != base || i >= j {
 				t.Fatalf("pending updates on %d and %d at %d and %d, want both on %d, i < j", pi.Base, pj.Base, i, j, base)
 			}
-			dk, err := f.hub.dataKey(ctx, citizenA, false)
+			dk, err := f.reader.keys.dataKey(ctx, citizenA)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -168,10 +169,10 @@ func TestInterleavedInstancesLoseNoAcknowledgedUpdate(t *testing.T) {
 			if laterFirst {
 				first, second, firstAt, secondAt = pj, pi, j, i
 			}
-			if _, err := f.hub.finishUpdate(ctx, dk, first, firstAt); err != nil {
+			if _, err := f.updater.finishUpdate(ctx, dk, first, firstAt); err != nil {
 				t.Fatalf("finishUpdate(first, %d) = %v", firstAt, err)
 			}
-			if _, err := f.hub.finishUpdate(ctx, dk, second, secondAt); !errors.Is(err, ErrConflict) {
+			if _, err := f.updater.finishUpdate(ctx, dk, second, secondAt); !errors.Is(err, ErrConflict) {
 				t.Errorf("finishUpdate(second, %d) over a record moved to %d = %v, want ErrConflict", secondAt, firstAt, err)
 			}
 			rec := f.record(t, citizenA, "tax")

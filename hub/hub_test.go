@@ -12,6 +12,7 @@ import (
 
 	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/crypto/seal"
+	"github.com/govhub/govhub/crypto/subject"
 	"github.com/govhub/govhub/dataset"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/policy"
@@ -31,20 +32,28 @@ var (
 	housingClerk = auth.Principal{Kind: auth.KindDepartment, Department: "housing", Role: "clerk", Subject: "h1"}
 )
 
-// fixture is a hub on a real store (embedded FerretDB) and a real ledger, under the demo policy.
+// fixture is the hub's capabilities on a real store (embedded FerretDB) and a real ledger, under
+// the demo policy.
 type fixture struct {
-	env    *storetest.Env
-	log    *ledger.Log
-	engine *policy.Engine
-	hub    *Hub
+	env      *storetest.Env
+	log      *ledger.Log
+	engine   *policy.Engine
+	master   *seal.MasterKey
+	indexKey []byte
+	reader   *Reader
+	updater  *Updater
 }
 
-// ledgerOf is the hub's view of a log: it appends through the log and reads through its reader.
-func ledgerOf(l *ledger.Log) Ledger {
-	return struct {
-		*ledger.Log
-		*ledger.Reader
-	}{l, l.Reader()}
+// readerConfig is a Reader's configuration on the fixture's store, ledger and keys.
+func (f *fixture) readerConfig() ReaderConfig {
+	return ReaderConfig{Records: f.env.Store, Lister: f.env.Store, Keys: f.env.Store, Master: f.master,
+		Index: f.env.Store, Ledger: f.log, Policy: f.engine, IndexKey: f.indexKey}
+}
+
+// updaterConfig is an Updater's configuration on the fixture's store, ledger and keys.
+func (f *fixture) updaterConfig() UpdaterConfig {
+	return UpdaterConfig{Records: f.env.Store, Keys: f.env.Store, Master: f.master, Pending: f.env.Store,
+		Index: f.env.Store, Ledger: f.log, Leaves: f.log.Reader(), Policy: f.engine, IndexKey: f.indexKey}
 }
 
 func newLedger(t *testing.T, storage ledger.Storage) *ledger.Log {
@@ -96,11 +105,14 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := New(Config{Store: env.Store, Ledger: ledgerOf(lg), Policy: engine, Master: master, IndexKey: index})
-	if err != nil {
-		t.Fatalf("New = %v", err)
+	f := &fixture{env: env, log: lg, engine: engine, master: master, indexKey: index}
+	if f.reader, err = NewReader(f.readerConfig()); err != nil {
+		t.Fatalf("NewReader = %v", err)
 	}
-	return &fixture{env: env, log: lg, engine: engine, hub: h}
+	if f.updater, err = NewUpdater(f.updaterConfig()); err != nil {
+		t.Fatalf("NewUpdater = %v", err)
+	}
+	return f
 }
 
 // entries returns every sequenced ledger entry, read back from storage and parsed, in index order.
@@ -150,7 +162,7 @@ func (f *fixture) last(t *testing.T) (ledger.Entry, uint64) {
 // the entry's subject commitment is the citizen's under the indexed salt.
 func (f *fixture) checkIndexed(t *testing.T, citizen string, index uint64) {
 	t.Helper()
-	refs, err := f.env.Store.SubjectRefs(t.Context(), f.hub.pseudonym(citizen))
+	refs, err := f.env.Store.SubjectRefs(t.Context(), f.reader.pseudonym(citizen))
 	if err != nil {
 		t.Fatalf("SubjectRefs = %v", err)
 	}
@@ -159,7 +171,7 @@ func (f *fixture) checkIndexed(t *testing.T, citizen string, index uint64) {
 		if r.Index != index {
 			continue
 		}
-		want := SubjectCommitment(r.Salt, citizen)
+		want := subject.Commit(r.Salt, citizen)
 		for _, s := range e.Subjects {
 			if string(s) == string(want) {
 				return
@@ -208,7 +220,7 @@ func propertyItems() []map[string]any {
 // newCitizen imports a citizen with identity, tax and property records.
 func (f *fixture) newCitizen(t *testing.T, id string) {
 	t.Helper()
-	err := f.hub.Import(t.Context(), []NewCitizen{{ID: id, Records: map[string][]map[string]any{
+	err := f.updater.Import(t.Context(), []NewCitizen{{ID: id, Records: map[string][]map[string]any{
 		"identity": {identityItem()}, "tax": {taxItem()}, "property": propertyItems(),
 	}}})
 	if err != nil {
@@ -228,7 +240,7 @@ func (f *fixture) open(t *testing.T, rec store.Record, field string, item int) a
 	if !ok {
 		t.Fatalf("record %s/%s item %d has no sealed %s", rec.Citizen, rec.Dataset, item, field)
 	}
-	dk, err := f.hub.dataKey(t.Context(), rec.Citizen, false)
+	dk, err := f.reader.keys.dataKey(t.Context(), rec.Citizen)
 	if err != nil {
 		t.Fatalf("dataKey(%s) = %v", rec.Citizen, err)
 	}
@@ -259,28 +271,73 @@ func TestNewChecksConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	good := Config{Store: env.Store, Ledger: ledgerOf(lg), Policy: engine, Master: master, IndexKey: make([]byte, 32)}
-	tests := []struct {
-		name   string
-		change func(c *Config)
-		ok     bool
-	}{
-		{"complete", func(c *Config) {}, true},
-		{"no store", func(c *Config) { c.Store = nil }, false},
-		{"no ledger", func(c *Config) { c.Ledger = nil }, false},
-		{"no policy", func(c *Config) { c.Policy = nil }, false},
-		{"no master key", func(c *Config) { c.Master = nil }, false},
-		{"short index key", func(c *Config) { c.IndexKey = make([]byte, 16) }, false},
-		{"long index key", func(c *Config) { c.IndexKey = make([]byte, 33) }, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := good
-			tt.change(&c)
-			_, err := New(c)
-			if (err == nil) != tt.ok {
-				t.Errorf("New(%s) = %v, want ok %v", tt.name, err, tt.ok)
-			}
-		})
-	}
+	f := &fixture{env: env, log: lg, engine: engine, master: master, indexKey: make([]byte, 32)}
+	t.Run("Reader", func(t *testing.T) {
+		tests := []struct {
+			name   string
+			change func(c *ReaderConfig)
+			ok     bool
+		}{
+			{"complete", func(c *ReaderConfig) {}, true},
+			{"no records", func(c *ReaderConfig) { c.Records = nil }, false},
+			{"no lister", func(c *ReaderConfig) { c.Lister = nil }, false},
+			{"no keys", func(c *ReaderConfig) { c.Keys = nil }, false},
+			{"no subject index", func(c *ReaderConfig) { c.Index = nil }, false},
+			{"no ledger", func(c *ReaderConfig) { c.Ledger = nil }, false},
+			{"no policy", func(c *ReaderConfig) { c.Policy = nil }, false},
+			{"no master key", func(c *ReaderConfig) { c.Master = nil }, false},
+			{"short index key", func(c *ReaderConfig) { c.IndexKey = make([]byte, 16) }, false},
+			{"long index key", func(c *ReaderConfig) { c.IndexKey = make([]byte, 33) }, false},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				c := f.readerConfig()
+				tt.change(&c)
+				_, err := NewReader(c)
+				if (err == nil) != tt.ok {
+					t.Errorf("NewReader(%s) = %v, want ok %v", tt.name, err, tt.ok)
+				}
+			})
+		}
+	})
+	t.Run("Updater", func(t *testing.T) {
+		tests := []struct {
+			name   string
+			change func(c *UpdaterConfig)
+			ok     bool
+		}{
+			{"complete", func(c *UpdaterConfig) {}, true},
+			{"no records", func(c *UpdaterConfig) { c.Records = nil }, false},
+			{"no keys", func(c *UpdaterConfig) { c.Keys = nil }, false},
+			{"no pending store", func(c *UpdaterConfig) { c.Pending = nil }, false},
+			{"no subject index", func(c *UpdaterConfig) { c.Index = nil }, false},
+			{"no ledger", func(c *UpdaterConfig) { c.Ledger = nil }, false},
+			{"no leaf finder", func(c *UpdaterConfig) { c.Leaves = nil }, false},
+			{"no policy", func(c *UpdaterConfig) { c.Policy = nil }, false},
+			{"no master key", func(c *UpdaterConfig) { c.Master = nil }, false},
+			{"short index key", func(c *UpdaterConfig) { c.IndexKey = make([]byte, 16) }, false},
+			{"long index key", func(c *UpdaterConfig) { c.IndexKey = make([]byte, 33) }, false},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				c := f.updaterConfig()
+				tt.change(&c)
+				_, err := NewUpdater(c)
+				if (err == nil) != tt.ok {
+					t.Errorf("NewUpdater(%s) = %v, want ok %v", tt.name, err, tt.ok)
+				}
+			})
+		}
+	})
+	t.Run("Review", func(t *testing.T) {
+		if _, err := NewReview(nil, nil); err == nil {
+			t.Error("NewReview(nil, nil) = nil error, want one")
+		}
+		if _, err := NewReview(lg, nil); err == nil {
+			t.Error("NewReview(ledger, nil) = nil error, want one")
+		}
+		if _, err := NewReview(lg, lg.Reader()); err != nil {
+			t.Errorf("NewReview(ledger) = %v", err)
+		}
+	})
 }

@@ -31,8 +31,8 @@ type NewCitizen struct {
 // (store.ErrConflict) before any of their entries is appended, and the first error stops the
 // citizens not yet started; nothing of a failed call is stored besides the entries already
 // appended.
-func (h *Hub) Import(ctx context.Context, citizens []NewCitizen) error {
-	snap := h.policy.Snapshot()
+func (u *Updater) Import(ctx context.Context, citizens []NewCitizen) error {
+	snap := u.policy.Snapshot()
 	var (
 		mu      sync.Mutex
 		records []store.Record
@@ -54,7 +54,7 @@ func (h *Hub) Import(ctx context.Context, citizens []NewCitizen) error {
 				if failed {
 					continue
 				}
-				recs, wrapped, cr, err := h.importOne(ctx, snap.Version(), c)
+				recs, wrapped, cr, err := u.importOne(ctx, snap.Version(), c)
 				mu.Lock()
 				if err != nil && first == nil {
 					first = fmt.Errorf("importing %s: %w", c.ID, err)
@@ -78,39 +78,39 @@ func (h *Hub) Import(ctx context.Context, citizens []NewCitizen) error {
 		return first
 	}
 	sort.Strings(ids)
-	if err := h.store.AddDataKeys(ctx, keys); err != nil {
+	if err := u.keys.AddDataKeys(ctx, keys); err != nil {
 		return fmt.Errorf("storing data keys: %w", err)
 	}
-	if err := h.store.InsertRecords(ctx, records); err != nil {
+	if err := u.records.InsertRecords(ctx, records); err != nil {
 		return fmt.Errorf("storing records: %w", err)
 	}
-	if err := h.store.AddSubjectRefs(ctx, refs); err != nil {
+	if err := u.index.AddSubjectRefs(ctx, refs); err != nil {
 		return fmt.Errorf("indexing entries: %w", err)
 	}
 	// Citizens last: until then a read that finds no record reports no such citizen.
-	if err := h.store.AddCitizens(ctx, ids, h.now()); err != nil {
+	if err := u.records.AddCitizens(ctx, ids, u.now()); err != nil {
 		return fmt.Errorf("registering citizens: %w", err)
 	}
 	return nil
 }
 
-func (h *Hub) importOne(ctx context.Context, policyVersion uint64, c NewCitizen) ([]store.Record, []byte, []store.SubjectRef, error) {
+func (u *Updater) importOne(ctx context.Context, policyVersion uint64, c NewCitizen) ([]store.Record, []byte, []store.SubjectRef, error) {
 	if err := dataset.CheckCitizenID(c.ID); err != nil {
 		return nil, nil, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	// A citizen with a data key exists: refuse before any entry claims records that would then
 	// never be written (and before AddDataKeys stores the batch's other keys and fails).
-	switch _, err := h.store.DataKey(ctx, c.ID); {
+	switch _, err := u.keys.DataKey(ctx, c.ID); {
 	case err == nil:
 		return nil, nil, nil, fmt.Errorf("%w: %s exists already", store.ErrConflict, c.ID)
 	case !isNotFound(err):
 		return nil, nil, nil, fmt.Errorf("looking for the data key of %s: %w", c.ID, err)
 	}
-	dk, err := seal.NewDataKey(h.rand)
+	dk, err := seal.NewDataKey(u.rand)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	wrapped, err := h.master.Wrap(c.ID, dk)
+	wrapped, err := u.keyring.master.Wrap(c.ID, dk)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -125,16 +125,16 @@ func (h *Hub) importOne(ctx context.Context, policyVersion uint64, c NewCitizen)
 		if err := validate(ds, items); err != nil {
 			return nil, nil, nil, err
 		}
-		rec, fields, err := h.buildRecord(dk, c.ID, ds, nil, items)
+		rec, fields, err := u.buildRecord(dk, c.ID, ds, nil, items)
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		salt, subj, err := h.subject(c.ID)
+		salt, subj, err := u.subject(c.ID)
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		r, err := h.appendEntry(ctx, ledger.Entry{
-			Kind: ledger.KindUpdate, Time: h.now(), Department: ds.Owner, Role: ImportRole, Purpose: ds.AdminPurpose,
+		r, err := u.appendEntry(ctx, ledger.Entry{
+			Kind: ledger.KindUpdate, Time: u.now(), Department: ds.Owner, Role: ImportRole, Purpose: ds.AdminPurpose,
 			Policy: policyVersion, Outcome: ledger.OutcomeAllowed, Dataset: ds.Name, Record: recordDigest(rec),
 			Subjects: [][]byte{subj}, Fields: fields,
 		})
@@ -145,7 +145,7 @@ func (h *Hub) importOne(ctx context.Context, policyVersion uint64, c NewCitizen)
 			return nil, nil, nil, err
 		}
 		recs = append(recs, rec)
-		refs = append(refs, store.SubjectRef{Pseudonym: h.pseudonym(c.ID), Index: r.Index, Salt: salt})
+		refs = append(refs, store.SubjectRef{Pseudonym: u.pseudonym(c.ID), Index: r.Index, Salt: salt})
 	}
 	return recs, wrapped, refs, nil
 }

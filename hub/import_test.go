@@ -56,7 +56,7 @@ func TestImportRejectsInvalidRecord(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := f.hub.Import(ctx, []NewCitizen{tt.citizen})
+			err := f.updater.Import(ctx, []NewCitizen{tt.citizen})
 			if !errors.Is(err, ErrInvalid) {
 				t.Fatalf("Import = %v, want ErrInvalid", err)
 			}
@@ -69,7 +69,7 @@ func TestImportRejectsInvalidRecord(t *testing.T) {
 		})
 	}
 	var verr *dataset.ValidationError
-	err := f.hub.Import(ctx, []NewCitizen{tests[0].citizen})
+	err := f.updater.Import(ctx, []NewCitizen{tests[0].citizen})
 	if !errors.As(err, &verr) || verr.Field != "tax.year" {
 		t.Errorf("Import(tax.year 1800) = %v, want a *dataset.ValidationError for tax.year", err)
 	}
@@ -80,7 +80,7 @@ func TestImportRejectsExistingCitizen(t *testing.T) {
 	ctx := t.Context()
 	f.newCitizen(t, citizenA)
 	before := f.record(t, citizenA, "tax")
-	err := f.hub.Import(ctx, []NewCitizen{{ID: citizenA, Records: map[string][]map[string]any{
+	err := f.updater.Import(ctx, []NewCitizen{{ID: citizenA, Records: map[string][]map[string]any{
 		"tax": {{"year": int64(2030), "annualIncome": int64(1), "taxPaid": int64(0)}}}}})
 	if !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("Import(existing %s) = %v, want store.ErrConflict", citizenA, err)
@@ -91,7 +91,7 @@ func TestImportRejectsExistingCitizen(t *testing.T) {
 	}
 
 	// Also when their existing records are not among those imported: the data key is theirs.
-	err = f.hub.Import(ctx, []NewCitizen{{ID: citizenA, Records: map[string][]map[string]any{
+	err = f.updater.Import(ctx, []NewCitizen{{ID: citizenA, Records: map[string][]map[string]any{
 		"health": {{"bloodType": "O+"}}}}})
 	if !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("Import(existing %s, new dataset) = %v, want store.ErrConflict", citizenA, err)

@@ -8,8 +8,8 @@ import (
 	"sync"
 
 	"github.com/govhub/govhub/auth"
-	"github.com/govhub/govhub/crypto/seal"
 	"github.com/govhub/govhub/dataset"
+	"github.com/govhub/govhub/internal/usecase"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/policy"
 	"github.com/govhub/govhub/store"
@@ -51,7 +51,7 @@ type ListResult struct {
 // selection or the filter touches, for the purpose, and must be able to see the filter's field;
 // otherwise the request is refused and logged. The page is one access entry naming every citizen
 // on it.
-func (h *Hub) ListCitizens(ctx context.Context, p auth.Principal, req ListRequest) (*ListResult, error) {
+func (rd *Reader) ListCitizens(ctx context.Context, p auth.Principal, req ListRequest) (*ListResult, error) {
 	if req.First < 1 || req.First > MaxPage {
 		return nil, fmt.Errorf("%w: first must be between 1 and %d", ErrInvalid, MaxPage)
 	}
@@ -60,12 +60,8 @@ func (h *Hub) ListCitizens(ctx context.Context, p auth.Principal, req ListReques
 			return nil, fmt.Errorf("%w: after is not a cursor of this list", ErrInvalid)
 		}
 	}
-	lister, ok := h.store.(Lister)
-	if !ok {
-		return nil, fmt.Errorf("hub: the store cannot list citizens")
-	}
-	snap := h.policy.Snapshot()
-	d, err := h.decide(ctx, snap, p, req.Fields, req.Purpose)
+	snap := rd.policy.Snapshot()
+	d, err := rd.decide(ctx, snap, p, req.Fields, req.Purpose)
 	if err != nil {
 		return nil, err
 	}
@@ -75,14 +71,14 @@ func (h *Hub) ListCitizens(ctx context.Context, p auth.Principal, req ListReques
 			return nil, err
 		}
 	}
-	dept, role := actor(p)
+	dept, role := usecase.Actor(p)
 	entry := ledger.Entry{
-		Kind: ledger.KindAccess, Time: h.now(), Department: dept, Role: role, Purpose: req.Purpose,
-		Policy: snap.Version(), Request: h.requestDigest(req.Request), Outcome: ledger.OutcomeAllowed,
+		Kind: ledger.KindAccess, Time: rd.now(), Department: dept, Role: role, Purpose: req.Purpose,
+		Policy: snap.Version(), Request: rd.requestDigest(req.Request), Outcome: ledger.OutcomeAllowed,
 	}
 	refuse := func(reason string, cause error) (*ListResult, error) {
 		entry.Outcome, entry.Reason, entry.Fields = ledger.OutcomeDenied, reason, d.denied()
-		if _, err := h.appendEntry(ctx, entry); err != nil {
+		if _, err := rd.appendEntry(ctx, entry); err != nil {
 			return nil, err
 		}
 		return nil, cause
@@ -118,7 +114,7 @@ func (h *Hub) ListCitizens(ctx context.Context, p auth.Principal, req ListReques
 		return refuse("forbidden", fmt.Errorf("%w: filtering on %s needs to see it", ErrForbidden, req.Filter.Field))
 	}
 
-	ids, err := lister.ListCitizens(ctx, req.After, req.First+1, filter)
+	ids, err := rd.lister.ListCitizens(ctx, req.After, req.First+1, filter)
 	if err != nil {
 		return nil, fmt.Errorf("listing citizens: %w", err)
 	}
@@ -136,7 +132,7 @@ func (h *Hub) ListCitizens(ctx context.Context, p auth.Principal, req ListReques
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			res.Citizens[i], errs[i] = h.releaseCitizen(ctx, id, d)
+			res.Citizens[i], errs[i] = rd.releaseCitizen(ctx, id, d)
 		}()
 	}
 	wg.Wait()
@@ -149,22 +145,22 @@ func (h *Hub) ListCitizens(ctx context.Context, p auth.Principal, req ListReques
 	entry.Fields = d.entryFields()
 	salts := make([][]byte, len(ids))
 	for i, id := range ids {
-		salt, subj, err := h.subject(id)
+		salt, subj, err := rd.subject(id)
 		if err != nil {
 			return nil, err
 		}
 		salts[i] = salt
 		entry.Subjects = append(entry.Subjects, subj)
 	}
-	r, err := h.appendEntry(ctx, entry)
+	r, err := rd.appendEntry(ctx, entry)
 	if err != nil {
 		return nil, err
 	}
 	refs := make([]store.SubjectRef, len(ids))
 	for i, id := range ids {
-		refs[i] = store.SubjectRef{Pseudonym: h.pseudonym(id), Index: r.Index, Salt: salts[i]}
+		refs[i] = store.SubjectRef{Pseudonym: rd.pseudonym(id), Index: r.Index, Salt: salts[i]}
 	}
-	if err := h.store.AddSubjectRefs(ctx, refs); err != nil {
+	if err := rd.index.AddSubjectRefs(ctx, refs); err != nil {
 		return nil, fmt.Errorf("%w: indexing entry %d: %v", ErrUnavailable, r.Index, err)
 	}
 	res.Receipt = r
@@ -172,31 +168,6 @@ func (h *Hub) ListCitizens(ctx context.Context, p auth.Principal, req ListReques
 		v.Receipt = r
 	}
 	return res, nil
-}
-
-// releaseCitizen loads one citizen's records and builds what the decisions release of them.
-func (h *Hub) releaseCitizen(ctx context.Context, id string, d decisions) (*CitizenView, error) {
-	view := &CitizenView{ID: id, Levels: d.levels, Datasets: map[string]*DatasetView{}}
-	if len(d.load) == 0 {
-		return view, nil
-	}
-	records, err := h.store.Records(ctx, id, d.load)
-	if err != nil {
-		return nil, fmt.Errorf("loading records: %w", err)
-	}
-	var dk *seal.DataKey
-	if d.reveal {
-		if dk, err = h.dataKey(ctx, id, false); err != nil && !isNotFound(err) {
-			return nil, err
-		}
-	}
-	for name, rec := range records {
-		ds, _ := dataset.Lookup(name)
-		if view.Datasets[name], err = h.release(id, ds, rec, d.levels, dk); err != nil {
-			return nil, err
-		}
-	}
-	return view, nil
 }
 
 // listFilter checks a filter and converts its value to the field's kind.

@@ -16,7 +16,7 @@ func TestListCitizensGuard(t *testing.T) {
 	f.newCitizen(t, citizenA)
 	f.newCitizen(t, citizenB)
 
-	res, err := f.hub.ListCitizens(ctx, policeClerk, ListRequest{Purpose: "identity-verification", First: 10,
+	res, err := f.reader.ListCitizens(ctx, policeClerk, ListRequest{Purpose: "identity-verification", First: 10,
 		Fields: map[string]Want{"identity.name": WantValue}})
 	if err != nil {
 		t.Fatalf("ListCitizens(police, identity.name) = %v", err)
@@ -46,7 +46,7 @@ func TestListCitizensGuard(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := len(f.entries(t))
-			res, err := f.hub.ListCitizens(ctx, tt.p, ListRequest{Purpose: "identity-verification", First: 10, Fields: tt.fields})
+			res, err := f.reader.ListCitizens(ctx, tt.p, ListRequest{Purpose: "identity-verification", First: 10, Fields: tt.fields})
 			if !errors.Is(err, ErrForbidden) || res != nil {
 				t.Fatalf("ListCitizens = %+v, %v, want nil, ErrForbidden", res, err)
 			}

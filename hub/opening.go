@@ -22,11 +22,11 @@ type Opening struct {
 // OpenOwn gives a citizen the opening of one of their own committed values ("dataset.field", and
 // the item for list datasets), so that they can check any commitment a department was given. Only
 // the citizen themselves may ask, and like every release it is on the ledger first.
-func (h *Hub) OpenOwn(ctx context.Context, p auth.Principal, field string, item int) (Opening, ledger.Receipt, error) {
+func (rd *Reader) OpenOwn(ctx context.Context, p auth.Principal, field string, item int) (Opening, ledger.Receipt, error) {
 	var o Opening
 	var r ledger.Receipt
 	if p.Kind != auth.KindCitizen || p.Subject == "" {
-		if _, err := h.LogRefusal(ctx, p, "forbidden", []byte("open "+field)); err != nil {
+		if _, err := rd.LogRefusal(ctx, p, "forbidden", []byte("open "+field)); err != nil {
 			return o, r, err
 		}
 		return o, r, fmt.Errorf("%w: only the citizen may open their own commitments", ErrForbidden)
@@ -35,7 +35,7 @@ func (h *Hub) OpenOwn(ctx context.Context, p auth.Principal, field string, item 
 	if err != nil || !df.field.Sensitive {
 		return o, r, fmt.Errorf("%w: %s is not a sensitive field", ErrInvalid, field)
 	}
-	rec, err := h.store.Record(ctx, p.Subject, df.dataset.Name)
+	rec, err := rd.records.Record(ctx, p.Subject, df.dataset.Name)
 	if err != nil {
 		if isNotFound(err) {
 			return o, r, ErrNotFound
@@ -49,7 +49,7 @@ func (h *Hub) OpenOwn(ctx context.Context, p auth.Principal, field string, item 
 	if !ok {
 		return o, r, ErrNotFound
 	}
-	dk, err := h.dataKey(ctx, p.Subject, false)
+	dk, err := rd.keys.dataKey(ctx, p.Subject)
 	if err != nil {
 		return o, r, err
 	}
@@ -66,20 +66,20 @@ func (h *Hub) OpenOwn(ctx context.Context, p auth.Principal, field string, item 
 	if err != nil {
 		return o, r, err
 	}
-	salt, subj, err := h.subject(p.Subject)
+	salt, subj, err := rd.subject(p.Subject)
 	if err != nil {
 		return o, r, err
 	}
 	name := df.dataset.Name + "." + sealKey(df.dataset, df.field.Name, item)
-	r, err = h.appendEntry(ctx, ledger.Entry{
-		Kind: ledger.KindAccess, Time: h.now(), Department: string(auth.KindCitizen), Role: string(auth.KindCitizen),
-		Policy: h.policy.Snapshot().Version(), Outcome: ledger.OutcomeAllowed, Subjects: [][]byte{subj},
+	r, err = rd.appendEntry(ctx, ledger.Entry{
+		Kind: ledger.KindAccess, Time: rd.now(), Department: string(auth.KindCitizen), Role: string(auth.KindCitizen),
+		Policy: rd.policy.Snapshot().Version(), Outcome: ledger.OutcomeAllowed, Subjects: [][]byte{subj},
 		Fields: []ledger.Field{{Name: name, Level: policy.Reveal.String()}},
 	})
 	if err != nil {
 		return o, r, err
 	}
-	if err := h.indexSubject(ctx, p.Subject, r.Index, salt); err != nil {
+	if err := rd.indexSubject(ctx, p.Subject, r.Index, salt); err != nil {
 		return o, r, err
 	}
 	return Opening{Value: value, Blinding: blinding, Commitment: c, Version: sf.Version}, r, nil

@@ -2,18 +2,13 @@ package hub
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/govhub/govhub/auth"
-	"github.com/govhub/govhub/crypto/commit"
-	"github.com/govhub/govhub/crypto/seal"
-	"github.com/govhub/govhub/dataset"
+	"github.com/govhub/govhub/internal/usecase"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/policy"
-	"github.com/govhub/govhub/store"
 )
 
 // Want says which parts of a field the caller selected.
@@ -91,18 +86,18 @@ func (v *CitizenView) DatasetDenied(ds string) bool {
 // with an unregistered purpose, or with every field denied, is logged as denied and returns
 // ErrUnknownPurpose or a view with every field denied. A request for a citizen that does not exist
 // is logged and returns ErrNotFound.
-func (h *Hub) ReadCitizen(ctx context.Context, p auth.Principal, req ReadRequest) (*CitizenView, error) {
-	snap := h.policy.Snapshot()
-	d, err := h.decide(ctx, snap, p, req.Fields, req.Purpose)
+func (rd *Reader) ReadCitizen(ctx context.Context, p auth.Principal, req ReadRequest) (*CitizenView, error) {
+	snap := rd.policy.Snapshot()
+	d, err := rd.decide(ctx, snap, p, req.Fields, req.Purpose)
 	if err != nil {
 		return nil, err
 	}
-	dept, role := actor(p)
+	dept, role := usecase.Actor(p)
 	entry := ledger.Entry{
-		Kind: ledger.KindAccess, Time: h.now(), Department: dept, Role: role, Purpose: req.Purpose,
-		Policy: snap.Version(), Request: h.requestDigest(req.Request), Outcome: ledger.OutcomeAllowed,
+		Kind: ledger.KindAccess, Time: rd.now(), Department: dept, Role: role, Purpose: req.Purpose,
+		Policy: snap.Version(), Request: rd.requestDigest(req.Request), Outcome: ledger.OutcomeAllowed,
 	}
-	salt, subj, err := h.subject(req.Citizen)
+	salt, subj, err := rd.subject(req.Citizen)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +109,7 @@ func (h *Hub) ReadCitizen(ctx context.Context, p auth.Principal, req ReadRequest
 		// stays off the ledger.
 		entry.Fields, entry.Purpose = d.denied(), ""
 		entry.Outcome, entry.Reason = ledger.OutcomeDenied, "unknown-purpose"
-		if _, err := h.logAttempt(ctx, entry, req.Citizen, salt); err != nil {
+		if _, err := rd.logAttempt(ctx, entry, req.Citizen, salt); err != nil {
 			return nil, err
 		}
 		return nil, ErrUnknownPurpose
@@ -122,7 +117,7 @@ func (h *Hub) ReadCitizen(ctx context.Context, p auth.Principal, req ReadRequest
 	entry.Fields = d.entryFields()
 	if len(d.load) == 0 {
 		entry.Outcome, entry.Reason = ledger.OutcomeDenied, "forbidden"
-		r, err := h.logAttempt(ctx, entry, req.Citizen, salt)
+		r, err := rd.logAttempt(ctx, entry, req.Citizen, salt)
 		if err != nil {
 			return nil, err
 		}
@@ -131,19 +126,19 @@ func (h *Hub) ReadCitizen(ctx context.Context, p auth.Principal, req ReadRequest
 	}
 
 	// Load what may be released: the records, and the data key only if a sensitive value is revealed.
-	released, err := h.releaseCitizen(ctx, req.Citizen, d)
+	released, err := rd.releaseCitizen(ctx, req.Citizen, d)
 	if err != nil {
 		return nil, err
 	}
 	view.Datasets = released.Datasets
 	if len(view.Datasets) == 0 { // a citizen without these records, or no citizen at all?
-		exists, err := h.store.CitizenExists(ctx, req.Citizen)
+		exists, err := rd.records.CitizenExists(ctx, req.Citizen)
 		if err != nil {
 			return nil, fmt.Errorf("looking up citizen: %w", err)
 		}
 		if !exists {
 			entry.Outcome, entry.Reason, entry.Fields = ledger.OutcomeDenied, "no-such-citizen", d.denied() // nothing was released
-			if _, err := h.logAttempt(ctx, entry, req.Citizen, salt); err != nil {
+			if _, err := rd.logAttempt(ctx, entry, req.Citizen, salt); err != nil {
 				return nil, err
 			}
 			return nil, ErrNotFound
@@ -151,176 +146,24 @@ func (h *Hub) ReadCitizen(ctx context.Context, p auth.Principal, req ReadRequest
 	}
 
 	// Log before release.
-	r, err := h.appendEntry(ctx, entry)
+	r, err := rd.appendEntry(ctx, entry)
 	if err != nil {
 		return nil, err
 	}
-	if err := h.indexSubject(ctx, req.Citizen, r.Index, salt); err != nil {
+	if err := rd.indexSubject(ctx, req.Citizen, r.Index, salt); err != nil {
 		return nil, err
 	}
 	view.Receipt = r
 	return view, nil
 }
 
-// decisions are the levels of a request's fields, decided once per request.
-type decisions struct {
-	purposeKnown bool
-	fields       []string // sorted
-	levels       map[string]policy.Level
-	load         []string // datasets with a field released at some level, sorted
-	reveal       bool     // a sensitive value is revealed
-}
-
-// decide makes one decision per requested field for the principal and purpose, capped at what was
-// selected (a field whose value was not selected is released at most as a commitment).
-func (h *Hub) decide(ctx context.Context, snap *policy.Snapshot, p auth.Principal, want map[string]Want, purpose string) (decisions, error) {
-	d := decisions{levels: map[string]policy.Level{}}
-	for f := range want {
-		if _, err := fieldOf(f); err != nil {
-			return d, fmt.Errorf("%w: %v", ErrInvalid, err)
-		}
-		d.fields = append(d.fields, f)
-	}
-	sort.Strings(d.fields)
-	_, d.purposeKnown = snap.Purpose(purpose)
-	sub := policy.Subject{Department: p.Department, Role: p.Role}
-	if d.purposeKnown && (p.Kind == auth.KindDepartment || p.Kind == auth.KindOfficer) {
-		if err := snap.Prepare(ctx, sub, datasetsOf(d.fields)); err != nil {
-			return d, fmt.Errorf("%w: loading the policy: %v", ErrUnavailable, err)
-		}
-	}
-	load := map[string]bool{}
-	for _, f := range d.fields {
-		level := policy.Deny
-		if d.purposeKnown && (p.Kind == auth.KindDepartment || p.Kind == auth.KindOfficer) {
-			level = snap.Decide(sub, f, purpose)
-		}
-		if want[f]&WantValue == 0 && level == policy.Reveal {
-			level = policy.Commit
-		}
-		d.levels[f] = level
-		if level != policy.Deny {
-			df, _ := fieldOf(f)
-			load[df.dataset.Name] = true
-			if level == policy.Reveal && df.field.Sensitive {
-				d.reveal = true
-			}
-		}
-	}
-	d.load = sortedKeys(load)
-	return d, nil
-}
-
-// datasetsOf lists the datasets of "dataset.field" names.
-func datasetsOf(fields []string) []string {
-	set := map[string]bool{}
-	for _, f := range fields {
-		ds, _, _ := strings.Cut(f, ".")
-		set[ds] = true
-	}
-	return sortedKeys(set)
-}
-
-// entryFields are the entry's field lines: each field and the level it is released at.
-func (d decisions) entryFields() []ledger.Field {
-	out := make([]ledger.Field, len(d.fields))
-	for i, f := range d.fields {
-		out[i] = ledger.Field{Name: f, Level: d.levels[f].String()}
-	}
-	return out
-}
-
-// denied are the field lines of a refused request: every field denied.
-func (d decisions) denied() []ledger.Field {
-	out := make([]ledger.Field, len(d.fields))
-	for i, f := range d.fields {
-		out[i] = ledger.Field{Name: f, Level: policy.Deny.String()}
-	}
-	return out
-}
-
-// release builds the released view of one record.
-func (h *Hub) release(citizen string, ds *dataset.Dataset, rec store.Record, levels map[string]policy.Level, dk *seal.DataKey) (*DatasetView, error) {
-	dv := &DatasetView{Items: make([]map[string]FieldValue, len(rec.Items))}
-	for i, item := range rec.Items {
-		out := map[string]FieldValue{}
-		for _, f := range ds.Fields {
-			level, asked := levels[f.Path()]
-			if !asked || level == policy.Deny {
-				continue
-			}
-			if !f.Sensitive {
-				if v, ok := item.Plain[f.Name]; ok && level == policy.Reveal {
-					out[f.Name] = FieldValue{Value: v}
-				}
-				continue
-			}
-			sf, ok := item.Sealed[f.Name]
-			if !ok {
-				continue
-			}
-			c, err := commit.ParseCommitmentBytes(sf.Commitment)
-			if err != nil {
-				return nil, fmt.Errorf("stored commitment of %s: %w", f.Path(), err)
-			}
-			fv := FieldValue{Commitment: &Commitment{Scheme: commit.Scheme, Point: c.String(), Version: sf.Version}}
-			if level == policy.Reveal {
-				if dk == nil {
-					return nil, fmt.Errorf("citizen %s has sealed values but no data key", citizen)
-				}
-				v, err := openValue(dk, citizen, ds, &f, i, sf)
-				if err != nil {
-					return nil, err
-				}
-				fv.Value = v
-			}
-			out[f.Name] = fv
-		}
-		dv.Items[i] = out
-	}
-	return dv, nil
-}
-
-// logAttempt appends an entry for a request that releases nothing, and indexes it for the citizen.
-func (h *Hub) logAttempt(ctx context.Context, e ledger.Entry, citizen string, salt []byte) (ledger.Receipt, error) {
-	r, err := h.appendEntry(ctx, e)
-	if err != nil {
-		return r, err
-	}
-	return r, h.indexSubject(ctx, citizen, r.Index, salt)
-}
-
-type datasetField struct {
-	dataset *dataset.Dataset
-	field   *dataset.Field
-}
-
-// fieldOf resolves "dataset.field".
-func fieldOf(path string) (datasetField, error) {
-	d, f, ok := strings.Cut(path, ".")
-	if !ok {
-		return datasetField{}, fmt.Errorf("%q is not dataset.field", path)
-	}
-	ds, ok := dataset.Lookup(d)
-	if !ok {
-		return datasetField{}, fmt.Errorf("no dataset %q", d)
-	}
-	fl, ok := ds.Field(f)
-	if !ok {
-		return datasetField{}, fmt.Errorf("dataset %s has no field %q", d, f)
-	}
-	return datasetField{dataset: ds, field: fl}, nil
-}
-
-func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
-
 // LogRefusal puts on the ledger a request refused before it could be read, by a principal the hub
 // could still identify (an expired but authentic token, say): actor, reason and request digest;
 // the request's citizen is not known at that point.
-func (h *Hub) LogRefusal(ctx context.Context, p auth.Principal, reason string, request []byte) (ledger.Receipt, error) {
-	dept, role := actor(p)
-	return h.appendEntry(ctx, ledger.Entry{
-		Kind: ledger.KindAccess, Time: h.now(), Department: dept, Role: role, Policy: h.policy.Snapshot().Version(),
-		Request: h.requestDigest(request), Outcome: ledger.OutcomeDenied, Reason: reason,
+func (rd *Reader) LogRefusal(ctx context.Context, p auth.Principal, reason string, request []byte) (ledger.Receipt, error) {
+	dept, role := usecase.Actor(p)
+	return rd.appendEntry(ctx, ledger.Entry{
+		Kind: ledger.KindAccess, Time: rd.now(), Department: dept, Role: role, Policy: rd.policy.Snapshot().Version(),
+		Request: rd.requestDigest(request), Outcome: ledger.OutcomeDenied, Reason: reason,
 	})
 }

@@ -53,7 +53,7 @@ func TestReadOutsideDepartmentsDenied(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			req := ReadRequest{Citizen: citizenA, Purpose: "identity-verification", Request: []byte("q"),
 				Fields: map[string]Want{"identity.name": WantValue, "identity.nationalId": WantValue | WantCommitment, "tax.annualIncome": WantCommitment}}
-			view, err := f.hub.ReadCitizen(t.Context(), tt.p, req)
+			view, err := f.reader.ReadCitizen(t.Context(), tt.p, req)
 			if err != nil {
 				t.Fatalf("ReadCitizen = %v, want a view with every field denied", err)
 			}
@@ -80,7 +80,7 @@ func TestReadOutsideDepartmentsDenied(t *testing.T) {
 			if got := fieldLevels(e); !equalMaps(got, want) {
 				t.Errorf("entry fields = %v, want %v", got, want)
 			}
-			if !bytes.Equal(e.Request, f.hub.requestDigest([]byte("q"))) {
+			if !bytes.Equal(e.Request, f.reader.requestDigest([]byte("q"))) {
 				t.Errorf("entry request digest = %x, want the keyed digest of the request", e.Request)
 			}
 			f.checkIndexed(t, citizenA, view.Receipt.Index)
@@ -105,7 +105,7 @@ func TestReadNoSuchCitizen(t *testing.T) {
 	f := newFixture(t)
 	f.newCitizen(t, citizenA)
 	const ghost = "C999999"
-	_, err := f.hub.ReadCitizen(t.Context(), policeClerk, ReadRequest{Citizen: ghost, Purpose: "identity-verification",
+	_, err := f.reader.ReadCitizen(t.Context(), policeClerk, ReadRequest{Citizen: ghost, Purpose: "identity-verification",
 		Fields: map[string]Want{"identity.name": WantValue, "identity.address": WantValue}})
 	if !errors.Is(err, ErrNotFound) {
 		t.Fatalf("ReadCitizen(%s) = %v, want ErrNotFound", ghost, err)
@@ -131,7 +131,7 @@ func TestReadReleasesWhatPolicyAllows(t *testing.T) {
 	ctx := t.Context()
 
 	t.Run("owner reveals sealed values", func(t *testing.T) {
-		view, err := f.hub.ReadCitizen(ctx, policeClerk, ReadRequest{Citizen: citizenA, Purpose: "identity-verification",
+		view, err := f.reader.ReadCitizen(ctx, policeClerk, ReadRequest{Citizen: citizenA, Purpose: "identity-verification",
 			Fields: map[string]Want{"identity.name": WantValue, "identity.nationalId": WantValue | WantCommitment, "identity.address": WantValue}})
 		if err != nil {
 			t.Fatalf("ReadCitizen = %v", err)
@@ -154,7 +154,7 @@ func TestReadReleasesWhatPolicyAllows(t *testing.T) {
 		f.checkIndexed(t, citizenA, view.Receipt.Index)
 	})
 	t.Run("reveal capped at what was selected", func(t *testing.T) {
-		view, err := f.hub.ReadCitizen(ctx, taxClerk, ReadRequest{Citizen: citizenA, Purpose: "tax-administration",
+		view, err := f.reader.ReadCitizen(ctx, taxClerk, ReadRequest{Citizen: citizenA, Purpose: "tax-administration",
 			Fields: map[string]Want{"tax.annualIncome": WantCommitment, "tax.year": WantValue}})
 		if err != nil {
 			t.Fatalf("ReadCitizen = %v", err)
@@ -174,7 +174,7 @@ func TestReadReleasesWhatPolicyAllows(t *testing.T) {
 		}
 	})
 	t.Run("other department gets commitments and denials", func(t *testing.T) {
-		view, err := f.hub.ReadCitizen(ctx, housingClerk, ReadRequest{Citizen: citizenA, Purpose: "home-purchase-eligibility",
+		view, err := f.reader.ReadCitizen(ctx, housingClerk, ReadRequest{Citizen: citizenA, Purpose: "home-purchase-eligibility",
 			Fields: map[string]Want{"tax.annualIncome": WantValue | WantCommitment, "identity.nationalId": WantValue, "property.city": WantValue}})
 		if err != nil {
 			t.Fatalf("ReadCitizen = %v", err)
@@ -200,7 +200,7 @@ func TestReadReleasesWhatPolicyAllows(t *testing.T) {
 	})
 	t.Run("malformed field name", func(t *testing.T) {
 		before := len(f.entries(t))
-		_, err := f.hub.ReadCitizen(ctx, policeClerk, ReadRequest{Citizen: citizenA, Purpose: "identity-verification",
+		_, err := f.reader.ReadCitizen(ctx, policeClerk, ReadRequest{Citizen: citizenA, Purpose: "identity-verification",
 			Fields: map[string]Want{"identity.shoeSize": WantValue}})
 		if !errors.Is(err, ErrInvalid) {
 			t.Errorf("ReadCitizen(identity.shoeSize) = %v, want ErrInvalid", err)
@@ -219,7 +219,7 @@ func TestOpenOwn(t *testing.T) {
 	me := auth.Principal{Kind: auth.KindCitizen, Subject: citizenA}
 	prop := f.record(t, citizenA, "property")
 
-	o, r, err := f.hub.OpenOwn(ctx, me, "property.address", 1)
+	o, r, err := f.reader.OpenOwn(ctx, me, "property.address", 1)
 	if err != nil {
 		t.Fatalf("OpenOwn(property.address, 1) = %v", err)
 	}
@@ -254,7 +254,7 @@ func TestOpenOwn(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o, _, err := f.hub.OpenOwn(ctx, tt.p, tt.field, tt.item)
+			o, _, err := f.reader.OpenOwn(ctx, tt.p, tt.field, tt.item)
 			if !errors.Is(err, tt.want) {
 				t.Errorf("OpenOwn(%s, %d) = %v, want %v", tt.field, tt.item, err, tt.want)
 			}
@@ -267,7 +267,7 @@ func TestOpenOwn(t *testing.T) {
 
 func TestLogRefusal(t *testing.T) {
 	f := newFixture(t)
-	r, err := f.hub.LogRefusal(t.Context(), housingClerk, "expired-token", []byte("the request"))
+	r, err := f.reader.LogRefusal(t.Context(), housingClerk, "expired-token", []byte("the request"))
 	if err != nil {
 		t.Fatalf("LogRefusal = %v", err)
 	}
@@ -276,10 +276,10 @@ func TestLogRefusal(t *testing.T) {
 		e.Department != "housing" || e.Role != "clerk" || len(e.Subjects) != 0 || len(e.Fields) != 0 {
 		t.Errorf("LogRefusal entry = %+v, want a denied access by housing/clerk, expired-token, no subject or field", e)
 	}
-	if !bytes.Equal(e.Request, f.hub.requestDigest([]byte("the request"))) {
+	if !bytes.Equal(e.Request, f.reader.requestDigest([]byte("the request"))) {
 		t.Errorf("entry request = %x, want the keyed digest", e.Request)
 	}
-	if _, err := f.hub.LogRefusal(t.Context(), housingClerk, "not a token", nil); err == nil {
+	if _, err := f.reader.LogRefusal(t.Context(), housingClerk, "not a token", nil); err == nil {
 		t.Errorf("LogRefusal(reason with spaces) = nil error, want the entry refused")
 	}
 }
@@ -293,12 +293,12 @@ func TestLedgerDownFailsClosed(t *testing.T) {
 	if err := f.log.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown = %v", err)
 	}
-	view, err := f.hub.ReadCitizen(ctx, policeClerk, ReadRequest{Citizen: citizenA, Purpose: "identity-verification",
+	view, err := f.reader.ReadCitizen(ctx, policeClerk, ReadRequest{Citizen: citizenA, Purpose: "identity-verification",
 		Fields: map[string]Want{"identity.name": WantValue}})
 	if !errors.Is(err, ErrUnavailable) || view != nil {
 		t.Errorf("ReadCitizen with the ledger down = %v, %v, want nil, ErrUnavailable", view, err)
 	}
-	res, err := f.hub.Update(ctx, taxClerk, UpdateRequest{Citizen: citizenA, Dataset: "tax", Purpose: "tax-administration",
+	res, err := f.updater.Update(ctx, taxClerk, UpdateRequest{Citizen: citizenA, Dataset: "tax", Purpose: "tax-administration",
 		Items: []map[string]any{{"annualIncome": int64(190000)}}})
 	if !errors.Is(err, ErrUnavailable) || res != nil {
 		t.Errorf("Update with the ledger down = %v, %v, want nil, ErrUnavailable", res, err)
@@ -310,7 +310,7 @@ func TestLedgerDownFailsClosed(t *testing.T) {
 		t.Errorf("pending updates = %v, want none for an update never logged", ids)
 	}
 	// Refusals cannot be logged either, so they fail too rather than pass unlogged.
-	if _, err := f.hub.ReadCitizen(ctx, policeClerk, ReadRequest{Citizen: citizenA, Purpose: "nope",
+	if _, err := f.reader.ReadCitizen(ctx, policeClerk, ReadRequest{Citizen: citizenA, Purpose: "nope",
 		Fields: map[string]Want{"identity.name": WantValue}}); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("ReadCitizen(unknown purpose) with the ledger down = %v, want ErrUnavailable", err)
 	}
@@ -328,8 +328,8 @@ func TestWithClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := time.Date(2030, 1, 2, 3, 4, 5, 6000000, time.UTC)
-	h, err := New(Config{Store: env.Store, Ledger: ledgerOf(lg), Policy: engine, Master: master, IndexKey: bytes.Repeat([]byte{2}, 32)},
-		WithClock(func() time.Time { return at }))
+	f := &fixture{env: env, log: lg, engine: engine, master: master, indexKey: bytes.Repeat([]byte{2}, 32)}
+	h, err := NewReader(f.readerConfig(), WithClock(func() time.Time { return at }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,7 +340,6 @@ func TestWithClock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{env: env, log: lg, hub: h}
 	if e := f.entry(t, r.Index); !e.Time.Equal(at) {
 		t.Errorf("entry time = %v, want the clock's %v", e.Time, at)
 	}
@@ -355,8 +354,7 @@ func (failingReader) Read([]byte) (int, error) { return 0, errors.New("no random
 func TestOpenOwnReleasesNothingOnError(t *testing.T) {
 	f := newFixture(t)
 	f.newCitizen(t, citizenA)
-	h, err := New(Config{Store: f.env.Store, Ledger: ledgerOf(f.log), Policy: f.engine, Master: f.hub.master, IndexKey: f.hub.indexKey},
-		WithRand(failingReader{}))
+	h, err := NewReader(f.readerConfig(), WithRand(failingReader{}))
 	if err != nil {
 		t.Fatal(err)
 	}

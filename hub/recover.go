@@ -21,35 +21,35 @@ type RecoveryReport struct {
 // dropped. A lone instance runs it at start-up with olderThan 0, before serving. Instances sharing
 // a database run it periodically with a margin (a minute, say) that no live update takes, so that
 // one never settles another's update still in flight.
-func (h *Hub) Recover(ctx context.Context, olderThan time.Duration) (RecoveryReport, error) {
+func (u *Updater) Recover(ctx context.Context, olderThan time.Duration) (RecoveryReport, error) {
 	var rep RecoveryReport
-	pending, err := h.store.PendingUpdates(ctx)
+	pending, err := u.pending.PendingUpdates(ctx)
 	if err != nil {
 		return rep, fmt.Errorf("listing pending updates: %w", err)
 	}
-	now := h.now()
+	now := u.now()
 	for _, p := range pending {
 		if now.Sub(p.Created) < olderThan {
 			continue
 		}
 		var leaf [32]byte
 		copy(leaf[:], p.LeafHash)
-		index, found, err := h.ledger.FindLeaf(ctx, p.After, leaf)
+		index, found, err := u.leaves.FindLeaf(ctx, p.After, leaf)
 		if err != nil {
 			return rep, fmt.Errorf("looking for the entry of pending update %s: %w", p.ID, err)
 		}
 		if !found {
-			if err := h.store.DeletePending(ctx, p.ID); err != nil {
+			if err := u.pending.DeletePending(ctx, p.ID); err != nil {
 				return rep, err
 			}
 			rep.Dropped++
 			continue
 		}
-		dk, err := h.dataKey(ctx, p.Record.Citizen, false)
+		dk, err := u.keyring.dataKey(ctx, p.Record.Citizen)
 		if err != nil {
 			return rep, fmt.Errorf("pending update %s: %w", p.ID, err)
 		}
-		_, err = h.finishUpdate(ctx, dk, p, index)
+		_, err = u.finishUpdate(ctx, dk, p, index)
 		switch {
 		case errors.Is(err, ErrConflict):
 			rep.Dropped++

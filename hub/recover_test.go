@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/govhub/govhub/dataset"
+	"github.com/govhub/govhub/internal/usecase"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/store"
 )
@@ -18,7 +19,7 @@ import (
 func (f *fixture) crashedUpdate(t *testing.T, citizen, dsName string, item map[string]any, appendIt bool) (store.Pending, ledger.Entry, uint64) {
 	t.Helper()
 	ctx := t.Context()
-	h := f.hub
+	h := f.updater
 	ds, _ := dataset.Lookup(dsName)
 	if err := validate(ds, []map[string]any{item}); err != nil {
 		t.Fatalf("validate = %v", err)
@@ -32,7 +33,7 @@ func (f *fixture) crashedUpdate(t *testing.T, citizen, dsName string, item map[s
 	if hadBase {
 		base = &cur
 	}
-	dk, err := h.dataKey(ctx, citizen, true)
+	dk, err := h.dataKeyOrNew(ctx, citizen)
 	if err != nil {
 		t.Fatalf("dataKey = %v", err)
 	}
@@ -54,16 +55,16 @@ func (f *fixture) crashedUpdate(t *testing.T, citizen, dsName string, item map[s
 		t.Fatalf("FormatEntry = %v", err)
 	}
 	pend := store.Pending{
-		ID: randomID(h.rand), Record: rec, Base: cur.Version, HadBase: hadBase, LeafHash: leafHashOf(leaf),
-		After: h.ledger.Latest().Size, SubjectSalt: salt, Created: h.now(),
+		ID: usecase.RandomID(h.rand), Record: rec, Base: cur.Version, HadBase: hadBase, LeafHash: leafHashOf(leaf),
+		After: h.log.Latest().Size, SubjectSalt: salt, Created: h.now(),
 	}
-	if err := h.store.AddPending(ctx, pend); err != nil {
+	if err := h.pending.AddPending(ctx, pend); err != nil {
 		t.Fatalf("AddPending = %v", err)
 	}
 	if !appendIt {
 		return pend, entry, 0
 	}
-	r, err := h.ledger.Append(ctx, entry)
+	r, err := h.log.Append(ctx, entry)
 	if err != nil {
 		t.Fatalf("Append = %v", err)
 	}
@@ -97,7 +98,7 @@ func TestRecoverAppliesUpdateOnLedger(t *testing.T) {
 		t.Fatalf("before recovery the record is at version %d, want still %d", got.Version, before.Version)
 	}
 
-	rep, err := f.hub.Recover(ctx, 0)
+	rep, err := f.updater.Recover(ctx, 0)
 	if err != nil {
 		t.Fatalf("Recover = %v", err)
 	}
@@ -134,7 +135,7 @@ func TestRecoverAppliesUpdateOnLedger(t *testing.T) {
 	f.checkIndexed(t, citizenA, index)
 
 	// Again: nothing to do, nothing changes.
-	rep, err = f.hub.Recover(ctx, 0)
+	rep, err = f.updater.Recover(ctx, 0)
 	if err != nil {
 		t.Fatalf("second Recover = %v", err)
 	}
@@ -154,7 +155,7 @@ func TestRecoverDropsUpdateNeverLogged(t *testing.T) {
 	size := len(f.entries(t))
 
 	f.crashedUpdate(t, citizenA, "tax", map[string]any{"annualIncome": int64(999999)}, false)
-	rep, err := f.hub.Recover(ctx, 0)
+	rep, err := f.updater.Recover(ctx, 0)
 	if err != nil {
 		t.Fatalf("Recover = %v", err)
 	}
@@ -174,7 +175,7 @@ func TestRecoverDropsUpdateNeverLogged(t *testing.T) {
 	if got := len(f.entries(t)); got != size {
 		t.Errorf("Recover appended %d ledger entries, want none", got-size)
 	}
-	rep, err = f.hub.Recover(ctx, 0)
+	rep, err = f.updater.Recover(ctx, 0)
 	if err != nil || rep != (RecoveryReport{}) {
 		t.Errorf("second Recover = %+v, %v, want nothing done", rep, err)
 	}
@@ -187,7 +188,7 @@ func TestRecoverAfterRecordWritten(t *testing.T) {
 	ctx := t.Context()
 	f.newCitizen(t, citizenA)
 	pend, _, index := f.crashedUpdate(t, citizenA, "tax", map[string]any{"taxPaid": int64(15000)}, true)
-	dk, err := f.hub.dataKey(ctx, citizenA, false)
+	dk, err := f.reader.keys.dataKey(ctx, citizenA)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +201,7 @@ func TestRecoverAfterRecordWritten(t *testing.T) {
 	}
 	written := f.record(t, citizenA, "tax")
 
-	rep, err := f.hub.Recover(ctx, 0)
+	rep, err := f.updater.Recover(ctx, 0)
 	if err != nil {
 		t.Fatalf("Recover = %v", err)
 	}
@@ -230,7 +231,7 @@ func TestRecoverMixed(t *testing.T) {
 	f.crashedUpdate(t, citizenB, "tax", map[string]any{"annualIncome": int64(1)}, false)
 	_, _, ib := f.crashedUpdate(t, citizenB, "identity", map[string]any{"address": "上海市黄浦区南京东路3号"}, true)
 
-	rep, err := f.hub.Recover(ctx, 0)
+	rep, err := f.updater.Recover(ctx, 0)
 	if err != nil {
 		t.Fatalf("Recover = %v", err)
 	}
@@ -260,7 +261,7 @@ func TestRecoverRegistersNewCitizen(t *testing.T) {
 	if ok, _ := f.env.Store.CitizenExists(ctx, citizenB); ok {
 		t.Fatalf("%s registered before recovery", citizenB)
 	}
-	rep, err := f.hub.Recover(ctx, 0)
+	rep, err := f.updater.Recover(ctx, 0)
 	if err != nil {
 		t.Fatalf("Recover = %v", err)
 	}
@@ -287,14 +288,14 @@ func TestRecoverLeavesYoungPendingUpdates(t *testing.T) {
 	if err := f.env.Store.AddPending(ctx, p); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := f.hub.Recover(ctx, time.Minute)
+	rep, err := f.updater.Recover(ctx, time.Minute)
 	if err != nil || rep.Applied+rep.Dropped != 0 {
 		t.Fatalf("Recover(margin 1m) = %+v, %v; want the young update left alone", rep, err)
 	}
 	if ids := f.pendingIDs(t); len(ids) != 1 {
 		t.Errorf("pending updates = %v, want the young one kept", ids)
 	}
-	if rep, err := f.hub.Recover(ctx, 0); err != nil || rep.Dropped != 1 {
+	if rep, err := f.updater.Recover(ctx, 0); err != nil || rep.Dropped != 1 {
 		t.Errorf("Recover(0) = %+v, %v; want the never-logged update dropped", rep, err)
 	}
 }
@@ -306,7 +307,7 @@ func TestRecoverDropsOvertakenUpdate(t *testing.T) {
 	ctx := t.Context()
 	f.newCitizen(t, citizenA)
 	_, _, interrupted := f.crashedUpdate(t, citizenA, "tax", map[string]any{"taxPaid": int64(15000)}, true)
-	res, err := f.hub.Update(ctx, taxClerk, UpdateRequest{Citizen: citizenA, Dataset: "tax", Purpose: "tax-administration",
+	res, err := f.updater.Update(ctx, taxClerk, UpdateRequest{Citizen: citizenA, Dataset: "tax", Purpose: "tax-administration",
 		Items: []map[string]any{{"annualIncome": int64(200000)}}})
 	if err != nil {
 		t.Fatalf("Update = %v", err)
@@ -314,7 +315,7 @@ func TestRecoverDropsOvertakenUpdate(t *testing.T) {
 	if res.Version <= interrupted {
 		t.Fatalf("acknowledged update at %d, want after the interrupted one at %d", res.Version, interrupted)
 	}
-	rep, err := f.hub.Recover(ctx, 0)
+	rep, err := f.updater.Recover(ctx, 0)
 	if err != nil {
 		t.Fatalf("Recover = %v", err)
 	}

@@ -101,17 +101,21 @@ func decodeOpening(k dataset.Kind, b []byte) (any, commit.Blinding, error) {
 	return string(rest), r, nil
 }
 
-// sealKey is the name a sealed value is bound to: the field, and for list datasets its item.
+// sealKey is the name a sealed value is bound to: the field, and for list datasets its item
+// (seal.ItemField). Entries name the value "dataset." + sealKey.
 func sealKey(ds *dataset.Dataset, field string, item int) string {
 	if ds.List {
-		return fmt.Sprintf("%s#%d", field, item)
+		return seal.ItemField(field, item)
 	}
 	return field
 }
 
-// sealAD is the associated data of a sealed value.
+// sealAD is the associated data of a sealed value (package seal specifies its encoding).
 func sealAD(citizen string, ds *dataset.Dataset, field string, item int, version uint64) seal.AD {
-	return seal.AD{Citizen: citizen, Dataset: ds.Name, Field: sealKey(ds, field, item), Version: version}
+	if ds.List {
+		return seal.ItemAD(citizen, ds.Name, field, item, version)
+	}
+	return seal.AD{Citizen: citizen, Dataset: ds.Name, Field: field, Version: version}
 }
 
 // sealValue commits to v and seals its opening under version.
@@ -169,33 +173,52 @@ func reseal(dk *seal.DataKey, citizen string, ds *dataset.Dataset, field string,
 	return store.SealedField{Ciphertext: ct, Commitment: sf.Commitment, Version: version}, nil
 }
 
-// dataKey returns the citizen's data key; with create, it makes and stores one if there is none.
-func (h *Hub) dataKey(ctx context.Context, citizen string, create bool) (*seal.DataKey, error) {
-	wrapped, err := h.store.DataKey(ctx, citizen)
-	if errors.Is(err, store.ErrNotFound) && create {
-		dk, err := seal.NewDataKey(h.rand)
+// keyring unwraps the citizens' data keys.
+type keyring struct {
+	keys   KeyReader
+	master *seal.MasterKey
+}
+
+// dataKey returns the citizen's data key, or an error wrapping store.ErrNotFound if they have none.
+func (k keyring) dataKey(ctx context.Context, citizen string) (*seal.DataKey, error) {
+	wrapped, err := k.keys.DataKey(ctx, citizen)
+	if err != nil {
+		return nil, fmt.Errorf("reading the data key of %s: %w", citizen, err)
+	}
+	return k.unwrap(citizen, wrapped)
+}
+
+func (k keyring) unwrap(citizen string, wrapped []byte) (*seal.DataKey, error) {
+	dk, err := k.master.Unwrap(citizen, wrapped)
+	if err != nil {
+		return nil, fmt.Errorf("unwrapping the data key of %s: %w", citizen, err)
+	}
+	return dk, nil
+}
+
+// dataKeyOrNew returns the citizen's data key, making and storing one if there is none.
+func (u *Updater) dataKeyOrNew(ctx context.Context, citizen string) (*seal.DataKey, error) {
+	wrapped, err := u.keys.DataKey(ctx, citizen)
+	if errors.Is(err, store.ErrNotFound) {
+		dk, err := seal.NewDataKey(u.rand)
 		if err != nil {
 			return nil, err
 		}
-		w, err := h.master.Wrap(citizen, dk)
+		w, err := u.keyring.master.Wrap(citizen, dk)
 		if err != nil {
 			return nil, err
 		}
-		err = h.store.AddDataKey(ctx, citizen, w)
+		err = u.keys.AddDataKey(ctx, citizen, w)
 		if err == nil {
 			return dk, nil
 		}
 		if !errors.Is(err, store.ErrConflict) {
 			return nil, fmt.Errorf("storing the data key of %s: %w", citizen, err)
 		}
-		wrapped, err = h.store.DataKey(ctx, citizen) // someone else made it first
+		wrapped, err = u.keys.DataKey(ctx, citizen) // someone else made it first
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading the data key of %s: %w", citizen, err)
 	}
-	dk, err := h.master.Unwrap(citizen, wrapped)
-	if err != nil {
-		return nil, fmt.Errorf("unwrapping the data key of %s: %w", citizen, err)
-	}
-	return dk, nil
+	return u.keyring.unwrap(citizen, wrapped)
 }

@@ -2,7 +2,6 @@ package hub
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -16,6 +15,7 @@ import (
 	"github.com/govhub/govhub/crypto/commit"
 	"github.com/govhub/govhub/crypto/seal"
 	"github.com/govhub/govhub/dataset"
+	"github.com/govhub/govhub/internal/usecase"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/policy"
 	"github.com/govhub/govhub/store"
@@ -55,8 +55,8 @@ type UpdateResult struct {
 // a citizen not yet registered is refused, except an identity update, which registers the citizen.
 // An update whose record another instance changed while it waited for the ledger is not applied
 // and returns ErrConflict (see writeRecord).
-func (h *Hub) Update(ctx context.Context, p auth.Principal, req UpdateRequest) (*UpdateResult, error) {
-	snap := h.policy.Snapshot()
+func (u *Updater) Update(ctx context.Context, p auth.Principal, req UpdateRequest) (*UpdateResult, error) {
+	snap := u.policy.Snapshot()
 	ds, ok := dataset.Lookup(req.Dataset)
 	if !ok {
 		return nil, fmt.Errorf("%w: no dataset %q", ErrInvalid, req.Dataset)
@@ -64,14 +64,14 @@ func (h *Hub) Update(ctx context.Context, p auth.Principal, req UpdateRequest) (
 	if err := dataset.CheckCitizenID(req.Citizen); err != nil {
 		return nil, fmt.Errorf("%w: citizenId: %v", ErrInvalid, err)
 	}
-	dept, role := actor(p)
-	salt, subj, err := h.subject(req.Citizen)
+	dept, role := usecase.Actor(p)
+	salt, subj, err := u.subject(req.Citizen)
 	if err != nil {
 		return nil, err
 	}
 	entry := ledger.Entry{
-		Kind: ledger.KindUpdate, Time: h.now(), Department: dept, Role: role, Purpose: req.Purpose,
-		Policy: snap.Version(), Request: h.requestDigest(req.Request), Outcome: ledger.OutcomeAllowed,
+		Kind: ledger.KindUpdate, Time: u.now(), Department: dept, Role: role, Purpose: req.Purpose,
+		Policy: snap.Version(), Request: u.requestDigest(req.Request), Outcome: ledger.OutcomeAllowed,
 		Dataset: ds.Name, Subjects: [][]byte{subj},
 	}
 	refuse := func(reason string, cause error) (*UpdateResult, error) {
@@ -80,7 +80,7 @@ func (h *Hub) Update(ctx context.Context, p auth.Principal, req UpdateRequest) (
 		for _, name := range fieldNames(ds, req.Items) {
 			entry.Fields = append(entry.Fields, ledger.Field{Name: name, Level: policy.Deny.String()})
 		}
-		if _, err := h.logAttempt(ctx, entry, req.Citizen, salt); err != nil {
+		if _, err := u.logAttempt(ctx, entry, req.Citizen, salt); err != nil {
 			return nil, err
 		}
 		return nil, cause
@@ -102,31 +102,31 @@ func (h *Hub) Update(ctx context.Context, p auth.Principal, req UpdateRequest) (
 		return nil, err
 	}
 
-	defer h.lockRecord(req.Citizen, ds.Name)()
-	exists, err := h.store.CitizenExists(ctx, req.Citizen)
+	defer u.lockRecord(req.Citizen, ds.Name)()
+	exists, err := u.records.CitizenExists(ctx, req.Citizen)
 	if err != nil {
 		return nil, fmt.Errorf("looking up citizen: %w", err)
 	}
 	if !exists && ds.Name != "identity" {
 		return refuse("no-such-citizen", ErrNotFound)
 	}
-	cur, err := h.store.Record(ctx, req.Citizen, ds.Name)
+	cur, err := u.records.Record(ctx, req.Citizen, ds.Name)
 	hadBase := err == nil
 	if err != nil && !isNotFound(err) {
 		return nil, fmt.Errorf("reading the %s record: %w", ds.Name, err)
 	}
-	dk, err := h.dataKey(ctx, req.Citizen, true)
+	dk, err := u.dataKeyOrNew(ctx, req.Citizen)
 	if err != nil {
 		return nil, err
 	}
 	var base *store.Record
 	if hadBase {
 		base = &cur
-		if err := h.validateMerged(dk, req.Citizen, ds, cur, req.Items); err != nil {
+		if err := u.validateMerged(dk, req.Citizen, ds, cur, req.Items); err != nil {
 			return nil, err
 		}
 	}
-	rec, fields, err := h.buildRecord(dk, req.Citizen, ds, base, req.Items)
+	rec, fields, err := u.buildRecord(dk, req.Citizen, ds, base, req.Items)
 	if err != nil {
 		return nil, err
 	}
@@ -140,26 +140,26 @@ func (h *Hub) Update(ctx context.Context, p auth.Principal, req UpdateRequest) (
 		return nil, fmt.Errorf("hub: building the ledger entry: %w", err)
 	}
 	pend := store.Pending{
-		ID: randomID(h.rand), Record: rec, Base: cur.Version, HadBase: hadBase, LeafHash: leafHashOf(leaf),
-		After: h.ledger.Latest().Size, SubjectSalt: salt, Created: h.now(),
+		ID: usecase.RandomID(u.rand), Record: rec, Base: cur.Version, HadBase: hadBase, LeafHash: leafHashOf(leaf),
+		After: u.log.Latest().Size, SubjectSalt: salt, Created: u.now(),
 	}
-	if err := h.store.AddPending(ctx, pend); err != nil {
+	if err := u.pending.AddPending(ctx, pend); err != nil {
 		return nil, fmt.Errorf("storing the pending update: %w", err)
 	}
 	// Wait for the append whatever happens to the caller: once queued, the entry may land, and
 	// then its record must be written.
-	r, err := h.appendEntry(context.WithoutCancel(ctx), entry)
+	r, err := u.appendEntry(context.WithoutCancel(ctx), entry)
 	index, signed := r.Index, err == nil
 	if err != nil {
 		// The append failed, or its acknowledgement was lost: settle which, from the ledger itself.
 		var found bool
 		var ferr error
-		index, found, ferr = h.ledger.FindLeaf(context.WithoutCancel(ctx), pend.After, [32]byte(pend.LeafHash))
+		index, found, ferr = u.leaves.FindLeaf(context.WithoutCancel(ctx), pend.After, [32]byte(pend.LeafHash))
 		switch {
 		case ferr != nil:
 			return nil, fmt.Errorf("%w: the update may or may not be on the ledger; recovery will settle it at the next start: %v", ErrUnavailable, err)
 		case !found:
-			if derr := h.store.DeletePending(context.WithoutCancel(ctx), pend.ID); derr != nil {
+			if derr := u.pending.DeletePending(context.WithoutCancel(ctx), pend.ID); derr != nil {
 				return nil, errors.Join(err, derr)
 			}
 			return nil, err
@@ -167,7 +167,7 @@ func (h *Hub) Update(ctx context.Context, p auth.Principal, req UpdateRequest) (
 	}
 	// The update is on the ledger: from here on the record must come to match it. If this fails,
 	// the pending update stays and Recover applies it.
-	rec, err = h.finishUpdate(context.WithoutCancel(ctx), dk, pend, index)
+	rec, err = u.finishUpdate(context.WithoutCancel(ctx), dk, pend, index)
 	if errors.Is(err, ErrConflict) {
 		return nil, err // overtaken: not applied, and never will be
 	}
@@ -175,7 +175,7 @@ func (h *Hub) Update(ctx context.Context, p auth.Principal, req UpdateRequest) (
 		return nil, fmt.Errorf("%w: the update is on the ledger at %d but its record is not written yet: %v", ErrUnavailable, index, err)
 	}
 	if !signed {
-		if r, err = h.ledger.Sign(index, [32]byte(pend.LeafHash)); err != nil {
+		if r, err = u.log.Sign(index, [32]byte(pend.LeafHash)); err != nil {
 			return nil, fmt.Errorf("signing the receipt of update %d (applied): %w", index, err)
 		}
 	}
@@ -203,24 +203,24 @@ func (h *Hub) Update(ctx context.Context, p auth.Principal, req UpdateRequest) (
 // for an identity record, indexes the entry for the citizen and drops the pending update. It is
 // idempotent, so recovery can run it again. An update overtaken by another (see writeRecord) is
 // indexed and dropped without being applied, and reported as ErrConflict.
-func (h *Hub) finishUpdate(ctx context.Context, dk *seal.DataKey, p store.Pending, index uint64) (store.Record, error) {
+func (u *Updater) finishUpdate(ctx context.Context, dk *seal.DataKey, p store.Pending, index uint64) (store.Record, error) {
 	rec, err := sealAt(dk, p.Record, index)
 	if err != nil {
 		return rec, err
 	}
-	werr := h.writeRecord(ctx, rec, p)
+	werr := u.writeRecord(ctx, rec, p)
 	if werr != nil && !errors.Is(werr, ErrConflict) {
 		return rec, werr
 	}
 	if werr == nil && rec.Dataset == "identity" {
-		if err := h.store.AddCitizens(ctx, []string{rec.Citizen}, h.now()); err != nil {
+		if err := u.records.AddCitizens(ctx, []string{rec.Citizen}, u.now()); err != nil {
 			return rec, fmt.Errorf("registering the citizen: %w", err)
 		}
 	}
-	if err := h.indexSubject(ctx, rec.Citizen, index, p.SubjectSalt); err != nil {
+	if err := u.indexSubject(ctx, rec.Citizen, index, p.SubjectSalt); err != nil {
 		return rec, err
 	}
-	if err := h.store.DeletePending(ctx, p.ID); err != nil {
+	if err := u.pending.DeletePending(ctx, p.ID); err != nil {
 		return rec, fmt.Errorf("dropping pending update %s: %w", p.ID, err)
 	}
 	return rec, werr
@@ -233,12 +233,12 @@ func (h *Hub) finishUpdate(ctx context.Context, dk *seal.DataKey, p store.Pendin
 // nothing is written and the update is overtaken: ErrConflict, never acknowledged; its entry stays
 // on the ledger as an update that did not apply (a second child of its base, whichever came first). A record already at rec's version counts as
 // written (a second attempt, or recovery after a crash).
-func (h *Hub) writeRecord(ctx context.Context, rec store.Record, p store.Pending) error {
+func (u *Updater) writeRecord(ctx context.Context, rec store.Record, p store.Pending) error {
 	var err error
 	if p.HadBase {
-		err = h.store.ReplaceRecord(ctx, rec, p.Base)
+		err = u.records.ReplaceRecord(ctx, rec, p.Base)
 	} else {
-		err = h.store.CreateRecord(ctx, rec)
+		err = u.records.CreateRecord(ctx, rec)
 	}
 	if err == nil {
 		return nil
@@ -246,7 +246,7 @@ func (h *Hub) writeRecord(ctx context.Context, rec store.Record, p store.Pending
 	if !errors.Is(err, store.ErrConflict) {
 		return fmt.Errorf("writing the %s record: %w", rec.Dataset, err)
 	}
-	cur, rerr := h.store.Record(ctx, rec.Citizen, rec.Dataset)
+	cur, rerr := u.records.Record(ctx, rec.Citizen, rec.Dataset)
 	switch {
 	case rerr == nil && cur.Version == rec.Version:
 		return nil
@@ -285,7 +285,7 @@ func sealAt(dk *seal.DataKey, pending store.Record, index uint64) (store.Record,
 
 // validateMerged checks the rules across fields on the record a plain-dataset update produces: the
 // stored values (sensitive ones unsealed) with the update's values over them.
-func (h *Hub) validateMerged(dk *seal.DataKey, citizen string, ds *dataset.Dataset, cur store.Record, items []map[string]any) error {
+func (u *Updater) validateMerged(dk *seal.DataKey, citizen string, ds *dataset.Dataset, cur store.Record, items []map[string]any) error {
 	if ds.List || len(cur.Items) == 0 {
 		return nil
 	}
@@ -338,12 +338,12 @@ func validate(ds *dataset.Dataset, items []map[string]any) error {
 // buildRecord makes the new record: the update's items over the current record (for a plain
 // dataset), new sensitive values committed and sealed under store.PendingVersion. It returns the
 // entry's field lines: each field set, with the commitment for sensitive ones.
-func (h *Hub) buildRecord(dk *seal.DataKey, citizen string, ds *dataset.Dataset, base *store.Record, items []map[string]any) (store.Record, []ledger.Field, error) {
+func (u *Updater) buildRecord(dk *seal.DataKey, citizen string, ds *dataset.Dataset, base *store.Record, items []map[string]any) (store.Record, []ledger.Field, error) {
 	salt := make([]byte, 32)
-	if _, err := io.ReadFull(h.rand, salt); err != nil {
+	if _, err := io.ReadFull(u.rand, salt); err != nil {
 		return store.Record{}, nil, err
 	}
-	rec := store.Record{Citizen: citizen, Dataset: ds.Name, Salt: salt, Updated: h.now()}
+	rec := store.Record{Citizen: citizen, Dataset: ds.Name, Salt: salt, Updated: u.now()}
 	var fields []ledger.Field
 	for i, in := range items {
 		item := store.Item{Plain: map[string]any{}, Sealed: map[string]store.SealedField{}}
@@ -356,7 +356,7 @@ func (h *Hub) buildRecord(dk *seal.DataKey, citizen string, ds *dataset.Dataset,
 			v := in[name]
 			lf := ledger.Field{Name: ds.Name + "." + sealKey(ds, name, i), Level: "set"}
 			if f.Sensitive {
-				r, err := commit.NewBlinding(h.rand)
+				r, err := commit.NewBlinding(u.rand)
 				if err != nil {
 					return store.Record{}, nil, err
 				}
@@ -429,14 +429,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func randomID(r io.Reader) string {
-	b := make([]byte, 16)
-	if _, err := io.ReadFull(r, b); err != nil {
-		_, _ = rand.Read(b)
-	}
-	return hex.EncodeToString(b)
 }
 
 func leafHashOf(leaf []byte) []byte {

@@ -18,7 +18,7 @@ func TestUpdateIdentityRegistersCitizen(t *testing.T) {
 	if ok, err := f.env.Store.CitizenExists(ctx, citizenB); err != nil || ok {
 		t.Fatalf("CitizenExists(%s) before = %v, %v, want false", citizenB, ok, err)
 	}
-	res, err := f.hub.Update(ctx, policeClerk, UpdateRequest{Citizen: citizenB, Dataset: "identity",
+	res, err := f.updater.Update(ctx, policeClerk, UpdateRequest{Citizen: citizenB, Dataset: "identity",
 		Purpose: "identity-verification", Items: []map[string]any{identityItem()}, Request: []byte("register")})
 	if err != nil {
 		t.Fatalf("Update(identity of new %s) = %v", citizenB, err)
@@ -59,7 +59,7 @@ func TestUpdateIdentityRegistersCitizen(t *testing.T) {
 	f.checkIndexed(t, citizenB, res.Version)
 
 	// The citizen can now open their own commitment, and it is the one the update returned.
-	o, _, err := f.hub.OpenOwn(ctx, auth.Principal{Kind: auth.KindCitizen, Subject: citizenB}, "identity.address", 0)
+	o, _, err := f.reader.OpenOwn(ctx, auth.Principal{Kind: auth.KindCitizen, Subject: citizenB}, "identity.address", 0)
 	if err != nil {
 		t.Fatalf("OpenOwn = %v", err)
 	}
@@ -78,7 +78,7 @@ func TestUpdateNoSuchCitizen(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
 	const ghost = "C999999"
-	_, err := f.hub.Update(ctx, taxClerk, UpdateRequest{Citizen: ghost, Dataset: "tax", Purpose: "tax-administration",
+	_, err := f.updater.Update(ctx, taxClerk, UpdateRequest{Citizen: ghost, Dataset: "tax", Purpose: "tax-administration",
 		Items: []map[string]any{{"annualIncome": int64(5000)}}})
 	if !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Update(tax of %s) = %v, want ErrNotFound", ghost, err)
@@ -145,7 +145,7 @@ func TestUpdateRefusals(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.req.Citizen = citizenA
 			size := len(f.entries(t))
-			_, err := f.hub.Update(t.Context(), tt.p, tt.req)
+			_, err := f.updater.Update(t.Context(), tt.p, tt.req)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("Update = %v, want %v", err, tt.want)
 			}
@@ -189,7 +189,7 @@ func TestUpdateListReplacesWholeList(t *testing.T) {
 	}
 	newItem := map[string]any{"certificateNo": "粤(2023)天河区不动产权第0003号", "city": "广州市", "area": 75.0,
 		"address": "广州市天河区天河路3号", "acquiredOn": "2023-08-08"}
-	res, err := f.hub.Update(ctx, landClerk, UpdateRequest{Citizen: citizenA, Dataset: "property",
+	res, err := f.updater.Update(ctx, landClerk, UpdateRequest{Citizen: citizenA, Dataset: "property",
 		Purpose: "property-registration", Items: []map[string]any{newItem}})
 	if err != nil {
 		t.Fatalf("Update(property) = %v", err)
@@ -213,7 +213,7 @@ func TestUpdateListReplacesWholeList(t *testing.T) {
 	if got := fieldLevels(e); !equalMaps(got, want) {
 		t.Errorf("entry fields = %v, want %v", got, want)
 	}
-	view, err := f.hub.ReadCitizen(ctx, landClerk, ReadRequest{Citizen: citizenA, Purpose: "property-registration",
+	view, err := f.reader.ReadCitizen(ctx, landClerk, ReadRequest{Citizen: citizenA, Purpose: "property-registration",
 		Fields: map[string]Want{"property.city": WantValue, "property.address": WantValue}})
 	if err != nil {
 		t.Fatalf("ReadCitizen = %v", err)
@@ -261,7 +261,7 @@ func TestConcurrentUpdatesOfOneRecord(t *testing.T) {
 				defer wg.Done()
 				for i := range rounds {
 					v := fl.value(g, i)
-					res, err := f.hub.Update(ctx, hrssClerk, UpdateRequest{Citizen: citizenA, Dataset: "socialInsurance",
+					res, err := f.updater.Update(ctx, hrssClerk, UpdateRequest{Citizen: citizenA, Dataset: "socialInsurance",
 						Purpose: "social-insurance-administration", Items: []map[string]any{{fl.name: v}}})
 					if err != nil {
 						t.Errorf("Update(%s = %v) = %v", fl.name, v, err)

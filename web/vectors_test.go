@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/govhub/govhub/hub"
+	"github.com/govhub/govhub/crypto/subject"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/subject_vectors.json")
@@ -46,7 +46,7 @@ func makeSubjectVectors() []subjectVector {
 		out = append(out, subjectVector{
 			Salt:       hex.EncodeToString(in.salt),
 			CitizenID:  in.citizen,
-			Commitment: hex.EncodeToString(hub.SubjectCommitment(in.salt, in.citizen)),
+			Commitment: hex.EncodeToString(subject.Commit(in.salt, in.citizen)),
 		})
 	}
 	return out
@@ -85,9 +85,9 @@ func TestSubjectVectors(t *testing.T) {
 		if err != nil {
 			t.Fatalf("vector %+v: %v", v, err)
 		}
-		got := hex.EncodeToString(hub.SubjectCommitment(salt, v.CitizenID))
+		got := hex.EncodeToString(subject.Commit(salt, v.CitizenID))
 		if got != v.Commitment {
-			t.Errorf("hub.SubjectCommitment(%s, %q) = %s, want %s", v.Salt, v.CitizenID, got, v.Commitment)
+			t.Errorf("subject.Commit(%s, %q) = %s, want %s", v.Salt, v.CitizenID, got, v.Commitment)
 		}
 		if mine := hex.EncodeToString(commitment(salt, v.CitizenID)); mine != v.Commitment {
 			t.Errorf("SHA-256(prefix ‖ %s ‖ %q) = %s, want %s", v.Salt, v.CitizenID, mine, v.Commitment)

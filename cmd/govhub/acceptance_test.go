@@ -115,7 +115,7 @@ func TestHousingClerkEligibility(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s.commitment.point: %v", tc.field, err)
 		}
-		o, _, err := h.app.hub.OpenOwn(t.Context(), citizenTok, tc.field, 0)
+		o, _, err := h.app.reader.OpenOwn(t.Context(), citizenTok, tc.field, 0)
 		if err != nil {
 			t.Fatalf("OpenOwn(%s) = %v", tc.field, err)
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/govhub/govhub/crypto/keys"
 	"github.com/govhub/govhub/crypto/seal"
 	"github.com/govhub/govhub/dataset"
+	"github.com/govhub/govhub/governance"
 	"github.com/govhub/govhub/graph"
 	"github.com/govhub/govhub/hub"
 	"github.com/govhub/govhub/ledger"
@@ -207,7 +208,10 @@ type app struct {
 	storage  *storage
 	keys     hubKeys
 	log      *ledger.Log
-	hub      *hub.Hub
+	reader   *hub.Reader
+	updater  *hub.Updater
+	review   *hub.Review
+	officers *governance.Officers
 	verifier *auth.Verifier
 	issuer   *auth.Issuer
 	cancel   context.CancelFunc
@@ -266,11 +270,6 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening the ledger: %w", err)
 	}
-	// The hub appends through the log and reads through the log's reader.
-	hubLedger := struct {
-		*ledger.Log
-		*ledger.Reader
-	}{a.log, a.log.Reader()}
 	// The start-up check: the recent entries, before serving (the stored tiles were already checked
 	// against the latest checkpoint); the whole log in the background, refusing appends — and so
 	// failing every request closed — if it finds the log altered.
@@ -293,7 +292,7 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 		if err != nil {
 			return nil, err
 		}
-		if version, err = hub.ImportPolicy(ctx, st.store, hubLedger, set, "the policy files in "+cfg.path("policy"), time.Now()); err != nil {
+		if version, err = governance.ImportPolicy(ctx, st.store, a.log, set, "the policy files in "+cfg.path("policy"), time.Now()); err != nil {
 			return nil, err
 		}
 	}
@@ -309,12 +308,18 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	if err := engine.Load(ctx, info, loader); err != nil {
 		return nil, fmt.Errorf("loading policy version %d: %w", version, err)
 	}
-	a.hub, err = hub.New(hub.Config{Store: st.store, Ledger: hubLedger, Policy: engine, Master: k.master, IndexKey: k.index,
-		Governance: hub.Governance{Versions: st.store, Loader: loader, Proposals: st.store}})
+	if err := a.openUseCases(engine); err != nil {
+		return nil, err
+	}
+	follower, err := governance.NewFollower(engine, st.store, loader)
 	if err != nil {
 		return nil, err
 	}
-	go a.hub.WatchPolicy(life, policyPollInterval, cfg.Logger)
+	a.officers, err = governance.New(governance.Config{Policy: engine, Versions: st.store, Proposals: st.store, Ledger: a.log, Follower: follower})
+	if err != nil {
+		return nil, err
+	}
+	go follower.Watch(life, policyPollInterval, cfg.Logger)
 	// A lone hub owns every pending update at start-up; hubs sharing a database settle only those
 	// older than recoveryMargin, and go on doing so for the updates of a peer that died.
 	margin := time.Duration(0)
@@ -322,7 +327,7 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 		margin = recoveryMargin
 		go a.recoverPeriodically(life)
 	}
-	rep, err := a.hub.Recover(ctx, margin)
+	rep, err := a.updater.Recover(ctx, margin)
 	if err != nil {
 		return nil, fmt.Errorf("recovering interrupted updates: %w", err)
 	}
@@ -341,6 +346,24 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	return a, nil
 }
 
+// openUseCases builds the hub's capabilities on the open store and ledger, deciding with engine.
+func (a *app) openUseCases(engine *policy.Engine) error {
+	st, k := a.storage.store, a.keys
+	var err error
+	a.reader, err = hub.NewReader(hub.ReaderConfig{Records: st, Lister: st, Keys: st, Master: k.master, Index: st,
+		Ledger: a.log, Policy: engine, IndexKey: k.index})
+	if err != nil {
+		return err
+	}
+	a.updater, err = hub.NewUpdater(hub.UpdaterConfig{Records: st, Keys: st, Master: k.master, Pending: st, Index: st,
+		Ledger: a.log, Leaves: a.log.Reader(), Policy: engine, IndexKey: k.index})
+	if err != nil {
+		return err
+	}
+	a.review, err = hub.NewReview(a.log, a.log.Reader())
+	return err
+}
+
 // policyPollInterval is how often a hub looks for a policy version approved on another instance.
 const policyPollInterval = 500 * time.Millisecond
 
@@ -355,7 +378,7 @@ func (a *app) recoverPeriodically(ctx context.Context) {
 			return
 		case <-time.After(recoveryMargin):
 		}
-		rep, err := a.hub.Recover(ctx, recoveryMargin)
+		rep, err := a.updater.Recover(ctx, recoveryMargin)
 		if err != nil {
 			a.cfg.Logger.WarnContext(ctx, "recovering interrupted updates", slog.String("error", err.Error()))
 		} else if rep.Applied+rep.Dropped > 0 {
@@ -419,7 +442,7 @@ func (a *app) close(ctx context.Context) error {
 
 // handler is the hub's HTTP interface.
 func (a *app) handler() http.Handler {
-	gql := graph.NewHandler(&graph.Resolver{Hub: a.hub, Logger: a.cfg.Logger}, graph.HandlerConfig{Introspection: true})
+	gql := graph.NewHandler(&graph.Resolver{Reader: a.reader, Updater: a.updater, Review: a.review, Officers: a.officers, Logger: a.cfg.Logger}, graph.HandlerConfig{Introspection: true})
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", limitBody(auth.Middleware(a.verifier, gql, auth.WithRejectHook(a.logRefusal))))
 	mux.Handle("GET /graphiql", playground.Handler("GovHub", "/graphql"))
@@ -466,7 +489,7 @@ func (a *app) logRefusal(r *http.Request, p *auth.Principal, err error) {
 	if !errors.Is(err, auth.ErrExpired) {
 		reason = "invalid-token"
 	}
-	if _, lerr := a.hub.LogRefusal(r.Context(), *p, reason, []byte(r.Method+" "+r.URL.RequestURI())); lerr != nil {
+	if _, lerr := a.reader.LogRefusal(r.Context(), *p, reason, []byte(r.Method+" "+r.URL.RequestURI())); lerr != nil {
 		a.cfg.Logger.ErrorContext(r.Context(), "could not log a refused request", slog.String("error", lerr.Error()))
 	}
 }

@@ -165,11 +165,11 @@ func TestPolicyReloadAcrossHubs(t *testing.T) {
 		t.Fatalf("approve: %+v", r.Errors)
 	}
 	deadline := approved.Add(2 * time.Second)
-	for h2.app.hub.Policy().Version() != 2 && time.Now().Before(deadline) {
+	for h2.app.reader.Policy().Version() != 2 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	took := time.Since(approved)
-	if v := h2.app.hub.Policy().Version(); v != 2 {
+	if v := h2.app.reader.Policy().Version(); v != 2 {
 		t.Fatalf("hub 2 still decides under policy %d 2 s after the approval on hub 1", v)
 	}
 	t.Logf("hub 2 applied the approval made on hub 1 after %s", took.Round(time.Millisecond))

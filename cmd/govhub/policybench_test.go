@@ -41,7 +41,7 @@ func policyBenchHub(b *testing.B) (*testHub, policy.Set) {
 }
 
 // BenchmarkPolicyApprove: an officer's approval of a one-rule change at that size, through
-// hub.ApprovePolicyChange: read the version, apply and validate the change, recompute the impact,
+// governance.Officers.ApprovePolicyChange: read the version, apply and validate the change, recompute the impact,
 // ledger the approval, store the new version, and reload it (the time a change takes to apply).
 func BenchmarkPolicyApprove(b *testing.B) {
 	h, _ := policyBenchHub(b)
@@ -52,12 +52,12 @@ func BenchmarkPolicyApprove(b *testing.B) {
 		b.StopTimer()
 		c := policy.Change{AddRules: []policy.Rule{{Role: "role-0", Department: fmt.Sprintf("bench-%d", i), Object: "identity.name",
 			Action: policy.ActionReveal, Purpose: "pur-0", Effect: policy.EffectAllow}}}
-		prop, err := h.app.hub.ProposePolicyChange(b.Context(), o1, c, "bench")
+		prop, err := h.app.officers.ProposePolicyChange(b.Context(), o1, c, "bench")
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		if _, err := h.app.hub.ApprovePolicyChange(b.Context(), o2, prop.ID); err != nil {
+		if _, err := h.app.officers.ApprovePolicyChange(b.Context(), o2, prop.ID); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -110,14 +110,14 @@ func BenchmarkPolicyFirstQueryAfterChange(b *testing.B) {
 		b.StopTimer()
 		c := policy.Change{AddRules: []policy.Rule{{Role: "role-0", Department: fmt.Sprintf("bench-%d", i), Object: "identity.name",
 			Action: policy.ActionReveal, Purpose: "pur-0", Effect: policy.EffectAllow}}}
-		prop, err := h.app.hub.ProposePolicyChange(b.Context(), o1, c, "bench")
+		prop, err := h.app.officers.ProposePolicyChange(b.Context(), o1, c, "bench")
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := h.app.hub.ApprovePolicyChange(b.Context(), o2, prop.ID); err != nil {
+		if _, err := h.app.officers.ApprovePolicyChange(b.Context(), o2, prop.ID); err != nil {
 			b.Fatal(err)
 		}
-		snap := h.app.hub.Policy()
+		snap := h.app.reader.Policy()
 		sub := policy.Subject{Department: fmt.Sprintf("dept-%d", i%200), Role: "role-1"}
 		b.StartTimer()
 		split.query(b, snap, sub, datasets)

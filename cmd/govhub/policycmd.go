@@ -151,7 +151,7 @@ func cmdPolicyImport(ctx context.Context, args []string, stdout, stderr io.Write
 		fmt.Fprintf(stdout, "imported %s as policy version 1 (%d rules)\n", files[0], len(rules))
 		return nil
 	}
-	cur, err := a.hub.PolicyRules(ctx, auth.Principal{Kind: auth.KindAuditor, Subject: "cli"}, 0)
+	cur, err := a.officers.PolicyRules(ctx, auth.Principal{Kind: auth.KindAuditor, Subject: "cli"}, 0)
 	if err != nil {
 		return err
 	}
@@ -164,7 +164,7 @@ func cmdPolicyImport(ctx context.Context, args []string, stdout, stderr io.Write
 		return nil
 	}
 	officer := auth.Principal{Kind: auth.KindOfficer, Department: "privacy-office", Role: auth.RoleOfficer, Subject: *officerID}
-	prop, err := a.hub.ProposePolicyChange(ctx, officer, change, *reason)
+	prop, err := a.officers.ProposePolicyChange(ctx, officer, change, *reason)
 	if err != nil {
 		return &exitError{1, err}
 	}

@@ -125,7 +125,7 @@ func seedDemo(ctx context.Context, a *app, n int, seed int64) error {
 		return nil
 	}
 	start := time.Now()
-	if err := importDemo(ctx, a.hub, demo.NewGenerator(seed), n, func(done int) {
+	if err := importDemo(ctx, a.updater, demo.NewGenerator(seed), n, func(done int) {
 		a.cfg.Logger.InfoContext(ctx, "seeding demo data", slog.Int("citizens", done), slog.Int("of", n))
 	}); err != nil {
 		return fmt.Errorf("seeding demo data: %w", err)
@@ -135,7 +135,7 @@ func seedDemo(ctx context.Context, a *app, n int, seed int64) error {
 }
 
 // importDemo imports citizens 1…n of g in chunks, reporting progress after each.
-func importDemo(ctx context.Context, h *hub.Hub, g *demo.Generator, n int, progress func(done int)) error {
+func importDemo(ctx context.Context, h *hub.Updater, g *demo.Generator, n int, progress func(done int)) error {
 	const chunk = 2000
 	for from := 1; from <= n; from += chunk {
 		if err := ctx.Err(); err != nil {

@@ -210,10 +210,7 @@ func cmdLedgerReceipt(ctx context.Context, args []string, stdout, stderr io.Writ
 		return err
 	}
 	defer lg.Shutdown(context.WithoutCancel(ctx))
-	p, err := hub.ReceiptOf(ctx, struct {
-		*ledger.Log
-		*ledger.Reader
-	}{lg, lg.Reader()}, uint64(*index))
+	p, err := hub.ReceiptOf(ctx, lg, lg.Reader(), uint64(*index))
 	if err != nil {
 		return err
 	}

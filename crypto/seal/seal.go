@@ -39,6 +39,17 @@
 //	0000000c 616e6e75616c496e636f6d65      "annualIncome"
 //	0000000000000007                       version 7
 //
+// An item of a list dataset (a citizen's properties, say) is sealed field by
+// field like a plain record, its field named "field#i" with i its position
+// in the list, in decimal ([ItemAD], [ItemField]): item 2's "address" of
+// dataset "property" at version 9 encodes as
+//
+//	0000000e 676f766875622f7365616c2f7631  "govhub/seal/v1"
+//	00000007 43303030303031                "C000001"
+//	00000008 70726f7065727479              "property"
+//	00000009 616464726573732332             "address#2"
+//	0000000000000009                       version 9
+//
 // For a wrapped data key:
 //
 //	lp("govhub/seal/v1/dek") || lp(citizen)
@@ -66,6 +77,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 )
 
 const (
@@ -200,6 +212,18 @@ type AD struct {
 	Dataset string
 	Field   string
 	Version uint64
+}
+
+// ItemField is the name item i's field is sealed under in a list dataset:
+// "field#i", i in decimal.
+func ItemField(field string, item int) string {
+	return field + "#" + strconv.Itoa(item)
+}
+
+// ItemAD is the associated data of item i's field of a list dataset: the
+// field named by [ItemField].
+func ItemAD(citizen, dataset, field string, item int, version uint64) AD {
+	return AD{Citizen: citizen, Dataset: dataset, Field: ItemField(field, item), Version: version}
 }
 
 // encode returns the associated data bytes specified in the package

@@ -120,6 +120,35 @@ func TestADEncoding(t *testing.T) {
 	}
 }
 
+// The list item example of the package documentation.
+func TestItemAD(t *testing.T) {
+	ad := ItemAD("C000001", "property", "address", 2, 9)
+	if want := (AD{Citizen: "C000001", Dataset: "property", Field: "address#2", Version: 9}); ad != want {
+		t.Fatalf("ItemAD(C000001, property, address, 2, 9) = %+v, want %+v", ad, want)
+	}
+	want := "0000000e676f766875622f7365616c2f7631" +
+		"0000000743303030303031" +
+		"0000000870726f7065727479" +
+		"00000009616464726573732332" +
+		"0000000000000009"
+	got, err := ad.encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hex.EncodeToString(got) != want {
+		t.Errorf("%+v.encode() = %x, want %s", ad, got, want)
+	}
+	for _, tt := range []struct {
+		field string
+		item  int
+		want  string
+	}{{"address", 0, "address#0"}, {"city", 12, "city#12"}} {
+		if got := ItemField(tt.field, tt.item); got != tt.want {
+			t.Errorf("ItemField(%q, %d) = %q, want %q", tt.field, tt.item, got, tt.want)
+		}
+	}
+}
+
 func TestADUnambiguous(t *testing.T) {
 	ads := []AD{
 		{Citizen: "ab", Dataset: "c", Field: "f", Version: 1},

@@ -1,0 +1,47 @@
+// Package subject names citizens in GovHub's ledger and private index without revealing them
+// (DESIGN §1.3: no personal data in the ledger): salted subject commitments in ledger entries,
+// keyed pseudonyms in the private subject index, and keyed digests of requests. It is pure: no
+// I/O, no state; every function is safe for concurrent use.
+//
+// # Formats
+//
+// All three are version-labelled; a new version gets a new label, and old ones stay computable.
+// "‖" is concatenation; citizen ids and labels are their UTF-8 bytes, without terminator unless
+// shown.
+//
+// A subject commitment ([Commit]) is
+//
+//	SHA-256("govhub/subject/v1" ‖ salt ‖ citizenID)
+//
+// with a fresh 32-byte salt ([NewSalt]) per entry and citizen. The salt is kept off the ledger (in
+// the private subject index, and given to the citizen), so the commitment hides the citizen from
+// anyone without it, and the citizen, holding it, can recompute the commitment (the citizen
+// portal does, in the browser) and find themselves in the entry.
+//
+// A pseudonym ([Pseudonym]) is the first 16 bytes, as 32 lower-case hex digits, of
+//
+//	HMAC-SHA-256(indexKey, "govhub/pseudonym/v1" ‖ 0x00 ‖ citizenID)
+//
+// where indexKey is the hub's 32-byte index key: it keys the private index from citizens to their
+// entries, and cannot be reversed or tested by anyone without the key.
+//
+// A request digest ([RequestDigest]) is
+//
+//	HMAC-SHA-256(indexKey, "govhub/request/v1" ‖ 0x00 ‖ request)
+//
+// so that the hub can show a request matches its entry, while nobody without the key can test
+// guesses of its contents (a plain hash of a request naming a citizen and a value would give
+// both away).
+//
+// # Worked example
+//
+// With salt 32 bytes of 0x01, index key 32 bytes of 0x02 and citizen "C000001":
+//
+//	Commit(salt, "C000001")     = ea0400a9b21a5cdeb8f524660c14fe6406b6053e4d89afcf3342a347b9038007
+//	Pseudonym(key, "C000001")   = 48a6f77ecac642e62c6b18b4009a8b8f
+//	RequestDigest(key, `{"query":"{ me { kind } }"}`)
+//	                            = f1928402166c84ab2106778afa6087cb70aff74eb9c62c7320b0f6794a810f8b
+//
+// testdata/vectors.json holds these and more (hex inputs and outputs), checked by the tests; the
+// citizen portal checks its own implementation against the same file.
+package subject

@@ -1,0 +1,59 @@
+package subject
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+)
+
+// SaltSize is the size in bytes of a subject salt.
+const SaltSize = 32
+
+// KeySize is the size in bytes of the index key.
+const KeySize = 32
+
+// Domain labels, the first bytes hashed or MACed in each format.
+const (
+	commitmentLabel = "govhub/subject/v1"
+	pseudonymLabel  = "govhub/pseudonym/v1\x00"
+	requestLabel    = "govhub/request/v1\x00"
+)
+
+// NewSalt draws a fresh SaltSize-byte salt from r (crypto/rand.Reader in production).
+func NewSalt(r io.Reader) ([]byte, error) {
+	salt := make([]byte, SaltSize)
+	if _, err := io.ReadFull(r, salt); err != nil {
+		return nil, fmt.Errorf("drawing a subject salt: %w", err)
+	}
+	return salt, nil
+}
+
+// Commit returns the salted commitment to a citizen that ledger entries carry:
+// SHA-256("govhub/subject/v1" ‖ salt ‖ citizenID), 32 bytes.
+func Commit(salt []byte, citizenID string) []byte {
+	s := sha256.New()
+	s.Write([]byte(commitmentLabel))
+	s.Write(salt)
+	s.Write([]byte(citizenID))
+	return s.Sum(nil)
+}
+
+// Pseudonym names a citizen in the private subject index: the first 16 bytes, as 32 lower-case
+// hex digits, of HMAC-SHA-256(indexKey, "govhub/pseudonym/v1" ‖ 0x00 ‖ citizenID).
+func Pseudonym(indexKey []byte, citizenID string) string {
+	m := hmac.New(sha256.New, indexKey)
+	m.Write([]byte(pseudonymLabel))
+	m.Write([]byte(citizenID))
+	return hex.EncodeToString(m.Sum(nil)[:16])
+}
+
+// RequestDigest is the keyed digest of a request that access and update entries carry:
+// HMAC-SHA-256(indexKey, "govhub/request/v1" ‖ 0x00 ‖ request), 32 bytes.
+func RequestDigest(indexKey, request []byte) []byte {
+	m := hmac.New(sha256.New, indexKey)
+	m.Write([]byte(requestLabel))
+	m.Write(request)
+	return m.Sum(nil)
+}

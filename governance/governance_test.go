@@ -1,0 +1,136 @@
+package governance
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/govhub/govhub/auth"
+	"github.com/govhub/govhub/dataset"
+	"github.com/govhub/govhub/ledger"
+	"github.com/govhub/govhub/policy"
+	"github.com/govhub/govhub/store"
+)
+
+type nopLedger struct{}
+
+func (nopLedger) Append(context.Context, ledger.Entry) (ledger.Receipt, error) {
+	return ledger.Receipt{}, nil
+}
+
+type nopProposals struct{}
+
+func (nopProposals) AddProposal(context.Context, store.Proposal) error { return nil }
+func (nopProposals) Proposal(context.Context, string) (store.Proposal, error) {
+	return store.Proposal{}, store.ErrNotFound
+}
+func (nopProposals) Proposals(context.Context, string) ([]store.Proposal, error) { return nil, nil }
+func (nopProposals) DecideProposal(context.Context, store.Proposal) error        { return nil }
+
+type nopVersions struct{}
+
+func (nopVersions) SaveVersion(context.Context, policy.VersionInfo, []policy.Rule) error { return nil }
+func (nopVersions) LatestVersion(context.Context, uint64) (uint64, error)                { return 0, nil }
+func (nopVersions) VersionInfo(context.Context, uint64) (policy.VersionInfo, error) {
+	return policy.VersionInfo{}, policy.ErrNotFound
+}
+func (nopVersions) AllRules(context.Context, uint64) ([]policy.Rule, error) {
+	return nil, policy.ErrNotFound
+}
+
+func TestNewChecksConfig(t *testing.T) {
+	engine, err := policy.New(policy.Demo(), policy.Config{Sensitive: dataset.Sensitive})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loader := policy.MemoryLoader(policy.Demo())
+	if _, err := NewFollower(nil, nopVersions{}, loader); err == nil {
+		t.Error("NewFollower(no engine) = nil error, want one")
+	}
+	if _, err := NewFollower(engine, nil, loader); err == nil {
+		t.Error("NewFollower(no versions) = nil error, want one")
+	}
+	if _, err := NewFollower(engine, nopVersions{}, nil); err == nil {
+		t.Error("NewFollower(no loader) = nil error, want one")
+	}
+	f, err := NewFollower(engine, nopVersions{}, loader)
+	if err != nil {
+		t.Fatalf("NewFollower = %v", err)
+	}
+	good := Config{Policy: engine, Versions: nopVersions{}, Proposals: nopProposals{}, Ledger: nopLedger{}, Follower: f}
+	tests := []struct {
+		name   string
+		change func(c *Config)
+		ok     bool
+	}{
+		{"complete", func(c *Config) {}, true},
+		{"no policy", func(c *Config) { c.Policy = nil }, false},
+		{"no versions", func(c *Config) { c.Versions = nil }, false},
+		{"no proposals", func(c *Config) { c.Proposals = nil }, false},
+		{"no ledger", func(c *Config) { c.Ledger = nil }, false},
+		{"no follower", func(c *Config) { c.Follower = nil }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := good
+			tt.change(&c)
+			_, err := New(c)
+			if (err == nil) != tt.ok {
+				t.Errorf("New(%s) = %v, want ok %v", tt.name, err, tt.ok)
+			}
+		})
+	}
+}
+
+func TestGuards(t *testing.T) {
+	engine, err := policy.New(policy.Demo(), policy.Config{Sensitive: dataset.Sensitive})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := NewFollower(engine, nopVersions{}, policy.MemoryLoader(policy.Demo()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := New(Config{Policy: engine, Versions: nopVersions{}, Proposals: nopProposals{}, Ledger: nopLedger{}, Follower: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	officer := auth.Principal{Kind: auth.KindOfficer, Department: "privacy-office", Role: auth.RoleOfficer, Subject: "officer-1"}
+	clerk := auth.Principal{Kind: auth.KindDepartment, Department: "tax", Role: "clerk", Subject: "t1"}
+	auditor := auth.Principal{Kind: auth.KindAuditor, Subject: "a1"}
+	citizen := auth.Principal{Kind: auth.KindCitizen, Subject: "C100001"}
+	ctx := t.Context()
+	tests := []struct {
+		name string
+		call func() error
+		want error
+	}{
+		{"a clerk proposing", func() error { _, err := o.ProposePolicyChange(ctx, clerk, policy.Change{}, "why"); return err }, ErrOfficersOnly},
+		{"an officer without subject proposing", func() error {
+			_, err := o.ProposePolicyChange(ctx, auth.Principal{Kind: auth.KindOfficer}, policy.Change{}, "why")
+			return err
+		}, ErrOfficersOnly},
+		{"a proposal without reason", func() error { _, err := o.ProposePolicyChange(ctx, officer, policy.Change{}, "  "); return err }, ErrInvalid},
+		{"an auditor approving", func() error { _, err := o.ApprovePolicyChange(ctx, auditor, "x"); return err }, ErrOfficersOnly},
+		{"approving no proposal", func() error { _, err := o.ApprovePolicyChange(ctx, officer, "x"); return err }, ErrInvalid},
+		{"rejecting without reason", func() error { _, err := o.RejectPolicyChange(ctx, officer, "x", ""); return err }, ErrInvalid},
+		{"rejecting no proposal", func() error { _, err := o.RejectPolicyChange(ctx, officer, "x", "no"); return err }, ErrInvalid},
+		{"a citizen reading proposals", func() error { _, err := o.PolicyProposals(ctx, citizen, ""); return err }, ErrOfficersOnly},
+		{"a clerk reading versions", func() error { _, err := o.PolicyVersions(ctx, clerk); return err }, ErrOfficersOnly},
+		{"a clerk reading the rules", func() error { _, err := o.PolicyRules(ctx, clerk, 0); return err }, ErrOfficersOnly},
+		{"explaining a field not in the catalog", func() error {
+			_, _, err := o.ExplainAccess(ctx, auditor, policy.Subject{Department: "tax", Role: "clerk"}, "tax.salary", "tax-administration")
+			return err
+		}, ErrInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.call(); !errors.Is(err, tt.want) {
+				t.Errorf("%s = %v, want %v", tt.name, err, tt.want)
+			}
+		})
+	}
+	if !errors.Is(ErrSelfApproval, ErrForbidden) || !errors.Is(ErrOfficersOnly, ErrForbidden) {
+		t.Error("ErrSelfApproval and ErrOfficersOnly must wrap ErrForbidden")
+	}
+}

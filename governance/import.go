@@ -1,0 +1,38 @@
+package governance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/govhub/govhub/dataset"
+	"github.com/govhub/govhub/ledger"
+	"github.com/govhub/govhub/policy"
+)
+
+// ImportPolicy stores set as the first policy version when the store holds none, and puts it on the
+// ledger (a policy entry naming its digest). It returns the version in force afterwards.
+func ImportPolicy(ctx context.Context, versions policy.Storage, lg Ledger, set policy.Set, source string, now time.Time) (uint64, error) {
+	latest, err := versions.LatestVersion(ctx, 0)
+	if err != nil || latest > 0 {
+		return latest, err
+	}
+	if err := set.ValidateWith(dataset.Catalog{}); err != nil {
+		return 0, fmt.Errorf("importing the policy: %w", err)
+	}
+	set.Version = 1
+	info, err := set.Info()
+	if err != nil {
+		return 0, err
+	}
+	info.Created, info.Reason = now, "imported from "+source
+	if _, err := lg.Append(ctx, ledger.Entry{Kind: ledger.KindPolicy, Time: now, Department: "hub", Role: "system",
+		Policy: 1, Outcome: ledger.OutcomeAllowed, Record: info.Digest}); err != nil {
+		return 0, fmt.Errorf("recording the policy import on the ledger: %w", err)
+	}
+	if err := versions.SaveVersion(ctx, info, set.Rules); err != nil && !errors.Is(err, policy.ErrVersionExists) {
+		return 0, fmt.Errorf("storing the imported policy: %w", err)
+	}
+	return versions.LatestVersion(ctx, 0)
+}

@@ -1,0 +1,76 @@
+package hub
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/govhub/govhub/crypto/subject"
+	"github.com/govhub/govhub/internal/usecase"
+	"github.com/govhub/govhub/ledger"
+	"github.com/govhub/govhub/store"
+)
+
+// core is what every capability that writes entries about citizens shares: appending entries,
+// and naming subjects in them and in the private subject index.
+type core struct {
+	ledger   Appender
+	index    SubjectIndex
+	indexKey []byte
+	now      func() time.Time
+	rand     io.Reader
+}
+
+func newCore(lg Appender, index SubjectIndex, indexKey []byte, opts []Option) (core, error) {
+	if lg == nil || index == nil {
+		return core{}, errors.New("hub: a ledger and a subject index are required")
+	}
+	if len(indexKey) != subject.KeySize {
+		return core{}, fmt.Errorf("hub: index key has %d bytes, want %d", len(indexKey), subject.KeySize)
+	}
+	c := core{ledger: lg, index: index, indexKey: indexKey, now: time.Now, rand: rand.Reader}
+	for _, o := range opts {
+		o(&c)
+	}
+	return c, nil
+}
+
+// pseudonym names a citizen in the private subject index (subject.Pseudonym under the index key).
+func (c *core) pseudonym(citizen string) string { return subject.Pseudonym(c.indexKey, citizen) }
+
+// requestDigest is the keyed digest of a request (subject.RequestDigest under the index key).
+func (c *core) requestDigest(req []byte) []byte { return subject.RequestDigest(c.indexKey, req) }
+
+// subject makes a fresh salt and the commitment (subject.Commit) for one citizen in one entry.
+func (c *core) subject(citizen string) (salt, commitment []byte, err error) {
+	if salt, err = subject.NewSalt(c.rand); err != nil {
+		return nil, nil, err
+	}
+	return salt, subject.Commit(salt, citizen), nil
+}
+
+// appendEntry appends e, mapping ledger failures to ErrBusy or ErrUnavailable.
+func (c *core) appendEntry(ctx context.Context, e ledger.Entry) (ledger.Receipt, error) {
+	return usecase.Append(ctx, c.ledger, e)
+}
+
+// indexSubject records, in the private subject index, that entry index concerns citizen.
+func (c *core) indexSubject(ctx context.Context, citizen string, index uint64, salt []byte) error {
+	err := c.index.AddSubjectRefs(ctx, []store.SubjectRef{{Pseudonym: c.pseudonym(citizen), Index: index, Salt: salt}})
+	if err != nil {
+		return fmt.Errorf("%w: indexing entry %d: %v", ErrUnavailable, index, err)
+	}
+	return nil
+}
+
+// logAttempt appends an entry for a request that releases nothing, and indexes it for the citizen.
+func (c *core) logAttempt(ctx context.Context, e ledger.Entry, citizen string, salt []byte) (ledger.Receipt, error) {
+	r, err := c.appendEntry(ctx, e)
+	if err != nil {
+		return r, err
+	}
+	return r, c.indexSubject(ctx, citizen, r.Index, salt)
+}

@@ -1,0 +1,49 @@
+package hub
+
+import (
+	"errors"
+
+	"github.com/govhub/govhub/crypto/seal"
+	"github.com/govhub/govhub/policy"
+)
+
+// ReaderConfig holds what releasing citizen data needs; all are required.
+type ReaderConfig struct {
+	Records RecordReader
+	Lister  Lister
+	// Keys holds the citizens' wrapped data keys, which Master unwraps.
+	Keys   KeyReader
+	Master *seal.MasterKey
+	// Index is the private subject index every access entry is indexed in.
+	Index  SubjectIndex
+	Ledger Appender
+	Policy *policy.Engine
+	// IndexKey (32 bytes) keys citizen pseudonyms in the private subject index and request digests.
+	IndexKey []byte
+}
+
+// Reader releases citizen data under policy, logging before release. It is safe for concurrent
+// use.
+type Reader struct {
+	core
+	records RecordReader
+	lister  Lister
+	keys    keyring
+	policy  *policy.Engine
+}
+
+// NewReader checks cfg and returns a Reader.
+func NewReader(cfg ReaderConfig, opts ...Option) (*Reader, error) {
+	if cfg.Records == nil || cfg.Lister == nil || cfg.Keys == nil || cfg.Master == nil || cfg.Policy == nil {
+		return nil, errors.New("hub: NewReader needs records, a lister, data keys, a master key and a policy engine")
+	}
+	c, err := newCore(cfg.Ledger, cfg.Index, cfg.IndexKey, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Reader{core: c, records: cfg.Records, lister: cfg.Lister, keys: keyring{keys: cfg.Keys, master: cfg.Master},
+		policy: cfg.Policy}, nil
+}
+
+// Policy returns the policy snapshot in force.
+func (r *Reader) Policy() *policy.Snapshot { return r.policy.Snapshot() }

@@ -1,0 +1,80 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"hash/fnv"
+	"sync"
+
+	"github.com/govhub/govhub/crypto/seal"
+	"github.com/govhub/govhub/ledger"
+	"github.com/govhub/govhub/policy"
+)
+
+// UpdateLedger is the ledger as updating uses it: appending, and settling whether an update's
+// entry landed when its acknowledgement was lost (Latest, FindLeaf), then signing its receipt.
+type UpdateLedger interface {
+	Appender
+	Latest() ledger.Checkpoint
+	Sign(index uint64, leafHash [32]byte) (ledger.Receipt, error)
+}
+
+// LeafFinder finds where an entry landed by its leaf hash (a ledger.Reader): how an update whose
+// acknowledgement was lost learns its index.
+type LeafFinder interface {
+	// FindLeaf reports the index of the first entry at or after from whose leaf hash is leafHash.
+	FindLeaf(ctx context.Context, from uint64, leafHash [32]byte) (uint64, bool, error)
+}
+
+// UpdaterConfig holds what changing records needs; all are required.
+type UpdaterConfig struct {
+	Records RecordStore
+	// Keys holds the citizens' wrapped data keys, which Master wraps and unwraps.
+	Keys    KeyStore
+	Master  *seal.MasterKey
+	Pending PendingStore
+	// Index is the private subject index every update entry is indexed in.
+	Index  SubjectIndex
+	Ledger UpdateLedger
+	// Leaves finds entries by leaf hash (the log's reader).
+	Leaves LeafFinder
+	Policy *policy.Engine
+	// IndexKey (32 bytes) keys citizen pseudonyms in the private subject index and request digests.
+	IndexKey []byte
+}
+
+// Updater changes records, each change on the ledger before it is written. It is safe for
+// concurrent use; within one process it serialises writers of one record.
+type Updater struct {
+	core
+	records RecordStore
+	keys    KeyStore
+	keyring keyring
+	pending PendingStore
+	log     UpdateLedger
+	leaves  LeafFinder
+	policy  *policy.Engine
+	locks   [256]sync.Mutex // one writer per record at a time in this process
+}
+
+// NewUpdater checks cfg and returns an Updater.
+func NewUpdater(cfg UpdaterConfig, opts ...Option) (*Updater, error) {
+	if cfg.Records == nil || cfg.Keys == nil || cfg.Master == nil || cfg.Pending == nil || cfg.Ledger == nil || cfg.Leaves == nil || cfg.Policy == nil {
+		return nil, errors.New("hub: NewUpdater needs records, data keys, a master key, pending updates, a ledger, its leaf finder and a policy engine")
+	}
+	c, err := newCore(cfg.Ledger, cfg.Index, cfg.IndexKey, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Updater{core: c, records: cfg.Records, keys: cfg.Keys, keyring: keyring{keys: cfg.Keys, master: cfg.Master},
+		pending: cfg.Pending, log: cfg.Ledger, leaves: cfg.Leaves, policy: cfg.Policy}, nil
+}
+
+// lockRecord serialises writers of one record within this process.
+func (u *Updater) lockRecord(citizen, dataset string) func() {
+	f := fnv.New32a()
+	f.Write([]byte(citizen + "/" + dataset))
+	m := &u.locks[f.Sum32()%uint32(len(u.locks))]
+	m.Lock()
+	return m.Unlock
+}
