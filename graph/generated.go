@@ -1636,6 +1636,14 @@ schema {
 "Marks a field whose value is stored sealed and is handed out as a commitment unless a policy reveals it."
 directive @sensitive on FIELD_DEFINITION
 
+"""
+Marks an object type as a dataset of the catalog: the department that owns it, the purpose under
+which the owner administers it, and whether a citizen's record is a list of items. Citizen holds it
+in the field named like the type with a lower-case initial; update<Type>(input: <Type>Input) writes
+it. Package dataset's catalog is generated from these marks (go generate ./...).
+"""
+directive @dataset(owner: String!, adminPurpose: String!, list: Boolean! = false) on OBJECT
+
 "A calendar date, ISO 8601: YYYY-MM-DD."
 scalar Date
 
@@ -1727,7 +1735,7 @@ type Citizen {
   health: Health
 }
 
-type Identity {
+type Identity @dataset(owner: "public-security", adminPurpose: "identity-verification") {
   name: String
   gender: Gender
   hukouCity: String
@@ -1742,7 +1750,7 @@ enum Gender {
   FEMALE
 }
 
-type Marriage {
+type Marriage @dataset(owner: "civil-affairs", adminPurpose: "marriage-registration") {
   maritalStatus: MaritalStatus
   spouseCitizenId: SealedString @sensitive
   registeredOn: Date
@@ -1755,7 +1763,7 @@ enum MaritalStatus {
   WIDOWED
 }
 
-type SocialInsurance {
+type SocialInsurance @dataset(owner: "hrss", adminPurpose: "social-insurance-administration") {
   insured: Boolean
   employer: String
   contributionMonths: SealedInt @sensitive
@@ -1763,7 +1771,7 @@ type SocialInsurance {
   monthlyBase: SealedInt @sensitive
 }
 
-type Tax {
+type Tax @dataset(owner: "tax", adminPurpose: "tax-administration") {
   year: Int
   "Yuan."
   annualIncome: SealedInt @sensitive
@@ -1771,7 +1779,7 @@ type Tax {
   taxPaid: SealedInt @sensitive
 }
 
-type Property {
+type Property @dataset(owner: "natural-resources", adminPurpose: "property-registration", list: true) {
   certificateNo: String
   city: String
   "Square metres."
@@ -1780,7 +1788,7 @@ type Property {
   acquiredOn: Date
 }
 
-type BusinessLicense {
+type BusinessLicense @dataset(owner: "market-regulation", adminPurpose: "business-registration", list: true) {
   "Unified social credit code, GB 32100."
   uscc: String
   companyName: String
@@ -1797,7 +1805,7 @@ enum LicenseStatus {
   CANCELLED
 }
 
-type Health {
+type Health @dataset(owner: "health", adminPurpose: "medical-treatment") {
   bloodType: SealedString @sensitive
   chronicConditions: SealedString @sensitive
   vaccinations: [String!]
