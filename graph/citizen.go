@@ -3,13 +3,11 @@ package graph
 import (
 	"context"
 	"encoding/base64"
-	"fmt"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/govhub/govhub/auth"
-	"github.com/govhub/govhub/dataset"
 	"github.com/govhub/govhub/graph/model"
 	"github.com/govhub/govhub/hub"
 	"github.com/govhub/govhub/ledger"
@@ -54,20 +52,11 @@ func (r *queryResolver) readCitizen(ctx context.Context, id, purpose string) (*m
 	return citizenModel(view)
 }
 
-func (r *mutationResolver) update(ctx context.Context, ds, citizen, purpose string, input []map[string]any) (*model.UpdateResult, error) {
+// update writes items (from the dataset's generated …Items function) to a citizen's record of ds.
+func (r *mutationResolver) update(ctx context.Context, ds, citizen, purpose string, items []map[string]any) (*model.UpdateResult, error) {
 	p, err := principal(ctx)
 	if err != nil {
 		return nil, err
-	}
-	d, ok := dataset.Lookup(ds)
-	if !ok {
-		return nil, fmt.Errorf("graph: no dataset %s", ds)
-	}
-	items := make([]map[string]any, len(input))
-	for i, in := range input {
-		if items[i], err = inputItem(d, in); err != nil {
-			return nil, err
-		}
 	}
 	res, err := r.Hub.Update(ctx, p, hub.UpdateRequest{Citizen: citizen, Dataset: ds, Purpose: purpose, Items: items, Request: requestBytes(ctx)})
 	if err != nil {
@@ -76,9 +65,7 @@ func (r *mutationResolver) update(ctx context.Context, ds, citizen, purpose stri
 	registerReceipt(ctx, res.Receipt)
 	out := &model.UpdateResult{CitizenID: citizen, Dataset: ds, Version: int64(res.Version), Receipt: receipt(res.Receipt), Commitments: []model.FieldCommitment{}}
 	for _, c := range res.Commitments {
-		out.Commitments = append(out.Commitments, model.FieldCommitment{Field: c.Field, Commitment: &model.Commitment{
-			Scheme: c.Commitment.Scheme, Point: c.Commitment.Point, Version: int64(c.Commitment.Version),
-		}})
+		out.Commitments = append(out.Commitments, model.FieldCommitment{Field: c.Field, Commitment: commitmentModel(&c.Commitment)})
 	}
 	return out, nil
 }

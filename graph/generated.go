@@ -170,13 +170,13 @@ type ComplexityRoot struct {
 		ApprovePolicyChange   func(childComplexity int, id string) int
 		ProposePolicyChange   func(childComplexity int, change model.PolicyChangeInput, reason string) int
 		RejectPolicyChange    func(childComplexity int, id string, reason string) int
-		UpdateBusinessLicense func(childComplexity int, citizenID string, purpose string, input []map[string]any) int
-		UpdateHealth          func(childComplexity int, citizenID string, purpose string, input map[string]any) int
-		UpdateIdentity        func(childComplexity int, citizenID string, purpose string, input map[string]any) int
-		UpdateMarriage        func(childComplexity int, citizenID string, purpose string, input map[string]any) int
-		UpdateProperty        func(childComplexity int, citizenID string, purpose string, input []map[string]any) int
-		UpdateSocialInsurance func(childComplexity int, citizenID string, purpose string, input map[string]any) int
-		UpdateTax             func(childComplexity int, citizenID string, purpose string, input map[string]any) int
+		UpdateBusinessLicense func(childComplexity int, citizenID string, purpose string, input []model.BusinessLicenseInput) int
+		UpdateHealth          func(childComplexity int, citizenID string, purpose string, input model.HealthInput) int
+		UpdateIdentity        func(childComplexity int, citizenID string, purpose string, input model.IdentityInput) int
+		UpdateMarriage        func(childComplexity int, citizenID string, purpose string, input model.MarriageInput) int
+		UpdateProperty        func(childComplexity int, citizenID string, purpose string, input []model.PropertyInput) int
+		UpdateSocialInsurance func(childComplexity int, citizenID string, purpose string, input model.SocialInsuranceInput) int
+		UpdateTax             func(childComplexity int, citizenID string, purpose string, input model.TaxInput) int
 	}
 
 	PageInfo struct {
@@ -318,13 +318,13 @@ type ComplexityRoot struct {
 // region    ************************** generated!.gotpl **************************
 
 type MutationResolver interface {
-	UpdateIdentity(ctx context.Context, citizenID string, purpose string, input map[string]any) (*model.UpdateResult, error)
-	UpdateMarriage(ctx context.Context, citizenID string, purpose string, input map[string]any) (*model.UpdateResult, error)
-	UpdateSocialInsurance(ctx context.Context, citizenID string, purpose string, input map[string]any) (*model.UpdateResult, error)
-	UpdateTax(ctx context.Context, citizenID string, purpose string, input map[string]any) (*model.UpdateResult, error)
-	UpdateProperty(ctx context.Context, citizenID string, purpose string, input []map[string]any) (*model.UpdateResult, error)
-	UpdateBusinessLicense(ctx context.Context, citizenID string, purpose string, input []map[string]any) (*model.UpdateResult, error)
-	UpdateHealth(ctx context.Context, citizenID string, purpose string, input map[string]any) (*model.UpdateResult, error)
+	UpdateIdentity(ctx context.Context, citizenID string, purpose string, input model.IdentityInput) (*model.UpdateResult, error)
+	UpdateMarriage(ctx context.Context, citizenID string, purpose string, input model.MarriageInput) (*model.UpdateResult, error)
+	UpdateSocialInsurance(ctx context.Context, citizenID string, purpose string, input model.SocialInsuranceInput) (*model.UpdateResult, error)
+	UpdateTax(ctx context.Context, citizenID string, purpose string, input model.TaxInput) (*model.UpdateResult, error)
+	UpdateProperty(ctx context.Context, citizenID string, purpose string, input []model.PropertyInput) (*model.UpdateResult, error)
+	UpdateBusinessLicense(ctx context.Context, citizenID string, purpose string, input []model.BusinessLicenseInput) (*model.UpdateResult, error)
+	UpdateHealth(ctx context.Context, citizenID string, purpose string, input model.HealthInput) (*model.UpdateResult, error)
 	ProposePolicyChange(ctx context.Context, change model.PolicyChangeInput, reason string) (*model.PolicyProposal, error)
 	ApprovePolicyChange(ctx context.Context, id string) (*model.PolicyProposal, error)
 	RejectPolicyChange(ctx context.Context, id string, reason string) (*model.PolicyProposal, error)
@@ -887,7 +887,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateBusinessLicense(childComplexity, args["citizenId"].(string), args["purpose"].(string), args["input"].([]map[string]any)), true
+		return e.ComplexityRoot.Mutation.UpdateBusinessLicense(childComplexity, args["citizenId"].(string), args["purpose"].(string), args["input"].([]model.BusinessLicenseInput)), true
 	case "Mutation.updateHealth":
 		if e.ComplexityRoot.Mutation.UpdateHealth == nil {
 			break
@@ -898,7 +898,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateHealth(childComplexity, args["citizenId"].(string), args["purpose"].(string), args["input"].(map[string]any)), true
+		return e.ComplexityRoot.Mutation.UpdateHealth(childComplexity, args["citizenId"].(string), args["purpose"].(string), args["input"].(model.HealthInput)), true
 	case "Mutation.updateIdentity":
 		if e.ComplexityRoot.Mutation.UpdateIdentity == nil {
 			break
@@ -909,7 +909,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateIdentity(childComplexity, args["citizenId"].(string), args["purpose"].(string), args["input"].(map[string]any)), true
+		return e.ComplexityRoot.Mutation.UpdateIdentity(childComplexity, args["citizenId"].(string), args["purpose"].(string), args["input"].(model.IdentityInput)), true
 	case "Mutation.updateMarriage":
 		if e.ComplexityRoot.Mutation.UpdateMarriage == nil {
 			break
@@ -920,7 +920,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateMarriage(childComplexity, args["citizenId"].(string), args["purpose"].(string), args["input"].(map[string]any)), true
+		return e.ComplexityRoot.Mutation.UpdateMarriage(childComplexity, args["citizenId"].(string), args["purpose"].(string), args["input"].(model.MarriageInput)), true
 	case "Mutation.updateProperty":
 		if e.ComplexityRoot.Mutation.UpdateProperty == nil {
 			break
@@ -931,7 +931,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateProperty(childComplexity, args["citizenId"].(string), args["purpose"].(string), args["input"].([]map[string]any)), true
+		return e.ComplexityRoot.Mutation.UpdateProperty(childComplexity, args["citizenId"].(string), args["purpose"].(string), args["input"].([]model.PropertyInput)), true
 	case "Mutation.updateSocialInsurance":
 		if e.ComplexityRoot.Mutation.UpdateSocialInsurance == nil {
 			break
@@ -942,7 +942,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateSocialInsurance(childComplexity, args["citizenId"].(string), args["purpose"].(string), args["input"].(map[string]any)), true
+		return e.ComplexityRoot.Mutation.UpdateSocialInsurance(childComplexity, args["citizenId"].(string), args["purpose"].(string), args["input"].(model.SocialInsuranceInput)), true
 	case "Mutation.updateTax":
 		if e.ComplexityRoot.Mutation.UpdateTax == nil {
 			break
@@ -953,7 +953,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateTax(childComplexity, args["citizenId"].(string), args["purpose"].(string), args["input"].(map[string]any)), true
+		return e.ComplexityRoot.Mutation.UpdateTax(childComplexity, args["citizenId"].(string), args["purpose"].(string), args["input"].(model.TaxInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -2804,8 +2804,8 @@ func (ec *executionContext) field_Mutation_updateBusinessLicense_args(ctx contex
 	}
 	args["purpose"] = arg1
 	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) ([]map[string]any, error) {
-			return ec.unmarshalNBusinessLicenseInput2ᚕmapᚄ(ctx, v)
+		func(ctx context.Context, v any) ([]model.BusinessLicenseInput, error) {
+			return ec.unmarshalNBusinessLicenseInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐBusinessLicenseInputᚄ(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -2834,8 +2834,8 @@ func (ec *executionContext) field_Mutation_updateHealth_args(ctx context.Context
 	}
 	args["purpose"] = arg1
 	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (map[string]any, error) {
-			return ec.unmarshalNHealthInput2map(ctx, v)
+		func(ctx context.Context, v any) (model.HealthInput, error) {
+			return ec.unmarshalNHealthInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐHealthInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -2864,8 +2864,8 @@ func (ec *executionContext) field_Mutation_updateIdentity_args(ctx context.Conte
 	}
 	args["purpose"] = arg1
 	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (map[string]any, error) {
-			return ec.unmarshalNIdentityInput2map(ctx, v)
+		func(ctx context.Context, v any) (model.IdentityInput, error) {
+			return ec.unmarshalNIdentityInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐIdentityInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -2894,8 +2894,8 @@ func (ec *executionContext) field_Mutation_updateMarriage_args(ctx context.Conte
 	}
 	args["purpose"] = arg1
 	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (map[string]any, error) {
-			return ec.unmarshalNMarriageInput2map(ctx, v)
+		func(ctx context.Context, v any) (model.MarriageInput, error) {
+			return ec.unmarshalNMarriageInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐMarriageInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -2924,8 +2924,8 @@ func (ec *executionContext) field_Mutation_updateProperty_args(ctx context.Conte
 	}
 	args["purpose"] = arg1
 	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) ([]map[string]any, error) {
-			return ec.unmarshalNPropertyInput2ᚕmapᚄ(ctx, v)
+		func(ctx context.Context, v any) ([]model.PropertyInput, error) {
+			return ec.unmarshalNPropertyInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPropertyInputᚄ(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -2954,8 +2954,8 @@ func (ec *executionContext) field_Mutation_updateSocialInsurance_args(ctx contex
 	}
 	args["purpose"] = arg1
 	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (map[string]any, error) {
-			return ec.unmarshalNSocialInsuranceInput2map(ctx, v)
+		func(ctx context.Context, v any) (model.SocialInsuranceInput, error) {
+			return ec.unmarshalNSocialInsuranceInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐSocialInsuranceInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -2984,8 +2984,8 @@ func (ec *executionContext) field_Mutation_updateTax_args(ctx context.Context, r
 	}
 	args["purpose"] = arg1
 	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (map[string]any, error) {
-			return ec.unmarshalNTaxInput2map(ctx, v)
+		func(ctx context.Context, v any) (model.TaxInput, error) {
+			return ec.unmarshalNTaxInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐTaxInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5296,7 +5296,7 @@ func (ec *executionContext) _Mutation_updateIdentity(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateIdentity(ctx, fc.Args["citizenId"].(string), fc.Args["purpose"].(string), fc.Args["input"].(map[string]any))
+			return ec.Resolvers.Mutation().UpdateIdentity(ctx, fc.Args["citizenId"].(string), fc.Args["purpose"].(string), fc.Args["input"].(model.IdentityInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.UpdateResult) graphql.Marshaler {
@@ -5340,7 +5340,7 @@ func (ec *executionContext) _Mutation_updateMarriage(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateMarriage(ctx, fc.Args["citizenId"].(string), fc.Args["purpose"].(string), fc.Args["input"].(map[string]any))
+			return ec.Resolvers.Mutation().UpdateMarriage(ctx, fc.Args["citizenId"].(string), fc.Args["purpose"].(string), fc.Args["input"].(model.MarriageInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.UpdateResult) graphql.Marshaler {
@@ -5384,7 +5384,7 @@ func (ec *executionContext) _Mutation_updateSocialInsurance(ctx context.Context,
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateSocialInsurance(ctx, fc.Args["citizenId"].(string), fc.Args["purpose"].(string), fc.Args["input"].(map[string]any))
+			return ec.Resolvers.Mutation().UpdateSocialInsurance(ctx, fc.Args["citizenId"].(string), fc.Args["purpose"].(string), fc.Args["input"].(model.SocialInsuranceInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.UpdateResult) graphql.Marshaler {
@@ -5428,7 +5428,7 @@ func (ec *executionContext) _Mutation_updateTax(ctx context.Context, field graph
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateTax(ctx, fc.Args["citizenId"].(string), fc.Args["purpose"].(string), fc.Args["input"].(map[string]any))
+			return ec.Resolvers.Mutation().UpdateTax(ctx, fc.Args["citizenId"].(string), fc.Args["purpose"].(string), fc.Args["input"].(model.TaxInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.UpdateResult) graphql.Marshaler {
@@ -5472,7 +5472,7 @@ func (ec *executionContext) _Mutation_updateProperty(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateProperty(ctx, fc.Args["citizenId"].(string), fc.Args["purpose"].(string), fc.Args["input"].([]map[string]any))
+			return ec.Resolvers.Mutation().UpdateProperty(ctx, fc.Args["citizenId"].(string), fc.Args["purpose"].(string), fc.Args["input"].([]model.PropertyInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.UpdateResult) graphql.Marshaler {
@@ -5516,7 +5516,7 @@ func (ec *executionContext) _Mutation_updateBusinessLicense(ctx context.Context,
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateBusinessLicense(ctx, fc.Args["citizenId"].(string), fc.Args["purpose"].(string), fc.Args["input"].([]map[string]any))
+			return ec.Resolvers.Mutation().UpdateBusinessLicense(ctx, fc.Args["citizenId"].(string), fc.Args["purpose"].(string), fc.Args["input"].([]model.BusinessLicenseInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.UpdateResult) graphql.Marshaler {
@@ -5560,7 +5560,7 @@ func (ec *executionContext) _Mutation_updateHealth(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateHealth(ctx, fc.Args["citizenId"].(string), fc.Args["purpose"].(string), fc.Args["input"].(map[string]any))
+			return ec.Resolvers.Mutation().UpdateHealth(ctx, fc.Args["citizenId"].(string), fc.Args["purpose"].(string), fc.Args["input"].(model.HealthInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.UpdateResult) graphql.Marshaler {
@@ -9277,8 +9277,8 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
-func (ec *executionContext) unmarshalInputBusinessLicenseInput(ctx context.Context, obj any) (map[string]any, error) {
-	var it map[string]any
+func (ec *executionContext) unmarshalInputBusinessLicenseInput(ctx context.Context, obj any) (model.BusinessLicenseInput, error) {
+	var it model.BusinessLicenseInput
 	if obj == nil {
 		return it, nil
 	}
@@ -9289,7 +9289,6 @@ func (ec *executionContext) unmarshalInputBusinessLicenseInput(ctx context.Conte
 	}
 
 	fieldsInOrder := [...]string{"uscc", "companyName", "legalRepresentative", "registeredCapital", "status"}
-	it = make(map[string]any, len(asMap))
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -9302,35 +9301,35 @@ func (ec *executionContext) unmarshalInputBusinessLicenseInput(ctx context.Conte
 			if err != nil {
 				return it, err
 			}
-			it["uscc"] = data
+			it.Uscc = data
 		case "companyName":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("companyName"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["companyName"] = data
+			it.CompanyName = data
 		case "legalRepresentative":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalRepresentative"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["legalRepresentative"] = data
+			it.LegalRepresentative = data
 		case "registeredCapital":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("registeredCapital"))
 			data, err := ec.unmarshalOInt642ᚖint64(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["registeredCapital"] = data
+			it.RegisteredCapital = data
 		case "status":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
 			data, err := ec.unmarshalOLicenseStatus2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["status"] = data
+			it.Status = data
 		}
 	}
 	return it, nil
@@ -9373,8 +9372,8 @@ func (ec *executionContext) unmarshalInputCitizenFilter(ctx context.Context, obj
 	return it, nil
 }
 
-func (ec *executionContext) unmarshalInputHealthInput(ctx context.Context, obj any) (map[string]any, error) {
-	var it map[string]any
+func (ec *executionContext) unmarshalInputHealthInput(ctx context.Context, obj any) (model.HealthInput, error) {
+	var it model.HealthInput
 	if obj == nil {
 		return it, nil
 	}
@@ -9385,7 +9384,6 @@ func (ec *executionContext) unmarshalInputHealthInput(ctx context.Context, obj a
 	}
 
 	fieldsInOrder := [...]string{"bloodType", "chronicConditions", "vaccinations"}
-	it = make(map[string]any, len(asMap))
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -9398,28 +9396,28 @@ func (ec *executionContext) unmarshalInputHealthInput(ctx context.Context, obj a
 			if err != nil {
 				return it, err
 			}
-			it["bloodType"] = data
+			it.BloodType = data
 		case "chronicConditions":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("chronicConditions"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["chronicConditions"] = data
+			it.ChronicConditions = data
 		case "vaccinations":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("vaccinations"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["vaccinations"] = data
+			it.Vaccinations = data
 		}
 	}
 	return it, nil
 }
 
-func (ec *executionContext) unmarshalInputIdentityInput(ctx context.Context, obj any) (map[string]any, error) {
-	var it map[string]any
+func (ec *executionContext) unmarshalInputIdentityInput(ctx context.Context, obj any) (model.IdentityInput, error) {
+	var it model.IdentityInput
 	if obj == nil {
 		return it, nil
 	}
@@ -9430,7 +9428,6 @@ func (ec *executionContext) unmarshalInputIdentityInput(ctx context.Context, obj
 	}
 
 	fieldsInOrder := [...]string{"name", "gender", "hukouCity", "nationalId", "birthDate", "address"}
-	it = make(map[string]any, len(asMap))
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -9443,49 +9440,49 @@ func (ec *executionContext) unmarshalInputIdentityInput(ctx context.Context, obj
 			if err != nil {
 				return it, err
 			}
-			it["name"] = data
+			it.Name = data
 		case "gender":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gender"))
 			data, err := ec.unmarshalOGender2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["gender"] = data
+			it.Gender = data
 		case "hukouCity":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hukouCity"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["hukouCity"] = data
+			it.HukouCity = data
 		case "nationalId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nationalId"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["nationalId"] = data
+			it.NationalID = data
 		case "birthDate":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("birthDate"))
 			data, err := ec.unmarshalODate2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["birthDate"] = data
+			it.BirthDate = data
 		case "address":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["address"] = data
+			it.Address = data
 		}
 	}
 	return it, nil
 }
 
-func (ec *executionContext) unmarshalInputMarriageInput(ctx context.Context, obj any) (map[string]any, error) {
-	var it map[string]any
+func (ec *executionContext) unmarshalInputMarriageInput(ctx context.Context, obj any) (model.MarriageInput, error) {
+	var it model.MarriageInput
 	if obj == nil {
 		return it, nil
 	}
@@ -9496,7 +9493,6 @@ func (ec *executionContext) unmarshalInputMarriageInput(ctx context.Context, obj
 	}
 
 	fieldsInOrder := [...]string{"maritalStatus", "spouseCitizenId", "registeredOn"}
-	it = make(map[string]any, len(asMap))
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -9509,21 +9505,21 @@ func (ec *executionContext) unmarshalInputMarriageInput(ctx context.Context, obj
 			if err != nil {
 				return it, err
 			}
-			it["maritalStatus"] = data
+			it.MaritalStatus = data
 		case "spouseCitizenId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("spouseCitizenId"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["spouseCitizenId"] = data
+			it.SpouseCitizenID = data
 		case "registeredOn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("registeredOn"))
 			data, err := ec.unmarshalODate2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["registeredOn"] = data
+			it.RegisteredOn = data
 		}
 	}
 	return it, nil
@@ -9703,8 +9699,8 @@ func (ec *executionContext) unmarshalInputPolicyRuleInput(ctx context.Context, o
 	return it, nil
 }
 
-func (ec *executionContext) unmarshalInputPropertyInput(ctx context.Context, obj any) (map[string]any, error) {
-	var it map[string]any
+func (ec *executionContext) unmarshalInputPropertyInput(ctx context.Context, obj any) (model.PropertyInput, error) {
+	var it model.PropertyInput
 	if obj == nil {
 		return it, nil
 	}
@@ -9715,7 +9711,6 @@ func (ec *executionContext) unmarshalInputPropertyInput(ctx context.Context, obj
 	}
 
 	fieldsInOrder := [...]string{"certificateNo", "city", "area", "address", "acquiredOn"}
-	it = make(map[string]any, len(asMap))
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -9728,35 +9723,35 @@ func (ec *executionContext) unmarshalInputPropertyInput(ctx context.Context, obj
 			if err != nil {
 				return it, err
 			}
-			it["certificateNo"] = data
+			it.CertificateNo = data
 		case "city":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("city"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["city"] = data
+			it.City = data
 		case "area":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("area"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["area"] = data
+			it.Area = data
 		case "address":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["address"] = data
+			it.Address = data
 		case "acquiredOn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("acquiredOn"))
 			data, err := ec.unmarshalODate2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["acquiredOn"] = data
+			it.AcquiredOn = data
 		}
 	}
 	return it, nil
@@ -9813,8 +9808,8 @@ func (ec *executionContext) unmarshalInputPurposeInput(ctx context.Context, obj 
 	return it, nil
 }
 
-func (ec *executionContext) unmarshalInputSocialInsuranceInput(ctx context.Context, obj any) (map[string]any, error) {
-	var it map[string]any
+func (ec *executionContext) unmarshalInputSocialInsuranceInput(ctx context.Context, obj any) (model.SocialInsuranceInput, error) {
+	var it model.SocialInsuranceInput
 	if obj == nil {
 		return it, nil
 	}
@@ -9825,7 +9820,6 @@ func (ec *executionContext) unmarshalInputSocialInsuranceInput(ctx context.Conte
 	}
 
 	fieldsInOrder := [...]string{"insured", "employer", "contributionMonths", "monthlyBase"}
-	it = make(map[string]any, len(asMap))
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -9838,35 +9832,35 @@ func (ec *executionContext) unmarshalInputSocialInsuranceInput(ctx context.Conte
 			if err != nil {
 				return it, err
 			}
-			it["insured"] = data
+			it.Insured = data
 		case "employer":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("employer"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["employer"] = data
+			it.Employer = data
 		case "contributionMonths":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contributionMonths"))
 			data, err := ec.unmarshalOInt642ᚖint64(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["contributionMonths"] = data
+			it.ContributionMonths = data
 		case "monthlyBase":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("monthlyBase"))
 			data, err := ec.unmarshalOInt642ᚖint64(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["monthlyBase"] = data
+			it.MonthlyBase = data
 		}
 	}
 	return it, nil
 }
 
-func (ec *executionContext) unmarshalInputTaxInput(ctx context.Context, obj any) (map[string]any, error) {
-	var it map[string]any
+func (ec *executionContext) unmarshalInputTaxInput(ctx context.Context, obj any) (model.TaxInput, error) {
+	var it model.TaxInput
 	if obj == nil {
 		return it, nil
 	}
@@ -9877,7 +9871,6 @@ func (ec *executionContext) unmarshalInputTaxInput(ctx context.Context, obj any)
 	}
 
 	fieldsInOrder := [...]string{"year", "annualIncome", "taxPaid"}
-	it = make(map[string]any, len(asMap))
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -9890,21 +9883,21 @@ func (ec *executionContext) unmarshalInputTaxInput(ctx context.Context, obj any)
 			if err != nil {
 				return it, err
 			}
-			it["year"] = data
+			it.Year = data
 		case "annualIncome":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("annualIncome"))
 			data, err := ec.unmarshalOInt642ᚖint64(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["annualIncome"] = data
+			it.AnnualIncome = data
 		case "taxPaid":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxPaid"))
 			data, err := ec.unmarshalOInt642ᚖint64(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["taxPaid"] = data
+			it.TaxPaid = data
 		}
 	}
 	return it, nil
@@ -12627,18 +12620,18 @@ func (ec *executionContext) marshalNBusinessLicense2githubᚗcomᚋgovhubᚋgovh
 	return ec._BusinessLicense(ctx, sel, &v)
 }
 
-func (ec *executionContext) unmarshalNBusinessLicenseInput2map(ctx context.Context, v any) (map[string]any, error) {
+func (ec *executionContext) unmarshalNBusinessLicenseInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐBusinessLicenseInput(ctx context.Context, v any) (model.BusinessLicenseInput, error) {
 	res, err := ec.unmarshalInputBusinessLicenseInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNBusinessLicenseInput2ᚕmapᚄ(ctx context.Context, v any) ([]map[string]any, error) {
+func (ec *executionContext) unmarshalNBusinessLicenseInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐBusinessLicenseInputᚄ(ctx context.Context, v any) ([]model.BusinessLicenseInput, error) {
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]map[string]any, len(vSlice))
+	res := make([]model.BusinessLicenseInput, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNBusinessLicenseInput2map(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNBusinessLicenseInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐBusinessLicenseInput(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -12746,7 +12739,7 @@ func (ec *executionContext) marshalNFieldImpact2ᚕgithubᚗcomᚋgovhubᚋgovhu
 	return ret
 }
 
-func (ec *executionContext) unmarshalNHealthInput2map(ctx context.Context, v any) (map[string]any, error) {
+func (ec *executionContext) unmarshalNHealthInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐHealthInput(ctx context.Context, v any) (model.HealthInput, error) {
 	res, err := ec.unmarshalInputHealthInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -12767,7 +12760,7 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 	return res
 }
 
-func (ec *executionContext) unmarshalNIdentityInput2map(ctx context.Context, v any) (map[string]any, error) {
+func (ec *executionContext) unmarshalNIdentityInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐIdentityInput(ctx context.Context, v any) (model.IdentityInput, error) {
 	res, err := ec.unmarshalInputIdentityInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -12864,7 +12857,7 @@ func (ec *executionContext) marshalNLedgerReceipt2ᚖgithubᚗcomᚋgovhubᚋgov
 	return ec._LedgerReceipt(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNMarriageInput2map(ctx context.Context, v any) (map[string]any, error) {
+func (ec *executionContext) unmarshalNMarriageInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐMarriageInput(ctx context.Context, v any) (model.MarriageInput, error) {
 	res, err := ec.unmarshalInputMarriageInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -13018,18 +13011,18 @@ func (ec *executionContext) marshalNProperty2githubᚗcomᚋgovhubᚋgovhubᚋgr
 	return ec._Property(ctx, sel, &v)
 }
 
-func (ec *executionContext) unmarshalNPropertyInput2map(ctx context.Context, v any) (map[string]any, error) {
+func (ec *executionContext) unmarshalNPropertyInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPropertyInput(ctx context.Context, v any) (model.PropertyInput, error) {
 	res, err := ec.unmarshalInputPropertyInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNPropertyInput2ᚕmapᚄ(ctx context.Context, v any) ([]map[string]any, error) {
+func (ec *executionContext) unmarshalNPropertyInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPropertyInputᚄ(ctx context.Context, v any) ([]model.PropertyInput, error) {
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]map[string]any, len(vSlice))
+	res := make([]model.PropertyInput, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNPropertyInput2map(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNPropertyInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPropertyInput(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -13062,7 +13055,7 @@ func (ec *executionContext) unmarshalNPurposeInput2githubᚗcomᚋgovhubᚋgovhu
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNSocialInsuranceInput2map(ctx context.Context, v any) (map[string]any, error) {
+func (ec *executionContext) unmarshalNSocialInsuranceInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐSocialInsuranceInput(ctx context.Context, v any) (model.SocialInsuranceInput, error) {
 	res, err := ec.unmarshalInputSocialInsuranceInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -13112,7 +13105,7 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	return ret
 }
 
-func (ec *executionContext) unmarshalNTaxInput2map(ctx context.Context, v any) (map[string]any, error) {
+func (ec *executionContext) unmarshalNTaxInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐTaxInput(ctx context.Context, v any) (model.TaxInput, error) {
 	res, err := ec.unmarshalInputTaxInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }

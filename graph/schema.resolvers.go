@@ -12,38 +12,38 @@ import (
 )
 
 // UpdateIdentity is the resolver for the updateIdentity field.
-func (r *mutationResolver) UpdateIdentity(ctx context.Context, citizenID string, purpose string, input map[string]any) (*model.UpdateResult, error) {
-	return r.update(ctx, "identity", citizenID, purpose, []map[string]any{input})
+func (r *mutationResolver) UpdateIdentity(ctx context.Context, citizenID string, purpose string, input model.IdentityInput) (*model.UpdateResult, error) {
+	return r.update(ctx, "identity", citizenID, purpose, identityItems(input))
 }
 
 // UpdateMarriage is the resolver for the updateMarriage field.
-func (r *mutationResolver) UpdateMarriage(ctx context.Context, citizenID string, purpose string, input map[string]any) (*model.UpdateResult, error) {
-	return r.update(ctx, "marriage", citizenID, purpose, []map[string]any{input})
+func (r *mutationResolver) UpdateMarriage(ctx context.Context, citizenID string, purpose string, input model.MarriageInput) (*model.UpdateResult, error) {
+	return r.update(ctx, "marriage", citizenID, purpose, marriageItems(input))
 }
 
 // UpdateSocialInsurance is the resolver for the updateSocialInsurance field.
-func (r *mutationResolver) UpdateSocialInsurance(ctx context.Context, citizenID string, purpose string, input map[string]any) (*model.UpdateResult, error) {
-	return r.update(ctx, "socialInsurance", citizenID, purpose, []map[string]any{input})
+func (r *mutationResolver) UpdateSocialInsurance(ctx context.Context, citizenID string, purpose string, input model.SocialInsuranceInput) (*model.UpdateResult, error) {
+	return r.update(ctx, "socialInsurance", citizenID, purpose, socialInsuranceItems(input))
 }
 
 // UpdateTax is the resolver for the updateTax field.
-func (r *mutationResolver) UpdateTax(ctx context.Context, citizenID string, purpose string, input map[string]any) (*model.UpdateResult, error) {
-	return r.update(ctx, "tax", citizenID, purpose, []map[string]any{input})
+func (r *mutationResolver) UpdateTax(ctx context.Context, citizenID string, purpose string, input model.TaxInput) (*model.UpdateResult, error) {
+	return r.update(ctx, "tax", citizenID, purpose, taxItems(input))
 }
 
 // UpdateProperty is the resolver for the updateProperty field.
-func (r *mutationResolver) UpdateProperty(ctx context.Context, citizenID string, purpose string, input []map[string]any) (*model.UpdateResult, error) {
-	return r.update(ctx, "property", citizenID, purpose, input)
+func (r *mutationResolver) UpdateProperty(ctx context.Context, citizenID string, purpose string, input []model.PropertyInput) (*model.UpdateResult, error) {
+	return r.update(ctx, "property", citizenID, purpose, propertyItems(input))
 }
 
 // UpdateBusinessLicense is the resolver for the updateBusinessLicense field.
-func (r *mutationResolver) UpdateBusinessLicense(ctx context.Context, citizenID string, purpose string, input []map[string]any) (*model.UpdateResult, error) {
-	return r.update(ctx, "businessLicense", citizenID, purpose, input)
+func (r *mutationResolver) UpdateBusinessLicense(ctx context.Context, citizenID string, purpose string, input []model.BusinessLicenseInput) (*model.UpdateResult, error) {
+	return r.update(ctx, "businessLicense", citizenID, purpose, businessLicenseItems(input))
 }
 
 // UpdateHealth is the resolver for the updateHealth field.
-func (r *mutationResolver) UpdateHealth(ctx context.Context, citizenID string, purpose string, input map[string]any) (*model.UpdateResult, error) {
-	return r.update(ctx, "health", citizenID, purpose, []map[string]any{input})
+func (r *mutationResolver) UpdateHealth(ctx context.Context, citizenID string, purpose string, input model.HealthInput) (*model.UpdateResult, error) {
+	return r.update(ctx, "health", citizenID, purpose, healthItems(input))
 }
 
 // ProposePolicyChange is the resolver for the proposePolicyChange field.

@@ -11,6 +11,44 @@ type AccessExplanation struct {
 	PolicyVersion int64        `json:"policyVersion"`
 }
 
+type BusinessLicense struct {
+	// Unified social credit code, GB 32100.
+	Uscc                *string `json:"uscc,omitempty"`
+	CompanyName         *string `json:"companyName,omitempty"`
+	LegalRepresentative *string `json:"legalRepresentative,omitempty"`
+	// Yuan.
+	RegisteredCapital *int64  `json:"registeredCapital,omitempty"`
+	Status            *string `json:"status,omitempty"`
+	Access            `json:"-"`
+}
+
+type BusinessLicenseInput struct {
+	Uscc                *string `json:"uscc,omitempty"`
+	CompanyName         *string `json:"companyName,omitempty"`
+	LegalRepresentative *string `json:"legalRepresentative,omitempty"`
+	RegisteredCapital   *int64  `json:"registeredCapital,omitempty"`
+	Status              *string `json:"status,omitempty"`
+}
+
+type Citizen struct {
+	ID string `json:"id"`
+	// Owned by public-security.
+	Identity *Identity `json:"identity,omitempty"`
+	// Owned by civil-affairs.
+	Marriage *Marriage `json:"marriage,omitempty"`
+	// Owned by hrss.
+	SocialInsurance *SocialInsurance `json:"socialInsurance,omitempty"`
+	// Owned by tax.
+	Tax *Tax `json:"tax,omitempty"`
+	// Owned by natural-resources.
+	Property []Property `json:"property,omitempty"`
+	// Owned by market-regulation.
+	BusinessLicense []BusinessLicense `json:"businessLicense,omitempty"`
+	// Owned by health.
+	Health *Health `json:"health,omitempty"`
+	Access `json:"-"`
+}
+
 type CitizenConnection struct {
 	Edges    []CitizenEdge `json:"edges"`
 	PageInfo *PageInfo     `json:"pageInfo"`
@@ -26,6 +64,16 @@ type CitizenFilter struct {
 	// dataset.field, e.g. identity.hukouCity
 	Field  string `json:"field"`
 	Equals string `json:"equals"`
+}
+
+// A Pedersen commitment to a value, C = v·G + r·H on BLS12-381 G1; the citizen can be shown the opening.
+type Commitment struct {
+	// pedersen-bls12381-g1/v1
+	Scheme string `json:"scheme"`
+	// The compressed point, hex.
+	Point string `json:"point"`
+	// The ledger index of the update entry that committed this value.
+	Version int64 `json:"version"`
 }
 
 type ConsistencyProof struct {
@@ -49,6 +97,39 @@ type FieldImpact struct {
 	// reveal, commit or deny
 	Before string `json:"before"`
 	After  string `json:"after"`
+}
+
+type Health struct {
+	BloodType         *SealedString `json:"bloodType,omitempty"`
+	ChronicConditions *SealedString `json:"chronicConditions,omitempty"`
+	Vaccinations      []string      `json:"vaccinations,omitempty"`
+	Access            `json:"-"`
+}
+
+type HealthInput struct {
+	BloodType         *string  `json:"bloodType,omitempty"`
+	ChronicConditions *string  `json:"chronicConditions,omitempty"`
+	Vaccinations      []string `json:"vaccinations,omitempty"`
+}
+
+type Identity struct {
+	Name      *string `json:"name,omitempty"`
+	Gender    *string `json:"gender,omitempty"`
+	HukouCity *string `json:"hukouCity,omitempty"`
+	// Resident identity number, GB 11643.
+	NationalID *SealedString `json:"nationalId,omitempty"`
+	BirthDate  *SealedDate   `json:"birthDate,omitempty"`
+	Address    *SealedString `json:"address,omitempty"`
+	Access     `json:"-"`
+}
+
+type IdentityInput struct {
+	Name       *string `json:"name,omitempty"`
+	Gender     *string `json:"gender,omitempty"`
+	HukouCity  *string `json:"hukouCity,omitempty"`
+	NationalID *string `json:"nationalId,omitempty"`
+	BirthDate  *string `json:"birthDate,omitempty"`
+	Address    *string `json:"address,omitempty"`
 }
 
 type InclusionProof struct {
@@ -107,6 +188,19 @@ type LedgerReceipt struct {
 	LeafHash string `json:"leafHash"`
 	// Note signature by the log key over the receipt text, base64.
 	Signature string `json:"signature"`
+}
+
+type Marriage struct {
+	MaritalStatus   *string       `json:"maritalStatus,omitempty"`
+	SpouseCitizenID *SealedString `json:"spouseCitizenId,omitempty"`
+	RegisteredOn    *string       `json:"registeredOn,omitempty"`
+	Access          `json:"-"`
+}
+
+type MarriageInput struct {
+	MaritalStatus   *string `json:"maritalStatus,omitempty"`
+	SpouseCitizenID *string `json:"spouseCitizenId,omitempty"`
+	RegisteredOn    *string `json:"registeredOn,omitempty"`
 }
 
 // Updates by the department that owns a dataset. Values are validated (nothing is written if any is
@@ -212,6 +306,24 @@ type Principal struct {
 	Subject    *string `json:"subject,omitempty"`
 }
 
+type Property struct {
+	CertificateNo *string `json:"certificateNo,omitempty"`
+	City          *string `json:"city,omitempty"`
+	// Square metres.
+	Area       *float64      `json:"area,omitempty"`
+	Address    *SealedString `json:"address,omitempty"`
+	AcquiredOn *string       `json:"acquiredOn,omitempty"`
+	Access     `json:"-"`
+}
+
+type PropertyInput struct {
+	CertificateNo *string  `json:"certificateNo,omitempty"`
+	City          *string  `json:"city,omitempty"`
+	Area          *float64 `json:"area,omitempty"`
+	Address       *string  `json:"address,omitempty"`
+	AcquiredOn    *string  `json:"acquiredOn,omitempty"`
+}
+
 type Purpose struct {
 	Code       string `json:"code"`
 	TitleZh    string `json:"titleZh"`
@@ -227,6 +339,55 @@ type PurposeInput struct {
 }
 
 type Query struct {
+}
+
+// A sensitive date value.
+type SealedDate struct {
+	Value      *string     `json:"value,omitempty"`
+	Commitment *Commitment `json:"commitment,omitempty"`
+}
+
+// A sensitive integer value.
+type SealedInt struct {
+	Value      *int64      `json:"value,omitempty"`
+	Commitment *Commitment `json:"commitment,omitempty"`
+}
+
+// A sensitive text value: value is null unless the policy reveals it; the commitment is always there when the field is.
+type SealedString struct {
+	Value      *string     `json:"value,omitempty"`
+	Commitment *Commitment `json:"commitment,omitempty"`
+}
+
+type SocialInsurance struct {
+	Insured            *bool      `json:"insured,omitempty"`
+	Employer           *string    `json:"employer,omitempty"`
+	ContributionMonths *SealedInt `json:"contributionMonths,omitempty"`
+	// Monthly contribution base, yuan.
+	MonthlyBase *SealedInt `json:"monthlyBase,omitempty"`
+	Access      `json:"-"`
+}
+
+type SocialInsuranceInput struct {
+	Insured            *bool   `json:"insured,omitempty"`
+	Employer           *string `json:"employer,omitempty"`
+	ContributionMonths *int64  `json:"contributionMonths,omitempty"`
+	MonthlyBase        *int64  `json:"monthlyBase,omitempty"`
+}
+
+type Tax struct {
+	Year *int `json:"year,omitempty"`
+	// Yuan.
+	AnnualIncome *SealedInt `json:"annualIncome,omitempty"`
+	// Yuan.
+	TaxPaid *SealedInt `json:"taxPaid,omitempty"`
+	Access  `json:"-"`
+}
+
+type TaxInput struct {
+	Year         *int   `json:"year,omitempty"`
+	AnnualIncome *int64 `json:"annualIncome,omitempty"`
+	TaxPaid      *int64 `json:"taxPaid,omitempty"`
 }
 
 type UpdateResult struct {
