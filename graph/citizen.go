@@ -22,19 +22,14 @@ func principal(ctx context.Context) (auth.Principal, error) {
 	return p, nil
 }
 
-// receipt is the ledger receipt as the schema and extensions.ledger show it.
-func receipt(r ledger.Receipt) *model.LedgerReceipt {
-	return &model.LedgerReceipt{
-		Index:     int64(r.Index),
-		LeafHash:  base64.StdEncoding.EncodeToString(r.LeafHash[:]),
-		Signature: base64.StdEncoding.EncodeToString(r.Signature),
-	}
-}
-
-// registerReceipt adds extensions.ledger {index, leafHash, signature} to the response.
+// registerReceipt adds extensions.ledger {index, leafHash, signature} to the response: the receipt
+// as LedgerReceipt shows it (its field resolvers give the same text).
 func registerReceipt(ctx context.Context, r ledger.Receipt) {
-	rc := receipt(r)
-	graphql.RegisterExtension(ctx, "ledger", map[string]any{"index": rc.Index, "leafHash": rc.LeafHash, "signature": rc.Signature})
+	graphql.RegisterExtension(ctx, "ledger", map[string]any{
+		"index":     int64(r.Index),
+		"leafHash":  hashText(r.LeafHash),
+		"signature": base64.StdEncoding.EncodeToString(r.Signature),
+	})
 }
 
 func (r *queryResolver) readCitizen(ctx context.Context, id, purpose string) (*model.Citizen, error) {
@@ -63,7 +58,7 @@ func (r *mutationResolver) update(ctx context.Context, ds, citizen, purpose stri
 		return nil, err
 	}
 	registerReceipt(ctx, res.Receipt)
-	out := &model.UpdateResult{CitizenID: citizen, Dataset: ds, Version: int64(res.Version), Receipt: receipt(res.Receipt), Commitments: []model.FieldCommitment{}}
+	out := &model.UpdateResult{CitizenID: citizen, Dataset: ds, Version: int64(res.Version), Receipt: &res.Receipt, Commitments: []model.FieldCommitment{}}
 	for _, c := range res.Commitments {
 		out.Commitments = append(out.Commitments, model.FieldCommitment{Field: c.Field, Commitment: commitmentModel(&c.Commitment)})
 	}

@@ -2,13 +2,18 @@
 
 package model
 
+import (
+	"github.com/govhub/govhub/ledger"
+	"github.com/govhub/govhub/policy"
+)
+
 type AccessExplanation struct {
 	// reveal, commit or deny
 	Level string `json:"level"`
 	// The allow and deny rules that match (role inheritance included); none means deny by default.
-	Matched       []PolicyRule `json:"matched"`
-	Reason        string       `json:"reason"`
-	PolicyVersion int64        `json:"policyVersion"`
+	Matched       []policy.Rule `json:"matched"`
+	Reason        string        `json:"reason"`
+	PolicyVersion int64         `json:"policyVersion"`
 }
 
 type BusinessLicense struct {
@@ -86,17 +91,6 @@ type FieldCommitment struct {
 	// dataset.field; an item of a list dataset is named like property.address#0.
 	Field      string      `json:"field"`
 	Commitment *Commitment `json:"commitment"`
-}
-
-// How a change moves one field for one department, role and purpose.
-type FieldImpact struct {
-	Department string `json:"department"`
-	Role       string `json:"role"`
-	Purpose    string `json:"purpose"`
-	Field      string `json:"field"`
-	// reveal, commit or deny
-	Before string `json:"before"`
-	After  string `json:"after"`
 }
 
 type Health struct {
@@ -181,15 +175,6 @@ type LedgerField struct {
 	Commitment *string `json:"commitment,omitempty"`
 }
 
-// The ledger's signed promise that the entry describing this request is durably sequenced.
-type LedgerReceipt struct {
-	Index int64 `json:"index"`
-	// RFC 6962 leaf hash of the entry, base64.
-	LeafHash string `json:"leafHash"`
-	// Note signature by the log key over the receipt text, base64.
-	Signature string `json:"signature"`
-}
-
 type Marriage struct {
 	MaritalStatus   *string       `json:"maritalStatus,omitempty"`
 	SpouseCitizenID *SealedString `json:"spouseCitizenId,omitempty"`
@@ -214,36 +199,6 @@ type PageInfo struct {
 	EndCursor   *string `json:"endCursor,omitempty"`
 }
 
-type PolicyChange struct {
-	AddRules        []PolicyRule     `json:"addRules"`
-	RemoveRules     []PolicyRule     `json:"removeRules"`
-	AddGroupings    []PolicyGrouping `json:"addGroupings"`
-	RemoveGroupings []PolicyGrouping `json:"removeGroupings"`
-	AddPurposes     []Purpose        `json:"addPurposes"`
-	RetirePurposes  []string         `json:"retirePurposes"`
-}
-
-type PolicyChangeInput struct {
-	AddRules        []PolicyRuleInput     `json:"addRules,omitempty"`
-	RemoveRules     []PolicyRuleInput     `json:"removeRules,omitempty"`
-	AddGroupings    []PolicyGroupingInput `json:"addGroupings,omitempty"`
-	RemoveGroupings []PolicyGroupingInput `json:"removeGroupings,omitempty"`
-	AddPurposes     []PurposeInput        `json:"addPurposes,omitempty"`
-	RetirePurposes  []string              `json:"retirePurposes,omitempty"`
-}
-
-type PolicyGrouping struct {
-	Member     string `json:"member"`
-	Role       string `json:"role"`
-	Department string `json:"department"`
-}
-
-type PolicyGroupingInput struct {
-	Member     string `json:"member"`
-	Role       string `json:"role"`
-	Department string `json:"department"`
-}
-
 type PolicyProposal struct {
 	ID string `json:"id"`
 	// The policy version it was proposed against.
@@ -252,51 +207,17 @@ type PolicyProposal struct {
 	ProposedBy  string `json:"proposedBy"`
 	Created     string `json:"created"`
 	// pending, approved or rejected
-	Status string        `json:"status"`
-	Change *PolicyChange `json:"change"`
+	Status string         `json:"status"`
+	Change *policy.Change `json:"change"`
 	// Every field whose level the change moves, computed by deciding before and after.
-	Impact         []FieldImpact `json:"impact"`
-	LedgerIndex    int64         `json:"ledgerIndex"`
-	DecidedBy      *string       `json:"decidedBy,omitempty"`
-	Decided        *string       `json:"decided,omitempty"`
-	DecisionReason *string       `json:"decisionReason,omitempty"`
+	Impact         []policy.FieldChange `json:"impact"`
+	LedgerIndex    int64                `json:"ledgerIndex"`
+	DecidedBy      *string              `json:"decidedBy,omitempty"`
+	Decided        *string              `json:"decided,omitempty"`
+	DecisionReason *string              `json:"decisionReason,omitempty"`
 	// The policy version an approval created.
 	Version             *int64 `json:"version,omitempty"`
 	DecisionLedgerIndex *int64 `json:"decisionLedgerIndex,omitempty"`
-}
-
-type PolicyRule struct {
-	Role       string `json:"role"`
-	Department string `json:"department"`
-	// dataset.field, with wildcards (tax.*, *), or a dataset for write and list
-	Object string `json:"object"`
-	// reveal, commit, write or list
-	Action string `json:"action"`
-	// a purpose code, or * for any
-	Purpose string `json:"purpose"`
-	// allow or deny
-	Effect string `json:"effect"`
-}
-
-type PolicyRuleInput struct {
-	Role       string `json:"role"`
-	Department string `json:"department"`
-	Object     string `json:"object"`
-	Action     string `json:"action"`
-	Purpose    string `json:"purpose"`
-	Effect     string `json:"effect"`
-}
-
-type PolicyVersion struct {
-	Version int64 `json:"version"`
-	Rules   int   `json:"rules"`
-	// SHA-256 of the canonical rules, groupings and purposes, hex.
-	Digest     string  `json:"digest"`
-	Created    string  `json:"created"`
-	ProposalID *string `json:"proposalId,omitempty"`
-	ProposedBy *string `json:"proposedBy,omitempty"`
-	ApprovedBy *string `json:"approvedBy,omitempty"`
-	Reason     *string `json:"reason,omitempty"`
 }
 
 type Principal struct {
@@ -322,20 +243,6 @@ type PropertyInput struct {
 	Area          *float64 `json:"area,omitempty"`
 	Address       *string  `json:"address,omitempty"`
 	AcquiredOn    *string  `json:"acquiredOn,omitempty"`
-}
-
-type Purpose struct {
-	Code       string `json:"code"`
-	TitleZh    string `json:"titleZh"`
-	TitleEn    string `json:"titleEn"`
-	LegalBasis string `json:"legalBasis"`
-}
-
-type PurposeInput struct {
-	Code       string `json:"code"`
-	TitleZh    string `json:"titleZh"`
-	TitleEn    string `json:"titleEn"`
-	LegalBasis string `json:"legalBasis"`
 }
 
 type Query struct {
@@ -397,5 +304,5 @@ type UpdateResult struct {
 	Version int64 `json:"version"`
 	// The commitments of the sensitive values this update wrote.
 	Commitments []FieldCommitment `json:"commitments"`
-	Receipt     *LedgerReceipt    `json:"receipt"`
+	Receipt     *ledger.Receipt   `json:"receipt"`
 }
