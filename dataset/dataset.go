@@ -63,16 +63,24 @@
 //
 //	identity.nationalId: check character is 5, want X
 //
+// # Where it is declared
+//
+// schema.graphql declares the catalog: the dataset types carry
+// @dataset(owner, adminPurpose, list), the sensitive fields @sensitive, and
+// the GraphQL types give the kinds. catalog_gen.go is generated from it by
+// internal/cmd/catalogen (go generate ./...); the validation rules the schema
+// cannot state (ranges, text limits, identifier formats, rules across fields)
+// are attached by name in rules.go.
+//
 // # Use
 //
-// The catalog is built afresh by every call to [All] and [Lookup], so callers
-// own what they get and may change it without affecting anyone else. Nothing
-// in this package holds mutable state; everything is safe for concurrent use.
+// [All] and [Lookup] return pointers into the catalog, a static value that
+// no one modifies: callers must treat what they get as read-only. Nothing in
+// this package holds mutable state; everything is safe for concurrent use.
 package dataset
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 )
 
@@ -121,33 +129,7 @@ type Field struct {
 	Enum      []string // the allowed values of an Enum field, in schema order
 
 	dataset string    // owning dataset's name, for error messages
-	text    textLimit // String and StringList elements
-	items   int       // StringList: at most this many elements
-	ints    intRange
-	floats  floatRange
-	past    bool               // Date: not in the future
-	format  func(string) error // String: identifier or value-set check
-}
-
-// textLimit bounds a string's length in runes.
-type textLimit struct{ min, max int }
-
-var (
-	nameText    = textLimit{1, 64}
-	addressText = textLimit{1, 256}
-	freeText    = textLimit{0, 1024}
-)
-
-// intRange bounds an Int; set reports whether it applies.
-type intRange struct {
-	set      bool
-	min, max int64
-}
-
-// floatRange bounds a Float: min < v ≤ max.
-type floatRange struct {
-	set      bool
-	min, max float64
+	rule    fieldRule // rules beyond the kind (rules.go)
 }
 
 // Path returns the field's name qualified by its dataset, "tax.annualIncome",
@@ -170,8 +152,7 @@ type Dataset struct {
 	List         bool
 	Fields       []Field
 
-	key   string                            // List: field whose values are unique within a record
-	cross func(item map[string]any) []error // rules across fields, run on otherwise valid items
+	rule datasetRule // rules across fields and items (rules.go)
 }
 
 // Field returns the field called name.
@@ -184,118 +165,34 @@ func (d *Dataset) Field(name string) (*Field, bool) {
 	return nil, false
 }
 
-// Names returns the dataset names in catalog order.
+// Names returns the dataset names in catalog order, in a new slice.
 func Names() []string {
-	return []string{"identity", "marriage", "socialInsurance", "tax", "property", "businessLicense", "health"}
+	names := make([]string, len(catalog))
+	for i := range catalog {
+		names[i] = catalog[i].Name
+	}
+	return names
 }
 
-// All returns the seven datasets in catalog order. Each call builds new
-// values that the caller may keep and modify.
+// All returns the datasets in catalog order: pointers into the catalog, which
+// callers must not modify.
 func All() []*Dataset {
-	names := Names()
-	all := make([]*Dataset, len(names))
-	for i, n := range names {
-		all[i], _ = Lookup(n)
+	all := make([]*Dataset, len(catalog))
+	for i := range catalog {
+		all[i] = &catalog[i]
 	}
 	return all
 }
 
-// Lookup returns the dataset called name. Each call builds a new value that
-// the caller may keep and modify.
+// Lookup returns the dataset called name: a pointer into the catalog, which
+// callers must not modify.
 func Lookup(name string) (*Dataset, bool) {
-	var d *Dataset
-	switch name {
-	case "identity":
-		d = &Dataset{Owner: "public-security", AdminPurpose: "identity-verification",
-			Fields: []Field{
-				{Name: "name", Kind: String, text: nameText},
-				{Name: "gender", Kind: Enum, Enum: []string{"MALE", "FEMALE"}},
-				{Name: "hukouCity", Kind: String, text: nameText},
-				{Name: "nationalId", Kind: String, Sensitive: true, text: nameText, format: CheckNationalID},
-				{Name: "birthDate", Kind: Date, Sensitive: true, past: true},
-				{Name: "address", Kind: String, Sensitive: true, text: addressText},
-			},
-			cross: identityRules,
+	for i := range catalog {
+		if catalog[i].Name == name {
+			return &catalog[i], true
 		}
-	case "marriage":
-		d = &Dataset{Owner: "civil-affairs", AdminPurpose: "marriage-registration",
-			Fields: []Field{
-				{Name: "maritalStatus", Kind: Enum, Enum: []string{"SINGLE", "MARRIED", "DIVORCED", "WIDOWED"}},
-				{Name: "spouseCitizenId", Kind: String, Sensitive: true, text: nameText, format: CheckCitizenID},
-				{Name: "registeredOn", Kind: Date, past: true},
-			},
-			cross: marriageRules,
-		}
-	case "socialInsurance":
-		d = &Dataset{Owner: "hrss", AdminPurpose: "social-insurance-administration",
-			Fields: []Field{
-				{Name: "insured", Kind: Bool},
-				{Name: "employer", Kind: String, text: nameText},
-				{Name: "contributionMonths", Kind: Int, Sensitive: true, ints: intRange{true, 0, 1200}},
-				{Name: "monthlyBase", Kind: Int, Sensitive: true, ints: nonNegative},
-			},
-		}
-	case "tax":
-		d = &Dataset{Owner: "tax", AdminPurpose: "tax-administration",
-			Fields: []Field{
-				{Name: "year", Kind: Int, ints: intRange{true, 1990, 2100}},
-				{Name: "annualIncome", Kind: Int, Sensitive: true, ints: nonNegative},
-				{Name: "taxPaid", Kind: Int, Sensitive: true, ints: nonNegative},
-			},
-			cross: taxRules,
-		}
-	case "property":
-		d = &Dataset{Owner: "natural-resources", AdminPurpose: "property-registration", List: true,
-			Fields: []Field{
-				{Name: "certificateNo", Kind: String, text: nameText},
-				{Name: "city", Kind: String, text: nameText},
-				{Name: "area", Kind: Float, floats: floatRange{true, 0, 100000}},
-				{Name: "address", Kind: String, Sensitive: true, text: addressText},
-				{Name: "acquiredOn", Kind: Date, past: true},
-			},
-			key: "certificateNo",
-		}
-	case "businessLicense":
-		d = &Dataset{Owner: "market-regulation", AdminPurpose: "business-registration", List: true,
-			Fields: []Field{
-				{Name: "uscc", Kind: String, text: nameText, format: CheckUSCC},
-				{Name: "companyName", Kind: String, text: nameText},
-				{Name: "legalRepresentative", Kind: String, text: nameText},
-				{Name: "registeredCapital", Kind: Int, ints: nonNegative},
-				{Name: "status", Kind: Enum, Enum: []string{"ACTIVE", "SUSPENDED", "REVOKED", "CANCELLED"}},
-			},
-			key: "uscc",
-		}
-	case "health":
-		d = &Dataset{Owner: "health", AdminPurpose: "medical-treatment",
-			Fields: []Field{
-				{Name: "bloodType", Kind: String, Sensitive: true, text: nameText, format: checkBloodType},
-				{Name: "chronicConditions", Kind: String, Sensitive: true, text: freeText},
-				{Name: "vaccinations", Kind: StringList, text: nameText, items: 64},
-			},
-		}
-	default:
-		return nil, false
 	}
-	d.Name = name
-	for i := range d.Fields {
-		d.Fields[i].dataset = name
-	}
-	return d, true
-}
-
-var nonNegative = intRange{true, 0, 1<<63 - 1}
-
-// BloodTypes are the values of health.bloodType.
-func BloodTypes() []string {
-	return []string{"A+", "A-", "B+", "B-", "AB+", "AB-", "O+", "O-"}
-}
-
-func checkBloodType(s string) error {
-	if !slices.Contains(BloodTypes(), s) {
-		return invalid("must be one of A+ A- B+ B- AB+ AB- O+ O-")
-	}
-	return nil
+	return nil, false
 }
 
 // Sensitive reports whether path ("dataset.field") names a sensitive field, and known whether it

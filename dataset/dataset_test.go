@@ -104,21 +104,94 @@ func TestLookupUnknown(t *testing.T) {
 	}
 }
 
-// TestCallersOwnTheirCopy checks that changing what All or Lookup returned
-// changes nothing for other callers.
-func TestCallersOwnTheirCopy(t *testing.T) {
-	d, _ := Lookup("identity")
-	d.Name = "changed"
-	d.Fields[1].Enum[0] = "OTHER"
-	d.Fields[3].Sensitive = false
-	All()[0].Fields = nil
-
-	again, _ := Lookup("identity")
-	if again.Name != "identity" || again.Fields[1].Enum[0] != "MALE" || !again.Fields[3].Sensitive {
-		t.Errorf("Lookup(identity) after a caller's change = %+v", again)
+// TestLookupReturnsCatalog checks that All and Lookup hand out the catalog itself (pointers into
+// the generated static data, built once, never per call), and that Names hands out a copy, so a
+// caller changing it changes nothing for others.
+func TestLookupReturnsCatalog(t *testing.T) {
+	all := All()
+	for i, name := range Names() {
+		d, ok := Lookup(name)
+		if !ok || d != all[i] || d != &catalog[i] {
+			t.Errorf("Lookup(%q) = %p, %v, want All()[%d] = %p, the catalog's entry", name, d, ok, i, all[i])
+		}
+		if again, _ := Lookup(name); again != d {
+			t.Errorf("Lookup(%q) twice = %p, %p, want the same pointer", name, d, again)
+		}
+		for j := range d.Fields {
+			if f, ok := d.Field(d.Fields[j].Name); !ok || f != &d.Fields[j] {
+				t.Errorf("%s.Field(%q) = %p, want &Fields[%d]", name, d.Fields[j].Name, f, j)
+			}
+		}
 	}
-	if n := len(All()[0].Fields); n != 6 {
-		t.Errorf("len(All()[0].Fields) = %d after a caller's change, want 6", n)
+	if n := testing.AllocsPerRun(100, func() { Lookup("health") }); n != 0 {
+		t.Errorf("Lookup allocates %v times, want 0", n)
+	}
+
+	names := Names()
+	names[0] = "changed"
+	if got := Names()[0]; got != "identity" {
+		t.Errorf("Names()[0] after a caller's change = %q, want identity", got)
+	}
+}
+
+// TestRulesNameCatalogFields checks the hand-written rules of rules.go against the generated
+// catalog: every name is a dataset or field of the catalog, and every rule fits its field's kind
+// (a text limit on a String or StringList, a range on an Int or Float, a format on a String, a
+// key on a field of a list dataset).
+func TestRulesNameCatalogFields(t *testing.T) {
+	for path, r := range fieldRules {
+		ds, name, _ := strings.Cut(path, ".")
+		d, ok := Lookup(ds)
+		if !ok {
+			t.Errorf("fieldRules[%q]: no dataset %s", path, ds)
+			continue
+		}
+		f, ok := d.Field(name)
+		if !ok {
+			t.Errorf("fieldRules[%q]: dataset %s has no field %s", path, ds, name)
+			continue
+		}
+		if f.rule.text != r.text || f.rule.ints != r.ints || f.rule.floats != r.floats || f.rule.past != r.past ||
+			f.rule.items != r.items || (f.rule.format == nil) != (r.format == nil) {
+			t.Errorf("%s carries rule %+v, want fieldRules' %+v", path, f.rule, r)
+		}
+		fits := map[Kind]bool{}
+		switch {
+		case r.text != (textLimit{}):
+			fits = map[Kind]bool{String: true, StringList: true}
+		case r.format != nil:
+			fits = map[Kind]bool{String: true}
+		case r.ints.set:
+			fits = map[Kind]bool{Int: true}
+		case r.floats.set:
+			fits = map[Kind]bool{Float: true}
+		case r.past:
+			fits = map[Kind]bool{Date: true}
+		case r.items > 0:
+			fits = map[Kind]bool{StringList: true}
+		default:
+			t.Errorf("fieldRules[%q] is empty", path)
+			continue
+		}
+		if !fits[f.Kind] || (r.format != nil && f.Kind != String) || (r.items > 0 && f.Kind != StringList) ||
+			(r.ints.set && f.Kind != Int) || (r.floats.set && f.Kind != Float) || (r.past && f.Kind != Date) {
+			t.Errorf("fieldRules[%q] = %+v does not fit a %v field", path, r, f.Kind)
+		}
+	}
+	for name, r := range datasetRules {
+		d, ok := Lookup(name)
+		if !ok {
+			t.Errorf("datasetRules[%q]: no such dataset", name)
+			continue
+		}
+		if d.rule.key != r.key || (d.rule.cross == nil) != (r.cross == nil) {
+			t.Errorf("%s carries rule %+v, want datasetRules' %+v", name, d.rule, r)
+		}
+		if r.key != "" {
+			if _, ok := d.Field(r.key); !ok || !d.List {
+				t.Errorf("datasetRules[%q].key = %q: want a field of a list dataset", name, r.key)
+			}
+		}
 	}
 }
 

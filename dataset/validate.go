@@ -70,11 +70,11 @@ func (f *Field) validate(v any) error {
 		if !ok {
 			return wrongType("a string", v)
 		}
-		if err := checkText(s, f.text); err != nil {
+		if err := checkText(s, f.rule.text); err != nil {
 			return err
 		}
-		if f.format != nil {
-			return f.format(s)
+		if f.rule.format != nil {
+			return f.rule.format(s)
 		}
 		return nil
 	case Enum:
@@ -95,7 +95,7 @@ func (f *Field) validate(v any) error {
 		if err != nil {
 			return err
 		}
-		if f.past && inFuture(t, time.Now()) {
+		if f.rule.past && inFuture(t, time.Now()) {
 			return invalid("must not be in the future")
 		}
 		return nil
@@ -104,13 +104,13 @@ func (f *Field) validate(v any) error {
 		if !ok {
 			return wrongType("an int64", v)
 		}
-		return f.ints.check(n)
+		return f.rule.ints.check(n)
 	case Float:
 		x, ok := v.(float64)
 		if !ok {
 			return wrongType("a float64", v)
 		}
-		return f.floats.check(x)
+		return f.rule.floats.check(x)
 	case Bool:
 		if _, ok := v.(bool); !ok {
 			return wrongType("a bool", v)
@@ -121,11 +121,11 @@ func (f *Field) validate(v any) error {
 		if !ok {
 			return wrongType("a []string", v)
 		}
-		if f.items > 0 && len(l) > f.items {
-			return invalid("must have at most %d elements, has %d", f.items, len(l))
+		if f.rule.items > 0 && len(l) > f.rule.items {
+			return invalid("must have at most %d elements, has %d", f.rule.items, len(l))
 		}
 		for i, s := range l {
-			if err := checkText(s, f.text); err != nil {
+			if err := checkText(s, f.rule.text); err != nil {
 				return invalid("element %d: %s", i, err.(*ValidationError).Reason)
 			}
 		}
@@ -281,8 +281,8 @@ func (d *Dataset) ValidateItem(item map[string]any) error {
 			}
 		}
 	}
-	if len(errs) == 0 && d.cross != nil {
-		errs = d.cross(item)
+	if len(errs) == 0 && d.rule.cross != nil {
+		errs = d.rule.cross(item)
 	}
 	return errors.Join(errs...)
 }
@@ -308,16 +308,16 @@ func (d *Dataset) ValidateRecord(items []map[string]any) error {
 			errs = append(errs, fmt.Errorf("item %d: %w", i, err))
 			continue
 		}
-		if d.key == "" {
+		if d.rule.key == "" {
 			continue
 		}
-		k, ok := item[d.key]
+		k, ok := item[d.rule.key]
 		if !ok {
 			continue
 		}
 		if j, dup := seen[k]; dup {
 			errs = append(errs, fmt.Errorf("item %d: %w", i, &ValidationError{
-				Field:  d.Name + "." + d.key,
+				Field:  d.Name + "." + d.rule.key,
 				Reason: fmt.Sprintf("same as item %d", j),
 			}))
 			continue

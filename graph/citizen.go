@@ -3,13 +3,11 @@ package graph
 import (
 	"context"
 	"encoding/base64"
-	"fmt"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/govhub/govhub/auth"
-	"github.com/govhub/govhub/dataset"
 	"github.com/govhub/govhub/graph/model"
 	"github.com/govhub/govhub/hub"
 	"github.com/govhub/govhub/ledger"
@@ -24,19 +22,14 @@ func principal(ctx context.Context) (auth.Principal, error) {
 	return p, nil
 }
 
-// receipt is the ledger receipt as the schema and extensions.ledger show it.
-func receipt(r ledger.Receipt) *model.LedgerReceipt {
-	return &model.LedgerReceipt{
-		Index:     int64(r.Index),
-		LeafHash:  base64.StdEncoding.EncodeToString(r.LeafHash[:]),
-		Signature: base64.StdEncoding.EncodeToString(r.Signature),
-	}
-}
-
-// registerReceipt adds extensions.ledger {index, leafHash, signature} to the response.
+// registerReceipt adds extensions.ledger {index, leafHash, signature} to the response: the receipt
+// as LedgerReceipt shows it (its field resolvers give the same text).
 func registerReceipt(ctx context.Context, r ledger.Receipt) {
-	rc := receipt(r)
-	graphql.RegisterExtension(ctx, "ledger", map[string]any{"index": rc.Index, "leafHash": rc.LeafHash, "signature": rc.Signature})
+	graphql.RegisterExtension(ctx, "ledger", map[string]any{
+		"index":     int64(r.Index),
+		"leafHash":  hashText(r.LeafHash),
+		"signature": base64.StdEncoding.EncodeToString(r.Signature),
+	})
 }
 
 func (r *queryResolver) readCitizen(ctx context.Context, id, purpose string) (*model.Citizen, error) {
@@ -54,31 +47,20 @@ func (r *queryResolver) readCitizen(ctx context.Context, id, purpose string) (*m
 	return citizenModel(view)
 }
 
-func (r *mutationResolver) update(ctx context.Context, ds, citizen, purpose string, input []map[string]any) (*model.UpdateResult, error) {
+// update writes items (from the dataset's generated …Items function) to a citizen's record of ds.
+func (r *mutationResolver) update(ctx context.Context, ds, citizen, purpose string, items []map[string]any) (*model.UpdateResult, error) {
 	p, err := principal(ctx)
 	if err != nil {
 		return nil, err
-	}
-	d, ok := dataset.Lookup(ds)
-	if !ok {
-		return nil, fmt.Errorf("graph: no dataset %s", ds)
-	}
-	items := make([]map[string]any, len(input))
-	for i, in := range input {
-		if items[i], err = inputItem(d, in); err != nil {
-			return nil, err
-		}
 	}
 	res, err := r.Updater.Update(ctx, p, hub.UpdateRequest{Citizen: citizen, Dataset: ds, Purpose: purpose, Items: items, Request: requestBytes(ctx)})
 	if err != nil {
 		return nil, err
 	}
 	registerReceipt(ctx, res.Receipt)
-	out := &model.UpdateResult{CitizenID: citizen, Dataset: ds, Version: int64(res.Version), Receipt: receipt(res.Receipt), Commitments: []model.FieldCommitment{}}
+	out := &model.UpdateResult{CitizenID: citizen, Dataset: ds, Version: int64(res.Version), Receipt: &res.Receipt, Commitments: []model.FieldCommitment{}}
 	for _, c := range res.Commitments {
-		out.Commitments = append(out.Commitments, model.FieldCommitment{Field: c.Field, Commitment: &model.Commitment{
-			Scheme: c.Commitment.Scheme, Point: c.Commitment.Point, Version: int64(c.Commitment.Version),
-		}})
+		out.Commitments = append(out.Commitments, model.FieldCommitment{Field: c.Field, Commitment: commitmentModel(&c.Commitment)})
 	}
 	return out, nil
 }

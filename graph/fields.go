@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"reflect"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -99,172 +98,117 @@ func requestBytes(ctx context.Context) []byte {
 	return b
 }
 
-// citizenModel turns what the hub released into the GraphQL objects.
-func citizenModel(v *hub.CitizenView) (*model.Citizen, error) {
-	c := &model.Citizen{ID: v.ID, Access: model.Access{Denied: map[string]bool{}}}
-	cv := reflect.ValueOf(c).Elem()
+// The helpers of catalog_gen.go, which internal/cmd/catalogen generates from schema.graphql: it
+// calls them field by field, with the field's name, so nothing here looks a field up at run time.
+
+// newCitizen starts the model of a released citizen, and returns the datasets the caller asked for.
+func newCitizen(v *hub.CitizenView) (*model.Citizen, map[string]bool) {
 	asked := map[string]bool{}
 	for f := range v.Levels {
 		ds, _, _ := strings.Cut(f, ".")
 		asked[ds] = true
 	}
-	for name := range asked {
-		ds, ok := dataset.Lookup(name)
-		if !ok {
-			continue
-		}
-		if v.DatasetDenied(name) {
-			c.Denied[name] = true
-			continue
-		}
-		dv, ok := v.Datasets[name]
-		if !ok {
-			continue // no record
-		}
-		slot := structField(cv, name)
-		if !slot.IsValid() {
-			return nil, fmt.Errorf("graph: Citizen has no field for dataset %s", name)
-		}
-		if ds.List {
-			list := reflect.MakeSlice(slot.Type(), len(dv.Items), len(dv.Items))
-			for i, item := range dv.Items {
-				if err := fillItem(list.Index(i), ds, item, v.Levels); err != nil {
-					return nil, err
-				}
-			}
-			slot.Set(list)
-			continue
-		}
-		obj := reflect.New(slot.Type().Elem())
-		if len(dv.Items) > 0 {
-			if err := fillItem(obj.Elem(), ds, dv.Items[0], v.Levels); err != nil {
-				return nil, err
-			}
-		} else if err := fillItem(obj.Elem(), ds, nil, v.Levels); err != nil {
-			return nil, err
-		}
-		slot.Set(obj)
+	return &model.Citizen{ID: v.ID, Access: model.Access{Denied: map[string]bool{}}}, asked
+}
+
+// released returns the items released of dataset ds, if the caller asked for it and the citizen has
+// a record; a denied dataset is marked on c.
+func released(c *model.Citizen, v *hub.CitizenView, asked map[string]bool, ds string) ([]map[string]hub.FieldValue, bool) {
+	if !asked[ds] {
+		return nil, false
 	}
-	return c, nil
-}
-
-// fillItem sets the fields of one dataset object (a model struct) from a released item.
-func fillItem(obj reflect.Value, ds *dataset.Dataset, item map[string]hub.FieldValue, levels map[string]policy.Level) error {
-	access := model.Access{Denied: map[string]bool{}, Revealed: map[string]bool{}}
-	for _, f := range ds.Fields {
-		level, asked := levels[f.Path()]
-		if !asked {
-			continue
-		}
-		switch level {
-		case policy.Deny:
-			access.Denied[f.Name] = true
-			continue
-		case policy.Reveal:
-			access.Revealed[f.Name] = true
-		}
-		fv, ok := item[f.Name]
-		if !ok {
-			continue
-		}
-		slot := structField(obj, f.Name)
-		if !slot.IsValid() {
-			return fmt.Errorf("graph: %s has no field %s", obj.Type().Name(), f.Name)
-		}
-		if f.Sensitive {
-			if err := setSealed(slot, fv); err != nil {
-				return fmt.Errorf("graph: %s: %w", f.Path(), err)
-			}
-			continue
-		}
-		if err := setPlain(slot, fv.Value); err != nil {
-			return fmt.Errorf("graph: %s: %w", f.Path(), err)
-		}
+	if v.DatasetDenied(ds) {
+		c.Denied[ds] = true
+		return nil, false
 	}
-	obj.FieldByName("Access").Set(reflect.ValueOf(access))
-	return nil
+	dv, ok := v.Datasets[ds]
+	if !ok {
+		return nil, false // no record
+	}
+	return dv.Items, true
 }
 
-// structField finds the exported field whose name matches a GraphQL field name, ignoring case
-// (nationalId ↔ NationalID).
-func structField(v reflect.Value, name string) reflect.Value {
-	return v.FieldByNameFunc(func(n string) bool { return strings.EqualFold(n, name) })
-}
-
-func setPlain(slot reflect.Value, v any) error {
-	if v == nil {
+// first is the item of a dataset that is not a list: nil (marks, no values) when the record has none.
+func first(items []map[string]hub.FieldValue) map[string]hub.FieldValue {
+	if len(items) == 0 {
 		return nil
 	}
-	rv := reflect.ValueOf(v)
-	switch {
-	case slot.Kind() == reflect.Slice && rv.Type().AssignableTo(slot.Type()):
-		slot.Set(rv)
-		return nil
-	case slot.Kind() == reflect.Pointer && rv.Type().ConvertibleTo(slot.Type().Elem()) && rv.Kind() == slot.Type().Elem().Kind():
-		p := reflect.New(slot.Type().Elem())
-		p.Elem().Set(rv)
-		slot.Set(p)
-		return nil
-	case slot.Kind() == reflect.Pointer && rv.Kind() == reflect.Int64 && slot.Type().Elem().Kind() == reflect.Int:
-		p := reflect.New(slot.Type().Elem())
-		p.Elem().SetInt(rv.Int())
-		slot.Set(p)
-		return nil
-	}
-	return fmt.Errorf("cannot put a %T into %s", v, slot.Type())
+	return items[0]
 }
 
-func setSealed(slot reflect.Value, fv hub.FieldValue) error {
-	obj := reflect.New(slot.Type().Elem())
-	if fv.Commitment != nil {
-		obj.Elem().FieldByName("Commitment").Set(reflect.ValueOf(&model.Commitment{
-			Scheme: fv.Commitment.Scheme, Point: fv.Commitment.Point, Version: int64(fv.Commitment.Version),
-		}))
-	}
-	if err := setPlain(obj.Elem().FieldByName("Value"), fv.Value); err != nil {
-		return err
-	}
-	slot.Set(obj)
-	return nil
+func newAccess() model.Access {
+	return model.Access{Denied: map[string]bool{}, Revealed: map[string]bool{}}
 }
 
-// inputItem turns a GraphQL input object (gqlgen gives typed pointers, nil for null) into a dataset
-// item; null and absent fields are left out, so they keep their stored values.
-func inputItem(ds *dataset.Dataset, in map[string]any) (map[string]any, error) {
-	out := make(map[string]any, len(in))
-	for k, v := range in {
-		if _, ok := ds.Field(k); !ok {
-			return nil, fmt.Errorf("dataset %s has no field %s", ds.Name, k)
-		}
-		switch x := v.(type) {
-		case nil:
-		case *string:
-			if x != nil {
-				out[k] = *x
-			}
-		case *int:
-			if x != nil {
-				out[k] = int64(*x)
-			}
-		case *int64:
-			if x != nil {
-				out[k] = *x
-			}
-		case *float64:
-			if x != nil {
-				out[k] = *x
-			}
-		case *bool:
-			if x != nil {
-				out[k] = *x
-			}
-		case []string:
-			if x != nil {
-				out[k] = x
-			}
-		default:
-			return nil, fmt.Errorf("%s.%s: unexpected input type %T", ds.Name, k, v)
-		}
+// release marks the field name of one object for the field middleware and @sensitive from its
+// level at path ("dataset.field"), and returns its released value if the caller asked for it, may
+// see it and the item holds it. A field not asked for is left unmarked.
+func release(a *model.Access, levels map[string]policy.Level, item map[string]hub.FieldValue, path, name string) (hub.FieldValue, bool) {
+	level, asked := levels[path]
+	if !asked {
+		return hub.FieldValue{}, false
 	}
-	return out, nil
+	switch level {
+	case policy.Deny:
+		a.Denied[name] = true
+		return hub.FieldValue{}, false
+	case policy.Reveal:
+		a.Revealed[name] = true
+	}
+	fv, ok := item[name]
+	return fv, ok
+}
+
+// plain is a released plain value of Go type T (package dataset's conventions), nil when absent.
+func plain[T any](fv hub.FieldValue, path string) (*T, error) {
+	if fv.Value == nil {
+		return nil, nil
+	}
+	v, ok := fv.Value.(T)
+	if !ok {
+		var want T
+		return nil, fmt.Errorf("graph: %s: released a %T, want a %T", path, fv.Value, want)
+	}
+	return &v, nil
+}
+
+// plainInt is a released Int field: package dataset holds integers as int64, GraphQL's Int is an int.
+func plainInt(fv hub.FieldValue, path string) (*int, error) {
+	v, err := plain[int64](fv, path)
+	if v == nil || err != nil {
+		return nil, err
+	}
+	n := int(*v)
+	return &n, nil
+}
+
+// plainList is a released [String!] field.
+func plainList(fv hub.FieldValue, path string) ([]string, error) {
+	v, err := plain[[]string](fv, path)
+	if v == nil || err != nil {
+		return nil, err
+	}
+	return *v, nil
+}
+
+func sealedString(fv hub.FieldValue, path string) (*model.SealedString, error) {
+	v, err := plain[string](fv, path)
+	return &model.SealedString{Value: v, Commitment: commitmentModel(fv.Commitment)}, err
+}
+
+func sealedInt(fv hub.FieldValue, path string) (*model.SealedInt, error) {
+	v, err := plain[int64](fv, path)
+	return &model.SealedInt{Value: v, Commitment: commitmentModel(fv.Commitment)}, err
+}
+
+func sealedDate(fv hub.FieldValue, path string) (*model.SealedDate, error) {
+	v, err := plain[string](fv, path)
+	return &model.SealedDate{Value: v, Commitment: commitmentModel(fv.Commitment)}, err
+}
+
+func commitmentModel(c *hub.Commitment) *model.Commitment {
+	if c == nil {
+		return nil
+	}
+	return &model.Commitment{Scheme: c.Scheme, Point: c.Point, Version: int64(c.Version)}
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/govhub/govhub/graph/model"
 	"github.com/govhub/govhub/graph/scalar"
+	"github.com/govhub/govhub/ledger"
+	"github.com/govhub/govhub/policy"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -29,8 +31,13 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	FieldImpact() FieldImpactResolver
+	LedgerReceipt() LedgerReceiptResolver
 	Mutation() MutationResolver
+	PolicyRule() PolicyRuleResolver
+	PolicyVersion() PolicyVersionResolver
 	Query() QueryResolver
+	PolicyRuleInput() PolicyRuleInputResolver
 }
 
 type DirectiveRoot struct {
@@ -168,15 +175,15 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		ApprovePolicyChange   func(childComplexity int, id string) int
-		ProposePolicyChange   func(childComplexity int, change model.PolicyChangeInput, reason string) int
+		ProposePolicyChange   func(childComplexity int, change policy.Change, reason string) int
 		RejectPolicyChange    func(childComplexity int, id string, reason string) int
-		UpdateBusinessLicense func(childComplexity int, citizenID string, purpose string, input []map[string]any) int
-		UpdateHealth          func(childComplexity int, citizenID string, purpose string, input map[string]any) int
-		UpdateIdentity        func(childComplexity int, citizenID string, purpose string, input map[string]any) int
-		UpdateMarriage        func(childComplexity int, citizenID string, purpose string, input map[string]any) int
-		UpdateProperty        func(childComplexity int, citizenID string, purpose string, input []map[string]any) int
-		UpdateSocialInsurance func(childComplexity int, citizenID string, purpose string, input map[string]any) int
-		UpdateTax             func(childComplexity int, citizenID string, purpose string, input map[string]any) int
+		UpdateBusinessLicense func(childComplexity int, citizenID string, purpose string, input []model.BusinessLicenseInput) int
+		UpdateHealth          func(childComplexity int, citizenID string, purpose string, input model.HealthInput) int
+		UpdateIdentity        func(childComplexity int, citizenID string, purpose string, input model.IdentityInput) int
+		UpdateMarriage        func(childComplexity int, citizenID string, purpose string, input model.MarriageInput) int
+		UpdateProperty        func(childComplexity int, citizenID string, purpose string, input []model.PropertyInput) int
+		UpdateSocialInsurance func(childComplexity int, citizenID string, purpose string, input model.SocialInsuranceInput) int
+		UpdateTax             func(childComplexity int, citizenID string, purpose string, input model.TaxInput) int
 	}
 
 	PageInfo struct {
@@ -317,21 +324,42 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type FieldImpactResolver interface {
+	Before(ctx context.Context, obj *policy.FieldChange) (string, error)
+	After(ctx context.Context, obj *policy.FieldChange) (string, error)
+}
+type LedgerReceiptResolver interface {
+	LeafHash(ctx context.Context, obj *ledger.Receipt) (string, error)
+	Signature(ctx context.Context, obj *ledger.Receipt) (string, error)
+}
 type MutationResolver interface {
-	UpdateIdentity(ctx context.Context, citizenID string, purpose string, input map[string]any) (*model.UpdateResult, error)
-	UpdateMarriage(ctx context.Context, citizenID string, purpose string, input map[string]any) (*model.UpdateResult, error)
-	UpdateSocialInsurance(ctx context.Context, citizenID string, purpose string, input map[string]any) (*model.UpdateResult, error)
-	UpdateTax(ctx context.Context, citizenID string, purpose string, input map[string]any) (*model.UpdateResult, error)
-	UpdateProperty(ctx context.Context, citizenID string, purpose string, input []map[string]any) (*model.UpdateResult, error)
-	UpdateBusinessLicense(ctx context.Context, citizenID string, purpose string, input []map[string]any) (*model.UpdateResult, error)
-	UpdateHealth(ctx context.Context, citizenID string, purpose string, input map[string]any) (*model.UpdateResult, error)
-	ProposePolicyChange(ctx context.Context, change model.PolicyChangeInput, reason string) (*model.PolicyProposal, error)
+	UpdateIdentity(ctx context.Context, citizenID string, purpose string, input model.IdentityInput) (*model.UpdateResult, error)
+	UpdateMarriage(ctx context.Context, citizenID string, purpose string, input model.MarriageInput) (*model.UpdateResult, error)
+	UpdateSocialInsurance(ctx context.Context, citizenID string, purpose string, input model.SocialInsuranceInput) (*model.UpdateResult, error)
+	UpdateTax(ctx context.Context, citizenID string, purpose string, input model.TaxInput) (*model.UpdateResult, error)
+	UpdateProperty(ctx context.Context, citizenID string, purpose string, input []model.PropertyInput) (*model.UpdateResult, error)
+	UpdateBusinessLicense(ctx context.Context, citizenID string, purpose string, input []model.BusinessLicenseInput) (*model.UpdateResult, error)
+	UpdateHealth(ctx context.Context, citizenID string, purpose string, input model.HealthInput) (*model.UpdateResult, error)
+	ProposePolicyChange(ctx context.Context, change policy.Change, reason string) (*model.PolicyProposal, error)
 	ApprovePolicyChange(ctx context.Context, id string) (*model.PolicyProposal, error)
 	RejectPolicyChange(ctx context.Context, id string, reason string) (*model.PolicyProposal, error)
 }
+type PolicyRuleResolver interface {
+	Action(ctx context.Context, obj *policy.Rule) (string, error)
+
+	Effect(ctx context.Context, obj *policy.Rule) (string, error)
+}
+type PolicyVersionResolver interface {
+	Digest(ctx context.Context, obj *policy.VersionInfo) (string, error)
+	Created(ctx context.Context, obj *policy.VersionInfo) (string, error)
+	ProposalID(ctx context.Context, obj *policy.VersionInfo) (*string, error)
+	ProposedBy(ctx context.Context, obj *policy.VersionInfo) (*string, error)
+	ApprovedBy(ctx context.Context, obj *policy.VersionInfo) (*string, error)
+	Reason(ctx context.Context, obj *policy.VersionInfo) (*string, error)
+}
 type QueryResolver interface {
 	Citizen(ctx context.Context, id string, purpose string) (*model.Citizen, error)
-	Purposes(ctx context.Context) ([]model.Purpose, error)
+	Purposes(ctx context.Context) ([]policy.Purpose, error)
 	Me(ctx context.Context) (*model.Principal, error)
 	LedgerCheckpoint(ctx context.Context) (*model.LedgerCheckpoint, error)
 	InclusionProof(ctx context.Context, index int64, treeSize *int64) (*model.InclusionProof, error)
@@ -339,12 +367,18 @@ type QueryResolver interface {
 	LedgerEntry(ctx context.Context, index int64) (*model.LedgerEntry, error)
 	LedgerReceipt(ctx context.Context, index int64) (string, error)
 	Citizens(ctx context.Context, purpose string, filter *model.CitizenFilter, first *int, after *string) (*model.CitizenConnection, error)
-	PolicyVersion(ctx context.Context) (*model.PolicyVersion, error)
-	PolicyVersions(ctx context.Context) ([]model.PolicyVersion, error)
-	PolicyRules(ctx context.Context, version *int64) ([]model.PolicyRule, error)
-	PolicyGroupings(ctx context.Context) ([]model.PolicyGrouping, error)
+	PolicyVersion(ctx context.Context) (*policy.VersionInfo, error)
+	PolicyVersions(ctx context.Context) ([]policy.VersionInfo, error)
+	PolicyRules(ctx context.Context, version *int64) ([]policy.Rule, error)
+	PolicyGroupings(ctx context.Context) ([]policy.Grouping, error)
 	PolicyProposals(ctx context.Context, status *string) ([]model.PolicyProposal, error)
 	ExplainAccess(ctx context.Context, department string, role string, field string, purpose string) (*model.AccessExplanation, error)
+}
+
+type PolicyRuleInputResolver interface {
+	Action(ctx context.Context, obj *policy.Rule, data string) error
+
+	Effect(ctx context.Context, obj *policy.Rule, data string) error
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -865,7 +899,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.ProposePolicyChange(childComplexity, args["change"].(model.PolicyChangeInput), args["reason"].(string)), true
+		return e.ComplexityRoot.Mutation.ProposePolicyChange(childComplexity, args["change"].(policy.Change), args["reason"].(string)), true
 	case "Mutation.rejectPolicyChange":
 		if e.ComplexityRoot.Mutation.RejectPolicyChange == nil {
 			break
@@ -887,7 +921,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateBusinessLicense(childComplexity, args["citizenId"].(string), args["purpose"].(string), args["input"].([]map[string]any)), true
+		return e.ComplexityRoot.Mutation.UpdateBusinessLicense(childComplexity, args["citizenId"].(string), args["purpose"].(string), args["input"].([]model.BusinessLicenseInput)), true
 	case "Mutation.updateHealth":
 		if e.ComplexityRoot.Mutation.UpdateHealth == nil {
 			break
@@ -898,7 +932,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateHealth(childComplexity, args["citizenId"].(string), args["purpose"].(string), args["input"].(map[string]any)), true
+		return e.ComplexityRoot.Mutation.UpdateHealth(childComplexity, args["citizenId"].(string), args["purpose"].(string), args["input"].(model.HealthInput)), true
 	case "Mutation.updateIdentity":
 		if e.ComplexityRoot.Mutation.UpdateIdentity == nil {
 			break
@@ -909,7 +943,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateIdentity(childComplexity, args["citizenId"].(string), args["purpose"].(string), args["input"].(map[string]any)), true
+		return e.ComplexityRoot.Mutation.UpdateIdentity(childComplexity, args["citizenId"].(string), args["purpose"].(string), args["input"].(model.IdentityInput)), true
 	case "Mutation.updateMarriage":
 		if e.ComplexityRoot.Mutation.UpdateMarriage == nil {
 			break
@@ -920,7 +954,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateMarriage(childComplexity, args["citizenId"].(string), args["purpose"].(string), args["input"].(map[string]any)), true
+		return e.ComplexityRoot.Mutation.UpdateMarriage(childComplexity, args["citizenId"].(string), args["purpose"].(string), args["input"].(model.MarriageInput)), true
 	case "Mutation.updateProperty":
 		if e.ComplexityRoot.Mutation.UpdateProperty == nil {
 			break
@@ -931,7 +965,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateProperty(childComplexity, args["citizenId"].(string), args["purpose"].(string), args["input"].([]map[string]any)), true
+		return e.ComplexityRoot.Mutation.UpdateProperty(childComplexity, args["citizenId"].(string), args["purpose"].(string), args["input"].([]model.PropertyInput)), true
 	case "Mutation.updateSocialInsurance":
 		if e.ComplexityRoot.Mutation.UpdateSocialInsurance == nil {
 			break
@@ -942,7 +976,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateSocialInsurance(childComplexity, args["citizenId"].(string), args["purpose"].(string), args["input"].(map[string]any)), true
+		return e.ComplexityRoot.Mutation.UpdateSocialInsurance(childComplexity, args["citizenId"].(string), args["purpose"].(string), args["input"].(model.SocialInsuranceInput)), true
 	case "Mutation.updateTax":
 		if e.ComplexityRoot.Mutation.UpdateTax == nil {
 			break
@@ -953,7 +987,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateTax(childComplexity, args["citizenId"].(string), args["purpose"].(string), args["input"].(map[string]any)), true
+		return e.ComplexityRoot.Mutation.UpdateTax(childComplexity, args["citizenId"].(string), args["purpose"].(string), args["input"].(model.TaxInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -1636,6 +1670,14 @@ schema {
 "Marks a field whose value is stored sealed and is handed out as a commitment unless a policy reveals it."
 directive @sensitive on FIELD_DEFINITION
 
+"""
+Marks an object type as a dataset of the catalog: the department that owns it, the purpose under
+which the owner administers it, and whether a citizen's record is a list of items. Citizen holds it
+in the field named like the type with a lower-case initial; update<Type>(input: <Type>Input) writes
+it. Package dataset's catalog is generated from these marks (go generate ./...).
+"""
+directive @dataset(owner: String!, adminPurpose: String!, list: Boolean! = false) on OBJECT
+
 "A calendar date, ISO 8601: YYYY-MM-DD."
 scalar Date
 
@@ -1727,7 +1769,7 @@ type Citizen {
   health: Health
 }
 
-type Identity {
+type Identity @dataset(owner: "public-security", adminPurpose: "identity-verification") {
   name: String
   gender: Gender
   hukouCity: String
@@ -1742,7 +1784,7 @@ enum Gender {
   FEMALE
 }
 
-type Marriage {
+type Marriage @dataset(owner: "civil-affairs", adminPurpose: "marriage-registration") {
   maritalStatus: MaritalStatus
   spouseCitizenId: SealedString @sensitive
   registeredOn: Date
@@ -1755,7 +1797,7 @@ enum MaritalStatus {
   WIDOWED
 }
 
-type SocialInsurance {
+type SocialInsurance @dataset(owner: "hrss", adminPurpose: "social-insurance-administration") {
   insured: Boolean
   employer: String
   contributionMonths: SealedInt @sensitive
@@ -1763,7 +1805,7 @@ type SocialInsurance {
   monthlyBase: SealedInt @sensitive
 }
 
-type Tax {
+type Tax @dataset(owner: "tax", adminPurpose: "tax-administration") {
   year: Int
   "Yuan."
   annualIncome: SealedInt @sensitive
@@ -1771,7 +1813,7 @@ type Tax {
   taxPaid: SealedInt @sensitive
 }
 
-type Property {
+type Property @dataset(owner: "natural-resources", adminPurpose: "property-registration", list: true) {
   certificateNo: String
   city: String
   "Square metres."
@@ -1780,7 +1822,7 @@ type Property {
   acquiredOn: Date
 }
 
-type BusinessLicense {
+type BusinessLicense @dataset(owner: "market-regulation", adminPurpose: "business-registration", list: true) {
   "Unified social credit code, GB 32100."
   uscc: String
   companyName: String
@@ -1797,7 +1839,7 @@ enum LicenseStatus {
   CANCELLED
 }
 
-type Health {
+type Health @dataset(owner: "health", adminPurpose: "medical-treatment") {
   bloodType: SealedString @sensitive
   chronicConditions: SealedString @sensitive
   vaccinations: [String!]
@@ -2736,8 +2778,8 @@ func (ec *executionContext) field_Mutation_proposePolicyChange_args(ctx context.
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "change",
-		func(ctx context.Context, v any) (model.PolicyChangeInput, error) {
-			return ec.unmarshalNPolicyChangeInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyChangeInput(ctx, v)
+		func(ctx context.Context, v any) (policy.Change, error) {
+			return ec.unmarshalNPolicyChangeInput2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐChange(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -2796,8 +2838,8 @@ func (ec *executionContext) field_Mutation_updateBusinessLicense_args(ctx contex
 	}
 	args["purpose"] = arg1
 	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) ([]map[string]any, error) {
-			return ec.unmarshalNBusinessLicenseInput2ᚕmapᚄ(ctx, v)
+		func(ctx context.Context, v any) ([]model.BusinessLicenseInput, error) {
+			return ec.unmarshalNBusinessLicenseInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐBusinessLicenseInputᚄ(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -2826,8 +2868,8 @@ func (ec *executionContext) field_Mutation_updateHealth_args(ctx context.Context
 	}
 	args["purpose"] = arg1
 	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (map[string]any, error) {
-			return ec.unmarshalNHealthInput2map(ctx, v)
+		func(ctx context.Context, v any) (model.HealthInput, error) {
+			return ec.unmarshalNHealthInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐHealthInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -2856,8 +2898,8 @@ func (ec *executionContext) field_Mutation_updateIdentity_args(ctx context.Conte
 	}
 	args["purpose"] = arg1
 	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (map[string]any, error) {
-			return ec.unmarshalNIdentityInput2map(ctx, v)
+		func(ctx context.Context, v any) (model.IdentityInput, error) {
+			return ec.unmarshalNIdentityInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐIdentityInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -2886,8 +2928,8 @@ func (ec *executionContext) field_Mutation_updateMarriage_args(ctx context.Conte
 	}
 	args["purpose"] = arg1
 	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (map[string]any, error) {
-			return ec.unmarshalNMarriageInput2map(ctx, v)
+		func(ctx context.Context, v any) (model.MarriageInput, error) {
+			return ec.unmarshalNMarriageInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐMarriageInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -2916,8 +2958,8 @@ func (ec *executionContext) field_Mutation_updateProperty_args(ctx context.Conte
 	}
 	args["purpose"] = arg1
 	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) ([]map[string]any, error) {
-			return ec.unmarshalNPropertyInput2ᚕmapᚄ(ctx, v)
+		func(ctx context.Context, v any) ([]model.PropertyInput, error) {
+			return ec.unmarshalNPropertyInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPropertyInputᚄ(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -2946,8 +2988,8 @@ func (ec *executionContext) field_Mutation_updateSocialInsurance_args(ctx contex
 	}
 	args["purpose"] = arg1
 	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (map[string]any, error) {
-			return ec.unmarshalNSocialInsuranceInput2map(ctx, v)
+		func(ctx context.Context, v any) (model.SocialInsuranceInput, error) {
+			return ec.unmarshalNSocialInsuranceInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐSocialInsuranceInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -2976,8 +3018,8 @@ func (ec *executionContext) field_Mutation_updateTax_args(ctx context.Context, r
 	}
 	args["purpose"] = arg1
 	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (map[string]any, error) {
-			return ec.unmarshalNTaxInput2map(ctx, v)
+		func(ctx context.Context, v any) (model.TaxInput, error) {
+			return ec.unmarshalNTaxInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐTaxInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3293,8 +3335,8 @@ func (ec *executionContext) _AccessExplanation_matched(ctx context.Context, fiel
 			return obj.Matched, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.PolicyRule) graphql.Marshaler {
-			return ec.marshalNPolicyRule2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyRuleᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []policy.Rule) graphql.Marshaler {
+			return ec.marshalNPolicyRule2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐRuleᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -4033,7 +4075,7 @@ func (ec *executionContext) fieldContext_FieldCommitment_commitment(_ context.Co
 	return fc, nil
 }
 
-func (ec *executionContext) _FieldImpact_department(ctx context.Context, field graphql.CollectedField, obj *model.FieldImpact) (ret graphql.Marshaler) {
+func (ec *executionContext) _FieldImpact_department(ctx context.Context, field graphql.CollectedField, obj *policy.FieldChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4056,7 +4098,7 @@ func (ec *executionContext) fieldContext_FieldImpact_department(_ context.Contex
 	return graphql.NewScalarFieldContext("FieldImpact", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _FieldImpact_role(ctx context.Context, field graphql.CollectedField, obj *model.FieldImpact) (ret graphql.Marshaler) {
+func (ec *executionContext) _FieldImpact_role(ctx context.Context, field graphql.CollectedField, obj *policy.FieldChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4079,7 +4121,7 @@ func (ec *executionContext) fieldContext_FieldImpact_role(_ context.Context, fie
 	return graphql.NewScalarFieldContext("FieldImpact", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _FieldImpact_purpose(ctx context.Context, field graphql.CollectedField, obj *model.FieldImpact) (ret graphql.Marshaler) {
+func (ec *executionContext) _FieldImpact_purpose(ctx context.Context, field graphql.CollectedField, obj *policy.FieldChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4102,7 +4144,7 @@ func (ec *executionContext) fieldContext_FieldImpact_purpose(_ context.Context, 
 	return graphql.NewScalarFieldContext("FieldImpact", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _FieldImpact_field(ctx context.Context, field graphql.CollectedField, obj *model.FieldImpact) (ret graphql.Marshaler) {
+func (ec *executionContext) _FieldImpact_field(ctx context.Context, field graphql.CollectedField, obj *policy.FieldChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4125,7 +4167,7 @@ func (ec *executionContext) fieldContext_FieldImpact_field(_ context.Context, fi
 	return graphql.NewScalarFieldContext("FieldImpact", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _FieldImpact_before(ctx context.Context, field graphql.CollectedField, obj *model.FieldImpact) (ret graphql.Marshaler) {
+func (ec *executionContext) _FieldImpact_before(ctx context.Context, field graphql.CollectedField, obj *policy.FieldChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4134,7 +4176,7 @@ func (ec *executionContext) _FieldImpact_before(ctx context.Context, field graph
 			return ec.fieldContext_FieldImpact_before(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Before, nil
+			return ec.Resolvers.FieldImpact().Before(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -4145,10 +4187,10 @@ func (ec *executionContext) _FieldImpact_before(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_FieldImpact_before(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FieldImpact", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("FieldImpact", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _FieldImpact_after(ctx context.Context, field graphql.CollectedField, obj *model.FieldImpact) (ret graphql.Marshaler) {
+func (ec *executionContext) _FieldImpact_after(ctx context.Context, field graphql.CollectedField, obj *policy.FieldChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4157,7 +4199,7 @@ func (ec *executionContext) _FieldImpact_after(ctx context.Context, field graphq
 			return ec.fieldContext_FieldImpact_after(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.After, nil
+			return ec.Resolvers.FieldImpact().After(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -4168,7 +4210,7 @@ func (ec *executionContext) _FieldImpact_after(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_FieldImpact_after(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FieldImpact", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("FieldImpact", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Health_bloodType(ctx context.Context, field graphql.CollectedField, obj *model.Health) (ret graphql.Marshaler) {
@@ -5118,7 +5160,7 @@ func (ec *executionContext) fieldContext_LedgerField_commitment(_ context.Contex
 	return graphql.NewScalarFieldContext("LedgerField", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _LedgerReceipt_index(ctx context.Context, field graphql.CollectedField, obj *model.LedgerReceipt) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerReceipt_index(ctx context.Context, field graphql.CollectedField, obj *ledger.Receipt) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5130,8 +5172,8 @@ func (ec *executionContext) _LedgerReceipt_index(ctx context.Context, field grap
 			return obj.Index, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt642int64(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v uint64) graphql.Marshaler {
+			return ec.marshalNInt642uint64(ctx, selections, v)
 		},
 		true,
 		true,
@@ -5141,7 +5183,7 @@ func (ec *executionContext) fieldContext_LedgerReceipt_index(_ context.Context, 
 	return graphql.NewScalarFieldContext("LedgerReceipt", field, false, false, errors.New("field of type Int64 does not have child fields"))
 }
 
-func (ec *executionContext) _LedgerReceipt_leafHash(ctx context.Context, field graphql.CollectedField, obj *model.LedgerReceipt) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerReceipt_leafHash(ctx context.Context, field graphql.CollectedField, obj *ledger.Receipt) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5150,7 +5192,7 @@ func (ec *executionContext) _LedgerReceipt_leafHash(ctx context.Context, field g
 			return ec.fieldContext_LedgerReceipt_leafHash(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.LeafHash, nil
+			return ec.Resolvers.LedgerReceipt().LeafHash(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -5161,10 +5203,10 @@ func (ec *executionContext) _LedgerReceipt_leafHash(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_LedgerReceipt_leafHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("LedgerReceipt", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("LedgerReceipt", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _LedgerReceipt_signature(ctx context.Context, field graphql.CollectedField, obj *model.LedgerReceipt) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerReceipt_signature(ctx context.Context, field graphql.CollectedField, obj *ledger.Receipt) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5173,7 +5215,7 @@ func (ec *executionContext) _LedgerReceipt_signature(ctx context.Context, field 
 			return ec.fieldContext_LedgerReceipt_signature(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Signature, nil
+			return ec.Resolvers.LedgerReceipt().Signature(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -5184,7 +5226,7 @@ func (ec *executionContext) _LedgerReceipt_signature(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_LedgerReceipt_signature(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("LedgerReceipt", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("LedgerReceipt", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Marriage_maritalStatus(ctx context.Context, field graphql.CollectedField, obj *model.Marriage) (ret graphql.Marshaler) {
@@ -5288,7 +5330,7 @@ func (ec *executionContext) _Mutation_updateIdentity(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateIdentity(ctx, fc.Args["citizenId"].(string), fc.Args["purpose"].(string), fc.Args["input"].(map[string]any))
+			return ec.Resolvers.Mutation().UpdateIdentity(ctx, fc.Args["citizenId"].(string), fc.Args["purpose"].(string), fc.Args["input"].(model.IdentityInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.UpdateResult) graphql.Marshaler {
@@ -5332,7 +5374,7 @@ func (ec *executionContext) _Mutation_updateMarriage(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateMarriage(ctx, fc.Args["citizenId"].(string), fc.Args["purpose"].(string), fc.Args["input"].(map[string]any))
+			return ec.Resolvers.Mutation().UpdateMarriage(ctx, fc.Args["citizenId"].(string), fc.Args["purpose"].(string), fc.Args["input"].(model.MarriageInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.UpdateResult) graphql.Marshaler {
@@ -5376,7 +5418,7 @@ func (ec *executionContext) _Mutation_updateSocialInsurance(ctx context.Context,
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateSocialInsurance(ctx, fc.Args["citizenId"].(string), fc.Args["purpose"].(string), fc.Args["input"].(map[string]any))
+			return ec.Resolvers.Mutation().UpdateSocialInsurance(ctx, fc.Args["citizenId"].(string), fc.Args["purpose"].(string), fc.Args["input"].(model.SocialInsuranceInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.UpdateResult) graphql.Marshaler {
@@ -5420,7 +5462,7 @@ func (ec *executionContext) _Mutation_updateTax(ctx context.Context, field graph
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateTax(ctx, fc.Args["citizenId"].(string), fc.Args["purpose"].(string), fc.Args["input"].(map[string]any))
+			return ec.Resolvers.Mutation().UpdateTax(ctx, fc.Args["citizenId"].(string), fc.Args["purpose"].(string), fc.Args["input"].(model.TaxInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.UpdateResult) graphql.Marshaler {
@@ -5464,7 +5506,7 @@ func (ec *executionContext) _Mutation_updateProperty(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateProperty(ctx, fc.Args["citizenId"].(string), fc.Args["purpose"].(string), fc.Args["input"].([]map[string]any))
+			return ec.Resolvers.Mutation().UpdateProperty(ctx, fc.Args["citizenId"].(string), fc.Args["purpose"].(string), fc.Args["input"].([]model.PropertyInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.UpdateResult) graphql.Marshaler {
@@ -5508,7 +5550,7 @@ func (ec *executionContext) _Mutation_updateBusinessLicense(ctx context.Context,
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateBusinessLicense(ctx, fc.Args["citizenId"].(string), fc.Args["purpose"].(string), fc.Args["input"].([]map[string]any))
+			return ec.Resolvers.Mutation().UpdateBusinessLicense(ctx, fc.Args["citizenId"].(string), fc.Args["purpose"].(string), fc.Args["input"].([]model.BusinessLicenseInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.UpdateResult) graphql.Marshaler {
@@ -5552,7 +5594,7 @@ func (ec *executionContext) _Mutation_updateHealth(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateHealth(ctx, fc.Args["citizenId"].(string), fc.Args["purpose"].(string), fc.Args["input"].(map[string]any))
+			return ec.Resolvers.Mutation().UpdateHealth(ctx, fc.Args["citizenId"].(string), fc.Args["purpose"].(string), fc.Args["input"].(model.HealthInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.UpdateResult) graphql.Marshaler {
@@ -5596,7 +5638,7 @@ func (ec *executionContext) _Mutation_proposePolicyChange(ctx context.Context, f
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().ProposePolicyChange(ctx, fc.Args["change"].(model.PolicyChangeInput), fc.Args["reason"].(string))
+			return ec.Resolvers.Mutation().ProposePolicyChange(ctx, fc.Args["change"].(policy.Change), fc.Args["reason"].(string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.PolicyProposal) graphql.Marshaler {
@@ -5764,7 +5806,7 @@ func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _PolicyChange_addRules(ctx context.Context, field graphql.CollectedField, obj *model.PolicyChange) (ret graphql.Marshaler) {
+func (ec *executionContext) _PolicyChange_addRules(ctx context.Context, field graphql.CollectedField, obj *policy.Change) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5776,8 +5818,8 @@ func (ec *executionContext) _PolicyChange_addRules(ctx context.Context, field gr
 			return obj.AddRules, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.PolicyRule) graphql.Marshaler {
-			return ec.marshalNPolicyRule2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyRuleᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []policy.Rule) graphql.Marshaler {
+			return ec.marshalNPolicyRule2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐRuleᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -5796,7 +5838,7 @@ func (ec *executionContext) fieldContext_PolicyChange_addRules(_ context.Context
 	return fc, nil
 }
 
-func (ec *executionContext) _PolicyChange_removeRules(ctx context.Context, field graphql.CollectedField, obj *model.PolicyChange) (ret graphql.Marshaler) {
+func (ec *executionContext) _PolicyChange_removeRules(ctx context.Context, field graphql.CollectedField, obj *policy.Change) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5808,8 +5850,8 @@ func (ec *executionContext) _PolicyChange_removeRules(ctx context.Context, field
 			return obj.RemoveRules, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.PolicyRule) graphql.Marshaler {
-			return ec.marshalNPolicyRule2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyRuleᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []policy.Rule) graphql.Marshaler {
+			return ec.marshalNPolicyRule2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐRuleᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -5828,7 +5870,7 @@ func (ec *executionContext) fieldContext_PolicyChange_removeRules(_ context.Cont
 	return fc, nil
 }
 
-func (ec *executionContext) _PolicyChange_addGroupings(ctx context.Context, field graphql.CollectedField, obj *model.PolicyChange) (ret graphql.Marshaler) {
+func (ec *executionContext) _PolicyChange_addGroupings(ctx context.Context, field graphql.CollectedField, obj *policy.Change) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5840,8 +5882,8 @@ func (ec *executionContext) _PolicyChange_addGroupings(ctx context.Context, fiel
 			return obj.AddGroupings, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.PolicyGrouping) graphql.Marshaler {
-			return ec.marshalNPolicyGrouping2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyGroupingᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []policy.Grouping) graphql.Marshaler {
+			return ec.marshalNPolicyGrouping2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐGroupingᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -5860,7 +5902,7 @@ func (ec *executionContext) fieldContext_PolicyChange_addGroupings(_ context.Con
 	return fc, nil
 }
 
-func (ec *executionContext) _PolicyChange_removeGroupings(ctx context.Context, field graphql.CollectedField, obj *model.PolicyChange) (ret graphql.Marshaler) {
+func (ec *executionContext) _PolicyChange_removeGroupings(ctx context.Context, field graphql.CollectedField, obj *policy.Change) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5872,8 +5914,8 @@ func (ec *executionContext) _PolicyChange_removeGroupings(ctx context.Context, f
 			return obj.RemoveGroupings, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.PolicyGrouping) graphql.Marshaler {
-			return ec.marshalNPolicyGrouping2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyGroupingᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []policy.Grouping) graphql.Marshaler {
+			return ec.marshalNPolicyGrouping2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐGroupingᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -5892,7 +5934,7 @@ func (ec *executionContext) fieldContext_PolicyChange_removeGroupings(_ context.
 	return fc, nil
 }
 
-func (ec *executionContext) _PolicyChange_addPurposes(ctx context.Context, field graphql.CollectedField, obj *model.PolicyChange) (ret graphql.Marshaler) {
+func (ec *executionContext) _PolicyChange_addPurposes(ctx context.Context, field graphql.CollectedField, obj *policy.Change) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5904,8 +5946,8 @@ func (ec *executionContext) _PolicyChange_addPurposes(ctx context.Context, field
 			return obj.AddPurposes, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.Purpose) graphql.Marshaler {
-			return ec.marshalNPurpose2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPurposeᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []policy.Purpose) graphql.Marshaler {
+			return ec.marshalNPurpose2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐPurposeᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -5924,7 +5966,7 @@ func (ec *executionContext) fieldContext_PolicyChange_addPurposes(_ context.Cont
 	return fc, nil
 }
 
-func (ec *executionContext) _PolicyChange_retirePurposes(ctx context.Context, field graphql.CollectedField, obj *model.PolicyChange) (ret graphql.Marshaler) {
+func (ec *executionContext) _PolicyChange_retirePurposes(ctx context.Context, field graphql.CollectedField, obj *policy.Change) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5947,7 +5989,7 @@ func (ec *executionContext) fieldContext_PolicyChange_retirePurposes(_ context.C
 	return graphql.NewScalarFieldContext("PolicyChange", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _PolicyGrouping_member(ctx context.Context, field graphql.CollectedField, obj *model.PolicyGrouping) (ret graphql.Marshaler) {
+func (ec *executionContext) _PolicyGrouping_member(ctx context.Context, field graphql.CollectedField, obj *policy.Grouping) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5970,7 +6012,7 @@ func (ec *executionContext) fieldContext_PolicyGrouping_member(_ context.Context
 	return graphql.NewScalarFieldContext("PolicyGrouping", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _PolicyGrouping_role(ctx context.Context, field graphql.CollectedField, obj *model.PolicyGrouping) (ret graphql.Marshaler) {
+func (ec *executionContext) _PolicyGrouping_role(ctx context.Context, field graphql.CollectedField, obj *policy.Grouping) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5993,7 +6035,7 @@ func (ec *executionContext) fieldContext_PolicyGrouping_role(_ context.Context, 
 	return graphql.NewScalarFieldContext("PolicyGrouping", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _PolicyGrouping_department(ctx context.Context, field graphql.CollectedField, obj *model.PolicyGrouping) (ret graphql.Marshaler) {
+func (ec *executionContext) _PolicyGrouping_department(ctx context.Context, field graphql.CollectedField, obj *policy.Grouping) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6166,8 +6208,8 @@ func (ec *executionContext) _PolicyProposal_change(ctx context.Context, field gr
 			return obj.Change, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.PolicyChange) graphql.Marshaler {
-			return ec.marshalNPolicyChange2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyChange(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *policy.Change) graphql.Marshaler {
+			return ec.marshalNPolicyChange2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐChange(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6198,8 +6240,8 @@ func (ec *executionContext) _PolicyProposal_impact(ctx context.Context, field gr
 			return obj.Impact, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.FieldImpact) graphql.Marshaler {
-			return ec.marshalNFieldImpact2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐFieldImpactᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []policy.FieldChange) graphql.Marshaler {
+			return ec.marshalNFieldImpact2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐFieldChangeᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6356,7 +6398,7 @@ func (ec *executionContext) fieldContext_PolicyProposal_decisionLedgerIndex(_ co
 	return graphql.NewScalarFieldContext("PolicyProposal", field, false, false, errors.New("field of type Int64 does not have child fields"))
 }
 
-func (ec *executionContext) _PolicyRule_role(ctx context.Context, field graphql.CollectedField, obj *model.PolicyRule) (ret graphql.Marshaler) {
+func (ec *executionContext) _PolicyRule_role(ctx context.Context, field graphql.CollectedField, obj *policy.Rule) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6379,7 +6421,7 @@ func (ec *executionContext) fieldContext_PolicyRule_role(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("PolicyRule", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _PolicyRule_department(ctx context.Context, field graphql.CollectedField, obj *model.PolicyRule) (ret graphql.Marshaler) {
+func (ec *executionContext) _PolicyRule_department(ctx context.Context, field graphql.CollectedField, obj *policy.Rule) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6402,7 +6444,7 @@ func (ec *executionContext) fieldContext_PolicyRule_department(_ context.Context
 	return graphql.NewScalarFieldContext("PolicyRule", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _PolicyRule_object(ctx context.Context, field graphql.CollectedField, obj *model.PolicyRule) (ret graphql.Marshaler) {
+func (ec *executionContext) _PolicyRule_object(ctx context.Context, field graphql.CollectedField, obj *policy.Rule) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6425,7 +6467,7 @@ func (ec *executionContext) fieldContext_PolicyRule_object(_ context.Context, fi
 	return graphql.NewScalarFieldContext("PolicyRule", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _PolicyRule_action(ctx context.Context, field graphql.CollectedField, obj *model.PolicyRule) (ret graphql.Marshaler) {
+func (ec *executionContext) _PolicyRule_action(ctx context.Context, field graphql.CollectedField, obj *policy.Rule) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6434,7 +6476,7 @@ func (ec *executionContext) _PolicyRule_action(ctx context.Context, field graphq
 			return ec.fieldContext_PolicyRule_action(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Action, nil
+			return ec.Resolvers.PolicyRule().Action(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -6445,10 +6487,10 @@ func (ec *executionContext) _PolicyRule_action(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_PolicyRule_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PolicyRule", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PolicyRule", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _PolicyRule_purpose(ctx context.Context, field graphql.CollectedField, obj *model.PolicyRule) (ret graphql.Marshaler) {
+func (ec *executionContext) _PolicyRule_purpose(ctx context.Context, field graphql.CollectedField, obj *policy.Rule) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6471,7 +6513,7 @@ func (ec *executionContext) fieldContext_PolicyRule_purpose(_ context.Context, f
 	return graphql.NewScalarFieldContext("PolicyRule", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _PolicyRule_effect(ctx context.Context, field graphql.CollectedField, obj *model.PolicyRule) (ret graphql.Marshaler) {
+func (ec *executionContext) _PolicyRule_effect(ctx context.Context, field graphql.CollectedField, obj *policy.Rule) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6480,7 +6522,7 @@ func (ec *executionContext) _PolicyRule_effect(ctx context.Context, field graphq
 			return ec.fieldContext_PolicyRule_effect(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Effect, nil
+			return ec.Resolvers.PolicyRule().Effect(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -6491,10 +6533,10 @@ func (ec *executionContext) _PolicyRule_effect(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_PolicyRule_effect(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PolicyRule", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PolicyRule", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _PolicyVersion_version(ctx context.Context, field graphql.CollectedField, obj *model.PolicyVersion) (ret graphql.Marshaler) {
+func (ec *executionContext) _PolicyVersion_version(ctx context.Context, field graphql.CollectedField, obj *policy.VersionInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6506,8 +6548,8 @@ func (ec *executionContext) _PolicyVersion_version(ctx context.Context, field gr
 			return obj.Version, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
-			return ec.marshalNInt642int64(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v uint64) graphql.Marshaler {
+			return ec.marshalNInt642uint64(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6517,7 +6559,7 @@ func (ec *executionContext) fieldContext_PolicyVersion_version(_ context.Context
 	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, errors.New("field of type Int64 does not have child fields"))
 }
 
-func (ec *executionContext) _PolicyVersion_rules(ctx context.Context, field graphql.CollectedField, obj *model.PolicyVersion) (ret graphql.Marshaler) {
+func (ec *executionContext) _PolicyVersion_rules(ctx context.Context, field graphql.CollectedField, obj *policy.VersionInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6540,7 +6582,7 @@ func (ec *executionContext) fieldContext_PolicyVersion_rules(_ context.Context, 
 	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
-func (ec *executionContext) _PolicyVersion_digest(ctx context.Context, field graphql.CollectedField, obj *model.PolicyVersion) (ret graphql.Marshaler) {
+func (ec *executionContext) _PolicyVersion_digest(ctx context.Context, field graphql.CollectedField, obj *policy.VersionInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6549,7 +6591,7 @@ func (ec *executionContext) _PolicyVersion_digest(ctx context.Context, field gra
 			return ec.fieldContext_PolicyVersion_digest(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Digest, nil
+			return ec.Resolvers.PolicyVersion().Digest(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -6560,10 +6602,10 @@ func (ec *executionContext) _PolicyVersion_digest(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_PolicyVersion_digest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PolicyVersion", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _PolicyVersion_created(ctx context.Context, field graphql.CollectedField, obj *model.PolicyVersion) (ret graphql.Marshaler) {
+func (ec *executionContext) _PolicyVersion_created(ctx context.Context, field graphql.CollectedField, obj *policy.VersionInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6572,7 +6614,7 @@ func (ec *executionContext) _PolicyVersion_created(ctx context.Context, field gr
 			return ec.fieldContext_PolicyVersion_created(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Created, nil
+			return ec.Resolvers.PolicyVersion().Created(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -6583,10 +6625,10 @@ func (ec *executionContext) _PolicyVersion_created(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_PolicyVersion_created(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PolicyVersion", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _PolicyVersion_proposalId(ctx context.Context, field graphql.CollectedField, obj *model.PolicyVersion) (ret graphql.Marshaler) {
+func (ec *executionContext) _PolicyVersion_proposalId(ctx context.Context, field graphql.CollectedField, obj *policy.VersionInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6595,7 +6637,7 @@ func (ec *executionContext) _PolicyVersion_proposalId(ctx context.Context, field
 			return ec.fieldContext_PolicyVersion_proposalId(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.ProposalID, nil
+			return ec.Resolvers.PolicyVersion().ProposalID(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -6606,10 +6648,10 @@ func (ec *executionContext) _PolicyVersion_proposalId(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_PolicyVersion_proposalId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PolicyVersion", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _PolicyVersion_proposedBy(ctx context.Context, field graphql.CollectedField, obj *model.PolicyVersion) (ret graphql.Marshaler) {
+func (ec *executionContext) _PolicyVersion_proposedBy(ctx context.Context, field graphql.CollectedField, obj *policy.VersionInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6618,7 +6660,7 @@ func (ec *executionContext) _PolicyVersion_proposedBy(ctx context.Context, field
 			return ec.fieldContext_PolicyVersion_proposedBy(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.ProposedBy, nil
+			return ec.Resolvers.PolicyVersion().ProposedBy(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -6629,10 +6671,10 @@ func (ec *executionContext) _PolicyVersion_proposedBy(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_PolicyVersion_proposedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PolicyVersion", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _PolicyVersion_approvedBy(ctx context.Context, field graphql.CollectedField, obj *model.PolicyVersion) (ret graphql.Marshaler) {
+func (ec *executionContext) _PolicyVersion_approvedBy(ctx context.Context, field graphql.CollectedField, obj *policy.VersionInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6641,7 +6683,7 @@ func (ec *executionContext) _PolicyVersion_approvedBy(ctx context.Context, field
 			return ec.fieldContext_PolicyVersion_approvedBy(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.ApprovedBy, nil
+			return ec.Resolvers.PolicyVersion().ApprovedBy(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -6652,10 +6694,10 @@ func (ec *executionContext) _PolicyVersion_approvedBy(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_PolicyVersion_approvedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PolicyVersion", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _PolicyVersion_reason(ctx context.Context, field graphql.CollectedField, obj *model.PolicyVersion) (ret graphql.Marshaler) {
+func (ec *executionContext) _PolicyVersion_reason(ctx context.Context, field graphql.CollectedField, obj *policy.VersionInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6664,7 +6706,7 @@ func (ec *executionContext) _PolicyVersion_reason(ctx context.Context, field gra
 			return ec.fieldContext_PolicyVersion_reason(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Reason, nil
+			return ec.Resolvers.PolicyVersion().Reason(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -6675,7 +6717,7 @@ func (ec *executionContext) _PolicyVersion_reason(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_PolicyVersion_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("PolicyVersion", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Principal_kind(ctx context.Context, field graphql.CollectedField, obj *model.Principal) (ret graphql.Marshaler) {
@@ -6907,7 +6949,7 @@ func (ec *executionContext) fieldContext_Property_acquiredOn(_ context.Context, 
 	return graphql.NewScalarFieldContext("Property", field, false, false, errors.New("field of type Date does not have child fields"))
 }
 
-func (ec *executionContext) _Purpose_code(ctx context.Context, field graphql.CollectedField, obj *model.Purpose) (ret graphql.Marshaler) {
+func (ec *executionContext) _Purpose_code(ctx context.Context, field graphql.CollectedField, obj *policy.Purpose) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6930,7 +6972,7 @@ func (ec *executionContext) fieldContext_Purpose_code(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Purpose", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Purpose_titleZh(ctx context.Context, field graphql.CollectedField, obj *model.Purpose) (ret graphql.Marshaler) {
+func (ec *executionContext) _Purpose_titleZh(ctx context.Context, field graphql.CollectedField, obj *policy.Purpose) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6953,7 +6995,7 @@ func (ec *executionContext) fieldContext_Purpose_titleZh(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Purpose", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Purpose_titleEn(ctx context.Context, field graphql.CollectedField, obj *model.Purpose) (ret graphql.Marshaler) {
+func (ec *executionContext) _Purpose_titleEn(ctx context.Context, field graphql.CollectedField, obj *policy.Purpose) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6976,7 +7018,7 @@ func (ec *executionContext) fieldContext_Purpose_titleEn(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Purpose", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Purpose_legalBasis(ctx context.Context, field graphql.CollectedField, obj *model.Purpose) (ret graphql.Marshaler) {
+func (ec *executionContext) _Purpose_legalBasis(ctx context.Context, field graphql.CollectedField, obj *policy.Purpose) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7055,8 +7097,8 @@ func (ec *executionContext) _Query_purposes(ctx context.Context, field graphql.C
 			return ec.Resolvers.Query().Purposes(ctx)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.Purpose) graphql.Marshaler {
-			return ec.marshalNPurpose2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPurposeᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []policy.Purpose) graphql.Marshaler {
+			return ec.marshalNPurpose2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐPurposeᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7371,8 +7413,8 @@ func (ec *executionContext) _Query_policyVersion(ctx context.Context, field grap
 			return ec.Resolvers.Query().PolicyVersion(ctx)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.PolicyVersion) graphql.Marshaler {
-			return ec.marshalNPolicyVersion2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyVersion(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *policy.VersionInfo) graphql.Marshaler {
+			return ec.marshalNPolicyVersion2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐVersionInfo(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7403,8 +7445,8 @@ func (ec *executionContext) _Query_policyVersions(ctx context.Context, field gra
 			return ec.Resolvers.Query().PolicyVersions(ctx)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.PolicyVersion) graphql.Marshaler {
-			return ec.marshalNPolicyVersion2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyVersionᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []policy.VersionInfo) graphql.Marshaler {
+			return ec.marshalNPolicyVersion2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐVersionInfoᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7436,8 +7478,8 @@ func (ec *executionContext) _Query_policyRules(ctx context.Context, field graphq
 			return ec.Resolvers.Query().PolicyRules(ctx, fc.Args["version"].(*int64))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.PolicyRule) graphql.Marshaler {
-			return ec.marshalNPolicyRule2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyRuleᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []policy.Rule) graphql.Marshaler {
+			return ec.marshalNPolicyRule2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐRuleᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7479,8 +7521,8 @@ func (ec *executionContext) _Query_policyGroupings(ctx context.Context, field gr
 			return ec.Resolvers.Query().PolicyGroupings(ctx)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.PolicyGrouping) graphql.Marshaler {
-			return ec.marshalNPolicyGrouping2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyGroupingᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []policy.Grouping) graphql.Marshaler {
+			return ec.marshalNPolicyGrouping2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐGroupingᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8190,8 +8232,8 @@ func (ec *executionContext) _UpdateResult_receipt(ctx context.Context, field gra
 			return obj.Receipt, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.LedgerReceipt) graphql.Marshaler {
-			return ec.marshalNLedgerReceipt2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐLedgerReceipt(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *ledger.Receipt) graphql.Marshaler {
+			return ec.marshalNLedgerReceipt2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋledgerᚐReceipt(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9269,8 +9311,8 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
-func (ec *executionContext) unmarshalInputBusinessLicenseInput(ctx context.Context, obj any) (map[string]any, error) {
-	var it map[string]any
+func (ec *executionContext) unmarshalInputBusinessLicenseInput(ctx context.Context, obj any) (model.BusinessLicenseInput, error) {
+	var it model.BusinessLicenseInput
 	if obj == nil {
 		return it, nil
 	}
@@ -9281,7 +9323,6 @@ func (ec *executionContext) unmarshalInputBusinessLicenseInput(ctx context.Conte
 	}
 
 	fieldsInOrder := [...]string{"uscc", "companyName", "legalRepresentative", "registeredCapital", "status"}
-	it = make(map[string]any, len(asMap))
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -9294,35 +9335,35 @@ func (ec *executionContext) unmarshalInputBusinessLicenseInput(ctx context.Conte
 			if err != nil {
 				return it, err
 			}
-			it["uscc"] = data
+			it.Uscc = data
 		case "companyName":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("companyName"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["companyName"] = data
+			it.CompanyName = data
 		case "legalRepresentative":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalRepresentative"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["legalRepresentative"] = data
+			it.LegalRepresentative = data
 		case "registeredCapital":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("registeredCapital"))
 			data, err := ec.unmarshalOInt642ᚖint64(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["registeredCapital"] = data
+			it.RegisteredCapital = data
 		case "status":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
 			data, err := ec.unmarshalOLicenseStatus2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["status"] = data
+			it.Status = data
 		}
 	}
 	return it, nil
@@ -9365,8 +9406,8 @@ func (ec *executionContext) unmarshalInputCitizenFilter(ctx context.Context, obj
 	return it, nil
 }
 
-func (ec *executionContext) unmarshalInputHealthInput(ctx context.Context, obj any) (map[string]any, error) {
-	var it map[string]any
+func (ec *executionContext) unmarshalInputHealthInput(ctx context.Context, obj any) (model.HealthInput, error) {
+	var it model.HealthInput
 	if obj == nil {
 		return it, nil
 	}
@@ -9377,7 +9418,6 @@ func (ec *executionContext) unmarshalInputHealthInput(ctx context.Context, obj a
 	}
 
 	fieldsInOrder := [...]string{"bloodType", "chronicConditions", "vaccinations"}
-	it = make(map[string]any, len(asMap))
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -9390,28 +9430,28 @@ func (ec *executionContext) unmarshalInputHealthInput(ctx context.Context, obj a
 			if err != nil {
 				return it, err
 			}
-			it["bloodType"] = data
+			it.BloodType = data
 		case "chronicConditions":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("chronicConditions"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["chronicConditions"] = data
+			it.ChronicConditions = data
 		case "vaccinations":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("vaccinations"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["vaccinations"] = data
+			it.Vaccinations = data
 		}
 	}
 	return it, nil
 }
 
-func (ec *executionContext) unmarshalInputIdentityInput(ctx context.Context, obj any) (map[string]any, error) {
-	var it map[string]any
+func (ec *executionContext) unmarshalInputIdentityInput(ctx context.Context, obj any) (model.IdentityInput, error) {
+	var it model.IdentityInput
 	if obj == nil {
 		return it, nil
 	}
@@ -9422,7 +9462,6 @@ func (ec *executionContext) unmarshalInputIdentityInput(ctx context.Context, obj
 	}
 
 	fieldsInOrder := [...]string{"name", "gender", "hukouCity", "nationalId", "birthDate", "address"}
-	it = make(map[string]any, len(asMap))
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -9435,49 +9474,49 @@ func (ec *executionContext) unmarshalInputIdentityInput(ctx context.Context, obj
 			if err != nil {
 				return it, err
 			}
-			it["name"] = data
+			it.Name = data
 		case "gender":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gender"))
 			data, err := ec.unmarshalOGender2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["gender"] = data
+			it.Gender = data
 		case "hukouCity":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hukouCity"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["hukouCity"] = data
+			it.HukouCity = data
 		case "nationalId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nationalId"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["nationalId"] = data
+			it.NationalID = data
 		case "birthDate":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("birthDate"))
 			data, err := ec.unmarshalODate2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["birthDate"] = data
+			it.BirthDate = data
 		case "address":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["address"] = data
+			it.Address = data
 		}
 	}
 	return it, nil
 }
 
-func (ec *executionContext) unmarshalInputMarriageInput(ctx context.Context, obj any) (map[string]any, error) {
-	var it map[string]any
+func (ec *executionContext) unmarshalInputMarriageInput(ctx context.Context, obj any) (model.MarriageInput, error) {
+	var it model.MarriageInput
 	if obj == nil {
 		return it, nil
 	}
@@ -9488,7 +9527,6 @@ func (ec *executionContext) unmarshalInputMarriageInput(ctx context.Context, obj
 	}
 
 	fieldsInOrder := [...]string{"maritalStatus", "spouseCitizenId", "registeredOn"}
-	it = make(map[string]any, len(asMap))
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -9501,28 +9539,28 @@ func (ec *executionContext) unmarshalInputMarriageInput(ctx context.Context, obj
 			if err != nil {
 				return it, err
 			}
-			it["maritalStatus"] = data
+			it.MaritalStatus = data
 		case "spouseCitizenId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("spouseCitizenId"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["spouseCitizenId"] = data
+			it.SpouseCitizenID = data
 		case "registeredOn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("registeredOn"))
 			data, err := ec.unmarshalODate2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["registeredOn"] = data
+			it.RegisteredOn = data
 		}
 	}
 	return it, nil
 }
 
-func (ec *executionContext) unmarshalInputPolicyChangeInput(ctx context.Context, obj any) (model.PolicyChangeInput, error) {
-	var it model.PolicyChangeInput
+func (ec *executionContext) unmarshalInputPolicyChangeInput(ctx context.Context, obj any) (policy.Change, error) {
+	var it policy.Change
 	if obj == nil {
 		return it, nil
 	}
@@ -9541,35 +9579,35 @@ func (ec *executionContext) unmarshalInputPolicyChangeInput(ctx context.Context,
 		switch k {
 		case "addRules":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addRules"))
-			data, err := ec.unmarshalOPolicyRuleInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyRuleInputᚄ(ctx, v)
+			data, err := ec.unmarshalOPolicyRuleInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐRuleᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.AddRules = data
 		case "removeRules":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("removeRules"))
-			data, err := ec.unmarshalOPolicyRuleInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyRuleInputᚄ(ctx, v)
+			data, err := ec.unmarshalOPolicyRuleInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐRuleᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.RemoveRules = data
 		case "addGroupings":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addGroupings"))
-			data, err := ec.unmarshalOPolicyGroupingInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyGroupingInputᚄ(ctx, v)
+			data, err := ec.unmarshalOPolicyGroupingInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐGroupingᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.AddGroupings = data
 		case "removeGroupings":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("removeGroupings"))
-			data, err := ec.unmarshalOPolicyGroupingInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyGroupingInputᚄ(ctx, v)
+			data, err := ec.unmarshalOPolicyGroupingInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐGroupingᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.RemoveGroupings = data
 		case "addPurposes":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addPurposes"))
-			data, err := ec.unmarshalOPurposeInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPurposeInputᚄ(ctx, v)
+			data, err := ec.unmarshalOPurposeInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐPurposeᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -9586,8 +9624,8 @@ func (ec *executionContext) unmarshalInputPolicyChangeInput(ctx context.Context,
 	return it, nil
 }
 
-func (ec *executionContext) unmarshalInputPolicyGroupingInput(ctx context.Context, obj any) (model.PolicyGroupingInput, error) {
-	var it model.PolicyGroupingInput
+func (ec *executionContext) unmarshalInputPolicyGroupingInput(ctx context.Context, obj any) (policy.Grouping, error) {
+	var it policy.Grouping
 	if obj == nil {
 		return it, nil
 	}
@@ -9630,8 +9668,8 @@ func (ec *executionContext) unmarshalInputPolicyGroupingInput(ctx context.Contex
 	return it, nil
 }
 
-func (ec *executionContext) unmarshalInputPolicyRuleInput(ctx context.Context, obj any) (model.PolicyRuleInput, error) {
-	var it model.PolicyRuleInput
+func (ec *executionContext) unmarshalInputPolicyRuleInput(ctx context.Context, obj any) (policy.Rule, error) {
+	var it policy.Rule
 	if obj == nil {
 		return it, nil
 	}
@@ -9675,7 +9713,9 @@ func (ec *executionContext) unmarshalInputPolicyRuleInput(ctx context.Context, o
 			if err != nil {
 				return it, err
 			}
-			it.Action = data
+			if err = ec.Resolvers.PolicyRuleInput().Action(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "purpose":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purpose"))
 			data, err := ec.unmarshalNString2string(ctx, v)
@@ -9689,14 +9729,16 @@ func (ec *executionContext) unmarshalInputPolicyRuleInput(ctx context.Context, o
 			if err != nil {
 				return it, err
 			}
-			it.Effect = data
+			if err = ec.Resolvers.PolicyRuleInput().Effect(ctx, &it, data); err != nil {
+				return it, err
+			}
 		}
 	}
 	return it, nil
 }
 
-func (ec *executionContext) unmarshalInputPropertyInput(ctx context.Context, obj any) (map[string]any, error) {
-	var it map[string]any
+func (ec *executionContext) unmarshalInputPropertyInput(ctx context.Context, obj any) (model.PropertyInput, error) {
+	var it model.PropertyInput
 	if obj == nil {
 		return it, nil
 	}
@@ -9707,7 +9749,6 @@ func (ec *executionContext) unmarshalInputPropertyInput(ctx context.Context, obj
 	}
 
 	fieldsInOrder := [...]string{"certificateNo", "city", "area", "address", "acquiredOn"}
-	it = make(map[string]any, len(asMap))
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -9720,42 +9761,42 @@ func (ec *executionContext) unmarshalInputPropertyInput(ctx context.Context, obj
 			if err != nil {
 				return it, err
 			}
-			it["certificateNo"] = data
+			it.CertificateNo = data
 		case "city":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("city"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["city"] = data
+			it.City = data
 		case "area":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("area"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["area"] = data
+			it.Area = data
 		case "address":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["address"] = data
+			it.Address = data
 		case "acquiredOn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("acquiredOn"))
 			data, err := ec.unmarshalODate2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["acquiredOn"] = data
+			it.AcquiredOn = data
 		}
 	}
 	return it, nil
 }
 
-func (ec *executionContext) unmarshalInputPurposeInput(ctx context.Context, obj any) (model.PurposeInput, error) {
-	var it model.PurposeInput
+func (ec *executionContext) unmarshalInputPurposeInput(ctx context.Context, obj any) (policy.Purpose, error) {
+	var it policy.Purpose
 	if obj == nil {
 		return it, nil
 	}
@@ -9805,8 +9846,8 @@ func (ec *executionContext) unmarshalInputPurposeInput(ctx context.Context, obj 
 	return it, nil
 }
 
-func (ec *executionContext) unmarshalInputSocialInsuranceInput(ctx context.Context, obj any) (map[string]any, error) {
-	var it map[string]any
+func (ec *executionContext) unmarshalInputSocialInsuranceInput(ctx context.Context, obj any) (model.SocialInsuranceInput, error) {
+	var it model.SocialInsuranceInput
 	if obj == nil {
 		return it, nil
 	}
@@ -9817,7 +9858,6 @@ func (ec *executionContext) unmarshalInputSocialInsuranceInput(ctx context.Conte
 	}
 
 	fieldsInOrder := [...]string{"insured", "employer", "contributionMonths", "monthlyBase"}
-	it = make(map[string]any, len(asMap))
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -9830,35 +9870,35 @@ func (ec *executionContext) unmarshalInputSocialInsuranceInput(ctx context.Conte
 			if err != nil {
 				return it, err
 			}
-			it["insured"] = data
+			it.Insured = data
 		case "employer":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("employer"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["employer"] = data
+			it.Employer = data
 		case "contributionMonths":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contributionMonths"))
 			data, err := ec.unmarshalOInt642ᚖint64(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["contributionMonths"] = data
+			it.ContributionMonths = data
 		case "monthlyBase":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("monthlyBase"))
 			data, err := ec.unmarshalOInt642ᚖint64(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["monthlyBase"] = data
+			it.MonthlyBase = data
 		}
 	}
 	return it, nil
 }
 
-func (ec *executionContext) unmarshalInputTaxInput(ctx context.Context, obj any) (map[string]any, error) {
-	var it map[string]any
+func (ec *executionContext) unmarshalInputTaxInput(ctx context.Context, obj any) (model.TaxInput, error) {
+	var it model.TaxInput
 	if obj == nil {
 		return it, nil
 	}
@@ -9869,7 +9909,6 @@ func (ec *executionContext) unmarshalInputTaxInput(ctx context.Context, obj any)
 	}
 
 	fieldsInOrder := [...]string{"year", "annualIncome", "taxPaid"}
-	it = make(map[string]any, len(asMap))
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -9882,21 +9921,21 @@ func (ec *executionContext) unmarshalInputTaxInput(ctx context.Context, obj any)
 			if err != nil {
 				return it, err
 			}
-			it["year"] = data
+			it.Year = data
 		case "annualIncome":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("annualIncome"))
 			data, err := ec.unmarshalOInt642ᚖint64(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["annualIncome"] = data
+			it.AnnualIncome = data
 		case "taxPaid":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("taxPaid"))
 			data, err := ec.unmarshalOInt642ᚖint64(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it["taxPaid"] = data
+			it.TaxPaid = data
 		}
 	}
 	return it, nil
@@ -10321,7 +10360,7 @@ func (ec *executionContext) _FieldCommitment(ctx context.Context, sel ast.Select
 
 var fieldImpactImplementors = []string{"FieldImpact"}
 
-func (ec *executionContext) _FieldImpact(ctx context.Context, sel ast.SelectionSet, obj *model.FieldImpact) graphql.Marshaler {
+func (ec *executionContext) _FieldImpact(ctx context.Context, sel ast.SelectionSet, obj *policy.FieldChange) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, fieldImpactImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -10334,33 +10373,99 @@ func (ec *executionContext) _FieldImpact(ctx context.Context, sel ast.SelectionS
 		case "department":
 			out.Values[i] = ec._FieldImpact_department(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "role":
 			out.Values[i] = ec._FieldImpact_role(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "purpose":
 			out.Values[i] = ec._FieldImpact_purpose(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "field":
 			out.Values[i] = ec._FieldImpact_field(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "before":
-			out.Values[i] = ec._FieldImpact_before(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._FieldImpact_before(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
 			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "after":
-			out.Values[i] = ec._FieldImpact_after(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._FieldImpact_after(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
 			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -10762,7 +10867,7 @@ func (ec *executionContext) _LedgerField(ctx context.Context, sel ast.SelectionS
 
 var ledgerReceiptImplementors = []string{"LedgerReceipt"}
 
-func (ec *executionContext) _LedgerReceipt(ctx context.Context, sel ast.SelectionSet, obj *model.LedgerReceipt) graphql.Marshaler {
+func (ec *executionContext) _LedgerReceipt(ctx context.Context, sel ast.SelectionSet, obj *ledger.Receipt) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, ledgerReceiptImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -10775,18 +10880,84 @@ func (ec *executionContext) _LedgerReceipt(ctx context.Context, sel ast.Selectio
 		case "index":
 			out.Values[i] = ec._LedgerReceipt_index(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "leafHash":
-			out.Values[i] = ec._LedgerReceipt_leafHash(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._LedgerReceipt_leafHash(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
 			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "signature":
-			out.Values[i] = ec._LedgerReceipt_signature(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._LedgerReceipt_signature(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
 			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -11012,7 +11183,7 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 
 var policyChangeImplementors = []string{"PolicyChange"}
 
-func (ec *executionContext) _PolicyChange(ctx context.Context, sel ast.SelectionSet, obj *model.PolicyChange) graphql.Marshaler {
+func (ec *executionContext) _PolicyChange(ctx context.Context, sel ast.SelectionSet, obj *policy.Change) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, policyChangeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -11075,7 +11246,7 @@ func (ec *executionContext) _PolicyChange(ctx context.Context, sel ast.Selection
 
 var policyGroupingImplementors = []string{"PolicyGrouping"}
 
-func (ec *executionContext) _PolicyGrouping(ctx context.Context, sel ast.SelectionSet, obj *model.PolicyGrouping) graphql.Marshaler {
+func (ec *executionContext) _PolicyGrouping(ctx context.Context, sel ast.SelectionSet, obj *policy.Grouping) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, policyGroupingImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -11226,7 +11397,7 @@ func (ec *executionContext) _PolicyProposal(ctx context.Context, sel ast.Selecti
 
 var policyRuleImplementors = []string{"PolicyRule"}
 
-func (ec *executionContext) _PolicyRule(ctx context.Context, sel ast.SelectionSet, obj *model.PolicyRule) graphql.Marshaler {
+func (ec *executionContext) _PolicyRule(ctx context.Context, sel ast.SelectionSet, obj *policy.Rule) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, policyRuleImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -11239,33 +11410,99 @@ func (ec *executionContext) _PolicyRule(ctx context.Context, sel ast.SelectionSe
 		case "role":
 			out.Values[i] = ec._PolicyRule_role(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "department":
 			out.Values[i] = ec._PolicyRule_department(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "object":
 			out.Values[i] = ec._PolicyRule_object(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "action":
-			out.Values[i] = ec._PolicyRule_action(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PolicyRule_action(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
 			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "purpose":
 			out.Values[i] = ec._PolicyRule_purpose(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "effect":
-			out.Values[i] = ec._PolicyRule_effect(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PolicyRule_effect(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
 			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -11289,7 +11526,7 @@ func (ec *executionContext) _PolicyRule(ctx context.Context, sel ast.SelectionSe
 
 var policyVersionImplementors = []string{"PolicyVersion"}
 
-func (ec *executionContext) _PolicyVersion(ctx context.Context, sel ast.SelectionSet, obj *model.PolicyVersion) graphql.Marshaler {
+func (ec *executionContext) _PolicyVersion(ctx context.Context, sel ast.SelectionSet, obj *policy.VersionInfo) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, policyVersionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -11302,43 +11539,241 @@ func (ec *executionContext) _PolicyVersion(ctx context.Context, sel ast.Selectio
 		case "version":
 			out.Values[i] = ec._PolicyVersion_version(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "rules":
 			out.Values[i] = ec._PolicyVersion_rules(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "digest":
-			out.Values[i] = ec._PolicyVersion_digest(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PolicyVersion_digest(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
 			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "created":
-			out.Values[i] = ec._PolicyVersion_created(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PolicyVersion_created(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
 			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "proposalId":
-			out.Values[i] = ec._PolicyVersion_proposalId(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PolicyVersion_proposalId(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
 			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "proposedBy":
-			out.Values[i] = ec._PolicyVersion_proposedBy(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PolicyVersion_proposedBy(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
 			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "approvedBy":
-			out.Values[i] = ec._PolicyVersion_approvedBy(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PolicyVersion_approvedBy(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
 			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "reason":
-			out.Values[i] = ec._PolicyVersion_reason(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PolicyVersion_reason(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
 			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -11473,7 +11908,7 @@ func (ec *executionContext) _Property(ctx context.Context, sel ast.SelectionSet,
 
 var purposeImplementors = []string{"Purpose"}
 
-func (ec *executionContext) _Purpose(ctx context.Context, sel ast.SelectionSet, obj *model.Purpose) graphql.Marshaler {
+func (ec *executionContext) _Purpose(ctx context.Context, sel ast.SelectionSet, obj *policy.Purpose) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, purposeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -12619,18 +13054,18 @@ func (ec *executionContext) marshalNBusinessLicense2githubᚗcomᚋgovhubᚋgovh
 	return ec._BusinessLicense(ctx, sel, &v)
 }
 
-func (ec *executionContext) unmarshalNBusinessLicenseInput2map(ctx context.Context, v any) (map[string]any, error) {
+func (ec *executionContext) unmarshalNBusinessLicenseInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐBusinessLicenseInput(ctx context.Context, v any) (model.BusinessLicenseInput, error) {
 	res, err := ec.unmarshalInputBusinessLicenseInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNBusinessLicenseInput2ᚕmapᚄ(ctx context.Context, v any) ([]map[string]any, error) {
+func (ec *executionContext) unmarshalNBusinessLicenseInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐBusinessLicenseInputᚄ(ctx context.Context, v any) ([]model.BusinessLicenseInput, error) {
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]map[string]any, len(vSlice))
+	res := make([]model.BusinessLicenseInput, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNBusinessLicenseInput2map(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNBusinessLicenseInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐBusinessLicenseInput(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -12718,15 +13153,15 @@ func (ec *executionContext) marshalNFieldCommitment2ᚕgithubᚗcomᚋgovhubᚋg
 	return ret
 }
 
-func (ec *executionContext) marshalNFieldImpact2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐFieldImpact(ctx context.Context, sel ast.SelectionSet, v model.FieldImpact) graphql.Marshaler {
+func (ec *executionContext) marshalNFieldImpact2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐFieldChange(ctx context.Context, sel ast.SelectionSet, v policy.FieldChange) graphql.Marshaler {
 	return ec._FieldImpact(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNFieldImpact2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐFieldImpactᚄ(ctx context.Context, sel ast.SelectionSet, v []model.FieldImpact) graphql.Marshaler {
+func (ec *executionContext) marshalNFieldImpact2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐFieldChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []policy.FieldChange) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNFieldImpact2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐFieldImpact(ctx, sel, v[i])
+		return ec.marshalNFieldImpact2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐFieldChange(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -12738,7 +13173,7 @@ func (ec *executionContext) marshalNFieldImpact2ᚕgithubᚗcomᚋgovhubᚋgovhu
 	return ret
 }
 
-func (ec *executionContext) unmarshalNHealthInput2map(ctx context.Context, v any) (map[string]any, error) {
+func (ec *executionContext) unmarshalNHealthInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐHealthInput(ctx context.Context, v any) (model.HealthInput, error) {
 	res, err := ec.unmarshalInputHealthInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -12759,7 +13194,7 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 	return res
 }
 
-func (ec *executionContext) unmarshalNIdentityInput2map(ctx context.Context, v any) (map[string]any, error) {
+func (ec *executionContext) unmarshalNIdentityInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐIdentityInput(ctx context.Context, v any) (model.IdentityInput, error) {
 	res, err := ec.unmarshalInputIdentityInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -12798,6 +13233,22 @@ func (ec *executionContext) unmarshalNInt642int64(ctx context.Context, v any) (i
 func (ec *executionContext) marshalNInt642int64(ctx context.Context, sel ast.SelectionSet, v int64) graphql.Marshaler {
 	_ = sel
 	res := scalar.MarshalInt64(v)
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNInt642uint64(ctx context.Context, v any) (uint64, error) {
+	res, err := scalar.UnmarshalUint64(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInt642uint64(ctx context.Context, sel ast.SelectionSet, v uint64) graphql.Marshaler {
+	_ = sel
+	res := scalar.MarshalUint64(v)
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -12846,7 +13297,7 @@ func (ec *executionContext) marshalNLedgerField2ᚕgithubᚗcomᚋgovhubᚋgovhu
 	return ret
 }
 
-func (ec *executionContext) marshalNLedgerReceipt2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐLedgerReceipt(ctx context.Context, sel ast.SelectionSet, v *model.LedgerReceipt) graphql.Marshaler {
+func (ec *executionContext) marshalNLedgerReceipt2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋledgerᚐReceipt(ctx context.Context, sel ast.SelectionSet, v *ledger.Receipt) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -12856,7 +13307,7 @@ func (ec *executionContext) marshalNLedgerReceipt2ᚖgithubᚗcomᚋgovhubᚋgov
 	return ec._LedgerReceipt(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNMarriageInput2map(ctx context.Context, v any) (map[string]any, error) {
+func (ec *executionContext) unmarshalNMarriageInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐMarriageInput(ctx context.Context, v any) (model.MarriageInput, error) {
 	res, err := ec.unmarshalInputMarriageInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -12871,7 +13322,7 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋgovhubᚋgovhub�
 	return ec._PageInfo(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNPolicyChange2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyChange(ctx context.Context, sel ast.SelectionSet, v *model.PolicyChange) graphql.Marshaler {
+func (ec *executionContext) marshalNPolicyChange2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐChange(ctx context.Context, sel ast.SelectionSet, v *policy.Change) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -12881,20 +13332,20 @@ func (ec *executionContext) marshalNPolicyChange2ᚖgithubᚗcomᚋgovhubᚋgovh
 	return ec._PolicyChange(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNPolicyChangeInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyChangeInput(ctx context.Context, v any) (model.PolicyChangeInput, error) {
+func (ec *executionContext) unmarshalNPolicyChangeInput2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐChange(ctx context.Context, v any) (policy.Change, error) {
 	res, err := ec.unmarshalInputPolicyChangeInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNPolicyGrouping2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyGrouping(ctx context.Context, sel ast.SelectionSet, v model.PolicyGrouping) graphql.Marshaler {
+func (ec *executionContext) marshalNPolicyGrouping2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐGrouping(ctx context.Context, sel ast.SelectionSet, v policy.Grouping) graphql.Marshaler {
 	return ec._PolicyGrouping(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNPolicyGrouping2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyGroupingᚄ(ctx context.Context, sel ast.SelectionSet, v []model.PolicyGrouping) graphql.Marshaler {
+func (ec *executionContext) marshalNPolicyGrouping2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐGroupingᚄ(ctx context.Context, sel ast.SelectionSet, v []policy.Grouping) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNPolicyGrouping2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyGrouping(ctx, sel, v[i])
+		return ec.marshalNPolicyGrouping2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐGrouping(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -12906,7 +13357,7 @@ func (ec *executionContext) marshalNPolicyGrouping2ᚕgithubᚗcomᚋgovhubᚋgo
 	return ret
 }
 
-func (ec *executionContext) unmarshalNPolicyGroupingInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyGroupingInput(ctx context.Context, v any) (model.PolicyGroupingInput, error) {
+func (ec *executionContext) unmarshalNPolicyGroupingInput2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐGrouping(ctx context.Context, v any) (policy.Grouping, error) {
 	res, err := ec.unmarshalInputPolicyGroupingInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -12941,15 +13392,15 @@ func (ec *executionContext) marshalNPolicyProposal2ᚖgithubᚗcomᚋgovhubᚋgo
 	return ec._PolicyProposal(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNPolicyRule2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyRule(ctx context.Context, sel ast.SelectionSet, v model.PolicyRule) graphql.Marshaler {
+func (ec *executionContext) marshalNPolicyRule2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐRule(ctx context.Context, sel ast.SelectionSet, v policy.Rule) graphql.Marshaler {
 	return ec._PolicyRule(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNPolicyRule2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyRuleᚄ(ctx context.Context, sel ast.SelectionSet, v []model.PolicyRule) graphql.Marshaler {
+func (ec *executionContext) marshalNPolicyRule2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐRuleᚄ(ctx context.Context, sel ast.SelectionSet, v []policy.Rule) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNPolicyRule2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyRule(ctx, sel, v[i])
+		return ec.marshalNPolicyRule2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐRule(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -12961,20 +13412,20 @@ func (ec *executionContext) marshalNPolicyRule2ᚕgithubᚗcomᚋgovhubᚋgovhub
 	return ret
 }
 
-func (ec *executionContext) unmarshalNPolicyRuleInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyRuleInput(ctx context.Context, v any) (model.PolicyRuleInput, error) {
+func (ec *executionContext) unmarshalNPolicyRuleInput2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐRule(ctx context.Context, v any) (policy.Rule, error) {
 	res, err := ec.unmarshalInputPolicyRuleInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNPolicyVersion2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyVersion(ctx context.Context, sel ast.SelectionSet, v model.PolicyVersion) graphql.Marshaler {
+func (ec *executionContext) marshalNPolicyVersion2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐVersionInfo(ctx context.Context, sel ast.SelectionSet, v policy.VersionInfo) graphql.Marshaler {
 	return ec._PolicyVersion(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNPolicyVersion2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyVersionᚄ(ctx context.Context, sel ast.SelectionSet, v []model.PolicyVersion) graphql.Marshaler {
+func (ec *executionContext) marshalNPolicyVersion2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐVersionInfoᚄ(ctx context.Context, sel ast.SelectionSet, v []policy.VersionInfo) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNPolicyVersion2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyVersion(ctx, sel, v[i])
+		return ec.marshalNPolicyVersion2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐVersionInfo(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -12986,7 +13437,7 @@ func (ec *executionContext) marshalNPolicyVersion2ᚕgithubᚗcomᚋgovhubᚋgov
 	return ret
 }
 
-func (ec *executionContext) marshalNPolicyVersion2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyVersion(ctx context.Context, sel ast.SelectionSet, v *model.PolicyVersion) graphql.Marshaler {
+func (ec *executionContext) marshalNPolicyVersion2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐVersionInfo(ctx context.Context, sel ast.SelectionSet, v *policy.VersionInfo) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -13010,18 +13461,18 @@ func (ec *executionContext) marshalNProperty2githubᚗcomᚋgovhubᚋgovhubᚋgr
 	return ec._Property(ctx, sel, &v)
 }
 
-func (ec *executionContext) unmarshalNPropertyInput2map(ctx context.Context, v any) (map[string]any, error) {
+func (ec *executionContext) unmarshalNPropertyInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPropertyInput(ctx context.Context, v any) (model.PropertyInput, error) {
 	res, err := ec.unmarshalInputPropertyInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNPropertyInput2ᚕmapᚄ(ctx context.Context, v any) ([]map[string]any, error) {
+func (ec *executionContext) unmarshalNPropertyInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPropertyInputᚄ(ctx context.Context, v any) ([]model.PropertyInput, error) {
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]map[string]any, len(vSlice))
+	res := make([]model.PropertyInput, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNPropertyInput2map(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNPropertyInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPropertyInput(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -13029,15 +13480,15 @@ func (ec *executionContext) unmarshalNPropertyInput2ᚕmapᚄ(ctx context.Contex
 	return res, nil
 }
 
-func (ec *executionContext) marshalNPurpose2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPurpose(ctx context.Context, sel ast.SelectionSet, v model.Purpose) graphql.Marshaler {
+func (ec *executionContext) marshalNPurpose2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐPurpose(ctx context.Context, sel ast.SelectionSet, v policy.Purpose) graphql.Marshaler {
 	return ec._Purpose(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNPurpose2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPurposeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Purpose) graphql.Marshaler {
+func (ec *executionContext) marshalNPurpose2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐPurposeᚄ(ctx context.Context, sel ast.SelectionSet, v []policy.Purpose) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNPurpose2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPurpose(ctx, sel, v[i])
+		return ec.marshalNPurpose2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐPurpose(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -13049,12 +13500,12 @@ func (ec *executionContext) marshalNPurpose2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋ
 	return ret
 }
 
-func (ec *executionContext) unmarshalNPurposeInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPurposeInput(ctx context.Context, v any) (model.PurposeInput, error) {
+func (ec *executionContext) unmarshalNPurposeInput2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐPurpose(ctx context.Context, v any) (policy.Purpose, error) {
 	res, err := ec.unmarshalInputPurposeInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNSocialInsuranceInput2map(ctx context.Context, v any) (map[string]any, error) {
+func (ec *executionContext) unmarshalNSocialInsuranceInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐSocialInsuranceInput(ctx context.Context, v any) (model.SocialInsuranceInput, error) {
 	res, err := ec.unmarshalInputSocialInsuranceInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -13104,7 +13555,7 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	return ret
 }
 
-func (ec *executionContext) unmarshalNTaxInput2map(ctx context.Context, v any) (map[string]any, error) {
+func (ec *executionContext) unmarshalNTaxInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐTaxInput(ctx context.Context, v any) (model.TaxInput, error) {
 	res, err := ec.unmarshalInputTaxInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -13476,16 +13927,16 @@ func (ec *executionContext) marshalOMarriage2ᚖgithubᚗcomᚋgovhubᚋgovhub�
 	return ec._Marriage(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalOPolicyGroupingInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyGroupingInputᚄ(ctx context.Context, v any) ([]model.PolicyGroupingInput, error) {
+func (ec *executionContext) unmarshalOPolicyGroupingInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐGroupingᚄ(ctx context.Context, v any) ([]policy.Grouping, error) {
 	if v == nil {
 		return nil, nil
 	}
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]model.PolicyGroupingInput, len(vSlice))
+	res := make([]policy.Grouping, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNPolicyGroupingInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyGroupingInput(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNPolicyGroupingInput2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐGrouping(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -13493,16 +13944,16 @@ func (ec *executionContext) unmarshalOPolicyGroupingInput2ᚕgithubᚗcomᚋgovh
 	return res, nil
 }
 
-func (ec *executionContext) unmarshalOPolicyRuleInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyRuleInputᚄ(ctx context.Context, v any) ([]model.PolicyRuleInput, error) {
+func (ec *executionContext) unmarshalOPolicyRuleInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐRuleᚄ(ctx context.Context, v any) ([]policy.Rule, error) {
 	if v == nil {
 		return nil, nil
 	}
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]model.PolicyRuleInput, len(vSlice))
+	res := make([]policy.Rule, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNPolicyRuleInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyRuleInput(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNPolicyRuleInput2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐRule(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -13529,16 +13980,16 @@ func (ec *executionContext) marshalOProperty2ᚕgithubᚗcomᚋgovhubᚋgovhub�
 	return ret
 }
 
-func (ec *executionContext) unmarshalOPurposeInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPurposeInputᚄ(ctx context.Context, v any) ([]model.PurposeInput, error) {
+func (ec *executionContext) unmarshalOPurposeInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐPurposeᚄ(ctx context.Context, v any) ([]policy.Purpose, error) {
 	if v == nil {
 		return nil, nil
 	}
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]model.PurposeInput, len(vSlice))
+	res := make([]policy.Purpose, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNPurposeInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPurposeInput(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNPurposeInput2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐPurpose(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}

@@ -12,6 +12,9 @@ import (
 	"github.com/govhub/govhub/hub"
 )
 
+// hashText is a hash as the schema shows it: base64.
+func hashText(h tlog.Hash) string { return base64.StdEncoding.EncodeToString(h[:]) }
+
 func b64(h []tlog.Hash) []string {
 	out := make([]string, len(h))
 	for i := range h {

@@ -2,7 +2,6 @@ package graph
 
 import (
 	"context"
-	"encoding/hex"
 	"time"
 
 	"github.com/govhub/govhub/governance"
@@ -21,68 +20,31 @@ func optString(s string) *string {
 	return &s
 }
 
-func ruleModel(r policy.Rule) model.PolicyRule {
-	return model.PolicyRule{Role: r.Role, Department: r.Department, Object: r.Object, Action: string(r.Action),
-		Purpose: r.Purpose, Effect: string(r.Effect)}
-}
-
-func rulesModel(rs []policy.Rule) []model.PolicyRule {
-	out := make([]model.PolicyRule, len(rs))
-	for i, r := range rs {
-		out[i] = ruleModel(r)
-	}
-	return out
-}
-
-func groupingsModel(gs []policy.Grouping) []model.PolicyGrouping {
-	out := make([]model.PolicyGrouping, len(gs))
-	for i, g := range gs {
-		out[i] = model.PolicyGrouping{Member: g.Member, Role: g.Role, Department: g.Department}
-	}
-	return out
-}
-
-func changeFromInput(in model.PolicyChangeInput) policy.Change {
-	var c policy.Change
-	rules := func(ins []model.PolicyRuleInput) []policy.Rule {
-		var out []policy.Rule
-		for _, r := range ins {
-			out = append(out, policy.Rule{Role: r.Role, Department: r.Department, Object: r.Object,
-				Action: policy.Action(r.Action), Purpose: r.Purpose, Effect: policy.Effect(r.Effect)})
-		}
-		return out
-	}
-	groupings := func(ins []model.PolicyGroupingInput) []policy.Grouping {
-		var out []policy.Grouping
-		for _, g := range ins {
-			out = append(out, policy.Grouping{Member: g.Member, Role: g.Role, Department: g.Department})
-		}
-		return out
-	}
-	c.AddRules, c.RemoveRules = rules(in.AddRules), rules(in.RemoveRules)
-	c.AddGroupings, c.RemoveGroupings = groupings(in.AddGroupings), groupings(in.RemoveGroupings)
-	for _, p := range in.AddPurposes {
-		c.AddPurposes = append(c.AddPurposes, policy.Purpose{Code: p.Code, TitleZh: p.TitleZh, TitleEn: p.TitleEn, LegalBasis: p.LegalBasis})
-	}
-	c.RetirePurposes = in.RetirePurposes
+// proposedChange is a PolicyChangeInput (bound to policy.Change) as the hub has always been given
+// it: gqlgen makes an explicitly empty list an empty slice, which the stored proposal, and the
+// digest of it on the ledger, would encode as [] rather than null. RetirePurposes was always passed
+// as given.
+func proposedChange(c policy.Change) policy.Change {
+	c.AddRules, c.RemoveRules = nilIfEmpty(c.AddRules), nilIfEmpty(c.RemoveRules)
+	c.AddGroupings, c.RemoveGroupings = nilIfEmpty(c.AddGroupings), nilIfEmpty(c.RemoveGroupings)
+	c.AddPurposes = nilIfEmpty(c.AddPurposes)
 	return c
 }
 
+func nilIfEmpty[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+// proposalModel is a governance.Proposal as the schema shows it. The policy types it holds are bound
+// (gqlgen.yml); the proposal itself is converted here because its Go type differs from the schema
+// (uint64 indexes shown as Int64, times as text, "" as null, the decision only once decided).
 func proposalModel(p governance.Proposal) *model.PolicyProposal {
-	c := p.Change
 	out := &model.PolicyProposal{
 		ID: p.ID, BaseVersion: int64(p.Base), Reason: p.Reason, ProposedBy: p.ProposedBy, Created: fmtTime(p.Created),
-		Status: p.Status, LedgerIndex: int64(p.Entry), Impact: []model.FieldImpact{},
-		Change: &model.PolicyChange{AddRules: rulesModel(c.AddRules), RemoveRules: rulesModel(c.RemoveRules),
-			AddGroupings: groupingsModel(c.AddGroupings), RemoveGroupings: groupingsModel(c.RemoveGroupings),
-			AddPurposes: []model.Purpose{}, RetirePurposes: append([]string{}, c.RetirePurposes...)},
-	}
-	for _, pp := range c.AddPurposes {
-		out.Change.AddPurposes = append(out.Change.AddPurposes, model.Purpose{Code: pp.Code, TitleZh: pp.TitleZh, TitleEn: pp.TitleEn, LegalBasis: pp.LegalBasis})
-	}
-	for _, f := range p.Impact {
-		out.Impact = append(out.Impact, model.FieldImpact{Department: f.Department, Role: f.Role, Purpose: f.Purpose,
-			Field: f.Field, Before: f.Before.String(), After: f.After.String()})
+		Status: p.Status, LedgerIndex: int64(p.Entry), Change: &p.Change, Impact: p.Impact,
 	}
 	if p.Status != "pending" {
 		out.DecidedBy, out.DecisionReason = optString(p.DecidedBy), optString(p.DecisionReason)
@@ -98,18 +60,12 @@ func proposalModel(p governance.Proposal) *model.PolicyProposal {
 	return out
 }
 
-func versionModel(v policy.VersionInfo) model.PolicyVersion {
-	return model.PolicyVersion{Version: int64(v.Version), Rules: v.Rules, Digest: hex.EncodeToString(v.Digest),
-		Created: fmtTime(v.Created), ProposalID: optString(v.ProposalID), ProposedBy: optString(v.ProposedBy),
-		ApprovedBy: optString(v.ApprovedBy), Reason: optString(v.Reason)}
-}
-
-func (r *mutationResolver) proposePolicyChange(ctx context.Context, in model.PolicyChangeInput, reason string) (*model.PolicyProposal, error) {
+func (r *mutationResolver) proposePolicyChange(ctx context.Context, change policy.Change, reason string) (*model.PolicyProposal, error) {
 	p, err := principal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	prop, err := r.Officers.ProposePolicyChange(ctx, p, changeFromInput(in), reason)
+	prop, err := r.Officers.ProposePolicyChange(ctx, p, proposedChange(change), reason)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +96,7 @@ func (r *mutationResolver) rejectPolicyChange(ctx context.Context, id, reason st
 	return proposalModel(prop), nil
 }
 
-func (r *queryResolver) policyVersion(ctx context.Context) (*model.PolicyVersion, error) {
+func (r *queryResolver) policyVersion(ctx context.Context) (*policy.VersionInfo, error) {
 	p, err := principal(ctx)
 	if err != nil {
 		return nil, err
@@ -149,11 +105,10 @@ func (r *queryResolver) policyVersion(ctx context.Context) (*model.PolicyVersion
 	if err != nil {
 		return nil, err
 	}
-	m := versionModel(v)
-	return &m, nil
+	return &v, nil
 }
 
-func (r *queryResolver) policyVersions(ctx context.Context) ([]model.PolicyVersion, error) {
+func (r *queryResolver) policyVersions(ctx context.Context) ([]policy.VersionInfo, error) {
 	p, err := principal(ctx)
 	if err != nil {
 		return nil, err
@@ -162,14 +117,10 @@ func (r *queryResolver) policyVersions(ctx context.Context) ([]model.PolicyVersi
 	if err != nil {
 		return nil, err
 	}
-	out := make([]model.PolicyVersion, len(vs))
-	for i, v := range vs {
-		out[i] = versionModel(v)
-	}
-	return out, nil
+	return vs, nil
 }
 
-func (r *queryResolver) policyRules(ctx context.Context, version *int64) ([]model.PolicyRule, error) {
+func (r *queryResolver) policyRules(ctx context.Context, version *int64) ([]policy.Rule, error) {
 	p, err := principal(ctx)
 	if err != nil {
 		return nil, err
@@ -182,10 +133,10 @@ func (r *queryResolver) policyRules(ctx context.Context, version *int64) ([]mode
 	if err != nil {
 		return nil, err
 	}
-	return rulesModel(set.Rules), nil
+	return set.Rules, nil
 }
 
-func (r *queryResolver) policyGroupings(ctx context.Context) ([]model.PolicyGrouping, error) {
+func (r *queryResolver) policyGroupings(ctx context.Context) ([]policy.Grouping, error) {
 	p, err := principal(ctx)
 	if err != nil {
 		return nil, err
@@ -194,7 +145,7 @@ func (r *queryResolver) policyGroupings(ctx context.Context) ([]model.PolicyGrou
 	if err != nil {
 		return nil, err
 	}
-	return groupingsModel(set.Groupings), nil
+	return set.Groupings, nil
 }
 
 func (r *queryResolver) policyProposals(ctx context.Context, status *string) ([]model.PolicyProposal, error) {
@@ -226,5 +177,5 @@ func (r *queryResolver) explainAccess(ctx context.Context, department, role, fie
 	if err != nil {
 		return nil, err
 	}
-	return &model.AccessExplanation{Level: e.Level.String(), Matched: rulesModel(e.Matched), Reason: e.Reason, PolicyVersion: int64(version)}, nil
+	return &model.AccessExplanation{Level: e.Level.String(), Matched: e.Matched, Reason: e.Reason, PolicyVersion: int64(version)}, nil
 }

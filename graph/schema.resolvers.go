@@ -7,47 +7,71 @@ package graph
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 
 	"github.com/govhub/govhub/graph/model"
+	"github.com/govhub/govhub/ledger"
+	"github.com/govhub/govhub/policy"
 )
 
+// Before is the resolver for the before field.
+func (r *fieldImpactResolver) Before(ctx context.Context, obj *policy.FieldChange) (string, error) {
+	return obj.Before.String(), nil
+}
+
+// After is the resolver for the after field.
+func (r *fieldImpactResolver) After(ctx context.Context, obj *policy.FieldChange) (string, error) {
+	return obj.After.String(), nil
+}
+
+// LeafHash is the resolver for the leafHash field.
+func (r *ledgerReceiptResolver) LeafHash(ctx context.Context, obj *ledger.Receipt) (string, error) {
+	return hashText(obj.LeafHash), nil
+}
+
+// Signature is the resolver for the signature field.
+func (r *ledgerReceiptResolver) Signature(ctx context.Context, obj *ledger.Receipt) (string, error) {
+	return base64.StdEncoding.EncodeToString(obj.Signature), nil
+}
+
 // UpdateIdentity is the resolver for the updateIdentity field.
-func (r *mutationResolver) UpdateIdentity(ctx context.Context, citizenID string, purpose string, input map[string]any) (*model.UpdateResult, error) {
-	return r.update(ctx, "identity", citizenID, purpose, []map[string]any{input})
+func (r *mutationResolver) UpdateIdentity(ctx context.Context, citizenID string, purpose string, input model.IdentityInput) (*model.UpdateResult, error) {
+	return r.update(ctx, "identity", citizenID, purpose, identityItems(input))
 }
 
 // UpdateMarriage is the resolver for the updateMarriage field.
-func (r *mutationResolver) UpdateMarriage(ctx context.Context, citizenID string, purpose string, input map[string]any) (*model.UpdateResult, error) {
-	return r.update(ctx, "marriage", citizenID, purpose, []map[string]any{input})
+func (r *mutationResolver) UpdateMarriage(ctx context.Context, citizenID string, purpose string, input model.MarriageInput) (*model.UpdateResult, error) {
+	return r.update(ctx, "marriage", citizenID, purpose, marriageItems(input))
 }
 
 // UpdateSocialInsurance is the resolver for the updateSocialInsurance field.
-func (r *mutationResolver) UpdateSocialInsurance(ctx context.Context, citizenID string, purpose string, input map[string]any) (*model.UpdateResult, error) {
-	return r.update(ctx, "socialInsurance", citizenID, purpose, []map[string]any{input})
+func (r *mutationResolver) UpdateSocialInsurance(ctx context.Context, citizenID string, purpose string, input model.SocialInsuranceInput) (*model.UpdateResult, error) {
+	return r.update(ctx, "socialInsurance", citizenID, purpose, socialInsuranceItems(input))
 }
 
 // UpdateTax is the resolver for the updateTax field.
-func (r *mutationResolver) UpdateTax(ctx context.Context, citizenID string, purpose string, input map[string]any) (*model.UpdateResult, error) {
-	return r.update(ctx, "tax", citizenID, purpose, []map[string]any{input})
+func (r *mutationResolver) UpdateTax(ctx context.Context, citizenID string, purpose string, input model.TaxInput) (*model.UpdateResult, error) {
+	return r.update(ctx, "tax", citizenID, purpose, taxItems(input))
 }
 
 // UpdateProperty is the resolver for the updateProperty field.
-func (r *mutationResolver) UpdateProperty(ctx context.Context, citizenID string, purpose string, input []map[string]any) (*model.UpdateResult, error) {
-	return r.update(ctx, "property", citizenID, purpose, input)
+func (r *mutationResolver) UpdateProperty(ctx context.Context, citizenID string, purpose string, input []model.PropertyInput) (*model.UpdateResult, error) {
+	return r.update(ctx, "property", citizenID, purpose, propertyItems(input))
 }
 
 // UpdateBusinessLicense is the resolver for the updateBusinessLicense field.
-func (r *mutationResolver) UpdateBusinessLicense(ctx context.Context, citizenID string, purpose string, input []map[string]any) (*model.UpdateResult, error) {
-	return r.update(ctx, "businessLicense", citizenID, purpose, input)
+func (r *mutationResolver) UpdateBusinessLicense(ctx context.Context, citizenID string, purpose string, input []model.BusinessLicenseInput) (*model.UpdateResult, error) {
+	return r.update(ctx, "businessLicense", citizenID, purpose, businessLicenseItems(input))
 }
 
 // UpdateHealth is the resolver for the updateHealth field.
-func (r *mutationResolver) UpdateHealth(ctx context.Context, citizenID string, purpose string, input map[string]any) (*model.UpdateResult, error) {
-	return r.update(ctx, "health", citizenID, purpose, []map[string]any{input})
+func (r *mutationResolver) UpdateHealth(ctx context.Context, citizenID string, purpose string, input model.HealthInput) (*model.UpdateResult, error) {
+	return r.update(ctx, "health", citizenID, purpose, healthItems(input))
 }
 
 // ProposePolicyChange is the resolver for the proposePolicyChange field.
-func (r *mutationResolver) ProposePolicyChange(ctx context.Context, change model.PolicyChangeInput, reason string) (*model.PolicyProposal, error) {
+func (r *mutationResolver) ProposePolicyChange(ctx context.Context, change policy.Change, reason string) (*model.PolicyProposal, error) {
 	return r.proposePolicyChange(ctx, change, reason)
 }
 
@@ -61,18 +85,54 @@ func (r *mutationResolver) RejectPolicyChange(ctx context.Context, id string, re
 	return r.rejectPolicyChange(ctx, id, reason)
 }
 
+// Action is the resolver for the action field.
+func (r *policyRuleResolver) Action(ctx context.Context, obj *policy.Rule) (string, error) {
+	return string(obj.Action), nil
+}
+
+// Effect is the resolver for the effect field.
+func (r *policyRuleResolver) Effect(ctx context.Context, obj *policy.Rule) (string, error) {
+	return string(obj.Effect), nil
+}
+
+// Digest is the resolver for the digest field.
+func (r *policyVersionResolver) Digest(ctx context.Context, obj *policy.VersionInfo) (string, error) {
+	return hex.EncodeToString(obj.Digest), nil
+}
+
+// Created is the resolver for the created field.
+func (r *policyVersionResolver) Created(ctx context.Context, obj *policy.VersionInfo) (string, error) {
+	return fmtTime(obj.Created), nil
+}
+
+// ProposalID is the resolver for the proposalId field.
+func (r *policyVersionResolver) ProposalID(ctx context.Context, obj *policy.VersionInfo) (*string, error) {
+	return optString(obj.ProposalID), nil
+}
+
+// ProposedBy is the resolver for the proposedBy field.
+func (r *policyVersionResolver) ProposedBy(ctx context.Context, obj *policy.VersionInfo) (*string, error) {
+	return optString(obj.ProposedBy), nil
+}
+
+// ApprovedBy is the resolver for the approvedBy field.
+func (r *policyVersionResolver) ApprovedBy(ctx context.Context, obj *policy.VersionInfo) (*string, error) {
+	return optString(obj.ApprovedBy), nil
+}
+
+// Reason is the resolver for the reason field.
+func (r *policyVersionResolver) Reason(ctx context.Context, obj *policy.VersionInfo) (*string, error) {
+	return optString(obj.Reason), nil
+}
+
 // Citizen is the resolver for the citizen field.
 func (r *queryResolver) Citizen(ctx context.Context, id string, purpose string) (*model.Citizen, error) {
 	return r.readCitizen(ctx, id, purpose)
 }
 
 // Purposes is the resolver for the purposes field.
-func (r *queryResolver) Purposes(ctx context.Context) ([]model.Purpose, error) {
-	var out []model.Purpose
-	for _, p := range r.Reader.Policy().Purposes() {
-		out = append(out, model.Purpose{Code: p.Code, TitleZh: p.TitleZh, TitleEn: p.TitleEn, LegalBasis: p.LegalBasis})
-	}
-	return out, nil
+func (r *queryResolver) Purposes(ctx context.Context) ([]policy.Purpose, error) {
+	return r.Reader.Policy().Purposes(), nil
 }
 
 // Me is the resolver for the me field.
@@ -115,22 +175,22 @@ func (r *queryResolver) Citizens(ctx context.Context, purpose string, filter *mo
 }
 
 // PolicyVersion is the resolver for the policyVersion field.
-func (r *queryResolver) PolicyVersion(ctx context.Context) (*model.PolicyVersion, error) {
+func (r *queryResolver) PolicyVersion(ctx context.Context) (*policy.VersionInfo, error) {
 	return r.policyVersion(ctx)
 }
 
 // PolicyVersions is the resolver for the policyVersions field.
-func (r *queryResolver) PolicyVersions(ctx context.Context) ([]model.PolicyVersion, error) {
+func (r *queryResolver) PolicyVersions(ctx context.Context) ([]policy.VersionInfo, error) {
 	return r.policyVersions(ctx)
 }
 
 // PolicyRules is the resolver for the policyRules field.
-func (r *queryResolver) PolicyRules(ctx context.Context, version *int64) ([]model.PolicyRule, error) {
+func (r *queryResolver) PolicyRules(ctx context.Context, version *int64) ([]policy.Rule, error) {
 	return r.policyRules(ctx, version)
 }
 
 // PolicyGroupings is the resolver for the policyGroupings field.
-func (r *queryResolver) PolicyGroupings(ctx context.Context) ([]model.PolicyGrouping, error) {
+func (r *queryResolver) PolicyGroupings(ctx context.Context) ([]policy.Grouping, error) {
 	return r.policyGroupings(ctx)
 }
 
@@ -144,13 +204,45 @@ func (r *queryResolver) ExplainAccess(ctx context.Context, department string, ro
 	return r.explainAccess(ctx, department, role, field, purpose)
 }
 
+// Action is the resolver for the action field.
+func (r *policyRuleInputResolver) Action(ctx context.Context, obj *policy.Rule, data string) error {
+	obj.Action = policy.Action(data)
+	return nil
+}
+
+// Effect is the resolver for the effect field.
+func (r *policyRuleInputResolver) Effect(ctx context.Context, obj *policy.Rule, data string) error {
+	obj.Effect = policy.Effect(data)
+	return nil
+}
+
+// FieldImpact returns FieldImpactResolver implementation.
+func (r *Resolver) FieldImpact() FieldImpactResolver { return &fieldImpactResolver{r} }
+
+// LedgerReceipt returns LedgerReceiptResolver implementation.
+func (r *Resolver) LedgerReceipt() LedgerReceiptResolver { return &ledgerReceiptResolver{r} }
+
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
+
+// PolicyRule returns PolicyRuleResolver implementation.
+func (r *Resolver) PolicyRule() PolicyRuleResolver { return &policyRuleResolver{r} }
+
+// PolicyVersion returns PolicyVersionResolver implementation.
+func (r *Resolver) PolicyVersion() PolicyVersionResolver { return &policyVersionResolver{r} }
 
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
+// PolicyRuleInput returns PolicyRuleInputResolver implementation.
+func (r *Resolver) PolicyRuleInput() PolicyRuleInputResolver { return &policyRuleInputResolver{r} }
+
 type (
-	mutationResolver struct{ *Resolver }
-	queryResolver    struct{ *Resolver }
+	fieldImpactResolver     struct{ *Resolver }
+	ledgerReceiptResolver   struct{ *Resolver }
+	mutationResolver        struct{ *Resolver }
+	policyRuleResolver      struct{ *Resolver }
+	policyVersionResolver   struct{ *Resolver }
+	queryResolver           struct{ *Resolver }
+	policyRuleInputResolver struct{ *Resolver }
 )

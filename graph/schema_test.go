@@ -1,8 +1,12 @@
 package graph
 
 import (
+	goast "go/ast"
+	"go/parser"
+	"go/token"
+	"go/types"
+	"maps"
 	"os"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -11,7 +15,6 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/govhub/govhub/dataset"
-	"github.com/govhub/govhub/graph/model"
 )
 
 // loadSchema parses ../schema.graphql, the source of truth.
@@ -237,7 +240,7 @@ func TestRootFieldsTouchingCitizens(t *testing.T) {
 			}
 		}
 	}
-	if !reflect.DeepEqual(citizenDataFields, want) {
+	if !maps.Equal(citizenDataFields, want) {
 		t.Errorf("citizenDataFields = %v, want %v", citizenDataFields, want)
 	}
 	for _, fd := range s.Mutation.Fields {
@@ -259,68 +262,89 @@ func TestGeneratedSchemaIsCurrent(t *testing.T) {
 	}
 }
 
-// TestModelStructsMatchSchema: the reflection in fields.go (structField, fillItem, setPlain,
-// setSealed) finds, for every dataset, a Citizen field of the right shape, and in the dataset's
-// model struct exactly one Go field per schema field, of a type its values fit, next to the
-// embedded Access.
+// TestModelStructsMatchSchema: the models gqlgen generates (model/models_gen.go) are what the
+// generated conversions (catalog_gen.go) and the field middleware rely on: for every dataset, a
+// Citizen field of the right shape, and in the dataset's model struct exactly one Go field per
+// schema field, of a type its values fit, next to the embedded Access. Read from the source with
+// go/ast.
 func TestModelStructsMatchSchema(t *testing.T) {
 	s := loadSchema(t)
-	citizen := reflect.ValueOf(&model.Citizen{}).Elem()
-	if _, ok := reflect.TypeFor[model.Citizen]().FieldByName("Access"); !ok {
+	f, err := parser.ParseFile(token.NewFileSet(), "model/models_gen.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	structs := map[string]*goast.StructType{}
+	for _, d := range f.Decls {
+		if gd, ok := d.(*goast.GenDecl); ok {
+			for _, spec := range gd.Specs {
+				if ts, ok := spec.(*goast.TypeSpec); ok {
+					if st, ok := ts.Type.(*goast.StructType); ok {
+						structs[ts.Name.Name] = st
+					}
+				}
+			}
+		}
+	}
+	// fields returns a struct's fields by Go name (with their type, as Go source), and whether it
+	// embeds Access.
+	fields := func(name string) (map[string]string, bool) {
+		st := structs[name]
+		if st == nil {
+			t.Fatalf("models_gen.go has no struct %s", name)
+		}
+		out, access := map[string]string{}, false
+		for _, fl := range st.Fields.List {
+			if len(fl.Names) == 0 {
+				access = access || types.ExprString(fl.Type) == "Access"
+				continue
+			}
+			for _, n := range fl.Names {
+				out[n.Name] = types.ExprString(fl.Type)
+			}
+		}
+		return out, access
+	}
+	plainGo := map[dataset.Kind][]string{
+		dataset.String:     {"*string"},
+		dataset.Enum:       {"*string"},
+		dataset.Date:       {"*string"},
+		dataset.Int:        {"*int", "*int64"},
+		dataset.Float:      {"*float64"},
+		dataset.Bool:       {"*bool"},
+		dataset.StringList: {"[]string"},
+	}
+	citizen, access := fields("Citizen")
+	if !access {
 		t.Errorf("model.Citizen does not embed Access")
-	}
-	sealedGo := map[string]reflect.Type{
-		"SealedString": reflect.TypeFor[*model.SealedString](),
-		"SealedInt":    reflect.TypeFor[*model.SealedInt](),
-		"SealedDate":   reflect.TypeFor[*model.SealedDate](),
-	}
-	plainGo := map[dataset.Kind][]reflect.Type{
-		dataset.String:     {reflect.TypeFor[*string]()},
-		dataset.Enum:       {reflect.TypeFor[*string]()},
-		dataset.Date:       {reflect.TypeFor[*string]()},
-		dataset.Int:        {reflect.TypeFor[*int](), reflect.TypeFor[*int64]()},
-		dataset.Float:      {reflect.TypeFor[*float64]()},
-		dataset.Bool:       {reflect.TypeFor[*bool]()},
-		dataset.StringList: {reflect.TypeFor[[]string]()},
 	}
 	for _, ds := range dataset.All() {
 		t.Run(ds.Name, func(t *testing.T) {
-			slot := structField(citizen, ds.Name)
-			if !slot.IsValid() {
-				t.Fatalf("model.Citizen has no field for dataset %s", ds.Name)
+			goName := strings.ToUpper(ds.Name[:1]) + ds.Name[1:]
+			want := "*" + typeName(ds.Name)
+			if ds.List {
+				want = "[]" + typeName(ds.Name)
 			}
-			var st reflect.Type
-			switch {
-			case ds.List && slot.Kind() == reflect.Slice && slot.Type().Elem().Kind() == reflect.Struct:
-				st = slot.Type().Elem()
-			case !ds.List && slot.Kind() == reflect.Pointer && slot.Type().Elem().Kind() == reflect.Struct:
-				st = slot.Type().Elem()
-			default:
-				t.Fatalf("model.Citizen's field for %s is a %s; the dataset is a list: %v", ds.Name, slot.Type(), ds.List)
+			if got := citizen[goName]; got != want {
+				t.Errorf("model.Citizen.%s is a %q, want %s (the dataset is a list: %v)", goName, got, want, ds.List)
 			}
-			if st.Name() != typeName(ds.Name) {
-				t.Errorf("model.Citizen's field for %s is of type %s, want %s", ds.Name, st.Name(), typeName(ds.Name))
+			st, access := fields(typeName(ds.Name))
+			if !access {
+				t.Errorf("model.%s does not embed model.Access", typeName(ds.Name))
 			}
-			if f, ok := st.FieldByName("Access"); !ok || !f.Anonymous || f.Type != reflect.TypeFor[model.Access]() {
-				t.Errorf("model.%s does not embed model.Access", st.Name())
-			}
-			obj := reflect.New(st).Elem()
-			schemaObj := s.Types[typeName(ds.Name)]
-			used := map[string]bool{"Access": true}
-			for _, fd := range schemaObj.Fields {
+			used := map[string]bool{}
+			for _, fd := range s.Types[typeName(ds.Name)].Fields {
 				if strings.HasPrefix(fd.Name, "__") {
 					continue
 				}
-				gf := structField(obj, fd.Name)
-				if !gf.IsValid() {
-					t.Errorf("model.%s has no Go field for %s (or more than one)", st.Name(), fd.Name)
-					continue
-				}
-				goName := ""
-				for i := range st.NumField() {
-					if strings.EqualFold(st.Field(i).Name, fd.Name) {
-						goName = st.Field(i).Name
+				var goName string
+				for n := range st {
+					if strings.EqualFold(n, fd.Name) {
+						goName = n
 					}
+				}
+				if goName == "" {
+					t.Errorf("model.%s has no Go field for %s", typeName(ds.Name), fd.Name)
+					continue
 				}
 				used[goName] = true
 				f, ok := ds.Field(fd.Name)
@@ -328,28 +352,28 @@ func TestModelStructsMatchSchema(t *testing.T) {
 					continue // reported by TestSchemaMatchesCatalog
 				}
 				if f.Sensitive {
-					if want := sealedGo[sealedType(f.Kind)]; gf.Type() != want {
-						t.Errorf("model.%s.%s is a %s, want %s", st.Name(), goName, gf.Type(), want)
+					if want := "*" + sealedType(f.Kind); st[goName] != want {
+						t.Errorf("model.%s.%s is a %s, want %s", typeName(ds.Name), goName, st[goName], want)
 					}
 					continue
 				}
-				if !slices.Contains(plainGo[f.Kind], gf.Type()) {
-					t.Errorf("model.%s.%s is a %s, want one of %v", st.Name(), goName, gf.Type(), plainGo[f.Kind])
+				if !slices.Contains(plainGo[f.Kind], st[goName]) {
+					t.Errorf("model.%s.%s is a %s, want one of %v", typeName(ds.Name), goName, st[goName], plainGo[f.Kind])
 				}
 			}
-			for i := range st.NumField() {
-				if name := st.Field(i).Name; !used[name] {
-					t.Errorf("model.%s.%s matches no field of the schema type", st.Name(), name)
+			for name := range st {
+				if !used[name] {
+					t.Errorf("model.%s.%s matches no field of the schema type", typeName(ds.Name), name)
 				}
 			}
 		})
 	}
-	for name, typ := range sealedGo {
-		st := typ.Elem()
-		if _, ok := st.FieldByName("Value"); !ok {
+	for _, name := range []string{"SealedString", "SealedInt", "SealedDate"} {
+		st, _ := fields(name)
+		if _, ok := st["Value"]; !ok {
 			t.Errorf("model.%s has no Value", name)
 		}
-		if f, ok := st.FieldByName("Commitment"); !ok || f.Type != reflect.TypeFor[*model.Commitment]() {
+		if st["Commitment"] != "*Commitment" {
 			t.Errorf("model.%s has no Commitment *model.Commitment", name)
 		}
 	}

@@ -2,13 +2,56 @@
 
 package model
 
+import (
+	"github.com/govhub/govhub/ledger"
+	"github.com/govhub/govhub/policy"
+)
+
 type AccessExplanation struct {
 	// reveal, commit or deny
 	Level string `json:"level"`
 	// The allow and deny rules that match (role inheritance included); none means deny by default.
-	Matched       []PolicyRule `json:"matched"`
-	Reason        string       `json:"reason"`
-	PolicyVersion int64        `json:"policyVersion"`
+	Matched       []policy.Rule `json:"matched"`
+	Reason        string        `json:"reason"`
+	PolicyVersion int64         `json:"policyVersion"`
+}
+
+type BusinessLicense struct {
+	// Unified social credit code, GB 32100.
+	Uscc                *string `json:"uscc,omitempty"`
+	CompanyName         *string `json:"companyName,omitempty"`
+	LegalRepresentative *string `json:"legalRepresentative,omitempty"`
+	// Yuan.
+	RegisteredCapital *int64  `json:"registeredCapital,omitempty"`
+	Status            *string `json:"status,omitempty"`
+	Access            `json:"-"`
+}
+
+type BusinessLicenseInput struct {
+	Uscc                *string `json:"uscc,omitempty"`
+	CompanyName         *string `json:"companyName,omitempty"`
+	LegalRepresentative *string `json:"legalRepresentative,omitempty"`
+	RegisteredCapital   *int64  `json:"registeredCapital,omitempty"`
+	Status              *string `json:"status,omitempty"`
+}
+
+type Citizen struct {
+	ID string `json:"id"`
+	// Owned by public-security.
+	Identity *Identity `json:"identity,omitempty"`
+	// Owned by civil-affairs.
+	Marriage *Marriage `json:"marriage,omitempty"`
+	// Owned by hrss.
+	SocialInsurance *SocialInsurance `json:"socialInsurance,omitempty"`
+	// Owned by tax.
+	Tax *Tax `json:"tax,omitempty"`
+	// Owned by natural-resources.
+	Property []Property `json:"property,omitempty"`
+	// Owned by market-regulation.
+	BusinessLicense []BusinessLicense `json:"businessLicense,omitempty"`
+	// Owned by health.
+	Health *Health `json:"health,omitempty"`
+	Access `json:"-"`
 }
 
 type CitizenConnection struct {
@@ -28,6 +71,16 @@ type CitizenFilter struct {
 	Equals string `json:"equals"`
 }
 
+// A Pedersen commitment to a value, C = v·G + r·H on BLS12-381 G1; the citizen can be shown the opening.
+type Commitment struct {
+	// pedersen-bls12381-g1/v1
+	Scheme string `json:"scheme"`
+	// The compressed point, hex.
+	Point string `json:"point"`
+	// The ledger index of the update entry that committed this value.
+	Version int64 `json:"version"`
+}
+
 type ConsistencyProof struct {
 	From   int64    `json:"from"`
 	To     int64    `json:"to"`
@@ -40,15 +93,37 @@ type FieldCommitment struct {
 	Commitment *Commitment `json:"commitment"`
 }
 
-// How a change moves one field for one department, role and purpose.
-type FieldImpact struct {
-	Department string `json:"department"`
-	Role       string `json:"role"`
-	Purpose    string `json:"purpose"`
-	Field      string `json:"field"`
-	// reveal, commit or deny
-	Before string `json:"before"`
-	After  string `json:"after"`
+type Health struct {
+	BloodType         *SealedString `json:"bloodType,omitempty"`
+	ChronicConditions *SealedString `json:"chronicConditions,omitempty"`
+	Vaccinations      []string      `json:"vaccinations,omitempty"`
+	Access            `json:"-"`
+}
+
+type HealthInput struct {
+	BloodType         *string  `json:"bloodType,omitempty"`
+	ChronicConditions *string  `json:"chronicConditions,omitempty"`
+	Vaccinations      []string `json:"vaccinations,omitempty"`
+}
+
+type Identity struct {
+	Name      *string `json:"name,omitempty"`
+	Gender    *string `json:"gender,omitempty"`
+	HukouCity *string `json:"hukouCity,omitempty"`
+	// Resident identity number, GB 11643.
+	NationalID *SealedString `json:"nationalId,omitempty"`
+	BirthDate  *SealedDate   `json:"birthDate,omitempty"`
+	Address    *SealedString `json:"address,omitempty"`
+	Access     `json:"-"`
+}
+
+type IdentityInput struct {
+	Name       *string `json:"name,omitempty"`
+	Gender     *string `json:"gender,omitempty"`
+	HukouCity  *string `json:"hukouCity,omitempty"`
+	NationalID *string `json:"nationalId,omitempty"`
+	BirthDate  *string `json:"birthDate,omitempty"`
+	Address    *string `json:"address,omitempty"`
 }
 
 type InclusionProof struct {
@@ -100,13 +175,17 @@ type LedgerField struct {
 	Commitment *string `json:"commitment,omitempty"`
 }
 
-// The ledger's signed promise that the entry describing this request is durably sequenced.
-type LedgerReceipt struct {
-	Index int64 `json:"index"`
-	// RFC 6962 leaf hash of the entry, base64.
-	LeafHash string `json:"leafHash"`
-	// Note signature by the log key over the receipt text, base64.
-	Signature string `json:"signature"`
+type Marriage struct {
+	MaritalStatus   *string       `json:"maritalStatus,omitempty"`
+	SpouseCitizenID *SealedString `json:"spouseCitizenId,omitempty"`
+	RegisteredOn    *string       `json:"registeredOn,omitempty"`
+	Access          `json:"-"`
+}
+
+type MarriageInput struct {
+	MaritalStatus   *string `json:"maritalStatus,omitempty"`
+	SpouseCitizenID *string `json:"spouseCitizenId,omitempty"`
+	RegisteredOn    *string `json:"registeredOn,omitempty"`
 }
 
 // Updates by the department that owns a dataset. Values are validated (nothing is written if any is
@@ -120,36 +199,6 @@ type PageInfo struct {
 	EndCursor   *string `json:"endCursor,omitempty"`
 }
 
-type PolicyChange struct {
-	AddRules        []PolicyRule     `json:"addRules"`
-	RemoveRules     []PolicyRule     `json:"removeRules"`
-	AddGroupings    []PolicyGrouping `json:"addGroupings"`
-	RemoveGroupings []PolicyGrouping `json:"removeGroupings"`
-	AddPurposes     []Purpose        `json:"addPurposes"`
-	RetirePurposes  []string         `json:"retirePurposes"`
-}
-
-type PolicyChangeInput struct {
-	AddRules        []PolicyRuleInput     `json:"addRules,omitempty"`
-	RemoveRules     []PolicyRuleInput     `json:"removeRules,omitempty"`
-	AddGroupings    []PolicyGroupingInput `json:"addGroupings,omitempty"`
-	RemoveGroupings []PolicyGroupingInput `json:"removeGroupings,omitempty"`
-	AddPurposes     []PurposeInput        `json:"addPurposes,omitempty"`
-	RetirePurposes  []string              `json:"retirePurposes,omitempty"`
-}
-
-type PolicyGrouping struct {
-	Member     string `json:"member"`
-	Role       string `json:"role"`
-	Department string `json:"department"`
-}
-
-type PolicyGroupingInput struct {
-	Member     string `json:"member"`
-	Role       string `json:"role"`
-	Department string `json:"department"`
-}
-
 type PolicyProposal struct {
 	ID string `json:"id"`
 	// The policy version it was proposed against.
@@ -158,51 +207,17 @@ type PolicyProposal struct {
 	ProposedBy  string `json:"proposedBy"`
 	Created     string `json:"created"`
 	// pending, approved or rejected
-	Status string        `json:"status"`
-	Change *PolicyChange `json:"change"`
+	Status string         `json:"status"`
+	Change *policy.Change `json:"change"`
 	// Every field whose level the change moves, computed by deciding before and after.
-	Impact         []FieldImpact `json:"impact"`
-	LedgerIndex    int64         `json:"ledgerIndex"`
-	DecidedBy      *string       `json:"decidedBy,omitempty"`
-	Decided        *string       `json:"decided,omitempty"`
-	DecisionReason *string       `json:"decisionReason,omitempty"`
+	Impact         []policy.FieldChange `json:"impact"`
+	LedgerIndex    int64                `json:"ledgerIndex"`
+	DecidedBy      *string              `json:"decidedBy,omitempty"`
+	Decided        *string              `json:"decided,omitempty"`
+	DecisionReason *string              `json:"decisionReason,omitempty"`
 	// The policy version an approval created.
 	Version             *int64 `json:"version,omitempty"`
 	DecisionLedgerIndex *int64 `json:"decisionLedgerIndex,omitempty"`
-}
-
-type PolicyRule struct {
-	Role       string `json:"role"`
-	Department string `json:"department"`
-	// dataset.field, with wildcards (tax.*, *), or a dataset for write and list
-	Object string `json:"object"`
-	// reveal, commit, write or list
-	Action string `json:"action"`
-	// a purpose code, or * for any
-	Purpose string `json:"purpose"`
-	// allow or deny
-	Effect string `json:"effect"`
-}
-
-type PolicyRuleInput struct {
-	Role       string `json:"role"`
-	Department string `json:"department"`
-	Object     string `json:"object"`
-	Action     string `json:"action"`
-	Purpose    string `json:"purpose"`
-	Effect     string `json:"effect"`
-}
-
-type PolicyVersion struct {
-	Version int64 `json:"version"`
-	Rules   int   `json:"rules"`
-	// SHA-256 of the canonical rules, groupings and purposes, hex.
-	Digest     string  `json:"digest"`
-	Created    string  `json:"created"`
-	ProposalID *string `json:"proposalId,omitempty"`
-	ProposedBy *string `json:"proposedBy,omitempty"`
-	ApprovedBy *string `json:"approvedBy,omitempty"`
-	Reason     *string `json:"reason,omitempty"`
 }
 
 type Principal struct {
@@ -212,21 +227,74 @@ type Principal struct {
 	Subject    *string `json:"subject,omitempty"`
 }
 
-type Purpose struct {
-	Code       string `json:"code"`
-	TitleZh    string `json:"titleZh"`
-	TitleEn    string `json:"titleEn"`
-	LegalBasis string `json:"legalBasis"`
+type Property struct {
+	CertificateNo *string `json:"certificateNo,omitempty"`
+	City          *string `json:"city,omitempty"`
+	// Square metres.
+	Area       *float64      `json:"area,omitempty"`
+	Address    *SealedString `json:"address,omitempty"`
+	AcquiredOn *string       `json:"acquiredOn,omitempty"`
+	Access     `json:"-"`
 }
 
-type PurposeInput struct {
-	Code       string `json:"code"`
-	TitleZh    string `json:"titleZh"`
-	TitleEn    string `json:"titleEn"`
-	LegalBasis string `json:"legalBasis"`
+type PropertyInput struct {
+	CertificateNo *string  `json:"certificateNo,omitempty"`
+	City          *string  `json:"city,omitempty"`
+	Area          *float64 `json:"area,omitempty"`
+	Address       *string  `json:"address,omitempty"`
+	AcquiredOn    *string  `json:"acquiredOn,omitempty"`
 }
 
 type Query struct {
+}
+
+// A sensitive date value.
+type SealedDate struct {
+	Value      *string     `json:"value,omitempty"`
+	Commitment *Commitment `json:"commitment,omitempty"`
+}
+
+// A sensitive integer value.
+type SealedInt struct {
+	Value      *int64      `json:"value,omitempty"`
+	Commitment *Commitment `json:"commitment,omitempty"`
+}
+
+// A sensitive text value: value is null unless the policy reveals it; the commitment is always there when the field is.
+type SealedString struct {
+	Value      *string     `json:"value,omitempty"`
+	Commitment *Commitment `json:"commitment,omitempty"`
+}
+
+type SocialInsurance struct {
+	Insured            *bool      `json:"insured,omitempty"`
+	Employer           *string    `json:"employer,omitempty"`
+	ContributionMonths *SealedInt `json:"contributionMonths,omitempty"`
+	// Monthly contribution base, yuan.
+	MonthlyBase *SealedInt `json:"monthlyBase,omitempty"`
+	Access      `json:"-"`
+}
+
+type SocialInsuranceInput struct {
+	Insured            *bool   `json:"insured,omitempty"`
+	Employer           *string `json:"employer,omitempty"`
+	ContributionMonths *int64  `json:"contributionMonths,omitempty"`
+	MonthlyBase        *int64  `json:"monthlyBase,omitempty"`
+}
+
+type Tax struct {
+	Year *int `json:"year,omitempty"`
+	// Yuan.
+	AnnualIncome *SealedInt `json:"annualIncome,omitempty"`
+	// Yuan.
+	TaxPaid *SealedInt `json:"taxPaid,omitempty"`
+	Access  `json:"-"`
+}
+
+type TaxInput struct {
+	Year         *int   `json:"year,omitempty"`
+	AnnualIncome *int64 `json:"annualIncome,omitempty"`
+	TaxPaid      *int64 `json:"taxPaid,omitempty"`
 }
 
 type UpdateResult struct {
@@ -236,5 +304,5 @@ type UpdateResult struct {
 	Version int64 `json:"version"`
 	// The commitments of the sensitive values this update wrote.
 	Commitments []FieldCommitment `json:"commitments"`
-	Receipt     *LedgerReceipt    `json:"receipt"`
+	Receipt     *ledger.Receipt   `json:"receipt"`
 }

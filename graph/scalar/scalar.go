@@ -47,3 +47,22 @@ func UnmarshalInt64(v any) (int64, error) {
 	}
 	return n, nil
 }
+
+// MarshalUint64 writes a uint64 held by a domain type (ledger indexes, policy versions) as an
+// Int64: binding Int64 to it lets gqlgen.yml bind those types rather than copy them. Values above
+// 2^63-1 do not occur (they are counts of ledger entries).
+func MarshalUint64(n uint64) graphql.Marshaler {
+	return graphql.MarshalUint64(n)
+}
+
+// UnmarshalUint64 reads an Int64 into a uint64: a non-negative integer.
+func UnmarshalUint64(v any) (uint64, error) {
+	n, err := UnmarshalInt64(v)
+	if err != nil {
+		return 0, err
+	}
+	if n < 0 {
+		return 0, badInput("an Int64 here must not be negative")
+	}
+	return uint64(n), nil
+}

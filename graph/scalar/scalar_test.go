@@ -275,3 +275,29 @@ func TestMarshalInt64(t *testing.T) {
 		t.Errorf("MarshalInt64(MaxInt64) writes %s, want 9223372036854775807", buf.String())
 	}
 }
+
+func TestUint64(t *testing.T) {
+	tests := []struct {
+		in      any
+		want    uint64
+		wantErr bool
+	}{
+		{int64(0), 0, false},
+		{json.Number("42"), 42, false},
+		{"9223372036854775807", math.MaxInt64, false},
+		{int64(-1), 0, true},
+		{"x", 0, true},
+		{1.5, 0, true},
+	}
+	for _, tt := range tests {
+		got, err := UnmarshalUint64(tt.in)
+		if got != tt.want || (err != nil) != tt.wantErr {
+			t.Errorf("UnmarshalUint64(%#v) = %d, %v, want %d (error %v)", tt.in, got, err, tt.want, tt.wantErr)
+		}
+	}
+	var b bytes.Buffer
+	MarshalUint64(math.MaxInt64).MarshalGQL(&b)
+	if b.String() != "9223372036854775807" {
+		t.Errorf("MarshalUint64(MaxInt64) = %s", b.String())
+	}
+}
