@@ -9,7 +9,7 @@ import (
 )
 
 func TestCatalog(t *testing.T) {
-	// The catalog as the task and DESIGN §8 give it: "name:Kind" with a
+	// The catalog as the task and ARCHITECTURE §8 give it: "name:Kind" with a
 	// trailing "*" for sensitive fields.
 	want := []struct {
 		name, owner, purpose string

@@ -6,7 +6,7 @@
 // newest one. Package policy makes the decisions; governance only changes what they are made
 // from.
 //
-// The invariants of DESIGN §1 this package keeps:
+// The invariants of ARCHITECTURE §1 this package keeps:
 //   - every change is on the ledger: a proposal, an approval, a rejection and an import each
 //     append an entry (kind, actor department and role, policy version, and a digest of the
 //     change or of the version, SHA-256 over its stored form; reasons stay off the ledger, they

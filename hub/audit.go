@@ -35,7 +35,7 @@ type AuditReport struct {
 	Problems []AuditProblem
 }
 
-// AuditRecords checks every stored record against the update entry that wrote it (DESIGN §1.2: the
+// AuditRecords checks every stored record against the update entry that wrote it (ARCHITECTURE §1.2: the
 // record store matches the ledger): the entry at the record's version must be an allowed update of
 // that dataset, about this citizen (its subject commitment opens with the salt in the private index),
 // whose record digest is the record's, and which carries the commitment of every sensitive value the

@@ -77,7 +77,7 @@ func (s cancelAfterPending) AddPending(ctx context.Context, p store.Pending) err
 }
 
 // When Update's caller goes away while its entry waits in the ledger's queue, the entry still
-// lands; so Update waits for the append regardless and writes the record (DESIGN §1.2: the
+// lands; so Update waits for the append regardless and writes the record (ARCHITECTURE §1.2: the
 // record store is brought to match the ledger).
 func TestCanceledUpdateStillMatchesLedger(t *testing.T) {
 	f := newFixture(t)
@@ -140,11 +140,11 @@ func TestFailedImportAllowsRetry(t *testing.T) {
 	}
 }
 
-// Two hub instances on one database (DESIGN §7: several stateless instances may share one
+// Two hub instances on one database (ARCHITECTURE §7: several stateless instances may share one
 // MongoDB) serialise writers of a record only within their own process. Both build an update on
 // version v of one record and append entries i < j. Whichever writes its record second must not
 // overwrite the first (its record, built on v, lacks the first one's change) nor be acknowledged:
-// DESIGN §1.7, nothing acknowledged is lost. It used to be acknowledged in both orders: ErrStale
+// ARCHITECTURE §1.7, nothing acknowledged is lost. It used to be acknowledged in both orders: ErrStale
 // was ignored when i came second, and j simply overwrote i when j came second.
 func TestInterleavedInstancesLoseNoAcknowledgedUpdate(t *testing.T) {
 	for _, laterFirst := range []bool{true, false} {

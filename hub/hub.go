@@ -14,7 +14,7 @@
 // private subject index, keyed request digests). Its types are plain Go: no GraphQL, no BSON. The
 // officers' policy workflow is package governance.
 //
-// The invariants of DESIGN §1 live here, per capability:
+// The invariants of ARCHITECTURE §1 live here, per capability:
 //   - log before release (Reader): ReadCitizen, ListCitizens and OpenOwn return data only after
 //     the access entry describing exactly the fields and levels they return is durably appended
 //     and indexed for each citizen concerned; if the append fails they return ErrUnavailable (or

@@ -284,7 +284,7 @@ func TestLogRefusal(t *testing.T) {
 	}
 }
 
-// With the ledger down, nothing is released and nothing is written (DESIGN §1.1, §1.2).
+// With the ledger down, nothing is released and nothing is written (ARCHITECTURE §1.1, §1.2).
 func TestLedgerDownFailsClosed(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()

@@ -41,7 +41,7 @@ const (
 )
 
 // Entry is one leaf of the ledger. It holds codes, names, digests and commitments only: the hub
-// puts no citizen identifier and no field value in clear into an entry (DESIGN §1.3).
+// puts no citizen identifier and no field value in clear into an entry (ARCHITECTURE §1.3).
 //
 // Its canonical encoding, govhub/entry/v1 ([FormatEntry], [ParseEntry]), is specified with a
 // worked example in the package documentation.

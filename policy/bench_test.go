@@ -15,7 +15,7 @@ import (
 // benchSizes are the rule counts of the synthetic policies.
 var benchSizes = []int{100, 10_000, 100_000}
 
-// synthetic builds a policy of n rules over the catalogue of DESIGN §8
+// synthetic builds a policy of n rules over the catalogue of ARCHITECTURE §8
 // (testFields: 7 datasets, 29 fields, 11 sensitive), spread over
 // min(200, n/10) departments, with 10 roles each (role-1 inherits role-0,
 // role-4 role-3, role-7 role-6) and 20 purposes. About 10 % of the rules
@@ -94,7 +94,7 @@ func queryDatasets() []string {
 
 // sleepLoader is the memory loader, plus a wait per partition standing in
 // for a store read (0.3 ms: one findOne by _id on the embedded store, 0.34
-// ms in DESIGN §7). It yields rather than calls time.Sleep, which on the
+// ms in ARCHITECTURE §7). It yields rather than calls time.Sleep, which on the
 // benchmark machine sleeps about 1 ms however short the wait asked
 // (time.Sleep(300 * time.Microsecond) in a b.Loop, -benchtime 2000x -count
 // 3: 1.28–1.32 ms a call).

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// testFields is the field catalogue of DESIGN §8; true marks a sensitive
+// testFields is the field catalogue of ARCHITECTURE §8; true marks a sensitive
 // field.
 var testFields = map[string]bool{
 	"identity.name": false, "identity.gender": false, "identity.hukouCity": false,

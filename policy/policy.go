@@ -74,7 +74,7 @@
 // # Performance
 //
 // Casbin evaluates every rule an enforcer holds on each Enforce call (about
-// 1 µs a rule: 9 ms at 10,000 rules, 74 ms at 100,000, DESIGN §5), so an
+// 1 µs a rule: 9 ms at 10,000 rules, 74 ms at 100,000, ARCHITECTURE §5), so an
 // [Engine] never holds a whole policy in one enforcer.
 // [Engine.Load] makes a [Snapshot] of a stored version without reading a
 // rule; [Snapshot.Prepare] loads the partitions a request needs,

@@ -1,5 +1,5 @@
 // Package web holds GovHub's browser-side files, embedded in the binary so that the portal works
-// offline and from a single executable (DESIGN §7; issue 9: no CDN, no external script or font).
+// offline and from a single executable (ARCHITECTURE §7; issue 9: no CDN, no external script or font).
 //
 // Today it holds static/verify.js, the citizen's in-browser verifier: a dependency-free ES module
 // that checks, with WebCrypto only, an entry's leaf hash, the citizen's salted subject commitment

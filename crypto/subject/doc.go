@@ -1,5 +1,5 @@
 // Package subject names citizens in GovHub's ledger and private index without revealing them
-// (DESIGN §1.3: no personal data in the ledger): salted subject commitments in ledger entries,
+// (ARCHITECTURE §1.3: no personal data in the ledger): salted subject commitments in ledger entries,
 // keyed pseudonyms in the private subject index, and keyed digests of requests. It is pure: no
 // I/O, no state; every function is safe for concurrent use.
 //

@@ -7,7 +7,7 @@
 // its adapter; package policy runs it over [policy.MemoryLoader] and over
 // snapshots built from the sets themselves.
 //
-// The field catalogue is that of DESIGN §8; see [Catalog].
+// The field catalogue is that of ARCHITECTURE §8; see [Catalog].
 package policytest
 
 import (
@@ -25,7 +25,7 @@ import (
 //go:embed testdata/matrix/rules.csv testdata/matrix/purposes.json
 var matrixFS embed.FS
 
-// fields is the catalogue of DESIGN §8; true marks a sensitive field.
+// fields is the catalogue of ARCHITECTURE §8; true marks a sensitive field.
 var fields = map[string]bool{
 	"identity.name": false, "identity.gender": false, "identity.hukouCity": false,
 	"identity.nationalId": true, "identity.birthDate": true, "identity.address": true,
@@ -41,7 +41,7 @@ var fields = map[string]bool{
 	"health.bloodType":       true, "health.chronicConditions": true, "health.vaccinations": false,
 }
 
-// Catalog is the field catalogue of DESIGN §8 as a [policy.Catalog].
+// Catalog is the field catalogue of ARCHITECTURE §8 as a [policy.Catalog].
 type Catalog struct{}
 
 // Datasets returns the seven dataset names, sorted.
