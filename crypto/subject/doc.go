@@ -33,6 +33,15 @@
 // guesses of its contents (a plain hash of a request naming a citizen and a value would give
 // both away).
 //
+// An official pseudonym ([Official]) names the person behind a request (their token's subject)
+// to their own department and to nobody else: 64 lower-case hex digits of
+//
+//	HMAC-SHA-256(departmentKey, "govhub/official/v1" ‖ 0x00 ‖ tokenSubject)
+//
+// where departmentKey ([DepartmentKey]) is HMAC-SHA-256(officialsKey, "govhub/official-key/v1" ‖
+// 0x00 ‖ department) under the hub's 32-byte officials key. A department given its key can
+// recompute its officials' pseudonyms; another department's entries stay opaque to it.
+//
 // # Worked example
 //
 // With salt 32 bytes of 0x01, index key 32 bytes of 0x02 and citizen "C000001":
@@ -41,6 +50,11 @@
 //	Pseudonym(key, "C000001")   = 48a6f77ecac642e62c6b18b4009a8b8f
 //	RequestDigest(key, `{"query":"{ me { kind } }"}`)
 //	                            = f1928402166c84ab2106778afa6087cb70aff74eb9c62c7320b0f6794a810f8b
+//
+// and, with the officials key 32 bytes of 0x02,
+//
+//	Official(key, "housing", "clerk-17")
+//	                            = 9ca304790f184a7ed154b0a1aebde51f072961d1ce8c118ed3c4f786184b743a
 //
 // testdata/vectors.json holds these and more (hex inputs and outputs), checked by the tests; the
 // citizen portal checks its own implementation against the same file.

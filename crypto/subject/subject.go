@@ -19,6 +19,8 @@ const (
 	commitmentLabel = "govhub/subject/v1"
 	pseudonymLabel  = "govhub/pseudonym/v1\x00"
 	requestLabel    = "govhub/request/v1\x00"
+	deptKeyLabel    = "govhub/official-key/v1\x00"
+	officialLabel   = "govhub/official/v1\x00"
 )
 
 // NewSalt draws a fresh SaltSize-byte salt from r (crypto/rand.Reader in production).
@@ -56,4 +58,24 @@ func RequestDigest(indexKey, request []byte) []byte {
 	m.Write([]byte(requestLabel))
 	m.Write(request)
 	return m.Sum(nil)
+}
+
+// DepartmentKey derives a department's resolve key from the hub's officials key:
+// HMAC-SHA-256(officialsKey, "govhub/official-key/v1" ‖ 0x00 ‖ department), 32 bytes. A department
+// holding its key can name its own officials' pseudonyms and nobody else's.
+func DepartmentKey(officialsKey []byte, department string) []byte {
+	m := hmac.New(sha256.New, officialsKey)
+	m.Write([]byte(deptKeyLabel))
+	m.Write([]byte(department))
+	return m.Sum(nil)
+}
+
+// Official names the individual official behind a request to their own department: 64 lower-case
+// hex digits of HMAC-SHA-256(DepartmentKey(officialsKey, department), "govhub/official/v1" ‖ 0x00 ‖
+// tokenSubject). Ledger entries carry it on their official line.
+func Official(officialsKey []byte, department, tokenSubject string) string {
+	m := hmac.New(sha256.New, DepartmentKey(officialsKey, department))
+	m.Write([]byte(officialLabel))
+	m.Write([]byte(tokenSubject))
+	return hex.EncodeToString(m.Sum(nil))
 }

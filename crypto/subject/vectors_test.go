@@ -19,6 +19,15 @@ type vectorFile struct {
 	Commitments []commitmentVector `json:"commitments"`
 	Pseudonyms  []pseudonymVector  `json:"pseudonyms"`
 	Requests    []requestVector    `json:"requests"`
+	Officials   []officialVector   `json:"officials"`
+}
+
+type officialVector struct {
+	Name       string `json:"name"`
+	Key        string `json:"key"`
+	Department string `json:"department"`
+	Subject    string `json:"subject"`
+	Official   string `json:"official"`
 }
 
 type commitmentVector struct {
@@ -70,6 +79,12 @@ func vectorInputs() vectorFile {
 			{Name: "empty request", Key: twos, Request: ""},
 			{Name: "another key", Key: seq, Request: hex.EncodeToString([]byte("GET /tile/entries/000"))},
 		},
+		Officials: []officialVector{
+			{Name: "worked example", Key: twos, Department: "housing", Subject: "clerk-17"},
+			{Name: "another department", Key: twos, Department: "tax", Subject: "clerk-17"},
+			{Name: "another key", Key: seq, Department: "housing", Subject: "clerk-17"},
+			{Name: "non-ASCII subject", Key: seq, Department: "housing", Subject: "办事员-1"},
+		},
 	}
 }
 
@@ -94,6 +109,9 @@ func TestVectors(t *testing.T) {
 		for i, r := range v.Requests {
 			v.Requests[i].Digest = hex.EncodeToString(RequestDigest(mustHex(t, r.Key), mustHex(t, r.Request)))
 		}
+		for i, o := range v.Officials {
+			v.Officials[i].Official = Official(mustHex(t, o.Key), o.Department, o.Subject)
+		}
 		b, err := json.MarshalIndent(v, "", "  ")
 		if err != nil {
 			t.Fatal(err)
@@ -110,7 +128,7 @@ func TestVectors(t *testing.T) {
 	if err := json.Unmarshal(b, &v); err != nil {
 		t.Fatal(err)
 	}
-	if len(v.Commitments) == 0 || len(v.Pseudonyms) == 0 || len(v.Requests) == 0 {
+	if len(v.Commitments) == 0 || len(v.Pseudonyms) == 0 || len(v.Requests) == 0 || len(v.Officials) == 0 {
 		t.Fatalf("%s lacks a kind of vector", vectorsFile)
 	}
 	for _, c := range v.Commitments {
@@ -126,6 +144,11 @@ func TestVectors(t *testing.T) {
 	for _, r := range v.Requests {
 		if got := hex.EncodeToString(RequestDigest(mustHex(t, r.Key), mustHex(t, r.Request))); got != r.Digest {
 			t.Errorf("%s: RequestDigest(%s, %s) = %s, want %s", r.Name, r.Key, r.Request, got, r.Digest)
+		}
+	}
+	for _, o := range v.Officials {
+		if got := Official(mustHex(t, o.Key), o.Department, o.Subject); got != o.Official {
+			t.Errorf("%s: Official(%s, %q, %q) = %s, want %s", o.Name, o.Key, o.Department, o.Subject, got, o.Official)
 		}
 	}
 }
@@ -149,6 +172,9 @@ func TestVectorInputs(t *testing.T) {
 	}
 	for i := range v.Requests {
 		v.Requests[i].Digest = ""
+	}
+	for i := range v.Officials {
+		v.Officials[i].Official = ""
 	}
 	got, _ := json.Marshal(v)
 	want, _ := json.Marshal(in)
