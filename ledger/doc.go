@@ -1,6 +1,6 @@
 // Package ledger is GovHub's append-only audit log: a transparency log in the manner of the Go
-// checksum database, whose entries are canonical text in the versioned encoding govhub/entry/v1
-// (below), hashed into an RFC 6962 Merkle tree, committed to by signed checkpoints (C2SP
+// checksum database, whose entries are canonical text in the versioned encodings govhub/entry/v1
+// and govhub/entry/v2 (below), hashed into an RFC 6962 Merkle tree, committed to by signed checkpoints (C2SP
 // tlog-checkpoint) that witnesses cosign (C2SP tlog-witness), with inclusion and consistency
 // proofs, offline receipts (C2SP tlog-proof) and the C2SP tlog-tiles read API.
 //
@@ -82,7 +82,8 @@
 // hex, no duplicate subjects or field names, at most [MaxEntrySize] bytes; ParseEntry rejects
 // anything FormatEntry would not have produced, so an entry has exactly one encoding and one leaf
 // hash. The first line names the version; a later version gets a new header, and this one stays
-// readable.
+// readable: ParseEntry reads v1 entries forever, and an [Entry] parsed from v1 bytes (Version 1)
+// formats back to the very same bytes.
 //
 // For example, a housing clerk's read of one citizen, the 368 bytes of testdata/entry-access.txt:
 //
@@ -118,6 +119,112 @@
 //
 // followed by an empty line and the signatures ([Checkpoint]). The package example appends this
 // entry and proves it.
+//
+// # Entries: govhub/entry/v2
+//
+// Version 2, what [FormatEntry] writes for an Entry whose Version is 0, keeps every rule of v1
+// (tokens, canonical numbers and hex, sorting, no duplicates, the size limit, one encoding per
+// entry) and adds lines. The order is fixed; the lines v1 has are unchanged; "v2" marks the new:
+//
+//	govhub/entry/v2                          header, always
+//	kind <kind>                              v1's kinds, and (v2) question | answer
+//	time <RFC 3339, UTC, milliseconds>
+//	actor <department>/<role>
+//	official <64 hex>                        v2, optional: the official's pseudonym
+//	purpose <code>                           optional
+//	policy <version>
+//	request <64 hex>                         optional
+//	request-id <token>                       v2, optional, reserved: the request's id
+//	outcome <allowed|denied>
+//	reason <token>                           optional
+//	dataset <name>                           optional
+//	base <version>                           with dataset
+//	record <64 hex>                          optional
+//	about <index>                            v2: in questions and answers only, and always there
+//	certificate <token>                      v2, optional, reserved: a certificate id
+//	sealed <64 hex> <YYYY-MM-DD>             v2, optional, reserved: sealed-access details
+//	subjects <64 hex>                        v2, optional: root of a page subject tree
+//	subject <64 hex>                         0 or more, sorted; never with subjects
+//	condition <field> <op> <n> [<n>]         v2, 0 or more, sorted, reserved: proof conditions
+//	field <name> <level> [<commitment hex>]  0 or more, sorted by name
+//
+// ParseEntry rejects a v2 line in a v1 entry, and a question or answer under the v1 header.
+//
+//   - official: HMAC-SHA-256, under the acting department's resolve key, of the subject of the
+//     token the request was made with: the individual official (DESIGN §1.9), whom their own
+//     department can resolve and nobody else can. The hub computes it; the ledger carries and
+//     checks only 32 bytes of lowercase hex. Absent for principals without a subject.
+//   - question, answer, about: a citizen who questions an access appends a question (actor
+//     citizen/citizen, as the citizen's own openings are, with their salted subject commitment),
+//     whose about line is the ledger index of the access questioned. The department's answer
+//     (actor <department>/<role>, with the answering officer's official line and the same
+//     citizen's commitment under a fresh salt) has as its about line the index of the question it
+//     answers, so answer → question → access can be followed, and several questions about one
+//     access stay apart. Message texts stay off the ledger: each entry's record line is a salted
+//     digest of its text, so that a department cannot later deny it was asked, nor the citizen
+//     that they were answered. An answer may classify itself in its reason line (e.g. legal-basis,
+//     case, misuse). The ledger does not check that about points backwards: the hub writes it.
+//   - openings remain access entries, as in v1 (actor citizen/citizen, the citizen's own
+//     commitment): an opening is a release of data, under the same log-before-release rule as any
+//     read, and every reader of v1 logs already classifies it so. A v2 opening names its field
+//     with level open (the value and its blinding were released) rather than reveal.
+//   - request-id, certificate: tokens, as v1 defines them, naming the request (to join the
+//     ledger to operators' logs) and a certificate issued from the access.
+//   - sealed: for an access made under a court-sealed investigation, a 32-byte digest identifying
+//     the case (keyed, computed off the ledger) and the first day (a calendar date, UTC) on which
+//     the access may be shown to the citizen.
+//   - condition: a predicate a proof (level prove) showed over one field, without revealing the
+//     value ([Condition]): "<field> <op> <n>" with op ge, le, gt or lt or eq, or
+//     "<field> range <lo> <hi>" (lo ≤ value ≤ hi, lo ≤ hi); bounds are decimal integers from 0 to
+//     2^64-1 without leading zeros. E.g. socialInsurance.contributionMonths ge 24.
+//   - subjects: the root of the page's subject tree ([SubjectTree]) in place of one subject line
+//     per citizen. Subject lines show how many citizens a list page concerned to every citizen who
+//     verifies it; the subject tree has 128 leaves whatever the page holds (at most
+//     [MaxPageSubjects] commitments, the rest random fillers, all sorted together), so the entry
+//     shows nothing about the others, not even their number. A citizen checks their membership
+//     with their own commitment, its position and 7 sibling hashes ([CheckSubjectPath]); the hub
+//     hands them out with the inclusion proof. An entry has subject lines or a subjects line, not
+//     both.
+//
+// For example, a housing clerk's list page of three citizens, naming the clerk, is
+// the 417 bytes of testdata/entry-v2-page.txt:
+//
+//	govhub/entry/v2
+//	kind access
+//	time 2026-11-21T06:30:05.120Z
+//	actor housing/clerk
+//	official 3aa78797ae6d5166904235a2a869f035e46f0c726e8c372a00fa097324db09d2
+//	purpose home-purchase-eligibility
+//	policy 1
+//	request 1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e
+//	outcome allowed
+//	subjects 4270b95ec96024660450835bdb145ccdd5a62fb8ea35b21b5e4bec96ec74de61
+//	field identity.hukouCity reveal
+//	field identity.name reveal
+//
+// Its leaf hash is
+//
+//	6ecc72dd89a0d906f718e17dc44f0ff5142a0497a1a47cc13f8897882bd92940
+//
+// The subjects root is that of the tree of the page's three commitments and 125 fillers
+// (testdata/subject-tree.json). The first citizen, whose commitment is the 48th leaf, proves
+// they were on the page with
+//
+//	commitment 5b5f2c7c6ce5304a5b11f43aaeff68c581ffb797736d71f88d9920e56e22edf4
+//	position   47
+//	           81482ffd25b7d2ede6267b3239a2b263aa5ef76f6cb5397a0f345cf8ed455c3e
+//	           bf3844017c5eb10b66d2a2309c30ed9d8bf9b5c151c50fe9ed69ba02f9fb1931
+//	           961d0cde1b77b8c4f1a7bbd75bac3f78441f4bdbd9abee38b4124e6b7e930323
+//	           0c45a591cffab894213530f4ff1620d9535e4a6f8ccf082fbb62dc8ce4469d9a
+//	           d173fbcf1e01ada09b4bf16ba77066e043f8526135fc892ced3255c77a07242c
+//	           b6183b06ea79994afe95bbba290bd7214fa4a2bf61a909e3b3277a81c861c275
+//	           6538ec6edeb17d14b6490579c89c8daa62d978a872e8b66bab6f22c48eb15b65
+//
+// hashing SHA-256(0x00 ‖ commitment), then, for each hash from the first, SHA-256(0x01 ‖ hash ‖
+// node) when that bit of the position (lowest first) is 1 and SHA-256(0x01 ‖ node ‖ hash) when it
+// is 0, and finding the subjects root. Golden entries of both versions, one of each v2 kind and
+// one with every reserved line, are in testdata/entry-*.txt with their leaf hashes in
+// testdata/entry-leaf-hashes.txt.
 //
 // # Other formats
 //

@@ -11,8 +11,14 @@ import (
 	"time"
 )
 
-// EntryHeader is the first line of every version-1 entry.
-const EntryHeader = "govhub/entry/v1"
+// The first line of an entry names its version. Both versions stay readable forever.
+const (
+	EntryHeaderV1 = "govhub/entry/v1"
+	EntryHeaderV2 = "govhub/entry/v2"
+)
+
+// EntryVersion is the version [FormatEntry] writes for an [Entry] whose Version is 0.
+const EntryVersion = 2
 
 // MaxEntrySize bounds the canonical encoding of one entry (entry bundles prefix each entry with a
 // 16-bit length).
@@ -21,14 +27,16 @@ const MaxEntrySize = 1<<16 - 1
 // Kind says what an entry records.
 type Kind string
 
-// The kinds of entry the hub writes.
+// The kinds of entry the hub writes. Question and answer exist from govhub/entry/v2 on.
 const (
-	KindAccess    Kind = "access"    // data was (or would have been) read
+	KindAccess    Kind = "access"    // data was (or would have been) read; also a citizen's opening
 	KindUpdate    Kind = "update"    // a record was created or changed
 	KindPolicy    Kind = "policy"    // the access policy changed version
 	KindProposal  Kind = "proposal"  // an officer proposed a policy change
 	KindApproval  Kind = "approval"  // another officer approved it: a new policy version
 	KindRejection Kind = "rejection" // another officer rejected it
+	KindQuestion  Kind = "question"  // v2: a citizen questioned an access (the entry About names)
+	KindAnswer    Kind = "answer"    // v2: a department answered a question (the entry About names)
 )
 
 // Outcome says whether the recorded action was allowed.
@@ -43,54 +51,88 @@ const (
 // Entry is one leaf of the ledger. It holds codes, names, digests and commitments only: the hub
 // puts no citizen identifier and no field value in clear into an entry (ARCHITECTURE §1.3).
 //
-// Its canonical encoding, govhub/entry/v1 ([FormatEntry], [ParseEntry]), is specified with a
-// worked example in the package documentation.
+// Its canonical encodings, govhub/entry/v1 and govhub/entry/v2 ([FormatEntry], [ParseEntry]),
+// are specified with worked examples in the package documentation. The fields marked v2 exist
+// only in version 2: a version-1 entry leaves them empty.
 type Entry struct {
-	Kind       Kind
-	Time       time.Time
-	Department string
-	Role       string
-	Purpose    string
-	Policy     uint64
-	Request    []byte // nil or 32 bytes
-	Outcome    Outcome
-	Reason     string
-	Dataset    string
-	Base       uint64 // meaningful only when Dataset is set
-	Record     []byte // nil or 32 bytes
-	Subjects   [][]byte
-	Fields     []Field
+	// Version is 1 or 2, the encoding the entry is written in; 0 means [EntryVersion].
+	// ParseEntry sets it, so that a parsed entry formats back to the same bytes.
+	Version     int
+	Kind        Kind
+	Time        time.Time
+	Department  string
+	Role        string
+	Official    []byte // v2: nil or 32 bytes, the official's per-department pseudonym
+	Purpose     string
+	Policy      uint64
+	Request     []byte // nil or 32 bytes
+	RequestID   string // v2, reserved: optional token, the request's id
+	Outcome     Outcome
+	Reason      string
+	Dataset     string
+	Base        uint64 // meaningful only when Dataset is set
+	Record      []byte // nil or 32 bytes
+	About       uint64 // v2: the index of the entry a question or an answer is about; only for those kinds
+	Certificate string // v2, reserved: optional token, a certificate id
+	Sealed      *Sealing
+	SubjectRoot []byte // v2: nil or 32 bytes, the root of a page subject tree; excludes Subjects
+	Subjects    [][]byte
+	Conditions  []Condition // v2, reserved: proof conditions
+	Fields      []Field
 }
 
-// Field is one field an entry speaks of: what was released of it (levels reveal, commit, deny) or
-// what was written (level set, with the new value's commitment when the field is sensitive).
+// Field is one field an entry speaks of: what was released of it (levels reveal, commit, deny;
+// open for a citizen's opening of their own commitment) or what was written (level set, with the
+// new value's commitment when the field is sensitive).
 type Field struct {
 	Name       string
 	Level      string
 	Commitment string // lowercase hex, optional
 }
 
+// Sealing is the sealed-access detail of a v2 entry made for a court-sealed investigation
+// (reserved): a digest identifying the case and the day the seal lifts.
+type Sealing struct {
+	Case   []byte    // 32 bytes: a keyed digest of the case, computed off the ledger
+	Unseal time.Time // a date: midnight UTC of the day the seal lifts
+}
+
 // ErrInvalidEntry reports bytes that are not a canonical entry.
 var ErrInvalidEntry = errors.New("ledger: invalid entry")
 
-// FormatEntry returns the canonical encoding of e, sorting its subjects and fields. It fails when
-// e holds something the encoding cannot carry (a token with a space, a digest of the wrong length…).
+// FormatEntry returns the canonical encoding of e in its version (v2 when e.Version is 0),
+// sorting its subjects, conditions and fields. It fails when e holds something the encoding
+// cannot carry (a token with a space, a digest of the wrong length, a v2 field in a v1 entry…).
 func FormatEntry(e Entry) ([]byte, error) {
-	if err := e.check(); err != nil {
+	v := e.Version
+	if v == 0 {
+		v = EntryVersion
+	}
+	if err := e.check(v); err != nil {
 		return nil, err
 	}
 	var b bytes.Buffer
 	line := func(k, v string) { b.WriteString(k); b.WriteByte(' '); b.WriteString(v); b.WriteByte('\n') }
-	b.WriteString(EntryHeader + "\n")
+	if v == 1 {
+		b.WriteString(EntryHeaderV1 + "\n")
+	} else {
+		b.WriteString(EntryHeaderV2 + "\n")
+	}
 	line("kind", string(e.Kind))
 	line("time", formatTime(e.Time))
 	line("actor", e.Department+"/"+e.Role)
+	if e.Official != nil {
+		line("official", hex.EncodeToString(e.Official))
+	}
 	if e.Purpose != "" {
 		line("purpose", e.Purpose)
 	}
 	line("policy", strconv.FormatUint(e.Policy, 10))
 	if e.Request != nil {
 		line("request", hex.EncodeToString(e.Request))
+	}
+	if e.RequestID != "" {
+		line("request-id", e.RequestID)
 	}
 	line("outcome", string(e.Outcome))
 	if e.Reason != "" {
@@ -103,6 +145,18 @@ func FormatEntry(e Entry) ([]byte, error) {
 	if e.Record != nil {
 		line("record", hex.EncodeToString(e.Record))
 	}
+	if e.Kind.hasAbout() {
+		line("about", strconv.FormatUint(e.About, 10))
+	}
+	if e.Certificate != "" {
+		line("certificate", e.Certificate)
+	}
+	if e.Sealed != nil {
+		line("sealed", hex.EncodeToString(e.Sealed.Case)+" "+e.Sealed.Unseal.Format(dateLayout))
+	}
+	if e.SubjectRoot != nil {
+		line("subjects", hex.EncodeToString(e.SubjectRoot))
+	}
 	subjects := slices.Clone(e.Subjects)
 	slices.SortFunc(subjects, bytes.Compare)
 	for i, s := range subjects {
@@ -110,6 +164,17 @@ func FormatEntry(e Entry) ([]byte, error) {
 			return nil, fmt.Errorf("%w: duplicate subject", ErrInvalidEntry)
 		}
 		line("subject", hex.EncodeToString(s))
+	}
+	conds := make([]string, len(e.Conditions))
+	for i, c := range e.Conditions {
+		conds[i] = c.String()
+	}
+	slices.Sort(conds)
+	for i, c := range conds {
+		if i > 0 && c == conds[i-1] {
+			return nil, fmt.Errorf("%w: duplicate condition %s", ErrInvalidEntry, c)
+		}
+		line("condition", c)
 	}
 	fields := slices.Clone(e.Fields)
 	slices.SortFunc(fields, func(a, b Field) int { return strings.Compare(a.Name, b.Name) })
@@ -129,7 +194,8 @@ func FormatEntry(e Entry) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// ParseEntry decodes a canonical entry. It accepts exactly the bytes FormatEntry produces.
+// ParseEntry decodes a canonical entry of either version. It accepts exactly the bytes
+// FormatEntry produces: for a v1 entry, no line that only v2 has.
 func ParseEntry(data []byte) (Entry, error) {
 	if len(data) > MaxEntrySize {
 		return Entry{}, fmt.Errorf("%w: %d bytes, limit %d", ErrInvalidEntry, len(data), MaxEntrySize)
@@ -141,9 +207,15 @@ func ParseEntry(data []byte) (Entry, error) {
 	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 	p := parser{lines: lines}
 	var e Entry
-	if p.next() != EntryHeader {
-		return Entry{}, fmt.Errorf("%w: line 1: want %q", ErrInvalidEntry, EntryHeader)
+	switch p.next() {
+	case EntryHeaderV1:
+		e.Version = 1
+	case EntryHeaderV2:
+		e.Version = 2
+	default:
+		return Entry{}, fmt.Errorf("%w: line 1: want %q or %q", ErrInvalidEntry, EntryHeaderV1, EntryHeaderV2)
 	}
+	v2 := e.Version >= 2
 	e.Kind = Kind(p.want("kind"))
 	if t, ok := p.value("time"); ok {
 		tm, err := time.Parse(timeLayout, t)
@@ -158,9 +230,15 @@ func ParseEntry(data []byte) (Entry, error) {
 	} else {
 		p.fail("actor %q is not department/role", actor)
 	}
+	if v2 {
+		e.Official = p.digest(p.optional("official"))
+	}
 	e.Purpose = p.optional("purpose")
 	e.Policy = p.number(p.want("policy"))
 	e.Request = p.digest(p.optional("request"))
+	if v2 {
+		e.RequestID = p.optional("request-id")
+	}
 	e.Outcome = Outcome(p.want("outcome"))
 	e.Reason = p.optional("reason")
 	if ds := p.optional("dataset"); ds != "" {
@@ -168,12 +246,33 @@ func ParseEntry(data []byte) (Entry, error) {
 		e.Base = p.number(p.want("base"))
 	}
 	e.Record = p.digest(p.optional("record"))
+	if v2 {
+		if e.Kind.hasAbout() {
+			e.About = p.number(p.want("about"))
+		}
+		e.Certificate = p.optional("certificate")
+		if s, ok := p.value("sealed"); ok {
+			e.Sealed = p.sealing(s)
+		}
+		e.SubjectRoot = p.digest(p.optional("subjects"))
+	}
 	for {
 		v, ok := p.value("subject")
 		if !ok {
 			break
 		}
 		e.Subjects = append(e.Subjects, p.digest(v))
+	}
+	for v2 {
+		v, ok := p.value("condition")
+		if !ok {
+			break
+		}
+		c, err := ParseCondition(v)
+		if err != nil {
+			p.fail("%v", err)
+		}
+		e.Conditions = append(e.Conditions, c)
 	}
 	for {
 		v, ok := p.value("field")
@@ -207,18 +306,52 @@ func ParseEntry(data []byte) (Entry, error) {
 	return e, nil
 }
 
-const timeLayout = "2006-01-02T15:04:05.000Z"
+// hasAbout reports whether entries of kind k carry an about line (v2: questions and answers).
+func (k Kind) hasAbout() bool { return k == KindQuestion || k == KindAnswer }
+
+const (
+	timeLayout = "2006-01-02T15:04:05.000Z"
+	dateLayout = "2006-01-02"
+)
 
 func formatTime(t time.Time) string { return t.UTC().Truncate(time.Millisecond).Format(timeLayout) }
 
-func (e Entry) check() error {
+func (e Entry) check(version int) error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrInvalidEntry, fmt.Sprintf(format, args...))
 	}
+	switch version {
+	case 1, 2:
+	default:
+		return bad("unknown version %d", version)
+	}
 	switch e.Kind {
 	case KindAccess, KindUpdate, KindPolicy, KindProposal, KindApproval, KindRejection:
+	case KindQuestion, KindAnswer:
+		if version < 2 {
+			return bad("kind %s needs govhub/entry/v2", e.Kind)
+		}
 	default:
 		return bad("unknown kind %q", e.Kind)
+	}
+	if version < 2 {
+		switch {
+		case e.Official != nil:
+			return bad("an official needs govhub/entry/v2")
+		case e.RequestID != "":
+			return bad("a request id needs govhub/entry/v2")
+		case e.Certificate != "":
+			return bad("a certificate needs govhub/entry/v2")
+		case e.Sealed != nil:
+			return bad("sealed-access details need govhub/entry/v2")
+		case e.SubjectRoot != nil:
+			return bad("a subject tree root needs govhub/entry/v2")
+		case len(e.Conditions) > 0:
+			return bad("conditions need govhub/entry/v2")
+		}
+	}
+	if !e.Kind.hasAbout() && e.About != 0 {
+		return bad("an about index on a %s entry", e.Kind)
 	}
 	switch e.Outcome {
 	case OutcomeAllowed, OutcomeDenied:
@@ -236,7 +369,8 @@ func (e Entry) check() error {
 			return bad("%s %q is not a token", name, v)
 		}
 	}
-	for name, v := range map[string]string{"purpose": e.Purpose, "reason": e.Reason, "dataset": e.Dataset} {
+	for name, v := range map[string]string{"purpose": e.Purpose, "reason": e.Reason, "dataset": e.Dataset,
+		"request id": e.RequestID, "certificate": e.Certificate} {
 		if v != "" && !validToken(v) {
 			return bad("%s %q is not a token", name, v)
 		}
@@ -244,14 +378,31 @@ func (e Entry) check() error {
 	if e.Dataset == "" && e.Base != 0 {
 		return bad("base version without a dataset")
 	}
-	for name, d := range map[string][]byte{"request": e.Request, "record": e.Record} {
+	for name, d := range map[string][]byte{"request": e.Request, "record": e.Record, "official": e.Official, "subjects": e.SubjectRoot} {
 		if d != nil && len(d) != 32 {
 			return bad("%s digest has %d bytes, want 32", name, len(d))
 		}
 	}
+	if s := e.Sealed; s != nil {
+		if len(s.Case) != 32 {
+			return bad("sealed case digest has %d bytes, want 32", len(s.Case))
+		}
+		u := s.Unseal
+		if u.Location() != time.UTC || !u.Equal(u.Truncate(24*time.Hour)) || u.Year() < 2000 || u.Year() > 9999 {
+			return bad("unseal date %v is not a date (midnight UTC) from 2000 to 9999", u)
+		}
+	}
+	if e.SubjectRoot != nil && len(e.Subjects) > 0 {
+		return bad("both a subject tree root and subject lines")
+	}
 	for _, s := range e.Subjects {
 		if len(s) != 32 {
 			return bad("subject commitment has %d bytes, want 32", len(s))
+		}
+	}
+	for _, c := range e.Conditions {
+		if err := c.check(); err != nil {
+			return err
 		}
 	}
 	for _, f := range e.Fields {
@@ -359,4 +510,17 @@ func (p *parser) digest(s string) []byte {
 		return make([]byte, 32)
 	}
 	return d
+}
+
+func (p *parser) sealing(s string) *Sealing {
+	d, day, ok := strings.Cut(s, " ")
+	if !ok {
+		p.fail("sealed %q is not <case digest> <unseal date>", s)
+		return nil
+	}
+	t, err := time.Parse(dateLayout, day)
+	if err != nil || t.Format(dateLayout) != day {
+		p.fail("unseal date %q is not YYYY-MM-DD", day)
+	}
+	return &Sealing{Case: p.digest(d), Unseal: t}
 }

@@ -2,11 +2,13 @@ package ledger_test
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,8 +16,10 @@ import (
 	"github.com/govhub/govhub/ledger"
 )
 
+// sampleEntry is the v1 access entry of testdata/entry-access.txt.
 func sampleEntry() ledger.Entry {
 	return ledger.Entry{
+		Version:    1,
 		Kind:       ledger.KindAccess,
 		Time:       time.Date(2026, 11, 21, 6, 30, 5, 120_000_000, time.UTC),
 		Department: "housing",
@@ -33,7 +37,8 @@ func sampleEntry() ledger.Entry {
 	}
 }
 
-func TestFormatEntryGolden(t *testing.T) {
+// goldenEntries are the entries of testdata/entry-*.txt, v1 and v2.
+func goldenEntries(t testing.TB) []goldenEntry {
 	upd := sampleEntry()
 	upd.Kind, upd.Purpose, upd.Department = ledger.KindUpdate, "tax-administration", "tax"
 	upd.Dataset, upd.Base, upd.Record = "tax", 41, bytes.Repeat([]byte{0xee}, 32)
@@ -41,18 +46,86 @@ func TestFormatEntryGolden(t *testing.T) {
 	denied := sampleEntry()
 	denied.Outcome, denied.Reason, denied.Fields = ledger.OutcomeDenied, "unknown-purpose", nil
 	denied.Purpose = "curiosity"
-	for _, tc := range []struct {
-		name string
-		e    ledger.Entry
-	}{{"access", sampleEntry()}, {"update", upd}, {"denied", denied}} {
+
+	// v2: the same read, naming the official.
+	access2 := sampleEntry()
+	access2.Version, access2.Official = 2, seeded("official housing/clerk u-1042")
+
+	// v2: a list page of three citizens, committed to by a page subject tree.
+	tree := goldenSubjectTree(t)
+	root := tree.Root()
+	page := sampleEntry()
+	page.Version, page.Official = 2, seeded("official housing/clerk u-1042")
+	page.Request = bytes.Repeat([]byte{0x1e}, 32)
+	page.Subjects, page.SubjectRoot = nil, root[:]
+	page.Fields = []ledger.Field{{Name: "identity.name", Level: "reveal"}, {Name: "identity.hukouCity", Level: "reveal"}}
+
+	// v2: the citizen of the read above asks why it happened (entry 41); housing's privacy
+	// officer answers the question (entry 42).
+	question := ledger.Entry{
+		Kind: ledger.KindQuestion, Time: time.Date(2026, 11, 22, 9, 15, 0, 0, time.UTC),
+		Department: "citizen", Role: "citizen", Policy: 1, Outcome: ledger.OutcomeAllowed,
+		Record: seeded("question text"), About: 41, Subjects: [][]byte{bytes.Repeat([]byte{0x6c}, 32)},
+	}
+	answer := ledger.Entry{
+		Kind: ledger.KindAnswer, Time: time.Date(2026, 11, 23, 14, 2, 7, 310_000_000, time.UTC),
+		Department: "housing", Role: "officer", Official: seeded("official housing/officer o-7"),
+		Policy: 1, Outcome: ledger.OutcomeAllowed, Reason: "legal-basis",
+		Record: seeded("answer text"), About: 42, Subjects: [][]byte{bytes.Repeat([]byte{0x7d}, 32)},
+	}
+
+	// v2: every reserved line: a sealed read of a proof, under a certificate, with its request id.
+	reserved := ledger.Entry{
+		Kind: ledger.KindAccess, Time: time.Date(2026, 12, 1, 8, 0, 0, 5_000_000, time.UTC),
+		Department: "public-security", Role: "investigator", Official: seeded("official public-security/investigator p-3"),
+		Purpose: "court-sealed-investigation", Policy: 7, Request: seeded("request 9"), RequestID: "req-01JD2Q7V3KX8",
+		Outcome: ledger.OutcomeAllowed, Certificate: "cert-2026-000123",
+		Sealed:   &ledger.Sealing{Case: seeded("case 2026-xs-17"), Unseal: time.Date(2027, 6, 30, 0, 0, 0, 0, time.UTC)},
+		Subjects: [][]byte{bytes.Repeat([]byte{0x5b}, 32)},
+		Conditions: []ledger.Condition{
+			{Field: "tax.annualIncome", Op: ledger.OpRange, Value: 100000, Upper: 500000},
+			{Field: "socialInsurance.contributionMonths", Op: ledger.OpGE, Value: 24},
+		},
+		Fields: []ledger.Field{
+			{Name: "socialInsurance.contributionMonths", Level: "prove"},
+			{Name: "tax.annualIncome", Level: "prove"},
+		},
+	}
+	return []goldenEntry{
+		{"access", sampleEntry()}, {"update", upd}, {"denied", denied},
+		{"v2-access", access2}, {"v2-page", page}, {"v2-question", question}, {"v2-answer", answer},
+		{"v2-reserved", reserved},
+	}
+}
+
+type goldenEntry struct {
+	name string
+	e    ledger.Entry
+}
+
+func seeded(label string) []byte {
+	h := sha256.Sum256([]byte(label))
+	return h[:]
+}
+
+const leafHashesFile = "testdata/entry-leaf-hashes.txt"
+
+// TestFormatEntryGolden checks FormatEntry against testdata/entry-<name>.txt and each file's leaf
+// hash against testdata/entry-leaf-hashes.txt ("<file> <hex leaf hash>" lines); -update rewrites
+// them.
+func TestFormatEntryGolden(t *testing.T) {
+	var hashes strings.Builder
+	for _, tc := range goldenEntries(t) {
+		golden := "testdata/entry-" + tc.name + ".txt"
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ledger.FormatEntry(tc.e)
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden := "testdata/entry-" + tc.name + ".txt"
 			if *update {
-				os.WriteFile(golden, got, 0o644)
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
 			}
 			want, err := os.ReadFile(golden)
 			if err != nil {
@@ -61,15 +134,61 @@ func TestFormatEntryGolden(t *testing.T) {
 			if !bytes.Equal(got, want) {
 				t.Errorf("FormatEntry(%s) =\n%s\nwant\n%s", tc.name, got, want)
 			}
-			back, err := ledger.ParseEntry(got)
+			back, err := ledger.ParseEntry(want)
 			if err != nil {
-				t.Fatalf("ParseEntry(FormatEntry) = %v", err)
+				t.Fatalf("ParseEntry(%s) = %v", golden, err)
+			}
+			wantVersion := tc.e.Version
+			if wantVersion == 0 {
+				wantVersion = ledger.EntryVersion
+			}
+			if back.Version != wantVersion {
+				t.Errorf("ParseEntry(%s).Version = %d, want %d", golden, back.Version, wantVersion)
 			}
 			again, _ := ledger.FormatEntry(back)
-			if !bytes.Equal(again, got) {
+			if !bytes.Equal(again, want) {
 				t.Errorf("format(parse(x)) != x")
 			}
+			leaf := ledger.LeafHash(want)
+			fmt.Fprintf(&hashes, "%s %x\n", golden[len("testdata/"):], leaf[:])
 		})
+	}
+	if *update {
+		if err := os.WriteFile(leafHashesFile, []byte(hashes.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(leafHashesFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hashes.String() != string(want) {
+		t.Errorf("leaf hashes of the golden entries =\n%s\nwant (%s)\n%s", hashes.String(), leafHashesFile, want)
+	}
+}
+
+// TestEntryVersionDefault: an Entry without a version is written in the current one, v2, and
+// the v1 golden entry re-read and re-written stays v1, byte for byte.
+func TestEntryVersionDefault(t *testing.T) {
+	e := sampleEntry()
+	e.Version = 0
+	got, err := ledger.FormatEntry(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := ledger.EntryHeaderV2 + "\n"; !strings.HasPrefix(string(got), want) {
+		t.Errorf("FormatEntry(Version 0) starts %q, want %q", strings.SplitN(string(got), "\n", 2)[0], want)
+	}
+	v1, err := os.ReadFile("testdata/entry-access.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ledger.ParseEntry(v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := ledger.FormatEntry(back); !bytes.Equal(again, v1) {
+		t.Errorf("FormatEntry(ParseEntry(v1)) =\n%s\nwant the v1 bytes\n%s", again, v1)
 	}
 }
 
@@ -79,7 +198,7 @@ func TestParseEntryRejects(t *testing.T) {
 	for _, tc := range []struct{ name, text string }{
 		{"empty", ""},
 		{"no final newline", strings.TrimSuffix(s, "\n")},
-		{"wrong header", strings.Replace(s, "govhub/entry/v1", "govhub/entry/v2", 1)},
+		{"wrong header", strings.Replace(s, "govhub/entry/v1", "govhub/entry/v0", 1)},
 		{"unknown kind", strings.Replace(s, "kind access", "kind gossip", 1)},
 		{"non-canonical time", strings.Replace(s, "06:30:05.120Z", "06:30:05.12Z", 1)},
 		{"leading zero", strings.Replace(s, "policy 1", "policy 01", 1)},
@@ -100,6 +219,84 @@ func TestParseEntryRejects(t *testing.T) {
 	}
 }
 
+// TestParseEntryRejectsV2 feeds ParseEntry v2 entries, and v1 entries with v2 lines, each made
+// non-canonical in one way.
+func TestParseEntryRejectsV2(t *testing.T) {
+	read := func(name string) string {
+		b, err := os.ReadFile("testdata/entry-" + name + ".txt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	v1, access, page, question, answer, reserved := read("access"), read("v2-access"), read("v2-page"), read("v2-question"), read("v2-answer"), read("v2-reserved")
+	official := "official " + hex.EncodeToString(seeded("official housing/clerk u-1042")) + "\n"
+	for _, tc := range []struct{ name, text string }{
+		{"v1 with an official", strings.Replace(v1, "purpose ", official+"purpose ", 1)},
+		{"v1 with a question", strings.Replace(question, ledger.EntryHeaderV2, ledger.EntryHeaderV1, 1)},
+		{"v1 with a subjects root", strings.Replace(page, ledger.EntryHeaderV2, ledger.EntryHeaderV1, 1)},
+		{"v1 with reserved lines", strings.Replace(reserved, ledger.EntryHeaderV2, ledger.EntryHeaderV1, 1)},
+		{"unknown version", strings.Replace(access, ledger.EntryHeaderV2, "govhub/entry/v3", 1)},
+		{"official after purpose", strings.Replace(strings.Replace(access, official, "", 1), "policy 1\n", official+"policy 1\n", 1)},
+		{"official upper-case", strings.Replace(access, official, strings.ToUpper(official[:12])+official[12:], 1)},
+		{"official short", strings.Replace(access, official, "official abcd\n", 1)},
+		{"empty official", strings.Replace(access, official, "official \n", 1)},
+		{"two officials", strings.Replace(access, official, official+official, 1)},
+		{"subjects and subject", strings.Replace(page, "field ", "subject "+strings.Repeat("5b", 32)+"\nfield ", 1)},
+		{"two subjects roots", strings.Replace(page, "subjects ", "subjects "+strings.Repeat("00", 32)+"\nsubjects ", 1)},
+		{"question without about", strings.Replace(question, "about 41\n", "", 1)},
+		{"about on an access", strings.Replace(access, "outcome allowed\n", "outcome allowed\nabout 3\n", 1)},
+		{"about with a leading zero", strings.Replace(question, "about 41", "about 041", 1)},
+		{"about negative", strings.Replace(answer, "about 42", "about -42", 1)},
+		{"about before record", strings.Replace(strings.Replace(question, "about 41\n", "", 1), "record ", "about 41\nrecord ", 1)},
+		{"unknown kind", strings.Replace(question, "kind question", "kind complaint", 1)},
+		{"request-id with a space", strings.Replace(reserved, "request-id req-01JD2Q7V3KX8", "request-id req 01", 1)},
+		{"request-id after outcome", strings.Replace(strings.Replace(reserved, "request-id req-01JD2Q7V3KX8\n", "", 1), "outcome allowed\n", "outcome allowed\nrequest-id req-01JD2Q7V3KX8\n", 1)},
+		{"certificate empty", strings.Replace(reserved, "certificate cert-2026-000123", "certificate ", 1)},
+		{"sealed without a date", strings.Replace(reserved, " 2027-06-30", "", 1)},
+		{"sealed impossible date", strings.Replace(reserved, "2027-06-30", "2027-02-30", 1)},
+		{"sealed short date", strings.Replace(reserved, "2027-06-30", "2027-6-30", 1)},
+		{"sealed with a time", strings.Replace(reserved, "2027-06-30", "2027-06-30T00:00:00Z", 1)},
+		{"condition unknown operator", strings.Replace(reserved, " ge 24", " gte 24", 1)},
+		{"condition leading zero", strings.Replace(reserved, " ge 24", " ge 024", 1)},
+		{"condition negative", strings.Replace(reserved, " ge 24", " ge -24", 1)},
+		{"condition too big", strings.Replace(reserved, " ge 24", " ge 18446744073709551616", 1)},
+		{"condition decimal point", strings.Replace(reserved, " ge 24", " ge 24.0", 1)},
+		{"condition two numbers", strings.Replace(reserved, " ge 24", " ge 24 25", 1)},
+		{"range one number", strings.Replace(reserved, " 100000 500000", " 100000", 1)},
+		{"range reversed", strings.Replace(reserved, " 100000 500000", " 500000 100000", 1)},
+		{"conditions unsorted", swapLines(t, reserved, "condition socialInsurance", "condition tax")},
+		{"condition after field", strings.Replace(reserved, "condition tax.annualIncome range 100000 500000\n", "", 1) + "condition tax.annualIncome range 100000 500000\n"},
+		{"condition before subject", swapLines(t, reserved, "subject ", "condition socialInsurance")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := ledger.ParseEntry([]byte(tc.text)); !errors.Is(err, ledger.ErrInvalidEntry) {
+				t.Errorf("ParseEntry(%q) = %v, want ErrInvalidEntry", tc.text, err)
+			}
+		})
+	}
+}
+
+// swapLines swaps the line starting with a and the line starting with b, both in s.
+func swapLines(t *testing.T, s, a, b string) string {
+	t.Helper()
+	lines := strings.Split(s, "\n")
+	i, j := -1, -1
+	for k, l := range lines {
+		if i < 0 && strings.HasPrefix(l, a) {
+			i = k
+		}
+		if j < 0 && strings.HasPrefix(l, b) {
+			j = k
+		}
+	}
+	if i < 0 || j < 0 {
+		t.Fatalf("no lines %q and %q in\n%s", a, b, s)
+	}
+	lines[i], lines[j] = lines[j], lines[i]
+	return strings.Join(lines, "\n")
+}
+
 func TestFormatEntryRejects(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -113,6 +310,47 @@ func TestFormatEntryRejects(t *testing.T) {
 		{"duplicate field", func(e *ledger.Entry) { e.Fields = append(e.Fields, e.Fields[0]) }},
 		{"bad commitment", func(e *ledger.Entry) { e.Fields[0].Commitment = "XYZ" }},
 		{"base without dataset", func(e *ledger.Entry) { e.Base = 3 }},
+		{"unknown version", func(e *ledger.Entry) { e.Version = 3 }},
+		{"v1 official", func(e *ledger.Entry) { e.Official = make([]byte, 32) }},
+		{"v1 request id", func(e *ledger.Entry) { e.RequestID = "r1" }},
+		{"v1 certificate", func(e *ledger.Entry) { e.Certificate = "c1" }},
+		{"v1 subjects root", func(e *ledger.Entry) { e.Subjects, e.SubjectRoot = nil, make([]byte, 32) }},
+		{"v1 condition", func(e *ledger.Entry) { e.Conditions = []ledger.Condition{{Field: "a.b", Op: ledger.OpEQ, Value: 1}} }},
+		{"v1 sealed", func(e *ledger.Entry) {
+			e.Sealed = &ledger.Sealing{Case: make([]byte, 32), Unseal: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}
+		}},
+		{"v1 question", func(e *ledger.Entry) { e.Kind = ledger.KindQuestion }},
+		{"short official", func(e *ledger.Entry) { e.Version, e.Official = 2, []byte{1} }},
+		{"subjects root and subjects", func(e *ledger.Entry) { e.Version, e.SubjectRoot = 2, make([]byte, 32) }},
+		{"short subjects root", func(e *ledger.Entry) { e.Version, e.Subjects, e.SubjectRoot = 2, nil, []byte{1} }},
+		{"about on an access", func(e *ledger.Entry) { e.Version, e.About = 2, 7 }},
+		{"bad request id", func(e *ledger.Entry) { e.Version, e.RequestID = 2, "a b" }},
+		{"bad certificate", func(e *ledger.Entry) { e.Version, e.Certificate = 2, "a\nb" }},
+		{"unseal not a date", func(e *ledger.Entry) {
+			e.Version, e.Sealed = 2, &ledger.Sealing{Case: make([]byte, 32), Unseal: time.Date(2027, 1, 1, 5, 0, 0, 0, time.UTC)}
+		}},
+		{"unseal not UTC", func(e *ledger.Entry) {
+			e.Version, e.Sealed = 2, &ledger.Sealing{Case: make([]byte, 32), Unseal: time.Date(2027, 1, 1, 0, 0, 0, 0, time.FixedZone("CST", 8*3600))}
+		}},
+		{"short case digest", func(e *ledger.Entry) {
+			e.Version, e.Sealed = 2, &ledger.Sealing{Case: []byte{1}, Unseal: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}
+		}},
+		{"condition bad operator", func(e *ledger.Entry) {
+			e.Version, e.Conditions = 2, []ledger.Condition{{Field: "a.b", Op: "ne", Value: 1}}
+		}},
+		{"condition upper bound on ge", func(e *ledger.Entry) {
+			e.Version, e.Conditions = 2, []ledger.Condition{{Field: "a.b", Op: ledger.OpGE, Value: 1, Upper: 2}}
+		}},
+		{"condition reversed range", func(e *ledger.Entry) {
+			e.Version, e.Conditions = 2, []ledger.Condition{{Field: "a.b", Op: ledger.OpRange, Value: 3, Upper: 2}}
+		}},
+		{"condition bad field", func(e *ledger.Entry) {
+			e.Version, e.Conditions = 2, []ledger.Condition{{Field: "a b", Op: ledger.OpEQ}}
+		}},
+		{"duplicate condition", func(e *ledger.Entry) {
+			c := ledger.Condition{Field: "a.b", Op: ledger.OpEQ, Value: 1}
+			e.Version, e.Conditions = 2, []ledger.Condition{c, c}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := sampleEntry()
@@ -125,10 +363,19 @@ func TestFormatEntryRejects(t *testing.T) {
 }
 
 func FuzzParseEntry(f *testing.F) {
-	for _, name := range []string{"access", "update", "denied"} {
-		if b, err := os.ReadFile("testdata/entry-" + name + ".txt"); err == nil {
-			f.Add(b)
+	seeds, err := filepath.Glob("testdata/entry-*.txt")
+	if err != nil || len(seeds) < 8 {
+		f.Fatalf("seeds: %v, %d files", err, len(seeds))
+	}
+	for _, name := range seeds {
+		if name == leafHashesFile {
+			continue
 		}
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		e, err := ledger.ParseEntry(data)
@@ -145,34 +392,76 @@ func FuzzParseEntry(f *testing.F) {
 	})
 }
 
-// TestDocWorkedExample keeps the package documentation's worked example true: the entry it shows
-// is testdata/entry-access.txt, line for line, with that file's size and leaf hash.
+// TestDocWorkedExample keeps the package documentation's worked examples true: the entries it
+// shows are testdata/entry-access.txt (v1) and testdata/entry-v2-page.txt (v2), line for line,
+// with each file's size and leaf hash, and the v2 page's subject path is testdata/subject-tree.json's.
 func TestDocWorkedExample(t *testing.T) {
 	doc, err := os.ReadFile("doc.go")
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile("testdata/entry-access.txt")
+	for _, tc := range []struct {
+		file   string
+		base64 bool // the v1 example also shows the leaf hash in base64
+	}{{"testdata/entry-access.txt", true}, {"testdata/entry-v2-page.txt", false}} {
+		data, err := os.ReadFile(tc.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var shown strings.Builder
+		for _, line := range strings.SplitAfter(string(data), "\n") {
+			if line != "" {
+				shown.WriteString("//\t" + line)
+			}
+		}
+		if !strings.Contains(string(doc), shown.String()) {
+			t.Errorf("doc.go does not show %s as its worked example; want the lines\n%s", tc.file, shown.String())
+		}
+		leaf := ledger.LeafHash(data)
+		want := []string{
+			fmt.Sprintf("the %d bytes of %s", len(data), tc.file),
+			"//\t" + hex.EncodeToString(leaf[:]) + "\n",
+		}
+		if tc.base64 {
+			want = append(want, "//\t"+base64.StdEncoding.EncodeToString(leaf[:])+"\n")
+		}
+		for _, w := range want {
+			if !strings.Contains(string(doc), w) {
+				t.Errorf("doc.go does not say %q", w)
+			}
+		}
+	}
+	// The subject path of the page's first citizen, as the documentation shows it.
+	v := readSubjectTreeVector(t)
+	p := v.Paths[0]
+	want := fmt.Sprintf("//\tcommitment %s\n//\tposition   %d\n", p.Commitment, p.Position)
+	for _, h := range p.Hashes {
+		want += "//\t           " + h + "\n"
+	}
+	if !strings.Contains(string(doc), want) {
+		t.Errorf("doc.go does not show the first path of testdata/subject-tree.json; want\n%s", want)
+	}
+}
+
+// FuzzParseCondition: a condition that parses formats back to the same text. Seeded from the
+// condition lines of testdata/entry-v2-reserved.txt.
+func FuzzParseCondition(f *testing.F) {
+	b, err := os.ReadFile("testdata/entry-v2-reserved.txt")
 	if err != nil {
-		t.Fatal(err)
+		f.Fatal(err)
 	}
-	var shown strings.Builder
-	for _, line := range strings.SplitAfter(string(data), "\n") {
-		if line != "" {
-			shown.WriteString("//\t" + line)
+	for l := range strings.Lines(string(b)) {
+		if c, ok := strings.CutPrefix(l, "condition "); ok {
+			f.Add(strings.TrimSuffix(c, "\n"))
 		}
 	}
-	if !strings.Contains(string(doc), shown.String()) {
-		t.Errorf("doc.go does not show testdata/entry-access.txt as its worked example; want the lines\n%s", shown.String())
-	}
-	leaf := ledger.LeafHash(data)
-	for _, want := range []string{
-		fmt.Sprintf("the %d bytes of testdata/entry-access.txt", len(data)),
-		"//\t" + hex.EncodeToString(leaf[:]) + "\n",
-		"//\t" + base64.StdEncoding.EncodeToString(leaf[:]) + "\n",
-	} {
-		if !strings.Contains(string(doc), want) {
-			t.Errorf("doc.go does not say %q", want)
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := ledger.ParseCondition(s)
+		if err != nil {
+			return
 		}
-	}
+		if c.String() != s {
+			t.Fatalf("ParseCondition(%q).String() = %q", s, c.String())
+		}
+	})
 }

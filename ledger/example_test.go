@@ -41,6 +41,7 @@ func Example() {
 	// Append: the receipt is the log's signed promise of the entry's index and leaf hash. This is
 	// the entry of the package documentation's worked example (testdata/entry-access.txt).
 	e := ledger.Entry{
+		Version:    1,
 		Kind:       ledger.KindAccess,
 		Time:       time.Date(2026, 11, 21, 6, 30, 5, 120_000_000, time.UTC),
 		Department: "housing",

@@ -54,6 +54,9 @@ func openLog(t testing.TB, env *storetest.Env, s note.Signer, v note.Verifier, o
 func entry(i int) ledger.Entry {
 	e := sampleEntry()
 	e.Policy = uint64(i)
+	if i%2 == 1 { // both versions in every log the tests build
+		e.Version, e.Official = 2, bytes.Repeat([]byte{byte(i)}, 32)
+	}
 	return e
 }
 

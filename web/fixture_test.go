@@ -186,8 +186,9 @@ func seeded(label string) []byte {
 	return h[:]
 }
 
-// entryAt formats the i-th entry of a test log: someone else is always a subject, and the citizen
-// too when salt is not nil. A non-empty variant replaces the purpose, to fork a history.
+// entryAt formats the i-th entry of a test log, in govhub/entry/v1 (v2 entries are
+// v2_browser_test.go's): someone else is always a subject, and the citizen too when salt is not
+// nil. A non-empty variant replaces the purpose, to fork a history.
 func entryAt(t testing.TB, i int, salt []byte, citizen, variant string) []byte {
 	t.Helper()
 	subjects := [][]byte{seeded(fmt.Sprintf("someone else %d", i))}
@@ -199,6 +200,7 @@ func entryAt(t testing.TB, i int, salt []byte, citizen, variant string) []byte {
 		purpose = variant
 	}
 	e := ledger.Entry{
+		Version:    1,
 		Kind:       ledger.KindAccess,
 		Time:       time.Date(2026, 11, 21, 6, 30, i, 120e6, time.UTC),
 		Department: "housing",

@@ -11,8 +11,10 @@
 //	step           what is checked
 //	input          the arguments are well formed (hex, base64, integers, keys)
 //	leaf-hash      if input.leafHash is given: it equals SHA-256(0x00 ‖ entry)
-//	subject        the entry is a govhub/entry/v1 entry and one of its subject lines equals
-//	               SHA-256("govhub/subject/v1" ‖ salt ‖ citizenId)
+//	subject        the entry is a govhub/entry/v1 or v2 entry and names the citizen: one of its
+//	               subject lines equals C = SHA-256("govhub/subject/v1" ‖ salt ‖ citizenId), or,
+//	               for a v2 list page (a "subjects" line, the root of a page subject tree),
+//	               input.subjectPath takes C up to that root (membership)
 //	inclusion      the RFC 6962 inclusion proof takes the leaf hash at index up to the root hash
 //	               of the checkpoint (RFC 9162 §2.1.3.2)
 //	signature      the checkpoint is a signed note, its origin is the log key's name, and it
@@ -45,6 +47,10 @@
 //	input.proof        the inclusion proof, leaf's sibling first: Uint8Array[32] or base64 each
 //	input.checkpoint   the cosigned checkpoint: the signed note's text, signatures included
 //	input.leafHash     optional: the leaf hash the hub claims (Uint8Array or base64)
+//	input.subjectPath  for a v2 entry with a "subjects" line, the citizen's place in the page
+//	                   subject tree: {position: 0…127 (number or decimal string), hashes: the 7
+//	                   sibling hashes, leaf's sibling first, Uint8Array[32] or base64 each};
+//	                   ignored for an entry with subject lines
 //	input.consistency  the consistency proof between trust.previous and input.checkpoint
 //	                   (from the smaller size to the larger; empty when the sizes are equal)
 //	trust.logKey       the hub log's verifier key (type 0x01), e.g.
@@ -72,9 +78,9 @@
 //
 // (web/testdata/subject_vectors.json holds this and other vectors, checked in Go and in the browser).
 //
-// An entry (ledger.FormatEntry, govhub/entry/v1) is UTF-8 text of "key value" lines, each ending
-// in "\n", the first being the header; the citizen's commitment is one of its "subject" lines,
-// 64 lowercase hex digits:
+// An entry (ledger.FormatEntry, govhub/entry/v1 or govhub/entry/v2; the package documentation of
+// ledger specifies both) is UTF-8 text of "key value" lines, each ending in "\n", the first being
+// the header; the citizen's commitment is one of its "subject" lines, 64 lowercase hex digits:
 //
 //	govhub/entry/v1
 //	kind access
@@ -86,8 +92,22 @@
 //	subject 5b0c7f7e3b1b7a3d9b2f3c0e8d2a4e6f1c3b5a7d9e0f2a4c6e8b0d2f4a6c8e0b
 //	field identity.name reveal
 //
+// A v2 entry may name the official ("official <64 hex>") and carry other lines; none matters here.
+// A v2 list page has, instead of subject lines, one line "subjects <64 hex>": the root of the
+// page subject tree (ledger.SubjectTree), an RFC 6962 tree of exactly 128 leaves, the page's
+// subject commitments and random fillers sorted together, so that the entry does not show how
+// many citizens the page held. The citizen's commitment C at position p (0…127) is on the page
+// when, starting from node = SHA-256(0x00 ‖ C) and taking the 7 hashes h of the path in order,
+//
+//	node = SHA-256(0x01 ‖ h ‖ node)   if the next bit of p (lowest first) is 1
+//	node = SHA-256(0x01 ‖ node ‖ h)   if it is 0
+//
+// ends at the root. ledger/testdata/subject-tree.json holds a tree's paths, checked in Go and in
+// the browser; the ledger package documentation works one through.
+//
 // No token in an entry holds a space or a newline, so a line beginning "subject " is always a
-// subject line. Only the subject lines are read here: every other byte is bound by the leaf hash.
+// subject line and one beginning "subjects " the subject tree root. Only these lines (and the
+// header) are read here: every other byte is bound by the leaf hash.
 //
 // A checkpoint (C2SP tlog-checkpoint) is a signed note (C2SP signed-note): the text, an empty
 // line, then one signature line per signer, "— <key name> <base64(key ID ‖ signature)>". The body
@@ -130,7 +150,11 @@ const enc = new TextEncoder();
 export const STEPS = Object.freeze(['input', 'leaf-hash', 'subject', 'inclusion', 'signature', 'cosignatures', 'consistency']);
 
 /** The entry headers this verifier reads. */
-export const ENTRY_HEADERS = Object.freeze(['govhub/entry/v1']);
+export const ENTRY_HEADERS = Object.freeze(['govhub/entry/v1', 'govhub/entry/v2']);
+
+/** The page subject tree: its leaves, and the hashes of a path (ledger.SubjectTree). */
+export const SUBJECT_TREE_LEAVES = 128;
+export const SUBJECT_PATH_LENGTH = 7;
 
 /** The prefix of the subject commitment. */
 export const SUBJECT_PREFIX = 'govhub/subject/v1';
@@ -270,11 +294,14 @@ export async function subjectCommitment(salt, citizenId) {
 // ---- entries ----
 
 /**
- * The subject commitments (32-byte Uint8Arrays) of an entry, in order. It throws a VerifyError
- * at step 'subject' if the bytes are not a govhub/entry/v1 entry as far as it reads them: a
- * known header line, newline-terminated lines, subject values of 64 lowercase hex digits.
+ * Reads what the verifier needs of an entry: {version (1 or 2), subjects: the commitments of its
+ * subject lines (32-byte Uint8Arrays, in order), root: the subject tree root of its "subjects"
+ * line (v2 list pages) or null}. It throws a VerifyError at step 'subject' if the bytes are not a
+ * govhub/entry/v1 or v2 entry as far as it reads them: a known header line, newline-terminated
+ * lines, 64 lowercase hex digits in those lines, at most one "subjects" line, only in v2, and
+ * never with subject lines.
  */
-export function entrySubjects(entry) {
+export function parseEntrySubjects(entry) {
   let text;
   try {
     text = typeof entry === 'string' ? entry : new TextDecoder('utf-8', { fatal: true }).decode(entry);
@@ -283,20 +310,55 @@ export function entrySubjects(entry) {
   }
   if (!text.endsWith('\n')) fail('subject', 'the entry does not end in a newline');
   const lines = text.slice(0, -1).split('\n');
-  if (!ENTRY_HEADERS.includes(lines[0])) {
+  const version = ENTRY_HEADERS.indexOf(lines[0]) + 1;
+  if (version === 0) {
     fail('subject', `the entry does not start with a known header (${ENTRY_HEADERS.join(', ')})`);
   }
-  const out = [];
+  const subjects = [];
+  let root = null;
   for (const line of lines.slice(1)) {
-    if (!line.startsWith('subject ')) continue;
-    const v = line.slice('subject '.length);
-    if (!/^[0-9a-f]{64}$/.test(v)) fail('subject', 'a subject line of the entry is not 64 lowercase hex digits');
-    out.push(fromHex(v));
+    if (line.startsWith('subject ')) {
+      const v = line.slice('subject '.length);
+      if (!/^[0-9a-f]{64}$/.test(v)) fail('subject', 'a subject line of the entry is not 64 lowercase hex digits');
+      subjects.push(fromHex(v));
+    } else if (line.startsWith('subjects ')) {
+      const v = line.slice('subjects '.length);
+      if (version < 2) fail('subject', 'a govhub/entry/v1 entry has a subjects line');
+      if (root !== null) fail('subject', 'the entry has two subjects lines');
+      if (!/^[0-9a-f]{64}$/.test(v)) fail('subject', 'the subjects line of the entry is not 64 lowercase hex digits');
+      root = fromHex(v);
+    }
   }
-  return out;
+  if (root !== null && subjects.length > 0) fail('subject', 'the entry has both subject lines and a subjects line');
+  return { version, subjects, root };
 }
 
-/** Reports whether one of the entry's subject lines is the commitment to citizenId under salt. */
+/**
+ * The subject commitments (32-byte Uint8Arrays) of an entry's subject lines, in order; see
+ * parseEntrySubjects, which also returns a v2 list page's subject tree root.
+ */
+export function entrySubjects(entry) {
+  return parseEntrySubjects(entry).subjects;
+}
+
+/**
+ * Reports whether hashes (the 7 sibling hashes, leaf's sibling first) take the subject
+ * commitment at position (0…127) of a page subject tree up to root.
+ */
+export async function verifySubjectPath(commitment, position, hashes, root) {
+  if (!Number.isSafeInteger(position) || position < 0 || position >= SUBJECT_TREE_LEAVES) return false;
+  if (commitment.length !== 32 || hashes.length !== SUBJECT_PATH_LENGTH) return false;
+  let node = await leafHash(commitment);
+  for (let i = 0; i < SUBJECT_PATH_LENGTH; i++) {
+    node = (position >> i) & 1 ? await nodeHash(hashes[i], node) : await nodeHash(node, hashes[i]);
+  }
+  return bytesEqual(node, root);
+}
+
+/**
+ * Reports whether one of the entry's subject lines is the commitment to citizenId under salt
+ * (a v2 list page needs verifySubjectPath instead).
+ */
 export async function entryHasSubject(entry, salt, citizenId) {
   const want = await subjectCommitment(salt, citizenId);
   return entrySubjects(entry).some((s) => bytesEqual(s, want));
@@ -594,6 +656,16 @@ async function check(input, trust) {
   if (typeof input.checkpoint !== 'string') fail('input', 'the checkpoint is missing');
   const consistency = (input.consistency ?? []).map((h, i) => asHash(h, `consistency proof hash ${i + 1}`));
   const claimed = input.leafHash == null ? null : asHash(input.leafHash, 'the leaf hash');
+  let subjectPath = null;
+  if (input.subjectPath != null) {
+    const sp = input.subjectPath;
+    if (typeof sp !== 'object' || !Array.isArray(sp.hashes)) fail('input', 'the subject path is not {position, hashes}');
+    let position;
+    if (typeof sp.position === 'number' && Number.isSafeInteger(sp.position) && sp.position >= 0) position = sp.position;
+    else if (typeof sp.position === 'string' && /^(0|[1-9][0-9]{0,5})$/.test(sp.position)) position = Number(sp.position);
+    else fail('input', 'the subject path position is not a non-negative integer');
+    subjectPath = { position, hashes: sp.hashes.map((h, i) => asHash(h, `subject path hash ${i + 1}`)) };
+  }
 
   // leaf-hash
   const leaf = await leafHash(entry);
@@ -601,7 +673,18 @@ async function check(input, trust) {
 
   // subject
   const want = await subjectCommitment(salt, input.citizenId);
-  if (!entrySubjects(entry).some((s) => bytesEqual(s, want))) {
+  const named = parseEntrySubjects(entry);
+  if (named.root !== null) {
+    if (subjectPath === null) {
+      fail('subject', 'the entry is a list page (a subjects line) and no subject path came with it: your membership cannot be checked');
+    }
+    if (subjectPath.position >= SUBJECT_TREE_LEAVES || subjectPath.hashes.length !== SUBJECT_PATH_LENGTH) {
+      fail('subject', `membership failed: a subject path has a position from 0 to ${SUBJECT_TREE_LEAVES - 1} and ${SUBJECT_PATH_LENGTH} hashes, this one position ${subjectPath.position} and ${subjectPath.hashes.length} hashes`);
+    }
+    if (!(await verifySubjectPath(want, subjectPath.position, subjectPath.hashes, named.root))) {
+      fail('subject', 'membership failed: the subject path does not take SHA-256("govhub/subject/v1" ‖ salt ‖ your id) to the root of the page\'s subject tree (the subjects line)');
+    }
+  } else if (!named.subjects.some((s) => bytesEqual(s, want))) {
     fail('subject', 'the entry does not name you: none of its subject commitments is SHA-256("govhub/subject/v1" ‖ salt ‖ your id)');
   }
 
