@@ -1,12 +1,15 @@
 package governance
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"sync"
 	"testing"
 
 	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/dataset"
+	"github.com/govhub/govhub/internal/usecase"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/policy"
 	"github.com/govhub/govhub/store"
@@ -57,7 +60,8 @@ func TestNewChecksConfig(t *testing.T) {
 	if err != nil {
 		t.Fatalf("NewFollower = %v", err)
 	}
-	good := Config{Policy: engine, Versions: nopVersions{}, Proposals: nopProposals{}, Ledger: nopLedger{}, Follower: f}
+	good := Config{Policy: engine, Versions: nopVersions{}, Proposals: nopProposals{}, Ledger: nopLedger{}, Follower: f,
+		Officials: testOfficials(t)}
 	tests := []struct {
 		name   string
 		change func(c *Config)
@@ -69,6 +73,7 @@ func TestNewChecksConfig(t *testing.T) {
 		{"no proposals", func(c *Config) { c.Proposals = nil }, false},
 		{"no ledger", func(c *Config) { c.Ledger = nil }, false},
 		{"no follower", func(c *Config) { c.Follower = nil }, false},
+		{"no officials", func(c *Config) { c.Officials = nil }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,7 +96,8 @@ func TestGuards(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := New(Config{Policy: engine, Versions: nopVersions{}, Proposals: nopProposals{}, Ledger: nopLedger{}, Follower: f})
+	o, err := New(Config{Policy: engine, Versions: nopVersions{}, Proposals: nopProposals{}, Ledger: nopLedger{}, Follower: f,
+		Officials: testOfficials(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,4 +139,21 @@ func TestGuards(t *testing.T) {
 	if !errors.Is(ErrSelfApproval, ErrForbidden) || !errors.Is(ErrOfficersOnly, ErrForbidden) {
 		t.Error("ErrSelfApproval and ErrOfficersOnly must wrap ErrForbidden")
 	}
+}
+
+// officialsDir is an officials directory in memory, for the guard tests (the store's is covered by
+// storetest).
+type officialsDir struct{ m sync.Map }
+
+func (d *officialsDir) AddOfficial(_ context.Context, o store.Official) error {
+	d.m.LoadOrStore(o.Pseudonym, o)
+	return nil
+}
+
+func testOfficials(t *testing.T) *usecase.Officials {
+	o, err := usecase.NewOfficials(bytes.Repeat([]byte{2}, 32), &officialsDir{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
 }

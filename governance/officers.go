@@ -70,6 +70,8 @@ type Config struct {
 	// Follower puts an approved version in force on this instance at once (other instances
 	// follow with their own Follower's Watch).
 	Follower *Follower
+	// Officials names the officer behind each entry.
+	Officials *usecase.Officials
 }
 
 // Option changes a default of New.
@@ -89,6 +91,7 @@ type Officers struct {
 	proposals ProposalStore
 	ledger    Ledger
 	follower  *Follower
+	officials *usecase.Officials
 	now       func() time.Time
 	rand      io.Reader
 
@@ -101,11 +104,11 @@ type Officers struct {
 
 // New checks cfg and returns the workflow.
 func New(cfg Config, opts ...Option) (*Officers, error) {
-	if cfg.Policy == nil || cfg.Versions == nil || cfg.Proposals == nil || cfg.Ledger == nil || cfg.Follower == nil {
-		return nil, errors.New("governance: New needs a policy engine, policy versions, proposals, a ledger and a follower")
+	if cfg.Policy == nil || cfg.Versions == nil || cfg.Proposals == nil || cfg.Ledger == nil || cfg.Follower == nil || cfg.Officials == nil {
+		return nil, errors.New("governance: New needs a policy engine, policy versions, proposals, a ledger, a follower and the officials")
 	}
 	o := &Officers{policy: cfg.Policy, versions: cfg.Versions, proposals: cfg.Proposals, ledger: cfg.Ledger,
-		follower: cfg.Follower, now: time.Now, rand: rand.Reader}
+		follower: cfg.Follower, officials: cfg.Officials, now: time.Now, rand: rand.Reader}
 	for _, opt := range opts {
 		opt(o)
 	}
@@ -205,8 +208,12 @@ func (o *Officers) preview(ctx context.Context, base uint64, c policy.Change) (p
 // logPolicyEntry appends an officer's entry about the policy.
 func (o *Officers) logPolicyEntry(ctx context.Context, p auth.Principal, kind ledger.Kind, version uint64, outcome ledger.Outcome, reason string, record []byte) (ledger.Receipt, error) {
 	dept, role := usecase.Actor(p)
+	official, err := o.officials.Line(ctx, p)
+	if err != nil {
+		return ledger.Receipt{}, err
+	}
 	return usecase.Append(ctx, o.ledger, ledger.Entry{
-		Kind: kind, Time: o.now(), Department: dept, Role: role, Policy: version,
+		Kind: kind, Time: o.now(), Department: dept, Role: role, Official: official, Policy: version,
 		Outcome: outcome, Reason: reason, Record: record,
 	})
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/govhub/govhub/demo"
 	"github.com/govhub/govhub/graph"
 	"github.com/govhub/govhub/hub"
+	"github.com/govhub/govhub/internal/usecase"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/policy"
 	"github.com/govhub/govhub/store/storetest"
@@ -81,13 +82,17 @@ func newTestHub(t *testing.T) *testHub {
 		t.Fatal(err)
 	}
 	indexKey := randomBytes(t, 32)
+	officials, err := usecase.NewOfficials(randomBytes(t, 32), env.Store)
+	if err != nil {
+		t.Fatal(err)
+	}
 	reader, err := hub.NewReader(hub.ReaderConfig{Records: env.Store, Lister: env.Store, Keys: env.Store, Master: master,
-		Index: env.Store, Ledger: lg, Policy: engine, IndexKey: indexKey})
+		Index: env.Store, Ledger: lg, Policy: engine, IndexKey: indexKey, Officials: officials})
 	if err != nil {
 		t.Fatalf("hub.NewReader = %v", err)
 	}
 	updater, err := hub.NewUpdater(hub.UpdaterConfig{Records: env.Store, Keys: env.Store, Master: master, Pending: env.Store,
-		Index: env.Store, Ledger: lg, Leaves: lg.Reader(), Policy: engine, IndexKey: indexKey})
+		Index: env.Store, Ledger: lg, Leaves: lg.Reader(), Policy: engine, IndexKey: indexKey, Officials: officials})
 	if err != nil {
 		t.Fatalf("hub.NewUpdater = %v", err)
 	}

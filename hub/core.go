@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/crypto/subject"
 	"github.com/govhub/govhub/internal/usecase"
 	"github.com/govhub/govhub/ledger"
@@ -20,22 +21,33 @@ type core struct {
 	ledger   Appender
 	index    SubjectIndex
 	indexKey []byte
-	now      func() time.Time
-	rand     io.Reader
+	// officials names the official behind each request on its entries.
+	officials *usecase.Officials
+	now       func() time.Time
+	rand      io.Reader
 }
 
-func newCore(lg Appender, index SubjectIndex, indexKey []byte, opts []Option) (core, error) {
-	if lg == nil || index == nil {
-		return core{}, errors.New("hub: a ledger and a subject index are required")
+func newCore(lg Appender, index SubjectIndex, indexKey []byte, officials *usecase.Officials, opts []Option) (core, error) {
+	if lg == nil || index == nil || officials == nil {
+		return core{}, errors.New("hub: a ledger, a subject index and the officials are required")
 	}
 	if len(indexKey) != subject.KeySize {
 		return core{}, fmt.Errorf("hub: index key has %d bytes, want %d", len(indexKey), subject.KeySize)
 	}
-	c := core{ledger: lg, index: index, indexKey: indexKey, now: time.Now, rand: rand.Reader}
+	c := core{ledger: lg, index: index, indexKey: indexKey, officials: officials, now: time.Now, rand: rand.Reader}
 	for _, o := range opts {
 		o(&c)
 	}
 	return c, nil
+}
+
+// actor names p in an entry: department and role (usecase.Actor), and the official line naming
+// the person to their department (recorded in the officials directory first; an error means the
+// request must fail).
+func (c *core) actor(ctx context.Context, p auth.Principal) (department, role string, official []byte, err error) {
+	department, role = usecase.Actor(p)
+	official, err = c.officials.Line(ctx, p)
+	return department, role, official, err
 }
 
 // pseudonym names a citizen in the private subject index (subject.Pseudonym under the index key).

@@ -14,6 +14,7 @@ import (
 	"github.com/govhub/govhub/crypto/seal"
 	"github.com/govhub/govhub/crypto/subject"
 	"github.com/govhub/govhub/dataset"
+	"github.com/govhub/govhub/internal/usecase"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/policy"
 	"github.com/govhub/govhub/store"
@@ -35,25 +36,40 @@ var (
 // fixture is the hub's capabilities on a real store (embedded FerretDB) and a real ledger, under
 // the demo policy.
 type fixture struct {
-	env      *storetest.Env
-	log      *ledger.Log
-	engine   *policy.Engine
-	master   *seal.MasterKey
-	indexKey []byte
-	reader   *Reader
-	updater  *Updater
+	env       *storetest.Env
+	log       *ledger.Log
+	engine    *policy.Engine
+	master    *seal.MasterKey
+	indexKey  []byte
+	officials *usecase.Officials
+	reader    *Reader
+	updater   *Updater
 }
 
 // readerConfig is a Reader's configuration on the fixture's store, ledger and keys.
 func (f *fixture) readerConfig() ReaderConfig {
 	return ReaderConfig{Records: f.env.Store, Lister: f.env.Store, Keys: f.env.Store, Master: f.master,
-		Index: f.env.Store, Ledger: f.log, Policy: f.engine, IndexKey: f.indexKey}
+		Index: f.env.Store, Ledger: f.log, Policy: f.engine, IndexKey: f.indexKey, Officials: f.officials}
 }
 
 // updaterConfig is an Updater's configuration on the fixture's store, ledger and keys.
 func (f *fixture) updaterConfig() UpdaterConfig {
 	return UpdaterConfig{Records: f.env.Store, Keys: f.env.Store, Master: f.master, Pending: f.env.Store,
-		Index: f.env.Store, Ledger: f.log, Leaves: f.log.Reader(), Policy: f.engine, IndexKey: f.indexKey}
+		Index: f.env.Store, Ledger: f.log, Leaves: f.log.Reader(), Policy: f.engine, IndexKey: f.indexKey, Officials: f.officials}
+}
+
+// newOfficials names officials under a fresh officials key, recorded in dir.
+func newOfficials(t testing.TB, dir usecase.OfficialDirectory) *usecase.Officials {
+	t.Helper()
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	o, err := usecase.NewOfficials(key, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
 }
 
 func newLedger(t *testing.T, storage ledger.Storage) *ledger.Log {
@@ -105,7 +121,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{env: env, log: lg, engine: engine, master: master, indexKey: index}
+	f := &fixture{env: env, log: lg, engine: engine, master: master, indexKey: index, officials: newOfficials(t, env.Store)}
 	if f.reader, err = NewReader(f.readerConfig()); err != nil {
 		t.Fatalf("NewReader = %v", err)
 	}
@@ -271,7 +287,7 @@ func TestNewChecksConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{env: env, log: lg, engine: engine, master: master, indexKey: make([]byte, 32)}
+	f := &fixture{env: env, log: lg, engine: engine, master: master, indexKey: make([]byte, 32), officials: newOfficials(t, env.Store)}
 	t.Run("Reader", func(t *testing.T) {
 		tests := []struct {
 			name   string
@@ -284,6 +300,7 @@ func TestNewChecksConfig(t *testing.T) {
 			{"no keys", func(c *ReaderConfig) { c.Keys = nil }, false},
 			{"no subject index", func(c *ReaderConfig) { c.Index = nil }, false},
 			{"no ledger", func(c *ReaderConfig) { c.Ledger = nil }, false},
+			{"no officials", func(c *ReaderConfig) { c.Officials = nil }, false},
 			{"no policy", func(c *ReaderConfig) { c.Policy = nil }, false},
 			{"no master key", func(c *ReaderConfig) { c.Master = nil }, false},
 			{"short index key", func(c *ReaderConfig) { c.IndexKey = make([]byte, 16) }, false},
@@ -313,6 +330,7 @@ func TestNewChecksConfig(t *testing.T) {
 			{"no subject index", func(c *UpdaterConfig) { c.Index = nil }, false},
 			{"no ledger", func(c *UpdaterConfig) { c.Ledger = nil }, false},
 			{"no leaf finder", func(c *UpdaterConfig) { c.Leaves = nil }, false},
+			{"no officials", func(c *UpdaterConfig) { c.Officials = nil }, false},
 			{"no policy", func(c *UpdaterConfig) { c.Policy = nil }, false},
 			{"no master key", func(c *UpdaterConfig) { c.Master = nil }, false},
 			{"short index key", func(c *UpdaterConfig) { c.IndexKey = make([]byte, 16) }, false},

@@ -9,7 +9,6 @@ import (
 
 	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/dataset"
-	"github.com/govhub/govhub/internal/usecase"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/policy"
 	"github.com/govhub/govhub/store"
@@ -71,9 +70,12 @@ func (rd *Reader) ListCitizens(ctx context.Context, p auth.Principal, req ListRe
 			return nil, err
 		}
 	}
-	dept, role := usecase.Actor(p)
+	dept, role, official, err := rd.actor(ctx, p)
+	if err != nil {
+		return nil, err
+	}
 	entry := ledger.Entry{
-		Kind: ledger.KindAccess, Time: rd.now(), Department: dept, Role: role, Purpose: req.Purpose,
+		Kind: ledger.KindAccess, Time: rd.now(), Department: dept, Role: role, Official: official, Purpose: req.Purpose,
 		Policy: snap.Version(), Request: rd.requestDigest(req.Request), Outcome: ledger.OutcomeAllowed,
 	}
 	refuse := func(reason string, cause error) (*ListResult, error) {

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/govhub/govhub/auth"
-	"github.com/govhub/govhub/internal/usecase"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/policy"
 )
@@ -92,9 +91,12 @@ func (rd *Reader) ReadCitizen(ctx context.Context, p auth.Principal, req ReadReq
 	if err != nil {
 		return nil, err
 	}
-	dept, role := usecase.Actor(p)
+	dept, role, official, err := rd.actor(ctx, p)
+	if err != nil {
+		return nil, err
+	}
 	entry := ledger.Entry{
-		Kind: ledger.KindAccess, Time: rd.now(), Department: dept, Role: role, Purpose: req.Purpose,
+		Kind: ledger.KindAccess, Time: rd.now(), Department: dept, Role: role, Official: official, Purpose: req.Purpose,
 		Policy: snap.Version(), Request: rd.requestDigest(req.Request), Outcome: ledger.OutcomeAllowed,
 	}
 	salt, subj, err := rd.subject(req.Citizen)
@@ -161,9 +163,12 @@ func (rd *Reader) ReadCitizen(ctx context.Context, p auth.Principal, req ReadReq
 // could still identify (an expired but authentic token, say): actor, reason and request digest;
 // the request's citizen is not known at that point.
 func (rd *Reader) LogRefusal(ctx context.Context, p auth.Principal, reason string, request []byte) (ledger.Receipt, error) {
-	dept, role := usecase.Actor(p)
+	dept, role, official, err := rd.actor(ctx, p)
+	if err != nil {
+		return ledger.Receipt{}, err
+	}
 	return rd.appendEntry(ctx, ledger.Entry{
-		Kind: ledger.KindAccess, Time: rd.now(), Department: dept, Role: role, Policy: rd.policy.Snapshot().Version(),
+		Kind: ledger.KindAccess, Time: rd.now(), Department: dept, Role: role, Official: official, Policy: rd.policy.Snapshot().Version(),
 		Request: rd.requestDigest(request), Outcome: ledger.OutcomeDenied, Reason: reason,
 	})
 }

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"errors"
+	"github.com/govhub/govhub/internal/usecase"
 
 	"github.com/govhub/govhub/crypto/seal"
 	"github.com/govhub/govhub/policy"
@@ -20,6 +21,8 @@ type ReaderConfig struct {
 	Policy *policy.Engine
 	// IndexKey (32 bytes) keys citizen pseudonyms in the private subject index and request digests.
 	IndexKey []byte
+	// Officials names the official behind each request on its entries.
+	Officials *usecase.Officials
 }
 
 // Reader releases citizen data under policy, logging before release. It is safe for concurrent
@@ -37,7 +40,7 @@ func NewReader(cfg ReaderConfig, opts ...Option) (*Reader, error) {
 	if cfg.Records == nil || cfg.Lister == nil || cfg.Keys == nil || cfg.Master == nil || cfg.Policy == nil {
 		return nil, errors.New("hub: NewReader needs records, a lister, data keys, a master key and a policy engine")
 	}
-	c, err := newCore(cfg.Ledger, cfg.Index, cfg.IndexKey, opts)
+	c, err := newCore(cfg.Ledger, cfg.Index, cfg.IndexKey, cfg.Officials, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -64,13 +64,16 @@ func (u *Updater) Update(ctx context.Context, p auth.Principal, req UpdateReques
 	if err := dataset.CheckCitizenID(req.Citizen); err != nil {
 		return nil, fmt.Errorf("%w: citizenId: %v", ErrInvalid, err)
 	}
-	dept, role := usecase.Actor(p)
+	dept, role, official, err := u.actor(ctx, p)
+	if err != nil {
+		return nil, err
+	}
 	salt, subj, err := u.subject(req.Citizen)
 	if err != nil {
 		return nil, err
 	}
 	entry := ledger.Entry{
-		Kind: ledger.KindUpdate, Time: u.now(), Department: dept, Role: role, Purpose: req.Purpose,
+		Kind: ledger.KindUpdate, Time: u.now(), Department: dept, Role: role, Official: official, Purpose: req.Purpose,
 		Policy: snap.Version(), Request: u.requestDigest(req.Request), Outcome: ledger.OutcomeAllowed,
 		Dataset: ds.Name, Subjects: [][]byte{subj},
 	}

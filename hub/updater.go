@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"errors"
+	"github.com/govhub/govhub/internal/usecase"
 	"hash/fnv"
 	"sync"
 
@@ -41,6 +42,8 @@ type UpdaterConfig struct {
 	Policy *policy.Engine
 	// IndexKey (32 bytes) keys citizen pseudonyms in the private subject index and request digests.
 	IndexKey []byte
+	// Officials names the official behind each request on its entries.
+	Officials *usecase.Officials
 }
 
 // Updater changes records, each change on the ledger before it is written. It is safe for
@@ -62,7 +65,7 @@ func NewUpdater(cfg UpdaterConfig, opts ...Option) (*Updater, error) {
 	if cfg.Records == nil || cfg.Keys == nil || cfg.Master == nil || cfg.Pending == nil || cfg.Ledger == nil || cfg.Leaves == nil || cfg.Policy == nil {
 		return nil, errors.New("hub: NewUpdater needs records, data keys, a master key, pending updates, a ledger, its leaf finder and a policy engine")
 	}
-	c, err := newCore(cfg.Ledger, cfg.Index, cfg.IndexKey, opts)
+	c, err := newCore(cfg.Ledger, cfg.Index, cfg.IndexKey, cfg.Officials, opts)
 	if err != nil {
 		return nil, err
 	}

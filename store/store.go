@@ -104,6 +104,15 @@ type SubjectRef struct {
 	Salt      []byte
 }
 
+// Official is one entry of the officials directory: the token subject behind an official
+// pseudonym (crypto/subject.Official), sealed under its department's key so that only that
+// department can read it.
+type Official struct {
+	Pseudonym  string // 64 hex digits, as on the entries' official lines
+	Department string
+	Sealed     []byte
+}
+
 // Proposal is a policy change an officer proposed, waiting for (or after) another officer's decision.
 // The change and its impact preview are kept as the hub encodes them.
 type Proposal struct {

@@ -25,6 +25,7 @@ import (
 	"github.com/govhub/govhub/governance"
 	"github.com/govhub/govhub/graph"
 	"github.com/govhub/govhub/hub"
+	"github.com/govhub/govhub/internal/usecase"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/ledger/witness"
 	"github.com/govhub/govhub/policy"
@@ -158,8 +159,10 @@ func (s *storage) close(ctx context.Context) error {
 type hubKeys struct {
 	master *seal.MasterKey
 	index  []byte
-	issuer ed25519.PrivateKey
-	log    keys.NoteKey
+	// officials keys the official pseudonyms on entries (one derived key per department).
+	officials []byte
+	issuer    ed25519.PrivateKey
+	log       keys.NoteKey
 }
 
 func loadKeys(cfg config) (hubKeys, error) {
@@ -172,6 +175,9 @@ func loadKeys(cfg config) (hubKeys, error) {
 		return k, err
 	}
 	if k.index, _, err = keys.Symmetric(cfg.path("keys", "index.key")); err != nil {
+		return k, err
+	}
+	if k.officials, _, err = keys.Symmetric(cfg.path("keys", "officials.key")); err != nil {
 		return k, err
 	}
 	if k.issuer, _, err = keys.Ed25519(cfg.path("keys", "issuer.key")); err != nil {
@@ -212,9 +218,11 @@ type app struct {
 	updater  *hub.Updater
 	review   *hub.Review
 	officers *governance.Officers
-	verifier *auth.Verifier
-	issuer   *auth.Issuer
-	cancel   context.CancelFunc
+	// officials names the official behind each request on the entries (shared by every use case).
+	officials *usecase.Officials
+	verifier  *auth.Verifier
+	issuer    *auth.Issuer
+	cancel    context.CancelFunc
 }
 
 // openApp opens everything a serving hub needs, checks the ledger against its latest checkpoint,
@@ -308,6 +316,9 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	if err := engine.Load(ctx, info, loader); err != nil {
 		return nil, fmt.Errorf("loading policy version %d: %w", version, err)
 	}
+	if a.officials, err = usecase.NewOfficials(k.officials, st.store); err != nil {
+		return nil, err
+	}
 	if err := a.openUseCases(engine); err != nil {
 		return nil, err
 	}
@@ -315,7 +326,8 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.officers, err = governance.New(governance.Config{Policy: engine, Versions: st.store, Proposals: st.store, Ledger: a.log, Follower: follower})
+	a.officers, err = governance.New(governance.Config{Policy: engine, Versions: st.store, Proposals: st.store, Ledger: a.log,
+		Follower: follower, Officials: a.officials})
 	if err != nil {
 		return nil, err
 	}
@@ -351,12 +363,12 @@ func (a *app) openUseCases(engine *policy.Engine) error {
 	st, k := a.storage.store, a.keys
 	var err error
 	a.reader, err = hub.NewReader(hub.ReaderConfig{Records: st, Lister: st, Keys: st, Master: k.master, Index: st,
-		Ledger: a.log, Policy: engine, IndexKey: k.index})
+		Ledger: a.log, Policy: engine, IndexKey: k.index, Officials: a.officials})
 	if err != nil {
 		return err
 	}
 	a.updater, err = hub.NewUpdater(hub.UpdaterConfig{Records: st, Keys: st, Master: k.master, Pending: st, Index: st,
-		Ledger: a.log, Leaves: a.log.Reader(), Policy: engine, IndexKey: k.index})
+		Ledger: a.log, Leaves: a.log.Reader(), Policy: engine, IndexKey: k.index, Officials: a.officials})
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@
 //	govhub witness         run a C2SP tlog-witness that cosigns the hub's checkpoints
 //	govhub policy export   print the policy in force (Casbin CSV)
 //	govhub policy import   propose a policy file as a change (or import it into an empty store)
+//	govhub official resolve  the official behind an entry's official line, for their department
 //
 // Common flags: --data-dir (default ./govhub-data), --addr (default 127.0.0.1:8080), --mongo-uri
 // (empty: the embedded FerretDB in the data directory).
@@ -75,6 +76,8 @@ commands:
   policy export   print the policy in force as Casbin CSV [--purposes F.json]
   policy import F propose the policy of a CSV file as a change (--officer ID --reason TEXT),
                   or import it into an empty store
+  official resolve --department D PSEUDONYM
+                  the official (token subject) behind an entry's official line
 
 Run 'govhub <command> -h' for a command's flags.
 `
@@ -112,6 +115,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdWitness(ctx, args[1:], stdout, stderr)
 	case "policy":
 		return cmdPolicy(ctx, args[1:], stdout, stderr)
+	case "official":
+		return cmdOfficial(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -1,9 +1,12 @@
 package subject
 
 import (
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 )
@@ -78,4 +81,55 @@ func Official(officialsKey []byte, department, tokenSubject string) string {
 	m.Write([]byte(officialLabel))
 	m.Write([]byte(tokenSubject))
 	return hex.EncodeToString(m.Sum(nil))
+}
+
+// officialDirLabel starts the associated data of a sealed directory entry.
+const officialDirLabel = "govhub/official-dir/v1\x00"
+
+// SealOfficial seals tokenSubject for the officials directory under its department's key
+// (DepartmentKey): AES-256-GCM with a random 12-byte nonce from r, associated data
+// "govhub/official-dir/v1" ‖ 0x00 ‖ pseudonym, output nonce ‖ ciphertext ‖ tag. Only the
+// department (or the hub, which derives every department's key) can open it, and a sealed
+// subject moved to another pseudonym does not open.
+func SealOfficial(r io.Reader, departmentKey []byte, pseudonym, tokenSubject string) ([]byte, error) {
+	aead, err := officialAEAD(departmentKey)
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, aead.NonceSize())
+	if _, err := io.ReadFull(r, nonce); err != nil {
+		return nil, fmt.Errorf("drawing a nonce: %w", err)
+	}
+	return aead.Seal(nonce, nonce, []byte(tokenSubject), []byte(officialDirLabel+pseudonym)), nil
+}
+
+// OpenOfficial opens what SealOfficial sealed for pseudonym, or fails with ErrNotOpened.
+func OpenOfficial(departmentKey []byte, pseudonym string, sealed []byte) (string, error) {
+	aead, err := officialAEAD(departmentKey)
+	if err != nil {
+		return "", err
+	}
+	if len(sealed) < aead.NonceSize()+aead.Overhead() {
+		return "", ErrNotOpened
+	}
+	plain, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], []byte(officialDirLabel+pseudonym))
+	if err != nil {
+		return "", ErrNotOpened
+	}
+	return string(plain), nil
+}
+
+// ErrNotOpened: a sealed directory entry does not open under the key and pseudonym given (another
+// department's key, another pseudonym, or altered bytes).
+var ErrNotOpened = errors.New("the official's directory entry does not open with this department's key")
+
+func officialAEAD(key []byte) (cipher.AEAD, error) {
+	if len(key) != KeySize {
+		return nil, fmt.Errorf("department key has %d bytes, want %d", len(key), KeySize)
+	}
+	b, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(b)
 }

@@ -218,3 +218,33 @@ func TestCommitDistinct(t *testing.T) {
 		t.Errorf("Pseudonym = %q: want 32 hex digits depending on the key", p)
 	}
 }
+
+// A sealed directory entry opens under its department's key and pseudonym only.
+func TestSealOfficial(t *testing.T) {
+	key := bytes.Repeat([]byte{2}, KeySize)
+	housing, tax := DepartmentKey(key, "housing"), DepartmentKey(key, "tax")
+	p := Official(key, "housing", "clerk-17")
+	sealed, err := SealOfficial(bytes.NewReader(bytes.Repeat([]byte{9}, 12)), housing, p, "clerk-17")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := OpenOfficial(housing, p, sealed); err != nil || got != "clerk-17" {
+		t.Errorf("OpenOfficial = %q, %v; want clerk-17", got, err)
+	}
+	flipped := bytes.Clone(sealed)
+	flipped[len(flipped)-1] ^= 1
+	for name, tc := range map[string]struct {
+		key    []byte
+		p      string
+		sealed []byte
+	}{
+		"another department": {tax, p, sealed},
+		"another pseudonym":  {housing, Official(key, "housing", "clerk-18"), sealed},
+		"flipped byte":       {housing, p, flipped},
+		"short":              {housing, p, sealed[:10]},
+	} {
+		if _, err := OpenOfficial(tc.key, tc.p, tc.sealed); !errors.Is(err, ErrNotOpened) {
+			t.Errorf("OpenOfficial(%s) = %v, want ErrNotOpened", name, err)
+		}
+	}
+}

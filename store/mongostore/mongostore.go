@@ -40,6 +40,7 @@ const (
 	collCheckpoints = "ledger_checkpoints"
 	collMeta        = "meta"
 	collProposals   = "policy_proposals"
+	collOfficials   = "officials"
 
 	collPolicyVersions   = "policy_versions"
 	collPolicyPartitions = "policy_partitions"
@@ -47,7 +48,7 @@ const (
 
 var allCollections = []string{collCitizens, collRecords, collDataKeys, collPending, collSubjects,
 	collBatches, collTiles, collBundles, collQueue, collState, collCheckpoints, collMeta, collProposals,
-	collPolicyVersions, collPolicyPartitions}
+	collPolicyVersions, collPolicyPartitions, collOfficials}
 
 // Store is the MongoDB implementation of the hub's repositories. It is safe for concurrent use. It
 // does not own the client: closing the client is the caller's business.
@@ -58,6 +59,7 @@ type Store struct {
 	citizens, records, dataKeys, pending, subjects           *mongo.Collection
 	batches, tiles, bundles, queue, state, checkpoints, meta *mongo.Collection
 	proposals, policyVersions, policyPartitions              *mongo.Collection
+	officials                                                *mongo.Collection
 }
 
 // Option changes a default of New.
@@ -101,6 +103,7 @@ func New(ctx context.Context, db *mongo.Database, opts ...Option) (*Store, error
 	s.batches, s.tiles, s.bundles, s.queue = c(collBatches), c(collTiles), c(collBundles), c(collQueue)
 	s.state, s.checkpoints, s.meta, s.proposals = c(collState), c(collCheckpoints), c(collMeta), c(collProposals)
 	s.policyVersions, s.policyPartitions = c(collPolicyVersions), c(collPolicyPartitions)
+	s.officials = c(collOfficials)
 	if s.embedded != nil {
 		if err := s.embedded.IndexIDs(ctx, db.Name()); err != nil {
 			return nil, err

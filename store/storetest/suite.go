@@ -31,6 +31,7 @@ func Run(t *testing.T, newEnv func(testing.TB) *Env) {
 	t.Run("Policy", func(t *testing.T) { testPolicy(t, newEnv) })
 	t.Run("Proposals", func(t *testing.T) { testProposals(t, newEnv(t)) })
 	t.Run("ListCitizens", func(t *testing.T) { testListCitizens(t, newEnv(t)) })
+	t.Run("Officials", func(t *testing.T) { testOfficials(t, newEnv(t)) })
 }
 
 func sampleRecord(citizen, dataset string, version uint64) store.Record {

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/govhub/govhub/crypto/keys"
+	"github.com/govhub/govhub/internal/usecase"
+)
+
+// cmdOfficial runs "govhub official resolve --department D PSEUDONYM": the token subject behind an
+// entry's official line, for that department's officers. Another department's pseudonym, or one
+// the directory does not hold, is refused in the same words.
+func cmdOfficial(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "resolve" {
+		fmt.Fprintln(stderr, "usage: govhub official resolve --department D PSEUDONYM")
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+			return nil
+		}
+		return &exitError{2, errors.New("official needs the subcommand resolve")}
+	}
+	fs := flag.NewFlagSet("official resolve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c commonFlags
+	c.register(fs)
+	dept := fs.String("department", "", "the department whose official it is (the actor department of the entry)")
+	names, err := parseWithFiles(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if *dept == "" || len(names) != 1 {
+		return &exitError{2, errors.New("official resolve needs --department D and one PSEUDONYM (the 64 hex digits of an entry's official line)")}
+	}
+	cfg, err := c.config(stderr)
+	if err != nil {
+		return err
+	}
+	key, _, err := keys.Symmetric(cfg.path("keys", "officials.key"))
+	if err != nil {
+		return err
+	}
+	st, err := openStorage(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.close(context.WithoutCancel(ctx))
+	subject, err := usecase.ResolveOfficial(ctx, key, st.store, *dept, names[0])
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(stdout, subject)
+	return err
+}
