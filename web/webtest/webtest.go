@@ -32,6 +32,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -61,6 +62,7 @@ func Chromium(t testing.TB, pkg string) string {
 // Browser is a headless Chromium shared by the tests of one binary, started by the first Tab and
 // stopped by Close. The zero value is ready to use; it is safe for concurrent use.
 type Browser struct {
+	tabs   atomic.Int64 // tabs opened, to name their screenshots
 	once   sync.Once
 	ctx    context.Context
 	err    error
@@ -104,7 +106,7 @@ func (b *Browser) Close() {
 
 // Tab opens a tab in the browser's default context (skipping the test without Chromium, see
 // Chromium), logs the page's exceptions and console messages to t, saves a screenshot if the test
-// fails, and closes the tab when the test ends.
+// fails (as <test name>-tab<N>-at-end.png in ArtifactsDir), and closes the tab when the test ends.
 func (b *Browser) Tab(t testing.TB, pkg string) context.Context {
 	return b.tab(t, pkg)
 }
@@ -146,9 +148,10 @@ func (b *Browser) tab(t testing.TB, pkg string, opts ...chromedp.ContextOption) 
 	if err != nil {
 		t.Fatal(err)
 	}
+	label := fmt.Sprintf("tab%d-at-end", b.tabs.Add(1))
 	t.Cleanup(func() {
 		if t.Failed() {
-			Screenshot(t, ctx, "failed")
+			Screenshot(t, ctx, label)
 		}
 	})
 	return ctx
@@ -167,7 +170,7 @@ func ArtifactsDir() string {
 // ("" if it could not; the reason is logged).
 func Screenshot(t testing.TB, ctx context.Context, label string) string {
 	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Logf("screenshot: %v", err)
 		return ""
