@@ -48,6 +48,18 @@ function el(tag, attrs = {}, ...children) {
   return e;
 }
 
+// labelCells gives each body cell of a table its column's heading as data-label, which the
+// narrow-screen layout (app.css, table.cards) shows before the value.
+function labelCells(table) {
+  const heads = [...table.querySelectorAll('thead th')].map((th) => th.textContent);
+  for (const tr of table.querySelectorAll('tbody tr')) {
+    [...tr.cells].forEach((td, i) => {
+      if (heads[i] && !td.hasAttribute('colspan')) td.dataset.label = heads[i];
+    });
+  }
+  return table;
+}
+
 function clear(node) {
   node.replaceChildren();
   return node;
@@ -320,6 +332,7 @@ function renderRules() {
       isOfficer() && el('td', {}, el('button', { type: 'button', class: 'small', text: t('proposeRemoval'),
         'aria-label': t('proposeRemoval') + ': ' + ruleText(r), onclick: () => prefillRemoval(r) }))));
   }
+  labelCells($('#rules-table'));
 }
 
 function renderPurposes() {
@@ -332,6 +345,7 @@ function renderPurposes() {
       isOfficer() && el('td', {}, el('button', { type: 'button', class: 'small', text: t('proposeRetire'),
         'aria-label': t('proposeRetire') + ': ' + p.code, onclick: () => prefillRetire(p.code) }))));
   }
+  labelCells($('#purposes-table'));
 }
 
 function renderGroupings() {
@@ -339,6 +353,7 @@ function renderGroupings() {
   for (const g of state.groupings) {
     body.append(el('tr', {}, el('td', { text: g.member }), el('td', { text: g.role }), el('td', { text: g.department })));
   }
+  labelCells($('#groupings-table'));
 }
 
 // ---- proposing ----
@@ -457,9 +472,9 @@ function impactTable(impact) {
   return el('div', {},
     el('p', { text: t('impactCount', { n: impact.length }) }),
     el('div', { class: 'table-wrap', tabindex: 0 },
-      el('table', { class: 'impact' },
+      labelCells(el('table', { class: 'impact cards' },
         el('thead', {}, el('tr', {}, ['department', 'role', 'field', 'purpose', 'before', 'after', 'change'].map((k) => el('th', { scope: 'col', text: t(k) })))),
-        el('tbody', {}, rows))));
+        el('tbody', {}, rows)))));
 }
 
 function proposalFacts(p) {
@@ -598,6 +613,7 @@ function renderVersions() {
       el('td', { text: v.proposedBy || '' }), el('td', { text: v.approvedBy || '' }),
       el('td', { text: v.reason || '' }), el('td', {}, el('code', { text: v.digest.slice(0, 16), title: v.digest }))));
   }
+  labelCells($('#history-table'));
 }
 
 // ---- ledger ----
