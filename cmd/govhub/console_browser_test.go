@@ -139,11 +139,18 @@ func (c *consoleTest) proposeApprove(t *testing.T) {
 	if strings.Join(got.Impact, "\n") != strings.Join(wantImpact, "\n") {
 		failf(t, o1, "impact shown =\n%s\nwant\n%s", strings.Join(got.Impact, "\n"), strings.Join(wantImpact, "\n"))
 	}
+	if os.Getenv("GOVHUB_TEST_SCREENSHOTS") == "1" {
+		webtest.Screenshot(t, o1, "proposed")
+	}
+	noObjectText(t, o1)
 	card := `article[data-id=` + quote(got.ID) + `]`
 
 	// The proposer's own proposal: approve disabled, with the reason in words.
 	do(t, o1, "opening the proposals", chromedp.Click(chromedp.CSS("#tab-proposals")))
 	wait(t, o1, `!!document.querySelector('`+card+`')`, "the proposal in the queue")
+	if os.Getenv("GOVHUB_TEST_SCREENSHOTS") == "1" {
+		webtest.Screenshot(t, o1, "own-proposal")
+	}
 	type own struct {
 		Disabled  bool
 		Why       string
@@ -151,6 +158,7 @@ func (c *consoleTest) proposeApprove(t *testing.T) {
 	}
 	mine := js[own](t, o1, `(() => { const c = document.querySelector('`+card+`'), b = c.querySelector('button[data-action="approve"]'), w = c.querySelector('.why');
 		return {Disabled: b.disabled, Why: w && w.offsetParent !== null ? w.textContent : '', Described: b.getAttribute('aria-describedby') === (w && w.id)}; })()`)
+	noObjectText(t, o1)
 	if !mine.Disabled || !strings.Contains(mine.Why, "another officer") || !mine.Described {
 		failf(t, o1, "own proposal's approve control = %+v, want disabled with a visible explanation", mine)
 	}
@@ -163,6 +171,9 @@ func (c *consoleTest) proposeApprove(t *testing.T) {
 	wait(t, o2, `!!document.querySelector('`+card+` button[data-action="approve"]:not([disabled])')`, "an enabled approve button for the second officer")
 	do(t, o2, "approving", chromedp.Click(chromedp.CSS(card+` button[data-action="approve"]`)))
 	wait(t, o2, `document.querySelector('#version-indicator').dataset.version === '2' && !document.querySelector('#notice').hidden`, "the approval notice")
+	if os.Getenv("GOVHUB_TEST_SCREENSHOTS") == "1" {
+		webtest.Screenshot(t, o2, "approved")
+	}
 	if n := js[string](t, o2, `document.querySelector('#notice').textContent`); !strings.Contains(n, got.ID) || !strings.Contains(n, "2") {
 		failf(t, o2, "notice = %q, want the proposal approved as version 2", n)
 	}
@@ -256,7 +267,12 @@ func (c *consoleTest) auditor(t *testing.T) {
 
 func (c *consoleTest) refusedToken(t *testing.T) {
 	tab := c.browser.IsolatedTab(t, "cmd/govhub")
+	// With no choice kept, the page speaks the browser's language.
+	do(t, tab, "preferring Chinese", webtest.AcceptLanguage("zh-CN,zh;q=0.9,en;q=0.5"))
 	c.signIn(t, tab, "not-a-token")
+	if h := js[string](t, tab, `document.documentElement.lang + ' ' + document.querySelector('#signin-h').textContent`); h != "zh-CN 登录" {
+		failf(t, tab, "sign-in page for a browser preferring zh-CN = %q, want zh-CN 登录", h)
+	}
 	wait(t, tab, `!document.querySelector('#alert').hidden`, "the error")
 	if a := js[string](t, tab, `document.querySelector('#alert').textContent`); !strings.Contains(a, "UNAUTHENTICATED") || !strings.Contains(a, "token") {
 		failf(t, tab, "error shown = %q, want the refusal in words", a)
@@ -309,6 +325,7 @@ func (c *consoleTest) narrowBothLanguages(t *testing.T) {
 				if l.Width != 360 || l.Scroll > l.Width {
 					failf(t, tab, "%s section in %s: page %d px wide in a %d px window, want no horizontal scrolling at 360", s, lang.code, l.Scroll, l.Width)
 				}
+				noObjectText(t, tab)
 				if len(l.Unlabelled) > 0 {
 					failf(t, tab, "%s section in %s: controls without a label: %q", s, lang.code, l.Unlabelled)
 				}
@@ -317,6 +334,15 @@ func (c *consoleTest) narrowBothLanguages(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// noObjectText fails if the page shows a value that was not turned into words ("[object …]",
+// "undefined", "NaN").
+func noObjectText(t *testing.T, tab context.Context) {
+	t.Helper()
+	if bad := js[string](t, tab, `(document.body.innerText.match(/\[object \w+\]|\bundefined\b|\bNaN\b/) || [''])[0]`); bad != "" {
+		failf(t, tab, "the page shows %q", bad)
 	}
 }
 

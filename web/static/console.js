@@ -41,7 +41,7 @@ function el(tag, attrs = {}, ...children) {
     else if (k === 'dataset') Object.assign(e.dataset, v);
     else e.setAttribute(k, v === true ? '' : String(v));
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c == null || c === false) continue;
     e.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
@@ -485,7 +485,7 @@ function proposalFacts(p) {
   if (p.decidedBy) facts.push(['decidedBy', p.decidedBy], ['decided', i18n.formatTime(p.decided)]);
   if (p.decisionReason) facts.push(['decisionReason', p.decisionReason]);
   if (p.version != null) facts.push(['newVersion', p.version]);
-  return el('dl', { class: 'facts' }, facts.map(([k, v]) => [el('dt', { text: t(k) }), el('dd', { text: v })]));
+  return el('dl', { class: 'facts' }, facts.flatMap(([k, v]) => [el('dt', { text: t(k) }), el('dd', { text: v })]));
 }
 
 function changeList(c) {

@@ -36,6 +36,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -155,6 +157,19 @@ func (b *Browser) tab(t testing.TB, pkg string, opts ...chromedp.ContextOption) 
 		}
 	})
 	return ctx
+}
+
+// AcceptLanguage makes the tab's browser prefer langs (an Accept-Language value, e.g.
+// "zh-CN,zh;q=0.9"), in its requests and in navigator.languages, from the next navigation on.
+func AcceptLanguage(langs string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		ua, err := chromedp.Evaluate[string]("navigator.userAgent")(ctx, t)
+		if err != nil {
+			return chromedp.Void{}, err
+		}
+		_, err = cdp.Call(ctx, t, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{UserAgent: ua, AcceptLanguage: langs})
+		return chromedp.Void{}, err
+	}
 }
 
 // ArtifactsDir is where screenshots are saved: $GOVHUB_TEST_ARTIFACTS, or govhub-test-artifacts
