@@ -8,40 +8,20 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/web"
+	"github.com/govhub/govhub/web/webtest"
 	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 )
-
-// chromium returns the path of Debian's Chromium, or skips the test (fails it under CI=true).
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("web: chromium not installed (apt-get install chromium); the browser tests must run under CI=true")
-	}
-	t.Skip("web: chromium not installed (apt-get install chromium); skipping the in-browser verifier tests")
-	return ""
-}
 
 const testPage = `<!doctype html>
 <meta charset="utf-8">
@@ -55,58 +35,18 @@ document.title = 'ready';
 
 // browser is the Chromium the tests share (one process, a tab each), started by the first test
 // that needs it and stopped by TestMain.
-var browser struct {
-	once   sync.Once
-	ctx    context.Context
-	err    error
-	cancel func()
-}
+var browser webtest.Browser
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if browser.cancel != nil {
-		browser.cancel()
-	}
+	browser.Close()
 	os.Exit(code)
-}
-
-// browserContext starts the shared headless Chromium, once, with a temporary profile.
-func browserContext(t *testing.T, bin string) context.Context {
-	t.Helper()
-	browser.once.Do(func() {
-		dir, err := os.MkdirTemp("", "govhub-web-chromium-")
-		if err != nil {
-			browser.err = err
-			return
-		}
-		actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-			chromedp.ExecPath(bin),
-			chromedp.Headless,
-			chromedp.NoSandbox,
-			chromedp.DisableGPU,
-			chromedp.NoFirstRun,
-			chromedp.Flag("disable-background-networking", true),
-			chromedp.Flag("disable-component-update", true),
-			chromedp.Flag("disable-sync", true),
-			chromedp.UserDataDir(dir),
-		)
-		bctx, cancelBrowser := chromedp.NewContext(actx)
-		browser.ctx = bctx
-		browser.cancel = func() { cancelBrowser(); cancelAlloc(); os.RemoveAll(dir) }
-		// The first Run starts the browser, which lives as long as bctx.
-		browser.err = chromedp.Do(bctx, chromedp.Navigate("about:blank"))
-	})
-	if browser.err != nil {
-		t.Fatalf("starting Chromium %s: %v", bin, browser.err)
-	}
-	return browser.ctx
 }
 
 // page serves the embedded static files and a test page that imports verify.js, opens it in a
 // headless Chromium and returns a browser context whose page has window.verifyjs loaded.
 func page(t *testing.T) context.Context {
 	t.Helper()
-	bin := chromium(t)
 	mux := http.NewServeMux()
 	mux.Handle("/static/", http.StripPrefix("/static/", http.FileServerFS(web.Static())))
 	mux.HandleFunc("/testdata/subject_vectors.json", func(w http.ResponseWriter, r *http.Request) {
@@ -120,46 +60,11 @@ func page(t *testing.T) context.Context {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 
-	bctx, cancelTab := chromedp.NewContext(browserContext(t, bin))
-	t.Cleanup(cancelTab)
-	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("opening a tab in Chromium: %v", err)
-	}
-	err := chromedp.Listen(bctx, func(ev any) {
-		switch ev := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			d := ev.ExceptionDetails
-			if d.Exception != nil {
-				t.Logf("browser exception: %s %s", d.Text, d.Exception.Description)
-			} else {
-				t.Logf("browser exception: %s", d.Text)
-			}
-		case *runtime.EventConsoleAPICalled:
-			var args []string
-			for _, a := range ev.Args {
-				args = append(args, string(a.Value))
-			}
-			t.Logf("browser console.%s: %s", ev.Type, strings.Join(args, " "))
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	bctx := browser.Tab(t, "web")
 	if err := chromedp.Do(bctx, chromedp.Navigate(srv.URL+"/")); err != nil {
 		t.Fatalf("loading the test page in Chromium: %v", err)
 	}
-	// Wait for the module to load. An evaluation can fail while the page's JavaScript context
-	// is being replaced ("Cannot find context with specified id"), so errors are retried too.
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		loaded, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`window.verifyjs !== undefined`))
-		if err == nil && loaded {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the test page did not load verify.js in 30 s (last error: %v)", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	webtest.WaitFor(t, bctx, `window.verifyjs !== undefined`, 30*time.Second, "the test page to load verify.js")
 	title, err := chromedp.Run(bctx, chromedp.Title())
 	if err != nil {
 		t.Fatal(err)
@@ -167,39 +72,13 @@ func page(t *testing.T) context.Context {
 	if title != "ready" {
 		t.Fatalf("test page title = %q, want ready", title)
 	}
-	t.Cleanup(func() { screenshotOnFailure(t, bctx) })
 	return bctx
-}
-
-// screenshotOnFailure saves the page to the test's temporary directory when the test failed.
-func screenshotOnFailure(t *testing.T, ctx context.Context) {
-	if !t.Failed() {
-		return
-	}
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
-	if err != nil {
-		t.Logf("screenshot: %v", err)
-		return
-	}
-	dir := filepath.Join(os.TempDir(), "govhub-web-artifacts")
-	if err := os.MkdirAll(dir, 0o755); err == nil {
-		p := filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+".png")
-		if os.WriteFile(p, png, 0o644) == nil {
-			t.Logf("screenshot saved to %s", p)
-		}
-	}
 }
 
 // eval evaluates a JavaScript expression (a promise is awaited) and decodes its value into out.
 func eval(t *testing.T, ctx context.Context, expr string, out any) {
 	t.Helper()
-	raw, err := chromedp.Run(ctx, chromedp.Evaluate[json.RawMessage](expr, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("evaluating in Chromium: %v\n%s", err, expr[:min(len(expr), 400)])
-	}
-	if err := json.Unmarshal(raw, out); err != nil {
-		t.Fatalf("decoding %s: %v", raw, err)
-	}
+	webtest.Eval(t, ctx, expr, out)
 }
 
 func mustJSON(t *testing.T, v any) string {

@@ -1,31 +1,176 @@
-// Package web holds GovHub's browser-side files, embedded in the binary so that the portal works
-// offline and from a single executable (ARCHITECTURE §7; issue 9: no CDN, no external script or font).
+// Package web holds GovHub's browser-side files, embedded in the binary so that the pages work
+// offline and from a single executable (ARCHITECTURE §7; issue 9: no CDN, no external script or font),
+// and the handler that serves them.
 //
-// Today it holds static/verify.js, the citizen's in-browser verifier: a dependency-free ES module
-// that checks, with WebCrypto only, an entry's leaf hash (govhub/entry/v1 or v2), the citizen's
-// salted subject commitment in it (or, for a v2 list page, the commitment's path to the page's
-// subject tree root), its RFC 6962 inclusion proof, the hub's signature and a quorum of witness cosignatures on
-// the checkpoint (C2SP signed-note, tlog-checkpoint, tlog-cosignature), and a consistency proof
-// from the last checkpoint the page verified. Its contract and formats are documented at the top
-// of the file. The portal and console handlers that serve these files come later; this package
-// only exposes them.
+// The files, under static/:
+//   - verify.js: the citizen's in-browser verifier, a dependency-free ES module that checks, with
+//     WebCrypto only, an entry's leaf hash (govhub/entry/v1 or v2), the citizen's salted subject
+//     commitment in it (or, for a v2 list page, its path to the page's subject tree root), its RFC
+//     6962 inclusion proof, the hub's signature and a quorum of witness cosignatures on the
+//     checkpoint (C2SP signed-note, tlog-checkpoint, tlog-cosignature), and a consistency proof
+//     from the last checkpoint the page verified. Its contract and formats are documented at the
+//     top of the file.
+//   - console.html, console.js, console.messages.js, console.css: the privacy officers' console
+//     (officer tokens; auditors read only), speaking GraphQL to the hub.
+//   - gql.js, i18n.js, app.css: helpers and styles shared by the pages: a GraphQL client that
+//     turns errors into words, and the language choice (Simplified Chinese or English, from the
+//     browser's languages, switched by the user and kept in localStorage "govhub.lang").
+//
+// The pages hold no secrets and no business rules: every decision is the hub's, through
+// /graphql, and a bearer token pasted by the user stays in the tab's sessionStorage.
 package web
 
 import (
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
+	"fmt"
+	"html/template"
 	"io/fs"
+	"net/http"
+	"path"
+	"strings"
 )
 
 //go:embed static
 var static embed.FS
 
 // Static returns the embedded static files, rooted at the static directory: "verify.js" is the
-// verifier module. Serve it with http.FileServerFS; the files are immutable for the life of the
-// binary.
+// verifier module. The files are immutable for the life of the binary.
 func Static() fs.FS {
 	sub, err := fs.Sub(static, "static")
 	if err != nil {
 		panic("web: embedded static directory missing: " + err.Error()) // cannot happen: go:embed checked it
 	}
 	return sub
+}
+
+// ContentSecurityPolicy is sent with every page and asset: scripts, styles and connections from
+// the hub's own origin only (no inline script or style, no CDN), no framing, no <base>.
+const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+// DefaultGraphQLPath is where the pages send GraphQL requests unless Config says otherwise.
+const DefaultGraphQLPath = "/graphql"
+
+// Config configures Handler. The zero value is valid.
+type Config struct {
+	// GraphQLPath is the path of the hub's GraphQL endpoint, on the pages' origin
+	// (default DefaultGraphQLPath). The pages read it from <meta name="govhub-graphql">.
+	GraphQLPath string
+}
+
+// Handler serves, on GET and HEAD:
+//
+//	/console    the officers' console (HTML)
+//	/static/…   the embedded scripts, styles and other assets (not the HTML pages)
+//
+// Mount it on those two patterns; any other path is 404. Every response carries
+// ContentSecurityPolicy, X-Content-Type-Options: nosniff and Referrer-Policy: no-referrer. The
+// files are revalidated on every use (Cache-Control: no-cache) against a strong ETag, the
+// SHA-256 of their content, so a new binary's files are picked up at once and unchanged ones cost
+// a 304. The console's page is never stored (it may be displayed to someone signed in).
+func Handler(cfg Config) http.Handler {
+	if cfg.GraphQLPath == "" {
+		cfg.GraphQLPath = DefaultGraphQLPath
+	}
+	h := &handler{assets: map[string]asset{}, pages: map[string]asset{}}
+	err := fs.WalkDir(Static(), ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(Static(), name)
+		if err != nil {
+			return err
+		}
+		if path.Ext(name) == ".html" {
+			b = []byte(strings.ReplaceAll(string(b), "{{graphql}}", template.HTMLEscapeString(cfg.GraphQLPath)))
+			h.pages["/"+strings.TrimSuffix(name, ".html")] = newAsset(name, b)
+			return nil
+		}
+		h.assets["/static/"+name] = newAsset(name, b)
+		return nil
+	})
+	if err != nil {
+		panic("web: reading the embedded files: " + err.Error()) // cannot happen: they are in the binary
+	}
+	return h
+}
+
+type asset struct {
+	body        []byte
+	contentType string
+	etag        string
+}
+
+func newAsset(name string, b []byte) asset {
+	sum := sha256.Sum256(b)
+	return asset{body: b, contentType: contentType(name), etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
+}
+
+// contentType names the types of the files we ship, rather than relying on the system's MIME
+// table (a module script served with another type is refused under nosniff).
+func contentType(name string) string {
+	switch path.Ext(name) {
+	case ".html":
+		return "text/html; charset=utf-8"
+	case ".js", ".mjs":
+		return "text/javascript; charset=utf-8"
+	case ".css":
+		return "text/css; charset=utf-8"
+	case ".json":
+		return "application/json"
+	case ".svg":
+		return "image/svg+xml"
+	case ".png":
+		return "image/png"
+	case ".ico":
+		return "image/x-icon"
+	}
+	return "application/octet-stream"
+}
+
+type handler struct {
+	assets map[string]asset // by URL path
+	pages  map[string]asset // by URL path: /console
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", ContentSecurityPolicy)
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "no-referrer")
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		hd.Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if a, ok := h.pages[r.URL.Path]; ok {
+		hd.Set("Cache-Control", "no-store")
+		hd.Set("X-Frame-Options", "DENY")
+		serve(w, r, a)
+		return
+	}
+	a, ok := h.assets[r.URL.Path]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	hd.Set("Cache-Control", "no-cache")
+	hd.Set("ETag", a.etag)
+	if r.Header.Get("If-None-Match") == a.etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	serve(w, r, a)
+}
+
+func serve(w http.ResponseWriter, r *http.Request, a asset) {
+	hd := w.Header()
+	hd.Set("Content-Type", a.contentType)
+	hd.Set("Content-Length", fmt.Sprint(len(a.body)))
+	if r.Method == http.MethodHead {
+		return
+	}
+	w.Write(a.body)
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/govhub/govhub/policy"
 	"github.com/govhub/govhub/store/embedded"
 	"github.com/govhub/govhub/store/mongostore"
+	"github.com/govhub/govhub/web"
 )
 
 // Defaults of the common flags.
@@ -458,6 +459,9 @@ func (a *app) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", limitBody(auth.Middleware(a.verifier, gql, auth.WithRejectHook(a.logRefusal))))
 	mux.Handle("GET /graphiql", playground.Handler("GovHub", "/graphql"))
+	pages := web.Handler(web.Config{GraphQLPath: "/graphql"})
+	mux.Handle("GET /console", pages)
+	mux.Handle("GET /static/", pages)
 	// The ledger's read API (C2SP tlog-tiles): checkpoints and hash tiles are public, entry bundles
 	// are for auditors. The tiles handler serves what r.URL.Path (unescaped) names, so the choice is
 	// made on that same string, not by a mux pattern: the mux matches escaped segments, and
@@ -487,7 +491,7 @@ func (a *app) handler() http.Handler {
 		io.WriteString(w, "ready\n")
 	})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "GovHub: POST /graphql (bearer token), GET /graphiql, GET /checkpoint, GET /tile/…\n")
+		io.WriteString(w, "GovHub: POST /graphql (bearer token), GET /graphiql, GET /console, GET /checkpoint, GET /tile/…\n")
 	})
 	return mux
 }
