@@ -151,7 +151,7 @@
 // ParseEntry rejects a v2 line in a v1 entry, and a question or answer under the v1 header.
 //
 //   - official: HMAC-SHA-256, under the acting department's resolve key, of the subject of the
-//     token the request was made with: the individual official (DESIGN §1.9), whom their own
+//     token the request was made with: the individual official (ARCHITECTURE §1.9), whom their own
 //     department can resolve and nobody else can. The hub computes it; the ledger carries and
 //     checks only 32 bytes of lowercase hex. Absent for principals without a subject.
 //   - question, answer, about: a citizen who questions an access appends a question (actor
