@@ -13,6 +13,11 @@
 //	pending             updates whose ledger entry may or may not have been appended yet
 //	subjects            the private index from a citizen's pseudonym to the ledger entries about
 //	                    them, with the salts of the subject commitments: {_id: "<pseudonym>/<index>"}
+//	                    (does entry <index> concern this citizen, and with which salt)
+//	subject_log         each citizen's access log, one insert-only document per access in the
+//	                    citizen's own dense sequence 1, 2, 3, …: {_id: "<pseudonym>/<seq>", index,
+//	                    salt, time, page?} (see LogRef; read newest first by _id lookups alone)
+//	subject_log_heads   a hint of each citizen's latest log sequence, {_id: "<pseudonym>", seq}
 //	ledger_batches      sequenced ledger entries, {_id: "<first index, 20 digits>"}
 //	ledger_tiles        hash tiles, {_id: "<level>/<n>", w: width}
 //	ledger_bundles      entry bundles, {_id: "<n>", w: entries}
@@ -111,6 +116,49 @@ type Official struct {
 	Pseudonym  string // 64 hex digits, as on the entries' official lines
 	Department string
 	Sealed     []byte
+}
+
+// LogRef is one entry of a citizen's access log (Store.AppendSubjectLog, Store.SubjectLog): ledger
+// entry Index concerns the citizen with the given pseudonym, whose subject commitment in that entry
+// uses Salt. Seq is its place in the citizen's own log (1, 2, 3, … in the order the accesses were
+// logged, not necessarily in ledger order); it is the log's cursor.
+type LogRef struct {
+	Pseudonym string
+	Seq       uint64
+	Index     uint64
+	Salt      []byte
+	// Page is set for a list page whose entry carries a Merkle root of the page's subject
+	// commitments instead of the commitments themselves: the citizen's path to that root.
+	Page *PagePath
+	// Time is when the access was logged (kept to the millisecond).
+	Time time.Time
+}
+
+// MaxPagePath is the most hashes a PagePath holds: a page of up to 2^7 = 128 subjects (list pages
+// hold at most 100).
+const MaxPagePath = 7
+
+// PagePath is a citizen's Merkle path in a list page's tree of subject commitments: the position of
+// their commitment among the page's and the sibling hashes (32 bytes each) from the leaf up.
+type PagePath struct {
+	Position int
+	Hashes   [][]byte
+}
+
+// MaxLogPage is the most references one read of a citizen's log returns.
+const MaxLogPage = 100
+
+// LogPage is one page of a citizen's access log, newest first.
+type LogPage struct {
+	// Refs are the references read, newest (highest Seq) first. A ledger index appears at most once
+	// among them: an append retried after an error may have logged one access twice, and the
+	// page keeps the copy with the highest Seq.
+	Refs []LogRef
+	// End is the citizen's latest Seq when the page was read; 0 when they have no log.
+	End uint64
+	// Next is the before to read the following (older) page with, or 0 when this page reached the
+	// citizen's first entry.
+	Next uint64
 }
 
 // Proposal is a policy change an officer proposed, waiting for (or after) another officer's decision.

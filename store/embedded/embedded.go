@@ -68,6 +68,7 @@ type Server struct {
 	indexed map[string]bool // SQLite table name → expression index known to exist
 
 	docLocks [64]sync.Mutex // LockDocument's stripes
+	upkeep   sync.Mutex     // LockUpkeep's
 }
 
 // Start launches FerretDB on cfg.Dir. It returns once the socket accepts connections.
@@ -187,6 +188,14 @@ func (s *Server) LockDocument(key string) (unlock func()) {
 	m := &s.docLocks[h.Sum32()%uint32(len(s.docLocks))]
 	m.Lock()
 	return m.Unlock
+}
+
+// LockUpkeep serialises, among everyone in this process using the server, one-time upkeep such as a
+// data migration, and returns the function that releases it. Unlike LockDocument, the holder may
+// take document locks meanwhile.
+func (s *Server) LockUpkeep() (unlock func()) {
+	s.upkeep.Lock()
+	return s.upkeep.Unlock
 }
 
 // IndexIDs adds, to every collection table of database db that lacks it, the SQLite expression index

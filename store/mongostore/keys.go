@@ -96,6 +96,7 @@ func subjectID(pseudonym string, index uint64) string {
 }
 
 // AddSubjectRefs stores references in the private subject index; storing one again is not an error.
+// It writes no access log documents: an access goes through AppendSubjectLog(s), which writes both.
 func (s *Store) AddSubjectRefs(ctx context.Context, refs []store.SubjectRef) error {
 	if len(refs) == 0 {
 		return nil
@@ -122,7 +123,9 @@ func (s *Store) SubjectRef(ctx context.Context, pseudonym string, index uint64) 
 	return store.SubjectRef{Pseudonym: pseudonym, Index: index, Salt: d.Salt}, nil
 }
 
-// SubjectRefs returns the references of one pseudonym in ledger order.
+// SubjectRefs returns the references of one pseudonym in ledger order. It is a range query, a full
+// scan of the subjects collection on the embedded store: not for serving. A citizen's accesses are
+// read with SubjectLog; this stays only while tests outside this package (hub) still call it.
 func (s *Store) SubjectRefs(ctx context.Context, pseudonym string) ([]store.SubjectRef, error) {
 	filter := bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: pseudonym + "/"}, {Key: "$lt", Value: pseudonym + "0"}}}}
 	cur, err := s.subjects.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))

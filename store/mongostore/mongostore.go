@@ -1,5 +1,6 @@
 // Package mongostore implements the hub's repositories on MongoDB with the official driver (v2):
-// records, data keys, pending updates, the private subject index, and the ledger's storage.
+// records, data keys, pending updates, the private subject index and each citizen's access log
+// (subjectlog.go), and the ledger's storage.
 //
 // The same code runs against a real MongoDB replica set and against the embedded FerretDB. They
 // differ in one respect, kept inside this package: FerretDB can neither run an atomic filtered
@@ -32,6 +33,8 @@ const (
 	collDataKeys    = "datakeys"
 	collPending     = "pending"
 	collSubjects    = "subjects"
+	collSubjectLog  = "subject_log"
+	collLogHeads    = "subject_log_heads"
 	collBatches     = "ledger_batches"
 	collTiles       = "ledger_tiles"
 	collBundles     = "ledger_bundles"
@@ -46,7 +49,7 @@ const (
 	collPolicyPartitions = "policy_partitions"
 )
 
-var allCollections = []string{collCitizens, collRecords, collDataKeys, collPending, collSubjects,
+var allCollections = []string{collCitizens, collRecords, collDataKeys, collPending, collSubjects, collSubjectLog, collLogHeads,
 	collBatches, collTiles, collBundles, collQueue, collState, collCheckpoints, collMeta, collProposals,
 	collPolicyVersions, collPolicyPartitions, collOfficials}
 
@@ -57,6 +60,7 @@ type Store struct {
 	embedded *embedded.Server // nil against MongoDB
 
 	citizens, records, dataKeys, pending, subjects           *mongo.Collection
+	subjectLog, logHeads                                     *mongo.Collection
 	batches, tiles, bundles, queue, state, checkpoints, meta *mongo.Collection
 	proposals, policyVersions, policyPartitions              *mongo.Collection
 	officials                                                *mongo.Collection
@@ -104,6 +108,7 @@ func New(ctx context.Context, db *mongo.Database, opts ...Option) (*Store, error
 	s.state, s.checkpoints, s.meta, s.proposals = c(collState), c(collCheckpoints), c(collMeta), c(collProposals)
 	s.policyVersions, s.policyPartitions = c(collPolicyVersions), c(collPolicyPartitions)
 	s.officials = c(collOfficials)
+	s.subjectLog, s.logHeads = c(collSubjectLog), c(collLogHeads)
 	if s.embedded != nil {
 		if err := s.embedded.IndexIDs(ctx, db.Name()); err != nil {
 			return nil, err

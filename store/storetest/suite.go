@@ -23,6 +23,7 @@ func Run(t *testing.T, newEnv func(testing.TB) *Env) {
 	t.Run("CitizensAndKeys", func(t *testing.T) { testCitizensAndKeys(t, newEnv(t)) })
 	t.Run("Pending", func(t *testing.T) { testPending(t, newEnv(t)) })
 	t.Run("SubjectRefs", func(t *testing.T) { testSubjectRefs(t, newEnv(t)) })
+	t.Run("SubjectLog", func(t *testing.T) { testSubjectLogs(t, newEnv) })
 	t.Run("Batches", func(t *testing.T) { testBatches(t, newEnv(t)) })
 	t.Run("Tiles", func(t *testing.T) { testTiles(t, newEnv(t)) })
 	t.Run("Bundles", func(t *testing.T) { testBundles(t, newEnv(t)) })

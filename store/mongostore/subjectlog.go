@@ -1,0 +1,713 @@
+package mongostore
+
+// Each citizen's access log, addressable by string _id alone (the embedded store serves nothing else
+// from an index):
+//
+//	subject_log        {_id: "<pseudonym>/<seq>", index: int64, salt: bin, time: date,
+//	                    page: {pos: int64, path: [bin, …]}}   (page only for a list page's path)
+//	subject_log_heads  {_id: "<pseudonym>", seq: int64}
+//
+// seq is the citizen's own sequence 1, 2, 3, … in decimal without padding ("p/1", "p/2", … "p/10").
+// Log documents are insert-only, and a duplicate _id insert is a compare-and-swap on every store, so
+// two appenders never share a seq: the loser tries the next one. The sequence is dense: a seq is
+// inserted only when the one before exists (it is the head, which only ever names an inserted
+// document, or an _id the insert found taken), so seq 1 … end all exist.
+//
+// The head is a hint. It is advanced after the insert, best effort, and never past an inserted
+// document; on MongoDB atomically and never backwards ($max), on FerretDB under the process's
+// document lock, and by a batch without it, so it may lag. Readers and appenders therefore start at
+// the head and probe forward (<pseudonym>/<head+1>, …) until a miss; a reader that had to probe
+// writes the end it found back to the head.
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/govhub/govhub/store"
+)
+
+const (
+	// maxAppendTries bounds the sequence numbers one append tries past its starting guess.
+	maxAppendTries = 64
+	// readParallelism bounds the concurrent _id lookups of one log read or batch append.
+	readParallelism = 8
+	// migrationChunk is the number of documents one migration insert carries.
+	migrationChunk = 1000
+	// migrationMarker is the meta document written once the subject log migration has run, and
+	// migrationProgress the one recording the last pseudonym it finished while it runs.
+	migrationMarker   = "subject_log_migration"
+	migrationProgress = "subject_log_migration_progress"
+)
+
+type logDoc struct {
+	ID    string     `bson:"_id"`
+	Index int64      `bson:"index"`
+	Salt  []byte     `bson:"salt"`
+	Time  *time.Time `bson:"time,omitempty"`
+	Page  *pageDoc   `bson:"page,omitempty"`
+}
+
+type pageDoc struct {
+	Pos  int64    `bson:"pos"`
+	Path [][]byte `bson:"path"`
+}
+
+type headDoc struct {
+	ID  string `bson:"_id"`
+	Seq int64  `bson:"seq"`
+}
+
+// logID is the _id of a citizen's log document seq.
+func logID(pseudonym string, seq uint64) string {
+	return pseudonym + "/" + strconv.FormatUint(seq, 10)
+}
+
+func toLogDoc(r store.LogRef, seq uint64) logDoc {
+	d := logDoc{ID: logID(r.Pseudonym, seq), Index: int64(r.Index), Salt: r.Salt}
+	if !r.Time.IsZero() {
+		t := r.Time.UTC().Truncate(time.Millisecond)
+		d.Time = &t
+	}
+	if r.Page != nil {
+		d.Page = &pageDoc{Pos: int64(r.Page.Position), Path: r.Page.Hashes}
+	}
+	return d
+}
+
+func fromLogDoc(pseudonym string, seq uint64, d logDoc) store.LogRef {
+	r := store.LogRef{Pseudonym: pseudonym, Seq: seq, Index: uint64(d.Index), Salt: d.Salt}
+	if d.Time != nil {
+		r.Time = d.Time.UTC()
+	}
+	if d.Page != nil {
+		r.Page = &store.PagePath{Position: int(d.Page.Pos), Hashes: d.Page.Path}
+	}
+	return r
+}
+
+func checkLogRef(r store.LogRef) error {
+	if r.Pseudonym == "" {
+		return errors.New("store: log reference without a pseudonym")
+	}
+	if p := r.Page; p != nil {
+		if p.Position < 0 || len(p.Hashes) > store.MaxPagePath {
+			return fmt.Errorf("store: page path at position %d with %d hashes (at most %d)", p.Position, len(p.Hashes), store.MaxPagePath)
+		}
+		for _, h := range p.Hashes {
+			if len(h) != 32 {
+				return fmt.Errorf("store: page path hash of %d bytes, want 32", len(h))
+			}
+		}
+	}
+	return nil
+}
+
+// AppendSubjectLog appends ref to its citizen's access log and returns the seq it got (ref.Seq is
+// ignored). It also stores the reference in the subject index (SubjectRef), so it replaces
+// AddSubjectRefs for an access. Both are durable when it returns nil; on an error either may have
+// been stored.
+//
+// An append retried after an error may log the same (pseudonym, index) twice, under two seqs:
+// SubjectLog drops the older copy from a page that holds both. Appending the same pseudonym from
+// several goroutines or hub instances at once is safe: each gets its own seq and none is lost; it
+// fails with store.ErrConflict only after maxAppendTries taken seqs in a row. Safe for concurrent use.
+func (s *Store) AppendSubjectLog(ctx context.Context, ref store.LogRef) (uint64, error) {
+	if err := checkLogRef(ref); err != nil {
+		return 0, err
+	}
+	subj := make(chan error, 1)
+	go func() {
+		subj <- s.AddSubjectRefs(ctx, []store.SubjectRef{{Pseudonym: ref.Pseudonym, Index: ref.Index, Salt: ref.Salt}})
+	}()
+	seq, err := s.appendLog(ctx, ref)
+	if e := <-subj; err == nil && e != nil {
+		err = fmt.Errorf("appending ledger index %d to a subject index: %w", ref.Index, e)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return seq, nil
+}
+
+// appendLog inserts ref after its citizen's head hint and advances the head.
+func (s *Store) appendLog(ctx context.Context, ref store.LogRef) (uint64, error) {
+	head, err := s.logHead(ctx, ref.Pseudonym)
+	if err != nil {
+		return 0, err
+	}
+	seq, err := s.insertLog(ctx, ref, head+1)
+	if err != nil {
+		return 0, err
+	}
+	_ = s.advanceHead(ctx, ref.Pseudonym, seq) // a hint: readers probe past a lagging head
+	return seq, nil
+}
+
+// insertLog inserts ref at the first free seq from from on. After a taken seq it reads the head
+// again and jumps past it if others have moved it on, trying at most maxAppendTries seqs.
+func (s *Store) insertLog(ctx context.Context, ref store.LogRef, from uint64) (uint64, error) {
+	seq := from
+	for range maxAppendTries {
+		_, err := s.subjectLog.InsertOne(ctx, toLogDoc(ref, seq))
+		if err == nil {
+			return seq, nil
+		}
+		if !mongo.IsDuplicateKeyError(err) {
+			return 0, fmt.Errorf("appending ledger index %d to an access log: %w", ref.Index, mapErr(err))
+		}
+		head, err := s.logHead(ctx, ref.Pseudonym)
+		if err != nil {
+			return 0, err
+		}
+		seq = max(seq, head) + 1
+	}
+	return 0, fmt.Errorf("%w: appending ledger index %d to an access log: %d seqs from %d on were taken",
+		store.ErrConflict, ref.Index, maxAppendTries, from)
+}
+
+// logHead returns the citizen's head hint, 0 when there is none.
+func (s *Store) logHead(ctx context.Context, pseudonym string) (uint64, error) {
+	var d headDoc
+	err := s.logHeads.FindOne(ctx, bson.D{{Key: "_id", Value: pseudonym}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("reading an access log head: %w", mapErr(err))
+	}
+	return uint64(d.Seq), nil
+}
+
+// advanceHead moves the citizen's head hint up to seq, never down ($max, atomic on MongoDB, under
+// the process's document lock on the embedded store). seq must name an inserted document.
+func (s *Store) advanceHead(ctx context.Context, pseudonym string, seq uint64) error {
+	if s.embedded != nil {
+		defer s.lock(collLogHeads + "/" + pseudonym)()
+	}
+	update := bson.D{{Key: "$max", Value: bson.D{{Key: "seq", Value: int64(seq)}}}}
+	var err error
+	for range 2 { // two first upserts of one _id: one may fail as a duplicate, and then matches
+		_, err = s.logHeads.UpdateOne(ctx, bson.D{{Key: "_id", Value: pseudonym}}, update, options.UpdateOne().SetUpsert(true))
+		if !mongo.IsDuplicateKeyError(err) {
+			break
+		}
+	}
+	return mapErr(err)
+}
+
+// advanceHeads is advanceHead for many citizens: one unordered bulk write on MongoDB; a few
+// advanceHead calls at a time on the embedded store, where a bulk update of many documents was
+// measured to stall.
+func (s *Store) advanceHeads(ctx context.Context, heads map[string]uint64) error {
+	if len(heads) == 0 {
+		return nil
+	}
+	if s.embedded != nil {
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(readParallelism)
+		for p, seq := range heads {
+			g.Go(func() error { return s.advanceHead(gctx, p, seq) })
+		}
+		return g.Wait()
+	}
+	models := make([]mongo.WriteModel, 0, len(heads))
+	for p, seq := range heads {
+		models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.D{{Key: "_id", Value: p}}).
+			SetUpdate(bson.D{{Key: "$max", Value: bson.D{{Key: "seq", Value: int64(seq)}}}}).SetUpsert(true))
+	}
+	_, err := s.logHeads.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+	return mapErr(err)
+}
+
+// logExists reports whether the citizen's log has document seq.
+func (s *Store) logExists(ctx context.Context, pseudonym string, seq uint64) (bool, error) {
+	ok, err := s.docExists(ctx, s.subjectLog, logID(pseudonym, seq))
+	if err != nil {
+		return false, fmt.Errorf("probing an access log: %w", err)
+	}
+	return ok, nil
+}
+
+// SubjectLogEnd returns the latest seq of the citizen's access log, 0 when they have none: the head
+// hint, then one _id lookup per seq past it until a miss (one when the head is current). A
+// subscription polls it to learn of new accesses, whichever hub instance logged them. Safe for
+// concurrent use.
+func (s *Store) SubjectLogEnd(ctx context.Context, pseudonym string) (uint64, error) {
+	head, err := s.logHead(ctx, pseudonym)
+	if err != nil {
+		return 0, err
+	}
+	end := head
+	for {
+		ok, err := s.logExists(ctx, pseudonym, end+1)
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			break
+		}
+		end++
+	}
+	if end > head {
+		_ = s.advanceHead(ctx, pseudonym, end) // read repair; a hint only
+	}
+	return end, nil
+}
+
+// SubjectLog reads one page of the citizen's access log, newest first: the n entries before seq
+// before (before 0: the newest), n at most store.MaxLogPage (a larger n reads that many; n < 1 is an
+// error). Each entry is one _id lookup, run a few at a time; the page also reports the log's end
+// and the before of the next page (store.LogPage). A page drops the older copies of a ledger index
+// appended twice, so it may hold fewer than n entries while Next is not 0. A citizen with no log
+// gets an empty page. Safe for concurrent use.
+func (s *Store) SubjectLog(ctx context.Context, pseudonym string, before uint64, n int) (store.LogPage, error) {
+	if n < 1 {
+		return store.LogPage{}, fmt.Errorf("store: reading %d access log entries", n)
+	}
+	n = min(n, store.MaxLogPage)
+	end, err := s.SubjectLogEnd(ctx, pseudonym)
+	if err != nil {
+		return store.LogPage{}, err
+	}
+	page := store.LogPage{End: end}
+	top := end
+	if before != 0 && before-1 < end {
+		top = before - 1
+	}
+	if top == 0 {
+		return page, nil
+	}
+	lo := uint64(1)
+	if top > uint64(n) {
+		lo = top - uint64(n) + 1
+		page.Next = lo
+	}
+	docs, err := s.readLog(ctx, pseudonym, lo, top)
+	if err != nil {
+		return store.LogPage{}, err
+	}
+	seen := make(map[int64]bool, len(docs))
+	for i := len(docs) - 1; i >= 0; i-- {
+		d := docs[i]
+		if d == nil || seen[d.Index] {
+			continue // a gap cannot happen (the log is dense), and a copy is dropped
+		}
+		seen[d.Index] = true
+		page.Refs = append(page.Refs, fromLogDoc(pseudonym, lo+uint64(i), *d))
+	}
+	return page, nil
+}
+
+// readLog reads the citizen's log documents lo … hi; a missing one is nil.
+func (s *Store) readLog(ctx context.Context, pseudonym string, lo, hi uint64) ([]*logDoc, error) {
+	ids := make([]string, hi-lo+1)
+	for i := range ids {
+		ids[i] = logID(pseudonym, lo+uint64(i))
+	}
+	return s.findLogDocs(ctx, ids)
+}
+
+// findLogDocs reads log documents by _id, a few lookups at a time; a missing one is nil.
+func (s *Store) findLogDocs(ctx context.Context, ids []string) ([]*logDoc, error) {
+	docs := make([]*logDoc, len(ids))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(readParallelism)
+	for i, id := range ids {
+		g.Go(func() error {
+			var d logDoc
+			err := s.subjectLog.FindOne(gctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+			switch {
+			case errors.Is(err, mongo.ErrNoDocuments):
+				return nil
+			case err != nil:
+				return fmt.Errorf("reading an access log: %w", mapErr(err))
+			}
+			docs[i] = &d
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return docs, nil
+}
+
+// AppendSubjectLogs appends many references at once, for a list page (one per citizen on it), and
+// returns the seq each got, in refs' order. Like AppendSubjectLog it also stores them in the subject
+// index, and on an error any of them may have been stored. It reads the heads (one _id lookup per
+// citizen, a few at a time, on the embedded store; one query on MongoDB), inserts every first
+// reference of a citizen at its head + 1 in one unordered insert, appends the ones that lost their
+// seq (and a citizen's second reference, if any) one at a time, and advances the heads in one write.
+// Safe for concurrent use.
+func (s *Store) AppendSubjectLogs(ctx context.Context, refs []store.LogRef) ([]uint64, error) {
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	subjRefs := make([]store.SubjectRef, len(refs))
+	for i, r := range refs {
+		if err := checkLogRef(r); err != nil {
+			return nil, err
+		}
+		subjRefs[i] = store.SubjectRef{Pseudonym: r.Pseudonym, Index: r.Index, Salt: r.Salt}
+	}
+	subj := make(chan error, 1)
+	go func() { subj <- s.AddSubjectRefs(ctx, subjRefs) }()
+	seqs, err := s.appendLogs(ctx, refs)
+	if e := <-subj; err == nil && e != nil {
+		err = fmt.Errorf("appending %d references to the subject index: %w", len(refs), e)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return seqs, nil
+}
+
+func (s *Store) appendLogs(ctx context.Context, refs []store.LogRef) ([]uint64, error) {
+	var pseudonyms []string
+	first := map[string]int{} // pseudonym → position of its first reference in refs
+	for i, r := range refs {
+		if _, ok := first[r.Pseudonym]; !ok {
+			first[r.Pseudonym] = i
+			pseudonyms = append(pseudonyms, r.Pseudonym)
+		}
+	}
+	heads, err := s.logHeadsOf(ctx, pseudonyms)
+	if err != nil {
+		return nil, err
+	}
+	seqs := make([]uint64, len(refs))
+	docs := make([]any, len(pseudonyms))
+	for j, p := range pseudonyms {
+		seqs[first[p]] = heads[p] + 1
+		docs[j] = toLogDoc(refs[first[p]], heads[p]+1)
+	}
+	lost := map[int]bool{} // positions in refs whose guessed seq was taken
+	_, err = s.subjectLog.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	if err != nil {
+		var bwe mongo.BulkWriteException
+		if !onlyDuplicates(err) || !errors.As(err, &bwe) {
+			return nil, fmt.Errorf("appending %d references to access logs: %w", len(docs), mapErr(err))
+		}
+		for _, we := range bwe.WriteErrors {
+			lost[first[pseudonyms[we.Index]]] = true
+		}
+	}
+	ends := map[string]uint64{}
+	for i, r := range refs {
+		switch {
+		case i == first[r.Pseudonym] && !lost[i]:
+		case i == first[r.Pseudonym]:
+			if seqs[i], err = s.insertLog(ctx, r, seqs[i]+1); err != nil {
+				return nil, err
+			}
+		default: // the same citizen twice on one page: after its previous reference
+			if seqs[i], err = s.insertLog(ctx, r, ends[r.Pseudonym]+1); err != nil {
+				return nil, err
+			}
+		}
+		ends[r.Pseudonym] = max(ends[r.Pseudonym], seqs[i])
+	}
+	_ = s.advanceHeads(ctx, ends) // hints: readers probe past a lagging head
+	return seqs, nil
+}
+
+// logHeadsOf reads the head hints of several citizens (0 for none): one $in query on MongoDB, a few
+// concurrent _id lookups at a time on the embedded store, where $in is a full scan.
+func (s *Store) logHeadsOf(ctx context.Context, pseudonyms []string) (map[string]uint64, error) {
+	heads := make(map[string]uint64, len(pseudonyms))
+	if s.embedded == nil {
+		cur, err := s.logHeads.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: pseudonyms}}}})
+		if err != nil {
+			return nil, fmt.Errorf("reading access log heads: %w", mapErr(err))
+		}
+		var docs []headDoc
+		if err := cur.All(ctx, &docs); err != nil {
+			return nil, fmt.Errorf("reading access log heads: %w", mapErr(err))
+		}
+		for _, d := range docs {
+			heads[d.ID] = uint64(d.Seq)
+		}
+		return heads, nil
+	}
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(readParallelism)
+	for _, p := range pseudonyms {
+		g.Go(func() error {
+			h, err := s.logHead(gctx, p)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			heads[p] = h
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return heads, nil
+}
+
+// MigrateSubjectLog gives the subject references stored before the access log existed their log
+// documents, once: when the meta document "subject_log_migration" is absent, it scans the subjects
+// collection (a full scan, holding about 100 bytes per reference in memory), writes each
+// pseudonym's references as seqs 1, 2, … in ledger-index order with their heads, and writes the
+// marker. It returns how many log documents it inserted (0 once the marker is there). Run it at
+// start-up, before serving.
+//
+// It works through the pseudonyms in order, about migrationChunk documents at a time, and records
+// after each chunk how far it got (meta "subject_log_migration_progress"), so a migration that
+// crashed resumes there. The seqs are deterministic, so a chunk written already, by a crashed run or
+// a migration running at the same time on another instance, is found and left as it is: the
+// migration is idempotent. (On the embedded store one process owns the data, and its migrations run
+// one at a time.) Where a citizen's log already holds another reference at one of those seqs (an
+// instance already serving appended to it), the whole of that log is read and only the references
+// missing from it are appended, at its end, so nothing is lost; that log may then be out of ledger
+// order and show one reference twice (a page shows it once).
+//
+// Caveat for several instances: a hub that predates the access log writes subject references
+// without log documents, and those it writes after the migration are never migrated. Stop such
+// instances before the first new one starts, or delete the marker and run the migration again
+// (which is safe).
+func (s *Store) MigrateSubjectLog(ctx context.Context) (int, error) {
+	if s.embedded != nil {
+		defer s.embedded.LockUpkeep()()
+	}
+	var marker struct {
+		Migrated int64 `bson:"migrated"`
+	}
+	switch err := s.Meta(ctx, migrationMarker, &marker); {
+	case err == nil:
+		return 0, nil
+	case !errors.Is(err, store.ErrNotFound):
+		return 0, fmt.Errorf("reading the subject log migration marker: %w", err)
+	}
+	var progress struct {
+		Done string `bson:"done"`
+	}
+	if err := s.Meta(ctx, migrationProgress, &progress); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return 0, fmt.Errorf("reading the subject log migration progress: %w", err)
+	}
+
+	byPseudonym := map[string][]oldRef{}
+	cur, err := s.subjects.Find(ctx, bson.D{})
+	if err != nil {
+		return 0, fmt.Errorf("migrating the subject log: scanning subjects: %w", mapErr(err))
+	}
+	for cur.Next(ctx) {
+		var d struct {
+			ID    string `bson:"_id"`
+			Index int64  `bson:"index"`
+			Salt  []byte `bson:"salt"`
+		}
+		if err := cur.Decode(&d); err != nil {
+			_ = cur.Close(ctx)
+			return 0, fmt.Errorf("migrating the subject log: decoding a subject reference: %w", err)
+		}
+		cut := strings.LastIndexByte(d.ID, '/')
+		if cut <= 0 || progress.Done != "" && d.ID[:cut] <= progress.Done {
+			continue
+		}
+		p := d.ID[:cut]
+		byPseudonym[p] = append(byPseudonym[p], oldRef{d.Index, d.Salt})
+	}
+	err = cur.Err()
+	_ = cur.Close(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("migrating the subject log: scanning subjects: %w", mapErr(err))
+	}
+	pseudonyms := make([]string, 0, len(byPseudonym))
+	for p, refs := range byPseudonym {
+		slices.SortFunc(refs, func(a, b oldRef) int { return cmp.Compare(a.index, b.index) })
+		pseudonyms = append(pseudonyms, p)
+	}
+	slices.Sort(pseudonyms)
+
+	migrated := 0
+	var chunk []string
+	size := 0
+	for i, p := range pseudonyms {
+		chunk = append(chunk, p)
+		size += len(byPseudonym[p])
+		if size < migrationChunk && i < len(pseudonyms)-1 {
+			continue
+		}
+		n, err := s.migrateChunk(ctx, chunk, byPseudonym)
+		migrated += n
+		if err != nil {
+			return migrated, fmt.Errorf("migrating the subject log: %w", err)
+		}
+		if err := s.PutMeta(ctx, migrationProgress, bson.D{{Key: "done", Value: p}}); err != nil {
+			return migrated, fmt.Errorf("migrating the subject log: recording progress: %w", err)
+		}
+		chunk, size = chunk[:0], 0
+	}
+	if _, err := s.meta.DeleteOne(ctx, bson.D{{Key: "_id", Value: migrationProgress}}); err != nil {
+		return migrated, fmt.Errorf("migrating the subject log: clearing progress: %w", mapErr(err))
+	}
+	if err := s.PutMeta(ctx, migrationMarker, bson.D{{Key: "migrated", Value: int64(migrated)}, {Key: "done", Value: time.Now().UTC()}}); err != nil {
+		return migrated, fmt.Errorf("migrating the subject log: writing the marker: %w", err)
+	}
+	return migrated, nil
+}
+
+// migrateChunk writes the log documents and heads of some pseudonyms' old references and returns
+// how many documents it inserted.
+func (s *Store) migrateChunk(ctx context.Context, pseudonyms []string, byPseudonym map[string][]oldRef) (int, error) {
+	var docs []logDoc
+	for _, p := range pseudonyms {
+		for i, r := range byPseudonym[p] {
+			docs = append(docs, toLogDoc(store.LogRef{Pseudonym: p, Index: uint64(r.index), Salt: r.salt}, uint64(i+1)))
+		}
+	}
+	conflicted := map[string]bool{}
+	pseudonymOf := func(d logDoc) string { return d.ID[:strings.LastIndexByte(d.ID, '/')] }
+	// A chunk written before (by a crashed or a concurrent run) is looked up rather than inserted
+	// again: FerretDB answers a bulk insert that meets a duplicate with one transaction per document.
+	todo, written := docs, false
+	if ok, err := s.docExists(ctx, s.subjectLog, docs[0].ID); err != nil {
+		return 0, err
+	} else if ok {
+		written = true
+		ids := make([]string, len(docs))
+		for i, d := range docs {
+			ids[i] = d.ID
+		}
+		there, err := s.findLogDocs(ctx, ids)
+		if err != nil {
+			return 0, err
+		}
+		todo = nil
+		for i, d := range docs {
+			switch {
+			case there[i] == nil:
+				todo = append(todo, d)
+			case there[i].Index != d.Index:
+				conflicted[pseudonymOf(d)] = true
+			}
+		}
+	}
+	inserted := 0
+	if len(todo) > 0 {
+		batch := make([]any, len(todo))
+		for i := range todo {
+			batch[i] = todo[i]
+		}
+		inserted = len(todo)
+		_, err := s.subjectLog.InsertMany(ctx, batch, options.InsertMany().SetOrdered(false))
+		if err != nil {
+			var bwe mongo.BulkWriteException
+			if !onlyDuplicates(err) || !errors.As(err, &bwe) {
+				return 0, fmt.Errorf("inserting %d log documents: %w", len(batch), mapErr(err))
+			}
+			inserted -= len(bwe.WriteErrors)
+			ids := make([]string, len(bwe.WriteErrors))
+			for i, we := range bwe.WriteErrors {
+				ids[i] = todo[we.Index].ID
+			}
+			there, err := s.findLogDocs(ctx, ids)
+			if err != nil {
+				return inserted, err
+			}
+			for i, we := range bwe.WriteErrors {
+				if there[i] == nil || there[i].Index != todo[we.Index].Index {
+					conflicted[pseudonymOf(todo[we.Index])] = true
+				}
+			}
+		}
+	}
+	// Every seq up to a head is now stored, by this migration or by another writer.
+	heads := map[string]uint64{}
+	var headDocs []any
+	for _, p := range pseudonyms {
+		if !conflicted[p] {
+			heads[p] = uint64(len(byPseudonym[p]))
+			headDocs = append(headDocs, headDoc{ID: p, Seq: int64(heads[p])})
+		}
+	}
+	if written {
+		_ = s.advanceHeads(ctx, heads) // hints
+	} else if len(headDocs) > 0 {
+		_, err := s.logHeads.InsertMany(ctx, headDocs, options.InsertMany().SetOrdered(false))
+		var bwe mongo.BulkWriteException
+		if err != nil && onlyDuplicates(err) && errors.As(err, &bwe) {
+			for _, we := range bwe.WriteErrors {
+				d := headDocs[we.Index].(headDoc)
+				_ = s.advanceHead(ctx, d.ID, uint64(d.Seq)) // a hint
+			}
+		}
+	}
+	for _, p := range pseudonyms {
+		if conflicted[p] {
+			n, err := s.completeLog(ctx, p, byPseudonym[p])
+			inserted += n
+			if err != nil {
+				return inserted, err
+			}
+		}
+	}
+	return inserted, nil
+}
+
+// docExists reports whether collection c holds the document id.
+func (s *Store) docExists(ctx context.Context, c *mongo.Collection, id string) (bool, error) {
+	err := c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}, options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return false, nil
+	}
+	if err != nil {
+		return false, mapErr(err)
+	}
+	return true, nil
+}
+
+// oldRef is a subject reference as the migration reads it.
+type oldRef struct {
+	index int64
+	salt  []byte
+}
+
+// completeLog appends to the citizen's log those of refs whose ledger index it lacks.
+func (s *Store) completeLog(ctx context.Context, pseudonym string, refs []oldRef) (int, error) {
+	end, err := s.SubjectLogEnd(ctx, pseudonym)
+	if err != nil {
+		return 0, err
+	}
+	have := map[int64]bool{}
+	if end > 0 {
+		docs, err := s.readLog(ctx, pseudonym, 1, end)
+		if err != nil {
+			return 0, err
+		}
+		for _, d := range docs {
+			if d != nil {
+				have[d.Index] = true
+			}
+		}
+	}
+	n := 0
+	for _, r := range refs {
+		if have[r.index] {
+			continue
+		}
+		if _, err := s.appendLog(ctx, store.LogRef{Pseudonym: pseudonym, Index: uint64(r.index), Salt: r.salt}); err != nil {
+			return n, fmt.Errorf("migrating the subject log: %w", err)
+		}
+		n++
+	}
+	return n, nil
+}
