@@ -72,34 +72,34 @@ func citizenModel(v *hub.CitizenView) (*model.Citizen, error) {
 // identityModel is one identity record as the caller may see it: the released values, and the marks of the
 // fields denied or revealed at their levels.
 func identityModel(item map[string]hub.FieldValue, levels map[string]policy.Level) (model.Identity, error) {
-	m := model.Identity{Access: newAccess()}
+	m := model.Identity{Visibility: newVisibility()}
 	var err error
-	if fv, ok := release(&m.Access, levels, item, "identity.name", "name"); ok {
+	if fv, ok := release(&m.Visibility, levels, item, "identity.name", "name"); ok {
 		if m.Name, err = plain[string](fv, "identity.name"); err != nil {
 			return m, err
 		}
 	}
-	if fv, ok := release(&m.Access, levels, item, "identity.gender", "gender"); ok {
+	if fv, ok := release(&m.Visibility, levels, item, "identity.gender", "gender"); ok {
 		if m.Gender, err = plain[string](fv, "identity.gender"); err != nil {
 			return m, err
 		}
 	}
-	if fv, ok := release(&m.Access, levels, item, "identity.hukouCity", "hukouCity"); ok {
+	if fv, ok := release(&m.Visibility, levels, item, "identity.hukouCity", "hukouCity"); ok {
 		if m.HukouCity, err = plain[string](fv, "identity.hukouCity"); err != nil {
 			return m, err
 		}
 	}
-	if fv, ok := release(&m.Access, levels, item, "identity.nationalId", "nationalId"); ok {
+	if fv, ok := release(&m.Visibility, levels, item, "identity.nationalId", "nationalId"); ok {
 		if m.NationalID, err = sealedString(fv, "identity.nationalId"); err != nil {
 			return m, err
 		}
 	}
-	if fv, ok := release(&m.Access, levels, item, "identity.birthDate", "birthDate"); ok {
+	if fv, ok := release(&m.Visibility, levels, item, "identity.birthDate", "birthDate"); ok {
 		if m.BirthDate, err = sealedDate(fv, "identity.birthDate"); err != nil {
 			return m, err
 		}
 	}
-	if fv, ok := release(&m.Access, levels, item, "identity.address", "address"); ok {
+	if fv, ok := release(&m.Visibility, levels, item, "identity.address", "address"); ok {
 		if m.Address, err = sealedString(fv, "identity.address"); err != nil {
 			return m, err
 		}
@@ -110,19 +110,19 @@ func identityModel(item map[string]hub.FieldValue, levels map[string]policy.Leve
 // marriageModel is one marriage record as the caller may see it: the released values, and the marks of the
 // fields denied or revealed at their levels.
 func marriageModel(item map[string]hub.FieldValue, levels map[string]policy.Level) (model.Marriage, error) {
-	m := model.Marriage{Access: newAccess()}
+	m := model.Marriage{Visibility: newVisibility()}
 	var err error
-	if fv, ok := release(&m.Access, levels, item, "marriage.maritalStatus", "maritalStatus"); ok {
+	if fv, ok := release(&m.Visibility, levels, item, "marriage.maritalStatus", "maritalStatus"); ok {
 		if m.MaritalStatus, err = plain[string](fv, "marriage.maritalStatus"); err != nil {
 			return m, err
 		}
 	}
-	if fv, ok := release(&m.Access, levels, item, "marriage.spouseCitizenId", "spouseCitizenId"); ok {
+	if fv, ok := release(&m.Visibility, levels, item, "marriage.spouseCitizenId", "spouseCitizenId"); ok {
 		if m.SpouseCitizenID, err = sealedString(fv, "marriage.spouseCitizenId"); err != nil {
 			return m, err
 		}
 	}
-	if fv, ok := release(&m.Access, levels, item, "marriage.registeredOn", "registeredOn"); ok {
+	if fv, ok := release(&m.Visibility, levels, item, "marriage.registeredOn", "registeredOn"); ok {
 		if m.RegisteredOn, err = plain[string](fv, "marriage.registeredOn"); err != nil {
 			return m, err
 		}
@@ -133,24 +133,24 @@ func marriageModel(item map[string]hub.FieldValue, levels map[string]policy.Leve
 // socialInsuranceModel is one socialInsurance record as the caller may see it: the released values, and the marks of the
 // fields denied or revealed at their levels.
 func socialInsuranceModel(item map[string]hub.FieldValue, levels map[string]policy.Level) (model.SocialInsurance, error) {
-	m := model.SocialInsurance{Access: newAccess()}
+	m := model.SocialInsurance{Visibility: newVisibility()}
 	var err error
-	if fv, ok := release(&m.Access, levels, item, "socialInsurance.insured", "insured"); ok {
+	if fv, ok := release(&m.Visibility, levels, item, "socialInsurance.insured", "insured"); ok {
 		if m.Insured, err = plain[bool](fv, "socialInsurance.insured"); err != nil {
 			return m, err
 		}
 	}
-	if fv, ok := release(&m.Access, levels, item, "socialInsurance.employer", "employer"); ok {
+	if fv, ok := release(&m.Visibility, levels, item, "socialInsurance.employer", "employer"); ok {
 		if m.Employer, err = plain[string](fv, "socialInsurance.employer"); err != nil {
 			return m, err
 		}
 	}
-	if fv, ok := release(&m.Access, levels, item, "socialInsurance.contributionMonths", "contributionMonths"); ok {
+	if fv, ok := release(&m.Visibility, levels, item, "socialInsurance.contributionMonths", "contributionMonths"); ok {
 		if m.ContributionMonths, err = sealedInt(fv, "socialInsurance.contributionMonths"); err != nil {
 			return m, err
 		}
 	}
-	if fv, ok := release(&m.Access, levels, item, "socialInsurance.monthlyBase", "monthlyBase"); ok {
+	if fv, ok := release(&m.Visibility, levels, item, "socialInsurance.monthlyBase", "monthlyBase"); ok {
 		if m.MonthlyBase, err = sealedInt(fv, "socialInsurance.monthlyBase"); err != nil {
 			return m, err
 		}
@@ -161,19 +161,19 @@ func socialInsuranceModel(item map[string]hub.FieldValue, levels map[string]poli
 // taxModel is one tax record as the caller may see it: the released values, and the marks of the
 // fields denied or revealed at their levels.
 func taxModel(item map[string]hub.FieldValue, levels map[string]policy.Level) (model.Tax, error) {
-	m := model.Tax{Access: newAccess()}
+	m := model.Tax{Visibility: newVisibility()}
 	var err error
-	if fv, ok := release(&m.Access, levels, item, "tax.year", "year"); ok {
+	if fv, ok := release(&m.Visibility, levels, item, "tax.year", "year"); ok {
 		if m.Year, err = plainInt(fv, "tax.year"); err != nil {
 			return m, err
 		}
 	}
-	if fv, ok := release(&m.Access, levels, item, "tax.annualIncome", "annualIncome"); ok {
+	if fv, ok := release(&m.Visibility, levels, item, "tax.annualIncome", "annualIncome"); ok {
 		if m.AnnualIncome, err = sealedInt(fv, "tax.annualIncome"); err != nil {
 			return m, err
 		}
 	}
-	if fv, ok := release(&m.Access, levels, item, "tax.taxPaid", "taxPaid"); ok {
+	if fv, ok := release(&m.Visibility, levels, item, "tax.taxPaid", "taxPaid"); ok {
 		if m.TaxPaid, err = sealedInt(fv, "tax.taxPaid"); err != nil {
 			return m, err
 		}
@@ -184,29 +184,29 @@ func taxModel(item map[string]hub.FieldValue, levels map[string]policy.Level) (m
 // propertyModel is one item of a property record as the caller may see it: the released values, and the marks of the
 // fields denied or revealed at their levels.
 func propertyModel(item map[string]hub.FieldValue, levels map[string]policy.Level) (model.Property, error) {
-	m := model.Property{Access: newAccess()}
+	m := model.Property{Visibility: newVisibility()}
 	var err error
-	if fv, ok := release(&m.Access, levels, item, "property.certificateNo", "certificateNo"); ok {
+	if fv, ok := release(&m.Visibility, levels, item, "property.certificateNo", "certificateNo"); ok {
 		if m.CertificateNo, err = plain[string](fv, "property.certificateNo"); err != nil {
 			return m, err
 		}
 	}
-	if fv, ok := release(&m.Access, levels, item, "property.city", "city"); ok {
+	if fv, ok := release(&m.Visibility, levels, item, "property.city", "city"); ok {
 		if m.City, err = plain[string](fv, "property.city"); err != nil {
 			return m, err
 		}
 	}
-	if fv, ok := release(&m.Access, levels, item, "property.area", "area"); ok {
+	if fv, ok := release(&m.Visibility, levels, item, "property.area", "area"); ok {
 		if m.Area, err = plain[float64](fv, "property.area"); err != nil {
 			return m, err
 		}
 	}
-	if fv, ok := release(&m.Access, levels, item, "property.address", "address"); ok {
+	if fv, ok := release(&m.Visibility, levels, item, "property.address", "address"); ok {
 		if m.Address, err = sealedString(fv, "property.address"); err != nil {
 			return m, err
 		}
 	}
-	if fv, ok := release(&m.Access, levels, item, "property.acquiredOn", "acquiredOn"); ok {
+	if fv, ok := release(&m.Visibility, levels, item, "property.acquiredOn", "acquiredOn"); ok {
 		if m.AcquiredOn, err = plain[string](fv, "property.acquiredOn"); err != nil {
 			return m, err
 		}
@@ -217,29 +217,29 @@ func propertyModel(item map[string]hub.FieldValue, levels map[string]policy.Leve
 // businessLicenseModel is one item of a businessLicense record as the caller may see it: the released values, and the marks of the
 // fields denied or revealed at their levels.
 func businessLicenseModel(item map[string]hub.FieldValue, levels map[string]policy.Level) (model.BusinessLicense, error) {
-	m := model.BusinessLicense{Access: newAccess()}
+	m := model.BusinessLicense{Visibility: newVisibility()}
 	var err error
-	if fv, ok := release(&m.Access, levels, item, "businessLicense.uscc", "uscc"); ok {
+	if fv, ok := release(&m.Visibility, levels, item, "businessLicense.uscc", "uscc"); ok {
 		if m.Uscc, err = plain[string](fv, "businessLicense.uscc"); err != nil {
 			return m, err
 		}
 	}
-	if fv, ok := release(&m.Access, levels, item, "businessLicense.companyName", "companyName"); ok {
+	if fv, ok := release(&m.Visibility, levels, item, "businessLicense.companyName", "companyName"); ok {
 		if m.CompanyName, err = plain[string](fv, "businessLicense.companyName"); err != nil {
 			return m, err
 		}
 	}
-	if fv, ok := release(&m.Access, levels, item, "businessLicense.legalRepresentative", "legalRepresentative"); ok {
+	if fv, ok := release(&m.Visibility, levels, item, "businessLicense.legalRepresentative", "legalRepresentative"); ok {
 		if m.LegalRepresentative, err = plain[string](fv, "businessLicense.legalRepresentative"); err != nil {
 			return m, err
 		}
 	}
-	if fv, ok := release(&m.Access, levels, item, "businessLicense.registeredCapital", "registeredCapital"); ok {
+	if fv, ok := release(&m.Visibility, levels, item, "businessLicense.registeredCapital", "registeredCapital"); ok {
 		if m.RegisteredCapital, err = plain[int64](fv, "businessLicense.registeredCapital"); err != nil {
 			return m, err
 		}
 	}
-	if fv, ok := release(&m.Access, levels, item, "businessLicense.status", "status"); ok {
+	if fv, ok := release(&m.Visibility, levels, item, "businessLicense.status", "status"); ok {
 		if m.Status, err = plain[string](fv, "businessLicense.status"); err != nil {
 			return m, err
 		}
@@ -250,19 +250,19 @@ func businessLicenseModel(item map[string]hub.FieldValue, levels map[string]poli
 // healthModel is one health record as the caller may see it: the released values, and the marks of the
 // fields denied or revealed at their levels.
 func healthModel(item map[string]hub.FieldValue, levels map[string]policy.Level) (model.Health, error) {
-	m := model.Health{Access: newAccess()}
+	m := model.Health{Visibility: newVisibility()}
 	var err error
-	if fv, ok := release(&m.Access, levels, item, "health.bloodType", "bloodType"); ok {
+	if fv, ok := release(&m.Visibility, levels, item, "health.bloodType", "bloodType"); ok {
 		if m.BloodType, err = sealedString(fv, "health.bloodType"); err != nil {
 			return m, err
 		}
 	}
-	if fv, ok := release(&m.Access, levels, item, "health.chronicConditions", "chronicConditions"); ok {
+	if fv, ok := release(&m.Visibility, levels, item, "health.chronicConditions", "chronicConditions"); ok {
 		if m.ChronicConditions, err = sealedString(fv, "health.chronicConditions"); err != nil {
 			return m, err
 		}
 	}
-	if fv, ok := release(&m.Access, levels, item, "health.vaccinations", "vaccinations"); ok {
+	if fv, ok := release(&m.Visibility, levels, item, "health.vaccinations", "vaccinations"); ok {
 		if m.Vaccinations, err = plainList(fv, "health.vaccinations"); err != nil {
 			return m, err
 		}

@@ -89,7 +89,7 @@ func TestSensitiveDirective(t *testing.T) {
 		"SealedInt":    func() any { return &model.SealedInt{Value: &n, Commitment: commitment} },
 		"SealedDate":   func() any { return &model.SealedDate{Value: &d, Commitment: commitment} },
 	}
-	revealed := model.Access{Revealed: map[string]bool{"nationalId": true}}
+	revealed := model.Visibility{Revealed: map[string]bool{"nationalId": true}}
 	tests := []struct {
 		name       string
 		obj        any
@@ -97,16 +97,16 @@ func TestSensitiveDirective(t *testing.T) {
 		alias      string
 		wantReveal bool
 	}{
-		{"revealed", &model.Identity{Access: revealed}, "nationalId", "", true},
-		{"revealed under an alias", &model.Identity{Access: revealed}, "nationalId", "x", true},
-		{"alias named like a revealed field", &model.Identity{Access: revealed}, "address", "nationalId", false},
-		{"another field revealed", &model.Identity{Access: revealed}, "address", "", false},
+		{"revealed", &model.Identity{Visibility: revealed}, "nationalId", "", true},
+		{"revealed under an alias", &model.Identity{Visibility: revealed}, "nationalId", "x", true},
+		{"alias named like a revealed field", &model.Identity{Visibility: revealed}, "address", "nationalId", false},
+		{"another field revealed", &model.Identity{Visibility: revealed}, "address", "", false},
 		{"nothing revealed", &model.Identity{}, "nationalId", "", false},
-		{"revealed false", &model.Identity{Access: model.Access{Revealed: map[string]bool{"nationalId": false}}}, "nationalId", "", false},
-		{"denied, not revealed", &model.Identity{Access: model.Access{Denied: map[string]bool{"nationalId": true}}}, "nationalId", "", false},
-		{"list item revealed", &model.Property{Access: model.Access{Revealed: map[string]bool{"address": true}}}, "address", "", true},
+		{"revealed false", &model.Identity{Visibility: model.Visibility{Revealed: map[string]bool{"nationalId": false}}}, "nationalId", "", false},
+		{"denied, not revealed", &model.Identity{Visibility: model.Visibility{Denied: map[string]bool{"nationalId": true}}}, "nationalId", "", false},
+		{"list item revealed", &model.Property{Visibility: model.Visibility{Revealed: map[string]bool{"address": true}}}, "address", "", true},
 		{"list item not revealed", &model.Property{}, "address", "", false},
-		{"nil access pointer", (*model.Access)(nil), "nationalId", "", false},
+		{"nil access pointer", (*model.Visibility)(nil), "nationalId", "", false},
 		{"parent without access", struct{ X int }{}, "nationalId", "", false},
 		{"no parent", nil, "nationalId", "", false},
 	}
@@ -153,7 +153,7 @@ func TestSensitiveDirectiveNil(t *testing.T) {
 	} {
 		for _, reveal := range []bool{true, false} {
 			t.Run(fmt.Sprintf("%s/revealed=%v", name, reveal), func(t *testing.T) {
-				obj := &model.Marriage{Access: model.Access{Revealed: map[string]bool{"spouseCitizenId": reveal}}}
+				obj := &model.Marriage{Visibility: model.Visibility{Revealed: map[string]bool{"spouseCitizenId": reveal}}}
 				ctx := fieldContext(t.Context(), "Marriage", "spouseCitizenId", "")
 				res, err := callSensitive(ctx, obj, func(context.Context) (any, error) { return nilSealed, nil })
 				if err != nil {
@@ -197,7 +197,7 @@ func TestSensitiveDirectiveErrors(t *testing.T) {
 // TestDenyFields: the field middleware answers a field its parent marks denied with FORBIDDEN at
 // the field's path, without resolving it; anything else is resolved.
 func TestDenyFields(t *testing.T) {
-	denied := model.Access{Denied: map[string]bool{"nationalId": true}}
+	denied := model.Visibility{Denied: map[string]bool{"nationalId": true}}
 	parent := func(ctx context.Context, result any) context.Context {
 		return graphql.WithFieldContext(ctx, &graphql.FieldContext{
 			Object: "Citizen", Field: graphql.CollectedField{Field: &ast.Field{Name: "identity", Alias: "identity"}}, Result: result,
@@ -209,10 +209,10 @@ func TestDenyFields(t *testing.T) {
 		field      string
 		wantDenied bool
 	}{
-		{"denied", &model.Identity{Access: denied}, "nationalId", true},
-		{"allowed", &model.Identity{Access: denied}, "name", false},
-		{"denied dataset", &model.Citizen{Access: model.Access{Denied: map[string]bool{"health": true}}}, "health", true},
-		{"list item", &model.Property{Access: model.Access{Denied: map[string]bool{"address": true}}}, "address", true},
+		{"denied", &model.Identity{Visibility: denied}, "nationalId", true},
+		{"allowed", &model.Identity{Visibility: denied}, "name", false},
+		{"denied dataset", &model.Citizen{Visibility: model.Visibility{Denied: map[string]bool{"health": true}}}, "health", true},
+		{"list item", &model.Property{Visibility: model.Visibility{Denied: map[string]bool{"address": true}}}, "address", true},
 		{"parent without access", &model.SealedString{}, "value", false},
 		{"root field", nil, "citizen", false},
 	}

@@ -108,7 +108,7 @@ func newCitizen(v *hub.CitizenView) (*model.Citizen, map[string]bool) {
 		ds, _, _ := strings.Cut(f, ".")
 		asked[ds] = true
 	}
-	return &model.Citizen{ID: v.ID, Access: model.Access{Denied: map[string]bool{}}}, asked
+	return &model.Citizen{ID: v.ID, Visibility: model.Visibility{Denied: map[string]bool{}}}, asked
 }
 
 // released returns the items released of dataset ds, if the caller asked for it and the citizen has
@@ -136,14 +136,14 @@ func first(items []map[string]hub.FieldValue) map[string]hub.FieldValue {
 	return items[0]
 }
 
-func newAccess() model.Access {
-	return model.Access{Denied: map[string]bool{}, Revealed: map[string]bool{}}
+func newVisibility() model.Visibility {
+	return model.Visibility{Denied: map[string]bool{}, Revealed: map[string]bool{}}
 }
 
 // release marks the field name of one object for the field middleware and @sensitive from its
 // level at path ("dataset.field"), and returns its released value if the caller asked for it, may
 // see it and the item holds it. A field not asked for is left unmarked.
-func release(a *model.Access, levels map[string]policy.Level, item map[string]hub.FieldValue, path, name string) (hub.FieldValue, bool) {
+func release(a *model.Visibility, levels map[string]policy.Level, item map[string]hub.FieldValue, path, name string) (hub.FieldValue, bool) {
 	level, asked := levels[path]
 	if !asked {
 		return hub.FieldValue{}, false

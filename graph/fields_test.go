@@ -228,44 +228,44 @@ func fullView(c demo.Citizen) *hub.CitizenView {
 
 // objects returns the model objects of dataset ds on c (nil when there are none), as JSON (the
 // fields named as in the schema) and with their access marks.
-func objects(t *testing.T, c *model.Citizen, ds string) (objs []map[string]any, access []model.Access) {
+func objects(t *testing.T, c *model.Citizen, ds string) (objs []map[string]any, access []model.Visibility) {
 	t.Helper()
 	var v any
 	list := false
 	switch ds {
 	case "identity":
 		if c.Identity != nil {
-			v, access = c.Identity, []model.Access{c.Identity.Access}
+			v, access = c.Identity, []model.Visibility{c.Identity.Visibility}
 		}
 	case "marriage":
 		if c.Marriage != nil {
-			v, access = c.Marriage, []model.Access{c.Marriage.Access}
+			v, access = c.Marriage, []model.Visibility{c.Marriage.Visibility}
 		}
 	case "socialInsurance":
 		if c.SocialInsurance != nil {
-			v, access = c.SocialInsurance, []model.Access{c.SocialInsurance.Access}
+			v, access = c.SocialInsurance, []model.Visibility{c.SocialInsurance.Visibility}
 		}
 	case "tax":
 		if c.Tax != nil {
-			v, access = c.Tax, []model.Access{c.Tax.Access}
+			v, access = c.Tax, []model.Visibility{c.Tax.Visibility}
 		}
 	case "property":
 		if list = true; c.Property != nil {
 			v = c.Property
 			for _, p := range c.Property {
-				access = append(access, p.Access)
+				access = append(access, p.Visibility)
 			}
 		}
 	case "businessLicense":
 		if list = true; c.BusinessLicense != nil {
 			v = c.BusinessLicense
 			for _, b := range c.BusinessLicense {
-				access = append(access, b.Access)
+				access = append(access, b.Visibility)
 			}
 		}
 	case "health":
 		if c.Health != nil {
-			v, access = c.Health, []model.Access{c.Health.Access}
+			v, access = c.Health, []model.Visibility{c.Health.Visibility}
 		}
 	default:
 		t.Fatalf("objects: no case for dataset %s", ds)

@@ -37,6 +37,7 @@ type ResolverRoot interface {
 	PolicyRule() PolicyRuleResolver
 	PolicyVersion() PolicyVersionResolver
 	Query() QueryResolver
+	Subscription() SubscriptionResolver
 	PolicyRuleInput() PolicyRuleInputResolver
 }
 
@@ -45,11 +46,69 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	Access struct {
+		Department    func(childComplexity int) int
+		EntryVersion  func(childComplexity int) int
+		Fields        func(childComplexity int) int
+		Index         func(childComplexity int) int
+		Kind          func(childComplexity int) int
+		Official      func(childComplexity int) int
+		Outcome       func(childComplexity int) int
+		PolicyVersion func(childComplexity int) int
+		Purpose       func(childComplexity int) int
+		Reason        func(childComplexity int) int
+		Role          func(childComplexity int) int
+		Time          func(childComplexity int) int
+	}
+
+	AccessConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	AccessEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	AccessExplanation struct {
 		Level         func(childComplexity int) int
 		Matched       func(childComplexity int) int
 		PolicyVersion func(childComplexity int) int
 		Reason        func(childComplexity int) int
+	}
+
+	AccessField struct {
+		Level func(childComplexity int) int
+		Name  func(childComplexity int) int
+	}
+
+	AccessProof struct {
+		Checkpoint  func(childComplexity int) int
+		Entry       func(childComplexity int) int
+		Index       func(childComplexity int) int
+		LeafHash    func(childComplexity int) int
+		Proof       func(childComplexity int) int
+		Receipt     func(childComplexity int) int
+		Salt        func(childComplexity int) int
+		SubjectPath func(childComplexity int) int
+		TreeSize    func(childComplexity int) int
+	}
+
+	AccessQuestion struct {
+		AccessIndex   func(childComplexity int) int
+		Answer        func(childComplexity int) int
+		AnswerIndex   func(childComplexity int) int
+		AnsweredAt    func(childComplexity int) int
+		AskedAt       func(childComplexity int) int
+		Basis         func(childComplexity int) int
+		Department    func(childComplexity int) int
+		DueBy         func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Message       func(childComplexity int) int
+		Overdue       func(childComplexity int) int
+		QuestionIndex func(childComplexity int) int
+		Status        func(childComplexity int) int
 	}
 
 	BusinessLicense struct {
@@ -87,10 +146,25 @@ type ComplexityRoot struct {
 		Version func(childComplexity int) int
 	}
 
+	CommitmentOpening struct {
+		Blinding   func(childComplexity int) int
+		Commitment func(childComplexity int) int
+		Field      func(childComplexity int) int
+		Item       func(childComplexity int) int
+		Receipt    func(childComplexity int) int
+		Value      func(childComplexity int) int
+	}
+
 	ConsistencyProof struct {
 		From   func(childComplexity int) int
 		Hashes func(childComplexity int) int
 		To     func(childComplexity int) int
+	}
+
+	Department struct {
+		Code   func(childComplexity int) int
+		NameEn func(childComplexity int) int
+		NameZh func(childComplexity int) int
 	}
 
 	FieldCommitment struct {
@@ -174,8 +248,10 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		AnswerQuestion        func(childComplexity int, id string, basis model.AnswerBasis, answer string) int
 		ApprovePolicyChange   func(childComplexity int, id string) int
 		ProposePolicyChange   func(childComplexity int, change policy.Change, reason string) int
+		QuestionAccess        func(childComplexity int, index int64, message string) int
 		RejectPolicyChange    func(childComplexity int, id string, reason string) int
 		UpdateBusinessLicense func(childComplexity int, citizenID string, purpose string, input []model.BusinessLicenseInput) int
 		UpdateHealth          func(childComplexity int, citizenID string, purpose string, input model.HealthInput) int
@@ -266,6 +342,7 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		AccessQuestions  func(childComplexity int, status *model.QuestionStatus) int
 		Citizen          func(childComplexity int, id string, purpose string) int
 		Citizens         func(childComplexity int, purpose string, filter *model.CitizenFilter, first *int, after *string) int
 		ConsistencyProof func(childComplexity int, from int64, to *int64) int
@@ -275,6 +352,12 @@ type ComplexityRoot struct {
 		LedgerEntry      func(childComplexity int, index int64) int
 		LedgerReceipt    func(childComplexity int, index int64) int
 		Me               func(childComplexity int) int
+		MyAccessProof    func(childComplexity int, index int64) int
+		MyAccesses       func(childComplexity int, first *int, after *string) int
+		MyAccessesExport func(childComplexity int) int
+		MyOpening        func(childComplexity int, field string, item *int) int
+		MyQuestions      func(childComplexity int) int
+		MyRecords        func(childComplexity int) int
 		PolicyGroupings  func(childComplexity int) int
 		PolicyProposals  func(childComplexity int, status *string) int
 		PolicyRules      func(childComplexity int, version *int64) int
@@ -303,6 +386,15 @@ type ComplexityRoot struct {
 		Employer           func(childComplexity int) int
 		Insured            func(childComplexity int) int
 		MonthlyBase        func(childComplexity int) int
+	}
+
+	SubjectPath struct {
+		Hashes   func(childComplexity int) int
+		Position func(childComplexity int) int
+	}
+
+	Subscription struct {
+		AccessAdded func(childComplexity int) int
 	}
 
 	Tax struct {
@@ -343,6 +435,8 @@ type MutationResolver interface {
 	ProposePolicyChange(ctx context.Context, change policy.Change, reason string) (*model.PolicyProposal, error)
 	ApprovePolicyChange(ctx context.Context, id string) (*model.PolicyProposal, error)
 	RejectPolicyChange(ctx context.Context, id string, reason string) (*model.PolicyProposal, error)
+	QuestionAccess(ctx context.Context, index int64, message string) (*model.AccessQuestion, error)
+	AnswerQuestion(ctx context.Context, id string, basis model.AnswerBasis, answer string) (*model.AccessQuestion, error)
 }
 type PolicyRuleResolver interface {
 	Action(ctx context.Context, obj *policy.Rule) (string, error)
@@ -373,6 +467,16 @@ type QueryResolver interface {
 	PolicyGroupings(ctx context.Context) ([]policy.Grouping, error)
 	PolicyProposals(ctx context.Context, status *string) ([]model.PolicyProposal, error)
 	ExplainAccess(ctx context.Context, department string, role string, field string, purpose string) (*model.AccessExplanation, error)
+	MyAccesses(ctx context.Context, first *int, after *string) (*model.AccessConnection, error)
+	MyAccessProof(ctx context.Context, index int64) (*model.AccessProof, error)
+	MyRecords(ctx context.Context) (*model.Citizen, error)
+	MyOpening(ctx context.Context, field string, item *int) (*model.CommitmentOpening, error)
+	MyAccessesExport(ctx context.Context) (string, error)
+	MyQuestions(ctx context.Context) ([]model.AccessQuestion, error)
+	AccessQuestions(ctx context.Context, status *model.QuestionStatus) ([]model.AccessQuestion, error)
+}
+type SubscriptionResolver interface {
+	AccessAdded(ctx context.Context) (<-chan *model.Access, error)
 }
 
 type PolicyRuleInputResolver interface {
@@ -399,6 +503,105 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	_ = ec
 	switch typeName + "." + field {
 
+	case "Access.department":
+		if e.ComplexityRoot.Access.Department == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Access.Department(childComplexity), true
+	case "Access.entryVersion":
+		if e.ComplexityRoot.Access.EntryVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Access.EntryVersion(childComplexity), true
+	case "Access.fields":
+		if e.ComplexityRoot.Access.Fields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Access.Fields(childComplexity), true
+	case "Access.index":
+		if e.ComplexityRoot.Access.Index == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Access.Index(childComplexity), true
+	case "Access.kind":
+		if e.ComplexityRoot.Access.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Access.Kind(childComplexity), true
+	case "Access.official":
+		if e.ComplexityRoot.Access.Official == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Access.Official(childComplexity), true
+	case "Access.outcome":
+		if e.ComplexityRoot.Access.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Access.Outcome(childComplexity), true
+	case "Access.policyVersion":
+		if e.ComplexityRoot.Access.PolicyVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Access.PolicyVersion(childComplexity), true
+	case "Access.purpose":
+		if e.ComplexityRoot.Access.Purpose == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Access.Purpose(childComplexity), true
+	case "Access.reason":
+		if e.ComplexityRoot.Access.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Access.Reason(childComplexity), true
+	case "Access.role":
+		if e.ComplexityRoot.Access.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Access.Role(childComplexity), true
+	case "Access.time":
+		if e.ComplexityRoot.Access.Time == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Access.Time(childComplexity), true
+
+	case "AccessConnection.edges":
+		if e.ComplexityRoot.AccessConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessConnection.Edges(childComplexity), true
+	case "AccessConnection.pageInfo":
+		if e.ComplexityRoot.AccessConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessConnection.PageInfo(childComplexity), true
+
+	case "AccessEdge.cursor":
+		if e.ComplexityRoot.AccessEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessEdge.Cursor(childComplexity), true
+	case "AccessEdge.node":
+		if e.ComplexityRoot.AccessEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessEdge.Node(childComplexity), true
+
 	case "AccessExplanation.level":
 		if e.ComplexityRoot.AccessExplanation.Level == nil {
 			break
@@ -423,6 +626,153 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AccessExplanation.Reason(childComplexity), true
+
+	case "AccessField.level":
+		if e.ComplexityRoot.AccessField.Level == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessField.Level(childComplexity), true
+	case "AccessField.name":
+		if e.ComplexityRoot.AccessField.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessField.Name(childComplexity), true
+
+	case "AccessProof.checkpoint":
+		if e.ComplexityRoot.AccessProof.Checkpoint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessProof.Checkpoint(childComplexity), true
+	case "AccessProof.entry":
+		if e.ComplexityRoot.AccessProof.Entry == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessProof.Entry(childComplexity), true
+	case "AccessProof.index":
+		if e.ComplexityRoot.AccessProof.Index == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessProof.Index(childComplexity), true
+	case "AccessProof.leafHash":
+		if e.ComplexityRoot.AccessProof.LeafHash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessProof.LeafHash(childComplexity), true
+	case "AccessProof.proof":
+		if e.ComplexityRoot.AccessProof.Proof == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessProof.Proof(childComplexity), true
+	case "AccessProof.receipt":
+		if e.ComplexityRoot.AccessProof.Receipt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessProof.Receipt(childComplexity), true
+	case "AccessProof.salt":
+		if e.ComplexityRoot.AccessProof.Salt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessProof.Salt(childComplexity), true
+	case "AccessProof.subjectPath":
+		if e.ComplexityRoot.AccessProof.SubjectPath == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessProof.SubjectPath(childComplexity), true
+	case "AccessProof.treeSize":
+		if e.ComplexityRoot.AccessProof.TreeSize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessProof.TreeSize(childComplexity), true
+
+	case "AccessQuestion.accessIndex":
+		if e.ComplexityRoot.AccessQuestion.AccessIndex == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessQuestion.AccessIndex(childComplexity), true
+	case "AccessQuestion.answer":
+		if e.ComplexityRoot.AccessQuestion.Answer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessQuestion.Answer(childComplexity), true
+	case "AccessQuestion.answerIndex":
+		if e.ComplexityRoot.AccessQuestion.AnswerIndex == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessQuestion.AnswerIndex(childComplexity), true
+	case "AccessQuestion.answeredAt":
+		if e.ComplexityRoot.AccessQuestion.AnsweredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessQuestion.AnsweredAt(childComplexity), true
+	case "AccessQuestion.askedAt":
+		if e.ComplexityRoot.AccessQuestion.AskedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessQuestion.AskedAt(childComplexity), true
+	case "AccessQuestion.basis":
+		if e.ComplexityRoot.AccessQuestion.Basis == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessQuestion.Basis(childComplexity), true
+	case "AccessQuestion.department":
+		if e.ComplexityRoot.AccessQuestion.Department == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessQuestion.Department(childComplexity), true
+	case "AccessQuestion.dueBy":
+		if e.ComplexityRoot.AccessQuestion.DueBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessQuestion.DueBy(childComplexity), true
+	case "AccessQuestion.id":
+		if e.ComplexityRoot.AccessQuestion.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessQuestion.ID(childComplexity), true
+	case "AccessQuestion.message":
+		if e.ComplexityRoot.AccessQuestion.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessQuestion.Message(childComplexity), true
+	case "AccessQuestion.overdue":
+		if e.ComplexityRoot.AccessQuestion.Overdue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessQuestion.Overdue(childComplexity), true
+	case "AccessQuestion.questionIndex":
+		if e.ComplexityRoot.AccessQuestion.QuestionIndex == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessQuestion.QuestionIndex(childComplexity), true
+	case "AccessQuestion.status":
+		if e.ComplexityRoot.AccessQuestion.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessQuestion.Status(childComplexity), true
 
 	case "BusinessLicense.companyName":
 		if e.ComplexityRoot.BusinessLicense.CompanyName == nil {
@@ -549,6 +899,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Commitment.Version(childComplexity), true
 
+	case "CommitmentOpening.blinding":
+		if e.ComplexityRoot.CommitmentOpening.Blinding == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CommitmentOpening.Blinding(childComplexity), true
+	case "CommitmentOpening.commitment":
+		if e.ComplexityRoot.CommitmentOpening.Commitment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CommitmentOpening.Commitment(childComplexity), true
+	case "CommitmentOpening.field":
+		if e.ComplexityRoot.CommitmentOpening.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CommitmentOpening.Field(childComplexity), true
+	case "CommitmentOpening.item":
+		if e.ComplexityRoot.CommitmentOpening.Item == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CommitmentOpening.Item(childComplexity), true
+	case "CommitmentOpening.receipt":
+		if e.ComplexityRoot.CommitmentOpening.Receipt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CommitmentOpening.Receipt(childComplexity), true
+	case "CommitmentOpening.value":
+		if e.ComplexityRoot.CommitmentOpening.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CommitmentOpening.Value(childComplexity), true
+
 	case "ConsistencyProof.from":
 		if e.ComplexityRoot.ConsistencyProof.From == nil {
 			break
@@ -567,6 +954,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ConsistencyProof.To(childComplexity), true
+
+	case "Department.code":
+		if e.ComplexityRoot.Department.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Department.Code(childComplexity), true
+	case "Department.nameEn":
+		if e.ComplexityRoot.Department.NameEn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Department.NameEn(childComplexity), true
+	case "Department.nameZh":
+		if e.ComplexityRoot.Department.NameZh == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Department.NameZh(childComplexity), true
 
 	case "FieldCommitment.commitment":
 		if e.ComplexityRoot.FieldCommitment.Commitment == nil {
@@ -878,6 +1284,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Marriage.SpouseCitizenID(childComplexity), true
 
+	case "Mutation.answerQuestion":
+		if e.ComplexityRoot.Mutation.AnswerQuestion == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_answerQuestion_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AnswerQuestion(childComplexity, args["id"].(string), args["basis"].(model.AnswerBasis), args["answer"].(string)), true
 	case "Mutation.approvePolicyChange":
 		if e.ComplexityRoot.Mutation.ApprovePolicyChange == nil {
 			break
@@ -900,6 +1317,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ProposePolicyChange(childComplexity, args["change"].(policy.Change), args["reason"].(string)), true
+	case "Mutation.questionAccess":
+		if e.ComplexityRoot.Mutation.QuestionAccess == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_questionAccess_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.QuestionAccess(childComplexity, args["index"].(int64), args["message"].(string)), true
 	case "Mutation.rejectPolicyChange":
 		if e.ComplexityRoot.Mutation.RejectPolicyChange == nil {
 			break
@@ -1310,6 +1738,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Purpose.TitleZh(childComplexity), true
 
+	case "Query.accessQuestions":
+		if e.ComplexityRoot.Query.AccessQuestions == nil {
+			break
+		}
+
+		args, err := ec.field_Query_accessQuestions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AccessQuestions(childComplexity, args["status"].(*model.QuestionStatus)), true
 	case "Query.citizen":
 		if e.ComplexityRoot.Query.Citizen == nil {
 			break
@@ -1400,6 +1839,57 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Me(childComplexity), true
+	case "Query.myAccessProof":
+		if e.ComplexityRoot.Query.MyAccessProof == nil {
+			break
+		}
+
+		args, err := ec.field_Query_myAccessProof_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MyAccessProof(childComplexity, args["index"].(int64)), true
+	case "Query.myAccesses":
+		if e.ComplexityRoot.Query.MyAccesses == nil {
+			break
+		}
+
+		args, err := ec.field_Query_myAccesses_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MyAccesses(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.myAccessesExport":
+		if e.ComplexityRoot.Query.MyAccessesExport == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.MyAccessesExport(childComplexity), true
+	case "Query.myOpening":
+		if e.ComplexityRoot.Query.MyOpening == nil {
+			break
+		}
+
+		args, err := ec.field_Query_myOpening_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MyOpening(childComplexity, args["field"].(string), args["item"].(*int)), true
+	case "Query.myQuestions":
+		if e.ComplexityRoot.Query.MyQuestions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.MyQuestions(childComplexity), true
+	case "Query.myRecords":
+		if e.ComplexityRoot.Query.MyRecords == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.MyRecords(childComplexity), true
 	case "Query.policyGroupings":
 		if e.ComplexityRoot.Query.PolicyGroupings == nil {
 			break
@@ -1510,6 +2000,26 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SocialInsurance.MonthlyBase(childComplexity), true
+
+	case "SubjectPath.hashes":
+		if e.ComplexityRoot.SubjectPath.Hashes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubjectPath.Hashes(childComplexity), true
+	case "SubjectPath.position":
+		if e.ComplexityRoot.SubjectPath.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubjectPath.Position(childComplexity), true
+
+	case "Subscription.accessAdded":
+		if e.ComplexityRoot.Subscription.AccessAdded == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Subscription.AccessAdded(childComplexity), true
 
 	case "Tax.annualIncome":
 		if e.ComplexityRoot.Tax.AnnualIncome == nil {
@@ -1630,6 +2140,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 				Data: buf.Bytes(),
 			}
 		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
 
 	default:
 		return graphql.OneShot(graphql.ErrorResponse(ctx, "unsupported GraphQL operation"))
@@ -1665,6 +2192,7 @@ extensions.ledger carries the receipt.
 schema {
   query: Query
   mutation: Mutation
+  subscription: Subscription
 }
 
 "Marks a field whose value is stored sealed and is handed out as a commitment unless a policy reveals it."
@@ -1727,6 +2255,33 @@ type Query {
   policyProposals(status: String): [PolicyProposal!]!
   "Why a department's role gets a field for a purpose: the decision and the rules that produced it. Officers and auditors."
   explainAccess(department: String!, role: String!, field: String!, purpose: String!): AccessExplanation!
+
+  """
+  Every ledger entry that concerns the caller, newest first: who accessed their data (department,
+  role, the official's pseudonym), when, for which purpose, which fields at which level; refused
+  attempts included. At most 100 a page; ` + "`" + `after` + "`" + ` is the previous page's endCursor. Citizen tokens
+  only, and only the caller's own entries; entries that also concern other citizens (list pages)
+  show nothing about them.
+  """
+  myAccesses(first: Int = 20, after: String): AccessConnection!
+  """
+  What a browser needs to verify one of the caller's entries on its own: the entry bytes, the
+  caller's subject salt (and, for a list page, their path to the page's subject root), the
+  inclusion proof and the cosigned checkpoint, and the C2SP tlog-proof receipt to keep. Citizen
+  tokens only; an index that does not concern the caller is refused exactly like one that does not
+  exist.
+  """
+  myAccessProof(index: Int64!): AccessProof!
+  "The caller's own data, every field in clear (sensitive ones unsealed); logged as a self-access. Citizen tokens only."
+  myRecords: Citizen
+  "The opening (value and blinding) of one of the caller's own commitments, to check what a department was given; logged. Citizen tokens only."
+  myOpening(field: String!, item: Int = 0): CommitmentOpening!
+  "The caller's whole access log as one JSON document, each entry with its ledger index, to check later against the ledger. Citizen tokens only."
+  myAccessesExport: String!
+  "The questions the caller asked about accesses, newest first. Citizen tokens only."
+  myQuestions: [AccessQuestion!]!
+  "Citizens' questions about the accesses made by the officer's department (a department officer) or by any department (privacy-office officers), oldest first, optionally only those in one status. Officers."
+  accessQuestions(status: QuestionStatus): [AccessQuestion!]!
 }
 
 """
@@ -1749,6 +2304,172 @@ type Mutation {
   approvePolicyChange(id: ID!): PolicyProposal!
   "Reject a pending proposal, with a reason. Officers only."
   rejectPolicyChange(id: ID!, reason: String!): PolicyProposal!
+
+  """
+  A citizen asks why an access to their data happened. The question reaches the privacy officers of
+  the department that made the access; it and the answer are ledger entries (the texts stay off the
+  ledger, as digests). Citizen tokens only, about the caller's own entries.
+  """
+  questionAccess(index: Int64!, message: String!): AccessQuestion!
+  "An officer of the department that made the access answers a citizen's question. Officers only."
+  answerQuestion(id: ID!, basis: AnswerBasis!, answer: String!): AccessQuestion!
+}
+
+type Subscription {
+  """
+  Each new ledger entry concerning the caller, within 2 s of the request that caused it, from any
+  hub instance sharing the store. Citizen tokens only (over a websocket the token goes in the
+  connection_init payload as {"Authorization": "Bearer …"}).
+  """
+  accessAdded: Access!
+}
+
+type AccessConnection {
+  edges: [AccessEdge!]!
+  pageInfo: PageInfo!
+}
+
+type AccessEdge {
+  cursor: String!
+  node: Access!
+}
+
+"What a ledger entry says about an access to (or a change of) the caller's data."
+type Access {
+  "The entry's ledger index."
+  index: Int64!
+  "When, RFC 3339 UTC with milliseconds."
+  time: String!
+  kind: AccessKind!
+  department: Department!
+  role: String!
+  "The individual official's pseudonym (64 hex digits), which only their department can resolve; null for entries no official made."
+  official: String
+  "The stated purpose; null when none was stated or it was not registered."
+  purpose: Purpose
+  policyVersion: Int64!
+  "allowed or denied."
+  outcome: String!
+  "Why it was denied, when it was."
+  reason: String
+  fields: [AccessField!]!
+  "The entry format's version (1 or 2)."
+  entryVersion: Int!
+}
+
+enum AccessKind {
+  "A department read the citizen's record."
+  READ
+  "The citizen appeared on a page of a list query."
+  LIST
+  "The owning department changed a record."
+  UPDATE
+  "An attempt that released nothing."
+  REFUSAL
+  "The citizen opened one of their own commitments, or read their own records."
+  SELF
+  "The citizen questioned an access."
+  QUESTION
+  "A department answered the citizen's question."
+  ANSWER
+}
+
+type Department {
+  code: String!
+  nameZh: String!
+  nameEn: String!
+}
+
+type AccessField {
+  "dataset.field, with #n for an item of a list dataset."
+  name: String!
+  level: FieldLevel!
+}
+
+enum FieldLevel {
+  "The value was released in clear."
+  REVEALED
+  "Only the commitment was released."
+  COMMITMENT
+  "Nothing was released."
+  DENIED
+  "The value was written (an update)."
+  WRITTEN
+}
+
+"Everything needed to verify an entry in a browser or offline."
+type AccessProof {
+  index: Int64!
+  "The entry's bytes, base64."
+  entry: String!
+  "RFC 6962 leaf hash of the entry, base64."
+  leafHash: String!
+  "The caller's subject salt in this entry, hex: SHA-256(\"govhub/subject/v1\" ‖ salt ‖ citizen id) is the commitment the entry (or its page's subject tree) holds."
+  salt: String!
+  "For a list page (entry v2 with a subjects line): the caller's position and path in the page's subject tree."
+  subjectPath: SubjectPath
+  "The tree size of the checkpoint the proof is against."
+  treeSize: Int64!
+  "The inclusion proof, base64 hashes, leaf to root."
+  proof: [String!]!
+  "The checkpoint, a signed note with the hub's signature and the witnesses' cosignatures."
+  checkpoint: String!
+  "The C2SP tlog-proof receipt of the entry, for ` + "`" + `govhub ledger check-receipt` + "`" + `."
+  receipt: String!
+}
+
+type SubjectPath {
+  position: Int!
+  "Base64 hashes, leaf to root."
+  hashes: [String!]!
+}
+
+"The opening of a Pedersen commitment: the value and the blinding r with C = v·G + r·H."
+type CommitmentOpening {
+  field: String!
+  item: Int!
+  "The value, as text (integers in decimal, dates as YYYY-MM-DD)."
+  value: String!
+  "The blinding scalar, hex."
+  blinding: String!
+  commitment: Commitment!
+  receipt: LedgerReceipt!
+}
+
+enum QuestionStatus {
+  OPEN
+  ANSWERED
+}
+
+enum AnswerBasis {
+  "The access had the legal basis its purpose names."
+  LEGAL_BASIS
+  "The access served a case the department can name."
+  CASE
+  "The access was misuse, and is being dealt with."
+  MISUSE
+}
+
+"A citizen's question about one access, and the department's answer."
+type AccessQuestion {
+  id: ID!
+  "The ledger index of the access questioned."
+  accessIndex: Int64!
+  "The department that made the access, which must answer."
+  department: Department!
+  askedAt: String!
+  message: String!
+  status: QuestionStatus!
+  "Unanswered for longer than the hub's answer deadline."
+  overdue: Boolean!
+  "When it becomes overdue."
+  dueBy: String!
+  basis: AnswerBasis
+  answer: String
+  answeredAt: String
+  "The ledger indexes of the question entry and, once answered, the answer entry."
+  questionIndex: Int64!
+  answerIndex: Int64
 }
 
 type Citizen {
@@ -2158,6 +2879,56 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
 
+func (ec *executionContext) childFields_Access(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "index":
+		return ec.fieldContext_Access_index(ctx, field)
+	case "time":
+		return ec.fieldContext_Access_time(ctx, field)
+	case "kind":
+		return ec.fieldContext_Access_kind(ctx, field)
+	case "department":
+		return ec.fieldContext_Access_department(ctx, field)
+	case "role":
+		return ec.fieldContext_Access_role(ctx, field)
+	case "official":
+		return ec.fieldContext_Access_official(ctx, field)
+	case "purpose":
+		return ec.fieldContext_Access_purpose(ctx, field)
+	case "policyVersion":
+		return ec.fieldContext_Access_policyVersion(ctx, field)
+	case "outcome":
+		return ec.fieldContext_Access_outcome(ctx, field)
+	case "reason":
+		return ec.fieldContext_Access_reason(ctx, field)
+	case "fields":
+		return ec.fieldContext_Access_fields(ctx, field)
+	case "entryVersion":
+		return ec.fieldContext_Access_entryVersion(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Access", field.Name)
+}
+
+func (ec *executionContext) childFields_AccessConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AccessConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AccessConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccessConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AccessEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_AccessEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_AccessEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccessEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_AccessExplanation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "level":
@@ -2170,6 +2941,72 @@ func (ec *executionContext) childFields_AccessExplanation(ctx context.Context, f
 		return ec.fieldContext_AccessExplanation_policyVersion(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AccessExplanation", field.Name)
+}
+
+func (ec *executionContext) childFields_AccessField(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_AccessField_name(ctx, field)
+	case "level":
+		return ec.fieldContext_AccessField_level(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccessField", field.Name)
+}
+
+func (ec *executionContext) childFields_AccessProof(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "index":
+		return ec.fieldContext_AccessProof_index(ctx, field)
+	case "entry":
+		return ec.fieldContext_AccessProof_entry(ctx, field)
+	case "leafHash":
+		return ec.fieldContext_AccessProof_leafHash(ctx, field)
+	case "salt":
+		return ec.fieldContext_AccessProof_salt(ctx, field)
+	case "subjectPath":
+		return ec.fieldContext_AccessProof_subjectPath(ctx, field)
+	case "treeSize":
+		return ec.fieldContext_AccessProof_treeSize(ctx, field)
+	case "proof":
+		return ec.fieldContext_AccessProof_proof(ctx, field)
+	case "checkpoint":
+		return ec.fieldContext_AccessProof_checkpoint(ctx, field)
+	case "receipt":
+		return ec.fieldContext_AccessProof_receipt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccessProof", field.Name)
+}
+
+func (ec *executionContext) childFields_AccessQuestion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AccessQuestion_id(ctx, field)
+	case "accessIndex":
+		return ec.fieldContext_AccessQuestion_accessIndex(ctx, field)
+	case "department":
+		return ec.fieldContext_AccessQuestion_department(ctx, field)
+	case "askedAt":
+		return ec.fieldContext_AccessQuestion_askedAt(ctx, field)
+	case "message":
+		return ec.fieldContext_AccessQuestion_message(ctx, field)
+	case "status":
+		return ec.fieldContext_AccessQuestion_status(ctx, field)
+	case "overdue":
+		return ec.fieldContext_AccessQuestion_overdue(ctx, field)
+	case "dueBy":
+		return ec.fieldContext_AccessQuestion_dueBy(ctx, field)
+	case "basis":
+		return ec.fieldContext_AccessQuestion_basis(ctx, field)
+	case "answer":
+		return ec.fieldContext_AccessQuestion_answer(ctx, field)
+	case "answeredAt":
+		return ec.fieldContext_AccessQuestion_answeredAt(ctx, field)
+	case "questionIndex":
+		return ec.fieldContext_AccessQuestion_questionIndex(ctx, field)
+	case "answerIndex":
+		return ec.fieldContext_AccessQuestion_answerIndex(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccessQuestion", field.Name)
 }
 
 func (ec *executionContext) childFields_BusinessLicense(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2242,6 +3079,24 @@ func (ec *executionContext) childFields_Commitment(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type Commitment", field.Name)
 }
 
+func (ec *executionContext) childFields_CommitmentOpening(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "field":
+		return ec.fieldContext_CommitmentOpening_field(ctx, field)
+	case "item":
+		return ec.fieldContext_CommitmentOpening_item(ctx, field)
+	case "value":
+		return ec.fieldContext_CommitmentOpening_value(ctx, field)
+	case "blinding":
+		return ec.fieldContext_CommitmentOpening_blinding(ctx, field)
+	case "commitment":
+		return ec.fieldContext_CommitmentOpening_commitment(ctx, field)
+	case "receipt":
+		return ec.fieldContext_CommitmentOpening_receipt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CommitmentOpening", field.Name)
+}
+
 func (ec *executionContext) childFields_ConsistencyProof(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "from":
@@ -2252,6 +3107,18 @@ func (ec *executionContext) childFields_ConsistencyProof(ctx context.Context, fi
 		return ec.fieldContext_ConsistencyProof_hashes(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ConsistencyProof", field.Name)
+}
+
+func (ec *executionContext) childFields_Department(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_Department_code(ctx, field)
+	case "nameZh":
+		return ec.fieldContext_Department_nameZh(ctx, field)
+	case "nameEn":
+		return ec.fieldContext_Department_nameEn(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Department", field.Name)
 }
 
 func (ec *executionContext) childFields_FieldCommitment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2616,6 +3483,16 @@ func (ec *executionContext) childFields_SocialInsurance(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type SocialInsurance", field.Name)
 }
 
+func (ec *executionContext) childFields_SubjectPath(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "position":
+		return ec.fieldContext_SubjectPath_position(ctx, field)
+	case "hashes":
+		return ec.fieldContext_SubjectPath_hashes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SubjectPath", field.Name)
+}
+
 func (ec *executionContext) childFields_Tax(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "year":
@@ -2760,6 +3637,36 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_Mutation_answerQuestion_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "basis",
+		func(ctx context.Context, v any) (model.AnswerBasis, error) {
+			return ec.unmarshalNAnswerBasis2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐAnswerBasis(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["basis"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "answer",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["answer"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_approvePolicyChange_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2793,6 +3700,28 @@ func (ec *executionContext) field_Mutation_proposePolicyChange_args(ctx context.
 		return nil, err
 	}
 	args["reason"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_questionAccess_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "index",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNInt642int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["index"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "message",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["message"] = arg1
 	return args, nil
 }
 
@@ -3042,6 +3971,20 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_accessQuestions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*model.QuestionStatus, error) {
+			return ec.unmarshalOQuestionStatus2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐQuestionStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_citizen_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3212,6 +4155,64 @@ func (ec *executionContext) field_Query_ledgerReceipt_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_myAccessProof_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "index",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNInt642int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["index"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_myAccesses_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_myOpening_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "field",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["field"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "item",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["item"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_policyProposals_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3299,6 +4300,428 @@ func (ec *executionContext) field___Type_fields_args(ctx context.Context, rawArg
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _Access_index(ctx context.Context, field graphql.CollectedField, obj *model.Access) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Access_index(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Index, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Access_index(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Access", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _Access_time(ctx context.Context, field graphql.CollectedField, obj *model.Access) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Access_time(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Time, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Access_time(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Access", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Access_kind(ctx context.Context, field graphql.CollectedField, obj *model.Access) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Access_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.AccessKind) graphql.Marshaler {
+			return ec.marshalNAccessKind2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐAccessKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Access_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Access", field, false, false, errors.New("field of type AccessKind does not have child fields"))
+}
+
+func (ec *executionContext) _Access_department(ctx context.Context, field graphql.CollectedField, obj *model.Access) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Access_department(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Department, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Department) graphql.Marshaler {
+			return ec.marshalNDepartment2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐDepartment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Access_department(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Access",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Department(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Access_role(ctx context.Context, field graphql.CollectedField, obj *model.Access) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Access_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Access_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Access", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Access_official(ctx context.Context, field graphql.CollectedField, obj *model.Access) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Access_official(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Official, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Access_official(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Access", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Access_purpose(ctx context.Context, field graphql.CollectedField, obj *model.Access) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Access_purpose(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Purpose, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *policy.Purpose) graphql.Marshaler {
+			return ec.marshalOPurpose2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐPurpose(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Access_purpose(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Access",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Purpose(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Access_policyVersion(ctx context.Context, field graphql.CollectedField, obj *model.Access) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Access_policyVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PolicyVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Access_policyVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Access", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _Access_outcome(ctx context.Context, field graphql.CollectedField, obj *model.Access) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Access_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outcome, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Access_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Access", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Access_reason(ctx context.Context, field graphql.CollectedField, obj *model.Access) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Access_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Access_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Access", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Access_fields(ctx context.Context, field graphql.CollectedField, obj *model.Access) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Access_fields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fields, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.AccessField) graphql.Marshaler {
+			return ec.marshalNAccessField2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐAccessFieldᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Access_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Access",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessField(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Access_entryVersion(ctx context.Context, field graphql.CollectedField, obj *model.Access) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Access_entryVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EntryVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Access_entryVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Access", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _AccessConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.AccessConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.AccessEdge) graphql.Marshaler {
+			return ec.marshalNAccessEdge2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐAccessEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccessConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccessConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.AccessConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccessConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccessEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AccessEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.AccessEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Access) graphql.Marshaler {
+			return ec.marshalNAccess2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐAccess(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccessEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Access(ctx, field)
+		},
+	}
+	return fc, nil
+}
 
 func (ec *executionContext) _AccessExplanation_level(ctx context.Context, field graphql.CollectedField, obj *model.AccessExplanation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -3399,6 +4822,576 @@ func (ec *executionContext) _AccessExplanation_policyVersion(ctx context.Context
 }
 func (ec *executionContext) fieldContext_AccessExplanation_policyVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AccessExplanation", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _AccessField_name(ctx context.Context, field graphql.CollectedField, obj *model.AccessField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessField_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessField_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessField", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessField_level(ctx context.Context, field graphql.CollectedField, obj *model.AccessField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessField_level(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Level, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.FieldLevel) graphql.Marshaler {
+			return ec.marshalNFieldLevel2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐFieldLevel(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessField_level(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessField", field, false, false, errors.New("field of type FieldLevel does not have child fields"))
+}
+
+func (ec *executionContext) _AccessProof_index(ctx context.Context, field graphql.CollectedField, obj *model.AccessProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessProof_index(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Index, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessProof_index(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessProof", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _AccessProof_entry(ctx context.Context, field graphql.CollectedField, obj *model.AccessProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessProof_entry(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Entry, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessProof_entry(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessProof", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessProof_leafHash(ctx context.Context, field graphql.CollectedField, obj *model.AccessProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessProof_leafHash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LeafHash, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessProof_leafHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessProof", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessProof_salt(ctx context.Context, field graphql.CollectedField, obj *model.AccessProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessProof_salt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Salt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessProof_salt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessProof", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessProof_subjectPath(ctx context.Context, field graphql.CollectedField, obj *model.AccessProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessProof_subjectPath(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SubjectPath, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SubjectPath) graphql.Marshaler {
+			return ec.marshalOSubjectPath2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐSubjectPath(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessProof_subjectPath(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccessProof",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SubjectPath(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccessProof_treeSize(ctx context.Context, field graphql.CollectedField, obj *model.AccessProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessProof_treeSize(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TreeSize, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessProof_treeSize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessProof", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _AccessProof_proof(ctx context.Context, field graphql.CollectedField, obj *model.AccessProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessProof_proof(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Proof, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessProof_proof(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessProof", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessProof_checkpoint(ctx context.Context, field graphql.CollectedField, obj *model.AccessProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessProof_checkpoint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Checkpoint, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessProof_checkpoint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessProof", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessProof_receipt(ctx context.Context, field graphql.CollectedField, obj *model.AccessProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessProof_receipt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Receipt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessProof_receipt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessProof", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessQuestion_id(ctx context.Context, field graphql.CollectedField, obj *model.AccessQuestion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessQuestion_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessQuestion_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessQuestion", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _AccessQuestion_accessIndex(ctx context.Context, field graphql.CollectedField, obj *model.AccessQuestion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessQuestion_accessIndex(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AccessIndex, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessQuestion_accessIndex(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessQuestion", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _AccessQuestion_department(ctx context.Context, field graphql.CollectedField, obj *model.AccessQuestion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessQuestion_department(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Department, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Department) graphql.Marshaler {
+			return ec.marshalNDepartment2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐDepartment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessQuestion_department(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccessQuestion",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Department(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccessQuestion_askedAt(ctx context.Context, field graphql.CollectedField, obj *model.AccessQuestion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessQuestion_askedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AskedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessQuestion_askedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessQuestion", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessQuestion_message(ctx context.Context, field graphql.CollectedField, obj *model.AccessQuestion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessQuestion_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessQuestion_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessQuestion", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessQuestion_status(ctx context.Context, field graphql.CollectedField, obj *model.AccessQuestion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessQuestion_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.QuestionStatus) graphql.Marshaler {
+			return ec.marshalNQuestionStatus2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐQuestionStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessQuestion_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessQuestion", field, false, false, errors.New("field of type QuestionStatus does not have child fields"))
+}
+
+func (ec *executionContext) _AccessQuestion_overdue(ctx context.Context, field graphql.CollectedField, obj *model.AccessQuestion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessQuestion_overdue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Overdue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessQuestion_overdue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessQuestion", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _AccessQuestion_dueBy(ctx context.Context, field graphql.CollectedField, obj *model.AccessQuestion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessQuestion_dueBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DueBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessQuestion_dueBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessQuestion", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessQuestion_basis(ctx context.Context, field graphql.CollectedField, obj *model.AccessQuestion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessQuestion_basis(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Basis, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AnswerBasis) graphql.Marshaler {
+			return ec.marshalOAnswerBasis2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐAnswerBasis(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessQuestion_basis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessQuestion", field, false, false, errors.New("field of type AnswerBasis does not have child fields"))
+}
+
+func (ec *executionContext) _AccessQuestion_answer(ctx context.Context, field graphql.CollectedField, obj *model.AccessQuestion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessQuestion_answer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Answer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessQuestion_answer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessQuestion", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessQuestion_answeredAt(ctx context.Context, field graphql.CollectedField, obj *model.AccessQuestion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessQuestion_answeredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AnsweredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessQuestion_answeredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessQuestion", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessQuestion_questionIndex(ctx context.Context, field graphql.CollectedField, obj *model.AccessQuestion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessQuestion_questionIndex(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.QuestionIndex, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessQuestion_questionIndex(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessQuestion", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _AccessQuestion_answerIndex(ctx context.Context, field graphql.CollectedField, obj *model.AccessQuestion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessQuestion_answerIndex(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AnswerIndex, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt642ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessQuestion_answerIndex(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessQuestion", field, false, false, errors.New("field of type Int64 does not have child fields"))
 }
 
 func (ec *executionContext) _BusinessLicense_uscc(ctx context.Context, field graphql.CollectedField, obj *model.BusinessLicense) (ret graphql.Marshaler) {
@@ -3951,6 +5944,162 @@ func (ec *executionContext) fieldContext_Commitment_version(_ context.Context, f
 	return graphql.NewScalarFieldContext("Commitment", field, false, false, errors.New("field of type Int64 does not have child fields"))
 }
 
+func (ec *executionContext) _CommitmentOpening_field(ctx context.Context, field graphql.CollectedField, obj *model.CommitmentOpening) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CommitmentOpening_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Field, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CommitmentOpening_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CommitmentOpening", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CommitmentOpening_item(ctx context.Context, field graphql.CollectedField, obj *model.CommitmentOpening) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CommitmentOpening_item(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Item, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CommitmentOpening_item(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CommitmentOpening", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CommitmentOpening_value(ctx context.Context, field graphql.CollectedField, obj *model.CommitmentOpening) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CommitmentOpening_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CommitmentOpening_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CommitmentOpening", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CommitmentOpening_blinding(ctx context.Context, field graphql.CollectedField, obj *model.CommitmentOpening) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CommitmentOpening_blinding(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Blinding, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CommitmentOpening_blinding(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CommitmentOpening", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CommitmentOpening_commitment(ctx context.Context, field graphql.CollectedField, obj *model.CommitmentOpening) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CommitmentOpening_commitment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Commitment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Commitment) graphql.Marshaler {
+			return ec.marshalNCommitment2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐCommitment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CommitmentOpening_commitment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CommitmentOpening",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Commitment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CommitmentOpening_receipt(ctx context.Context, field graphql.CollectedField, obj *model.CommitmentOpening) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CommitmentOpening_receipt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Receipt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ledger.Receipt) graphql.Marshaler {
+			return ec.marshalNLedgerReceipt2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋledgerᚐReceipt(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CommitmentOpening_receipt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CommitmentOpening",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LedgerReceipt(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ConsistencyProof_from(ctx context.Context, field graphql.CollectedField, obj *model.ConsistencyProof) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4018,6 +6167,75 @@ func (ec *executionContext) _ConsistencyProof_hashes(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_ConsistencyProof_hashes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ConsistencyProof", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Department_code(ctx context.Context, field graphql.CollectedField, obj *model.Department) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Department_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Department_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Department", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Department_nameZh(ctx context.Context, field graphql.CollectedField, obj *model.Department) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Department_nameZh(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NameZh, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Department_nameZh(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Department", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Department_nameEn(ctx context.Context, field graphql.CollectedField, obj *model.Department) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Department_nameEn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NameEn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Department_nameEn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Department", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _FieldCommitment_field(ctx context.Context, field graphql.CollectedField, obj *model.FieldCommitment) (ret graphql.Marshaler) {
@@ -5754,6 +7972,94 @@ func (ec *executionContext) fieldContext_Mutation_rejectPolicyChange(ctx context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_rejectPolicyChange_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_questionAccess(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_questionAccess(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().QuestionAccess(ctx, fc.Args["index"].(int64), fc.Args["message"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccessQuestion) graphql.Marshaler {
+			return ec.marshalNAccessQuestion2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐAccessQuestion(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_questionAccess(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessQuestion(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_questionAccess_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_answerQuestion(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_answerQuestion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AnswerQuestion(ctx, fc.Args["id"].(string), fc.Args["basis"].(model.AnswerBasis), fc.Args["answer"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccessQuestion) graphql.Marshaler {
+			return ec.marshalNAccessQuestion2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐAccessQuestion(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_answerQuestion(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessQuestion(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_answerQuestion_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7629,6 +9935,269 @@ func (ec *executionContext) fieldContext_Query_explainAccess(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_myAccesses(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myAccesses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MyAccesses(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccessConnection) graphql.Marshaler {
+			return ec.marshalNAccessConnection2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐAccessConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myAccesses(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_myAccesses_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myAccessProof(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myAccessProof(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MyAccessProof(ctx, fc.Args["index"].(int64))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccessProof) graphql.Marshaler {
+			return ec.marshalNAccessProof2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐAccessProof(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myAccessProof(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessProof(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_myAccessProof_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myRecords(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myRecords(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().MyRecords(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Citizen) graphql.Marshaler {
+			return ec.marshalOCitizen2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐCitizen(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myRecords(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Citizen(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myOpening(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myOpening(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MyOpening(ctx, fc.Args["field"].(string), fc.Args["item"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CommitmentOpening) graphql.Marshaler {
+			return ec.marshalNCommitmentOpening2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐCommitmentOpening(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myOpening(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CommitmentOpening(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_myOpening_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myAccessesExport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myAccessesExport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().MyAccessesExport(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myAccessesExport(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Query", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Query_myQuestions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myQuestions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().MyQuestions(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.AccessQuestion) graphql.Marshaler {
+			return ec.marshalNAccessQuestion2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐAccessQuestionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myQuestions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessQuestion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_accessQuestions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_accessQuestions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AccessQuestions(ctx, fc.Args["status"].(*model.QuestionStatus))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.AccessQuestion) graphql.Marshaler {
+			return ec.marshalNAccessQuestion2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐAccessQuestionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_accessQuestions(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessQuestion(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_accessQuestions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8001,6 +10570,84 @@ func (ec *executionContext) fieldContext_SocialInsurance_monthlyBase(_ context.C
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_SealedInt(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SubjectPath_position(ctx context.Context, field graphql.CollectedField, obj *model.SubjectPath) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubjectPath_position(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Position, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubjectPath_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubjectPath", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _SubjectPath_hashes(ctx context.Context, field graphql.CollectedField, obj *model.SubjectPath) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubjectPath_hashes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hashes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubjectPath_hashes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubjectPath", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Subscription_accessAdded(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_accessAdded(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Subscription().AccessAdded(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Access) graphql.Marshaler {
+			return ec.marshalNAccess2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐAccess(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_accessAdded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Access(ctx, field)
 		},
 	}
 	return fc, nil
@@ -9949,6 +12596,185 @@ func (ec *executionContext) unmarshalInputTaxInput(ctx context.Context, obj any)
 
 // region    **************************** object.gotpl ****************************
 
+var accessImplementors = []string{"Access"}
+
+func (ec *executionContext) _Access(ctx context.Context, sel ast.SelectionSet, obj *model.Access) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accessImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Access")
+		case "index":
+			out.Values[i] = ec._Access_index(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "time":
+			out.Values[i] = ec._Access_time(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._Access_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "department":
+			out.Values[i] = ec._Access_department(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "role":
+			out.Values[i] = ec._Access_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "official":
+			out.Values[i] = ec._Access_official(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "purpose":
+			out.Values[i] = ec._Access_purpose(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "policyVersion":
+			out.Values[i] = ec._Access_policyVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "outcome":
+			out.Values[i] = ec._Access_outcome(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._Access_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "fields":
+			out.Values[i] = ec._Access_fields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "entryVersion":
+			out.Values[i] = ec._Access_entryVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var accessConnectionImplementors = []string{"AccessConnection"}
+
+func (ec *executionContext) _AccessConnection(ctx context.Context, sel ast.SelectionSet, obj *model.AccessConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accessConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccessConnection")
+		case "edges":
+			out.Values[i] = ec._AccessConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._AccessConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var accessEdgeImplementors = []string{"AccessEdge"}
+
+func (ec *executionContext) _AccessEdge(ctx context.Context, sel ast.SelectionSet, obj *model.AccessEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accessEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccessEdge")
+		case "cursor":
+			out.Values[i] = ec._AccessEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._AccessEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var accessExplanationImplementors = []string{"AccessExplanation"}
 
 func (ec *executionContext) _AccessExplanation(ctx context.Context, sel ast.SelectionSet, obj *model.AccessExplanation) graphql.Marshaler {
@@ -9979,6 +12805,225 @@ func (ec *executionContext) _AccessExplanation(ctx context.Context, sel ast.Sele
 		case "policyVersion":
 			out.Values[i] = ec._AccessExplanation_policyVersion(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var accessFieldImplementors = []string{"AccessField"}
+
+func (ec *executionContext) _AccessField(ctx context.Context, sel ast.SelectionSet, obj *model.AccessField) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accessFieldImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccessField")
+		case "name":
+			out.Values[i] = ec._AccessField_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "level":
+			out.Values[i] = ec._AccessField_level(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var accessProofImplementors = []string{"AccessProof"}
+
+func (ec *executionContext) _AccessProof(ctx context.Context, sel ast.SelectionSet, obj *model.AccessProof) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accessProofImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccessProof")
+		case "index":
+			out.Values[i] = ec._AccessProof_index(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "entry":
+			out.Values[i] = ec._AccessProof_entry(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "leafHash":
+			out.Values[i] = ec._AccessProof_leafHash(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "salt":
+			out.Values[i] = ec._AccessProof_salt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "subjectPath":
+			out.Values[i] = ec._AccessProof_subjectPath(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "treeSize":
+			out.Values[i] = ec._AccessProof_treeSize(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "proof":
+			out.Values[i] = ec._AccessProof_proof(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkpoint":
+			out.Values[i] = ec._AccessProof_checkpoint(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "receipt":
+			out.Values[i] = ec._AccessProof_receipt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var accessQuestionImplementors = []string{"AccessQuestion"}
+
+func (ec *executionContext) _AccessQuestion(ctx context.Context, sel ast.SelectionSet, obj *model.AccessQuestion) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accessQuestionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccessQuestion")
+		case "id":
+			out.Values[i] = ec._AccessQuestion_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "accessIndex":
+			out.Values[i] = ec._AccessQuestion_accessIndex(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "department":
+			out.Values[i] = ec._AccessQuestion_department(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "askedAt":
+			out.Values[i] = ec._AccessQuestion_askedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._AccessQuestion_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._AccessQuestion_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "overdue":
+			out.Values[i] = ec._AccessQuestion_overdue(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dueBy":
+			out.Values[i] = ec._AccessQuestion_dueBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "basis":
+			out.Values[i] = ec._AccessQuestion_basis(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "answer":
+			out.Values[i] = ec._AccessQuestion_answer(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "answeredAt":
+			out.Values[i] = ec._AccessQuestion_answeredAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "questionIndex":
+			out.Values[i] = ec._AccessQuestion_questionIndex(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "answerIndex":
+			out.Values[i] = ec._AccessQuestion_answerIndex(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -10267,6 +13312,69 @@ func (ec *executionContext) _Commitment(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var commitmentOpeningImplementors = []string{"CommitmentOpening"}
+
+func (ec *executionContext) _CommitmentOpening(ctx context.Context, sel ast.SelectionSet, obj *model.CommitmentOpening) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, commitmentOpeningImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CommitmentOpening")
+		case "field":
+			out.Values[i] = ec._CommitmentOpening_field(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "item":
+			out.Values[i] = ec._CommitmentOpening_item(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._CommitmentOpening_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "blinding":
+			out.Values[i] = ec._CommitmentOpening_blinding(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "commitment":
+			out.Values[i] = ec._CommitmentOpening_commitment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "receipt":
+			out.Values[i] = ec._CommitmentOpening_receipt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var consistencyProofImplementors = []string{"ConsistencyProof"}
 
 func (ec *executionContext) _ConsistencyProof(ctx context.Context, sel ast.SelectionSet, obj *model.ConsistencyProof) graphql.Marshaler {
@@ -10291,6 +13399,54 @@ func (ec *executionContext) _ConsistencyProof(ctx context.Context, sel ast.Selec
 			}
 		case "hashes":
 			out.Values[i] = ec._ConsistencyProof_hashes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var departmentImplementors = []string{"Department"}
+
+func (ec *executionContext) _Department(ctx context.Context, sel ast.SelectionSet, obj *model.Department) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, departmentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Department")
+		case "code":
+			out.Values[i] = ec._Department_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nameZh":
+			out.Values[i] = ec._Department_nameZh(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nameEn":
+			out.Values[i] = ec._Department_nameEn(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -11113,6 +14269,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "rejectPolicyChange":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_rejectPolicyChange(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "questionAccess":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_questionAccess(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "answerQuestion":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_answerQuestion(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -12309,6 +15479,160 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "myAccesses":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_myAccesses(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "myAccessProof":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_myAccessProof(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "myRecords":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_myRecords(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "myOpening":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_myOpening(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "myAccessesExport":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_myAccessesExport(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "myQuestions":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_myQuestions(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "accessQuestions":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_accessQuestions(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -12524,6 +15848,69 @@ func (ec *executionContext) _SocialInsurance(ctx context.Context, sel ast.Select
 	})
 
 	return out
+}
+
+var subjectPathImplementors = []string{"SubjectPath"}
+
+func (ec *executionContext) _SubjectPath(ctx context.Context, sel ast.SelectionSet, obj *model.SubjectPath) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subjectPathImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SubjectPath")
+		case "position":
+			out.Values[i] = ec._SubjectPath_position(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hashes":
+			out.Values[i] = ec._SubjectPath_hashes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "accessAdded":
+		return ec._Subscription_accessAdded(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
 }
 
 var taxImplementors = []string{"Tax"}
@@ -13024,6 +16411,46 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) marshalNAccess2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐAccess(ctx context.Context, sel ast.SelectionSet, v *model.Access) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Access(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAccessConnection2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐAccessConnection(ctx context.Context, sel ast.SelectionSet, v *model.AccessConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AccessConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAccessEdge2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐAccessEdge(ctx context.Context, sel ast.SelectionSet, v model.AccessEdge) graphql.Marshaler {
+	return ec._AccessEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAccessEdge2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐAccessEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.AccessEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAccessEdge2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐAccessEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNAccessExplanation2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐAccessExplanation(ctx context.Context, sel ast.SelectionSet, v *model.AccessExplanation) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -13032,6 +16459,86 @@ func (ec *executionContext) marshalNAccessExplanation2ᚖgithubᚗcomᚋgovhub�
 		return graphql.Null
 	}
 	return ec._AccessExplanation(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAccessField2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐAccessField(ctx context.Context, sel ast.SelectionSet, v model.AccessField) graphql.Marshaler {
+	return ec._AccessField(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAccessField2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐAccessFieldᚄ(ctx context.Context, sel ast.SelectionSet, v []model.AccessField) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAccessField2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐAccessField(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNAccessKind2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐAccessKind(ctx context.Context, v any) (model.AccessKind, error) {
+	var res model.AccessKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAccessKind2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐAccessKind(ctx context.Context, sel ast.SelectionSet, v model.AccessKind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNAccessProof2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐAccessProof(ctx context.Context, sel ast.SelectionSet, v *model.AccessProof) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AccessProof(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAccessQuestion2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐAccessQuestion(ctx context.Context, sel ast.SelectionSet, v model.AccessQuestion) graphql.Marshaler {
+	return ec._AccessQuestion(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAccessQuestion2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐAccessQuestionᚄ(ctx context.Context, sel ast.SelectionSet, v []model.AccessQuestion) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAccessQuestion2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐAccessQuestion(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAccessQuestion2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐAccessQuestion(ctx context.Context, sel ast.SelectionSet, v *model.AccessQuestion) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AccessQuestion(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAnswerBasis2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐAnswerBasis(ctx context.Context, v any) (model.AnswerBasis, error) {
+	var res model.AnswerBasis
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAnswerBasis2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐAnswerBasis(ctx context.Context, sel ast.SelectionSet, v model.AnswerBasis) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
@@ -13123,6 +16630,16 @@ func (ec *executionContext) marshalNCommitment2ᚖgithubᚗcomᚋgovhubᚋgovhub
 	return ec._Commitment(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNCommitmentOpening2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐCommitmentOpening(ctx context.Context, sel ast.SelectionSet, v *model.CommitmentOpening) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CommitmentOpening(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNConsistencyProof2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐConsistencyProof(ctx context.Context, sel ast.SelectionSet, v *model.ConsistencyProof) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -13131,6 +16648,16 @@ func (ec *executionContext) marshalNConsistencyProof2ᚖgithubᚗcomᚋgovhubᚋ
 		return graphql.Null
 	}
 	return ec._ConsistencyProof(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNDepartment2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐDepartment(ctx context.Context, sel ast.SelectionSet, v *model.Department) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Department(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNFieldCommitment2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐFieldCommitment(ctx context.Context, sel ast.SelectionSet, v model.FieldCommitment) graphql.Marshaler {
@@ -13171,6 +16698,16 @@ func (ec *executionContext) marshalNFieldImpact2ᚕgithubᚗcomᚋgovhubᚋgovhu
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNFieldLevel2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐFieldLevel(ctx context.Context, v any) (model.FieldLevel, error) {
+	var res model.FieldLevel
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFieldLevel2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐFieldLevel(ctx context.Context, sel ast.SelectionSet, v model.FieldLevel) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNHealthInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐHealthInput(ctx context.Context, v any) (model.HealthInput, error) {
@@ -13505,6 +17042,16 @@ func (ec *executionContext) unmarshalNPurposeInput2githubᚗcomᚋgovhubᚋgovhu
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNQuestionStatus2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐQuestionStatus(ctx context.Context, v any) (model.QuestionStatus, error) {
+	var res model.QuestionStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNQuestionStatus2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐQuestionStatus(ctx context.Context, sel ast.SelectionSet, v model.QuestionStatus) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNSocialInsuranceInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐSocialInsuranceInput(ctx context.Context, v any) (model.SocialInsuranceInput, error) {
 	res, err := ec.unmarshalInputSocialInsuranceInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -13708,6 +17255,22 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalOAnswerBasis2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐAnswerBasis(ctx context.Context, v any) (*model.AnswerBasis, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.AnswerBasis)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAnswerBasis2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐAnswerBasis(ctx context.Context, sel ast.SelectionSet, v *model.AnswerBasis) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
@@ -13980,6 +17543,13 @@ func (ec *executionContext) marshalOProperty2ᚕgithubᚗcomᚋgovhubᚋgovhub�
 	return ret
 }
 
+func (ec *executionContext) marshalOPurpose2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐPurpose(ctx context.Context, sel ast.SelectionSet, v *policy.Purpose) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Purpose(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOPurposeInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐPurposeᚄ(ctx context.Context, v any) ([]policy.Purpose, error) {
 	if v == nil {
 		return nil, nil
@@ -13995,6 +17565,22 @@ func (ec *executionContext) unmarshalOPurposeInput2ᚕgithubᚗcomᚋgovhubᚋgo
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) unmarshalOQuestionStatus2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐQuestionStatus(ctx context.Context, v any) (*model.QuestionStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.QuestionStatus)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOQuestionStatus2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐQuestionStatus(ctx context.Context, sel ast.SelectionSet, v *model.QuestionStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOSealedDate2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐSealedDate(ctx context.Context, sel ast.SelectionSet, v *model.SealedDate) graphql.Marshaler {
@@ -14076,6 +17662,13 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	_ = ctx
 	res := graphql.MarshalString(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOSubjectPath2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐSubjectPath(ctx context.Context, sel ast.SelectionSet, v *model.SubjectPath) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SubjectPath(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOTax2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐTax(ctx context.Context, sel ast.SelectionSet, v *model.Tax) graphql.Marshaler {

@@ -96,7 +96,7 @@ func untilTokenExpires(ctx context.Context, _ transport.InitPayload) (context.Co
 // citizenDataFields are the root fields that read or write citizen data; each appends one entry.
 var citizenDataFields = map[string]bool{
 	"citizen": true, "citizens": true, "updateIdentity": true, "updateMarriage": true, "updateSocialInsurance": true,
-	"updateTax": true, "updateProperty": true, "updateBusinessLicense": true, "updateHealth": true,
+	"updateTax": true, "updateProperty": true, "updateBusinessLicense": true, "updateHealth": true, "myRecords": true,
 }
 
 // oneCitizenPerRequest refuses an operation that touches citizen data more than once (aliases):

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 
 	"github.com/govhub/govhub/graph/model"
 	"github.com/govhub/govhub/ledger"
@@ -83,6 +84,16 @@ func (r *mutationResolver) ApprovePolicyChange(ctx context.Context, id string) (
 // RejectPolicyChange is the resolver for the rejectPolicyChange field.
 func (r *mutationResolver) RejectPolicyChange(ctx context.Context, id string, reason string) (*model.PolicyProposal, error) {
 	return r.rejectPolicyChange(ctx, id, reason)
+}
+
+// QuestionAccess is the resolver for the questionAccess field.
+func (r *mutationResolver) QuestionAccess(ctx context.Context, index int64, message string) (*model.AccessQuestion, error) {
+	panic(fmt.Errorf("not implemented: QuestionAccess - questionAccess"))
+}
+
+// AnswerQuestion is the resolver for the answerQuestion field.
+func (r *mutationResolver) AnswerQuestion(ctx context.Context, id string, basis model.AnswerBasis, answer string) (*model.AccessQuestion, error) {
+	panic(fmt.Errorf("not implemented: AnswerQuestion - answerQuestion"))
 }
 
 // Action is the resolver for the action field.
@@ -204,6 +215,46 @@ func (r *queryResolver) ExplainAccess(ctx context.Context, department string, ro
 	return r.explainAccess(ctx, department, role, field, purpose)
 }
 
+// MyAccesses is the resolver for the myAccesses field.
+func (r *queryResolver) MyAccesses(ctx context.Context, first *int, after *string) (*model.AccessConnection, error) {
+	panic(fmt.Errorf("not implemented: MyAccesses - myAccesses"))
+}
+
+// MyAccessProof is the resolver for the myAccessProof field.
+func (r *queryResolver) MyAccessProof(ctx context.Context, index int64) (*model.AccessProof, error) {
+	panic(fmt.Errorf("not implemented: MyAccessProof - myAccessProof"))
+}
+
+// MyRecords is the resolver for the myRecords field.
+func (r *queryResolver) MyRecords(ctx context.Context) (*model.Citizen, error) {
+	panic(fmt.Errorf("not implemented: MyRecords - myRecords"))
+}
+
+// MyOpening is the resolver for the myOpening field.
+func (r *queryResolver) MyOpening(ctx context.Context, field string, item *int) (*model.CommitmentOpening, error) {
+	panic(fmt.Errorf("not implemented: MyOpening - myOpening"))
+}
+
+// MyAccessesExport is the resolver for the myAccessesExport field.
+func (r *queryResolver) MyAccessesExport(ctx context.Context) (string, error) {
+	panic(fmt.Errorf("not implemented: MyAccessesExport - myAccessesExport"))
+}
+
+// MyQuestions is the resolver for the myQuestions field.
+func (r *queryResolver) MyQuestions(ctx context.Context) ([]model.AccessQuestion, error) {
+	panic(fmt.Errorf("not implemented: MyQuestions - myQuestions"))
+}
+
+// AccessQuestions is the resolver for the accessQuestions field.
+func (r *queryResolver) AccessQuestions(ctx context.Context, status *model.QuestionStatus) ([]model.AccessQuestion, error) {
+	panic(fmt.Errorf("not implemented: AccessQuestions - accessQuestions"))
+}
+
+// AccessAdded is the resolver for the accessAdded field.
+func (r *subscriptionResolver) AccessAdded(ctx context.Context) (<-chan *model.Access, error) {
+	panic(fmt.Errorf("not implemented: AccessAdded - accessAdded"))
+}
+
 // Action is the resolver for the action field.
 func (r *policyRuleInputResolver) Action(ctx context.Context, obj *policy.Rule, data string) error {
 	obj.Action = policy.Action(data)
@@ -234,6 +285,9 @@ func (r *Resolver) PolicyVersion() PolicyVersionResolver { return &policyVersion
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
+// Subscription returns SubscriptionResolver implementation.
+func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
+
 // PolicyRuleInput returns PolicyRuleInputResolver implementation.
 func (r *Resolver) PolicyRuleInput() PolicyRuleInputResolver { return &policyRuleInputResolver{r} }
 
@@ -244,5 +298,6 @@ type (
 	policyRuleResolver      struct{ *Resolver }
 	policyVersionResolver   struct{ *Resolver }
 	queryResolver           struct{ *Resolver }
+	subscriptionResolver    struct{ *Resolver }
 	policyRuleInputResolver struct{ *Resolver }
 )

@@ -265,7 +265,7 @@ func TestGeneratedSchemaIsCurrent(t *testing.T) {
 // TestModelStructsMatchSchema: the models gqlgen generates (model/models_gen.go) are what the
 // generated conversions (catalog_gen.go) and the field middleware rely on: for every dataset, a
 // Citizen field of the right shape, and in the dataset's model struct exactly one Go field per
-// schema field, of a type its values fit, next to the embedded Access. Read from the source with
+// schema field, of a type its values fit, next to the embedded Visibility. Read from the source with
 // go/ast.
 func TestModelStructsMatchSchema(t *testing.T) {
 	s := loadSchema(t)
@@ -286,7 +286,7 @@ func TestModelStructsMatchSchema(t *testing.T) {
 		}
 	}
 	// fields returns a struct's fields by Go name (with their type, as Go source), and whether it
-	// embeds Access.
+	// embeds Visibility.
 	fields := func(name string) (map[string]string, bool) {
 		st := structs[name]
 		if st == nil {
@@ -295,7 +295,7 @@ func TestModelStructsMatchSchema(t *testing.T) {
 		out, access := map[string]string{}, false
 		for _, fl := range st.Fields.List {
 			if len(fl.Names) == 0 {
-				access = access || types.ExprString(fl.Type) == "Access"
+				access = access || types.ExprString(fl.Type) == "Visibility"
 				continue
 			}
 			for _, n := range fl.Names {
@@ -315,7 +315,7 @@ func TestModelStructsMatchSchema(t *testing.T) {
 	}
 	citizen, access := fields("Citizen")
 	if !access {
-		t.Errorf("model.Citizen does not embed Access")
+		t.Errorf("model.Citizen does not embed Visibility")
 	}
 	for _, ds := range dataset.All() {
 		t.Run(ds.Name, func(t *testing.T) {
@@ -329,7 +329,7 @@ func TestModelStructsMatchSchema(t *testing.T) {
 			}
 			st, access := fields(typeName(ds.Name))
 			if !access {
-				t.Errorf("model.%s does not embed model.Access", typeName(ds.Name))
+				t.Errorf("model.%s does not embed model.Visibility", typeName(ds.Name))
 			}
 			used := map[string]bool{}
 			for _, fd := range s.Types[typeName(ds.Name)].Fields {

@@ -3,9 +3,47 @@
 package model
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
+
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/policy"
 )
+
+// What a ledger entry says about an access to (or a change of) the caller's data.
+type Access struct {
+	// The entry's ledger index.
+	Index int64 `json:"index"`
+	// When, RFC 3339 UTC with milliseconds.
+	Time       string      `json:"time"`
+	Kind       AccessKind  `json:"kind"`
+	Department *Department `json:"department"`
+	Role       string      `json:"role"`
+	// The individual official's pseudonym (64 hex digits), which only their department can resolve; null for entries no official made.
+	Official *string `json:"official,omitempty"`
+	// The stated purpose; null when none was stated or it was not registered.
+	Purpose       *policy.Purpose `json:"purpose,omitempty"`
+	PolicyVersion int64           `json:"policyVersion"`
+	// allowed or denied.
+	Outcome string `json:"outcome"`
+	// Why it was denied, when it was.
+	Reason *string       `json:"reason,omitempty"`
+	Fields []AccessField `json:"fields"`
+	// The entry format's version (1 or 2).
+	EntryVersion int `json:"entryVersion"`
+}
+
+type AccessConnection struct {
+	Edges    []AccessEdge `json:"edges"`
+	PageInfo *PageInfo    `json:"pageInfo"`
+}
+
+type AccessEdge struct {
+	Cursor string  `json:"cursor"`
+	Node   *Access `json:"node"`
+}
 
 type AccessExplanation struct {
 	// reveal, commit or deny
@@ -16,6 +54,55 @@ type AccessExplanation struct {
 	PolicyVersion int64         `json:"policyVersion"`
 }
 
+type AccessField struct {
+	// dataset.field, with #n for an item of a list dataset.
+	Name  string     `json:"name"`
+	Level FieldLevel `json:"level"`
+}
+
+// Everything needed to verify an entry in a browser or offline.
+type AccessProof struct {
+	Index int64 `json:"index"`
+	// The entry's bytes, base64.
+	Entry string `json:"entry"`
+	// RFC 6962 leaf hash of the entry, base64.
+	LeafHash string `json:"leafHash"`
+	// The caller's subject salt in this entry, hex: SHA-256("govhub/subject/v1" ‖ salt ‖ citizen id) is the commitment the entry (or its page's subject tree) holds.
+	Salt string `json:"salt"`
+	// For a list page (entry v2 with a subjects line): the caller's position and path in the page's subject tree.
+	SubjectPath *SubjectPath `json:"subjectPath,omitempty"`
+	// The tree size of the checkpoint the proof is against.
+	TreeSize int64 `json:"treeSize"`
+	// The inclusion proof, base64 hashes, leaf to root.
+	Proof []string `json:"proof"`
+	// The checkpoint, a signed note with the hub's signature and the witnesses' cosignatures.
+	Checkpoint string `json:"checkpoint"`
+	// The C2SP tlog-proof receipt of the entry, for `govhub ledger check-receipt`.
+	Receipt string `json:"receipt"`
+}
+
+// A citizen's question about one access, and the department's answer.
+type AccessQuestion struct {
+	ID string `json:"id"`
+	// The ledger index of the access questioned.
+	AccessIndex int64 `json:"accessIndex"`
+	// The department that made the access, which must answer.
+	Department *Department    `json:"department"`
+	AskedAt    string         `json:"askedAt"`
+	Message    string         `json:"message"`
+	Status     QuestionStatus `json:"status"`
+	// Unanswered for longer than the hub's answer deadline.
+	Overdue bool `json:"overdue"`
+	// When it becomes overdue.
+	DueBy      string       `json:"dueBy"`
+	Basis      *AnswerBasis `json:"basis,omitempty"`
+	Answer     *string      `json:"answer,omitempty"`
+	AnsweredAt *string      `json:"answeredAt,omitempty"`
+	// The ledger indexes of the question entry and, once answered, the answer entry.
+	QuestionIndex int64  `json:"questionIndex"`
+	AnswerIndex   *int64 `json:"answerIndex,omitempty"`
+}
+
 type BusinessLicense struct {
 	// Unified social credit code, GB 32100.
 	Uscc                *string `json:"uscc,omitempty"`
@@ -24,7 +111,7 @@ type BusinessLicense struct {
 	// Yuan.
 	RegisteredCapital *int64  `json:"registeredCapital,omitempty"`
 	Status            *string `json:"status,omitempty"`
-	Access            `json:"-"`
+	Visibility        `json:"-"`
 }
 
 type BusinessLicenseInput struct {
@@ -50,8 +137,8 @@ type Citizen struct {
 	// Owned by market-regulation.
 	BusinessLicense []BusinessLicense `json:"businessLicense,omitempty"`
 	// Owned by health.
-	Health *Health `json:"health,omitempty"`
-	Access `json:"-"`
+	Health     *Health `json:"health,omitempty"`
+	Visibility `json:"-"`
 }
 
 type CitizenConnection struct {
@@ -81,10 +168,28 @@ type Commitment struct {
 	Version int64 `json:"version"`
 }
 
+// The opening of a Pedersen commitment: the value and the blinding r with C = v·G + r·H.
+type CommitmentOpening struct {
+	Field string `json:"field"`
+	Item  int    `json:"item"`
+	// The value, as text (integers in decimal, dates as YYYY-MM-DD).
+	Value string `json:"value"`
+	// The blinding scalar, hex.
+	Blinding   string          `json:"blinding"`
+	Commitment *Commitment     `json:"commitment"`
+	Receipt    *ledger.Receipt `json:"receipt"`
+}
+
 type ConsistencyProof struct {
 	From   int64    `json:"from"`
 	To     int64    `json:"to"`
 	Hashes []string `json:"hashes"`
+}
+
+type Department struct {
+	Code   string `json:"code"`
+	NameZh string `json:"nameZh"`
+	NameEn string `json:"nameEn"`
 }
 
 type FieldCommitment struct {
@@ -97,7 +202,7 @@ type Health struct {
 	BloodType         *SealedString `json:"bloodType,omitempty"`
 	ChronicConditions *SealedString `json:"chronicConditions,omitempty"`
 	Vaccinations      []string      `json:"vaccinations,omitempty"`
-	Access            `json:"-"`
+	Visibility        `json:"-"`
 }
 
 type HealthInput struct {
@@ -114,7 +219,7 @@ type Identity struct {
 	NationalID *SealedString `json:"nationalId,omitempty"`
 	BirthDate  *SealedDate   `json:"birthDate,omitempty"`
 	Address    *SealedString `json:"address,omitempty"`
-	Access     `json:"-"`
+	Visibility `json:"-"`
 }
 
 type IdentityInput struct {
@@ -179,7 +284,7 @@ type Marriage struct {
 	MaritalStatus   *string       `json:"maritalStatus,omitempty"`
 	SpouseCitizenID *SealedString `json:"spouseCitizenId,omitempty"`
 	RegisteredOn    *string       `json:"registeredOn,omitempty"`
-	Access          `json:"-"`
+	Visibility      `json:"-"`
 }
 
 type MarriageInput struct {
@@ -234,7 +339,7 @@ type Property struct {
 	Area       *float64      `json:"area,omitempty"`
 	Address    *SealedString `json:"address,omitempty"`
 	AcquiredOn *string       `json:"acquiredOn,omitempty"`
-	Access     `json:"-"`
+	Visibility `json:"-"`
 }
 
 type PropertyInput struct {
@@ -272,7 +377,7 @@ type SocialInsurance struct {
 	ContributionMonths *SealedInt `json:"contributionMonths,omitempty"`
 	// Monthly contribution base, yuan.
 	MonthlyBase *SealedInt `json:"monthlyBase,omitempty"`
-	Access      `json:"-"`
+	Visibility  `json:"-"`
 }
 
 type SocialInsuranceInput struct {
@@ -282,13 +387,22 @@ type SocialInsuranceInput struct {
 	MonthlyBase        *int64  `json:"monthlyBase,omitempty"`
 }
 
+type SubjectPath struct {
+	Position int `json:"position"`
+	// Base64 hashes, leaf to root.
+	Hashes []string `json:"hashes"`
+}
+
+type Subscription struct {
+}
+
 type Tax struct {
 	Year *int `json:"year,omitempty"`
 	// Yuan.
 	AnnualIncome *SealedInt `json:"annualIncome,omitempty"`
 	// Yuan.
-	TaxPaid *SealedInt `json:"taxPaid,omitempty"`
-	Access  `json:"-"`
+	TaxPaid    *SealedInt `json:"taxPaid,omitempty"`
+	Visibility `json:"-"`
 }
 
 type TaxInput struct {
@@ -305,4 +419,254 @@ type UpdateResult struct {
 	// The commitments of the sensitive values this update wrote.
 	Commitments []FieldCommitment `json:"commitments"`
 	Receipt     *ledger.Receipt   `json:"receipt"`
+}
+
+type AccessKind string
+
+const (
+	// A department read the citizen's record.
+	AccessKindRead AccessKind = "READ"
+	// The citizen appeared on a page of a list query.
+	AccessKindList AccessKind = "LIST"
+	// The owning department changed a record.
+	AccessKindUpdate AccessKind = "UPDATE"
+	// An attempt that released nothing.
+	AccessKindRefusal AccessKind = "REFUSAL"
+	// The citizen opened one of their own commitments, or read their own records.
+	AccessKindSelf AccessKind = "SELF"
+	// The citizen questioned an access.
+	AccessKindQuestion AccessKind = "QUESTION"
+	// A department answered the citizen's question.
+	AccessKindAnswer AccessKind = "ANSWER"
+)
+
+var AllAccessKind = []AccessKind{
+	AccessKindRead,
+	AccessKindList,
+	AccessKindUpdate,
+	AccessKindRefusal,
+	AccessKindSelf,
+	AccessKindQuestion,
+	AccessKindAnswer,
+}
+
+func (e AccessKind) IsValid() bool {
+	switch e {
+	case AccessKindRead, AccessKindList, AccessKindUpdate, AccessKindRefusal, AccessKindSelf, AccessKindQuestion, AccessKindAnswer:
+		return true
+	}
+	return false
+}
+
+func (e AccessKind) String() string {
+	return string(e)
+}
+
+func (e *AccessKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AccessKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AccessKind", str)
+	}
+	return nil
+}
+
+func (e AccessKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AccessKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AccessKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type AnswerBasis string
+
+const (
+	// The access had the legal basis its purpose names.
+	AnswerBasisLegalBasis AnswerBasis = "LEGAL_BASIS"
+	// The access served a case the department can name.
+	AnswerBasisCase AnswerBasis = "CASE"
+	// The access was misuse, and is being dealt with.
+	AnswerBasisMisuse AnswerBasis = "MISUSE"
+)
+
+var AllAnswerBasis = []AnswerBasis{
+	AnswerBasisLegalBasis,
+	AnswerBasisCase,
+	AnswerBasisMisuse,
+}
+
+func (e AnswerBasis) IsValid() bool {
+	switch e {
+	case AnswerBasisLegalBasis, AnswerBasisCase, AnswerBasisMisuse:
+		return true
+	}
+	return false
+}
+
+func (e AnswerBasis) String() string {
+	return string(e)
+}
+
+func (e *AnswerBasis) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AnswerBasis(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AnswerBasis", str)
+	}
+	return nil
+}
+
+func (e AnswerBasis) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AnswerBasis) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AnswerBasis) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type FieldLevel string
+
+const (
+	// The value was released in clear.
+	FieldLevelRevealed FieldLevel = "REVEALED"
+	// Only the commitment was released.
+	FieldLevelCommitment FieldLevel = "COMMITMENT"
+	// Nothing was released.
+	FieldLevelDenied FieldLevel = "DENIED"
+	// The value was written (an update).
+	FieldLevelWritten FieldLevel = "WRITTEN"
+)
+
+var AllFieldLevel = []FieldLevel{
+	FieldLevelRevealed,
+	FieldLevelCommitment,
+	FieldLevelDenied,
+	FieldLevelWritten,
+}
+
+func (e FieldLevel) IsValid() bool {
+	switch e {
+	case FieldLevelRevealed, FieldLevelCommitment, FieldLevelDenied, FieldLevelWritten:
+		return true
+	}
+	return false
+}
+
+func (e FieldLevel) String() string {
+	return string(e)
+}
+
+func (e *FieldLevel) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = FieldLevel(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid FieldLevel", str)
+	}
+	return nil
+}
+
+func (e FieldLevel) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *FieldLevel) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e FieldLevel) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type QuestionStatus string
+
+const (
+	QuestionStatusOpen     QuestionStatus = "OPEN"
+	QuestionStatusAnswered QuestionStatus = "ANSWERED"
+)
+
+var AllQuestionStatus = []QuestionStatus{
+	QuestionStatusOpen,
+	QuestionStatusAnswered,
+}
+
+func (e QuestionStatus) IsValid() bool {
+	switch e {
+	case QuestionStatusOpen, QuestionStatusAnswered:
+		return true
+	}
+	return false
+}
+
+func (e QuestionStatus) String() string {
+	return string(e)
+}
+
+func (e *QuestionStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = QuestionStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid QuestionStatus", str)
+	}
+	return nil
+}
+
+func (e QuestionStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *QuestionStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e QuestionStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }

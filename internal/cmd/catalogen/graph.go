@@ -76,10 +76,10 @@ func citizenModel(v *hub.CitizenView) (*model.Citizen, error) {
 		fmt.Fprintf(&b, "\n// %sModel is %s as the caller may see it: the released values, and the marks of the\n", d.Name, what)
 		b.WriteString("// fields denied or revealed at their levels.\n")
 		fmt.Fprintf(&b, "func %sModel(item map[string]hub.FieldValue, levels map[string]policy.Level) (model.%s, error) {\n", d.Name, d.Type)
-		fmt.Fprintf(&b, "\tm := model.%s{Access: newAccess()}\n\tvar err error\n", d.Type)
+		fmt.Fprintf(&b, "\tm := model.%s{Visibility: newVisibility()}\n\tvar err error\n", d.Type)
 		for _, f := range d.Fields {
 			path := d.Name + "." + f.Name
-			fmt.Fprintf(&b, "\tif fv, ok := release(&m.Access, levels, item, %q, %q); ok {\n", path, f.Name)
+			fmt.Fprintf(&b, "\tif fv, ok := release(&m.Visibility, levels, item, %q, %q); ok {\n", path, f.Name)
 			helper := released[f.Type]
 			if f.Kind == "Enum" {
 				helper = "plain[string]"
