@@ -10,7 +10,9 @@ import (
 
 func TestCatalog(t *testing.T) {
 	// The catalog as the task and ARCHITECTURE §8 give it: "name:Kind" with a
-	// trailing "*" for sensitive fields.
+	// trailing "*" for sensitive fields, in schema order. Every dataset and
+	// every field listed must be there as listed; a dataset may gain fields
+	// (one schema edit plus go generate), which follow the listed ones.
 	want := []struct {
 		name, owner, purpose string
 		list                 bool
@@ -49,11 +51,15 @@ func TestCatalog(t *testing.T) {
 				}
 				fs = append(fs, s)
 			}
+			listed := len(strings.Fields(w.fields))
+			if len(fs) < listed {
+				t.Fatalf("%s has %d fields, want at least the %d listed", d.Name, len(fs), listed)
+			}
 			got := struct {
 				name, owner, purpose string
 				list                 bool
 				fields               string
-			}{d.Name, d.Owner, d.AdminPurpose, d.List, strings.Join(fs, " ")}
+			}{d.Name, d.Owner, d.AdminPurpose, d.List, strings.Join(fs[:listed], " ")}
 			if got != w {
 				t.Errorf("All()[%d] = %+v, want %+v", i, got, w)
 			}

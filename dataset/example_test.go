@@ -31,7 +31,8 @@ func ExampleCheckUSCC() {
 func ExampleLookup() {
 	d, _ := dataset.Lookup("tax")
 	fmt.Println(d.Name, d.Owner, d.AdminPurpose, d.List)
-	for _, f := range d.Fields {
+	for _, name := range []string{"year", "annualIncome", "taxPaid"} {
+		f, _ := d.Field(name)
 		fmt.Println(f.Path(), f.Kind, f.Sensitive)
 	}
 	// Output:
