@@ -115,3 +115,46 @@ func TestSubjectVectorsInBrowser(t *testing.T) {
 		}
 	}
 }
+
+// TestCryptoSubjectVectorsInBrowser runs verify.js's subjectCommitment on crypto/subject's own
+// published vectors (testdata/vectors.json there, which the Go implementation is checked against),
+// so the browser and the hub are held to one file.
+func TestCryptoSubjectVectorsInBrowser(t *testing.T) {
+	data, err := os.ReadFile(filepath.FromSlash("../crypto/subject/testdata/vectors.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct {
+		Commitments []struct {
+			Name       string `json:"name"`
+			Salt       string `json:"salt"`
+			Citizen    string `json:"citizen"`
+			Commitment string `json:"commitment"`
+		} `json:"commitments"`
+	}
+	if err := json.Unmarshal(data, &file); err != nil {
+		t.Fatal(err)
+	}
+	if len(file.Commitments) == 0 {
+		t.Fatal("crypto/subject/testdata/vectors.json holds no commitment vectors")
+	}
+	inputs, err := json.Marshal(file.Commitments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	eval(t, page(t), `(async () => {
+		const vs = `+string(inputs)+`;
+		const out = [];
+		for (const v of vs) out.push(window.verifyjs.toHex(await window.verifyjs.subjectCommitment(v.salt, v.citizen)));
+		return out;
+	})()`, &got)
+	if len(got) != len(file.Commitments) {
+		t.Fatalf("browser computed %d commitments for %d vectors", len(got), len(file.Commitments))
+	}
+	for i, v := range file.Commitments {
+		if got[i] != v.Commitment {
+			t.Errorf("%s: subjectCommitment(%s, %q) in Chromium = %s, want %s", v.Name, v.Salt, v.Citizen, got[i], v.Commitment)
+		}
+	}
+}
