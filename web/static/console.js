@@ -23,6 +23,7 @@ const state = {
   versions: [],
   proposals: [],
   checkpoint: null,
+  questions: null, // the citizens' questions this officer answers; null until loaded (or without the API)
   firstSeen: new Map(), // checkpoint size → Date this page first saw it
   poll: 0,
 };
@@ -173,6 +174,7 @@ async function probeQuestions() {
   for (const n of document.querySelectorAll('[data-needs-api="questionAccess"]')) {
     if (n.getAttribute('role') === 'tab') n.hidden = !present;
   }
+  if (present) await loadQuestions();
 }
 
 async function pollVersion() {
@@ -215,6 +217,7 @@ function selectTab(name) {
     sessionStorage.setItem('govhub.console.tab', name);
   } catch { /* fine */ }
   if (name === 'ledger') loadLedger().catch(showError);
+  if (name === 'questions' && state.questions != null) loadQuestions().catch(showError);
 }
 
 function bindTabs() {
@@ -616,6 +619,97 @@ function renderVersions() {
   labelCells($('#history-table'));
 }
 
+// ---- citizens' questions ----
+
+const QUESTION = 'id accessIndex department { code nameZh nameEn } askedAt message status overdue dueBy basis answer answeredAt questionIndex answerIndex';
+const BASES = ['LEGAL_BASIS', 'CASE', 'MISUSE'];
+
+async function loadQuestions() {
+  if (!isOfficer()) {
+    state.questions = [];
+    renderQuestions();
+    return;
+  }
+  const status = $('#q-status').value;
+  const d = await gql(`query($s: QuestionStatus) { accessQuestions(status: $s) { ${QUESTION} } }`, { s: status || null });
+  // Open first (oldest first, as the hub lists them), then the answered ones.
+  state.questions = [...d.accessQuestions].sort((a, b) => (a.status === b.status ? 0 : a.status === 'OPEN' ? -1 : 1));
+  renderQuestions();
+}
+
+function departmentName(d) {
+  return `${i18n.lang === 'zh-CN' ? d.nameZh : d.nameEn} (${d.code})`;
+}
+
+function renderQuestions() {
+  const list = clear($('#question-list'));
+  const qs = state.questions;
+  if (qs == null) return;
+  if (!isOfficer()) {
+    $('#question-count').textContent = '';
+    list.append(el('p', { text: t('questionsOfficersOnly') }));
+    return;
+  }
+  const open = qs.filter((q) => q.status === 'OPEN');
+  $('#question-count').textContent = t('questionCount', { open: open.length, overdue: open.filter((q) => q.overdue).length,
+    answered: qs.length - open.length });
+  if (!qs.length) list.append(el('p', { text: t('noQuestions') }));
+  for (const q of qs) list.append(questionCard(q));
+}
+
+function questionCard(q) {
+  const answered = q.status === 'ANSWERED';
+  const hid = 'qh-' + q.id;
+  const card = el('article', { class: `card question status-${answered ? 'answered' : 'open'}${q.overdue ? ' overdue' : ''}`,
+    dataset: { id: q.id, status: q.status, overdue: String(q.overdue) }, 'aria-labelledby': hid },
+    el('h3', { id: hid }, el('span', { text: t('questionHeading', { index: q.accessIndex }) }), ' ',
+      el('span', { class: 'tag status', text: t(answered ? 'questionAnswered' : 'questionOpen') }),
+      q.overdue ? el('span', { class: 'tag overdue', text: '⚠ ' + t('questionOverdue') }) : null),
+    el('dl', { class: 'facts' }, [
+      ['accessIndex', q.accessIndex], ['accessDepartment', departmentName(q.department)], ['askedAt', i18n.formatTime(q.askedAt)],
+      ['dueBy', i18n.formatTime(q.dueBy)], ['questionIndex', q.questionIndex],
+    ].flatMap(([k, v]) => [el('dt', { text: t(k) }), el('dd', { dataset: { fact: k }, text: v })])),
+    el('h4', { text: t('citizenMessage') }),
+    el('blockquote', { class: 'message', text: q.message }));
+  if (answered) {
+    card.append(el('dl', { class: 'facts answer' }, [
+      ['answerBasis', t('basis' + q.basis)], ['answerText', q.answer], ['answeredAt', i18n.formatTime(q.answeredAt)], ['answerIndex', q.answerIndex],
+    ].flatMap(([k, v]) => [el('dt', { text: t(k) }), el('dd', { dataset: { fact: k }, text: v })])));
+  } else {
+    card.append(answerForm(q));
+  }
+  return card;
+}
+
+function answerForm(q) {
+  const basisId = 'qb-' + q.id;
+  const textId = 'qa-' + q.id;
+  const form = el('form', { class: 'answer-form stack', novalidate: true },
+    el('label', { for: basisId, text: t('answerBasis') }),
+    el('select', { id: basisId, required: true },
+      el('option', { value: '', text: t('chooseBasis') }),
+      BASES.map((b) => el('option', { value: b, text: t('basis' + b) }))),
+    el('label', { for: textId, text: t('answerText') }),
+    el('textarea', { id: textId, rows: 3, maxlength: 2000, required: true }),
+    el('div', {}, el('button', { type: 'submit', class: 'primary', dataset: { action: 'answer' }, text: t('submitAnswer') })));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    answerQuestion(q, form.querySelector('button[type="submit"]'), basisId, textId);
+  });
+  return form;
+}
+
+async function answerQuestion(q, button, basisId, textId) {
+  await guard(button, async () => {
+    const basis = need(basisId);
+    const answer = need(textId);
+    const d = await gql(`mutation($id: ID!, $b: AnswerBasis!, $a: String!) { answerQuestion(id: $id, basis: $b, answer: $a) { ${QUESTION} } }`,
+      { id: q.id, b: basis, a: answer });
+    notify(t('answerSent', { id: q.id, index: d.answerQuestion.answerIndex }));
+    await loadQuestions();
+  });
+}
+
 // ---- ledger ----
 
 // parseNote splits a C2SP signed note into its checkpoint lines and signature lines. A
@@ -680,6 +774,7 @@ function rerender() {
   renderProposals();
   renderVersions();
   renderLedger();
+  renderQuestions();
   if ($('#p-kind')) setKind($('#p-kind').value);
 }
 
@@ -707,6 +802,8 @@ function start() {
   $('#pr-refresh').addEventListener('click', (e) => guard(e.currentTarget, loadProposals));
   $('#explain-form').addEventListener('submit', explain);
   $('#ledger-refresh').addEventListener('click', (e) => guard(e.currentTarget, loadLedger));
+  $('#q-status').addEventListener('change', () => guard(null, loadQuestions));
+  $('#q-refresh').addEventListener('click', (e) => guard(e.currentTarget, loadQuestions));
   $('#booting').hidden = true;
   let saved = '';
   try {
