@@ -224,6 +224,10 @@ type app struct {
 	verifier  *auth.Verifier
 	issuer    *auth.Issuer
 	cancel    context.CancelFunc
+	// witnessQuorum is how many witnesses must cosign a checkpoint (0 without witnesses).
+	witnessQuorum int
+	// demo is set by govhub demo before handler: the demo-only routes are mounted.
+	demo bool
 }
 
 // openApp opens everything a serving hub needs, checks the ledger against its latest checkpoint,
@@ -274,6 +278,7 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 			return nil, fmt.Errorf("witness quorum %d of %d witnesses", q, len(cs))
 		}
 		opts = append(opts, ledger.WithWitnesses(cs, q))
+		a.witnessQuorum = q
 	}
 	a.log, err = ledger.New(life, ledger.Config{Storage: st.ledgerStore, Signer: k.log.Signer, Verifier: k.log.Verifier}, opts...)
 	if err != nil {
@@ -459,8 +464,12 @@ func (a *app) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", limitBody(auth.Middleware(a.verifier, gql, auth.WithRejectHook(a.logRefusal))))
 	mux.Handle("GET /graphiql", playground.Handler("GovHub", "/graphql"))
-	pages := web.Handler(web.Config{GraphQLPath: "/graphql"})
+	pages := web.Handler(a.pagesConfig())
 	mux.Handle("GET /console", pages)
+	mux.Handle("GET /portal", pages)
+	if a.demo {
+		mux.Handle("POST "+web.DemoCitizenTokenPath, limitBody(http.HandlerFunc(a.demoCitizenToken)))
+	}
 	mux.Handle("GET /static/", pages)
 	// The ledger's read API (C2SP tlog-tiles): checkpoints and hash tiles are public, entry bundles
 	// are for auditors. The tiles handler serves what r.URL.Path (unescaped) names, so the choice is
@@ -491,7 +500,7 @@ func (a *app) handler() http.Handler {
 		io.WriteString(w, "ready\n")
 	})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "GovHub: POST /graphql (bearer token), GET /graphiql, GET /console, GET /checkpoint, GET /tile/…\n")
+		io.WriteString(w, "GovHub: POST /graphql (bearer token), GET /graphiql, GET /console, GET /portal, GET /checkpoint, GET /tile/…\n")
 	})
 	return mux
 }

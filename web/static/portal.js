@@ -371,7 +371,7 @@ function accessCard(k) {
     a.kind !== 'QUESTION' && a.kind !== 'ANSWER' && a.kind !== 'SELF'
       ? el('button', { type: 'button', dataset: { action: 'ask', index: k }, 'aria-expanded': String(state.asking === k), text: t('askWhy') }) : null);
   const ask = state.asking === k ? askForm(k) : null;
-  return el('li', { class: cls, dataset: { index: k, kind: a.kind } }, el('article', { 'aria-label': t('accessN', { n: k }) }, head, facts, buttons, res, ask));
+  return el('li', { class: cls, dataset: { index: k, kind: a.kind, department: a.department ? a.department.code : '' } }, el('article', { 'aria-label': t('accessN', { n: k }) }, head, facts, buttons, res, ask));
 }
 
 function verdict(r) {
