@@ -72,6 +72,10 @@ func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			return set(CodeBadUserInput, err.Error()+"; see the purposes query for the registered codes")
 		case errors.Is(err, hub.ErrInvalid):
 			return set(CodeBadUserInput, err.Error())
+		case errors.Is(err, hub.ErrNoEntry):
+			return set(CodeNotFound, hub.ErrNoEntry.Error())
+		case errors.Is(err, hub.ErrNoQuestion):
+			return set(CodeNotFound, hub.ErrNoQuestion.Error())
 		case errors.Is(err, hub.ErrNotFound):
 			return set(CodeNotFound, "no such citizen")
 		case errors.Is(err, hub.ErrConflict):

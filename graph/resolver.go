@@ -11,9 +11,11 @@ import (
 // updating it, reviewing the ledger, the officers' workflow), and a logger for the error
 // presenter. Resolvers translate GraphQL to hub and governance calls and back, nothing more.
 type Resolver struct {
-	Reader   *hub.Reader
-	Updater  *hub.Updater
-	Review   *hub.Review
-	Officers *governance.Officers
-	Logger   *slog.Logger
+	Reader  *hub.Reader
+	Updater *hub.Updater
+	Review  *hub.Review
+	// Questions: citizens' questions about accesses, and the departments' answers.
+	Questions *hub.Questions
+	Officers  *governance.Officers
+	Logger    *slog.Logger
 }

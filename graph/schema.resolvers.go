@@ -88,12 +88,12 @@ func (r *mutationResolver) RejectPolicyChange(ctx context.Context, id string, re
 
 // QuestionAccess is the resolver for the questionAccess field.
 func (r *mutationResolver) QuestionAccess(ctx context.Context, index int64, message string) (*model.AccessQuestion, error) {
-	panic(fmt.Errorf("not implemented: QuestionAccess - questionAccess"))
+	return r.questionAccess(ctx, index, message)
 }
 
 // AnswerQuestion is the resolver for the answerQuestion field.
 func (r *mutationResolver) AnswerQuestion(ctx context.Context, id string, basis model.AnswerBasis, answer string) (*model.AccessQuestion, error) {
-	panic(fmt.Errorf("not implemented: AnswerQuestion - answerQuestion"))
+	return r.answerQuestion(ctx, id, basis, answer)
 }
 
 // Action is the resolver for the action field.
@@ -242,12 +242,12 @@ func (r *queryResolver) MyAccessesExport(ctx context.Context) (string, error) {
 
 // MyQuestions is the resolver for the myQuestions field.
 func (r *queryResolver) MyQuestions(ctx context.Context) ([]model.AccessQuestion, error) {
-	panic(fmt.Errorf("not implemented: MyQuestions - myQuestions"))
+	return r.myQuestions(ctx)
 }
 
 // AccessQuestions is the resolver for the accessQuestions field.
 func (r *queryResolver) AccessQuestions(ctx context.Context, status *model.QuestionStatus) ([]model.AccessQuestion, error) {
-	panic(fmt.Errorf("not implemented: AccessQuestions - accessQuestions"))
+	return r.accessQuestions(ctx, status)
 }
 
 // AccessAdded is the resolver for the accessAdded field.

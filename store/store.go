@@ -29,6 +29,11 @@
 //	policy_partitions   a version's rules, one department at a time (see store/mongostore/policy.go)
 //	policy_proposals    officers' proposed policy changes and their decisions, {_id: "<proposal id>"}
 //	meta                small documents of hub state by key (Store.Meta, Store.PutMeta)
+//	questions           citizens' questions about accesses and their answers, {_id: "<random id>"}
+//	question_queues     insert-only queues of question ids, {_id: "<queue>/<seq>", question}: per
+//	                    department ("department:<code>/<seq>"), per citizen ("citizen:<pseudonym>/<seq>")
+//	                    and one of all ("all/<seq>"); see Question
+//	question_heads      a hint of each queue's latest seq, {_id: "<queue>", seq}
 //
 // Every hot lookup is by a computed string _id: the embedded store can only use an index for that.
 package store
@@ -194,3 +199,48 @@ type ListFilter struct {
 	Dataset, Field string
 	Value          any
 }
+
+// Question is a citizen's question about one ledger entry that concerns them, and the answer of the
+// department that made the access (Store.AddQuestion, Store.AnswerQuestion). The texts are kept
+// here, off the ledger; the question and answer entries carry their digests.
+type Question struct {
+	ID string
+	// Citizen asked; Pseudonym is their pseudonym in the private subject index (their queue's key).
+	Citizen   string
+	Pseudonym string
+	// Department made the access at AccessIndex and must answer.
+	Department  string
+	AccessIndex uint64
+	Message     string
+	Asked       time.Time
+	Entry       uint64 // ledger index of the question entry
+
+	Status      string // QuestionOpen or QuestionAnswered
+	Basis       string // the answer's reason token: legal-basis, case or misuse
+	Answer      string
+	AnsweredBy  string // the answering officer's token subject
+	Answered    time.Time
+	AnswerEntry uint64 // ledger index of the answer entry
+}
+
+// Question states.
+const (
+	QuestionOpen     = "open"
+	QuestionAnswered = "answered"
+)
+
+// Question queues: insert-only lists of question ids, each in its own dense sequence 1, 2, 3, …
+// in the order the questions were added, read by _id alone (Store.Questions).
+const (
+	// QuestionQueueAll lists every question (the privacy office's queue).
+	QuestionQueueAll = "all"
+)
+
+// QuestionQueueDepartment is the queue of the questions a department must answer.
+func QuestionQueueDepartment(department string) string { return "department:" + department }
+
+// QuestionQueueCitizen is the queue of one citizen's questions, by their pseudonym.
+func QuestionQueueCitizen(pseudonym string) string { return "citizen:" + pseudonym }
+
+// MaxQuestions is the most questions one read of a queue returns (its newest).
+const MaxQuestions = 1000

@@ -53,6 +53,7 @@ type config struct {
 	Witnesses           []witnessConfig // witnesses to push checkpoints to
 	WitnessQuorum       int             // how many must cosign before a checkpoint is published
 	VerifyTail          uint64          // entries verified before serving (0: startupVerifyTail)
+	QuestionDeadline    time.Duration   // how long departments have to answer citizens' questions (0: the hub's default)
 	Logger              *slog.Logger
 }
 
@@ -219,6 +220,8 @@ type app struct {
 	updater  *hub.Updater
 	review   *hub.Review
 	officers *governance.Officers
+	// questions: citizens' questions about accesses and the departments' answers.
+	questions *hub.Questions
 	// officials names the official behind each request on the entries (shared by every use case).
 	officials *usecase.Officials
 	verifier  *auth.Verifier
@@ -378,7 +381,11 @@ func (a *app) openUseCases(engine *policy.Engine) error {
 	if err != nil {
 		return err
 	}
-	a.review, err = hub.NewReview(a.log, a.log.Reader())
+	if a.review, err = hub.NewReview(a.log, a.log.Reader()); err != nil {
+		return err
+	}
+	a.questions, err = hub.NewQuestions(hub.QuestionsConfig{Questions: st, Refs: st, Entries: a.log.Reader(), Index: st, Ledger: a.log,
+		Policy: engine, IndexKey: k.index, Officials: a.officials, Deadline: a.cfg.QuestionDeadline})
 	return err
 }
 
@@ -460,7 +467,7 @@ func (a *app) close(ctx context.Context) error {
 
 // handler is the hub's HTTP interface.
 func (a *app) handler() http.Handler {
-	gql := graph.NewHandler(&graph.Resolver{Reader: a.reader, Updater: a.updater, Review: a.review, Officers: a.officers, Logger: a.cfg.Logger}, graph.HandlerConfig{Introspection: true})
+	gql := graph.NewHandler(&graph.Resolver{Reader: a.reader, Updater: a.updater, Review: a.review, Officers: a.officers, Questions: a.questions, Logger: a.cfg.Logger}, graph.HandlerConfig{Introspection: true})
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", limitBody(auth.Middleware(a.verifier, gql, auth.WithRejectHook(a.logRefusal))))
 	mux.Handle("GET /graphiql", playground.Handler("GovHub", "/graphql"))

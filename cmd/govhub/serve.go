@@ -34,6 +34,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 	citizens := fs.Int("citizens", 1000, "demo: number of synthetic citizens to create on first start")
 	seed := fs.Int64("seed", 1, "demo: seed of the synthetic data")
 	ttl := fs.Duration("token-ttl", 24*time.Hour, "demo: lifetime of the printed tokens")
+	deadline := fs.Duration("question-deadline", hub.DefaultQuestionDeadline, "how long a department has to answer a citizen's question before it is shown as overdue")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -50,6 +51,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 		cfg.Witnesses = append(cfg.Witnesses, wc)
 	}
 	cfg.WitnessQuorum = *quorum
+	if *deadline <= 0 {
+		return &exitError{2, fmt.Errorf("--question-deadline must be positive, not %v", *deadline)}
+	}
+	cfg.QuestionDeadline = *deadline
 	a, err := openApp(ctx, cfg)
 	if err != nil {
 		return err

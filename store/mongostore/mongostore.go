@@ -44,6 +44,9 @@ const (
 	collMeta        = "meta"
 	collProposals   = "policy_proposals"
 	collOfficials   = "officials"
+	collQuestions   = "questions"
+	collQueues      = "question_queues"
+	collQueueHeads  = "question_heads"
 
 	collPolicyVersions   = "policy_versions"
 	collPolicyPartitions = "policy_partitions"
@@ -51,7 +54,7 @@ const (
 
 var allCollections = []string{collCitizens, collRecords, collDataKeys, collPending, collSubjects, collSubjectLog, collLogHeads,
 	collBatches, collTiles, collBundles, collQueue, collState, collCheckpoints, collMeta, collProposals,
-	collPolicyVersions, collPolicyPartitions, collOfficials}
+	collPolicyVersions, collPolicyPartitions, collOfficials, collQuestions, collQueues, collQueueHeads}
 
 // Store is the MongoDB implementation of the hub's repositories. It is safe for concurrent use. It
 // does not own the client: closing the client is the caller's business.
@@ -64,6 +67,7 @@ type Store struct {
 	batches, tiles, bundles, queue, state, checkpoints, meta *mongo.Collection
 	proposals, policyVersions, policyPartitions              *mongo.Collection
 	officials                                                *mongo.Collection
+	questions, queues, queueHeads                            *mongo.Collection
 }
 
 // Option changes a default of New.
@@ -109,6 +113,7 @@ func New(ctx context.Context, db *mongo.Database, opts ...Option) (*Store, error
 	s.policyVersions, s.policyPartitions = c(collPolicyVersions), c(collPolicyPartitions)
 	s.officials = c(collOfficials)
 	s.subjectLog, s.logHeads = c(collSubjectLog), c(collLogHeads)
+	s.questions, s.queues, s.queueHeads = c(collQuestions), c(collQueues), c(collQueueHeads)
 	if s.embedded != nil {
 		if err := s.embedded.IndexIDs(ctx, db.Name()); err != nil {
 			return nil, err
