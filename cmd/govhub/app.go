@@ -317,6 +317,15 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	if err := engine.Load(ctx, info, loader); err != nil {
 		return nil, fmt.Errorf("loading policy version %d: %w", version, err)
 	}
+	// Subject references stored before the access log existed get their log documents, once,
+	// before serving (a no-op after the first run).
+	migrated, err := st.store.MigrateSubjectLog(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrating the subject log: %w", err)
+	}
+	if migrated > 0 {
+		cfg.Logger.InfoContext(ctx, "migrated subject references into access logs", slog.Int("documents", migrated))
+	}
 	if a.officials, err = usecase.NewOfficials(k.officials, st.store); err != nil {
 		return nil, err
 	}
