@@ -218,6 +218,7 @@ type app struct {
 	reader   *hub.Reader
 	updater  *hub.Updater
 	review   *hub.Review
+	citizens *hub.Citizens
 	officers *governance.Officers
 	// officials names the official behind each request on the entries (shared by every use case).
 	officials *usecase.Officials
@@ -382,7 +383,10 @@ func (a *app) openUseCases(engine *policy.Engine) error {
 	if err != nil {
 		return err
 	}
-	a.review, err = hub.NewReview(a.log, a.log.Reader())
+	if a.review, err = hub.NewReview(a.log, a.log.Reader()); err != nil {
+		return err
+	}
+	a.citizens, err = hub.NewCitizens(hub.CitizensConfig{Reader: a.reader, Log: st, Entries: a.log.Reader(), Review: a.review})
 	return err
 }
 
@@ -464,9 +468,10 @@ func (a *app) close(ctx context.Context) error {
 
 // handler is the hub's HTTP interface.
 func (a *app) handler() http.Handler {
-	gql := graph.NewHandler(&graph.Resolver{Reader: a.reader, Updater: a.updater, Review: a.review, Officers: a.officers, Logger: a.cfg.Logger}, graph.HandlerConfig{Introspection: true})
+	gql := graph.NewHandler(&graph.Resolver{Reader: a.reader, Updater: a.updater, Review: a.review, CitizenLog: a.citizens,
+		Officers: a.officers, Logger: a.cfg.Logger}, graph.HandlerConfig{Introspection: true, Authenticate: a.verifier.Verify})
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", limitBody(auth.Middleware(a.verifier, gql, auth.WithRejectHook(a.logRefusal))))
+	mux.Handle("/graphql", websocketOrAuth(gql, limitBody(auth.Middleware(a.verifier, gql, auth.WithRejectHook(a.logRefusal)))))
 	mux.Handle("GET /graphiql", playground.Handler("GovHub", "/graphql"))
 	pages := web.Handler(web.Config{GraphQLPath: "/graphql"})
 	mux.Handle("GET /console", pages)
@@ -517,6 +522,19 @@ func (a *app) logRefusal(r *http.Request, p *auth.Principal, err error) {
 	if _, lerr := a.reader.LogRefusal(r.Context(), *p, reason, []byte(r.Method+" "+r.URL.RequestURI())); lerr != nil {
 		a.cfg.Logger.ErrorContext(r.Context(), "could not log a refused request", slog.String("error", lerr.Error()))
 	}
+}
+
+// websocketOrAuth sends a websocket upgrade without an Authorization header (a browser cannot set
+// one) straight to the GraphQL handler, which authenticates it by the token in its connection_init
+// payload and refuses it without one; every other request goes through authed.
+func websocketOrAuth(gql, authed http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "" && strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			gql.ServeHTTP(w, r)
+			return
+		}
+		authed.ServeHTTP(w, r)
+	})
 }
 
 // onlyKind lets through the principals of one kind (after auth.Middleware) and refuses the others.
