@@ -219,6 +219,7 @@ type app struct {
 	reader   *hub.Reader
 	updater  *hub.Updater
 	review   *hub.Review
+	citizens *hub.Citizens
 	officers *governance.Officers
 	// questions: citizens' questions about accesses and the departments' answers.
 	questions *hub.Questions
@@ -325,6 +326,15 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	if err := engine.Load(ctx, info, loader); err != nil {
 		return nil, fmt.Errorf("loading policy version %d: %w", version, err)
 	}
+	// Subject references stored before the access log existed get their log documents, once,
+	// before serving (a no-op after the first run).
+	migrated, err := st.store.MigrateSubjectLog(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrating the subject log: %w", err)
+	}
+	if migrated > 0 {
+		cfg.Logger.InfoContext(ctx, "migrated subject references into access logs", slog.Int("documents", migrated))
+	}
 	if a.officials, err = usecase.NewOfficials(k.officials, st.store); err != nil {
 		return nil, err
 	}
@@ -384,8 +394,11 @@ func (a *app) openUseCases(engine *policy.Engine) error {
 	if a.review, err = hub.NewReview(a.log, a.log.Reader()); err != nil {
 		return err
 	}
-	a.questions, err = hub.NewQuestions(hub.QuestionsConfig{Questions: st, Refs: st, Entries: a.log.Reader(), Index: st, Ledger: a.log,
-		Policy: engine, IndexKey: k.index, Officials: a.officials, Deadline: a.cfg.QuestionDeadline})
+	if a.questions, err = hub.NewQuestions(hub.QuestionsConfig{Questions: st, Refs: st, Entries: a.log.Reader(), Index: st, Ledger: a.log,
+		Policy: engine, IndexKey: k.index, Officials: a.officials, Deadline: a.cfg.QuestionDeadline}); err != nil {
+		return err
+	}
+	a.citizens, err = hub.NewCitizens(hub.CitizensConfig{Reader: a.reader, Log: st, Entries: a.log.Reader(), Review: a.review})
 	return err
 }
 
@@ -467,9 +480,10 @@ func (a *app) close(ctx context.Context) error {
 
 // handler is the hub's HTTP interface.
 func (a *app) handler() http.Handler {
-	gql := graph.NewHandler(&graph.Resolver{Reader: a.reader, Updater: a.updater, Review: a.review, Officers: a.officers, Questions: a.questions, Logger: a.cfg.Logger}, graph.HandlerConfig{Introspection: true})
+	gql := graph.NewHandler(&graph.Resolver{Reader: a.reader, Updater: a.updater, Review: a.review, CitizenLog: a.citizens,
+		Officers: a.officers, Questions: a.questions, Logger: a.cfg.Logger}, graph.HandlerConfig{Introspection: true, Authenticate: a.verifier.Verify})
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", limitBody(auth.Middleware(a.verifier, gql, auth.WithRejectHook(a.logRefusal))))
+	mux.Handle("/graphql", websocketOrAuth(gql, limitBody(auth.Middleware(a.verifier, gql, auth.WithRejectHook(a.logRefusal)))))
 	mux.Handle("GET /graphiql", playground.Handler("GovHub", "/graphql"))
 	pages := web.Handler(a.pagesConfig())
 	mux.Handle("GET /console", pages)
@@ -524,6 +538,19 @@ func (a *app) logRefusal(r *http.Request, p *auth.Principal, err error) {
 	if _, lerr := a.reader.LogRefusal(r.Context(), *p, reason, []byte(r.Method+" "+r.URL.RequestURI())); lerr != nil {
 		a.cfg.Logger.ErrorContext(r.Context(), "could not log a refused request", slog.String("error", lerr.Error()))
 	}
+}
+
+// websocketOrAuth sends a websocket upgrade without an Authorization header (a browser cannot set
+// one) straight to the GraphQL handler, which authenticates it by the token in its connection_init
+// payload and refuses it without one; every other request goes through authed.
+func websocketOrAuth(gql, authed http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "" && strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			gql.ServeHTTP(w, r)
+			return
+		}
+		authed.ServeHTTP(w, r)
+	})
 }
 
 // onlyKind lets through the principals of one kind (after auth.Middleware) and refuses the others.
