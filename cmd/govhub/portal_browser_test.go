@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/chromedp/chromedp"
 	"golang.org/x/mod/sumdb/note"
@@ -192,7 +193,7 @@ func (p *portalTest) liveVerified(t *testing.T, tab context.Context) {
 			Levels: [...c.querySelectorAll('ul.fields li')].map((li) => li.dataset.level), Refused: c.classList.contains('refused'),
 			AbsAndRel: !!c.querySelector('time[datetime]') && !!c.querySelector('.abs'), TokenInURL: location.href.includes('ey')}; })()`)
 	if s.First != index || s.Count != before+1 || s.Dept != "housing" || !strings.Contains(s.Text, "clerk") ||
-		len(s.Official) != 9 || !strings.Contains(s.Text, "shown in clear") || s.Refused || !s.AbsAndRel || s.TokenInURL {
+		utf8.RuneCountInString(s.Official) != 9 || !strings.Contains(s.Text, "shown in clear") || s.Refused || !s.AbsAndRel || s.TokenInURL {
 		failf(t, tab, "the live access = %+v; want it first, newly added, by housing / clerk with a shortened official, levels in words, times", s)
 	}
 	noObjectText(t, tab)
@@ -201,7 +202,7 @@ func (p *portalTest) liveVerified(t *testing.T, tab context.Context) {
 	}
 
 	do(t, tab, "verifying", chromedp.Click(chromedp.CSS(card+` button[data-action="verify"]`)))
-	wait(t, tab, `!!document.querySelector('`+card+` .verify-result[data-state]')`, "the verification result")
+	wait(t, tab, `['ok', 'fail'].includes(document.querySelector('`+card+` .verify-result').dataset.state)`, "the verification result")
 	if got := js[string](t, tab, `document.querySelector('`+card+` .verify-result').textContent`); !strings.HasPrefix(got, "✔ Verified") {
 		failf(t, tab, "verification = %q, want Verified", got)
 	}

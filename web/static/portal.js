@@ -363,7 +363,7 @@ function accessCard(k) {
       el('span', { class: 'muted', text: ' · ' + t('policyVersionN', { v: a.policyVersion }) + ' · ' + t('entryVersionN', { v: a.entryVersion }) })));
   const result = state.results.get(k);
   const res = el('p', { class: 'verify-result', role: 'status', 'aria-live': 'polite', hidden: !result,
-    dataset: result ? { state: result.ok ? 'ok' : 'fail', step: result.step || '' } : {} },
+    dataset: result ? { state: result.pending ? 'pending' : result.ok ? 'ok' : 'fail', step: result.step || '' } : {} },
   result ? verdict(result) : null);
   const buttons = el('div', { class: 'buttons' },
     el('button', { type: 'button', dataset: { action: 'verify', index: k }, text: t('verify') }),
@@ -375,6 +375,7 @@ function accessCard(k) {
 }
 
 function verdict(r) {
+  if (r.pending) return el('span', { text: t('verifying') });
   if (r.ok) {
     return [el('strong', { text: '✔ ' + t('verified') }), ' ',
       el('span', { text: t('verifiedDetail', { size: r.checkpoint.size, cosigners: r.cosigners.length ? r.cosigners.join(', ') : t('none') }) })];
@@ -477,7 +478,15 @@ function checkpointSize(text) {
 }
 
 async function verify(k) {
-  const d = await gql(`query($i: Int64!) { myAccessProof(index: $i) { ${PROOF} } }`, { i: k });
+  record(k, { pending: true });
+  let d;
+  try {
+    d = await gql(`query($i: Int64!) { myAccessProof(index: $i) { ${PROOF} } }`, { i: k });
+  } catch (e) {
+    state.results.delete(k);
+    rerenderCard(k);
+    throw e;
+  }
   const p = d.myAccessProof;
   state.receipts.set(k, p.receipt);
   const tr = trust();
@@ -535,7 +544,11 @@ async function downloadReceipt(k) {
   save(`govhub-receipt-${k}.tlog-proof`, rc);
 }
 
-// ---- live: accessAdded over server-sent events (fetch, so the token stays in a header) ----
+// ---- live: accessAdded over a websocket (graphql-transport-ws) ----
+//
+// A browser cannot set headers on a websocket, and the token must stay out of URLs: it goes in
+// the connection_init payload as {"Authorization": "Bearer …"}. The connection is reopened, with
+// a growing delay, whenever it ends (the token expiring ends it for good: sign in again).
 
 function setLive(s) {
   state.liveState = s;
@@ -544,79 +557,83 @@ function setLive(s) {
   n.textContent = t('live-' + s);
 }
 
+function wsURL() {
+  const u = new URL(endpoint(), location.href);
+  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  return u.href;
+}
+
 function subscribe(delay = 0) {
   if (state.live) state.live.abort();
   const ctl = new AbortController();
   state.live = ctl;
-  setTimeout(() => stream(ctl).then((again) => {
+  setTimeout(() => stream(ctl).then((opened) => {
     if (ctl.signal.aborted) return;
     setLive('retrying');
-    subscribe(again ? 1000 : Math.min(30000, Math.max(2000, delay * 2)));
+    subscribe(opened ? 1000 : Math.min(30000, Math.max(2000, delay * 2)));
   }), delay);
 }
 
-// stream runs one subscription until it ends; it reports whether it got far enough to retry soon.
-async function stream(ctl) {
+// stream runs one subscription until the connection ends; it reports whether it was acknowledged.
+function stream(ctl) {
   setLive('connecting');
-  let resp;
-  try {
-    resp = await fetch(endpoint(), {
-      method: 'POST', signal: ctl.signal, credentials: 'omit', cache: 'no-store', referrerPolicy: 'no-referrer',
-      headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream', Authorization: 'Bearer ' + state.token },
-      body: JSON.stringify({ query: `subscription { accessAdded { ${ACCESS} } }` }),
-    });
-  } catch {
-    return false;
-  }
-  if (!resp.ok || !resp.body) return false;
-  setLive('on');
-  const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = '';
-  let ok = true;
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buf += value;
-      let i;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const frame = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        ok = onEvent(frame) && ok;
-      }
+  return new Promise((resolve) => {
+    let acked = false;
+    let ws;
+    try {
+      ws = new WebSocket(wsURL(), 'graphql-transport-ws');
+    } catch {
+      resolve(false);
+      return;
     }
-  } catch {
-    /* aborted or cut: retried */
-  }
-  return ok;
+    const send = (m) => ws.readyState === WebSocket.OPEN && ws.send(JSON.stringify(m));
+    ctl.signal.addEventListener('abort', () => ws.close(1000));
+    ws.addEventListener('open', () => send({ type: 'connection_init', payload: { Authorization: 'Bearer ' + state.token } }));
+    ws.addEventListener('close', () => resolve(acked));
+    ws.addEventListener('message', (ev) => {
+      let m;
+      try {
+        m = JSON.parse(ev.data);
+      } catch {
+        return;
+      }
+      switch (m.type) {
+        case 'connection_ack':
+          acked = true;
+          setLive('on');
+          send({ id: '1', type: 'subscribe', payload: { query: `subscription { accessAdded { ${ACCESS} } }` } });
+          break;
+        case 'ping':
+          send({ type: 'pong' });
+          break;
+        case 'next':
+          onAccess(m.payload);
+          break;
+        case 'error':
+          setLive('error');
+          ws.close(1000);
+          break;
+        case 'complete':
+          ws.close(1000);
+          break;
+        default:
+      }
+    });
+  });
 }
 
-// onEvent handles one SSE frame; it reports false for an error from the hub.
-function onEvent(frame) {
-  let event = 'message';
-  const data = [];
-  for (const line of frame.split('\n')) {
-    if (line.startsWith('event:')) event = line.slice(6).trim();
-    else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
-  }
-  if (event !== 'next' || !data.length) return true;
-  let msg;
-  try {
-    msg = JSON.parse(data.join('\n'));
-  } catch {
-    return true;
-  }
-  if (msg.errors && msg.errors.length) {
+// onAccess shows an access pushed by the hub, highlighted, unless it is already shown.
+function onAccess(payload) {
+  if (payload && payload.errors && payload.errors.length) {
     setLive('error');
-    return false;
+    return;
   }
-  const a = msg.data && msg.data.accessAdded;
+  const a = payload && payload.data && payload.data.accessAdded;
   if (a && add(a, true)) {
     renderAccesses();
     const dept = a.department ? name(a.department.nameZh, a.department.nameEn) : '';
     notify(t('arrived', { dept, n: a.index }));
   }
-  return true;
 }
 
 // ---- my data ----
