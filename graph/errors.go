@@ -80,6 +80,8 @@ func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			return set(CodeNotFound, "no such citizen")
 		case errors.Is(err, hub.ErrConflict):
 			return set(CodeConflict, err.Error())
+		case errors.Is(err, hub.ErrNoAccess):
+			return set(CodeNotFound, hub.ErrNoAccess.Error())
 		case errors.Is(err, hub.ErrNotPublished):
 			out = set(CodeNotFound, hub.ErrNotPublished.Error())
 			out.Extensions["retryable"] = true

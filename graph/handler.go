@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -29,6 +30,11 @@ type HandlerConfig struct {
 	MaxTokens int
 	// Introspection allows schema introspection (GraphiQL needs it).
 	Introspection bool
+	// Authenticate verifies a bearer token (auth.Verifier.Verify). With it, a websocket may carry
+	// its token in the connection_init payload ({"Authorization": "Bearer …"}), as a browser,
+	// which cannot set headers on a WebSocket, must; without it only the upgrade request's
+	// principal counts.
+	Authenticate func(token string) (auth.Principal, error)
 }
 
 // DefaultMaxComplexity is the default bound on query complexity.
@@ -62,7 +68,7 @@ func NewHandler(res *Resolver, cfg HandlerConfig) http.Handler {
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.AddTransport(transport.SSE{})
-	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: 10 * time.Second, InitFunc: untilTokenExpires})
+	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: 10 * time.Second, InitFunc: websocketInit(cfg.Authenticate)})
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
 	}
@@ -75,6 +81,29 @@ func NewHandler(res *Resolver, cfg HandlerConfig) http.Handler {
 		return &gqlerror.Error{Message: "internal error", Extensions: map[string]any{"code": CodeInternal}}
 	})
 	return srv
+}
+
+// websocketInit authenticates a websocket connection: by the bearer token of the connection_init
+// payload when there is one (verified by authenticate), otherwise by the principal of the upgrade
+// request; a connection with neither is refused. Then untilTokenExpires bounds it.
+func websocketInit(authenticate func(string) (auth.Principal, error)) transport.WebsocketInitFunc {
+	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		if h := payload.Authorization(); h != "" && authenticate != nil {
+			scheme, token, _ := strings.Cut(strings.TrimSpace(h), " ")
+			if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+				return ctx, nil, errors.New("unauthorized: the connection_init Authorization is not a bearer token")
+			}
+			p, err := authenticate(strings.TrimSpace(token))
+			if err != nil {
+				return ctx, nil, errors.New("unauthorized: invalid token")
+			}
+			ctx = auth.NewContext(ctx, p)
+		}
+		if _, ok := auth.FromContext(ctx); !ok {
+			return ctx, nil, errors.New("unauthorized: no bearer token")
+		}
+		return untilTokenExpires(ctx, payload)
+	}
 }
 
 // untilTokenExpires ends a websocket connection when the token that opened it expires: the

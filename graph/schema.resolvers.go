@@ -9,7 +9,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
-	"fmt"
 
 	"github.com/govhub/govhub/graph/model"
 	"github.com/govhub/govhub/ledger"
@@ -217,27 +216,27 @@ func (r *queryResolver) ExplainAccess(ctx context.Context, department string, ro
 
 // MyAccesses is the resolver for the myAccesses field.
 func (r *queryResolver) MyAccesses(ctx context.Context, first *int, after *string) (*model.AccessConnection, error) {
-	panic(fmt.Errorf("not implemented: MyAccesses - myAccesses"))
+	return r.myAccesses(ctx, first, after)
 }
 
 // MyAccessProof is the resolver for the myAccessProof field.
 func (r *queryResolver) MyAccessProof(ctx context.Context, index int64) (*model.AccessProof, error) {
-	panic(fmt.Errorf("not implemented: MyAccessProof - myAccessProof"))
+	return r.myAccessProof(ctx, index)
 }
 
 // MyRecords is the resolver for the myRecords field.
 func (r *queryResolver) MyRecords(ctx context.Context) (*model.Citizen, error) {
-	panic(fmt.Errorf("not implemented: MyRecords - myRecords"))
+	return r.myRecords(ctx)
 }
 
 // MyOpening is the resolver for the myOpening field.
 func (r *queryResolver) MyOpening(ctx context.Context, field string, item *int) (*model.CommitmentOpening, error) {
-	panic(fmt.Errorf("not implemented: MyOpening - myOpening"))
+	return r.myOpening(ctx, field, item)
 }
 
 // MyAccessesExport is the resolver for the myAccessesExport field.
 func (r *queryResolver) MyAccessesExport(ctx context.Context) (string, error) {
-	panic(fmt.Errorf("not implemented: MyAccessesExport - myAccessesExport"))
+	return r.myAccessesExport(ctx)
 }
 
 // MyQuestions is the resolver for the myQuestions field.
@@ -252,7 +251,7 @@ func (r *queryResolver) AccessQuestions(ctx context.Context, status *model.Quest
 
 // AccessAdded is the resolver for the accessAdded field.
 func (r *subscriptionResolver) AccessAdded(ctx context.Context) (<-chan *model.Access, error) {
-	panic(fmt.Errorf("not implemented: AccessAdded - accessAdded"))
+	return r.accessAdded(ctx)
 }
 
 // Action is the resolver for the action field.

@@ -69,9 +69,10 @@ func (c *core) appendEntry(ctx context.Context, e ledger.Entry) (ledger.Receipt,
 	return usecase.Append(ctx, c.ledger, e)
 }
 
-// indexSubject records, in the private subject index, that entry index concerns citizen.
+// indexSubject records, in the private subject index and the citizen's access log, that entry
+// index concerns citizen (durable when it returns nil: the response may go out).
 func (c *core) indexSubject(ctx context.Context, citizen string, index uint64, salt []byte) error {
-	err := c.index.AddSubjectRefs(ctx, []store.SubjectRef{{Pseudonym: c.pseudonym(citizen), Index: index, Salt: salt}})
+	_, err := c.index.AppendSubjectLog(ctx, store.LogRef{Pseudonym: c.pseudonym(citizen), Index: index, Salt: salt, Time: c.now()})
 	if err != nil {
 		return fmt.Errorf("%w: indexing entry %d: %v", ErrUnavailable, index, err)
 	}

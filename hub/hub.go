@@ -113,9 +113,12 @@ type PendingStore interface {
 	PendingUpdates(ctx context.Context) ([]store.Pending, error)
 }
 
-// SubjectIndex is the private index from citizen pseudonyms to ledger entries.
+// SubjectIndex is the private index from citizen pseudonyms to ledger entries, with each
+// citizen's access log (a store.Store): an append stores both, durably when it returns nil.
+// Safe for concurrent use.
 type SubjectIndex interface {
-	AddSubjectRefs(ctx context.Context, refs []store.SubjectRef) error
+	AppendSubjectLog(ctx context.Context, ref store.LogRef) (uint64, error)
+	AppendSubjectLogs(ctx context.Context, refs []store.LogRef) ([]uint64, error)
 }
 
 // Appender is the ledger as reading writes to it: Append returns once the entry is durable.

@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"errors"
 	"flag"
+	"slices"
 	"testing"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/crypto/seal"
@@ -174,28 +176,41 @@ func (f *fixture) last(t *testing.T) (ledger.Entry, uint64) {
 	return all[len(all)-1], uint64(len(all) - 1)
 }
 
-// checkIndexed checks that ledger entry index is in the citizen's private subject index, and that
-// the entry's subject commitment is the citizen's under the indexed salt.
+// checkIndexed checks that ledger entry index is in the citizen's private subject index and access
+// log, and that the entry's subject commitment is the citizen's under the indexed salt (for a list
+// page, that it is in the page's subject tree by the indexed path).
 func (f *fixture) checkIndexed(t *testing.T, citizen string, index uint64) {
 	t.Helper()
-	refs, err := f.env.Store.SubjectRefs(t.Context(), f.reader.pseudonym(citizen))
+	ref, err := f.env.Store.SubjectRef(t.Context(), f.reader.pseudonym(citizen), index)
 	if err != nil {
-		t.Fatalf("SubjectRefs = %v", err)
+		t.Fatalf("entry %d is not in the subject index of %s: %v", index, citizen, err)
 	}
 	e := f.entry(t, index)
-	for _, r := range refs {
-		if r.Index != index {
-			continue
+	want := subject.Commit(ref.Salt, citizen)
+	if e.SubjectRoot != nil {
+		if ref.Page == nil {
+			t.Fatalf("entry %d has a subject tree but the index holds no path for %s", index, citizen)
 		}
-		want := subject.Commit(r.Salt, citizen)
-		for _, s := range e.Subjects {
-			if string(s) == string(want) {
-				return
-			}
+		path := make([]tlog.Hash, len(ref.Page.Hashes))
+		for i, h := range ref.Page.Hashes {
+			copy(path[i][:], h)
 		}
+		if err := ledger.CheckSubjectPath(tlog.Hash(e.SubjectRoot), want, ref.Page.Position, path); err != nil {
+			t.Fatalf("entry %d: %s's commitment is not in the page's subject tree: %v", index, citizen, err)
+		}
+	} else if !slices.ContainsFunc(e.Subjects, func(s []byte) bool { return string(s) == string(want) }) {
 		t.Fatalf("entry %d carries subjects %x, none is %s's commitment under the indexed salt", index, e.Subjects, citizen)
 	}
-	t.Fatalf("entry %d is not in the subject index of %s (refs %v)", index, citizen, refs)
+	page, err := f.env.Store.SubjectLog(t.Context(), f.reader.pseudonym(citizen), 0, 100)
+	if err != nil {
+		t.Fatalf("SubjectLog = %v", err)
+	}
+	for _, r := range page.Refs {
+		if r.Index == index {
+			return
+		}
+	}
+	t.Fatalf("entry %d is not in the access log of %s", index, citizen)
 }
 
 // fieldLevels maps an entry's field names to their levels.

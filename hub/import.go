@@ -38,7 +38,7 @@ func (u *Updater) Import(ctx context.Context, citizens []NewCitizen) error {
 		records []store.Record
 		keys    = map[string][]byte{}
 		ids     []string
-		refs    []store.SubjectRef
+		refs    []store.LogRef
 		first   error
 	)
 	work := make(chan NewCitizen)
@@ -84,8 +84,12 @@ func (u *Updater) Import(ctx context.Context, citizens []NewCitizen) error {
 	if err := u.records.InsertRecords(ctx, records); err != nil {
 		return fmt.Errorf("storing records: %w", err)
 	}
-	if err := u.index.AddSubjectRefs(ctx, refs); err != nil {
-		return fmt.Errorf("indexing entries: %w", err)
+	// Into the citizens' access logs in rounds, each holding at most one reference per citizen:
+	// a batch append inserts every citizen's first reference at once, and a second one singly.
+	for _, round := range rounds(refs) {
+		if _, err := u.index.AppendSubjectLogs(ctx, round); err != nil {
+			return fmt.Errorf("indexing entries: %w", err)
+		}
 	}
 	// Citizens last: until then a read that finds no record reports no such citizen.
 	if err := u.records.AddCitizens(ctx, ids, u.now()); err != nil {
@@ -94,7 +98,7 @@ func (u *Updater) Import(ctx context.Context, citizens []NewCitizen) error {
 	return nil
 }
 
-func (u *Updater) importOne(ctx context.Context, policyVersion uint64, c NewCitizen) ([]store.Record, []byte, []store.SubjectRef, error) {
+func (u *Updater) importOne(ctx context.Context, policyVersion uint64, c NewCitizen) ([]store.Record, []byte, []store.LogRef, error) {
 	if err := dataset.CheckCitizenID(c.ID); err != nil {
 		return nil, nil, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
@@ -115,7 +119,7 @@ func (u *Updater) importOne(ctx context.Context, policyVersion uint64, c NewCiti
 		return nil, nil, nil, err
 	}
 	var recs []store.Record
-	var refs []store.SubjectRef
+	var refs []store.LogRef
 	for _, name := range sortedKeys(c.Records) {
 		ds, ok := dataset.Lookup(name)
 		if !ok {
@@ -145,7 +149,23 @@ func (u *Updater) importOne(ctx context.Context, policyVersion uint64, c NewCiti
 			return nil, nil, nil, err
 		}
 		recs = append(recs, rec)
-		refs = append(refs, store.SubjectRef{Pseudonym: u.pseudonym(c.ID), Index: r.Index, Salt: salt})
+		refs = append(refs, store.LogRef{Pseudonym: u.pseudonym(c.ID), Index: r.Index, Salt: salt, Time: u.now()})
 	}
 	return recs, wrapped, refs, nil
+}
+
+// rounds splits refs into batches in which each pseudonym appears at most once, keeping each
+// citizen's references in order.
+func rounds(refs []store.LogRef) [][]store.LogRef {
+	var out [][]store.LogRef
+	seen := map[string]int{}
+	for _, r := range refs {
+		k := seen[r.Pseudonym]
+		seen[r.Pseudonym] = k + 1
+		if k == len(out) {
+			out = append(out, nil)
+		}
+		out[k] = append(out[k], r)
+	}
+	return out
 }

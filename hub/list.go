@@ -48,8 +48,8 @@ type ListResult struct {
 // ListCitizens returns a page of citizens with the requested fields, decided as for ReadCitizen.
 // Enumerating citizens is its own permission: the principal needs `list` on every dataset the
 // selection or the filter touches, for the purpose, and must be able to see the filter's field;
-// otherwise the request is refused and logged. The page is one access entry naming every citizen
-// on it.
+// otherwise the request is refused and logged. The page is one access entry whose subjects line is
+// the root of the page's subject tree; each citizen on it gets their path in their access log.
 func (rd *Reader) ListCitizens(ctx context.Context, p auth.Principal, req ListRequest) (*ListResult, error) {
 	if req.First < 1 || req.First > MaxPage {
 		return nil, fmt.Errorf("%w: first must be between 1 and %d", ErrInvalid, MaxPage)
@@ -143,26 +143,45 @@ func (rd *Reader) ListCitizens(ctx context.Context, p auth.Principal, req ListRe
 			return nil, err
 		}
 	}
-	// One entry for the page, naming every citizen on it (each with a fresh salt).
+	// One entry for the page: the root of the page's subject tree (ledger.NewSubjectTree: each
+	// citizen's commitment under a fresh salt, and random fillers), which shows nothing about the
+	// others to a citizen who verifies it, not even how many there were; each citizen's log keeps
+	// their path to the root.
 	entry.Fields = d.entryFields()
 	salts := make([][]byte, len(ids))
+	subjs := make([][]byte, len(ids))
 	for i, id := range ids {
-		salt, subj, err := rd.subject(id)
-		if err != nil {
+		if salts[i], subjs[i], err = rd.subject(id); err != nil {
 			return nil, err
 		}
-		salts[i] = salt
-		entry.Subjects = append(entry.Subjects, subj)
+	}
+	var tree *ledger.SubjectTree
+	if len(ids) > 0 {
+		if tree, err = ledger.NewSubjectTree(subjs, rd.rand); err != nil {
+			return nil, fmt.Errorf("building the page's subject tree: %w", err)
+		}
+		root := tree.Root()
+		entry.SubjectRoot = root[:]
 	}
 	r, err := rd.appendEntry(ctx, entry)
 	if err != nil {
 		return nil, err
 	}
-	refs := make([]store.SubjectRef, len(ids))
+	refs := make([]store.LogRef, len(ids))
+	now := rd.now()
 	for i, id := range ids {
-		refs[i] = store.SubjectRef{Pseudonym: rd.pseudonym(id), Index: r.Index, Salt: salts[i]}
+		pos, path, ok := tree.Path(subjs[i])
+		if !ok {
+			return nil, fmt.Errorf("%w: indexing entry %d: a commitment is missing from the page's tree", ErrUnavailable, r.Index)
+		}
+		hashes := make([][]byte, len(path))
+		for j := range path {
+			hashes[j] = path[j][:]
+		}
+		refs[i] = store.LogRef{Pseudonym: rd.pseudonym(id), Index: r.Index, Salt: salts[i], Time: now,
+			Page: &store.PagePath{Position: pos, Hashes: hashes}}
 	}
-	if err := rd.index.AddSubjectRefs(ctx, refs); err != nil {
+	if _, err := rd.index.AppendSubjectLogs(ctx, refs); err != nil {
 		return nil, fmt.Errorf("%w: indexing entry %d: %v", ErrUnavailable, r.Index, err)
 	}
 	res.Receipt = r

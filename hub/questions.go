@@ -56,9 +56,9 @@ type SubjectRefReader interface {
 	SubjectRef(ctx context.Context, pseudonym string, index uint64) (store.SubjectRef, error)
 }
 
-// EntryReader reads the bytes of an integrated ledger entry (a ledger.Reader); an entry not yet
+// IntegratedEntryReader reads the bytes of an integrated ledger entry (a ledger.Reader); an entry not yet
 // integrated fails with an error wrapping ledger.ErrNotIntegrated.
-type EntryReader interface {
+type IntegratedEntryReader interface {
 	Entry(ctx context.Context, index uint64) ([]byte, error)
 }
 
@@ -66,7 +66,7 @@ type EntryReader interface {
 type QuestionsConfig struct {
 	Questions QuestionStore
 	Refs      SubjectRefReader
-	Entries   EntryReader
+	Entries   IntegratedEntryReader
 	// Index is the private subject index question and answer entries are indexed in.
 	Index  SubjectIndex
 	Ledger Appender
@@ -87,7 +87,7 @@ type Questions struct {
 	core
 	store    QuestionStore
 	refs     SubjectRefReader
-	entries  EntryReader
+	entries  IntegratedEntryReader
 	policy   *policy.Engine
 	deadline time.Duration
 }

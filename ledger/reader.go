@@ -269,3 +269,41 @@ func (r *Reader) FindLeaf(ctx context.Context, from uint64, leafHash [32]byte) (
 		from = b.End()
 	}
 }
+
+// maxPendingBatches bounds the batches SequencedEntry walks past the latest checkpoint: the
+// integrator folds them in within about a second, so there are only a few.
+const maxPendingBatches = 4096
+
+// SequencedEntry returns the canonical bytes of a sequenced entry, integrated or not: an
+// integrated one from its entry bundle (Entry), a newer one from the batch document that made it
+// durable, found by walking the batches from the latest integrated checkpoint's size (a batch
+// boundary) on, by their keys alone. The bytes of an entry not yet integrated are as stored: a
+// later checkpoint and inclusion proof are what prove them. It fails with an error wrapping
+// ErrNotFound for an index not sequenced (yet).
+func (r *Reader) SequencedEntry(ctx context.Context, index uint64) ([]byte, error) {
+	cp, _, err := r.heads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if index < cp.Size {
+		return r.Entry(ctx, index)
+	}
+	from := cp.Size
+	for range maxPendingBatches {
+		b, err := r.store.ReadBatch(ctx, from)
+		if errors.Is(err, ErrNotFound) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("ledger: reading batch %d: %w", from, err)
+		}
+		if b.First != from || b.End() <= from {
+			return nil, fmt.Errorf("ledger: batch %d is not the batch stored under its key", from)
+		}
+		if index < b.End() {
+			return b.Leaves[index-b.First], nil
+		}
+		from = b.End()
+	}
+	return nil, fmt.Errorf("%w: entry %d is not sequenced", ErrNotFound, index)
+}

@@ -112,6 +112,8 @@ type SubjectRef struct {
 	Pseudonym string
 	Index     uint64
 	Salt      []byte
+	// Page is the citizen's path in a list page's subject tree (see LogRef.Page), or nil.
+	Page *PagePath
 }
 
 // Official is one entry of the officials directory: the token subject behind an official

@@ -12,6 +12,10 @@
 //     top of the file.
 //   - console.html, console.js, console.messages.js, console.css: the privacy officers' console
 //     (officer tokens; auditors read only), speaking GraphQL to the hub.
+//   - portal.html, portal.js, portal.messages.js, portal.css: the citizens' portal (citizen
+//     tokens): who accessed my data, live; each entry verified in the page with verify.js against
+//     the keys the hub was configured with (Config.LogKey, WitnessKeys, Quorum, rendered into the
+//     page as JSON data, never script); receipts; my data and its openings; questions.
 //   - gql.js, i18n.js, app.css: helpers and styles shared by the pages: a GraphQL client that
 //     turns errors into words, and the language choice (Simplified Chinese or English, from the
 //     browser's languages, switched by the user and kept in localStorage "govhub.lang").
@@ -24,6 +28,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -58,23 +63,68 @@ type Config struct {
 	// GraphQLPath is the path of the hub's GraphQL endpoint, on the pages' origin
 	// (default DefaultGraphQLPath). The pages read it from <meta name="govhub-graphql">.
 	GraphQLPath string
+
+	// LogKey is the ledger's note verifier key (govhub ledger pubkey), WitnessKeys the witnesses'
+	// cosignature verifier keys (the hub's --witness URL=KEY) and Quorum how many of them must have
+	// cosigned a checkpoint. The portal trusts these, and only these, to verify proofs: they are
+	// rendered into the page when the handler is built, never taken from a response.
+	LogKey      string
+	WitnessKeys []string
+	Quorum      int
+	// Demo says the hub runs as govhub demo: the portal then offers to choose a demo citizen
+	// (the hub's demo-only token endpoint, DemoCitizenTokenPath).
+	Demo bool
+}
+
+// DemoCitizenTokenPath is the demo-only endpoint the portal asks for a short-lived citizen token:
+// POST {"citizen": "C000001"} → {"token": "…", "expires": "RFC 3339"}. Only govhub demo serves it.
+const DemoCitizenTokenPath = "/demo/citizen-token"
+
+// Trust is what the portal's page is told to trust, as the JSON in its
+// <script type="application/json" id="govhub-config"> block (data, never executed).
+type Trust struct {
+	LogKey      string   `json:"logKey"`
+	WitnessKeys []string `json:"witnessKeys"`
+	Quorum      int      `json:"quorum"`
+	Demo        bool     `json:"demo"`
+	// DemoTokenPath is DemoCitizenTokenPath under the demo, empty otherwise.
+	DemoTokenPath string `json:"demoTokenPath,omitempty"`
+}
+
+// configJSON renders cfg's trusted keys for a page. encoding/json escapes <, > and &, so the text
+// cannot end the <script> element it sits in.
+func configJSON(cfg Config) string {
+	tr := Trust{LogKey: cfg.LogKey, WitnessKeys: cfg.WitnessKeys, Quorum: cfg.Quorum, Demo: cfg.Demo}
+	if tr.WitnessKeys == nil {
+		tr.WitnessKeys = []string{}
+	}
+	if cfg.Demo {
+		tr.DemoTokenPath = DemoCitizenTokenPath
+	}
+	b, err := json.Marshal(tr)
+	if err != nil {
+		panic("web: encoding the page configuration: " + err.Error()) // cannot happen: strings and ints
+	}
+	return string(b)
 }
 
 // Handler serves, on GET and HEAD:
 //
 //	/console    the officers' console (HTML)
+//	/portal     the citizens' portal (HTML, with cfg's trusted keys)
 //	/static/…   the embedded scripts, styles and other assets (not the HTML pages)
 //
-// Mount it on those two patterns; any other path is 404. Every response carries
+// Mount it on those patterns; any other path is 404. Every response carries
 // ContentSecurityPolicy, X-Content-Type-Options: nosniff and Referrer-Policy: no-referrer. The
 // files are revalidated on every use (Cache-Control: no-cache) against a strong ETag, the
 // SHA-256 of their content, so a new binary's files are picked up at once and unchanged ones cost
-// a 304. The console's page is never stored (it may be displayed to someone signed in).
+// a 304. The pages are never stored (they may be displayed to someone signed in).
 func Handler(cfg Config) http.Handler {
 	if cfg.GraphQLPath == "" {
 		cfg.GraphQLPath = DefaultGraphQLPath
 	}
 	h := &handler{assets: map[string]asset{}, pages: map[string]asset{}}
+	conf := configJSON(cfg)
 	err := fs.WalkDir(Static(), ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -84,7 +134,7 @@ func Handler(cfg Config) http.Handler {
 			return err
 		}
 		if path.Ext(name) == ".html" {
-			b = []byte(strings.ReplaceAll(string(b), "{{graphql}}", template.HTMLEscapeString(cfg.GraphQLPath)))
+			b = []byte(strings.NewReplacer("{{graphql}}", template.HTMLEscapeString(cfg.GraphQLPath), "{{config}}", conf).Replace(string(b)))
 			h.pages["/"+strings.TrimSuffix(name, ".html")] = newAsset(name, b)
 			return nil
 		}
@@ -132,7 +182,7 @@ func contentType(name string) string {
 
 type handler struct {
 	assets map[string]asset // by URL path
-	pages  map[string]asset // by URL path: /console
+	pages  map[string]asset // by URL path: /console, /portal
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -1,10 +1,12 @@
 package web_test
 
 import (
+	"encoding/json"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"path"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -40,6 +42,11 @@ func TestHandler(t *testing.T) {
 		{"GET", "/static/verify.js", 200, "text/javascript; charset=utf-8", "no-cache"},
 		{"GET", "/static/app.css", 200, "text/css; charset=utf-8", "no-cache"},
 		{"GET", "/static/console.css", 200, "text/css; charset=utf-8", "no-cache"},
+		{"GET", "/portal", 200, "text/html; charset=utf-8", "no-store"},
+		{"GET", "/static/portal.js", 200, "text/javascript; charset=utf-8", "no-cache"},
+		{"GET", "/static/portal.messages.js", 200, "text/javascript; charset=utf-8", "no-cache"},
+		{"GET", "/static/portal.css", 200, "text/css; charset=utf-8", "no-cache"},
+		{"GET", "/static/portal.html", 404, "", ""},
 		{"GET", "/static/console.html", 404, "", ""},
 		{"GET", "/static/missing.js", 404, "", ""},
 		{"GET", "/static/", 404, "", ""},
@@ -106,7 +113,9 @@ func TestStaticFilesSafe(t *testing.T) {
 		switch path.Ext(name) {
 		case ".html":
 			for _, tag := range inlineScript.FindAllString(s, -1) {
-				if !strings.Contains(tag, " src=") {
+				// A JSON data block is never executed (the portal's trusted keys); anything else
+				// must load a file.
+				if !strings.Contains(tag, " src=") && !strings.Contains(tag, ` type="application/json"`) {
 					t.Errorf("%s: inline script %s", name, tag)
 				}
 			}
@@ -129,8 +138,8 @@ func TestStaticFilesSafe(t *testing.T) {
 	}
 }
 
-// Both languages have every message, and every key the console uses exists.
-func TestConsoleMessages(t *testing.T) {
+// Both languages have every message, and every key a page uses exists.
+func TestMessages(t *testing.T) {
 	read := func(name string) string {
 		b, err := fs.ReadFile(web.Static(), name)
 		if err != nil {
@@ -138,34 +147,67 @@ func TestConsoleMessages(t *testing.T) {
 		}
 		return string(b)
 	}
-	msgs := read("console.messages.js")
-	en, zh, ok := strings.Cut(msgs, "\n  'zh-CN': {")
-	if !ok {
-		t.Fatal("console.messages.js: no zh-CN block")
+	for _, page := range []string{"console", "portal"} {
+		t.Run(page, func(t *testing.T) {
+			msgs := read(page + ".messages.js")
+			en, zh, ok := strings.Cut(msgs, "\n  'zh-CN': {")
+			if !ok {
+				t.Fatalf("%s.messages.js: no zh-CN block", page)
+			}
+			keyRE := regexp.MustCompile(`(?m)^    '?([\w.-]+)'?:`)
+			keys := func(s string) []string {
+				var out []string
+				for _, m := range keyRE.FindAllStringSubmatch(s, -1) {
+					out = append(out, m[1])
+				}
+				slices.Sort(out)
+				return out
+			}
+			enKeys, zhKeys := keys(en), keys(zh)
+			if len(enKeys) < 50 || !slices.Equal(enKeys, zhKeys) {
+				t.Errorf("message keys differ between languages:\nen %v\nzh %v", enKeys, zhKeys)
+			}
+			used := map[string]bool{}
+			for _, m := range regexp.MustCompile(`data-i18n(?:-[a-z-]+)?="([\w.-]+)"`).FindAllStringSubmatch(read(page+".html"), -1) {
+				used[m[1]] = true
+			}
+			for _, m := range regexp.MustCompile(`\bt\('([\w.-]+)'[,)]`).FindAllStringSubmatch(read(page+".js"), -1) {
+				used[m[1]] = true
+			}
+			for k := range used {
+				if _, found := slices.BinarySearch(enKeys, k); !found {
+					t.Errorf("message %q is used but not defined", k)
+				}
+			}
+		})
 	}
-	keyRE := regexp.MustCompile(`(?m)^    (\w+):`)
-	keys := func(s string) []string {
-		var out []string
-		for _, m := range keyRE.FindAllStringSubmatch(s, -1) {
-			out = append(out, m[1])
+}
+
+// The portal page carries the configured keys as a JSON data block, escaped so that no key text
+// can end the element, and the demo token path only under the demo.
+func TestPortalTrust(t *testing.T) {
+	cfg := web.Config{LogKey: "govhub.test/ledger+01234567+AQ==", WitnessKeys: []string{"w1</script><script>alert(1)//+abcdef01+BA=="}, Quorum: 1}
+	re := regexp.MustCompile(`(?s)<script type="application/json" id="govhub-config">(.*?)</script>`)
+	for _, demo := range []bool{false, true} {
+		cfg.Demo = demo
+		page := serve(t, web.Handler(cfg), "GET", "/portal", nil).Body.String()
+		m := re.FindStringSubmatch(page)
+		if m == nil {
+			t.Fatalf("portal page has no config block:\n%s", page[:min(len(page), 800)])
 		}
-		slices.Sort(out)
-		return out
-	}
-	enKeys, zhKeys := keys(en), keys(zh)
-	if len(enKeys) < 50 || !slices.Equal(enKeys, zhKeys) {
-		t.Errorf("message keys differ between languages:\nen %v\nzh %v", enKeys, zhKeys)
-	}
-	used := map[string]bool{}
-	for _, m := range regexp.MustCompile(`data-i18n(?:-[a-z-]+)?="(\w+)"`).FindAllStringSubmatch(read("console.html"), -1) {
-		used[m[1]] = true
-	}
-	for _, m := range regexp.MustCompile(`\bt\('(\w+)'[,)]`).FindAllStringSubmatch(read("console.js"), -1) {
-		used[m[1]] = true
-	}
-	for k := range used {
-		if _, found := slices.BinarySearch(enKeys, k); !found {
-			t.Errorf("message %q is used but not defined", k)
+		var got web.Trust
+		if err := json.Unmarshal([]byte(m[1]), &got); err != nil {
+			t.Fatalf("config block %q: %v", m[1], err)
+		}
+		want := web.Trust{LogKey: cfg.LogKey, WitnessKeys: cfg.WitnessKeys, Quorum: 1, Demo: demo}
+		if demo {
+			want.DemoTokenPath = web.DemoCitizenTokenPath
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("demo=%v: config = %+v, want %+v", demo, got, want)
+		}
+		if strings.Count(page, "<script") != 2 || strings.Contains(page, "{{") {
+			t.Errorf("demo=%v: the key text broke out of the data block or a placeholder is left:\n%s", demo, page)
 		}
 	}
 }

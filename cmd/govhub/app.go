@@ -219,6 +219,7 @@ type app struct {
 	reader   *hub.Reader
 	updater  *hub.Updater
 	review   *hub.Review
+	citizens *hub.Citizens
 	officers *governance.Officers
 	// questions: citizens' questions about accesses and the departments' answers.
 	questions *hub.Questions
@@ -227,6 +228,10 @@ type app struct {
 	verifier  *auth.Verifier
 	issuer    *auth.Issuer
 	cancel    context.CancelFunc
+	// witnessQuorum is how many witnesses must cosign a checkpoint (0 without witnesses).
+	witnessQuorum int
+	// demo is set by govhub demo before handler: the demo-only routes are mounted.
+	demo bool
 }
 
 // openApp opens everything a serving hub needs, checks the ledger against its latest checkpoint,
@@ -277,6 +282,7 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 			return nil, fmt.Errorf("witness quorum %d of %d witnesses", q, len(cs))
 		}
 		opts = append(opts, ledger.WithWitnesses(cs, q))
+		a.witnessQuorum = q
 	}
 	a.log, err = ledger.New(life, ledger.Config{Storage: st.ledgerStore, Signer: k.log.Signer, Verifier: k.log.Verifier}, opts...)
 	if err != nil {
@@ -319,6 +325,15 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	loader := st.store.PolicyAdapter()
 	if err := engine.Load(ctx, info, loader); err != nil {
 		return nil, fmt.Errorf("loading policy version %d: %w", version, err)
+	}
+	// Subject references stored before the access log existed get their log documents, once,
+	// before serving (a no-op after the first run).
+	migrated, err := st.store.MigrateSubjectLog(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrating the subject log: %w", err)
+	}
+	if migrated > 0 {
+		cfg.Logger.InfoContext(ctx, "migrated subject references into access logs", slog.Int("documents", migrated))
 	}
 	if a.officials, err = usecase.NewOfficials(k.officials, st.store); err != nil {
 		return nil, err
@@ -379,8 +394,11 @@ func (a *app) openUseCases(engine *policy.Engine) error {
 	if a.review, err = hub.NewReview(a.log, a.log.Reader()); err != nil {
 		return err
 	}
-	a.questions, err = hub.NewQuestions(hub.QuestionsConfig{Questions: st, Refs: st, Entries: a.log.Reader(), Index: st, Ledger: a.log,
-		Policy: engine, IndexKey: k.index, Officials: a.officials, Deadline: a.cfg.QuestionDeadline})
+	if a.questions, err = hub.NewQuestions(hub.QuestionsConfig{Questions: st, Refs: st, Entries: a.log.Reader(), Index: st, Ledger: a.log,
+		Policy: engine, IndexKey: k.index, Officials: a.officials, Deadline: a.cfg.QuestionDeadline}); err != nil {
+		return err
+	}
+	a.citizens, err = hub.NewCitizens(hub.CitizensConfig{Reader: a.reader, Log: st, Entries: a.log.Reader(), Review: a.review})
 	return err
 }
 
@@ -462,12 +480,17 @@ func (a *app) close(ctx context.Context) error {
 
 // handler is the hub's HTTP interface.
 func (a *app) handler() http.Handler {
-	gql := graph.NewHandler(&graph.Resolver{Reader: a.reader, Updater: a.updater, Review: a.review, Officers: a.officers, Questions: a.questions, Logger: a.cfg.Logger}, graph.HandlerConfig{Introspection: true})
+	gql := graph.NewHandler(&graph.Resolver{Reader: a.reader, Updater: a.updater, Review: a.review, CitizenLog: a.citizens,
+		Officers: a.officers, Questions: a.questions, Logger: a.cfg.Logger}, graph.HandlerConfig{Introspection: true, Authenticate: a.verifier.Verify})
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", limitBody(auth.Middleware(a.verifier, gql, auth.WithRejectHook(a.logRefusal))))
+	mux.Handle("/graphql", websocketOrAuth(gql, limitBody(auth.Middleware(a.verifier, gql, auth.WithRejectHook(a.logRefusal)))))
 	mux.Handle("GET /graphiql", playground.Handler("GovHub", "/graphql"))
-	pages := web.Handler(web.Config{GraphQLPath: "/graphql"})
+	pages := web.Handler(a.pagesConfig())
 	mux.Handle("GET /console", pages)
+	mux.Handle("GET /portal", pages)
+	if a.demo {
+		mux.Handle("POST "+web.DemoCitizenTokenPath, limitBody(http.HandlerFunc(a.demoCitizenToken)))
+	}
 	mux.Handle("GET /static/", pages)
 	// The ledger's read API (C2SP tlog-tiles): checkpoints and hash tiles are public, entry bundles
 	// are for auditors. The tiles handler serves what r.URL.Path (unescaped) names, so the choice is
@@ -498,7 +521,7 @@ func (a *app) handler() http.Handler {
 		io.WriteString(w, "ready\n")
 	})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "GovHub: POST /graphql (bearer token), GET /graphiql, GET /console, GET /checkpoint, GET /tile/…\n")
+		io.WriteString(w, "GovHub: POST /graphql (bearer token), GET /graphiql, GET /console, GET /portal, GET /checkpoint, GET /tile/…\n")
 	})
 	return mux
 }
@@ -515,6 +538,19 @@ func (a *app) logRefusal(r *http.Request, p *auth.Principal, err error) {
 	if _, lerr := a.reader.LogRefusal(r.Context(), *p, reason, []byte(r.Method+" "+r.URL.RequestURI())); lerr != nil {
 		a.cfg.Logger.ErrorContext(r.Context(), "could not log a refused request", slog.String("error", lerr.Error()))
 	}
+}
+
+// websocketOrAuth sends a websocket upgrade without an Authorization header (a browser cannot set
+// one) straight to the GraphQL handler, which authenticates it by the token in its connection_init
+// payload and refuses it without one; every other request goes through authed.
+func websocketOrAuth(gql, authed http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "" && strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			gql.ServeHTTP(w, r)
+			return
+		}
+		authed.ServeHTTP(w, r)
+	})
 }
 
 // onlyKind lets through the principals of one kind (after auth.Middleware) and refuses the others.

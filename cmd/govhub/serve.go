@@ -66,6 +66,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 			cfg.Logger.Error("shutdown", slog.String("error", err.Error()))
 		}
 	}()
+	a.demo = isDemo
 	if isDemo {
 		if err := seedDemo(ctx, a, *citizens, *seed); err != nil {
 			return err
@@ -181,6 +182,8 @@ const exampleQuery = `query Eligibility($id: ID!) { citizen(id: $id, purpose: "h
 
 func printDemo(w io.Writer, a *app, base string, ttl time.Duration) error {
 	fmt.Fprintf(w, "\nGovHub demo is running (data in %s).\n\n", a.cfg.DataDir)
+	fmt.Fprintf(w, "  Portal      %s/portal     (citizens: choose a demo citizen, or paste $CITIZEN_TOKEN)\n", base)
+	fmt.Fprintf(w, "  Console     %s/console    (officers: paste $OFFICER_TOKEN)\n", base)
 	fmt.Fprintf(w, "  GraphQL     %s/graphql\n", base)
 	fmt.Fprintf(w, "  GraphiQL    %s/graphiql   (add the header {\"Authorization\": \"Bearer <token>\"})\n", base)
 	fmt.Fprintf(w, "  Checkpoint  %s/checkpoint\n\n", base)

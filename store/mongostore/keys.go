@@ -103,7 +103,11 @@ func (s *Store) AddSubjectRefs(ctx context.Context, refs []store.SubjectRef) err
 	}
 	docs := make([]any, len(refs))
 	for i, r := range refs {
-		docs[i] = bson.D{{Key: "_id", Value: subjectID(r.Pseudonym, r.Index)}, {Key: "index", Value: int64(r.Index)}, {Key: "salt", Value: r.Salt}}
+		d := bson.D{{Key: "_id", Value: subjectID(r.Pseudonym, r.Index)}, {Key: "index", Value: int64(r.Index)}, {Key: "salt", Value: r.Salt}}
+		if r.Page != nil {
+			d = append(d, bson.E{Key: "page", Value: pageDoc{Pos: int64(r.Page.Position), Path: r.Page.Hashes}})
+		}
+		docs[i] = d
 	}
 	_, err := s.subjects.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
 	if err != nil && !onlyDuplicates(err) {
@@ -112,15 +116,21 @@ func (s *Store) AddSubjectRefs(ctx context.Context, refs []store.SubjectRef) err
 	return nil
 }
 
-// SubjectRef returns the reference of one pseudonym to one entry, or store.ErrNotFound.
+// SubjectRef returns the reference of one pseudonym to one entry, with its page path when it was
+// stored with one, or store.ErrNotFound.
 func (s *Store) SubjectRef(ctx context.Context, pseudonym string, index uint64) (store.SubjectRef, error) {
 	var d struct {
-		Salt []byte `bson:"salt"`
+		Salt []byte   `bson:"salt"`
+		Page *pageDoc `bson:"page,omitempty"`
 	}
 	if err := s.subjects.FindOne(ctx, bson.D{{Key: "_id", Value: subjectID(pseudonym, index)}}).Decode(&d); err != nil {
 		return store.SubjectRef{}, mapErr(err)
 	}
-	return store.SubjectRef{Pseudonym: pseudonym, Index: index, Salt: d.Salt}, nil
+	ref := store.SubjectRef{Pseudonym: pseudonym, Index: index, Salt: d.Salt}
+	if d.Page != nil {
+		ref.Page = &store.PagePath{Position: int(d.Page.Pos), Hashes: d.Page.Path}
+	}
+	return ref, nil
 }
 
 // SubjectRefs returns the references of one pseudonym in ledger order. It is a range query, a full

@@ -129,7 +129,7 @@ func (s *Store) AppendSubjectLog(ctx context.Context, ref store.LogRef) (uint64,
 	}
 	subj := make(chan error, 1)
 	go func() {
-		subj <- s.AddSubjectRefs(ctx, []store.SubjectRef{{Pseudonym: ref.Pseudonym, Index: ref.Index, Salt: ref.Salt}})
+		subj <- s.AddSubjectRefs(ctx, []store.SubjectRef{{Pseudonym: ref.Pseudonym, Index: ref.Index, Salt: ref.Salt, Page: ref.Page}})
 	}()
 	seq, err := s.appendLog(ctx, ref)
 	if e := <-subj; err == nil && e != nil {
@@ -360,7 +360,7 @@ func (s *Store) AppendSubjectLogs(ctx context.Context, refs []store.LogRef) ([]u
 		if err := checkLogRef(r); err != nil {
 			return nil, err
 		}
-		subjRefs[i] = store.SubjectRef{Pseudonym: r.Pseudonym, Index: r.Index, Salt: r.Salt}
+		subjRefs[i] = store.SubjectRef{Pseudonym: r.Pseudonym, Index: r.Index, Salt: r.Salt, Page: r.Page}
 	}
 	subj := make(chan error, 1)
 	go func() { subj <- s.AddSubjectRefs(ctx, subjRefs) }()
