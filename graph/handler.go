@@ -66,8 +66,10 @@ func NewHandler(res *Resolver, cfg HandlerConfig) http.Handler {
 	srv.SetParserTokenLimit(cfg.MaxTokens)
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	// SSE before POST: a subscription POSTed with Accept: text/event-stream is SSE's, and POST's
+	// Supports would claim it first (and hold it as one never-ending response).
 	srv.AddTransport(transport.SSE{})
+	srv.AddTransport(transport.POST{})
 	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: 10 * time.Second, InitFunc: websocketInit(cfg.Authenticate)})
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/govhub/govhub/auth"
+	"github.com/govhub/govhub/hub"
 	"github.com/govhub/govhub/ledger"
 )
 
@@ -244,4 +246,36 @@ func TestCrashSIGKILL(t *testing.T) {
 			t.Errorf("%s's tax record is at version %d (%v), but an update at %d was acknowledged", citizen, rec.Version, err, v)
 		}
 	}
+
+	// Every acknowledged read is in its citizen's access log, as myAccesses pages it.
+	logged := map[string]map[uint64]bool{}
+	for i := 1; i <= citizens; i++ {
+		id := fmt.Sprintf("C%06d", i)
+		logged[id] = map[uint64]bool{}
+		p := auth.Principal{Kind: auth.KindCitizen, Subject: id}
+		for after := ""; ; {
+			page, err := h.app.citizens.Accesses(t.Context(), p, hub.MaxAccessPage, after)
+			if err != nil {
+				t.Fatalf("the access log of %s: %v", id, err)
+			}
+			for _, a := range page.Accesses {
+				logged[id][a.Index] = true
+			}
+			if !page.HasNext {
+				break
+			}
+			after = page.EndCursor
+		}
+	}
+	reads := 0
+	for _, a := range acks {
+		if a.update {
+			continue
+		}
+		reads++
+		if !logged[a.citizen][a.index] {
+			t.Errorf("acknowledged read %d of %s is not in their access log", a.index, a.citizen)
+		}
+	}
+	t.Logf("%d acknowledged reads, each in its citizen's access log", reads)
 }
