@@ -11,26 +11,10 @@ import (
 // Citizens' questions about accesses (hub.Questions): the resolvers of questionAccess,
 // answerQuestion, myQuestions and accessQuestions call these.
 
-// departmentNames names the departments in both languages. A minimal registry of its own until
-// the citizen API's department registry lands; an unknown code is shown as itself.
-var departmentNames = map[string][2]string{
-	"housing":           {"住房和城乡建设局", "Housing Bureau"},
-	"tax":               {"税务局", "Tax Bureau"},
-	"public-security":   {"公安局", "Public Security Bureau"},
-	"health":            {"卫生健康委员会", "Health Commission"},
-	"hrss":              {"人力资源和社会保障局", "Human Resources and Social Security Bureau"},
-	"civil-affairs":     {"民政局", "Civil Affairs Bureau"},
-	"natural-resources": {"自然资源局", "Natural Resources Bureau"},
-	"market-regulation": {"市场监督管理局", "Market Regulation Administration"},
-	hub.PrivacyOffice:   {"个人信息保护办公室", "Privacy Office"},
-}
-
+// questionDepartment is the department that must answer, named as in the citizen's log.
 func questionDepartment(code string) *model.Department {
-	n, ok := departmentNames[code]
-	if !ok {
-		n = [2]string{code, code}
-	}
-	return &model.Department{Code: code, NameZh: n[0], NameEn: n[1]}
+	d := hub.DepartmentOf(code)
+	return &model.Department{Code: d.Code, NameZh: d.NameZh, NameEn: d.NameEn}
 }
 
 // answerBasis maps the GraphQL enum to the hub's reason tokens (LEGAL_BASIS ↔ legal-basis).
