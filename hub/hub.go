@@ -7,11 +7,17 @@
 //   - [Updater] changes records: Update (update.go), bulk Import (import.go), and Recover of
 //     updates a crash interrupted (recover.go);
 //   - [Review] shows the ledger: checkpoints, inclusion and consistency proofs, entries and
-//     receipts (review.go); [AuditRecords] checks the record store against it (audit.go).
+//     receipts (review.go); [AuditRecords] checks the record store against it (audit.go);
+//   - [Citizens] shows citizens their own log (citizens.go): every entry that concerns them, from
+//     the per-citizen access log written before each response, with what a browser needs to
+//     verify one, their own records and openings, and a watch for new entries;
+//   - [Questions] lets a citizen question an access and the department answer it (questions.go),
+//     both on the ledger before they are stored.
 //
 // They share one small unexported core (core.go) that appends entries (ledger failures become
 // ErrBusy or ErrUnavailable) and names subjects (salted subject commitments, pseudonyms in the
-// private subject index, keyed request digests). Its types are plain Go: no GraphQL, no BSON. The
+// private subject index, keyed request digests) and the official behind each request (an
+// official line only their department can resolve). Its types are plain Go: no GraphQL, no BSON. The
 // officers' policy workflow is package governance.
 //
 // The invariants of ARCHITECTURE §1 live here, per capability:
