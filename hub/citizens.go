@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/crypto/subject"
@@ -136,9 +135,10 @@ type AccessLog interface {
 	SubjectRef(ctx context.Context, pseudonym string, index uint64) (store.SubjectRef, error)
 }
 
-// EntryReader reads a sequenced entry's bytes, integrated or not (ledger.Reader.SequencedEntry).
+// EntryReader reads sequenced entries' bytes, integrated or not, in the order asked
+// (ledger.Reader.SequencedEntries: each entry bundle read once).
 type EntryReader interface {
-	SequencedEntry(ctx context.Context, index uint64) ([]byte, error)
+	SequencedEntries(ctx context.Context, indexes []uint64) ([][]byte, error)
 }
 
 // CitizensConfig holds what the citizen's view needs; all are required.
@@ -429,30 +429,26 @@ func (c *Citizens) since(ctx context.Context, citizen, ps string, from, to uint6
 	return all, nil
 }
 
-// views reads and parses the entries of refs (a few at a time) and builds their views, in refs'
-// order. An entry that does not name the citizen under the indexed salt fails the call.
+// views reads the entries of refs (each entry bundle once), parses them and builds their views, in
+// refs' order. An entry that does not name the citizen under the indexed salt fails the call.
 func (c *Citizens) views(ctx context.Context, citizen, ps string, refs []store.LogRef) ([]Access, error) {
+	indexes := make([]uint64, len(refs))
+	for i, ref := range refs {
+		indexes[i] = ref.Index
+	}
+	raws, err := c.entries.SequencedEntries(ctx, indexes)
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading ledger entries: %v", ErrUnavailable, err)
+	}
 	out := make([]Access, len(refs))
 	snap := c.rd.policy.Snapshot()
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
 	for i, ref := range refs {
-		g.Go(func() error {
-			raw, err := c.entries.SequencedEntry(gctx, ref.Index)
-			if err != nil {
-				return fmt.Errorf("%w: reading ledger entry %d: %v", ErrUnavailable, ref.Index, err)
-			}
-			e, err := concerns(raw, citizen, ref.Salt, ref.Page)
-			if err != nil {
-				return fmt.Errorf("%w: ledger entry %d: %v", ErrUnavailable, ref.Index, err)
-			}
-			out[i] = view(e, snap)
-			out[i].Seq, out[i].Index, out[i].Cursor = ref.Seq, ref.Index, c.cursor(ps, ref.Seq)
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
+		e, err := concerns(raws[i], citizen, ref.Salt, ref.Page)
+		if err != nil {
+			return nil, fmt.Errorf("%w: ledger entry %d: %v", ErrUnavailable, ref.Index, err)
+		}
+		out[i] = view(e, snap)
+		out[i].Seq, out[i].Index, out[i].Cursor = ref.Seq, ref.Index, c.cursor(ps, ref.Seq)
 	}
 	return out, nil
 }

@@ -307,3 +307,39 @@ func (r *Reader) SequencedEntry(ctx context.Context, index uint64) ([]byte, erro
 	}
 	return nil, fmt.Errorf("%w: entry %d is not sequenced", ErrNotFound, index)
 }
+
+// SequencedEntries is SequencedEntry for several indexes, in their order, reading each entry
+// bundle once however many of the entries it holds.
+func (r *Reader) SequencedEntries(ctx context.Context, indexes []uint64) ([][]byte, error) {
+	cp, _, err := r.heads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]byte, len(indexes))
+	bundles := map[uint64][][]byte{}
+	for i, index := range indexes {
+		if index >= cp.Size {
+			if out[i], err = r.SequencedEntry(ctx, index); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		n := index / tileWidth
+		entries, ok := bundles[n]
+		if !ok {
+			data, err := r.store.ReadBundle(ctx, n)
+			if err != nil {
+				return nil, fmt.Errorf("ledger: reading the bundle of entry %d: %w", index, err)
+			}
+			if entries, err = ParseBundle(data); err != nil {
+				return nil, err
+			}
+			bundles[n] = entries
+		}
+		if int(index%tileWidth) >= len(entries) {
+			return nil, fmt.Errorf("ledger: the bundle of entry %d is too short", index)
+		}
+		out[i] = entries[index%tileWidth]
+	}
+	return out, nil
+}
