@@ -67,7 +67,9 @@ type Store struct {
 	batches, tiles, bundles, queue, state, checkpoints, meta *mongo.Collection
 	proposals, policyVersions, policyPartitions              *mongo.Collection
 	officials                                                *mongo.Collection
-	questions, queues, queueHeads                            *mongo.Collection
+
+	lastSeqs                      seqCache // the latest access-log seq this process knows per citizen
+	questions, queues, queueHeads *mongo.Collection
 }
 
 // Option changes a default of New.

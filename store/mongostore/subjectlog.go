@@ -141,18 +141,68 @@ func (s *Store) AppendSubjectLog(ctx context.Context, ref store.LogRef) (uint64,
 	return seq, nil
 }
 
-// appendLog inserts ref after its citizen's head hint and advances the head.
+// appendLog inserts ref after the latest seq this process knows for its citizen (or, not knowing
+// one, the head hint) and advances the head in the background: the head is a hint that readers
+// and writers probe past, so only the log document's insert is on the request's path.
 func (s *Store) appendLog(ctx context.Context, ref store.LogRef) (uint64, error) {
-	head, err := s.logHead(ctx, ref.Pseudonym)
-	if err != nil {
-		return 0, err
+	head, known := s.lastSeqs.get(ref.Pseudonym)
+	if !known {
+		var err error
+		if head, err = s.logHead(ctx, ref.Pseudonym); err != nil {
+			return 0, err
+		}
 	}
 	seq, err := s.insertLog(ctx, ref, head+1)
 	if err != nil {
 		return 0, err
 	}
-	_ = s.advanceHead(ctx, ref.Pseudonym, seq) // a hint: readers probe past a lagging head
+	s.lastSeqs.put(ref.Pseudonym, seq)
+	if seq%headEvery == 0 || !known {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), headTimeout)
+			defer cancel()
+			_ = s.advanceHead(ctx, ref.Pseudonym, seq) // a hint: readers probe past a lagging head
+		}()
+	}
 	return seq, nil
+}
+
+// headEvery is how often, in a citizen's seqs, an append that knew the citizen's latest seq
+// advances the head hint: between two advances readers probe at most headEvery-1 documents past
+// it (SubjectLogEnd then writes the end it found back), and a writer that restarted tries at most
+// as many taken seqs. Each advance is a write on the database's one writer.
+const headEvery = 8
+
+// headTimeout bounds a background advance of a head hint.
+const headTimeout = 10 * time.Second
+
+// seqCache remembers the latest log seq this process wrote or saw per citizen, so that an append
+// need not read the head first. A stale value (another instance appended since) costs one
+// duplicate insert and a head read. It is bounded: when full it starts again empty.
+type seqCache struct {
+	mu   sync.Mutex
+	seqs map[string]uint64
+}
+
+// seqCacheSize is the most citizens a seqCache remembers.
+const seqCacheSize = 1 << 16
+
+func (c *seqCache) get(pseudonym string) (uint64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	seq, ok := c.seqs[pseudonym]
+	return seq, ok
+}
+
+func (c *seqCache) put(pseudonym string, seq uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.seqs == nil || len(c.seqs) >= seqCacheSize {
+		c.seqs = make(map[string]uint64)
+	}
+	if seq > c.seqs[pseudonym] {
+		c.seqs[pseudonym] = seq
+	}
 }
 
 // insertLog inserts ref at the first free seq from from on. After a taken seq it reads the head
