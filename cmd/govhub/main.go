@@ -55,7 +55,7 @@ func exitCode(err error) int {
 		return ee.code
 	}
 	if errors.Is(err, flag.ErrHelp) {
-		return 2
+		return 0 // -h or --help: the usage was asked for and printed
 	}
 	return 1
 }
@@ -82,6 +82,18 @@ commands:
 Run 'govhub <command> -h' for a command's flags.
 `
 
+const ledgerUsage = `usage: govhub ledger <subcommand> [flags]
+
+subcommands:
+  verify          recompute the ledger from storage and check every checkpoint
+  pubkey          print the ledger's note verifier key
+  receipt         print an entry's receipt (C2SP tlog-proof): --index N
+  check-receipt FILE --log-key K [--witness-key K …] [--quorum N]
+                  verify a receipt offline
+
+Run 'govhub ledger <subcommand> -h' for its flags.
+`
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
@@ -96,9 +108,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdToken(args[1:], stdout, stderr)
 	case "ledger":
 		if len(args) < 2 {
+			fmt.Fprint(stderr, ledgerUsage)
 			return &exitError{2, errors.New("ledger needs a subcommand: verify, pubkey, receipt or check-receipt")}
 		}
 		switch args[1] {
+		case "-h", "--help", "help":
+			fmt.Fprint(stdout, ledgerUsage)
+			return nil
 		case "verify":
 			return cmdLedgerVerify(ctx, args[2:], stdout, stderr)
 		case "pubkey":
@@ -108,6 +124,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		case "check-receipt":
 			return cmdCheckReceipt(args[2:], stdout, stderr)
 		}
+		fmt.Fprint(stderr, ledgerUsage)
 		return &exitError{2, fmt.Errorf("unknown ledger subcommand %q", args[1])}
 	case "keygen":
 		return cmdKeygen(args[1:], stdout, stderr)

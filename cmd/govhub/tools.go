@@ -218,9 +218,16 @@ func cmdLedgerReceipt(ctx context.Context, args []string, stdout, stderr io.Writ
 	return err
 }
 
+const checkReceiptUsage = "usage: govhub ledger check-receipt FILE --log-key K [--witness-key K …] [--quorum N]"
+
 func cmdCheckReceipt(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("ledger check-receipt", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), checkReceiptUsage)
+		fmt.Fprintln(fs.Output(), "\nFILE is a receipt (C2SP tlog-proof) as printed by 'govhub ledger receipt' or the portal.\n\nflags:")
+		fs.PrintDefaults()
+	}
 	logVKey := fs.String("log-key", "", "the ledger's verifier key (govhub ledger pubkey)")
 	var witnessKeys stringList
 	fs.Var(&witnessKeys, "witness-key", "a trusted witness's verifier key (repeat)")
@@ -230,7 +237,7 @@ func cmdCheckReceipt(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if len(files) != 1 || *logVKey == "" {
-		return &exitError{2, errors.New("usage: govhub ledger check-receipt FILE --log-key K [--witness-key K …] [--quorum N]")}
+		return &exitError{2, errors.New(checkReceiptUsage)}
 	}
 	if *quorum > len(witnessKeys) {
 		return &exitError{2, fmt.Errorf("--quorum %d, but only %d witness keys", *quorum, len(witnessKeys))}
