@@ -52,7 +52,7 @@ func cmdOfficial(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	key, _, err := keys.Symmetric(cfg.path("keys", "officials.key"))
+	key, err := readHubKey(cfg.DataDir, "officials.key", keys.ReadSymmetric)
 	if err != nil {
 		return err
 	}

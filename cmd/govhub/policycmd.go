@@ -56,6 +56,11 @@ func cmdPolicyExport(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
+	if cfg.MongoURI == "" {
+		if err := requireDataDir(cfg.DataDir); err != nil {
+			return err
+		}
+	}
 	st, err := openStorage(ctx, cfg)
 	if err != nil {
 		return err

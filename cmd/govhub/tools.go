@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -31,7 +32,7 @@ func cmdToken(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	key, _, err := keys.Ed25519(config{DataDir: *dataDir}.path("keys", "issuer.key"))
+	key, err := readHubKey(*dataDir, "issuer.key", keys.ReadEd25519)
 	if err != nil {
 		return err
 	}
@@ -54,14 +55,41 @@ func cmdToken(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// requireDataDir reports an error naming dataDir unless it is an existing directory. Commands that
+// use a hub's data directory without being the hub call it first, so a mistyped --data-dir creates
+// nothing.
+func requireDataDir(dataDir string) error {
+	fi, err := os.Stat(dataDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("data directory %s does not exist: is --data-dir right? (a hub creates it on first start)", dataDir)
+	}
+	if err != nil {
+		return fmt.Errorf("data directory %s: %w", dataDir, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("data directory %s is not a directory", dataDir)
+	}
+	return nil
+}
+
+// readHubKey reads the key file name of a hub's data directory with read (one of keys.Read…),
+// never creating it.
+func readHubKey[K any](dataDir, name string, read func(path string) (K, error)) (K, error) {
+	var zero K
+	if err := requireDataDir(dataDir); err != nil {
+		return zero, err
+	}
+	path := config{DataDir: dataDir}.path("keys", name)
+	k, err := read(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return zero, fmt.Errorf("no key file %s: is %s a hub's data directory?", path, dataDir)
+	}
+	return k, err
+}
+
 // logKey reads the ledger key of a data directory, which must exist.
 func logKey(dataDir string) (keys.NoteKey, error) {
-	path := config{DataDir: dataDir}.path("keys", "log.key")
-	if _, err := os.Stat(path); err != nil {
-		return keys.NoteKey{}, fmt.Errorf("no ledger key at %s: is %s a hub's data directory?", path, dataDir)
-	}
-	k, _, err := keys.Note(path, "")
-	return k, err
+	return readHubKey(dataDir, "log.key", keys.ReadNote)
 }
 
 func cmdLedgerPubkey(args []string, stdout, stderr io.Writer) error {
@@ -126,7 +154,7 @@ func cmdLedgerVerify(ctx context.Context, args []string, stdout, stderr io.Write
 	if err := lg.WaitCaughtUp(ctx); err != nil {
 		return err
 	}
-	index, _, err := keys.Symmetric(cfg.path("keys", "index.key"))
+	index, err := readHubKey(cfg.DataDir, "index.key", keys.ReadSymmetric)
 	if err != nil {
 		return err
 	}
