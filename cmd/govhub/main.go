@@ -7,7 +7,7 @@
 //	govhub ledger pubkey   print the ledger's note verifier key
 //	govhub ledger receipt  print an entry's receipt, a C2SP tlog-proof
 //	govhub ledger check-receipt  verify a receipt offline
-//	govhub keygen          write a new note signing key (for a witness) and print its verifier key
+//	govhub keygen          write a new note signing key (for a witness) and print its cosignature verifier key
 //	govhub witness         run a C2SP tlog-witness that cosigns the hub's checkpoints
 //	govhub policy export   print the policy in force (Casbin CSV)
 //	govhub policy import   propose a policy file as a change (or import it into an empty store)
@@ -71,8 +71,9 @@ commands:
   ledger receipt  print an entry's receipt (C2SP tlog-proof): --index N
   ledger check-receipt FILE --log-key K [--witness-key K …] [--quorum N]
                   verify a receipt offline
-  keygen          write a note signing key (--name N --out F) and print its verifier key
-  witness         run a witness: --key F --log-key K [--addr A] [--state-dir D]
+  keygen          write a witness's note signing key (--name N --out F) and print its
+                  verifier key (C2SP cosignature/v1, type 0x04)
+  witness         run a witness: --key F --log-key K [--addr A] [--state-dir D | --data-dir D]
   policy export   print the policy in force as Casbin CSV [--purposes F.json]
   policy import F propose the policy of a CSV file as a change (--officer ID --reason TEXT),
                   or import it into an empty store

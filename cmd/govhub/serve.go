@@ -29,7 +29,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 	addr := fs.String("addr", defaultAddr, "address to listen on")
 	interval := fs.Duration("integration-interval", 0, "shortest time between two ledger checkpoints (default 100ms)")
 	var witnesses stringList
-	fs.Var(&witnesses, "witness", "a witness to push checkpoints to, as URL=VERIFIERKEY (repeat)")
+	fs.Var(&witnesses, "witness", "a witness to push checkpoints to, as URL=VERIFIERKEY (the key govhub keygen printed: type 0x04, or the older 0x01) (repeat)")
 	quorum := fs.Int("witness-quorum", 0, "how many witnesses must cosign a checkpoint before it is published (default: a majority)")
 	// The demo's own flags; serve neither lists nor accepts them.
 	citizens, seed, ttl := 1000, int64(1), 24*time.Hour

@@ -181,6 +181,10 @@ func cmdKeygen(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	name := fs.String("name", "", "key name, e.g. witness.tax.example")
 	out := fs.String("out", "", "file to write the private key to (mode 0600; must not exist)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: govhub keygen --name N --out F\n\nWrites a witness's Ed25519 note signing key to F and prints its verifier key as a C2SP\ncosignature/v1 vkey (signature type 0x04), for --witness URL=KEY and check-receipt --witness-key.\n\nflags:")
+		fs.PrintDefaults()
+	}
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -195,10 +199,16 @@ func cmdKeygen(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// A witness signs C2SP cosignature/v1 lines, whose key ID is computed over the signature type
+	// 0x04: publish the key in that encoding, so a strict signed-note verifier matches the lines.
+	vkey, err := fnote.VKeyToCosignatureV1(k.VerifierKey)
+	if err != nil {
+		return err
+	}
 	if err := keys.Write(*out, priv); err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, k.VerifierKey)
+	fmt.Fprintln(stdout, vkey)
 	return nil
 }
 
@@ -258,7 +268,7 @@ func cmdCheckReceipt(args []string, stdout, stderr io.Writer) error {
 	}
 	logVKey := fs.String("log-key", "", "the ledger's verifier key (govhub ledger pubkey)")
 	var witnessKeys stringList
-	fs.Var(&witnessKeys, "witness-key", "a trusted witness's verifier key (repeat)")
+	fs.Var(&witnessKeys, "witness-key", "a trusted witness's verifier key, as govhub keygen prints it (cosignature type 0x04; the older Ed25519 type 0x01 is accepted) (repeat)")
 	quorum := fs.Int("quorum", 0, "how many of the trusted witnesses must have cosigned")
 	files, err := parseWithFiles(fs, args)
 	if err != nil {
