@@ -9,7 +9,7 @@ import "errors"
 var (
 	// ErrMissing reports a request without a bearer token (no Authorization
 	// header, or one with another scheme).
-	ErrMissing = errors.New("no bearer token")
+	ErrMissing = errors.New("missing bearer token")
 	// ErrMalformed reports a token that is not a well-formed compact JWS:
 	// wrong number of segments, bad base64url, bad JSON, oversized.
 	ErrMalformed = errors.New("malformed token")

@@ -92,8 +92,8 @@ func ExampleMiddleware() {
 	}
 	// Output:
 	// 200 "" hello citizen C000001
-	// rejected: no bearer token
-	// 401 "Bearer" unauthorized: no bearer token
+	// rejected: missing bearer token
+	// 401 "Bearer" unauthorized: missing bearer token
 	// rejected: malformed token: not base64url-encoded JSON
 	// 401 "Bearer error=\"invalid_token\", error_description=\"malformed token\"" unauthorized: malformed token
 }

@@ -13,8 +13,9 @@ import (
 // "=" padding.
 //
 // A request with no Authorization header, or one using another scheme (such
-// as Basic), has no bearer token: ErrMissing. Several Authorization headers,
-// an empty token, or a token with other characters: ErrMalformed.
+// as Basic), or "Bearer" with nothing after it (a shell variable that was
+// never set), has no bearer token: ErrMissing. Several Authorization headers,
+// or a token with other characters: ErrMalformed.
 func TokenFromRequest(r *http.Request) (string, error) {
 	values := r.Header.Values("Authorization")
 	switch len(values) {
@@ -33,7 +34,7 @@ func TokenFromRequest(r *http.Request) (string, error) {
 	}
 	token = strings.TrimLeft(token, " ")
 	if token == "" {
-		return "", fmt.Errorf("%w: empty bearer token", ErrMalformed)
+		return "", fmt.Errorf("%w: empty after Bearer", ErrMissing)
 	}
 	if !isB64Token(token) {
 		return "", fmt.Errorf("%w: bearer token has characters outside b64token", ErrMalformed)

@@ -102,7 +102,7 @@ func websocketInit(authenticate func(string) (auth.Principal, error)) transport.
 			ctx = auth.NewContext(ctx, p)
 		}
 		if _, ok := auth.FromContext(ctx); !ok {
-			return ctx, nil, errors.New("unauthorized: no bearer token")
+			return ctx, nil, errors.New("unauthorized: missing bearer token")
 		}
 		return untilTokenExpires(ctx, payload)
 	}

@@ -142,8 +142,7 @@ func TestCrashSIGKILL(t *testing.T) {
 		}
 		return strings.TrimSpace(out.String())
 	}
-	taxTok := tokenOf("--kind", "department", "--department", "tax", "--role", "clerk")
-	housingTok := tokenOf("--kind", "department", "--department", "housing", "--role", "clerk")
+	var taxTok, housingTok string // minted once the first hub has created the issuer key
 
 	var (
 		mu   sync.Mutex
@@ -153,6 +152,10 @@ func TestCrashSIGKILL(t *testing.T) {
 	for round := 0; round <= kills; round++ {
 		cmd := govhubProcess(t, "demo", "--data-dir", dir, "--addr", addr, "--citizens", fmt.Sprint(citizens), "--log-level", "warn")
 		waitHealthy(t, base, cmd)
+		if round == 0 {
+			taxTok = tokenOf("--kind", "department", "--department", "tax", "--role", "clerk")
+			housingTok = tokenOf("--kind", "department", "--department", "housing", "--role", "clerk")
+		}
 		ctx, stop := context.WithCancel(t.Context())
 		var wg sync.WaitGroup
 		for w := range 8 {

@@ -7,7 +7,7 @@
 //	govhub ledger pubkey   print the ledger's note verifier key
 //	govhub ledger receipt  print an entry's receipt, a C2SP tlog-proof
 //	govhub ledger check-receipt  verify a receipt offline
-//	govhub keygen          write a new note signing key (for a witness) and print its verifier key
+//	govhub keygen          write a new note signing key (for a witness) and print its cosignature verifier key
 //	govhub witness         run a C2SP tlog-witness that cosigns the hub's checkpoints
 //	govhub policy export   print the policy in force (Casbin CSV)
 //	govhub policy import   propose a policy file as a change (or import it into an empty store)
@@ -55,7 +55,7 @@ func exitCode(err error) int {
 		return ee.code
 	}
 	if errors.Is(err, flag.ErrHelp) {
-		return 2
+		return 0 // -h or --help: the usage was asked for and printed
 	}
 	return 1
 }
@@ -71,8 +71,9 @@ commands:
   ledger receipt  print an entry's receipt (C2SP tlog-proof): --index N
   ledger check-receipt FILE --log-key K [--witness-key K …] [--quorum N]
                   verify a receipt offline
-  keygen          write a note signing key (--name N --out F) and print its verifier key
-  witness         run a witness: --key F --log-key K [--addr A] [--state-dir D]
+  keygen          write a witness's note signing key (--name N --out F) and print its
+                  verifier key (C2SP cosignature/v1, type 0x04)
+  witness         run a witness: --key F --log-key K [--addr A] [--state-dir D | --data-dir D]
   policy export   print the policy in force as Casbin CSV [--purposes F.json]
   policy import F propose the policy of a CSV file as a change (--officer ID --reason TEXT),
                   or import it into an empty store
@@ -80,6 +81,18 @@ commands:
                   the official (token subject) behind an entry's official line
 
 Run 'govhub <command> -h' for a command's flags.
+`
+
+const ledgerUsage = `usage: govhub ledger <subcommand> [flags]
+
+subcommands:
+  verify          recompute the ledger from storage and check every checkpoint
+  pubkey          print the ledger's note verifier key
+  receipt         print an entry's receipt (C2SP tlog-proof): --index N
+  check-receipt FILE --log-key K [--witness-key K …] [--quorum N]
+                  verify a receipt offline
+
+Run 'govhub ledger <subcommand> -h' for its flags.
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -96,9 +109,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdToken(args[1:], stdout, stderr)
 	case "ledger":
 		if len(args) < 2 {
+			fmt.Fprint(stderr, ledgerUsage)
 			return &exitError{2, errors.New("ledger needs a subcommand: verify, pubkey, receipt or check-receipt")}
 		}
 		switch args[1] {
+		case "-h", "--help", "help":
+			fmt.Fprint(stdout, ledgerUsage)
+			return nil
 		case "verify":
 			return cmdLedgerVerify(ctx, args[2:], stdout, stderr)
 		case "pubkey":
@@ -108,6 +125,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		case "check-receipt":
 			return cmdCheckReceipt(args[2:], stdout, stderr)
 		}
+		fmt.Fprint(stderr, ledgerUsage)
 		return &exitError{2, fmt.Errorf("unknown ledger subcommand %q", args[1])}
 	case "keygen":
 		return cmdKeygen(args[1:], stdout, stderr)

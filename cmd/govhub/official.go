@@ -14,16 +14,30 @@ import (
 // cmdOfficial runs "govhub official resolve --department D PSEUDONYM": the token subject behind an
 // entry's official line, for that department's officers. Another department's pseudonym, or one
 // the directory does not hold, is refused in the same words.
+const officialUsage = `usage: govhub official <subcommand> [flags]
+
+subcommands:
+  resolve --department D PSEUDONYM
+                  the official (token subject) behind an entry's official line, for their department
+
+Run 'govhub official resolve -h' for its flags.
+`
+
 func cmdOfficial(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "resolve" {
-		fmt.Fprintln(stderr, "usage: govhub official resolve --department D PSEUDONYM")
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+			fmt.Fprint(stdout, officialUsage)
 			return nil
 		}
+		fmt.Fprint(stderr, officialUsage)
 		return &exitError{2, errors.New("official needs the subcommand resolve")}
 	}
 	fs := flag.NewFlagSet("official resolve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: govhub official resolve --department D [flags] PSEUDONYM")
+		fs.PrintDefaults()
+	}
 	var c commonFlags
 	c.register(fs)
 	dept := fs.String("department", "", "the department whose official it is (the actor department of the entry)")
@@ -38,7 +52,7 @@ func cmdOfficial(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	key, _, err := keys.Symmetric(cfg.path("keys", "officials.key"))
+	key, err := readHubKey(cfg.DataDir, "officials.key", keys.ReadSymmetric)
 	if err != nil {
 		return err
 	}

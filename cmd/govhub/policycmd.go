@@ -15,16 +15,31 @@ import (
 
 func cmdPolicy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
+		fmt.Fprint(stderr, policyUsage)
 		return &exitError{2, errors.New("policy needs a subcommand: export or import")}
 	}
 	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, policyUsage)
+		return nil
 	case "export":
 		return cmdPolicyExport(ctx, args[1:], stdout, stderr)
 	case "import":
 		return cmdPolicyImport(ctx, args[1:], stdout, stderr)
 	}
+	fmt.Fprint(stderr, policyUsage)
 	return &exitError{2, fmt.Errorf("unknown policy subcommand %q", args[0])}
 }
+
+const policyUsage = `usage: govhub policy <subcommand> [flags]
+
+subcommands:
+  export          print the policy in force as Casbin CSV [--purposes F.json] [--version N]
+  import FILE     propose the policy of a CSV file as a change (--officer ID --reason TEXT),
+                  or import it into an empty store
+
+Run 'govhub policy <subcommand> -h' for its flags.
+`
 
 // cmdPolicyExport writes the rules and groupings in force as Casbin CSV (and the purposes as JSON).
 func cmdPolicyExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -40,6 +55,11 @@ func cmdPolicyExport(ctx context.Context, args []string, stdout, stderr io.Write
 	cfg, err := c.config(stderr)
 	if err != nil {
 		return err
+	}
+	if cfg.MongoURI == "" {
+		if err := requireDataDir(cfg.DataDir); err != nil {
+			return err
+		}
 	}
 	st, err := openStorage(ctx, cfg)
 	if err != nil {

@@ -29,11 +29,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 	addr := fs.String("addr", defaultAddr, "address to listen on")
 	interval := fs.Duration("integration-interval", 0, "shortest time between two ledger checkpoints (default 100ms)")
 	var witnesses stringList
-	fs.Var(&witnesses, "witness", "a witness to push checkpoints to, as URL=VERIFIERKEY (repeat)")
+	fs.Var(&witnesses, "witness", "a witness to push checkpoints to, as URL=VERIFIERKEY (the key govhub keygen printed: type 0x04, or the older 0x01) (repeat)")
 	quorum := fs.Int("witness-quorum", 0, "how many witnesses must cosign a checkpoint before it is published (default: a majority)")
-	citizens := fs.Int("citizens", 1000, "demo: number of synthetic citizens to create on first start")
-	seed := fs.Int64("seed", 1, "demo: seed of the synthetic data")
-	ttl := fs.Duration("token-ttl", 24*time.Hour, "demo: lifetime of the printed tokens")
+	// The demo's own flags; serve neither lists nor accepts them.
+	citizens, seed, ttl := 1000, int64(1), 24*time.Hour
+	if isDemo {
+		fs.IntVar(&citizens, "citizens", citizens, "number of synthetic citizens to create on first start")
+		fs.Int64Var(&seed, "seed", seed, "seed of the synthetic data")
+		fs.DurationVar(&ttl, "token-ttl", ttl, "lifetime of the printed tokens")
+	}
 	deadline := fs.Duration("question-deadline", hub.DefaultQuestionDeadline, "how long a department has to answer a citizen's question before it is shown as overdue")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -68,7 +72,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 	}()
 	a.demo = isDemo
 	if isDemo {
-		if err := seedDemo(ctx, a, *citizens, *seed); err != nil {
+		if err := seedDemo(ctx, a, citizens, seed); err != nil {
 			return err
 		}
 	}
@@ -88,7 +92,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 	cfg.Logger.InfoContext(ctx, "listening", slog.String("url", base))
 	if isDemo {
 		// The listener is bound: a request sent on reading this waits for Serve.
-		if err := printDemo(stdout, a, base, *ttl); err != nil {
+		if err := printDemo(stdout, a, base, ttl); err != nil {
 			ln.Close()
 			return err
 		}

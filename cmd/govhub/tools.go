@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -31,7 +32,7 @@ func cmdToken(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	key, _, err := keys.Ed25519(config{DataDir: *dataDir}.path("keys", "issuer.key"))
+	key, err := readHubKey(*dataDir, "issuer.key", keys.ReadEd25519)
 	if err != nil {
 		return err
 	}
@@ -54,14 +55,41 @@ func cmdToken(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// requireDataDir reports an error naming dataDir unless it is an existing directory. Commands that
+// use a hub's data directory without being the hub call it first, so a mistyped --data-dir creates
+// nothing.
+func requireDataDir(dataDir string) error {
+	fi, err := os.Stat(dataDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("data directory %s does not exist: is --data-dir right? (a hub creates it on first start)", dataDir)
+	}
+	if err != nil {
+		return fmt.Errorf("data directory %s: %w", dataDir, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("data directory %s is not a directory", dataDir)
+	}
+	return nil
+}
+
+// readHubKey reads the key file name of a hub's data directory with read (one of keys.Read…),
+// never creating it.
+func readHubKey[K any](dataDir, name string, read func(path string) (K, error)) (K, error) {
+	var zero K
+	if err := requireDataDir(dataDir); err != nil {
+		return zero, err
+	}
+	path := config{DataDir: dataDir}.path("keys", name)
+	k, err := read(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return zero, fmt.Errorf("no key file %s: is %s a hub's data directory?", path, dataDir)
+	}
+	return k, err
+}
+
 // logKey reads the ledger key of a data directory, which must exist.
 func logKey(dataDir string) (keys.NoteKey, error) {
-	path := config{DataDir: dataDir}.path("keys", "log.key")
-	if _, err := os.Stat(path); err != nil {
-		return keys.NoteKey{}, fmt.Errorf("no ledger key at %s: is %s a hub's data directory?", path, dataDir)
-	}
-	k, _, err := keys.Note(path, "")
-	return k, err
+	return readHubKey(dataDir, "log.key", keys.ReadNote)
 }
 
 func cmdLedgerPubkey(args []string, stdout, stderr io.Writer) error {
@@ -126,7 +154,7 @@ func cmdLedgerVerify(ctx context.Context, args []string, stdout, stderr io.Write
 	if err := lg.WaitCaughtUp(ctx); err != nil {
 		return err
 	}
-	index, _, err := keys.Symmetric(cfg.path("keys", "index.key"))
+	index, err := readHubKey(cfg.DataDir, "index.key", keys.ReadSymmetric)
 	if err != nil {
 		return err
 	}
@@ -153,6 +181,10 @@ func cmdKeygen(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	name := fs.String("name", "", "key name, e.g. witness.tax.example")
 	out := fs.String("out", "", "file to write the private key to (mode 0600; must not exist)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: govhub keygen --name N --out F\n\nWrites a witness's Ed25519 note signing key to F and prints its verifier key as a C2SP\ncosignature/v1 vkey (signature type 0x04), for --witness URL=KEY and check-receipt --witness-key.\n\nflags:")
+		fs.PrintDefaults()
+	}
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -167,10 +199,16 @@ func cmdKeygen(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// A witness signs C2SP cosignature/v1 lines, whose key ID is computed over the signature type
+	// 0x04: publish the key in that encoding, so a strict signed-note verifier matches the lines.
+	vkey, err := fnote.VKeyToCosignatureV1(k.VerifierKey)
+	if err != nil {
+		return err
+	}
 	if err := keys.Write(*out, priv); err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, k.VerifierKey)
+	fmt.Fprintln(stdout, vkey)
 	return nil
 }
 
@@ -218,19 +256,26 @@ func cmdLedgerReceipt(ctx context.Context, args []string, stdout, stderr io.Writ
 	return err
 }
 
+const checkReceiptUsage = "usage: govhub ledger check-receipt FILE --log-key K [--witness-key K …] [--quorum N]"
+
 func cmdCheckReceipt(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("ledger check-receipt", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), checkReceiptUsage)
+		fmt.Fprintln(fs.Output(), "\nFILE is a receipt (C2SP tlog-proof) as printed by 'govhub ledger receipt' or the portal.\n\nflags:")
+		fs.PrintDefaults()
+	}
 	logVKey := fs.String("log-key", "", "the ledger's verifier key (govhub ledger pubkey)")
 	var witnessKeys stringList
-	fs.Var(&witnessKeys, "witness-key", "a trusted witness's verifier key (repeat)")
+	fs.Var(&witnessKeys, "witness-key", "a trusted witness's verifier key, as govhub keygen prints it (cosignature type 0x04; the older Ed25519 type 0x01 is accepted) (repeat)")
 	quorum := fs.Int("quorum", 0, "how many of the trusted witnesses must have cosigned")
 	files, err := parseWithFiles(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(files) != 1 || *logVKey == "" {
-		return &exitError{2, errors.New("usage: govhub ledger check-receipt FILE --log-key K [--witness-key K …] [--quorum N]")}
+		return &exitError{2, errors.New(checkReceiptUsage)}
 	}
 	if *quorum > len(witnessKeys) {
 		return &exitError{2, fmt.Errorf("--quorum %d, but only %d witness keys", *quorum, len(witnessKeys))}

@@ -48,12 +48,16 @@ func newWitness(keyFile string, logKeys []string, stateDir string, logger *slog.
 	return srv, signer.Name(), nil
 }
 
+// defaultWitnessDir is the witness's state directory when neither --state-dir nor --data-dir is given.
+const defaultWitnessDir = "./witness-data"
+
 func cmdWitness(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("witness", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8090", "address to listen on; the hub's --witness URL is http://ADDR")
 	keyFile := fs.String("key", "", "the witness's note private key file (govhub keygen)")
-	stateDir := fs.String("state-dir", "./witness-data", "where the witness keeps the latest checkpoint it cosigned for each log")
+	stateDir := fs.String("state-dir", "", "where the witness keeps the latest checkpoint it cosigned for each log (default ./witness-data)")
+	dataDir := fs.String("data-dir", "", "the witness's own data directory: the same as --state-dir (never a hub's data directory)")
 	var logKeys stringList
 	fs.Var(&logKeys, "log-key", "verifier key of a log to witness (govhub ledger pubkey; repeat)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
@@ -63,12 +67,22 @@ func cmdWitness(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *keyFile == "" || len(logKeys) == 0 {
 		return &exitError{2, errors.New("witness needs --key and at least one --log-key")}
 	}
+	dir := *stateDir
+	switch {
+	case dir == "":
+		dir = *dataDir
+	case *dataDir != "" && *dataDir != dir:
+		return &exitError{2, fmt.Errorf("--data-dir %s and --state-dir %s name the same directory; give one", *dataDir, dir)}
+	}
+	if dir == "" {
+		dir = defaultWitnessDir
+	}
 	c := commonFlags{logFormat: *logFormat, logLevel: "info"}
 	cfg, err := c.config(stderr)
 	if err != nil {
 		return err
 	}
-	srv, name, err := newWitness(*keyFile, logKeys, *stateDir, cfg.Logger)
+	srv, name, err := newWitness(*keyFile, logKeys, dir, cfg.Logger)
 	if err != nil {
 		return err
 	}

@@ -1,5 +1,9 @@
 // Package keys reads and creates the hub's key files.
 //
+// Symmetric, Ed25519 and Note create a missing key (a hub's first start); ReadSymmetric, ReadEd25519
+// and ReadNote only read, and report a missing file with an error wrapping fs.ErrNotExist, creating
+// neither the file nor its directory (commands that use a hub's keys without being the hub).
+//
 // Every key file is created with mode 0600, written to a temporary file, synced and renamed into
 // place, so a crash never leaves half a key. A key file that group or others may read is refused
 // (as ssh refuses such identity files): fix its mode, or rotate the key if it leaked.
@@ -121,11 +125,34 @@ func Symmetric(path string) (key []byte, created bool, err error) {
 	if err != nil {
 		return nil, false, err
 	}
-	key, err = base64.StdEncoding.DecodeString(strings.TrimSpace(string(data)))
-	if err != nil || len(key) != 32 {
-		return nil, false, fmt.Errorf("%s: not a base64 32-byte key", path)
+	key, err = parseSymmetric(path, data)
+	return key, created, err
+}
+
+// ReadSymmetric returns the 32-byte key in path, which must exist.
+func ReadSymmetric(path string) ([]byte, error) {
+	data, err := readExisting(path)
+	if err != nil {
+		return nil, err
 	}
-	return key, created, nil
+	return parseSymmetric(path, data)
+}
+
+func parseSymmetric(path string, data []byte) ([]byte, error) {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(data)))
+	if err != nil || len(key) != 32 {
+		return nil, fmt.Errorf("%s: not a base64 32-byte key", path)
+	}
+	return key, nil
+}
+
+// readExisting reads the key file at path without creating anything.
+func readExisting(path string) ([]byte, error) {
+	data, err := read(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no key file %s: %w", path, fs.ErrNotExist)
+	}
+	return data, err
 }
 
 // Ed25519 returns the Ed25519 key in path, creating one if the file does not exist.
@@ -144,19 +171,33 @@ func Ed25519(path string) (key ed25519.PrivateKey, created bool, err error) {
 	if err != nil {
 		return nil, false, err
 	}
+	key, err = parseEd25519(path, data)
+	return key, created, err
+}
+
+// ReadEd25519 returns the Ed25519 key in path, which must exist.
+func ReadEd25519(path string) (ed25519.PrivateKey, error) {
+	data, err := readExisting(path)
+	if err != nil {
+		return nil, err
+	}
+	return parseEd25519(path, data)
+}
+
+func parseEd25519(path string, data []byte) (ed25519.PrivateKey, error) {
 	block, _ := pem.Decode(data)
 	if block == nil || block.Type != "PRIVATE KEY" {
-		return nil, false, fmt.Errorf("%s: not a PEM private key", path)
+		return nil, fmt.Errorf("%s: not a PEM private key", path)
 	}
 	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
 	if err != nil {
-		return nil, false, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	priv, ok := k.(ed25519.PrivateKey)
 	if !ok {
-		return nil, false, fmt.Errorf("%s: not an Ed25519 key", path)
+		return nil, fmt.Errorf("%s: not an Ed25519 key", path)
 	}
-	return priv, created, nil
+	return priv, nil
 }
 
 // NoteKey is a note signing key with its verifier.
@@ -188,6 +229,19 @@ func Note(path, name string) (NoteKey, bool, error) {
 		return NoteKey{}, false, fmt.Errorf("%s: %w", path, err)
 	}
 	return k, created, nil
+}
+
+// ReadNote returns the note key in path, which must exist.
+func ReadNote(path string) (NoteKey, error) {
+	data, err := readExisting(path)
+	if err != nil {
+		return NoteKey{}, err
+	}
+	k, err := ParseNote(data)
+	if err != nil {
+		return NoteKey{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return k, nil
 }
 
 // ParseNote decodes a note private key text.

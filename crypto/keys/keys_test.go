@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -111,5 +112,57 @@ func TestConcurrentCreate(t *testing.T) {
 		if err != nil || !bytes.Equal(onDisk, got[0]) {
 			t.Fatalf("round %d: the key on disk differs from the one the loaders returned (%v)", round, err)
 		}
+	}
+}
+
+// The Read functions read what the creating ones wrote, and never create a key or its directory.
+func TestReadNeverCreates(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "absent", "keys")
+	for _, tc := range []struct {
+		name string
+		read func(path string) error
+	}{
+		{"symmetric", func(p string) error { _, err := keys.ReadSymmetric(p); return err }},
+		{"ed25519", func(p string) error { _, err := keys.ReadEd25519(p); return err }},
+		{"note", func(p string) error { _, err := keys.ReadNote(p); return err }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(missing, tc.name+".key")
+			err := tc.read(path)
+			if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), path) {
+				t.Errorf("read of a missing key = %v, want fs.ErrNotExist naming %s", err, path)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "absent")); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("reading a missing key created its directory: %v", err)
+			}
+		})
+	}
+	sym, _, err := keys.Symmetric(filepath.Join(dir, "s.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := keys.ReadSymmetric(filepath.Join(dir, "s.key")); err != nil || !bytes.Equal(got, sym) {
+		t.Errorf("ReadSymmetric = %x, %v; want %x", got, err, sym)
+	}
+	ed, _, err := keys.Ed25519(filepath.Join(dir, "e.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := keys.ReadEd25519(filepath.Join(dir, "e.key")); err != nil || !got.Equal(ed) {
+		t.Errorf("ReadEd25519 = %v; want the created key", err)
+	}
+	nk, _, err := keys.Note(filepath.Join(dir, "n.key"), "govhub.test/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := keys.ReadNote(filepath.Join(dir, "n.key")); err != nil || got.VerifierKey != nk.VerifierKey {
+		t.Errorf("ReadNote = %q, %v; want %q", got.VerifierKey, err, nk.VerifierKey)
+	}
+	if err := os.Chmod(filepath.Join(dir, "s.key"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := keys.ReadSymmetric(filepath.Join(dir, "s.key")); !errors.Is(err, keys.ErrPermissions) {
+		t.Errorf("ReadSymmetric of a 0640 key = %v, want ErrPermissions", err)
 	}
 }
