@@ -7,21 +7,27 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 	"unicode/utf8"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/govhub/govhub/auth"
+	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/web"
 	"github.com/govhub/govhub/web/webtest"
 )
@@ -47,9 +53,12 @@ func TestPortal(t *testing.T) {
 	}
 	tab := browser.IsolatedTab(t, "cmd/govhub")
 	t.Run("LiveAccessVerified", func(t *testing.T) { p.liveVerified(t, tab) })
+	t.Run("ReceiptDownloaded", func(t *testing.T) { p.receipt(t, tab) })
+	t.Run("LogDownloaded", func(t *testing.T) { p.exportLog(t, tab) })
 	t.Run("TamperedProofFails", func(t *testing.T) { p.tampered(t, tab) })
 	t.Run("ForkedHistoryCaught", func(t *testing.T) { p.forked(t, tab) })
 	t.Run("QuestionAnswered", func(t *testing.T) { p.question(t, tab) })
+	t.Run("MoreAppendsOlder", p.more)
 	t.Run("NarrowScreenBothLanguages", func(t *testing.T) { p.narrow(t, tab) })
 }
 
@@ -355,6 +364,183 @@ func (p *portalTest) signInNarrow(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#demo-submit")))
 	wait(t, tab, `document.querySelector('#alert').textContent.includes('no demo citizen C999999')`, "the unknown citizen in words")
 	webtest.Eval(t, tab, `localStorage.removeItem('govhub.lang')`, nil)
+}
+
+// download presses the button sel in tab and returns the name and bytes of the file Chromium
+// saves, in a fresh temporary directory.
+func download(t *testing.T, tab context.Context, sel string) (string, []byte) {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := chromedp.CallBrowser(tab, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir,
+		BrowserContextID: chromedp.FromContext(tab).BrowserContextID,
+	}); err != nil {
+		t.Fatalf("letting Chromium download to %s: %v", dir, err)
+	}
+	do(t, tab, "pressing "+sel, chromedp.Click(chromedp.CSS(sel)))
+	for deadline := time.Now().Add(consoleTimeout); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		des, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, de := range des {
+			if strings.HasSuffix(de.Name(), ".crdownload") {
+				continue
+			}
+			b, err := os.ReadFile(filepath.Join(dir, de.Name()))
+			if err != nil || len(b) == 0 {
+				continue // still being written
+			}
+			return de.Name(), b
+		}
+	}
+	failf(t, tab, "pressing %s saved no file in %s\n%s", sel, dir, pageAlert(tab))
+	return "", nil
+}
+
+// receipt: "Download receipt" saves the C2SP tlog-proof of the live access, which
+// govhub ledger check-receipt accepts with the hub's log key, and refuses with one byte changed.
+func (p *portalTest) receipt(t *testing.T, tab context.Context) {
+	if p.access == "" {
+		t.Skip("needs the live access")
+	}
+	card := `#access-list > li[data-index="` + p.access + `"]`
+	name, b := download(t, tab, card+` button[data-action="receipt"]`)
+	if name != "govhub-receipt-"+p.access+".tlog-proof" {
+		t.Errorf("receipt saved as %q", name)
+	}
+	file := filepath.Join(t.TempDir(), name)
+	check := func(b []byte) (string, error) {
+		if err := os.WriteFile(file, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var out, errOut bytes.Buffer
+		err := run(t.Context(), []string{"ledger", "check-receipt", file, "--log-key", p.h.app.keys.log.VerifierKey}, &out, &errOut)
+		return out.String() + errOut.String(), err
+	}
+	if out, err := check(b); err != nil || !strings.HasPrefix(out, "OK: entry "+p.access+" ") {
+		t.Fatalf("check-receipt of the downloaded receipt = %v: %s\n%s", err, out, b)
+	}
+	// One byte changed in the entry (the proof's extra data), then one character of the
+	// checkpoint's signature.
+	pr, err := ledger.ParseProof(b)
+	if err != nil {
+		t.Fatalf("the downloaded receipt: %v", err)
+	}
+	pr.Extra = bytes.Clone(pr.Extra)
+	pr.Extra[len(pr.Extra)/2] ^= 0x01
+	badSig := bytes.Clone(b)
+	i := len(badSig) - 10 // inside the signature's base64, before its padding
+	if badSig[i] == 'A' {
+		badSig[i] = 'B'
+	} else {
+		badSig[i] = 'A'
+	}
+	for what, bad := range map[string][]byte{"entry": pr.Marshal(), "signature": badSig} {
+		out, err := check(bad)
+		var ee *exitError
+		// Refused: exit 1, with FAIL and the reason, or the reason the receipt does not parse.
+		if !errors.As(err, &ee) || ee.code != 1 || strings.HasPrefix(out, "OK") {
+			t.Errorf("check-receipt with a byte of the %s changed = %v, %q; want it refused (exit 1)", what, err, out)
+		}
+	}
+}
+
+// exportLog: "Download my log" saves the citizen's whole log as JSON, each entry with its
+// ledger index, the same accesses as myAccessesExport.
+func (p *portalTest) exportLog(t *testing.T, tab context.Context) {
+	if p.access == "" {
+		t.Skip("needs the live access")
+	}
+	do(t, tab, "showing the log", chromedp.Click(chromedp.CSS("#tab-accesses")))
+	name, b := download(t, tab, "#export")
+	if name != "govhub-my-accesses-"+demoCitizen+".json" {
+		t.Errorf("log saved as %q", name)
+	}
+	type export struct {
+		Format   string
+		Accesses []map[string]any
+	}
+	var got, want export
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatalf("the downloaded log is not JSON: %v\n%s", err, b)
+	}
+	r := p.h.query(p.h.token(citizenOne), `{ myAccessesExport }`, nil)
+	s, _ := get(r.Data, "myAccessesExport").(string)
+	if err := json.Unmarshal([]byte(s), &want); err != nil {
+		t.Fatalf("myAccessesExport = %v %+v: %v", r.Data, r.Errors, err)
+	}
+	indexes := func(e export) []string {
+		var out []string
+		for _, a := range e.Accesses {
+			out = append(out, fmt.Sprint(a["index"]))
+		}
+		return out
+	}
+	gi, wi := indexes(got), indexes(want)
+	if got.Format != "govhub/access-export/v1" || len(gi) == 0 || !slices.Contains(gi, p.access) || !slices.Equal(gi, wi) {
+		t.Fatalf("downloaded log: format %q, indexes %v; want govhub/access-export/v1 with %v (myAccessesExport), the live access %s among them", got.Format, gi, wi, p.access)
+	}
+	for i := range got.Accesses {
+		g, _ := json.Marshal(got.Accesses[i])
+		w, _ := json.Marshal(want.Accesses[i])
+		if !bytes.Equal(g, w) {
+			t.Errorf("access %s downloaded as %s, myAccessesExport has %s", gi[i], g, w)
+		}
+	}
+	// The ledger holds each at its index.
+	entries, _ := p.h.entries()
+	for _, a := range got.Accesses {
+		var idx int
+		fmt.Sscan(fmt.Sprint(a["index"]), &idx)
+		if idx < 0 || idx >= len(entries) {
+			t.Errorf("access %v: no ledger entry at that index (%d entries)", a["index"], len(entries))
+		}
+	}
+}
+
+// more: with more accesses than a page, the first page shows one page and More; pressing it
+// appends the older ones, each once, in the order myAccesses gives, below an access that arrived
+// live in between.
+func (p *portalTest) more(t *testing.T) {
+	const page = 20 // PAGE_SIZE in portal.js
+	clerk := p.h.token(housingClerk)
+	all := func() []string {
+		r := p.h.query(p.h.token(citizenOne), `{ myAccesses(first: 100) { edges { node { index } } pageInfo { hasNextPage } } }`, nil)
+		var out []string
+		for _, e := range get(r.Data, "myAccesses", "edges").([]any) {
+			out = append(out, fmt.Sprint(get(e, "node", "index")))
+		}
+		if get(r.Data, "myAccesses", "pageInfo", "hasNextPage") != false {
+			t.Fatalf("the citizen has more than 100 accesses")
+		}
+		return out
+	}
+	for n := len(all()); n <= page+5; n++ {
+		p.h.receiptEntry(p.h.query(clerk, exampleQuery, map[string]any{"id": demoCitizen}))
+	}
+	tab := p.browser.IsolatedTab(t, "cmd/govhub")
+	do(t, tab, "preferring English", webtest.AcceptLanguage("en"))
+	webtest.Navigate(t, tab, p.url+"#token="+p.h.token(citizenOne))
+	wait(t, tab, `!document.querySelector('#app').hidden && document.querySelectorAll('#access-list > li').length > 0 && document.querySelector('#live').dataset.state === 'on'`, "the first page, live")
+	shown := func() []string {
+		return js[[]string](t, tab, `[...document.querySelectorAll('#access-list > li')].map((li) => li.dataset.index)`)
+	}
+	before := all()
+	if s := shown(); !slices.Equal(s, before[:page]) || js[bool](t, tab, `document.querySelector('#more').hidden`) {
+		failf(t, tab, "first page = %v, More hidden: %v; want %v and More", s, js[bool](t, tab, `document.querySelector('#more').hidden`), before[:page])
+	}
+	// One more access arrives live before the citizen asks for more.
+	r := p.h.query(clerk, exampleQuery, map[string]any{"id": demoCitizen})
+	live := fmt.Sprint(int64(get(r.Extensions, "ledger", "index").(float64)))
+	wait(t, tab, `document.querySelector('#access-list > li')?.dataset.index === `+quote(live), "the live access on top")
+	do(t, tab, "pressing More", chromedp.Click(chromedp.CSS("#more")))
+	wait(t, tab, `document.querySelectorAll('#access-list > li').length > `+fmt.Sprint(page+1), "the older accesses")
+	wait(t, tab, `document.querySelector('#more').hidden && !document.querySelector('#more').disabled`, "More gone at the end of the log")
+	want := append([]string{live}, before...)
+	if s := shown(); !slices.Equal(s, want) {
+		failf(t, tab, "after More: %v (%d); want %v (%d): the live one, then every older access once, newest first", s, len(s), want, len(want))
+	}
 }
 
 // narrowOK fails if the page is wider than the window or shows an unlabelled control.
