@@ -27,6 +27,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/govhub/govhub/auth"
+	"github.com/govhub/govhub/demo"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/web"
 	"github.com/govhub/govhub/web/webtest"
@@ -703,4 +704,126 @@ func (f *fork) rewrite(query string, vars map[string]any, resp map[string]any) m
 		return map[string]any{"data": map[string]any{"consistencyProof": map[string]any{"from": from, "to": f.size, "hashes": b64hashes(proof)}}}
 	}
 	return resp
+}
+
+// startHubWithWitnesses starts a hub on the embedded store whose checkpoints are cosigned by
+// `govhub witness` servers named names (each following the hub's log key), quorum of them
+// required, with citizens demo citizens. It returns the witnesses' verifier keys.
+func startHubWithWitnesses(t *testing.T, citizens, quorum int, names ...string) (*testHub, []string) {
+	t.Helper()
+	dir := t.TempDir()
+	h := &testHub{t: t, dir: filepath.Join(dir, "hub"), gen: demo.NewGenerator(testSeed)}
+	k, err := loadKeys(h.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := h.config()
+	var wkeys []string
+	for _, name := range names {
+		keyFile := filepath.Join(dir, name+".key")
+		var out bytes.Buffer
+		if err := run(t.Context(), []string{"keygen", "--name", name, "--out", keyFile}, &out, &out); err != nil {
+			t.Fatalf("keygen: %v", err)
+		}
+		vkey := strings.TrimSpace(out.String())
+		srv, _, err := newWitness(keyFile, []string{k.log.VerifierKey}, filepath.Join(dir, name+"-state"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := httptest.NewServer(srv)
+		t.Cleanup(hs.Close)
+		cfg.Witnesses = append(cfg.Witnesses, witnessConfig{URL: hs.URL, VerifierKey: vkey})
+		wkeys = append(wkeys, vkey)
+	}
+	cfg.WitnessQuorum = quorum
+	a, err := openApp(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.app, h.handler = a, a.handler()
+	t.Cleanup(h.close)
+	if err := seedDemo(t.Context(), a, citizens, testSeed); err != nil {
+		t.Fatal(err)
+	}
+	return h, wkeys
+}
+
+// The portal of a hub with real witnesses: it trusts the witness keys and quorum the hub was
+// configured with and verifies an access with them; witness keys pasted by the citizen replace
+// them, so a wrong one makes the same verification fail at the cosignatures, in words; going back
+// to the page's keys verifies again.
+func TestPortalWithWitnesses(t *testing.T) {
+	h, wkeys := startHubWithWitnesses(t, 5, 2, "w1.tax.example", "w2.health.example")
+	srv := httptest.NewServer(h.app.handler())
+	t.Cleanup(srv.Close)
+	var br webtest.Browser
+	t.Cleanup(br.Close)
+	p := &portalTest{url: srv.URL + "/portal", h: h, browser: &br}
+	if !p.citizenAPI(t) {
+		t.Skip("cmd/govhub: the citizen API is not implemented on this branch; skipping")
+	}
+	tab := br.IsolatedTab(t, "cmd/govhub")
+	do(t, tab, "preferring English", webtest.AcceptLanguage("en"))
+	webtest.Navigate(t, tab, p.url+"#token="+h.token(citizenOne))
+	wait(t, tab, `!document.querySelector('#app').hidden && document.querySelector('#live').dataset.state === 'on'`, "the access log, live")
+
+	// The page's keys: the hub's witnesses and quorum.
+	do(t, tab, "opening the keys", chromedp.Click(chromedp.CSS("#tab-trust")))
+	wait(t, tab, `document.querySelectorAll('#trust-witnesses code.key').length === 2`, "the witness keys")
+	type trusted struct {
+		Keys   []string
+		Quorum string
+	}
+	if got := js[trusted](t, tab, `({Keys: [...document.querySelectorAll('#trust-witnesses code.key')].map((c) => c.textContent),
+		Quorum: document.querySelector('#trust-quorum').textContent})`); !slices.Equal(got.Keys, wkeys) || got.Quorum != "2" {
+		failf(t, tab, "trusted witnesses shown = %+v, want %q and quorum 2", got, wkeys)
+	}
+
+	r := h.query(h.token(housingClerk), exampleQuery, map[string]any{"id": demoCitizen})
+	h.receiptEntry(r)
+	index := int64(get(r.Extensions, "ledger", "index").(float64))
+	h.waitPublished(uint64(index) + 1) // cosigned by both witnesses
+	card := fmt.Sprintf(`#access-list > li[data-index="%d"]`, index)
+	do(t, tab, "showing the log", chromedp.Click(chromedp.CSS("#tab-accesses")))
+	wait(t, tab, `!!document.querySelector('`+card+`')`, "the housing clerk's access")
+
+	type res struct{ State, Step, Text string }
+	verify := func(what string) res {
+		t.Helper()
+		do(t, tab, "verifying "+what,
+			chromedp.Click(chromedp.CSS("#tab-accesses")),
+			chromedp.Click(chromedp.CSS(card+` button[data-action="verify"]`)))
+		wait(t, tab, `['ok', 'fail'].includes(document.querySelector('`+card+` .verify-result').dataset.state)`, "the verification result "+what)
+		return js[res](t, tab, `(() => { const e = document.querySelector('`+card+` .verify-result');
+			return {State: e.dataset.state, Step: e.dataset.step, Text: e.textContent}; })()`)
+	}
+	if v := verify("with the page's keys"); v.State != "ok" || !strings.HasPrefix(v.Text, "✔ Verified") ||
+		!strings.Contains(v.Text, "w1.tax.example") || !strings.Contains(v.Text, "w2.health.example") {
+		failf(t, tab, "with the page's witness keys: %+v, want Verified, cosigned by both witnesses", v)
+	}
+
+	// A key published elsewhere that names w1 but is not w1's key.
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"keygen", "--name", "w1.tax.example", "--out", filepath.Join(t.TempDir(), "wrong.key")}, &out, &out); err != nil {
+		t.Fatalf("keygen: %v", err)
+	}
+	wrong := strings.TrimSpace(out.String())
+	do(t, tab, "pasting a wrong witness key",
+		chromedp.Click(chromedp.CSS("#tab-trust")),
+		chromedp.SetValue(chromedp.CSS("#own-witness-keys"), wrong),
+		chromedp.SetValue(chromedp.CSS("#own-quorum"), "1"),
+		chromedp.Click(chromedp.CSS(`#trust-form button[type="submit"]`)))
+	wait(t, tab, `[...document.querySelectorAll('#trust-witnesses code.key')].map((c) => c.textContent).join('\n') === `+quote(wrong)+
+		` && document.querySelector('#trust-quorum').textContent === '1'`, "the pasted key in place of the page's")
+	v := verify("with the pasted key")
+	if v.State != "fail" || v.Step != "cosignatures" || !strings.Contains(v.Text, "Not verified") ||
+		!strings.Contains(v.Text, "too few trusted witnesses cosigned") || !strings.Contains(v.Text, "needs cosignatures from 1") {
+		failf(t, tab, "with a wrong pasted witness key: %+v, want it to fail at the cosignatures, in words", v)
+	}
+
+	do(t, tab, "going back to the page's keys", chromedp.Click(chromedp.CSS("#tab-trust")), chromedp.Click(chromedp.CSS("#trust-reset")))
+	wait(t, tab, `document.querySelectorAll('#trust-witnesses code.key').length === 2 && document.querySelector('#trust-quorum').textContent === '2'`, "the page's keys again")
+	if v := verify("with the page's keys again"); v.State != "ok" {
+		failf(t, tab, "back with the page's keys: %+v, want Verified", v)
+	}
 }
