@@ -7,21 +7,28 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 	"unicode/utf8"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/govhub/govhub/auth"
+	"github.com/govhub/govhub/demo"
+	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/web"
 	"github.com/govhub/govhub/web/webtest"
 )
@@ -47,9 +54,12 @@ func TestPortal(t *testing.T) {
 	}
 	tab := browser.IsolatedTab(t, "cmd/govhub")
 	t.Run("LiveAccessVerified", func(t *testing.T) { p.liveVerified(t, tab) })
+	t.Run("ReceiptDownloaded", func(t *testing.T) { p.receipt(t, tab) })
+	t.Run("LogDownloaded", func(t *testing.T) { p.exportLog(t, tab) })
 	t.Run("TamperedProofFails", func(t *testing.T) { p.tampered(t, tab) })
 	t.Run("ForkedHistoryCaught", func(t *testing.T) { p.forked(t, tab) })
 	t.Run("QuestionAnswered", func(t *testing.T) { p.question(t, tab) })
+	t.Run("MoreAppendsOlder", p.more)
 	t.Run("NarrowScreenBothLanguages", func(t *testing.T) { p.narrow(t, tab) })
 }
 
@@ -357,6 +367,183 @@ func (p *portalTest) signInNarrow(t *testing.T) {
 	webtest.Eval(t, tab, `localStorage.removeItem('govhub.lang')`, nil)
 }
 
+// download presses the button sel in tab and returns the name and bytes of the file Chromium
+// saves, in a fresh temporary directory.
+func download(t *testing.T, tab context.Context, sel string) (string, []byte) {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := chromedp.CallBrowser(tab, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir,
+		BrowserContextID: chromedp.FromContext(tab).BrowserContextID,
+	}); err != nil {
+		t.Fatalf("letting Chromium download to %s: %v", dir, err)
+	}
+	do(t, tab, "pressing "+sel, chromedp.Click(chromedp.CSS(sel)))
+	for deadline := time.Now().Add(consoleTimeout); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		des, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, de := range des {
+			if strings.HasSuffix(de.Name(), ".crdownload") {
+				continue
+			}
+			b, err := os.ReadFile(filepath.Join(dir, de.Name()))
+			if err != nil || len(b) == 0 {
+				continue // still being written
+			}
+			return de.Name(), b
+		}
+	}
+	failf(t, tab, "pressing %s saved no file in %s\n%s", sel, dir, pageAlert(tab))
+	return "", nil
+}
+
+// receipt: "Download receipt" saves the C2SP tlog-proof of the live access, which
+// govhub ledger check-receipt accepts with the hub's log key, and refuses with one byte changed.
+func (p *portalTest) receipt(t *testing.T, tab context.Context) {
+	if p.access == "" {
+		t.Skip("needs the live access")
+	}
+	card := `#access-list > li[data-index="` + p.access + `"]`
+	name, b := download(t, tab, card+` button[data-action="receipt"]`)
+	if name != "govhub-receipt-"+p.access+".tlog-proof" {
+		t.Errorf("receipt saved as %q", name)
+	}
+	file := filepath.Join(t.TempDir(), name)
+	check := func(b []byte) (string, error) {
+		if err := os.WriteFile(file, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var out, errOut bytes.Buffer
+		err := run(t.Context(), []string{"ledger", "check-receipt", file, "--log-key", p.h.app.keys.log.VerifierKey}, &out, &errOut)
+		return out.String() + errOut.String(), err
+	}
+	if out, err := check(b); err != nil || !strings.HasPrefix(out, "OK: entry "+p.access+" ") {
+		t.Fatalf("check-receipt of the downloaded receipt = %v: %s\n%s", err, out, b)
+	}
+	// One byte changed in the entry (the proof's extra data), then one character of the
+	// checkpoint's signature.
+	pr, err := ledger.ParseProof(b)
+	if err != nil {
+		t.Fatalf("the downloaded receipt: %v", err)
+	}
+	pr.Extra = bytes.Clone(pr.Extra)
+	pr.Extra[len(pr.Extra)/2] ^= 0x01
+	badSig := bytes.Clone(b)
+	i := len(badSig) - 10 // inside the signature's base64, before its padding
+	if badSig[i] == 'A' {
+		badSig[i] = 'B'
+	} else {
+		badSig[i] = 'A'
+	}
+	for what, bad := range map[string][]byte{"entry": pr.Marshal(), "signature": badSig} {
+		out, err := check(bad)
+		var ee *exitError
+		// Refused: exit 1, with FAIL and the reason, or the reason the receipt does not parse.
+		if !errors.As(err, &ee) || ee.code != 1 || strings.HasPrefix(out, "OK") {
+			t.Errorf("check-receipt with a byte of the %s changed = %v, %q; want it refused (exit 1)", what, err, out)
+		}
+	}
+}
+
+// exportLog: "Download my log" saves the citizen's whole log as JSON, each entry with its
+// ledger index, the same accesses as myAccessesExport.
+func (p *portalTest) exportLog(t *testing.T, tab context.Context) {
+	if p.access == "" {
+		t.Skip("needs the live access")
+	}
+	do(t, tab, "showing the log", chromedp.Click(chromedp.CSS("#tab-accesses")))
+	name, b := download(t, tab, "#export")
+	if name != "govhub-my-accesses-"+demoCitizen+".json" {
+		t.Errorf("log saved as %q", name)
+	}
+	type export struct {
+		Format   string
+		Accesses []map[string]any
+	}
+	var got, want export
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatalf("the downloaded log is not JSON: %v\n%s", err, b)
+	}
+	r := p.h.query(p.h.token(citizenOne), `{ myAccessesExport }`, nil)
+	s, _ := get(r.Data, "myAccessesExport").(string)
+	if err := json.Unmarshal([]byte(s), &want); err != nil {
+		t.Fatalf("myAccessesExport = %v %+v: %v", r.Data, r.Errors, err)
+	}
+	indexes := func(e export) []string {
+		var out []string
+		for _, a := range e.Accesses {
+			out = append(out, fmt.Sprint(a["index"]))
+		}
+		return out
+	}
+	gi, wi := indexes(got), indexes(want)
+	if got.Format != "govhub/access-export/v1" || len(gi) == 0 || !slices.Contains(gi, p.access) || !slices.Equal(gi, wi) {
+		t.Fatalf("downloaded log: format %q, indexes %v; want govhub/access-export/v1 with %v (myAccessesExport), the live access %s among them", got.Format, gi, wi, p.access)
+	}
+	for i := range got.Accesses {
+		g, _ := json.Marshal(got.Accesses[i])
+		w, _ := json.Marshal(want.Accesses[i])
+		if !bytes.Equal(g, w) {
+			t.Errorf("access %s downloaded as %s, myAccessesExport has %s", gi[i], g, w)
+		}
+	}
+	// The ledger holds each at its index.
+	entries, _ := p.h.entries()
+	for _, a := range got.Accesses {
+		var idx int
+		fmt.Sscan(fmt.Sprint(a["index"]), &idx)
+		if idx < 0 || idx >= len(entries) {
+			t.Errorf("access %v: no ledger entry at that index (%d entries)", a["index"], len(entries))
+		}
+	}
+}
+
+// more: with more accesses than a page, the first page shows one page and More; pressing it
+// appends the older ones, each once, in the order myAccesses gives, below an access that arrived
+// live in between.
+func (p *portalTest) more(t *testing.T) {
+	const page = 20 // PAGE_SIZE in portal.js
+	clerk := p.h.token(housingClerk)
+	all := func() []string {
+		r := p.h.query(p.h.token(citizenOne), `{ myAccesses(first: 100) { edges { node { index } } pageInfo { hasNextPage } } }`, nil)
+		var out []string
+		for _, e := range get(r.Data, "myAccesses", "edges").([]any) {
+			out = append(out, fmt.Sprint(get(e, "node", "index")))
+		}
+		if get(r.Data, "myAccesses", "pageInfo", "hasNextPage") != false {
+			t.Fatalf("the citizen has more than 100 accesses")
+		}
+		return out
+	}
+	for n := len(all()); n <= page+5; n++ {
+		p.h.receiptEntry(p.h.query(clerk, exampleQuery, map[string]any{"id": demoCitizen}))
+	}
+	tab := p.browser.IsolatedTab(t, "cmd/govhub")
+	do(t, tab, "preferring English", webtest.AcceptLanguage("en"))
+	webtest.Navigate(t, tab, p.url+"#token="+p.h.token(citizenOne))
+	wait(t, tab, `!document.querySelector('#app').hidden && document.querySelectorAll('#access-list > li').length > 0 && document.querySelector('#live').dataset.state === 'on'`, "the first page, live")
+	shown := func() []string {
+		return js[[]string](t, tab, `[...document.querySelectorAll('#access-list > li')].map((li) => li.dataset.index)`)
+	}
+	before := all()
+	if s := shown(); !slices.Equal(s, before[:page]) || js[bool](t, tab, `document.querySelector('#more').hidden`) {
+		failf(t, tab, "first page = %v, More hidden: %v; want %v and More", s, js[bool](t, tab, `document.querySelector('#more').hidden`), before[:page])
+	}
+	// One more access arrives live before the citizen asks for more.
+	r := p.h.query(clerk, exampleQuery, map[string]any{"id": demoCitizen})
+	live := fmt.Sprint(int64(get(r.Extensions, "ledger", "index").(float64)))
+	wait(t, tab, `document.querySelector('#access-list > li')?.dataset.index === `+quote(live), "the live access on top")
+	do(t, tab, "pressing More", chromedp.Click(chromedp.CSS("#more")))
+	wait(t, tab, `document.querySelectorAll('#access-list > li').length > `+fmt.Sprint(page+1), "the older accesses")
+	wait(t, tab, `document.querySelector('#more').hidden && !document.querySelector('#more').disabled`, "More gone at the end of the log")
+	want := append([]string{live}, before...)
+	if s := shown(); !slices.Equal(s, want) {
+		failf(t, tab, "after More: %v (%d); want %v (%d): the live one, then every older access once, newest first", s, len(s), want, len(want))
+	}
+}
+
 // narrowOK fails if the page is wider than the window or shows an unlabelled control.
 func narrowOK(t *testing.T, tab context.Context, what string) {
 	t.Helper()
@@ -517,4 +704,126 @@ func (f *fork) rewrite(query string, vars map[string]any, resp map[string]any) m
 		return map[string]any{"data": map[string]any{"consistencyProof": map[string]any{"from": from, "to": f.size, "hashes": b64hashes(proof)}}}
 	}
 	return resp
+}
+
+// startHubWithWitnesses starts a hub on the embedded store whose checkpoints are cosigned by
+// `govhub witness` servers named names (each following the hub's log key), quorum of them
+// required, with citizens demo citizens. It returns the witnesses' verifier keys.
+func startHubWithWitnesses(t *testing.T, citizens, quorum int, names ...string) (*testHub, []string) {
+	t.Helper()
+	dir := t.TempDir()
+	h := &testHub{t: t, dir: filepath.Join(dir, "hub"), gen: demo.NewGenerator(testSeed)}
+	k, err := loadKeys(h.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := h.config()
+	var wkeys []string
+	for _, name := range names {
+		keyFile := filepath.Join(dir, name+".key")
+		var out bytes.Buffer
+		if err := run(t.Context(), []string{"keygen", "--name", name, "--out", keyFile}, &out, &out); err != nil {
+			t.Fatalf("keygen: %v", err)
+		}
+		vkey := strings.TrimSpace(out.String())
+		srv, _, err := newWitness(keyFile, []string{k.log.VerifierKey}, filepath.Join(dir, name+"-state"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := httptest.NewServer(srv)
+		t.Cleanup(hs.Close)
+		cfg.Witnesses = append(cfg.Witnesses, witnessConfig{URL: hs.URL, VerifierKey: vkey})
+		wkeys = append(wkeys, vkey)
+	}
+	cfg.WitnessQuorum = quorum
+	a, err := openApp(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.app, h.handler = a, a.handler()
+	t.Cleanup(h.close)
+	if err := seedDemo(t.Context(), a, citizens, testSeed); err != nil {
+		t.Fatal(err)
+	}
+	return h, wkeys
+}
+
+// The portal of a hub with real witnesses: it trusts the witness keys and quorum the hub was
+// configured with and verifies an access with them; witness keys pasted by the citizen replace
+// them, so a wrong one makes the same verification fail at the cosignatures, in words; going back
+// to the page's keys verifies again.
+func TestPortalWithWitnesses(t *testing.T) {
+	h, wkeys := startHubWithWitnesses(t, 5, 2, "w1.tax.example", "w2.health.example")
+	srv := httptest.NewServer(h.app.handler())
+	t.Cleanup(srv.Close)
+	var br webtest.Browser
+	t.Cleanup(br.Close)
+	p := &portalTest{url: srv.URL + "/portal", h: h, browser: &br}
+	if !p.citizenAPI(t) {
+		t.Skip("cmd/govhub: the citizen API is not implemented on this branch; skipping")
+	}
+	tab := br.IsolatedTab(t, "cmd/govhub")
+	do(t, tab, "preferring English", webtest.AcceptLanguage("en"))
+	webtest.Navigate(t, tab, p.url+"#token="+h.token(citizenOne))
+	wait(t, tab, `!document.querySelector('#app').hidden && document.querySelector('#live').dataset.state === 'on'`, "the access log, live")
+
+	// The page's keys: the hub's witnesses and quorum.
+	do(t, tab, "opening the keys", chromedp.Click(chromedp.CSS("#tab-trust")))
+	wait(t, tab, `document.querySelectorAll('#trust-witnesses code.key').length === 2`, "the witness keys")
+	type trusted struct {
+		Keys   []string
+		Quorum string
+	}
+	if got := js[trusted](t, tab, `({Keys: [...document.querySelectorAll('#trust-witnesses code.key')].map((c) => c.textContent),
+		Quorum: document.querySelector('#trust-quorum').textContent})`); !slices.Equal(got.Keys, wkeys) || got.Quorum != "2" {
+		failf(t, tab, "trusted witnesses shown = %+v, want %q and quorum 2", got, wkeys)
+	}
+
+	r := h.query(h.token(housingClerk), exampleQuery, map[string]any{"id": demoCitizen})
+	h.receiptEntry(r)
+	index := int64(get(r.Extensions, "ledger", "index").(float64))
+	h.waitPublished(uint64(index) + 1) // cosigned by both witnesses
+	card := fmt.Sprintf(`#access-list > li[data-index="%d"]`, index)
+	do(t, tab, "showing the log", chromedp.Click(chromedp.CSS("#tab-accesses")))
+	wait(t, tab, `!!document.querySelector('`+card+`')`, "the housing clerk's access")
+
+	type res struct{ State, Step, Text string }
+	verify := func(what string) res {
+		t.Helper()
+		do(t, tab, "verifying "+what,
+			chromedp.Click(chromedp.CSS("#tab-accesses")),
+			chromedp.Click(chromedp.CSS(card+` button[data-action="verify"]`)))
+		wait(t, tab, `['ok', 'fail'].includes(document.querySelector('`+card+` .verify-result').dataset.state)`, "the verification result "+what)
+		return js[res](t, tab, `(() => { const e = document.querySelector('`+card+` .verify-result');
+			return {State: e.dataset.state, Step: e.dataset.step, Text: e.textContent}; })()`)
+	}
+	if v := verify("with the page's keys"); v.State != "ok" || !strings.HasPrefix(v.Text, "✔ Verified") ||
+		!strings.Contains(v.Text, "w1.tax.example") || !strings.Contains(v.Text, "w2.health.example") {
+		failf(t, tab, "with the page's witness keys: %+v, want Verified, cosigned by both witnesses", v)
+	}
+
+	// A key published elsewhere that names w1 but is not w1's key.
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"keygen", "--name", "w1.tax.example", "--out", filepath.Join(t.TempDir(), "wrong.key")}, &out, &out); err != nil {
+		t.Fatalf("keygen: %v", err)
+	}
+	wrong := strings.TrimSpace(out.String())
+	do(t, tab, "pasting a wrong witness key",
+		chromedp.Click(chromedp.CSS("#tab-trust")),
+		chromedp.SetValue(chromedp.CSS("#own-witness-keys"), wrong),
+		chromedp.SetValue(chromedp.CSS("#own-quorum"), "1"),
+		chromedp.Click(chromedp.CSS(`#trust-form button[type="submit"]`)))
+	wait(t, tab, `[...document.querySelectorAll('#trust-witnesses code.key')].map((c) => c.textContent).join('\n') === `+quote(wrong)+
+		` && document.querySelector('#trust-quorum').textContent === '1'`, "the pasted key in place of the page's")
+	v := verify("with the pasted key")
+	if v.State != "fail" || v.Step != "cosignatures" || !strings.Contains(v.Text, "Not verified") ||
+		!strings.Contains(v.Text, "too few trusted witnesses cosigned") || !strings.Contains(v.Text, "needs cosignatures from 1") {
+		failf(t, tab, "with a wrong pasted witness key: %+v, want it to fail at the cosignatures, in words", v)
+	}
+
+	do(t, tab, "going back to the page's keys", chromedp.Click(chromedp.CSS("#tab-trust")), chromedp.Click(chromedp.CSS("#trust-reset")))
+	wait(t, tab, `document.querySelectorAll('#trust-witnesses code.key').length === 2 && document.querySelector('#trust-quorum').textContent === '2'`, "the page's keys again")
+	if v := verify("with the page's keys again"); v.State != "ok" {
+		failf(t, tab, "back with the page's keys: %+v, want Verified", v)
+	}
 }
