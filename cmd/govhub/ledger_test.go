@@ -173,4 +173,23 @@ func TestReceiptCommands(t *testing.T) {
 	if err := run(t.Context(), []string{"ledger", "check-receipt", file, "--log-key", vkey, "--quorum", "1"}, &check, &errOut); err == nil {
 		t.Errorf("check-receipt with a quorum and no witness keys = nil error")
 	}
+
+	// An entry that no longer parses, or a receipt that is not one, gets the same verdict line.
+	for name, data := range map[string][]byte{
+		"unparseable entry": func() []byte {
+			q := p
+			q.Extra = bytes.Replace(p.Extra, []byte("kind "), []byte("kin? "), 1)
+			return q.Marshal()
+		}(),
+		"not a receipt": []byte("hello\n"),
+	} {
+		if err := os.WriteFile(file, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		check.Reset()
+		err = run(t.Context(), []string{"ledger", "check-receipt", file, "--log-key", vkey}, &check, &errOut)
+		if !errors.As(err, &ee) || ee.code != 1 || !strings.HasPrefix(check.String(), "FAIL: ") {
+			t.Errorf("check-receipt(%s) = %v, %q; want a FAIL line and exit 1", name, err, check.String())
+		}
+	}
 }

@@ -296,21 +296,25 @@ func cmdCheckReceipt(args []string, stdout, stderr io.Writer) error {
 		}
 		ws = append(ws, w)
 	}
-	p, err := ledger.ParseProof(data)
-	if err != nil {
+	// fail prints the verdict on stdout, as the OK line is, and exits 1.
+	fail := func(err error) error {
+		fmt.Fprintf(stdout, "FAIL: %v\n", err)
 		return &exitError{1, err}
 	}
+	p, err := ledger.ParseProof(data)
+	if err != nil {
+		return fail(err)
+	}
 	if len(p.Extra) == 0 {
-		return &exitError{1, errors.New("the receipt carries no entry (extra line): nothing to check it against")}
+		return fail(errors.New("the receipt carries no entry (extra line): nothing to check it against"))
 	}
 	e, err := ledger.ParseEntry(p.Extra)
 	if err != nil {
-		return &exitError{1, fmt.Errorf("the receipt's entry: %w", err)}
+		return fail(fmt.Errorf("the receipt's entry: %w", err))
 	}
 	cp, err := ledger.CheckProof(p, ledger.LeafHash(p.Extra), lv, ws, *quorum)
 	if err != nil {
-		fmt.Fprintf(stdout, "FAIL: %v\n", err)
-		return &exitError{1, err}
+		return fail(err)
 	}
 	fmt.Fprintf(stdout, "OK: entry %d (%s by %s/%s, %s) is in %s at tree size %d, cosigned by at least %d of %d trusted witnesses\n",
 		p.Index, e.Kind, e.Department, e.Role, e.Time.UTC().Format(time.RFC3339), cp.Origin, cp.Size, *quorum, len(ws))
