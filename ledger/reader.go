@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+	"golang.org/x/sync/errgroup"
 )
 
 // ErrNotIntegrated: the entry or tree size asked for is beyond the latest checkpoint.
@@ -308,8 +310,12 @@ func (r *Reader) SequencedEntry(ctx context.Context, index uint64) ([]byte, erro
 	return nil, fmt.Errorf("%w: entry %d is not sequenced", ErrNotFound, index)
 }
 
+// bundleParallelism bounds the entry bundles SequencedEntries reads at once.
+const bundleParallelism = 8
+
 // SequencedEntries is SequencedEntry for several indexes, in their order, reading each entry
-// bundle once however many of the entries it holds.
+// bundle once however many of the entries it holds, and up to bundleParallelism bundles at once
+// (the entries of one citizen's log page usually sit in as many bundles as there are entries).
 func (r *Reader) SequencedEntries(ctx context.Context, indexes []uint64) ([][]byte, error) {
 	cp, _, err := r.heads(ctx)
 	if err != nil {
@@ -317,6 +323,34 @@ func (r *Reader) SequencedEntries(ctx context.Context, indexes []uint64) ([][]by
 	}
 	out := make([][]byte, len(indexes))
 	bundles := map[uint64][][]byte{}
+	var ns []uint64
+	for _, index := range indexes {
+		if n := index / tileWidth; index < cp.Size && !slices.Contains(ns, n) {
+			ns = append(ns, n)
+		}
+	}
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(bundleParallelism)
+	for _, n := range ns {
+		g.Go(func() error {
+			data, err := r.store.ReadBundle(gctx, n)
+			if err != nil {
+				return fmt.Errorf("ledger: reading entry bundle %d: %w", n, err)
+			}
+			entries, err := ParseBundle(data)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			bundles[n] = entries
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
 	for i, index := range indexes {
 		if index >= cp.Size {
 			if out[i], err = r.SequencedEntry(ctx, index); err != nil {
@@ -324,18 +358,7 @@ func (r *Reader) SequencedEntries(ctx context.Context, indexes []uint64) ([][]by
 			}
 			continue
 		}
-		n := index / tileWidth
-		entries, ok := bundles[n]
-		if !ok {
-			data, err := r.store.ReadBundle(ctx, n)
-			if err != nil {
-				return nil, fmt.Errorf("ledger: reading the bundle of entry %d: %w", index, err)
-			}
-			if entries, err = ParseBundle(data); err != nil {
-				return nil, err
-			}
-			bundles[n] = entries
-		}
+		entries := bundles[index/tileWidth]
 		if int(index%tileWidth) >= len(entries) {
 			return nil, fmt.Errorf("ledger: the bundle of entry %d is too short", index)
 		}

@@ -761,3 +761,64 @@ func (s *Store) completeLog(ctx context.Context, pseudonym string, refs []oldRef
 	}
 	return n, nil
 }
+
+// bulkChunk is the number of documents one BulkLoadSubjectLogs insert carries.
+const bulkChunk = 1000
+
+// BulkLoadSubjectLogs writes refs into a store whose access logs and subject index do not yet hold
+// their citizens: each reference as its citizen's log document ref.Seq (which must be set, the
+// citizen's seqs 1 … n dense) and as its subject index reference, and each citizen's head at the
+// largest seq given, in the layout AppendSubjectLogs writes, by ordered inserts of bulkChunk
+// documents (the three collections concurrently). It does not look for existing documents: a
+// duplicate _id fails it. For seeding large logs (benchmarks, imports into an empty store), where
+// appending through AppendSubjectLogs would be slow. Safe for concurrent use with other seeding of
+// other citizens.
+func (s *Store) BulkLoadSubjectLogs(ctx context.Context, refs []store.LogRef) error {
+	heads := map[string]uint64{}
+	var order []string
+	for _, r := range refs {
+		if err := checkLogRef(r); err != nil {
+			return err
+		}
+		if r.Seq == 0 {
+			return fmt.Errorf("store: bulk load of %s without a seq", r.Pseudonym)
+		}
+		if _, ok := heads[r.Pseudonym]; !ok {
+			order = append(order, r.Pseudonym)
+		}
+		heads[r.Pseudonym] = max(heads[r.Pseudonym], r.Seq)
+	}
+	insert := func(c *mongo.Collection, n int, doc func(i int) any) error {
+		batch := make([]any, 0, bulkChunk)
+		for i := range n {
+			batch = append(batch, doc(i))
+			if len(batch) == bulkChunk || i == n-1 {
+				if _, err := c.InsertMany(ctx, batch); err != nil {
+					return fmt.Errorf("bulk loading %s: %w", c.Name(), mapErr(err))
+				}
+				batch = batch[:0]
+			}
+		}
+		return nil
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return insert(s.subjectLog, len(refs), func(i int) any { return toLogDoc(refs[i], refs[i].Seq) })
+	})
+	g.Go(func() error {
+		return insert(s.subjects, len(refs), func(i int) any {
+			r := refs[i]
+			d := bson.D{{Key: "_id", Value: subjectID(r.Pseudonym, r.Index)}, {Key: "index", Value: int64(r.Index)}, {Key: "salt", Value: r.Salt}}
+			if r.Page != nil {
+				d = append(d, bson.E{Key: "page", Value: pageDoc{Pos: int64(r.Page.Position), Path: r.Page.Hashes}})
+			}
+			return d
+		})
+	})
+	g.Go(func() error {
+		return insert(s.logHeads, len(order), func(i int) any {
+			return headDoc{ID: order[i], Seq: int64(heads[order[i]])}
+		})
+	})
+	return g.Wait()
+}
