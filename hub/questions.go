@@ -2,6 +2,8 @@ package hub
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -10,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/govhub/govhub/auth"
+	"github.com/govhub/govhub/crypto/seal"
 	"github.com/govhub/govhub/internal/usecase"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/policy"
@@ -75,6 +78,10 @@ type QuestionsConfig struct {
 	// IndexKey (32 bytes) keys pseudonyms and the digests of the texts.
 	IndexKey  []byte
 	Officials *usecase.Officials
+	// Keys and Master give the citizen's data key, under which the question's and the answer's
+	// texts are sealed at rest (so erasing the key erases them, and a database dump shows none).
+	Keys   KeyReader
+	Master *seal.MasterKey
 	// Deadline is how long an answer may take before the question is overdue
 	// (0: DefaultQuestionDeadline).
 	Deadline time.Duration
@@ -90,12 +97,13 @@ type Questions struct {
 	entries  IntegratedEntryReader
 	policy   *policy.Engine
 	deadline time.Duration
+	keys     keyring
 }
 
 // NewQuestions checks cfg and returns a Questions.
 func NewQuestions(cfg QuestionsConfig, opts ...Option) (*Questions, error) {
-	if cfg.Questions == nil || cfg.Refs == nil || cfg.Entries == nil || cfg.Policy == nil {
-		return nil, errors.New("hub: NewQuestions needs a question store, the subject index, the ledger's entries and a policy engine")
+	if cfg.Questions == nil || cfg.Refs == nil || cfg.Entries == nil || cfg.Policy == nil || cfg.Keys == nil || cfg.Master == nil {
+		return nil, errors.New("hub: NewQuestions needs a question store, the subject index, the ledger's entries, a policy engine, data keys and the master key")
 	}
 	if cfg.Deadline < 0 {
 		return nil, fmt.Errorf("hub: question deadline %v", cfg.Deadline)
@@ -108,7 +116,59 @@ func NewQuestions(cfg QuestionsConfig, opts ...Option) (*Questions, error) {
 	if d == 0 {
 		d = DefaultQuestionDeadline
 	}
-	return &Questions{core: c, store: cfg.Questions, refs: cfg.Refs, entries: cfg.Entries, policy: cfg.Policy, deadline: d}, nil
+	return &Questions{core: c, store: cfg.Questions, refs: cfg.Refs, entries: cfg.Entries, policy: cfg.Policy, deadline: d,
+		keys: keyring{keys: cfg.Keys, master: cfg.Master}}, nil
+}
+
+// questionsDataset names question texts in their seals' associated data: dataset "questions",
+// field "<question id>.message" or "<question id>.answer", version 0.
+const questionsDataset = "questions"
+
+// sealText seals a question's text (field message or answer) under the citizen's data key, as
+// base64 for the store.
+func (qs *Questions) sealText(ctx context.Context, citizen, id, field, text string) (string, error) {
+	dk, err := qs.keys.dataKey(ctx, citizen)
+	if err != nil {
+		return "", fmt.Errorf("%w: sealing the %s: %v", ErrUnavailable, field, err)
+	}
+	b, err := dk.Seal(seal.AD{Citizen: citizen, Dataset: questionsDataset, Field: id + "." + field}, []byte(text))
+	if err != nil {
+		return "", fmt.Errorf("%w: sealing the %s: %v", ErrUnavailable, field, err)
+	}
+	return base64.StdEncoding.EncodeToString(b), nil
+}
+
+// openTexts replaces a stored question's sealed texts with their plaintexts. dks caches the data
+// keys of one listing.
+func (qs *Questions) openTexts(ctx context.Context, q store.Question, dks map[string]*seal.DataKey) (store.Question, error) {
+	dk, ok := dks[q.Citizen]
+	if !ok {
+		var err error
+		if dk, err = qs.keys.dataKey(ctx, q.Citizen); err != nil {
+			return q, fmt.Errorf("%w: opening question %s: %v", ErrUnavailable, q.ID, err)
+		}
+		dks[q.Citizen] = dk
+	}
+	open := func(field, sealed string) (string, error) {
+		if sealed == "" {
+			return "", nil
+		}
+		b, err := base64.StdEncoding.DecodeString(sealed)
+		if err == nil {
+			b, err = dk.Open(seal.AD{Citizen: q.Citizen, Dataset: questionsDataset, Field: q.ID + "." + field}, b)
+		}
+		if err != nil {
+			// Altered or moved behind the hub's back: refused, never served.
+			return "", fmt.Errorf("hub: question %s's %s does not open: %w", q.ID, field, err)
+		}
+		return string(b), nil
+	}
+	var err error
+	if q.Message, err = open("message", q.Message); err != nil {
+		return q, err
+	}
+	q.Answer, err = open("answer", q.Answer)
+	return q, err
 }
 
 // Question is a citizen's question and, once given, the department's answer.
@@ -208,7 +268,11 @@ func (qs *Questions) Ask(ctx context.Context, p auth.Principal, index uint64, me
 		return Question{}, err
 	}
 	q.Entry = r.Index
-	if err := qs.store.AddQuestion(ctx, q); err != nil {
+	stored := q
+	if stored.Message, err = qs.sealText(ctx, p.Subject, q.ID, "message", message); err != nil {
+		return Question{}, err
+	}
+	if err := qs.store.AddQuestion(ctx, stored); err != nil {
 		return Question{}, fmt.Errorf("%w: storing the question (entry %d): %v", ErrUnavailable, r.Index, err)
 	}
 	return qs.view(q, now), nil
@@ -243,6 +307,9 @@ func (qs *Questions) Answer(ctx context.Context, p auth.Principal, id, basis, te
 	if !mayAnswer(p, q.Department) {
 		return Question{}, fmt.Errorf("%w: the question is for %s's officers or the privacy office", ErrForbidden, q.Department)
 	}
+	if q, err = qs.openTexts(ctx, q, map[string]*seal.DataKey{}); err != nil {
+		return Question{}, err
+	}
 	if q.Status != store.QuestionOpen {
 		return Question{}, fmt.Errorf("%w: the question was answered already", ErrConflict)
 	}
@@ -261,8 +328,17 @@ func (qs *Questions) Answer(ctx context.Context, p auth.Principal, id, basis, te
 	if err != nil {
 		return Question{}, err
 	}
-	q.Status, q.Basis, q.Answer, q.AnsweredBy, q.Answered, q.AnswerEntry = store.QuestionAnswered, basis, text, p.Subject, now, r.Index
-	switch err := qs.store.AnswerQuestion(ctx, q); {
+	// The officer is named by their official pseudonym (as on the entry), not their token subject:
+	// only their department can resolve it.
+	q.Status, q.Basis, q.Answer, q.AnsweredBy, q.Answered, q.AnswerEntry = store.QuestionAnswered, basis, text, hex.EncodeToString(official), now, r.Index
+	stored := q
+	if stored.Message, err = qs.sealText(ctx, q.Citizen, q.ID, "message", q.Message); err != nil {
+		return Question{}, err
+	}
+	if stored.Answer, err = qs.sealText(ctx, q.Citizen, q.ID, "answer", text); err != nil {
+		return Question{}, err
+	}
+	switch err := qs.store.AnswerQuestion(ctx, stored); {
 	case errors.Is(err, store.ErrConflict):
 		return Question{}, fmt.Errorf("%w: the question was answered meanwhile (entry %d stays on the ledger)", ErrConflict, r.Index)
 	case err != nil:
@@ -282,9 +358,14 @@ func (qs *Questions) Mine(ctx context.Context, p auth.Principal) ([]Question, er
 	}
 	now := qs.now()
 	out := make([]Question, 0, len(list))
+	dks := map[string]*seal.DataKey{}
 	for i := len(list) - 1; i >= 0; i-- {
 		if list[i].Citizen == p.Subject {
-			out = append(out, qs.view(list[i], now))
+			q, err := qs.openTexts(ctx, list[i], dks)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, qs.view(q, now))
 		}
 	}
 	return out, nil
@@ -311,8 +392,13 @@ func (qs *Questions) Queue(ctx context.Context, p auth.Principal, status string)
 	}
 	now := qs.now()
 	out := make([]Question, 0, len(list))
+	dks := map[string]*seal.DataKey{}
 	for _, q := range list {
 		if mayAnswer(p, q.Department) && (status == "" || q.Status == status) {
+			q, err := qs.openTexts(ctx, q, dks)
+			if err != nil {
+				return nil, err
+			}
 			out = append(out, qs.view(q, now))
 		}
 	}

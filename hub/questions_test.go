@@ -2,6 +2,7 @@ package hub
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"sync"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/govhub/govhub/auth"
+	"github.com/govhub/govhub/crypto/seal"
 	"github.com/govhub/govhub/ledger"
 )
 
@@ -42,7 +44,8 @@ func (c *clock) add(d time.Duration) {
 func (f *fixture) questions(t *testing.T, opts ...Option) *Questions {
 	t.Helper()
 	qs, err := NewQuestions(QuestionsConfig{Questions: f.env.Store, Refs: f.env.Store, Entries: f.log.Reader(), Index: f.env.Store,
-		Ledger: f.log, Policy: f.engine, IndexKey: f.indexKey, Officials: f.officials, Deadline: 48 * time.Hour}, opts...)
+		Ledger: f.log, Policy: f.engine, IndexKey: f.indexKey, Officials: f.officials, Deadline: 48 * time.Hour,
+		Keys: f.env.Store, Master: f.master}, opts...)
 	if err != nil {
 		t.Fatalf("NewQuestions = %v", err)
 	}
@@ -185,6 +188,7 @@ func TestQuestions(t *testing.T) {
 	if err != nil || len(mine) != 1 || !mine[0].Answered || mine[0].Answer != answer || mine[0].Basis != BasisCase {
 		t.Errorf("Mine = %+v, %v", mine, err)
 	}
+
 	if _, err := qs.Mine(ctx, housingOfficer); !errors.Is(err, ErrForbidden) {
 		t.Errorf("Mine(officer) = %v, want ErrForbidden", err)
 	}
@@ -195,6 +199,29 @@ func TestQuestions(t *testing.T) {
 	// A question about a question is refused: only a department's accesses are questioned.
 	if _, err := qs.Ask(ctx, citizenPA, q.QuestionIndex, message); err == nil {
 		t.Errorf("Ask about a question entry succeeded")
+	}
+
+	// At rest the texts are sealed under the citizen's data key, and the officer is named by their
+	// official pseudonym, not their token subject.
+	stored, err := f.env.Store.Question(ctx, q.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(stored.Message, "查询") || strings.Contains(stored.Answer, "住房") || stored.Message == "" || stored.Answer == "" {
+		t.Errorf("stored question holds its texts in clear: message %q, answer %q", stored.Message, stored.Answer)
+	}
+	if stored.AnsweredBy != hex.EncodeToString(ae.Official) || strings.Contains(stored.AnsweredBy, housingOfficer.Subject) {
+		t.Errorf("stored answeredBy = %q, want the official pseudonym %x", stored.AnsweredBy, ae.Official)
+	}
+	// A sealed text moved to another question does not open: refused, never served.
+	moved := stored
+	other2, err := qs.Ask(ctx, citizenPA, access, "a second question")
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved.ID = other2.ID
+	if got, err := qs.openTexts(ctx, moved, map[string]*seal.DataKey{}); err == nil {
+		t.Errorf("a message sealed for question %s opened as question %s: %q", q.ID, other2.ID, got.Message)
 	}
 }
 

@@ -220,7 +220,7 @@ type Question struct {
 	Status      string // QuestionOpen or QuestionAnswered
 	Basis       string // the answer's reason token: legal-basis, case or misuse
 	Answer      string
-	AnsweredBy  string // the answering officer's token subject
+	AnsweredBy  string // the answering officer's official pseudonym (64 hex), as on the answer entry
 	Answered    time.Time
 	AnswerEntry uint64 // ledger index of the answer entry
 }

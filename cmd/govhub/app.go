@@ -395,7 +395,7 @@ func (a *app) openUseCases(engine *policy.Engine) error {
 		return err
 	}
 	if a.questions, err = hub.NewQuestions(hub.QuestionsConfig{Questions: st, Refs: st, Entries: a.log.Reader(), Index: st, Ledger: a.log,
-		Policy: engine, IndexKey: k.index, Officials: a.officials, Deadline: a.cfg.QuestionDeadline}); err != nil {
+		Policy: engine, IndexKey: k.index, Officials: a.officials, Deadline: a.cfg.QuestionDeadline, Keys: st, Master: k.master}); err != nil {
 		return err
 	}
 	a.citizens, err = hub.NewCitizens(hub.CitizensConfig{Reader: a.reader, Log: st, Entries: a.log.Reader(), Review: a.review})
