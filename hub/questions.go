@@ -59,17 +59,17 @@ type SubjectRefReader interface {
 	SubjectRef(ctx context.Context, pseudonym string, index uint64) (store.SubjectRef, error)
 }
 
-// IntegratedEntryReader reads the bytes of an integrated ledger entry (a ledger.Reader); an entry not yet
-// integrated fails with an error wrapping ledger.ErrNotIntegrated.
-type IntegratedEntryReader interface {
-	Entry(ctx context.Context, index uint64) ([]byte, error)
+// SequencedEntryReader reads the bytes of a sequenced ledger entry, integrated or not yet (a
+// ledger.Reader): a citizen may question any access their log shows, as soon as it shows.
+type SequencedEntryReader interface {
+	SequencedEntry(ctx context.Context, index uint64) ([]byte, error)
 }
 
 // QuestionsConfig holds what citizens' questions need; all but Deadline are required.
 type QuestionsConfig struct {
 	Questions QuestionStore
 	Refs      SubjectRefReader
-	Entries   IntegratedEntryReader
+	Entries   SequencedEntryReader
 	// Index is the private subject index question and answer entries are indexed in.
 	Index  SubjectIndex
 	Ledger Appender
@@ -94,7 +94,7 @@ type Questions struct {
 	core
 	store    QuestionStore
 	refs     SubjectRefReader
-	entries  IntegratedEntryReader
+	entries  SequencedEntryReader
 	policy   *policy.Engine
 	deadline time.Duration
 	keys     keyring
@@ -225,7 +225,7 @@ func (c *core) textDigest(kind ledger.Kind, id, text string) []byte {
 // and for an index that does not exist, ErrNoEntry) and be a department's access or update
 // (ErrInvalid otherwise). The question entry (actor citizen/citizen, about index, the digest of
 // the message, a fresh commitment of the citizen) is appended and indexed for the citizen before
-// the question is stored. An access not yet in a published checkpoint fails with ErrNotPublished.
+// the question is stored.
 func (qs *Questions) Ask(ctx context.Context, p auth.Principal, index uint64, message string) (Question, error) {
 	if p.Kind != auth.KindCitizen || p.Subject == "" {
 		return Question{}, fmt.Errorf("%w: questions are asked by citizens, about their own accesses", ErrForbidden)
@@ -239,7 +239,7 @@ func (qs *Questions) Ask(ctx context.Context, p auth.Principal, index uint64, me
 	} else if err != nil {
 		return Question{}, fmt.Errorf("%w: reading the subject index: %v", ErrUnavailable, err)
 	}
-	raw, err := qs.entries.Entry(ctx, index)
+	raw, err := qs.entries.SequencedEntry(ctx, index)
 	if err != nil {
 		return Question{}, ledgerErr(err)
 	}
