@@ -16,9 +16,10 @@
 //     tokens): who accessed my data, live; each entry verified in the page with verify.js against
 //     the keys the hub was configured with (Config.LogKey, WitnessKeys, Quorum, rendered into the
 //     page as JSON data, never script); receipts; my data and its openings; questions.
-//   - gql.js, i18n.js, app.css: helpers and styles shared by the pages: a GraphQL client that
-//     turns errors into words, and the language choice (Simplified Chinese or English, from the
-//     browser's languages, switched by the user and kept in localStorage "govhub.lang").
+//   - gql.js, i18n.js, ui.js, app.css: helpers and styles shared by the pages: a GraphQL client
+//     that turns errors into words, the language choice (Simplified Chinese or English, from the
+//     browser's languages, switched by the user and kept in localStorage "govhub.lang"), and the
+//     pages' plumbing (text-only element builder, error display, tabs, token and sign-in form).
 //
 // The pages hold no secrets and no business rules: every decision is the hub's, through
 // /graphql, and a bearer token pasted by the user stays in the tab's sessionStorage.

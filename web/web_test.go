@@ -39,6 +39,7 @@ func TestHandler(t *testing.T) {
 		{"GET", "/static/console.js", 200, "text/javascript; charset=utf-8", "no-cache"},
 		{"GET", "/static/gql.js", 200, "text/javascript; charset=utf-8", "no-cache"},
 		{"GET", "/static/i18n.js", 200, "text/javascript; charset=utf-8", "no-cache"},
+		{"GET", "/static/ui.js", 200, "text/javascript; charset=utf-8", "no-cache"},
 		{"GET", "/static/verify.js", 200, "text/javascript; charset=utf-8", "no-cache"},
 		{"GET", "/static/app.css", 200, "text/css; charset=utf-8", "no-cache"},
 		{"GET", "/static/console.css", 200, "text/css; charset=utf-8", "no-cache"},

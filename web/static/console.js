@@ -4,6 +4,10 @@
 // and the hub refuses them anyway). Everything shown comes from the hub and is rendered as text.
 import { request, fieldsOf, GraphQLError } from './gql.js';
 import { createI18n } from './i18n.js';
+import {
+  $, el, clear, createAlerts, showTab, bindTabs, startLanguage,
+  saveToken, forgetToken, savedToken, showSignedIn, bindSignIn, resume,
+} from './ui.js';
 import { messages } from './console.messages.js';
 
 const TOKEN_KEY = 'govhub.console.token';
@@ -11,7 +15,6 @@ const POLL_MS = 3000;
 
 const i18n = createI18n(messages);
 const t = i18n.t;
-const $ = (sel) => document.querySelector(sel);
 
 const state = {
   token: '',
@@ -30,25 +33,6 @@ const state = {
 
 const isOfficer = () => state.me && state.me.kind === 'officer';
 
-// el builds an element: attributes (on* are listeners, text sets textContent), then children
-// (strings become text nodes). Nothing is ever parsed as HTML.
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v == null || v === false) continue;
-    if (k === 'text') e.textContent = String(v);
-    else if (k === 'class') e.className = v;
-    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
-    else if (k === 'dataset') Object.assign(e.dataset, v);
-    else e.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const c of children.flat(Infinity)) {
-    if (c == null || c === false) continue;
-    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return e;
-}
-
 // labelCells gives each body cell of a table its column's heading as data-label, which the
 // narrow-screen layout (app.css, table.cards) shows before the value.
 function labelCells(table) {
@@ -61,55 +45,9 @@ function labelCells(table) {
   return table;
 }
 
-function clear(node) {
-  node.replaceChildren();
-  return node;
-}
-
 // ---- errors and notices, in words ----
 
-function showError(err) {
-  const box = $('#alert');
-  const items = [];
-  if (err instanceof GraphQLError) {
-    for (const e of err.errors) {
-      const what = e.code && messages.en['err' + e.code] ? t('err' + e.code) : (e.code || t('errorTitle'));
-      items.push(el('li', {}, el('strong', { text: what }), ' ', el('code', { text: e.code || '' }), ': ', e.message));
-    }
-  } else {
-    items.push(el('li', {}, el('strong', { text: t('errUnexpected') }), ': ', String(err && err.message || err)));
-  }
-  clear(box).append(el('p', { text: t('errorTitle') }), el('ul', {}, items));
-  box.hidden = false;
-}
-
-function clearError() {
-  $('#alert').hidden = true;
-  clear($('#alert'));
-}
-
-function notify(text) {
-  const n = $('#notice');
-  n.textContent = text;
-  n.hidden = false;
-}
-
-// guard runs an async action, showing any failure in words and re-enabling the button.
-async function guard(button, f) {
-  clearError();
-  if (button) button.disabled = true;
-  try {
-    return await f();
-  } catch (e) {
-    showError(e);
-    return undefined;
-  } finally {
-    if (button) button.disabled = false;
-  }
-}
-
-window.addEventListener('error', (e) => showError(e.error || e.message));
-window.addEventListener('unhandledrejection', (e) => showError(e.reason));
+const { showError, notify, guard } = createAlerts(t, messages, { emptyCode: true });
 
 const gql = (q, vars) => request(q, vars, { token: state.token });
 
@@ -125,14 +63,9 @@ async function signIn(token) {
   const d = await gql('{ policyVersion { version rules digest created } }');
   state.me = me;
   state.version = d.policyVersion;
-  try {
-    sessionStorage.setItem(TOKEN_KEY, state.token);
-  } catch { /* storage disabled: the token lasts for this page */ }
+  saveToken(TOKEN_KEY, state.token);
   document.body.dataset.kind = me.kind;
-  $('#signin').hidden = true;
-  $('#app').hidden = false;
-  $('#signout').hidden = false;
-  $('#token').value = '';
+  showSignedIn();
   if (!isOfficer()) {
     // Auditors read only: the controls are removed, not just hidden.
     for (const n of document.querySelectorAll('[data-officer-only]')) n.remove();
@@ -146,9 +79,7 @@ async function signIn(token) {
 
 function signOut() {
   clearInterval(state.poll);
-  try {
-    sessionStorage.removeItem(TOKEN_KEY);
-  } catch { /* nothing kept */ }
+  forgetToken(TOKEN_KEY);
   state.token = '';
   location.reload();
 }
@@ -195,10 +126,6 @@ async function pollVersion() {
 
 // ---- tabs ----
 
-function tabs() {
-  return [...document.querySelectorAll('[role="tab"]')].filter((b) => !b.hidden);
-}
-
 function selectTab(name) {
   let found = false;
   for (const b of document.querySelectorAll('[role="tab"]')) {
@@ -206,40 +133,12 @@ function selectTab(name) {
     found ||= on;
   }
   if (!found) name = 'rules';
-  for (const b of document.querySelectorAll('[role="tab"]')) {
-    const on = b.id === 'tab-' + name;
-    b.setAttribute('aria-selected', String(on));
-    b.tabIndex = on ? 0 : -1;
-    const panel = document.getElementById(b.getAttribute('aria-controls'));
-    if (panel) panel.hidden = !on;
-  }
+  showTab(name);
   try {
     sessionStorage.setItem('govhub.console.tab', name);
   } catch { /* fine */ }
   if (name === 'ledger') loadLedger().catch(showError);
   if (name === 'questions' && state.questions != null) loadQuestions().catch(showError);
-}
-
-function bindTabs() {
-  const list = $('[role="tablist"]');
-  list.addEventListener('click', (e) => {
-    const b = e.target.closest('[role="tab"]');
-    if (b) selectTab(b.id.slice(4));
-  });
-  list.addEventListener('keydown', (e) => {
-    const all = tabs();
-    const i = all.indexOf(document.activeElement);
-    if (i < 0) return;
-    let j = -1;
-    if (e.key === 'ArrowRight') j = (i + 1) % all.length;
-    else if (e.key === 'ArrowLeft') j = (i - 1 + all.length) % all.length;
-    else if (e.key === 'Home') j = 0;
-    else if (e.key === 'End') j = all.length - 1;
-    if (j < 0) return;
-    e.preventDefault();
-    all[j].focus();
-    selectTab(all[j].id.slice(4));
-  });
 }
 
 // ---- rules, purposes, groupings ----
@@ -779,20 +678,9 @@ function rerender() {
 }
 
 function start() {
-  i18n.apply();
-  document.title = t('title');
-  i18n.bindSwitch($('#lang'));
-  i18n.onChange(rerender);
-  bindTabs();
-  $('#signin-form').addEventListener('submit', async (e) => {
-    e.preventDefault();
-    const token = $('#token').value;
-    if (!token.trim()) {
-      showError(new GraphQLError([{ message: t('required', { field: t('token') }), code: 'BAD_USER_INPUT' }]));
-      return;
-    }
-    await guard(e.submitter, () => signIn(token));
-  });
+  startLanguage(i18n, rerender);
+  bindTabs(selectTab);
+  bindSignIn({ t, showError, guard }, signIn);
   $('#signout').addEventListener('click', signOut);
   $('#rule-filters').addEventListener('input', renderRules);
   $('#rule-filters').addEventListener('submit', (e) => e.preventDefault());
@@ -805,21 +693,7 @@ function start() {
   $('#q-status').addEventListener('change', () => guard(null, loadQuestions));
   $('#q-refresh').addEventListener('click', (e) => guard(e.currentTarget, loadQuestions));
   $('#booting').hidden = true;
-  let saved = '';
-  try {
-    saved = sessionStorage.getItem(TOKEN_KEY) || '';
-  } catch { /* no storage */ }
-  if (saved) {
-    guard(null, () => signIn(saved)).then(() => {
-      if (state.me) return;
-      try {
-        sessionStorage.removeItem(TOKEN_KEY); // refused (expired?): ask again
-      } catch { /* nothing kept */ }
-      $('#signin').hidden = false;
-    });
-  } else {
-    $('#signin').hidden = false;
-  }
+  resume(TOKEN_KEY, savedToken(TOKEN_KEY), guard, signIn, () => !!state.me);
 }
 
 start();

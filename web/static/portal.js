@@ -17,6 +17,10 @@
 import { request, endpoint, GraphQLError } from './gql.js';
 import { createI18n } from './i18n.js';
 import { verifyAccessProof } from './verify.js';
+import {
+  $, el, clear, createAlerts, showTab, bindTabs, startLanguage,
+  saveToken, forgetToken, savedToken, showSignedIn, bindSignIn, resume,
+} from './ui.js';
 import { messages } from './portal.messages.js';
 
 const TOKEN_KEY = 'govhub.portal.token';
@@ -27,7 +31,6 @@ const PAGE_SIZE = 20;
 
 const i18n = createI18n(messages);
 const t = i18n.t;
-const $ = (sel) => document.querySelector(sel);
 
 const config = readConfig();
 
@@ -82,73 +85,9 @@ async function fingerprint(key) {
   return Array.from(d.slice(0, 8), (x) => x.toString(16).padStart(2, '0')).join('');
 }
 
-// ---- building elements: text only ----
-
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v == null || v === false) continue;
-    if (k === 'text') e.textContent = String(v);
-    else if (k === 'class') e.className = v;
-    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
-    else if (k === 'dataset') Object.assign(e.dataset, v);
-    else e.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const c of children.flat(Infinity)) {
-    if (c == null || c === false) continue;
-    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return e;
-}
-
-function clear(node) {
-  node.replaceChildren();
-  return node;
-}
-
 // ---- errors and notices, in words ----
 
-function showError(err) {
-  const box = $('#alert');
-  const items = [];
-  if (err instanceof GraphQLError) {
-    for (const e of err.errors) {
-      const what = e.code && messages.en['err' + e.code] ? t('err' + e.code) : (e.code || t('errorTitle'));
-      items.push(el('li', {}, el('strong', { text: what }), e.code ? [' ', el('code', { text: e.code })] : null, ': ', e.message));
-    }
-  } else {
-    items.push(el('li', {}, el('strong', { text: t('errUnexpected') }), ': ', String(err && err.message || err)));
-  }
-  clear(box).append(el('p', { text: t('errorTitle') }), el('ul', {}, items));
-  box.hidden = false;
-}
-
-function clearError() {
-  $('#alert').hidden = true;
-  clear($('#alert'));
-}
-
-function notify(text) {
-  const n = $('#notice');
-  n.textContent = text;
-  n.hidden = false;
-}
-
-async function guard(button, f) {
-  clearError();
-  if (button) button.disabled = true;
-  try {
-    return await f();
-  } catch (e) {
-    showError(e);
-    return undefined;
-  } finally {
-    if (button) button.disabled = false;
-  }
-}
-
-window.addEventListener('error', (e) => showError(e.error || e.message));
-window.addEventListener('unhandledrejection', (e) => showError(e.reason));
+const { showError, clearError, notify, guard } = createAlerts(t, messages);
 
 const gql = (q, vars) => request(q, vars, { token: state.token });
 
@@ -188,13 +127,8 @@ async function signIn(token) {
     throw new GraphQLError([{ message: t('wrongKind', { kind: me.kind }), code: 'FORBIDDEN' }]);
   }
   state.me = me;
-  try {
-    sessionStorage.setItem(TOKEN_KEY, state.token);
-  } catch { /* storage disabled: the token lasts for this page */ }
-  $('#signin').hidden = true;
-  $('#app').hidden = false;
-  $('#signout').hidden = false;
-  $('#token').value = '';
+  saveToken(TOKEN_KEY, state.token);
+  showSignedIn();
   renderWho();
   selectTab(sessionStorage.getItem(TAB_KEY) || 'accesses');
   await loadAccesses(true);
@@ -226,9 +160,7 @@ async function demoSignIn(citizen) {
 function signOut() {
   if (state.live) state.live.abort();
   clearInterval(state.timer);
-  try {
-    sessionStorage.removeItem(TOKEN_KEY);
-  } catch { /* nothing kept */ }
+  forgetToken(TOKEN_KEY);
   state.token = '';
   location.reload();
 }
@@ -241,46 +173,14 @@ function renderWho() {
 
 // ---- tabs ----
 
-function tabs() {
-  return [...document.querySelectorAll('[role="tab"]')].filter((b) => !b.hidden);
-}
-
 function selectTab(name) {
   if (!document.getElementById('tab-' + name)) name = 'accesses';
-  for (const b of document.querySelectorAll('[role="tab"]')) {
-    const on = b.id === 'tab-' + name;
-    b.setAttribute('aria-selected', String(on));
-    b.tabIndex = on ? 0 : -1;
-    const panel = document.getElementById(b.getAttribute('aria-controls'));
-    if (panel) panel.hidden = !on;
-  }
+  showTab(name);
   try {
     sessionStorage.setItem(TAB_KEY, name);
   } catch { /* fine */ }
   if (name === 'questions' && state.questions == null && state.token) guard(null, loadQuestions);
   if (name === 'trust') renderTrust();
-}
-
-function bindTabs() {
-  const list = $('[role="tablist"]');
-  list.addEventListener('click', (e) => {
-    const b = e.target.closest('[role="tab"]');
-    if (b) selectTab(b.id.slice(4));
-  });
-  list.addEventListener('keydown', (e) => {
-    const all = tabs();
-    const i = all.indexOf(document.activeElement);
-    if (i < 0) return;
-    let j = -1;
-    if (e.key === 'ArrowRight') j = (i + 1) % all.length;
-    else if (e.key === 'ArrowLeft') j = (i - 1 + all.length) % all.length;
-    else if (e.key === 'Home') j = 0;
-    else if (e.key === 'End') j = all.length - 1;
-    if (j < 0) return;
-    e.preventDefault();
-    all[j].focus();
-    selectTab(all[j].id.slice(4));
-  });
 }
 
 // ---- who accessed my data ----
@@ -808,22 +708,11 @@ function rerender() {
 }
 
 function start() {
-  i18n.apply();
-  document.title = t('title');
-  i18n.bindSwitch($('#lang'));
-  i18n.onChange(rerender);
-  bindTabs();
+  startLanguage(i18n, rerender);
+  bindTabs(selectTab);
   setLive('off');
   if (config.demo && config.demoTokenPath) $('#demo-form').hidden = false;
-  $('#signin-form').addEventListener('submit', async (e) => {
-    e.preventDefault();
-    const token = $('#token').value;
-    if (!token.trim()) {
-      showError(new GraphQLError([{ message: t('required', { field: t('token') }), code: 'BAD_USER_INPUT' }]));
-      return;
-    }
-    await guard(e.submitter, () => signIn(token));
-  });
+  bindSignIn({ t, showError, guard }, signIn);
   $('#demo-form').addEventListener('submit', async (e) => {
     e.preventDefault();
     const c = $('#demo-citizen').value.trim().toUpperCase();
@@ -849,23 +738,7 @@ function start() {
     $('#own-quorum').value = String(own.quorum);
   }
   $('#booting').hidden = true;
-  let tok = tokenFromFragment();
-  if (!tok) {
-    try {
-      tok = sessionStorage.getItem(TOKEN_KEY) || '';
-    } catch { /* no storage */ }
-  }
-  if (tok) {
-    guard(null, () => signIn(tok)).then(() => {
-      if (state.me) return;
-      try {
-        sessionStorage.removeItem(TOKEN_KEY); // refused (expired?): ask again
-      } catch { /* nothing kept */ }
-      $('#signin').hidden = false;
-    });
-  } else {
-    $('#signin').hidden = false;
-  }
+  resume(TOKEN_KEY, tokenFromFragment() || savedToken(TOKEN_KEY), guard, signIn, () => !!state.me);
 }
 
 start();
