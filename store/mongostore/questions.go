@@ -8,7 +8,7 @@ package mongostore
 //	question_heads   {_id: "<queue>", seq: int64}
 //
 // A queue (store.QuestionQueueDepartment, store.QuestionQueueCitizen, store.QuestionQueueAll) is an
-// insert-only sequence 1, 2, 3, … like a citizen's access log (subjectlog.go): a duplicate _id
+// insert-only sequence 1, 2, 3, … like a citizen's access log (seqChain, seqchain.go): a duplicate _id
 // insert is the compare-and-swap that gives each question its own seq, and the head is a hint that
 // readers and appenders probe past. Answering is a compare-and-swap on the question document: an
 // atomic {_id, status: "open"} replace on MongoDB, a read, compare and replace under the process's
@@ -18,12 +18,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/govhub/govhub/store"
@@ -135,7 +132,7 @@ func (s *Store) Questions(ctx context.Context, queue string, n int) ([]store.Que
 		return nil, fmt.Errorf("store: reading %d questions", n)
 	}
 	n = min(n, store.MaxQuestions)
-	end, err := s.queueEnd(ctx, queue)
+	end, err := s.queueChain().end(ctx, queue)
 	if err != nil {
 		return nil, err
 	}
@@ -154,9 +151,8 @@ func (s *Store) Questions(ctx context.Context, queue string, n int) ([]store.Que
 			var d struct {
 				Question string `bson:"question"`
 			}
-			err := s.queues.FindOne(gctx, bson.D{{Key: "_id", Value: queueID(queue, lo+uint64(i))}}).Decode(&d)
-			if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
-				return fmt.Errorf("reading question queue %s: %w", queue, mapErr(err))
+			if _, err := s.queueChain().get(gctx, queue, lo+uint64(i), &d); err != nil {
+				return err
 			}
 			ids[i] = d.Question
 			return nil
@@ -198,81 +194,24 @@ func (s *Store) Questions(ctx context.Context, queue string, n int) ([]store.Que
 	return out, nil
 }
 
-func queueID(queue string, seq uint64) string { return queue + "/" + strconv.FormatUint(seq, 10) }
+// queueChain is the chain of the question queues, keyed by queue.
+func (s *Store) queueChain() seqChain {
+	return seqChain{s: s, items: s.queues, heads: s.queueHeads, what: func(queue string) string { return "question queue " + queue }}
+}
 
 // enqueue appends id to queue at the first free seq after the head hint, then advances the hint.
 func (s *Store) enqueue(ctx context.Context, queue, id string) error {
-	head, err := s.queueHead(ctx, queue)
+	c := s.queueChain()
+	head, err := c.head(ctx, queue)
 	if err != nil {
 		return err
 	}
-	seq := head + 1
-	for range maxAppendTries {
-		_, err := s.queues.InsertOne(ctx, bson.D{{Key: "_id", Value: queueID(queue, seq)}, {Key: "question", Value: id}})
-		if err == nil {
-			_ = s.advanceQueueHead(ctx, queue, seq) // a hint: readers probe past a lagging head
-			return nil
-		}
-		if !mongo.IsDuplicateKeyError(err) {
-			return fmt.Errorf("appending question %s to queue %s: %w", id, queue, mapErr(err))
-		}
-		head, err := s.queueHead(ctx, queue)
-		if err != nil {
-			return err
-		}
-		seq = max(seq, head) + 1
-	}
-	return fmt.Errorf("%w: appending question %s to queue %s: %d seqs were taken", store.ErrConflict, id, queue, maxAppendTries)
-}
-
-func (s *Store) queueHead(ctx context.Context, queue string) (uint64, error) {
-	var d headDoc
-	err := s.queueHeads.FindOne(ctx, bson.D{{Key: "_id", Value: queue}}).Decode(&d)
-	switch {
-	case errors.Is(err, mongo.ErrNoDocuments):
-		return 0, nil
-	case err != nil:
-		return 0, fmt.Errorf("reading the head of question queue %s: %w", queue, mapErr(err))
-	}
-	return uint64(d.Seq), nil
-}
-
-// advanceQueueHead moves the hint forward, never back: $max on MongoDB, under the document lock on
-// the embedded store.
-func (s *Store) advanceQueueHead(ctx context.Context, queue string, seq uint64) error {
-	if s.embedded != nil {
-		defer s.lock(collQueueHeads + "/" + queue)()
-	}
-	update := bson.D{{Key: "$max", Value: bson.D{{Key: "seq", Value: int64(seq)}}}}
-	var err error
-	for range 2 { // two first upserts of one _id: one may fail as a duplicate, and then matches
-		_, err = s.queueHeads.UpdateOne(ctx, bson.D{{Key: "_id", Value: queue}}, update, options.UpdateOne().SetUpsert(true))
-		if !mongo.IsDuplicateKeyError(err) {
-			break
-		}
-	}
-	return mapErr(err)
-}
-
-// queueEnd is the latest seq of a queue: the head hint, then _id probes past it until a miss.
-func (s *Store) queueEnd(ctx context.Context, queue string) (uint64, error) {
-	head, err := s.queueHead(ctx, queue)
+	seq, err := c.insertNext(ctx, queue, head+1, func(seq uint64) any {
+		return bson.D{{Key: "_id", Value: seqID(queue, seq)}, {Key: "question", Value: id}}
+	})
 	if err != nil {
-		return 0, err
+		return fmt.Errorf("appending question %s to queue %s: %w", id, queue, err)
 	}
-	end := head
-	for {
-		ok, err := s.docExists(ctx, s.queues, queueID(queue, end+1))
-		if err != nil {
-			return 0, fmt.Errorf("probing question queue %s: %w", queue, err)
-		}
-		if !ok {
-			break
-		}
-		end++
-	}
-	if end > head {
-		_ = s.advanceQueueHead(ctx, queue, end) // read repair; a hint only
-	}
-	return end, nil
+	_ = c.advance(ctx, queue, seq) // a hint: readers probe past a lagging head
+	return nil
 }

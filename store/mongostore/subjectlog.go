@@ -25,7 +25,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -64,18 +63,13 @@ type pageDoc struct {
 	Path [][]byte `bson:"path"`
 }
 
-type headDoc struct {
-	ID  string `bson:"_id"`
-	Seq int64  `bson:"seq"`
-}
-
-// logID is the _id of a citizen's log document seq.
-func logID(pseudonym string, seq uint64) string {
-	return pseudonym + "/" + strconv.FormatUint(seq, 10)
+// logChain is the chain of the citizens' access logs, keyed by pseudonym.
+func (s *Store) logChain() seqChain {
+	return seqChain{s: s, items: s.subjectLog, heads: s.logHeads, what: func(string) string { return "an access log" }}
 }
 
 func toLogDoc(r store.LogRef, seq uint64) logDoc {
-	d := logDoc{ID: logID(r.Pseudonym, seq), Index: int64(r.Index), Salt: r.Salt}
+	d := logDoc{ID: seqID(r.Pseudonym, seq), Index: int64(r.Index), Salt: r.Salt}
 	if !r.Time.IsZero() {
 		t := r.Time.UTC().Truncate(time.Millisecond)
 		d.Time = &t
@@ -148,7 +142,7 @@ func (s *Store) appendLog(ctx context.Context, ref store.LogRef) (uint64, error)
 	head, known := s.lastSeqs.get(ref.Pseudonym)
 	if !known {
 		var err error
-		if head, err = s.logHead(ctx, ref.Pseudonym); err != nil {
+		if head, err = s.logChain().head(ctx, ref.Pseudonym); err != nil {
 			return 0, err
 		}
 	}
@@ -161,7 +155,7 @@ func (s *Store) appendLog(ctx context.Context, ref store.LogRef) (uint64, error)
 		go func() {
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), headTimeout)
 			defer cancel()
-			_ = s.advanceHead(ctx, ref.Pseudonym, seq) // a hint: readers probe past a lagging head
+			_ = s.logChain().advance(ctx, ref.Pseudonym, seq) // a hint: readers probe past a lagging head
 		}()
 	}
 	return seq, nil
@@ -205,60 +199,17 @@ func (c *seqCache) put(pseudonym string, seq uint64) {
 	}
 }
 
-// insertLog inserts ref at the first free seq from from on. After a taken seq it reads the head
-// again and jumps past it if others have moved it on, trying at most maxAppendTries seqs.
+// insertLog inserts ref at the first free seq from from on (seqChain.insertNext).
 func (s *Store) insertLog(ctx context.Context, ref store.LogRef, from uint64) (uint64, error) {
-	seq := from
-	for range maxAppendTries {
-		_, err := s.subjectLog.InsertOne(ctx, toLogDoc(ref, seq))
-		if err == nil {
-			return seq, nil
-		}
-		if !mongo.IsDuplicateKeyError(err) {
-			return 0, fmt.Errorf("appending ledger index %d to an access log: %w", ref.Index, mapErr(err))
-		}
-		head, err := s.logHead(ctx, ref.Pseudonym)
-		if err != nil {
-			return 0, err
-		}
-		seq = max(seq, head) + 1
-	}
-	return 0, fmt.Errorf("%w: appending ledger index %d to an access log: %d seqs from %d on were taken",
-		store.ErrConflict, ref.Index, maxAppendTries, from)
-}
-
-// logHead returns the citizen's head hint, 0 when there is none.
-func (s *Store) logHead(ctx context.Context, pseudonym string) (uint64, error) {
-	var d headDoc
-	err := s.logHeads.FindOne(ctx, bson.D{{Key: "_id", Value: pseudonym}}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return 0, nil
-	}
+	seq, err := s.logChain().insertNext(ctx, ref.Pseudonym, from, func(seq uint64) any { return toLogDoc(ref, seq) })
 	if err != nil {
-		return 0, fmt.Errorf("reading an access log head: %w", mapErr(err))
+		return 0, fmt.Errorf("appending ledger index %d to an access log: %w", ref.Index, err)
 	}
-	return uint64(d.Seq), nil
+	return seq, nil
 }
 
-// advanceHead moves the citizen's head hint up to seq, never down ($max, atomic on MongoDB, under
-// the process's document lock on the embedded store). seq must name an inserted document.
-func (s *Store) advanceHead(ctx context.Context, pseudonym string, seq uint64) error {
-	if s.embedded != nil {
-		defer s.lock(collLogHeads + "/" + pseudonym)()
-	}
-	update := bson.D{{Key: "$max", Value: bson.D{{Key: "seq", Value: int64(seq)}}}}
-	var err error
-	for range 2 { // two first upserts of one _id: one may fail as a duplicate, and then matches
-		_, err = s.logHeads.UpdateOne(ctx, bson.D{{Key: "_id", Value: pseudonym}}, update, options.UpdateOne().SetUpsert(true))
-		if !mongo.IsDuplicateKeyError(err) {
-			break
-		}
-	}
-	return mapErr(err)
-}
-
-// advanceHeads is advanceHead for many citizens: one unordered bulk write on MongoDB; a few
-// advanceHead calls at a time on the embedded store, where a bulk update of many documents was
+// advanceHeads is seqChain.advance for many citizens: one unordered bulk write on MongoDB; a few
+// seqChain.advance calls at a time on the embedded store, where a bulk update of many documents was
 // measured to stall.
 func (s *Store) advanceHeads(ctx context.Context, heads map[string]uint64) error {
 	if len(heads) == 0 {
@@ -268,7 +219,7 @@ func (s *Store) advanceHeads(ctx context.Context, heads map[string]uint64) error
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(readParallelism)
 		for p, seq := range heads {
-			g.Go(func() error { return s.advanceHead(gctx, p, seq) })
+			g.Go(func() error { return s.logChain().advance(gctx, p, seq) })
 		}
 		return g.Wait()
 	}
@@ -281,39 +232,12 @@ func (s *Store) advanceHeads(ctx context.Context, heads map[string]uint64) error
 	return mapErr(err)
 }
 
-// logExists reports whether the citizen's log has document seq.
-func (s *Store) logExists(ctx context.Context, pseudonym string, seq uint64) (bool, error) {
-	ok, err := s.docExists(ctx, s.subjectLog, logID(pseudonym, seq))
-	if err != nil {
-		return false, fmt.Errorf("probing an access log: %w", err)
-	}
-	return ok, nil
-}
-
 // SubjectLogEnd returns the latest seq of the citizen's access log, 0 when they have none: the head
 // hint, then one _id lookup per seq past it until a miss (one when the head is current). A
 // subscription polls it to learn of new accesses, whichever hub instance logged them. Safe for
 // concurrent use.
 func (s *Store) SubjectLogEnd(ctx context.Context, pseudonym string) (uint64, error) {
-	head, err := s.logHead(ctx, pseudonym)
-	if err != nil {
-		return 0, err
-	}
-	end := head
-	for {
-		ok, err := s.logExists(ctx, pseudonym, end+1)
-		if err != nil {
-			return 0, err
-		}
-		if !ok {
-			break
-		}
-		end++
-	}
-	if end > head {
-		_ = s.advanceHead(ctx, pseudonym, end) // read repair; a hint only
-	}
-	return end, nil
+	return s.logChain().end(ctx, pseudonym)
 }
 
 // SubjectLog reads one page of the citizen's access log, newest first: the n entries before seq
@@ -364,7 +288,7 @@ func (s *Store) SubjectLog(ctx context.Context, pseudonym string, before uint64,
 func (s *Store) readLog(ctx context.Context, pseudonym string, lo, hi uint64) ([]*logDoc, error) {
 	ids := make([]string, hi-lo+1)
 	for i := range ids {
-		ids[i] = logID(pseudonym, lo+uint64(i))
+		ids[i] = seqID(pseudonym, lo+uint64(i))
 	}
 	return s.findLogDocs(ctx, ids)
 }
@@ -496,7 +420,7 @@ func (s *Store) logHeadsOf(ctx context.Context, pseudonyms []string) (map[string
 	g.SetLimit(readParallelism)
 	for _, p := range pseudonyms {
 		g.Go(func() error {
-			h, err := s.logHead(gctx, p)
+			h, err := s.logChain().head(gctx, p)
 			if err != nil {
 				return err
 			}
@@ -697,7 +621,7 @@ func (s *Store) migrateChunk(ctx context.Context, pseudonyms []string, byPseudon
 		if err != nil && onlyDuplicates(err) && errors.As(err, &bwe) {
 			for _, we := range bwe.WriteErrors {
 				d := headDocs[we.Index].(headDoc)
-				_ = s.advanceHead(ctx, d.ID, uint64(d.Seq)) // a hint
+				_ = s.logChain().advance(ctx, d.ID, uint64(d.Seq)) // a hint
 			}
 		}
 	}

@@ -1,0 +1,129 @@
+package mongostore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/govhub/govhub/store"
+)
+
+// seqChain is an insert-only sequence 1, 2, 3, … per key, addressable by string _id alone, shared by
+// the citizens' access logs (subjectlog.go) and the question queues (questions.go):
+//
+//	items  {_id: "<key>/<seq>", …}
+//	heads  {_id: "<key>", seq: int64}
+//
+// seq is in decimal without padding. A duplicate _id insert is the compare-and-swap that gives each
+// item its own seq, so the sequence is dense. The head is a hint, never past an inserted item and
+// never moved back ($max on MongoDB, under the process's document lock on the embedded store); it
+// may lag, so readers and appenders start at the head and probe forward until a miss.
+type seqChain struct {
+	s            *Store
+	items, heads *mongo.Collection
+	// what names a key's sequence in errors, e.g. "an access log".
+	what func(key string) string
+}
+
+// seqID is the _id of a chain's item seq of key.
+func seqID(key string, seq uint64) string { return key + "/" + strconv.FormatUint(seq, 10) }
+
+type headDoc struct {
+	ID  string `bson:"_id"`
+	Seq int64  `bson:"seq"`
+}
+
+// head returns key's head hint, 0 when there is none.
+func (c seqChain) head(ctx context.Context, key string) (uint64, error) {
+	var d headDoc
+	err := c.heads.FindOne(ctx, bson.D{{Key: "_id", Value: key}}).Decode(&d)
+	switch {
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return 0, nil
+	case err != nil:
+		return 0, fmt.Errorf("reading the head of %s: %w", c.what(key), mapErr(err))
+	}
+	return uint64(d.Seq), nil
+}
+
+// advance moves key's head hint up to seq, never down ($max, atomic on MongoDB, under the process's
+// document lock on the embedded store). seq must name an inserted item.
+func (c seqChain) advance(ctx context.Context, key string, seq uint64) error {
+	if c.s.embedded != nil {
+		defer c.s.lock(c.heads.Name() + "/" + key)()
+	}
+	update := bson.D{{Key: "$max", Value: bson.D{{Key: "seq", Value: int64(seq)}}}}
+	var err error
+	for range 2 { // two first upserts of one _id: one may fail as a duplicate, and then matches
+		_, err = c.heads.UpdateOne(ctx, bson.D{{Key: "_id", Value: key}}, update, options.UpdateOne().SetUpsert(true))
+		if !mongo.IsDuplicateKeyError(err) {
+			break
+		}
+	}
+	return mapErr(err)
+}
+
+// end returns key's latest seq, 0 when it has none: the head hint, then one _id lookup per seq past
+// it until a miss (one when the head is current). A reader that had to probe writes the end it
+// found back to the head.
+func (c seqChain) end(ctx context.Context, key string) (uint64, error) {
+	head, err := c.head(ctx, key)
+	if err != nil {
+		return 0, err
+	}
+	end := head
+	for {
+		ok, err := c.s.docExists(ctx, c.items, seqID(key, end+1))
+		if err != nil {
+			return 0, fmt.Errorf("probing %s: %w", c.what(key), err)
+		}
+		if !ok {
+			break
+		}
+		end++
+	}
+	if end > head {
+		_ = c.advance(ctx, key, end) // read repair; a hint only
+	}
+	return end, nil
+}
+
+// insertNext inserts doc(seq) at key's first free seq from from on and returns that seq; doc must
+// give the item the _id seqID(key, seq). After a taken seq it reads the head again and jumps past
+// it if others have moved it on, trying at most maxAppendTries seqs (then store.ErrConflict). It
+// does not advance the head.
+func (c seqChain) insertNext(ctx context.Context, key string, from uint64, doc func(seq uint64) any) (uint64, error) {
+	seq := from
+	for range maxAppendTries {
+		_, err := c.items.InsertOne(ctx, doc(seq))
+		if err == nil {
+			return seq, nil
+		}
+		if !mongo.IsDuplicateKeyError(err) {
+			return 0, mapErr(err)
+		}
+		head, err := c.head(ctx, key)
+		if err != nil {
+			return 0, err
+		}
+		seq = max(seq, head) + 1
+	}
+	return 0, fmt.Errorf("%w: %d seqs from %d on were taken", store.ErrConflict, maxAppendTries, from)
+}
+
+// get decodes key's item seq into v and reports whether it exists.
+func (c seqChain) get(ctx context.Context, key string, seq uint64, v any) (bool, error) {
+	err := c.items.FindOne(ctx, bson.D{{Key: "_id", Value: seqID(key, seq)}}).Decode(v)
+	switch {
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("reading %s: %w", c.what(key), mapErr(err))
+	}
+	return true, nil
+}
