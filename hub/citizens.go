@@ -26,8 +26,12 @@ import (
 )
 
 // A citizen's view of the ledger (Citizens): every entry that concerns them, read through their
-// access log (store: subject_log, by _id alone), each entry's bytes from the ledger, and what a
-// browser needs to verify one entry on its own.
+// access log (store: subject_log, by _id alone), and what a browser needs to verify one entry on
+// its own. The log keeps a copy of each entry's bytes, which is used only once its leaf hash
+// matches the ledger's hash tile (authenticated against the signed checkpoint): a page of 20
+// accesses reads 20 tiles of 8 KiB, not 20 entry bundles of about 100 KiB. An entry whose copy is
+// not kept (references written before copies were, and updates settled by recovery) is read from
+// the ledger.
 //
 // Entries not yet integrated. An access is acknowledged once its entry's batch is stored and the
 // citizen's log reference is: the integrator folds the batch into the tree within about a second,
@@ -135,10 +139,12 @@ type AccessLog interface {
 	SubjectRef(ctx context.Context, pseudonym string, index uint64) (store.SubjectRef, error)
 }
 
-// EntryReader reads sequenced entries' bytes, integrated or not, in the order asked
-// (ledger.Reader.SequencedEntries: each entry bundle read once).
+// EntryReader reads the ledger (a ledger.Reader): sequenced entries' bytes, integrated or not, in
+// the order asked (each entry bundle read once), and integrated entries' leaf hashes from the hash
+// tiles, authenticated against the latest checkpoint, with that checkpoint's size.
 type EntryReader interface {
 	SequencedEntries(ctx context.Context, indexes []uint64) ([][]byte, error)
+	LeafHashes(ctx context.Context, indexes []uint64) ([]tlog.Hash, uint64, error)
 }
 
 // CitizensConfig holds what the citizen's view needs; all are required.
@@ -331,15 +337,12 @@ func (c *Citizens) Records(ctx context.Context, p auth.Principal, want map[strin
 		return nil, err
 	}
 	// Log before release.
-	r, err := rd.appendEntry(ctx, ledger.Entry{
+	r, err := rd.appendFor(ctx, ledger.Entry{
 		Kind: ledger.KindAccess, Time: rd.now(), Department: string(auth.KindCitizen), Role: string(auth.KindCitizen),
 		Policy: snap.Version(), Request: rd.requestDigest(request), Outcome: ledger.OutcomeAllowed,
 		Subjects: [][]byte{subj}, Fields: d.entryFields(),
-	})
+	}, p.Subject, salt)
 	if err != nil {
-		return nil, err
-	}
-	if err := rd.indexSubject(ctx, p.Subject, r.Index, salt); err != nil {
 		return nil, err
 	}
 	view.Receipt = r
@@ -429,16 +432,12 @@ func (c *Citizens) since(ctx context.Context, citizen, ps string, from, to uint6
 	return all, nil
 }
 
-// views reads the entries of refs (each entry bundle once), parses them and builds their views, in
-// refs' order. An entry that does not name the citizen under the indexed salt fails the call.
+// views reads the entries of refs (entryBytes), parses them and builds their views, in refs'
+// order. An entry that does not name the citizen under the indexed salt fails the call.
 func (c *Citizens) views(ctx context.Context, citizen, ps string, refs []store.LogRef) ([]Access, error) {
-	indexes := make([]uint64, len(refs))
-	for i, ref := range refs {
-		indexes[i] = ref.Index
-	}
-	raws, err := c.entries.SequencedEntries(ctx, indexes)
+	raws, err := c.entryBytes(ctx, refs)
 	if err != nil {
-		return nil, fmt.Errorf("%w: reading ledger entries: %v", ErrUnavailable, err)
+		return nil, err
 	}
 	out := make([]Access, len(refs))
 	snap := c.rd.policy.Snapshot()
@@ -449,6 +448,54 @@ func (c *Citizens) views(ctx context.Context, citizen, ps string, refs []store.L
 		}
 		out[i] = view(e, snap)
 		out[i].Seq, out[i].Index, out[i].Cursor = ref.Seq, ref.Index, c.cursor(ps, ref.Seq)
+	}
+	return out, nil
+}
+
+// entryBytes returns the bytes of refs' entries, in refs' order. An integrated entry whose bytes
+// the log keeps is checked against its leaf hash in the ledger's level-0 hash tile (8 KiB, against
+// about 100 KiB for its entry bundle): a copy that differs fails the call. The others (bytes not
+// kept, or not integrated yet) are read from the ledger (SequencedEntries).
+func (c *Citizens) entryBytes(ctx context.Context, refs []store.LogRef) ([][]byte, error) {
+	out := make([][]byte, len(refs))
+	var kept []uint64
+	var keptAt []int
+	for i, ref := range refs {
+		if ref.Entry != nil {
+			kept, keptAt = append(kept, ref.Index), append(keptAt, i)
+		}
+	}
+	if len(kept) > 0 {
+		hashes, size, err := c.entries.LeafHashes(ctx, kept)
+		if err != nil {
+			return nil, fmt.Errorf("%w: reading ledger hashes: %v", ErrUnavailable, err)
+		}
+		for k, i := range keptAt {
+			if kept[k] >= size {
+				continue // not integrated: read from its batch below
+			}
+			if ledger.LeafHash(refs[i].Entry) != hashes[k] {
+				return nil, fmt.Errorf("%w: the access log's copy of ledger entry %d differs from the ledger", ErrUnavailable, kept[k])
+			}
+			out[i] = refs[i].Entry
+		}
+	}
+	var rest []uint64
+	var restAt []int
+	for i, ref := range refs {
+		if out[i] == nil {
+			rest, restAt = append(rest, ref.Index), append(restAt, i)
+		}
+	}
+	if len(rest) == 0 {
+		return out, nil
+	}
+	raws, err := c.entries.SequencedEntries(ctx, rest)
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading ledger entries: %v", ErrUnavailable, err)
+	}
+	for k, i := range restAt {
+		out[i] = raws[k]
 	}
 	return out, nil
 }

@@ -70,20 +70,32 @@ func (c *core) appendEntry(ctx context.Context, e ledger.Entry) (ledger.Receipt,
 }
 
 // indexSubject records, in the private subject index and the citizen's access log, that entry
-// index concerns citizen (durable when it returns nil: the response may go out).
-func (c *core) indexSubject(ctx context.Context, citizen string, index uint64, salt []byte) error {
-	_, err := c.index.AppendSubjectLog(ctx, store.LogRef{Pseudonym: c.pseudonym(citizen), Index: index, Salt: salt, Time: c.now()})
+// index concerns citizen (durable when it returns nil: the response may go out). raw is the entry's
+// bytes, kept in the log so that reading it back needs no entry bundle (nil: not kept).
+func (c *core) indexSubject(ctx context.Context, citizen string, index uint64, salt, raw []byte) error {
+	_, err := c.index.AppendSubjectLog(ctx, store.LogRef{Pseudonym: c.pseudonym(citizen), Index: index, Salt: salt, Time: c.now(), Entry: raw})
 	if err != nil {
 		return fmt.Errorf("%w: indexing entry %d: %v", ErrUnavailable, index, err)
 	}
 	return nil
 }
 
-// logAttempt appends an entry for a request that releases nothing, and indexes it for the citizen.
-func (c *core) logAttempt(ctx context.Context, e ledger.Entry, citizen string, salt []byte) (ledger.Receipt, error) {
+// entryBytes is the canonical encoding of e, appended with receipt r, or nil if it is not the
+// entry r acknowledges (it then stays out of the access log, which reads the ledger instead).
+func entryBytes(e ledger.Entry, r ledger.Receipt) []byte {
+	raw, err := ledger.FormatEntry(e)
+	if err != nil || ledger.LeafHash(raw) != r.LeafHash {
+		return nil
+	}
+	return raw
+}
+
+// appendFor appends e and indexes it for citizen (the entry names them under salt): every entry
+// about one citizen goes through it, so that it shows in their access log.
+func (c *core) appendFor(ctx context.Context, e ledger.Entry, citizen string, salt []byte) (ledger.Receipt, error) {
 	r, err := c.appendEntry(ctx, e)
 	if err != nil {
 		return r, err
 	}
-	return r, c.indexSubject(ctx, citizen, r.Index, salt)
+	return r, c.indexSubject(ctx, citizen, r.Index, salt, entryBytes(e, r))
 }

@@ -137,11 +137,12 @@ func (u *Updater) importOne(ctx context.Context, policyVersion uint64, c NewCiti
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		r, err := u.appendEntry(ctx, ledger.Entry{
+		entry := ledger.Entry{
 			Kind: ledger.KindUpdate, Time: u.now(), Department: ds.Owner, Role: ImportRole, Purpose: ds.AdminPurpose,
 			Policy: policyVersion, Outcome: ledger.OutcomeAllowed, Dataset: ds.Name, Record: recordDigest(rec),
 			Subjects: [][]byte{subj}, Fields: fields,
-		})
+		}
+		r, err := u.appendEntry(ctx, entry)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -149,7 +150,7 @@ func (u *Updater) importOne(ctx context.Context, policyVersion uint64, c NewCiti
 			return nil, nil, nil, err
 		}
 		recs = append(recs, rec)
-		refs = append(refs, store.LogRef{Pseudonym: u.pseudonym(c.ID), Index: r.Index, Salt: salt, Time: u.now()})
+		refs = append(refs, store.LogRef{Pseudonym: u.pseudonym(c.ID), Index: r.Index, Salt: salt, Time: u.now(), Entry: entryBytes(entry, r)})
 	}
 	return recs, wrapped, refs, nil
 }

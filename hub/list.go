@@ -168,7 +168,7 @@ func (rd *Reader) ListCitizens(ctx context.Context, p auth.Principal, req ListRe
 		return nil, err
 	}
 	refs := make([]store.LogRef, len(ids))
-	now := rd.now()
+	now, raw := rd.now(), entryBytes(entry, r)
 	for i, id := range ids {
 		pos, path, ok := tree.Path(subjs[i])
 		if !ok {
@@ -179,7 +179,7 @@ func (rd *Reader) ListCitizens(ctx context.Context, p auth.Principal, req ListRe
 			hashes[j] = path[j][:]
 		}
 		refs[i] = store.LogRef{Pseudonym: rd.pseudonym(id), Index: r.Index, Salt: salts[i], Time: now,
-			Page: &store.PagePath{Position: pos, Hashes: hashes}}
+			Page: &store.PagePath{Position: pos, Hashes: hashes}, Entry: raw}
 	}
 	if _, err := rd.index.AppendSubjectLogs(ctx, refs); err != nil {
 		return nil, fmt.Errorf("%w: indexing entry %d: %v", ErrUnavailable, r.Index, err)

@@ -71,15 +71,12 @@ func (rd *Reader) OpenOwn(ctx context.Context, p auth.Principal, field string, i
 		return o, r, err
 	}
 	name := df.dataset.Name + "." + sealKey(df.dataset, df.field.Name, item)
-	r, err = rd.appendEntry(ctx, ledger.Entry{
+	r, err = rd.appendFor(ctx, ledger.Entry{
 		Kind: ledger.KindAccess, Time: rd.now(), Department: string(auth.KindCitizen), Role: string(auth.KindCitizen),
 		Policy: rd.policy.Snapshot().Version(), Outcome: ledger.OutcomeAllowed, Subjects: [][]byte{subj},
 		Fields: []ledger.Field{{Name: name, Level: policy.Reveal.String()}},
-	})
+	}, p.Subject, salt)
 	if err != nil {
-		return o, r, err
-	}
-	if err := rd.indexSubject(ctx, p.Subject, r.Index, salt); err != nil {
 		return o, r, err
 	}
 	return Opening{Value: value, Blinding: blinding, Commitment: c, Version: sf.Version}, r, nil

@@ -261,7 +261,7 @@ func (qs *Questions) Ask(ctx context.Context, p auth.Principal, index uint64, me
 	now := qs.now().UTC().Truncate(time.Millisecond)
 	q := store.Question{ID: usecase.RandomID(qs.rand), Citizen: p.Subject, Pseudonym: pseudonym, Department: access.Department,
 		AccessIndex: index, Message: message, Asked: now, Status: store.QuestionOpen}
-	r, err := qs.logAttempt(ctx, ledger.Entry{Kind: ledger.KindQuestion, Time: now, Department: dept, Role: role, Official: official,
+	r, err := qs.appendFor(ctx, ledger.Entry{Kind: ledger.KindQuestion, Time: now, Department: dept, Role: role, Official: official,
 		Policy: qs.policy.Snapshot().Version(), Outcome: ledger.OutcomeAllowed, Record: qs.textDigest(ledger.KindQuestion, q.ID, message),
 		About: index, Subjects: [][]byte{commitment}}, p.Subject, salt)
 	if err != nil {
@@ -322,7 +322,7 @@ func (qs *Questions) Answer(ctx context.Context, p auth.Principal, id, basis, te
 		return Question{}, err
 	}
 	now := qs.now().UTC().Truncate(time.Millisecond)
-	r, err := qs.logAttempt(ctx, ledger.Entry{Kind: ledger.KindAnswer, Time: now, Department: dept, Role: role, Official: official,
+	r, err := qs.appendFor(ctx, ledger.Entry{Kind: ledger.KindAnswer, Time: now, Department: dept, Role: role, Official: official,
 		Policy: qs.policy.Snapshot().Version(), Outcome: ledger.OutcomeAllowed, Reason: basis,
 		Record: qs.textDigest(ledger.KindAnswer, q.ID, text), About: q.Entry, Subjects: [][]byte{commitment}}, q.Citizen, salt)
 	if err != nil {

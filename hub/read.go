@@ -111,7 +111,7 @@ func (rd *Reader) ReadCitizen(ctx context.Context, p auth.Principal, req ReadReq
 		// stays off the ledger.
 		entry.Fields, entry.Purpose = d.denied(), ""
 		entry.Outcome, entry.Reason = ledger.OutcomeDenied, "unknown-purpose"
-		if _, err := rd.logAttempt(ctx, entry, req.Citizen, salt); err != nil {
+		if _, err := rd.appendFor(ctx, entry, req.Citizen, salt); err != nil {
 			return nil, err
 		}
 		return nil, ErrUnknownPurpose
@@ -119,7 +119,7 @@ func (rd *Reader) ReadCitizen(ctx context.Context, p auth.Principal, req ReadReq
 	entry.Fields = d.entryFields()
 	if len(d.load) == 0 {
 		entry.Outcome, entry.Reason = ledger.OutcomeDenied, "forbidden"
-		r, err := rd.logAttempt(ctx, entry, req.Citizen, salt)
+		r, err := rd.appendFor(ctx, entry, req.Citizen, salt)
 		if err != nil {
 			return nil, err
 		}
@@ -140,7 +140,7 @@ func (rd *Reader) ReadCitizen(ctx context.Context, p auth.Principal, req ReadReq
 		}
 		if !exists {
 			entry.Outcome, entry.Reason, entry.Fields = ledger.OutcomeDenied, "no-such-citizen", d.denied() // nothing was released
-			if _, err := rd.logAttempt(ctx, entry, req.Citizen, salt); err != nil {
+			if _, err := rd.appendFor(ctx, entry, req.Citizen, salt); err != nil {
 				return nil, err
 			}
 			return nil, ErrNotFound
@@ -148,11 +148,8 @@ func (rd *Reader) ReadCitizen(ctx context.Context, p auth.Principal, req ReadReq
 	}
 
 	// Log before release.
-	r, err := rd.appendEntry(ctx, entry)
+	r, err := rd.appendFor(ctx, entry, req.Citizen, salt)
 	if err != nil {
-		return nil, err
-	}
-	if err := rd.indexSubject(ctx, req.Citizen, r.Index, salt); err != nil {
 		return nil, err
 	}
 	view.Receipt = r

@@ -83,7 +83,7 @@ func (u *Updater) Update(ctx context.Context, p auth.Principal, req UpdateReques
 		for _, name := range fieldNames(ds, req.Items) {
 			entry.Fields = append(entry.Fields, ledger.Field{Name: name, Level: policy.Deny.String()})
 		}
-		if _, err := u.logAttempt(ctx, entry, req.Citizen, salt); err != nil {
+		if _, err := u.appendFor(ctx, entry, req.Citizen, salt); err != nil {
 			return nil, err
 		}
 		return nil, cause
@@ -170,7 +170,7 @@ func (u *Updater) Update(ctx context.Context, p auth.Principal, req UpdateReques
 	}
 	// The update is on the ledger: from here on the record must come to match it. If this fails,
 	// the pending update stays and Recover applies it.
-	rec, err = u.finishUpdate(context.WithoutCancel(ctx), dk, pend, index)
+	rec, err = u.finishUpdate(context.WithoutCancel(ctx), dk, pend, index, leaf)
 	if errors.Is(err, ErrConflict) {
 		return nil, err // overtaken: not applied, and never will be
 	}
@@ -203,10 +203,11 @@ func (u *Updater) Update(ctx context.Context, p auth.Principal, req UpdateReques
 }
 
 // finishUpdate writes the record of a pending update whose entry is at index, registers the citizen
-// for an identity record, indexes the entry for the citizen and drops the pending update. It is
+// for an identity record, indexes the entry for the citizen (raw: its bytes, or nil) and drops the
+// pending update. It is
 // idempotent, so recovery can run it again. An update overtaken by another (see writeRecord) is
 // indexed and dropped without being applied, and reported as ErrConflict.
-func (u *Updater) finishUpdate(ctx context.Context, dk *seal.DataKey, p store.Pending, index uint64) (store.Record, error) {
+func (u *Updater) finishUpdate(ctx context.Context, dk *seal.DataKey, p store.Pending, index uint64, raw []byte) (store.Record, error) {
 	rec, err := sealAt(dk, p.Record, index)
 	if err != nil {
 		return rec, err
@@ -220,7 +221,7 @@ func (u *Updater) finishUpdate(ctx context.Context, dk *seal.DataKey, p store.Pe
 			return rec, fmt.Errorf("registering the citizen: %w", err)
 		}
 	}
-	if err := u.indexSubject(ctx, rec.Citizen, index, p.SubjectSalt); err != nil {
+	if err := u.indexSubject(ctx, rec.Citizen, index, p.SubjectSalt, raw); err != nil {
 		return rec, err
 	}
 	if err := u.pending.DeletePending(ctx, p.ID); err != nil {

@@ -195,3 +195,47 @@ func FuzzParseProof(f *testing.F) {
 		}
 	})
 }
+
+// LeafHashes gives each integrated entry's leaf hash from the hash tiles, the zero hash beyond the
+// checkpoint, and fails when a stored tile does not reach the checkpoint's root.
+func TestLeafHashes(t *testing.T) {
+	m := newMemStorage()
+	s, v := keys(t)
+	l, err := ledger.New(t.Context(), ledger.Config{Storage: m, Signer: s, Verifier: v}, ledger.WithIntegrationInterval(5*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Shutdown(context.Background())
+	const n = 600
+	leaves := appendN(t, l, n)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if _, err := l.WaitCheckpoint(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	indexes := []uint64{599, 0, 255, 256, 300, n, n + 7}
+	got, size, err := l.Reader().LeafHashes(t.Context(), indexes)
+	if err != nil || size != n {
+		t.Fatalf("LeafHashes = size %d, %v; want %d", size, err, n)
+	}
+	for i, index := range indexes {
+		want := tlog.Hash{}
+		if index < n {
+			want = ledger.LeafHash(leaves[index])
+		}
+		if got[i] != want {
+			t.Errorf("LeafHashes: entry %d = %s, want %s", index, got[i], want)
+		}
+	}
+	if got, size, err := l.Reader().LeafHashes(t.Context(), []uint64{n}); err != nil || size != n || got[0] != (tlog.Hash{}) {
+		t.Errorf("LeafHashes(only beyond the checkpoint) = %v, %d, %v", got, size, err)
+	}
+
+	// A level-0 tile altered in storage: a fresh reader (no cache) refuses it.
+	m.mu.Lock()
+	m.tiles[[2]uint64{0, 1}][40] ^= 1
+	m.mu.Unlock()
+	if _, _, err := ledger.NewReader(m, v).LeafHashes(t.Context(), []uint64{300}); err == nil {
+		t.Error("LeafHashes over a tampered tile succeeded")
+	}
+}

@@ -139,6 +139,10 @@ type LogRef struct {
 	Page *PagePath
 	// Time is when the access was logged (kept to the millisecond).
 	Time time.Time
+	// Entry is the entry's canonical bytes as appended, kept so that a page of the log reads no
+	// entry bundle; nil when the appender did not have them (a reader then reads the ledger).
+	// They are a copy: readers check them against the ledger's leaf hash before use.
+	Entry []byte
 }
 
 // MaxPagePath is the most hashes a PagePath holds: a page of up to 2^7 = 128 subjects (list pages

@@ -351,6 +351,50 @@ func TestCitizenV1Entry(t *testing.T) {
 	h.proofOf(tok, c.ID, r.Index)
 }
 
+// The access log's copy of an entry is shown only when its leaf hash is the ledger's: a copy
+// altered in the store fails the page instead of showing what the ledger does not say.
+func TestCitizenLogCopyChecked(t *testing.T) {
+	h := startHub(t, 2)
+	c := h.gen.Citizen(1)
+	ps := subject.Pseudonym(h.app.keys.index, c.ID)
+	appendWithCopy := func(purpose string, copyOf func(raw []byte) []byte) uint64 {
+		salt := make([]byte, 32)
+		rand.Read(salt)
+		e := ledger.Entry{Kind: ledger.KindAccess, Time: time.Now(), Department: "tax", Role: "clerk",
+			Purpose: purpose, Policy: 1, Outcome: ledger.OutcomeAllowed, Subjects: [][]byte{subject.Commit(salt, c.ID)},
+			Fields: []ledger.Field{{Name: "tax.annualIncome", Level: "reveal"}}}
+		r, err := h.app.log.Append(t.Context(), e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := ledger.FormatEntry(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.app.storage.store.AppendSubjectLog(t.Context(), store.LogRef{Pseudonym: ps, Index: r.Index, Salt: salt, Time: time.Now(), Entry: copyOf(raw)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.app.log.WaitCaughtUp(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		return r.Index
+	}
+	tok := h.token(citizenP(c.ID))
+	good := appendWithCopy("tax-assessment", func(raw []byte) []byte { return raw })
+	top := h.query(tok, myAccessesQuery, map[string]any{"first": 1})
+	if len(top.Errors) > 0 || idx(get(get(top.Data, "myAccesses", "edges").([]any)[0], "node", "index")) != good {
+		t.Fatalf("myAccesses with a true copy = %v %+v", top.Data, top.Errors)
+	}
+	// Another purpose in the copy: still a well-formed entry naming the citizen, but not the ledger's.
+	appendWithCopy("tax-assessment", func(raw []byte) []byte {
+		return bytes.Replace(raw, []byte("purpose tax-assessment"), []byte("purpose tax-collection"), 1)
+	})
+	top = h.query(tok, myAccessesQuery, map[string]any{"first": 2})
+	if len(top.Errors) == 0 || top.Errors[0].Extensions["code"] != "UNAVAILABLE" {
+		t.Errorf("myAccesses with an altered copy = %v %+v; want an error", top.Data, top.Errors)
+	}
+}
+
 const accessAddedSub = `subscription { accessAdded { index kind department { code } } }`
 
 // accessAdded delivers, over a websocket authenticated by its connection_init payload and over SSE

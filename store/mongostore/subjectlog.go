@@ -4,7 +4,8 @@ package mongostore
 // from an index):
 //
 //	subject_log        {_id: "<pseudonym>/<seq>", index: int64, salt: bin, time: date,
-//	                    page: {pos: int64, path: [bin, …]}}   (page only for a list page's path)
+//	                    page: {pos: int64, path: [bin, …]},   (page only for a list page's path)
+//	                    entry: bin}                           (the entry's bytes, when the appender had them)
 //	subject_log_heads  {_id: "<pseudonym>", seq: int64}
 //
 // seq is the citizen's own sequence 1, 2, 3, … in decimal without padding ("p/1", "p/2", … "p/10").
@@ -40,6 +41,8 @@ import (
 const (
 	// maxAppendTries bounds the sequence numbers one append tries past its starting guess.
 	maxAppendTries = 64
+	// maxLogEntry bounds the entry bytes a log document keeps (ledger.MaxEntrySize).
+	maxLogEntry = 1<<16 - 1
 	// readParallelism bounds the concurrent _id lookups of one log read or batch append.
 	readParallelism = 8
 	// migrationChunk is the number of documents one migration insert carries.
@@ -56,6 +59,7 @@ type logDoc struct {
 	Salt  []byte     `bson:"salt"`
 	Time  *time.Time `bson:"time,omitempty"`
 	Page  *pageDoc   `bson:"page,omitempty"`
+	Entry []byte     `bson:"entry,omitempty"`
 }
 
 type pageDoc struct {
@@ -69,7 +73,7 @@ func (s *Store) logChain() seqChain {
 }
 
 func toLogDoc(r store.LogRef, seq uint64) logDoc {
-	d := logDoc{ID: seqID(r.Pseudonym, seq), Index: int64(r.Index), Salt: r.Salt}
+	d := logDoc{ID: seqID(r.Pseudonym, seq), Index: int64(r.Index), Salt: r.Salt, Entry: r.Entry}
 	if !r.Time.IsZero() {
 		t := r.Time.UTC().Truncate(time.Millisecond)
 		d.Time = &t
@@ -81,7 +85,7 @@ func toLogDoc(r store.LogRef, seq uint64) logDoc {
 }
 
 func fromLogDoc(pseudonym string, seq uint64, d logDoc) store.LogRef {
-	r := store.LogRef{Pseudonym: pseudonym, Seq: seq, Index: uint64(d.Index), Salt: d.Salt}
+	r := store.LogRef{Pseudonym: pseudonym, Seq: seq, Index: uint64(d.Index), Salt: d.Salt, Entry: d.Entry}
 	if d.Time != nil {
 		r.Time = d.Time.UTC()
 	}
@@ -94,6 +98,9 @@ func fromLogDoc(pseudonym string, seq uint64, d logDoc) store.LogRef {
 func checkLogRef(r store.LogRef) error {
 	if r.Pseudonym == "" {
 		return errors.New("store: log reference without a pseudonym")
+	}
+	if len(r.Entry) > maxLogEntry {
+		return fmt.Errorf("store: log reference with an entry of %d bytes (at most %d)", len(r.Entry), maxLogEntry)
 	}
 	if p := r.Page; p != nil {
 		if p.Position < 0 || len(p.Hashes) > store.MaxPagePath {

@@ -81,6 +81,7 @@ func testLogAppendRead(t *testing.T, env *Env) {
 	page := &store.PagePath{Position: 5, Hashes: [][]byte{bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32), bytes.Repeat([]byte{3}, 32)}}
 	refs := []store.LogRef{logRef("aa", 5), logRef("aa", 7), logRef("aa", 6), logRef("aab", 8), {Pseudonym: "ab", Index: 9, Salt: salt(9)}}
 	refs[1].Page = page
+	refs[2].Entry = []byte("govhub/entry/v2\nkind access\n") // kept as given
 	for i, r := range refs {
 		seq, err := s.AppendSubjectLog(ctx, r)
 		if err != nil {
@@ -124,6 +125,7 @@ func testLogAppendRead(t *testing.T, env *Env) {
 		{Pseudonym: "aa", Index: 1, Page: &store.PagePath{Hashes: [][]byte{{1, 2}}}},
 		{Pseudonym: "aa", Index: 1, Page: &store.PagePath{Hashes: slices.Repeat([][]byte{make([]byte, 32)}, store.MaxPagePath+1)}},
 		{Pseudonym: "aa", Index: 1, Page: &store.PagePath{Position: -1}},
+		{Pseudonym: "aa", Index: 1, Entry: make([]byte, 1<<16)},
 	} {
 		if _, err := s.AppendSubjectLog(ctx, bad); err == nil {
 			t.Errorf("AppendSubjectLog(%+v) = nil error, want one", bad)
