@@ -23,6 +23,10 @@ const (
 	KindCitizen Kind = "citizen"
 	// KindAuditor is an auditor of the ledger (no Department or Role).
 	KindAuditor Kind = "auditor"
+	// KindOperator is an operator running the hub (no Department or Role):
+	// the hub's administration and operational status, never citizen data or
+	// the policy.
+	KindOperator Kind = "operator"
 )
 
 // RoleOfficer is the role every officer principal carries.
@@ -52,7 +56,7 @@ type Principal struct {
 //   - department: Department and Role are codes; Subject is an id.
 //   - officer: Department is a code; Role is RoleOfficer; Subject is an id.
 //   - citizen: Subject is a citizen id; Department and Role are empty.
-//   - auditor: Subject is an id; Department and Role are empty.
+//   - auditor, operator: Subject is an id; Department and Role are empty.
 //
 // A code (department or role) is 1 to 64 characters of [a-z0-9-]. A citizen id
 // is an upper-case letter then 6 to 12 digits ([A-Z][0-9]{6,12}, e.g. C000001).
@@ -90,15 +94,15 @@ func (p Principal) Validate() error {
 		if !isCitizenID(p.Subject) {
 			return invalid("citizen subject must match [A-Z][0-9]{6,12}")
 		}
-	case KindAuditor:
+	case KindAuditor, KindOperator:
 		if p.Department != "" || p.Role != "" {
-			return invalid("auditor must have no department or role")
+			return invalid(string(p.Kind) + " must have no department or role")
 		}
 		if !isID(p.Subject) {
 			return invalid("subject must be 1-128 characters of [A-Za-z0-9._@+:-]")
 		}
 	default:
-		return invalid("kind must be department, officer, citizen or auditor")
+		return invalid("kind must be department, officer, citizen, auditor or operator")
 	}
 	return nil
 }

@@ -40,6 +40,9 @@ func TestPrincipalValidate(t *testing.T) {
 		{"auditor", Principal{Kind: KindAuditor, Subject: "audit-1"}, true},
 		{"auditor with department", Principal{Kind: KindAuditor, Department: "tax", Subject: "audit-1"}, false},
 		{"auditor without subject", Principal{Kind: KindAuditor}, false},
+		{"operator", Principal{Kind: KindOperator, Subject: "ops-1"}, true},
+		{"operator with role", Principal{Kind: KindOperator, Role: "admin", Subject: "ops-1"}, false},
+		{"operator without subject", Principal{Kind: KindOperator}, false},
 		{"unknown kind", Principal{Kind: "admin", Subject: "root"}, false},
 		{"empty", Principal{}, false},
 	}

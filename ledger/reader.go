@@ -286,6 +286,13 @@ func (r *Reader) Entry(ctx context.Context, index uint64) ([]byte, error) {
 	return entries[i], nil
 }
 
+// Checkpoint returns the checkpoint the Reader serves proofs within: the log's latest integrated
+// one (a Reader built by NewReader: the stored one, verified).
+func (r *Reader) Checkpoint(ctx context.Context) (Checkpoint, error) {
+	cp, _, err := r.heads(ctx)
+	return cp, err
+}
+
 // LatestCosigned returns the largest checkpoint ever cosigned by witnesses, as stored, or
 // ErrNotFound. Tools that open the log without its witness configuration use it to give out
 // proofs against cosigned checkpoints.

@@ -232,6 +232,8 @@ type app struct {
 	witnessQuorum int
 	// demo is set by govhub demo before handler: the demo-only routes are mounted.
 	demo bool
+	// started is when openApp returned.
+	started time.Time
 }
 
 // openApp opens everything a serving hub needs, checks the ledger against its latest checkpoint,
@@ -245,7 +247,7 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, storage: st, keys: k}
+	a := &app{cfg: cfg, storage: st, keys: k, started: time.Now()}
 	ok := false
 	defer func() {
 		if !ok {
@@ -506,6 +508,8 @@ func (a *app) handler() http.Handler {
 		}
 		tiles.ServeHTTP(w, r)
 	})
+	// The operators' endpoint (status.go): operator tokens only.
+	mux.Handle("GET "+statusPath, auth.Middleware(a.verifier, onlyKind(auth.KindOperator, a.statusHandler(a.started))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)

@@ -132,15 +132,18 @@ func TestTilesAPIAccess(t *testing.T) {
 	}
 }
 
-// A receipt from `govhub ledger receipt` verifies offline with `govhub ledger check-receipt`, and a
-// receipt whose entry was changed does not.
+// A receipt from `govhub ledger receipt` (beside the running hub, or with it stopped) verifies
+// offline with `govhub ledger check-receipt`, and a receipt whose entry was changed does not.
 func TestReceiptCommands(t *testing.T) {
 	h := startHub(t, 5)
 	h.waitPublished(10)
 	vkey := h.app.keys.log.VerifierKey
-	h.close()
-
 	var out, errOut bytes.Buffer
+	if err := run(t.Context(), []string{"ledger", "receipt", "--data-dir", h.dir, "--index", "7"}, &out, &errOut); err != nil {
+		t.Fatalf("ledger receipt beside the hub = %v (%s)", err, errOut.String())
+	}
+	h.close()
+	out.Reset()
 	if err := run(t.Context(), []string{"ledger", "receipt", "--data-dir", h.dir, "--index", "7"}, &out, &errOut); err != nil {
 		t.Fatalf("ledger receipt = %v (%s)", err, errOut.String())
 	}

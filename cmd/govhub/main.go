@@ -12,6 +12,10 @@
 //	govhub policy export   print the policy in force (Casbin CSV)
 //	govhub policy import   propose a policy file as a change (or import it into an empty store)
 //	govhub official resolve  the official behind an entry's official line, for their department
+//	govhub status          the running hub's operational status (operator endpoint)
+//
+// Beside a running hub, the commands that read open its database read-only, and those that change
+// something ask the hub over HTTP with a token (admin.go).
 //
 // Common flags: --data-dir (default ./govhub-data), --addr (default 127.0.0.1:8080), --mongo-uri
 // (empty: the embedded FerretDB in the data directory).
@@ -65,7 +69,7 @@ const usage = `usage: govhub <command> [flags]
 commands:
   demo            serve with synthetic data and the demo policy; prints tokens and URLs
   serve           serve the hub
-  token           print a bearer token (--kind department|officer|citizen|auditor …)
+  token           print a bearer token (--kind department|officer|citizen|auditor|operator …)
   ledger verify   recompute the ledger from storage and check every checkpoint
   ledger pubkey   print the ledger's note verifier key
   ledger receipt  print an entry's receipt (C2SP tlog-proof): --index N
@@ -75,10 +79,16 @@ commands:
                   verifier key (C2SP cosignature/v1, type 0x04)
   witness         run a witness: --key F --log-key K [--addr A] [--state-dir D | --data-dir D]
   policy export   print the policy in force as Casbin CSV [--purposes F.json]
-  policy import F propose the policy of a CSV file as a change (--officer ID --reason TEXT),
-                  or import it into an empty store
+  policy import F propose the policy of a CSV file as a change to the running hub, as the
+                  officer whose token is given (--token T --reason TEXT), or import it into
+                  an empty store
   official resolve --department D PSEUDONYM
                   the official (token subject) behind an entry's official line
+  status          the running hub's operational status (an operator token, or the data
+                  directory's issuer key)
+
+Beside a running hub: ledger verify, ledger receipt, policy export and official resolve read its
+database read-only; policy import and status ask the hub.
 
 Run 'govhub <command> -h' for a command's flags.
 `
@@ -135,6 +145,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdPolicy(ctx, args[1:], stdout, stderr)
 	case "official":
 		return cmdOfficial(ctx, args[1:], stdout, stderr)
+	case "status":
+		return cmdStatus(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -56,11 +56,11 @@ func cmdOfficial(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	st, err := openStorage(ctx, cfg)
+	st, err := openReader(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}
-	defer st.close(context.WithoutCancel(ctx))
+	defer st.closeReader(context.WithoutCancel(ctx))
 	subject, err := usecase.ResolveOfficial(ctx, key, st.store, *dept, names[0])
 	if err != nil {
 		return err

@@ -48,8 +48,8 @@ func TestEntriesNameTheOfficial(t *testing.T) {
 	if bytes.Equal(e2.Official, e.Official) || len(e2.Official) != 32 {
 		t.Errorf("second clerk's official = %x, want 32 bytes other than the first's %x", e2.Official, e.Official)
 	}
-	h.close()
 
+	// Beside the running hub: read through its database.
 	resolve := func(args ...string) (string, error) {
 		var out, errOut bytes.Buffer
 		err := run(t.Context(), append([]string{"official", "resolve", "--data-dir", h.dir}, args...), &out, &errOut)

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/policy"
 )
 
@@ -35,7 +34,8 @@ const policyUsage = `usage: govhub policy <subcommand> [flags]
 
 subcommands:
   export          print the policy in force as Casbin CSV [--purposes F.json] [--version N]
-  import FILE     propose the policy of a CSV file as a change (--officer ID --reason TEXT),
+  import FILE     propose the policy of a CSV file as a change to the running hub, as the
+                  officer whose token is given (--token T or $GOVHUB_TOKEN, --reason TEXT),
                   or import it into an empty store
 
 Run 'govhub policy <subcommand> -h' for its flags.
@@ -56,16 +56,11 @@ func cmdPolicyExport(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	if cfg.MongoURI == "" {
-		if err := requireDataDir(cfg.DataDir); err != nil {
-			return err
-		}
-	}
-	st, err := openStorage(ctx, cfg)
+	st, err := openReader(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}
-	defer st.close(context.WithoutCancel(ctx))
+	defer st.closeReader(context.WithoutCancel(ctx))
 	v := *version
 	if v == 0 {
 		if v, err = st.store.LatestVersion(ctx, 0); err != nil {
@@ -99,22 +94,28 @@ func cmdPolicyExport(ctx context.Context, args []string, stdout, stderr io.Write
 	return nil
 }
 
-// cmdPolicyImport proposes the policy of a CSV file as a change against the version in force (an
-// officer names themselves; another must approve), or imports it directly into an empty store.
+// cmdPolicyImport proposes the policy of a CSV file as a change against the version in force, to
+// the running hub, as the officer whose token it is given (another must approve it); or, into a
+// store that holds no policy yet (no hub has run on it), imports it as version 1.
 func cmdPolicyImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("policy import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c commonFlags
 	c.register(fs)
+	var af adminFlags
+	af.register(fs)
 	purposesFile := fs.String("purposes", "", "the purpose registry to import with the rules (JSON; default: keep the registry in force)")
-	officerID := fs.String("officer", "", "the privacy officer proposing the change")
+	officerID := fs.String("officer", "", "no longer accepted: the proposal is made as the officer whose token is given")
 	reason := fs.String("reason", "", "why (required for a proposal)")
 	files, err := parseWithFiles(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(files) != 1 {
-		return &exitError{2, errors.New("usage: govhub policy import FILE.csv [--purposes F.json] --officer ID --reason TEXT")}
+		return &exitError{2, errors.New("usage: govhub policy import FILE.csv [--purposes F.json] --reason TEXT [--token T | $" + tokenEnv + "]")}
+	}
+	if *officerID != "" {
+		return &exitError{2, fmt.Errorf("--officer is no longer accepted: the proposal is made as the officer whose token is given (--token or $%s; govhub token --kind officer mints one)", tokenEnv)}
 	}
 	data, err := os.ReadFile(files[0])
 	if err != nil {
@@ -140,56 +141,142 @@ func cmdPolicyImport(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	// An empty store takes the file as its first version, through the files of the data directory
-	// (which openApp imports).
-	st, err := openStorage(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	latest, err := st.store.LatestVersion(ctx, 0)
-	st.close(context.WithoutCancel(ctx))
-	if err != nil {
-		return err
-	}
-	if latest != 0 && (*officerID == "" || *reason == "") {
-		return &exitError{2, errors.New("the store holds a policy: importing proposes a change, which needs --officer and --reason")}
-	}
-	if latest == 0 {
-		if purposes == nil {
-			purposes = policy.Demo().Purposes
-		}
-		if err := policy.WriteDir(cfg.path("policy"), policy.Set{Version: 1, Rules: rules, Groupings: groups, Purposes: purposes}); err != nil {
+	if af.hub == "" {
+		st, err := openReader(ctx, cfg, io.Discard)
+		if err != nil {
 			return err
 		}
+		latest, err := st.store.LatestVersion(ctx, 0)
+		st.closeReader(context.WithoutCancel(ctx))
+		if err != nil {
+			return err
+		}
+		if latest == 0 {
+			return importFirstPolicy(ctx, cfg, files[0], policy.Set{Rules: rules, Groupings: groups, Purposes: purposes}, stdout)
+		}
+	}
+	if *reason == "" {
+		return &exitError{2, errors.New("the store holds a policy: importing proposes a change, which needs --reason")}
+	}
+	if cfg.MongoURI != "" && af.hub == "" {
+		return &exitError{2, errors.New("with --mongo-uri, give --hub URL: the proposal is made to a hub on that database")}
+	}
+	hc, err := af.client(cfg.DataDir, nil)
+	if err != nil {
+		return err
+	}
+	return proposeThroughHub(ctx, hc, policy.Set{Rules: rules, Groupings: groups, Purposes: purposes}, *reason, stdout)
+}
+
+// importFirstPolicy imports set into a store that holds no policy, as version 1, through the
+// policy files of the data directory (which openApp imports and puts on the ledger).
+func importFirstPolicy(ctx context.Context, cfg config, file string, set policy.Set, stdout io.Writer) error {
+	if set.Purposes == nil {
+		set.Purposes = policy.Demo().Purposes
+	}
+	set.Version = 1
+	if err := policy.WriteDir(cfg.path("policy"), set); err != nil {
+		return err
 	}
 	a, err := openApp(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer a.close(context.WithoutCancel(ctx))
-	if latest == 0 {
-		fmt.Fprintf(stdout, "imported %s as policy version 1 (%d rules)\n", files[0], len(rules))
-		return nil
+	fmt.Fprintf(stdout, "imported %s as policy version 1 (%d rules)\n", file, len(set.Rules))
+	return nil
+}
+
+// wireRule, wireGrouping and wireChange are the GraphQL shapes of policy.Rule, Grouping and Change.
+type wireRule struct {
+	Role       string `json:"role"`
+	Department string `json:"department"`
+	Object     string `json:"object"`
+	Action     string `json:"action"`
+	Purpose    string `json:"purpose"`
+	Effect     string `json:"effect"`
+}
+
+type wireGrouping struct {
+	Member     string `json:"member"`
+	Role       string `json:"role"`
+	Department string `json:"department"`
+}
+
+type wireChange struct {
+	AddRules        []wireRule       `json:"addRules"`
+	RemoveRules     []wireRule       `json:"removeRules"`
+	AddGroupings    []wireGrouping   `json:"addGroupings"`
+	RemoveGroupings []wireGrouping   `json:"removeGroupings"`
+	AddPurposes     []policy.Purpose `json:"addPurposes"`
+	RetirePurposes  []string         `json:"retirePurposes"`
+}
+
+func toWireRules(rs []policy.Rule) []wireRule {
+	out := make([]wireRule, len(rs))
+	for i, r := range rs {
+		out[i] = wireRule{r.Role, r.Department, r.Object, string(r.Action), r.Purpose, string(r.Effect)}
 	}
-	cur, err := a.officers.PolicyRules(ctx, auth.Principal{Kind: auth.KindAuditor, Subject: "cli"}, 0)
+	return out
+}
+
+func toWireGroupings(gs []policy.Grouping) []wireGrouping {
+	out := make([]wireGrouping, len(gs))
+	for i, g := range gs {
+		out[i] = wireGrouping{g.Member, g.Role, g.Department}
+	}
+	return out
+}
+
+// proposeThroughHub reads the policy in force from the hub, and proposes the difference to want
+// (purposes nil: the registry stays as it is) as the token's officer.
+func proposeThroughHub(ctx context.Context, hc *hubClient, want policy.Set, reason string, stdout io.Writer) error {
+	var cur struct {
+		PolicyVersion   struct{ Version uint64 }
+		PolicyRules     []wireRule
+		PolicyGroupings []wireGrouping
+		Purposes        []policy.Purpose
+	}
+	err := hc.query(ctx, `{ policyVersion { version } policyRules { role department object action purpose effect }
+		policyGroupings { member role department } purposes { code titleZh titleEn legalBasis } }`, nil, &cur)
 	if err != nil {
 		return err
 	}
-	if purposes == nil { // the file names no purposes: the registry stays as it is
-		purposes = cur.Purposes
+	in := policy.Set{Version: cur.PolicyVersion.Version, Purposes: cur.Purposes}
+	for _, r := range cur.PolicyRules {
+		in.Rules = append(in.Rules, policy.Rule{Role: r.Role, Department: r.Department, Object: r.Object,
+			Action: policy.Action(r.Action), Purpose: r.Purpose, Effect: policy.Effect(r.Effect)})
 	}
-	change := policy.Diff(cur, policy.Set{Rules: rules, Groupings: groups, Purposes: purposes})
+	for _, g := range cur.PolicyGroupings {
+		in.Groupings = append(in.Groupings, policy.Grouping{Member: g.Member, Role: g.Role, Department: g.Department})
+	}
+	if want.Purposes == nil {
+		want.Purposes = in.Purposes
+	}
+	change := policy.Diff(in, want)
 	if change.IsZero() {
-		fmt.Fprintln(stdout, "the file holds the policy in force: nothing to propose")
+		fmt.Fprintf(stdout, "the file holds the policy in force (version %d): nothing to propose\n", in.Version)
 		return nil
 	}
-	officer := auth.Principal{Kind: auth.KindOfficer, Department: "privacy-office", Role: auth.RoleOfficer, Subject: *officerID}
-	prop, err := a.officers.ProposePolicyChange(ctx, officer, change, *reason)
+	wc := wireChange{AddRules: toWireRules(change.AddRules), RemoveRules: toWireRules(change.RemoveRules),
+		AddGroupings: toWireGroupings(change.AddGroupings), RemoveGroupings: toWireGroupings(change.RemoveGroupings),
+		AddPurposes: change.AddPurposes, RetirePurposes: change.RetirePurposes}
+	var res struct {
+		ProposePolicyChange struct {
+			ID          string
+			BaseVersion uint64
+			ProposedBy  string
+			Impact      []struct{ Department, Role, Purpose, Field, Before, After string }
+		}
+	}
+	err = hc.query(ctx, `mutation($change: PolicyChangeInput!, $reason: String!) { proposePolicyChange(change: $change, reason: $reason) {
+		id baseVersion proposedBy impact { department role purpose field before after } } }`, map[string]any{"change": wc, "reason": reason}, &res)
 	if err != nil {
 		return &exitError{1, err}
 	}
-	fmt.Fprintf(stdout, "proposal %s against version %d: +%d −%d rules, +%d −%d groupings; %d decisions move. Another officer must approve it.\n",
-		prop.ID, prop.Base, len(change.AddRules), len(change.RemoveRules), len(change.AddGroupings), len(change.RemoveGroupings), len(prop.Impact))
+	prop := res.ProposePolicyChange
+	fmt.Fprintf(stdout, "proposal %s by %s against version %d: +%d −%d rules, +%d −%d groupings; %d decisions move. Another officer must approve it.\n",
+		prop.ID, prop.ProposedBy, prop.BaseVersion, len(change.AddRules), len(change.RemoveRules), len(change.AddGroupings), len(change.RemoveGroupings), len(prop.Impact))
 	for i, f := range prop.Impact {
 		if i == 20 {
 			fmt.Fprintf(stdout, "  … and %d more\n", len(prop.Impact)-20)

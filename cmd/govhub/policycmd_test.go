@@ -2,42 +2,78 @@ package main
 
 import (
 	"bytes"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/govhub/govhub/auth"
 )
 
-// `govhub policy export` writes the policy in force as Casbin CSV; `govhub policy import` of an
-// edited file proposes the difference (another officer must approve it), never changes the policy
-// by itself.
+// serveBeside serves the test hub over HTTP and leaves its address in the data directory, as
+// govhub serve does, so that commands run beside it find it.
+func serveBeside(t *testing.T, h *testHub) string {
+	t.Helper()
+	srv := httptest.NewServer(h.handler)
+	t.Cleanup(srv.Close)
+	unpublish, err := publishAddress(h.dir, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(unpublish)
+	return srv.URL
+}
+
+// Beside a running hub, `govhub policy export` reads the policy in force through the hub's
+// database (read-only) as Casbin CSV; `govhub policy import` of an edited file proposes the
+// difference to the hub as the officer whose token is given (another officer must approve it),
+// never as one named on the command line, and never changes the policy by itself.
 func TestPolicyExportImport(t *testing.T) {
 	h := startHub(t, 2)
-	h.close()
+	serveBeside(t, h)
 	var out, errOut bytes.Buffer
 	if err := run(t.Context(), []string{"policy", "export", "--data-dir", h.dir}, &out, &errOut); err != nil {
-		t.Fatalf("export: %v %s", err, errOut.String())
+		t.Fatalf("export beside the hub: %v %s", err, errOut.String())
 	}
 	if !strings.Contains(out.String(), "p, clerk, housing, identity.name, reveal, home-purchase-eligibility, allow") {
 		t.Fatalf("export lacks a demo rule:\n%s", out.String())
+	}
+	if !strings.Contains(errOut.String(), "read-only") {
+		t.Errorf("export beside the hub does not say it reads through the hub's database: %q", errOut.String())
 	}
 	edited := out.String() + "p, clerk, housing, identity.birthDate, commit, home-purchase-eligibility, allow\n"
 	file := filepath.Join(t.TempDir(), "rules.csv")
 	if err := os.WriteFile(file, []byte(edited), 0o644); err != nil {
 		t.Fatal(err)
 	}
-
-	out.Reset()
-	err := run(t.Context(), []string{"policy", "import", file, "--data-dir", h.dir}, &out, &errOut)
-	if err == nil || !strings.Contains(err.Error(), "--officer") {
-		t.Errorf("import without an officer = %v, want a refusal asking for --officer and --reason", err)
+	t.Setenv(tokenEnv, "")
+	importWith := func(extra ...string) (string, error) {
+		out.Reset()
+		errOut.Reset()
+		err := run(t.Context(), append([]string{"policy", "import", file, "--data-dir", h.dir, "--reason", "age check"}, extra...), &out, &errOut)
+		return out.String(), err
 	}
-	out.Reset()
-	if err := run(t.Context(), []string{"policy", "import", file, "--data-dir", h.dir, "--officer", "officer-1", "--reason", "age check"}, &out, &errOut); err != nil {
+	if _, err := importWith(); err == nil || !strings.Contains(err.Error(), "token") {
+		t.Errorf("import without a token = %v, want a refusal asking for one", err)
+	}
+	if _, err := importWith("--officer", "officer-1"); err == nil || !strings.Contains(err.Error(), "--officer is no longer accepted") {
+		t.Errorf("import with --officer = %v, want a refusal", err)
+	}
+	if _, err := importWith("--token", h.token(housingClerk)); err == nil || !strings.Contains(err.Error(), "FORBIDDEN") {
+		t.Errorf("import with a clerk's token = %v, want the hub's refusal", err)
+	}
+	said, err := importWith("--token", h.token(officer1))
+	if err != nil {
 		t.Fatalf("import: %v %s", err, errOut.String())
 	}
-	if !strings.Contains(out.String(), "+1 −0 rules") || !strings.Contains(out.String(), "identity.birthDate: deny → commit") {
-		t.Errorf("import says %q", out.String())
+	if !strings.Contains(said, "by officer-1") || !strings.Contains(said, "+1 −0 rules") || !strings.Contains(said, "identity.birthDate: deny → commit") {
+		t.Errorf("import says %q", said)
+	}
+	// The token may come from the environment too; the same file again proposes again.
+	t.Setenv(tokenEnv, h.token(officer2))
+	if said, err := importWith(); err != nil || !strings.Contains(said, "by officer-2") {
+		t.Errorf("import with $%s = %q, %v", tokenEnv, said, err)
 	}
 	// The policy in force is unchanged until another officer approves.
 	out.Reset()
@@ -46,5 +82,48 @@ func TestPolicyExportImport(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "identity.birthDate") || !strings.Contains(out.String(), "# version: 1") {
 		t.Errorf("the import changed the policy in force:\n%s", out.String())
+	}
+	// With the hub stopped, a proposal has nowhere to go; the export opens the database itself.
+	tok := h.token(officer1)
+	h.close()
+	if _, err := importWith("--token", tok); err == nil || !strings.Contains(err.Error(), "no hub is running") {
+		t.Errorf("import with no hub = %v, want a refusal saying so", err)
+	}
+	out.Reset()
+	errOut.Reset()
+	if err := run(t.Context(), []string{"policy", "export", "--data-dir", h.dir}, &out, &errOut); err != nil || !strings.Contains(out.String(), "# version: 1") {
+		t.Errorf("export with the hub stopped = %v %s", err, errOut.String())
+	}
+}
+
+// `govhub status` asks the running hub's operator endpoint, with an operator token it mints from
+// the data directory's issuer key (or one it is given); other tokens are refused there.
+func TestStatusBesideHub(t *testing.T) {
+	h := startHub(t, 1)
+	url := serveBeside(t, h)
+	t.Setenv(tokenEnv, "")
+	var out, errOut bytes.Buffer
+	if err := run(t.Context(), []string{"status", "--data-dir", h.dir}, &out, &errOut); err != nil {
+		t.Fatalf("status: %v %s", err, errOut.String())
+	}
+	for _, want := range []string{url, "embedded store", "leading", "integrated:", "published:"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("status lacks %q:\n%s", want, out.String())
+		}
+	}
+	for _, p := range []auth.Principal{auditor, officer1, housingClerk, citizenP("C000001")} {
+		err := run(t.Context(), []string{"status", "--hub", url, "--token", h.token(p)}, &out, &errOut)
+		if err == nil || !strings.Contains(err.Error(), "403") {
+			t.Errorf("status with a %s token = %v, want 403", p.Kind, err)
+		}
+	}
+	out.Reset()
+	if err := run(t.Context(), []string{"status", "--hub", url, "--token", h.token(operator), "--json"}, &out, &errOut); err != nil ||
+		!strings.Contains(out.String(), `"store":"embedded"`) {
+		t.Errorf("status --json = %q, %v", out.String(), err)
+	}
+	h.close()
+	if err := run(t.Context(), []string{"status", "--data-dir", h.dir}, &out, &errOut); err == nil || !strings.Contains(err.Error(), "no hub is running") {
+		t.Errorf("status with no hub = %v", err)
 	}
 }

@@ -90,6 +90,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 	}
 	base := "http://" + ln.Addr().String()
 	cfg.Logger.InfoContext(ctx, "listening", slog.String("url", base))
+	if cfg.MongoURI == "" { // commands run beside the hub find it here (admin.go)
+		unpublish, err := publishAddress(cfg.DataDir, base)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer unpublish()
+	}
 	if isDemo {
 		// The listener is bound: a request sent on reading this waits for Serve.
 		if err := printDemo(stdout, a, base, ttl); err != nil {

@@ -24,10 +24,10 @@ func cmdToken(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data-dir", defaultDataDir, "data directory holding the issuer key")
-	kind := fs.String("kind", "", "principal kind: department, officer, citizen or auditor")
+	kind := fs.String("kind", "", "principal kind: department, officer, citizen, auditor or operator")
 	dept := fs.String("department", "", "department code (department and officer kinds)")
 	role := fs.String("role", "", "role within the department (department kind)")
-	subject := fs.String("subject", "", "who: an official's id, an officer id, a citizen id, an auditor id")
+	subject := fs.String("subject", "", "who: an official's id, an officer id, a citizen id, an auditor or operator id")
 	ttl := fs.Duration("ttl", time.Hour, "lifetime")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -238,23 +238,28 @@ func cmdLedgerReceipt(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	st, err := openStorage(ctx, cfg)
+	st, err := openReader(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}
-	defer st.close(context.WithoutCancel(ctx))
-	lg, err := ledger.New(ctx, ledger.Config{Storage: st.ledgerStore, Signer: k.Signer, Verifier: k.Verifier})
+	defer st.closeReader(context.WithoutCancel(ctx))
+	rd := ledger.NewReader(st.ledgerStore, k.Verifier)
+	cp, err := rd.Checkpoint(ctx)
 	if err != nil {
 		return err
 	}
-	defer lg.Shutdown(context.WithoutCancel(ctx))
-	p, err := hub.ReceiptOf(ctx, lg, lg.Reader(), uint64(*index))
+	p, err := hub.ReceiptOf(ctx, storedHead(cp), rd, uint64(*index))
 	if err != nil {
 		return err
 	}
 	_, err = stdout.Write(p.Marshal())
 	return err
 }
+
+// storedHead is a hub.Publisher whose latest checkpoint is the one stored with the tree state.
+type storedHead ledger.Checkpoint
+
+func (h storedHead) Latest() ledger.Checkpoint { return ledger.Checkpoint(h) }
 
 const checkReceiptUsage = "usage: govhub ledger check-receipt FILE --log-key K [--witness-key K …] [--quorum N]"
 

@@ -249,6 +249,55 @@ func (s *Server) IndexIDs(ctx context.Context, db string) error {
 	return nil
 }
 
+// Attach returns the URI of the database another process runs on dir (one that holds its lock),
+// for a second process that only reads: it must never write through it, since the owner keeps
+// writers apart by locks inside its own process (LockDocument). It fails with an error wrapping
+// os.ErrNotExist when no process holds dir.
+func Attach(dir string) (uri string, pid string, err error) {
+	dir, err = filepath.Abs(dir)
+	if err != nil {
+		return "", "", fmt.Errorf("embedded: resolving %s: %w", dir, err)
+	}
+	pid, held, err := holder(dir)
+	if err != nil {
+		return "", "", err
+	}
+	if !held {
+		return "", "", fmt.Errorf("embedded: no process serves %s: %w", dir, os.ErrNotExist)
+	}
+	socket, err := socketPath(dir)
+	if err != nil {
+		return "", "", err
+	}
+	if _, err := os.Stat(socket); err != nil {
+		return "", "", fmt.Errorf("embedded: the database of pid %s on %s has no socket (yet): %w", pid, dir, err)
+	}
+	return "mongodb://" + url.PathEscape(socket) + "/?directConnection=true", pid, nil
+}
+
+// holder reports whether a process holds the lock of dir, and its pid as recorded in the lock file.
+func holder(dir string) (pid string, held bool, err error) {
+	path := filepath.Join(dir, "LOCK")
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("embedded: opening lock file: %w", err)
+	}
+	defer f.Close()
+	err = syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		b, _ := os.ReadFile(path)
+		return strings.TrimSpace(string(b)), true, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("embedded: probing %s: %w", path, err)
+	}
+	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	return "", false, nil
+}
+
 // lockDir takes the exclusive lock on dir/LOCK and records our pid in it.
 func lockDir(dir string) (*os.File, error) {
 	path := filepath.Join(dir, "LOCK")

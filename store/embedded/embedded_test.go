@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -156,5 +157,42 @@ func TestStaleSocketRemoved(t *testing.T) {
 	}
 	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("socket mode = %v, %v; want 0600", fi.Mode().Perm(), err)
+	}
+}
+
+// Attach reaches the database a running server holds (here another server in this process stands
+// for the other process: flock locks belong to open files), and nothing once it has stopped.
+func TestAttach(t *testing.T) {
+	dir := t.TempDir()
+	if _, _, err := embedded.Attach(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Attach(no server) = %v, want os.ErrNotExist", err)
+	}
+	s := start(t, dir)
+	client, err := mongo.Connect(options.Client().ApplyURI(s.URI()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Disconnect(t.Context())
+	if _, err := client.Database("t").Collection("things").InsertOne(t.Context(), bson.M{"_id": "a", "v": 1}); err != nil {
+		t.Fatal(err)
+	}
+	uri, pid, err := embedded.Attach(dir)
+	if err != nil || uri != s.URI() || pid != strconv.Itoa(os.Getpid()) {
+		t.Fatalf("Attach = %q, %q, %v; want %q and our pid", uri, pid, err, s.URI())
+	}
+	reader, err := mongo.Connect(options.Client().ApplyURI(uri))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Disconnect(t.Context())
+	var got bson.M
+	if err := reader.Database("t").Collection("things").FindOne(t.Context(), bson.M{"_id": "a"}).Decode(&got); err != nil {
+		t.Errorf("reading through the attached URI = %v", err)
+	}
+	if err := s.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := embedded.Attach(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Attach(stopped server) = %v, want os.ErrNotExist", err)
 	}
 }

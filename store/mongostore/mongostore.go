@@ -61,6 +61,7 @@ var allCollections = []string{collCitizens, collRecords, collDataKeys, collPendi
 type Store struct {
 	db       *mongo.Database
 	embedded *embedded.Server // nil against MongoDB
+	readOnly bool             // New creates nothing; see ReadOnly
 
 	citizens, records, dataKeys, pending, subjects           *mongo.Collection
 	subjectLog, logHeads                                     *mongo.Collection
@@ -80,11 +81,22 @@ type Option func(*Store)
 // _id expression indexes FerretDB needs.
 func WithEmbedded(srv *embedded.Server) Option { return func(s *Store) { s.embedded = srv } }
 
-// New prepares db: it creates the collections and indexes the repositories need (idempotent).
+// ReadOnly declares that the caller will only read: New then creates no collection or index (a
+// collection that does not exist reads as empty). It is how a second process reads the embedded
+// database of a running hub (embedded.Attach), whose writes only that hub may make. Nothing stops
+// a write through such a Store; its callers make none.
+func ReadOnly() Option { return func(s *Store) { s.readOnly = true } }
+
+// New prepares db: it creates the collections and indexes the repositories need (idempotent),
+// unless the store is ReadOnly.
 func New(ctx context.Context, db *mongo.Database, opts ...Option) (*Store, error) {
 	s := &Store{db: db}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.readOnly {
+		s.bind(db)
+		return s, nil
 	}
 	existing, err := db.ListCollectionNames(ctx, bson.D{})
 	if err != nil {
@@ -102,6 +114,23 @@ func New(ctx context.Context, db *mongo.Database, opts ...Option) (*Store, error
 			return nil, fmt.Errorf("creating collection %s: %w", n, err)
 		}
 	}
+	s.bind(db)
+	if s.embedded != nil {
+		if err := s.embedded.IndexIDs(ctx, db.Name()); err != nil {
+			return nil, err
+		}
+	} else {
+		// ListCitizens with a filter: equality on dataset, then citizen order (range and sort).
+		_, err := s.records.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "dataset", Value: 1}, {Key: "citizen", Value: 1}}})
+		if err != nil {
+			return nil, fmt.Errorf("indexing records by dataset and citizen: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// bind sets the collection handles of db.
+func (s *Store) bind(db *mongo.Database) {
 	copts := options.Collection()
 	if s.embedded == nil {
 		// Acknowledged means on a majority of the replica set and in its journal; reads see only that.
@@ -116,18 +145,6 @@ func New(ctx context.Context, db *mongo.Database, opts ...Option) (*Store, error
 	s.officials = c(collOfficials)
 	s.subjectLog, s.logHeads = c(collSubjectLog), c(collLogHeads)
 	s.questions, s.queues, s.queueHeads = c(collQuestions), c(collQueues), c(collQueueHeads)
-	if s.embedded != nil {
-		if err := s.embedded.IndexIDs(ctx, db.Name()); err != nil {
-			return nil, err
-		}
-	} else {
-		// ListCitizens with a filter: equality on dataset, then citizen order (range and sort).
-		_, err := s.records.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "dataset", Value: 1}, {Key: "citizen", Value: 1}}})
-		if err != nil {
-			return nil, fmt.Errorf("indexing records by dataset and citizen: %w", err)
-		}
-	}
-	return s, nil
 }
 
 // Embedded reports whether the store runs on the embedded FerretDB.
