@@ -117,6 +117,8 @@ func TestGuards(t *testing.T) {
 			return err
 		}, ErrOfficersOnly},
 		{"a proposal without reason", func() error { _, err := o.ProposePolicyChange(ctx, officer, policy.Change{}, "  "); return err }, ErrInvalid},
+		{"a clerk previewing", func() error { _, _, err := o.PreviewPolicyChange(ctx, clerk, policy.Change{}); return err }, ErrOfficersOnly},
+		{"an auditor previewing", func() error { _, _, err := o.PreviewPolicyChange(ctx, auditor, policy.Change{}); return err }, ErrOfficersOnly},
 		{"an auditor approving", func() error { _, err := o.ApprovePolicyChange(ctx, auditor, "x"); return err }, ErrOfficersOnly},
 		{"approving no proposal", func() error { _, err := o.ApprovePolicyChange(ctx, officer, "x"); return err }, ErrInvalid},
 		{"rejecting without reason", func() error { _, err := o.RejectPolicyChange(ctx, officer, "x", ""); return err }, ErrInvalid},
@@ -156,4 +158,90 @@ func testOfficials(t *testing.T) *usecase.Officials {
 		t.Fatal(err)
 	}
 	return o
+}
+
+// demoVersions holds the demo policy as its only stored version.
+type demoVersions struct{ set policy.Set }
+
+func (v demoVersions) SaveVersion(context.Context, policy.VersionInfo, []policy.Rule) error {
+	return errors.New("a preview saved a policy version")
+}
+func (v demoVersions) LatestVersion(context.Context, uint64) (uint64, error) {
+	return v.set.Version, nil
+}
+func (v demoVersions) VersionInfo(_ context.Context, version uint64) (policy.VersionInfo, error) {
+	if version != v.set.Version {
+		return policy.VersionInfo{}, policy.ErrNotFound
+	}
+	return v.set.Info()
+}
+func (v demoVersions) AllRules(_ context.Context, version uint64) ([]policy.Rule, error) {
+	if version != v.set.Version {
+		return nil, policy.ErrNotFound
+	}
+	return v.set.Rules, nil
+}
+
+// writesLedger and writesProposals fail the test on any write.
+type writesLedger struct{ t *testing.T }
+
+func (l writesLedger) Append(context.Context, ledger.Entry) (ledger.Receipt, error) {
+	l.t.Error("a preview appended to the ledger")
+	return ledger.Receipt{}, errors.New("no writes")
+}
+
+type writesProposals struct {
+	nopProposals
+	t *testing.T
+}
+
+func (p writesProposals) AddProposal(context.Context, store.Proposal) error {
+	p.t.Error("a preview stored a proposal")
+	return errors.New("no writes")
+}
+
+// A preview computes the impact against the version in force and writes nothing.
+func TestPreviewPolicyChange(t *testing.T) {
+	demo := policy.Demo()
+	engine, err := policy.New(demo, policy.Config{Sensitive: dataset.Sensitive})
+	if err != nil {
+		t.Fatal(err)
+	}
+	versions := demoVersions{set: demo}
+	f, err := NewFollower(engine, versions, policy.MemoryLoader(demo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := New(Config{Policy: engine, Versions: versions, Proposals: writesProposals{t: t}, Ledger: writesLedger{t: t}, Follower: f,
+		Officials: testOfficials(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	officer := auth.Principal{Kind: auth.KindOfficer, Department: "privacy-office", Role: auth.RoleOfficer, Subject: "officer-1"}
+	ctx := t.Context()
+
+	c := policy.Change{AddRules: []policy.Rule{{Role: "clerk", Department: "housing", Object: "identity.birthDate",
+		Action: policy.ActionCommit, Purpose: "home-purchase-eligibility", Effect: policy.EffectAllow}}}
+	base, impact, err := o.PreviewPolicyChange(ctx, officer, c)
+	if err != nil {
+		t.Fatalf("PreviewPolicyChange = %v", err)
+	}
+	if base != demo.Version {
+		t.Errorf("PreviewPolicyChange base = %d, want %d", base, demo.Version)
+	}
+	want := policy.FieldChange{Department: "housing", Role: "clerk", Purpose: "home-purchase-eligibility", Field: "identity.birthDate",
+		Before: policy.Deny, After: policy.Commit}
+	found := false
+	for _, fc := range impact {
+		found = found || fc == want
+	}
+	if !found {
+		t.Errorf("PreviewPolicyChange impact = %+v, want it to hold %+v", impact, want)
+	}
+
+	bad := policy.Change{AddRules: []policy.Rule{{Role: "clerk", Department: "housing", Object: "tax.salary",
+		Action: policy.ActionReveal, Purpose: "home-purchase-eligibility", Effect: policy.EffectAllow}}}
+	if _, _, err := o.PreviewPolicyChange(ctx, officer, bad); !errors.Is(err, ErrInvalid) {
+		t.Errorf("PreviewPolicyChange(unknown field) = %v, want %v", err, ErrInvalid)
+	}
 }

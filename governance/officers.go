@@ -218,6 +218,22 @@ func (o *Officers) logPolicyEntry(ctx context.Context, p auth.Principal, kind le
 	})
 }
 
+// PreviewPolicyChange is a dry run of ProposePolicyChange: it applies c to the version in force
+// and returns that version and the impact, every decision the change would move, refusing an
+// invalid change with the reason as ProposePolicyChange does. Officers only. Nothing is stored and
+// nothing goes on the ledger: a preview releases no citizen data and changes no policy; the
+// proposal, if the officer then submits one, is what the ledger records.
+func (o *Officers) PreviewPolicyChange(ctx context.Context, p auth.Principal, c policy.Change) (base uint64, impact []policy.FieldChange, err error) {
+	if err := officer(p, "previewing a policy change"); err != nil {
+		return 0, nil, err
+	}
+	base = o.policy.Snapshot().Version()
+	if _, impact, err = o.preview(ctx, base, c); err != nil {
+		return 0, nil, err
+	}
+	return base, impact, nil
+}
+
 // ProposePolicyChange records an officer's proposal against the version in force, with its
 // impact preview. A change that does not apply, names an unknown dataset, field or purpose, commits
 // a field that is not sensitive, or holds a malformed pattern is refused with the reason, and

@@ -276,6 +276,11 @@ type ComplexityRoot struct {
 		RetirePurposes  func(childComplexity int) int
 	}
 
+	PolicyChangePreview struct {
+		BaseVersion func(childComplexity int) int
+		Impact      func(childComplexity int) int
+	}
+
 	PolicyGrouping struct {
 		Department func(childComplexity int) int
 		Member     func(childComplexity int) int
@@ -342,28 +347,29 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		AccessQuestions  func(childComplexity int, status *model.QuestionStatus) int
-		Citizen          func(childComplexity int, id string, purpose string) int
-		Citizens         func(childComplexity int, purpose string, filter *model.CitizenFilter, first *int, after *string) int
-		ConsistencyProof func(childComplexity int, from int64, to *int64) int
-		ExplainAccess    func(childComplexity int, department string, role string, field string, purpose string) int
-		InclusionProof   func(childComplexity int, index int64, treeSize *int64) int
-		LedgerCheckpoint func(childComplexity int) int
-		LedgerEntry      func(childComplexity int, index int64) int
-		LedgerReceipt    func(childComplexity int, index int64) int
-		Me               func(childComplexity int) int
-		MyAccessProof    func(childComplexity int, index int64) int
-		MyAccesses       func(childComplexity int, first *int, after *string) int
-		MyAccessesExport func(childComplexity int) int
-		MyOpening        func(childComplexity int, field string, item *int) int
-		MyQuestions      func(childComplexity int) int
-		MyRecords        func(childComplexity int) int
-		PolicyGroupings  func(childComplexity int) int
-		PolicyProposals  func(childComplexity int, status *string) int
-		PolicyRules      func(childComplexity int, version *int64) int
-		PolicyVersion    func(childComplexity int) int
-		PolicyVersions   func(childComplexity int) int
-		Purposes         func(childComplexity int) int
+		AccessQuestions     func(childComplexity int, status *model.QuestionStatus) int
+		Citizen             func(childComplexity int, id string, purpose string) int
+		Citizens            func(childComplexity int, purpose string, filter *model.CitizenFilter, first *int, after *string) int
+		ConsistencyProof    func(childComplexity int, from int64, to *int64) int
+		ExplainAccess       func(childComplexity int, department string, role string, field string, purpose string) int
+		InclusionProof      func(childComplexity int, index int64, treeSize *int64) int
+		LedgerCheckpoint    func(childComplexity int) int
+		LedgerEntry         func(childComplexity int, index int64) int
+		LedgerReceipt       func(childComplexity int, index int64) int
+		Me                  func(childComplexity int) int
+		MyAccessProof       func(childComplexity int, index int64) int
+		MyAccesses          func(childComplexity int, first *int, after *string) int
+		MyAccessesExport    func(childComplexity int) int
+		MyOpening           func(childComplexity int, field string, item *int) int
+		MyQuestions         func(childComplexity int) int
+		MyRecords           func(childComplexity int) int
+		PolicyChangePreview func(childComplexity int, change policy.Change) int
+		PolicyGroupings     func(childComplexity int) int
+		PolicyProposals     func(childComplexity int, status *string) int
+		PolicyRules         func(childComplexity int, version *int64) int
+		PolicyVersion       func(childComplexity int) int
+		PolicyVersions      func(childComplexity int) int
+		Purposes            func(childComplexity int) int
 	}
 
 	SealedDate struct {
@@ -466,6 +472,7 @@ type QueryResolver interface {
 	PolicyRules(ctx context.Context, version *int64) ([]policy.Rule, error)
 	PolicyGroupings(ctx context.Context) ([]policy.Grouping, error)
 	PolicyProposals(ctx context.Context, status *string) ([]model.PolicyProposal, error)
+	PolicyChangePreview(ctx context.Context, change policy.Change) (*model.PolicyChangePreview, error)
 	ExplainAccess(ctx context.Context, department string, role string, field string, purpose string) (*model.AccessExplanation, error)
 	MyAccesses(ctx context.Context, first *int, after *string) (*model.AccessConnection, error)
 	MyAccessProof(ctx context.Context, index int64) (*model.AccessProof, error)
@@ -1467,6 +1474,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PolicyChange.RetirePurposes(childComplexity), true
 
+	case "PolicyChangePreview.baseVersion":
+		if e.ComplexityRoot.PolicyChangePreview.BaseVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyChangePreview.BaseVersion(childComplexity), true
+	case "PolicyChangePreview.impact":
+		if e.ComplexityRoot.PolicyChangePreview.Impact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyChangePreview.Impact(childComplexity), true
+
 	case "PolicyGrouping.department":
 		if e.ComplexityRoot.PolicyGrouping.Department == nil {
 			break
@@ -1890,6 +1910,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MyRecords(childComplexity), true
+	case "Query.policyChangePreview":
+		if e.ComplexityRoot.Query.PolicyChangePreview == nil {
+			break
+		}
+
+		args, err := ec.field_Query_policyChangePreview_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PolicyChangePreview(childComplexity, args["change"].(policy.Change)), true
 	case "Query.policyGroupings":
 		if e.ComplexityRoot.Query.PolicyGroupings == nil {
 			break
@@ -2253,6 +2284,12 @@ type Query {
   policyGroupings: [PolicyGrouping!]!
   "Policy change proposals, newest first, optionally only those in one status (pending, approved, rejected). Officers and auditors."
   policyProposals(status: String): [PolicyProposal!]!
+  """
+  A dry run of proposePolicyChange: the impact the change would have on the version in force, with
+  nothing stored and nothing on the ledger (a preview releases no citizen data). An invalid change is
+  refused with the reason, as proposePolicyChange refuses it. Officers only.
+  """
+  policyChangePreview(change: PolicyChangeInput!): PolicyChangePreview!
   "Why a department's role gets a field for a purpose: the decision and the rules that produced it. Officers and auditors."
   explainAccess(department: String!, role: String!, field: String!, purpose: String!): AccessExplanation!
 
@@ -2842,6 +2879,14 @@ type FieldImpact {
   after: String!
 }
 
+"The impact a change would have if proposed now; nothing was stored."
+type PolicyChangePreview {
+  "The policy version in force, which the change was applied to."
+  baseVersion: Int64!
+  "Every field whose level the change would move, computed by deciding before and after."
+  impact: [FieldImpact!]!
+}
+
 type PolicyProposal {
   id: ID!
   "The policy version it was proposed against."
@@ -3307,6 +3352,16 @@ func (ec *executionContext) childFields_PolicyChange(ctx context.Context, field 
 		return ec.fieldContext_PolicyChange_retirePurposes(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PolicyChange", field.Name)
+}
+
+func (ec *executionContext) childFields_PolicyChangePreview(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "baseVersion":
+		return ec.fieldContext_PolicyChangePreview_baseVersion(ctx, field)
+	case "impact":
+		return ec.fieldContext_PolicyChangePreview_impact(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyChangePreview", field.Name)
 }
 
 func (ec *executionContext) childFields_PolicyGrouping(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4210,6 +4265,20 @@ func (ec *executionContext) field_Query_myOpening_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["item"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_policyChangePreview_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "change",
+		func(ctx context.Context, v any) (policy.Change, error) {
+			return ec.unmarshalNPolicyChangeInput2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐChange(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["change"] = arg0
 	return args, nil
 }
 
@@ -8295,6 +8364,61 @@ func (ec *executionContext) fieldContext_PolicyChange_retirePurposes(_ context.C
 	return graphql.NewScalarFieldContext("PolicyChange", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _PolicyChangePreview_baseVersion(ctx context.Context, field graphql.CollectedField, obj *model.PolicyChangePreview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyChangePreview_baseVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BaseVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyChangePreview_baseVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyChangePreview", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyChangePreview_impact(ctx context.Context, field graphql.CollectedField, obj *model.PolicyChangePreview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyChangePreview_impact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Impact, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []policy.FieldChange) graphql.Marshaler {
+			return ec.marshalNFieldImpact2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐFieldChangeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyChangePreview_impact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyChangePreview",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FieldImpact(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PolicyGrouping_member(ctx context.Context, field graphql.CollectedField, obj *policy.Grouping) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9885,6 +10009,50 @@ func (ec *executionContext) fieldContext_Query_policyProposals(ctx context.Conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_policyProposals_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_policyChangePreview(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_policyChangePreview(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PolicyChangePreview(ctx, fc.Args["change"].(policy.Change))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PolicyChangePreview) graphql.Marshaler {
+			return ec.marshalNPolicyChangePreview2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyChangePreview(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_policyChangePreview(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyChangePreview(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_policyChangePreview_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -14414,6 +14582,49 @@ func (ec *executionContext) _PolicyChange(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var policyChangePreviewImplementors = []string{"PolicyChangePreview"}
+
+func (ec *executionContext) _PolicyChangePreview(ctx context.Context, sel ast.SelectionSet, obj *model.PolicyChangePreview) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyChangePreviewImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyChangePreview")
+		case "baseVersion":
+			out.Values[i] = ec._PolicyChangePreview_baseVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "impact":
+			out.Values[i] = ec._PolicyChangePreview_impact(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var policyGroupingImplementors = []string{"PolicyGrouping"}
 
 func (ec *executionContext) _PolicyGrouping(ctx context.Context, sel ast.SelectionSet, obj *policy.Grouping) graphql.Marshaler {
@@ -15445,6 +15656,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_policyProposals(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "policyChangePreview":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_policyChangePreview(ctx, field)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -16872,6 +17105,16 @@ func (ec *executionContext) marshalNPolicyChange2ᚖgithubᚗcomᚋgovhubᚋgovh
 func (ec *executionContext) unmarshalNPolicyChangeInput2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐChange(ctx context.Context, v any) (policy.Change, error) {
 	res, err := ec.unmarshalInputPolicyChangeInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPolicyChangePreview2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPolicyChangePreview(ctx context.Context, sel ast.SelectionSet, v *model.PolicyChangePreview) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PolicyChangePreview(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNPolicyGrouping2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐGrouping(ctx context.Context, sel ast.SelectionSet, v policy.Grouping) graphql.Marshaler {

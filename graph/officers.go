@@ -72,6 +72,18 @@ func (r *mutationResolver) proposePolicyChange(ctx context.Context, change polic
 	return proposalModel(prop), nil
 }
 
+func (r *queryResolver) policyChangePreview(ctx context.Context, change policy.Change) (*model.PolicyChangePreview, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	base, impact, err := r.Officers.PreviewPolicyChange(ctx, p, proposedChange(change))
+	if err != nil {
+		return nil, err
+	}
+	return &model.PolicyChangePreview{BaseVersion: int64(base), Impact: impact}, nil
+}
+
 func (r *mutationResolver) approvePolicyChange(ctx context.Context, id string) (*model.PolicyProposal, error) {
 	p, err := principal(ctx)
 	if err != nil {

@@ -209,6 +209,11 @@ func (r *queryResolver) PolicyProposals(ctx context.Context, status *string) ([]
 	return r.policyProposals(ctx, status)
 }
 
+// PolicyChangePreview is the resolver for the policyChangePreview field.
+func (r *queryResolver) PolicyChangePreview(ctx context.Context, change policy.Change) (*model.PolicyChangePreview, error) {
+	return r.policyChangePreview(ctx, change)
+}
+
 // ExplainAccess is the resolver for the explainAccess field.
 func (r *queryResolver) ExplainAccess(ctx context.Context, department string, role string, field string, purpose string) (*model.AccessExplanation, error) {
 	return r.explainAccess(ctx, department, role, field, purpose)

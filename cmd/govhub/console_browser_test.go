@@ -118,10 +118,20 @@ func (c *consoleTest) proposeApprove(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS("#p-object"), "identity.birthDate"),
 		chromedp.SetValue(chromedp.CSS("#p-action"), "commit"),
 		chromedp.SetValue(chromedp.CSS("#p-purpose"), "home-purchase-eligibility"),
-		chromedp.SetValue(chromedp.CSS("#p-effect"), "allow"),
+		chromedp.SetValue(chromedp.CSS("#p-effect"), "allow"))
+	wantImpact := []string{
+		"housing | clerk | identity.birthDate | home-purchase-eligibility | deny | commitment only | ▲ gains",
+		"housing | senior-clerk | identity.birthDate | home-purchase-eligibility | deny | commitment only | ▲ gains",
+	}
+	c.preview(t, o1, wantImpact)
+
+	do(t, o1, "proposing",
 		chromedp.SetValue(chromedp.CSS("#p-reason"), "购房资格需核验年龄 — the age check needs a commitment to the birth date"),
 		chromedp.Click(chromedp.CSS("#p-submit")))
 	wait(t, o1, `!document.querySelector('#proposal-result').hidden`, "the created proposal and its impact")
+	if js[bool](t, o1, `!document.querySelector('#p-preview-result').hidden`) {
+		failf(t, o1, "the preview is still shown after proposing, beside the proposal")
+	}
 	type shown struct {
 		ID, Status, Heading, Note string
 		Impact                    []string
@@ -129,10 +139,6 @@ func (c *consoleTest) proposeApprove(t *testing.T) {
 	got := js[shown](t, o1, `(() => { const r = document.querySelector('#proposal-result');
 		return {ID: r.dataset.id, Status: r.dataset.status, Heading: r.querySelector('h3').textContent, Note: r.querySelector('.pending-note').textContent,
 			Impact: [...r.querySelectorAll('table.impact tbody tr')].map((tr) => [...tr.cells].map((c) => c.textContent).join(' | '))}; })()`)
-	wantImpact := []string{
-		"housing | clerk | identity.birthDate | home-purchase-eligibility | deny | commitment only | ▲ gains",
-		"housing | senior-clerk | identity.birthDate | home-purchase-eligibility | deny | commitment only | ▲ gains",
-	}
 	if got.ID == "" || got.Status != "pending" || !strings.Contains(got.Heading, got.ID) || !strings.Contains(got.Note, "another officer") {
 		failf(t, o1, "proposal shown = %+v, want its id, pending, and that another officer must approve it", got)
 	}
@@ -206,6 +212,71 @@ func (c *consoleTest) proposeApprove(t *testing.T) {
 
 	// Rejecting asks for a reason.
 	c.rejectWithReason(t, o1, o2)
+}
+
+// preview previews the change filled in on the propose tab, by keyboard, and checks that the
+// impact shown is wantImpact, that it says nothing was submitted, that no proposal exists (on the
+// hub and in the tab's queue), and that changing a field of the change clears it while the reason
+// does not.
+func (c *consoleTest) preview(t *testing.T, tab context.Context, wantImpact []string) {
+	t.Helper()
+	const box = `document.querySelector('#p-preview-result')`
+	previewByKeyboard := func() {
+		do(t, tab, "previewing the impact with the keyboard",
+			chromedp.Focus(chromedp.CSS("#p-preview")),
+			chromedp.KeyEvent("\r"))
+		wait(t, tab, `!`+box+`.hidden && `+box+`.querySelectorAll('table.impact tbody tr').length > 0`, "the impact preview")
+	}
+	previewByKeyboard()
+	type shown struct {
+		Label, Heading, Note string
+		Impact               []string
+		ResultHidden         bool
+		BeforeSubmit         bool
+	}
+	got := js[shown](t, tab, `(() => { const r = `+box+`, b = document.querySelector('#p-preview');
+		return {Label: b.textContent, Heading: r.querySelector('h3').textContent, Note: r.querySelector('.preview-note').textContent,
+			Impact: [...r.querySelectorAll('table.impact tbody tr')].map((tr) => [...tr.cells].map((c) => c.textContent).join(' | ')),
+			ResultHidden: document.querySelector('#proposal-result').hidden,
+			BeforeSubmit: !!(r.compareDocumentPosition(document.querySelector('#p-submit')) & Node.DOCUMENT_POSITION_FOLLOWING)}; })()`)
+	if strings.Join(got.Impact, "\n") != strings.Join(wantImpact, "\n") {
+		failf(t, tab, "impact previewed =\n%s\nwant\n%s", strings.Join(got.Impact, "\n"), strings.Join(wantImpact, "\n"))
+	}
+	if got.Label == "" || !strings.Contains(got.Heading, "version 1") || !strings.Contains(got.Note, "nothing was submitted") || !got.ResultHidden || !got.BeforeSubmit {
+		failf(t, tab, "preview shown = %+v, want a labelled button, the base version, a note that nothing was submitted, above the propose button, and no proposal result", got)
+	}
+	if os.Getenv("GOVHUB_TEST_SCREENSHOTS") == "1" {
+		webtest.Screenshot(t, tab, "previewed")
+	}
+	noObjectText(t, tab)
+
+	// Nothing was proposed: not on the hub, not in the queue the tab shows once refreshed.
+	r := c.h.query(c.h.token(auditor), `{ policyProposals { id } }`, nil)
+	if ps, _ := get(r.Data, "policyProposals").([]any); len(r.Errors) > 0 || len(ps) != 0 {
+		t.Fatalf("policyProposals after a preview = %v %+v, want none", r.Data, r.Errors)
+	}
+	webtest.Eval(t, tab, `document.querySelector('#proposal-list').append(Object.assign(document.createElement('i'), {id: 'before-refresh'}))`, nil)
+	do(t, tab, "refreshing the queue", chromedp.Click(chromedp.CSS("#tab-proposals")), chromedp.Click(chromedp.CSS("#pr-refresh")))
+	wait(t, tab, `!document.querySelector('#before-refresh')`, "the refreshed queue")
+	if n := js[int](t, tab, `document.querySelectorAll('#proposal-list article').length`); n != 0 {
+		failf(t, tab, "the queue shows %d proposals after a preview, want none", n)
+	}
+	do(t, tab, "back to the proposal", chromedp.Click(chromedp.CSS("#tab-propose")))
+	if js[bool](t, tab, box+`.hidden`) {
+		failf(t, tab, "the preview went away on switching tabs")
+	}
+
+	// Writing the reason keeps the preview; changing the change clears it (it would be stale).
+	webtest.Eval(t, tab, `(() => { const r = document.querySelector('#p-reason'); r.value = 'why'; r.dispatchEvent(new Event('input', {bubbles: true})); })()`, nil)
+	if js[bool](t, tab, box+`.hidden`) {
+		failf(t, tab, "writing the reason cleared the preview")
+	}
+	webtest.Eval(t, tab, `(() => { const r = document.querySelector('#p-role'); r.value = 'senior-clerk'; r.dispatchEvent(new Event('input', {bubbles: true})); })()`, nil)
+	if !js[bool](t, tab, box+`.hidden && `+box+`.childElementCount === 0`) {
+		failf(t, tab, "the preview is still shown after the role changed")
+	}
+	webtest.Eval(t, tab, `(() => { const r = document.querySelector('#p-role'); r.value = 'clerk'; r.dispatchEvent(new Event('input', {bubbles: true})); })()`, nil)
+	previewByKeyboard()
 }
 
 // rejectWithReason: officer 1 proposes a new purpose (no impact), officer 2 rejects it, a reason first.

@@ -173,3 +173,55 @@ func TestProposalRules(t *testing.T) {
 		t.Errorf("history: %v %+v", list.Data, list.Errors)
 	}
 }
+
+const previewQuery = `query($change: PolicyChangeInput!) {
+  policyChangePreview(change: $change) { baseVersion impact { department role purpose field before after } }
+}`
+
+// An officer previews a change's impact with nothing stored: no proposal appears and the ledger does
+// not grow. Invalid changes are refused as proposals are; only officers may preview.
+func TestPolicyChangePreview(t *testing.T) {
+	h := startHub(t, 3)
+	o1 := h.token(officer1)
+	before, _ := h.entries()
+
+	change := map[string]any{"addRules": []any{rule("clerk", "housing", "identity.birthDate", "commit", "home-purchase-eligibility", "allow")}}
+	res := h.query(o1, previewQuery, map[string]any{"change": change})
+	if len(res.Errors) > 0 {
+		t.Fatalf("policyChangePreview: %+v", res.Errors)
+	}
+	if v := get(res.Data, "policyChangePreview", "baseVersion"); v != float64(1) {
+		t.Errorf("policyChangePreview baseVersion = %v, want 1", v)
+	}
+	var lines []string
+	for _, f := range get(res.Data, "policyChangePreview", "impact").([]any) {
+		lines = append(lines, strings.Join([]string{get(f, "department").(string), get(f, "role").(string), get(f, "purpose").(string),
+			get(f, "field").(string), get(f, "before").(string), get(f, "after").(string)}, " "))
+	}
+	want := []string{
+		"housing clerk home-purchase-eligibility identity.birthDate deny commit",
+		"housing senior-clerk home-purchase-eligibility identity.birthDate deny commit",
+	}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Errorf("policyChangePreview impact =\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+
+	bad := map[string]any{"addRules": []any{rule("clerk", "housing", "tax.salary", "reveal", "home-purchase-eligibility", "allow")}}
+	if r := h.query(o1, previewQuery, map[string]any{"change": bad}); len(r.Errors) != 1 || r.Errors[0].Extensions["code"] != "BAD_USER_INPUT" ||
+		!strings.Contains(r.Errors[0].Message, "tax.salary") {
+		t.Errorf("previewing an unknown field: %+v, want BAD_USER_INPUT naming tax.salary", r.Errors)
+	}
+	for _, p := range []auth.Principal{housingClerk, auditor, citizenP("C100001")} {
+		if r := h.query(h.token(p), previewQuery, map[string]any{"change": change}); len(r.Errors) != 1 || r.Errors[0].Extensions["code"] != "FORBIDDEN" || len(r.Data) != 0 {
+			t.Errorf("%s previewing: %v %+v, want FORBIDDEN and no data", p.Kind, r.Data, r.Errors)
+		}
+	}
+
+	list := h.query(o1, `{ policyProposals { id } policyVersion { version } }`, nil)
+	if len(list.Errors) > 0 || len(get(list.Data, "policyProposals").([]any)) != 0 || get(list.Data, "policyVersion", "version") != float64(1) {
+		t.Errorf("after previews: %v %+v, want no proposal and version 1 in force", list.Data, list.Errors)
+	}
+	if after, _ := h.entries(); len(after) != len(before) {
+		t.Errorf("the ledger grew from %d to %d entries with previews only", len(before), len(after))
+	}
+}

@@ -304,6 +304,14 @@ type PageInfo struct {
 	EndCursor   *string `json:"endCursor,omitempty"`
 }
 
+// The impact a change would have if proposed now; nothing was stored.
+type PolicyChangePreview struct {
+	// The policy version in force, which the change was applied to.
+	BaseVersion int64 `json:"baseVersion"`
+	// Every field whose level the change would move, computed by deciding before and after.
+	Impact []policy.FieldChange `json:"impact"`
+}
+
 type PolicyProposal struct {
 	ID string `json:"id"`
 	// The policy version it was proposed against.

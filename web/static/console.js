@@ -118,6 +118,7 @@ async function pollVersion() {
   if (d.policyVersion.version !== state.version.version) {
     state.version = d.policyVersion;
     renderVersion();
+    clearPreview(); // computed against the version before
     notify(t('versionChanged', { version: d.policyVersion.version }));
     await Promise.all([loadPolicy(), loadVersions(), loadProposals()]).catch(showError);
   }
@@ -272,6 +273,7 @@ function setKind(kind) {
 }
 
 function prefillRemoval(r) {
+  clearPreview();
   setKind('removeRule');
   $('#p-department').value = r.department;
   $('#p-role').value = r.role;
@@ -284,6 +286,7 @@ function prefillRemoval(r) {
 }
 
 function prefillRetire(code) {
+  clearPreview();
   setKind('retirePurpose');
   $('#p-retire-code').value = code;
   selectTab('propose');
@@ -322,6 +325,37 @@ const PROPOSAL = `id baseVersion reason proposedBy created status ledgerIndex de
     addPurposes { code titleZh titleEn legalBasis } retirePurposes }
   impact { department role purpose field before after }`;
 
+// previewGen counts the form's changes: a preview answered after a change is stale and not shown.
+let previewGen = 0;
+
+// clearPreview hides the impact preview: the form changed, or the policy version moved on.
+function clearPreview() {
+  previewGen++;
+  const box = $('#p-preview-result');
+  if (box) clear(box).hidden = true;
+}
+
+// previewChange asks the hub for the impact of the change in the form, a dry run that stores nothing,
+// and shows it above the propose button.
+async function previewChange(e) {
+  const gen = ++previewGen;
+  await guard(e.currentTarget, async () => {
+    const change = changeFromForm();
+    const d = await gql(`query($change: PolicyChangeInput!) { policyChangePreview(change: $change) {
+      baseVersion impact { department role purpose field before after } } }`, { change });
+    if (gen !== previewGen) return; // the form changed while the hub answered
+    const p = d.policyChangePreview;
+    const box = clear($('#p-preview-result'));
+    box.dataset.baseVersion = p.baseVersion;
+    box.append(
+      el('h3', { text: t('previewTitle', { version: p.baseVersion }) }),
+      el('p', { class: 'pending-note preview-note', text: t('previewNote') }),
+      impactTable(p.impact));
+    box.hidden = false;
+    box.focus();
+  });
+}
+
 async function propose(e) {
   e.preventDefault();
   const button = $('#p-submit');
@@ -340,6 +374,7 @@ async function propose(e) {
       proposalFacts(p),
       el('h4', { text: t('impactTitle') }),
       impactTable(p.impact));
+    clearPreview();
     box.hidden = false;
     box.focus();
     $('#p-reason').value = '';
@@ -686,6 +721,12 @@ function start() {
   $('#rule-filters').addEventListener('submit', (e) => e.preventDefault());
   $('#propose-form').addEventListener('submit', propose);
   $('#p-kind').addEventListener('change', () => setKind($('#p-kind').value));
+  $('#p-preview').addEventListener('click', previewChange);
+  for (const type of ['input', 'change']) {
+    $('#propose-form').addEventListener(type, (e) => {
+      if (e.target.id !== 'p-reason') clearPreview();
+    });
+  }
   $('#pr-status').addEventListener('change', () => guard(null, loadProposals));
   $('#pr-refresh').addEventListener('click', (e) => guard(e.currentTarget, loadProposals));
   $('#explain-form').addEventListener('submit', explain);
