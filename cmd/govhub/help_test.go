@@ -2,8 +2,14 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Help is asked for in the ways people ask for it, and answers with exit status 0.
@@ -60,5 +66,45 @@ func TestHelp(t *testing.T) {
 		if code := exitCode(run(t.Context(), args, &out, &errOut)); code != 2 {
 			t.Errorf("%v: exit status %d, want 2", args, code)
 		}
+	}
+}
+
+// A mistake names what would have been right.
+func TestMistakesListTheChoices(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string // in the error
+	}{
+		{[]string{"policy", "bogus"}, "want export or import"},
+		{[]string{"ledger", "check-receipt"}, "check-receipt FILE"},
+	} {
+		var out, errOut bytes.Buffer
+		err := run(t.Context(), tc.args, &out, &errOut)
+		if code := exitCode(err); code != 2 || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v = %v (exit status %d), want status 2 and an error with %q", tc.args, err, code, tc.want)
+		}
+	}
+}
+
+// With its port taken, the demo fails at once, before it creates its data directory or seeds
+// anything.
+func TestDemoBusyPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dir := filepath.Join(t.TempDir(), "data")
+	start := time.Now()
+	var out, errOut bytes.Buffer
+	err = run(t.Context(), []string{"demo", "--addr", ln.Addr().String(), "--data-dir", dir, "--citizens", "5"}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "listening on "+ln.Addr().String()) {
+		t.Fatalf("demo on a busy port = %v, want a listening error", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("after failing to listen, Stat(data dir) = %v, want it not created", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("demo on a busy port failed after %v, want at once", took)
 	}
 }

@@ -59,6 +59,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 		return &exitError{2, fmt.Errorf("--question-deadline must be positive, not %v", *deadline)}
 	}
 	cfg.QuestionDeadline = *deadline
+	// Bind first: with the port taken, fail before opening the data directory, and before the
+	// demo seeds its data. The listener is handed to the server, so no one takes the port between.
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", *addr, err)
+	}
+	defer ln.Close() // for the early returns; once served, closing again does nothing
 	a, err := openApp(ctx, cfg)
 	if err != nil {
 		return err
@@ -76,10 +83,6 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 			return err
 		}
 	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("listening on %s: %w", *addr, err)
-	}
 	srv := &http.Server{
 		Handler:           a.handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -93,7 +96,6 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 	if isDemo {
 		// The listener is bound: a request sent on reading this waits for Serve.
 		if err := printDemo(stdout, a, base, ttl); err != nil {
-			ln.Close()
 			return err
 		}
 	}
