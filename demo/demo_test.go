@@ -3,7 +3,10 @@ package demo
 import (
 	"flag"
 	"fmt"
+	"os"
 	"reflect"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -470,6 +473,24 @@ func TestShowcase(t *testing.T) {
 			if m := c.Records["marriage"]; len(m) == 0 || m[0]["maritalStatus"] != "MARRIED" {
 				t.Errorf("seed %d: %s marriage %v, want MARRIED", seed, c.ID, m)
 			}
+		}
+	}
+}
+
+// TestREADMEShowsShowcaseCitizens checks that every citizen id the README's tour uses is a
+// showcase citizen's, so that its examples answer with every dataset.
+func TestREADMEShowsShowcaseCitizens(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := regexp.MustCompile(`\bC(\d{6})\b`).FindAllStringSubmatch(string(readme), -1)
+	if len(ids) == 0 {
+		t.Fatal("no citizen id in the README")
+	}
+	for _, m := range ids {
+		if i, _ := strconv.Atoi(m[1]); i < 1 || i > Showcase {
+			t.Errorf("the README shows %s, not one of the first %d citizens (those with every dataset)", m[0], Showcase)
 		}
 	}
 }

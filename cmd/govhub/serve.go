@@ -179,9 +179,13 @@ var demoPrincipals = []struct {
 	{"POLICE_TOKEN", auth.Principal{Kind: auth.KindDepartment, Department: "public-security", Role: "clerk", Subject: "police-clerk-1"}},
 	{"DOCTOR_TOKEN", auth.Principal{Kind: auth.KindDepartment, Department: "health", Role: "doctor", Subject: "doctor-1"}},
 	{"OFFICER_TOKEN", auth.Principal{Kind: auth.KindOfficer, Department: "privacy-office", Role: auth.RoleOfficer, Subject: "officer-1"}},
-	{"CITIZEN_TOKEN", auth.Principal{Kind: auth.KindCitizen, Subject: "C000001"}},
+	{"CITIZEN_TOKEN", auth.Principal{Kind: auth.KindCitizen, Subject: exampleCitizen}},
 	{"AUDITOR_TOKEN", auth.Principal{Kind: auth.KindAuditor, Subject: "auditor-1"}},
 }
+
+// exampleCitizen is the citizen the demo's printed example and citizen token are about: one of the
+// first demo.Showcase, who have a record in every dataset.
+var exampleCitizen = demo.CitizenID(1)
 
 // exampleQuery is the housing clerk's eligibility check the demo prints.
 const exampleQuery = `query Eligibility($id: ID!) { citizen(id: $id, purpose: "home-purchase-eligibility") { id identity { name hukouCity nationalId { value } } marriage { maritalStatus } property { city area } socialInsurance { contributionMonths { value commitment { point version } } } tax { annualIncome { value commitment { point version } } } health { bloodType { value } } } }`
@@ -205,8 +209,8 @@ func printDemo(w io.Writer, a *app, base string, ttl time.Duration) error {
 		}
 		fmt.Fprintf(w, "# %s %s\nexport %s=%s\n", d.p.Kind, who, d.env, tok)
 	}
-	body := fmt.Sprintf(`{"query":%q,"variables":{"id":"C000001"}}`, exampleQuery)
-	fmt.Fprintf(w, "\nExample: the housing clerk checks home-purchase eligibility of C000001\n\n")
+	body := fmt.Sprintf(`{"query":%q,"variables":{"id":%q}}`, exampleQuery, exampleCitizen)
+	fmt.Fprintf(w, "\nExample: the housing clerk checks home-purchase eligibility of %s\n\n", exampleCitizen)
 	fmt.Fprintf(w, "curl -s %s/graphql -H \"Authorization: Bearer $HOUSING_TOKEN\" -H 'Content-Type: application/json' \\\n  -d '%s'\n\n", base, body)
 	return nil
 }
