@@ -18,11 +18,11 @@
 //     with the birth date and gender, and an address in the hukou city
 //     ("浙江省杭州市西湖区文三路138号5幢302室").
 //   - marriage, for about 97%: citizens 2k−1 and 2k form a pair of opposite
-//     genders and similar ages; about 70% of pairs in which both are at least
-//     22 are MARRIED to each other, on the same registeredOn, and each names
-//     the other in spouseCitizenId. Others are SINGLE, DIVORCED or WIDOWED
-//     by age, without a spouse. The spouse of the last citizen of an odd
-//     count may lie beyond the generated range.
+//     genders born within the same four years; about 70% of pairs in which
+//     both are at least 22 are MARRIED to each other, on the same
+//     registeredOn, and each names the other in spouseCitizenId. Others are
+//     SINGLE, DIVORCED or WIDOWED by age, without a spouse. The spouse of the
+//     last citizen of an odd count may lie beyond the generated range.
 //   - socialInsurance (about 90%) and tax for 2024 (about 75%), with incomes,
 //     contribution bases and individual income tax that agree with each
 //     other; taxPaid ≤ annualIncome.
@@ -33,10 +33,14 @@
 //   - health, for about 70%: blood type, chronic conditions (often "") and
 //     vaccinations.
 //
-// National ids are drawn at random within (city, birth date, gender), so two
-// citizens share one with probability about 1 in 10⁹. With seed 1 the first
-// shared id is citizen 94,139's, and a million citizens hold 466 repeats
-// (go test ./demo -run TestNationalIDRepeats -repeats-citizens 1000000).
+// The first [Showcase] citizens (C000001 … C000010), the ones examples and
+// tests show off, are of working age, married to each other in pairs, and
+// have a record in every dataset; the shares above are those of the others.
+//
+// National ids are unique among the first [UniqueIDs] citizens of a
+// generator, by construction: the pair k of a citizen picks their id's
+// sequence number and, with it, the day of their birth within the four years
+// their pair was born in (see [Generator.Citizen]).
 package demo
 
 import (
@@ -77,6 +81,15 @@ func NewGenerator(seed int64) *Generator {
 	return &Generator{seed: seed}
 }
 
+// Showcase is how many citizens, from C000001, have a record in every
+// dataset.
+const Showcase = 10
+
+// UniqueIDs is how many citizens, from C000001, hold national ids that no
+// other of them holds: 500 sequence numbers per gender times the 1,461 days
+// of a four-year birth window, for each of the two citizens of a pair.
+const UniqueIDs = 2 * seqsPerGender * windowDays
+
 // CitizenID returns the id of the i-th citizen, "C000001" for 1.
 func CitizenID(i int) string {
 	return fmt.Sprintf("C%06d", i)
@@ -84,9 +97,10 @@ func CitizenID(i int) string {
 
 // The independent random streams of a generator.
 const (
-	streamPair    uint64 = iota + 1 // per pair k: what both its citizens must agree on
-	streamPerson                    // per citizen: what their partner must know of them
-	streamCitizen                   // per citizen: everything else
+	streamPair    uint64 = 1 // per pair k: what both its citizens must agree on
+	streamCitizen uint64 = 3 // per citizen: everything else
+	streamSeq     uint64 = 4 // the shuffle of sequence numbers in a block of pairs
+	streamDay     uint64 = 5 // the day of birth of a sequence number in the first block
 )
 
 // rand returns the random stream of kind stream for index n: a PCG whose two
@@ -105,7 +119,7 @@ func mix(x uint64) uint64 {
 
 // pair is what citizens 2k−1 and 2k share.
 type pair struct {
-	baseYear  int     // birth years are this ± 4
+	window    int     // both were born in the four years from 1940+4·window
 	firstMale bool    // 2k−1 is male and 2k female, or the other way round
 	marry     float64 // below marriedShare: married if both are old enough
 	when      float64 // where in the possible span the marriage was registered
@@ -118,36 +132,79 @@ const marriedShare = 0.70
 // marriageAge is the age both spouses have reached when they register.
 const marriageAge = 22
 
+// Birth windows: 17 spans of four years, 1940–1943 … 2004–2007, of 1,461
+// days each (each holds one 29 February).
+const (
+	windows    = 17
+	windowDays = 4*365 + 1
+)
+
+// firstBirth is the first day of the first birth window.
+var firstBirth = time.Date(1940, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// showcaseWindows are the windows of the showcase pairs: born 1972–1995,
+// of working age and old enough to marry.
+const showcaseFirstWindow, showcaseWindows = 8, 6
+
 func (g *Generator) pair(k int) pair {
 	r := g.rand(streamPair, k)
-	return pair{
-		baseYear:  1942 + r.IntN(64),
+	p := pair{
+		window:    r.IntN(windows),
 		firstMale: r.IntN(2) == 0,
 		marry:     r.Float64(),
 		when:      r.Float64(),
 		city:      r.IntN(len(cities)),
 	}
+	if 2*k-1 <= Showcase {
+		p.window = showcaseFirstWindow + p.window%showcaseWindows
+		p.marry *= marriedShare
+	}
+	return p
 }
 
 // person is what a citizen's partner must know of them.
 type person struct {
 	male  bool
 	birth time.Time
+	seq   int // the sequence number of their national id, 0–999, odd for men
 }
 
+// seqsPerGender is how many national id sequence numbers there are for each
+// gender on one birth date in one area.
+const seqsPerGender = 500
+
+// seqStep is coprime to seqsPerGender, so that r ↦ r·seqStep + b shuffles the
+// sequence numbers of a block.
+const seqStep = 293
+
+// person returns citizen i of pair p (the pair k = (i+1)/2). The pairs come in
+// blocks of seqsPerGender; pair k is the r-th of block u. Within a block, r
+// picks a distinct sequence number s (shuffled by the block); the citizen's
+// seq is 2s+1 for a man and 2s for a woman. Their birth date is day
+// (u + h(seq)) mod windowDays of their pair's window, h a hash of seq and the
+// seed. Two citizens of the same seq and birth date so share window and u,
+// hence k, hence i, as long as u < windowDays: the national ids of the first
+// [UniqueIDs] citizens differ whatever their hukou cities.
 func (g *Generator) person(i int, p pair) person {
-	r := g.rand(streamPerson, i)
-	y := min(max(p.baseYear+r.IntN(9)-4, 1940), 2007)
-	m := time.Month(1 + r.IntN(12))
-	d := 1 + r.IntN(daysIn(y, m))
+	k := (i + 1) / 2
+	u, r := (k-1)/seqsPerGender, (k-1)%seqsPerGender
+	s := (r*seqStep + int(g.hash(streamSeq, uint64(u))%seqsPerGender)) % seqsPerGender
+	male := p.firstMale == (i%2 == 1)
+	seq := 2 * s
+	if male {
+		seq++
+	}
+	day := (u + int(g.hash(streamDay, uint64(seq))%windowDays)) % windowDays
 	return person{
-		male:  p.firstMale == (i%2 == 1),
-		birth: time.Date(y, m, d, 0, 0, 0, 0, time.UTC),
+		male:  male,
+		birth: firstBirth.AddDate(0, 0, p.window*windowDays+day),
+		seq:   seq,
 	}
 }
 
-func daysIn(y int, m time.Month) int {
-	return time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
+// hash returns a hash of n in stream under the generator's seed.
+func (g *Generator) hash(stream, n uint64) uint64 {
+	return mix(mix(uint64(g.seed)^mix(stream)) ^ n)
 }
 
 // age returns the age in whole years at AsOf of someone born on birth.
@@ -189,8 +246,9 @@ func (g *Generator) Citizen(i int) Citizen {
 	}
 	p := g.pair((i + 1) / 2)
 	b := builder{
-		r:    g.rand(streamCitizen, i),
-		self: g.person(i, p),
+		r:        g.rand(streamCitizen, i),
+		self:     g.person(i, p),
+		showcase: i <= Showcase,
 	}
 	b.age = age(b.self.birth)
 	b.home = &cities[p.city]
@@ -211,13 +269,14 @@ func (g *Generator) Citizen(i int) Citizen {
 		rec["marriage"] = []map[string]any{m}
 	}
 	b.work(rec)
-	if b.age >= 22 && b.r.Float64() < 0.42 {
+	// A showcase citizen draws as the others do, and then has every record.
+	if b.age >= 22 && (b.r.Float64() < 0.42 || b.showcase) {
 		rec["property"] = b.properties()
 	}
-	if b.age >= 22 && b.age <= 75 && b.r.Float64() < 0.105 {
+	if b.age >= 22 && b.age <= 75 && (b.r.Float64() < 0.105 || b.showcase) {
 		rec["businessLicense"] = b.licenses()
 	}
-	if b.r.Float64() < 0.70 {
+	if b.r.Float64() < 0.70 || b.showcase {
 		rec["health"] = []map[string]any{b.health()}
 	}
 	return Citizen{ID: CitizenID(i), Records: rec}
@@ -225,11 +284,12 @@ func (g *Generator) Citizen(i int) Citizen {
 
 // builder draws one citizen's records from their stream.
 type builder struct {
-	r    *rand.Rand
-	self person
-	age  int
-	home *city
-	name string
+	r        *rand.Rand
+	self     person
+	showcase bool // has every record
+	age      int
+	home     *city
+	name     string
 }
 
 func (b *builder) identity() map[string]any {
@@ -266,14 +326,10 @@ func (b *builder) personName() string {
 }
 
 // nationalID returns a GB 11643 number: the hukou city's area code, the
-// birth date, a sequence number whose last digit is odd for men and even for
-// women, and the check character.
+// birth date, the sequence number (odd for men, even for women), and the
+// check character.
 func (b *builder) nationalID() string {
-	last := 2 * b.r.IntN(5)
-	if b.self.male {
-		last++
-	}
-	body := fmt.Sprintf("%s%s%02d%d", b.home.code, b.self.birth.Format("20060102"), b.r.IntN(100), last)
+	body := fmt.Sprintf("%s%s%03d", b.home.code, b.self.birth.Format("20060102"), b.self.seq)
 	c, err := dataset.NationalIDCheckChar(body)
 	if err != nil {
 		panic("demo: bad national id body: " + err.Error()) // the tables are wrong
@@ -346,14 +402,14 @@ func (b *builder) work(rec map[string][]map[string]any) {
 	base := min(max(roundTo(float64(income)/12, 100), 4000), 36000)
 	yearsWorked := max(0, min(b.age, retirementAge)-22)
 
-	if b.r.Float64() < 0.90 {
+	if b.r.Float64() < 0.90 || b.showcase {
 		item := map[string]any{}
 		switch {
 		case retired:
 			item["insured"] = b.r.Float64() < 0.95
 			item["contributionMonths"] = int64(180 + b.r.IntN(300))
 			item["monthlyBase"] = int64(3000 + 100*b.r.IntN(120))
-		case b.r.Float64() < 0.88:
+		case b.r.Float64() < 0.88 || b.showcase:
 			item["insured"] = true
 			item["employer"] = b.employer()
 			item["contributionMonths"] = int64(min(1200, int(float64(yearsWorked*12+b.r.IntN(12))*(0.6+0.4*b.r.Float64()))))
@@ -370,7 +426,7 @@ func (b *builder) work(rec map[string][]map[string]any) {
 	if retired {
 		share = 0.50
 	}
-	if b.age >= 18 && b.r.Float64() < share {
+	if b.age >= 18 && (b.r.Float64() < share || b.showcase) {
 		var social int64
 		if !retired {
 			social = base * 12 * 105 / 1000 // pension 8%, medical 2%, unemployment 0.5%

@@ -3,7 +3,10 @@ package demo
 import (
 	"flag"
 	"fmt"
+	"os"
 	"reflect"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -405,37 +408,89 @@ func BenchmarkCitizenParallel(b *testing.B) {
 	})
 }
 
-var repeatsCitizens = flag.Int("repeats-citizens", 94139, "citizens TestNationalIDRepeats generates (seed 1)")
+var uniqueCitizens = flag.Int("unique-citizens", 200_000, "citizens TestNationalIDsUnique generates in full (seed 1)")
 
-// TestNationalIDRepeats counts the citizens, among the first -repeats-citizens of seed 1, whose
-// national id an earlier citizen holds already, and checks the counts the package documentation
-// states (the data is deterministic).
-func TestNationalIDRepeats(t *testing.T) {
-	want := map[int]int{94138: 0, 94139: 1, 1_000_000: 466}
-	n := *repeatsCitizens
+// TestNationalIDsUnique generates the first -unique-citizens citizens of seed 1 in full and checks
+// that no two share a national id.
+func TestNationalIDsUnique(t *testing.T) {
+	n := *uniqueCitizens
 	if testing.Short() && n > 10_000 {
 		n = 10_000
 	}
 	g := NewGenerator(1)
-	seen := make(map[string]bool, n)
-	repeats, first := 0, 0
+	seen := make(map[string]int, n)
 	for i := 1; i <= n; i++ {
 		id := g.Citizen(i).Records["identity"][0]["nationalId"].(string)
-		if seen[id] {
-			repeats++
-			if first == 0 {
-				first = i
+		if j, dup := seen[id]; dup {
+			t.Fatalf("citizens %d and %d share national id %s", j, i, id)
+		}
+		seen[id] = i
+	}
+}
+
+// TestNationalIDConstruction checks the construction behind UniqueIDs for all of those citizens, of
+// two seeds: no two share both birth date and sequence number, so their ids differ whatever their
+// area codes.
+func TestNationalIDConstruction(t *testing.T) {
+	if UniqueIDs < 1_000_000 {
+		t.Errorf("UniqueIDs = %d, want at least a million", UniqueIDs)
+	}
+	n := UniqueIDs
+	if testing.Short() {
+		n = 100_000
+	}
+	for _, seed := range testSeeds {
+		g := NewGenerator(seed)
+		days := windows * windowDays
+		seen := make([]uint64, (1000*days+63)/64) // one bit per (seq, day since firstBirth)
+		for i := 1; i <= n; i++ {
+			p := g.person(i, g.pair((i+1)/2))
+			day := int(p.birth.Sub(firstBirth).Hours() / 24)
+			if day < 0 || day >= days || p.seq < 0 || p.seq > 999 || p.seq%2 == 1 != p.male {
+				t.Fatalf("seed %d citizen %d: born %v, seq %d, male %v", seed, i, p.birth, p.seq, p.male)
+			}
+			bit := p.seq*days + day
+			if seen[bit/64]&(1<<(bit%64)) != 0 {
+				t.Fatalf("seed %d citizen %d: born %v with seq %03d, as an earlier citizen", seed, i, p.birth, p.seq)
+			}
+			seen[bit/64] |= 1 << (bit % 64)
+		}
+	}
+}
+
+// TestShowcase checks that the first Showcase citizens have a record in every dataset, and that
+// they are married in pairs.
+func TestShowcase(t *testing.T) {
+	for _, seed := range append(testSeeds, 2, 3) {
+		g := NewGenerator(seed)
+		for i := 1; i <= Showcase; i++ {
+			c := g.Citizen(i)
+			for _, d := range dataset.All() {
+				if len(c.Records[d.Name]) == 0 {
+					t.Errorf("seed %d: %s has no %s record", seed, c.ID, d.Name)
+				}
+			}
+			if m := c.Records["marriage"]; len(m) == 0 || m[0]["maritalStatus"] != "MARRIED" {
+				t.Errorf("seed %d: %s marriage %v, want MARRIED", seed, c.ID, m)
 			}
 		}
-		seen[id] = true
 	}
-	if first != 0 && first != 94139 {
-		t.Errorf("first repeated national id at citizen %d, want 94139", first)
+}
+
+// TestREADMEShowsShowcaseCitizens checks that every citizen id the README's tour uses is a
+// showcase citizen's, so that its examples answer with every dataset.
+func TestREADMEShowsShowcaseCitizens(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if w, ok := want[n]; ok && repeats != w {
-		t.Errorf("%d repeated national ids among %d citizens, want %d", repeats, n, w)
+	ids := regexp.MustCompile(`\bC(\d{6})\b`).FindAllStringSubmatch(string(readme), -1)
+	if len(ids) == 0 {
+		t.Fatal("no citizen id in the README")
 	}
-	if n < 94139 && repeats != 0 {
-		t.Errorf("%d repeated national ids among %d citizens, want none before citizen 94139", repeats, n)
+	for _, m := range ids {
+		if i, _ := strconv.Atoi(m[1]); i < 1 || i > Showcase {
+			t.Errorf("the README shows %s, not one of the first %d citizens (those with every dataset)", m[0], Showcase)
+		}
 	}
 }

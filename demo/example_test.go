@@ -33,11 +33,11 @@ func ExampleGenerator_Citizen() {
 	// C000001
 	// name: 林荷磊
 	// gender: FEMALE
-	// birthDate: 1956-10-18
+	// birthDate: 1995-04-07
 	// hukouCity: 福州市
-	// nationalId: 350100195610189620
-	// address: 福建省福州市仓山区青年路844号24幢2902室
-	// marriage: MARRIED C000002 1993-12-01
-	// spouse: MARRIED C000001 1993-12-01
-	// datasets: health identity marriage property socialInsurance
+	// nationalId: 35010019950407510X
+	// address: 福建省福州市鼓楼区上海路725号11幢2801室
+	// marriage: MARRIED C000002 2022-03-31
+	// spouse: MARRIED C000001 2022-03-31
+	// datasets: businessLicense health identity marriage property socialInsurance tax
 }

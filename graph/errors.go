@@ -43,6 +43,13 @@ func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			return gerr
 		}
 		out := graphql.DefaultErrorPresenter(ctx, err)
+		// What the hub said, in its own words: a resolver's error arrives wrapped in a
+		// *gqlerror.Error whose Error() prefixes the query's position ("input:1:12: updateTax …");
+		// its Message is the hub's error alone.
+		msg := err.Error()
+		if gerr != nil && gerr.Err != nil {
+			msg = gerr.Message
+		}
 		set := func(code, msg string) *gqlerror.Error {
 			if out.Extensions == nil {
 				out.Extensions = map[string]any{}
@@ -69,9 +76,9 @@ func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
 		case errors.Is(err, hub.ErrForbidden):
 			return set(CodeForbidden, "forbidden: the access policy does not allow this for the stated purpose")
 		case errors.Is(err, hub.ErrUnknownPurpose):
-			return set(CodeBadUserInput, err.Error()+"; see the purposes query for the registered codes")
+			return set(CodeBadUserInput, msg+"; see the purposes query for the registered codes")
 		case errors.Is(err, hub.ErrInvalid):
-			return set(CodeBadUserInput, err.Error())
+			return set(CodeBadUserInput, msg)
 		case errors.Is(err, hub.ErrNoEntry):
 			return set(CodeNotFound, hub.ErrNoEntry.Error())
 		case errors.Is(err, hub.ErrNoQuestion):
@@ -79,7 +86,7 @@ func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
 		case errors.Is(err, hub.ErrNotFound):
 			return set(CodeNotFound, "no such citizen")
 		case errors.Is(err, hub.ErrConflict):
-			return set(CodeConflict, err.Error())
+			return set(CodeConflict, msg)
 		case errors.Is(err, hub.ErrNoAccess):
 			return set(CodeNotFound, hub.ErrNoAccess.Error())
 		case errors.Is(err, hub.ErrNotPublished):

@@ -52,6 +52,14 @@ func TestPresentError(t *testing.T) {
 			code: CodeNotFound, message: "no such citizen", keepsPath: true},
 		{name: "gqlerror wrapping an unknown error", err: gqlerror.WrapPath(ast.Path{ast.PathName("citizen")}, secret),
 			code: CodeInternal, message: "internal error", logged: true, keepsPath: true},
+		// A resolver's error arrives wrapped with the query's position; the message says what the
+		// hub said, without "input:1:12: updateTax".
+		{name: "gqlerror wrapping invalid input", err: atPosition(fmt.Errorf("%w: applying a change: unknown action %q", hub.ErrInvalid, "read")),
+			code: CodeBadUserInput, message: `invalid input: applying a change: unknown action "read"`, keepsPath: true},
+		{name: "gqlerror wrapping an unknown purpose", err: atPosition(hub.ErrUnknownPurpose),
+			code: CodeBadUserInput, message: "purpose is not registered; see the purposes query for the registered codes", keepsPath: true},
+		{name: "gqlerror wrapping a conflict", err: atPosition(fmt.Errorf("%w: version 3 is not the latest", hub.ErrConflict)),
+			code: CodeConflict, message: hub.ErrConflict.Error() + ": version 3 is not the latest", keepsPath: true},
 		{name: "gqlerror with a code", err: &gqlerror.Error{Message: "unauthenticated", Extensions: map[string]any{"code": CodeUnauthenticate}},
 			code: CodeUnauthenticate, message: "unauthenticated"},
 	}
@@ -98,4 +106,11 @@ func TestPresentError(t *testing.T) {
 			}
 		})
 	}
+}
+
+// atPosition wraps err as gqlgen wraps a resolver's error: at a path, with the query's position.
+func atPosition(err error) error {
+	gerr := gqlerror.WrapPath(ast.Path{ast.PathName("citizen")}, err)
+	gerr.Locations = []gqlerror.Location{{Line: 1, Column: 12}}
+	return gerr
 }

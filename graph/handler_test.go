@@ -440,6 +440,37 @@ func testErrors(t *testing.T, h *testHub) {
 			t.Errorf("entry = outcome %s purpose %q, want denied with no purpose", e.Outcome, e.Purpose)
 		}
 	})
+	t.Run("unknown purpose in a mutation", func(t *testing.T) {
+		r := h.query(t, taxClerk, `mutation { updateTax(citizenId: "C000002", purpose: "curiosity", input: {year: 2024}) { version } }`, nil)
+		e := r.errorAt("updateTax")
+		if e == nil || e.Extensions["code"] != graph.CodeBadUserInput {
+			t.Fatalf("error at updateTax = %+v, want BAD_USER_INPUT", e)
+		}
+		// The hub's words, without the parser's position ("input:1:12: updateTax …"): that is
+		// in locations.
+		if want := "purpose is not registered"; !strings.HasPrefix(e.Message, want) {
+			t.Errorf("message = %q, want it to start with %q", e.Message, want)
+		}
+	})
+	t.Run("syntax error", func(t *testing.T) {
+		// gqlgen's own errors keep their positions.
+		tok, err := h.issuer.Issue(taxClerk, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(`{"query": "mutation { updateTax(citizenId: \"C000002\" purpose: }"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		w := httptest.NewRecorder()
+		h.handler.ServeHTTP(w, req)
+		var res struct{ Errors []gqlError }
+		if err := json.Unmarshal(w.Body.Bytes(), &res); err != nil {
+			t.Fatalf("decoding %s: %v", w.Body, err)
+		}
+		if len(res.Errors) != 1 || res.Errors[0].Extensions["code"] != "GRAPHQL_PARSE_FAILED" || !strings.Contains(w.Body.String(), `"locations":[{"line":1,"column":52}]`) {
+			t.Errorf("response %s, want one parse error at 1:52", w.Body)
+		}
+	})
 	t.Run("invalid input", func(t *testing.T) {
 		const bad = "11010519491231002Y"
 		r := h.query(t, policeClerk, `mutation($id: ID!, $n: String) {

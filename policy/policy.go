@@ -389,7 +389,7 @@ func (r Rule) check() error {
 		return err
 	}
 	if !r.Action.valid() {
-		return fmt.Errorf("unknown action %q", r.Action)
+		return fmt.Errorf("unknown action %q (want %s, %s, %s or %s)", r.Action, ActionReveal, ActionCommit, ActionWrite, ActionList)
 	}
 	if err := checkPattern(r.Object, r.Action); err != nil {
 		return err
@@ -400,7 +400,7 @@ func (r Rule) check() error {
 		}
 	}
 	if !r.Effect.valid() {
-		return fmt.Errorf("unknown effect %q", r.Effect)
+		return fmt.Errorf("unknown effect %q (want %s or %s)", r.Effect, EffectAllow, EffectDeny)
 	}
 	return nil
 }

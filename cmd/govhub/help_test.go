@@ -2,8 +2,22 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/govhub/govhub/demo"
 )
 
 // Help is asked for in the ways people ask for it, and answers with exit status 0.
@@ -59,6 +73,129 @@ func TestHelp(t *testing.T) {
 		var out, errOut bytes.Buffer
 		if code := exitCode(run(t.Context(), args, &out, &errOut)); code != 2 {
 			t.Errorf("%v: exit status %d, want 2", args, code)
+		}
+	}
+}
+
+// A mistake names what would have been right.
+func TestMistakesListTheChoices(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string // in the error
+	}{
+		{[]string{"policy", "bogus"}, "want export or import"},
+		{[]string{"ledger", "check-receipt"}, "check-receipt FILE"},
+	} {
+		var out, errOut bytes.Buffer
+		err := run(t.Context(), tc.args, &out, &errOut)
+		if code := exitCode(err); code != 2 || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v = %v (exit status %d), want status 2 and an error with %q", tc.args, err, code, tc.want)
+		}
+	}
+}
+
+// With its port taken, the demo fails at once, before it creates its data directory or seeds
+// anything.
+func TestDemoBusyPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dir := filepath.Join(t.TempDir(), "data")
+	start := time.Now()
+	var out, errOut bytes.Buffer
+	err = run(t.Context(), []string{"demo", "--addr", ln.Addr().String(), "--data-dir", dir, "--citizens", "5"}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "listening on "+ln.Addr().String()) {
+		t.Fatalf("demo on a busy port = %v, want a listening error", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("after failing to listen, Stat(data dir) = %v, want it not created", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("demo on a busy port failed after %v, want at once", took)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for a writer and a reader in two goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// The example the demo prints, run as printed, answers with every dataset the housing clerk may
+// see: its citizen is one of those with every record.
+func TestDemoPrintedExample(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the demo")
+	}
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	var out, errOut lockedBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"demo", "--addr", addr, "--data-dir", t.TempDir(), "--citizens", "12", "--log-level", "warn"}, &out, &errOut)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("demo = %v", err)
+		}
+	}()
+	curl := regexp.MustCompile(`(?s)curl -s (\S+) -H "Authorization: Bearer \$HOUSING_TOKEN".*?-d '([^\n]*)'\n`)
+	var m []string
+	for deadline := time.Now().Add(2 * time.Minute); m == nil; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the demo printed no example:\n%s\n%s", out.String(), errOut.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+		m = curl.FindStringSubmatch(out.String())
+	}
+	tok := regexp.MustCompile(`export HOUSING_TOKEN=(\S+)`).FindStringSubmatch(out.String())
+	if tok == nil {
+		t.Fatalf("no HOUSING_TOKEN in:\n%s", out.String())
+	}
+	var body struct {
+		Variables struct{ ID string }
+	}
+	if err := json.Unmarshal([]byte(m[2]), &body); err != nil {
+		t.Fatalf("the printed body %s: %v", m[2], err)
+	}
+	if n, err := strconv.Atoi(strings.TrimPrefix(body.Variables.ID, "C")); err != nil || n < 1 || n > demo.Showcase {
+		t.Errorf("the example is about %s, not one of the first %d citizens", body.Variables.ID, demo.Showcase)
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, m[1], strings.NewReader(m[2]))
+	req.Header.Set("Authorization", "Bearer "+tok[1])
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var res struct {
+		Data struct {
+			Citizen map[string]any
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
+		t.Fatal(err)
+	}
+	// The housing clerk sees these (the rest is refused by the policy, at its path).
+	for _, ds := range []string{"identity", "marriage", "property", "socialInsurance", "tax"} {
+		if res.Data.Citizen[ds] == nil {
+			t.Errorf("the example's answer has no %s: %v", ds, res.Data.Citizen)
 		}
 	}
 }

@@ -27,7 +27,7 @@ func cmdPolicy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return cmdPolicyImport(ctx, args[1:], stdout, stderr)
 	}
 	fmt.Fprint(stderr, policyUsage)
-	return &exitError{2, fmt.Errorf("unknown policy subcommand %q", args[0])}
+	return &exitError{2, fmt.Errorf("unknown policy subcommand %q (want export or import)", args[0])}
 }
 
 const policyUsage = `usage: govhub policy <subcommand> [flags]

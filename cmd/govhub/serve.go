@@ -59,6 +59,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 		return &exitError{2, fmt.Errorf("--question-deadline must be positive, not %v", *deadline)}
 	}
 	cfg.QuestionDeadline = *deadline
+	// Bind first: with the port taken, fail before opening the data directory, and before the
+	// demo seeds its data. The listener is handed to the server, so no one takes the port between.
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", *addr, err)
+	}
+	defer ln.Close() // for the early returns; once served, closing again does nothing
 	a, err := openApp(ctx, cfg)
 	if err != nil {
 		return err
@@ -75,10 +82,6 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 		if err := seedDemo(ctx, a, citizens, seed); err != nil {
 			return err
 		}
-	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("listening on %s: %w", *addr, err)
 	}
 	srv := &http.Server{
 		Handler:           a.handler(),
@@ -101,7 +104,6 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 	if isDemo {
 		// The listener is bound: a request sent on reading this waits for Serve.
 		if err := printDemo(stdout, a, base, ttl); err != nil {
-			ln.Close()
 			return err
 		}
 	}
@@ -185,9 +187,13 @@ var demoPrincipals = []struct {
 	{"POLICE_TOKEN", auth.Principal{Kind: auth.KindDepartment, Department: "public-security", Role: "clerk", Subject: "police-clerk-1"}},
 	{"DOCTOR_TOKEN", auth.Principal{Kind: auth.KindDepartment, Department: "health", Role: "doctor", Subject: "doctor-1"}},
 	{"OFFICER_TOKEN", auth.Principal{Kind: auth.KindOfficer, Department: "privacy-office", Role: auth.RoleOfficer, Subject: "officer-1"}},
-	{"CITIZEN_TOKEN", auth.Principal{Kind: auth.KindCitizen, Subject: "C000001"}},
+	{"CITIZEN_TOKEN", auth.Principal{Kind: auth.KindCitizen, Subject: exampleCitizen}},
 	{"AUDITOR_TOKEN", auth.Principal{Kind: auth.KindAuditor, Subject: "auditor-1"}},
 }
+
+// exampleCitizen is the citizen the demo's printed example and citizen token are about: one of the
+// first demo.Showcase, who have a record in every dataset.
+var exampleCitizen = demo.CitizenID(1)
 
 // exampleQuery is the housing clerk's eligibility check the demo prints.
 const exampleQuery = `query Eligibility($id: ID!) { citizen(id: $id, purpose: "home-purchase-eligibility") { id identity { name hukouCity nationalId { value } } marriage { maritalStatus } property { city area } socialInsurance { contributionMonths { value commitment { point version } } } tax { annualIncome { value commitment { point version } } } health { bloodType { value } } } }`
@@ -211,8 +217,8 @@ func printDemo(w io.Writer, a *app, base string, ttl time.Duration) error {
 		}
 		fmt.Fprintf(w, "# %s %s\nexport %s=%s\n", d.p.Kind, who, d.env, tok)
 	}
-	body := fmt.Sprintf(`{"query":%q,"variables":{"id":"C000001"}}`, exampleQuery)
-	fmt.Fprintf(w, "\nExample: the housing clerk checks home-purchase eligibility of C000001\n\n")
+	body := fmt.Sprintf(`{"query":%q,"variables":{"id":%q}}`, exampleQuery, exampleCitizen)
+	fmt.Fprintf(w, "\nExample: the housing clerk checks home-purchase eligibility of %s\n\n", exampleCitizen)
 	fmt.Fprintf(w, "curl -s %s/graphql -H \"Authorization: Bearer $HOUSING_TOKEN\" -H 'Content-Type: application/json' \\\n  -d '%s'\n\n", base, body)
 	return nil
 }
