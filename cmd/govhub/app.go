@@ -245,6 +245,7 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	warnSharedFerretDB(ctx, cfg, st)
 	a := &app{cfg: cfg, storage: st, keys: k}
 	ok := false
 	defer func() {
