@@ -389,6 +389,7 @@ func testTreeState(t *testing.T, env *Env) {
 	wg.Wait()
 	close(wins)
 	if n := len(wins); n != 1 {
+		env.SkipNonAtomicCAS(t, fmt.Sprintf("%d racing SwapTreeState calls won", n))
 		t.Errorf("%d racing SwapTreeState calls won, want 1", n)
 	}
 	if st, _ := s.ReadTreeState(ctx); st.Size < 10 {
