@@ -247,6 +247,7 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	warnSharedFerretDB(ctx, cfg, st)
 	a := &app{cfg: cfg, storage: st, keys: k, started: time.Now()}
 	ok := false
 	defer func() {

@@ -86,6 +86,7 @@ func testQuestions(t *testing.T, env *Env) {
 	wg.Wait()
 	close(wins)
 	if len(wins) != 1 {
+		env.SkipNonAtomicCAS(t, fmt.Sprintf("%d racing answers to one question won", len(wins)))
 		t.Fatalf("%d racing answers won, want 1", len(wins))
 	}
 	winner := <-wins
