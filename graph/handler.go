@@ -17,6 +17,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/graph/model"
@@ -28,6 +29,9 @@ type HandlerConfig struct {
 	MaxComplexity int
 	// MaxTokens bounds the number of tokens of a query's text (default DefaultMaxTokens).
 	MaxTokens int
+	// MaxBodyBytes bounds a request body (default DefaultMaxBodyBytes); a larger one is refused
+	// with HTTP 413 and the code REQUEST_TOO_LARGE.
+	MaxBodyBytes int64
 	// Introspection allows schema introspection (GraphiQL needs it).
 	Introspection bool
 	// Authenticate verifies a bearer token (auth.Verifier.Verify). With it, a websocket may carry
@@ -47,7 +51,8 @@ const DefaultMaxComplexity = 500
 // passes.
 const DefaultMaxTokens = 2000
 
-// NewHandler returns the GraphQL HTTP handler. The caller puts authentication in front of it: every
+// NewHandler returns the GraphQL HTTP handler. Before any transport reads a request, guardRequest
+// bounds its body and refuses batches and bytes that are not UTF-8. The caller puts authentication in front of it: every
 // request must carry an auth.Principal in its context.
 func NewHandler(res *Resolver, cfg HandlerConfig) http.Handler {
 	if res.Logger == nil {
@@ -59,11 +64,19 @@ func NewHandler(res *Resolver, cfg HandlerConfig) http.Handler {
 	if cfg.MaxTokens == 0 {
 		cfg.MaxTokens = DefaultMaxTokens
 	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
 	srv := handler.New(NewExecutableSchema(Config{
 		Resolvers:  res,
 		Directives: DirectiveRoot{Sensitive: sensitive},
 	}))
 	srv.SetParserTokenLimit(cfg.MaxTokens)
+	srv.SetValidationRulesFn(func() *rules.Rules {
+		r := rules.NewDefaultRules()
+		r.AddRule(literalsRule.Name, literalsRule.RuleFunc)
+		return r
+	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	// SSE before POST: a subscription POSTed with Accept: text/event-stream is SSE's, and POST's
@@ -82,7 +95,7 @@ func NewHandler(res *Resolver, cfg HandlerConfig) http.Handler {
 		res.Logger.ErrorContext(ctx, "resolver panic", slog.Any("panic", p))
 		return &gqlerror.Error{Message: "internal error", Extensions: map[string]any{"code": CodeInternal}}
 	})
-	return srv
+	return guardRequest(cfg.MaxBodyBytes, srv)
 }
 
 // websocketInit authenticates a websocket connection: by the bearer token of the connection_init

@@ -483,9 +483,10 @@ func (a *app) close(ctx context.Context) error {
 // handler is the hub's HTTP interface.
 func (a *app) handler() http.Handler {
 	gql := graph.NewHandler(&graph.Resolver{Reader: a.reader, Updater: a.updater, Review: a.review, CitizenLog: a.citizens,
-		Officers: a.officers, Questions: a.questions, Logger: a.cfg.Logger}, graph.HandlerConfig{Introspection: true, Authenticate: a.verifier.Verify})
+		Officers: a.officers, Questions: a.questions, Logger: a.cfg.Logger}, graph.HandlerConfig{Introspection: true, Authenticate: a.verifier.Verify, MaxBodyBytes: maxRequestBytes})
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", websocketOrAuth(gql, limitBody(auth.Middleware(a.verifier, gql, auth.WithRejectHook(a.logRefusal)))))
+	// The GraphQL handler bounds its own bodies (413 with a GraphQL error).
+	mux.Handle("/graphql", websocketOrAuth(gql, auth.Middleware(a.verifier, gql, auth.WithRejectHook(a.logRefusal))))
 	mux.Handle("GET /graphiql", playground.Handler("GovHub", "/graphql"))
 	pages := web.Handler(a.pagesConfig())
 	mux.Handle("GET /console", pages)
