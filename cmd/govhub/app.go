@@ -54,6 +54,8 @@ type config struct {
 	WitnessQuorum       int             // how many must cosign before a checkpoint is published
 	VerifyTail          uint64          // entries verified before serving (0: startupVerifyTail)
 	QuestionDeadline    time.Duration   // how long departments have to answer citizens' questions (0: the hub's default)
+	TokenAudience       string          // the "aud" of the hub's tokens ("": auth.DefaultAudience)
+	MaxTokenTTL         time.Duration   // the longest token lifetime issued or accepted (0: auth.DefaultMaxLifetime)
 	Logger              *slog.Logger
 }
 
@@ -367,10 +369,10 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	if rep.Applied+rep.Dropped > 0 {
 		cfg.Logger.InfoContext(ctx, "recovered interrupted updates", slog.Int("applied", rep.Applied), slog.Int("dropped", rep.Dropped))
 	}
-	if a.issuer, err = auth.NewIssuer(k.issuer, tokenIssuer); err != nil {
+	if a.issuer, err = auth.NewIssuer(k.issuer, tokenIssuer, cfg.issuerOptions()...); err != nil {
 		return nil, err
 	}
-	if a.verifier, err = auth.NewVerifier(k.issuer.Public().(ed25519.PublicKey), tokenIssuer); err != nil {
+	if a.verifier, err = auth.NewVerifier(k.issuer.Public().(ed25519.PublicKey), tokenIssuer, cfg.verifierOptions()...); err != nil {
 		return nil, err
 	}
 	cfg.Logger.InfoContext(ctx, "hub ready", slog.String("data_dir", cfg.DataDir), slog.Bool("embedded", st.server != nil),

@@ -26,6 +26,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 	fs.SetOutput(stderr)
 	var c commonFlags
 	c.register(fs)
+	var tf tokenFlags
+	tf.register(fs)
 	addr := fs.String("addr", defaultAddr, "address to listen on")
 	interval := fs.Duration("integration-interval", 0, "shortest time between two ledger checkpoints (default 100ms)")
 	var witnesses stringList
@@ -45,6 +47,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 	cfg, err := c.config(stderr)
 	if err != nil {
 		return err
+	}
+	if err := tf.apply(&cfg); err != nil {
+		return err
+	}
+	if isDemo && ttl > tf.maxTTL {
+		return &exitError{2, fmt.Errorf("--token-ttl %v is longer than --max-token-ttl %v", ttl, tf.maxTTL)}
 	}
 	cfg.IntegrationInterval = *interval
 	for _, w := range witnesses {
@@ -106,6 +114,52 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 		}
 	}
 	return serveHTTP(ctx, srv, ln, cfg.Logger)
+}
+
+// tokenFlags are the settings of the hub's tokens, shared by serve, demo and token.
+type tokenFlags struct {
+	audience string
+	maxTTL   time.Duration
+}
+
+func (t *tokenFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&t.audience, "token-audience", auth.DefaultAudience, `the "aud" of the hub's tokens: tokens are issued for it, and a token for another audience is refused`)
+	fs.DurationVar(&t.maxTTL, "max-token-ttl", auth.DefaultMaxLifetime, "the longest token lifetime (exp - iat) issued or accepted, for every kind of token")
+}
+
+// apply checks the settings and puts them in cfg.
+func (t *tokenFlags) apply(cfg *config) error {
+	if strings.TrimSpace(t.audience) == "" {
+		return &exitError{2, errors.New("--token-audience must not be empty")}
+	}
+	if t.maxTTL < time.Second {
+		return &exitError{2, fmt.Errorf("--max-token-ttl must be at least 1s, not %v", t.maxTTL)}
+	}
+	cfg.TokenAudience, cfg.MaxTokenTTL = t.audience, t.maxTTL
+	return nil
+}
+
+// issuerOptions and verifierOptions configure the hub's token issuer and verifier from cfg.
+func (c config) issuerOptions() []auth.IssuerOption {
+	var opts []auth.IssuerOption
+	if c.TokenAudience != "" {
+		opts = append(opts, auth.WithIssuerAudience(c.TokenAudience))
+	}
+	if c.MaxTokenTTL != 0 {
+		opts = append(opts, auth.WithIssuerMaxLifetime(c.MaxTokenTTL))
+	}
+	return opts
+}
+
+func (c config) verifierOptions() []auth.VerifierOption {
+	var opts []auth.VerifierOption
+	if c.TokenAudience != "" {
+		opts = append(opts, auth.WithAudience(c.TokenAudience))
+	}
+	if c.MaxTokenTTL != 0 {
+		opts = append(opts, auth.WithMaxLifetime(c.MaxTokenTTL))
+	}
+	return opts
 }
 
 // shutdownGrace is how long requests in flight get to finish once the server is told to stop.
