@@ -96,6 +96,11 @@ func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			out = set(CodeUnavailable, hub.ErrBusy.Error())
 			out.Extensions["retryable"] = true
 			return out
+		case errors.Is(err, context.DeadlineExceeded):
+			logger.WarnContext(ctx, "request ran out of time", slog.String("error", err.Error()))
+			out = set(CodeUnavailable, "the request ran out of time")
+			out.Extensions["retryable"] = true
+			return out
 		case errors.Is(err, hub.ErrUnavailable):
 			logger.ErrorContext(ctx, "request failed closed", slog.String("error", err.Error()))
 			return set(CodeUnavailable, hub.ErrUnavailable.Error())

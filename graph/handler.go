@@ -16,6 +16,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/validator/rules"
 
@@ -32,6 +33,10 @@ type HandlerConfig struct {
 	// MaxBodyBytes bounds a request body (default DefaultMaxBodyBytes); a larger one is refused
 	// with HTTP 413 and the code REQUEST_TOO_LARGE.
 	MaxBodyBytes int64
+	// RequestTimeout bounds the resolution of a query or mutation, from the start of the operation
+	// (0: no bound): the resolvers' contexts, and so the store and ledger calls they make, carry
+	// the deadline, and running out of time is the error UNAVAILABLE. Subscriptions are not bound.
+	RequestTimeout time.Duration
 	// Introspection allows schema introspection (GraphiQL needs it).
 	Introspection bool
 	// Authenticate verifies a bearer token (auth.Verifier.Verify). With it, a websocket may carry
@@ -89,6 +94,9 @@ func NewHandler(res *Resolver, cfg HandlerConfig) http.Handler {
 	}
 	srv.Use(extension.FixedComplexityLimit(cfg.MaxComplexity))
 	srv.AroundOperations(oneCitizenPerRequest)
+	if cfg.RequestTimeout > 0 {
+		srv.AroundRootFields(withDeadline(cfg.RequestTimeout))
+	}
 	srv.AroundFields(denyFields)
 	srv.SetErrorPresenter(presentError(res.Logger))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
@@ -135,6 +143,27 @@ func untilTokenExpires(ctx context.Context, _ transport.InitPayload) (context.Co
 	ctx, cancel := context.WithDeadline(ctx, p.Expires)
 	context.AfterFunc(ctx, cancel) // the connection closes when ctx is done; release the timer then
 	return ctx, nil, nil
+}
+
+// withDeadline gives each root field of a query or mutation a context with the operation's
+// deadline, d after the operation started. It is set here rather than on the request's context:
+// gqlgen answers a request whose context is already done with an empty body ("null"), where the
+// client should get an error. A root field's subtree is resolved before its resolver returns (no
+// @defer), so cancelling on return cuts nothing short.
+func withDeadline(d time.Duration) graphql.RootFieldMiddleware {
+	return func(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
+		op := graphql.GetOperationContext(ctx)
+		if op.Operation != nil && op.Operation.Operation == ast.Subscription {
+			return next(ctx)
+		}
+		start := op.Stats.OperationStart
+		if start.IsZero() {
+			start = time.Now()
+		}
+		ctx, cancel := context.WithDeadline(ctx, start.Add(d))
+		defer cancel()
+		return next(ctx)
+	}
 }
 
 // citizenDataFields are the root fields that read or write citizen data; each appends one entry.

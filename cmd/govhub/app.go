@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/playground"
 	fnote "github.com/transparency-dev/formats/note"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -56,6 +55,8 @@ type config struct {
 	QuestionDeadline    time.Duration   // how long departments have to answer citizens' questions (0: the hub's default)
 	TokenAudience       string          // the "aud" of the hub's tokens ("": auth.DefaultAudience)
 	MaxTokenTTL         time.Duration   // the longest token lifetime issued or accepted (0: auth.DefaultMaxLifetime)
+	GraphiQL            bool            // serve GraphiQL at /graphiql
+	RequestTimeout      time.Duration   // the deadline of each request's context (0: defaultRequestTimeout)
 	Logger              *slog.Logger
 }
 
@@ -485,11 +486,17 @@ func (a *app) close(ctx context.Context) error {
 // handler is the hub's HTTP interface.
 func (a *app) handler() http.Handler {
 	gql := graph.NewHandler(&graph.Resolver{Reader: a.reader, Updater: a.updater, Review: a.review, CitizenLog: a.citizens,
-		Officers: a.officers, Questions: a.questions, Logger: a.cfg.Logger}, graph.HandlerConfig{Introspection: true, Authenticate: a.verifier.Verify, MaxBodyBytes: maxRequestBytes})
+		Officers: a.officers, Questions: a.questions, Logger: a.cfg.Logger}, graph.HandlerConfig{Introspection: true, Authenticate: a.verifier.Verify, MaxBodyBytes: maxRequestBytes, RequestTimeout: a.requestTimeout()})
 	mux := http.NewServeMux()
 	// The GraphQL handler bounds its own bodies (413 with a GraphQL error).
 	mux.Handle("/graphql", websocketOrAuth(gql, auth.Middleware(a.verifier, gql, auth.WithRejectHook(a.logRefusal))))
-	mux.Handle("GET /graphiql", playground.Handler("GovHub", "/graphql"))
+	if a.cfg.GraphiQL {
+		if page, err := graphiqlHandler("/graphql"); err != nil {
+			a.cfg.Logger.Error("GraphiQL is off", slog.String("error", err.Error()))
+		} else {
+			mux.Handle("GET /graphiql", page)
+		}
+	}
 	pages := web.Handler(a.pagesConfig())
 	mux.Handle("GET /console", pages)
 	mux.Handle("GET /portal", pages)
@@ -528,9 +535,13 @@ func (a *app) handler() http.Handler {
 		io.WriteString(w, "ready\n")
 	})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "GovHub: POST /graphql (bearer token), GET /graphiql, GET /console, GET /portal, GET /checkpoint, GET /tile/…\n")
+		graphiql := ""
+		if a.cfg.GraphiQL {
+			graphiql = " GET /graphiql,"
+		}
+		io.WriteString(w, "GovHub: POST /graphql (bearer token),"+graphiql+" GET /console, GET /portal, GET /checkpoint, GET /tile/…\n")
 	})
-	return mux
+	return withRequestDeadline(a.requestTimeout(), mux)
 }
 
 // logRefusal puts refused requests of known principals (expired tokens) on the ledger.
