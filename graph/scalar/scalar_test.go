@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -316,4 +317,33 @@ func TestUint64(t *testing.T) {
 	if b.String() != "9223372036854775807" {
 		t.Errorf("MarshalUint64(MaxInt64) = %s", b.String())
 	}
+}
+
+// FuzzInt64 checks, for any JSON number text, that UnmarshalInt64 either returns its exact value
+// (an integer from -2^63 to 2^63-1, however written) or refuses it with BAD_USER_INPUT, and never
+// accepts the same digits as a string.
+func FuzzInt64(f *testing.F) {
+	for _, s := range []string{"0", "-1", "42", "42.0", "1e3", "1.5", "9223372036854775807", "9223372036854775808",
+		"-9223372036854775808", "-9223372036854775809", "99999999999999999999", "1e999999999", "NaN", "", "0x10", "1_000"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := UnmarshalInt64(json.Number(s))
+		r, ok := new(big.Rat).SetString(s)
+		exact := ok && r.IsInt() && r.Num().IsInt64() && json.Valid([]byte(s)) && len(s) <= 256
+		if err != nil {
+			var gerr *gqlerror.Error
+			if !errors.As(err, &gerr) || gerr.Extensions["code"] != "BAD_USER_INPUT" {
+				t.Fatalf("UnmarshalInt64(%q) error %v is not BAD_USER_INPUT", s, err)
+			}
+			if exact {
+				t.Fatalf("UnmarshalInt64(%q) refused an exact integer in range", s)
+			}
+		} else if !ok || !r.IsInt() || !r.Num().IsInt64() || r.Num().Int64() != got {
+			t.Fatalf("UnmarshalInt64(%q) = %d, not its exact value", s, got)
+		}
+		if _, err := UnmarshalInt64(s); err == nil {
+			t.Fatalf("UnmarshalInt64(string %q) accepted a string", s)
+		}
+	})
 }
