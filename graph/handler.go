@@ -31,7 +31,7 @@ type HandlerConfig struct {
 	// MaxTokens bounds the number of tokens of a query's text (default DefaultMaxTokens).
 	MaxTokens int
 	// MaxBodyBytes bounds a request body (default DefaultMaxBodyBytes); a larger one is refused
-	// with HTTP 413 and the code REQUEST_TOO_LARGE.
+	// with HTTP 413 and the code REQUEST_TOO_LARGE. It bounds each websocket message too.
 	MaxBodyBytes int64
 	// RequestTimeout bounds the resolution of a query or mutation, from the start of the operation
 	// (0: no bound): the resolvers' contexts, and so the store and ledger calls they make, carry
@@ -88,7 +88,8 @@ func NewHandler(res *Resolver, cfg HandlerConfig) http.Handler {
 	// Supports would claim it first (and hold it as one never-ending response).
 	srv.AddTransport(transport.SSE{})
 	srv.AddTransport(transport.POST{})
-	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: 10 * time.Second, InitFunc: websocketInit(cfg.Authenticate)})
+	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: 10 * time.Second, InitFunc: websocketInit(cfg.Authenticate),
+		PayloadReadLimit: &cfg.MaxBodyBytes})
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
 	}
