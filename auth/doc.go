@@ -22,19 +22,22 @@
 // is
 //
 //	{"kind":"department","department":"housing","role":"clerk","iss":"govhub-test",
-//	 "sub":"u123","exp":1772359140,"nbf":1772355540,"iat":1772355540,
-//	 "jti":"auZ4P0-96RtuuItzpI7SRw"}
+//	 "sub":"u123","aud":["govhub"],"exp":1772359140,"nbf":1772355540,
+//	 "iat":1772355540,"jti":"auZ4P0-96RtuuItzpI7SRw"}
 //
 // (on one line): "kind" is the [Kind]; "department" and "role" are present
 // only for the kinds that have them (see [Principal.Validate]); "sub" is the
-// subject; "iss" names the issuer; "exp", "nbf" and "iat" are whole seconds
-// since the Unix epoch; "jti" is 16 random bytes, base64url. With the Ed25519
+// subject; "iss" names the issuer; "aud" the service the token is for
+// ([DefaultAudience] unless configured); "exp", "nbf" and "iat" are whole
+// seconds since the Unix epoch, "exp" no more than the maximum lifetime
+// ([DefaultMaxLifetime] unless configured) after "iat"; "jti" is 16 random
+// bytes, base64url. With the Ed25519
 // seed 6aac991333a68bd7b6ff8a69c5c2a74e23571891f29c7ad6ffe40752da178aa7 the
 // token is
 //
 //	eyJhbGciOiJFZERTQSIsImtpZCI6IlRGR1NrTHpqdUg4IiwidHlwIjoiSldUIn0.
-//	eyJraW5kIjoiZGVwYXJ0bWVudCIsImRlcGFydG1lbnQiOiJob3VzaW5nIiwicm9sZSI6ImNsZXJrIiwiaXNzIjoiZ292aHViLXRlc3QiLCJzdWIiOiJ1MTIzIiwiZXhwIjoxNzcyMzU5MTQwLCJuYmYiOjE3NzIzNTU1NDAsImlhdCI6MTc3MjM1NTU0MCwianRpIjoiYXVaNFAwLTk2UnR1dUl0enBJN1NSdyJ9.
-//	MIhdGkIu9BqHuP84K_T7OtXrkD0hnTu2BnBjWJ_Z_j-y5YhMvIm4KBEYi3LO4qi59dar9aFgJMet0GGkm4UEBw
+//	eyJraW5kIjoiZGVwYXJ0bWVudCIsImRlcGFydG1lbnQiOiJob3VzaW5nIiwicm9sZSI6ImNsZXJrIiwiaXNzIjoiZ292aHViLXRlc3QiLCJzdWIiOiJ1MTIzIiwiYXVkIjpbImdvdmh1YiJdLCJleHAiOjE3NzIzNTkxNDAsIm5iZiI6MTc3MjM1NTU0MCwiaWF0IjoxNzcyMzU1NTQwLCJqdGkiOiJhdVo0UDAtOTZSdHV1SXR6cEk3U1J3In0.
+//	fhXr5wkahLYJTzBSHmsbJyHVTkLUcRv3zDRdEQMcn7-e63MUv0NdHSXCKo2PkLpQMjg0xJNNhfdbYaSs2lEFDA
 //
 // (without the line breaks). testdata/vectors.json holds this and other
 // tokens, valid and invalid, with the verdict of a Verifier at a fixed time.
@@ -45,11 +48,22 @@
 // keyed with the public key's bytes) and RSA or ECDSA algorithms are refused
 // as [ErrAlgorithm] before any key is used. It requires strict base64url, the
 // signature of its key (a "kid" naming another key is refused), the expected
-// "iss", an "exp", a "jti" and a valid principal; "exp", "nbf" and "iat" are
-// checked with a leeway ([DefaultLeeway]). Every refusal wraps one sentinel
+// "iss", its audience in "aud" (a token for another service is refused), an
+// "exp" and an "iat" no further apart than the maximum lifetime, a "jti" and a
+// valid principal; "exp", "nbf" and "iat" are checked with a leeway
+// ([DefaultLeeway]). Every refusal wraps one sentinel
 // error ([ErrMissing], [ErrMalformed], [ErrSignature], [ErrAlgorithm],
 // [ErrExpired], [ErrNotYetValid], [ErrClaims]) whose message is a short
 // reason safe to show the client; an authentic expired token yields an
 // [*ExpiredError] carrying its principal, so that the denied attempt can be
 // recorded against a known party. No error quotes the token.
+//
+// # Identity
+//
+// A principal is one party per (issuer, subject): the "iss" that vouches for
+// it ([Principal.Issuer]) and its subject compared in canonical form
+// ([CanonicalSubject]: ASCII case does not count). [Principal.Same] is the one
+// comparison; code deciding whether two requests come from the same person
+// (maker-checker, for one) uses it, or the canonical subject where only the
+// subject was recorded.
 package auth

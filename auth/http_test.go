@@ -106,7 +106,7 @@ func TestMiddlewareRejects(t *testing.T) {
 			}
 			checkReason(t, "hook error", calls[0].err, tt.want, tt.token)
 			if tt.want == ErrExpired {
-				if calls[0].p == nil || *calls[0].p != (Principal{Kind: clerk.Kind, Department: clerk.Department, Role: clerk.Role, Subject: clerk.Subject, TokenID: "test-token-1", Expires: testNow.Add(-time.Minute)}) {
+				if calls[0].p == nil || *calls[0].p != (Principal{Kind: clerk.Kind, Department: clerk.Department, Role: clerk.Role, Subject: clerk.Subject, Issuer: testIssuer, TokenID: "test-token-1", Expires: testNow.Add(-time.Minute)}) {
 					t.Errorf("hook principal = %+v, want the clerk's", calls[0].p)
 				}
 			} else if calls[0].p != nil {

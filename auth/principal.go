@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -46,8 +47,31 @@ type Principal struct {
 	Department string    // department code, e.g. "housing"; department and officer kinds only
 	Role       string    // role in the department, e.g. "clerk"; RoleOfficer for officers
 	Subject    string    // who: an official's user id, an officer id, a citizen id (C000001), an auditor id
+	Issuer     string    // who vouches for Subject: the token's "iss"; set by Verify, ignored by Issue
 	TokenID    string    // the token's "jti"; set by Verify, ignored by Issue
 	Expires    time.Time // the token's "exp"; set by Verify, ignored by Issue
+}
+
+// Same reports whether p and q are the same party: the same Issuer, and the
+// same Subject in canonical form ([CanonicalSubject]). Kind, Department and
+// Role do not count: one person may hold several. Compare principals with it,
+// never by their Subject strings: "OFFICER-1" and "officer-1" of one issuer
+// are one person, and "officer-1" of two issuers are two.
+func (p Principal) Same(q Principal) bool {
+	return p.Issuer == q.Issuer && CanonicalSubject(p.Subject) == CanonicalSubject(q.Subject)
+}
+
+// CanonicalSubject returns the form in which subjects are compared: ASCII
+// letters in lower case, everything else unchanged. Subjects are ASCII
+// ([Principal.Validate]), and identity providers treat user names without
+// regard to case, so a subject's case never tells two people apart.
+func CanonicalSubject(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, s)
 }
 
 // Validate checks the fields the principal's Kind requires, and that fields
@@ -61,7 +85,7 @@ type Principal struct {
 // A code (department or role) is 1 to 64 characters of [a-z0-9-]. A citizen id
 // is an upper-case letter then 6 to 12 digits ([A-Z][0-9]{6,12}, e.g. C000001).
 // Any other id is 1 to 128 characters of [A-Za-z0-9._@+:-].
-// TokenID and Expires are not checked.
+// Issuer, TokenID and Expires are not checked.
 //
 // The error wraps [ErrInvalidPrincipal] and names the broken rule, never the
 // offending value.

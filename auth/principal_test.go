@@ -1,9 +1,11 @@
 package auth
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestPrincipalValidate(t *testing.T) {
@@ -77,4 +79,108 @@ func TestContext(t *testing.T) {
 	if !ok || got != want {
 		t.Errorf("FromContext(NewContext(ctx, %+v)) = %+v, %v, want %+v, true", want, got, ok, want)
 	}
+}
+
+func TestPrincipalSame(t *testing.T) {
+	officer := Principal{Kind: KindOfficer, Department: "privacy-office", Role: RoleOfficer, Subject: "officer-1", Issuer: "govhub"}
+	tests := []struct {
+		name string
+		q    Principal
+		want bool
+	}{
+		{"itself", officer, true},
+		{"upper case", Principal{Kind: KindOfficer, Subject: "OFFICER-1", Issuer: "govhub"}, true},
+		{"mixed case", Principal{Kind: KindOfficer, Subject: "Officer-1", Issuer: "govhub"}, true},
+		{"as a department official", Principal{Kind: KindDepartment, Department: "housing", Role: "clerk", Subject: "officer-1", Issuer: "govhub"}, true},
+		{"another subject", Principal{Kind: KindOfficer, Subject: "officer-2", Issuer: "govhub"}, false},
+		{"another issuer", Principal{Kind: KindOfficer, Subject: "officer-1", Issuer: "https://idp.example"}, false},
+		{"no issuer", Principal{Kind: KindOfficer, Subject: "officer-1"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := officer.Same(tt.q); got != tt.want {
+				t.Errorf("%+v.Same(%+v) = %v, want %v", officer, tt.q, got, tt.want)
+			}
+			if got := tt.q.Same(officer); got != tt.want {
+				t.Errorf("Same is not symmetric for %+v", tt.q)
+			}
+		})
+	}
+	for in, want := range map[string]string{"OFFICER-1": "officer-1", "C000001": "c000001", "a.B_c@D+e:F-9": "a.b_c@d+e:f-9", "ÉCOLE": "École"} {
+		if got := CanonicalSubject(in); got != want {
+			t.Errorf("CanonicalSubject(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestLifetimeAndAudience(t *testing.T) {
+	pub := testKey("hub").Public().(ed25519.PublicKey)
+	t.Run("issuer refuses a ttl over its maximum", func(t *testing.T) {
+		iss := newTestIssuer(t, testNow)
+		if _, err := iss.Issue(clerk, DefaultMaxLifetime); err != nil {
+			t.Errorf("Issue(ttl = the maximum) = %v", err)
+		}
+		_, err := iss.Issue(clerk, 876000*time.Hour)
+		if err == nil || !strings.Contains(err.Error(), "maximum token lifetime 24h0m0s") {
+			t.Errorf("Issue(ttl 876000h) = %v, want a refusal naming the maximum", err)
+		}
+		short, err := NewIssuer(testKey("hub"), testIssuer, WithIssuerMaxLifetime(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := short.Issue(clerk, 2*time.Hour); err == nil {
+			t.Errorf("Issue(2h) with a 1h maximum succeeded")
+		}
+	})
+	t.Run("verifier's maximum", func(t *testing.T) {
+		iss, err := NewIssuer(testKey("hub"), testIssuer, WithIssuerClock(fixedClock(testNow)), WithIssuerMaxLifetime(48*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := iss.Issue(clerk, 48*time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := newTestVerifier(t).Verify(tok); !errors.Is(err, ErrClaims) {
+			t.Errorf("Verify(a 48h token) with the default maximum = %v, want ErrClaims", err)
+		}
+		v, err := NewVerifier(pub, testIssuer, WithClock(fixedClock(testNow)), WithMaxLifetime(48*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.Verify(tok); err != nil {
+			t.Errorf("Verify(a 48h token) with a 48h maximum = %v", err)
+		}
+	})
+	t.Run("configured audience", func(t *testing.T) {
+		iss, err := NewIssuer(testKey("hub"), testIssuer, WithIssuerClock(fixedClock(testNow)), WithIssuerAudience("province-hub"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := iss.Issue(clerk, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := newTestVerifier(t).Verify(tok); !errors.Is(err, ErrClaims) || !strings.Contains(err.Error(), "audience") {
+			t.Errorf("Verify(a token for province-hub) by a govhub verifier = %v, want ErrClaims: wrong audience", err)
+		}
+		v, err := NewVerifier(pub, testIssuer, WithClock(fixedClock(testNow)), WithAudience("province-hub"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p, err := v.Verify(tok); err != nil || p.Issuer != testIssuer {
+			t.Errorf("Verify(a token for province-hub) by its verifier = %+v, %v", p, err)
+		}
+	})
+	t.Run("bad configuration", func(t *testing.T) {
+		if _, err := NewVerifier(pub, testIssuer, WithAudience("")); err == nil {
+			t.Error("NewVerifier(empty audience) succeeded")
+		}
+		if _, err := NewVerifier(pub, testIssuer, WithMaxLifetime(0)); err == nil {
+			t.Error("NewVerifier(zero maximum lifetime) succeeded")
+		}
+		if _, err := NewIssuer(testKey("hub"), testIssuer, WithIssuerAudience("")); err == nil {
+			t.Error("NewIssuer(empty audience) succeeded")
+		}
+	})
 }

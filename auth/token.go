@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,6 +21,16 @@ const Algorithm = "EdDSA"
 // DefaultLeeway is the clock skew a [Verifier] tolerates on "exp", "nbf" and
 // "iat" unless [WithLeeway] says otherwise.
 const DefaultLeeway = 30 * time.Second
+
+// DefaultAudience is the "aud" an [Issuer] writes and a [Verifier] requires
+// unless configured otherwise ([WithIssuerAudience], [WithAudience]).
+const DefaultAudience = "govhub"
+
+// DefaultMaxLifetime is the longest lifetime ("exp" minus "iat") an [Issuer]
+// issues and a [Verifier] accepts unless configured otherwise
+// ([WithIssuerMaxLifetime], [WithMaxLifetime]), for every kind of principal: a
+// working day, so that a leaked token is worthless by the next one.
+const DefaultMaxLifetime = 24 * time.Hour
 
 // MaxTokenSize is the length in bytes beyond which [Verifier.Verify] refuses a
 // token as [ErrMalformed] without parsing it.
@@ -59,6 +70,7 @@ func (c *claims) principal() Principal {
 		Department: c.Department,
 		Role:       c.Role,
 		Subject:    c.Subject,
+		Issuer:     c.Issuer,
 		TokenID:    c.ID,
 	}
 	if c.ExpiresAt != nil {
@@ -72,11 +84,13 @@ func (c *claims) principal() Principal {
 // from an external identity provider instead. An Issuer is safe for
 // concurrent use.
 type Issuer struct {
-	key    ed25519.PrivateKey
-	kid    string
-	issuer string
-	now    func() time.Time
-	rand   io.Reader
+	key         ed25519.PrivateKey
+	kid         string
+	issuer      string
+	audience    string
+	maxLifetime time.Duration
+	now         func() time.Time
+	rand        io.Reader
 }
 
 // IssuerOption configures an [Issuer].
@@ -86,6 +100,18 @@ type IssuerOption func(*Issuer)
 // [time.Now], for tests and reproducible examples.
 func WithIssuerClock(now func() time.Time) IssuerOption {
 	return func(i *Issuer) { i.now = now }
+}
+
+// WithIssuerAudience sets the "aud" of the tokens the Issuer signs (default
+// [DefaultAudience]): the service they are for. It must not be empty.
+func WithIssuerAudience(aud string) IssuerOption {
+	return func(i *Issuer) { i.audience = aud }
+}
+
+// WithIssuerMaxLifetime sets the longest ttl the Issuer issues (default
+// [DefaultMaxLifetime]). It must be at least a second.
+func WithIssuerMaxLifetime(d time.Duration) IssuerOption {
+	return func(i *Issuer) { i.maxLifetime = d }
 }
 
 // NewIssuer returns an Issuer that signs with key and names itself issuer in
@@ -103,17 +129,25 @@ func NewIssuer(key ed25519.PrivateKey, issuer string, opts ...IssuerOption) (*Is
 		return nil, errors.New("creating token issuer: empty issuer name")
 	}
 	i := &Issuer{
-		key:    ed25519.NewKeyFromSeed(key.Seed()),
-		kid:    KeyID(pub),
-		issuer: issuer,
-		now:    time.Now,
-		rand:   rand.Reader,
+		key:         ed25519.NewKeyFromSeed(key.Seed()),
+		kid:         KeyID(pub),
+		issuer:      issuer,
+		audience:    DefaultAudience,
+		maxLifetime: DefaultMaxLifetime,
+		now:         time.Now,
+		rand:        rand.Reader,
 	}
 	for _, opt := range opts {
 		opt(i)
 	}
 	if i.now == nil {
 		return nil, errors.New("creating token issuer: nil clock")
+	}
+	if i.audience == "" {
+		return nil, errors.New("creating token issuer: empty audience")
+	}
+	if i.maxLifetime < time.Second {
+		return nil, fmt.Errorf("creating token issuer: maximum lifetime %v is shorter than 1s", i.maxLifetime)
 	}
 	return i, nil
 }
@@ -123,11 +157,11 @@ func (i *Issuer) Public() ed25519.PublicKey {
 	return i.key.Public().(ed25519.PublicKey)
 }
 
-// Issue returns a signed token for p valid for ttl (at least one second) from
-// now. The token carries "iat" and "nbf" set to now, "exp" to now+ttl (whole
-// seconds), "iss", "sub", a random 128-bit "jti", and a "kid" header. An
-// officer principal with an empty Role is given [RoleOfficer]; p.TokenID and
-// p.Expires are ignored. A principal that fails [Principal.Validate] is
+// Issue returns a signed token for p valid for ttl (at least one second, at
+// most the Issuer's maximum lifetime) from now. The token carries "iat" and
+// "nbf" set to now, "exp" to now+ttl (whole seconds), "iss", "aud", "sub", a
+// random 128-bit "jti", and a "kid" header. An officer principal with an empty
+// Role is given [RoleOfficer]; p.Issuer, p.TokenID and p.Expires are ignored. A principal that fails [Principal.Validate] is
 // refused with an error wrapping [ErrInvalidPrincipal].
 func (i *Issuer) Issue(p Principal, ttl time.Duration) (string, error) {
 	if p.Kind == KindOfficer && p.Role == "" {
@@ -138,6 +172,9 @@ func (i *Issuer) Issue(p Principal, ttl time.Duration) (string, error) {
 	}
 	if ttl < time.Second {
 		return "", fmt.Errorf("issuing token: ttl %v is shorter than 1s", ttl)
+	}
+	if ttl > i.maxLifetime {
+		return "", fmt.Errorf("issuing token: ttl %v is longer than the maximum token lifetime %v", ttl, i.maxLifetime)
 	}
 	var id [16]byte
 	if _, err := io.ReadFull(i.rand, id[:]); err != nil {
@@ -150,6 +187,7 @@ func (i *Issuer) Issue(p Principal, ttl time.Duration) (string, error) {
 		Role:       p.Role,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    i.issuer,
+			Audience:  jwt.ClaimStrings{i.audience},
 			Subject:   p.Subject,
 			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
 			NotBefore: jwt.NewNumericDate(now),
@@ -169,18 +207,22 @@ func (i *Issuer) Issue(p Principal, ttl time.Duration) (string, error) {
 // Verifier checks tokens signed by one Ed25519 key for one issuer. A Verifier
 // is safe for concurrent use.
 type Verifier struct {
-	pub    ed25519.PublicKey
-	kid    string
-	issuer string
-	parser *jwt.Parser
+	pub         ed25519.PublicKey
+	kid         string
+	issuer      string
+	audience    string
+	maxLifetime time.Duration
+	parser      *jwt.Parser
 }
 
 // VerifierOption configures a [Verifier].
 type VerifierOption func(*verifierConfig)
 
 type verifierConfig struct {
-	now    func() time.Time
-	leeway time.Duration
+	now         func() time.Time
+	leeway      time.Duration
+	audience    string
+	maxLifetime time.Duration
 }
 
 // WithClock makes the Verifier read the time from now instead of [time.Now].
@@ -194,6 +236,19 @@ func WithLeeway(d time.Duration) VerifierOption {
 	return func(c *verifierConfig) { c.leeway = d }
 }
 
+// WithAudience sets the audience the Verifier requires in "aud" (default
+// [DefaultAudience]): a token for another service is refused. It must not be
+// empty.
+func WithAudience(aud string) VerifierOption {
+	return func(c *verifierConfig) { c.audience = aud }
+}
+
+// WithMaxLifetime sets the longest lifetime, "exp" minus "iat", the Verifier
+// accepts (default [DefaultMaxLifetime]). It must be at least a second.
+func WithMaxLifetime(d time.Duration) VerifierOption {
+	return func(c *verifierConfig) { c.maxLifetime = d }
+}
+
 // NewVerifier returns a Verifier accepting tokens signed by key with "iss"
 // equal to issuer.
 func NewVerifier(key ed25519.PublicKey, issuer string, opts ...VerifierOption) (*Verifier, error) {
@@ -203,7 +258,7 @@ func NewVerifier(key ed25519.PublicKey, issuer string, opts ...VerifierOption) (
 	if issuer == "" {
 		return nil, errors.New("creating token verifier: empty issuer name")
 	}
-	cfg := verifierConfig{now: time.Now, leeway: DefaultLeeway}
+	cfg := verifierConfig{now: time.Now, leeway: DefaultLeeway, audience: DefaultAudience, maxLifetime: DefaultMaxLifetime}
 	for _, opt := range opts {
 		opt(&cfg)
 	}
@@ -213,16 +268,25 @@ func NewVerifier(key ed25519.PublicKey, issuer string, opts ...VerifierOption) (
 	if cfg.leeway < 0 {
 		return nil, fmt.Errorf("creating token verifier: negative leeway %v", cfg.leeway)
 	}
+	if cfg.audience == "" {
+		return nil, errors.New("creating token verifier: empty audience")
+	}
+	if cfg.maxLifetime < time.Second {
+		return nil, fmt.Errorf("creating token verifier: maximum lifetime %v is shorter than 1s", cfg.maxLifetime)
+	}
 	pub := make(ed25519.PublicKey, ed25519.PublicKeySize)
 	copy(pub, key)
 	return &Verifier{
-		pub:    pub,
-		kid:    KeyID(pub),
-		issuer: issuer,
+		pub:         pub,
+		kid:         KeyID(pub),
+		issuer:      issuer,
+		audience:    cfg.audience,
+		maxLifetime: cfg.maxLifetime,
 		parser: jwt.NewParser(
 			jwt.WithValidMethods([]string{Algorithm}),
 			jwt.WithExpirationRequired(),
 			jwt.WithIssuer(issuer),
+			jwt.WithAudience(cfg.audience),
 			jwt.WithIssuedAt(),
 			jwt.WithLeeway(cfg.leeway),
 			jwt.WithTimeFunc(cfg.now),
@@ -257,8 +321,9 @@ func (v *Verifier) keyFor(t *jwt.Token) (any, error) {
 // the Verifier's key ("kid", if present, must be [KeyID] of that key; a "crit"
 // header is refused), strict unpadded base64url, and claims "iss" equal to
 // the Verifier's issuer, "exp" in the future, "nbf" and "iat" (if present) not
-// in the future, all up to the leeway, a "jti", and a principal passing
-// [Principal.Validate].
+// in the future, all up to the leeway, "aud" naming the Verifier's audience,
+// an "iat" no more than the maximum lifetime before "exp", a "jti", and a
+// principal passing [Principal.Validate]. The principal's Issuer is the "iss".
 //
 // Errors wrap exactly one of [ErrMissing] (empty token), [ErrMalformed],
 // [ErrAlgorithm], [ErrSignature], [ErrClaims], [ErrNotYetValid] or
@@ -280,7 +345,23 @@ func (v *Verifier) Verify(token string) (Principal, error) {
 	if err != nil {
 		return Principal{}, v.classify(tok, &c, err)
 	}
+	if err := v.checkLifetime(&c); err != nil {
+		return Principal{}, err
+	}
 	return c.principal(), nil
+}
+
+// checkLifetime checks what the parser's options do not: that the token has
+// an "iat" and was issued for no longer than the maximum lifetime.
+func (v *Verifier) checkLifetime(c *claims) error {
+	switch {
+	case c.IssuedAt == nil:
+		return fmt.Errorf("%w: missing iat", ErrClaims)
+	case c.ExpiresAt != nil && c.ExpiresAt.Sub(c.IssuedAt.Time) > (v.maxLifetime+time.Second-1).Truncate(time.Second):
+		// Rounded up: an Issuer's "iat" and "exp" are whole seconds.
+		return fmt.Errorf("%w: lifetime over the maximum of %v", ErrClaims, v.maxLifetime)
+	}
+	return nil
 }
 
 // classify turns an error of the jwt parser into one of ours, without
@@ -308,6 +389,10 @@ func (v *Verifier) classify(tok *jwt.Token, c *claims, err error) error {
 		return fmt.Errorf("%w: missing iss", ErrClaims)
 	case c.Issuer != v.issuer:
 		return fmt.Errorf("%w: wrong issuer", ErrClaims)
+	case len(c.Audience) == 0:
+		return fmt.Errorf("%w: missing aud", ErrClaims)
+	case !slices.Contains(c.Audience, v.audience):
+		return fmt.Errorf("%w: wrong audience", ErrClaims)
 	case c.ExpiresAt == nil:
 		return fmt.Errorf("%w: missing exp", ErrClaims)
 	case !isID(c.ID):
@@ -316,6 +401,9 @@ func (v *Verifier) classify(tok *jwt.Token, c *claims, err error) error {
 	p := c.principal()
 	if perr := p.Validate(); perr != nil {
 		return fmt.Errorf("%w: %w", ErrClaims, perr)
+	}
+	if lerr := v.checkLifetime(c); lerr != nil {
+		return lerr
 	}
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):

@@ -98,6 +98,7 @@ func goodClaims(changes map[string]any) map[string]any {
 		"department": "housing",
 		"role":       "clerk",
 		"iss":        testIssuer,
+		"aud":        DefaultAudience,
 		"sub":        "u123",
 		"iat":        testNow.Add(-time.Minute).Unix(),
 		"nbf":        testNow.Add(-time.Minute).Unix(),
@@ -113,6 +114,12 @@ func goodClaims(changes map[string]any) map[string]any {
 	}
 	return c
 }
+
+// preAudienceToken is a housing clerk's token as this package issued them
+// before tokens carried "aud" (the worked example of doc.go then): refused.
+const preAudienceToken = "eyJhbGciOiJFZERTQSIsImtpZCI6IlRGR1NrTHpqdUg4IiwidHlwIjoiSldUIn0." +
+	"eyJraW5kIjoiZGVwYXJ0bWVudCIsImRlcGFydG1lbnQiOiJob3VzaW5nIiwicm9sZSI6ImNsZXJrIiwiaXNzIjoiZ292aHViLXRlc3QiLCJzdWIiOiJ1MTIzIiwiZXhwIjoxNzcyMzU5MTQwLCJuYmYiOjE3NzIzNTU1NDAsImlhdCI6MTc3MjM1NTU0MCwianRpIjoiYXVaNFAwLTk2UnR1dUl0enBJN1NSdyJ9." +
+	"MIhdGkIu9BqHuP84K_T7OtXrkD0hnTu2BnBjWJ_Z_j-y5YhMvIm4KBEYi3LO4qi59dar9aFgJMet0GGkm4UEBw"
 
 // clerk is the principal of goodClaims.
 var clerk = Principal{Kind: KindDepartment, Department: "housing", Role: "clerk", Subject: "u123"}
@@ -151,6 +158,7 @@ func rejections(tb testing.TB) []rejectCase {
 	delete(noKid, "kid")
 	crit := edHeader(hub)
 	crit["crit"] = []string{"exp"}
+	day := testNow.Add(-time.Minute).Add(DefaultMaxLifetime)
 
 	return []rejectCase{
 		{name: "no Authorization header", want: ErrMissing},
@@ -193,6 +201,14 @@ func rejections(tb testing.TB) []rejectCase {
 		{name: "issued in the future", token: sign(tb, edHeader(hub), goodClaims(map[string]any{"iat": testNow.Add(time.Minute).Unix()}), hub), want: ErrNotYetValid},
 		{name: "wrong issuer", token: sign(tb, edHeader(hub), goodClaims(map[string]any{"iss": "someone-else"}), hub), want: ErrClaims},
 		{name: "missing iss", token: sign(tb, edHeader(hub), goodClaims(map[string]any{"iss": nil}), hub), want: ErrClaims},
+		{name: "missing aud", token: sign(tb, edHeader(hub), goodClaims(map[string]any{"aud": nil}), hub), want: ErrClaims},
+		{name: "another audience", token: sign(tb, edHeader(hub), goodClaims(map[string]any{"aud": "payroll"}), hub), want: ErrClaims},
+		{name: "audiences without ours", token: sign(tb, edHeader(hub), goodClaims(map[string]any{"aud": []string{"payroll", "GOVHUB"}}), hub), want: ErrClaims},
+		{name: "missing iat", token: sign(tb, edHeader(hub), goodClaims(map[string]any{"iat": nil}), hub), want: ErrClaims},
+		{name: "lifetime a second over the maximum", token: sign(tb, edHeader(hub), goodClaims(map[string]any{"exp": day.Add(time.Second).Unix()}), hub), want: ErrClaims},
+		{name: "a hundred years", token: sign(tb, edHeader(hub), goodClaims(map[string]any{"exp": testNow.AddDate(100, 0, 0).Unix()}), hub), want: ErrClaims},
+		{name: "expired for another audience", token: sign(tb, edHeader(hub), goodClaims(map[string]any{"aud": "payroll", "exp": testNow.Add(-time.Minute).Unix()}), hub), want: ErrClaims},
+		{name: "issued before audiences", token: preAudienceToken, want: ErrClaims},
 		{name: "missing exp", token: sign(tb, edHeader(hub), goodClaims(map[string]any{"exp": nil}), hub), want: ErrClaims},
 		{name: "missing jti", token: sign(tb, edHeader(hub), goodClaims(map[string]any{"jti": nil}), hub), want: ErrClaims},
 		{name: "missing sub", token: sign(tb, edHeader(hub), goodClaims(map[string]any{"sub": nil}), hub), want: ErrClaims},
@@ -266,6 +282,7 @@ func TestVerifyExpiredCarriesPrincipal(t *testing.T) {
 	}
 	got := expired.Principal
 	want := clerk
+	want.Issuer = testIssuer
 	want.Expires = issued.Add(time.Hour)
 	want.TokenID = got.TokenID
 	if got != want || got.TokenID == "" {
@@ -337,6 +354,7 @@ func TestIssueVerifyRoundTrip(t *testing.T) {
 				t.Fatalf("Verify(Issue(%+v)) = %v", tt.in, err)
 			}
 			want := tt.want
+			want.Issuer = testIssuer
 			want.Expires = testNow.Add(-time.Minute + 2*time.Hour)
 			want.TokenID = got.TokenID
 			if got != want {
@@ -382,11 +400,14 @@ func TestIssueClaims(t *testing.T) {
 			t.Errorf("payload[%q] = %v, want %v", k, payload[k], want)
 		}
 	}
+	if aud, _ := payload["aud"].([]any); len(aud) != 1 || aud[0] != DefaultAudience {
+		t.Errorf("payload[aud] = %v, want [%s]", payload["aud"], DefaultAudience)
+	}
 	if jti, _ := payload["jti"].(string); len(jti) != 22 {
 		t.Errorf("payload[jti] = %v, want 22 characters", payload["jti"])
 	}
-	if len(payload) != len(wantPayload)+1 {
-		t.Errorf("payload = %v, want only %v and jti", payload, wantPayload)
+	if len(payload) != len(wantPayload)+2 {
+		t.Errorf("payload = %v, want only %v, aud and jti", payload, wantPayload)
 	}
 }
 

@@ -40,16 +40,17 @@ type vectorPrincipal struct {
 	Department string `json:"department,omitempty"`
 	Role       string `json:"role,omitempty"`
 	Subject    string `json:"subject"`
+	Issuer     string `json:"iss"`
 	TokenID    string `json:"jti"`
 	Expires    int64  `json:"exp"`
 }
 
 func toVector(p Principal) *vectorPrincipal {
-	return &vectorPrincipal{p.Kind, p.Department, p.Role, p.Subject, p.TokenID, p.Expires.Unix()}
+	return &vectorPrincipal{p.Kind, p.Department, p.Role, p.Subject, p.Issuer, p.TokenID, p.Expires.Unix()}
 }
 
 func (vp *vectorPrincipal) principal() Principal {
-	return Principal{vp.Kind, vp.Department, vp.Role, vp.Subject, vp.TokenID, time.Unix(vp.Expires, 0).UTC()}
+	return Principal{vp.Kind, vp.Department, vp.Role, vp.Subject, vp.Issuer, vp.TokenID, time.Unix(vp.Expires, 0).UTC()}
 }
 
 // makeVectors builds the vectors from the tables of the tests.

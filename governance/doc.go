@@ -13,7 +13,9 @@
 //     are free text) before anything is stored, and an approval takes effect only once its entry
 //     is durable; if the ledger cannot take an entry the call fails with ErrUnavailable or
 //     ErrBusy and nothing changes;
-//   - maker-checker: the approver is an officer other than the proposer (ErrSelfApproval), and a
+//   - maker-checker: the approver is an officer other than the proposer (ErrSelfApproval; the
+//     subjects are compared in canonical form, auth.CanonicalSubject, so a case variant of the
+//     proposer's name is the proposer), and a
 //     proposal applies only to the version in force when it was made (ErrConflict otherwise);
 //     two instances approving two proposals for the same version number are arbitrated by the
 //     store (policy.ErrVersionExists), the loser's approval is recorded as superseded;

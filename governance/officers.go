@@ -296,7 +296,10 @@ func (o *Officers) ApprovePolicyChange(ctx context.Context, p auth.Principal, id
 	switch {
 	case sp.Status != store.ProposalPending:
 		return Proposal{}, fmt.Errorf("%w: proposal %s was %s already", ErrConflict, id, sp.Status)
-	case sp.ProposedBy == p.Subject:
+	case auth.CanonicalSubject(sp.ProposedBy) == auth.CanonicalSubject(p.Subject):
+		// The proposal records the proposer's subject only, so the canonical subject is compared:
+		// the same name in any case is the proposer (and, failing closed, so is the same name
+		// vouched for by another issuer).
 		return Proposal{}, ErrSelfApproval
 	}
 	latest, err := o.versions.LatestVersion(ctx, o.policy.Snapshot().Version())

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/govhub/govhub/dataset"
@@ -40,6 +41,11 @@ func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		var gerr *gqlerror.Error
 		if errors.As(err, &gerr) && gerr.Extensions["code"] != nil {
+			_, arg := gerr.Extensions["argument"]
+			_, variable := gerr.Extensions["variable"]
+			if (arg || variable) && gerr.Extensions["code"] == errcode.ValidationFailed {
+				gerr.Extensions["code"] = CodeBadUserInput // literalsRule's: a value the caller can fix
+			}
 			return gerr
 		}
 		out := graphql.DefaultErrorPresenter(ctx, err)
@@ -95,6 +101,11 @@ func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			return out
 		case errors.Is(err, hub.ErrBusy):
 			out = set(CodeUnavailable, hub.ErrBusy.Error())
+			out.Extensions["retryable"] = true
+			return out
+		case errors.Is(err, context.DeadlineExceeded):
+			logger.WarnContext(ctx, "request ran out of time", slog.String("error", err.Error()))
+			out = set(CodeUnavailable, "the request ran out of time")
 			out.Extensions["retryable"] = true
 			return out
 		case errors.Is(err, hub.ErrUnavailable):

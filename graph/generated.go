@@ -2240,7 +2240,7 @@ directive @dataset(owner: String!, adminPurpose: String!, list: Boolean! = false
 "A calendar date, ISO 8601: YYYY-MM-DD."
 scalar Date
 
-"A signed 64-bit integer (amounts in yuan, ledger indexes), as a JSON number."
+"A signed 64-bit integer (amounts in yuan, ledger indexes), as a JSON number from -2^63 to 2^63-1; a string is refused."
 scalar Int64
 
 type Query {
@@ -2257,9 +2257,9 @@ type Query {
 
   "The ledger's latest published checkpoint: signed by the hub and cosigned by the witness quorum."
   ledgerCheckpoint: LedgerCheckpoint!
-  "The RFC 6962 inclusion proof of entry index in the tree of size treeSize (default: the latest published)."
+  "The RFC 6962 inclusion proof of entry index in the tree of size treeSize (at least 1; left out: the latest published)."
   inclusionProof(index: Int64!, treeSize: Int64): InclusionProof!
-  "The RFC 6962 consistency proof from the tree of size from to the tree of size to (default: the latest published)."
+  "The RFC 6962 consistency proof from the tree of size from to the tree of size to (at least 1; left out: the latest published)."
   consistencyProof(from: Int64!, to: Int64): ConsistencyProof!
   "One ledger entry, decoded. Auditors only."
   ledgerEntry(index: Int64!): LedgerEntry!

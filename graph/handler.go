@@ -16,7 +16,9 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/graph/model"
@@ -28,6 +30,13 @@ type HandlerConfig struct {
 	MaxComplexity int
 	// MaxTokens bounds the number of tokens of a query's text (default DefaultMaxTokens).
 	MaxTokens int
+	// MaxBodyBytes bounds a request body (default DefaultMaxBodyBytes); a larger one is refused
+	// with HTTP 413 and the code REQUEST_TOO_LARGE. It bounds each websocket message too.
+	MaxBodyBytes int64
+	// RequestTimeout bounds the resolution of a query or mutation, from the start of the operation
+	// (0: no bound): the resolvers' contexts, and so the store and ledger calls they make, carry
+	// the deadline, and running out of time is the error UNAVAILABLE. Subscriptions are not bound.
+	RequestTimeout time.Duration
 	// Introspection allows schema introspection (GraphiQL needs it).
 	Introspection bool
 	// Authenticate verifies a bearer token (auth.Verifier.Verify). With it, a websocket may carry
@@ -47,7 +56,8 @@ const DefaultMaxComplexity = 500
 // passes.
 const DefaultMaxTokens = 2000
 
-// NewHandler returns the GraphQL HTTP handler. The caller puts authentication in front of it: every
+// NewHandler returns the GraphQL HTTP handler. Before any transport reads a request, guardRequest
+// bounds its body and refuses batches and bytes that are not UTF-8. The caller puts authentication in front of it: every
 // request must carry an auth.Principal in its context.
 func NewHandler(res *Resolver, cfg HandlerConfig) http.Handler {
 	if res.Logger == nil {
@@ -59,30 +69,42 @@ func NewHandler(res *Resolver, cfg HandlerConfig) http.Handler {
 	if cfg.MaxTokens == 0 {
 		cfg.MaxTokens = DefaultMaxTokens
 	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
 	srv := handler.New(NewExecutableSchema(Config{
 		Resolvers:  res,
 		Directives: DirectiveRoot{Sensitive: sensitive},
 	}))
 	srv.SetParserTokenLimit(cfg.MaxTokens)
+	srv.SetValidationRulesFn(func() *rules.Rules {
+		r := rules.NewDefaultRules()
+		r.AddRule(literalsRule.Name, literalsRule.RuleFunc)
+		return r
+	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	// SSE before POST: a subscription POSTed with Accept: text/event-stream is SSE's, and POST's
 	// Supports would claim it first (and hold it as one never-ending response).
 	srv.AddTransport(transport.SSE{})
 	srv.AddTransport(transport.POST{})
-	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: 10 * time.Second, InitFunc: websocketInit(cfg.Authenticate)})
+	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: 10 * time.Second, InitFunc: websocketInit(cfg.Authenticate),
+		PayloadReadLimit: &cfg.MaxBodyBytes})
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(extension.FixedComplexityLimit(cfg.MaxComplexity))
 	srv.AroundOperations(oneCitizenPerRequest)
+	if cfg.RequestTimeout > 0 {
+		srv.AroundRootFields(withDeadline(cfg.RequestTimeout))
+	}
 	srv.AroundFields(denyFields)
 	srv.SetErrorPresenter(presentError(res.Logger))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		res.Logger.ErrorContext(ctx, "resolver panic", slog.Any("panic", p))
 		return &gqlerror.Error{Message: "internal error", Extensions: map[string]any{"code": CodeInternal}}
 	})
-	return srv
+	return guardRequest(cfg.MaxBodyBytes, srv)
 }
 
 // websocketInit authenticates a websocket connection: by the bearer token of the connection_init
@@ -122,6 +144,27 @@ func untilTokenExpires(ctx context.Context, _ transport.InitPayload) (context.Co
 	ctx, cancel := context.WithDeadline(ctx, p.Expires)
 	context.AfterFunc(ctx, cancel) // the connection closes when ctx is done; release the timer then
 	return ctx, nil, nil
+}
+
+// withDeadline gives each root field of a query or mutation a context with the operation's
+// deadline, d after the operation started. It is set here rather than on the request's context:
+// gqlgen answers a request whose context is already done with an empty body ("null"), where the
+// client should get an error. A root field's subtree is resolved before its resolver returns (no
+// @defer), so cancelling on return cuts nothing short.
+func withDeadline(d time.Duration) graphql.RootFieldMiddleware {
+	return func(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
+		op := graphql.GetOperationContext(ctx)
+		if op.Operation != nil && op.Operation.Operation == ast.Subscription {
+			return next(ctx)
+		}
+		start := op.Stats.OperationStart
+		if start.IsZero() {
+			start = time.Now()
+		}
+		ctx, cancel := context.WithDeadline(ctx, start.Add(d))
+		defer cancel()
+		return next(ctx)
+	}
 }
 
 // citizenDataFields are the root fields that read or write citizen data; each appends one entry.

@@ -695,26 +695,72 @@ func TestWebsocket(t *testing.T) {
 }
 
 // TestBadInt64IsBadInput: an Int64 argument that is not a 64-bit integer is the caller's mistake:
-// BAD_USER_INPUT, and nothing for the operators' error log.
+// BAD_USER_INPUT, and nothing for the operators' error log. A literal out of range (which
+// gqlparser would panic on while reading the arguments) is refused at validation, naming the
+// argument; a variable is refused by the scalar.
 func TestBadInt64IsBadInput(t *testing.T) {
 	var logs bytes.Buffer
 	handler := graph.NewHandler(&graph.Resolver{Logger: slog.New(slog.NewTextHandler(&logs, nil))}, graph.HandlerConfig{})
+	auditor := auth.Principal{Kind: auth.KindAuditor, Subject: "auditor-1", Expires: time.Now().Add(time.Hour)}
 	for _, tc := range []struct {
 		query string
 		vars  map[string]any
+		arg   string // the argument the message names, for literals
 	}{
-		{`query($i: Int64!) { ledgerEntry(index: $i) { index } }`, map[string]any{"i": "abc"}},
-		{`query($i: Int64!) { ledgerEntry(index: $i) { index } }`, map[string]any{"i": 1.5}},
-		{`{ inclusionProof(index: 1.5) { index } }`, nil},
+		{`query($i: Int64!) { ledgerEntry(index: $i) { index } }`, map[string]any{"i": "abc"}, ""},
+		{`query($i: Int64!) { ledgerEntry(index: $i) { index } }`, map[string]any{"i": "5"}, ""},
+		{`query($i: Int64!) { ledgerEntry(index: $i) { index } }`, map[string]any{"i": 1.5}, ""},
+		{`query($i: Int64!) { ledgerEntry(index: $i) { index } }`, map[string]any{"i": json.Number("99999999999999999999")}, ""},
+		{`{ inclusionProof(index: 1.5) { index } }`, nil, "index"},
+		{`{ inclusionProof(index: 99999999999999999999) { index } }`, nil, "index"},
+		{`{ inclusionProof(index: -99999999999999999999) { index } }`, nil, "index"},
+		{`{ inclusionProof(index: 1, treeSize: 1e400) { index } }`, nil, "treeSize"},
+		{`{ inclusionProof(index: "5") { index } }`, nil, "index"},
+		{`{ inclusionProof(index: true) { index } }`, nil, "index"},
+		{`{ policyRules(version: 99999999999999999999) { role } }`, nil, "version"},
+		{`query($i: Int64 = 99999999999999999999) { inclusionProof(index: 1, treeSize: $i) { index } }`, nil, ""},
+		{`{ ...F } fragment F on Query { ledgerEntry(index: 99999999999999999999) { index } }`, nil, "index"},
 	} {
-		r := post(t, handler, "", tc.query, tc.vars)
-		if len(r.Errors) != 1 || r.Errors[0].Extensions["code"] != graph.CodeBadUserInput {
-			t.Errorf("%s %v: errors %+v, want one BAD_USER_INPUT", tc.query, tc.vars, r.Errors)
+		w := postRaw(t, handler, auditor, tc.query, tc.vars)
+		var r struct {
+			Errors []struct {
+				Message    string
+				Extensions map[string]any
+			}
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &r); err != nil {
+			t.Fatalf("%s: %d %s: %v", tc.query, w.Code, w.Body, err)
+		}
+		if w.Code >= 500 || len(r.Errors) != 1 || r.Errors[0].Extensions["code"] != graph.CodeBadUserInput {
+			t.Errorf("%s %v = %d %s, want one BAD_USER_INPUT", tc.query, tc.vars, w.Code, w.Body)
+			continue
+		}
+		if tc.arg != "" && (r.Errors[0].Extensions["argument"] != tc.arg || !strings.Contains(r.Errors[0].Message, `argument "`+tc.arg+`"`)) {
+			t.Errorf("%s: error %+v does not name the argument %q", tc.query, r.Errors[0], tc.arg)
 		}
 	}
 	if logs.Len() > 0 {
 		t.Errorf("bad inputs were logged as failures:\n%s", logs.String())
 	}
+}
+
+// postRaw posts one GraphQL operation as p and returns the raw response, whatever its status.
+func postRaw(t *testing.T, handler http.Handler, p auth.Principal, q string, vars map[string]any) *httptest.ResponseRecorder {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"query": q, "variables": vars})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return postBody(handler, p, "application/json", body)
+}
+
+func postBody(handler http.Handler, p auth.Principal, contentType string, body []byte) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	req = req.WithContext(auth.NewContext(req.Context(), p))
+	w := httptest.NewRecorder()
+	handler.ServeHTTP(w, req)
+	return w
 }
 
 // TestIntrospectionDepth: the schema has no cycles, so a query's depth is bounded by the schema,

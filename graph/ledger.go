@@ -31,6 +31,18 @@ func index(name string, v int64) (uint64, error) {
 	return uint64(v), nil
 }
 
+// optSize checks an optional tree size: absent means the latest published, and a size is at least
+// 1 (0, an empty tree, has no entries to prove and is refused rather than read as "latest").
+func optSize(name string, v *int64) (uint64, error) {
+	if v == nil {
+		return 0, nil
+	}
+	if *v < 1 {
+		return 0, fmt.Errorf("%w: %s must be at least 1 (leave it out for the latest published tree)", hub.ErrInvalid, name)
+	}
+	return uint64(*v), nil
+}
+
 func optIndex(name string, v *int64) (uint64, error) {
 	if v == nil {
 		return 0, nil
@@ -58,7 +70,7 @@ func (r *queryResolver) inclusionProof(ctx context.Context, i int64, size *int64
 	if err != nil {
 		return nil, err
 	}
-	ts, err := optIndex("treeSize", size)
+	ts, err := optSize("treeSize", size)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +89,7 @@ func (r *queryResolver) consistencyProof(ctx context.Context, f int64, t *int64)
 	if err != nil {
 		return nil, err
 	}
-	to, err := optIndex("to", t)
+	to, err := optSize("to", t)
 	if err != nil {
 		return nil, err
 	}

@@ -51,13 +51,15 @@ const tokenEnv = "GOVHUB_TOKEN"
 type hubAddr struct {
 	URL string `json:"url"`
 	PID int    `json:"pid"`
+	// Audience is the "aud" the hub requires in its tokens ("": auth.DefaultAudience).
+	Audience string `json:"audience,omitempty"`
 }
 
 // publishAddress writes the hub's address into its data directory and returns the function that
 // removes it (only if it is still ours).
-func publishAddress(dataDir, url string) (remove func(), err error) {
+func publishAddress(dataDir, url, audience string) (remove func(), err error) {
 	path := filepath.Join(dataDir, hubAddrFile)
-	b, err := json.Marshal(hubAddr{URL: url, PID: os.Getpid()})
+	b, err := json.Marshal(hubAddr{URL: url, PID: os.Getpid(), Audience: audience})
 	if err != nil {
 		return nil, err
 	}
@@ -77,24 +79,23 @@ func publishAddress(dataDir, url string) (remove func(), err error) {
 
 // runningHub returns the address of the hub that holds dataDir's embedded database, if one does.
 // ok is false when none does (a hub.addr file left by a hub that died is ignored).
-func runningHub(dataDir string) (url string, ok bool, err error) {
+func runningHub(dataDir string) (a hubAddr, ok bool, err error) {
 	if _, _, err := embedded.Attach(filepath.Join(dataDir, "db")); errors.Is(err, fs.ErrNotExist) {
-		return "", false, nil
+		return a, false, nil
 	} else if err != nil {
-		return "", false, err
+		return a, false, err
 	}
 	b, err := os.ReadFile(filepath.Join(dataDir, hubAddrFile))
 	if errors.Is(err, fs.ErrNotExist) {
-		return "", false, fmt.Errorf("a process holds %s but left no %s: is it a hub that is still starting? (or pass --hub URL)", dataDir, hubAddrFile)
+		return a, false, fmt.Errorf("a process holds %s but left no %s: is it a hub that is still starting? (or pass --hub URL)", dataDir, hubAddrFile)
 	}
 	if err != nil {
-		return "", false, err
+		return a, false, err
 	}
-	var a hubAddr
 	if err := json.Unmarshal(b, &a); err != nil || a.URL == "" {
-		return "", false, fmt.Errorf("%s: not a hub address file", filepath.Join(dataDir, hubAddrFile))
+		return a, false, fmt.Errorf("%s: not a hub address file", filepath.Join(dataDir, hubAddrFile))
 	}
-	return a.URL, true, nil
+	return a, true, nil
 }
 
 // openReader opens the store for a command that only reads. With --mongo-uri it connects as usual
@@ -160,18 +161,18 @@ func (f *adminFlags) register(fs interface {
 }
 
 // client returns a client of the hub: --hub, or the hub running on dataDir. token is --token, or
-// $GOVHUB_TOKEN, or what mint returns (nil mint: a token is required).
-func (f *adminFlags) client(dataDir string, mint func() (string, error)) (*hubClient, error) {
-	url := f.hub
+// $GOVHUB_TOKEN, or what mint returns for the hub's audience (nil mint: a token is required).
+func (f *adminFlags) client(dataDir string, mint func(audience string) (string, error)) (*hubClient, error) {
+	url, audience := f.hub, ""
 	if url == "" {
-		u, ok, err := runningHub(dataDir)
+		a, ok, err := runningHub(dataDir)
 		if err != nil {
 			return nil, err
 		}
 		if !ok {
 			return nil, fmt.Errorf("no hub is running on %s: start it (govhub serve --data-dir %s), or give --hub URL", dataDir, dataDir)
 		}
-		url = u
+		url, audience = a.URL, a.Audience
 	}
 	tok := strings.TrimSpace(f.token)
 	if tok == "" {
@@ -182,22 +183,27 @@ func (f *adminFlags) client(dataDir string, mint func() (string, error)) (*hubCl
 			return nil, fmt.Errorf("a bearer token is needed: --token T or $%s", tokenEnv)
 		}
 		var err error
-		if tok, err = mint(); err != nil {
+		if tok, err = mint(audience); err != nil {
 			return nil, err
 		}
 	}
 	return &hubClient{url: strings.TrimRight(url, "/"), token: tok, http: &http.Client{Timeout: time.Minute}}, nil
 }
 
-// mintToken returns a function minting a token for p, valid for a few minutes, with the issuer key
-// of dataDir (for whoever can read the data directory's keys, who could run the hub anyway).
-func mintToken(dataDir string, p auth.Principal) func() (string, error) {
-	return func() (string, error) {
+// mintToken returns a function minting a token for p and an audience ("": the default), valid for
+// a few minutes, with the issuer key of dataDir (for whoever can read the data directory's keys,
+// who could run the hub anyway).
+func mintToken(dataDir string, p auth.Principal) func(audience string) (string, error) {
+	return func(audience string) (string, error) {
 		priv, err := readHubKey(dataDir, "issuer.key", keys.ReadEd25519)
 		if err != nil {
 			return "", fmt.Errorf("minting a %s token: %w (or give --token)", p.Kind, err)
 		}
-		iss, err := auth.NewIssuer(priv, tokenIssuer)
+		var opts []auth.IssuerOption
+		if audience != "" {
+			opts = append(opts, auth.WithIssuerAudience(audience))
+		}
+		iss, err := auth.NewIssuer(priv, tokenIssuer, opts...)
 		if err != nil {
 			return "", err
 		}

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/playground"
 	fnote "github.com/transparency-dev/formats/note"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -54,6 +53,10 @@ type config struct {
 	WitnessQuorum       int             // how many must cosign before a checkpoint is published
 	VerifyTail          uint64          // entries verified before serving (0: startupVerifyTail)
 	QuestionDeadline    time.Duration   // how long departments have to answer citizens' questions (0: the hub's default)
+	TokenAudience       string          // the "aud" of the hub's tokens ("": auth.DefaultAudience)
+	MaxTokenTTL         time.Duration   // the longest token lifetime issued or accepted (0: auth.DefaultMaxLifetime)
+	GraphiQL            bool            // serve GraphiQL at /graphiql
+	RequestTimeout      time.Duration   // the deadline of each request's context (0: defaultRequestTimeout)
 	Logger              *slog.Logger
 }
 
@@ -368,10 +371,10 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	if rep.Applied+rep.Dropped > 0 {
 		cfg.Logger.InfoContext(ctx, "recovered interrupted updates", slog.Int("applied", rep.Applied), slog.Int("dropped", rep.Dropped))
 	}
-	if a.issuer, err = auth.NewIssuer(k.issuer, tokenIssuer); err != nil {
+	if a.issuer, err = auth.NewIssuer(k.issuer, tokenIssuer, cfg.issuerOptions()...); err != nil {
 		return nil, err
 	}
-	if a.verifier, err = auth.NewVerifier(k.issuer.Public().(ed25519.PublicKey), tokenIssuer); err != nil {
+	if a.verifier, err = auth.NewVerifier(k.issuer.Public().(ed25519.PublicKey), tokenIssuer, cfg.verifierOptions()...); err != nil {
 		return nil, err
 	}
 	cfg.Logger.InfoContext(ctx, "hub ready", slog.String("data_dir", cfg.DataDir), slog.Bool("embedded", st.server != nil),
@@ -484,10 +487,17 @@ func (a *app) close(ctx context.Context) error {
 // handler is the hub's HTTP interface.
 func (a *app) handler() http.Handler {
 	gql := graph.NewHandler(&graph.Resolver{Reader: a.reader, Updater: a.updater, Review: a.review, CitizenLog: a.citizens,
-		Officers: a.officers, Questions: a.questions, Logger: a.cfg.Logger}, graph.HandlerConfig{Introspection: true, Authenticate: a.verifier.Verify})
+		Officers: a.officers, Questions: a.questions, Logger: a.cfg.Logger}, graph.HandlerConfig{Introspection: true, Authenticate: a.verifier.Verify, MaxBodyBytes: maxRequestBytes, RequestTimeout: a.requestTimeout()})
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", websocketOrAuth(gql, limitBody(auth.Middleware(a.verifier, gql, auth.WithRejectHook(a.logRefusal)))))
-	mux.Handle("GET /graphiql", playground.Handler("GovHub", "/graphql"))
+	// The GraphQL handler bounds its own bodies (413 with a GraphQL error).
+	mux.Handle("/graphql", websocketOrAuth(gql, auth.Middleware(a.verifier, gql, auth.WithRejectHook(a.logRefusal))))
+	if a.cfg.GraphiQL {
+		if page, err := graphiqlHandler("/graphql"); err != nil {
+			a.cfg.Logger.Error("GraphiQL is off", slog.String("error", err.Error()))
+		} else {
+			mux.Handle("GET /graphiql", page)
+		}
+	}
 	pages := web.Handler(a.pagesConfig())
 	mux.Handle("GET /console", pages)
 	mux.Handle("GET /portal", pages)
@@ -526,9 +536,13 @@ func (a *app) handler() http.Handler {
 		io.WriteString(w, "ready\n")
 	})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "GovHub: POST /graphql (bearer token), GET /graphiql, GET /console, GET /portal, GET /checkpoint, GET /tile/…\n")
+		graphiql := ""
+		if a.cfg.GraphiQL {
+			graphiql = " GET /graphiql,"
+		}
+		io.WriteString(w, "GovHub: POST /graphql (bearer token),"+graphiql+" GET /console, GET /portal, GET /checkpoint, GET /tile/…\n")
 	})
-	return mux
+	return withRequestDeadline(a.requestTimeout(), mux)
 }
 
 // logRefusal puts refused requests of known principals (expired tokens) on the ledger.

@@ -34,14 +34,14 @@ func TestHelp(t *testing.T) {
 		{args: []string{"ledger", "-h"}, want: []string{"check-receipt"}},
 		{args: []string{"policy", "--help"}, want: []string{"export", "import"}},
 		{args: []string{"official", "--help"}, want: []string{"resolve"}},
-		{args: []string{"token", "-h"}, want: []string{"-kind"}},
+		{args: []string{"token", "-h"}, want: []string{"-kind", "-token-audience", "-max-token-ttl"}},
 		{args: []string{"keygen", "--help"}, want: []string{"-name"}},
 		{args: []string{"witness", "-h"}, want: []string{"-log-key"}},
 		{args: []string{"ledger", "verify", "-h"}, want: []string{"-data-dir"}},
 		{args: []string{"ledger", "check-receipt", "-h"}, want: []string{"check-receipt FILE", "-log-key"}},
 		{args: []string{"policy", "import", "-h"}, want: []string{"-reason"}},
 		{args: []string{"official", "resolve", "-h"}, want: []string{"PSEUDONYM", "-department"}},
-		{args: []string{"serve", "-h"}, want: []string{"-addr", "-witness"}, not: []string{"-citizens", "-seed", "-token-ttl"}},
+		{args: []string{"serve", "-h"}, want: []string{"-addr", "-witness", "-token-audience", "-max-token-ttl"}, not: []string{"-citizens", "-seed", "\n  -token-ttl"}},
 		{args: []string{"demo", "-h"}, want: []string{"-citizens", "-seed", "-token-ttl"}},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

@@ -70,6 +70,15 @@ func TestMakerChecker(t *testing.T) {
 		!strings.Contains(r.Errors[0].Message, "own proposal") {
 		t.Fatalf("self-approval: %+v, want FORBIDDEN naming the rule", r.Errors)
 	}
+	// The proposer under another spelling of the same subject is still the proposer.
+	for _, variant := range []string{strings.ToUpper(officer1.Subject), "Officer-1"} {
+		same := officer1
+		same.Subject = variant
+		if r := h.query(h.token(same), approve, map[string]any{"id": id}); len(r.Errors) != 1 || r.Errors[0].Extensions["code"] != "FORBIDDEN" ||
+			!strings.Contains(r.Errors[0].Message, "own proposal") {
+			t.Fatalf("self-approval as %s: %+v, want FORBIDDEN naming the rule", variant, r.Errors)
+		}
+	}
 	if r := h.query(housing, approve, map[string]any{"id": id}); len(r.Errors) != 1 || r.Errors[0].Extensions["code"] != "FORBIDDEN" {
 		t.Fatalf("a clerk approving: %+v, want FORBIDDEN", r.Errors)
 	}

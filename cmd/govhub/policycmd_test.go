@@ -17,7 +17,7 @@ func serveBeside(t *testing.T, h *testHub) string {
 	t.Helper()
 	srv := httptest.NewServer(h.handler)
 	t.Cleanup(srv.Close)
-	unpublish, err := publishAddress(h.dir, srv.URL)
+	unpublish, err := publishAddress(h.dir, srv.URL, h.config().TokenAudience)
 	if err != nil {
 		t.Fatal(err)
 	}

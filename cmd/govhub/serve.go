@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -26,6 +28,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 	fs.SetOutput(stderr)
 	var c commonFlags
 	c.register(fs)
+	var tf tokenFlags
+	tf.register(fs)
 	addr := fs.String("addr", defaultAddr, "address to listen on")
 	interval := fs.Duration("integration-interval", 0, "shortest time between two ledger checkpoints (default 100ms)")
 	var witnesses stringList
@@ -38,6 +42,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 		fs.Int64Var(&seed, "seed", seed, "seed of the synthetic data")
 		fs.DurationVar(&ttl, "token-ttl", ttl, "lifetime of the printed tokens")
 	}
+	graphiql := fs.Bool("graphiql", isDemo, "serve GraphiQL at /graphiql (its scripts come from a CDN, pinned by integrity hashes)")
+	requestTimeout := fs.Duration("request-timeout", defaultRequestTimeout, "deadline of each request, passed to the store (websocket and event-stream subscriptions excepted)")
 	deadline := fs.Duration("question-deadline", hub.DefaultQuestionDeadline, "how long a department has to answer a citizen's question before it is shown as overdue")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -46,6 +52,16 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 	if err != nil {
 		return err
 	}
+	if err := tf.apply(&cfg); err != nil {
+		return err
+	}
+	if isDemo && ttl > tf.maxTTL {
+		return &exitError{2, fmt.Errorf("--token-ttl %v is longer than --max-token-ttl %v", ttl, tf.maxTTL)}
+	}
+	if *requestTimeout <= 0 {
+		return &exitError{2, fmt.Errorf("--request-timeout must be positive, not %v", *requestTimeout)}
+	}
+	cfg.GraphiQL, cfg.RequestTimeout = *graphiql, *requestTimeout
 	cfg.IntegrationInterval = *interval
 	for _, w := range witnesses {
 		wc, err := parseWitness(w)
@@ -87,14 +103,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 		Handler:           a.handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      2 * time.Minute,
+		WriteTimeout:      max(2*time.Minute, *requestTimeout+30*time.Second), // past the request deadline: its error is written
 		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10, // a bearer token is at most auth.MaxTokenSize (8 KiB)
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
 	base := "http://" + ln.Addr().String()
 	cfg.Logger.InfoContext(ctx, "listening", slog.String("url", base))
 	if cfg.MongoURI == "" { // commands run beside the hub find it here (admin.go)
-		unpublish, err := publishAddress(cfg.DataDir, base)
+		unpublish, err := publishAddress(cfg.DataDir, base, cfg.TokenAudience)
 		if err != nil {
 			ln.Close()
 			return err
@@ -108,6 +125,52 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 		}
 	}
 	return serveHTTP(ctx, srv, ln, cfg.Logger)
+}
+
+// tokenFlags are the settings of the hub's tokens, shared by serve, demo and token.
+type tokenFlags struct {
+	audience string
+	maxTTL   time.Duration
+}
+
+func (t *tokenFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&t.audience, "token-audience", auth.DefaultAudience, `the "aud" of the hub's tokens: tokens are issued for it, and a token for another audience is refused`)
+	fs.DurationVar(&t.maxTTL, "max-token-ttl", auth.DefaultMaxLifetime, "the longest token lifetime (exp - iat) issued or accepted, for every kind of token")
+}
+
+// apply checks the settings and puts them in cfg.
+func (t *tokenFlags) apply(cfg *config) error {
+	if strings.TrimSpace(t.audience) == "" {
+		return &exitError{2, errors.New("--token-audience must not be empty")}
+	}
+	if t.maxTTL < time.Second {
+		return &exitError{2, fmt.Errorf("--max-token-ttl must be at least 1s, not %v", t.maxTTL)}
+	}
+	cfg.TokenAudience, cfg.MaxTokenTTL = t.audience, t.maxTTL
+	return nil
+}
+
+// issuerOptions and verifierOptions configure the hub's token issuer and verifier from cfg.
+func (c config) issuerOptions() []auth.IssuerOption {
+	var opts []auth.IssuerOption
+	if c.TokenAudience != "" {
+		opts = append(opts, auth.WithIssuerAudience(c.TokenAudience))
+	}
+	if c.MaxTokenTTL != 0 {
+		opts = append(opts, auth.WithIssuerMaxLifetime(c.MaxTokenTTL))
+	}
+	return opts
+}
+
+func (c config) verifierOptions() []auth.VerifierOption {
+	var opts []auth.VerifierOption
+	if c.TokenAudience != "" {
+		opts = append(opts, auth.WithAudience(c.TokenAudience))
+	}
+	if c.MaxTokenTTL != 0 {
+		opts = append(opts, auth.WithMaxLifetime(c.MaxTokenTTL))
+	}
+	return opts
 }
 
 // shutdownGrace is how long requests in flight get to finish once the server is told to stop.
@@ -198,14 +261,52 @@ var exampleCitizen = demo.CitizenID(1)
 // exampleQuery is the housing clerk's eligibility check the demo prints.
 const exampleQuery = `query Eligibility($id: ID!) { citizen(id: $id, purpose: "home-purchase-eligibility") { id identity { name hukouCity nationalId { value } } marriage { maritalStatus } property { city area } socialInsurance { contributionMonths { value commitment { point version } } } tax { annualIncome { value commitment { point version } } } health { bloodType { value } } } }`
 
+// demoTokensFile is the file of the data directory that holds the demo's tokens when its output is
+// not a terminal.
+const demoTokensFile = "demo-tokens.env"
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// writePrivate writes b to path, readable and writable by this user only, replacing any file there.
+func writePrivate(path string, b []byte) error {
+	tmp := path + ".tmp"
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// printDemo prints the demo's URLs, tokens and an example to w: the tokens themselves only when w is
+// a terminal, otherwise to demoTokensFile.
 func printDemo(w io.Writer, a *app, base string, ttl time.Duration) error {
 	fmt.Fprintf(w, "\nGovHub demo is running (data in %s).\n\n", a.cfg.DataDir)
 	fmt.Fprintf(w, "  Portal      %s/portal     (citizens: choose a demo citizen, or paste $CITIZEN_TOKEN)\n", base)
 	fmt.Fprintf(w, "  Console     %s/console    (officers: paste $OFFICER_TOKEN)\n", base)
 	fmt.Fprintf(w, "  GraphQL     %s/graphql\n", base)
-	fmt.Fprintf(w, "  GraphiQL    %s/graphiql   (add the header {\"Authorization\": \"Bearer <token>\"})\n", base)
+	if a.cfg.GraphiQL {
+		fmt.Fprintf(w, "  GraphiQL    %s/graphiql   (add the header {\"Authorization\": \"Bearer <token>\"})\n", base)
+	}
 	fmt.Fprintf(w, "  Checkpoint  %s/checkpoint\n\n", base)
-	fmt.Fprintf(w, "Tokens, valid for %s (paste into your shell):\n\n", ttl)
+	var tokens strings.Builder
 	for _, d := range demoPrincipals {
 		tok, err := a.issuer.Issue(d.p, ttl)
 		if err != nil {
@@ -215,7 +316,20 @@ func printDemo(w io.Writer, a *app, base string, ttl time.Duration) error {
 		if d.p.Kind == auth.KindCitizen || d.p.Kind == auth.KindAuditor {
 			who = d.p.Subject
 		}
-		fmt.Fprintf(w, "# %s %s\nexport %s=%s\n", d.p.Kind, who, d.env, tok)
+		fmt.Fprintf(&tokens, "# %s %s\nexport %s=%s\n", d.p.Kind, who, d.env, tok)
+	}
+	if isTerminal(w) {
+		fmt.Fprintf(w, "Tokens, valid for %s (paste into your shell):\n\n%s", ttl, tokens.String())
+		if err := os.Remove(filepath.Join(a.cfg.DataDir, demoTokensFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err // an earlier run's tokens
+		}
+	} else {
+		// Output that is not a terminal is a log file or a journal: live tokens stay out of it.
+		path := filepath.Join(a.cfg.DataDir, demoTokensFile)
+		if err := writePrivate(path, []byte(tokens.String())); err != nil {
+			return fmt.Errorf("writing the demo tokens: %w", err)
+		}
+		fmt.Fprintf(w, "Tokens, valid for %s, are in %s (mode 0600; output that is not a terminal gets no tokens):\n\n  . %s\n", ttl, path, path)
 	}
 	body := fmt.Sprintf(`{"query":%q,"variables":{"id":%q}}`, exampleQuery, exampleCitizen)
 	fmt.Fprintf(w, "\nExample: the housing clerk checks home-purchase eligibility of %s\n\n", exampleCitizen)

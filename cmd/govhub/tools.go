@@ -28,15 +28,24 @@ func cmdToken(args []string, stdout, stderr io.Writer) error {
 	dept := fs.String("department", "", "department code (department and officer kinds)")
 	role := fs.String("role", "", "role within the department (department kind)")
 	subject := fs.String("subject", "", "who: an official's id, an officer id, a citizen id, an auditor or operator id")
-	ttl := fs.Duration("ttl", time.Hour, "lifetime")
+	ttl := fs.Duration("ttl", time.Hour, "lifetime (at most --max-token-ttl)")
+	var tf tokenFlags
+	tf.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	var cfg config
+	if err := tf.apply(&cfg); err != nil {
+		return err
+	}
+	if *ttl > tf.maxTTL {
+		return &exitError{2, fmt.Errorf("--ttl %v is longer than the maximum token lifetime %v (--max-token-ttl; the hub refuses longer tokens)", *ttl, tf.maxTTL)}
 	}
 	key, err := readHubKey(*dataDir, "issuer.key", keys.ReadEd25519)
 	if err != nil {
 		return err
 	}
-	iss, err := auth.NewIssuer(key, tokenIssuer)
+	iss, err := auth.NewIssuer(key, tokenIssuer, cfg.issuerOptions()...)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,11 @@
 package scalar
 
 import (
+	"encoding/json"
 	"fmt"
+	"math"
+	"math/big"
+	"strconv"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -38,12 +42,75 @@ func MarshalInt64(n int64) graphql.Marshaler {
 	return graphql.MarshalInt64(n)
 }
 
-// UnmarshalInt64 reads an Int64: an integer that fits in 64 bits (a JSON number or a string of
-// digits, as gqlgen's own Int64 takes). Anything else is a bad input, not an internal error.
+// UnmarshalInt64 reads an Int64: an integer from -2^63 to 2^63-1 given as a number (a JSON number,
+// or a Go integer). A string is refused even when it holds digits, and so is a number with a
+// fraction or out of range; an integral number written with a fraction or an exponent (1.0, 1e3)
+// is taken at its exact value. A refusal is a BAD_USER_INPUT error that does not repeat the value.
 func UnmarshalInt64(v any) (int64, error) {
-	n, err := graphql.UnmarshalInt64(v)
-	if err != nil {
-		return 0, badInput("an Int64 must be an integer from -2^63 to 2^63-1")
+	switch n := v.(type) {
+	case int:
+		return int64(n), nil
+	case int8:
+		return int64(n), nil
+	case int16:
+		return int64(n), nil
+	case int32:
+		return int64(n), nil
+	case int64:
+		return n, nil
+	case uint8:
+		return int64(n), nil
+	case uint16:
+		return int64(n), nil
+	case uint32:
+		return int64(n), nil
+	case uint:
+		if uint64(n) > math.MaxInt64 {
+			return 0, badInput(msgInt64Range)
+		}
+		return int64(n), nil
+	case uint64:
+		if n > math.MaxInt64 {
+			return 0, badInput(msgInt64Range)
+		}
+		return int64(n), nil
+	case json.Number:
+		return exactInt64(string(n))
+	case float64:
+		if math.IsNaN(n) || math.IsInf(n, 0) {
+			return 0, badInput(msgInt64Range)
+		}
+		return exactInt64(strconv.FormatFloat(n, 'g', -1, 64))
+	case float32:
+		return exactInt64(strconv.FormatFloat(float64(n), 'g', -1, 32))
+	case string:
+		return 0, badInput("an Int64 must be a number, not a string")
+	case nil:
+		return 0, badInput("an Int64 must be a number, not null")
+	}
+	return 0, badInput(fmt.Sprintf("an Int64 must be a number, not %T", v))
+}
+
+// msgInt64Range is the message of an Int64 that is not an integer in range.
+const msgInt64Range = "an Int64 must be an integer from -2^63 to 2^63-1"
+
+// exactInt64 reads the decimal number s (as JSON writes numbers) exactly: an integral value in
+// range, or a refusal.
+func exactInt64(s string) (int64, error) {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return n, nil
+	}
+	// Far out of range, or not a number: refused before any exact arithmetic.
+	if f, err := strconv.ParseFloat(s, 64); err != nil || math.Abs(f) > 1<<63 || len(s) > 256 {
+		return 0, badInput(msgInt64Range)
+	}
+	f, _, err := big.ParseFloat(s, 10, uint(len(s))*4+64, big.ToZero)
+	if err != nil || f.IsInf() || !f.IsInt() {
+		return 0, badInput(msgInt64Range)
+	}
+	n, acc := f.Int64()
+	if acc != big.Exact {
+		return 0, badInput(msgInt64Range)
 	}
 	return n, nil
 }

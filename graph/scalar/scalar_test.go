@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -241,8 +242,23 @@ func TestUnmarshalInt64(t *testing.T) {
 		{"max", json.Number("9223372036854775807"), math.MaxInt64, true},
 		{"int", 42, 42, true},
 		{"int64", int64(42), 42, true},
-		{"digits", "42", 42, true},
+		{"integral fraction", json.Number("42.0"), 42, true},
+		{"exponent", json.Number("1e3"), 1000, true},
+		{"min", json.Number("-9223372036854775808"), math.MinInt64, true},
+		{"float64", float64(1 << 40), 1 << 40, true},
+		{"uint64", uint64(7), 7, true},
+		{"digits", "42", 0, false},
+		{"empty string", "", 0, false},
+		{"nil", nil, 0, false},
 		{"overflow", json.Number("9223372036854775808"), 0, false},
+		{"underflow", json.Number("-9223372036854775809"), 0, false},
+		{"twenty digits", json.Number("99999999999999999999"), 0, false},
+		{"huge exponent", json.Number("1e999999999"), 0, false},
+		{"tiny fraction", json.Number("9223372036854775806.000000000000000000000000000001"), 0, false},
+		{"2^63 as float", float64(1 << 63), 0, false},
+		{"uint64 past 2^63", uint64(1 << 63), 0, false},
+		{"NaN", math.NaN(), 0, false},
+		{"Inf", math.Inf(1), 0, false},
 		{"fraction", json.Number("1.5"), 0, false},
 		{"float", 1.5, 0, false},
 		{"words", "abc", 0, false},
@@ -261,7 +277,7 @@ func TestUnmarshalInt64(t *testing.T) {
 			if !errors.As(err, &gerr) || gerr.Extensions["code"] != "BAD_USER_INPUT" {
 				t.Fatalf("UnmarshalInt64(%#v) = %d, %v, want a BAD_USER_INPUT error", tt.in, got, err)
 			}
-			if s := fmt.Sprint(tt.in); tt.in != nil && strings.Contains(gerr.Message, s) {
+			if s := fmt.Sprint(tt.in); tt.in != nil && s != "" && strings.Contains(gerr.Message, s) {
 				t.Errorf("UnmarshalInt64(%#v) error = %q, repeats the value", tt.in, gerr.Message)
 			}
 		})
@@ -284,7 +300,8 @@ func TestUint64(t *testing.T) {
 	}{
 		{int64(0), 0, false},
 		{json.Number("42"), 42, false},
-		{"9223372036854775807", math.MaxInt64, false},
+		{json.Number("9223372036854775807"), math.MaxInt64, false},
+		{"9223372036854775807", 0, true},
 		{int64(-1), 0, true},
 		{"x", 0, true},
 		{1.5, 0, true},
@@ -300,4 +317,33 @@ func TestUint64(t *testing.T) {
 	if b.String() != "9223372036854775807" {
 		t.Errorf("MarshalUint64(MaxInt64) = %s", b.String())
 	}
+}
+
+// FuzzInt64 checks, for any JSON number text, that UnmarshalInt64 either returns its exact value
+// (an integer from -2^63 to 2^63-1, however written) or refuses it with BAD_USER_INPUT, and never
+// accepts the same digits as a string.
+func FuzzInt64(f *testing.F) {
+	for _, s := range []string{"0", "-1", "42", "42.0", "1e3", "1.5", "9223372036854775807", "9223372036854775808",
+		"-9223372036854775808", "-9223372036854775809", "99999999999999999999", "1e999999999", "NaN", "", "0x10", "1_000"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := UnmarshalInt64(json.Number(s))
+		r, ok := new(big.Rat).SetString(s)
+		exact := ok && r.IsInt() && r.Num().IsInt64() && json.Valid([]byte(s)) && len(s) <= 256
+		if err != nil {
+			var gerr *gqlerror.Error
+			if !errors.As(err, &gerr) || gerr.Extensions["code"] != "BAD_USER_INPUT" {
+				t.Fatalf("UnmarshalInt64(%q) error %v is not BAD_USER_INPUT", s, err)
+			}
+			if exact {
+				t.Fatalf("UnmarshalInt64(%q) refused an exact integer in range", s)
+			}
+		} else if !ok || !r.IsInt() || !r.Num().IsInt64() || r.Num().Int64() != got {
+			t.Fatalf("UnmarshalInt64(%q) = %d, not its exact value", s, got)
+		}
+		if _, err := UnmarshalInt64(s); err == nil {
+			t.Fatalf("UnmarshalInt64(string %q) accepted a string", s)
+		}
+	})
 }

@@ -16,6 +16,9 @@
 //	<dir>/LOCK          lock file (flock), holds the pid of the owner
 //	<dir>/mongod.sock   the Unix socket (or a short private path when <dir> is too long for one)
 //	<dir>/sqlite/       FerretDB's SQLite databases, one <database>.sqlite file each
+//
+// Everything in it is the process's own: directories 0700, files and the socket 0600 (Start and
+// IndexIDs restrict the SQLite files, which FerretDB creates with SQLite's default mode).
 package embedded
 
 import (
@@ -143,6 +146,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		<-s.done
 		return nil, fmt.Errorf("embedded: restricting socket: %w", err)
 	}
+	if err := s.restrictFiles(); err != nil { // those of an earlier run, or an earlier version
+		cancel()
+		<-s.done
+		return nil, err
+	}
 	ok = true
 	return s, nil
 }
@@ -198,6 +206,35 @@ func (s *Server) LockUpkeep() (unlock func()) {
 	return s.upkeep.Unlock
 }
 
+// restrictFiles makes the files of the SQLite directory the process's own (0600): FerretDB creates
+// a database's file on first use with SQLite's default mode, 0644 less the umask, and SQLite creates
+// its -wal and -shm files with the mode of their database.
+func (s *Server) restrictFiles() error {
+	entries, err := os.ReadDir(s.sqliteDir)
+	if err != nil {
+		return fmt.Errorf("embedded: listing %s: %w", s.sqliteDir, err)
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		fi, err := e.Info()
+		if errors.Is(err, os.ErrNotExist) {
+			continue // a journal removed meanwhile
+		}
+		if err != nil {
+			return fmt.Errorf("embedded: %w", err)
+		}
+		if fi.Mode().Perm() == 0o600 {
+			continue
+		}
+		if err := os.Chmod(filepath.Join(s.sqliteDir, e.Name()), 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("embedded: restricting %s: %w", e.Name(), err)
+		}
+	}
+	return nil
+}
+
 // IndexIDs adds, to every collection table of database db that lacks it, the SQLite expression index
 // on _ferretdb_sjson->'$._id' that FerretDB's own {_id} lookups can use. It is idempotent and cheap
 // when nothing is missing; run it after creating collections.
@@ -213,6 +250,11 @@ func (s *Server) IndexIDs(ctx context.Context, db string) error {
 		Opaque:   file,
 		RawQuery: url.Values{"_pragma": {"busy_timeout(10000)", "synchronous(full)"}}.Encode(),
 	}).String()
+	// FerretDB has just created the file (SQLite creates databases 0644, less the umask); SQLite
+	// gives its journal files the mode of their database, so restricting it now covers those to come.
+	if err := s.restrictFiles(); err != nil {
+		return err
+	}
 	conn, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return fmt.Errorf("embedded: opening %s: %w", file, err)

@@ -346,7 +346,7 @@ async function onAskSubmit(e) {
     return;
   }
   await guard(e.submitter, async () => {
-    await gql('mutation($i: Int64!, $m: String!) { questionAccess(index: $i, message: $m) { id } }', { i: k, m: message });
+    await gql('mutation($i: Int64!, $m: String!) { questionAccess(index: $i, message: $m) { id } }', { i: Number(k), m: message });
     state.asking = null;
     rerenderCard(k);
     notify(t('asked', { n: k }));
@@ -381,7 +381,7 @@ async function verify(k) {
   record(k, { pending: true });
   let d;
   try {
-    d = await gql(`query($i: Int64!) { myAccessProof(index: $i) { ${PROOF} } }`, { i: k });
+    d = await gql(`query($i: Int64!) { myAccessProof(index: $i) { ${PROOF} } }`, { i: Number(k) });
   } catch (e) {
     state.results.delete(k);
     rerenderCard(k);
@@ -437,7 +437,7 @@ function record(k, r) {
 async function downloadReceipt(k) {
   let rc = state.receipts.get(k);
   if (!rc) {
-    const d = await gql('query($i: Int64!) { myAccessProof(index: $i) { receipt } }', { i: k });
+    const d = await gql('query($i: Int64!) { myAccessProof(index: $i) { receipt } }', { i: Number(k) });
     rc = d.myAccessProof.receipt;
     state.receipts.set(k, rc);
   }
