@@ -163,9 +163,18 @@ func TestDemoPrintedExample(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 		m = curl.FindStringSubmatch(out.String())
 	}
-	tok := regexp.MustCompile(`export HOUSING_TOKEN=(\S+)`).FindStringSubmatch(out.String())
+	// Output that is not a terminal names the tokens file instead of printing tokens.
+	file := regexp.MustCompile(`are in (\S+) \(mode 0600`).FindStringSubmatch(out.String())
+	if file == nil {
+		t.Fatalf("the demo names no tokens file:\n%s", out.String())
+	}
+	tokens, err := os.ReadFile(file[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := regexp.MustCompile(`HOUSING_TOKEN=(\S+)`).FindStringSubmatch(string(tokens))
 	if tok == nil {
-		t.Fatalf("no HOUSING_TOKEN in:\n%s", out.String())
+		t.Fatalf("no HOUSING_TOKEN in %s:\n%s", file[1], tokens)
 	}
 	var body struct {
 		Variables struct{ ID string }
