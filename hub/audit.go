@@ -11,6 +11,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/govhub/govhub/crypto/subject"
 	"github.com/govhub/govhub/dataset"
@@ -21,7 +22,9 @@ import (
 // AuditStore is what the record audit reads: every record once, in one pass, and one private index
 // reference per record, by key. Its methods must be safe for concurrent use.
 type AuditStore interface {
-	EachRecord(ctx context.Context, fn func(store.Record) error) error
+	// EachRecordConcurrently calls fn with every record, numbered in the order the store reads
+	// them, from up to workers goroutines at once, and returns the first error.
+	EachRecordConcurrently(ctx context.Context, workers int, fn func(seq int, r store.Record) error) error
 	SubjectRef(ctx context.Context, pseudonym string, index uint64) (store.SubjectRef, error)
 	// CountRecords estimates the number of records, for reporting progress only.
 	CountRecords(ctx context.Context) (uint64, error)
@@ -82,6 +85,9 @@ func WithAuditProgress(fn func(stage AuditStage, done, total uint64)) AuditOptio
 // auditWorkers is how many records are checked at once: each waits on one private index read.
 const auditWorkers = 4
 
+// auditProgressEvery is how often AuditRecords reports progress while it checks records.
+const auditProgressEvery = 100 * time.Millisecond
+
 // AuditRecords checks every stored record against the update entry that wrote it (ARCHITECTURE §1.2: the
 // record store matches the ledger): the entry at the record's version must be an allowed update of
 // that dataset, about this citizen (its subject commitment opens with the salt in the private index),
@@ -114,49 +120,44 @@ func AuditRecords(ctx context.Context, lg AuditLedger, st AuditStore, indexKey [
 	if err != nil {
 		return AuditReport{}, fmt.Errorf("counting records: %w", err)
 	}
-	type job struct {
-		seq int
-		rec store.Record
-	}
 	var (
-		rep      AuditReport
 		mu       sync.Mutex
 		problems []seqProblem
 		checked  atomic.Uint64
-		jobs     = make(chan job, 4*cfg.workers)
-		wg       sync.WaitGroup
+		done     = make(chan error, 1)
 	)
-	for range cfg.workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range jobs {
-				ps := checkRecord(ctx, lg, st, indexKey, idx, j.rec)
-				if len(ps) > 0 {
-					mu.Lock()
-					for _, p := range ps {
-						problems = append(problems, seqProblem{j.seq, p})
-					}
-					mu.Unlock()
-				}
-				checked.Add(1)
-			}
-		}()
-	}
 	progress(AuditCheckingRecords, 0, total)
-	err = st.EachRecord(ctx, func(rec store.Record) error {
-		jobs <- job{rep.Records, rec}
-		rep.Records++
-		progress(AuditCheckingRecords, checked.Load(), total)
-		return nil
-	})
-	close(jobs)
-	wg.Wait()
+	go func() {
+		done <- st.EachRecordConcurrently(ctx, cfg.workers, func(seq int, rec store.Record) error {
+			ps := checkRecord(ctx, lg, st, indexKey, idx, rec)
+			if len(ps) > 0 {
+				mu.Lock()
+				for _, p := range ps {
+					problems = append(problems, seqProblem{seq, p})
+				}
+				mu.Unlock()
+			}
+			checked.Add(1)
+			return nil
+		})
+	}()
+	tick := time.NewTicker(auditProgressEvery)
+	defer tick.Stop()
+wait:
+	for {
+		select {
+		case err = <-done:
+			break wait
+		case <-tick.C:
+			progress(AuditCheckingRecords, checked.Load(), total)
+		}
+	}
+	rep := AuditReport{Records: int(checked.Load())}
 	if err != nil {
 		return rep, err
 	}
 	progress(AuditCheckingRecords, uint64(rep.Records), uint64(rep.Records))
-	sort.SliceStable(problems, func(i, j int) bool { return problems[i].seq < problems[j].seq })
+	sort.Slice(problems, func(i, j int) bool { return problems[i].seq < problems[j].seq })
 	for _, p := range problems {
 		rep.Problems = append(rep.Problems, p.AuditProblem)
 	}
