@@ -66,6 +66,7 @@ func BenchmarkLedgerVerify(b *testing.B) {
 		}
 		b.ReportMetric(float64(n)/time.Since(start).Seconds(), "entries/s")
 		b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(n), "cpu-µs/entry")
+		b.ReportMetric(float64(n)/float64(b.N), "entries")
 		b.ReportMetric(float64(citizens), "citizens")
 	})
 
@@ -112,6 +113,7 @@ func BenchmarkLedgerVerify(b *testing.B) {
 		b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(n), "cpu-µs/record")
 		b.ReportMetric(reading.Seconds()/float64(b.N), "s-reading-entries/op")
 		b.ReportMetric(float64(peak)/(1<<20), "heap-MB")
+		b.ReportMetric(float64(n)/float64(b.N), "records")
 		b.ReportMetric(float64(citizens), "citizens")
 	})
 }
