@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"strconv"
 	"syscall"
@@ -38,6 +39,7 @@ const verifyDirEnv = "GOVHUB_BENCH_VERIFY_DIR"
 func BenchmarkLedgerVerify(b *testing.B) {
 	ctx := b.Context()
 	dir, citizens := verifyBenchDir(b)
+	defer debug.SetGCPercent(debug.SetGCPercent(400)) // as cmdLedgerVerify does
 	h := &testHub{t: b, dir: dir}
 	cfg := h.config()
 	st, err := openStorage(ctx, cfg)
