@@ -99,7 +99,8 @@ const auditProgressEvery = 100 * time.Millisecond
 // entry (keeping, for each allowed update entry, only what records are checked against), then
 // every record, with one private index reference read by key per record. The problems are
 // reported in the order the store gives the records. Memory grows with the number of update
-// entries (about 150 bytes each) and of entries (4 bytes each), not with the records.
+// entries (about 160 bytes each for the demo datasets) and of entries (4 bytes each), not with
+// the records.
 func AuditRecords(ctx context.Context, lg AuditLedger, st AuditStore, indexKey []byte, opts ...AuditOption) (AuditReport, error) {
 	cfg := auditConfig{workers: auditWorkers}
 	for _, o := range opts {
