@@ -37,15 +37,36 @@ type Report struct {
 // v and has the recomputed root of its size (which also proves consecutive checkpoints consistent).
 // It returns a *CorruptionError naming the first bad index, or another error if storage could not
 // be read.
-func Verify(ctx context.Context, s Storage, v note.Verifier) (Report, error) {
-	return VerifyFrom(ctx, s, v, 0)
+func Verify(ctx context.Context, s Storage, v note.Verifier, opts ...VerifyOption) (Report, error) {
+	return VerifyFrom(ctx, s, v, 0, opts...)
+}
+
+// VerifyOption configures Verify and VerifyFrom.
+type VerifyOption func(*verifyConfig)
+
+type verifyConfig struct {
+	progress func(done, total uint64)
+}
+
+// WithProgress has Verify report how far it got to fn: once before the first batch and after
+// every batch it checks. done is the index after the last entry checked (the start for the
+// first call), total the number of entries verification reaches: the size of the latest
+// checkpoint, raised to done when more entries are stored. done never decreases and never
+// exceeds total; when verification succeeds, the last call has done == total. fn is called on
+// the verifying goroutine and should return quickly (a printer throttles itself).
+func WithProgress(fn func(done, total uint64)) VerifyOption {
+	return func(c *verifyConfig) { c.progress = fn }
 }
 
 // VerifyFrom is Verify for the entries after the largest checkpoint not above from: the tree up to
 // that checkpoint is rebuilt from its stored tiles (checked against the checkpoint's root), and
 // everything after it is checked as Verify does. Start-up uses it to check the recent entries
 // before serving.
-func VerifyFrom(ctx context.Context, s Storage, v note.Verifier, from uint64) (Report, error) {
+func VerifyFrom(ctx context.Context, s Storage, v note.Verifier, from uint64, opts ...VerifyOption) (Report, error) {
+	var cfg verifyConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	var rep Report
 	st, err := s.ReadTreeState(ctx)
 	if err != nil {
@@ -137,6 +158,12 @@ func VerifyFrom(ctx context.Context, s Storage, v note.Verifier, from uint64) (R
 		return rep, err
 	}
 	next := start
+	progress := func() {
+		if cfg.progress != nil {
+			cfg.progress(next, max(want, next))
+		}
+	}
+	progress()
 	for {
 		if err := ctx.Err(); err != nil {
 			return rep, err
@@ -167,6 +194,7 @@ func VerifyFrom(ctx context.Context, s Storage, v note.Verifier, from uint64) (R
 		}
 		next = b.End()
 		rep.Entries = next
+		progress()
 		for _, bd := range bundles.changed() {
 			if bd.Count == tileWidth {
 				if err := compareBundle(ctx, s, bd, want); err != nil {

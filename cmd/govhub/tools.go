@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -122,6 +123,7 @@ func cmdLedgerVerify(ctx context.Context, args []string, stdout, stderr io.Write
 	var c commonFlags
 	c.register(fs)
 	records := fs.Bool("records", true, "also check every record against the update entry that wrote it")
+	quiet := fs.Bool("quiet", false, "print no progress line (none is printed when standard error is not a terminal)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -138,8 +140,17 @@ func cmdLedgerVerify(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	defer st.close(context.WithoutCancel(ctx))
+	// Both passes allocate a lot (the embedded server decodes every document it reads) and keep
+	// little: a heap target of 5× the live heap instead of 2× spends about 30 % less CPU on the
+	// garbage collector. GOGC, when set, wins.
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(400))
+	}
+	prog := newProgress(stderr, *quiet)
+	defer prog.clear()
 	start := time.Now()
-	rep, err := ledger.Verify(ctx, st.ledgerStore, k.Verifier)
+	rep, err := ledger.Verify(ctx, st.ledgerStore, k.Verifier, ledger.WithProgress(prog.stage("entries pass:", "entries")))
+	prog.clear()
 	var ce *ledger.CorruptionError
 	if errors.As(err, &ce) {
 		fmt.Fprintf(stdout, "FAIL: ledger entry %d: %s\n", ce.Index, ce.Reason)
@@ -167,7 +178,21 @@ func cmdLedgerVerify(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	arep, err := hub.AuditRecords(ctx, lg.Reader(), st.store, index)
+	var (
+		stage  = hub.AuditStage(-1)
+		report func(done, total uint64)
+	)
+	arep, err := hub.AuditRecords(ctx, lg.Reader(), st.store, index, hub.WithAuditProgress(func(s hub.AuditStage, done, total uint64) {
+		if s != stage {
+			label, unit := "records pass:", "records"
+			if s == hub.AuditReadingEntries {
+				label, unit = "records pass, reading update entries:", "entries"
+			}
+			stage, report = s, prog.stage(label, unit)
+		}
+		report(done, total)
+	}))
+	prog.clear()
 	if err != nil {
 		return fmt.Errorf("auditing records: %w", err)
 	}
