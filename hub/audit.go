@@ -52,6 +52,9 @@ func (p AuditProblem) String() string {
 type AuditReport struct {
 	Records  int
 	Problems []AuditProblem
+	// Newer counts the records written after the audited checkpoint (WithNewerSkipped), which
+	// Records does not count.
+	Newer int
 }
 
 // AuditStage names what AuditRecords is doing when it reports progress.
@@ -70,6 +73,16 @@ type AuditOption func(*auditConfig)
 type auditConfig struct {
 	progress func(stage AuditStage, done, total uint64)
 	workers  int
+	// skipNewer: records at or beyond the audited checkpoint are counted, not checked.
+	skipNewer bool
+}
+
+// WithNewerSkipped has AuditRecords count, in AuditReport.Newer, the records whose version is at or
+// beyond the size of the checkpoint it reads, instead of reporting them as problems: for an audit
+// beside a running hub, which writes records after the stored checkpoint. Without it such a record
+// is a problem (it names an entry the ledger does not hold).
+func WithNewerSkipped() AuditOption {
+	return func(c *auditConfig) { c.skipNewer = true }
 }
 
 // WithAuditProgress has AuditRecords report how far it got to fn, stage by stage
@@ -125,11 +138,16 @@ func AuditRecords(ctx context.Context, lg AuditLedger, st AuditStore, indexKey [
 		mu       sync.Mutex
 		problems []seqProblem
 		checked  atomic.Uint64
+		newer    atomic.Uint64
 		done     = make(chan error, 1)
 	)
 	progress(AuditCheckingRecords, 0, total)
 	go func() {
 		done <- st.EachRecordConcurrently(ctx, cfg.workers, func(seq int, rec store.Record) error {
+			if cfg.skipNewer && rec.Version >= idx.size {
+				newer.Add(1)
+				return nil
+			}
 			ps := checkRecord(ctx, lg, st, indexKey, idx, rec)
 			if len(ps) > 0 {
 				mu.Lock()
@@ -153,7 +171,7 @@ wait:
 			progress(AuditCheckingRecords, checked.Load(), total)
 		}
 	}
-	rep := AuditReport{Records: int(checked.Load())}
+	rep := AuditReport{Records: int(checked.Load()), Newer: int(newer.Load())}
 	if err != nil {
 		return rep, err
 	}
@@ -252,6 +270,7 @@ func newAuditEntry(e ledger.Entry) auditEntry {
 // commitment. Only commitments in lowercase hex are kept: any other spelling never equals the hex
 // of a record's commitment, so leaving it out (it reads as "") gives the same verdicts.
 type updateIndex struct {
+	size  uint64 // the size of the checkpoint the index covers
 	at    []uint32
 	data  []byte
 	names []string
@@ -286,6 +305,7 @@ func readUpdates(ctx context.Context, lg AuditLedger, progress func(AuditStage, 
 		return nil, fmt.Errorf("reading the ledger's entries: %w", err)
 	}
 	progress(AuditReadingEntries, size, size)
+	idx.size = size
 	return idx, nil
 }
 

@@ -99,7 +99,7 @@ func runningHub(dataDir string) (a hubAddr, ok bool, err error) {
 }
 
 // openReader opens the store for a command that only reads. With --mongo-uri it connects as usual
-// but creates nothing. On the embedded store it reads through the running hub's database socket
+// but creates nothing (and the result is shared: other hubs may be writing). On the embedded store it reads through the running hub's database socket
 // when a hub holds the data directory (and says so on stderr), and otherwise starts the embedded
 // database itself, holding the directory while it runs. The data directory must exist.
 func openReader(ctx context.Context, cfg config, stderr io.Writer) (*storage, error) {
@@ -117,7 +117,7 @@ func openReader(ctx context.Context, cfg config, stderr io.Writer) (*storage, er
 		fmt.Fprintf(stderr, "a hub (pid %s) holds %s: reading through its database, read-only\n", pid, cfg.DataDir)
 		cfg.MongoURI = uri
 	}
-	s := &storage{}
+	s := &storage{shared: true}
 	startCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	var err error

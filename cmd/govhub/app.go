@@ -93,6 +93,8 @@ type storage struct {
 	store        *mongostore.Store
 	ledgerClient *mongo.Client
 	ledgerStore  *mongostore.Store
+	// shared: opened read-only beside hubs that may be writing (openReader), not owned.
+	shared bool
 }
 
 func openStorage(ctx context.Context, cfg config) (*storage, error) {

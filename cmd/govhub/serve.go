@@ -265,16 +265,6 @@ const exampleQuery = `query Eligibility($id: ID!) { citizen(id: $id, purpose: "h
 // not a terminal.
 const demoTokensFile = "demo-tokens.env"
 
-// isTerminal reports whether w is a terminal.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
 // writePrivate writes b to path, readable and writable by this user only, replacing any file there.
 func writePrivate(path string, b []byte) error {
 	tmp := path + ".tmp"

@@ -135,11 +135,11 @@ func cmdLedgerVerify(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	st, err := openStorage(ctx, cfg)
+	st, err := openReader(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}
-	defer st.close(context.WithoutCancel(ctx))
+	defer st.closeReader(context.WithoutCancel(ctx))
 	// Both passes allocate a lot (the embedded server decodes every document it reads) and keep
 	// little: a heap target of 5× the live heap instead of 2× spends about 30 % less CPU on the
 	// garbage collector. GOGC, when set, wins.
@@ -166,13 +166,23 @@ func cmdLedgerVerify(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	// Every record must match the update entry that wrote it.
 	start = time.Now()
-	lg, err := ledger.New(ctx, ledger.Config{Storage: st.ledgerStore, Signer: k.Signer, Verifier: k.Verifier})
-	if err != nil {
-		return err
-	}
-	defer lg.Shutdown(context.WithoutCancel(ctx))
-	if err := lg.WaitCaughtUp(ctx); err != nil {
-		return err
+	rd := ledger.NewReader(st.ledgerStore, k.Verifier)
+	var opts []hub.AuditOption
+	if st.shared {
+		// Beside a running hub: read the ledger as it stands (no second ledger is opened); the
+		// records it writes meanwhile are past the stored checkpoint, and counted, not checked.
+		opts = append(opts, hub.WithNewerSkipped())
+	} else {
+		// The store is ours while we run: fold in the batches a stopped hub left unintegrated.
+		lg, err := ledger.New(ctx, ledger.Config{Storage: st.ledgerStore, Signer: k.Signer, Verifier: k.Verifier})
+		if err != nil {
+			return err
+		}
+		defer lg.Shutdown(context.WithoutCancel(ctx))
+		if err := lg.WaitCaughtUp(ctx); err != nil {
+			return err
+		}
+		rd = lg.Reader()
 	}
 	index, err := readHubKey(cfg.DataDir, "index.key", keys.ReadSymmetric)
 	if err != nil {
@@ -182,7 +192,7 @@ func cmdLedgerVerify(ctx context.Context, args []string, stdout, stderr io.Write
 		stage  = hub.AuditStage(-1)
 		report func(done, total uint64)
 	)
-	arep, err := hub.AuditRecords(ctx, lg.Reader(), st.store, index, hub.WithAuditProgress(func(s hub.AuditStage, done, total uint64) {
+	opts = append(opts, hub.WithAuditProgress(func(s hub.AuditStage, done, total uint64) {
 		if s != stage {
 			label, unit := "records pass:", "records"
 			if s == hub.AuditReadingEntries {
@@ -192,6 +202,7 @@ func cmdLedgerVerify(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 		report(done, total)
 	}))
+	arep, err := hub.AuditRecords(ctx, rd, st.store, index, opts...)
 	prog.clear()
 	if err != nil {
 		return fmt.Errorf("auditing records: %w", err)
@@ -207,6 +218,9 @@ func cmdLedgerVerify(ctx context.Context, args []string, stdout, stderr io.Write
 		return &exitError{1, fmt.Errorf("%d of %d records do not match the ledger", len(arep.Problems), arep.Records)}
 	}
 	fmt.Fprintf(stdout, "OK: %d records match the update entries that wrote them (%s)\n", arep.Records, time.Since(start).Round(time.Millisecond))
+	if arep.Newer > 0 {
+		fmt.Fprintf(stdout, "(%d records written after the checkpoint read were not checked: run again to cover them)\n", arep.Newer)
+	}
 	return nil
 }
 
