@@ -139,7 +139,7 @@ func (s *Store) ReadBundle(ctx context.Context, n uint64) ([]byte, error) {
 // tiles and bundles only ever grow, even when a deposed writer is late.
 func (s *Store) writeWidest(ctx context.Context, c *mongo.Collection, id string, width int, field string, data []byte) error {
 	doc := bson.D{{Key: "_id", Value: id}, {Key: "w", Value: width}, {Key: field, Value: data}}
-	if s.embedded != nil {
+	if s.serialised() {
 		defer s.lock(c.Name() + "/" + id)()
 		var cur struct {
 			W *int `bson:"w"`
@@ -191,7 +191,7 @@ func (s *Store) ReadTreeState(ctx context.Context) (ledger.TreeState, error) {
 // SwapTreeState implements ledger.StateStorage.
 func (s *Store) SwapTreeState(ctx context.Context, old, next ledger.TreeState) error {
 	doc := stateDoc{ID: stateID, Size: int64(next.Size), Root: next.Root, Checkpoint: next.Checkpoint}
-	if s.embedded != nil {
+	if s.serialised() {
 		defer s.lock(collState)()
 		cur, err := s.ReadTreeState(ctx)
 		if err != nil {
@@ -249,7 +249,7 @@ func (s *Store) AddCosigned(ctx context.Context, size uint64, text []byte) error
 		return fmt.Errorf("%w: no checkpoint of size %d", ledger.ErrNotFound, size)
 	}
 	doc := bson.D{{Key: "_id", Value: "cosigned"}, {Key: "size", Value: int64(size)}, {Key: "text", Value: text}}
-	if s.embedded != nil {
+	if s.serialised() {
 		defer s.lock(collState + "/cosigned")()
 		var cur struct {
 			Size int64 `bson:"size"`

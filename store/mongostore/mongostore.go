@@ -15,6 +15,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"sync"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -62,6 +64,10 @@ type Store struct {
 	db       *mongo.Database
 	embedded *embedded.Server // nil against MongoDB
 	readOnly bool             // New creates nothing; see ReadOnly
+	// locks keeps compare-and-swap writers apart inside this process where the server does not:
+	// the embedded server's document locks, or the process's own against an external FerretDB
+	// (ServedByFerretDB); nil against MongoDB, whose filtered updates are atomic.
+	locks documentLocker
 
 	citizens, records, dataKeys, pending, subjects           *mongo.Collection
 	subjectLog, logHeads                                     *mongo.Collection
@@ -97,6 +103,13 @@ func New(ctx context.Context, db *mongo.Database, opts ...Option) (*Store, error
 	if s.readOnly {
 		s.bind(db)
 		return s, nil
+	}
+	if s.embedded != nil {
+		s.locks = s.embedded
+	} else if ferret, err := ServedByFerretDB(ctx, db); err != nil {
+		return nil, err
+	} else if ferret {
+		s.locks = &processLocks
 	}
 	existing, err := db.ListCollectionNames(ctx, bson.D{})
 	if err != nil {
@@ -150,13 +163,47 @@ func (s *Store) bind(db *mongo.Database) {
 // Embedded reports whether the store runs on the embedded FerretDB.
 func (s *Store) Embedded() bool { return s.embedded != nil }
 
-// lock serialises writes to one document within this process (embedded mode only), across every
+// documentLocker serialises writes to one document, and one-time upkeep, within this process
+// (embedded.Server is one).
+type documentLocker interface {
+	LockDocument(key string) (unlock func())
+	LockUpkeep() (unlock func())
+}
+
+// localLocks is a documentLocker for stores on an external FerretDB, shared by every such Store of
+// the process (the hub and its ledger each open their own). It keeps one process's writers apart;
+// several processes sharing a FerretDB are not (docs/OPERATIONS.md).
+type localLocks struct {
+	docs   [64]sync.Mutex
+	upkeep sync.Mutex
+}
+
+var processLocks localLocks
+
+func (l *localLocks) LockDocument(key string) func() {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	m := &l.docs[h.Sum32()%uint32(len(l.docs))]
+	m.Lock()
+	return m.Unlock
+}
+
+func (l *localLocks) LockUpkeep() func() {
+	l.upkeep.Lock()
+	return l.upkeep.Unlock
+}
+
+// serialised reports whether compare-and-swap writes run as read, compare, replace under the
+// process's document lock (FerretDB, embedded or not) rather than as filtered updates (MongoDB).
+func (s *Store) serialised() bool { return s.locks != nil }
+
+// lock serialises writes to one document within this process (on FerretDB only), across every
 // Store on the same server: the hub and its ledger each open their own.
 func (s *Store) lock(key string) func() {
-	if s.embedded == nil {
+	if s.locks == nil {
 		return func() {}
 	}
-	return s.embedded.LockDocument(key)
+	return s.locks.LockDocument(key)
 }
 
 func isNamespaceExists(err error) bool {

@@ -85,7 +85,7 @@ func (s *Store) DecideProposal(ctx context.Context, p store.Proposal) error {
 	if p.Status == store.ProposalPending {
 		return errors.New("store: a decision cannot leave the proposal pending")
 	}
-	if s.embedded != nil {
+	if s.serialised() {
 		defer s.lock(collProposals + "/" + p.ID)()
 		cur, err := s.Proposal(ctx, p.ID)
 		if err != nil {

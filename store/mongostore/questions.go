@@ -99,7 +99,7 @@ func (s *Store) AnswerQuestion(ctx context.Context, q store.Question) error {
 	if q.Status != store.QuestionAnswered {
 		return errors.New("store: an answer must leave the question answered")
 	}
-	if s.embedded != nil {
+	if s.serialised() {
 		defer s.lock(collQuestions + "/" + q.ID)()
 		cur, err := s.Question(ctx, q.ID)
 		if err != nil {

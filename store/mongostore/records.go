@@ -151,7 +151,7 @@ func (s *Store) CreateRecord(ctx context.Context, r store.Record) error {
 // store.ErrConflict if the stored version is another (or there is none).
 func (s *Store) ReplaceRecord(ctx context.Context, r store.Record, base uint64) error {
 	id := recordID(r.Citizen, r.Dataset)
-	if s.embedded != nil {
+	if s.serialised() {
 		defer s.lock(id)()
 		var cur struct {
 			Version int64 `bson:"version"`
@@ -190,7 +190,7 @@ func (s *Store) ReplaceRecord(ctx context.Context, r store.Record, base uint64) 
 // Recovery uses it, so it is idempotent.
 func (s *Store) ApplyRecord(ctx context.Context, r store.Record) error {
 	id := recordID(r.Citizen, r.Dataset)
-	if s.embedded != nil {
+	if s.serialised() {
 		defer s.lock(id)()
 	}
 	for attempt := 0; attempt < 4; attempt++ {
@@ -210,7 +210,7 @@ func (s *Store) ApplyRecord(ctx context.Context, r store.Record) error {
 			return fmt.Errorf("%w: record %s is at version %d, after %d", store.ErrStale, id, cur.Version, r.Version)
 		}
 		filter := bson.D{{Key: "_id", Value: id}}
-		if s.embedded == nil {
+		if !s.serialised() {
 			filter = append(filter, bson.E{Key: "version", Value: int64(cur.Version)})
 		}
 		res, err := s.records.ReplaceOne(ctx, filter, toRecordDoc(r))

@@ -54,7 +54,7 @@ func (c seqChain) head(ctx context.Context, key string) (uint64, error) {
 // advance moves key's head hint up to seq, never down ($max, atomic on MongoDB, under the process's
 // document lock on the embedded store). seq must name an inserted item.
 func (c seqChain) advance(ctx context.Context, key string, seq uint64) error {
-	if c.s.embedded != nil {
+	if c.s.serialised() {
 		defer c.s.lock(c.heads.Name() + "/" + key)()
 	}
 	update := bson.D{{Key: "$max", Value: bson.D{{Key: "seq", Value: int64(seq)}}}}

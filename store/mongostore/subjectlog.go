@@ -216,13 +216,13 @@ func (s *Store) insertLog(ctx context.Context, ref store.LogRef, from uint64) (u
 }
 
 // advanceHeads is seqChain.advance for many citizens: one unordered bulk write on MongoDB; a few
-// seqChain.advance calls at a time on the embedded store, where a bulk update of many documents was
-// measured to stall.
+// seqChain.advance calls at a time on FerretDB (embedded or not), where a bulk update of many
+// documents was measured to stall.
 func (s *Store) advanceHeads(ctx context.Context, heads map[string]uint64) error {
 	if len(heads) == 0 {
 		return nil
 	}
-	if s.embedded != nil {
+	if s.serialised() {
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(readParallelism)
 		for p, seq := range heads {
@@ -405,10 +405,10 @@ func (s *Store) appendLogs(ctx context.Context, refs []store.LogRef) ([]uint64, 
 }
 
 // logHeadsOf reads the head hints of several citizens (0 for none): one $in query on MongoDB, a few
-// concurrent _id lookups at a time on the embedded store, where $in is a full scan.
+// concurrent _id lookups at a time on FerretDB, where $in is a full scan.
 func (s *Store) logHeadsOf(ctx context.Context, pseudonyms []string) (map[string]uint64, error) {
 	heads := make(map[string]uint64, len(pseudonyms))
-	if s.embedded == nil {
+	if !s.serialised() {
 		cur, err := s.logHeads.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: pseudonyms}}}})
 		if err != nil {
 			return nil, fmt.Errorf("reading access log heads: %w", mapErr(err))
@@ -465,8 +465,8 @@ func (s *Store) logHeadsOf(ctx context.Context, pseudonyms []string) (map[string
 // instances before the first new one starts, or delete the marker and run the migration again
 // (which is safe).
 func (s *Store) MigrateSubjectLog(ctx context.Context) (int, error) {
-	if s.embedded != nil {
-		defer s.embedded.LockUpkeep()()
+	if s.locks != nil {
+		defer s.locks.LockUpkeep()()
 	}
 	var marker struct {
 		Migrated int64 `bson:"migrated"`
