@@ -47,6 +47,7 @@ const (
 	collQuestions   = "questions"
 	collQueues      = "question_queues"
 	collQueueHeads  = "question_heads"
+	collRecordHeads = "record_heads"
 
 	collPolicyVersions   = "policy_versions"
 	collPolicyPartitions = "policy_partitions"
@@ -54,7 +55,7 @@ const (
 
 var allCollections = []string{collCitizens, collRecords, collDataKeys, collPending, collSubjects, collSubjectLog, collLogHeads,
 	collBatches, collTiles, collBundles, collQueue, collState, collCheckpoints, collMeta, collProposals,
-	collPolicyVersions, collPolicyPartitions, collOfficials, collQuestions, collQueues, collQueueHeads}
+	collPolicyVersions, collPolicyPartitions, collOfficials, collQuestions, collQueues, collQueueHeads, collRecordHeads}
 
 // Store is the MongoDB implementation of the hub's repositories. It is safe for concurrent use. It
 // does not own the client: closing the client is the caller's business.
@@ -71,6 +72,7 @@ type Store struct {
 
 	lastSeqs                      seqCache // the latest access-log seq this process knows per citizen
 	questions, queues, queueHeads *mongo.Collection
+	recordHeads                   *mongo.Collection
 }
 
 // Option changes a default of New.
@@ -145,6 +147,7 @@ func (s *Store) bind(db *mongo.Database) {
 	s.officials = c(collOfficials)
 	s.subjectLog, s.logHeads = c(collSubjectLog), c(collLogHeads)
 	s.questions, s.queues, s.queueHeads = c(collQuestions), c(collQueues), c(collQueueHeads)
+	s.recordHeads = c(collRecordHeads)
 }
 
 // Embedded reports whether the store runs on the embedded FerretDB.
