@@ -76,6 +76,9 @@ func newIntegrity(t testing.TB, indexKey []byte, st interface {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := lg.WaitCaughtUp(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	if err := in.CatchUp(t.Context(), lg.Reader(), nil); err != nil {
 		t.Fatalf("CatchUp = %v", err)
 	}

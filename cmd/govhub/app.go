@@ -55,6 +55,9 @@ type config struct {
 	WitnessQuorum       int             // how many must cosign before a checkpoint is published
 	VerifyTail          uint64          // entries verified before serving (0: startupVerifyTail)
 	QuestionDeadline    time.Duration   // how long departments have to answer citizens' questions (0: the hub's default)
+	// MigrateRecordIntegrity: give a store written before record integrity its record MACs and
+	// heads, once, after checking every record against the ledger (hub.Updater.MigrateIntegrity).
+	MigrateRecordIntegrity bool
 	Logger              *slog.Logger
 }
 
@@ -228,6 +231,8 @@ type app struct {
 	officials *usecase.Officials
 	// integrity checks every record read against its MAC and the citizen's record head.
 	integrity *hub.Integrity
+	// migrate: the store predates record integrity and is to be migrated (openIntegrity).
+	migrate bool
 	verifier  *auth.Verifier
 	issuer    *auth.Issuer
 	cancel    context.CancelFunc
@@ -349,6 +354,11 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	if err := a.openUseCases(engine); err != nil {
 		return nil, err
 	}
+	if a.migrate {
+		if err := a.migrateIntegrity(ctx); err != nil {
+			return nil, err
+		}
+	}
 	follower, err := governance.NewFollower(engine, st.store, loader)
 	if err != nil {
 		return nil, err
@@ -407,13 +417,25 @@ func (a *app) openIntegrity(ctx context.Context, life context.Context) error {
 		if err != nil {
 			return fmt.Errorf("looking for records: %w", err)
 		}
-		if has {
-			return errors.New("the record store was written before record integrity (its records have no MACs and its citizens no record heads); " +
-				"a hub never serves records it cannot check: reload the data into a new data directory (or database) with this version")
-		}
-		marker.Since = time.Now().UTC()
-		if err := st.PutMeta(ctx, integrityMarker, marker); err != nil {
-			return fmt.Errorf("marking the record store: %w", err)
+		switch {
+		case has && !a.cfg.MigrateRecordIntegrity:
+			return errors.New("the record store was written before record integrity (its records have no MACs and its citizens no record heads), " +
+				"and a hub never serves records it cannot check: start it once with --migrate-record-integrity (alone: no other instance running), " +
+				"which checks every record against the ledger before it authenticates it")
+		case has:
+			pending, err := st.PendingUpdates(ctx)
+			if err != nil {
+				return fmt.Errorf("listing pending updates: %w", err)
+			}
+			if len(pending) > 0 {
+				return fmt.Errorf("the record store has %d interrupted updates from before record integrity: start the previous version once to finish them, then migrate", len(pending))
+			}
+			a.migrate = true // after the use cases are built: see openApp
+		default:
+			marker.Since = time.Now().UTC()
+			if err := st.PutMeta(ctx, integrityMarker, marker); err != nil {
+				return fmt.Errorf("marking the record store: %w", err)
+			}
 		}
 	case err != nil:
 		return fmt.Errorf("reading the record integrity marker: %w", err)
@@ -444,6 +466,25 @@ func (a *app) openIntegrity(ctx context.Context, life context.Context) error {
 		logger.WarnContext(ctx, "saving the record integrity snapshot", slog.String("error", err.Error()))
 	}
 	go a.integrity.Follow(life, a.log.Reader(), time.Second, integritySnapshotEvery)
+	return nil
+}
+
+// migrateIntegrity gives a store written before record integrity its record MACs and heads, then
+// marks it.
+func (a *app) migrateIntegrity(ctx context.Context) error {
+	start := time.Now()
+	a.cfg.Logger.InfoContext(ctx, "record integrity: checking every record against the ledger and authenticating it")
+	rep, err := a.updater.MigrateIntegrity(ctx, a.log.Reader(), a.storage.store)
+	if err != nil {
+		return fmt.Errorf("migrating the record store to record integrity (nothing is served until it succeeds): %w", err)
+	}
+	if err := a.storage.store.PutMeta(ctx, integrityMarker, struct {
+		Since time.Time `bson:"since"`
+	}{time.Now().UTC()}); err != nil {
+		return fmt.Errorf("marking the record store: %w", err)
+	}
+	a.cfg.Logger.InfoContext(ctx, "record integrity: store migrated", slog.Int("records", rep.Records), slog.Int("citizens", rep.Citizens),
+		slog.Duration("took", time.Since(start).Round(time.Millisecond)))
 	return nil
 }
 

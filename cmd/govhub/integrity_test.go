@@ -406,3 +406,18 @@ func TestIntegrityRawFileByteFlip(t *testing.T) {
 	h.checkRefused(identityQuery, victim, string(changed))
 	h.checkServed(identityQuery, other)
 }
+
+// A store written before record integrity (records without MACs, no heads, no marker) is refused
+// at start-up, naming the migration; the marker alone deleted is refused the same way.
+func TestIntegrityLegacyStoreRefused(t *testing.T) {
+	h := startHub(t, 3)
+	ctx := t.Context()
+	if _, err := h.collection("meta").DeleteOne(ctx, bson.D{{Key: "_id", Value: integrityMarker}}); err != nil {
+		t.Fatal(err)
+	}
+	h.close()
+	_, err := openApp(ctx, h.config())
+	if err == nil || !strings.Contains(err.Error(), "--migrate-record-integrity") {
+		t.Fatalf("openApp on a store without the record integrity marker = %v, want a refusal naming --migrate-record-integrity", err)
+	}
+}

@@ -38,6 +38,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 		fs.Int64Var(&seed, "seed", seed, "seed of the synthetic data")
 		fs.DurationVar(&ttl, "token-ttl", ttl, "lifetime of the printed tokens")
 	}
+	migrate := fs.Bool("migrate-record-integrity", false, "once, for a store written before record integrity: check every record against the ledger and give it its MAC and record head (no other instance may run)")
 	deadline := fs.Duration("question-deadline", hub.DefaultQuestionDeadline, "how long a department has to answer a citizen's question before it is shown as overdue")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -59,6 +60,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 		return &exitError{2, fmt.Errorf("--question-deadline must be positive, not %v", *deadline)}
 	}
 	cfg.QuestionDeadline = *deadline
+	cfg.MigrateRecordIntegrity = *migrate
 	a, err := openApp(ctx, cfg)
 	if err != nil {
 		return err
