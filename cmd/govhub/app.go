@@ -58,7 +58,7 @@ type config struct {
 	// MigrateRecordIntegrity: give a store written before record integrity its record MACs and
 	// heads, once, after checking every record against the ledger (hub.Updater.MigrateIntegrity).
 	MigrateRecordIntegrity bool
-	Logger              *slog.Logger
+	Logger                 *slog.Logger
 }
 
 // witnessConfig is one --witness URL=VERIFIERKEY.
@@ -232,10 +232,10 @@ type app struct {
 	// integrity checks every record read against its MAC and the citizen's record head.
 	integrity *hub.Integrity
 	// migrate: the store predates record integrity and is to be migrated (openIntegrity).
-	migrate bool
-	verifier  *auth.Verifier
-	issuer    *auth.Issuer
-	cancel    context.CancelFunc
+	migrate  bool
+	verifier *auth.Verifier
+	issuer   *auth.Issuer
+	cancel   context.CancelFunc
 	// witnessQuorum is how many witnesses must cosign a checkpoint (0 without witnesses).
 	witnessQuorum int
 	// demo is set by govhub demo before handler: the demo-only routes are mounted.
