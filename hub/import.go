@@ -30,7 +30,10 @@ type NewCitizen struct {
 // empty hub, not for live data. Citizens that already exist (they have a data key) are refused
 // (store.ErrConflict) before any of their entries is appended, and the first error stops the
 // citizens not yet started; nothing of a failed call is stored besides the entries already
-// appended.
+// appended. Each citizen's entries form their chain of updates (each names the one before as its
+// base) and they get their record head before their records (integrity.go); a read of a citizen
+// while they are being imported may meet the head without the records and is then refused as an
+// integrity alert: import before serving.
 func (u *Updater) Import(ctx context.Context, citizens []NewCitizen) error {
 	snap := u.policy.Snapshot()
 	var (
