@@ -50,7 +50,8 @@ type UpdaterConfig struct {
 }
 
 // Updater changes records, each change on the ledger before it is written. It is safe for
-// concurrent use; within one process it serialises writers of one record.
+// concurrent use; within one process it serialises the writers of one citizen's records, and across
+// processes their record head does (integrity.go).
 type Updater struct {
 	core
 	records RecordStore
