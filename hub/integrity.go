@@ -66,7 +66,12 @@ import (
 // at index 0 is never counted superseded (a hub's first entry is its policy import, never an
 // update); a citizen erased from the store entirely (citizen, head and every record) reads as no
 // such citizen; the superseded set follows the integrated checkpoints, so a head rolled back
-// within about a second of an update by another instance may pass until the checkpoint covers it.
+// within about a second of an update by another instance may pass until the checkpoint covers it;
+// an update whose record write fails after its head moved (a database error, or a crash) leaves
+// that citizen refused, with alerts, until recovery writes the record (at start-up, or
+// periodically when instances share a database); the record's Updated time is not covered (it
+// is never released). Reads and updates refuse the whole citizen, not only the dataset that
+// failed: the other datasets of the request are not released either.
 
 // ErrIntegrity: a stored record does not match what the hub wrote (changed, swapped, rolled back or
 // deleted behind the hub's back); nothing of it was released.

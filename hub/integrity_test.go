@@ -127,3 +127,36 @@ func TestMigrateIntegrity(t *testing.T) {
 		t.Errorf("after an update ReadCitizen(%s) = %v", citizenA, err)
 	}
 }
+
+// A crash after the head moved but before the record was written: the read refuses (the record
+// is behind its head) until recovery writes the record, which it does once, idempotently.
+func TestRecoverAfterHeadWritten(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	f.newCitizen(t, citizenA)
+	pend, _, index := f.crashedUpdate(t, citizenA, "tax", map[string]any{"annualIncome": int64(250000)}, true)
+	f.integrity.note(pend.HeadBase)
+	if err := f.updater.writeHead(ctx, pend, index); err != nil {
+		t.Fatalf("writeHead = %v", err)
+	}
+	read := func() error {
+		_, err := f.reader.ReadCitizen(ctx, taxClerk, ReadRequest{Citizen: citizenA, Purpose: "tax-administration",
+			Fields: map[string]Want{"tax.annualIncome": WantValue}})
+		return err
+	}
+	if err := read(); !errors.Is(err, ErrIntegrity) {
+		t.Fatalf("ReadCitizen with the head ahead of the record = %v, want ErrIntegrity", err)
+	}
+	for range 2 {
+		rep, err := f.updater.Recover(ctx, 0)
+		if err != nil {
+			t.Fatalf("Recover = %v", err)
+		}
+		if rec := f.record(t, citizenA, "tax"); rec.Version != index {
+			t.Errorf("after Recover (%+v) the record is at %d, want %d", rep, rec.Version, index)
+		}
+	}
+	if err := read(); err != nil {
+		t.Errorf("ReadCitizen after recovery = %v", err)
+	}
+}
