@@ -421,3 +421,41 @@ func TestIntegrityLegacyStoreRefused(t *testing.T) {
 		t.Fatalf("openApp on a store without the record integrity marker = %v, want a refusal naming --migrate-record-integrity", err)
 	}
 }
+
+// Every path that reads records checks them: a list page holding the citizen, the citizen's own
+// records and openings, and an update built on the record.
+func TestIntegrityOtherReadPaths(t *testing.T) {
+	const n = 5
+	h := startHub(t, n)
+	id := h.citizensWith(n, "identity")[0]
+	doc := h.loadDoc(id + "/identity")
+	city := []byte(doc.Items[0].Plain["hukouCity"].(string))
+	city[len(city)-1] ^= 1
+	doc.Items[0].Plain["hukouCity"] = string(city)
+	h.writeDoc("records", doc.ID, doc)
+
+	police, mine := h.token(policeClerk), h.token(citizenP(id))
+	for _, tc := range []struct {
+		name, token, query string
+	}{
+		{"list page", police, `{ citizens(purpose: "identity-verification", first: 10) { edges { node { id identity { hukouCity } } } } }`},
+		{"own records", mine, `{ myRecords { identity { hukouCity } } }`},
+		{"own opening", mine, `{ myOpening(field: "identity.nationalId") { value } }`},
+		{"update", police, `mutation($id: ID!) { updateIdentity(citizenId: $id, purpose: "identity-verification", input: {name: "王五"}) { version } }`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := h.app.integrity.Alerts()
+			res := h.query(tc.token, tc.query, map[string]any{"id": id})
+			if len(res.Errors) == 0 || res.Errors[0].Extensions["code"] != "INTEGRITY" {
+				t.Fatalf("%s = %+v, want INTEGRITY", tc.name, res.Errors)
+			}
+			raw, _ := json.Marshal(res.Data)
+			if bytes.Contains(raw, city) {
+				t.Errorf("the response carries the changed value: %s", raw)
+			}
+			if h.app.integrity.Alerts() != before+1 {
+				t.Errorf("alerts %d, want %d", h.app.integrity.Alerts(), before+1)
+			}
+		})
+	}
+}
