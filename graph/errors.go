@@ -24,6 +24,8 @@ const (
 	CodeInternal       = "INTERNAL_SERVER_ERROR"
 	CodeUnauthenticate = "UNAUTHENTICATED"
 	CodeConflict       = "CONFLICT"
+	// CodeIntegrity: a stored record did not match what the hub wrote; nothing of it was released.
+	CodeIntegrity = "INTEGRITY"
 )
 
 // forbidden is the error of a field the policy denies, at that field's path.
@@ -89,6 +91,8 @@ func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			return set(CodeNotFound, hub.ErrNoEntry.Error())
 		case errors.Is(err, hub.ErrNoQuestion):
 			return set(CodeNotFound, hub.ErrNoQuestion.Error())
+		case errors.Is(err, hub.ErrIntegrity):
+			return set(CodeIntegrity, hub.ErrIntegrity.Error()) // the hub logged the alert with its cause
 		case errors.Is(err, hub.ErrNotFound):
 			return set(CodeNotFound, "no such citizen")
 		case errors.Is(err, hub.ErrConflict):

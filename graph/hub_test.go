@@ -86,13 +86,24 @@ func newTestHub(t *testing.T) *testHub {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ikey, err := hub.IntegrityKey(indexKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	integrity, err := hub.NewIntegrity(hub.IntegrityConfig{Key: ikey, Heads: env.Store, Snapshots: env.Store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := integrity.CatchUp(t.Context(), lg.Reader(), nil); err != nil {
+		t.Fatal(err)
+	}
 	reader, err := hub.NewReader(hub.ReaderConfig{Records: env.Store, Lister: env.Store, Keys: env.Store, Master: master,
-		Index: env.Store, Ledger: lg, Policy: engine, IndexKey: indexKey, Officials: officials})
+		Index: env.Store, Ledger: lg, Policy: engine, IndexKey: indexKey, Officials: officials, Integrity: integrity})
 	if err != nil {
 		t.Fatalf("hub.NewReader = %v", err)
 	}
 	updater, err := hub.NewUpdater(hub.UpdaterConfig{Records: env.Store, Keys: env.Store, Master: master, Pending: env.Store,
-		Index: env.Store, Ledger: lg, Leaves: lg.Reader(), Policy: engine, IndexKey: indexKey, Officials: officials})
+		Index: env.Store, Ledger: lg, Leaves: lg.Reader(), Policy: engine, IndexKey: indexKey, Officials: officials, Integrity: integrity})
 	if err != nil {
 		t.Fatalf("hub.NewUpdater = %v", err)
 	}

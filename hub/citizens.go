@@ -327,21 +327,29 @@ func (c *Citizens) Records(ctx context.Context, p auth.Principal, want map[strin
 	}
 	sort.Strings(d.fields)
 	d.load = sortedKeys(load)
-	view, err := rd.releaseCitizen(ctx, p.Subject, d)
-	if err != nil {
-		return nil, err
+	view, rerr := rd.releaseCitizen(ctx, p.Subject, d)
+	if rerr != nil && !errors.Is(rerr, ErrIntegrity) {
+		return nil, rerr
 	}
-	view.PolicyVersion = snap.Version()
 	salt, subj, err := rd.subject(p.Subject)
 	if err != nil {
 		return nil, err
 	}
-	// Log before release.
-	r, err := rd.appendFor(ctx, ledger.Entry{
+	entry := ledger.Entry{
 		Kind: ledger.KindAccess, Time: rd.now(), Department: string(auth.KindCitizen), Role: string(auth.KindCitizen),
 		Policy: snap.Version(), Request: rd.requestDigest(request), Outcome: ledger.OutcomeAllowed,
 		Subjects: [][]byte{subj}, Fields: d.entryFields(),
-	}, p.Subject, salt)
+	}
+	if rerr != nil { // a record changed behind the hub's back: refused, on the ledger
+		entry.Outcome, entry.Reason, entry.Fields = ledger.OutcomeDenied, "integrity", d.denied()
+		if _, err := rd.appendFor(ctx, entry, p.Subject, salt); err != nil {
+			return nil, errors.Join(rerr, err)
+		}
+		return nil, rerr
+	}
+	view.PolicyVersion = snap.Version()
+	// Log before release.
+	r, err := rd.appendFor(ctx, entry, p.Subject, salt)
 	if err != nil {
 		return nil, err
 	}

@@ -29,8 +29,12 @@
 //   - every change is on the ledger (Updater): Update appends its entry before it writes the
 //     record, with version = the entry's index, and a crash between the two is repaired by
 //     Recover from the pending update; Import writes records only after their entries;
-//   - nothing altered is released (Reader): a sealed value is released only if it opens the
-//     commitment stored with it, under associated data binding citizen, dataset, field and
+//   - nothing altered is released (Reader, Updater): every record read from the store, for a
+//     release or as the base of an update, is first checked against its MAC and the citizen's
+//     record head, whose own freshness is anchored on the ledger's chain of the citizen's
+//     updates (Integrity, integrity.go); a mismatch is ErrIntegrity, on the ledger as a refusal,
+//     and nothing of the citizen is released; and a sealed value is released only if it opens
+//     the commitment stored with it, under associated data binding citizen, dataset, field and
 //     version;
 //   - no personal data in the ledger (all): entries carry salted subject commitments
 //     (crypto: "govhub/subject/v1", a fresh 32-byte salt per entry, kept off the ledger in the
@@ -74,6 +78,8 @@ var (
 	// ErrBusy: too many requests are waiting for the ledger; retry shortly.
 	ErrBusy = usecase.ErrBusy
 )
+
+// ErrIntegrity (integrity.go): a stored record does not match what the hub wrote.
 
 // RecordReader reads citizens and their dataset records. Errors wrap store.ErrNotFound for a
 // record that is not there. Implementations are safe for concurrent use.

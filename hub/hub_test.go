@@ -44,6 +44,7 @@ type fixture struct {
 	master    *seal.MasterKey
 	indexKey  []byte
 	officials *usecase.Officials
+	integrity *Integrity
 	reader    *Reader
 	updater   *Updater
 }
@@ -51,13 +52,37 @@ type fixture struct {
 // readerConfig is a Reader's configuration on the fixture's store, ledger and keys.
 func (f *fixture) readerConfig() ReaderConfig {
 	return ReaderConfig{Records: f.env.Store, Lister: f.env.Store, Keys: f.env.Store, Master: f.master,
-		Index: f.env.Store, Ledger: f.log, Policy: f.engine, IndexKey: f.indexKey, Officials: f.officials}
+		Index: f.env.Store, Ledger: f.log, Policy: f.engine, IndexKey: f.indexKey, Officials: f.officials, Integrity: f.integrity}
 }
 
 // updaterConfig is an Updater's configuration on the fixture's store, ledger and keys.
 func (f *fixture) updaterConfig() UpdaterConfig {
 	return UpdaterConfig{Records: f.env.Store, Keys: f.env.Store, Master: f.master, Pending: f.env.Store,
-		Index: f.env.Store, Ledger: f.log, Leaves: f.log.Reader(), Policy: f.engine, IndexKey: f.indexKey, Officials: f.officials}
+		Index: f.env.Store, Ledger: f.log, Leaves: f.log.Reader(), Policy: f.engine, IndexKey: f.indexKey, Officials: f.officials,
+		Integrity: f.integrity}
+}
+
+// newIntegrity is record integrity under the key derived from indexKey, caught up with lg.
+func newIntegrity(t testing.TB, indexKey []byte, st interface {
+	HeadStore
+	SnapshotStore
+}, lg *ledger.Log) *Integrity {
+	t.Helper()
+	key, err := IntegrityKey(indexKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := NewIntegrity(IntegrityConfig{Key: key, Heads: st, Snapshots: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lg.WaitCaughtUp(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.CatchUp(t.Context(), lg.Reader(), nil); err != nil {
+		t.Fatalf("CatchUp = %v", err)
+	}
+	return in
 }
 
 // newOfficials names officials under a fresh officials key, recorded in dir.
@@ -124,6 +149,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{env: env, log: lg, engine: engine, master: master, indexKey: index, officials: newOfficials(t, env.Store)}
+	f.integrity = newIntegrity(t, index, env.Store, lg)
 	if f.reader, err = NewReader(f.readerConfig()); err != nil {
 		t.Fatalf("NewReader = %v", err)
 	}
@@ -303,6 +329,7 @@ func TestNewChecksConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := &fixture{env: env, log: lg, engine: engine, master: master, indexKey: make([]byte, 32), officials: newOfficials(t, env.Store)}
+	f.integrity = newIntegrity(t, f.indexKey, env.Store, lg)
 	t.Run("Reader", func(t *testing.T) {
 		tests := []struct {
 			name   string
@@ -348,6 +375,7 @@ func TestNewChecksConfig(t *testing.T) {
 			{"no officials", func(c *UpdaterConfig) { c.Officials = nil }, false},
 			{"no policy", func(c *UpdaterConfig) { c.Policy = nil }, false},
 			{"no master key", func(c *UpdaterConfig) { c.Master = nil }, false},
+			{"no integrity", func(c *UpdaterConfig) { c.Integrity = nil }, false},
 			{"short index key", func(c *UpdaterConfig) { c.IndexKey = make([]byte, 16) }, false},
 			{"long index key", func(c *UpdaterConfig) { c.IndexKey = make([]byte, 33) }, false},
 		}

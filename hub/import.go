@@ -30,12 +30,16 @@ type NewCitizen struct {
 // empty hub, not for live data. Citizens that already exist (they have a data key) are refused
 // (store.ErrConflict) before any of their entries is appended, and the first error stops the
 // citizens not yet started; nothing of a failed call is stored besides the entries already
-// appended.
+// appended. Each citizen's entries form their chain of updates (each names the one before as its
+// base) and they get their record head before their records (integrity.go); a read of a citizen
+// while they are being imported may meet the head without the records and is then refused as an
+// integrity alert: import before serving.
 func (u *Updater) Import(ctx context.Context, citizens []NewCitizen) error {
 	snap := u.policy.Snapshot()
 	var (
 		mu      sync.Mutex
 		records []store.Record
+		heads   []store.Head
 		keys    = map[string][]byte{}
 		ids     []string
 		refs    []store.LogRef
@@ -54,13 +58,16 @@ func (u *Updater) Import(ctx context.Context, citizens []NewCitizen) error {
 				if failed {
 					continue
 				}
-				recs, wrapped, cr, err := u.importOne(ctx, snap.Version(), c)
+				recs, head, wrapped, cr, err := u.importOne(ctx, snap.Version(), c)
 				mu.Lock()
 				if err != nil && first == nil {
 					first = fmt.Errorf("importing %s: %w", c.ID, err)
 				}
 				if err == nil {
 					records = append(records, recs...)
+					if head != nil {
+						heads = append(heads, *head)
+					}
 					keys[c.ID] = wrapped
 					ids = append(ids, c.ID)
 					refs = append(refs, cr...)
@@ -81,6 +88,9 @@ func (u *Updater) Import(ctx context.Context, citizens []NewCitizen) error {
 	if err := u.keys.AddDataKeys(ctx, keys); err != nil {
 		return fmt.Errorf("storing data keys: %w", err)
 	}
+	if err := u.integ.heads.InsertRecordHeads(ctx, heads); err != nil {
+		return fmt.Errorf("storing record heads: %w", err)
+	}
 	if err := u.records.InsertRecords(ctx, records); err != nil {
 		return fmt.Errorf("storing records: %w", err)
 	}
@@ -98,61 +108,70 @@ func (u *Updater) Import(ctx context.Context, citizens []NewCitizen) error {
 	return nil
 }
 
-func (u *Updater) importOne(ctx context.Context, policyVersion uint64, c NewCitizen) ([]store.Record, []byte, []store.LogRef, error) {
+func (u *Updater) importOne(ctx context.Context, policyVersion uint64, c NewCitizen) ([]store.Record, *store.Head, []byte, []store.LogRef, error) {
 	if err := dataset.CheckCitizenID(c.ID); err != nil {
-		return nil, nil, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, nil, nil, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	// A citizen with a data key exists: refuse before any entry claims records that would then
 	// never be written (and before AddDataKeys stores the batch's other keys and fails).
 	switch _, err := u.keys.DataKey(ctx, c.ID); {
 	case err == nil:
-		return nil, nil, nil, fmt.Errorf("%w: %s exists already", store.ErrConflict, c.ID)
+		return nil, nil, nil, nil, fmt.Errorf("%w: %s exists already", store.ErrConflict, c.ID)
 	case !isNotFound(err):
-		return nil, nil, nil, fmt.Errorf("looking for the data key of %s: %w", c.ID, err)
+		return nil, nil, nil, nil, fmt.Errorf("looking for the data key of %s: %w", c.ID, err)
 	}
 	dk, err := seal.NewDataKey(u.rand)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	wrapped, err := u.keyring.master.Wrap(c.ID, dk)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	var recs []store.Record
 	var refs []store.LogRef
+	var head *store.Head // the citizen's record head as the entries so far leave it
 	for _, name := range sortedKeys(c.Records) {
 		ds, ok := dataset.Lookup(name)
 		if !ok {
-			return nil, nil, nil, fmt.Errorf("%w: no dataset %q", ErrInvalid, name)
+			return nil, nil, nil, nil, fmt.Errorf("%w: no dataset %q", ErrInvalid, name)
 		}
 		items := c.Records[name]
 		if err := validate(ds, items); err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 		rec, fields, err := u.buildRecord(dk, c.ID, ds, nil, items)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 		salt, subj, err := u.subject(c.ID)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 		entry := ledger.Entry{
 			Kind: ledger.KindUpdate, Time: u.now(), Department: ds.Owner, Role: ImportRole, Purpose: ds.AdminPurpose,
 			Policy: policyVersion, Outcome: ledger.OutcomeAllowed, Dataset: ds.Name, Record: recordDigest(rec),
 			Subjects: [][]byte{subj}, Fields: fields,
 		}
+		if head != nil {
+			entry.Base = head.Head // one chain per citizen on the ledger (integrity.go)
+		}
 		r, err := u.appendEntry(ctx, entry)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
+		}
+		if head != nil {
+			u.integ.note(head.Head)
 		}
 		if rec, err = sealAt(dk, rec, r.Index); err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
-		recs = append(recs, rec)
+		next := u.integ.newHead(c.ID, head, ds.Name, r.Index)
+		head = &next
+		recs = append(recs, u.integ.sealRecord(rec))
 		refs = append(refs, store.LogRef{Pseudonym: u.pseudonym(c.ID), Index: r.Index, Salt: salt, Time: u.now(), Entry: entryBytes(entry, r)})
 	}
-	return recs, wrapped, refs, nil
+	return recs, head, wrapped, refs, nil
 }
 
 // rounds splits refs into batches in which each pseudonym appears at most once, keeping each

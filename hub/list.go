@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -138,6 +139,11 @@ func (rd *Reader) ListCitizens(ctx context.Context, p auth.Principal, req ListRe
 		}()
 	}
 	wg.Wait()
+	for _, err := range errs {
+		if errors.Is(err, ErrIntegrity) {
+			return refuse("integrity", err) // nothing of the page is released
+		}
+	}
 	for _, err := range errs {
 		if err != nil {
 			return nil, err

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/govhub/govhub/auth"
@@ -35,12 +36,29 @@ func (rd *Reader) OpenOwn(ctx context.Context, p auth.Principal, field string, i
 	if err != nil || !df.field.Sensitive {
 		return o, r, fmt.Errorf("%w: %s is not a sensitive field", ErrInvalid, field)
 	}
-	rec, err := rd.records.Record(ctx, p.Subject, df.dataset.Name)
-	if err != nil {
-		if isNotFound(err) {
-			return o, r, ErrNotFound
+	name := df.dataset.Name + "." + sealKey(df.dataset, df.field.Name, item)
+	loaded, err := rd.integ.load(ctx, rd.records, p.Subject, []string{df.dataset.Name})
+	if errors.Is(err, ErrIntegrity) {
+		// A record changed behind the hub's back: refused, and the refusal is on the ledger.
+		salt, subj, serr := rd.subject(p.Subject)
+		if serr != nil {
+			return o, r, errors.Join(err, serr)
+		}
+		if _, aerr := rd.appendFor(ctx, ledger.Entry{
+			Kind: ledger.KindAccess, Time: rd.now(), Department: string(auth.KindCitizen), Role: string(auth.KindCitizen),
+			Policy: rd.policy.Snapshot().Version(), Outcome: ledger.OutcomeDenied, Reason: "integrity", Subjects: [][]byte{subj},
+			Fields: []ledger.Field{{Name: name, Level: policy.Deny.String()}},
+		}, p.Subject, salt); aerr != nil {
+			return o, r, errors.Join(err, aerr)
 		}
 		return o, r, err
+	}
+	if err != nil {
+		return o, r, err
+	}
+	rec, ok := loaded.records[df.dataset.Name]
+	if !ok {
+		return o, r, ErrNotFound
 	}
 	if item < 0 || item >= len(rec.Items) {
 		return o, r, fmt.Errorf("%w: no item %d in %s", ErrInvalid, item, df.dataset.Name)
@@ -70,7 +88,6 @@ func (rd *Reader) OpenOwn(ctx context.Context, p auth.Principal, field string, i
 	if err != nil {
 		return o, r, err
 	}
-	name := df.dataset.Name + "." + sealKey(df.dataset, df.field.Name, item)
 	r, err = rd.appendFor(ctx, ledger.Entry{
 		Kind: ledger.KindAccess, Time: rd.now(), Department: string(auth.KindCitizen), Role: string(auth.KindCitizen),
 		Policy: rd.policy.Snapshot().Version(), Outcome: ledger.OutcomeAllowed, Subjects: [][]byte{subj},

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -129,6 +130,14 @@ func (rd *Reader) ReadCitizen(ctx context.Context, p auth.Principal, req ReadReq
 
 	// Load what may be released: the records, and the data key only if a sensitive value is revealed.
 	released, err := rd.releaseCitizen(ctx, req.Citizen, d)
+	if errors.Is(err, ErrIntegrity) {
+		// A record changed behind the hub's back: refused, and the refusal is on the ledger.
+		entry.Outcome, entry.Reason, entry.Fields = ledger.OutcomeDenied, "integrity", d.denied()
+		if _, aerr := rd.appendFor(ctx, entry, req.Citizen, salt); aerr != nil {
+			return nil, errors.Join(err, aerr)
+		}
+		return nil, err
+	}
 	if err != nil {
 		return nil, err
 	}

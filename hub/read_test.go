@@ -329,6 +329,7 @@ func TestWithClock(t *testing.T) {
 	}
 	at := time.Date(2030, 1, 2, 3, 4, 5, 6000000, time.UTC)
 	f := &fixture{env: env, log: lg, engine: engine, master: master, indexKey: bytes.Repeat([]byte{2}, 32), officials: newOfficials(t, env.Store)}
+	f.integrity = newIntegrity(t, f.indexKey, env.Store, lg)
 	h, err := NewReader(f.readerConfig(), WithClock(func() time.Time { return at }))
 	if err != nil {
 		t.Fatal(err)

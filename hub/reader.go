@@ -23,6 +23,8 @@ type ReaderConfig struct {
 	IndexKey []byte
 	// Officials names the official behind each request on its entries.
 	Officials *usecase.Officials
+	// Integrity checks every record read (integrity.go); shared with the Updater.
+	Integrity *Integrity
 }
 
 // Reader releases citizen data under policy, logging before release. It is safe for concurrent
@@ -33,19 +35,20 @@ type Reader struct {
 	lister  Lister
 	keys    keyring
 	policy  *policy.Engine
+	integ   *Integrity
 }
 
 // NewReader checks cfg and returns a Reader.
 func NewReader(cfg ReaderConfig, opts ...Option) (*Reader, error) {
-	if cfg.Records == nil || cfg.Lister == nil || cfg.Keys == nil || cfg.Master == nil || cfg.Policy == nil {
-		return nil, errors.New("hub: NewReader needs records, a lister, data keys, a master key and a policy engine")
+	if cfg.Records == nil || cfg.Lister == nil || cfg.Keys == nil || cfg.Master == nil || cfg.Policy == nil || cfg.Integrity == nil {
+		return nil, errors.New("hub: NewReader needs records, a lister, data keys, a master key, a policy engine and record integrity")
 	}
 	c, err := newCore(cfg.Ledger, cfg.Index, cfg.IndexKey, cfg.Officials, opts)
 	if err != nil {
 		return nil, err
 	}
 	return &Reader{core: c, records: cfg.Records, lister: cfg.Lister, keys: keyring{keys: cfg.Keys, master: cfg.Master},
-		policy: cfg.Policy}, nil
+		policy: cfg.Policy, integ: cfg.Integrity}, nil
 }
 
 // Policy returns the policy snapshot in force.

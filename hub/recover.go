@@ -16,8 +16,8 @@ type RecoveryReport struct {
 }
 
 // Recover finishes the updates a crash interrupted: for each pending update older than olderThan,
-// if its entry is on the ledger the record is brought to match it (unless the record has moved past
-// the version the update was built on), otherwise the update was never acknowledged and is
+// if its entry is on the ledger the citizen's record head and then the record are brought to match
+// it (unless the head has moved past the head the update was built on), otherwise the update was never acknowledged and is
 // dropped. A lone instance runs it at start-up with olderThan 0, before serving. Instances sharing
 // a database run it periodically with a margin (a minute, say) that no live update takes, so that
 // one never settles another's update still in flight.
@@ -44,6 +44,9 @@ func (u *Updater) Recover(ctx context.Context, olderThan time.Duration) (Recover
 			}
 			rep.Dropped++
 			continue
+		}
+		if p.HadHead {
+			u.integ.note(p.HeadBase) // the entry is on the ledger: its base is superseded
 		}
 		dk, err := u.keyring.dataKey(ctx, p.Record.Citizen)
 		if err != nil {

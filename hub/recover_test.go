@@ -33,6 +33,11 @@ func (f *fixture) crashedUpdate(t *testing.T, citizen, dsName string, item map[s
 	if hadBase {
 		base = &cur
 	}
+	head, err := f.env.Store.RecordHead(ctx, citizen)
+	hadHead := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("RecordHead = %v", err)
+	}
 	dk, err := h.dataKeyOrNew(ctx, citizen)
 	if err != nil {
 		t.Fatalf("dataKey = %v", err)
@@ -48,7 +53,7 @@ func (f *fixture) crashedUpdate(t *testing.T, citizen, dsName string, item map[s
 	entry := ledger.Entry{
 		Kind: ledger.KindUpdate, Time: h.now(), Department: ds.Owner, Role: "clerk", Purpose: ds.AdminPurpose,
 		Policy: h.policy.Snapshot().Version(), Request: h.requestDigest([]byte("crash test")), Outcome: ledger.OutcomeAllowed,
-		Dataset: ds.Name, Base: cur.Version, Record: recordDigest(rec), Subjects: [][]byte{subj}, Fields: fields,
+		Dataset: ds.Name, Base: head.Head, Record: recordDigest(rec), Subjects: [][]byte{subj}, Fields: fields,
 	}
 	leaf, err := ledger.FormatEntry(entry)
 	if err != nil {
@@ -56,7 +61,7 @@ func (f *fixture) crashedUpdate(t *testing.T, citizen, dsName string, item map[s
 	}
 	pend := store.Pending{
 		ID: usecase.RandomID(h.rand), Record: rec, Base: cur.Version, HadBase: hadBase, LeafHash: leafHashOf(leaf),
-		After: h.log.Latest().Size, SubjectSalt: salt, Created: h.now(),
+		After: h.log.Latest().Size, SubjectSalt: salt, Created: h.now(), HeadBase: head.Head, HadHead: hadHead,
 	}
 	if err := h.pending.AddPending(ctx, pend); err != nil {
 		t.Fatalf("AddPending = %v", err)

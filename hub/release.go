@@ -168,10 +168,13 @@ func (rd *Reader) releaseCitizen(ctx context.Context, id string, d decisions) (*
 	if len(d.load) == 0 {
 		return view, nil
 	}
-	records, err := rd.records.Records(ctx, id, d.load)
+	// Every record is checked against its MAC and the citizen's record head before use
+	// (integrity.go): a mismatch is ErrIntegrity, and nothing of the citizen is released.
+	c, err := rd.integ.load(ctx, rd.records, id, d.load)
 	if err != nil {
-		return nil, fmt.Errorf("loading records: %w", err)
+		return nil, err
 	}
+	records := c.records
 	var dk *seal.DataKey
 	if d.reveal {
 		if dk, err = rd.keys.dataKey(ctx, id); err != nil && !isNotFound(err) {

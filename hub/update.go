@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -105,7 +106,7 @@ func (u *Updater) Update(ctx context.Context, p auth.Principal, req UpdateReques
 		return nil, err
 	}
 
-	defer u.lockRecord(req.Citizen, ds.Name)()
+	defer u.lockCitizen(req.Citizen)()
 	exists, err := u.records.CitizenExists(ctx, req.Citizen)
 	if err != nil {
 		return nil, fmt.Errorf("looking up citizen: %w", err)
@@ -113,11 +114,16 @@ func (u *Updater) Update(ctx context.Context, p auth.Principal, req UpdateReques
 	if !exists && ds.Name != "identity" {
 		return refuse("no-such-citizen", ErrNotFound)
 	}
-	cur, err := u.records.Record(ctx, req.Citizen, ds.Name)
-	hadBase := err == nil
-	if err != nil && !isNotFound(err) {
-		return nil, fmt.Errorf("reading the %s record: %w", ds.Name, err)
+	// The record the update builds on, checked like any read: a value changed behind the hub's
+	// back must not be carried into a new, authentic version.
+	loaded, err := u.integ.load(ctx, u.records, req.Citizen, []string{ds.Name})
+	if errors.Is(err, ErrIntegrity) {
+		return refuse("integrity", err)
 	}
+	if err != nil {
+		return nil, err
+	}
+	cur, hadBase := loaded.records[ds.Name]
 	dk, err := u.dataKeyOrNew(ctx, req.Citizen)
 	if err != nil {
 		return nil, err
@@ -135,8 +141,10 @@ func (u *Updater) Update(ctx context.Context, p auth.Principal, req UpdateReques
 	}
 	entry.Fields = fields
 	entry.Record = recordDigest(rec)
-	if hadBase {
-		entry.Base = cur.Version
+	// The base line names the citizen's previous head (their latest update of any dataset), so
+	// that their updates form one chain on the ledger (integrity.go).
+	if loaded.hadHead {
+		entry.Base = loaded.head.Head
 	}
 	leaf, err := ledger.FormatEntry(entry)
 	if err != nil {
@@ -144,7 +152,7 @@ func (u *Updater) Update(ctx context.Context, p auth.Principal, req UpdateReques
 	}
 	pend := store.Pending{
 		ID: usecase.RandomID(u.rand), Record: rec, Base: cur.Version, HadBase: hadBase, LeafHash: leafHashOf(leaf),
-		After: u.log.Latest().Size, SubjectSalt: salt, Created: u.now(),
+		After: u.log.Latest().Size, SubjectSalt: salt, Created: u.now(), HeadBase: loaded.head.Head, HadHead: loaded.hadHead,
 	}
 	if err := u.pending.AddPending(ctx, pend); err != nil {
 		return nil, fmt.Errorf("storing the pending update: %w", err)
@@ -168,7 +176,11 @@ func (u *Updater) Update(ctx context.Context, p auth.Principal, req UpdateReques
 			return nil, err
 		}
 	}
-	// The update is on the ledger: from here on the record must come to match it. If this fails,
+	// The update is on the ledger: the head it names as its base is superseded from now on.
+	if pend.HadHead {
+		u.integ.note(pend.HeadBase)
+	}
+	// From here on the record must come to match the ledger. If this fails,
 	// the pending update stays and Recover applies it.
 	rec, err = u.finishUpdate(context.WithoutCancel(ctx), dk, pend, index, leaf)
 	if errors.Is(err, ErrConflict) {
@@ -202,17 +214,21 @@ func (u *Updater) Update(ctx context.Context, p auth.Principal, req UpdateReques
 	return res, nil
 }
 
-// finishUpdate writes the record of a pending update whose entry is at index, registers the citizen
-// for an identity record, indexes the entry for the citizen (raw: its bytes, or nil) and drops the
-// pending update. It is
-// idempotent, so recovery can run it again. An update overtaken by another (see writeRecord) is
-// indexed and dropped without being applied, and reported as ErrConflict.
+// finishUpdate writes the head and the record of a pending update whose entry is at index,
+// registers the citizen for an identity record, indexes the entry for the citizen (raw: its bytes,
+// or nil) and drops the pending update. It is idempotent, so recovery can run it again. An update
+// overtaken by another (see writeHead) is indexed and dropped without being applied, and reported
+// as ErrConflict.
 func (u *Updater) finishUpdate(ctx context.Context, dk *seal.DataKey, p store.Pending, index uint64, raw []byte) (store.Record, error) {
 	rec, err := sealAt(dk, p.Record, index)
 	if err != nil {
 		return rec, err
 	}
-	werr := u.writeRecord(ctx, rec, p)
+	rec = u.integ.sealRecord(rec)
+	werr := u.writeHead(ctx, p, index)
+	if werr == nil {
+		werr = u.writeRecord(ctx, rec, p)
+	}
 	if werr != nil && !errors.Is(werr, ErrConflict) {
 		return rec, werr
 	}
@@ -230,13 +246,53 @@ func (u *Updater) finishUpdate(ctx context.Context, dk *seal.DataKey, p store.Pe
 	return rec, werr
 }
 
+// writeHead moves the citizen's record head from the head the update's entry names as its base to
+// the entry (compare-and-swap on the head index; a first update creates the head). This is what
+// serialises the updates of one citizen across instances: if the head moved on meanwhile (another
+// instance's update built on the same head and written first), nothing is written and the update
+// is overtaken: ErrConflict, never acknowledged; its entry stays on the ledger as an update that did
+// not apply. A head already at index counts as written (a second attempt, or recovery).
+func (u *Updater) writeHead(ctx context.Context, p store.Pending, index uint64) error {
+	ds := p.Record.Dataset
+	cur, err := u.integ.heads.RecordHead(ctx, p.Record.Citizen)
+	had := err == nil
+	if err != nil && !isNotFound(err) {
+		return fmt.Errorf("reading the record head: %w", err)
+	}
+	switch {
+	case had && cur.Head == index:
+		return nil
+	case had && !hmac.Equal(cur.MAC, u.integ.headMAC(p.Record.Citizen, cur)):
+		err := &integrityError{citizen: p.Record.Citizen, reason: "its MAC does not match"}
+		u.integ.alert(ctx, err)
+		return err
+	case had != p.HadHead || had && cur.Head != p.HeadBase:
+		return fmt.Errorf("%w: the citizen's records changed while update %d waited for the ledger; the update was not applied, send it again",
+			ErrConflict, index)
+	}
+	var prev *store.Head
+	if had {
+		prev = &cur
+	}
+	err = u.integ.heads.PutRecordHead(ctx, u.integ.newHead(p.Record.Citizen, prev, ds, index), p.HeadBase, p.HadHead)
+	if errors.Is(err, store.ErrConflict) {
+		if again, rerr := u.integ.heads.RecordHead(ctx, p.Record.Citizen); rerr == nil && again.Head == index {
+			return nil
+		}
+		return fmt.Errorf("%w: the citizen's records changed while update %d waited for the ledger; the update was not applied, send it again",
+			ErrConflict, index)
+	}
+	if err != nil {
+		return fmt.Errorf("writing the record head: %w", err)
+	}
+	return nil
+}
+
 // writeRecord writes the record of a pending update over the version it was built on, and only
-// over that one (compare-and-swap on the version; a creation only where there is no record). The
-// entry names that base, so the record store moves along the chain the ledger shows. If the record
-// moved on meanwhile (an update of another instance, built on the same version and written first),
-// nothing is written and the update is overtaken: ErrConflict, never acknowledged; its entry stays
-// on the ledger as an update that did not apply (a second child of its base, whichever came first). A record already at rec's version counts as
-// written (a second attempt, or recovery after a crash).
+// over that one (compare-and-swap on the version; a creation only where there is no record), once
+// the head names it. A record already at rec's version counts as written (a second attempt, or
+// recovery after a crash). Any other record there was not written by the hub: the head moved, so
+// no other update can have written it.
 func (u *Updater) writeRecord(ctx context.Context, rec store.Record, p store.Pending) error {
 	var err error
 	if p.HadBase {
@@ -257,8 +313,10 @@ func (u *Updater) writeRecord(ctx context.Context, rec store.Record, p store.Pen
 	case rerr != nil && !isNotFound(rerr):
 		return fmt.Errorf("writing the %s record: %w", rec.Dataset, errors.Join(err, rerr))
 	}
-	return fmt.Errorf("%w: the %s record changed while update %d waited for the ledger; the update was not applied, send it again",
-		ErrConflict, rec.Dataset, rec.Version)
+	ierr := &integrityError{citizen: rec.Citizen, dataset: rec.Dataset,
+		reason: fmt.Sprintf("update %d moved the head but the record is not at the version it was built on", rec.Version)}
+	u.integ.alert(ctx, ierr)
+	return ierr
 }
 
 // sealAt gives a record built under store.PendingVersion its version: the ledger index of its

@@ -44,10 +44,14 @@ type UpdaterConfig struct {
 	IndexKey []byte
 	// Officials names the official behind each request on its entries.
 	Officials *usecase.Officials
+	// Integrity authenticates every record written and checks every record read (integrity.go);
+	// its Heads are the citizens' record heads.
+	Integrity *Integrity
 }
 
 // Updater changes records, each change on the ledger before it is written. It is safe for
-// concurrent use; within one process it serialises writers of one record.
+// concurrent use; within one process it serialises the writers of one citizen's records, and across
+// processes their record head does (integrity.go).
 type Updater struct {
 	core
 	records RecordStore
@@ -57,26 +61,28 @@ type Updater struct {
 	log     UpdateLedger
 	leaves  LeafFinder
 	policy  *policy.Engine
-	locks   [256]sync.Mutex // one writer per record at a time in this process
+	integ   *Integrity
+	locks   [256]sync.Mutex // one writer per citizen at a time in this process
 }
 
 // NewUpdater checks cfg and returns an Updater.
 func NewUpdater(cfg UpdaterConfig, opts ...Option) (*Updater, error) {
-	if cfg.Records == nil || cfg.Keys == nil || cfg.Master == nil || cfg.Pending == nil || cfg.Ledger == nil || cfg.Leaves == nil || cfg.Policy == nil {
-		return nil, errors.New("hub: NewUpdater needs records, data keys, a master key, pending updates, a ledger, its leaf finder and a policy engine")
+	if cfg.Records == nil || cfg.Keys == nil || cfg.Master == nil || cfg.Pending == nil || cfg.Ledger == nil || cfg.Leaves == nil || cfg.Policy == nil || cfg.Integrity == nil {
+		return nil, errors.New("hub: NewUpdater needs records, data keys, a master key, pending updates, a ledger, its leaf finder, a policy engine and record integrity")
 	}
 	c, err := newCore(cfg.Ledger, cfg.Index, cfg.IndexKey, cfg.Officials, opts)
 	if err != nil {
 		return nil, err
 	}
 	return &Updater{core: c, records: cfg.Records, keys: cfg.Keys, keyring: keyring{keys: cfg.Keys, master: cfg.Master},
-		pending: cfg.Pending, log: cfg.Ledger, leaves: cfg.Leaves, policy: cfg.Policy}, nil
+		pending: cfg.Pending, log: cfg.Ledger, leaves: cfg.Leaves, policy: cfg.Policy, integ: cfg.Integrity}, nil
 }
 
-// lockRecord serialises writers of one record within this process.
-func (u *Updater) lockRecord(citizen, dataset string) func() {
+// lockCitizen serialises the writers of one citizen's records within this process: they all move
+// the citizen's record head.
+func (u *Updater) lockCitizen(citizen string) func() {
 	f := fnv.New32a()
-	f.Write([]byte(citizen + "/" + dataset))
+	f.Write([]byte(citizen))
 	m := &u.locks[f.Sum32()%uint32(len(u.locks))]
 	m.Lock()
 	return m.Unlock

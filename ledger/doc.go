@@ -68,7 +68,7 @@
 //	outcome <allowed|denied>
 //	reason <token>                           optional: why it was denied, e.g. unknown-purpose
 //	dataset <name>                           optional: the dataset an update wrote
-//	base <version>                           with dataset: the record version an update replaced (decimal)
+//	base <version>                           with dataset: the ledger index of the citizen's previous update (decimal; see below)
 //	record <64 hex>                          optional: salted digest of the record an update wrote, or a policy digest
 //	subject <64 hex>                         0 or more, sorted: salted subject commitments
 //	field <name> <level> [<commitment hex>]  0 or more, sorted by name: what was carried, and how
@@ -78,6 +78,12 @@
 // Field levels are reveal, commit or deny for what was released, and set for what was written
 // (with the new value's commitment when the field is sensitive). A subject commitment is
 // SHA-256("govhub/subject/v1" ‖ salt ‖ citizen ID) with a 32-byte salt kept off the log.
+//
+// The base line of an update names the ledger index of the previous update of the same citizen
+// (of any dataset), or 0 for their first: one citizen's updates form one chain on the log, which is
+// what lets the hub tell a rolled-back record head from the current one (package hub,
+// integrity.go). Entries written before that change name the previous version of the same record
+// instead; the encoding is the same, and the package does not interpret the number.
 // Everything is canonical: no other spacing, decimal numbers without leading zeros, lowercase
 // hex, no duplicate subjects or field names, at most [MaxEntrySize] bytes; ParseEntry rejects
 // anything FormatEntry would not have produced, so an entry has exactly one encoding and one leaf

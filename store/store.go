@@ -34,6 +34,7 @@
 //	                    department ("department:<code>/<seq>"), per citizen ("citizen:<pseudonym>/<seq>")
 //	                    and one of all ("all/<seq>"); see Question
 //	question_heads      a hint of each queue's latest seq, {_id: "<queue>", seq}
+//	record_heads        each citizen's record head (see Head), {_id: "<citizen>", head, versions, mac}
 //
 // Every hot lookup is by a computed string _id: the embedded store can only use an index for that.
 package store
@@ -69,6 +70,21 @@ type Record struct {
 	// Items holds one item for a plain dataset, any number for a list dataset.
 	Items   []Item
 	Updated time.Time
+	// MAC authenticates the record under the hub's integrity key (package hub, integrity.go); nil
+	// on records written before record MACs existed.
+	MAC []byte
+}
+
+// Head is a citizen's record head: which version of each of their dataset records is current, and
+// the ledger index of their latest update entry, authenticated under the hub's integrity key
+// (package hub, integrity.go). It is what a read checks rollbacks and deletions against.
+type Head struct {
+	Citizen string
+	// Head is the ledger index of the citizen's latest applied update entry (of any dataset).
+	Head uint64
+	// Versions maps each dataset the citizen has a record in to the record's version.
+	Versions map[string]uint64
+	MAC      []byte
 }
 
 // Item is one set of field values. Plain values follow the conventions of package dataset
@@ -103,7 +119,11 @@ type Pending struct {
 	After uint64
 	// SubjectSalt is the salt of the citizen's subject commitment in the entry.
 	SubjectSalt []byte
-	Created     time.Time
+	// HeadBase is the citizen's record head the update was built on (the entry's base line), with
+	// HadHead false for the citizen's first update.
+	HeadBase uint64
+	HadHead  bool
+	Created  time.Time
 }
 
 // SubjectRef says that ledger entry Index concerns the citizen with the given pseudonym, whose

@@ -28,6 +28,7 @@ import (
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/ledger/witness"
 	"github.com/govhub/govhub/policy"
+	"github.com/govhub/govhub/store"
 	"github.com/govhub/govhub/store/embedded"
 	"github.com/govhub/govhub/store/mongostore"
 	"github.com/govhub/govhub/web"
@@ -57,7 +58,10 @@ type config struct {
 	MaxTokenTTL         time.Duration   // the longest token lifetime issued or accepted (0: auth.DefaultMaxLifetime)
 	GraphiQL            bool            // serve GraphiQL at /graphiql
 	RequestTimeout      time.Duration   // the deadline of each request's context (0: defaultRequestTimeout)
-	Logger              *slog.Logger
+	// MigrateRecordIntegrity: give a store written before record integrity its record MACs and
+	// heads, once, after checking every record against the ledger (hub.Updater.MigrateIntegrity).
+	MigrateRecordIntegrity bool
+	Logger                 *slog.Logger
 }
 
 // witnessConfig is one --witness URL=VERIFIERKEY.
@@ -230,9 +234,13 @@ type app struct {
 	questions *hub.Questions
 	// officials names the official behind each request on the entries (shared by every use case).
 	officials *usecase.Officials
-	verifier  *auth.Verifier
-	issuer    *auth.Issuer
-	cancel    context.CancelFunc
+	// integrity checks every record read against its MAC and the citizen's record head.
+	integrity *hub.Integrity
+	// migrate: the store predates record integrity and is to be migrated (openIntegrity).
+	migrate  bool
+	verifier *auth.Verifier
+	issuer   *auth.Issuer
+	cancel   context.CancelFunc
 	// witnessQuorum is how many witnesses must cosign a checkpoint (0 without witnesses).
 	witnessQuorum int
 	// demo is set by govhub demo before handler: the demo-only routes are mounted.
@@ -346,8 +354,16 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	if a.officials, err = usecase.NewOfficials(k.officials, st.store); err != nil {
 		return nil, err
 	}
+	if err := a.openIntegrity(ctx, life); err != nil {
+		return nil, err
+	}
 	if err := a.openUseCases(engine); err != nil {
 		return nil, err
+	}
+	if a.migrate {
+		if err := a.migrateIntegrity(ctx); err != nil {
+			return nil, err
+		}
 	}
 	follower, err := governance.NewFollower(engine, st.store, loader)
 	if err != nil {
@@ -385,17 +401,110 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	return a, nil
 }
 
+// integrityMarker is the meta document that says the record store has record MACs and heads
+// (written on a new store; a store from before them is refused, see openIntegrity).
+const integrityMarker = "record-integrity/v1"
+
+// integritySnapshotEvery is how many new ledger entries make the hub save the superseded set again.
+const integritySnapshotEvery = 1 << 16
+
+// openIntegrity sets up the record checks (hub.Integrity, under a key derived from the index key):
+// it refuses a store written before record MACs existed, then builds the set of superseded record
+// heads from the stored snapshot and the ledger entries after it, before serving, and follows the
+// ledger from then on.
+func (a *app) openIntegrity(ctx context.Context, life context.Context) error {
+	st, logger := a.storage.store, a.cfg.Logger
+	var marker struct {
+		Since time.Time `bson:"since"`
+	}
+	switch err := st.Meta(ctx, integrityMarker, &marker); {
+	case errors.Is(err, store.ErrNotFound):
+		has, err := st.HasRecords(ctx)
+		if err != nil {
+			return fmt.Errorf("looking for records: %w", err)
+		}
+		switch {
+		case has && !a.cfg.MigrateRecordIntegrity:
+			return errors.New("the record store was written before record integrity (its records have no MACs and its citizens no record heads), " +
+				"and a hub never serves records it cannot check: start it once with --migrate-record-integrity (alone: no other instance running), " +
+				"which checks every record against the ledger before it authenticates it")
+		case has:
+			pending, err := st.PendingUpdates(ctx)
+			if err != nil {
+				return fmt.Errorf("listing pending updates: %w", err)
+			}
+			if len(pending) > 0 {
+				return fmt.Errorf("the record store has %d interrupted updates from before record integrity: start the previous version once to finish them, then migrate", len(pending))
+			}
+			a.migrate = true // after the use cases are built: see openApp
+		default:
+			marker.Since = time.Now().UTC()
+			if err := st.PutMeta(ctx, integrityMarker, marker); err != nil {
+				return fmt.Errorf("marking the record store: %w", err)
+			}
+		}
+	case err != nil:
+		return fmt.Errorf("reading the record integrity marker: %w", err)
+	}
+	key, err := hub.IntegrityKey(a.keys.index)
+	if err != nil {
+		return err
+	}
+	if a.integrity, err = hub.NewIntegrity(hub.IntegrityConfig{Key: key, Heads: st, Snapshots: st, Logger: logger}); err != nil {
+		return err
+	}
+	if err := a.log.WaitCaughtUp(ctx); err != nil {
+		return fmt.Errorf("waiting for the ledger to integrate: %w", err)
+	}
+	start, last := time.Now(), time.Now()
+	err = a.integrity.CatchUp(ctx, a.log.Reader(), func(covered, size uint64) {
+		if time.Since(last) > 5*time.Second {
+			last = time.Now()
+			logger.InfoContext(ctx, "record integrity: reading the ledger's updates", slog.Uint64("entries", covered), slog.Uint64("of", size))
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("reading the ledger for record integrity: %w", err)
+	}
+	logger.InfoContext(ctx, "record integrity caught up with the ledger", slog.Uint64("entries", a.log.Integrated().Size),
+		slog.Duration("took", time.Since(start).Round(time.Millisecond)))
+	if err := a.integrity.SaveSnapshot(ctx); err != nil {
+		logger.WarnContext(ctx, "saving the record integrity snapshot", slog.String("error", err.Error()))
+	}
+	go a.integrity.Follow(life, a.log.Reader(), time.Second, integritySnapshotEvery)
+	return nil
+}
+
+// migrateIntegrity gives a store written before record integrity its record MACs and heads, then
+// marks it.
+func (a *app) migrateIntegrity(ctx context.Context) error {
+	start := time.Now()
+	a.cfg.Logger.InfoContext(ctx, "record integrity: checking every record against the ledger and authenticating it")
+	rep, err := a.updater.MigrateIntegrity(ctx, a.log.Reader(), a.storage.store)
+	if err != nil {
+		return fmt.Errorf("migrating the record store to record integrity (nothing is served until it succeeds): %w", err)
+	}
+	if err := a.storage.store.PutMeta(ctx, integrityMarker, struct {
+		Since time.Time `bson:"since"`
+	}{time.Now().UTC()}); err != nil {
+		return fmt.Errorf("marking the record store: %w", err)
+	}
+	a.cfg.Logger.InfoContext(ctx, "record integrity: store migrated", slog.Int("records", rep.Records), slog.Int("citizens", rep.Citizens),
+		slog.Duration("took", time.Since(start).Round(time.Millisecond)))
+	return nil
+}
+
 // openUseCases builds the hub's capabilities on the open store and ledger, deciding with engine.
 func (a *app) openUseCases(engine *policy.Engine) error {
 	st, k := a.storage.store, a.keys
 	var err error
 	a.reader, err = hub.NewReader(hub.ReaderConfig{Records: st, Lister: st, Keys: st, Master: k.master, Index: st,
-		Ledger: a.log, Policy: engine, IndexKey: k.index, Officials: a.officials})
+		Ledger: a.log, Policy: engine, IndexKey: k.index, Officials: a.officials, Integrity: a.integrity})
 	if err != nil {
 		return err
 	}
 	a.updater, err = hub.NewUpdater(hub.UpdaterConfig{Records: st, Keys: st, Master: k.master, Pending: st, Index: st,
-		Ledger: a.log, Leaves: a.log.Reader(), Policy: engine, IndexKey: k.index, Officials: a.officials})
+		Ledger: a.log, Leaves: a.log.Reader(), Policy: engine, IndexKey: k.index, Officials: a.officials, Integrity: a.integrity})
 	if err != nil {
 		return err
 	}
@@ -533,6 +642,11 @@ func (a *app) handler() http.Handler {
 		}
 		if a.log.Failed() != nil {
 			http.Error(w, "the stored ledger does not verify", http.StatusServiceUnavailable)
+			return
+		}
+		if n := a.integrity.Alerts(); n > 0 {
+			http.Error(w, fmt.Sprintf("record integrity alerts: %d (records changed behind the hub's back were refused; see the error log)", n),
+				http.StatusServiceUnavailable)
 			return
 		}
 		io.WriteString(w, "ready\n")

@@ -53,12 +53,15 @@ type pendingDoc struct {
 	After    int64     `bson:"after"`
 	Salt     []byte    `bson:"subjectSalt"`
 	Created  time.Time `bson:"created"`
+	HeadBase int64     `bson:"headBase"`
+	HadHead  bool      `bson:"hadHead"`
 }
 
 // AddPending stores a pending update.
 func (s *Store) AddPending(ctx context.Context, p store.Pending) error {
 	_, err := s.pending.InsertOne(ctx, pendingDoc{ID: p.ID, Record: toRecordDoc(p.Record), Base: int64(p.Base),
-		HadBase: p.HadBase, LeafHash: p.LeafHash, After: int64(p.After), Salt: p.SubjectSalt, Created: p.Created.UTC()})
+		HadBase: p.HadBase, LeafHash: p.LeafHash, After: int64(p.After), Salt: p.SubjectSalt, Created: p.Created.UTC(),
+		HeadBase: int64(p.HeadBase), HadHead: p.HadHead})
 	return mapErr(err)
 }
 
@@ -85,7 +88,8 @@ func (s *Store) PendingUpdates(ctx context.Context) ([]store.Pending, error) {
 			return nil, err
 		}
 		out = append(out, store.Pending{ID: d.ID, Record: r, Base: uint64(d.Base), HadBase: d.HadBase,
-			LeafHash: d.LeafHash, After: uint64(d.After), SubjectSalt: d.Salt, Created: d.Created})
+			LeafHash: d.LeafHash, After: uint64(d.After), SubjectSalt: d.Salt, Created: d.Created,
+			HeadBase: uint64(d.HeadBase), HadHead: d.HadHead})
 	}
 	return out, nil
 }

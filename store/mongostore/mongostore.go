@@ -49,6 +49,7 @@ const (
 	collQuestions   = "questions"
 	collQueues      = "question_queues"
 	collQueueHeads  = "question_heads"
+	collRecordHeads = "record_heads"
 
 	collPolicyVersions   = "policy_versions"
 	collPolicyPartitions = "policy_partitions"
@@ -56,7 +57,7 @@ const (
 
 var allCollections = []string{collCitizens, collRecords, collDataKeys, collPending, collSubjects, collSubjectLog, collLogHeads,
 	collBatches, collTiles, collBundles, collQueue, collState, collCheckpoints, collMeta, collProposals,
-	collPolicyVersions, collPolicyPartitions, collOfficials, collQuestions, collQueues, collQueueHeads}
+	collPolicyVersions, collPolicyPartitions, collOfficials, collQuestions, collQueues, collQueueHeads, collRecordHeads}
 
 // Store is the MongoDB implementation of the hub's repositories. It is safe for concurrent use. It
 // does not own the client: closing the client is the caller's business.
@@ -77,6 +78,7 @@ type Store struct {
 
 	lastSeqs                      seqCache // the latest access-log seq this process knows per citizen
 	questions, queues, queueHeads *mongo.Collection
+	recordHeads                   *mongo.Collection
 }
 
 // Option changes a default of New.
@@ -158,6 +160,7 @@ func (s *Store) bind(db *mongo.Database) {
 	s.officials = c(collOfficials)
 	s.subjectLog, s.logHeads = c(collSubjectLog), c(collLogHeads)
 	s.questions, s.queues, s.queueHeads = c(collQuestions), c(collQueues), c(collQueueHeads)
+	s.recordHeads = c(collRecordHeads)
 }
 
 // Embedded reports whether the store runs on the embedded FerretDB.

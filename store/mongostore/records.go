@@ -22,6 +22,7 @@ type recordDoc struct {
 	Salt    []byte    `bson:"salt"`
 	Items   []itemDoc `bson:"items"`
 	Updated time.Time `bson:"updated"`
+	MAC     []byte    `bson:"mac,omitempty"`
 }
 
 type itemDoc struct {
@@ -40,7 +41,7 @@ func recordID(citizen, dataset string) string { return citizen + "/" + dataset }
 func toRecordDoc(r store.Record) recordDoc {
 	d := recordDoc{
 		ID: recordID(r.Citizen, r.Dataset), Citizen: r.Citizen, Dataset: r.Dataset,
-		Version: int64(r.Version), Salt: r.Salt, Updated: r.Updated.UTC(), Items: make([]itemDoc, len(r.Items)),
+		Version: int64(r.Version), Salt: r.Salt, Updated: r.Updated.UTC(), Items: make([]itemDoc, len(r.Items)), MAC: r.MAC,
 	}
 	for i, it := range r.Items {
 		var id itemDoc
@@ -63,7 +64,7 @@ func toRecordDoc(r store.Record) recordDoc {
 
 func fromRecordDoc(d recordDoc) (store.Record, error) {
 	r := store.Record{Citizen: d.Citizen, Dataset: d.Dataset, Version: uint64(d.Version), Salt: d.Salt,
-		Updated: d.Updated, Items: make([]store.Item, len(d.Items))}
+		Updated: d.Updated, Items: make([]store.Item, len(d.Items)), MAC: d.MAC}
 	for i, id := range d.Items {
 		it := store.Item{Plain: map[string]any{}, Sealed: map[string]store.SealedField{}}
 		for k, v := range id.Plain {

@@ -1,0 +1,461 @@
+package main
+
+import (
+	"bytes"
+	"database/sql"
+	"encoding/json"
+	"io"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/govhub/govhub/ledger"
+	_ "modernc.org/sqlite" // the driver FerretDB itself uses
+)
+
+// Record integrity at read (ARCHITECTURE §1.8): records changed behind the hub's back, through the
+// database itself, are refused with INTEGRITY, the refusal is on the ledger, and the operator is
+// alerted (the counter /readyz reports).
+
+// storedRecord mirrors a stored record document, as an attacker with the database sees it.
+type storedRecord struct {
+	ID      string `bson:"_id"`
+	Citizen string `bson:"citizen"`
+	Dataset string `bson:"dataset"`
+	Version int64  `bson:"version"`
+	Salt    []byte `bson:"salt"`
+	Items   []struct {
+		Plain  bson.M `bson:"plain,omitempty"`
+		Sealed map[string]struct {
+			Ciphertext []byte `bson:"ct"`
+			Commitment []byte `bson:"c"`
+			Version    int64  `bson:"v"`
+		} `bson:"sealed,omitempty"`
+	} `bson:"items"`
+	Updated time.Time `bson:"updated"`
+	MAC     []byte    `bson:"mac,omitempty"`
+}
+
+const identityTaxQuery = `query($id: ID!) { citizen(id: $id, purpose: "home-purchase-eligibility") {
+  identity { name hukouCity } tax { annualIncome { commitment { version } } } } }`
+
+const identityQuery = `query($id: ID!) { citizen(id: $id, purpose: "home-purchase-eligibility") { identity { name hukouCity } } }`
+
+func (h *testHub) collection(name string) *mongo.Collection {
+	return h.app.storage.client.Database("govhub").Collection(name)
+}
+
+// loadDoc reads a stored record document by _id, straight from the database.
+func (h *testHub) loadDoc(id string) storedRecord {
+	h.t.Helper()
+	var d storedRecord
+	if err := h.collection("records").FindOne(h.t.Context(), bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
+		h.t.Fatalf("reading record %s: %v", id, err)
+	}
+	return d
+}
+
+// writeDoc replaces the stored document with _id id by doc, behind the hub's back.
+func (h *testHub) writeDoc(coll, id string, doc any) {
+	h.t.Helper()
+	res, err := h.collection(coll).ReplaceOne(h.t.Context(), bson.D{{Key: "_id", Value: id}}, doc)
+	if err != nil || res.MatchedCount != 1 {
+		h.t.Fatalf("replacing %s %s = %v, %v", coll, id, res, err)
+	}
+}
+
+func (h *testHub) rawDoc(coll, id string) bson.Raw {
+	h.t.Helper()
+	raw, err := h.collection(coll).FindOne(h.t.Context(), bson.D{{Key: "_id", Value: id}}).Raw()
+	if err != nil {
+		h.t.Fatalf("reading %s %s: %v", coll, id, err)
+	}
+	return raw
+}
+
+// citizensWith returns the ids of demo citizens 1…n that have records in every dataset given.
+func (h *testHub) citizensWith(n int, datasets ...string) []string {
+	var out []string
+	for i := 1; i <= n; i++ {
+		c := h.gen.Citizen(i)
+		ok := true
+		for _, ds := range datasets {
+			ok = ok && len(c.Records[ds]) > 0
+		}
+		if ok {
+			out = append(out, c.ID)
+		}
+	}
+	return out
+}
+
+// readyz returns /readyz's status and body.
+func (h *testHub) readyz() (int, string) {
+	rec := httptest.NewRecorder()
+	h.handler.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+	b, _ := io.ReadAll(rec.Body)
+	return rec.Code, string(b)
+}
+
+// checkRefused checks that reading citizen id with q is refused with INTEGRITY, releases nothing
+// (not even the unchanged datasets), is on the ledger as a denied access with reason integrity,
+// and raises the alert count by one; forbidden strings must not be in the response.
+func (h *testHub) checkRefused(q, id string, forbidden ...string) {
+	h.t.Helper()
+	before := h.app.integrity.Alerts()
+	res := h.query(h.token(housingClerk), q, map[string]any{"id": id})
+	if len(res.Errors) == 0 || res.Errors[0].Extensions["code"] != "INTEGRITY" {
+		h.t.Fatalf("reading %s after the change = %+v, want an INTEGRITY error", id, res.Errors)
+	}
+	if c := get(res.Data, "citizen"); c != nil {
+		h.t.Errorf("reading %s released %v", id, c)
+	}
+	raw, _ := json.Marshal(res.Data)
+	for _, f := range forbidden {
+		if f != "" && bytes.Contains(raw, []byte(f)) {
+			h.t.Errorf("the response carries %q: %s", f, raw)
+		}
+	}
+	if got := h.app.integrity.Alerts(); got != before+1 {
+		h.t.Errorf("alerts = %d, want %d", got, before+1)
+	}
+	if err := h.app.log.WaitCaughtUp(h.t.Context()); err != nil {
+		h.t.Fatal(err)
+	}
+	entries, _ := h.entries()
+	last := entries[len(entries)-1]
+	if last.Kind != ledger.KindAccess || last.Outcome != ledger.OutcomeDenied || last.Reason != "integrity" || len(last.Subjects) != 1 {
+		h.t.Errorf("last ledger entry = %s %s %q, want the refused access (denied, integrity)", last.Kind, last.Outcome, last.Reason)
+	}
+	for _, f := range last.Fields {
+		if f.Level != "deny" {
+			h.t.Errorf("refusal entry field %s at %s, want deny", f.Name, f.Level)
+		}
+	}
+	code, body := h.readyz()
+	if code != 503 || !strings.Contains(body, "record integrity alerts: ") {
+		h.t.Errorf("/readyz = %d %q, want 503 naming the record integrity alerts", code, body)
+	}
+}
+
+// checkServed checks that reading citizen id with q succeeds.
+func (h *testHub) checkServed(q, id string) result {
+	h.t.Helper()
+	res := h.query(h.token(housingClerk), q, map[string]any{"id": id})
+	if len(res.Errors) > 0 || get(res.Data, "citizen") == nil {
+		h.t.Fatalf("reading %s = %+v, want it served", id, res.Errors)
+	}
+	return res
+}
+
+func flip(b []byte) []byte {
+	out := bytes.Clone(b)
+	out[len(out)/2] ^= 1
+	return out
+}
+
+// (a) Content changed in the database: a plain value, the version, the salt, a sealed commitment,
+// a ciphertext, or the MAC itself.
+func TestIntegrityContentChanged(t *testing.T) {
+	const n = 12
+	h := startHub(t, n)
+	ids := h.citizensWith(n, "identity", "tax")
+	if len(ids) < 6 {
+		t.Fatalf("only %d demo citizens with identity and tax records", len(ids))
+	}
+	if code, body := h.readyz(); code != 200 {
+		t.Fatalf("/readyz before = %d %q", code, body)
+	}
+	changes := []struct {
+		name    string
+		dataset string
+		change  func(d *storedRecord) string // returns a string the response must not carry
+	}{
+		{"plain hukouCity", "identity", func(d *storedRecord) string {
+			city := d.Items[0].Plain["hukouCity"].(string)
+			b := []byte(city)
+			b[len(b)-1] ^= 1 // one byte, as in the report
+			d.Items[0].Plain["hukouCity"] = string(b)
+			return string(b)
+		}},
+		{"version", "identity", func(d *storedRecord) string { d.Version--; return "" }},
+		{"salt", "identity", func(d *storedRecord) string { d.Salt = flip(d.Salt); return "" }},
+		{"sealed commitment", "tax", func(d *storedRecord) string {
+			sf := d.Items[0].Sealed["annualIncome"]
+			sf.Commitment = flip(sf.Commitment)
+			d.Items[0].Sealed["annualIncome"] = sf
+			return ""
+		}},
+		{"sealed version", "tax", func(d *storedRecord) string {
+			sf := d.Items[0].Sealed["annualIncome"]
+			sf.Version++
+			d.Items[0].Sealed["annualIncome"] = sf
+			return ""
+		}},
+		{"mac", "identity", func(d *storedRecord) string { d.MAC = flip(d.MAC); return "" }},
+	}
+	for i, tc := range changes {
+		t.Run(tc.name, func(t *testing.T) {
+			parent := h.t
+			h.t = t
+			defer func() { h.t = parent }()
+			id := ids[i]
+			h.checkServed(identityTaxQuery, id)
+			doc := h.loadDoc(id + "/" + tc.dataset)
+			forbidden := tc.change(&doc)
+			h.writeDoc("records", doc.ID, doc)
+			h.checkRefused(identityTaxQuery, id, forbidden)
+			// An update built on the changed record is refused too: the change is never blessed.
+			if tc.dataset == "tax" {
+				res := h.query(h.token(taxClerk), updateTax, map[string]any{"id": id, "income": 123456})
+				if len(res.Errors) == 0 || res.Errors[0].Extensions["code"] != "INTEGRITY" {
+					t.Errorf("updateTax over the changed record = %+v, want INTEGRITY", res.Errors)
+				}
+			}
+		})
+	}
+	// The other citizens are still served.
+	h.checkServed(identityTaxQuery, ids[len(ids)-1])
+}
+
+// (b) Two citizens' records swapped: whole documents exchanged, the citizen field edited to match;
+// and the same with their record heads swapped as well.
+func TestIntegritySwappedRecords(t *testing.T) {
+	const n = 12
+	h := startHub(t, n)
+	ids := h.citizensWith(n, "identity", "tax")
+	swap := func(coll, a, b string, fix func(doc bson.Raw, id string) bson.D) {
+		da, db := h.rawDoc(coll, a), h.rawDoc(coll, b)
+		h.writeDoc(coll, a, fix(db, a))
+		h.writeDoc(coll, b, fix(da, b))
+	}
+	recordAs := func(doc bson.Raw, id string) bson.D {
+		var d bson.D
+		if err := bson.Unmarshal(doc, &d); err != nil {
+			t.Fatal(err)
+		}
+		citizen, _, _ := strings.Cut(id, "/")
+		for i := range d {
+			switch d[i].Key {
+			case "_id":
+				d[i].Value = id
+			case "citizen":
+				d[i].Value = citizen
+			}
+		}
+		return d
+	}
+	x, y := ids[0], ids[1]
+	h.checkServed(identityQuery, x)
+	h.checkServed(identityQuery, y)
+	swap("records", x+"/identity", y+"/identity", recordAs)
+	h.checkRefused(identityQuery, x)
+	h.checkRefused(identityQuery, y)
+
+	// Records and heads swapped together: each head's MAC names its citizen.
+	u, v := ids[2], ids[3]
+	swap("records", u+"/identity", v+"/identity", recordAs)
+	swap("records", u+"/tax", v+"/tax", recordAs)
+	swap("record_heads", u, v, recordAs)
+	h.checkRefused(identityQuery, u)
+	h.checkRefused(identityTaxQuery, v)
+}
+
+// (c) A record rolled back to an older version the hub validly wrote: saved, updated through the
+// hub, the saved document written back; and the same with the record head rolled back as well.
+func TestIntegrityRollback(t *testing.T) {
+	const n = 12
+	h := startHub(t, n)
+	ids := h.citizensWith(n, "identity", "tax")
+	tax := h.token(taxClerk)
+	update := func(id string) {
+		res := h.query(tax, updateTax, map[string]any{"id": id, "income": 777777})
+		if len(res.Errors) > 0 {
+			t.Fatalf("updateTax(%s) = %+v", id, res.Errors)
+		}
+	}
+
+	t.Run("record only", func(t *testing.T) {
+		h.t = t
+		id := ids[0]
+		saved := h.rawDoc("records", id+"/tax")
+		update(id)
+		h.checkServed(identityTaxQuery, id)
+		h.writeDoc("records", id+"/tax", saved)
+		h.checkRefused(identityTaxQuery, id)
+		res := h.query(tax, updateTax, map[string]any{"id": id, "income": 888888})
+		if len(res.Errors) == 0 || res.Errors[0].Extensions["code"] != "INTEGRITY" {
+			t.Errorf("updateTax over the rolled-back record = %+v, want INTEGRITY", res.Errors)
+		}
+	})
+	t.Run("record and head", func(t *testing.T) {
+		h.t = t
+		id := ids[1]
+		savedRec, savedHead := h.rawDoc("records", id+"/tax"), h.rawDoc("record_heads", id)
+		update(id)
+		h.writeDoc("records", id+"/tax", savedRec)
+		h.writeDoc("record_heads", id, savedHead)
+		h.checkRefused(identityTaxQuery, id)
+		// Even a read of another dataset: the whole head is stale.
+		h.checkRefused(identityQuery, id)
+	})
+	t.Run("head only, after a restart", func(t *testing.T) {
+		// The superseded heads are rebuilt from the ledger (and the snapshot) at start-up.
+		h.t = t
+		id := ids[2]
+		savedHead := h.rawDoc("record_heads", id)
+		update(id)
+		h.close()
+		h.open()
+		h.writeDoc("record_heads", id, savedHead)
+		h.checkRefused(identityQuery, id)
+	})
+}
+
+// (d) A record deleted must not pass as "no record"; nor a record head.
+func TestIntegrityDeleted(t *testing.T) {
+	const n = 12
+	h := startHub(t, n)
+	ids := h.citizensWith(n, "identity", "tax")
+	del := func(coll, id string) {
+		res, err := h.collection(coll).DeleteOne(t.Context(), bson.D{{Key: "_id", Value: id}})
+		if err != nil || res.DeletedCount != 1 {
+			t.Fatalf("deleting %s %s = %v, %v", coll, id, res, err)
+		}
+	}
+	id := ids[0]
+	del("records", id+"/tax")
+	h.checkRefused(identityTaxQuery, id)
+	// The datasets still intact are read as before.
+	h.checkServed(identityQuery, id)
+
+	id = ids[1]
+	del("records", id+"/tax")
+	del("record_heads", id)
+	h.checkRefused(identityQuery, id)
+}
+
+// One byte of a citizen's hukouCity flipped in the raw SQLite file, with the hub stopped: the hub
+// starts, and refuses that citizen's identity (and serves the others).
+func TestIntegrityRawFileByteFlip(t *testing.T) {
+	const n = 12
+	h := startHub(t, n)
+	ids := h.citizensWith(n, "identity")
+	victim, other := ids[3], ids[4]
+	city := get(h.checkServed(identityQuery, victim).Data, "citizen", "identity", "hukouCity").(string)
+	h.close()
+
+	dir := filepath.Join(h.dir, "db", "sqlite")
+	path := filepath.Join(dir, "govhub.sqlite")
+	if _, err := os.Stat(path + "-wal"); err == nil {
+		if fi, _ := os.Stat(path + "-wal"); fi.Size() > 0 {
+			t.Fatalf("%s-wal holds %d bytes after shutdown: the record may not be in the main file", path, fi.Size())
+		}
+	}
+	// Stale copies of rewritten pages stay in the file's free pages: compact it first (content
+	// unchanged), so that the one copy left is the live record.
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("VACUUM"); err != nil {
+		t.Fatalf("VACUUM: %v", err)
+	}
+	db.Close()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The record's JSON in the file: its _id (as a JSON value, not an index key), then its
+	// hukouCity value. The file holds two identical copies of it (FerretDB's table row and one
+	// the hub's reads do not use): the same byte is flipped in each, so whichever is read is changed.
+	idJSON := []byte(`"_id":"` + victim + `/identity"`)
+	needle := []byte(`"hukouCity":"` + city + `"`)
+	copies := 0
+	for off := 0; ; {
+		k := bytes.Index(data[off:], idJSON)
+		if k < 0 {
+			break
+		}
+		at := off + k
+		rel := bytes.Index(data[at:], needle)
+		if next := bytes.Index(data[at+1:], []byte(`"_id":"`)); rel < 0 || next >= 0 && next < rel {
+			t.Fatalf("the hukouCity of %s is not in its record's JSON in the file", victim)
+		}
+		data[at+rel+len(needle)-2] ^= 1 // the value's last byte: a UTF-8 continuation byte, or ASCII
+		copies++
+		off = at + 1
+	}
+	if copies == 0 {
+		t.Fatalf("the record %s/identity is not in %s", victim, path)
+	}
+	t.Logf("flipped one byte of hukouCity in %d copies of the record's JSON", copies)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	h.open()
+	changed := []byte(city)
+	changed[len(changed)-1] ^= 1
+	h.checkRefused(identityQuery, victim, string(changed))
+	h.checkServed(identityQuery, other)
+}
+
+// A store written before record integrity (records without MACs, no heads, no marker) is refused
+// at start-up, naming the migration; the marker alone deleted is refused the same way.
+func TestIntegrityLegacyStoreRefused(t *testing.T) {
+	h := startHub(t, 3)
+	ctx := t.Context()
+	if _, err := h.collection("meta").DeleteOne(ctx, bson.D{{Key: "_id", Value: integrityMarker}}); err != nil {
+		t.Fatal(err)
+	}
+	h.close()
+	_, err := openApp(ctx, h.config())
+	if err == nil || !strings.Contains(err.Error(), "--migrate-record-integrity") {
+		t.Fatalf("openApp on a store without the record integrity marker = %v, want a refusal naming --migrate-record-integrity", err)
+	}
+}
+
+// Every path that reads records checks them: a list page holding the citizen, the citizen's own
+// records and openings, and an update built on the record.
+func TestIntegrityOtherReadPaths(t *testing.T) {
+	const n = 5
+	h := startHub(t, n)
+	id := h.citizensWith(n, "identity")[0]
+	doc := h.loadDoc(id + "/identity")
+	city := []byte(doc.Items[0].Plain["hukouCity"].(string))
+	city[len(city)-1] ^= 1
+	doc.Items[0].Plain["hukouCity"] = string(city)
+	h.writeDoc("records", doc.ID, doc)
+
+	police, mine := h.token(policeClerk), h.token(citizenP(id))
+	for _, tc := range []struct {
+		name, token, query string
+	}{
+		{"list page", police, `{ citizens(purpose: "identity-verification", first: 10) { edges { node { id identity { hukouCity } } } } }`},
+		{"own records", mine, `{ myRecords { identity { hukouCity } } }`},
+		{"own opening", mine, `{ myOpening(field: "identity.nationalId") { value } }`},
+		{"update", police, `mutation($id: ID!) { updateIdentity(citizenId: $id, purpose: "identity-verification", input: {name: "王五"}) { version } }`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := h.app.integrity.Alerts()
+			res := h.query(tc.token, tc.query, map[string]any{"id": id})
+			if len(res.Errors) == 0 || res.Errors[0].Extensions["code"] != "INTEGRITY" {
+				t.Fatalf("%s = %+v, want INTEGRITY", tc.name, res.Errors)
+			}
+			raw, _ := json.Marshal(res.Data)
+			if bytes.Contains(raw, city) {
+				t.Errorf("the response carries the changed value: %s", raw)
+			}
+			if h.app.integrity.Alerts() != before+1 {
+				t.Errorf("alerts %d, want %d", h.app.integrity.Alerts(), before+1)
+			}
+		})
+	}
+}
