@@ -13,6 +13,7 @@
 //	govhub policy import   propose a policy file as a change (or import it into an empty store)
 //	govhub official resolve  the official behind an entry's official line, for their department
 //	govhub status          the running hub's operational status (operator endpoint)
+//	govhub bench           load a running hub over HTTP and report throughput and latency
 //
 // Beside a running hub, the commands that read open its database read-only, and those that change
 // something ask the hub over HTTP with a token (admin.go).
@@ -86,6 +87,8 @@ commands:
                   the official (token subject) behind an entry's official line
   status          the running hub's operational status (an operator token, or the data
                   directory's issuer key)
+  bench           load a running hub over HTTP (a realistic mix or one scenario) and report
+                  throughput, latency percentiles, errors, and the ledger's growth and lag
 
 Beside a running hub: ledger verify, ledger receipt, policy export and official resolve read its
 database read-only; policy import and status ask the hub.
@@ -147,6 +150,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdOfficial(ctx, args[1:], stdout, stderr)
 	case "status":
 		return cmdStatus(ctx, args[1:], stdout, stderr)
+	case "bench":
+		return cmdBench(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
