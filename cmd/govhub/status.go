@@ -34,6 +34,8 @@ type hubStatus struct {
 	WitnessQuorum int      `json:"witnessQuorum"`
 	// LedgerFailure is why the ledger stopped accepting appends ("" while it works).
 	LedgerFailure string `json:"ledgerFailure,omitempty"`
+	// NoopLedger: the benchmark-only build, whose reads are not logged (noopledger_on.go).
+	NoopLedger bool `json:"noopLedger,omitempty"`
 }
 
 type checkpointStatus struct {
@@ -50,7 +52,7 @@ func (a *app) statusHandler(started time.Time) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := hubStatus{Started: started.UTC(), Store: "mongodb", Leading: a.log.Leading(),
 			Integrated: checkpointOf(a.log.Integrated()), Published: checkpointOf(a.log.Latest()),
-			WitnessQuorum: a.witnessQuorum, Witnesses: []string{}}
+			WitnessQuorum: a.witnessQuorum, Witnesses: []string{}, NoopLedger: noopLedgerBuild}
 		if a.storage.store.Embedded() {
 			st.Store = "embedded"
 		}
@@ -115,6 +117,9 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fmt.Fprintf(stdout, "published:    %d entries, %d cosignatures (quorum %d of %d witnesses)\n", st.Published.Size, st.Cosignatures, st.WitnessQuorum, len(st.Witnesses))
 	for _, w := range st.Witnesses {
 		fmt.Fprintf(stdout, "  witness     %s\n", w)
+	}
+	if st.NoopLedger {
+		fmt.Fprintln(stdout, "BENCHMARK BUILD: reads are not logged on the ledger (built with -tags govhub_noopledger)")
 	}
 	if st.LedgerFailure != "" {
 		fmt.Fprintf(stdout, "LEDGER FAILED: %s\n", st.LedgerFailure)
