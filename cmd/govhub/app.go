@@ -57,6 +57,7 @@ type config struct {
 	TokenAudience       string          // the "aud" of the hub's tokens ("": auth.DefaultAudience)
 	MaxTokenTTL         time.Duration   // the longest token lifetime issued or accepted (0: auth.DefaultMaxLifetime)
 	GraphiQL            bool            // serve GraphiQL at /graphiql
+	Pprof               bool            // serve the Go profiler at /debug/pprof/ to operator tokens
 	RequestTimeout      time.Duration   // the deadline of each request's context (0: defaultRequestTimeout)
 	// MigrateRecordIntegrity: give a store written before record integrity its record MACs and
 	// heads, once, after checking every record against the ledger (hub.Updater.MigrateIntegrity).
@@ -635,6 +636,9 @@ func (a *app) handler() http.Handler {
 	})
 	// The operators' endpoint (status.go): operator tokens only.
 	mux.Handle("GET "+statusPath, auth.Middleware(a.verifier, onlyKind(auth.KindOperator, a.statusHandler(a.started))))
+	if a.cfg.Pprof {
+		a.mountPprof(mux)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)

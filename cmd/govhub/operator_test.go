@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -59,5 +61,33 @@ func TestOperatorSeesNoCitizenData(t *testing.T) {
 		if res := h.query(tok, q, nil); len(res.Errors) > 0 {
 			t.Errorf("operator: %s = %+v", q, res.Errors)
 		}
+	}
+}
+
+// The profiler is off unless --pprof; when on, it answers operator tokens only.
+func TestPprofForOperators(t *testing.T) {
+	h := startHub(t, 1)
+	get := func(tok string) int {
+		req := httptest.NewRequest(http.MethodGet, "/debug/pprof/goroutine?debug=1", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		rec := httptest.NewRecorder()
+		h.handler.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	if code := get(h.token(operator)); code != http.StatusNotFound {
+		t.Errorf("profiler without --pprof = %d, want 404", code)
+	}
+	h.app.cfg.Pprof = true
+	h.handler = h.app.handler()
+	if code := get(h.token(operator)); code != http.StatusOK {
+		t.Errorf("profiler for an operator = %d, want 200", code)
+	}
+	for _, p := range []auth.Principal{auditor, officer1, housingClerk} {
+		if code := get(h.token(p)); code != http.StatusForbidden {
+			t.Errorf("profiler for a %s = %d, want 403", p.Kind, code)
+		}
+	}
+	if code := get(""); code != http.StatusUnauthorized {
+		t.Errorf("profiler without a token = %d, want 401", code)
 	}
 }
