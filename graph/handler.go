@@ -44,9 +44,17 @@ type HandlerConfig struct {
 	// Authenticate verifies a bearer token (auth.Verifier.Verify). With it, a websocket may carry
 	// its token in the connection_init payload ({"Authorization": "Bearer …"}), as a browser,
 	// which cannot set headers on a WebSocket, must; without it only the upgrade request's
-	// principal counts.
+	// principal counts. An error wrapping ErrRateLimited refuses the connection with its message.
 	Authenticate func(token string) (auth.Principal, error)
 }
+
+// CodeRateLimited is the code of a request refused because its principal is over its rate limit
+// (HTTP 429 with Retry-After); the request was not executed.
+const CodeRateLimited = "RATE_LIMITED"
+
+// ErrRateLimited is what HandlerConfig.Authenticate returns, wrapped, for a principal over its
+// rate limit: the websocket connection is then refused saying so, not as an invalid token.
+var ErrRateLimited = errors.New("rate limited")
 
 // DefaultMaxComplexity is the default bound on query complexity, counted with list sizes
 // (listComplexity): a page of 100 citizens with a few fields each (about 1,000), the portal's page
@@ -124,6 +132,9 @@ func websocketInit(authenticate func(string) (auth.Principal, error)) transport.
 				return ctx, nil, errors.New("unauthorized: the connection_init Authorization is not a bearer token")
 			}
 			p, err := authenticate(strings.TrimSpace(token))
+			if errors.Is(err, ErrRateLimited) {
+				return ctx, nil, err
+			}
 			if err != nil {
 				return ctx, nil, errors.New("unauthorized: invalid token")
 			}

@@ -45,6 +45,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 	graphiql := fs.Bool("graphiql", isDemo, "serve GraphiQL at /graphiql (its scripts come from a CDN, pinned by integrity hashes)")
 	requestTimeout := fs.Duration("request-timeout", defaultRequestTimeout, "deadline of each request, passed to the store (websocket and event-stream subscriptions excepted)")
 	migrate := fs.Bool("migrate-record-integrity", false, "once, for a store written before record integrity: check every record against the ledger and give it its MAC and record head (no other instance may run)")
+	limits := registerRateLimits(fs, isDemo)
 	deadline := fs.Duration("question-deadline", hub.DefaultQuestionDeadline, "how long a department has to answer a citizen's question before it is shown as overdue")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -63,6 +64,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 		return &exitError{2, fmt.Errorf("--request-timeout must be positive, not %v", *requestTimeout)}
 	}
 	cfg.GraphiQL, cfg.RequestTimeout = *graphiql, *requestTimeout
+	cfg.RateLimits = *limits
 	cfg.IntegrationInterval = *interval
 	for _, w := range witnesses {
 		wc, err := parseWitness(w)
