@@ -77,6 +77,10 @@ func TestListComplexity(t *testing.T) {
 			t.Errorf("citizens(first: %d) of every field: complexity %d, want %d", first, got, want)
 		}
 	}
+	// listComplexity's example.
+	if got := complexityOf(t, `{ citizens(purpose: "p", first: 100) { edges { node { id identity { name } } } } }`, nil); got != 501 {
+		t.Errorf("the documented example: complexity %d, want 501", got)
+	}
 	// A variable counts as a literal does; the default page size (20) when left out.
 	q := `query($n: Int) { citizens(purpose: "p", first: $n) { edges { node { id } } } }`
 	if got, want := complexityOf(t, q, map[string]any{"n": 50}), 1+50*3; got != want {

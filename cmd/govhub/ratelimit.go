@@ -77,14 +77,14 @@ func (l *rateLimit) Set(s string) error {
 	return nil
 }
 
-// parseRateLimit reads RATE[/BURST]: requests a second (a decimal number, 0 for no limit) and the
+// parseRateLimit reads RATE[/BURST]: requests a second (0 for no limit, or a decimal number from 0.001 to 1e6) and the
 // largest burst (a whole number, at least 1; left out, the rate rounded up). "50/100", "0.5/5",
 // "20", "0".
 func parseRateLimit(s string) (rateLimit, error) {
 	r, b, hasBurst := strings.Cut(strings.TrimSpace(s), "/")
 	rt, err := strconv.ParseFloat(r, 64)
-	if err != nil || math.IsNaN(rt) || math.IsInf(rt, 0) || rt < 0 || rt > 1e6 {
-		return rateLimit{}, fmt.Errorf("rate limit %q: want RATE[/BURST], RATE a number of requests a second from 0 (no limit) to 1e6", s)
+	if err != nil || math.IsNaN(rt) || rt != 0 && (rt < 0.001 || rt > 1e6) {
+		return rateLimit{}, fmt.Errorf("rate limit %q: want RATE[/BURST], RATE 0 (no limit) or a number of requests a second from 0.001 to 1e6", s)
 	}
 	if rt == 0 {
 		if hasBurst {
@@ -242,8 +242,7 @@ func (l *limiter) sweep(now time.Time) {
 	}
 	l.swept = now
 	for k, b := range l.buckets {
-		full := time.Duration(float64(b.limit.Burst) / b.limit.Rate * float64(time.Second))
-		if now.Sub(b.last) >= full {
+		if now.Sub(b.last).Seconds() >= float64(b.limit.Burst)/b.limit.Rate { // refilled
 			delete(l.buckets, k)
 		}
 	}

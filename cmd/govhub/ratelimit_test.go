@@ -31,6 +31,8 @@ func TestParseRateLimit(t *testing.T) {
 		{in: "0/5", bad: true},
 		{in: "-1", bad: true},
 		{in: "NaN", bad: true},
+		{in: "0.0001", bad: true},
+		{in: "Inf", bad: true},
 		{in: "10/0", bad: true},
 		{in: "10/x", bad: true},
 		{in: "", bad: true},
@@ -51,6 +53,25 @@ func TestParseRateLimit(t *testing.T) {
 			}
 		})
 	}
+}
+
+// parseRateLimit reads any text without panicking, and what it reads formats back to itself.
+func FuzzParseRateLimit(f *testing.F) {
+	for _, s := range []string{"50/100", "20", "0.5", "0", "1e6/1", "-1", "1/0", "NaN", "2.5/7"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		l, err := parseRateLimit(s)
+		if err != nil {
+			return
+		}
+		if l.Rate < 0 || (l.Rate > 0 && l.Burst < 1) {
+			t.Fatalf("parseRateLimit(%q) = %v: a negative rate or an empty bucket", s, l)
+		}
+		if back, err := parseRateLimit(l.String()); err != nil || back != l {
+			t.Fatalf("parseRateLimit(%q) = %v, formatted %q, read back as %v, %v", s, l, l.String(), back, err)
+		}
+	})
 }
 
 // The flags: serve limits every principal by default, the demo only when asked; departments get
