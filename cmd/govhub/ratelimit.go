@@ -77,9 +77,9 @@ func (l *rateLimit) Set(s string) error {
 	return nil
 }
 
-// parseRateLimit reads RATE[/BURST]: requests a second (0 for no limit, or a decimal number from 0.001 to 1e6) and the
-// largest burst (a whole number, at least 1; left out, the rate rounded up). "50/100", "0.5/5",
-// "20", "0".
+// parseRateLimit reads RATE[/BURST]: requests a second (0 for no limit, or a decimal number from
+// 0.001 to 1e6) and the largest burst (a whole number from 1 to 1e6; left out, the rate rounded
+// up). "50/100", "0.5/5", "20", "0".
 func parseRateLimit(s string) (rateLimit, error) {
 	r, b, hasBurst := strings.Cut(strings.TrimSpace(s), "/")
 	rt, err := strconv.ParseFloat(r, 64)
