@@ -26,7 +26,9 @@ import (
 
 // HandlerConfig holds the handler's limits.
 type HandlerConfig struct {
-	// MaxComplexity bounds a query's complexity (default DefaultMaxComplexity).
+	// MaxComplexity bounds a query's complexity (default DefaultMaxComplexity), in which a page's
+	// selection counts once per item asked for (listComplexity); a query over it is refused before
+	// it runs, with the code COMPLEXITY_LIMIT_EXCEEDED and both numbers in the message.
 	MaxComplexity int
 	// MaxTokens bounds the number of tokens of a query's text (default DefaultMaxTokens).
 	MaxTokens int
@@ -42,12 +44,24 @@ type HandlerConfig struct {
 	// Authenticate verifies a bearer token (auth.Verifier.Verify). With it, a websocket may carry
 	// its token in the connection_init payload ({"Authorization": "Bearer …"}), as a browser,
 	// which cannot set headers on a WebSocket, must; without it only the upgrade request's
-	// principal counts.
+	// principal counts. An error wrapping ErrRateLimited refuses the connection with its message.
 	Authenticate func(token string) (auth.Principal, error)
 }
 
-// DefaultMaxComplexity is the default bound on query complexity.
-const DefaultMaxComplexity = 500
+// CodeRateLimited is the code of a request refused because its principal is over its rate limit
+// (HTTP 429 with Retry-After); the request was not executed.
+const CodeRateLimited = "RATE_LIMITED"
+
+// ErrRateLimited is what HandlerConfig.Authenticate returns, wrapped, for a principal over its
+// rate limit: the websocket connection is then refused saying so, not as an invalid token.
+var ErrRateLimited = errors.New("rate limited")
+
+// DefaultMaxComplexity is the default bound on query complexity, counted with list sizes
+// (listComplexity): a page of 100 citizens with a few fields each (about 1,000), the portal's page
+// of accesses (about 900) and the console's policy proposals (about 3,000) pass; a page of 100
+// citizens with every field (about 29,500), or of more than 16, does not. TestListComplexity
+// checks these numbers.
+const DefaultMaxComplexity = 5000
 
 // DefaultMaxTokens is the default bound on the tokens of a query. Validation, which runs before the
 // complexity limit, takes time quadratic in the number of fields (a field repeated under one
@@ -72,10 +86,10 @@ func NewHandler(res *Resolver, cfg HandlerConfig) http.Handler {
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	srv := handler.New(NewExecutableSchema(Config{
+	srv := handler.New(newListComplexity(NewExecutableSchema(Config{
 		Resolvers:  res,
 		Directives: DirectiveRoot{Sensitive: sensitive},
-	}))
+	})))
 	srv.SetParserTokenLimit(cfg.MaxTokens)
 	srv.SetValidationRulesFn(func() *rules.Rules {
 		r := rules.NewDefaultRules()
@@ -118,6 +132,9 @@ func websocketInit(authenticate func(string) (auth.Principal, error)) transport.
 				return ctx, nil, errors.New("unauthorized: the connection_init Authorization is not a bearer token")
 			}
 			p, err := authenticate(strings.TrimSpace(token))
+			if errors.Is(err, ErrRateLimited) {
+				return ctx, nil, err
+			}
 			if err != nil {
 				return ctx, nil, errors.New("unauthorized: invalid token")
 			}

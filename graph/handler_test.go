@@ -630,7 +630,9 @@ func TestPanicIsInternalError(t *testing.T) {
 // selection with every other: the worst query within it (one field, repeated) must still be
 // answered quickly. `go test ./graph -run TestParserTokenLimit -v` logs what it took.
 func TestParserTokenLimit(t *testing.T) {
-	handler := graph.NewHandler(&graph.Resolver{}, graph.HandlerConfig{})
+	// A complexity limit under the worst query's (one field per token, about DefaultMaxTokens):
+	// refused right after validation, it times parsing and validation alone.
+	handler := graph.NewHandler(&graph.Resolver{}, graph.HandlerConfig{MaxComplexity: graph.DefaultMaxTokens / 2})
 	send := func(q string) (int, []gqlError) {
 		body, err := json.Marshal(map[string]string{"query": q})
 		if err != nil {

@@ -59,6 +59,7 @@ type config struct {
 	GraphiQL            bool            // serve GraphiQL at /graphiql
 	Pprof               bool            // serve the Go profiler at /debug/pprof/ to operator tokens
 	RequestTimeout      time.Duration   // the deadline of each request's context (0: defaultRequestTimeout)
+	RateLimits          rateLimits      // per-principal limits on /graphql (ratelimit.go; zero: none)
 	// MigrateRecordIntegrity: give a store written before record integrity its record MACs and
 	// heads, once, after checking every record against the ledger (hub.Updater.MigrateIntegrity).
 	MigrateRecordIntegrity bool
@@ -601,11 +602,12 @@ func (a *app) close(ctx context.Context) error {
 
 // handler is the hub's HTTP interface.
 func (a *app) handler() http.Handler {
+	limits := newLimiter(a.cfg.RateLimits, a.cfg.Logger)
 	gql := graph.NewHandler(&graph.Resolver{Reader: a.reader, Updater: a.updater, Review: a.review, CitizenLog: a.citizens,
-		Officers: a.officers, Questions: a.questions, Logger: a.cfg.Logger}, graph.HandlerConfig{Introspection: true, Authenticate: a.verifier.Verify, MaxBodyBytes: maxRequestBytes, RequestTimeout: a.requestTimeout()})
+		Officers: a.officers, Questions: a.questions, Logger: a.cfg.Logger}, graph.HandlerConfig{Introspection: true, Authenticate: limits.authenticate(a.verifier.Verify), MaxBodyBytes: maxRequestBytes, RequestTimeout: a.requestTimeout()})
 	mux := http.NewServeMux()
 	// The GraphQL handler bounds its own bodies (413 with a GraphQL error).
-	mux.Handle("/graphql", websocketOrAuth(gql, auth.Middleware(a.verifier, gql, auth.WithRejectHook(a.logRefusal))))
+	mux.Handle("/graphql", websocketOrAuth(gql, auth.Middleware(a.verifier, limits.middleware(gql), auth.WithRejectHook(a.logRefusal))))
 	if a.cfg.GraphiQL {
 		if page, err := graphiqlHandler("/graphql"); err != nil {
 			a.cfg.Logger.Error("GraphiQL is off", slog.String("error", err.Error()))

@@ -46,6 +46,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 	requestTimeout := fs.Duration("request-timeout", defaultRequestTimeout, "deadline of each request, passed to the store (websocket and event-stream subscriptions excepted)")
 	pprofOn := fs.Bool("pprof", false, "serve the Go profiler at /debug/pprof/ (operator tokens only)")
 	migrate := fs.Bool("migrate-record-integrity", false, "once, for a store written before record integrity: check every record against the ledger and give it its MAC and record head (no other instance may run)")
+	limits := registerRateLimits(fs, isDemo)
 	deadline := fs.Duration("question-deadline", hub.DefaultQuestionDeadline, "how long a department has to answer a citizen's question before it is shown as overdue")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -64,6 +65,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 		return &exitError{2, fmt.Errorf("--request-timeout must be positive, not %v", *requestTimeout)}
 	}
 	cfg.GraphiQL, cfg.RequestTimeout, cfg.Pprof = *graphiql, *requestTimeout, *pprofOn
+	cfg.RateLimits = *limits
 	cfg.IntegrationInterval = *interval
 	for _, w := range witnesses {
 		wc, err := parseWitness(w)
