@@ -41,6 +41,9 @@ type HandlerConfig struct {
 	RequestTimeout time.Duration
 	// Introspection allows schema introspection (GraphiQL needs it).
 	Introspection bool
+	// TrustedDocuments, when set, lets the principals it restricts run only the documents it
+	// holds (trusted.go); nil runs any document.
+	TrustedDocuments *TrustedDocuments
 	// Authenticate verifies a bearer token (auth.Verifier.Verify). With it, a websocket may carry
 	// its token in the connection_init payload ({"Authorization": "Bearer …"}), as a browser,
 	// which cannot set headers on a WebSocket, must; without it only the upgrade request's
@@ -106,6 +109,10 @@ func NewHandler(res *Resolver, cfg HandlerConfig) http.Handler {
 		PayloadReadLimit: &cfg.MaxBodyBytes})
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
+	}
+	if cfg.TrustedDocuments != nil {
+		registerProtocolCodes()
+		srv.Use(trustedDocuments{docs: cfg.TrustedDocuments, res: res})
 	}
 	srv.Use(extension.FixedComplexityLimit(cfg.MaxComplexity))
 	srv.AroundOperations(oneCitizenPerRequest)

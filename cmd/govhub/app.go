@@ -58,8 +58,12 @@ type config struct {
 	MaxTokenTTL         time.Duration   // the longest token lifetime issued or accepted (0: auth.DefaultMaxLifetime)
 	GraphiQL            bool            // serve GraphiQL at /graphiql
 	Pprof               bool            // serve the Go profiler at /debug/pprof/ to operator tokens
+	NoIntrospection     bool            // refuse schema introspection (--introspection=false)
 	RequestTimeout      time.Duration   // the deadline of each request's context (0: defaultRequestTimeout)
 	RateLimits          rateLimits      // per-principal limits on /graphql (ratelimit.go; zero: none)
+	// TrustedDocuments: the only GraphQL documents the principals it restricts may run
+	// (--trusted-documents); nil runs any.
+	TrustedDocuments *graph.TrustedDocuments
 	// MigrateRecordIntegrity: give a store written before record integrity its record MACs and
 	// heads, once, after checking every record against the ledger (hub.Updater.MigrateIntegrity).
 	MigrateRecordIntegrity bool
@@ -604,7 +608,8 @@ func (a *app) close(ctx context.Context) error {
 func (a *app) handler() http.Handler {
 	limits := newLimiter(a.cfg.RateLimits, a.cfg.Logger)
 	gql := graph.NewHandler(&graph.Resolver{Reader: a.reader, Updater: a.updater, Review: a.review, CitizenLog: a.citizens,
-		Officers: a.officers, Questions: a.questions, Logger: a.cfg.Logger}, graph.HandlerConfig{Introspection: true, Authenticate: limits.authenticate(a.verifier.Verify), MaxBodyBytes: maxRequestBytes, RequestTimeout: a.requestTimeout()})
+		Officers: a.officers, Questions: a.questions, Logger: a.cfg.Logger}, graph.HandlerConfig{Introspection: !a.cfg.NoIntrospection, TrustedDocuments: a.cfg.TrustedDocuments,
+		Authenticate: limits.authenticate(a.verifier.Verify), MaxBodyBytes: maxRequestBytes, RequestTimeout: a.requestTimeout()})
 	mux := http.NewServeMux()
 	// The GraphQL handler bounds its own bodies (413 with a GraphQL error).
 	mux.Handle("/graphql", websocketOrAuth(gql, auth.Middleware(a.verifier, limits.middleware(gql), auth.WithRejectHook(a.logRefusal))))

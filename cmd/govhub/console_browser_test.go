@@ -18,10 +18,12 @@ import (
 
 // The officers' console in Chromium against the real hub (embedded store, demo data): one hub,
 // one browser, a tab per person — each officer in a browser context of their own, so nothing in
-// one's storage reaches the other's.
+// one's storage reaches the other's. The hub runs with --trusted-documents restricting every
+// principal to the pages' own documents.
 func TestConsole(t *testing.T) {
 	h := startHub(t, 5)
-	srv := httptest.NewServer(h.handler)
+	pagesOnly(t, h)
+	srv := httptest.NewServer(h.app.handler())
 	t.Cleanup(srv.Close)
 	var browser webtest.Browser
 	t.Cleanup(browser.Close)
@@ -31,6 +33,7 @@ func TestConsole(t *testing.T) {
 	t.Run("ReadOnlyAuditor", c.auditor)
 	t.Run("RefusedTokenInWords", c.refusedToken)
 	t.Run("NarrowScreenBothLanguages", c.narrowBothLanguages)
+	t.Run("OnlyTrustedDocuments", func(t *testing.T) { checkPagesTrusted(t, h, housingClerk) })
 }
 
 type consoleTest struct {

@@ -34,10 +34,12 @@ import (
 )
 
 // The citizens' portal in Chromium against the real hub (embedded store, demo data), served as
-// under govhub demo, behind a test-only wrapper that can tamper with what the hub serves.
+// under govhub demo with --trusted-documents restricting every principal to the pages' own
+// documents, behind a test-only wrapper that can tamper with what the hub serves.
 func TestPortal(t *testing.T) {
 	h := startHub(t, 5)
 	h.app.demo = true
+	pagesOnly(t, h)
 	mitm := &portalMITM{next: h.app.handler()}
 	srv := httptest.NewServer(mitm)
 	t.Cleanup(srv.Close)
@@ -61,6 +63,7 @@ func TestPortal(t *testing.T) {
 	t.Run("QuestionAnswered", func(t *testing.T) { p.question(t, tab) })
 	t.Run("MoreAppendsOlder", p.more)
 	t.Run("NarrowScreenBothLanguages", func(t *testing.T) { p.narrow(t, tab) })
+	t.Run("OnlyTrustedDocuments", func(t *testing.T) { checkPagesTrusted(t, h, citizenOne) })
 }
 
 type portalTest struct {

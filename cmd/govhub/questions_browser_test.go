@@ -17,7 +17,8 @@ import (
 // there, and the answer is what the citizen's myQuestions returns.
 func TestConsoleQuestions(t *testing.T) {
 	h := startHub(t, 3)
-	srv := httptest.NewServer(h.handler)
+	pagesOnly(t, h) // the console with --trusted-documents: only the pages' documents run
+	srv := httptest.NewServer(h.app.handler())
 	t.Cleanup(srv.Close)
 	var browser webtest.Browser
 	t.Cleanup(browser.Close)
@@ -69,4 +70,5 @@ func TestConsoleQuestions(t *testing.T) {
 	if len(mine) != 1 || get(mine[0], "answer") != answer || get(mine[0], "basis") != "CASE" || get(mine[0], "status") != "ANSWERED" {
 		t.Errorf("myQuestions after the console's answer = %v, %+v", mine, r.Errors)
 	}
+	checkPagesTrusted(t, h, housingOfficer)
 }

@@ -16,7 +16,9 @@ import (
 
 	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/demo"
+	"github.com/govhub/govhub/graph"
 	"github.com/govhub/govhub/hub"
+	"github.com/govhub/govhub/web"
 )
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDemo bool) error {
@@ -43,6 +45,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 		fs.DurationVar(&ttl, "token-ttl", ttl, "lifetime of the printed tokens")
 	}
 	graphiql := fs.Bool("graphiql", isDemo, "serve GraphiQL at /graphiql (its scripts come from a CDN, pinned by integrity hashes)")
+	introspection := fs.Bool("introspection", true, "answer schema introspection queries (GraphiQL needs them, and the console probes the schema for optional features with one)")
+	trusted := fs.String("trusted-documents", "", `a JSON file {"<sha256 hex of the text>": "<document text>", …}: only these GraphQL documents, and the portal's and console's own, may run (see --trusted-documents-for)`)
+	trustedFor := fs.String("trusted-documents-for", "all", "the principals --trusted-documents restricts: all, or a comma-separated list of kinds (department, officer, citizen, auditor, operator); departments always")
 	requestTimeout := fs.Duration("request-timeout", defaultRequestTimeout, "deadline of each request, passed to the store (websocket and event-stream subscriptions excepted)")
 	pprofOn := fs.Bool("pprof", false, "serve the Go profiler at /debug/pprof/ (operator tokens only)")
 	migrate := fs.Bool("migrate-record-integrity", false, "once, for a store written before record integrity: check every record against the ledger and give it its MAC and record head (no other instance may run)")
@@ -66,6 +71,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 	}
 	cfg.GraphiQL, cfg.RequestTimeout, cfg.Pprof = *graphiql, *requestTimeout, *pprofOn
 	cfg.RateLimits = *limits
+	cfg.NoIntrospection = !*introspection
+	if *trusted != "" {
+		if cfg.TrustedDocuments, err = loadTrustedDocuments(*trusted, *trustedFor); err != nil {
+			return &exitError{2, err}
+		}
+		cfg.Logger.InfoContext(ctx, "trusted documents only", slog.Int("documents", cfg.TrustedDocuments.Len()), slog.String("for", *trustedFor))
+	}
 	cfg.IntegrationInterval = *interval
 	for _, w := range witnesses {
 		wc, err := parseWitness(w)
@@ -130,6 +142,33 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 		}
 	}
 	return serveHTTP(ctx, srv, ln, cfg.Logger)
+}
+
+// loadTrustedDocuments reads a --trusted-documents file (graph.ParseTrustedDocuments), adds the
+// pages' own documents (web.Operations) and restricts the kinds --trusted-documents-for names.
+func loadTrustedDocuments(path, kinds string) (*graph.TrustedDocuments, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--trusted-documents: %w", err)
+	}
+	docs, err := graph.ParseTrustedDocuments(data)
+	if err != nil {
+		return nil, fmt.Errorf("--trusted-documents %s: %w", path, err)
+	}
+	docs.Register(web.Operations()...)
+	if kinds != "all" {
+		var ks []auth.Kind
+		for _, k := range strings.Split(kinds, ",") {
+			switch k := auth.Kind(strings.TrimSpace(k)); k {
+			case auth.KindDepartment, auth.KindOfficer, auth.KindCitizen, auth.KindAuditor, auth.KindOperator:
+				ks = append(ks, k)
+			default:
+				return nil, fmt.Errorf("--trusted-documents-for: %q is not all or a kind of principal (department, officer, citizen, auditor, operator)", k)
+			}
+		}
+		docs.Restrict(ks...)
+	}
+	return docs, nil
 }
 
 // tokenFlags are the settings of the hub's tokens, shared by serve, demo and token.
