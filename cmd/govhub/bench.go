@@ -31,6 +31,7 @@ import (
 
 	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/demo"
+	"github.com/govhub/govhub/graph"
 	"github.com/govhub/govhub/ledger"
 )
 
@@ -56,6 +57,8 @@ const (
 	benchUpdateQuery = `mutation($id: ID!, $income: Int64!, $paid: Int64!) {
   updateTax(citizenId: $id, purpose: "tax-administration", input: {annualIncome: $income, taxPaid: $paid}) { version } }`
 	benchLogQuery = `{ myAccesses(first: 20) { edges { node { index kind } } } }`
+	// benchProofQuery asks, after the run, for a sampled receipt's inclusion proof.
+	benchProofQuery = `query($i: Int64!, $n: Int64!) { inclusionProof(index: $i, treeSize: $n) { hashes } }`
 )
 
 func randomCitizen(r *rand.Rand, n int) string { return demo.CitizenID(1 + r.IntN(n)) }
@@ -108,7 +111,8 @@ late). The default mix: point reads by the housing clerk (60 %), sealed reveals 
 security clerk (15 %), list pages (5 %), tax updates (10 %), citizens reading their access log
 (10 %), over random citizens C000001 … C<N>. Every response is checked; tokens are minted with the
 data directory's issuer key. Prints throughput, latency percentiles, errors by code, the ledger's
-growth and lag, and with --json a JSON summary.
+growth and lag, and with --json a JSON summary. Against a hub that runs only trusted documents,
+add what --documents prints to its --trusted-documents file.
 
 flags:
 `
@@ -178,8 +182,19 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	rate := fs.Float64("rate", 0, "requests a second, open loop (0: closed loop)")
 	citizens := fs.Int("citizens", 1000, "the demo citizens to pick from: C000001 … C<N>")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
+	documents := fs.Bool("documents", false, "print the GraphQL documents the scenarios send, as a --trusted-documents file, and exit")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *documents {
+		set := map[string]string{graph.DocumentHash(benchProofQuery): benchProofQuery}
+		for _, s := range benchScenarios {
+			q, _ := s.build(rand.New(rand.NewPCG(1, 2)), 1)
+			set[graph.DocumentHash(q)] = q
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(set)
 	}
 	if *concurrency < 1 || *citizens < 1 || *duration <= 0 || *rate < 0 {
 		return &exitError{2, errors.New("--concurrency, --citizens and --duration must be positive, --rate not negative")}
@@ -553,8 +568,7 @@ func (b *bencher) checkProofs(ctx context.Context, tok string, receipts []ledger
 		var res struct {
 			InclusionProof struct{ Hashes []string }
 		}
-		err := c.query(ctx, `query($i: Int64!, $n: Int64!) { inclusionProof(index: $i, treeSize: $n) { hashes } }`,
-			map[string]any{"i": r.Index, "n": cp.Size}, &res)
+		err := c.query(ctx, benchProofQuery, map[string]any{"i": r.Index, "n": cp.Size}, &res)
 		if err != nil {
 			return n, fmt.Errorf("inclusion proof of entry %d: %w", r.Index, err)
 		}

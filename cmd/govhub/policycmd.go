@@ -228,6 +228,18 @@ func toWireGroupings(gs []policy.Grouping) []wireGrouping {
 	return out
 }
 
+// The GraphQL documents govhub policy import sends; registered with every trusted-documents set
+// (cliDocuments), so the command works whichever principals the mode restricts.
+const (
+	policyInForceDoc = `{ policyVersion { version } policyRules { role department object action purpose effect }
+  policyGroupings { member role department } purposes { code titleZh titleEn legalBasis } }`
+	proposeDoc = `mutation($change: PolicyChangeInput!, $reason: String!) { proposePolicyChange(change: $change, reason: $reason) {
+  id baseVersion proposedBy impact { department role purpose field before after } } }`
+)
+
+// cliDocuments are the GraphQL documents the govhub commands send to a hub as officers.
+func cliDocuments() []string { return []string{policyInForceDoc, proposeDoc} }
+
 // proposeThroughHub reads the policy in force from the hub, and proposes the difference to want
 // (purposes nil: the registry stays as it is) as the token's officer.
 func proposeThroughHub(ctx context.Context, hc *hubClient, want policy.Set, reason string, stdout io.Writer) error {
@@ -237,8 +249,7 @@ func proposeThroughHub(ctx context.Context, hc *hubClient, want policy.Set, reas
 		PolicyGroupings []wireGrouping
 		Purposes        []policy.Purpose
 	}
-	err := hc.query(ctx, `{ policyVersion { version } policyRules { role department object action purpose effect }
-		policyGroupings { member role department } purposes { code titleZh titleEn legalBasis } }`, nil, &cur)
+	err := hc.query(ctx, policyInForceDoc, nil, &cur)
 	if err != nil {
 		return err
 	}
@@ -269,8 +280,7 @@ func proposeThroughHub(ctx context.Context, hc *hubClient, want policy.Set, reas
 			Impact      []struct{ Department, Role, Purpose, Field, Before, After string }
 		}
 	}
-	err = hc.query(ctx, `mutation($change: PolicyChangeInput!, $reason: String!) { proposePolicyChange(change: $change, reason: $reason) {
-		id baseVersion proposedBy impact { department role purpose field before after } } }`, map[string]any{"change": wc, "reason": reason}, &res)
+	err = hc.query(ctx, proposeDoc, map[string]any{"change": wc, "reason": reason}, &res)
 	if err != nil {
 		return &exitError{1, err}
 	}

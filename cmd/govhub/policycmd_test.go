@@ -127,3 +127,44 @@ func TestStatusBesideHub(t *testing.T) {
 		t.Errorf("status with no hub = %v", err)
 	}
 }
+
+// With the trusted-documents mode on for every principal, `govhub policy import` still works (its
+// documents are registered with every set), and `govhub bench` runs once the documents it prints
+// with --documents are in the file.
+func TestCommandsUnderTrustedDocuments(t *testing.T) {
+	h := startHub(t, 5)
+	var out, errOut bytes.Buffer
+	if err := run(t.Context(), []string{"bench", "--documents"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "trusted.json")
+	if err := os.WriteFile(file, out.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	docs, err := loadTrustedDocuments(file, "all")
+	if err != nil {
+		t.Fatalf("bench --documents printed a file the hub refuses: %v\n%s", err, out.String())
+	}
+	h.app.cfg.TrustedDocuments = docs
+	h.handler = h.app.handler()
+	serveBeside(t, h)
+	t.Setenv(tokenEnv, "")
+
+	out.Reset()
+	if err := run(t.Context(), []string{"policy", "export", "--data-dir", h.dir}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	csv := filepath.Join(t.TempDir(), "rules.csv")
+	if err := os.WriteFile(csv, append(out.Bytes(), "p, clerk, housing, identity.birthDate, commit, home-purchase-eligibility, allow\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := run(t.Context(), []string{"policy", "import", csv, "--data-dir", h.dir, "--reason", "age check", "--token", h.token(officer1)}, &out, &errOut); err != nil ||
+		!strings.Contains(out.String(), "by officer-1") {
+		t.Errorf("policy import under trusted documents = %v: %s %s", err, out.String(), errOut.String())
+	}
+	out.Reset()
+	if err := run(t.Context(), []string{"bench", "--data-dir", h.dir, "--duration", "1s", "--concurrency", "2", "--citizens", "5"}, &out, &errOut); err != nil {
+		t.Errorf("bench under trusted documents = %v:\n%s", err, out.String())
+	}
+}

@@ -156,6 +156,7 @@ func loadTrustedDocuments(path, kinds string) (*graph.TrustedDocuments, error) {
 		return nil, fmt.Errorf("--trusted-documents %s: %w", path, err)
 	}
 	docs.Register(web.Operations()...)
+	docs.Register(cliDocuments()...)
 	if kinds != "all" {
 		var ks []auth.Kind
 		for _, k := range strings.Split(kinds, ",") {

@@ -53,7 +53,7 @@ func TestTrustedDocumentsBadFile(t *testing.T) {
 }
 
 // pagesOnly turns on the trusted-documents mode for every principal with an empty file: only the
-// portal's and console's own documents run.
+// portal's and console's own documents run (and those govhub policy import sends).
 func pagesOnly(t *testing.T, h *testHub) {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "trusted.json")
@@ -64,8 +64,8 @@ func pagesOnly(t *testing.T, h *testHub) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if docs.Len() != len(web.Operations()) {
-		t.Fatalf("trusted documents = %d, want the pages' %d", docs.Len(), len(web.Operations()))
+	if want := len(web.Operations()) + len(cliDocuments()); docs.Len() != want {
+		t.Fatalf("trusted documents = %d, want the pages' and the commands' %d", docs.Len(), want)
 	}
 	h.app.cfg.TrustedDocuments = docs
 }
