@@ -63,26 +63,35 @@ const (
 
 func randomCitizen(r *rand.Rand, n int) string { return demo.CitizenID(1 + r.IntN(n)) }
 
-func fixed(p auth.Principal) func(*rand.Rand, int) auth.Principal {
-	return func(*rand.Rand, int) auth.Principal { return p }
+// benchOfficials is how many officials of each department the load speaks for: a hub limits each
+// principal's rate (--rate-limit), as it would each real official's.
+const benchOfficials = 64
+
+// official returns one of benchOfficials officials of p's department and role, at random.
+func official(p auth.Principal) func(*rand.Rand, int) auth.Principal {
+	return func(r *rand.Rand, _ int) auth.Principal {
+		q := p
+		q.Subject = fmt.Sprintf("%s-%d", p.Subject, r.IntN(benchOfficials))
+		return q
+	}
 }
 
 var benchScenarios = []benchScenario{
 	{name: "read", logged: true,
-		principal: fixed(auth.Principal{Kind: auth.KindDepartment, Department: "housing", Role: "clerk", Subject: "bench-housing"}),
+		principal: official(auth.Principal{Kind: auth.KindDepartment, Department: "housing", Role: "clerk", Subject: "bench-housing"}),
 		build: func(r *rand.Rand, n int) (string, map[string]any) {
 			return benchReadQuery, map[string]any{"id": randomCitizen(r, n)}
 		}},
 	{name: "reveal", logged: true,
-		principal: fixed(auth.Principal{Kind: auth.KindDepartment, Department: "public-security", Role: "clerk", Subject: "bench-police"}),
+		principal: official(auth.Principal{Kind: auth.KindDepartment, Department: "public-security", Role: "clerk", Subject: "bench-police"}),
 		build: func(r *rand.Rand, n int) (string, map[string]any) {
 			return benchRevealQuery, map[string]any{"id": randomCitizen(r, n)}
 		}},
 	{name: "list", logged: true,
-		principal: fixed(auth.Principal{Kind: auth.KindDepartment, Department: "public-security", Role: "clerk", Subject: "bench-police"}),
+		principal: official(auth.Principal{Kind: auth.KindDepartment, Department: "public-security", Role: "clerk", Subject: "bench-police"}),
 		build:     func(*rand.Rand, int) (string, map[string]any) { return benchListQuery, nil }},
 	{name: "update", logged: true,
-		principal: fixed(auth.Principal{Kind: auth.KindDepartment, Department: "tax", Role: "clerk", Subject: "bench-tax"}),
+		principal: official(auth.Principal{Kind: auth.KindDepartment, Department: "tax", Role: "clerk", Subject: "bench-tax"}),
 		build: func(r *rand.Rand, n int) (string, map[string]any) {
 			income := 50_000 + r.Int64N(500_000)
 			return benchUpdateQuery, map[string]any{"id": randomCitizen(r, n), "income": income, "paid": income / 10}
@@ -110,7 +119,8 @@ requests a second (at most --concurrency in flight; a request that cannot start 
 late). The default mix: point reads by the housing clerk (60 %), sealed reveals by the public-
 security clerk (15 %), list pages (5 %), tax updates (10 %), citizens reading their access log
 (10 %), over random citizens C000001 … C<N>. Every response is checked; tokens are minted with the
-data directory's issuer key. Prints throughput, latency percentiles, errors by code, the ledger's
+data directory's issuer key, for 64 officials of each department (each is rate-limited on its own
+as the hub's --rate-limit says). Prints throughput, latency percentiles, errors by code, the ledger's
 growth and lag, and with --json a JSON summary. Against a hub that runs only trusted documents,
 add what --documents prints to its --trusted-documents file.
 
