@@ -213,7 +213,8 @@ func (l timedLedger) Append(ctx context.Context, e ledger.Entry) (ledger.Receipt
 
 // graphql counts the GraphQL requests next serves, by operation and outcome, with their latency.
 // Websocket and event-stream subscriptions, which last as long as the client wants, are not
-// counted.
+// counted. The operation is named from the body as next read it (a copy is kept as it reads): a
+// request refused before its body was read (no token) is "other".
 func (m *hubMetrics) graphql(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") || strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
@@ -221,34 +222,52 @@ func (m *hubMetrics) graphql(next http.Handler) http.Handler {
 			return
 		}
 		start := time.Now()
-		op := m.operation(r)
+		var body *keptBody
+		if r.Method == http.MethodPost && r.Body != nil {
+			body = &keptBody{ReadCloser: r.Body}
+			if n := r.ContentLength; n > 0 && n <= maxRequestBytes {
+				body.kept = make([]byte, 0, n)
+			}
+			r.Body = body
+		}
 		ow := &observedWriter{ResponseWriter: w}
 		next.ServeHTTP(ow, r)
-		m.requests.WithLabelValues(op, ow.outcome()).Observe(time.Since(start).Seconds())
+		m.requests.WithLabelValues(m.operation(r, body), ow.outcome()).Observe(time.Since(start).Seconds())
 	})
 }
 
-// operation names the request's operation by its root fields, reading (and putting back) the
-// body of a POST.
-func (m *hubMetrics) operation(r *http.Request) string {
+// keptBody keeps a copy of what is read of a request body, up to maxRequestBytes.
+type keptBody struct {
+	io.ReadCloser
+	kept []byte
+	over bool
+}
+
+func (b *keptBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if !b.over {
+		if len(b.kept)+n > maxRequestBytes {
+			b.over, b.kept = true, nil
+		} else {
+			b.kept = append(b.kept, p[:n]...)
+		}
+	}
+	return n, err
+}
+
+// operation names the request's operation by its root fields: from the URL of a GET, from what
+// was read of the body of a POST.
+func (m *hubMetrics) operation(r *http.Request, body *keptBody) string {
 	var req struct {
 		Query         string `json:"query"`
 		OperationName string `json:"operationName"`
 	}
-	switch r.Method {
-	case http.MethodGet:
+	switch {
+	case r.Method == http.MethodGet:
 		q := r.URL.Query()
 		req.Query, req.OperationName = q.Get("query"), q.Get("operationName")
-	case http.MethodPost:
-		if r.Body == nil {
-			return "other"
-		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBytes+1))
-		r.Body = struct {
-			io.Reader
-			io.Closer
-		}{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
-		if err != nil || len(body) > maxRequestBytes || json.Unmarshal(body, &req) != nil {
+	case body != nil && !body.over && len(body.kept) > 0:
+		if json.Unmarshal(body.kept, &req) != nil {
 			return "other"
 		}
 	default:

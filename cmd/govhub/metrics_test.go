@@ -124,7 +124,7 @@ func TestMetrics(t *testing.T) {
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(`(?m)^govhub_graphql_request_duration_seconds_count\{operation="citizen",outcome="ok"\} 1$`),
 		regexp.MustCompile(`(?m)^govhub_graphql_request_duration_seconds_count\{operation="other",outcome="GRAPHQL_VALIDATION_FAILED"\} 1$`),
-		regexp.MustCompile(`(?m)^govhub_graphql_request_duration_seconds_count\{operation="me",outcome="http_401"\} 1$`),
+		regexp.MustCompile(`(?m)^govhub_graphql_request_duration_seconds_count\{operation="other",outcome="http_401"\} 1$`),
 		regexp.MustCompile(`(?m)^govhub_policy_decisions_total\{level="reveal"\} [1-9]`),
 		regexp.MustCompile(`(?m)^govhub_policy_decisions_total\{level="commit"\} [0-9]`),
 		regexp.MustCompile(`(?m)^govhub_policy_decisions_total\{level="deny"\} [0-9]`),
