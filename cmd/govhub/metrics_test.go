@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/govhub/govhub/internal/usecase"
 	"github.com/govhub/govhub/ledger"
 )
 
@@ -86,8 +88,22 @@ func TestRequestID(t *testing.T) {
 			}
 		})
 	}
+	// An update's entry carries it too.
+	body, _ := json.Marshal(map[string]any{"query": updateTax, "variables": map[string]any{"id": c.ID, "income": 123456}})
+	rec := h.post(http.Header{"Authorization": {"Bearer " + h.token(taxClerk)}, requestIDHeader: {"update-1"}}, string(body))
+	var upd struct {
+		Data struct {
+			UpdateTax struct{ Receipt struct{ Index int } }
+		}
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &upd); err != nil || rec.Header().Get(requestIDHeader) != "update-1" {
+		t.Fatalf("update = %d %s (X-Request-Id %q)", rec.Code, rec.Body, rec.Header().Get(requestIDHeader))
+	}
+	if all, _ := h.entries(); all[upd.Data.UpdateTax.Receipt.Index].RequestID != "update-1" {
+		t.Errorf("update entry request-id = %q, want update-1", all[upd.Data.UpdateTax.Receipt.Index].RequestID)
+	}
 	// Other routes get an id too.
-	rec := httptest.NewRecorder()
+	rec = httptest.NewRecorder()
 	h.handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
 	if rec.Header().Get(requestIDHeader) == "" {
 		t.Errorf("/healthz has no X-Request-Id")
@@ -200,6 +216,18 @@ func TestReadyzReasons(t *testing.T) {
 	check("database unreachable (records)", "ledger failed")
 	if _, err := h.app.log.Append(t.Context(), ledger.Entry{}); err == nil {
 		t.Errorf("a failed ledger took an append")
+	}
+}
+
+// Log lines written with a request's context name its id.
+func TestRequestIDLogs(t *testing.T) {
+	var buf strings.Builder
+	logger := slog.New(requestIDLogs{slog.NewTextHandler(&buf, nil)}).With(slog.String("component", "test"))
+	logger.InfoContext(usecase.WithRequestID(t.Context(), "abc-1"), "with")
+	logger.InfoContext(t.Context(), "without")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], "request_id=abc-1") || strings.Contains(lines[1], "request_id") {
+		t.Errorf("log = %q, want request_id=abc-1 on the first line only", buf.String())
 	}
 }
 
