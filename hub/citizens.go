@@ -337,7 +337,7 @@ func (c *Citizens) Records(ctx context.Context, p auth.Principal, want map[strin
 	}
 	entry := ledger.Entry{
 		Kind: ledger.KindAccess, Time: rd.now(), Department: string(auth.KindCitizen), Role: string(auth.KindCitizen),
-		Policy: snap.Version(), Request: rd.requestDigest(request), Outcome: ledger.OutcomeAllowed,
+		Policy: snap.Version(), Request: rd.requestDigest(request), RequestID: requestID(ctx), Outcome: ledger.OutcomeAllowed,
 		Subjects: [][]byte{subj}, Fields: d.entryFields(),
 	}
 	if rerr != nil { // a record changed behind the hub's back: refused, on the ledger

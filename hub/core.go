@@ -25,6 +25,8 @@ type core struct {
 	officials *usecase.Officials
 	now       func() time.Time
 	rand      io.Reader
+	// metrics counts decisions (metrics.go).
+	metrics Metrics
 }
 
 func newCore(lg Appender, index SubjectIndex, indexKey []byte, officials *usecase.Officials, opts []Option) (core, error) {
@@ -34,7 +36,7 @@ func newCore(lg Appender, index SubjectIndex, indexKey []byte, officials *usecas
 	if len(indexKey) != subject.KeySize {
 		return core{}, fmt.Errorf("hub: index key has %d bytes, want %d", len(indexKey), subject.KeySize)
 	}
-	c := core{ledger: lg, index: index, indexKey: indexKey, officials: officials, now: time.Now, rand: rand.Reader}
+	c := core{ledger: lg, index: index, indexKey: indexKey, officials: officials, now: time.Now, rand: rand.Reader, metrics: noMetrics{}}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -49,6 +51,10 @@ func (c *core) actor(ctx context.Context, p auth.Principal) (department, role st
 	official, err = c.officials.Line(ctx, p)
 	return department, role, official, err
 }
+
+// requestID is the id of the request ctx serves (usecase.WithRequestID), for the request-id line
+// of its entries ("" without one).
+func requestID(ctx context.Context) string { return usecase.RequestID(ctx) }
 
 // pseudonym names a citizen in the private subject index (subject.Pseudonym under the index key).
 func (c *core) pseudonym(citizen string) string { return subject.Pseudonym(c.indexKey, citizen) }

@@ -77,7 +77,7 @@ func (rd *Reader) ListCitizens(ctx context.Context, p auth.Principal, req ListRe
 	}
 	entry := ledger.Entry{
 		Kind: ledger.KindAccess, Time: rd.now(), Department: dept, Role: role, Official: official, Purpose: req.Purpose,
-		Policy: snap.Version(), Request: rd.requestDigest(req.Request), Outcome: ledger.OutcomeAllowed,
+		Policy: snap.Version(), Request: rd.requestDigest(req.Request), RequestID: requestID(ctx), Outcome: ledger.OutcomeAllowed,
 	}
 	refuse := func(reason string, cause error) (*ListResult, error) {
 		entry.Outcome, entry.Reason, entry.Fields = ledger.OutcomeDenied, reason, d.denied()

@@ -46,7 +46,7 @@ func (rd *Reader) OpenOwn(ctx context.Context, p auth.Principal, field string, i
 		}
 		if _, aerr := rd.appendFor(ctx, ledger.Entry{
 			Kind: ledger.KindAccess, Time: rd.now(), Department: string(auth.KindCitizen), Role: string(auth.KindCitizen),
-			Policy: rd.policy.Snapshot().Version(), Outcome: ledger.OutcomeDenied, Reason: "integrity", Subjects: [][]byte{subj},
+			Policy: rd.policy.Snapshot().Version(), RequestID: requestID(ctx), Outcome: ledger.OutcomeDenied, Reason: "integrity", Subjects: [][]byte{subj},
 			Fields: []ledger.Field{{Name: name, Level: policy.Deny.String()}},
 		}, p.Subject, salt); aerr != nil {
 			return o, r, errors.Join(err, aerr)
@@ -90,7 +90,7 @@ func (rd *Reader) OpenOwn(ctx context.Context, p auth.Principal, field string, i
 	}
 	r, err = rd.appendFor(ctx, ledger.Entry{
 		Kind: ledger.KindAccess, Time: rd.now(), Department: string(auth.KindCitizen), Role: string(auth.KindCitizen),
-		Policy: rd.policy.Snapshot().Version(), Outcome: ledger.OutcomeAllowed, Subjects: [][]byte{subj},
+		Policy: rd.policy.Snapshot().Version(), RequestID: requestID(ctx), Outcome: ledger.OutcomeAllowed, Subjects: [][]byte{subj},
 		Fields: []ledger.Field{{Name: name, Level: policy.Reveal.String()}},
 	}, p.Subject, salt)
 	if err != nil {

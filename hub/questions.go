@@ -262,7 +262,7 @@ func (qs *Questions) Ask(ctx context.Context, p auth.Principal, index uint64, me
 	q := store.Question{ID: usecase.RandomID(qs.rand), Citizen: p.Subject, Pseudonym: pseudonym, Department: access.Department,
 		AccessIndex: index, Message: message, Asked: now, Status: store.QuestionOpen}
 	r, err := qs.appendFor(ctx, ledger.Entry{Kind: ledger.KindQuestion, Time: now, Department: dept, Role: role, Official: official,
-		Policy: qs.policy.Snapshot().Version(), Outcome: ledger.OutcomeAllowed, Record: qs.textDigest(ledger.KindQuestion, q.ID, message),
+		Policy: qs.policy.Snapshot().Version(), RequestID: requestID(ctx), Outcome: ledger.OutcomeAllowed, Record: qs.textDigest(ledger.KindQuestion, q.ID, message),
 		About: index, Subjects: [][]byte{commitment}}, p.Subject, salt)
 	if err != nil {
 		return Question{}, err
@@ -323,7 +323,7 @@ func (qs *Questions) Answer(ctx context.Context, p auth.Principal, id, basis, te
 	}
 	now := qs.now().UTC().Truncate(time.Millisecond)
 	r, err := qs.appendFor(ctx, ledger.Entry{Kind: ledger.KindAnswer, Time: now, Department: dept, Role: role, Official: official,
-		Policy: qs.policy.Snapshot().Version(), Outcome: ledger.OutcomeAllowed, Reason: basis,
+		Policy: qs.policy.Snapshot().Version(), RequestID: requestID(ctx), Outcome: ledger.OutcomeAllowed, Reason: basis,
 		Record: qs.textDigest(ledger.KindAnswer, q.ID, text), About: q.Entry, Subjects: [][]byte{commitment}}, q.Citizen, salt)
 	if err != nil {
 		return Question{}, err

@@ -98,7 +98,7 @@ func (rd *Reader) ReadCitizen(ctx context.Context, p auth.Principal, req ReadReq
 	}
 	entry := ledger.Entry{
 		Kind: ledger.KindAccess, Time: rd.now(), Department: dept, Role: role, Official: official, Purpose: req.Purpose,
-		Policy: snap.Version(), Request: rd.requestDigest(req.Request), Outcome: ledger.OutcomeAllowed,
+		Policy: snap.Version(), Request: rd.requestDigest(req.Request), RequestID: requestID(ctx), Outcome: ledger.OutcomeAllowed,
 	}
 	salt, subj, err := rd.subject(req.Citizen)
 	if err != nil {
@@ -175,6 +175,6 @@ func (rd *Reader) LogRefusal(ctx context.Context, p auth.Principal, reason strin
 	}
 	return rd.appendEntry(ctx, ledger.Entry{
 		Kind: ledger.KindAccess, Time: rd.now(), Department: dept, Role: role, Official: official, Policy: rd.policy.Snapshot().Version(),
-		Request: rd.requestDigest(request), Outcome: ledger.OutcomeDenied, Reason: reason,
+		Request: rd.requestDigest(request), RequestID: requestID(ctx), Outcome: ledger.OutcomeDenied, Reason: reason,
 	})
 }

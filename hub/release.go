@@ -47,6 +47,7 @@ func (rd *Reader) decide(ctx context.Context, snap *policy.Snapshot, p auth.Prin
 		}
 	}
 	load := map[string]bool{}
+	var counts [3]int // by level: deny, commit, reveal
 	for _, f := range d.fields {
 		level := policy.Deny
 		if d.purposeKnown && (p.Kind == auth.KindDepartment || p.Kind == auth.KindOfficer) {
@@ -56,6 +57,9 @@ func (rd *Reader) decide(ctx context.Context, snap *policy.Snapshot, p auth.Prin
 			level = policy.Commit
 		}
 		d.levels[f] = level
+		if i := int(level - policy.Deny); i >= 0 && i < len(counts) {
+			counts[i]++
+		}
 		if level != policy.Deny {
 			df, _ := fieldOf(f)
 			load[df.dataset.Name] = true
@@ -65,6 +69,11 @@ func (rd *Reader) decide(ctx context.Context, snap *policy.Snapshot, p auth.Prin
 		}
 	}
 	d.load = sortedKeys(load)
+	for i, n := range counts {
+		if n > 0 {
+			rd.metrics.Decided(policy.Deny+policy.Level(i), n)
+		}
+	}
 	return d, nil
 }
 

@@ -75,7 +75,7 @@ func (u *Updater) Update(ctx context.Context, p auth.Principal, req UpdateReques
 	}
 	entry := ledger.Entry{
 		Kind: ledger.KindUpdate, Time: u.now(), Department: dept, Role: role, Official: official, Purpose: req.Purpose,
-		Policy: snap.Version(), Request: u.requestDigest(req.Request), Outcome: ledger.OutcomeAllowed,
+		Policy: snap.Version(), Request: u.requestDigest(req.Request), RequestID: requestID(ctx), Outcome: ledger.OutcomeAllowed,
 		Dataset: ds.Name, Subjects: [][]byte{subj},
 	}
 	refuse := func(reason string, cause error) (*UpdateResult, error) {

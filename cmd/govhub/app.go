@@ -59,6 +59,7 @@ type config struct {
 	GraphiQL            bool            // serve GraphiQL at /graphiql
 	Pprof               bool            // serve the Go profiler at /debug/pprof/ to operator tokens
 	NoIntrospection     bool            // refuse schema introspection (--introspection=false)
+	MetricsLoopback     bool            // serve /metrics without a token to loopback addresses (metrics.go)
 	RequestTimeout      time.Duration   // the deadline of each request's context (0: defaultRequestTimeout)
 	RateLimits          rateLimits      // per-principal limits on /graphql (ratelimit.go; zero: none)
 	// TrustedDocuments: the only GraphQL documents the principals it restricts may run
@@ -253,6 +254,8 @@ type app struct {
 	demo bool
 	// started is when openApp returned.
 	started time.Time
+	// metrics are what /metrics serves (metrics.go).
+	metrics *hubMetrics
 }
 
 // openApp opens everything a serving hub needs, checks the ledger against its latest checkpoint,
@@ -267,7 +270,11 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 		return nil, err
 	}
 	warnSharedFerretDB(ctx, cfg, st)
+	if cfg.Logger != nil {
+		cfg.Logger = slog.New(requestIDLogs{cfg.Logger.Handler()})
+	}
 	a := &app{cfg: cfg, storage: st, keys: k, started: time.Now()}
+	a.metrics = newMetrics(a)
 	ok := false
 	defer func() {
 		if !ok {
@@ -310,6 +317,7 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening the ledger: %w", err)
 	}
+	go a.metrics.watchCheckpoint(life, a.log)
 	// The start-up check: the recent entries, before serving (the stored tiles were already checked
 	// against the latest checkpoint); the whole log in the background, refusing appends — and so
 	// failing every request closed — if it finds the log altered.
@@ -375,7 +383,7 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.officers, err = governance.New(governance.Config{Policy: engine, Versions: st.store, Proposals: st.store, Ledger: a.log,
+	a.officers, err = governance.New(governance.Config{Policy: engine, Versions: st.store, Proposals: st.store, Ledger: a.ledger(),
 		Follower: follower, Officials: a.officials})
 	if err != nil {
 		return nil, err
@@ -503,24 +511,27 @@ func (a *app) migrateIntegrity(ctx context.Context) error {
 	return nil
 }
 
+// ledger is the ledger as the use cases append to it: timed for the metrics.
+func (a *app) ledger() timedLedger { return timedLedger{a.log, a.metrics} }
+
 // openUseCases builds the hub's capabilities on the open store and ledger, deciding with engine.
 func (a *app) openUseCases(engine *policy.Engine) error {
 	st, k := a.storage.store, a.keys
 	var err error
 	a.reader, err = hub.NewReader(hub.ReaderConfig{Records: st, Lister: st, Keys: st, Master: k.master, Index: st,
-		Ledger: a.readLedger(), Policy: engine, IndexKey: k.index, Officials: a.officials, Integrity: a.integrity})
+		Ledger: a.readLedger(), Policy: engine, IndexKey: k.index, Officials: a.officials, Integrity: a.integrity}, hub.WithMetrics(a.metrics))
 	if err != nil {
 		return err
 	}
 	a.updater, err = hub.NewUpdater(hub.UpdaterConfig{Records: st, Keys: st, Master: k.master, Pending: st, Index: st,
-		Ledger: a.log, Leaves: a.log.Reader(), Policy: engine, IndexKey: k.index, Officials: a.officials, Integrity: a.integrity})
+		Ledger: a.ledger(), Leaves: a.log.Reader(), Policy: engine, IndexKey: k.index, Officials: a.officials, Integrity: a.integrity})
 	if err != nil {
 		return err
 	}
 	if a.review, err = hub.NewReview(a.log, a.log.Reader()); err != nil {
 		return err
 	}
-	if a.questions, err = hub.NewQuestions(hub.QuestionsConfig{Questions: st, Refs: st, Entries: a.log.Reader(), Index: st, Ledger: a.log,
+	if a.questions, err = hub.NewQuestions(hub.QuestionsConfig{Questions: st, Refs: st, Entries: a.log.Reader(), Index: st, Ledger: a.ledger(),
 		Policy: engine, IndexKey: k.index, Officials: a.officials, Deadline: a.cfg.QuestionDeadline, Keys: st, Master: k.master}); err != nil {
 		return err
 	}
@@ -612,7 +623,7 @@ func (a *app) handler() http.Handler {
 		Authenticate: limits.authenticate(a.verifier.Verify), MaxBodyBytes: maxRequestBytes, RequestTimeout: a.requestTimeout()})
 	mux := http.NewServeMux()
 	// The GraphQL handler bounds its own bodies (413 with a GraphQL error).
-	mux.Handle("/graphql", websocketOrAuth(gql, auth.Middleware(a.verifier, limits.middleware(gql), auth.WithRejectHook(a.logRefusal))))
+	mux.Handle("/graphql", websocketOrAuth(gql, a.metrics.graphql(auth.Middleware(a.verifier, limits.middleware(gql), auth.WithRejectHook(a.logRefusal)))))
 	if a.cfg.GraphiQL {
 		if page, err := graphiqlHandler("/graphql"); err != nil {
 			a.cfg.Logger.Error("GraphiQL is off", slog.String("error", err.Error()))
@@ -647,24 +658,8 @@ func (a *app) handler() http.Handler {
 		a.mountPprof(mux)
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := errors.Join(a.storage.client.Ping(ctx, nil), a.storage.ledgerClient.Ping(ctx, nil)); err != nil {
-			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
-			return
-		}
-		if a.log.Failed() != nil {
-			http.Error(w, "the stored ledger does not verify", http.StatusServiceUnavailable)
-			return
-		}
-		if n := a.integrity.Alerts(); n > 0 {
-			http.Error(w, fmt.Sprintf("record integrity alerts: %d (records changed behind the hub's back were refused; see the error log)", n),
-				http.StatusServiceUnavailable)
-			return
-		}
-		io.WriteString(w, "ready\n")
-	})
+	mux.HandleFunc("GET /readyz", a.readyz) // metrics.go: every reason the hub is not ready
+	mux.Handle("GET "+metricsPath, a.metrics.handler(a.verifier, a.cfg.MetricsLoopback, a.cfg.Logger))
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		graphiql := ""
 		if a.cfg.GraphiQL {
@@ -672,7 +667,7 @@ func (a *app) handler() http.Handler {
 		}
 		io.WriteString(w, "GovHub: POST /graphql (bearer token),"+graphiql+" GET /console, GET /portal, GET /checkpoint, GET /tile/…\n")
 	})
-	return withRequestDeadline(a.requestTimeout(), mux)
+	return withRequestID(withRequestDeadline(a.requestTimeout(), mux))
 }
 
 // logRefusal puts refused requests of known principals (expired tokens) on the ledger.

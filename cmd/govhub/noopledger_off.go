@@ -8,5 +8,5 @@ import "github.com/govhub/govhub/hub"
 // logged on the ledger, and nothing at run time can change that.
 const noopLedgerBuild = false
 
-// readLedger is the ledger reads append to: the hub's ledger.
-func (a *app) readLedger() hub.Appender { return a.log }
+// readLedger is the ledger reads append to: the hub's ledger (appends timed for /metrics).
+func (a *app) readLedger() hub.Appender { return a.ledger() }

@@ -13,8 +13,8 @@ func TestDefaultBuildLogsReads(t *testing.T) {
 	if noopLedgerBuild {
 		t.Skip("the benchmark-only build (-tags govhub_noopledger): reads are not logged by design")
 	}
-	if _, ok := any(readLedgerOf(nil)).(*ledger.Log); !ok {
-		t.Fatalf("reads append to %T, want the hub's *ledger.Log", readLedgerOf(nil))
+	if l, ok := any(readLedgerOf(nil)).(timedLedger); !ok || l.Log == nil {
+		t.Fatalf("reads append to %T, want the hub's *ledger.Log (timed)", readLedgerOf(nil))
 	}
 	h := startHub(t, 2)
 	c := h.gen.Citizen(1)

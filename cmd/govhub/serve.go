@@ -52,6 +52,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 	pprofOn := fs.Bool("pprof", false, "serve the Go profiler at /debug/pprof/ (operator tokens only)")
 	migrate := fs.Bool("migrate-record-integrity", false, "once, for a store written before record integrity: check every record against the ledger and give it its MAC and record head (no other instance may run)")
 	limits := registerRateLimits(fs, isDemo)
+	metricsLoopback := fs.Bool("metrics-loopback", false, "serve /metrics without a token to requests from loopback addresses (operator tokens are always accepted)")
 	deadline := fs.Duration("question-deadline", hub.DefaultQuestionDeadline, "how long a department has to answer a citizen's question before it is shown as overdue")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -99,6 +100,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 	}
 	defer ln.Close() // for the early returns; once served, closing again does nothing
 	cfg.MigrateRecordIntegrity = *migrate
+	cfg.MetricsLoopback = *metricsLoopback
 	a, err := openApp(ctx, cfg)
 	if err != nil {
 		return err
