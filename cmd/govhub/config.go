@@ -26,6 +26,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 const (
@@ -216,6 +217,11 @@ func scalar(v any) (string, error) {
 
 func set(fs *flag.FlagSet, f *flag.Flag, v string) error {
 	if err := fs.Set(f.Name, v); err != nil {
+		if g, ok := f.Value.(flag.Getter); ok {
+			if _, ok := g.Get().(time.Duration); ok {
+				return fmt.Errorf("invalid value %q for --%s: %w (want a duration such as \"30s\" or \"1h30m\")", v, f.Name, err)
+			}
+		}
 		return fmt.Errorf("invalid value %q for --%s: %w", v, f.Name, err)
 	}
 	return nil

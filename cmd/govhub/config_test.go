@@ -108,7 +108,7 @@ func TestConfigRefused(t *testing.T) {
 	}{
 		{name: "unknown key", file: `{"data-dir": "d", "data_dir": "d", "colour": "red"}`, want: []string{`unknown setting "colour", "data_dir"`}},
 		{name: "config key in the file", file: `{"config": "other.json"}`, want: []string{`unknown setting "config"`}},
-		{name: "bad duration in file", file: `{"request-timeout": 30}`, want: []string{`config.json: "request-timeout": invalid value "30" for --request-timeout`}},
+		{name: "bad duration in file", file: `{"request-timeout": 30}`, want: []string{`config.json: "request-timeout": invalid value "30" for --request-timeout`, `want a duration such as "30s"`}},
 		{name: "list for a single flag", file: `{"data-dir": ["a", "b"]}`, want: []string{`"data-dir": a list, but --data-dir takes one value`}},
 		{name: "null", file: `{"pprof": null}`, want: []string{`"pprof": null is not a value`}},
 		{name: "object", file: `{"witness": [{"url": "x"}]}`, want: []string{`"witness": want a string, number or boolean`}},
