@@ -54,7 +54,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 	limits := registerRateLimits(fs, isDemo)
 	metricsLoopback := fs.Bool("metrics-loopback", false, "serve /metrics without a token to requests from loopback addresses (operator tokens are always accepted)")
 	deadline := fs.Duration("question-deadline", hub.DefaultQuestionDeadline, "how long a department has to answer a citizen's question before it is shown as overdue")
+	registerConfig(fs)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := applyConfig(fs); err != nil {
 		return err
 	}
 	cfg, err := c.config(stderr)
