@@ -640,6 +640,7 @@ func TestParserTokenLimit(t *testing.T) {
 		}
 		req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/graphql-response+json") // a refused document is a 400
 		w := httptest.NewRecorder()
 		handler.ServeHTTP(w, req)
 		var res struct{ Errors []gqlError }
@@ -776,9 +777,53 @@ func TestIntrospectionDepth(t *testing.T) {
 	}
 	req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/graphql-response+json") // a refused document is a 400
 	w := httptest.NewRecorder()
 	handler.ServeHTTP(w, req)
 	if w.Code == http.StatusOK || !strings.Contains(w.Body.String(), "Maximum introspection depth exceeded") {
 		t.Errorf("a deep introspection query = %d %s, want it refused", w.Code, w.Body.String())
+	}
+}
+
+// A request error (a document that does not parse or validate: nothing executed) is answered as
+// GraphQL over HTTP asks: HTTP 200 under Accept: application/json (gqlgen writes 422), 400 under
+// application/graphql-response+json, and in both without a "data" entry; a document that runs
+// keeps its data and 200.
+func TestProtocolRequestErrors(t *testing.T) {
+	handler := graph.NewHandler(&graph.Resolver{}, graph.HandlerConfig{})
+	p := auth.Principal{Kind: auth.KindAuditor, Subject: "auditor-1"}
+	for _, tc := range []struct {
+		name, accept, query string
+		status              int
+		contentType         string
+		data                bool
+	}{
+		{"parse error, application/json", "application/json", "{", http.StatusOK, "application/json", false},
+		{"validation error, application/json", "application/json", "{ noSuchField }", http.StatusOK, "application/json", false},
+		{"parse error, graphql-response+json", "application/graphql-response+json", "{", http.StatusBadRequest, "application/graphql-response+json", false},
+		{"validation error, graphql-response+json", "application/graphql-response+json", "{ noSuchField }", http.StatusBadRequest, "application/graphql-response+json", false},
+		{"validation error, no Accept", "", "{ noSuchField }", http.StatusOK, "application/json", false},
+		{"a document that runs", "application/graphql-response+json", "{ __typename }", http.StatusOK, "application/graphql-response+json", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body, _ := json.Marshal(map[string]any{"query": tc.query})
+			req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			if tc.accept != "" {
+				req.Header.Set("Accept", tc.accept)
+			}
+			req = req.WithContext(auth.NewContext(req.Context(), p))
+			w := httptest.NewRecorder()
+			handler.ServeHTTP(w, req)
+			var res map[string]json.RawMessage
+			if err := json.Unmarshal(w.Body.Bytes(), &res); err != nil {
+				t.Fatalf("decoding %s: %v", w.Body, err)
+			}
+			_, hasData := res["data"]
+			_, hasErrors := res["errors"]
+			if w.Code != tc.status || !strings.HasPrefix(w.Header().Get("Content-Type"), tc.contentType) || hasData != tc.data || hasErrors == tc.data {
+				t.Errorf("= %d %s %s, want %d %s with data %v", w.Code, w.Header().Get("Content-Type"), w.Body, tc.status, tc.contentType, tc.data)
+			}
+		})
 	}
 }

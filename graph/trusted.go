@@ -29,7 +29,8 @@ const (
 
 // registerProtocolCodes makes gqlgen answer the refusals of the trusted-documents mode with the
 // HTTP status of a document that does not validate: 400 for application/graphql-response+json,
-// 422 for application/json. gqlgen keeps that mapping in a registry of its own, once per process.
+// 200 for application/json (gqlgen's 422, which requestErrors makes 200). gqlgen keeps that
+// mapping in a registry of its own, once per process.
 var registerProtocolCodes = sync.OnceFunc(func() {
 	errcode.RegisterErrorType(CodeUntrustedDocument, errcode.KindProtocol)
 	errcode.RegisterErrorType(CodePersistedQueryNotFound, errcode.KindProtocol)

@@ -84,7 +84,7 @@ func TestTrustedDocuments(t *testing.T) {
 		{name: "unregistered text", p: doctor, body: map[string]any{"query": unregistered}, accept: "application/graphql-response+json",
 			status: 400, code: graph.CodeUntrustedDocument, logged: true},
 		{name: "unregistered text, application/json", p: doctor, body: map[string]any{"query": unregistered}, accept: "application/json",
-			status: 422, code: graph.CodeUntrustedDocument, logged: true},
+			status: 200, code: graph.CodeUntrustedDocument, logged: true},
 		{name: "unregistered hash", p: doctor, body: map[string]any{"extensions": persisted(graph.DocumentHash(unregistered))},
 			accept: "application/graphql-response+json", status: 400, code: graph.CodeUntrustedDocument, logged: true},
 		{name: "unregistered text with its hash", p: doctor, body: map[string]any{"query": unregistered, "extensions": persisted(graph.DocumentHash(unregistered))},
