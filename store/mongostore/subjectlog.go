@@ -124,6 +124,9 @@ func checkLogRef(r store.LogRef) error {
 // SubjectLog drops the older copy from a page that holds both. Appending the same pseudonym from
 // several goroutines or hub instances at once is safe: each gets its own seq and none is lost; it
 // fails with store.ErrConflict only after maxAppendTries taken seqs in a row. Safe for concurrent use.
+//
+// On FerretDB (the embedded store) concurrent appends are written together, one insert of their log
+// documents and one of their subject references for all of them (group commit, logbatch.go).
 func (s *Store) AppendSubjectLog(ctx context.Context, ref store.LogRef) (uint64, error) {
 	if err := checkLogRef(ref); err != nil {
 		return 0, err
@@ -159,7 +162,11 @@ func (s *Store) appendLogGrouped(ctx context.Context, ref store.LogRef) (uint64,
 	if err != nil {
 		return 0, err
 	}
-	s.advanceAfter(ctx, ref.Pseudonym, seq, known)
+	// Unlike appendLog, an append that read the head advances it only when the head was behind
+	// (seq is not head + 1): a seq right after the head leaves it as current as before, and a
+	// write per first append of a citizen would cost a transaction of its own, which the group
+	// commit is there to share.
+	s.advanceAfter(ctx, ref.Pseudonym, seq, seq == head+1)
 	return seq, nil
 }
 
