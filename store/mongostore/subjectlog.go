@@ -124,9 +124,15 @@ func checkLogRef(r store.LogRef) error {
 // SubjectLog drops the older copy from a page that holds both. Appending the same pseudonym from
 // several goroutines or hub instances at once is safe: each gets its own seq and none is lost; it
 // fails with store.ErrConflict only after maxAppendTries taken seqs in a row. Safe for concurrent use.
+//
+// On FerretDB (the embedded store) concurrent appends are written together, one insert of their log
+// documents and one of their subject references for all of them (group commit, logbatch.go).
 func (s *Store) AppendSubjectLog(ctx context.Context, ref store.LogRef) (uint64, error) {
 	if err := checkLogRef(ref); err != nil {
 		return 0, err
+	}
+	if s.serialised() {
+		return s.appendLogGrouped(ctx, ref)
 	}
 	subj := make(chan error, 1)
 	go func() {
@@ -139,6 +145,28 @@ func (s *Store) AppendSubjectLog(ctx context.Context, ref store.LogRef) (uint64,
 	if err != nil {
 		return 0, err
 	}
+	return seq, nil
+}
+
+// appendLogGrouped is AppendSubjectLog on FerretDB: the log document and the subject reference
+// go in the next group commit (logbatch.go) with those of the appends running at the same time.
+func (s *Store) appendLogGrouped(ctx context.Context, ref store.LogRef) (uint64, error) {
+	head, known := s.lastSeqs.get(ref.Pseudonym)
+	if !known {
+		var err error
+		if head, err = s.logChain().head(ctx, ref.Pseudonym); err != nil {
+			return 0, err
+		}
+	}
+	seq, err := s.groupAppendLog(ctx, ref, head)
+	if err != nil {
+		return 0, err
+	}
+	// Unlike appendLog, an append that read the head advances it only when the head was behind
+	// (seq is not head + 1): a seq right after the head leaves it as current as before, and a
+	// write per first append of a citizen would cost a transaction of its own, which the group
+	// commit is there to share.
+	s.advanceAfter(ctx, ref.Pseudonym, seq, seq == head+1)
 	return seq, nil
 }
 
@@ -158,14 +186,20 @@ func (s *Store) appendLog(ctx context.Context, ref store.LogRef) (uint64, error)
 		return 0, err
 	}
 	s.lastSeqs.put(ref.Pseudonym, seq)
+	s.advanceAfter(ctx, ref.Pseudonym, seq, known)
+	return seq, nil
+}
+
+// advanceAfter advances the citizen's head hint to seq in the background after an append that got
+// seq, every headEvery seqs or when the appender did not know the citizen's latest seq.
+func (s *Store) advanceAfter(ctx context.Context, pseudonym string, seq uint64, known bool) {
 	if seq%headEvery == 0 || !known {
 		go func() {
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), headTimeout)
 			defer cancel()
-			_ = s.logChain().advance(ctx, ref.Pseudonym, seq) // a hint: readers probe past a lagging head
+			_ = s.logChain().advance(ctx, pseudonym, seq) // a hint: readers probe past a lagging head
 		}()
 	}
-	return seq, nil
 }
 
 // headEvery is how often, in a citizen's seqs, an append that knew the citizen's latest seq
@@ -180,9 +214,14 @@ const headTimeout = 10 * time.Second
 // seqCache remembers the latest log seq this process wrote or saw per citizen, so that an append
 // need not read the head first. A stale value (another instance appended since) costs one
 // duplicate insert and a head read. It is bounded: when full it starts again empty.
+//
+// It also holds the queue of the appends waiting for the next group commit (logbatch.go), which
+// assigns their seqs from it.
 type seqCache struct {
 	mu   sync.Mutex
 	seqs map[string]uint64
+
+	batch logBatcher
 }
 
 // seqCacheSize is the most citizens a seqCache remembers.
@@ -739,11 +778,7 @@ func (s *Store) BulkLoadSubjectLogs(ctx context.Context, refs []store.LogRef) er
 	g.Go(func() error {
 		return insert(s.subjects, len(refs), func(i int) any {
 			r := refs[i]
-			d := bson.D{{Key: "_id", Value: subjectID(r.Pseudonym, r.Index)}, {Key: "index", Value: int64(r.Index)}, {Key: "salt", Value: r.Salt}}
-			if r.Page != nil {
-				d = append(d, bson.E{Key: "page", Value: pageDoc{Pos: int64(r.Page.Position), Path: r.Page.Hashes}})
-			}
-			return d
+			return subjectDoc(store.SubjectRef{Pseudonym: r.Pseudonym, Index: r.Index, Salt: r.Salt, Page: r.Page})
 		})
 	})
 	g.Go(func() error {
