@@ -77,7 +77,9 @@
 // issuer's keys, found through its discovery document
 // (ISSUER/.well-known/openid-configuration) and its JWKS. The key is chosen
 // by "kid"; a "kid" not in the cached key set makes the set be fetched again,
-// so a provider may rotate its keys at any time. Only "alg" RS256, ES256 and
+// so a provider may rotate its keys at any time, but at most once per
+// [DefaultKeyRefresh], so that made-up "kid"s cannot make the hub hammer the
+// provider. Only "alg" RS256, ES256 and
 // EdDSA are accepted ([OIDCAlgorithms]); "none", HMAC and every other
 // algorithm are refused as [ErrAlgorithm] before any key is fetched. "iss"
 // must be the issuer URL exactly, "aud" must contain the hub's audience (the

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	jose "github.com/go-jose/go-jose/v4"
 )
 
 // TokenVerifier turns a bearer token into the [Principal] it speaks for. A
@@ -124,6 +126,20 @@ func ParseOIDCIssuer(s string) (OIDCIssuer, error) {
 	return OIDCIssuer{URL: raw, Mapping: m}, nil
 }
 
+// DefaultKeyRefresh is the shortest time between two fetches of an issuer's
+// key set prompted by tokens naming a key not in it, unless
+// [WithOIDCKeyRefresh] says otherwise: tokens with made-up "kid"s cannot
+// make the hub hammer an identity provider.
+const DefaultKeyRefresh = 10 * time.Second
+
+// WithOIDCKeyRefresh sets the shortest time between two fetches of an
+// issuer's key set (default [DefaultKeyRefresh]); tokens signed with a key
+// published meanwhile are refused until the next fetch. It must not be
+// negative.
+func WithOIDCKeyRefresh(d time.Duration) OIDCOption {
+	return func(m *MultiVerifier) { m.minRefresh = d }
+}
+
 // OIDCOption configures a [MultiVerifier].
 type OIDCOption func(*MultiVerifier)
 
@@ -150,6 +166,7 @@ type MultiVerifier struct {
 	now         func() time.Time
 	audience    string
 	maxLifetime time.Duration
+	minRefresh  time.Duration
 }
 
 // oidcIssuer is the state kept per external issuer: its verifier, created
@@ -158,6 +175,7 @@ type oidcIssuer struct {
 	cfg      OIDCIssuer
 	mu       sync.Mutex
 	verifier *oidc.IDTokenVerifier
+	keys     *keySet
 	failed   time.Time // when discovery last failed; retried after discoveryRetry
 }
 
@@ -181,12 +199,16 @@ func NewMultiVerifier(own *Verifier, issuers []OIDCIssuer, opts ...OIDCOption) (
 		now:         time.Now,
 		audience:    own.audience,
 		maxLifetime: own.maxLifetime,
+		minRefresh:  DefaultKeyRefresh,
 	}
 	for _, opt := range opts {
 		opt(m)
 	}
 	if m.client == nil || m.now == nil {
 		return nil, errors.New("creating token verifier: nil HTTP client or clock")
+	}
+	if m.minRefresh < 0 {
+		return nil, fmt.Errorf("creating token verifier: negative key refresh interval %v", m.minRefresh)
 	}
 	for _, is := range issuers {
 		switch {
@@ -275,7 +297,16 @@ func (m *MultiVerifier) verifier(is *oidcIssuer) (*oidc.IDTokenVerifier, error) 
 		is.failed = time.Now()
 		return nil, err
 	}
-	is.verifier = p.Verifier(&oidc.Config{
+	var meta struct {
+		JWKSURL string `json:"jwks_uri"`
+	}
+	if err := p.Claims(&meta); err != nil || meta.JWKSURL == "" {
+		is.failed = time.Now()
+		return nil, errors.New("discovery document without jwks_uri")
+	}
+	ks := &keySet{url: meta.JWKSURL, client: m.client, minRefresh: m.minRefresh}
+	is.keys = ks
+	is.verifier = oidc.NewVerifier(is.cfg.URL, ks, &oidc.Config{
 		ClientID:             m.audience,
 		SupportedSigningAlgs: OIDCAlgorithms,
 		// Checked here, with the leeway and the lifetime, and so that an
@@ -425,4 +456,114 @@ func (m ClaimMapping) principal(claims map[string]any) (Principal, error) {
 		return Principal{}, fmt.Errorf("%w: %w", ErrClaims, err)
 	}
 	return p, nil
+}
+
+// keySet is an issuer's JWKS, cached. A token whose "kid" is not in the
+// cache makes it be fetched again, at most once per minRefresh; a token
+// whose "kid" is cached but whose signature does not verify does not.
+type keySet struct {
+	url        string
+	client     *http.Client
+	minRefresh time.Duration
+
+	fetchMu sync.Mutex // held while fetching: one fetch at a time
+	mu      sync.RWMutex
+	keys    []jose.JSONWebKey
+	fetched time.Time
+}
+
+// maxJWKSSize bounds the key set document read.
+const maxJWKSSize = 1 << 20
+
+var oidcJoseAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA}
+
+// VerifySignature implements [oidc.KeySet].
+func (k *keySet) VerifySignature(ctx context.Context, token string) ([]byte, error) {
+	jws, err := jose.ParseSigned(token, oidcJoseAlgs)
+	if err != nil {
+		return nil, fmt.Errorf("oidc: malformed jwt: %w", err)
+	}
+	if len(jws.Signatures) != 1 {
+		return nil, errors.New("oidc: malformed jwt: not one signature")
+	}
+	kid := jws.Signatures[0].Header.KeyID
+	if payload, known := k.verify(jws, kid); payload != nil || known {
+		return verified(payload)
+	}
+	k.fetchMu.Lock()
+	defer k.fetchMu.Unlock()
+	// Another token may have had the keys fetched meanwhile.
+	if payload, known := k.verify(jws, kid); payload != nil || known {
+		return verified(payload)
+	}
+	k.mu.RLock()
+	recent := !k.fetched.IsZero() && time.Since(k.fetched) < k.minRefresh
+	k.mu.RUnlock()
+	if recent {
+		return nil, errors.New("unknown key, key set fetched recently")
+	}
+	if err := k.fetch(ctx); err != nil {
+		return nil, err
+	}
+	payload, _ := k.verify(jws, kid)
+	return verified(payload)
+}
+
+func verified(payload []byte) ([]byte, error) {
+	if payload == nil {
+		return nil, errors.New("signature does not verify")
+	}
+	return payload, nil
+}
+
+// verify tries the cached keys named kid (all of them if kid is empty). known
+// reports whether one was named kid.
+func (k *keySet) verify(jws *jose.JSONWebSignature, kid string) (payload []byte, known bool) {
+	k.mu.RLock()
+	keys := k.keys
+	k.mu.RUnlock()
+	for i := range keys {
+		key := &keys[i]
+		if kid != "" && key.KeyID != kid {
+			continue
+		}
+		known = kid != ""
+		if p, err := jws.Verify(key); err == nil {
+			return p, true
+		}
+	}
+	return nil, known
+}
+
+// fetch replaces the cached keys by the issuer's current key set.
+func (k *keySet) fetch(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.url, nil)
+	if err != nil {
+		return err
+	}
+	k.mu.Lock()
+	k.fetched = time.Now()
+	k.mu.Unlock()
+	resp, err := k.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("fetching keys: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("fetching keys: %s", resp.Status)
+	}
+	var set jose.JSONWebKeySet
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxJWKSSize)).Decode(&set); err != nil {
+		return fmt.Errorf("decoding keys: %w", err)
+	}
+	var keys []jose.JSONWebKey
+	for _, key := range set.Keys {
+		if key.Use == "" || key.Use == "sig" {
+			keys = append(keys, key)
+		}
+	}
+	k.mu.Lock()
+	k.keys = keys
+	k.mu.Unlock()
+	return nil
 }

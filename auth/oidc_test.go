@@ -243,7 +243,7 @@ func newTestMulti(t *testing.T, o *testOP, opts ...OIDCOption) (*MultiVerifier, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := NewMultiVerifier(own, []OIDCIssuer{is}, opts...)
+	m, err := NewMultiVerifier(own, []OIDCIssuer{is}, append([]OIDCOption{WithOIDCKeyRefresh(0)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,6 +351,17 @@ func TestOIDCProvider(t *testing.T) {
 		t.Errorf("alg none without signature: %v, want ErrAlgorithm", err)
 	}
 
+	// With the default key refresh interval, a verifier that has just
+	// fetched the keys does not fetch them again for a made-up kid, nor for
+	// a new key until the interval has passed.
+	throttled, err := NewMultiVerifier(m.own, []OIDCIssuer{{URL: o.URL, Mapping: DefaultClaimMapping}}, WithOIDCKeyRefresh(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := throttled.Verify(tok); err != nil {
+		t.Fatal(err)
+	}
+
 	// Key rotation: the OP signs with a new ES256 key, unknown to the
 	// verifier's cached key set; it is fetched, and the old key still works.
 	o.rotate(t, jose.ES256)
@@ -363,6 +374,16 @@ func TestOIDCProvider(t *testing.T) {
 	}
 	if _, err := m.Verify(tok); err != nil {
 		t.Errorf("token of the old key, still published: %v", err)
+	}
+	if _, err := throttled.Verify(rotated); !errors.Is(err, ErrSignature) {
+		t.Errorf("new key within the refresh interval: %v, want ErrSignature", err)
+	}
+	ks := throttled.issuers[o.URL].keys
+	ks.mu.Lock()
+	ks.fetched = ks.fetched.Add(-2 * time.Hour) // as if the interval had passed
+	ks.mu.Unlock()
+	if _, err := throttled.Verify(rotated); err != nil {
+		t.Errorf("new key after the refresh interval: %v", err)
 	}
 	o.rotate(t, jose.EdDSA)
 	if _, err := m.Verify(o.token(t, "housing-clerk")); err != nil {
