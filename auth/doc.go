@@ -66,4 +66,48 @@
 // comparison; code deciding whether two requests come from the same person
 // (maker-checker, for one) uses it, or the canonical subject where only the
 // subject was recorded.
+//
+// # External identity providers
+//
+// A [MultiVerifier] accepts, besides the hub's own tokens, the bearer tokens
+// (JWT access tokens or ID tokens) of configured OpenID Connect issuers
+// ([OIDCIssuer], the --oidc-issuer flag). It reads the token's "iss" without
+// trusting it: the hub's own issuer, or any issuer not configured, goes to the
+// hub's [Verifier]; a configured issuer's token is verified with that
+// issuer's keys, found through its discovery document
+// (ISSUER/.well-known/openid-configuration) and its JWKS. The key is chosen
+// by "kid"; a "kid" not in the cached key set makes the set be fetched again,
+// so a provider may rotate its keys at any time, but at most once per
+// [DefaultKeyRefresh], so that made-up "kid"s cannot make the hub hammer the
+// provider. Only "alg" RS256, ES256 and
+// EdDSA are accepted ([OIDCAlgorithms]); "none", HMAC and every other
+// algorithm are refused as [ErrAlgorithm] before any key is fetched. "iss"
+// must be the issuer URL exactly, "aud" must contain the hub's audience (the
+// same as for its own tokens), "exp" and "iat" must be present and no further
+// apart than the hub's maximum lifetime, and "exp", "nbf" and "iat" are
+// checked with [DefaultLeeway]. Discovery happens on an issuer's first token
+// (so the hub starts while a provider is down) and is retried at most every
+// 10 seconds after a failure; meanwhile its tokens are refused as
+// [ErrSignature].
+//
+// The claims become a [Principal] by the issuer's [ClaimMapping], which names
+// the claim read for each field. The default ([DefaultClaimMapping]):
+//
+//	govhub_kind        the Kind: department, officer, citizen, auditor or operator
+//	govhub_department  the department code (department and officer)
+//	govhub_role        the role (department; an officer's is always "officer")
+//	sub                the Subject (every kind but citizen)
+//	govhub_citizen_id  a citizen's Subject, their citizen id (C000001)
+//
+// A mapped claim must be a string; a missing one is empty; the result must
+// pass [Principal.Validate], or the token is refused as [ErrClaims]. A mapping
+// is written "field=claim;field=claim" with the fields kind, department,
+// role, subject and citizen, the others keeping their default
+// ([ParseClaimMapping]); --oidc-issuer takes "URL" or "URL=MAPPING", e.g.
+//
+//	--oidc-issuer 'https://id.example.gov/realms/gov=subject=preferred_username;kind=gov_kind'
+//
+// [Principal.Issuer] is the issuer URL, so that (issuer, subject) names one
+// person across providers: "u123" of a provider and "u123" of the hub's own
+// issuer are two principals ([Principal.Same] is false).
 package auth

@@ -74,12 +74,14 @@ func WithRejectHook(hook func(r *http.Request, p *Principal, err error)) Middlew
 }
 
 type middleware struct {
-	v        *Verifier
+	v        TokenVerifier
 	next     http.Handler
 	onReject func(*http.Request, *Principal, error)
 }
 
-// Middleware authenticates every request with v before handing it to next.
+// Middleware authenticates every request with v (the hub's [*Verifier], or a
+// [*MultiVerifier] also trusting external identity providers) before handing
+// it to next.
 //
 // A request with a valid bearer token reaches next with its [Principal] in the
 // context ([FromContext]). Any other request is answered with status 401, a
@@ -96,8 +98,8 @@ type middleware struct {
 // response also says Cache-Control: no-store.
 //
 // Middleware panics if v or next is nil.
-func Middleware(v *Verifier, next http.Handler, opts ...MiddlewareOption) http.Handler {
-	if v == nil || next == nil {
+func Middleware(v TokenVerifier, next http.Handler, opts ...MiddlewareOption) http.Handler {
+	if own, ok := v.(*Verifier); v == nil || ok && own == nil || next == nil {
 		panic("auth.Middleware: nil verifier or handler")
 	}
 	m := &middleware{v: v, next: next}

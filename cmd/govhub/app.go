@@ -65,6 +65,9 @@ type config struct {
 	// TrustedDocuments: the only GraphQL documents the principals it restricts may run
 	// (--trusted-documents); nil runs any.
 	TrustedDocuments *graph.TrustedDocuments
+	// OIDCIssuers: external OpenID Connect issuers whose tokens are accepted besides the hub's own
+	// (--oidc-issuer).
+	OIDCIssuers []auth.OIDCIssuer
 	// MigrateRecordIntegrity: give a store written before record integrity its record MACs and
 	// heads, once, after checking every record against the ledger (hub.Updater.MigrateIntegrity).
 	MigrateRecordIntegrity bool
@@ -245,7 +248,7 @@ type app struct {
 	integrity *hub.Integrity
 	// migrate: the store predates record integrity and is to be migrated (openIntegrity).
 	migrate  bool
-	verifier *auth.Verifier
+	verifier auth.TokenVerifier // the hub's own tokens, and those of cfg.OIDCIssuers
 	issuer   *auth.Issuer
 	cancel   context.CancelFunc
 	// witnessQuorum is how many witnesses must cosign a checkpoint (0 without witnesses).
@@ -406,8 +409,15 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	if a.issuer, err = auth.NewIssuer(k.issuer, tokenIssuer, cfg.issuerOptions()...); err != nil {
 		return nil, err
 	}
-	if a.verifier, err = auth.NewVerifier(k.issuer.Public().(ed25519.PublicKey), tokenIssuer, cfg.verifierOptions()...); err != nil {
+	own, err := auth.NewVerifier(k.issuer.Public().(ed25519.PublicKey), tokenIssuer, cfg.verifierOptions()...)
+	if err != nil {
 		return nil, err
+	}
+	a.verifier = own
+	if len(cfg.OIDCIssuers) > 0 {
+		if a.verifier, err = auth.NewMultiVerifier(own, cfg.OIDCIssuers); err != nil {
+			return nil, err
+		}
 	}
 	cfg.Logger.InfoContext(ctx, "hub ready", slog.String("data_dir", cfg.DataDir), slog.Bool("embedded", st.server != nil),
 		slog.Uint64("policy_version", version), slog.Uint64("ledger_size", a.log.Latest().Size))

@@ -129,7 +129,7 @@ func (m *hubMetrics) Decided(level policy.Level, n int) {
 }
 
 // handler serves the metrics to operators, and from loopback without a token when loopback is set.
-func (m *hubMetrics) handler(verifier *auth.Verifier, loopback bool, logger *slog.Logger) http.Handler {
+func (m *hubMetrics) handler(verifier auth.TokenVerifier, loopback bool, logger *slog.Logger) http.Handler {
 	serve := promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)})
 	operators := auth.Middleware(verifier, onlyKind(auth.KindOperator, serve))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -32,6 +32,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 	c.register(fs)
 	var tf tokenFlags
 	tf.register(fs)
+	tf.registerOIDC(fs)
 	addr := fs.String("addr", defaultAddr, "address to listen on")
 	interval := fs.Duration("integration-interval", 0, "shortest time between two ledger checkpoints (default 100ms)")
 	var witnesses stringList
@@ -180,13 +181,19 @@ func loadTrustedDocuments(path, kinds string) (*graph.TrustedDocuments, error) {
 
 // tokenFlags are the settings of the hub's tokens, shared by serve, demo and token.
 type tokenFlags struct {
-	audience string
-	maxTTL   time.Duration
+	audience    string
+	maxTTL      time.Duration
+	oidcIssuers stringList // serve and demo only
 }
 
 func (t *tokenFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&t.audience, "token-audience", auth.DefaultAudience, `the "aud" of the hub's tokens: tokens are issued for it, and a token for another audience is refused`)
 	fs.DurationVar(&t.maxTTL, "max-token-ttl", auth.DefaultMaxLifetime, "the longest token lifetime (exp - iat) issued or accepted, for every kind of token")
+}
+
+// registerOIDC adds --oidc-issuer (serve and demo only) to fs.
+func (t *tokenFlags) registerOIDC(fs *flag.FlagSet) {
+	fs.Var(&t.oidcIssuers, "oidc-issuer", "also accept the tokens of this OpenID Connect issuer, as URL or URL=MAPPING (claims to principal, e.g. kind=govhub_kind;subject=sub; see the README) (repeat)")
 }
 
 // apply checks the settings and puts them in cfg.
@@ -198,6 +205,13 @@ func (t *tokenFlags) apply(cfg *config) error {
 		return &exitError{2, fmt.Errorf("--max-token-ttl must be at least 1s, not %v", t.maxTTL)}
 	}
 	cfg.TokenAudience, cfg.MaxTokenTTL = t.audience, t.maxTTL
+	for _, s := range t.oidcIssuers {
+		is, err := auth.ParseOIDCIssuer(s)
+		if err != nil {
+			return &exitError{2, fmt.Errorf("--oidc-issuer: %w", err)}
+		}
+		cfg.OIDCIssuers = append(cfg.OIDCIssuers, is)
+	}
 	return nil
 }
 
