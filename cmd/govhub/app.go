@@ -639,6 +639,7 @@ func (a *app) handler() http.Handler {
 			a.cfg.Logger.Error("GraphiQL is off", slog.String("error", err.Error()))
 		} else {
 			mux.Handle("GET /graphiql", page)
+			mux.Handle("GET "+web.GraphiQLAssetsPath, web.GraphiQLAssets())
 		}
 	}
 	pages := web.Handler(a.pagesConfig())

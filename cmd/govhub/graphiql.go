@@ -12,16 +12,24 @@ import (
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql/playground"
+
+	"github.com/govhub/govhub/web"
 )
 
 // graphiqlHandler serves gqlgen's GraphiQL page for endpoint, off unless configured (--graphiql;
-// on in the demo). The page loads GraphiQL and React from a CDN at versions gqlgen pins, each with
-// a Subresource Integrity hash; the Content-Security-Policy allows exactly those URLs and the
-// page's own inline scripts (by hash), connections to this origin only, and no framing
-// (frame-ancestors 'none', X-Frame-Options: DENY). The page is rendered once, at start-up.
+// on in the demo). The page loads GraphiQL and React from the hub itself (web.GraphiQLAssets, the
+// versions gqlgen pins, embedded), each with a Subresource Integrity hash; nothing comes from a
+// CDN. The Content-Security-Policy allows this origin's scripts and stylesheets and the page's own
+// inline scripts (by hash), connections to this origin only, and no framing (frame-ancestors
+// 'none', X-Frame-Options: DENY). The page is rendered once, at start-up.
 func graphiqlHandler(endpoint string) (http.Handler, error) {
 	var page pageWriter
-	playground.Handler("GovHub", endpoint).ServeHTTP(&page, nil)
+	at := func(name string) string { return web.GraphiQLAssetsPath + name }
+	playground.Handler("GovHub", endpoint,
+		playground.WithGraphiqlVersion(at(web.GraphiQLJS), at(web.GraphiQLCSS), web.GraphiQLJSSRI, web.GraphiQLCSSSRI),
+		playground.WithGraphiqlReactVersion(at(web.ReactJS), at(web.ReactDOMJS), web.ReactJSSRI, web.ReactDOMJSSRI),
+		playground.WithGraphiqlPluginExplorerVersion(at(web.ExplorerJS), at(web.ExplorerCSS), web.ExplorerJSSRI, web.ExplorerCSSSRI),
+	).ServeHTTP(&page, nil)
 	body := page.buf.Bytes()
 	csp, err := graphiqlCSP(body)
 	if err != nil {
@@ -64,12 +72,12 @@ func graphiqlCSP(page []byte) (string, error) {
 		return "", fmt.Errorf("the GraphiQL page loads %d stylesheets, %d of them with an integrity hash", n, len(hrefs))
 	}
 	for _, m := range srcs {
-		scripts = append(scripts, string(m[1]))
+		scripts = appendSource(scripts, string(m[1]))
 	}
 	styles := []string{"'unsafe-inline'"} // GraphiQL styles its editors inline
 	fonts := []string{"data:"}
 	for _, m := range hrefs {
-		styles = append(styles, string(m[1]))
+		styles = appendSource(styles, string(m[1]))
 		// A stylesheet's fonts come from beside it.
 		if u, err := url.Parse(string(m[1])); err == nil && u.Scheme == "https" && !slices.Contains(fonts, "https://"+u.Host) {
 			fonts = append(fonts, "https://"+u.Host)
@@ -86,6 +94,19 @@ func graphiqlCSP(page []byte) (string, error) {
 		"base-uri 'none'",
 		"form-action 'none'",
 	}, "; "), nil
+}
+
+// appendSource adds the CSP source of a page resource: 'self' for a path on this origin, else the
+// exact URL.
+func appendSource(list []string, u string) []string {
+	src := u
+	if strings.HasPrefix(u, "/") && !strings.HasPrefix(u, "//") {
+		src = "'self'"
+	}
+	if slices.Contains(list, src) {
+		return list
+	}
+	return append(list, src)
 }
 
 // pageWriter collects a handler's response body.

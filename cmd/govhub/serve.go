@@ -45,7 +45,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 		fs.Int64Var(&seed, "seed", seed, "seed of the synthetic data")
 		fs.DurationVar(&ttl, "token-ttl", ttl, "lifetime of the printed tokens")
 	}
-	graphiql := fs.Bool("graphiql", isDemo, "serve GraphiQL at /graphiql (its scripts come from a CDN, pinned by integrity hashes)")
+	graphiql := fs.Bool("graphiql", isDemo, "serve GraphiQL at /graphiql (its files are embedded in the binary; nothing comes from a CDN)")
 	introspection := fs.Bool("introspection", true, "answer schema introspection queries (GraphiQL needs them, and the console probes the schema for optional features with one)")
 	trusted := fs.String("trusted-documents", "", `a JSON file {"<sha256 hex of the text>": "<document text>", …}: only these GraphQL documents, and the portal's and console's own, may run (see --trusted-documents-for)`)
 	trustedFor := fs.String("trusted-documents-for", "all", "the principals --trusted-documents restricts: all, or a comma-separated list of kinds (department, officer, citizen, auditor, operator); departments always")
