@@ -603,7 +603,7 @@ func (c *Citizens) cursor(ps string, seq uint64) string {
 
 // parseCursor decodes a cursor of the citizen with pseudonym ps; anything else is ErrInvalid.
 func (c *Citizens) parseCursor(ps, s string) (uint64, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s) // one text per cursor
 	if err != nil || len(b) != 1+8+16 || b[0] != 1 {
 		return 0, fmt.Errorf("%w: after is not a cursor of your access log", ErrInvalid)
 	}
