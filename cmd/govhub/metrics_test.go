@@ -198,8 +198,19 @@ func TestReadyzReasons(t *testing.T) {
 	if err := h.app.log.WaitCaughtUp(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	m.appended.Store(h.app.log.Latest().Size + 3)
-	m.changed.Store(time.Now().Add(-m.staleAfter - time.Minute).UnixNano())
+	if _, err := h.app.log.WaitCheckpoint(t.Context(), h.app.log.Integrated().Size); err != nil {
+		t.Fatal(err)
+	}
+	// The checkpoint watcher may still note the last publication after we set the clock back, so
+	// set it again until the hub has settled (a few tries at most).
+	for try := 0; ; try++ {
+		m.appended.Store(h.app.log.Latest().Size + 3)
+		m.changed.Store(time.Now().Add(-m.staleAfter - time.Minute).UnixNano())
+		if code, body := h.readyz(); (code == http.StatusServiceUnavailable && strings.Contains(body, "3 appended entries")) || try == 20 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	check("published checkpoint stale", "3 appended entries not yet published")
 	// Once they are published, it is ready again, however old the checkpoint.
 	m.appended.Store(h.app.log.Latest().Size)
