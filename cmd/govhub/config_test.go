@@ -214,3 +214,31 @@ func TestServeConfigRefused(t *testing.T) {
 		})
 	}
 }
+
+// Any config file is applied or refused with exit status 2, never a panic; an accepted file sets
+// only flags it names.
+func FuzzConfigFile(f *testing.F) {
+	for _, seed := range []string{`{}`, `{"data-dir": "x", "pprof": true, "request-timeout": "5s", "witness": ["http://w=K"]}`,
+		`{"nope": 1}`, `{"pprof": "maybe"}`, `{"request-timeout": 30}`, `{"witness": "a,b"}`, `[]`, `null`, `{"data-dir": null}`, `{`} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		path := filepath.Join(t.TempDir(), "config.json")
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c := newConfigFlags()
+		if err := c.fs.Parse([]string{"--config", path}); err != nil {
+			t.Fatal(err)
+		}
+		if err := applyConfig(c.fs); err != nil {
+			if exitCode(err) != 2 {
+				t.Fatalf("applyConfig(%q) = %v with exit %d, want 2", text, err, exitCode(err))
+			}
+			return
+		}
+		if *c.dir != "default-dir" && !strings.Contains(text, "data-dir") {
+			t.Fatalf("applyConfig(%q) set --data-dir to %q though the file does not name it", text, *c.dir)
+		}
+	})
+}
