@@ -245,3 +245,28 @@ func TestPreviewPolicyChange(t *testing.T) {
 		t.Errorf("PreviewPolicyChange(unknown field) = %v, want %v", err, ErrInvalid)
 	}
 }
+
+// The proposer is (issuer, canonical subject): the same name in any case from the same issuer may
+// not approve; the same name from another identity provider is another officer; a proposal stored
+// without its issuer compares subjects alone.
+func TestSameProposer(t *testing.T) {
+	officer := func(issuer, subject string) auth.Principal {
+		return auth.Principal{Kind: auth.KindOfficer, Department: "privacy-office", Role: auth.RoleOfficer, Subject: subject, Issuer: issuer}
+	}
+	for _, tc := range []struct {
+		stored   store.Proposal
+		approver auth.Principal
+		same     bool
+	}{
+		{store.Proposal{ProposedBy: "officer-1", ProposerIssuer: "govhub"}, officer("govhub", "officer-1"), true},
+		{store.Proposal{ProposedBy: "officer-1", ProposerIssuer: "govhub"}, officer("govhub", "OFFICER-1"), true},
+		{store.Proposal{ProposedBy: "officer-1", ProposerIssuer: "govhub"}, officer("https://idp.example", "officer-1"), false},
+		{store.Proposal{ProposedBy: "officer-1", ProposerIssuer: "govhub"}, officer("govhub", "officer-2"), false},
+		{store.Proposal{ProposedBy: "officer-1"}, officer("https://idp.example", "Officer-1"), true},
+	} {
+		if got := sameProposer(tc.stored, tc.approver); got != tc.same {
+			t.Errorf("sameProposer(%s from %q, %s from %q) = %v, want %v", tc.stored.ProposedBy, tc.stored.ProposerIssuer,
+				tc.approver.Subject, tc.approver.Issuer, got, tc.same)
+		}
+	}
+}

@@ -263,7 +263,7 @@ func (o *Officers) ProposePolicyChange(ctx context.Context, p auth.Principal, c 
 		return Proposal{}, err
 	}
 	sp := store.Proposal{
-		ID: usecase.RandomID(o.rand), Base: base, Reason: strings.TrimSpace(reason), ProposedBy: p.Subject, Created: o.now(),
+		ID: usecase.RandomID(o.rand), Base: base, Reason: strings.TrimSpace(reason), ProposedBy: p.Subject, ProposerIssuer: p.Issuer, Created: o.now(),
 		Change: change, Impact: imp, Entry: r.Index, Status: store.ProposalPending,
 	}
 	if err := o.proposals.AddProposal(ctx, sp); err != nil {
@@ -296,10 +296,10 @@ func (o *Officers) ApprovePolicyChange(ctx context.Context, p auth.Principal, id
 	switch {
 	case sp.Status != store.ProposalPending:
 		return Proposal{}, fmt.Errorf("%w: proposal %s was %s already", ErrConflict, id, sp.Status)
-	case auth.CanonicalSubject(sp.ProposedBy) == auth.CanonicalSubject(p.Subject):
-		// The proposal records the proposer's subject only, so the canonical subject is compared:
-		// the same name in any case is the proposer (and, failing closed, so is the same name
-		// vouched for by another issuer).
+	case sameProposer(sp, p):
+		// The proposer is (issuer, canonical subject): the same name in any case from the same
+		// issuer is the proposer; the same name from another identity provider is another person.
+		// A proposal stored without its issuer compares the subject alone (failing closed).
 		return Proposal{}, ErrSelfApproval
 	}
 	latest, err := o.versions.LatestVersion(ctx, o.policy.Snapshot().Version())
@@ -468,4 +468,12 @@ func (o *Officers) ExplainAccess(ctx context.Context, p auth.Principal, sub poli
 	snap := o.policy.Snapshot()
 	e, err := snap.Explain(ctx, sub, field, purpose)
 	return e, snap.Version(), err
+}
+
+// sameProposer reports whether p is the officer who made the stored proposal sp.
+func sameProposer(sp store.Proposal, p auth.Principal) bool {
+	if auth.CanonicalSubject(sp.ProposedBy) != auth.CanonicalSubject(p.Subject) {
+		return false
+	}
+	return sp.ProposerIssuer == "" || p.Issuer == "" || sp.ProposerIssuer == p.Issuer
 }

@@ -199,10 +199,13 @@ type Proposal struct {
 	Base       uint64 // the policy version it was proposed against
 	Reason     string
 	ProposedBy string
-	Created    time.Time
-	Change     []byte // the change, JSON
-	Impact     []byte // the impact preview, JSON
-	Entry      uint64 // ledger index of the proposal entry
+	// ProposerIssuer is the issuer of the proposer's token ("" for proposals stored before it was
+	// kept): with ProposedBy it names the proposer (auth.Principal.Same).
+	ProposerIssuer string
+	Created        time.Time
+	Change         []byte // the change, JSON
+	Impact         []byte // the impact preview, JSON
+	Entry          uint64 // ledger index of the proposal entry
 
 	Status         string // ProposalPending, ProposalApproved or ProposalRejected
 	DecidedBy      string

@@ -17,6 +17,7 @@ type proposalDoc struct {
 	Base           int64     `bson:"base"`
 	Reason         string    `bson:"reason"`
 	ProposedBy     string    `bson:"proposedBy"`
+	ProposerIssuer string    `bson:"proposerIssuer,omitempty"`
 	Created        time.Time `bson:"created"`
 	Change         []byte    `bson:"change"`
 	Impact         []byte    `bson:"impact"`
@@ -30,13 +31,13 @@ type proposalDoc struct {
 }
 
 func toProposalDoc(p store.Proposal) proposalDoc {
-	return proposalDoc{ID: p.ID, Base: int64(p.Base), Reason: p.Reason, ProposedBy: p.ProposedBy, Created: p.Created.UTC(),
+	return proposalDoc{ID: p.ID, Base: int64(p.Base), Reason: p.Reason, ProposedBy: p.ProposedBy, ProposerIssuer: p.ProposerIssuer, Created: p.Created.UTC(),
 		Change: p.Change, Impact: p.Impact, Entry: int64(p.Entry), Status: p.Status, DecidedBy: p.DecidedBy,
 		Decided: p.Decided.UTC(), DecisionReason: p.DecisionReason, Version: int64(p.Version), DecisionEntry: int64(p.DecisionEntry)}
 }
 
 func fromProposalDoc(d proposalDoc) store.Proposal {
-	return store.Proposal{ID: d.ID, Base: uint64(d.Base), Reason: d.Reason, ProposedBy: d.ProposedBy, Created: d.Created,
+	return store.Proposal{ID: d.ID, Base: uint64(d.Base), Reason: d.Reason, ProposedBy: d.ProposedBy, ProposerIssuer: d.ProposerIssuer, Created: d.Created,
 		Change: d.Change, Impact: d.Impact, Entry: uint64(d.Entry), Status: d.Status, DecidedBy: d.DecidedBy,
 		Decided: d.Decided, DecisionReason: d.DecisionReason, Version: uint64(d.Version), DecisionEntry: uint64(d.DecisionEntry)}
 }
