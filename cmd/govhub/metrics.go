@@ -438,19 +438,25 @@ func errorCode(b []byte) string {
 // requestIDHeader carries a request's id, in and out.
 const requestIDHeader = "X-Request-Id"
 
-// withRequestID gives every request an id: a well-formed incoming X-Request-Id, or 16 random hex
-// digits. The id is returned in the response header and put in the request's context, whence the
-// use cases write it on their ledger entries and the logger on its lines.
+// withRequestID gives every request a fresh id of 16 random hex digits, returned in the response
+// header and put in the request's context, whence the use cases write it on their ledger entries
+// and the logger on its lines. A caller's own X-Request-Id never reaches the ledger, which is public
+// and permanent, and a caller could put anything in it (a citizen's id, say); a well-formed one is
+// kept in the request's log lines only (client_request_id), for correlation.
 func withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get(requestIDHeader)
-		if !validRequestID(id) {
-			id = newRequestID()
+		id := newRequestID()
+		ctx := usecase.WithRequestID(r.Context(), id)
+		if theirs := r.Header.Get(requestIDHeader); validRequestID(theirs) {
+			ctx = context.WithValue(ctx, clientRequestIDKey{}, theirs)
 		}
 		w.Header().Set(requestIDHeader, id)
-		next.ServeHTTP(w, r.WithContext(usecase.WithRequestID(r.Context(), id)))
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
+
+// clientRequestIDKey is the context key of the caller's own X-Request-Id (logs only).
+type clientRequestIDKey struct{}
 
 // validRequestID reports whether id is 1 to 64 characters of [A-Za-z0-9._-] (a ledger token).
 func validRequestID(id string) bool {
@@ -479,6 +485,9 @@ func (h requestIDLogs) Handle(ctx context.Context, r slog.Record) error {
 	if id := usecase.RequestID(ctx); id != "" {
 		r = r.Clone()
 		r.AddAttrs(slog.String("request_id", id))
+		if theirs, ok := ctx.Value(clientRequestIDKey{}).(string); ok {
+			r.AddAttrs(slog.String("client_request_id", theirs))
+		}
 	}
 	return h.Handler.Handle(ctx, r)
 }
