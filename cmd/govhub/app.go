@@ -628,6 +628,7 @@ func (a *app) close(ctx context.Context) error {
 // handler is the hub's HTTP interface.
 func (a *app) handler() http.Handler {
 	limits := newLimiter(a.cfg.RateLimits, a.cfg.Logger)
+	limits.refused = a.logRateLimited
 	gql := graph.NewHandler(&graph.Resolver{Reader: a.reader, Updater: a.updater, Review: a.review, CitizenLog: a.citizens,
 		Officers: a.officers, Questions: a.questions, Logger: a.cfg.Logger}, graph.HandlerConfig{Introspection: !a.cfg.NoIntrospection, TrustedDocuments: a.cfg.TrustedDocuments,
 		Authenticate: limits.authenticate(a.verifier.Verify), MaxBodyBytes: maxRequestBytes, RequestTimeout: a.requestTimeout()})
@@ -692,6 +693,15 @@ func (a *app) logRefusal(r *http.Request, p *auth.Principal, err error) {
 	}
 	if _, lerr := a.reader.LogRefusal(r.Context(), *p, reason, []byte(r.Method+" "+r.URL.RequestURI())); lerr != nil {
 		a.cfg.Logger.ErrorContext(r.Context(), "could not log a refused request", slog.String("error", lerr.Error()))
+	}
+}
+
+// logRateLimited puts a principal's first rate-limited request on the ledger as a denied attempt
+// (reason rate-limited); the refusals that follow it, until the principal is admitted again, are
+// not, so that a flood of requests cannot become a flood of entries.
+func (a *app) logRateLimited(r *http.Request, p auth.Principal) {
+	if _, err := a.reader.LogRefusal(r.Context(), p, "rate-limited", []byte(r.Method+" "+r.URL.RequestURI())); err != nil {
+		a.cfg.Logger.ErrorContext(r.Context(), "could not log a rate-limited request", slog.String("error", err.Error()))
 	}
 }
 

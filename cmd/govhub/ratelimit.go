@@ -31,10 +31,11 @@ import (
 // RATE_LIMITED. A websocket connection counts one request when it starts (its subscriptions are
 // not counted).
 //
-// A refusal is not written on the ledger: nothing was read or released, no policy was asked, and
-// the ledger records accesses and denied attempts at citizen data, not traffic; an entry for every
+// Denied attempts are logged (ARCHITECTURE §1): the first refusal of a principal since it was last
+// admitted is a denied entry on the ledger (reason rate-limited, with the request's digest); the
+// refusals that follow it until the principal is admitted again are not, since an entry for every
 // refused request would turn a flood into ledger appends, the load the limit is there to shed.
-// The operator log says when a principal starts being refused (its token id, never its subject).
+// The operator log says the same moment (the token id, never the subject).
 
 // defaultServeRateLimit is serve's limit for every principal unless configured: 50 requests a
 // second, in bursts of up to 100. The demo has none unless asked for.
@@ -174,7 +175,10 @@ const sweepInterval = time.Minute
 type limiter struct {
 	limits rateLimits
 	logger *slog.Logger
-	now    func() time.Time
+	// refused, when set, is called for the first refusal of a principal since it was last
+	// admitted (the hub puts it on the ledger: denied attempts are logged, once per run of them).
+	refused func(r *http.Request, p auth.Principal)
+	now     func() time.Time
 
 	mu      sync.Mutex
 	buckets map[bucketKey]*bucket
@@ -266,6 +270,9 @@ func (l *limiter) middleware(next http.Handler) http.Handler {
 			if ok, wait, started := l.admit(p); !ok {
 				if started {
 					l.logRefused(r, p)
+					if l.refused != nil {
+						l.refused(r, p)
+					}
 				}
 				refuseRateLimited(w, wait)
 				return

@@ -15,6 +15,7 @@ import (
 
 	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/graph"
+	"github.com/govhub/govhub/ledger"
 )
 
 func TestParseRateLimit(t *testing.T) {
@@ -211,9 +212,15 @@ func TestRateLimitHTTP(t *testing.T) {
 		res.Errors[0].Extensions["retryAfter"] != float64(secs) {
 		t.Errorf("3rd request: data %v, errors %+v; want no data and one RATE_LIMITED error with retryAfter %d", res.Data, res.Errors, secs)
 	}
+	// The first refusal is a denied attempt on the ledger; the next ones, until the principal is
+	// admitted again, are not (a flood of requests must not become a flood of entries).
+	if r := send(policeClerk, `{ me { subject } }`); r.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("4th request: status %d, want 429", r.StatusCode)
+	}
 	time.Sleep(50 * time.Millisecond) // an entry appended would have been sequenced by now
-	if after, _ := h.entries(); len(after) != len(before) {
-		t.Errorf("the refused request was logged: %d entries, were %d", len(after), len(before))
+	after, _ := h.entries()
+	if len(after) != len(before)+1 || after[len(before)].Reason != "rate-limited" || after[len(before)].Outcome != ledger.OutcomeDenied {
+		t.Errorf("rate-limited requests: %d entries after, %d before; want one denied entry, reason rate-limited", len(after), len(before))
 	}
 
 	// Another principal of the same department and kind is not affected.
