@@ -94,12 +94,10 @@ func (u *Updater) Import(ctx context.Context, citizens []NewCitizen) error {
 	if err := u.records.InsertRecords(ctx, records); err != nil {
 		return fmt.Errorf("storing records: %w", err)
 	}
-	// Into the citizens' access logs in rounds, each holding at most one reference per citizen:
-	// a batch append inserts every citizen's first reference at once, and a second one singly.
-	for _, round := range rounds(refs) {
-		if _, err := u.index.AppendSubjectLogs(ctx, round); err != nil {
-			return fmt.Errorf("indexing entries: %w", err)
-		}
+	// Into the citizens' access logs, each citizen's references in ledger order.
+	sort.SliceStable(refs, func(i, j int) bool { return refs[i].Index < refs[j].Index })
+	if _, err := u.index.AppendSubjectLogs(ctx, refs); err != nil {
+		return fmt.Errorf("indexing entries: %w", err)
 	}
 	// Citizens last: until then a read that finds no record reports no such citizen.
 	if err := u.records.AddCitizens(ctx, ids, u.now()); err != nil {
@@ -172,20 +170,4 @@ func (u *Updater) importOne(ctx context.Context, policyVersion uint64, c NewCiti
 		refs = append(refs, store.LogRef{Pseudonym: u.pseudonym(c.ID), Index: r.Index, Salt: salt, Time: u.now(), Entry: entryBytes(entry, r)})
 	}
 	return recs, head, wrapped, refs, nil
-}
-
-// rounds splits refs into batches in which each pseudonym appears at most once, keeping each
-// citizen's references in order.
-func rounds(refs []store.LogRef) [][]store.LogRef {
-	var out [][]store.LogRef
-	seen := map[string]int{}
-	for _, r := range refs {
-		k := seen[r.Pseudonym]
-		seen[r.Pseudonym] = k + 1
-		if k == len(out) {
-			out = append(out, nil)
-		}
-		out[k] = append(out[k], r)
-	}
-	return out
 }

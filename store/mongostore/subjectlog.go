@@ -254,17 +254,47 @@ func (s *Store) insertLog(ctx context.Context, ref store.LogRef, from uint64) (u
 	return seq, nil
 }
 
-// advanceHeads is seqChain.advance for many citizens: one unordered bulk write on MongoDB; a few
-// seqChain.advance calls at a time on FerretDB (embedded or not), where a bulk update of many
-// documents was measured to stall.
-func (s *Store) advanceHeads(ctx context.Context, heads map[string]uint64) error {
+// advanceHeads is seqChain.advance for many citizens: one unordered bulk write on MongoDB. On
+// FerretDB (embedded or not), where a bulk update of many documents was measured to stall and each
+// update costs a read and a rewrite, the citizens that had no head (before[p] == 0: a new log) get
+// theirs in one unordered insert, and the others, and any whose head another appender created
+// meanwhile, by seqChain.advance, a few at a time.
+func (s *Store) advanceHeads(ctx context.Context, heads, before map[string]uint64) error {
 	if len(heads) == 0 {
 		return nil
 	}
 	if s.serialised() {
+		var fresh []string
+		update := map[string]uint64{}
+		for p, seq := range heads {
+			if before[p] == 0 {
+				fresh = append(fresh, p)
+			} else {
+				update[p] = seq
+			}
+		}
+		if len(fresh) > 0 {
+			slices.Sort(fresh)
+			docs := make([]any, len(fresh))
+			for i, p := range fresh {
+				docs[i] = headDoc{ID: p, Seq: int64(heads[p])}
+			}
+			_, err := s.logHeads.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+			if err != nil {
+				var bwe mongo.BulkWriteException
+				if !onlyDuplicates(err) || !errors.As(err, &bwe) {
+					return mapErr(err)
+				}
+				for _, we := range bwe.WriteErrors { // created meanwhile: never move it back
+					if we.Index >= 0 && we.Index < len(fresh) {
+						update[fresh[we.Index]] = heads[fresh[we.Index]]
+					}
+				}
+			}
+		}
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(readParallelism)
-		for p, seq := range heads {
+		for p, seq := range update {
 			g.Go(func() error { return s.logChain().advance(gctx, p, seq) })
 		}
 		return g.Wait()
@@ -364,13 +394,16 @@ func (s *Store) findLogDocs(ctx context.Context, ids []string) ([]*logDoc, error
 	return docs, nil
 }
 
-// AppendSubjectLogs appends many references at once, for a list page (one per citizen on it), and
-// returns the seq each got, in refs' order. Like AppendSubjectLog it also stores them in the subject
-// index, and on an error any of them may have been stored. It reads the heads (one _id lookup per
-// citizen, a few at a time, on the embedded store; one query on MongoDB), inserts every first
-// reference of a citizen at its head + 1 in one unordered insert, appends the ones that lost their
-// seq (and a citizen's second reference, if any) one at a time, and advances the heads in one write.
-// Safe for concurrent use.
+// AppendSubjectLogs appends many references at once (a list page, one per citizen on it; an import,
+// several per citizen) and returns the seq each got, in refs' order. Like AppendSubjectLog it also
+// stores them in the subject index, and on an error any of them may have been stored. It reads the
+// heads (one _id lookup per citizen, a few at a time, on the embedded store; one query on MongoDB),
+// gives each citizen's references the seqs after its head in refs' order, and inserts them in
+// ordered inserts of at most bulkChunk documents: an ordered insert stops at its first failure, so a
+// seq is inserted only after the one before it, and the logs stay dense whatever fails. A reference
+// whose seq was taken (another appender, a lagging head) is appended alone after its citizen's end,
+// and the insert goes on with the ones after it. The heads are advanced at the end: the citizens
+// without a head get theirs in one insert, the others by one update each. Safe for concurrent use.
 func (s *Store) AppendSubjectLogs(ctx context.Context, refs []store.LogRef) ([]uint64, error) {
 	if len(refs) == 0 {
 		return nil, nil
@@ -394,12 +427,16 @@ func (s *Store) AppendSubjectLogs(ctx context.Context, refs []store.LogRef) ([]u
 	return seqs, nil
 }
 
+// maxLogInsertBytes bounds the entry bytes of one ordered insert of appendLogs, well under the
+// wire protocol's 48 MB message (the driver would split a larger one into several).
+const maxLogInsertBytes = 8 << 20
+
 func (s *Store) appendLogs(ctx context.Context, refs []store.LogRef) ([]uint64, error) {
 	var pseudonyms []string
-	first := map[string]int{} // pseudonym → position of its first reference in refs
-	for i, r := range refs {
-		if _, ok := first[r.Pseudonym]; !ok {
-			first[r.Pseudonym] = i
+	seen := map[string]bool{}
+	for _, r := range refs {
+		if !seen[r.Pseudonym] {
+			seen[r.Pseudonym] = true
 			pseudonyms = append(pseudonyms, r.Pseudonym)
 		}
 	}
@@ -407,39 +444,60 @@ func (s *Store) appendLogs(ctx context.Context, refs []store.LogRef) ([]uint64, 
 	if err != nil {
 		return nil, err
 	}
+	ends := make(map[string]uint64, len(heads)) // each citizen's latest seq inserted (or its head)
+	for p, h := range heads {
+		ends[p] = h
+	}
 	seqs := make([]uint64, len(refs))
-	docs := make([]any, len(pseudonyms))
-	for j, p := range pseudonyms {
-		seqs[first[p]] = heads[p] + 1
-		docs[j] = toLogDoc(refs[first[p]], heads[p]+1)
-	}
-	lost := map[int]bool{} // positions in refs whose guessed seq was taken
-	_, err = s.subjectLog.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
-	if err != nil {
-		var bwe mongo.BulkWriteException
-		if !onlyDuplicates(err) || !errors.As(err, &bwe) {
-			return nil, fmt.Errorf("appending %d references to access logs: %w", len(docs), mapErr(err))
-		}
-		for _, we := range bwe.WriteErrors {
-			lost[first[pseudonyms[we.Index]]] = true
-		}
-	}
-	ends := map[string]uint64{}
-	for i, r := range refs {
-		switch {
-		case i == first[r.Pseudonym] && !lost[i]:
-		case i == first[r.Pseudonym]:
-			if seqs[i], err = s.insertLog(ctx, r, seqs[i]+1); err != nil {
-				return nil, err
+	for from := 0; from < len(refs); {
+		// The next chunk: seqs after each citizen's end, in refs' order.
+		to, size := from, 0
+		next := map[string]uint64{}
+		var docs []any
+		for to < len(refs) && len(docs) < bulkChunk && (len(docs) == 0 || size+len(refs[to].Entry) <= maxLogInsertBytes) {
+			r := refs[to]
+			seq, ok := next[r.Pseudonym]
+			if !ok {
+				seq = ends[r.Pseudonym]
 			}
-		default: // the same citizen twice on one page: after its previous reference
-			if seqs[i], err = s.insertLog(ctx, r, ends[r.Pseudonym]+1); err != nil {
-				return nil, err
-			}
+			seq++
+			next[r.Pseudonym] = seq
+			seqs[to] = seq
+			docs = append(docs, toLogDoc(r, seq))
+			size += len(r.Entry)
+			to++
 		}
-		ends[r.Pseudonym] = max(ends[r.Pseudonym], seqs[i])
+		_, err := s.subjectLog.InsertMany(ctx, docs, options.InsertMany().SetOrdered(true))
+		stop := to // refs[from:stop] are inserted
+		if err != nil {
+			var bwe mongo.BulkWriteException
+			if !onlyDuplicates(err) || !errors.As(err, &bwe) || bwe.WriteErrors[0].Index < 0 || bwe.WriteErrors[0].Index >= len(docs) {
+				return nil, fmt.Errorf("appending %d references to access logs: %w", len(docs), mapErr(err))
+			}
+			stop = from + bwe.WriteErrors[0].Index
+		}
+		for i := from; i < stop; i++ {
+			ends[refs[i].Pseudonym] = seqs[i]
+		}
+		if stop == to {
+			from = to
+			continue
+		}
+		// refs[stop]'s seq was taken: alone after its citizen's end, then on with the rest.
+		r := refs[stop]
+		if seqs[stop], err = s.insertLog(ctx, r, ends[r.Pseudonym]+1); err != nil {
+			return nil, err
+		}
+		ends[r.Pseudonym] = seqs[stop]
+		from = stop + 1
 	}
-	_ = s.advanceHeads(ctx, ends) // hints: readers probe past a lagging head
+	moved := map[string]uint64{}
+	for p, end := range ends {
+		if end > heads[p] {
+			moved[p] = end
+		}
+	}
+	_ = s.advanceHeads(ctx, moved, heads) // hints: readers probe past a lagging head
 	return seqs, nil
 }
 
@@ -660,7 +718,7 @@ func (s *Store) migrateChunk(ctx context.Context, pseudonyms []string, byPseudon
 		}
 	}
 	if written {
-		_ = s.advanceHeads(ctx, heads) // hints
+		_ = s.advanceHeads(ctx, heads, heads) // hints (heads that may exist: updated)
 	} else if len(headDocs) > 0 {
 		_, err := s.logHeads.InsertMany(ctx, headDocs, options.InsertMany().SetOrdered(false))
 		var bwe mongo.BulkWriteException

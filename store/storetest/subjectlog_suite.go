@@ -305,6 +305,25 @@ func testLogHeadLag(t *testing.T, env *Env) {
 	if all := wholeLog(t, s, "h", 4); !slices.Equal(indexesOf(all), []uint64{9, 8, 7, 6, 5, 4, 3, 2, 1}) {
 		t.Errorf("whole log of h = %v", indexesOf(all))
 	}
+	// Several references of one citizen in one batch, the first behind a stale head: it is
+	// appended after the end, the citizen's next one after it, and the new citizens' logs and
+	// heads are written too.
+	setHead(t, env, "h", 1)
+	seqs, err = s.AppendSubjectLogs(ctx, []store.LogRef{logRef("h", 20), logRef("h4", 21), logRef("h", 22), logRef("h5", 23), logRef("h4", 24)})
+	if err != nil || !slices.Equal(seqs, []uint64{10, 1, 11, 1, 2}) {
+		t.Errorf("AppendSubjectLogs of several references a citizen behind a stale head = %v, %v; want [10 1 11 1 2]", seqs, err)
+	}
+	if all := wholeLog(t, s, "h", 4); !slices.Equal(indexesOf(all), []uint64{22, 20, 9, 8, 7, 6, 5, 4, 3, 2, 1}) {
+		t.Errorf("whole log of h = %v", indexesOf(all))
+	}
+	for p, want := range map[string][]uint64{"h4": {24, 21}, "h5": {23}} {
+		if all := wholeLog(t, s, p, 4); !slices.Equal(indexesOf(all), want) {
+			t.Errorf("whole log of %s = %v, want %v", p, indexesOf(all), want)
+		}
+		if end, err := s.SubjectLogEnd(ctx, p); err != nil || end != uint64(len(want)) {
+			t.Errorf("SubjectLogEnd(%s) = %d, %v; want %d", p, end, err, len(want))
+		}
+	}
 }
 
 func testLogBatch(t *testing.T, env *Env) {
