@@ -119,6 +119,8 @@ type IntegrityConfig struct {
 	Snapshots SnapshotStore
 	// Logger receives the operator alerts (nil: none).
 	Logger *slog.Logger
+	// CacheCitizens bounds the record cache (recordcache.go), in citizens; 0: no cache.
+	CacheCitizens int
 }
 
 // Integrity checks records at read and authenticates them at write; one is shared by a hub's
@@ -128,6 +130,8 @@ type Integrity struct {
 	heads     HeadStore
 	snapshots SnapshotStore
 	logger    *slog.Logger
+	cache     *recordCache // nil: none
+	hits      atomic.Uint64 // reads whose records came from the cache
 	alerts    atomic.Uint64
 	ready     atomic.Bool
 
@@ -144,8 +148,11 @@ func NewIntegrity(cfg IntegrityConfig) (*Integrity, error) {
 		return nil, errors.New("hub: NewIntegrity needs a 32-byte key and a head store")
 	}
 	return &Integrity{key: cfg.Key, heads: cfg.Heads, snapshots: cfg.Snapshots, logger: cfg.Logger,
-		superseded: map[uint64]struct{}{}}, nil
+		cache: newRecordCache(cfg.CacheCitizens), superseded: map[uint64]struct{}{}}, nil
 }
+
+// CacheHits is how many reads took their records from the record cache since start.
+func (in *Integrity) CacheHits() uint64 { return in.hits.Load() }
 
 // Alerts is how many integrity alerts (records refused as altered) there were since start.
 func (in *Integrity) Alerts() uint64 { return in.alerts.Load() }
@@ -307,23 +314,13 @@ func (in *Integrity) load(ctx context.Context, rr RecordReader, citizen string, 
 	if !in.ready.Load() {
 		return checked{}, fmt.Errorf("%w: record integrity checks are still catching up with the ledger", ErrUnavailable)
 	}
+	cached, _ := in.cache.get(citizen)
 	for attempt := 0; ; attempt++ {
-		var c checked
-		var herr error
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			c.head, herr = in.heads.RecordHead(ctx, citizen)
-		}()
-		recs, err := rr.Records(ctx, citizen, datasets)
-		<-done
+		c, err := in.read(ctx, rr, citizen, datasets, cached)
 		if err != nil {
-			return c, fmt.Errorf("loading records: %w", err)
+			return c, err
 		}
-		c.records, c.hadHead = recs, herr == nil
-		if herr != nil && !isNotFound(herr) {
-			return c, fmt.Errorf("loading the record head: %w", herr)
-		}
+		recs := c.records
 		cerr := in.check(citizen, datasets, c.head, c.hadHead, recs)
 		if cerr == nil && !c.hadHead {
 			// No head: only a citizen never registered (a registered one always has one).
@@ -336,8 +333,12 @@ func (in *Integrity) load(ctx context.Context, rr RecordReader, citizen string, 
 			}
 		}
 		if cerr == nil {
+			if c.hadHead {
+				in.cache.put(citizen, c.head, recs)
+			}
 			return c, nil
 		}
+		cached = nil // read everything again
 		if attempt == len(retryDelays) {
 			in.alert(ctx, cerr)
 			return c, cerr
@@ -348,6 +349,48 @@ func (in *Integrity) load(ctx context.Context, rr RecordReader, citizen string, 
 		case <-time.After(retryDelays[attempt]):
 		}
 	}
+}
+
+// read reads citizen's head and records in datasets, unchecked. With a cached entry it reads the
+// head first and takes the records from the entry when it was checked at that head (recordcache.go);
+// without one, the head and the records are read at once.
+func (in *Integrity) read(ctx context.Context, rr RecordReader, citizen string, datasets []string, cached *cachedCitizen) (checked, error) {
+	var c checked
+	var herr error
+	if cached != nil {
+		c.head, herr = in.heads.RecordHead(ctx, citizen)
+		if herr == nil {
+			if recs, ok := cached.serves(c.head, datasets); ok {
+				in.hits.Add(1)
+				c.records, c.hadHead = recs, true
+				return c, nil
+			}
+		}
+		if herr != nil && !isNotFound(herr) {
+			return c, fmt.Errorf("loading the record head: %w", herr)
+		}
+		recs, err := rr.Records(ctx, citizen, datasets)
+		if err != nil {
+			return c, fmt.Errorf("loading records: %w", err)
+		}
+		c.records, c.hadHead = recs, herr == nil
+		return c, nil
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.head, herr = in.heads.RecordHead(ctx, citizen)
+	}()
+	recs, err := rr.Records(ctx, citizen, datasets)
+	<-done
+	if err != nil {
+		return c, fmt.Errorf("loading records: %w", err)
+	}
+	if herr != nil && !isNotFound(herr) {
+		return c, fmt.Errorf("loading the record head: %w", herr)
+	}
+	c.records, c.hadHead = recs, herr == nil
+	return c, nil
 }
 
 // alert counts and logs an integrity alert.

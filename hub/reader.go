@@ -25,6 +25,8 @@ type ReaderConfig struct {
 	Officials *usecase.Officials
 	// Integrity checks every record read (integrity.go); shared with the Updater.
 	Integrity *Integrity
+	// DataKeyCache bounds the cache of unwrapped data keys (recordcache.go), in citizens; 0: none.
+	DataKeyCache int
 }
 
 // Reader releases citizen data under policy, logging before release. It is safe for concurrent
@@ -47,7 +49,7 @@ func NewReader(cfg ReaderConfig, opts ...Option) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Reader{core: c, records: cfg.Records, lister: cfg.Lister, keys: keyring{keys: cfg.Keys, master: cfg.Master},
+	return &Reader{core: c, records: cfg.Records, lister: cfg.Lister, keys: keyring{keys: cfg.Keys, master: cfg.Master, cache: newDataKeyCache(cfg.DataKeyCache)},
 		policy: cfg.Policy, integ: cfg.Integrity}, nil
 }
 

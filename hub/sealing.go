@@ -177,10 +177,25 @@ func reseal(dk *seal.DataKey, citizen string, ds *dataset.Dataset, field string,
 type keyring struct {
 	keys   KeyReader
 	master *seal.MasterKey
+	cache  *dataKeyCache // nil: none (recordcache.go)
 }
 
 // dataKey returns the citizen's data key, or an error wrapping store.ErrNotFound if they have none.
 func (k keyring) dataKey(ctx context.Context, citizen string) (*seal.DataKey, error) {
+	if k.cache != nil {
+		if dk, ok := k.cache.lru.Get(citizen); ok {
+			return dk, nil
+		}
+	}
+	dk, err := k.storedDataKey(ctx, citizen)
+	if err == nil && k.cache != nil {
+		k.cache.lru.Add(citizen, dk)
+	}
+	return dk, err
+}
+
+// storedDataKey reads and unwraps the citizen's data key.
+func (k keyring) storedDataKey(ctx context.Context, citizen string) (*seal.DataKey, error) {
 	wrapped, err := k.keys.DataKey(ctx, citizen)
 	if err != nil {
 		return nil, fmt.Errorf("reading the data key of %s: %w", citizen, err)

@@ -62,6 +62,7 @@ type config struct {
 	MetricsLoopback     bool            // serve /metrics without a token to loopback addresses (metrics.go)
 	RequestTimeout      time.Duration   // the deadline of each request's context (0: defaultRequestTimeout)
 	RateLimits          rateLimits      // per-principal limits on /graphql (ratelimit.go; zero: none)
+	RecordCache         int             // citizens whose checked records and data keys are cached (0: defaultRecordCache; negative: none)
 	// TrustedDocuments: the only GraphQL documents the principals it restricts may run
 	// (--trusted-documents); nil runs any.
 	TrustedDocuments *graph.TrustedDocuments
@@ -72,6 +73,21 @@ type config struct {
 	// heads, once, after checking every record against the ledger (hub.Updater.MigrateIntegrity).
 	MigrateRecordIntegrity bool
 	Logger                 *slog.Logger
+}
+
+// defaultRecordCache is how many citizens' checked records and data keys a hub caches by default
+// (--record-cache; hub/recordcache.go says why a cache is correct with several instances).
+const defaultRecordCache = 100_000
+
+// recordCache is the record cache's size in citizens, 0 for none.
+func (c config) recordCache() int {
+	switch {
+	case c.RecordCache < 0:
+		return 0
+	case c.RecordCache == 0:
+		return defaultRecordCache
+	}
+	return c.RecordCache
 }
 
 // witnessConfig is one --witness URL=VERIFIERKEY.
@@ -477,7 +493,7 @@ func (a *app) openIntegrity(ctx context.Context, life context.Context) error {
 	if err != nil {
 		return err
 	}
-	if a.integrity, err = hub.NewIntegrity(hub.IntegrityConfig{Key: key, Heads: st, Snapshots: st, Logger: logger}); err != nil {
+	if a.integrity, err = hub.NewIntegrity(hub.IntegrityConfig{Key: key, Heads: st, Snapshots: st, Logger: logger, CacheCitizens: a.cfg.recordCache()}); err != nil {
 		return err
 	}
 	if err := a.log.WaitCaughtUp(ctx); err != nil {
@@ -529,7 +545,7 @@ func (a *app) openUseCases(engine *policy.Engine) error {
 	st, k := a.storage.store, a.keys
 	var err error
 	a.reader, err = hub.NewReader(hub.ReaderConfig{Records: st, Lister: st, Keys: st, Master: k.master, Index: st,
-		Ledger: a.readLedger(), Policy: engine, IndexKey: k.index, Officials: a.officials, Integrity: a.integrity}, hub.WithMetrics(a.metrics))
+		Ledger: a.readLedger(), Policy: engine, IndexKey: k.index, Officials: a.officials, Integrity: a.integrity, DataKeyCache: a.cfg.recordCache()}, hub.WithMetrics(a.metrics))
 	if err != nil {
 		return err
 	}

@@ -178,3 +178,36 @@ func TestPolicyReloadAcrossHubs(t *testing.T) {
 		t.Errorf("on hub 2 after the reload: %v %+v", after.Data, after.Errors)
 	}
 }
+
+// The record cache never serves a record older than an update acknowledged by another hub on the
+// same database: hub 2 reads (and caches) a citizen's tax record, hub 1 updates it, and hub 2's
+// next read shows the new value, round after round; hub 2's reads in between do come from its cache.
+func TestRecordCacheAcrossHubs(t *testing.T) {
+	h1, h2 := twoHubs(t, 10)
+	c := h1.findCitizen(10, "tax")
+	income := func(h *testHub) any {
+		t.Helper()
+		res := h.query(h.token(taxClerk), taxQuery, map[string]any{"id": c.ID})
+		if len(res.Errors) > 0 {
+			t.Fatalf("tax read: %+v", res.Errors)
+		}
+		return get(res.Data, "citizen", "tax", "annualIncome", "value")
+	}
+	income(h2) // cached on hub 2
+	for round := range 5 {
+		hits := h2.app.integrity.CacheHits()
+		if got, want := income(h2), income(h2); got != want {
+			t.Fatalf("round %d: two reads on hub 2 differ: %v, %v", round, got, want)
+		}
+		if h2.app.integrity.CacheHits() <= hits {
+			t.Fatalf("round %d: hub 2's reads of an unchanged citizen did not use its record cache", round)
+		}
+		value := 300000 + round
+		if res := h1.query(h1.token(taxClerk), updateTax, map[string]any{"id": c.ID, "income": value}); len(res.Errors) > 0 {
+			t.Fatalf("round %d: update on hub 1: %+v", round, res.Errors)
+		}
+		if got := income(h2); got != float64(value) {
+			t.Fatalf("round %d: hub 2 read annualIncome %v after hub 1 acknowledged %d", round, got, value)
+		}
+	}
+}
