@@ -226,8 +226,13 @@ func checkRecord(ctx context.Context, lg AuditLedger, st AuditStore, indexKey []
 	if !bytes.Equal(e.Record, recordDigest(rec)) {
 		problem("the record's digest differs from the entry's")
 	}
-	ref, err := st.SubjectRef(ctx, subject.Pseudonym(indexKey, rec.Citizen), rec.Version)
-	if err != nil {
+	// The subject salt: kept with the record (store.Record.SubjectSalt) since records carry it,
+	// else from the private index; either way it must open the entry's commitment to the citizen.
+	if salt := rec.SubjectSalt; len(salt) > 0 {
+		if !containsBytes(e.Subjects, subject.Commit(salt, rec.Citizen)) {
+			problem("the entry is not about this citizen")
+		}
+	} else if ref, err := st.SubjectRef(ctx, subject.Pseudonym(indexKey, rec.Citizen), rec.Version); err != nil {
 		problem("the private index has no reference to the entry: %v", err)
 	} else if !containsBytes(e.Subjects, subject.Commit(ref.Salt, rec.Citizen)) {
 		problem("the entry is not about this citizen")

@@ -161,6 +161,7 @@ func (u *Updater) importOne(ctx context.Context, policyVersion uint64, c NewCiti
 		if head != nil {
 			u.integ.note(head.Head)
 		}
+		rec.SubjectSalt = salt
 		if rec, err = sealAt(dk, rec, r.Index); err != nil {
 			return nil, nil, nil, nil, err
 		}

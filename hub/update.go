@@ -141,6 +141,7 @@ func (u *Updater) Update(ctx context.Context, p auth.Principal, req UpdateReques
 	}
 	entry.Fields = fields
 	entry.Record = recordDigest(rec)
+	rec.SubjectSalt = salt
 	// The base line names the citizen's previous head (their latest update of any dataset), so
 	// that their updates form one chain on the ledger (integrity.go).
 	if loaded.hadHead {
@@ -220,6 +221,9 @@ func (u *Updater) Update(ctx context.Context, p auth.Principal, req UpdateReques
 // overtaken by another (see writeHead) is indexed and dropped without being applied, and reported
 // as ErrConflict.
 func (u *Updater) finishUpdate(ctx context.Context, dk *seal.DataKey, p store.Pending, index uint64, raw []byte) (store.Record, error) {
+	if len(p.Record.SubjectSalt) == 0 { // pending since before records kept it
+		p.Record.SubjectSalt = p.SubjectSalt
+	}
 	rec, err := sealAt(dk, p.Record, index)
 	if err != nil {
 		return rec, err

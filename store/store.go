@@ -73,6 +73,11 @@ type Record struct {
 	// MAC authenticates the record under the hub's integrity key (package hub, integrity.go); nil
 	// on records written before record MACs existed.
 	MAC []byte
+	// SubjectSalt is the salt of the citizen's subject commitment in the update entry that wrote
+	// this record (the one the private subject index also holds), so that the record audit need
+	// not look it up; nil on records written before it was kept. It is not under the MAC: a
+	// changed salt cannot match the entry's commitment to this citizen, so the audit reports it.
+	SubjectSalt []byte
 }
 
 // Head is a citizen's record head: which version of each of their dataset records is current, and

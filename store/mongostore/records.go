@@ -23,6 +23,8 @@ type recordDoc struct {
 	Items   []itemDoc `bson:"items"`
 	Updated time.Time `bson:"updated"`
 	MAC     []byte    `bson:"mac,omitempty"`
+	// SubjectSalt: store.Record.SubjectSalt.
+	SubjectSalt []byte `bson:"subject_salt,omitempty"`
 }
 
 type itemDoc struct {
@@ -42,6 +44,7 @@ func toRecordDoc(r store.Record) recordDoc {
 	d := recordDoc{
 		ID: recordID(r.Citizen, r.Dataset), Citizen: r.Citizen, Dataset: r.Dataset,
 		Version: int64(r.Version), Salt: r.Salt, Updated: r.Updated.UTC(), Items: make([]itemDoc, len(r.Items)), MAC: r.MAC,
+		SubjectSalt: r.SubjectSalt,
 	}
 	for i, it := range r.Items {
 		var id itemDoc
@@ -64,7 +67,7 @@ func toRecordDoc(r store.Record) recordDoc {
 
 func fromRecordDoc(d recordDoc) (store.Record, error) {
 	r := store.Record{Citizen: d.Citizen, Dataset: d.Dataset, Version: uint64(d.Version), Salt: d.Salt,
-		Updated: d.Updated, Items: make([]store.Item, len(d.Items)), MAC: d.MAC}
+		Updated: d.Updated, Items: make([]store.Item, len(d.Items)), MAC: d.MAC, SubjectSalt: d.SubjectSalt}
 	for i, id := range d.Items {
 		it := store.Item{Plain: map[string]any{}, Sealed: map[string]store.SealedField{}}
 		for k, v := range id.Plain {
