@@ -130,7 +130,7 @@ type Integrity struct {
 	heads     HeadStore
 	snapshots SnapshotStore
 	logger    *slog.Logger
-	cache     *recordCache // nil: none
+	cache     *recordCache  // nil: none
 	hits      atomic.Uint64 // reads whose records came from the cache
 	alerts    atomic.Uint64
 	ready     atomic.Bool
