@@ -139,7 +139,7 @@ func TestStatement(t *testing.T) {
 		{Between(-1, 1), -2, false},
 		{Between(0, 2*span), span, true},
 		{Between(0, 2*span), span + 1, false}, // v − Min = 2^32
-		{Between(0, 2*span+1), span, false}, // Max − v = 2^32
+		{Between(0, 2*span+1), span, false},   // Max − v = 2^32
 	} {
 		if got := tc.s.Holds(tc.v); got != tc.want {
 			t.Errorf("%v holds for %d: %v, want %v", tc.s, tc.v, got, tc.want)
@@ -299,7 +299,7 @@ func TestVerifyBinding(t *testing.T) {
 	const v = 1000
 	ctx := []byte("certificate 7")
 	c, r := committed(t, rnd, v)
-	otherR, _ := committed(t, rnd, v)    // same value, other blinding
+	otherR, _ := committed(t, rnd, v)   // same value, other blinding
 	otherV, _ := committed(t, rnd, v+1) // other value
 	for _, s := range []Statement{AtLeast(900), AtMost(1100), Between(900, 1100)} {
 		p, err := Prove(rnd, c, v, r, s, ctx)
