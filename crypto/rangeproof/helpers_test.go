@@ -1,6 +1,7 @@
 package rangeproof
 
 import (
+	"crypto/sha512"
 	"encoding/hex"
 	"fmt"
 
@@ -13,3 +14,5 @@ func hexPoint(p *bls12381.G1Affine) string {
 }
 
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+func sha512Sum(b []byte) [64]byte { return sha512.Sum512(b) }
