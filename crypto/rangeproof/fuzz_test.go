@@ -50,3 +50,30 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParse feeds arbitrary bytes to the proof parser: it must never panic,
+// and whatever it accepts must encode back to the same bytes (one encoding
+// per proof).
+func FuzzParse(f *testing.F) {
+	rnd := testRand("FuzzParse")
+	for _, s := range []Statement{AtLeast(0), Between(0, 9)} {
+		_, p := mustProve(f, rnd, 5, s, "")
+		f.Add(p)
+	}
+	f.Add([]byte{})
+	f.Add([]byte{Version})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for m := 1; m <= maxValues; m++ {
+			p, err := parseProof(b, m)
+			if err != nil {
+				if !errors.Is(err, ErrMalformed) {
+					t.Fatalf("undocumented error: %v", err)
+				}
+				continue
+			}
+			if !bytes.Equal(p.marshal(), b) {
+				t.Fatalf("accepted a non-canonical encoding %x", b)
+			}
+		}
+	})
+}
