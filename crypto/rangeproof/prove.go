@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 
 	"github.com/consensys/gnark-crypto/ecc"
 	bls12381 "github.com/consensys/gnark-crypto/ecc/bls12-381"
@@ -239,41 +238,55 @@ func prove(rand io.Reader, tr *transcript, values []uint64, gammas []fr.Element)
 	w := tr.challenge("w")
 
 	// Inner-product argument for <l, r> = t on the generators g and
-	// h'_i = y^(−i)·h_i, with U = w·u.
+	// h'_i = y^(−i)·h_i, with U = w·u. The folded generators are never
+	// computed: after some rounds, the generator at position i of a vector
+	// of length k is Σ_{j ≡ i mod k} wg_j·g_j (and wh_j·h_j for h'), so L
+	// and R are multi-scalar multiplications over the original generators.
 	var yInv fr.Element
 	yInv.Inverse(&y)
-	yInvPow := powers(&yInv, n)
-	g := append([]bls12381.G1Affine(nil), gens.gs[:n]...)
-	h := make([]bls12381.G1Jac, n)
-	for i := range n {
-		h[i].FromAffine(&gens.hs[i])
-		h[i].ScalarMultiplication(&h[i], yInvPow[i].BigInt(new(big.Int)))
+	wg := make([]fr.Element, n)
+	for i := range wg {
+		wg[i].SetOne()
 	}
-	hAff := bls12381.BatchJacobianToAffineG1(h)
-	var uPoint bls12381.G1Jac
-	uPoint.FromAffine(&gens.u)
-	uPoint.ScalarMultiplication(&uPoint, w.BigInt(new(big.Int)))
-	var U bls12381.G1Affine
-	U.FromJacobian(&uPoint)
-
+	wh := powers(&yInv, n)
+	pts := make([]bls12381.G1Affine, 0, n+1)
+	scs := make([]fr.Element, 0, n+1)
 	a, b := l, r
-	for len(a) > 1 {
-		half := len(a) / 2
-		aLo, aHi := a[:half], a[half:]
-		bLo, bHi := b[:half], b[half:]
-		gLo, gHi := g[:half], g[half:]
-		hLo, hHi := hAff[:half], hAff[half:]
-		cL, cR := inner(aLo, bHi), inner(aHi, bLo)
+	for k := n; k > 1; k /= 2 {
+		half := k / 2
+		cL, cR := inner(a[:half], b[half:]), inner(a[half:], b[:half])
+		cL.Mul(&cL, &w)
+		cR.Mul(&cR, &w)
 
-		// L = <aLo, gHi> + <bHi, hLo> + cL·U; R = <aHi, gLo> + <bLo, hHi> + cR·U.
-		pts := make([]bls12381.G1Affine, 0, 2*half+1)
-		pts = append(append(append(pts, gHi...), hLo...), U)
-		scs := make([]fr.Element, 0, 2*half+1)
-		scs = append(append(append(scs, aLo...), bHi...), cL)
-		Lk := msm(pts, scs)
-		pts = append(append(append(pts[:0], gLo...), hHi...), U)
-		scs = append(append(append(scs[:0], aHi...), bLo...), cR)
-		Rk := msm(pts, scs)
+		// L = <a_lo, g_hi> + <b_hi, h'_lo> + cL·U
+		// R = <a_hi, g_lo> + <b_lo, h'_hi> + cR·U
+		var Lk, Rk bls12381.G1Affine
+		for side := range 2 {
+			pts, scs = pts[:0], scs[:0]
+			for j := range n {
+				i := j % k
+				var e fr.Element
+				switch {
+				case side == 0 && i >= half:
+					e.Mul(&a[i-half], &wg[j])
+					pts, scs = append(pts, gens.gs[j]), append(scs, e)
+				case side == 0:
+					e.Mul(&b[i+half], &wh[j])
+					pts, scs = append(pts, gens.hs[j]), append(scs, e)
+				case i < half:
+					e.Mul(&a[i+half], &wg[j])
+					pts, scs = append(pts, gens.gs[j]), append(scs, e)
+				default:
+					e.Mul(&b[i-half], &wh[j])
+					pts, scs = append(pts, gens.hs[j]), append(scs, e)
+				}
+			}
+			if side == 0 {
+				Lk = msm(append(pts, gens.u), append(scs, cL))
+			} else {
+				Rk = msm(append(pts, gens.u), append(scs, cR))
+			}
+		}
 		p.L = append(p.L, Lk)
 		p.R = append(p.R, Rk)
 		tr.appendPoint("L", &Lk)
@@ -282,40 +295,32 @@ func prove(rand io.Reader, tr *transcript, values []uint64, gammas []fr.Element)
 		var uInv fr.Element
 		uInv.Inverse(&u)
 
-		// a' = u·aLo + u⁻¹·aHi, b' = u⁻¹·bLo + u·bHi,
-		// g' = u⁻¹·gLo + u·gHi, h' = u·hLo + u⁻¹·hHi.
+		// a' = u·a_lo + u⁻¹·a_hi, b' = u⁻¹·b_lo + u·b_hi,
+		// g' = u⁻¹·g_lo + u·g_hi, h' = u·h'_lo + u⁻¹·h'_hi.
 		na := make([]fr.Element, half)
 		nb := make([]fr.Element, half)
 		for i := range half {
 			var s, t fr.Element
-			s.Mul(&aLo[i], &u)
-			t.Mul(&aHi[i], &uInv)
+			s.Mul(&a[i], &u)
+			t.Mul(&a[i+half], &uInv)
 			na[i].Add(&s, &t)
-			s.Mul(&bLo[i], &uInv)
-			t.Mul(&bHi[i], &u)
+			s.Mul(&b[i], &uInv)
+			t.Mul(&b[i+half], &u)
 			nb[i].Add(&s, &t)
 		}
-		g = fold(gLo, gHi, &uInv, &u)
-		hAff = fold(hLo, hHi, &u, &uInv)
+		for j := range n {
+			if j%k < half {
+				wg[j].Mul(&wg[j], &uInv)
+				wh[j].Mul(&wh[j], &u)
+			} else {
+				wg[j].Mul(&wg[j], &u)
+				wh[j].Mul(&wh[j], &uInv)
+			}
+		}
 		a, b = na, nb
 	}
 	p.a, p.b = a[0], b[0]
 	return p, nil
-}
-
-// fold returns x·lo[i] + y·hi[i] for each i.
-func fold(lo, hi []bls12381.G1Affine, x, y *fr.Element) []bls12381.G1Affine {
-	bx, by := x.BigInt(new(big.Int)), y.BigInt(new(big.Int))
-	out := make([]bls12381.G1Jac, len(lo))
-	for i := range lo {
-		var t bls12381.G1Jac
-		out[i].FromAffine(&lo[i])
-		out[i].ScalarMultiplication(&out[i], bx)
-		t.FromAffine(&hi[i])
-		t.ScalarMultiplication(&t, by)
-		out[i].AddAssign(&t)
-	}
-	return bls12381.BatchJacobianToAffineG1(out)
 }
 
 // powers returns x^0 … x^(k−1).
