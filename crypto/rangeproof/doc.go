@@ -187,9 +187,10 @@
 //
 // Verifying costs one multi-scalar multiplication of 2n + 8 + 2·log2(n)
 // points (82 one-sided, 148 between): 2.5 ms one-sided and 3.3 ms between;
-// proving costs 24 ms and 42 ms, including the check of the proof made
-// (2-core AMD Turin-class VM, go test ./crypto/rangeproof -run '^$' -bench
-// 'Prove|Verify' -benchtime 2s). The generators are derived on first use
+// proving costs about 20 ms and 35 ms, including the check of the proof
+// made (2-core AMD Turin-class VM, go test ./crypto/rangeproof -run '^$'
+// -bench 'Prove|Verify' -benchtime 2s; up to twice as slow when the cores
+// are busy with other work). The generators are derived on first use
 // (129 hashes to the curve, about 30 ms).
 //
 // The prover is not constant-time: like gnark-crypto's scalar
