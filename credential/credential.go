@@ -228,3 +228,17 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// CheckIssuerKey checks the binding GovHub uses between a credential's issuer and the key of its
+// proof: the verification method is a fragment of the issuer's URL (a DID URL such as
+// did:web:hub.example#z6Mk...). Combined with a resolver that only returns keys the issuer's
+// DID document authorizes for assertionMethod (KeyFromDIDDocument), this makes the issuer the
+// controller of the key (VC Data Integrity 1.0, section 5.8 "Verification Method Binding").
+func CheckIssuerKey(doc map[string]any, verificationMethod string) error {
+	iss := Issuer(doc)
+	base, fragment, found := strings.Cut(verificationMethod, "#")
+	if iss == "" || !found || fragment == "" || base != iss {
+		return fmt.Errorf("verification method %s is not a key of the issuer %q", verificationMethod, iss)
+	}
+	return nil
+}

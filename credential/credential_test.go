@@ -473,3 +473,24 @@ func TestCheckValidAt(t *testing.T) {
 		t.Error("bad validFrom accepted")
 	}
 }
+
+func TestCheckIssuerKey(t *testing.T) {
+	vm := vmOf(testKey(1))
+	doc := sample()
+	if err := credential.CheckIssuerKey(doc, vm); err != nil {
+		t.Error(err)
+	}
+	doc["issuer"] = issuerDID // a string issuer
+	if err := credential.CheckIssuerKey(doc, vm); err != nil {
+		t.Error(err)
+	}
+	for _, bad := range []string{issuerDID, issuerDID + "#", issuerDID + "X#key-1", "did:web:hub.gov.example#key-1", "did:web:evil.example#" + issuerDID} {
+		if err := credential.CheckIssuerKey(doc, bad); err == nil {
+			t.Errorf("CheckIssuerKey(%s) accepted", bad)
+		}
+	}
+	delete(doc, "issuer")
+	if err := credential.CheckIssuerKey(doc, vm); err == nil {
+		t.Error("no issuer accepted")
+	}
+}
