@@ -87,7 +87,7 @@ func decodeBase58(s string) ([]byte, error) {
 	return out, nil
 }
 
-// multibaseBase58 is the multibase header of base-58-btc (Controlled Identifiers v1.0, section 2.4).
+// multibaseBase58 is the multibase header of base-58-btc (Controlled Identifiers v1.0, "Multibase").
 const multibaseBase58 = 'z'
 
 func encodeMultibase(b []byte) string { return string(multibaseBase58) + encodeBase58(b) }

@@ -233,7 +233,7 @@ func contains(list []string, s string) bool {
 // proof: the verification method is a fragment of the issuer's URL (a DID URL such as
 // did:web:hub.example#z6Mk...). Combined with a resolver that only returns keys the issuer's
 // DID document authorizes for assertionMethod (KeyFromDIDDocument), this makes the issuer the
-// controller of the key (VC Data Integrity 1.0, section 5.8 "Verification Method Binding").
+// controller of the key (VC Data Integrity 1.0, section 5.9 "Verification Method Binding").
 func CheckIssuerKey(doc map[string]any, verificationMethod string) error {
 	iss := Issuer(doc)
 	base, fragment, found := strings.Cut(verificationMethod, "#")

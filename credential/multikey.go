@@ -10,7 +10,7 @@ import (
 )
 
 // ed25519PubHeader is the multicodec header of an Ed25519 public key, ed25519-pub (0xed) as an
-// unsigned varint (Controlled Identifiers v1.0, section 2.2.2 Multikey; vc-di-eddsa section 2.1.1).
+// unsigned varint (Controlled Identifiers v1.0, "Multikey"; vc-di-eddsa section 2.1.1).
 var ed25519PubHeader = []byte{0xed, 0x01}
 
 // Multikey returns the publicKeyMultibase of an Ed25519 public key: 'z' followed by the base-58-btc
@@ -32,12 +32,12 @@ func ParseMultikey(s string) (ed25519.PublicKey, error) {
 	return ed25519.PublicKey(b[len(ed25519PubHeader):]), nil
 }
 
-// didWeb matches a did:web DID (did:web Method Specification, section 3.1): a domain name, with
+// didWeb matches a did:web DID (did:web Method Specification, "Method-Specific Identifier"): a domain name, with
 // a port written %3A, then optional ':'-separated path segments.
 var didWeb = regexp.MustCompile(`^did:web:([a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)(%3[aA][0-9]{1,5})?((:[A-Za-z0-9._~-]+)*)$`)
 
 // DIDWebURL returns the URL of the DID document of a did:web DID (did:web Method Specification,
-// section 3.2.1): did:web:example.com is https://example.com/.well-known/did.json and
+// "Read (Resolve)"): did:web:example.com is https://example.com/.well-known/did.json and
 // did:web:example.com:issuers:a is https://example.com/issuers/a/did.json.
 func DIDWebURL(did string) (string, error) {
 	m := didWeb.FindStringSubmatch(did)
@@ -68,7 +68,7 @@ func VerificationMethodID(did string, pub ed25519.PublicKey) string {
 
 // DIDWebDocument returns the DID document to publish at DIDWebURL(did): a verification method
 // of type Multikey controlled by the DID, listed under assertionMethod, the verification
-// relationship of credential proofs (Controlled Identifiers v1.0, sections 2.2.2 and 2.3.2).
+// relationship of credential proofs (Controlled Identifiers v1.0, "Multikey" and "Assertion").
 func DIDWebDocument(did string, pub ed25519.PublicKey) (map[string]any, error) {
 	if _, err := DIDWebURL(did); err != nil {
 		return nil, err
@@ -92,7 +92,7 @@ func DIDWebDocument(did string, pub ed25519.PublicKey) (map[string]any, error) {
 
 // KeyFromDIDDocument returns the Ed25519 key that a DID document (its JSON text) authorizes for
 // assertionMethod under the URL verificationMethod, following the retrieval of a verification
-// method in Controlled Identifiers v1.0, section 3.3: the URL is the document's id with a
+// method in Controlled Identifiers v1.0, section 3.3 "Retrieve Verification Method": the URL is the document's id with a
 // fragment; the document's assertionMethod lists it (by reference or embedded); the method is
 // a Multikey whose controller is the document's id. It does not fetch anything: the caller
 // gets the document from DIDWebURL of the DID it expects (and should check that DID is the
