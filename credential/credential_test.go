@@ -374,6 +374,24 @@ func TestStrictJSON(t *testing.T) {
 			t.Errorf("%s: verifies", name)
 		}
 	}
+	// encoding/json reads an unpaired surrogate escape and invalid UTF-8 as U+FFFD: without
+	// the checks, a credential signed with U+FFFD would verify with either in its place.
+	withFFFD := jsonValue(t, sample()).(map[string]any)
+	withFFFD["credentialSubject"].(map[string]any)["name"] = "Zo\ufffd"
+	signed := independentSign(t, withFFFD, proofOptions(key), key)
+	if _, err := credential.Verify(signed, keyOf(key)); err != nil {
+		t.Fatal(err)
+	}
+	for _, repl := range []string{`\ud800`, `\udc00`, "\xff", "\xed\xa0\x80"} {
+		text := bytes.Replace(signed, []byte("Zo\ufffd"), []byte("Zo"+repl), 1)
+		if bytes.Equal(text, signed) {
+			t.Fatal("no replacement")
+		}
+		if _, err := credential.Verify(text, keyOf(key)); err == nil {
+			t.Errorf("U+FFFD replaced by %q verifies", repl)
+		}
+	}
+
 	// 2^53+1 and 2^53 have one canonical form: without the check a signature over one would
 	// verify the other.
 	unsecured := jsonValue(t, sample()).(map[string]any)

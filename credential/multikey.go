@@ -32,8 +32,8 @@ func ParseMultikey(s string) (ed25519.PublicKey, error) {
 	return ed25519.PublicKey(b[len(ed25519PubHeader):]), nil
 }
 
-// didWeb matches a did:web DID (did:web Method Specification, "Method-Specific Identifier"): a domain name, with
-// a port written %3A, then optional ':'-separated path segments.
+// didWeb matches a did:web DID (did:web Method Specification, "Method-Specific Identifier"):
+// a domain name, with a port written %3A, then optional ':'-separated path segments.
 var didWeb = regexp.MustCompile(`^did:web:([a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)(%3[aA][0-9]{1,5})?((:[A-Za-z0-9._~-]+)*)$`)
 
 // DIDWebURL returns the URL of the DID document of a did:web DID (did:web Method Specification,
