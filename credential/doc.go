@@ -69,6 +69,9 @@
 //     if it cares, the proof's created and expires ([Proof]);
 //   - check the status (revocation, suspension) named by credentialStatus ([VC-DM] 4.10);
 //   - check domain or challenge if it expects them ([VC-DI] 4.4 steps 5-6: [Proof].Other);
+//   - accept only @context values it understands ([VC-DM] 4.3; [VC-DI] 4.6 Context
+//     Validation): this package does no JSON-LD processing, so a context is an opaque,
+//     signed string to it;
 //   - read the credential from [Verified].Document, not from its input.
 //
 // # Keys and issuers
