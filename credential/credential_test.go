@@ -512,3 +512,14 @@ func TestCheckIssuerKey(t *testing.T) {
 		t.Error("no issuer accepted")
 	}
 }
+
+func TestSignedContextsAreNotShared(t *testing.T) {
+	secured, err := credential.Sign(sample(), testKey(1), vmOf(testKey(1)), created)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secured["@context"].([]any)[1] = "https://evil.example/context"
+	if got := secured["proof"].(map[string]any)["@context"].([]any)[1]; got != examples {
+		t.Errorf("proof @context changed with the document's: %v", got)
+	}
+}

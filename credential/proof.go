@@ -3,6 +3,7 @@ package credential
 import (
 	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -129,7 +130,13 @@ func sign(doc map[string]any, key ed25519.PrivateKey, verificationMethod string,
 	}
 	// Step 2: the proof carries the document's @context.
 	if ctx, present := unsecured["@context"]; present {
-		proof["@context"] = ctx
+		c, err := json.Marshal(ctx) // a copy, not shared with the document
+		if err != nil {
+			return nil, nil, fmt.Errorf("credential: %w", err)
+		}
+		if proof["@context"], err = decodeStrict(c); err != nil {
+			return nil, nil, fmt.Errorf("credential: %w", err)
+		}
 	}
 	// Steps 3-5: proof configuration, transformation, hashing.
 	in, err := hashingInput(unsecured, proof)
