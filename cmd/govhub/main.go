@@ -89,6 +89,10 @@ commands:
                   directory's issuer key)
   bench           load a running hub over HTTP (a realistic mix or one scenario) and report
                   throughput, latency percentiles, errors, and the ledger's growth and lag
+  keys split      encrypt the keys into a bundle and split its key among officers (k of n)
+  keys restore    restore the keys from the bundle and k officers' shares
+  backup          export the store, encrypted under a key derived from the master key
+  backup restore  load an export into an empty store, then verify the ledger and every record
 
 Beside a running hub: ledger verify, ledger receipt, policy export and official resolve read its
 database read-only; policy import and status ask the hub.
@@ -152,6 +156,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdStatus(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return cmdBench(ctx, args[1:], stdout, stderr)
+	case "keys":
+		return cmdKeys(args[1:], stdout, stderr)
+	case "backup":
+		return cmdBackup(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
