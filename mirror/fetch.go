@@ -74,7 +74,9 @@ func (s *source) get(ctx context.Context, path string, auth bool) ([]byte, error
 	return data, nil
 }
 
-func (s *source) checkpoint(ctx context.Context) ([]byte, error) { return s.get(ctx, "checkpoint", false) }
+func (s *source) checkpoint(ctx context.Context) ([]byte, error) {
+	return s.get(ctx, "checkpoint", false)
+}
 
 // bundle returns entry bundle n of width w (1 to 256).
 func (s *source) bundle(ctx context.Context, n uint64, w int) ([]byte, error) {
