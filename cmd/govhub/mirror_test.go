@@ -5,20 +5,25 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/govhub/govhub/demo"
 	"github.com/govhub/govhub/ledger"
+	"github.com/govhub/govhub/mirror"
 )
 
 // mirrorHub is a hub with two witnesses (quorum 2) served over HTTP, for a mirror to follow.
@@ -307,4 +312,215 @@ func partial(count, n uint64) int {
 		return int(w)
 	}
 	return 0
+}
+
+// memTiles is an in-memory ledger.TileStorage, for a forged tree.
+type memTiles map[[2]uint64][]byte
+
+func (m memTiles) WriteTiles(_ context.Context, tiles []ledger.TileData) error {
+	for _, t := range tiles {
+		if k := [2]uint64{uint64(t.Level), t.N}; len(t.Hashes) > len(m[k]) {
+			m[k] = bytes.Clone(t.Hashes)
+		}
+	}
+	return nil
+}
+
+func (m memTiles) ReadTile(_ context.Context, level uint, n uint64) ([]byte, error) {
+	if d, ok := m[[2]uint64{uint64(level), n}]; ok {
+		return d, nil
+	}
+	return nil, ledger.ErrNotFound
+}
+
+// The mirror refuses a checkpoint without the witness quorum or with a bad log signature, entry
+// bundles and hash tiles that do not match the checkpoint's root, and a fork; after a fork it
+// stops advancing. It stores nothing it refused.
+func TestMirrorRefuses(t *testing.T) {
+	h := startMirrorHub(t)
+	k, err := loadKeys(h.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wsigners []note.Signer
+	var wvs []note.Verifier
+	for i, f := range h.witnessFiles {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := fnote.NewSignerForCosignatureV1(strings.TrimSpace(string(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := fnote.NewVerifierForCosignatureV1(h.witnessKeys[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		wsigners, wvs = append(wsigners, s), append(wvs, v)
+	}
+	// sign makes a checkpoint the log signed and both witnesses cosigned.
+	sign := func(size uint64, root tlog.Hash, witnesses int) []byte {
+		cp, err := ledger.SignCheckpoint(k.log.Signer, size, root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := note.Open(cp.Note, note.VerifierList(k.log.Verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		signed, err := note.Sign(n, wsigners[:witnesses]...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return signed
+	}
+
+	// A proxy in front of the hub, which tampers with what the test says.
+	var tamper func(path string, body []byte) []byte
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		r.Header.Del("Accept-Encoding")
+		h.handler.ServeHTTP(rec, r)
+		code, body := rec.Code, rec.Body.Bytes()
+		if tamper != nil {
+			if b := tamper(strings.TrimPrefix(r.URL.Path, "/"), bytes.Clone(body)); !bytes.Equal(b, body) {
+				code, body = http.StatusOK, b
+			}
+		}
+		w.WriteHeader(code)
+		w.Write(body)
+	}))
+	t.Cleanup(proxy.Close)
+
+	st, err := openStorage(t.Context(), config{DataDir: t.TempDir(), MongoDB: "mirror", Logger: h.config().Logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.close(context.Background()) })
+	signer, _, err := mirrorKey(t.TempDir(), "mirror.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	evidence := t.TempDir()
+	m, err := mirror.New(t.Context(), mirror.Config{LogURL: proxy.URL, Token: func() (string, error) { return h.token(auditor), nil },
+		Log: k.log.Verifier, Witnesses: wvs, Quorum: 2, Signer: signer, Store: st.ledgerStore, EvidenceDir: evidence})
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := h.grow(20)
+	hubCP := h.app.log.Latest()
+
+	refused := func(what string, want error) {
+		t.Helper()
+		err := m.Sync(t.Context())
+		if !errors.Is(err, want) {
+			t.Errorf("%s: Sync = %v, want %v", what, err, want)
+		} else {
+			t.Logf("%s: %v", what, err)
+		}
+		if m.Size() != 0 {
+			t.Fatalf("%s: the mirror advanced to %d", what, m.Size())
+		}
+	}
+	tamper = func(path string, body []byte) []byte {
+		if path == "checkpoint" {
+			return sign(hubCP.Size, hubCP.Root, 1) // one witness of the two
+		}
+		return body
+	}
+	refused("one witness cosignature of a quorum of 2", mirror.ErrQuorum)
+	tamper = func(path string, body []byte) []byte {
+		if path == "checkpoint" {
+			return bytes.Replace(body, []byte(strconv.FormatUint(hubCP.Size, 10)+"\n"), []byte(strconv.FormatUint(hubCP.Size+1, 10)+"\n"), 1)
+		}
+		return body
+	}
+	refused("a checkpoint altered after signing", mirror.ErrSignature)
+	tamper = func(path string, body []byte) []byte {
+		if strings.HasPrefix(path, "tile/entries/000") && len(body) > 0 {
+			body[len(body)-1] ^= 1 // the last entry's last byte
+		}
+		return body
+	}
+	refused("a tampered entry bundle", mirror.ErrContents)
+	tamper = func(path string, body []byte) []byte {
+		if strings.HasPrefix(path, "tile/0/000") && len(body) > 5 {
+			body[5] ^= 1
+		}
+		return body
+	}
+	refused("a tampered hash tile", mirror.ErrContents)
+	var forged tlog.Hash
+	forged[0] = 1
+	tamper = func(path string, body []byte) []byte {
+		if path == "checkpoint" {
+			return sign(hubCP.Size, forged, 2)
+		}
+		return body
+	}
+	refused("a cosigned checkpoint whose root the tiles do not hash to", mirror.ErrContents)
+
+	tamper = nil
+	if err := m.Sync(t.Context()); err != nil || m.Size() != size {
+		t.Fatalf("untampered: Sync = %v, size %d, want %d", err, m.Size(), size)
+	}
+
+	// A fork: the log signs, and the witnesses cosign, a larger tree whose first entries differ.
+	fork := memTiles{}
+	tb, err := ledger.LoadTreeBuilder(t.Context(), fork, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bundle []byte
+	for i := range size + 10 {
+		e := []byte(fmt.Sprintf("forged entry %d\n", i))
+		bundle = ledger.AppendBundleEntry(bundle, e)
+		if err := tb.Append(ledger.LeafHash(e)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := fork.WriteTiles(t.Context(), tb.Tiles()); err != nil {
+		t.Fatal(err)
+	}
+	forkRoot, _ := tb.Root()
+	tamper = func(path string, body []byte) []byte {
+		if path == "checkpoint" {
+			return sign(size+10, forkRoot, 2)
+		}
+		if entries, level, n, width, err := ledger.ParseTilePath(path); err == nil && !entries {
+			d, _ := fork.ReadTile(t.Context(), level, n)
+			if width > 0 {
+				d = d[:width*32]
+			}
+			return d
+		}
+		return body
+	}
+	err = m.Sync(t.Context())
+	if !errors.Is(err, mirror.ErrFork) {
+		t.Fatalf("a forked, larger checkpoint: Sync = %v, want ErrFork", err)
+	}
+	t.Logf("fork: %v", err)
+	if m.Size() != size {
+		t.Errorf("after the fork the mirror is at %d, want %d", m.Size(), size)
+	}
+	if files, _ := filepath.Glob(filepath.Join(evidence, "fork-*.checkpoint")); len(files) != 1 {
+		t.Errorf("fork evidence files: %v", files)
+	}
+	// The mirror stops advancing, even on checkpoints of the other branch.
+	tamper = nil
+	h.grow(5)
+	if err := m.Sync(t.Context()); !errors.Is(err, mirror.ErrFork) || m.Size() != size {
+		t.Errorf("after a fork: Sync = %v at size %d, want ErrFork at %d", err, m.Size(), size)
+	}
+
+	// A fork at a size the mirror has: a second root for a stored size.
+	m2, err := mirror.New(t.Context(), mirror.Config{LogURL: proxy.URL, Log: k.log.Verifier, Witnesses: wvs, Quorum: 2, Signer: signer, Store: st.ledgerStore})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m2.Advance(t.Context(), sign(size-3, forged, 2)); !errors.Is(err, mirror.ErrFork) {
+		t.Errorf("a second root for size %d: Advance = %v, want ErrFork", size-3, err)
+	}
 }
