@@ -95,7 +95,8 @@ type Mirror struct {
 	originHash string
 	logger     *slog.Logger
 
-	mu     sync.Mutex // one advance at a time; guards st and fork
+	adv    sync.Mutex // one advance (or cosign check) at a time; held to write st, and for forked
+	mu     sync.Mutex // guards st for readers outside adv
 	st     state
 	forked error
 }
@@ -208,8 +209,8 @@ func (m *Mirror) Advance(ctx context.Context, text []byte) (uint64, error) {
 	if err != nil {
 		return m.Size(), err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.adv.Lock()
+	defer m.adv.Unlock()
 	if m.forked != nil {
 		return m.st.size, m.forked
 	}
@@ -274,7 +275,7 @@ func (m *Mirror) consistent(ctx context.Context, cp ledger.Checkpoint) error {
 		if ctx.Err() != nil {
 			return err
 		}
-		return fmt.Errorf("%w: hash tiles of the tree of size %d: %v", ErrContents, cp.Size, err)
+		return fmt.Errorf("%w: the hash tiles served do not authenticate against the checkpoint of size %d: %v", ErrContents, cp.Size, err)
 	}
 	if h != m.st.root {
 		return fmt.Errorf("%w: the log's checkpoint of size %d puts root %s at size %d; the mirror stored %s",
@@ -355,7 +356,7 @@ func (m *Mirror) copy(ctx context.Context, cp ledger.Checkpoint) (uint64, uint64
 			if ctx.Err() != nil {
 				return count, size, ctx.Err()
 			}
-			return count, size, fmt.Errorf("%w: level-0 hash tile %d of the tree of size %d: %v", ErrContents, n, cp.Size, err)
+			return count, size, fmt.Errorf("%w: the hash tiles served for entry bundle %d do not authenticate against the checkpoint of size %d: %v", ErrContents, n, cp.Size, err)
 		}
 		for j, e := range entries[from-first:] {
 			lh := ledger.LeafHash(e)
@@ -412,7 +413,9 @@ func (m *Mirror) commit(ctx context.Context, cp ledger.Checkpoint) error {
 	if err := m.cfg.Store.AddCosigned(ctx, cp.Size, full); err != nil {
 		m.logger.WarnContext(ctx, "mirror: recording the cosigned checkpoint", slog.String("error", err.Error()))
 	}
+	m.mu.Lock()
 	m.st = state{size: cp.Size, root: cp.Root, note: full}
+	m.mu.Unlock()
 	return nil
 }
 
@@ -443,8 +446,8 @@ func (m *Mirror) CosignStored(ctx context.Context, text []byte) ([]byte, error) 
 			return nil, err
 		}
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.adv.Lock()
+	defer m.adv.Unlock()
 	if m.forked != nil {
 		return nil, m.forked
 	}
