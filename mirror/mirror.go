@@ -297,6 +297,9 @@ func (m *Mirror) fork(ctx context.Context, cp ledger.Checkpoint, err error) {
 	m.logger.ErrorContext(ctx, "FORK: the log signed two inconsistent checkpoints; the mirror stops advancing", attrs...)
 }
 
+// fetchAhead is how many entry bundles the mirror fetches ahead of the one it verifies.
+const fetchAhead = 8
+
 // bundlesPerWrite is how many entry bundles the mirror verifies before writing them and their tiles.
 const bundlesPerWrite = 64
 
@@ -311,7 +314,9 @@ func (m *Mirror) copy(ctx context.Context, cp ledger.Checkpoint) (uint64, uint64
 	}
 	hashes := tlog.TileHashReader(tlog.Tree{N: int64(cp.Size), Hash: cp.Root}, newTileReader(ctx, m.src))
 	var bundles []ledger.BundleData
+	var fetching, storing time.Duration
 	flush := func() error {
+		defer func(t time.Time) { storing += time.Since(t) }(time.Now())
 		if err := m.cfg.Store.WriteBundles(ctx, bundles); err != nil {
 			return fmt.Errorf("mirror: storing entry bundles: %w", err)
 		}
@@ -322,11 +327,40 @@ func (m *Mirror) copy(ctx context.Context, cp ledger.Checkpoint) (uint64, uint64
 		return nil
 	}
 	var count, size uint64
+	defer func() {
+		m.logger.DebugContext(ctx, "mirror copy timings", slog.Duration("waiting_for_bundles", fetching), slog.Duration("storing", storing))
+	}()
 	progress := time.Now()
+	// Fetch up to fetchAhead bundles ahead of the one being verified, in order.
+	type fetched struct {
+		data []byte
+		err  error
+	}
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	queue := make(chan chan fetched, fetchAhead)
+	go func() {
+		defer close(queue)
+		for n := old / 256; n*256 < cp.Size; n++ {
+			ch := make(chan fetched, 1)
+			select {
+			case queue <- ch:
+			case <-fctx.Done():
+				return
+			}
+			go func() {
+				d, err := m.src.bundle(fctx, n, int(min(256, cp.Size-n*256)))
+				ch <- fetched{d, err}
+			}()
+		}
+	}()
 	for n := old / 256; n*256 < cp.Size; n++ {
 		first := n * 256
 		w := int(min(256, cp.Size-first))
-		data, err := m.src.bundle(ctx, n, w)
+		t0 := time.Now()
+		f := <-<-queue
+		data, err := f.data, f.err
+		fetching += time.Since(t0)
 		if err != nil {
 			return count, size, err
 		}

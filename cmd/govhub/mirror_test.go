@@ -398,7 +398,7 @@ func TestMirrorRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.close(context.Background()) })
-	signer, _, err := mirrorKey(t.TempDir(), "mirror.test")
+	signer, vkey, err := mirrorKey(t.TempDir(), "mirror.test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -466,6 +466,20 @@ func TestMirrorRefuses(t *testing.T) {
 		t.Fatalf("untampered: Sync = %v, size %d, want %d", err, m.Size(), size)
 	}
 
+	// Asked to cosign a checkpoint beyond its copy, the mirror fetches and stores it first.
+	size = h.grow(5)
+	sig, err := m.CosignStored(t.Context(), h.app.log.Latest().Note)
+	if err != nil || m.Size() != size {
+		t.Fatalf("CosignStored of a larger checkpoint = %v, at size %d, want %d", err, m.Size(), size)
+	}
+	mv, err := fnote.NewVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := note.Open(append(bytes.Clone(h.app.log.Latest().Note), sig...), note.VerifierList(mv)); err != nil {
+		t.Errorf("its cosignature: %v", err)
+	}
+
 	// A fork: the log signs, and the witnesses cosign, a larger tree whose first entries differ.
 	fork := memTiles{}
 	tb, err := ledger.LoadTreeBuilder(t.Context(), fork, 0)
@@ -522,5 +536,28 @@ func TestMirrorRefuses(t *testing.T) {
 	}
 	if _, err := m2.Advance(t.Context(), sign(size-3, forged, 2)); !errors.Is(err, mirror.ErrFork) {
 		t.Errorf("a second root for size %d: Advance = %v, want ErrFork", size-3, err)
+	}
+}
+
+// `govhub mirror -h` lists its flags; a missing flag is a usage error.
+func TestMirrorUsage(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := run(t.Context(), []string{"mirror", "-h"}, &out, &errOut); exitCode(err) != 0 ||
+		!strings.Contains(errOut.String(), "-log-key") || !strings.Contains(errOut.String(), "-issuer-key") {
+		t.Errorf("mirror -h = %v:\n%s", err, errOut.String())
+	}
+	dir := t.TempDir()
+	_, logKey, err := note.GenerateKey(nil, "log.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"mirror", "--data-dir", dir},
+		{"mirror", "--data-dir", dir, "--hub", "http://h", "--log-key", "bad"},
+		{"mirror", "--data-dir", dir, "--hub", "http://h", "--log-key", logKey, "--quorum", "1"},
+	} {
+		if code := exitCode(run(t.Context(), args, io.Discard, io.Discard)); code != 2 {
+			t.Errorf("%v: exit status %d, want 2", args, code)
+		}
 	}
 }
