@@ -19,7 +19,7 @@
 //     ([ErrFork]): logged at error level as FORK, the checkpoint saved as evidence
 //     (Config.EvidenceDir/fork-<size>.checkpoint), and the mirror never advances again (Run
 //     returns; the copy is still served). The mirror never rolls back: a smaller checkpoint that
-//     is consistent is ignored;
+//     is consistent is reported ([ErrBehind], a warning) and otherwise ignored;
 //   - every new entry: each entry bundle from the stored size to the new one is fetched, every
 //     entry's RFC 6962 leaf hash compared with the leaf the log's level-0 hash tile (authenticated
 //     against the root) commits to, and the mirror's own hash tiles recomputed from those leaves

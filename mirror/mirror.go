@@ -30,6 +30,9 @@ var (
 	// ErrFork: the log signed a checkpoint inconsistent with one the mirror stored. The mirror
 	// stops advancing for good (until an operator looks into it and restarts it).
 	ErrFork = errors.New("mirror: FORK: the log signed a checkpoint inconsistent with the mirror's copy")
+	// ErrBehind: the log served a checkpoint older than the mirror's, consistent with it. The
+	// mirror does not roll back; it reports this and waits for the log to catch up.
+	ErrBehind = errors.New("mirror: the log is behind the mirror")
 	// ErrContents: a hash tile or entry bundle the log served does not match its checkpoint.
 	ErrContents = errors.New("mirror: the log served contents that do not match its checkpoint")
 )
@@ -175,7 +178,11 @@ func (m *Mirror) Run(ctx context.Context) error {
 			return err
 		case err != nil:
 			if err.Error() != lastErr { // once per distinct error, not once per poll
-				m.logger.ErrorContext(ctx, "mirror did not advance", slog.String("error", err.Error()))
+				level := slog.LevelError
+				if errors.Is(err, ErrBehind) {
+					level = slog.LevelWarn
+				}
+				m.logger.Log(ctx, level, "mirror did not advance", slog.String("error", err.Error()))
 			}
 			lastErr = err.Error()
 		default:
@@ -202,8 +209,8 @@ func (m *Mirror) Sync(ctx context.Context) error {
 // Advance verifies a checkpoint (the log's signature, the witness quorum, consistency with the
 // mirror checkpoint), fetches and verifies every entry and hash tile it adds, stores them durably,
 // and only then makes it the mirror checkpoint, cosigned. It returns the mirror checkpoint's size
-// afterwards. A checkpoint no larger than the mirror's is checked for consistency and otherwise
-// ignored.
+// afterwards. A checkpoint of the mirror's size is checked for consistency and otherwise ignored;
+// a smaller one too, and reported as ErrBehind (the mirror never rolls back).
 func (m *Mirror) Advance(ctx context.Context, text []byte) (uint64, error) {
 	cp, err := m.verify(text)
 	if err != nil {
@@ -220,7 +227,11 @@ func (m *Mirror) Advance(ctx context.Context, text []byte) (uint64, error) {
 		}
 		return m.st.size, err
 	}
-	if cp.Size <= m.st.size {
+	if cp.Size < m.st.size {
+		return m.st.size, fmt.Errorf("%w: the log's checkpoint has size %d, the mirror's %d (consistent; was the log restored from a backup?)",
+			ErrBehind, cp.Size, m.st.size)
+	}
+	if cp.Size == m.st.size {
 		return m.st.size, nil
 	}
 	start, from := time.Now(), m.st.size

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/demo"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/mirror"
@@ -534,6 +535,9 @@ func TestMirrorRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if n, err := m2.Advance(t.Context(), hubCP.Note); !errors.Is(err, mirror.ErrBehind) || n != size {
+		t.Errorf("an older checkpoint: Advance = %d, %v, want %d, ErrBehind", n, err, size)
+	}
 	if _, err := m2.Advance(t.Context(), sign(size-3, forged, 2)); !errors.Is(err, mirror.ErrFork) {
 		t.Errorf("a second root for size %d: Advance = %v, want ErrFork", size-3, err)
 	}
@@ -559,5 +563,40 @@ func TestMirrorUsage(t *testing.T) {
 		if code := exitCode(run(t.Context(), args, io.Discard, io.Discard)); code != 2 {
 			t.Errorf("%v: exit status %d, want 2", args, code)
 		}
+	}
+}
+
+// Entry bundles on a mirror: the tokens of --reader-tokens, the hub's auditor tokens, nobody else.
+func TestMirrorBundleAccess(t *testing.T) {
+	dir := t.TempDir()
+	tokens := filepath.Join(dir, "tokens")
+	if err := os.WriteFile(tokens, []byte("# readers\nreader-secret-1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	access, err := bundleAccess(false, "", auth.DefaultAudience, tokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := func(tok string) *http.Request {
+		r := httptest.NewRequest(http.MethodGet, "/x/tile/entries/000", nil)
+		if tok != "" {
+			r.Header.Set("Authorization", "Bearer "+tok)
+		}
+		return r
+	}
+	if err := access(req("reader-secret-1")); err != nil {
+		t.Errorf("a listed token: %v", err)
+	}
+	if err := access(req("reader-secret-2")); err == nil || errors.Is(err, mirror.ErrNoToken) {
+		t.Errorf("another token: %v, want forbidden", err)
+	}
+	if err := access(req("")); !errors.Is(err, mirror.ErrNoToken) {
+		t.Errorf("no token: %v, want ErrNoToken", err)
+	}
+	if _, err := bundleAccess(false, "", auth.DefaultAudience, ""); err == nil {
+		t.Error("no reader at all: want an error")
+	}
+	if a, err := bundleAccess(true, "", auth.DefaultAudience, ""); err != nil || a != nil {
+		t.Errorf("--public-bundles: %v", err)
 	}
 }
