@@ -137,6 +137,10 @@ func New(ctx context.Context, cfg Config) (*Mirror, error) {
 		if cp.Size != st.Size || !bytes.Equal(cp.Root[:], st.Root) {
 			return nil, fmt.Errorf("mirror: the stored mirror checkpoint (size %d) does not match the stored tree state (size %d)", cp.Size, st.Size)
 		}
+		// The stored tiles along the right edge must hash to the root (ledger.New checks the same).
+		if _, err := tlog.TreeHash(int64(cp.Size), tlog.TileHashReader(tlog.Tree{N: int64(cp.Size), Hash: cp.Root}, storedTiles{ctx, cfg.Store})); err != nil {
+			return nil, fmt.Errorf("mirror: the stored copy's hash tiles do not hash to the root of its checkpoint of size %d: %w", cp.Size, err)
+		}
 		m.st = state{size: cp.Size, root: cp.Root, note: st.Checkpoint}
 	}
 	return m, nil
