@@ -274,6 +274,9 @@ func (m *Mirror) consistent(ctx context.Context, cp ledger.Checkpoint) error {
 	if m.st.size == 0 {
 		return nil
 	}
+	if cp.Size == m.st.size && cp.Root == m.st.root {
+		return nil // the usual poll: nothing new
+	}
 	if cp.Size <= m.st.size {
 		h, err := tlog.TreeHash(int64(cp.Size), tlog.TileHashReader(tlog.Tree{N: int64(m.st.size), Hash: m.st.root}, storedTiles{ctx, m.cfg.Store}))
 		if err != nil {
