@@ -79,6 +79,10 @@
 //   - 503 with Retry-After: the mirror has not stored the contents (the log did not serve them,
 //     they did not verify, or time ran out); the body says why, and the mirror's size.
 //
+// [Client] is the hub's side of this: [NewClient] with the mirror's base URL, the log's origin and
+// the mirror's verifier key; [Client.Cosign] returns the mirror's cosignature lines, checked
+// against that key, or ErrNotStored (503), ErrFork (409), ErrQuorum (403).
+//
 // Without calling cosign, the hub may also GET /<origin hash>/checkpoint and take the mirror's
 // signature line when the body (the text up to the blank line) is that of its own checkpoint.
 //

@@ -264,15 +264,15 @@ func TestMirrorFollowsHub(t *testing.T) {
 		t.Errorf("mirror --print-key = %v %q, want %q", err, keyOut.String(), m.vkey)
 	}
 
-	// POST cosign: the hub asks for the mirror's cosignature on its checkpoint.
-	resp, err := http.Post(m.base+"/cosign", "text/plain", bytes.NewReader(hubCP))
+	// POST cosign: the hub asks for the mirror's cosignature on its checkpoint (mirror.Client).
+	wantMirrorKey, err := fnote.NewVerifierForCosignatureV1(m.vkey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sig, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("POST cosign = %d %s", resp.StatusCode, sig)
+	client := mirror.NewClient(m.base[:strings.LastIndex(m.base, "/")], logV.Name(), wantMirrorKey, nil) // the monitoring prefix
+	sig, err := client.Cosign(t.Context(), hubCP)
+	if err != nil {
+		t.Fatalf("Cosign: %v", err)
 	}
 	if _, err := note.Open(append(bytes.Clone(hubCP), sig...), note.VerifierList(mv)); err != nil {
 		t.Errorf("the cosign answer %q does not verify: %v", sig, err)
@@ -284,7 +284,10 @@ func TestMirrorFollowsHub(t *testing.T) {
 			logOnly = append(logOnly, line...)
 		}
 	}
-	resp, err = http.Post(m.base+"/cosign", "text/plain", bytes.NewReader(logOnly))
+	if _, err := client.Cosign(t.Context(), logOnly); !errors.Is(err, mirror.ErrQuorum) {
+		t.Errorf("Cosign without the witness quorum = %v, want ErrQuorum", err)
+	}
+	resp, err := http.Post(m.base+"/cosign", "text/plain", bytes.NewReader(logOnly))
 	if err != nil {
 		t.Fatal(err)
 	}
