@@ -83,6 +83,11 @@
 // the mirror's verifier key; [Client.Cosign] returns the mirror's cosignature lines, checked
 // against that key, or ErrNotStored (503), ErrFork (409), ErrQuorum (403).
 //
+// The mirror fetches a checkpoint's contents through the log's tiles API, and the hub serves
+// tiles and bundles only within its published tree: the hub can ask for cosignatures on a
+// checkpoint it has published (with its witness quorum), not on one it holds back until mirrors
+// cosign it, unless it serves the mirror that tree first.
+//
 // Without calling cosign, the hub may also GET /<origin hash>/checkpoint and take the mirror's
 // signature line when the body (the text up to the blank line) is that of its own checkpoint.
 //

@@ -98,8 +98,16 @@ type tileReader struct {
 	ctx context.Context
 	src *source
 
-	mu    sync.Mutex
-	cache map[tlog.Tile][]byte
+	mu       sync.Mutex
+	cache    map[tlog.Tile][]byte
+	fetchErr error // the last fetch that failed: not the log's contents failing to verify
+}
+
+// failed returns the last fetch error, if any.
+func (r *tileReader) failed() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.fetchErr
 }
 
 func newTileReader(ctx context.Context, src *source) *tileReader {
@@ -118,6 +126,9 @@ func (r *tileReader) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
 			var err error
 			d, err = r.src.get(r.ctx, ledger.FormatTilePath(false, uint(t.L), uint64(t.N), partial(t.W)), false)
 			if err != nil {
+				r.mu.Lock()
+				r.fetchErr = err
+				r.mu.Unlock()
 				return nil, err
 			}
 			r.mu.Lock()

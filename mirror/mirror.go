@@ -288,10 +288,14 @@ func (m *Mirror) consistent(ctx context.Context, cp ledger.Checkpoint) error {
 		}
 		return nil
 	}
-	h, err := tlog.TreeHash(int64(m.st.size), tlog.TileHashReader(tlog.Tree{N: int64(cp.Size), Hash: cp.Root}, newTileReader(ctx, m.src)))
+	tr := newTileReader(ctx, m.src)
+	h, err := tlog.TreeHash(int64(m.st.size), tlog.TileHashReader(tlog.Tree{N: int64(cp.Size), Hash: cp.Root}, tr))
 	if err != nil {
 		if ctx.Err() != nil {
 			return err
+		}
+		if ferr := tr.failed(); ferr != nil {
+			return fmt.Errorf("mirror: fetching hash tiles: %w", ferr)
 		}
 		return fmt.Errorf("%w: the hash tiles served do not authenticate against the checkpoint of size %d: %v", ErrContents, cp.Size, err)
 	}
@@ -330,7 +334,8 @@ func (m *Mirror) copy(ctx context.Context, cp ledger.Checkpoint) (uint64, uint64
 	if err != nil {
 		return 0, 0, fmt.Errorf("mirror: loading the stored tree of size %d: %w", old, err)
 	}
-	hashes := tlog.TileHashReader(tlog.Tree{N: int64(cp.Size), Hash: cp.Root}, newTileReader(ctx, m.src))
+	tr := newTileReader(ctx, m.src)
+	hashes := tlog.TileHashReader(tlog.Tree{N: int64(cp.Size), Hash: cp.Root}, tr)
 	var bundles []ledger.BundleData
 	var fetching, storing time.Duration
 	flush := func() error {
@@ -407,6 +412,9 @@ func (m *Mirror) copy(ctx context.Context, cp ledger.Checkpoint) (uint64, uint64
 		if err != nil {
 			if ctx.Err() != nil {
 				return count, size, ctx.Err()
+			}
+			if ferr := tr.failed(); ferr != nil {
+				return count, size, fmt.Errorf("mirror: fetching hash tiles: %w", ferr)
 			}
 			return count, size, fmt.Errorf("%w: the hash tiles served for entry bundle %d do not authenticate against the checkpoint of size %d: %v", ErrContents, n, cp.Size, err)
 		}
