@@ -603,3 +603,29 @@ func TestMirrorBundleAccess(t *testing.T) {
 		t.Errorf("--public-bundles: %v", err)
 	}
 }
+
+// `govhub mirror` trusting a witness the hub does not use never advances, and says why.
+func TestMirrorCommandNoQuorum(t *testing.T) {
+	h := startMirrorHub(t)
+	h.waitPublished(1)
+	var other bytes.Buffer
+	if err := run(t.Context(), []string{"keygen", "--name", "w.other.example", "--out", filepath.Join(t.TempDir(), "w.key")}, &other, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	m := startMirror(t, "--hub", h.url, "--log-key", h.logKey, "--witness-key", h.witnessKeys[0], "--witness-key", strings.TrimSpace(other.String()),
+		"--quorum", "2", "--data-dir", t.TempDir(), "--addr", "127.0.0.1:0", "--token", h.token(auditor), "--public-bundles", "--interval", "50ms")
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(m.stderr.String(), "lacks the witness quorum") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no quorum error:\n%s", m.stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // several more polls
+	if strings.Count(m.stderr.String(), "lacks the witness quorum") != 1 {
+		t.Errorf("the same error logged on every poll:\n%s", m.stderr.String())
+	}
+	if code, _ := fetch(t, m.base+"/checkpoint", ""); code != http.StatusServiceUnavailable {
+		t.Errorf("GET checkpoint of a mirror that never advanced: %d, want 503", code)
+	}
+}
