@@ -381,7 +381,11 @@ func (m *Mirror) copy(ctx context.Context, cp ledger.Checkpoint) (uint64, uint64
 		first := n * 256
 		w := int(min(256, cp.Size-first))
 		t0 := time.Now()
-		f := <-<-queue
+		ch, ok := <-queue
+		if !ok { // the producer stopped: ctx ended
+			return count, size, ctx.Err()
+		}
+		f := <-ch
 		data, err := f.data, f.err
 		fetching += time.Since(t0)
 		if err != nil {
