@@ -15,7 +15,8 @@
 //   - consistency with the mirror checkpoint (the last one it stored): for a larger checkpoint,
 //     the log's hash tiles, each authenticated against the new checkpoint's root
 //     (tlog.TileHashReader), must give the stored root at the stored size; for one no larger,
-//     the mirror's own tiles must give its root at its size. Anything else is a fork
+//     the mirror's own tiles (authenticated against its root) must give that checkpoint's root at
+//     that checkpoint's size. Anything else is a fork
 //     ([ErrFork]): logged at error level as FORK, the checkpoint saved as evidence
 //     (Config.EvidenceDir/fork-<size>.checkpoint), and the mirror never advances again (Run
 //     returns; the copy is still served). The mirror never rolls back: a smaller checkpoint that
