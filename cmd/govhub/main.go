@@ -80,7 +80,7 @@ commands:
   keygen          write a witness's note signing key (--name N --out F) and print its
                   verifier key (C2SP cosignature/v1, type 0x04)
   witness         run a witness: --key F --log-key K [--addr A] [--state-dir D | --data-dir D]
-  mirror          keep a verified, cosigned copy of the hub's ledger (C2SP tlog-mirror): --hub URL --log-key K
+  mirror          keep a verified copy of the ledger and cosign it (C2SP tlog-mirror): --hub URL …
   policy export   print the policy in force as Casbin CSV [--purposes F.json]
   policy import F propose the policy of a CSV file as a change to the running hub, as the
                   officer whose token is given (--token T --reason TEXT), or import it into
