@@ -158,6 +158,12 @@ func (l *Log) integrateOnce(ctx context.Context) {
 			l.logger.ErrorContext(ctx, "checkpoint not published", slog.String("error", err.Error()))
 		}
 	}
+	if err == nil && len(l.mirroring.peers) > 0 && l.mirroring.running.CompareAndSwap(false, true) {
+		go func() { // a slow mirror does not hold integration back
+			defer l.mirroring.running.Store(false)
+			l.mirrorRound(ctx)
+		}()
+	}
 	l.mu.Lock()
 	l.intErr = err
 	l.mu.Unlock()

@@ -99,6 +99,7 @@ type Log struct {
 
 	witnesses []*witnessPeer
 	quorum    int
+	mirroring mirroring // department mirrors (mirroring.go)
 
 	// several instances (lease.go)
 	instance      string

@@ -39,6 +39,9 @@ func (l *Log) Append(ctx context.Context, e Entry) (Receipt, error) {
 	if err := l.Failed(); err != nil {
 		return Receipt{}, err
 	}
+	if err := l.mirroring.behind(); err != nil {
+		return Receipt{}, err
+	}
 	l.intake.RLock()
 	closed := l.closed
 	l.intake.RUnlock()
@@ -154,6 +157,7 @@ func (l *Log) writeBatch(ctx context.Context, reqs []*appendReq) {
 			l.fresh[b.First] = b
 		}
 		l.mu.Unlock()
+		l.mirroring.acknowledged(b.End())
 		for i, r := range reqs {
 			r.done <- appendResult{index: b.First + uint64(i)}
 		}

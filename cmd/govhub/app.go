@@ -27,6 +27,7 @@ import (
 	"github.com/govhub/govhub/internal/usecase"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/ledger/witness"
+	"github.com/govhub/govhub/mirror"
 	"github.com/govhub/govhub/policy"
 	"github.com/govhub/govhub/store"
 	"github.com/govhub/govhub/store/embedded"
@@ -52,6 +53,9 @@ type config struct {
 	IntegrationInterval time.Duration
 	Witnesses           []witnessConfig // witnesses to push checkpoints to
 	WitnessQuorum       int             // how many must cosign before a checkpoint is published
+	Mirrors             []witnessConfig // department mirrors asked to cosign published checkpoints (--mirror URL=KEY)
+	MirrorQuorum        int             // how many must hold an entry (0: a majority)
+	MirrorMaxLag        time.Duration   // appends are refused once an acknowledged entry waited longer for the mirror quorum (0: defaultMirrorMaxLag)
 	VerifyTail          uint64          // entries verified before serving (0: startupVerifyTail)
 	QuestionDeadline    time.Duration   // how long departments have to answer citizens' questions (0: the hub's default)
 	TokenAudience       string          // the "aud" of the hub's tokens ("": auth.DefaultAudience)
@@ -81,6 +85,10 @@ const defaultDataKeyCache = 100_000
 
 // recordCache is the record cache's size in citizens (--record-cache), 0 for none.
 func (c config) recordCache() int { return max(c.RecordCache, 0) }
+
+// defaultMirrorMaxLag is how long an acknowledged entry may wait for the mirror quorum before the
+// hub refuses new entries (--mirror-max-lag).
+const defaultMirrorMaxLag = 30 * time.Second
 
 // witnessConfig is one --witness URL=VERIFIERKEY.
 type witnessConfig struct {
@@ -323,6 +331,29 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 		}
 		opts = append(opts, ledger.WithWitnesses(cs, q))
 		a.witnessQuorum = q
+	}
+	if len(cfg.Mirrors) > 0 {
+		var ms []ledger.MirrorCosigner
+		hc := &http.Client{Timeout: ledger.DefaultMirrorTimeout}
+		for _, m := range cfg.Mirrors {
+			v, err := fnote.NewVerifierForCosignatureV1(m.VerifierKey)
+			if err != nil {
+				return nil, err
+			}
+			ms = append(ms, mirror.NewClient(m.URL, k.log.Signer.Name(), v, hc))
+		}
+		q := cfg.MirrorQuorum
+		if q == 0 {
+			q = len(ms)/2 + 1
+		}
+		if q < 1 || q > len(ms) {
+			return nil, fmt.Errorf("mirror quorum %d of %d mirrors", q, len(ms))
+		}
+		lag := cfg.MirrorMaxLag
+		if lag == 0 {
+			lag = defaultMirrorMaxLag
+		}
+		opts = append(opts, ledger.WithMirrors(ms, q, lag))
 	}
 	a.log, err = ledger.New(life, ledger.Config{Storage: st.ledgerStore, Signer: k.log.Signer, Verifier: k.log.Verifier}, opts...)
 	if err != nil {

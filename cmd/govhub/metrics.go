@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -520,6 +521,11 @@ func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	if s := a.metrics.checkpointStale(a.log); s != "" {
 		reasons = append(reasons, s)
+	}
+	if err := a.log.MirrorsBehind(); err != nil {
+		st := a.log.MirrorStatus()
+		reasons = append(reasons, fmt.Sprintf("mirrors behind: fewer than %d of %d mirrors hold the entries from %d on, acknowledged %s ago; every request is refused until they do",
+			st.Quorum, st.Mirrors, st.Mirrored, st.Oldest.Round(time.Second)))
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	if len(reasons) > 0 {

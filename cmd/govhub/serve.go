@@ -38,6 +38,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 	var witnesses stringList
 	fs.Var(&witnesses, "witness", "a witness to push checkpoints to, as URL=VERIFIERKEY (the key govhub keygen printed: type 0x04, or the older 0x01) (repeat)")
 	quorum := fs.Int("witness-quorum", 0, "how many witnesses must cosign a checkpoint before it is published (default: a majority)")
+	var mirrors stringList
+	fs.Var(&mirrors, "mirror", "a department mirror (govhub mirror) asked to cosign each published checkpoint once it holds its entries, as URL=VERIFIERKEY (the key it printed) (repeat)")
+	mirrorQuorum := fs.Int("mirror-quorum", 0, "how many mirrors must hold an entry (default: a majority)")
+	mirrorLag := fs.Duration("mirror-max-lag", defaultMirrorMaxLag, "refuse new entries (every request fails closed) once an acknowledged entry has waited this long for the mirror quorum")
 	// The demo's own flags; serve neither lists nor accepts them.
 	citizens, seed, ttl := 1000, int64(1), 24*time.Hour
 	if isDemo {
@@ -98,6 +102,17 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 		cfg.Witnesses = append(cfg.Witnesses, wc)
 	}
 	cfg.WitnessQuorum = *quorum
+	for _, m := range mirrors {
+		mc, err := parseWitness(m)
+		if err != nil {
+			return &exitError{2, fmt.Errorf("--mirror: %w", err)}
+		}
+		cfg.Mirrors = append(cfg.Mirrors, mc)
+	}
+	if *mirrorLag <= 0 {
+		return &exitError{2, fmt.Errorf("--mirror-max-lag must be positive, not %v", *mirrorLag)}
+	}
+	cfg.MirrorQuorum, cfg.MirrorMaxLag = *mirrorQuorum, *mirrorLag
 	if *deadline <= 0 {
 		return &exitError{2, fmt.Errorf("--question-deadline must be positive, not %v", *deadline)}
 	}
