@@ -77,6 +77,8 @@ commands:
   ledger receipt  print an entry's receipt (C2SP tlog-proof): --index N
   ledger check-receipt FILE --log-key K [--witness-key K …] [--quorum N]
                   verify a receipt offline
+  ledger restore --from MIRROR_URL …
+                  rebuild the ledger from department mirrors, list what the records miss
   keygen          write a witness's note signing key (--name N --out F) and print its
                   verifier key (C2SP cosignature/v1, type 0x04)
   witness         run a witness: --key F --log-key K [--addr A] [--state-dir D | --data-dir D]
@@ -110,6 +112,9 @@ subcommands:
   receipt         print an entry's receipt (C2SP tlog-proof): --index N
   check-receipt FILE --log-key K [--witness-key K …] [--quorum N]
                   verify a receipt offline
+  restore --from MIRROR_URL …
+                  rebuild the ledger from department mirrors (after keys restore and backup
+                  restore), list the updates the records miss, and verify
 
 Run 'govhub ledger <subcommand> -h' for its flags.
 `
@@ -129,7 +134,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "ledger":
 		if len(args) < 2 {
 			fmt.Fprint(stderr, ledgerUsage)
-			return &exitError{2, errors.New("ledger needs a subcommand: verify, pubkey, receipt or check-receipt")}
+			return &exitError{2, errors.New("ledger needs a subcommand: verify, pubkey, receipt, check-receipt or restore")}
 		}
 		switch args[1] {
 		case "-h", "--help", "help":
@@ -143,6 +148,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return cmdLedgerReceipt(ctx, args[2:], stdout, stderr)
 		case "check-receipt":
 			return cmdCheckReceipt(args[2:], stdout, stderr)
+		case "restore":
+			return cmdLedgerRestore(ctx, args[2:], stdout, stderr)
 		}
 		fmt.Fprint(stderr, ledgerUsage)
 		return &exitError{2, fmt.Errorf("unknown ledger subcommand %q", args[1])}

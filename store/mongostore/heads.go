@@ -132,3 +132,25 @@ func (s *Store) HasRecords(ctx context.Context) (bool, error) {
 	}
 	return err == nil, err
 }
+
+// EachRecordHead calls fn with every citizen's record head (a scan: for restores and audits).
+func (s *Store) EachRecordHead(ctx context.Context, fn func(store.Head) error) error {
+	cur, err := s.recordHeads.Find(ctx, bson.D{}, options.Find().SetBatchSize(1024))
+	if err != nil {
+		return fmt.Errorf("reading record heads: %w", mapErr(err))
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var d recordHeadDoc
+		if err := cur.Decode(&d); err != nil {
+			return fmt.Errorf("reading record heads: %w", err)
+		}
+		if err := fn(fromRecordHeadDoc(d)); err != nil {
+			return err
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return fmt.Errorf("reading record heads: %w", mapErr(err))
+	}
+	return nil
+}

@@ -1,0 +1,109 @@
+package mirror
+
+// Restoring a hub's ledger from its mirrors (govhub ledger restore). Copy reads a mirror's copy
+// through its tlog-tiles API as any client would: its checkpoint, which must carry the log's
+// signature (and the witness quorum, when witnesses are given), and every entry bundle from the
+// start, whose leaves must rebuild exactly the checkpoint's root (and, if the caller trusts an
+// earlier checkpoint, that checkpoint's root at its size: the copy extends what the caller holds).
+// Nothing from a mirror is handed to the caller before the whole tree is verified.
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/govhub/govhub/ledger"
+)
+
+// CopyConfig says what a restore trusts.
+type CopyConfig struct {
+	// Log is the log's verifier key; Witnesses and Quorum as in Config.
+	Log       note.Verifier
+	Witnesses []note.Verifier
+	Quorum    int
+	// Trusted, when its Note is not nil, is a checkpoint the caller already holds: the copy must
+	// be consistent with it (the same root at its size) and at least as large.
+	Trusted ledger.Checkpoint
+	// Token returns the bearer token for entry bundles (the mirror's consortium readers).
+	Token      func() (string, error)
+	HTTPClient *http.Client
+	// Progress, if not nil, is called after each bundle with the entries read and the total.
+	Progress func(done, total uint64)
+}
+
+// Copy reads and verifies the whole copy of the mirror at url (its tlog-tiles prefix, e.g.
+// http://mirror/<origin hash>) and returns its checkpoint and every entry, in order.
+func Copy(ctx context.Context, url string, cfg CopyConfig) (ledger.Checkpoint, [][]byte, error) {
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	src := &source{base: strings.TrimRight(url, "/"), client: hc, token: cfg.Token}
+	text, err := src.checkpoint(ctx)
+	if err != nil {
+		return ledger.Checkpoint{}, nil, err
+	}
+	cp, err := ledger.ParseCheckpoint(text, cfg.Log)
+	if err != nil {
+		return cp, nil, fmt.Errorf("%w: %v", ErrSignature, err)
+	}
+	if cfg.Quorum > 0 {
+		if err := ledger.CheckCosignatures(text, cfg.Log, cfg.Witnesses, cfg.Quorum); err != nil {
+			return cp, nil, fmt.Errorf("%w: checkpoint of size %d: %v", ErrQuorum, cp.Size, err)
+		}
+	}
+	trusted := cfg.Trusted
+	if trusted.Note != nil && cp.Size < trusted.Size {
+		return cp, nil, fmt.Errorf("%w: the mirror's checkpoint has size %d, the trusted one %d", ErrBehind, cp.Size, trusted.Size)
+	}
+	tb, err := ledger.LoadTreeBuilder(ctx, noTiles{}, 0)
+	if err != nil {
+		return cp, nil, err
+	}
+	var entries [][]byte
+	for n := uint64(0); n*256 < cp.Size; n++ {
+		w := int(min(256, cp.Size-n*256))
+		data, err := src.bundle(ctx, n, w)
+		if err != nil {
+			return cp, nil, err
+		}
+		leaves, err := ledger.ParseBundle(data)
+		if err != nil || len(leaves) != w {
+			return cp, nil, fmt.Errorf("%w: entry bundle %d: %d entries, %v (want %d)", ErrContents, n, len(leaves), err, w)
+		}
+		for _, leaf := range leaves {
+			if err := tb.Append(ledger.LeafHash(leaf)); err != nil {
+				return cp, nil, err
+			}
+			if trusted.Note != nil && tb.Size() == trusted.Size {
+				if root, err := tb.Root(); err != nil || root != trusted.Root {
+					return cp, nil, fmt.Errorf("%w: the mirror's first %d entries do not give the trusted checkpoint's root", ErrFork, trusted.Size)
+				}
+			}
+		}
+		tb.Tiles() // not kept (only the root matters): let the builder forget completed tiles
+		entries = append(entries, leaves...)
+		if cfg.Progress != nil {
+			cfg.Progress(uint64(len(entries)), cp.Size)
+		}
+	}
+	root, err := tb.Root()
+	if err != nil {
+		return cp, nil, err
+	}
+	if cp.Size > 0 && root != cp.Root {
+		return cp, nil, fmt.Errorf("%w: the mirror's entries do not give its checkpoint's root", ErrContents)
+	}
+	return cp, entries, nil
+}
+
+// noTiles is an empty TileStorage: the tree builder of Copy starts from nothing and keeps nothing.
+type noTiles struct{}
+
+func (noTiles) WriteTiles(context.Context, []ledger.TileData) error { return nil }
+
+func (noTiles) ReadTile(context.Context, uint, uint64) ([]byte, error) { return nil, ledger.ErrNotFound }
