@@ -106,4 +106,6 @@ type noTiles struct{}
 
 func (noTiles) WriteTiles(context.Context, []ledger.TileData) error { return nil }
 
-func (noTiles) ReadTile(context.Context, uint, uint64) ([]byte, error) { return nil, ledger.ErrNotFound }
+func (noTiles) ReadTile(context.Context, uint, uint64) ([]byte, error) {
+	return nil, ledger.ErrNotFound
+}
