@@ -158,9 +158,9 @@ func (l *Log) integrateOnce(ctx context.Context) {
 			l.logger.ErrorContext(ctx, "checkpoint not published", slog.String("error", err.Error()))
 		}
 	}
-	if err == nil && len(l.mirroring.peers) > 0 && l.mirroring.running.CompareAndSwap(false, true) {
+	if m := l.mirroring; err == nil && m != nil && len(m.peers) > 0 && m.running.CompareAndSwap(false, true) {
 		go func() { // a slow mirror does not hold integration back
-			defer l.mirroring.running.Store(false)
+			defer m.running.Store(false)
 			l.mirrorRound(ctx)
 		}()
 	}

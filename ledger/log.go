@@ -99,7 +99,7 @@ type Log struct {
 
 	witnesses []*witnessPeer
 	quorum    int
-	mirroring mirroring // department mirrors (mirroring.go)
+	mirroring *MirrorSet // department mirrors (mirroring.go); nil: none
 
 	// several instances (lease.go)
 	instance      string

@@ -12,7 +12,7 @@ package ledger
 // the hub, and once the oldest acknowledged entry not yet held by the mirror quorum is older than
 // the maximum lag, Append refuses new entries (ErrMirrorsBehind), so every request fails closed
 // until the mirrors catch up. The time from an entry's acknowledgement to its mirror quorum is
-// recorded (MirrorStatus: p50 and p99 of the recent ones).
+// recorded (MirrorSet.Status: p50 and p99 of the recent ones).
 
 import (
 	"context"
@@ -43,18 +43,20 @@ const DefaultMirrorTimeout = 5 * time.Second
 // maxMirrorWindows is how many recent acknowledgement-to-mirror-quorum times are kept.
 const maxMirrorWindows = 4096
 
-// WithMirrors makes the log ask mirrors to cosign its published checkpoints, counts quorum of them
-// towards the mirrored size, and refuses appends once an acknowledged entry has waited longer than
-// maxLag for it (0: no bound).
-func WithMirrors(ms []MirrorCosigner, quorum int, maxLag time.Duration) Option {
-	return func(l *Log) {
-		for _, m := range ms {
-			l.mirroring.peers = append(l.mirroring.peers, &mirrorPeer{c: m})
-		}
-		l.mirroring.quorum = quorum
-		l.mirroring.maxLag = maxLag
+// NewMirrorSet returns the mirrors a log counts: quorum of them towards the mirrored size, with
+// appends refused once an acknowledged entry has waited longer than maxLag for it (0: no bound).
+// Give it to the log with WithMirrors; read its progress with Status.
+func NewMirrorSet(ms []MirrorCosigner, quorum int, maxLag time.Duration) *MirrorSet {
+	set := &MirrorSet{quorum: quorum, maxLag: maxLag}
+	for _, m := range ms {
+		set.peers = append(set.peers, &mirrorPeer{c: m})
 	}
+	return set
 }
+
+// WithMirrors makes the log ask the set's mirrors to cosign its published checkpoints and hold
+// appends to the set's bound.
+func WithMirrors(set *MirrorSet) Option { return func(l *Log) { l.mirroring = set } }
 
 type mirrorPeer struct {
 	c    MirrorCosigner
@@ -67,7 +69,8 @@ type ackMark struct {
 	at  time.Time
 }
 
-type mirroring struct {
+// MirrorSet is the department mirrors of a log and what they hold. Safe for concurrent use.
+type MirrorSet struct {
 	peers  []*mirrorPeer
 	quorum int
 	maxLag time.Duration
@@ -93,9 +96,11 @@ type MirrorStatus struct {
 	Samples  int
 }
 
-// MirrorStatus reports the mirrors' progress; zero without mirrors.
-func (l *Log) MirrorStatus() MirrorStatus {
-	m := &l.mirroring
+// Status reports the mirrors' progress.
+func (m *MirrorSet) Status() MirrorStatus {
+	if m == nil {
+		return MirrorStatus{}
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := MirrorStatus{Mirrors: len(m.peers), Quorum: m.quorum, Mirrored: m.mirrored, Samples: len(m.windows)}
@@ -110,13 +115,12 @@ func (l *Log) MirrorStatus() MirrorStatus {
 	return s
 }
 
-// MirrorsBehind is ErrMirrorsBehind, with details, while the log refuses appends for it; nil
-// otherwise.
-func (l *Log) MirrorsBehind() error { return l.mirroring.behind() }
+// Behind is ErrMirrorsBehind, with details, while the log refuses appends for it; nil otherwise.
+func (m *MirrorSet) Behind() error { return m.behind() }
 
 // acknowledged notes a batch ending at end, acknowledged now.
-func (m *mirroring) acknowledged(end uint64) {
-	if len(m.peers) == 0 {
+func (m *MirrorSet) acknowledged(end uint64) {
+	if m == nil || len(m.peers) == 0 {
 		return
 	}
 	m.mu.Lock()
@@ -125,8 +129,8 @@ func (m *mirroring) acknowledged(end uint64) {
 }
 
 // behind reports ErrMirrorsBehind when an acknowledged entry has waited longer than the bound.
-func (m *mirroring) behind() error {
-	if len(m.peers) == 0 || m.maxLag <= 0 {
+func (m *MirrorSet) behind() error {
+	if m == nil || len(m.peers) == 0 || m.maxLag <= 0 {
 		return nil
 	}
 	m.mu.Lock()
@@ -141,9 +145,9 @@ func (m *mirroring) behind() error {
 // mirrorRound asks the mirrors that have not cosigned the published checkpoint to do so, and
 // moves the mirrored size.
 func (l *Log) mirrorRound(ctx context.Context) {
-	m := &l.mirroring
+	m := l.mirroring
 	pub := l.Latest()
-	if len(m.peers) == 0 || pub.Note == nil {
+	if m == nil || len(m.peers) == 0 || pub.Note == nil {
 		return
 	}
 	var wg sync.WaitGroup

@@ -269,6 +269,7 @@ type app struct {
 	cancel   context.CancelFunc
 	// witnessQuorum is how many witnesses must cosign a checkpoint (0 without witnesses).
 	witnessQuorum int
+	mirrors       *ledger.MirrorSet // department mirrors (--mirror); nil: none
 	// demo is set by govhub demo before handler: the demo-only routes are mounted.
 	demo bool
 	// started is when openApp returned.
@@ -353,7 +354,8 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 		if lag == 0 {
 			lag = defaultMirrorMaxLag
 		}
-		opts = append(opts, ledger.WithMirrors(ms, q, lag))
+		a.mirrors = ledger.NewMirrorSet(ms, q, lag)
+		opts = append(opts, ledger.WithMirrors(a.mirrors))
 	}
 	a.log, err = ledger.New(life, ledger.Config{Storage: st.ledgerStore, Signer: k.log.Signer, Verifier: k.log.Verifier}, opts...)
 	if err != nil {

@@ -160,7 +160,7 @@ func TestConfigRepeatableFlags(t *testing.T) {
 			}
 			if strings.Contains(line, "(repeat)") && len(flags) > 0 {
 				name := flags[len(flags)-1]
-				if name != "witness" && name != "rate-limit-department" && name != "oidc-issuer" {
+				if name != "witness" && name != "mirror" && name != "rate-limit-department" && name != "oidc-issuer" {
 					t.Errorf("%s --%s repeats, but the configuration does not know it", cmd, name)
 				}
 			}

@@ -522,8 +522,8 @@ func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
 	if s := a.metrics.checkpointStale(a.log); s != "" {
 		reasons = append(reasons, s)
 	}
-	if err := a.log.MirrorsBehind(); err != nil {
-		st := a.log.MirrorStatus()
+	if err := a.mirrors.Behind(); err != nil {
+		st := a.mirrors.Status()
 		reasons = append(reasons, fmt.Sprintf("mirrors behind: fewer than %d of %d mirrors hold the entries from %d on, acknowledged %s ago; every request is refused until they do",
 			st.Quorum, st.Mirrors, st.Mirrored, st.Oldest.Round(time.Second)))
 	}

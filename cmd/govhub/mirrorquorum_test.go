@@ -121,11 +121,11 @@ func TestHubWithMirrorQuorum(t *testing.T) {
 		deadline := time.Now().Add(60 * time.Second)
 		for {
 			pub := a.log.Latest().Size
-			if st := a.log.MirrorStatus(); pub > 0 && st.Mirrored >= pub {
+			if st := a.mirrors.Status(); pub > 0 && st.Mirrored >= pub {
 				return
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("%s: the mirror quorum never held the published tree (%+v, published %d)\n%s", what, a.log.MirrorStatus(), a.log.Latest().Size, mirrors[0].stderr.String())
+				t.Fatalf("%s: the mirror quorum never held the published tree (%+v, published %d)\n%s", what, a.mirrors.Status(), a.log.Latest().Size, mirrors[0].stderr.String())
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
@@ -148,7 +148,7 @@ func TestHubWithMirrorQuorum(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("reads still served 30 s after two of three mirrors stopped (bound 2 s): %+v", a.log.MirrorStatus())
+			t.Fatalf("reads still served 30 s after two of three mirrors stopped (bound 2 s): %+v", a.mirrors.Status())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -167,11 +167,11 @@ func TestHubWithMirrorQuorum(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("reads still refused 60 s after a second mirror came back: %+v\n%s", a.log.MirrorStatus(), mirrors[1].stderr.String())
+			t.Fatalf("reads still refused 60 s after a second mirror came back: %+v\n%s", a.mirrors.Status(), mirrors[1].stderr.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	st := a.log.MirrorStatus()
+	st := a.mirrors.Status()
 	t.Logf("acknowledgement to mirror quorum: p50 %s, p99 %s over %d batches", st.P50, st.P99, st.Samples)
 }
 
@@ -222,9 +222,9 @@ func TestDestroyAndRestoreFromMirrors(t *testing.T) {
 	updateIndex := uint64(get(up.Data, "updateTax", "receipt", "index").(float64))
 	// Wait until the mirror quorum holds everything, then lose one mirror and the hub's data.
 	deadline := time.Now().Add(60 * time.Second)
-	for a.log.MirrorStatus().Mirrored < updateIndex+1 {
+	for a.mirrors.Status().Mirrored < updateIndex+1 {
 		if time.Now().After(deadline) {
-			t.Fatalf("the mirrors never held the update: %+v", a.log.MirrorStatus())
+			t.Fatalf("the mirrors never held the update: %+v", a.mirrors.Status())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
