@@ -176,7 +176,8 @@ func (s Set) checkPredicates(bad func(string, ...any)) {
 }
 
 // FieldKinds is the optional ability of a [Catalog] to tell a field's kind
-// ("int", "string", "date", …, as package dataset names them), which
+// ("Int", "String", "Date", …, as package dataset names them; case does
+// not matter), which
 // [Set.ValidateWith] needs to accept predicates: only sensitive "int"
 // fields may have them.
 type FieldKinds interface {
@@ -196,7 +197,7 @@ func checkPredicateCatalog(p Predicate, cat Catalog) error {
 	if !ok {
 		return fmt.Errorf("predicate %q: the catalog cannot tell whether field %q is an integer", p.Name, p.Field)
 	}
-	switch k := fk.FieldKind(p.Field); k {
+	switch k := fk.FieldKind(p.Field); strings.ToLower(k) {
 	case "int":
 		return nil
 	case "date":
