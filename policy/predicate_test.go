@@ -10,7 +10,6 @@ import (
 	"github.com/govhub/govhub/policy/policytest"
 )
 
-
 // provePolicy is a small policy with a predicate catalogue: housing clerks may be told whether a
 // citizen has contributed at least 60 months, and see the commitment of the income; tax clerks
 // see the months in clear.
