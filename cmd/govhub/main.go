@@ -14,6 +14,7 @@
 //	govhub official resolve  the official behind an entry's official line, for their department
 //	govhub status          the running hub's operational status (operator endpoint)
 //	govhub bench           load a running hub over HTTP and report throughput and latency
+//	govhub verify-proof    check, offline, the range proofs of a saved answer (verifyproof.go)
 //
 // Beside a running hub, the commands that read open its database read-only, and those that change
 // something ask the hub over HTTP with a token (admin.go).
@@ -89,6 +90,9 @@ commands:
                   directory's issuer key)
   bench           load a running hub over HTTP (a realistic mix or one scenario) and report
                   throughput, latency percentiles, errors, and the ledger's growth and lag
+  verify-proof FILE [--context ID]
+                  check, offline, the range proofs (predicate answers) of a saved GraphQL
+                  response; or one proof given by flags
 
 Beside a running hub: ledger verify, ledger receipt, policy export and official resolve read its
 database read-only; policy import and status ask the hub.
@@ -152,6 +156,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdStatus(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return cmdBench(ctx, args[1:], stdout, stderr)
+	case "verify-proof":
+		return cmdVerifyProof(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
