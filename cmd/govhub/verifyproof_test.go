@@ -115,3 +115,35 @@ func TestVerifyProof(t *testing.T) {
 		t.Errorf("no arguments: exit %d, want 2", exitCode(err))
 	}
 }
+
+// TestVerifyProofHubAnswer checks an answer the hub wrote (graph's TestProofGranted, on the
+// embedded store, saved to testdata/proof-answer.json): a housing clerk's
+// proof(predicate: "atLeast60") for request req-test-1.
+func TestVerifyProofHubAnswer(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := run(t.Context(), []string{"verify-proof", "testdata/proof-answer.json", "--context", "req-test-1"}, &out, &errOut); err != nil {
+		t.Fatalf("verify-proof = %v: %s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "OK:") || !strings.Contains(out.String(), "atLeast60") {
+		t.Errorf("output %q", out.String())
+	}
+	b, err := os.ReadFile("testdata/proof-answer.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same answer with its threshold raised no longer verifies.
+	f := writeRaw(t, bytes.Replace(b, []byte(`"min":60`), []byte(`"min":61`), 1))
+	out.Reset()
+	if err := run(t.Context(), []string{"verify-proof", f}, &out, &errOut); exitCode(err) != 1 || !strings.Contains(out.String(), "does not verify") {
+		t.Errorf("raised threshold: exit %d, %q", exitCode(err), out.String())
+	}
+}
+
+func writeRaw(t *testing.T, b []byte) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "answer.json")
+	if err := os.WriteFile(f, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
