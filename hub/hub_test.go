@@ -99,7 +99,7 @@ func newOfficials(t testing.TB, dir usecase.OfficialDirectory) *usecase.Official
 	return o
 }
 
-func newLedger(t *testing.T, storage ledger.Storage) *ledger.Log {
+func newLedger(t testing.TB, storage ledger.Storage) *ledger.Log {
 	t.Helper()
 	skey, vkey, err := note.GenerateKey(rand.Reader, "govhub.test/ledger")
 	if err != nil {
@@ -132,7 +132,7 @@ func newLedger(t *testing.T, storage ledger.Storage) *ledger.Log {
 	return lg
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	env := storetest.Embedded(t)
 	lg := newLedger(t, env.Store)

@@ -76,8 +76,10 @@ type config struct {
 }
 
 // defaultRecordCache is how many citizens' checked records and data keys a hub caches by default
-// (--record-cache; hub/recordcache.go says why a cache is correct with several instances).
-const defaultRecordCache = 100_000
+// (--record-cache; hub/recordcache.go says why a cache is correct with several instances): about
+// 7 kB of heap a demo citizen with every dataset (BenchmarkRecordCacheMemory), so at most about
+// 140 MB.
+const defaultRecordCache = 20_000
 
 // recordCache is the record cache's size in citizens, 0 for none.
 func (c config) recordCache() int {
@@ -588,8 +590,12 @@ func (a *app) recoverPeriodically(ctx context.Context) {
 	}
 }
 
-// startupVerifyTail is how many of the latest entries are verified before the hub serves.
-const startupVerifyTail = 1 << 16
+// startupVerifyTail is how many of the latest entries are verified before the hub serves: 16
+// entry bundles, a fraction of a second, so that a hub restarts within the time an operator and
+// its load balancer expect (2 s at 100,000 citizens, docs/BENCHMARKS.md); the whole log is
+// verified in the background right after, and a log that fails it refuses appends, so every
+// request fails closed from then on. (It was 65,536 entries: about 9 s.)
+const startupVerifyTail = 1 << 12
 
 // verifyRetry is how long the background verification waits before trying again after an error
 // that says nothing about the ledger (the database did not answer).

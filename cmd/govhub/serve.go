@@ -50,7 +50,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 	trusted := fs.String("trusted-documents", "", `a JSON file {"<sha256 hex of the text>": "<document text>", …}: only these GraphQL documents, and the portal's and console's own, may run (see --trusted-documents-for)`)
 	trustedFor := fs.String("trusted-documents-for", "all", "the principals --trusted-documents restricts: all, or a comma-separated list of kinds (department, officer, citizen, auditor, operator); departments always")
 	requestTimeout := fs.Duration("request-timeout", defaultRequestTimeout, "deadline of each request, passed to the store (websocket and event-stream subscriptions excepted)")
-	recordCache := fs.Int("record-cache", defaultRecordCache, "how many citizens' checked records and data keys to keep in memory (0: none); a read still reads the citizen's record head, so the cache is safe with several hubs on one database")
+	recordCache := fs.Int("record-cache", defaultRecordCache, "how many citizens' checked records and data keys to keep in memory, about 7 kB each (0: none); a read still reads the citizen's record head, so the cache is safe with several hubs on one database")
 	pprofOn := fs.Bool("pprof", false, "serve the Go profiler at /debug/pprof/ (operator tokens only)")
 	migrate := fs.Bool("migrate-record-integrity", false, "once, for a store written before record integrity: check every record against the ledger and give it its MAC and record head (no other instance may run)")
 	limits := registerRateLimits(fs, isDemo)
