@@ -80,8 +80,10 @@ type ComplexityRoot struct {
 	}
 
 	AccessField struct {
-		Level func(childComplexity int) int
-		Name  func(childComplexity int) int
+		Level   func(childComplexity int) int
+		Name    func(childComplexity int) int
+		Proved  func(childComplexity int) int
+		Refused func(childComplexity int) int
 	}
 
 	AccessProof struct {
@@ -676,6 +678,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AccessField.Name(childComplexity), true
+	case "AccessField.proved":
+		if e.ComplexityRoot.AccessField.Proved == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessField.Proved(childComplexity), true
+	case "AccessField.refused":
+		if e.ComplexityRoot.AccessField.Refused == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessField.Refused(childComplexity), true
 
 	case "AccessProof.checkpoint":
 		if e.ComplexityRoot.AccessProof.Checkpoint == nil {
@@ -2563,6 +2577,10 @@ type AccessField {
   "dataset.field, with #n for an item of a list dataset."
   name: String!
   level: FieldLevel!
+  "The catalogued predicates the department was answered about the field (whether each held is not logged)."
+  proved: [String!]!
+  "The predicates it asked about the field and was refused."
+  refused: [String!]!
 }
 
 enum FieldLevel {
@@ -2570,6 +2588,8 @@ enum FieldLevel {
   REVEALED
   "Only the commitment was released."
   COMMITMENT
+  "The commitment, and whether catalogued predicates hold of the value (with proofs); not the value."
+  PROVED
   "Nothing was released."
   DENIED
   "The value was written (an update)."
@@ -3194,6 +3214,10 @@ func (ec *executionContext) childFields_AccessField(ctx context.Context, field g
 		return ec.fieldContext_AccessField_name(ctx, field)
 	case "level":
 		return ec.fieldContext_AccessField_level(ctx, field)
+	case "proved":
+		return ec.fieldContext_AccessField_proved(ctx, field)
+	case "refused":
+		return ec.fieldContext_AccessField_refused(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AccessField", field.Name)
 }
@@ -5203,6 +5227,52 @@ func (ec *executionContext) _AccessField_level(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_AccessField_level(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AccessField", field, false, false, errors.New("field of type FieldLevel does not have child fields"))
+}
+
+func (ec *executionContext) _AccessField_proved(ctx context.Context, field graphql.CollectedField, obj *model.AccessField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessField_proved(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Proved, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessField_proved(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessField", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessField_refused(ctx context.Context, field graphql.CollectedField, obj *model.AccessField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessField_refused(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Refused, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessField_refused(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessField", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _AccessProof_index(ctx context.Context, field graphql.CollectedField, obj *model.AccessProof) (ret graphql.Marshaler) {
@@ -13847,6 +13917,16 @@ func (ec *executionContext) _AccessField(ctx context.Context, sel ast.SelectionS
 			}
 		case "level":
 			out.Values[i] = ec._AccessField_level(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "proved":
+			out.Values[i] = ec._AccessField_proved(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "refused":
+			out.Values[i] = ec._AccessField_refused(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

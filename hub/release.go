@@ -69,8 +69,11 @@ func (rd *Reader) decide(ctx context.Context, snap *policy.Snapshot, p auth.Prin
 	// Each asked predicate is decided once: granted only if catalogued for its field and allowed
 	// (Snapshot.Proves); anything else is refused, and logged so.
 	for _, a := range asked {
-		pred, ok := snap.Predicate(a.predicate)
-		if deciding && ok && snap.Proves(sub, a.field, a.predicate, purpose) {
+		pred, ok := policy.Predicate{}, false
+		if deciding {
+			pred, ok = snap.Proves(sub, a.field, a.predicate, purpose)
+		}
+		if ok {
 			d.proofs[a.field] = append(d.proofs[a.field], pred)
 		} else {
 			d.refused[a.field] = append(d.refused[a.field], a.predicate)

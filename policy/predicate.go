@@ -245,18 +245,15 @@ func FormatPredicates(w io.Writer, ps []Predicate) error {
 
 func comparePredicates(a, b Predicate) int { return strings.Compare(a.Name, b.Name) }
 
-// Predicate returns the catalogued predicate with the given name, and
+// predicate returns the catalogued predicate with the given name, and
 // reports whether there is one.
-func (s *Snapshot) Predicate(name string) (Predicate, bool) {
+func (s *Snapshot) predicate(name string) (Predicate, bool) {
 	i, ok := slices.BinarySearchFunc(s.info.Predicates, name, func(p Predicate, n string) int { return strings.Compare(p.Name, n) })
 	if !ok {
 		return Predicate{}, false
 	}
 	return s.info.Predicates[i], true
 }
-
-// Predicates returns the predicate catalogue sorted by name.
-func (s *Snapshot) Predicates() []Predicate { return slices.Clone(s.info.Predicates) }
 
 // predicatesOf returns the names of the predicates defined on field.
 func (s *Snapshot) predicatesOf(field string) []string {
@@ -271,21 +268,23 @@ func (s *Snapshot) predicatesOf(field string) []string {
 
 // Proves reports whether sub may be told, with a proof, whether the
 // catalogued predicate named predicate holds of field, a "dataset.field"
-// name, for purpose: the predicate must be defined on that field, and
-// either the field is at Reveal for sub (who may see the value anyway) or
-// a prove rule allows the predicate ("dataset.field:predicate") and no
-// deny rule of prove matches it. Everything else, unknown names included,
-// is not allowed.
-func (s *Snapshot) Proves(sub Subject, field, predicate, purpose string) bool {
-	p, ok := s.Predicate(predicate)
+// name, for purpose, and returns the predicate when it may: the predicate
+// must be defined on that field, and either the field is at Reveal for
+// sub (who may see the value anyway) or a prove rule allows the predicate
+// ("dataset.field:predicate") and no deny rule of prove matches it.
+// Everything else, unknown names included, is not allowed.
+func (s *Snapshot) Proves(sub Subject, field, predicate, purpose string) (Predicate, bool) {
+	p, ok := s.predicate(predicate)
 	if !ok || p.Field != field {
-		return false
+		return Predicate{}, false
 	}
 	switch s.Decide(sub, field, purpose) {
 	case Reveal:
-		return true
+		return p, true
 	case Prove:
-		return s.Allowed(sub, ActionProve, ProofObject(field, predicate), purpose)
+		if s.Allowed(sub, ActionProve, ProofObject(field, predicate), purpose) {
+			return p, true
+		}
 	}
-	return false
+	return Predicate{}, false
 }

@@ -84,7 +84,7 @@ func TestProveDecisions(t *testing.T) {
 		if got := s.Decide(c.sub, c.field, c.pur); got != c.want {
 			t.Errorf("Decide(%v, %s, %s) = %v, want %v", c.sub, c.field, c.pur, got, c.want)
 		}
-		if got := s.Proves(c.sub, c.field, c.pred, c.pur); got != c.wantProves {
+		if p, got := s.Proves(c.sub, c.field, c.pred, c.pur); got != c.wantProves || got && p.Name != c.pred {
 			t.Errorf("Proves(%v, %s, %s, %s) = %v, want %v", c.sub, c.field, c.pred, c.pur, got, c.wantProves)
 		}
 		x, err := s.Explain(context.Background(), c.sub, c.field, c.pur)

@@ -58,6 +58,10 @@ type AccessField struct {
 	// dataset.field, with #n for an item of a list dataset.
 	Name  string     `json:"name"`
 	Level FieldLevel `json:"level"`
+	// The catalogued predicates the department was answered about the field (whether each held is not logged).
+	Proved []string `json:"proved"`
+	// The predicates it asked about the field and was refused.
+	Refused []string `json:"refused"`
 }
 
 // Everything needed to verify an entry in a browser or offline.
@@ -592,6 +596,8 @@ const (
 	FieldLevelRevealed FieldLevel = "REVEALED"
 	// Only the commitment was released.
 	FieldLevelCommitment FieldLevel = "COMMITMENT"
+	// The commitment, and whether catalogued predicates hold of the value (with proofs); not the value.
+	FieldLevelProved FieldLevel = "PROVED"
 	// Nothing was released.
 	FieldLevelDenied FieldLevel = "DENIED"
 	// The value was written (an update).
@@ -601,13 +607,14 @@ const (
 var AllFieldLevel = []FieldLevel{
 	FieldLevelRevealed,
 	FieldLevelCommitment,
+	FieldLevelProved,
 	FieldLevelDenied,
 	FieldLevelWritten,
 }
 
 func (e FieldLevel) IsValid() bool {
 	switch e {
-	case FieldLevelRevealed, FieldLevelCommitment, FieldLevelDenied, FieldLevelWritten:
+	case FieldLevelRevealed, FieldLevelCommitment, FieldLevelProved, FieldLevelDenied, FieldLevelWritten:
 		return true
 	}
 	return false
