@@ -121,6 +121,8 @@ type IntegrityConfig struct {
 	Logger *slog.Logger
 	// CacheCitizens bounds the record cache (recordcache.go), in citizens; 0: no cache.
 	CacheCitizens int
+	// CacheTTL is how long a citizen's records are served from the cache (0: DefaultRecordCacheTTL).
+	CacheTTL time.Duration
 }
 
 // Integrity checks records at read and authenticates them at write; one is shared by a hub's
@@ -148,7 +150,7 @@ func NewIntegrity(cfg IntegrityConfig) (*Integrity, error) {
 		return nil, errors.New("hub: NewIntegrity needs a 32-byte key and a head store")
 	}
 	return &Integrity{key: cfg.Key, heads: cfg.Heads, snapshots: cfg.Snapshots, logger: cfg.Logger,
-		cache: newRecordCache(cfg.CacheCitizens), superseded: map[uint64]struct{}{}}, nil
+		cache: newRecordCache(cfg.CacheCitizens, cfg.CacheTTL), superseded: map[uint64]struct{}{}}, nil
 }
 
 // CacheHits is how many reads took their records from the record cache since start.
@@ -311,10 +313,20 @@ type checked struct {
 // one. It fails with an error wrapping ErrIntegrity on a mismatch (an alert: logged and counted),
 // and with ErrUnavailable before the superseded set has caught up with the ledger.
 func (in *Integrity) load(ctx context.Context, rr RecordReader, citizen string, datasets []string) (checked, error) {
+	cached, _ := in.cache.get(citizen)
+	return in.loadFrom(ctx, rr, citizen, datasets, cached)
+}
+
+// loadFresh is load without the record cache: the records are read and checked. Updates build on
+// what it returns.
+func (in *Integrity) loadFresh(ctx context.Context, rr RecordReader, citizen string, datasets []string) (checked, error) {
+	return in.loadFrom(ctx, rr, citizen, datasets, nil)
+}
+
+func (in *Integrity) loadFrom(ctx context.Context, rr RecordReader, citizen string, datasets []string, cached *cachedCitizen) (checked, error) {
 	if !in.ready.Load() {
 		return checked{}, fmt.Errorf("%w: record integrity checks are still catching up with the ledger", ErrUnavailable)
 	}
-	cached, _ := in.cache.get(citizen)
 	for attempt := 0; ; attempt++ {
 		c, err := in.read(ctx, rr, citizen, datasets, cached)
 		if err != nil {

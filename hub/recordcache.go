@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"maps"
 
+	"time"
+
 	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 
 	"github.com/govhub/govhub/crypto/seal"
 	"github.com/govhub/govhub/store"
@@ -12,8 +15,9 @@ import (
 
 // Caches of what a read needs from the store, correct with any number of hub instances on one store.
 //
-// Records: the record cache keeps, per citizen, the records last read and checked (integrity.go)
-// together with the record head they were checked against. A read always reads the citizen's head
+// Records (off by default: --record-cache): the record cache keeps, per citizen, the records last
+// read and checked (integrity.go) together with the record head they were checked against, for at
+// most a TTL (DefaultRecordCacheTTL). A read always reads the citizen's head
 // from the store (one find by _id); only when that head is the cached one (same head index, same
 // versions, same MAC) are the cached records used, else they are read again. Every update, on any
 // instance, moves the head before it is acknowledged (update.go: entry, head, record), so a read
@@ -22,7 +26,12 @@ import (
 // unchanged, so a record changed or deleted in the database behind the hub's back is not noticed
 // until its citizen drops out of the cache, but the copy released is the one checked against the
 // head, never the altered one; and a record the head does not list is not looked for (it is never
-// released either way). The head is checked on every read (MAC, not superseded).
+// released either way). The head is checked on every read (MAC, not superseded). So with the cache
+// a record changed behind the hub's back is still never served (the copy served is the one
+// checked), but it is refused and reported only once its citizen's entry expires, within the TTL,
+// rather than at the next read: that is why the cache is an operator's choice and off by default
+// (ARCHITECTURE §1.8). Updates never use it: the record an update builds on is always read and
+// checked, so a changed record is refused at its next update.
 //
 // Data keys: a citizen's data key is created once and never replaced (AddDataKey refuses a second
 // one), so an unwrapped key is cached by citizen without asking the store again.
@@ -36,21 +45,26 @@ type cachedCitizen struct {
 	records map[string]store.Record
 }
 
-// recordCache is a bounded LRU of cachedCitizen by citizen id; nil caches nothing.
+// DefaultRecordCacheTTL is how long a citizen's checked records are served from the record cache
+// before they are read and checked again.
+const DefaultRecordCacheTTL = 10 * time.Second
+
+// recordCache is a bounded LRU of cachedCitizen by citizen id, each entry expiring after a TTL;
+// nil caches nothing.
 type recordCache struct {
-	lru *lru.Cache[string, *cachedCitizen]
+	lru *expirable.LRU[string, *cachedCitizen]
 }
 
-// newRecordCache returns a cache of at most n citizens, nil for n < 1.
-func newRecordCache(n int) *recordCache {
+// newRecordCache returns a cache of at most n citizens for ttl (0: DefaultRecordCacheTTL), nil for
+// n < 1.
+func newRecordCache(n int, ttl time.Duration) *recordCache {
 	if n < 1 {
 		return nil
 	}
-	c, err := lru.New[string, *cachedCitizen](n)
-	if err != nil {
-		return nil
+	if ttl <= 0 {
+		ttl = DefaultRecordCacheTTL
 	}
-	return &recordCache{lru: c}
+	return &recordCache{lru: expirable.NewLRU[string, *cachedCitizen](n, nil, ttl)}
 }
 
 // get returns the citizen's cached entry, if any.
@@ -93,7 +107,7 @@ func (c *recordCache) put(citizen string, h store.Head, records map[string]store
 		return
 	}
 	e := &cachedCitizen{head: h, records: make(map[string]store.Record, len(h.Versions))}
-	if old, ok := c.lru.Peek(citizen); ok && sameHead(old.head, h) {
+	if old, ok := c.lru.Peek(citizen); ok && sameHead(old.head, h) { // its TTL starts again: both were checked now
 		maps.Copy(e.records, old.records)
 	}
 	for ds, rec := range records {

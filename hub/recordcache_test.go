@@ -3,6 +3,7 @@ package hub
 import (
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/govhub/govhub/dataset"
 	"github.com/govhub/govhub/demo"
@@ -29,7 +30,6 @@ func BenchmarkRecordCacheMemory(b *testing.B) {
 		b.Fatal(err)
 	}
 	in := f.integrity
-	in.cache = newRecordCache(n)
 	names := dataset.Names()
 	heap := func() uint64 {
 		runtime.GC()
@@ -38,7 +38,7 @@ func BenchmarkRecordCacheMemory(b *testing.B) {
 		return m.HeapAlloc
 	}
 	for b.Loop() {
-		in.cache = newRecordCache(n)
+		in.cache = newRecordCache(n, time.Hour)
 		before := heap()
 		for _, c := range batch {
 			if _, err := in.load(b.Context(), f.env.Store, c.ID, names); err != nil {

@@ -116,7 +116,7 @@ func (u *Updater) Update(ctx context.Context, p auth.Principal, req UpdateReques
 	}
 	// The record the update builds on, checked like any read: a value changed behind the hub's
 	// back must not be carried into a new, authentic version.
-	loaded, err := u.integ.load(ctx, u.records, req.Citizen, []string{ds.Name})
+	loaded, err := u.integ.loadFresh(ctx, u.records, req.Citizen, []string{ds.Name})
 	if errors.Is(err, ErrIntegrity) {
 		return refuse("integrity", err)
 	}

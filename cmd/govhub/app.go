@@ -62,7 +62,8 @@ type config struct {
 	MetricsLoopback     bool            // serve /metrics without a token to loopback addresses (metrics.go)
 	RequestTimeout      time.Duration   // the deadline of each request's context (0: defaultRequestTimeout)
 	RateLimits          rateLimits      // per-principal limits on /graphql (ratelimit.go; zero: none)
-	RecordCache         int             // citizens whose checked records and data keys are cached (0: defaultRecordCache; negative: none)
+	RecordCache         int             // citizens whose checked records are cached (0: none; hub/recordcache.go)
+	RecordCacheTTL      time.Duration   // how long (0: hub.DefaultRecordCacheTTL)
 	// TrustedDocuments: the only GraphQL documents the principals it restricts may run
 	// (--trusted-documents); nil runs any.
 	TrustedDocuments *graph.TrustedDocuments
@@ -75,22 +76,11 @@ type config struct {
 	Logger                 *slog.Logger
 }
 
-// defaultRecordCache is how many citizens' checked records and data keys a hub caches by default
-// (--record-cache; hub/recordcache.go says why a cache is correct with several instances): about
-// 7 kB of heap a demo citizen with every dataset (BenchmarkRecordCacheMemory), so at most about
-// 140 MB.
-const defaultRecordCache = 20_000
+// defaultDataKeyCache is how many citizens' unwrapped data keys a hub keeps (hub/recordcache.go).
+const defaultDataKeyCache = 100_000
 
-// recordCache is the record cache's size in citizens, 0 for none.
-func (c config) recordCache() int {
-	switch {
-	case c.RecordCache < 0:
-		return 0
-	case c.RecordCache == 0:
-		return defaultRecordCache
-	}
-	return c.RecordCache
-}
+// recordCache is the record cache's size in citizens (--record-cache), 0 for none.
+func (c config) recordCache() int { return max(c.RecordCache, 0) }
 
 // witnessConfig is one --witness URL=VERIFIERKEY.
 type witnessConfig struct {
@@ -495,7 +485,7 @@ func (a *app) openIntegrity(ctx context.Context, life context.Context) error {
 	if err != nil {
 		return err
 	}
-	if a.integrity, err = hub.NewIntegrity(hub.IntegrityConfig{Key: key, Heads: st, Snapshots: st, Logger: logger, CacheCitizens: a.cfg.recordCache()}); err != nil {
+	if a.integrity, err = hub.NewIntegrity(hub.IntegrityConfig{Key: key, Heads: st, Snapshots: st, Logger: logger, CacheCitizens: a.cfg.recordCache(), CacheTTL: a.cfg.RecordCacheTTL}); err != nil {
 		return err
 	}
 	if err := a.log.WaitCaughtUp(ctx); err != nil {
@@ -547,7 +537,7 @@ func (a *app) openUseCases(engine *policy.Engine) error {
 	st, k := a.storage.store, a.keys
 	var err error
 	a.reader, err = hub.NewReader(hub.ReaderConfig{Records: st, Lister: st, Keys: st, Master: k.master, Index: st,
-		Ledger: a.readLedger(), Policy: engine, IndexKey: k.index, Officials: a.officials, Integrity: a.integrity, DataKeyCache: a.cfg.recordCache()}, hub.WithMetrics(a.metrics))
+		Ledger: a.readLedger(), Policy: engine, IndexKey: k.index, Officials: a.officials, Integrity: a.integrity, DataKeyCache: defaultDataKeyCache}, hub.WithMetrics(a.metrics))
 	if err != nil {
 		return err
 	}

@@ -31,6 +31,8 @@ type testHub struct {
 	app     *app
 	handler http.Handler
 	gen     *demo.Generator
+	// recordCache is the hub's --record-cache (0: none).
+	recordCache int
 }
 
 func startHub(t testing.TB, citizens int) *testHub {
@@ -46,7 +48,8 @@ func startHub(t testing.TB, citizens int) *testHub {
 
 func (h *testHub) config() config {
 	return config{DataDir: h.dir, MongoDB: "govhub", LogOrigin: "govhub.test/ledger",
-		IntegrationInterval: 10 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		IntegrationInterval: 10 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		RecordCache: h.recordCache}
 }
 
 func (h *testHub) open() {

@@ -37,14 +37,17 @@ func copyKeys(t *testing.T, from, to string) {
 
 // twoHubs starts a FerretDB and two hubs on it (reached with --mongo-uri, sharing keys), the first
 // seeded with demo citizens.
-func twoHubs(t *testing.T, citizens int) (h1, h2 *testHub) {
+func twoHubs(t *testing.T, citizens int) (h1, h2 *testHub) { return twoHubsCaching(t, citizens, 0) }
+
+// twoHubsCaching is twoHubs with hubs whose --record-cache is cache.
+func twoHubsCaching(t *testing.T, citizens, cache int) (h1, h2 *testHub) {
 	srv, err := embedded.Start(t.Context(), embedded.Config{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Shutdown(context.Background()) }) // after the hubs' cleanups: they close their connections
-	h1 = &testHub{t: t, dir: t.TempDir(), gen: demo.NewGenerator(testSeed)}
-	h2 = &testHub{t: t, dir: t.TempDir(), gen: demo.NewGenerator(testSeed)}
+	h1 = &testHub{t: t, dir: t.TempDir(), gen: demo.NewGenerator(testSeed), recordCache: cache}
+	h2 = &testHub{t: t, dir: t.TempDir(), gen: demo.NewGenerator(testSeed), recordCache: cache}
 	cfg1, cfg2 := h1.config(), h2.config()
 	cfg1.MongoURI, cfg2.MongoURI = srv.URI(), srv.URI()
 	a1, err := openApp(t.Context(), cfg1)
@@ -183,7 +186,7 @@ func TestPolicyReloadAcrossHubs(t *testing.T) {
 // same database: hub 2 reads (and caches) a citizen's tax record, hub 1 updates it, and hub 2's
 // next read shows the new value, round after round; hub 2's reads in between do come from its cache.
 func TestRecordCacheAcrossHubs(t *testing.T) {
-	h1, h2 := twoHubs(t, 10)
+	h1, h2 := twoHubsCaching(t, 10, 100)
 	c := h1.findCitizen(10, "tax")
 	income := func(h *testHub) any {
 		t.Helper()

@@ -15,6 +15,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/govhub/govhub/demo"
 	"github.com/govhub/govhub/ledger"
 	_ "modernc.org/sqlite" // the driver FerretDB itself uses
 )
@@ -458,4 +459,56 @@ func TestIntegrityOtherReadPaths(t *testing.T) {
 			}
 		})
 	}
+}
+
+// With the record cache on, a record changed in the database behind the hub's back is never
+// served: a read of a cached citizen gets the copy that was checked, an update over the changed
+// record is refused (updates always read and check), and once the citizen's cache entry expires
+// the read is refused and reported like any integrity alert.
+func TestIntegrityWithRecordCache(t *testing.T) {
+	const n = 12
+	dir := t.TempDir()
+	h := &testHub{t: t, dir: dir, gen: demo.NewGenerator(testSeed), recordCache: 100}
+	cfg := h.config()
+	cfg.RecordCacheTTL = 300 * time.Millisecond
+	a, err := openApp(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.app, h.handler = a, a.handler()
+	t.Cleanup(h.close)
+	if err := seedDemo(t.Context(), a, n, testSeed); err != nil {
+		t.Fatal(err)
+	}
+	id := h.citizensWith(n, "identity", "tax")[0]
+	before := h.checkServed(identityTaxQuery, id)
+	city := get(before.Data, "citizen", "identity", "hukouCity").(string)
+	hits := a.integrity.CacheHits()
+	doc := h.loadDoc(id + "/identity")
+	b := []byte(doc.Items[0].Plain["hukouCity"].(string))
+	b[len(b)-1] ^= 1
+	doc.Items[0].Plain["hukouCity"] = string(b)
+	h.writeDoc("records", doc.ID, doc)
+
+	res := h.checkServed(identityTaxQuery, id)
+	if got := get(res.Data, "citizen", "identity", "hukouCity"); got != city {
+		t.Fatalf("a cached citizen read after the change = %q, want the checked %q", got, city)
+	}
+	if a.integrity.CacheHits() == hits {
+		t.Fatalf("the read after the change did not come from the record cache")
+	}
+	if bytes.Contains(mustJSON(t, res.Data), b) {
+		t.Fatalf("the changed value was served: %v", res.Data)
+	}
+	tax := h.loadDoc(id + "/tax")
+	sf := tax.Items[0].Sealed["annualIncome"]
+	sf.Commitment = flip(sf.Commitment)
+	tax.Items[0].Sealed["annualIncome"] = sf
+	h.writeDoc("records", tax.ID, tax)
+	up := h.query(h.token(taxClerk), updateTax, map[string]any{"id": id, "income": 123456})
+	if len(up.Errors) == 0 || up.Errors[0].Extensions["code"] != "INTEGRITY" {
+		t.Errorf("updateTax over the changed record with the cache on = %+v, want INTEGRITY", up.Errors)
+	}
+	time.Sleep(2 * cfg.RecordCacheTTL)
+	h.checkRefused(identityTaxQuery, id, string(b))
 }

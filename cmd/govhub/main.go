@@ -9,6 +9,7 @@
 //	govhub ledger check-receipt  verify a receipt offline
 //	govhub keygen          write a new note signing key (for a witness) and print its cosignature verifier key
 //	govhub witness         run a C2SP tlog-witness that cosigns the hub's checkpoints
+//	govhub mirror          keep a verified copy of the hub's ledger and cosign it (C2SP tlog-mirror)
 //	govhub policy export   print the policy in force (Casbin CSV)
 //	govhub policy import   propose a policy file as a change (or import it into an empty store)
 //	govhub official resolve  the official behind an entry's official line, for their department
@@ -80,6 +81,7 @@ commands:
   keygen          write a witness's note signing key (--name N --out F) and print its
                   verifier key (C2SP cosignature/v1, type 0x04)
   witness         run a witness: --key F --log-key K [--addr A] [--state-dir D | --data-dir D]
+  mirror          keep a verified copy of the ledger and cosign it (C2SP tlog-mirror): --hub URL …
   policy export   print the policy in force as Casbin CSV [--purposes F.json]
   policy import F propose the policy of a CSV file as a change to the running hub, as the
                   officer whose token is given (--token T --reason TEXT), or import it into
@@ -90,6 +92,10 @@ commands:
                   directory's issuer key)
   bench           load a running hub over HTTP (a realistic mix or one scenario) and report
                   throughput, latency percentiles, errors, and the ledger's growth and lag
+  keys split      encrypt the keys into a bundle and split its key among officers (k of n)
+  keys restore    restore the keys from the bundle and k officers' shares
+  backup          export the store, encrypted under a key derived from the master key
+  backup restore  load an export into an empty store, then verify the ledger and every record
   verify-proof FILE [--context ID]
                   check, offline, the range proofs (predicate answers) of a saved GraphQL
                   response; or one proof given by flags
@@ -148,6 +154,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdKeygen(args[1:], stdout, stderr)
 	case "witness":
 		return cmdWitness(ctx, args[1:], stdout, stderr)
+	case "mirror":
+		return cmdMirror(ctx, args[1:], stdout, stderr)
 	case "policy":
 		return cmdPolicy(ctx, args[1:], stdout, stderr)
 	case "official":
@@ -156,6 +164,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdStatus(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return cmdBench(ctx, args[1:], stdout, stderr)
+	case "keys":
+		return cmdKeys(args[1:], stdout, stderr)
+	case "backup":
+		return cmdBackup(ctx, args[1:], stdout, stderr)
 	case "verify-proof":
 		return cmdVerifyProof(args[1:], stdout, stderr)
 	case "help", "-h", "--help":

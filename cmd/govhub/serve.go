@@ -50,7 +50,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 	trusted := fs.String("trusted-documents", "", `a JSON file {"<sha256 hex of the text>": "<document text>", …}: only these GraphQL documents, and the portal's and console's own, may run (see --trusted-documents-for)`)
 	trustedFor := fs.String("trusted-documents-for", "all", "the principals --trusted-documents restricts: all, or a comma-separated list of kinds (department, officer, citizen, auditor, operator); departments always")
 	requestTimeout := fs.Duration("request-timeout", defaultRequestTimeout, "deadline of each request, passed to the store (websocket and event-stream subscriptions excepted)")
-	recordCache := fs.Int("record-cache", defaultRecordCache, "how many citizens' checked records and data keys to keep in memory, about 7 kB each (0: none); a read still reads the citizen's record head, so the cache is safe with several hubs on one database")
+	recordCache := fs.Int("record-cache", 0, "how many citizens' checked records to keep in memory for 10 s, about 7 kB each (0: none). A read still reads the citizen's record head, so it never serves a record older than an acknowledged update, on any hub; but a record changed in the database behind the hub's back is refused and reported only when its citizen leaves the cache, up to 10 s later (it is never served)")
 	pprofOn := fs.Bool("pprof", false, "serve the Go profiler at /debug/pprof/ (operator tokens only)")
 	migrate := fs.Bool("migrate-record-integrity", false, "once, for a store written before record integrity: check every record against the ledger and give it its MAC and record head (no other instance may run)")
 	limits := registerRateLimits(fs, isDemo)
@@ -77,14 +77,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 		return &exitError{2, fmt.Errorf("--request-timeout must be positive, not %v", *requestTimeout)}
 	}
 	cfg.GraphiQL, cfg.RequestTimeout, cfg.Pprof = *graphiql, *requestTimeout, *pprofOn
-	switch {
-	case *recordCache < 0:
+	if *recordCache < 0 {
 		return &exitError{2, fmt.Errorf("--record-cache must be 0 or more, not %d", *recordCache)}
-	case *recordCache == 0:
-		cfg.RecordCache = -1
-	default:
-		cfg.RecordCache = *recordCache
 	}
+	cfg.RecordCache = *recordCache
 	cfg.RateLimits = *limits
 	cfg.NoIntrospection = !*introspection
 	if *trusted != "" {

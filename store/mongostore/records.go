@@ -251,8 +251,15 @@ func (s *Store) AddCitizens(ctx context.Context, ids []string, now time.Time) er
 		docs[i] = bson.D{{Key: "_id", Value: id}, {Key: "created", Value: now.UTC()}}
 	}
 	_, err := s.citizens.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	x := s.citizenIdx()
 	if err != nil && !onlyDuplicates(err) {
+		if x != nil {
+			x.invalidate() // some may be registered: read them all again
+		}
 		return mapErr(err)
+	}
+	if x != nil {
+		x.add(ids)
 	}
 	return nil
 }
@@ -311,6 +318,9 @@ func (s *Store) EachRecord(ctx context.Context, fn func(store.Record) error) err
 // {dataset, citizen} index serve it (a filtered page reads that dataset's records in citizen order
 // until it has limit matches); on the embedded store it scans.
 func (s *Store) ListCitizens(ctx context.Context, after string, limit int, filter *store.ListFilter) ([]string, error) {
+	if x := s.citizenIdx(); filter == nil && x != nil {
+		return x.page(ctx, s, after, limit)
+	}
 	if filter == nil {
 		cur, err := s.citizens.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}}},
 			options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)).SetProjection(bson.D{{Key: "_id", Value: 1}}))

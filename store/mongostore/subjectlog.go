@@ -491,9 +491,12 @@ func (s *Store) appendLogs(ctx context.Context, refs []store.LogRef) ([]uint64, 
 		ends[r.Pseudonym] = seqs[stop]
 		from = stop + 1
 	}
+	// As single appends do (advanceAfter): a head is moved when the log crossed a multiple of
+	// headEvery since it, so readers probe fewer than headEvery documents past it; a new log gets
+	// its head at once (one insert for all of them).
 	moved := map[string]uint64{}
 	for p, end := range ends {
-		if end > heads[p] {
+		if h := heads[p]; end > h && (h == 0 || end/headEvery > h/headEvery) {
 			moved[p] = end
 		}
 	}

@@ -537,4 +537,20 @@ func testListCitizens(t *testing.T, env *Env) {
 	if err != nil || !reflect.DeepEqual(page, []string{ids[4], ids[6]}) {
 		t.Errorf("ListCitizens(hukouCity = 杭州市 after %s) = %v, %v", ids[2], page, err)
 	}
+	// Citizens registered after a list, through this store and through a second one on the same
+	// database, are on the next pages, in order; registering one again changes nothing.
+	other := env.second(t)
+	if err := s.AddCitizens(ctx, []string{"C000010", "C000004"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.AddCitizens(ctx, []string{"C0000085", "C000009"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	want := append(slices.Clone(ids[5:]), "C0000085", "C000009", "C000010")
+	for _, st := range []*mongostore.Store{s, other} {
+		page, err = st.ListCitizens(ctx, ids[4], 10, nil)
+		if err != nil || !reflect.DeepEqual(page, want) {
+			t.Errorf("ListCitizens(after %s) after more registrations = %v, %v; want %v", ids[4], page, err, want)
+		}
+	}
 }
