@@ -218,3 +218,50 @@ func findNumber(v any, n float64, path string) string {
 	}
 	return ""
 }
+
+// TestProofInList: a list page answers a predicate for every citizen on it, each proof bound to the
+// page's request id; at reveal (hrss reads its own dataset) any catalogued predicate may be asked.
+func TestProofInList(t *testing.T) {
+	h := newProvingHub(t)
+	hrss := housingClerk
+	hrss.Department, hrss.Subject = "hrss", "s1"
+	r := h.query(t, hrss, `{ citizens(purpose: "social-insurance-administration", first: 5) { edges { node {
+		socialInsurance { contributionMonths { value commitment { point } proof(predicate: "atLeast60") { holds proof context } } } } } } }`, nil)
+	if len(r.Errors) > 0 {
+		t.Fatalf("errors: %+v", r.Errors)
+	}
+	edges, _ := get(r.Data, "citizens", "edges").([]any)
+	if len(edges) == 0 {
+		t.Fatal("no citizens listed")
+	}
+	checked := 0
+	for i := range edges {
+		m := get(edges[i], "node", "socialInsurance", "contributionMonths")
+		if m == nil {
+			continue
+		}
+		n := int64(get(m, "value").(float64))
+		pr := get(m, "proof")
+		if get(pr, "holds") != (n >= 60) || (get(pr, "proof") != nil) != (n >= 60) {
+			t.Errorf("citizen %d (%d months): proof %v", i, n, pr)
+		}
+		if n >= 60 {
+			cm, err := commit.ParseCommitment(get(m, "commitment", "point").(string))
+			if err != nil {
+				t.Fatal(err)
+			}
+			proof, _ := hex.DecodeString(get(pr, "proof").(string))
+			if err := rangeproof.Verify(cm, rangeproof.AtLeast(60), []byte(get(pr, "context").(string)), proof); err != nil {
+				t.Errorf("citizen %d: Verify = %v", i, err)
+			}
+		}
+		checked++
+	}
+	if checked == 0 {
+		t.Fatal("no citizen on the page has social insurance")
+	}
+	f, _ := fieldLine(h.receiptEntry(t, r), monthsField)
+	if f.Level != "reveal" || strings.Join(f.Proved, ",") != "atLeast60" {
+		t.Errorf("field line = %+v, want reveal proved:atLeast60", f)
+	}
+}
