@@ -4,12 +4,28 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/govhub/govhub/dataset"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/policy"
 )
+
+// catalog is the dataset catalog as policy validation needs it, field kinds included (only
+// sensitive integer fields may have predicates).
+type catalog struct{ dataset.Catalog }
+
+// FieldKind implements policy.FieldKinds.
+func (catalog) FieldKind(path string) string {
+	ds, f, _ := strings.Cut(path, ".")
+	if d, ok := dataset.Lookup(ds); ok {
+		if fl, ok := d.Field(f); ok {
+			return fl.Kind.String()
+		}
+	}
+	return ""
+}
 
 // ImportPolicy stores set as the first policy version when the store holds none, and puts it on the
 // ledger (a policy entry naming its digest). It returns the version in force afterwards.
@@ -18,7 +34,7 @@ func ImportPolicy(ctx context.Context, versions policy.Storage, lg Ledger, set p
 	if err != nil || latest > 0 {
 		return latest, err
 	}
-	if err := set.ValidateWith(dataset.Catalog{}); err != nil {
+	if err := set.ValidateWith(catalog{}); err != nil {
 		return 0, fmt.Errorf("importing the policy: %w", err)
 	}
 	set.Version = 1

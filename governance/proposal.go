@@ -23,6 +23,10 @@ type proposalJSON struct {
 	AddGroupings, RemoveGroupings []policy.Grouping
 	AddPurposes                   []policy.Purpose
 	RetirePurposes                []string
+	// Omitted when empty, so that a change without predicates encodes (and is digested on the
+	// ledger) as before them.
+	AddPredicates    []policy.Predicate `json:",omitempty"`
+	RetirePredicates []string           `json:",omitempty"`
 }
 
 func encodeChange(c policy.Change) ([]byte, error) {

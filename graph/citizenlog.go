@@ -27,7 +27,8 @@ func accessModel(a hub.Access) *model.Access {
 		Outcome: a.Outcome, Reason: optString(a.Reason), EntryVersion: a.EntryVersion, Fields: make([]model.AccessField, len(a.Fields)),
 	}
 	for i, f := range a.Fields {
-		m.Fields[i] = model.AccessField{Name: f.Name, Level: model.FieldLevel(f.Level)}
+		m.Fields[i] = model.AccessField{Name: f.Name, Level: model.FieldLevel(f.Level),
+			Proved: append([]string{}, f.Proved...), Refused: append([]string{}, f.Refused...)}
 	}
 	return m
 }

@@ -136,3 +136,19 @@ func TestListComplexity(t *testing.T) {
 		t.Logf("%s: complexity %d", name, n)
 	}
 }
+
+// TestProofComplexity: a proof counts 40 besides its selection (a range proof costs the hub about
+// 20 ms), so a page of 100 citizens may ask one predicate each, not two.
+func TestProofComplexity(t *testing.T) {
+	one := `query($n: Int) { citizens(purpose: "p", first: $n) { edges { node { socialInsurance { contributionMonths { proof(predicate: "atLeast60") { holds } } } } } } }`
+	if got, want := complexityOf(t, one, map[string]any{"n": 1}), 1+1*(1+1+1+1+40+1); got != want {
+		t.Errorf("one proof on a page of 1: complexity %d, want %d", got, want)
+	}
+	two := strings.Replace(one, `proof(predicate: "atLeast60") { holds }`, `a: proof(predicate: "atLeast60") { holds } b: proof(predicate: "atLeast1") { holds }`, 1)
+	if got := complexityOf(t, one, map[string]any{"n": 100}); got > graph.DefaultMaxComplexity {
+		t.Errorf("one proof on a page of 100: complexity %d, over the default limit", got)
+	}
+	if got := complexityOf(t, two, map[string]any{"n": 100}); got <= graph.DefaultMaxComplexity {
+		t.Errorf("two proofs on a page of 100: complexity %d, within the default limit", got)
+	}
+}

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -51,7 +52,8 @@ func requestedListFields(ctx context.Context) map[string]hub.Want {
 	return citizenFields(op, nodes)
 }
 
-// citizenFields walks the dataset fields selected on a Citizen.
+// citizenFields walks the dataset fields selected on a Citizen. A proof(predicate: …) selected on a
+// sensitive integer asks that predicate: hub.ProofKey(field, predicate), decided by the hub.
 func citizenFields(op *graphql.OperationContext, selected []graphql.CollectedField) map[string]hub.Want {
 	out := map[string]hub.Want{}
 	for _, dsField := range selected {
@@ -74,6 +76,10 @@ func citizenFields(op *graphql.OperationContext, selected []graphql.CollectedFie
 					out[df.Path()] |= hub.WantValue
 				case "commitment":
 					out[df.Path()] |= hub.WantCommitment
+				case "proof":
+					if pred, ok := part.ArgumentMap(op.Variables)["predicate"].(string); ok {
+						out[hub.ProofKey(df.Path(), pred)] = 0
+					}
 				}
 			}
 			if _, ok := out[df.Path()]; !ok {
@@ -198,7 +204,27 @@ func sealedString(fv hub.FieldValue, path string) (*model.SealedString, error) {
 
 func sealedInt(fv hub.FieldValue, path string) (*model.SealedInt, error) {
 	v, err := plain[int64](fv, path)
-	return &model.SealedInt{Value: v, Commitment: commitmentModel(fv.Commitment)}, err
+	m := &model.SealedInt{Value: v, Commitment: commitmentModel(fv.Commitment)}
+	if len(fv.Proofs) > 0 {
+		m.Proofs.Proofs = make(map[string]*model.PredicateProof, len(fv.Proofs))
+		for name, p := range fv.Proofs {
+			pm := &model.PredicateProof{Predicate: &p.Predicate, Holds: p.Holds, Commitment: commitmentModel(fv.Commitment), Context: string(p.Context)}
+			if p.Proof != nil {
+				pm.Proof = optString(hex.EncodeToString(p.Proof))
+			}
+			m.Proofs.Proofs[name] = pm
+		}
+	}
+	return m, err
+}
+
+// proof answers proof(predicate: …) on a sensitive integer: the hub's answer if it granted the
+// predicate (it decided, logged and proved it with the rest of the read), FORBIDDEN otherwise.
+func (r *sealedIntResolver) proof(ctx context.Context, obj *model.SealedInt, predicate string) (*model.PredicateProof, error) {
+	if p, ok := obj.Proofs.Proofs[predicate]; ok && p != nil {
+		return p, nil
+	}
+	return nil, forbidden(ctx)
 }
 
 func sealedDate(fv hub.FieldValue, path string) (*model.SealedDate, error) {

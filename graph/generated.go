@@ -37,6 +37,7 @@ type ResolverRoot interface {
 	PolicyRule() PolicyRuleResolver
 	PolicyVersion() PolicyVersionResolver
 	Query() QueryResolver
+	SealedInt() SealedIntResolver
 	Subscription() SubscriptionResolver
 	PolicyRuleInput() PolicyRuleInputResolver
 }
@@ -79,8 +80,10 @@ type ComplexityRoot struct {
 	}
 
 	AccessField struct {
-		Level func(childComplexity int) int
-		Name  func(childComplexity int) int
+		Level   func(childComplexity int) int
+		Name    func(childComplexity int) int
+		Proved  func(childComplexity int) int
+		Refused func(childComplexity int) int
 	}
 
 	AccessProof struct {
@@ -233,6 +236,8 @@ type ComplexityRoot struct {
 		Commitment func(childComplexity int) int
 		Level      func(childComplexity int) int
 		Name       func(childComplexity int) int
+		Proved     func(childComplexity int) int
+		Refused    func(childComplexity int) int
 	}
 
 	LedgerReceipt struct {
@@ -268,12 +273,14 @@ type ComplexityRoot struct {
 	}
 
 	PolicyChange struct {
-		AddGroupings    func(childComplexity int) int
-		AddPurposes     func(childComplexity int) int
-		AddRules        func(childComplexity int) int
-		RemoveGroupings func(childComplexity int) int
-		RemoveRules     func(childComplexity int) int
-		RetirePurposes  func(childComplexity int) int
+		AddGroupings     func(childComplexity int) int
+		AddPredicates    func(childComplexity int) int
+		AddPurposes      func(childComplexity int) int
+		AddRules         func(childComplexity int) int
+		RemoveGroupings  func(childComplexity int) int
+		RemoveRules      func(childComplexity int) int
+		RetirePredicates func(childComplexity int) int
+		RetirePurposes   func(childComplexity int) int
 	}
 
 	PolicyChangePreview struct {
@@ -317,11 +324,32 @@ type ComplexityRoot struct {
 		ApprovedBy func(childComplexity int) int
 		Created    func(childComplexity int) int
 		Digest     func(childComplexity int) int
+		Predicates func(childComplexity int) int
 		ProposalID func(childComplexity int) int
 		ProposedBy func(childComplexity int) int
 		Reason     func(childComplexity int) int
 		Rules      func(childComplexity int) int
 		Version    func(childComplexity int) int
+	}
+
+	Predicate struct {
+		Field     func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Statement func(childComplexity int) int
+	}
+
+	PredicateProof struct {
+		Commitment func(childComplexity int) int
+		Context    func(childComplexity int) int
+		Holds      func(childComplexity int) int
+		Predicate  func(childComplexity int) int
+		Proof      func(childComplexity int) int
+	}
+
+	PredicateStatement struct {
+		Kind func(childComplexity int) int
+		Max  func(childComplexity int) int
+		Min  func(childComplexity int) int
 	}
 
 	Principal struct {
@@ -379,6 +407,7 @@ type ComplexityRoot struct {
 
 	SealedInt struct {
 		Commitment func(childComplexity int) int
+		Proof      func(childComplexity int, predicate string) int
 		Value      func(childComplexity int) int
 	}
 
@@ -481,6 +510,9 @@ type QueryResolver interface {
 	MyAccessesExport(ctx context.Context) (string, error)
 	MyQuestions(ctx context.Context) ([]model.AccessQuestion, error)
 	AccessQuestions(ctx context.Context, status *model.QuestionStatus) ([]model.AccessQuestion, error)
+}
+type SealedIntResolver interface {
+	Proof(ctx context.Context, obj *model.SealedInt, predicate string) (*model.PredicateProof, error)
 }
 type SubscriptionResolver interface {
 	AccessAdded(ctx context.Context) (<-chan *model.Access, error)
@@ -646,6 +678,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AccessField.Name(childComplexity), true
+	case "AccessField.proved":
+		if e.ComplexityRoot.AccessField.Proved == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessField.Proved(childComplexity), true
+	case "AccessField.refused":
+		if e.ComplexityRoot.AccessField.Refused == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessField.Refused(childComplexity), true
 
 	case "AccessProof.checkpoint":
 		if e.ComplexityRoot.AccessProof.Checkpoint == nil {
@@ -1252,6 +1296,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.LedgerField.Name(childComplexity), true
+	case "LedgerField.proved":
+		if e.ComplexityRoot.LedgerField.Proved == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerField.Proved(childComplexity), true
+	case "LedgerField.refused":
+		if e.ComplexityRoot.LedgerField.Refused == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerField.Refused(childComplexity), true
 
 	case "LedgerReceipt.index":
 		if e.ComplexityRoot.LedgerReceipt.Index == nil {
@@ -1443,6 +1499,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PolicyChange.AddGroupings(childComplexity), true
+	case "PolicyChange.addPredicates":
+		if e.ComplexityRoot.PolicyChange.AddPredicates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyChange.AddPredicates(childComplexity), true
 	case "PolicyChange.addPurposes":
 		if e.ComplexityRoot.PolicyChange.AddPurposes == nil {
 			break
@@ -1467,6 +1529,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PolicyChange.RemoveRules(childComplexity), true
+	case "PolicyChange.retirePredicates":
+		if e.ComplexityRoot.PolicyChange.RetirePredicates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyChange.RetirePredicates(childComplexity), true
 	case "PolicyChange.retirePurposes":
 		if e.ComplexityRoot.PolicyChange.RetirePurposes == nil {
 			break
@@ -1646,6 +1714,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PolicyVersion.Digest(childComplexity), true
+	case "PolicyVersion.predicates":
+		if e.ComplexityRoot.PolicyVersion.Predicates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.Predicates(childComplexity), true
 	case "PolicyVersion.proposalId":
 		if e.ComplexityRoot.PolicyVersion.ProposalID == nil {
 			break
@@ -1676,6 +1750,75 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PolicyVersion.Version(childComplexity), true
+
+	case "Predicate.field":
+		if e.ComplexityRoot.Predicate.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Predicate.Field(childComplexity), true
+	case "Predicate.name":
+		if e.ComplexityRoot.Predicate.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Predicate.Name(childComplexity), true
+	case "Predicate.statement":
+		if e.ComplexityRoot.Predicate.Statement == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Predicate.Statement(childComplexity), true
+
+	case "PredicateProof.commitment":
+		if e.ComplexityRoot.PredicateProof.Commitment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PredicateProof.Commitment(childComplexity), true
+	case "PredicateProof.context":
+		if e.ComplexityRoot.PredicateProof.Context == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PredicateProof.Context(childComplexity), true
+	case "PredicateProof.holds":
+		if e.ComplexityRoot.PredicateProof.Holds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PredicateProof.Holds(childComplexity), true
+	case "PredicateProof.predicate":
+		if e.ComplexityRoot.PredicateProof.Predicate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PredicateProof.Predicate(childComplexity), true
+	case "PredicateProof.proof":
+		if e.ComplexityRoot.PredicateProof.Proof == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PredicateProof.Proof(childComplexity), true
+
+	case "PredicateStatement.kind":
+		if e.ComplexityRoot.PredicateStatement.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PredicateStatement.Kind(childComplexity), true
+	case "PredicateStatement.max":
+		if e.ComplexityRoot.PredicateStatement.Max == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PredicateStatement.Max(childComplexity), true
+	case "PredicateStatement.min":
+		if e.ComplexityRoot.PredicateStatement.Min == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PredicateStatement.Min(childComplexity), true
 
 	case "Principal.department":
 		if e.ComplexityRoot.Principal.Department == nil {
@@ -1987,6 +2130,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SealedInt.Commitment(childComplexity), true
+	case "SealedInt.proof":
+		if e.ComplexityRoot.SealedInt.Proof == nil {
+			break
+		}
+
+		args, err := ec.field_SealedInt_proof_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.SealedInt.Proof(childComplexity, args["predicate"].(string)), true
 	case "SealedInt.value":
 		if e.ComplexityRoot.SealedInt.Value == nil {
 			break
@@ -2118,6 +2272,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputPolicyChangeInput,
 		ec.unmarshalInputPolicyGroupingInput,
 		ec.unmarshalInputPolicyRuleInput,
+		ec.unmarshalInputPredicateInput,
+		ec.unmarshalInputPredicateStatementInput,
 		ec.unmarshalInputPropertyInput,
 		ec.unmarshalInputPurposeInput,
 		ec.unmarshalInputSocialInsuranceInput,
@@ -2421,6 +2577,10 @@ type AccessField {
   "dataset.field, with #n for an item of a list dataset."
   name: String!
   level: FieldLevel!
+  "The catalogued predicates the department was answered about the field (whether each held is not logged)."
+  proved: [String!]!
+  "The predicates it asked about the field and was refused."
+  refused: [String!]!
 }
 
 enum FieldLevel {
@@ -2428,6 +2588,8 @@ enum FieldLevel {
   REVEALED
   "Only the commitment was released."
   COMMITMENT
+  "The commitment, and whether catalogued predicates hold of the value (with proofs); not the value."
+  PROVED
   "Nothing was released."
   DENIED
   "The value was written (an update)."
@@ -2613,6 +2775,54 @@ type SealedString {
 type SealedInt {
   value: Int64
   commitment: Commitment
+  """
+  Whether the named predicate of the policy's catalogue holds of the value, with a zero-knowledge
+  range proof over the commitment when it does; never the value. Only predicates the policy grants
+  the caller for this field and purpose (level prove, or reveal) may be asked: any other name is
+  FORBIDDEN at this path, and logged on the access entry as refused.
+  """
+  proof(predicate: String!): PredicateProof
+}
+
+"The answer to one predicate about a sensitive integer value. Check it offline with govhub verify-proof."
+type PredicateProof {
+  "The catalogued predicate asked, with its statement."
+  predicate: Predicate!
+  "Whether the statement holds of the value."
+  holds: Boolean!
+  "The range proof (crypto/rangeproof), hex; null when the predicate does not hold."
+  proof: String
+  "The commitment the proof is about."
+  commitment: Commitment!
+  "The proof's context: the request id, which the access entry carries on its request-id line."
+  context: String!
+}
+
+"A named threshold statement about one sensitive integer field, defined in the policy's predicate catalogue."
+type Predicate {
+  name: String!
+  "dataset.field"
+  field: String!
+  statement: PredicateStatement!
+}
+
+"atLeast: value ≥ min (max 0); atMost: value ≤ max (min 0); between: min ≤ value ≤ max."
+type PredicateStatement {
+  kind: String!
+  min: Int64!
+  max: Int64!
+}
+
+input PredicateInput {
+  name: String!
+  field: String!
+  statement: PredicateStatementInput!
+}
+
+input PredicateStatementInput {
+  kind: String!
+  min: Int64! = 0
+  max: Int64! = 0
 }
 
 "A sensitive date value."
@@ -2773,6 +2983,10 @@ type LedgerField {
   name: String!
   level: String!
   commitment: String
+  "The catalogued predicates answered about the field (whether each held is not on the ledger)."
+  proved: [String!]!
+  "The predicates asked about the field and refused."
+  refused: [String!]!
 }
 
 "A plain (non-sensitive) field to filter on: equal to the value. The caller must be allowed to list the field's dataset and to see the field."
@@ -2807,6 +3021,8 @@ type PolicyVersion {
   proposedBy: String
   approvedBy: String
   reason: String
+  "The predicate catalogue: what prove rules may grant."
+  predicates: [Predicate!]!
 }
 
 type PolicyRule {
@@ -2814,7 +3030,7 @@ type PolicyRule {
   department: String!
   "dataset.field, with wildcards (tax.*, *), or a dataset for write and list"
   object: String!
-  "reveal, commit, write or list"
+  "reveal, commit, prove, write or list; a prove rule's object is dataset.field:predicate"
   action: String!
   "a purpose code, or * for any"
   purpose: String!
@@ -2857,6 +3073,8 @@ input PolicyChangeInput {
   removeGroupings: [PolicyGroupingInput!]
   addPurposes: [PurposeInput!]
   retirePurposes: [String!]
+  addPredicates: [PredicateInput!]
+  retirePredicates: [String!]
 }
 
 type PolicyChange {
@@ -2866,6 +3084,8 @@ type PolicyChange {
   removeGroupings: [PolicyGrouping!]!
   addPurposes: [Purpose!]!
   retirePurposes: [String!]!
+  addPredicates: [Predicate!]!
+  retirePredicates: [String!]!
 }
 
 "How a change moves one field for one department, role and purpose."
@@ -2874,7 +3094,7 @@ type FieldImpact {
   role: String!
   purpose: String!
   field: String!
-  "reveal, commit or deny"
+  "reveal, prove, commit or deny"
   before: String!
   after: String!
 }
@@ -2909,7 +3129,7 @@ type PolicyProposal {
 }
 
 type AccessExplanation {
-  "reveal, commit or deny"
+  "reveal, prove, commit or deny"
   level: String!
   "The allow and deny rules that match (role inheritance included); none means deny by default."
   matched: [PolicyRule!]!
@@ -2994,6 +3214,10 @@ func (ec *executionContext) childFields_AccessField(ctx context.Context, field g
 		return ec.fieldContext_AccessField_name(ctx, field)
 	case "level":
 		return ec.fieldContext_AccessField_level(ctx, field)
+	case "proved":
+		return ec.fieldContext_AccessField_proved(ctx, field)
+	case "refused":
+		return ec.fieldContext_AccessField_refused(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AccessField", field.Name)
 }
@@ -3298,6 +3522,10 @@ func (ec *executionContext) childFields_LedgerField(ctx context.Context, field g
 		return ec.fieldContext_LedgerField_level(ctx, field)
 	case "commitment":
 		return ec.fieldContext_LedgerField_commitment(ctx, field)
+	case "proved":
+		return ec.fieldContext_LedgerField_proved(ctx, field)
+	case "refused":
+		return ec.fieldContext_LedgerField_refused(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LedgerField", field.Name)
 }
@@ -3350,6 +3578,10 @@ func (ec *executionContext) childFields_PolicyChange(ctx context.Context, field 
 		return ec.fieldContext_PolicyChange_addPurposes(ctx, field)
 	case "retirePurposes":
 		return ec.fieldContext_PolicyChange_retirePurposes(ctx, field)
+	case "addPredicates":
+		return ec.fieldContext_PolicyChange_addPredicates(ctx, field)
+	case "retirePredicates":
+		return ec.fieldContext_PolicyChange_retirePredicates(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PolicyChange", field.Name)
 }
@@ -3446,8 +3678,50 @@ func (ec *executionContext) childFields_PolicyVersion(ctx context.Context, field
 		return ec.fieldContext_PolicyVersion_approvedBy(ctx, field)
 	case "reason":
 		return ec.fieldContext_PolicyVersion_reason(ctx, field)
+	case "predicates":
+		return ec.fieldContext_PolicyVersion_predicates(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PolicyVersion", field.Name)
+}
+
+func (ec *executionContext) childFields_Predicate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_Predicate_name(ctx, field)
+	case "field":
+		return ec.fieldContext_Predicate_field(ctx, field)
+	case "statement":
+		return ec.fieldContext_Predicate_statement(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Predicate", field.Name)
+}
+
+func (ec *executionContext) childFields_PredicateProof(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "predicate":
+		return ec.fieldContext_PredicateProof_predicate(ctx, field)
+	case "holds":
+		return ec.fieldContext_PredicateProof_holds(ctx, field)
+	case "proof":
+		return ec.fieldContext_PredicateProof_proof(ctx, field)
+	case "commitment":
+		return ec.fieldContext_PredicateProof_commitment(ctx, field)
+	case "context":
+		return ec.fieldContext_PredicateProof_context(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PredicateProof", field.Name)
+}
+
+func (ec *executionContext) childFields_PredicateStatement(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_PredicateStatement_kind(ctx, field)
+	case "min":
+		return ec.fieldContext_PredicateStatement_min(ctx, field)
+	case "max":
+		return ec.fieldContext_PredicateStatement_max(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PredicateStatement", field.Name)
 }
 
 func (ec *executionContext) childFields_Principal(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3510,6 +3784,8 @@ func (ec *executionContext) childFields_SealedInt(ctx context.Context, field gra
 		return ec.fieldContext_SealedInt_value(ctx, field)
 	case "commitment":
 		return ec.fieldContext_SealedInt_commitment(ctx, field)
+	case "proof":
+		return ec.fieldContext_SealedInt_proof(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SealedInt", field.Name)
 }
@@ -4310,6 +4586,20 @@ func (ec *executionContext) field_Query_policyRules_args(ctx context.Context, ra
 	return args, nil
 }
 
+func (ec *executionContext) field_SealedInt_proof_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "predicate",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["predicate"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field___Directive_args_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4937,6 +5227,52 @@ func (ec *executionContext) _AccessField_level(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_AccessField_level(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AccessField", field, false, false, errors.New("field of type FieldLevel does not have child fields"))
+}
+
+func (ec *executionContext) _AccessField_proved(ctx context.Context, field graphql.CollectedField, obj *model.AccessField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessField_proved(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Proved, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessField_proved(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessField", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccessField_refused(ctx context.Context, field graphql.CollectedField, obj *model.AccessField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessField_refused(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Refused, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessField_refused(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessField", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _AccessProof_index(ctx context.Context, field graphql.CollectedField, obj *model.AccessProof) (ret graphql.Marshaler) {
@@ -7447,6 +7783,52 @@ func (ec *executionContext) fieldContext_LedgerField_commitment(_ context.Contex
 	return graphql.NewScalarFieldContext("LedgerField", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _LedgerField_proved(ctx context.Context, field graphql.CollectedField, obj *model.LedgerField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerField_proved(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Proved, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerField_proved(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerField", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LedgerField_refused(ctx context.Context, field graphql.CollectedField, obj *model.LedgerField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerField_refused(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Refused, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerField_refused(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerField", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _LedgerReceipt_index(ctx context.Context, field graphql.CollectedField, obj *ledger.Receipt) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8364,6 +8746,61 @@ func (ec *executionContext) fieldContext_PolicyChange_retirePurposes(_ context.C
 	return graphql.NewScalarFieldContext("PolicyChange", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _PolicyChange_addPredicates(ctx context.Context, field graphql.CollectedField, obj *policy.Change) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyChange_addPredicates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AddPredicates, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []policy.Predicate) graphql.Marshaler {
+			return ec.marshalNPredicate2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐPredicateᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyChange_addPredicates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyChange",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Predicate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyChange_retirePredicates(ctx context.Context, field graphql.CollectedField, obj *policy.Change) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyChange_retirePredicates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RetirePredicates, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyChange_retirePredicates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyChange", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _PolicyChangePreview_baseVersion(ctx context.Context, field graphql.CollectedField, obj *model.PolicyChangePreview) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9148,6 +9585,318 @@ func (ec *executionContext) _PolicyVersion_reason(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_PolicyVersion_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PolicyVersion", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyVersion_predicates(ctx context.Context, field graphql.CollectedField, obj *policy.VersionInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_predicates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Predicates, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []policy.Predicate) graphql.Marshaler {
+			return ec.marshalNPredicate2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐPredicateᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_predicates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyVersion",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Predicate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Predicate_name(ctx context.Context, field graphql.CollectedField, obj *policy.Predicate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Predicate_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Predicate_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Predicate", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Predicate_field(ctx context.Context, field graphql.CollectedField, obj *policy.Predicate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Predicate_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Field, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Predicate_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Predicate", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Predicate_statement(ctx context.Context, field graphql.CollectedField, obj *policy.Predicate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Predicate_statement(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Statement, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v policy.Statement) graphql.Marshaler {
+			return ec.marshalNPredicateStatement2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐStatement(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Predicate_statement(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Predicate",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PredicateStatement(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PredicateProof_predicate(ctx context.Context, field graphql.CollectedField, obj *model.PredicateProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PredicateProof_predicate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Predicate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *policy.Predicate) graphql.Marshaler {
+			return ec.marshalNPredicate2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐPredicate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PredicateProof_predicate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PredicateProof",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Predicate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PredicateProof_holds(ctx context.Context, field graphql.CollectedField, obj *model.PredicateProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PredicateProof_holds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Holds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PredicateProof_holds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PredicateProof", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _PredicateProof_proof(ctx context.Context, field graphql.CollectedField, obj *model.PredicateProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PredicateProof_proof(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Proof, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PredicateProof_proof(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PredicateProof", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PredicateProof_commitment(ctx context.Context, field graphql.CollectedField, obj *model.PredicateProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PredicateProof_commitment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Commitment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Commitment) graphql.Marshaler {
+			return ec.marshalNCommitment2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐCommitment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PredicateProof_commitment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PredicateProof",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Commitment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PredicateProof_context(ctx context.Context, field graphql.CollectedField, obj *model.PredicateProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PredicateProof_context(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Context, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PredicateProof_context(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PredicateProof", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PredicateStatement_kind(ctx context.Context, field graphql.CollectedField, obj *policy.Statement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PredicateStatement_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PredicateStatement_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PredicateStatement", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PredicateStatement_min(ctx context.Context, field graphql.CollectedField, obj *policy.Statement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PredicateStatement_min(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Min, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PredicateStatement_min(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PredicateStatement", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _PredicateStatement_max(ctx context.Context, field graphql.CollectedField, obj *policy.Statement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PredicateStatement_max(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Max, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PredicateStatement_max(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PredicateStatement", field, false, false, errors.New("field of type Int64 does not have child fields"))
 }
 
 func (ec *executionContext) _Principal_kind(ctx context.Context, field graphql.CollectedField, obj *model.Principal) (ret graphql.Marshaler) {
@@ -10548,6 +11297,50 @@ func (ec *executionContext) fieldContext_SealedInt_commitment(_ context.Context,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Commitment(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SealedInt_proof(ctx context.Context, field graphql.CollectedField, obj *model.SealedInt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SealedInt_proof(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.SealedInt().Proof(ctx, obj, fc.Args["predicate"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PredicateProof) graphql.Marshaler {
+			return ec.marshalOPredicateProof2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPredicateProof(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SealedInt_proof(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SealedInt",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PredicateProof(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_SealedInt_proof_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -12385,7 +13178,7 @@ func (ec *executionContext) unmarshalInputPolicyChangeInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"addRules", "removeRules", "addGroupings", "removeGroupings", "addPurposes", "retirePurposes"}
+	fieldsInOrder := [...]string{"addRules", "removeRules", "addGroupings", "removeGroupings", "addPurposes", "retirePurposes", "addPredicates", "retirePredicates"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -12434,6 +13227,20 @@ func (ec *executionContext) unmarshalInputPolicyChangeInput(ctx context.Context,
 				return it, err
 			}
 			it.RetirePurposes = data
+		case "addPredicates":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addPredicates"))
+			data, err := ec.unmarshalOPredicateInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐPredicateᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AddPredicates = data
+		case "retirePredicates":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("retirePredicates"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RetirePredicates = data
 		}
 	}
 	return it, nil
@@ -12547,6 +13354,101 @@ func (ec *executionContext) unmarshalInputPolicyRuleInput(ctx context.Context, o
 			if err = ec.Resolvers.PolicyRuleInput().Effect(ctx, &it, data); err != nil {
 				return it, err
 			}
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputPredicateInput(ctx context.Context, obj any) (policy.Predicate, error) {
+	var it policy.Predicate
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "field", "statement"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		case "statement":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statement"))
+			data, err := ec.unmarshalNPredicateStatementInput2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐStatement(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Statement = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputPredicateStatementInput(ctx context.Context, obj any) (policy.Statement, error) {
+	var it policy.Statement
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["min"]; !present {
+		asMap["min"] = 0
+	}
+	if _, present := asMap["max"]; !present {
+		asMap["max"] = 0
+	}
+
+	fieldsInOrder := [...]string{"kind", "min", "max"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "min":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("min"))
+			data, err := ec.unmarshalNInt642int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Min = data
+		case "max":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("max"))
+			data, err := ec.unmarshalNInt642int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Max = data
 		}
 	}
 	return it, nil
@@ -13015,6 +13917,16 @@ func (ec *executionContext) _AccessField(ctx context.Context, sel ast.SelectionS
 			}
 		case "level":
 			out.Values[i] = ec._AccessField_level(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "proved":
+			out.Values[i] = ec._AccessField_proved(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "refused":
+			out.Values[i] = ec._AccessField_refused(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -14168,6 +15080,16 @@ func (ec *executionContext) _LedgerField(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "proved":
+			out.Values[i] = ec._LedgerField_proved(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "refused":
+			out.Values[i] = ec._LedgerField_refused(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -14558,6 +15480,16 @@ func (ec *executionContext) _PolicyChange(ctx context.Context, sel ast.Selection
 			}
 		case "retirePurposes":
 			out.Values[i] = ec._PolicyChange_retirePurposes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "addPredicates":
+			out.Values[i] = ec._PolicyChange_addPredicates(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "retirePredicates":
+			out.Values[i] = ec._PolicyChange_retirePredicates(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -15155,6 +16087,165 @@ func (ec *executionContext) _PolicyVersion(ctx context.Context, sel ast.Selectio
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "predicates":
+			out.Values[i] = ec._PolicyVersion_predicates(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var predicateImplementors = []string{"Predicate"}
+
+func (ec *executionContext) _Predicate(ctx context.Context, sel ast.SelectionSet, obj *policy.Predicate) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, predicateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Predicate")
+		case "name":
+			out.Values[i] = ec._Predicate_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "field":
+			out.Values[i] = ec._Predicate_field(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "statement":
+			out.Values[i] = ec._Predicate_statement(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var predicateProofImplementors = []string{"PredicateProof"}
+
+func (ec *executionContext) _PredicateProof(ctx context.Context, sel ast.SelectionSet, obj *model.PredicateProof) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, predicateProofImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PredicateProof")
+		case "predicate":
+			out.Values[i] = ec._PredicateProof_predicate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "holds":
+			out.Values[i] = ec._PredicateProof_holds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "proof":
+			out.Values[i] = ec._PredicateProof_proof(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "commitment":
+			out.Values[i] = ec._PredicateProof_commitment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "context":
+			out.Values[i] = ec._PredicateProof_context(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var predicateStatementImplementors = []string{"PredicateStatement"}
+
+func (ec *executionContext) _PredicateStatement(ctx context.Context, sel ast.SelectionSet, obj *policy.Statement) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, predicateStatementImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PredicateStatement")
+		case "kind":
+			out.Values[i] = ec._PredicateStatement_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "min":
+			out.Values[i] = ec._PredicateStatement_min(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "max":
+			out.Values[i] = ec._PredicateStatement_max(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -15959,13 +17050,51 @@ func (ec *executionContext) _SealedInt(ctx context.Context, sel ast.SelectionSet
 		case "value":
 			out.Values[i] = ec._SealedInt_value(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "commitment":
 			out.Values[i] = ec._SealedInt_commitment(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "proof":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._SealedInt_proof(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -17227,6 +18356,50 @@ func (ec *executionContext) marshalNPolicyVersion2ᚖgithubᚗcomᚋgovhubᚋgov
 	return ec._PolicyVersion(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNPredicate2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐPredicate(ctx context.Context, sel ast.SelectionSet, v policy.Predicate) graphql.Marshaler {
+	return ec._Predicate(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPredicate2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐPredicateᚄ(ctx context.Context, sel ast.SelectionSet, v []policy.Predicate) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPredicate2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐPredicate(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPredicate2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐPredicate(ctx context.Context, sel ast.SelectionSet, v *policy.Predicate) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Predicate(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPredicateInput2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐPredicate(ctx context.Context, v any) (policy.Predicate, error) {
+	res, err := ec.unmarshalInputPredicateInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPredicateStatement2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐStatement(ctx context.Context, sel ast.SelectionSet, v policy.Statement) graphql.Marshaler {
+	return ec._PredicateStatement(ctx, sel, &v)
+}
+
+func (ec *executionContext) unmarshalNPredicateStatementInput2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐStatement(ctx context.Context, v any) (policy.Statement, error) {
+	res, err := ec.unmarshalInputPredicateStatementInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNPrincipal2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPrincipal(ctx context.Context, sel ast.SelectionSet, v *model.Principal) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -17765,6 +18938,30 @@ func (ec *executionContext) unmarshalOPolicyRuleInput2ᚕgithubᚗcomᚋgovhub�
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) unmarshalOPredicateInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐPredicateᚄ(ctx context.Context, v any) ([]policy.Predicate, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]policy.Predicate, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPredicateInput2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐPredicate(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOPredicateProof2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPredicateProof(ctx context.Context, sel ast.SelectionSet, v *model.PredicateProof) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PredicateProof(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOProperty2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPropertyᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Property) graphql.Marshaler {

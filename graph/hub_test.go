@@ -45,6 +45,12 @@ type testHub struct {
 
 func newTestHub(t *testing.T) *testHub {
 	t.Helper()
+	return newTestHubWith(t, policy.Demo())
+}
+
+// newTestHubWith is newTestHub under another policy.
+func newTestHubWith(t *testing.T, set policy.Set) *testHub {
+	t.Helper()
 	env := storetest.Embedded(t)
 
 	skey, err := keys.NewNoteKey("govhub.test/graph")
@@ -73,7 +79,7 @@ func newTestHub(t *testing.T) *testHub {
 		cancel()
 	})
 
-	engine, err := policy.New(policy.Demo(), policy.Config{Sensitive: dataset.Sensitive})
+	engine, err := policy.New(set, policy.Config{Sensitive: dataset.Sensitive})
 	if err != nil {
 		t.Fatalf("policy.New = %v", err)
 	}

@@ -136,7 +136,8 @@ func (r *queryResolver) ledgerEntry(ctx context.Context, i int64) (*model.Ledger
 		out.Subjects = append(out.Subjects, hex.EncodeToString(s))
 	}
 	for _, f := range e.Fields {
-		out.Fields = append(out.Fields, model.LedgerField{Name: f.Name, Level: f.Level, Commitment: optString(f.Commitment)})
+		out.Fields = append(out.Fields, model.LedgerField{Name: f.Name, Level: f.Level, Commitment: optString(f.Commitment),
+			Proved: append([]string{}, f.Proved...), Refused: append([]string{}, f.Refused...)})
 	}
 	return out, nil
 }

@@ -254,6 +254,11 @@ func (r *queryResolver) AccessQuestions(ctx context.Context, status *model.Quest
 	return r.accessQuestions(ctx, status)
 }
 
+// Proof is the resolver for the proof field.
+func (r *sealedIntResolver) Proof(ctx context.Context, obj *model.SealedInt, predicate string) (*model.PredicateProof, error) {
+	return r.proof(ctx, obj, predicate)
+}
+
 // AccessAdded is the resolver for the accessAdded field.
 func (r *subscriptionResolver) AccessAdded(ctx context.Context) (<-chan *model.Access, error) {
 	return r.accessAdded(ctx)
@@ -289,6 +294,9 @@ func (r *Resolver) PolicyVersion() PolicyVersionResolver { return &policyVersion
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
+// SealedInt returns SealedIntResolver implementation.
+func (r *Resolver) SealedInt() SealedIntResolver { return &sealedIntResolver{r} }
+
 // Subscription returns SubscriptionResolver implementation.
 func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
 
@@ -302,6 +310,7 @@ type (
 	policyRuleResolver      struct{ *Resolver }
 	policyVersionResolver   struct{ *Resolver }
 	queryResolver           struct{ *Resolver }
+	sealedIntResolver       struct{ *Resolver }
 	subscriptionResolver    struct{ *Resolver }
 	policyRuleInputResolver struct{ *Resolver }
 )

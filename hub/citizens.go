@@ -74,14 +74,18 @@ type FieldLevel string
 const (
 	LevelRevealed   FieldLevel = "REVEALED"
 	LevelCommitment FieldLevel = "COMMITMENT"
+	LevelProved     FieldLevel = "PROVED" // the commitment, and answers to catalogued predicates
 	LevelDenied     FieldLevel = "DENIED"
 	LevelWritten    FieldLevel = "WRITTEN"
 )
 
-// AccessField is one field an entry names, and its level.
+// AccessField is one field an entry names, and its level, with the predicates answered (Proved)
+// and refused about it (entry v2; whether each held is not on the ledger).
 type AccessField struct {
-	Name  string     `json:"name"`
-	Level FieldLevel `json:"level"`
+	Name    string     `json:"name"`
+	Level   FieldLevel `json:"level"`
+	Proved  []string   `json:"proved,omitempty"`
+	Refused []string   `json:"refused,omitempty"`
 }
 
 // Access is what one ledger entry says about an access to (or a change of) the citizen's data,
@@ -550,7 +554,7 @@ func view(e ledger.Entry, snap *policy.Snapshot) Access {
 		a.Purpose = &pu
 	}
 	for i, f := range e.Fields {
-		a.Fields[i] = AccessField{Name: f.Name, Level: levelOf(f.Level)}
+		a.Fields[i] = AccessField{Name: f.Name, Level: levelOf(f.Level), Proved: f.Proved, Refused: f.Refused}
 	}
 	return a
 }
@@ -577,8 +581,10 @@ func levelOf(level string) FieldLevel {
 	switch level {
 	case "reveal", "open":
 		return LevelRevealed
-	case "commit", "prove":
+	case "commit":
 		return LevelCommitment
+	case "prove":
+		return LevelProved
 	case "set":
 		return LevelWritten
 	}

@@ -44,6 +44,8 @@ type Commitment struct {
 type FieldValue struct {
 	Value      any
 	Commitment *Commitment
+	// Proofs holds the answers to the predicates granted about the value (prove.go), by name.
+	Proofs map[string]Proof
 }
 
 // DatasetView is what is released of one dataset record: one item for a plain dataset, any number

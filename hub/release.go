@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -26,17 +27,35 @@ type decisions struct {
 	levels       map[string]policy.Level
 	load         []string // datasets with a field released at some level, sorted
 	reveal       bool     // a sensitive value is revealed
+	// The predicates asked (prove.go), by field: granted ones with their catalogue entry, and the
+	// names of refused ones, sorted.
+	proofs  map[string][]policy.Predicate
+	refused map[string][]string
+	context []byte // what proofs are bound to, when some predicate is granted
 }
 
 // decide makes one decision per requested field for the principal and purpose, capped at what was
 // selected (a field whose value was not selected is released at most as a commitment).
 func (rd *Reader) decide(ctx context.Context, snap *policy.Snapshot, p auth.Principal, want map[string]Want, purpose string) (decisions, error) {
-	d := decisions{levels: map[string]policy.Level{}}
+	d := decisions{levels: map[string]policy.Level{}, proofs: map[string][]policy.Predicate{}, refused: map[string][]string{}}
+	var asked []askedProof
+	fields := map[string]bool{}
 	for f := range want {
+		a, isProof, err := splitProofKey(f)
+		if err != nil {
+			return d, err
+		}
+		if isProof {
+			asked = append(asked, a)
+			f = a.field
+		}
 		if _, err := fieldOf(f); err != nil {
 			return d, fmt.Errorf("%w: %v", ErrInvalid, err)
 		}
-		d.fields = append(d.fields, f)
+		if !fields[f] {
+			fields[f] = true
+			d.fields = append(d.fields, f)
+		}
 	}
 	sort.Strings(d.fields)
 	_, d.purposeKnown = snap.Purpose(purpose)
@@ -46,15 +65,37 @@ func (rd *Reader) decide(ctx context.Context, snap *policy.Snapshot, p auth.Prin
 			return d, fmt.Errorf("%w: loading the policy: %v", ErrUnavailable, err)
 		}
 	}
+	deciding := d.purposeKnown && (p.Kind == auth.KindDepartment || p.Kind == auth.KindOfficer)
+	// Each asked predicate is decided once: granted only if catalogued for its field and allowed
+	// (Snapshot.Proves); anything else is refused, and logged so.
+	for _, a := range asked {
+		pred, ok := policy.Predicate{}, false
+		if deciding {
+			pred, ok = snap.Proves(sub, a.field, a.predicate, purpose)
+		}
+		if ok {
+			d.proofs[a.field] = append(d.proofs[a.field], pred)
+		} else {
+			d.refused[a.field] = append(d.refused[a.field], a.predicate)
+		}
+	}
+	for f := range d.refused {
+		sort.Strings(d.refused[f])
+	}
 	load := map[string]bool{}
-	var counts [3]int // by level: deny, commit, reveal
+	var counts [4]int // by level: deny, commit, prove, reveal
 	for _, f := range d.fields {
 		level := policy.Deny
-		if d.purposeKnown && (p.Kind == auth.KindDepartment || p.Kind == auth.KindOfficer) {
+		if deciding {
 			level = snap.Decide(sub, f, purpose)
 		}
-		if want[f]&WantValue == 0 && level == policy.Reveal {
+		// Capped at what was selected: a value not selected is released at most as a commitment,
+		// and the prove level is reached only by a granted predicate.
+		if want[f]&WantValue == 0 && level == policy.Reveal || level == policy.Prove {
 			level = policy.Commit
+		}
+		if len(d.proofs[f]) > 0 && level < policy.Prove {
+			level = policy.Prove
 		}
 		d.levels[f] = level
 		if i := int(level - policy.Deny); i >= 0 && i < len(counts) {
@@ -69,6 +110,12 @@ func (rd *Reader) decide(ctx context.Context, snap *policy.Snapshot, p auth.Prin
 		}
 	}
 	d.load = sortedKeys(load)
+	if len(d.proofs) > 0 {
+		var err error
+		if d.context, err = proofContext(ctx); err != nil {
+			return d, err
+		}
+	}
 	for i, n := range counts {
 		if n > 0 {
 			rd.metrics.Decided(policy.Deny+policy.Level(i), n)
@@ -87,26 +134,35 @@ func datasetsOf(fields []string) []string {
 	return sortedKeys(set)
 }
 
-// entryFields are the entry's field lines: each field and the level it is released at.
+// entryFields are the entry's field lines: each field, the level it is released at, and the
+// predicates asked about it, answered or refused (never the answers).
 func (d decisions) entryFields() []ledger.Field {
 	out := make([]ledger.Field, len(d.fields))
 	for i, f := range d.fields {
-		out[i] = ledger.Field{Name: f, Level: d.levels[f].String()}
+		out[i] = ledger.Field{Name: f, Level: d.levels[f].String(), Refused: d.refused[f]}
+		for _, p := range d.proofs[f] {
+			out[i].Proved = append(out[i].Proved, p.Name)
+		}
 	}
 	return out
 }
 
-// denied are the field lines of a refused request: every field denied.
+// denied are the field lines of a refused request: every field denied, every predicate refused.
 func (d decisions) denied() []ledger.Field {
 	out := make([]ledger.Field, len(d.fields))
 	for i, f := range d.fields {
-		out[i] = ledger.Field{Name: f, Level: policy.Deny.String()}
+		out[i] = ledger.Field{Name: f, Level: policy.Deny.String(), Refused: slices.Clone(d.refused[f])}
+		for _, p := range d.proofs[f] {
+			out[i].Refused = append(out[i].Refused, p.Name)
+		}
+		slices.Sort(out[i].Refused)
 	}
 	return out
 }
 
-// release builds the released view of one record.
-func (rd *Reader) release(citizen string, ds *dataset.Dataset, rec store.Record, levels map[string]policy.Level, dk *seal.DataKey) (*DatasetView, error) {
+// release builds the released view of one record, with the proofs of the granted predicates.
+func (rd *Reader) release(citizen string, ds *dataset.Dataset, rec store.Record, d decisions, dk *seal.DataKey) (*DatasetView, error) {
+	levels := d.levels
 	dv := &DatasetView{Items: make([]map[string]FieldValue, len(rec.Items))}
 	for i, item := range rec.Items {
 		out := map[string]FieldValue{}
@@ -139,6 +195,11 @@ func (rd *Reader) release(citizen string, ds *dataset.Dataset, rec store.Record,
 					return nil, err
 				}
 				fv.Value = v
+			}
+			if preds := d.proofs[f.Path()]; len(preds) > 0 && level >= policy.Prove {
+				if fv.Proofs, err = prove(dk, citizen, ds, &f, i, sf, preds, d.context); err != nil {
+					return nil, err
+				}
 			}
 			out[f.Name] = fv
 		}
@@ -185,14 +246,14 @@ func (rd *Reader) releaseCitizen(ctx context.Context, id string, d decisions) (*
 	}
 	records := c.records
 	var dk *seal.DataKey
-	if d.reveal {
+	if d.reveal || len(d.proofs) > 0 {
 		if dk, err = rd.keys.dataKey(ctx, id); err != nil && !isNotFound(err) {
 			return nil, err
 		}
 	}
 	for name, rec := range records {
 		ds, _ := dataset.Lookup(name)
-		if view.Datasets[name], err = rd.release(id, ds, rec, d.levels, dk); err != nil {
+		if view.Datasets[name], err = rd.release(id, ds, rec, d, dk); err != nil {
 			return nil, err
 		}
 	}

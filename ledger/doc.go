@@ -75,7 +75,7 @@
 //
 // Tokens (kind, department, role, purpose, reason, dataset, field names and levels) are 1 to 128
 // characters from [A-Za-z0-9._:*#-]; an item of a list dataset is named like property.address#0.
-// Field levels are reveal, commit or deny for what was released, and set for what was written
+// Field levels are reveal, commit or deny for what was released (v2 adds prove), and set for what was written
 // (with the new value's commitment when the field is sensitive). A subject commitment is
 // SHA-256("govhub/subject/v1" ‖ salt ‖ citizen ID) with a 32-byte salt kept off the log.
 //
@@ -152,7 +152,8 @@
 //	subjects <64 hex>                        v2, optional: root of a page subject tree
 //	subject <64 hex>                         0 or more, sorted; never with subjects
 //	condition <field> <op> <n> [<n>]         v2, 0 or more, sorted, reserved: proof conditions
-//	field <name> <level> [<commitment hex>]  0 or more, sorted by name
+//	field <name> <level> [<commitment hex>] [proved:<p>]… [refused:<p>]…
+//	                                         0 or more, sorted by name; predicates v2 only
 //
 // ParseEntry rejects a v2 line in a v1 entry, and a question or answer under the v1 header.
 //
@@ -191,6 +192,15 @@
 //     with their own commitment, its position and 7 sibling hashes ([CheckSubjectPath]); the hub
 //     hands them out with the inclusion proof. An entry has subject lines or a subjects line, not
 //     both.
+//
+// Field predicates: a field read at level prove (or reveal) may name the catalogued
+// predicates asked about it (package policy): proved:<name> for each the hub answered (whether
+// it holds, with a range proof over the field's commitment when it does; the entry does not say
+// which held, and never the value or the thresholds), refused:<name> for each it refused, a
+// refused predicate on a field whose level is commit or deny included. Each list is sorted,
+// without duplicates, names are tokens without ':'; a field line without predicates is
+// byte for byte the v1 line. E.g. (testdata/entry-v2-prove.txt)
+// "field socialInsurance.contributionMonths prove proved:atLeast60 refused:atLeast61".
 //
 // For example, a housing clerk's list page of three citizens, naming the clerk, is
 // the 417 bytes of testdata/entry-v2-page.txt:

@@ -81,14 +81,28 @@ type Entry struct {
 	Fields      []Field
 }
 
-// Field is one field an entry speaks of: what was released of it (levels reveal, commit, deny;
-// open for a citizen's opening of their own commitment) or what was written (level set, with the
-// new value's commitment when the field is sensitive).
+// Field is one field an entry speaks of: what was released of it (levels reveal, prove, commit,
+// deny; open for a citizen's opening of their own commitment) or what was written (level set, with
+// the new value's commitment when the field is sensitive).
+//
+// In a v2 entry a field may also name the catalogued predicates asked about it: Proved those the
+// hub answered (whether each holds, with a proof when it does; the entry never says which held),
+// Refused those it refused. Their field line is "field <name> <level> [<commitment>]
+// proved:<predicate>… refused:<predicate>…", each list sorted; a field without predicates has the
+// line it always had.
 type Field struct {
 	Name       string
 	Level      string
-	Commitment string // lowercase hex, optional
+	Commitment string   // lowercase hex, optional
+	Proved     []string // v2: predicate names answered; tokens without ':'
+	Refused    []string // v2: predicate names refused; tokens without ':'
 }
+
+// Prefixes of a field line's predicate tokens.
+const (
+	provedPrefix  = "proved:"
+	refusedPrefix = "refused:"
+)
 
 // Sealing is the sealed-access detail of a v2 entry made for a court-sealed investigation
 // (reserved): a digest identifying the case and the day the seal lifts.
@@ -186,6 +200,19 @@ func FormatEntry(e Entry) ([]byte, error) {
 		if f.Commitment != "" {
 			v += " " + f.Commitment
 		}
+		for _, list := range []struct {
+			prefix string
+			names  []string
+		}{{provedPrefix, f.Proved}, {refusedPrefix, f.Refused}} {
+			names := slices.Clone(list.names)
+			slices.Sort(names)
+			for i, n := range names {
+				if i > 0 && n == names[i-1] {
+					return nil, fmt.Errorf("%w: field %s: duplicate predicate %s", ErrInvalidEntry, f.Name, n)
+				}
+				v += " " + list.prefix + n
+			}
+		}
 		line("field", v)
 	}
 	if b.Len() > MaxEntrySize {
@@ -280,14 +307,26 @@ func ParseEntry(data []byte) (Entry, error) {
 			break
 		}
 		parts := strings.Split(v, " ")
-		switch len(parts) {
-		case 2:
-			e.Fields = append(e.Fields, Field{Name: parts[0], Level: parts[1]})
-		case 3:
-			e.Fields = append(e.Fields, Field{Name: parts[0], Level: parts[1], Commitment: parts[2]})
-		default:
-			p.fail("field %q is not <name> <level> [<commitment>]", v)
+		if len(parts) < 2 {
+			p.fail("field %q is not <name> <level> [<commitment>] [proved:<predicate>…] [refused:<predicate>…]", v)
+			break
 		}
+		f := Field{Name: parts[0], Level: parts[1]}
+		rest := parts[2:]
+		if len(rest) > 0 && !strings.HasPrefix(rest[0], provedPrefix) && !strings.HasPrefix(rest[0], refusedPrefix) {
+			f.Commitment, rest = rest[0], rest[1:]
+		}
+		for _, tok := range rest {
+			switch {
+			case strings.HasPrefix(tok, provedPrefix) && len(f.Refused) == 0:
+				f.Proved = append(f.Proved, strings.TrimPrefix(tok, provedPrefix))
+			case strings.HasPrefix(tok, refusedPrefix):
+				f.Refused = append(f.Refused, strings.TrimPrefix(tok, refusedPrefix))
+			default:
+				p.fail("field %q is not <name> <level> [<commitment>] [proved:<predicate>…] [refused:<predicate>…]", v)
+			}
+		}
+		e.Fields = append(e.Fields, f)
 	}
 	if p.err == nil && p.i < len(p.lines) {
 		p.fail("unexpected line %q", p.lines[p.i])
@@ -348,6 +387,11 @@ func (e Entry) check(version int) error {
 			return bad("a subject tree root needs govhub/entry/v2")
 		case len(e.Conditions) > 0:
 			return bad("conditions need govhub/entry/v2")
+		}
+		for _, f := range e.Fields {
+			if len(f.Proved)+len(f.Refused) > 0 {
+				return bad("field %s: predicates need govhub/entry/v2", f.Name)
+			}
 		}
 	}
 	if !e.Kind.hasAbout() && e.About != 0 {
@@ -411,6 +455,11 @@ func (e Entry) check(version int) error {
 		}
 		if f.Commitment != "" && !validHex(f.Commitment) {
 			return bad("field %s commitment is not lowercase hex", f.Name)
+		}
+		for _, n := range slices.Concat(f.Proved, f.Refused) {
+			if !validToken(n) || strings.Contains(n, ":") || len(n)+len(refusedPrefix) > 128 {
+				return bad("field %s predicate %q is not a token without ':'", f.Name, n)
+			}
 		}
 	}
 	return nil

@@ -91,10 +91,19 @@ func goldenEntries(t testing.TB) []goldenEntry {
 			{Name: "tax.annualIncome", Level: "prove"},
 		},
 	}
+	// v2: a housing clerk asks two predicates of one field: atLeast60 is granted (answered, with
+	// a proof if it holds; the entry does not say), atLeast61 is not (refused).
+	prove := sampleEntry()
+	prove.Version, prove.Official, prove.RequestID = 2, seeded("official housing/clerk u-1042"), "req-01JE5P4R0V"
+	prove.Fields = []ledger.Field{
+		{Name: "socialInsurance.contributionMonths", Level: "prove", Proved: []string{"atLeast60"}, Refused: []string{"atLeast61"}},
+		{Name: "tax.annualIncome", Level: "commit", Refused: []string{"incomeBelow100k"}},
+		{Name: "identity.name", Level: "reveal"},
+	}
 	return []goldenEntry{
 		{"access", sampleEntry()}, {"update", upd}, {"denied", denied},
 		{"v2-access", access2}, {"v2-page", page}, {"v2-question", question}, {"v2-answer", answer},
-		{"v2-reserved", reserved},
+		{"v2-reserved", reserved}, {"v2-prove", prove},
 	}
 }
 
@@ -464,4 +473,36 @@ func FuzzParseCondition(f *testing.F) {
 			t.Fatalf("ParseCondition(%q).String() = %q", s, c.String())
 		}
 	})
+}
+
+// TestFieldPredicates checks the predicate tokens of a field line: only in v2, proved before
+// refused, no empty or ':'-holding names, and a line without them unchanged.
+func TestFieldPredicates(t *testing.T) {
+	e := sampleEntry()
+	e.Fields = []ledger.Field{{Name: "socialInsurance.contributionMonths", Level: "prove", Proved: []string{"atLeast60"}}}
+	if _, err := ledger.FormatEntry(e); !errors.Is(err, ledger.ErrInvalidEntry) {
+		t.Errorf("v1 entry with predicates: err = %v, want ErrInvalidEntry", err)
+	}
+	e.Version = 2
+	b, err := ledger.FormatEntry(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ledger.ParseEntry(b)
+	if err != nil || len(got.Fields) != 1 || len(got.Fields[0].Proved) != 1 || got.Fields[0].Proved[0] != "atLeast60" || got.Fields[0].Commitment != "" {
+		t.Fatalf("ParseEntry = %+v, %v", got.Fields, err)
+	}
+	good := string(b)
+	for _, bad := range []string{
+		strings.Replace(good, "proved:atLeast60", "refused:x proved:atLeast60", 1),
+		strings.Replace(good, "proved:atLeast60", "proved:", 1),
+		strings.Replace(good, "proved:atLeast60", "proved:a:b", 1),
+		strings.Replace(good, "proved:atLeast60", "proved:b proved:a", 1),
+		strings.Replace(good, "proved:atLeast60", "proved:a proved:a", 1),
+		strings.Replace(good, "prove proved:atLeast60", "prove ab proved:atLeast60 cd", 1),
+	} {
+		if _, err := ledger.ParseEntry([]byte(bad)); !errors.Is(err, ledger.ErrInvalidEntry) {
+			t.Errorf("ParseEntry(%q) err = %v, want ErrInvalidEntry", bad[len(bad)-80:], err)
+		}
+	}
 }

@@ -24,7 +24,9 @@ type Catalog interface {
 // or field that is not in the catalog ("tax.*" and "*" are fine,
 // "tax.nothing" and "nothing.*" are not), and a commit rule on a field
 // that is not sensitive, which has no commitment ("tax.*" is fine: it
-// applies to the sensitive fields of tax). Each reason names the rule, and
+// applies to the sensitive fields of tax); and every predicate whose field
+// is not a sensitive integer field of the catalog (which must then tell
+// field kinds, [FieldKinds]). Each reason names the rule or predicate, and
 // each error wraps [ErrInvalidPolicy].
 func (s Set) ValidateWith(cat Catalog) error {
 	var errs []error
@@ -43,6 +45,14 @@ func (s Set) ValidateWith(cat Catalog) error {
 			errs = append(errs, fmt.Errorf("%w: rule %q: %v", ErrInvalidPolicy, r.String(), err))
 		}
 	}
+	for _, p := range s.Predicates {
+		if p.check() != nil {
+			continue // reported by Validate
+		}
+		if err := checkPredicateCatalog(p, cat); err != nil {
+			errs = append(errs, fmt.Errorf("%w: %v", ErrInvalidPolicy, err))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -57,6 +67,15 @@ func checkCatalog(r Rule, datasets map[string]bool, cat Catalog) error {
 			return fmt.Errorf("dataset %q is not in the catalog", r.Object)
 		}
 		return nil
+	}
+	if r.Action == ActionProve {
+		if field, _, ok := splitProofObject(r.Object); ok {
+			// The predicate's own field is checked with the predicate.
+			if _, known := cat.Field(field); !known {
+				return fmt.Errorf("field %q is not in the catalog", field)
+			}
+			return nil
+		}
 	}
 	ds, f, _ := strings.Cut(r.Object, ".")
 	if f == "*" {
@@ -83,12 +102,17 @@ type Change struct {
 	// RetirePurposes lists purpose codes to remove from the registry;
 	// refused while a remaining rule names them.
 	RetirePurposes []string
+	// AddPredicates adds to the predicate catalogue.
+	AddPredicates []Predicate
+	// RetirePredicates lists predicate names to remove from the
+	// catalogue; refused while a remaining prove rule allows them.
+	RetirePredicates []string
 }
 
 // IsZero reports whether c changes nothing.
 func (c Change) IsZero() bool {
 	return len(c.AddRules)+len(c.RemoveRules)+len(c.AddGroupings)+len(c.RemoveGroupings)+
-		len(c.AddPurposes)+len(c.RetirePurposes) == 0
+		len(c.AddPurposes)+len(c.RetirePurposes)+len(c.AddPredicates)+len(c.RetirePredicates) == 0
 }
 
 // Diff returns the change that turns from into to: the rules and groupings
@@ -105,6 +129,10 @@ func Diff(from, to Set) Change {
 	}
 	for _, p := range minus(from.Purposes, to.Purposes) {
 		c.RetirePurposes = append(c.RetirePurposes, p.Code)
+	}
+	c.AddPredicates = minus(to.Predicates, from.Predicates)
+	for _, p := range minus(from.Predicates, to.Predicates) {
+		c.RetirePredicates = append(c.RetirePredicates, p.Name)
 	}
 	return c
 }
@@ -222,6 +250,40 @@ func (s Set) Apply(c Change) (Set, error) {
 	for _, r := range next.Rules {
 		if retired[r.Purpose] && !codes[r.Purpose] {
 			bad("retiring purpose %q: rule %q names it", r.Purpose, r.String())
+		}
+	}
+
+	names := make(map[string]bool, len(s.Predicates))
+	for _, p := range s.Predicates {
+		names[p.Name] = true
+	}
+	retiredPreds := make(map[string]bool)
+	for _, n := range c.RetirePredicates {
+		if !names[n] {
+			bad("retiring predicate %q: not defined", n)
+		}
+		delete(names, n)
+		retiredPreds[n] = true
+	}
+	for _, p := range s.Predicates {
+		if !retiredPreds[p.Name] {
+			next.Predicates = append(next.Predicates, p)
+		}
+	}
+	for _, p := range c.AddPredicates {
+		if names[p.Name] {
+			bad("adding predicate %q: already defined", p.Name)
+			continue
+		}
+		names[p.Name] = true
+		next.Predicates = append(next.Predicates, p)
+	}
+	for _, r := range next.Rules {
+		if r.Action != ActionProve {
+			continue
+		}
+		if _, n, ok := splitProofObject(r.Object); ok && retiredPreds[n] && !names[n] {
+			bad("retiring predicate %q: rule %q allows it", n, r.String())
 		}
 	}
 	if len(errs) == 0 {

@@ -88,11 +88,12 @@ type enforcers interface {
 
 // decideField returns the level at which sub may read field, a
 // "dataset.field" name, for purpose, under the partition e decides: Reveal
-// if reveal is allowed, else Commit if commit is allowed and the field is
-// sensitive, else Deny. The caller has checked that purpose is registered,
-// that field exists, and that sub's role appears in the partition. An
-// error is Casbin's; the level is then Deny.
-func decideField(e enforcers, sub Subject, field, purpose string, sensitive bool) (Level, error) {
+// if reveal is allowed, else, for a sensitive field, Prove if prove is
+// allowed on one of predicates (the catalogued predicates of field), else
+// Commit if commit is allowed, else Deny. The caller has checked that
+// purpose is registered, that field exists, and that sub's role appears in
+// the partition. An error is Casbin's; the level is then Deny.
+func decideField(e enforcers, sub Subject, field, purpose string, sensitive bool, predicates []string) (Level, error) {
 	reveal, err := allowed(e, sub, ActionReveal, field, purpose)
 	if err != nil {
 		return Deny, err
@@ -102,6 +103,15 @@ func decideField(e enforcers, sub Subject, field, purpose string, sensitive bool
 	}
 	if !sensitive {
 		return Deny, nil
+	}
+	for _, pred := range predicates {
+		prove, err := allowed(e, sub, ActionProve, ProofObject(field, pred), purpose)
+		if err != nil {
+			return Deny, err
+		}
+		if prove {
+			return Prove, nil
+		}
 	}
 	commit, err := allowed(e, sub, ActionCommit, field, purpose)
 	if err != nil {
@@ -152,12 +162,24 @@ var noRuleMatches = Explanation{Level: Deny, Reason: "No rule matches, so access
 // match sub's role or a role it inherits through r's groupings, the field
 // (exactly or by a wildcard) and the purpose (exactly or by "*"). The
 // caller has checked that purpose is registered and that field exists.
-func explain(r *partRules, sub Subject, field, purpose string, sensitive bool) Explanation {
+func explain(r *partRules, sub Subject, field, purpose string, sensitive bool, predicates []string) Explanation {
 	roles := inherited(sub.Role, r.groups)
 	var reveal, commit ruleMatch
+	prove := make([]ruleMatch, len(predicates))
 	for _, rs := range [][]Rule{r.own, r.star} {
 		for _, rule := range rs {
-			if !roles[rule.Role] || rule.Purpose != AnyPurpose && rule.Purpose != purpose || !objectMatches(rule.Object, field) {
+			if !roles[rule.Role] || rule.Purpose != AnyPurpose && rule.Purpose != purpose {
+				continue
+			}
+			if rule.Action == ActionProve {
+				for i, pred := range predicates {
+					if objectMatches(rule.Object, ProofObject(field, pred)) {
+						prove[i].add(rule)
+					}
+				}
+				continue
+			}
+			if !objectMatches(rule.Object, field) {
 				continue
 			}
 			switch rule.Action {
@@ -185,10 +207,25 @@ func explain(r *partRules, sub Subject, field, purpose string, sensitive bool) E
 		}
 	default:
 		x.Matched = append(x.Matched, commit.rules()...)
+		var proved []string
+		for i, m := range prove {
+			for _, r := range m.rules() {
+				if !slices.Contains(x.Matched, r) {
+					x.Matched = append(x.Matched, r)
+				}
+			}
+			if m.allowed() {
+				proved = append(proved, predicates[i])
+			}
+		}
 		slices.SortFunc(x.Matched, compareRules)
 		switch {
 		case len(x.Matched) == 0:
 			x.Reason = noRuleMatches.Reason
+		case len(proved) > 0:
+			x.Level = Prove
+			x.Reason = fmt.Sprintf("%s; prove is allowed, with no deny rule matching, for the predicates %s, so the commitment is released with proofs of those predicates only.",
+				reveal.refusal("Reveal"), strings.Join(proved, ", "))
 		case commit.allowed():
 			x.Level = Commit
 			x.Reason = fmt.Sprintf("%s; commit is allowed by %s and no deny rule matches, so only the commitment is released.",
@@ -255,8 +292,9 @@ func inherited(role string, groups [][]string) map[string]bool {
 }
 
 // objectMatches reports whether a rule object matches a "dataset.field"
-// name as Casbin's keyMatch does for well-formed patterns: "*" matches
-// everything, "tax.*" every field of tax, "tax.year" itself.
+// name (or a "dataset.field:predicate" proof object) as Casbin's keyMatch
+// does for well-formed patterns: "*" matches everything, "tax.*" every
+// field of tax, "tax.year" itself, "tax.year:*" every predicate of it.
 func objectMatches(pattern, field string) bool {
 	if pattern == AnyObject || pattern == field {
 		return true

@@ -41,8 +41,8 @@ func Demo() Set {
 }
 
 // LoadDir reads the policy in dir: rules.csv, whose comment line
-// "# version: N" gives the version, and purposes.json. The set is
-// validated.
+// "# version: N" gives the version, purposes.json, and predicates.json,
+// the predicate catalogue, if there is one. The set is validated.
 func LoadDir(dir string) (Set, error) {
 	set, err := loadFS(os.DirFS(dir))
 	if err != nil {
@@ -73,6 +73,15 @@ func loadFS(fsys fs.FS) (Set, error) {
 		return Set{}, fmt.Errorf("%s: %w", RulesFile, err)
 	}
 	set := Set{Version: version, Rules: rules, Groupings: groups, Purposes: purposes}
+	// The predicate catalogue is optional: a directory without it has none.
+	switch qdata, err := fs.ReadFile(fsys, PredicatesFile); {
+	case err == nil:
+		if set.Predicates, err = ParsePredicates(bytes.NewReader(qdata)); err != nil {
+			return Set{}, fmt.Errorf("%s: %w", PredicatesFile, err)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return Set{}, err
+	}
 	if err := set.Validate(); err != nil {
 		return Set{}, err
 	}
@@ -111,7 +120,8 @@ func parseVersion(data []byte) (uint64, error) {
 }
 
 // WriteDir validates set and writes it to dir (created with mode 0700 if
-// missing) as purposes.json and then rules.csv, each replaced atomically
+// missing) as purposes.json, predicates.json (removed when set has no
+// predicates) and then rules.csv, each replaced atomically
 // (written to a temporary file with mode 0600, synced, renamed). Because
 // rules.csv carries the version and is written last, its rename is the
 // point at which the new policy takes effect for LoadDir. A crash between
@@ -135,6 +145,17 @@ func WriteDir(dir string, set Set) error {
 	}
 	if err := writeFileAtomic(dir, PurposesFile, purposes.Bytes()); err != nil {
 		return err
+	}
+	if len(set.Predicates) > 0 {
+		var preds bytes.Buffer
+		if err := FormatPredicates(&preds, set.Predicates); err != nil {
+			return err
+		}
+		if err := writeFileAtomic(dir, PredicatesFile, preds.Bytes()); err != nil {
+			return err
+		}
+	} else if err := os.Remove(filepath.Join(dir, PredicatesFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("writing policy: %w", err)
 	}
 	return writeFileAtomic(dir, RulesFile, rules.Bytes())
 }

@@ -146,12 +146,12 @@ func (e *Engine) Load(ctx context.Context, info VersionInfo, loader Loader) erro
 	if cur := e.cur.Load(); info.Version <= cur.Version() {
 		return fmt.Errorf("loading policy %d over %d: %w", info.Version, cur.Version(), ErrStaleVersion)
 	}
-	check := Set{Version: info.Version, Purposes: info.Purposes, Groupings: info.Groupings}
+	check := Set{Version: info.Version, Purposes: info.Purposes, Groupings: info.Groupings, Predicates: info.Predicates}
 	if err := check.Validate(); err != nil {
 		return fmt.Errorf("loading policy %d: %w", info.Version, err)
 	}
 	info = info.clone()
-	sortSet(&Set{Purposes: info.Purposes, Groupings: info.Groupings})
+	sortSet(&Set{Purposes: info.Purposes, Groupings: info.Groupings, Predicates: info.Predicates})
 	e.cur.Store(e.newSnapshot(info, loader, nil))
 	return nil
 }
@@ -168,11 +168,12 @@ func (e *Engine) fromSet(set Set) (*Snapshot, error) {
 		return nil, fmt.Errorf("building policy %d: %w", set.Version, err)
 	}
 	info := VersionInfo{
-		Version:   set.Version,
-		Purposes:  set.Purposes,
-		Groupings: set.Groupings,
-		Rules:     len(set.Rules),
-		Digest:    d,
+		Version:    set.Version,
+		Purposes:   set.Purposes,
+		Groupings:  set.Groupings,
+		Predicates: set.Predicates,
+		Rules:      len(set.Rules),
+		Digest:     d,
 	}
 	return e.newSnapshot(info, MemoryLoader(set), &set), nil
 }
@@ -202,6 +203,7 @@ func (e *Engine) newSnapshot(info VersionInfo, loader Loader, set *Set) *Snapsho
 func (v VersionInfo) clone() VersionInfo {
 	v.Purposes = slices.Clone(v.Purposes)
 	v.Groupings = slices.Clone(v.Groupings)
+	v.Predicates = slices.Clone(v.Predicates)
 	v.Digest = slices.Clone(v.Digest)
 	return v
 }

@@ -115,6 +115,7 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -131,8 +132,8 @@ var (
 )
 
 // Level is the decision for one field: what of its value may be released.
-// Levels are ordered, Deny < Commit < Reveal; a higher level includes the
-// lower ones.
+// Levels are ordered, Deny < Commit < Prove < Reveal; a higher level
+// includes the lower ones.
 type Level int8
 
 // The field decision levels.
@@ -141,18 +142,24 @@ const (
 	Deny Level = iota
 	// Commit releases only the field's commitment.
 	Commit
+	// Prove releases the field's commitment and, for the catalogued
+	// predicates a prove rule grants, whether each holds with a proof over
+	// the commitment (see [Snapshot.Proves]); never the value.
+	Prove
 	// Reveal releases the field's value (and, for a sensitive field, its
 	// commitment).
 	Reveal
 )
 
-// String returns "deny", "commit" or "reveal".
+// String returns "deny", "commit", "prove" or "reveal".
 func (l Level) String() string {
 	switch l {
 	case Deny:
 		return "deny"
 	case Commit:
 		return "commit"
+	case Prove:
+		return "prove"
 	case Reveal:
 		return "reveal"
 	}
@@ -166,6 +173,8 @@ func ParseLevel(s string) (Level, error) {
 		return Deny, nil
 	case "commit":
 		return Commit, nil
+	case "prove":
+		return Prove, nil
 	case "reveal":
 		return Reveal, nil
 	}
@@ -193,25 +202,30 @@ func (l *Level) UnmarshalText(text []byte) error {
 // Action is what a request wants to do with an object.
 type Action string
 
-// The actions. Reveal and commit act on fields ("dataset.field"), write and
+// The actions. Reveal and commit act on fields ("dataset.field"), prove on
+// a field's catalogued predicates ("dataset.field:predicate"), write and
 // list on datasets ("dataset").
 const (
 	// ActionReveal reads a field's value.
 	ActionReveal Action = "reveal"
 	// ActionCommit reads a field's commitment only.
 	ActionCommit Action = "commit"
+	// ActionProve reads whether a catalogued predicate holds of a
+	// sensitive integer field, with a proof over its commitment.
+	ActionProve Action = "prove"
 	// ActionWrite updates a dataset's records.
 	ActionWrite Action = "write"
 	// ActionList runs bulk queries over a dataset.
 	ActionList Action = "list"
 )
 
-// onFields reports whether a acts on fields rather than datasets.
-func (a Action) onFields() bool { return a == ActionReveal || a == ActionCommit }
+// onFields reports whether a acts on fields rather than datasets (prove
+// acts on a field's predicates).
+func (a Action) onFields() bool { return a == ActionReveal || a == ActionCommit || a == ActionProve }
 
 func (a Action) valid() bool {
 	switch a {
-	case ActionReveal, ActionCommit, ActionWrite, ActionList:
+	case ActionReveal, ActionCommit, ActionProve, ActionWrite, ActionList:
 		return true
 	}
 	return false
@@ -276,13 +290,15 @@ func (g Grouping) String() string {
 	return strings.Join([]string{"g", g.Member, g.Role, g.Department}, ", ")
 }
 
-// Set is a complete policy: rules, groupings and the purpose registry, under
-// one version number.
+// Set is a complete policy: rules, groupings, the purpose registry and
+// the predicate catalogue (optional; see [Predicate]), under one version
+// number.
 type Set struct {
-	Version   uint64
-	Rules     []Rule
-	Groupings []Grouping
-	Purposes  []Purpose
+	Version    uint64
+	Rules      []Rule
+	Groupings  []Grouping
+	Purposes   []Purpose
+	Predicates []Predicate
 }
 
 // maxRoleDepth is how many grouping links Casbin's role manager follows
@@ -294,7 +310,9 @@ const maxRoleDepth = 10
 // malformed names and object patterns, unknown actions and effects, objects
 // that do not suit their action, rule purposes that are not registered (other
 // than [AnyPurpose]), duplicate rules, groupings and purpose codes, and role
-// groupings that form a cycle or a chain longer than 10 links.
+// groupings that form a cycle or a chain longer than 10 links; and
+// malformed or duplicate predicates and prove rules that allow a
+// predicate not defined on their field.
 func (s Set) Validate() error {
 	var errs []error
 	bad := func(format string, args ...any) {
@@ -346,6 +364,7 @@ func (s Set) Validate() error {
 	for _, err := range checkHierarchy(edges) {
 		bad("%v", err)
 	}
+	s.checkPredicates(bad)
 	return errors.Join(errs...)
 }
 
@@ -389,9 +408,13 @@ func (r Rule) check() error {
 		return err
 	}
 	if !r.Action.valid() {
-		return fmt.Errorf("unknown action %q (want %s, %s, %s or %s)", r.Action, ActionReveal, ActionCommit, ActionWrite, ActionList)
+		return fmt.Errorf("unknown action %q (want %s, %s, %s, %s or %s)", r.Action, ActionReveal, ActionCommit, ActionProve, ActionWrite, ActionList)
 	}
-	if err := checkPattern(r.Object, r.Action); err != nil {
+	if r.Action == ActionProve {
+		if err := checkProvePattern(r.Object, r.Effect); err != nil {
+			return err
+		}
+	} else if err := checkPattern(r.Object, r.Action); err != nil {
 		return err
 	}
 	if r.Purpose != AnyPurpose {
@@ -516,5 +539,7 @@ func (s Set) Clone() Set {
 		Rules:     append([]Rule(nil), s.Rules...),
 		Groupings: append([]Grouping(nil), s.Groupings...),
 		Purposes:  append([]Purpose(nil), s.Purposes...),
+		// nil stays nil: a set without predicates is as before them.
+		Predicates: slices.Clone(s.Predicates),
 	}
 }

@@ -105,7 +105,7 @@ func TestValidateRejects(t *testing.T) {
 		{"trailing hyphen", rule(func(r *Rule) { r.Department = "housing-" }), "malformed department"},
 		{"leading digit", rule(func(r *Rule) { r.Department = "1housing" }), "malformed department"},
 		{"long department", rule(func(r *Rule) { r.Department = strings.Repeat("a", 65) }), "malformed department"},
-		{"unknown action", rule(func(r *Rule) { r.Action = "read" }), `unknown action "read" (want reveal, commit, write or list)`},
+		{"unknown action", rule(func(r *Rule) { r.Action = "read" }), `unknown action "read" (want reveal, commit, prove, write or list)`},
 		{"unknown effect", rule(func(r *Rule) { r.Effect = "maybe" }), `unknown effect "maybe" (want allow or deny)`},
 		{"empty effect", rule(func(r *Rule) { r.Effect = "" }), "unknown effect"},
 		{"dataset for reveal", rule(func(r *Rule) { r.Object = "tax" }), "malformed object"},

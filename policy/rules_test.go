@@ -78,10 +78,10 @@ g, senior-clerk, clerk, housing
 	} {
 		sub := Subject{Department: "housing", Role: c.role}
 		t.Run(c.role+"/"+c.field+"/"+c.purpose, func(t *testing.T) {
-			if got, err := decideField(e, sub, c.field, c.purpose, c.sensitive); got != c.want || err != nil {
+			if got, err := decideField(e, sub, c.field, c.purpose, c.sensitive, nil); got != c.want || err != nil {
 				t.Errorf("decideField(%v, %q, %q, %v) = %v, %v, want %v", sub, c.field, c.purpose, c.sensitive, got, err, c.want)
 			}
-			x := explain(r, sub, c.field, c.purpose, c.sensitive)
+			x := explain(r, sub, c.field, c.purpose, c.sensitive, nil)
 			if x.Level != c.want || len(x.Matched) != c.matched {
 				t.Errorf("explain(%v, %q, %q, %v) = %v with %d rules (%s), want %v with %d",
 					sub, c.field, c.purpose, c.sensitive, x.Level, len(x.Matched), x.Reason, c.want, c.matched)

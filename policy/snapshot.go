@@ -73,8 +73,9 @@ func (s *Snapshot) CheckPurpose(code string) error {
 }
 
 // Decide returns the level at which sub may read field, a "dataset.field"
-// name, for purpose: Reveal if reveal is allowed, else Commit if commit is
-// allowed and the field is sensitive, else Deny. Unknown departments,
+// name, for purpose: Reveal if reveal is allowed, else (the field being
+// sensitive) Prove if a prove rule allows some catalogued predicate of the
+// field, else Commit if commit is allowed, else Deny. Unknown departments,
 // roles, fields and purposes are Deny, and so is every field whose
 // partition [Snapshot.Prepare] has not loaded.
 func (s *Snapshot) Decide(sub Subject, field, purpose string) Level {
@@ -104,7 +105,7 @@ func (s *Snapshot) decide(sub Subject, field, purpose string) (Level, bool) {
 	if p == nil {
 		return Deny, false
 	}
-	l, err := decideField(p, sub, field, purpose, sensitive)
+	l, err := decideField(p, sub, field, purpose, sensitive, s.predicatesOf(field))
 	return l, err == nil
 }
 
@@ -122,7 +123,12 @@ func (s *Snapshot) Allowed(sub Subject, act Action, object, purpose string) bool
 	if _, ok := s.purposes[purpose]; !ok || !act.valid() {
 		return false
 	}
-	if act.onFields() && !isField(object) || !act.onFields() && !isName(object) {
+	switch {
+	case act == ActionProve:
+		if _, pred, ok := splitProofObject(object); !ok || pred == "*" {
+			return false
+		}
+	case act.onFields() && !isField(object) || !act.onFields() && !isName(object):
 		return false
 	}
 	p := s.partitionFor(sub, object)
@@ -168,5 +174,5 @@ func (s *Snapshot) Explain(ctx context.Context, sub Subject, field, purpose stri
 	if p == nil {
 		return Explanation{}, fmt.Errorf("explaining %s/%s on %s for %s: partition %s/%s is not loaded", sub.Department, sub.Role, field, purpose, sub.Department, ds)
 	}
-	return explain(&p.partRules, sub, field, purpose, sensitive), nil
+	return explain(&p.partRules, sub, field, purpose, sensitive, s.predicatesOf(field)), nil
 }

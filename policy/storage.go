@@ -68,9 +68,13 @@ type VersionInfo struct {
 	Version   uint64
 	Purposes  []Purpose
 	Groupings []Grouping
-	Rules     int // how many
+	// Predicates is the predicate catalogue, sorted by name; nil if the
+	// version has none.
+	Predicates []Predicate
+	Rules      int // how many
 	// Digest is SHA-256 of FormatCSV(rules, groupings) ‖ 0x00 ‖
-	// FormatPurposes(purposes); see [Set.Digest].
+	// FormatPurposes(purposes), followed by 0x00 ‖ FormatPredicates(predicates)
+	// when there are predicates; see [Set.Digest].
 	Digest     []byte
 	Created    time.Time
 	ProposalID string // "" for an import
@@ -152,8 +156,11 @@ type Warmer interface {
 }
 
 // Digest returns SHA-256 of FormatCSV(s.Rules, s.Groupings) ‖ 0x00 ‖
-// FormatPurposes(s.Purposes): it names the content of a policy version
-// independently of its number and of the order of its rules.
+// FormatPurposes(s.Purposes), followed by 0x00 ‖
+// FormatPredicates(s.Predicates) only when s has predicates (so a set
+// without predicates has the digest it had before them): it names the
+// content of a policy version independently of its number and of the
+// order of its rules.
 func (s Set) Digest() ([]byte, error) {
 	var b bytes.Buffer
 	if err := FormatCSV(&b, s.Rules, s.Groupings); err != nil {
@@ -162,6 +169,12 @@ func (s Set) Digest() ([]byte, error) {
 	b.WriteByte(0)
 	if err := FormatPurposes(&b, s.Purposes); err != nil {
 		return nil, fmt.Errorf("digesting policy %d: %w", s.Version, err)
+	}
+	if len(s.Predicates) > 0 {
+		b.WriteByte(0)
+		if err := FormatPredicates(&b, s.Predicates); err != nil {
+			return nil, fmt.Errorf("digesting policy %d: %w", s.Version, err)
+		}
 	}
 	d := sha256.Sum256(b.Bytes())
 	return d[:], nil
@@ -178,11 +191,12 @@ func (s Set) Info() (VersionInfo, error) {
 	s = s.Clone()
 	sortSet(&s)
 	return VersionInfo{
-		Version:   s.Version,
-		Purposes:  s.Purposes,
-		Groupings: s.Groupings,
-		Rules:     len(s.Rules),
-		Digest:    d,
+		Version:    s.Version,
+		Purposes:   s.Purposes,
+		Groupings:  s.Groupings,
+		Predicates: s.Predicates,
+		Rules:      len(s.Rules),
+		Digest:     d,
 	}, nil
 }
 
@@ -316,4 +330,5 @@ func sortSet(s *Set) {
 	slices.SortFunc(s.Rules, compareRules)
 	slices.SortFunc(s.Groupings, compareGroupings)
 	slices.SortFunc(s.Purposes, func(a, b Purpose) int { return strings.Compare(a.Code, b.Code) })
+	slices.SortFunc(s.Predicates, comparePredicates)
 }

@@ -30,7 +30,7 @@ var operations = []string{
       commitment { scheme point version } } }`,
 	`query($first: Int, $after: String) { myAccesses(first: $first, after: $after) {
     edges { cursor node { index time kind role official policyVersion outcome reason entryVersion
-  department { code nameZh nameEn } purpose { code titleZh titleEn legalBasis } fields { name level } } } pageInfo { hasNextPage endCursor } } }`,
+  department { code nameZh nameEn } purpose { code titleZh titleEn legalBasis } fields { name level proved refused } } } pageInfo { hasNextPage endCursor } } }`,
 	`query($i: Int64!) { myAccessProof(index: $i) { index entry leafHash salt subjectPath { position hashes } treeSize proof checkpoint receipt } }`,
 	`query($i: Int64!) { myAccessProof(index: $i) { receipt } }`,
 	`query($n: String!) { __type(name: $n) { fields { name } } }`,
@@ -40,7 +40,7 @@ var operations = []string{
     addPurposes { code titleZh titleEn legalBasis } retirePurposes }
   impact { department role purpose field before after } } }`,
 	`subscription { accessAdded { index time kind role official policyVersion outcome reason entryVersion
-  department { code nameZh nameEn } purpose { code titleZh titleEn legalBasis } fields { name level } } }`,
+  department { code nameZh nameEn } purpose { code titleZh titleEn legalBasis } fields { name level proved refused } } }`,
 	`{ ledgerCheckpoint { origin size rootHash note } }`,
 	`{ me { kind department role subject } }`,
 	`{ me { kind subject } }`,

@@ -15,6 +15,7 @@
 //	govhub official resolve  the official behind an entry's official line, for their department
 //	govhub status          the running hub's operational status (operator endpoint)
 //	govhub bench           load a running hub over HTTP and report throughput and latency
+//	govhub verify-proof    check, offline, the range proofs of a saved answer (verifyproof.go)
 //
 // Beside a running hub, the commands that read open its database read-only, and those that change
 // something ask the hub over HTTP with a token (admin.go).
@@ -97,6 +98,9 @@ commands:
   keys restore    restore the keys from the bundle and k officers' shares
   backup          export the store, encrypted under a key derived from the master key
   backup restore  load an export into an empty store, then verify the ledger and every record
+  verify-proof FILE [--context ID]
+                  check, offline, the range proofs (predicate answers) of a saved GraphQL
+                  response; or one proof given by flags
 
 Beside a running hub: ledger verify, ledger receipt, policy export and official resolve read its
 database read-only; policy import and status ask the hub.
@@ -171,6 +175,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdKeys(args[1:], stdout, stderr)
 	case "backup":
 		return cmdBackup(ctx, args[1:], stdout, stderr)
+	case "verify-proof":
+		return cmdVerifyProof(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

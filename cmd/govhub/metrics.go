@@ -43,7 +43,7 @@ const metricsPath = "/metrics"
 type hubMetrics struct {
 	reg       *prometheus.Registry
 	requests  *prometheus.HistogramVec // by operation and outcome
-	decisions [3]prometheus.Counter    // by policy.Level: deny, commit, reveal
+	decisions [4]prometheus.Counter    // by policy.Level: deny, commit, prove, reveal
 	appends   *prometheus.HistogramVec // by outcome: ok, error
 	// rootFields are the schema's root fields by operation type: the only operation names a label
 	// may hold.

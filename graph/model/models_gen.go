@@ -46,7 +46,7 @@ type AccessEdge struct {
 }
 
 type AccessExplanation struct {
-	// reveal, commit or deny
+	// reveal, prove, commit or deny
 	Level string `json:"level"`
 	// The allow and deny rules that match (role inheritance included); none means deny by default.
 	Matched       []policy.Rule `json:"matched"`
@@ -58,6 +58,10 @@ type AccessField struct {
 	// dataset.field, with #n for an item of a list dataset.
 	Name  string     `json:"name"`
 	Level FieldLevel `json:"level"`
+	// The catalogued predicates the department was answered about the field (whether each held is not logged).
+	Proved []string `json:"proved"`
+	// The predicates it asked about the field and was refused.
+	Refused []string `json:"refused"`
 }
 
 // Everything needed to verify an entry in a browser or offline.
@@ -278,6 +282,10 @@ type LedgerField struct {
 	Name       string  `json:"name"`
 	Level      string  `json:"level"`
 	Commitment *string `json:"commitment,omitempty"`
+	// The catalogued predicates answered about the field (whether each held is not on the ledger).
+	Proved []string `json:"proved"`
+	// The predicates asked about the field and refused.
+	Refused []string `json:"refused"`
 }
 
 type Marriage struct {
@@ -333,6 +341,20 @@ type PolicyProposal struct {
 	DecisionLedgerIndex *int64 `json:"decisionLedgerIndex,omitempty"`
 }
 
+// The answer to one predicate about a sensitive integer value. Check it offline with govhub verify-proof.
+type PredicateProof struct {
+	// The catalogued predicate asked, with its statement.
+	Predicate *policy.Predicate `json:"predicate"`
+	// Whether the statement holds of the value.
+	Holds bool `json:"holds"`
+	// The range proof (crypto/rangeproof), hex; null when the predicate does not hold.
+	Proof *string `json:"proof,omitempty"`
+	// The commitment the proof is about.
+	Commitment *Commitment `json:"commitment"`
+	// The proof's context: the request id, which the access entry carries on its request-id line.
+	Context string `json:"context"`
+}
+
 type Principal struct {
 	Kind       string  `json:"kind"`
 	Department *string `json:"department,omitempty"`
@@ -371,6 +393,12 @@ type SealedDate struct {
 type SealedInt struct {
 	Value      *int64      `json:"value,omitempty"`
 	Commitment *Commitment `json:"commitment,omitempty"`
+	// Whether the named predicate of the policy's catalogue holds of the value, with a zero-knowledge
+	// range proof over the commitment when it does; never the value. Only predicates the policy grants
+	// the caller for this field and purpose (level prove, or reveal) may be asked: any other name is
+	// FORBIDDEN at this path, and logged on the access entry as refused.
+	Proof  *PredicateProof `json:"proof,omitempty"`
+	Proofs `json:"-"`
 }
 
 // A sensitive text value: value is null unless the policy reveals it; the commitment is always there when the field is.
@@ -568,6 +596,8 @@ const (
 	FieldLevelRevealed FieldLevel = "REVEALED"
 	// Only the commitment was released.
 	FieldLevelCommitment FieldLevel = "COMMITMENT"
+	// The commitment, and whether catalogued predicates hold of the value (with proofs); not the value.
+	FieldLevelProved FieldLevel = "PROVED"
 	// Nothing was released.
 	FieldLevelDenied FieldLevel = "DENIED"
 	// The value was written (an update).
@@ -577,13 +607,14 @@ const (
 var AllFieldLevel = []FieldLevel{
 	FieldLevelRevealed,
 	FieldLevelCommitment,
+	FieldLevelProved,
 	FieldLevelDenied,
 	FieldLevelWritten,
 }
 
 func (e FieldLevel) IsValid() bool {
 	switch e {
-	case FieldLevelRevealed, FieldLevelCommitment, FieldLevelDenied, FieldLevelWritten:
+	case FieldLevelRevealed, FieldLevelCommitment, FieldLevelProved, FieldLevelDenied, FieldLevelWritten:
 		return true
 	}
 	return false

@@ -62,6 +62,24 @@ func (Catalog) Field(path string) (sensitive, known bool) {
 	return s, ok
 }
 
+// FieldKind implements [policy.FieldKinds] for the sensitive fields of the
+// catalogue (as package dataset names kinds: "Int", "Date", "String"…), so
+// that predicates validate against it; "" for an unknown field.
+func (Catalog) FieldKind(path string) string {
+	switch path {
+	case "socialInsurance.contributionMonths", "socialInsurance.monthlyBase", "tax.annualIncome", "tax.taxPaid", "tax.year":
+		return "Int"
+	case "identity.birthDate", "marriage.registeredOn", "property.acquiredOn":
+		return "Date"
+	case "property.area":
+		return "Float"
+	}
+	if _, ok := fields[path]; ok {
+		return "String"
+	}
+	return ""
+}
+
 // Fields returns every "dataset.field" name of the catalogue, sorted.
 func Fields() []string {
 	fs := make([]string, 0, len(fields))

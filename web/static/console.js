@@ -384,7 +384,7 @@ async function propose(e) {
 
 // ---- proposals ----
 
-const LEVEL_RANK = { deny: 0, commit: 1, prove: 1, reveal: 2 };
+const LEVEL_RANK = { deny: 0, commit: 1, prove: 2, reveal: 3 };
 
 function levelWord(l) {
   const k = { reveal: 'levelReveal', commit: 'levelCommit', deny: 'levelDeny', prove: 'levelProve' }[l];

@@ -186,7 +186,7 @@ function selectTab(name) {
 // ---- who accessed my data ----
 
 const ACCESS = `index time kind role official policyVersion outcome reason entryVersion
-  department { code nameZh nameEn } purpose { code titleZh titleEn legalBasis } fields { name level }`;
+  department { code nameZh nameEn } purpose { code titleZh titleEn legalBasis } fields { name level proved refused }`;
 
 async function loadAccesses(first) {
   const d = await gql(`query($first: Int, $after: String) { myAccesses(first: $first, after: $after) {
@@ -219,7 +219,7 @@ function add(a, live) {
 
 const name = (zh, en) => (i18n.lang === 'zh-CN' ? zh : en) || zh || en || '';
 
-const LEVEL_ICON = { REVEALED: '👁', COMMITMENT: '🔒', DENIED: '⛔', WRITTEN: '✎' };
+const LEVEL_ICON = { REVEALED: '👁', COMMITMENT: '🔒', PROVED: '✓', DENIED: '⛔', WRITTEN: '✎' };
 
 function refused(a) {
   return a.outcome === 'denied' || a.kind === 'REFUSAL';
@@ -257,7 +257,9 @@ function accessCard(k) {
     bad ? [el('dt', { text: t('outcome') }), el('dd', { class: 'refused-reason', text: t('refusedBecause', { reason: a.reason || t('noReason') }) })] : null,
     el('dt', { text: t('fields') }), el('dd', {}, a.fields.length
       ? el('ul', { class: 'fields' }, a.fields.map((f) => el('li', { class: 'level-' + f.level.toLowerCase(), dataset: { level: f.level } },
-        el('span', { 'aria-hidden': 'true', text: (LEVEL_ICON[f.level] || '•') + ' ' }), el('code', { text: f.name }), ' ', el('span', { class: 'level', text: t('level' + f.level) }))))
+        el('span', { 'aria-hidden': 'true', text: (LEVEL_ICON[f.level] || '•') + ' ' }), el('code', { text: f.name }), ' ', el('span', { class: 'level', text: t('level' + f.level) }),
+        (f.proved || []).length ? el('span', { class: 'proved', text: ' · ' + t('provedList', { p: f.proved.join(', ') }) }) : null,
+        (f.refused || []).length ? el('span', { class: 'refused', text: ' · ' + t('refusedList', { p: f.refused.join(', ') }) }) : null)))
       : el('span', { class: 'muted', text: t('noFields') })),
     el('dt', { text: t('ledgerIndex') }), el('dd', {}, el('span', { text: String(a.index) }),
       el('span', { class: 'muted', text: ' · ' + t('policyVersionN', { v: a.policyVersion }) + ' · ' + t('entryVersionN', { v: a.entryVersion }) })));
