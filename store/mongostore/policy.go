@@ -107,6 +107,7 @@ type policyVersionDoc struct {
 	Purposes   string    `bson:"purposes"`  // a JSON array of policy.Purpose
 	Groupings  string    `bson:"groupings"` // Casbin CSV lines
 	Parts      string    `bson:"parts,omitempty"`
+	Predicates string    `bson:"predicates,omitempty"` // a JSON array of policy.Predicate; absent without any
 }
 
 // policyPart describes one partition of a version.
@@ -152,7 +153,7 @@ func (s *Store) SaveVersion(ctx context.Context, info policy.VersionInfo, rules 
 	if info.Rules != len(rules) {
 		return fmt.Errorf("saving policy version %d: info counts %d rules, %d given", v, info.Rules, len(rules))
 	}
-	digest, err := policy.Set{Version: v, Rules: rules, Groupings: info.Groupings, Purposes: info.Purposes}.Digest()
+	digest, err := policy.Set{Version: v, Rules: rules, Groupings: info.Groupings, Purposes: info.Purposes, Predicates: info.Predicates}.Digest()
 	if err != nil {
 		return fmt.Errorf("saving policy version %d: %w", v, err)
 	}
@@ -200,6 +201,13 @@ func (s *Store) SaveVersion(ctx context.Context, info policy.VersionInfo, rules 
 		return fmt.Errorf("saving policy version %d: encoding purposes: %w", v, err)
 	}
 	doc.Purposes = string(purposes)
+	if len(info.Predicates) > 0 {
+		predicates, err := json.Marshal(info.Predicates)
+		if err != nil {
+			return fmt.Errorf("saving policy version %d: encoding predicates: %w", v, err)
+		}
+		doc.Predicates = string(predicates)
+	}
 	_, err = versions.InsertOne(ctx, doc)
 	if err == nil {
 		return nil
@@ -357,6 +365,11 @@ func (s *Store) readPolicyVersion(ctx context.Context, version uint64, withParts
 	if err := json.Unmarshal([]byte(d.Purposes), &sv.info.Purposes); err != nil {
 		return storedPolicyVersion{}, fmt.Errorf("reading policy version %d: purposes: %w", version, err)
 	}
+	if d.Predicates != "" {
+		if err := json.Unmarshal([]byte(d.Predicates), &sv.info.Predicates); err != nil {
+			return storedPolicyVersion{}, fmt.Errorf("reading policy version %d: predicates: %w", version, err)
+		}
+	}
 	if sv.info.Groupings, err = parseGroupings(d.Groupings); err != nil {
 		return storedPolicyVersion{}, fmt.Errorf("reading policy version %d: %w", version, err)
 	}
@@ -466,7 +479,7 @@ func (s *Store) AllRules(ctx context.Context, version uint64) ([]policy.Rule, er
 		rules = append(rules, p...)
 	}
 	slices.SortFunc(rules, compareRules)
-	digest, err := policy.Set{Version: version, Rules: rules, Groupings: d.info.Groupings, Purposes: d.info.Purposes}.Digest()
+	digest, err := policy.Set{Version: version, Rules: rules, Groupings: d.info.Groupings, Purposes: d.info.Purposes, Predicates: d.info.Predicates}.Digest()
 	if err != nil {
 		return nil, fmt.Errorf("reading policy version %d: %w", version, err)
 	}

@@ -211,6 +211,29 @@ func testPolicyVersions(t *testing.T, env *Env) {
 			t.Errorf("LatestVersion(%d) = %d, %v; want %d", tc.hint, got, err, tc.want)
 		}
 	}
+	// A version with a predicate catalogue keeps it, under its digest.
+	four := set
+	four.Version = 4
+	four.Predicates = []policy.Predicate{{Name: "atLeast60", Field: "socialInsurance.contributionMonths",
+		Statement: policy.Statement{Kind: "atLeast", Min: 60}}}
+	four.Rules = append(slices.Clone(set.Rules), rule("clerk, housing, socialInsurance.contributionMonths:atLeast60, prove, home-purchase-eligibility, allow"))
+	info4 := policyInfo(t, four, "P-5")
+	if err := s.SaveVersion(ctx, info4, four.Rules); err != nil {
+		t.Fatalf("SaveVersion(4, with predicates) = %v", err)
+	}
+	if got, err := s.VersionInfo(ctx, 4); err != nil || !reflect.DeepEqual(got, info4) {
+		t.Errorf("VersionInfo(4) = %#v, %v\nwant %#v", got, err, info4)
+	}
+	if _, err := s.AllRules(ctx, 4); err != nil {
+		t.Errorf("AllRules(4) = %v", err)
+	}
+	five := four
+	five.Version = 5
+	lost := policyInfo(t, five, "P-6")
+	lost.Predicates = nil // the digest still covers the catalogue: refused
+	if err := s.SaveVersion(ctx, lost, four.Rules); err == nil {
+		t.Errorf("SaveVersion with a digest over predicates it does not carry = nil error")
+	}
 }
 
 // enforcement is one request and the decision the loaded rules should give it.
