@@ -613,12 +613,12 @@ func (a *app) recoverPeriodically(ctx context.Context) {
 	}
 }
 
-// startupVerifyTail is how many of the latest entries are verified before the hub serves: 16
+// startupVerifyTail is how many of the latest entries are verified before the hub serves: 4
 // entry bundles, a fraction of a second, so that a hub restarts within the time an operator and
 // its load balancer expect (2 s at 100,000 citizens, docs/BENCHMARKS.md); the whole log is
 // verified in the background right after, and a log that fails it refuses appends, so every
 // request fails closed from then on. (It was 65,536 entries: about 9 s.)
-const startupVerifyTail = 1 << 12
+const startupVerifyTail = 1 << 10
 
 // verifyRetry is how long the background verification waits before trying again after an error
 // that says nothing about the ledger (the database did not answer).
