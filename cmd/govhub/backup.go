@@ -297,10 +297,8 @@ func cmdBackupRestore(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	if cfg.MongoURI == "" {
-		if _, pid, err := embedded.Attach(cfg.path("db")); err == nil {
-			return fmt.Errorf("a hub (pid %s) holds this data directory: stop it before restoring into it", pid)
-		}
+	if err := refuseHeldDataDir(cfg); err != nil {
+		return err
 	}
 	st, err := openStorage(ctx, cfg)
 	if err != nil {
@@ -348,14 +346,29 @@ func cmdBackupRestore(ctx context.Context, args []string, stdout, stderr io.Writ
 		return fmt.Errorf("restoring %s: %w", *from, err)
 	}
 	fmt.Fprintf(stdout, "restored %d documents from an export of %s; verifying the ledger and every record against it:\n", n, r.Created.Format(time.RFC3339))
-	vargs := []string{"--data-dir", cfg.DataDir, "--mongo-db", cfg.MongoDB, "--log-origin", cfg.LogOrigin}
+	return verifyRestored(ctx, cfg, *quiet, stdout, stderr)
+}
+
+// verifyRestored runs `govhub ledger verify` (both passes) on a store a restore just wrote.
+func verifyRestored(ctx context.Context, cfg config, quiet bool, stdout, stderr io.Writer) error {
+	args := []string{"--data-dir", cfg.DataDir, "--mongo-db", cfg.MongoDB, "--log-origin", cfg.LogOrigin}
 	if cfg.MongoURI != "" {
-		vargs = append(vargs, "--mongo-uri", cfg.MongoURI)
+		args = append(args, "--mongo-uri", cfg.MongoURI)
 	}
-	if *quiet {
-		vargs = append(vargs, "--quiet")
+	if quiet {
+		args = append(args, "--quiet")
 	}
-	return cmdLedgerVerify(ctx, vargs, stdout, stderr)
+	return cmdLedgerVerify(ctx, args, stdout, stderr)
+}
+
+// refuseHeldDataDir refuses a restore into a data directory whose embedded database a hub holds.
+func refuseHeldDataDir(cfg config) error {
+	if cfg.MongoURI == "" {
+		if _, pid, err := embedded.Attach(cfg.path("db")); err == nil {
+			return fmt.Errorf("a hub (pid %s) holds this data directory: stop it before restoring into it", pid)
+		}
+	}
+	return nil
 }
 
 // exportPassphrase derives the export passphrase from the data directory's master key.

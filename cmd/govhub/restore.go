@@ -16,7 +16,6 @@ import (
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/mirror"
 	"github.com/govhub/govhub/store"
-	"github.com/govhub/govhub/store/embedded"
 )
 
 // govhub ledger restore: the ledger rebuilt from the department mirrors (after `keys restore` and,
@@ -70,10 +69,8 @@ func cmdLedgerRestore(ctx context.Context, args []string, stdout, stderr io.Writ
 			return err
 		}
 	}
-	if cfg.MongoURI == "" {
-		if _, pid, err := embedded.Attach(cfg.path("db")); err == nil {
-			return fmt.Errorf("a hub (pid %s) holds this data directory: stop it before restoring into it", pid)
-		}
+	if err := refuseHeldDataDir(cfg); err != nil {
+		return err
 	}
 	st, err := openStorage(ctx, cfg)
 	if err != nil {
@@ -135,11 +132,7 @@ func cmdLedgerRestore(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	st.close(context.WithoutCancel(ctx))
 	fmt.Fprintln(stdout, "verifying the ledger and every record:")
-	vargs := []string{"--data-dir", cfg.DataDir, "--mongo-db", cfg.MongoDB, "--log-origin", cfg.LogOrigin, "--quiet"}
-	if cfg.MongoURI != "" {
-		vargs = append(vargs, "--mongo-uri", cfg.MongoURI)
-	}
-	return cmdLedgerVerify(ctx, vargs, stdout, stderr)
+	return verifyRestored(ctx, cfg, true, stdout, stderr)
 }
 
 // reportMissedUpdates lists the allowed updates among entries[from:] (appended from the mirrors:
