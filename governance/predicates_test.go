@@ -15,7 +15,7 @@ import (
 // whose predicate is about a date, or that grants an undefined predicate, is invalid; the stored
 // form of a change without predicates is what it was before them.
 func TestPreviewPredicates(t *testing.T) {
-	demo := policy.Demo()
+	demo := withoutPredicates(policy.Demo())
 	engine, err := policy.New(demo, policy.Config{Sensitive: dataset.Sensitive})
 	if err != nil {
 		t.Fatal(err)
@@ -75,4 +75,18 @@ func TestPreviewPredicates(t *testing.T) {
 	if err != nil || len(p.Change.AddPredicates) != 1 || p.Change.AddPredicates[0].Statement.Min != 60 {
 		t.Errorf("decodeProposal = %+v, %v", p.Change, err)
 	}
+}
+
+// withoutPredicates is set without its predicate catalogue and the prove rules granting them.
+func withoutPredicates(set policy.Set) policy.Set {
+	set = set.Clone()
+	set.Predicates = nil
+	rules := set.Rules[:0]
+	for _, r := range set.Rules {
+		if r.Action != policy.ActionProve {
+			rules = append(rules, r)
+		}
+	}
+	set.Rules = rules
+	return set
 }

@@ -23,13 +23,12 @@ const monthsField = "socialInsurance.contributionMonths"
 // home-purchase eligibility may be told whether a citizen has contributed at least 60 months (as
 // the demo's grant), and at least 1 month.
 func provingPolicy() policy.Set {
-	set := policy.Demo()
-	set.Predicates = []policy.Predicate{
-		{Name: "atLeast60", Field: monthsField, Statement: policy.Statement{Kind: "atLeast", Min: 60}},
-		{Name: "atLeast1", Field: monthsField, Statement: policy.Statement{Kind: "atLeast", Min: 1}},
-		{Name: "atMost0", Field: monthsField, Statement: policy.Statement{Kind: "atMost", Max: 0}},
-	}
-	for _, p := range []string{"atLeast60", "atLeast1", "atMost0"} {
+	set := policy.Demo() // which grants atLeast60 already
+	set.Predicates = append(set.Predicates,
+		policy.Predicate{Name: "atLeast1", Field: monthsField, Statement: policy.Statement{Kind: "atLeast", Min: 1}},
+		policy.Predicate{Name: "atMost0", Field: monthsField, Statement: policy.Statement{Kind: "atMost", Max: 0}},
+	)
+	for _, p := range []string{"atLeast1", "atMost0"} {
 		set.Rules = append(set.Rules, policy.Rule{Role: "clerk", Department: "housing", Object: policy.ProofObject(monthsField, p),
 			Action: policy.ActionProve, Purpose: "home-purchase-eligibility", Effect: policy.EffectAllow})
 	}

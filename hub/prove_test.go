@@ -22,10 +22,10 @@ func proveFixture(t *testing.T) *fixture {
 	f := newFixture(t)
 	set := policy.Demo()
 	set.Version++
-	set.Predicates = []policy.Predicate{
+	set.Predicates = append(set.Predicates, []policy.Predicate{
 		{Name: "incomeBand", Field: income, Statement: policy.Statement{Kind: "between", Min: 100000, Max: 500000}},
 		{Name: "incomeOver1m", Field: income, Statement: policy.Statement{Kind: "atLeast", Min: 1000000}},
-	}
+	}...)
 	set.Rules = append(set.Rules, policy.Rule{Role: "clerk", Department: "housing", Object: policy.ProofObject(income, "incomeBand"),
 		Action: policy.ActionProve, Purpose: "home-purchase-eligibility", Effect: policy.EffectAllow})
 	if err := f.engine.Replace(set); err != nil {

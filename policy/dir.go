@@ -23,7 +23,7 @@ const (
 // version, "# version: 7". Casbin and ParseCSV see it as a comment.
 const versionPrefix = "# version:"
 
-//go:embed demo/rules.csv demo/purposes.json
+//go:embed demo/rules.csv demo/purposes.json demo/predicates.json
 var demoFS embed.FS
 
 // Demo returns the demonstration policy shipped with GovHub: the purpose

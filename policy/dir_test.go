@@ -72,7 +72,11 @@ func TestWriteDirLoadDir(t *testing.T) {
 				t.Errorf("%s has mode %v, want 0600", e.Name(), mode)
 			}
 		}
-		if want := []string{PurposesFile, RulesFile}; !slices.Equal(names, want) {
+		want := []string{PurposesFile, RulesFile} // predicates.json only with a catalogue
+		if len(set.Predicates) > 0 {
+			want = []string{PredicatesFile, PurposesFile, RulesFile}
+		}
+		if !slices.Equal(names, want) {
 			t.Errorf("files in policy directory = %v, want %v", names, want)
 		}
 	}

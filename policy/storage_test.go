@@ -21,6 +21,13 @@ func TestDigest(t *testing.T) {
 	if err := FormatPurposes(&b, set.Purposes); err != nil {
 		t.Fatal(err)
 	}
+	if len(set.Predicates) == 0 {
+		t.Fatal("the demo policy has no predicate catalogue to digest")
+	}
+	b.WriteByte(0)
+	if err := FormatPredicates(&b, set.Predicates); err != nil {
+		t.Fatal(err)
+	}
 	want := sha256.Sum256(b.Bytes())
 	got, err := set.Digest()
 	if err != nil || !bytes.Equal(got, want[:]) {

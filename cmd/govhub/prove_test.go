@@ -10,11 +10,11 @@ import (
 )
 
 const monthsProofQuery = `query($id: ID!) { citizen(id: $id, purpose: "home-purchase-eligibility") {
-	socialInsurance { contributionMonths { proof(predicate: "atLeast60") { holds proof context commitment { point } } } } } }`
+	socialInsurance { contributionMonths { proof(predicate: "atLeast24") { holds proof context commitment { point } } } } } }`
 
 // A predicate grant made through the officers' workflow on the embedded store (proposal with the
 // predicate and its prove rule, approval by a second officer) is stored with its version and in
-// force: the housing clerk's proof of "at least 60 months" verifies, and a restart keeps it.
+// force: the housing clerk's proof of "at least 24 months" verifies, and a restart keeps it.
 func TestPredicateGrantThroughOfficers(t *testing.T) {
 	const n = 30
 	h := startHub(t, n)
@@ -22,23 +22,23 @@ func TestPredicateGrantThroughOfficers(t *testing.T) {
 	for i := 1; i <= n; i++ {
 		c := h.gen.Citizen(i)
 		if rs := c.Records["socialInsurance"]; len(rs) > 0 {
-			if m, _ := rs[0]["contributionMonths"].(int64); m >= 60 {
+			if m, _ := rs[0]["contributionMonths"].(int64); m >= 24 {
 				id = c.ID
 				break
 			}
 		}
 	}
 	if id == "" {
-		t.Fatalf("no demo citizen among %d with 60 contribution months", n)
+		t.Fatalf("no demo citizen among %d with 24 contribution months", n)
 	}
 	if r := h.query(h.token(housingClerk), monthsProofQuery, map[string]any{"id": id}); len(r.Errors) == 0 || r.Errors[0].Extensions["code"] != "FORBIDDEN" {
 		t.Fatalf("a predicate asked before any grant = %v %+v, want FORBIDDEN", r.Data, r.Errors)
 	}
 	change := map[string]any{
-		"addPredicates": []any{map[string]any{"name": "atLeast60", "field": "socialInsurance.contributionMonths", "statement": map[string]any{"kind": "atLeast", "min": 60}}},
-		"addRules":      []any{rule("clerk", "housing", "socialInsurance.contributionMonths:atLeast60", "prove", "home-purchase-eligibility", "allow")},
+		"addPredicates": []any{map[string]any{"name": "atLeast24", "field": "socialInsurance.contributionMonths", "statement": map[string]any{"kind": "atLeast", "min": 24}}},
+		"addRules":      []any{rule("clerk", "housing", "socialInsurance.contributionMonths:atLeast24", "prove", "home-purchase-eligibility", "allow")},
 	}
-	res := h.query(h.token(officer1), propose, map[string]any{"change": change, "reason": "eligibility without the months"})
+	res := h.query(h.token(officer1), propose, map[string]any{"change": change, "reason": "a shorter contribution record, proven"})
 	if len(res.Errors) > 0 {
 		t.Fatalf("propose: %+v", res.Errors)
 	}
@@ -71,7 +71,7 @@ func TestPredicateGrantThroughOfficers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := rangeproof.Verify(c, rangeproof.AtLeast(60), []byte(get(p, "context").(string)), proof); err != nil {
+		if err := rangeproof.Verify(c, rangeproof.AtLeast(24), []byte(get(p, "context").(string)), proof); err != nil {
 			t.Errorf("%s: the proof does not verify: %v", when, err)
 		}
 	}

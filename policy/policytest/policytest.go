@@ -165,6 +165,7 @@ const (
 
 var (
 	reveal = policy.Reveal
+	prove  = policy.Prove
 	commit = policy.Commit
 	deny   = policy.Deny
 )
@@ -283,7 +284,7 @@ var demoCases = []Case{
 	{"housing", "clerk", "property.area", hpe, reveal},
 	{"housing", "clerk", "property.acquiredOn", hpe, reveal},
 	{"housing", "clerk", "property.address", hpe, deny},
-	{"housing", "clerk", "socialInsurance.contributionMonths", hpe, commit},
+	{"housing", "clerk", "socialInsurance.contributionMonths", hpe, prove}, // the demo grants the predicate atLeast60
 	{"housing", "clerk", "socialInsurance.monthlyBase", hpe, deny},
 	{"housing", "clerk", "tax.annualIncome", hpe, commit},
 	{"housing", "clerk", "tax.taxPaid", hpe, deny},
