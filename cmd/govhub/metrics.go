@@ -118,6 +118,14 @@ func newMetrics(a *app) *hubMetrics {
 			func() float64 { return m.checkpointAge().Seconds() }),
 		gauge("govhub_policy_version", "The policy version in force.",
 			func() float64 { return float64(a.reader.Policy().Version()) }),
+		gauge("govhub_ledger_mirrored_entries", "Entries held by the mirror quorum (0 without --mirror).",
+			func() float64 { return float64(a.mirrors.Status().Mirrored) }),
+		gauge("govhub_ledger_unmirrored_age_seconds", "How long the oldest acknowledged entry not yet held by the mirror quorum has waited (0: none).",
+			func() float64 { return a.mirrors.Status().Oldest.Seconds() }),
+		gauge("govhub_ledger_mirror_window_p50_seconds", "Median time from an entry's acknowledgement to the mirror quorum holding it, over the recent batches.",
+			func() float64 { return a.mirrors.Status().P50.Seconds() }),
+		gauge("govhub_ledger_mirror_window_p99_seconds", "99th percentile of the time from an entry's acknowledgement to the mirror quorum holding it, over the recent batches.",
+			func() float64 { return a.mirrors.Status().P99.Seconds() }),
 	)
 	return m
 }
