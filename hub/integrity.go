@@ -56,7 +56,9 @@ import (
 // (which serialises the updates of one citizen across instances: the loser is overtaken and
 // returns ErrConflict), then writes the record (compare-and-swap on the record's own version);
 // recovery redoes both idempotently from the pending update. A read that meets a head and records
-// out of step (an update between its two writes) reads again a few times before it decides.
+// out of step (an update between its two writes) reads again a few times before it decides; one
+// that meets a head an update of its own instance has just superseded waits for that update to be
+// applied first (noteWriting), however long the database takes to write it.
 //
 // A mismatch is an integrity alert: the read is refused with ErrIntegrity, the refusal is
 // appended to the ledger (reason "integrity", every field denied), an error is logged and
@@ -139,8 +141,9 @@ type Integrity struct {
 
 	mu         sync.RWMutex
 	superseded map[uint64]struct{}
-	covered    uint64 // the entries [0, covered) are in superseded
-	saved      uint64 // covered when the snapshot was last saved
+	inflight   map[uint64]chan struct{} // superseded heads whose update this instance is still writing
+	covered    uint64                   // the entries [0, covered) are in superseded
+	saved      uint64                   // covered when the snapshot was last saved
 }
 
 // NewIntegrity checks cfg and returns an Integrity that refuses every read (ErrUnavailable) until
@@ -238,6 +241,39 @@ func (in *Integrity) note(base uint64) {
 	in.mu.Unlock()
 }
 
+// noteWriting is note for an update this instance goes on to apply (head, then record): until the
+// returned done is called, a read that meets the superseded head waits for the update rather than
+// taking it for a rollback.
+func (in *Integrity) noteWriting(base uint64) (done func()) {
+	ch := make(chan struct{})
+	in.mu.Lock()
+	in.superseded[base] = struct{}{}
+	if in.inflight == nil {
+		in.inflight = map[uint64]chan struct{}{}
+	}
+	in.inflight[base] = ch
+	in.mu.Unlock()
+	return func() {
+		in.mu.Lock()
+		if in.inflight[base] == ch {
+			delete(in.inflight, base)
+		}
+		in.mu.Unlock()
+		close(ch)
+	}
+}
+
+// writing returns the channel closed when this instance's update superseding head is applied, nil
+// when there is none.
+func (in *Integrity) writing(head uint64) chan struct{} {
+	in.mu.RLock()
+	defer in.mu.RUnlock()
+	return in.inflight[head]
+}
+
+// maxWaitForUpdate bounds how long a read waits for this instance's update of the same citizen.
+const maxWaitForUpdate = 10 * time.Second
+
 func (in *Integrity) isSuperseded(head uint64) bool {
 	if head == 0 {
 		return false // see Limits above
@@ -327,6 +363,7 @@ func (in *Integrity) loadFrom(ctx context.Context, rr RecordReader, citizen stri
 	if !in.ready.Load() {
 		return checked{}, fmt.Errorf("%w: record integrity checks are still catching up with the ledger", ErrUnavailable)
 	}
+	waited := false // for an update of this instance, once
 	for attempt := 0; ; attempt++ {
 		c, err := in.read(ctx, rr, citizen, datasets, cached)
 		if err != nil {
@@ -351,6 +388,19 @@ func (in *Integrity) loadFrom(ctx context.Context, rr RecordReader, citizen stri
 			return c, nil
 		}
 		cached = nil // read everything again
+		if ch := in.writing(c.head.Head); c.hadHead && ch != nil && !waited {
+			waited = true
+			// An update of this instance superseded the head and is writing the new one: wait for
+			// it, then read again (not an attempt: nothing is out of step).
+			select {
+			case <-ch:
+			case <-ctx.Done():
+				return c, ctx.Err()
+			case <-time.After(maxWaitForUpdate):
+			}
+			attempt--
+			continue
+		}
 		if attempt == len(retryDelays) {
 			in.alert(ctx, cerr)
 			return c, cerr

@@ -179,7 +179,7 @@ func (u *Updater) Update(ctx context.Context, p auth.Principal, req UpdateReques
 	}
 	// The update is on the ledger: the head it names as its base is superseded from now on.
 	if pend.HadHead {
-		u.integ.note(pend.HeadBase)
+		defer u.integ.noteWriting(pend.HeadBase)() // applied (or given up) when Update returns
 	}
 	// From here on the record must come to match the ledger. If this fails,
 	// the pending update stays and Recover applies it.
