@@ -33,7 +33,7 @@ func cmdPolicy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 const policyUsage = `usage: govhub policy <subcommand> [flags]
 
 subcommands:
-  export          print the policy in force as Casbin CSV [--purposes F.json] [--version N]
+  export          print the policy in force as Casbin CSV [--purposes F.json] [--predicates F.json] [--version N]
   import FILE     propose the policy of a CSV file as a change to the running hub, as the
                   officer whose token is given (--token T or $GOVHUB_TOKEN, --reason TEXT),
                   or import it into an empty store
@@ -49,6 +49,7 @@ func cmdPolicyExport(ctx context.Context, args []string, stdout, stderr io.Write
 	c.register(fs)
 	version := fs.Uint64("version", 0, "the version to export (default: the latest)")
 	purposes := fs.String("purposes", "", "also write the purpose registry, as JSON, to this file")
+	predicates := fs.String("predicates", "", "also write the predicate catalogue (what prove rules grant), as JSON, to this file")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -91,6 +92,17 @@ func cmdPolicyExport(ctx context.Context, args []string, stdout, stderr io.Write
 			return err
 		}
 	}
+	if *predicates != "" {
+		var b bytes.Buffer
+		if err := policy.FormatPredicates(&b, info.Predicates); err != nil {
+			return err
+		}
+		if err := os.WriteFile(*predicates, b.Bytes(), 0o644); err != nil {
+			return err
+		}
+	} else if len(info.Predicates) > 0 {
+		fmt.Fprintf(stderr, "note: version %d has a predicate catalogue (%d) its prove rules need: write it with --predicates F.json\n", v, len(info.Predicates))
+	}
 	return nil
 }
 
@@ -105,6 +117,7 @@ func cmdPolicyImport(ctx context.Context, args []string, stdout, stderr io.Write
 	var af adminFlags
 	af.register(fs)
 	purposesFile := fs.String("purposes", "", "the purpose registry to import with the rules (JSON; default: keep the registry in force)")
+	predicatesFile := fs.String("predicates", "", "the predicate catalogue to import with the rules (JSON, as policy export --predicates writes it; default: keep the catalogue in force)")
 	officerID := fs.String("officer", "", "no longer accepted: the proposal is made as the officer whose token is given")
 	reason := fs.String("reason", "", "why (required for a proposal)")
 	files, err := parseWithFiles(fs, args)
@@ -112,7 +125,7 @@ func cmdPolicyImport(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	if len(files) != 1 {
-		return &exitError{2, errors.New("usage: govhub policy import FILE.csv [--purposes F.json] --reason TEXT [--token T | $" + tokenEnv + "]")}
+		return &exitError{2, errors.New("usage: govhub policy import FILE.csv [--purposes F.json] [--predicates F.json] --reason TEXT [--token T | $" + tokenEnv + "]")}
 	}
 	if *officerID != "" {
 		return &exitError{2, fmt.Errorf("--officer is no longer accepted: the proposal is made as the officer whose token is given (--token or $%s; govhub token --kind officer mints one)", tokenEnv)}
@@ -137,6 +150,18 @@ func cmdPolicyImport(ctx context.Context, args []string, stdout, stderr io.Write
 			return &exitError{1, fmt.Errorf("%s: %w", *purposesFile, err)}
 		}
 	}
+	var predicates []policy.Predicate
+	if *predicatesFile != "" {
+		f, err := os.Open(*predicatesFile)
+		if err != nil {
+			return err
+		}
+		predicates, err = policy.ParsePredicates(f)
+		f.Close()
+		if err != nil {
+			return &exitError{1, fmt.Errorf("%s: %w", *predicatesFile, err)}
+		}
+	}
 	cfg, err := c.config(stderr)
 	if err != nil {
 		return err
@@ -152,7 +177,7 @@ func cmdPolicyImport(ctx context.Context, args []string, stdout, stderr io.Write
 			return err
 		}
 		if latest == 0 {
-			return importFirstPolicy(ctx, cfg, files[0], policy.Set{Rules: rules, Groupings: groups, Purposes: purposes}, stdout)
+			return importFirstPolicy(ctx, cfg, files[0], policy.Set{Rules: rules, Groupings: groups, Purposes: purposes, Predicates: predicates}, stdout)
 		}
 	}
 	if *reason == "" {
@@ -165,7 +190,7 @@ func cmdPolicyImport(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	return proposeThroughHub(ctx, hc, policy.Set{Rules: rules, Groupings: groups, Purposes: purposes}, *reason, stdout)
+	return proposeThroughHub(ctx, hc, policy.Set{Rules: rules, Groupings: groups, Purposes: purposes, Predicates: predicates}, *reason, stdout)
 }
 
 // importFirstPolicy imports set into a store that holds no policy, as version 1, through the
@@ -210,6 +235,9 @@ type wireChange struct {
 	RemoveGroupings []wireGrouping   `json:"removeGroupings"`
 	AddPurposes     []policy.Purpose `json:"addPurposes"`
 	RetirePurposes  []string         `json:"retirePurposes"`
+	// policy.Predicate's JSON is the GraphQL input's shape (name, field, statement {kind min max}).
+	AddPredicates    []policy.Predicate `json:"addPredicates"`
+	RetirePredicates []string           `json:"retirePredicates"`
 }
 
 func toWireRules(rs []policy.Rule) []wireRule {
@@ -231,7 +259,7 @@ func toWireGroupings(gs []policy.Grouping) []wireGrouping {
 // The GraphQL documents govhub policy import sends; registered with every trusted-documents set
 // (cliDocuments), so the command works whichever principals the mode restricts.
 const (
-	policyInForceDoc = `{ policyVersion { version } policyRules { role department object action purpose effect }
+	policyInForceDoc = `{ policyVersion { version predicates { name field statement { kind min max } } } policyRules { role department object action purpose effect }
   policyGroupings { member role department } purposes { code titleZh titleEn legalBasis } }`
 	proposeDoc = `mutation($change: PolicyChangeInput!, $reason: String!) { proposePolicyChange(change: $change, reason: $reason) {
   id baseVersion proposedBy impact { department role purpose field before after } } }`
@@ -241,10 +269,14 @@ const (
 func cliDocuments() []string { return []string{policyInForceDoc, proposeDoc} }
 
 // proposeThroughHub reads the policy in force from the hub, and proposes the difference to want
-// (purposes nil: the registry stays as it is) as the token's officer.
+// (purposes nil: the registry stays as it is; predicates nil: the catalogue stays as it is) as the
+// token's officer.
 func proposeThroughHub(ctx context.Context, hc *hubClient, want policy.Set, reason string, stdout io.Writer) error {
 	var cur struct {
-		PolicyVersion   struct{ Version uint64 }
+		PolicyVersion struct {
+			Version    uint64
+			Predicates []policy.Predicate
+		}
 		PolicyRules     []wireRule
 		PolicyGroupings []wireGrouping
 		Purposes        []policy.Purpose
@@ -253,7 +285,7 @@ func proposeThroughHub(ctx context.Context, hc *hubClient, want policy.Set, reas
 	if err != nil {
 		return err
 	}
-	in := policy.Set{Version: cur.PolicyVersion.Version, Purposes: cur.Purposes}
+	in := policy.Set{Version: cur.PolicyVersion.Version, Purposes: cur.Purposes, Predicates: cur.PolicyVersion.Predicates}
 	for _, r := range cur.PolicyRules {
 		in.Rules = append(in.Rules, policy.Rule{Role: r.Role, Department: r.Department, Object: r.Object,
 			Action: policy.Action(r.Action), Purpose: r.Purpose, Effect: policy.Effect(r.Effect)})
@@ -264,6 +296,9 @@ func proposeThroughHub(ctx context.Context, hc *hubClient, want policy.Set, reas
 	if want.Purposes == nil {
 		want.Purposes = in.Purposes
 	}
+	if want.Predicates == nil {
+		want.Predicates = in.Predicates
+	}
 	change := policy.Diff(in, want)
 	if change.IsZero() {
 		fmt.Fprintf(stdout, "the file holds the policy in force (version %d): nothing to propose\n", in.Version)
@@ -271,7 +306,8 @@ func proposeThroughHub(ctx context.Context, hc *hubClient, want policy.Set, reas
 	}
 	wc := wireChange{AddRules: toWireRules(change.AddRules), RemoveRules: toWireRules(change.RemoveRules),
 		AddGroupings: toWireGroupings(change.AddGroupings), RemoveGroupings: toWireGroupings(change.RemoveGroupings),
-		AddPurposes: change.AddPurposes, RetirePurposes: change.RetirePurposes}
+		AddPurposes: change.AddPurposes, RetirePurposes: change.RetirePurposes,
+		AddPredicates: change.AddPredicates, RetirePredicates: change.RetirePredicates}
 	var res struct {
 		ProposePolicyChange struct {
 			ID          string

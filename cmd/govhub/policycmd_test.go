@@ -168,3 +168,66 @@ func TestCommandsUnderTrustedDocuments(t *testing.T) {
 		t.Errorf("bench under trusted documents = %v:\n%s", err, out.String())
 	}
 }
+
+// The predicate catalogue goes with the rules that grant its predicates: `policy export
+// --predicates` writes it, `policy import --predicates` imports it into an empty store (without it
+// the prove rules name predicates nobody defined, and the import is refused), and a file that adds
+// a predicate and its grant is proposed as such.
+func TestPolicyExportImportPredicates(t *testing.T) {
+	h := startHub(t, 1)
+	dir := t.TempDir()
+	rules, preds, purposes := filepath.Join(dir, "rules.csv"), filepath.Join(dir, "predicates.json"), filepath.Join(dir, "purposes.json")
+	var out, errOut bytes.Buffer
+	if err := run(t.Context(), []string{"policy", "export", "--data-dir", h.dir}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errOut.String(), "--predicates") {
+		t.Errorf("an export without --predicates of a policy with a catalogue does not say so: %q", errOut.String())
+	}
+	out.Reset()
+	if err := run(t.Context(), []string{"policy", "export", "--data-dir", h.dir, "--predicates", preds, "--purposes", purposes}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(rules, out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(preds); !strings.Contains(string(b), "atLeast60") {
+		t.Fatalf("the exported catalogue lacks the demo's predicate: %s", b)
+	}
+	d1 := t.TempDir()
+	if err := run(t.Context(), []string{"policy", "import", rules, "--data-dir", d1, "--purposes", purposes}, &out, &errOut); err == nil {
+		t.Errorf("import of prove rules without their catalogue into an empty store = nil error")
+	}
+	d2 := t.TempDir()
+	out.Reset()
+	if err := run(t.Context(), []string{"policy", "import", rules, "--data-dir", d2, "--purposes", purposes, "--predicates", preds}, &out, &errOut); err != nil {
+		t.Fatalf("import with the catalogue into an empty store: %v %s", err, errOut.String())
+	}
+
+	// A proposal that adds a predicate and its grant, beside the running hub.
+	serveBeside(t, h)
+	withMore := strings.Replace(mustRead(t, preds), "]", `,{"name":"atLeast12","field":"socialInsurance.contributionMonths","statement":{"kind":"atLeast","min":12,"max":0}}]`, 1)
+	if err := os.WriteFile(preds, []byte(withMore), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	edited := mustRead(t, rules) + "p, clerk, housing, socialInsurance.contributionMonths:atLeast12, prove, home-purchase-eligibility, allow\n"
+	if err := os.WriteFile(rules, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := run(t.Context(), []string{"policy", "import", rules, "--data-dir", h.dir, "--predicates", preds, "--reason", "a shorter record", "--token", h.token(officer1)}, &out, &errOut); err != nil {
+		t.Fatalf("proposal with a predicate: %v %s", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), "+1 −0 rules") {
+		t.Errorf("proposal says %q", out.String())
+	}
+}
+
+func mustRead(t *testing.T, file string) string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
