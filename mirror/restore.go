@@ -36,7 +36,9 @@ type CopyConfig struct {
 }
 
 // Copy reads and verifies the whole copy of the mirror at url (its tlog-tiles prefix, e.g.
-// http://mirror/<origin hash>) and returns its checkpoint and every entry, in order.
+// http://mirror/<origin hash>) and returns its checkpoint and every entry, in order. It holds the
+// entries in memory (about 600 bytes each: some 600 MB for a million), which a restore can afford;
+// streaming them to the store as they verify would need the root checked before any is kept.
 func Copy(ctx context.Context, url string, cfg CopyConfig) (ledger.Checkpoint, [][]byte, error) {
 	hc := cfg.HTTPClient
 	if hc == nil {
