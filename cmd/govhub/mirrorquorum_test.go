@@ -16,6 +16,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/demo"
 	"github.com/govhub/govhub/ledger"
 )
@@ -29,6 +30,7 @@ type mirroredHub struct {
 	mirrorArgs func(i int, addr string) []string
 	witnessKey string
 	srv        *http.Server
+	url        string // the hub's base URL
 }
 
 func startMirroredHub(t *testing.T) *mirroredHub {
@@ -99,7 +101,7 @@ func startMirroredHub(t *testing.T) *mirroredHub {
 		t.Fatal(err)
 	}
 
-	return &mirroredHub{testHub: h, mirrors: mirrors, addrs: addrs, mirrorArgs: mirrorArgs, witnessKey: wkey, srv: srv}
+	return &mirroredHub{testHub: h, mirrors: mirrors, addrs: addrs, mirrorArgs: mirrorArgs, witnessKey: wkey, srv: srv, url: hubURL}
 }
 
 // Three department mirrors and one witness, mirror quorum 2: the entries reach two mirrors and the
@@ -157,6 +159,12 @@ func TestHubWithMirrorQuorum(t *testing.T) {
 	}
 	if code, body := h.readyz(); code != http.StatusServiceUnavailable || !strings.Contains(body, "mirrors behind") {
 		t.Errorf("/readyz with the mirrors behind = %d %q", code, body)
+	}
+	var status bytes.Buffer
+	op := h.token(auth.Principal{Kind: auth.KindOperator, Subject: "ops-1"})
+	if err := run(t.Context(), []string{"status", "--hub", mh.url, "--token", op}, &status, &status); err != nil ||
+		!strings.Contains(status.String(), "of 3 mirrors") || !strings.Contains(status.String(), "MIRRORS BEHIND") {
+		t.Errorf("govhub status with the mirrors behind = %v:\n%s", err, status.String())
 	}
 
 	// One comes back on its address and catches up: requests are served again.

@@ -32,10 +32,24 @@ type hubStatus struct {
 	Cosignatures  int      `json:"cosignatures"`
 	Witnesses     []string `json:"witnesses"`
 	WitnessQuorum int      `json:"witnessQuorum"`
+	// Mirrors: the department mirrors (--mirror) and what their quorum holds; nil without any.
+	Mirrors *mirrorsStatus `json:"mirrors,omitempty"`
 	// LedgerFailure is why the ledger stopped accepting appends ("" while it works).
 	LedgerFailure string `json:"ledgerFailure,omitempty"`
 	// NoopLedger: the benchmark-only build, whose reads are not logged (noopledger_on.go).
 	NoopLedger bool `json:"noopLedger,omitempty"`
+}
+
+type mirrorsStatus struct {
+	URLs   []string `json:"urls"`
+	Quorum int      `json:"quorum"`
+	// Mirrored is the size the quorum holds; OldestSeconds how long the oldest acknowledged entry
+	// beyond it has waited; WindowP50/P99Seconds the recent acknowledgement-to-quorum times.
+	Mirrored         uint64  `json:"mirrored"`
+	OldestSeconds    float64 `json:"oldestUnmirroredSeconds"`
+	WindowP50Seconds float64 `json:"windowP50Seconds"`
+	WindowP99Seconds float64 `json:"windowP99Seconds"`
+	RefusingAppends  string  `json:"refusingAppends,omitempty"`
 }
 
 type checkpointStatus struct {
@@ -62,6 +76,17 @@ func (a *app) statusHandler(started time.Time) http.Handler {
 		}
 		for _, w := range a.cfg.Witnesses {
 			st.Witnesses = append(st.Witnesses, w.URL)
+		}
+		if a.mirrors != nil {
+			ms := a.mirrors.Status()
+			st.Mirrors = &mirrorsStatus{Quorum: ms.Quorum, Mirrored: ms.Mirrored, OldestSeconds: ms.Oldest.Seconds(),
+				WindowP50Seconds: ms.P50.Seconds(), WindowP99Seconds: ms.P99.Seconds()}
+			for _, m := range a.cfg.Mirrors {
+				st.Mirrors.URLs = append(st.Mirrors.URLs, m.URL)
+			}
+			if err := a.mirrors.Behind(); err != nil {
+				st.Mirrors.RefusingAppends = err.Error()
+			}
 		}
 		if err := a.log.Failed(); err != nil {
 			st.LedgerFailure = err.Error()
@@ -117,6 +142,16 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fmt.Fprintf(stdout, "published:    %d entries, %d cosignatures (quorum %d of %d witnesses)\n", st.Published.Size, st.Cosignatures, st.WitnessQuorum, len(st.Witnesses))
 	for _, w := range st.Witnesses {
 		fmt.Fprintf(stdout, "  witness     %s\n", w)
+	}
+	if m := st.Mirrors; m != nil {
+		fmt.Fprintf(stdout, "mirrored:     %d entries held by %d of %d mirrors; acknowledgement to quorum p50 %.2f s, p99 %.2f s\n",
+			m.Mirrored, m.Quorum, len(m.URLs), m.WindowP50Seconds, m.WindowP99Seconds)
+		for _, u := range m.URLs {
+			fmt.Fprintf(stdout, "  mirror      %s\n", u)
+		}
+		if m.RefusingAppends != "" {
+			fmt.Fprintf(stdout, "MIRRORS BEHIND: %s\n", m.RefusingAppends)
+		}
 	}
 	if st.NoopLedger {
 		fmt.Fprintln(stdout, "BENCHMARK BUILD: reads are not logged on the ledger (built with -tags govhub_noopledger)")
