@@ -342,6 +342,7 @@ type checked struct {
 	records map[string]store.Record
 	head    store.Head
 	hadHead bool
+	cached  bool // the records came from the record cache, not the store
 }
 
 // load reads and checks citizen's records in datasets (and their head). exists, if not nil, says
@@ -382,7 +383,9 @@ func (in *Integrity) loadFrom(ctx context.Context, rr RecordReader, citizen stri
 			}
 		}
 		if cerr == nil {
-			if c.hadHead {
+			if c.hadHead && !c.cached {
+				// Only records just read from the store start a cache entry's TTL: a hit must not
+				// extend it, or a citizen read often would never be read (and checked) again.
 				in.cache.put(citizen, c.head, recs)
 			}
 			return c, nil
@@ -424,7 +427,7 @@ func (in *Integrity) read(ctx context.Context, rr RecordReader, citizen string, 
 		if herr == nil {
 			if recs, ok := cached.serves(c.head, datasets); ok {
 				in.hits.Add(1)
-				c.records, c.hadHead = recs, true
+				c.records, c.hadHead, c.cached = recs, true, true
 				return c, nil
 			}
 		}

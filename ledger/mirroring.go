@@ -10,8 +10,9 @@ package ledger
 // publishes a checkpoint once its witnesses cosigned it (as without mirrors) and then asks the
 // mirrors. What the mirrors bound is the exposure: an entry is acknowledged when it is durable at
 // the hub, and once the oldest acknowledged entry not yet held by the mirror quorum is older than
-// the maximum lag, Append refuses new entries (ErrMirrorsBehind), so every request fails closed
-// until the mirrors catch up. The time from an entry's acknowledgement to its mirror quorum is
+// the maximum lag, the holder of the lease sequences no new entry, its own or one another instance
+// forwarded (ErrMirrorsBehind; a forwarded one stays queued, its forwarder's append fails), so every
+// request fails closed until the mirrors catch up. The time from an entry's acknowledgement to its mirror quorum is
 // recorded (MirrorSet.Status: p50 and p99 of the recent ones).
 
 import (

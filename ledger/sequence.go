@@ -113,6 +113,14 @@ func (l *Log) writeBatch(ctx context.Context, reqs []*appendReq) {
 		l.handOver(ctx, reqs)
 		return
 	}
+	// The mirrors' bound holds for every entry the holder sequences, its own and those other
+	// instances forwarded (which stay queued and are retried: their forwarders time out, closed).
+	if err := l.mirroring.behind(); err != nil {
+		for _, r := range reqs {
+			r.done <- appendResult{err: err}
+		}
+		return
+	}
 	for attempt := 0; ; attempt++ {
 		leaves := make([][]byte, len(reqs))
 		for i, r := range reqs {

@@ -509,6 +509,21 @@ func TestIntegrityWithRecordCache(t *testing.T) {
 	if len(up.Errors) == 0 || up.Errors[0].Extensions["code"] != "INTEGRITY" {
 		t.Errorf("updateTax over the changed record with the cache on = %+v, want INTEGRITY", up.Errors)
 	}
-	time.Sleep(2 * cfg.RecordCacheTTL)
+	// Read on and on: hits must not extend the entry's life, so within the TTL of the read that
+	// filled it the citizen is read from the store again, and refused.
+	deadline := time.Now().Add(3 * cfg.RecordCacheTTL)
+	for {
+		r := h.query(h.token(housingClerk), identityTaxQuery, map[string]any{"id": id})
+		if len(r.Errors) > 0 {
+			break
+		}
+		if got := get(r.Data, "citizen", "identity", "hukouCity"); got != city {
+			t.Fatalf("a cached read served %q, want the checked %q", got, city)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("reads of a cached citizen kept being served %s after the change (TTL %s): hits extend the cache entry", 3*cfg.RecordCacheTTL, cfg.RecordCacheTTL)
+		}
+		time.Sleep(cfg.RecordCacheTTL / 6)
+	}
 	h.checkRefused(identityTaxQuery, id, string(b))
 }
