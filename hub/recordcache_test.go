@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/govhub/govhub/crypto/seal"
 	"github.com/govhub/govhub/dataset"
 	"github.com/govhub/govhub/demo"
 )
@@ -48,5 +49,33 @@ func BenchmarkRecordCacheMemory(b *testing.B) {
 		after := heap()
 		b.ReportMetric(float64(after-before)/n, "heap-B/citizen")
 		b.ReportMetric(float64(in.cache.lru.Len()), "citizens")
+	}
+}
+
+// BenchmarkDataKeyCacheMemory measures the heap a cached data key takes (its AES-GCM state and the
+// LRU's own), on which cmd/govhub's default data-key cache size rests.
+//
+//	go test ./hub -run '^$' -bench DataKeyCacheMemory -benchtime 1x
+func BenchmarkDataKeyCacheMemory(b *testing.B) {
+	const n = 10000
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	for b.Loop() {
+		before := heap()
+		c := newDataKeyCache(n)
+		for i := range n {
+			dk, err := seal.NewDataKey(nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			c.lru.Add(demo.CitizenID(i+1), dk)
+		}
+		after := heap()
+		b.ReportMetric(float64(after-before)/n, "heap-B/key")
+		runtime.KeepAlive(c)
 	}
 }
