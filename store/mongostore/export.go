@@ -11,16 +11,30 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
-// Collections lists the hub's collections, in the order an export writes them.
-func Collections() []string { return slices.Clone(allCollections) }
+// exportOrder is allCollections with the ledger's read in the reverse of the order the ledger
+// writes them (batches, bundles, tiles, checkpoint, tree state): the tree state first, so that
+// what the export holds of the others is at least as new as the state it names, the same as after
+// a crash, which the ledger picks up from (wider tiles and bundles, batches past the state).
+func exportOrder() []string {
+	first := []string{collState, collCheckpoints, collTiles, collBundles, collBatches}
+	out := slices.Clone(first)
+	for _, c := range allCollections {
+		if !slices.Contains(first, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
 
 // Export calls fn with every document of every collection of the hub, as stored, collection by
 // collection (package backup writes them). It reads one collection after another, not one
-// snapshot: documents written meanwhile may or may not be in it (take it when updates are quiet;
-// the record audit after a restore reports what does not match the ledger). progress, if not nil,
+// snapshot: documents written meanwhile may or may not be in it. The ledger's collections come
+// first, in an order a restore can always pick up from (exportOrder); records may be newer or
+// older than the ledger copy (take it when updates are quiet; the verification after a restore
+// reports what does not match). progress, if not nil,
 // is called after each collection with its name and document count.
 func (s *Store) Export(ctx context.Context, fn func(collection string, doc bson.Raw) error, progress func(collection string, n int64)) error {
-	for _, name := range allCollections {
+	for _, name := range exportOrder() {
 		cur, err := s.db.Collection(name).Find(ctx, bson.D{}, options.Find().SetBatchSize(512))
 		if err != nil {
 			return fmt.Errorf("exporting %s: %w", name, mapErr(err))
