@@ -12,6 +12,7 @@ import (
 	"github.com/govhub/govhub/crypto/commit"
 	"github.com/govhub/govhub/crypto/rangeproof"
 	"github.com/govhub/govhub/demo"
+	"github.com/govhub/govhub/hub"
 	"github.com/govhub/govhub/internal/usecase"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/policy"
@@ -174,10 +175,17 @@ func TestProofRefused(t *testing.T) {
 		if get(r.Data, path...) != nil {
 			t.Fatalf("question %d answered: %v", i, get(r.Data, path...))
 		}
+		// The name is the asker's text, not the catalogue's: the entry says a name outside the
+		// catalogue was refused, not which.
 		f, ok := fieldLine(h.receiptEntry(t, r), monthsField)
-		if !ok || f.Level != "commit" || strings.Join(f.Refused, ",") != name || len(f.Proved) != 0 {
-			t.Fatalf("question %d: field line = %+v, want commit refused:%s", i, f, name)
+		if !ok || f.Level != "commit" || strings.Join(f.Refused, ",") != hub.UncataloguedPredicate || len(f.Proved) != 0 {
+			t.Fatalf("question %d: field line = %+v, want commit refused:%s", i, f, hub.UncataloguedPredicate)
 		}
+	}
+	// A name that could be anything, a citizen's id included, never reaches the ledger.
+	r0 := h.query(t, housingClerk, proofQuery, map[string]any{"id": c.ID, "p": c.ID})
+	if e := h.receiptEntry(t, r0); strings.Contains(fmt.Sprintf("%+v", e), c.ID) {
+		t.Errorf("an asked predicate named %s is on the ledger: %+v", c.ID, e)
 	}
 	// The tax clerk has no grant on the months for this purpose; the housing clerk none for
 	// another purpose.

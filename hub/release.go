@@ -73,14 +73,20 @@ func (rd *Reader) decide(ctx context.Context, snap *policy.Snapshot, p auth.Prin
 		if deciding {
 			pred, ok = snap.Proves(sub, a.field, a.predicate, purpose)
 		}
-		if ok {
+		switch {
+		case ok:
 			d.proofs[a.field] = append(d.proofs[a.field], pred)
-		} else {
+		case catalogued(snap, a):
 			d.refused[a.field] = append(d.refused[a.field], a.predicate)
+		default:
+			// A name the catalogue does not define for the field is the asker's text: it never
+			// goes on the public ledger (it could be anything, a citizen's id included).
+			d.refused[a.field] = append(d.refused[a.field], UncataloguedPredicate)
 		}
 	}
 	for f := range d.refused {
-		sort.Strings(d.refused[f])
+		slices.Sort(d.refused[f])
+		d.refused[f] = slices.Compact(d.refused[f])
 	}
 	load := map[string]bool{}
 	var counts [4]int // by level: deny, commit, prove, reveal
@@ -122,6 +128,21 @@ func (rd *Reader) decide(ctx context.Context, snap *policy.Snapshot, p auth.Prin
 		}
 	}
 	return d, nil
+}
+
+// UncataloguedPredicate stands on an access entry's field line (refused:*) for the asked
+// predicate names that the policy's catalogue does not define for the field.
+const UncataloguedPredicate = "*"
+
+// catalogued reports whether the asked predicate is one the snapshot's catalogue defines for its
+// field.
+func catalogued(snap *policy.Snapshot, a askedProof) bool {
+	for _, p := range snap.Info().Predicates {
+		if p.Name == a.predicate && p.Field == a.field {
+			return true
+		}
+	}
+	return false
 }
 
 // datasetsOf lists the datasets of "dataset.field" names.

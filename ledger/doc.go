@@ -196,8 +196,10 @@
 // Field predicates: a field read at level prove (or reveal) may name the catalogued
 // predicates asked about it (package policy): proved:<name> for each the hub answered (whether
 // it holds, with a range proof over the field's commitment when it does; the entry does not say
-// which held, and never the value or the thresholds), refused:<name> for each it refused, a
-// refused predicate on a field whose level is commit or deny included. Each list is sorted,
+// which held, and never the value or the thresholds), refused:<name> for each catalogued one it
+// refused, a refused predicate on a field whose level is commit or deny included, and refused:*
+// once for any names asked that the catalogue does not define for the field (the hub does not
+// write the asker's own text on the ledger). Each list is sorted,
 // without duplicates, names are tokens without ':'; a field line without predicates is
 // byte for byte the v1 line. E.g. (testdata/entry-v2-prove.txt)
 // "field socialInsurance.contributionMonths prove proved:atLeast60 refused:atLeast61".
