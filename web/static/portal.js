@@ -259,7 +259,7 @@ function accessCard(k) {
       ? el('ul', { class: 'fields' }, a.fields.map((f) => el('li', { class: 'level-' + f.level.toLowerCase(), dataset: { level: f.level } },
         el('span', { 'aria-hidden': 'true', text: (LEVEL_ICON[f.level] || '•') + ' ' }), el('code', { text: f.name }), ' ', el('span', { class: 'level', text: t('level' + f.level) }),
         (f.proved || []).length ? el('span', { class: 'proved', text: ' · ' + t('provedList', { p: f.proved.join(', ') }) }) : null,
-        (f.refused || []).length ? el('span', { class: 'refused', text: ' · ' + t('refusedList', { p: f.refused.join(', ') }) }) : null)))
+        (f.refused || []).length ? el('span', { class: 'refused', text: ' · ' + t('refusedList', { p: f.refused.map((n) => (n === '*' ? t('uncatalogued') : n)).join(', ') }) }) : null)))
       : el('span', { class: 'muted', text: t('noFields') })),
     el('dt', { text: t('ledgerIndex') }), el('dd', {}, el('span', { text: String(a.index) }),
       el('span', { class: 'muted', text: ' · ' + t('policyVersionN', { v: a.policyVersion }) + ' · ' + t('entryVersionN', { v: a.entryVersion }) })));
