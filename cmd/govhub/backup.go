@@ -56,19 +56,13 @@ func cmdKeys(args []string, stdout, stderr io.Writer) error {
 	return &exitError{2, fmt.Errorf("unknown keys subcommand %q", args[0])}
 }
 
-// listFlag collects a repeatable flag.
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
-
 func cmdKeysSplit(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("keys split", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data-dir", defaultDataDir, "the hub's data directory (its keys/ are split)")
 	threshold := fs.Int("threshold", 0, "how many officers' shares restore the keys (at least 2)")
 	out := fs.String("out", "", "directory to write keys.bundle and share-<officer>.age into (created; must not hold them already)")
-	var officers listFlag
+	var officers stringList
 	fs.Var(&officers, "officer", "an officer and the age X25519 recipient (age1…) their share is encrypted to, as NAME=RECIPIENT (repeat)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -139,7 +133,7 @@ func cmdKeysRestore(args []string, stdout, stderr io.Writer) error {
 	flags.SetOutput(stderr)
 	dataDir := flags.String("data-dir", defaultDataDir, "the data directory to restore the keys into (its keys/ must not exist)")
 	bundlePath := flags.String("bundle", "", "the key bundle (keys.bundle)")
-	var shares listFlag
+	var shares stringList
 	flags.Var(&shares, "share", "an officer's share and the file of their age identity (AGE-SECRET-KEY-1…), as FILE=IDENTITY_FILE (repeat: as many as the threshold)")
 	if err := parse(flags, args); err != nil {
 		return err
