@@ -26,25 +26,8 @@ func TestKeysAndBackupRestore(t *testing.T) {
 	h.close()
 
 	work := t.TempDir()
-	var officerArgs []string
-	idFiles := map[string]string{}
-	for _, name := range []string{"li", "wang", "zhao"} {
-		id, err := age.GenerateX25519Identity()
-		if err != nil {
-			t.Fatal(err)
-		}
-		idFiles[name] = filepath.Join(work, name+".agekey")
-		if err := os.WriteFile(idFiles[name], []byte(id.String()+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		officerArgs = append(officerArgs, "--officer", name+"="+id.Recipient().String())
-	}
 	var out, errOut bytes.Buffer
-	shares := filepath.Join(work, "shares")
-	args := append([]string{"keys", "split", "--data-dir", h.dir, "--threshold", "2", "--out", shares}, officerArgs...)
-	if err := run(t.Context(), args, &out, &errOut); err != nil {
-		t.Fatalf("keys split = %v\n%s", err, errOut.String())
-	}
+	share := splitKeys(t, h.dir, work)
 	export := filepath.Join(work, "hub.backup")
 	if err := run(t.Context(), []string{"backup", "--data-dir", h.dir, "--out", export}, &out, &errOut); err != nil {
 		t.Fatalf("backup = %v\n%s", err, errOut.String())
@@ -61,17 +44,14 @@ func TestKeysAndBackupRestore(t *testing.T) {
 	if err := os.RemoveAll(h.dir); err != nil {
 		t.Fatal(err)
 	}
-	share := func(name string) string {
-		return filepath.Join(shares, "share-"+name+".age") + "=" + idFiles[name]
-	}
 	if err := run(t.Context(), []string{"backup", "restore", "--data-dir", h.dir, "--from", export}, &out, &errOut); err == nil {
 		t.Fatalf("backup restore without the keys = nil error")
 	}
-	if err := run(t.Context(), []string{"keys", "restore", "--data-dir", h.dir, "--bundle", filepath.Join(shares, "keys.bundle"), "--share", share("wang")}, &out, &errOut); err == nil || !strings.Contains(err.Error(), "needs 2") {
+	if err := run(t.Context(), []string{"keys", "restore", "--data-dir", h.dir, "--bundle", filepath.Join(work, "shares", "keys.bundle"), "--share", share("wang")}, &out, &errOut); err == nil || !strings.Contains(err.Error(), "needs 2") {
 		t.Fatalf("keys restore with one share = %v", err)
 	}
 	out.Reset()
-	if err := run(t.Context(), []string{"keys", "restore", "--data-dir", h.dir, "--bundle", filepath.Join(shares, "keys.bundle"), "--share", share("wang"), "--share", share("zhao")}, &out, &errOut); err != nil {
+	if err := run(t.Context(), []string{"keys", "restore", "--data-dir", h.dir, "--bundle", filepath.Join(work, "shares", "keys.bundle"), "--share", share("wang"), "--share", share("zhao")}, &out, &errOut); err != nil {
 		t.Fatalf("keys restore = %v\n%s", err, errOut.String())
 	}
 	out.Reset()
@@ -143,4 +123,30 @@ func TestBackupUnderLoad(t *testing.T) {
 		t.Fatalf("restore of a backup taken under %d reads = %v\n%s\n%s", reads, err, out.String(), errOut.String())
 	}
 	t.Logf("%d reads during the backup; restore:\n%s", reads, out.String())
+}
+
+// splitKeys runs `govhub keys split` on dataDir for three officers (li, wang, zhao; two needed),
+// each with an age identity written under work, the shares in work/shares; share(name) is the
+// --share argument of that officer's share.
+func splitKeys(t *testing.T, dataDir, work string) (share func(name string) string) {
+	t.Helper()
+	var officerArgs []string
+	idFiles := map[string]string{}
+	for _, name := range []string{"li", "wang", "zhao"} {
+		id, err := age.GenerateX25519Identity()
+		if err != nil {
+			t.Fatal(err)
+		}
+		idFiles[name] = filepath.Join(work, name+".agekey")
+		if err := os.WriteFile(idFiles[name], []byte(id.String()+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		officerArgs = append(officerArgs, "--officer", name+"="+id.Recipient().String())
+	}
+	shares := filepath.Join(work, "shares")
+	var out bytes.Buffer
+	if err := run(t.Context(), append([]string{"keys", "split", "--data-dir", dataDir, "--threshold", "2", "--out", shares}, officerArgs...), &out, &out); err != nil {
+		t.Fatalf("keys split = %v\n%s", err, out.String())
+	}
+	return func(name string) string { return filepath.Join(shares, "share-"+name+".age") + "=" + idFiles[name] }
 }

@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"filippo.io/age"
-
 	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/demo"
 	"github.com/govhub/govhub/ledger"
@@ -193,24 +191,7 @@ func TestDestroyAndRestoreFromMirrors(t *testing.T) {
 	h, a := mh.testHub, mh.app
 	work := t.TempDir()
 	var out, errOut bytes.Buffer
-	// Keys split among three officers, two needed.
-	var officerArgs []string
-	idFiles := map[string]string{}
-	for _, name := range []string{"li", "wang", "zhao"} {
-		id, err := age.GenerateX25519Identity()
-		if err != nil {
-			t.Fatal(err)
-		}
-		idFiles[name] = filepath.Join(work, name+".agekey")
-		if err := os.WriteFile(idFiles[name], []byte(id.String()+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		officerArgs = append(officerArgs, "--officer", name+"="+id.Recipient().String())
-	}
-	shares := filepath.Join(work, "shares")
-	if err := run(t.Context(), append([]string{"keys", "split", "--data-dir", h.dir, "--threshold", "2", "--out", shares}, officerArgs...), &out, &errOut); err != nil {
-		t.Fatalf("keys split = %v\n%s", err, errOut.String())
-	}
+	share := splitKeys(t, h.dir, work) // among three officers, two needed
 	// A backup while the hub serves.
 	export := filepath.Join(work, "hub.backup")
 	if err := run(t.Context(), []string{"backup", "--data-dir", h.dir, "--out", export}, &out, &errOut); err != nil {
@@ -244,8 +225,7 @@ func TestDestroyAndRestoreFromMirrors(t *testing.T) {
 	}
 
 	out.Reset()
-	share := func(name string) string { return filepath.Join(shares, "share-"+name+".age") + "=" + idFiles[name] }
-	if err := run(t.Context(), []string{"keys", "restore", "--data-dir", h.dir, "--bundle", filepath.Join(shares, "keys.bundle"), "--share", share("li"), "--share", share("zhao")}, &out, &errOut); err != nil {
+	if err := run(t.Context(), []string{"keys", "restore", "--data-dir", h.dir, "--bundle", filepath.Join(work, "shares", "keys.bundle"), "--share", share("li"), "--share", share("zhao")}, &out, &errOut); err != nil {
 		t.Fatalf("keys restore = %v\n%s", err, errOut.String())
 	}
 	if err := run(t.Context(), []string{"backup", "restore", "--data-dir", h.dir, "--from", export, "--log-origin", "govhub.test/ledger", "--quiet"}, &out, &errOut); err != nil {
