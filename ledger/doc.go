@@ -133,7 +133,8 @@
 // entry) and adds lines. The order is fixed; the lines v1 has are unchanged; "v2" marks the new:
 //
 //	govhub/entry/v2                          header, always
-//	kind <kind>                              v1's kinds, and (v2) question | answer
+//	kind <kind>                              v1's kinds, and (v2) question | answer | issue |
+//	                                         revoke | step | erasure | unseal | rotation
 //	time <RFC 3339, UTC, milliseconds>
 //	actor <department>/<role>
 //	official <64 hex>                        v2, optional: the official's pseudonym
@@ -146,7 +147,8 @@
 //	dataset <name>                           optional
 //	base <version>                           with dataset
 //	record <64 hex>                          optional
-//	about <index>                            v2: in questions and answers only, and always there
+//	about <index>                            v2: in questions, answers, revokes and unseals only,
+//	                                         and always there
 //	certificate <token>                      v2, optional, reserved: a certificate id
 //	sealed <64 hex> <YYYY-MM-DD>             v2, optional, reserved: sealed-access details
 //	subjects <64 hex>                        v2, optional: root of a page subject tree
@@ -155,7 +157,7 @@
 //	field <name> <level> [<commitment hex>] [proved:<p>]… [refused:<p>]…
 //	                                         0 or more, sorted by name; predicates v2 only
 //
-// ParseEntry rejects a v2 line in a v1 entry, and a question or answer under the v1 header.
+// ParseEntry rejects a v2 line in a v1 entry, and a v2 kind under the v1 header.
 //
 //   - official: HMAC-SHA-256, under the acting department's resolve key, of the subject of the
 //     token the request was made with: the individual official (ARCHITECTURE §1.9), whom their own
@@ -171,6 +173,19 @@
 //     digest of its text, so that a department cannot later deny it was asked, nor the citizen
 //     that they were answered. An answer may classify itself in its reason line (e.g. legal-basis,
 //     case, misuse). The ledger does not check that about points backwards: the hub writes it.
+//   - issue, revoke, step: a certificate's issuance names its id on the certificate line, the
+//     certificate type's purpose and the policy version whose rule decided it; a revocation's
+//     about line is the index of the issuance it revokes; each step of a citizen's application
+//     (received, gathered, decided, reviewed, issued, refused: the reason line) names the
+//     application's id on the certificate line. The citizen appears only as a salted subject
+//     commitment, as in every entry.
+//   - erasure: a lawful erasure of a citizen's data, with the citizen's commitment under a fresh
+//     salt that the erasure receipt carries; the record line digests what was destroyed.
+//   - unseal: the disclosure of a sealed access; its about line is the sealed access's index and
+//     its record line a digest of the disclosed details, which the citizen checks against the
+//     sealed line of that access.
+//   - rotation: a key was rotated; the reason line names the key (master, index, token,
+//     credential, log) and the record line a digest of the new key's public part or identifier.
 //   - openings remain access entries, as in v1 (actor citizen/citizen, the citizen's own
 //     commitment): an opening is a release of data, under the same log-before-release rule as any
 //     read, and every reader of v1 logs already classifies it so. A v2 opening names its field

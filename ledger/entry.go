@@ -37,6 +37,14 @@ const (
 	KindRejection Kind = "rejection" // another officer rejected it
 	KindQuestion  Kind = "question"  // v2: a citizen questioned an access (the entry About names)
 	KindAnswer    Kind = "answer"    // v2: a department answered a question (the entry About names)
+
+	// From govhub/entry/v2 on: certificates, applications, sealed access, erasure and keys.
+	KindIssue    Kind = "issue"    // v2: a certificate was issued (its id on the certificate line)
+	KindRevoke   Kind = "revoke"   // v2: a certificate was revoked (About names the issue entry)
+	KindStep     Kind = "step"     // v2: a step of a citizen's application (its id on the certificate line)
+	KindErasure  Kind = "erasure"  // v2: a citizen's data was erased (crypto-shredding)
+	KindUnseal   Kind = "unseal"   // v2: a sealed access was disclosed (About names the sealed access)
+	KindRotation Kind = "rotation" // v2: a key was rotated (the reason line names which key)
 )
 
 // Outcome says whether the recorded action was allowed.
@@ -345,8 +353,11 @@ func ParseEntry(data []byte) (Entry, error) {
 	return e, nil
 }
 
-// hasAbout reports whether entries of kind k carry an about line (v2: questions and answers).
-func (k Kind) hasAbout() bool { return k == KindQuestion || k == KindAnswer }
+// hasAbout reports whether entries of kind k carry an about line (v2: questions, answers,
+// revocations and unseals).
+func (k Kind) hasAbout() bool {
+	return k == KindQuestion || k == KindAnswer || k == KindRevoke || k == KindUnseal
+}
 
 const (
 	timeLayout = "2006-01-02T15:04:05.000Z"
@@ -366,7 +377,7 @@ func (e Entry) check(version int) error {
 	}
 	switch e.Kind {
 	case KindAccess, KindUpdate, KindPolicy, KindProposal, KindApproval, KindRejection:
-	case KindQuestion, KindAnswer:
+	case KindQuestion, KindAnswer, KindIssue, KindRevoke, KindStep, KindErasure, KindUnseal, KindRotation:
 		if version < 2 {
 			return bad("kind %s needs govhub/entry/v2", e.Kind)
 		}

@@ -100,10 +100,50 @@ func goldenEntries(t testing.TB) []goldenEntry {
 		{Name: "tax.annualIncome", Level: "commit", Refused: []string{"incomeBelow100k"}},
 		{Name: "identity.name", Level: "reveal"},
 	}
+	// v2: housing issues a home-purchase eligibility certificate (entry 50) for an application
+	// whose decided step this is, and revokes it later; an erasure; the disclosure of a sealed
+	// access (entry 61); a rotation of the master key.
+	issue := ledger.Entry{
+		Kind: ledger.KindIssue, Time: time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC),
+		Department: "housing", Role: "clerk", Official: seeded("official housing/clerk u-1042"),
+		Purpose: "home-purchase-eligibility", Policy: 9, Outcome: ledger.OutcomeAllowed, Reason: "home-purchase-eligibility",
+		Record: seeded("credential"), Certificate: "c-7Qv2xJ4kR9mN3pL8sT1wY6zB", Subjects: [][]byte{bytes.Repeat([]byte{0x3c}, 32)},
+		Fields: []ledger.Field{{Name: "socialInsurance.contributionMonths", Level: "prove", Proved: []string{"atLeast60"}}, {Name: "identity.hukouCity", Level: "reveal"}},
+	}
+	revoke := ledger.Entry{
+		Kind: ledger.KindRevoke, Time: time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC),
+		Department: "housing", Role: "clerk", Official: seeded("official housing/clerk u-1042"),
+		Policy: 9, Outcome: ledger.OutcomeAllowed, Reason: "issued-in-error", About: 50,
+		Certificate: "c-7Qv2xJ4kR9mN3pL8sT1wY6zB", Subjects: [][]byte{bytes.Repeat([]byte{0x4d}, 32)},
+	}
+	step := ledger.Entry{
+		Kind: ledger.KindStep, Time: time.Date(2026, 12, 6, 8, 59, 59, 500_000_000, time.UTC),
+		Department: "housing", Role: "hub", Purpose: "home-purchase-eligibility", Policy: 9,
+		Outcome: ledger.OutcomeAllowed, Reason: "decided", Certificate: "a-Hk3Lm9Qr2St5Vw8Xy1Zb4Cd",
+		Subjects: [][]byte{bytes.Repeat([]byte{0x2b}, 32)},
+	}
+	erasure := ledger.Entry{
+		Kind: ledger.KindErasure, Time: time.Date(2026, 12, 8, 10, 0, 0, 0, time.UTC),
+		Department: "privacy-office", Role: "officer", Official: seeded("official privacy-office/officer o-2"),
+		Policy: 9, Outcome: ledger.OutcomeAllowed, Reason: "lawful-erasure", Record: seeded("erased"),
+		Subjects: [][]byte{bytes.Repeat([]byte{0x1a}, 32)},
+	}
+	unseal := ledger.Entry{
+		Kind: ledger.KindUnseal, Time: time.Date(2027, 6, 30, 0, 0, 1, 0, time.UTC),
+		Department: "privacy-office", Role: "hub", Policy: 9, Outcome: ledger.OutcomeAllowed, Reason: "seal-expired",
+		Record: seeded("details"), About: 61, Subjects: [][]byte{bytes.Repeat([]byte{0x5b}, 32)},
+	}
+	rotation := ledger.Entry{
+		Kind: ledger.KindRotation, Time: time.Date(2026, 12, 9, 3, 0, 0, 0, time.UTC),
+		Department: "operations", Role: "operator", Policy: 9, Outcome: ledger.OutcomeAllowed, Reason: "master",
+		Record: seeded("master key 2"),
+	}
 	return []goldenEntry{
 		{"access", sampleEntry()}, {"update", upd}, {"denied", denied},
 		{"v2-access", access2}, {"v2-page", page}, {"v2-question", question}, {"v2-answer", answer},
 		{"v2-reserved", reserved}, {"v2-prove", prove},
+		{"v2-issue", issue}, {"v2-revoke", revoke}, {"v2-step", step}, {"v2-erasure", erasure},
+		{"v2-unseal", unseal}, {"v2-rotation", rotation},
 	}
 }
 
