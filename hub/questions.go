@@ -81,7 +81,7 @@ type QuestionsConfig struct {
 	// Keys and Master give the citizen's data key, under which the question's and the answer's
 	// texts are sealed at rest (so erasing the key erases them, and a database dump shows none).
 	Keys   KeyReader
-	Master *seal.MasterKey
+	Master MasterKeys
 	// Deadline is how long an answer may take before the question is overdue
 	// (0: DefaultQuestionDeadline).
 	Deadline time.Duration

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"github.com/govhub/govhub/internal/usecase"
 
-	"github.com/govhub/govhub/crypto/seal"
 	"github.com/govhub/govhub/policy"
 )
 
@@ -14,7 +13,7 @@ type ReaderConfig struct {
 	Lister  Lister
 	// Keys holds the citizens' wrapped data keys, which Master unwraps.
 	Keys   KeyReader
-	Master *seal.MasterKey
+	Master MasterKeys
 	// Index is the private subject index every access entry is indexed in.
 	Index  SubjectIndex
 	Ledger Appender

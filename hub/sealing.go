@@ -176,7 +176,7 @@ func reseal(dk *seal.DataKey, citizen string, ds *dataset.Dataset, field string,
 // keyring unwraps the citizens' data keys.
 type keyring struct {
 	keys   KeyReader
-	master *seal.MasterKey
+	master MasterKeys
 	cache  *dataKeyCache // nil: none (recordcache.go)
 }
 

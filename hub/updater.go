@@ -7,7 +7,6 @@ import (
 	"hash/fnv"
 	"sync"
 
-	"github.com/govhub/govhub/crypto/seal"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/policy"
 )
@@ -32,7 +31,7 @@ type UpdaterConfig struct {
 	Records RecordStore
 	// Keys holds the citizens' wrapped data keys, which Master wraps and unwraps.
 	Keys    KeyStore
-	Master  *seal.MasterKey
+	Master  MasterKeys
 	Pending PendingStore
 	// Index is the private subject index every update entry is indexed in.
 	Index  SubjectIndex

@@ -19,7 +19,6 @@ import (
 
 	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/crypto/keys"
-	"github.com/govhub/govhub/crypto/seal"
 	"github.com/govhub/govhub/dataset"
 	"github.com/govhub/govhub/governance"
 	"github.com/govhub/govhub/graph"
@@ -196,7 +195,7 @@ func (s *storage) close(ctx context.Context) error {
 
 // hubKeys are the key files of a data directory.
 type hubKeys struct {
-	master *seal.MasterKey
+	master *masterRing // master.key and the rotated master-N.key (rotate.go)
 	index  []byte
 	// officials keys the official pseudonyms on entries (one derived key per department).
 	officials []byte
@@ -206,11 +205,8 @@ type hubKeys struct {
 
 func loadKeys(cfg config) (hubKeys, error) {
 	var k hubKeys
-	mk, _, err := keys.Symmetric(cfg.path("keys", "master.key"))
-	if err != nil {
-		return k, err
-	}
-	if k.master, err = seal.NewMasterKey(mk); err != nil {
+	var err error
+	if k.master, err = loadMasterRing(cfg.path("keys")); err != nil {
 		return k, err
 	}
 	if k.index, _, err = keys.Symmetric(cfg.path("keys", "index.key")); err != nil {
@@ -278,6 +274,11 @@ type app struct {
 	started time.Time
 	// metrics are what /metrics serves (metrics.go).
 	metrics *hubMetrics
+	// rotation rotates the master key; rewrap is its background re-wrap (rotate.go).
+	rotation *hub.KeyRotation
+	rewrap   rewrapState
+	// life ends when the app closes: background work started by requests runs under it.
+	life context.Context
 }
 
 // openApp opens everything a serving hub needs, checks the ledger against its latest checkpoint,
@@ -304,7 +305,7 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 		}
 	}()
 	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	a.cancel = cancel
+	a.cancel, a.life = cancel, life
 	opts := []ledger.Option{ledger.WithLogger(cfg.Logger)}
 	if cfg.IntegrationInterval > 0 {
 		opts = append(opts, ledger.WithIntegrationInterval(cfg.IntegrationInterval))
@@ -435,6 +436,7 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 		return nil, err
 	}
 	go follower.Watch(life, policyPollInterval, cfg.Logger)
+	a.rewrapInBackground(life, false) // a rotation whose re-wrap did not finish before a stop
 	// A lone hub owns every pending update at start-up; hubs sharing a database settle only those
 	// older than recoveryMargin, and go on doing so for the updates of a peer that died.
 	margin := time.Duration(0)
@@ -588,6 +590,10 @@ func (a *app) openUseCases(engine *policy.Engine) error {
 		Policy: engine, IndexKey: k.index, Officials: a.officials, Deadline: a.cfg.QuestionDeadline, Keys: st, Master: k.master}); err != nil {
 		return err
 	}
+	if a.rotation, err = hub.NewKeyRotation(hub.KeyRotationConfig{Ledger: a.ledger(), Keys: st, Master: k.master, Persist: k.master.persist,
+		Officials: a.officials, Policy: func() uint64 { return engine.Snapshot().Version() }}); err != nil {
+		return err
+	}
 	a.citizens, err = hub.NewCitizens(hub.CitizensConfig{Reader: a.reader, Log: st, Entries: a.log.Reader(), Review: a.review})
 	return err
 }
@@ -712,6 +718,9 @@ func (a *app) handler() http.Handler {
 		tiles.ServeHTTP(w, r)
 	})
 	// The operators' endpoint (status.go): operator tokens only.
+	keysAPI := a.keysHandler(a.life)
+	mux.Handle("GET "+keysPath, keysAPI)
+	mux.Handle("POST "+rotatePath, keysAPI)
 	mux.Handle("GET "+statusPath, auth.Middleware(a.verifier, onlyKind(auth.KindOperator, a.statusHandler(a.started))))
 	if a.cfg.Pprof {
 		a.mountPprof(mux)

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -31,6 +32,8 @@ subcommands:
             officers: --officer NAME=AGE_RECIPIENT (repeat) --threshold K --out DIR
   restore   restore the keys into an empty data directory from the bundle and K officers'
             shares: --bundle F --share FILE=AGE_IDENTITY_FILE (repeat)
+  rotate    rotate the running hub's master key without stopping it, re-wrapping every data
+            key under the new one in the background: [--wait]
 
 Run 'govhub keys <subcommand> -h' for its flags.
 `
@@ -51,6 +54,8 @@ func cmdKeys(args []string, stdout, stderr io.Writer) error {
 		return cmdKeysSplit(args[1:], stdout, stderr)
 	case "restore":
 		return cmdKeysRestore(args[1:], stdout, stderr)
+	case "rotate":
+		return cmdKeysRotate(context.Background(), args[1:], stdout, stderr)
 	}
 	fmt.Fprint(stderr, keysUsage)
 	return &exitError{2, fmt.Errorf("unknown keys subcommand %q", args[0])}
@@ -73,8 +78,12 @@ func cmdKeysSplit(args []string, stdout, stderr io.Writer) error {
 	if err := requireDataDir(*dataDir); err != nil {
 		return err
 	}
+	splitFiles, err := keyFilesOf(*dataDir)
+	if err != nil {
+		return err
+	}
 	files := map[string][]byte{}
-	for _, name := range keyFiles {
+	for _, name := range splitFiles {
 		b, err := os.ReadFile(filepath.Join(*dataDir, "keys", name))
 		if err != nil {
 			return fmt.Errorf("reading key file: %w", err)
@@ -181,15 +190,22 @@ func cmdKeysRestore(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	for _, name := range keyFiles {
-		b, ok := files[name]
-		if !ok {
+		if _, ok := files[name]; !ok {
 			return fmt.Errorf("the bundle has no %s", name)
+		}
+	}
+	// The fixed key files and every rotated master key (master-N.key) the bundle carries.
+	restored := 0
+	for name, b := range files {
+		if !slices.Contains(keyFiles, name) && !masterFileRE.MatchString(name) {
+			return fmt.Errorf("the bundle holds %q, which is not a key file of a data directory", name)
 		}
 		if err := keys.Write(filepath.Join(dir, name), b); err != nil {
 			return err
 		}
+		restored++
 	}
-	fmt.Fprintf(stdout, "restored %d key files into %s from %d shares\n", len(keyFiles), dir, len(opened))
+	fmt.Fprintf(stdout, "restored %d key files into %s from %d shares\n", restored, dir, len(opened))
 	return nil
 }
 

@@ -96,6 +96,7 @@ commands:
                   throughput, latency percentiles, errors, and the ledger's growth and lag
   keys split      encrypt the keys into a bundle and split its key among officers (k of n)
   keys restore    restore the keys from the bundle and k officers' shares
+  keys rotate     rotate the running hub's master key; data keys are re-wrapped in the background
   backup          export the store, encrypted under a key derived from the master key
   backup restore  load an export into an empty store, then verify the ledger and every record
   verify-proof FILE [--context ID]

@@ -276,9 +276,16 @@ func (dk *DataKey) Open(ad AD, sealed []byte) ([]byte, error) {
 func seal(aead cipher.AEAD, ad, plaintext []byte) []byte {
 	out := make([]byte, 1+nonceSize, Overhead+len(plaintext))
 	out[0] = Version
+	return sealInto(aead, out, ad, plaintext)
+}
+
+// sealInto fills the last nonceSize bytes of out, a header followed by room for the nonce, with a
+// random nonce and appends the ciphertext and tag.
+func sealInto(aead cipher.AEAD, out, ad, plaintext []byte) []byte {
+	nonce := out[len(out)-nonceSize:]
 	// crypto/rand.Read never fails (it panics if the system has no source).
-	cryptorand.Read(out[1 : 1+nonceSize])
-	return aead.Seal(out, out[1:1+nonceSize], plaintext, ad)
+	cryptorand.Read(nonce)
+	return aead.Seal(out, nonce, plaintext, ad)
 }
 
 func open(aead cipher.AEAD, ad, sealed []byte) ([]byte, error) {

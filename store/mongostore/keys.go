@@ -1,7 +1,10 @@
 package mongostore
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -188,4 +191,60 @@ func (s *Store) PutMeta(ctx context.Context, key string, v any) error {
 	doc = append(bson.D{{Key: "_id", Value: key}}, doc...)
 	_, err = s.meta.ReplaceOne(ctx, bson.D{{Key: "_id", Value: key}}, doc, options.Replace().SetUpsert(true))
 	return mapErr(err)
+}
+
+// EachDataKey calls fn with every citizen's wrapped data key (a scan: for re-wrapping after a
+// master key rotation). fn must not write data keys itself while the scan runs on the embedded
+// store; collect and replace afterwards, or replace from fn (ReplaceDataKey takes its own lock).
+func (s *Store) EachDataKey(ctx context.Context, fn func(citizen string, wrapped []byte) error) error {
+	cur, err := s.dataKeys.Find(ctx, bson.D{}, options.Find().SetBatchSize(1024).SetProjection(bson.D{{Key: "wrapped", Value: 1}}))
+	if err != nil {
+		return fmt.Errorf("reading data keys: %w", mapErr(err))
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var d struct {
+			ID      string `bson:"_id"`
+			Wrapped []byte `bson:"wrapped"`
+		}
+		if err := cur.Decode(&d); err != nil {
+			return fmt.Errorf("reading data keys: %w", err)
+		}
+		if err := fn(d.ID, d.Wrapped); err != nil {
+			return err
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return fmt.Errorf("reading data keys: %w", mapErr(err))
+	}
+	return nil
+}
+
+// ReplaceDataKey replaces the citizen's wrapped data key old by wrapped (compare-and-swap: the
+// same data key wrapped again, under another master key). A citizen whose stored key is not old,
+// or who has none, is store.ErrConflict.
+func (s *Store) ReplaceDataKey(ctx context.Context, citizen string, old, wrapped []byte) error {
+	filter := bson.D{{Key: "_id", Value: citizen}, {Key: "wrapped", Value: old}}
+	if s.serialised() {
+		defer s.lock("data_keys/" + citizen)()
+		cur, err := s.DataKey(ctx, citizen)
+		if err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("%w: %s has no data key", store.ErrConflict, citizen)
+			}
+			return err
+		}
+		if !bytes.Equal(cur, old) {
+			return fmt.Errorf("%w: the data key of %s changed", store.ErrConflict, citizen)
+		}
+		filter = bson.D{{Key: "_id", Value: citizen}}
+	}
+	res, err := s.dataKeys.UpdateOne(ctx, filter, bson.D{{Key: "$set", Value: bson.D{{Key: "wrapped", Value: wrapped}}}})
+	if err != nil {
+		return mapErr(err)
+	}
+	if res.MatchedCount != 1 {
+		return fmt.Errorf("%w: the data key of %s is not the one re-wrapped", store.ErrConflict, citizen)
+	}
+	return nil
 }

@@ -194,6 +194,26 @@ func testCitizensAndKeys(t *testing.T, env *Env) {
 	if k, err := s.DataKey(ctx, "C3"); err != nil || string(k) != "w3" {
 		t.Errorf("DataKey(C3) = %q, %v", k, err)
 	}
+	// Re-wrapping after a master key rotation: a compare-and-swap on the wrapped bytes.
+	seen := map[string]string{}
+	if err := s.EachDataKey(ctx, func(c string, w []byte) error { seen[c] = string(w); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 3 || seen["C1"] != "wrapped-1" || seen["C2"] != "w2" {
+		t.Errorf("EachDataKey saw %v", seen)
+	}
+	if err := s.ReplaceDataKey(ctx, "C2", []byte("w2"), []byte("w2-new")); err != nil {
+		t.Fatalf("ReplaceDataKey = %v", err)
+	}
+	if err := s.ReplaceDataKey(ctx, "C2", []byte("w2"), []byte("w2-other")); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("ReplaceDataKey(stale) = %v, want ErrConflict", err)
+	}
+	if err := s.ReplaceDataKey(ctx, "C9", []byte("x"), []byte("y")); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("ReplaceDataKey(none) = %v, want ErrConflict", err)
+	}
+	if k, err := s.DataKey(ctx, "C2"); err != nil || string(k) != "w2-new" {
+		t.Errorf("DataKey(C2) = %q, %v; want the re-wrapped key", k, err)
+	}
 }
 
 func testPending(t *testing.T, env *Env) {

@@ -1,0 +1,347 @@
+package main
+
+// Key rotation without downtime (the master sealing key).
+//
+// The master keys live in the data directory's keys/: master.key is the first, and each rotation
+// adds master-2.key, master-3.key, … (never replacing a file); the highest number is current.
+// A serving hub rotates through its operator API, POST /admin/keys/rotate, which `govhub keys
+// rotate` calls: the rotation entry goes on the ledger first, the new key file is written, the
+// hub wraps every new data key under it, and the existing data keys are wrapped again in the
+// background (progress in the log, GET /admin/keys and govhub_keys_rewrap_* metrics). When the
+// re-wrap has finished the hub writes keys/master.rewrapped with the current key's id, so that a
+// restart does not scan again; a restart before that resumes it. Hubs sharing a database and a
+// copy of the key files learn of a new key when they first meet a data key wrapped under it: the
+// ring reads the key files again (at most once a second).
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/govhub/govhub/auth"
+	"github.com/govhub/govhub/crypto/keys"
+	"github.com/govhub/govhub/crypto/seal"
+	"github.com/govhub/govhub/hub"
+)
+
+const (
+	rotatePath   = "/admin/keys/rotate"
+	keysPath     = "/admin/keys"
+	rewrapMarker = "master.rewrapped"
+)
+
+var masterFileRE = regexp.MustCompile(`^master-([1-9][0-9]*)\.key$`)
+
+// masterRing is the hub's ring of master keys, read from its key directory, which reads the
+// directory again when it meets a wrap under a key it does not hold.
+type masterRing struct {
+	*seal.Ring
+	dir string
+
+	mu         sync.Mutex
+	lastReload time.Time
+}
+
+// masterKeyFiles lists the master key files of dir in order: master.key, then master-N.key by N.
+func masterKeyFiles(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	type numbered struct {
+		n    int
+		name string
+	}
+	var ns []numbered
+	for _, e := range ents {
+		if m := masterFileRE.FindStringSubmatch(e.Name()); m != nil {
+			n, err := strconv.Atoi(m[1])
+			if err == nil && n >= 2 {
+				ns = append(ns, numbered{n, e.Name()})
+			}
+		}
+	}
+	sort.Slice(ns, func(i, j int) bool { return ns[i].n < ns[j].n })
+	files := []string{"master.key"}
+	for _, n := range ns {
+		files = append(files, n.name)
+	}
+	return files, nil
+}
+
+// loadMasterRing reads the master keys of dir (creating master.key on a first start).
+func loadMasterRing(dir string) (*masterRing, error) {
+	first, _, err := keys.Symmetric(filepath.Join(dir, "master.key"))
+	if err != nil {
+		return nil, err
+	}
+	r, err := seal.NewRing(first)
+	if err != nil {
+		return nil, err
+	}
+	m := &masterRing{Ring: r, dir: dir}
+	return m, m.readMore()
+}
+
+// readMore adds the key files after master.key, the last one current.
+func (m *masterRing) readMore() error {
+	files, err := masterKeyFiles(m.dir)
+	if err != nil {
+		return err
+	}
+	for _, f := range files[1:] {
+		k, err := keys.ReadSymmetric(filepath.Join(m.dir, f))
+		if err != nil {
+			return err
+		}
+		if err := m.Ring.Rotate(k); err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+	}
+	return nil
+}
+
+// Unwrap unwraps with the ring, reading the key files again when the wrap names a key the ring
+// does not hold (another instance rotated).
+func (m *masterRing) Unwrap(citizen string, wrapped []byte) (*seal.DataKey, error) {
+	dk, err := m.Ring.Unwrap(citizen, wrapped)
+	if !errors.Is(err, seal.ErrUnknownKey) {
+		return dk, err
+	}
+	m.mu.Lock()
+	if time.Since(m.lastReload) > time.Second {
+		m.lastReload = time.Now()
+		if rerr := m.readMore(); rerr != nil {
+			m.mu.Unlock()
+			return nil, fmt.Errorf("%w (reading the master key files again: %v)", err, rerr)
+		}
+	}
+	m.mu.Unlock()
+	return m.Ring.Unwrap(citizen, wrapped)
+}
+
+// persist writes key as the next master key file, master-N.key.
+func (m *masterRing) persist(key []byte) error {
+	files, err := masterKeyFiles(m.dir)
+	if err != nil {
+		return err
+	}
+	n := len(files) + 1
+	if last := files[len(files)-1]; last != "master.key" {
+		v, _ := strconv.Atoi(masterFileRE.FindStringSubmatch(last)[1])
+		n = v + 1
+	}
+	return keys.Write(filepath.Join(m.dir, fmt.Sprintf("master-%d.key", n)), []byte(base64.StdEncoding.EncodeToString(key)+"\n"))
+}
+
+// rewrapState is the background re-wrap's progress, for /admin/keys and /metrics.
+type rewrapState struct {
+	mu       sync.Mutex
+	running  bool
+	progress hub.RewrapProgress
+	err      string
+	finished time.Time
+}
+
+func (s *rewrapState) snapshot() (running bool, p hub.RewrapProgress, errText string, finished time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.running, s.progress, s.err, s.finished
+}
+
+// rewrapInBackground wraps every data key again under the current master key, unless it runs
+// already, or a finished re-wrap left the marker naming the current key.
+func (a *app) rewrapInBackground(ctx context.Context, force bool) {
+	cur := a.keys.master.Current()
+	marker := a.cfg.path("keys", rewrapMarker)
+	if !force {
+		if b, err := os.ReadFile(marker); err == nil && strings.TrimSpace(string(b)) == cur {
+			return
+		}
+		files, err := masterKeyFiles(a.cfg.path("keys"))
+		if err == nil && len(files) == 1 {
+			return // never rotated: every key is under master.key
+		}
+	}
+	s := &a.rewrap
+	s.mu.Lock()
+	if s.running {
+		s.mu.Unlock()
+		return
+	}
+	s.running, s.progress, s.err = true, hub.RewrapProgress{}, ""
+	s.mu.Unlock()
+	go func() {
+		start := time.Now()
+		a.cfg.Logger.InfoContext(ctx, "re-wrapping the data keys under the current master key", slog.String("key", cur))
+		p, err := a.rotation.Rewrap(ctx, func(p hub.RewrapProgress) {
+			s.mu.Lock()
+			s.progress = p
+			s.mu.Unlock()
+		})
+		s.mu.Lock()
+		s.running, s.progress, s.finished = false, p, time.Now()
+		if err != nil {
+			s.err = err.Error()
+		}
+		s.mu.Unlock()
+		if err != nil {
+			a.cfg.Logger.ErrorContext(ctx, "re-wrapping the data keys stopped; it resumes at the next start", slog.String("error", err.Error()))
+			return
+		}
+		if a.keys.master.Current() == cur {
+			if werr := os.WriteFile(marker, []byte(cur+"\n"), 0o600); werr != nil {
+				a.cfg.Logger.WarnContext(ctx, "writing the re-wrap marker", slog.String("error", werr.Error()))
+			}
+		}
+		a.cfg.Logger.InfoContext(ctx, "data keys re-wrapped", slog.Int("keys", p.Seen), slog.Int("rewrapped", p.Rewrapped),
+			slog.Int("changed_meanwhile", p.Gone), slog.Duration("took", time.Since(start).Round(time.Millisecond)))
+	}()
+}
+
+// keysStatus is GET /admin/keys: the master key in use and the re-wrap's progress.
+type keysStatus struct {
+	Master      string             `json:"master"`      // the current master key's id
+	MasterFiles []string           `json:"masterFiles"` // the master key files, the last current
+	Rewrapping  bool               `json:"rewrapping"`
+	Rewrap      hub.RewrapProgress `json:"rewrap"`
+	RewrapError string             `json:"rewrapError,omitempty"`
+	Rotation    *hub.Rotation      `json:"rotation,omitempty"` // POST /admin/keys/rotate: what it did
+}
+
+func (a *app) keysStatus() keysStatus {
+	running, p, errText, _ := a.rewrap.snapshot()
+	files, _ := masterKeyFiles(a.cfg.path("keys"))
+	return keysStatus{Master: a.keys.master.Current(), MasterFiles: files, Rewrapping: running, Rewrap: p, RewrapError: errText}
+}
+
+// keysHandler serves GET /admin/keys and POST /admin/keys/rotate (operators only).
+func (a *app) keysHandler(life context.Context) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+keysPath, func(w http.ResponseWriter, r *http.Request) {
+		writeJSONResponse(w, http.StatusOK, a.keysStatus())
+	})
+	mux.HandleFunc("POST "+rotatePath, func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Key string `json:"key"`
+		}
+		if err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&req); err != nil {
+			http.Error(w, "want a JSON body {\"key\": \"master\"}", http.StatusBadRequest)
+			return
+		}
+		if req.Key != "master" {
+			http.Error(w, fmt.Sprintf("cannot rotate %q here: only the master key (\"master\") rotates through this API", req.Key), http.StatusBadRequest)
+			return
+		}
+		p, _ := auth.FromContext(r.Context())
+		rot, err := a.rotation.RotateMaster(r.Context(), p)
+		if err != nil {
+			a.cfg.Logger.ErrorContext(r.Context(), "rotating the master key", slog.String("error", err.Error()))
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		a.cfg.Logger.InfoContext(r.Context(), "master key rotated", slog.String("key", rot.KeyID), slog.Uint64("entry", rot.Index))
+		a.rewrapInBackground(life, true)
+		st := a.keysStatus()
+		st.Rotation = &rot
+		writeJSONResponse(w, http.StatusOK, st)
+	})
+	return auth.Middleware(a.verifier, onlyKind(auth.KindOperator, mux))
+}
+
+func writeJSONResponse(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+const keysRotateUsage = `usage: govhub keys rotate [--key master] [--wait] [--data-dir DIR] [--hub URL] [--token T]
+
+Rotates the master sealing key of the running hub without stopping it: the rotation goes on the
+ledger, the new key file keys/master-N.key is written beside the others, every new data key is
+wrapped under it, and the existing ones are wrapped again in the background. Back up the new key
+file (govhub keys split) once it exists. --wait follows the re-wrap until it is done.
+
+The token must be an operator's (default: one minted with the data directory's issuer key).
+
+`
+
+func cmdKeysRotate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("keys rotate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), keysRotateUsage)
+		fs.PrintDefaults()
+	}
+	dataDir := fs.String("data-dir", defaultDataDir, "the hub's data directory (to find the hub and its issuer key)")
+	key := fs.String("key", "master", "the key to rotate: master")
+	wait := fs.Bool("wait", false, "wait until every data key is wrapped under the new key, printing progress")
+	var af adminFlags
+	af.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *key != "master" {
+		return &exitError{2, fmt.Errorf("--key %q: only the master key rotates with this command (the choices: master)", *key)}
+	}
+	c, err := af.client(*dataDir, mintToken(*dataDir, auth.Principal{Kind: auth.KindOperator, Subject: cliSubject()}))
+	if err != nil {
+		return err
+	}
+	body, _ := json.Marshal(map[string]string{"key": *key})
+	var st keysStatus
+	if err := c.do(ctx, http.MethodPost, rotatePath, body, &st); err != nil {
+		return err
+	}
+	if st.Rotation != nil {
+		fmt.Fprintf(stdout, "master key rotated: new key %s (ledger entry %d), file keys/%s\n", st.Rotation.KeyID, st.Rotation.Index, st.MasterFiles[len(st.MasterFiles)-1])
+	}
+	fmt.Fprintln(stdout, "Back up the new key file now (govhub keys split): data keys wrapped under it open with nothing else.")
+	for *wait {
+		if !st.Rewrapping {
+			if st.RewrapError != "" {
+				return fmt.Errorf("re-wrapping stopped: %s", st.RewrapError)
+			}
+			fmt.Fprintf(stdout, "re-wrapped: %d data keys wrapped again, %d already under the new key, %d changed meanwhile\n",
+				st.Rewrap.Rewrapped, st.Rewrap.Current, st.Rewrap.Gone)
+			return nil
+		}
+		fmt.Fprintf(stderr, "re-wrapping: %d of %d data keys read…\n", st.Rewrap.Rewrapped+st.Rewrap.Current+st.Rewrap.Gone, st.Rewrap.Seen)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+		if err := c.do(ctx, http.MethodGet, keysPath, nil, &st); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// keyFilesOf lists the key files a split carries: the fixed ones and every rotated master key.
+func keyFilesOf(dataDir string) ([]string, error) {
+	masters, err := masterKeyFiles(filepath.Join(dataDir, "keys"))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return keyFiles, nil
+		}
+		return nil, err
+	}
+	return append(append([]string{}, keyFiles...), masters[1:]...), nil
+}
