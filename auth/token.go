@@ -5,13 +5,17 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -84,8 +88,7 @@ func (c *claims) principal() Principal {
 // from an external identity provider instead. An Issuer is safe for
 // concurrent use.
 type Issuer struct {
-	key         ed25519.PrivateKey
-	kid         string
+	signing     atomic.Pointer[signingKey] // replaced by Rotate
 	issuer      string
 	audience    string
 	maxLifetime time.Duration
@@ -129,8 +132,6 @@ func NewIssuer(key ed25519.PrivateKey, issuer string, opts ...IssuerOption) (*Is
 		return nil, errors.New("creating token issuer: empty issuer name")
 	}
 	i := &Issuer{
-		key:         ed25519.NewKeyFromSeed(key.Seed()),
-		kid:         KeyID(pub),
 		issuer:      issuer,
 		audience:    DefaultAudience,
 		maxLifetime: DefaultMaxLifetime,
@@ -149,12 +150,30 @@ func NewIssuer(key ed25519.PrivateKey, issuer string, opts ...IssuerOption) (*Is
 	if i.maxLifetime < time.Second {
 		return nil, fmt.Errorf("creating token issuer: maximum lifetime %v is shorter than 1s", i.maxLifetime)
 	}
+	i.signing.Store(&signingKey{key: ed25519.NewKeyFromSeed(key.Seed()), kid: KeyID(pub)})
 	return i, nil
+}
+
+// signingKey is the key an Issuer signs with, and its "kid".
+type signingKey struct {
+	key ed25519.PrivateKey
+	kid string
 }
 
 // Public returns the public key that verifies the Issuer's tokens.
 func (i *Issuer) Public() ed25519.PublicKey {
-	return i.key.Public().(ed25519.PublicKey)
+	return i.signing.Load().key.Public().(ed25519.PublicKey)
+}
+
+// Rotate makes the Issuer sign with key from now on (a token issuer key rotation). Tokens it
+// signed before still verify where the old public key is kept ([WithPreviousKeys]).
+func (i *Issuer) Rotate(key ed25519.PrivateKey) error {
+	if len(key) != ed25519.PrivateKeySize {
+		return fmt.Errorf("rotating token issuer: private key is %d bytes, want %d", len(key), ed25519.PrivateKeySize)
+	}
+	pub := ed25519.NewKeyFromSeed(key.Seed()).Public().(ed25519.PublicKey)
+	i.signing.Store(&signingKey{key: ed25519.NewKeyFromSeed(key.Seed()), kid: KeyID(pub)})
+	return nil
 }
 
 // Issue returns a signed token for p valid for ttl (at least one second, at
@@ -195,9 +214,10 @@ func (i *Issuer) Issue(p Principal, ttl time.Duration) (string, error) {
 			ID:        base64.RawURLEncoding.EncodeToString(id[:]),
 		},
 	}
+	sk := i.signing.Load()
 	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
-	tok.Header["kid"] = i.kid
-	s, err := tok.SignedString(i.key)
+	tok.Header["kid"] = sk.kid
+	s, err := tok.SignedString(sk.key)
 	if err != nil {
 		return "", fmt.Errorf("issuing token: %w", err)
 	}
@@ -207,8 +227,10 @@ func (i *Issuer) Issue(p Principal, ttl time.Duration) (string, error) {
 // Verifier checks tokens signed by one Ed25519 key for one issuer. A Verifier
 // is safe for concurrent use.
 type Verifier struct {
-	pub         ed25519.PublicKey
-	kid         string
+	keys        atomic.Pointer[verifierKeys] // replaced by Rotate
+	reload      func() (ed25519.PublicKey, []ed25519.PublicKey, error)
+	reloadMu    sync.Mutex
+	lastReload  time.Time
 	issuer      string
 	audience    string
 	maxLifetime time.Duration
@@ -219,6 +241,8 @@ type Verifier struct {
 type VerifierOption func(*verifierConfig)
 
 type verifierConfig struct {
+	previous    []ed25519.PublicKey
+	reload      func() (ed25519.PublicKey, []ed25519.PublicKey, error)
 	now         func() time.Time
 	leeway      time.Duration
 	audience    string
@@ -228,6 +252,20 @@ type verifierConfig struct {
 // WithClock makes the Verifier read the time from now instead of [time.Now].
 func WithClock(now func() time.Time) VerifierOption {
 	return func(c *verifierConfig) { c.now = now }
+}
+
+// WithPreviousKeys makes the Verifier also accept tokens signed by keys rotated out (during the
+// overlap after a rotation: until every token they signed has expired). A token signed by one of
+// them must name it in its "kid"; a token without "kid" verifies with the current key only.
+func WithPreviousKeys(pubs ...ed25519.PublicKey) VerifierOption {
+	return func(c *verifierConfig) { c.previous = append(c.previous, pubs...) }
+}
+
+// WithKeyReload gives the Verifier a way to read its keys again (the current key and those
+// rotated out but still accepted) when a token names a key it does not hold: another instance may
+// have rotated. It is called at most once a second.
+func WithKeyReload(reload func() (current ed25519.PublicKey, previous []ed25519.PublicKey, err error)) VerifierOption {
+	return func(c *verifierConfig) { c.reload = reload }
 }
 
 // WithLeeway sets the clock skew tolerated on "exp", "nbf" and "iat"
@@ -274,11 +312,8 @@ func NewVerifier(key ed25519.PublicKey, issuer string, opts ...VerifierOption) (
 	if cfg.maxLifetime < time.Second {
 		return nil, fmt.Errorf("creating token verifier: maximum lifetime %v is shorter than 1s", cfg.maxLifetime)
 	}
-	pub := make(ed25519.PublicKey, ed25519.PublicKeySize)
-	copy(pub, key)
-	return &Verifier{
-		pub:         pub,
-		kid:         KeyID(pub),
+	v := &Verifier{
+		reload:      cfg.reload,
 		issuer:      issuer,
 		audience:    cfg.audience,
 		maxLifetime: cfg.maxLifetime,
@@ -292,7 +327,54 @@ func NewVerifier(key ed25519.PublicKey, issuer string, opts ...VerifierOption) (
 			jwt.WithTimeFunc(cfg.now),
 			jwt.WithStrictDecoding(),
 		),
-	}, nil
+	}
+	if err := v.Rotate(key, cfg.previous...); err != nil {
+		return nil, fmt.Errorf("creating token verifier: %w", err)
+	}
+	return v, nil
+}
+
+// verifierKeys are the keys a Verifier accepts: the current one, and those rotated out.
+type verifierKeys struct {
+	pub      ed25519.PublicKey
+	kid      string
+	previous map[string]ed25519.PublicKey // by kid
+}
+
+// Rotate makes the Verifier accept tokens of current, and of previous (by their "kid") during
+// the overlap after a rotation, in place of the keys it held.
+func (v *Verifier) Rotate(current ed25519.PublicKey, previous ...ed25519.PublicKey) error {
+	if len(current) != ed25519.PublicKeySize {
+		return fmt.Errorf("public key is %d bytes, want %d", len(current), ed25519.PublicKeySize)
+	}
+	k := &verifierKeys{pub: slices.Clone(current), kid: KeyID(current), previous: map[string]ed25519.PublicKey{}}
+	for _, p := range previous {
+		if len(p) != ed25519.PublicKeySize {
+			return fmt.Errorf("a previous public key is %d bytes, want %d", len(p), ed25519.PublicKeySize)
+		}
+		k.previous[KeyID(p)] = slices.Clone(p)
+	}
+	v.keys.Store(k)
+	return nil
+}
+
+// reloadKeys reads the keys again (WithKeyReload), at most once a second; it reports whether it
+// did.
+func (v *Verifier) reloadKeys() bool {
+	if v.reload == nil {
+		return false
+	}
+	v.reloadMu.Lock()
+	defer v.reloadMu.Unlock()
+	if time.Since(v.lastReload) < time.Second {
+		return false
+	}
+	v.lastReload = time.Now()
+	cur, prev, err := v.reload()
+	if err != nil {
+		return false
+	}
+	return v.Rotate(cur, prev...) == nil
 }
 
 var (
@@ -300,18 +382,28 @@ var (
 	errUnknownKey = errors.New("unknown kid")
 )
 
+// ErrUnknownKeyID is wrapped (with [ErrSignature]) by the error of a token whose "kid" names a
+// key the Verifier does not hold: perhaps one rotated in on another instance.
+var ErrUnknownKeyID = errors.New("unknown key id")
+
 // keyFor is the parser's key function: it refuses extensions it does not
 // understand (RFC 7515 §4.1.11) and keys it does not hold.
 func (v *Verifier) keyFor(t *jwt.Token) (any, error) {
 	if _, ok := t.Header["crit"]; ok {
 		return nil, errCritical
 	}
+	keys := v.keys.Load()
 	if kid, ok := t.Header["kid"]; ok {
-		if s, _ := kid.(string); s != v.kid {
-			return nil, errUnknownKey
+		s, _ := kid.(string)
+		if s == keys.kid {
+			return keys.pub, nil
 		}
+		if p, ok := keys.previous[s]; ok {
+			return p, nil
+		}
+		return nil, errUnknownKey
 	}
-	return v.pub, nil
+	return keys.pub, nil
 }
 
 // Verify checks token and returns the principal it speaks for, with TokenID
@@ -342,6 +434,10 @@ func (v *Verifier) Verify(token string) (Principal, error) {
 	}
 	var c claims
 	tok, err := v.parser.ParseWithClaims(token, &c, v.keyFor)
+	if errors.Is(err, errUnknownKey) && v.reloadKeys() {
+		c = claims{}
+		tok, err = v.parser.ParseWithClaims(token, &c, v.keyFor)
+	}
 	if err != nil {
 		return Principal{}, v.classify(tok, &c, err)
 	}
@@ -377,7 +473,7 @@ func (v *Verifier) classify(tok *jwt.Token, c *claims, err error) error {
 	case errors.Is(err, errCritical):
 		return fmt.Errorf("%w: unsupported crit header", ErrMalformed)
 	case errors.Is(err, errUnknownKey):
-		return fmt.Errorf("%w: unknown key id", ErrSignature)
+		return fmt.Errorf("%w: %w", ErrSignature, ErrUnknownKeyID)
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
 		return ErrSignature
 	case !errors.Is(err, jwt.ErrTokenInvalidClaims):
@@ -414,4 +510,15 @@ func (v *Verifier) classify(tok *jwt.Token, c *claims, err error) error {
 		return fmt.Errorf("%w: before iat", ErrNotYetValid)
 	}
 	return ErrClaims
+}
+
+// JWKS returns the JSON Web Key Set (RFC 7517) of the given Ed25519 public keys, each an OKP key
+// (RFC 8037) with its "kid" ([KeyID]), "alg" EdDSA and "use" sig: how the hub publishes its token
+// keys, both of them during the overlap after a rotation.
+func JWKS(pubs ...ed25519.PublicKey) ([]byte, error) {
+	set := jose.JSONWebKeySet{}
+	for _, p := range pubs {
+		set.Keys = append(set.Keys, jose.JSONWebKey{Key: p, KeyID: KeyID(p), Algorithm: Algorithm, Use: "sig"})
+	}
+	return json.Marshal(set)
 }

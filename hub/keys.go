@@ -107,23 +107,11 @@ func (k *KeyRotation) RotateMaster(ctx context.Context, p auth.Principal) (Rotat
 	defer clear(key)
 	idb := seal.KeyID(key)
 	id := fmt.Sprintf("%x", idb[:])
-	dept, role := usecase.Actor(p)
-	e := ledger.Entry{Kind: ledger.KindRotation, Time: k.now(), Department: dept, Role: role,
-		Outcome: ledger.OutcomeAllowed, Reason: "master", Record: RotationDigest("master", id)}
-	if k.cfg.Policy != nil {
-		e.Policy = k.cfg.Policy()
-	}
-	if k.cfg.Officials != nil {
-		line, err := k.cfg.Officials.Line(ctx, p)
-		if err != nil {
-			return Rotation{}, err
-		}
-		e.Official = line
-	}
-	r, err := usecase.Append(ctx, k.cfg.Ledger, e)
+	index, err := k.logRotation(ctx, p, "master", id)
 	if err != nil {
 		return Rotation{}, err
 	}
+	r := ledger.Receipt{Index: index}
 	if err := k.cfg.Persist(key); err != nil {
 		return Rotation{}, fmt.Errorf("storing the new master key (rotation entry %d names a key that never took effect; rotate again): %w", r.Index, err)
 	}
@@ -131,6 +119,38 @@ func (k *KeyRotation) RotateMaster(ctx context.Context, p auth.Principal) (Rotat
 		return Rotation{}, err
 	}
 	return Rotation{Key: "master", KeyID: id, Index: r.Index}, nil
+}
+
+// LogRotation appends the rotation entry of a key that is not the master key (reason key, e.g.
+// "token" or "credential"; record line RotationDigest(key, id), id naming the new key, e.g. its
+// public key's "kid"): the caller rotates that key only once this returned. Only operators
+// rotate keys.
+func (k *KeyRotation) LogRotation(ctx context.Context, p auth.Principal, key, id string) (uint64, error) {
+	if p.Kind != auth.KindOperator {
+		return 0, fmt.Errorf("%w: only operators rotate keys", ErrForbidden)
+	}
+	if key == "master" {
+		return 0, errors.New("hub: the master key rotates with RotateMaster")
+	}
+	return k.logRotation(ctx, p, key, id)
+}
+
+func (k *KeyRotation) logRotation(ctx context.Context, p auth.Principal, key, id string) (uint64, error) {
+	dept, role := usecase.Actor(p)
+	e := ledger.Entry{Kind: ledger.KindRotation, Time: k.now(), Department: dept, Role: role,
+		Outcome: ledger.OutcomeAllowed, Reason: key, Record: RotationDigest(key, id)}
+	if k.cfg.Policy != nil {
+		e.Policy = k.cfg.Policy()
+	}
+	if k.cfg.Officials != nil {
+		line, err := k.cfg.Officials.Line(ctx, p)
+		if err != nil {
+			return 0, err
+		}
+		e.Official = line
+	}
+	r, err := usecase.Append(ctx, k.cfg.Ledger, e)
+	return r.Index, err
 }
 
 // RewrapProgress is how far a re-wrap got.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	fnote "github.com/transparency-dev/formats/note"
@@ -279,6 +280,10 @@ type app struct {
 	rewrap   rewrapState
 	// life ends when the app closes: background work started by requests runs under it.
 	life context.Context
+	// ownVerifier checks the hub's own tokens (also inside verifier); tokenRotation serialises
+	// token key rotations (rotate.go).
+	ownVerifier   *auth.Verifier
+	tokenRotation sync.Mutex
 }
 
 // openApp opens everything a serving hub needs, checks the ledger against its latest checkpoint,
@@ -454,11 +459,21 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	if a.issuer, err = auth.NewIssuer(k.issuer, tokenIssuer, cfg.issuerOptions()...); err != nil {
 		return nil, err
 	}
-	own, err := auth.NewVerifier(k.issuer.Public().(ed25519.PublicKey), tokenIssuer, cfg.verifierOptions()...)
+	prevTokens, err := readPreviousTokenKeys(cfg.path("keys"), time.Now())
 	if err != nil {
 		return nil, err
 	}
-	a.verifier = own
+	vopts := append(cfg.verifierOptions(), auth.WithKeyReload(func() (ed25519.PublicKey, []ed25519.PublicKey, error) {
+		return tokenKeys(cfg.path("keys"))
+	}))
+	for _, pk := range prevTokens {
+		vopts = append(vopts, auth.WithPreviousKeys(pk.PublicKey))
+	}
+	own, err := auth.NewVerifier(k.issuer.Public().(ed25519.PublicKey), tokenIssuer, vopts...)
+	if err != nil {
+		return nil, err
+	}
+	a.verifier, a.ownVerifier = own, own
 	if len(cfg.OIDCIssuers) > 0 {
 		if a.verifier, err = auth.NewMultiVerifier(own, cfg.OIDCIssuers); err != nil {
 			return nil, err
@@ -725,6 +740,7 @@ func (a *app) handler() http.Handler {
 	if a.cfg.Pprof {
 		a.mountPprof(mux)
 	}
+	mux.HandleFunc("GET /.well-known/jwks.json", a.jwks)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", a.readyz) // metrics.go: every reason the hub is not ready
 	mux.Handle("GET "+metricsPath, a.metrics.handler(a.verifier, a.cfg.MetricsLoopback, a.cfg.Logger))

@@ -1,6 +1,6 @@
 package main
 
-// Key rotation without downtime (the master sealing key).
+// Key rotation without downtime: the master sealing key and the token issuer key.
 //
 // The master keys live in the data directory's keys/: master.key is the first, and each rotation
 // adds master-2.key, master-3.key, … (never replacing a file); the highest number is current.
@@ -12,9 +12,16 @@ package main
 // restart does not scan again; a restart before that resumes it. Hubs sharing a database and a
 // copy of the key files learn of a new key when they first meet a data key wrapped under it: the
 // ring reads the key files again (at most once a second).
+//
+// The token issuer key (keys/issuer.key) is replaced in place, after its public half is recorded
+// in keys/issuer.previous.json with the time until which tokens it signed are still accepted (the
+// longest token lifetime, plus the clock leeway): /.well-known/jwks.json lists the current key and
+// those, and the hub accepts tokens of both during the overlap. Hubs sharing the key files read
+// them again when a token names a key they do not hold.
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -244,19 +251,27 @@ func (a *app) keysHandler(life context.Context) http.Handler {
 			http.Error(w, "want a JSON body {\"key\": \"master\"}", http.StatusBadRequest)
 			return
 		}
-		if req.Key != "master" {
-			http.Error(w, fmt.Sprintf("cannot rotate %q here: only the master key (\"master\") rotates through this API", req.Key), http.StatusBadRequest)
+		p, _ := auth.FromContext(r.Context())
+		var rot hub.Rotation
+		var err error
+		switch req.Key {
+		case "master":
+			rot, err = a.rotation.RotateMaster(r.Context(), p)
+		case "token":
+			rot, err = a.rotateTokenKey(r.Context(), p)
+		default:
+			http.Error(w, fmt.Sprintf("cannot rotate %q: the choices are master and token", req.Key), http.StatusBadRequest)
 			return
 		}
-		p, _ := auth.FromContext(r.Context())
-		rot, err := a.rotation.RotateMaster(r.Context(), p)
 		if err != nil {
-			a.cfg.Logger.ErrorContext(r.Context(), "rotating the master key", slog.String("error", err.Error()))
+			a.cfg.Logger.ErrorContext(r.Context(), "rotating a key", slog.String("key", req.Key), slog.String("error", err.Error()))
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}
-		a.cfg.Logger.InfoContext(r.Context(), "master key rotated", slog.String("key", rot.KeyID), slog.Uint64("entry", rot.Index))
-		a.rewrapInBackground(life, true)
+		a.cfg.Logger.InfoContext(r.Context(), "key rotated", slog.String("key", req.Key), slog.String("id", rot.KeyID), slog.Uint64("entry", rot.Index))
+		if req.Key == "master" {
+			a.rewrapInBackground(life, true)
+		}
 		st := a.keysStatus()
 		st.Rotation = &rot
 		writeJSONResponse(w, http.StatusOK, st)
@@ -270,12 +285,17 @@ func writeJSONResponse(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-const keysRotateUsage = `usage: govhub keys rotate [--key master] [--wait] [--data-dir DIR] [--hub URL] [--token T]
+const keysRotateUsage = `usage: govhub keys rotate [--key master|token] [--wait] [--data-dir DIR] [--hub URL] [--token T]
 
-Rotates the master sealing key of the running hub without stopping it: the rotation goes on the
-ledger, the new key file keys/master-N.key is written beside the others, every new data key is
-wrapped under it, and the existing ones are wrapped again in the background. Back up the new key
-file (govhub keys split) once it exists. --wait follows the re-wrap until it is done.
+Rotates a key of the running hub without stopping it; the rotation goes on the ledger first.
+
+  master  the master sealing key: the new key file keys/master-N.key is written beside the
+          others, every new data key is wrapped under it, and the existing ones are wrapped
+          again in the background (--wait follows the re-wrap until it is done).
+  token   the token issuer key: keys/issuer.key is replaced; tokens signed by the old key are
+          accepted until they expire, and /.well-known/jwks.json lists both keys meanwhile.
+
+Back up the new key file (govhub keys split) once it exists.
 
 The token must be an operator's (default: one minted with the data directory's issuer key).
 
@@ -289,15 +309,15 @@ func cmdKeysRotate(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fs.PrintDefaults()
 	}
 	dataDir := fs.String("data-dir", defaultDataDir, "the hub's data directory (to find the hub and its issuer key)")
-	key := fs.String("key", "master", "the key to rotate: master")
+	key := fs.String("key", "master", "the key to rotate: master or token")
 	wait := fs.Bool("wait", false, "wait until every data key is wrapped under the new key, printing progress")
 	var af adminFlags
 	af.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *key != "master" {
-		return &exitError{2, fmt.Errorf("--key %q: only the master key rotates with this command (the choices: master)", *key)}
+	if *key != "master" && *key != "token" {
+		return &exitError{2, fmt.Errorf("--key %q: the choices: master, token", *key)}
 	}
 	c, err := af.client(*dataDir, mintToken(*dataDir, auth.Principal{Kind: auth.KindOperator, Subject: cliSubject()}))
 	if err != nil {
@@ -308,7 +328,12 @@ func cmdKeysRotate(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err := c.do(ctx, http.MethodPost, rotatePath, body, &st); err != nil {
 		return err
 	}
-	if st.Rotation != nil {
+	switch {
+	case st.Rotation != nil && *key == "token":
+		fmt.Fprintf(stdout, "token issuer key rotated: new kid %s (ledger entry %d), file keys/issuer.key; tokens of the old key are accepted until they expire\n", st.Rotation.KeyID, st.Rotation.Index)
+		fmt.Fprintln(stdout, "Back up the new key file now (govhub keys split).")
+		return nil
+	case st.Rotation != nil:
 		fmt.Fprintf(stdout, "master key rotated: new key %s (ledger entry %d), file keys/%s\n", st.Rotation.KeyID, st.Rotation.Index, st.MasterFiles[len(st.MasterFiles)-1])
 	}
 	fmt.Fprintln(stdout, "Back up the new key file now (govhub keys split): data keys wrapped under it open with nothing else.")
@@ -344,4 +369,129 @@ func keyFilesOf(dataDir string) ([]string, error) {
 		return nil, err
 	}
 	return append(append([]string{}, keyFiles...), masters[1:]...), nil
+}
+
+// previousTokenKeysFile lists the token issuer keys rotated out whose tokens are still accepted.
+const previousTokenKeysFile = "issuer.previous.json"
+
+// previousTokenKey is a token issuer key rotated out: its public half, and until when tokens it
+// signed are accepted.
+type previousTokenKey struct {
+	KID         string    `json:"kid"`
+	PublicKey   []byte    `json:"publicKey"` // 32 bytes, standard base64 in the file
+	RetiredAt   time.Time `json:"retiredAt"`
+	AcceptUntil time.Time `json:"acceptUntil"`
+}
+
+// readPreviousTokenKeys reads the token keys rotated out that are still accepted at now.
+func readPreviousTokenKeys(dir string, now time.Time) ([]previousTokenKey, error) {
+	b, err := os.ReadFile(filepath.Join(dir, previousTokenKeysFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var all, live []previousTokenKey
+	if err := json.Unmarshal(b, &all); err != nil {
+		return nil, fmt.Errorf("%s: %w", previousTokenKeysFile, err)
+	}
+	for _, k := range all {
+		if len(k.PublicKey) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("%s: key %s is %d bytes", previousTokenKeysFile, k.KID, len(k.PublicKey))
+		}
+		if now.Before(k.AcceptUntil) {
+			live = append(live, k)
+		}
+	}
+	return live, nil
+}
+
+// tokenKeys reads the token issuer's current public key and those rotated out but still
+// accepted, from the key files (how an instance learns of a rotation made by another).
+func tokenKeys(dir string) (ed25519.PublicKey, []ed25519.PublicKey, error) {
+	priv, err := keys.ReadEd25519(filepath.Join(dir, "issuer.key"))
+	if err != nil {
+		return nil, nil, err
+	}
+	prev, err := readPreviousTokenKeys(dir, time.Now())
+	if err != nil {
+		return nil, nil, err
+	}
+	pubs := make([]ed25519.PublicKey, len(prev))
+	for i, k := range prev {
+		pubs[i] = k.PublicKey
+	}
+	return priv.Public().(ed25519.PublicKey), pubs, nil
+}
+
+// rotateTokenKey replaces the token issuer key: the rotation entry first, then the old public
+// key recorded as still accepted, then the new key file, then the issuer and the verifier.
+func (a *app) rotateTokenKey(ctx context.Context, p auth.Principal) (hub.Rotation, error) {
+	a.tokenRotation.Lock()
+	defer a.tokenRotation.Unlock()
+	pub, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		return hub.Rotation{}, err
+	}
+	kid := auth.KeyID(pub)
+	index, err := a.rotation.LogRotation(ctx, p, "token", kid)
+	if err != nil {
+		return hub.Rotation{}, err
+	}
+	dir := a.cfg.path("keys")
+	now := time.Now()
+	prev, err := readPreviousTokenKeys(dir, now)
+	if err != nil {
+		return hub.Rotation{}, err
+	}
+	maxTTL := a.cfg.MaxTokenTTL
+	if maxTTL == 0 {
+		maxTTL = auth.DefaultMaxLifetime
+	}
+	old := a.issuer.Public()
+	prev = append(prev, previousTokenKey{KID: auth.KeyID(old), PublicKey: old, RetiredAt: now.UTC(),
+		AcceptUntil: now.Add(maxTTL + auth.DefaultLeeway).UTC()})
+	b, err := json.MarshalIndent(prev, "", "  ")
+	if err != nil {
+		return hub.Rotation{}, err
+	}
+	if err := keys.Replace(filepath.Join(dir, previousTokenKeysFile), append(b, '\n')); err != nil {
+		return hub.Rotation{}, err
+	}
+	pem, err := keys.EncodeEd25519(priv)
+	if err != nil {
+		return hub.Rotation{}, err
+	}
+	if err := keys.Replace(filepath.Join(dir, "issuer.key"), pem); err != nil {
+		return hub.Rotation{}, fmt.Errorf("storing the new token issuer key (rotation entry %d names a key that never took effect; rotate again): %w", index, err)
+	}
+	pubs := make([]ed25519.PublicKey, len(prev))
+	for i, k := range prev {
+		pubs[i] = k.PublicKey
+	}
+	if err := a.ownVerifier.Rotate(pub, pubs...); err != nil {
+		return hub.Rotation{}, err
+	}
+	if err := a.issuer.Rotate(priv); err != nil {
+		return hub.Rotation{}, err
+	}
+	return hub.Rotation{Key: "token", KeyID: kid, Index: index}, nil
+}
+
+// jwks serves /.well-known/jwks.json: the token issuer's keys, the current one first.
+func (a *app) jwks(w http.ResponseWriter, r *http.Request) {
+	cur, prev, err := tokenKeys(a.cfg.path("keys"))
+	if err != nil {
+		http.Error(w, "reading the token keys", http.StatusInternalServerError)
+		return
+	}
+	b, err := auth.JWKS(append([]ed25519.PublicKey{cur}, prev...)...)
+	if err != nil {
+		http.Error(w, "encoding the token keys", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/jwk-set+json")
+	w.Header().Set("Cache-Control", "max-age=60")
+	w.Write(b)
 }

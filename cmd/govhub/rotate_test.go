@@ -15,6 +15,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/crypto/seal"
 	"github.com/govhub/govhub/hub"
 	"github.com/govhub/govhub/ledger"
@@ -242,5 +243,92 @@ func TestMasterRingFollowsKeyFiles(t *testing.T) {
 	}
 	if files, _ := masterKeyFiles(dir); strings.Join(files, " ") != "master.key master-2.key master-3.key" {
 		t.Errorf("key files after a second rotation = %v", files)
+	}
+}
+
+// The token issuer key is rotated while clerks keep using tokens issued before: no request fails,
+// the JWKS lists both keys, tokens of the new key (minted by `govhub token` from the replaced key
+// file) are accepted, and old tokens still are after a restart, until they expire.
+func TestTokenKeyRotationUnderLoad(t *testing.T) {
+	const n = 10
+	h := startHub(t, n)
+	ids := h.citizensWith(n, "tax")
+	srv := httptest.NewServer(h.handler)
+	defer srv.Close()
+	oldTax := h.token(taxClerk)
+	oldKid := auth.KeyID(h.app.issuer.Public())
+	var (
+		requests, failures atomic.Int64
+		firstFailure       atomic.Value
+		stop               = make(chan struct{})
+		wg                 sync.WaitGroup
+	)
+	for w := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; ; i += 3 {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				res := h.query(oldTax, taxQuery, map[string]any{"id": ids[i%len(ids)]})
+				requests.Add(1)
+				if len(res.Errors) > 0 {
+					failures.Add(1)
+					firstFailure.CompareAndSwap(nil, fmt.Sprintf("%+v", res.Errors))
+				}
+			}
+		}()
+	}
+	time.Sleep(200 * time.Millisecond)
+	var out bytes.Buffer
+	err := run(t.Context(), []string{"keys", "rotate", "--key", "token", "--hub", srv.URL, "--token", h.token(operator)}, &out, io.Discard)
+	time.Sleep(200 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	if err != nil {
+		t.Fatalf("keys rotate --key token = %v\n%s", err, out.String())
+	}
+	if f := failures.Load(); f > 0 {
+		t.Fatalf("%d of %d requests failed during the token key rotation; first: %v", f, requests.Load(), firstFailure.Load())
+	}
+	newKid := auth.KeyID(h.app.issuer.Public())
+	if newKid == oldKid || !strings.Contains(out.String(), newKid) {
+		t.Fatalf("kid %s → %s; printed:\n%s", oldKid, newKid, out.String())
+	}
+	jwks := httptest.NewRecorder()
+	h.handler.ServeHTTP(jwks, httptest.NewRequest("GET", "/.well-known/jwks.json", nil))
+	if jwks.Code != 200 || !strings.Contains(jwks.Body.String(), `"kid":"`+newKid+`"`) || !strings.Contains(jwks.Body.String(), `"kid":"`+oldKid+`"`) {
+		t.Errorf("JWKS = %d %s, want both kids", jwks.Code, jwks.Body.String())
+	}
+	var tokOut bytes.Buffer
+	if err := run(t.Context(), []string{"token", "--data-dir", h.dir, "--kind", "department", "--department", "tax", "--role", "clerk", "--subject", "t2"}, &tokOut, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	newTax := strings.TrimSpace(tokOut.String())
+	for name, tok := range map[string]string{"old": oldTax, "new": newTax} {
+		if res := h.query(tok, taxQuery, map[string]any{"id": ids[0]}); len(res.Errors) > 0 {
+			t.Errorf("a token of the %s key after the rotation: %+v", name, res.Errors)
+		}
+	}
+	// The rotation entry names the new kid by its digest.
+	entries, _ := h.entries()
+	found := false
+	for _, e := range entries {
+		if e.Kind == ledger.KindRotation && e.Reason == "token" && bytes.Equal(e.Record, hub.RotationDigest("token", newKid)) {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("no token rotation entry on the ledger")
+	}
+	h.close()
+	h.open()
+	for name, tok := range map[string]string{"old": oldTax, "new": newTax} {
+		if res := h.query(tok, taxQuery, map[string]any{"id": ids[0]}); len(res.Errors) > 0 {
+			t.Errorf("after a restart, a token of the %s key: %+v", name, res.Errors)
+		}
 	}
 }

@@ -113,6 +113,50 @@ func Write(path string, data []byte) error {
 	return nil
 }
 
+// Replace stores data as the key file at path in place of the one there (mode 0600), atomically:
+// a reader sees the old file or the new one, never a part (a key rotation).
+func Replace(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".tmp-key-*")
+	if err != nil {
+		return fmt.Errorf("creating key file: %w", err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("writing key file: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("syncing key file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("installing key file %s: %w", path, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// EncodeEd25519 returns the key file form of an Ed25519 private key (PKCS #8 PEM).
+func EncodeEd25519(priv ed25519.PrivateKey) ([]byte, error) {
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+}
+
 // Symmetric returns the 32-byte key in path, creating a random one if the file does not exist.
 func Symmetric(path string) (key []byte, created bool, err error) {
 	data, created, err := loadOrCreate(path, func() ([]byte, error) {

@@ -2,6 +2,7 @@ package keys_test
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"errors"
 	"io/fs"
 	"os"
@@ -164,5 +165,32 @@ func TestReadNeverCreates(t *testing.T) {
 	}
 	if _, err := keys.ReadSymmetric(filepath.Join(dir, "s.key")); !errors.Is(err, keys.ErrPermissions) {
 		t.Errorf("ReadSymmetric of a 0640 key = %v, want ErrPermissions", err)
+	}
+}
+
+func TestReplace(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "issuer.key")
+	first, _, err := keys.Ed25519(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, second, _ := ed25519.GenerateKey(nil)
+	data, err := keys.EncodeEd25519(second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := keys.Replace(path, data); err != nil {
+		t.Fatal(err)
+	}
+	got, err := keys.ReadEd25519(path)
+	if err != nil || !got.Equal(second) || got.Equal(first) {
+		t.Fatalf("after Replace: %v, the new key %v", err, got.Equal(second))
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v", fi.Mode().Perm())
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("left %d files", len(ents))
 	}
 }
