@@ -16,6 +16,11 @@
 //     tokens): who accessed my data, live; each entry verified in the page with verify.js against
 //     the keys the hub was configured with (Config.LogKey, WitnessKeys, Quorum, rendered into the
 //     page as JSON data, never script); receipts; my data and its openings; questions.
+//   - certverify.js: checks certificates in the browser: RFC 8785 canonical JSON, Multikey, the
+//     W3C Data Integrity eddsa-jcs-2022 proof with WebCrypto, and the threshold proofs with
+//     rangeproof.wasm, crypto/rangeproof compiled to WebAssembly by `go generate ./web`
+//     (generate.go; wasm_exec.js is the Go toolchain's loader for it). Pages that load it are
+//     served with VerifyPageContentSecurityPolicy.
 //   - gql.js, i18n.js, ui.js, app.css: helpers and styles shared by the pages: a GraphQL client
 //     that turns errors into words, the language choice (Simplified Chinese or English, from the
 //     browser's languages, switched by the user and kept in localStorage "govhub.lang"), and the
@@ -54,6 +59,12 @@ func Static() fs.FS {
 // ContentSecurityPolicy is sent with every page and asset: scripts, styles and connections from
 // the hub's own origin only (no inline script or style, no CDN), no framing, no <base>.
 const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+// VerifyPageContentSecurityPolicy is ContentSecurityPolicy for the certificate verification page,
+// which also compiles the threshold-proof verifier (rangeproof.wasm, from the hub itself):
+// 'wasm-unsafe-eval' allows WebAssembly and nothing else (no eval of script).
+const VerifyPageContentSecurityPolicy = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
 // DefaultGraphQLPath is where the pages send GraphQL requests unless Config says otherwise.
