@@ -83,6 +83,10 @@ type Config struct {
 	LogKey      string
 	WitnessKeys []string
 	Quorum      int
+	// IssuerKey is the certificates' credential key (a Multikey, "z6Mk…"), which the certificate
+	// verification page pins; empty: the page takes the key the issuer's DID document names (the
+	// issue entry on the witnessed ledger still binds the certificate's content).
+	IssuerKey string
 	// Demo says the hub runs as govhub demo: the portal then offers to choose a demo citizen
 	// (the hub's demo-only token endpoint, DemoCitizenTokenPath).
 	Demo bool
@@ -98,6 +102,7 @@ type Trust struct {
 	LogKey      string   `json:"logKey"`
 	WitnessKeys []string `json:"witnessKeys"`
 	Quorum      int      `json:"quorum"`
+	IssuerKey   string   `json:"issuerKey,omitempty"`
 	Demo        bool     `json:"demo"`
 	// DemoTokenPath is DemoCitizenTokenPath under the demo, empty otherwise.
 	DemoTokenPath string `json:"demoTokenPath,omitempty"`
@@ -106,7 +111,7 @@ type Trust struct {
 // configJSON renders cfg's trusted keys for a page. encoding/json escapes <, > and &, so the text
 // cannot end the <script> element it sits in.
 func configJSON(cfg Config) string {
-	tr := Trust{LogKey: cfg.LogKey, WitnessKeys: cfg.WitnessKeys, Quorum: cfg.Quorum, Demo: cfg.Demo}
+	tr := Trust{LogKey: cfg.LogKey, WitnessKeys: cfg.WitnessKeys, Quorum: cfg.Quorum, IssuerKey: cfg.IssuerKey, Demo: cfg.Demo}
 	if tr.WitnessKeys == nil {
 		tr.WitnessKeys = []string{}
 	}
@@ -124,6 +129,9 @@ func configJSON(cfg Config) string {
 //
 //	/console    the officers' console (HTML)
 //	/portal     the citizens' portal (HTML, with cfg's trusted keys)
+//	/verify/ID  the public certificate verification page (HTML, with cfg's trusted keys), for
+//	            an ID of letters, digits and dashes; its data is /verify/ID.json, which the hub
+//	            serves elsewhere (mount this handler on the page's path only)
 //	/static/…   the embedded scripts, styles and other assets (not the HTML pages)
 //
 // Mount it on those patterns; any other path is 404. Every response carries
@@ -188,8 +196,27 @@ func contentType(name string) string {
 		return "image/png"
 	case ".ico":
 		return "image/x-icon"
+	case ".wasm":
+		return "application/wasm"
 	}
 	return "application/octet-stream"
+}
+
+// VerifyPathPrefix is where certificate verification pages are: VerifyPathPrefix + id.
+const VerifyPathPrefix = "/verify/"
+
+// validCertificateID reports whether id may name a certificate page: 1 to 64 letters, digits and
+// dashes (no dot: /verify/ID.json is the data, not the page).
+func validCertificateID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 type handler struct {
@@ -205,6 +232,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		hd.Set("Allow", "GET, HEAD")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if id, ok := strings.CutPrefix(r.URL.Path, VerifyPathPrefix); ok && validCertificateID(id) {
+		hd.Set("Content-Security-Policy", VerifyPageContentSecurityPolicy)
+		hd.Set("Cache-Control", "no-store")
+		hd.Set("X-Frame-Options", "DENY")
+		serve(w, r, h.pages["/certificate"])
 		return
 	}
 	if a, ok := h.pages[r.URL.Path]; ok {

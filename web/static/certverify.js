@@ -132,3 +132,179 @@ export async function verifyRangeProof(commitmentHex, statement, contextBytes, p
   await loadRangeProofVerifier(base);
   return globalThis.govhubVerifyRangeProof(commitmentHex, JSON.stringify(statement), toBase64(contextBytes), toBase64(proofBytes));
 }
+
+// ---- a whole certificate: the document GET /verify/<id>.json serves ----
+//
+// verifyCertificate(doc, trust) checks a verification document (format
+// govhub/certificate-verification/v1, specified in the Go package certificate) as `govhub
+// verify-certificate` does, against trust = {logKey, witnessKeys, quorum, issuerKey?} (the keys
+// pinned in the page; issuerKey a Multikey string): the credential's eddsa-jcs-2022 signature by
+// the key its DID document names for the proof's verification method (and equal to issuerKey when
+// pinned); every threshold proof of the evidence against its commitment, its statement and the
+// certificate id; the issue receipt (C2SP tlog-proof whose extra data is the entry) under a
+// checkpoint signed by the log and cosigned by a quorum of witnesses, at the index the evidence
+// names; that entry an allowed issue entry naming this certificate, recording SHA-256(
+// "govhub/certificate/v1" ‖ 0x00 ‖ JCS(credential without proof and without the evidence's
+// issueEntry)), under the policy version the evidence names; and the status credential's
+// signature and subject. It resolves to {ok: true, report} or {ok: false, step, message}; the
+// steps are signature, proofs, ledger, status.
+
+import { verifyCheckpoint, verifyInclusion, leafHash, fromBase64 } from './verify.js';
+
+const CERT_FORMAT = 'govhub/certificate-verification/v1';
+const CERT_PREFIX = 'urn:govhub:certificate:';
+
+class CertError extends Error {
+  constructor(step, message) {
+    super(message);
+    this.step = step;
+  }
+}
+
+function certFail(step, message) {
+  throw new CertError(step, message);
+}
+
+// keyFromDIDDocument returns the Multikey of the verification method vm that the DID document
+// lists under assertionMethod.
+function keyFromDIDDocument(did, vm) {
+  if (did == null || typeof did !== 'object') certFail('signature', 'the issuer DID document is missing');
+  const authorized = (did.assertionMethod ?? []).some((m) => (typeof m === 'string' ? m : m?.id) === vm);
+  if (!authorized) certFail('signature', `the DID document does not authorize ${vm} for assertions`);
+  const m = (did.verificationMethod ?? []).find((v) => v?.id === vm);
+  if (!m || m.type !== 'Multikey') certFail('signature', `the DID document has no Multikey ${vm}`);
+  if (m.controller !== did.id || !vm.startsWith(did.id + '#')) certFail('signature', `${vm} is not controlled by ${did.id}`);
+  return m.publicKeyMultibase;
+}
+
+export function parseTlogProof(text) {
+  const lines = text.split('\n');
+  if (lines[0] !== 'c2sp.org/tlog-proof@v1') throw new TypeError('not a c2sp.org/tlog-proof@v1');
+  let i = 1;
+  let extra = null;
+  if (lines[i]?.startsWith('extra ')) extra = fromBase64(lines[i++].slice(6));
+  if (!lines[i]?.startsWith('index ')) throw new TypeError('no index line');
+  const index = Number(lines[i++].slice(6));
+  if (!Number.isSafeInteger(index) || index < 0) throw new TypeError('the index is not a number');
+  const proof = [];
+  while (i < lines.length && lines[i] !== '') proof.push(fromBase64(lines[i++]));
+  if (lines[i] !== '') throw new TypeError('no empty line before the checkpoint');
+  return { extra, index, proof, checkpoint: lines.slice(i + 1).join('\n') };
+}
+
+function entryLines(bytes) {
+  const m = new Map();
+  for (const line of new TextDecoder().decode(bytes).split('\n')) {
+    const sp = line.indexOf(' ');
+    if (sp > 0 && !m.has(line.slice(0, sp))) m.set(line.slice(0, sp), line.slice(sp + 1));
+  }
+  return m;
+}
+
+async function recordDigest(credential) {
+  const c = structuredClone(credential);
+  delete c.proof;
+  delete c.evidence[0].issueEntry;
+  const tag = new TextEncoder().encode('govhub/certificate/v1\u0000');
+  const body = new TextEncoder().encode(jcs(c));
+  const all = new Uint8Array(tag.length + body.length);
+  all.set(tag, 0);
+  all.set(body, tag.length);
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', all));
+}
+
+function hexOf(b) {
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+function fromHexString(s) {
+  if (typeof s !== 'string' || !/^([0-9a-f]{2})*$/.test(s)) throw new TypeError('not lowercase hex');
+  return new Uint8Array(s.match(/../g)?.map((h) => parseInt(h, 16)) ?? []);
+}
+
+export async function verifyCertificate(doc, trust, wasmBase) {
+  try {
+    return { ok: true, report: await checkCertificate(doc, trust ?? {}, wasmBase) };
+  } catch (e) {
+    return { ok: false, step: e.step ?? 'input', message: e.message };
+  }
+}
+
+async function checkCertificate(doc, trust, wasmBase) {
+  if (doc?.format !== CERT_FORMAT) certFail('input', `not a ${CERT_FORMAT} document`);
+  const cred = doc.credential;
+  // The signature, by the key the issuer's DID document names (and the pinned one, if pinned).
+  const vm = cred?.proof?.verificationMethod;
+  if (typeof vm !== 'string') certFail('signature', 'the credential has no verification method');
+  const multikey = keyFromDIDDocument(doc.didDocument, vm);
+  if (trust.issuerKey && multikey !== trust.issuerKey) certFail('signature', 'the credential is signed by a key other than the pinned issuer key');
+  if (cred.issuer !== doc.didDocument.id) certFail('signature', `the issuer ${cred.issuer} is not the DID ${doc.didDocument.id}`);
+  let ok;
+  try {
+    ok = await verifyDataIntegrity(cred, multikeyEd25519(multikey));
+  } catch (e) {
+    certFail('signature', e.message);
+  }
+  if (!ok) certFail('signature', 'the credential\'s signature does not verify: it was changed or not signed by its issuer');
+  if (typeof cred.id !== 'string' || !cred.id.startsWith(CERT_PREFIX)) certFail('signature', 'the credential is not a GovHub certificate');
+  const id = cred.id.slice(CERT_PREFIX.length);
+  const ev = cred.evidence?.[0];
+  if (ev?.type !== 'GovHubRuleDecision') certFail('signature', 'the credential has no rule decision as evidence');
+
+  // The threshold proofs, bound to the certificate id.
+  const ctx = new TextEncoder().encode(id);
+  for (const p of ev.proofs ?? []) {
+    let reason;
+    try {
+      reason = await verifyRangeProof(p.commitment, p.statement, ctx, fromBase64(p.proof), wasmBase);
+    } catch (e) {
+      reason = e.message;
+    }
+    if (reason !== '') certFail('proofs', `the proof that ${p.field} satisfies ${p.predicate} does not verify: ${reason}`);
+  }
+
+  // The issue entry, included under a checkpoint signed by the log and cosigned by the witnesses.
+  let receipt;
+  try {
+    receipt = parseTlogProof(doc.issueReceipt ?? '');
+  } catch (e) {
+    certFail('ledger', `the issue receipt: ${e.message}`);
+  }
+  if (String(receipt.index) !== ev.issueEntry) certFail('ledger', `the receipt is for entry ${receipt.index}, the certificate names entry ${ev.issueEntry}`);
+  let cp;
+  try {
+    cp = await verifyCheckpoint(receipt.checkpoint, trust.logKey, trust.witnessKeys ?? [], trust.quorum ?? 0);
+  } catch (e) {
+    certFail('ledger', `the checkpoint: ${e.message}`);
+  }
+  const leaf = await leafHash(receipt.extra);
+  if (!(await verifyInclusion(leaf, receipt.index, cp.size, receipt.proof, cp.root))) {
+    certFail('ledger', `the issue entry is not in the log at ${receipt.index} under the checkpoint of size ${cp.size}`);
+  }
+  const e = entryLines(receipt.extra);
+  if (e.get('kind') !== 'issue' || e.get('outcome') !== 'allowed') certFail('ledger', `ledger entry ${receipt.index} is not an issuance`);
+  if (e.get('certificate') !== id) certFail('ledger', `ledger entry ${receipt.index} issues another certificate`);
+  if (e.get('record') !== hexOf(await recordDigest(cred))) certFail('ledger', `ledger entry ${receipt.index} records another content than this certificate's`);
+  if (e.get('policy') !== ev.policyVersion) certFail('ledger', `ledger entry ${receipt.index} was decided under policy ${e.get('policy')}, the certificate says ${ev.policyVersion}`);
+
+  // The status, signed by the same issuer.
+  const st = doc.status;
+  if (st?.issuer !== cred.issuer) certFail('status', 'the status is not signed by the certificate\'s issuer');
+  let stOK = false;
+  try {
+    stOK = await verifyDataIntegrity(st, multikeyEd25519(keyFromDIDDocument(doc.didDocument, st.proof?.verificationMethod)));
+  } catch (err) {
+    certFail('status', err.message);
+  }
+  if (!stOK) certFail('status', 'the status\'s signature does not verify');
+  if (st.credentialSubject?.id !== cred.id) certFail('status', 'the status is about another certificate');
+  const subject = cred.credentialSubject ?? {};
+  return {
+    id, issuer: cred.issuer, name: cred.name, type: subject.certificateType, claims: subject.claims ?? {},
+    issued: cred.validFrom, ruleVersion: ev.ruleVersion, policyVersion: ev.policyVersion,
+    issuingDepartment: ev.issuingDepartment, purpose: ev.purpose, proofs: (ev.proofs ?? []).map((p) => ({ field: p.field, predicate: p.predicate, statement: p.statement })),
+    issueEntry: receipt.index, checkpoint: { origin: cp.origin, size: Number(cp.size), root: hexOf(cp.root), cosigners: cp.cosigners },
+    status: st.credentialSubject.status, revokedAt: st.credentialSubject.revokedAt ?? null, revokeReason: st.credentialSubject.reason ?? null,
+    statusAsOf: st.validFrom, verifications: doc.verifications ?? null,
+  };
+}

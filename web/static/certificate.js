@@ -1,0 +1,125 @@
+// The public certificate verification page, /verify/<id>: it fetches /verify/<id>.json and checks
+// it in this page (certverify.js: the issuer's signature, the threshold proofs in WebAssembly, the
+// issue entry's inclusion under a witness-cosigned checkpoint, the signed status) against the keys
+// the hub rendered into the page at start-up, never against keys from the response. It shows what
+// the certificate states and nothing else: the page has no token and asks for nothing.
+import { verifyCertificate } from './certverify.js';
+import { createI18n } from './i18n.js';
+import { $, el, clear, startLanguage } from './ui.js';
+
+const messages = {
+  en: {
+    title: 'Certificate verification', language: 'Language', checking: 'Checking…',
+    valid: 'Valid: this certificate was issued by {issuer} and has not been revoked.',
+    revoked: 'Revoked on {time}: {reason}',
+    invalid: 'Not valid: {message}',
+    notFound: 'No such certificate, or its holder disabled this link.',
+    unreachable: 'The certificate could not be fetched ({status}).',
+    claimsTitle: 'What it states', checksTitle: 'What this page checked',
+    checksHelp: 'Every check ran in this browser against the keys built into this page; nothing was taken on the server\'s word.',
+    download: 'Download the certificate (JSON)',
+    type: 'Type', issuer: 'Issuer', department: 'Issuing department', issued: 'Issued', rule: 'Rule version',
+    status: 'Status', statusAsOf: 'Status as of', entry: 'Ledger entry', verifications: 'Verifications',
+    checkSignature: 'Signed by the issuer\'s key ({key})', checkProofs: '{n} threshold proof(s) over commitments, none revealing a value',
+    checkLedger: 'Issuance is entry {entry} of the ledger, under a checkpoint of {size} entries cosigned by {cosigners}',
+    checkStatus: 'Status signed by the issuer', stepFailed: 'Failed: {step}',
+    yes: 'yes', no: 'no',
+  },
+  'zh-CN': {
+    title: '电子证照验证', language: '语言', checking: '正在验证…',
+    valid: '有效：本证照由 {issuer} 签发，未被撤销。',
+    revoked: '已于 {time} 撤销：{reason}',
+    invalid: '无效：{message}',
+    notFound: '没有该证照，或持证人已停用此链接。',
+    unreachable: '无法获取证照（{status}）。',
+    claimsTitle: '证照内容', checksTitle: '本页完成的校验',
+    checksHelp: '所有校验均在本浏览器中、依据本页内置的密钥完成，不依赖服务器的说法。',
+    download: '下载证照（JSON）',
+    type: '类型', issuer: '签发方', department: '签发部门', issued: '签发时间', rule: '规则版本',
+    status: '状态', statusAsOf: '状态截至', entry: '账本条目', verifications: '验证次数',
+    checkSignature: '由签发方密钥签名（{key}）', checkProofs: '{n} 个基于承诺的阈值证明，不泄露任何数值',
+    checkLedger: '签发记录为账本第 {entry} 条，位于 {size} 条目的检查点之下，由 {cosigners} 共同签名',
+    checkStatus: '状态由签发方签名', stepFailed: '未通过：{step}',
+    yes: '是', no: '否',
+  },
+};
+
+const i18n = createI18n(messages);
+const t = (k, v) => i18n.t(k, v);
+let last = null;
+
+function trust() {
+  try {
+    return JSON.parse($('#govhub-config').textContent);
+  } catch {
+    return {};
+  }
+}
+
+function certificateID() {
+  const m = location.pathname.match(/^\/verify\/([A-Za-z0-9-]+)$/);
+  return m ? m[1] : '';
+}
+
+function verdict(state, text) {
+  const v = $('#verdict');
+  v.dataset.state = state;
+  v.className = 'verdict';
+  v.textContent = text;
+}
+
+function render() {
+  i18n.apply();
+  if (!last) return;
+  if (last.error) {
+    verdict('invalid', last.error);
+    return;
+  }
+  const r = last.result;
+  if (!r.ok) {
+    verdict('invalid', t('invalid', { message: r.message }));
+    $('#checks').hidden = false;
+    clear($('#check-list')).append(el('li', { dataset: { ok: 'false' }, text: t('stepFailed', { step: r.step }) }));
+    return;
+  }
+  const c = r.report;
+  if (c.status === 'revoked') verdict('revoked', t('revoked', { time: c.revokedAt, reason: c.revokeReason }));
+  else verdict('valid', t('valid', { issuer: c.issuer }));
+  $('#certificate').hidden = false;
+  $('#cert-name').textContent = c.name ?? c.type;
+  const facts = [['type', c.type], ['issuer', c.issuer], ['department', c.issuingDepartment], ['issued', c.issued],
+    ['rule', c.ruleVersion], ['status', c.status], ['statusAsOf', c.statusAsOf], ['entry', c.issueEntry]];
+  if (c.verifications != null) facts.push(['verifications', c.verifications]);
+  clear($('#cert-facts')).append(...facts.flatMap(([k, v]) => [el('dt', { text: t(k) }), el('dd', { dataset: { fact: k }, text: String(v ?? '') })]));
+  clear($('#cert-claims')).append(...Object.entries(c.claims).sort().flatMap(([k, v]) => [
+    el('dt', { text: k }), el('dd', { dataset: { claim: k }, text: typeof v === 'boolean' ? t(v ? 'yes' : 'no') : String(v) })]));
+  $('#checks').hidden = false;
+  clear($('#check-list')).append(
+    el('li', { dataset: { ok: 'true', check: 'signature' }, text: t('checkSignature', { key: c.issuer }) }),
+    el('li', { dataset: { ok: 'true', check: 'proofs' }, text: t('checkProofs', { n: c.proofs.length }) }),
+    el('li', { dataset: { ok: 'true', check: 'ledger' }, text: t('checkLedger', { entry: c.issueEntry, size: c.checkpoint.size, cosigners: c.checkpoint.cosigners.join(', ') || '—' }) }),
+    el('li', { dataset: { ok: 'true', check: 'status' }, text: t('checkStatus') }));
+}
+
+async function main() {
+  startLanguage(i18n, render);
+  i18n.apply();
+  const id = certificateID();
+  $('#json-link').href = `/verify/${id}.json`;
+  const resp = await fetch(`/verify/${encodeURIComponent(id)}.json`, { headers: { Accept: 'application/json' } });
+  if (resp.status === 404) {
+    last = { error: t('notFound') };
+  } else if (!resp.ok) {
+    last = { error: t('unreachable', { status: resp.status }) };
+  } else {
+    last = { result: await verifyCertificate(await resp.json(), trust()) };
+  }
+  render();
+  document.body.dataset.verified = last.result?.ok ? (last.result.report.status === 'revoked' ? 'revoked' : 'valid') : 'invalid';
+}
+
+main().catch((e) => {
+  last = { error: t('invalid', { message: e.message }) };
+  render();
+  document.body.dataset.verified = 'invalid';
+});
