@@ -15,6 +15,7 @@ require (
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/gowebpki/jcs v1.0.1
 	github.com/hashicorp/golang-lru/v2 v2.0.7
+	github.com/makiuchi-d/gozxing v0.1.1
 	github.com/openbao/openbao/sdk/v2 v2.1.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/transparency-dev/formats v0.0.0-20251017110053-404c0d5b696c
@@ -27,6 +28,7 @@ require (
 	golang.org/x/text v0.43.0
 	golang.org/x/time v0.12.0
 	modernc.org/sqlite v1.31.1
+	rsc.io/qr v0.2.0
 )
 
 require (
@@ -95,6 +97,7 @@ require (
 	golang.org/x/oauth2 v0.38.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/tools v0.51.0 // indirect
+	golang.org/x/xerrors v0.0.0-20200804184101-5ec99f83aff1 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20240701130421-f6361c86f094 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20240701130421-f6361c86f094 // indirect
 	google.golang.org/grpc v1.65.0 // indirect
