@@ -50,6 +50,7 @@ const (
 	collQueues      = "question_queues"
 	collQueueHeads  = "question_heads"
 	collRecordHeads = "record_heads"
+	collSealed      = "sealed_accesses"
 
 	collPolicyVersions   = "policy_versions"
 	collPolicyPartitions = "policy_partitions"
@@ -57,7 +58,8 @@ const (
 
 var allCollections = []string{collCitizens, collRecords, collDataKeys, collPending, collSubjects, collSubjectLog, collLogHeads,
 	collBatches, collTiles, collBundles, collQueue, collState, collCheckpoints, collMeta, collProposals,
-	collPolicyVersions, collPolicyPartitions, collOfficials, collQuestions, collQueues, collQueueHeads, collRecordHeads}
+	collPolicyVersions, collPolicyPartitions, collOfficials, collQuestions, collQueues, collQueueHeads, collRecordHeads,
+	collSealed}
 
 // Store is the MongoDB implementation of the hub's repositories. It is safe for concurrent use. It
 // does not own the client: closing the client is the caller's business.
@@ -79,6 +81,7 @@ type Store struct {
 	lastSeqs                      seqCache // the latest access-log seq this process knows per citizen
 	questions, queues, queueHeads *mongo.Collection
 	recordHeads                   *mongo.Collection
+	sealed                        *mongo.Collection // sealed.go
 }
 
 // Option changes a default of New.
@@ -161,6 +164,7 @@ func (s *Store) bind(db *mongo.Database) {
 	s.subjectLog, s.logHeads = c(collSubjectLog), c(collLogHeads)
 	s.questions, s.queues, s.queueHeads = c(collQuestions), c(collQueues), c(collQueueHeads)
 	s.recordHeads = c(collRecordHeads)
+	s.sealed = c(collSealed)
 }
 
 // Embedded reports whether the store runs on the embedded FerretDB.
