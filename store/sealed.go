@@ -23,3 +23,27 @@ type SealedAccess struct {
 	Unsealed    bool
 	UnsealedAt  time.Time
 }
+
+// UnsealProposal is an officer's proposal to unseal a sealed access before its date, and
+// another officer's decision on it (package governance). One proposal per sealed access.
+type UnsealProposal struct {
+	// Index is the sealed access's ledger index.
+	Index         uint64
+	Reason        string
+	ProposedBy    string // the proposing officer's token subject
+	Proposed      time.Time
+	ProposalEntry uint64 // the proposal's ledger entry
+	Status        string // UnsealPending, UnsealApproved or UnsealRejected
+	DecidedBy     string
+	Decided       time.Time
+	DecisionEntry uint64 // the approval's or rejection's ledger entry
+	DecisionNote  string // a rejection's reason
+	UnsealEntry   uint64 // with UnsealApproved: the unseal entry
+}
+
+// Unseal proposal states.
+const (
+	UnsealPending  = "pending"
+	UnsealApproved = "approved"
+	UnsealRejected = "rejected"
+)

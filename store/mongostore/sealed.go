@@ -14,6 +14,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -156,5 +158,120 @@ func (s *Store) SealedAccesses(ctx context.Context) ([]store.SealedAccess, error
 	for i, d := range docs {
 		out[i] = fromSealedAccessDoc(d)
 	}
+	return out, nil
+}
+
+// Early unseal proposals, one per sealed access:
+//
+//	unseal_proposals  {_id: "<the sealed access's ledger index>", reason, proposedBy, proposed,
+//	                   proposalEntry, status, decidedBy?, decided?, decisionEntry?, decisionNote?,
+//	                   unsealEntry?}
+//
+// Deciding is a compare-and-swap on {_id, status: "pending"}.
+
+type unsealProposalDoc struct {
+	ID            string    `bson:"_id"`
+	Reason        string    `bson:"reason"`
+	ProposedBy    string    `bson:"proposedBy"`
+	Proposed      time.Time `bson:"proposed"`
+	ProposalEntry int64     `bson:"proposalEntry"`
+	Status        string    `bson:"status"`
+	DecidedBy     string    `bson:"decidedBy,omitempty"`
+	Decided       time.Time `bson:"decided,omitempty"`
+	DecisionEntry int64     `bson:"decisionEntry,omitempty"`
+	DecisionNote  string    `bson:"decisionNote,omitempty"`
+	UnsealEntry   int64     `bson:"unsealEntry,omitempty"`
+}
+
+func toUnsealProposalDoc(p store.UnsealProposal) unsealProposalDoc {
+	d := unsealProposalDoc{ID: strconv.FormatUint(p.Index, 10), Reason: p.Reason, ProposedBy: p.ProposedBy,
+		Proposed: p.Proposed.UTC().Truncate(time.Millisecond), ProposalEntry: int64(p.ProposalEntry), Status: p.Status,
+		DecidedBy: p.DecidedBy, DecisionEntry: int64(p.DecisionEntry), DecisionNote: p.DecisionNote, UnsealEntry: int64(p.UnsealEntry)}
+	if !p.Decided.IsZero() {
+		d.Decided = p.Decided.UTC().Truncate(time.Millisecond)
+	}
+	return d
+}
+
+func fromUnsealProposalDoc(d unsealProposalDoc) store.UnsealProposal {
+	i, _ := strconv.ParseUint(d.ID, 10, 64)
+	p := store.UnsealProposal{Index: i, Reason: d.Reason, ProposedBy: d.ProposedBy, Proposed: d.Proposed.UTC(),
+		ProposalEntry: uint64(d.ProposalEntry), Status: d.Status, DecidedBy: d.DecidedBy, DecisionEntry: uint64(d.DecisionEntry),
+		DecisionNote: d.DecisionNote, UnsealEntry: uint64(d.UnsealEntry)}
+	if !d.Decided.IsZero() {
+		p.Decided = d.Decided.UTC()
+	}
+	return p
+}
+
+// AddUnsealProposal stores a new pending proposal: store.ErrConflict if the sealed access has one
+// already (whatever its status).
+func (s *Store) AddUnsealProposal(ctx context.Context, p store.UnsealProposal) error {
+	if p.Status != store.UnsealPending {
+		return fmt.Errorf("store: a new unseal proposal is %s, want %s", p.Status, store.UnsealPending)
+	}
+	if _, err := s.unsealProposals.InsertOne(ctx, toUnsealProposalDoc(p)); err != nil {
+		return fmt.Errorf("storing the unseal proposal of %d: %w", p.Index, mapErr(err))
+	}
+	return nil
+}
+
+// UnsealProposal returns the proposal about the sealed access at index, or store.ErrNotFound.
+func (s *Store) UnsealProposal(ctx context.Context, index uint64) (store.UnsealProposal, error) {
+	var d unsealProposalDoc
+	if err := s.unsealProposals.FindOne(ctx, bson.D{{Key: "_id", Value: strconv.FormatUint(index, 10)}}).Decode(&d); err != nil {
+		return store.UnsealProposal{}, mapErr(err)
+	}
+	return fromUnsealProposalDoc(d), nil
+}
+
+// DecideUnsealProposal writes p (approved or rejected) only if the stored proposal is still
+// pending: store.ErrConflict if it was decided already. Safe for concurrent use: of two, one wins.
+func (s *Store) DecideUnsealProposal(ctx context.Context, p store.UnsealProposal) error {
+	if p.Status == store.UnsealPending {
+		return errors.New("store: a decision must leave the unseal proposal decided")
+	}
+	id := strconv.FormatUint(p.Index, 10)
+	if s.serialised() {
+		defer s.lock(collUnsealProposals + "/" + id)()
+		cur, err := s.UnsealProposal(ctx, p.Index)
+		if err != nil {
+			return err
+		}
+		if cur.Status != store.UnsealPending {
+			return fmt.Errorf("%w: the unseal proposal of %d is %s already", store.ErrConflict, p.Index, cur.Status)
+		}
+		_, err = s.unsealProposals.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}}, toUnsealProposalDoc(p))
+		return mapErr(err)
+	}
+	res, err := s.unsealProposals.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "status", Value: store.UnsealPending}}, toUnsealProposalDoc(p))
+	if err != nil {
+		return mapErr(err)
+	}
+	if res.MatchedCount != 1 {
+		if _, err := s.UnsealProposal(ctx, p.Index); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: the unseal proposal of %d was decided already", store.ErrConflict, p.Index)
+	}
+	return nil
+}
+
+// UnsealProposals returns every unseal proposal (a scan: officers' listing, not a hot path),
+// newest first.
+func (s *Store) UnsealProposals(ctx context.Context) ([]store.UnsealProposal, error) {
+	cur, err := s.unsealProposals.Find(ctx, bson.D{})
+	if err != nil {
+		return nil, fmt.Errorf("listing unseal proposals: %w", mapErr(err))
+	}
+	var docs []unsealProposalDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("listing unseal proposals: %w", mapErr(err))
+	}
+	out := make([]store.UnsealProposal, len(docs))
+	for i, d := range docs {
+		out[i] = fromUnsealProposalDoc(d)
+	}
+	slices.SortFunc(out, func(a, b store.UnsealProposal) int { return b.Proposed.Compare(a.Proposed) })
 	return out, nil
 }

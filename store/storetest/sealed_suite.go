@@ -82,3 +82,37 @@ func testSealedAccesses(t *testing.T, env *Env) {
 		}
 	}
 }
+
+// testUnsealProposals: one early-unseal proposal per sealed access, decided once.
+func testUnsealProposals(t *testing.T, env *Env) {
+	s := env.Store
+	ctx := t.Context()
+	at := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	p := store.UnsealProposal{Index: 12, Reason: "案件已结 the case is closed", ProposedBy: "o1", Proposed: at, ProposalEntry: 13, Status: store.UnsealPending}
+	if err := s.AddUnsealProposal(ctx, p); err != nil {
+		t.Fatalf("AddUnsealProposal = %v", err)
+	}
+	if err := s.AddUnsealProposal(ctx, p); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("AddUnsealProposal(again) = %v, want ErrConflict", err)
+	}
+	if got, err := s.UnsealProposal(ctx, 12); err != nil || !reflect.DeepEqual(got, p) {
+		t.Fatalf("UnsealProposal = %+v, %v, want %+v", got, err, p)
+	}
+	if _, err := s.UnsealProposal(ctx, 99); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("UnsealProposal(missing) = %v, want ErrNotFound", err)
+	}
+	d := p
+	d.Status, d.DecidedBy, d.Decided, d.DecisionEntry, d.UnsealEntry = store.UnsealApproved, "o2", at.Add(time.Hour), 14, 15
+	if err := s.DecideUnsealProposal(ctx, d); err != nil {
+		t.Fatalf("DecideUnsealProposal = %v", err)
+	}
+	r := p
+	r.Status, r.DecidedBy = store.UnsealRejected, "o3"
+	if err := s.DecideUnsealProposal(ctx, r); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("DecideUnsealProposal(decided) = %v, want ErrConflict", err)
+	}
+	all, err := s.UnsealProposals(ctx)
+	if err != nil || len(all) != 1 || !reflect.DeepEqual(all[0], d) {
+		t.Errorf("UnsealProposals = %+v, %v, want [%+v]", all, err, d)
+	}
+}
