@@ -33,6 +33,10 @@ type Access struct {
 	Fields []AccessField `json:"fields"`
 	// The entry format's version (1 or 2).
 	EntryVersion int `json:"entryVersion"`
+	// A sealed access's unseal date (kind SEALED); null for other entries.
+	UnsealOn *string `json:"unsealOn,omitempty"`
+	// The ledger index of the access an unseal, a question or an answer is about; null for others.
+	About *int64 `json:"about,omitempty"`
 }
 
 type AccessConnection struct {
@@ -194,6 +198,23 @@ type Department struct {
 	Code   string `json:"code"`
 	NameZh string `json:"nameZh"`
 	NameEn string `json:"nameEn"`
+}
+
+// An officer's proposal to unseal a sealed access before its date, and the decision on it.
+type EarlyUnsealProposal struct {
+	// The sealed access's ledger index.
+	Index         int64  `json:"index"`
+	Reason        string `json:"reason"`
+	ProposedBy    string `json:"proposedBy"`
+	Proposed      string `json:"proposed"`
+	ProposalEntry int64  `json:"proposalEntry"`
+	// pending, approved or rejected
+	Status        string  `json:"status"`
+	DecidedBy     *string `json:"decidedBy,omitempty"`
+	Decided       *string `json:"decided,omitempty"`
+	DecisionEntry *int64  `json:"decisionEntry,omitempty"`
+	// With approved: the unseal entry's ledger index.
+	UnsealEntry *int64 `json:"unsealEntry,omitempty"`
 }
 
 type FieldCommitment struct {
@@ -389,6 +410,19 @@ type SealedDate struct {
 	Commitment *Commitment `json:"commitment,omitempty"`
 }
 
+// What the caller may know of one of their sealed accesses.
+type SealedDisclosure struct {
+	Index    int64  `json:"index"`
+	UnsealOn string `json:"unsealOn"`
+	Unsealed bool   `json:"unsealed"`
+	// The unseal entry's ledger index, once unsealed.
+	UnsealIndex *int64 `json:"unsealIndex,omitempty"`
+	// The disclosed details (govhub/sealed/v1 text: actor, official, purpose, court order, fields), once unsealed.
+	Details *string `json:"details,omitempty"`
+	// Their 32-byte salt, hex, once unsealed.
+	Salt *string `json:"salt,omitempty"`
+}
+
 // A sensitive integer value.
 type SealedInt struct {
 	Value      *int64      `json:"value,omitempty"`
@@ -474,6 +508,10 @@ const (
 	AccessKindQuestion AccessKind = "QUESTION"
 	// A department answered the citizen's question.
 	AccessKindAnswer AccessKind = "ANSWER"
+	// A sealed access under a court order: who read what stays hidden until its unseal date.
+	AccessKindSealed AccessKind = "SEALED"
+	// A sealed access's details were disclosed (about names it).
+	AccessKindUnseal AccessKind = "UNSEAL"
 )
 
 var AllAccessKind = []AccessKind{
@@ -484,11 +522,13 @@ var AllAccessKind = []AccessKind{
 	AccessKindSelf,
 	AccessKindQuestion,
 	AccessKindAnswer,
+	AccessKindSealed,
+	AccessKindUnseal,
 }
 
 func (e AccessKind) IsValid() bool {
 	switch e {
-	case AccessKindRead, AccessKindList, AccessKindUpdate, AccessKindRefusal, AccessKindSelf, AccessKindQuestion, AccessKindAnswer:
+	case AccessKindRead, AccessKindList, AccessKindUpdate, AccessKindRefusal, AccessKindSelf, AccessKindQuestion, AccessKindAnswer, AccessKindSealed, AccessKindUnseal:
 		return true
 	}
 	return false
