@@ -1,6 +1,6 @@
 package hub
 
-// Sealed accesses (ARCHITECTURE §1, item 4 of the sealed-investigation design in docs/SEALED.md).
+// Sealed accesses (docs/SEALED.md is the tour; this comment is the specification).
 //
 // A purpose the officers registered as sealed (policy.Purpose.Sealed, with a maximum seal period)
 // serves court-ordered investigations that the citizen must not learn of until they are over. A

@@ -232,6 +232,11 @@ func (s *Sealed) unseal(ctx context.Context, dept, role string, official []byte,
 	if err != nil {
 		return 0, err
 	}
+	if !a.Indexed { // its read failed after the append: the entry stands, so record where
+		if err := s.rd.sealer.store.IndexSealedAccess(ctx, a.ID, index); err != nil {
+			return 0, fmt.Errorf("%w: indexing sealed access %d: %v", ErrUnavailable, index, err)
+		}
+	}
 	err = s.rd.sealer.store.UnsealAccess(ctx, a.ID, r.Index, s.rd.now())
 	if errors.Is(err, store.ErrConflict) {
 		if cur, gerr := s.rd.sealer.store.SealedAccess(ctx, a.ID); gerr == nil && cur.Unsealed {
