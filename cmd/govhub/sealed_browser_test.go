@@ -2,17 +2,21 @@ package main
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/govhub/govhub/hub"
 	"github.com/govhub/govhub/web/webtest"
 )
 
@@ -109,6 +113,17 @@ func TestSealedPortal(t *testing.T) {
 	if d != "disclosed" || !strings.Contains(text, "these details hash to this entry’s sealed line") || got.Actor != "public-security/clerk" ||
 		got.Court != courtOrder || got.Purpose != sealedPurpose || !strings.Contains(got.Fields, "identity.name reveal") {
 		failf(t, tab, "verifying after unsealing: disclosure %q, details %+v, %s", d, got, text)
+	}
+
+	// verify.js computes the digest of the published vector (hub/testdata) as the hub does.
+	vec, err := os.ReadFile(filepath.Join("..", "..", "hub", "testdata", "sealed-details.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	salt := bytes.Repeat([]byte{0x42}, 32)
+	want := hub.SealedDigest(salt, vec)
+	if got := js[string](t, tab, `import('/static/verify.js').then(async (v) => v.toHex(await v.sealedDigest(`+quote(hex.EncodeToString(salt))+`, `+quote(string(vec))+`)))`); got != hex.EncodeToString(want[:]) {
+		failf(t, tab, "verify.js sealedDigest(vector) = %s, want %x", got, want)
 	}
 
 	// A disclosure whose details were changed does not hash to the sealed line.

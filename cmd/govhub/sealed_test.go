@@ -16,6 +16,7 @@ import (
 	"github.com/govhub/govhub/demo"
 	"github.com/govhub/govhub/hub"
 	"github.com/govhub/govhub/ledger"
+	"github.com/govhub/govhub/policy"
 )
 
 const (
@@ -227,5 +228,29 @@ func TestSealedThroughGraphQL(t *testing.T) {
 	}
 	if r := h.query(h.token(officer2), approveUnseal, map[string]any{"i": index}); errCode(r) != "CONFLICT" {
 		t.Errorf("approving twice: %+v, want CONFLICT", r.Errors)
+	}
+}
+
+// A policy file that registers a sealed purpose is not imported: sealed purposes come only through
+// the officers' maker-checker workflow.
+func TestSealedPurposeNotImported(t *testing.T) {
+	h := &testHub{t: t, dir: t.TempDir(), gen: demo.NewGenerator(testSeed)}
+	set := policy.Demo()
+	set.Purposes = append(set.Purposes, policy.Purpose{Code: sealedPurpose, TitleZh: "法院密封调查", TitleEn: "Court-sealed investigation",
+		LegalBasis: "x", Sealed: true, MaxSealDays: 30})
+	dir := filepath.Join(h.dir, "policy")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := policy.WriteDir(dir, set); err != nil {
+		t.Fatal(err)
+	}
+	a, err := openApp(t.Context(), h.config())
+	if err == nil {
+		a.close(t.Context())
+		t.Fatal("openApp imported a policy file with a sealed purpose")
+	}
+	if !strings.Contains(err.Error(), "sealed purposes are added only by an officer's proposal") {
+		t.Errorf("openApp = %v, want the refusal to say why", err)
 	}
 }
