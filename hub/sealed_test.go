@@ -285,3 +285,39 @@ func (f *fixture) citizens(t *testing.T) *Citizens {
 	}
 	return c
 }
+
+// A disclosure is accepted only if its details hash, under its salt, to the entry's sealed line
+// and name the entry's unseal date; anything else is an error, never a panic.
+func FuzzCheckDisclosure(f *testing.F) {
+	details, err := os.ReadFile("testdata/sealed-details.txt")
+	if err != nil {
+		f.Fatal(err)
+	}
+	salt := bytes.Repeat([]byte{0x42}, 32)
+	digest := SealedDigest(salt, details)
+	entry, err := ledger.FormatEntry(ledger.Entry{Kind: ledger.KindAccess, Time: time.Date(2026, 12, 1, 8, 0, 0, 5_000_000, time.UTC),
+		Department: SealedDepartment, Role: SealedRole, Policy: 7, Outcome: ledger.OutcomeAllowed,
+		Sealed: &ledger.Sealing{Case: digest[:], Unseal: time.Date(2027, 6, 30, 0, 0, 0, 0, time.UTC)}, Subjects: [][]byte{bytes.Repeat([]byte{0x5b}, 32)}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	if err := CheckDisclosure(entry, salt, details); err != nil {
+		f.Fatalf("CheckDisclosure(vector) = %v", err)
+	}
+	f.Add(entry, salt, details)
+	f.Add(entry, salt[:31], details)
+	f.Add(entry, salt, bytes.Replace(details, []byte("2027-06-30"), []byte("2027-06-29"), 1))
+	f.Add([]byte("govhub/entry/v2\n"), salt, details)
+	f.Fuzz(func(t *testing.T, raw, salt, details []byte) {
+		if err := CheckDisclosure(raw, salt, details); err != nil {
+			return
+		}
+		e, err := ledger.ParseEntry(raw)
+		if err != nil || e.Sealed == nil {
+			t.Fatalf("CheckDisclosure accepted an entry that is not a sealed access: %q", raw)
+		}
+		if d := SealedDigest(salt, details); !bytes.Equal(d[:], e.Sealed.Case) || len(salt) != 32 {
+			t.Fatalf("CheckDisclosure accepted details that do not hash to the sealed line")
+		}
+	})
+}
