@@ -254,3 +254,21 @@ func TestSealedPurposeNotImported(t *testing.T) {
 		t.Errorf("openApp = %v, want the refusal to say why", err)
 	}
 }
+
+func TestSealedHelpAndMistakes(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := run(t.Context(), []string{"sealed", "--help"}, &out, &errOut); err != nil || !strings.Contains(out.String(), "keygen --out FILE") ||
+		!strings.Contains(out.String(), "read --identity FILE") {
+		t.Errorf("sealed --help = %v, %s", err, out.String())
+	}
+	out.Reset()
+	if err := run(t.Context(), []string{"serve", "-h"}, &out, &out); !strings.Contains(out.String(), "-oversight-key") {
+		t.Errorf("serve -h = %v, lacks -oversight-key:\n%s", err, out.String())
+	}
+	for _, args := range [][]string{{"sealed"}, {"sealed", "bogus"}, {"sealed", "read"}, {"sealed", "keygen"},
+		{"serve", "--oversight-key", "age1notakey", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir()}} {
+		if code := exitCode(run(t.Context(), args, &bytes.Buffer{}, &bytes.Buffer{})); code != 2 {
+			t.Errorf("%v: exit status %d, want 2", args, code)
+		}
+	}
+}
