@@ -140,6 +140,11 @@ func (s *Sealed) Disclosure(ctx context.Context, p auth.Principal, index uint64)
 	if !a.Unsealed {
 		return d, nil
 	}
+	// Disclosed only if the ledger says so: the stored mark must name an unseal entry about this
+	// access, with its digest (a mark set behind the hub's back discloses nothing).
+	if err := s.checkUnsealEntry(ctx, a.UnsealIndex, index, e.Sealed.Case); err != nil {
+		return nil, err
+	}
 	b, err := s.rd.sealer.unlock(a.ID, a.Box)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
@@ -149,6 +154,20 @@ func (s *Sealed) Disclosure(ctx context.Context, p auth.Principal, index uint64)
 	}
 	d.Unsealed, d.UnsealIndex, d.Details, d.Salt = true, a.UnsealIndex, []byte(b.Details), b.Salt
 	return d, nil
+}
+
+// checkUnsealEntry checks that the entry at unsealIndex is the unseal of the sealed access at
+// index whose sealed line carries digest.
+func (s *Sealed) checkUnsealEntry(ctx context.Context, unsealIndex, index uint64, digest []byte) error {
+	raw, err := s.entries.SequencedEntry(ctx, unsealIndex)
+	if err != nil {
+		return fmt.Errorf("%w: reading unseal entry %d: %v", ErrUnavailable, unsealIndex, err)
+	}
+	u, err := ledger.ParseEntry(raw)
+	if err != nil || u.Kind != ledger.KindUnseal || u.About != index || !bytes.Equal(u.Record, digest) {
+		return fmt.Errorf("%w: sealed access %d is marked unsealed by entry %d, which is not its unseal", ErrIntegrity, index, unsealIndex)
+	}
+	return nil
 }
 
 // UnsealEarly discloses the sealed access at index now, as the officer p (actor and official
@@ -216,6 +235,11 @@ func (s *Sealed) unseal(ctx context.Context, dept, role string, official []byte,
 	}
 	if a.Unsealed {
 		return a.UnsealIndex, nil
+	}
+	// The date that counts is the one on the ledger, not the stored copy a database writer could
+	// move: an expired seal is one whose entry's unseal date has come.
+	if reason == UnsealExpired && e.Sealed.Unseal.After(s.rd.now().UTC().Truncate(24*time.Hour)) {
+		return 0, fmt.Errorf("%w: entry %d is sealed until %s, whatever the stored copy says", ErrIntegrity, index, e.Sealed.Unseal.Format(sealedDateLayout))
 	}
 	b, err := s.rd.sealer.unlock(a.ID, a.Box)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"filippo.io/age"
+	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/govhub/govhub/dataset"
 	"github.com/govhub/govhub/ledger"
@@ -214,6 +215,31 @@ func TestSealedRead(t *testing.T) {
 	other, _ := age.GenerateX25519Identity()
 	if _, err := OpenOversight(kept.Oversight, other); err == nil {
 		t.Error("OpenOversight with another identity succeeded")
+	}
+
+	// A stored copy whose date was moved forward behind the hub's back unseals nothing: the
+	// entry's date counts.
+	if _, err := f.env.DB.Collection("sealed_accesses").UpdateOne(ctx, bson.D{{Key: "_id", Value: kept.ID}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "unsealOn", Value: day(sealedClock.Now(), -1)}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.UnsealDue(ctx); n != 0 || !errors.Is(err, ErrIntegrity) {
+		t.Fatalf("UnsealDue with a moved date = %d, %v, want 0 and ErrIntegrity", n, err)
+	}
+	if d, err := s.Disclosure(ctx, citizenPA, index); err != nil || d.Unsealed {
+		t.Fatalf("Disclosure after a moved date = %+v, %v, want still sealed", d, err)
+	}
+
+	// Nor does a mark "unsealed" set behind the hub's back: the ledger holds no such unseal.
+	if err := f.env.Store.UnsealAccess(ctx, kept.ID, index, sealedClock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := s.Disclosure(ctx, citizenPA, index); !errors.Is(err, ErrIntegrity) {
+		t.Fatalf("Disclosure with a forged unseal mark = %+v, %v, want ErrIntegrity", d, err)
+	}
+	if _, err := f.env.DB.Collection("sealed_accesses").UpdateOne(ctx, bson.D{{Key: "_id", Value: kept.ID}},
+		bson.D{{Key: "$unset", Value: bson.D{{Key: "unsealIndex", Value: ""}, {Key: "unsealedAt", Value: ""}}}}); err != nil {
+		t.Fatal(err)
 	}
 
 	// On the unseal date the job discloses it, once.
