@@ -302,8 +302,9 @@ type ComplexityRoot struct {
 	}
 
 	PolicyChangePreview struct {
-		BaseVersion func(childComplexity int) int
-		Impact      func(childComplexity int) int
+		BaseVersion    func(childComplexity int) int
+		Impact         func(childComplexity int) int
+		SealedPurposes func(childComplexity int) int
 	}
 
 	PolicyGrouping struct {
@@ -325,6 +326,7 @@ type ComplexityRoot struct {
 		LedgerIndex         func(childComplexity int) int
 		ProposedBy          func(childComplexity int) int
 		Reason              func(childComplexity int) int
+		SealedPurposes      func(childComplexity int) int
 		Status              func(childComplexity int) int
 		Version             func(childComplexity int) int
 	}
@@ -1696,6 +1698,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PolicyChangePreview.Impact(childComplexity), true
+	case "PolicyChangePreview.sealedPurposes":
+		if e.ComplexityRoot.PolicyChangePreview.SealedPurposes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyChangePreview.SealedPurposes(childComplexity), true
 
 	case "PolicyGrouping.department":
 		if e.ComplexityRoot.PolicyGrouping.Department == nil {
@@ -1788,6 +1796,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PolicyProposal.Reason(childComplexity), true
+	case "PolicyProposal.sealedPurposes":
+		if e.ComplexityRoot.PolicyProposal.SealedPurposes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyProposal.SealedPurposes(childComplexity), true
 	case "PolicyProposal.status":
 		if e.ComplexityRoot.PolicyProposal.Status == nil {
 			break
@@ -3382,6 +3396,8 @@ type PolicyChangePreview {
   baseVersion: Int64!
   "Every field whose level the change would move, computed by deciding before and after."
   impact: [FieldImpact!]!
+  "The sealed purposes the change adds: reads under them name a court order and stay hidden from the citizen until unsealed (at most maxSealDays)."
+  sealedPurposes: [Purpose!]!
 }
 
 type PolicyProposal {
@@ -3396,6 +3412,8 @@ type PolicyProposal {
   change: PolicyChange!
   "Every field whose level the change moves, computed by deciding before and after."
   impact: [FieldImpact!]!
+  "The sealed purposes the change adds (as in PolicyChangePreview)."
+  sealedPurposes: [Purpose!]!
   ledgerIndex: Int64!
   decidedBy: String
   decided: String
@@ -3899,6 +3917,8 @@ func (ec *executionContext) childFields_PolicyChangePreview(ctx context.Context,
 		return ec.fieldContext_PolicyChangePreview_baseVersion(ctx, field)
 	case "impact":
 		return ec.fieldContext_PolicyChangePreview_impact(ctx, field)
+	case "sealedPurposes":
+		return ec.fieldContext_PolicyChangePreview_sealedPurposes(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PolicyChangePreview", field.Name)
 }
@@ -3933,6 +3953,8 @@ func (ec *executionContext) childFields_PolicyProposal(ctx context.Context, fiel
 		return ec.fieldContext_PolicyProposal_change(ctx, field)
 	case "impact":
 		return ec.fieldContext_PolicyProposal_impact(ctx, field)
+	case "sealedPurposes":
+		return ec.fieldContext_PolicyProposal_sealedPurposes(ctx, field)
 	case "ledgerIndex":
 		return ec.fieldContext_PolicyProposal_ledgerIndex(ctx, field)
 	case "decidedBy":
@@ -9695,6 +9717,38 @@ func (ec *executionContext) fieldContext_PolicyChangePreview_impact(_ context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _PolicyChangePreview_sealedPurposes(ctx context.Context, field graphql.CollectedField, obj *model.PolicyChangePreview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyChangePreview_sealedPurposes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SealedPurposes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []policy.Purpose) graphql.Marshaler {
+			return ec.marshalNPurpose2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐPurposeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyChangePreview_sealedPurposes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyChangePreview",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Purpose(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PolicyGrouping_member(ctx context.Context, field graphql.CollectedField, obj *policy.Grouping) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9961,6 +10015,38 @@ func (ec *executionContext) fieldContext_PolicyProposal_impact(_ context.Context
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_FieldImpact(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyProposal_sealedPurposes(ctx context.Context, field graphql.CollectedField, obj *model.PolicyProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyProposal_sealedPurposes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SealedPurposes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []policy.Purpose) graphql.Marshaler {
+			return ec.marshalNPurpose2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐPurposeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyProposal_sealedPurposes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyProposal",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Purpose(ctx, field)
 		},
 	}
 	return fc, nil
@@ -16782,6 +16868,11 @@ func (ec *executionContext) _PolicyChangePreview(ctx context.Context, sel ast.Se
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "sealedPurposes":
+			out.Values[i] = ec._PolicyChangePreview_sealedPurposes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -16900,6 +16991,11 @@ func (ec *executionContext) _PolicyProposal(ctx context.Context, sel ast.Selecti
 			}
 		case "impact":
 			out.Values[i] = ec._PolicyProposal_impact(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sealedPurposes":
+			out.Values[i] = ec._PolicyProposal_sealedPurposes(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/govhub/govhub/graph/model"
 	"github.com/govhub/govhub/hub"
+	"github.com/govhub/govhub/policy"
 	"github.com/govhub/govhub/store"
 )
 
@@ -33,6 +34,17 @@ func sealRequest(courtOrder, unsealOn *string) (*hub.SealRequest, error) {
 		s.UnsealOn = d
 	}
 	return s, nil
+}
+
+// sealedPurposes are the sealed purposes a policy change adds.
+func sealedPurposes(c policy.Change) []policy.Purpose {
+	out := []policy.Purpose{}
+	for _, p := range c.AddPurposes {
+		if p.Sealed {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func optUint64(v uint64, ok bool) *int64 {

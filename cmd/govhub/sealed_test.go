@@ -63,6 +63,17 @@ func (h *testHub) registerSealedPurpose() {
 			"legalBasis": "《刑事诉讼法》第一百五十二条", "sealed": true, "maxSealDays": 180}},
 		"addRules": []any{rule("clerk", "public-security", "identity.*", "reveal", sealedPurpose, "allow")},
 	}
+	// The preview names the sealed purpose; a sealed purpose without a maximum period is refused.
+	pv := h.query(h.token(officer1), `query($c: PolicyChangeInput!) { policyChangePreview(change: $c) { sealedPurposes { code sealed maxSealDays } } }`,
+		map[string]any{"c": change})
+	if sp, _ := get(pv.Data, "policyChangePreview", "sealedPurposes").([]any); len(sp) != 1 || get(sp[0], "code") != sealedPurpose || get(sp[0], "maxSealDays") != float64(180) {
+		h.t.Fatalf("policyChangePreview = %v %+v, want the sealed purpose named", pv.Data, pv.Errors)
+	}
+	bad := map[string]any{"addPurposes": []any{map[string]any{"code": "sealed-forever", "titleZh": "x", "titleEn": "x", "legalBasis": "x", "sealed": true}}}
+	if r := h.query(h.token(officer1), propose, map[string]any{"change": bad, "reason": "no period"}); errCode(r) != "BAD_USER_INPUT" ||
+		!strings.Contains(r.Errors[0].Message, "maximum seal period") {
+		h.t.Fatalf("proposing a sealed purpose without a period: %+v, want BAD_USER_INPUT naming the period", r.Errors)
+	}
 	res := h.query(h.token(officer1), propose, map[string]any{"change": change, "reason": "court-ordered investigations"})
 	if len(res.Errors) > 0 {
 		h.t.Fatalf("propose: %+v", res.Errors)

@@ -339,6 +339,8 @@ type PolicyChangePreview struct {
 	BaseVersion int64 `json:"baseVersion"`
 	// Every field whose level the change would move, computed by deciding before and after.
 	Impact []policy.FieldChange `json:"impact"`
+	// The sealed purposes the change adds: reads under them name a court order and stay hidden from the citizen until unsealed (at most maxSealDays).
+	SealedPurposes []policy.Purpose `json:"sealedPurposes"`
 }
 
 type PolicyProposal struct {
@@ -352,11 +354,13 @@ type PolicyProposal struct {
 	Status string         `json:"status"`
 	Change *policy.Change `json:"change"`
 	// Every field whose level the change moves, computed by deciding before and after.
-	Impact         []policy.FieldChange `json:"impact"`
-	LedgerIndex    int64                `json:"ledgerIndex"`
-	DecidedBy      *string              `json:"decidedBy,omitempty"`
-	Decided        *string              `json:"decided,omitempty"`
-	DecisionReason *string              `json:"decisionReason,omitempty"`
+	Impact []policy.FieldChange `json:"impact"`
+	// The sealed purposes the change adds (as in PolicyChangePreview).
+	SealedPurposes []policy.Purpose `json:"sealedPurposes"`
+	LedgerIndex    int64            `json:"ledgerIndex"`
+	DecidedBy      *string          `json:"decidedBy,omitempty"`
+	Decided        *string          `json:"decided,omitempty"`
+	DecisionReason *string          `json:"decisionReason,omitempty"`
 	// The policy version an approval created.
 	Version             *int64 `json:"version,omitempty"`
 	DecisionLedgerIndex *int64 `json:"decisionLedgerIndex,omitempty"`
