@@ -215,8 +215,15 @@ func CheckDisclosure(raw, salt, details []byte) error {
 // oversight body. It is safe for concurrent use.
 type Sealer struct {
 	store     SealedStore
-	master    *seal.MasterKey
+	master    SealingKey
 	oversight age.Recipient
+}
+
+// SealingKey wraps and unwraps the data key of a sealed access's box: the hub's master key (a
+// *seal.MasterKey, or a ring of them whose earlier keys still unwrap).
+type SealingKey interface {
+	Wrap(label string, dk *seal.DataKey) ([]byte, error)
+	Unwrap(label string, wrapped []byte) (*seal.DataKey, error)
 }
 
 // SealedStore keeps sealed accesses (a store.Store; store.SealedAccess). AddSealedAccess fails with
@@ -233,7 +240,7 @@ type SealedStore interface {
 // NewSealer returns a Sealer over st, sealing under master and encrypting to oversight (an age
 // recipient, e.g. an X25519 public key "age1…"). All are required: without an oversight key no
 // sealed read is possible (they fail closed).
-func NewSealer(st SealedStore, master *seal.MasterKey, oversight age.Recipient) (*Sealer, error) {
+func NewSealer(st SealedStore, master SealingKey, oversight age.Recipient) (*Sealer, error) {
 	if st == nil || master == nil || oversight == nil {
 		return nil, errors.New("hub: NewSealer needs a store, the master key and the oversight body's key")
 	}
