@@ -240,6 +240,29 @@ func TestSealedThroughGraphQL(t *testing.T) {
 	if r := h.query(h.token(officer2), approveUnseal, map[string]any{"i": index}); errCode(r) != "CONFLICT" {
 		t.Errorf("approving twice: %+v, want CONFLICT", r.Errors)
 	}
+
+	// A rejected proposal leaves the access sealed; the rejection is on the ledger.
+	second, _ := h.sealedAccess(demo.CitizenID(3))
+	if r := h.query(h.token(officer1), proposeUnseal, map[string]any{"i": second, "r": "still investigating?"}); len(r.Errors) > 0 {
+		t.Fatalf("proposeEarlyUnseal: %+v", r.Errors)
+	}
+	r = h.query(h.token(officer1), `mutation($i: Int64!, $r: String!) { rejectEarlyUnseal(index: $i, reason: $r) { status decisionEntry } }`,
+		map[string]any{"i": second, "r": "the investigation goes on"})
+	if get(r.Data, "rejectEarlyUnseal", "status") != "rejected" {
+		t.Fatalf("rejectEarlyUnseal = %v %+v", r.Data, r.Errors)
+	}
+	entries, _ = h.entries()
+	if rej := entries[uint64(get(r.Data, "rejectEarlyUnseal", "decisionEntry").(float64))]; rej.Kind != ledger.KindRejection || rej.Reason != "early-unseal" {
+		t.Errorf("rejection entry = %+v", rej)
+	}
+	r = h.query(h.token(citizenPrincipal(demo.CitizenID(3))), disclosureQ, map[string]any{"i": second})
+	if get(r.Data, "mySealedDisclosure", "unsealed") != false {
+		t.Errorf("disclosure after a rejection = %v %+v, want still sealed", r.Data, r.Errors)
+	}
+	r = h.query(h.token(officer3), `{ earlyUnsealProposals { index status } }`, nil)
+	if ps, _ := get(r.Data, "earlyUnsealProposals").([]any); len(ps) != 2 || get(ps[0], "index") != float64(second) || get(ps[0], "status") != "rejected" {
+		t.Errorf("earlyUnsealProposals = %v %+v, want the rejected one first, then the approved", r.Data, r.Errors)
+	}
 }
 
 // A policy file that registers a sealed purpose is not imported: sealed purposes come only through
