@@ -347,3 +347,42 @@ func FuzzCheckDisclosure(f *testing.F) {
 		}
 	})
 }
+
+// The unseal job and an approved early unseal racing both disclose the same details; the one
+// marked first is the one the citizen is shown, and it is an unseal of that access.
+func TestUnsealRace(t *testing.T) {
+	f, s, _ := sealedFixture(t)
+	f.newCitizen(t, citizenA)
+	ctx := t.Context()
+	view, err := f.reader.ReadCitizen(ctx, policeClerk, ReadRequest{Citizen: citizenA, Purpose: sealedPurpose,
+		Fields: map[string]Want{"identity.name": WantValue}, Seal: &SealRequest{CourtOrder: "(2026)001", UnsealOn: day(sealedClock.Now(), 1)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	index := view.Receipt.Index
+	sealedClock.add(2 * 24 * time.Hour)
+	t.Cleanup(func() { sealedClock.add(-2 * 24 * time.Hour) })
+	var early uint64
+	var eerr, derr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		early, eerr = s.UnsealEarly(ctx, privacyOfficer, index)
+	}()
+	_, derr = s.UnsealDue(ctx)
+	<-done
+	if eerr != nil || derr != nil {
+		t.Fatalf("UnsealEarly = %v, UnsealDue = %v", eerr, derr)
+	}
+	d, err := s.Disclosure(ctx, citizenPA, index)
+	if err != nil || !d.Unsealed {
+		t.Fatalf("Disclosure = %+v, %v", d, err)
+	}
+	if ue := f.entry(t, d.UnsealIndex); ue.Kind != ledger.KindUnseal || ue.About != index {
+		t.Errorf("the disclosure names entry %d: %+v", d.UnsealIndex, ue)
+	}
+	if early != d.UnsealIndex {
+		// The early unseal lost the mark: it reports the winner's entry.
+		t.Errorf("UnsealEarly = %d, the access is marked unsealed by %d", early, d.UnsealIndex)
+	}
+}
