@@ -22,6 +22,9 @@
 //   - deny by default: a change that does not validate against the catalog is refused with the
 //     reason (ErrInvalid) and nothing is recorded.
 //
+// [EarlyUnseals] is the same maker-checker for unsealing a sealed access before its date
+// (unseal.go).
+//
 // [Officers] is the workflow and the officers' and auditors' queries about the policy;
 // [Follower] puts newer stored versions in force (Reload, Watch); [ImportPolicy] stores the
 // first version. The error sentinels are the same values as hub's (hub.ErrForbidden is

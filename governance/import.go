@@ -37,6 +37,12 @@ func ImportPolicy(ctx context.Context, versions policy.Storage, lg Ledger, set p
 	if err := set.ValidateWith(catalog{}); err != nil {
 		return 0, fmt.Errorf("importing the policy: %w", err)
 	}
+	for _, p := range set.Purposes {
+		if p.Sealed { // ARCHITECTURE §1.2: a sealed purpose comes only by proposal and approval
+			return 0, fmt.Errorf("importing the policy: %w: purpose %q is sealed; sealed purposes are added only by an officer's proposal that another officer approves",
+				policy.ErrInvalidPolicy, p.Code)
+		}
+	}
 	set.Version = 1
 	info, err := set.Info()
 	if err != nil {

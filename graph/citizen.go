@@ -32,13 +32,17 @@ func registerReceipt(ctx context.Context, r ledger.Receipt) {
 	})
 }
 
-func (r *queryResolver) readCitizen(ctx context.Context, id, purpose string) (*model.Citizen, error) {
+func (r *queryResolver) readCitizen(ctx context.Context, id, purpose string, courtOrder, unsealOn *string) (*model.Citizen, error) {
 	p, err := principal(ctx)
 	if err != nil {
 		return nil, err
 	}
+	seal, err := sealRequest(courtOrder, unsealOn)
+	if err != nil {
+		return nil, err
+	}
 	view, err := r.Reader.ReadCitizen(ctx, p, hub.ReadRequest{
-		Citizen: id, Purpose: purpose, Fields: requestedFields(ctx), Request: requestBytes(ctx),
+		Citizen: id, Purpose: purpose, Fields: requestedFields(ctx), Request: requestBytes(ctx), Seal: seal,
 	})
 	if err != nil {
 		return nil, err

@@ -26,6 +26,11 @@ func accessModel(a hub.Access) *model.Access {
 		Role:       a.Role, Official: optString(a.Official), Purpose: a.Purpose, PolicyVersion: int64(a.PolicyVersion),
 		Outcome: a.Outcome, Reason: optString(a.Reason), EntryVersion: a.EntryVersion, Fields: make([]model.AccessField, len(a.Fields)),
 	}
+	if a.UnsealOn != nil {
+		d := a.UnsealOn.Format(time.DateOnly)
+		m.UnsealOn = &d
+	}
+	m.About = optUint64(a.About, a.About != 0 || a.Kind == hub.AccessUnseal)
 	for i, f := range a.Fields {
 		m.Fields[i] = model.AccessField{Name: f.Name, Level: model.FieldLevel(f.Level),
 			Proved: append([]string{}, f.Proved...), Refused: append([]string{}, f.Refused...)}

@@ -48,6 +48,7 @@ type DirectiveRoot struct {
 
 type ComplexityRoot struct {
 	Access struct {
+		About         func(childComplexity int) int
 		Department    func(childComplexity int) int
 		EntryVersion  func(childComplexity int) int
 		Fields        func(childComplexity int) int
@@ -60,6 +61,7 @@ type ComplexityRoot struct {
 		Reason        func(childComplexity int) int
 		Role          func(childComplexity int) int
 		Time          func(childComplexity int) int
+		UnsealOn      func(childComplexity int) int
 	}
 
 	AccessConnection struct {
@@ -170,6 +172,19 @@ type ComplexityRoot struct {
 		NameZh func(childComplexity int) int
 	}
 
+	EarlyUnsealProposal struct {
+		Decided       func(childComplexity int) int
+		DecidedBy     func(childComplexity int) int
+		DecisionEntry func(childComplexity int) int
+		Index         func(childComplexity int) int
+		ProposalEntry func(childComplexity int) int
+		Proposed      func(childComplexity int) int
+		ProposedBy    func(childComplexity int) int
+		Reason        func(childComplexity int) int
+		Status        func(childComplexity int) int
+		UnsealEntry   func(childComplexity int) int
+	}
+
 	FieldCommitment struct {
 		Commitment func(childComplexity int) int
 		Field      func(childComplexity int) int
@@ -254,9 +269,12 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AnswerQuestion        func(childComplexity int, id string, basis model.AnswerBasis, answer string) int
+		ApproveEarlyUnseal    func(childComplexity int, index int64) int
 		ApprovePolicyChange   func(childComplexity int, id string) int
+		ProposeEarlyUnseal    func(childComplexity int, index int64, reason string) int
 		ProposePolicyChange   func(childComplexity int, change policy.Change, reason string) int
 		QuestionAccess        func(childComplexity int, index int64, message string) int
+		RejectEarlyUnseal     func(childComplexity int, index int64, reason string) int
 		RejectPolicyChange    func(childComplexity int, id string, reason string) int
 		UpdateBusinessLicense func(childComplexity int, citizenID string, purpose string, input []model.BusinessLicenseInput) int
 		UpdateHealth          func(childComplexity int, citizenID string, purpose string, input model.HealthInput) int
@@ -284,8 +302,9 @@ type ComplexityRoot struct {
 	}
 
 	PolicyChangePreview struct {
-		BaseVersion func(childComplexity int) int
-		Impact      func(childComplexity int) int
+		BaseVersion    func(childComplexity int) int
+		Impact         func(childComplexity int) int
+		SealedPurposes func(childComplexity int) int
 	}
 
 	PolicyGrouping struct {
@@ -307,6 +326,7 @@ type ComplexityRoot struct {
 		LedgerIndex         func(childComplexity int) int
 		ProposedBy          func(childComplexity int) int
 		Reason              func(childComplexity int) int
+		SealedPurposes      func(childComplexity int) int
 		Status              func(childComplexity int) int
 		Version             func(childComplexity int) int
 	}
@@ -368,41 +388,54 @@ type ComplexityRoot struct {
 	}
 
 	Purpose struct {
-		Code       func(childComplexity int) int
-		LegalBasis func(childComplexity int) int
-		TitleEn    func(childComplexity int) int
-		TitleZh    func(childComplexity int) int
+		Code        func(childComplexity int) int
+		LegalBasis  func(childComplexity int) int
+		MaxSealDays func(childComplexity int) int
+		Sealed      func(childComplexity int) int
+		TitleEn     func(childComplexity int) int
+		TitleZh     func(childComplexity int) int
 	}
 
 	Query struct {
-		AccessQuestions     func(childComplexity int, status *model.QuestionStatus) int
-		Citizen             func(childComplexity int, id string, purpose string) int
-		Citizens            func(childComplexity int, purpose string, filter *model.CitizenFilter, first *int, after *string) int
-		ConsistencyProof    func(childComplexity int, from int64, to *int64) int
-		ExplainAccess       func(childComplexity int, department string, role string, field string, purpose string) int
-		InclusionProof      func(childComplexity int, index int64, treeSize *int64) int
-		LedgerCheckpoint    func(childComplexity int) int
-		LedgerEntry         func(childComplexity int, index int64) int
-		LedgerReceipt       func(childComplexity int, index int64) int
-		Me                  func(childComplexity int) int
-		MyAccessProof       func(childComplexity int, index int64) int
-		MyAccesses          func(childComplexity int, first *int, after *string) int
-		MyAccessesExport    func(childComplexity int) int
-		MyOpening           func(childComplexity int, field string, item *int) int
-		MyQuestions         func(childComplexity int) int
-		MyRecords           func(childComplexity int) int
-		PolicyChangePreview func(childComplexity int, change policy.Change) int
-		PolicyGroupings     func(childComplexity int) int
-		PolicyProposals     func(childComplexity int, status *string) int
-		PolicyRules         func(childComplexity int, version *int64) int
-		PolicyVersion       func(childComplexity int) int
-		PolicyVersions      func(childComplexity int) int
-		Purposes            func(childComplexity int) int
+		AccessQuestions      func(childComplexity int, status *model.QuestionStatus) int
+		Citizen              func(childComplexity int, id string, purpose string, courtOrder *string, unsealOn *string) int
+		Citizens             func(childComplexity int, purpose string, filter *model.CitizenFilter, first *int, after *string) int
+		ConsistencyProof     func(childComplexity int, from int64, to *int64) int
+		EarlyUnsealProposals func(childComplexity int, status *string) int
+		ExplainAccess        func(childComplexity int, department string, role string, field string, purpose string) int
+		InclusionProof       func(childComplexity int, index int64, treeSize *int64) int
+		LedgerCheckpoint     func(childComplexity int) int
+		LedgerEntry          func(childComplexity int, index int64) int
+		LedgerReceipt        func(childComplexity int, index int64) int
+		Me                   func(childComplexity int) int
+		MyAccessProof        func(childComplexity int, index int64) int
+		MyAccesses           func(childComplexity int, first *int, after *string) int
+		MyAccessesExport     func(childComplexity int) int
+		MyOpening            func(childComplexity int, field string, item *int) int
+		MyQuestions          func(childComplexity int) int
+		MyRecords            func(childComplexity int) int
+		MySealedDisclosure   func(childComplexity int, index int64) int
+		PolicyChangePreview  func(childComplexity int, change policy.Change) int
+		PolicyGroupings      func(childComplexity int) int
+		PolicyProposals      func(childComplexity int, status *string) int
+		PolicyRules          func(childComplexity int, version *int64) int
+		PolicyVersion        func(childComplexity int) int
+		PolicyVersions       func(childComplexity int) int
+		Purposes             func(childComplexity int) int
 	}
 
 	SealedDate struct {
 		Commitment func(childComplexity int) int
 		Value      func(childComplexity int) int
+	}
+
+	SealedDisclosure struct {
+		Details     func(childComplexity int) int
+		Index       func(childComplexity int) int
+		Salt        func(childComplexity int) int
+		UnsealIndex func(childComplexity int) int
+		UnsealOn    func(childComplexity int) int
+		Unsealed    func(childComplexity int) int
 	}
 
 	SealedInt struct {
@@ -472,6 +505,9 @@ type MutationResolver interface {
 	RejectPolicyChange(ctx context.Context, id string, reason string) (*model.PolicyProposal, error)
 	QuestionAccess(ctx context.Context, index int64, message string) (*model.AccessQuestion, error)
 	AnswerQuestion(ctx context.Context, id string, basis model.AnswerBasis, answer string) (*model.AccessQuestion, error)
+	ProposeEarlyUnseal(ctx context.Context, index int64, reason string) (*model.EarlyUnsealProposal, error)
+	ApproveEarlyUnseal(ctx context.Context, index int64) (*model.EarlyUnsealProposal, error)
+	RejectEarlyUnseal(ctx context.Context, index int64, reason string) (*model.EarlyUnsealProposal, error)
 }
 type PolicyRuleResolver interface {
 	Action(ctx context.Context, obj *policy.Rule) (string, error)
@@ -487,7 +523,7 @@ type PolicyVersionResolver interface {
 	Reason(ctx context.Context, obj *policy.VersionInfo) (*string, error)
 }
 type QueryResolver interface {
-	Citizen(ctx context.Context, id string, purpose string) (*model.Citizen, error)
+	Citizen(ctx context.Context, id string, purpose string, courtOrder *string, unsealOn *string) (*model.Citizen, error)
 	Purposes(ctx context.Context) ([]policy.Purpose, error)
 	Me(ctx context.Context) (*model.Principal, error)
 	LedgerCheckpoint(ctx context.Context) (*model.LedgerCheckpoint, error)
@@ -508,6 +544,8 @@ type QueryResolver interface {
 	MyRecords(ctx context.Context) (*model.Citizen, error)
 	MyOpening(ctx context.Context, field string, item *int) (*model.CommitmentOpening, error)
 	MyAccessesExport(ctx context.Context) (string, error)
+	MySealedDisclosure(ctx context.Context, index int64) (*model.SealedDisclosure, error)
+	EarlyUnsealProposals(ctx context.Context, status *string) ([]model.EarlyUnsealProposal, error)
 	MyQuestions(ctx context.Context) ([]model.AccessQuestion, error)
 	AccessQuestions(ctx context.Context, status *model.QuestionStatus) ([]model.AccessQuestion, error)
 }
@@ -542,6 +580,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	_ = ec
 	switch typeName + "." + field {
 
+	case "Access.about":
+		if e.ComplexityRoot.Access.About == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Access.About(childComplexity), true
 	case "Access.department":
 		if e.ComplexityRoot.Access.Department == nil {
 			break
@@ -614,6 +658,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Access.Time(childComplexity), true
+	case "Access.unsealOn":
+		if e.ComplexityRoot.Access.UnsealOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Access.UnsealOn(childComplexity), true
 
 	case "AccessConnection.edges":
 		if e.ComplexityRoot.AccessConnection.Edges == nil {
@@ -1025,6 +1075,67 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Department.NameZh(childComplexity), true
 
+	case "EarlyUnsealProposal.decided":
+		if e.ComplexityRoot.EarlyUnsealProposal.Decided == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarlyUnsealProposal.Decided(childComplexity), true
+	case "EarlyUnsealProposal.decidedBy":
+		if e.ComplexityRoot.EarlyUnsealProposal.DecidedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarlyUnsealProposal.DecidedBy(childComplexity), true
+	case "EarlyUnsealProposal.decisionEntry":
+		if e.ComplexityRoot.EarlyUnsealProposal.DecisionEntry == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarlyUnsealProposal.DecisionEntry(childComplexity), true
+	case "EarlyUnsealProposal.index":
+		if e.ComplexityRoot.EarlyUnsealProposal.Index == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarlyUnsealProposal.Index(childComplexity), true
+	case "EarlyUnsealProposal.proposalEntry":
+		if e.ComplexityRoot.EarlyUnsealProposal.ProposalEntry == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarlyUnsealProposal.ProposalEntry(childComplexity), true
+	case "EarlyUnsealProposal.proposed":
+		if e.ComplexityRoot.EarlyUnsealProposal.Proposed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarlyUnsealProposal.Proposed(childComplexity), true
+	case "EarlyUnsealProposal.proposedBy":
+		if e.ComplexityRoot.EarlyUnsealProposal.ProposedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarlyUnsealProposal.ProposedBy(childComplexity), true
+	case "EarlyUnsealProposal.reason":
+		if e.ComplexityRoot.EarlyUnsealProposal.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarlyUnsealProposal.Reason(childComplexity), true
+	case "EarlyUnsealProposal.status":
+		if e.ComplexityRoot.EarlyUnsealProposal.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarlyUnsealProposal.Status(childComplexity), true
+	case "EarlyUnsealProposal.unsealEntry":
+		if e.ComplexityRoot.EarlyUnsealProposal.UnsealEntry == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarlyUnsealProposal.UnsealEntry(childComplexity), true
+
 	case "FieldCommitment.commitment":
 		if e.ComplexityRoot.FieldCommitment.Commitment == nil {
 			break
@@ -1358,6 +1469,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AnswerQuestion(childComplexity, args["id"].(string), args["basis"].(model.AnswerBasis), args["answer"].(string)), true
+	case "Mutation.approveEarlyUnseal":
+		if e.ComplexityRoot.Mutation.ApproveEarlyUnseal == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_approveEarlyUnseal_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ApproveEarlyUnseal(childComplexity, args["index"].(int64)), true
 	case "Mutation.approvePolicyChange":
 		if e.ComplexityRoot.Mutation.ApprovePolicyChange == nil {
 			break
@@ -1369,6 +1491,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ApprovePolicyChange(childComplexity, args["id"].(string)), true
+	case "Mutation.proposeEarlyUnseal":
+		if e.ComplexityRoot.Mutation.ProposeEarlyUnseal == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_proposeEarlyUnseal_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ProposeEarlyUnseal(childComplexity, args["index"].(int64), args["reason"].(string)), true
 	case "Mutation.proposePolicyChange":
 		if e.ComplexityRoot.Mutation.ProposePolicyChange == nil {
 			break
@@ -1391,6 +1524,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.QuestionAccess(childComplexity, args["index"].(int64), args["message"].(string)), true
+	case "Mutation.rejectEarlyUnseal":
+		if e.ComplexityRoot.Mutation.RejectEarlyUnseal == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rejectEarlyUnseal_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RejectEarlyUnseal(childComplexity, args["index"].(int64), args["reason"].(string)), true
 	case "Mutation.rejectPolicyChange":
 		if e.ComplexityRoot.Mutation.RejectPolicyChange == nil {
 			break
@@ -1554,6 +1698,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PolicyChangePreview.Impact(childComplexity), true
+	case "PolicyChangePreview.sealedPurposes":
+		if e.ComplexityRoot.PolicyChangePreview.SealedPurposes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyChangePreview.SealedPurposes(childComplexity), true
 
 	case "PolicyGrouping.department":
 		if e.ComplexityRoot.PolicyGrouping.Department == nil {
@@ -1646,6 +1796,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PolicyProposal.Reason(childComplexity), true
+	case "PolicyProposal.sealedPurposes":
+		if e.ComplexityRoot.PolicyProposal.SealedPurposes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyProposal.SealedPurposes(childComplexity), true
 	case "PolicyProposal.status":
 		if e.ComplexityRoot.PolicyProposal.Status == nil {
 			break
@@ -1888,6 +2044,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Purpose.LegalBasis(childComplexity), true
+	case "Purpose.maxSealDays":
+		if e.ComplexityRoot.Purpose.MaxSealDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Purpose.MaxSealDays(childComplexity), true
+	case "Purpose.sealed":
+		if e.ComplexityRoot.Purpose.Sealed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Purpose.Sealed(childComplexity), true
 	case "Purpose.titleEn":
 		if e.ComplexityRoot.Purpose.TitleEn == nil {
 			break
@@ -1922,7 +2090,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Citizen(childComplexity, args["id"].(string), args["purpose"].(string)), true
+		return e.ComplexityRoot.Query.Citizen(childComplexity, args["id"].(string), args["purpose"].(string), args["courtOrder"].(*string), args["unsealOn"].(*string)), true
 	case "Query.citizens":
 		if e.ComplexityRoot.Query.Citizens == nil {
 			break
@@ -1945,6 +2113,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ConsistencyProof(childComplexity, args["from"].(int64), args["to"].(*int64)), true
+	case "Query.earlyUnsealProposals":
+		if e.ComplexityRoot.Query.EarlyUnsealProposals == nil {
+			break
+		}
+
+		args, err := ec.field_Query_earlyUnsealProposals_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.EarlyUnsealProposals(childComplexity, args["status"].(*string)), true
 	case "Query.explainAccess":
 		if e.ComplexityRoot.Query.ExplainAccess == nil {
 			break
@@ -2053,6 +2232,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MyRecords(childComplexity), true
+	case "Query.mySealedDisclosure":
+		if e.ComplexityRoot.Query.MySealedDisclosure == nil {
+			break
+		}
+
+		args, err := ec.field_Query_mySealedDisclosure_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MySealedDisclosure(childComplexity, args["index"].(int64)), true
 	case "Query.policyChangePreview":
 		if e.ComplexityRoot.Query.PolicyChangePreview == nil {
 			break
@@ -2123,6 +2313,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SealedDate.Value(childComplexity), true
+
+	case "SealedDisclosure.details":
+		if e.ComplexityRoot.SealedDisclosure.Details == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SealedDisclosure.Details(childComplexity), true
+	case "SealedDisclosure.index":
+		if e.ComplexityRoot.SealedDisclosure.Index == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SealedDisclosure.Index(childComplexity), true
+	case "SealedDisclosure.salt":
+		if e.ComplexityRoot.SealedDisclosure.Salt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SealedDisclosure.Salt(childComplexity), true
+	case "SealedDisclosure.unsealIndex":
+		if e.ComplexityRoot.SealedDisclosure.UnsealIndex == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SealedDisclosure.UnsealIndex(childComplexity), true
+	case "SealedDisclosure.unsealOn":
+		if e.ComplexityRoot.SealedDisclosure.UnsealOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SealedDisclosure.UnsealOn(childComplexity), true
+	case "SealedDisclosure.unsealed":
+		if e.ComplexityRoot.SealedDisclosure.Unsealed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SealedDisclosure.Unsealed(childComplexity), true
 
 	case "SealedInt.commitment":
 		if e.ComplexityRoot.SealedInt.Commitment == nil {
@@ -2404,8 +2631,12 @@ type Query {
   One citizen's shared data, as far as the policy lets the caller see it for the stated purpose
   (a code from the purpose registry). A field the caller may not see is null with a FORBIDDEN
   error at its path. One citizen per request; the access is on the ledger before the reply.
+  Under a sealed purpose (a court-sealed investigation) the read must name the court order
+  (courtOrder) and the day its details may be shown to the citizen (unsealOn, after today and
+  within the purpose's maxSealDays); its entry then shows the citizen only that a sealed access
+  happened, until that day. No other purpose accepts them.
   """
-  citizen(id: ID!, purpose: String!): Citizen
+  citizen(id: ID!, purpose: String!, courtOrder: String, unsealOn: Date): Citizen
   "The registered purposes (legal bases) a request may state."
   purposes: [Purpose!]!
   "The authenticated caller."
@@ -2471,6 +2702,14 @@ type Query {
   myOpening(field: String!, item: Int = 0): CommitmentOpening!
   "The caller's whole access log as one JSON document, each entry with its ledger index, to check later against the ledger. Citizen tokens only."
   myAccessesExport: String!
+  """
+  One of the caller's sealed accesses (kind SEALED): while sealed, its unseal date; once unsealed,
+  the disclosed details and their salt, which the browser checks against the entry's sealed line:
+  SHA-256("govhub/sealed/v1" ‖ salt ‖ details). Citizen tokens only, about the caller's own entries.
+  """
+  mySealedDisclosure(index: Int64!): SealedDisclosure!
+  "Early-unseal proposals, newest first, optionally only those in one status (pending, approved, rejected). Officers and auditors."
+  earlyUnsealProposals(status: String): [EarlyUnsealProposal!]!
   "The questions the caller asked about accesses, newest first. Citizen tokens only."
   myQuestions: [AccessQuestion!]!
   "Citizens' questions about the accesses made by the officer's department (a department officer) or by any department (privacy-office officers), oldest first, optionally only those in one status. Officers."
@@ -2506,6 +2745,13 @@ type Mutation {
   questionAccess(index: Int64!, message: String!): AccessQuestion!
   "An officer of the department that made the access answers a citizen's question. Officers only."
   answerQuestion(id: ID!, basis: AnswerBasis!, answer: String!): AccessQuestion!
+
+  "Propose to unseal a sealed access (its ledger index) before its date, with a reason. Privacy-office officers; another must approve. On the ledger."
+  proposeEarlyUnseal(index: Int64!, reason: String!): EarlyUnsealProposal!
+  "Approve another officer's early-unseal proposal: the access is unsealed at once (an unseal entry on the ledger) and shown to the citizen. Privacy-office officers."
+  approveEarlyUnseal(index: Int64!): EarlyUnsealProposal!
+  "Reject a pending early-unseal proposal, with a reason; the access stays sealed until its date. Privacy-office officers."
+  rejectEarlyUnseal(index: Int64!, reason: String!): EarlyUnsealProposal!
 }
 
 type Subscription {
@@ -2548,6 +2794,10 @@ type Access {
   fields: [AccessField!]!
   "The entry format's version (1 or 2)."
   entryVersion: Int!
+  "A sealed access's unseal date (kind SEALED); null for other entries."
+  unsealOn: Date
+  "The ledger index of the access an unseal, a question or an answer is about; null for others."
+  about: Int64
 }
 
 enum AccessKind {
@@ -2565,6 +2815,40 @@ enum AccessKind {
   QUESTION
   "A department answered the citizen's question."
   ANSWER
+  "A sealed access under a court order: who read what stays hidden until its unseal date."
+  SEALED
+  "A sealed access's details were disclosed (about names it)."
+  UNSEAL
+}
+
+"What the caller may know of one of their sealed accesses."
+type SealedDisclosure {
+  index: Int64!
+  unsealOn: Date!
+  unsealed: Boolean!
+  "The unseal entry's ledger index, once unsealed."
+  unsealIndex: Int64
+  "The disclosed details (govhub/sealed/v1 text: actor, official, purpose, court order, fields), once unsealed."
+  details: String
+  "Their 32-byte salt, hex, once unsealed."
+  salt: String
+}
+
+"An officer's proposal to unseal a sealed access before its date, and the decision on it."
+type EarlyUnsealProposal {
+  "The sealed access's ledger index."
+  index: Int64!
+  reason: String!
+  proposedBy: String!
+  proposed: String!
+  proposalEntry: Int64!
+  "pending, approved or rejected"
+  status: String!
+  decidedBy: String
+  decided: String
+  decisionEntry: Int64
+  "With approved: the unseal entry's ledger index."
+  unsealEntry: Int64
 }
 
 type Department {
@@ -2921,6 +3205,10 @@ type Purpose {
   titleZh: String!
   titleEn: String!
   legalBasis: String!
+  "A sealed purpose (court-sealed investigations): reads name a court order and an unseal date, and stay hidden from the citizen until then."
+  sealed: Boolean!
+  "A sealed purpose's longest seal, in days; 0 for others."
+  maxSealDays: Int!
 }
 
 type Principal {
@@ -3064,6 +3352,9 @@ input PurposeInput {
   titleZh: String!
   titleEn: String!
   legalBasis: String!
+  "A sealed purpose needs maxSealDays (1 to 3660); only the officers' workflow adds one."
+  sealed: Boolean = false
+  maxSealDays: Int = 0
 }
 
 input PolicyChangeInput {
@@ -3105,6 +3396,8 @@ type PolicyChangePreview {
   baseVersion: Int64!
   "Every field whose level the change would move, computed by deciding before and after."
   impact: [FieldImpact!]!
+  "The sealed purposes the change adds: reads under them name a court order and stay hidden from the citizen until unsealed (at most maxSealDays)."
+  sealedPurposes: [Purpose!]!
 }
 
 type PolicyProposal {
@@ -3119,6 +3412,8 @@ type PolicyProposal {
   change: PolicyChange!
   "Every field whose level the change moves, computed by deciding before and after."
   impact: [FieldImpact!]!
+  "The sealed purposes the change adds (as in PolicyChangePreview)."
+  sealedPurposes: [Purpose!]!
   ledgerIndex: Int64!
   decidedBy: String
   decided: String
@@ -3170,6 +3465,10 @@ func (ec *executionContext) childFields_Access(ctx context.Context, field graphq
 		return ec.fieldContext_Access_fields(ctx, field)
 	case "entryVersion":
 		return ec.fieldContext_Access_entryVersion(ctx, field)
+	case "unsealOn":
+		return ec.fieldContext_Access_unsealOn(ctx, field)
+	case "about":
+		return ec.fieldContext_Access_about(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Access", field.Name)
 }
@@ -3390,6 +3689,32 @@ func (ec *executionContext) childFields_Department(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type Department", field.Name)
 }
 
+func (ec *executionContext) childFields_EarlyUnsealProposal(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "index":
+		return ec.fieldContext_EarlyUnsealProposal_index(ctx, field)
+	case "reason":
+		return ec.fieldContext_EarlyUnsealProposal_reason(ctx, field)
+	case "proposedBy":
+		return ec.fieldContext_EarlyUnsealProposal_proposedBy(ctx, field)
+	case "proposed":
+		return ec.fieldContext_EarlyUnsealProposal_proposed(ctx, field)
+	case "proposalEntry":
+		return ec.fieldContext_EarlyUnsealProposal_proposalEntry(ctx, field)
+	case "status":
+		return ec.fieldContext_EarlyUnsealProposal_status(ctx, field)
+	case "decidedBy":
+		return ec.fieldContext_EarlyUnsealProposal_decidedBy(ctx, field)
+	case "decided":
+		return ec.fieldContext_EarlyUnsealProposal_decided(ctx, field)
+	case "decisionEntry":
+		return ec.fieldContext_EarlyUnsealProposal_decisionEntry(ctx, field)
+	case "unsealEntry":
+		return ec.fieldContext_EarlyUnsealProposal_unsealEntry(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EarlyUnsealProposal", field.Name)
+}
+
 func (ec *executionContext) childFields_FieldCommitment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "field":
@@ -3592,6 +3917,8 @@ func (ec *executionContext) childFields_PolicyChangePreview(ctx context.Context,
 		return ec.fieldContext_PolicyChangePreview_baseVersion(ctx, field)
 	case "impact":
 		return ec.fieldContext_PolicyChangePreview_impact(ctx, field)
+	case "sealedPurposes":
+		return ec.fieldContext_PolicyChangePreview_sealedPurposes(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PolicyChangePreview", field.Name)
 }
@@ -3626,6 +3953,8 @@ func (ec *executionContext) childFields_PolicyProposal(ctx context.Context, fiel
 		return ec.fieldContext_PolicyProposal_change(ctx, field)
 	case "impact":
 		return ec.fieldContext_PolicyProposal_impact(ctx, field)
+	case "sealedPurposes":
+		return ec.fieldContext_PolicyProposal_sealedPurposes(ctx, field)
 	case "ledgerIndex":
 		return ec.fieldContext_PolicyProposal_ledgerIndex(ctx, field)
 	case "decidedBy":
@@ -3764,6 +4093,10 @@ func (ec *executionContext) childFields_Purpose(ctx context.Context, field graph
 		return ec.fieldContext_Purpose_titleEn(ctx, field)
 	case "legalBasis":
 		return ec.fieldContext_Purpose_legalBasis(ctx, field)
+	case "sealed":
+		return ec.fieldContext_Purpose_sealed(ctx, field)
+	case "maxSealDays":
+		return ec.fieldContext_Purpose_maxSealDays(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Purpose", field.Name)
 }
@@ -3776,6 +4109,24 @@ func (ec *executionContext) childFields_SealedDate(ctx context.Context, field gr
 		return ec.fieldContext_SealedDate_commitment(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SealedDate", field.Name)
+}
+
+func (ec *executionContext) childFields_SealedDisclosure(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "index":
+		return ec.fieldContext_SealedDisclosure_index(ctx, field)
+	case "unsealOn":
+		return ec.fieldContext_SealedDisclosure_unsealOn(ctx, field)
+	case "unsealed":
+		return ec.fieldContext_SealedDisclosure_unsealed(ctx, field)
+	case "unsealIndex":
+		return ec.fieldContext_SealedDisclosure_unsealIndex(ctx, field)
+	case "details":
+		return ec.fieldContext_SealedDisclosure_details(ctx, field)
+	case "salt":
+		return ec.fieldContext_SealedDisclosure_salt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SealedDisclosure", field.Name)
 }
 
 func (ec *executionContext) childFields_SealedInt(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3998,6 +4349,20 @@ func (ec *executionContext) field_Mutation_answerQuestion_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_approveEarlyUnseal_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "index",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNInt642int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["index"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_approvePolicyChange_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4009,6 +4374,28 @@ func (ec *executionContext) field_Mutation_approvePolicyChange_args(ctx context.
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_proposeEarlyUnseal_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "index",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNInt642int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["index"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
 	return args, nil
 }
 
@@ -4053,6 +4440,28 @@ func (ec *executionContext) field_Mutation_questionAccess_args(ctx context.Conte
 		return nil, err
 	}
 	args["message"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_rejectEarlyUnseal_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "index",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNInt642int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["index"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
 	return args, nil
 }
 
@@ -4335,6 +4744,22 @@ func (ec *executionContext) field_Query_citizen_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["purpose"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "courtOrder",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["courtOrder"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "unsealOn",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalODate2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["unsealOn"] = arg3
 	return args, nil
 }
 
@@ -4395,6 +4820,20 @@ func (ec *executionContext) field_Query_consistencyProof_args(ctx context.Contex
 		return nil, err
 	}
 	args["to"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_earlyUnsealProposals_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg0
 	return args, nil
 }
 
@@ -4541,6 +4980,20 @@ func (ec *executionContext) field_Query_myOpening_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["item"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_mySealedDisclosure_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "index",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNInt642int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["index"] = arg0
 	return args, nil
 }
 
@@ -4961,6 +5414,52 @@ func (ec *executionContext) _Access_entryVersion(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_Access_entryVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Access", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Access_unsealOn(ctx context.Context, field graphql.CollectedField, obj *model.Access) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Access_unsealOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnsealOn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalODate2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Access_unsealOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Access", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _Access_about(ctx context.Context, field graphql.CollectedField, obj *model.Access) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Access_about(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.About, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt642ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Access_about(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Access", field, false, false, errors.New("field of type Int64 does not have child fields"))
 }
 
 func (ec *executionContext) _AccessConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.AccessConnection) (ret graphql.Marshaler) {
@@ -6641,6 +7140,236 @@ func (ec *executionContext) _Department_nameEn(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_Department_nameEn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Department", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _EarlyUnsealProposal_index(ctx context.Context, field graphql.CollectedField, obj *model.EarlyUnsealProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarlyUnsealProposal_index(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Index, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarlyUnsealProposal_index(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarlyUnsealProposal", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _EarlyUnsealProposal_reason(ctx context.Context, field graphql.CollectedField, obj *model.EarlyUnsealProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarlyUnsealProposal_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarlyUnsealProposal_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarlyUnsealProposal", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _EarlyUnsealProposal_proposedBy(ctx context.Context, field graphql.CollectedField, obj *model.EarlyUnsealProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarlyUnsealProposal_proposedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProposedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarlyUnsealProposal_proposedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarlyUnsealProposal", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _EarlyUnsealProposal_proposed(ctx context.Context, field graphql.CollectedField, obj *model.EarlyUnsealProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarlyUnsealProposal_proposed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Proposed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarlyUnsealProposal_proposed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarlyUnsealProposal", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _EarlyUnsealProposal_proposalEntry(ctx context.Context, field graphql.CollectedField, obj *model.EarlyUnsealProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarlyUnsealProposal_proposalEntry(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProposalEntry, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarlyUnsealProposal_proposalEntry(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarlyUnsealProposal", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _EarlyUnsealProposal_status(ctx context.Context, field graphql.CollectedField, obj *model.EarlyUnsealProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarlyUnsealProposal_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarlyUnsealProposal_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarlyUnsealProposal", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _EarlyUnsealProposal_decidedBy(ctx context.Context, field graphql.CollectedField, obj *model.EarlyUnsealProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarlyUnsealProposal_decidedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DecidedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EarlyUnsealProposal_decidedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarlyUnsealProposal", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _EarlyUnsealProposal_decided(ctx context.Context, field graphql.CollectedField, obj *model.EarlyUnsealProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarlyUnsealProposal_decided(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Decided, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EarlyUnsealProposal_decided(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarlyUnsealProposal", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _EarlyUnsealProposal_decisionEntry(ctx context.Context, field graphql.CollectedField, obj *model.EarlyUnsealProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarlyUnsealProposal_decisionEntry(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DecisionEntry, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt642ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EarlyUnsealProposal_decisionEntry(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarlyUnsealProposal", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _EarlyUnsealProposal_unsealEntry(ctx context.Context, field graphql.CollectedField, obj *model.EarlyUnsealProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarlyUnsealProposal_unsealEntry(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnsealEntry, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt642ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EarlyUnsealProposal_unsealEntry(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarlyUnsealProposal", field, false, false, errors.New("field of type Int64 does not have child fields"))
 }
 
 func (ec *executionContext) _FieldCommitment_field(ctx context.Context, field graphql.CollectedField, obj *model.FieldCommitment) (ret graphql.Marshaler) {
@@ -8517,6 +9246,138 @@ func (ec *executionContext) fieldContext_Mutation_answerQuestion(ctx context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_proposeEarlyUnseal(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_proposeEarlyUnseal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ProposeEarlyUnseal(ctx, fc.Args["index"].(int64), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EarlyUnsealProposal) graphql.Marshaler {
+			return ec.marshalNEarlyUnsealProposal2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐEarlyUnsealProposal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_proposeEarlyUnseal(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EarlyUnsealProposal(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_proposeEarlyUnseal_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_approveEarlyUnseal(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_approveEarlyUnseal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ApproveEarlyUnseal(ctx, fc.Args["index"].(int64))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EarlyUnsealProposal) graphql.Marshaler {
+			return ec.marshalNEarlyUnsealProposal2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐEarlyUnsealProposal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_approveEarlyUnseal(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EarlyUnsealProposal(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_approveEarlyUnseal_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rejectEarlyUnseal(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rejectEarlyUnseal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RejectEarlyUnseal(ctx, fc.Args["index"].(int64), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EarlyUnsealProposal) graphql.Marshaler {
+			return ec.marshalNEarlyUnsealProposal2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐEarlyUnsealProposal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rejectEarlyUnseal(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EarlyUnsealProposal(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rejectEarlyUnseal_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8856,6 +9717,38 @@ func (ec *executionContext) fieldContext_PolicyChangePreview_impact(_ context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _PolicyChangePreview_sealedPurposes(ctx context.Context, field graphql.CollectedField, obj *model.PolicyChangePreview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyChangePreview_sealedPurposes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SealedPurposes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []policy.Purpose) graphql.Marshaler {
+			return ec.marshalNPurpose2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐPurposeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyChangePreview_sealedPurposes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyChangePreview",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Purpose(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PolicyGrouping_member(ctx context.Context, field graphql.CollectedField, obj *policy.Grouping) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9122,6 +10015,38 @@ func (ec *executionContext) fieldContext_PolicyProposal_impact(_ context.Context
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_FieldImpact(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyProposal_sealedPurposes(ctx context.Context, field graphql.CollectedField, obj *model.PolicyProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyProposal_sealedPurposes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SealedPurposes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []policy.Purpose) graphql.Marshaler {
+			return ec.marshalNPurpose2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐPurposeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyProposal_sealedPurposes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyProposal",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Purpose(ctx, field)
 		},
 	}
 	return fc, nil
@@ -10220,6 +11145,52 @@ func (ec *executionContext) fieldContext_Purpose_legalBasis(_ context.Context, f
 	return graphql.NewScalarFieldContext("Purpose", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _Purpose_sealed(ctx context.Context, field graphql.CollectedField, obj *policy.Purpose) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Purpose_sealed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sealed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Purpose_sealed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Purpose", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Purpose_maxSealDays(ctx context.Context, field graphql.CollectedField, obj *policy.Purpose) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Purpose_maxSealDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxSealDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Purpose_maxSealDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Purpose", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _Query_citizen(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10230,7 +11201,7 @@ func (ec *executionContext) _Query_citizen(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Citizen(ctx, fc.Args["id"].(string), fc.Args["purpose"].(string))
+			return ec.Resolvers.Query().Citizen(ctx, fc.Args["id"].(string), fc.Args["purpose"].(string), fc.Args["courtOrder"].(*string), fc.Args["unsealOn"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Citizen) graphql.Marshaler {
@@ -11039,6 +12010,94 @@ func (ec *executionContext) fieldContext_Query_myAccessesExport(_ context.Contex
 	return graphql.NewScalarFieldContext("Query", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _Query_mySealedDisclosure(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_mySealedDisclosure(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MySealedDisclosure(ctx, fc.Args["index"].(int64))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SealedDisclosure) graphql.Marshaler {
+			return ec.marshalNSealedDisclosure2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐSealedDisclosure(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_mySealedDisclosure(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SealedDisclosure(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_mySealedDisclosure_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_earlyUnsealProposals(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_earlyUnsealProposals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().EarlyUnsealProposals(ctx, fc.Args["status"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.EarlyUnsealProposal) graphql.Marshaler {
+			return ec.marshalNEarlyUnsealProposal2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐEarlyUnsealProposalᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_earlyUnsealProposals(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EarlyUnsealProposal(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_earlyUnsealProposals_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_myQuestions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11244,6 +12303,144 @@ func (ec *executionContext) fieldContext_SealedDate_commitment(_ context.Context
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _SealedDisclosure_index(ctx context.Context, field graphql.CollectedField, obj *model.SealedDisclosure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SealedDisclosure_index(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Index, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SealedDisclosure_index(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SealedDisclosure", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _SealedDisclosure_unsealOn(ctx context.Context, field graphql.CollectedField, obj *model.SealedDisclosure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SealedDisclosure_unsealOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnsealOn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNDate2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SealedDisclosure_unsealOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SealedDisclosure", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _SealedDisclosure_unsealed(ctx context.Context, field graphql.CollectedField, obj *model.SealedDisclosure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SealedDisclosure_unsealed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unsealed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SealedDisclosure_unsealed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SealedDisclosure", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _SealedDisclosure_unsealIndex(ctx context.Context, field graphql.CollectedField, obj *model.SealedDisclosure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SealedDisclosure_unsealIndex(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnsealIndex, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt642ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SealedDisclosure_unsealIndex(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SealedDisclosure", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _SealedDisclosure_details(ctx context.Context, field graphql.CollectedField, obj *model.SealedDisclosure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SealedDisclosure_details(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Details, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SealedDisclosure_details(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SealedDisclosure", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SealedDisclosure_salt(ctx context.Context, field graphql.CollectedField, obj *model.SealedDisclosure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SealedDisclosure_salt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Salt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SealedDisclosure_salt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SealedDisclosure", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _SealedInt_value(ctx context.Context, field graphql.CollectedField, obj *model.SealedInt) (ret graphql.Marshaler) {
@@ -13523,7 +14720,14 @@ func (ec *executionContext) unmarshalInputPurposeInput(ctx context.Context, obj 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"code", "titleZh", "titleEn", "legalBasis"}
+	if _, present := asMap["sealed"]; !present {
+		asMap["sealed"] = false
+	}
+	if _, present := asMap["maxSealDays"]; !present {
+		asMap["maxSealDays"] = 0
+	}
+
+	fieldsInOrder := [...]string{"code", "titleZh", "titleEn", "legalBasis", "sealed", "maxSealDays"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -13558,6 +14762,20 @@ func (ec *executionContext) unmarshalInputPurposeInput(ctx context.Context, obj 
 				return it, err
 			}
 			it.LegalBasis = data
+		case "sealed":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sealed"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sealed = data
+		case "maxSealDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxSealDays"))
+			data, err := ec.unmarshalOInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxSealDays = data
 		}
 	}
 	return it, nil
@@ -13736,6 +14954,16 @@ func (ec *executionContext) _Access(ctx context.Context, sel ast.SelectionSet, o
 		case "entryVersion":
 			out.Values[i] = ec._Access_entryVersion(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unsealOn":
+			out.Values[i] = ec._Access_unsealOn(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "about":
+			out.Values[i] = ec._Access_about(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -14528,6 +15756,89 @@ func (ec *executionContext) _Department(ctx context.Context, sel ast.SelectionSe
 		case "nameEn":
 			out.Values[i] = ec._Department_nameEn(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var earlyUnsealProposalImplementors = []string{"EarlyUnsealProposal"}
+
+func (ec *executionContext) _EarlyUnsealProposal(ctx context.Context, sel ast.SelectionSet, obj *model.EarlyUnsealProposal) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, earlyUnsealProposalImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EarlyUnsealProposal")
+		case "index":
+			out.Values[i] = ec._EarlyUnsealProposal_index(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._EarlyUnsealProposal_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "proposedBy":
+			out.Values[i] = ec._EarlyUnsealProposal_proposedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "proposed":
+			out.Values[i] = ec._EarlyUnsealProposal_proposed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "proposalEntry":
+			out.Values[i] = ec._EarlyUnsealProposal_proposalEntry(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._EarlyUnsealProposal_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "decidedBy":
+			out.Values[i] = ec._EarlyUnsealProposal_decidedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "decided":
+			out.Values[i] = ec._EarlyUnsealProposal_decided(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "decisionEntry":
+			out.Values[i] = ec._EarlyUnsealProposal_decisionEntry(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "unsealEntry":
+			out.Values[i] = ec._EarlyUnsealProposal_unsealEntry(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -15377,6 +16688,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "proposeEarlyUnseal":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_proposeEarlyUnseal(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "approveEarlyUnseal":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_approveEarlyUnseal(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rejectEarlyUnseal":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rejectEarlyUnseal(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -15536,6 +16868,11 @@ func (ec *executionContext) _PolicyChangePreview(ctx context.Context, sel ast.Se
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "sealedPurposes":
+			out.Values[i] = ec._PolicyChangePreview_sealedPurposes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -15654,6 +16991,11 @@ func (ec *executionContext) _PolicyProposal(ctx context.Context, sel ast.Selecti
 			}
 		case "impact":
 			out.Values[i] = ec._PolicyProposal_impact(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sealedPurposes":
+			out.Values[i] = ec._PolicyProposal_sealedPurposes(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -16410,6 +17752,16 @@ func (ec *executionContext) _Purpose(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "sealed":
+			out.Values[i] = ec._Purpose_sealed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "maxSealDays":
+			out.Values[i] = ec._Purpose_maxSealDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -16913,6 +18265,50 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "mySealedDisclosure":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_mySealedDisclosure(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "earlyUnsealProposals":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_earlyUnsealProposals(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "myQuestions":
 			field := field
 
@@ -17011,6 +18407,69 @@ func (ec *executionContext) _SealedDate(ctx context.Context, sel ast.SelectionSe
 			}
 		case "commitment":
 			out.Values[i] = ec._SealedDate_commitment(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var sealedDisclosureImplementors = []string{"SealedDisclosure"}
+
+func (ec *executionContext) _SealedDisclosure(ctx context.Context, sel ast.SelectionSet, obj *model.SealedDisclosure) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sealedDisclosureImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SealedDisclosure")
+		case "index":
+			out.Values[i] = ec._SealedDisclosure_index(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unsealOn":
+			out.Values[i] = ec._SealedDisclosure_unsealOn(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unsealed":
+			out.Values[i] = ec._SealedDisclosure_unsealed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unsealIndex":
+			out.Values[i] = ec._SealedDisclosure_unsealIndex(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "details":
+			out.Values[i] = ec._SealedDisclosure_details(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "salt":
+			out.Values[i] = ec._SealedDisclosure_salt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -18012,6 +19471,22 @@ func (ec *executionContext) marshalNConsistencyProof2ᚖgithubᚗcomᚋgovhubᚋ
 	return ec._ConsistencyProof(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNDate2string(ctx context.Context, v any) (string, error) {
+	res, err := scalar.UnmarshalDate(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDate2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := scalar.MarshalDate(v)
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
 func (ec *executionContext) marshalNDepartment2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐDepartment(ctx context.Context, sel ast.SelectionSet, v *model.Department) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -18020,6 +19495,36 @@ func (ec *executionContext) marshalNDepartment2ᚖgithubᚗcomᚋgovhubᚋgovhub
 		return graphql.Null
 	}
 	return ec._Department(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEarlyUnsealProposal2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐEarlyUnsealProposal(ctx context.Context, sel ast.SelectionSet, v model.EarlyUnsealProposal) graphql.Marshaler {
+	return ec._EarlyUnsealProposal(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNEarlyUnsealProposal2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐEarlyUnsealProposalᚄ(ctx context.Context, sel ast.SelectionSet, v []model.EarlyUnsealProposal) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEarlyUnsealProposal2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐEarlyUnsealProposal(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNEarlyUnsealProposal2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐEarlyUnsealProposal(ctx context.Context, sel ast.SelectionSet, v *model.EarlyUnsealProposal) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._EarlyUnsealProposal(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNFieldCommitment2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐFieldCommitment(ctx context.Context, sel ast.SelectionSet, v model.FieldCommitment) graphql.Marshaler {
@@ -18468,6 +19973,16 @@ func (ec *executionContext) marshalNQuestionStatus2githubᚗcomᚋgovhubᚋgovhu
 	return v
 }
 
+func (ec *executionContext) marshalNSealedDisclosure2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐSealedDisclosure(ctx context.Context, sel ast.SelectionSet, v *model.SealedDisclosure) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SealedDisclosure(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNSocialInsuranceInput2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐSocialInsuranceInput(ctx context.Context, v any) (model.SocialInsuranceInput, error) {
 	res, err := ec.unmarshalInputSocialInsuranceInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -18825,6 +20340,18 @@ func (ec *executionContext) marshalOIdentity2ᚖgithubᚗcomᚋgovhubᚋgovhub�
 		return graphql.Null
 	}
 	return ec._Identity(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOInt2int(ctx context.Context, v any) (int, error) {
+	res, err := graphql.UnmarshalInt(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOInt2int(ctx context.Context, sel ast.SelectionSet, v int) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalInt(v)
+	return res
 }
 
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {

@@ -44,7 +44,7 @@ func nilIfEmpty[T any](s []T) []T {
 func proposalModel(p governance.Proposal) *model.PolicyProposal {
 	out := &model.PolicyProposal{
 		ID: p.ID, BaseVersion: int64(p.Base), Reason: p.Reason, ProposedBy: p.ProposedBy, Created: fmtTime(p.Created),
-		Status: p.Status, LedgerIndex: int64(p.Entry), Change: &p.Change, Impact: p.Impact,
+		Status: p.Status, LedgerIndex: int64(p.Entry), Change: &p.Change, Impact: p.Impact, SealedPurposes: sealedPurposes(p.Change),
 	}
 	if p.Status != "pending" {
 		out.DecidedBy, out.DecisionReason = optString(p.DecidedBy), optString(p.DecisionReason)
@@ -81,7 +81,7 @@ func (r *queryResolver) policyChangePreview(ctx context.Context, change policy.C
 	if err != nil {
 		return nil, err
 	}
-	return &model.PolicyChangePreview{BaseVersion: int64(base), Impact: impact}, nil
+	return &model.PolicyChangePreview{BaseVersion: int64(base), Impact: impact, SealedPurposes: sealedPurposes(change)}, nil
 }
 
 func (r *mutationResolver) approvePolicyChange(ctx context.Context, id string) (*model.PolicyProposal, error) {

@@ -17,6 +17,9 @@ type Resolver struct {
 	CitizenLog *hub.Citizens
 	// Questions: citizens' questions about accesses, and the departments' answers.
 	Questions *hub.Questions
-	Officers  *governance.Officers
-	Logger    *slog.Logger
+	// Sealed: sealed accesses' disclosure to citizens; Unseals: officers' early unseals.
+	Sealed   *hub.Sealed
+	Unseals  *governance.EarlyUnseals
+	Officers *governance.Officers
+	Logger   *slog.Logger
 }

@@ -95,6 +95,21 @@ func (r *mutationResolver) AnswerQuestion(ctx context.Context, id string, basis 
 	return r.answerQuestion(ctx, id, basis, answer)
 }
 
+// ProposeEarlyUnseal is the resolver for the proposeEarlyUnseal field.
+func (r *mutationResolver) ProposeEarlyUnseal(ctx context.Context, index int64, reason string) (*model.EarlyUnsealProposal, error) {
+	return r.earlyUnseal(ctx, "propose", index, reason)
+}
+
+// ApproveEarlyUnseal is the resolver for the approveEarlyUnseal field.
+func (r *mutationResolver) ApproveEarlyUnseal(ctx context.Context, index int64) (*model.EarlyUnsealProposal, error) {
+	return r.earlyUnseal(ctx, "approve", index, "")
+}
+
+// RejectEarlyUnseal is the resolver for the rejectEarlyUnseal field.
+func (r *mutationResolver) RejectEarlyUnseal(ctx context.Context, index int64, reason string) (*model.EarlyUnsealProposal, error) {
+	return r.earlyUnseal(ctx, "reject", index, reason)
+}
+
 // Action is the resolver for the action field.
 func (r *policyRuleResolver) Action(ctx context.Context, obj *policy.Rule) (string, error) {
 	return string(obj.Action), nil
@@ -136,8 +151,8 @@ func (r *policyVersionResolver) Reason(ctx context.Context, obj *policy.VersionI
 }
 
 // Citizen is the resolver for the citizen field.
-func (r *queryResolver) Citizen(ctx context.Context, id string, purpose string) (*model.Citizen, error) {
-	return r.readCitizen(ctx, id, purpose)
+func (r *queryResolver) Citizen(ctx context.Context, id string, purpose string, courtOrder *string, unsealOn *string) (*model.Citizen, error) {
+	return r.readCitizen(ctx, id, purpose, courtOrder, unsealOn)
 }
 
 // Purposes is the resolver for the purposes field.
@@ -242,6 +257,16 @@ func (r *queryResolver) MyOpening(ctx context.Context, field string, item *int) 
 // MyAccessesExport is the resolver for the myAccessesExport field.
 func (r *queryResolver) MyAccessesExport(ctx context.Context) (string, error) {
 	return r.myAccessesExport(ctx)
+}
+
+// MySealedDisclosure is the resolver for the mySealedDisclosure field.
+func (r *queryResolver) MySealedDisclosure(ctx context.Context, index int64) (*model.SealedDisclosure, error) {
+	return r.mySealedDisclosure(ctx, index)
+}
+
+// EarlyUnsealProposals is the resolver for the earlyUnsealProposals field.
+func (r *queryResolver) EarlyUnsealProposals(ctx context.Context, status *string) ([]model.EarlyUnsealProposal, error) {
+	return r.earlyUnsealProposals(ctx, status)
 }
 
 // MyQuestions is the resolver for the myQuestions field.

@@ -65,6 +65,10 @@ const (
 	AccessSelf     AccessKind = "SELF"
 	AccessQuestion AccessKind = "QUESTION"
 	AccessAnswer   AccessKind = "ANSWER"
+	// AccessSealed: a sealed access under a court order (sealed.go), details hidden until unsealed.
+	AccessSealed AccessKind = "SEALED"
+	// AccessUnseal: a sealed access's details were disclosed (About names it).
+	AccessUnseal AccessKind = "UNSEAL"
 )
 
 // FieldLevel is how much of a field an entry released or wrote.
@@ -109,6 +113,10 @@ type Access struct {
 	Reason        string          `json:"reason,omitempty"`
 	Fields        []AccessField   `json:"fields"`
 	EntryVersion  int             `json:"entryVersion"`
+	// UnsealOn is a sealed access's unseal date (nil for other entries); About the index of the
+	// access an unseal entry, a question or an answer is about (0 for others).
+	UnsealOn *time.Time `json:"unsealOn,omitempty"`
+	About    uint64     `json:"about,omitempty"`
 }
 
 // AccessPage is one page of a citizen's log, newest first.
@@ -546,6 +554,13 @@ func view(e ledger.Entry, snap *policy.Snapshot) Access {
 	if e.Official != nil {
 		a.Official = hex.EncodeToString(e.Official)
 	}
+	if e.Sealed != nil {
+		u := e.Sealed.Unseal
+		a.UnsealOn = &u
+	}
+	if e.Kind == ledger.KindUnseal || e.Kind == ledger.KindQuestion || e.Kind == ledger.KindAnswer {
+		a.About = e.About
+	}
 	if e.Purpose != "" {
 		pu, ok := snap.Purpose(e.Purpose)
 		if !ok { // registered when the entry was written, no longer
@@ -565,6 +580,10 @@ func kindOf(e ledger.Entry) AccessKind {
 		return AccessQuestion
 	case e.Kind == ledger.KindAnswer:
 		return AccessAnswer
+	case e.Kind == ledger.KindUnseal:
+		return AccessUnseal
+	case e.Sealed != nil:
+		return AccessSealed
 	case e.Outcome == ledger.OutcomeDenied:
 		return AccessRefusal
 	case e.Kind == ledger.KindUpdate:

@@ -12,7 +12,10 @@
 //     the per-citizen access log written before each response, with what a browser needs to
 //     verify one, their own records and openings, and a watch for new entries;
 //   - [Questions] lets a citizen question an access and the department answer it (questions.go),
-//     both on the ledger before they are stored.
+//     both on the ledger before they are stored;
+//   - [Sealed] serves sealed accesses under court orders (sealed.go, the format; sealed_read.go,
+//     the read; sealed_access.go): the citizen's disclosure once unsealed, unsealing on the date
+//     or early (approved through package governance), and the public counts.
 //
 // They share one small unexported core (core.go) that appends entries (ledger failures become
 // ErrBusy or ErrUnavailable) and names subjects (salted subject commitments, pseudonyms in the

@@ -90,6 +90,9 @@ func (rd *Reader) ListCitizens(ctx context.Context, p auth.Principal, req ListRe
 		entry.Purpose = ""
 		return refuse("unknown-purpose", ErrUnknownPurpose)
 	}
+	if pu, _ := snap.Purpose(req.Purpose); pu.Sealed { // sealed.go: one citizen a read, each under its court order
+		return refuse("sealed-purpose", fmt.Errorf("%w: purpose %q is sealed: read citizens one at a time, naming the court order", ErrInvalid, req.Purpose))
+	}
 	// The list permission, on every dataset touched. A page that touches no dataset (only ids
 	// selected, no filter) would still enumerate citizens, so it is refused like any list without
 	// the permission: deny by default.

@@ -29,6 +29,9 @@ type ReadRequest struct {
 	Fields map[string]Want
 	// Request is the request as received; only its keyed digest goes on the ledger.
 	Request []byte
+	// Seal names the court order and unseal date a read under a sealed purpose must give
+	// (sealed_read.go); nil for any other purpose.
+	Seal *SealRequest
 }
 
 // Commitment is a Pedersen commitment as the hub hands it out.
@@ -94,6 +97,10 @@ func (rd *Reader) ReadCitizen(ctx context.Context, p auth.Principal, req ReadReq
 	if err != nil {
 		return nil, err
 	}
+	sealed, err := rd.checkSeal(ctx, p, snap, req)
+	if err != nil {
+		return nil, err
+	}
 	dept, role, official, err := rd.actor(ctx, p)
 	if err != nil {
 		return nil, err
@@ -114,7 +121,7 @@ func (rd *Reader) ReadCitizen(ctx context.Context, p auth.Principal, req ReadReq
 		// stays off the ledger.
 		entry.Fields, entry.Purpose = d.denied(), ""
 		entry.Outcome, entry.Reason = ledger.OutcomeDenied, "unknown-purpose"
-		if _, err := rd.appendFor(ctx, entry, req.Citizen, salt); err != nil {
+		if _, err := rd.appendAccess(ctx, entry, req.Citizen, salt, sealed); err != nil {
 			return nil, err
 		}
 		return nil, ErrUnknownPurpose
@@ -122,7 +129,7 @@ func (rd *Reader) ReadCitizen(ctx context.Context, p auth.Principal, req ReadReq
 	entry.Fields = d.entryFields()
 	if len(d.load) == 0 {
 		entry.Outcome, entry.Reason = ledger.OutcomeDenied, "forbidden"
-		r, err := rd.appendFor(ctx, entry, req.Citizen, salt)
+		r, err := rd.appendAccess(ctx, entry, req.Citizen, salt, sealed)
 		if err != nil {
 			return nil, err
 		}
@@ -135,7 +142,7 @@ func (rd *Reader) ReadCitizen(ctx context.Context, p auth.Principal, req ReadReq
 	if errors.Is(err, ErrIntegrity) {
 		// A record changed behind the hub's back: refused, and the refusal is on the ledger.
 		entry.Outcome, entry.Reason, entry.Fields = ledger.OutcomeDenied, "integrity", d.denied()
-		if _, aerr := rd.appendFor(ctx, entry, req.Citizen, salt); aerr != nil {
+		if _, aerr := rd.appendAccess(ctx, entry, req.Citizen, salt, sealed); aerr != nil {
 			return nil, errors.Join(err, aerr)
 		}
 		return nil, err
@@ -151,15 +158,15 @@ func (rd *Reader) ReadCitizen(ctx context.Context, p auth.Principal, req ReadReq
 		}
 		if !exists {
 			entry.Outcome, entry.Reason, entry.Fields = ledger.OutcomeDenied, "no-such-citizen", d.denied() // nothing was released
-			if _, err := rd.appendFor(ctx, entry, req.Citizen, salt); err != nil {
+			if _, err := rd.appendAccess(ctx, entry, req.Citizen, salt, sealed); err != nil {
 				return nil, err
 			}
 			return nil, ErrNotFound
 		}
 	}
 
-	// Log before release.
-	r, err := rd.appendFor(ctx, entry, req.Citizen, salt)
+	// Log before release (a sealed read's entry hides its details: sealed_read.go).
+	r, err := rd.appendAccess(ctx, entry, req.Citizen, salt, sealed)
 	if err != nil {
 		return nil, err
 	}

@@ -26,6 +26,9 @@ type ReaderConfig struct {
 	Integrity *Integrity
 	// DataKeyCache bounds the cache of unwrapped data keys (recordcache.go), in citizens; 0: none.
 	DataKeyCache int
+	// Sealer keeps the details of sealed reads (sealed.go); nil: reads under a sealed purpose
+	// fail closed.
+	Sealer *Sealer
 }
 
 // Reader releases citizen data under policy, logging before release. It is safe for concurrent
@@ -37,6 +40,7 @@ type Reader struct {
 	keys    keyring
 	policy  *policy.Engine
 	integ   *Integrity
+	sealer  *Sealer
 }
 
 // NewReader checks cfg and returns a Reader.
@@ -49,7 +53,7 @@ func NewReader(cfg ReaderConfig, opts ...Option) (*Reader, error) {
 		return nil, err
 	}
 	return &Reader{core: c, records: cfg.Records, lister: cfg.Lister, keys: keyring{keys: cfg.Keys, master: cfg.Master, cache: newDataKeyCache(cfg.DataKeyCache)},
-		policy: cfg.Policy, integ: cfg.Integrity}, nil
+		policy: cfg.Policy, integ: cfg.Integrity, sealer: cfg.Sealer}, nil
 }
 
 // Policy returns the policy snapshot in force.

@@ -258,7 +258,15 @@ type Purpose struct {
 	TitleZh    string `json:"titleZh"`    // e.g. "购房资格审核"
 	TitleEn    string `json:"titleEn"`    // e.g. "Home-purchase eligibility review"
 	LegalBasis string `json:"legalBasis"` // the statute or regulation relied on
+	// Sealed marks a purpose for court-sealed investigations (package hub, sealed.go): a read under
+	// it names a court order and an unseal date at most MaxSealDays days ahead, and its access
+	// entry shows the citizen no details until that date. Only the officers' workflow adds one.
+	Sealed      bool `json:"sealed,omitempty"`
+	MaxSealDays int  `json:"maxSealDays,omitempty"` // with Sealed: 1 to MaxSealDays; else 0
 }
+
+// MaxSealDays bounds a sealed purpose's maximum seal period (ten years).
+const MaxSealDays = 3660
 
 // Rule allows or denies a role of a department an action on objects for a
 // purpose. Object is a "dataset.field" name, a "dataset.*" or "*" pattern
@@ -454,6 +462,12 @@ func (p Purpose) check() error {
 		if strings.TrimSpace(f.v) == "" {
 			return fmt.Errorf("purpose %q: empty %s", p.Code, f.name)
 		}
+	}
+	switch {
+	case p.Sealed && (p.MaxSealDays < 1 || p.MaxSealDays > MaxSealDays):
+		return fmt.Errorf("purpose %q: a sealed purpose needs a maximum seal period of 1 to %d days, not %d", p.Code, MaxSealDays, p.MaxSealDays)
+	case !p.Sealed && p.MaxSealDays != 0:
+		return fmt.Errorf("purpose %q: a maximum seal period (%d days) on a purpose that is not sealed", p.Code, p.MaxSealDays)
 	}
 	return nil
 }

@@ -14,7 +14,8 @@ import (
 const maxPurposesSize = 1 << 20
 
 // ParsePurposes parses a purpose registry: a JSON array of objects with
-// exactly the keys code, titleZh, titleEn and legalBasis, for example
+// the keys code, titleZh, titleEn and legalBasis, and optionally sealed and
+// maxSealDays (a sealed purpose, [Purpose.Sealed]), for example
 //
 //	[
 //	  {
@@ -26,7 +27,9 @@ const maxPurposesSize = 1 << 20
 //	]
 //
 // Codes must be well formed (lower-case words joined by hyphens) and unique,
-// and the other three fields non-empty. Errors wrap [ErrInvalidPolicy].
+// and the other three fields non-empty; a sealed purpose needs maxSealDays
+// (1 to [MaxSealDays]), and only a sealed one may have it. Errors wrap
+// [ErrInvalidPolicy].
 // Purposes are returned in file order.
 func ParsePurposes(r io.Reader) ([]Purpose, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxPurposesSize+1))

@@ -153,7 +153,8 @@ func (s *Snapshot) Allowed(sub Subject, act Action, object, purpose string) bool
 // only if they cannot be loaded. Unknown purposes and fields are Deny,
 // with the reason.
 func (s *Snapshot) Explain(ctx context.Context, sub Subject, field, purpose string) (Explanation, error) {
-	if _, ok := s.purposes[purpose]; !ok {
+	pu, ok := s.purposes[purpose]
+	if !ok {
 		return unknownPurpose(purpose), nil
 	}
 	sensitive, known := false, false
@@ -174,5 +175,9 @@ func (s *Snapshot) Explain(ctx context.Context, sub Subject, field, purpose stri
 	if p == nil {
 		return Explanation{}, fmt.Errorf("explaining %s/%s on %s for %s: partition %s/%s is not loaded", sub.Department, sub.Role, field, purpose, sub.Department, ds)
 	}
-	return explain(&p.partRules, sub, field, purpose, sensitive, s.predicatesOf(field)), nil
+	x := explain(&p.partRules, sub, field, purpose, sensitive, s.predicatesOf(field))
+	if pu.Sealed {
+		x.Reason += fmt.Sprintf(" Purpose %q is sealed: each read names a court order and an unseal date at most %d days ahead, and its access entry shows the citizen no details until then.", purpose, pu.MaxSealDays)
+	}
+	return x, nil
 }

@@ -29,17 +29,18 @@ var operations = []string{
 	`query($f: String!, $i: Int) { myOpening(field: $f, item: $i) { field item value blinding
       commitment { scheme point version } } }`,
 	`query($first: Int, $after: String) { myAccesses(first: $first, after: $after) {
-    edges { cursor node { index time kind role official policyVersion outcome reason entryVersion
+    edges { cursor node { index time kind role official policyVersion outcome reason entryVersion unsealOn about
   department { code nameZh nameEn } purpose { code titleZh titleEn legalBasis } fields { name level proved refused } } } pageInfo { hasNextPage endCursor } } }`,
 	`query($i: Int64!) { myAccessProof(index: $i) { index entry leafHash salt subjectPath { position hashes } treeSize proof checkpoint receipt } }`,
 	`query($i: Int64!) { myAccessProof(index: $i) { receipt } }`,
+	`query($i: Int64!) { mySealedDisclosure(index: $i) { index unsealOn unsealed unsealIndex details salt } }`,
 	`query($n: String!) { __type(name: $n) { fields { name } } }`,
 	`query($s: QuestionStatus) { accessQuestions(status: $s) { id accessIndex department { code nameZh nameEn } askedAt message status overdue dueBy basis answer answeredAt questionIndex answerIndex } }`,
 	`query($s: String) { policyProposals(status: $s) { id baseVersion reason proposedBy created status ledgerIndex decidedBy decided decisionReason version decisionLedgerIndex
   change { addRules { role department object action purpose effect } removeRules { role department object action purpose effect } addGroupings { member role department } removeGroupings { member role department }
     addPurposes { code titleZh titleEn legalBasis } retirePurposes }
   impact { department role purpose field before after } } }`,
-	`subscription { accessAdded { index time kind role official policyVersion outcome reason entryVersion
+	`subscription { accessAdded { index time kind role official policyVersion outcome reason entryVersion unsealOn about
   department { code nameZh nameEn } purpose { code titleZh titleEn legalBasis } fields { name level proved refused } } }`,
 	`{ ledgerCheckpoint { origin size rootHash note } }`,
 	`{ me { kind department role subject } }`,

@@ -58,6 +58,8 @@ type config struct {
 	MirrorMaxLag        time.Duration   // appends are refused once an acknowledged entry waited longer for the mirror quorum (0: defaultMirrorMaxLag)
 	VerifyTail          uint64          // entries verified before serving (0: startupVerifyTail)
 	QuestionDeadline    time.Duration   // how long departments have to answer citizens' questions (0: the hub's default)
+	OversightKey        string          // the oversight body's age recipient (--oversight-key); "": sealed reads fail closed (sealed.go)
+	UnsealInterval      time.Duration   // how often sealed accesses due are unsealed (0: defaultUnsealInterval)
 	TokenAudience       string          // the "aud" of the hub's tokens ("": auth.DefaultAudience)
 	MaxTokenTTL         time.Duration   // the longest token lifetime issued or accepted (0: auth.DefaultMaxLifetime)
 	GraphiQL            bool            // serve GraphiQL at /graphiql
@@ -257,6 +259,9 @@ type app struct {
 	officers *governance.Officers
 	// questions: citizens' questions about accesses and the departments' answers.
 	questions *hub.Questions
+	// sealed: sealed accesses (disclosure, unsealing, counts); unseals: early unseals (sealed.go).
+	sealed  *hub.Sealed
+	unseals *governance.EarlyUnseals
 	// officials names the official behind each request on the entries (shared by every use case).
 	officials *usecase.Officials
 	// integrity checks every record read against its MAC and the citizen's record head.
@@ -437,6 +442,9 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	}
 	go follower.Watch(life, policyPollInterval, cfg.Logger)
 	a.rewrapInBackground(life, false) // a rotation whose re-wrap did not finish before a stop
+	if err := a.openSealed(life, engine); err != nil {
+		return nil, err
+	}
 	// A lone hub owns every pending update at start-up; hubs sharing a database settle only those
 	// older than recoveryMargin, and go on doing so for the updates of a peer that died.
 	margin := time.Duration(0)
@@ -599,9 +607,13 @@ func (a *app) ledger() timedLedger { return timedLedger{a.log, a.metrics} }
 // openUseCases builds the hub's capabilities on the open store and ledger, deciding with engine.
 func (a *app) openUseCases(engine *policy.Engine) error {
 	st, k := a.storage.store, a.keys
-	var err error
+	sealer, err := a.sealer()
+	if err != nil {
+		return err
+	}
 	a.reader, err = hub.NewReader(hub.ReaderConfig{Records: st, Lister: st, Keys: st, Master: k.master, Index: st,
-		Ledger: a.readLedger(), Policy: engine, IndexKey: k.index, Officials: a.officials, Integrity: a.integrity, DataKeyCache: defaultDataKeyCache}, hub.WithMetrics(a.metrics))
+		Ledger: a.readLedger(), Policy: engine, IndexKey: k.index, Officials: a.officials, Integrity: a.integrity, DataKeyCache: defaultDataKeyCache,
+		Sealer: sealer}, hub.WithMetrics(a.metrics))
 	if err != nil {
 		return err
 	}
@@ -710,7 +722,7 @@ func (a *app) handler() http.Handler {
 	limits := newLimiter(a.cfg.RateLimits, a.cfg.Logger)
 	limits.refused = a.logRateLimited
 	gql := graph.NewHandler(&graph.Resolver{Reader: a.reader, Updater: a.updater, Review: a.review, CitizenLog: a.citizens,
-		Officers: a.officers, Questions: a.questions, Logger: a.cfg.Logger}, graph.HandlerConfig{Introspection: !a.cfg.NoIntrospection, TrustedDocuments: a.cfg.TrustedDocuments,
+		Officers: a.officers, Questions: a.questions, Sealed: a.sealed, Unseals: a.unseals, Logger: a.cfg.Logger}, graph.HandlerConfig{Introspection: !a.cfg.NoIntrospection, TrustedDocuments: a.cfg.TrustedDocuments,
 		Authenticate: limits.authenticate(a.verifier.Verify), MaxBodyBytes: maxRequestBytes, RequestTimeout: a.requestTimeout()})
 	mux := http.NewServeMux()
 	// The GraphQL handler bounds its own bodies (413 with a GraphQL error).
@@ -753,6 +765,7 @@ func (a *app) handler() http.Handler {
 		a.mountPprof(mux)
 	}
 	mux.HandleFunc("GET /.well-known/jwks.json", a.jwks)
+	mux.HandleFunc("GET "+sealedCountsPath, a.sealedCounts) // public: counts only (sealed.go)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", a.readyz) // metrics.go: every reason the hub is not ready
 	mux.Handle("GET "+metricsPath, a.metrics.handler(a.verifier, a.cfg.MetricsLoopback, a.cfg.Logger))

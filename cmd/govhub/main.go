@@ -16,6 +16,7 @@
 //	govhub status          the running hub's operational status (operator endpoint)
 //	govhub bench           load a running hub over HTTP and report throughput and latency
 //	govhub verify-proof    check, offline, the range proofs of a saved answer (verifyproof.go)
+//	govhub sealed          the oversight body's key and its reading of sealed accesses (sealed.go)
 //
 // Beside a running hub, the commands that read open its database read-only, and those that change
 // something ask the hub over HTTP with a token (admin.go).
@@ -102,6 +103,10 @@ commands:
   verify-proof FILE [--context ID]
                   check, offline, the range proofs (predicate answers) of a saved GraphQL
                   response; or one proof given by flags
+  sealed keygen --out FILE
+                  write the oversight body's age identity and print its key (--oversight-key)
+  sealed read --identity FILE
+                  the oversight body reads sealed accesses' details before unsealing
 
 Beside a running hub: ledger verify, ledger receipt, policy export and official resolve read its
 database read-only; policy import and status ask the hub.
@@ -178,6 +183,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdBackup(ctx, args[1:], stdout, stderr)
 	case "verify-proof":
 		return cmdVerifyProof(args[1:], stdout, stderr)
+	case "sealed":
+		return cmdSealed(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

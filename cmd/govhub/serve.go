@@ -59,6 +59,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 	migrate := fs.Bool("migrate-record-integrity", false, "once, for a store written before record integrity: check every record against the ledger and give it its MAC and record head (no other instance may run)")
 	limits := registerRateLimits(fs, isDemo)
 	metricsLoopback := fs.Bool("metrics-loopback", false, "serve /metrics without a token to requests from loopback addresses (operator tokens are always accepted)")
+	oversight := fs.String("oversight-key", "", "the oversight body's age X25519 recipient (age1…, govhub sealed keygen): sealed accesses' details are encrypted to it; without it, reads under a sealed purpose are refused")
 	deadline := fs.Duration("question-deadline", hub.DefaultQuestionDeadline, "how long a department has to answer a citizen's question before it is shown as overdue")
 	registerConfig(fs)
 	if err := parse(fs, args); err != nil {
@@ -117,6 +118,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 		return &exitError{2, fmt.Errorf("--question-deadline must be positive, not %v", *deadline)}
 	}
 	cfg.QuestionDeadline = *deadline
+	if *oversight != "" {
+		if _, err := parseOversightKey(*oversight); err != nil {
+			return &exitError{2, err}
+		}
+		cfg.OversightKey = *oversight
+	}
 	// Bind first: with the port taken, fail before opening the data directory, and before the
 	// demo seeds its data. The listener is handed to the server, so no one takes the port between.
 	ln, err := net.Listen("tcp", *addr)

@@ -33,6 +33,10 @@ type Access struct {
 	Fields []AccessField `json:"fields"`
 	// The entry format's version (1 or 2).
 	EntryVersion int `json:"entryVersion"`
+	// A sealed access's unseal date (kind SEALED); null for other entries.
+	UnsealOn *string `json:"unsealOn,omitempty"`
+	// The ledger index of the access an unseal, a question or an answer is about; null for others.
+	About *int64 `json:"about,omitempty"`
 }
 
 type AccessConnection struct {
@@ -196,6 +200,23 @@ type Department struct {
 	NameEn string `json:"nameEn"`
 }
 
+// An officer's proposal to unseal a sealed access before its date, and the decision on it.
+type EarlyUnsealProposal struct {
+	// The sealed access's ledger index.
+	Index         int64  `json:"index"`
+	Reason        string `json:"reason"`
+	ProposedBy    string `json:"proposedBy"`
+	Proposed      string `json:"proposed"`
+	ProposalEntry int64  `json:"proposalEntry"`
+	// pending, approved or rejected
+	Status        string  `json:"status"`
+	DecidedBy     *string `json:"decidedBy,omitempty"`
+	Decided       *string `json:"decided,omitempty"`
+	DecisionEntry *int64  `json:"decisionEntry,omitempty"`
+	// With approved: the unseal entry's ledger index.
+	UnsealEntry *int64 `json:"unsealEntry,omitempty"`
+}
+
 type FieldCommitment struct {
 	// dataset.field; an item of a list dataset is named like property.address#0.
 	Field      string      `json:"field"`
@@ -318,6 +339,8 @@ type PolicyChangePreview struct {
 	BaseVersion int64 `json:"baseVersion"`
 	// Every field whose level the change would move, computed by deciding before and after.
 	Impact []policy.FieldChange `json:"impact"`
+	// The sealed purposes the change adds: reads under them name a court order and stay hidden from the citizen until unsealed (at most maxSealDays).
+	SealedPurposes []policy.Purpose `json:"sealedPurposes"`
 }
 
 type PolicyProposal struct {
@@ -331,11 +354,13 @@ type PolicyProposal struct {
 	Status string         `json:"status"`
 	Change *policy.Change `json:"change"`
 	// Every field whose level the change moves, computed by deciding before and after.
-	Impact         []policy.FieldChange `json:"impact"`
-	LedgerIndex    int64                `json:"ledgerIndex"`
-	DecidedBy      *string              `json:"decidedBy,omitempty"`
-	Decided        *string              `json:"decided,omitempty"`
-	DecisionReason *string              `json:"decisionReason,omitempty"`
+	Impact []policy.FieldChange `json:"impact"`
+	// The sealed purposes the change adds (as in PolicyChangePreview).
+	SealedPurposes []policy.Purpose `json:"sealedPurposes"`
+	LedgerIndex    int64            `json:"ledgerIndex"`
+	DecidedBy      *string          `json:"decidedBy,omitempty"`
+	Decided        *string          `json:"decided,omitempty"`
+	DecisionReason *string          `json:"decisionReason,omitempty"`
 	// The policy version an approval created.
 	Version             *int64 `json:"version,omitempty"`
 	DecisionLedgerIndex *int64 `json:"decisionLedgerIndex,omitempty"`
@@ -387,6 +412,19 @@ type Query struct {
 type SealedDate struct {
 	Value      *string     `json:"value,omitempty"`
 	Commitment *Commitment `json:"commitment,omitempty"`
+}
+
+// What the caller may know of one of their sealed accesses.
+type SealedDisclosure struct {
+	Index    int64  `json:"index"`
+	UnsealOn string `json:"unsealOn"`
+	Unsealed bool   `json:"unsealed"`
+	// The unseal entry's ledger index, once unsealed.
+	UnsealIndex *int64 `json:"unsealIndex,omitempty"`
+	// The disclosed details (govhub/sealed/v1 text: actor, official, purpose, court order, fields), once unsealed.
+	Details *string `json:"details,omitempty"`
+	// Their 32-byte salt, hex, once unsealed.
+	Salt *string `json:"salt,omitempty"`
 }
 
 // A sensitive integer value.
@@ -474,6 +512,10 @@ const (
 	AccessKindQuestion AccessKind = "QUESTION"
 	// A department answered the citizen's question.
 	AccessKindAnswer AccessKind = "ANSWER"
+	// A sealed access under a court order: who read what stays hidden until its unseal date.
+	AccessKindSealed AccessKind = "SEALED"
+	// A sealed access's details were disclosed (about names it).
+	AccessKindUnseal AccessKind = "UNSEAL"
 )
 
 var AllAccessKind = []AccessKind{
@@ -484,11 +526,13 @@ var AllAccessKind = []AccessKind{
 	AccessKindSelf,
 	AccessKindQuestion,
 	AccessKindAnswer,
+	AccessKindSealed,
+	AccessKindUnseal,
 }
 
 func (e AccessKind) IsValid() bool {
 	switch e {
-	case AccessKindRead, AccessKindList, AccessKindUpdate, AccessKindRefusal, AccessKindSelf, AccessKindQuestion, AccessKindAnswer:
+	case AccessKindRead, AccessKindList, AccessKindUpdate, AccessKindRefusal, AccessKindSelf, AccessKindQuestion, AccessKindAnswer, AccessKindSealed, AccessKindUnseal:
 		return true
 	}
 	return false

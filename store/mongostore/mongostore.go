@@ -30,26 +30,28 @@ import (
 
 // Collection names.
 const (
-	collCitizens    = "citizens"
-	collRecords     = "records"
-	collDataKeys    = "datakeys"
-	collPending     = "pending"
-	collSubjects    = "subjects"
-	collSubjectLog  = "subject_log"
-	collLogHeads    = "subject_log_heads"
-	collBatches     = "ledger_batches"
-	collTiles       = "ledger_tiles"
-	collBundles     = "ledger_bundles"
-	collQueue       = "ledger_queue"
-	collState       = "ledger_state"
-	collCheckpoints = "ledger_checkpoints"
-	collMeta        = "meta"
-	collProposals   = "policy_proposals"
-	collOfficials   = "officials"
-	collQuestions   = "questions"
-	collQueues      = "question_queues"
-	collQueueHeads  = "question_heads"
-	collRecordHeads = "record_heads"
+	collCitizens        = "citizens"
+	collRecords         = "records"
+	collDataKeys        = "datakeys"
+	collPending         = "pending"
+	collSubjects        = "subjects"
+	collSubjectLog      = "subject_log"
+	collLogHeads        = "subject_log_heads"
+	collBatches         = "ledger_batches"
+	collTiles           = "ledger_tiles"
+	collBundles         = "ledger_bundles"
+	collQueue           = "ledger_queue"
+	collState           = "ledger_state"
+	collCheckpoints     = "ledger_checkpoints"
+	collMeta            = "meta"
+	collProposals       = "policy_proposals"
+	collOfficials       = "officials"
+	collQuestions       = "questions"
+	collQueues          = "question_queues"
+	collQueueHeads      = "question_heads"
+	collRecordHeads     = "record_heads"
+	collSealed          = "sealed_accesses"
+	collUnsealProposals = "unseal_proposals"
 
 	collPolicyVersions   = "policy_versions"
 	collPolicyPartitions = "policy_partitions"
@@ -57,7 +59,8 @@ const (
 
 var allCollections = []string{collCitizens, collRecords, collDataKeys, collPending, collSubjects, collSubjectLog, collLogHeads,
 	collBatches, collTiles, collBundles, collQueue, collState, collCheckpoints, collMeta, collProposals,
-	collPolicyVersions, collPolicyPartitions, collOfficials, collQuestions, collQueues, collQueueHeads, collRecordHeads}
+	collPolicyVersions, collPolicyPartitions, collOfficials, collQuestions, collQueues, collQueueHeads, collRecordHeads,
+	collSealed, collUnsealProposals}
 
 // Store is the MongoDB implementation of the hub's repositories. It is safe for concurrent use. It
 // does not own the client: closing the client is the caller's business.
@@ -79,6 +82,7 @@ type Store struct {
 	lastSeqs                      seqCache // the latest access-log seq this process knows per citizen
 	questions, queues, queueHeads *mongo.Collection
 	recordHeads                   *mongo.Collection
+	sealed, unsealProposals       *mongo.Collection // sealed.go
 }
 
 // Option changes a default of New.
@@ -161,6 +165,7 @@ func (s *Store) bind(db *mongo.Database) {
 	s.subjectLog, s.logHeads = c(collSubjectLog), c(collLogHeads)
 	s.questions, s.queues, s.queueHeads = c(collQuestions), c(collQueues), c(collQueueHeads)
 	s.recordHeads = c(collRecordHeads)
+	s.sealed, s.unsealProposals = c(collSealed), c(collUnsealProposals)
 }
 
 // Embedded reports whether the store runs on the embedded FerretDB.

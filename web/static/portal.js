@@ -16,7 +16,7 @@
 // shows this browser a forked history is caught.
 import { request, endpoint, GraphQLError } from './gql.js';
 import { createI18n } from './i18n.js';
-import { verifyAccessProof } from './verify.js';
+import { verifyAccessProof, verifySealedDisclosure } from './verify.js';
 import {
   $, el, clear, createAlerts, showTab, bindTabs, startLanguage,
   saveToken, forgetToken, savedToken, showSignedIn, bindSignIn, resume,
@@ -185,7 +185,7 @@ function selectTab(name) {
 
 // ---- who accessed my data ----
 
-const ACCESS = `index time kind role official policyVersion outcome reason entryVersion
+const ACCESS = `index time kind role official policyVersion outcome reason entryVersion unsealOn about
   department { code nameZh nameEn } purpose { code titleZh titleEn legalBasis } fields { name level proved refused }`;
 
 async function loadAccesses(first) {
@@ -261,6 +261,7 @@ function accessCard(k) {
         (f.proved || []).length ? el('span', { class: 'proved', text: ' · ' + t('provedList', { p: f.proved.join(', ') }) }) : null,
         (f.refused || []).length ? el('span', { class: 'refused', text: ' · ' + t('refusedList', { p: f.refused.map((n) => (n === '*' ? t('uncatalogued') : n)).join(', ') }) }) : null)))
       : el('span', { class: 'muted', text: t('noFields') })),
+    sealedFacts(a),
     el('dt', { text: t('ledgerIndex') }), el('dd', {}, el('span', { text: String(a.index) }),
       el('span', { class: 'muted', text: ' · ' + t('policyVersionN', { v: a.policyVersion }) + ' · ' + t('entryVersionN', { v: a.entryVersion }) })));
   const result = state.results.get(k);
@@ -270,17 +271,42 @@ function accessCard(k) {
   const buttons = el('div', { class: 'buttons' },
     el('button', { type: 'button', dataset: { action: 'verify', index: k }, text: t('verify') }),
     el('button', { type: 'button', dataset: { action: 'receipt', index: k }, text: t('downloadReceipt') }),
-    a.kind !== 'QUESTION' && a.kind !== 'ANSWER' && a.kind !== 'SELF'
+    !['QUESTION', 'ANSWER', 'SELF', 'SEALED', 'UNSEAL'].includes(a.kind)
       ? el('button', { type: 'button', dataset: { action: 'ask', index: k }, 'aria-expanded': String(state.asking === k), text: t('askWhy') }) : null);
   const ask = state.asking === k ? askForm(k) : null;
   return el('li', { class: cls, dataset: { index: k, kind: a.kind, department: a.department ? a.department.code : '' } }, el('article', { 'aria-label': t('accessN', { n: k }) }, head, facts, buttons, res, ask));
+}
+
+// sealedFacts: a sealed access's unseal date, an unseal entry's access (hub/sealed.go).
+function sealedFacts(a) {
+  if (a.kind === 'SEALED') return [el('dt', { text: t('sealed') }), el('dd', { class: 'sealed-until', text: t('sealedUntil', { date: a.unsealOn || '' }) })];
+  if (a.kind === 'UNSEAL' && a.about != null) return [el('dt', { text: t('sealed') }), el('dd', { class: 'unsealed-about', text: t('unsealedAbout', { n: a.about }) })];
+  return null;
+}
+
+// disclosureNode shows a verified disclosure of a sealed access, or that it is still sealed.
+function disclosureNode(d) {
+  if (!d) return null;
+  if (!d.unsealed) return el('p', { class: 'disclosure', dataset: { state: 'sealed' }, text: t('stillSealed', { date: d.unsealOn }) });
+  const v = d.values;
+  const row = (k, text) => [el('dt', { text: t('sealed-' + k) }), el('dd', { dataset: { key: k }, text })];
+  return el('div', { class: 'disclosure', dataset: { state: 'disclosed' } },
+    el('p', { text: '✔ ' + t('disclosureVerified', { n: d.unsealIndex }) }),
+    el('dl', { class: 'facts' },
+      row('actor', (v.actor || []).join(', ')),
+      v.official ? row('official', v.official[0]) : null,
+      row('purpose', (v.purpose || []).join(', ')),
+      row('court-order', (v['court-order'] || []).join(', ')),
+      row('outcome', (v.outcome || []).join(', ') + (v.reason ? ' — ' + v.reason.join(', ') : '')),
+      row('field', (v.field || []).join('; ') || t('noFields'))));
 }
 
 function verdict(r) {
   if (r.pending) return el('span', { text: t('verifying') });
   if (r.ok) {
     return [el('strong', { text: '✔ ' + t('verified') }), ' ',
-      el('span', { text: t('verifiedDetail', { size: r.checkpoint.size, cosigners: r.cosigners.length ? r.cosigners.join(', ') : t('none') }) })];
+      el('span', { text: t('verifiedDetail', { size: r.checkpoint.size, cosigners: r.cosigners.length ? r.cosigners.join(', ') : t('none') }) }),
+      disclosureNode(r.disclosure)];
   }
   return [el('strong', { text: '✖ ' + t('notVerified') }), ' ',
     el('span', { text: t('failedStep', { step: t('step-' + r.step) }) }), ' ', el('span', { class: 'why', text: r.message })];
@@ -426,7 +452,23 @@ async function verify(k) {
       localStorage.setItem(CHECKPOINT_KEY, r.checkpointText);
     } catch { /* not kept: the next check starts afresh */ }
   }
+  if (r.ok && state.accesses.get(k).kind === 'SEALED') return record(k, await withDisclosure(k, input.entry, r));
   return record(k, r);
+}
+
+// withDisclosure adds to a verified sealed access what the hub discloses of it: still sealed, or
+// the details, which must hash to the entry's sealed line (verify.js).
+async function withDisclosure(k, entry, r) {
+  let d;
+  try {
+    d = (await gql('query($i: Int64!) { mySealedDisclosure(index: $i) { index unsealOn unsealed unsealIndex details salt } }', { i: Number(k) })).mySealedDisclosure;
+  } catch (e) {
+    return { ok: false, step: 'sealed', message: e.message };
+  }
+  if (!d.unsealed) return { ...r, disclosure: d };
+  const v = await verifySealedDisclosure(entry, d.salt, d.details);
+  if (!v.ok) return v;
+  return { ...r, disclosure: { ...d, values: v.details } };
 }
 
 function record(k, r) {

@@ -750,3 +750,58 @@ export async function verifyAccessProof(input, trust) {
     return { ok: false, step: 'input', message: `the proof could not be checked: ${e && e.message}` };
   }
 }
+
+// ---- sealed accesses (hub/sealed.go) ----
+//
+// A sealed access entry (a v2 entry with a line "sealed <64 hex> <YYYY-MM-DD>") hides who read
+// what until its unseal date. Once unsealed, the hub discloses the details (govhub/sealed/v1 text)
+// and their 32-byte salt; they must hash to the entry's sealed line:
+//
+//	SHA-256("govhub/sealed/v1" ‖ salt ‖ UTF-8(details)) = the sealed line's digest
+//
+// and the details must name the same unseal date. verifySealedDisclosure(entry, salt, details)
+// resolves to {ok: true, details: {key: [values…]}} or {ok: false, step: 'sealed', message}; it
+// does not reject. Check the entry itself with verifyAccessProof first: this only ties the
+// disclosure to an entry already verified.
+
+/** The first line of the sealed details, and the digest's domain. */
+export const SEALED_PREFIX = 'govhub/sealed/v1';
+
+/** The sealed line of an entry: {digest: Uint8Array(32), unseal: 'YYYY-MM-DD'}, or null. */
+export function parseEntrySealed(entry) {
+  const text = typeof entry === 'string' ? entry : new TextDecoder('utf-8', { fatal: true }).decode(entry);
+  const m = /\nsealed ([0-9a-f]{64}) ([0-9]{4}-[0-9]{2}-[0-9]{2})\n/.exec(text);
+  return m ? { digest: fromHex(m[1]), unseal: m[2] } : null;
+}
+
+/** SHA-256("govhub/sealed/v1" ‖ salt ‖ UTF-8(details)). */
+export async function sealedDigest(salt, details) {
+  const enc = new TextEncoder();
+  return sha256(concat(enc.encode(SEALED_PREFIX), asBytes(salt, 'salt', fromHex), typeof details === 'string' ? enc.encode(details) : details));
+}
+
+export async function verifySealedDisclosure(entry, salt, details) {
+  try {
+    const sealed = parseEntrySealed(entry);
+    if (!sealed) return { ok: false, step: 'sealed', message: 'the entry is not a sealed access' };
+    const s = asBytes(salt, 'salt', fromHex);
+    if (s.length !== 32) return { ok: false, step: 'sealed', message: `the salt has ${s.length} bytes, not 32` };
+    const text = typeof details === 'string' ? details : new TextDecoder('utf-8', { fatal: true }).decode(details);
+    if (!bytesEqual(await sealedDigest(s, text), sealed.digest)) {
+      return { ok: false, step: 'sealed', message: 'the disclosed details do not hash to the entry’s sealed line' };
+    }
+    const lines = text.split('\n');
+    if (lines[0] !== SEALED_PREFIX || lines[lines.length - 1] !== '' || !lines.includes('unseal ' + sealed.unseal)) {
+      return { ok: false, step: 'sealed', message: 'the disclosed details are not govhub/sealed/v1 text naming the entry’s unseal date' };
+    }
+    const out = {};
+    for (const l of lines.slice(1, -1)) {
+      const i = l.indexOf(' ');
+      const k = i < 0 ? l : l.slice(0, i);
+      (out[k] = out[k] || []).push(i < 0 ? '' : l.slice(i + 1));
+    }
+    return { ok: true, details: out };
+  } catch (e) {
+    return { ok: false, step: 'sealed', message: `the disclosure could not be checked: ${e && e.message}` };
+  }
+}

@@ -15,12 +15,18 @@ import (
 	"github.com/vektah/gqlparser/v2/parser"
 )
 
-// generate scans every *.js file of static and returns package web's operations_gen.go.
+// notPages are the scripts of static that are not the pages' own and speak no GraphQL: the Go
+// toolchain's WebAssembly loader, copied by go generate (web/generate.go).
+var notPages = []string{"wasm_exec.js"}
+
+// generate scans every *.js file of static but notPages and returns package web's
+// operations_gen.go.
 func generate(static fs.FS) ([]byte, error) {
 	names, err := fs.Glob(static, "*.js")
 	if err != nil {
 		return nil, err
 	}
+	names = slices.DeleteFunc(names, func(n string) bool { return slices.Contains(notPages, n) })
 	var ops []string
 	for _, name := range names {
 		src, err := fs.ReadFile(static, name)
