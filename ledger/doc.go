@@ -150,7 +150,7 @@
 //	about <index>                            v2: in questions, answers, revokes and unseals only,
 //	                                         and always there
 //	certificate <token>                      v2, optional, reserved: a certificate id
-//	sealed <64 hex> <YYYY-MM-DD>             v2, optional, reserved: sealed-access details
+//	sealed <64 hex> <YYYY-MM-DD>             v2, optional: sealed-access details
 //	subjects <64 hex>                        v2, optional: root of a page subject tree
 //	subject <64 hex>                         0 or more, sorted; never with subjects
 //	condition <field> <op> <n> [<n>]         v2, 0 or more, sorted, reserved: proof conditions
@@ -192,9 +192,10 @@
 //     with level open (the value and its blinding were released) rather than reveal.
 //   - request-id, certificate: tokens, as v1 defines them, naming the request (to join the
 //     ledger to operators' logs) and a certificate issued from the access.
-//   - sealed: for an access made under a court-sealed investigation, a 32-byte digest identifying
-//     the case (keyed, computed off the ledger) and the first day (a calendar date, UTC) on which
-//     the access may be shown to the citizen.
+//   - sealed: for an access made under a court order (a sealed purpose), a 32-byte salted
+//     commitment to the access's details (department, role, official, fields, the court-order
+//     reference; computed off the ledger, package hub) and the first day (a calendar date, UTC) on
+//     which the details are disclosed to the citizen, in an unseal entry.
 //   - condition: a predicate a proof (level prove) showed over one field, without revealing the
 //     value ([Condition]): "<field> <op> <n>" with op ge, le, gt or lt or eq, or
 //     "<field> range <lo> <hi>" (lo ≤ value ≤ hi, lo ≤ hi); bounds are decimal integers from 0 to

@@ -112,10 +112,10 @@ const (
 	refusedPrefix = "refused:"
 )
 
-// Sealing is the sealed-access detail of a v2 entry made for a court-sealed investigation
-// (reserved): a digest identifying the case and the day the seal lifts.
+// Sealing is the sealed-access detail of a v2 entry made under a court order: a salted commitment
+// to the access's details and the day the seal lifts.
 type Sealing struct {
-	Case   []byte    // 32 bytes: a keyed digest of the case, computed off the ledger
+	Case   []byte    // 32 bytes: a salted commitment to the details (who, which fields, the court order), computed off the ledger
 	Unseal time.Time // a date: midnight UTC of the day the seal lifts
 }
 
