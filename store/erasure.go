@@ -42,6 +42,7 @@ type Erasure struct {
 	Salt        []byte
 	EntryTime   time.Time
 	LeafHash    []byte
+	After       uint64 // a checkpoint size before the entry: where finding it by leaf hash starts
 	HasIndex    bool
 	ErasedEntry uint64
 	Applied     time.Time

@@ -48,6 +48,7 @@ type erasureDoc struct {
 	Salt               []byte    `bson:"salt,omitempty"`
 	EntryTime          time.Time `bson:"entryTime,omitempty"`
 	LeafHash           []byte    `bson:"leafHash,omitempty"`
+	After              int64     `bson:"after,omitempty"`
 	HasIndex           bool      `bson:"hasIndex,omitempty"`
 	ErasedEntry        int64     `bson:"erasedEntry,omitempty"`
 	Applied            time.Time `bson:"applied,omitempty"`
@@ -58,7 +59,7 @@ func toErasureDoc(e store.Erasure) erasureDoc {
 		ProposedBy: e.ProposedBy, ProposerIssuer: e.ProposerIssuer, Created: e.Created.UTC(), Entry: int64(e.Entry), Status: e.Status,
 		DecidedBy: e.DecidedBy, Decided: e.Decided.UTC(), DecisionReason: e.DecisionReason, DecisionEntry: int64(e.DecisionEntry),
 		ApproverDepartment: e.ApproverDepartment, ApproverRole: e.ApproverRole, ApproverOfficial: e.ApproverOfficial, Policy: int64(e.Policy),
-		Salt: e.Salt, EntryTime: e.EntryTime.UTC(), LeafHash: e.LeafHash, HasIndex: e.HasIndex, ErasedEntry: int64(e.ErasedEntry), Applied: e.Applied.UTC()}
+		Salt: e.Salt, EntryTime: e.EntryTime.UTC(), LeafHash: e.LeafHash, After: int64(e.After), HasIndex: e.HasIndex, ErasedEntry: int64(e.ErasedEntry), Applied: e.Applied.UTC()}
 }
 
 func (d erasureDoc) erasure() store.Erasure {
@@ -66,11 +67,13 @@ func (d erasureDoc) erasure() store.Erasure {
 		ProposedBy: d.ProposedBy, ProposerIssuer: d.ProposerIssuer, Created: d.Created, Entry: uint64(d.Entry), Status: d.Status,
 		DecidedBy: d.DecidedBy, Decided: d.Decided, DecisionReason: d.DecisionReason, DecisionEntry: uint64(d.DecisionEntry),
 		ApproverDepartment: d.ApproverDepartment, ApproverRole: d.ApproverRole, ApproverOfficial: d.ApproverOfficial, Policy: uint64(d.Policy),
-		Salt: d.Salt, EntryTime: d.EntryTime, LeafHash: d.LeafHash, HasIndex: d.HasIndex, ErasedEntry: uint64(d.ErasedEntry), Applied: d.Applied}
+		Salt: d.Salt, EntryTime: d.EntryTime, LeafHash: d.LeafHash, After: uint64(d.After), HasIndex: d.HasIndex, ErasedEntry: uint64(d.ErasedEntry), Applied: d.Applied}
 }
 
-func (s *Store) erasuresColl() *mongo.Collection   { return s.db.Collection(collErasures, s.collOpts()) }
-func (s *Store) tombstonesColl() *mongo.Collection { return s.db.Collection(collTombstones, s.collOpts()) }
+func (s *Store) erasuresColl() *mongo.Collection { return s.db.Collection(collErasures, s.collOpts()) }
+func (s *Store) tombstonesColl() *mongo.Collection {
+	return s.db.Collection(collTombstones, s.collOpts())
+}
 
 // AddErasure stores a new erasure request; store.ErrConflict if its id exists.
 func (s *Store) AddErasure(ctx context.Context, e store.Erasure) error {
