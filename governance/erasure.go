@@ -244,10 +244,10 @@ func (w *Erasures) RejectErasure(ctx context.Context, p auth.Principal, id, reas
 	return rejected, nil
 }
 
-// ErasureRequests lists erasure requests (status "" for all), newest first: officers and auditors.
+// ErasureRequests lists erasure requests (status "" for all), newest first: officers only (a pending request names its citizen).
 // An applied request no longer names its citizen.
 func (w *Erasures) ErasureRequests(ctx context.Context, p auth.Principal, status string) ([]store.Erasure, error) {
-	if err := overseer(p, "reading erasure requests"); err != nil {
+	if err := officer(p, "reading erasure requests"); err != nil {
 		return nil, err
 	}
 	return w.cfg.Store.Erasures(ctx, status)

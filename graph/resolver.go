@@ -18,5 +18,8 @@ type Resolver struct {
 	// Questions: citizens' questions about accesses, and the departments' answers.
 	Questions *hub.Questions
 	Officers  *governance.Officers
-	Logger    *slog.Logger
+	// Erasures: the officers' erasure workflow; Erasure gives citizens their erasure receipts.
+	Erasures *governance.Erasures
+	Erasure  *hub.Erasure
+	Logger   *slog.Logger
 }
