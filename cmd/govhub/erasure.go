@@ -2,11 +2,21 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
 	"log/slog"
+	"os"
+	"strings"
 	"time"
+
+	fnote "github.com/transparency-dev/formats/note"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/govhub/govhub/governance"
 	"github.com/govhub/govhub/hub"
+	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/policy"
 )
 
@@ -62,4 +72,60 @@ func (a *app) resumeErasures(life context.Context) {
 			a.cfg.Logger.ErrorContext(life, "an approved erasure is still not finished", slog.String("error", err.Error()))
 		}
 	}
+}
+
+const checkErasureUsage = "usage: govhub ledger check-erasure FILE --log-key K [--citizen ID] [--witness-key K …] [--quorum N]"
+
+// cmdCheckErasure verifies an erasure receipt offline (hub.CheckErasureReceipt).
+func cmdCheckErasure(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("ledger check-erasure", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), checkErasureUsage)
+		fmt.Fprintln(fs.Output(), "\nFILE is an erasure receipt, as the portal gives an erased citizen (myErasureReceipt): signed by\nthe log's key, it carries the erasure entry's tlog-proof and the salt of the citizen's commitment.\n\nflags:")
+		fs.PrintDefaults()
+	}
+	logVKey := fs.String("log-key", "", "the ledger's verifier key (govhub ledger pubkey)")
+	citizen := fs.String("citizen", "", "the citizen id the erasure must be about (checked against the entry's commitment)")
+	var witnessKeys stringList
+	fs.Var(&witnessKeys, "witness-key", "a trusted witness's verifier key (cosignature type 0x04) (repeat)")
+	quorum := fs.Int("quorum", 0, "how many of the trusted witnesses must have cosigned")
+	files, err := parseWithFiles(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(files) != 1 || *logVKey == "" {
+		return &exitError{2, errors.New(checkErasureUsage)}
+	}
+	if *quorum > len(witnessKeys) {
+		return &exitError{2, fmt.Errorf("--quorum %d, but only %d witness keys", *quorum, len(witnessKeys))}
+	}
+	data, err := os.ReadFile(files[0])
+	if err != nil {
+		return err
+	}
+	lv, err := note.NewVerifier(*logVKey)
+	if err != nil {
+		return &exitError{2, fmt.Errorf("--log-key: %w", err)}
+	}
+	var ws []ledger.Witness
+	for _, k := range witnessKeys {
+		w, err := fnote.NewVerifierForCosignatureV1(k)
+		if err != nil {
+			return &exitError{2, fmt.Errorf("--witness-key %q: %w", k, err)}
+		}
+		ws = append(ws, w)
+	}
+	r, e, cp, err := hub.CheckErasureReceipt(data, lv, ws, *quorum, *citizen)
+	if err != nil {
+		fmt.Fprintf(stdout, "FAIL: %v\n", err)
+		return &exitError{1, err}
+	}
+	about := "its citizen (give --citizen to check whose)"
+	if *citizen != "" {
+		about = *citizen
+	}
+	fmt.Fprintf(stdout, "OK: entry %d, an erasure of %s's data approved by %s/%s at %s, is in %s at tree size %d, cosigned by at least %d of %d trusted witnesses\ndestroyed: %s\n",
+		r.Index, about, e.Department, e.Role, e.Time.UTC().Format(time.RFC3339), cp.Origin, cp.Size, *quorum, len(ws), strings.Join(r.Destroyed, ", "))
+	return nil
 }
