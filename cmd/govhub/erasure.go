@@ -39,7 +39,7 @@ func (a *app) openErasure(ctx, life context.Context, engine *policy.Engine) erro
 	a.erasure = er
 	a.erasures, err = governance.NewErasures(governance.ErasuresConfig{Store: st, Citizens: st, Ledger: a.ledger(), Policy: engine,
 		Officials: a.officials, Apply: func(ctx context.Context, id string) (uint64, error) {
-			r, err := er.Apply(ctx, id)
+			r, err := a.erasure.Apply(ctx, id)
 			return r.Index, err
 		}})
 	if err != nil {
