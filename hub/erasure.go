@@ -389,6 +389,9 @@ func (er *Erasure) MyErasureReceipt(ctx context.Context, p auth.Principal) ([]by
 	if err != nil {
 		return nil, err
 	}
+	if len(t.Receipt) == 0 && t.Erasure == ReplayedErasure {
+		return nil, fmt.Errorf("%w: your data is erased (erasure entry %d), but its receipt was issued before the hub was restored from an older backup: use the copy you saved", ErrNotFound, t.Index)
+	}
 	if len(t.Receipt) == 0 {
 		return nil, fmt.Errorf("%w: your data is erased; the receipt is not ready yet", ErrNotPublished)
 	}
@@ -488,3 +491,95 @@ func (k keyring) forget(citizen string) {
 type ErasureChecker interface {
 	Erased(ctx context.Context, citizen string) (bool, error)
 }
+
+// HeadLister lists every citizen's record head (a registered citizen always has one).
+type HeadLister interface {
+	EachRecordHead(ctx context.Context, fn func(store.Head) error) error
+}
+
+// ErasuresOnLedger returns the record digests of the allowed erasure entries among raw entries
+// (ErasureDigest, as a string of 32 bytes), each with its entry's index. entries calls its
+// argument with every entry in order.
+func ErasuresOnLedger(entries func(fn func(index uint64, raw []byte) error) error) (map[string]uint64, error) {
+	out := map[string]uint64{}
+	err := entries(func(i uint64, raw []byte) error {
+		e, err := ledger.ParseEntry(raw)
+		if err == nil && e.Kind == ledger.KindErasure && e.Outcome == ledger.OutcomeAllowed && len(e.Record) == 32 {
+			out[string(e.Record)] = i
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ReplayConfig is what ReplayErasures works on: a restored store.
+type ReplayConfig struct {
+	Heads      HeadLister
+	Shred      Shredder
+	Questions  QuestionScrubber // nil: none
+	Tombstones TombstoneStore
+	Requests   ErasureRequests
+	IndexKey   []byte
+}
+
+// ReplayErasures applies again, to a restored store, every erasure on the ledger (erased, from
+// ErasuresOnLedger): each citizen whose ErasureDigest is there gets a tombstone and is shredded
+// (Shred), and any erasure request the store still holds for them (from before the erasure) is
+// marked applied and stripped of their id, so that an erased citizen never comes back from an
+// older backup. Nothing is appended: the erasure entries are on the ledger already. The
+// receipts issued then are not in an older backup; the citizens keep the copies they saved. It
+// returns the citizens erased again.
+func ReplayErasures(ctx context.Context, cfg ReplayConfig, erased map[string]uint64) (int, error) {
+	if len(erased) == 0 {
+		return 0, nil
+	}
+	var found []string
+	if err := cfg.Heads.EachRecordHead(ctx, func(h store.Head) error {
+		if _, ok := erased[string(ErasureDigest(cfg.IndexKey, h.Citizen))]; ok {
+			found = append(found, h.Citizen)
+		}
+		return nil
+	}); err != nil {
+		return 0, fmt.Errorf("listing the restored citizens: %w", err)
+	}
+	for _, c := range found {
+		d := ErasureDigest(cfg.IndexKey, c)
+		if err := cfg.Tombstones.AddTombstone(ctx, store.Tombstone{Digest: hex.EncodeToString(d), Erasure: ReplayedErasure, Index: erased[string(d)]}); err != nil {
+			return 0, fmt.Errorf("storing a tombstone: %w", err)
+		}
+		if err := Shred(ctx, cfg.Shred, cfg.Questions, cfg.IndexKey, c); err != nil {
+			return 0, err
+		}
+	}
+	reqs, err := cfg.Requests.Erasures(ctx, "")
+	if err != nil {
+		return 0, fmt.Errorf("listing erasure requests: %w", err)
+	}
+	for _, r := range reqs {
+		if r.Citizen == "" || r.Status == store.ErasureApplied {
+			continue
+		}
+		d := ErasureDigest(cfg.IndexKey, r.Citizen)
+		at, ok := erased[string(d)]
+		if !ok {
+			continue
+		}
+		// A backup taken in the middle of the erasure may hold what is left of it without a head.
+		if err := cfg.Tombstones.AddTombstone(ctx, store.Tombstone{Digest: hex.EncodeToString(d), Erasure: ReplayedErasure, Index: at}); err != nil {
+			return 0, fmt.Errorf("storing a tombstone: %w", err)
+		}
+		if err := Shred(ctx, cfg.Shred, cfg.Questions, cfg.IndexKey, r.Citizen); err != nil {
+			return 0, err
+		}
+		done := r
+		done.Status, done.Digest, done.HasIndex, done.ErasedEntry = store.ErasureApplied, d, true, at
+		done.Citizen, done.Salt, done.Nonce, done.Reason = "", nil, nil, ""
+		if err := cfg.Requests.UpdateErasure(ctx, done, r.Status); err != nil {
+			return 0, fmt.Errorf("closing erasure request %s: %w", r.ID, err)
+		}
+	}
+	return len(found), nil
+}
+
+// ReplayedErasure is the Erasure of a tombstone ReplayErasures wrote (its request may be gone).
+const ReplayedErasure = "replayed"

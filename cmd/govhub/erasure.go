@@ -14,6 +14,7 @@ import (
 	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/govhub/govhub/crypto/keys"
 	"github.com/govhub/govhub/governance"
 	"github.com/govhub/govhub/hub"
 	"github.com/govhub/govhub/ledger"
@@ -128,4 +129,54 @@ func cmdCheckErasure(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "OK: entry %d, an erasure of %s's data approved by %s/%s at %s, is in %s at tree size %d, cosigned by at least %d of %d trusted witnesses\ndestroyed: %s\n",
 		r.Index, about, e.Department, e.Role, e.Time.UTC().Format(time.RFC3339), cp.Origin, cp.Size, *quorum, len(ws), strings.Join(r.Destroyed, ", "))
 	return nil
+}
+
+// replayErasures re-applies every erasure on the ledger to the restored store st (hub.ReplayErasures):
+// entries calls its argument with every ledger entry in order.
+func replayErasures(ctx context.Context, st *storage, index []byte, entries func(fn func(i uint64, raw []byte) error) error, stdout io.Writer) error {
+	erased, err := hub.ErasuresOnLedger(entries)
+	if err != nil {
+		return fmt.Errorf("reading the ledger's erasures: %w", err)
+	}
+	s := st.store
+	n, err := hub.ReplayErasures(ctx, hub.ReplayConfig{Heads: s, Shred: s, Questions: s, Tombstones: s, Requests: s, IndexKey: index}, erased)
+	if err != nil {
+		return fmt.Errorf("replaying the ledger's erasures on the restored records: %w", err)
+	}
+	fmt.Fprintf(stdout, "erasures: %d on the ledger; %d citizens in the restored records were erased again\n", len(erased), n)
+	return nil
+}
+
+// replayErasuresOnStore is replayErasures for a store restored from a backup: the ledger is the
+// store's own (integrated first, as a hub would).
+func replayErasuresOnStore(ctx context.Context, cfg config, stdout io.Writer) error {
+	k, err := logKey(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	index, err := readIndexKey(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	st, err := openStorage(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.close(context.WithoutCancel(ctx))
+	lg, err := ledger.New(ctx, ledger.Config{Storage: st.ledgerStore, Signer: k.Signer, Verifier: k.Verifier})
+	if err != nil {
+		return err
+	}
+	defer lg.Shutdown(context.WithoutCancel(ctx))
+	if err := lg.WaitCaughtUp(ctx); err != nil {
+		return err
+	}
+	return replayErasures(ctx, st, index, func(fn func(uint64, []byte) error) error {
+		return lg.Reader().EachEntry(ctx, func(i, _ uint64, raw []byte) error { return fn(i, raw) })
+	}, stdout)
+}
+
+// readIndexKey reads the data directory's index key.
+func readIndexKey(dataDir string) ([]byte, error) {
+	return readHubKey(dataDir, "index.key", keys.ReadSymmetric)
 }

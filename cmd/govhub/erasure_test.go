@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -496,4 +497,80 @@ func (c crashingLedger) Append(ctx context.Context, e ledger.Entry) (ledger.Rece
 		return ledger.Receipt{}, errCrash
 	}
 	return c.Appender.Append(ctx, e)
+}
+
+// Back up, erase, lose the hub, restore the old backup and the ledger from the mirrors: the
+// erasure is applied again (the citizen stays erased, the request the backup holds no longer names
+// them), the ledger and the record audit pass, and the receipt issued before the loss verifies
+// against the restored log.
+func TestErasureSurvivesRestore(t *testing.T) {
+	mh := startMirroredHub(t)
+	h, a := mh.testHub, mh.app
+	c := h.gen.Citizen(2)
+	work := t.TempDir()
+	var out, errOut bytes.Buffer
+	share := splitKeys(t, h.dir, work)
+	id := h.proposeErasure(c.ID) // pending in the backup, naming the citizen
+	export := filepath.Join(work, "hub.backup")
+	if err := run(t.Context(), []string{"backup", "--data-dir", h.dir, "--out", export}, &out, &errOut); err != nil {
+		t.Fatalf("backup = %v\n%s", err, errOut.String())
+	}
+	res := h.query(h.token(officer2), approveErasureQuery, map[string]any{"id": id})
+	if get(res.Data, "approveErasure", "status") != "applied" {
+		t.Fatalf("approveErasure: %v %+v", res.Data, res.Errors)
+	}
+	index := uint64(get(res.Data, "approveErasure", "erasureLedgerIndex").(float64))
+	rr := h.query(h.token(citizenP(c.ID)), myErasureReceiptQuery, nil)
+	receipt := []byte(fmt.Sprint(get(rr.Data, "myErasureReceipt")))
+	deadline := time.Now().Add(60 * time.Second)
+	for a.mirrors.Status().Mirrored < index+1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the mirrors never held the erasure: %+v", a.mirrors.Status())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	mh.srv.Close()
+	h.close()
+	if err := os.RemoveAll(h.dir); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := run(t.Context(), []string{"keys", "restore", "--data-dir", h.dir, "--bundle", filepath.Join(work, "shares", "keys.bundle"), "--share", share("li"), "--share", share("zhao")}, &out, &errOut); err != nil {
+		t.Fatalf("keys restore = %v\n%s", err, errOut.String())
+	}
+	out.Reset()
+	if err := run(t.Context(), []string{"backup", "restore", "--data-dir", h.dir, "--from", export, "--log-origin", "govhub.test/ledger", "--quiet"}, &out, &errOut); err != nil {
+		t.Fatalf("backup restore = %v\n%s\n%s", err, out.String(), errOut.String())
+	}
+	if !strings.Contains(out.String(), "erasures: 0 on the ledger") {
+		t.Errorf("backup restore (a ledger from before the erasure):\n%s", out.String())
+	}
+	out.Reset()
+	args := []string{"ledger", "restore", "--data-dir", h.dir, "--log-origin", "govhub.test/ledger", "--quiet", "--witness-key", mh.witnessKey}
+	for _, m := range mh.mirrors {
+		args = append(args, "--from", m.base)
+	}
+	if err := run(t.Context(), args, &out, &errOut); err != nil {
+		t.Fatalf("ledger restore = %v\n%s\n%s", err, out.String(), errOut.String())
+	}
+	if !strings.Contains(out.String(), "erasures: 1 on the ledger; 1 citizens in the restored records were erased again") ||
+		!strings.Contains(out.String(), "records match") || !strings.Contains(out.String(), "erased: 1 citizens") {
+		t.Errorf("ledger restore did not replay the erasure, or the audit did not pass:\n%s", out.String())
+	}
+
+	h.open()
+	got := h.query(h.token(housingClerk), eligibilityQuery, map[string]any{"id": c.ID})
+	if e := got.errorAt("citizen"); e == nil || e.Extensions["code"] != "ERASED" {
+		t.Errorf("read of the erased citizen after the restore: %v %+v", got.Data, got.Errors)
+	}
+	req, err := h.app.storage.store.Erasure(t.Context(), id)
+	if err != nil || req.Status != store.ErasureApplied || req.Citizen != "" || req.ErasedEntry != index {
+		t.Errorf("the backup's erasure request after the restore = %+v, %v", req, err)
+	}
+	if out, err := h.checkErasure(receipt, "--citizen", c.ID); err != nil {
+		t.Errorf("a receipt issued before the loss, against the restored log: %q, %v", out, err)
+	}
+	if strings.Contains(h.storeDump(), c.ID) {
+		t.Error("the restored store names the erased citizen")
+	}
 }
