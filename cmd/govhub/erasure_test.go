@@ -31,8 +31,8 @@ const (
 	approveErasureQuery = `mutation($id: ID!) {
   approveErasure(id: $id) { id citizenId status reason decidedBy decisionLedgerIndex erasureLedgerIndex }
 }`
-	rejectErasureQuery = `mutation($id: ID!, $reason: String!) { rejectErasure(id: $id, reason: $reason) { id status decisionReason } }`
-	erasureRequestsQuery = `query($status: String) { erasureRequests(status: $status) { id citizenId status } }`
+	rejectErasureQuery    = `mutation($id: ID!, $reason: String!) { rejectErasure(id: $id, reason: $reason) { id status decisionReason } }`
+	erasureRequestsQuery  = `query($status: String) { erasureRequests(status: $status) { id citizenId status } }`
 	myErasureReceiptQuery = `{ myErasureReceipt }`
 )
 
