@@ -574,3 +574,25 @@ func TestErasureSurvivesRestore(t *testing.T) {
 		t.Error("the restored store names the erased citizen")
 	}
 }
+
+// Two hubs on one database, both caching records and data keys: an erasure applied on hub 1 is
+// refused at once on hub 2, whose caches still hold the citizen (the read finds no head, then the
+// tombstone).
+func TestErasureAcrossHubs(t *testing.T) {
+	h1, h2 := twoHubsCaching(t, 6, 100)
+	c := h1.findCitizen(6, "tax")
+	read := func(h *testHub) result {
+		t.Helper()
+		return h.query(h.token(taxClerk), taxQuery, map[string]any{"id": c.ID})
+	}
+	read(h2)
+	hits := h2.app.integrity.CacheHits()
+	if res := read(h2); len(res.Errors) > 0 || h2.app.integrity.CacheHits() <= hits {
+		t.Fatalf("hub 2 does not serve the citizen from its cache: %+v", res.Errors)
+	}
+	h1.erase(c.ID)
+	res := read(h2)
+	if e := res.errorAt("citizen"); e == nil || e.Extensions["code"] != "ERASED" {
+		t.Errorf("hub 2 after the erasure on hub 1: %v %+v, want ERASED", res.Data, res.Errors)
+	}
+}
