@@ -22,6 +22,9 @@
 //   - deny by default: a change that does not validate against the catalog is refused with the
 //     reason (ErrInvalid) and nothing is recorded.
 //
+// [Erasures] is the same maker-checker for lawful erasures of a citizen's data (erasure.go): the
+// approval hands the request to the hub, which applies it.
+//
 // [Officers] is the workflow and the officers' and auditors' queries about the policy;
 // [Follower] puts newer stored versions in force (Reload, Watch); [ImportPolicy] stores the
 // first version. The error sentinels are the same values as hub's (hub.ErrForbidden is

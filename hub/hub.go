@@ -12,7 +12,10 @@
 //     the per-citizen access log written before each response, with what a browser needs to
 //     verify one, their own records and openings, and a watch for new entries;
 //   - [Questions] lets a citizen question an access and the department answer it (questions.go),
-//     both on the ledger before they are stored.
+//     both on the ledger before they are stored;
+//   - [Erasure] applies lawful erasures the officers approved (erasure.go: crypto-shredding, an
+//     erasure entry, a tombstone every read meets as ErrErased, a signed receipt), and
+//     ReplayErasures applies them again to a restored store.
 //
 // They share one small unexported core (core.go) that appends entries (ledger failures become
 // ErrBusy or ErrUnavailable) and names subjects (salted subject commitments, pseudonyms in the
