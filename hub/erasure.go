@@ -43,6 +43,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -187,6 +188,10 @@ type Erasure struct {
 	cfg  ErasureConfig
 	now  func() time.Time
 	rand io.Reader
+	// mu serialises applying within this instance, so that one request gets one intent and one
+	// entry; two instances resuming the same request at once may each append an entry (both are
+	// replayed alike, and either receipt verifies).
+	mu sync.Mutex
 }
 
 // NewErasure checks cfg and returns the capability.
@@ -219,6 +224,8 @@ type ErasureResult struct {
 // a request that is not approved, and with ErrUnavailable or ErrBusy if the ledger cannot take
 // the entry (nothing is destroyed then).
 func (er *Erasure) Apply(ctx context.Context, id string) (ErasureResult, error) {
+	er.mu.Lock()
+	defer er.mu.Unlock()
 	req, err := er.cfg.Requests.Erasure(ctx, id)
 	if isNotFound(err) {
 		return ErasureResult{}, fmt.Errorf("%w: no erasure request %q", ErrInvalid, id)

@@ -224,8 +224,8 @@ func TestErasure(t *testing.T) {
 		t.Errorf("myRecords after erasure: %+v, want ERASED", own.Errors)
 	}
 	upd := h.query(h.token(policeClerk), `mutation($id: ID!) { updateIdentity(citizenId: $id, purpose: "identity-verification", input: {name: "王五"}) { version } }`, map[string]any{"id": c.ID})
-	if len(upd.Errors) == 0 {
-		t.Errorf("an update re-created the erased citizen: %v", upd.Data)
+	if e := upd.errorAt("updateIdentity"); e == nil || e.Extensions["code"] != "ERASED" {
+		t.Errorf("an identity update of the erased citizen: %v %+v, want ERASED", upd.Data, upd.Errors)
 	}
 	if got := h.accesses(mine, 100); len(got) != 0 {
 		t.Errorf("the erased citizen's log still lists %d entries", len(got))
