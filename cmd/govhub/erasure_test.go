@@ -191,8 +191,13 @@ func TestErasure(t *testing.T) {
 		t.Fatal("the former entry does not open to the citizen before erasure")
 	}
 
-	// What the leak check looks for is there before (the id and plain values, in clear).
-	leaks := needles(h.gen, n, c)
+	// The citizen questions the read; the question's text is theirs and goes with the erasure.
+	const question = "为什么住房部门查询我的收入？ question-7f3a"
+	if res := h.query(mine, askMutation, map[string]any{"i": formerIndex, "m": question}); len(res.Errors) > 0 {
+		t.Fatalf("questionAccess: %+v", res.Errors)
+	}
+	// What the leak check looks for is there before (the id, the question and plain values, in clear).
+	leaks := append(needles(h.gen, n, c), question)
 	dumpBefore := h.storeDump()
 	plainBefore := 0
 	for _, needle := range leaks {
