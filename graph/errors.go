@@ -95,6 +95,8 @@ func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			return set(CodeNotFound, hub.ErrNoQuestion.Error())
 		case errors.Is(err, hub.ErrErased):
 			return set(CodeErased, hub.ErrErased.Error())
+		case errors.Is(err, hub.ErrNoErasureReceipt):
+			return set(CodeNotFound, hub.ErrNoErasureReceipt.Error())
 		case errors.Is(err, hub.ErrIntegrity):
 			return set(CodeIntegrity, hub.ErrIntegrity.Error()) // the hub logged the alert with its cause
 		case errors.Is(err, hub.ErrNotFound):

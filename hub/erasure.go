@@ -60,6 +60,10 @@ import (
 // update or open. Not an integrity failure.
 var ErrErased = errors.New("this citizen's data was erased under a lawful erasure; nothing is left to read")
 
+// ErrNoErasureReceipt: the caller has no erasure receipt here (their data was not erased, or the
+// receipt was issued before the hub was restored from an older backup).
+var ErrNoErasureReceipt = errors.New("no erasure receipt for you here: your data was not erased, or its receipt was issued before a restore (use the copy you saved)")
+
 // ErasureReason is the reason line of every erasure entry.
 const ErasureReason = "lawful-erasure"
 
@@ -391,13 +395,13 @@ func (er *Erasure) MyErasureReceipt(ctx context.Context, p auth.Principal) ([]by
 	}
 	t, err := er.cfg.Tombstones.Tombstone(ctx, hex.EncodeToString(ErasureDigest(er.cfg.IndexKey, p.Subject)))
 	if isNotFound(err) {
-		return nil, fmt.Errorf("%w: no erasure of your data", ErrNotFound)
+		return nil, ErrNoErasureReceipt
 	}
 	if err != nil {
 		return nil, err
 	}
 	if len(t.Receipt) == 0 && t.Erasure == ReplayedErasure {
-		return nil, fmt.Errorf("%w: your data is erased (erasure entry %d), but its receipt was issued before the hub was restored from an older backup: use the copy you saved", ErrNotFound, t.Index)
+		return nil, fmt.Errorf("%w (erasure entry %d)", ErrNoErasureReceipt, t.Index)
 	}
 	if len(t.Receipt) == 0 {
 		return nil, fmt.Errorf("%w: your data is erased; the receipt is not ready yet", ErrNotPublished)

@@ -277,8 +277,13 @@ func TestErasure(t *testing.T) {
 	if out, err := h.checkErasure(bad); err == nil || !strings.HasPrefix(out, "FAIL") {
 		t.Errorf("check-erasure of an altered receipt = %q, %v; want FAIL", out, err)
 	}
-	if res := h.query(h.token(citizenP(other.ID)), myErasureReceiptQuery, nil); res.errorAt("myErasureReceipt") == nil {
-		t.Errorf("a citizen not erased got a receipt: %v", res.Data)
+	if res := h.query(h.token(citizenP(other.ID)), myErasureReceiptQuery, nil); res.errorAt("myErasureReceipt") == nil ||
+		res.errorAt("myErasureReceipt").Extensions["code"] != "NOT_FOUND" {
+		t.Errorf("a citizen not erased got a receipt: %v %+v", res.Data, res.Errors)
+	}
+	if res := h.query(housing, myErasureReceiptQuery, nil); res.errorAt("myErasureReceipt") == nil ||
+		res.errorAt("myErasureReceipt").Extensions["code"] != "FORBIDDEN" {
+		t.Errorf("a department asked for an erasure receipt: %v %+v", res.Data, res.Errors)
 	}
 
 	// Leak: neither the id nor any value is left in the store, the ledger or the logs; the only
@@ -599,5 +604,48 @@ func TestErasureAcrossHubs(t *testing.T) {
 	res := read(h2)
 	if e := res.errorAt("citizen"); e == nil || e.Extensions["code"] != "ERASED" {
 		t.Errorf("hub 2 after the erasure on hub 1: %v %+v, want ERASED", res.Data, res.Errors)
+	}
+}
+
+// The record audit tells a record of an erased citizen (left by a restore that did not replay the
+// erasure) from a record changed behind the hub's back.
+func TestAuditTellsErasedFromTampered(t *testing.T) {
+	h := startHub(t, 4)
+	erased, other := h.gen.Citizen(2).ID, h.gen.Citizen(3).ID
+	st := h.app.storage.store
+	old, err := st.Record(t.Context(), erased, "identity")
+	if err != nil {
+		t.Fatal(err)
+	}
+	index := h.erase(erased)
+	// Put the erased citizen's record back, and change another citizen's behind the hub's back.
+	if err := st.CreateRecord(t.Context(), old); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := st.Record(t.Context(), other, "identity")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Items[0].Plain["name"] = "篡改"
+	if err := st.ReplaceRecord(t.Context(), rec, rec.Version); err != nil {
+		t.Fatal(err)
+	}
+	h.close()
+	var out bytes.Buffer
+	err = run(t.Context(), []string{"ledger", "verify", "--data-dir", h.dir, "--quiet"}, &out, io.Discard)
+	if err == nil {
+		t.Fatalf("ledger verify passed with a leftover and a tampered record:\n%s", out.String())
+	}
+	wantErased := fmt.Sprintf("FAIL: identity record of %s at version %d: erased at entry %d", erased, old.Version, index)
+	if !strings.Contains(out.String(), wantErased) {
+		t.Errorf("ledger verify does not report the erased citizen's record as erased (%q):\n%s", wantErased, out.String())
+	}
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.Contains(line, other) && (!strings.HasPrefix(line, "FAIL") || strings.Contains(line, "erased")) {
+			t.Errorf("the tampered record is reported as %q", line)
+		}
+	}
+	if !strings.Contains(out.String(), "FAIL: identity record of "+other) {
+		t.Errorf("the tampered record is not reported:\n%s", out.String())
 	}
 }
