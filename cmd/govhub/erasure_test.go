@@ -228,6 +228,10 @@ func TestErasure(t *testing.T) {
 	if e := own.errorAt("myRecords"); e == nil || e.Extensions["code"] != "ERASED" {
 		t.Errorf("myRecords after erasure: %+v, want ERASED", own.Errors)
 	}
+	opening := h.query(mine, `{ myOpening(field: "tax.annualIncome") { value blinding } }`, nil)
+	if e := opening.errorAt("myOpening"); e == nil || e.Extensions["code"] != "ERASED" {
+		t.Errorf("myOpening after erasure: %v %+v, want ERASED (the former commitments cannot be opened)", opening.Data, opening.Errors)
+	}
 	upd := h.query(h.token(policeClerk), `mutation($id: ID!) { updateIdentity(citizenId: $id, purpose: "identity-verification", input: {name: "王五"}) { version } }`, map[string]any{"id": c.ID})
 	if e := upd.errorAt("updateIdentity"); e == nil || e.Extensions["code"] != "ERASED" {
 		t.Errorf("an identity update of the erased citizen: %v %+v, want ERASED", upd.Data, upd.Errors)
