@@ -186,6 +186,7 @@ func (s *Store) DeleteRecordHead(ctx context.Context, citizen string) error {
 // DeleteDataKey deletes the citizen's wrapped data key: what the key sealed can no longer be opened
 // (crypto-shredding). None there: not an error.
 func (s *Store) DeleteDataKey(ctx context.Context, citizen string) error {
+	defer s.lock("data_keys/" + citizen)() // apart from a re-wrap's compare-and-swap
 	_, err := s.dataKeys.DeleteOne(ctx, bson.D{{Key: "_id", Value: citizen}})
 	return mapErr(err)
 }
