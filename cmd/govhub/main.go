@@ -143,7 +143,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "ledger":
 		if len(args) < 2 {
 			fmt.Fprint(stderr, ledgerUsage)
-			return &exitError{2, errors.New("ledger needs a subcommand: verify, pubkey, receipt, check-receipt or restore")}
+			return &exitError{2, errors.New("ledger needs a subcommand: verify, pubkey, receipt, check-receipt, check-erasure or restore")}
 		}
 		switch args[1] {
 		case "-h", "--help", "help":
