@@ -83,7 +83,7 @@ func cmdCheckErasure(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), checkErasureUsage)
-		fmt.Fprintln(fs.Output(), "\nFILE is an erasure receipt, as the portal gives an erased citizen (myErasureReceipt): signed by\nthe log's key, it carries the erasure entry's tlog-proof and the salt of the citizen's commitment.\n\nflags:")
+		fmt.Fprintln(fs.Output(), "\nFILE is an erasure receipt, as the hub gives an erased citizen (GraphQL myErasureReceipt): signed by\nthe log's key, it carries the erasure entry's tlog-proof and the salt of the citizen's commitment.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	logVKey := fs.String("log-key", "", "the ledger's verifier key (govhub ledger pubkey)")

@@ -590,8 +590,8 @@ func TestErasureSurvivesRestore(t *testing.T) {
 	if err != nil || req.Status != store.ErasureApplied || req.Citizen != "" || req.ErasedEntry != index {
 		t.Errorf("the backup's erasure request after the restore = %+v, %v", req, err)
 	}
-	if out, err := h.checkErasure(receipt, "--citizen", c.ID); err != nil {
-		t.Errorf("a receipt issued before the loss, against the restored log: %q, %v", out, err)
+	if out, err := h.checkErasure(receipt, "--citizen", c.ID, "--witness-key", mh.witnessKey, "--quorum", "1"); err != nil {
+		t.Errorf("a receipt issued before the loss, against the restored log, cosigned by the witness: %q, %v", out, err)
 	}
 	if strings.Contains(h.storeDump(), c.ID) {
 		t.Error("the restored store names the erased citizen")
