@@ -24,6 +24,8 @@
 //
 // [EarlyUnseals] is the same maker-checker for unsealing a sealed access before its date
 // (unseal.go).
+// [Erasures] is the same maker-checker for lawful erasures of a citizen's data (erasure.go): the
+// approval hands the request to the hub, which applies it.
 //
 // [Officers] is the workflow and the officers' and auditors' queries about the policy;
 // [Follower] puts newer stored versions in force (Reload, Watch); [ImportPolicy] stores the

@@ -26,6 +26,8 @@ const (
 	CodeConflict       = "CONFLICT"
 	// CodeIntegrity: a stored record did not match what the hub wrote; nothing of it was released.
 	CodeIntegrity = "INTEGRITY"
+	// CodeErased: the citizen's data was erased under a lawful erasure.
+	CodeErased = "ERASED"
 )
 
 // forbidden is the error of a field the policy denies, at that field's path.
@@ -91,6 +93,10 @@ func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			return set(CodeNotFound, hub.ErrNoEntry.Error())
 		case errors.Is(err, hub.ErrNoQuestion):
 			return set(CodeNotFound, hub.ErrNoQuestion.Error())
+		case errors.Is(err, hub.ErrErased):
+			return set(CodeErased, hub.ErrErased.Error())
+		case errors.Is(err, hub.ErrNoErasureReceipt):
+			return set(CodeNotFound, hub.ErrNoErasureReceipt.Error())
 		case errors.Is(err, hub.ErrIntegrity):
 			return set(CodeIntegrity, hub.ErrIntegrity.Error()) // the hub logged the alert with its cause
 		case errors.Is(err, hub.ErrNotFound):

@@ -185,6 +185,21 @@ type ComplexityRoot struct {
 		UnsealEntry   func(childComplexity int) int
 	}
 
+	ErasureRequest struct {
+		Basis               func(childComplexity int) int
+		CitizenID           func(childComplexity int) int
+		Created             func(childComplexity int) int
+		DecidedBy           func(childComplexity int) int
+		DecisionLedgerIndex func(childComplexity int) int
+		DecisionReason      func(childComplexity int) int
+		ErasureLedgerIndex  func(childComplexity int) int
+		ID                  func(childComplexity int) int
+		LedgerIndex         func(childComplexity int) int
+		ProposedBy          func(childComplexity int) int
+		Reason              func(childComplexity int) int
+		Status              func(childComplexity int) int
+	}
+
 	FieldCommitment struct {
 		Commitment func(childComplexity int) int
 		Field      func(childComplexity int) int
@@ -270,11 +285,14 @@ type ComplexityRoot struct {
 	Mutation struct {
 		AnswerQuestion        func(childComplexity int, id string, basis model.AnswerBasis, answer string) int
 		ApproveEarlyUnseal    func(childComplexity int, index int64) int
+		ApproveErasure        func(childComplexity int, id string) int
 		ApprovePolicyChange   func(childComplexity int, id string) int
 		ProposeEarlyUnseal    func(childComplexity int, index int64, reason string) int
+		ProposeErasure        func(childComplexity int, citizenID string, basis string, reason string) int
 		ProposePolicyChange   func(childComplexity int, change policy.Change, reason string) int
 		QuestionAccess        func(childComplexity int, index int64, message string) int
 		RejectEarlyUnseal     func(childComplexity int, index int64, reason string) int
+		RejectErasure         func(childComplexity int, id string, reason string) int
 		RejectPolicyChange    func(childComplexity int, id string, reason string) int
 		UpdateBusinessLicense func(childComplexity int, citizenID string, purpose string, input []model.BusinessLicenseInput) int
 		UpdateHealth          func(childComplexity int, citizenID string, purpose string, input model.HealthInput) int
@@ -402,6 +420,7 @@ type ComplexityRoot struct {
 		Citizens             func(childComplexity int, purpose string, filter *model.CitizenFilter, first *int, after *string) int
 		ConsistencyProof     func(childComplexity int, from int64, to *int64) int
 		EarlyUnsealProposals func(childComplexity int, status *string) int
+		ErasureRequests      func(childComplexity int, status *string) int
 		ExplainAccess        func(childComplexity int, department string, role string, field string, purpose string) int
 		InclusionProof       func(childComplexity int, index int64, treeSize *int64) int
 		LedgerCheckpoint     func(childComplexity int) int
@@ -411,6 +430,7 @@ type ComplexityRoot struct {
 		MyAccessProof        func(childComplexity int, index int64) int
 		MyAccesses           func(childComplexity int, first *int, after *string) int
 		MyAccessesExport     func(childComplexity int) int
+		MyErasureReceipt     func(childComplexity int) int
 		MyOpening            func(childComplexity int, field string, item *int) int
 		MyQuestions          func(childComplexity int) int
 		MyRecords            func(childComplexity int) int
@@ -508,6 +528,9 @@ type MutationResolver interface {
 	ProposeEarlyUnseal(ctx context.Context, index int64, reason string) (*model.EarlyUnsealProposal, error)
 	ApproveEarlyUnseal(ctx context.Context, index int64) (*model.EarlyUnsealProposal, error)
 	RejectEarlyUnseal(ctx context.Context, index int64, reason string) (*model.EarlyUnsealProposal, error)
+	ProposeErasure(ctx context.Context, citizenID string, basis string, reason string) (*model.ErasureRequest, error)
+	ApproveErasure(ctx context.Context, id string) (*model.ErasureRequest, error)
+	RejectErasure(ctx context.Context, id string, reason string) (*model.ErasureRequest, error)
 }
 type PolicyRuleResolver interface {
 	Action(ctx context.Context, obj *policy.Rule) (string, error)
@@ -548,6 +571,8 @@ type QueryResolver interface {
 	EarlyUnsealProposals(ctx context.Context, status *string) ([]model.EarlyUnsealProposal, error)
 	MyQuestions(ctx context.Context) ([]model.AccessQuestion, error)
 	AccessQuestions(ctx context.Context, status *model.QuestionStatus) ([]model.AccessQuestion, error)
+	ErasureRequests(ctx context.Context, status *string) ([]model.ErasureRequest, error)
+	MyErasureReceipt(ctx context.Context) (string, error)
 }
 type SealedIntResolver interface {
 	Proof(ctx context.Context, obj *model.SealedInt, predicate string) (*model.PredicateProof, error)
@@ -1136,6 +1161,79 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.EarlyUnsealProposal.UnsealEntry(childComplexity), true
 
+	case "ErasureRequest.basis":
+		if e.ComplexityRoot.ErasureRequest.Basis == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ErasureRequest.Basis(childComplexity), true
+	case "ErasureRequest.citizenId":
+		if e.ComplexityRoot.ErasureRequest.CitizenID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ErasureRequest.CitizenID(childComplexity), true
+	case "ErasureRequest.created":
+		if e.ComplexityRoot.ErasureRequest.Created == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ErasureRequest.Created(childComplexity), true
+	case "ErasureRequest.decidedBy":
+		if e.ComplexityRoot.ErasureRequest.DecidedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ErasureRequest.DecidedBy(childComplexity), true
+	case "ErasureRequest.decisionLedgerIndex":
+		if e.ComplexityRoot.ErasureRequest.DecisionLedgerIndex == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ErasureRequest.DecisionLedgerIndex(childComplexity), true
+	case "ErasureRequest.decisionReason":
+		if e.ComplexityRoot.ErasureRequest.DecisionReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ErasureRequest.DecisionReason(childComplexity), true
+	case "ErasureRequest.erasureLedgerIndex":
+		if e.ComplexityRoot.ErasureRequest.ErasureLedgerIndex == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ErasureRequest.ErasureLedgerIndex(childComplexity), true
+	case "ErasureRequest.id":
+		if e.ComplexityRoot.ErasureRequest.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ErasureRequest.ID(childComplexity), true
+	case "ErasureRequest.ledgerIndex":
+		if e.ComplexityRoot.ErasureRequest.LedgerIndex == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ErasureRequest.LedgerIndex(childComplexity), true
+	case "ErasureRequest.proposedBy":
+		if e.ComplexityRoot.ErasureRequest.ProposedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ErasureRequest.ProposedBy(childComplexity), true
+	case "ErasureRequest.reason":
+		if e.ComplexityRoot.ErasureRequest.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ErasureRequest.Reason(childComplexity), true
+	case "ErasureRequest.status":
+		if e.ComplexityRoot.ErasureRequest.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ErasureRequest.Status(childComplexity), true
+
 	case "FieldCommitment.commitment":
 		if e.ComplexityRoot.FieldCommitment.Commitment == nil {
 			break
@@ -1480,6 +1578,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ApproveEarlyUnseal(childComplexity, args["index"].(int64)), true
+	case "Mutation.approveErasure":
+		if e.ComplexityRoot.Mutation.ApproveErasure == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_approveErasure_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ApproveErasure(childComplexity, args["id"].(string)), true
 	case "Mutation.approvePolicyChange":
 		if e.ComplexityRoot.Mutation.ApprovePolicyChange == nil {
 			break
@@ -1502,6 +1611,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ProposeEarlyUnseal(childComplexity, args["index"].(int64), args["reason"].(string)), true
+	case "Mutation.proposeErasure":
+		if e.ComplexityRoot.Mutation.ProposeErasure == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_proposeErasure_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ProposeErasure(childComplexity, args["citizenId"].(string), args["basis"].(string), args["reason"].(string)), true
 	case "Mutation.proposePolicyChange":
 		if e.ComplexityRoot.Mutation.ProposePolicyChange == nil {
 			break
@@ -1535,6 +1655,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RejectEarlyUnseal(childComplexity, args["index"].(int64), args["reason"].(string)), true
+	case "Mutation.rejectErasure":
+		if e.ComplexityRoot.Mutation.RejectErasure == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rejectErasure_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RejectErasure(childComplexity, args["id"].(string), args["reason"].(string)), true
 	case "Mutation.rejectPolicyChange":
 		if e.ComplexityRoot.Mutation.RejectPolicyChange == nil {
 			break
@@ -2124,6 +2255,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.EarlyUnsealProposals(childComplexity, args["status"].(*string)), true
+	case "Query.erasureRequests":
+		if e.ComplexityRoot.Query.ErasureRequests == nil {
+			break
+		}
+
+		args, err := ec.field_Query_erasureRequests_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ErasureRequests(childComplexity, args["status"].(*string)), true
 	case "Query.explainAccess":
 		if e.ComplexityRoot.Query.ExplainAccess == nil {
 			break
@@ -2209,6 +2351,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MyAccessesExport(childComplexity), true
+	case "Query.myErasureReceipt":
+		if e.ComplexityRoot.Query.MyErasureReceipt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.MyErasureReceipt(childComplexity), true
 	case "Query.myOpening":
 		if e.ComplexityRoot.Query.MyOpening == nil {
 			break
@@ -3431,6 +3579,48 @@ type AccessExplanation {
   reason: String!
   policyVersion: Int64!
 }
+
+# Lawful erasure (docs/ERASURE.md): one officer proposes, another approves, the hub erases.
+extend type Query {
+  "Erasure requests, newest first, by status (pending, approved, applied or rejected; all when omitted). Officers only."
+  erasureRequests(status: String): [ErasureRequest!]!
+  """
+  The caller's erasure receipt (citizen tokens): a note signed by the log's key carrying the erasure
+  entry's tlog-proof, the salt of the caller's commitment on it, and what was destroyed; it verifies
+  offline with ` + "`" + `govhub ledger check-erasure` + "`" + `. NOT_FOUND when the caller's data was not erased.
+  """
+  myErasureReceipt: String!
+}
+
+extend type Mutation {
+  "Propose erasing a citizen's data, with the legal basis (a lowercase token, e.g. court-order) and a reason. Officers only; another officer must approve it."
+  proposeErasure(citizenId: ID!, basis: String!, reason: String!): ErasureRequest!
+  "Approve a pending erasure proposed by another officer: the hub erases the citizen's data before this returns. Officers only."
+  approveErasure(id: ID!): ErasureRequest!
+  "Reject a pending erasure, with a reason. Officers only."
+  rejectErasure(id: ID!, reason: String!): ErasureRequest!
+}
+
+"An officers' request to erase one citizen's data."
+type ErasureRequest {
+  id: ID!
+  "The citizen; null once the erasure is applied (nothing names them any more)."
+  citizenId: ID
+  basis: String!
+  "The proposer's reason; null once the erasure is applied."
+  reason: String
+  "pending, approved (being applied), applied or rejected"
+  status: String!
+  proposedBy: String!
+  created: String!
+  "The proposal's ledger entry."
+  ledgerIndex: Int64!
+  decidedBy: String
+  decisionReason: String
+  decisionLedgerIndex: Int64
+  "The erasure entry, once appended."
+  erasureLedgerIndex: Int64
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -3713,6 +3903,36 @@ func (ec *executionContext) childFields_EarlyUnsealProposal(ctx context.Context,
 		return ec.fieldContext_EarlyUnsealProposal_unsealEntry(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type EarlyUnsealProposal", field.Name)
+}
+
+func (ec *executionContext) childFields_ErasureRequest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ErasureRequest_id(ctx, field)
+	case "citizenId":
+		return ec.fieldContext_ErasureRequest_citizenId(ctx, field)
+	case "basis":
+		return ec.fieldContext_ErasureRequest_basis(ctx, field)
+	case "reason":
+		return ec.fieldContext_ErasureRequest_reason(ctx, field)
+	case "status":
+		return ec.fieldContext_ErasureRequest_status(ctx, field)
+	case "proposedBy":
+		return ec.fieldContext_ErasureRequest_proposedBy(ctx, field)
+	case "created":
+		return ec.fieldContext_ErasureRequest_created(ctx, field)
+	case "ledgerIndex":
+		return ec.fieldContext_ErasureRequest_ledgerIndex(ctx, field)
+	case "decidedBy":
+		return ec.fieldContext_ErasureRequest_decidedBy(ctx, field)
+	case "decisionReason":
+		return ec.fieldContext_ErasureRequest_decisionReason(ctx, field)
+	case "decisionLedgerIndex":
+		return ec.fieldContext_ErasureRequest_decisionLedgerIndex(ctx, field)
+	case "erasureLedgerIndex":
+		return ec.fieldContext_ErasureRequest_erasureLedgerIndex(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ErasureRequest", field.Name)
 }
 
 func (ec *executionContext) childFields_FieldCommitment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4363,6 +4583,20 @@ func (ec *executionContext) field_Mutation_approveEarlyUnseal_args(ctx context.C
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_approveErasure_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_approvePolicyChange_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4396,6 +4630,36 @@ func (ec *executionContext) field_Mutation_proposeEarlyUnseal_args(ctx context.C
 		return nil, err
 	}
 	args["reason"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_proposeErasure_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "citizenId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["citizenId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "basis",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["basis"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg2
 	return args, nil
 }
 
@@ -4454,6 +4718,28 @@ func (ec *executionContext) field_Mutation_rejectEarlyUnseal_args(ctx context.Co
 		return nil, err
 	}
 	args["index"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_rejectErasure_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
 		func(ctx context.Context, v any) (string, error) {
 			return ec.unmarshalNString2string(ctx, v)
@@ -4824,6 +5110,20 @@ func (ec *executionContext) field_Query_consistencyProof_args(ctx context.Contex
 }
 
 func (ec *executionContext) field_Query_earlyUnsealProposals_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_erasureRequests_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
@@ -7372,6 +7672,282 @@ func (ec *executionContext) fieldContext_EarlyUnsealProposal_unsealEntry(_ conte
 	return graphql.NewScalarFieldContext("EarlyUnsealProposal", field, false, false, errors.New("field of type Int64 does not have child fields"))
 }
 
+func (ec *executionContext) _ErasureRequest_id(ctx context.Context, field graphql.CollectedField, obj *model.ErasureRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ErasureRequest_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ErasureRequest_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ErasureRequest", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _ErasureRequest_citizenId(ctx context.Context, field graphql.CollectedField, obj *model.ErasureRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ErasureRequest_citizenId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CitizenID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ErasureRequest_citizenId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ErasureRequest", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _ErasureRequest_basis(ctx context.Context, field graphql.CollectedField, obj *model.ErasureRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ErasureRequest_basis(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Basis, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ErasureRequest_basis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ErasureRequest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ErasureRequest_reason(ctx context.Context, field graphql.CollectedField, obj *model.ErasureRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ErasureRequest_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ErasureRequest_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ErasureRequest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ErasureRequest_status(ctx context.Context, field graphql.CollectedField, obj *model.ErasureRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ErasureRequest_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ErasureRequest_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ErasureRequest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ErasureRequest_proposedBy(ctx context.Context, field graphql.CollectedField, obj *model.ErasureRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ErasureRequest_proposedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProposedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ErasureRequest_proposedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ErasureRequest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ErasureRequest_created(ctx context.Context, field graphql.CollectedField, obj *model.ErasureRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ErasureRequest_created(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Created, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ErasureRequest_created(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ErasureRequest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ErasureRequest_ledgerIndex(ctx context.Context, field graphql.CollectedField, obj *model.ErasureRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ErasureRequest_ledgerIndex(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LedgerIndex, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ErasureRequest_ledgerIndex(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ErasureRequest", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _ErasureRequest_decidedBy(ctx context.Context, field graphql.CollectedField, obj *model.ErasureRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ErasureRequest_decidedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DecidedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ErasureRequest_decidedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ErasureRequest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ErasureRequest_decisionReason(ctx context.Context, field graphql.CollectedField, obj *model.ErasureRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ErasureRequest_decisionReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DecisionReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ErasureRequest_decisionReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ErasureRequest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ErasureRequest_decisionLedgerIndex(ctx context.Context, field graphql.CollectedField, obj *model.ErasureRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ErasureRequest_decisionLedgerIndex(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DecisionLedgerIndex, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt642ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ErasureRequest_decisionLedgerIndex(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ErasureRequest", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _ErasureRequest_erasureLedgerIndex(ctx context.Context, field graphql.CollectedField, obj *model.ErasureRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ErasureRequest_erasureLedgerIndex(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ErasureLedgerIndex, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt642ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ErasureRequest_erasureLedgerIndex(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ErasureRequest", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
 func (ec *executionContext) _FieldCommitment_field(ctx context.Context, field graphql.CollectedField, obj *model.FieldCommitment) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9372,6 +9948,138 @@ func (ec *executionContext) fieldContext_Mutation_rejectEarlyUnseal(ctx context.
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_rejectEarlyUnseal_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_proposeErasure(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_proposeErasure(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ProposeErasure(ctx, fc.Args["citizenId"].(string), fc.Args["basis"].(string), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ErasureRequest) graphql.Marshaler {
+			return ec.marshalNErasureRequest2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐErasureRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_proposeErasure(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ErasureRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_proposeErasure_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_approveErasure(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_approveErasure(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ApproveErasure(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ErasureRequest) graphql.Marshaler {
+			return ec.marshalNErasureRequest2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐErasureRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_approveErasure(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ErasureRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_approveErasure_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rejectErasure(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rejectErasure(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RejectErasure(ctx, fc.Args["id"].(string), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ErasureRequest) graphql.Marshaler {
+			return ec.marshalNErasureRequest2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐErasureRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rejectErasure(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ErasureRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rejectErasure_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12172,6 +12880,73 @@ func (ec *executionContext) fieldContext_Query_accessQuestions(ctx context.Conte
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Query_erasureRequests(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_erasureRequests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ErasureRequests(ctx, fc.Args["status"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ErasureRequest) graphql.Marshaler {
+			return ec.marshalNErasureRequest2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐErasureRequestᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_erasureRequests(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ErasureRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_erasureRequests_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myErasureReceipt(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myErasureReceipt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().MyErasureReceipt(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myErasureReceipt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Query", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -15862,6 +16637,99 @@ func (ec *executionContext) _EarlyUnsealProposal(ctx context.Context, sel ast.Se
 	return out
 }
 
+var erasureRequestImplementors = []string{"ErasureRequest"}
+
+func (ec *executionContext) _ErasureRequest(ctx context.Context, sel ast.SelectionSet, obj *model.ErasureRequest) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, erasureRequestImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ErasureRequest")
+		case "id":
+			out.Values[i] = ec._ErasureRequest_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "citizenId":
+			out.Values[i] = ec._ErasureRequest_citizenId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "basis":
+			out.Values[i] = ec._ErasureRequest_basis(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._ErasureRequest_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._ErasureRequest_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "proposedBy":
+			out.Values[i] = ec._ErasureRequest_proposedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "created":
+			out.Values[i] = ec._ErasureRequest_created(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ledgerIndex":
+			out.Values[i] = ec._ErasureRequest_ledgerIndex(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "decidedBy":
+			out.Values[i] = ec._ErasureRequest_decidedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "decisionReason":
+			out.Values[i] = ec._ErasureRequest_decisionReason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "decisionLedgerIndex":
+			out.Values[i] = ec._ErasureRequest_decisionLedgerIndex(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "erasureLedgerIndex":
+			out.Values[i] = ec._ErasureRequest_erasureLedgerIndex(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var fieldCommitmentImplementors = []string{"FieldCommitment"}
 
 func (ec *executionContext) _FieldCommitment(ctx context.Context, sel ast.SelectionSet, obj *model.FieldCommitment) graphql.Marshaler {
@@ -16705,6 +17573,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "rejectEarlyUnseal":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_rejectEarlyUnseal(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "proposeErasure":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_proposeErasure(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "approveErasure":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_approveErasure(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rejectErasure":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rejectErasure(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -18353,6 +19242,50 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "erasureRequests":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_erasureRequests(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "myErasureReceipt":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_myErasureReceipt(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -19527,6 +20460,36 @@ func (ec *executionContext) marshalNEarlyUnsealProposal2ᚖgithubᚗcomᚋgovhub
 	return ec._EarlyUnsealProposal(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNErasureRequest2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐErasureRequest(ctx context.Context, sel ast.SelectionSet, v model.ErasureRequest) graphql.Marshaler {
+	return ec._ErasureRequest(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNErasureRequest2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐErasureRequestᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ErasureRequest) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNErasureRequest2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐErasureRequest(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNErasureRequest2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐErasureRequest(ctx context.Context, sel ast.SelectionSet, v *model.ErasureRequest) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ErasureRequest(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNFieldCommitment2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐFieldCommitment(ctx context.Context, sel ast.SelectionSet, v model.FieldCommitment) graphql.Marshaler {
 	return ec._FieldCommitment(ctx, sel, &v)
 }
@@ -20333,6 +21296,24 @@ func (ec *executionContext) marshalOHealth2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋg
 		return graphql.Null
 	}
 	return ec._Health(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalID(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalID(*v)
+	return res
 }
 
 func (ec *executionContext) marshalOIdentity2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐIdentity(ctx context.Context, sel ast.SelectionSet, v *model.Identity) graphql.Marshaler {

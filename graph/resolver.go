@@ -21,5 +21,8 @@ type Resolver struct {
 	Sealed   *hub.Sealed
 	Unseals  *governance.EarlyUnseals
 	Officers *governance.Officers
+	// Erasures: the officers' erasure workflow; Erasure gives citizens their erasure receipts.
+	Erasures *governance.Erasures
+	Erasure  *hub.Erasure
 	Logger   *slog.Logger
 }

@@ -110,6 +110,21 @@ func (r *mutationResolver) RejectEarlyUnseal(ctx context.Context, index int64, r
 	return r.earlyUnseal(ctx, "reject", index, reason)
 }
 
+// ProposeErasure is the resolver for the proposeErasure field.
+func (r *mutationResolver) ProposeErasure(ctx context.Context, citizenID string, basis string, reason string) (*model.ErasureRequest, error) {
+	return r.proposeErasure(ctx, citizenID, basis, reason)
+}
+
+// ApproveErasure is the resolver for the approveErasure field.
+func (r *mutationResolver) ApproveErasure(ctx context.Context, id string) (*model.ErasureRequest, error) {
+	return r.approveErasure(ctx, id)
+}
+
+// RejectErasure is the resolver for the rejectErasure field.
+func (r *mutationResolver) RejectErasure(ctx context.Context, id string, reason string) (*model.ErasureRequest, error) {
+	return r.rejectErasure(ctx, id, reason)
+}
+
 // Action is the resolver for the action field.
 func (r *policyRuleResolver) Action(ctx context.Context, obj *policy.Rule) (string, error) {
 	return string(obj.Action), nil
@@ -277,6 +292,16 @@ func (r *queryResolver) MyQuestions(ctx context.Context) ([]model.AccessQuestion
 // AccessQuestions is the resolver for the accessQuestions field.
 func (r *queryResolver) AccessQuestions(ctx context.Context, status *model.QuestionStatus) ([]model.AccessQuestion, error) {
 	return r.accessQuestions(ctx, status)
+}
+
+// ErasureRequests is the resolver for the erasureRequests field.
+func (r *queryResolver) ErasureRequests(ctx context.Context, status *string) ([]model.ErasureRequest, error) {
+	return r.erasureRequests(ctx, status)
+}
+
+// MyErasureReceipt is the resolver for the myErasureReceipt field.
+func (r *queryResolver) MyErasureReceipt(ctx context.Context) (string, error) {
+	return r.myErasureReceipt(ctx)
 }
 
 // Proof is the resolver for the proof field.

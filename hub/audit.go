@@ -42,6 +42,10 @@ type AuditProblem struct {
 	Citizen, Dataset string
 	Version          uint64
 	Reason           string
+	// Erased: the record belongs to a citizen an erasure entry on the ledger erased (it should not
+	// be there: a restore that did not replay the erasure), not a record changed behind the hub's
+	// back.
+	Erased bool
 }
 
 func (p AuditProblem) String() string {
@@ -55,6 +59,9 @@ type AuditReport struct {
 	// Newer counts the records written after the audited checkpoint (WithNewerSkipped), which
 	// Records does not count.
 	Newer int
+	// Erased counts the erasure entries on the ledger: citizens whose records are gone lawfully
+	// (no record of theirs is expected, and one found is a problem marked Erased).
+	Erased int
 }
 
 // AuditStage names what AuditRecords is doing when it reports progress.
@@ -171,7 +178,7 @@ wait:
 			progress(AuditCheckingRecords, checked.Load(), total)
 		}
 	}
-	rep := AuditReport{Records: int(checked.Load()), Newer: int(newer.Load())}
+	rep := AuditReport{Records: int(checked.Load()), Newer: int(newer.Load()), Erased: len(idx.erased)}
 	if err != nil {
 		return rep, err
 	}
@@ -202,6 +209,11 @@ func checkRecord(ctx context.Context, lg AuditLedger, st AuditStore, indexKey []
 	problem := func(format string, args ...any) {
 		out = append(out, AuditProblem{Citizen: rec.Citizen, Dataset: rec.Dataset, Version: rec.Version,
 			Reason: fmt.Sprintf(format, args...)})
+	}
+	if at, erased := idx.erased[string(ErasureDigest(indexKey, rec.Citizen))]; erased {
+		out = append(out, AuditProblem{Citizen: rec.Citizen, Dataset: rec.Dataset, Version: rec.Version, Erased: true,
+			Reason: fmt.Sprintf("erased at entry %d, yet still stored (replay the erasures: govhub backup restore and ledger restore do)", at)})
+		return out
 	}
 	e, ok := idx.lookup(rec.Version)
 	if !ok || e.Dataset != rec.Dataset {
@@ -280,11 +292,13 @@ type updateIndex struct {
 	data  []byte
 	names []string
 	ids   map[string]uint64
+	// erased maps the record digest of every allowed erasure entry (ErasureDigest) to its index.
+	erased map[string]uint64
 }
 
 // readUpdates reads every integrated entry once and indexes the allowed updates.
 func readUpdates(ctx context.Context, lg AuditLedger, progress func(AuditStage, uint64, uint64)) (*updateIndex, error) {
-	idx := &updateIndex{ids: map[string]uint64{}}
+	idx := &updateIndex{ids: map[string]uint64{}, erased: map[string]uint64{}}
 	var size uint64
 	progress(AuditReadingEntries, 0, 0)
 	err := lg.EachEntry(ctx, func(i, n uint64, raw []byte) error {
@@ -296,6 +310,9 @@ func readUpdates(ctx context.Context, lg AuditLedger, progress func(AuditStage, 
 			progress(AuditReadingEntries, i+1, size)
 		}
 		e, err := ledger.ParseEntry(raw)
+		if err == nil && e.Kind == ledger.KindErasure && e.Outcome == ledger.OutcomeAllowed && len(e.Record) == 32 {
+			idx.erased[string(e.Record)] = i
+		}
 		if err != nil || e.Kind != ledger.KindUpdate || e.Outcome != ledger.OutcomeAllowed {
 			return nil // checkRecord reads it again and says what is wrong with it
 		}

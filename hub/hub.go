@@ -16,6 +16,9 @@
 //   - [Sealed] serves sealed accesses under court orders (sealed.go, the format; sealed_read.go,
 //     the read; sealed_access.go): the citizen's disclosure once unsealed, unsealing on the date
 //     or early (approved through package governance), and the public counts.
+//   - [Erasure] applies lawful erasures the officers approved (erasure.go: crypto-shredding, an
+//     erasure entry, a tombstone every read meets as ErrErased, a signed receipt), and
+//     ReplayErasures applies them again to a restored store.
 //
 // They share one small unexported core (core.go) that appends entries (ledger failures become
 // ErrBusy or ErrUnavailable) and names subjects (salted subject commitments, pseudonyms in the

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"cmp"
 	"context"
 	"crypto/hkdf"
 	"crypto/hmac"
@@ -125,6 +126,9 @@ type IntegrityConfig struct {
 	CacheCitizens int
 	// CacheTTL is how long a citizen's records are served from the cache (0: DefaultRecordCacheTTL).
 	CacheTTL time.Duration
+	// Erased tells an erased citizen (a tombstone) from one never registered, when no head is
+	// found: reads and updates then fail with ErrErased (erasure.go). nil: no erasures.
+	Erased ErasureChecker
 }
 
 // Integrity checks records at read and authenticates them at write; one is shared by a hub's
@@ -134,6 +138,7 @@ type Integrity struct {
 	heads     HeadStore
 	snapshots SnapshotStore
 	logger    *slog.Logger
+	erased    ErasureChecker
 	cache     *recordCache  // nil: none
 	hits      atomic.Uint64 // reads whose records came from the cache
 	alerts    atomic.Uint64
@@ -152,7 +157,7 @@ func NewIntegrity(cfg IntegrityConfig) (*Integrity, error) {
 	if len(cfg.Key) != 32 || cfg.Heads == nil {
 		return nil, errors.New("hub: NewIntegrity needs a 32-byte key and a head store")
 	}
-	return &Integrity{key: cfg.Key, heads: cfg.Heads, snapshots: cfg.Snapshots, logger: cfg.Logger,
+	return &Integrity{key: cfg.Key, heads: cfg.Heads, snapshots: cfg.Snapshots, logger: cfg.Logger, erased: cfg.Erased,
 		cache: newRecordCache(cfg.CacheCitizens, cfg.CacheTTL), superseded: map[uint64]struct{}{}}, nil
 }
 
@@ -369,6 +374,11 @@ func (in *Integrity) loadFrom(ctx context.Context, rr RecordReader, citizen stri
 		c, err := in.read(ctx, rr, citizen, datasets, cached)
 		if err != nil {
 			return c, err
+		}
+		if !c.hadHead && in.erased != nil {
+			if gone, err := in.erased.Erased(ctx, citizen); err != nil || gone {
+				return checked{}, cmp.Or(err, ErrErased)
+			}
 		}
 		recs := c.records
 		cerr := in.check(citizen, datasets, c.head, c.hadHead, recs)

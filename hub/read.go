@@ -139,6 +139,15 @@ func (rd *Reader) ReadCitizen(ctx context.Context, p auth.Principal, req ReadReq
 
 	// Load what may be released: the records, and the data key only if a sensitive value is revealed.
 	released, err := rd.releaseCitizen(ctx, req.Citizen, d)
+	if errors.Is(err, ErrErased) {
+		// Refused and on the ledger, without a subject line: nothing may link the entry to the
+		// erased citizen (erasure.go).
+		entry.Subjects, entry.Outcome, entry.Reason, entry.Fields = nil, ledger.OutcomeDenied, "erased", d.denied()
+		if _, aerr := rd.appendEntry(ctx, entry); aerr != nil {
+			return nil, errors.Join(err, aerr)
+		}
+		return nil, err
+	}
 	if errors.Is(err, ErrIntegrity) {
 		// A record changed behind the hub's back: refused, and the refusal is on the ledger.
 		entry.Outcome, entry.Reason, entry.Fields = ledger.OutcomeDenied, "integrity", d.denied()

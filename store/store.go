@@ -35,6 +35,8 @@
 //	                    and one of all ("all/<seq>"); see Question
 //	question_heads      a hint of each queue's latest seq, {_id: "<queue>", seq}
 //	record_heads        each citizen's record head (see Head), {_id: "<citizen>", head, versions, mac}
+//	erasures            officers' erasure requests (see Erasure), {_id: "<request id>"}
+//	erasure_tombstones  erased citizens, {_id: "<keyed digest of the citizen id, hex>"} (see Tombstone)
 //
 // Every hot lookup is by a computed string _id: the embedded store can only use an index for that.
 package store

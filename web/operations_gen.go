@@ -10,17 +10,21 @@ import "slices"
 func Operations() []string { return slices.Clone(operations) }
 
 var operations = []string{
+	`mutation($c: ID!, $b: String!, $r: String!) { proposeErasure(citizenId: $c, basis: $b, reason: $r) { id citizenId basis reason status proposedBy created ledgerIndex decidedBy decisionReason decisionLedgerIndex erasureLedgerIndex } }`,
 	`mutation($change: PolicyChangeInput!, $reason: String!) { proposePolicyChange(change: $change, reason: $reason) { id baseVersion reason proposedBy created status ledgerIndex decidedBy decided decisionReason version decisionLedgerIndex
   change { addRules { role department object action purpose effect } removeRules { role department object action purpose effect } addGroupings { member role department } removeGroupings { member role department }
     addPurposes { code titleZh titleEn legalBasis } retirePurposes }
   impact { department role purpose field before after } } }`,
 	`mutation($i: Int64!, $m: String!) { questionAccess(index: $i, message: $m) { id } }`,
+	`mutation($id: ID!) { approveErasure(id: $id) { id citizenId basis reason status proposedBy created ledgerIndex decidedBy decisionReason decisionLedgerIndex erasureLedgerIndex } }`,
 	`mutation($id: ID!) { approvePolicyChange(id: $id) { id baseVersion reason proposedBy created status ledgerIndex decidedBy decided decisionReason version decisionLedgerIndex
   change { addRules { role department object action purpose effect } removeRules { role department object action purpose effect } addGroupings { member role department } removeGroupings { member role department }
     addPurposes { code titleZh titleEn legalBasis } retirePurposes }
   impact { department role purpose field before after } } }`,
 	`mutation($id: ID!, $b: AnswerBasis!, $a: String!) { answerQuestion(id: $id, basis: $b, answer: $a) { id accessIndex department { code nameZh nameEn } askedAt message status overdue dueBy basis answer answeredAt questionIndex answerIndex } }`,
+	`mutation($id: ID!, $r: String!) { rejectErasure(id: $id, reason: $r) { id status } }`,
 	`mutation($id: ID!, $r: String!) { rejectPolicyChange(id: $id, reason: $r) { id status } }`,
+	`query { erasureRequests { id citizenId basis reason status proposedBy created ledgerIndex decidedBy decisionReason decisionLedgerIndex erasureLedgerIndex } }`,
 	`query($change: PolicyChangeInput!) { policyChangePreview(change: $change) {
       baseVersion impact { department role purpose field before after } } }`,
 	`query($d: String!, $r: String!, $f: String!, $p: String!) {

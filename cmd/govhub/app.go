@@ -257,6 +257,9 @@ type app struct {
 	review   *hub.Review
 	citizens *hub.Citizens
 	officers *governance.Officers
+	// erasures: lawful erasure through maker-checker; erasure applies them (cmd/govhub/erasure.go).
+	erasures *governance.Erasures
+	erasure  *hub.Erasure
 	// questions: citizens' questions about accesses and the departments' answers.
 	questions *hub.Questions
 	// sealed: sealed accesses (disclosure, unsealing, counts); unseals: early unseals (sealed.go).
@@ -459,6 +462,9 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	if rep.Applied+rep.Dropped > 0 {
 		cfg.Logger.InfoContext(ctx, "recovered interrupted updates", slog.Int("applied", rep.Applied), slog.Int("dropped", rep.Dropped))
 	}
+	if err := a.openErasure(ctx, life, engine); err != nil {
+		return nil, err
+	}
 	if a.issuer, err = auth.NewIssuer(k.issuer, tokenIssuer, cfg.issuerOptions()...); err != nil {
 		return nil, err
 	}
@@ -540,7 +546,12 @@ func (a *app) openIntegrity(ctx context.Context, life context.Context) error {
 	if err != nil {
 		return err
 	}
-	if a.integrity, err = hub.NewIntegrity(hub.IntegrityConfig{Key: key, Heads: st, Snapshots: st, Logger: logger, CacheCitizens: a.cfg.recordCache(), CacheTTL: a.cfg.RecordCacheTTL}); err != nil {
+	tombstones, err := hub.NewTombstones(st, a.keys.index)
+	if err != nil {
+		return err
+	}
+	if a.integrity, err = hub.NewIntegrity(hub.IntegrityConfig{Key: key, Heads: st, Snapshots: st, Logger: logger, CacheCitizens: a.cfg.recordCache(), CacheTTL: a.cfg.RecordCacheTTL,
+		Erased: tombstones}); err != nil {
 		return err
 	}
 	if err := a.log.WaitCaughtUp(ctx); err != nil {
@@ -722,7 +733,7 @@ func (a *app) handler() http.Handler {
 	limits := newLimiter(a.cfg.RateLimits, a.cfg.Logger)
 	limits.refused = a.logRateLimited
 	gql := graph.NewHandler(&graph.Resolver{Reader: a.reader, Updater: a.updater, Review: a.review, CitizenLog: a.citizens,
-		Officers: a.officers, Questions: a.questions, Sealed: a.sealed, Unseals: a.unseals, Logger: a.cfg.Logger}, graph.HandlerConfig{Introspection: !a.cfg.NoIntrospection, TrustedDocuments: a.cfg.TrustedDocuments,
+		Officers: a.officers, Questions: a.questions, Sealed: a.sealed, Unseals: a.unseals, Erasures: a.erasures, Erasure: a.erasure, Logger: a.cfg.Logger}, graph.HandlerConfig{Introspection: !a.cfg.NoIntrospection, TrustedDocuments: a.cfg.TrustedDocuments,
 		Authenticate: limits.authenticate(a.verifier.Verify), MaxBodyBytes: maxRequestBytes, RequestTimeout: a.requestTimeout()})
 	mux := http.NewServeMux()
 	// The GraphQL handler bounds its own bodies (413 with a GraphQL error).

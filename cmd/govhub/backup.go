@@ -355,7 +355,12 @@ func cmdBackupRestore(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err != nil {
 		return fmt.Errorf("restoring %s: %w", *from, err)
 	}
-	fmt.Fprintf(stdout, "restored %d documents from an export of %s; verifying the ledger and every record against it:\n", n, r.Created.Format(time.RFC3339))
+	fmt.Fprintf(stdout, "restored %d documents from an export of %s\n", n, r.Created.Format(time.RFC3339))
+	// An erased citizen never comes back from an older backup.
+	if err := replayErasuresOnStore(ctx, cfg, stdout); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "verifying the ledger and every record against it:")
 	return verifyRestored(ctx, cfg, *quiet, stdout, stderr)
 }
 

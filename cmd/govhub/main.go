@@ -7,6 +7,7 @@
 //	govhub ledger pubkey   print the ledger's note verifier key
 //	govhub ledger receipt  print an entry's receipt, a C2SP tlog-proof
 //	govhub ledger check-receipt  verify a receipt offline
+//	govhub ledger check-erasure  verify a citizen's erasure receipt offline (erasure.go)
 //	govhub keygen          write a new note signing key (for a witness) and print its cosignature verifier key
 //	govhub witness         run a C2SP tlog-witness that cosigns the hub's checkpoints
 //	govhub mirror          keep a verified copy of the hub's ledger and cosign it (C2SP tlog-mirror)
@@ -79,6 +80,8 @@ commands:
   ledger receipt  print an entry's receipt (C2SP tlog-proof): --index N
   ledger check-receipt FILE --log-key K [--witness-key K …] [--quorum N]
                   verify a receipt offline
+  ledger check-erasure FILE --log-key K [--citizen ID] [--witness-key K …] [--quorum N]
+                  verify an erasure receipt offline
   ledger restore --from MIRROR_URL …
                   rebuild the ledger from department mirrors, list what the records miss
   keygen          write a witness's note signing key (--name N --out F) and print its
@@ -122,6 +125,8 @@ subcommands:
   receipt         print an entry's receipt (C2SP tlog-proof): --index N
   check-receipt FILE --log-key K [--witness-key K …] [--quorum N]
                   verify a receipt offline
+  check-erasure FILE --log-key K [--citizen ID] [--witness-key K …] [--quorum N]
+                  verify an erasure receipt offline
   restore --from MIRROR_URL …
                   rebuild the ledger from department mirrors (after keys restore and backup
                   restore), list the updates the records miss, and verify
@@ -144,7 +149,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "ledger":
 		if len(args) < 2 {
 			fmt.Fprint(stderr, ledgerUsage)
-			return &exitError{2, errors.New("ledger needs a subcommand: verify, pubkey, receipt, check-receipt or restore")}
+			return &exitError{2, errors.New("ledger needs a subcommand: verify, pubkey, receipt, check-receipt, check-erasure or restore")}
 		}
 		switch args[1] {
 		case "-h", "--help", "help":
@@ -158,6 +163,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return cmdLedgerReceipt(ctx, args[2:], stdout, stderr)
 		case "check-receipt":
 			return cmdCheckReceipt(args[2:], stdout, stderr)
+		case "check-erasure":
+			return cmdCheckErasure(args[2:], stdout, stderr)
 		case "restore":
 			return cmdLedgerRestore(ctx, args[2:], stdout, stderr)
 		}

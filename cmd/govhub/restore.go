@@ -130,6 +130,22 @@ func cmdLedgerRestore(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err := reportMissedUpdates(ctx, st.store, entries, trusted.Size, stdout); err != nil {
 		return err
 	}
+	// An erased citizen never comes back from an older backup: every erasure on the restored
+	// ledger is applied again.
+	index, err := readIndexKey(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	if err := replayErasures(ctx, st, index, func(fn func(uint64, []byte) error) error {
+		for i, raw := range entries {
+			if err := fn(uint64(i), raw); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, stdout); err != nil {
+		return err
+	}
 	st.close(context.WithoutCancel(ctx))
 	fmt.Fprintln(stdout, "verifying the ledger and every record:")
 	return verifyRestored(ctx, cfg, true, stdout, stderr)

@@ -218,6 +218,9 @@ func cmdLedgerVerify(ctx context.Context, args []string, stdout, stderr io.Write
 		return &exitError{1, fmt.Errorf("%d of %d records do not match the ledger", len(arep.Problems), arep.Records)}
 	}
 	fmt.Fprintf(stdout, "OK: %d records match the update entries that wrote them (%s)\n", arep.Records, time.Since(start).Round(time.Millisecond))
+	if arep.Erased > 0 {
+		fmt.Fprintf(stdout, "erased: %d citizens were erased lawfully (erasure entries on the ledger); none of their records is stored\n", arep.Erased)
+	}
 	if arep.Newer > 0 {
 		fmt.Fprintf(stdout, "(%d records written after the checkpoint read were not checked: run again to cover them)\n", arep.Newer)
 	}

@@ -217,6 +217,27 @@ type EarlyUnsealProposal struct {
 	UnsealEntry *int64 `json:"unsealEntry,omitempty"`
 }
 
+// An officers' request to erase one citizen's data.
+type ErasureRequest struct {
+	ID string `json:"id"`
+	// The citizen; null once the erasure is applied (nothing names them any more).
+	CitizenID *string `json:"citizenId,omitempty"`
+	Basis     string  `json:"basis"`
+	// The proposer's reason; null once the erasure is applied.
+	Reason *string `json:"reason,omitempty"`
+	// pending, approved (being applied), applied or rejected
+	Status     string `json:"status"`
+	ProposedBy string `json:"proposedBy"`
+	Created    string `json:"created"`
+	// The proposal's ledger entry.
+	LedgerIndex         int64   `json:"ledgerIndex"`
+	DecidedBy           *string `json:"decidedBy,omitempty"`
+	DecisionReason      *string `json:"decisionReason,omitempty"`
+	DecisionLedgerIndex *int64  `json:"decisionLedgerIndex,omitempty"`
+	// The erasure entry, once appended.
+	ErasureLedgerIndex *int64 `json:"erasureLedgerIndex,omitempty"`
+}
+
 type FieldCommitment struct {
 	// dataset.field; an item of a list dataset is named like property.address#0.
 	Field      string      `json:"field"`

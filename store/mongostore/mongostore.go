@@ -60,7 +60,8 @@ const (
 var allCollections = []string{collCitizens, collRecords, collDataKeys, collPending, collSubjects, collSubjectLog, collLogHeads,
 	collBatches, collTiles, collBundles, collQueue, collState, collCheckpoints, collMeta, collProposals,
 	collPolicyVersions, collPolicyPartitions, collOfficials, collQuestions, collQueues, collQueueHeads, collRecordHeads,
-	collSealed, collUnsealProposals}
+	collSealed, collUnsealProposals,
+	collErasures, collTombstones}
 
 // Store is the MongoDB implementation of the hub's repositories. It is safe for concurrent use. It
 // does not own the client: closing the client is the caller's business.

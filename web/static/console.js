@@ -9,6 +9,7 @@ import {
   saveToken, forgetToken, savedToken, showSignedIn, bindSignIn, resume,
 } from './ui.js';
 import { messages } from './console.messages.js';
+import { createErasures } from './console.erasure.js';
 
 const TOKEN_KEY = 'govhub.console.token';
 const POLL_MS = 3000;
@@ -50,6 +51,7 @@ function labelCells(table) {
 const { showError, notify, guard } = createAlerts(t, messages, { emptyCode: true });
 
 const gql = (q, vars) => request(q, vars, { token: state.token });
+const erasures = createErasures({ t, token: () => state.token, guard, notify, subject: () => state.me && state.me.subject });
 
 // ---- sign in ----
 
@@ -73,7 +75,7 @@ async function signIn(token) {
   renderWho();
   renderVersion();
   selectTab(sessionStorage.getItem('govhub.console.tab') || 'rules');
-  await Promise.all([loadPolicy(), loadVersions(), loadProposals(), loadLedger(), probeQuestions()]);
+  await Promise.all([loadPolicy(), loadVersions(), loadProposals(), loadLedger(), probeQuestions(), erasures.probe()]);
   state.poll = setInterval(pollVersion, POLL_MS);
 }
 
@@ -709,6 +711,7 @@ function rerender() {
   renderVersions();
   renderLedger();
   renderQuestions();
+  erasures.render();
   if ($('#p-kind')) setKind($('#p-kind').value);
 }
 

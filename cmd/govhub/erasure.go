@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	fnote "github.com/transparency-dev/formats/note"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/govhub/govhub/crypto/keys"
+	"github.com/govhub/govhub/governance"
+	"github.com/govhub/govhub/hub"
+	"github.com/govhub/govhub/ledger"
+	"github.com/govhub/govhub/policy"
+)
+
+// erasureRetryInterval is how often a hub retries erasures it could not finish at start-up.
+const erasureRetryInterval = 30 * time.Second
+
+// openErasure builds lawful erasure (hub.Erasure, governance.Erasures) and finishes every approved
+// erasure a crash interrupted, before serving; one that cannot be finished now (its receipt waits
+// for a checkpoint, say) is retried in the background. A certificate store does not exist yet, so
+// certificates are hub.NoCertificates{}, which fails closed once one is configured without its
+// revocation.
+func (a *app) openErasure(ctx, life context.Context, engine *policy.Engine) error {
+	st := a.storage.store
+	er, err := hub.NewErasure(hub.ErasureConfig{Requests: st, Tombstones: st, Shred: st, Questions: st, Certificates: hub.NoCertificates{},
+		Ledger: a.ledger(), Leaves: a.log.Reader(), Published: a.log, Proofs: a.log.Reader(), LogSigner: a.keys.log.Signer,
+		IndexKey: a.keys.index, Integrity: a.integrity, Reader: a.reader})
+	if err != nil {
+		return err
+	}
+	a.erasure = er
+	a.erasures, err = governance.NewErasures(governance.ErasuresConfig{Store: st, Citizens: st, Ledger: a.ledger(), Policy: engine,
+		Officials: a.officials, Apply: func(ctx context.Context, id string) (uint64, error) {
+			r, err := a.erasure.Apply(ctx, id)
+			return r.Index, err
+		}})
+	if err != nil {
+		return err
+	}
+	n, err := er.Resume(ctx)
+	if n > 0 {
+		a.cfg.Logger.InfoContext(ctx, "finished interrupted erasures", slog.Int("erasures", n))
+	}
+	if err != nil {
+		a.cfg.Logger.ErrorContext(ctx, "an approved erasure is not finished yet; retrying in the background", slog.String("error", err.Error()))
+		go a.resumeErasures(life)
+	}
+	return nil
+}
+
+// resumeErasures retries unfinished erasures until none is left or life ends.
+func (a *app) resumeErasures(life context.Context) {
+	t := time.NewTicker(erasureRetryInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-life.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := a.erasure.Resume(life); err == nil {
+			return
+		} else if life.Err() == nil {
+			a.cfg.Logger.ErrorContext(life, "an approved erasure is still not finished", slog.String("error", err.Error()))
+		}
+	}
+}
+
+const checkErasureUsage = "usage: govhub ledger check-erasure FILE --log-key K [--citizen ID] [--witness-key K …] [--quorum N]"
+
+// cmdCheckErasure verifies an erasure receipt offline (hub.CheckErasureReceipt).
+func cmdCheckErasure(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("ledger check-erasure", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), checkErasureUsage)
+		fmt.Fprintln(fs.Output(), "\nFILE is an erasure receipt, as the hub gives an erased citizen (GraphQL myErasureReceipt): signed by\nthe log's key, it carries the erasure entry's tlog-proof and the salt of the citizen's commitment.\n\nflags:")
+		fs.PrintDefaults()
+	}
+	logVKey := fs.String("log-key", "", "the ledger's verifier key (govhub ledger pubkey)")
+	citizen := fs.String("citizen", "", "the citizen id the erasure must be about (checked against the entry's commitment)")
+	var witnessKeys stringList
+	fs.Var(&witnessKeys, "witness-key", "a trusted witness's verifier key (cosignature type 0x04) (repeat)")
+	quorum := fs.Int("quorum", 0, "how many of the trusted witnesses must have cosigned")
+	files, err := parseWithFiles(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(files) != 1 || *logVKey == "" {
+		return &exitError{2, errors.New(checkErasureUsage)}
+	}
+	if *quorum > len(witnessKeys) {
+		return &exitError{2, fmt.Errorf("--quorum %d, but only %d witness keys", *quorum, len(witnessKeys))}
+	}
+	data, err := os.ReadFile(files[0])
+	if err != nil {
+		return err
+	}
+	lv, err := note.NewVerifier(*logVKey)
+	if err != nil {
+		return &exitError{2, fmt.Errorf("--log-key: %w", err)}
+	}
+	var ws []ledger.Witness
+	for _, k := range witnessKeys {
+		w, err := fnote.NewVerifierForCosignatureV1(k)
+		if err != nil {
+			return &exitError{2, fmt.Errorf("--witness-key %q: %w", k, err)}
+		}
+		ws = append(ws, w)
+	}
+	r, e, cp, err := hub.CheckErasureReceipt(data, lv, ws, *quorum, *citizen)
+	if err != nil {
+		fmt.Fprintf(stdout, "FAIL: %v\n", err)
+		return &exitError{1, err}
+	}
+	about := "its citizen (give --citizen to check whose)"
+	if *citizen != "" {
+		about = *citizen
+	}
+	fmt.Fprintf(stdout, "OK: entry %d, an erasure of %s's data approved by %s/%s at %s, is in %s at tree size %d, cosigned by at least %d of %d trusted witnesses\ndestroyed: %s\n",
+		r.Index, about, e.Department, e.Role, e.Time.UTC().Format(time.RFC3339), cp.Origin, cp.Size, *quorum, len(ws), strings.Join(r.Destroyed, ", "))
+	return nil
+}
+
+// replayErasures re-applies every erasure on the ledger to the restored store st (hub.ReplayErasures):
+// entries calls its argument with every ledger entry in order.
+func replayErasures(ctx context.Context, st *storage, index []byte, entries func(fn func(i uint64, raw []byte) error) error, stdout io.Writer) error {
+	erased, err := hub.ErasuresOnLedger(entries)
+	if err != nil {
+		return fmt.Errorf("reading the ledger's erasures: %w", err)
+	}
+	s := st.store
+	n, err := hub.ReplayErasures(ctx, hub.ReplayConfig{Heads: s, Shred: s, Questions: s, Tombstones: s, Requests: s, IndexKey: index}, erased)
+	if err != nil {
+		return fmt.Errorf("replaying the ledger's erasures on the restored records: %w", err)
+	}
+	fmt.Fprintf(stdout, "erasures: %d on the ledger; %d citizens in the restored records were erased again\n", len(erased), n)
+	return nil
+}
+
+// replayErasuresOnStore is replayErasures for a store restored from a backup: the ledger is the
+// store's own (integrated first, as a hub would).
+func replayErasuresOnStore(ctx context.Context, cfg config, stdout io.Writer) error {
+	k, err := logKey(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	index, err := readIndexKey(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	st, err := openStorage(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.close(context.WithoutCancel(ctx))
+	lg, err := ledger.New(ctx, ledger.Config{Storage: st.ledgerStore, Signer: k.Signer, Verifier: k.Verifier})
+	if err != nil {
+		return err
+	}
+	defer lg.Shutdown(context.WithoutCancel(ctx))
+	if err := lg.WaitCaughtUp(ctx); err != nil {
+		return err
+	}
+	return replayErasures(ctx, st, index, func(fn func(uint64, []byte) error) error {
+		return lg.Reader().EachEntry(ctx, func(i, _ uint64, raw []byte) error { return fn(i, raw) })
+	}, stdout)
+}
+
+// readIndexKey reads the data directory's index key.
+func readIndexKey(dataDir string) ([]byte, error) {
+	return readHubKey(dataDir, "index.key", keys.ReadSymmetric)
+}
