@@ -206,7 +206,7 @@ func (rd *Reader) release(citizen string, ds *dataset.Dataset, rec store.Record,
 			if err != nil {
 				return nil, fmt.Errorf("stored commitment of %s: %w", f.Path(), err)
 			}
-			fv := FieldValue{Commitment: &Commitment{Scheme: commit.Scheme, Point: c.String(), Version: sf.Version}}
+			fv := FieldValue{Commitment: &Commitment{Scheme: schemeName(sf), Point: c.String(), Version: sf.Version}}
 			if level == policy.Reveal {
 				if dk == nil {
 					return nil, fmt.Errorf("citizen %s has sealed values but no data key", citizen)

@@ -208,7 +208,7 @@ func (u *Updater) Update(ctx context.Context, p auth.Principal, req UpdateReques
 			}
 			res.Commitments = append(res.Commitments, FieldCommitment{
 				Field:      ds.Name + "." + sealKey(ds, name, i),
-				Commitment: Commitment{Scheme: commit.Scheme, Point: c.String(), Version: sf.Version},
+				Commitment: Commitment{Scheme: schemeName(sf), Point: c.String(), Version: sf.Version},
 			})
 		}
 	}
@@ -447,7 +447,10 @@ func (u *Updater) buildRecord(dk *seal.DataKey, citizen string, ds *dataset.Data
 
 // recordDigest is SHA-256("govhub/record/v1" ‖ salt ‖ content), where content is the JSON array of
 // the record's items, each an object from field name to its plain value, or for a sensitive field to
-// {"commitment": "<hex>"}; encoding/json writes object keys sorted, so the encoding is canonical.
+// {"commitment": "<hex>"} (with "scheme": "<name>" added when the commitment's scheme is recorded,
+// as for dates committed as day numbers, so that the ledger vouches for the mapping too; records
+// without one digest as they always did); encoding/json writes object keys sorted, so the encoding
+// is canonical.
 // The salt stays in the record, off the ledger: the digest hides low-entropy records.
 func recordDigest(rec store.Record) []byte {
 	content := make([]map[string]any, len(rec.Items))
@@ -457,7 +460,11 @@ func recordDigest(rec store.Record) []byte {
 			m[k] = v
 		}
 		for k, sf := range item.Sealed {
-			m[k] = map[string]string{"commitment": hex.EncodeToString(sf.Commitment)}
+			c := map[string]string{"commitment": hex.EncodeToString(sf.Commitment)}
+			if sf.Scheme != "" {
+				c["scheme"] = sf.Scheme
+			}
+			m[k] = c
 		}
 		content[i] = m
 	}
