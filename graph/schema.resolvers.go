@@ -255,6 +255,11 @@ func (r *queryResolver) AccessQuestions(ctx context.Context, status *model.Quest
 }
 
 // Proof is the resolver for the proof field.
+func (r *sealedDateResolver) Proof(ctx context.Context, obj *model.SealedDate, predicate string) (*model.PredicateProof, error) {
+	return r.proof(ctx, obj, predicate)
+}
+
+// Proof is the resolver for the proof field.
 func (r *sealedIntResolver) Proof(ctx context.Context, obj *model.SealedInt, predicate string) (*model.PredicateProof, error) {
 	return r.proof(ctx, obj, predicate)
 }
@@ -294,6 +299,9 @@ func (r *Resolver) PolicyVersion() PolicyVersionResolver { return &policyVersion
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
+// SealedDate returns SealedDateResolver implementation.
+func (r *Resolver) SealedDate() SealedDateResolver { return &sealedDateResolver{r} }
+
 // SealedInt returns SealedIntResolver implementation.
 func (r *Resolver) SealedInt() SealedIntResolver { return &sealedIntResolver{r} }
 
@@ -310,6 +318,7 @@ type (
 	policyRuleResolver      struct{ *Resolver }
 	policyVersionResolver   struct{ *Resolver }
 	queryResolver           struct{ *Resolver }
+	sealedDateResolver      struct{ *Resolver }
 	sealedIntResolver       struct{ *Resolver }
 	subscriptionResolver    struct{ *Resolver }
 	policyRuleInputResolver struct{ *Resolver }
