@@ -40,8 +40,9 @@ func kindTag(k dataset.Kind) (byte, error) {
 // store.SealedField.Scheme: dates as day numbers (commit.SchemeV2, so that age predicates can be
 // proven), everything else under v1, stored as the empty name as before schemes were recorded
 // (integers and strings map alike under both, so their records and digests do not change).
-func writeScheme(k dataset.Kind) string {
-	if k == dataset.Date {
+// hashedDates keeps dates under v1 too (WithHashedDates).
+func writeScheme(k dataset.Kind, hashedDates bool) string {
+	if k == dataset.Date && !hashedDates {
 		return commit.SchemeV2
 	}
 	return ""
@@ -141,9 +142,8 @@ func sealAD(citizen string, ds *dataset.Dataset, field string, item int, version
 	return seal.AD{Citizen: citizen, Dataset: ds.Name, Field: field, Version: version}
 }
 
-// sealValue commits to v and seals its opening under version.
-func sealValue(dk *seal.DataKey, citizen string, ds *dataset.Dataset, f *dataset.Field, item int, v any, r commit.Blinding, version uint64) (store.SealedField, error) {
-	scheme := writeScheme(f.Kind)
+// sealValue commits to v under scheme (a store.SealedField.Scheme) and seals its opening under version.
+func sealValue(dk *seal.DataKey, citizen string, ds *dataset.Dataset, f *dataset.Field, item int, v any, r commit.Blinding, version uint64, scheme string) (store.SealedField, error) {
 	m, err := message(f.Kind, v, scheme)
 	if err != nil {
 		return store.SealedField{}, fmt.Errorf("%s: %w", f.Path(), err)
