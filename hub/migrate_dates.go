@@ -33,6 +33,10 @@ import (
 // written under v2 anyway. It scans the records once to find the ones to migrate, keeping only
 // their keys, then migrates them one by one by _id.
 
+// ErrNotMigrated refuses a proof about a date still committed as a hash. It is an ErrUnavailable:
+// the question was fine, the store is not ready to answer it (never answered "does not hold").
+var ErrNotMigrated = fmt.Errorf("%w: the date is committed as a hash (before commitment scheme v2) and cannot be proven about until the operator runs govhub migrate dates", ErrUnavailable)
+
 // DateMigrationRole is the role date-migration entries are written under, in each dataset's
 // owning department.
 const DateMigrationRole = "migrate-dates"

@@ -182,7 +182,7 @@ func openInt(dk *seal.DataKey, citizen string, ds *dataset.Dataset, f *dataset.F
 	var r commit.Blinding
 	switch {
 	case f.Kind == dataset.Date && sf.Scheme != commit.SchemeV2:
-		return 0, commit.Commitment{}, r, fmt.Errorf("%w: proving about %s: the date is still committed as a hash (%s); run govhub migrate dates", ErrUnavailable, f.Path(), schemeName(sf))
+		return 0, commit.Commitment{}, r, fmt.Errorf("proving about %s (%s): %w", f.Path(), schemeName(sf), ErrNotMigrated)
 	case f.Kind != dataset.Int && f.Kind != dataset.Date:
 		return 0, commit.Commitment{}, r, fmt.Errorf("proving about %s: a %v field has no provable commitment", f.Path(), f.Kind)
 	}
