@@ -325,3 +325,42 @@ func TestAgeThreshold(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAgeProof: proving and verifying "adult" on a birth date committed as a day number (an
+// atMost range proof at the threshold of the day asked). go test ./hub -run '^$' -bench AgeProof
+func BenchmarkAgeProof(b *testing.B) {
+	day, err := commit.DayNumber("1985-07-31")
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, err := commit.NewBlinding(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := commit.Commit(commit.Int(day), r)
+	adult := policy.Predicate{Name: "adult", Field: birthDate, Statement: policy.Statement{Kind: policy.StatementAgeAtLeast, Min: 18}}
+	st, err := StatementOn(adult, "2026-12-06")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := AgeContext("2026-12-06", "req-bench")
+	proof, err := rangeproof.Prove(nil, c, day, r, st, ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("prove", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := rangeproof.Prove(nil, c, day, r, st, ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("verify", func(b *testing.B) {
+		for b.Loop() {
+			if err := rangeproof.Verify(c, st, ctx, proof); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(proof)), "proof-bytes")
+	})
+}
