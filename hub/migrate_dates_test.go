@@ -364,3 +364,20 @@ func BenchmarkAgeProof(b *testing.B) {
 		b.ReportMetric(float64(len(proof)), "proof-bytes")
 	})
 }
+
+// FuzzParseAgeContext: ParseAgeContext reads untrusted bytes (verify-proof reads them from a saved
+// answer); what it accepts formats back to the same bytes.
+func FuzzParseAgeContext(f *testing.F) {
+	f.Add([]byte("govhub/age/v1 on 2026-12-06 request b9f84c4979318a48"))
+	f.Add([]byte("govhub/age/v1 on 2024-02-29 request req request x"))
+	f.Add([]byte("req-1"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		on, id, err := ParseAgeContext(b)
+		if err != nil {
+			return
+		}
+		if got := AgeContext(on, id); !bytes.Equal(got, b) {
+			t.Fatalf("AgeContext(ParseAgeContext(%q)) = %q", b, got)
+		}
+	})
+}
