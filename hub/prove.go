@@ -17,7 +17,7 @@ import (
 	"github.com/govhub/govhub/store"
 )
 
-// Proofs: the prove level (package policy). A read may ask, of a sensitive integer field, whether a
+// Proofs: the prove level (package policy). A read may ask, of a sensitive integer or date field, whether a
 // catalogued predicate holds ("socialInsurance.contributionMonths ≥ 60"), by putting the key
 // ProofKey(field, predicate) in its Fields. The hub decides each asked predicate once, with the
 // field (Snapshot.Proves: the predicate must be catalogued for that field, and either a prove rule
