@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/govhub/govhub/crypto/commit"
 	"github.com/govhub/govhub/graph/model"
 	"github.com/govhub/govhub/hub"
 )
@@ -119,7 +118,7 @@ func (r *queryResolver) myOpening(ctx context.Context, field string, item *int) 
 	registerReceipt(ctx, rc)
 	return &model.CommitmentOpening{
 		Field: field, Item: it, Value: fmt.Sprint(o.Value), Blinding: hex.EncodeToString(o.Blinding[:]),
-		Commitment: &model.Commitment{Scheme: commit.Scheme, Point: o.Commitment.String(), Version: int64(o.Version)},
+		Commitment: &model.Commitment{Scheme: o.Scheme, Point: o.Commitment.String(), Version: int64(o.Version)},
 		Receipt:    &rc,
 	}, nil
 }

@@ -118,6 +118,8 @@ func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			out = set(CodeUnavailable, "the request ran out of time")
 			out.Extensions["retryable"] = true
 			return out
+		case errors.Is(err, hub.ErrNotMigrated):
+			return set(CodeUnavailable, hub.ErrNotMigrated.Error())
 		case errors.Is(err, hub.ErrUnavailable):
 			logger.ErrorContext(ctx, "request failed closed", slog.String("error", err.Error()))
 			return set(CodeUnavailable, hub.ErrUnavailable.Error())

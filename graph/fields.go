@@ -53,7 +53,7 @@ func requestedListFields(ctx context.Context) map[string]hub.Want {
 }
 
 // citizenFields walks the dataset fields selected on a Citizen. A proof(predicate: …) selected on a
-// sensitive integer asks that predicate: hub.ProofKey(field, predicate), decided by the hub.
+// sensitive integer or date asks that predicate: hub.ProofKey(field, predicate), decided by the hub.
 func citizenFields(op *graphql.OperationContext, selected []graphql.CollectedField) map[string]hub.Want {
 	out := map[string]hub.Want{}
 	for _, dsField := range selected {
@@ -204,18 +204,23 @@ func sealedString(fv hub.FieldValue, path string) (*model.SealedString, error) {
 
 func sealedInt(fv hub.FieldValue, path string) (*model.SealedInt, error) {
 	v, err := plain[int64](fv, path)
-	m := &model.SealedInt{Value: v, Commitment: commitmentModel(fv.Commitment)}
+	return &model.SealedInt{Value: v, Commitment: commitmentModel(fv.Commitment), Proofs: proofsModel(fv)}, err
+}
+
+// proofsModel holds the hub's answers to the predicates asked of a sealed value.
+func proofsModel(fv hub.FieldValue) model.Proofs {
+	var m model.Proofs
 	if len(fv.Proofs) > 0 {
-		m.Proofs.Proofs = make(map[string]*model.PredicateProof, len(fv.Proofs))
+		m.Proofs = make(map[string]*model.PredicateProof, len(fv.Proofs))
 		for name, p := range fv.Proofs {
 			pm := &model.PredicateProof{Predicate: &p.Predicate, Holds: p.Holds, Commitment: commitmentModel(fv.Commitment), Context: string(p.Context)}
 			if p.Proof != nil {
 				pm.Proof = optString(hex.EncodeToString(p.Proof))
 			}
-			m.Proofs.Proofs[name] = pm
+			m.Proofs[name] = pm
 		}
 	}
-	return m, err
+	return m
 }
 
 // proof answers proof(predicate: …) on a sensitive integer: the hub's answer if it granted the
@@ -229,7 +234,16 @@ func (r *sealedIntResolver) proof(ctx context.Context, obj *model.SealedInt, pre
 
 func sealedDate(fv hub.FieldValue, path string) (*model.SealedDate, error) {
 	v, err := plain[string](fv, path)
-	return &model.SealedDate{Value: v, Commitment: commitmentModel(fv.Commitment)}, err
+	return &model.SealedDate{Value: v, Commitment: commitmentModel(fv.Commitment), Proofs: proofsModel(fv)}, err
+}
+
+// proof answers proof(predicate: …) on a sensitive date, as on an integer: the hub's answer if it
+// granted the age predicate, FORBIDDEN otherwise.
+func (r *sealedDateResolver) proof(ctx context.Context, obj *model.SealedDate, predicate string) (*model.PredicateProof, error) {
+	if p, ok := obj.Proofs.Proofs[predicate]; ok && p != nil {
+		return p, nil
+	}
+	return nil, forbidden(ctx)
 }
 
 func commitmentModel(c *hub.Commitment) *model.Commitment {

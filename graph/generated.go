@@ -37,6 +37,7 @@ type ResolverRoot interface {
 	PolicyRule() PolicyRuleResolver
 	PolicyVersion() PolicyVersionResolver
 	Query() QueryResolver
+	SealedDate() SealedDateResolver
 	SealedInt() SealedIntResolver
 	Subscription() SubscriptionResolver
 	PolicyRuleInput() PolicyRuleInputResolver
@@ -446,6 +447,7 @@ type ComplexityRoot struct {
 
 	SealedDate struct {
 		Commitment func(childComplexity int) int
+		Proof      func(childComplexity int, predicate string) int
 		Value      func(childComplexity int) int
 	}
 
@@ -573,6 +575,9 @@ type QueryResolver interface {
 	AccessQuestions(ctx context.Context, status *model.QuestionStatus) ([]model.AccessQuestion, error)
 	ErasureRequests(ctx context.Context, status *string) ([]model.ErasureRequest, error)
 	MyErasureReceipt(ctx context.Context) (string, error)
+}
+type SealedDateResolver interface {
+	Proof(ctx context.Context, obj *model.SealedDate, predicate string) (*model.PredicateProof, error)
 }
 type SealedIntResolver interface {
 	Proof(ctx context.Context, obj *model.SealedInt, predicate string) (*model.PredicateProof, error)
@@ -2455,6 +2460,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SealedDate.Commitment(childComplexity), true
+	case "SealedDate.proof":
+		if e.ComplexityRoot.SealedDate.Proof == nil {
+			break
+		}
+
+		args, err := ec.field_SealedDate_proof_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.SealedDate.Proof(childComplexity, args["predicate"].(string)), true
 	case "SealedDate.value":
 		if e.ComplexityRoot.SealedDate.Value == nil {
 			break
@@ -3261,6 +3277,14 @@ input PredicateStatementInput {
 type SealedDate {
   value: Date
   commitment: Commitment
+  """
+  Whether the named age predicate of the policy's catalogue (ageAtLeast: at least N years before
+  the day asked, UTC) holds of the date, with a zero-knowledge range proof over the commitment (a
+  day number, scheme pedersen-bls12381-g1/v2) when it does; never the date. The proof's context
+  binds the day asked and the request id. Only predicates the policy grants may be asked: any other
+  name is FORBIDDEN at this path, and logged on the access entry as refused.
+  """
+  proof(predicate: String!): PredicateProof
 }
 
 "A Pedersen commitment to a value, C = v·G + r·H on BLS12-381 G1; the citizen can be shown the opening."
@@ -4327,6 +4351,8 @@ func (ec *executionContext) childFields_SealedDate(ctx context.Context, field gr
 		return ec.fieldContext_SealedDate_value(ctx, field)
 	case "commitment":
 		return ec.fieldContext_SealedDate_commitment(ctx, field)
+	case "proof":
+		return ec.fieldContext_SealedDate_proof(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SealedDate", field.Name)
 }
@@ -5336,6 +5362,20 @@ func (ec *executionContext) field_Query_policyRules_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["version"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_SealedDate_proof_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "predicate",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["predicate"] = arg0
 	return args, nil
 }
 
@@ -13080,6 +13120,50 @@ func (ec *executionContext) fieldContext_SealedDate_commitment(_ context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _SealedDate_proof(ctx context.Context, field graphql.CollectedField, obj *model.SealedDate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SealedDate_proof(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.SealedDate().Proof(ctx, obj, fc.Args["predicate"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PredicateProof) graphql.Marshaler {
+			return ec.marshalOPredicateProof2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐPredicateProof(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SealedDate_proof(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SealedDate",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PredicateProof(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_SealedDate_proof_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _SealedDisclosure_index(ctx context.Context, field graphql.CollectedField, obj *model.SealedDisclosure) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19336,13 +19420,51 @@ func (ec *executionContext) _SealedDate(ctx context.Context, sel ast.SelectionSe
 		case "value":
 			out.Values[i] = ec._SealedDate_value(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "commitment":
 			out.Values[i] = ec._SealedDate_commitment(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "proof":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._SealedDate_proof(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

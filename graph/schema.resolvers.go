@@ -305,6 +305,11 @@ func (r *queryResolver) MyErasureReceipt(ctx context.Context) (string, error) {
 }
 
 // Proof is the resolver for the proof field.
+func (r *sealedDateResolver) Proof(ctx context.Context, obj *model.SealedDate, predicate string) (*model.PredicateProof, error) {
+	return r.proof(ctx, obj, predicate)
+}
+
+// Proof is the resolver for the proof field.
 func (r *sealedIntResolver) Proof(ctx context.Context, obj *model.SealedInt, predicate string) (*model.PredicateProof, error) {
 	return r.proof(ctx, obj, predicate)
 }
@@ -344,6 +349,9 @@ func (r *Resolver) PolicyVersion() PolicyVersionResolver { return &policyVersion
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
+// SealedDate returns SealedDateResolver implementation.
+func (r *Resolver) SealedDate() SealedDateResolver { return &sealedDateResolver{r} }
+
 // SealedInt returns SealedIntResolver implementation.
 func (r *Resolver) SealedInt() SealedIntResolver { return &sealedIntResolver{r} }
 
@@ -360,6 +368,7 @@ type (
 	policyRuleResolver      struct{ *Resolver }
 	policyVersionResolver   struct{ *Resolver }
 	queryResolver           struct{ *Resolver }
+	sealedDateResolver      struct{ *Resolver }
 	sealedIntResolver       struct{ *Resolver }
 	subscriptionResolver    struct{ *Resolver }
 	policyRuleInputResolver struct{ *Resolver }

@@ -27,6 +27,8 @@ type core struct {
 	rand      io.Reader
 	// metrics counts decisions (metrics.go).
 	metrics Metrics
+	// hashedDates: new dates are committed as hashes, as before scheme v2 (WithHashedDates).
+	hashedDates bool
 }
 
 func newCore(lg Appender, index SubjectIndex, indexKey []byte, officials *usecase.Officials, opts []Option) (core, error) {

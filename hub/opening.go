@@ -18,6 +18,9 @@ type Opening struct {
 	Commitment commit.Commitment
 	// Version is the ledger index of the update entry that carries the commitment.
 	Version uint64
+	// Scheme names the commitment's scheme, which says how Value maps to what is committed
+	// (package crypto/commit: dates are hashed under v1, day numbers under v2).
+	Scheme string
 }
 
 // OpenOwn gives a citizen the opening of one of their own committed values ("dataset.field", and
@@ -96,5 +99,5 @@ func (rd *Reader) OpenOwn(ctx context.Context, p auth.Principal, field string, i
 	if err != nil {
 		return o, r, err
 	}
-	return Opening{Value: value, Blinding: blinding, Commitment: c, Version: sf.Version}, r, nil
+	return Opening{Value: value, Blinding: blinding, Commitment: c, Version: sf.Version, Scheme: schemeName(sf)}, r, nil
 }

@@ -280,7 +280,7 @@ func TestSealValueOpenValue(t *testing.T) {
 		t.Run(c.ds+"."+c.field, func(t *testing.T) {
 			ds, _ := dataset.Lookup(c.ds)
 			f, _ := ds.Field(c.field)
-			sf, err := sealValue(dk, citizenA, ds, f, c.item, c.value, testBlinding, 42)
+			sf, err := sealValue(dk, citizenA, ds, f, c.item, c.value, testBlinding, 42, writeScheme(f.Kind, false))
 			if err != nil {
 				t.Fatalf("sealValue = %v", err)
 			}

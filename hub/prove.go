@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/govhub/govhub/crypto/commit"
 	"github.com/govhub/govhub/crypto/rangeproof"
@@ -16,7 +17,7 @@ import (
 	"github.com/govhub/govhub/store"
 )
 
-// Proofs: the prove level (package policy). A read may ask, of a sensitive integer field, whether a
+// Proofs: the prove level (package policy). A read may ask, of a sensitive integer or date field, whether a
 // catalogued predicate holds ("socialInsurance.contributionMonths ≥ 60"), by putting the key
 // ProofKey(field, predicate) in its Fields. The hub decides each asked predicate once, with the
 // field (Snapshot.Proves: the predicate must be catalogued for that field, and either a prove rule
@@ -31,6 +32,21 @@ import (
 //
 // A department cannot choose its thresholds: a predicate that is not catalogued for the field, or
 // not granted, is refused and logged, whatever its name.
+//
+// Age predicates. A predicate on a sensitive date (policy.StatementAgeAtLeast, e.g. adult:
+// identity.birthDate at least 18 years) holds when the date is on or before the day asked, that
+// many years back: the day asked is the UTC date of the hub's clock when it decides the request
+// (UTC is never later than the local date east of Greenwich, so near midnight the answer errs
+// towards "not yet"). AgeThreshold gives the latest such date (a 29 February that the year back
+// lacks becomes the 28th), and the proof is an atMost range proof on the date's day number
+// (crypto/commit's scheme v2), with that threshold. Its context binds the day as well as the
+// request (AgeContext):
+//
+//	govhub/age/v1 on 2026-12-06 request 01JEXAMPLE
+//
+// so it cannot be replayed on another day, and the statement, which the transcript binds, carries
+// the threshold. A date still committed as a hash (scheme v1, before govhub migrate dates) cannot be
+// proven about: asking fails (ErrUnavailable), it is never answered "does not hold".
 
 // ProofKey is the key of ReadRequest.Fields (and ListRequest.Fields) asking whether predicate, a
 // catalogued predicate's name, holds of field, a "dataset.field" name: "dataset.field:predicate".
@@ -45,8 +61,69 @@ type Proof struct {
 	Holds bool
 	// Proof is the range proof (crypto/rangeproof) when Holds; nil otherwise.
 	Proof []byte
-	// Context is what the proof is bound to: the request id, on the access entry's request-id line.
+	// Context is what the proof is bound to: the request id, on the access entry's request-id line;
+	// for an age predicate, AgeContext(On, request id).
 	Context []byte
+	// On is, for an age predicate, the day it was asked on (YYYY-MM-DD, UTC); empty otherwise.
+	On string
+}
+
+// AgeContextVersion opens the context of a proof about a date (see AgeContext).
+const AgeContextVersion = "govhub/age/v1"
+
+// AgeContext is the context a proof about a date asked on day on (YYYY-MM-DD) for the request
+// requestID is bound to: "govhub/age/v1 on <day> request <id>".
+func AgeContext(on, requestID string) []byte {
+	return []byte(AgeContextVersion + " on " + on + " request " + requestID)
+}
+
+// ParseAgeContext splits a context made by AgeContext into the day asked on and the request id.
+func ParseAgeContext(context []byte) (on, requestID string, err error) {
+	rest, ok := strings.CutPrefix(string(context), AgeContextVersion+" on ")
+	if !ok {
+		return "", "", fmt.Errorf("%w: the context of a proof about a date begins %q", ErrInvalid, AgeContextVersion+" on ")
+	}
+	on, requestID, ok = strings.Cut(rest, " request ")
+	if !ok || requestID == "" {
+		return "", "", fmt.Errorf("%w: the context of a proof about a date names no request", ErrInvalid)
+	}
+	if _, err := commit.DayNumber(on); err != nil {
+		return "", "", fmt.Errorf("%w: the context's day is not a date YYYY-MM-DD", ErrInvalid)
+	}
+	return on, requestID, nil
+}
+
+// AgeThreshold returns the latest date (as a day number, crypto/commit) of birth of someone at
+// least years old on day on (YYYY-MM-DD): the same day and month, years earlier, and 28 February
+// for a 29 February that the earlier year lacks.
+func AgeThreshold(on string, years int64) (int64, error) {
+	t, err := time.Parse(time.DateOnly, on)
+	if err != nil {
+		return 0, fmt.Errorf("%w: the day asked %q is not a date YYYY-MM-DD", ErrInvalid, on)
+	}
+	y, m, d := t.Date()
+	if years < 1 || years > policy.MaxAgeYears || int64(y)-years < 1 {
+		return 0, fmt.Errorf("%w: no date %d years before %s", ErrInvalid, years, on)
+	}
+	ty := y - int(years)
+	if last := time.Date(ty, m+1, 0, 0, 0, 0, 0, time.UTC).Day(); d > last {
+		d = last
+	}
+	return commit.DayNumber(fmt.Sprintf("%04d-%02d-%02d", ty, m, d))
+}
+
+// StatementOn returns the range-proof statement predicate p is proven with when asked on day on:
+// Statement(p) for a predicate about integers (on unused), and for an age predicate an atMost
+// statement on the day number, at AgeThreshold(on, years).
+func StatementOn(p policy.Predicate, on string) (rangeproof.Statement, error) {
+	if !p.Statement.OnDates() {
+		return Statement(p), nil
+	}
+	t, err := AgeThreshold(on, p.Statement.Min)
+	if err != nil {
+		return rangeproof.Statement{}, err
+	}
+	return rangeproof.AtMost(t), nil
 }
 
 // Statement returns the rangeproof statement of a policy predicate.
@@ -100,9 +177,13 @@ func proofContext(ctx context.Context) ([]byte, error) {
 }
 
 // openInt opens a sealed integer value with its blinding, and checks that they open its commitment.
+// A date committed as its day number (scheme v2) opens as that day number.
 func openInt(dk *seal.DataKey, citizen string, ds *dataset.Dataset, f *dataset.Field, item int, sf store.SealedField) (int64, commit.Commitment, commit.Blinding, error) {
 	var r commit.Blinding
-	if f.Kind != dataset.Int {
+	switch {
+	case f.Kind == dataset.Date && sf.Scheme != commit.SchemeV2:
+		return 0, commit.Commitment{}, r, fmt.Errorf("proving about %s (%s): %w", f.Path(), schemeName(sf), ErrNotMigrated)
+	case f.Kind != dataset.Int && f.Kind != dataset.Date:
 		return 0, commit.Commitment{}, r, fmt.Errorf("proving about %s: a %v field has no provable commitment", f.Path(), f.Kind)
 	}
 	plain, err := dk.Open(sealAD(citizen, ds, f.Name, item, sf.Version), sf.Ciphertext)
@@ -113,7 +194,14 @@ func openInt(dk *seal.DataKey, citizen string, ds *dataset.Dataset, f *dataset.F
 	if err != nil {
 		return 0, commit.Commitment{}, r, fmt.Errorf("unsealing %s of %s: %w", f.Path(), citizen, err)
 	}
-	n := v.(int64) // decodeOpening returns an int64 for an integer field
+	var n int64
+	if f.Kind == dataset.Date {
+		if n, err = commit.DayNumber(v.(string)); err != nil { // decodeOpening returns a string for a date
+			return 0, commit.Commitment{}, r, fmt.Errorf("the sealed %s of %s: %w", f.Path(), citizen, err)
+		}
+	} else {
+		n = v.(int64) // decodeOpening returns an int64 for an integer field
+	}
 	c, err := commit.ParseCommitmentBytes(sf.Commitment)
 	if err != nil {
 		return 0, commit.Commitment{}, r, fmt.Errorf("stored commitment of %s: %w", f.Path(), err)
@@ -124,8 +212,9 @@ func openInt(dk *seal.DataKey, citizen string, ds *dataset.Dataset, f *dataset.F
 	return n, c, r, nil
 }
 
-// prove answers the granted predicates about one sealed integer value.
-func prove(dk *seal.DataKey, citizen string, ds *dataset.Dataset, f *dataset.Field, item int, sf store.SealedField, preds []policy.Predicate, context []byte) (map[string]Proof, error) {
+// prove answers the granted predicates about one sealed integer or date value; on is the day asked
+// (age predicates).
+func prove(dk *seal.DataKey, citizen string, ds *dataset.Dataset, f *dataset.Field, item int, sf store.SealedField, preds []policy.Predicate, context []byte, on string) (map[string]Proof, error) {
 	if dk == nil {
 		return nil, fmt.Errorf("citizen %s has sealed values but no data key", citizen)
 	}
@@ -135,10 +224,19 @@ func prove(dk *seal.DataKey, citizen string, ds *dataset.Dataset, f *dataset.Fie
 	}
 	out := make(map[string]Proof, len(preds))
 	for _, p := range preds {
-		st := Statement(p)
+		if p.Statement.OnDates() != (f.Kind == dataset.Date) {
+			return nil, fmt.Errorf("proving %s of %s: a %s statement does not apply to a %v field", p.Name, f.Path(), p.Statement.Kind, f.Kind)
+		}
+		st, err := StatementOn(p, on)
+		if err != nil {
+			return nil, fmt.Errorf("proving %s of %s: %w", p.Name, f.Path(), err)
+		}
 		pr := Proof{Predicate: p, Holds: st.Holds(v), Context: slices.Clone(context)}
+		if p.Statement.OnDates() {
+			pr.Context, pr.On = AgeContext(on, string(context)), on
+		}
 		if pr.Holds {
-			if pr.Proof, err = rangeproof.Prove(rand.Reader, c, v, r, st, context); err != nil {
+			if pr.Proof, err = rangeproof.Prove(rand.Reader, c, v, r, st, pr.Context); err != nil {
 				return nil, fmt.Errorf("proving %s of %s: %w", p.Name, f.Path(), err)
 			}
 		}

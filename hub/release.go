@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/crypto/commit"
@@ -32,6 +33,7 @@ type decisions struct {
 	proofs  map[string][]policy.Predicate
 	refused map[string][]string
 	context []byte // what proofs are bound to, when some predicate is granted
+	on      string // the day asked (UTC, YYYY-MM-DD), which age predicates are decided on
 }
 
 // decide makes one decision per requested field for the principal and purpose, capped at what was
@@ -121,6 +123,7 @@ func (rd *Reader) decide(ctx context.Context, snap *policy.Snapshot, p auth.Prin
 		if d.context, err = proofContext(ctx); err != nil {
 			return d, err
 		}
+		d.on = rd.now().UTC().Format(time.DateOnly)
 	}
 	for i, n := range counts {
 		if n > 0 {
@@ -206,7 +209,7 @@ func (rd *Reader) release(citizen string, ds *dataset.Dataset, rec store.Record,
 			if err != nil {
 				return nil, fmt.Errorf("stored commitment of %s: %w", f.Path(), err)
 			}
-			fv := FieldValue{Commitment: &Commitment{Scheme: commit.Scheme, Point: c.String(), Version: sf.Version}}
+			fv := FieldValue{Commitment: &Commitment{Scheme: schemeName(sf), Point: c.String(), Version: sf.Version}}
 			if level == policy.Reveal {
 				if dk == nil {
 					return nil, fmt.Errorf("citizen %s has sealed values but no data key", citizen)
@@ -218,7 +221,7 @@ func (rd *Reader) release(citizen string, ds *dataset.Dataset, rec store.Record,
 				fv.Value = v
 			}
 			if preds := d.proofs[f.Path()]; len(preds) > 0 && level >= policy.Prove {
-				if fv.Proofs, err = prove(dk, citizen, ds, &f, i, sf, preds, d.context); err != nil {
+				if fv.Proofs, err = prove(dk, citizen, ds, &f, i, sf, preds, d.context, d.on); err != nil {
 					return nil, err
 				}
 			}

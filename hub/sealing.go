@@ -36,8 +36,32 @@ func kindTag(k dataset.Kind) (byte, error) {
 	return 0, fmt.Errorf("a %v field cannot be sensitive", k)
 }
 
-// message maps a value of the given kind to what its commitment commits to.
-func message(k dataset.Kind, v any) (commit.Message, error) {
+// writeScheme is the commitment scheme new values of kind k are committed under, as stored in
+// store.SealedField.Scheme: dates as day numbers (commit.SchemeV2, so that age predicates can be
+// proven), everything else under v1, stored as the empty name as before schemes were recorded
+// (integers and strings map alike under both, so their records and digests do not change).
+// hashedDates keeps dates under v1 too (WithHashedDates).
+func writeScheme(k dataset.Kind, hashedDates bool) string {
+	if k == dataset.Date && !hashedDates {
+		return commit.SchemeV2
+	}
+	return ""
+}
+
+// schemeName is the name shown with a stored commitment: its recorded scheme, v1 when none is.
+func schemeName(sf store.SealedField) string {
+	if sf.Scheme == "" {
+		return commit.Scheme
+	}
+	return sf.Scheme
+}
+
+// message maps a value of the given kind to what its commitment commits to, under scheme (a
+// store.SealedField.Scheme: only dates depend on it).
+func message(k dataset.Kind, v any, scheme string) (commit.Message, error) {
+	if scheme != "" && !commit.KnownScheme(scheme) {
+		return commit.Message{}, fmt.Errorf("unknown commitment scheme %q", scheme)
+	}
 	switch k {
 	case dataset.Int:
 		n, ok := v.(int64)
@@ -56,7 +80,7 @@ func message(k dataset.Kind, v any) (commit.Message, error) {
 		if !ok {
 			return commit.Message{}, fmt.Errorf("want a date string, got %T", v)
 		}
-		return commit.Date(s)
+		return commit.DateFor(scheme, s)
 	}
 	return commit.Message{}, fmt.Errorf("a %v field cannot be sensitive", k)
 }
@@ -118,9 +142,9 @@ func sealAD(citizen string, ds *dataset.Dataset, field string, item int, version
 	return seal.AD{Citizen: citizen, Dataset: ds.Name, Field: field, Version: version}
 }
 
-// sealValue commits to v and seals its opening under version.
-func sealValue(dk *seal.DataKey, citizen string, ds *dataset.Dataset, f *dataset.Field, item int, v any, r commit.Blinding, version uint64) (store.SealedField, error) {
-	m, err := message(f.Kind, v)
+// sealValue commits to v under scheme (a store.SealedField.Scheme) and seals its opening under version.
+func sealValue(dk *seal.DataKey, citizen string, ds *dataset.Dataset, f *dataset.Field, item int, v any, r commit.Blinding, version uint64, scheme string) (store.SealedField, error) {
+	m, err := message(f.Kind, v, scheme)
 	if err != nil {
 		return store.SealedField{}, fmt.Errorf("%s: %w", f.Path(), err)
 	}
@@ -133,7 +157,7 @@ func sealValue(dk *seal.DataKey, citizen string, ds *dataset.Dataset, f *dataset
 	if err != nil {
 		return store.SealedField{}, fmt.Errorf("sealing %s: %w", f.Path(), err)
 	}
-	return store.SealedField{Ciphertext: ct, Commitment: c[:], Version: version}, nil
+	return store.SealedField{Ciphertext: ct, Commitment: c[:], Version: version, Scheme: scheme}, nil
 }
 
 // openValue unseals a sensitive value and checks that it opens its stored commitment.
@@ -150,7 +174,7 @@ func openValue(dk *seal.DataKey, citizen string, ds *dataset.Dataset, f *dataset
 	if err != nil {
 		return nil, fmt.Errorf("stored commitment of %s: %w", f.Path(), err)
 	}
-	m, err := message(f.Kind, v)
+	m, err := message(f.Kind, v, sf.Scheme)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +194,7 @@ func reseal(dk *seal.DataKey, citizen string, ds *dataset.Dataset, field string,
 	if err != nil {
 		return store.SealedField{}, err
 	}
-	return store.SealedField{Ciphertext: ct, Commitment: sf.Commitment, Version: version}, nil
+	return store.SealedField{Ciphertext: ct, Commitment: sf.Commitment, Version: version, Scheme: sf.Scheme}, nil
 }
 
 // keyring unwraps the citizens' data keys.

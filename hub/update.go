@@ -139,61 +139,9 @@ func (u *Updater) Update(ctx context.Context, p auth.Principal, req UpdateReques
 	if err != nil {
 		return nil, err
 	}
-	entry.Fields = fields
-	entry.Record = recordDigest(rec)
-	rec.SubjectSalt = salt
-	// The base line names the citizen's previous head (their latest update of any dataset), so
-	// that their updates form one chain on the ledger (integrity.go).
-	if loaded.hadHead {
-		entry.Base = loaded.head.Head
-	}
-	leaf, err := ledger.FormatEntry(entry)
+	rec, r, err := u.apply(ctx, dk, entry, fields, rec, salt, cur, hadBase, loaded)
 	if err != nil {
-		return nil, fmt.Errorf("hub: building the ledger entry: %w", err)
-	}
-	pend := store.Pending{
-		ID: usecase.RandomID(u.rand), Record: rec, Base: cur.Version, HadBase: hadBase, LeafHash: leafHashOf(leaf),
-		After: u.log.Latest().Size, SubjectSalt: salt, Created: u.now(), HeadBase: loaded.head.Head, HadHead: loaded.hadHead,
-	}
-	if err := u.pending.AddPending(ctx, pend); err != nil {
-		return nil, fmt.Errorf("storing the pending update: %w", err)
-	}
-	// Wait for the append whatever happens to the caller: once queued, the entry may land, and
-	// then its record must be written.
-	r, err := u.appendEntry(context.WithoutCancel(ctx), entry)
-	index, signed := r.Index, err == nil
-	if err != nil {
-		// The append failed, or its acknowledgement was lost: settle which, from the ledger itself.
-		var found bool
-		var ferr error
-		index, found, ferr = u.leaves.FindLeaf(context.WithoutCancel(ctx), pend.After, [32]byte(pend.LeafHash))
-		switch {
-		case ferr != nil:
-			return nil, fmt.Errorf("%w: the update may or may not be on the ledger; recovery will settle it at the next start: %v", ErrUnavailable, err)
-		case !found:
-			if derr := u.pending.DeletePending(context.WithoutCancel(ctx), pend.ID); derr != nil {
-				return nil, errors.Join(err, derr)
-			}
-			return nil, err
-		}
-	}
-	// The update is on the ledger: the head it names as its base is superseded from now on.
-	if pend.HadHead {
-		defer u.integ.noteWriting(pend.HeadBase)() // applied (or given up) when Update returns
-	}
-	// From here on the record must come to match the ledger. If this fails,
-	// the pending update stays and Recover applies it.
-	rec, err = u.finishUpdate(context.WithoutCancel(ctx), dk, pend, index, leaf)
-	if errors.Is(err, ErrConflict) {
-		return nil, err // overtaken: not applied, and never will be
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: the update is on the ledger at %d but its record is not written yet: %v", ErrUnavailable, index, err)
-	}
-	if !signed {
-		if r, err = u.log.Sign(index, [32]byte(pend.LeafHash)); err != nil {
-			return nil, fmt.Errorf("signing the receipt of update %d (applied): %w", index, err)
-		}
+		return nil, err
 	}
 	res := &UpdateResult{Version: r.Index, Receipt: r, PolicyVersion: snap.Version()}
 	for i, item := range rec.Items {
@@ -208,11 +156,75 @@ func (u *Updater) Update(ctx context.Context, p auth.Principal, req UpdateReques
 			}
 			res.Commitments = append(res.Commitments, FieldCommitment{
 				Field:      ds.Name + "." + sealKey(ds, name, i),
-				Commitment: Commitment{Scheme: commit.Scheme, Point: c.String(), Version: sf.Version},
+				Commitment: Commitment{Scheme: schemeName(sf), Point: c.String(), Version: sf.Version},
 			})
 		}
 	}
 	return res, nil
+}
+
+// apply makes a built update durable: its entry (with the field lines and the record's digest) on
+// the ledger, then the citizen's head and the record, by way of a pending update that recovery
+// finishes if this does not. cur is the record it builds on (hadBase false for none), loaded the
+// citizen's checked records and head. It returns the record as written and the entry's receipt.
+func (u *Updater) apply(ctx context.Context, dk *seal.DataKey, entry ledger.Entry, fields []ledger.Field, rec store.Record, salt []byte, cur store.Record, hadBase bool, loaded checked) (store.Record, ledger.Receipt, error) {
+	entry.Fields = fields
+	entry.Record = recordDigest(rec)
+	rec.SubjectSalt = salt
+	// The base line names the citizen's previous head (their latest update of any dataset), so
+	// that their updates form one chain on the ledger (integrity.go).
+	if loaded.hadHead {
+		entry.Base = loaded.head.Head
+	}
+	leaf, err := ledger.FormatEntry(entry)
+	if err != nil {
+		return store.Record{}, ledger.Receipt{}, fmt.Errorf("hub: building the ledger entry: %w", err)
+	}
+	pend := store.Pending{
+		ID: usecase.RandomID(u.rand), Record: rec, Base: cur.Version, HadBase: hadBase, LeafHash: leafHashOf(leaf),
+		After: u.log.Latest().Size, SubjectSalt: salt, Created: u.now(), HeadBase: loaded.head.Head, HadHead: loaded.hadHead,
+	}
+	if err := u.pending.AddPending(ctx, pend); err != nil {
+		return store.Record{}, ledger.Receipt{}, fmt.Errorf("storing the pending update: %w", err)
+	}
+	// Wait for the append whatever happens to the caller: once queued, the entry may land, and
+	// then its record must be written.
+	r, err := u.appendEntry(context.WithoutCancel(ctx), entry)
+	index, signed := r.Index, err == nil
+	if err != nil {
+		// The append failed, or its acknowledgement was lost: settle which, from the ledger itself.
+		var found bool
+		var ferr error
+		index, found, ferr = u.leaves.FindLeaf(context.WithoutCancel(ctx), pend.After, [32]byte(pend.LeafHash))
+		switch {
+		case ferr != nil:
+			return store.Record{}, ledger.Receipt{}, fmt.Errorf("%w: the update may or may not be on the ledger; recovery will settle it at the next start: %v", ErrUnavailable, err)
+		case !found:
+			if derr := u.pending.DeletePending(context.WithoutCancel(ctx), pend.ID); derr != nil {
+				return store.Record{}, ledger.Receipt{}, errors.Join(err, derr)
+			}
+			return store.Record{}, ledger.Receipt{}, err
+		}
+	}
+	// The update is on the ledger: the head it names as its base is superseded from now on.
+	if pend.HadHead {
+		defer u.integ.noteWriting(pend.HeadBase)() // applied (or given up) when apply returns
+	}
+	// From here on the record must come to match the ledger. If this fails,
+	// the pending update stays and Recover applies it.
+	rec, err = u.finishUpdate(context.WithoutCancel(ctx), dk, pend, index, leaf)
+	if errors.Is(err, ErrConflict) {
+		return store.Record{}, ledger.Receipt{}, err // overtaken: not applied, and never will be
+	}
+	if err != nil {
+		return store.Record{}, ledger.Receipt{}, fmt.Errorf("%w: the update is on the ledger at %d but its record is not written yet: %v", ErrUnavailable, index, err)
+	}
+	if !signed {
+		if r, err = u.log.Sign(index, [32]byte(pend.LeafHash)); err != nil {
+			return store.Record{}, ledger.Receipt{}, fmt.Errorf("signing the receipt of update %d (applied): %w", index, err)
+		}
+	}
+	return rec, r, nil
 }
 
 // finishUpdate writes the head and the record of a pending update whose entry is at index,
@@ -426,7 +438,7 @@ func (u *Updater) buildRecord(dk *seal.DataKey, citizen string, ds *dataset.Data
 				if err != nil {
 					return store.Record{}, nil, err
 				}
-				sf, err := sealValue(dk, citizen, ds, f, i, v, r, store.PendingVersion)
+				sf, err := sealValue(dk, citizen, ds, f, i, v, r, store.PendingVersion, writeScheme(f.Kind, u.hashedDates))
 				if err != nil {
 					return store.Record{}, nil, err
 				}
@@ -447,7 +459,10 @@ func (u *Updater) buildRecord(dk *seal.DataKey, citizen string, ds *dataset.Data
 
 // recordDigest is SHA-256("govhub/record/v1" ‖ salt ‖ content), where content is the JSON array of
 // the record's items, each an object from field name to its plain value, or for a sensitive field to
-// {"commitment": "<hex>"}; encoding/json writes object keys sorted, so the encoding is canonical.
+// {"commitment": "<hex>"} (with "scheme": "<name>" added when the commitment's scheme is recorded,
+// as for dates committed as day numbers, so that the ledger vouches for the mapping too; records
+// without one digest as they always did); encoding/json writes object keys sorted, so the encoding
+// is canonical.
 // The salt stays in the record, off the ledger: the digest hides low-entropy records.
 func recordDigest(rec store.Record) []byte {
 	content := make([]map[string]any, len(rec.Items))
@@ -457,7 +472,11 @@ func recordDigest(rec store.Record) []byte {
 			m[k] = v
 		}
 		for k, sf := range item.Sealed {
-			m[k] = map[string]string{"commitment": hex.EncodeToString(sf.Commitment)}
+			c := map[string]string{"commitment": hex.EncodeToString(sf.Commitment)}
+			if sf.Scheme != "" {
+				c["scheme"] = sf.Scheme
+			}
+			m[k] = c
 		}
 		content[i] = m
 	}

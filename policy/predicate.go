@@ -28,11 +28,25 @@ import (
 // asked: a department cannot choose its own thresholds, so it cannot
 // narrow a value down question by question.
 //
-// Statements are those of crypto/rangeproof (the policy package imports
-// nothing of ours, so it restates them): kind "atLeast" (value ≥ min, max
-// 0), "atMost" (value ≤ max, min 0) or "between" (min ≤ value ≤ max).
-// Predicates may name only sensitive integer fields: dates are committed
-// as hashes and strings as digests, which no range proof can speak about.
+// Statements about integers are those of crypto/rangeproof (the policy
+// package imports nothing of ours, so it restates them): kind "atLeast"
+// (value ≥ min, max 0), "atMost" (value ≤ max, min 0) or "between"
+// (min ≤ value ≤ max).
+//
+// Statements about dates have kind "ageAtLeast" with min the years (max 0):
+//
+//	{"name": "adult", "field": "identity.birthDate",
+//	 "statement": {"kind": "ageAtLeast", "min": 18}}
+//
+// holds when the date (a birth date) is on or before the day the question is
+// asked, min years back: someone is at least min years old that day. The
+// hub proves it as an atMost range proof on the date's day number (dates
+// committed as day numbers, crypto/commit's scheme v2), the threshold
+// computed from the day asked, which the proof is bound to (package hub).
+//
+// Integer statements may name only sensitive integer fields, and age
+// statements only sensitive date fields; strings are committed as digests,
+// which no range proof can speak about.
 
 // PredicatesFile is the optional file of a policy directory holding the
 // predicate catalogue, a JSON array of [Predicate] objects.
@@ -43,11 +57,21 @@ const (
 	StatementAtLeast = "atLeast"
 	StatementAtMost  = "atMost"
 	StatementBetween = "between"
+	// StatementAgeAtLeast is about a date: at least Min years before the day asked.
+	StatementAgeAtLeast = "ageAtLeast"
 )
+
+// MaxAgeYears bounds the years of an ageAtLeast statement.
+const MaxAgeYears = 150
+
+// OnDates reports whether s is a statement about dates (kind ageAtLeast)
+// rather than about integers.
+func (s Statement) OnDates() bool { return s.Kind == StatementAgeAtLeast }
 
 // Statement is a threshold statement about an integer value, as
 // crypto/rangeproof's Statement: Kind is "atLeast" (Min used, Max 0),
-// "atMost" (Max used, Min 0) or "between" (Min ≤ Max).
+// "atMost" (Max used, Min 0) or "between" (Min ≤ Max); or about a date:
+// "ageAtLeast" (Min years, Max 0).
 type Statement struct {
 	Kind string `json:"kind"`
 	Min  int64  `json:"min"`
@@ -55,7 +79,7 @@ type Statement struct {
 }
 
 // String returns the statement in a short readable form: "≥ 60",
-// "≤ 100", "10 … 20".
+// "≤ 100", "10 … 20", "age ≥ 18 years".
 func (s Statement) String() string {
 	switch s.Kind {
 	case StatementAtLeast:
@@ -64,6 +88,8 @@ func (s Statement) String() string {
 		return fmt.Sprintf("≤ %d", s.Max)
 	case StatementBetween:
 		return fmt.Sprintf("%d … %d", s.Min, s.Max)
+	case StatementAgeAtLeast:
+		return fmt.Sprintf("age ≥ %d years", s.Min)
 	}
 	return "invalid statement"
 }
@@ -82,14 +108,21 @@ func (s Statement) check() error {
 		if s.Min > s.Max {
 			return fmt.Errorf("a between statement has its minimum %d above its maximum %d", s.Min, s.Max)
 		}
+	case StatementAgeAtLeast:
+		if s.Max != 0 {
+			return errors.New("an ageAtLeast statement has no maximum (max must be 0)")
+		}
+		if s.Min < 1 || s.Min > MaxAgeYears {
+			return fmt.Errorf("an ageAtLeast statement's years (min) must be 1 to %d, not %d", MaxAgeYears, s.Min)
+		}
 	default:
-		return fmt.Errorf("unknown statement kind %q (want %s, %s or %s)", s.Kind, StatementAtLeast, StatementAtMost, StatementBetween)
+		return fmt.Errorf("unknown statement kind %q (want %s, %s, %s, or %s for a date)", s.Kind, StatementAtLeast, StatementAtMost, StatementBetween, StatementAgeAtLeast)
 	}
 	return nil
 }
 
-// Predicate is a named statement about one sensitive integer field, which
-// prove rules may grant.
+// Predicate is a named statement about one sensitive integer or date
+// field, which prove rules may grant.
 type Predicate struct {
 	Name      string    `json:"name"`  // e.g. "atLeast60": an ASCII letter, then letters, digits and underscores, at most 64 bytes
 	Field     string    `json:"field"` // "dataset.field"
@@ -179,7 +212,8 @@ func (s Set) checkPredicates(bad func(string, ...any)) {
 // ("Int", "String", "Date", …, as package dataset names them; case does
 // not matter), which
 // [Set.ValidateWith] needs to accept predicates: only sensitive "int"
-// fields may have them.
+// fields may have integer statements, and only sensitive "date" fields
+// ageAtLeast ones.
 type FieldKinds interface {
 	FieldKind(path string) string
 }
@@ -199,11 +233,17 @@ func checkPredicateCatalog(p Predicate, cat Catalog) error {
 	}
 	switch k := fk.FieldKind(p.Field); strings.ToLower(k) {
 	case "int":
+		if p.Statement.OnDates() {
+			return fmt.Errorf("predicate %q: field %q is an integer: an %s statement is about a date", p.Name, p.Field, p.Statement.Kind)
+		}
 		return nil
 	case "date":
-		return fmt.Errorf("predicate %q: field %q is a date, committed as a hash: no threshold about it can be proven (only sensitive integer fields may have predicates)", p.Name, p.Field)
+		if !p.Statement.OnDates() {
+			return fmt.Errorf("predicate %q: field %q is a date: the only statement about a date is %s (years before the day asked), not %s", p.Name, p.Field, StatementAgeAtLeast, p.Statement.Kind)
+		}
+		return nil
 	default:
-		return fmt.Errorf("predicate %q: field %q is a %s, not an integer: only sensitive integer fields may have predicates", p.Name, p.Field, k)
+		return fmt.Errorf("predicate %q: field %q is a %s, not an integer or a date: only sensitive integer and date fields may have predicates", p.Name, p.Field, k)
 	}
 }
 

@@ -94,6 +94,20 @@ func TestProveDecisions(t *testing.T) {
 	}
 }
 
+// TestAgePredicateValid: an ageAtLeast predicate on a sensitive date validates, and a prove rule
+// may grant it.
+func TestAgePredicateValid(t *testing.T) {
+	s := provePolicy()
+	s.Predicates = append(s.Predicates, policy.Predicate{Name: "adult", Field: "identity.birthDate", Statement: policy.Statement{Kind: policy.StatementAgeAtLeast, Min: 18}})
+	s.Rules = append(s.Rules, policy.Rule{Role: "clerk", Department: "housing", Object: "identity.birthDate:adult", Action: policy.ActionProve, Purpose: hpe, Effect: policy.EffectAllow})
+	if err := s.ValidateWith(policytest.Catalog{}); err != nil {
+		t.Fatalf("ValidateWith = %v, want nil", err)
+	}
+	if got, want := s.Predicates[len(s.Predicates)-1].Statement.String(), "age ≥ 18 years"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+}
+
 func TestPredicateValidation(t *testing.T) {
 	for _, c := range []struct {
 		name string
@@ -102,7 +116,19 @@ func TestPredicateValidation(t *testing.T) {
 	}{
 		{"date field", func(s *policy.Set) {
 			s.Predicates = append(s.Predicates, policy.Predicate{Name: "adult", Field: "identity.birthDate", Statement: policy.Statement{Kind: "atMost", Max: 20080101}})
-		}, `field "identity.birthDate" is a date`},
+		}, `field "identity.birthDate" is a date: the only statement about a date is ageAtLeast`},
+		{"age on an integer", func(s *policy.Set) {
+			s.Predicates = append(s.Predicates, policy.Predicate{Name: "old", Field: "tax.taxPaid", Statement: policy.Statement{Kind: "ageAtLeast", Min: 18}})
+		}, `field "tax.taxPaid" is an integer: an ageAtLeast statement is about a date`},
+		{"age on a plain date", func(s *policy.Set) {
+			s.Predicates = append(s.Predicates, policy.Predicate{Name: "old", Field: "marriage.registeredOn", Statement: policy.Statement{Kind: "ageAtLeast", Min: 1}})
+		}, `field "marriage.registeredOn" is not sensitive`},
+		{"age of no years", func(s *policy.Set) {
+			s.Predicates = append(s.Predicates, policy.Predicate{Name: "old", Field: "identity.birthDate", Statement: policy.Statement{Kind: "ageAtLeast"}})
+		}, `years (min) must be 1 to 150, not 0`},
+		{"age with a maximum", func(s *policy.Set) {
+			s.Predicates = append(s.Predicates, policy.Predicate{Name: "old", Field: "identity.birthDate", Statement: policy.Statement{Kind: "ageAtLeast", Min: 18, Max: 65}})
+		}, `an ageAtLeast statement has no maximum`},
 		{"string field", func(s *policy.Set) {
 			s.Predicates = append(s.Predicates, policy.Predicate{Name: "x", Field: "identity.nationalId", Statement: policy.Statement{Kind: "atLeast", Min: 1}})
 		}, `field "identity.nationalId" is a String, not an integer`},

@@ -109,6 +109,10 @@ type SealedField struct {
 	// Version is the record version under which the value was sealed and committed: the ledger index
 	// of the update entry that carries this commitment.
 	Version uint64
+	// Scheme names the commitment's scheme (package crypto/commit), which says how the value was
+	// mapped to what is committed: empty for pedersen-bls12381-g1/v1, the scheme of every value
+	// stored before schemes were recorded; pedersen-bls12381-g1/v2 for dates committed as day numbers.
+	Scheme string
 }
 
 // Pending is an update between its two durable steps: its values are stored here (sealed under

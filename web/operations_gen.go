@@ -53,13 +53,13 @@ var operations = []string{
 	`{ myQuestions { id accessIndex askedAt message status overdue dueBy basis answer answeredAt
     questionIndex answerIndex department { code nameZh nameEn } } }`,
 	`{ myRecords { id
-  identity { name gender hukouCity nationalId { value commitment { scheme point version } } birthDate { value commitment { scheme point version } } address { value commitment { scheme point version } } }
-  marriage { maritalStatus spouseCitizenId { value commitment { scheme point version } } registeredOn }
-  socialInsurance { insured employer contributionMonths { value commitment { scheme point version } } monthlyBase { value commitment { scheme point version } } }
-  tax { year annualIncome { value commitment { scheme point version } } taxPaid { value commitment { scheme point version } } }
-  property { certificateNo city area address { value commitment { scheme point version } } acquiredOn }
+  identity { name gender hukouCity nationalId { __typename value commitment { scheme point version } } birthDate { __typename value commitment { scheme point version } } address { __typename value commitment { scheme point version } } }
+  marriage { maritalStatus spouseCitizenId { __typename value commitment { scheme point version } } registeredOn }
+  socialInsurance { insured employer contributionMonths { __typename value commitment { scheme point version } } monthlyBase { __typename value commitment { scheme point version } } }
+  tax { year annualIncome { __typename value commitment { scheme point version } } taxPaid { __typename value commitment { scheme point version } } }
+  property { certificateNo city area address { __typename value commitment { scheme point version } } acquiredOn }
   businessLicense { uscc companyName legalRepresentative registeredCapital status }
-  health { bloodType { value commitment { scheme point version } } chronicConditions { value commitment { scheme point version } } vaccinations } } }`,
+  health { bloodType { __typename value commitment { scheme point version } } chronicConditions { __typename value commitment { scheme point version } } vaccinations } } }`,
 	`{ policyVersion { version rules digest created } policyRules { role department object action purpose effect }
     purposes { code titleZh titleEn legalBasis } policyGroupings { member role department } }`,
 	`{ policyVersion { version rules digest created } }`,

@@ -18,6 +18,7 @@
 //	govhub bench           load a running hub over HTTP and report throughput and latency
 //	govhub verify-proof    check, offline, the range proofs of a saved answer (verifyproof.go)
 //	govhub sealed          the oversight body's key and its reading of sealed accesses (sealed.go)
+//	govhub migrate dates   re-commit dates committed as hashes as day numbers (migrate.go)
 //
 // Beside a running hub, the commands that read open its database read-only, and those that change
 // something ask the hub over HTTP with a token (admin.go).
@@ -110,6 +111,9 @@ commands:
                   write the oversight body's age identity and print its key (--oversight-key)
   sealed read --identity FILE
                   the oversight body reads sealed accesses' details before unsealing
+  migrate dates   re-commit the dates committed as hashes as day numbers, through update
+                  entries, so that age predicates can be proven (resumable; stop the hub first
+                  on the embedded store)
 
 Beside a running hub: ledger verify, ledger receipt, policy export and official resolve read its
 database read-only; policy import and status ask the hub.
@@ -192,6 +196,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdVerifyProof(args[1:], stdout, stderr)
 	case "sealed":
 		return cmdSealed(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		return cmdMigrate(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

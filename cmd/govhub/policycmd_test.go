@@ -80,7 +80,7 @@ func TestPolicyExportImport(t *testing.T) {
 	if err := run(t.Context(), []string{"policy", "export", "--data-dir", h.dir}, &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(out.String(), "identity.birthDate") || !strings.Contains(out.String(), "# version: 1") {
+	if strings.Contains(out.String(), "identity.birthDate, commit") || !strings.Contains(out.String(), "# version: 1") {
 		t.Errorf("the import changed the policy in force:\n%s", out.String())
 	}
 	// With the hub stopped, a proposal has nowhere to go; the export opens the database itself.

@@ -13,10 +13,12 @@ import (
 
 	"github.com/govhub/govhub/crypto/commit"
 	"github.com/govhub/govhub/crypto/rangeproof"
+	"github.com/govhub/govhub/hub"
+	"github.com/govhub/govhub/policy"
 )
 
-const verifyProofUsage = `usage: govhub verify-proof FILE [--context ID]
-       govhub verify-proof --commitment HEX --kind atLeast|atMost|between [--min N] [--max N] --context ID --proof HEX`
+const verifyProofUsage = `usage: govhub verify-proof FILE [--context ID] [--on YYYY-MM-DD]
+       govhub verify-proof --commitment HEX --kind atLeast|atMost|between|ageAtLeast [--min N] [--max N] --context ID --proof HEX`
 
 const verifyProofHelp = `
 Checks, offline, the range proofs a GovHub answer carries: that the value committed to in a
@@ -29,6 +31,11 @@ FILE is a GraphQL response saved as JSON (or one PredicateProof object): every o
   { citizen(id: "C000001", purpose: "home-purchase-eligibility") { socialInsurance {
       contributionMonths { proof(predicate: "atLeast60") {
         holds proof context commitment { point } predicate { name statement { kind min max } } } } } } }
+
+A predicate about a date (kind ageAtLeast, e.g. adult: identity.birthDate at least 18 years) is
+proven on the day it was asked: its context is "govhub/age/v1 on YYYY-MM-DD request ID", and the
+proof shows that the committed date (a day number, commitment scheme pedersen-bls12381-g1/v2) is on
+or before that day, min years back. The day is printed; --on requires it.
 
 Without FILE, the flags give one proof. With FILE, --context requires every proof's context to be
 that request id (take it from the access entry the citizen or an auditor sees).
@@ -48,6 +55,26 @@ type provenClaim struct {
 	statement  rangeproof.Statement
 	context    string
 	proof      string
+	// age is the predicate's own statement when it is about a date (kind ageAtLeast): the proven
+	// statement is then derived from the day in the context (see ageStatement).
+	age *policy.Statement
+	// on and requestID are the parts of an age proof's context.
+	on, requestID string
+}
+
+// ageStatement turns an age predicate's statement into the range-proof statement, from the day
+// asked that its context names.
+func (c *provenClaim) ageStatement() error {
+	on, id, err := hub.ParseAgeContext([]byte(c.context))
+	if err != nil {
+		return err
+	}
+	st, err := hub.StatementOn(policy.Predicate{Statement: *c.age}, on)
+	if err != nil {
+		return err
+	}
+	c.on, c.requestID, c.statement = on, id, st
+	return nil
 }
 
 func cmdVerifyProof(args []string, stdout, stderr io.Writer) error {
@@ -62,7 +89,8 @@ func cmdVerifyProof(args []string, stdout, stderr io.Writer) error {
 	kind := fs.String("kind", "", "the statement's kind: atLeast (value ≥ min), atMost (value ≤ max) or between (min ≤ value ≤ max)")
 	lo := fs.Int64("min", 0, "the statement's minimum (atLeast, between)")
 	hi := fs.Int64("max", 0, "the statement's maximum (atMost, between)")
-	context := fs.String("context", "", "the proof's context: the request id on the access entry")
+	context := fs.String("context", "", "the proof's context: the request id on the access entry (with a FILE; without, an age proof's whole context)")
+	on := fs.String("on", "", "require age proofs to have been asked on this day (YYYY-MM-DD)")
 	proofHex := fs.String("proof", "", "the proof, hex")
 	files, err := parseWithFiles(fs, args)
 	if err != nil {
@@ -83,16 +111,29 @@ func cmdVerifyProof(args []string, stdout, stderr io.Writer) error {
 			return &exitError{1, errors.New("no proof found")}
 		}
 	case len(files) == 0 && *commitment != "" && *kind != "" && *proofHex != "":
-		claims = []provenClaim{{where: "flags", holds: true, commitment: *commitment,
-			statement: rangeproof.Statement{Kind: rangeproof.Kind(*kind), Min: *lo, Max: *hi}, context: *context, proof: *proofHex}}
+		c := provenClaim{where: "flags", holds: true, commitment: *commitment,
+			statement: rangeproof.Statement{Kind: rangeproof.Kind(*kind), Min: *lo, Max: *hi}, context: *context, proof: *proofHex}
+		if *kind == policy.StatementAgeAtLeast {
+			c.age = &policy.Statement{Kind: *kind, Min: *lo, Max: *hi}
+			if err := c.ageStatement(); err != nil {
+				return &exitError{2, fmt.Errorf("--context: %w", err)}
+			}
+		}
+		claims = []provenClaim{c}
 	default:
 		return &exitError{2, errors.New(verifyProofUsage)}
 	}
 	failed := 0
 	for _, c := range claims {
-		if err := c.check(*context, len(files) == 1); err != nil {
+		if err := c.check(*context, *on, len(files) == 1); err != nil {
 			failed++
 			fmt.Fprintf(stdout, "FAIL: %s: %v\n", c.label(), err)
+			continue
+		}
+		if c.age != nil {
+			born, _ := commit.DateOfDay(c.statement.Max)
+			fmt.Fprintf(stdout, "OK: %s: the date committed to in %s… is on or before %s: %s on %s (asked on that day, UTC); the proof is bound to request %q\n",
+				c.label(), c.commitment[:16], born, c.age, c.on, c.requestID)
 			continue
 		}
 		fmt.Fprintf(stdout, "OK: %s: the value committed to in %s… satisfies %s; the proof is bound to context %q\n",
@@ -111,10 +152,20 @@ func (c provenClaim) label() string {
 	return c.where + " (" + c.name + ")"
 }
 
-// check verifies one claim; wantContext, if set, must be its context.
-func (c provenClaim) check(wantContext string, fromFile bool) error {
-	if fromFile && wantContext != "" && c.context != wantContext {
-		return fmt.Errorf("the proof is bound to context %q, not %q: it answers another access", c.context, wantContext)
+// check verifies one claim; wantContext, if set, must be its context (an age proof's request id),
+// and wantOn, if set, the day an age proof was asked on.
+func (c provenClaim) check(wantContext, wantOn string, fromFile bool) error {
+	bound := c.context
+	if c.age != nil {
+		bound = c.requestID
+		if wantOn != "" && c.on != wantOn {
+			return fmt.Errorf("the proof was asked on %s, not %s: it is another day's answer", c.on, wantOn)
+		}
+	} else if wantOn != "" {
+		return fmt.Errorf("--on applies to proofs about dates; this predicate (%s) is about an integer", c.statement)
+	}
+	if fromFile && wantContext != "" && bound != wantContext {
+		return fmt.Errorf("the proof is bound to context %q, not %q: it answers another access", bound, wantContext)
 	}
 	if !c.holds {
 		return fmt.Errorf("the answer is that the predicate (%s) does not hold: there is no proof to check", c.statement)
@@ -216,6 +267,12 @@ func claimOf(m map[string]any, path string) (provenClaim, bool, error) {
 		return c, true, fmt.Errorf("%s: statement max: %w", path, err)
 	}
 	c.proof, _ = m["proof"].(string)
+	if kind == policy.StatementAgeAtLeast {
+		c.age = &policy.Statement{Kind: kind, Min: c.statement.Min, Max: c.statement.Max}
+		if err := c.ageStatement(); err != nil {
+			return c, true, fmt.Errorf("%s: %w", path, err)
+		}
+	}
 	if len(c.commitment) < 16 {
 		return c, true, fmt.Errorf("%s: the commitment %q is too short", path, c.commitment)
 	}

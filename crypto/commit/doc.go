@@ -37,7 +37,9 @@
 //     DST = "GOVHUB-COMMIT-V1-STRING".
 //   - A date ([Date]) is written "YYYY-MM-DD" (years 0001–9999, proleptic
 //     Gregorian calendar, a day that exists) and hashed like a string with
-//     DST = "GOVHUB-COMMIT-V1-DATE".
+//     DST = "GOVHUB-COMMIT-V1-DATE". Under [SchemeV2] a date maps instead
+//     to its day number, an integer, so that range proofs can speak about
+//     it ([DateDays], with vectors in testdata/dates.json; see date.go).
 //
 // Worked examples (scalars in big-endian hex, see [Message.Scalar]):
 //

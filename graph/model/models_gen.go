@@ -433,6 +433,13 @@ type Query struct {
 type SealedDate struct {
 	Value      *string     `json:"value,omitempty"`
 	Commitment *Commitment `json:"commitment,omitempty"`
+	// Whether the named age predicate of the policy's catalogue (ageAtLeast: at least N years before
+	// the day asked, UTC) holds of the date, with a zero-knowledge range proof over the commitment (a
+	// day number, scheme pedersen-bls12381-g1/v2) when it does; never the date. The proof's context
+	// binds the day asked and the request id. Only predicates the policy grants may be asked: any other
+	// name is FORBIDDEN at this path, and logged on the access entry as refused.
+	Proof  *PredicateProof `json:"proof,omitempty"`
+	Proofs `json:"-"`
 }
 
 // What the caller may know of one of their sealed accesses.

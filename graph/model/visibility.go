@@ -18,7 +18,7 @@ func (a *Visibility) IsDenied(field string) bool { return a != nil && a.Denied[f
 // IsRevealed reports whether the sensitive field named field may carry its value.
 func (a *Visibility) IsRevealed(field string) bool { return a != nil && a.Revealed[field] }
 
-// Proofs holds, on a sensitive integer value, the answers to the predicates the hub granted the
+// Proofs holds, on a sensitive integer or date value, the answers to the predicates the hub granted the
 // caller, by predicate name; a name absent was refused (FORBIDDEN). Written by hand, like Visibility.
 type Proofs struct {
 	Proofs map[string]*PredicateProof

@@ -36,6 +36,7 @@ type sealedDoc struct {
 	Ciphertext []byte `bson:"ct"`
 	Commitment []byte `bson:"c"`
 	Version    int64  `bson:"v"`
+	Scheme     string `bson:"s,omitempty"`
 }
 
 func recordID(citizen, dataset string) string { return citizen + "/" + dataset }
@@ -57,7 +58,7 @@ func toRecordDoc(r store.Record) recordDoc {
 		if len(it.Sealed) > 0 {
 			id.Sealed = map[string]sealedDoc{}
 			for k, v := range it.Sealed {
-				id.Sealed[k] = sealedDoc{Ciphertext: v.Ciphertext, Commitment: v.Commitment, Version: int64(v.Version)}
+				id.Sealed[k] = sealedDoc{Ciphertext: v.Ciphertext, Commitment: v.Commitment, Version: int64(v.Version), Scheme: v.Scheme}
 			}
 		}
 		d.Items[i] = id
@@ -78,7 +79,7 @@ func fromRecordDoc(d recordDoc) (store.Record, error) {
 			it.Plain[k] = nv
 		}
 		for k, v := range id.Sealed {
-			it.Sealed[k] = store.SealedField{Ciphertext: v.Ciphertext, Commitment: v.Commitment, Version: uint64(v.Version)}
+			it.Sealed[k] = store.SealedField{Ciphertext: v.Ciphertext, Commitment: v.Commitment, Version: uint64(v.Version), Scheme: v.Scheme}
 		}
 		r.Items[i] = it
 	}

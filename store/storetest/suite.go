@@ -47,6 +47,8 @@ func sampleRecord(citizen, dataset string, version uint64) store.Record {
 			Plain: map[string]any{"name": "张三", "year": int64(2025), "area": 89.5, "insured": true, "vaccinations": []string{"乙肝疫苗", "流感疫苗"}},
 			Sealed: map[string]store.SealedField{
 				"annualIncome": {Ciphertext: []byte{1, 2, 3}, Commitment: bytes.Repeat([]byte{0xab}, 48), Version: version},
+				// A sealed value's scheme round-trips; an empty one stays empty.
+				"birthDate": {Ciphertext: []byte{4, 5}, Commitment: bytes.Repeat([]byte{0xcd}, 48), Version: version, Scheme: "pedersen-bls12381-g1/v2"},
 			},
 		}},
 	}

@@ -16,7 +16,7 @@
 // shows this browser a forked history is caught.
 import { request, endpoint, GraphQLError } from './gql.js';
 import { createI18n } from './i18n.js';
-import { verifyAccessProof, verifySealedDisclosure } from './verify.js';
+import { verifyAccessProof, verifySealedDisclosure, verifyOpening } from './verify.js';
 import {
   $, el, clear, createAlerts, showTab, bindTabs, startLanguage,
   saveToken, forgetToken, savedToken, showSignedIn, bindSignIn, resume,
@@ -582,7 +582,7 @@ function onAccess(payload) {
 
 // ---- my data ----
 
-const SEALED = '{ value commitment { scheme point version } }';
+const SEALED = '{ __typename value commitment { scheme point version } }';
 const RECORDS = `{ myRecords { id
   identity { name gender hukouCity nationalId ${SEALED} birthDate ${SEALED} address ${SEALED} }
   marriage { maritalStatus spouseCitizenId ${SEALED} registeredOn }
@@ -639,18 +639,22 @@ function sealedNode(field, item, fv) {
     el('span', { text: valueText(fv.value) }), ' ',
     el('span', { class: 'tag', text: '🔒 ' + t('sealed') }),
     fv.commitment ? el('div', { class: 'buttons' },
-      el('button', { type: 'button', class: 'small', dataset: { action: 'open', field, item: String(item) }, 'aria-expanded': String(!!o), text: t('showOpening') })) : null,
+      el('button', { type: 'button', class: 'small', dataset: { action: 'open', field, item: String(item), kind: SEALED_KINDS[fv.__typename] || '' }, 'aria-expanded': String(!!o), text: t('showOpening') })) : null,
     o ? el('dl', { class: 'facts opening' },
       el('dt', { text: t('openValue') }), el('dd', {}, el('code', { text: o.value })),
       el('dt', { text: t('openBlinding') }), el('dd', {}, el('code', { text: o.blinding })),
       el('dt', { text: t('openPoint') }), el('dd', {}, el('code', { text: o.commitment.point })),
-      el('dt', { text: t('openScheme') }), el('dd', {}, el('code', { text: o.commitment.scheme + ' · ' + t('ledgerIndex') + ' ' + o.commitment.version }))) : null);
+      el('dt', { text: t('openScheme') }), el('dd', {}, el('code', { text: o.commitment.scheme + ' · ' + t('ledgerIndex') + ' ' + o.commitment.version })),
+      el('dt', { text: t('openCheck') }), el('dd', { class: 'opening-check ' + (o.check.ok ? 'verified' : 'failed'), text: o.check.ok ? '✓ ' + t('openVerified') : '✗ ' + o.check.message })) : null);
 }
+
+// SEALED_KINDS maps a sealed value's GraphQL type to the kind verifyOpening maps it as.
+const SEALED_KINDS = { SealedInt: 'int', SealedString: 'string', SealedDate: 'date' };
 
 async function onRecordsClick(e) {
   const b = e.target.closest('button[data-action="open"]');
   if (!b) return;
-  const { field, item } = b.dataset;
+  const { field, item, kind } = b.dataset;
   const key = `${field}#${item}`;
   if (state.openings.has(key)) {
     state.openings.delete(key);
@@ -660,7 +664,9 @@ async function onRecordsClick(e) {
   await guard(b, async () => {
     const d = await gql(`query($f: String!, $i: Int) { myOpening(field: $f, item: $i) { field item value blinding
       commitment { scheme point version } } }`, { f: field, i: Number(item) });
-    state.openings.set(key, d.myOpening);
+    // The opening is checked here, in the browser, against the commitment under its own scheme.
+    const check = await verifyOpening({ kind, ...d.myOpening });
+    state.openings.set(key, { ...d.myOpening, check });
     renderRecords();
   });
 }

@@ -805,3 +805,191 @@ export async function verifySealedDisclosure(entry, salt, details) {
     return { ok: false, step: 'sealed', message: `the disclosure could not be checked: ${e && e.message}` };
   }
 }
+
+// ---- commitment openings (package crypto/commit) ----
+//
+// verifyOpening({kind, value, blinding, commitment: {scheme, point}}) checks that a Pedersen
+// commitment C = m·G + r·H on BLS12-381 G1 opens to value with blinding r: it maps the value to
+// the scalar m as the commitment's scheme says, computes m·G + r·H with BigInt arithmetic and
+// compares its compressed encoding with point. kind is 'int', 'string' or 'date' (the GraphQL
+// types SealedInt, SealedString and SealedDate); value is the opening's text (decimal for
+// integers, YYYY-MM-DD for dates). The mappings:
+//
+//	int                  v mod q (negative v as q − |v|)
+//	string               hash_to_field(UTF-8, "GOVHUB-COMMIT-V1-STRING"), RFC 9380, L = 48
+//	date, scheme v1      hash_to_field("YYYY-MM-DD", "GOVHUB-COMMIT-V1-DATE")
+//	date, scheme v2      the day number: 0001-01-01 is 1 (proleptic Gregorian ordinal)
+//
+// It resolves to {ok: true} or {ok: false, message}; it does not reject. It is not constant-time:
+// it runs on the citizen's own data, in their own browser.
+
+/** The commitment schemes: v2 differs from v1 only in how dates map (day numbers). */
+export const COMMIT_SCHEME_V1 = 'pedersen-bls12381-g1/v1';
+export const COMMIT_SCHEME_V2 = 'pedersen-bls12381-g1/v2';
+
+const BLS_P = 0x1a0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaabn;
+const BLS_Q = 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001n;
+// G, the standard generator, and H = hash_to_curve("govhub/commit/v1/H"), compressed (crypto/commit).
+const COMMIT_G = '97f1d3a73197d7942695638c4fa9ac0fc3688c4f9774b905a14e3a3f171bac586c55e83ff97a1aeffb3af00adb22c6bb';
+const COMMIT_H = '939bb95ddf30297d778760e64a43f8fa8e599301a070cfab081a03949adb1510d746f392329b519a6f1d528139dec8fc';
+const ORDINAL_OF_UNIX_EPOCH = 719163;
+
+function modP(a) {
+  const r = a % BLS_P;
+  return r < 0n ? r + BLS_P : r;
+}
+
+function powMod(b, e, m) {
+  let r = 1n;
+  b %= m;
+  while (e > 0n) {
+    if (e & 1n) r = (r * b) % m;
+    b = (b * b) % m;
+    e >>= 1n;
+  }
+  return r;
+}
+
+function bigOf(bytes) {
+  let n = 0n;
+  for (const x of bytes) n = (n << 8n) | BigInt(x);
+  return n;
+}
+
+function bytesOf(n, len) {
+  const out = new Uint8Array(len);
+  for (let i = len - 1; i >= 0; i--) {
+    out[i] = Number(n & 0xffn);
+    n >>= 8n;
+  }
+  return out;
+}
+
+// g1Decompress reads a compressed point of G1 (not infinity) as affine [x, y]; it throws when the
+// bytes are not a point of the curve y² = x³ + 4.
+function g1Decompress(hex) {
+  const b = fromHex(hex);
+  if (b.length !== 48 || (b[0] & 0xc0) !== 0x80) throw new TypeError('not a compressed point');
+  const larger = (b[0] & 0x20) !== 0;
+  const xb = b.slice();
+  xb[0] &= 0x1f;
+  const x = bigOf(xb);
+  if (x >= BLS_P) throw new TypeError('not a point');
+  const y2 = modP(x * x * x + 4n);
+  let y = powMod(y2, (BLS_P + 1n) / 4n, BLS_P); // p ≡ 3 (mod 4)
+  if ((y * y) % BLS_P !== y2) throw new TypeError('not a point');
+  if (y > BLS_P - y !== larger) y = modP(-y);
+  return [x, y];
+}
+
+// Jacobian points [X, Y, Z] on y² = x³ + 4 (a = 0); Z = 0 is the point at infinity.
+const INFINITY = [1n, 1n, 0n];
+
+function jDouble([X, Y, Z]) {
+  if (Z === 0n || Y === 0n) return INFINITY;
+  const A = modP(X * X), B = modP(Y * Y), C = modP(B * B);
+  const D = modP(2n * (modP((X + B) * (X + B)) - A - C));
+  const E = 3n * A, F = modP(E * E);
+  const X3 = modP(F - 2n * D);
+  return [X3, modP(E * (D - X3) - 8n * C), modP(2n * Y * Z)];
+}
+
+// jAddAffine adds the affine point [x2, y2] to a Jacobian point (madd-2007-bl).
+function jAddAffine(P, [x2, y2]) {
+  const [X1, Y1, Z1] = P;
+  if (Z1 === 0n) return [x2, y2, 1n];
+  const Z1Z1 = modP(Z1 * Z1);
+  const U2 = modP(x2 * Z1Z1), S2 = modP(y2 * Z1 * Z1Z1);
+  const H = modP(U2 - X1), r = modP(2n * (S2 - Y1));
+  if (H === 0n) return r === 0n ? jDouble(P) : INFINITY;
+  const HH = modP(H * H), I = 4n * HH, J = modP(H * I), V = modP(X1 * I);
+  const X3 = modP(r * r - J - 2n * V);
+  return [X3, modP(r * (V - X3) - 2n * Y1 * J), modP((Z1 + H) * (Z1 + H) - Z1Z1 - HH)];
+}
+
+function toAffine([X, Y, Z]) {
+  if (Z === 0n) return null;
+  const zi = powMod(Z, BLS_P - 2n, BLS_P), zi2 = modP(zi * zi);
+  return [modP(X * zi2), modP(Y * zi2 * zi)];
+}
+
+// mulAdd returns acc + k·A for an affine A (double-and-add from the top bit).
+function mulAdd(acc, A, k) {
+  let R = INFINITY;
+  for (let i = BigInt(k.toString(2).length) - 1n; i >= 0n; i--) {
+    R = jDouble(R);
+    if ((k >> i) & 1n) R = jAddAffine(R, A);
+  }
+  const a = toAffine(R);
+  return a ? jAddAffine(acc, a) : acc;
+}
+
+function g1Compress(P) {
+  const a = toAffine(P);
+  if (!a) return 'c0' + '00'.repeat(47);
+  const b = bytesOf(a[0], 48);
+  b[0] |= 0x80;
+  if (a[1] > BLS_P - a[1]) b[0] |= 0x20;
+  return toHex(b);
+}
+
+/** The day number of a date "YYYY-MM-DD" (0001-01-01 is 1), or throws for anything else. */
+export function dayNumber(iso) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(typeof iso === 'string' ? iso : '');
+  if (!m) throw new TypeError('not a date YYYY-MM-DD');
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const t = new Date(0);
+  t.setUTCFullYear(y, mo - 1, d); // not Date.UTC, which reads years 0–99 as 1900–1999
+  if (y < 1 || t.getUTCFullYear() !== y || t.getUTCMonth() !== mo - 1 || t.getUTCDate() !== d) {
+    throw new TypeError('no such date');
+  }
+  return Math.round(t.getTime() / 86400000) + ORDINAL_OF_UNIX_EPOCH;
+}
+
+// hashToScalar is RFC 9380 hash_to_field for one element of the scalar field, with
+// expand_message_xmd(SHA-256) and L = 48.
+async function hashToScalar(msg, dst) {
+  const dstPrime = concat(enc.encode(dst), Uint8Array.of(dst.length));
+  const b0 = await sha256(concat(new Uint8Array(64), msg, Uint8Array.of(0, 48, 0), dstPrime));
+  const b1 = await sha256(concat(b0, Uint8Array.of(1), dstPrime));
+  const x = b0.map((v, i) => v ^ b1[i]);
+  const b2 = await sha256(concat(x, Uint8Array.of(2), dstPrime));
+  return bigOf(concat(b1, b2).slice(0, 48)) % BLS_Q;
+}
+
+/** The scalar a value of kind ('int', 'string', 'date') is committed as under scheme. */
+export async function commitScalar(kind, value, scheme) {
+  if (scheme !== COMMIT_SCHEME_V1 && scheme !== COMMIT_SCHEME_V2) throw new TypeError(`unknown commitment scheme ${scheme}`);
+  const text = String(value);
+  switch (kind) {
+    case 'int': {
+      if (!/^-?(0|[1-9][0-9]*)$/.test(text)) throw new TypeError('not an integer');
+      const v = BigInt(text) % BLS_Q;
+      return v < 0n ? v + BLS_Q : v;
+    }
+    case 'string':
+      return hashToScalar(enc.encode(text), 'GOVHUB-COMMIT-V1-STRING');
+    case 'date': {
+      const n = dayNumber(text);
+      return scheme === COMMIT_SCHEME_V2 ? BigInt(n) : hashToScalar(enc.encode(text), 'GOVHUB-COMMIT-V1-DATE');
+    }
+  }
+  throw new TypeError(`unknown kind ${kind}`);
+}
+
+/** Checks a commitment's opening (see above): resolves to {ok: true} or {ok: false, message}. */
+export async function verifyOpening(o) {
+  try {
+    const m = await commitScalar(o.kind, o.value, o.commitment.scheme);
+    const r = bigOf(fromHex(o.blinding));
+    if (o.blinding.length !== 64 || r === 0n || r >= BLS_Q) throw new TypeError('the blinding is not a scalar');
+    g1Decompress(o.commitment.point); // a malformed point is an error, not a mismatch
+    const got = g1Compress(mulAdd(mulAdd(INFINITY, g1Decompress(COMMIT_G), m), g1Decompress(COMMIT_H), r));
+    if (got !== o.commitment.point) {
+      return { ok: false, message: `the commitment does not open to this value under ${o.commitment.scheme}` };
+    }
+    return { ok: true };
+  } catch (e) {
+    return { ok: false, message: `the opening could not be checked: ${e && e.message}` };
+  }
+}
