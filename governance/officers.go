@@ -167,7 +167,8 @@ func (o *Officers) readPolicySet(ctx context.Context, version uint64) (policy.Se
 	if err != nil {
 		return policy.Set{}, fmt.Errorf("reading policy %d: %w", version, err)
 	}
-	return policy.Set{Version: version, Rules: rules, Groupings: info.Groupings, Purposes: info.Purposes, Predicates: info.Predicates}, nil
+	return policy.Set{Version: version, Rules: rules, Groupings: info.Groupings, Purposes: info.Purposes, Predicates: info.Predicates,
+		CertificateTypes: info.CertificateTypes}, nil
 }
 
 // apply reads the base version and applies c to it, validating the result against the catalog.
@@ -180,6 +181,9 @@ func (o *Officers) apply(ctx context.Context, base uint64, c policy.Change) (bef
 	}
 	if err := after.ValidateWith(catalog{}); err != nil {
 		return before, after, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if err := checkCertificateTypes(ctx, after); err != nil {
+		return before, after, err
 	}
 	return before, after, nil
 }

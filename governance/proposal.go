@@ -27,6 +27,10 @@ type proposalJSON struct {
 	// ledger) as before them.
 	AddPredicates    []policy.Predicate `json:",omitempty"`
 	RetirePredicates []string           `json:",omitempty"`
+	// Likewise the certificate type edits.
+	AddCertificateTypes     []policy.CertificateType `json:",omitempty"`
+	ReplaceCertificateTypes []policy.CertificateType `json:",omitempty"`
+	RetireCertificateTypes  []string                 `json:",omitempty"`
 }
 
 func encodeChange(c policy.Change) ([]byte, error) {
