@@ -168,9 +168,9 @@ func (e *Engine) fromSet(set Set) (*Snapshot, error) {
 		return nil, fmt.Errorf("building policy %d: %w", set.Version, err)
 	}
 	info := VersionInfo{
-		Version:    set.Version,
-		Purposes:   set.Purposes,
-		Groupings:  set.Groupings,
+		Version:          set.Version,
+		Purposes:         set.Purposes,
+		Groupings:        set.Groupings,
 		Predicates:       set.Predicates,
 		CertificateTypes: set.CertificateTypes,
 		Rules:            len(set.Rules),

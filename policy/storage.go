@@ -202,9 +202,9 @@ func (s Set) Info() (VersionInfo, error) {
 	s = s.Clone()
 	sortSet(&s)
 	return VersionInfo{
-		Version:    s.Version,
-		Purposes:   s.Purposes,
-		Groupings:  s.Groupings,
+		Version:          s.Version,
+		Purposes:         s.Purposes,
+		Groupings:        s.Groupings,
 		Predicates:       s.Predicates,
 		CertificateTypes: s.CertificateTypes,
 		Rules:            len(s.Rules),
