@@ -51,13 +51,19 @@ const (
 	collQueueHeads  = "question_heads"
 	collRecordHeads = "record_heads"
 
+	collCertificates     = "certificates"
+	collApplications     = "applications"
+	collApplicationLists = "application_lists"
+	collApplicationHeads = "application_heads"
+
 	collPolicyVersions   = "policy_versions"
 	collPolicyPartitions = "policy_partitions"
 )
 
 var allCollections = []string{collCitizens, collRecords, collDataKeys, collPending, collSubjects, collSubjectLog, collLogHeads,
 	collBatches, collTiles, collBundles, collQueue, collState, collCheckpoints, collMeta, collProposals,
-	collPolicyVersions, collPolicyPartitions, collOfficials, collQuestions, collQueues, collQueueHeads, collRecordHeads}
+	collPolicyVersions, collPolicyPartitions, collOfficials, collQuestions, collQueues, collQueueHeads, collRecordHeads,
+	collCertificates, collApplications, collApplicationLists, collApplicationHeads}
 
 // Store is the MongoDB implementation of the hub's repositories. It is safe for concurrent use. It
 // does not own the client: closing the client is the caller's business.
@@ -79,6 +85,8 @@ type Store struct {
 	lastSeqs                      seqCache // the latest access-log seq this process knows per citizen
 	questions, queues, queueHeads *mongo.Collection
 	recordHeads                   *mongo.Collection
+
+	certificates, applications, applicationLists, applicationHeads *mongo.Collection
 }
 
 // Option changes a default of New.
@@ -161,6 +169,8 @@ func (s *Store) bind(db *mongo.Database) {
 	s.subjectLog, s.logHeads = c(collSubjectLog), c(collLogHeads)
 	s.questions, s.queues, s.queueHeads = c(collQuestions), c(collQueues), c(collQueueHeads)
 	s.recordHeads = c(collRecordHeads)
+	s.certificates, s.applications = c(collCertificates), c(collApplications)
+	s.applicationLists, s.applicationHeads = c(collApplicationLists), c(collApplicationHeads)
 }
 
 // Embedded reports whether the store runs on the embedded FerretDB.

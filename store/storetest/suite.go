@@ -34,6 +34,7 @@ func Run(t *testing.T, newEnv func(testing.TB) *Env) {
 	t.Run("ListCitizens", func(t *testing.T) { testListCitizens(t, newEnv(t)) })
 	t.Run("Officials", func(t *testing.T) { testOfficials(t, newEnv(t)) })
 	t.Run("Questions", func(t *testing.T) { testQuestions(t, newEnv(t)) })
+	t.Run("Certificates", func(t *testing.T) { testCertificates(t, newEnv(t)) })
 }
 
 func sampleRecord(citizen, dataset string, version uint64) store.Record {
