@@ -77,7 +77,9 @@ type config struct {
 	// MigrateRecordIntegrity: give a store written before record integrity its record MACs and
 	// heads, once, after checking every record against the ledger (hub.Updater.MigrateIntegrity).
 	MigrateRecordIntegrity bool
-	Logger                 *slog.Logger
+	// PublicURL is the hub's public URL, naming its did:web certificate issuer ("": http://127.0.0.1:8080).
+	PublicURL string
+	Logger    *slog.Logger
 }
 
 // defaultDataKeyCache is how many citizens' unwrapped data keys a hub keeps (hub/recordcache.go):
@@ -257,6 +259,11 @@ type app struct {
 	updater  *hub.Updater
 	review   *hub.Review
 	citizens *hub.Citizens
+	// certificates issues and verifies certificates (verifycert_serve.go); verifyPage, if set,
+	// serves the browser page GET /verify/<id>.
+	certificates *hub.Certificates
+	verifyPage   http.Handler
+
 	officers *governance.Officers
 	// questions: citizens' questions about accesses and the departments' answers.
 	questions *hub.Questions
@@ -589,7 +596,10 @@ func (a *app) openUseCases(engine *policy.Engine) error {
 		return err
 	}
 	a.citizens, err = hub.NewCitizens(hub.CitizensConfig{Reader: a.reader, Log: st, Entries: a.log.Reader(), Review: a.review})
-	return err
+	if err != nil {
+		return err
+	}
+	return a.openCertificates()
 }
 
 // policyPollInterval is how often a hub looks for a policy version approved on another instance.
@@ -716,6 +726,7 @@ func (a *app) handler() http.Handler {
 	if a.cfg.Pprof {
 		a.mountPprof(mux)
 	}
+	a.certificateRoutes(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", a.readyz) // metrics.go: every reason the hub is not ready
 	mux.Handle("GET "+metricsPath, a.metrics.handler(a.verifier, a.cfg.MetricsLoopback, a.cfg.Logger))
