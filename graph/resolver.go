@@ -19,4 +19,7 @@ type Resolver struct {
 	Questions *hub.Questions
 	Officers  *governance.Officers
 	Logger    *slog.Logger
+
+	// Certificates: certificates issued by rules, applications, revocation.
+	Certificates *hub.Certificates
 }

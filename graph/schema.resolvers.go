@@ -95,6 +95,26 @@ func (r *mutationResolver) AnswerQuestion(ctx context.Context, id string, basis 
 	return r.answerQuestion(ctx, id, basis, answer)
 }
 
+// RequestCertificate is the resolver for the requestCertificate field.
+func (r *mutationResolver) RequestCertificate(ctx context.Context, typeArg string, citizenID string) (*model.CertificateApplication, error) {
+	return r.requestCertificate(ctx, typeArg, citizenID)
+}
+
+// ApplyForCertificate is the resolver for the applyForCertificate field.
+func (r *mutationResolver) ApplyForCertificate(ctx context.Context, typeArg string) (*model.CertificateApplication, error) {
+	return r.applyForCertificate(ctx, typeArg)
+}
+
+// RevokeCertificate is the resolver for the revokeCertificate field.
+func (r *mutationResolver) RevokeCertificate(ctx context.Context, id string, reason string) (*model.Certificate, error) {
+	return r.revokeCertificate(ctx, id, reason)
+}
+
+// SetCertificateLink is the resolver for the setCertificateLink field.
+func (r *mutationResolver) SetCertificateLink(ctx context.Context, id string, enabled bool) (*model.Certificate, error) {
+	return r.setCertificateLink(ctx, id, enabled)
+}
+
 // Action is the resolver for the action field.
 func (r *policyRuleResolver) Action(ctx context.Context, obj *policy.Rule) (string, error) {
 	return string(obj.Action), nil
@@ -252,6 +272,16 @@ func (r *queryResolver) MyQuestions(ctx context.Context) ([]model.AccessQuestion
 // AccessQuestions is the resolver for the accessQuestions field.
 func (r *queryResolver) AccessQuestions(ctx context.Context, status *model.QuestionStatus) ([]model.AccessQuestion, error) {
 	return r.accessQuestions(ctx, status)
+}
+
+// MyApplications is the resolver for the myApplications field.
+func (r *queryResolver) MyApplications(ctx context.Context) ([]model.CertificateApplication, error) {
+	return r.myApplications(ctx)
+}
+
+// MyCertificate is the resolver for the myCertificate field.
+func (r *queryResolver) MyCertificate(ctx context.Context, id string) (*model.Certificate, error) {
+	return r.myCertificate(ctx, id)
 }
 
 // Proof is the resolver for the proof field.

@@ -600,12 +600,28 @@ func (cs *Certificates) signedStatus(c store.Certificate) ([]byte, error) {
 	return certificate.Sign(certificate.UnsignedStatus(cs.did, st), cs.key, cs.did, now)
 }
 
-// MyApplications returns a citizen's applications, newest first (at most 100), with their steps.
-func (cs *Certificates) MyApplications(ctx context.Context, p auth.Principal) ([]Application, error) {
+// MyApplications returns a citizen's applications, newest first (at most 100), with their steps,
+// and the certificates issued for them, by id.
+func (cs *Certificates) MyApplications(ctx context.Context, p auth.Principal) ([]Application, map[string]store.Certificate, error) {
 	if p.Kind != auth.KindCitizen || p.Subject == "" {
-		return nil, fmt.Errorf("%w: a citizen's own applications", ErrForbidden)
+		return nil, nil, fmt.Errorf("%w: a citizen's own applications", ErrForbidden)
 	}
-	return cs.apps.Applications(ctx, cs.rd.pseudonym(p.Subject), 100)
+	apps, err := cs.apps.Applications(ctx, cs.rd.pseudonym(p.Subject), 100)
+	if err != nil {
+		return nil, nil, err
+	}
+	certs := map[string]store.Certificate{}
+	for _, a := range apps {
+		if a.Certificate == "" {
+			continue
+		}
+		c, err := cs.store.Certificate(ctx, a.Certificate)
+		if err != nil {
+			return nil, nil, err
+		}
+		certs[c.ID] = c
+	}
+	return apps, certs, nil
 }
 
 // MyCertificate returns one of the citizen's own certificates (ErrNoCertificate for any other).
@@ -622,9 +638,14 @@ func (cs *Certificates) MyCertificate(ctx context.Context, p auth.Principal, id 
 
 // SetLink turns the public verification link of one of the citizen's own certificates off
 // (disabled) or on again.
-func (cs *Certificates) SetLink(ctx context.Context, p auth.Principal, id string, disabled bool) error {
-	if _, err := cs.MyCertificate(ctx, p, id); err != nil {
-		return err
+func (cs *Certificates) SetLink(ctx context.Context, p auth.Principal, id string, disabled bool) (store.Certificate, error) {
+	c, err := cs.MyCertificate(ctx, p, id)
+	if err != nil {
+		return c, err
 	}
-	return cs.store.SetCertificateLink(ctx, id, disabled)
+	if err := cs.store.SetCertificateLink(ctx, id, disabled); err != nil {
+		return c, err
+	}
+	c.LinkDisabled = disabled
+	return c, nil
 }

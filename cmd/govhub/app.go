@@ -687,7 +687,7 @@ func (a *app) handler() http.Handler {
 	limits := newLimiter(a.cfg.RateLimits, a.cfg.Logger)
 	limits.refused = a.logRateLimited
 	gql := graph.NewHandler(&graph.Resolver{Reader: a.reader, Updater: a.updater, Review: a.review, CitizenLog: a.citizens,
-		Officers: a.officers, Questions: a.questions, Logger: a.cfg.Logger}, graph.HandlerConfig{Introspection: !a.cfg.NoIntrospection, TrustedDocuments: a.cfg.TrustedDocuments,
+		Officers: a.officers, Questions: a.questions, Certificates: a.certificates, Logger: a.cfg.Logger}, graph.HandlerConfig{Introspection: !a.cfg.NoIntrospection, TrustedDocuments: a.cfg.TrustedDocuments,
 		Authenticate: limits.authenticate(a.verifier.Verify), MaxBodyBytes: maxRequestBytes, RequestTimeout: a.requestTimeout()})
 	mux := http.NewServeMux()
 	// The GraphQL handler bounds its own bodies (413 with a GraphQL error).
