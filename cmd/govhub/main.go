@@ -16,6 +16,7 @@
 //	govhub status          the running hub's operational status (operator endpoint)
 //	govhub bench           load a running hub over HTTP and report throughput and latency
 //	govhub verify-proof    check, offline, the range proofs of a saved answer (verifyproof.go)
+//	govhub verify-certificate  check, offline, a certificate's verification document (verifycert.go)
 //
 // Beside a running hub, the commands that read open its database read-only, and those that change
 // something ask the hub over HTTP with a token (admin.go).
@@ -101,6 +102,9 @@ commands:
   verify-proof FILE [--context ID]
                   check, offline, the range proofs (predicate answers) of a saved GraphQL
                   response; or one proof given by flags
+  verify-certificate FILE --log-key K [--witness-key K …] [--quorum N] [--status FILE]
+                  check, offline, a certificate's verification document (GET /verify/<id>.json):
+                  signature, threshold proofs, issue entry under the witnessed log, status
 
 Beside a running hub: ledger verify, ledger receipt, policy export and official resolve read its
 database read-only; policy import and status ask the hub.
@@ -177,6 +181,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdBackup(ctx, args[1:], stdout, stderr)
 	case "verify-proof":
 		return cmdVerifyProof(args[1:], stdout, stderr)
+	case "verify-certificate":
+		return cmdVerifyCertificate(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
