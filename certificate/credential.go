@@ -103,15 +103,15 @@ func Unsigned(in Issuance) map[string]any {
 	proofs := make([]any, 0, len(in.Proofs))
 	for _, p := range in.Proofs {
 		proofs = append(proofs, map[string]any{"field": p.Field, "predicate": p.Predicate,
-			"statement": map[string]any{"kind": p.Statement.Kind, "min": p.Statement.Min, "max": p.Statement.Max},
+			"statement":  map[string]any{"kind": p.Statement.Kind, "min": p.Statement.Min, "max": p.Statement.Max},
 			"commitment": p.Commitment, "proof": p.Proof})
 	}
 	return map[string]any{
-		"@context": []any{credential.ContextV2},
-		"id":       IDPrefix + in.ID,
-		"type":     []any{credential.TypeVerifiableCredential, TypeCertificate},
-		"issuer":   in.Issuer,
-		"name":     in.Type.TitleEn + " / " + in.Type.TitleZh,
+		"@context":  []any{credential.ContextV2},
+		"id":        IDPrefix + in.ID,
+		"type":      []any{credential.TypeVerifiableCredential, TypeCertificate},
+		"issuer":    in.Issuer,
+		"name":      in.Type.TitleEn + " / " + in.Type.TitleZh,
 		"validFrom": in.Issued.UTC().Format("2006-01-02T15:04:05Z"),
 		"credentialSubject": map[string]any{
 			"certificateType": in.Type.Code,

@@ -442,7 +442,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // read is refused when proposed, not when a certificate is asked for. Errors wrap ErrRule.
 func CheckTypes(ctx context.Context, snap *policy.Snapshot) error {
 	var errs []error
-	for _, t := range snap.CertificateTypes() {
+	for _, t := range snap.Info().CertificateTypes {
 		r, err := Compile(t)
 		if err != nil {
 			errs = append(errs, err)

@@ -206,11 +206,6 @@ func (s *Snapshot) CertificateType(code string) (CertificateType, bool) {
 	return t, true
 }
 
-// CertificateTypes returns the types in force, sorted by code.
-func (s *Snapshot) CertificateTypes() []CertificateType {
-	return cloneTypes(s.info.CertificateTypes)
-}
-
 func cloneTypes(ts []CertificateType) []CertificateType {
 	if ts == nil {
 		return nil

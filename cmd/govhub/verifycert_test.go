@@ -405,7 +405,6 @@ func keysNoteVerifier(name string) (string, error) {
 	return k.VerifierKey, err
 }
 
-
 func mustIndex(id string) int {
 	i, _ := strconv.Atoi(strings.TrimPrefix(id, "C"))
 	return i
