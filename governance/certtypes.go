@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/certificate"
 	"github.com/govhub/govhub/dataset"
 	"github.com/govhub/govhub/policy"
@@ -29,4 +30,30 @@ func checkCertificateTypes(ctx context.Context, after policy.Set) error {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return nil
+}
+
+// CertificateImpact is how a proposed change of one certificate type moves the citizens held
+// (hub.Certificates.PreviewTypes): counts only.
+type CertificateImpact struct {
+	Type       string
+	Citizens   int  // evaluated
+	Truncated  bool // the store holds more than were evaluated
+	Eligible   int  // turned eligible
+	Ineligible int  // turned ineligible
+}
+
+// CertificatePreview computes the impact of changing the certificate types before into after, as
+// the officer p; it logs its own aggregate access entry. hub.Certificates provides it (cmd wires
+// it: governance does not import hub).
+type CertificatePreview func(ctx context.Context, p auth.Principal, before, after []policy.CertificateType) ([]CertificateImpact, error)
+
+// WithCertificatePreview makes proposals that change certificate types carry the counts of
+// citizens each change turns eligible or ineligible.
+func WithCertificatePreview(f CertificatePreview) Option {
+	return func(o *Officers) { o.certPreview = f }
+}
+
+// touchesTypes reports whether c edits certificate types.
+func touchesTypes(c policy.Change) bool {
+	return len(c.AddCertificateTypes)+len(c.ReplaceCertificateTypes)+len(c.RetireCertificateTypes) > 0
 }

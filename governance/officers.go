@@ -94,6 +94,8 @@ type Officers struct {
 	officials *usecase.Officials
 	now       func() time.Time
 	rand      io.Reader
+	// certPreview counts the citizens a certificate type change moves (optional).
+	certPreview CertificatePreview
 
 	setMu sync.Mutex
 	set   policy.Set // the latest whole policy version read
@@ -250,9 +252,19 @@ func (o *Officers) ProposePolicyChange(ctx context.Context, p auth.Principal, c 
 		return Proposal{}, err
 	}
 	base := o.policy.Snapshot().Version()
-	_, impact, err := o.preview(ctx, base, c)
+	after, impact, err := o.preview(ctx, base, c)
 	if err != nil {
 		return Proposal{}, err
+	}
+	var certImpact []CertificateImpact
+	if o.certPreview != nil && touchesTypes(c) {
+		before, err := o.policySet(ctx, base)
+		if err != nil {
+			return Proposal{}, err
+		}
+		if certImpact, err = o.certPreview(ctx, p, before.CertificateTypes, after.CertificateTypes); err != nil {
+			return Proposal{}, fmt.Errorf("previewing the certificate types: %w", err)
+		}
 	}
 	change, err := encodeChange(c)
 	if err != nil {
@@ -270,10 +282,15 @@ func (o *Officers) ProposePolicyChange(ctx context.Context, p auth.Principal, c 
 		ID: usecase.RandomID(o.rand), Base: base, Reason: strings.TrimSpace(reason), ProposedBy: p.Subject, ProposerIssuer: p.Issuer, Created: o.now(),
 		Change: change, Impact: imp, Entry: r.Index, Status: store.ProposalPending,
 	}
+	if certImpact != nil {
+		if sp.CertificateImpact, err = json.Marshal(certImpact); err != nil {
+			return Proposal{}, err
+		}
+	}
 	if err := o.proposals.AddProposal(ctx, sp); err != nil {
 		return Proposal{}, fmt.Errorf("storing the proposal: %w", err)
 	}
-	return Proposal{Proposal: sp, Change: c, Impact: impact}, nil
+	return Proposal{Proposal: sp, Change: c, Impact: impact, CertificateImpact: certImpact}, nil
 }
 
 // ApprovePolicyChange approves a pending proposal. The approver must be an officer other than the

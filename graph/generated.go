@@ -13,6 +13,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
+	"github.com/govhub/govhub/governance"
 	"github.com/govhub/govhub/graph/model"
 	"github.com/govhub/govhub/graph/scalar"
 	"github.com/govhub/govhub/ledger"
@@ -168,6 +169,14 @@ type ComplexityRoot struct {
 		Since      func(childComplexity int) int
 		TitleEn    func(childComplexity int) int
 		TitleZh    func(childComplexity int) int
+	}
+
+	CertificateTypeImpact struct {
+		Citizens   func(childComplexity int) int
+		Eligible   func(childComplexity int) int
+		Ineligible func(childComplexity int) int
+		Truncated  func(childComplexity int) int
+		Type       func(childComplexity int) int
 	}
 
 	Citizen struct {
@@ -351,6 +360,7 @@ type ComplexityRoot struct {
 
 	PolicyProposal struct {
 		BaseVersion         func(childComplexity int) int
+		CertificateImpact   func(childComplexity int) int
 		Change              func(childComplexity int) int
 		Created             func(childComplexity int) int
 		Decided             func(childComplexity int) int
@@ -1122,6 +1132,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CertificateType.TitleZh(childComplexity), true
+
+	case "CertificateTypeImpact.citizens":
+		if e.ComplexityRoot.CertificateTypeImpact.Citizens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateTypeImpact.Citizens(childComplexity), true
+	case "CertificateTypeImpact.eligible":
+		if e.ComplexityRoot.CertificateTypeImpact.Eligible == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateTypeImpact.Eligible(childComplexity), true
+	case "CertificateTypeImpact.ineligible":
+		if e.ComplexityRoot.CertificateTypeImpact.Ineligible == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateTypeImpact.Ineligible(childComplexity), true
+	case "CertificateTypeImpact.truncated":
+		if e.ComplexityRoot.CertificateTypeImpact.Truncated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateTypeImpact.Truncated(childComplexity), true
+	case "CertificateTypeImpact.type":
+		if e.ComplexityRoot.CertificateTypeImpact.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateTypeImpact.Type(childComplexity), true
 
 	case "Citizen.businessLicense":
 		if e.ComplexityRoot.Citizen.BusinessLicense == nil {
@@ -1909,6 +1950,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PolicyProposal.BaseVersion(childComplexity), true
+	case "PolicyProposal.certificateImpact":
+		if e.ComplexityRoot.PolicyProposal.CertificateImpact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyProposal.CertificateImpact(childComplexity), true
 	case "PolicyProposal.change":
 		if e.ComplexityRoot.PolicyProposal.Change == nil {
 			break
@@ -3608,6 +3655,21 @@ extend type PolicyVersion {
   "The certificate types of the version."
   certificateTypes: [CertificateType!]!
 }
+
+"How many of the citizens held a proposed certificate type change turns eligible or ineligible (counts only)."
+type CertificateTypeImpact {
+  type: String!
+  "How many citizens were evaluated; truncated: the store holds more."
+  citizens: Int!
+  truncated: Boolean!
+  eligible: Int!
+  ineligible: Int!
+}
+
+extend type PolicyProposal {
+  "For a change of certificate types: the citizens each type's change moves, computed on the current store when proposed."
+  certificateImpact: [CertificateTypeImpact!]!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -3860,6 +3922,22 @@ func (ec *executionContext) childFields_CertificateType(ctx context.Context, fie
 		return ec.fieldContext_CertificateType_since(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CertificateType", field.Name)
+}
+
+func (ec *executionContext) childFields_CertificateTypeImpact(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "type":
+		return ec.fieldContext_CertificateTypeImpact_type(ctx, field)
+	case "citizens":
+		return ec.fieldContext_CertificateTypeImpact_citizens(ctx, field)
+	case "truncated":
+		return ec.fieldContext_CertificateTypeImpact_truncated(ctx, field)
+	case "eligible":
+		return ec.fieldContext_CertificateTypeImpact_eligible(ctx, field)
+	case "ineligible":
+		return ec.fieldContext_CertificateTypeImpact_ineligible(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CertificateTypeImpact", field.Name)
 }
 
 func (ec *executionContext) childFields_Citizen(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4212,6 +4290,8 @@ func (ec *executionContext) childFields_PolicyProposal(ctx context.Context, fiel
 		return ec.fieldContext_PolicyProposal_version(ctx, field)
 	case "decisionLedgerIndex":
 		return ec.fieldContext_PolicyProposal_decisionLedgerIndex(ctx, field)
+	case "certificateImpact":
+		return ec.fieldContext_PolicyProposal_certificateImpact(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PolicyProposal", field.Name)
 }
@@ -7368,6 +7448,121 @@ func (ec *executionContext) _CertificateType_since(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_CertificateType_since(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CertificateType", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateTypeImpact_type(ctx context.Context, field graphql.CollectedField, obj *governance.CertificateImpact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateTypeImpact_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateTypeImpact_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateTypeImpact", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateTypeImpact_citizens(ctx context.Context, field graphql.CollectedField, obj *governance.CertificateImpact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateTypeImpact_citizens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Citizens, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateTypeImpact_citizens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateTypeImpact", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateTypeImpact_truncated(ctx context.Context, field graphql.CollectedField, obj *governance.CertificateImpact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateTypeImpact_truncated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Truncated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateTypeImpact_truncated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateTypeImpact", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateTypeImpact_eligible(ctx context.Context, field graphql.CollectedField, obj *governance.CertificateImpact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateTypeImpact_eligible(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Eligible, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateTypeImpact_eligible(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateTypeImpact", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateTypeImpact_ineligible(ctx context.Context, field graphql.CollectedField, obj *governance.CertificateImpact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateTypeImpact_ineligible(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ineligible, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateTypeImpact_ineligible(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateTypeImpact", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _Citizen_id(ctx context.Context, field graphql.CollectedField, obj *model.Citizen) (ret graphql.Marshaler) {
@@ -10982,6 +11177,38 @@ func (ec *executionContext) _PolicyProposal_decisionLedgerIndex(ctx context.Cont
 }
 func (ec *executionContext) fieldContext_PolicyProposal_decisionLedgerIndex(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PolicyProposal", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyProposal_certificateImpact(ctx context.Context, field graphql.CollectedField, obj *model.PolicyProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyProposal_certificateImpact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CertificateImpact, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []governance.CertificateImpact) graphql.Marshaler {
+			return ec.marshalNCertificateTypeImpact2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgovernanceᚐCertificateImpactᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyProposal_certificateImpact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyProposal",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CertificateTypeImpact(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _PolicyRule_role(ctx context.Context, field graphql.CollectedField, obj *policy.Rule) (ret graphql.Marshaler) {
@@ -16490,6 +16717,64 @@ func (ec *executionContext) _CertificateType(ctx context.Context, sel ast.Select
 	return out
 }
 
+var certificateTypeImpactImplementors = []string{"CertificateTypeImpact"}
+
+func (ec *executionContext) _CertificateTypeImpact(ctx context.Context, sel ast.SelectionSet, obj *governance.CertificateImpact) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, certificateTypeImpactImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CertificateTypeImpact")
+		case "type":
+			out.Values[i] = ec._CertificateTypeImpact_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "citizens":
+			out.Values[i] = ec._CertificateTypeImpact_citizens(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "truncated":
+			out.Values[i] = ec._CertificateTypeImpact_truncated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "eligible":
+			out.Values[i] = ec._CertificateTypeImpact_eligible(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ineligible":
+			out.Values[i] = ec._CertificateTypeImpact_ineligible(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var citizenImplementors = []string{"Citizen"}
 
 func (ec *executionContext) _Citizen(ctx context.Context, sel ast.SelectionSet, obj *model.Citizen) graphql.Marshaler {
@@ -18033,6 +18318,11 @@ func (ec *executionContext) _PolicyProposal(ctx context.Context, sel ast.Selecti
 		case "decisionLedgerIndex":
 			out.Values[i] = ec._PolicyProposal_decisionLedgerIndex(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "certificateImpact":
+			out.Values[i] = ec._PolicyProposal_certificateImpact(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -20447,6 +20737,26 @@ func (ec *executionContext) marshalNCertificateType2ᚕgithubᚗcomᚋgovhubᚋg
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCertificateType2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐCertificateType(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCertificateTypeImpact2githubᚗcomᚋgovhubᚋgovhubᚋgovernanceᚐCertificateImpact(ctx context.Context, sel ast.SelectionSet, v governance.CertificateImpact) graphql.Marshaler {
+	return ec._CertificateTypeImpact(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCertificateTypeImpact2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgovernanceᚐCertificateImpactᚄ(ctx context.Context, sel ast.SelectionSet, v []governance.CertificateImpact) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCertificateTypeImpact2githubᚗcomᚋgovhubᚋgovhubᚋgovernanceᚐCertificateImpact(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {

@@ -437,7 +437,7 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 		return nil, err
 	}
 	a.officers, err = governance.New(governance.Config{Policy: engine, Versions: st.store, Proposals: st.store, Ledger: a.ledger(),
-		Follower: follower, Officials: a.officials})
+		Follower: follower, Officials: a.officials}, governance.WithCertificatePreview(a.certificatePreview))
 	if err != nil {
 		return nil, err
 	}

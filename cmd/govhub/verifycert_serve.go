@@ -9,8 +9,11 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/crypto/keys"
+	"github.com/govhub/govhub/governance"
 	"github.com/govhub/govhub/hub"
+	"github.com/govhub/govhub/policy"
 )
 
 // Certificates on the hub (hub.Certificates): the credential key (keys/credential.key, mode 0600,
@@ -112,4 +115,18 @@ func (a *app) serveCertificateJSON(w http.ResponseWriter, r *http.Request, get f
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	w.Write(body)
+}
+
+// certificatePreview is the officers' preview of a certificate type change (governance
+// CertificatePreview), computed by the hub.
+func (a *app) certificatePreview(ctx context.Context, p auth.Principal, before, after []policy.CertificateType) ([]governance.CertificateImpact, error) {
+	imp, err := a.certificates.PreviewTypes(ctx, p, before, after, hub.DefaultPreviewCitizens)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]governance.CertificateImpact, len(imp))
+	for i, x := range imp {
+		out[i] = governance.CertificateImpact{Type: x.Type, Citizens: x.Citizens, Truncated: x.Truncated, Eligible: x.Eligible, Ineligible: x.Ineligible}
+	}
+	return out, nil
 }

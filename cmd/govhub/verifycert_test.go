@@ -16,6 +16,7 @@ import (
 	"github.com/govhub/govhub/certificate"
 	"github.com/govhub/govhub/crypto/keys"
 	"github.com/govhub/govhub/demo"
+	"github.com/govhub/govhub/governance"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/policy"
 )
@@ -294,10 +295,42 @@ func TestCertificateAcceptance(t *testing.T) {
 	officerB := auth.Principal{Kind: auth.KindOfficer, Department: "privacy-office", Role: auth.RoleOfficer, Subject: "officer-b"}
 	snap := h.app.reader.Policy()
 	typ, _ := snap.CertificateType("home-purchase-eligibility")
-	typ.Rule = `socialInsurance.contributionMonths >= 60 && size(property) + size(spouse.property) < 2`
-	prop, err := h.app.officers.ProposePolicyChange(t.Context(), officerA, policy.Change{ReplaceCertificateTypes: []policy.CertificateType{typ}}, "hukou alone no longer qualifies")
+	// The hukou city that qualifies moves from 上海市 to the refused citizen's.
+	typ.Rule = `(identity.hukouCity == "` + fails.hukou + `" || socialInsurance.contributionMonths >= 60) && size(property) + size(spouse.property) < 2`
+	prop, err := h.app.officers.ProposePolicyChange(t.Context(), officerA, policy.Change{ReplaceCertificateTypes: []policy.CertificateType{typ}}, "the qualifying hukou city changes")
 	if err != nil {
 		t.Fatalf("ProposePolicyChange = %v", err)
+	}
+	// The proposal shows how many citizens the change moves, as the generator's records say.
+	wantIn, wantOut := 0, 0
+	for i := 1; i <= n; i++ {
+		f := factsOf(h.gen, i, n)
+		was := (f.hukou == "上海市" || f.months >= 60) && f.homes < 2
+		is := (f.hukou == fails.hukou || f.months >= 60) && f.homes < 2
+		switch {
+		case was && !is:
+			wantOut++
+		case is && !was:
+			wantIn++
+		}
+	}
+	want := governance.CertificateImpact{Type: "home-purchase-eligibility", Citizens: n, Eligible: wantIn, Ineligible: wantOut}
+	if len(prop.CertificateImpact) != 1 || prop.CertificateImpact[0] != want || wantIn == 0 {
+		t.Errorf("certificate impact = %+v, want %+v", prop.CertificateImpact, want)
+	}
+	t.Logf("the change turns %d of %d citizens eligible and %d ineligible", wantIn, n, wantOut)
+	previews := 0
+	all, _ := h.entries()
+	for _, e := range all {
+		if e.Kind == ledger.KindAccess && e.Reason == "certificate-preview" {
+			previews++
+			if len(e.Subjects) != 0 || e.Department != "privacy-office" {
+				t.Errorf("the preview entry names %d citizens, actor %s", len(e.Subjects), e.Department)
+			}
+		}
+	}
+	if previews != 1 {
+		t.Errorf("%d preview entries, want 1", previews)
 	}
 	if _, err := h.app.officers.ApprovePolicyChange(t.Context(), officerB, prop.ID); err != nil {
 		t.Fatalf("ApprovePolicyChange = %v", err)

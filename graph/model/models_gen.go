@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 
+	"github.com/govhub/govhub/governance"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/policy"
 )
@@ -377,6 +378,8 @@ type PolicyProposal struct {
 	// The policy version an approval created.
 	Version             *int64 `json:"version,omitempty"`
 	DecisionLedgerIndex *int64 `json:"decisionLedgerIndex,omitempty"`
+	// For a change of certificate types: the citizens each type's change moves, computed on the current store when proposed.
+	CertificateImpact []governance.CertificateImpact `json:"certificateImpact"`
 }
 
 // The answer to one predicate about a sensitive integer value. Check it offline with govhub verify-proof.
