@@ -65,7 +65,7 @@ func (a *app) openCertificates() error {
 	}
 	st := a.storage.store
 	a.certificates, err = hub.NewCertificates(hub.CertificatesConfig{Reader: a.reader, Store: st, Applications: st, Key: key, DID: did,
-		BaseURL: public, Published: a.log, Proofs: a.log.Reader(), LogKey: a.keys.log.VerifierKey, WitnessKeys: wkeys, Quorum: a.cfg.WitnessQuorum})
+		BaseURL: public, Published: a.log, Proofs: a.log.Reader(), LogKey: a.keys.log.VerifierKey, WitnessKeys: wkeys, Quorum: a.witnessQuorum})
 	return err
 }
 
