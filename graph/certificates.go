@@ -6,6 +6,7 @@ import (
 
 	"github.com/govhub/govhub/graph/model"
 	"github.com/govhub/govhub/hub"
+	"github.com/govhub/govhub/policy"
 	"github.com/govhub/govhub/store"
 )
 
@@ -119,4 +120,11 @@ func (r *Resolver) myCertificate(ctx context.Context, id string) (*model.Certifi
 		return nil, err
 	}
 	return toCertificate(c), nil
+}
+
+func (r *Resolver) certificateTypes(ctx context.Context) ([]policy.CertificateType, error) {
+	if _, err := principal(ctx); err != nil {
+		return nil, err
+	}
+	return r.Certificates.Types(), nil
 }

@@ -442,6 +442,7 @@ type ComplexityRoot struct {
 
 	Query struct {
 		AccessQuestions     func(childComplexity int, status *model.QuestionStatus) int
+		CertificateTypes    func(childComplexity int) int
 		Citizen             func(childComplexity int, id string, purpose string) int
 		Citizens            func(childComplexity int, purpose string, filter *model.CitizenFilter, first *int, after *string) int
 		ConsistencyProof    func(childComplexity int, from int64, to *int64) int
@@ -584,6 +585,7 @@ type QueryResolver interface {
 	AccessQuestions(ctx context.Context, status *model.QuestionStatus) ([]model.AccessQuestion, error)
 	MyApplications(ctx context.Context) ([]model.CertificateApplication, error)
 	MyCertificate(ctx context.Context, id string) (*model.Certificate, error)
+	CertificateTypes(ctx context.Context) ([]policy.CertificateType, error)
 }
 type SealedIntResolver interface {
 	Proof(ctx context.Context, obj *model.SealedInt, predicate string) (*model.PredicateProof, error)
@@ -2294,6 +2296,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AccessQuestions(childComplexity, args["status"].(*model.QuestionStatus)), true
+	case "Query.certificateTypes":
+		if e.ComplexityRoot.Query.CertificateTypes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.CertificateTypes(childComplexity), true
 	case "Query.citizen":
 		if e.ComplexityRoot.Query.Citizen == nil {
 			break
@@ -3669,6 +3677,11 @@ type CertificateTypeImpact {
 extend type PolicyProposal {
   "For a change of certificate types: the citizens each type's change moves, computed on the current store when proposed."
   certificateImpact: [CertificateTypeImpact!]!
+}
+
+extend type Query {
+  "The certificate types in force (what one may apply for). Any token."
+  certificateTypes: [CertificateType!]!
 }
 `, BuiltIn: false},
 }
@@ -13169,6 +13182,38 @@ func (ec *executionContext) fieldContext_Query_myCertificate(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_certificateTypes(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_certificateTypes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().CertificateTypes(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []policy.CertificateType) graphql.Marshaler {
+			return ec.marshalNCertificateType2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐCertificateTypeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_certificateTypes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CertificateType(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19633,6 +19678,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				}()
 				res = ec._Query_myCertificate(ctx, field)
 				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "certificateTypes":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_certificateTypes(ctx, field)
+				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res

@@ -284,6 +284,11 @@ func (r *queryResolver) MyCertificate(ctx context.Context, id string) (*model.Ce
 	return r.myCertificate(ctx, id)
 }
 
+// CertificateTypes is the resolver for the certificateTypes field.
+func (r *queryResolver) CertificateTypes(ctx context.Context) ([]policy.CertificateType, error) {
+	return r.certificateTypes(ctx)
+}
+
 // Proof is the resolver for the proof field.
 func (r *sealedIntResolver) Proof(ctx context.Context, obj *model.SealedInt, predicate string) (*model.PredicateProof, error) {
 	return r.proof(ctx, obj, predicate)

@@ -126,6 +126,11 @@ func NewCertificates(cfg CertificatesConfig) (*Certificates, error) {
 		pub: cfg.Published, proofs: cfg.Proofs, logKey: cfg.LogKey, wkeys: slices.Clone(cfg.WitnessKeys), quorum: cfg.Quorum}, nil
 }
 
+// Types returns the certificate types in force, sorted by code.
+func (cs *Certificates) Types() []policy.CertificateType {
+	return cs.rd.policy.Snapshot().Info().CertificateTypes
+}
+
 // DIDDocument returns the issuer's DID document (JSON), served at /.well-known/did.json.
 func (cs *Certificates) DIDDocument() []byte { return slices.Clone(cs.didDoc) }
 

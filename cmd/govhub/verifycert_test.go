@@ -388,6 +388,9 @@ func TestCitizenApplies(t *testing.T) {
 	h := startHub(t, 3)
 	c := h.findCitizen(3, "identity")
 	tok := h.token(auth.Principal{Kind: auth.KindCitizen, Subject: c.ID})
+	if r := h.query(tok, `{ certificateTypes { code since claims { name } } }`, nil); len(r.Errors) > 0 || len(r.Data["certificateTypes"].([]any)) != 3 {
+		t.Fatalf("certificateTypes = %+v %+v", r.Data, r.Errors)
+	}
 	r := h.query(tok, `mutation { applyForCertificate(type: "identity-proof") { id status steps { name index } certificate { id credential } } }`, nil)
 	if len(r.Errors) > 0 {
 		t.Fatalf("applyForCertificate: %+v", r.Errors)
