@@ -445,3 +445,90 @@ func mustIndex(id string) int {
 	i, _ := strconv.Atoi(strings.TrimPrefix(id, "C"))
 	return i
 }
+
+// A certificate of a hub with witnesses verifies offline only with the quorum of their keys: its
+// issue entry is under a cosigned checkpoint.
+func TestCertificateWitnessed(t *testing.T) {
+	dir := t.TempDir()
+	h := &testHub{t: t, dir: filepath.Join(dir, "hub"), gen: demo.NewGenerator(testSeed)}
+	k, err := loadKeys(h.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wcfgs []witnessConfig
+	var wkeys []string
+	for _, name := range []string{"w1.tax.example", "w2.health.example"} {
+		keyFile := filepath.Join(dir, name+".key")
+		var out bytes.Buffer
+		if err := run(t.Context(), []string{"keygen", "--name", name, "--out", keyFile}, &out, &out); err != nil {
+			t.Fatalf("keygen: %v", err)
+		}
+		srv, _, err := newWitness(keyFile, []string{k.log.VerifierKey}, filepath.Join(dir, name+"-state"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := httptest.NewServer(srv)
+		t.Cleanup(hs.Close)
+		vkey := strings.TrimSpace(out.String())
+		wc, err := parseWitness(hs.URL + "=" + vkey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wcfgs, wkeys = append(wcfgs, wc), append(wkeys, vkey)
+	}
+	cfg := h.config()
+	cfg.Witnesses, cfg.WitnessQuorum = wcfgs, 2
+	a, err := openApp(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.app, h.handler = a, a.handler()
+	t.Cleanup(h.close)
+	if err := seedDemo(t.Context(), a, 4, testSeed); err != nil {
+		t.Fatal(err)
+	}
+	c := h.findCitizen(4, "identity")
+	r := h.query(h.token(policeClerk), certDoc, map[string]any{"type": "identity-proof", "citizen": c.ID})
+	if len(r.Errors) > 0 {
+		t.Fatal(r.Errors)
+	}
+	cert, _ := r.Data["requestCertificate"].(map[string]any)["certificate"].(map[string]any)
+	if cert == nil {
+		t.Fatalf("requestCertificate = %v", r.Data)
+	}
+	code, body := h.getJSON("/verify/" + cert["id"].(string) + ".json")
+	if code != http.StatusOK {
+		t.Fatalf("GET = %d %s", code, body)
+	}
+	var v certificate.Verification
+	if err := json.Unmarshal(body, &v); err != nil || v.Quorum != 2 || len(v.WitnessKeys) != 2 {
+		t.Fatalf("verification document names quorum %d of %v (%v)", v.Quorum, v.WitnessKeys, err)
+	}
+	file := filepath.Join(dir, "cert.json")
+	os.WriteFile(file, body, 0o600)
+	args := []string{"--quorum", "2", "--witness-key", wkeys[0], "--witness-key", wkeys[1]}
+	if out, err := h.verifyCert(t, file, args...); err != nil || !strings.HasPrefix(out, "VALID") || !strings.Contains(out, "at least 2 of 2 trusted witnesses") {
+		t.Errorf("verify-certificate with the witnesses = %v\n%s", err, out)
+	}
+	// The issuer key can be pinned: the DID document's, and no other.
+	var did map[string]any
+	json.Unmarshal(v.DIDDocument, &did)
+	mk := did["verificationMethod"].([]any)[0].(map[string]any)["publicKeyMultibase"].(string)
+	if out, err := h.verifyCert(t, file, append(args, "--issuer-key", mk)...); err != nil {
+		t.Errorf("with the pinned issuer key = %v\n%s", err, out)
+	}
+	if out, err := h.verifyCert(t, file, append(args, "--issuer-key", "z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK")...); err == nil {
+		t.Errorf("with another pinned issuer key = nil\n%s", out)
+	}
+	if out, err := h.verifyCert(t, file, "--quorum", "1", "--witness-key", wkeys[0]); err != nil {
+		t.Errorf("quorum 1 of the first witness = %v\n%s", err, out)
+	}
+	// A witness that did not cosign does not count.
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"keygen", "--name", "w9.example", "--out", filepath.Join(dir, "w9.key")}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := h.verifyCert(t, file, "--quorum", "1", "--witness-key", strings.TrimSpace(out.String())); err == nil {
+		t.Errorf("quorum 1 of a witness that did not cosign = nil\n%s", out)
+	}
+}
