@@ -128,3 +128,15 @@ func (r *Resolver) certificateTypes(ctx context.Context) ([]policy.CertificateTy
 	}
 	return r.Certificates.Types(), nil
 }
+
+func (r *Resolver) reviewApplication(ctx context.Context, id string, approve bool, reason *string) (*model.CertificateApplication, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	why := ""
+	if reason != nil {
+		why = *reason
+	}
+	return applied(r.Certificates.Review(ctx, p, id, approve, why))
+}

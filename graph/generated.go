@@ -317,6 +317,7 @@ type ComplexityRoot struct {
 		QuestionAccess        func(childComplexity int, index int64, message string) int
 		RejectPolicyChange    func(childComplexity int, id string, reason string) int
 		RequestCertificate    func(childComplexity int, typeArg string, citizenID string) int
+		ReviewApplication     func(childComplexity int, id string, approve bool, reason *string) int
 		RevokeCertificate     func(childComplexity int, id string, reason string) int
 		SetCertificateLink    func(childComplexity int, id string, enabled bool) int
 		UpdateBusinessLicense func(childComplexity int, citizenID string, purpose string, input []model.BusinessLicenseInput) int
@@ -545,6 +546,7 @@ type MutationResolver interface {
 	ApplyForCertificate(ctx context.Context, typeArg string) (*model.CertificateApplication, error)
 	RevokeCertificate(ctx context.Context, id string, reason string) (*model.Certificate, error)
 	SetCertificateLink(ctx context.Context, id string, enabled bool) (*model.Certificate, error)
+	ReviewApplication(ctx context.Context, id string, approve bool, reason *string) (*model.CertificateApplication, error)
 }
 type PolicyRuleResolver interface {
 	Action(ctx context.Context, obj *policy.Rule) (string, error)
@@ -1734,6 +1736,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RequestCertificate(childComplexity, args["type"].(string), args["citizenId"].(string)), true
+	case "Mutation.reviewApplication":
+		if e.ComplexityRoot.Mutation.ReviewApplication == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reviewApplication_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReviewApplication(childComplexity, args["id"].(string), args["approve"].(bool), args["reason"].(*string)), true
 	case "Mutation.revokeCertificate":
 		if e.ComplexityRoot.Mutation.RevokeCertificate == nil {
 			break
@@ -3683,6 +3696,15 @@ extend type Query {
   "The certificate types in force (what one may apply for). Any token."
   certificateTypes: [CertificateType!]!
 }
+
+extend type Mutation {
+  """
+  An official of the issuing department decides an application waiting for review (a type with
+  review): approved, it is gathered and decided again under the rule in force, then issued or
+  refused; rejected, it is refused with the reason (kept with the application, off the ledger).
+  """
+  reviewApplication(id: ID!, approve: Boolean!, reason: String): CertificateApplication!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -4780,6 +4802,36 @@ func (ec *executionContext) field_Mutation_requestCertificate_args(ctx context.C
 		return nil, err
 	}
 	args["citizenId"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reviewApplication_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "approve",
+		func(ctx context.Context, v any) (bool, error) {
+			return ec.unmarshalNBoolean2bool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["approve"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg2
 	return args, nil
 }
 
@@ -10351,6 +10403,50 @@ func (ec *executionContext) fieldContext_Mutation_setCertificateLink(ctx context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_setCertificateLink_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reviewApplication(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reviewApplication(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReviewApplication(ctx, fc.Args["id"].(string), fc.Args["approve"].(bool), fc.Args["reason"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CertificateApplication) graphql.Marshaler {
+			return ec.marshalNCertificateApplication2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐCertificateApplication(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reviewApplication(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CertificateApplication(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reviewApplication_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -18036,6 +18132,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "setCertificateLink":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setCertificateLink(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reviewApplication":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reviewApplication(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++

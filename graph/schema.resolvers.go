@@ -115,6 +115,11 @@ func (r *mutationResolver) SetCertificateLink(ctx context.Context, id string, en
 	return r.setCertificateLink(ctx, id, enabled)
 }
 
+// ReviewApplication is the resolver for the reviewApplication field.
+func (r *mutationResolver) ReviewApplication(ctx context.Context, id string, approve bool, reason *string) (*model.CertificateApplication, error) {
+	return r.reviewApplication(ctx, id, approve, reason)
+}
+
 // Action is the resolver for the action field.
 func (r *policyRuleResolver) Action(ctx context.Context, obj *policy.Rule) (string, error) {
 	return string(obj.Action), nil

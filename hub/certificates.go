@@ -31,7 +31,7 @@ import (
 // whose subject is the citizen's salted commitment, indexed in the citizen's access log before it
 // is stored:
 //
-//	received → gathered → decided → (review) → issued | refused
+//	received → gathered → decided → (review → reviewed → gathered → decided) → issued | refused
 //
 // Gathering reads what the rule needs through Reader.ReadCitizen as the issuing role for the
 // type's purpose: one access entry, in the citizen's log, naming each field and level and each
@@ -64,6 +64,7 @@ type CertificateStore interface {
 // for concurrent use.
 type ApplicationStore interface {
 	SaveApplication(ctx context.Context, a store.Application) error
+	Application(ctx context.Context, id string) (store.Application, error)
 	Applications(ctx context.Context, pseudonym string, limit int) ([]store.Application, error)
 }
 
@@ -221,74 +222,114 @@ func (cs *Certificates) step(ctx context.Context, p auth.Principal, t policy.Cer
 
 // run takes an application through its steps.
 func (cs *Certificates) run(ctx context.Context, issuer auth.Principal, t policy.CertificateType, citizen string, byCitizen bool) (Application, *store.Certificate, error) {
-	rule, err := cs.compiled(t)
-	if err != nil {
-		return Application{}, nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
-	}
-	snap := cs.rd.policy.Snapshot()
 	appID, err := certificate.NewID(cs.rd.rand, "a-")
 	if err != nil {
 		return Application{}, nil, err
 	}
+	app := store.Application{ID: appID, Type: t.Code, Citizen: citizen, Pseudonym: cs.rd.pseudonym(citizen), Department: t.Department,
+		ByCitizen: byCitizen, Created: cs.rd.now()}
+	if err := cs.step(ctx, issuer, t, cs.rd.policy.Snapshot().Version(), &app, citizen, store.ApplicationReceived, ledger.OutcomeAllowed); err != nil {
+		return app, nil, err
+	}
+	return cs.decide(ctx, issuer, t, &app, !t.Review)
+}
+
+// refuse ends app refused for reason (which names a rule or a review, never a value).
+func (cs *Certificates) refuse(ctx context.Context, issuer auth.Principal, t policy.CertificateType, app *store.Application, reason string) (Application, *store.Certificate, error) {
+	app.Reason = reason
+	if err := cs.step(ctx, issuer, t, cs.rd.policy.Snapshot().Version(), app, app.Citizen, store.ApplicationRefused, ledger.OutcomeDenied); err != nil {
+		return *app, nil, err
+	}
+	return *app, nil, fmt.Errorf("%w: %s", ErrRefused, reason)
+}
+
+// decide gathers, decides and, when the rule holds, issues (issue) or stops for review.
+func (cs *Certificates) decide(ctx context.Context, issuer auth.Principal, t policy.CertificateType, app *store.Application, issue bool) (Application, *store.Certificate, error) {
+	citizen := app.Citizen
+	rule, err := cs.compiled(t)
+	if err != nil {
+		return *app, nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
 	certID, err := certificate.NewID(cs.rd.rand, "c-")
 	if err != nil {
-		return Application{}, nil, err
+		return *app, nil, err
 	}
-	app := store.Application{ID: appID, Type: t.Code, Pseudonym: cs.rd.pseudonym(citizen), Department: t.Department, ByCitizen: byCitizen, Created: cs.rd.now()}
-	if err := cs.step(ctx, issuer, t, snap.Version(), &app, citizen, store.ApplicationReceived, ledger.OutcomeAllowed); err != nil {
-		return app, nil, err
-	}
-	refuse := func(reason string) (Application, *store.Certificate, error) {
-		app.Reason = reason
-		if err := cs.step(ctx, issuer, t, snap.Version(), &app, citizen, store.ApplicationRefused, ledger.OutcomeDenied); err != nil {
-			return app, nil, err
-		}
-		return app, nil, fmt.Errorf("%w: %s", ErrRefused, reason)
-	}
-
 	g, err := cs.gather(ctx, issuer, t, rule, citizen, certID)
 	if errors.Is(err, ErrNotFound) {
-		return refuse("no such citizen")
+		return cs.refuse(ctx, issuer, t, app, "no such citizen")
 	}
 	if err != nil {
-		return app, nil, err
+		return *app, nil, err
 	}
-	if g.version != snap.Version() {
-		if cur, ok := cs.rd.policy.Snapshot().CertificateType(t.Code); !ok || cur.RuleVersion() != t.RuleVersion() {
-			return refuse(fmt.Sprintf("the rule %s changed while the application was gathered; apply again", t.RuleVersion()))
-		}
+	if cur, ok := cs.rd.policy.Snapshot().CertificateType(t.Code); !ok || cur.RuleVersion() != t.RuleVersion() {
+		return cs.refuse(ctx, issuer, t, app, fmt.Sprintf("the rule %s changed while the application was gathered; apply again", t.RuleVersion()))
 	}
-	if err := cs.step(ctx, issuer, t, g.version, &app, citizen, store.ApplicationGathered, ledger.OutcomeAllowed); err != nil {
-		return app, nil, err
+	if err := cs.step(ctx, issuer, t, g.version, app, citizen, store.ApplicationGathered, ledger.OutcomeAllowed); err != nil {
+		return *app, nil, err
 	}
 	out, err := rule.Eval(g.inputs)
 	if err != nil {
 		// Not decidable (a record missing, say): refused, failing closed, naming the rule only.
-		return refuse(fmt.Sprintf("the rule %s could not be decided on the records held", t.RuleVersion()))
+		return cs.refuse(ctx, issuer, t, app, fmt.Sprintf("the rule %s could not be decided on the records held", t.RuleVersion()))
 	}
-	if err := cs.step(ctx, issuer, t, g.version, &app, citizen, store.ApplicationDecided, ledger.OutcomeAllowed); err != nil {
-		return app, nil, err
+	if err := cs.step(ctx, issuer, t, g.version, app, citizen, store.ApplicationDecided, ledger.OutcomeAllowed); err != nil {
+		return *app, nil, err
 	}
 	if !out.Eligible {
-		return refuse(fmt.Sprintf("the rule %s is not met", t.RuleVersion()))
+		return cs.refuse(ctx, issuer, t, app, fmt.Sprintf("the rule %s is not met", t.RuleVersion()))
 	}
-	if t.Review {
-		// A clerk of the issuing department reviews: not available yet, so the application
-		// waits, failing closed (nothing is issued without the review).
-		if err := cs.step(ctx, issuer, t, g.version, &app, citizen, store.ApplicationReview, ledger.OutcomeAllowed); err != nil {
-			return app, nil, err
+	if !issue {
+		// A clerk of the issuing department reviews (Review); nothing is issued before.
+		if err := cs.step(ctx, issuer, t, g.version, app, citizen, store.ApplicationReview, ledger.OutcomeAllowed); err != nil {
+			return *app, nil, err
 		}
-		return app, nil, nil
+		return *app, nil, nil
 	}
 	cert, err := cs.issue(ctx, issuer, t, g, out, citizen, certID, app.ID)
 	if err != nil {
-		return app, nil, err
+		return *app, nil, err
 	}
 	app.Certificate = cert.ID
-	if err := cs.step(ctx, issuer, t, g.version, &app, citizen, store.ApplicationIssued, ledger.OutcomeAllowed); err != nil {
-		return app, cert, err
+	if err := cs.step(ctx, issuer, t, g.version, app, citizen, store.ApplicationIssued, ledger.OutcomeAllowed); err != nil {
+		return *app, cert, err
 	}
-	return app, cert, nil
+	return *app, cert, nil
+}
+
+// Review decides, as an official of the issuing department, an application waiting for review:
+// approved, it goes on under the type's rule in force (a reviewed step, then gathered and decided
+// again, so the certificate rests on the data of the moment it is issued) to issued or refused;
+// rejected, it is refused with the reviewer's reason (kept with the application, off the ledger,
+// whose refused step names no reason).
+func (cs *Certificates) Review(ctx context.Context, p auth.Principal, appID string, approve bool, reason string) (Application, *store.Certificate, error) {
+	if p.Kind != auth.KindDepartment {
+		return Application{}, nil, fmt.Errorf("%w: the issuing department reviews", ErrForbidden)
+	}
+	app, err := cs.apps.Application(ctx, appID)
+	if errors.Is(err, store.ErrNotFound) || err == nil && app.Department != p.Department {
+		return Application{}, nil, fmt.Errorf("%w: no application %q for %s", ErrInvalid, appID, p.Department)
+	}
+	if err != nil {
+		return Application{}, nil, err
+	}
+	if app.Status != store.ApplicationReview {
+		return app, nil, fmt.Errorf("%w: application %s is %s, not waiting for review", ErrConflict, appID, app.Status)
+	}
+	t, err := cs.certType(app.Type)
+	if err != nil {
+		return app, nil, err
+	}
+	if !approve {
+		r := strings.TrimSpace(reason)
+		if r == "" || len(r) > 1000 {
+			return app, nil, fmt.Errorf("%w: a rejection needs a reason (1 to 1,000 bytes)", ErrInvalid)
+		}
+		return cs.refuse(ctx, p, t, &app, "rejected at review: "+r)
+	}
+	if err := cs.step(ctx, p, t, cs.rd.policy.Snapshot().Version(), &app, app.Citizen, store.ApplicationReviewed, ledger.OutcomeAllowed); err != nil {
+		return app, nil, err
+	}
+	return cs.decide(ctx, p, t, &app, true)
 }
 
 // gathered is what gathering found.

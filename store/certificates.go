@@ -30,7 +30,8 @@ const (
 	ApplicationReceived = "received"
 	ApplicationGathered = "gathered"
 	ApplicationDecided  = "decided"
-	ApplicationReview   = "review"
+	ApplicationReview   = "review"   // waiting for a clerk's review
+	ApplicationReviewed = "reviewed" // a clerk approved it
 	ApplicationIssued   = "issued"
 	ApplicationRefused  = "refused"
 )
@@ -47,6 +48,7 @@ type ApplicationStep struct {
 type Application struct {
 	ID         string
 	Type       string
+	Citizen    string // the citizen it is about (kept off the ledger, for a review's gathering)
 	Pseudonym  string // the citizen's pseudonym in the private subject index
 	Department string // the issuing department
 	ByCitizen  bool   // the citizen applied (else a department requested)

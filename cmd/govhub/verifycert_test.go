@@ -532,3 +532,75 @@ func TestCertificateWitnessed(t *testing.T) {
 		t.Errorf("quorum 1 of a witness that did not cosign = nil\n%s", out)
 	}
 }
+
+// A type that needs review stops at the review step; the issuing department's clerk approves (the
+// application is gathered and decided again, then issued) or rejects with a reason kept off the
+// ledger.
+func TestCertificateReview(t *testing.T) {
+	h := startHub(t, 4)
+	officerA := auth.Principal{Kind: auth.KindOfficer, Department: "privacy-office", Role: auth.RoleOfficer, Subject: "officer-a"}
+	officerB := auth.Principal{Kind: auth.KindOfficer, Department: "privacy-office", Role: auth.RoleOfficer, Subject: "officer-b"}
+	typ, _ := h.app.reader.Policy().CertificateType("identity-proof")
+	typ.Code, typ.Review = "identity-proof-reviewed", true
+	prop, err := h.app.officers.ProposePolicyChange(t.Context(), officerA, policy.Change{AddCertificateTypes: []policy.CertificateType{typ}}, "a reviewed identity proof")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.app.officers.ApprovePolicyChange(t.Context(), officerB, prop.ID); err != nil {
+		t.Fatal(err)
+	}
+	clerk := h.token(policeClerk)
+	const review = `mutation($id: ID!, $approve: Boolean!, $reason: String) {
+	  reviewApplication(id: $id, approve: $approve, reason: $reason) { id status reason steps { name } certificate { id ruleVersion } } }`
+	steps := func(app map[string]any) string {
+		var out []string
+		for _, s := range app["steps"].([]any) {
+			out = append(out, s.(map[string]any)["name"].(string))
+		}
+		return strings.Join(out, ",")
+	}
+	ask := func(citizen string) map[string]any {
+		r := h.query(clerk, certDoc, map[string]any{"type": "identity-proof-reviewed", "citizen": citizen})
+		if len(r.Errors) > 0 {
+			t.Fatal(r.Errors)
+		}
+		app := r.Data["requestCertificate"].(map[string]any)
+		if app["status"] != "review" || app["certificate"] != nil {
+			t.Fatalf("application = %v, want waiting for review", app)
+		}
+		return app
+	}
+	app := ask(demo.CitizenID(1))
+	// Another department cannot review it.
+	if r := h.query(h.token(housingClerk), review, map[string]any{"id": app["id"], "approve": true}); len(r.Errors) == 0 {
+		t.Errorf("housing reviewed a public-security application")
+	}
+	r := h.query(clerk, review, map[string]any{"id": app["id"], "approve": true})
+	if len(r.Errors) > 0 {
+		t.Fatal(r.Errors)
+	}
+	done := r.Data["reviewApplication"].(map[string]any)
+	if done["status"] != "issued" || done["certificate"] == nil ||
+		steps(done) != "received,gathered,decided,review,reviewed,gathered,decided,issued" {
+		t.Errorf("approved application = %v (%s)", done, steps(done))
+	}
+	if r := h.query(clerk, review, map[string]any{"id": app["id"], "approve": true}); len(r.Errors) == 0 {
+		t.Errorf("a second review was accepted")
+	}
+	app = ask(demo.CitizenID(2))
+	const why = "the photograph on file is out of date"
+	r = h.query(clerk, review, map[string]any{"id": app["id"], "approve": false, "reason": why})
+	if len(r.Errors) > 0 {
+		t.Fatal(r.Errors)
+	}
+	rejected := r.Data["reviewApplication"].(map[string]any)
+	if rejected["status"] != "refused" || !strings.Contains(rejected["reason"].(string), why) {
+		t.Errorf("rejected application = %v", rejected)
+	}
+	_, raws := h.entries()
+	for i, raw := range raws {
+		if bytes.Contains(raw, []byte("photograph")) {
+			t.Errorf("entry %d carries the reviewer's reason", i)
+		}
+	}
+}

@@ -5,7 +5,7 @@ package mongostore
 //	certificates        {_id: "<id>", type, ruleVersion, department, pseudonym, credential,
 //	                     issued, issueIndex, revoked, revokedAt?, revokeReason?, revokeIndex?,
 //	                     verifications, linkDisabled}
-//	applications        {_id: "<id>", type, pseudonym, department, byCitizen, status, steps[],
+//	applications        {_id: "<id>", type, citizen, pseudonym, department, byCitizen, status, steps[],
 //	                     certificate?, reason?, created}
 //	application_lists   {_id: "<pseudonym>/<seq>", application: "<id>"}  a citizen's applications
 //	application_heads   {_id: "<pseudonym>", seq: int64}                 (seqChain, seqchain.go)
@@ -160,6 +160,7 @@ type applicationStepDoc struct {
 type applicationDoc struct {
 	ID          string               `bson:"_id"`
 	Type        string               `bson:"type"`
+	Citizen     string               `bson:"citizen"`
 	Pseudonym   string               `bson:"pseudonym"`
 	Department  string               `bson:"department"`
 	ByCitizen   bool                 `bson:"byCitizen"`
@@ -171,7 +172,7 @@ type applicationDoc struct {
 }
 
 func toApplicationDoc(a store.Application) applicationDoc {
-	d := applicationDoc{ID: a.ID, Type: a.Type, Pseudonym: a.Pseudonym, Department: a.Department, ByCitizen: a.ByCitizen,
+	d := applicationDoc{ID: a.ID, Type: a.Type, Citizen: a.Citizen, Pseudonym: a.Pseudonym, Department: a.Department, ByCitizen: a.ByCitizen,
 		Status: a.Status, Certificate: a.Certificate, Reason: a.Reason, Created: a.Created.UTC().Truncate(time.Millisecond)}
 	for _, st := range a.Steps {
 		d.Steps = append(d.Steps, applicationStepDoc{Name: st.Name, Time: st.Time.UTC().Truncate(time.Millisecond), Index: int64(st.Index)})
@@ -180,7 +181,7 @@ func toApplicationDoc(a store.Application) applicationDoc {
 }
 
 func fromApplicationDoc(d applicationDoc) store.Application {
-	a := store.Application{ID: d.ID, Type: d.Type, Pseudonym: d.Pseudonym, Department: d.Department, ByCitizen: d.ByCitizen,
+	a := store.Application{ID: d.ID, Type: d.Type, Citizen: d.Citizen, Pseudonym: d.Pseudonym, Department: d.Department, ByCitizen: d.ByCitizen,
 		Status: d.Status, Certificate: d.Certificate, Reason: d.Reason, Created: d.Created.UTC()}
 	for _, st := range d.Steps {
 		a.Steps = append(a.Steps, store.ApplicationStep{Name: st.Name, Time: st.Time.UTC(), Index: uint64(st.Index)})

@@ -62,7 +62,7 @@ func testCertificates(t *testing.T, env *Env) {
 	}
 
 	app := func(id, pseudonym string, i int) store.Application {
-		return store.Application{ID: id, Type: "identity-proof", Pseudonym: pseudonym, Department: "public-security", ByCitizen: true,
+		return store.Application{ID: id, Type: "identity-proof", Citizen: "C00000" + pseudonym[len(pseudonym)-1:], Pseudonym: pseudonym, Department: "public-security", ByCitizen: true,
 			Status: store.ApplicationReceived, Steps: []store.ApplicationStep{{Name: store.ApplicationReceived, Time: issued, Index: uint64(i)}},
 			Created: issued.Add(time.Duration(i) * time.Minute)}
 	}
