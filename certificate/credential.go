@@ -248,16 +248,19 @@ type Trust struct {
 
 // Report is the outcome of a verification.
 type Report struct {
-	ID          string
-	Type        string
-	RuleVersion string
-	Issuer      string
-	Issued      time.Time
-	Claims      map[string]any
-	IssueEntry  uint64
-	Checkpoint  ledger.Checkpoint
-	Proofs      int
-	Status      Status
+	// IssuerKey is the key that signed (a Multikey); IssuerKeyPinned says it was the pinned one.
+	IssuerKey       string
+	IssuerKeyPinned bool
+	ID              string
+	Type            string
+	RuleVersion     string
+	Issuer          string
+	Issued          time.Time
+	Claims          map[string]any
+	IssueEntry      uint64
+	Checkpoint      ledger.Checkpoint
+	Proofs          int
+	Status          Status
 }
 
 // Check verifies a verification document offline (its JSON text), and optionally a newer signed
@@ -278,6 +281,7 @@ func Check(file []byte, statusFile []byte, trust Trust) (Report, error) {
 	if v.Format != VerificationFormat {
 		return Report{}, fmt.Errorf("the document's format is %q, want %q", v.Format, VerificationFormat)
 	}
+	var signer ed25519.PublicKey
 	resolve := func(vm string) (ed25519.PublicKey, error) {
 		key, err := credential.KeyFromDIDDocument(v.DIDDocument, vm)
 		if err != nil {
@@ -286,6 +290,7 @@ func Check(file []byte, statusFile []byte, trust Trust) (Report, error) {
 		if trust.IssuerKey != nil && !key.Equal(trust.IssuerKey) {
 			return nil, errors.New("the credential is signed by a key other than the pinned issuer key")
 		}
+		signer = key
 		return key, nil
 	}
 	verified, err := credential.Verify(v.Credential, resolve)
@@ -300,6 +305,7 @@ func Check(file []byte, statusFile []byte, trust Trust) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
+	rep.IssuerKey, rep.IssuerKeyPinned = credential.Multikey(signer), trust.IssuerKey != nil
 	ev, _ := evidence(doc)
 	proofs, _ := ev["proofs"].([]any)
 	for i, p := range proofs {

@@ -95,6 +95,11 @@ func cmdVerifyCertificate(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "VALID: certificate %s, status as of %s\n", rep.ID, rep.Status.AsOf.UTC().Format(time.RFC3339))
 	}
 	fmt.Fprintf(stdout, "  type %s, rule %s, issued %s by %s\n", rep.Type, rep.RuleVersion, rep.Issued.UTC().Format(time.RFC3339), rep.Issuer)
+	if rep.IssuerKeyPinned {
+		fmt.Fprintf(stdout, "  signed by the pinned issuer key %s\n", rep.IssuerKey)
+	} else {
+		fmt.Fprintf(stdout, "  signed by %s, the key of the DID document in the file (not pinned: pass --issuer-key to be sure it is the hub's)\n", rep.IssuerKey)
+	}
 	keys := make([]string, 0, len(rep.Claims))
 	for k := range rep.Claims {
 		keys = append(keys, k)
