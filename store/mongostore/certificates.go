@@ -200,15 +200,20 @@ func (s *Store) SaveApplication(ctx context.Context, a store.Application) error 
 	if a.ID == "" || a.Pseudonym == "" {
 		return errors.New("store: an application needs an id and a pseudonym")
 	}
-	if s.serialised() {
-		defer s.lock(collApplications + "/" + a.ID)()
-	}
-	res, err := s.applications.ReplaceOne(ctx, bson.D{{Key: "_id", Value: a.ID}}, toApplicationDoc(a), options.Replace().SetUpsert(true))
-	if err != nil {
-		return fmt.Errorf("storing application %s: %w", a.ID, mapErr(err))
-	}
-	if res.UpsertedCount == 0 {
-		return nil
+	// The document lock is released before the citizen's list is extended: the locks are striped
+	// and not reentrant, so holding two at once could deadlock.
+	upserted, err := func() (bool, error) {
+		if s.serialised() {
+			defer s.lock(collApplications + "/" + a.ID)()
+		}
+		res, err := s.applications.ReplaceOne(ctx, bson.D{{Key: "_id", Value: a.ID}}, toApplicationDoc(a), options.Replace().SetUpsert(true))
+		if err != nil {
+			return false, fmt.Errorf("storing application %s: %w", a.ID, mapErr(err))
+		}
+		return res.UpsertedCount > 0, nil
+	}()
+	if err != nil || !upserted {
+		return err
 	}
 	c := s.applicationChain()
 	head, err := c.head(ctx, a.Pseudonym)
