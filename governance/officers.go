@@ -94,6 +94,8 @@ type Officers struct {
 	officials *usecase.Officials
 	now       func() time.Time
 	rand      io.Reader
+	// certPreview counts the citizens a certificate type change moves (optional).
+	certPreview CertificatePreview
 
 	setMu sync.Mutex
 	set   policy.Set // the latest whole policy version read
@@ -167,7 +169,8 @@ func (o *Officers) readPolicySet(ctx context.Context, version uint64) (policy.Se
 	if err != nil {
 		return policy.Set{}, fmt.Errorf("reading policy %d: %w", version, err)
 	}
-	return policy.Set{Version: version, Rules: rules, Groupings: info.Groupings, Purposes: info.Purposes, Predicates: info.Predicates}, nil
+	return policy.Set{Version: version, Rules: rules, Groupings: info.Groupings, Purposes: info.Purposes, Predicates: info.Predicates,
+		CertificateTypes: info.CertificateTypes}, nil
 }
 
 // apply reads the base version and applies c to it, validating the result against the catalog.
@@ -180,6 +183,9 @@ func (o *Officers) apply(ctx context.Context, base uint64, c policy.Change) (bef
 	}
 	if err := after.ValidateWith(catalog{}); err != nil {
 		return before, after, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if err := checkCertificateTypes(ctx, after); err != nil {
+		return before, after, err
 	}
 	return before, after, nil
 }
@@ -246,9 +252,19 @@ func (o *Officers) ProposePolicyChange(ctx context.Context, p auth.Principal, c 
 		return Proposal{}, err
 	}
 	base := o.policy.Snapshot().Version()
-	_, impact, err := o.preview(ctx, base, c)
+	after, impact, err := o.preview(ctx, base, c)
 	if err != nil {
 		return Proposal{}, err
+	}
+	var certImpact []CertificateImpact
+	if o.certPreview != nil && touchesTypes(c) {
+		before, err := o.policySet(ctx, base)
+		if err != nil {
+			return Proposal{}, err
+		}
+		if certImpact, err = o.certPreview(ctx, p, before.CertificateTypes, after.CertificateTypes); err != nil {
+			return Proposal{}, fmt.Errorf("previewing the certificate types: %w", err)
+		}
 	}
 	change, err := encodeChange(c)
 	if err != nil {
@@ -266,10 +282,15 @@ func (o *Officers) ProposePolicyChange(ctx context.Context, p auth.Principal, c 
 		ID: usecase.RandomID(o.rand), Base: base, Reason: strings.TrimSpace(reason), ProposedBy: p.Subject, ProposerIssuer: p.Issuer, Created: o.now(),
 		Change: change, Impact: imp, Entry: r.Index, Status: store.ProposalPending,
 	}
+	if certImpact != nil {
+		if sp.CertificateImpact, err = json.Marshal(certImpact); err != nil {
+			return Proposal{}, err
+		}
+	}
 	if err := o.proposals.AddProposal(ctx, sp); err != nil {
 		return Proposal{}, fmt.Errorf("storing the proposal: %w", err)
 	}
-	return Proposal{Proposal: sp, Change: c, Impact: impact}, nil
+	return Proposal{Proposal: sp, Change: c, Impact: impact, CertificateImpact: certImpact}, nil
 }
 
 // ApprovePolicyChange approves a pending proposal. The approver must be an officer other than the

@@ -15,6 +15,9 @@ type Proposal struct {
 	store.Proposal
 	Change policy.Change
 	Impact []policy.FieldChange
+	// CertificateImpact counts the citizens each certificate type change moves (when the
+	// proposal changes types and the hub previews them).
+	CertificateImpact []CertificateImpact
 }
 
 // proposalJSON is the stored form of a change.
@@ -27,6 +30,10 @@ type proposalJSON struct {
 	// ledger) as before them.
 	AddPredicates    []policy.Predicate `json:",omitempty"`
 	RetirePredicates []string           `json:",omitempty"`
+	// Likewise the certificate type edits.
+	AddCertificateTypes     []policy.CertificateType `json:",omitempty"`
+	ReplaceCertificateTypes []policy.CertificateType `json:",omitempty"`
+	RetireCertificateTypes  []string                 `json:",omitempty"`
 }
 
 func encodeChange(c policy.Change) ([]byte, error) {
@@ -43,6 +50,11 @@ func decodeProposal(p store.Proposal) (Proposal, error) {
 	if len(p.Impact) > 0 {
 		if err := json.Unmarshal(p.Impact, &out.Impact); err != nil {
 			return out, fmt.Errorf("proposal %s impact: %w", p.ID, err)
+		}
+	}
+	if len(p.CertificateImpact) > 0 {
+		if err := json.Unmarshal(p.CertificateImpact, &out.CertificateImpact); err != nil {
+			return out, fmt.Errorf("proposal %s certificate impact: %w", p.ID, err)
 		}
 	}
 	return out, nil

@@ -91,6 +91,8 @@ func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			return set(CodeBadUserInput, msg)
 		case errors.Is(err, hub.ErrNoEntry):
 			return set(CodeNotFound, hub.ErrNoEntry.Error())
+		case errors.Is(err, hub.ErrNoCertificate):
+			return set(CodeNotFound, hub.ErrNoCertificate.Error())
 		case errors.Is(err, hub.ErrNoQuestion):
 			return set(CodeNotFound, hub.ErrNoQuestion.Error())
 		case errors.Is(err, hub.ErrErased):

@@ -13,6 +13,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
+	"github.com/govhub/govhub/governance"
 	"github.com/govhub/govhub/graph/model"
 	"github.com/govhub/govhub/graph/scalar"
 	"github.com/govhub/govhub/ledger"
@@ -117,12 +118,68 @@ type ComplexityRoot struct {
 		Status        func(childComplexity int) int
 	}
 
+	ApplicationStep struct {
+		Index func(childComplexity int) int
+		Name  func(childComplexity int) int
+		Time  func(childComplexity int) int
+	}
+
 	BusinessLicense struct {
 		CompanyName         func(childComplexity int) int
 		LegalRepresentative func(childComplexity int) int
 		RegisteredCapital   func(childComplexity int) int
 		Status              func(childComplexity int) int
 		Uscc                func(childComplexity int) int
+	}
+
+	Certificate struct {
+		Credential    func(childComplexity int) int
+		ID            func(childComplexity int) int
+		IssueEntry    func(childComplexity int) int
+		Issued        func(childComplexity int) int
+		LinkEnabled   func(childComplexity int) int
+		RevokeReason  func(childComplexity int) int
+		Revoked       func(childComplexity int) int
+		RevokedAt     func(childComplexity int) int
+		RuleVersion   func(childComplexity int) int
+		Type          func(childComplexity int) int
+		Verifications func(childComplexity int) int
+		VerifyPath    func(childComplexity int) int
+	}
+
+	CertificateApplication struct {
+		Certificate func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Reason      func(childComplexity int) int
+		Status      func(childComplexity int) int
+		Steps       func(childComplexity int) int
+		Type        func(childComplexity int) int
+	}
+
+	CertificateClaim struct {
+		Expr func(childComplexity int) int
+		Name func(childComplexity int) int
+	}
+
+	CertificateType struct {
+		Claims     func(childComplexity int) int
+		Code       func(childComplexity int) int
+		Department func(childComplexity int) int
+		Purpose    func(childComplexity int) int
+		Review     func(childComplexity int) int
+		Role       func(childComplexity int) int
+		Rule       func(childComplexity int) int
+		Since      func(childComplexity int) int
+		TitleEn    func(childComplexity int) int
+		TitleZh    func(childComplexity int) int
+	}
+
+	CertificateTypeImpact struct {
+		Citizens   func(childComplexity int) int
+		Eligible   func(childComplexity int) int
+		Ineligible func(childComplexity int) int
+		Truncated  func(childComplexity int) int
+		Type       func(childComplexity int) int
 	}
 
 	Citizen struct {
@@ -285,6 +342,7 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AnswerQuestion        func(childComplexity int, id string, basis model.AnswerBasis, answer string) int
+		ApplyForCertificate   func(childComplexity int, typeArg string) int
 		ApproveEarlyUnseal    func(childComplexity int, index int64) int
 		ApproveErasure        func(childComplexity int, id string) int
 		ApprovePolicyChange   func(childComplexity int, id string) int
@@ -295,6 +353,10 @@ type ComplexityRoot struct {
 		RejectEarlyUnseal     func(childComplexity int, index int64, reason string) int
 		RejectErasure         func(childComplexity int, id string, reason string) int
 		RejectPolicyChange    func(childComplexity int, id string, reason string) int
+		RequestCertificate    func(childComplexity int, typeArg string, citizenID string) int
+		ReviewApplication     func(childComplexity int, id string, approve bool, reason *string) int
+		RevokeCertificate     func(childComplexity int, id string, reason string) int
+		SetCertificateLink    func(childComplexity int, id string, enabled bool) int
 		UpdateBusinessLicense func(childComplexity int, citizenID string, purpose string, input []model.BusinessLicenseInput) int
 		UpdateHealth          func(childComplexity int, citizenID string, purpose string, input model.HealthInput) int
 		UpdateIdentity        func(childComplexity int, citizenID string, purpose string, input model.IdentityInput) int
@@ -310,14 +372,17 @@ type ComplexityRoot struct {
 	}
 
 	PolicyChange struct {
-		AddGroupings     func(childComplexity int) int
-		AddPredicates    func(childComplexity int) int
-		AddPurposes      func(childComplexity int) int
-		AddRules         func(childComplexity int) int
-		RemoveGroupings  func(childComplexity int) int
-		RemoveRules      func(childComplexity int) int
-		RetirePredicates func(childComplexity int) int
-		RetirePurposes   func(childComplexity int) int
+		AddCertificateTypes     func(childComplexity int) int
+		AddGroupings            func(childComplexity int) int
+		AddPredicates           func(childComplexity int) int
+		AddPurposes             func(childComplexity int) int
+		AddRules                func(childComplexity int) int
+		RemoveGroupings         func(childComplexity int) int
+		RemoveRules             func(childComplexity int) int
+		ReplaceCertificateTypes func(childComplexity int) int
+		RetireCertificateTypes  func(childComplexity int) int
+		RetirePredicates        func(childComplexity int) int
+		RetirePurposes          func(childComplexity int) int
 	}
 
 	PolicyChangePreview struct {
@@ -334,6 +399,7 @@ type ComplexityRoot struct {
 
 	PolicyProposal struct {
 		BaseVersion         func(childComplexity int) int
+		CertificateImpact   func(childComplexity int) int
 		Change              func(childComplexity int) int
 		Created             func(childComplexity int) int
 		Decided             func(childComplexity int) int
@@ -360,15 +426,16 @@ type ComplexityRoot struct {
 	}
 
 	PolicyVersion struct {
-		ApprovedBy func(childComplexity int) int
-		Created    func(childComplexity int) int
-		Digest     func(childComplexity int) int
-		Predicates func(childComplexity int) int
-		ProposalID func(childComplexity int) int
-		ProposedBy func(childComplexity int) int
-		Reason     func(childComplexity int) int
-		Rules      func(childComplexity int) int
-		Version    func(childComplexity int) int
+		ApprovedBy       func(childComplexity int) int
+		CertificateTypes func(childComplexity int) int
+		Created          func(childComplexity int) int
+		Digest           func(childComplexity int) int
+		Predicates       func(childComplexity int) int
+		ProposalID       func(childComplexity int) int
+		ProposedBy       func(childComplexity int) int
+		Reason           func(childComplexity int) int
+		Rules            func(childComplexity int) int
+		Version          func(childComplexity int) int
 	}
 
 	Predicate struct {
@@ -417,6 +484,7 @@ type ComplexityRoot struct {
 
 	Query struct {
 		AccessQuestions      func(childComplexity int, status *model.QuestionStatus) int
+		CertificateTypes     func(childComplexity int) int
 		Citizen              func(childComplexity int, id string, purpose string, courtOrder *string, unsealOn *string) int
 		Citizens             func(childComplexity int, purpose string, filter *model.CitizenFilter, first *int, after *string) int
 		ConsistencyProof     func(childComplexity int, from int64, to *int64) int
@@ -431,6 +499,8 @@ type ComplexityRoot struct {
 		MyAccessProof        func(childComplexity int, index int64) int
 		MyAccesses           func(childComplexity int, first *int, after *string) int
 		MyAccessesExport     func(childComplexity int) int
+		MyApplications       func(childComplexity int) int
+		MyCertificate        func(childComplexity int, id string) int
 		MyErasureReceipt     func(childComplexity int) int
 		MyOpening            func(childComplexity int, field string, item *int) int
 		MyQuestions          func(childComplexity int) int
@@ -533,6 +603,11 @@ type MutationResolver interface {
 	ProposeErasure(ctx context.Context, citizenID string, basis string, reason string) (*model.ErasureRequest, error)
 	ApproveErasure(ctx context.Context, id string) (*model.ErasureRequest, error)
 	RejectErasure(ctx context.Context, id string, reason string) (*model.ErasureRequest, error)
+	RequestCertificate(ctx context.Context, typeArg string, citizenID string) (*model.CertificateApplication, error)
+	ApplyForCertificate(ctx context.Context, typeArg string) (*model.CertificateApplication, error)
+	RevokeCertificate(ctx context.Context, id string, reason string) (*model.Certificate, error)
+	SetCertificateLink(ctx context.Context, id string, enabled bool) (*model.Certificate, error)
+	ReviewApplication(ctx context.Context, id string, approve bool, reason *string) (*model.CertificateApplication, error)
 }
 type PolicyRuleResolver interface {
 	Action(ctx context.Context, obj *policy.Rule) (string, error)
@@ -575,6 +650,9 @@ type QueryResolver interface {
 	AccessQuestions(ctx context.Context, status *model.QuestionStatus) ([]model.AccessQuestion, error)
 	ErasureRequests(ctx context.Context, status *string) ([]model.ErasureRequest, error)
 	MyErasureReceipt(ctx context.Context) (string, error)
+	MyApplications(ctx context.Context) ([]model.CertificateApplication, error)
+	MyCertificate(ctx context.Context, id string) (*model.Certificate, error)
+	CertificateTypes(ctx context.Context) ([]policy.CertificateType, error)
 }
 type SealedDateResolver interface {
 	Proof(ctx context.Context, obj *model.SealedDate, predicate string) (*model.PredicateProof, error)
@@ -905,6 +983,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AccessQuestion.Status(childComplexity), true
 
+	case "ApplicationStep.index":
+		if e.ComplexityRoot.ApplicationStep.Index == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApplicationStep.Index(childComplexity), true
+	case "ApplicationStep.name":
+		if e.ComplexityRoot.ApplicationStep.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApplicationStep.Name(childComplexity), true
+	case "ApplicationStep.time":
+		if e.ComplexityRoot.ApplicationStep.Time == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApplicationStep.Time(childComplexity), true
+
 	case "BusinessLicense.companyName":
 		if e.ComplexityRoot.BusinessLicense.CompanyName == nil {
 			break
@@ -935,6 +1032,221 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BusinessLicense.Uscc(childComplexity), true
+
+	case "Certificate.credential":
+		if e.ComplexityRoot.Certificate.Credential == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.Credential(childComplexity), true
+	case "Certificate.id":
+		if e.ComplexityRoot.Certificate.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.ID(childComplexity), true
+	case "Certificate.issueEntry":
+		if e.ComplexityRoot.Certificate.IssueEntry == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.IssueEntry(childComplexity), true
+	case "Certificate.issued":
+		if e.ComplexityRoot.Certificate.Issued == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.Issued(childComplexity), true
+	case "Certificate.linkEnabled":
+		if e.ComplexityRoot.Certificate.LinkEnabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.LinkEnabled(childComplexity), true
+	case "Certificate.revokeReason":
+		if e.ComplexityRoot.Certificate.RevokeReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.RevokeReason(childComplexity), true
+	case "Certificate.revoked":
+		if e.ComplexityRoot.Certificate.Revoked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.Revoked(childComplexity), true
+	case "Certificate.revokedAt":
+		if e.ComplexityRoot.Certificate.RevokedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.RevokedAt(childComplexity), true
+	case "Certificate.ruleVersion":
+		if e.ComplexityRoot.Certificate.RuleVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.RuleVersion(childComplexity), true
+	case "Certificate.type":
+		if e.ComplexityRoot.Certificate.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.Type(childComplexity), true
+	case "Certificate.verifications":
+		if e.ComplexityRoot.Certificate.Verifications == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.Verifications(childComplexity), true
+	case "Certificate.verifyPath":
+		if e.ComplexityRoot.Certificate.VerifyPath == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.VerifyPath(childComplexity), true
+
+	case "CertificateApplication.certificate":
+		if e.ComplexityRoot.CertificateApplication.Certificate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateApplication.Certificate(childComplexity), true
+	case "CertificateApplication.id":
+		if e.ComplexityRoot.CertificateApplication.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateApplication.ID(childComplexity), true
+	case "CertificateApplication.reason":
+		if e.ComplexityRoot.CertificateApplication.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateApplication.Reason(childComplexity), true
+	case "CertificateApplication.status":
+		if e.ComplexityRoot.CertificateApplication.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateApplication.Status(childComplexity), true
+	case "CertificateApplication.steps":
+		if e.ComplexityRoot.CertificateApplication.Steps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateApplication.Steps(childComplexity), true
+	case "CertificateApplication.type":
+		if e.ComplexityRoot.CertificateApplication.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateApplication.Type(childComplexity), true
+
+	case "CertificateClaim.expr":
+		if e.ComplexityRoot.CertificateClaim.Expr == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateClaim.Expr(childComplexity), true
+	case "CertificateClaim.name":
+		if e.ComplexityRoot.CertificateClaim.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateClaim.Name(childComplexity), true
+
+	case "CertificateType.claims":
+		if e.ComplexityRoot.CertificateType.Claims == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateType.Claims(childComplexity), true
+	case "CertificateType.code":
+		if e.ComplexityRoot.CertificateType.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateType.Code(childComplexity), true
+	case "CertificateType.department":
+		if e.ComplexityRoot.CertificateType.Department == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateType.Department(childComplexity), true
+	case "CertificateType.purpose":
+		if e.ComplexityRoot.CertificateType.Purpose == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateType.Purpose(childComplexity), true
+	case "CertificateType.review":
+		if e.ComplexityRoot.CertificateType.Review == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateType.Review(childComplexity), true
+	case "CertificateType.role":
+		if e.ComplexityRoot.CertificateType.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateType.Role(childComplexity), true
+	case "CertificateType.rule":
+		if e.ComplexityRoot.CertificateType.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateType.Rule(childComplexity), true
+	case "CertificateType.since":
+		if e.ComplexityRoot.CertificateType.Since == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateType.Since(childComplexity), true
+	case "CertificateType.titleEn":
+		if e.ComplexityRoot.CertificateType.TitleEn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateType.TitleEn(childComplexity), true
+	case "CertificateType.titleZh":
+		if e.ComplexityRoot.CertificateType.TitleZh == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateType.TitleZh(childComplexity), true
+
+	case "CertificateTypeImpact.citizens":
+		if e.ComplexityRoot.CertificateTypeImpact.Citizens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateTypeImpact.Citizens(childComplexity), true
+	case "CertificateTypeImpact.eligible":
+		if e.ComplexityRoot.CertificateTypeImpact.Eligible == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateTypeImpact.Eligible(childComplexity), true
+	case "CertificateTypeImpact.ineligible":
+		if e.ComplexityRoot.CertificateTypeImpact.Ineligible == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateTypeImpact.Ineligible(childComplexity), true
+	case "CertificateTypeImpact.truncated":
+		if e.ComplexityRoot.CertificateTypeImpact.Truncated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateTypeImpact.Truncated(childComplexity), true
+	case "CertificateTypeImpact.type":
+		if e.ComplexityRoot.CertificateTypeImpact.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateTypeImpact.Type(childComplexity), true
 
 	case "Citizen.businessLicense":
 		if e.ComplexityRoot.Citizen.BusinessLicense == nil {
@@ -1572,6 +1884,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AnswerQuestion(childComplexity, args["id"].(string), args["basis"].(model.AnswerBasis), args["answer"].(string)), true
+	case "Mutation.applyForCertificate":
+		if e.ComplexityRoot.Mutation.ApplyForCertificate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_applyForCertificate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ApplyForCertificate(childComplexity, args["type"].(string)), true
 	case "Mutation.approveEarlyUnseal":
 		if e.ComplexityRoot.Mutation.ApproveEarlyUnseal == nil {
 			break
@@ -1682,6 +2005,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RejectPolicyChange(childComplexity, args["id"].(string), args["reason"].(string)), true
+	case "Mutation.requestCertificate":
+		if e.ComplexityRoot.Mutation.RequestCertificate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_requestCertificate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RequestCertificate(childComplexity, args["type"].(string), args["citizenId"].(string)), true
+	case "Mutation.reviewApplication":
+		if e.ComplexityRoot.Mutation.ReviewApplication == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reviewApplication_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReviewApplication(childComplexity, args["id"].(string), args["approve"].(bool), args["reason"].(*string)), true
+	case "Mutation.revokeCertificate":
+		if e.ComplexityRoot.Mutation.RevokeCertificate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeCertificate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeCertificate(childComplexity, args["id"].(string), args["reason"].(string)), true
+	case "Mutation.setCertificateLink":
+		if e.ComplexityRoot.Mutation.SetCertificateLink == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setCertificateLink_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetCertificateLink(childComplexity, args["id"].(string), args["enabled"].(bool)), true
 	case "Mutation.updateBusinessLicense":
 		if e.ComplexityRoot.Mutation.UpdateBusinessLicense == nil {
 			break
@@ -1773,6 +2140,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
 
+	case "PolicyChange.addCertificateTypes":
+		if e.ComplexityRoot.PolicyChange.AddCertificateTypes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyChange.AddCertificateTypes(childComplexity), true
 	case "PolicyChange.addGroupings":
 		if e.ComplexityRoot.PolicyChange.AddGroupings == nil {
 			break
@@ -1809,6 +2182,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PolicyChange.RemoveRules(childComplexity), true
+	case "PolicyChange.replaceCertificateTypes":
+		if e.ComplexityRoot.PolicyChange.ReplaceCertificateTypes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyChange.ReplaceCertificateTypes(childComplexity), true
+	case "PolicyChange.retireCertificateTypes":
+		if e.ComplexityRoot.PolicyChange.RetireCertificateTypes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyChange.RetireCertificateTypes(childComplexity), true
 	case "PolicyChange.retirePredicates":
 		if e.ComplexityRoot.PolicyChange.RetirePredicates == nil {
 			break
@@ -1866,6 +2251,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PolicyProposal.BaseVersion(childComplexity), true
+	case "PolicyProposal.certificateImpact":
+		if e.ComplexityRoot.PolicyProposal.CertificateImpact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyProposal.CertificateImpact(childComplexity), true
 	case "PolicyProposal.change":
 		if e.ComplexityRoot.PolicyProposal.Change == nil {
 			break
@@ -1994,6 +2385,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PolicyVersion.ApprovedBy(childComplexity), true
+	case "PolicyVersion.certificateTypes":
+		if e.ComplexityRoot.PolicyVersion.CertificateTypes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.CertificateTypes(childComplexity), true
 	case "PolicyVersion.created":
 		if e.ComplexityRoot.PolicyVersion.Created == nil {
 			break
@@ -2216,6 +2613,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AccessQuestions(childComplexity, args["status"].(*model.QuestionStatus)), true
+	case "Query.certificateTypes":
+		if e.ComplexityRoot.Query.CertificateTypes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.CertificateTypes(childComplexity), true
 	case "Query.citizen":
 		if e.ComplexityRoot.Query.Citizen == nil {
 			break
@@ -2356,6 +2759,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MyAccessesExport(childComplexity), true
+	case "Query.myApplications":
+		if e.ComplexityRoot.Query.MyApplications == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.MyApplications(childComplexity), true
+	case "Query.myCertificate":
+		if e.ComplexityRoot.Query.MyCertificate == nil {
+			break
+		}
+
+		args, err := ec.field_Query_myCertificate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MyCertificate(childComplexity, args["id"].(string)), true
 	case "Query.myErasureReceipt":
 		if e.ComplexityRoot.Query.MyErasureReceipt == nil {
 			break
@@ -2656,6 +3076,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
 		ec.unmarshalInputBusinessLicenseInput,
+		ec.unmarshalInputCertificateClaimInput,
+		ec.unmarshalInputCertificateTypeInput,
 		ec.unmarshalInputCitizenFilter,
 		ec.unmarshalInputHealthInput,
 		ec.unmarshalInputIdentityInput,
@@ -3645,6 +4067,153 @@ type ErasureRequest {
   "The erasure entry, once appended."
   erasureLedgerIndex: Int64
 }
+
+# ---- Certificates issued by rules (hub.Certificates; docs/CERTIFICATES.md) ----
+
+extend type Query {
+  "The caller's applications for certificates, newest first, with their steps. Citizen tokens only."
+  myApplications: [CertificateApplication!]!
+  "One of the caller's own certificates. Citizen tokens only."
+  myCertificate(id: ID!): Certificate
+}
+
+extend type Mutation {
+  """
+  A department's official asks for a certificate of a type their department issues, about a
+  citizen. The rule decides: the application comes back issued (with the certificate), refused
+  (the reason names the rule version, never a value) or waiting for review. Every step is a ledger
+  entry in the citizen's access log.
+  """
+  requestCertificate(type: String!, citizenId: ID!): CertificateApplication!
+  "A citizen applies for a certificate about themselves, as requestCertificate. Citizen tokens only."
+  applyForCertificate(type: String!): CertificateApplication!
+  "The issuing department revokes a certificate, with a reason code (issued-in-error…): a revoke entry on the ledger."
+  revokeCertificate(id: ID!, reason: String!): Certificate!
+  "The holder turns the public verification link of one of their certificates off or on. Citizen tokens only."
+  setCertificateLink(id: ID!, enabled: Boolean!): Certificate!
+}
+
+"An application for a certificate and its steps: received, gathered, decided, review, issued or refused."
+type CertificateApplication {
+  id: ID!
+  type: String!
+  status: String!
+  steps: [ApplicationStep!]!
+  "Why it was refused: the rule version, never a value."
+  reason: String
+  certificate: Certificate
+}
+
+type ApplicationStep {
+  name: String!
+  time: String!
+  "The step entry on the ledger."
+  index: Int64!
+}
+
+type Certificate {
+  id: ID!
+  type: String!
+  "code@version: the rule version the certificate was decided under."
+  ruleVersion: String!
+  issued: String!
+  "The issue entry on the ledger."
+  issueEntry: Int64!
+  "The W3C Verifiable Credential, JSON, with its eddsa-jcs-2022 proof."
+  credential: String!
+  "The public verification path: /verify/<id> (the page) and /verify/<id>.json."
+  verifyPath: String!
+  revoked: Boolean!
+  revokedAt: String
+  revokeReason: String
+  "How many times it was verified through its public link (counts only)."
+  verifications: Int64!
+  linkEnabled: Boolean!
+}
+
+"A certificate type: a rule in the policy, changed only through proposals and approvals."
+type CertificateType {
+  code: String!
+  titleZh: String!
+  titleEn: String!
+  department: String!
+  role: String!
+  purpose: String!
+  claims: [CertificateClaim!]!
+  review: Boolean!
+  "CEL over the citizen's fields; sensitive fields only through catalogued predicates or present()."
+  rule: String!
+  "The policy version in which the type last changed."
+  since: Int64!
+}
+
+type CertificateClaim {
+  name: String!
+  expr: String!
+}
+
+input CertificateTypeInput {
+  code: String!
+  titleZh: String!
+  titleEn: String!
+  department: String!
+  role: String!
+  purpose: String!
+  claims: [CertificateClaimInput!]!
+  review: Boolean = false
+  rule: String!
+}
+
+input CertificateClaimInput {
+  name: String!
+  expr: String!
+}
+
+extend input PolicyChangeInput {
+  addCertificateTypes: [CertificateTypeInput!]
+  replaceCertificateTypes: [CertificateTypeInput!]
+  retireCertificateTypes: [String!]
+}
+
+extend type PolicyChange {
+  addCertificateTypes: [CertificateType!]!
+  replaceCertificateTypes: [CertificateType!]!
+  retireCertificateTypes: [String!]!
+}
+
+extend type PolicyVersion {
+  "The certificate types of the version."
+  certificateTypes: [CertificateType!]!
+}
+
+"How many of the citizens held a proposed certificate type change turns eligible or ineligible (counts only)."
+type CertificateTypeImpact {
+  type: String!
+  "How many citizens were evaluated; truncated: the store holds more."
+  citizens: Int!
+  truncated: Boolean!
+  eligible: Int!
+  ineligible: Int!
+}
+
+extend type PolicyProposal {
+  "For a change of certificate types: the citizens each type's change moves, computed on the current store when proposed."
+  certificateImpact: [CertificateTypeImpact!]!
+}
+
+extend type Query {
+  "The certificate types in force (what one may apply for). Any token."
+  certificateTypes: [CertificateType!]!
+}
+
+extend type Mutation {
+  """
+  An official of the issuing department decides an application waiting for review (a type with
+  review): approved, it is gathered and decided again under the rule in force, then issued or
+  refused; rejected, it is refused with the reason (kept with the application, off the ledger).
+  """
+  reviewApplication(id: ID!, approve: Boolean!, reason: String): CertificateApplication!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -3791,6 +4360,18 @@ func (ec *executionContext) childFields_AccessQuestion(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type AccessQuestion", field.Name)
 }
 
+func (ec *executionContext) childFields_ApplicationStep(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_ApplicationStep_name(ctx, field)
+	case "time":
+		return ec.fieldContext_ApplicationStep_time(ctx, field)
+	case "index":
+		return ec.fieldContext_ApplicationStep_index(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ApplicationStep", field.Name)
+}
+
 func (ec *executionContext) childFields_BusinessLicense(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "uscc":
@@ -3805,6 +4386,106 @@ func (ec *executionContext) childFields_BusinessLicense(ctx context.Context, fie
 		return ec.fieldContext_BusinessLicense_status(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BusinessLicense", field.Name)
+}
+
+func (ec *executionContext) childFields_Certificate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Certificate_id(ctx, field)
+	case "type":
+		return ec.fieldContext_Certificate_type(ctx, field)
+	case "ruleVersion":
+		return ec.fieldContext_Certificate_ruleVersion(ctx, field)
+	case "issued":
+		return ec.fieldContext_Certificate_issued(ctx, field)
+	case "issueEntry":
+		return ec.fieldContext_Certificate_issueEntry(ctx, field)
+	case "credential":
+		return ec.fieldContext_Certificate_credential(ctx, field)
+	case "verifyPath":
+		return ec.fieldContext_Certificate_verifyPath(ctx, field)
+	case "revoked":
+		return ec.fieldContext_Certificate_revoked(ctx, field)
+	case "revokedAt":
+		return ec.fieldContext_Certificate_revokedAt(ctx, field)
+	case "revokeReason":
+		return ec.fieldContext_Certificate_revokeReason(ctx, field)
+	case "verifications":
+		return ec.fieldContext_Certificate_verifications(ctx, field)
+	case "linkEnabled":
+		return ec.fieldContext_Certificate_linkEnabled(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Certificate", field.Name)
+}
+
+func (ec *executionContext) childFields_CertificateApplication(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CertificateApplication_id(ctx, field)
+	case "type":
+		return ec.fieldContext_CertificateApplication_type(ctx, field)
+	case "status":
+		return ec.fieldContext_CertificateApplication_status(ctx, field)
+	case "steps":
+		return ec.fieldContext_CertificateApplication_steps(ctx, field)
+	case "reason":
+		return ec.fieldContext_CertificateApplication_reason(ctx, field)
+	case "certificate":
+		return ec.fieldContext_CertificateApplication_certificate(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CertificateApplication", field.Name)
+}
+
+func (ec *executionContext) childFields_CertificateClaim(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_CertificateClaim_name(ctx, field)
+	case "expr":
+		return ec.fieldContext_CertificateClaim_expr(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CertificateClaim", field.Name)
+}
+
+func (ec *executionContext) childFields_CertificateType(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_CertificateType_code(ctx, field)
+	case "titleZh":
+		return ec.fieldContext_CertificateType_titleZh(ctx, field)
+	case "titleEn":
+		return ec.fieldContext_CertificateType_titleEn(ctx, field)
+	case "department":
+		return ec.fieldContext_CertificateType_department(ctx, field)
+	case "role":
+		return ec.fieldContext_CertificateType_role(ctx, field)
+	case "purpose":
+		return ec.fieldContext_CertificateType_purpose(ctx, field)
+	case "claims":
+		return ec.fieldContext_CertificateType_claims(ctx, field)
+	case "review":
+		return ec.fieldContext_CertificateType_review(ctx, field)
+	case "rule":
+		return ec.fieldContext_CertificateType_rule(ctx, field)
+	case "since":
+		return ec.fieldContext_CertificateType_since(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CertificateType", field.Name)
+}
+
+func (ec *executionContext) childFields_CertificateTypeImpact(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "type":
+		return ec.fieldContext_CertificateTypeImpact_type(ctx, field)
+	case "citizens":
+		return ec.fieldContext_CertificateTypeImpact_citizens(ctx, field)
+	case "truncated":
+		return ec.fieldContext_CertificateTypeImpact_truncated(ctx, field)
+	case "eligible":
+		return ec.fieldContext_CertificateTypeImpact_eligible(ctx, field)
+	case "ineligible":
+		return ec.fieldContext_CertificateTypeImpact_ineligible(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CertificateTypeImpact", field.Name)
 }
 
 func (ec *executionContext) childFields_Citizen(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4151,6 +4832,12 @@ func (ec *executionContext) childFields_PolicyChange(ctx context.Context, field 
 		return ec.fieldContext_PolicyChange_addPredicates(ctx, field)
 	case "retirePredicates":
 		return ec.fieldContext_PolicyChange_retirePredicates(ctx, field)
+	case "addCertificateTypes":
+		return ec.fieldContext_PolicyChange_addCertificateTypes(ctx, field)
+	case "replaceCertificateTypes":
+		return ec.fieldContext_PolicyChange_replaceCertificateTypes(ctx, field)
+	case "retireCertificateTypes":
+		return ec.fieldContext_PolicyChange_retireCertificateTypes(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PolicyChange", field.Name)
 }
@@ -4211,6 +4898,8 @@ func (ec *executionContext) childFields_PolicyProposal(ctx context.Context, fiel
 		return ec.fieldContext_PolicyProposal_version(ctx, field)
 	case "decisionLedgerIndex":
 		return ec.fieldContext_PolicyProposal_decisionLedgerIndex(ctx, field)
+	case "certificateImpact":
+		return ec.fieldContext_PolicyProposal_certificateImpact(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PolicyProposal", field.Name)
 }
@@ -4253,6 +4942,8 @@ func (ec *executionContext) childFields_PolicyVersion(ctx context.Context, field
 		return ec.fieldContext_PolicyVersion_reason(ctx, field)
 	case "predicates":
 		return ec.fieldContext_PolicyVersion_predicates(ctx, field)
+	case "certificateTypes":
+		return ec.fieldContext_PolicyVersion_certificateTypes(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PolicyVersion", field.Name)
 }
@@ -4595,6 +5286,20 @@ func (ec *executionContext) field_Mutation_answerQuestion_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_applyForCertificate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "type",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["type"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_approveEarlyUnseal_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4796,6 +5501,102 @@ func (ec *executionContext) field_Mutation_rejectPolicyChange_args(ctx context.C
 		return nil, err
 	}
 	args["reason"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_requestCertificate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "type",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["type"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "citizenId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["citizenId"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reviewApplication_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "approve",
+		func(ctx context.Context, v any) (bool, error) {
+			return ec.unmarshalNBoolean2bool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["approve"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_revokeCertificate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setCertificateLink_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "enabled",
+		func(ctx context.Context, v any) (bool, error) {
+			return ec.unmarshalNBoolean2bool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["enabled"] = arg1
 	return args, nil
 }
 
@@ -5284,6 +6085,20 @@ func (ec *executionContext) field_Query_myAccesses_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_myCertificate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -6638,6 +7453,75 @@ func (ec *executionContext) fieldContext_AccessQuestion_answerIndex(_ context.Co
 	return graphql.NewScalarFieldContext("AccessQuestion", field, false, false, errors.New("field of type Int64 does not have child fields"))
 }
 
+func (ec *executionContext) _ApplicationStep_name(ctx context.Context, field graphql.CollectedField, obj *model.ApplicationStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApplicationStep_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApplicationStep_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApplicationStep", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ApplicationStep_time(ctx context.Context, field graphql.CollectedField, obj *model.ApplicationStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApplicationStep_time(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Time, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApplicationStep_time(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApplicationStep", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ApplicationStep_index(ctx context.Context, field graphql.CollectedField, obj *model.ApplicationStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApplicationStep_index(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Index, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApplicationStep_index(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApplicationStep", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
 func (ec *executionContext) _BusinessLicense_uscc(ctx context.Context, field graphql.CollectedField, obj *model.BusinessLicense) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6751,6 +7635,838 @@ func (ec *executionContext) _BusinessLicense_status(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_BusinessLicense_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("BusinessLicense", field, false, false, errors.New("field of type LicenseStatus does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_id(ctx context.Context, field graphql.CollectedField, obj *model.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_type(ctx context.Context, field graphql.CollectedField, obj *model.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_ruleVersion(ctx context.Context, field graphql.CollectedField, obj *model.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_ruleVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RuleVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_ruleVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_issued(ctx context.Context, field graphql.CollectedField, obj *model.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_issued(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Issued, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_issued(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_issueEntry(ctx context.Context, field graphql.CollectedField, obj *model.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_issueEntry(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IssueEntry, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_issueEntry(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_credential(ctx context.Context, field graphql.CollectedField, obj *model.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_credential(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Credential, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_credential(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_verifyPath(ctx context.Context, field graphql.CollectedField, obj *model.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_verifyPath(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VerifyPath, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_verifyPath(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_revoked(ctx context.Context, field graphql.CollectedField, obj *model.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_revoked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Revoked, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_revoked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_revokedAt(ctx context.Context, field graphql.CollectedField, obj *model.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_revokedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevokedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_revokeReason(ctx context.Context, field graphql.CollectedField, obj *model.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_revokeReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevokeReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_revokeReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_verifications(ctx context.Context, field graphql.CollectedField, obj *model.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_verifications(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Verifications, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_verifications(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_linkEnabled(ctx context.Context, field graphql.CollectedField, obj *model.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_linkEnabled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LinkEnabled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_linkEnabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateApplication_id(ctx context.Context, field graphql.CollectedField, obj *model.CertificateApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateApplication_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateApplication_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateApplication", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateApplication_type(ctx context.Context, field graphql.CollectedField, obj *model.CertificateApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateApplication_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateApplication_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateApplication", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateApplication_status(ctx context.Context, field graphql.CollectedField, obj *model.CertificateApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateApplication_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateApplication_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateApplication", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateApplication_steps(ctx context.Context, field graphql.CollectedField, obj *model.CertificateApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateApplication_steps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Steps, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ApplicationStep) graphql.Marshaler {
+			return ec.marshalNApplicationStep2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐApplicationStepᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateApplication_steps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CertificateApplication",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ApplicationStep(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CertificateApplication_reason(ctx context.Context, field graphql.CollectedField, obj *model.CertificateApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateApplication_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateApplication_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateApplication", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateApplication_certificate(ctx context.Context, field graphql.CollectedField, obj *model.CertificateApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateApplication_certificate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Certificate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Certificate) graphql.Marshaler {
+			return ec.marshalOCertificate2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐCertificate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateApplication_certificate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CertificateApplication",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Certificate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CertificateClaim_name(ctx context.Context, field graphql.CollectedField, obj *policy.Claim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateClaim_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateClaim_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateClaim", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateClaim_expr(ctx context.Context, field graphql.CollectedField, obj *policy.Claim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateClaim_expr(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Expr, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateClaim_expr(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateClaim", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateType_code(ctx context.Context, field graphql.CollectedField, obj *policy.CertificateType) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateType_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateType_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateType", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateType_titleZh(ctx context.Context, field graphql.CollectedField, obj *policy.CertificateType) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateType_titleZh(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TitleZh, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateType_titleZh(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateType", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateType_titleEn(ctx context.Context, field graphql.CollectedField, obj *policy.CertificateType) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateType_titleEn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TitleEn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateType_titleEn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateType", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateType_department(ctx context.Context, field graphql.CollectedField, obj *policy.CertificateType) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateType_department(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Department, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateType_department(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateType", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateType_role(ctx context.Context, field graphql.CollectedField, obj *policy.CertificateType) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateType_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateType_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateType", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateType_purpose(ctx context.Context, field graphql.CollectedField, obj *policy.CertificateType) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateType_purpose(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Purpose, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateType_purpose(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateType", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateType_claims(ctx context.Context, field graphql.CollectedField, obj *policy.CertificateType) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateType_claims(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Claims, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []policy.Claim) graphql.Marshaler {
+			return ec.marshalNCertificateClaim2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐClaimᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateType_claims(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CertificateType",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CertificateClaim(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CertificateType_review(ctx context.Context, field graphql.CollectedField, obj *policy.CertificateType) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateType_review(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Review, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateType_review(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateType", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateType_rule(ctx context.Context, field graphql.CollectedField, obj *policy.CertificateType) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateType_rule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rule, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateType_rule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateType", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateType_since(ctx context.Context, field graphql.CollectedField, obj *policy.CertificateType) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateType_since(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Since, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v uint64) graphql.Marshaler {
+			return ec.marshalNInt642uint64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateType_since(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateType", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateTypeImpact_type(ctx context.Context, field graphql.CollectedField, obj *governance.CertificateImpact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateTypeImpact_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateTypeImpact_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateTypeImpact", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateTypeImpact_citizens(ctx context.Context, field graphql.CollectedField, obj *governance.CertificateImpact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateTypeImpact_citizens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Citizens, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateTypeImpact_citizens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateTypeImpact", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateTypeImpact_truncated(ctx context.Context, field graphql.CollectedField, obj *governance.CertificateImpact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateTypeImpact_truncated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Truncated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateTypeImpact_truncated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateTypeImpact", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateTypeImpact_eligible(ctx context.Context, field graphql.CollectedField, obj *governance.CertificateImpact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateTypeImpact_eligible(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Eligible, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateTypeImpact_eligible(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateTypeImpact", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateTypeImpact_ineligible(ctx context.Context, field graphql.CollectedField, obj *governance.CertificateImpact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateTypeImpact_ineligible(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ineligible, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateTypeImpact_ineligible(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateTypeImpact", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _Citizen_id(ctx context.Context, field graphql.CollectedField, obj *model.Citizen) (ret graphql.Marshaler) {
@@ -10126,6 +11842,226 @@ func (ec *executionContext) fieldContext_Mutation_rejectErasure(ctx context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_requestCertificate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_requestCertificate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RequestCertificate(ctx, fc.Args["type"].(string), fc.Args["citizenId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CertificateApplication) graphql.Marshaler {
+			return ec.marshalNCertificateApplication2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐCertificateApplication(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_requestCertificate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CertificateApplication(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_requestCertificate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_applyForCertificate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_applyForCertificate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ApplyForCertificate(ctx, fc.Args["type"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CertificateApplication) graphql.Marshaler {
+			return ec.marshalNCertificateApplication2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐCertificateApplication(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_applyForCertificate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CertificateApplication(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_applyForCertificate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_revokeCertificate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revokeCertificate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevokeCertificate(ctx, fc.Args["id"].(string), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Certificate) graphql.Marshaler {
+			return ec.marshalNCertificate2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐCertificate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revokeCertificate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Certificate(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revokeCertificate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setCertificateLink(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setCertificateLink(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetCertificateLink(ctx, fc.Args["id"].(string), fc.Args["enabled"].(bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Certificate) graphql.Marshaler {
+			return ec.marshalNCertificate2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐCertificate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setCertificateLink(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Certificate(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setCertificateLink_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reviewApplication(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reviewApplication(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReviewApplication(ctx, fc.Args["id"].(string), fc.Args["approve"].(bool), fc.Args["reason"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CertificateApplication) graphql.Marshaler {
+			return ec.marshalNCertificateApplication2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐCertificateApplication(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reviewApplication(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CertificateApplication(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reviewApplication_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10407,6 +12343,93 @@ func (ec *executionContext) _PolicyChange_retirePredicates(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext_PolicyChange_retirePredicates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyChange", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PolicyChange_addCertificateTypes(ctx context.Context, field graphql.CollectedField, obj *policy.Change) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyChange_addCertificateTypes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AddCertificateTypes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []policy.CertificateType) graphql.Marshaler {
+			return ec.marshalNCertificateType2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐCertificateTypeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyChange_addCertificateTypes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyChange",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CertificateType(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyChange_replaceCertificateTypes(ctx context.Context, field graphql.CollectedField, obj *policy.Change) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyChange_replaceCertificateTypes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReplaceCertificateTypes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []policy.CertificateType) graphql.Marshaler {
+			return ec.marshalNCertificateType2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐCertificateTypeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyChange_replaceCertificateTypes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyChange",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CertificateType(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyChange_retireCertificateTypes(ctx context.Context, field graphql.CollectedField, obj *policy.Change) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyChange_retireCertificateTypes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RetireCertificateTypes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyChange_retireCertificateTypes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PolicyChange", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
@@ -10938,6 +12961,38 @@ func (ec *executionContext) fieldContext_PolicyProposal_decisionLedgerIndex(_ co
 	return graphql.NewScalarFieldContext("PolicyProposal", field, false, false, errors.New("field of type Int64 does not have child fields"))
 }
 
+func (ec *executionContext) _PolicyProposal_certificateImpact(ctx context.Context, field graphql.CollectedField, obj *model.PolicyProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyProposal_certificateImpact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CertificateImpact, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []governance.CertificateImpact) graphql.Marshaler {
+			return ec.marshalNCertificateTypeImpact2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgovernanceᚐCertificateImpactᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyProposal_certificateImpact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyProposal",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CertificateTypeImpact(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PolicyRule_role(ctx context.Context, field graphql.CollectedField, obj *policy.Rule) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11287,6 +13342,38 @@ func (ec *executionContext) fieldContext_PolicyVersion_predicates(_ context.Cont
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Predicate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyVersion_certificateTypes(ctx context.Context, field graphql.CollectedField, obj *policy.VersionInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_certificateTypes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CertificateTypes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []policy.CertificateType) graphql.Marshaler {
+			return ec.marshalNCertificateType2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐCertificateTypeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_certificateTypes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyVersion",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CertificateType(ctx, field)
 		},
 	}
 	return fc, nil
@@ -12987,6 +15074,114 @@ func (ec *executionContext) _Query_myErasureReceipt(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_Query_myErasureReceipt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Query", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Query_myApplications(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myApplications(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().MyApplications(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.CertificateApplication) graphql.Marshaler {
+			return ec.marshalNCertificateApplication2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐCertificateApplicationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myApplications(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CertificateApplication(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myCertificate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myCertificate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MyCertificate(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Certificate) graphql.Marshaler {
+			return ec.marshalOCertificate2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐCertificate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myCertificate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Certificate(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_myCertificate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_certificateTypes(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_certificateTypes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().CertificateTypes(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []policy.CertificateType) graphql.Marshaler {
+			return ec.marshalNCertificateType2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐCertificateTypeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_certificateTypes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CertificateType(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -15033,6 +17228,133 @@ func (ec *executionContext) unmarshalInputBusinessLicenseInput(ctx context.Conte
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputCertificateClaimInput(ctx context.Context, obj any) (policy.Claim, error) {
+	var it policy.Claim
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "expr"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "expr":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expr"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Expr = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputCertificateTypeInput(ctx context.Context, obj any) (policy.CertificateType, error) {
+	var it policy.CertificateType
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["review"]; !present {
+		asMap["review"] = false
+	}
+
+	fieldsInOrder := [...]string{"code", "titleZh", "titleEn", "department", "role", "purpose", "claims", "review", "rule"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		case "titleZh":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("titleZh"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TitleZh = data
+		case "titleEn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("titleEn"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TitleEn = data
+		case "department":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("department"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Department = data
+		case "role":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Role = data
+		case "purpose":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purpose"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Purpose = data
+		case "claims":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("claims"))
+			data, err := ec.unmarshalNCertificateClaimInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐClaimᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Claims = data
+		case "review":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("review"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Review = data
+		case "rule":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rule"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Rule = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputCitizenFilter(ctx context.Context, obj any) (model.CitizenFilter, error) {
 	var it model.CitizenFilter
 	if obj == nil {
@@ -15234,7 +17556,7 @@ func (ec *executionContext) unmarshalInputPolicyChangeInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"addRules", "removeRules", "addGroupings", "removeGroupings", "addPurposes", "retirePurposes", "addPredicates", "retirePredicates"}
+	fieldsInOrder := [...]string{"addRules", "removeRules", "addGroupings", "removeGroupings", "addPurposes", "retirePurposes", "addPredicates", "retirePredicates", "addCertificateTypes", "replaceCertificateTypes", "retireCertificateTypes"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -15297,6 +17619,27 @@ func (ec *executionContext) unmarshalInputPolicyChangeInput(ctx context.Context,
 				return it, err
 			}
 			it.RetirePredicates = data
+		case "addCertificateTypes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addCertificateTypes"))
+			data, err := ec.unmarshalOCertificateTypeInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐCertificateTypeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AddCertificateTypes = data
+		case "replaceCertificateTypes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("replaceCertificateTypes"))
+			data, err := ec.unmarshalOCertificateTypeInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐCertificateTypeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReplaceCertificateTypes = data
+		case "retireCertificateTypes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("retireCertificateTypes"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RetireCertificateTypes = data
 		}
 	}
 	return it, nil
@@ -16214,6 +18557,54 @@ func (ec *executionContext) _AccessQuestion(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var applicationStepImplementors = []string{"ApplicationStep"}
+
+func (ec *executionContext) _ApplicationStep(ctx context.Context, sel ast.SelectionSet, obj *model.ApplicationStep) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, applicationStepImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ApplicationStep")
+		case "name":
+			out.Values[i] = ec._ApplicationStep_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "time":
+			out.Values[i] = ec._ApplicationStep_time(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "index":
+			out.Values[i] = ec._ApplicationStep_index(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var businessLicenseImplementors = []string{"BusinessLicense"}
 
 func (ec *executionContext) _BusinessLicense(ctx context.Context, sel ast.SelectionSet, obj *model.BusinessLicense) graphql.Marshaler {
@@ -16249,6 +18640,346 @@ func (ec *executionContext) _BusinessLicense(ctx context.Context, sel ast.Select
 		case "status":
 			out.Values[i] = ec._BusinessLicense_status(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var certificateImplementors = []string{"Certificate"}
+
+func (ec *executionContext) _Certificate(ctx context.Context, sel ast.SelectionSet, obj *model.Certificate) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, certificateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Certificate")
+		case "id":
+			out.Values[i] = ec._Certificate_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "type":
+			out.Values[i] = ec._Certificate_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ruleVersion":
+			out.Values[i] = ec._Certificate_ruleVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "issued":
+			out.Values[i] = ec._Certificate_issued(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "issueEntry":
+			out.Values[i] = ec._Certificate_issueEntry(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "credential":
+			out.Values[i] = ec._Certificate_credential(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "verifyPath":
+			out.Values[i] = ec._Certificate_verifyPath(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revoked":
+			out.Values[i] = ec._Certificate_revoked(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revokedAt":
+			out.Values[i] = ec._Certificate_revokedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "revokeReason":
+			out.Values[i] = ec._Certificate_revokeReason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "verifications":
+			out.Values[i] = ec._Certificate_verifications(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "linkEnabled":
+			out.Values[i] = ec._Certificate_linkEnabled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var certificateApplicationImplementors = []string{"CertificateApplication"}
+
+func (ec *executionContext) _CertificateApplication(ctx context.Context, sel ast.SelectionSet, obj *model.CertificateApplication) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, certificateApplicationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CertificateApplication")
+		case "id":
+			out.Values[i] = ec._CertificateApplication_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "type":
+			out.Values[i] = ec._CertificateApplication_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._CertificateApplication_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "steps":
+			out.Values[i] = ec._CertificateApplication_steps(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._CertificateApplication_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "certificate":
+			out.Values[i] = ec._CertificateApplication_certificate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var certificateClaimImplementors = []string{"CertificateClaim"}
+
+func (ec *executionContext) _CertificateClaim(ctx context.Context, sel ast.SelectionSet, obj *policy.Claim) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, certificateClaimImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CertificateClaim")
+		case "name":
+			out.Values[i] = ec._CertificateClaim_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expr":
+			out.Values[i] = ec._CertificateClaim_expr(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var certificateTypeImplementors = []string{"CertificateType"}
+
+func (ec *executionContext) _CertificateType(ctx context.Context, sel ast.SelectionSet, obj *policy.CertificateType) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, certificateTypeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CertificateType")
+		case "code":
+			out.Values[i] = ec._CertificateType_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "titleZh":
+			out.Values[i] = ec._CertificateType_titleZh(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "titleEn":
+			out.Values[i] = ec._CertificateType_titleEn(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "department":
+			out.Values[i] = ec._CertificateType_department(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "role":
+			out.Values[i] = ec._CertificateType_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "purpose":
+			out.Values[i] = ec._CertificateType_purpose(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "claims":
+			out.Values[i] = ec._CertificateType_claims(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "review":
+			out.Values[i] = ec._CertificateType_review(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rule":
+			out.Values[i] = ec._CertificateType_rule(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "since":
+			out.Values[i] = ec._CertificateType_since(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var certificateTypeImpactImplementors = []string{"CertificateTypeImpact"}
+
+func (ec *executionContext) _CertificateTypeImpact(ctx context.Context, sel ast.SelectionSet, obj *governance.CertificateImpact) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, certificateTypeImpactImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CertificateTypeImpact")
+		case "type":
+			out.Values[i] = ec._CertificateTypeImpact_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "citizens":
+			out.Values[i] = ec._CertificateTypeImpact_citizens(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "truncated":
+			out.Values[i] = ec._CertificateTypeImpact_truncated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "eligible":
+			out.Values[i] = ec._CertificateTypeImpact_eligible(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ineligible":
+			out.Values[i] = ec._CertificateTypeImpact_ineligible(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -17682,6 +20413,41 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "requestCertificate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_requestCertificate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "applyForCertificate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_applyForCertificate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revokeCertificate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeCertificate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setCertificateLink":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setCertificateLink(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reviewApplication":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reviewApplication(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -17795,6 +20561,21 @@ func (ec *executionContext) _PolicyChange(ctx context.Context, sel ast.Selection
 			}
 		case "retirePredicates":
 			out.Values[i] = ec._PolicyChange_retirePredicates(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "addCertificateTypes":
+			out.Values[i] = ec._PolicyChange_addCertificateTypes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "replaceCertificateTypes":
+			out.Values[i] = ec._PolicyChange_replaceCertificateTypes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "retireCertificateTypes":
+			out.Values[i] = ec._PolicyChange_retireCertificateTypes(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -18000,6 +20781,11 @@ func (ec *executionContext) _PolicyProposal(ctx context.Context, sel ast.Selecti
 		case "decisionLedgerIndex":
 			out.Values[i] = ec._PolicyProposal_decisionLedgerIndex(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "certificateImpact":
+			out.Values[i] = ec._PolicyProposal_certificateImpact(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -18404,6 +21190,11 @@ func (ec *executionContext) _PolicyVersion(ctx context.Context, sel ast.Selectio
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "predicates":
 			out.Values[i] = ec._PolicyVersion_predicates(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "certificateTypes":
+			out.Values[i] = ec._PolicyVersion_certificateTypes(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -19358,6 +22149,72 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_myErasureReceipt(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "myApplications":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_myApplications(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "myCertificate":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_myCertificate(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "certificateTypes":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_certificateTypes(ctx, field)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -20417,6 +23274,26 @@ func (ec *executionContext) marshalNAnswerBasis2githubᚗcomᚋgovhubᚋgovhub�
 	return v
 }
 
+func (ec *executionContext) marshalNApplicationStep2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐApplicationStep(ctx context.Context, sel ast.SelectionSet, v model.ApplicationStep) graphql.Marshaler {
+	return ec._ApplicationStep(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNApplicationStep2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐApplicationStepᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ApplicationStep) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNApplicationStep2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐApplicationStep(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -20454,6 +23331,130 @@ func (ec *executionContext) unmarshalNBusinessLicenseInput2ᚕgithubᚗcomᚋgov
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) marshalNCertificate2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐCertificate(ctx context.Context, sel ast.SelectionSet, v *model.Certificate) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Certificate(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCertificateApplication2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐCertificateApplication(ctx context.Context, sel ast.SelectionSet, v model.CertificateApplication) graphql.Marshaler {
+	return ec._CertificateApplication(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCertificateApplication2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐCertificateApplicationᚄ(ctx context.Context, sel ast.SelectionSet, v []model.CertificateApplication) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCertificateApplication2githubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐCertificateApplication(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCertificateApplication2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐCertificateApplication(ctx context.Context, sel ast.SelectionSet, v *model.CertificateApplication) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CertificateApplication(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCertificateClaim2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐClaim(ctx context.Context, sel ast.SelectionSet, v policy.Claim) graphql.Marshaler {
+	return ec._CertificateClaim(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCertificateClaim2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐClaimᚄ(ctx context.Context, sel ast.SelectionSet, v []policy.Claim) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCertificateClaim2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐClaim(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNCertificateClaimInput2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐClaim(ctx context.Context, v any) (policy.Claim, error) {
+	res, err := ec.unmarshalInputCertificateClaimInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCertificateClaimInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐClaimᚄ(ctx context.Context, v any) ([]policy.Claim, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]policy.Claim, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCertificateClaimInput2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐClaim(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNCertificateType2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐCertificateType(ctx context.Context, sel ast.SelectionSet, v policy.CertificateType) graphql.Marshaler {
+	return ec._CertificateType(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCertificateType2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐCertificateTypeᚄ(ctx context.Context, sel ast.SelectionSet, v []policy.CertificateType) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCertificateType2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐCertificateType(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCertificateTypeImpact2githubᚗcomᚋgovhubᚋgovhubᚋgovernanceᚐCertificateImpact(ctx context.Context, sel ast.SelectionSet, v governance.CertificateImpact) graphql.Marshaler {
+	return ec._CertificateTypeImpact(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCertificateTypeImpact2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgovernanceᚐCertificateImpactᚄ(ctx context.Context, sel ast.SelectionSet, v []governance.CertificateImpact) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCertificateTypeImpact2githubᚗcomᚋgovhubᚋgovhubᚋgovernanceᚐCertificateImpact(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNCertificateTypeInput2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐCertificateType(ctx context.Context, v any) (policy.CertificateType, error) {
+	res, err := ec.unmarshalInputCertificateTypeInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNCitizen2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐCitizen(ctx context.Context, sel ast.SelectionSet, v *model.Citizen) graphql.Marshaler {
@@ -21336,6 +24337,30 @@ func (ec *executionContext) marshalOBusinessLicense2ᚕgithubᚗcomᚋgovhubᚋg
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalOCertificate2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐCertificate(ctx context.Context, sel ast.SelectionSet, v *model.Certificate) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Certificate(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOCertificateTypeInput2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐCertificateTypeᚄ(ctx context.Context, v any) ([]policy.CertificateType, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]policy.CertificateType, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCertificateTypeInput2githubᚗcomᚋgovhubᚋgovhubᚋpolicyᚐCertificateType(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) marshalOCitizen2ᚖgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐCitizen(ctx context.Context, sel ast.SelectionSet, v *model.Citizen) graphql.Marshaler {

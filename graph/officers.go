@@ -45,6 +45,7 @@ func proposalModel(p governance.Proposal) *model.PolicyProposal {
 	out := &model.PolicyProposal{
 		ID: p.ID, BaseVersion: int64(p.Base), Reason: p.Reason, ProposedBy: p.ProposedBy, Created: fmtTime(p.Created),
 		Status: p.Status, LedgerIndex: int64(p.Entry), Change: &p.Change, Impact: p.Impact, SealedPurposes: sealedPurposes(p.Change),
+		CertificateImpact: p.CertificateImpact,
 	}
 	if p.Status != "pending" {
 		out.DecidedBy, out.DecisionReason = optString(p.DecidedBy), optString(p.DecisionReason)

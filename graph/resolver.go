@@ -25,4 +25,7 @@ type Resolver struct {
 	Erasures *governance.Erasures
 	Erasure  *hub.Erasure
 	Logger   *slog.Logger
+
+	// Certificates: certificates issued by rules, applications, revocation.
+	Certificates *hub.Certificates
 }

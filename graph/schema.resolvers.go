@@ -125,6 +125,31 @@ func (r *mutationResolver) RejectErasure(ctx context.Context, id string, reason 
 	return r.rejectErasure(ctx, id, reason)
 }
 
+// RequestCertificate is the resolver for the requestCertificate field.
+func (r *mutationResolver) RequestCertificate(ctx context.Context, typeArg string, citizenID string) (*model.CertificateApplication, error) {
+	return r.requestCertificate(ctx, typeArg, citizenID)
+}
+
+// ApplyForCertificate is the resolver for the applyForCertificate field.
+func (r *mutationResolver) ApplyForCertificate(ctx context.Context, typeArg string) (*model.CertificateApplication, error) {
+	return r.applyForCertificate(ctx, typeArg)
+}
+
+// RevokeCertificate is the resolver for the revokeCertificate field.
+func (r *mutationResolver) RevokeCertificate(ctx context.Context, id string, reason string) (*model.Certificate, error) {
+	return r.revokeCertificate(ctx, id, reason)
+}
+
+// SetCertificateLink is the resolver for the setCertificateLink field.
+func (r *mutationResolver) SetCertificateLink(ctx context.Context, id string, enabled bool) (*model.Certificate, error) {
+	return r.setCertificateLink(ctx, id, enabled)
+}
+
+// ReviewApplication is the resolver for the reviewApplication field.
+func (r *mutationResolver) ReviewApplication(ctx context.Context, id string, approve bool, reason *string) (*model.CertificateApplication, error) {
+	return r.reviewApplication(ctx, id, approve, reason)
+}
+
 // Action is the resolver for the action field.
 func (r *policyRuleResolver) Action(ctx context.Context, obj *policy.Rule) (string, error) {
 	return string(obj.Action), nil
@@ -302,6 +327,21 @@ func (r *queryResolver) ErasureRequests(ctx context.Context, status *string) ([]
 // MyErasureReceipt is the resolver for the myErasureReceipt field.
 func (r *queryResolver) MyErasureReceipt(ctx context.Context) (string, error) {
 	return r.myErasureReceipt(ctx)
+}
+
+// MyApplications is the resolver for the myApplications field.
+func (r *queryResolver) MyApplications(ctx context.Context) ([]model.CertificateApplication, error) {
+	return r.myApplications(ctx)
+}
+
+// MyCertificate is the resolver for the myCertificate field.
+func (r *queryResolver) MyCertificate(ctx context.Context, id string) (*model.Certificate, error) {
+	return r.myCertificate(ctx, id)
+}
+
+// CertificateTypes is the resolver for the certificateTypes field.
+func (r *queryResolver) CertificateTypes(ctx context.Context) ([]policy.CertificateType, error) {
+	return r.certificateTypes(ctx)
 }
 
 // Proof is the resolver for the proof field.

@@ -107,12 +107,19 @@ type Change struct {
 	// RetirePredicates lists predicate names to remove from the
 	// catalogue; refused while a remaining prove rule allows them.
 	RetirePredicates []string
+	// AddCertificateTypes defines new certificate types; ReplaceCertificateTypes changes the
+	// rule, claims or anything else of defined ones (by code); RetireCertificateTypes removes
+	// types by code. Added and replaced types take the new version as their Since.
+	AddCertificateTypes     []CertificateType
+	ReplaceCertificateTypes []CertificateType
+	RetireCertificateTypes  []string
 }
 
 // IsZero reports whether c changes nothing.
 func (c Change) IsZero() bool {
 	return len(c.AddRules)+len(c.RemoveRules)+len(c.AddGroupings)+len(c.RemoveGroupings)+
-		len(c.AddPurposes)+len(c.RetirePurposes)+len(c.AddPredicates)+len(c.RetirePredicates) == 0
+		len(c.AddPurposes)+len(c.RetirePurposes)+len(c.AddPredicates)+len(c.RetirePredicates)+
+		len(c.AddCertificateTypes)+len(c.ReplaceCertificateTypes)+len(c.RetireCertificateTypes) == 0
 }
 
 // Diff returns the change that turns from into to: the rules and groupings
@@ -134,6 +141,7 @@ func Diff(from, to Set) Change {
 	for _, p := range minus(from.Predicates, to.Predicates) {
 		c.RetirePredicates = append(c.RetirePredicates, p.Name)
 	}
+	diffCertificateTypes(&c, from.CertificateTypes, to.CertificateTypes)
 	return c
 }
 
@@ -286,6 +294,7 @@ func (s Set) Apply(c Change) (Set, error) {
 			bad("retiring predicate %q: rule %q allows it", n, r.String())
 		}
 	}
+	s.applyCertificateTypes(&next, c, bad)
 	if len(errs) == 0 {
 		if err := next.Validate(); err != nil {
 			errs = append(errs, err)

@@ -23,7 +23,7 @@ const (
 // version, "# version: 7". Casbin and ParseCSV see it as a comment.
 const versionPrefix = "# version:"
 
-//go:embed demo/rules.csv demo/purposes.json demo/predicates.json
+//go:embed demo/rules.csv demo/purposes.json demo/predicates.json demo/certificate-types.json
 var demoFS embed.FS
 
 // Demo returns the demonstration policy shipped with GovHub: the purpose
@@ -41,8 +41,9 @@ func Demo() Set {
 }
 
 // LoadDir reads the policy in dir: rules.csv, whose comment line
-// "# version: N" gives the version, purposes.json, and predicates.json,
-// the predicate catalogue, if there is one. The set is validated.
+// "# version: N" gives the version, purposes.json, predicates.json, the
+// predicate catalogue, and certificate-types.json, the certificate types,
+// if there are. The set is validated.
 func LoadDir(dir string) (Set, error) {
 	set, err := loadFS(os.DirFS(dir))
 	if err != nil {
@@ -78,6 +79,15 @@ func loadFS(fsys fs.FS) (Set, error) {
 	case err == nil:
 		if set.Predicates, err = ParsePredicates(bytes.NewReader(qdata)); err != nil {
 			return Set{}, fmt.Errorf("%s: %w", PredicatesFile, err)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return Set{}, err
+	}
+	// So are the certificate types.
+	switch tdata, err := fs.ReadFile(fsys, CertificateTypesFile); {
+	case err == nil:
+		if set.CertificateTypes, err = ParseCertificateTypes(bytes.NewReader(tdata)); err != nil {
+			return Set{}, fmt.Errorf("%s: %w", CertificateTypesFile, err)
 		}
 	case !errors.Is(err, fs.ErrNotExist):
 		return Set{}, err
@@ -121,7 +131,7 @@ func parseVersion(data []byte) (uint64, error) {
 
 // WriteDir validates set and writes it to dir (created with mode 0700 if
 // missing) as purposes.json, predicates.json (removed when set has no
-// predicates) and then rules.csv, each replaced atomically
+// predicates), certificate-types.json (likewise) and then rules.csv, each replaced atomically
 // (written to a temporary file with mode 0600, synced, renamed). Because
 // rules.csv carries the version and is written last, its rename is the
 // point at which the new policy takes effect for LoadDir. A crash between
@@ -155,6 +165,17 @@ func WriteDir(dir string, set Set) error {
 			return err
 		}
 	} else if err := os.Remove(filepath.Join(dir, PredicatesFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("writing policy: %w", err)
+	}
+	if len(set.CertificateTypes) > 0 {
+		var types bytes.Buffer
+		if err := FormatCertificateTypes(&types, set.CertificateTypes); err != nil {
+			return err
+		}
+		if err := writeFileAtomic(dir, CertificateTypesFile, types.Bytes()); err != nil {
+			return err
+		}
+	} else if err := os.Remove(filepath.Join(dir, CertificateTypesFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("writing policy: %w", err)
 	}
 	return writeFileAtomic(dir, RulesFile, rules.Bytes())

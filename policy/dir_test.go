@@ -72,10 +72,14 @@ func TestWriteDirLoadDir(t *testing.T) {
 				t.Errorf("%s has mode %v, want 0600", e.Name(), mode)
 			}
 		}
-		want := []string{PurposesFile, RulesFile} // predicates.json only with a catalogue
+		want := []string{PurposesFile, RulesFile} // predicates.json only with a catalogue, certificate-types.json only with types
 		if len(set.Predicates) > 0 {
-			want = []string{PredicatesFile, PurposesFile, RulesFile}
+			want = append(want, PredicatesFile)
 		}
+		if len(set.CertificateTypes) > 0 {
+			want = append(want, CertificateTypesFile)
+		}
+		slices.Sort(want)
 		if !slices.Equal(names, want) {
 			t.Errorf("files in policy directory = %v, want %v", names, want)
 		}

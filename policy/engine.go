@@ -146,12 +146,12 @@ func (e *Engine) Load(ctx context.Context, info VersionInfo, loader Loader) erro
 	if cur := e.cur.Load(); info.Version <= cur.Version() {
 		return fmt.Errorf("loading policy %d over %d: %w", info.Version, cur.Version(), ErrStaleVersion)
 	}
-	check := Set{Version: info.Version, Purposes: info.Purposes, Groupings: info.Groupings, Predicates: info.Predicates}
+	check := Set{Version: info.Version, Purposes: info.Purposes, Groupings: info.Groupings, Predicates: info.Predicates, CertificateTypes: info.CertificateTypes}
 	if err := check.Validate(); err != nil {
 		return fmt.Errorf("loading policy %d: %w", info.Version, err)
 	}
 	info = info.clone()
-	sortSet(&Set{Purposes: info.Purposes, Groupings: info.Groupings, Predicates: info.Predicates})
+	sortSet(&Set{Purposes: info.Purposes, Groupings: info.Groupings, Predicates: info.Predicates, CertificateTypes: info.CertificateTypes})
 	e.cur.Store(e.newSnapshot(info, loader, nil))
 	return nil
 }
@@ -168,12 +168,13 @@ func (e *Engine) fromSet(set Set) (*Snapshot, error) {
 		return nil, fmt.Errorf("building policy %d: %w", set.Version, err)
 	}
 	info := VersionInfo{
-		Version:    set.Version,
-		Purposes:   set.Purposes,
-		Groupings:  set.Groupings,
-		Predicates: set.Predicates,
-		Rules:      len(set.Rules),
-		Digest:     d,
+		Version:          set.Version,
+		Purposes:         set.Purposes,
+		Groupings:        set.Groupings,
+		Predicates:       set.Predicates,
+		CertificateTypes: set.CertificateTypes,
+		Rules:            len(set.Rules),
+		Digest:           d,
 	}
 	return e.newSnapshot(info, MemoryLoader(set), &set), nil
 }
@@ -204,6 +205,7 @@ func (v VersionInfo) clone() VersionInfo {
 	v.Purposes = slices.Clone(v.Purposes)
 	v.Groupings = slices.Clone(v.Groupings)
 	v.Predicates = slices.Clone(v.Predicates)
+	v.CertificateTypes = cloneTypes(v.CertificateTypes)
 	v.Digest = slices.Clone(v.Digest)
 	return v
 }

@@ -54,6 +54,7 @@ func TestReplaceKeepsOldSnapshots(t *testing.T) {
 	next := withoutRules(Demo(), func(r Rule) bool { return r.Department == "housing" && r.Effect == EffectAllow })
 	next.Purposes = slices.DeleteFunc(next.Purposes, func(p Purpose) bool { return p.Code == "business-registration" })
 	next.Rules = slices.DeleteFunc(next.Rules, func(r Rule) bool { return r.Purpose == "business-registration" })
+	next.CertificateTypes = slices.DeleteFunc(next.CertificateTypes, func(t CertificateType) bool { return t.Purpose == "business-registration" })
 	if err := e.Replace(next); err != nil {
 		t.Fatalf("Replace: %v", err)
 	}

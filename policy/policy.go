@@ -307,6 +307,9 @@ type Set struct {
 	Groupings  []Grouping
 	Purposes   []Purpose
 	Predicates []Predicate
+	// CertificateTypes are the kinds of certificate the hub issues and their rules (optional;
+	// see [CertificateType]).
+	CertificateTypes []CertificateType
 }
 
 // maxRoleDepth is how many grouping links Casbin's role manager follows
@@ -373,6 +376,7 @@ func (s Set) Validate() error {
 		bad("%v", err)
 	}
 	s.checkPredicates(bad)
+	s.checkCertificateTypes(codes, bad)
 	return errors.Join(errs...)
 }
 
@@ -554,6 +558,7 @@ func (s Set) Clone() Set {
 		Groupings: append([]Grouping(nil), s.Groupings...),
 		Purposes:  append([]Purpose(nil), s.Purposes...),
 		// nil stays nil: a set without predicates is as before them.
-		Predicates: slices.Clone(s.Predicates),
+		Predicates:       slices.Clone(s.Predicates),
+		CertificateTypes: cloneTypes(s.CertificateTypes),
 	}
 }

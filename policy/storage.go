@@ -71,10 +71,13 @@ type VersionInfo struct {
 	// Predicates is the predicate catalogue, sorted by name; nil if the
 	// version has none.
 	Predicates []Predicate
-	Rules      int // how many
+	// CertificateTypes are the certificate types, sorted by code; nil if the version has none.
+	CertificateTypes []CertificateType
+	Rules            int // how many
 	// Digest is SHA-256 of FormatCSV(rules, groupings) ‖ 0x00 ‖
 	// FormatPurposes(purposes), followed by 0x00 ‖ FormatPredicates(predicates)
-	// when there are predicates; see [Set.Digest].
+	// when there are predicates, and by 0x00 ‖ "certificate-types" ‖ 0x00 ‖
+	// FormatCertificateTypes(types) when there are certificate types; see [Set.Digest].
 	Digest     []byte
 	Created    time.Time
 	ProposalID string // "" for an import
@@ -158,7 +161,9 @@ type Warmer interface {
 // Digest returns SHA-256 of FormatCSV(s.Rules, s.Groupings) ‖ 0x00 ‖
 // FormatPurposes(s.Purposes), followed by 0x00 ‖
 // FormatPredicates(s.Predicates) only when s has predicates (so a set
-// without predicates has the digest it had before them): it names the
+// without predicates has the digest it had before them), and by 0x00 ‖
+// "certificate-types" ‖ 0x00 ‖ FormatCertificateTypes(s.CertificateTypes)
+// only when s has certificate types: it names the
 // content of a policy version independently of its number and of the
 // order of its rules.
 func (s Set) Digest() ([]byte, error) {
@@ -173,6 +178,12 @@ func (s Set) Digest() ([]byte, error) {
 	if len(s.Predicates) > 0 {
 		b.WriteByte(0)
 		if err := FormatPredicates(&b, s.Predicates); err != nil {
+			return nil, fmt.Errorf("digesting policy %d: %w", s.Version, err)
+		}
+	}
+	if len(s.CertificateTypes) > 0 {
+		b.WriteString("\x00certificate-types\x00")
+		if err := FormatCertificateTypes(&b, s.CertificateTypes); err != nil {
 			return nil, fmt.Errorf("digesting policy %d: %w", s.Version, err)
 		}
 	}
@@ -191,12 +202,13 @@ func (s Set) Info() (VersionInfo, error) {
 	s = s.Clone()
 	sortSet(&s)
 	return VersionInfo{
-		Version:    s.Version,
-		Purposes:   s.Purposes,
-		Groupings:  s.Groupings,
-		Predicates: s.Predicates,
-		Rules:      len(s.Rules),
-		Digest:     d,
+		Version:          s.Version,
+		Purposes:         s.Purposes,
+		Groupings:        s.Groupings,
+		Predicates:       s.Predicates,
+		CertificateTypes: s.CertificateTypes,
+		Rules:            len(s.Rules),
+		Digest:           d,
 	}, nil
 }
 
@@ -331,4 +343,5 @@ func sortSet(s *Set) {
 	slices.SortFunc(s.Groupings, compareGroupings)
 	slices.SortFunc(s.Purposes, func(a, b Purpose) int { return strings.Compare(a.Code, b.Code) })
 	slices.SortFunc(s.Predicates, comparePredicates)
+	slices.SortFunc(s.CertificateTypes, compareTypes)
 }

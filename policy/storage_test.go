@@ -28,6 +28,13 @@ func TestDigest(t *testing.T) {
 	if err := FormatPredicates(&b, set.Predicates); err != nil {
 		t.Fatal(err)
 	}
+	if len(set.CertificateTypes) == 0 {
+		t.Fatal("the demo policy has no certificate types to digest")
+	}
+	b.WriteString("\x00certificate-types\x00")
+	if err := FormatCertificateTypes(&b, set.CertificateTypes); err != nil {
+		t.Fatal(err)
+	}
 	want := sha256.Sum256(b.Bytes())
 	got, err := set.Digest()
 	if err != nil || !bytes.Equal(got, want[:]) {

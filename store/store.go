@@ -217,6 +217,8 @@ type Proposal struct {
 	Change         []byte // the change, JSON
 	Impact         []byte // the impact preview, JSON
 	Entry          uint64 // ledger index of the proposal entry
+	// CertificateImpact is the certificate types' preview, JSON (nil without one).
+	CertificateImpact []byte
 
 	Status         string // ProposalPending, ProposalApproved or ProposalRejected
 	DecidedBy      string

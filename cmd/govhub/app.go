@@ -79,7 +79,9 @@ type config struct {
 	// MigrateRecordIntegrity: give a store written before record integrity its record MACs and
 	// heads, once, after checking every record against the ledger (hub.Updater.MigrateIntegrity).
 	MigrateRecordIntegrity bool
-	Logger                 *slog.Logger
+	// PublicURL is the hub's public URL, naming its did:web certificate issuer ("": http://127.0.0.1:8080).
+	PublicURL string
+	Logger    *slog.Logger
 }
 
 // defaultDataKeyCache is how many citizens' unwrapped data keys a hub keeps (hub/recordcache.go):
@@ -256,6 +258,11 @@ type app struct {
 	updater  *hub.Updater
 	review   *hub.Review
 	citizens *hub.Citizens
+	// certificates issues and verifies certificates (verifycert_serve.go); verifyPage, if set,
+	// serves the browser page GET /verify/<id>.
+	certificates *hub.Certificates
+	verifyPage   http.Handler
+
 	officers *governance.Officers
 	// erasures: lawful erasure through maker-checker; erasure applies them (cmd/govhub/erasure.go).
 	erasures *governance.Erasures
@@ -439,7 +446,7 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 		return nil, err
 	}
 	a.officers, err = governance.New(governance.Config{Policy: engine, Versions: st.store, Proposals: st.store, Ledger: a.ledger(),
-		Follower: follower, Officials: a.officials})
+		Follower: follower, Officials: a.officials}, governance.WithCertificatePreview(a.certificatePreview))
 	if err != nil {
 		return nil, err
 	}
@@ -645,7 +652,10 @@ func (a *app) openUseCases(engine *policy.Engine) error {
 		return err
 	}
 	a.citizens, err = hub.NewCitizens(hub.CitizensConfig{Reader: a.reader, Log: st, Entries: a.log.Reader(), Review: a.review})
-	return err
+	if err != nil {
+		return err
+	}
+	return a.openCertificates()
 }
 
 // policyPollInterval is how often a hub looks for a policy version approved on another instance.
@@ -733,7 +743,7 @@ func (a *app) handler() http.Handler {
 	limits := newLimiter(a.cfg.RateLimits, a.cfg.Logger)
 	limits.refused = a.logRateLimited
 	gql := graph.NewHandler(&graph.Resolver{Reader: a.reader, Updater: a.updater, Review: a.review, CitizenLog: a.citizens,
-		Officers: a.officers, Questions: a.questions, Sealed: a.sealed, Unseals: a.unseals, Erasures: a.erasures, Erasure: a.erasure, Logger: a.cfg.Logger}, graph.HandlerConfig{Introspection: !a.cfg.NoIntrospection, TrustedDocuments: a.cfg.TrustedDocuments,
+		Officers: a.officers, Questions: a.questions, Sealed: a.sealed, Unseals: a.unseals, Erasures: a.erasures, Erasure: a.erasure, Certificates: a.certificates, Logger: a.cfg.Logger}, graph.HandlerConfig{Introspection: !a.cfg.NoIntrospection, TrustedDocuments: a.cfg.TrustedDocuments,
 		Authenticate: limits.authenticate(a.verifier.Verify), MaxBodyBytes: maxRequestBytes, RequestTimeout: a.requestTimeout()})
 	mux := http.NewServeMux()
 	// The GraphQL handler bounds its own bodies (413 with a GraphQL error).
@@ -777,6 +787,7 @@ func (a *app) handler() http.Handler {
 	}
 	mux.HandleFunc("GET /.well-known/jwks.json", a.jwks)
 	mux.HandleFunc("GET "+sealedCountsPath, a.sealedCounts) // public: counts only (sealed.go)
+	a.certificateRoutes(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", a.readyz) // metrics.go: every reason the hub is not ready
 	mux.Handle("GET "+metricsPath, a.metrics.handler(a.verifier, a.cfg.MetricsLoopback, a.cfg.Logger))

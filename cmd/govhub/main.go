@@ -19,6 +19,7 @@
 //	govhub verify-proof    check, offline, the range proofs of a saved answer (verifyproof.go)
 //	govhub sealed          the oversight body's key and its reading of sealed accesses (sealed.go)
 //	govhub migrate dates   re-commit dates committed as hashes as day numbers (migrate.go)
+//	govhub verify-certificate  check, offline, a certificate's verification document (verifycert.go)
 //
 // Beside a running hub, the commands that read open its database read-only, and those that change
 // something ask the hub over HTTP with a token (admin.go).
@@ -114,6 +115,9 @@ commands:
   migrate dates   re-commit the dates committed as hashes as day numbers, through update
                   entries, so that age predicates can be proven (resumable; stop the hub first
                   on the embedded store)
+  verify-certificate FILE --log-key K [--witness-key K …] [--quorum N] [--status FILE]
+                  check, offline, a certificate's verification document (GET /verify/<id>.json):
+                  signature, threshold proofs, issue entry under the witnessed log, status
 
 Beside a running hub: ledger verify, ledger receipt, policy export and official resolve read its
 database read-only; policy import and status ask the hub.
@@ -198,6 +202,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdSealed(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		return cmdMigrate(ctx, args[1:], stdout, stderr)
+	case "verify-certificate":
+		return cmdVerifyCertificate(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -34,6 +34,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 	tf.register(fs)
 	tf.registerOIDC(fs)
 	addr := fs.String("addr", defaultAddr, "address to listen on")
+	publicURL := fs.String("public-url", "", "the hub's public URL: certificates' verification links and the did:web issuer (default http://127.0.0.1:8080)")
 	interval := fs.Duration("integration-interval", 0, "shortest time between two ledger checkpoints (default 100ms)")
 	var witnesses stringList
 	fs.Var(&witnesses, "witness", "a witness to push checkpoints to, as URL=VERIFIERKEY (the key govhub keygen printed: type 0x04, or the older 0x01) (repeat)")
@@ -95,6 +96,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 		cfg.Logger.InfoContext(ctx, "trusted documents only", slog.Int("documents", cfg.TrustedDocuments.Len()), slog.String("for", *trustedFor))
 	}
 	cfg.IntegrationInterval = *interval
+	cfg.PublicURL = *publicURL
 	for _, w := range witnesses {
 		wc, err := parseWitness(w)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 
+	"github.com/govhub/govhub/governance"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/policy"
 )
@@ -111,6 +112,13 @@ type AccessQuestion struct {
 	AnswerIndex   *int64 `json:"answerIndex,omitempty"`
 }
 
+type ApplicationStep struct {
+	Name string `json:"name"`
+	Time string `json:"time"`
+	// The step entry on the ledger.
+	Index int64 `json:"index"`
+}
+
 type BusinessLicense struct {
 	// Unified social credit code, GB 32100.
 	Uscc                *string `json:"uscc,omitempty"`
@@ -128,6 +136,37 @@ type BusinessLicenseInput struct {
 	LegalRepresentative *string `json:"legalRepresentative,omitempty"`
 	RegisteredCapital   *int64  `json:"registeredCapital,omitempty"`
 	Status              *string `json:"status,omitempty"`
+}
+
+type Certificate struct {
+	ID   string `json:"id"`
+	Type string `json:"type"`
+	// code@version: the rule version the certificate was decided under.
+	RuleVersion string `json:"ruleVersion"`
+	Issued      string `json:"issued"`
+	// The issue entry on the ledger.
+	IssueEntry int64 `json:"issueEntry"`
+	// The W3C Verifiable Credential, JSON, with its eddsa-jcs-2022 proof.
+	Credential string `json:"credential"`
+	// The public verification path: /verify/<id> (the page) and /verify/<id>.json.
+	VerifyPath   string  `json:"verifyPath"`
+	Revoked      bool    `json:"revoked"`
+	RevokedAt    *string `json:"revokedAt,omitempty"`
+	RevokeReason *string `json:"revokeReason,omitempty"`
+	// How many times it was verified through its public link (counts only).
+	Verifications int64 `json:"verifications"`
+	LinkEnabled   bool  `json:"linkEnabled"`
+}
+
+// An application for a certificate and its steps: received, gathered, decided, review, issued or refused.
+type CertificateApplication struct {
+	ID     string            `json:"id"`
+	Type   string            `json:"type"`
+	Status string            `json:"status"`
+	Steps  []ApplicationStep `json:"steps"`
+	// Why it was refused: the rule version, never a value.
+	Reason      *string      `json:"reason,omitempty"`
+	Certificate *Certificate `json:"certificate,omitempty"`
 }
 
 type Citizen struct {
@@ -385,6 +424,8 @@ type PolicyProposal struct {
 	// The policy version an approval created.
 	Version             *int64 `json:"version,omitempty"`
 	DecisionLedgerIndex *int64 `json:"decisionLedgerIndex,omitempty"`
+	// For a change of certificate types: the citizens each type's change moves, computed on the current store when proposed.
+	CertificateImpact []governance.CertificateImpact `json:"certificateImpact"`
 }
 
 // The answer to one predicate about a sensitive integer value. Check it offline with govhub verify-proof.

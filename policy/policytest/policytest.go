@@ -278,7 +278,7 @@ var demoCases = []Case{
 	{"housing", "clerk", "identity.birthDate", hpe, deny},
 	{"housing", "clerk", "identity.address", hpe, deny},
 	{"housing", "clerk", "marriage.maritalStatus", hpe, reveal},
-	{"housing", "clerk", "marriage.spouseCitizenId", hpe, deny},
+	{"housing", "clerk", "marriage.spouseCitizenId", hpe, commit}, // for the certificate's spouse lookup
 	{"housing", "clerk", "property.certificateNo", hpe, reveal},
 	{"housing", "clerk", "property.city", hpe, reveal},
 	{"housing", "clerk", "property.area", hpe, reveal},

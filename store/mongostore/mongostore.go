@@ -53,6 +53,11 @@ const (
 	collSealed          = "sealed_accesses"
 	collUnsealProposals = "unseal_proposals"
 
+	collCertificates     = "certificates"
+	collApplications     = "applications"
+	collApplicationLists = "application_lists"
+	collApplicationHeads = "application_heads"
+
 	collPolicyVersions   = "policy_versions"
 	collPolicyPartitions = "policy_partitions"
 )
@@ -61,7 +66,8 @@ var allCollections = []string{collCitizens, collRecords, collDataKeys, collPendi
 	collBatches, collTiles, collBundles, collQueue, collState, collCheckpoints, collMeta, collProposals,
 	collPolicyVersions, collPolicyPartitions, collOfficials, collQuestions, collQueues, collQueueHeads, collRecordHeads,
 	collSealed, collUnsealProposals,
-	collErasures, collTombstones}
+	collErasures, collTombstones,
+	collCertificates, collApplications, collApplicationLists, collApplicationHeads}
 
 // Store is the MongoDB implementation of the hub's repositories. It is safe for concurrent use. It
 // does not own the client: closing the client is the caller's business.
@@ -84,6 +90,8 @@ type Store struct {
 	questions, queues, queueHeads *mongo.Collection
 	recordHeads                   *mongo.Collection
 	sealed, unsealProposals       *mongo.Collection // sealed.go
+
+	certificates, applications, applicationLists, applicationHeads *mongo.Collection
 }
 
 // Option changes a default of New.
@@ -167,6 +175,8 @@ func (s *Store) bind(db *mongo.Database) {
 	s.questions, s.queues, s.queueHeads = c(collQuestions), c(collQueues), c(collQueueHeads)
 	s.recordHeads = c(collRecordHeads)
 	s.sealed, s.unsealProposals = c(collSealed), c(collUnsealProposals)
+	s.certificates, s.applications = c(collCertificates), c(collApplications)
+	s.applicationLists, s.applicationHeads = c(collApplicationLists), c(collApplicationHeads)
 }
 
 // Embedded reports whether the store runs on the embedded FerretDB.

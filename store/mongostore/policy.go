@@ -108,6 +108,8 @@ type policyVersionDoc struct {
 	Groupings  string    `bson:"groupings"` // Casbin CSV lines
 	Parts      string    `bson:"parts,omitempty"`
 	Predicates string    `bson:"predicates,omitempty"` // a JSON array of policy.Predicate; absent without any
+	// CertificateTypes is a JSON array of policy.CertificateType; absent without any.
+	CertificateTypes string `bson:"certificateTypes,omitempty"`
 }
 
 // policyPart describes one partition of a version.
@@ -153,7 +155,8 @@ func (s *Store) SaveVersion(ctx context.Context, info policy.VersionInfo, rules 
 	if info.Rules != len(rules) {
 		return fmt.Errorf("saving policy version %d: info counts %d rules, %d given", v, info.Rules, len(rules))
 	}
-	digest, err := policy.Set{Version: v, Rules: rules, Groupings: info.Groupings, Purposes: info.Purposes, Predicates: info.Predicates}.Digest()
+	digest, err := policy.Set{Version: v, Rules: rules, Groupings: info.Groupings, Purposes: info.Purposes, Predicates: info.Predicates,
+		CertificateTypes: info.CertificateTypes}.Digest()
 	if err != nil {
 		return fmt.Errorf("saving policy version %d: %w", v, err)
 	}
@@ -207,6 +210,13 @@ func (s *Store) SaveVersion(ctx context.Context, info policy.VersionInfo, rules 
 			return fmt.Errorf("saving policy version %d: encoding predicates: %w", v, err)
 		}
 		doc.Predicates = string(predicates)
+	}
+	if len(info.CertificateTypes) > 0 {
+		types, err := json.Marshal(info.CertificateTypes)
+		if err != nil {
+			return fmt.Errorf("saving policy version %d: encoding certificate types: %w", v, err)
+		}
+		doc.CertificateTypes = string(types)
 	}
 	_, err = versions.InsertOne(ctx, doc)
 	if err == nil {
@@ -370,6 +380,11 @@ func (s *Store) readPolicyVersion(ctx context.Context, version uint64, withParts
 			return storedPolicyVersion{}, fmt.Errorf("reading policy version %d: predicates: %w", version, err)
 		}
 	}
+	if d.CertificateTypes != "" {
+		if err := json.Unmarshal([]byte(d.CertificateTypes), &sv.info.CertificateTypes); err != nil {
+			return storedPolicyVersion{}, fmt.Errorf("reading policy version %d: certificate types: %w", version, err)
+		}
+	}
 	if sv.info.Groupings, err = parseGroupings(d.Groupings); err != nil {
 		return storedPolicyVersion{}, fmt.Errorf("reading policy version %d: %w", version, err)
 	}
@@ -479,7 +494,8 @@ func (s *Store) AllRules(ctx context.Context, version uint64) ([]policy.Rule, er
 		rules = append(rules, p...)
 	}
 	slices.SortFunc(rules, compareRules)
-	digest, err := policy.Set{Version: version, Rules: rules, Groupings: d.info.Groupings, Purposes: d.info.Purposes, Predicates: d.info.Predicates}.Digest()
+	digest, err := policy.Set{Version: version, Rules: rules, Groupings: d.info.Groupings, Purposes: d.info.Purposes, Predicates: d.info.Predicates,
+		CertificateTypes: d.info.CertificateTypes}.Digest()
 	if err != nil {
 		return nil, fmt.Errorf("reading policy version %d: %w", version, err)
 	}

@@ -28,18 +28,22 @@ type proposalDoc struct {
 	DecisionReason string    `bson:"decisionReason,omitempty"`
 	Version        int64     `bson:"version,omitempty"`
 	DecisionEntry  int64     `bson:"decisionEntry,omitempty"`
+	// CertificateImpact: the certificate types' preview, JSON; absent without one.
+	CertificateImpact []byte `bson:"certificateImpact,omitempty"`
 }
 
 func toProposalDoc(p store.Proposal) proposalDoc {
 	return proposalDoc{ID: p.ID, Base: int64(p.Base), Reason: p.Reason, ProposedBy: p.ProposedBy, ProposerIssuer: p.ProposerIssuer, Created: p.Created.UTC(),
 		Change: p.Change, Impact: p.Impact, Entry: int64(p.Entry), Status: p.Status, DecidedBy: p.DecidedBy,
-		Decided: p.Decided.UTC(), DecisionReason: p.DecisionReason, Version: int64(p.Version), DecisionEntry: int64(p.DecisionEntry)}
+		Decided: p.Decided.UTC(), DecisionReason: p.DecisionReason, Version: int64(p.Version), DecisionEntry: int64(p.DecisionEntry),
+		CertificateImpact: p.CertificateImpact}
 }
 
 func fromProposalDoc(d proposalDoc) store.Proposal {
 	return store.Proposal{ID: d.ID, Base: uint64(d.Base), Reason: d.Reason, ProposedBy: d.ProposedBy, ProposerIssuer: d.ProposerIssuer, Created: d.Created,
 		Change: d.Change, Impact: d.Impact, Entry: uint64(d.Entry), Status: d.Status, DecidedBy: d.DecidedBy,
-		Decided: d.Decided, DecisionReason: d.DecisionReason, Version: uint64(d.Version), DecisionEntry: uint64(d.DecisionEntry)}
+		Decided: d.Decided, DecisionReason: d.DecisionReason, Version: uint64(d.Version), DecisionEntry: uint64(d.DecisionEntry),
+		CertificateImpact: d.CertificateImpact}
 }
 
 // AddProposal stores a new proposal (store.ErrConflict if the id is taken).

@@ -234,6 +234,20 @@ func testPolicyVersions(t *testing.T, env *Env) {
 	if err := s.SaveVersion(ctx, lost, four.Rules); err == nil {
 		t.Errorf("SaveVersion with a digest over predicates it does not carry = nil error")
 	}
+	// A version with certificate types keeps them, under its digest.
+	five.CertificateTypes = []policy.CertificateType{{Code: "home-purchase-eligibility", TitleZh: "购房资格证明", TitleEn: "Home-purchase eligibility",
+		Department: "housing", Role: "clerk", Purpose: five.Purposes[0].Code, Claims: []policy.Claim{{Name: "eligible", Expr: "true"}},
+		Rule: `socialInsurance.contributionMonths >= 60`, Since: 5}}
+	info5 := policyInfo(t, five, "P-7")
+	if err := s.SaveVersion(ctx, info5, five.Rules); err != nil {
+		t.Fatalf("SaveVersion(5, with certificate types) = %v", err)
+	}
+	if got, err := s.VersionInfo(ctx, 5); err != nil || !reflect.DeepEqual(got, info5) {
+		t.Errorf("VersionInfo(5) = %#v, %v\nwant %#v", got, err, info5)
+	}
+	if _, err := s.AllRules(ctx, 5); err != nil {
+		t.Errorf("AllRules(5) = %v", err)
+	}
 }
 
 // enforcement is one request and the decision the loaded rules should give it.

@@ -37,6 +37,7 @@ func Run(t *testing.T, newEnv func(testing.TB) *Env) {
 	t.Run("SealedAccesses", func(t *testing.T) { testSealedAccesses(t, newEnv(t)) })
 	t.Run("UnsealProposals", func(t *testing.T) { testUnsealProposals(t, newEnv(t)) })
 	t.Run("Erasure", func(t *testing.T) { testErasure(t, newEnv(t)) })
+	t.Run("Certificates", func(t *testing.T) { testCertificates(t, newEnv(t)) })
 }
 
 func sampleRecord(citizen, dataset string, version uint64) store.Record {

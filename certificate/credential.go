@@ -1,0 +1,504 @@
+package certificate
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gowebpki/jcs"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/govhub/govhub/credential"
+	"github.com/govhub/govhub/crypto/commit"
+	"github.com/govhub/govhub/crypto/rangeproof"
+	"github.com/govhub/govhub/ledger"
+	"github.com/govhub/govhub/policy"
+)
+
+// The names of the formats this package writes.
+const (
+	// IDPrefix makes a certificate id the credential's id (a URN).
+	IDPrefix = "urn:govhub:certificate:"
+	// TypeCertificate is the credential type of a certificate, after "VerifiableCredential".
+	TypeCertificate = "GovHubCertificate"
+	// TypeStatus is the credential type of a signed status.
+	TypeStatus = "GovHubCertificateStatus"
+	// TypeEvidence is the type of a certificate's evidence object.
+	TypeEvidence = "GovHubRuleDecision"
+	// VerificationFormat is the first member of a verification document.
+	VerificationFormat = "govhub/certificate-verification/v1"
+	// recordTag domain-separates the digest an issue entry carries.
+	recordTag = "govhub/certificate/v1\x00"
+)
+
+// Statuses of a certificate.
+const (
+	StatusValid   = "valid"
+	StatusRevoked = "revoked"
+)
+
+var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// NewID returns a fresh id: prefix ("c-" for certificates, "a-" for applications) and 26 base32
+// characters of 16 bytes of r (128 bits).
+func NewID(r io.Reader, prefix string) (string, error) {
+	b := make([]byte, 16)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return "", fmt.Errorf("making an id: %w", err)
+	}
+	return prefix + idEncoding.EncodeToString(b), nil
+}
+
+// IsID reports whether s is a certificate id as NewID makes them ("c-" and 26 base32 characters).
+func IsID(s string) bool {
+	rest, ok := strings.CutPrefix(s, "c-")
+	if !ok || len(rest) != 26 {
+		return false
+	}
+	_, err := idEncoding.DecodeString(rest)
+	return err == nil
+}
+
+// ProofEvidence is one threshold proof a certificate relies on: the field's commitment, the
+// catalogued predicate and its statement, and the Bulletproofs range proof (crypto/rangeproof)
+// whose context is the certificate id.
+type ProofEvidence struct {
+	Field      string           `json:"field"`
+	Predicate  string           `json:"predicate"`
+	Statement  policy.Statement `json:"statement"`
+	Commitment string           `json:"commitment"` // hex, compressed G1
+	Proof      string           `json:"proof"`      // base64
+}
+
+// Issuance is what a certificate states.
+type Issuance struct {
+	ID            string // "c-…"
+	Issuer        string // the did:web DID
+	Type          policy.CertificateType
+	PolicyVersion uint64 // the policy version the rule was decided under
+	Issued        time.Time
+	Claims        map[string]any
+	Proofs        []ProofEvidence
+	StatusURL     string // where the signed status is published
+}
+
+// Unsigned returns the credential of in without its issue entry and proof (see the package
+// documentation for the layout).
+func Unsigned(in Issuance) map[string]any {
+	claims := make(map[string]any, len(in.Claims))
+	for k, v := range in.Claims {
+		claims[k] = v
+	}
+	proofs := make([]any, 0, len(in.Proofs))
+	for _, p := range in.Proofs {
+		proofs = append(proofs, map[string]any{"field": p.Field, "predicate": p.Predicate,
+			"statement":  map[string]any{"kind": p.Statement.Kind, "min": p.Statement.Min, "max": p.Statement.Max},
+			"commitment": p.Commitment, "proof": p.Proof})
+	}
+	return map[string]any{
+		"@context":  []any{credential.ContextV2},
+		"id":        IDPrefix + in.ID,
+		"type":      []any{credential.TypeVerifiableCredential, TypeCertificate},
+		"issuer":    in.Issuer,
+		"name":      in.Type.TitleEn + " / " + in.Type.TitleZh,
+		"validFrom": in.Issued.UTC().Format("2006-01-02T15:04:05Z"),
+		"credentialSubject": map[string]any{
+			"certificateType": in.Type.Code,
+			"claims":          claims,
+		},
+		"credentialStatus": map[string]any{"id": in.StatusURL, "type": TypeStatus},
+		"evidence": []any{map[string]any{
+			"type":              TypeEvidence,
+			"ruleVersion":       in.Type.RuleVersion(),
+			"policyVersion":     strconv.FormatUint(in.PolicyVersion, 10),
+			"issuingDepartment": in.Type.Department,
+			"purpose":           in.Type.Purpose,
+			"proofs":            proofs,
+		}},
+	}
+}
+
+// SetIssueEntry puts the index of the issue entry into the evidence of an unsigned credential.
+func SetIssueEntry(doc map[string]any, index uint64) error {
+	ev, err := evidence(doc)
+	if err != nil {
+		return err
+	}
+	ev["issueEntry"] = strconv.FormatUint(index, 10)
+	return nil
+}
+
+func evidence(doc map[string]any) (map[string]any, error) {
+	list, ok := doc["evidence"].([]any)
+	if !ok || len(list) != 1 {
+		return nil, errors.New("the credential has no single evidence object")
+	}
+	ev, ok := list[0].(map[string]any)
+	if !ok || ev["type"] != TypeEvidence {
+		return nil, fmt.Errorf("the credential's evidence is not a %s", TypeEvidence)
+	}
+	return ev, nil
+}
+
+// RecordDigest is what an issue entry's record line carries: SHA-256(recordTag ‖ JCS(the
+// credential without its proof and without the evidence's issueEntry)). The credential is
+// copied, not changed.
+func RecordDigest(doc map[string]any) ([]byte, error) {
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	var c map[string]any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&c); err != nil {
+		return nil, err
+	}
+	delete(c, "proof")
+	ev, err := evidence(c)
+	if err != nil {
+		return nil, err
+	}
+	delete(ev, "issueEntry")
+	raw, err = json.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	canon, err := jcs.Transform(raw)
+	if err != nil {
+		return nil, fmt.Errorf("canonicalizing the credential: %w", err)
+	}
+	d := sha256.Sum256(append([]byte(recordTag), canon...))
+	return d[:], nil
+}
+
+// Sign signs an unsigned credential (or status) with the credential key, naming the key's
+// verification method of the issuer's DID document.
+func Sign(doc map[string]any, key ed25519.PrivateKey, did string, created time.Time) ([]byte, error) {
+	secured, err := credential.Sign(doc, key, credential.VerificationMethodID(did, key.Public().(ed25519.PublicKey)), created)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(secured)
+}
+
+// Status is a certificate's status as a signed status credential states it.
+type Status struct {
+	Certificate string    // the certificate id
+	State       string    // StatusValid or StatusRevoked
+	AsOf        time.Time // the status credential's validFrom
+	RevokedAt   time.Time
+	Reason      string
+	RevokeEntry uint64
+}
+
+// UnsignedStatus returns the status credential of s (see the package documentation).
+func UnsignedStatus(issuer string, s Status) map[string]any {
+	subj := map[string]any{"id": IDPrefix + s.Certificate, "status": s.State}
+	if s.State == StatusRevoked {
+		subj["revokedAt"] = s.RevokedAt.UTC().Format("2006-01-02T15:04:05Z")
+		subj["reason"] = s.Reason
+		subj["revokeEntry"] = strconv.FormatUint(s.RevokeEntry, 10)
+	}
+	return map[string]any{
+		"@context":          []any{credential.ContextV2},
+		"type":              []any{credential.TypeVerifiableCredential, TypeStatus},
+		"issuer":            issuer,
+		"validFrom":         s.AsOf.UTC().Format("2006-01-02T15:04:05Z"),
+		"credentialSubject": subj,
+	}
+}
+
+// Verification is the document GET /verify/<id>.json serves, and the file
+// `govhub verify-certificate` checks (see the package documentation).
+type Verification struct {
+	Format       string          `json:"format"`
+	Credential   json.RawMessage `json:"credential"`
+	Status       json.RawMessage `json:"status"`
+	IssueReceipt string          `json:"issueReceipt"`
+	DIDDocument  json.RawMessage `json:"didDocument"`
+	// The keys the hub was started with, for pinning by whoever shows the page; a verifier
+	// trusts its own copy.
+	LogKey        string   `json:"logKey"`
+	WitnessKeys   []string `json:"witnessKeys"`
+	Quorum        int      `json:"quorum"`
+	Verifications int64    `json:"verifications"`
+}
+
+// Trust is what an offline verifier trusts.
+type Trust struct {
+	Log       note.Verifier
+	Witnesses []ledger.Witness
+	Quorum    int
+	// IssuerKey, if set, pins the credential key; otherwise the key the served DID document
+	// names is used (the issue entry on the witnessed log still binds the credential's content).
+	IssuerKey ed25519.PublicKey
+}
+
+// Report is the outcome of a verification.
+type Report struct {
+	// IssuerKey is the key that signed (a Multikey); IssuerKeyPinned says it was the pinned one.
+	IssuerKey       string
+	IssuerKeyPinned bool
+	ID              string
+	Type            string
+	RuleVersion     string
+	Issuer          string
+	Issued          time.Time
+	Claims          map[string]any
+	IssueEntry      uint64
+	Checkpoint      ledger.Checkpoint
+	Proofs          int
+	Status          Status
+}
+
+// Check verifies a verification document offline (its JSON text), and optionally a newer signed
+// status (statusFile, nil if none), against trust: the credential's eddsa-jcs-2022 signature by
+// the issuer's key; each threshold proof against its commitment, statement and the certificate
+// id; the issue receipt (C2SP tlog-proof with the entry as extra data) under a checkpoint signed by
+// the log and cosigned by a quorum of the witnesses, at the index the evidence names, the entry
+// an issue entry naming this certificate and the digest of its content, under the policy version
+// the evidence names; and the status credentials' signatures and subject. The newest status
+// wins. Any failure is an error saying what failed.
+func Check(file []byte, statusFile []byte, trust Trust) (Report, error) {
+	var v Verification
+	dec := json.NewDecoder(bytes.NewReader(file))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		return Report{}, fmt.Errorf("reading the verification document: %w", err)
+	}
+	if v.Format != VerificationFormat {
+		return Report{}, fmt.Errorf("the document's format is %q, want %q", v.Format, VerificationFormat)
+	}
+	var signer ed25519.PublicKey
+	resolve := func(vm string) (ed25519.PublicKey, error) {
+		key, err := credential.KeyFromDIDDocument(v.DIDDocument, vm)
+		if err != nil {
+			return nil, err
+		}
+		if trust.IssuerKey != nil && !key.Equal(trust.IssuerKey) {
+			return nil, errors.New("the credential is signed by a key other than the pinned issuer key")
+		}
+		signer = key
+		return key, nil
+	}
+	verified, err := credential.Verify(v.Credential, resolve)
+	if err != nil {
+		return Report{}, fmt.Errorf("the credential's signature: %w", err)
+	}
+	doc := verified.Document
+	if err := credential.CheckIssuerKey(doc, verified.Proof.VerificationMethod); err != nil {
+		return Report{}, fmt.Errorf("the credential's issuer: %w", err)
+	}
+	rep, err := readCredential(doc)
+	if err != nil {
+		return Report{}, err
+	}
+	rep.IssuerKey, rep.IssuerKeyPinned = credential.Multikey(signer), trust.IssuerKey != nil
+	ev, _ := evidence(doc)
+	proofs, _ := ev["proofs"].([]any)
+	for i, p := range proofs {
+		if err := checkProofEvidence(p, rep.ID); err != nil {
+			return Report{}, fmt.Errorf("threshold proof %d: %w", i, err)
+		}
+	}
+	rep.Proofs = len(proofs)
+
+	// The issue entry, under the witnessed checkpoint.
+	receipt, err := ledger.ParseProof([]byte(v.IssueReceipt))
+	if err != nil {
+		return Report{}, fmt.Errorf("the issue receipt: %w", err)
+	}
+	if receipt.Index != rep.IssueEntry {
+		return Report{}, fmt.Errorf("the issue receipt is for entry %d, the credential names entry %d", receipt.Index, rep.IssueEntry)
+	}
+	cp, err := ledger.CheckProof(receipt, ledger.LeafHash(receipt.Extra), trust.Log, trust.Witnesses, trust.Quorum)
+	if err != nil {
+		return Report{}, fmt.Errorf("the issue entry's inclusion: %w", err)
+	}
+	rep.Checkpoint = cp
+	entry, err := ledger.ParseEntry(receipt.Extra)
+	if err != nil {
+		return Report{}, fmt.Errorf("the issue entry: %w", err)
+	}
+	digest, err := RecordDigest(doc)
+	if err != nil {
+		return Report{}, err
+	}
+	pv, _ := ev["policyVersion"].(string)
+	switch {
+	case entry.Kind != ledger.KindIssue || entry.Outcome != ledger.OutcomeAllowed:
+		return Report{}, fmt.Errorf("ledger entry %d is a %s %s entry, not an issuance", rep.IssueEntry, entry.Outcome, entry.Kind)
+	case entry.Certificate != rep.ID:
+		return Report{}, fmt.Errorf("ledger entry %d issues %q, not this certificate", rep.IssueEntry, entry.Certificate)
+	case !bytes.Equal(entry.Record, digest):
+		return Report{}, fmt.Errorf("ledger entry %d records another content than this certificate's", rep.IssueEntry)
+	case strconv.FormatUint(entry.Policy, 10) != pv:
+		return Report{}, fmt.Errorf("ledger entry %d was decided under policy %d, the credential says %s", rep.IssueEntry, entry.Policy, pv)
+	}
+
+	// The status: the one served, or a newer one given.
+	rep.Status, err = checkStatus(v.Status, rep, resolve)
+	if err != nil {
+		return Report{}, fmt.Errorf("the served status: %w", err)
+	}
+	if statusFile != nil {
+		st, err := checkStatusFile(statusFile, rep, trust)
+		if err != nil {
+			return Report{}, fmt.Errorf("the status file: %w", err)
+		}
+		if st.AsOf.After(rep.Status.AsOf) || rep.Status.State == StatusValid && st.State == StatusRevoked {
+			rep.Status = st
+		}
+	}
+	return rep, nil
+}
+
+// readCredential reads what a report states from a verified credential.
+func readCredential(doc map[string]any) (Report, error) {
+	var rep Report
+	id, _ := doc["id"].(string)
+	rep.ID, _ = strings.CutPrefix(id, IDPrefix)
+	if !IsID(rep.ID) {
+		return rep, fmt.Errorf("the credential's id %q is not a certificate id", id)
+	}
+	types, _ := doc["type"].([]any)
+	if !slices.Contains(types, any(TypeCertificate)) {
+		return rep, fmt.Errorf("the credential is not a %s", TypeCertificate)
+	}
+	rep.Issuer = credential.Issuer(doc)
+	if t, err := time.Parse(time.RFC3339, fmt.Sprint(doc["validFrom"])); err == nil {
+		rep.Issued = t
+	}
+	subj, _ := doc["credentialSubject"].(map[string]any)
+	rep.Type, _ = subj["certificateType"].(string)
+	rep.Claims, _ = subj["claims"].(map[string]any)
+	ev, err := evidence(doc)
+	if err != nil {
+		return rep, err
+	}
+	rep.RuleVersion, _ = ev["ruleVersion"].(string)
+	if code, _, err := policy.ParseRuleVersion(rep.RuleVersion); err != nil || code != rep.Type {
+		return rep, fmt.Errorf("the evidence's rule version %q is not one of type %q", rep.RuleVersion, rep.Type)
+	}
+	idx, _ := ev["issueEntry"].(string)
+	if rep.IssueEntry, err = strconv.ParseUint(idx, 10, 64); err != nil {
+		return rep, errors.New("the evidence names no issue entry")
+	}
+	return rep, nil
+}
+
+// checkProofEvidence verifies one threshold proof of the evidence, bound to the certificate id.
+func checkProofEvidence(p any, id string) error {
+	raw, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	var pe ProofEvidence
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&pe); err != nil {
+		return err
+	}
+	cb, err := hex.DecodeString(pe.Commitment)
+	if err != nil {
+		return fmt.Errorf("commitment of %s: %w", pe.Field, err)
+	}
+	c, err := commit.ParseCommitmentBytes(cb)
+	if err != nil {
+		return fmt.Errorf("commitment of %s: %w", pe.Field, err)
+	}
+	proof, err := base64.StdEncoding.Strict().DecodeString(pe.Proof)
+	if err != nil {
+		return fmt.Errorf("proof of %s: %w", pe.Field, err)
+	}
+	st := rangeproof.Statement{Kind: rangeproof.Kind(pe.Statement.Kind), Min: pe.Statement.Min, Max: pe.Statement.Max}
+	if err := rangeproof.Verify(c, st, []byte(id), proof); err != nil {
+		return fmt.Errorf("%s %s (%s): %w", pe.Field, pe.Statement, pe.Predicate, err)
+	}
+	return nil
+}
+
+// checkStatus verifies a status credential about rep's certificate with resolve.
+func checkStatus(raw []byte, rep Report, resolve func(string) (ed25519.PublicKey, error)) (Status, error) {
+	verified, err := credential.Verify(raw, resolve)
+	if err != nil {
+		return Status{}, err
+	}
+	doc := verified.Document
+	if credential.Issuer(doc) != rep.Issuer {
+		return Status{}, errors.New("issued by another issuer than the certificate")
+	}
+	if err := credential.CheckIssuerKey(doc, verified.Proof.VerificationMethod); err != nil {
+		return Status{}, err
+	}
+	types, _ := doc["type"].([]any)
+	if !slices.Contains(types, any(TypeStatus)) {
+		return Status{}, fmt.Errorf("not a %s", TypeStatus)
+	}
+	subj, _ := doc["credentialSubject"].(map[string]any)
+	if subj["id"] != IDPrefix+rep.ID {
+		return Status{}, fmt.Errorf("about %v, not this certificate", subj["id"])
+	}
+	st := Status{Certificate: rep.ID}
+	st.State, _ = subj["status"].(string)
+	if st.AsOf, err = time.Parse(time.RFC3339, fmt.Sprint(doc["validFrom"])); err != nil {
+		return Status{}, errors.New("no time")
+	}
+	switch st.State {
+	case StatusValid:
+	case StatusRevoked:
+		st.RevokedAt, _ = time.Parse(time.RFC3339, fmt.Sprint(subj["revokedAt"]))
+		st.Reason, _ = subj["reason"].(string)
+		st.RevokeEntry, _ = strconv.ParseUint(fmt.Sprint(subj["revokeEntry"]), 10, 64)
+	default:
+		return Status{}, fmt.Errorf("unknown status %q", st.State)
+	}
+	return st, nil
+}
+
+// checkStatusFile verifies a status file: the JSON of GET /verify/<id>/status.json, a status
+// credential with the issuer's DID document ({"status": …, "didDocument": …}).
+func checkStatusFile(raw []byte, rep Report, trust Trust) (Status, error) {
+	var f StatusFile
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return Status{}, err
+	}
+	if f.Format != StatusFormat {
+		return Status{}, fmt.Errorf("format %q, want %q", f.Format, StatusFormat)
+	}
+	return checkStatus(f.Status, rep, func(vm string) (ed25519.PublicKey, error) {
+		key, err := credential.KeyFromDIDDocument(f.DIDDocument, vm)
+		if err != nil {
+			return nil, err
+		}
+		if trust.IssuerKey != nil && !key.Equal(trust.IssuerKey) {
+			return nil, errors.New("signed by a key other than the pinned issuer key")
+		}
+		return key, nil
+	})
+}
+
+// StatusFormat is the first member of a status file.
+const StatusFormat = "govhub/certificate-status/v1"
+
+// StatusFile is the document GET /verify/<id>/status.json serves: the certificate's current
+// status, signed, with the DID document of the key that signed it.
+type StatusFile struct {
+	Format      string          `json:"format"`
+	Status      json.RawMessage `json:"status"`
+	DIDDocument json.RawMessage `json:"didDocument"`
+}

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"time"
+
+	fnote "github.com/transparency-dev/formats/note"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/govhub/govhub/certificate"
+	"github.com/govhub/govhub/credential"
+	"github.com/govhub/govhub/ledger"
+)
+
+const verifyCertUsage = "usage: govhub verify-certificate FILE --log-key K [--witness-key K …] [--quorum N] [--issuer-key MULTIKEY] [--status FILE]"
+
+const verifyCertHelp = `
+FILE is a certificate's verification document, as GET /verify/<id>.json serves it (format
+govhub/certificate-verification/v1, package certificate). Everything is checked offline: the
+credential's eddsa-jcs-2022 signature by the issuer's key (pinned with --issuer-key, else the key
+of the DID document in the file), each threshold proof against its commitment, statement and the
+certificate id, the issue entry's inclusion under a checkpoint signed by the log key and cosigned
+by --quorum of the --witness-key witnesses, that the entry issues this certificate with this
+content under the policy version named, and the signed status (the one in FILE, or a newer one
+given with --status, as GET /verify/<id>/status.json serves it).
+
+The verdict is the first line: VALID, REVOKED (exit 3) or FAIL (exit 1).
+
+flags:`
+
+func cmdVerifyCertificate(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("verify-certificate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), verifyCertUsage)
+		fmt.Fprintln(fs.Output(), verifyCertHelp)
+		fs.PrintDefaults()
+	}
+	logVKey := fs.String("log-key", "", "the ledger's verifier key (govhub ledger pubkey)")
+	var witnessKeys stringList
+	fs.Var(&witnessKeys, "witness-key", "a trusted witness's verifier key (cosignature type 0x04) (repeat)")
+	quorum := fs.Int("quorum", 0, "how many of the trusted witnesses must have cosigned")
+	issuerKey := fs.String("issuer-key", "", "the issuer's credential key, a Multikey (z6Mk…), to pin")
+	statusFile := fs.String("status", "", "a signed status file, newer than the one in FILE")
+	files, err := parseWithFiles(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(files) != 1 || *logVKey == "" {
+		return &exitError{2, errors.New(verifyCertUsage)}
+	}
+	if *quorum > len(witnessKeys) {
+		return &exitError{2, fmt.Errorf("--quorum %d, but only %d witness keys", *quorum, len(witnessKeys))}
+	}
+	trust := certificate.Trust{Quorum: *quorum}
+	if trust.Log, err = note.NewVerifier(*logVKey); err != nil {
+		return &exitError{2, fmt.Errorf("--log-key: %w", err)}
+	}
+	for _, k := range witnessKeys {
+		w, err := fnote.NewVerifierForCosignatureV1(k)
+		if err != nil {
+			return &exitError{2, fmt.Errorf("--witness-key %q: %w", k, err)}
+		}
+		trust.Witnesses = append(trust.Witnesses, ledger.Witness(w))
+	}
+	if *issuerKey != "" {
+		if trust.IssuerKey, err = credential.ParseMultikey(*issuerKey); err != nil {
+			return &exitError{2, fmt.Errorf("--issuer-key: %w", err)}
+		}
+	}
+	data, err := os.ReadFile(files[0])
+	if err != nil {
+		return err
+	}
+	var status []byte
+	if *statusFile != "" {
+		if status, err = os.ReadFile(*statusFile); err != nil {
+			return err
+		}
+	}
+	rep, err := certificate.Check(data, status, trust)
+	if err != nil {
+		fmt.Fprintf(stdout, "FAIL: %v\n", err)
+		return &exitError{1, err}
+	}
+	if rep.Status.State == certificate.StatusRevoked {
+		fmt.Fprintf(stdout, "REVOKED: certificate %s was revoked at %s (%s, ledger entry %d); status as of %s\n", rep.ID,
+			rep.Status.RevokedAt.UTC().Format(time.RFC3339), rep.Status.Reason, rep.Status.RevokeEntry, rep.Status.AsOf.UTC().Format(time.RFC3339))
+	} else {
+		fmt.Fprintf(stdout, "VALID: certificate %s, status as of %s\n", rep.ID, rep.Status.AsOf.UTC().Format(time.RFC3339))
+	}
+	fmt.Fprintf(stdout, "  type %s, rule %s, issued %s by %s\n", rep.Type, rep.RuleVersion, rep.Issued.UTC().Format(time.RFC3339), rep.Issuer)
+	if rep.IssuerKeyPinned {
+		fmt.Fprintf(stdout, "  signed by the pinned issuer key %s\n", rep.IssuerKey)
+	} else {
+		fmt.Fprintf(stdout, "  signed by %s, the key of the DID document in the file (not pinned: pass --issuer-key to be sure it is the hub's)\n", rep.IssuerKey)
+	}
+	keys := make([]string, 0, len(rep.Claims))
+	for k := range rep.Claims {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(stdout, "  claim %s: %v\n", k, rep.Claims[k])
+	}
+	fmt.Fprintf(stdout, "  %d threshold proof(s) verified; issue entry %d is in %s at tree size %d, cosigned by at least %d of %d trusted witnesses\n",
+		rep.Proofs, rep.IssueEntry, rep.Checkpoint.Origin, rep.Checkpoint.Size, trust.Quorum, len(trust.Witnesses))
+	if rep.Status.State == certificate.StatusRevoked {
+		return &exitError{3, errors.New("revoked")}
+	}
+	return nil
+}

@@ -1,0 +1,697 @@
+package hub
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/govhub/govhub/auth"
+	"github.com/govhub/govhub/certificate"
+	"github.com/govhub/govhub/credential"
+	"github.com/govhub/govhub/dataset"
+	"github.com/govhub/govhub/internal/usecase"
+	"github.com/govhub/govhub/ledger"
+	"github.com/govhub/govhub/policy"
+	"github.com/govhub/govhub/store"
+)
+
+// Certificates: electronic certificates issued by rules (package certificate; ARCHITECTURE §3).
+//
+// A certificate type (policy.CertificateType, in the policy set) names its issuing department and
+// role, its purpose, its claims and its rule. A department's official requests a certificate for a
+// citizen (Request), or a citizen applies for their own (Apply); either way the application moves
+// through steps, each a step entry on the ledger whose certificate line is the application id and
+// whose subject is the citizen's salted commitment, indexed in the citizen's access log before it
+// is stored:
+//
+//	received → gathered → decided → (review → reviewed → gathered → decided) → issued | refused
+//
+// Gathering reads what the rule needs through Reader.ReadCitizen as the issuing role for the
+// type's purpose: one access entry, in the citizen's log, naming each field and level and each
+// predicate asked (never the value or the answer), with the certificate id as its request id, to
+// which every threshold proof is bound. A rule that reads the spouse's records makes the hub open
+// the citizen's sealed spouse id internally (never released) and read the spouse's records: one
+// more access entry naming both citizens, indexed in both logs. The rule is then evaluated over the
+// gathered values (certificate.Rule.Eval); a refusal names the rule version, never a value.
+//
+// The credential (W3C VC 2.0, eddsa-jcs-2022, signed by the credential key, issuer the hub's
+// did:web DID) states the type's claims (never a sensitive value: certificate.Compile refuses
+// rules that read one) and carries as evidence the rule version, the policy version, the
+// commitments and threshold proofs relied on and the index of the issue entry. The issue entry
+// is appended before the certificate is stored: its record line is certificate.RecordDigest of
+// the credential. The issuing department revokes with a reason: a revoke entry whose about line
+// is the issue entry, then the stored status. Verification is public (Verify, Status) and
+// counted; the holder sees the count and can disable the link (Holdings, SetLink).
+
+// CertificateStore keeps certificates (store/mongostore). Safe for concurrent use. Errors wrap
+// store.ErrNotFound for an unknown id, store.ErrConflict for a taken id or a second revocation.
+type CertificateStore interface {
+	AddCertificate(ctx context.Context, c store.Certificate) error
+	Certificate(ctx context.Context, id string) (store.Certificate, error)
+	RevokeCertificate(ctx context.Context, c store.Certificate) error
+	CountVerification(ctx context.Context, id string) (store.Certificate, error)
+	SetCertificateLink(ctx context.Context, id string, disabled bool) error
+}
+
+// ApplicationStore keeps applications and each citizen's list of them (store/mongostore). Safe
+// for concurrent use.
+type ApplicationStore interface {
+	SaveApplication(ctx context.Context, a store.Application) error
+	Application(ctx context.Context, id string) (store.Application, error)
+	Applications(ctx context.Context, pseudonym string, limit int) ([]store.Application, error)
+}
+
+// CertificatesConfig holds what issuing needs; all but WitnessKeys are required.
+type CertificatesConfig struct {
+	// Reader gathers the citizen's data under policy (its ledger, index and officials are used for
+	// the certificates' own entries too).
+	Reader       *Reader
+	Store        CertificateStore
+	Applications ApplicationStore
+	// Key is the credential key (not the token issuer's); DID the issuer's did:web DID, whose
+	// document (DIDDocument) is served at /.well-known/did.json.
+	Key ed25519.PrivateKey
+	DID string
+	// BaseURL is the hub's public URL ("https://hub.example"), for status links.
+	BaseURL string
+	// Published and Proofs give the issue entry's receipt (a ledger.Log and its Reader).
+	Published Publisher
+	Proofs    ProofReader
+	// LogKey, WitnessKeys and Quorum are the keys the hub was started with, named in the
+	// verification document for pinning.
+	LogKey      string
+	WitnessKeys []string
+	Quorum      int
+}
+
+// Certificates issues, revokes and verifies certificates. It is safe for concurrent use.
+type Certificates struct {
+	rd     *Reader
+	store  CertificateStore
+	apps   ApplicationStore
+	key    ed25519.PrivateKey
+	did    string
+	didDoc []byte
+	base   string
+	pub    Publisher
+	proofs ProofReader
+	logKey string
+	wkeys  []string
+	quorum int
+
+	rules sync.Map // rule version → *certificate.Rule
+}
+
+// NewCertificates checks cfg and returns the capability.
+func NewCertificates(cfg CertificatesConfig) (*Certificates, error) {
+	if cfg.Reader == nil || cfg.Store == nil || cfg.Applications == nil || len(cfg.Key) != ed25519.PrivateKeySize || cfg.DID == "" || cfg.BaseURL == "" ||
+		cfg.Published == nil || cfg.Proofs == nil || cfg.LogKey == "" {
+		return nil, errors.New("hub: NewCertificates needs a reader, a store, the credential key, a did:web DID, a base URL, the ledger and the log key")
+	}
+	doc, err := credential.DIDWebDocument(cfg.DID, cfg.Key.Public().(ed25519.PublicKey))
+	if err != nil {
+		return nil, fmt.Errorf("hub: the issuer DID: %w", err)
+	}
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	return &Certificates{rd: cfg.Reader, store: cfg.Store, apps: cfg.Applications, key: cfg.Key, did: cfg.DID, didDoc: raw, base: strings.TrimSuffix(cfg.BaseURL, "/"),
+		pub: cfg.Published, proofs: cfg.Proofs, logKey: cfg.LogKey, wkeys: slices.Clone(cfg.WitnessKeys), quorum: cfg.Quorum}, nil
+}
+
+// Types returns the certificate types in force, sorted by code.
+func (cs *Certificates) Types() []policy.CertificateType {
+	return cs.rd.policy.Snapshot().Info().CertificateTypes
+}
+
+// DIDDocument returns the issuer's DID document (JSON), served at /.well-known/did.json.
+func (cs *Certificates) DIDDocument() []byte { return slices.Clone(cs.didDoc) }
+
+// Application is an application as its citizen or its department sees it.
+type Application = store.Application
+
+// ErrRefused: the citizen does not meet the type's rule. The error names the rule version, never a
+// value.
+var ErrRefused = errors.New("the certificate was refused")
+
+// Request asks, as a department's official, for a certificate of type code about citizen. The
+// official must belong to the type's issuing department; the gathering is decided for their role
+// (the type's role or one inheriting it). It returns the application (issued, refused or
+// waiting for review) and, when issued, the certificate.
+func (cs *Certificates) Request(ctx context.Context, p auth.Principal, code, citizen string) (Application, *store.Certificate, error) {
+	t, err := cs.certType(code)
+	if err != nil {
+		return Application{}, nil, err
+	}
+	if p.Kind != auth.KindDepartment || p.Department != t.Department {
+		return Application{}, nil, fmt.Errorf("%w: certificates of type %s are issued by %s", ErrForbidden, code, t.Department)
+	}
+	if err := dataset.CheckCitizenID(citizen); err != nil {
+		return Application{}, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	return cs.run(ctx, p, t, citizen, false)
+}
+
+// Apply applies, as a citizen, for a certificate of type code about themselves. The hub gathers as
+// the type's issuing role (its entries name the department and role, with the official "hub").
+func (cs *Certificates) Apply(ctx context.Context, p auth.Principal, code string) (Application, *store.Certificate, error) {
+	if p.Kind != auth.KindCitizen || p.Subject == "" {
+		return Application{}, nil, fmt.Errorf("%w: only a citizen applies for their own certificate", ErrForbidden)
+	}
+	t, err := cs.certType(code)
+	if err != nil {
+		return Application{}, nil, err
+	}
+	issuer := auth.Principal{Kind: auth.KindDepartment, Department: t.Department, Role: t.Role, Subject: "hub"}
+	return cs.run(ctx, issuer, t, p.Subject, true)
+}
+
+// certType returns the type in force.
+func (cs *Certificates) certType(code string) (policy.CertificateType, error) {
+	t, ok := cs.rd.policy.Snapshot().CertificateType(code)
+	if !ok {
+		return t, fmt.Errorf("%w: no certificate type %q", ErrInvalid, code)
+	}
+	return t, nil
+}
+
+// compiled returns the compiled rule of t, by rule version.
+func (cs *Certificates) compiled(t policy.CertificateType) (*certificate.Rule, error) {
+	if r, ok := cs.rules.Load(t.RuleVersion()); ok {
+		return r.(*certificate.Rule), nil
+	}
+	r, err := certificate.Compile(t)
+	if err != nil {
+		return nil, err
+	}
+	cs.rules.Store(t.RuleVersion(), r)
+	return r, nil
+}
+
+// step appends the step entry of app (its status), indexed for the citizen, and records it in app.
+func (cs *Certificates) step(ctx context.Context, p auth.Principal, t policy.CertificateType, version uint64, app *store.Application, citizen, status string, outcome ledger.Outcome) error {
+	dept, role, official, err := cs.rd.actor(ctx, p)
+	if err != nil {
+		return err
+	}
+	salt, subj, err := cs.rd.subject(citizen)
+	if err != nil {
+		return err
+	}
+	e := ledger.Entry{Kind: ledger.KindStep, Time: cs.rd.now(), Department: dept, Role: role, Official: official, Purpose: t.Purpose,
+		Policy: version, RequestID: requestID(ctx), Outcome: outcome, Reason: status, Certificate: app.ID, Subjects: [][]byte{subj}}
+	r, err := cs.rd.appendFor(ctx, e, citizen, salt)
+	if err != nil {
+		return err
+	}
+	app.Status = status
+	app.Steps = append(app.Steps, store.ApplicationStep{Name: status, Time: e.Time, Index: r.Index})
+	if err := cs.apps.SaveApplication(ctx, *app); err != nil {
+		return fmt.Errorf("%w: storing application %s: %v", ErrUnavailable, app.ID, err)
+	}
+	return nil
+}
+
+// run takes an application through its steps.
+func (cs *Certificates) run(ctx context.Context, issuer auth.Principal, t policy.CertificateType, citizen string, byCitizen bool) (Application, *store.Certificate, error) {
+	appID, err := certificate.NewID(cs.rd.rand, "a-")
+	if err != nil {
+		return Application{}, nil, err
+	}
+	app := store.Application{ID: appID, Type: t.Code, Citizen: citizen, Pseudonym: cs.rd.pseudonym(citizen), Department: t.Department,
+		ByCitizen: byCitizen, Created: cs.rd.now()}
+	if err := cs.step(ctx, issuer, t, cs.rd.policy.Snapshot().Version(), &app, citizen, store.ApplicationReceived, ledger.OutcomeAllowed); err != nil {
+		return app, nil, err
+	}
+	return cs.decide(ctx, issuer, t, &app, !t.Review)
+}
+
+// refuse ends app refused for reason (which names a rule or a review, never a value).
+func (cs *Certificates) refuse(ctx context.Context, issuer auth.Principal, t policy.CertificateType, app *store.Application, reason string) (Application, *store.Certificate, error) {
+	app.Reason = reason
+	if err := cs.step(ctx, issuer, t, cs.rd.policy.Snapshot().Version(), app, app.Citizen, store.ApplicationRefused, ledger.OutcomeDenied); err != nil {
+		return *app, nil, err
+	}
+	return *app, nil, fmt.Errorf("%w: %s", ErrRefused, reason)
+}
+
+// decide gathers, decides and, when the rule holds, issues (issue) or stops for review.
+func (cs *Certificates) decide(ctx context.Context, issuer auth.Principal, t policy.CertificateType, app *store.Application, issue bool) (Application, *store.Certificate, error) {
+	citizen := app.Citizen
+	rule, err := cs.compiled(t)
+	if err != nil {
+		return *app, nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	certID, err := certificate.NewID(cs.rd.rand, "c-")
+	if err != nil {
+		return *app, nil, err
+	}
+	g, err := cs.gather(ctx, issuer, t, rule, citizen, certID)
+	if errors.Is(err, ErrNotFound) {
+		return cs.refuse(ctx, issuer, t, app, "no such citizen")
+	}
+	if err != nil {
+		return *app, nil, err
+	}
+	if cur, ok := cs.rd.policy.Snapshot().CertificateType(t.Code); !ok || cur.RuleVersion() != t.RuleVersion() {
+		return cs.refuse(ctx, issuer, t, app, fmt.Sprintf("the rule %s changed while the application was gathered; apply again", t.RuleVersion()))
+	}
+	if err := cs.step(ctx, issuer, t, g.version, app, citizen, store.ApplicationGathered, ledger.OutcomeAllowed); err != nil {
+		return *app, nil, err
+	}
+	out, err := rule.Eval(g.inputs)
+	if err != nil {
+		// Not decidable (a record missing, say): refused, failing closed, naming the rule only.
+		return cs.refuse(ctx, issuer, t, app, fmt.Sprintf("the rule %s could not be decided on the records held", t.RuleVersion()))
+	}
+	if err := cs.step(ctx, issuer, t, g.version, app, citizen, store.ApplicationDecided, ledger.OutcomeAllowed); err != nil {
+		return *app, nil, err
+	}
+	if !out.Eligible {
+		return cs.refuse(ctx, issuer, t, app, fmt.Sprintf("the rule %s is not met", t.RuleVersion()))
+	}
+	if !issue {
+		// A clerk of the issuing department reviews (Review); nothing is issued before.
+		if err := cs.step(ctx, issuer, t, g.version, app, citizen, store.ApplicationReview, ledger.OutcomeAllowed); err != nil {
+			return *app, nil, err
+		}
+		return *app, nil, nil
+	}
+	cert, err := cs.issue(ctx, issuer, t, g, out, citizen, certID, app.ID)
+	if err != nil {
+		return *app, nil, err
+	}
+	app.Certificate = cert.ID
+	if err := cs.step(ctx, issuer, t, g.version, app, citizen, store.ApplicationIssued, ledger.OutcomeAllowed); err != nil {
+		return *app, cert, err
+	}
+	return *app, cert, nil
+}
+
+// Review decides, as an official of the issuing department, an application waiting for review:
+// approved, it goes on under the type's rule in force (a reviewed step, then gathered and decided
+// again, so the certificate rests on the data of the moment it is issued) to issued or refused;
+// rejected, it is refused with the reviewer's reason (kept with the application, off the ledger,
+// whose refused step names no reason).
+func (cs *Certificates) Review(ctx context.Context, p auth.Principal, appID string, approve bool, reason string) (Application, *store.Certificate, error) {
+	if p.Kind != auth.KindDepartment {
+		return Application{}, nil, fmt.Errorf("%w: the issuing department reviews", ErrForbidden)
+	}
+	app, err := cs.apps.Application(ctx, appID)
+	if errors.Is(err, store.ErrNotFound) || err == nil && app.Department != p.Department {
+		return Application{}, nil, fmt.Errorf("%w: no application %q for %s", ErrInvalid, appID, p.Department)
+	}
+	if err != nil {
+		return Application{}, nil, err
+	}
+	if app.Status != store.ApplicationReview {
+		return app, nil, fmt.Errorf("%w: application %s is %s, not waiting for review", ErrConflict, appID, app.Status)
+	}
+	t, err := cs.certType(app.Type)
+	if err != nil {
+		return app, nil, err
+	}
+	if !approve {
+		r := strings.TrimSpace(reason)
+		if r == "" || len(r) > 1000 {
+			return app, nil, fmt.Errorf("%w: a rejection needs a reason (1 to 1,000 bytes)", ErrInvalid)
+		}
+		return cs.refuse(ctx, p, t, &app, "rejected at review: "+r)
+	}
+	if err := cs.step(ctx, p, t, cs.rd.policy.Snapshot().Version(), &app, app.Citizen, store.ApplicationReviewed, ledger.OutcomeAllowed); err != nil {
+		return app, nil, err
+	}
+	return cs.decide(ctx, p, t, &app, true)
+}
+
+// gathered is what gathering found.
+type gathered struct {
+	version uint64
+	inputs  certificate.Inputs
+	proofs  []certificate.ProofEvidence
+}
+
+// gather reads what rule needs of citizen (and spouse), as issuer, logging each read.
+func (cs *Certificates) gather(ctx context.Context, issuer auth.Principal, t policy.CertificateType, rule *certificate.Rule, citizen, certID string) (gathered, error) {
+	snap := cs.rd.policy.Snapshot()
+	preds, err := rule.Grants(ctx, snap)
+	if err != nil {
+		// The policy in force no longer grants what the type reads: governance refuses such a
+		// version, so this is a type stored without the check. Fail closed.
+		return gathered{}, fmt.Errorf("%w: %v", ErrForbidden, err)
+	}
+	n := rule.Needs
+	fields := map[string]Want{}
+	for _, f := range n.Reveal {
+		fields[f] = WantValue
+	}
+	for _, f := range n.Present {
+		fields[f] |= WantCommitment
+	}
+	for f, ps := range preds {
+		fields[f] |= WantCommitment
+		for _, p := range ps {
+			fields[ProofKey(f, p.Name)] = WantValue
+		}
+	}
+	for _, ds := range n.Lists {
+		for _, f := range plainFields(ds) {
+			fields[f] = WantValue
+		}
+	}
+	g := gathered{inputs: certificate.Inputs{}}
+	if len(fields) > 0 {
+		// The proofs are bound to the certificate id: the gather's request id.
+		gctx := usecase.WithRequestID(ctx, certID)
+		view, err := cs.rd.ReadCitizen(gctx, issuer, ReadRequest{Citizen: citizen, Purpose: t.Purpose, Fields: fields,
+			Request: []byte("certificate " + t.RuleVersion() + " " + certID)})
+		if err != nil {
+			return g, err
+		}
+		g.version = view.PolicyVersion
+		for f, want := range fields {
+			if strings.Contains(f, ":") {
+				continue
+			}
+			if need := policy.Commit; want&WantValue != 0 && view.Levels[f] < policy.Reveal || view.Levels[f] < need {
+				return g, fmt.Errorf("%w: %s/%s may not gather %s for %s", ErrForbidden, issuer.Department, issuer.Role, f, t.Purpose)
+			}
+		}
+		inputsFromView(view, n, preds, g.inputs, &g.proofs)
+	} else {
+		g.version = snap.Version()
+	}
+	if len(n.SpouseLists) > 0 {
+		if err := cs.gatherSpouse(ctx, issuer, t, n.SpouseLists, citizen, g.version, g.inputs); err != nil {
+			return g, err
+		}
+	}
+	return g, nil
+}
+
+// plainFields are the non-sensitive fields of a dataset, as "dataset.field".
+func plainFields(ds string) []string {
+	d, _ := dataset.Lookup(ds)
+	var out []string
+	for i := range d.Fields {
+		if !d.Fields[i].Sensitive {
+			out = append(out, d.Fields[i].Path())
+		}
+	}
+	return out
+}
+
+// inputsFromView turns a gathered view into the rule's inputs and the proof evidence.
+func inputsFromView(view *CitizenView, n certificate.Needs, preds map[string][]policy.Predicate, in certificate.Inputs, proofs *[]certificate.ProofEvidence) {
+	value := func(path string) (FieldValue, bool) {
+		ds, f, _ := strings.Cut(path, ".")
+		dv := view.Datasets[ds]
+		if dv == nil || len(dv.Items) == 0 {
+			return FieldValue{}, false
+		}
+		v, ok := dv.Items[0][f]
+		return v, ok
+	}
+	for _, f := range n.Reveal {
+		if v, ok := value(f); ok && v.Value != nil {
+			in[f] = v.Value
+		}
+	}
+	for _, f := range n.Present {
+		v, ok := value(f)
+		s, _ := in[f].(certificate.Sealed)
+		s.Present = ok && v.Commitment != nil
+		in[f] = s
+	}
+	for _, f := range sortedKeys(preds) {
+		v, ok := value(f)
+		s, _ := in[f].(certificate.Sealed)
+		s.Present = ok && v.Commitment != nil
+		s.Holds = map[policy.Statement]bool{}
+		for _, p := range preds[f] {
+			pr, answered := v.Proofs[p.Name]
+			if !answered {
+				continue // no value: the comparison stays undecided
+			}
+			s.Holds[p.Statement] = pr.Holds
+			if pr.Holds {
+				*proofs = append(*proofs, certificate.ProofEvidence{Field: f, Predicate: p.Name, Statement: p.Statement,
+					Commitment: v.Commitment.Point, Proof: base64.StdEncoding.EncodeToString(pr.Proof)})
+			}
+		}
+		in[f] = s
+	}
+	for _, ds := range n.Lists {
+		in[ds] = listItems(view.Datasets[ds])
+	}
+}
+
+// listItems are the plain values of a list dataset's items.
+func listItems(dv *DatasetView) []map[string]any {
+	out := []map[string]any{}
+	if dv == nil {
+		return out
+	}
+	for _, item := range dv.Items {
+		m := map[string]any{}
+		for k, v := range item {
+			if v.Value != nil {
+				m[k] = v.Value
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// issue signs and stores the certificate: issue entry first, then the store.
+func (cs *Certificates) issue(ctx context.Context, issuer auth.Principal, t policy.CertificateType, g gathered, out certificate.Outcome, citizen, certID, appID string) (*store.Certificate, error) {
+	now := cs.rd.now().UTC().Truncate(time.Second)
+	doc := certificate.Unsigned(certificate.Issuance{ID: certID, Issuer: cs.did, Type: t, PolicyVersion: g.version, Issued: now,
+		Claims: out.Claims, Proofs: g.proofs, StatusURL: cs.base + "/verify/" + certID + "/status.json"})
+	digest, err := certificate.RecordDigest(doc)
+	if err != nil {
+		return nil, err
+	}
+	dept, role, official, err := cs.rd.actor(ctx, issuer)
+	if err != nil {
+		return nil, err
+	}
+	salt, subj, err := cs.rd.subject(citizen)
+	if err != nil {
+		return nil, err
+	}
+	e := ledger.Entry{Kind: ledger.KindIssue, Time: now, Department: dept, Role: role, Official: official, Purpose: t.Purpose, Policy: g.version,
+		RequestID: requestID(ctx), Outcome: ledger.OutcomeAllowed, Reason: t.Code, Record: digest, Certificate: certID, Subjects: [][]byte{subj}}
+	for _, p := range g.proofs {
+		e.Fields = appendProved(e.Fields, p.Field, p.Predicate)
+	}
+	r, err := cs.rd.appendFor(ctx, e, citizen, salt)
+	if err != nil {
+		return nil, err
+	}
+	if err := certificate.SetIssueEntry(doc, r.Index); err != nil {
+		return nil, err
+	}
+	signed, err := certificate.Sign(doc, cs.key, cs.did, now)
+	if err != nil {
+		return nil, fmt.Errorf("signing certificate %s: %w", certID, err)
+	}
+	c := store.Certificate{ID: certID, Type: t.Code, RuleVersion: t.RuleVersion(), Department: t.Department, Pseudonym: cs.rd.pseudonym(citizen),
+		Credential: signed, Issued: now, IssueIndex: r.Index}
+	if err := cs.store.AddCertificate(ctx, c); err != nil {
+		return nil, fmt.Errorf("%w: storing certificate %s (issued at entry %d): %v", ErrUnavailable, certID, r.Index, err)
+	}
+	return &c, nil
+}
+
+// appendProved adds predicate to field's proved list in fs.
+func appendProved(fs []ledger.Field, field, predicate string) []ledger.Field {
+	for i := range fs {
+		if fs[i].Name == field {
+			if !slices.Contains(fs[i].Proved, predicate) {
+				fs[i].Proved = append(fs[i].Proved, predicate)
+			}
+			return fs
+		}
+	}
+	return append(fs, ledger.Field{Name: field, Level: policy.Prove.String(), Proved: []string{predicate}})
+}
+
+// Revoke revokes a certificate with a reason (a code: lower-case words joined by hyphens, such as
+// "issued-in-error"), as an official of its issuing department: a revoke entry whose about line is
+// the issue entry, then the stored status.
+func (cs *Certificates) Revoke(ctx context.Context, p auth.Principal, id, reason string) (store.Certificate, error) {
+	if p.Kind != auth.KindDepartment {
+		return store.Certificate{}, fmt.Errorf("%w: the issuing department revokes", ErrForbidden)
+	}
+	if !isReasonCode(reason) {
+		return store.Certificate{}, fmt.Errorf("%w: the reason is a code, lower-case words joined by hyphens (issued-in-error)", ErrInvalid)
+	}
+	c, err := cs.store.Certificate(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || err == nil && c.Department != p.Department {
+		return store.Certificate{}, fmt.Errorf("%w: no certificate %q issued by %s", ErrInvalid, id, p.Department)
+	}
+	if err != nil {
+		return store.Certificate{}, err
+	}
+	if c.Revoked {
+		return store.Certificate{}, fmt.Errorf("%w: certificate %s was revoked already", ErrConflict, id)
+	}
+	dept, role, official, err := cs.rd.actor(ctx, p)
+	if err != nil {
+		return store.Certificate{}, err
+	}
+	now := cs.rd.now().UTC().Truncate(time.Second)
+	e := ledger.Entry{Kind: ledger.KindRevoke, Time: now, Department: dept, Role: role, Official: official, Policy: cs.rd.policy.Snapshot().Version(),
+		RequestID: requestID(ctx), Outcome: ledger.OutcomeAllowed, Reason: reason, About: c.IssueIndex, Certificate: id}
+	r, err := cs.rd.appendEntry(ctx, e)
+	if err != nil {
+		return store.Certificate{}, err
+	}
+	c.Revoked, c.RevokedAt, c.RevokeReason, c.RevokeIndex = true, now, reason, r.Index
+	if err := cs.store.RevokeCertificate(ctx, c); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return store.Certificate{}, fmt.Errorf("%w: certificate %s was revoked meanwhile", ErrConflict, id)
+		}
+		return store.Certificate{}, fmt.Errorf("%w: storing the revocation of %s (entry %d): %v", ErrUnavailable, id, r.Index, err)
+	}
+	return c, nil
+}
+
+func isReasonCode(s string) bool {
+	if s == "" || len(s) > 64 || s[0] < 'a' || s[0] > 'z' || strings.HasSuffix(s, "-") || strings.Contains(s, "--") {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// ErrNoCertificate: no certificate has this id, or its holder disabled its link.
+var ErrNoCertificate = errors.New("no such certificate")
+
+// Verify returns the verification document of a certificate (certificate.Verification, JSON) and
+// counts the verification. Public: no principal. A certificate whose link its holder disabled is
+// ErrNoCertificate, as is an unknown id; one whose issue entry is not yet under a published
+// checkpoint is ErrNotPublished (retry shortly).
+func (cs *Certificates) Verify(ctx context.Context, id string) ([]byte, error) {
+	if !certificate.IsID(id) {
+		return nil, ErrNoCertificate
+	}
+	c, err := cs.store.Certificate(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || err == nil && c.LinkDisabled {
+		return nil, ErrNoCertificate
+	}
+	if err != nil {
+		return nil, err
+	}
+	receipt, err := ReceiptOf(ctx, cs.pub, cs.proofs, c.IssueIndex)
+	if err != nil {
+		return nil, err
+	}
+	if c, err = cs.store.CountVerification(ctx, id); err != nil {
+		return nil, err
+	}
+	status, err := cs.signedStatus(c)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(certificate.Verification{Format: certificate.VerificationFormat, Credential: c.Credential, Status: status,
+		IssueReceipt: string(receipt.Marshal()), DIDDocument: cs.didDoc, LogKey: cs.logKey, WitnessKeys: cs.wkeys, Quorum: cs.quorum,
+		Verifications: c.Verifications})
+}
+
+// Status returns the signed status file of a certificate (certificate.StatusFile, JSON), signed
+// now. Public; not counted. ErrNoCertificate as Verify.
+func (cs *Certificates) Status(ctx context.Context, id string) ([]byte, error) {
+	if !certificate.IsID(id) {
+		return nil, ErrNoCertificate
+	}
+	c, err := cs.store.Certificate(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || err == nil && c.LinkDisabled {
+		return nil, ErrNoCertificate
+	}
+	if err != nil {
+		return nil, err
+	}
+	status, err := cs.signedStatus(c)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(certificate.StatusFile{Format: certificate.StatusFormat, Status: status, DIDDocument: cs.didDoc})
+}
+
+// signedStatus signs c's status as of now.
+func (cs *Certificates) signedStatus(c store.Certificate) ([]byte, error) {
+	now := cs.rd.now().UTC().Truncate(time.Second)
+	st := certificate.Status{Certificate: c.ID, State: certificate.StatusValid, AsOf: now}
+	if c.Revoked {
+		st.State, st.RevokedAt, st.Reason, st.RevokeEntry = certificate.StatusRevoked, c.RevokedAt, c.RevokeReason, c.RevokeIndex
+		if st.AsOf.Before(c.RevokedAt) {
+			st.AsOf = c.RevokedAt
+		}
+	}
+	return certificate.Sign(certificate.UnsignedStatus(cs.did, st), cs.key, cs.did, now)
+}
+
+// MyApplications returns a citizen's applications, newest first (at most 100), with their steps,
+// and the certificates issued for them, by id.
+func (cs *Certificates) MyApplications(ctx context.Context, p auth.Principal) ([]Application, map[string]store.Certificate, error) {
+	if p.Kind != auth.KindCitizen || p.Subject == "" {
+		return nil, nil, fmt.Errorf("%w: a citizen's own applications", ErrForbidden)
+	}
+	apps, err := cs.apps.Applications(ctx, cs.rd.pseudonym(p.Subject), 100)
+	if err != nil {
+		return nil, nil, err
+	}
+	certs := map[string]store.Certificate{}
+	for _, a := range apps {
+		if a.Certificate == "" {
+			continue
+		}
+		c, err := cs.store.Certificate(ctx, a.Certificate)
+		if err != nil {
+			return nil, nil, err
+		}
+		certs[c.ID] = c
+	}
+	return apps, certs, nil
+}
+
+// MyCertificate returns one of the citizen's own certificates (ErrNoCertificate for any other).
+func (cs *Certificates) MyCertificate(ctx context.Context, p auth.Principal, id string) (store.Certificate, error) {
+	if p.Kind != auth.KindCitizen || p.Subject == "" {
+		return store.Certificate{}, fmt.Errorf("%w: a citizen's own certificates", ErrForbidden)
+	}
+	c, err := cs.store.Certificate(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || err == nil && c.Pseudonym != cs.rd.pseudonym(p.Subject) {
+		return store.Certificate{}, ErrNoCertificate
+	}
+	return c, err
+}
+
+// SetLink turns the public verification link of one of the citizen's own certificates off
+// (disabled) or on again.
+func (cs *Certificates) SetLink(ctx context.Context, p auth.Principal, id string, disabled bool) (store.Certificate, error) {
+	c, err := cs.MyCertificate(ctx, p, id)
+	if err != nil {
+		return c, err
+	}
+	if err := cs.store.SetCertificateLink(ctx, id, disabled); err != nil {
+		return c, err
+	}
+	c.LinkDisabled = disabled
+	return c, nil
+}

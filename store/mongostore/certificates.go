@@ -1,0 +1,277 @@
+package mongostore
+
+// Certificates and applications, addressable by string _id alone:
+//
+//	certificates        {_id: "<id>", type, ruleVersion, department, pseudonym, credential,
+//	                     issued, issueIndex, revoked, revokedAt?, revokeReason?, revokeIndex?,
+//	                     verifications, linkDisabled}
+//	applications        {_id: "<id>", type, citizen, pseudonym, department, byCitizen, status, steps[],
+//	                     certificate?, reason?, created}
+//	application_lists   {_id: "<pseudonym>/<seq>", application: "<id>"}  a citizen's applications
+//	application_heads   {_id: "<pseudonym>", seq: int64}                 (seqChain, seqchain.go)
+//
+// Certificate updates (revocation, the link switch, the verification count) are read, change,
+// replace under the process's document lock on FerretDB, and atomic updates on MongoDB.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/govhub/govhub/store"
+)
+
+type certificateDoc struct {
+	ID            string    `bson:"_id"`
+	Type          string    `bson:"type"`
+	RuleVersion   string    `bson:"ruleVersion"`
+	Department    string    `bson:"department"`
+	Pseudonym     string    `bson:"pseudonym"`
+	Credential    string    `bson:"credential"`
+	Issued        time.Time `bson:"issued"`
+	IssueIndex    int64     `bson:"issueIndex"`
+	Revoked       bool      `bson:"revoked"`
+	RevokedAt     time.Time `bson:"revokedAt,omitempty"`
+	RevokeReason  string    `bson:"revokeReason,omitempty"`
+	RevokeIndex   int64     `bson:"revokeIndex,omitempty"`
+	Verifications int64     `bson:"verifications"`
+	LinkDisabled  bool      `bson:"linkDisabled"`
+}
+
+func toCertificateDoc(c store.Certificate) certificateDoc {
+	d := certificateDoc{ID: c.ID, Type: c.Type, RuleVersion: c.RuleVersion, Department: c.Department, Pseudonym: c.Pseudonym,
+		Credential: string(c.Credential), Issued: c.Issued.UTC().Truncate(time.Millisecond), IssueIndex: int64(c.IssueIndex),
+		Revoked: c.Revoked, RevokeReason: c.RevokeReason, RevokeIndex: int64(c.RevokeIndex), Verifications: c.Verifications, LinkDisabled: c.LinkDisabled}
+	if !c.RevokedAt.IsZero() {
+		d.RevokedAt = c.RevokedAt.UTC().Truncate(time.Millisecond)
+	}
+	return d
+}
+
+func fromCertificateDoc(d certificateDoc) store.Certificate {
+	c := store.Certificate{ID: d.ID, Type: d.Type, RuleVersion: d.RuleVersion, Department: d.Department, Pseudonym: d.Pseudonym,
+		Credential: []byte(d.Credential), Issued: d.Issued.UTC(), IssueIndex: uint64(d.IssueIndex), Revoked: d.Revoked,
+		RevokeReason: d.RevokeReason, RevokeIndex: uint64(d.RevokeIndex), Verifications: d.Verifications, LinkDisabled: d.LinkDisabled}
+	if !d.RevokedAt.IsZero() {
+		c.RevokedAt = d.RevokedAt.UTC()
+	}
+	return c
+}
+
+// AddCertificate stores a new certificate; store.ErrConflict if its id is taken.
+func (s *Store) AddCertificate(ctx context.Context, c store.Certificate) error {
+	if c.ID == "" || c.Pseudonym == "" || len(c.Credential) == 0 {
+		return errors.New("store: a certificate needs an id, a pseudonym and a credential")
+	}
+	if _, err := s.certificates.InsertOne(ctx, toCertificateDoc(c)); err != nil {
+		return fmt.Errorf("storing certificate %s: %w", c.ID, mapErr(err))
+	}
+	return nil
+}
+
+// Certificate returns one certificate, or store.ErrNotFound.
+func (s *Store) Certificate(ctx context.Context, id string) (store.Certificate, error) {
+	var d certificateDoc
+	if err := s.certificates.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
+		return store.Certificate{}, mapErr(err)
+	}
+	return fromCertificateDoc(d), nil
+}
+
+// RevokeCertificate records a revocation (c's Revoked, RevokedAt, RevokeReason, RevokeIndex) only
+// if the stored certificate is not revoked yet: store.ErrConflict if it is, store.ErrNotFound if
+// there is none. Of two revocations, one wins.
+func (s *Store) RevokeCertificate(ctx context.Context, c store.Certificate) error {
+	if !c.Revoked {
+		return errors.New("store: a revocation must leave the certificate revoked")
+	}
+	d := toCertificateDoc(c)
+	set := bson.D{{Key: "$set", Value: bson.D{{Key: "revoked", Value: true}, {Key: "revokedAt", Value: d.RevokedAt},
+		{Key: "revokeReason", Value: d.RevokeReason}, {Key: "revokeIndex", Value: d.RevokeIndex}}}}
+	if s.serialised() {
+		defer s.lock(collCertificates + "/" + c.ID)()
+		cur, err := s.Certificate(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		if cur.Revoked {
+			return fmt.Errorf("%w: certificate %s is revoked already", store.ErrConflict, c.ID)
+		}
+		_, err = s.certificates.UpdateOne(ctx, bson.D{{Key: "_id", Value: c.ID}}, set)
+		return mapErr(err)
+	}
+	res, err := s.certificates.UpdateOne(ctx, bson.D{{Key: "_id", Value: c.ID}, {Key: "revoked", Value: false}}, set)
+	if err != nil {
+		return mapErr(err)
+	}
+	if res.MatchedCount != 1 {
+		if _, err := s.Certificate(ctx, c.ID); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: certificate %s is revoked already", store.ErrConflict, c.ID)
+	}
+	return nil
+}
+
+// SetCertificateLink turns a certificate's public link on or off; store.ErrNotFound if there is
+// none.
+func (s *Store) SetCertificateLink(ctx context.Context, id string, disabled bool) error {
+	if s.serialised() {
+		defer s.lock(collCertificates + "/" + id)()
+	}
+	res, err := s.certificates.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: bson.D{{Key: "linkDisabled", Value: disabled}}}})
+	if err != nil {
+		return mapErr(err)
+	}
+	if res.MatchedCount != 1 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// CountVerification adds one to a certificate's verification count and returns the certificate
+// as it is then; store.ErrNotFound if there is none. Counts are exact ($inc on MongoDB, under
+// the process's document lock on FerretDB).
+func (s *Store) CountVerification(ctx context.Context, id string) (store.Certificate, error) {
+	if s.serialised() {
+		defer s.lock(collCertificates + "/" + id)()
+	}
+	var d certificateDoc
+	err := s.certificates.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}},
+		bson.D{{Key: "$inc", Value: bson.D{{Key: "verifications", Value: int64(1)}}}},
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
+	if err != nil {
+		return store.Certificate{}, mapErr(err)
+	}
+	return fromCertificateDoc(d), nil
+}
+
+type applicationStepDoc struct {
+	Name  string    `bson:"name"`
+	Time  time.Time `bson:"time"`
+	Index int64     `bson:"index"`
+}
+
+type applicationDoc struct {
+	ID          string               `bson:"_id"`
+	Type        string               `bson:"type"`
+	Citizen     string               `bson:"citizen"`
+	Pseudonym   string               `bson:"pseudonym"`
+	Department  string               `bson:"department"`
+	ByCitizen   bool                 `bson:"byCitizen"`
+	Status      string               `bson:"status"`
+	Steps       []applicationStepDoc `bson:"steps"`
+	Certificate string               `bson:"certificate,omitempty"`
+	Reason      string               `bson:"reason,omitempty"`
+	Created     time.Time            `bson:"created"`
+}
+
+func toApplicationDoc(a store.Application) applicationDoc {
+	d := applicationDoc{ID: a.ID, Type: a.Type, Citizen: a.Citizen, Pseudonym: a.Pseudonym, Department: a.Department, ByCitizen: a.ByCitizen,
+		Status: a.Status, Certificate: a.Certificate, Reason: a.Reason, Created: a.Created.UTC().Truncate(time.Millisecond)}
+	for _, st := range a.Steps {
+		d.Steps = append(d.Steps, applicationStepDoc{Name: st.Name, Time: st.Time.UTC().Truncate(time.Millisecond), Index: int64(st.Index)})
+	}
+	return d
+}
+
+func fromApplicationDoc(d applicationDoc) store.Application {
+	a := store.Application{ID: d.ID, Type: d.Type, Citizen: d.Citizen, Pseudonym: d.Pseudonym, Department: d.Department, ByCitizen: d.ByCitizen,
+		Status: d.Status, Certificate: d.Certificate, Reason: d.Reason, Created: d.Created.UTC()}
+	for _, st := range d.Steps {
+		a.Steps = append(a.Steps, store.ApplicationStep{Name: st.Name, Time: st.Time.UTC(), Index: uint64(st.Index)})
+	}
+	return a
+}
+
+func (s *Store) applicationChain() seqChain {
+	return seqChain{s: s, items: s.applicationLists, heads: s.applicationHeads, what: func(p string) string { return "the applications of " + p }}
+}
+
+// SaveApplication stores an application, replacing the stored one with the same id; a new one is
+// also appended to its citizen's list (by pseudonym). Only the application's own writer updates
+// it (the hub serialises an application's steps).
+func (s *Store) SaveApplication(ctx context.Context, a store.Application) error {
+	if a.ID == "" || a.Pseudonym == "" {
+		return errors.New("store: an application needs an id and a pseudonym")
+	}
+	// The document lock is released before the citizen's list is extended: the locks are striped
+	// and not reentrant, so holding two at once could deadlock.
+	upserted, err := func() (bool, error) {
+		if s.serialised() {
+			defer s.lock(collApplications + "/" + a.ID)()
+		}
+		res, err := s.applications.ReplaceOne(ctx, bson.D{{Key: "_id", Value: a.ID}}, toApplicationDoc(a), options.Replace().SetUpsert(true))
+		if err != nil {
+			return false, fmt.Errorf("storing application %s: %w", a.ID, mapErr(err))
+		}
+		return res.UpsertedCount > 0, nil
+	}()
+	if err != nil || !upserted {
+		return err
+	}
+	c := s.applicationChain()
+	head, err := c.head(ctx, a.Pseudonym)
+	if err != nil {
+		return err
+	}
+	seq, err := c.insertNext(ctx, a.Pseudonym, head+1, func(seq uint64) any {
+		return bson.D{{Key: "_id", Value: seqID(a.Pseudonym, seq)}, {Key: "application", Value: a.ID}}
+	})
+	if err != nil {
+		return fmt.Errorf("listing application %s: %w", a.ID, err)
+	}
+	_ = c.advance(ctx, a.Pseudonym, seq) // a hint
+	return nil
+}
+
+// Application returns one application, or store.ErrNotFound.
+func (s *Store) Application(ctx context.Context, id string) (store.Application, error) {
+	var d applicationDoc
+	if err := s.applications.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
+		return store.Application{}, mapErr(err)
+	}
+	return fromApplicationDoc(d), nil
+}
+
+// Applications returns up to limit of a citizen's applications (by pseudonym), newest first, each
+// read by _id.
+func (s *Store) Applications(ctx context.Context, pseudonym string, limit int) ([]store.Application, error) {
+	c := s.applicationChain()
+	head, err := c.head(ctx, pseudonym)
+	if err != nil {
+		return nil, err
+	}
+	// Probe past a lagging head.
+	for {
+		var d bson.M
+		err := c.items.FindOne(ctx, bson.D{{Key: "_id", Value: seqID(pseudonym, head+1)}}).Decode(&d)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			break
+		}
+		if err != nil {
+			return nil, mapErr(err)
+		}
+		head++
+	}
+	var out []store.Application
+	for seq := head; seq >= 1 && len(out) < limit; seq-- {
+		var item struct {
+			Application string `bson:"application"`
+		}
+		if err := c.items.FindOne(ctx, bson.D{{Key: "_id", Value: seqID(pseudonym, seq)}}).Decode(&item); err != nil {
+			return nil, mapErr(err)
+		}
+		a, err := s.Application(ctx, item.Application)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
