@@ -262,6 +262,8 @@ type app struct {
 	// serves the browser page GET /verify/<id>.
 	certificates *hub.Certificates
 	verifyPage   http.Handler
+	// credentialKey is the certificates' credential key as a Multikey, pinned in the verify page.
+	credentialKey string
 
 	officers *governance.Officers
 	// erasures: lawful erasure through maker-checker; erasure applies them (cmd/govhub/erasure.go).
@@ -757,6 +759,7 @@ func (a *app) handler() http.Handler {
 		}
 	}
 	pages := web.Handler(a.pagesConfig())
+	a.verifyPage = pages // GET /verify/<id>, through certificateRoutes
 	mux.Handle("GET /console", pages)
 	mux.Handle("GET /portal", pages)
 	if a.demo {

@@ -39,7 +39,7 @@ Run 'govhub keys <subcommand> -h' for its flags.
 `
 
 // keyFiles are the key files of a data directory that a split carries.
-var keyFiles = []string{"master.key", "index.key", "log.key", "issuer.key", "officials.key"}
+var keyFiles = []string{"master.key", "index.key", "log.key", "issuer.key", "officials.key", "credential.key"}
 
 func cmdKeys(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {

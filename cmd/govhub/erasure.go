@@ -26,12 +26,11 @@ const erasureRetryInterval = 30 * time.Second
 
 // openErasure builds lawful erasure (hub.Erasure, governance.Erasures) and finishes every approved
 // erasure a crash interrupted, before serving; one that cannot be finished now (its receipt waits
-// for a checkpoint, say) is retried in the background. A certificate store does not exist yet, so
-// certificates are hub.NoCertificates{}, which fails closed once one is configured without its
-// revocation.
+// for a checkpoint, say) is retried in the background. The citizen's certificates are revoked
+// and unlinked (hub.ErasedCertificates).
 func (a *app) openErasure(ctx, life context.Context, engine *policy.Engine) error {
 	st := a.storage.store
-	er, err := hub.NewErasure(hub.ErasureConfig{Requests: st, Tombstones: st, Shred: st, Questions: st, Certificates: hub.NoCertificates{},
+	er, err := hub.NewErasure(hub.ErasureConfig{Requests: st, Tombstones: st, Shred: st, Questions: st, Certificates: hub.ErasedCertificates(a.certificates),
 		Ledger: a.ledger(), Leaves: a.log.Reader(), Published: a.log, Proofs: a.log.Reader(), LogSigner: a.keys.log.Signer,
 		IndexKey: a.keys.index, Integrity: a.integrity, Reader: a.reader})
 	if err != nil {

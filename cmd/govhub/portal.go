@@ -19,7 +19,8 @@ var demoCitizenID = regexp.MustCompile(`^C[0-9]{6}$`)
 // keys the portal verifies with (the log's note verifier key, the configured witnesses' keys and
 // the quorum the ledger publishes at), and whether this is the demo.
 func (a *app) pagesConfig() web.Config {
-	c := web.Config{GraphQLPath: "/graphql", LogKey: a.keys.log.VerifierKey, Quorum: a.witnessQuorum, Demo: a.demo}
+	c := web.Config{GraphQLPath: "/graphql", LogKey: a.keys.log.VerifierKey, Quorum: a.witnessQuorum, Demo: a.demo,
+		IssuerKey: a.credentialKey}
 	for _, w := range a.cfg.Witnesses {
 		c.WitnessKeys = append(c.WitnessKeys, w.VerifierKey)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,10 +11,13 @@ import (
 	"strings"
 
 	"github.com/govhub/govhub/auth"
+	"github.com/govhub/govhub/certificate"
+	"github.com/govhub/govhub/credential"
 	"github.com/govhub/govhub/crypto/keys"
 	"github.com/govhub/govhub/governance"
 	"github.com/govhub/govhub/hub"
 	"github.com/govhub/govhub/policy"
+	"github.com/govhub/govhub/web"
 )
 
 // Certificates on the hub (hub.Certificates): the credential key (keys/credential.key, mode 0600,
@@ -23,8 +27,9 @@ import (
 //	GET /.well-known/did.json          the issuer's DID document (the credential key as a Multikey)
 //	GET /verify/<id>.json              the verification document (certificate.Verification), counted
 //	GET /verify/<id>/status.json       the signed status file (certificate.StatusFile), not counted
+//	GET /verify/<id>.png               a QR code of the page's public URL (--public-url + /verify/<id>)
 //
-// GET /verify/<id> (no suffix) is the browser page: a.verifyPage serves it when set.
+// GET /verify/<id> (no suffix) is the browser page (web.Handler, with the credential key pinned).
 
 // defaultPublicURL is the hub's public URL when --public-url is not given.
 const defaultPublicURL = "http://" + defaultAddr
@@ -51,6 +56,7 @@ func (a *app) openCertificates() error {
 	if err != nil {
 		return fmt.Errorf("the credential key: %w", err)
 	}
+	a.credentialKey = credential.Multikey(key.Public().(ed25519.PublicKey))
 	public := a.cfg.PublicURL
 	if public == "" {
 		public = defaultPublicURL
@@ -77,6 +83,10 @@ func (a *app) certificateRoutes(mux *http.ServeMux) {
 		w.Write(a.certificates.DIDDocument())
 	})
 	mux.HandleFunc("GET /verify/{file}", func(w http.ResponseWriter, r *http.Request) {
+		if id, ok := strings.CutSuffix(r.PathValue("file"), ".png"); ok {
+			a.serveCertificateQR(w, r, id)
+			return
+		}
 		id, ok := strings.CutSuffix(r.PathValue("file"), ".json")
 		if !ok {
 			if a.verifyPage != nil {
@@ -129,4 +139,26 @@ func (a *app) certificatePreview(ctx context.Context, p auth.Principal, before, 
 		out[i] = governance.CertificateImpact{Type: x.Type, Citizens: x.Citizens, Truncated: x.Truncated, Eligible: x.Eligible, Ineligible: x.Ineligible}
 	}
 	return out, nil
+}
+
+// serveCertificateQR writes a QR code (PNG) of the public verification link of certificate id:
+// the hub's public URL (--public-url, never the request's Host header), /verify/ and the id. It
+// says nothing about whether the certificate exists: the page it points to does.
+func (a *app) serveCertificateQR(w http.ResponseWriter, r *http.Request, id string) {
+	if !certificate.IsID(id) {
+		http.NotFound(w, r)
+		return
+	}
+	public := a.cfg.PublicURL
+	if public == "" {
+		public = defaultPublicURL
+	}
+	png, err := web.QRCodePNG(strings.TrimRight(public, "/") + web.VerifyPathPrefix + id)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	w.Write(png)
 }

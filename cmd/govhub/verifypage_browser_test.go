@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bytes"
+	"image/png"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/makiuchi-d/gozxing"
+	gzqr "github.com/makiuchi-d/gozxing/qrcode"
+
+	"github.com/govhub/govhub/web/webtest"
+)
+
+// tamperer serves the hub, changing the verification documents it passes on with edit.
+type tamperer struct {
+	next http.Handler
+	edit func([]byte) []byte
+}
+
+func (m tamperer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := httptest.NewRecorder()
+	m.next.ServeHTTP(rec, r)
+	body := rec.Body.Bytes()
+	if strings.HasSuffix(r.URL.Path, ".json") {
+		body = m.edit(body)
+	}
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.Header().Del("Content-Length")
+	w.WriteHeader(rec.Code)
+	w.Write(body)
+}
+
+// The public page /verify/<id>, in Chromium: a home-purchase eligibility certificate verifies
+// ("valid", its claims shown) with the signature, the threshold proof (in WebAssembly) and the
+// issue entry all checked in the page; a document changed on the way fails; the QR code of the
+// link, read with an independent decoder, opens the same page; once revoked, the page says so.
+func TestCertificateVerifyPageInBrowser(t *testing.T) {
+	const n = 60
+	h := startHub(t, n)
+	var qualifies demoFacts
+	for i := 1; i <= n && qualifies.id == ""; i++ {
+		if f := factsOf(h.gen, i, n); f.spouseIn && f.hukou != "上海市" && f.months >= 60 && f.homes < 2 {
+			qualifies = f
+		}
+	}
+	if qualifies.id == "" {
+		t.Fatalf("no demo citizen qualifying through contribution months among %d", n)
+	}
+	clerk := h.token(housingClerk)
+	r := h.query(clerk, certDoc, map[string]any{"type": "home-purchase-eligibility", "citizen": qualifies.id})
+	if len(r.Errors) > 0 {
+		t.Fatalf("requestCertificate: %+v", r.Errors)
+	}
+	id := get(r.Data, "requestCertificate", "certificate", "id").(string)
+	if code, body := h.getJSON("/verify/" + id + ".json"); code != http.StatusOK {
+		t.Fatalf("GET /verify/%s.json = %d %s", id, code, body)
+	}
+
+	srv := httptest.NewServer(h.handler)
+	t.Cleanup(srv.Close)
+	changed := false
+	bad := httptest.NewServer(tamperer{next: h.handler, edit: func(b []byte) []byte {
+		out := bytes.Replace(b, []byte(`"eligible":true`), []byte(`"eligible":false`), 1)
+		changed = changed || !bytes.Equal(out, b)
+		return out
+	}})
+	t.Cleanup(bad.Close)
+
+	var browser webtest.Browser
+	t.Cleanup(browser.Close)
+	tab := browser.IsolatedTab(t, "cmd/govhub")
+	verdict := func(url string) (state, text string) {
+		t.Helper()
+		webtest.Navigate(t, tab, url)
+		webtest.WaitFor(t, tab, `document.body.dataset.verified !== undefined`, 60*time.Second, "the page to check the certificate")
+		var out struct{ State, Text string }
+		webtest.Eval(t, tab, `({State: document.body.dataset.verified, Text: document.querySelector('#verdict').textContent})`, &out)
+		return out.State, out.Text
+	}
+
+	state, text := verdict(srv.URL + "/verify/" + id)
+	if state != "valid" {
+		webtest.Screenshot(t, tab, "valid")
+		t.Fatalf("the page says %s: %s", state, text)
+	}
+	var shown struct{ Eligible, Checks string }
+	webtest.Eval(t, tab, `({Eligible: document.querySelector('[data-claim="eligible"]')?.textContent ?? '',
+	  Checks: [...document.querySelectorAll('#check-list li')].map((li) => li.dataset.check + ':' + li.dataset.ok).join(' ')})`, &shown)
+	if shown.Checks != "signature:true proofs:true ledger:true status:true" || shown.Eligible == "" {
+		t.Errorf("the page shows eligible %q and checks %q", shown.Eligible, shown.Checks)
+	}
+	var page string
+	webtest.Eval(t, tab, `document.body.innerText`, &page)
+	months := regexp.MustCompile(`(^|[^0-9])` + strconv.FormatInt(qualifies.months, 10) + `($|[^0-9])`)
+	if strings.Contains(page, qualifies.id) || months.MatchString(page) {
+		t.Errorf("the page shows the citizen id or the contribution months:\n%s", page)
+	}
+
+	if state, text := verdict(bad.URL + "/verify/" + id); state != "invalid" || !changed {
+		t.Errorf("a changed document: the page says %s (%s); changed: %v", state, text, changed)
+	}
+
+	// The QR code of the link, as a phone reads it, opens the page.
+	w := httptest.NewRecorder()
+	h.handler.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/verify/"+id+".png", nil))
+	img, err := png.Decode(w.Body)
+	if err != nil {
+		t.Fatalf("GET /verify/%s.png: %d, %v", id, w.Code, err)
+	}
+	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := gzqr.NewQRCodeReader().Decode(bmp, nil)
+	if err != nil {
+		t.Fatalf("reading the QR code: %v", err)
+	}
+	link, err := url.Parse(res.GetText())
+	if err != nil || link.Path != "/verify/"+id {
+		t.Fatalf("the QR code reads %q", res.GetText())
+	}
+	if state, text := verdict(srv.URL + link.Path); state != "valid" {
+		t.Errorf("the QR code's link: the page says %s (%s)", state, text)
+	}
+
+	// Revoked: the page says so, with the reason.
+	rv := h.query(clerk, `mutation($id: ID!) { revokeCertificate(id: $id, reason: "issued-in-error") { revoked } }`, map[string]any{"id": id})
+	if len(rv.Errors) > 0 {
+		t.Fatalf("revokeCertificate: %+v", rv.Errors)
+	}
+	if state, text := verdict(srv.URL + "/verify/" + id); state != "revoked" || !strings.Contains(text, "issued-in-error") {
+		t.Errorf("a revoked certificate: the page says %s (%s)", state, text)
+	}
+}
