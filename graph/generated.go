@@ -3405,6 +3405,10 @@ enum AccessKind {
   SEALED
   "A sealed access's details were disclosed (about names it)."
   UNSEAL
+  "A step of the citizen's application for a certificate: received, gathered, decided, reviewed, issued or refused (the reason)."
+  STEP
+  "A certificate about the citizen was issued or revoked."
+  CERTIFICATE
 }
 
 "What the caller may know of one of their sealed accesses."

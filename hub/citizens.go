@@ -69,6 +69,10 @@ const (
 	AccessSealed AccessKind = "SEALED"
 	// AccessUnseal: a sealed access's details were disclosed (About names it).
 	AccessUnseal AccessKind = "UNSEAL"
+	// AccessStep: a step of the citizen's application for a certificate (certificates.go).
+	AccessStep AccessKind = "STEP"
+	// AccessCertificate: a certificate about the citizen was issued or revoked.
+	AccessCertificate AccessKind = "CERTIFICATE"
 )
 
 // FieldLevel is how much of a field an entry released or wrote.
@@ -582,6 +586,10 @@ func kindOf(e ledger.Entry) AccessKind {
 		return AccessAnswer
 	case e.Kind == ledger.KindUnseal:
 		return AccessUnseal
+	case e.Kind == ledger.KindStep:
+		return AccessStep
+	case e.Kind == ledger.KindIssue || e.Kind == ledger.KindRevoke:
+		return AccessCertificate
 	case e.Sealed != nil:
 		return AccessSealed
 	case e.Outcome == ledger.OutcomeDenied:

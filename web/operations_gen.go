@@ -24,6 +24,8 @@ var operations = []string{
 	`mutation($id: ID!, $b: AnswerBasis!, $a: String!) { answerQuestion(id: $id, basis: $b, answer: $a) { id accessIndex department { code nameZh nameEn } askedAt message status overdue dueBy basis answer answeredAt questionIndex answerIndex } }`,
 	`mutation($id: ID!, $r: String!) { rejectErasure(id: $id, reason: $r) { id status } }`,
 	`mutation($id: ID!, $r: String!) { rejectPolicyChange(id: $id, reason: $r) { id status } }`,
+	`mutation($type: String!) { applyForCertificate(type: $type) { id type status reason steps { name time index }
+  certificate { id verifyPath revoked revokedAt revokeReason verifications credential } } }`,
 	`query { erasureRequests { id citizenId basis reason status proposedBy created ledgerIndex decidedBy decisionReason decisionLedgerIndex erasureLedgerIndex } }`,
 	`query($change: PolicyChangeInput!) { policyChangePreview(change: $change) {
       baseVersion impact { department role purpose field before after } } }`,
@@ -46,6 +48,8 @@ var operations = []string{
   impact { department role purpose field before after } } }`,
 	`subscription { accessAdded { index time kind role official policyVersion outcome reason entryVersion unsealOn about
   department { code nameZh nameEn } purpose { code titleZh titleEn legalBasis } fields { name level proved refused } } }`,
+	`{ certificateTypes { code titleZh titleEn } myApplications { id type status reason steps { name time index }
+  certificate { id verifyPath revoked revokedAt revokeReason verifications credential } } }`,
 	`{ ledgerCheckpoint { origin size rootHash note } }`,
 	`{ me { kind department role subject } }`,
 	`{ me { kind subject } }`,

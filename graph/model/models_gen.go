@@ -585,6 +585,10 @@ const (
 	AccessKindSealed AccessKind = "SEALED"
 	// A sealed access's details were disclosed (about names it).
 	AccessKindUnseal AccessKind = "UNSEAL"
+	// A step of the citizen's application for a certificate: received, gathered, decided, reviewed, issued or refused (the reason).
+	AccessKindStep AccessKind = "STEP"
+	// A certificate about the citizen was issued or revoked.
+	AccessKindCertificate AccessKind = "CERTIFICATE"
 )
 
 var AllAccessKind = []AccessKind{
@@ -597,11 +601,13 @@ var AllAccessKind = []AccessKind{
 	AccessKindAnswer,
 	AccessKindSealed,
 	AccessKindUnseal,
+	AccessKindStep,
+	AccessKindCertificate,
 }
 
 func (e AccessKind) IsValid() bool {
 	switch e {
-	case AccessKindRead, AccessKindList, AccessKindUpdate, AccessKindRefusal, AccessKindSelf, AccessKindQuestion, AccessKindAnswer, AccessKindSealed, AccessKindUnseal:
+	case AccessKindRead, AccessKindList, AccessKindUpdate, AccessKindRefusal, AccessKindSelf, AccessKindQuestion, AccessKindAnswer, AccessKindSealed, AccessKindUnseal, AccessKindStep, AccessKindCertificate:
 		return true
 	}
 	return false

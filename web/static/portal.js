@@ -181,6 +181,7 @@ function selectTab(name) {
   } catch { /* fine */ }
   if (name === 'questions' && state.questions == null && state.token) guard(null, loadQuestions);
   if (name === 'trust') renderTrust();
+  if (name === 'certificates' && state.applications == null && state.token) guard(null, loadCertificates);
 }
 
 // ---- who accessed my data ----
@@ -271,7 +272,7 @@ function accessCard(k) {
   const buttons = el('div', { class: 'buttons' },
     el('button', { type: 'button', dataset: { action: 'verify', index: k }, text: t('verify') }),
     el('button', { type: 'button', dataset: { action: 'receipt', index: k }, text: t('downloadReceipt') }),
-    !['QUESTION', 'ANSWER', 'SELF', 'SEALED', 'UNSEAL'].includes(a.kind)
+    !['QUESTION', 'ANSWER', 'SELF', 'SEALED', 'UNSEAL', 'STEP', 'CERTIFICATE'].includes(a.kind)
       ? el('button', { type: 'button', dataset: { action: 'ask', index: k }, 'aria-expanded': String(state.asking === k), text: t('askWhy') }) : null);
   const ask = state.asking === k ? askForm(k) : null;
   return el('li', { class: cls, dataset: { index: k, kind: a.kind, department: a.department ? a.department.code : '' } }, el('article', { 'aria-label': t('accessN', { n: k }) }, head, facts, buttons, res, ask));
@@ -573,6 +574,7 @@ function onAccess(payload) {
     return;
   }
   const a = payload && payload.data && payload.data.accessAdded;
+  if (a && (a.kind === 'STEP' || a.kind === 'CERTIFICATE') && state.applications != null) guard(null, loadCertificates);
   if (a && add(a, true)) {
     renderAccesses();
     const dept = a.department ? name(a.department.nameZh, a.department.nameEn) : '';
@@ -703,6 +705,67 @@ function renderQuestions() {
   }
 }
 
+// ---- my certificates: applications, their steps as they happen, the certificates ----
+
+const APPLICATION = `id type status reason steps { name time index }
+  certificate { id verifyPath revoked revokedAt revokeReason verifications credential }`;
+
+async function loadCertificates() {
+  const d = await gql(`{ certificateTypes { code titleZh titleEn } myApplications { ${APPLICATION} } }`);
+  state.certTypes = d.certificateTypes;
+  state.applications = d.myApplications;
+  renderCertificates();
+}
+
+async function onApply(e) {
+  e.preventDefault();
+  const type = $('#cert-type').value;
+  if (!type) return;
+  await guard(e.submitter, async () => {
+    const d = await gql(`mutation($type: String!) { applyForCertificate(type: $type) { ${APPLICATION} } }`, { type });
+    const app = d.applyForCertificate;
+    state.applications = [app, ...(state.applications || []).filter((x) => x.id !== app.id)];
+    renderCertificates();
+  });
+}
+
+function typeTitle(code) {
+  const ty = (state.certTypes || []).find((x) => x.code === code);
+  return ty ? name(ty.titleZh, ty.titleEn) : code;
+}
+
+function renderCertificates() {
+  const sel = $('#cert-type');
+  const chosen = sel.value;
+  clear(sel).append(...(state.certTypes || []).map((ty) => el('option', { value: ty.code, text: name(ty.titleZh, ty.titleEn) })));
+  if (chosen) sel.value = chosen;
+  const list = clear($('#application-list'));
+  const apps = state.applications || [];
+  $('#applications-empty').hidden = apps.length > 0;
+  for (const a of apps) {
+    const c = a.certificate;
+    list.append(el('li', { class: 'application', dataset: { id: a.id, status: a.status } },
+      el('article', {},
+        el('h3', { text: t('applicationTitle', { type: typeTitle(a.type), status: t('status' + a.status) }) }),
+        el('ol', { class: 'steps' }, a.steps.map((st) => el('li', { dataset: { step: st.name },
+          text: t('stepN', { step: t('status' + st.name), time: i18n.formatTime(st.time), n: st.index }) }))),
+        a.status === 'refused' && a.reason ? el('p', { class: 'refusal', text: t('refusedBecause', { reason: a.reason }) }) : null,
+        c ? el('div', { class: 'certificate', dataset: { certificate: c.id } },
+          c.revoked ? el('p', { class: 'tag refused', text: t('certificateRevoked', { time: i18n.formatTime(c.revokedAt), reason: c.revokeReason || '' }) }) : null,
+          el('p', {}, el('a', { class: 'verify-link', href: c.verifyPath, target: '_blank', rel: 'noopener', text: t('verifyLink') }),
+            ' · ', el('span', { text: t('verifiedTimes', { n: c.verifications }) })),
+          el('img', { class: 'qr', src: c.verifyPath + '.png', alt: t('qrCode'), width: '180', height: '180' }),
+          el('div', {}, el('button', { type: 'button', dataset: { action: 'download-certificate', id: c.id }, text: t('downloadCertificate') }))) : null)));
+  }
+}
+
+function onCertificatesClick(e) {
+  const b = e.target.closest('button[data-action="download-certificate"]');
+  if (!b) return;
+  const a = (state.applications || []).find((x) => x.certificate && x.certificate.id === b.dataset.id);
+  if (a) save(`certificate-${a.certificate.id}.json`, a.certificate.credential, 'application/json');
+}
+
 // ---- the keys this page trusts ----
 
 async function renderTrust() {
@@ -753,6 +816,7 @@ function rerender() {
     renderAccesses();
     if (state.records) renderRecords();
     if (state.questions) renderQuestions();
+    if (state.applications) renderCertificates();
     if (!$('#panel-trust').hidden) renderTrust();
   }
 }
@@ -780,6 +844,8 @@ function start() {
   $('#load-records').addEventListener('click', (e) => guard(e.currentTarget, loadRecords));
   $('#records').addEventListener('click', onRecordsClick);
   $('#questions-refresh').addEventListener('click', (e) => guard(e.currentTarget, loadQuestions));
+  $('#apply-form').addEventListener('submit', onApply);
+  $('#application-list').addEventListener('click', onCertificatesClick);
   $('#trust-form').addEventListener('submit', onTrustSubmit);
   $('#trust-reset').addEventListener('click', resetTrust);
   const own = ownKeys();
