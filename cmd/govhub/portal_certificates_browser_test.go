@@ -98,5 +98,18 @@ func TestPortalCertificateApplication(t *testing.T) {
 		webtest.Screenshot(t, tab, "verify")
 		t.Errorf("the QR code's link says %q, want valid", state)
 	}
+
+	// The holder turns the link off: the page no longer finds the certificate.
+	webtest.Navigate(t, tab, srv.URL+"/portal")
+	webtest.WaitFor(t, tab, `!document.querySelector('#app').hidden`, 30*time.Second, "the portal")
+	webtest.Eval(t, tab, `document.querySelector('#tab-certificates').click()`, nil)
+	webtest.WaitFor(t, tab, `document.querySelector('button[data-action="toggle-link"][data-enabled="true"]') !== null`, 30*time.Second, "the link switch")
+	webtest.Eval(t, tab, `document.querySelector('button[data-action="toggle-link"]').click()`, nil)
+	webtest.WaitFor(t, tab, `document.querySelector('button[data-action="toggle-link"][data-enabled="false"]') !== null`, 30*time.Second, "the link turned off")
+	if r, err := http.Get(srv.URL + link.Path + ".json"); err != nil || r.StatusCode != http.StatusNotFound {
+		t.Errorf("after the holder turned the link off: %v %v, want 404", r.StatusCode, err)
+	} else {
+		r.Body.Close()
+	}
 	checkPagesTrusted(t, h, citizen)
 }

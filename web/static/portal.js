@@ -708,7 +708,7 @@ function renderQuestions() {
 // ---- my certificates: applications, their steps as they happen, the certificates ----
 
 const APPLICATION = `id type status reason steps { name time index }
-  certificate { id verifyPath revoked revokedAt revokeReason verifications credential }`;
+  certificate { id verifyPath revoked revokedAt revokeReason verifications linkEnabled credential }`;
 
 async function loadCertificates() {
   const d = await gql(`{ certificateTypes { code titleZh titleEn } myApplications { ${APPLICATION} } }`);
@@ -755,11 +755,22 @@ function renderCertificates() {
           el('p', {}, el('a', { class: 'verify-link', href: c.verifyPath, target: '_blank', rel: 'noopener', text: t('verifyLink') }),
             ' · ', el('span', { text: t('verifiedTimes', { n: c.verifications }) })),
           el('img', { class: 'qr', src: c.verifyPath + '.png', alt: t('qrCode'), width: '180', height: '180' }),
-          el('div', {}, el('button', { type: 'button', dataset: { action: 'download-certificate', id: c.id }, text: t('downloadCertificate') }))) : null)));
+          el('div', {}, el('button', { type: 'button', dataset: { action: 'download-certificate', id: c.id }, text: t('downloadCertificate') }), ' ',
+            el('button', { type: 'button', dataset: { action: 'toggle-link', id: c.id, enabled: String(c.linkEnabled) },
+              text: t(c.linkEnabled ? 'linkOff' : 'linkOn') }))) : null)));
   }
 }
 
 function onCertificatesClick(e) {
+  const toggle = e.target.closest('button[data-action="toggle-link"]');
+  if (toggle) {
+    const enabled = toggle.dataset.enabled !== 'true';
+    guard(toggle, async () => {
+      await gql('mutation($id: ID!, $on: Boolean!) { setCertificateLink(id: $id, enabled: $on) { id linkEnabled } }', { id: toggle.dataset.id, on: enabled });
+      await loadCertificates();
+    });
+    return;
+  }
   const b = e.target.closest('button[data-action="download-certificate"]');
   if (!b) return;
   const a = (state.applications || []).find((x) => x.certificate && x.certificate.id === b.dataset.id);
