@@ -57,6 +57,9 @@ const (
 	benchUpdateQuery = `mutation($id: ID!, $income: Int64!, $paid: Int64!) {
   updateTax(citizenId: $id, purpose: "tax-administration", input: {annualIncome: $income, taxPaid: $paid}) { version } }`
 	benchLogQuery = `{ myAccesses(first: 20) { edges { node { index kind } } } }`
+	// benchCertificateQuery: the housing clerk asks for a home-purchase eligibility certificate; a
+	// refusal under the rule is an answer too (status refused), not an error.
+	benchCertificateQuery = `mutation($id: ID!) { requestCertificate(type: "home-purchase-eligibility", citizenId: $id) { id status certificate { id } } }`
 	// benchProofQuery asks, after the run, for a sampled receipt's inclusion proof.
 	benchProofQuery = `query($i: Int64!, $n: Int64!) { inclusionProof(index: $i, treeSize: $n) { hashes } }`
 )
@@ -101,6 +104,13 @@ var benchScenarios = []benchScenario{
 			return auth.Principal{Kind: auth.KindCitizen, Subject: randomCitizen(r, n)}
 		},
 		build: func(*rand.Rand, int) (string, map[string]any) { return benchLogQuery, nil }},
+	// certificate: issuance end to end (steps, gathering under policy, the rule, proofs, signing,
+	// the issue entry); not in the default mix.
+	{name: "certificate", logged: false,
+		principal: official(auth.Principal{Kind: auth.KindDepartment, Department: "housing", Role: "clerk", Subject: "bench-housing"}),
+		build: func(r *rand.Rand, n int) (string, map[string]any) {
+			return benchCertificateQuery, map[string]any{"id": randomCitizen(r, n)}
+		}},
 }
 
 // benchMix is the default mix: weights by scenario name.
@@ -111,7 +121,7 @@ const (
 	maxProofChecks = 20  // inclusion proofs checked after the run
 )
 
-const benchUsage = `usage: govhub bench [--data-dir D] [--hub URL] [--scenario mix|read|reveal|list|update|citizen-log]
+const benchUsage = `usage: govhub bench [--data-dir D] [--hub URL] [--scenario mix|read|reveal|list|update|citizen-log|certificate]
                     [--duration 30s] [--concurrency 16] [--rate R] [--citizens N] [--json]
 
 Drives the running hub over HTTP: closed loop with --concurrency clients, or open loop at --rate
@@ -186,7 +196,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	dataDir := fs.String("data-dir", defaultDataDir, "the hub's data directory (its issuer and ledger keys; its address)")
 	hubURL := fs.String("hub", "", "the hub's URL (default: the address the hub left in the data directory)")
-	scenario := fs.String("scenario", "mix", "mix, or one of read, reveal, list, update, citizen-log")
+	scenario := fs.String("scenario", "mix", "mix, or one of read, reveal, list, update, citizen-log, certificate")
 	duration := fs.Duration("duration", 30*time.Second, "how long to run")
 	concurrency := fs.Int("concurrency", 16, "clients (closed loop), or most requests in flight (open loop)")
 	rate := fs.Float64("rate", 0, "requests a second, open loop (0: closed loop)")
@@ -222,7 +232,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	if len(pick) == 0 {
-		return &exitError{2, fmt.Errorf("unknown scenario %q (want mix, read, reveal, list, update or citizen-log)", *scenario)}
+		return &exitError{2, fmt.Errorf("unknown scenario %q (want mix, read, reveal, list, update, citizen-log or certificate)", *scenario)}
 	}
 	logKey, err := logKey(*dataDir)
 	if err != nil {
