@@ -162,7 +162,7 @@ func replayErasuresOnStore(ctx context.Context, cfg config, stdout io.Writer) er
 		return err
 	}
 	defer st.close(context.WithoutCancel(ctx))
-	lg, err := ledger.New(ctx, ledger.Config{Storage: st.ledgerStore, Signer: k.Signer, Verifier: k.Verifier})
+	lg, err := ledger.New(ctx, ledger.Config{Storage: st.ledgerStore, Signer: k.Signer, Verifier: k.Verifier}, st.ledgerLeaseOptions()...)
 	if err != nil {
 		return err
 	}

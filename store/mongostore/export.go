@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -41,6 +42,9 @@ func (s *Store) Export(ctx context.Context, fn func(collection string, doc bson.
 		}
 		var n int64
 		for cur.Next(ctx) {
+			if isLease(name, cur.Current) {
+				continue
+			}
 			if err := fn(name, bson.Raw(slices.Clone(cur.Current))); err != nil {
 				cur.Close(ctx)
 				return err
@@ -57,6 +61,18 @@ func (s *Store) Export(ctx context.Context, fn func(collection string, doc bson.
 		}
 	}
 	return nil
+}
+
+// isLease reports whether doc of collection is a ledger lease term: coordination between the
+// instances running at the time, never exported nor restored (a restored store starts without a
+// lease, so that whatever opens it first takes one at once; a copied lease would hold every other
+// instance off until it expired: an hour for a hub on the embedded store).
+func isLease(collection string, doc bson.Raw) bool {
+	if collection != collState {
+		return false
+	}
+	id, ok := doc.Lookup("_id").StringValueOK()
+	return ok && strings.HasPrefix(id, leasePrefix)
 }
 
 // Empty reports whether none of the hub's collections holds a document (a store a restore may
@@ -83,9 +99,14 @@ func (s *Store) ImportDocuments(ctx context.Context, collection string, docs []b
 	if !slices.Contains(allCollections, collection) {
 		return fmt.Errorf("store: no collection %q in a hub's store", collection)
 	}
-	batch := make([]any, len(docs))
-	for i, d := range docs {
-		batch[i] = d
+	batch := make([]any, 0, len(docs))
+	for _, d := range docs {
+		if !isLease(collection, d) { // exports made before leases were left out hold them
+			batch = append(batch, d)
+		}
+	}
+	if len(batch) == 0 {
+		return nil
 	}
 	if _, err := s.db.Collection(collection).InsertMany(ctx, batch); err != nil {
 		return fmt.Errorf("restoring %s: %w", collection, mapErr(err))
