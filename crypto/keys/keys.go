@@ -75,47 +75,24 @@ func read(path string) ([]byte, error) {
 // Write stores data as a new key file at path (mode 0600, parent directory 0700), atomically. It
 // refuses to replace an existing file, with an error wrapping fs.ErrExist.
 func Write(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("creating key directory: %w", err)
 	}
 	if _, err := os.Lstat(path); err == nil {
 		return fmt.Errorf("key file %s: %w", path, fs.ErrExist)
 	}
-	f, err := os.CreateTemp(dir, ".tmp-key-*")
-	if err != nil {
-		return fmt.Errorf("creating key file: %w", err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("writing key file: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("syncing key file: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Link(tmp, path); err != nil { // fails if path appeared meanwhile
-		return fmt.Errorf("installing key file %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
+	return install(path, data, os.Link) // a link fails if path appeared meanwhile
 }
 
 // Replace stores data as the key file at path in place of the one there (mode 0600), atomically:
 // a reader sees the old file or the new one, never a part (a key rotation).
 func Replace(path string, data []byte) error {
+	return install(path, data, os.Rename)
+}
+
+// install writes data to a temporary file beside path (mode 0600), syncs it, puts it at path with
+// put (os.Link: only where nothing is; os.Rename: in place of what is), and syncs the directory.
+func install(path string, data []byte, put func(oldpath, newpath string) error) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, ".tmp-key-*")
 	if err != nil {
@@ -138,7 +115,7 @@ func Replace(path string, data []byte) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := put(tmp, path); err != nil {
 		return fmt.Errorf("installing key file %s: %w", path, err)
 	}
 	if d, err := os.Open(dir); err == nil {
