@@ -11,9 +11,6 @@ import (
 	"strings"
 	"time"
 
-	fnote "github.com/transparency-dev/formats/note"
-	"golang.org/x/mod/sumdb/note"
-
 	"github.com/govhub/govhub/crypto/keys"
 	"github.com/govhub/govhub/governance"
 	"github.com/govhub/govhub/hub"
@@ -97,24 +94,13 @@ func cmdCheckErasure(args []string, stdout, stderr io.Writer) error {
 	if len(files) != 1 || *logVKey == "" {
 		return &exitError{2, errors.New(checkErasureUsage)}
 	}
-	if *quorum > len(witnessKeys) {
-		return &exitError{2, fmt.Errorf("--quorum %d, but only %d witness keys", *quorum, len(witnessKeys))}
+	lv, ws, err := offlineTrust(*logVKey, witnessKeys, *quorum)
+	if err != nil {
+		return err
 	}
 	data, err := os.ReadFile(files[0])
 	if err != nil {
 		return err
-	}
-	lv, err := note.NewVerifier(*logVKey)
-	if err != nil {
-		return &exitError{2, fmt.Errorf("--log-key: %w", err)}
-	}
-	var ws []ledger.Witness
-	for _, k := range witnessKeys {
-		w, err := fnote.NewVerifierForCosignatureV1(k)
-		if err != nil {
-			return &exitError{2, fmt.Errorf("--witness-key %q: %w", k, err)}
-		}
-		ws = append(ws, w)
 	}
 	r, e, cp, err := hub.CheckErasureReceipt(data, lv, ws, *quorum, *citizen)
 	if err != nil {

@@ -333,24 +333,13 @@ func cmdCheckReceipt(args []string, stdout, stderr io.Writer) error {
 	if len(files) != 1 || *logVKey == "" {
 		return &exitError{2, errors.New(checkReceiptUsage)}
 	}
-	if *quorum > len(witnessKeys) {
-		return &exitError{2, fmt.Errorf("--quorum %d, but only %d witness keys", *quorum, len(witnessKeys))}
+	lv, ws, err := offlineTrust(*logVKey, witnessKeys, *quorum)
+	if err != nil {
+		return err
 	}
 	data, err := os.ReadFile(files[0])
 	if err != nil {
 		return err
-	}
-	lv, err := note.NewVerifier(*logVKey)
-	if err != nil {
-		return &exitError{2, fmt.Errorf("--log-key: %w", err)}
-	}
-	var ws []ledger.Witness
-	for _, k := range witnessKeys {
-		w, err := fnote.NewVerifierForCosignatureV1(k)
-		if err != nil {
-			return &exitError{2, fmt.Errorf("--witness-key %q: %w", k, err)}
-		}
-		ws = append(ws, w)
 	}
 	// fail prints the verdict on stdout, as the OK line is, and exits 1.
 	fail := func(err error) error {
@@ -375,4 +364,26 @@ func cmdCheckReceipt(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "OK: entry %d (%s by %s/%s, %s) is in %s at tree size %d, cosigned by at least %d of %d trusted witnesses\n",
 		p.Index, e.Kind, e.Department, e.Role, e.Time.UTC().Format(time.RFC3339), cp.Origin, cp.Size, *quorum, len(ws))
 	return nil
+}
+
+// offlineTrust reads what an offline check trusts from its flags: the log's verifier key, the
+// witnesses' cosignature keys and the quorum of them that must have cosigned (at most as many as
+// there are keys). Every mistake is a usage error (exit 2) naming the flag.
+func offlineTrust(logKey string, witnessKeys []string, quorum int) (note.Verifier, []ledger.Witness, error) {
+	if quorum > len(witnessKeys) {
+		return nil, nil, &exitError{2, fmt.Errorf("--quorum %d, but only %d witness keys", quorum, len(witnessKeys))}
+	}
+	lv, err := note.NewVerifier(logKey)
+	if err != nil {
+		return nil, nil, &exitError{2, fmt.Errorf("--log-key: %w", err)}
+	}
+	ws := make([]ledger.Witness, 0, len(witnessKeys))
+	for _, k := range witnessKeys {
+		w, err := fnote.NewVerifierForCosignatureV1(k)
+		if err != nil {
+			return nil, nil, &exitError{2, fmt.Errorf("--witness-key %q: %w", k, err)}
+		}
+		ws = append(ws, w)
+	}
+	return lv, ws, nil
 }

@@ -9,12 +9,8 @@ import (
 	"sort"
 	"time"
 
-	fnote "github.com/transparency-dev/formats/note"
-	"golang.org/x/mod/sumdb/note"
-
 	"github.com/govhub/govhub/certificate"
 	"github.com/govhub/govhub/credential"
-	"github.com/govhub/govhub/ledger"
 )
 
 const verifyCertUsage = "usage: govhub verify-certificate FILE --log-key K [--witness-key K …] [--quorum N] [--issuer-key MULTIKEY] [--status FILE]"
@@ -54,19 +50,9 @@ func cmdVerifyCertificate(args []string, stdout, stderr io.Writer) error {
 	if len(files) != 1 || *logVKey == "" {
 		return &exitError{2, errors.New(verifyCertUsage)}
 	}
-	if *quorum > len(witnessKeys) {
-		return &exitError{2, fmt.Errorf("--quorum %d, but only %d witness keys", *quorum, len(witnessKeys))}
-	}
 	trust := certificate.Trust{Quorum: *quorum}
-	if trust.Log, err = note.NewVerifier(*logVKey); err != nil {
-		return &exitError{2, fmt.Errorf("--log-key: %w", err)}
-	}
-	for _, k := range witnessKeys {
-		w, err := fnote.NewVerifierForCosignatureV1(k)
-		if err != nil {
-			return &exitError{2, fmt.Errorf("--witness-key %q: %w", k, err)}
-		}
-		trust.Witnesses = append(trust.Witnesses, ledger.Witness(w))
+	if trust.Log, trust.Witnesses, err = offlineTrust(*logVKey, witnessKeys, *quorum); err != nil {
+		return err
 	}
 	if *issuerKey != "" {
 		if trust.IssuerKey, err = credential.ParseMultikey(*issuerKey); err != nil {
