@@ -167,7 +167,7 @@ func ExampleEngine_Load() {
 	// Output:
 	// before Prepare: deny
 	// after Prepare: commit
-	// version 1 rules 34
+	// version 1 rules 35
 }
 
 func ExampleSnapshot_Explain() {

@@ -14,8 +14,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/chromedp/chromedp"
-
 	"github.com/govhub/govhub/hub"
 	"github.com/govhub/govhub/web/webtest"
 )
@@ -83,7 +81,9 @@ func TestSealedPortal(t *testing.T) {
 	}
 	verify := func(want string) (state, step, text string) {
 		t.Helper()
-		do(t, tab, "verifying", chromedp.Click(chromedp.CSS(card+` button[data-action="verify"]`)))
+		// A click from the page itself: the live log may re-render the card between finding the
+		// button and clicking it from outside.
+		webtest.Eval(t, tab, `document.querySelector('`+card+` button[data-action="verify"]').click()`, nil)
 		wait(t, tab, `document.querySelector('`+card+` .verify-result').dataset.state === '`+want+`'`, "the verification to end "+want)
 		type res struct{ State, Step, Text, Disclosure string }
 		r := js[res](t, tab, `(() => { const e = document.querySelector('`+card+` .verify-result'); const d = e.querySelector('.disclosure');

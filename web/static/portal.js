@@ -577,8 +577,12 @@ function onAccess(payload) {
   if (a && (a.kind === 'STEP' || a.kind === 'CERTIFICATE') && state.applications != null) guard(null, loadCertificates);
   if (a && add(a, true)) {
     renderAccesses();
-    const dept = a.department ? name(a.department.nameZh, a.department.nameEn) : '';
-    notify(t('arrived', { dept, n: a.index }));
+    // The citizen's own questions and openings need no notice (it would hide the one their action
+    // just showed).
+    if (a.kind !== 'QUESTION' && a.kind !== 'SELF') {
+      const dept = a.department ? name(a.department.nameZh, a.department.nameEn) : '';
+      notify(t('arrived', { dept, n: a.index }));
+    }
   }
 }
 
