@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -107,7 +108,15 @@ type Certificates struct {
 	quorum int
 
 	rules sync.Map // rule version → *certificate.Rule
+	// issueReceipts keeps each certificate's issue receipt once made: an inclusion proof under a
+	// witness-cosigned checkpoint stays valid forever (the log is append-only, and the checkpoint's
+	// signatures do not expire), so the verification document need not read the entry bundle and
+	// the tiles again for every verification.
+	issueReceipts *lru.Cache[uint64, ledger.Proof]
 }
+
+// issueReceiptCache is how many issue receipts Certificates keeps (a few kB each).
+const issueReceiptCache = 4096
 
 // NewCertificates checks cfg and returns the capability.
 func NewCertificates(cfg CertificatesConfig) (*Certificates, error) {
@@ -123,8 +132,12 @@ func NewCertificates(cfg CertificatesConfig) (*Certificates, error) {
 	if err != nil {
 		return nil, err
 	}
+	receipts, err := lru.New[uint64, ledger.Proof](issueReceiptCache)
+	if err != nil {
+		return nil, err
+	}
 	return &Certificates{rd: cfg.Reader, store: cfg.Store, apps: cfg.Applications, key: cfg.Key, did: cfg.DID, didDoc: raw, base: strings.TrimSuffix(cfg.BaseURL, "/"),
-		pub: cfg.Published, proofs: cfg.Proofs, logKey: cfg.LogKey, wkeys: slices.Clone(cfg.WitnessKeys), quorum: cfg.Quorum}, nil
+		pub: cfg.Published, proofs: cfg.Proofs, logKey: cfg.LogKey, wkeys: slices.Clone(cfg.WitnessKeys), quorum: cfg.Quorum, issueReceipts: receipts}, nil
 }
 
 // Types returns the certificate types in force, sorted by code.
@@ -597,9 +610,12 @@ func (cs *Certificates) Verify(ctx context.Context, id string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	receipt, err := ReceiptOf(ctx, cs.pub, cs.proofs, c.IssueIndex)
-	if err != nil {
-		return nil, err
+	receipt, ok := cs.issueReceipts.Get(c.IssueIndex)
+	if !ok {
+		if receipt, err = ReceiptOf(ctx, cs.pub, cs.proofs, c.IssueIndex); err != nil {
+			return nil, err
+		}
+		cs.issueReceipts.Add(c.IssueIndex, receipt)
 	}
 	if c, err = cs.store.CountVerification(ctx, id); err != nil {
 		return nil, err
