@@ -67,6 +67,9 @@ type ApplicationStore interface {
 	SaveApplication(ctx context.Context, a store.Application) error
 	Application(ctx context.Context, id string) (store.Application, error)
 	Applications(ctx context.Context, pseudonym string, limit int) ([]store.Application, error)
+	// EraseApplications removes a citizen's applications and empties their certificates' content
+	// (a lawful erasure, after revocation).
+	EraseApplications(ctx context.Context, pseudonym string) error
 }
 
 // CertificatesConfig holds what issuing needs; all but WitnessKeys are required.

@@ -23,7 +23,8 @@ type certificateEraser struct{ cs *Certificates }
 // privacy-office/erasure, reason "erased", about the certificate's issue entry, on the ledger
 // before the stored status changes), and its public link is turned off, so that
 // /verify/<id>.json no longer serves the credential's claims. A certificate revoked already keeps
-// its revocation. It returns nil only once every certificate found is revoked and unlinked; it is
+// its revocation. Then the citizen's applications are deleted and the certificates' credentials
+// emptied (ApplicationStore.EraseApplications). It returns nil only once all that is done; it is
 // safe to call again (Erasure.Resume).
 func (ce certificateEraser) RevokeCitizenCertificates(ctx context.Context, citizen string, erasure uint64) error {
 	cs := ce.cs
@@ -61,6 +62,11 @@ func (ce certificateEraser) RevokeCitizenCertificates(ctx context.Context, citiz
 				return fmt.Errorf("turning off the link of %s: %w", c.ID, err)
 			}
 		}
+	}
+	// Then nothing in the store names the citizen or states their claims: the applications (which
+	// name the citizen) go, and the certificates keep only their revocation.
+	if err := cs.apps.EraseApplications(ctx, cs.rd.pseudonym(citizen)); err != nil {
+		return fmt.Errorf("erasing the citizen's applications: %w", err)
 	}
 	return nil
 }

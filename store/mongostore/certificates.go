@@ -275,3 +275,60 @@ func (s *Store) Applications(ctx context.Context, pseudonym string, limit int) (
 	}
 	return out, nil
 }
+
+// EraseApplications removes a citizen's applications (by pseudonym: the documents, their list
+// and its head) and clears the credential and pseudonym of each certificate they name, keeping
+// its revocation and its turned-off link, so that the certificate's status still says revoked
+// while nothing in the store names the citizen or states their claims (a lawful erasure; the
+// caller revokes first). Safe to call again.
+func (s *Store) EraseApplications(ctx context.Context, pseudonym string) error {
+	c := s.applicationChain()
+	end, err := c.end(ctx, pseudonym)
+	if err != nil {
+		return err
+	}
+	for seq := uint64(1); seq <= end; seq++ {
+		var item struct {
+			Application string `bson:"application"`
+		}
+		found, err := c.get(ctx, pseudonym, seq, &item)
+		if err != nil {
+			return err
+		}
+		if !found {
+			continue
+		}
+		a, err := s.Application(ctx, item.Application)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err == nil && a.Certificate != "" {
+			if err := s.clearCertificate(ctx, a.Certificate); err != nil {
+				return err
+			}
+		}
+		if _, err := s.applications.DeleteOne(ctx, bson.D{{Key: "_id", Value: item.Application}}); err != nil {
+			return fmt.Errorf("erasing application %s: %w", item.Application, mapErr(err))
+		}
+		if _, err := c.items.DeleteOne(ctx, bson.D{{Key: "_id", Value: seqID(pseudonym, seq)}}); err != nil {
+			return fmt.Errorf("erasing the applications list: %w", mapErr(err))
+		}
+	}
+	if _, err := c.heads.DeleteOne(ctx, bson.D{{Key: "_id", Value: pseudonym}}); err != nil {
+		return fmt.Errorf("erasing the applications list: %w", mapErr(err))
+	}
+	return nil
+}
+
+// clearCertificate empties a certificate's credential and pseudonym.
+func (s *Store) clearCertificate(ctx context.Context, id string) error {
+	if s.serialised() {
+		defer s.lock(collCertificates + "/" + id)()
+	}
+	_, err := s.certificates.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "credential", Value: ""}, {Key: "pseudonym", Value: ""}, {Key: "linkDisabled", Value: true}}}})
+	if err != nil {
+		return fmt.Errorf("erasing certificate %s: %w", id, mapErr(err))
+	}
+	return nil
+}

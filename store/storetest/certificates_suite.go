@@ -90,4 +90,24 @@ func testCertificates(t *testing.T, env *Env) {
 	if got, err := s.Application(ctx, "b-1"); err != nil || !reflect.DeepEqual(got, b1) {
 		t.Errorf("Application(b-1) = %+v, %v", got, err)
 	}
+
+	// A lawful erasure of p-1: its applications go, its certificate keeps only its revocation; p-2's
+	// stay. Twice is the same as once.
+	for range 2 {
+		if err := s.EraseApplications(ctx, "p-1"); err != nil {
+			t.Fatalf("EraseApplications = %v", err)
+		}
+	}
+	if list, err := s.Applications(ctx, "p-1", 10); err != nil || len(list) != 0 {
+		t.Errorf("after the erasure, Applications(p-1) = %+v, %v", list, err)
+	}
+	if _, err := s.Application(ctx, "a-1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("after the erasure, Application(a-1) = %v, want ErrNotFound", err)
+	}
+	if got, err := s.Certificate(ctx, c.ID); err != nil || len(got.Credential) != 0 || got.Pseudonym != "" || !got.Revoked || !got.LinkDisabled {
+		t.Errorf("after the erasure, the certificate = %+v, %v; want no credential, no pseudonym, revoked and unlinked", got, err)
+	}
+	if got, err := s.Application(ctx, "b-1"); err != nil || !reflect.DeepEqual(got, b1) {
+		t.Errorf("another citizen's application after the erasure = %+v, %v", got, err)
+	}
 }
