@@ -57,7 +57,7 @@ type CertificateStore interface {
 	AddCertificate(ctx context.Context, c store.Certificate) error
 	Certificate(ctx context.Context, id string) (store.Certificate, error)
 	RevokeCertificate(ctx context.Context, c store.Certificate) error
-	CountVerification(ctx context.Context, id string) (store.Certificate, error)
+	CountVerification(ctx context.Context, id string) (int64, error)
 	SetCertificateLink(ctx context.Context, id string, disabled bool) error
 }
 
@@ -620,9 +620,11 @@ func (cs *Certificates) Verify(ctx context.Context, id string) ([]byte, error) {
 		}
 		cs.issueReceipts.Add(c.IssueIndex, receipt)
 	}
-	if c, err = cs.store.CountVerification(ctx, id); err != nil {
+	n, err := cs.store.CountVerification(ctx, id)
+	if err != nil {
 		return nil, err
 	}
+	c.Verifications = n
 	status, err := cs.signedStatus(c)
 	if err != nil {
 		return nil, err

@@ -80,7 +80,13 @@ func (s *Store) Certificate(ctx context.Context, id string) (store.Certificate, 
 	if err := s.certificates.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
 		return store.Certificate{}, mapErr(err)
 	}
-	return fromCertificateDoc(d), nil
+	c := fromCertificateDoc(d)
+	n, err := s.verificationCount(ctx, id)
+	if err != nil {
+		return store.Certificate{}, err
+	}
+	c.Verifications += n // counts kept in the certificate by earlier versions, and since
+	return c, nil
 }
 
 // RevokeCertificate records a revocation (c's Revoked, RevokedAt, RevokeReason, RevokeIndex) only
@@ -134,21 +140,37 @@ func (s *Store) SetCertificateLink(ctx context.Context, id string, disabled bool
 	return nil
 }
 
-// CountVerification adds one to a certificate's verification count and returns the certificate
-// as it is then; store.ErrNotFound if there is none. Counts are exact ($inc on MongoDB, under
-// the process's document lock on FerretDB).
-func (s *Store) CountVerification(ctx context.Context, id string) (store.Certificate, error) {
+// CountVerification counts one verification of certificate id through its public link and
+// returns the count. The count lives in a small document of its own (certificate_counts), so that
+// counting does not rewrite the certificate, credential included (FerretDB rewrites a document
+// whole on every update). Counts are exact ($inc on MongoDB, under the process's document lock
+// on FerretDB). The caller counts only certificates it found.
+func (s *Store) CountVerification(ctx context.Context, id string) (int64, error) {
 	if s.serialised() {
-		defer s.lock(collCertificates + "/" + id)()
+		defer s.lock(collCertCounts + "/" + id)()
 	}
-	var d certificateDoc
-	err := s.certificates.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}},
-		bson.D{{Key: "$inc", Value: bson.D{{Key: "verifications", Value: int64(1)}}}},
-		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
+	var d struct {
+		N int64 `bson:"n"`
+	}
+	err := s.certCounts.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}},
+		bson.D{{Key: "$inc", Value: bson.D{{Key: "n", Value: int64(1)}}}},
+		options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)).Decode(&d)
 	if err != nil {
-		return store.Certificate{}, mapErr(err)
+		return 0, mapErr(err)
 	}
-	return fromCertificateDoc(d), nil
+	return d.N, nil
+}
+
+// verificationCount returns the verifications counted for certificate id (0 if none).
+func (s *Store) verificationCount(ctx context.Context, id string) (int64, error) {
+	var d struct {
+		N int64 `bson:"n"`
+	}
+	err := s.certCounts.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return 0, nil
+	}
+	return d.N, mapErr(err)
 }
 
 type applicationStepDoc struct {

@@ -54,6 +54,7 @@ const (
 	collUnsealProposals = "unseal_proposals"
 
 	collCertificates     = "certificates"
+	collCertCounts       = "certificate_counts"
 	collApplications     = "applications"
 	collApplicationLists = "application_lists"
 	collApplicationHeads = "application_heads"
@@ -67,7 +68,7 @@ var allCollections = []string{collCitizens, collRecords, collDataKeys, collPendi
 	collPolicyVersions, collPolicyPartitions, collOfficials, collQuestions, collQueues, collQueueHeads, collRecordHeads,
 	collSealed, collUnsealProposals,
 	collErasures, collTombstones,
-	collCertificates, collApplications, collApplicationLists, collApplicationHeads}
+	collCertificates, collCertCounts, collApplications, collApplicationLists, collApplicationHeads}
 
 // Store is the MongoDB implementation of the hub's repositories. It is safe for concurrent use. It
 // does not own the client: closing the client is the caller's business.
@@ -92,6 +93,7 @@ type Store struct {
 	sealed, unsealProposals       *mongo.Collection // sealed.go
 
 	certificates, applications, applicationLists, applicationHeads *mongo.Collection
+	certCounts                                                     *mongo.Collection // {_id: certificate id, n}
 }
 
 // Option changes a default of New.
@@ -175,7 +177,7 @@ func (s *Store) bind(db *mongo.Database) {
 	s.questions, s.queues, s.queueHeads = c(collQuestions), c(collQueues), c(collQueueHeads)
 	s.recordHeads = c(collRecordHeads)
 	s.sealed, s.unsealProposals = c(collSealed), c(collUnsealProposals)
-	s.certificates, s.applications = c(collCertificates), c(collApplications)
+	s.certificates, s.applications, s.certCounts = c(collCertificates), c(collApplications), c(collCertCounts)
 	s.applicationLists, s.applicationHeads = c(collApplicationLists), c(collApplicationHeads)
 }
 
