@@ -111,14 +111,13 @@ func (k *KeyRotation) RotateMaster(ctx context.Context, p auth.Principal) (Rotat
 	if err != nil {
 		return Rotation{}, err
 	}
-	r := ledger.Receipt{Index: index}
 	if err := k.cfg.Persist(key); err != nil {
-		return Rotation{}, fmt.Errorf("storing the new master key (rotation entry %d names a key that never took effect; rotate again): %w", r.Index, err)
+		return Rotation{}, fmt.Errorf("storing the new master key (rotation entry %d names a key that never took effect; rotate again): %w", index, err)
 	}
 	if err := k.cfg.Master.Rotate(key); err != nil {
 		return Rotation{}, err
 	}
-	return Rotation{Key: "master", KeyID: id, Index: r.Index}, nil
+	return Rotation{Key: "master", KeyID: id, Index: index}, nil
 }
 
 // LogRotation appends the rotation entry of a key that is not the master key (reason key, e.g.

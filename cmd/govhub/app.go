@@ -332,7 +332,6 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	if cfg.IntegrationInterval > 0 {
 		opts = append(opts, ledger.WithIntegrationInterval(cfg.IntegrationInterval))
 	}
-	opts = append(opts, st.ledgerLeaseOptions()...)
 	if len(cfg.Witnesses) > 0 {
 		var cs []ledger.Cosigner
 		hc := &http.Client{Timeout: ledger.DefaultWitnessTimeout}
@@ -377,7 +376,7 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 		a.mirrors = ledger.NewMirrorSet(ms, q, lag)
 		opts = append(opts, ledger.WithMirrors(a.mirrors))
 	}
-	a.log, err = ledger.New(life, ledger.Config{Storage: st.ledgerStore, Signer: k.log.Signer, Verifier: k.log.Verifier}, opts...)
+	a.log, err = st.openLedger(life, k.log, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("opening the ledger: %w", err)
 	}
@@ -611,14 +610,15 @@ func (a *app) migrateIntegrity(ctx context.Context) error {
 // other work: "no lease holder sequenced the entry within 30s").
 const embeddedLeaseTTL = time.Hour
 
-// ledgerLeaseOptions are the ledger's lease options for the store: on the embedded store, a
-// stable instance name (a lease left by an earlier run of any command is its own, renewed at once
-// after a crash rather than waited out) and embeddedLeaseTTL.
-func (st *storage) ledgerLeaseOptions() []ledger.Option {
-	if st.server == nil {
-		return nil
+// openLedger opens the store's ledger with key, as every command that writes it must: on the
+// embedded store under a stable instance name (a lease left by an earlier run of any command is
+// its own, renewed at once after a crash rather than waited out) and with embeddedLeaseTTL. A
+// ledger opened without them waits out a lease an embedded hub left: up to an hour.
+func (st *storage) openLedger(ctx context.Context, key keys.NoteKey, opts ...ledger.Option) (*ledger.Log, error) {
+	if st.server != nil {
+		opts = append(opts, ledger.WithInstance("embedded"), ledger.WithLeaseTTL(embeddedLeaseTTL))
 	}
-	return []ledger.Option{ledger.WithInstance("embedded"), ledger.WithLeaseTTL(embeddedLeaseTTL)}
+	return ledger.New(ctx, ledger.Config{Storage: st.ledgerStore, Signer: key.Signer, Verifier: key.Verifier}, opts...)
 }
 
 // ledger is the ledger as the use cases append to it: timed for the metrics.

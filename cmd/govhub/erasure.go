@@ -14,7 +14,6 @@ import (
 	"github.com/govhub/govhub/crypto/keys"
 	"github.com/govhub/govhub/governance"
 	"github.com/govhub/govhub/hub"
-	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/policy"
 )
 
@@ -148,7 +147,7 @@ func replayErasuresOnStore(ctx context.Context, cfg config, stdout io.Writer) er
 		return err
 	}
 	defer st.close(context.WithoutCancel(ctx))
-	lg, err := ledger.New(ctx, ledger.Config{Storage: st.ledgerStore, Signer: k.Signer, Verifier: k.Verifier}, st.ledgerLeaseOptions()...)
+	lg, err := st.openLedger(ctx, k)
 	if err != nil {
 		return err
 	}

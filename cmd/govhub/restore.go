@@ -78,7 +78,7 @@ func cmdLedgerRestore(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	defer st.close(context.WithoutCancel(ctx))
 	// What the store holds already (from a backup, or nothing): integrated first, as a hub would.
-	lg, err := ledger.New(ctx, ledger.Config{Storage: st.ledgerStore, Signer: k.Signer, Verifier: k.Verifier}, st.ledgerLeaseOptions()...)
+	lg, err := st.openLedger(ctx, k)
 	if err != nil {
 		return err
 	}

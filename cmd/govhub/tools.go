@@ -174,7 +174,7 @@ func cmdLedgerVerify(ctx context.Context, args []string, stdout, stderr io.Write
 		opts = append(opts, hub.WithNewerSkipped())
 	} else {
 		// The store is ours while we run: fold in the batches a stopped hub left unintegrated.
-		lg, err := ledger.New(ctx, ledger.Config{Storage: st.ledgerStore, Signer: k.Signer, Verifier: k.Verifier}, st.ledgerLeaseOptions()...)
+		lg, err := st.openLedger(ctx, k)
 		if err != nil {
 			return err
 		}

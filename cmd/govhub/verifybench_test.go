@@ -73,7 +73,7 @@ func BenchmarkLedgerVerify(b *testing.B) {
 	})
 
 	b.Run("records", func(b *testing.B) {
-		lg, err := ledger.New(ctx, ledger.Config{Storage: st.ledgerStore, Signer: k.Signer, Verifier: k.Verifier})
+		lg, err := st.openLedger(ctx, k)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -28,6 +28,9 @@
 // The package credential (Go) is the signer; the browser test checks this module against the W3C
 // specification's own test vectors, and against credentials the hub signs.
 
+import { verifyCheckpoint, verifyInclusion, leafHash, fromBase64, toBase64, toHex, sha256 } from './verify.js';
+
+const utf8 = new TextEncoder();
 const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
 
 export function jcs(value) {
@@ -71,10 +74,6 @@ export function multikeyEd25519(s) {
   return b.slice(2);
 }
 
-async function sha256(text) {
-  return new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
-}
-
 export async function verifyDataIntegrity(doc, publicKey) {
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new TypeError('the credential is not a JSON object');
   const proof = doc.proof;
@@ -95,8 +94,8 @@ export async function verifyDataIntegrity(doc, publicKey) {
     unsecured['@context'] = config['@context'];
   }
   const hashData = new Uint8Array(64);
-  hashData.set(await sha256(jcs(config)), 0);
-  hashData.set(await sha256(jcs(unsecured)), 32);
+  hashData.set(await sha256(utf8.encode(jcs(config))), 0);
+  hashData.set(await sha256(utf8.encode(jcs(unsecured))), 32);
   const key = await crypto.subtle.importKey('raw', publicKey, { name: 'Ed25519' }, false, ['verify']);
   return crypto.subtle.verify({ name: 'Ed25519' }, key, signature, hashData);
 }
@@ -122,12 +121,6 @@ export function loadRangeProofVerifier(base = '/static/') {
   return wasmReady;
 }
 
-function toBase64(bytes) {
-  let s = '';
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
-}
-
 export async function verifyRangeProof(commitmentHex, statement, contextBytes, proofBytes, base) {
   await loadRangeProofVerifier(base);
   return globalThis.govhubVerifyRangeProof(commitmentHex, JSON.stringify(statement), toBase64(contextBytes), toBase64(proofBytes));
@@ -148,8 +141,6 @@ export async function verifyRangeProof(commitmentHex, statement, contextBytes, p
 // issueEntry)), under the policy version the evidence names; and the status credential's
 // signature and subject. It resolves to {ok: true, report} or {ok: false, step, message}; the
 // steps are signature, proofs, ledger, status.
-
-import { verifyCheckpoint, verifyInclusion, leafHash, fromBase64 } from './verify.js';
 
 const CERT_FORMAT = 'govhub/certificate-verification/v1';
 const CERT_PREFIX = 'urn:govhub:certificate:';
@@ -205,21 +196,7 @@ async function recordDigest(credential) {
   const c = structuredClone(credential);
   delete c.proof;
   delete c.evidence[0].issueEntry;
-  const tag = new TextEncoder().encode('govhub/certificate/v1\u0000');
-  const body = new TextEncoder().encode(jcs(c));
-  const all = new Uint8Array(tag.length + body.length);
-  all.set(tag, 0);
-  all.set(body, tag.length);
-  return new Uint8Array(await crypto.subtle.digest('SHA-256', all));
-}
-
-function hexOf(b) {
-  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-}
-
-function fromHexString(s) {
-  if (typeof s !== 'string' || !/^([0-9a-f]{2})*$/.test(s)) throw new TypeError('not lowercase hex');
-  return new Uint8Array(s.match(/../g)?.map((h) => parseInt(h, 16)) ?? []);
+  return sha256(utf8.encode('govhub/certificate/v1\u0000' + jcs(c)));
 }
 
 export async function verifyCertificate(doc, trust, wasmBase) {
@@ -252,7 +229,7 @@ async function checkCertificate(doc, trust, wasmBase) {
   if (ev?.type !== 'GovHubRuleDecision') certFail('signature', 'the credential has no rule decision as evidence');
 
   // The threshold proofs, bound to the certificate id.
-  const ctx = new TextEncoder().encode(id);
+  const ctx = utf8.encode(id);
   for (const p of ev.proofs ?? []) {
     let reason;
     try {
@@ -284,7 +261,7 @@ async function checkCertificate(doc, trust, wasmBase) {
   const e = entryLines(receipt.extra);
   if (e.get('kind') !== 'issue' || e.get('outcome') !== 'allowed') certFail('ledger', `ledger entry ${receipt.index} is not an issuance`);
   if (e.get('certificate') !== id) certFail('ledger', `ledger entry ${receipt.index} issues another certificate`);
-  if (e.get('record') !== hexOf(await recordDigest(cred))) certFail('ledger', `ledger entry ${receipt.index} records another content than this certificate's`);
+  if (e.get('record') !== toHex(await recordDigest(cred))) certFail('ledger', `ledger entry ${receipt.index} records another content than this certificate's`);
   if (e.get('policy') !== ev.policyVersion) certFail('ledger', `ledger entry ${receipt.index} was decided under policy ${e.get('policy')}, the certificate says ${ev.policyVersion}`);
 
   // The status, signed by the same issuer.
@@ -303,7 +280,7 @@ async function checkCertificate(doc, trust, wasmBase) {
     id, issuer: cred.issuer, name: cred.name, type: subject.certificateType, claims: subject.claims ?? {},
     issued: cred.validFrom, ruleVersion: ev.ruleVersion, policyVersion: ev.policyVersion,
     issuingDepartment: ev.issuingDepartment, purpose: ev.purpose, proofs: (ev.proofs ?? []).map((p) => ({ field: p.field, predicate: p.predicate, statement: p.statement })),
-    issueEntry: receipt.index, checkpoint: { origin: cp.origin, size: Number(cp.size), root: hexOf(cp.root), cosigners: cp.cosigners },
+    issueEntry: receipt.index, checkpoint: { origin: cp.origin, size: Number(cp.size), root: toHex(cp.root), cosigners: cp.cosigners },
     status: st.credentialSubject.status, revokedAt: st.credentialSubject.revokedAt ?? null, revokeReason: st.credentialSubject.reason ?? null,
     statusAsOf: st.validFrom, verifications: doc.verifications ?? null,
   };
