@@ -140,3 +140,25 @@ func (r *Resolver) reviewApplication(ctx context.Context, id string, approve boo
 	}
 	return applied(r.Certificates.Review(ctx, p, id, approve, why))
 }
+
+func (r *Resolver) reviewQueue(ctx context.Context, limit *int) ([]model.CertificateApplication, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n := 0
+	if limit != nil {
+		n = *limit
+	}
+	apps, err := hub.WaitingForReview(ctx, r.Certificates, p, n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]model.CertificateApplication, len(apps))
+	for i, a := range apps {
+		out[i] = *toApplication(a, nil)
+		citizen := a.Citizen
+		out[i].CitizenID = &citizen
+	}
+	return out, nil
+}

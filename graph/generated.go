@@ -149,6 +149,7 @@ type ComplexityRoot struct {
 
 	CertificateApplication struct {
 		Certificate func(childComplexity int) int
+		CitizenID   func(childComplexity int) int
 		ID          func(childComplexity int) int
 		Reason      func(childComplexity int) int
 		Status      func(childComplexity int) int
@@ -513,6 +514,7 @@ type ComplexityRoot struct {
 		PolicyVersion        func(childComplexity int) int
 		PolicyVersions       func(childComplexity int) int
 		Purposes             func(childComplexity int) int
+		ReviewQueue          func(childComplexity int, limit *int) int
 	}
 
 	SealedDate struct {
@@ -653,6 +655,7 @@ type QueryResolver interface {
 	MyApplications(ctx context.Context) ([]model.CertificateApplication, error)
 	MyCertificate(ctx context.Context, id string) (*model.Certificate, error)
 	CertificateTypes(ctx context.Context) ([]policy.CertificateType, error)
+	ReviewQueue(ctx context.Context, limit *int) ([]model.CertificateApplication, error)
 }
 type SealedDateResolver interface {
 	Proof(ctx context.Context, obj *model.SealedDate, predicate string) (*model.PredicateProof, error)
@@ -1112,6 +1115,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CertificateApplication.Certificate(childComplexity), true
+	case "CertificateApplication.citizenId":
+		if e.ComplexityRoot.CertificateApplication.CitizenID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateApplication.CitizenID(childComplexity), true
 	case "CertificateApplication.id":
 		if e.ComplexityRoot.CertificateApplication.ID == nil {
 			break
@@ -2873,6 +2882,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Purposes(childComplexity), true
+	case "Query.reviewQueue":
+		if e.ComplexityRoot.Query.ReviewQueue == nil {
+			break
+		}
+
+		args, err := ec.field_Query_reviewQueue_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ReviewQueue(childComplexity, args["limit"].(*int)), true
 
 	case "SealedDate.commitment":
 		if e.ComplexityRoot.SealedDate.Commitment == nil {
@@ -4101,6 +4121,8 @@ extend type Mutation {
 type CertificateApplication {
   id: ID!
   type: String!
+  "The citizen it is about: in the issuing department's review queue only."
+  citizenId: ID
   status: String!
   steps: [ApplicationStep!]!
   "Why it was refused: the rule version, never a value."
@@ -4217,6 +4239,16 @@ extend type Mutation {
   refused; rejected, it is refused with the reason (kept with the application, off the ledger).
   """
   reviewApplication(id: ID!, approve: Boolean!, reason: String): CertificateApplication!
+}
+
+extend type Query {
+  """
+  The applications waiting for the review of the caller's department, oldest first (at most
+  limit, 1 to 100; all up to 100 by default), to decide with reviewApplication. Department tokens
+  only. Each names the citizen (citizenId); listing the queue is not a logged access: it holds no
+  record value, and each step is on the ledger already.
+  """
+  reviewQueue(limit: Int): [CertificateApplication!]!
 }
 `, BuiltIn: false},
 }
@@ -4428,6 +4460,8 @@ func (ec *executionContext) childFields_CertificateApplication(ctx context.Conte
 		return ec.fieldContext_CertificateApplication_id(ctx, field)
 	case "type":
 		return ec.fieldContext_CertificateApplication_type(ctx, field)
+	case "citizenId":
+		return ec.fieldContext_CertificateApplication_citizenId(ctx, field)
 	case "status":
 		return ec.fieldContext_CertificateApplication_status(ctx, field)
 	case "steps":
@@ -6181,6 +6215,20 @@ func (ec *executionContext) field_Query_policyRules_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["version"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_reviewQueue_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "limit",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["limit"] = arg0
 	return args, nil
 }
 
@@ -7961,6 +8009,29 @@ func (ec *executionContext) _CertificateApplication_type(ctx context.Context, fi
 }
 func (ec *executionContext) fieldContext_CertificateApplication_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CertificateApplication", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CertificateApplication_citizenId(ctx context.Context, field graphql.CollectedField, obj *model.CertificateApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateApplication_citizenId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CitizenID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateApplication_citizenId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateApplication", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _CertificateApplication_status(ctx context.Context, field graphql.CollectedField, obj *model.CertificateApplication) (ret graphql.Marshaler) {
@@ -15188,6 +15259,50 @@ func (ec *executionContext) fieldContext_Query_certificateTypes(_ context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_reviewQueue(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_reviewQueue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ReviewQueue(ctx, fc.Args["limit"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.CertificateApplication) graphql.Marshaler {
+			return ec.marshalNCertificateApplication2ᚕgithubᚗcomᚋgovhubᚋgovhubᚋgraphᚋmodelᚐCertificateApplicationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_reviewQueue(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CertificateApplication(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_reviewQueue_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18782,6 +18897,11 @@ func (ec *executionContext) _CertificateApplication(ctx context.Context, sel ast
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "citizenId":
+			out.Values[i] = ec._CertificateApplication_citizenId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "status":
 			out.Values[i] = ec._CertificateApplication_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -22219,6 +22339,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_certificateTypes(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "reviewQueue":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_reviewQueue(ctx, field)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}

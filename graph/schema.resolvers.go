@@ -344,6 +344,11 @@ func (r *queryResolver) CertificateTypes(ctx context.Context) ([]policy.Certific
 	return r.certificateTypes(ctx)
 }
 
+// ReviewQueue is the resolver for the reviewQueue field.
+func (r *queryResolver) ReviewQueue(ctx context.Context, limit *int) ([]model.CertificateApplication, error) {
+	return r.reviewQueue(ctx, limit)
+}
+
 // Proof is the resolver for the proof field.
 func (r *sealedDateResolver) Proof(ctx context.Context, obj *model.SealedDate, predicate string) (*model.PredicateProof, error) {
 	return r.proof(ctx, obj, predicate)

@@ -70,6 +70,10 @@ type ApplicationStore interface {
 	// EraseApplications removes a citizen's applications and empties their certificates' content
 	// (a lawful erasure, after revocation).
 	EraseApplications(ctx context.Context, pseudonym string) error
+	// QueueForReview appends an application to its department's review queue; ReviewQueue lists
+	// those of the queue still waiting, oldest first.
+	QueueForReview(ctx context.Context, department, id string) error
+	ReviewQueue(ctx context.Context, department string, limit int) ([]store.Application, error)
 }
 
 // CertificatesConfig holds what issuing needs; all but WitnessKeys are required.
@@ -302,7 +306,12 @@ func (cs *Certificates) decide(ctx context.Context, issuer auth.Principal, t pol
 		return cs.refuse(ctx, issuer, t, app, fmt.Sprintf("the rule %s is not met", t.RuleVersion()))
 	}
 	if !issue {
-		// A clerk of the issuing department reviews (Review); nothing is issued before.
+		// A clerk of the issuing department reviews (Review); nothing is issued before. The
+		// application joins the department's review queue before it is saved as waiting
+		// (ReviewQueue: one not yet waiting holds its place).
+		if err := cs.apps.QueueForReview(ctx, t.Department, app.ID); err != nil {
+			return *app, nil, fmt.Errorf("%w: queueing application %s for review: %v", ErrUnavailable, app.ID, err)
+		}
 		if err := cs.step(ctx, issuer, t, g.version, app, citizen, store.ApplicationReview, ledger.OutcomeAllowed); err != nil {
 			return *app, nil, err
 		}

@@ -570,7 +570,35 @@ func TestCertificateReview(t *testing.T) {
 		}
 		return app
 	}
+	queued := func(tok string) string {
+		t.Helper()
+		r := h.query(tok, `{ reviewQueue { id status citizenId } }`, nil)
+		if len(r.Errors) > 0 {
+			t.Fatal(r.Errors)
+		}
+		var out []string
+		for _, a := range r.Data["reviewQueue"].([]any) {
+			a := a.(map[string]any)
+			if a["status"] != "review" {
+				t.Errorf("queued application %v is not waiting for review", a)
+			}
+			out = append(out, a["id"].(string)+"@"+a["citizenId"].(string))
+		}
+		return strings.Join(out, ",")
+	}
+	if got := queued(clerk); got != "" {
+		t.Errorf("review queue before any application = %q", got)
+	}
 	app := ask(demo.CitizenID(1))
+	if got, want := queued(clerk), app["id"].(string)+"@"+demo.CitizenID(1); got != want {
+		t.Errorf("review queue = %q, want %q", got, want)
+	}
+	if got := queued(h.token(housingClerk)); got != "" {
+		t.Errorf("housing's review queue lists %q", got)
+	}
+	if r := h.query(h.token(citizenP(demo.CitizenID(1))), `{ reviewQueue { id } }`, nil); len(r.Errors) == 0 {
+		t.Errorf("a citizen read a department's review queue")
+	}
 	// Another department cannot review it.
 	if r := h.query(h.token(housingClerk), review, map[string]any{"id": app["id"], "approve": true}); len(r.Errors) == 0 {
 		t.Errorf("housing reviewed a public-security application")
@@ -586,6 +614,9 @@ func TestCertificateReview(t *testing.T) {
 	}
 	if r := h.query(clerk, review, map[string]any{"id": app["id"], "approve": true}); len(r.Errors) == 0 {
 		t.Errorf("a second review was accepted")
+	}
+	if got := queued(clerk); got != "" {
+		t.Errorf("review queue after the approval = %q", got)
 	}
 	app = ask(demo.CitizenID(2))
 	const why = "the photograph on file is out of date"

@@ -160,10 +160,12 @@ type Certificate struct {
 
 // An application for a certificate and its steps: received, gathered, decided, review, issued or refused.
 type CertificateApplication struct {
-	ID     string            `json:"id"`
-	Type   string            `json:"type"`
-	Status string            `json:"status"`
-	Steps  []ApplicationStep `json:"steps"`
+	ID   string `json:"id"`
+	Type string `json:"type"`
+	// The citizen it is about: in the issuing department's review queue only.
+	CitizenID *string           `json:"citizenId,omitempty"`
+	Status    string            `json:"status"`
+	Steps     []ApplicationStep `json:"steps"`
 	// Why it was refused: the rule version, never a value.
 	Reason      *string      `json:"reason,omitempty"`
 	Certificate *Certificate `json:"certificate,omitempty"`

@@ -350,3 +350,83 @@ func (s *Store) clearCertificate(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+// reviewKey is the key of a department's review queue in the applications' chain: never a
+// pseudonym (those have no colon).
+func reviewKey(department string) string { return "review:" + department }
+
+// QueueForReview appends an application to its issuing department's review queue. The queue is
+// insert-only; ReviewQueue leaves out what is no longer waiting.
+func (s *Store) QueueForReview(ctx context.Context, department, id string) error {
+	if department == "" || id == "" {
+		return errors.New("store: queueing for review needs a department and an application id")
+	}
+	c, key := s.applicationChain(), reviewKey(department)
+	head, err := c.head(ctx, key)
+	if err != nil {
+		return err
+	}
+	seq, err := c.insertNext(ctx, key, head+1, func(seq uint64) any {
+		return bson.D{{Key: "_id", Value: seqID(key, seq)}, {Key: "application", Value: id}}
+	})
+	if err != nil {
+		return fmt.Errorf("queueing application %s for review: %w", id, err)
+	}
+	_ = c.advance(ctx, key, seq) // a hint
+	return nil
+}
+
+// reviewedKey names, among the applications' chain heads, a department's review low-water mark:
+// every application its review queue holds at or below that seq has left review (reviewed,
+// issued, refused or erased), so ReviewQueue starts above it.
+func reviewedKey(department string) string { return "reviewed:" + department }
+
+// ReviewQueue returns up to limit of the applications waiting for the department's review, oldest
+// first, each read by _id: it walks the queue from its low-water mark, which it moves past the
+// applications at its start that have left review. An application is queued before it is saved as
+// waiting, so one not yet waiting holds the mark back rather than being passed for good.
+func (s *Store) ReviewQueue(ctx context.Context, department string, limit int) ([]store.Application, error) {
+	c, key := s.applicationChain(), reviewKey(department)
+	end, err := c.end(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	low, err := c.head(ctx, reviewedKey(department))
+	if err != nil {
+		return nil, err
+	}
+	var out []store.Application
+	mark, passing := low, true
+	for seq := low + 1; seq <= end && len(out) < limit; seq++ {
+		var item struct {
+			Application string `bson:"application"`
+		}
+		found, err := c.get(ctx, key, seq, &item)
+		if err != nil {
+			return nil, err
+		}
+		left := !found
+		if found {
+			a, err := s.Application(ctx, item.Application)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				left = true
+			case err != nil:
+				return nil, err
+			case a.Status == store.ApplicationReview && a.Department == department:
+				out = append(out, a)
+			default:
+				left = a.Status == store.ApplicationReviewed || a.Status == store.ApplicationIssued || a.Status == store.ApplicationRefused
+			}
+		}
+		if passing && left {
+			mark = seq
+		} else {
+			passing = false
+		}
+	}
+	if mark > low {
+		_ = c.advance(ctx, reviewedKey(department), mark) // a hint: a lagging mark only costs reads
+	}
+	return out, nil
+}

@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -109,5 +110,77 @@ func testCertificates(t *testing.T, env *Env) {
 	}
 	if got, err := s.Application(ctx, "b-1"); err != nil || !reflect.DeepEqual(got, b1) {
 		t.Errorf("another citizen's application after the erasure = %+v, %v", got, err)
+	}
+}
+
+// A department's review queue lists the applications waiting for its review, oldest first; those
+// that left review are passed over for good, one not yet waiting holds its place, another
+// department's are not listed.
+func testReviewQueue(t *testing.T, env *Env) {
+	s := env.Store
+	ctx := t.Context()
+	created := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	save := func(id, dept, status string) store.Application {
+		t.Helper()
+		a := store.Application{ID: id, Type: "identity-proof", Citizen: "C" + id, Pseudonym: "p-" + id, Department: dept,
+			Status: status, Steps: []store.ApplicationStep{{Name: status, Time: created, Index: 1}}, Created: created}
+		if err := s.SaveApplication(ctx, a); err != nil {
+			t.Fatalf("SaveApplication(%s) = %v", id, err)
+		}
+		return a
+	}
+	queue := func(dept, id string) {
+		t.Helper()
+		if err := s.QueueForReview(ctx, dept, id); err != nil {
+			t.Fatalf("QueueForReview(%s) = %v", id, err)
+		}
+	}
+	ids := func(dept string, limit int) string {
+		t.Helper()
+		list, err := s.ReviewQueue(ctx, dept, limit)
+		if err != nil {
+			t.Fatalf("ReviewQueue(%s) = %v", dept, err)
+		}
+		var out []string
+		for _, a := range list {
+			out = append(out, a.ID)
+		}
+		return strings.Join(out, ",")
+	}
+	if got := ids("housing", 10); got != "" {
+		t.Errorf("an empty queue lists %q", got)
+	}
+	save("r1", "housing", store.ApplicationIssued)
+	r2 := save("r2", "housing", store.ApplicationReview)
+	save("r3", "housing", store.ApplicationDecided) // queued, not yet saved as waiting
+	save("r4", "housing", store.ApplicationReview)
+	save("r5", "housing", store.ApplicationRefused)
+	save("x1", "tax", store.ApplicationReview)
+	for _, id := range []string{"r1", "r2", "r3", "r4", "r5"} {
+		queue("housing", id)
+	}
+	queue("tax", "x1")
+	if got := ids("housing", 10); got != "r2,r4" {
+		t.Errorf("ReviewQueue(housing) = %q, want r2,r4", got)
+	}
+	if got := ids("housing", 1); got != "r2" {
+		t.Errorf("ReviewQueue(housing, 1) = %q, want r2", got)
+	}
+	if got := ids("tax", 10); got != "x1" {
+		t.Errorf("ReviewQueue(tax) = %q, want x1", got)
+	}
+	r2.Status = store.ApplicationIssued
+	if err := s.SaveApplication(ctx, r2); err != nil {
+		t.Fatal(err)
+	}
+	save("r3", "housing", store.ApplicationReview)
+	if got := ids("housing", 10); got != "r3,r4" {
+		t.Errorf("after r2 was issued and r3 waits: ReviewQueue(housing) = %q, want r3,r4", got)
+	}
+	queue("housing", "r6") // erased before it was listed: no application
+	save("r7", "housing", store.ApplicationReview)
+	queue("housing", "r7")
+	if got := ids("housing", 10); got != "r3,r4,r7" {
+		t.Errorf("ReviewQueue(housing) = %q, want r3,r4,r7", got)
 	}
 }
