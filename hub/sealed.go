@@ -247,11 +247,14 @@ func NewSealer(st SealedStore, master SealingKey, oversight age.Recipient) (*Sea
 	return &Sealer{store: st, master: master, oversight: oversight}, nil
 }
 
-// sealedBox is the plaintext kept under the master key.
+// sealedBox is the plaintext kept under the master key. Once its citizen is erased
+// (sealed_erasure.go) it is a stub: Erased, and the Department alone.
 type sealedBox struct {
-	Citizen string `json:"citizen"`
-	Salt    []byte `json:"salt"`
-	Details string `json:"details"`
+	Citizen    string `json:"citizen,omitempty"`
+	Salt       []byte `json:"salt,omitempty"`
+	Details    string `json:"details,omitempty"`
+	Erased     bool   `json:"erased,omitempty"`
+	Department string `json:"department,omitempty"`
 }
 
 // OversightRecord is what the oversight body decrypts: format govhub/sealed-oversight/v1.
@@ -311,6 +314,12 @@ func (s *Sealer) unlock(id string, box []byte) (sealedBox, error) {
 	}
 	if err := json.Unmarshal(plain, &b); err != nil {
 		return b, fmt.Errorf("sealed access %s: %w", id, err)
+	}
+	if b.Erased {
+		if b.Citizen != "" || b.Salt != nil || b.Details != "" {
+			return sealedBox{}, fmt.Errorf("sealed access %s: an erased box that holds details", id)
+		}
+		return b, nil
 	}
 	if d := SealedDigest(b.Salt, []byte(b.Details)); hex.EncodeToString(d[:]) != id {
 		return b, fmt.Errorf("sealed access %s: its details do not hash to its id", id)
