@@ -176,7 +176,7 @@ type ErasureConfig struct {
 	// Sealed destroys the citizen's sealed accesses' details (every hub: the store may hold sealed
 	// accesses from when it had an oversight key).
 	Sealed *SealedEraser
-	Ledger       Appender
+	Ledger Appender
 	// Leaves finds an erasure entry appended before a crash (the log's reader).
 	Leaves LeafFinder
 	// Published and Proofs build the receipt (the log, and its reader).
