@@ -126,6 +126,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 		}
 		cfg.OversightKey = *oversight
 	}
+	// The demo keeps an oversight identity in its data directory, so that sealed reads work.
+	var oversightFile string
+	if isDemo && cfg.OversightKey == "" {
+		if cfg.OversightKey, oversightFile, err = demoOversightKey(cfg.DataDir); err != nil {
+			return err
+		}
+	}
 	// Bind first: with the port taken, fail before opening the data directory, and before the
 	// demo seeds its data. The listener is handed to the server, so no one takes the port between.
 	ln, err := net.Listen("tcp", *addr)
@@ -146,9 +153,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 			cfg.Logger.Error("shutdown", slog.String("error", err.Error()))
 		}
 	}()
-	a.demo = isDemo
+	a.demo, a.demoOversight = isDemo, oversightFile
 	if isDemo {
 		if err := seedDemo(ctx, a, citizens, seed); err != nil {
+			return err
+		}
+		if err := registerDemoSealedPurpose(ctx, a); err != nil {
 			return err
 		}
 	}
@@ -346,6 +356,7 @@ var demoPrincipals = []struct {
 	{"OFFICER_TOKEN", auth.Principal{Kind: auth.KindOfficer, Department: "privacy-office", Role: auth.RoleOfficer, Subject: "officer-1"}},
 	{"CITIZEN_TOKEN", auth.Principal{Kind: auth.KindCitizen, Subject: exampleCitizen}},
 	{"AUDITOR_TOKEN", auth.Principal{Kind: auth.KindAuditor, Subject: "auditor-1"}},
+	{"INVESTIGATOR_TOKEN", demoInvestigator}, // sealed reads (demo_sealed.go)
 }
 
 // exampleCitizen is the citizen the demo's printed example and citizen token are about: one of the
@@ -418,5 +429,6 @@ func printDemo(w io.Writer, a *app, base string, ttl time.Duration) error {
 	body := fmt.Sprintf(`{"query":%q,"variables":{"id":%q}}`, exampleQuery, exampleCitizen)
 	fmt.Fprintf(w, "\nExample: the housing clerk checks home-purchase eligibility of %s\n\n", exampleCitizen)
 	fmt.Fprintf(w, "curl -s %s/graphql -H \"Authorization: Bearer $HOUSING_TOKEN\" -H 'Content-Type: application/json' \\\n  -d '%s'\n\n", base, body)
+	printDemoSealed(w, base, a.demoOversight, time.Now())
 	return nil
 }
