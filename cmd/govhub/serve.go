@@ -126,13 +126,6 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 		}
 		cfg.OversightKey = *oversight
 	}
-	// The demo keeps an oversight identity in its data directory, so that sealed reads work.
-	var oversightFile string
-	if isDemo && cfg.OversightKey == "" {
-		if cfg.OversightKey, oversightFile, err = demoOversightKey(cfg.DataDir); err != nil {
-			return err
-		}
-	}
 	// Bind first: with the port taken, fail before opening the data directory, and before the
 	// demo seeds its data. The listener is handed to the server, so no one takes the port between.
 	ln, err := net.Listen("tcp", *addr)
@@ -140,6 +133,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 		return fmt.Errorf("listening on %s: %w", *addr, err)
 	}
 	defer ln.Close() // for the early returns; once served, closing again does nothing
+	// The demo keeps an oversight identity in its data directory, so that sealed reads work
+	// (after binding: a busy port creates no data directory).
+	var oversightFile string
+	if isDemo && cfg.OversightKey == "" {
+		if cfg.OversightKey, oversightFile, err = demoOversightKey(cfg.DataDir); err != nil {
+			return err
+		}
+	}
 	cfg.MigrateRecordIntegrity = *migrate
 	cfg.MetricsLoopback = *metricsLoopback
 	a, err := openApp(ctx, cfg)
