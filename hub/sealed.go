@@ -228,13 +228,16 @@ type SealingKey interface {
 
 // SealedStore keeps sealed accesses (a store.Store; store.SealedAccess). AddSealedAccess fails with
 // store.ErrConflict on a taken id, IndexSealedAccess on another index, UnsealAccess when unsealed
-// already; SealedAccess with store.ErrNotFound. Safe for concurrent use.
+// already; SealedAccess with store.ErrNotFound. EraseSealedAccess replaces one's box with a stub,
+// deletes its oversight copy and marks it erased (idempotent; sealed_erasure.go). Safe for
+// concurrent use.
 type SealedStore interface {
 	AddSealedAccess(ctx context.Context, a store.SealedAccess) error
 	SealedAccess(ctx context.Context, id string) (store.SealedAccess, error)
 	IndexSealedAccess(ctx context.Context, id string, index uint64) error
 	UnsealAccess(ctx context.Context, id string, unsealIndex uint64, at time.Time) error
 	SealedAccesses(ctx context.Context) ([]store.SealedAccess, error)
+	EraseSealedAccess(ctx context.Context, id string, box []byte) error
 }
 
 // NewSealer returns a Sealer over st, sealing under master and encrypting to oversight (an age

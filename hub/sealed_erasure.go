@@ -30,6 +30,12 @@ package hub
 // few: court orders); a box that does not open leaves the erasure unfinished (it is retried),
 // since the hub cannot then tell whether it names the citizen. A restore replays it the same way
 // for every erased citizen on the ledger (ReplaySealedErasures).
+//
+// A sealed read that raced the erasure (it found the citizen's records just before they went)
+// cannot leave a box behind: the erasure writes its tombstone before it looks for sealed
+// accesses, and a sealed read looks for the tombstone after keeping its box and before
+// appending its entry (appendAccess); if it finds one, it erases its own box and fails with
+// ErrErased, releasing nothing.
 
 import (
 	"context"
@@ -42,24 +48,15 @@ import (
 // needs the store and the master key, not the oversight key: a hub that no longer takes sealed
 // reads still erases what it kept of the earlier ones. Safe for concurrent use.
 type SealedEraser struct {
-	s  *Sealer
-	st SealedEraseStore
-}
-
-// SealedEraseStore is what a SealedEraser works on (a store.Store): SealedAccesses lists every
-// sealed access; EraseSealedAccess replaces one's box with a stub, deletes its oversight copy and
-// marks it erased (idempotent; store.ErrNotFound for none). Safe for concurrent use.
-type SealedEraseStore interface {
-	SealedStore
-	EraseSealedAccess(ctx context.Context, id string, box []byte) error
+	s *Sealer
 }
 
 // NewSealedEraser returns the eraser of st's sealed accesses, whose boxes master opens.
-func NewSealedEraser(st SealedEraseStore, master SealingKey) (*SealedEraser, error) {
+func NewSealedEraser(st SealedStore, master SealingKey) (*SealedEraser, error) {
 	if st == nil || master == nil {
 		return nil, errors.New("hub: NewSealedEraser needs the sealed accesses' store and the master key")
 	}
-	return &SealedEraser{s: &Sealer{store: st, master: master}, st: st}, nil
+	return &SealedEraser{s: &Sealer{store: st, master: master}}, nil
 }
 
 // EraseCitizen destroys the details of every sealed access of citizen, and returns how many it
@@ -85,7 +82,7 @@ func (e *SealedEraser) ReplaySealedErasures(ctx context.Context, indexKey []byte
 }
 
 func (e *SealedEraser) erase(ctx context.Context, match func(citizen string) bool) (int, error) {
-	st := e.st
+	st := e.s.store
 	all, err := st.SealedAccesses(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("listing sealed accesses: %w", err)
@@ -102,16 +99,25 @@ func (e *SealedEraser) erase(ctx context.Context, match func(citizen string) boo
 		if b.Erased || !match(b.Citizen) {
 			continue
 		}
-		stub, err := e.s.lock(rand.Reader, a.ID, sealedBox{Erased: true, Department: detailsDepartment(b.Details)})
-		if err != nil {
-			return n, fmt.Errorf("sealing the stub of sealed access %s: %w", a.ID, err)
-		}
-		if err := st.EraseSealedAccess(ctx, a.ID, stub); err != nil {
-			return n, fmt.Errorf("erasing sealed access %s: %w", a.ID, err)
+		if err := e.s.eraseOne(ctx, a.ID, detailsDepartment(b.Details)); err != nil {
+			return n, err
 		}
 		n++
 	}
 	return n, nil
+}
+
+// eraseOne replaces the box of the sealed access id with a stub naming department alone, and
+// deletes its oversight copy.
+func (s *Sealer) eraseOne(ctx context.Context, id, department string) error {
+	stub, err := s.lock(rand.Reader, id, sealedBox{Erased: true, Department: department})
+	if err != nil {
+		return fmt.Errorf("sealing the stub of sealed access %s: %w", id, err)
+	}
+	if err := s.store.EraseSealedAccess(ctx, id, stub); err != nil {
+		return fmt.Errorf("erasing sealed access %s: %w", id, err)
+	}
+	return nil
 }
 
 // errSealedErased is the error of an unseal (or a disclosure) of an erased sealed access.

@@ -112,6 +112,39 @@ func TestSealedErasure(t *testing.T) {
 		t.Errorf("Disclosure(replayed erasure) = %+v, %v, want nothing", d, err)
 	}
 
+	// A sealed read that raced an erasure (its records found, the tombstone written after) erases
+	// its own box and releases nothing.
+	ts, err := NewTombstones(f.env.Store, f.indexKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.integrity.erased = ts
+	const citizenC = "C100003"
+	f.newCitizen(t, citizenC)
+	if err := f.env.Store.AddTombstone(ctx, store.Tombstone{Digest: hex.EncodeToString(ErasureDigest(f.indexKey, citizenC)), Erasure: "e1"}); err != nil {
+		t.Fatal(err)
+	}
+	_, before = f.last(t)
+	_, err = f.reader.ReadCitizen(ctx, policeClerk, ReadRequest{Citizen: citizenC, Purpose: sealedPurpose,
+		Fields: map[string]Want{"identity.name": WantValue}, Seal: &SealRequest{CourtOrder: "(2026)002", UnsealOn: day(sealedClock.Now(), 10)}})
+	if !errors.Is(err, ErrErased) {
+		t.Fatalf("sealed ReadCitizen racing an erasure = %v, want ErrErased", err)
+	}
+	if _, after := f.last(t); after != before {
+		t.Errorf("a sealed read racing an erasure appended entry %d", after)
+	}
+	all, err := f.env.Store.SealedAccesses(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range all {
+		if !a.Erased {
+			if b, err := s.rd.sealer.unlock(a.ID, a.Box); err != nil || b.Citizen == citizenC {
+				t.Errorf("a sealed access naming the erased citizen is kept: %+v, %v", a, err)
+			}
+		}
+	}
+
 	// A box that does not open leaves the erasure unfinished: whether it names the citizen is
 	// unknown.
 	bad := store.SealedAccess{ID: hex.EncodeToString(make([]byte, 32)), UnsealOn: unseal, Box: []byte{0, 1, 2}, Oversight: []byte("x"), Created: sealedClock.Now()}
