@@ -2,13 +2,17 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/govhub/govhub/demo"
+	"github.com/govhub/govhub/ledger"
 )
 
 // TestSealedErasure: erasing a citizen with sealed accesses destroys their details and oversight
@@ -80,4 +84,65 @@ func TestSealedErasure(t *testing.T) {
 
 	h.close()
 	verifyLedger(t, h.dir)
+}
+
+// TestSealedErasureReplayedOnRestore: a backup taken before an erasure still holds the erased
+// citizen's sealed access details; replaying the ledger's erasures on the restored store (what
+// govhub ledger restore and backup restore do) destroys them again.
+func TestSealedErasureReplayedOnRestore(t *testing.T) {
+	h, _ := startSealedHub(t, 4)
+	h.registerSealedPurpose()
+	c := demo.CitizenID(2)
+	_, raw := h.sealedAccess(c)
+	e, err := ledger.ParseEntry(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := hex.EncodeToString(e.Sealed.Case)
+	work := t.TempDir()
+	export := filepath.Join(work, "hub.backup")
+	var out, errOut bytes.Buffer
+	if err := run(t.Context(), []string{"backup", "--data-dir", h.dir, "--out", export}, &out, &errOut); err != nil {
+		t.Fatalf("backup = %v\n%s", err, errOut.String())
+	}
+	h.erase(c)
+	_, leaves := h.entries()
+	restored := filepath.Join(work, "restored")
+	copyKeys(t, h.dir, restored)
+	h.close()
+
+	out.Reset()
+	if err := run(t.Context(), []string{"backup", "restore", "--data-dir", restored, "--from", export, "--log-origin", "govhub.test/ledger", "--quiet"}, &out, &errOut); err != nil {
+		t.Fatalf("backup restore = %v\n%s\n%s", err, out.String(), errOut.String())
+	}
+	if !strings.Contains(out.String(), "erasures: 0 on the ledger") {
+		t.Errorf("backup restore (a ledger from before the erasure):\n%s", out.String())
+	}
+	cfg := h.config()
+	cfg.DataDir = restored
+	st, err := openStorage(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.close(context.WithoutCancel(t.Context()))
+	if a, err := st.store.SealedAccess(t.Context(), id); err != nil || a.Erased || a.Oversight == nil {
+		t.Fatalf("the backup's sealed access = %+v, %v, want it from before the erasure", a, err)
+	}
+	out.Reset()
+	if err := replayErasures(t.Context(), st, restored, func(fn func(uint64, []byte) error) error {
+		for i, raw := range leaves {
+			if err := fn(uint64(i), raw); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, &out); err != nil {
+		t.Fatalf("replayErasures = %v", err)
+	}
+	if !strings.Contains(out.String(), "erasures: 1 on the ledger; 1 citizens in the restored records were erased again; 1 sealed accesses lost their details again") {
+		t.Errorf("replayErasures printed %q", out.String())
+	}
+	if a, err := st.store.SealedAccess(t.Context(), id); err != nil || !a.Erased || a.Oversight != nil {
+		t.Errorf("the restored sealed access after the replay = %+v, %v, want erased", a, err)
+	}
 }
