@@ -183,6 +183,11 @@ func (u *EarlyUnseals) Approve(ctx context.Context, p auth.Principal, index uint
 	if auth.CanonicalSubject(sp.ProposedBy) == auth.CanonicalSubject(p.Subject) {
 		return sp, ErrSelfApproval
 	}
+	// An access whose citizen was erased since the proposal is never unsealed: refused before
+	// the approval goes on the ledger.
+	if _, _, err := u.cfg.Sealed.SealedState(ctx, index); err != nil {
+		return sp, err
+	}
 	r, err := u.logEntry(ctx, p, ledger.KindApproval, unsealDigest(index, sp.Reason))
 	if err != nil {
 		return sp, err

@@ -22,8 +22,11 @@ package hub
 //     plain fields), pending updates, the access log and every private index reference (so no
 //     ledger entry can be linked to the citizen any more: their salts are gone), the citizen's
 //     questions' texts, and the citizen's registration;
-//  6. certificates: revoked through Certificates (CertificateRevoker), which fails closed;
-//  7. the receipt: the erasure entry's C2SP tlog-proof, the salt and a statement of what was
+//  6. sealed accesses (sealed_erasure.go): the details, salt and citizen every sealed access of
+//     the citizen keeps, and their oversight copies, are destroyed (a stub keeps the department
+//     for the public counts), and such an access is never unsealed;
+//  7. certificates: revoked through Certificates (CertificateRevoker), which fails closed;
+//  8. the receipt: the erasure entry's C2SP tlog-proof, the salt and a statement of what was
 //     destroyed, signed by the log key (FormatErasureReceipt), kept for the citizen sealed under a
 //     key only their id and the index key give; then the request is marked applied and its
 //     citizen id, salt and nonce are cleared.
@@ -170,7 +173,10 @@ type ErasureConfig struct {
 	Questions  QuestionScrubber // nil: no questions to scrub
 	// Certificates revokes the citizen's certificates (NoCertificates{} on a hub that issues none).
 	Certificates CertificateRevoker
-	Ledger       Appender
+	// Sealed destroys the citizen's sealed accesses' details (every hub: the store may hold sealed
+	// accesses from when it had an oversight key).
+	Sealed *SealedEraser
+	Ledger Appender
 	// Leaves finds an erasure entry appended before a crash (the log's reader).
 	Leaves LeafFinder
 	// Published and Proofs build the receipt (the log, and its reader).
@@ -200,10 +206,10 @@ type Erasure struct {
 
 // NewErasure checks cfg and returns the capability.
 func NewErasure(cfg ErasureConfig, opts ...Option) (*Erasure, error) {
-	if cfg.Requests == nil || cfg.Tombstones == nil || cfg.Shred == nil || cfg.Certificates == nil || cfg.Ledger == nil ||
+	if cfg.Requests == nil || cfg.Tombstones == nil || cfg.Shred == nil || cfg.Certificates == nil || cfg.Sealed == nil || cfg.Ledger == nil ||
 		cfg.Leaves == nil || cfg.Published == nil || cfg.Proofs == nil || cfg.LogSigner == nil || len(cfg.IndexKey) != subject.KeySize ||
 		cfg.Integrity == nil || cfg.Reader == nil {
-		return nil, errors.New("hub: NewErasure needs requests, tombstones, a shredder, a certificate revoker, the ledger and its reader, the log signer, the index key, integrity and the reader")
+		return nil, errors.New("hub: NewErasure needs requests, tombstones, a shredder, a certificate revoker, a sealed-access eraser, the ledger and its reader, the log signer, the index key, integrity and the reader")
 	}
 	if cfg.PublishWait <= 0 {
 		cfg.PublishWait = 30 * time.Second
@@ -266,10 +272,14 @@ func (er *Erasure) Apply(ctx context.Context, id string) (ErasureResult, error) 
 	er.cfg.Integrity.forget(req.Citizen)
 	er.cfg.Reader.keys.forget(req.Citizen)
 	// 6.
+	if _, err := er.cfg.Sealed.EraseCitizen(ctx, req.Citizen); err != nil {
+		return ErasureResult{}, fmt.Errorf("erasing the citizen's sealed access details (the erasure stays unfinished and is retried): %w", err)
+	}
+	// 7.
 	if err := er.cfg.Certificates.RevokeCitizenCertificates(ctx, req.Citizen, req.ErasedEntry); err != nil {
 		return ErasureResult{}, fmt.Errorf("revoking the citizen's certificates (the erasure stays unfinished and is retried): %w", err)
 	}
-	// 7.
+	// 8.
 	receipt, err := er.receipt(ctx, req)
 	if err != nil {
 		return ErasureResult{}, err
@@ -530,7 +540,17 @@ type ReplayConfig struct {
 	Questions  QuestionScrubber // nil: none
 	Tombstones TombstoneStore
 	Requests   ErasureRequests
-	IndexKey   []byte
+	// Sealed destroys the erased citizens' sealed access details again (required).
+	Sealed   *SealedEraser
+	IndexKey []byte
+}
+
+// Replayed is what ReplayErasures did.
+type Replayed struct {
+	// Citizens is how many citizens of the restored records were erased again.
+	Citizens int
+	// SealedAccesses is how many sealed accesses had their details destroyed again.
+	SealedAccesses int
 }
 
 // ReplayErasures applies again, to a restored store, every erasure on the ledger (erased, from
@@ -538,11 +558,15 @@ type ReplayConfig struct {
 // (Shred), and any erasure request the store still holds for them (from before the erasure) is
 // marked applied and stripped of their id, so that an erased citizen never comes back from an
 // older backup. Nothing is appended: the erasure entries are on the ledger already. The
-// receipts issued then are not in an older backup; the citizens keep the copies they saved. It
-// returns the citizens erased again.
-func ReplayErasures(ctx context.Context, cfg ReplayConfig, erased map[string]uint64) (int, error) {
+// receipts issued then are not in an older backup; the citizens keep the copies they saved. The
+// sealed accesses of every erased citizen lose their details again (SealedEraser), whether or
+// not the citizen is among the restored records.
+func ReplayErasures(ctx context.Context, cfg ReplayConfig, erased map[string]uint64) (Replayed, error) {
+	if cfg.Sealed == nil {
+		return Replayed{}, errors.New("hub: ReplayErasures needs the sealed-access eraser")
+	}
 	if len(erased) == 0 {
-		return 0, nil
+		return Replayed{}, nil
 	}
 	var found []string
 	if err := cfg.Heads.EachRecordHead(ctx, func(h store.Head) error {
@@ -551,20 +575,20 @@ func ReplayErasures(ctx context.Context, cfg ReplayConfig, erased map[string]uin
 		}
 		return nil
 	}); err != nil {
-		return 0, fmt.Errorf("listing the restored citizens: %w", err)
+		return Replayed{}, fmt.Errorf("listing the restored citizens: %w", err)
 	}
 	for _, c := range found {
 		d := ErasureDigest(cfg.IndexKey, c)
 		if err := cfg.Tombstones.AddTombstone(ctx, store.Tombstone{Digest: hex.EncodeToString(d), Erasure: ReplayedErasure, Index: erased[string(d)]}); err != nil {
-			return 0, fmt.Errorf("storing a tombstone: %w", err)
+			return Replayed{}, fmt.Errorf("storing a tombstone: %w", err)
 		}
 		if err := Shred(ctx, cfg.Shred, cfg.Questions, cfg.IndexKey, c); err != nil {
-			return 0, err
+			return Replayed{}, err
 		}
 	}
 	reqs, err := cfg.Requests.Erasures(ctx, "")
 	if err != nil {
-		return 0, fmt.Errorf("listing erasure requests: %w", err)
+		return Replayed{}, fmt.Errorf("listing erasure requests: %w", err)
 	}
 	for _, r := range reqs {
 		if r.Citizen == "" || r.Status == store.ErasureApplied {
@@ -577,19 +601,23 @@ func ReplayErasures(ctx context.Context, cfg ReplayConfig, erased map[string]uin
 		}
 		// A backup taken in the middle of the erasure may hold what is left of it without a head.
 		if err := cfg.Tombstones.AddTombstone(ctx, store.Tombstone{Digest: hex.EncodeToString(d), Erasure: ReplayedErasure, Index: at}); err != nil {
-			return 0, fmt.Errorf("storing a tombstone: %w", err)
+			return Replayed{}, fmt.Errorf("storing a tombstone: %w", err)
 		}
 		if err := Shred(ctx, cfg.Shred, cfg.Questions, cfg.IndexKey, r.Citizen); err != nil {
-			return 0, err
+			return Replayed{}, err
 		}
 		done := r
 		done.Status, done.Digest, done.HasIndex, done.ErasedEntry = store.ErasureApplied, d, true, at
 		done.Citizen, done.Salt, done.Nonce, done.Reason = "", nil, nil, ""
 		if err := cfg.Requests.UpdateErasure(ctx, done, r.Status); err != nil {
-			return 0, fmt.Errorf("closing erasure request %s: %w", r.ID, err)
+			return Replayed{}, fmt.Errorf("closing erasure request %s: %w", r.ID, err)
 		}
 	}
-	return len(found), nil
+	sealed, err := cfg.Sealed.ReplaySealedErasures(ctx, cfg.IndexKey, erased)
+	if err != nil {
+		return Replayed{}, fmt.Errorf("erasing the erased citizens' sealed access details: %w", err)
+	}
+	return Replayed{Citizens: len(found), SealedAccesses: sealed}, nil
 }
 
 // ReplayedErasure is the Erasure of a tombstone ReplayErasures wrote (its request may be gone).

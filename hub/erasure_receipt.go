@@ -37,7 +37,13 @@ const ErasureReceiptHeader = "govhub/erasure-receipt/v1"
 
 // Destroyed is what every erasure destroys, as a receipt's destroyed line names it.
 var Destroyed = []string{"data-key", "sealed-values", "blindings", "plain-fields", "record-head", "pending-updates",
-	"access-log", "subject-salts", "index-rows", "questions", "caches", "registration", "certificates"}
+	"access-log", "subject-salts", "index-rows", "questions", "caches", "registration", "certificates", SealedDetailsDestroyed}
+
+// SealedDetailsDestroyed is the destroyed token that states the details of every sealed access
+// about the citizen were destroyed (sealed_erasure.go). Every receipt since it was added names it,
+// whether the citizen had sealed accesses or not: a receipt must not tell the citizen of an
+// investigation still sealed. A receipt without it predates it.
+const SealedDetailsDestroyed = "sealed-details"
 
 // ErasureReceipt is a decoded erasure receipt.
 type ErasureReceipt struct {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -93,6 +94,23 @@ func TestErasureReceiptGolden(t *testing.T) {
 	r, e, cp, err := CheckErasureReceipt(want, v, nil, 0, "C000042")
 	if err != nil || r.Index != 0 || e.Kind != ledger.KindErasure || cp.Size != 1 || !reflect.DeepEqual(r.Destroyed, Destroyed) {
 		t.Fatalf("CheckErasureReceipt(golden) = %+v, %+v, %v", r, cp, err)
+	}
+}
+
+// TestErasureReceiptBeforeSealed: a receipt issued before the sealed-details token was added
+// (the same signer and entry) still verifies, and states nothing about sealed accesses.
+func TestErasureReceiptBeforeSealed(t *testing.T) {
+	_, v := testLogKey(t)
+	old, err := os.ReadFile(filepath.Join("testdata", "erasure-receipt-v1-before-sealed.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _, _, err := CheckErasureReceipt(old, v, nil, 0, "C000042")
+	if err != nil || slices.Contains(r.Destroyed, SealedDetailsDestroyed) || !slices.Contains(r.Destroyed, "data-key") {
+		t.Fatalf("CheckErasureReceipt(older receipt) = %v, %v", r.Destroyed, err)
+	}
+	if !slices.Contains(Destroyed, SealedDetailsDestroyed) {
+		t.Errorf("Destroyed = %v, want %s on every new receipt", Destroyed, SealedDetailsDestroyed)
 	}
 }
 

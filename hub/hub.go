@@ -17,7 +17,8 @@
 //     the read; sealed_access.go): the citizen's disclosure once unsealed, unsealing on the date
 //     or early (approved through package governance), and the public counts.
 //   - [Erasure] applies lawful erasures the officers approved (erasure.go: crypto-shredding, an
-//     erasure entry, a tombstone every read meets as ErrErased, a signed receipt), and
+//     erasure entry, a tombstone every read meets as ErrErased, a signed receipt; [SealedEraser]
+//     destroys the details of the citizen's sealed accesses, sealed_erasure.go), and
 //     ReplayErasures applies them again to a restored store.
 //
 // They share one small unexported core (core.go) that appends entries (ledger failures become

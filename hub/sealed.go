@@ -228,13 +228,16 @@ type SealingKey interface {
 
 // SealedStore keeps sealed accesses (a store.Store; store.SealedAccess). AddSealedAccess fails with
 // store.ErrConflict on a taken id, IndexSealedAccess on another index, UnsealAccess when unsealed
-// already; SealedAccess with store.ErrNotFound. Safe for concurrent use.
+// already; SealedAccess with store.ErrNotFound. EraseSealedAccess replaces one's box with a stub,
+// deletes its oversight copy and marks it erased (idempotent; sealed_erasure.go). Safe for
+// concurrent use.
 type SealedStore interface {
 	AddSealedAccess(ctx context.Context, a store.SealedAccess) error
 	SealedAccess(ctx context.Context, id string) (store.SealedAccess, error)
 	IndexSealedAccess(ctx context.Context, id string, index uint64) error
 	UnsealAccess(ctx context.Context, id string, unsealIndex uint64, at time.Time) error
 	SealedAccesses(ctx context.Context) ([]store.SealedAccess, error)
+	EraseSealedAccess(ctx context.Context, id string, box []byte) error
 }
 
 // NewSealer returns a Sealer over st, sealing under master and encrypting to oversight (an age
@@ -247,11 +250,14 @@ func NewSealer(st SealedStore, master SealingKey, oversight age.Recipient) (*Sea
 	return &Sealer{store: st, master: master, oversight: oversight}, nil
 }
 
-// sealedBox is the plaintext kept under the master key.
+// sealedBox is the plaintext kept under the master key. Once its citizen is erased
+// (sealed_erasure.go) it is a stub: Erased, and the Department alone.
 type sealedBox struct {
-	Citizen string `json:"citizen"`
-	Salt    []byte `json:"salt"`
-	Details string `json:"details"`
+	Citizen    string `json:"citizen,omitempty"`
+	Salt       []byte `json:"salt,omitempty"`
+	Details    string `json:"details,omitempty"`
+	Erased     bool   `json:"erased,omitempty"`
+	Department string `json:"department,omitempty"`
 }
 
 // OversightRecord is what the oversight body decrypts: format govhub/sealed-oversight/v1.
@@ -311,6 +317,12 @@ func (s *Sealer) unlock(id string, box []byte) (sealedBox, error) {
 	}
 	if err := json.Unmarshal(plain, &b); err != nil {
 		return b, fmt.Errorf("sealed access %s: %w", id, err)
+	}
+	if b.Erased {
+		if b.Citizen != "" || b.Salt != nil || b.Details != "" {
+			return sealedBox{}, fmt.Errorf("sealed access %s: an erased box that holds details", id)
+		}
+		return b, nil
 	}
 	if d := SealedDigest(b.Salt, []byte(b.Details)); hex.EncodeToString(d[:]) != id {
 		return b, fmt.Errorf("sealed access %s: its details do not hash to its id", id)

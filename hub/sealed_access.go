@@ -105,6 +105,9 @@ func (s *Sealed) access(ctx context.Context, index uint64) (ledger.Entry, store.
 	if err != nil {
 		return e, a, fmt.Errorf("%w: reading sealed access %d: %v", ErrUnavailable, index, err)
 	}
+	if a.Erased {
+		return e, a, errSealedErased(index) // its details are destroyed (sealed_erasure.go)
+	}
 	return e, a, nil
 }
 
@@ -186,7 +189,8 @@ func (s *Sealed) UnsealEarly(ctx context.Context, p auth.Principal, index uint64
 }
 
 // SealedState reports whether the entry at index is a sealed access still sealed (for the
-// officers' workflow): ErrInvalid wrapping ErrNotSealed if it is not a sealed access.
+// officers' workflow): ErrInvalid wrapping ErrNotSealed if it is not a sealed access, ErrErased if
+// its citizen was erased (it is never unsealed).
 func (s *Sealed) SealedState(ctx context.Context, index uint64) (unsealOn time.Time, unsealed bool, err error) {
 	e, a, err := s.access(ctx, index)
 	if err != nil {
@@ -212,7 +216,7 @@ func (s *Sealed) UnsealDue(ctx context.Context) (int, error) {
 	n := 0
 	var errs []error
 	for _, a := range all {
-		if !a.Indexed || a.Unsealed || a.UnsealOn.After(today) {
+		if !a.Indexed || a.Unsealed || a.Erased || a.UnsealOn.After(today) {
 			continue
 		}
 		if _, err := s.unseal(ctx, PrivacyOffice, UnsealRole, nil, a.Index, UnsealExpired); err != nil {
@@ -244,6 +248,14 @@ func (s *Sealed) unseal(ctx context.Context, dept, role string, official []byte,
 	b, err := s.rd.sealer.unlock(a.ID, a.Box)
 	if err != nil {
 		return 0, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	// An erasure writes the tombstone before it destroys the box: one under way fails closed here.
+	if in := s.rd.integ; in.erased != nil {
+		if gone, err := in.erased.Erased(ctx, b.Citizen); err != nil {
+			return 0, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		} else if gone {
+			return 0, errSealedErased(index)
+		}
 	}
 	salt, subj, err := s.rd.subject(b.Citizen)
 	if err != nil {
@@ -303,7 +315,11 @@ func (s *Sealed) Counts(ctx context.Context) ([]DepartmentCount, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 			}
-			counts[detailsDepartment(b.Details)]++
+			if b.Erased {
+				counts[b.Department]++ // its citizen was erased: the stub keeps the department
+			} else {
+				counts[detailsDepartment(b.Details)]++
+			}
 		}
 		s.counts, s.countsAt = counts, s.rd.now()
 	}

@@ -92,6 +92,20 @@ func (rd *Reader) appendAccess(ctx context.Context, e ledger.Entry, citizen stri
 	if err := rd.sealer.store.AddSealedAccess(ctx, store.SealedAccess{ID: id, UnsealOn: s.UnsealOn, Box: box, Oversight: oversight, Created: rd.now()}); err != nil {
 		return ledger.Receipt{}, fmt.Errorf("%w: keeping the sealed access's details: %v", ErrUnavailable, err)
 	}
+	// An erasure of the citizen under way since the read found their records: it may have looked
+	// for their sealed accesses before this one was kept (sealed_erasure.go).
+	if in := rd.integ; in.erased != nil {
+		gone, err := in.erased.Erased(ctx, citizen)
+		if err != nil {
+			return ledger.Receipt{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
+		if gone {
+			if err := rd.sealer.eraseOne(ctx, id, e.Department); err != nil {
+				return ledger.Receipt{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
+			}
+			return ledger.Receipt{}, ErrErased
+		}
+	}
 	neutral := ledger.Entry{Kind: ledger.KindAccess, Time: e.Time, Department: SealedDepartment, Role: SealedRole, Policy: e.Policy,
 		Outcome: e.Outcome, Sealed: &ledger.Sealing{Case: digest[:], Unseal: s.UnsealOn}, Subjects: e.Subjects}
 	r, err := rd.appendFor(ctx, neutral, citizen, salt)

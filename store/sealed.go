@@ -22,6 +22,10 @@ type SealedAccess struct {
 	UnsealIndex uint64
 	Unsealed    bool
 	UnsealedAt  time.Time
+	// Erased says its citizen's data was lawfully erased (package hub, sealed_erasure.go): Box
+	// then holds only what the public counts need (its department) and Oversight is empty; the
+	// details, their salt and the citizen are destroyed.
+	Erased bool
 }
 
 // UnsealProposal is an officer's proposal to unseal a sealed access before its date, and

@@ -291,6 +291,8 @@ type app struct {
 	mirrors       *ledger.MirrorSet // department mirrors (--mirror); nil: none
 	// demo is set by govhub demo before handler: the demo-only routes are mounted.
 	demo bool
+	// demoOversight is the demo's oversight identity file (demo_sealed.go); "" otherwise.
+	demoOversight string
 	// started is when openApp returned.
 	started time.Time
 	// metrics are what /metrics serves (metrics.go).

@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,7 +28,11 @@ const erasureRetryInterval = 30 * time.Second
 // and unlinked (hub.ErasedCertificates).
 func (a *app) openErasure(ctx, life context.Context, engine *policy.Engine) error {
 	st := a.storage.store
-	er, err := hub.NewErasure(hub.ErasureConfig{Requests: st, Tombstones: st, Shred: st, Questions: st, Certificates: hub.ErasedCertificates(a.certificates),
+	sealed, err := hub.NewSealedEraser(st, a.keys.master)
+	if err != nil {
+		return err
+	}
+	er, err := hub.NewErasure(hub.ErasureConfig{Requests: st, Tombstones: st, Shred: st, Questions: st, Certificates: hub.ErasedCertificates(a.certificates), Sealed: sealed,
 		Ledger: a.ledger(), Leaves: a.log.Reader(), Published: a.log, Proofs: a.log.Reader(), LogSigner: a.keys.log.Signer,
 		IndexKey: a.keys.index, Integrity: a.integrity, Reader: a.reader})
 	if err != nil {
@@ -112,22 +118,42 @@ func cmdCheckErasure(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "OK: entry %d, an erasure of %s's data approved by %s/%s at %s, is in %s at tree size %d, cosigned by at least %d of %d trusted witnesses\ndestroyed: %s\n",
 		r.Index, about, e.Department, e.Role, e.Time.UTC().Format(time.RFC3339), cp.Origin, cp.Size, *quorum, len(ws), strings.Join(r.Destroyed, ", "))
+	// Stated on every receipt whether or not there were any (docs/ERASURE.md).
+	if slices.Contains(r.Destroyed, hub.SealedDetailsDestroyed) {
+		fmt.Fprintln(stdout, "sealed accesses: the details of any sealed access about the citizen (department, official, purpose, fields, court order), their salts and the oversight body's copies were destroyed; such an access is never unsealed")
+	} else {
+		fmt.Fprintln(stdout, "sealed accesses: not stated (a receipt from before sealed access details were erased)")
+	}
 	return nil
 }
 
-// replayErasures re-applies every erasure on the ledger to the restored store st (hub.ReplayErasures):
-// entries calls its argument with every ledger entry in order.
-func replayErasures(ctx context.Context, st *storage, index []byte, entries func(fn func(i uint64, raw []byte) error) error, stdout io.Writer) error {
+// replayErasures re-applies every erasure on the ledger to the restored store st (hub.ReplayErasures),
+// with the keys of dataDir (the index key names the erased, the master key opens the sealed
+// accesses): entries calls its argument with every ledger entry in order.
+func replayErasures(ctx context.Context, st *storage, dataDir string, entries func(fn func(i uint64, raw []byte) error) error, stdout io.Writer) error {
+	index, err := readIndexKey(dataDir)
+	if err != nil {
+		return err
+	}
+	master, err := loadMasterRing(filepath.Join(dataDir, "keys"))
+	if err != nil {
+		return fmt.Errorf("reading the master key (it opens the sealed accesses, whose erased citizens' details are destroyed again): %w", err)
+	}
 	erased, err := hub.ErasuresOnLedger(entries)
 	if err != nil {
 		return fmt.Errorf("reading the ledger's erasures: %w", err)
 	}
 	s := st.store
-	n, err := hub.ReplayErasures(ctx, hub.ReplayConfig{Heads: s, Shred: s, Questions: s, Tombstones: s, Requests: s, IndexKey: index}, erased)
+	sealed, err := hub.NewSealedEraser(s, master)
+	if err != nil {
+		return err
+	}
+	n, err := hub.ReplayErasures(ctx, hub.ReplayConfig{Heads: s, Shred: s, Questions: s, Tombstones: s, Requests: s, Sealed: sealed, IndexKey: index}, erased)
 	if err != nil {
 		return fmt.Errorf("replaying the ledger's erasures on the restored records: %w", err)
 	}
-	fmt.Fprintf(stdout, "erasures: %d on the ledger; %d citizens in the restored records were erased again\n", len(erased), n)
+	fmt.Fprintf(stdout, "erasures: %d on the ledger; %d citizens in the restored records were erased again; %d sealed accesses lost their details again\n",
+		len(erased), n.Citizens, n.SealedAccesses)
 	return nil
 }
 
@@ -135,10 +161,6 @@ func replayErasures(ctx context.Context, st *storage, index []byte, entries func
 // store's own (integrated first, as a hub would).
 func replayErasuresOnStore(ctx context.Context, cfg config, stdout io.Writer) error {
 	k, err := logKey(cfg.DataDir)
-	if err != nil {
-		return err
-	}
-	index, err := readIndexKey(cfg.DataDir)
 	if err != nil {
 		return err
 	}
@@ -155,7 +177,7 @@ func replayErasuresOnStore(ctx context.Context, cfg config, stdout io.Writer) er
 	if err := lg.WaitCaughtUp(ctx); err != nil {
 		return err
 	}
-	return replayErasures(ctx, st, index, func(fn func(uint64, []byte) error) error {
+	return replayErasures(ctx, st, cfg.DataDir, func(fn func(uint64, []byte) error) error {
 		return lg.Reader().EachEntry(ctx, func(i, _ uint64, raw []byte) error { return fn(i, raw) })
 	}, stdout)
 }

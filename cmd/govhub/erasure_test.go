@@ -407,8 +407,12 @@ func TestErasureResumesAfterCrash(t *testing.T) {
 			id := h.proposeErasure(c.ID)
 			crash := &crashingShredder{Shredder: h.app.storage.store, stop: stop}
 			st := h.app.storage.store
+			sealed, err := hub.NewSealedEraser(st, h.app.keys.master)
+			if err != nil {
+				t.Fatal(err)
+			}
 			er, err := hub.NewErasure(hub.ErasureConfig{Requests: st, Tombstones: crash.tombstones(st), Shred: crash, Questions: st,
-				Certificates: hub.NoCertificates{}, Ledger: crash.ledger(h.app.ledger()), Leaves: h.app.log.Reader(), Published: h.app.log,
+				Certificates: hub.NoCertificates{}, Sealed: sealed, Ledger: crash.ledger(h.app.ledger()), Leaves: h.app.log.Reader(), Published: h.app.log,
 				Proofs: h.app.log.Reader(), LogSigner: h.app.keys.log.Signer, IndexKey: h.app.keys.index, Integrity: h.app.integrity, Reader: h.app.reader})
 			if err != nil {
 				t.Fatal(err)

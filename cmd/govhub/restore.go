@@ -132,11 +132,7 @@ func cmdLedgerRestore(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	// An erased citizen never comes back from an older backup: every erasure on the restored
 	// ledger is applied again.
-	index, err := readIndexKey(cfg.DataDir)
-	if err != nil {
-		return err
-	}
-	if err := replayErasures(ctx, st, index, func(fn func(uint64, []byte) error) error {
+	if err := replayErasures(ctx, st, cfg.DataDir, func(fn func(uint64, []byte) error) error {
 		for i, raw := range entries {
 			if err := fn(uint64(i), raw); err != nil {
 				return err

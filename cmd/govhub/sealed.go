@@ -119,7 +119,8 @@ subcommands:
                   the hub's --oversight-key
   read --identity FILE
                   the oversight body reads every sealed access's details before unsealing (the
-                  hub's database, read-only), one JSON object a line
+                  hub's database, read-only), one JSON object a line; an access whose citizen
+                  was erased shows "erased": true and no details (they were destroyed)
 
 Run 'govhub sealed <subcommand> -h' for its flags.
 `
@@ -179,8 +180,10 @@ type sealedLine struct {
 	Unsealed    bool    `json:"unsealed"`
 	UnsealIndex *uint64 `json:"unsealIndex,omitempty"`
 	ID          string  `json:"id"`
-	Salt        string  `json:"salt"`
-	Details     string  `json:"details"`
+	Salt        string  `json:"salt,omitempty"`
+	Details     string  `json:"details,omitempty"`
+	// Erased: its citizen's data was lawfully erased, and its details and salt with it.
+	Erased bool `json:"erased,omitempty"`
 }
 
 func cmdSealedRead(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -221,6 +224,16 @@ func cmdSealedRead(ctx context.Context, args []string, stdout, stderr io.Writer)
 	enc.SetEscapeHTML(false)
 	failed := 0
 	for _, a := range all {
+		if a.Erased {
+			line := sealedLine{UnsealOn: a.UnsealOn.Format(time.DateOnly), Unsealed: a.Unsealed, ID: a.ID, Erased: true}
+			if a.Indexed {
+				line.Index = &a.Index
+			}
+			if err := enc.Encode(line); err != nil {
+				return err
+			}
+			continue
+		}
 		rec, err := hub.OpenOversight(a.Oversight, ids...)
 		if err != nil {
 			fmt.Fprintf(stderr, "sealed access %s: %v\n", a.ID, err)

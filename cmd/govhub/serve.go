@@ -133,6 +133,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 		return fmt.Errorf("listening on %s: %w", *addr, err)
 	}
 	defer ln.Close() // for the early returns; once served, closing again does nothing
+	// The demo keeps an oversight identity in its data directory, so that sealed reads work
+	// (after binding: a busy port creates no data directory).
+	var oversightFile string
+	if isDemo && cfg.OversightKey == "" {
+		if cfg.OversightKey, oversightFile, err = demoOversightKey(cfg.DataDir); err != nil {
+			return err
+		}
+	}
 	cfg.MigrateRecordIntegrity = *migrate
 	cfg.MetricsLoopback = *metricsLoopback
 	a, err := openApp(ctx, cfg)
@@ -146,9 +154,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 			cfg.Logger.Error("shutdown", slog.String("error", err.Error()))
 		}
 	}()
-	a.demo = isDemo
+	a.demo, a.demoOversight = isDemo, oversightFile
 	if isDemo {
 		if err := seedDemo(ctx, a, citizens, seed); err != nil {
+			return err
+		}
+		if err := registerDemoSealedPurpose(ctx, a); err != nil {
 			return err
 		}
 	}
@@ -346,6 +357,7 @@ var demoPrincipals = []struct {
 	{"OFFICER_TOKEN", auth.Principal{Kind: auth.KindOfficer, Department: "privacy-office", Role: auth.RoleOfficer, Subject: "officer-1"}},
 	{"CITIZEN_TOKEN", auth.Principal{Kind: auth.KindCitizen, Subject: exampleCitizen}},
 	{"AUDITOR_TOKEN", auth.Principal{Kind: auth.KindAuditor, Subject: "auditor-1"}},
+	{"INVESTIGATOR_TOKEN", demoInvestigator}, // sealed reads (demo_sealed.go)
 }
 
 // exampleCitizen is the citizen the demo's printed example and citizen token are about: one of the
@@ -418,5 +430,6 @@ func printDemo(w io.Writer, a *app, base string, ttl time.Duration) error {
 	body := fmt.Sprintf(`{"query":%q,"variables":{"id":%q}}`, exampleQuery, exampleCitizen)
 	fmt.Fprintf(w, "\nExample: the housing clerk checks home-purchase eligibility of %s\n\n", exampleCitizen)
 	fmt.Fprintf(w, "curl -s %s/graphql -H \"Authorization: Bearer $HOUSING_TOKEN\" -H 'Content-Type: application/json' \\\n  -d '%s'\n\n", base, body)
+	printDemoSealed(w, base, a.demoOversight, time.Now())
 	return nil
 }

@@ -2,12 +2,13 @@ package mongostore
 
 // Sealed accesses, addressable by string _id alone:
 //
-//	sealed_accesses  {_id: "<64 hex: the sealed line's digest>", index?, unsealOn, box, oversight,
-//	                  created, unsealIndex?, unsealedAt?}
+//	sealed_accesses  {_id: "<64 hex: the sealed line's digest>", index?, unsealOn, box, oversight?,
+//	                  created, unsealIndex?, unsealedAt?, erased?}
 //
 // A document is inserted before its access entry is appended (so that no sealed line is ever on
 // the ledger without its details kept), given the entry's index once it is known, and marked
-// unsealed by compare-and-swap. Listing them all (SealedAccesses) scans the collection: it serves
+// unsealed by compare-and-swap. An erasure of its citizen replaces the box and removes the
+// oversight copy (EraseSealedAccess). Listing them all (SealedAccesses) scans the collection: it serves
 // the daily unseal job and the public counts, never a request about one citizen.
 
 import (
@@ -28,14 +29,15 @@ type sealedAccessDoc struct {
 	Index       *int64    `bson:"index,omitempty"`
 	UnsealOn    time.Time `bson:"unsealOn"`
 	Box         []byte    `bson:"box"`
-	Oversight   []byte    `bson:"oversight"`
+	Oversight   []byte    `bson:"oversight,omitempty"`
 	Created     time.Time `bson:"created"`
 	UnsealIndex *int64    `bson:"unsealIndex,omitempty"`
 	UnsealedAt  time.Time `bson:"unsealedAt,omitempty"`
+	Erased      bool      `bson:"erased,omitempty"`
 }
 
 func toSealedAccessDoc(a store.SealedAccess) sealedAccessDoc {
-	d := sealedAccessDoc{ID: a.ID, UnsealOn: a.UnsealOn.UTC(), Box: a.Box, Oversight: a.Oversight, Created: a.Created.UTC().Truncate(time.Millisecond)}
+	d := sealedAccessDoc{ID: a.ID, UnsealOn: a.UnsealOn.UTC(), Box: a.Box, Oversight: a.Oversight, Created: a.Created.UTC().Truncate(time.Millisecond), Erased: a.Erased}
 	if a.Indexed {
 		i := int64(a.Index)
 		d.Index = &i
@@ -48,7 +50,7 @@ func toSealedAccessDoc(a store.SealedAccess) sealedAccessDoc {
 }
 
 func fromSealedAccessDoc(d sealedAccessDoc) store.SealedAccess {
-	a := store.SealedAccess{ID: d.ID, UnsealOn: d.UnsealOn.UTC(), Box: d.Box, Oversight: d.Oversight, Created: d.Created.UTC()}
+	a := store.SealedAccess{ID: d.ID, UnsealOn: d.UnsealOn.UTC(), Box: d.Box, Oversight: d.Oversight, Created: d.Created.UTC(), Erased: d.Erased}
 	if d.Index != nil {
 		a.Index, a.Indexed = uint64(*d.Index), true
 	}
@@ -108,6 +110,23 @@ func (s *Store) UnsealAccess(ctx context.Context, id string, unsealIndex uint64,
 	})
 }
 
+// EraseSealedAccess destroys what a sealed access keeps of an erased citizen: its box becomes box
+// (which must hold nothing of the citizen) and its oversight copy is removed, and it is marked
+// erased; its id, indexes and unseal date stay. Erasing it again changes nothing (the first box
+// stays). store.ErrNotFound if there is none. Safe for concurrent use.
+func (s *Store) EraseSealedAccess(ctx context.Context, id string, box []byte) error {
+	if len(box) == 0 {
+		return errors.New("store: an erased sealed access keeps a box (its department, for the public counts)")
+	}
+	return s.swapSealed(ctx, id, func(a *store.SealedAccess) error {
+		if a.Erased {
+			return errSame
+		}
+		a.Box, a.Oversight, a.Erased = box, nil, true
+		return nil
+	})
+}
+
 // errSame: the change would leave the document as it is.
 var errSame = errors.New("unchanged")
 
@@ -132,6 +151,11 @@ func (s *Store) swapSealed(ctx context.Context, id string, change func(*store.Se
 		filter := bson.D{{Key: "_id", Value: id}}
 		if !s.serialised() {
 			filter = append(filter, bson.E{Key: "index", Value: old.Index}, bson.E{Key: "unsealIndex", Value: old.UnsealIndex})
+			if old.Erased {
+				filter = append(filter, bson.E{Key: "erased", Value: true})
+			} else {
+				filter = append(filter, bson.E{Key: "erased", Value: bson.D{{Key: "$ne", Value: true}}})
+			}
 		}
 		res, err := s.sealed.ReplaceOne(ctx, filter, toSealedAccessDoc(a))
 		if err != nil {

@@ -81,6 +81,29 @@ func testSealedAccesses(t *testing.T, env *Env) {
 			t.Errorf("SealedAccesses holds %+v, want %+v", x, b)
 		}
 	}
+
+	// An erasure of its citizen replaces the box, removes the oversight copy, and keeps the rest;
+	// erasing it again changes nothing.
+	if err := s.EraseSealedAccess(ctx, a.ID, []byte("stub")); err != nil {
+		t.Fatalf("EraseSealedAccess = %v", err)
+	}
+	if err := s.EraseSealedAccess(ctx, a.ID, []byte("second stub")); err != nil {
+		t.Errorf("EraseSealedAccess(again) = %v, want nil", err)
+	}
+	erased := want
+	erased.Box, erased.Oversight, erased.Erased = []byte("stub"), nil, true
+	if got, err := s.SealedAccess(ctx, a.ID); err != nil || !reflect.DeepEqual(got, erased) {
+		t.Errorf("SealedAccess after erasing = %+v, %v, want %+v", got, err, erased)
+	}
+	if err := s.EraseSealedAccess(ctx, strings.Repeat("00", 32), []byte("stub")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("EraseSealedAccess(missing) = %v, want ErrNotFound", err)
+	}
+	if err := s.EraseSealedAccess(ctx, b.ID, nil); err == nil {
+		t.Error("EraseSealedAccess(no box) = nil, want an error")
+	}
+	if got, err := s.SealedAccess(ctx, b.ID); err != nil || !reflect.DeepEqual(got, b) {
+		t.Errorf("SealedAccess of the other after erasing one = %+v, %v, want %+v", got, err, b)
+	}
 }
 
 // testUnsealProposals: one early-unseal proposal per sealed access, decided once.
