@@ -40,7 +40,7 @@ func TestIdentityProofAgeClaimInBrowser(t *testing.T) {
 	tab := browser.IsolatedTab(t, "cmd/govhub")
 	type shown struct {
 		State, Verdict, Claim, Proof, Checks, Page string
-		Proven                                      bool
+		Proven                                     bool
 	}
 	open := func(url string) shown {
 		t.Helper()
