@@ -214,8 +214,20 @@ func TestIdentityProofAgeClaim(t *testing.T) {
 	}
 	check("the minor's", mbody, "")
 
-	// Housing may not prove adult: a type of theirs stating an age is refused when proposed.
+	// A rule change that requires the age moves the minor, and only them, in the preview (decided
+	// inside the hub on the opened dates, as of today).
 	officerA := auth.Principal{Kind: auth.KindOfficer, Department: "privacy-office", Role: auth.RoleOfficer, Subject: "officer-a"}
+	idType, _ := h.app.reader.Policy().CertificateType("identity-proof")
+	idType.Rule = "present(identity.nationalId) && ageAtLeast(identity.birthDate, 18)"
+	prop, err := h.app.officers.ProposePolicyChange(t.Context(), officerA, policy.Change{ReplaceCertificateTypes: []policy.CertificateType{idType}}, "adults only")
+	if err != nil {
+		t.Fatalf("proposing an age rule = %v", err)
+	}
+	if len(prop.CertificateImpact) != 1 || prop.CertificateImpact[0].Citizens != 5 || prop.CertificateImpact[0].Ineligible != 1 || prop.CertificateImpact[0].Eligible != 0 {
+		t.Errorf("the impact of requiring the age = %+v, want 1 of 5 turned ineligible", prop.CertificateImpact)
+	}
+
+	// Housing may not prove adult: a type of theirs stating an age is refused when proposed.
 	typ, _ := h.app.reader.Policy().CertificateType("home-purchase-eligibility")
 	typ.Claims = append(typ.Claims, policy.Claim{Name: "atLeast18", Expr: "ageAtLeast(identity.birthDate, 18)"})
 	if _, err := h.app.officers.ProposePolicyChange(t.Context(), officerA, policy.Change{ReplaceCertificateTypes: []policy.CertificateType{typ}}, "state an age"); err == nil ||
