@@ -42,6 +42,15 @@ import (
 // more access entry naming both citizens, indexed in both logs. The rule is then evaluated over the
 // gathered values (certificate.Rule.Eval); a refusal names the rule version, never a value.
 //
+// An age (certificate.AgeFunction: ageAtLeast(identity.birthDate, 18)) is gathered like any
+// predicate, its proof asked on the day the hub decides (UTC) and bound to AgeContext(day,
+// certificate id); it must be the issue date, which verifiers derive the threshold from, so an
+// application gathered before midnight and issued after is refused (apply again). A claim that is
+// exactly one predicate names its proof in the evidence (certificate.Rule.LinkClaims).
+//
+// The citizen's own reads (MyApplications, MyCertificate) are self-access entries (actor
+// citizen/citizen, reason my-applications or my-certificate), appended before the answer.
+//
 // The credential (W3C VC 2.0, eddsa-jcs-2022, signed by the credential key, issuer the hub's
 // did:web DID) states the type's claims (never a sensitive value: certificate.Compile refuses
 // rules that read one) and carries as evidence the rule version, the policy version, the
