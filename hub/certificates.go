@@ -66,7 +66,7 @@ type CertificateStore interface {
 	AddCertificate(ctx context.Context, c store.Certificate) error
 	Certificate(ctx context.Context, id string) (store.Certificate, error)
 	RevokeCertificate(ctx context.Context, c store.Certificate) error
-	CountVerification(ctx context.Context, id string) (int64, error)
+	AddVerifications(ctx context.Context, id string, n int64) error
 	SetCertificateLink(ctx context.Context, id string, disabled bool) error
 }
 
@@ -102,6 +102,10 @@ type CertificatesConfig struct {
 	LogKey      string
 	WitnessKeys []string
 	Quorum      int
+	// Counter counts verifications in memory for the store, run by the caller
+	// (VerificationCounter.Run, and Flush when stopping); without one, each verification is added
+	// to the store before its document is returned.
+	Counter *VerificationCounter
 }
 
 // Certificates issues, revokes and verifies certificates. It is safe for concurrent use.
@@ -125,6 +129,8 @@ type Certificates struct {
 	// signatures do not expire), so the verification document need not read the entry bundle and
 	// the tiles again for every verification.
 	issueReceipts *lru.Cache[uint64, ledger.Proof]
+	counter       *VerificationCounter
+	statuses      *statusCache
 }
 
 // issueReceiptCache is how many issue receipts Certificates keeps (a few kB each).
@@ -149,7 +155,8 @@ func NewCertificates(cfg CertificatesConfig) (*Certificates, error) {
 		return nil, err
 	}
 	return &Certificates{rd: cfg.Reader, store: cfg.Store, apps: cfg.Applications, key: cfg.Key, did: cfg.DID, didDoc: raw, base: strings.TrimSuffix(cfg.BaseURL, "/"),
-		pub: cfg.Published, proofs: cfg.Proofs, logKey: cfg.LogKey, wkeys: slices.Clone(cfg.WitnessKeys), quorum: cfg.Quorum, issueReceipts: receipts}, nil
+		pub: cfg.Published, proofs: cfg.Proofs, logKey: cfg.LogKey, wkeys: slices.Clone(cfg.WitnessKeys), quorum: cfg.Quorum, issueReceipts: receipts,
+		counter: cfg.Counter, statuses: newStatusCache()}, nil
 }
 
 // Types returns the certificate types in force, sorted by code.
@@ -653,11 +660,14 @@ func (cs *Certificates) Verify(ctx context.Context, id string) ([]byte, error) {
 		}
 		cs.issueReceipts.Add(c.IssueIndex, receipt)
 	}
-	n, err := cs.store.CountVerification(ctx, id)
-	if err != nil {
-		return nil, err
+	if cs.counter != nil {
+		c.Verifications += cs.counter.Count(id)
+	} else {
+		if err := cs.store.AddVerifications(ctx, id, 1); err != nil {
+			return nil, err
+		}
+		c.Verifications++
 	}
-	c.Verifications = n
 	status, err := cs.signedStatus(c)
 	if err != nil {
 		return nil, err
@@ -687,9 +697,22 @@ func (cs *Certificates) Status(ctx context.Context, id string) ([]byte, error) {
 	return json.Marshal(certificate.StatusFile{Format: certificate.StatusFormat, Status: status, DIDDocument: cs.didDoc})
 }
 
-// signedStatus signs c's status as of now.
+// signedStatus signs c's status as of now (the current second), or returns the one signed for
+// that second and state.
 func (cs *Certificates) signedStatus(c store.Certificate) ([]byte, error) {
 	now := cs.rd.now().UTC().Truncate(time.Second)
+	if b, ok := cs.statuses.get(c.ID, now, c.Revoked); ok {
+		return b, nil
+	}
+	b, err := cs.signStatus(c, now)
+	if err == nil {
+		cs.statuses.put(c.ID, now, c.Revoked, b)
+	}
+	return b, err
+}
+
+// signStatus signs c's status as of now.
+func (cs *Certificates) signStatus(c store.Certificate, now time.Time) ([]byte, error) {
 	st := certificate.Status{Certificate: c.ID, State: certificate.StatusValid, AsOf: now}
 	if c.Revoked {
 		st.State, st.RevokedAt, st.Reason, st.RevokeEntry = certificate.StatusRevoked, c.RevokedAt, c.RevokeReason, c.RevokeIndex
@@ -715,7 +738,7 @@ func (cs *Certificates) MyApplications(ctx context.Context, p auth.Principal) ([
 		if a.Certificate == "" {
 			continue
 		}
-		c, err := cs.store.Certificate(ctx, a.Certificate)
+		c, err := cs.certificate(ctx, a.Certificate)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -761,7 +784,7 @@ func (cs *Certificates) ownCertificate(ctx context.Context, p auth.Principal, id
 	if p.Kind != auth.KindCitizen || p.Subject == "" {
 		return store.Certificate{}, fmt.Errorf("%w: a citizen's own certificates", ErrForbidden)
 	}
-	c, err := cs.store.Certificate(ctx, id)
+	c, err := cs.certificate(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || err == nil && c.Pseudonym != cs.rd.pseudonym(p.Subject) {
 		return store.Certificate{}, ErrNoCertificate
 	}

@@ -261,6 +261,9 @@ type app struct {
 	// certificates issues and verifies certificates (verifycert_serve.go); verifyPage, if set,
 	// serves the browser page GET /verify/<id>.
 	certificates *hub.Certificates
+	// verifyCounts counts public verifications in memory, added to the store every second and at
+	// close.
+	verifyCounts *hub.VerificationCounter
 	verifyPage   http.Handler
 	// credentialKey is the certificates' credential key as a Multikey, pinned in the verify page.
 	credentialKey string
@@ -437,6 +440,9 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	if err := a.openUseCases(engine); err != nil {
 		return nil, err
 	}
+	go a.verifyCounts.Run(life, func(err error) {
+		cfg.Logger.WarnContext(life, "adding verification counts to the store; kept for the next try", slog.String("error", err.Error()))
+	})
 	if a.migrate {
 		if err := a.migrateIntegrity(ctx); err != nil {
 			return nil, err
@@ -733,6 +739,9 @@ func (a *app) close(ctx context.Context) error {
 	}
 	if a.cancel != nil {
 		a.cancel()
+	}
+	if a.verifyCounts != nil {
+		errs = append(errs, a.verifyCounts.Flush(ctx))
 	}
 	if a.storage != nil {
 		errs = append(errs, a.storage.close(ctx))

@@ -70,8 +70,10 @@ func (a *app) openCertificates() error {
 		wkeys = append(wkeys, w.VerifierKey)
 	}
 	st := a.storage.store
+	a.verifyCounts = hub.NewVerificationCounter(st)
 	a.certificates, err = hub.NewCertificates(hub.CertificatesConfig{Reader: a.reader, Store: st, Applications: st, Key: key, DID: did,
-		BaseURL: public, Published: a.log, Proofs: a.log.Reader(), LogKey: a.keys.log.VerifierKey, WitnessKeys: wkeys, Quorum: a.witnessQuorum})
+		BaseURL: public, Published: a.log, Proofs: a.log.Reader(), LogKey: a.keys.log.VerifierKey, WitnessKeys: wkeys, Quorum: a.witnessQuorum,
+		Counter: a.verifyCounts})
 	return err
 }
 

@@ -140,25 +140,21 @@ func (s *Store) SetCertificateLink(ctx context.Context, id string, disabled bool
 	return nil
 }
 
-// CountVerification counts one verification of certificate id through its public link and
-// returns the count. The count lives in a small document of its own (certificate_counts), so that
-// counting does not rewrite the certificate, credential included (FerretDB rewrites a document
-// whole on every update). Counts are exact ($inc on MongoDB, under the process's document lock
-// on FerretDB). The caller counts only certificates it found.
-func (s *Store) CountVerification(ctx context.Context, id string) (int64, error) {
+// AddVerifications adds n verifications of certificate id through its public link to its count.
+// The count lives in a small document of its own (certificate_counts), so that counting does not
+// rewrite the certificate, credential included (FerretDB rewrites a document whole on every
+// update). Counts are exact ($inc on MongoDB, under the process's document lock on FerretDB).
+// The hub adds what it counted in memory about once a second (hub.VerificationCounter).
+func (s *Store) AddVerifications(ctx context.Context, id string, n int64) error {
+	if n <= 0 {
+		return nil
+	}
 	if s.serialised() {
 		defer s.lock(collCertCounts + "/" + id)()
 	}
-	var d struct {
-		N int64 `bson:"n"`
-	}
-	err := s.certCounts.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}},
-		bson.D{{Key: "$inc", Value: bson.D{{Key: "n", Value: int64(1)}}}},
-		options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)).Decode(&d)
-	if err != nil {
-		return 0, mapErr(err)
-	}
-	return d.N, nil
+	_, err := s.certCounts.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
+		bson.D{{Key: "$inc", Value: bson.D{{Key: "n", Value: n}}}}, options.UpdateOne().SetUpsert(true))
+	return mapErr(err)
 }
 
 // verificationCount returns the verifications counted for certificate id (0 if none).

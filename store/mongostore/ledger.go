@@ -59,9 +59,17 @@ const fullTileWidth = 256
 // write; a partial one is written only over a narrower stored version.
 func (s *Store) WriteTiles(ctx context.Context, tiles []ledger.TileData) error {
 	var full []writeDoc
+	lowest := map[uint]uint64{} // by level, the lowest complete tile: it may be stored partial
+	for _, t := range tiles {
+		if len(t.Hashes)/32 == fullTileWidth {
+			if n, ok := lowest[t.Level]; !ok || t.N < n {
+				lowest[t.Level] = t.N
+			}
+		}
+	}
 	for _, t := range tiles {
 		id, w := tileID(t.Level, t.N), len(t.Hashes)/32
-		if w == fullTileWidth {
+		if w == fullTileWidth && lowest[t.Level] != t.N {
 			full = append(full, writeDoc{id, w, "hashes", t.Hashes})
 			continue
 		}
@@ -79,18 +87,37 @@ type writeDoc struct {
 	data  []byte
 }
 
-// writeFull stores complete tiles or bundles in one bulk write (replacing any partial version).
+// writeFull stores complete tiles or bundles that are new: in one insert (on the embedded store one
+// transaction, so one sync), which cannot overwrite anything. A complete tile or bundle's content is
+// final, so one already stored under its id is either the same or a partial version of it (a deposed
+// writer's, or one this writer wrote before a restart): those few are written again over a narrower
+// version only (writeWidest). The callers pass the one complete tile or bundle per level that the
+// previous round may have stored partial to writeWidest directly, so that on FerretDB (which, when
+// one document of an insert fails, retries the others one transaction each) the insert does not fail.
 func (s *Store) writeFull(ctx context.Context, c *mongo.Collection, docs []writeDoc) error {
 	if len(docs) == 0 {
 		return nil
 	}
-	models := make([]mongo.WriteModel, len(docs))
+	ins := make([]any, len(docs))
 	for i, d := range docs {
-		models[i] = mongo.NewReplaceOneModel().SetFilter(bson.D{{Key: "_id", Value: d.id}}).SetUpsert(true).
-			SetReplacement(bson.D{{Key: "_id", Value: d.id}, {Key: "w", Value: d.width}, {Key: d.field, Value: d.data}})
+		ins[i] = bson.D{{Key: "_id", Value: d.id}, {Key: "w", Value: d.width}, {Key: d.field, Value: d.data}}
 	}
-	if _, err := c.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
+	_, err := c.InsertMany(ctx, ins, options.InsertMany().SetOrdered(false))
+	if err == nil {
+		return nil
+	}
+	var bwe mongo.BulkWriteException
+	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil || len(bwe.WriteErrors) == 0 {
 		return fmt.Errorf("writing %d complete %s: %w", len(docs), c.Name(), err)
+	}
+	for _, we := range bwe.WriteErrors {
+		if we.Index < 0 || we.Index >= len(docs) || !mongo.IsDuplicateKeyError(we) {
+			return fmt.Errorf("writing %d complete %s: %w", len(docs), c.Name(), err)
+		}
+		d := docs[we.Index]
+		if err := s.writeWidest(ctx, c, d.id, d.width, d.field, d.data); err != nil {
+			return fmt.Errorf("writing complete %s %s: %w", c.Name(), d.id, err)
+		}
 	}
 	return nil
 }
@@ -110,9 +137,15 @@ func (s *Store) ReadTile(ctx context.Context, level uint, n uint64) ([]byte, err
 // WriteBundles implements ledger.BundleStorage, like WriteTiles.
 func (s *Store) WriteBundles(ctx context.Context, bundles []ledger.BundleData) error {
 	var full []writeDoc
+	lowest, found := uint64(0), false // the lowest complete bundle: it may be stored partial
+	for _, b := range bundles {
+		if b.Count == fullTileWidth && (!found || b.N < lowest) {
+			lowest, found = b.N, true
+		}
+	}
 	for _, b := range bundles {
 		id := strconv.FormatUint(b.N, 10)
-		if b.Count == fullTileWidth {
+		if b.Count == fullTileWidth && b.N != lowest {
 			full = append(full, writeDoc{id, b.Count, "data", b.Data})
 			continue
 		}

@@ -357,6 +357,26 @@ func testTiles(t *testing.T, env *Env) {
 	if got, _ := s.ReadTile(ctx, 0, 0); !bytes.Equal(got, wide) {
 		t.Errorf("after a narrower write ReadTile(0,0) has %d bytes, want the wider %d", len(got), len(wide))
 	}
+
+	// Complete tiles of two levels in one call, one over a stored partial version that is not its
+	// level's lowest, then the same call again.
+	complete := func(level uint, n uint64) ledger.TileData {
+		return ledger.TileData{Level: level, N: n, Hashes: bytes.Repeat([]byte{byte(level), byte(n)}, 256*16)}
+	}
+	if err := s.WriteTiles(ctx, []ledger.TileData{{Level: 0, N: 5, Hashes: complete(0, 5).Hashes[:64]}}); err != nil {
+		t.Fatal(err)
+	}
+	tiles := []ledger.TileData{complete(0, 4), complete(0, 5), complete(0, 6), complete(1, 4), complete(1, 5), {Level: 0, N: 7, Hashes: narrow}}
+	for range 2 {
+		if err := s.WriteTiles(ctx, tiles); err != nil {
+			t.Fatal(err)
+		}
+		for _, tl := range tiles {
+			if got, err := s.ReadTile(ctx, tl.Level, tl.N); err != nil || !bytes.Equal(got, tl.Hashes) {
+				t.Errorf("ReadTile(%d,%d) has %d bytes, %v; want %d", tl.Level, tl.N, len(got), err, len(tl.Hashes))
+			}
+		}
+	}
 }
 
 func testBundles(t *testing.T, env *Env) {
@@ -382,6 +402,34 @@ func testBundles(t *testing.T, env *Env) {
 	}
 	if p, err := ledger.BundlePrefix(got, 2); err != nil || !bytes.Equal(p, two) {
 		t.Errorf("BundlePrefix(2) = %x, %v; want %x", p, err, two)
+	}
+
+	// Complete bundles: several in one call, one of them over a partial version that is not the
+	// lowest of the call (a deposed writer's, or written before a restart), then all written again.
+	full := func(n uint64) []byte {
+		var b []byte
+		for i := range 256 {
+			b = ledger.AppendBundleEntry(b, fmt.Appendf(nil, "%d/%d", n, i))
+		}
+		return b
+	}
+	partial, err := ledger.BundlePrefix(full(11), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WriteBundles(ctx, []ledger.BundleData{{N: 11, Count: 5, Data: partial}}); err != nil {
+		t.Fatal(err)
+	}
+	complete := []ledger.BundleData{{N: 10, Count: 256, Data: full(10)}, {N: 11, Count: 256, Data: full(11)}, {N: 12, Count: 256, Data: full(12)}, {N: 13, Count: 1, Data: ledger.AppendBundleEntry(nil, []byte("x"))}}
+	for range 2 {
+		if err := s.WriteBundles(ctx, complete); err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range complete {
+			if got, err := s.ReadBundle(ctx, b.N); err != nil || !bytes.Equal(got, b.Data) {
+				t.Errorf("ReadBundle(%d) has %d bytes, %v; want the %d-entry bundle", b.N, len(got), err, b.Count)
+			}
+		}
 	}
 }
 
