@@ -20,11 +20,14 @@ FILE is a certificate's verification document, as GET /verify/<id>.json serves i
 govhub/certificate-verification/v1, package certificate). Everything is checked offline: the
 credential's eddsa-jcs-2022 signature by the issuer's key (pinned with --issuer-key, else the key
 of the DID document in the file), each threshold proof against its commitment, statement and the
-certificate id (an age, such as a claim "at least 18", is proven as of the issue date: the
-threshold is that many years before it, and a proof asked on another day is FAIL), the issue entry's inclusion under a checkpoint signed by the log key and cosigned
+certificate id, the issue entry's inclusion under a checkpoint signed by the log key and cosigned
 by --quorum of the --witness-key witnesses, that the entry issues this certificate with this
 content under the policy version named, and the signed status (the one in FILE, or a newer one
 given with --status, as GET /verify/<id>/status.json serves it).
+
+An age, such as a claim "at least 18", is proven as of the issue date: the threshold is that
+many years before it, and a proof asked on another day, or a claim it proves that is not true, is
+FAIL.
 
 The verdict is the first line: VALID, REVOKED (exit 3) or FAIL (exit 1).
 

@@ -171,14 +171,16 @@ export function ageProofStatement(p, id, validFrom) {
 // pinned in the page; issuerKey a Multikey string): the credential's eddsa-jcs-2022 signature by
 // the key its DID document names for the proof's verification method (and equal to issuerKey when
 // pinned); every threshold proof of the evidence against its commitment, its statement and the
-// certificate id (an age statement at the threshold of the issue date, see ageProofStatement), and
-// the claim it names stating true; the issue receipt (C2SP tlog-proof whose extra data is the entry) under a
+// certificate id; the issue receipt (C2SP tlog-proof whose extra data is the entry) under a
 // checkpoint signed by the log and cosigned by a quorum of witnesses, at the index the evidence
 // names; that entry an allowed issue entry naming this certificate, recording SHA-256(
 // "govhub/certificate/v1" ‖ 0x00 ‖ JCS(credential without proof and without the evidence's
 // issueEntry)), under the policy version the evidence names; and the status credential's
 // signature and subject. It resolves to {ok: true, report} or {ok: false, step, message}; the
 // steps are signature, proofs, ledger, status.
+//
+// An age proof (statement ageAtLeast) is checked at the threshold of the issue date
+// (ageProofStatement), and a claim a proof names must state true.
 
 const CERT_FORMAT = 'govhub/certificate-verification/v1';
 const CERT_PREFIX = 'urn:govhub:certificate:';
