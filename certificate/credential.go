@@ -5,8 +5,6 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base32"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,8 +18,6 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/govhub/govhub/credential"
-	"github.com/govhub/govhub/crypto/commit"
-	"github.com/govhub/govhub/crypto/rangeproof"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/policy"
 )
@@ -70,17 +66,6 @@ func IsID(s string) bool {
 	return err == nil
 }
 
-// ProofEvidence is one threshold proof a certificate relies on: the field's commitment, the
-// catalogued predicate and its statement, and the Bulletproofs range proof (crypto/rangeproof)
-// whose context is the certificate id.
-type ProofEvidence struct {
-	Field      string           `json:"field"`
-	Predicate  string           `json:"predicate"`
-	Statement  policy.Statement `json:"statement"`
-	Commitment string           `json:"commitment"` // hex, compressed G1
-	Proof      string           `json:"proof"`      // base64
-}
-
 // Issuance is what a certificate states.
 type Issuance struct {
 	ID            string // "c-…"
@@ -102,9 +87,7 @@ func Unsigned(in Issuance) map[string]any {
 	}
 	proofs := make([]any, 0, len(in.Proofs))
 	for _, p := range in.Proofs {
-		proofs = append(proofs, map[string]any{"field": p.Field, "predicate": p.Predicate,
-			"statement":  map[string]any{"kind": p.Statement.Kind, "min": p.Statement.Min, "max": p.Statement.Max},
-			"commitment": p.Commitment, "proof": p.Proof})
+		proofs = append(proofs, p.object())
 	}
 	return map[string]any{
 		"@context":  []any{credential.ContextV2},
@@ -260,7 +243,9 @@ type Report struct {
 	IssueEntry      uint64
 	Checkpoint      ledger.Checkpoint
 	Proofs          int
-	Status          Status
+	// Proven lists the threshold proofs verified, with the claims they make verifiable.
+	Proven []ProvenStatement
+	Status Status
 }
 
 // Check verifies a verification document offline (its JSON text), and optionally a newer signed
@@ -308,10 +293,15 @@ func Check(file []byte, statusFile []byte, trust Trust) (Report, error) {
 	rep.IssuerKey, rep.IssuerKeyPinned = credential.Multikey(signer), trust.IssuerKey != nil
 	ev, _ := evidence(doc)
 	proofs, _ := ev["proofs"].([]any)
+	if len(proofs) > 0 && rep.Issued.IsZero() {
+		return Report{}, errNoIssueDate
+	}
 	for i, p := range proofs {
-		if err := checkProofEvidence(p, rep.ID); err != nil {
+		proven, err := checkProofEvidence(p, rep.ID, rep.Issued, rep.Claims)
+		if err != nil {
 			return Report{}, fmt.Errorf("threshold proof %d: %w", i, err)
 		}
+		rep.Proven = append(rep.Proven, proven)
 	}
 	rep.Proofs = len(proofs)
 
@@ -397,37 +387,6 @@ func readCredential(doc map[string]any) (Report, error) {
 		return rep, errors.New("the evidence names no issue entry")
 	}
 	return rep, nil
-}
-
-// checkProofEvidence verifies one threshold proof of the evidence, bound to the certificate id.
-func checkProofEvidence(p any, id string) error {
-	raw, err := json.Marshal(p)
-	if err != nil {
-		return err
-	}
-	var pe ProofEvidence
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&pe); err != nil {
-		return err
-	}
-	cb, err := hex.DecodeString(pe.Commitment)
-	if err != nil {
-		return fmt.Errorf("commitment of %s: %w", pe.Field, err)
-	}
-	c, err := commit.ParseCommitmentBytes(cb)
-	if err != nil {
-		return fmt.Errorf("commitment of %s: %w", pe.Field, err)
-	}
-	proof, err := base64.StdEncoding.Strict().DecodeString(pe.Proof)
-	if err != nil {
-		return fmt.Errorf("proof of %s: %w", pe.Field, err)
-	}
-	st := rangeproof.Statement{Kind: rangeproof.Kind(pe.Statement.Kind), Min: pe.Statement.Min, Max: pe.Statement.Max}
-	if err := rangeproof.Verify(c, st, []byte(id), proof); err != nil {
-		return fmt.Errorf("%s %s (%s): %w", pe.Field, pe.Statement, pe.Predicate, err)
-	}
-	return nil
 }
 
 // checkStatus verifies a status credential about rep's certificate with resolve.

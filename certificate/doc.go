@@ -23,7 +23,10 @@
 //     (f >= N is atLeast N, f > N atLeast N+1, f <= N atMost N, f < N atMost N-1). Before type
 //     checking, [Compile] rewrites each such comparison into a bool variable, which evaluation
 //     binds to whether the predicate holds; a rule therefore never reads a sensitive value, and
-//     a certificate can never state one;
+//     a certificate can never state one; a sensitive date is used only as present(f) or
+//     ageAtLeast(f, N), N an integer literal of years (1 to 150), which states the catalogued
+//     predicate of kind ageAtLeast with min N (f at least N years before the day decided) and is
+//     rewritten the same way;
 //   - every list dataset ("property", "businessLicense") as a list of maps holding its items'
 //     non-sensitive fields, and the same of the spouse ("spouse.property"): the hub finds the
 //     spouse through the citizen's sealed marriage.spouseCitizenId, which it opens internally
@@ -72,6 +75,20 @@
 // as the request id, which the gather's access entry carries). The proofs are those of the
 // predicates that held and that the decision relied on.
 //
+// An age (statement kind ageAtLeast, min N years) is proven as of the issue date: the proof
+// object also has "on", the UTC date of validFrom, and "threshold", [AgeThresholdDate](on, N),
+// and the proof is an atMost range proof on the date's day number (crypto/commit scheme v2) at
+// the threshold's day number, with the context [AgeContext](on, certificate id):
+//
+//	{"field": "identity.birthDate", "predicate": "adult",
+//	 "statement": {"kind": "ageAtLeast", "min": 18, "max": 0},
+//	 "commitment": "…", "proof": "…", "on": "2026-12-06", "threshold": "2008-12-06",
+//	 "claim": "atLeast18"}
+//
+// "claim" names the claim the proof makes verifiable: one whose expression is exactly the
+// predicate ("atLeast18": "ageAtLeast(identity.birthDate, 18)"), stated true ([Rule.LinkClaims]).
+// A claim that does not hold is stated false, with no proof.
+//
 // The issue entry (ledger kind issue) names the certificate id on its certificate line, the
 // type's purpose, the policy version and, on its record line, [RecordDigest]:
 //
@@ -113,7 +130,8 @@
 // copies and uses these only to say which it expects. [Check] verifies a document offline
 // against the keys it trusts: the credential's signature by the key the DID document authorizes
 // for assertionMethod (or a pinned key), the issuer bound to that key's DID; every threshold
-// proof against its commitment, statement and the certificate id; the receipt's checkpoint
+// proof against its commitment, statement and the certificate id (an age: "on" the issue date,
+// "threshold" N years before it, [ProofEvidence.RangeStatement]), and its claim true; the receipt's checkpoint
 // signed by the log key and cosigned by the quorum of trusted witnesses, the inclusion of the
 // entry at the index the evidence names, the entry an allowed issue entry naming this
 // certificate and RecordDigest of its content under the policy version the evidence names; and

@@ -7,6 +7,7 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/google/cel-go/cel"
@@ -72,6 +73,12 @@ var comparisons = map[string]func(t int64) (policy.Statement, bool){
 		return policy.Statement{Kind: policy.StatementAtMost, Max: t - 1}, t > math.MinInt64
 	},
 }
+
+// AgeFunction is the function by which a rule or claim states an age: ageAtLeast(f, N), f a
+// sensitive date, N an integer literal of years (1 to policy.MaxAgeYears), holds when the date is
+// at least N years before the day the certificate is decided (the statement kind ageAtLeast with
+// Min N, which a catalogued predicate the issuer may prove must make).
+const AgeFunction = "ageAtLeast"
 
 // presentOverload is the overload id of present(Sealed).
 const presentOverload = "govhub_present_sealed"
@@ -140,6 +147,9 @@ type Rule struct {
 	claims []namedProgram
 	// compares are the rewritten comparisons, by variable (comparePrefix and their number).
 	compares []comparison
+	// proven maps each claim that is exactly one comparison (ageAtLeast(identity.birthDate, 18))
+	// to it: such a claim, when true, is made verifiable by the comparison's proof.
+	proven map[string]comparison
 }
 
 type namedProgram struct {
@@ -197,7 +207,8 @@ func Compile(t policy.CertificateType) (*Rule, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building the rule environment: %w", err)
 	}
-	r := &Rule{Type: t, Needs: Needs{Predicates: map[string][]policy.Statement{}}}
+	r := &Rule{Type: t, Needs: Needs{Predicates: map[string][]policy.Statement{}}, proven: map[string]comparison{}}
+	rootCmp := -1 // the comparison the last expression compiled is, if it is exactly one
 	compile := func(what, src string, wantBool bool) (cel.Program, error) {
 		a, iss := env.Parse(src)
 		if iss != nil && iss.Err() != nil {
@@ -206,6 +217,12 @@ func Compile(t policy.CertificateType) (*Rule, error) {
 		cmpEnv, err := r.rewriteComparisons(env, a.NativeRep())
 		if err != nil {
 			return nil, fmt.Errorf("%w: type %q: %s: %v", ErrRule, t.Code, what, err)
+		}
+		rootCmp = -1
+		if root := a.NativeRep().Expr(); root.Kind() == ast.IdentKind {
+			if i, err := strconv.Atoi(strings.TrimPrefix(root.AsIdent(), comparePrefix)); err == nil && strings.HasPrefix(root.AsIdent(), comparePrefix) {
+				rootCmp = i
+			}
 		}
 		a, iss = cmpEnv.Check(a)
 		if iss != nil && iss.Err() != nil {
@@ -233,6 +250,9 @@ func Compile(t policy.CertificateType) (*Rule, error) {
 			return nil, err
 		}
 		r.claims = append(r.claims, namedProgram{name: c.Name, prg: prg})
+		if rootCmp >= 0 {
+			r.proven[c.Name] = r.compares[rootCmp]
+		}
 	}
 	r.Needs.sort()
 	return r, nil
@@ -292,11 +312,25 @@ func (r *Rule) rewriteComparisons(env *cel.Env, a *ast.AST) (*cel.Env, error) {
 	for _, e := range ast.MatchDescendants(ast.NavigateAST(a), ast.KindMatcher(ast.CallKind)) {
 		call := e.AsCall()
 		stmt := comparisons[call.FunctionName()]
-		if stmt == nil || len(call.Args()) != 2 || call.IsMemberFunction() {
+		age := call.FunctionName() == AgeFunction
+		if age && (len(call.Args()) != 2 || call.IsMemberFunction()) {
+			errs = append(errs, fmt.Errorf("%s takes a sensitive date and a number of years: %s(identity.birthDate, 18)", AgeFunction, AgeFunction))
+			continue
+		}
+		if stmt == nil && !age || len(call.Args()) != 2 || call.IsMemberFunction() {
 			continue
 		}
 		field := qualifiedName(call.Args()[0])
-		if sensitive, known := dataset.Sensitive(field); !known || !sensitive {
+		sensitive, known := dataset.Sensitive(field)
+		if age && (!known || !sensitive || !isDate(field)) {
+			errs = append(errs, fmt.Errorf("%s applies to a sensitive date field (identity.birthDate), not to %q", AgeFunction, field))
+			continue
+		}
+		if !known || !sensitive {
+			continue
+		}
+		if !age && isDate(field) {
+			errs = append(errs, fmt.Errorf("%s is a date: a rule states an age with %s(%s, N), not by comparing it", field, AgeFunction, field))
 			continue
 		}
 		lit := call.Args()[1]
@@ -304,7 +338,14 @@ func (r *Rule) rewriteComparisons(env *cel.Env, a *ast.AST) (*cel.Env, error) {
 			errs = append(errs, fmt.Errorf("%s is compared with something other than an integer literal", field))
 			continue
 		}
-		st, ok := stmt(int64(lit.AsLiteral().(types.Int)))
+		n := int64(lit.AsLiteral().(types.Int))
+		var st policy.Statement
+		ok := n >= 1 && n <= policy.MaxAgeYears
+		if age {
+			st = policy.Statement{Kind: policy.StatementAgeAtLeast, Min: n}
+		} else {
+			st, ok = stmt(n)
+		}
 		if !ok {
 			errs = append(errs, fmt.Errorf("threshold out of range for %s", field))
 			continue
@@ -324,6 +365,21 @@ func (r *Rule) rewriteComparisons(env *cel.Env, a *ast.AST) (*cel.Env, error) {
 		return env, nil
 	}
 	return env.Extend(vars...)
+}
+
+// isDate reports whether the catalogued field f ("dataset.field") is a date.
+func isDate(f string) bool {
+	ds, ok := dataset.Lookup(datasetOf(f))
+	if !ok {
+		return false
+	}
+	_, name, _ := strings.Cut(f, ".")
+	for i := range ds.Fields {
+		if ds.Fields[i].Name == name {
+			return ds.Fields[i].Kind == dataset.Date
+		}
+	}
+	return false
 }
 
 // qualifiedName returns the dotted name a chain of selects on an identifier spells
@@ -554,4 +610,25 @@ func claimValue(v ref.Val) (any, error) {
 		return native, nil
 	}
 	return nil, fmt.Errorf("a claim must be a string, integer, number, bool or list of strings, not a %s", v.Type().TypeName())
+}
+
+// LinkClaims returns proofs with each proof's Claim set to the claim of out it makes verifiable: a
+// claim whose expression is exactly the proof's predicate (ageAtLeast(identity.birthDate, 18), or
+// socialInsurance.contributionMonths >= 60), and which out states true. A claim is linked to one
+// proof at most, a proof to one claim at most.
+func (r *Rule) LinkClaims(out Outcome, proofs []ProofEvidence) []ProofEvidence {
+	proofs = slices.Clone(proofs)
+	for _, name := range sortedKeys(r.proven) {
+		if v, ok := out.Claims[name].(bool); !ok || !v {
+			continue
+		}
+		c := r.proven[name]
+		for i := range proofs {
+			if proofs[i].Claim == "" && proofs[i].Field == c.field && proofs[i].Statement == c.st {
+				proofs[i].Claim = name
+				break
+			}
+		}
+	}
+	return proofs
 }

@@ -34,9 +34,14 @@ func TestPreviewPredicates(t *testing.T) {
 	const months = "socialInsurance.contributionMonths"
 	grant := policy.Rule{Role: "clerk", Department: "housing", Object: policy.ProofObject(months, "atLeast60"),
 		Action: policy.ActionProve, Purpose: "home-purchase-eligibility", Effect: policy.EffectAllow}
+	// The demo identity proof states an age: its predicate comes back with the change, or the
+	// proposal would be refused for the type.
+	adult := policy.Rule{Role: "clerk", Department: "public-security", Object: policy.ProofObject("identity.birthDate", "adult"),
+		Action: policy.ActionProve, Purpose: "identity-verification", Effect: policy.EffectAllow}
 	c := policy.Change{
-		AddPredicates: []policy.Predicate{{Name: "atLeast60", Field: months, Statement: policy.Statement{Kind: "atLeast", Min: 60}}},
-		AddRules:      []policy.Rule{grant},
+		AddPredicates: []policy.Predicate{{Name: "atLeast60", Field: months, Statement: policy.Statement{Kind: "atLeast", Min: 60}},
+			{Name: "adult", Field: "identity.birthDate", Statement: policy.Statement{Kind: policy.StatementAgeAtLeast, Min: 18}}},
+		AddRules: []policy.Rule{grant, adult},
 	}
 	_, impact, err := o.PreviewPolicyChange(t.Context(), officer, c)
 	if err != nil {
@@ -72,7 +77,7 @@ func TestPreviewPredicates(t *testing.T) {
 		t.Fatalf("encodeChange = %s, %v", b, err)
 	}
 	p, err := decodeProposal(store.Proposal{ID: "p1", Change: b})
-	if err != nil || len(p.Change.AddPredicates) != 1 || p.Change.AddPredicates[0].Statement.Min != 60 {
+	if err != nil || len(p.Change.AddPredicates) != 2 || p.Change.AddPredicates[0].Statement.Min != 60 {
 		t.Errorf("decodeProposal = %+v, %v", p.Change, err)
 	}
 }

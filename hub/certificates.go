@@ -42,6 +42,15 @@ import (
 // more access entry naming both citizens, indexed in both logs. The rule is then evaluated over the
 // gathered values (certificate.Rule.Eval); a refusal names the rule version, never a value.
 //
+// An age (certificate.AgeFunction: ageAtLeast(identity.birthDate, 18)) is gathered like any
+// predicate, its proof asked on the day the hub decides (UTC) and bound to AgeContext(day,
+// certificate id); it must be the issue date, which verifiers derive the threshold from, so an
+// application gathered before midnight and issued after is refused (apply again). A claim that is
+// exactly one predicate names its proof in the evidence (certificate.Rule.LinkClaims).
+//
+// The citizen's own reads (MyApplications, MyCertificate) are self-access entries (actor
+// citizen/citizen, reason my-applications or my-certificate), appended before the answer.
+//
 // The credential (W3C VC 2.0, eddsa-jcs-2022, signed by the credential key, issuer the hub's
 // did:web DID) states the type's claims (never a sensitive value: certificate.Compile refuses
 // rules that read one) and carries as evidence the rule version, the policy version, the
@@ -317,7 +326,11 @@ func (cs *Certificates) decide(ctx context.Context, issuer auth.Principal, t pol
 		}
 		return *app, nil, nil
 	}
+	g.proofs = rule.LinkClaims(out, g.proofs)
 	cert, err := cs.issue(ctx, issuer, t, g, out, citizen, certID, app.ID)
+	if errors.Is(err, errDayChanged) {
+		return cs.refuse(ctx, issuer, t, app, "the day changed while the application was decided (an age is proven as of the issue date); apply again")
+	}
 	if err != nil {
 		return *app, nil, err
 	}
@@ -475,8 +488,17 @@ func inputsFromView(view *CitizenView, n certificate.Needs, preds map[string][]p
 			}
 			s.Holds[p.Statement] = pr.Holds
 			if pr.Holds {
-				*proofs = append(*proofs, certificate.ProofEvidence{Field: f, Predicate: p.Name, Statement: p.Statement,
-					Commitment: v.Commitment.Point, Proof: base64.StdEncoding.EncodeToString(pr.Proof)})
+				pe := certificate.ProofEvidence{Field: f, Predicate: p.Name, Statement: p.Statement,
+					Commitment: v.Commitment.Point, Proof: base64.StdEncoding.EncodeToString(pr.Proof)}
+				if p.Statement.OnDates() {
+					// The day asked and the threshold it gives: what the proof's statement and context
+					// are made of (certificate.ProofEvidence.RangeStatement), stated so that a verifier
+					// can check them against the issue date. A threshold that cannot be stated fails
+					// verification, never issuance silently: issue checks the day.
+					pe.On = pr.On
+					pe.Threshold, _ = certificate.AgeThresholdDate(pr.On, p.Statement.Min)
+				}
+				*proofs = append(*proofs, pe)
 			}
 		}
 		in[f] = s
@@ -507,6 +529,13 @@ func listItems(dv *DatasetView) []map[string]any {
 // issue signs and stores the certificate: issue entry first, then the store.
 func (cs *Certificates) issue(ctx context.Context, issuer auth.Principal, t policy.CertificateType, g gathered, out certificate.Outcome, citizen, certID, appID string) (*store.Certificate, error) {
 	now := cs.rd.now().UTC().Truncate(time.Second)
+	for _, p := range g.proofs {
+		// An age is proven as of the day it was asked, which must be the issue date: a verifier
+		// derives the threshold from validFrom. Checked before anything is appended.
+		if _, _, err := p.RangeStatement(certID, now); err != nil {
+			return nil, fmt.Errorf("%w: %v", errDayChanged, err)
+		}
+	}
 	doc := certificate.Unsigned(certificate.Issuance{ID: certID, Issuer: cs.did, Type: t, PolicyVersion: g.version, Issued: now,
 		Claims: out.Claims, Proofs: g.proofs, StatusURL: cs.base + "/verify/" + certID + "/status.json"})
 	digest, err := certificate.RecordDigest(doc)
@@ -544,6 +573,10 @@ func (cs *Certificates) issue(ctx context.Context, issuer auth.Principal, t poli
 	}
 	return &c, nil
 }
+
+// errDayChanged: an age proof was asked on another day than the one the certificate would be
+// issued on (gathered just before midnight UTC, issued after).
+var errDayChanged = errors.New("the day changed between gathering and issuing")
 
 // appendProved adds predicate to field's proved list in fs.
 func appendProved(fs []ledger.Field, field, predicate string) []ledger.Field {
@@ -720,11 +753,43 @@ func (cs *Certificates) MyApplications(ctx context.Context, p auth.Principal) ([
 		}
 		certs[c.ID] = c
 	}
+	// Log before release, as every read of a citizen's own data.
+	if err := cs.logSelf(ctx, p, "my-applications", ""); err != nil {
+		return nil, nil, err
+	}
 	return apps, certs, nil
 }
 
-// MyCertificate returns one of the citizen's own certificates (ErrNoCertificate for any other).
+// logSelf appends the self-access entry of a citizen reading their own applications or
+// certificates (actor citizen/citizen, as Citizens.Records): reason names what was read, and
+// certID the certificate when one was. Indexed in the citizen's log, where it shows as SELF.
+func (cs *Certificates) logSelf(ctx context.Context, p auth.Principal, reason, certID string) error {
+	salt, subj, err := cs.rd.subject(p.Subject)
+	if err != nil {
+		return err
+	}
+	e := ledger.Entry{Kind: ledger.KindAccess, Time: cs.rd.now(), Department: string(auth.KindCitizen), Role: string(auth.KindCitizen),
+		Policy: cs.rd.policy.Snapshot().Version(), RequestID: requestID(ctx), Outcome: ledger.OutcomeAllowed, Reason: reason,
+		Certificate: certID, Subjects: [][]byte{subj}}
+	_, err = cs.rd.appendFor(ctx, e, p.Subject, salt)
+	return err
+}
+
+// MyCertificate returns one of the citizen's own certificates (ErrNoCertificate for any other),
+// after logging the read as a self-access naming the certificate.
 func (cs *Certificates) MyCertificate(ctx context.Context, p auth.Principal, id string) (store.Certificate, error) {
+	c, err := cs.ownCertificate(ctx, p, id)
+	if err != nil {
+		return c, err
+	}
+	if err := cs.logSelf(ctx, p, "my-certificate", c.ID); err != nil {
+		return store.Certificate{}, err
+	}
+	return c, nil
+}
+
+// ownCertificate reads one of the citizen's own certificates (ErrNoCertificate for any other).
+func (cs *Certificates) ownCertificate(ctx context.Context, p auth.Principal, id string) (store.Certificate, error) {
 	if p.Kind != auth.KindCitizen || p.Subject == "" {
 		return store.Certificate{}, fmt.Errorf("%w: a citizen's own certificates", ErrForbidden)
 	}
@@ -738,7 +803,7 @@ func (cs *Certificates) MyCertificate(ctx context.Context, p auth.Principal, id 
 // SetLink turns the public verification link of one of the citizen's own certificates off
 // (disabled) or on again.
 func (cs *Certificates) SetLink(ctx context.Context, p auth.Principal, id string, disabled bool) (store.Certificate, error) {
-	c, err := cs.MyCertificate(ctx, p, id)
+	c, err := cs.ownCertificate(ctx, p, id)
 	if err != nil {
 		return c, err
 	}

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/certificate"
+	"github.com/govhub/govhub/crypto/commit"
 	"github.com/govhub/govhub/dataset"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/policy"
@@ -211,6 +213,7 @@ func (cs *Certificates) internalInputs(ctx context.Context, citizen string, w wa
 		return nil, err
 	}
 	in := certificate.Inputs{}
+	today := rd.now().UTC().Format(time.DateOnly)
 	for _, f := range w.fields {
 		ds, name := datasetOf(f), fieldName(f)
 		dv := view.Datasets[ds]
@@ -222,7 +225,19 @@ func (cs *Certificates) internalInputs(ctx context.Context, citizen string, w wa
 			s := certificate.Sealed{Present: ok && v.Commitment != nil, Holds: map[policy.Statement]bool{}}
 			if n, isInt := v.Value.(int64); isInt {
 				for _, st := range w.statements[f] {
-					s.Holds[st] = Statement(policy.Predicate{Statement: st}).Holds(n)
+					if !st.OnDates() {
+						s.Holds[st] = Statement(policy.Predicate{Statement: st}).Holds(n)
+					}
+				}
+			}
+			if date, isDate := v.Value.(string); isDate {
+				// An age as of today (UTC), as issuing would decide it.
+				for _, st := range w.statements[f] {
+					if st.OnDates() {
+						if holds, err := ageHolds(date, today, st); err == nil {
+							s.Holds[st] = holds
+						}
+					}
 				}
 			}
 			in[f] = s
@@ -265,3 +280,16 @@ func (cs *Certificates) internalInputs(ctx context.Context, citizen string, w wa
 
 func datasetOf(f string) string { ds, _, _ := strings.Cut(f, "."); return ds }
 func fieldName(f string) string { _, n, _ := strings.Cut(f, "."); return n }
+
+// ageHolds reports whether someone born on date is at least st.Min years old on day today.
+func ageHolds(date, today string, st policy.Statement) (bool, error) {
+	born, err := commit.DayNumber(date)
+	if err != nil {
+		return false, err
+	}
+	t, err := AgeThreshold(today, st.Min)
+	if err != nil {
+		return false, err
+	}
+	return born <= t, nil
+}

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
+	"github.com/govhub/govhub/certificate"
 	"github.com/govhub/govhub/crypto/commit"
 	"github.com/govhub/govhub/crypto/rangeproof"
 	"github.com/govhub/govhub/crypto/seal"
@@ -69,13 +69,12 @@ type Proof struct {
 }
 
 // AgeContextVersion opens the context of a proof about a date (see AgeContext).
-const AgeContextVersion = "govhub/age/v1"
+const AgeContextVersion = certificate.AgeContextVersion
 
 // AgeContext is the context a proof about a date asked on day on (YYYY-MM-DD) for the request
-// requestID is bound to: "govhub/age/v1 on <day> request <id>".
-func AgeContext(on, requestID string) []byte {
-	return []byte(AgeContextVersion + " on " + on + " request " + requestID)
-}
+// requestID is bound to: "govhub/age/v1 on <day> request <id>" (certificate.AgeContext: a
+// certificate's age proof is bound to the certificate id, the request id of its gathering).
+func AgeContext(on, requestID string) []byte { return certificate.AgeContext(on, requestID) }
 
 // ParseAgeContext splits a context made by AgeContext into the day asked on and the request id.
 func ParseAgeContext(context []byte) (on, requestID string, err error) {
@@ -97,19 +96,11 @@ func ParseAgeContext(context []byte) (on, requestID string, err error) {
 // least years old on day on (YYYY-MM-DD): the same day and month, years earlier, and 28 February
 // for a 29 February that the earlier year lacks.
 func AgeThreshold(on string, years int64) (int64, error) {
-	t, err := time.Parse(time.DateOnly, on)
+	d, err := certificate.AgeThresholdDate(on, years)
 	if err != nil {
-		return 0, fmt.Errorf("%w: the day asked %q is not a date YYYY-MM-DD", ErrInvalid, on)
+		return 0, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	y, m, d := t.Date()
-	if years < 1 || years > policy.MaxAgeYears || int64(y)-years < 1 {
-		return 0, fmt.Errorf("%w: no date %d years before %s", ErrInvalid, years, on)
-	}
-	ty := y - int(years)
-	if last := time.Date(ty, m+1, 0, 0, 0, 0, 0, time.UTC).Day(); d > last {
-		d = last
-	}
-	return commit.DayNumber(fmt.Sprintf("%04d-%02d-%02d", ty, m, d))
+	return commit.DayNumber(d)
 }
 
 // StatementOn returns the range-proof statement predicate p is proven with when asked on day on:

@@ -25,6 +25,10 @@ by --quorum of the --witness-key witnesses, that the entry issues this certifica
 content under the policy version named, and the signed status (the one in FILE, or a newer one
 given with --status, as GET /verify/<id>/status.json serves it).
 
+An age, such as a claim "at least 18", is proven as of the issue date: the threshold is that
+many years before it, and a proof asked on another day, or a claim it proves that is not true, is
+FAIL.
+
 The verdict is the first line: VALID, REVOKED (exit 3) or FAIL (exit 1).
 
 flags:`
@@ -93,6 +97,16 @@ func cmdVerifyCertificate(args []string, stdout, stderr io.Writer) error {
 	sort.Strings(keys)
 	for _, k := range keys {
 		fmt.Fprintf(stdout, "  claim %s: %v\n", k, rep.Claims[k])
+	}
+	for _, p := range rep.Proven {
+		what := fmt.Sprintf("%s %s (%s)", p.Field, p.Statement, p.Predicate)
+		if p.Claim != "" {
+			what = "claim " + p.Claim + ": " + what
+		}
+		if p.Statement.OnDates() {
+			what += fmt.Sprintf(": the date is on or before %s, %d years before the issue date %s; the date itself is not disclosed", p.Threshold, p.Statement.Min, p.On)
+		}
+		fmt.Fprintf(stdout, "  proven in zero knowledge: %s\n", what)
 	}
 	fmt.Fprintf(stdout, "  %d threshold proof(s) verified; issue entry %d is in %s at tree size %d, cosigned by at least %d of %d trusted witnesses\n",
 		rep.Proofs, rep.IssueEntry, rep.Checkpoint.Origin, rep.Checkpoint.Size, trust.Quorum, len(trust.Witnesses))

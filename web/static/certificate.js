@@ -24,6 +24,8 @@ const messages = {
     checkLedger: 'Issuance is entry {entry} of the ledger, under a checkpoint of {size} entries cosigned by {cosigners}',
     checkStatus: 'Status signed by the issuer', stepFailed: 'Failed: {step}',
     yes: 'yes', no: 'no',
+    provenAge: 'proven in this page without revealing the date: {field} is on or before {threshold}, at least {years} years before the issue date {on}',
+    provenClaim: 'proven in this page over a commitment: {field} {statement}',
   },
   'zh-CN': {
     title: '电子证照验证', language: '语言', checking: '正在验证…',
@@ -41,8 +43,18 @@ const messages = {
     checkLedger: '签发记录为账本第 {entry} 条，位于 {size} 条目的检查点之下，由 {cosigners} 共同签名',
     checkStatus: '状态由签发方签名', stepFailed: '未通过：{step}',
     yes: '是', no: '否',
+    provenAge: '已在本页验证零知识证明，未披露日期：{field} 不晚于 {threshold}，即签发日 {on} 之前至少 {years} 年',
+    provenClaim: '已在本页验证基于承诺的证明：{field} {statement}',
   },
 };
+
+// proofNote says what the proof behind a claim established (never a value: the evidence holds none).
+function proofNote(p) {
+  if (p.statement?.kind === 'ageAtLeast') return t('provenAge', { field: p.field, threshold: p.threshold, years: p.statement.min, on: p.on });
+  const st = p.statement ?? {};
+  const text = st.kind === 'atLeast' ? `≥ ${st.min}` : st.kind === 'atMost' ? `≤ ${st.max}` : `${st.min} … ${st.max}`;
+  return t('provenClaim', { field: p.field, statement: text });
+}
 
 const i18n = createI18n(messages);
 const t = (k, v) => i18n.t(k, v);
@@ -91,8 +103,12 @@ function render() {
     ['rule', c.ruleVersion], ['status', c.status], ['statusAsOf', c.statusAsOf], ['entry', c.issueEntry]];
   if (c.verifications != null) facts.push(['verifications', c.verifications]);
   clear($('#cert-facts')).append(...facts.flatMap(([k, v]) => [el('dt', { text: t(k) }), el('dd', { dataset: { fact: k }, text: String(v ?? '') })]));
-  clear($('#cert-claims')).append(...Object.entries(c.claims).sort().flatMap(([k, v]) => [
-    el('dt', { text: k }), el('dd', { dataset: { claim: k }, text: typeof v === 'boolean' ? t(v ? 'yes' : 'no') : String(v) })]));
+  clear($('#cert-claims')).append(...Object.entries(c.claims).sort().flatMap(([k, v]) => {
+    const proof = c.proofs.find((p) => p.claim === k);
+    return [el('dt', { text: k }), el('dd', { dataset: proof ? { claim: k, proven: 'true' } : { claim: k } },
+      typeof v === 'boolean' ? t(v ? 'yes' : 'no') : String(v),
+      proof ? el('small', { class: 'proven', dataset: { proof: proof.predicate }, text: ' — ' + proofNote(proof) }) : null)];
+  }));
   $('#checks').hidden = false;
   clear($('#check-list')).append(
     el('li', { dataset: { ok: 'true', check: 'signature' }, text: t('checkSignature', { key: c.issuer }) }),

@@ -24,11 +24,15 @@
 //   verifyRangeProof(commitmentHex, statement, contextBytes, proofBytes)
 //                              crypto/rangeproof's Verify, run in WebAssembly: resolves to "" when
 //                              the proof holds, else to the reason.
+//   ageProofStatement(p, id, validFrom)
+//                              what an age proof (statement ageAtLeast) verifies under: atMost the
+//                              day number of the threshold N years before the issue date, context
+//                              "govhub/age/v1 on <issue date> request <id>" (package certificate).
 //
 // The package credential (Go) is the signer; the browser test checks this module against the W3C
 // specification's own test vectors, and against credentials the hub signs.
 
-import { verifyCheckpoint, verifyInclusion, leafHash, fromBase64, toBase64, toHex, sha256 } from './verify.js';
+import { verifyCheckpoint, verifyInclusion, leafHash, fromBase64, toBase64, toHex, sha256, dayNumber } from './verify.js';
 
 const utf8 = new TextEncoder();
 const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
@@ -126,6 +130,39 @@ export async function verifyRangeProof(commitmentHex, statement, contextBytes, p
   return globalThis.govhubVerifyRangeProof(commitmentHex, JSON.stringify(statement), toBase64(contextBytes), toBase64(proofBytes));
 }
 
+// ---- ages: a proof that a sensitive date is at least N years before the issue date ----
+//
+// ageThresholdDate(on, years) is the latest birth date (YYYY-MM-DD) of someone at least years old
+// on day on: the same day and month, years earlier, and 28 February for a 29 February the earlier
+// year lacks (Go: certificate.AgeThresholdDate). ageProofStatement(p, id, validFrom) checks an age
+// proof's evidence (statement kind ageAtLeast, min years) as certificate.ProofEvidence.RangeStatement
+// does: its day asked (on) is the UTC date of the certificate's validFrom, its threshold is
+// ageThresholdDate(on, min); and returns what the range proof must verify under: atMost the
+// threshold's day number, with the context "govhub/age/v1 on <day> request <certificate id>".
+
+export function ageThresholdDate(on, years) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(typeof on === 'string' ? on : '');
+  if (!m) throw new TypeError('the day asked is not a date YYYY-MM-DD');
+  dayNumber(on); // a real date
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (!Number.isSafeInteger(years) || years < 1 || years > 150 || y - years < 1) throw new TypeError(`no date ${years} years before ${on}`);
+  const ty = y - years;
+  const last = new Date(0);
+  last.setUTCFullYear(ty, mo, 0); // day 0 of the next month: the last of this one
+  const day = Math.min(d, last.getUTCDate());
+  return `${String(ty).padStart(4, '0')}-${m[2]}-${String(day).padStart(2, '0')}`;
+}
+
+export function ageProofStatement(p, id, validFrom) {
+  const issued = /^(\d{4}-\d{2}-\d{2})T/.exec(typeof validFrom === 'string' ? validFrom : '');
+  if (!issued || Number.isNaN(Date.parse(validFrom))) throw new TypeError('the certificate has no issue time');
+  const day = new Date(Date.parse(validFrom)).toISOString().slice(0, 10); // the UTC date
+  if (p.on !== day) throw new TypeError(`the age was asked on ${p.on}, not on the issue date ${day}`);
+  const want = ageThresholdDate(day, p.statement?.min);
+  if (p.threshold !== want) throw new TypeError(`the threshold day is ${p.threshold}, but ${p.statement?.min} years before the issue date ${day} is ${want}`);
+  return { statement: { kind: 'atMost', min: 0, max: dayNumber(want) }, context: utf8.encode(`govhub/age/v1 on ${day} request ${id}`) };
+}
+
 // ---- a whole certificate: the document GET /verify/<id>.json serves ----
 //
 // verifyCertificate(doc, trust) checks a verification document (format
@@ -141,6 +178,9 @@ export async function verifyRangeProof(commitmentHex, statement, contextBytes, p
 // issueEntry)), under the policy version the evidence names; and the status credential's
 // signature and subject. It resolves to {ok: true, report} or {ok: false, step, message}; the
 // steps are signature, proofs, ledger, status.
+//
+// An age proof (statement ageAtLeast) is checked at the threshold of the issue date
+// (ageProofStatement), and a claim a proof names must state true.
 
 const CERT_FORMAT = 'govhub/certificate-verification/v1';
 const CERT_PREFIX = 'urn:govhub:certificate:';
@@ -228,16 +268,27 @@ async function checkCertificate(doc, trust, wasmBase) {
   const ev = cred.evidence?.[0];
   if (ev?.type !== 'GovHubRuleDecision') certFail('signature', 'the credential has no rule decision as evidence');
 
-  // The threshold proofs, bound to the certificate id.
-  const ctx = utf8.encode(id);
+  // The threshold proofs, bound to the certificate id; an age as of the issue date; each claim a
+  // proof names must state true.
+  const claims = cred.credentialSubject?.claims ?? {};
+  const proven = [];
   for (const p of ev.proofs ?? []) {
     let reason;
     try {
-      reason = await verifyRangeProof(p.commitment, p.statement, ctx, fromBase64(p.proof), wasmBase);
+      let statement = p.statement;
+      let ctx = utf8.encode(id);
+      if (p.statement?.kind === 'ageAtLeast') {
+        ({ statement, context: ctx } = ageProofStatement(p, id, cred.validFrom));
+      } else if (p.on !== undefined || p.threshold !== undefined) {
+        throw new TypeError('a statement about integers has no day asked or threshold day');
+      }
+      reason = await verifyRangeProof(p.commitment, statement, ctx, fromBase64(p.proof), wasmBase);
     } catch (e) {
       reason = e.message;
     }
     if (reason !== '') certFail('proofs', `the proof that ${p.field} satisfies ${p.predicate} does not verify: ${reason}`);
+    if (p.claim !== undefined && claims[p.claim] !== true) certFail('proofs', `the proof of claim ${p.claim} stands beside a claim that does not state true`);
+    proven.push({ field: p.field, predicate: p.predicate, statement: p.statement, on: p.on ?? null, threshold: p.threshold ?? null, claim: p.claim ?? null });
   }
 
   // The issue entry, included under a checkpoint signed by the log and cosigned by the witnesses.
@@ -279,7 +330,7 @@ async function checkCertificate(doc, trust, wasmBase) {
   return {
     id, issuer: cred.issuer, name: cred.name, type: subject.certificateType, claims: subject.claims ?? {},
     issued: cred.validFrom, ruleVersion: ev.ruleVersion, policyVersion: ev.policyVersion,
-    issuingDepartment: ev.issuingDepartment, purpose: ev.purpose, proofs: (ev.proofs ?? []).map((p) => ({ field: p.field, predicate: p.predicate, statement: p.statement })),
+    issuingDepartment: ev.issuingDepartment, purpose: ev.purpose, proofs: proven,
     issueEntry: receipt.index, checkpoint: { origin: cp.origin, size: Number(cp.size), root: toHex(cp.root), cosigners: cp.cosigners },
     status: st.credentialSubject.status, revokedAt: st.credentialSubject.revokedAt ?? null, revokeReason: st.credentialSubject.reason ?? null,
     statusAsOf: st.validFrom, verifications: doc.verifications ?? null,
