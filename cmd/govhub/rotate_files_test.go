@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -519,3 +520,61 @@ func TestOfficialsKeyRotationUnderLoad(t *testing.T) {
 		t.Errorf("the restored officials keys: %d keys, %v; want the new one then the old one", len(got), err)
 	}
 }
+
+// Hubs sharing key files: when another instance rotates the credential and officials keys (here,
+// their files are changed as its rotation changes them), this hub takes the new keys up on its
+// next reading of the files: it signs with the new credential key while its DID document keeps
+// the old one, and names officials under the new officials key.
+func TestRotatedKeyFilesAreFollowed(t *testing.T) {
+	h := startHub(t, 6)
+	dir := filepath.Join(h.dir, "keys")
+	oldCred := h.app.fileKeys.credential.Public()[0]
+	oldOfficials, err := keys.ReadSymmetric(filepath.Join(dir, "officials.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.app.reloadKeyFiles(dir); err != nil {
+		t.Fatalf("reading unchanged key files: %v", err)
+	}
+	if got := h.app.fileKeys.credential.Public(); len(got) != 1 || !got[0].Equal(oldCred) {
+		t.Fatalf("unchanged key files changed the credential keys to %v", got)
+	}
+
+	// The other instance's rotations, as they leave the files.
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	if err := appendPreviousFile(dir, previousCredentialKeysFile, previousCredentialKey{PublicKeyMultibase: credential.Multikey(oldCred), RetiredAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	pem, _ := keys.EncodeEd25519(priv)
+	if err := keys.Replace(filepath.Join(dir, "credential.key"), pem); err != nil {
+		t.Fatal(err)
+	}
+	newOfficials := bytes.Repeat([]byte{0x5a}, 32)
+	if err := appendPreviousFile(dir, previousOfficialsKeysFile, previousOfficialsKey{Key: oldOfficials, RetiredAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := keys.Replace(filepath.Join(dir, "officials.key"), []byte(base64Line(newOfficials))); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.app.reloadKeyFiles(dir); err != nil {
+		t.Fatalf("reading the rotated key files: %v", err)
+	}
+	if got := h.app.fileKeys.credential.Public(); len(got) != 2 || !got[0].Equal(pub) || !got[1].Equal(oldCred) {
+		t.Fatalf("after the other instance's rotation the credential keys are %v, want the new key then the old one", got)
+	}
+	code, did := h.getJSON("/.well-known/did.json")
+	if got := didKeys(t, did); code != http.StatusOK || strings.Join(got, " ") != credential.Multikey(pub)+" "+credential.Multikey(oldCred) {
+		t.Errorf("the DID document lists %v", got)
+	}
+	page := httptest.NewRecorder()
+	h.handler.ServeHTTP(page, httptest.NewRequest(http.MethodGet, "/verify/c-AAAAAAAAAAAAAAAAAAAAAAAAAA", nil))
+	if !strings.Contains(page.Body.String(), `"issuerKeys":["`+credential.Multikey(pub)+`","`+credential.Multikey(oldCred)+`"]`) {
+		t.Errorf("the verification page does not pin both keys")
+	}
+	e, _ := h.receiptEntry(h.query(h.token(taxClerk), taxQuery, map[string]any{"id": h.findCitizen(6, "tax").ID}))
+	if got, want := hex.EncodeToString(e.Official), subject.Official(newOfficials, "tax", taxClerk.Subject); got != want {
+		t.Errorf("an entry names %s, want %s (the new officials key's)", got, want)
+	}
+}
+
+func base64Line(b []byte) string { return base64.StdEncoding.EncodeToString(b) + "\n" }
