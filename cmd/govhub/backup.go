@@ -32,8 +32,8 @@ subcommands:
             officers: --officer NAME=AGE_RECIPIENT (repeat) --threshold K --out DIR
   restore   restore the keys into an empty data directory from the bundle and K officers'
             shares: --bundle F --share FILE=AGE_IDENTITY_FILE (repeat)
-  rotate    rotate the running hub's master key without stopping it, re-wrapping every data
-            key under the new one in the background: [--wait]
+  rotate    rotate a key of the running hub without stopping it: --key master (the default;
+            data keys re-wrapped in the background, [--wait]), token, credential or officials
 
 Run 'govhub keys <subcommand> -h' for its flags.
 `
