@@ -42,6 +42,7 @@ import (
 	"time"
 
 	"github.com/govhub/govhub/auth"
+	"github.com/govhub/govhub/credential"
 	"github.com/govhub/govhub/crypto/keys"
 	"github.com/govhub/govhub/crypto/seal"
 	"github.com/govhub/govhub/hub"
@@ -229,13 +230,26 @@ type keysStatus struct {
 	Rewrapping  bool               `json:"rewrapping"`
 	Rewrap      hub.RewrapProgress `json:"rewrap"`
 	RewrapError string             `json:"rewrapError,omitempty"`
+	// CredentialKeys are the credential keys (Multikeys) the DID document lists, the current first.
+	CredentialKeys []string `json:"credentialKeys,omitempty"`
+	// Officials names the current officials key (officialsKeyID, as its rotation entry does).
+	Officials string `json:"officials,omitempty"`
 	Rotation    *hub.Rotation      `json:"rotation,omitempty"` // POST /admin/keys/rotate: what it did
 }
 
 func (a *app) keysStatus() keysStatus {
 	running, p, errText, _ := a.rewrap.snapshot()
 	files, _ := masterKeyFiles(a.cfg.path("keys"))
-	return keysStatus{Master: a.keys.master.Current(), MasterFiles: files, Rewrapping: running, Rewrap: p, RewrapError: errText}
+	st := keysStatus{Master: a.keys.master.Current(), MasterFiles: files, Rewrapping: running, Rewrap: p, RewrapError: errText}
+	if a.fileKeys.credential != nil {
+		for _, k := range a.fileKeys.credential.Public() {
+			st.CredentialKeys = append(st.CredentialKeys, credential.Multikey(k))
+		}
+	}
+	if k, err := keys.ReadSymmetric(a.cfg.path("keys", "officials.key")); err == nil {
+		st.Officials = officialsKeyID(k)
+	}
+	return st
 }
 
 // keysHandler serves GET /admin/keys and POST /admin/keys/rotate (operators only).

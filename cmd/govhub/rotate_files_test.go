@@ -575,6 +575,18 @@ func TestRotatedKeyFilesAreFollowed(t *testing.T) {
 	if got, want := hex.EncodeToString(e.Official), subject.Official(newOfficials, "tax", taxClerk.Subject); got != want {
 		t.Errorf("an entry names %s, want %s (the new officials key's)", got, want)
 	}
+	// GET /admin/keys shows the keys in use.
+	req := httptest.NewRequest(http.MethodGet, keysPath, nil)
+	req.Header.Set("Authorization", "Bearer "+h.token(operator))
+	w := httptest.NewRecorder()
+	h.handler.ServeHTTP(w, req)
+	var st keysStatus
+	if err := json.Unmarshal(w.Body.Bytes(), &st); err != nil || w.Code != http.StatusOK {
+		t.Fatalf("GET /admin/keys = %d %s", w.Code, w.Body.String())
+	}
+	if strings.Join(st.CredentialKeys, " ") != credential.Multikey(pub)+" "+credential.Multikey(oldCred) || st.Officials != officialsKeyID(newOfficials) {
+		t.Errorf("GET /admin/keys = %s", w.Body.String())
+	}
 }
 
 func base64Line(b []byte) string { return base64.StdEncoding.EncodeToString(b) + "\n" }
