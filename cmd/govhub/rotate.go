@@ -233,8 +233,8 @@ type keysStatus struct {
 	// CredentialKeys are the credential keys (Multikeys) the DID document lists, the current first.
 	CredentialKeys []string `json:"credentialKeys,omitempty"`
 	// Officials names the current officials key (officialsKeyID, as its rotation entry does).
-	Officials string `json:"officials,omitempty"`
-	Rotation    *hub.Rotation      `json:"rotation,omitempty"` // POST /admin/keys/rotate: what it did
+	Officials string        `json:"officials,omitempty"`
+	Rotation  *hub.Rotation `json:"rotation,omitempty"` // POST /admin/keys/rotate: what it did
 }
 
 func (a *app) keysStatus() keysStatus {
