@@ -176,6 +176,38 @@ func Sign(doc map[string]any, key ed25519.PrivateKey, did string, created time.T
 	return json.Marshal(secured)
 }
 
+// DIDDocument returns the issuer's DID document (JSON) listing keys, the current credential key
+// first and then the keys it replaced, newest first, so that certificates and statuses signed
+// before a rotation still verify: each key is its own verification method (the DID with the key's
+// Multikey as fragment, credential.VerificationMethodID), controlled by the DID and listed under
+// assertionMethod. A key given twice is listed once.
+func DIDDocument(did string, keys ...ed25519.PublicKey) ([]byte, error) {
+	if len(keys) == 0 {
+		return nil, errors.New("certificate: a DID document needs a key")
+	}
+	var doc map[string]any
+	var methods, assertions []any
+	seen := map[string]bool{}
+	for _, k := range keys {
+		d, err := credential.DIDWebDocument(did, k)
+		if err != nil {
+			return nil, err
+		}
+		vm := credential.VerificationMethodID(did, k)
+		if seen[vm] {
+			continue
+		}
+		seen[vm] = true
+		if doc == nil {
+			doc = d
+		}
+		methods = append(methods, d["verificationMethod"].([]any)...)
+		assertions = append(assertions, d["assertionMethod"].([]any)...)
+	}
+	doc["verificationMethod"], doc["assertionMethod"] = methods, assertions
+	return json.Marshal(doc)
+}
+
 // Status is a certificate's status as a signed status credential states it.
 type Status struct {
 	Certificate string    // the certificate id
@@ -227,7 +259,25 @@ type Trust struct {
 	// IssuerKey, if set, pins the credential key; otherwise the key the served DID document
 	// names is used (the issue entry on the witnessed log still binds the credential's content).
 	IssuerKey ed25519.PublicKey
+	// IssuerKeys, if set, pins a set of credential keys (the current one and those it replaced,
+	// for certificates issued before a key rotation): the signing key must be one of them, or
+	// IssuerKey.
+	IssuerKeys []ed25519.PublicKey
 }
+
+// pinned reports whether key is one the trust pins, or true when it pins none.
+func (t Trust) pinned(key ed25519.PublicKey) bool {
+	if t.IssuerKey == nil && len(t.IssuerKeys) == 0 {
+		return true
+	}
+	if t.IssuerKey != nil && key.Equal(t.IssuerKey) {
+		return true
+	}
+	return slices.ContainsFunc(t.IssuerKeys, func(k ed25519.PublicKey) bool { return key.Equal(k) })
+}
+
+// pins reports whether the trust pins issuer keys.
+func (t Trust) pins() bool { return t.IssuerKey != nil || len(t.IssuerKeys) > 0 }
 
 // Report is the outcome of a verification.
 type Report struct {
@@ -272,7 +322,7 @@ func Check(file []byte, statusFile []byte, trust Trust) (Report, error) {
 		if err != nil {
 			return nil, err
 		}
-		if trust.IssuerKey != nil && !key.Equal(trust.IssuerKey) {
+		if !trust.pinned(key) {
 			return nil, errors.New("the credential is signed by a key other than the pinned issuer key")
 		}
 		signer = key
@@ -290,7 +340,7 @@ func Check(file []byte, statusFile []byte, trust Trust) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	rep.IssuerKey, rep.IssuerKeyPinned = credential.Multikey(signer), trust.IssuerKey != nil
+	rep.IssuerKey, rep.IssuerKeyPinned = credential.Multikey(signer), trust.pins()
 	ev, _ := evidence(doc)
 	proofs, _ := ev["proofs"].([]any)
 	if len(proofs) > 0 && rep.Issued.IsZero() {
@@ -444,7 +494,7 @@ func checkStatusFile(raw []byte, rep Report, trust Trust) (Status, error) {
 		if err != nil {
 			return nil, err
 		}
-		if trust.IssuerKey != nil && !key.Equal(trust.IssuerKey) {
+		if !trust.pinned(key) {
 			return nil, errors.New("signed by a key other than the pinned issuer key")
 		}
 		return key, nil

@@ -15,7 +15,6 @@ import (
 
 	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/certificate"
-	"github.com/govhub/govhub/credential"
 	"github.com/govhub/govhub/dataset"
 	"github.com/govhub/govhub/internal/usecase"
 	"github.com/govhub/govhub/ledger"
@@ -96,6 +95,9 @@ type CertificatesConfig struct {
 	// document (DIDDocument) is served at /.well-known/did.json.
 	Key ed25519.PrivateKey
 	DID string
+	// Keys, if set, replaces Key: the credential key and the keys it replaced, rotated by the
+	// caller (NewCredentialKeys of DID).
+	Keys *CredentialKeys
 	// BaseURL is the hub's public URL ("https://hub.example"), for status links.
 	BaseURL string
 	// Published and Proofs give the issue entry's receipt (a ledger.Log and its Reader).
@@ -117,9 +119,8 @@ type Certificates struct {
 	rd     *Reader
 	store  CertificateStore
 	apps   ApplicationStore
-	key    ed25519.PrivateKey
+	keys   *CredentialKeys
 	did    string
-	didDoc []byte
 	base   string
 	pub    Publisher
 	proofs ProofReader
@@ -142,23 +143,24 @@ const issueReceiptCache = 4096
 
 // NewCertificates checks cfg and returns the capability.
 func NewCertificates(cfg CertificatesConfig) (*Certificates, error) {
-	if cfg.Reader == nil || cfg.Store == nil || cfg.Applications == nil || len(cfg.Key) != ed25519.PrivateKeySize || cfg.DID == "" || cfg.BaseURL == "" ||
+	if cfg.Reader == nil || cfg.Store == nil || cfg.Applications == nil || len(cfg.Key) != ed25519.PrivateKeySize && cfg.Keys == nil || cfg.DID == "" || cfg.BaseURL == "" ||
 		cfg.Published == nil || cfg.Proofs == nil || cfg.LogKey == "" {
 		return nil, errors.New("hub: NewCertificates needs a reader, a store, the credential key, a did:web DID, a base URL, the ledger and the log key")
 	}
-	doc, err := credential.DIDWebDocument(cfg.DID, cfg.Key.Public().(ed25519.PublicKey))
-	if err != nil {
-		return nil, fmt.Errorf("hub: the issuer DID: %w", err)
-	}
-	raw, err := json.Marshal(doc)
-	if err != nil {
-		return nil, err
+	ks := cfg.Keys
+	if ks == nil {
+		var err error
+		if ks, err = NewCredentialKeys(cfg.DID, cfg.Key); err != nil {
+			return nil, fmt.Errorf("hub: the issuer DID: %w", err)
+		}
+	} else if ks.did != cfg.DID {
+		return nil, fmt.Errorf("hub: the credential keys are %s's, not %s's", ks.did, cfg.DID)
 	}
 	receipts, err := lru.New[uint64, ledger.Proof](issueReceiptCache)
 	if err != nil {
 		return nil, err
 	}
-	return &Certificates{rd: cfg.Reader, store: cfg.Store, apps: cfg.Applications, key: cfg.Key, did: cfg.DID, didDoc: raw, base: strings.TrimSuffix(cfg.BaseURL, "/"),
+	return &Certificates{rd: cfg.Reader, store: cfg.Store, apps: cfg.Applications, keys: ks, did: cfg.DID, base: strings.TrimSuffix(cfg.BaseURL, "/"),
 		pub: cfg.Published, proofs: cfg.Proofs, logKey: cfg.LogKey, wkeys: slices.Clone(cfg.WitnessKeys), quorum: cfg.Quorum, issueReceipts: receipts,
 		counter: cfg.Counter, statuses: newStatusCache()}, nil
 }
@@ -169,7 +171,7 @@ func (cs *Certificates) Types() []policy.CertificateType {
 }
 
 // DIDDocument returns the issuer's DID document (JSON), served at /.well-known/did.json.
-func (cs *Certificates) DIDDocument() []byte { return slices.Clone(cs.didDoc) }
+func (cs *Certificates) DIDDocument() []byte { return cs.keys.DIDDocument() }
 
 // Application is an application as its citizen or its department sees it.
 type Application = store.Application
@@ -562,7 +564,8 @@ func (cs *Certificates) issue(ctx context.Context, issuer auth.Principal, t poli
 	if err := certificate.SetIssueEntry(doc, r.Index); err != nil {
 		return nil, err
 	}
-	signed, err := certificate.Sign(doc, cs.key, cs.did, now)
+	key, _ := cs.keys.signing()
+	signed, err := certificate.Sign(doc, key, cs.did, now)
 	if err != nil {
 		return nil, fmt.Errorf("signing certificate %s: %w", certID, err)
 	}
@@ -677,12 +680,12 @@ func (cs *Certificates) Verify(ctx context.Context, id string) ([]byte, error) {
 		}
 		c.Verifications++
 	}
-	status, err := cs.signedStatus(c)
+	status, didDoc, err := cs.signedStatus(c)
 	if err != nil {
 		return nil, err
 	}
 	return json.Marshal(certificate.Verification{Format: certificate.VerificationFormat, Credential: c.Credential, Status: status,
-		IssueReceipt: string(receipt.Marshal()), DIDDocument: cs.didDoc, LogKey: cs.logKey, WitnessKeys: cs.wkeys, Quorum: cs.quorum,
+		IssueReceipt: string(receipt.Marshal()), DIDDocument: didDoc, LogKey: cs.logKey, WitnessKeys: cs.wkeys, Quorum: cs.quorum,
 		Verifications: c.Verifications})
 }
 
@@ -699,29 +702,32 @@ func (cs *Certificates) Status(ctx context.Context, id string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	status, err := cs.signedStatus(c)
+	status, didDoc, err := cs.signedStatus(c)
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(certificate.StatusFile{Format: certificate.StatusFormat, Status: status, DIDDocument: cs.didDoc})
+	return json.Marshal(certificate.StatusFile{Format: certificate.StatusFormat, Status: status, DIDDocument: didDoc})
 }
 
-// signedStatus signs c's status as of now (the current second), or returns the one signed for
-// that second and state.
-func (cs *Certificates) signedStatus(c store.Certificate) ([]byte, error) {
+// signedStatus signs c's status as of now (the current second) with the current credential key,
+// or returns the one signed for that second and state, with the DID document that lists the
+// current key and those before it (a status signed in the second of a key rotation by the key
+// before is still listed there).
+func (cs *Certificates) signedStatus(c store.Certificate) ([]byte, []byte, error) {
 	now := cs.rd.now().UTC().Truncate(time.Second)
+	key, didDoc := cs.keys.signing()
 	if b, ok := cs.statuses.get(c.ID, now, c.Revoked); ok {
-		return b, nil
+		return b, didDoc, nil
 	}
-	b, err := cs.signStatus(c, now)
+	b, err := cs.signStatus(c, now, key)
 	if err == nil {
 		cs.statuses.put(c.ID, now, c.Revoked, b)
 	}
-	return b, err
+	return b, didDoc, err
 }
 
-// signStatus signs c's status as of now.
-func (cs *Certificates) signStatus(c store.Certificate, now time.Time) ([]byte, error) {
+// signStatus signs c's status as of now with key.
+func (cs *Certificates) signStatus(c store.Certificate, now time.Time, key ed25519.PrivateKey) ([]byte, error) {
 	st := certificate.Status{Certificate: c.ID, State: certificate.StatusValid, AsOf: now}
 	if c.Revoked {
 		st.State, st.RevokedAt, st.Reason, st.RevokeEntry = certificate.StatusRevoked, c.RevokedAt, c.RevokeReason, c.RevokeIndex
@@ -729,7 +735,7 @@ func (cs *Certificates) signStatus(c store.Certificate, now time.Time) ([]byte, 
 			st.AsOf = c.RevokedAt
 		}
 	}
-	return certificate.Sign(certificate.UnsignedStatus(cs.did, st), cs.key, cs.did, now)
+	return certificate.Sign(certificate.UnsignedStatus(cs.did, st), key, cs.did, now)
 }
 
 // MyApplications returns a citizen's applications, newest first (at most 100), with their steps,

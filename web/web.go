@@ -87,6 +87,11 @@ type Config struct {
 	// verification page pins; empty: the page takes the key the issuer's DID document names (the
 	// issue entry on the witnessed ledger still binds the certificate's content).
 	IssuerKey string
+	// IssuerKeys, if set, are every credential key the page accepts (Multikeys): the current one
+	// and those it replaced (a key rotation), so that certificates issued before still verify. The
+	// page picks the key the DID document names for the proof's verification method and requires
+	// it to be one of these (or IssuerKey).
+	IssuerKeys []string
 	// Demo says the hub runs as govhub demo: the portal then offers to choose a demo citizen
 	// (the hub's demo-only token endpoint, DemoCitizenTokenPath).
 	Demo bool
@@ -103,6 +108,7 @@ type Trust struct {
 	WitnessKeys []string `json:"witnessKeys"`
 	Quorum      int      `json:"quorum"`
 	IssuerKey   string   `json:"issuerKey,omitempty"`
+	IssuerKeys  []string `json:"issuerKeys,omitempty"`
 	Demo        bool     `json:"demo"`
 	// DemoTokenPath is DemoCitizenTokenPath under the demo, empty otherwise.
 	DemoTokenPath string `json:"demoTokenPath,omitempty"`
@@ -111,7 +117,7 @@ type Trust struct {
 // configJSON renders cfg's trusted keys for a page. encoding/json escapes <, > and &, so the text
 // cannot end the <script> element it sits in.
 func configJSON(cfg Config) string {
-	tr := Trust{LogKey: cfg.LogKey, WitnessKeys: cfg.WitnessKeys, Quorum: cfg.Quorum, IssuerKey: cfg.IssuerKey, Demo: cfg.Demo}
+	tr := Trust{LogKey: cfg.LogKey, WitnessKeys: cfg.WitnessKeys, Quorum: cfg.Quorum, IssuerKey: cfg.IssuerKey, IssuerKeys: cfg.IssuerKeys, Demo: cfg.Demo}
 	if tr.WitnessKeys == nil {
 		tr.WitnessKeys = []string{}
 	}

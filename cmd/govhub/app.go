@@ -306,6 +306,9 @@ type app struct {
 	// token key rotations (rotate.go).
 	ownVerifier   *auth.Verifier
 	tokenRotation sync.Mutex
+	// fileKeys: the credential and officials key rotations, and the pages pinning the credential
+	// keys (rotate_files.go).
+	fileKeys fileKeyRotation
 }
 
 // openApp opens everything a serving hub needs, checks the ledger against its latest checkpoint,
@@ -461,6 +464,7 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	}
 	go follower.Watch(life, policyPollInterval, cfg.Logger)
 	a.rewrapInBackground(life, false) // a rotation whose re-wrap did not finish before a stop
+	go a.followKeyFiles(life)         // credential and officials keys rotated by another instance
 	if err := a.openSealed(life, engine); err != nil {
 		return nil, err
 	}
@@ -769,8 +773,9 @@ func (a *app) handler() http.Handler {
 			mux.Handle("GET "+web.GraphiQLAssetsPath, web.GraphiQLAssets())
 		}
 	}
-	pages := web.Handler(a.pagesConfig())
-	a.verifyPage = pages // GET /verify/<id>, through certificateRoutes
+	a.fileKeys.pages.store(web.Handler(a.pagesConfig()))
+	pages := &a.fileKeys.pages // built again when the credential key rotates
+	a.verifyPage = pages       // GET /verify/<id>, through certificateRoutes
 	mux.Handle("GET /console", pages)
 	mux.Handle("GET /portal", pages)
 	if a.demo {

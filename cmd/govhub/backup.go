@@ -32,8 +32,8 @@ subcommands:
             officers: --officer NAME=AGE_RECIPIENT (repeat) --threshold K --out DIR
   restore   restore the keys into an empty data directory from the bundle and K officers'
             shares: --bundle F --share FILE=AGE_IDENTITY_FILE (repeat)
-  rotate    rotate the running hub's master key without stopping it, re-wrapping every data
-            key under the new one in the background: [--wait]
+  rotate    rotate a key of the running hub without stopping it: --key master (the default;
+            data keys re-wrapped in the background, [--wait]), token, credential or officials
 
 Run 'govhub keys <subcommand> -h' for its flags.
 `
@@ -194,10 +194,11 @@ func cmdKeysRestore(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("the bundle has no %s", name)
 		}
 	}
-	// The fixed key files and every rotated master key (master-N.key) the bundle carries.
+	// The fixed key files, every rotated master key (master-N.key) and the previous-keys files
+	// (rotate.go) the bundle carries.
 	restored := 0
 	for name, b := range files {
-		if !slices.Contains(keyFiles, name) && !masterFileRE.MatchString(name) {
+		if !slices.Contains(keyFiles, name) && !masterFileRE.MatchString(name) && !slices.Contains(previousKeyFiles, name) {
 			return fmt.Errorf("the bundle holds %q, which is not a key file of a data directory", name)
 		}
 		if err := keys.Write(filepath.Join(dir, name), b); err != nil {

@@ -13,7 +13,9 @@ import (
 
 // cmdOfficial runs "govhub official resolve --department D PSEUDONYM": the token subject behind an
 // entry's official line, for that department's officers. Another department's pseudonym, or one
-// the directory does not hold, is refused in the same words.
+// the directory does not hold, is refused in the same words. It tries every officials key the
+// data directory holds, the current one (keys/officials.key) first, then those rotated out
+// (keys/officials.previous.json), newest first, so entries from before a rotation still resolve.
 const officialUsage = `usage: govhub official <subcommand> [flags]
 
 subcommands:
@@ -52,7 +54,10 @@ func cmdOfficial(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	key, err := readHubKey(cfg.DataDir, "officials.key", keys.ReadSymmetric)
+	if _, err := readHubKey(cfg.DataDir, "officials.key", keys.ReadSymmetric); err != nil {
+		return err
+	}
+	officialsKeys, err := officialsKeys(cfg.path("keys")) // rotate_files.go
 	if err != nil {
 		return err
 	}
@@ -61,10 +66,24 @@ func cmdOfficial(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer st.closeReader(context.WithoutCancel(ctx))
-	subject, err := usecase.ResolveOfficial(ctx, key, st.store, *dept, names[0])
+	subject, err := resolveOfficial(ctx, officialsKeys, st.store, *dept, names[0])
 	if err != nil {
 		return err
 	}
 	_, err = fmt.Fprintln(stdout, subject)
 	return err
+}
+
+// resolveOfficial resolves pseudonym with each of keys in turn (newest first): the first under
+// which the department's directory entry opens and names that pseudonym wins.
+func resolveOfficial(ctx context.Context, keys [][]byte, dir usecase.OfficialLookup, department, pseudonym string) (string, error) {
+	err := usecase.ErrUnknownOfficial
+	for _, key := range keys {
+		var s string
+		s, err = usecase.ResolveOfficial(ctx, key, dir, department, pseudonym)
+		if !errors.Is(err, usecase.ErrUnknownOfficial) {
+			return s, err
+		}
+	}
+	return "", err
 }

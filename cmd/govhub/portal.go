@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/govhub/govhub/auth"
+	"github.com/govhub/govhub/credential"
 	"github.com/govhub/govhub/web"
 )
 
@@ -21,6 +22,16 @@ var demoCitizenID = regexp.MustCompile(`^C[0-9]{6}$`)
 func (a *app) pagesConfig() web.Config {
 	c := web.Config{GraphQLPath: "/graphql", LogKey: a.keys.log.VerifierKey, Quorum: a.witnessQuorum, Demo: a.demo,
 		IssuerKey: a.credentialKey}
+	if ks := a.fileKeys.credential; ks != nil {
+		// Every credential key, the current one first: certificates from before a rotation verify.
+		c.IssuerKeys = nil
+		for i, k := range ks.Public() {
+			if i == 0 {
+				c.IssuerKey = credential.Multikey(k)
+			}
+			c.IssuerKeys = append(c.IssuerKeys, credential.Multikey(k))
+		}
+	}
 	for _, w := range a.cfg.Witnesses {
 		c.WitnessKeys = append(c.WitnessKeys, w.VerifierKey)
 	}

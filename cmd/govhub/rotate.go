@@ -1,6 +1,7 @@
 package main
 
-// Key rotation without downtime: the master sealing key and the token issuer key.
+// Key rotation without downtime: the master sealing key and the token issuer key (here), the
+// credential key and the officials key (rotate_files.go).
 //
 // The master keys live in the data directory's keys/: master.key is the first, and each rotation
 // adds master-2.key, master-3.key, … (never replacing a file); the highest number is current.
@@ -41,6 +42,7 @@ import (
 	"time"
 
 	"github.com/govhub/govhub/auth"
+	"github.com/govhub/govhub/credential"
 	"github.com/govhub/govhub/crypto/keys"
 	"github.com/govhub/govhub/crypto/seal"
 	"github.com/govhub/govhub/hub"
@@ -228,13 +230,26 @@ type keysStatus struct {
 	Rewrapping  bool               `json:"rewrapping"`
 	Rewrap      hub.RewrapProgress `json:"rewrap"`
 	RewrapError string             `json:"rewrapError,omitempty"`
-	Rotation    *hub.Rotation      `json:"rotation,omitempty"` // POST /admin/keys/rotate: what it did
+	// CredentialKeys are the credential keys (Multikeys) the DID document lists, the current first.
+	CredentialKeys []string `json:"credentialKeys,omitempty"`
+	// Officials names the current officials key (officialsKeyID, as its rotation entry does).
+	Officials string        `json:"officials,omitempty"`
+	Rotation  *hub.Rotation `json:"rotation,omitempty"` // POST /admin/keys/rotate: what it did
 }
 
 func (a *app) keysStatus() keysStatus {
 	running, p, errText, _ := a.rewrap.snapshot()
 	files, _ := masterKeyFiles(a.cfg.path("keys"))
-	return keysStatus{Master: a.keys.master.Current(), MasterFiles: files, Rewrapping: running, Rewrap: p, RewrapError: errText}
+	st := keysStatus{Master: a.keys.master.Current(), MasterFiles: files, Rewrapping: running, Rewrap: p, RewrapError: errText}
+	if a.fileKeys.credential != nil {
+		for _, k := range a.fileKeys.credential.Public() {
+			st.CredentialKeys = append(st.CredentialKeys, credential.Multikey(k))
+		}
+	}
+	if k, err := keys.ReadSymmetric(a.cfg.path("keys", "officials.key")); err == nil {
+		st.Officials = officialsKeyID(k)
+	}
+	return st
 }
 
 // keysHandler serves GET /admin/keys and POST /admin/keys/rotate (operators only).
@@ -259,8 +274,12 @@ func (a *app) keysHandler(life context.Context) http.Handler {
 			rot, err = a.rotation.RotateMaster(r.Context(), p)
 		case "token":
 			rot, err = a.rotateTokenKey(r.Context(), p)
+		case "credential":
+			rot, err = a.rotateCredentialKey(r.Context(), p)
+		case "officials":
+			rot, err = a.rotateOfficialsKey(r.Context(), p)
 		default:
-			http.Error(w, fmt.Sprintf("cannot rotate %q: the choices are master and token", req.Key), http.StatusBadRequest)
+			http.Error(w, fmt.Sprintf("cannot rotate %q: the choices are master, token, credential and officials", req.Key), http.StatusBadRequest)
 			return
 		}
 		if err != nil {
@@ -285,7 +304,7 @@ func writeJSONResponse(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-const keysRotateUsage = `usage: govhub keys rotate [--key master|token] [--wait] [--data-dir DIR] [--hub URL] [--token T]
+const keysRotateUsage = `usage: govhub keys rotate [--key master|token|credential|officials] [--wait] [--data-dir DIR] [--hub URL] [--token T]
 
 Rotates a key of the running hub without stopping it; the rotation goes on the ledger first.
 
@@ -294,6 +313,15 @@ Rotates a key of the running hub without stopping it; the rotation goes on the l
           again in the background (--wait follows the re-wrap until it is done).
   token   the token issuer key: keys/issuer.key is replaced; tokens signed by the old key are
           accepted until they expire, and /.well-known/jwks.json lists both keys meanwhile.
+  credential
+          the key that signs certificates: keys/credential.key is replaced and the old public
+          key kept in keys/credential.previous.json; /.well-known/did.json lists every key, the
+          new one first, so certificates issued before still verify; new ones are signed by
+          the new key.
+  officials
+          the key of the officials' pseudonyms on entries: keys/officials.key is replaced and
+          the old key kept in keys/officials.previous.json; new entries use the new key, and
+          govhub official resolve tries every key, newest first.
 
 Back up the new key file (govhub keys split) once it exists.
 
@@ -309,15 +337,17 @@ func cmdKeysRotate(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fs.PrintDefaults()
 	}
 	dataDir := fs.String("data-dir", defaultDataDir, "the hub's data directory (to find the hub and its issuer key)")
-	key := fs.String("key", "master", "the key to rotate: master or token")
+	key := fs.String("key", "master", "the key to rotate: master, token, credential or officials")
 	wait := fs.Bool("wait", false, "wait until every data key is wrapped under the new key, printing progress")
 	var af adminFlags
 	af.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *key != "master" && *key != "token" {
-		return &exitError{2, fmt.Errorf("--key %q: the choices: master, token", *key)}
+	switch *key {
+	case "master", "token", "credential", "officials":
+	default:
+		return &exitError{2, fmt.Errorf("--key %q: the choices: master, token, credential, officials", *key)}
 	}
 	c, err := af.client(*dataDir, mintToken(*dataDir, auth.Principal{Kind: auth.KindOperator, Subject: cliSubject()}))
 	if err != nil {
@@ -329,6 +359,14 @@ func cmdKeysRotate(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	switch {
+	case st.Rotation != nil && *key == "credential":
+		fmt.Fprintf(stdout, "credential key rotated: new key %s (ledger entry %d), file keys/credential.key; the DID document lists it first, then the earlier keys, whose certificates still verify\n", st.Rotation.KeyID, st.Rotation.Index)
+		fmt.Fprintln(stdout, "Back up the new key file now (govhub keys split).")
+		return nil
+	case st.Rotation != nil && *key == "officials":
+		fmt.Fprintf(stdout, "officials key rotated: new key %s (ledger entry %d), file keys/officials.key; earlier keys are in keys/%s and still resolve\n", st.Rotation.KeyID, st.Rotation.Index, previousOfficialsKeysFile)
+		fmt.Fprintln(stdout, "Back up the new key files now (govhub keys split).")
+		return nil
 	case st.Rotation != nil && *key == "token":
 		fmt.Fprintf(stdout, "token issuer key rotated: new kid %s (ledger entry %d), file keys/issuer.key; tokens of the old key are accepted until they expire\n", st.Rotation.KeyID, st.Rotation.Index)
 		fmt.Fprintln(stdout, "Back up the new key file now (govhub keys split).")
@@ -359,7 +397,13 @@ func cmdKeysRotate(ctx context.Context, args []string, stdout, stderr io.Writer)
 	return nil
 }
 
-// keyFilesOf lists the key files a split carries: the fixed ones and every rotated master key.
+// previousKeyFiles are the files of keys a rotation replaced that a split carries when they exist:
+// a restored hub still lists the earlier credential keys, resolves officials under the earlier
+// officials keys, and accepts tokens of an earlier issuer key until they expire.
+var previousKeyFiles = []string{previousCredentialKeysFile, previousOfficialsKeysFile, previousTokenKeysFile}
+
+// keyFilesOf lists the key files a split carries: the fixed ones, every rotated master key, and
+// the previous-keys files that exist.
 func keyFilesOf(dataDir string) ([]string, error) {
 	masters, err := masterKeyFiles(filepath.Join(dataDir, "keys"))
 	if err != nil {
@@ -368,7 +412,13 @@ func keyFilesOf(dataDir string) ([]string, error) {
 		}
 		return nil, err
 	}
-	return append(append([]string{}, keyFiles...), masters[1:]...), nil
+	files := append(append([]string{}, keyFiles...), masters[1:]...)
+	for _, name := range previousKeyFiles {
+		if _, err := os.Stat(filepath.Join(dataDir, "keys", name)); err == nil {
+			files = append(files, name)
+		}
+	}
+	return files, nil
 }
 
 // previousTokenKeysFile lists the token issuer keys rotated out whose tokens are still accepted.

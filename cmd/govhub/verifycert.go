@@ -18,8 +18,9 @@ const verifyCertUsage = "usage: govhub verify-certificate FILE --log-key K [--wi
 const verifyCertHelp = `
 FILE is a certificate's verification document, as GET /verify/<id>.json serves it (format
 govhub/certificate-verification/v1, package certificate). Everything is checked offline: the
-credential's eddsa-jcs-2022 signature by the issuer's key (pinned with --issuer-key, else the key
-of the DID document in the file), each threshold proof against its commitment, statement and the
+credential's eddsa-jcs-2022 signature by the issuer's key (pinned with --issuer-key, repeated for
+every key the hub has signed with since a key rotation, else the key of the DID document in the
+file), each threshold proof against its commitment, statement and the
 certificate id, the issue entry's inclusion under a checkpoint signed by the log key and cosigned
 by --quorum of the --witness-key witnesses, that the entry issues this certificate with this
 content under the policy version named, and the signed status (the one in FILE, or a newer one
@@ -45,7 +46,8 @@ func cmdVerifyCertificate(args []string, stdout, stderr io.Writer) error {
 	var witnessKeys stringList
 	fs.Var(&witnessKeys, "witness-key", "a trusted witness's verifier key (cosignature type 0x04) (repeat)")
 	quorum := fs.Int("quorum", 0, "how many of the trusted witnesses must have cosigned")
-	issuerKey := fs.String("issuer-key", "", "the issuer's credential key, a Multikey (z6Mk…), to pin")
+	var issuerKeys stringList
+	fs.Var(&issuerKeys, "issuer-key", "an issuer's credential key, a Multikey (z6Mk…), to pin (repeat: the credential and its status must each be signed by one of them)")
 	statusFile := fs.String("status", "", "a signed status file, newer than the one in FILE")
 	files, err := parseWithFiles(fs, args)
 	if err != nil {
@@ -58,10 +60,12 @@ func cmdVerifyCertificate(args []string, stdout, stderr io.Writer) error {
 	if trust.Log, trust.Witnesses, err = offlineTrust(*logVKey, witnessKeys, *quorum); err != nil {
 		return err
 	}
-	if *issuerKey != "" {
-		if trust.IssuerKey, err = credential.ParseMultikey(*issuerKey); err != nil {
+	for _, k := range issuerKeys {
+		pub, err := credential.ParseMultikey(k)
+		if err != nil {
 			return &exitError{2, fmt.Errorf("--issuer-key: %w", err)}
 		}
+		trust.IssuerKeys = append(trust.IssuerKeys, pub)
 	}
 	data, err := os.ReadFile(files[0])
 	if err != nil {

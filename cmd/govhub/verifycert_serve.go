@@ -56,6 +56,10 @@ func (a *app) openCertificates() error {
 	if err != nil {
 		return fmt.Errorf("the credential key: %w", err)
 	}
+	previous, err := readPreviousCredentialKeys(a.cfg.path("keys")) // rotate_files.go
+	if err != nil {
+		return fmt.Errorf("the previous credential keys: %w", err)
+	}
 	a.credentialKey = credential.Multikey(key.Public().(ed25519.PublicKey))
 	public := a.cfg.PublicURL
 	if public == "" {
@@ -65,13 +69,16 @@ func (a *app) openCertificates() error {
 	if err != nil {
 		return err
 	}
+	if a.fileKeys.credential, err = hub.NewCredentialKeys(did, key, previous...); err != nil {
+		return fmt.Errorf("the credential keys: %w", err)
+	}
 	var wkeys []string
 	for _, w := range a.cfg.Witnesses {
 		wkeys = append(wkeys, w.VerifierKey)
 	}
 	st := a.storage.store
 	a.verifyCounts = hub.NewVerificationCounter(st)
-	a.certificates, err = hub.NewCertificates(hub.CertificatesConfig{Reader: a.reader, Store: st, Applications: st, Key: key, DID: did,
+	a.certificates, err = hub.NewCertificates(hub.CertificatesConfig{Reader: a.reader, Store: st, Applications: st, Keys: a.fileKeys.credential, DID: did,
 		BaseURL: public, Published: a.log, Proofs: a.log.Reader(), LogKey: a.keys.log.VerifierKey, WitnessKeys: wkeys, Quorum: a.witnessQuorum,
 		Counter: a.verifyCounts})
 	return err

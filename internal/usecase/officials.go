@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/crypto/subject"
@@ -31,7 +32,7 @@ type OfficialLookup interface {
 // to their own department and to nobody else, and keeps the directory from which that department
 // resolves the name. It is safe for concurrent use.
 type Officials struct {
-	key  []byte
+	key  atomic.Pointer[[]byte] // the officials key in use (Rotate replaces it)
 	dir  OfficialDirectory
 	rand io.Reader
 	seen sync.Map // pseudonym → struct{}: already in the directory
@@ -46,7 +47,21 @@ func NewOfficials(key []byte, dir OfficialDirectory) (*Officials, error) {
 	if dir == nil {
 		return nil, errors.New("usecase: officials need a directory")
 	}
-	return &Officials{key: key, dir: dir, rand: rand.Reader}, nil
+	o := &Officials{dir: dir, rand: rand.Reader}
+	o.key.Store(&key)
+	return o, nil
+}
+
+// Rotate makes key (32 bytes) the officials key: entries from then on name officials by
+// pseudonyms under it. Pseudonyms under the earlier key stay in the directory, sealed under that
+// key; a department resolves them with it (ResolveOfficial with each key the hub held).
+func (o *Officials) Rotate(key []byte) error {
+	if len(key) != subject.KeySize {
+		return fmt.Errorf("usecase: officials key has %d bytes, want %d", len(key), subject.KeySize)
+	}
+	key = append([]byte(nil), key...)
+	o.key.Store(&key)
+	return nil
 }
 
 // Name returns the official line for an entry caused by p: the pseudonym of p's token subject
@@ -60,11 +75,12 @@ func (o *Officials) Name(ctx context.Context, p auth.Principal) (string, error) 
 		return "", nil
 	}
 	dept, _ := Actor(p)
-	name := subject.Official(o.key, dept, p.Subject)
+	key := *o.key.Load()
+	name := subject.Official(key, dept, p.Subject)
 	if _, ok := o.seen.Load(name); ok {
 		return name, nil
 	}
-	sealed, err := subject.SealOfficial(o.rand, subject.DepartmentKey(o.key, dept), name, p.Subject)
+	sealed, err := subject.SealOfficial(o.rand, subject.DepartmentKey(key, dept), name, p.Subject)
 	if err != nil {
 		return "", fmt.Errorf("%w: sealing the official's directory entry: %v", ErrUnavailable, err)
 	}

@@ -167,10 +167,11 @@ export function ageProofStatement(p, id, validFrom) {
 //
 // verifyCertificate(doc, trust) checks a verification document (format
 // govhub/certificate-verification/v1, specified in the Go package certificate) as `govhub
-// verify-certificate` does, against trust = {logKey, witnessKeys, quorum, issuerKey?} (the keys
-// pinned in the page; issuerKey a Multikey string): the credential's eddsa-jcs-2022 signature by
-// the key its DID document names for the proof's verification method (and equal to issuerKey when
-// pinned); every threshold proof of the evidence against its commitment, its statement and the
+// verify-certificate` does, against trust = {logKey, witnessKeys, quorum, issuerKey?, issuerKeys?}
+// (the keys pinned in the page; issuerKey a Multikey string, issuerKeys every credential key the
+// hub has signed with, the current one first, so that certificates from before a key rotation
+// still verify): the credential's eddsa-jcs-2022 signature by the key its DID document names for
+// the proof's verification method (and one of the pinned keys when pinned); every threshold proof of the evidence against its commitment, its statement and the
 // certificate id; the issue receipt (C2SP tlog-proof whose extra data is the entry) under a
 // checkpoint signed by the log and cosigned by a quorum of witnesses, at the index the evidence
 // names; that entry an allowed issue entry naming this certificate, recording SHA-256(
@@ -206,6 +207,14 @@ function keyFromDIDDocument(did, vm) {
   if (!m || m.type !== 'Multikey') certFail('signature', `the DID document has no Multikey ${vm}`);
   if (m.controller !== did.id || !vm.startsWith(did.id + '#')) certFail('signature', `${vm} is not controlled by ${did.id}`);
   return m.publicKeyMultibase;
+}
+
+// pinnedKey reports whether the Multikey the DID document names for a proof's verification method
+// is one the page pins (trust.issuerKeys: the current credential key and those it replaced; or the
+// single trust.issuerKey), or true when the page pins none.
+function pinnedKey(trust, multikey) {
+  const pins = [].concat(trust.issuerKeys ?? [], trust.issuerKey ? [trust.issuerKey] : []);
+  return pins.length === 0 || pins.includes(multikey);
 }
 
 export function parseTlogProof(text) {
@@ -254,7 +263,7 @@ async function checkCertificate(doc, trust, wasmBase) {
   const vm = cred?.proof?.verificationMethod;
   if (typeof vm !== 'string') certFail('signature', 'the credential has no verification method');
   const multikey = keyFromDIDDocument(doc.didDocument, vm);
-  if (trust.issuerKey && multikey !== trust.issuerKey) certFail('signature', 'the credential is signed by a key other than the pinned issuer key');
+  if (!pinnedKey(trust, multikey)) certFail('signature', 'the credential is signed by a key other than the pinned issuer keys');
   if (cred.issuer !== doc.didDocument.id) certFail('signature', `the issuer ${cred.issuer} is not the DID ${doc.didDocument.id}`);
   let ok;
   try {
@@ -320,7 +329,9 @@ async function checkCertificate(doc, trust, wasmBase) {
   if (st?.issuer !== cred.issuer) certFail('status', 'the status is not signed by the certificate\'s issuer');
   let stOK = false;
   try {
-    stOK = await verifyDataIntegrity(st, multikeyEd25519(keyFromDIDDocument(doc.didDocument, st.proof?.verificationMethod)));
+    const stKey = keyFromDIDDocument(doc.didDocument, st.proof?.verificationMethod);
+    if (!pinnedKey(trust, stKey)) certFail('status', 'the status is signed by a key other than the pinned issuer keys');
+    stOK = await verifyDataIntegrity(st, multikeyEd25519(stKey));
   } catch (err) {
     certFail('status', err.message);
   }
