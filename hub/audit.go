@@ -82,6 +82,15 @@ type auditConfig struct {
 	workers  int
 	// skipNewer: records at or beyond the audited checkpoint are counted, not checked.
 	skipNewer bool
+	// keys: the index key ring (WithIndexKeys); nil: the index key alone.
+	keys *subject.Ring
+}
+
+// WithIndexKeys has AuditRecords use the index key ring instead of the index key alone (after an
+// index key rotation, indexkeys.go): an erasure digest under any of its keys names an erased
+// citizen, and pseudonyms are under its pseudonym key.
+func WithIndexKeys(keys *subject.Ring) AuditOption {
+	return func(c *auditConfig) { c.keys = keys }
 }
 
 // WithNewerSkipped has AuditRecords count, in AuditReport.Newer, the records whose version is at or
@@ -132,6 +141,10 @@ func AuditRecords(ctx context.Context, lg AuditLedger, st AuditStore, indexKey [
 		}
 	}
 
+	keys, err := indexRing(cfg.keys, indexKey)
+	if err != nil {
+		return AuditReport{}, err
+	}
 	idx, err := readUpdates(ctx, lg, progress)
 	if err != nil {
 		return AuditReport{}, err
@@ -155,7 +168,7 @@ func AuditRecords(ctx context.Context, lg AuditLedger, st AuditStore, indexKey [
 				newer.Add(1)
 				return nil
 			}
-			ps := checkRecord(ctx, lg, st, indexKey, idx, rec)
+			ps := checkRecord(ctx, lg, st, keys, idx, rec)
 			if len(ps) > 0 {
 				mu.Lock()
 				for _, p := range ps {
@@ -204,13 +217,17 @@ type auditEntry struct {
 }
 
 // checkRecord returns the problems of one record: the checks of AuditRecords.
-func checkRecord(ctx context.Context, lg AuditLedger, st AuditStore, indexKey []byte, idx *updateIndex, rec store.Record) []AuditProblem {
+func checkRecord(ctx context.Context, lg AuditLedger, st AuditStore, keys *subject.Ring, idx *updateIndex, rec store.Record) []AuditProblem {
 	var out []AuditProblem
 	problem := func(format string, args ...any) {
 		out = append(out, AuditProblem{Citizen: rec.Citizen, Dataset: rec.Dataset, Version: rec.Version,
 			Reason: fmt.Sprintf(format, args...)})
 	}
-	if at, erased := idx.erased[string(ErasureDigest(indexKey, rec.Citizen))]; erased {
+	for _, k := range keys.Keys() {
+		at, erased := idx.erased[string(ErasureDigest(k, rec.Citizen))]
+		if !erased {
+			continue
+		}
 		out = append(out, AuditProblem{Citizen: rec.Citizen, Dataset: rec.Dataset, Version: rec.Version, Erased: true,
 			Reason: fmt.Sprintf("erased at entry %d, yet still stored (replay the erasures: govhub backup restore and ledger restore do)", at)})
 		return out
@@ -244,7 +261,7 @@ func checkRecord(ctx context.Context, lg AuditLedger, st AuditStore, indexKey []
 		if !containsBytes(e.Subjects, subject.Commit(salt, rec.Citizen)) {
 			problem("the entry is not about this citizen")
 		}
-	} else if ref, err := st.SubjectRef(ctx, subject.Pseudonym(indexKey, rec.Citizen), rec.Version); err != nil {
+	} else if ref, err := st.SubjectRef(ctx, keys.Pseudonym(rec.Citizen), rec.Version); err != nil {
 		problem("the private index has no reference to the entry: %v", err)
 	} else if !containsBytes(e.Subjects, subject.Commit(ref.Salt, rec.Citizen)) {
 		problem("the entry is not about this citizen")

@@ -46,8 +46,10 @@ import (
 // commitments.
 //
 // Cursors. A cursor names a place in the caller's own log (the seq to read before) and carries a
-// MAC over the caller's pseudonym and that seq under the index key: a cursor of another citizen,
-// or one altered, is refused as invalid; and even a valid one only ever reaches the caller's log.
+// MAC over the caller's pseudonym and that seq under the current index key: a cursor of another
+// citizen, or one altered, is refused as invalid; and even a valid one only ever reaches the
+// caller's log. A cursor made before an index key rotation stays valid: it is checked under every
+// index key the hub holds (indexkeys.go).
 
 // ErrNoAccess: the caller's log has no entry at that index; the same whether the index does not
 // exist or concerns someone else.
@@ -622,8 +624,10 @@ func levelOf(level string) FieldLevel {
 // MAC (16 bytes).
 const cursorPrefix = "govhub/cursor/v1"
 
-func (c *Citizens) cursorMAC(ps string, seq uint64) []byte {
-	m := hmac.New(sha256.New, c.rd.indexKey)
+// cursorMAC is the cursor's MAC under the index key key: cursors are made under the current key
+// and accepted under any key the ring holds (a rotation does not break a page in progress).
+func cursorMAC(key []byte, ps string, seq uint64) []byte {
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte(cursorPrefix + "\x00" + ps + "\x00" + strconv.FormatUint(seq, 10)))
 	return m.Sum(nil)[:16]
 }
@@ -631,7 +635,7 @@ func (c *Citizens) cursorMAC(ps string, seq uint64) []byte {
 // cursor encodes seq, the place to read before, for the citizen with pseudonym ps.
 func (c *Citizens) cursor(ps string, seq uint64) string {
 	b := binary.BigEndian.AppendUint64([]byte{1}, seq)
-	return base64.RawURLEncoding.EncodeToString(append(b, c.cursorMAC(ps, seq)...))
+	return base64.RawURLEncoding.EncodeToString(append(b, cursorMAC(c.rd.indexKeys.Current(), ps, seq)...))
 }
 
 // parseCursor decodes a cursor of the citizen with pseudonym ps; anything else is ErrInvalid.
@@ -641,7 +645,7 @@ func (c *Citizens) parseCursor(ps, s string) (uint64, error) {
 		return 0, fmt.Errorf("%w: after is not a cursor of your access log", ErrInvalid)
 	}
 	seq := binary.BigEndian.Uint64(b[1:9])
-	if seq == 0 || !hmac.Equal(b[9:], c.cursorMAC(ps, seq)) {
+	if _, ok := c.rd.indexKeys.Find(func(k []byte) bool { return hmac.Equal(b[9:], cursorMAC(k, ps, seq)) }); seq == 0 || !ok {
 		return 0, fmt.Errorf("%w: after is not a cursor of your access log", ErrInvalid)
 	}
 	return seq, nil

@@ -18,9 +18,11 @@ import (
 // core is what every capability that writes entries about citizens shares: appending entries,
 // and naming subjects in them and in the private subject index.
 type core struct {
-	ledger   Appender
-	index    SubjectIndex
-	indexKey []byte
+	ledger Appender
+	index  SubjectIndex
+	// keys is the index key ring (indexkeys.go): pseudonyms under its pseudonym key, request
+	// digests under its current key.
+	indexKeys *subject.Ring
 	// officials names the official behind each request on its entries.
 	officials *usecase.Officials
 	now       func() time.Time
@@ -31,14 +33,15 @@ type core struct {
 	hashedDates bool
 }
 
-func newCore(lg Appender, index SubjectIndex, indexKey []byte, officials *usecase.Officials, opts []Option) (core, error) {
+func newCore(lg Appender, index SubjectIndex, ring *subject.Ring, indexKey []byte, officials *usecase.Officials, opts []Option) (core, error) {
 	if lg == nil || index == nil || officials == nil {
 		return core{}, errors.New("hub: a ledger, a subject index and the officials are required")
 	}
-	if len(indexKey) != subject.KeySize {
-		return core{}, fmt.Errorf("hub: index key has %d bytes, want %d", len(indexKey), subject.KeySize)
+	keys, err := indexRing(ring, indexKey)
+	if err != nil {
+		return core{}, err
 	}
-	c := core{ledger: lg, index: index, indexKey: indexKey, officials: officials, now: time.Now, rand: rand.Reader, metrics: noMetrics{}}
+	c := core{ledger: lg, index: index, indexKeys: keys, officials: officials, now: time.Now, rand: rand.Reader, metrics: noMetrics{}}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -58,11 +61,13 @@ func (c *core) actor(ctx context.Context, p auth.Principal) (department, role st
 // of its entries ("" without one).
 func requestID(ctx context.Context) string { return usecase.RequestID(ctx) }
 
-// pseudonym names a citizen in the private subject index (subject.Pseudonym under the index key).
-func (c *core) pseudonym(citizen string) string { return subject.Pseudonym(c.indexKey, citizen) }
+// pseudonym names a citizen in the private subject index (subject.Pseudonym under the ring's
+// pseudonym key, which a rotation does not change: indexkeys.go).
+func (c *core) pseudonym(citizen string) string { return c.indexKeys.Pseudonym(citizen) }
 
-// requestDigest is the keyed digest of a request (subject.RequestDigest under the index key).
-func (c *core) requestDigest(req []byte) []byte { return subject.RequestDigest(c.indexKey, req) }
+// requestDigest is the keyed digest of a request (subject.RequestDigest under the current index
+// key).
+func (c *core) requestDigest(req []byte) []byte { return c.indexKeys.RequestDigest(req) }
 
 // subject makes a fresh salt and the commitment (subject.Commit) for one citizen in one entry.
 func (c *core) subject(citizen string) (salt, commitment []byte, err error) {

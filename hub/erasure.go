@@ -91,8 +91,8 @@ type TombstoneStore interface {
 // Tombstones answers whether a citizen was erased: what a read or update asks when it finds no
 // record head. Safe for concurrent use.
 type Tombstones struct {
-	store    TombstoneStore
-	indexKey []byte
+	store TombstoneStore
+	keys  *subject.Ring
 }
 
 // NewTombstones returns the tombstones of st, named under the index key.
@@ -100,12 +100,21 @@ func NewTombstones(st TombstoneStore, indexKey []byte) (*Tombstones, error) {
 	if st == nil || len(indexKey) != subject.KeySize {
 		return nil, errors.New("hub: NewTombstones needs a tombstone store and the 32-byte index key")
 	}
-	return &Tombstones{store: st, indexKey: indexKey}, nil
+	return &Tombstones{store: st, keys: subject.FixedRing(indexKey)}, nil
 }
 
-// Erased reports whether the citizen has a tombstone.
+// NewTombstoneRing returns the tombstones of st, named under any key of the index key ring
+// (indexkeys.go): a tombstone made before a rotation still stops the citizen.
+func NewTombstoneRing(st TombstoneStore, keys *subject.Ring) (*Tombstones, error) {
+	if st == nil || keys == nil {
+		return nil, errors.New("hub: NewTombstoneRing needs a tombstone store and the index key ring")
+	}
+	return &Tombstones{store: st, keys: keys}, nil
+}
+
+// Erased reports whether the citizen has a tombstone (under any index key held).
 func (t *Tombstones) Erased(ctx context.Context, citizen string) (bool, error) {
-	_, err := t.store.Tombstone(ctx, hex.EncodeToString(ErasureDigest(t.indexKey, citizen)))
+	_, _, err := findTombstone(ctx, t.store, t.keys, citizen)
 	if isNotFound(err) {
 		return false, nil
 	}
@@ -113,6 +122,21 @@ func (t *Tombstones) Erased(ctx context.Context, citizen string) (bool, error) {
 		return false, fmt.Errorf("looking for an erasure tombstone: %w", err)
 	}
 	return true, nil
+}
+
+// findTombstone looks for the citizen's tombstone under each index key, the current first, and
+// returns it with the key it is named under; store.ErrNotFound if there is none.
+func findTombstone(ctx context.Context, st TombstoneStore, keys *subject.Ring, citizen string) (store.Tombstone, []byte, error) {
+	for _, k := range keys.Keys() {
+		t, err := st.Tombstone(ctx, hex.EncodeToString(ErasureDigest(k, citizen)))
+		if err == nil {
+			return t, k, nil
+		}
+		if !isNotFound(err) {
+			return t, nil, err
+		}
+	}
+	return store.Tombstone{}, nil, store.ErrNotFound
 }
 
 // ErasureRequests holds the officers' erasure requests (store.Erasure). UpdateErasure is a
@@ -186,6 +210,9 @@ type ErasureConfig struct {
 	LogSigner note.Signer
 	// IndexKey (32 bytes) names citizens in the private index and in erasure digests.
 	IndexKey []byte
+	// IndexKeys, if set, is the index key ring used instead of IndexKey (indexkeys.go): new
+	// tombstones, entries and receipts under its current key, lookups under all its keys.
+	IndexKeys *subject.Ring
 	// Integrity and Reader hold this instance's caches, which drop the citizen.
 	Integrity *Integrity
 	Reader    *Reader
@@ -196,6 +223,7 @@ type ErasureConfig struct {
 // Erasure applies approved erasures and gives citizens their receipts. Safe for concurrent use.
 type Erasure struct {
 	cfg  ErasureConfig
+	keys *subject.Ring
 	now  func() time.Time
 	rand io.Reader
 	// mu serialises applying within this instance, so that one request gets one intent and one
@@ -207,7 +235,7 @@ type Erasure struct {
 // NewErasure checks cfg and returns the capability.
 func NewErasure(cfg ErasureConfig, opts ...Option) (*Erasure, error) {
 	if cfg.Requests == nil || cfg.Tombstones == nil || cfg.Shred == nil || cfg.Certificates == nil || cfg.Sealed == nil || cfg.Ledger == nil ||
-		cfg.Leaves == nil || cfg.Published == nil || cfg.Proofs == nil || cfg.LogSigner == nil || len(cfg.IndexKey) != subject.KeySize ||
+		cfg.Leaves == nil || cfg.Published == nil || cfg.Proofs == nil || cfg.LogSigner == nil || len(cfg.IndexKey) != subject.KeySize && cfg.IndexKeys == nil ||
 		cfg.Integrity == nil || cfg.Reader == nil {
 		return nil, errors.New("hub: NewErasure needs requests, tombstones, a shredder, a certificate revoker, a sealed-access eraser, the ledger and its reader, the log signer, the index key, integrity and the reader")
 	}
@@ -218,7 +246,11 @@ func NewErasure(cfg ErasureConfig, opts ...Option) (*Erasure, error) {
 	for _, o := range opts {
 		o(&c)
 	}
-	return &Erasure{cfg: cfg, now: c.now, rand: c.rand}, nil
+	keys, err := indexRing(cfg.IndexKeys, cfg.IndexKey)
+	if err != nil {
+		return nil, err
+	}
+	return &Erasure{cfg: cfg, keys: keys, now: c.now, rand: c.rand}, nil
 }
 
 // ErasureResult is an applied erasure.
@@ -257,7 +289,8 @@ func (er *Erasure) Apply(ctx context.Context, id string) (ErasureResult, error) 
 	if req, err = er.appendOnce(ctx, req); err != nil {
 		return ErasureResult{}, err
 	}
-	digest := hex.EncodeToString(ErasureDigest(er.cfg.IndexKey, req.Citizen))
+	key := er.keys.Current() // the tombstone's name and the receipt's seal, together
+	digest := hex.EncodeToString(ErasureDigest(key, req.Citizen))
 	// 3: the tombstone, before anything is deleted.
 	if err := er.cfg.Tombstones.AddTombstone(ctx, store.Tombstone{Digest: digest, Erasure: id, Index: req.ErasedEntry, Time: req.EntryTime}); err != nil {
 		return ErasureResult{}, fmt.Errorf("storing the tombstone: %w", err)
@@ -265,7 +298,7 @@ func (er *Erasure) Apply(ctx context.Context, id string) (ErasureResult, error) 
 	// 4 and 5.
 	er.cfg.Integrity.forget(req.Citizen)
 	er.cfg.Reader.keys.forget(req.Citizen)
-	if err := Shred(ctx, er.cfg.Shred, er.cfg.Questions, er.cfg.IndexKey, req.Citizen); err != nil {
+	if err := Shred(ctx, er.cfg.Shred, er.cfg.Questions, er.keys.PseudonymKey(), req.Citizen); err != nil {
 		return ErasureResult{}, err
 	}
 	// A read that found the head just before it went may have cached the citizen again.
@@ -284,7 +317,7 @@ func (er *Erasure) Apply(ctx context.Context, id string) (ErasureResult, error) 
 	if err != nil {
 		return ErasureResult{}, err
 	}
-	sealed, err := sealReceipt(er.cfg.IndexKey, req.Citizen, receipt, er.rand)
+	sealed, err := sealReceipt(key, req.Citizen, receipt, er.rand)
 	if err != nil {
 		return ErasureResult{}, err
 	}
@@ -292,7 +325,7 @@ func (er *Erasure) Apply(ctx context.Context, id string) (ErasureResult, error) 
 		return ErasureResult{}, fmt.Errorf("storing the receipt: %w", err)
 	}
 	done := req
-	done.Status, done.Applied, done.Digest = store.ErasureApplied, er.now(), ErasureDigest(er.cfg.IndexKey, req.Citizen)
+	done.Status, done.Applied, done.Digest = store.ErasureApplied, er.now(), ErasureDigest(key, req.Citizen)
 	done.Citizen, done.Salt, done.Nonce, done.Reason = "", nil, nil, ""
 	if err := er.cfg.Requests.UpdateErasure(ctx, done, store.ErasureApproved); err != nil && !errors.Is(err, store.ErrConflict) {
 		return ErasureResult{}, fmt.Errorf("marking erasure %s applied: %w", id, err)
@@ -326,7 +359,7 @@ func (er *Erasure) erasureEntry(req store.Erasure) ledger.Entry {
 	return ledger.Entry{
 		Kind: ledger.KindErasure, Time: req.EntryTime, Department: req.ApproverDepartment, Role: req.ApproverRole,
 		Official: req.ApproverOfficial, Policy: req.Policy, Outcome: ledger.OutcomeAllowed, Reason: ErasureReason,
-		Record: ErasureDigest(er.cfg.IndexKey, req.Citizen), Subjects: [][]byte{subject.Commit(req.Salt, req.Citizen)},
+		Record: ErasureDigest(er.keys.Current(), req.Citizen), Subjects: [][]byte{subject.Commit(req.Salt, req.Citizen)},
 	}
 }
 
@@ -403,7 +436,7 @@ func (er *Erasure) MyErasureReceipt(ctx context.Context, p auth.Principal) ([]by
 	if p.Kind != auth.KindCitizen || p.Subject == "" {
 		return nil, fmt.Errorf("%w: erasure receipts are for the citizen concerned", ErrForbidden)
 	}
-	t, err := er.cfg.Tombstones.Tombstone(ctx, hex.EncodeToString(ErasureDigest(er.cfg.IndexKey, p.Subject)))
+	t, key, err := findTombstone(ctx, er.cfg.Tombstones, er.keys, p.Subject)
 	if isNotFound(err) {
 		return nil, ErrNoErasureReceipt
 	}
@@ -416,12 +449,13 @@ func (er *Erasure) MyErasureReceipt(ctx context.Context, p auth.Principal) ([]by
 	if len(t.Receipt) == 0 {
 		return nil, fmt.Errorf("%w: your data is erased; the receipt is not ready yet", ErrNotPublished)
 	}
-	return openReceipt(er.cfg.IndexKey, p.Subject, t.Receipt)
+	return openReceipt(key, p.Subject, t.Receipt)
 }
 
 // Shred deletes everything st holds of the citizen, in the order of step 5 above (the record head
 // first, then the data key, then the rest), each step idempotent. It appends nothing: the caller
 // has the erasure entry on the ledger already (Apply), or is replaying one (ReplayErasures).
+// indexKey is the key pseudonyms are under (subject.Ring.PseudonymKey).
 func Shred(ctx context.Context, st Shredder, questions QuestionScrubber, indexKey []byte, citizen string) error {
 	pseudonym := subject.Pseudonym(indexKey, citizen)
 	steps := []struct {
@@ -543,6 +577,9 @@ type ReplayConfig struct {
 	// Sealed destroys the erased citizens' sealed access details again (required).
 	Sealed   *SealedEraser
 	IndexKey []byte
+	// IndexKeys, if set, is the index key ring used instead of IndexKey: an erasure digest on the
+	// ledger under any of its keys names the citizen (indexkeys.go).
+	IndexKeys *subject.Ring
 }
 
 // Replayed is what ReplayErasures did.
@@ -568,9 +605,22 @@ func ReplayErasures(ctx context.Context, cfg ReplayConfig, erased map[string]uin
 	if len(erased) == 0 {
 		return Replayed{}, nil
 	}
+	keys, err := indexRing(cfg.IndexKeys, cfg.IndexKey)
+	if err != nil {
+		return Replayed{}, err
+	}
+	// erasedAs returns the digest under which citizen is erased on the ledger (any key), or nil.
+	erasedAs := func(citizen string) []byte {
+		for _, k := range keys.Keys() {
+			if d := ErasureDigest(k, citizen); hasKey(erased, d) {
+				return d
+			}
+		}
+		return nil
+	}
 	var found []string
 	if err := cfg.Heads.EachRecordHead(ctx, func(h store.Head) error {
-		if _, ok := erased[string(ErasureDigest(cfg.IndexKey, h.Citizen))]; ok {
+		if erasedAs(h.Citizen) != nil {
 			found = append(found, h.Citizen)
 		}
 		return nil
@@ -578,11 +628,11 @@ func ReplayErasures(ctx context.Context, cfg ReplayConfig, erased map[string]uin
 		return Replayed{}, fmt.Errorf("listing the restored citizens: %w", err)
 	}
 	for _, c := range found {
-		d := ErasureDigest(cfg.IndexKey, c)
+		d := erasedAs(c)
 		if err := cfg.Tombstones.AddTombstone(ctx, store.Tombstone{Digest: hex.EncodeToString(d), Erasure: ReplayedErasure, Index: erased[string(d)]}); err != nil {
 			return Replayed{}, fmt.Errorf("storing a tombstone: %w", err)
 		}
-		if err := Shred(ctx, cfg.Shred, cfg.Questions, cfg.IndexKey, c); err != nil {
+		if err := Shred(ctx, cfg.Shred, cfg.Questions, keys.PseudonymKey(), c); err != nil {
 			return Replayed{}, err
 		}
 	}
@@ -594,16 +644,16 @@ func ReplayErasures(ctx context.Context, cfg ReplayConfig, erased map[string]uin
 		if r.Citizen == "" || r.Status == store.ErasureApplied {
 			continue
 		}
-		d := ErasureDigest(cfg.IndexKey, r.Citizen)
-		at, ok := erased[string(d)]
-		if !ok {
+		d := erasedAs(r.Citizen)
+		if d == nil {
 			continue
 		}
+		at := erased[string(d)]
 		// A backup taken in the middle of the erasure may hold what is left of it without a head.
 		if err := cfg.Tombstones.AddTombstone(ctx, store.Tombstone{Digest: hex.EncodeToString(d), Erasure: ReplayedErasure, Index: at}); err != nil {
 			return Replayed{}, fmt.Errorf("storing a tombstone: %w", err)
 		}
-		if err := Shred(ctx, cfg.Shred, cfg.Questions, cfg.IndexKey, r.Citizen); err != nil {
+		if err := Shred(ctx, cfg.Shred, cfg.Questions, keys.PseudonymKey(), r.Citizen); err != nil {
 			return Replayed{}, err
 		}
 		done := r
@@ -613,12 +663,22 @@ func ReplayErasures(ctx context.Context, cfg ReplayConfig, erased map[string]uin
 			return Replayed{}, fmt.Errorf("closing erasure request %s: %w", r.ID, err)
 		}
 	}
-	sealed, err := cfg.Sealed.ReplaySealedErasures(ctx, cfg.IndexKey, erased)
-	if err != nil {
-		return Replayed{}, fmt.Errorf("erasing the erased citizens' sealed access details: %w", err)
+	sealed := 0
+	for _, k := range keys.Keys() {
+		n, err := cfg.Sealed.ReplaySealedErasures(ctx, k, erased)
+		if err != nil {
+			return Replayed{}, fmt.Errorf("erasing the erased citizens' sealed access details: %w", err)
+		}
+		sealed += n
 	}
 	return Replayed{Citizens: len(found), SealedAccesses: sealed}, nil
 }
 
 // ReplayedErasure is the Erasure of a tombstone ReplayErasures wrote (its request may be gone).
 const ReplayedErasure = "replayed"
+
+// hasKey reports whether erased holds the digest d.
+func hasKey(erased map[string]uint64, d []byte) bool {
+	_, ok := erased[string(d)]
+	return ok
+}

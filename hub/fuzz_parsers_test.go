@@ -4,12 +4,14 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/govhub/govhub/crypto/subject"
 )
 
 // A cursor is accepted only as the exact text cursor() made for that pseudonym and seq; any other
 // text is ErrInvalid, never a panic, never another citizen's place.
 func FuzzParseCursor(f *testing.F) {
-	c := &Citizens{rd: &Reader{core: core{indexKey: []byte("fuzz index key, 32 bytes long...")}}}
+	c := &Citizens{rd: &Reader{core: core{indexKeys: subject.FixedRing([]byte("fuzz index key, 32 bytes long..."))}}}
 	good := c.cursor("ps-a", 42)
 	f.Add("ps-a", good)
 	f.Add("ps-b", good)

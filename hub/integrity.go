@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/govhub/govhub/crypto/subject"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/store"
 )
@@ -25,7 +26,9 @@ import (
 // the database cannot forge or roll back:
 //
 //   - A record MAC (store.Record.MAC): HMAC-SHA-256 under the integrity key (IntegrityKey: HKDF-SHA256
-//     of the index key, info "govhub/record-mac/v1") over
+//     of the index key, info "govhub/record-mac/v1"; after an index key rotation, that of the
+//     current key for what is written, and that of any key held for what is checked: see
+//     indexkeys.go and RemacRecords) over
 //
 //     "govhub/record-mac/v1" ‖ lp(citizen) ‖ lp(dataset) ‖ u64(version) ‖ lp(recordDigest) ‖
 //     u64(items) ‖ for each item: u64(sealed fields) ‖ for each sealed field, by name:
@@ -115,9 +118,12 @@ type SnapshotStore interface {
 
 // IntegrityConfig holds what checking records needs.
 type IntegrityConfig struct {
-	// Key is the integrity key (IntegrityKey), 32 bytes.
-	Key   []byte
-	Heads HeadStore
+	// Key is the integrity key (IntegrityKey), 32 bytes; or IndexKeys is set instead.
+	Key []byte
+	// IndexKeys, if set, is the index key ring: records and heads are MAC'd under the integrity key
+	// of its current key and checked under those of all its keys (indexkeys.go).
+	IndexKeys *subject.Ring
+	Heads     HeadStore
 	// Snapshots keeps the superseded set between runs (nil: rebuilt from the whole ledger).
 	Snapshots SnapshotStore
 	// Logger receives the operator alerts (nil: none).
@@ -134,7 +140,9 @@ type IntegrityConfig struct {
 // Integrity checks records at read and authenticates them at write; one is shared by a hub's
 // Reader and Updater. It is safe for concurrent use.
 type Integrity struct {
-	key       []byte
+	key       []byte        // without a ring
+	ring      *subject.Ring // nil: key alone
+	derived   atomic.Pointer[derivedKeys]
 	heads     HeadStore
 	snapshots SnapshotStore
 	logger    *slog.Logger
@@ -154,10 +162,10 @@ type Integrity struct {
 // NewIntegrity checks cfg and returns an Integrity that refuses every read (ErrUnavailable) until
 // CatchUp has covered the ledger once.
 func NewIntegrity(cfg IntegrityConfig) (*Integrity, error) {
-	if len(cfg.Key) != 32 || cfg.Heads == nil {
-		return nil, errors.New("hub: NewIntegrity needs a 32-byte key and a head store")
+	if len(cfg.Key) != 32 && cfg.IndexKeys == nil || cfg.Heads == nil {
+		return nil, errors.New("hub: NewIntegrity needs a 32-byte key (or the index key ring) and a head store")
 	}
-	return &Integrity{key: cfg.Key, heads: cfg.Heads, snapshots: cfg.Snapshots, logger: cfg.Logger, erased: cfg.Erased,
+	return &Integrity{key: cfg.Key, ring: cfg.IndexKeys, heads: cfg.Heads, snapshots: cfg.Snapshots, logger: cfg.Logger, erased: cfg.Erased,
 		cache: newRecordCache(cfg.CacheCitizens, cfg.CacheTTL), superseded: map[uint64]struct{}{}}, nil
 }
 
@@ -170,11 +178,97 @@ func (in *Integrity) Alerts() uint64 { return in.alerts.Load() }
 // Ready reports whether the superseded set has caught up with the ledger once (reads are served).
 func (in *Integrity) Ready() bool { return in.ready.Load() }
 
-func (in *Integrity) mac(label string) hash.Hash {
-	m := hmac.New(sha256.New, in.key)
+// derivedKeys are the integrity keys of a ring generation's index keys, the current first.
+type derivedKeys struct {
+	gen  uint64
+	keys [][]byte
+}
+
+// macKeys returns the integrity keys, the current (which MACs what is written) first.
+func (in *Integrity) macKeys() [][]byte {
+	if in.ring == nil {
+		return [][]byte{in.key}
+	}
+	gen := in.ring.Generation()
+	if d := in.derived.Load(); d != nil && d.gen == gen {
+		return d.keys
+	}
+	var out [][]byte
+	for _, k := range in.ring.Keys() {
+		ik, err := IntegrityKey(k)
+		if err != nil {
+			panic(err) // the ring holds 32-byte keys only
+		}
+		out = append(out, ik)
+	}
+	in.derived.Store(&derivedKeys{gen: gen, keys: out})
+	return out
+}
+
+// matches reports whether sum is the MAC under one of the integrity keys (mac computes it under
+// a key). If none matches, the ring is read again once (another instance may have rotated) and
+// the keys it did not try are tried.
+func (in *Integrity) matches(sum []byte, mac func(key []byte) []byte) bool {
+	if len(sum) == 0 {
+		return false
+	}
+	gen := uint64(0)
+	if in.ring != nil {
+		gen = in.ring.Generation()
+	}
+	tried := in.macKeys()
+	for _, k := range tried {
+		if hmac.Equal(sum, mac(k)) {
+			return true
+		}
+	}
+	if in.ring == nil || !in.ring.Refresh(gen) {
+		return false
+	}
+	for _, k := range in.macKeys() {
+		if !slices.ContainsFunc(tried, func(t []byte) bool { return hmac.Equal(t, k) }) && hmac.Equal(sum, mac(k)) {
+			return true
+		}
+	}
+	return false
+}
+
+// recordOK reports whether rec's MAC is that of the record of citizen in dataset under one of the
+// integrity keys; current, whether under the current one.
+func (in *Integrity) recordOK(citizen, dataset string, rec store.Record) (ok, current bool) {
+	if len(rec.MAC) > 0 && hmac.Equal(rec.MAC, in.recordMAC(citizen, dataset, rec)) {
+		return true, true
+	}
+	return in.matches(rec.MAC, func(k []byte) []byte { return recordMACUnder(k, citizen, dataset, rec) }), false
+}
+
+// recordValid is recordOK's ok.
+func (in *Integrity) recordValid(citizen, dataset string, rec store.Record) bool {
+	ok, _ := in.recordOK(citizen, dataset, rec)
+	return ok
+}
+
+// headValid is headOK's ok.
+func (in *Integrity) headValid(citizen string, h store.Head) bool {
+	ok, _ := in.headOK(citizen, h)
+	return ok
+}
+
+// headOK is recordOK for citizen's head h.
+func (in *Integrity) headOK(citizen string, h store.Head) (ok, current bool) {
+	if len(h.MAC) > 0 && hmac.Equal(h.MAC, in.headMAC(citizen, h)) {
+		return true, true
+	}
+	return in.matches(h.MAC, func(k []byte) []byte { return headMACUnder(k, citizen, h) }), false
+}
+
+func macUnder(key []byte, label string) hash.Hash {
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte(label))
 	return m
 }
+
+func (in *Integrity) mac(label string) hash.Hash { return macUnder(in.macKeys()[0], label) }
 
 func putU64(h hash.Hash, n uint64) {
 	var b [8]byte
@@ -187,9 +281,15 @@ func putLP(h hash.Hash, b []byte) {
 	h.Write(b)
 }
 
-// recordMAC is the MAC of rec as the record of citizen in dataset (see the encoding above).
+// recordMAC is the MAC of rec as the record of citizen in dataset (see the encoding above),
+// under the current integrity key.
 func (in *Integrity) recordMAC(citizen, dataset string, rec store.Record) []byte {
-	m := in.mac("govhub/record-mac/v1")
+	return recordMACUnder(in.macKeys()[0], citizen, dataset, rec)
+}
+
+// recordMACUnder is recordMAC under the integrity key key.
+func recordMACUnder(key []byte, citizen, dataset string, rec store.Record) []byte {
+	m := macUnder(key, "govhub/record-mac/v1")
 	putLP(m, []byte(citizen))
 	putLP(m, []byte(dataset))
 	putU64(m, rec.Version)
@@ -213,9 +313,14 @@ func (in *Integrity) sealRecord(rec store.Record) store.Record {
 	return rec
 }
 
-// headMAC is the MAC of h as citizen's head.
+// headMAC is the MAC of h as citizen's head, under the current integrity key.
 func (in *Integrity) headMAC(citizen string, h store.Head) []byte {
-	m := in.mac("govhub/record-head/v1")
+	return headMACUnder(in.macKeys()[0], citizen, h)
+}
+
+// headMACUnder is headMAC under the integrity key key.
+func headMACUnder(key []byte, citizen string, h store.Head) []byte {
+	m := macUnder(key, "govhub/record-head/v1")
 	putLP(m, []byte(citizen))
 	putU64(m, h.Head)
 	putU64(m, uint64(len(h.Versions)))
@@ -310,7 +415,7 @@ func (in *Integrity) check(citizen string, datasets []string, h store.Head, hadH
 		return &integrityError{citizen: citizen, dataset: ds, reason: fmt.Sprintf(format, args...)}
 	}
 	if hadHead {
-		if !hmac.Equal(h.MAC, in.headMAC(citizen, h)) {
+		if ok, _ := in.headOK(citizen, h); !ok {
 			return bad("", "its MAC does not match")
 		}
 		if in.isSuperseded(h.Head) {
@@ -331,7 +436,7 @@ func (in *Integrity) check(citizen string, datasets []string, h store.Head, hadH
 			return bad(ds, "the record is at version %d, the head at %d (rolled back or moved)", rec.Version, want)
 		case rec.Citizen != citizen || rec.Dataset != ds:
 			return bad(ds, "the document claims to be the %s record of %s", rec.Dataset, rec.Citizen)
-		case len(rec.MAC) == 0 || !hmac.Equal(rec.MAC, in.recordMAC(citizen, ds, rec)):
+		case !in.recordValid(citizen, ds, rec):
 			return bad(ds, "its MAC does not match (changed or swapped)")
 		}
 	}
@@ -573,7 +678,11 @@ type snapshotDoc struct {
 }
 
 func (in *Integrity) snapshotMAC(size uint64, bases []byte) []byte {
-	m := in.mac("govhub/record-superseded/v1")
+	return snapshotMACUnder(in.macKeys()[0], size, bases)
+}
+
+func snapshotMACUnder(key []byte, size uint64, bases []byte) []byte {
+	m := macUnder(key, "govhub/record-superseded/v1")
 	putU64(m, size)
 	putLP(m, bases)
 	return m.Sum(nil)
@@ -615,7 +724,7 @@ func (in *Integrity) loadSnapshot(ctx context.Context) error {
 		}
 		return err
 	}
-	if d.Size < 0 || !hmac.Equal(d.MAC, in.snapshotMAC(uint64(d.Size), d.Bases)) {
+	if d.Size < 0 || !in.matches(d.MAC, func(k []byte) []byte { return snapshotMACUnder(k, uint64(d.Size), d.Bases) }) {
 		return errors.New("its MAC does not match")
 	}
 	set := map[uint64]struct{}{}

@@ -61,7 +61,7 @@ func (u *Updater) MigrateIntegrity(ctx context.Context, src EntrySource, st Migr
 			rep.Problems = append(rep.Problems, AuditProblem{Citizen: rec.Citizen, Dataset: rec.Dataset, Version: rec.Version,
 				Reason: fmt.Sprintf(format, args...)})
 		}
-		if reason := in.vouch(ctx, lg, st, u.indexKey, rec); reason != "" {
+		if reason := in.vouch(ctx, lg, st, u.indexKeys.PseudonymKey(), rec); reason != "" {
 			problem("%s", reason)
 			return nil
 		}

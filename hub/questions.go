@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/govhub/govhub/crypto/subject"
 	"slices"
 	"strings"
 	"time"
@@ -76,7 +77,10 @@ type QuestionsConfig struct {
 	// Policy gives the policy version the entries name.
 	Policy *policy.Engine
 	// IndexKey (32 bytes) keys pseudonyms and the digests of the texts.
-	IndexKey  []byte
+	IndexKey []byte
+	// IndexKeys, if set, is the rotating index key ring (subject.Ring, indexkeys.go) used instead
+	// of IndexKey.
+	IndexKeys *subject.Ring
 	Officials *usecase.Officials
 	// Keys and Master give the citizen's data key, under which the question's and the answer's
 	// texts are sealed at rest (so erasing the key erases them, and a database dump shows none).
@@ -108,7 +112,7 @@ func NewQuestions(cfg QuestionsConfig, opts ...Option) (*Questions, error) {
 	if cfg.Deadline < 0 {
 		return nil, fmt.Errorf("hub: question deadline %v", cfg.Deadline)
 	}
-	c, err := newCore(cfg.Ledger, cfg.Index, cfg.IndexKey, cfg.Officials, opts)
+	c, err := newCore(cfg.Ledger, cfg.Index, cfg.IndexKeys, cfg.IndexKey, cfg.Officials, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"errors"
+	"github.com/govhub/govhub/crypto/subject"
 	"github.com/govhub/govhub/internal/usecase"
 
 	"github.com/govhub/govhub/policy"
@@ -20,6 +21,9 @@ type ReaderConfig struct {
 	Policy *policy.Engine
 	// IndexKey (32 bytes) keys citizen pseudonyms in the private subject index and request digests.
 	IndexKey []byte
+	// IndexKeys, if set, is the rotating index key ring (subject.Ring, indexkeys.go) used instead
+	// of IndexKey.
+	IndexKeys *subject.Ring
 	// Officials names the official behind each request on its entries.
 	Officials *usecase.Officials
 	// Integrity checks every record read (integrity.go); shared with the Updater.
@@ -48,7 +52,7 @@ func NewReader(cfg ReaderConfig, opts ...Option) (*Reader, error) {
 	if cfg.Records == nil || cfg.Lister == nil || cfg.Keys == nil || cfg.Master == nil || cfg.Policy == nil || cfg.Integrity == nil {
 		return nil, errors.New("hub: NewReader needs records, a lister, data keys, a master key, a policy engine and record integrity")
 	}
-	c, err := newCore(cfg.Ledger, cfg.Index, cfg.IndexKey, cfg.Officials, opts)
+	c, err := newCore(cfg.Ledger, cfg.Index, cfg.IndexKeys, cfg.IndexKey, cfg.Officials, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"errors"
+	"github.com/govhub/govhub/crypto/subject"
 	"github.com/govhub/govhub/internal/usecase"
 	"hash/fnv"
 	"sync"
@@ -41,6 +42,9 @@ type UpdaterConfig struct {
 	Policy *policy.Engine
 	// IndexKey (32 bytes) keys citizen pseudonyms in the private subject index and request digests.
 	IndexKey []byte
+	// IndexKeys, if set, is the rotating index key ring (subject.Ring, indexkeys.go) used instead
+	// of IndexKey.
+	IndexKeys *subject.Ring
 	// Officials names the official behind each request on its entries.
 	Officials *usecase.Officials
 	// Integrity authenticates every record written and checks every record read (integrity.go);
@@ -69,7 +73,7 @@ func NewUpdater(cfg UpdaterConfig, opts ...Option) (*Updater, error) {
 	if cfg.Records == nil || cfg.Keys == nil || cfg.Master == nil || cfg.Pending == nil || cfg.Ledger == nil || cfg.Leaves == nil || cfg.Policy == nil || cfg.Integrity == nil {
 		return nil, errors.New("hub: NewUpdater needs records, data keys, a master key, pending updates, a ledger, its leaf finder, a policy engine and record integrity")
 	}
-	c, err := newCore(cfg.Ledger, cfg.Index, cfg.IndexKey, cfg.Officials, opts)
+	c, err := newCore(cfg.Ledger, cfg.Index, cfg.IndexKeys, cfg.IndexKey, cfg.Officials, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/crypto/keys"
+	"github.com/govhub/govhub/crypto/subject"
 	"github.com/govhub/govhub/dataset"
 	"github.com/govhub/govhub/governance"
 	"github.com/govhub/govhub/graph"
@@ -202,6 +203,9 @@ func (s *storage) close(ctx context.Context) error {
 type hubKeys struct {
 	master *masterRing // master.key and the rotated master-N.key (rotate.go)
 	index  []byte
+	// indexRing is index.key and the index keys it replaced (rotate_index.go): use it, not index,
+	// which is the current key at start only.
+	indexRing *subject.Ring
 	// officials keys the official pseudonyms on entries (one derived key per department).
 	officials []byte
 	issuer    ed25519.PrivateKey
@@ -215,6 +219,9 @@ func loadKeys(cfg config) (hubKeys, error) {
 		return k, err
 	}
 	if k.index, _, err = keys.Symmetric(cfg.path("keys", "index.key")); err != nil {
+		return k, err
+	}
+	if k.indexRing, err = indexRingOf(cfg.path("keys"), k.index); err != nil {
 		return k, err
 	}
 	if k.officials, _, err = keys.Symmetric(cfg.path("keys", "officials.key")); err != nil {
@@ -309,6 +316,8 @@ type app struct {
 	// fileKeys: the credential and officials key rotations, and the pages pinning the credential
 	// keys (rotate_files.go).
 	fileKeys fileKeyRotation
+	// indexRotation: the index key rotation and its background re-MAC (rotate_index.go).
+	indexRotation indexKeyRotation
 }
 
 // openApp opens everything a serving hub needs, checks the ledger against its latest checkpoint,
@@ -464,6 +473,7 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	}
 	go follower.Watch(life, policyPollInterval, cfg.Logger)
 	a.rewrapInBackground(life, false) // a rotation whose re-wrap did not finish before a stop
+	a.remacInBackground(life, false)  // an index key rotation whose re-MAC did not finish before a stop
 	go a.followKeyFiles(life)         // credential and officials keys rotated by another instance
 	if err := a.openSealed(life, engine); err != nil {
 		return nil, err
@@ -562,15 +572,14 @@ func (a *app) openIntegrity(ctx context.Context, life context.Context) error {
 	case err != nil:
 		return fmt.Errorf("reading the record integrity marker: %w", err)
 	}
-	key, err := hub.IntegrityKey(a.keys.index)
+	if err := a.checkPseudonymKey(ctx); err != nil {
+		return err
+	}
+	tombstones, err := hub.NewTombstoneRing(st, a.keys.indexRing)
 	if err != nil {
 		return err
 	}
-	tombstones, err := hub.NewTombstones(st, a.keys.index)
-	if err != nil {
-		return err
-	}
-	if a.integrity, err = hub.NewIntegrity(hub.IntegrityConfig{Key: key, Heads: st, Snapshots: st, Logger: logger, CacheCitizens: a.cfg.recordCache(), CacheTTL: a.cfg.RecordCacheTTL,
+	if a.integrity, err = hub.NewIntegrity(hub.IntegrityConfig{IndexKeys: a.keys.indexRing, Heads: st, Snapshots: st, Logger: logger, CacheCitizens: a.cfg.recordCache(), CacheTTL: a.cfg.RecordCacheTTL,
 		Erased: tombstones}); err != nil {
 		return err
 	}
@@ -644,13 +653,13 @@ func (a *app) openUseCases(engine *policy.Engine) error {
 		return err
 	}
 	a.reader, err = hub.NewReader(hub.ReaderConfig{Records: st, Lister: st, Keys: st, Master: k.master, Index: st,
-		Ledger: a.readLedger(), Policy: engine, IndexKey: k.index, Officials: a.officials, Integrity: a.integrity, DataKeyCache: defaultDataKeyCache,
+		Ledger: a.readLedger(), Policy: engine, IndexKey: k.index, IndexKeys: k.indexRing, Officials: a.officials, Integrity: a.integrity, DataKeyCache: defaultDataKeyCache,
 		Sealer: sealer}, hub.WithMetrics(a.metrics))
 	if err != nil {
 		return err
 	}
 	a.updater, err = hub.NewUpdater(hub.UpdaterConfig{Records: st, Keys: st, Master: k.master, Pending: st, Index: st,
-		Ledger: a.ledger(), Leaves: a.log.Reader(), Policy: engine, IndexKey: k.index, Officials: a.officials, Integrity: a.integrity})
+		Ledger: a.ledger(), Leaves: a.log.Reader(), Policy: engine, IndexKey: k.index, IndexKeys: k.indexRing, Officials: a.officials, Integrity: a.integrity})
 	if err != nil {
 		return err
 	}
@@ -658,7 +667,7 @@ func (a *app) openUseCases(engine *policy.Engine) error {
 		return err
 	}
 	if a.questions, err = hub.NewQuestions(hub.QuestionsConfig{Questions: st, Refs: st, Entries: a.log.Reader(), Index: st, Ledger: a.ledger(),
-		Policy: engine, IndexKey: k.index, Officials: a.officials, Deadline: a.cfg.QuestionDeadline, Keys: st, Master: k.master}); err != nil {
+		Policy: engine, IndexKey: k.index, IndexKeys: k.indexRing, Officials: a.officials, Deadline: a.cfg.QuestionDeadline, Keys: st, Master: k.master}); err != nil {
 		return err
 	}
 	if a.rotation, err = hub.NewKeyRotation(hub.KeyRotationConfig{Ledger: a.ledger(), Keys: st, Master: k.master, Persist: k.master.persist,

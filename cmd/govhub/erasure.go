@@ -34,7 +34,7 @@ func (a *app) openErasure(ctx, life context.Context, engine *policy.Engine) erro
 	}
 	er, err := hub.NewErasure(hub.ErasureConfig{Requests: st, Tombstones: st, Shred: st, Questions: st, Certificates: hub.ErasedCertificates(a.certificates), Sealed: sealed,
 		Ledger: a.ledger(), Leaves: a.log.Reader(), Published: a.log, Proofs: a.log.Reader(), LogSigner: a.keys.log.Signer,
-		IndexKey: a.keys.index, Integrity: a.integrity, Reader: a.reader})
+		IndexKeys: a.keys.indexRing, Integrity: a.integrity, Reader: a.reader})
 	if err != nil {
 		return err
 	}
@@ -131,7 +131,7 @@ func cmdCheckErasure(args []string, stdout, stderr io.Writer) error {
 // with the keys of dataDir (the index key names the erased, the master key opens the sealed
 // accesses): entries calls its argument with every ledger entry in order.
 func replayErasures(ctx context.Context, st *storage, dataDir string, entries func(fn func(i uint64, raw []byte) error) error, stdout io.Writer) error {
-	index, err := readIndexKey(dataDir)
+	index, err := readIndexRing(dataDir)
 	if err != nil {
 		return err
 	}
@@ -148,7 +148,7 @@ func replayErasures(ctx context.Context, st *storage, dataDir string, entries fu
 	if err != nil {
 		return err
 	}
-	n, err := hub.ReplayErasures(ctx, hub.ReplayConfig{Heads: s, Shred: s, Questions: s, Tombstones: s, Requests: s, Sealed: sealed, IndexKey: index}, erased)
+	n, err := hub.ReplayErasures(ctx, hub.ReplayConfig{Heads: s, Shred: s, Questions: s, Tombstones: s, Requests: s, Sealed: sealed, IndexKeys: index}, erased)
 	if err != nil {
 		return fmt.Errorf("replaying the ledger's erasures on the restored records: %w", err)
 	}

@@ -45,6 +45,7 @@ import (
 	"github.com/govhub/govhub/credential"
 	"github.com/govhub/govhub/crypto/keys"
 	"github.com/govhub/govhub/crypto/seal"
+	"github.com/govhub/govhub/crypto/subject"
 	"github.com/govhub/govhub/hub"
 )
 
@@ -233,8 +234,16 @@ type keysStatus struct {
 	// CredentialKeys are the credential keys (Multikeys) the DID document lists, the current first.
 	CredentialKeys []string `json:"credentialKeys,omitempty"`
 	// Officials names the current officials key (officialsKeyID, as its rotation entry does).
-	Officials string        `json:"officials,omitempty"`
-	Rotation  *hub.Rotation `json:"rotation,omitempty"` // POST /admin/keys/rotate: what it did
+	Officials string `json:"officials,omitempty"`
+	// Index names the current index key (subject.KeyID); IndexKeys is how many the ring holds
+	// (the current one and those it replaced). Remacing and Remac are the background re-MAC of
+	// the records under the current index key (rotate_index.go).
+	Index      string            `json:"index,omitempty"`
+	IndexKeys  int               `json:"indexKeys,omitempty"`
+	Remacing   bool              `json:"remacing"`
+	Remac      hub.RemacProgress `json:"remac"`
+	RemacError string            `json:"remacError,omitempty"`
+	Rotation   *hub.Rotation     `json:"rotation,omitempty"` // POST /admin/keys/rotate: what it did
 }
 
 func (a *app) keysStatus() keysStatus {
@@ -249,6 +258,10 @@ func (a *app) keysStatus() keysStatus {
 	if k, err := keys.ReadSymmetric(a.cfg.path("keys", "officials.key")); err == nil {
 		st.Officials = officialsKeyID(k)
 	}
+	if r := a.keys.indexRing; r != nil {
+		st.Index, st.IndexKeys = subject.KeyID(r.Current()), len(r.Keys())
+	}
+	st.Remacing, st.Remac, st.RemacError = a.indexRotation.snapshot()
 	return st
 }
 
@@ -278,8 +291,10 @@ func (a *app) keysHandler(life context.Context) http.Handler {
 			rot, err = a.rotateCredentialKey(r.Context(), p)
 		case "officials":
 			rot, err = a.rotateOfficialsKey(r.Context(), p)
+		case "index":
+			rot, err = a.rotateIndexKey(r.Context(), p)
 		default:
-			http.Error(w, fmt.Sprintf("cannot rotate %q: the choices are master, token, credential and officials", req.Key), http.StatusBadRequest)
+			http.Error(w, fmt.Sprintf("cannot rotate %q: the choices are master, token, credential, officials and index", req.Key), http.StatusBadRequest)
 			return
 		}
 		if err != nil {
@@ -288,8 +303,11 @@ func (a *app) keysHandler(life context.Context) http.Handler {
 			return
 		}
 		a.cfg.Logger.InfoContext(r.Context(), "key rotated", slog.String("key", req.Key), slog.String("id", rot.KeyID), slog.Uint64("entry", rot.Index))
-		if req.Key == "master" {
+		switch req.Key {
+		case "master":
 			a.rewrapInBackground(life, true)
+		case "index":
+			a.remacInBackground(life, true)
 		}
 		st := a.keysStatus()
 		st.Rotation = &rot
@@ -304,7 +322,7 @@ func writeJSONResponse(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-const keysRotateUsage = `usage: govhub keys rotate [--key master|token|credential|officials] [--wait] [--data-dir DIR] [--hub URL] [--token T]
+const keysRotateUsage = `usage: govhub keys rotate [--key master|token|credential|officials|index] [--wait] [--data-dir DIR] [--hub URL] [--token T]
 
 Rotates a key of the running hub without stopping it; the rotation goes on the ledger first.
 
@@ -322,6 +340,11 @@ Rotates a key of the running hub without stopping it; the rotation goes on the l
           the key of the officials' pseudonyms on entries: keys/officials.key is replaced and
           the old key kept in keys/officials.previous.json; new entries use the new key, and
           govhub official resolve tries every key, newest first.
+  index   the index key (record MACs, request digests, cursors, erasure digests): keys/index.key
+          is replaced and the old key kept in keys/index.previous.json; everything new is keyed
+          by the new key, everything earlier still checks under its own, and the records are
+          MAC'd again under the new key in the background (--wait follows it). Citizens'
+          pseudonyms stay under the oldest index key, which is therefore never dropped.
 
 Back up the new key file (govhub keys split) once it exists.
 
@@ -337,17 +360,17 @@ func cmdKeysRotate(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fs.PrintDefaults()
 	}
 	dataDir := fs.String("data-dir", defaultDataDir, "the hub's data directory (to find the hub and its issuer key)")
-	key := fs.String("key", "master", "the key to rotate: master, token, credential or officials")
-	wait := fs.Bool("wait", false, "wait until every data key is wrapped under the new key, printing progress")
+	key := fs.String("key", "master", "the key to rotate: master, token, credential, officials or index")
+	wait := fs.Bool("wait", false, "wait until every data key is wrapped (master) or every record MAC'd (index) under the new key, printing progress")
 	var af adminFlags
 	af.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	switch *key {
-	case "master", "token", "credential", "officials":
+	case "master", "token", "credential", "officials", "index":
 	default:
-		return &exitError{2, fmt.Errorf("--key %q: the choices: master, token, credential, officials", *key)}
+		return &exitError{2, fmt.Errorf("--key %q: the choices: master, token, credential, officials, index", *key)}
 	}
 	c, err := af.client(*dataDir, mintToken(*dataDir, auth.Principal{Kind: auth.KindOperator, Subject: cliSubject()}))
 	if err != nil {
@@ -367,6 +390,10 @@ func cmdKeysRotate(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintf(stdout, "officials key rotated: new key %s (ledger entry %d), file keys/officials.key; earlier keys are in keys/%s and still resolve\n", st.Rotation.KeyID, st.Rotation.Index, previousOfficialsKeysFile)
 		fmt.Fprintln(stdout, "Back up the new key files now (govhub keys split).")
 		return nil
+	case st.Rotation != nil && *key == "index":
+		fmt.Fprintf(stdout, "index key rotated: new key %s (ledger entry %d), file keys/index.key; earlier keys are in keys/%s and still check what they keyed\n", short(st.Rotation.KeyID), st.Rotation.Index, previousIndexKeysFile)
+		fmt.Fprintln(stdout, "Back up the new key files now (govhub keys split).")
+		return waitRemac(ctx, c, st, *wait, stdout, stderr)
 	case st.Rotation != nil && *key == "token":
 		fmt.Fprintf(stdout, "token issuer key rotated: new kid %s (ledger entry %d), file keys/issuer.key; tokens of the old key are accepted until they expire\n", st.Rotation.KeyID, st.Rotation.Index)
 		fmt.Fprintln(stdout, "Back up the new key file now (govhub keys split).")
@@ -399,8 +426,9 @@ func cmdKeysRotate(ctx context.Context, args []string, stdout, stderr io.Writer)
 
 // previousKeyFiles are the files of keys a rotation replaced that a split carries when they exist:
 // a restored hub still lists the earlier credential keys, resolves officials under the earlier
-// officials keys, and accepts tokens of an earlier issuer key until they expire.
-var previousKeyFiles = []string{previousCredentialKeysFile, previousOfficialsKeysFile, previousTokenKeysFile}
+// officials keys, accepts tokens of an earlier issuer key until they expire, and checks and
+// finds what earlier index keys keyed (its citizens' pseudonyms among them).
+var previousKeyFiles = []string{previousCredentialKeysFile, previousOfficialsKeysFile, previousTokenKeysFile, previousIndexKeysFile}
 
 // keyFilesOf lists the key files a split carries: the fixed ones, every rotated master key, and
 // the previous-keys files that exist.
@@ -544,4 +572,31 @@ func (a *app) jwks(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/jwk-set+json")
 	w.Header().Set("Cache-Control", "max-age=60")
 	w.Write(b)
+}
+
+// waitRemac follows the background re-MAC after an index key rotation until it is done (if wait).
+func waitRemac(ctx context.Context, c *hubClient, st keysStatus, wait bool, stdout, stderr io.Writer) error {
+	for wait {
+		if !st.Remacing {
+			if st.RemacError != "" {
+				return fmt.Errorf("MACing the records again stopped: %s", st.RemacError)
+			}
+			fmt.Fprintf(stdout, "re-MAC'd: %d heads and records MAC'd again, %d already under the new key, %d changed meanwhile, %d refused (altered)\n",
+				st.Remac.Remaced, st.Remac.Current, st.Remac.Gone, st.Remac.Refused)
+			if st.Remac.Refused > 0 {
+				return fmt.Errorf("%d heads or records match under no index key: they were left as they are, and reads refuse them", st.Remac.Refused)
+			}
+			return nil
+		}
+		fmt.Fprintf(stderr, "re-MACing: %d heads and records done…\n", st.Remac.Seen)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+		if err := c.do(ctx, http.MethodGet, keysPath, nil, &st); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -21,7 +21,8 @@ package main
 //
 // Hubs sharing a database and a copy of the key files read both files again every
 // fileKeysRecheck: from then on they sign with the new credential key, list it in their DID
-// document, and name officials under the new officials key.
+// document, and name officials under the new officials key. The index key files
+// (rotate_index.go) are read again with them.
 
 import (
 	"context"
@@ -277,7 +278,7 @@ func (a *app) rotateOfficialsKey(ctx context.Context, p auth.Principal) (hub.Rot
 // digest), to notice a rotation by another instance; "" if one cannot be read.
 func fileKeysFingerprint(dir string) string {
 	h := sha256.New()
-	for _, name := range []string{"credential.key", previousCredentialKeysFile, "officials.key", previousOfficialsKeysFile} {
+	for _, name := range []string{"credential.key", previousCredentialKeysFile, "officials.key", previousOfficialsKeysFile, "index.key", previousIndexKeysFile} {
 		b, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return ""
@@ -346,6 +347,11 @@ func (a *app) reloadKeyFiles(dir string) error {
 	}
 	if err := a.officials.Rotate(ok); err != nil {
 		return err
+	}
+	if a.keys.indexRing != nil {
+		if _, err := reloadIndexKeys(dir, a.keys.indexRing); err != nil {
+			return err
+		}
 	}
 	f.seen = now
 	return nil

@@ -184,7 +184,7 @@ func cmdLedgerVerify(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 		rd = lg.Reader()
 	}
-	index, err := readHubKey(cfg.DataDir, "index.key", keys.ReadSymmetric)
+	index, err := readIndexRing(cfg.DataDir)
 	if err != nil {
 		return err
 	}
@@ -202,7 +202,8 @@ func cmdLedgerVerify(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 		report(done, total)
 	}))
-	arep, err := hub.AuditRecords(ctx, rd, st.store, index, opts...)
+	opts = append(opts, hub.WithIndexKeys(index))
+	arep, err := hub.AuditRecords(ctx, rd, st.store, index.Current(), opts...)
 	prog.clear()
 	if err != nil {
 		return fmt.Errorf("auditing records: %w", err)
