@@ -1,0 +1,266 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/govhub/govhub/crypto/subject"
+	"github.com/govhub/govhub/hub"
+	"github.com/govhub/govhub/ledger"
+)
+
+// An index key rotation under load (logged reads, updates and citizens paging through their access
+// logs) fails no request; afterwards the citizen's log holds the accesses from before and after it
+// in order, a cursor from before it still pages on, their proofs verify, a citizen erased before
+// it stays erased and their receipt still opens, every receipt from before verifies, every record
+// is MAC'd under the new key (a second re-MAC finds nothing to do), a restarted hub reads
+// everything, and govhub ledger verify (records audit included) passes.
+func TestIndexKeyRotationUnderLoad(t *testing.T) {
+	const n = 30
+	h := startHub(t, n)
+	ids := h.citizensWith(n, "tax")
+	if len(ids) < 6 {
+		t.Fatalf("only %d demo citizens with tax records", len(ids))
+	}
+	srv := httptest.NewServer(h.handler)
+	defer srv.Close()
+	tax := h.token(taxClerk)
+	watched, gone := ids[0], ids[len(ids)-1]
+	ids = ids[:len(ids)-1]
+	mine := h.token(citizenP(watched))
+
+	// Before: a read of the watched citizen (and its receipt), a cursor into their log, and an
+	// erasure (tombstone, entry and sealed receipt under the old key).
+	first := h.query(tax, taxQuery, map[string]any{"id": watched})
+	if len(first.Errors) > 0 {
+		t.Fatalf("read before the rotation: %+v", first.Errors)
+	}
+	oldIndex := receiptIndex(first)
+	h.query(tax, taxQuery, map[string]any{"id": watched})
+	h.waitPublished(oldIndex + 1)
+	var oldReceipt, errOut bytes.Buffer
+	if err := run(t.Context(), []string{"ledger", "receipt", "--data-dir", h.dir, "--index", fmt.Sprint(oldIndex)}, &oldReceipt, &errOut); err != nil {
+		t.Fatalf("ledger receipt = %v (%s)", err, errOut.String())
+	}
+	page := h.query(mine, myAccessesQuery, map[string]any{"first": 1})
+	oldCursor, _ := get(page.Data, "myAccesses", "pageInfo", "endCursor").(string)
+	if len(page.Errors) > 0 || oldCursor == "" {
+		t.Fatalf("myAccesses before the rotation: %v %+v", page.Data, page.Errors)
+	}
+	erasedAt := h.erase(gone)
+	goneTok := h.token(citizenP(gone))
+	receiptBefore := h.query(goneTok, myErasureReceiptQuery, nil)
+	if len(receiptBefore.Errors) > 0 {
+		t.Fatalf("myErasureReceipt before the rotation: %+v", receiptBefore.Errors)
+	}
+	before := h.app.keys.indexRing.Current()
+	logBefore := h.accesses(mine, 3)
+
+	// Load: 4 clients reading and updating tax values, and 2 citizens paging through their logs.
+	var (
+		requests, failures atomic.Int64
+		firstFailure       atomic.Value
+		stop               = make(chan struct{})
+		wg                 sync.WaitGroup
+	)
+	fail := func(what string, res result) {
+		failures.Add(1)
+		firstFailure.CompareAndSwap(nil, fmt.Sprintf("%s: %+v", what, res.Errors))
+	}
+	for w := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var cursor string
+			for i := w; ; i += 6 {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				id := ids[i%len(ids)]
+				var res result
+				switch {
+				case w >= 4:
+					// A citizen pages on with the cursor of the page before (made under whichever
+					// key was current then).
+					vars := map[string]any{"first": 2}
+					if cursor != "" {
+						vars["after"] = cursor
+					}
+					res = h.query(h.token(citizenP(ids[w])), myAccessesQuery, vars)
+					cursor = ""
+					if get(res.Data, "myAccesses", "pageInfo", "hasNextPage") == true {
+						cursor, _ = get(res.Data, "myAccesses", "pageInfo", "endCursor").(string)
+					}
+				case i%3 == 0:
+					res = h.query(tax, updateTax, map[string]any{"id": id, "income": 90000000 + i})
+				default:
+					res = h.query(tax, taxQuery, map[string]any{"id": id})
+					if len(res.Errors) == 0 && get(res.Data, "citizen", "tax", "annualIncome", "value") == nil {
+						res.Errors = []gqlError{{Message: "no annualIncome value"}}
+					}
+				}
+				requests.Add(1)
+				if len(res.Errors) > 0 {
+					fail(id, res)
+				}
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	var out bytes.Buffer
+	err := run(t.Context(), []string{"keys", "rotate", "--key", "index", "--data-dir", h.dir, "--hub", srv.URL, "--token", h.token(operator), "--wait"}, &out, io.Discard)
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	if err != nil {
+		t.Fatalf("keys rotate --key index = %v\n%s", err, out.String())
+	}
+	t.Logf("%d requests during the rotation\n%s", requests.Load(), out.String())
+	if f := failures.Load(); f > 0 {
+		t.Fatalf("%d of %d requests failed during the rotation; first: %v", f, requests.Load(), firstFailure.Load())
+	}
+	if !strings.Contains(out.String(), "index key rotated: new key ") || !strings.Contains(out.String(), "re-MAC'd: ") {
+		t.Errorf("keys rotate printed:\n%s", out.String())
+	}
+
+	// The new key is current and on disk, the old one kept (0600), still the pseudonym key.
+	ring := h.app.keys.indexRing
+	cur := ring.Current()
+	if bytes.Equal(cur, before) || len(ring.Keys()) != 2 || !bytes.Equal(ring.PseudonymKey(), before) {
+		t.Fatalf("after the rotation the ring holds %d keys, current changed %v, pseudonym key the old one %v",
+			len(ring.Keys()), !bytes.Equal(cur, before), bytes.Equal(ring.PseudonymKey(), before))
+	}
+	for _, f := range []string{"index.key", previousIndexKeysFile, indexRemacMarker} {
+		fi, err := os.Stat(filepath.Join(h.dir, "keys", f))
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("keys/%s: %v, mode %v", f, err, fi)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(h.dir, "keys", indexRemacMarker)); strings.TrimSpace(string(b)) != subject.KeyID(cur) {
+		t.Errorf("re-MAC marker = %q, want the new key's id", b)
+	}
+
+	// The rotation entry is on the ledger, naming the new key by its digest only.
+	entries, raws := h.entries()
+	found := false
+	for i, e := range entries {
+		if e.Kind == ledger.KindRotation && e.Reason == "index" {
+			found = true
+			if !bytes.Equal(e.Record, hub.RotationDigest("index", subject.KeyID(cur))) || e.Department != "operator" {
+				t.Errorf("rotation entry = %+v", e)
+			}
+			if bytes.Contains(raws[i], []byte(subject.KeyID(cur))) {
+				t.Errorf("the rotation entry names the key id in clear:\n%s", raws[i])
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no index rotation entry on the ledger")
+	}
+
+	// Every head and record is under the new key: a second re-MAC finds all of them current.
+	again, err := h.app.integrity.RemacRecords(t.Context(), h.app.storage.store, nil)
+	if err != nil || again.Remaced != 0 || again.Refused != 0 || again.Current != again.Seen || again.Seen < n {
+		t.Errorf("a second re-MAC = %+v, %v; want every head and record current", again, err)
+	}
+
+	// After: the watched citizen is read again; their log holds every access from before and the
+	// new one, newest first, and proofs of an old and a new access verify.
+	last := h.query(tax, taxQuery, map[string]any{"id": watched})
+	if len(last.Errors) > 0 {
+		t.Fatalf("read after the rotation: %+v", last.Errors)
+	}
+	newIndex := receiptIndex(last)
+	logAfter := h.accesses(mine, 3)
+	checkLog(t, logAfter, logBefore, newIndex)
+	h.waitPublished(newIndex + 1)
+	h.proofOf(mine, watched, oldIndex)
+	h.proofOf(mine, watched, newIndex)
+	// A cursor made before the rotation still pages on.
+	if res := h.query(mine, myAccessesQuery, map[string]any{"first": 1, "after": oldCursor}); len(res.Errors) > 0 {
+		t.Errorf("myAccesses after a cursor from before the rotation: %+v", res.Errors)
+	}
+
+	// The citizen erased before the rotation stays erased, and their receipt still opens.
+	if res := h.query(tax, taxQuery, map[string]any{"id": gone}); res.errorAt("citizen") == nil || res.errorAt("citizen").Extensions["code"] != "ERASED" {
+		t.Errorf("read of the citizen erased before the rotation: %v %+v, want ERASED", res.Data, res.Errors)
+	}
+	if res := h.query(goneTok, myErasureReceiptQuery, nil); len(res.Errors) > 0 || get(res.Data, "myErasureReceipt") != get(receiptBefore.Data, "myErasureReceipt") {
+		t.Errorf("myErasureReceipt after the rotation: %+v (same as before: %v)", res.Errors, get(res.Data, "myErasureReceipt") == get(receiptBefore.Data, "myErasureReceipt"))
+	}
+
+	// A receipt from before the rotation still verifies.
+	file := filepath.Join(t.TempDir(), "old.tlog-proof")
+	if err := os.WriteFile(file, oldReceipt.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var check bytes.Buffer
+	if err := run(t.Context(), []string{"ledger", "check-receipt", file, "--log-key", h.app.keys.log.VerifierKey}, &check, &errOut); err != nil {
+		t.Errorf("check-receipt of a receipt from before the rotation = %v: %s", err, check.String())
+	}
+
+	// A restarted hub reads the ring from the key files and everything still reads.
+	h.close()
+	h.open()
+	if got := h.app.keys.indexRing; !bytes.Equal(got.Current(), cur) || len(got.Keys()) != 2 {
+		t.Errorf("after a restart the ring holds %d keys, current the new one %v", len(got.Keys()), bytes.Equal(got.Current(), cur))
+	}
+	tax = h.token(taxClerk)
+	for _, id := range ids {
+		res := h.query(tax, taxQuery, map[string]any{"id": id})
+		if len(res.Errors) > 0 || get(res.Data, "citizen", "tax", "annualIncome", "value") == nil {
+			t.Errorf("after a restart, reading %s: %+v", id, res.Errors)
+		}
+	}
+	if res := h.query(tax, taxQuery, map[string]any{"id": gone}); res.errorAt("citizen") == nil || res.errorAt("citizen").Extensions["code"] != "ERASED" {
+		t.Errorf("after a restart, the citizen erased before the rotation: %+v, want ERASED", res.Errors)
+	}
+	mine = h.token(citizenP(watched))
+	if got := h.accesses(mine, 4); len(got) < len(logAfter) {
+		t.Errorf("after a restart the citizen's log holds %d accesses, want at least %d", len(got), len(logAfter))
+	}
+
+	// govhub ledger verify, with the records audit, passes on the closed hub (the erasure made
+	// under the old key still counts).
+	h.close()
+	v := verifyLedger(t, h.dir)
+	if !strings.Contains(v, "records match") || !strings.Contains(v, "erased: 1 citizens") {
+		t.Errorf("ledger verify printed:\n%s", v)
+	}
+	_ = erasedAt
+}
+
+// checkLog checks a citizen's log after a rotation: newest first, strictly, holding every access
+// of the log before it in the same order, and the access at newIndex.
+func checkLog(t *testing.T, after, before []any, newIndex uint64) {
+	t.Helper()
+	var prev uint64
+	seen := map[uint64]bool{}
+	for i, a := range after {
+		ix := idx(get(a, "index"))
+		if i > 0 && ix >= prev {
+			t.Errorf("the log is not newest first: %d after %d", ix, prev)
+		}
+		prev = ix
+		seen[ix] = true
+	}
+	for _, a := range before {
+		if ix := idx(get(a, "index")); !seen[ix] {
+			t.Errorf("the access at %d, from before the rotation, is missing from the log after it", ix)
+		}
+	}
+	if !seen[newIndex] {
+		t.Errorf("the access at %d, after the rotation, is missing from the log", newIndex)
+	}
+}
