@@ -1,7 +1,8 @@
 // Package subject names citizens in GovHub's ledger and private index without revealing them
 // (ARCHITECTURE §1.3: no personal data in the ledger): salted subject commitments in ledger entries,
-// keyed pseudonyms in the private subject index, and keyed digests of requests. It is pure: no
-// I/O, no state; every function is safe for concurrent use.
+// keyed pseudonyms in the private subject index, and keyed digests of requests. Its functions are
+// pure: no I/O, no state, safe for concurrent use. The one stateful type is [Ring], a hub's index
+// keys across rotations.
 //
 // # Formats
 //
@@ -42,6 +43,17 @@
 // 0x00 ‖ department) under the hub's 32-byte officials key. A department given its key can
 // recompute its officials' pseudonyms; another department's entries stay opaque to it.
 //
+// # Index key rotation
+//
+// A [Ring] holds the current index key and those it replaced. What is written from now on is
+// keyed by the current key ([Ring.Current], [Ring.RequestDigest]); what was keyed earlier is
+// checked or found under each key held ([Ring.Keys], [Ring.Find]). Pseudonyms are the exception:
+// they address stored data, so they stay under the oldest key, the pseudonym key
+// ([Ring.PseudonymKey], [Ring.Pseudonym]), which a ring never drops and [Ring.Update] refuses to
+// change ([ErrPseudonymKey]). A key is named on its rotation entry by [KeyID]:
+//
+//	KeyID(key) = hex(SHA-256("govhub/index-key/v1\n" ‖ key))
+//
 // # Worked example
 //
 // With salt 32 bytes of 0x01, index key 32 bytes of 0x02 and citizen "C000001":
@@ -50,6 +62,10 @@
 //	Pseudonym(key, "C000001")   = 48a6f77ecac642e62c6b18b4009a8b8f
 //	RequestDigest(key, `{"query":"{ me { kind } }"}`)
 //	                            = f1928402166c84ab2106778afa6087cb70aff74eb9c62c7320b0f6794a810f8b
+//
+// and the index key's id on its rotation entry
+//
+//	KeyID(key)                  = 6f0e6b81188adad2f52cb848a594781fd7137aa2f032882c699c5a5dadf2ae8f
 //
 // and, with the officials key 32 bytes of 0x02,
 //

@@ -138,8 +138,12 @@ func TestRingFind(t *testing.T) {
 }
 
 func TestKeyID(t *testing.T) {
-	a, b := subject.KeyID(key(1)), subject.KeyID(key(2))
-	if len(a) != 64 || a == b || a != subject.KeyID(key(1)) {
-		t.Errorf("KeyID = %s, %s; want 64 hex digits, one per key", a, b)
+	// The worked example of the package doc: index key 32 bytes of 0x02.
+	const want = "6f0e6b81188adad2f52cb848a594781fd7137aa2f032882c699c5a5dadf2ae8f"
+	if got := subject.KeyID(key(2)); got != want {
+		t.Errorf("KeyID(32 bytes of 0x02) = %s, want %s", got, want)
+	}
+	if subject.KeyID(key(1)) == want {
+		t.Errorf("KeyID is the same for two keys")
 	}
 }
