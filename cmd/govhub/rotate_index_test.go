@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/govhub/govhub/crypto/keys"
 	"github.com/govhub/govhub/crypto/subject"
 	"github.com/govhub/govhub/hub"
 	"github.com/govhub/govhub/ledger"
@@ -262,5 +264,65 @@ func checkLog(t *testing.T, after, before []any, newIndex uint64) {
 	}
 	if !seen[newIndex] {
 		t.Errorf("the access at %d, after the rotation, is missing from the log", newIndex)
+	}
+}
+
+// An instance whose index key files another instance rotated reads them again as soon as it meets
+// a record MAC'd under the new key, and serves the record; a key set that drops the pseudonym key
+// is refused.
+func TestRotatedIndexKeyFilesAreFollowed(t *testing.T) {
+	h := startHub(t, 6)
+	dir := filepath.Join(h.dir, "keys")
+	id := h.findCitizen(6, "tax").ID
+	oldKey := h.app.keys.indexRing.Current()
+	newKey := bytes.Repeat([]byte{0x6b}, subject.KeySize)
+
+	// The other instance's rotation, as it leaves the files, and its re-MAC of the records.
+	if err := appendPreviousFile(dir, previousIndexKeysFile, previousIndexKey{Key: oldKey, RetiredAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := keys.Replace(filepath.Join(dir, "index.key"), []byte(base64Line(newKey))); err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := subject.NewRing(newKey, oldKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := hub.NewIntegrity(hub.IntegrityConfig{IndexKeys: theirs, Heads: h.app.storage.store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.CatchUp(t.Context(), h.app.log.Reader(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if pr, err := other.RemacRecords(t.Context(), h.app.storage.store, nil); err != nil || pr.Remaced == 0 || pr.Refused != 0 {
+		t.Fatalf("the other instance's re-MAC = %+v, %v", pr, err)
+	}
+	if len(h.app.keys.indexRing.Keys()) != 1 {
+		t.Fatalf("this instance took up the new key before meeting it")
+	}
+	res := h.query(h.token(taxClerk), taxQuery, map[string]any{"id": id})
+	if len(res.Errors) > 0 || get(res.Data, "citizen", "tax", "annualIncome", "value") == nil {
+		t.Fatalf("reading a record MAC'd under the other instance's new key: %+v", res.Errors)
+	}
+	if ring := h.app.keys.indexRing; !bytes.Equal(ring.Current(), newKey) || !bytes.Equal(ring.PseudonymKey(), oldKey) {
+		t.Errorf("after meeting the new key the ring's current key is the new one %v, pseudonym key the old one %v",
+			bytes.Equal(ring.Current(), newKey), bytes.Equal(ring.PseudonymKey(), oldKey))
+	}
+	if h.app.integrity.Alerts() != 0 {
+		t.Errorf("%d integrity alerts", h.app.integrity.Alerts())
+	}
+
+	// Key files that lost the oldest key are refused: the ring keeps its keys.
+	if err := keys.Replace(filepath.Join(dir, previousIndexKeysFile), []byte("[]\n")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reloadIndexKeys(dir, h.app.keys.indexRing); !errors.Is(err, subject.ErrPseudonymKey) {
+		t.Errorf("reading key files without the pseudonym key = %v, want ErrPseudonymKey", err)
+	}
+	// And a restart with them refuses to serve the store.
+	h.close()
+	if _, err := openApp(t.Context(), h.config()); err == nil || !strings.Contains(err.Error(), previousIndexKeysFile) {
+		t.Errorf("openApp without the pseudonym key = %v, want a refusal naming %s", err, previousIndexKeysFile)
 	}
 }
