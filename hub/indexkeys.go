@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/govhub/govhub/crypto/subject"
@@ -46,5 +45,3 @@ func indexRing(ring *subject.Ring, key []byte) (*subject.Ring, error) {
 	return subject.NewRing(key)
 }
 
-// errNoIndexKey is returned by constructors given neither an index key nor a ring.
-var errNoIndexKey = errors.New("hub: the 32-byte index key or an index key ring is required")
