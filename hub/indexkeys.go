@@ -44,4 +44,3 @@ func indexRing(ring *subject.Ring, key []byte) (*subject.Ring, error) {
 	}
 	return subject.NewRing(key)
 }
-
