@@ -233,6 +233,19 @@ func TestIndexKeyRotationUnderLoad(t *testing.T) {
 		t.Errorf("after a restart the citizen's log holds %d accesses, want at least %d", len(got), len(logAfter))
 	}
 
+	// A split of the keys carries the earlier index key; restored, the ring is the same.
+	work := t.TempDir()
+	share := splitKeys(t, h.dir, work)
+	restored := filepath.Join(work, "restored")
+	var rout bytes.Buffer
+	if err := run(t.Context(), []string{"keys", "restore", "--data-dir", restored, "--bundle", filepath.Join(work, "shares", "keys.bundle"),
+		"--share", share("li"), "--share", share("zhao")}, &rout, &rout); err != nil {
+		t.Fatalf("keys restore = %v\n%s", err, rout.String())
+	}
+	if got, err := readIndexRing(restored); err != nil || len(got.Keys()) != 2 || !bytes.Equal(got.Current(), cur) || !bytes.Equal(got.PseudonymKey(), before) {
+		t.Errorf("the restored index keys: %v, %v; want the new key, then the old one as pseudonym key", got, err)
+	}
+
 	// govhub ledger verify, with the records audit, passes on the closed hub (the erasure made
 	// under the old key still counts).
 	h.close()
