@@ -135,6 +135,9 @@ func replayErasures(ctx context.Context, st *storage, dataDir string, entries fu
 	if err != nil {
 		return err
 	}
+	if err := checkPseudonymKeyOf(ctx, st.store, index, filepath.Join(dataDir, "keys"), false); err != nil {
+		return err
+	}
 	master, err := loadMasterRing(filepath.Join(dataDir, "keys"))
 	if err != nil {
 		return fmt.Errorf("reading the master key (it opens the sealed accesses, whose erased citizens' details are destroyed again): %w", err)

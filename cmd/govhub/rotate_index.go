@@ -25,6 +25,7 @@ package main
 // at once (at most once a second) when they meet a MAC or cursor under none of the keys they hold.
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -33,6 +34,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -80,7 +82,15 @@ func indexRingOf(dir string, current []byte) (*subject.Ring, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := subject.NewRing(current, prev...)
+	// A rotation interrupted between its two file writes leaves the current key listed as
+	// previous too (and a second try lists it twice): not an error.
+	var uniq [][]byte
+	for _, k := range prev {
+		if !bytes.Equal(k, current) && !slices.ContainsFunc(uniq, func(u []byte) bool { return bytes.Equal(u, k) }) {
+			uniq = append(uniq, k)
+		}
+	}
+	r, err := subject.NewRing(current, uniq...)
 	if err != nil {
 		return nil, fmt.Errorf("the index keys in %s: %w", dir, err)
 	}
@@ -115,20 +125,36 @@ func reloadIndexKeys(dir string, r *subject.Ring) (bool, error) {
 // checkPseudonymKey refuses to serve a store whose citizens' pseudonyms were made under another
 // pseudonym key than the ring's (see the file comment), and records the key on a new store.
 func (a *app) checkPseudonymKey(ctx context.Context) error {
-	want := subject.KeyID(a.keys.indexRing.PseudonymKey())
+	return checkPseudonymKeyOf(ctx, a.storage.store, a.keys.indexRing, a.cfg.path("keys"), true)
+}
+
+// metaStore keeps small documents of hub state (the store's meta collection).
+type metaStore interface {
+	Meta(ctx context.Context, key string, v any) error
+	PutMeta(ctx context.Context, key string, v any) error
+}
+
+// checkPseudonymKeyOf checks that ring's pseudonym key is the one st's citizens are named under
+// (keys from dir); record: name it on a store that names none yet. The offline tools check
+// without recording (a store that names none predates the check, or is new).
+func checkPseudonymKeyOf(ctx context.Context, st metaStore, ring *subject.Ring, dir string, record bool) error {
+	want := subject.KeyID(ring.PseudonymKey())
 	var doc struct {
 		ID string `bson:"id"`
 	}
-	switch err := a.storage.store.Meta(ctx, indexPseudonymMeta, &doc); {
+	switch err := st.Meta(ctx, indexPseudonymMeta, &doc); {
 	case errors.Is(err, store.ErrNotFound):
+		if !record {
+			return nil
+		}
 		doc.ID = want
-		return a.storage.store.PutMeta(ctx, indexPseudonymMeta, doc)
+		return st.PutMeta(ctx, indexPseudonymMeta, doc)
 	case err != nil:
 		return fmt.Errorf("reading the pseudonym key's id: %w", err)
 	case doc.ID != want:
 		return fmt.Errorf("the store's citizens are named under index key %s, but the oldest index key of %s is %s: "+
-			"keys/%s is missing or not this store's (restore it with the other key files: govhub keys join)",
-			short(doc.ID), a.cfg.path("keys"), short(want), previousIndexKeysFile)
+			"keys/%s is missing or not this store's (restore it with the other key files: govhub keys restore)",
+			short(doc.ID), dir, short(want), previousIndexKeysFile)
 	}
 	return nil
 }

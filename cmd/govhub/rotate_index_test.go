@@ -339,3 +339,19 @@ func TestRotatedIndexKeyFilesAreFollowed(t *testing.T) {
 		t.Errorf("openApp without the pseudonym key = %v, want a refusal naming %s", err, previousIndexKeysFile)
 	}
 }
+
+// A rotation interrupted between its two file writes (and tried again) leaves the current key
+// listed among the previous ones, twice: the ring still opens, each key once.
+func TestIndexRingAfterAnInterruptedRotation(t *testing.T) {
+	dir := t.TempDir()
+	cur, old := bytes.Repeat([]byte{1}, subject.KeySize), bytes.Repeat([]byte{2}, subject.KeySize)
+	for _, k := range [][]byte{old, cur, cur} {
+		if err := appendPreviousFile(dir, previousIndexKeysFile, previousIndexKey{Key: k, RetiredAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := indexRingOf(dir, cur)
+	if err != nil || len(r.Keys()) != 2 || !bytes.Equal(r.Current(), cur) || !bytes.Equal(r.PseudonymKey(), old) {
+		t.Fatalf("indexRingOf = %v, %v; want the current key, then the old one as pseudonym key", r, err)
+	}
+}

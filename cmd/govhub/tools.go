@@ -188,6 +188,9 @@ func cmdLedgerVerify(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
+	if err := checkPseudonymKeyOf(ctx, st.store, index, cfg.path("keys"), false); err != nil {
+		return err
+	}
 	var (
 		stage  = hub.AuditStage(-1)
 		report func(done, total uint64)
