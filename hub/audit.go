@@ -122,7 +122,8 @@ const auditProgressEvery = 100 * time.Millisecond
 // that dataset, about this citizen (its subject commitment opens with the salt in the private index),
 // whose record digest is the record's, and which carries the commitment of every sensitive value the
 // record holds at that version. Entries must be integrated (ledger.Log.WaitCaughtUp). indexKey is
-// the hub's index key (Config.IndexKey), which names citizens in the private index.
+// the hub's index key (Config.IndexKey), which names citizens in the private index; after an index
+// key rotation pass the ring with WithIndexKeys instead (indexkeys.go).
 //
 // It reads the ledger and the records once each, in one streaming pass: first every integrated
 // entry (keeping, for each allowed update entry, only what records are checked against), then

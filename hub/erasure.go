@@ -11,7 +11,8 @@ package hub
 //  2. the erasure entry (kind erasure, reason lawful-erasure, the approving officer as actor): its
 //     subject line is the citizen's commitment under that fresh salt, its record line the keyed
 //     digest ErasureDigest(indexKey, citizen), which a holder of the index key can recompute
-//     from a citizen id (a restore does) while nobody else can;
+//     from a citizen id (a restore does) while nobody else can (indexKey is the index key current
+//     then; after a rotation every key held is tried: indexkeys.go);
 //  3. the tombstone (_id = hex of that digest);
 //  4. the citizen's record head: from now on every read and update of the citizen, on every
 //     instance, finds no head, then the tombstone, and is refused with ErrErased (integrity.go;
