@@ -73,6 +73,8 @@ func TestIndexKeyRotationUnderLoad(t *testing.T) {
 		firstFailure       atomic.Value
 		stop               = make(chan struct{})
 		wg                 sync.WaitGroup
+		mu                 sync.Mutex
+		duringLoad         []uint64 // the entries about the watched citizen acknowledged under load
 	)
 	fail := func(what string, res result) {
 		failures.Add(1)
@@ -115,6 +117,10 @@ func TestIndexKeyRotationUnderLoad(t *testing.T) {
 				requests.Add(1)
 				if len(res.Errors) > 0 {
 					fail(id, res)
+				} else if id == watched && w < 4 {
+					mu.Lock()
+					duringLoad = append(duringLoad, receiptIndex(res))
+					mu.Unlock()
 				}
 			}
 		}()
@@ -185,7 +191,10 @@ func TestIndexKeyRotationUnderLoad(t *testing.T) {
 	}
 	newIndex := receiptIndex(last)
 	logAfter := h.accesses(mine, 3)
-	checkLog(t, logAfter, logBefore, newIndex)
+	checkLog(t, logAfter, logBefore, append(duringLoad, newIndex))
+	if len(duringLoad) == 0 {
+		t.Errorf("no access to the watched citizen under load")
+	}
 	h.waitPublished(newIndex + 1)
 	h.proofOf(mine, watched, oldIndex)
 	h.proofOf(mine, watched, newIndex)
@@ -256,27 +265,37 @@ func TestIndexKeyRotationUnderLoad(t *testing.T) {
 	_ = erasedAt
 }
 
-// checkLog checks a citizen's log after a rotation: newest first, strictly, holding every access
-// of the log before it in the same order, and the access at newIndex.
-func checkLog(t *testing.T, after, before []any, newIndex uint64) {
+// checkLog checks a citizen's log after a rotation: each access once; the log from before it is
+// the oldest part, in the same order (the log is in the order accesses were acknowledged, which
+// concurrent requests may make differ a little from ledger order); and every access acknowledged
+// since the load began (before, during and after the rotation) is there, newer than all of them.
+func checkLog(t *testing.T, after, before []any, since []uint64) {
 	t.Helper()
-	var prev uint64
-	seen := map[uint64]bool{}
+	if len(after) < len(before)+1 {
+		t.Fatalf("the log holds %d accesses after the rotation, %d before", len(after), len(before))
+	}
+	pos := map[uint64]int{}
 	for i, a := range after {
 		ix := idx(get(a, "index"))
-		if i > 0 && ix >= prev {
-			t.Errorf("the log is not newest first: %d after %d", ix, prev)
+		if _, dup := pos[ix]; dup {
+			t.Errorf("the access at %d is in the log twice", ix)
 		}
-		prev = ix
-		seen[ix] = true
+		pos[ix] = i
 	}
-	for _, a := range before {
-		if ix := idx(get(a, "index")); !seen[ix] {
-			t.Errorf("the access at %d, from before the rotation, is missing from the log after it", ix)
+	// Newest first: the accesses from before are the last len(before), in their order.
+	tail := after[len(after)-len(before):]
+	for i, a := range before {
+		if got, want := idx(get(tail[i], "index")), idx(get(a, "index")); got != want {
+			t.Errorf("access %d from the end of the log after the rotation is %d, want %d (as before it)", len(before)-i, got, want)
 		}
 	}
-	if !seen[newIndex] {
-		t.Errorf("the access at %d, after the rotation, is missing from the log", newIndex)
+	for _, ix := range since {
+		p, ok := pos[ix]
+		if !ok {
+			t.Errorf("the access at %d, acknowledged since the load began, is missing from the log", ix)
+		} else if p >= len(after)-len(before) {
+			t.Errorf("the access at %d, acknowledged since the load began, is among the older ones", ix)
+		}
 	}
 }
 
