@@ -129,7 +129,7 @@ type Certificates struct {
 	quorum int
 
 	rules sync.Map // rule version → *certificate.Rule
-	// issueReceipts keeps each certificate's issue receipt once made: an inclusion proof under a
+	// issueReceipts keeps each certificate's issue receipt, and revoke receipt, once made: an inclusion proof under a
 	// witness-cosigned checkpoint stays valid forever (the log is append-only, and the checkpoint's
 	// signatures do not expire), so the verification document need not read the entry bundle and
 	// the tiles again for every verification.
@@ -684,9 +684,13 @@ func (cs *Certificates) Verify(ctx context.Context, id string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	revoke, err := cs.revokeReceipt(ctx, c)
+	if err != nil {
+		return nil, err
+	}
 	return json.Marshal(certificate.Verification{Format: certificate.VerificationFormat, Credential: c.Credential, Status: status,
 		IssueReceipt: string(receipt.Marshal()), DIDDocument: didDoc, LogKey: cs.logKey, WitnessKeys: cs.wkeys, Quorum: cs.quorum,
-		Verifications: c.Verifications})
+		Verifications: c.Verifications, RevokeReceipt: revoke})
 }
 
 // Status returns the signed status file of a certificate (certificate.StatusFile, JSON), signed
@@ -706,7 +710,34 @@ func (cs *Certificates) Status(ctx context.Context, id string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(certificate.StatusFile{Format: certificate.StatusFormat, Status: status, DIDDocument: didDoc})
+	revoke, err := cs.revokeReceipt(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(certificate.StatusFile{Format: certificate.StatusFormat, Status: status, DIDDocument: didDoc, RevokeReceipt: revoke})
+}
+
+// revokeReceipt returns the receipt of a revoked certificate's revoke entry (C2SP tlog-proof text)
+// under the latest witness-cosigned checkpoint, or "" when c is not revoked or the entry is not
+// published yet (the signed status says revoked meanwhile; the receipt follows within the
+// publication interval). Receipts are kept as issue receipts are.
+func (cs *Certificates) revokeReceipt(ctx context.Context, c store.Certificate) (string, error) {
+	if !c.Revoked {
+		return "", nil
+	}
+	receipt, ok := cs.issueReceipts.Get(c.RevokeIndex)
+	if !ok {
+		var err error
+		receipt, err = ReceiptOf(ctx, cs.pub, cs.proofs, c.RevokeIndex)
+		if errors.Is(err, ErrNotPublished) {
+			return "", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		cs.issueReceipts.Add(c.RevokeIndex, receipt)
+	}
+	return string(receipt.Marshal()), nil
 }
 
 // signedStatus signs c's status as of now (the current second) with the current credential key,

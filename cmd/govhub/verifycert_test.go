@@ -370,6 +370,37 @@ func TestCertificateAcceptance(t *testing.T) {
 	if out, err := h.verifyCert(t, file); err != nil || !strings.HasPrefix(out, "VALID") {
 		t.Errorf("without the newer status: %v\n%s", err, out)
 	}
+	// Once the revoke entry is published, the status carries its receipt, checked on the log.
+	var sf certificate.StatusFile
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		_, status = h.getJSON("/verify/" + id + "/status.json")
+		if err := json.Unmarshal(status, &sf); err != nil {
+			t.Fatal(err)
+		}
+		if sf.RevokeReceipt != "" || time.Now().After(deadline) {
+			break
+		}
+	}
+	if sf.RevokeReceipt == "" {
+		t.Fatal("the revoked certificate's status never carried its revoke receipt")
+	}
+	os.WriteFile(statusFile, status, 0o600)
+	out, err = h.verifyCert(t, file, "--status", statusFile)
+	if err == nil || !strings.HasPrefix(out, "REVOKED: certificate "+id) || !strings.Contains(out, "is on the log under a checkpoint cosigned") {
+		t.Errorf("verify-certificate --status (revoked, with its receipt) = %v\n%s", err, out)
+	}
+	var vd certificate.Verification
+	if _, body := h.getJSON("/verify/" + id + ".json"); json.Unmarshal(body, &vd) != nil || vd.RevokeReceipt != sf.RevokeReceipt {
+		t.Errorf("the verification document's revoke receipt differs from the status file's")
+	}
+	// The issue entry's receipt in place of the revoke entry's fails.
+	swapped := sf
+	swapped.RevokeReceipt = vd.IssueReceipt
+	b, _ := json.Marshal(swapped)
+	os.WriteFile(statusFile, b, 0o600)
+	if out, err := h.verifyCert(t, file, "--status", statusFile); err == nil || !strings.HasPrefix(out, "FAIL") {
+		t.Errorf("a status with the issue receipt as revoke receipt = %v\n%s", err, out)
+	}
 	// Another certificate's status file is refused.
 	code, other := h.getJSON("/verify/" + newCert["id"].(string) + "/status.json")
 	os.WriteFile(statusFile, other, 0o600)
