@@ -65,7 +65,7 @@ type CertificateStore interface {
 	AddCertificate(ctx context.Context, c store.Certificate) error
 	Certificate(ctx context.Context, id string) (store.Certificate, error)
 	RevokeCertificate(ctx context.Context, c store.Certificate) error
-	AddVerifications(ctx context.Context, id string, n int64) error
+	AddVerifications(ctx context.Context, id string, times []time.Time) error
 	SetCertificateLink(ctx context.Context, id string, disabled bool) error
 }
 
@@ -626,6 +626,7 @@ func (cs *Certificates) Revoke(ctx context.Context, p auth.Principal, id, reason
 		return store.Certificate{}, err
 	}
 	c.Revoked, c.RevokedAt, c.RevokeReason, c.RevokeIndex = true, now, reason, r.Index
+	c.VerifiedAt = nil // when it was verified is the holder's to see, not the issuer's
 	if err := cs.store.RevokeCertificate(ctx, c); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return store.Certificate{}, fmt.Errorf("%w: certificate %s was revoked meanwhile", ErrConflict, id)
@@ -675,7 +676,7 @@ func (cs *Certificates) Verify(ctx context.Context, id string) ([]byte, error) {
 	if cs.counter != nil {
 		c.Verifications += cs.counter.Count(id)
 	} else {
-		if err := cs.store.AddVerifications(ctx, id, 1); err != nil {
+		if err := cs.store.AddVerifications(ctx, id, []time.Time{cs.rd.now().UTC().Truncate(time.Second)}); err != nil {
 			return nil, err
 		}
 		c.Verifications++

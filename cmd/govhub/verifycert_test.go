@@ -439,10 +439,19 @@ func TestCitizenApplies(t *testing.T) {
 	id := app["certificate"].(map[string]any)["id"].(string)
 	h.getJSON("/verify/" + id + ".json")
 	h.getJSON("/verify/" + id + ".json")
-	r = h.query(tok, `{ myApplications { id status steps { name } certificate { id verifications linkEnabled } } }`, nil)
+	r = h.query(tok, `{ myApplications { id status steps { name } certificate { id verifications verifiedAt linkEnabled } } }`, nil)
 	apps := r.Data["myApplications"].([]any)
-	if len(apps) != 1 || apps[0].(map[string]any)["certificate"].(map[string]any)["verifications"] != float64(2) {
+	if len(apps) != 1 || apps[0].(map[string]any)["certificate"].(map[string]any)["verifications"] != float64(2) ||
+		len(apps[0].(map[string]any)["certificate"].(map[string]any)["verifiedAt"].([]any)) != 2 {
 		t.Fatalf("myApplications = %+v %+v", r.Data, r.Errors)
+	}
+	// The same once the counts are in the store (the counter adds them every second).
+	if err := h.app.verifyCounts.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	r = h.query(tok, `query($id: ID!) { myCertificate(id: $id) { verifications verifiedAt } }`, map[string]any{"id": id})
+	if mc, _ := r.Data["myCertificate"].(map[string]any); mc == nil || mc["verifications"] != float64(2) || len(mc["verifiedAt"].([]any)) != 2 {
+		t.Fatalf("myCertificate after the counts were stored = %+v %+v", r.Data, r.Errors)
 	}
 	r = h.query(tok, `mutation($id: ID!) { setCertificateLink(id: $id, enabled: false) { linkEnabled } }`, map[string]any{"id": id})
 	if len(r.Errors) > 0 {
