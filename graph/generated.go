@@ -4258,8 +4258,9 @@ extend type Query {
   """
   The applications waiting for the review of the caller's department, oldest first (at most
   limit, 1 to 100; all up to 100 by default), to decide with reviewApplication. Department tokens
-  only. Each names the citizen (citizenId); listing the queue is not a logged access: it holds no
-  record value, and each step is on the ledger already.
+  only. Each names the citizen (citizenId), so a page is logged like a list page before it is
+  returned: one access entry (reason review-queue, no field) per purpose, in each listed citizen's
+  access log.
   """
   reviewQueue(limit: Int): [CertificateApplication!]!
 }

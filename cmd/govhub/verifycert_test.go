@@ -636,6 +636,19 @@ func TestCertificateReview(t *testing.T) {
 	if got := queued(h.token(housingClerk)); got != "" {
 		t.Errorf("housing's review queue lists %q", got)
 	}
+	// Reading the queue is an access in the citizen's log, by public-security, naming no field.
+	queueReads := 0
+	for _, a := range h.accesses(h.token(citizenP(demo.CitizenID(1))), 50) {
+		if a.(map[string]any)["reason"] == "review-queue" {
+			queueReads++
+			if d := get(a, "department", "code"); d != "public-security" || len(a.(map[string]any)["fields"].([]any)) != 0 {
+				t.Errorf("the review-queue access names %v and fields %v", d, a.(map[string]any)["fields"])
+			}
+		}
+	}
+	if queueReads != 1 {
+		t.Errorf("%d review-queue accesses in the citizen's log, want 1 (the one page that listed them)", queueReads)
+	}
 	if r := h.query(h.token(citizenP(demo.CitizenID(1))), `{ reviewQueue { id } }`, nil); len(r.Errors) == 0 {
 		t.Errorf("a citizen read a department's review queue")
 	}
