@@ -216,6 +216,10 @@ type Status struct {
 	RevokedAt   time.Time
 	Reason      string
 	RevokeEntry uint64
+	// RevokeOnLedger: the revoke entry came with its receipt, which verified (checkRevokeReceipt).
+	// A revoked status without one rests on the issuer's signature alone, which is enough to
+	// refuse a certificate but not to show the revocation was logged.
+	RevokeOnLedger bool
 }
 
 // UnsignedStatus returns the status credential of s (see the package documentation).
@@ -249,6 +253,9 @@ type Verification struct {
 	WitnessKeys   []string `json:"witnessKeys"`
 	Quorum        int      `json:"quorum"`
 	Verifications int64    `json:"verifications"`
+	// RevokeReceipt, for a revoked certificate whose revoke entry is published, is that entry's
+	// receipt (a C2SP tlog-proof with the entry as extra data) under a witness-cosigned checkpoint.
+	RevokeReceipt string `json:"revokeReceipt,omitempty"`
 }
 
 // Trust is what an offline verifier trusts.
@@ -393,6 +400,9 @@ func Check(file []byte, statusFile []byte, trust Trust) (Report, error) {
 	if err != nil {
 		return Report{}, fmt.Errorf("the served status: %w", err)
 	}
+	if err := checkRevokeReceipt(v.RevokeReceipt, &rep.Status, rep, trust); err != nil {
+		return Report{}, fmt.Errorf("the served status: %w", err)
+	}
 	if statusFile != nil {
 		st, err := checkStatusFile(statusFile, rep, trust)
 		if err != nil {
@@ -489,7 +499,7 @@ func checkStatusFile(raw []byte, rep Report, trust Trust) (Status, error) {
 	if f.Format != StatusFormat {
 		return Status{}, fmt.Errorf("format %q, want %q", f.Format, StatusFormat)
 	}
-	return checkStatus(f.Status, rep, func(vm string) (ed25519.PublicKey, error) {
+	st, err := checkStatus(f.Status, rep, func(vm string) (ed25519.PublicKey, error) {
 		key, err := credential.KeyFromDIDDocument(f.DIDDocument, vm)
 		if err != nil {
 			return nil, err
@@ -499,6 +509,52 @@ func checkStatusFile(raw []byte, rep Report, trust Trust) (Status, error) {
 		}
 		return key, nil
 	})
+	if err != nil {
+		return Status{}, err
+	}
+	if err := checkRevokeReceipt(f.RevokeReceipt, &st, rep, trust); err != nil {
+		return Status{}, err
+	}
+	return st, nil
+}
+
+// checkRevokeReceipt checks the receipt of a revoked status's revoke entry, if there is one (text
+// empty: none, and st.RevokeOnLedger stays false): a C2SP tlog-proof of the entry the status
+// names, under a checkpoint signed by the log and cosigned by a quorum of the witnesses; the entry
+// an allowed revoke entry of this certificate, about its issue entry, with the status's time and
+// reason. A receipt beside a status that is not revoked is refused.
+func checkRevokeReceipt(text string, st *Status, rep Report, trust Trust) error {
+	if text == "" {
+		return nil
+	}
+	if st.State != StatusRevoked {
+		return errors.New("a revoke receipt beside a status that is not revoked")
+	}
+	receipt, err := ledger.ParseProof([]byte(text))
+	if err != nil {
+		return fmt.Errorf("the revoke receipt: %w", err)
+	}
+	if receipt.Index != st.RevokeEntry {
+		return fmt.Errorf("the revoke receipt is for entry %d, the status names entry %d", receipt.Index, st.RevokeEntry)
+	}
+	if _, err := ledger.CheckProof(receipt, ledger.LeafHash(receipt.Extra), trust.Log, trust.Witnesses, trust.Quorum); err != nil {
+		return fmt.Errorf("the revoke entry's inclusion: %w", err)
+	}
+	e, err := ledger.ParseEntry(receipt.Extra)
+	if err != nil {
+		return fmt.Errorf("the revoke entry: %w", err)
+	}
+	switch {
+	case e.Kind != ledger.KindRevoke || e.Outcome != ledger.OutcomeAllowed:
+		return fmt.Errorf("ledger entry %d is a %s %s entry, not a revocation", receipt.Index, e.Outcome, e.Kind)
+	case e.Certificate != rep.ID || e.About != rep.IssueEntry:
+		return fmt.Errorf("ledger entry %d revokes another certificate", receipt.Index)
+	case !e.Time.Equal(st.RevokedAt) || e.Reason != st.Reason:
+		return fmt.Errorf("ledger entry %d revoked at %s for %q, the status says %s for %q", receipt.Index,
+			e.Time.UTC().Format(time.RFC3339), e.Reason, st.RevokedAt.UTC().Format(time.RFC3339), st.Reason)
+	}
+	st.RevokeOnLedger = true
+	return nil
 }
 
 // StatusFormat is the first member of a status file.
@@ -510,4 +566,6 @@ type StatusFile struct {
 	Format      string          `json:"format"`
 	Status      json.RawMessage `json:"status"`
 	DIDDocument json.RawMessage `json:"didDocument"`
+	// RevokeReceipt: as in Verification.
+	RevokeReceipt string `json:"revokeReceipt,omitempty"`
 }

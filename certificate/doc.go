@@ -47,7 +47,9 @@
 //
 // A certificate is a W3C Verifiable Credential 2.0 with a Data Integrity proof of cryptosuite
 // eddsa-jcs-2022 (package credential), signed with the hub's credential key and issued by the
-// hub's did:web DID, whose document (GET /.well-known/did.json) lists that key as a Multikey:
+// hub's did:web DID, whose document (GET /.well-known/did.json) lists that key as a Multikey
+// (after a rotation of the credential key, the current key first and every earlier one after it,
+// each its own verification method, so that certificates signed before still verify):
 //
 //	{"@context": ["https://www.w3.org/ns/credentials/v2"],
 //	 "id": "urn:govhub:certificate:c-ZYMO7EADHNERCHD6UGL4J3UQ4E",
@@ -111,7 +113,12 @@
 //	                       "revokeEntry": "352"}}
 //
 // (status "valid" without the revocation members). The revoke entry (ledger kind revoke) has the
-// issue entry's index as its about line and the certificate id on its certificate line.
+// issue entry's index as its about line and the certificate id on its certificate line. Once it
+// is published, the status file and the verification document also carry its receipt,
+// "revokeReceipt": "<C2SP tlog-proof of the revoke entry, the entry's bytes as its extra line,
+// under the latest witness-cosigned checkpoint>", which [Check] verifies like the issue receipt
+// (the entry an allowed revocation of this certificate's issue entry, at the status's time, for
+// its reason; Status.RevokeOnLedger). A receipt beside a status that is not revoked is refused.
 //
 // # The verification document
 //
@@ -124,7 +131,8 @@
 //	                  line, under the latest published (witness-cosigned) checkpoint>",
 //	 "didDocument": <the issuer's DID document>,
 //	 "logKey": "<the ledger's note verifier key>", "witnessKeys": ["<cosignature vkey>", …],
-//	 "quorum": <witness quorum>, "verifications": <count>}
+//	 "quorum": <witness quorum>, "verifications": <count>,
+//	 "revokeReceipt": "<as in the status file, once a revocation is published>"}
 //
 // logKey, witnessKeys and quorum are what the hub was started with: a page or tool pins its own
 // copies and uses these only to say which it expects. [Check] verifies a document offline

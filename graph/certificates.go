@@ -16,7 +16,11 @@ import (
 
 func toCertificate(c store.Certificate) *model.Certificate {
 	out := &model.Certificate{ID: c.ID, Type: c.Type, RuleVersion: c.RuleVersion, Issued: fmtTime(c.Issued), IssueEntry: int64(c.IssueIndex),
-		Credential: string(c.Credential), VerifyPath: "/verify/" + c.ID, Revoked: c.Revoked, Verifications: c.Verifications, LinkEnabled: !c.LinkDisabled}
+		Credential: string(c.Credential), VerifyPath: "/verify/" + c.ID, Revoked: c.Revoked, Verifications: c.Verifications, LinkEnabled: !c.LinkDisabled,
+		VerifiedAt: make([]string, len(c.VerifiedAt))}
+	for i, at := range c.VerifiedAt {
+		out.VerifiedAt[i] = fmtTime(at)
+	}
 	if c.Revoked {
 		at, reason := fmtTime(c.RevokedAt), c.RevokeReason
 		out.RevokedAt, out.RevokeReason = &at, &reason

@@ -144,6 +144,7 @@ type ComplexityRoot struct {
 		RuleVersion   func(childComplexity int) int
 		Type          func(childComplexity int) int
 		Verifications func(childComplexity int) int
+		VerifiedAt    func(childComplexity int) int
 		VerifyPath    func(childComplexity int) int
 	}
 
@@ -1102,6 +1103,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Certificate.Verifications(childComplexity), true
+	case "Certificate.verifiedAt":
+		if e.ComplexityRoot.Certificate.VerifiedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.VerifiedAt(childComplexity), true
 	case "Certificate.verifyPath":
 		if e.ComplexityRoot.Certificate.VerifyPath == nil {
 			break
@@ -4154,6 +4161,12 @@ type Certificate {
   revokeReason: String
   "How many times it was verified through its public link (counts only)."
   verifications: Int64!
+  """
+  When it was verified through its public link: the latest 50 times, oldest first, to the second;
+  nothing about who verified. Filled for the holder only (myApplications, myCertificate,
+  setCertificateLink); empty for the issuing department.
+  """
+  verifiedAt: [String!]!
   linkEnabled: Boolean!
 }
 
@@ -4245,8 +4258,9 @@ extend type Query {
   """
   The applications waiting for the review of the caller's department, oldest first (at most
   limit, 1 to 100; all up to 100 by default), to decide with reviewApplication. Department tokens
-  only. Each names the citizen (citizenId); listing the queue is not a logged access: it holds no
-  record value, and each step is on the ledger already.
+  only. Each names the citizen (citizenId), so a page is logged like a list page before it is
+  returned: one access entry (reason review-queue, no field) per purpose, in each listed citizen's
+  access log.
   """
   reviewQueue(limit: Int): [CertificateApplication!]!
 }
@@ -4448,6 +4462,8 @@ func (ec *executionContext) childFields_Certificate(ctx context.Context, field g
 		return ec.fieldContext_Certificate_revokeReason(ctx, field)
 	case "verifications":
 		return ec.fieldContext_Certificate_verifications(ctx, field)
+	case "verifiedAt":
+		return ec.fieldContext_Certificate_verifiedAt(ctx, field)
 	case "linkEnabled":
 		return ec.fieldContext_Certificate_linkEnabled(ctx, field)
 	}
@@ -7940,6 +7956,29 @@ func (ec *executionContext) _Certificate_verifications(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_Certificate_verifications(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _Certificate_verifiedAt(ctx context.Context, field graphql.CollectedField, obj *model.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_verifiedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VerifiedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_verifiedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Certificate_linkEnabled(ctx context.Context, field graphql.CollectedField, obj *model.Certificate) (ret graphql.Marshaler) {
@@ -18846,6 +18885,11 @@ func (ec *executionContext) _Certificate(ctx context.Context, sel ast.SelectionS
 			}
 		case "verifications":
 			out.Values[i] = ec._Certificate_verifications(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "verifiedAt":
+			out.Values[i] = ec._Certificate_verifiedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

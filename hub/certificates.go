@@ -65,7 +65,7 @@ type CertificateStore interface {
 	AddCertificate(ctx context.Context, c store.Certificate) error
 	Certificate(ctx context.Context, id string) (store.Certificate, error)
 	RevokeCertificate(ctx context.Context, c store.Certificate) error
-	AddVerifications(ctx context.Context, id string, n int64) error
+	AddVerifications(ctx context.Context, id string, times []time.Time) error
 	SetCertificateLink(ctx context.Context, id string, disabled bool) error
 }
 
@@ -129,7 +129,7 @@ type Certificates struct {
 	quorum int
 
 	rules sync.Map // rule version → *certificate.Rule
-	// issueReceipts keeps each certificate's issue receipt once made: an inclusion proof under a
+	// issueReceipts keeps each certificate's issue receipt, and revoke receipt, once made: an inclusion proof under a
 	// witness-cosigned checkpoint stays valid forever (the log is append-only, and the checkpoint's
 	// signatures do not expire), so the verification document need not read the entry bundle and
 	// the tiles again for every verification.
@@ -626,6 +626,7 @@ func (cs *Certificates) Revoke(ctx context.Context, p auth.Principal, id, reason
 		return store.Certificate{}, err
 	}
 	c.Revoked, c.RevokedAt, c.RevokeReason, c.RevokeIndex = true, now, reason, r.Index
+	c.VerifiedAt = nil // when it was verified is the holder's to see, not the issuer's
 	if err := cs.store.RevokeCertificate(ctx, c); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return store.Certificate{}, fmt.Errorf("%w: certificate %s was revoked meanwhile", ErrConflict, id)
@@ -675,7 +676,7 @@ func (cs *Certificates) Verify(ctx context.Context, id string) ([]byte, error) {
 	if cs.counter != nil {
 		c.Verifications += cs.counter.Count(id)
 	} else {
-		if err := cs.store.AddVerifications(ctx, id, 1); err != nil {
+		if err := cs.store.AddVerifications(ctx, id, []time.Time{cs.rd.now().UTC().Truncate(time.Second)}); err != nil {
 			return nil, err
 		}
 		c.Verifications++
@@ -684,9 +685,13 @@ func (cs *Certificates) Verify(ctx context.Context, id string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	revoke, err := cs.revokeReceipt(ctx, c)
+	if err != nil {
+		return nil, err
+	}
 	return json.Marshal(certificate.Verification{Format: certificate.VerificationFormat, Credential: c.Credential, Status: status,
 		IssueReceipt: string(receipt.Marshal()), DIDDocument: didDoc, LogKey: cs.logKey, WitnessKeys: cs.wkeys, Quorum: cs.quorum,
-		Verifications: c.Verifications})
+		Verifications: c.Verifications, RevokeReceipt: revoke})
 }
 
 // Status returns the signed status file of a certificate (certificate.StatusFile, JSON), signed
@@ -706,7 +711,34 @@ func (cs *Certificates) Status(ctx context.Context, id string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(certificate.StatusFile{Format: certificate.StatusFormat, Status: status, DIDDocument: didDoc})
+	revoke, err := cs.revokeReceipt(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(certificate.StatusFile{Format: certificate.StatusFormat, Status: status, DIDDocument: didDoc, RevokeReceipt: revoke})
+}
+
+// revokeReceipt returns the receipt of a revoked certificate's revoke entry (C2SP tlog-proof text)
+// under the latest witness-cosigned checkpoint, or "" when c is not revoked or the entry is not
+// published yet (the signed status says revoked meanwhile; the receipt follows within the
+// publication interval). Receipts are kept as issue receipts are.
+func (cs *Certificates) revokeReceipt(ctx context.Context, c store.Certificate) (string, error) {
+	if !c.Revoked {
+		return "", nil
+	}
+	receipt, ok := cs.issueReceipts.Get(c.RevokeIndex)
+	if !ok {
+		var err error
+		receipt, err = ReceiptOf(ctx, cs.pub, cs.proofs, c.RevokeIndex)
+		if errors.Is(err, ErrNotPublished) {
+			return "", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		cs.issueReceipts.Add(c.RevokeIndex, receipt)
+	}
+	return string(receipt.Marshal()), nil
 }
 
 // signedStatus signs c's status as of now (the current second) with the current credential key,

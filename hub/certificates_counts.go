@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -25,9 +26,10 @@ import (
 // certificate verified many times a second shares one signature per second and state
 // (statusCache). A revocation changes the state, so it shows at once.
 
-// VerificationCountStore adds verifications to a certificate's count (store/mongostore).
+// VerificationCountStore adds verifications, made at the given times, to a certificate's count
+// and its latest verification times (store/mongostore).
 type VerificationCountStore interface {
-	AddVerifications(ctx context.Context, id string, n int64) error
+	AddVerifications(ctx context.Context, id string, times []time.Time) error
 }
 
 // CountFlushInterval is how often a running VerificationCounter adds its counts to the store.
@@ -37,52 +39,59 @@ const CountFlushInterval = time.Second
 // background. Safe for concurrent use.
 type VerificationCounter struct {
 	store VerificationCountStore
+	now   func() time.Time
 
+	flushMu sync.Mutex // one flush at a time
 	mu      sync.Mutex
-	pending map[string]int64
-	// flushing holds the counts a flush has taken and not yet stored: still shown, not lost if
-	// the store refuses them (they go back to pending).
-	flushing map[string]int64
+	// pending holds, by certificate, the times (seconds) of the verifications not yet taken by a
+	// flush; flushing those a flush has taken and not yet stored: still shown, and put back in
+	// pending if the store refuses them.
+	pending, flushing map[string][]time.Time
 }
 
 // NewVerificationCounter returns a counter over st.
 func NewVerificationCounter(st VerificationCountStore) *VerificationCounter {
-	return &VerificationCounter{store: st, pending: map[string]int64{}, flushing: map[string]int64{}}
+	return &VerificationCounter{store: st, now: time.Now, pending: map[string][]time.Time{}, flushing: map[string][]time.Time{}}
 }
 
-// Count counts one verification of certificate id and returns how many of id's verifications
-// this counter holds that are not in the store yet (this one included).
+// Count counts one verification of certificate id, now, and returns how many of id's
+// verifications this counter holds that are not in the store yet (this one included).
 func (v *VerificationCounter) Count(id string) int64 {
+	at := v.now().UTC().Truncate(time.Second)
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.pending[id]++
-	return v.pending[id] + v.flushing[id]
+	v.pending[id] = append(v.pending[id], at)
+	return int64(len(v.pending[id]) + len(v.flushing[id]))
 }
 
 // Flush adds every count held to the store. Counts the store refused are kept for the next flush,
 // and the first error is returned.
 func (v *VerificationCounter) Flush(ctx context.Context) error {
+	v.flushMu.Lock()
+	defer v.flushMu.Unlock()
 	v.mu.Lock()
 	if len(v.pending) == 0 {
 		v.mu.Unlock()
 		return nil
 	}
 	taken := v.pending
-	v.pending = map[string]int64{}
-	for id, n := range taken {
-		v.flushing[id] += n
+	v.pending = map[string][]time.Time{}
+	for id, times := range taken {
+		v.flushing[id] = append(v.flushing[id], times...)
 	}
 	v.mu.Unlock()
 
 	var errs []error
-	for id, n := range taken {
-		err := v.store.AddVerifications(ctx, id, n)
+	for id, times := range taken {
+		err := v.store.AddVerifications(ctx, id, times)
 		v.mu.Lock()
-		if v.flushing[id] -= n; v.flushing[id] == 0 {
+		if rest := v.flushing[id][len(times):]; len(rest) == 0 {
 			delete(v.flushing, id)
+		} else {
+			v.flushing[id] = rest
 		}
 		if err != nil {
-			v.pending[id] += n
+			v.pending[id] = append(slices.Clone(times), v.pending[id]...)
 		}
 		v.mu.Unlock()
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -144,23 +153,28 @@ func (c *statusCache) put(id string, asOf time.Time, revoked bool, signed []byte
 	c.lru.Add(id, signedStatusAt{asOf: asOf, revoked: revoked, signed: signed})
 }
 
-// Pending returns how many of id's verifications this counter holds that are not in the store
-// yet (0 for a nil counter).
-func (v *VerificationCounter) Pending(id string) int64 {
+// Pending returns the times of id's verifications this counter holds that are not in the store
+// yet, oldest first (none for a nil counter).
+func (v *VerificationCounter) Pending(id string) []time.Time {
 	if v == nil {
-		return 0
+		return nil
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	return v.pending[id] + v.flushing[id]
+	return append(slices.Clone(v.flushing[id]), v.pending[id]...)
 }
 
-// certificate reads certificate id with its verifications counted so far, those this instance
-// has not added to the store yet included.
+// certificate reads certificate id with its verifications counted so far and their latest times,
+// those this instance has not added to the store yet included.
 func (cs *Certificates) certificate(ctx context.Context, id string) (store.Certificate, error) {
 	c, err := cs.store.Certificate(ctx, id)
 	if err == nil {
-		c.Verifications += cs.counter.Pending(id)
+		pending := cs.counter.Pending(id)
+		c.Verifications += int64(len(pending))
+		c.VerifiedAt = append(c.VerifiedAt, pending...)
+		if len(c.VerifiedAt) > store.MaxVerifiedAt {
+			c.VerifiedAt = c.VerifiedAt[len(c.VerifiedAt)-store.MaxVerifiedAt:]
+		}
 	}
 	return c, err
 }

@@ -152,46 +152,11 @@ func (rd *Reader) ListCitizens(ctx context.Context, p auth.Principal, req ListRe
 			return nil, err
 		}
 	}
-	// One entry for the page: the root of the page's subject tree (ledger.NewSubjectTree: each
-	// citizen's commitment under a fresh salt, and random fillers), which shows nothing about the
-	// others to a citizen who verifies it, not even how many there were; each citizen's log keeps
-	// their path to the root.
+	// One entry for the page, naming its citizens by the root of a subject tree (appendForPage).
 	entry.Fields = d.entryFields()
-	salts := make([][]byte, len(ids))
-	subjs := make([][]byte, len(ids))
-	for i, id := range ids {
-		if salts[i], subjs[i], err = rd.subject(id); err != nil {
-			return nil, err
-		}
-	}
-	var tree *ledger.SubjectTree
-	if len(ids) > 0 {
-		if tree, err = ledger.NewSubjectTree(subjs, rd.rand); err != nil {
-			return nil, fmt.Errorf("building the page's subject tree: %w", err)
-		}
-		root := tree.Root()
-		entry.SubjectRoot = root[:]
-	}
-	r, err := rd.appendEntry(ctx, entry)
+	r, err := rd.appendForPage(ctx, entry, ids)
 	if err != nil {
 		return nil, err
-	}
-	refs := make([]store.LogRef, len(ids))
-	now, raw := rd.now(), entryBytes(entry, r)
-	for i, id := range ids {
-		pos, path, ok := tree.Path(subjs[i])
-		if !ok {
-			return nil, fmt.Errorf("%w: indexing entry %d: a commitment is missing from the page's tree", ErrUnavailable, r.Index)
-		}
-		hashes := make([][]byte, len(path))
-		for j := range path {
-			hashes[j] = path[j][:]
-		}
-		refs[i] = store.LogRef{Pseudonym: rd.pseudonym(id), Index: r.Index, Salt: salts[i], Time: now,
-			Page: &store.PagePath{Position: pos, Hashes: hashes}, Entry: raw}
-	}
-	if _, err := rd.index.AppendSubjectLogs(ctx, refs); err != nil {
-		return nil, fmt.Errorf("%w: indexing entry %d: %v", ErrUnavailable, r.Index, err)
 	}
 	res.Receipt = r
 	for _, v := range res.Citizens {

@@ -20,10 +20,16 @@ type Certificate struct {
 	RevokedAt    time.Time
 	RevokeReason string
 	RevokeIndex  uint64
-	// Verifications counts the public verifications; LinkDisabled turns the public link off.
+	// Verifications counts the public verifications; VerifiedAt holds the times of the latest of
+	// them (at most MaxVerifiedAt, oldest first), for the holder; LinkDisabled turns the public
+	// link off.
 	Verifications int64
+	VerifiedAt    []time.Time
 	LinkDisabled  bool
 }
+
+// MaxVerifiedAt is how many verification times a certificate keeps (Certificate.VerifiedAt).
+const MaxVerifiedAt = 50
 
 // Application statuses.
 const (

@@ -26,7 +26,7 @@ var operations = []string{
 	`mutation($id: ID!, $r: String!) { rejectErasure(id: $id, reason: $r) { id status } }`,
 	`mutation($id: ID!, $r: String!) { rejectPolicyChange(id: $id, reason: $r) { id status } }`,
 	`mutation($type: String!) { applyForCertificate(type: $type) { id type status reason steps { name time index }
-  certificate { id verifyPath revoked revokedAt revokeReason verifications linkEnabled credential } } }`,
+  certificate { id verifyPath revoked revokedAt revokeReason verifications verifiedAt linkEnabled credential } } }`,
 	`query { erasureRequests { id citizenId basis reason status proposedBy created ledgerIndex decidedBy decisionReason decisionLedgerIndex erasureLedgerIndex } }`,
 	`query($change: PolicyChangeInput!) { policyChangePreview(change: $change) {
       baseVersion impact { department role purpose field before after } } }`,
@@ -50,7 +50,7 @@ var operations = []string{
 	`subscription { accessAdded { index time kind role official policyVersion outcome reason entryVersion unsealOn about
   department { code nameZh nameEn } purpose { code titleZh titleEn legalBasis } fields { name level proved refused } } }`,
 	`{ certificateTypes { code titleZh titleEn } myApplications { id type status reason steps { name time index }
-  certificate { id verifyPath revoked revokedAt revokeReason verifications linkEnabled credential } } }`,
+  certificate { id verifyPath revoked revokedAt revokeReason verifications verifiedAt linkEnabled credential } } }`,
 	`{ ledgerCheckpoint { origin size rootHash note } }`,
 	`{ me { kind department role subject } }`,
 	`{ me { kind subject } }`,

@@ -782,9 +782,8 @@ func (a *app) handler() http.Handler {
 			mux.Handle("GET "+web.GraphiQLAssetsPath, web.GraphiQLAssets())
 		}
 	}
-	a.fileKeys.pages.store(web.Handler(a.pagesConfig()))
-	pages := &a.fileKeys.pages // built again when the credential key rotates
-	a.verifyPage = pages       // GET /verify/<id>, through certificateRoutes
+	pages := a.newPages() // built again when the credential key rotates
+	a.verifyPage = pages  // GET /verify/<id>, through certificateRoutes
 	mux.Handle("GET /console", pages)
 	mux.Handle("GET /portal", pages)
 	if a.demo {

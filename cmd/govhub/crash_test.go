@@ -193,7 +193,22 @@ func TestCrashSIGKILL(t *testing.T) {
 			time.Sleep(time.Duration(150+rng.IntN(700)) * time.Millisecond)
 			cmd.Process.Signal(syscall.SIGKILL)
 		} else {
+			// The last round runs until the load has shown itself (the checks below), for at most
+			// 30 s on a loaded machine, then stops the hub cleanly.
 			time.Sleep(500 * time.Millisecond)
+			for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+				mu.Lock()
+				n, u := len(acks), 0
+				for _, a := range acks {
+					if a.update {
+						u++
+					}
+				}
+				mu.Unlock()
+				if n >= 100 && u >= 20 && n-u >= 20 {
+					break
+				}
+			}
 			cmd.Process.Signal(syscall.SIGTERM)
 		}
 		cmd.Wait()

@@ -21,6 +21,7 @@ import (
 
 	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/policy"
+	"github.com/govhub/govhub/store"
 )
 
 // demoOversightFile is the demo's oversight body identity, in its data directory (mode 0600). A
@@ -79,32 +80,40 @@ func demoOversightKey(dataDir string) (string, string, error) {
 	return x.Recipient().String(), path, nil
 }
 
+// demoSealedMeta marks, in the store's meta documents, a demo whose sealed purpose was registered
+// once: an officer who retires it later does not see it come back at the next start.
+const demoSealedMeta = "demo-sealed-purpose"
+
 // registerDemoSealedPurpose registers the demo's sealed purpose and the investigator's rules
-// through the officers' workflow (officer-1 proposes, officer-2 approves), unless the policy in
-// force has the purpose already.
+// through the officers' workflow (officer-1 proposes, officer-2 approves), once per store: not if
+// the policy in force has the purpose, nor if it was registered before (and retired since).
 func registerDemoSealedPurpose(ctx context.Context, a *app) error {
-	if _, ok := a.reader.Policy().Purpose(demoSealedPurpose); ok {
+	var done struct {
+		Version uint64 `bson:"version"`
+	}
+	switch err := a.storage.store.Meta(ctx, demoSealedMeta, &done); {
+	case err == nil:
 		return nil
+	case !errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("reading whether the demo's sealed purpose was registered: %w", err)
 	}
-	rule := func(object string, action policy.Action) policy.Rule {
-		return policy.Rule{Role: demoInvestigator.Role, Department: demoInvestigator.Department, Object: object, Action: action,
-			Purpose: demoSealedPurpose, Effect: policy.EffectAllow}
+	if _, ok := a.reader.Policy().Purpose(demoSealedPurpose); ok {
+		return a.storage.store.PutMeta(ctx, demoSealedMeta, done)
 	}
-	change := policy.Change{
-		AddPurposes: []policy.Purpose{{Code: demoSealedPurpose, TitleZh: "刑事侦查（密封）", TitleEn: "Criminal investigation (sealed)",
-			LegalBasis: "《中华人民共和国刑事诉讼法》第一百五十条、第一百五十四条；法院令 (Criminal Procedure Law of the PRC, arts. 150 and 154; a court order)",
-			Sealed:     true, MaxSealDays: demoMaxSealDays}},
-		AddRules: []policy.Rule{rule("identity.*", policy.ActionReveal), rule("property.*", policy.ActionReveal),
-			rule("tax.annualIncome", policy.ActionCommit)},
-	}
+	change := demoSealedChange()
 	proposer := auth.Principal{Kind: auth.KindOfficer, Department: "privacy-office", Role: auth.RoleOfficer, Subject: "officer-1"}
 	approver := auth.Principal{Kind: auth.KindOfficer, Department: "privacy-office", Role: auth.RoleOfficer, Subject: "officer-2"}
 	p, err := a.officers.ProposePolicyChange(ctx, proposer, change, "demo: court-ordered criminal investigations, sealed for at most a year")
 	if err != nil {
 		return fmt.Errorf("proposing the demo's sealed purpose: %w", err)
 	}
-	if _, err := a.officers.ApprovePolicyChange(ctx, approver, p.ID); err != nil {
+	v, err := a.officers.ApprovePolicyChange(ctx, approver, p.ID)
+	if err != nil {
 		return fmt.Errorf("approving the demo's sealed purpose: %w", err)
+	}
+	done.Version = v.Version
+	if err := a.storage.store.PutMeta(ctx, demoSealedMeta, done); err != nil {
+		return fmt.Errorf("recording that the demo's sealed purpose was registered: %w", err)
 	}
 	a.cfg.Logger.InfoContext(ctx, "demo sealed purpose registered through the officers' workflow", slog.String("purpose", demoSealedPurpose))
 	return nil
@@ -126,4 +135,20 @@ func printDemoSealed(w io.Writer, base, oversightFile string, now time.Time) {
 	body := fmt.Sprintf(`{"query":%q,"variables":{"id":%q,"order":%q,"unseal":%q}}`, demoSealedQuery, exampleCitizen, demoCourtOrder, unseal)
 	fmt.Fprintf(w, "Example: a sealed read under a court order (purpose %s, sealed for at most %d days); %s's log\nshows only \"a sealed access under a court order\" until %s\n\n", demoSealedPurpose, demoMaxSealDays, exampleCitizen, unseal)
 	fmt.Fprintf(w, "curl -s %s/graphql -H \"Authorization: Bearer $INVESTIGATOR_TOKEN\" -H 'Content-Type: application/json' \\\n  -d '%s'\n\n", base, body)
+}
+
+// demoSealedChange is the policy change that registers the demo's sealed purpose and what the
+// investigator may read under it.
+func demoSealedChange() policy.Change {
+	rule := func(object string, action policy.Action) policy.Rule {
+		return policy.Rule{Role: demoInvestigator.Role, Department: demoInvestigator.Department, Object: object, Action: action,
+			Purpose: demoSealedPurpose, Effect: policy.EffectAllow}
+	}
+	return policy.Change{
+		AddPurposes: []policy.Purpose{{Code: demoSealedPurpose, TitleZh: "刑事侦查（密封）", TitleEn: "Criminal investigation (sealed)",
+			LegalBasis: "《中华人民共和国刑事诉讼法》第一百五十条、第一百五十四条；法院令 (Criminal Procedure Law of the PRC, arts. 150 and 154; a court order)",
+			Sealed:     true, MaxSealDays: demoMaxSealDays}},
+		AddRules: []policy.Rule{rule("identity.*", policy.ActionReveal), rule("property.*", policy.ActionReveal),
+			rule("tax.annualIncome", policy.ActionCommit)},
+	}
 }

@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/govhub/govhub/auth"
+	"github.com/govhub/govhub/policy"
 )
 
 // TestDemoSealedRead: on a fresh demo, the printed sealed read runs as printed with the
@@ -119,5 +122,45 @@ func TestDemoSealedRead(t *testing.T) {
 	}
 	if !strings.Contains(sout.String(), `court-order `+demoCourtOrder) || !strings.Contains(sout.String(), "actor public-security/investigator") {
 		t.Errorf("govhub sealed read = %s", sout.String())
+	}
+}
+
+// The demo registers its sealed purpose once per store: retired by the officers, it does not come
+// back at the next start.
+func TestDemoSealedPurposeOnce(t *testing.T) {
+	h := startHub(t, 4)
+	ctx := t.Context()
+	registered := func() bool {
+		_, ok := h.app.reader.Policy().Purpose(demoSealedPurpose)
+		return ok
+	}
+	waitPolicy := func(want bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); registered() != want && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		}
+		if registered() != want {
+			t.Fatalf("the sealed purpose registered: %v, want %v", !want, want)
+		}
+	}
+	if err := registerDemoSealedPurpose(ctx, h.app); err != nil {
+		t.Fatal(err)
+	}
+	waitPolicy(true)
+	officerA := auth.Principal{Kind: auth.KindOfficer, Department: "privacy-office", Role: auth.RoleOfficer, Subject: "officer-a"}
+	officerB := auth.Principal{Kind: auth.KindOfficer, Department: "privacy-office", Role: auth.RoleOfficer, Subject: "officer-b"}
+	p, err := h.app.officers.ProposePolicyChange(ctx, officerA, policy.Change{RemoveRules: demoSealedChange().AddRules, RetirePurposes: []string{demoSealedPurpose}}, "no more sealed reads in this demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.app.officers.ApprovePolicyChange(ctx, officerB, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitPolicy(false)
+	if err := registerDemoSealedPurpose(ctx, h.app); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if registered() {
+		t.Errorf("the retired sealed purpose came back at the next start")
 	}
 }

@@ -104,6 +104,13 @@ func TestPortalCertificateApplication(t *testing.T) {
 	webtest.WaitFor(t, tab, `!document.querySelector('#app').hidden`, 30*time.Second, "the portal")
 	webtest.Eval(t, tab, `document.querySelector('#tab-certificates').click()`, nil)
 	webtest.WaitFor(t, tab, `document.querySelector('button[data-action="toggle-link"][data-enabled="true"]') !== null`, 30*time.Second, "the link switch")
+	// The verification just made shows with its time (and nothing about who made it).
+	var when []string
+	webtest.Eval(t, tab, `[...document.querySelectorAll('details.verified-at li')].map((li) => li.textContent)`, &when)
+	if len(when) == 0 {
+		webtest.Screenshot(t, tab, "verified-at")
+		t.Errorf("the portal lists no verification time after the page verified the certificate")
+	}
 	webtest.Eval(t, tab, `document.querySelector('button[data-action="toggle-link"]').click()`, nil)
 	webtest.WaitFor(t, tab, `document.querySelector('button[data-action="toggle-link"][data-enabled="false"]') !== null`, 30*time.Second, "the link turned off")
 	if r, err := http.Get(srv.URL + link.Path + ".json"); err != nil || r.StatusCode != http.StatusNotFound {

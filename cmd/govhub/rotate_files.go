@@ -66,9 +66,9 @@ type fileKeyRotation struct {
 	mu sync.Mutex // one credential or officials rotation (or re-read) at a time
 	// credential is the credential key and those it replaced (set by openCertificates).
 	credential *hub.CredentialKeys
-	// pages serves the portal, console and verification pages, built again when the credential
-	// key rotates (they pin the credential keys).
-	pages swappableHandler
+	// pages serve the portal, console and verification pages, one for each handler built
+	// (app.newPages), built again when the credential key rotates (they pin the credential keys).
+	pages []*pagesHandler
 	// seen is what the key files held when last read (followKeyFiles).
 	seen string
 }
@@ -80,6 +80,35 @@ func (s *swappableHandler) store(h http.Handler) { s.h.Store(&h) }
 
 func (s *swappableHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	(*s.h.Load()).ServeHTTP(w, r)
+}
+
+// pagesHandler serves the pages of one handler, which build makes again.
+type pagesHandler struct {
+	swappableHandler
+	build func() http.Handler
+}
+
+// newPages returns the portal, console and verification pages as the app is configured now (the
+// demo flag included), built again by rebuildPages when the credential key rotates.
+func (a *app) newPages() http.Handler {
+	demo := a.demo
+	p := &pagesHandler{build: func() http.Handler {
+		c := a.pagesConfig()
+		c.Demo = demo
+		return web.Handler(c)
+	}}
+	p.store(p.build())
+	a.fileKeys.mu.Lock()
+	a.fileKeys.pages = append(a.fileKeys.pages, p)
+	a.fileKeys.mu.Unlock()
+	return p
+}
+
+// rebuildPages builds every handler's pages again (the caller holds f.mu).
+func (f *fileKeyRotation) rebuildPages() {
+	for _, p := range f.pages {
+		p.store(p.build())
+	}
 }
 
 // previousCredentialKey is a credential key rotated out: its public half, which the DID
@@ -228,7 +257,7 @@ func (a *app) rotateCredentialKey(ctx context.Context, p auth.Principal) (hub.Ro
 	if err := f.credential.Rotate(priv, old...); err != nil {
 		return hub.Rotation{}, err
 	}
-	f.pages.store(web.Handler(a.pagesConfig()))
+	f.rebuildPages()
 	f.seen = fileKeysFingerprint(dir)
 	return hub.Rotation{Key: "credential", KeyID: id, Index: index}, nil
 }
@@ -338,7 +367,7 @@ func (a *app) reloadKeyFiles(dir string) error {
 			if err := f.credential.Rotate(key, prev...); err != nil {
 				return err
 			}
-			f.pages.store(web.Handler(a.pagesConfig()))
+			f.rebuildPages()
 		}
 	}
 	ok, err := keys.ReadSymmetric(filepath.Join(dir, "officials.key"))

@@ -115,6 +115,11 @@ func cmdVerifyCertificate(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "  %d threshold proof(s) verified; issue entry %d is in %s at tree size %d, cosigned by at least %d of %d trusted witnesses\n",
 		rep.Proofs, rep.IssueEntry, rep.Checkpoint.Origin, rep.Checkpoint.Size, trust.Quorum, len(trust.Witnesses))
 	if rep.Status.State == certificate.StatusRevoked {
+		if rep.Status.RevokeOnLedger {
+			fmt.Fprintf(stdout, "  revoke entry %d is on the log under a checkpoint cosigned by at least %d trusted witnesses\n", rep.Status.RevokeEntry, trust.Quorum)
+		} else {
+			fmt.Fprintf(stdout, "  the revocation rests on the issuer's signed status (no receipt of its entry %d yet: fetch the status again after publication)\n", rep.Status.RevokeEntry)
+		}
 		return &exitError{3, errors.New("revoked")}
 	}
 	return nil

@@ -370,6 +370,37 @@ func TestCertificateAcceptance(t *testing.T) {
 	if out, err := h.verifyCert(t, file); err != nil || !strings.HasPrefix(out, "VALID") {
 		t.Errorf("without the newer status: %v\n%s", err, out)
 	}
+	// Once the revoke entry is published, the status carries its receipt, checked on the log.
+	var sf certificate.StatusFile
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		_, status = h.getJSON("/verify/" + id + "/status.json")
+		if err := json.Unmarshal(status, &sf); err != nil {
+			t.Fatal(err)
+		}
+		if sf.RevokeReceipt != "" || time.Now().After(deadline) {
+			break
+		}
+	}
+	if sf.RevokeReceipt == "" {
+		t.Fatal("the revoked certificate's status never carried its revoke receipt")
+	}
+	os.WriteFile(statusFile, status, 0o600)
+	out, err = h.verifyCert(t, file, "--status", statusFile)
+	if err == nil || !strings.HasPrefix(out, "REVOKED: certificate "+id) || !strings.Contains(out, "is on the log under a checkpoint cosigned") {
+		t.Errorf("verify-certificate --status (revoked, with its receipt) = %v\n%s", err, out)
+	}
+	var vd certificate.Verification
+	if _, body := h.getJSON("/verify/" + id + ".json"); json.Unmarshal(body, &vd) != nil || vd.RevokeReceipt != sf.RevokeReceipt {
+		t.Errorf("the verification document's revoke receipt differs from the status file's")
+	}
+	// The issue entry's receipt in place of the revoke entry's fails.
+	swapped := sf
+	swapped.RevokeReceipt = vd.IssueReceipt
+	b, _ := json.Marshal(swapped)
+	os.WriteFile(statusFile, b, 0o600)
+	if out, err := h.verifyCert(t, file, "--status", statusFile); err == nil || !strings.HasPrefix(out, "FAIL") {
+		t.Errorf("a status with the issue receipt as revoke receipt = %v\n%s", err, out)
+	}
 	// Another certificate's status file is refused.
 	code, other := h.getJSON("/verify/" + newCert["id"].(string) + "/status.json")
 	os.WriteFile(statusFile, other, 0o600)
@@ -408,10 +439,19 @@ func TestCitizenApplies(t *testing.T) {
 	id := app["certificate"].(map[string]any)["id"].(string)
 	h.getJSON("/verify/" + id + ".json")
 	h.getJSON("/verify/" + id + ".json")
-	r = h.query(tok, `{ myApplications { id status steps { name } certificate { id verifications linkEnabled } } }`, nil)
+	r = h.query(tok, `{ myApplications { id status steps { name } certificate { id verifications verifiedAt linkEnabled } } }`, nil)
 	apps := r.Data["myApplications"].([]any)
-	if len(apps) != 1 || apps[0].(map[string]any)["certificate"].(map[string]any)["verifications"] != float64(2) {
+	if len(apps) != 1 || apps[0].(map[string]any)["certificate"].(map[string]any)["verifications"] != float64(2) ||
+		len(apps[0].(map[string]any)["certificate"].(map[string]any)["verifiedAt"].([]any)) != 2 {
 		t.Fatalf("myApplications = %+v %+v", r.Data, r.Errors)
+	}
+	// The same once the counts are in the store (the counter adds them every second).
+	if err := h.app.verifyCounts.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	r = h.query(tok, `query($id: ID!) { myCertificate(id: $id) { verifications verifiedAt } }`, map[string]any{"id": id})
+	if mc, _ := r.Data["myCertificate"].(map[string]any); mc == nil || mc["verifications"] != float64(2) || len(mc["verifiedAt"].([]any)) != 2 {
+		t.Fatalf("myCertificate after the counts were stored = %+v %+v", r.Data, r.Errors)
 	}
 	r = h.query(tok, `mutation($id: ID!) { setCertificateLink(id: $id, enabled: false) { linkEnabled } }`, map[string]any{"id": id})
 	if len(r.Errors) > 0 {
@@ -595,6 +635,19 @@ func TestCertificateReview(t *testing.T) {
 	}
 	if got := queued(h.token(housingClerk)); got != "" {
 		t.Errorf("housing's review queue lists %q", got)
+	}
+	// Reading the queue is an access in the citizen's log, by public-security, naming no field.
+	queueReads := 0
+	for _, a := range h.accesses(h.token(citizenP(demo.CitizenID(1))), 50) {
+		if a.(map[string]any)["reason"] == "review-queue" {
+			queueReads++
+			if d := get(a, "department", "code"); d != "public-security" || len(a.(map[string]any)["fields"].([]any)) != 0 {
+				t.Errorf("the review-queue access names %v and fields %v", d, a.(map[string]any)["fields"])
+			}
+		}
+	}
+	if queueReads != 1 {
+		t.Errorf("%d review-queue accesses in the citizen's log, want 1 (the one page that listed them)", queueReads)
 	}
 	if r := h.query(h.token(citizenP(demo.CitizenID(1))), `{ reviewQueue { id } }`, nil); len(r.Errors) == 0 {
 		t.Errorf("a citizen read a department's review queue")

@@ -140,4 +140,18 @@ func TestCertificateVerifyPageInBrowser(t *testing.T) {
 	if state, text := verdict(srv.URL + "/verify/" + id); state != "revoked" || !strings.Contains(text, "issued-in-error") {
 		t.Errorf("a revoked certificate: the page says %s (%s)", state, text)
 	}
+	// Once the revoke entry is published, the page checks its receipt on the log and shows it.
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if _, body := h.getJSON("/verify/" + id + ".json"); bytes.Contains(body, []byte(`"revokeReceipt"`)) {
+			break
+		}
+	}
+	if state, text := verdict(srv.URL + "/verify/" + id); state != "revoked" {
+		t.Errorf("a revoked certificate with its revoke receipt: the page says %s (%s)", state, text)
+	}
+	var revokeEntry string
+	webtest.Eval(t, tab, `document.querySelector('[data-fact="revokeEntry"]')?.textContent ?? ''`, &revokeEntry)
+	if revokeEntry == "" {
+		t.Errorf("the page does not show the revoke entry checked on the log")
+	}
 }

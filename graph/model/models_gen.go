@@ -155,7 +155,11 @@ type Certificate struct {
 	RevokeReason *string `json:"revokeReason,omitempty"`
 	// How many times it was verified through its public link (counts only).
 	Verifications int64 `json:"verifications"`
-	LinkEnabled   bool  `json:"linkEnabled"`
+	// When it was verified through its public link: the latest 50 times, oldest first, to the second;
+	// nothing about who verified. Filled for the holder only (myApplications, myCertificate,
+	// setCertificateLink); empty for the issuing department.
+	VerifiedAt  []string `json:"verifiedAt"`
+	LinkEnabled bool     `json:"linkEnabled"`
 }
 
 // An application for a certificate and its steps: received, gathered, decided, review, issued or refused.

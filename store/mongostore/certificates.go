@@ -81,11 +81,12 @@ func (s *Store) Certificate(ctx context.Context, id string) (store.Certificate, 
 		return store.Certificate{}, mapErr(err)
 	}
 	c := fromCertificateDoc(d)
-	n, err := s.verificationCount(ctx, id)
+	counts, err := s.verificationCounts(ctx, id)
 	if err != nil {
 		return store.Certificate{}, err
 	}
-	c.Verifications += n // counts kept in the certificate by earlier versions, and since
+	c.Verifications += counts.N // counts kept in the certificate by earlier versions, and since
+	c.VerifiedAt = counts.At
 	return c, nil
 }
 
@@ -140,33 +141,63 @@ func (s *Store) SetCertificateLink(ctx context.Context, id string, disabled bool
 	return nil
 }
 
-// AddVerifications adds n verifications of certificate id through its public link to its count.
-// The count lives in a small document of its own (certificate_counts), so that counting does not
-// rewrite the certificate, credential included (FerretDB rewrites a document whole on every
-// update). Counts are exact ($inc on MongoDB, under the process's document lock on FerretDB).
-// The hub adds what it counted in memory about once a second (hub.VerificationCounter).
-func (s *Store) AddVerifications(ctx context.Context, id string, n int64) error {
-	if n <= 0 {
+// AddVerifications adds verifications of certificate id through its public link, made at times
+// (seconds), to its count, and keeps the times of the latest store.MaxVerifiedAt. Count and times
+// live in a small document of their own (certificate_counts), so that counting does not rewrite
+// the certificate, credential included (FerretDB rewrites a document whole on every update).
+// Counts are exact: $inc and $push with $slice on MongoDB, a read and a replace under the
+// process's document lock on FerretDB. The hub adds what it counted in memory about once a second
+// (hub.VerificationCounter).
+func (s *Store) AddVerifications(ctx context.Context, id string, times []time.Time) error {
+	if len(times) == 0 {
 		return nil
+	}
+	at := make(bson.A, len(times))
+	for i, t := range times {
+		at[i] = t.UTC().Truncate(time.Second)
 	}
 	if s.serialised() {
 		defer s.lock(collCertCounts + "/" + id)()
+		d, err := s.verificationCounts(ctx, id)
+		if err != nil {
+			return err
+		}
+		d.At = append(d.At, times...)
+		if len(d.At) > store.MaxVerifiedAt {
+			d.At = d.At[len(d.At)-store.MaxVerifiedAt:]
+		}
+		kept := make(bson.A, len(d.At))
+		for i, t := range d.At {
+			kept[i] = t.UTC().Truncate(time.Second)
+		}
+		_, err = s.certCounts.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}},
+			bson.D{{Key: "_id", Value: id}, {Key: "n", Value: d.N + int64(len(times))}, {Key: "at", Value: kept}}, options.Replace().SetUpsert(true))
+		return mapErr(err)
 	}
 	_, err := s.certCounts.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
-		bson.D{{Key: "$inc", Value: bson.D{{Key: "n", Value: n}}}}, options.UpdateOne().SetUpsert(true))
+		bson.D{{Key: "$inc", Value: bson.D{{Key: "n", Value: int64(len(times))}}},
+			{Key: "$push", Value: bson.D{{Key: "at", Value: bson.D{{Key: "$each", Value: at}, {Key: "$slice", Value: -store.MaxVerifiedAt}}}}}},
+		options.UpdateOne().SetUpsert(true))
 	return mapErr(err)
 }
 
-// verificationCount returns the verifications counted for certificate id (0 if none).
-func (s *Store) verificationCount(ctx context.Context, id string) (int64, error) {
-	var d struct {
-		N int64 `bson:"n"`
-	}
+// countsDoc is a certificate's verification count and latest times.
+type countsDoc struct {
+	N  int64       `bson:"n"`
+	At []time.Time `bson:"at"`
+}
+
+// verificationCounts returns the verifications counted for certificate id (zero if none).
+func (s *Store) verificationCounts(ctx context.Context, id string) (countsDoc, error) {
+	var d countsDoc
 	err := s.certCounts.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		return 0, nil
+		return countsDoc{}, nil
 	}
-	return d.N, mapErr(err)
+	for i, t := range d.At {
+		d.At[i] = t.UTC()
+	}
+	return d, mapErr(err)
 }
 
 type applicationStepDoc struct {
@@ -338,15 +369,26 @@ func (s *Store) EraseApplications(ctx context.Context, pseudonym string) error {
 	return nil
 }
 
-// clearCertificate empties a certificate's credential and pseudonym.
+// clearCertificate empties a certificate's credential and pseudonym, and forgets when it was
+// verified (its count stays).
 func (s *Store) clearCertificate(ctx context.Context, id string) error {
-	if s.serialised() {
-		defer s.lock(collCertificates + "/" + id)()
-	}
-	_, err := s.certificates.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "credential", Value: ""}, {Key: "pseudonym", Value: ""}, {Key: "linkDisabled", Value: true}}}})
+	err := func() error {
+		if s.serialised() {
+			defer s.lock(collCertificates + "/" + id)()
+		}
+		_, err := s.certificates.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "credential", Value: ""}, {Key: "pseudonym", Value: ""}, {Key: "linkDisabled", Value: true}}}})
+		return err
+	}()
 	if err != nil {
 		return fmt.Errorf("erasing certificate %s: %w", id, mapErr(err))
+	}
+	// The locks are striped and not reentrant: one at a time.
+	if s.serialised() {
+		defer s.lock(collCertCounts + "/" + id)()
+	}
+	if _, err := s.certCounts.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: bson.D{{Key: "at", Value: bson.A{}}}}}); err != nil {
+		return fmt.Errorf("erasing certificate %s's verification times: %w", id, mapErr(err))
 	}
 	return nil
 }

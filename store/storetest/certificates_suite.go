@@ -36,14 +36,32 @@ func testCertificates(t *testing.T, env *Env) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			if err := s.AddVerifications(ctx, c.ID, int64(i%3)); err != nil {
+			times := make([]time.Time, i%3)
+			for j := range times {
+				times[j] = issued.Add(time.Duration(i) * time.Second)
+			}
+			if err := s.AddVerifications(ctx, c.ID, times); err != nil {
 				t.Errorf("AddVerifications = %v", err)
 			}
 		})
 	}
 	wg.Wait()
-	if got, err := s.Certificate(ctx, c.ID); err != nil || got.Verifications != 19 { // 7·0 + 7·1 + 6·2
-		t.Errorf("after %d concurrent additions: count %d, %v; want 19", n, got.Verifications, err)
+	got, err := s.Certificate(ctx, c.ID)
+	if err != nil || got.Verifications != 19 || len(got.VerifiedAt) != 19 { // 7·0 + 7·1 + 6·2
+		t.Errorf("after %d concurrent additions: count %d, %d times, %v; want 19", n, got.Verifications, len(got.VerifiedAt), err)
+	}
+	// The latest store.MaxVerifiedAt times are kept, oldest first.
+	var many []time.Time
+	for i := range store.MaxVerifiedAt + 5 {
+		many = append(many, issued.Truncate(time.Second).Add(time.Hour+time.Duration(i)*time.Second))
+	}
+	if err := s.AddVerifications(ctx, c.ID, many); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.Certificate(ctx, c.ID)
+	if err != nil || got.Verifications != 19+int64(len(many)) || len(got.VerifiedAt) != store.MaxVerifiedAt ||
+		!got.VerifiedAt[0].Equal(many[5]) || !got.VerifiedAt[store.MaxVerifiedAt-1].Equal(many[len(many)-1]) {
+		t.Errorf("after %d more: count %d, times %v, %v", len(many), got.Verifications, got.VerifiedAt, err)
 	}
 	if err := s.SetCertificateLink(ctx, c.ID, true); err != nil {
 		t.Fatal(err)
@@ -56,8 +74,8 @@ func testCertificates(t *testing.T, env *Env) {
 	if err := s.RevokeCertificate(ctx, rv); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("second RevokeCertificate = %v, want ErrConflict", err)
 	}
-	got, err := s.Certificate(ctx, c.ID)
-	rv.Verifications, rv.LinkDisabled = 19, true
+	got, err = s.Certificate(ctx, c.ID)
+	rv.Verifications, rv.VerifiedAt, rv.LinkDisabled = got.Verifications, got.VerifiedAt, true
 	if err != nil || !reflect.DeepEqual(got, rv) {
 		t.Errorf("revoked Certificate = %+v, %v\nwant %+v", got, err, rv)
 	}
@@ -105,8 +123,9 @@ func testCertificates(t *testing.T, env *Env) {
 	if _, err := s.Application(ctx, "a-1"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("after the erasure, Application(a-1) = %v, want ErrNotFound", err)
 	}
-	if got, err := s.Certificate(ctx, c.ID); err != nil || len(got.Credential) != 0 || got.Pseudonym != "" || !got.Revoked || !got.LinkDisabled {
-		t.Errorf("after the erasure, the certificate = %+v, %v; want no credential, no pseudonym, revoked and unlinked", got, err)
+	if got, err := s.Certificate(ctx, c.ID); err != nil || len(got.Credential) != 0 || got.Pseudonym != "" || !got.Revoked || !got.LinkDisabled ||
+		len(got.VerifiedAt) != 0 {
+		t.Errorf("after the erasure, the certificate = %+v, %v; want no credential, no pseudonym, no verification times, revoked and unlinked", got, err)
 	}
 	if got, err := s.Application(ctx, "b-1"); err != nil || !reflect.DeepEqual(got, b1) {
 		t.Errorf("another citizen's application after the erasure = %+v, %v", got, err)

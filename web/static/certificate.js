@@ -20,6 +20,7 @@ const messages = {
     download: 'Download the certificate (JSON)',
     type: 'Type', issuer: 'Issuer', department: 'Issuing department', issued: 'Issued', rule: 'Rule version',
     status: 'Status', statusAsOf: 'Status as of', entry: 'Ledger entry', verifications: 'Verifications',
+    revokeEntry: 'Revoke entry (on the log, verified)',
     checkSignature: 'Signed by the issuer\'s key ({key})', checkProofs: '{n} threshold proof(s) over commitments, none revealing a value',
     checkLedger: 'Issuance is entry {entry} of the ledger, under a checkpoint of {size} entries cosigned by {cosigners}',
     checkStatus: 'Status signed by the issuer', stepFailed: 'Failed: {step}',
@@ -39,6 +40,7 @@ const messages = {
     download: '下载证照（JSON）',
     type: '类型', issuer: '签发方', department: '签发部门', issued: '签发时间', rule: '规则版本',
     status: '状态', statusAsOf: '状态截至', entry: '账本条目', verifications: '验证次数',
+    revokeEntry: '撤销条目（已在账本上核验）',
     checkSignature: '由签发方密钥签名（{key}）', checkProofs: '{n} 个基于承诺的阈值证明，不泄露任何数值',
     checkLedger: '签发记录为账本第 {entry} 条，位于 {size} 条目的检查点之下，由 {cosigners} 共同签名',
     checkStatus: '状态由签发方签名', stepFailed: '未通过：{step}',
@@ -101,6 +103,7 @@ function render() {
   $('#cert-name').textContent = c.name ?? c.type;
   const facts = [['type', c.type], ['issuer', c.issuer], ['department', c.issuingDepartment], ['issued', c.issued],
     ['rule', c.ruleVersion], ['status', c.status], ['statusAsOf', c.statusAsOf], ['entry', c.issueEntry]];
+  if (c.revokeEntry != null) facts.push(['revokeEntry', c.revokeEntry]);
   if (c.verifications != null) facts.push(['verifications', c.verifications]);
   clear($('#cert-facts')).append(...facts.flatMap(([k, v]) => [el('dt', { text: t(k) }), el('dd', { dataset: { fact: k }, text: String(v ?? '') })]));
   clear($('#cert-claims')).append(...Object.entries(c.claims).sort().flatMap(([k, v]) => {

@@ -177,7 +177,8 @@ export function ageProofStatement(p, id, validFrom) {
 // names; that entry an allowed issue entry naming this certificate, recording SHA-256(
 // "govhub/certificate/v1" ‖ 0x00 ‖ JCS(credential without proof and without the evidence's
 // issueEntry)), under the policy version the evidence names; and the status credential's
-// signature and subject. It resolves to {ok: true, report} or {ok: false, step, message}; the
+// signature and subject, and a revoked status's revoke receipt when the document has one (then
+// report.revokeEntry is that entry's index, else null). It resolves to {ok: true, report} or {ok: false, step, message}; the
 // steps are signature, proofs, ledger, status.
 //
 // An age proof (statement ageAtLeast) is checked at the threshold of the issue date
@@ -337,6 +338,37 @@ async function checkCertificate(doc, trust, wasmBase) {
   }
   if (!stOK) certFail('status', 'the status\'s signature does not verify');
   if (st.credentialSubject?.id !== cred.id) certFail('status', 'the status is about another certificate');
+
+  // A revoked certificate's revoke entry, when published: included under a witnessed checkpoint,
+  // an allowed revocation of this certificate's issue entry at the status's time, for its reason.
+  let revokeEntry = null;
+  if (doc.revokeReceipt) {
+    const ss = st.credentialSubject;
+    if (ss.status !== 'revoked') certFail('status', 'a revoke receipt beside a status that is not revoked');
+    let rr;
+    try {
+      rr = parseTlogProof(doc.revokeReceipt);
+    } catch (err) {
+      certFail('status', `the revoke receipt: ${err.message}`);
+    }
+    if (String(rr.index) !== ss.revokeEntry) certFail('status', `the revoke receipt is for entry ${rr.index}, the status names entry ${ss.revokeEntry}`);
+    let rcp;
+    try {
+      rcp = await verifyCheckpoint(rr.checkpoint, trust.logKey, trust.witnessKeys ?? [], trust.quorum ?? 0);
+    } catch (err) {
+      certFail('status', `the revoke receipt's checkpoint: ${err.message}`);
+    }
+    if (!(await verifyInclusion(await leafHash(rr.extra), rr.index, rcp.size, rr.proof, rcp.root))) {
+      certFail('status', `the revoke entry is not in the log at ${rr.index} under the checkpoint of size ${rcp.size}`);
+    }
+    const re = entryLines(rr.extra);
+    if (re.get('kind') !== 'revoke' || re.get('outcome') !== 'allowed') certFail('status', `ledger entry ${rr.index} is not a revocation`);
+    if (re.get('certificate') !== id || re.get('about') !== ev.issueEntry) certFail('status', `ledger entry ${rr.index} revokes another certificate`);
+    if (Date.parse(re.get('time')) !== Date.parse(ss.revokedAt) || re.get('reason') !== ss.reason) {
+      certFail('status', `ledger entry ${rr.index} revoked at another time or for another reason than the status says`);
+    }
+    revokeEntry = rr.index;
+  }
   const subject = cred.credentialSubject ?? {};
   return {
     id, issuer: cred.issuer, name: cred.name, type: subject.certificateType, claims: subject.claims ?? {},
@@ -344,6 +376,6 @@ async function checkCertificate(doc, trust, wasmBase) {
     issuingDepartment: ev.issuingDepartment, purpose: ev.purpose, proofs: proven,
     issueEntry: receipt.index, checkpoint: { origin: cp.origin, size: Number(cp.size), root: toHex(cp.root), cosigners: cp.cosigners },
     status: st.credentialSubject.status, revokedAt: st.credentialSubject.revokedAt ?? null, revokeReason: st.credentialSubject.reason ?? null,
-    statusAsOf: st.validFrom, verifications: doc.verifications ?? null,
+    statusAsOf: st.validFrom, verifications: doc.verifications ?? null, revokeEntry,
   };
 }

@@ -712,7 +712,7 @@ function renderQuestions() {
 // ---- my certificates: applications, their steps as they happen, the certificates ----
 
 const APPLICATION = `id type status reason steps { name time index }
-  certificate { id verifyPath revoked revokedAt revokeReason verifications linkEnabled credential }`;
+  certificate { id verifyPath revoked revokedAt revokeReason verifications verifiedAt linkEnabled credential }`;
 
 async function loadCertificates() {
   const d = await gql(`{ certificateTypes { code titleZh titleEn } myApplications { ${APPLICATION} } }`);
@@ -758,6 +758,8 @@ function renderCertificates() {
           c.revoked ? el('p', { class: 'tag refused', text: t('certificateRevoked', { time: i18n.formatTime(c.revokedAt), reason: c.revokeReason || '' }) }) : null,
           el('p', {}, el('a', { class: 'verify-link', href: c.verifyPath, target: '_blank', rel: 'noopener', text: t('verifyLink') }),
             ' · ', el('span', { text: t('verifiedTimes', { n: c.verifications }) })),
+          c.verifiedAt?.length ? el('details', { class: 'verified-at' }, el('summary', { text: t('verifiedWhen') }),
+            el('ul', {}, c.verifiedAt.slice().reverse().map((at) => el('li', {}, timeNode(at))))) : null,
           el('img', { class: 'qr', src: c.verifyPath + '.png', alt: t('qrCode'), width: '180', height: '180' }),
           el('div', {}, el('button', { type: 'button', dataset: { action: 'download-certificate', id: c.id }, text: t('downloadCertificate') }), ' ',
             el('button', { type: 'button', dataset: { action: 'toggle-link', id: c.id, enabled: String(c.linkEnabled) },
