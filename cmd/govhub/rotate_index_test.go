@@ -374,3 +374,78 @@ func TestIndexRingAfterAnInterruptedRotation(t *testing.T) {
 		t.Fatalf("indexRingOf = %v, %v; want the current key, then the old one as pseudonym key", r, err)
 	}
 }
+
+// An erasure made under the old index key survives a restore after the rotation: restored from the
+// key split (both index keys), a backup from before the erasure and the mirrors, the erasure on the
+// ledger (its digest under the old key) is replayed, the audit passes, the citizen stays erased
+// and their receipt still checks.
+func TestErasureSurvivesRestoreAcrossIndexKeyRotation(t *testing.T) {
+	mh := startMirroredHub(t)
+	h, a := mh.testHub, mh.app
+	c := h.gen.Citizen(2)
+	work := t.TempDir()
+	var out, errOut bytes.Buffer
+	id := h.proposeErasure(c.ID)
+	export := filepath.Join(work, "hub.backup")
+	if err := run(t.Context(), []string{"backup", "--data-dir", h.dir, "--out", export}, &out, &errOut); err != nil {
+		t.Fatalf("backup = %v\n%s", err, errOut.String())
+	}
+	res := h.query(h.token(officer2), approveErasureQuery, map[string]any{"id": id})
+	if get(res.Data, "approveErasure", "status") != "applied" {
+		t.Fatalf("approveErasure: %v %+v", res.Data, res.Errors)
+	}
+	rr := h.query(h.token(citizenP(c.ID)), myErasureReceiptQuery, nil)
+	receipt := []byte(fmt.Sprint(get(rr.Data, "myErasureReceipt")))
+	rot, err := a.rotateIndexKey(t.Context(), operator)
+	if err != nil {
+		t.Fatalf("rotateIndexKey = %v", err)
+	}
+	share := splitKeys(t, h.dir, work) // after the rotation: both index keys
+	deadline := time.Now().Add(60 * time.Second)
+	for a.mirrors.Status().Mirrored < rot.Index+1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the mirrors never held the rotation: %+v", a.mirrors.Status())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	mh.srv.Close()
+	h.close()
+	if err := os.RemoveAll(h.dir); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := run(t.Context(), []string{"keys", "restore", "--data-dir", h.dir, "--bundle", filepath.Join(work, "shares", "keys.bundle"), "--share", share("li"), "--share", share("zhao")}, &out, &errOut); err != nil {
+		t.Fatalf("keys restore = %v\n%s", err, errOut.String())
+	}
+	out.Reset()
+	if err := run(t.Context(), []string{"backup", "restore", "--data-dir", h.dir, "--from", export, "--log-origin", "govhub.test/ledger", "--quiet"}, &out, &errOut); err != nil {
+		t.Fatalf("backup restore = %v\n%s\n%s", err, out.String(), errOut.String())
+	}
+	out.Reset()
+	args := []string{"ledger", "restore", "--data-dir", h.dir, "--log-origin", "govhub.test/ledger", "--quiet", "--witness-key", mh.witnessKey}
+	for _, m := range mh.mirrors {
+		args = append(args, "--from", m.base)
+	}
+	if err := run(t.Context(), args, &out, &errOut); err != nil {
+		t.Fatalf("ledger restore = %v\n%s\n%s", err, out.String(), errOut.String())
+	}
+	if !strings.Contains(out.String(), "erasures: 1 on the ledger; 1 citizens in the restored records were erased again") ||
+		!strings.Contains(out.String(), "records match") || !strings.Contains(out.String(), "erased: 1 citizens") {
+		t.Errorf("ledger restore did not replay the erasure made under the old index key, or the audit did not pass:\n%s", out.String())
+	}
+
+	h.open()
+	if got := h.app.keys.indexRing; len(got.Keys()) != 2 {
+		t.Errorf("the restored hub holds %d index keys, want 2", len(got.Keys()))
+	}
+	got := h.query(h.token(housingClerk), eligibilityQuery, map[string]any{"id": c.ID})
+	if e := got.errorAt("citizen"); e == nil || e.Extensions["code"] != "ERASED" {
+		t.Errorf("read of the erased citizen after the restore: %v %+v", got.Data, got.Errors)
+	}
+	if out, err := h.checkErasure(receipt, "--citizen", c.ID, "--witness-key", mh.witnessKey, "--quorum", "1"); err != nil {
+		t.Errorf("a receipt issued before the rotation, against the restored log: %q, %v", out, err)
+	}
+	if strings.Contains(h.storeDump(), c.ID) {
+		t.Error("the restored store names the erased citizen")
+	}
+}
