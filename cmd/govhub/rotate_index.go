@@ -254,12 +254,16 @@ func (a *app) remacInBackground(ctx context.Context, force bool) {
 		if p.Refused > 0 {
 			a.cfg.Logger.ErrorContext(ctx, "records whose MAC matches under no index key were left as they are (reads refuse them)", slog.Int("refused", p.Refused))
 		}
-		if subject.KeyID(ring.Current()) == cur && p.Refused == 0 {
+		a.cfg.Logger.InfoContext(ctx, "records MAC'd again under the current index key", slog.Int("seen", p.Seen), slog.Int("remaced", p.Remaced),
+			slog.Int("changed_meanwhile", p.Gone), slog.Duration("took", time.Since(start).Round(time.Millisecond)))
+		switch {
+		case subject.KeyID(ring.Current()) != cur:
+			// Rotated again meanwhile: what was MAC'd under the key before goes again.
+			a.remacInBackground(ctx, true)
+		case p.Refused == 0:
 			if werr := os.WriteFile(marker, []byte(cur+"\n"), 0o600); werr != nil {
 				a.cfg.Logger.WarnContext(ctx, "writing the re-MAC marker", slog.String("error", werr.Error()))
 			}
 		}
-		a.cfg.Logger.InfoContext(ctx, "records MAC'd again under the current index key", slog.Int("seen", p.Seen), slog.Int("remaced", p.Remaced),
-			slog.Int("changed_meanwhile", p.Gone), slog.Duration("took", time.Since(start).Round(time.Millisecond)))
 	}()
 }
