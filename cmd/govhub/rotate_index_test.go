@@ -449,3 +449,41 @@ func TestErasureSurvivesRestoreAcrossIndexKeyRotation(t *testing.T) {
 		t.Error("the restored store names the erased citizen")
 	}
 }
+
+// Two rotations in a row: the re-MAC started by the first goes again for the second, and every
+// record ends under the newest key, with the ring holding all three keys and the oldest as the
+// pseudonym key.
+func TestIndexKeyRotatedTwice(t *testing.T) {
+	h := startHub(t, 8)
+	first := h.app.keys.indexRing.Current()
+	for range 2 {
+		if _, err := h.app.rotateIndexKey(t.Context(), operator); err != nil {
+			t.Fatalf("rotateIndexKey = %v", err)
+		}
+		h.app.remacInBackground(t.Context(), true)
+	}
+	ring := h.app.keys.indexRing
+	marker := filepath.Join(h.dir, "keys", indexRemacMarker)
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		b, _ := os.ReadFile(marker)
+		running, _, _ := h.app.indexRotation.snapshot()
+		if !running && strings.TrimSpace(string(b)) == subject.KeyID(ring.Current()) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the re-MAC did not finish under the newest key (marker %q)", b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(ring.Keys()) != 3 || !bytes.Equal(ring.PseudonymKey(), first) {
+		t.Errorf("after two rotations the ring holds %d keys, the pseudonym key the first one %v", len(ring.Keys()), bytes.Equal(ring.PseudonymKey(), first))
+	}
+	if pr, err := h.app.integrity.RemacRecords(t.Context(), h.app.storage.store, nil); err != nil || pr.Current != pr.Seen || pr.Seen == 0 {
+		t.Errorf("after two rotations a re-MAC = %+v, %v; want every head and record under the newest key", pr, err)
+	}
+	for _, id := range h.citizensWith(8, "tax") {
+		if res := h.query(h.token(taxClerk), taxQuery, map[string]any{"id": id}); len(res.Errors) > 0 {
+			t.Errorf("reading %s after two rotations: %+v", id, res.Errors)
+		}
+	}
+}
