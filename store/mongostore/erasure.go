@@ -207,6 +207,7 @@ func (s *Store) DeleteRecords(ctx context.Context, citizen string, datasets []st
 	}
 	return s.deleteFromCitizen(ctx, citizen, datasets)
 }
+
 // DeleteCitizen unregisters the citizen.
 func (s *Store) DeleteCitizen(ctx context.Context, citizen string) error {
 	_, err := s.citizens.DeleteOne(ctx, bson.D{{Key: "_id", Value: citizen}})

@@ -92,8 +92,8 @@ type Store struct {
 	questions, queues, queueHeads *mongo.Collection
 	recordHeads                   *mongo.Collection // each citizen's record head and records (heads.go)
 	// legacy is set while records may still be in the records collection (legacy.go).
-	legacy atomic.Bool
-	sealed, unsealProposals       *mongo.Collection // sealed.go
+	legacy                  atomic.Bool
+	sealed, unsealProposals *mongo.Collection // sealed.go
 
 	certificates, applications, applicationLists, applicationHeads *mongo.Collection
 	certCounts                                                     *mongo.Collection // {_id: certificate id, n}
