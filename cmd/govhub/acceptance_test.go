@@ -353,11 +353,12 @@ func TestNoSensitiveValueAtRest(t *testing.T) {
 	h := startHub(t, n)
 
 	// Documents: no record holds a sensitive field among its plain values.
-	cur, err := h.app.storage.client.Database("govhub").Collection("records").Find(t.Context(), bson.D{})
+	// Each citizen's records are in their document of record_heads (store/mongostore/heads.go).
+	cur, err := h.app.storage.client.Database("govhub").Collection("record_heads").Find(t.Context(), bson.D{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var docs []struct {
+	type recordDoc struct {
 		ID      string `bson:"_id"`
 		Dataset string `bson:"dataset"`
 		Items   []struct {
@@ -365,8 +366,17 @@ func TestNoSensitiveValueAtRest(t *testing.T) {
 			Sealed bson.M `bson:"sealed"`
 		} `bson:"items"`
 	}
-	if err := cur.All(t.Context(), &docs); err != nil {
+	var citizens []struct {
+		Records map[string]recordDoc `bson:"records"`
+	}
+	if err := cur.All(t.Context(), &citizens); err != nil {
 		t.Fatal(err)
+	}
+	var docs []recordDoc
+	for _, c := range citizens {
+		for _, d := range c.Records {
+			docs = append(docs, d)
+		}
 	}
 	sealedSeen := 0
 	for _, d := range docs {

@@ -137,8 +137,9 @@ func TestVerifyFindsRecordChangedBehindTheLedger(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := st.client.Database("govhub").Collection("records").UpdateOne(t.Context(),
-		bson.D{{Key: "_id", Value: c.ID + "/tax"}}, bson.D{{Key: "$set", Value: bson.D{{Key: "items.0.plain.year", Value: int64(1999)}}}})
+	// The citizen's records are in their document of record_heads (store/mongostore/heads.go).
+	res, err := st.client.Database("govhub").Collection("record_heads").UpdateOne(t.Context(),
+		bson.D{{Key: "_id", Value: c.ID}}, bson.D{{Key: "$set", Value: bson.D{{Key: "records.tax.items.0.plain.year", Value: int64(1999)}}}})
 	if err != nil || res.MatchedCount != 1 {
 		t.Fatalf("editing the record: %v %+v", err, res)
 	}

@@ -240,7 +240,7 @@ func (s *Store) deleteFromCitizen(ctx context.Context, citizen string, datasets 
 			return mapErr(err)
 		}
 		if len(d.Records) == 0 {
-			unset = append(unset, bson.E{Key: "records", Value: ""})
+			unset = bson.D{{Key: "records", Value: ""}}
 		}
 		_, err = s.recordHeads.UpdateOne(ctx, id, bson.D{{Key: "$unset", Value: unset}})
 		return mapErr(err)
