@@ -52,32 +52,96 @@ func (h *testHub) collection(name string) *mongo.Collection {
 	return h.app.storage.client.Database("govhub").Collection(name)
 }
 
-// loadDoc reads a stored record document by _id, straight from the database.
+// A citizen's record head and records are fields of their document in record_heads
+// (store/mongostore/heads.go): a record "<citizen>/<dataset>" of the helpers below is the field
+// records.<dataset> of the citizen's document, and a head "<citizen>" of record_heads is its fields
+// head, versions and mac.
+
+// headFields are the fields of a citizen's document that make their record head.
+var headFields = []string{"head", "versions", "mac"}
+
+// loadDoc reads a stored record by its id "<citizen>/<dataset>", straight from the database.
 func (h *testHub) loadDoc(id string) storedRecord {
 	h.t.Helper()
 	var d storedRecord
-	if err := h.collection("records").FindOne(h.t.Context(), bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
+	if err := bson.Unmarshal(h.rawDoc("records", id), &d); err != nil {
 		h.t.Fatalf("reading record %s: %v", id, err)
 	}
 	return d
 }
 
-// writeDoc replaces the stored document with _id id by doc, behind the hub's back.
+// writeDoc replaces the stored record or record head id by doc, behind the hub's back.
 func (h *testHub) writeDoc(coll, id string, doc any) {
 	h.t.Helper()
-	res, err := h.collection(coll).ReplaceOne(h.t.Context(), bson.D{{Key: "_id", Value: id}}, doc)
+	citizen, ds, _ := strings.Cut(id, "/")
+	var set bson.D
+	switch coll {
+	case "records":
+		set = bson.D{{Key: "records." + ds, Value: doc}}
+	case "record_heads":
+		raw, err := bson.Marshal(doc)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		for _, f := range headFields {
+			set = append(set, bson.E{Key: f, Value: bson.Raw(raw).Lookup(f)})
+		}
+	default:
+		h.t.Fatalf("writeDoc(%s)", coll)
+	}
+	res, err := h.collection("record_heads").UpdateOne(h.t.Context(), bson.D{{Key: "_id", Value: citizen}}, bson.D{{Key: "$set", Value: set}})
 	if err != nil || res.MatchedCount != 1 {
 		h.t.Fatalf("replacing %s %s = %v, %v", coll, id, res, err)
 	}
 }
 
+// rawDoc reads the stored record or record head id.
 func (h *testHub) rawDoc(coll, id string) bson.Raw {
 	h.t.Helper()
-	raw, err := h.collection(coll).FindOne(h.t.Context(), bson.D{{Key: "_id", Value: id}}).Raw()
+	citizen, ds, _ := strings.Cut(id, "/")
+	raw, err := h.collection("record_heads").FindOne(h.t.Context(), bson.D{{Key: "_id", Value: citizen}}).Raw()
 	if err != nil {
 		h.t.Fatalf("reading %s %s: %v", coll, id, err)
 	}
-	return raw
+	switch coll {
+	case "records":
+		doc, ok := raw.Lookup("records", ds).DocumentOK()
+		if !ok {
+			h.t.Fatalf("reading %s %s: no such record", coll, id)
+		}
+		return doc
+	case "record_heads":
+		head := bson.D{}
+		for _, f := range headFields {
+			head = append(head, bson.E{Key: f, Value: raw.Lookup(f)})
+		}
+		out, err := bson.Marshal(head)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		return out
+	}
+	h.t.Fatalf("rawDoc(%s)", coll)
+	return nil
+}
+
+// deleteDoc deletes the stored record or record head id, behind the hub's back.
+func (h *testHub) deleteDoc(coll, id string) {
+	h.t.Helper()
+	citizen, ds, _ := strings.Cut(id, "/")
+	unset := bson.D{}
+	switch coll {
+	case "records":
+		unset = append(unset, bson.E{Key: "records." + ds, Value: ""})
+	case "record_heads":
+		for _, f := range headFields {
+			unset = append(unset, bson.E{Key: f, Value: ""})
+		}
+	}
+	res, err := h.collection("record_heads").UpdateOne(h.t.Context(), bson.D{{Key: "_id", Value: citizen}}, bson.D{{Key: "$unset", Value: unset}})
+	if err != nil || res.ModifiedCount != 1 {
+		h.t.Fatalf("deleting %s %s = %v, %v", coll, id, res, err)
+	}
 }
 
 // citizensWith returns the ids of demo citizens 1…n that have records in every dataset given.
@@ -324,12 +388,7 @@ func TestIntegrityDeleted(t *testing.T) {
 	const n = 12
 	h := startHub(t, n)
 	ids := h.citizensWith(n, "identity", "tax")
-	del := func(coll, id string) {
-		res, err := h.collection(coll).DeleteOne(t.Context(), bson.D{{Key: "_id", Value: id}})
-		if err != nil || res.DeletedCount != 1 {
-			t.Fatalf("deleting %s %s = %v, %v", coll, id, res, err)
-		}
-	}
+	del := h.deleteDoc
 	id := ids[0]
 	del("records", id+"/tax")
 	h.checkRefused(identityTaxQuery, id)
