@@ -38,6 +38,9 @@ type citizenDoc struct {
 // citizenKey is the process lock (lock) of everything stored in a citizen's document.
 func citizenKey(citizen string) string { return collRecordHeads + "/" + citizen }
 
+// headFieldNames are the fields of a citizen's document that hold their head.
+var headFieldNames = []string{"head", "versions", "mac"}
+
 func headFields(h store.Head) bson.D {
 	versions := make(bson.D, 0, len(h.Versions))
 	for ds, v := range h.Versions {
@@ -58,9 +61,18 @@ func (d *citizenDoc) head() (store.Head, bool) {
 	return h, true
 }
 
-// citizen reads the citizen's document; found is false when there is none.
-func (s *Store) citizen(ctx context.Context, citizen string) (d citizenDoc, found bool, err error) {
-	err = s.recordHeads.FindOne(ctx, bson.D{{Key: "_id", Value: citizen}}).Decode(&d)
+// citizen reads the citizen's document, only the fields of fields if not nil (a projection);
+// found is false when there is none.
+func (s *Store) citizen(ctx context.Context, citizen string, fields ...string) (d citizenDoc, found bool, err error) {
+	opts := options.FindOne()
+	if fields != nil {
+		proj := make(bson.D, len(fields))
+		for i, f := range fields {
+			proj[i] = bson.E{Key: f, Value: 1}
+		}
+		opts.SetProjection(proj)
+	}
+	err = s.recordHeads.FindOne(ctx, bson.D{{Key: "_id", Value: citizen}}, opts).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return citizenDoc{ID: citizen}, false, nil
 	}
@@ -72,7 +84,7 @@ func (s *Store) citizen(ctx context.Context, citizen string) (d citizenDoc, foun
 
 // RecordHead returns the citizen's record head, or store.ErrNotFound.
 func (s *Store) RecordHead(ctx context.Context, citizen string) (store.Head, error) {
-	d, _, err := s.citizen(ctx, citizen)
+	d, _, err := s.citizen(ctx, citizen, headFieldNames...)
 	if err != nil {
 		return store.Head{}, err
 	}
@@ -107,7 +119,7 @@ func (s *Store) PutRecordHead(ctx context.Context, h store.Head, base uint64, ha
 	set := bson.D{{Key: "$set", Value: headFields(h)}}
 	if s.serialised() {
 		defer s.lock(citizenKey(id))()
-		d, found, err := s.citizen(ctx, id)
+		d, found, err := s.citizen(ctx, id, "head")
 		if err != nil {
 			return err
 		}

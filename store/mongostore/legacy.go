@@ -152,7 +152,7 @@ func (s *Store) ensureMoved(ctx context.Context, d *citizenDoc, found bool) erro
 // moveCitizen moves one citizen's records out of the records collection (if not done).
 func (s *Store) moveCitizen(ctx context.Context, citizen string) error {
 	if s.serialised() {
-		return s.serialisedWrite(ctx, citizen, func(*citizenDoc) (bson.D, error) { return nil, nil })
+		return s.serialisedWrite(ctx, citizen, nil, func(*citizenDoc) (bson.D, error) { return nil, nil })
 	}
 	return s.readyToWrite(ctx, citizen)
 }
@@ -277,7 +277,7 @@ func (s *Store) listFiltered(ctx context.Context, after string, limit int, filte
 		return nil, err
 	}
 	for _, o := range olds {
-		d, _, err := s.citizen(ctx, o.Citizen)
+		d, _, err := s.citizen(ctx, o.Citizen, "r")
 		if err != nil {
 			return nil, err
 		}

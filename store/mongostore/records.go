@@ -169,9 +169,15 @@ func setRecord(r store.Record) bson.D {
 // the citizen, it reads the document, moves the citizen's records out of the records collection if
 // they are still there, and applies the update decide returns (nil: nothing to write) by _id,
 // creating the document if there is none.
-func (s *Store) serialisedWrite(ctx context.Context, citizen string, decide func(d *citizenDoc) (bson.D, error)) error {
+//
+// decide sees the versions of the citizen's records in datasets, not their contents.
+func (s *Store) serialisedWrite(ctx context.Context, citizen string, datasets []string, decide func(d *citizenDoc) (bson.D, error)) error {
 	defer s.lock(citizenKey(citizen))()
-	d, found, err := s.citizen(ctx, citizen)
+	fields := []string{"r"}
+	for _, ds := range datasets {
+		fields = append(fields, recordPath(ds)+".version")
+	}
+	d, found, err := s.citizen(ctx, citizen, fields...)
 	if err != nil {
 		return err
 	}
@@ -192,7 +198,7 @@ func (s *Store) readyToWrite(ctx context.Context, citizen string) error {
 	if !s.legacy.Load() {
 		return nil
 	}
-	d, found, err := s.citizen(ctx, citizen)
+	d, found, err := s.citizen(ctx, citizen, "r")
 	if err != nil {
 		return err
 	}
@@ -203,7 +209,7 @@ func (s *Store) readyToWrite(ctx context.Context, citizen string) error {
 func (s *Store) CreateRecord(ctx context.Context, r store.Record) error {
 	id := recordID(r.Citizen, r.Dataset)
 	if s.serialised() {
-		return s.serialisedWrite(ctx, r.Citizen, func(d *citizenDoc) (bson.D, error) {
+		return s.serialisedWrite(ctx, r.Citizen, []string{r.Dataset}, func(d *citizenDoc) (bson.D, error) {
 			if _, ok := d.Records[r.Dataset]; ok {
 				return nil, fmt.Errorf("%w: record %s exists", store.ErrConflict, id)
 			}
@@ -225,7 +231,7 @@ func (s *Store) CreateRecord(ctx context.Context, r store.Record) error {
 func (s *Store) ReplaceRecord(ctx context.Context, r store.Record, base uint64) error {
 	id := recordID(r.Citizen, r.Dataset)
 	if s.serialised() {
-		return s.serialisedWrite(ctx, r.Citizen, func(d *citizenDoc) (bson.D, error) {
+		return s.serialisedWrite(ctx, r.Citizen, []string{r.Dataset}, func(d *citizenDoc) (bson.D, error) {
 			cur, ok := d.Records[r.Dataset]
 			if !ok {
 				return nil, fmt.Errorf("%w: record %s does not exist", store.ErrConflict, id)
@@ -264,7 +270,7 @@ func (s *Store) ApplyRecord(ctx context.Context, r store.Record) error {
 		return nil
 	}
 	if s.serialised() {
-		err := s.serialisedWrite(ctx, r.Citizen, func(d *citizenDoc) (bson.D, error) {
+		err := s.serialisedWrite(ctx, r.Citizen, []string{r.Dataset}, func(d *citizenDoc) (bson.D, error) {
 			rd, found := d.Records[r.Dataset]
 			if err := decide(store.Record{Version: uint64(rd.Version)}, found); err != nil {
 				return nil, err
@@ -328,7 +334,11 @@ func (s *Store) InsertRecords(ctx context.Context, rs []store.Record) error {
 	if s.serialised() {
 		for _, c := range order {
 			recs := byCitizen[c]
-			err := s.serialisedWrite(ctx, c, func(d *citizenDoc) (bson.D, error) {
+			var datasets []string
+			for _, r := range recs {
+				datasets = append(datasets, r.Dataset)
+			}
+			err := s.serialisedWrite(ctx, c, datasets, func(d *citizenDoc) (bson.D, error) {
 				for _, r := range recs {
 					if _, ok := d.Records[r.Dataset]; ok {
 						return nil, fmt.Errorf("%w: record %s exists", store.ErrConflict, recordID(r.Citizen, r.Dataset))
@@ -374,7 +384,7 @@ func (s *Store) SetRecordMAC(ctx context.Context, citizen, dataset string, versi
 	id := recordID(citizen, dataset)
 	update := bson.D{{Key: "$set", Value: bson.D{{Key: recordPath(dataset) + ".mac", Value: mac}}}}
 	if s.serialised() {
-		return s.serialisedWrite(ctx, citizen, func(d *citizenDoc) (bson.D, error) {
+		return s.serialisedWrite(ctx, citizen, []string{dataset}, func(d *citizenDoc) (bson.D, error) {
 			cur, ok := d.Records[dataset]
 			if !ok {
 				return nil, store.ErrNotFound
