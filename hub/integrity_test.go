@@ -76,7 +76,7 @@ func TestMigrateIntegrity(t *testing.T) {
 	docs := f.env.DB.Collection("record_heads")
 	var saved struct {
 		Records struct {
-			Tax bson.Raw `bson:"tax"`
+			Tax bson.RawValue `bson:"tax"`
 		} `bson:"records"`
 	}
 	if err := docs.FindOne(ctx, bson.D{{Key: "_id", Value: citizenB}}).Decode(&saved); err != nil {

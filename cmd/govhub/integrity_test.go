@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"database/sql"
 	"encoding/json"
 	"io"
@@ -53,9 +54,9 @@ func (h *testHub) collection(name string) *mongo.Collection {
 }
 
 // A citizen's record head and records are fields of their document in record_heads
-// (store/mongostore/heads.go): a record "<citizen>/<dataset>" of the helpers below is the field
-// records.<dataset> of the citizen's document, and a head "<citizen>" of record_heads is its fields
-// head, versions and mac.
+// (store/mongostore/heads.go): a record "<citizen>/<dataset>" of the helpers below is the BSON
+// document in the binary field records.<dataset> of the citizen's document, and a head "<citizen>"
+// of record_heads is its fields head, versions and mac.
 
 // headFields are the fields of a citizen's document that make their record head.
 var headFields = []string{"head", "versions", "mac"}
@@ -77,7 +78,11 @@ func (h *testHub) writeDoc(coll, id string, doc any) {
 	var set bson.D
 	switch coll {
 	case "records":
-		set = bson.D{{Key: "records." + ds, Value: doc}}
+		raw, err := bson.Marshal(doc)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		set = bson.D{{Key: "records." + ds, Value: bson.Binary{Data: raw}}}
 	case "record_heads":
 		raw, err := bson.Marshal(doc)
 		if err != nil {
@@ -105,7 +110,7 @@ func (h *testHub) rawDoc(coll, id string) bson.Raw {
 	}
 	switch coll {
 	case "records":
-		doc, ok := raw.Lookup("records", ds).DocumentOK()
+		_, doc, ok := raw.Lookup("records", ds).BinaryOK()
 		if !ok {
 			h.t.Fatalf("reading %s %s: no such record", coll, id)
 		}
@@ -132,7 +137,7 @@ func (h *testHub) deleteDoc(coll, id string) {
 	unset := bson.D{}
 	switch coll {
 	case "records":
-		unset = append(unset, bson.E{Key: "records." + ds, Value: ""})
+		unset = append(unset, bson.E{Key: "records." + ds, Value: ""}, bson.E{Key: "rv." + ds, Value: ""})
 	case "record_heads":
 		for _, f := range headFields {
 			unset = append(unset, bson.E{Key: f, Value: ""})
@@ -409,6 +414,9 @@ func TestIntegrityRawFileByteFlip(t *testing.T) {
 	ids := h.citizensWith(n, "identity")
 	victim, other := ids[3], ids[4]
 	city := get(h.checkServed(identityQuery, victim).Data, "citizen", "identity", "hukouCity").(string)
+	// The record is stored as BSON bytes in a binary field of the citizen's document, which
+	// FerretDB keeps in the file as base64 (store/mongostore/heads.go).
+	blob := h.rawDoc("records", victim+"/identity")
 	h.close()
 
 	dir := filepath.Join(h.dir, "db", "sqlite")
@@ -432,38 +440,48 @@ func TestIntegrityRawFileByteFlip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The record's JSON in the file: its _id (as a JSON value, not an index key), then its
-	// hukouCity value. The file holds two identical copies of it (FerretDB's table row and one
-	// the hub's reads do not use): the same byte is flipped in each, so whichever is read is changed.
-	idJSON := []byte(`"_id":"` + victim + `/identity"`)
-	needle := []byte(`"hukouCity":"` + city + `"`)
+	// The record's base64 in the file. A 3-byte group of the blob wholly inside the hukouCity value
+	// is 4 base64 characters; the last of them carries the low 6 bits of the group's last byte, so
+	// changing it changes that byte of the value and nothing else. The file holds two identical
+	// copies (FerretDB's table row and one the hub's reads do not use): the same character is
+	// changed in each, so whichever is read is changed.
+	at := bytes.Index(blob, []byte(city))
+	if at < 0 {
+		t.Fatalf("the hukouCity of %s is not in its record", victim)
+	}
+	g := (at + 2) / 3
+	if 3*g+3 > at+len(city) {
+		t.Fatalf("no whole base64 group inside the hukouCity %q of %s", city, victim)
+	}
+	b64 := base64.StdEncoding.EncodeToString(blob)
+	pos := 4*g + 3
+	lo, hi := max(pos-48, 0), min(pos+48, len(b64))
+	window := []byte(b64[lo:hi])
 	copies := 0
 	for off := 0; ; {
-		k := bytes.Index(data[off:], idJSON)
+		k := bytes.Index(data[off:], window)
 		if k < 0 {
 			break
 		}
-		at := off + k
-		rel := bytes.Index(data[at:], needle)
-		if next := bytes.Index(data[at+1:], []byte(`"_id":"`)); rel < 0 || next >= 0 && next < rel {
-			t.Fatalf("the hukouCity of %s is not in its record's JSON in the file", victim)
+		c := &data[off+k+pos-lo]
+		if *c == 'A' {
+			*c = 'B'
+		} else {
+			*c = 'A'
 		}
-		data[at+rel+len(needle)-2] ^= 1 // the value's last byte: a UTF-8 continuation byte, or ASCII
 		copies++
-		off = at + 1
+		off += k + 1
 	}
 	if copies == 0 {
 		t.Fatalf("the record %s/identity is not in %s", victim, path)
 	}
-	t.Logf("flipped one byte of hukouCity in %d copies of the record's JSON", copies)
+	t.Logf("changed one base64 character of hukouCity in %d copies of the record", copies)
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
 
 	h.open()
-	changed := []byte(city)
-	changed[len(changed)-1] ^= 1
-	h.checkRefused(identityQuery, victim, string(changed))
+	h.checkRefused(identityQuery, victim)
 	h.checkServed(identityQuery, other)
 }
 

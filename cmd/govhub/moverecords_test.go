@@ -44,14 +44,14 @@ func TestOldRecordLayoutMoved(t *testing.T) {
 				continue
 			}
 			for _, r := range e.Value.(bson.D) {
-				if _, err := db.Collection("records").InsertOne(ctx, r.Value); err != nil {
+				if _, err := db.Collection("records").InsertOne(ctx, bson.Raw(r.Value.(bson.Binary).Data)); err != nil {
 					t.Fatal(err)
 				}
 				old++
 			}
 		}
 		if _, err := db.Collection("record_heads").UpdateOne(ctx, bson.D{{Key: "_id", Value: d[0].Value}},
-			bson.D{{Key: "$unset", Value: bson.D{{Key: "records", Value: ""}, {Key: "r", Value: ""}}}}); err != nil {
+			bson.D{{Key: "$unset", Value: bson.D{{Key: "records", Value: ""}, {Key: "rv", Value: ""}, {Key: "r", Value: ""}}}}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -22,7 +22,7 @@ func (s *Store) CountRecords(ctx context.Context) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	cur, err := s.recordHeads.Find(ctx, bson.D{}, options.Find().SetLimit(64).SetProjection(bson.D{{Key: "records", Value: 1}}))
+	cur, err := s.recordHeads.Find(ctx, bson.D{}, options.Find().SetLimit(64).SetProjection(bson.D{{Key: "rv", Value: 1}}))
 	if err != nil {
 		return 0, mapErr(err)
 	}
@@ -34,7 +34,7 @@ func (s *Store) CountRecords(ctx context.Context) (uint64, error) {
 	if len(sample) > 0 {
 		var recs int
 		for _, d := range sample {
-			recs += len(d.Records)
+			recs += len(d.RV)
 		}
 		n = citizens * uint64(recs) / uint64(len(sample))
 	}

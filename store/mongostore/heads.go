@@ -16,15 +16,18 @@ import (
 // current records, so that a read of a citizen is one find by _id:
 //
 //	{_id: "C000001", head: 42, versions: {tax: 42, identity: 7}, mac: <bytes>,
-//	 r: true, records: {tax: {<record>}, identity: {<record>}}}
+//	 r: true, records: {tax: <bytes>, identity: <bytes>}, rv: {tax: 42, identity: 7}}
 //
-// head, versions and mac are there once the citizen has a head (PutRecordHead); records holds one
-// subdocument per dataset (recordDoc, the document the records collection held before); r says that
-// the citizen's records were moved out of the records collection (legacy.go), so that none of them
-// is left there. Every write sets or unsets fields of this document ($set, $unset) and never
-// replaces it whole, so that the head and the records are written independently, each with its own
-// compare-and-swap: against MongoDB by filters on {_id, head} or {_id, records.<dataset>.version};
-// on FerretDB by reading and writing by _id under the process's lock of the citizen (citizenKey).
+// head, versions and mac are there once the citizen has a head (PutRecordHead). records holds each
+// record as the BSON bytes of the document the records collection held before (recordDoc), in a
+// binary field: FerretDB decodes a stored document from JSON, node by node, and a binary field is
+// one string to it, so one find of a citizen costs about what one find of one record did; rv holds
+// each record's version, for the compare-and-swap. r says that the citizen's records were moved
+// out of the records collection (legacy.go), so that none of them is left there. Every write sets
+// or unsets fields of this document ($set, $unset) and never replaces it whole, so that the head and
+// the records are written independently, each with its own compare-and-swap: against MongoDB by
+// filters on {_id, head} or {_id, rv.<dataset>}; on FerretDB by reading and writing by _id under
+// the process's lock of the citizen (citizenKey).
 
 type citizenDoc struct {
 	ID       string               `bson:"_id"`
@@ -32,7 +35,24 @@ type citizenDoc struct {
 	Versions map[string]int64     `bson:"versions,omitempty"`
 	MAC      []byte               `bson:"mac,omitempty"`
 	Moved    bool                 `bson:"r,omitempty"`
-	Records  map[string]recordDoc `bson:"records,omitempty"`
+	// Records holds each record's document (recordDoc) as BSON bytes, opaque to the server, and
+	// RV each record's version, which the server compares.
+	Records map[string][]byte `bson:"records,omitempty"`
+	RV      map[string]int64  `bson:"rv,omitempty"`
+}
+
+// record decodes d's record in dataset; ok is false when d holds none.
+func (d *citizenDoc) record(dataset string) (r store.Record, ok bool, err error) {
+	b, ok := d.Records[dataset]
+	if !ok {
+		return store.Record{}, false, nil
+	}
+	var rd recordDoc
+	if err := bson.Unmarshal(b, &rd); err != nil {
+		return store.Record{}, true, fmt.Errorf("record %s/%s: %w", d.ID, dataset, err)
+	}
+	r, err = fromRecordDoc(rd)
+	return r, true, err
 }
 
 // citizenKey is the process lock (lock) of everything stored in a citizen's document.
@@ -235,24 +255,25 @@ func (s *Store) EachRecordHead(ctx context.Context, fn func(store.Head) error) e
 func (s *Store) deleteFromCitizen(ctx context.Context, citizen string, datasets []string) error {
 	unset := bson.D{}
 	for _, ds := range datasets {
-		unset = append(unset, bson.E{Key: recordPath(ds), Value: ""})
+		unset = append(unset, bson.E{Key: recordPath(ds), Value: ""}, bson.E{Key: versionPath(ds), Value: ""})
 	}
+	whole := bson.D{{Key: "records", Value: ""}, {Key: "rv", Value: ""}}
 	id := bson.D{{Key: "_id", Value: citizen}}
 	if s.serialised() {
 		defer s.lock(citizenKey(citizen))()
-		d, found, err := s.citizen(ctx, citizen)
+		d, found, err := s.citizen(ctx, citizen, "head", "rv")
 		if err != nil || !found {
 			return err
 		}
 		for _, ds := range datasets {
-			delete(d.Records, ds)
+			delete(d.RV, ds)
 		}
-		if _, had := d.head(); !had && len(d.Records) == 0 {
+		if _, had := d.head(); !had && len(d.RV) == 0 {
 			_, err = s.recordHeads.DeleteOne(ctx, id)
 			return mapErr(err)
 		}
-		if len(d.Records) == 0 {
-			unset = bson.D{{Key: "records", Value: ""}}
+		if len(d.RV) == 0 {
+			unset = whole
 		}
 		_, err = s.recordHeads.UpdateOne(ctx, id, bson.D{{Key: "$unset", Value: unset}})
 		return mapErr(err)
@@ -260,11 +281,11 @@ func (s *Store) deleteFromCitizen(ctx context.Context, citizen string, datasets 
 	if _, err := s.recordHeads.UpdateOne(ctx, id, bson.D{{Key: "$unset", Value: unset}}); err != nil {
 		return mapErr(err)
 	}
-	if _, err := s.recordHeads.UpdateOne(ctx, bson.D{{Key: "_id", Value: citizen}, {Key: "records", Value: bson.D{}}},
-		bson.D{{Key: "$unset", Value: bson.D{{Key: "records", Value: ""}}}}); err != nil {
+	if _, err := s.recordHeads.UpdateOne(ctx, bson.D{{Key: "_id", Value: citizen}, {Key: "rv", Value: bson.D{}}},
+		bson.D{{Key: "$unset", Value: whole}}); err != nil {
 		return mapErr(err)
 	}
 	_, err := s.recordHeads.DeleteOne(ctx, bson.D{{Key: "_id", Value: citizen},
-		{Key: "head", Value: bson.D{{Key: "$exists", Value: false}}}, {Key: "records", Value: bson.D{{Key: "$exists", Value: false}}}})
+		{Key: "head", Value: bson.D{{Key: "$exists", Value: false}}}, {Key: "rv", Value: bson.D{{Key: "$exists", Value: false}}}})
 	return mapErr(err)
 }

@@ -109,17 +109,21 @@ func (s *Store) ensureMoved(ctx context.Context, d *citizenDoc, found bool) erro
 		return fmt.Errorf("moving the records of %s: %w", d.ID, err)
 	}
 	fields := bson.D{{Key: "r", Value: true}}
-	docs := make(map[string]recordDoc, len(old))
+	blobs, versions := make(map[string][]byte, len(old)), make(map[string]int64, len(old))
 	for _, ds := range slices.Sorted(maps.Keys(old)) {
-		docs[ds] = toRecordDoc(old[ds])
-		fields = append(fields, bson.E{Key: recordPath(ds), Value: docs[ds]})
+		f, err := recordFields(old[ds])
+		if err != nil {
+			return err
+		}
+		blobs[ds], versions[ds] = f[0].Value.(bson.Binary).Data, int64(old[ds].Version)
+		fields = append(fields, f...)
 	}
 	update := bson.D{{Key: "$set", Value: fields}}
 	if s.serialised() {
 		if _, err := s.recordHeads.UpdateOne(ctx, bson.D{{Key: "_id", Value: d.ID}}, update, options.UpdateOne().SetUpsert(true)); err != nil {
 			return fmt.Errorf("moving the records of %s: %w", d.ID, mapErr(err))
 		}
-		d.Moved, d.Records = true, docs
+		d.Moved, d.Records, d.RV = true, blobs, versions
 		return nil
 	}
 	filter := bson.D{{Key: "_id", Value: d.ID}, {Key: "r", Value: bson.D{{Key: "$exists", Value: false}}}}
@@ -138,8 +142,8 @@ func (s *Store) ensureMoved(ctx context.Context, d *citizenDoc, found bool) erro
 			if _, ok := again[ds]; ok {
 				continue
 			}
-			_, err := s.recordHeads.UpdateOne(ctx, bson.D{{Key: "_id", Value: d.ID}, {Key: recordPath(ds) + ".version", Value: int64(r.Version)}},
-				bson.D{{Key: "$unset", Value: bson.D{{Key: recordPath(ds), Value: ""}}}})
+			_, err := s.recordHeads.UpdateOne(ctx, bson.D{{Key: "_id", Value: d.ID}, {Key: versionPath(ds), Value: int64(r.Version)}},
+				bson.D{{Key: "$unset", Value: bson.D{{Key: recordPath(ds), Value: ""}, {Key: versionPath(ds), Value: ""}}}})
 			if err != nil {
 				return fmt.Errorf("moving the records of %s: %w", d.ID, mapErr(err))
 			}
@@ -238,24 +242,34 @@ func (s *Store) MoveRecords(ctx context.Context, progress func(done, total int))
 // listFiltered is ListCitizens with a filter: the citizens whose documents hold a matching record
 // (and, while records are being moved, those of matching records not moved yet), in id order.
 func (s *Store) listFiltered(ctx context.Context, after string, limit int, filter *store.ListFilter) ([]string, error) {
-	q := bson.D{
-		{Key: recordPath(filter.Dataset) + ".items.plain." + filter.Field, Value: filter.Value},
-		{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}},
-	}
-	cur, err := s.recordHeads.Find(ctx, q, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)).
-		SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	// The records are opaque to the server: read the citizens' documents in id order and match
+	// in the process (as the server did before, from the dataset's records in citizen order).
+	cur, err := s.recordHeads.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}}},
+		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetBatchSize(256).
+			SetProjection(bson.D{{Key: "r", Value: 1}, {Key: recordPath(filter.Dataset), Value: 1}}))
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	var docs []struct {
-		ID string `bson:"_id"`
+	var out []string
+	for len(out) < limit && cur.Next(ctx) {
+		var d citizenDoc
+		if err := cur.Decode(&d); err != nil {
+			cur.Close(ctx)
+			return nil, err
+		}
+		r, ok, err := d.record(filter.Dataset)
+		if err != nil {
+			cur.Close(ctx)
+			return nil, err
+		}
+		if ok && matches(r, filter) {
+			out = append(out, d.ID)
+		}
 	}
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, err
-	}
-	out := make([]string, 0, len(docs))
-	for _, d := range docs {
-		out = append(out, d.ID)
+	err = cur.Err()
+	cur.Close(ctx)
+	if err != nil {
+		return nil, mapErr(err)
 	}
 	if !s.legacy.Load() {
 		return out, nil
@@ -287,4 +301,34 @@ func (s *Store) listFiltered(ctx context.Context, after string, limit int, filte
 	}
 	slices.Sort(out)
 	return out[:min(len(out), limit)], nil
+}
+
+// matches reports whether one of r's items has the plain value filter names (a list value: holds
+// it), as the query {items.plain.<field>: value} did.
+func matches(r store.Record, filter *store.ListFilter) bool {
+	for _, it := range r.Items {
+		switch v := it.Plain[filter.Field].(type) {
+		case []string:
+			if s, ok := filter.Value.(string); ok && slices.Contains(v, s) {
+				return true
+			}
+		case nil:
+		default:
+			if v == normalise(filter.Value) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// normalise maps a filter value to the type a stored plain value decodes to.
+func normalise(v any) any {
+	switch x := v.(type) {
+	case int:
+		return int64(x)
+	case int32:
+		return int64(x)
+	}
+	return v
 }

@@ -143,26 +143,43 @@ func (s *Store) recordsOf(ctx context.Context, d *citizenDoc, datasets []string)
 	}
 	out := make(map[string]store.Record, len(datasets))
 	for _, ds := range datasets {
-		rd, ok := d.Records[ds]
-		if !ok {
-			continue
-		}
-		r, err := fromRecordDoc(rd)
+		r, ok, err := d.record(ds)
 		if err != nil {
 			return nil, err
 		}
-		out[ds] = r
+		if ok {
+			out[ds] = r
+		}
 	}
 	return out, nil
 }
 
-// recordPath is the field of a citizen's document that holds their record in dataset.
-func recordPath(dataset string) string { return "records." + dataset }
+// recordPath is the field of a citizen's document that holds their record in dataset, and
+// versionPath the one that holds its version.
+func recordPath(dataset string) string  { return "records." + dataset }
+func versionPath(dataset string) string { return "rv." + dataset }
 
-// setRecord is the update that writes r into its citizen's document (which then holds the
+// recordFields are the fields of a citizen's document that store r.
+func recordFields(r store.Record) (bson.D, error) {
+	b, err := bson.Marshal(toRecordDoc(r))
+	if err != nil {
+		return nil, fmt.Errorf("encoding record %s: %w", recordID(r.Citizen, r.Dataset), err)
+	}
+	return bson.D{{Key: recordPath(r.Dataset), Value: bson.Binary{Data: b}}, {Key: versionPath(r.Dataset), Value: int64(r.Version)}}, nil
+}
+
+// setRecords is the update that writes rs into their citizen's document (which then holds the
 // citizen's records: r).
-func setRecord(r store.Record) bson.D {
-	return bson.D{{Key: "$set", Value: bson.D{{Key: recordPath(r.Dataset), Value: toRecordDoc(r)}, {Key: "r", Value: true}}}}
+func setRecords(rs ...store.Record) (bson.D, error) {
+	set := bson.D{{Key: "r", Value: true}}
+	for _, r := range rs {
+		f, err := recordFields(r)
+		if err != nil {
+			return nil, err
+		}
+		set = append(set, f...)
+	}
+	return bson.D{{Key: "$set", Value: set}}, nil
 }
 
 // serialisedWrite runs one write of a citizen's document on FerretDB: under the process's lock of
@@ -170,12 +187,12 @@ func setRecord(r store.Record) bson.D {
 // they are still there, and applies the update decide returns (nil: nothing to write) by _id,
 // creating the document if there is none.
 //
-// decide sees the versions of the citizen's records in datasets, not their contents.
+// decide sees the versions of the citizen's records in datasets (RV), not their contents.
 func (s *Store) serialisedWrite(ctx context.Context, citizen string, datasets []string, decide func(d *citizenDoc) (bson.D, error)) error {
 	defer s.lock(citizenKey(citizen))()
 	fields := []string{"r"}
 	for _, ds := range datasets {
-		fields = append(fields, recordPath(ds)+".version")
+		fields = append(fields, versionPath(ds))
 	}
 	d, found, err := s.citizen(ctx, citizen, fields...)
 	if err != nil {
@@ -210,10 +227,10 @@ func (s *Store) CreateRecord(ctx context.Context, r store.Record) error {
 	id := recordID(r.Citizen, r.Dataset)
 	if s.serialised() {
 		return s.serialisedWrite(ctx, r.Citizen, []string{r.Dataset}, func(d *citizenDoc) (bson.D, error) {
-			if _, ok := d.Records[r.Dataset]; ok {
+			if _, ok := d.RV[r.Dataset]; ok {
 				return nil, fmt.Errorf("%w: record %s exists", store.ErrConflict, id)
 			}
-			return setRecord(r), nil
+			return setRecords(r)
 		})
 	}
 	if err := s.readyToWrite(ctx, r.Citizen); err != nil {
@@ -221,8 +238,12 @@ func (s *Store) CreateRecord(ctx context.Context, r store.Record) error {
 	}
 	// A document holding the record does not match, so the upsert inserts a second _id: a
 	// duplicate key, store.ErrConflict.
-	filter := bson.D{{Key: "_id", Value: r.Citizen}, {Key: recordPath(r.Dataset), Value: bson.D{{Key: "$exists", Value: false}}}}
-	_, err := s.recordHeads.UpdateOne(ctx, filter, setRecord(r), options.UpdateOne().SetUpsert(true))
+	update, err := setRecords(r)
+	if err != nil {
+		return err
+	}
+	filter := bson.D{{Key: "_id", Value: r.Citizen}, {Key: versionPath(r.Dataset), Value: bson.D{{Key: "$exists", Value: false}}}}
+	_, err = s.recordHeads.UpdateOne(ctx, filter, update, options.UpdateOne().SetUpsert(true))
 	return mapErr(err)
 }
 
@@ -232,20 +253,24 @@ func (s *Store) ReplaceRecord(ctx context.Context, r store.Record, base uint64) 
 	id := recordID(r.Citizen, r.Dataset)
 	if s.serialised() {
 		return s.serialisedWrite(ctx, r.Citizen, []string{r.Dataset}, func(d *citizenDoc) (bson.D, error) {
-			cur, ok := d.Records[r.Dataset]
+			cur, ok := d.RV[r.Dataset]
 			if !ok {
 				return nil, fmt.Errorf("%w: record %s does not exist", store.ErrConflict, id)
 			}
-			if uint64(cur.Version) != base {
-				return nil, fmt.Errorf("%w: record %s is at version %d, not %d", store.ErrConflict, id, cur.Version, base)
+			if uint64(cur) != base {
+				return nil, fmt.Errorf("%w: record %s is at version %d, not %d", store.ErrConflict, id, cur, base)
 			}
-			return setRecord(r), nil
+			return setRecords(r)
 		})
 	}
 	if err := s.readyToWrite(ctx, r.Citizen); err != nil {
 		return err
 	}
-	res, err := s.recordHeads.UpdateOne(ctx, bson.D{{Key: "_id", Value: r.Citizen}, {Key: recordPath(r.Dataset) + ".version", Value: int64(base)}}, setRecord(r))
+	update, err := setRecords(r)
+	if err != nil {
+		return err
+	}
+	res, err := s.recordHeads.UpdateOne(ctx, bson.D{{Key: "_id", Value: r.Citizen}, {Key: versionPath(r.Dataset), Value: int64(base)}}, update)
 	if err != nil {
 		return mapErr(err)
 	}
@@ -271,11 +296,11 @@ func (s *Store) ApplyRecord(ctx context.Context, r store.Record) error {
 	}
 	if s.serialised() {
 		err := s.serialisedWrite(ctx, r.Citizen, []string{r.Dataset}, func(d *citizenDoc) (bson.D, error) {
-			rd, found := d.Records[r.Dataset]
-			if err := decide(store.Record{Version: uint64(rd.Version)}, found); err != nil {
+			v, found := d.RV[r.Dataset]
+			if err := decide(store.Record{Version: uint64(v)}, found); err != nil {
 				return nil, err
 			}
-			return setRecord(r), nil
+			return setRecords(r)
 		})
 		if errors.Is(err, errApplied) {
 			return nil
@@ -323,13 +348,6 @@ func (s *Store) InsertRecords(ctx context.Context, rs []store.Record) error {
 		}
 		byCitizen[r.Citizen] = append(byCitizen[r.Citizen], r)
 	}
-	set := func(recs []store.Record) bson.D {
-		fields := bson.D{{Key: "r", Value: true}}
-		for _, r := range recs {
-			fields = append(fields, bson.E{Key: recordPath(r.Dataset), Value: toRecordDoc(r)})
-		}
-		return bson.D{{Key: "$set", Value: fields}}
-	}
 	var conflicts int
 	if s.serialised() {
 		for _, c := range order {
@@ -340,11 +358,11 @@ func (s *Store) InsertRecords(ctx context.Context, rs []store.Record) error {
 			}
 			err := s.serialisedWrite(ctx, c, datasets, func(d *citizenDoc) (bson.D, error) {
 				for _, r := range recs {
-					if _, ok := d.Records[r.Dataset]; ok {
+					if _, ok := d.RV[r.Dataset]; ok {
 						return nil, fmt.Errorf("%w: record %s exists", store.ErrConflict, recordID(r.Citizen, r.Dataset))
 					}
 				}
-				return set(recs), nil
+				return setRecords(recs...)
 			})
 			if isConflict(err) {
 				conflicts++
@@ -360,9 +378,13 @@ func (s *Store) InsertRecords(ctx context.Context, rs []store.Record) error {
 			}
 			filter := bson.D{{Key: "_id", Value: c}}
 			for _, r := range byCitizen[c] {
-				filter = append(filter, bson.E{Key: recordPath(r.Dataset), Value: bson.D{{Key: "$exists", Value: false}}})
+				filter = append(filter, bson.E{Key: versionPath(r.Dataset), Value: bson.D{{Key: "$exists", Value: false}}})
 			}
-			models = append(models, mongo.NewUpdateOneModel().SetFilter(filter).SetUpdate(set(byCitizen[c])).SetUpsert(true))
+			update, err := setRecords(byCitizen[c]...)
+			if err != nil {
+				return err
+			}
+			models = append(models, mongo.NewUpdateOneModel().SetFilter(filter).SetUpdate(update).SetUpsert(true))
 		}
 		_, err := s.recordHeads.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
 		if err != nil && !onlyDuplicates(err) {
@@ -382,30 +404,52 @@ func (s *Store) InsertRecords(ctx context.Context, rs []store.Record) error {
 // written before record MACs). A record at another version is store.ErrConflict.
 func (s *Store) SetRecordMAC(ctx context.Context, citizen, dataset string, version uint64, mac []byte) error {
 	id := recordID(citizen, dataset)
-	update := bson.D{{Key: "$set", Value: bson.D{{Key: recordPath(dataset) + ".mac", Value: mac}}}}
+	withMAC := func(cur store.Record) (bson.D, error) {
+		if cur.Version != version {
+			return nil, fmt.Errorf("%w: record %s is at version %d, not %d", store.ErrConflict, id, cur.Version, version)
+		}
+		cur.MAC = mac
+		return setRecords(cur)
+	}
 	if s.serialised() {
-		return s.serialisedWrite(ctx, citizen, []string{dataset}, func(d *citizenDoc) (bson.D, error) {
-			cur, ok := d.Records[dataset]
-			if !ok {
-				return nil, store.ErrNotFound
-			}
-			if uint64(cur.Version) != version {
-				return nil, fmt.Errorf("%w: record %s is at version %d, not %d", store.ErrConflict, id, cur.Version, version)
-			}
-			return update, nil
-		})
+		defer s.lock(citizenKey(citizen))()
+		d, found, err := s.citizen(ctx, citizen, "r", recordPath(dataset))
+		if err != nil {
+			return err
+		}
+		if err := s.ensureMoved(ctx, &d, found); err != nil {
+			return err
+		}
+		cur, ok, err := d.record(dataset)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return store.ErrNotFound
+		}
+		update, err := withMAC(cur)
+		if err != nil {
+			return err
+		}
+		_, err = s.recordHeads.UpdateOne(ctx, bson.D{{Key: "_id", Value: citizen}}, update)
+		return mapErr(err)
 	}
 	if err := s.readyToWrite(ctx, citizen); err != nil {
 		return err
 	}
-	res, err := s.recordHeads.UpdateOne(ctx, bson.D{{Key: "_id", Value: citizen}, {Key: recordPath(dataset) + ".version", Value: int64(version)}}, update)
+	cur, err := s.Record(ctx, citizen, dataset)
+	if err != nil {
+		return err
+	}
+	update, err := withMAC(cur)
+	if err != nil {
+		return err
+	}
+	res, err := s.recordHeads.UpdateOne(ctx, bson.D{{Key: "_id", Value: citizen}, {Key: versionPath(dataset), Value: int64(version)}}, update)
 	if err != nil {
 		return mapErr(err)
 	}
 	if res.MatchedCount != 1 {
-		if _, err := s.Record(ctx, citizen, dataset); err != nil {
-			return err
-		}
 		return fmt.Errorf("%w: record %s is not at version %d", store.ErrConflict, id, version)
 	}
 	return nil
@@ -413,7 +457,7 @@ func (s *Store) SetRecordMAC(ctx context.Context, citizen, dataset string, versi
 
 // HasRecords reports whether any record is stored.
 func (s *Store) HasRecords(ctx context.Context) (bool, error) {
-	err := s.recordHeads.FindOne(ctx, bson.D{{Key: "records", Value: bson.D{{Key: "$exists", Value: true}}}},
+	err := s.recordHeads.FindOne(ctx, bson.D{{Key: "rv", Value: bson.D{{Key: "$exists", Value: true}}}},
 		options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
 	if err == nil {
 		return true, nil
@@ -466,10 +510,8 @@ func (s *Store) eachRecordDoc(ctx context.Context, fn func(recordDoc) error) err
 		if legacy {
 			moved[d.ID] = true
 		}
-		for _, ds := range slices.Sorted(maps.Keys(d.Records)) {
-			if err := fn(d.Records[ds]); err != nil {
-				return err
-			}
+		if err := eachOf(&d, fn); err != nil {
+			return err
 		}
 	}
 	if err := cur.Err(); err != nil {
@@ -498,10 +540,8 @@ func (s *Store) eachRecordDoc(ctx context.Context, fn func(recordDoc) error) err
 		}
 		if c.Moved {
 			moved[d.Citizen] = true
-			for _, ds := range slices.Sorted(maps.Keys(c.Records)) {
-				if err := fn(c.Records[ds]); err != nil {
-					return err
-				}
+			if err := eachOf(&c, fn); err != nil {
+				return err
 			}
 			continue
 		}
@@ -587,4 +627,18 @@ func (s *Store) ListCitizens(ctx context.Context, after string, limit int, filte
 		return out, nil
 	}
 	return s.listFiltered(ctx, after, limit, filter)
+}
+
+// eachOf calls fn with each record document d holds, in dataset order.
+func eachOf(d *citizenDoc, fn func(recordDoc) error) error {
+	for _, ds := range slices.Sorted(maps.Keys(d.Records)) {
+		var rd recordDoc
+		if err := bson.Unmarshal(d.Records[ds], &rd); err != nil {
+			return fmt.Errorf("record %s/%s: %w", d.ID, ds, err)
+		}
+		if err := fn(rd); err != nil {
+			return err
+		}
+	}
+	return nil
 }

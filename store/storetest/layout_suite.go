@@ -160,14 +160,14 @@ func testOldLayout(t *testing.T, env *Env) {
 	}
 	for _, d := range docs {
 		for _, r := range d["records"].(bson.D) {
-			if _, err := records.InsertOne(ctx, r.Value); err != nil {
+			if _, err := records.InsertOne(ctx, bson.Raw(r.Value.(bson.Binary).Data)); err != nil {
 				t.Fatal(err)
 			}
 		}
 		if _, ok := d["head"]; !ok {
 			_, err = heads.DeleteOne(ctx, bson.D{{Key: "_id", Value: d["_id"]}})
 		} else {
-			_, err = heads.UpdateOne(ctx, bson.D{{Key: "_id", Value: d["_id"]}}, bson.D{{Key: "$unset", Value: bson.D{{Key: "records", Value: ""}, {Key: "r", Value: ""}}}})
+			_, err = heads.UpdateOne(ctx, bson.D{{Key: "_id", Value: d["_id"]}}, bson.D{{Key: "$unset", Value: bson.D{{Key: "records", Value: ""}, {Key: "rv", Value: ""}, {Key: "r", Value: ""}}}})
 		}
 		if err != nil {
 			t.Fatal(err)
