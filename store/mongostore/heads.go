@@ -30,11 +30,11 @@ import (
 // the process's lock of the citizen (citizenKey).
 
 type citizenDoc struct {
-	ID       string               `bson:"_id"`
-	Head     *int64               `bson:"head,omitempty"`
-	Versions map[string]int64     `bson:"versions,omitempty"`
-	MAC      []byte               `bson:"mac,omitempty"`
-	Moved    bool                 `bson:"r,omitempty"`
+	ID       string           `bson:"_id"`
+	Head     *int64           `bson:"head,omitempty"`
+	Versions map[string]int64 `bson:"versions,omitempty"`
+	MAC      []byte           `bson:"mac,omitempty"`
+	Moved    bool             `bson:"r,omitempty"`
 	// Records holds each record's document (recordDoc) as BSON bytes, opaque to the server, and
 	// RV each record's version, which the server compares.
 	Records map[string][]byte `bson:"records,omitempty"`
