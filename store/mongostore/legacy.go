@@ -196,17 +196,25 @@ func (s *Store) MoveRecords(ctx context.Context, progress func(done, total int))
 	if err != nil {
 		return 0, fmt.Errorf("listing citizens to move: %w", mapErr(err))
 	}
-	old, err := s.records.Find(ctx, bson.D{}, options.Find().SetBatchSize(1024).SetProjection(bson.D{{Key: "citizen", Value: 1}}))
+	old, err := s.records.Find(ctx, bson.D{}, options.Find().SetBatchSize(1024).SetProjection(bson.D{{Key: "citizen", Value: 1}, {Key: "dataset", Value: 1}}))
 	if err != nil {
 		return 0, fmt.Errorf("listing records to move: %w", mapErr(err))
 	}
+	known := dataset.Names()
 	for old.Next(ctx) {
 		var d struct {
+			ID      string `bson:"_id"`
 			Citizen string `bson:"citizen"`
+			Dataset string `bson:"dataset"`
 		}
 		if err := old.Decode(&d); err != nil {
 			old.Close(ctx)
 			return 0, fmt.Errorf("listing records to move: %w", err)
+		}
+		if !slices.Contains(known, d.Dataset) {
+			// A move takes the datasets this version knows; emptying the collection would lose it.
+			old.Close(ctx)
+			return 0, fmt.Errorf("record %s is of dataset %q, which this version does not know: not moving records", d.ID, d.Dataset)
 		}
 		if !moved[d.Citizen] {
 			todo[d.Citizen] = true
