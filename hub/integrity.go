@@ -556,6 +556,14 @@ func (in *Integrity) read(ctx context.Context, rr RecordReader, citizen string, 
 		c.records, c.hadHead = recs, herr == nil
 		return c, nil
 	}
+	if hr, ok := rr.(headRecordsReader); ok && any(hr) == any(in.heads) {
+		h, had, recs, err := hr.HeadAndRecords(ctx, citizen, datasets)
+		if err != nil {
+			return c, fmt.Errorf("loading the record head and records: %w", err)
+		}
+		c.head, c.hadHead, c.records = h, had, recs
+		return c, nil
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -571,6 +579,12 @@ func (in *Integrity) read(ctx context.Context, rr RecordReader, citizen string, 
 	}
 	c.records, c.hadHead = recs, herr == nil
 	return c, nil
+}
+
+// headRecordsReader reads a citizen's record head and records at once (store/mongostore keeps them
+// in one document); read uses it when the records and the heads come from the same store.
+type headRecordsReader interface {
+	HeadAndRecords(ctx context.Context, citizen string, datasets []string) (h store.Head, hadHead bool, recs map[string]store.Record, err error)
 }
 
 // alert counts and logs an integrity alert.

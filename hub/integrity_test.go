@@ -71,23 +71,28 @@ func TestMigrateIntegrity(t *testing.T) {
 		}
 	}
 	update(citizenA, 200000)
-	records := f.env.DB.Collection("records")
-	saved, err := records.FindOne(ctx, bson.D{{Key: "_id", Value: citizenB + "/tax"}}).Raw()
-	if err != nil {
+	// Each citizen's record head and records are in their document of record_heads
+	// (store/mongostore/heads.go).
+	docs := f.env.DB.Collection("record_heads")
+	var saved struct {
+		Records struct {
+			Tax bson.RawValue `bson:"tax"`
+		} `bson:"records"`
+	}
+	if err := docs.FindOne(ctx, bson.D{{Key: "_id", Value: citizenB}}).Decode(&saved); err != nil {
 		t.Fatal(err)
 	}
 	update(citizenB, 300000)
 	// As before record integrity: no MACs, no heads; and B's record rolled back.
-	if _, err := records.ReplaceOne(ctx, bson.D{{Key: "_id", Value: citizenB + "/tax"}}, saved); err != nil {
+	if _, err := docs.UpdateOne(ctx, bson.D{{Key: "_id", Value: citizenB}}, bson.D{{Key: "$set", Value: bson.D{{Key: "records.tax", Value: saved.Records.Tax}}}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := records.UpdateMany(ctx, bson.D{}, bson.D{{Key: "$unset", Value: bson.D{{Key: "mac", Value: ""}}}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.env.DB.Collection("record_heads").DeleteMany(ctx, bson.D{}); err != nil {
+	if _, err := docs.UpdateMany(ctx, bson.D{}, bson.D{{Key: "$unset", Value: bson.D{{Key: "records.tax.mac", Value: ""},
+		{Key: "head", Value: ""}, {Key: "versions", Value: ""}, {Key: "mac", Value: ""}}}}); err != nil {
 		t.Fatal(err)
 	}
 
+	var err error
 	// A hub started afresh on that store.
 	f.integrity = newIntegrity(t, f.indexKey, f.env.Store, f.log)
 	if f.updater, err = NewUpdater(f.updaterConfig()); err != nil {

@@ -6,9 +6,10 @@
 // What is stored, by collection (database "govhub" unless configured otherwise):
 //
 //	citizens            {_id: "C000001", created}
-//	records             one document per citizen and dataset, {_id: "C000001/tax", …}: plain
-//	                    non-sensitive values, and for each sensitive field only its AES-GCM seal and
-//	                    its Pedersen commitment
+//	records             stores written before record_heads held the records: one document per
+//	                    citizen and dataset, {_id: "C000001/tax", …}, read for citizens not moved
+//	                    yet, moved on their next write or by mongostore.Store.MoveRecords in the
+//	                    background, then emptied (meta "records_moved" marks it)
 //	datakeys            {_id: citizen, wrapped}: the citizen's data key, wrapped by the master key
 //	pending             updates whose ledger entry may or may not have been appended yet
 //	subjects            the private index from a citizen's pseudonym to the ledger entries about
@@ -34,7 +35,11 @@
 //	                    department ("department:<code>/<seq>"), per citizen ("citizen:<pseudonym>/<seq>")
 //	                    and one of all ("all/<seq>"); see Question
 //	question_heads      a hint of each queue's latest seq, {_id: "<queue>", seq}
-//	record_heads        each citizen's record head (see Head), {_id: "<citizen>", head, versions, mac}
+//	record_heads        one document per citizen with their record head (see Head) and their current
+//	                    records: {_id: "<citizen>", head, versions, mac, r: true, records: {<dataset>:
+//	                    <BSON bytes>}, rv: {<dataset>: version}}; a record holds plain non-sensitive
+//	                    values, and for each sensitive field only its AES-GCM seal and its Pedersen
+//	                    commitment. One find by _id reads a citizen (mongostore.Store.HeadAndRecords).
 //	erasures            officers' erasure requests (see Erasure), {_id: "<request id>"}
 //	erasure_tombstones  erased citizens, {_id: "<keyed digest of the citizen id, hex>"} (see Tombstone)
 //

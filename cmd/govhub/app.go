@@ -454,6 +454,7 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	if err := a.openUseCases(engine); err != nil {
 		return nil, err
 	}
+	go moveRecords(life, st.store, cfg.Logger)
 	go a.verifyCounts.Run(life, func(err error) {
 		cfg.Logger.WarnContext(life, "adding verification counts to the store; kept for the next try", slog.String("error", err.Error()))
 	})

@@ -159,6 +159,19 @@ func (h *testHub) storeDump() string {
 	var b strings.Builder
 	err := h.app.storage.store.Export(h.t.Context(), func(coll string, doc bson.Raw) error {
 		fmt.Fprintf(&b, "%s %s\n", coll, doc.String())
+		// A citizen's records are BSON bytes in their document (store/mongostore/heads.go):
+		// dump what they hold too.
+		if recs, ok := doc.Lookup("records").DocumentOK(); ok {
+			elems, err := recs.Elements()
+			if err != nil {
+				return err
+			}
+			for _, e := range elems {
+				if _, data, ok := e.Value().BinaryOK(); ok {
+					fmt.Fprintf(&b, "%s record %s\n", coll, bson.Raw(data).String())
+				}
+			}
+		}
 		return nil
 	}, nil)
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http/httptest"
@@ -52,32 +53,100 @@ func (h *testHub) collection(name string) *mongo.Collection {
 	return h.app.storage.client.Database("govhub").Collection(name)
 }
 
-// loadDoc reads a stored record document by _id, straight from the database.
+// A citizen's record head and records are fields of their document in record_heads
+// (store/mongostore/heads.go): a record "<citizen>/<dataset>" of the helpers below is the BSON
+// document in the binary field records.<dataset> of the citizen's document, and a head "<citizen>"
+// of record_heads is its fields head, versions and mac.
+
+// headFields are the fields of a citizen's document that make their record head.
+var headFields = []string{"head", "versions", "mac"}
+
+// loadDoc reads a stored record by its id "<citizen>/<dataset>", straight from the database.
 func (h *testHub) loadDoc(id string) storedRecord {
 	h.t.Helper()
 	var d storedRecord
-	if err := h.collection("records").FindOne(h.t.Context(), bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
+	if err := bson.Unmarshal(h.rawDoc("records", id), &d); err != nil {
 		h.t.Fatalf("reading record %s: %v", id, err)
 	}
 	return d
 }
 
-// writeDoc replaces the stored document with _id id by doc, behind the hub's back.
+// writeDoc replaces the stored record or record head id by doc, behind the hub's back.
 func (h *testHub) writeDoc(coll, id string, doc any) {
 	h.t.Helper()
-	res, err := h.collection(coll).ReplaceOne(h.t.Context(), bson.D{{Key: "_id", Value: id}}, doc)
+	citizen, ds, _ := strings.Cut(id, "/")
+	var set bson.D
+	switch coll {
+	case "records":
+		raw, err := bson.Marshal(doc)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		set = bson.D{{Key: "records." + ds, Value: bson.Binary{Data: raw}}}
+	case "record_heads":
+		raw, err := bson.Marshal(doc)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		for _, f := range headFields {
+			set = append(set, bson.E{Key: f, Value: bson.Raw(raw).Lookup(f)})
+		}
+	default:
+		h.t.Fatalf("writeDoc(%s)", coll)
+	}
+	res, err := h.collection("record_heads").UpdateOne(h.t.Context(), bson.D{{Key: "_id", Value: citizen}}, bson.D{{Key: "$set", Value: set}})
 	if err != nil || res.MatchedCount != 1 {
 		h.t.Fatalf("replacing %s %s = %v, %v", coll, id, res, err)
 	}
 }
 
+// rawDoc reads the stored record or record head id.
 func (h *testHub) rawDoc(coll, id string) bson.Raw {
 	h.t.Helper()
-	raw, err := h.collection(coll).FindOne(h.t.Context(), bson.D{{Key: "_id", Value: id}}).Raw()
+	citizen, ds, _ := strings.Cut(id, "/")
+	raw, err := h.collection("record_heads").FindOne(h.t.Context(), bson.D{{Key: "_id", Value: citizen}}).Raw()
 	if err != nil {
 		h.t.Fatalf("reading %s %s: %v", coll, id, err)
 	}
-	return raw
+	switch coll {
+	case "records":
+		_, doc, ok := raw.Lookup("records", ds).BinaryOK()
+		if !ok {
+			h.t.Fatalf("reading %s %s: no such record", coll, id)
+		}
+		return doc
+	case "record_heads":
+		head := bson.D{}
+		for _, f := range headFields {
+			head = append(head, bson.E{Key: f, Value: raw.Lookup(f)})
+		}
+		out, err := bson.Marshal(head)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		return out
+	}
+	h.t.Fatalf("rawDoc(%s)", coll)
+	return nil
+}
+
+// deleteDoc deletes the stored record or record head id, behind the hub's back.
+func (h *testHub) deleteDoc(coll, id string) {
+	h.t.Helper()
+	citizen, ds, _ := strings.Cut(id, "/")
+	unset := bson.D{}
+	switch coll {
+	case "records":
+		unset = append(unset, bson.E{Key: "records." + ds, Value: ""}, bson.E{Key: "rv." + ds, Value: ""})
+	case "record_heads":
+		for _, f := range headFields {
+			unset = append(unset, bson.E{Key: f, Value: ""})
+		}
+	}
+	res, err := h.collection("record_heads").UpdateOne(h.t.Context(), bson.D{{Key: "_id", Value: citizen}}, bson.D{{Key: "$unset", Value: unset}})
+	if err != nil || res.ModifiedCount != 1 {
+		h.t.Fatalf("deleting %s %s = %v, %v", coll, id, res, err)
+	}
 }
 
 // citizensWith returns the ids of demo citizens 1…n that have records in every dataset given.
@@ -324,12 +393,7 @@ func TestIntegrityDeleted(t *testing.T) {
 	const n = 12
 	h := startHub(t, n)
 	ids := h.citizensWith(n, "identity", "tax")
-	del := func(coll, id string) {
-		res, err := h.collection(coll).DeleteOne(t.Context(), bson.D{{Key: "_id", Value: id}})
-		if err != nil || res.DeletedCount != 1 {
-			t.Fatalf("deleting %s %s = %v, %v", coll, id, res, err)
-		}
-	}
+	del := h.deleteDoc
 	id := ids[0]
 	del("records", id+"/tax")
 	h.checkRefused(identityTaxQuery, id)
@@ -350,6 +414,9 @@ func TestIntegrityRawFileByteFlip(t *testing.T) {
 	ids := h.citizensWith(n, "identity")
 	victim, other := ids[3], ids[4]
 	city := get(h.checkServed(identityQuery, victim).Data, "citizen", "identity", "hukouCity").(string)
+	// The record is stored as BSON bytes in a binary field of the citizen's document, which
+	// FerretDB keeps in the file as base64 (store/mongostore/heads.go).
+	blob := h.rawDoc("records", victim+"/identity")
 	h.close()
 
 	dir := filepath.Join(h.dir, "db", "sqlite")
@@ -373,38 +440,48 @@ func TestIntegrityRawFileByteFlip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The record's JSON in the file: its _id (as a JSON value, not an index key), then its
-	// hukouCity value. The file holds two identical copies of it (FerretDB's table row and one
-	// the hub's reads do not use): the same byte is flipped in each, so whichever is read is changed.
-	idJSON := []byte(`"_id":"` + victim + `/identity"`)
-	needle := []byte(`"hukouCity":"` + city + `"`)
+	// The record's base64 in the file. A 3-byte group of the blob wholly inside the hukouCity value
+	// is 4 base64 characters; the last of them carries the low 6 bits of the group's last byte, so
+	// changing it changes that byte of the value and nothing else. The file holds two identical
+	// copies (FerretDB's table row and one the hub's reads do not use): the same character is
+	// changed in each, so whichever is read is changed.
+	at := bytes.Index(blob, []byte(city))
+	if at < 0 {
+		t.Fatalf("the hukouCity of %s is not in its record", victim)
+	}
+	g := (at + 2) / 3
+	if 3*g+3 > at+len(city) {
+		t.Fatalf("no whole base64 group inside the hukouCity %q of %s", city, victim)
+	}
+	b64 := base64.StdEncoding.EncodeToString(blob)
+	pos := 4*g + 3
+	lo, hi := max(pos-48, 0), min(pos+48, len(b64))
+	window := []byte(b64[lo:hi])
 	copies := 0
 	for off := 0; ; {
-		k := bytes.Index(data[off:], idJSON)
+		k := bytes.Index(data[off:], window)
 		if k < 0 {
 			break
 		}
-		at := off + k
-		rel := bytes.Index(data[at:], needle)
-		if next := bytes.Index(data[at+1:], []byte(`"_id":"`)); rel < 0 || next >= 0 && next < rel {
-			t.Fatalf("the hukouCity of %s is not in its record's JSON in the file", victim)
+		c := &data[off+k+pos-lo]
+		if *c == 'A' {
+			*c = 'B'
+		} else {
+			*c = 'A'
 		}
-		data[at+rel+len(needle)-2] ^= 1 // the value's last byte: a UTF-8 continuation byte, or ASCII
 		copies++
-		off = at + 1
+		off += k + 1
 	}
 	if copies == 0 {
 		t.Fatalf("the record %s/identity is not in %s", victim, path)
 	}
-	t.Logf("flipped one byte of hukouCity in %d copies of the record's JSON", copies)
+	t.Logf("changed one base64 character of hukouCity in %d copies of the record", copies)
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
 
 	h.open()
-	changed := []byte(city)
-	changed[len(changed)-1] ^= 1
-	h.checkRefused(identityQuery, victim, string(changed))
+	h.checkRefused(identityQuery, victim)
 	h.checkServed(identityQuery, other)
 }
 

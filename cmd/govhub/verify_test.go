@@ -137,8 +137,35 @@ func TestVerifyFindsRecordChangedBehindTheLedger(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := st.client.Database("govhub").Collection("records").UpdateOne(t.Context(),
-		bson.D{{Key: "_id", Value: c.ID + "/tax"}}, bson.D{{Key: "$set", Value: bson.D{{Key: "items.0.plain.year", Value: int64(1999)}}}})
+	// The citizen's records are in their document of record_heads, each as the BSON bytes of a
+	// binary field (store/mongostore/heads.go).
+	docs := st.client.Database("govhub").Collection("record_heads")
+	raw, err := docs.FindOne(t.Context(), bson.D{{Key: "_id", Value: c.ID}}).Raw()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec bson.D
+	_, data := raw.Lookup("records", "tax").Binary()
+	if err := bson.Unmarshal(data, &rec); err != nil {
+		t.Fatal(err)
+	}
+	field := func(d bson.D, key string) *bson.E {
+		for i := range d {
+			if d[i].Key == key {
+				return &d[i]
+			}
+		}
+		t.Fatalf("no %s in the stored record", key)
+		return nil
+	}
+	plain := field(field(rec, "items").Value.(bson.A)[0].(bson.D), "plain").Value.(bson.D)
+	field(plain, "year").Value = int64(1999)
+	b, err := bson.Marshal(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := docs.UpdateOne(t.Context(),
+		bson.D{{Key: "_id", Value: c.ID}}, bson.D{{Key: "$set", Value: bson.D{{Key: "records.tax", Value: bson.Binary{Data: b}}}}})
 	if err != nil || res.MatchedCount != 1 {
 		t.Fatalf("editing the record: %v %+v", err, res)
 	}

@@ -5,18 +5,53 @@ import (
 	"sync"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/govhub/govhub/store"
 )
 
 // CountRecords returns about how many records are stored, without reading them: for showing
-// progress, not for checking. MongoDB answers from its collection metadata. FerretDB answers
-// estimatedDocumentCount by reading every record, so on the embedded store the estimate comes from
-// collStats, which counts the cells of SQLite's table pages instead of decoding the documents.
+// progress, not for checking. It multiplies the number of citizens' documents by the number of
+// records in the first few (plus, while records are being moved, the records collection's count).
+// MongoDB answers counts from its collection metadata. FerretDB answers estimatedDocumentCount by
+// reading every document, so on the embedded store the counts come from collStats, which counts the
+// cells of SQLite's table pages instead of decoding the documents.
 func (s *Store) CountRecords(ctx context.Context) (uint64, error) {
+	citizens, err := s.estimateCount(ctx, s.recordHeads)
+	if err != nil {
+		return 0, err
+	}
+	cur, err := s.recordHeads.Find(ctx, bson.D{}, options.Find().SetLimit(64).SetProjection(bson.D{{Key: "rv", Value: 1}}))
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	var sample []citizenDoc
+	if err := cur.All(ctx, &sample); err != nil {
+		return 0, mapErr(err)
+	}
+	var n uint64
+	if len(sample) > 0 {
+		var recs int
+		for _, d := range sample {
+			recs += len(d.RV)
+		}
+		n = citizens * uint64(recs) / uint64(len(sample))
+	}
+	if s.legacy.Load() {
+		old, err := s.estimateCount(ctx, s.records)
+		if err != nil {
+			return 0, err
+		}
+		n += old
+	}
+	return n, nil
+}
+
+// estimateCount returns about how many documents c holds.
+func (s *Store) estimateCount(ctx context.Context, c *mongo.Collection) (uint64, error) {
 	if s.embedded == nil {
-		n, err := s.records.EstimatedDocumentCount(ctx)
+		n, err := c.EstimatedDocumentCount(ctx)
 		if err != nil {
 			return 0, mapErr(err)
 		}
@@ -25,7 +60,7 @@ func (s *Store) CountRecords(ctx context.Context) (uint64, error) {
 	var stats struct {
 		Count int64 `bson:"count"`
 	}
-	err := s.db.RunCommand(ctx, bson.D{{Key: "collStats", Value: s.records.Name()}}).Decode(&stats)
+	err := s.db.RunCommand(ctx, bson.D{{Key: "collStats", Value: c.Name()}}).Decode(&stats)
 	if err != nil {
 		return 0, mapErr(err)
 	}
@@ -36,19 +71,19 @@ func (s *Store) CountRecords(ctx context.Context) (uint64, error) {
 const recordBatch = 512
 
 // EachRecordConcurrently reads every stored record once, in one pass, like EachRecord, but calls
-// fn from workers goroutines at once: one goroutine only drains the cursor, so the database
-// prepares the next batch while the workers decode the records and call fn. seq numbers the
-// records in the order the cursor returns them, from 0. It stops at the first error, which it
-// returns; fn must be safe for concurrent use.
+// fn from workers goroutines at once: one goroutine only reads the citizens' documents, so the
+// database prepares the next batch while the workers decode the records and call fn. seq numbers
+// the records in the order they are read, from 0. It stops at the first error, which it returns;
+// fn must be safe for concurrent use.
 func (s *Store) EachRecordConcurrently(ctx context.Context, workers int, fn func(seq int, r store.Record) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	type raw struct {
+	type job struct {
 		seq int
-		doc bson.Raw
+		doc recordDoc
 	}
 	var (
-		docs  = make(chan raw, 2*recordBatch)
+		docs  = make(chan job, 2*recordBatch)
 		wg    sync.WaitGroup
 		once  sync.Once
 		first error
@@ -64,12 +99,7 @@ func (s *Store) EachRecordConcurrently(ctx context.Context, workers int, fn func
 				if ctx.Err() != nil {
 					continue
 				}
-				var rd recordDoc
-				if err := bson.Unmarshal(d.doc, &rd); err != nil {
-					fail(err)
-					continue
-				}
-				r, err := fromRecordDoc(rd)
+				r, err := fromRecordDoc(d.doc)
 				if err == nil {
 					err = fn(d.seq, r)
 				}
@@ -79,21 +109,16 @@ func (s *Store) EachRecordConcurrently(ctx context.Context, workers int, fn func
 			}
 		}()
 	}
-	err := func() error {
-		cur, err := s.records.Find(ctx, bson.D{}, options.Find().SetBatchSize(recordBatch))
-		if err != nil {
-			return mapErr(err)
+	seq := 0
+	err := s.eachRecordDoc(ctx, func(d recordDoc) error {
+		select {
+		case docs <- job{seq, d}:
+			seq++
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		defer cur.Close(ctx)
-		for seq := 0; cur.Next(ctx); seq++ {
-			select {
-			case docs <- raw{seq, bson.Raw(append([]byte(nil), cur.Current...))}:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-		return cur.Err()
-	}()
+	})
 	close(docs)
 	wg.Wait()
 	if first != nil {

@@ -192,7 +192,9 @@ func (s *Store) DeleteDataKey(ctx context.Context, citizen string) error {
 }
 
 // DeleteRecords deletes the citizen's records in datasets (their sealed values, blindings,
-// commitments and plain fields), each by _id.
+// commitments and plain fields): from their document, and from the records collection where a
+// store written before citizens' documents held them may still have them (legacy.go). A document
+// left with neither head nor records is deleted.
 func (s *Store) DeleteRecords(ctx context.Context, citizen string, datasets []string) error {
 	for _, ds := range datasets {
 		id := recordID(citizen, ds)
@@ -203,7 +205,7 @@ func (s *Store) DeleteRecords(ctx context.Context, citizen string, datasets []st
 			return mapErr(err)
 		}
 	}
-	return nil
+	return s.deleteFromCitizen(ctx, citizen, datasets)
 }
 
 // DeleteCitizen unregisters the citizen.

@@ -108,6 +108,11 @@ func (s *Store) ImportDocuments(ctx context.Context, collection string, docs []b
 	if len(batch) == 0 {
 		return nil
 	}
+	if collection == collRecords {
+		// An export of a store whose records were not all moved into citizens' documents
+		// (legacy.go): read them where they are until MoveRecords moves them.
+		s.legacy.Store(true)
+	}
 	if _, err := s.db.Collection(collection).InsertMany(ctx, batch); err != nil {
 		return fmt.Errorf("restoring %s: %w", collection, mapErr(err))
 	}

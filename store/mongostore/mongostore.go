@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"sync"
+	"sync/atomic"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -89,8 +90,10 @@ type Store struct {
 
 	lastSeqs                      seqCache // the latest access-log seq this process knows per citizen
 	questions, queues, queueHeads *mongo.Collection
-	recordHeads                   *mongo.Collection
-	sealed, unsealProposals       *mongo.Collection // sealed.go
+	recordHeads                   *mongo.Collection // each citizen's record head and records (heads.go)
+	// legacy is set while records may still be in the records collection (legacy.go).
+	legacy                  atomic.Bool
+	sealed, unsealProposals *mongo.Collection // sealed.go
 
 	certificates, applications, applicationLists, applicationHeads *mongo.Collection
 	certCounts                                                     *mongo.Collection // {_id: certificate id, n}
@@ -119,6 +122,9 @@ func New(ctx context.Context, db *mongo.Database, opts ...Option) (*Store, error
 	}
 	if s.readOnly {
 		s.bind(db)
+		if err := s.openLegacy(ctx); err != nil {
+			return nil, err
+		}
 		return s, nil
 	}
 	if s.embedded != nil {
@@ -145,6 +151,9 @@ func New(ctx context.Context, db *mongo.Database, opts ...Option) (*Store, error
 		}
 	}
 	s.bind(db)
+	if err := s.openLegacy(ctx); err != nil {
+		return nil, err
+	}
 	if s.embedded != nil {
 		if err := s.embedded.IndexIDs(ctx, db.Name()); err != nil {
 			return nil, err

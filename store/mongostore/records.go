@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
+	"maps"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -109,46 +110,140 @@ func plainValue(v any) (any, error) {
 
 // Record returns one citizen's record in one dataset, or store.ErrNotFound.
 func (s *Store) Record(ctx context.Context, citizen, dataset string) (store.Record, error) {
-	var d recordDoc
-	if err := s.records.FindOne(ctx, bson.D{{Key: "_id", Value: recordID(citizen, dataset)}}).Decode(&d); err != nil {
-		return store.Record{}, mapErr(err)
+	d, _, err := s.citizen(ctx, citizen)
+	if err != nil {
+		return store.Record{}, err
 	}
-	return fromRecordDoc(d)
+	recs, err := s.recordsOf(ctx, &d, []string{dataset})
+	if err != nil {
+		return store.Record{}, err
+	}
+	r, ok := recs[dataset]
+	if !ok {
+		return store.Record{}, store.ErrNotFound
+	}
+	return r, nil
 }
 
 // Records returns the citizen's records in the given datasets; datasets without a record are
-// absent from the map. The lookups run in parallel, each by _id.
+// absent from the map. It reads the citizen's document, one find by _id.
 func (s *Store) Records(ctx context.Context, citizen string, datasets []string) (map[string]store.Record, error) {
-	out := make(map[string]store.Record, len(datasets))
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	errs := make([]error, len(datasets))
-	for i, ds := range datasets {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r, err := s.Record(ctx, citizen, ds)
-			if err == nil {
-				mu.Lock()
-				out[ds] = r
-				mu.Unlock()
-			} else if !errors.Is(err, store.ErrNotFound) {
-				errs[i] = fmt.Errorf("reading %s record: %w", ds, err)
-			}
-		}()
+	d, _, err := s.citizen(ctx, citizen)
+	if err != nil {
+		return nil, err
 	}
-	wg.Wait()
-	for _, err := range errs {
+	return s.recordsOf(ctx, &d, datasets)
+}
+
+// recordsOf returns the records in datasets of the citizen whose document is d: from d, or, for a
+// citizen whose records were not moved yet, from the records collection (legacy.go).
+func (s *Store) recordsOf(ctx context.Context, d *citizenDoc, datasets []string) (map[string]store.Record, error) {
+	if !s.moved(d) {
+		return s.legacyRecords(ctx, d.ID, datasets)
+	}
+	out := make(map[string]store.Record, len(datasets))
+	for _, ds := range datasets {
+		r, ok, err := d.record(ds)
 		if err != nil {
 			return nil, err
+		}
+		if ok {
+			out[ds] = r
 		}
 	}
 	return out, nil
 }
 
+// recordPath is the field of a citizen's document that holds their record in dataset, and
+// versionPath the one that holds its version.
+func recordPath(dataset string) string  { return "records." + dataset }
+func versionPath(dataset string) string { return "rv." + dataset }
+
+// recordFields are the fields of a citizen's document that store r.
+func recordFields(r store.Record) (bson.D, error) {
+	b, err := bson.Marshal(toRecordDoc(r))
+	if err != nil {
+		return nil, fmt.Errorf("encoding record %s: %w", recordID(r.Citizen, r.Dataset), err)
+	}
+	return bson.D{{Key: recordPath(r.Dataset), Value: bson.Binary{Data: b}}, {Key: versionPath(r.Dataset), Value: int64(r.Version)}}, nil
+}
+
+// setRecords is the update that writes rs into their citizen's document (which then holds the
+// citizen's records: r).
+func setRecords(rs ...store.Record) (bson.D, error) {
+	set := bson.D{{Key: "r", Value: true}}
+	for _, r := range rs {
+		f, err := recordFields(r)
+		if err != nil {
+			return nil, err
+		}
+		set = append(set, f...)
+	}
+	return bson.D{{Key: "$set", Value: set}}, nil
+}
+
+// serialisedWrite runs one write of a citizen's document on FerretDB: under the process's lock of
+// the citizen, it reads the document, moves the citizen's records out of the records collection if
+// they are still there, and applies the update decide returns (nil: nothing to write) by _id,
+// creating the document if there is none.
+//
+// decide sees the versions of the citizen's records in datasets (RV), not their contents.
+func (s *Store) serialisedWrite(ctx context.Context, citizen string, datasets []string, decide func(d *citizenDoc) (bson.D, error)) error {
+	defer s.lock(citizenKey(citizen))()
+	fields := []string{"r"}
+	for _, ds := range datasets {
+		fields = append(fields, versionPath(ds))
+	}
+	d, found, err := s.citizen(ctx, citizen, fields...)
+	if err != nil {
+		return err
+	}
+	if err := s.ensureMoved(ctx, &d, found); err != nil {
+		return err
+	}
+	update, err := decide(&d)
+	if err != nil || update == nil {
+		return err
+	}
+	_, err = s.recordHeads.UpdateOne(ctx, bson.D{{Key: "_id", Value: citizen}}, update, options.UpdateOne().SetUpsert(true))
+	return mapErr(err)
+}
+
+// readyToWrite makes sure, against MongoDB, that the citizen's records are out of the records
+// collection before a conditional write of their document (a no-op once no record is left there).
+func (s *Store) readyToWrite(ctx context.Context, citizen string) error {
+	if !s.legacy.Load() {
+		return nil
+	}
+	d, found, err := s.citizen(ctx, citizen, "r")
+	if err != nil {
+		return err
+	}
+	return s.ensureMoved(ctx, &d, found)
+}
+
 // CreateRecord stores a record that must not exist yet (store.ErrConflict if it does).
 func (s *Store) CreateRecord(ctx context.Context, r store.Record) error {
-	_, err := s.records.InsertOne(ctx, toRecordDoc(r))
+	id := recordID(r.Citizen, r.Dataset)
+	if s.serialised() {
+		return s.serialisedWrite(ctx, r.Citizen, []string{r.Dataset}, func(d *citizenDoc) (bson.D, error) {
+			if _, ok := d.RV[r.Dataset]; ok {
+				return nil, fmt.Errorf("%w: record %s exists", store.ErrConflict, id)
+			}
+			return setRecords(r)
+		})
+	}
+	if err := s.readyToWrite(ctx, r.Citizen); err != nil {
+		return err
+	}
+	// A document holding the record does not match, so the upsert inserts a second _id: a
+	// duplicate key, store.ErrConflict.
+	update, err := setRecords(r)
+	if err != nil {
+		return err
+	}
+	filter := bson.D{{Key: "_id", Value: r.Citizen}, {Key: versionPath(r.Dataset), Value: bson.D{{Key: "$exists", Value: false}}}}
+	_, err = s.recordHeads.UpdateOne(ctx, filter, update, options.UpdateOne().SetUpsert(true))
 	return mapErr(err)
 }
 
@@ -157,30 +252,25 @@ func (s *Store) CreateRecord(ctx context.Context, r store.Record) error {
 func (s *Store) ReplaceRecord(ctx context.Context, r store.Record, base uint64) error {
 	id := recordID(r.Citizen, r.Dataset)
 	if s.serialised() {
-		defer s.lock(id)()
-		var cur struct {
-			Version int64 `bson:"version"`
-		}
-		err := s.records.FindOne(ctx, bson.D{{Key: "_id", Value: id}}, options.FindOne().SetProjection(bson.D{{Key: "version", Value: 1}})).Decode(&cur)
-		if err != nil {
-			if err = mapErr(err); errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("%w: record %s does not exist", store.ErrConflict, id)
+		return s.serialisedWrite(ctx, r.Citizen, []string{r.Dataset}, func(d *citizenDoc) (bson.D, error) {
+			cur, ok := d.RV[r.Dataset]
+			if !ok {
+				return nil, fmt.Errorf("%w: record %s does not exist", store.ErrConflict, id)
 			}
-			return err
-		}
-		if uint64(cur.Version) != base {
-			return fmt.Errorf("%w: record %s is at version %d, not %d", store.ErrConflict, id, cur.Version, base)
-		}
-		res, err := s.records.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}}, toRecordDoc(r))
-		if err != nil {
-			return mapErr(err)
-		}
-		if res.MatchedCount != 1 {
-			return fmt.Errorf("%w: record %s vanished", store.ErrConflict, id)
-		}
-		return nil
+			if uint64(cur) != base {
+				return nil, fmt.Errorf("%w: record %s is at version %d, not %d", store.ErrConflict, id, cur, base)
+			}
+			return setRecords(r)
+		})
 	}
-	res, err := s.records.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "version", Value: int64(base)}}, toRecordDoc(r))
+	if err := s.readyToWrite(ctx, r.Citizen); err != nil {
+		return err
+	}
+	update, err := setRecords(r)
+	if err != nil {
+		return err
+	}
+	res, err := s.recordHeads.UpdateOne(ctx, bson.D{{Key: "_id", Value: r.Citizen}, {Key: versionPath(r.Dataset), Value: int64(base)}}, update)
 	if err != nil {
 		return mapErr(err)
 	}
@@ -195,51 +285,271 @@ func (s *Store) ReplaceRecord(ctx context.Context, r store.Record, base uint64) 
 // Recovery uses it, so it is idempotent.
 func (s *Store) ApplyRecord(ctx context.Context, r store.Record) error {
 	id := recordID(r.Citizen, r.Dataset)
+	decide := func(cur store.Record, found bool) error {
+		switch {
+		case found && cur.Version == r.Version:
+			return errApplied
+		case found && cur.Version > r.Version:
+			return fmt.Errorf("%w: record %s is at version %d, after %d", store.ErrStale, id, cur.Version, r.Version)
+		}
+		return nil
+	}
 	if s.serialised() {
-		defer s.lock(id)()
+		err := s.serialisedWrite(ctx, r.Citizen, []string{r.Dataset}, func(d *citizenDoc) (bson.D, error) {
+			v, found := d.RV[r.Dataset]
+			if err := decide(store.Record{Version: uint64(v)}, found); err != nil {
+				return nil, err
+			}
+			return setRecords(r)
+		})
+		if errors.Is(err, errApplied) {
+			return nil
+		}
+		return err
 	}
 	for attempt := 0; attempt < 4; attempt++ {
 		cur, err := s.Record(ctx, r.Citizen, r.Dataset)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			err = s.CreateRecord(ctx, r)
-			if err == nil || !isConflict(err) {
-				return err
-			}
-			continue // created meanwhile: look again
-		case err != nil:
+		found := err == nil
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
-		case cur.Version == r.Version:
+		}
+		if err := decide(cur, found); errors.Is(err, errApplied) {
 			return nil
-		case cur.Version > r.Version:
-			return fmt.Errorf("%w: record %s is at version %d, after %d", store.ErrStale, id, cur.Version, r.Version)
+		} else if err != nil {
+			return err
 		}
-		filter := bson.D{{Key: "_id", Value: id}}
-		if !s.serialised() {
-			filter = append(filter, bson.E{Key: "version", Value: int64(cur.Version)})
+		if found {
+			err = s.ReplaceRecord(ctx, r, cur.Version)
+		} else {
+			err = s.CreateRecord(ctx, r)
 		}
-		res, err := s.records.ReplaceOne(ctx, filter, toRecordDoc(r))
-		if err != nil {
-			return mapErr(err)
+		if err == nil || !isConflict(err) {
+			return err
 		}
-		if res.MatchedCount == 1 {
-			return nil
-		}
+		// written meanwhile: look again
 	}
 	return fmt.Errorf("%w: record %s keeps changing", store.ErrConflict, id)
 }
 
-// InsertRecords stores new records in bulk (seeding); any that exists already is store.ErrConflict.
+// errApplied: the record is stored at the version offered (ApplyRecord).
+var errApplied = errors.New("record applied already")
+
+// InsertRecords stores new records in bulk (seeding); any that exists already is store.ErrConflict
+// (the citizen's other records in rs are then not stored either).
 func (s *Store) InsertRecords(ctx context.Context, rs []store.Record) error {
 	if len(rs) == 0 {
 		return nil
 	}
-	docs := make([]any, len(rs))
-	for i, r := range rs {
-		docs[i] = toRecordDoc(r)
+	var order []string
+	byCitizen := map[string][]store.Record{}
+	for _, r := range rs {
+		if _, ok := byCitizen[r.Citizen]; !ok {
+			order = append(order, r.Citizen)
+		}
+		byCitizen[r.Citizen] = append(byCitizen[r.Citizen], r)
 	}
-	_, err := s.records.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
-	return mapErr(err)
+	var conflicts int
+	if s.serialised() {
+		for _, c := range order {
+			recs := byCitizen[c]
+			var datasets []string
+			for _, r := range recs {
+				datasets = append(datasets, r.Dataset)
+			}
+			err := s.serialisedWrite(ctx, c, datasets, func(d *citizenDoc) (bson.D, error) {
+				for _, r := range recs {
+					if _, ok := d.RV[r.Dataset]; ok {
+						return nil, fmt.Errorf("%w: record %s exists", store.ErrConflict, recordID(r.Citizen, r.Dataset))
+					}
+				}
+				return setRecords(recs...)
+			})
+			if isConflict(err) {
+				conflicts++
+			} else if err != nil {
+				return err
+			}
+		}
+	} else {
+		models := make([]mongo.WriteModel, 0, len(order))
+		for _, c := range order {
+			if err := s.readyToWrite(ctx, c); err != nil {
+				return err
+			}
+			filter := bson.D{{Key: "_id", Value: c}}
+			for _, r := range byCitizen[c] {
+				filter = append(filter, bson.E{Key: versionPath(r.Dataset), Value: bson.D{{Key: "$exists", Value: false}}})
+			}
+			update, err := setRecords(byCitizen[c]...)
+			if err != nil {
+				return err
+			}
+			models = append(models, mongo.NewUpdateOneModel().SetFilter(filter).SetUpdate(update).SetUpsert(true))
+		}
+		_, err := s.recordHeads.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+		if err != nil && !onlyDuplicates(err) {
+			return mapErr(err)
+		}
+		if err != nil {
+			return mapErr(err)
+		}
+	}
+	if conflicts > 0 {
+		return fmt.Errorf("%w: %d citizens have some of these records already", store.ErrConflict, conflicts)
+	}
+	return nil
+}
+
+// SetRecordMAC sets the MAC of the record of citizen in dataset at version (migration: records
+// written before record MACs). A record at another version is store.ErrConflict.
+func (s *Store) SetRecordMAC(ctx context.Context, citizen, dataset string, version uint64, mac []byte) error {
+	id := recordID(citizen, dataset)
+	withMAC := func(cur store.Record) (bson.D, error) {
+		if cur.Version != version {
+			return nil, fmt.Errorf("%w: record %s is at version %d, not %d", store.ErrConflict, id, cur.Version, version)
+		}
+		cur.MAC = mac
+		return setRecords(cur)
+	}
+	if s.serialised() {
+		defer s.lock(citizenKey(citizen))()
+		d, found, err := s.citizen(ctx, citizen, "r", recordPath(dataset))
+		if err != nil {
+			return err
+		}
+		if err := s.ensureMoved(ctx, &d, found); err != nil {
+			return err
+		}
+		cur, ok, err := d.record(dataset)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return store.ErrNotFound
+		}
+		update, err := withMAC(cur)
+		if err != nil {
+			return err
+		}
+		_, err = s.recordHeads.UpdateOne(ctx, bson.D{{Key: "_id", Value: citizen}}, update)
+		return mapErr(err)
+	}
+	if err := s.readyToWrite(ctx, citizen); err != nil {
+		return err
+	}
+	cur, err := s.Record(ctx, citizen, dataset)
+	if err != nil {
+		return err
+	}
+	update, err := withMAC(cur)
+	if err != nil {
+		return err
+	}
+	res, err := s.recordHeads.UpdateOne(ctx, bson.D{{Key: "_id", Value: citizen}, {Key: versionPath(dataset), Value: int64(version)}}, update)
+	if err != nil {
+		return mapErr(err)
+	}
+	if res.MatchedCount != 1 {
+		return fmt.Errorf("%w: record %s is not at version %d", store.ErrConflict, id, version)
+	}
+	return nil
+}
+
+// HasRecords reports whether any record is stored.
+func (s *Store) HasRecords(ctx context.Context) (bool, error) {
+	err := s.recordHeads.FindOne(ctx, bson.D{{Key: "rv", Value: bson.D{{Key: "$exists", Value: true}}}},
+		options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
+	if err == nil {
+		return true, nil
+	}
+	if err = mapErr(err); !errors.Is(err, store.ErrNotFound) {
+		return false, err
+	}
+	if !s.legacy.Load() {
+		return false, nil
+	}
+	err = s.records.FindOne(ctx, bson.D{}, options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
+	if err = mapErr(err); errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// EachRecord calls fn for every stored record, stopping at fn's error. It scans the citizens'
+// documents (and, while some citizens' records are not moved yet, the records collection): for
+// audits, not for hot paths.
+func (s *Store) EachRecord(ctx context.Context, fn func(store.Record) error) error {
+	return s.eachRecordDoc(ctx, func(d recordDoc) error {
+		r, err := fromRecordDoc(d)
+		if err != nil {
+			return err
+		}
+		return fn(r)
+	})
+}
+
+// eachRecordDoc calls fn with every stored record's document: those of the citizens' documents,
+// then those of the records collection whose citizens' records were not moved (legacy.go).
+func (s *Store) eachRecordDoc(ctx context.Context, fn func(recordDoc) error) error {
+	moved := map[string]bool{}
+	legacy := s.legacy.Load()
+	cur, err := s.recordHeads.Find(ctx, bson.D{}, options.Find().SetBatchSize(recordBatch/4).
+		SetProjection(bson.D{{Key: "r", Value: 1}, {Key: "records", Value: 1}}))
+	if err != nil {
+		return mapErr(err)
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var d citizenDoc
+		if err := cur.Decode(&d); err != nil {
+			return err
+		}
+		if !s.moved(&d) {
+			continue
+		}
+		if legacy {
+			moved[d.ID] = true
+		}
+		if err := eachOf(&d, fn); err != nil {
+			return err
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return mapErr(err)
+	}
+	if !legacy {
+		return nil
+	}
+	old, err := s.records.Find(ctx, bson.D{})
+	if err != nil {
+		return mapErr(err)
+	}
+	defer old.Close(ctx)
+	for old.Next(ctx) {
+		var d recordDoc
+		if err := old.Decode(&d); err != nil {
+			return err
+		}
+		if moved[d.Citizen] {
+			continue
+		}
+		// Moved since the first scan (and perhaps updated since): read them from their document.
+		c, _, err := s.citizen(ctx, d.Citizen)
+		if err != nil {
+			return err
+		}
+		if c.Moved {
+			moved[d.Citizen] = true
+			if err := eachOf(&c, fn); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := fn(d); err != nil {
+			return err
+		}
+	}
+	return old.Err()
 }
 
 // AddCitizens registers citizen ids; ids already registered are left as they are.
@@ -290,30 +600,6 @@ func onlyDuplicates(err error) bool {
 	return true
 }
 
-// EachRecord calls fn for every stored record, stopping at fn's error. It scans the collection: for
-// audits, not for hot paths.
-func (s *Store) EachRecord(ctx context.Context, fn func(store.Record) error) error {
-	cur, err := s.records.Find(ctx, bson.D{})
-	if err != nil {
-		return mapErr(err)
-	}
-	defer cur.Close(ctx)
-	for cur.Next(ctx) {
-		var d recordDoc
-		if err := cur.Decode(&d); err != nil {
-			return err
-		}
-		r, err := fromRecordDoc(d)
-		if err != nil {
-			return err
-		}
-		if err := fn(r); err != nil {
-			return err
-		}
-	}
-	return cur.Err()
-}
-
 // ListCitizens returns up to limit citizen ids after the given one, in id order, optionally only
 // those whose record matches filter. On MongoDB the citizens' _id index and the records'
 // {dataset, citizen} index serve it (a filtered page reads that dataset's records in citizen order
@@ -340,25 +626,19 @@ func (s *Store) ListCitizens(ctx context.Context, after string, limit int, filte
 		}
 		return out, nil
 	}
-	q := bson.D{
-		{Key: "dataset", Value: filter.Dataset},
-		{Key: "items.plain." + filter.Field, Value: filter.Value},
-		{Key: "citizen", Value: bson.D{{Key: "$gt", Value: after}}},
+	return s.listFiltered(ctx, after, limit, filter)
+}
+
+// eachOf calls fn with each record document d holds, in dataset order.
+func eachOf(d *citizenDoc, fn func(recordDoc) error) error {
+	for _, ds := range slices.Sorted(maps.Keys(d.Records)) {
+		var rd recordDoc
+		if err := bson.Unmarshal(d.Records[ds], &rd); err != nil {
+			return fmt.Errorf("record %s/%s: %w", d.ID, ds, err)
+		}
+		if err := fn(rd); err != nil {
+			return err
+		}
 	}
-	cur, err := s.records.Find(ctx, q, options.Find().SetSort(bson.D{{Key: "citizen", Value: 1}}).SetLimit(int64(limit)).
-		SetProjection(bson.D{{Key: "citizen", Value: 1}}))
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	var docs []struct {
-		Citizen string `bson:"citizen"`
-	}
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, err
-	}
-	out := make([]string, len(docs))
-	for i, d := range docs {
-		out[i] = d.Citizen
-	}
-	return out, nil
+	return nil
 }

@@ -1,0 +1,342 @@
+package mongostore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/govhub/govhub/dataset"
+	"github.com/govhub/govhub/store"
+)
+
+// The records of a store written before citizens' documents held them are in the records
+// collection, one document per citizen and dataset, {_id: "<citizen>/<dataset>", …} (recordDoc).
+// Such a store opens at once and is moved over while it serves:
+//
+//   - A citizen's document without r (Moved) means that their records may still be in the records
+//     collection: reads of them read it, as before (one find per dataset).
+//   - Every write of a citizen's records first moves all of them into their document (ensureMoved)
+//     and sets r; nothing writes the records collection any more, so what is left there is as
+//     the last write before the move left it.
+//   - MoveRecords moves every other citizen, in the background, and then writes the meta marker
+//     recordsMovedMarker and empties the records collection. A Store opened on a store with the
+//     marker, or with no document in the records collection, never reads that collection.
+//
+// Every step is idempotent, so a move interrupted anywhere resumes by running again. Hubs that
+// predate this layout write the records collection, so they must be stopped before the first
+// instance of this version starts (the same as for every migration, docs/OPERATIONS.md).
+
+// recordsMovedMarker is the meta document written once no record is left to move.
+const recordsMovedMarker = "records_moved"
+
+// openLegacy sets whether records may still be in the records collection.
+func (s *Store) openLegacy(ctx context.Context) error {
+	var marker struct{}
+	switch err := s.Meta(ctx, recordsMovedMarker, &marker); {
+	case err == nil:
+		s.legacy.Store(false)
+		return nil
+	case !errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("reading the records layout marker: %w", err)
+	}
+	err := s.records.FindOne(ctx, bson.D{}, options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
+	switch {
+	case errors.Is(err, mongo.ErrNoDocuments):
+		s.legacy.Store(false)
+		return nil
+	case err != nil:
+		return fmt.Errorf("looking for records to move: %w", mapErr(err))
+	}
+	s.legacy.Store(true)
+	return nil
+}
+
+// moved reports whether the records of the citizen whose document is d are all in d.
+func (s *Store) moved(d *citizenDoc) bool { return d.Moved || !s.legacy.Load() }
+
+// legacyRecords reads the citizen's records in datasets from the records collection, by _id, in
+// parallel.
+func (s *Store) legacyRecords(ctx context.Context, citizen string, datasets []string) (map[string]store.Record, error) {
+	out := make(map[string]store.Record, len(datasets))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	errs := make([]error, len(datasets))
+	for i, ds := range datasets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var d recordDoc
+			err := s.records.FindOne(ctx, bson.D{{Key: "_id", Value: recordID(citizen, ds)}}).Decode(&d)
+			if errors.Is(err, mongo.ErrNoDocuments) {
+				return
+			}
+			var r store.Record
+			if err == nil {
+				r, err = fromRecordDoc(d)
+			}
+			if err != nil {
+				errs[i] = fmt.Errorf("reading %s record: %w", ds, mapErr(err))
+				return
+			}
+			mu.Lock()
+			out[ds] = r
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ensureMoved moves the records of the citizen whose document is d (found: it is stored) from the
+// records collection into d, unless they are there already. On FerretDB the caller holds the
+// citizen's lock; against MongoDB the move sets r only where no other writer set it first.
+func (s *Store) ensureMoved(ctx context.Context, d *citizenDoc, found bool) error {
+	if s.moved(d) {
+		return nil
+	}
+	old, err := s.legacyRecords(ctx, d.ID, dataset.Names())
+	if err != nil {
+		return fmt.Errorf("moving the records of %s: %w", d.ID, err)
+	}
+	fields := bson.D{{Key: "r", Value: true}}
+	blobs, versions := make(map[string][]byte, len(old)), make(map[string]int64, len(old))
+	for _, ds := range slices.Sorted(maps.Keys(old)) {
+		f, err := recordFields(old[ds])
+		if err != nil {
+			return err
+		}
+		blobs[ds], versions[ds] = f[0].Value.(bson.Binary).Data, int64(old[ds].Version)
+		fields = append(fields, f...)
+	}
+	update := bson.D{{Key: "$set", Value: fields}}
+	if s.serialised() {
+		if _, err := s.recordHeads.UpdateOne(ctx, bson.D{{Key: "_id", Value: d.ID}}, update, options.UpdateOne().SetUpsert(true)); err != nil {
+			return fmt.Errorf("moving the records of %s: %w", d.ID, mapErr(err))
+		}
+		d.Moved, d.Records, d.RV = true, blobs, versions
+		return nil
+	}
+	filter := bson.D{{Key: "_id", Value: d.ID}, {Key: "r", Value: bson.D{{Key: "$exists", Value: false}}}}
+	_, err = s.recordHeads.UpdateOne(ctx, filter, update, options.UpdateOne().SetUpsert(true))
+	if mapErr(err) != nil && !isConflict(mapErr(err)) { // a conflict: another writer moved them first
+		return fmt.Errorf("moving the records of %s: %w", d.ID, mapErr(err))
+	}
+	if err == nil {
+		// An erasure may have deleted some of the records after they were read: what it deleted
+		// from the records collection goes from the document too.
+		again, err := s.legacyRecords(ctx, d.ID, slices.Collect(maps.Keys(old)))
+		if err != nil {
+			return fmt.Errorf("moving the records of %s: %w", d.ID, err)
+		}
+		for ds, r := range old {
+			if _, ok := again[ds]; ok {
+				continue
+			}
+			_, err := s.recordHeads.UpdateOne(ctx, bson.D{{Key: "_id", Value: d.ID}, {Key: versionPath(ds), Value: int64(r.Version)}},
+				bson.D{{Key: "$unset", Value: bson.D{{Key: recordPath(ds), Value: ""}, {Key: versionPath(ds), Value: ""}}}})
+			if err != nil {
+				return fmt.Errorf("moving the records of %s: %w", d.ID, mapErr(err))
+			}
+		}
+	}
+	d.Moved = true
+	return nil
+}
+
+// moveCitizen moves one citizen's records out of the records collection (if not done).
+func (s *Store) moveCitizen(ctx context.Context, citizen string) error {
+	if s.serialised() {
+		return s.serialisedWrite(ctx, citizen, nil, func(*citizenDoc) (bson.D, error) { return nil, nil })
+	}
+	return s.readyToWrite(ctx, citizen)
+}
+
+// MoveRecords moves every record still in the records collection into its citizen's document
+// (see above), then writes the marker and empties the records collection. It returns how many
+// citizens it moved (0 when there was nothing to do); progress, if not nil, is called now and then
+// with the citizens looked at and their number. Run it in the background once the hub serves:
+// reads and writes of citizens not moved yet work meanwhile. It is idempotent, and resumes where a
+// run that stopped got to.
+func (s *Store) MoveRecords(ctx context.Context, progress func(done, total int)) (int, error) {
+	if !s.legacy.Load() {
+		return 0, nil
+	}
+	// The citizens whose documents say their records may not be moved, and those of the records
+	// left in the records collection (a record without a document, from an interrupted write).
+	todo := map[string]bool{}
+	cur, err := s.recordHeads.Find(ctx, bson.D{}, options.Find().SetBatchSize(1024).SetProjection(bson.D{{Key: "r", Value: 1}}))
+	if err != nil {
+		return 0, fmt.Errorf("listing citizens to move: %w", mapErr(err))
+	}
+	moved := map[string]bool{}
+	for cur.Next(ctx) {
+		var d citizenDoc
+		if err := cur.Decode(&d); err != nil {
+			cur.Close(ctx)
+			return 0, fmt.Errorf("listing citizens to move: %w", err)
+		}
+		if d.Moved {
+			moved[d.ID] = true
+		} else {
+			todo[d.ID] = true
+		}
+	}
+	err = cur.Err()
+	cur.Close(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("listing citizens to move: %w", mapErr(err))
+	}
+	old, err := s.records.Find(ctx, bson.D{}, options.Find().SetBatchSize(1024).SetProjection(bson.D{{Key: "citizen", Value: 1}, {Key: "dataset", Value: 1}}))
+	if err != nil {
+		return 0, fmt.Errorf("listing records to move: %w", mapErr(err))
+	}
+	known := dataset.Names()
+	for old.Next(ctx) {
+		var d struct {
+			ID      string `bson:"_id"`
+			Citizen string `bson:"citizen"`
+			Dataset string `bson:"dataset"`
+		}
+		if err := old.Decode(&d); err != nil {
+			old.Close(ctx)
+			return 0, fmt.Errorf("listing records to move: %w", err)
+		}
+		if !slices.Contains(known, d.Dataset) {
+			// A move takes the datasets this version knows; emptying the collection would lose it.
+			old.Close(ctx)
+			return 0, fmt.Errorf("record %s is of dataset %q, which this version does not know: not moving records", d.ID, d.Dataset)
+		}
+		if !moved[d.Citizen] {
+			todo[d.Citizen] = true
+		}
+	}
+	err = old.Err()
+	old.Close(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("listing records to move: %w", mapErr(err))
+	}
+	citizens := slices.Sorted(maps.Keys(todo))
+	for i, c := range citizens {
+		if err := s.moveCitizen(ctx, c); err != nil {
+			return i, err
+		}
+		if progress != nil && (i+1)%5000 == 0 {
+			progress(i+1, len(citizens))
+		}
+	}
+	if progress != nil {
+		progress(len(citizens), len(citizens))
+	}
+	if err := s.PutMeta(ctx, recordsMovedMarker, bson.D{{Key: "citizens", Value: len(citizens)}}); err != nil {
+		return len(citizens), fmt.Errorf("marking the records moved: %w", err)
+	}
+	s.legacy.Store(false)
+	if _, err := s.records.DeleteMany(ctx, bson.D{}); err != nil {
+		return len(citizens), fmt.Errorf("emptying the records collection: %w", mapErr(err))
+	}
+	return len(citizens), nil
+}
+
+// listFiltered is ListCitizens with a filter: the citizens whose documents hold a matching record
+// (and, while records are being moved, those of matching records not moved yet), in id order.
+func (s *Store) listFiltered(ctx context.Context, after string, limit int, filter *store.ListFilter) ([]string, error) {
+	// The records are opaque to the server: read the citizens' documents in id order and match
+	// in the process (as the server did before, from the dataset's records in citizen order).
+	cur, err := s.recordHeads.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}}},
+		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetBatchSize(256).
+			SetProjection(bson.D{{Key: "r", Value: 1}, {Key: recordPath(filter.Dataset), Value: 1}}))
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	var out []string
+	for len(out) < limit && cur.Next(ctx) {
+		var d citizenDoc
+		if err := cur.Decode(&d); err != nil {
+			cur.Close(ctx)
+			return nil, err
+		}
+		r, ok, err := d.record(filter.Dataset)
+		if err != nil {
+			cur.Close(ctx)
+			return nil, err
+		}
+		if ok && matches(r, filter) {
+			out = append(out, d.ID)
+		}
+	}
+	err = cur.Err()
+	cur.Close(ctx)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	if !s.legacy.Load() {
+		return out, nil
+	}
+	oq := bson.D{
+		{Key: "dataset", Value: filter.Dataset},
+		{Key: "items.plain." + filter.Field, Value: filter.Value},
+		{Key: "citizen", Value: bson.D{{Key: "$gt", Value: after}}},
+	}
+	oc, err := s.records.Find(ctx, oq, options.Find().SetSort(bson.D{{Key: "citizen", Value: 1}}).SetLimit(int64(limit)).
+		SetProjection(bson.D{{Key: "citizen", Value: 1}}))
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	var olds []struct {
+		Citizen string `bson:"citizen"`
+	}
+	if err := oc.All(ctx, &olds); err != nil {
+		return nil, err
+	}
+	for _, o := range olds {
+		d, _, err := s.citizen(ctx, o.Citizen, "r")
+		if err != nil {
+			return nil, err
+		}
+		if !d.Moved && !slices.Contains(out, o.Citizen) {
+			out = append(out, o.Citizen)
+		}
+	}
+	slices.Sort(out)
+	return out[:min(len(out), limit)], nil
+}
+
+// matches reports whether one of r's items has the plain value filter names (a list value: holds
+// it), as the query {items.plain.<field>: value} did.
+func matches(r store.Record, filter *store.ListFilter) bool {
+	for _, it := range r.Items {
+		switch v := it.Plain[filter.Field].(type) {
+		case []string:
+			if s, ok := filter.Value.(string); ok && slices.Contains(v, s) {
+				return true
+			}
+		case nil:
+		default:
+			if v == normalise(filter.Value) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// normalise maps a filter value to the type a stored plain value decodes to.
+func normalise(v any) any {
+	switch x := v.(type) {
+	case int:
+		return int64(x)
+	case int32:
+		return int64(x)
+	}
+	return v
+}
