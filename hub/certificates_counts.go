@@ -101,6 +101,10 @@ func (v *VerificationCounter) Flush(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// flushTimeout bounds one background flush. A flush is not cut short when Run's context ends: a
+// write abandoned half-way could still land after the store's document lock was released.
+const flushTimeout = 10 * time.Second
+
 // Run flushes every CountFlushInterval until ctx ends, and reports each failed flush to warn.
 func (v *VerificationCounter) Run(ctx context.Context, warn func(error)) {
 	t := time.NewTicker(CountFlushInterval)
@@ -110,7 +114,10 @@ func (v *VerificationCounter) Run(ctx context.Context, warn func(error)) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := v.Flush(ctx); err != nil && warn != nil && ctx.Err() == nil {
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
+			err := v.Flush(fctx)
+			cancel()
+			if err != nil && warn != nil {
 				warn(err)
 			}
 		}

@@ -355,26 +355,34 @@ func (in *Integrity) note(base uint64) {
 // returned done is called, a read that meets the superseded head waits for the update rather than
 // taking it for a rollback.
 func (in *Integrity) noteWriting(base uint64) (done func()) {
+	in.note(base)
+	return in.noteApplying(base)
+}
+
+// noteApplying makes a read that meets the head at index (the update's base, superseded, or its
+// own entry, the head it moves to) wait until the returned done is called, when this instance has
+// applied the update (head, then record): under load the record can follow the head by longer than
+// a read's retries, and a head whose record is not written yet is not a rollback.
+func (in *Integrity) noteApplying(index uint64) (done func()) {
 	ch := make(chan struct{})
 	in.mu.Lock()
-	in.superseded[base] = struct{}{}
 	if in.inflight == nil {
 		in.inflight = map[uint64]chan struct{}{}
 	}
-	in.inflight[base] = ch
+	in.inflight[index] = ch
 	in.mu.Unlock()
 	return func() {
 		in.mu.Lock()
-		if in.inflight[base] == ch {
-			delete(in.inflight, base)
+		if in.inflight[index] == ch {
+			delete(in.inflight, index)
 		}
 		in.mu.Unlock()
 		close(ch)
 	}
 }
 
-// writing returns the channel closed when this instance's update superseding head is applied, nil
-// when there is none.
+// writing returns the channel closed when this instance's update superseding head, or moving the
+// head to it, is applied; nil when there is none.
 func (in *Integrity) writing(head uint64) chan struct{} {
 	in.mu.RLock()
 	defer in.mu.RUnlock()

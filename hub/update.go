@@ -209,6 +209,7 @@ func (u *Updater) apply(ctx context.Context, dk *seal.DataKey, entry ledger.Entr
 	if pend.HadHead {
 		defer u.integ.noteWriting(pend.HeadBase)() // applied (or given up) when apply returns
 	}
+	defer u.integ.noteApplying(index)() // a read that meets the new head before its record waits
 	// From here on the record must come to match the ledger. If this fails,
 	// the pending update stays and Recover applies it.
 	rec, err = u.finishUpdate(context.WithoutCancel(ctx), dk, pend, index, leaf)

@@ -753,11 +753,13 @@ func (a *app) close(ctx context.Context) error {
 	if a.log != nil {
 		errs = append(errs, a.log.Shutdown(ctx))
 	}
+	if a.verifyCounts != nil {
+		// Before the background work stops: a flush the hub's end cut short could leave its
+		// write running in the database past the document lock.
+		errs = append(errs, a.verifyCounts.Flush(ctx))
+	}
 	if a.cancel != nil {
 		a.cancel()
-	}
-	if a.verifyCounts != nil {
-		errs = append(errs, a.verifyCounts.Flush(ctx))
 	}
 	if a.storage != nil {
 		errs = append(errs, a.storage.close(ctx))

@@ -172,6 +172,11 @@ func (s *Store) AddVerifications(ctx context.Context, id string, times []time.Ti
 		}
 		_, err = s.certCounts.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}},
 			bson.D{{Key: "_id", Value: id}, {Key: "n", Value: d.N + int64(len(times))}, {Key: "at", Value: kept}}, options.Replace().SetUpsert(true))
+		if mongo.IsDuplicateKeyError(err) {
+			// Another write created the document between the read and this upsert (one the lock
+			// did not cover: a write its caller gave up on, which the database still ran).
+			return fmt.Errorf("%w: the verification count of %s was created meanwhile; add again", store.ErrConflict, id)
+		}
 		return mapErr(err)
 	}
 	_, err := s.certCounts.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
