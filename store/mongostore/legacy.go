@@ -26,7 +26,7 @@ import (
 //     and sets r; nothing writes the records collection any more, so what is left there is as
 //     the last write before the move left it.
 //   - MoveRecords moves every other citizen, in the background, and then writes the meta marker
-//     recordsMovedMarker and empties the records collection. A Store opened on a store with the
+//     recordsMovedMarker and drops the records collection (dropMovedRecords). A Store opened on a store with the
 //     marker, or with no document in the records collection, never reads that collection.
 //
 // Every step is idempotent, so a move interrupted anywhere resumes by running again. Hubs that
@@ -169,7 +169,7 @@ func (s *Store) moveCitizen(ctx context.Context, citizen string) error {
 // run that stopped got to.
 func (s *Store) MoveRecords(ctx context.Context, progress func(done, total int)) (int, error) {
 	if !s.legacy.Load() {
-		return 0, nil
+		return 0, s.dropMovedRecords(ctx)
 	}
 	// The citizens whose documents say their records may not be moved, and those of the records
 	// left in the records collection (a record without a document, from an interrupted write).
@@ -241,10 +241,31 @@ func (s *Store) MoveRecords(ctx context.Context, progress func(done, total int))
 		return len(citizens), fmt.Errorf("marking the records moved: %w", err)
 	}
 	s.legacy.Store(false)
-	if _, err := s.records.DeleteMany(ctx, bson.D{}); err != nil {
-		return len(citizens), fmt.Errorf("emptying the records collection: %w", mapErr(err))
+	return len(citizens), s.dropMovedRecords(ctx)
+}
+
+// dropMovedRecords drops the records collection once the marker says every record was moved (a
+// move that stopped after its marker left it): dropping is one step where deleting 100,000
+// citizens' records one by one outlasted the driver's timeout.
+func (s *Store) dropMovedRecords(ctx context.Context) error {
+	var marker struct{}
+	if err := s.Meta(ctx, recordsMovedMarker, &marker); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil // never had the old layout
+		}
+		return fmt.Errorf("reading the records layout marker: %w", err)
 	}
-	return len(citizens), nil
+	err := s.records.FindOne(ctx, bson.D{}, options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("looking for moved records: %w", mapErr(err))
+	}
+	if err := s.records.Drop(ctx); err != nil {
+		return fmt.Errorf("dropping the moved records: %w", mapErr(err))
+	}
+	return nil
 }
 
 // listFiltered is ListCitizens with a filter: the citizens whose documents hold a matching record
