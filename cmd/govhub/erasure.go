@@ -87,19 +87,17 @@ func cmdCheckErasure(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(fs.Output(), "\nFILE is an erasure receipt, as the hub gives an erased citizen (GraphQL myErasureReceipt): signed by\nthe log's key, it carries the erasure entry's tlog-proof and the salt of the citizen's commitment.\n\nflags:")
 		fs.PrintDefaults()
 	}
-	logVKey := fs.String("log-key", "", "the ledger's verifier key (govhub ledger pubkey)")
+	var tf trustFlags
+	tf.register(fs)
 	citizen := fs.String("citizen", "", "the citizen id the erasure must be about (checked against the entry's commitment)")
-	var witnessKeys stringList
-	fs.Var(&witnessKeys, "witness-key", "a trusted witness's verifier key (cosignature type 0x04) (repeat)")
-	quorum := fs.Int("quorum", 0, "how many of the trusted witnesses must have cosigned")
 	files, err := parseWithFiles(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(files) != 1 || *logVKey == "" {
+	if len(files) != 1 || tf.logKey == "" {
 		return &exitError{2, errors.New(checkErasureUsage)}
 	}
-	lv, ws, err := offlineTrust(*logVKey, witnessKeys, *quorum)
+	lv, ws, err := tf.trust()
 	if err != nil {
 		return err
 	}
@@ -107,7 +105,7 @@ func cmdCheckErasure(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	r, e, cp, err := hub.CheckErasureReceipt(data, lv, ws, *quorum, *citizen)
+	r, e, cp, err := hub.CheckErasureReceipt(data, lv, ws, tf.quorum, *citizen)
 	if err != nil {
 		fmt.Fprintf(stdout, "FAIL: %v\n", err)
 		return &exitError{1, err}
@@ -117,7 +115,7 @@ func cmdCheckErasure(args []string, stdout, stderr io.Writer) error {
 		about = *citizen
 	}
 	fmt.Fprintf(stdout, "OK: entry %d, an erasure of %s's data approved by %s/%s at %s, is in %s at tree size %d, cosigned by at least %d of %d trusted witnesses\ndestroyed: %s\n",
-		r.Index, about, e.Department, e.Role, e.Time.UTC().Format(time.RFC3339), cp.Origin, cp.Size, *quorum, len(ws), strings.Join(r.Destroyed, ", "))
+		r.Index, about, e.Department, e.Role, e.Time.UTC().Format(time.RFC3339), cp.Origin, cp.Size, tf.quorum, len(ws), strings.Join(r.Destroyed, ", "))
 	// Stated on every receipt whether or not there were any (docs/ERASURE.md).
 	if slices.Contains(r.Destroyed, hub.SealedDetailsDestroyed) {
 		fmt.Fprintln(stdout, "sealed accesses: the details of any sealed access about the citizen (department, official, purpose, fields, court order), their salts and the oversight body's copies were destroyed; such an access is never unsealed")

@@ -326,18 +326,16 @@ func cmdCheckReceipt(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(fs.Output(), "\nFILE is a receipt (C2SP tlog-proof) as printed by 'govhub ledger receipt' or the portal.\n\nflags:")
 		fs.PrintDefaults()
 	}
-	logVKey := fs.String("log-key", "", "the ledger's verifier key (govhub ledger pubkey)")
-	var witnessKeys stringList
-	fs.Var(&witnessKeys, "witness-key", "a trusted witness's verifier key, as govhub keygen prints it (cosignature type 0x04; the older Ed25519 type 0x01 is accepted) (repeat)")
-	quorum := fs.Int("quorum", 0, "how many of the trusted witnesses must have cosigned")
+	var tf trustFlags
+	tf.register(fs)
 	files, err := parseWithFiles(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(files) != 1 || *logVKey == "" {
+	if len(files) != 1 || tf.logKey == "" {
 		return &exitError{2, errors.New(checkReceiptUsage)}
 	}
-	lv, ws, err := offlineTrust(*logVKey, witnessKeys, *quorum)
+	lv, ws, err := tf.trust()
 	if err != nil {
 		return err
 	}
@@ -361,18 +359,37 @@ func cmdCheckReceipt(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fail(fmt.Errorf("the receipt's entry: %w", err))
 	}
-	cp, err := ledger.CheckProof(p, ledger.LeafHash(p.Extra), lv, ws, *quorum)
+	cp, err := ledger.CheckProof(p, ledger.LeafHash(p.Extra), lv, ws, tf.quorum)
 	if err != nil {
 		return fail(err)
 	}
 	fmt.Fprintf(stdout, "OK: entry %d (%s by %s/%s, %s) is in %s at tree size %d, cosigned by at least %d of %d trusted witnesses\n",
-		p.Index, e.Kind, e.Department, e.Role, e.Time.UTC().Format(time.RFC3339), cp.Origin, cp.Size, *quorum, len(ws))
+		p.Index, e.Kind, e.Department, e.Role, e.Time.UTC().Format(time.RFC3339), cp.Origin, cp.Size, tf.quorum, len(ws))
 	return nil
 }
 
 // offlineTrust reads what an offline check trusts from its flags: the log's verifier key, the
 // witnesses' cosignature keys and the quorum of them that must have cosigned (at most as many as
 // there are keys). Every mistake is a usage error (exit 2) naming the flag.
+// trustFlags are the flags of the offline checkers (check-receipt, check-erasure,
+// verify-certificate): the log key and the witnesses they trust.
+type trustFlags struct {
+	logKey      string
+	witnessKeys stringList
+	quorum      int
+}
+
+func (t *trustFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&t.logKey, "log-key", "", "the ledger's verifier key (govhub ledger pubkey)")
+	fs.Var(&t.witnessKeys, "witness-key", "a trusted witness's verifier key, as govhub keygen prints it (cosignature type 0x04; the older Ed25519 type 0x01 is accepted) (repeat)")
+	fs.IntVar(&t.quorum, "quorum", 0, "how many of the trusted witnesses must have cosigned")
+}
+
+// trust parses the flags (exit 2 on a bad key or quorum).
+func (t *trustFlags) trust() (note.Verifier, []ledger.Witness, error) {
+	return offlineTrust(t.logKey, t.witnessKeys, t.quorum)
+}
+
 func offlineTrust(logKey string, witnessKeys []string, quorum int) (note.Verifier, []ledger.Witness, error) {
 	if quorum > len(witnessKeys) {
 		return nil, nil, &exitError{2, fmt.Errorf("--quorum %d, but only %d witness keys", quorum, len(witnessKeys))}

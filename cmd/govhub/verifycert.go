@@ -42,10 +42,8 @@ func cmdVerifyCertificate(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(fs.Output(), verifyCertHelp)
 		fs.PrintDefaults()
 	}
-	logVKey := fs.String("log-key", "", "the ledger's verifier key (govhub ledger pubkey)")
-	var witnessKeys stringList
-	fs.Var(&witnessKeys, "witness-key", "a trusted witness's verifier key (cosignature type 0x04) (repeat)")
-	quorum := fs.Int("quorum", 0, "how many of the trusted witnesses must have cosigned")
+	var tf trustFlags
+	tf.register(fs)
 	var issuerKeys stringList
 	fs.Var(&issuerKeys, "issuer-key", "an issuer's credential key, a Multikey (z6Mk…), to pin (repeat: the credential and its status must each be signed by one of them)")
 	statusFile := fs.String("status", "", "a signed status file, newer than the one in FILE")
@@ -53,11 +51,11 @@ func cmdVerifyCertificate(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if len(files) != 1 || *logVKey == "" {
+	if len(files) != 1 || tf.logKey == "" {
 		return &exitError{2, errors.New(verifyCertUsage)}
 	}
-	trust := certificate.Trust{Quorum: *quorum}
-	if trust.Log, trust.Witnesses, err = offlineTrust(*logVKey, witnessKeys, *quorum); err != nil {
+	trust := certificate.Trust{Quorum: tf.quorum}
+	if trust.Log, trust.Witnesses, err = tf.trust(); err != nil {
 		return err
 	}
 	for _, k := range issuerKeys {
