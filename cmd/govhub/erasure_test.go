@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -545,7 +544,7 @@ func (c crashingLedger) Append(ctx context.Context, e ledger.Entry) (ledger.Rece
 // against the restored log.
 func TestErasureSurvivesRestore(t *testing.T) {
 	mh := startMirroredHub(t)
-	h, a := mh.testHub, mh.app
+	h := mh.testHub
 	c := h.gen.Citizen(2)
 	work := t.TempDir()
 	var out, errOut bytes.Buffer
@@ -562,40 +561,14 @@ func TestErasureSurvivesRestore(t *testing.T) {
 	index := uint64(get(res.Data, "approveErasure", "erasureLedgerIndex").(float64))
 	rr := h.query(h.token(citizenP(c.ID)), myErasureReceiptQuery, nil)
 	receipt := []byte(fmt.Sprint(get(rr.Data, "myErasureReceipt")))
-	deadline := time.Now().Add(60 * time.Second)
-	for a.mirrors.Status().Mirrored < index+1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the mirrors never held the erasure: %+v", a.mirrors.Status())
-		}
-		time.Sleep(50 * time.Millisecond)
+	mh.waitMirrored(t, index)
+	backupOut, restored := mh.loseAndRestore(t, work, export, share)
+	if !strings.Contains(backupOut, "erasures: 0 on the ledger") {
+		t.Errorf("backup restore (a ledger from before the erasure):\n%s", backupOut)
 	}
-	mh.srv.Close()
-	h.close()
-	if err := os.RemoveAll(h.dir); err != nil {
-		t.Fatal(err)
-	}
-
-	if err := run(t.Context(), []string{"keys", "restore", "--data-dir", h.dir, "--bundle", filepath.Join(work, "shares", "keys.bundle"), "--share", share("li"), "--share", share("zhao")}, &out, &errOut); err != nil {
-		t.Fatalf("keys restore = %v\n%s", err, errOut.String())
-	}
-	out.Reset()
-	if err := run(t.Context(), []string{"backup", "restore", "--data-dir", h.dir, "--from", export, "--log-origin", "govhub.test/ledger", "--quiet"}, &out, &errOut); err != nil {
-		t.Fatalf("backup restore = %v\n%s\n%s", err, out.String(), errOut.String())
-	}
-	if !strings.Contains(out.String(), "erasures: 0 on the ledger") {
-		t.Errorf("backup restore (a ledger from before the erasure):\n%s", out.String())
-	}
-	out.Reset()
-	args := []string{"ledger", "restore", "--data-dir", h.dir, "--log-origin", "govhub.test/ledger", "--quiet", "--witness-key", mh.witnessKey}
-	for _, m := range mh.mirrors {
-		args = append(args, "--from", m.base)
-	}
-	if err := run(t.Context(), args, &out, &errOut); err != nil {
-		t.Fatalf("ledger restore = %v\n%s\n%s", err, out.String(), errOut.String())
-	}
-	if !strings.Contains(out.String(), "erasures: 1 on the ledger; 1 citizens in the restored records were erased again") ||
-		!strings.Contains(out.String(), "records match") || !strings.Contains(out.String(), "erased: 1 citizens") {
-		t.Errorf("ledger restore did not replay the erasure, or the audit did not pass:\n%s", out.String())
+	if !strings.Contains(restored, "erasures: 1 on the ledger; 1 citizens in the restored records were erased again") ||
+		!strings.Contains(restored, "records match") || !strings.Contains(restored, "erased: 1 citizens") {
+		t.Errorf("ledger restore did not replay the erasure, or the audit did not pass:\n%s", restored)
 	}
 
 	h.open()

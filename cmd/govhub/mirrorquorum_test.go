@@ -188,7 +188,7 @@ func TestHubWithMirrorQuorum(t *testing.T) {
 // field, and that citizen's stale record is refused rather than served.
 func TestDestroyAndRestoreFromMirrors(t *testing.T) {
 	mh := startMirroredHub(t)
-	h, a := mh.testHub, mh.app
+	h := mh.testHub
 	work := t.TempDir()
 	var out, errOut bytes.Buffer
 	share := splitKeys(t, h.dir, work) // among three officers, two needed
@@ -210,41 +210,14 @@ func TestDestroyAndRestoreFromMirrors(t *testing.T) {
 	}
 	updateIndex := uint64(get(up.Data, "updateTax", "receipt", "index").(float64))
 	// Wait until the mirror quorum holds everything, then lose one mirror and the hub's data.
-	deadline := time.Now().Add(60 * time.Second)
-	for a.mirrors.Status().Mirrored < updateIndex+1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the mirrors never held the update: %+v", a.mirrors.Status())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	mh.waitMirrored(t, updateIndex)
 	mh.mirrors[2].stop()
-	mh.srv.Close()
-	h.close()
-	if err := os.RemoveAll(h.dir); err != nil {
-		t.Fatal(err)
-	}
-
-	out.Reset()
-	if err := run(t.Context(), []string{"keys", "restore", "--data-dir", h.dir, "--bundle", filepath.Join(work, "shares", "keys.bundle"), "--share", share("li"), "--share", share("zhao")}, &out, &errOut); err != nil {
-		t.Fatalf("keys restore = %v\n%s", err, errOut.String())
-	}
-	if err := run(t.Context(), []string{"backup", "restore", "--data-dir", h.dir, "--from", export, "--log-origin", "govhub.test/ledger", "--quiet"}, &out, &errOut); err != nil {
-		t.Fatalf("backup restore = %v\n%s\n%s", err, out.String(), errOut.String())
-	}
-	out.Reset()
-	args := []string{"ledger", "restore", "--data-dir", h.dir, "--log-origin", "govhub.test/ledger", "--quiet", "--witness-key", mh.witnessKey}
-	for _, m := range mh.mirrors {
-		args = append(args, "--from", m.base)
-	}
-	err := run(t.Context(), args, &out, &errOut)
-	t.Logf("ledger restore:\n%s", out.String())
-	if err != nil {
-		t.Fatalf("ledger restore = %v\n%s", err, errOut.String())
-	}
-	if want := fmt.Sprintf("%s tax at entry %d: tax.annualIncome", c.ID, updateIndex); !strings.Contains(out.String(), want) {
+	_, restored := mh.loseAndRestore(t, work, export, share)
+	t.Logf("ledger restore:\n%s", restored)
+	if want := fmt.Sprintf("%s tax at entry %d: tax.annualIncome", c.ID, updateIndex); !strings.Contains(restored, want) {
 		t.Errorf("ledger restore did not list the update the backup missed (%q)", want)
 	}
-	if !strings.Contains(out.String(), "refused") || !strings.Contains(out.String(), "records match") {
+	if !strings.Contains(restored, "refused") || !strings.Contains(restored, "records match") {
 		t.Errorf("ledger restore: the stopped mirror is not reported refused, or the records were not verified")
 	}
 
@@ -267,4 +240,45 @@ func TestDestroyAndRestoreFromMirrors(t *testing.T) {
 	if r := h.query(h.token(housingClerk), `query($id: ID!) { citizen(id: $id, purpose: "home-purchase-eligibility") { id identity { name } } }`, map[string]any{"id": other}); len(r.Errors) > 0 {
 		t.Errorf("another citizen after the restore: %+v", r.Errors)
 	}
+}
+
+// waitMirrored waits (at most 60 s) until the mirror quorum holds the log up to index.
+func (mh *mirroredHub) waitMirrored(t *testing.T, index uint64) {
+	t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); mh.app.mirrors.Status().Mirrored < index+1; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the mirrors never held entry %d: %+v", index, mh.app.mirrors.Status())
+		}
+	}
+}
+
+// loseAndRestore stops the hub, destroys its data directory and restores it as an operator would:
+// the keys from li's and zhao's shares (splitKeys), the records from the backup at export, then the
+// ledger from the mirrors. It returns what backup restore and ledger restore printed.
+func (mh *mirroredHub) loseAndRestore(t *testing.T, work, export string, share func(string) string) (backupOut, ledgerOut string) {
+	t.Helper()
+	h := mh.testHub
+	mh.srv.Close()
+	h.close()
+	if err := os.RemoveAll(h.dir); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if err := run(t.Context(), []string{"keys", "restore", "--data-dir", h.dir, "--bundle", filepath.Join(work, "shares", "keys.bundle"), "--share", share("li"), "--share", share("zhao")}, &out, &errOut); err != nil {
+		t.Fatalf("keys restore = %v\n%s", err, errOut.String())
+	}
+	out.Reset()
+	if err := run(t.Context(), []string{"backup", "restore", "--data-dir", h.dir, "--from", export, "--log-origin", "govhub.test/ledger", "--quiet"}, &out, &errOut); err != nil {
+		t.Fatalf("backup restore = %v\n%s\n%s", err, out.String(), errOut.String())
+	}
+	backupOut = out.String()
+	out.Reset()
+	args := []string{"ledger", "restore", "--data-dir", h.dir, "--log-origin", "govhub.test/ledger", "--quiet", "--witness-key", mh.witnessKey}
+	for _, m := range mh.mirrors {
+		args = append(args, "--from", m.base)
+	}
+	if err := run(t.Context(), args, &out, &errOut); err != nil {
+		t.Fatalf("ledger restore = %v\n%s\n%s", err, out.String(), errOut.String())
+	}
+	return backupOut, out.String()
 }

@@ -401,37 +401,11 @@ func TestErasureSurvivesRestoreAcrossIndexKeyRotation(t *testing.T) {
 		t.Fatalf("rotateIndexKey = %v", err)
 	}
 	share := splitKeys(t, h.dir, work) // after the rotation: both index keys
-	deadline := time.Now().Add(60 * time.Second)
-	for a.mirrors.Status().Mirrored < rot.Index+1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the mirrors never held the rotation: %+v", a.mirrors.Status())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	mh.srv.Close()
-	h.close()
-	if err := os.RemoveAll(h.dir); err != nil {
-		t.Fatal(err)
-	}
-
-	if err := run(t.Context(), []string{"keys", "restore", "--data-dir", h.dir, "--bundle", filepath.Join(work, "shares", "keys.bundle"), "--share", share("li"), "--share", share("zhao")}, &out, &errOut); err != nil {
-		t.Fatalf("keys restore = %v\n%s", err, errOut.String())
-	}
-	out.Reset()
-	if err := run(t.Context(), []string{"backup", "restore", "--data-dir", h.dir, "--from", export, "--log-origin", "govhub.test/ledger", "--quiet"}, &out, &errOut); err != nil {
-		t.Fatalf("backup restore = %v\n%s\n%s", err, out.String(), errOut.String())
-	}
-	out.Reset()
-	args := []string{"ledger", "restore", "--data-dir", h.dir, "--log-origin", "govhub.test/ledger", "--quiet", "--witness-key", mh.witnessKey}
-	for _, m := range mh.mirrors {
-		args = append(args, "--from", m.base)
-	}
-	if err := run(t.Context(), args, &out, &errOut); err != nil {
-		t.Fatalf("ledger restore = %v\n%s\n%s", err, out.String(), errOut.String())
-	}
-	if !strings.Contains(out.String(), "erasures: 1 on the ledger; 1 citizens in the restored records were erased again") ||
-		!strings.Contains(out.String(), "records match") || !strings.Contains(out.String(), "erased: 1 citizens") {
-		t.Errorf("ledger restore did not replay the erasure made under the old index key, or the audit did not pass:\n%s", out.String())
+	mh.waitMirrored(t, rot.Index)
+	_, restored := mh.loseAndRestore(t, work, export, share)
+	if !strings.Contains(restored, "erasures: 1 on the ledger; 1 citizens in the restored records were erased again") ||
+		!strings.Contains(restored, "records match") || !strings.Contains(restored, "erased: 1 citizens") {
+		t.Errorf("ledger restore did not replay the erasure made under the old index key, or the audit did not pass:\n%s", restored)
 	}
 
 	h.open()
