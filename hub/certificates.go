@@ -839,11 +839,19 @@ func (cs *Certificates) ownCertificate(ctx context.Context, p auth.Principal, id
 }
 
 // SetLink turns the public verification link of one of the citizen's own certificates off
-// (disabled) or on again.
+// (disabled) or on again. The answer carries the certificate, so the change is a self-access
+// entry first (reason certificate-link-off or certificate-link-on), as MyCertificate's read is.
 func (cs *Certificates) SetLink(ctx context.Context, p auth.Principal, id string, disabled bool) (store.Certificate, error) {
 	c, err := cs.ownCertificate(ctx, p, id)
 	if err != nil {
 		return c, err
+	}
+	reason := "certificate-link-on"
+	if disabled {
+		reason = "certificate-link-off"
+	}
+	if err := cs.logSelf(ctx, p, reason, c.ID); err != nil {
+		return store.Certificate{}, err
 	}
 	if err := cs.store.SetCertificateLink(ctx, id, disabled); err != nil {
 		return c, err

@@ -460,6 +460,16 @@ func TestCitizenApplies(t *testing.T) {
 	if code, _ := h.getJSON("/verify/" + id + ".json"); code != http.StatusNotFound {
 		t.Errorf("disabled link: %d, want 404", code)
 	}
+	// The switch answers with the certificate: a self-access in the holder's log, first.
+	switched := 0
+	for _, a := range h.accesses(tok, 50) {
+		if a.(map[string]any)["kind"] == "SELF" && a.(map[string]any)["reason"] == "certificate-link-off" {
+			switched++
+		}
+	}
+	if switched != 1 {
+		t.Errorf("%d certificate-link-off self-accesses in the holder's log, want 1", switched)
+	}
 	// Another citizen cannot switch it.
 	other := h.token(auth.Principal{Kind: auth.KindCitizen, Subject: demo.CitizenID(2)})
 	if r := h.query(other, `mutation($id: ID!) { setCertificateLink(id: $id, enabled: true) { linkEnabled } }`, map[string]any{"id": id}); len(r.Errors) == 0 {
