@@ -156,11 +156,20 @@ func TestDemoSealedPurposeOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitPolicy(false)
+	latest := func() uint64 {
+		t.Helper()
+		v, err := h.app.storage.store.LatestVersion(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	before := latest()
 	if err := registerDemoSealedPurpose(ctx, h.app); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond)
-	if registered() {
-		t.Errorf("the retired sealed purpose came back at the next start")
+	// No new policy version: the purpose was not proposed and approved again.
+	if after := latest(); after != before || registered() {
+		t.Errorf("the retired sealed purpose came back at the next start (policy version %d → %d)", before, after)
 	}
 }
