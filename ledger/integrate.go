@@ -32,7 +32,7 @@ func (l *Log) load(ctx context.Context) error {
 	}
 	var cp Checkpoint
 	if st.Size > 0 || len(st.Checkpoint) > 0 {
-		if cp, err = ParseCheckpoint(st.Checkpoint, l.verifier); err != nil {
+		if cp, err = l.parseCheckpoint(st.Checkpoint); err != nil {
 			return fmt.Errorf("ledger: latest checkpoint: %w", err)
 		}
 		if cp.Size != st.Size {
@@ -46,7 +46,11 @@ func (l *Log) load(ctx context.Context) error {
 		}
 	} else {
 		// An empty log still gets a signed checkpoint, so that there is always a latest one.
-		if cp, err = SignCheckpoint(l.signer, 0, root); err != nil {
+		s, err := l.signerForSize(0)
+		if err != nil {
+			return err
+		}
+		if cp, err = SignCheckpoint(s, 0, root); err != nil {
 			return err
 		}
 	}
@@ -70,7 +74,7 @@ func (l *Log) load(ctx context.Context) error {
 		case err != nil:
 			return fmt.Errorf("ledger: reading the latest cosigned checkpoint: %w", err)
 		default:
-			cc, err := ParseCheckpoint(text, l.verifier)
+			cc, err := l.parseCheckpoint(text)
 			if err != nil {
 				return fmt.Errorf("ledger: latest cosigned checkpoint: %w", err)
 			}
@@ -137,6 +141,7 @@ func (l *Log) integrateOnce(ctx context.Context) {
 		return
 	}
 	if !l.wasLeading {
+		l.reloadKeys()                      // the previous holder may have rotated the log key
 		if err := l.load(ctx); err != nil { // take over from what the previous holder stored
 			l.logger.ErrorContext(ctx, "taking over the ledger", slog.String("error", err.Error()))
 			return
@@ -174,7 +179,8 @@ func (l *Log) integrateOnce(ctx context.Context) {
 func (l *Log) integrate(ctx context.Context) error {
 	old := l.state
 	t := l.tree
-	for n := 0; n < 4096; n++ { // at most ~1M entries a round
+	limit := l.eraLimit(old.Size)
+	for n := 0; n < 4096 && t.size() < limit; n++ { // at most ~1M entries a round
 		next := t.size()
 		l.mu.Lock()
 		b, ok := l.fresh[next]
@@ -214,7 +220,11 @@ func (l *Log) integrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cp, err := SignCheckpoint(l.signer, t.size(), root)
+	signer, err := l.signerForSize(t.size())
+	if err != nil {
+		return err
+	}
+	cp, err := SignCheckpoint(signer, t.size(), root)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -33,6 +34,13 @@ type Config struct {
 	Storage  Storage
 	Signer   note.Signer   // the log key; its name is the log's origin
 	Verifier note.Verifier // the same key's verifier, to check what storage returns
+	// Keys is the log key's history when it was rotated (keys.go), its newest era Verifier's;
+	// empty: the log has only ever had the one key.
+	Keys Keys
+	// Reload, if set, reads the key history and the newest signer again: the log calls it when it
+	// meets a checkpoint of an origin it does not know or signs a receipt of an era it has no
+	// signer for (another instance rotated the key), and when it takes over the lease.
+	Reload func() (Keys, note.Signer, error)
 }
 
 // Option changes a default of New.
@@ -70,8 +78,9 @@ type Log struct {
 	leaseStore  LeaseStorage  // the lease
 	queueStore  QueueStorage  // forwarding to the lease holder
 
-	signer    note.Signer
-	verifier  note.Verifier
+	ks        atomic.Pointer[keyState] // the key history and signers (keys.go, rotate.go)
+	reload    func() (Keys, note.Signer, error)
+	reloadMu  sync.Mutex
 	logger    *slog.Logger
 	maxBatch  int
 	queueSize int
@@ -85,6 +94,7 @@ type Log struct {
 	intDone  chan struct{}
 	kick     chan struct{}
 	next     uint64 // sequencer goroutine only: index of the next entry
+	linkData []byte // sequencer goroutine only: a link entry still to write (rotate.go)
 	stopOnce sync.Once
 
 	mu         sync.Mutex
@@ -130,6 +140,10 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Log, error) {
 	if cfg.Signer.Name() != cfg.Verifier.Name() || cfg.Signer.KeyHash() != cfg.Verifier.KeyHash() {
 		return nil, errors.New("ledger: signer and verifier are not the same key")
 	}
+	ks, err := newKeyState(cfg.Keys, cfg.Verifier, cfg.Signer)
+	if err != nil {
+		return nil, err
+	}
 	l := &Log{
 		batchStore:  cfg.Storage,
 		tileStore:   cfg.Storage,
@@ -137,8 +151,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Log, error) {
 		stateStore:  cfg.Storage,
 		leaseStore:  cfg.Storage,
 		queueStore:  cfg.Storage,
-		signer:      cfg.Signer,
-		verifier:    cfg.Verifier,
+		reload:      cfg.Reload,
 		logger:      slog.New(slog.DiscardHandler),
 		maxBatch:    DefaultMaxBatch,
 		queueSize:   DefaultQueueSize,
@@ -154,8 +167,9 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Log, error) {
 		leaseDone:   make(chan struct{}),
 		pullDone:    make(chan struct{}),
 	}
+	l.ks.Store(ks)
 	l.fwd.wait = map[tlog.Hash][]chan uint64{}
-	l.reader = &Reader{store: cfg.Storage, verifier: cfg.Verifier, tiles: newTileCache(4096),
+	l.reader = &Reader{store: cfg.Storage, keys: l.Keys, reload: l.reloadKeys, tiles: newTileCache(4096),
 		heads: func(context.Context) (Checkpoint, Checkpoint, error) { return l.Integrated(), l.Latest(), nil }}
 	for _, o := range opts {
 		o(l)
@@ -173,6 +187,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Log, error) {
 		return nil, err
 	}
 	l.next = next
+	l.resumeLink()
 	if l.instance == "" {
 		l.instance = randomName()
 	}
@@ -185,9 +200,9 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Log, error) {
 	return l, nil
 }
 
-// Verifier is the note verifier of the log key. Its Name is the log's origin, the first line of
-// its checkpoints.
-func (l *Log) Verifier() note.Verifier { return l.verifier }
+// Verifier is the note verifier of the current log key. Its Name is the log's current origin, the
+// first line of its new checkpoints (Keys has the earlier ones).
+func (l *Log) Verifier() note.Verifier { return l.ks.Load().keys.Current() }
 
 // Fail makes the log refuse every further append (with ErrCorrupt wrapping cause): what follows a
 // failed verification. Readers keep what was already published.

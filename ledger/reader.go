@@ -46,9 +46,10 @@ type ReaderStorage interface {
 //
 // A Reader is safe for concurrent use.
 type Reader struct {
-	store    ReaderStorage
-	verifier note.Verifier
-	tiles    *tileCache
+	store  ReaderStorage
+	keys   func() Keys // the log key's history
+	reload func() bool // reads it again; reports whether it grew (nil: never)
+	tiles  *tileCache
 	// heads returns the latest integrated checkpoint (proofs are made within it) and the latest
 	// published one (served by Handler).
 	heads func(ctx context.Context) (integrated, published Checkpoint, err error)
@@ -59,7 +60,15 @@ type Reader struct {
 // tree state, verified under v on every call; with no checkpoint stored it serves an empty tree.
 // Its Handler serves that checkpoint, whether or not witnesses have cosigned it.
 func NewReader(s ReaderStorage, v note.Verifier) *Reader {
-	return &Reader{store: s, verifier: v, tiles: newTileCache(4096), heads: func(ctx context.Context) (Checkpoint, Checkpoint, error) {
+	return NewReaderKeys(s, SingleKey(v))
+}
+
+// NewReaderKeys is NewReader for a log whose key was rotated: checkpoints are verified under the
+// key history k.
+func NewReaderKeys(s ReaderStorage, k Keys) *Reader {
+	v := k.Current()
+	r := &Reader{store: s, keys: func() Keys { return k }, tiles: newTileCache(4096)}
+	r.heads = func(ctx context.Context) (Checkpoint, Checkpoint, error) {
 		st, err := s.ReadTreeState(ctx)
 		if err != nil {
 			return Checkpoint{}, Checkpoint{}, fmt.Errorf("ledger: reading tree state: %w", err)
@@ -67,7 +76,7 @@ func NewReader(s ReaderStorage, v note.Verifier) *Reader {
 		if st.Size == 0 && len(st.Checkpoint) == 0 {
 			return Checkpoint{Origin: v.Name()}, Checkpoint{Origin: v.Name()}, nil
 		}
-		cp, err := ParseCheckpoint(st.Checkpoint, v)
+		cp, err := r.parseCheckpoint(st.Checkpoint)
 		if err != nil {
 			return Checkpoint{}, Checkpoint{}, fmt.Errorf("ledger: latest checkpoint: %w", err)
 		}
@@ -75,7 +84,17 @@ func NewReader(s ReaderStorage, v note.Verifier) *Reader {
 			return Checkpoint{}, Checkpoint{}, fmt.Errorf("ledger: latest checkpoint is for size %d, the tree state says %d", cp.Size, st.Size)
 		}
 		return cp, cp, nil
-	}}
+	}
+	return r
+}
+
+// parseCheckpoint verifies a checkpoint under the key history.
+func (r *Reader) parseCheckpoint(text []byte) (Checkpoint, error) {
+	cp, err := r.keys().ParseCheckpoint(text)
+	if err != nil && r.reload != nil && r.reload() {
+		cp, err = r.keys().ParseCheckpoint(text)
+	}
+	return cp, err
 }
 
 // Reader returns the log's read side, which follows the log's checkpoints.
@@ -301,7 +320,7 @@ func (r *Reader) LatestCosigned(ctx context.Context) (Checkpoint, error) {
 	if err != nil {
 		return Checkpoint{}, err
 	}
-	return ParseCheckpoint(text, r.verifier)
+	return r.parseCheckpoint(text)
 }
 
 // FindLeaf looks for the entry with the given leaf hash among the sequenced entries from index

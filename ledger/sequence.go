@@ -20,7 +20,8 @@ import (
 type appendReq struct {
 	data   []byte
 	done   chan appendResult
-	queued bool // forwarded by another instance: still in the queue, never forwarded again
+	queued bool      // forwarded by another instance: still in the queue, never forwarded again
+	rot    *rotation // a log key rotation (rotate.go), carried out alone
 }
 
 type appendResult struct {
@@ -53,7 +54,7 @@ func (l *Log) Append(ctx context.Context, e Entry) (Receipt, error) {
 		if err != nil {
 			return Receipt{}, err
 		}
-		return signReceipt(l.signer, index, LeafHash(data))
+		return l.sign(index, LeafHash(data))
 	}
 	req := &appendReq{data: data, done: make(chan appendResult, 1)}
 	if !l.submit(req) {
@@ -64,7 +65,7 @@ func (l *Log) Append(ctx context.Context, e Entry) (Receipt, error) {
 		if res.err != nil {
 			return Receipt{}, res.err
 		}
-		return signReceipt(l.signer, res.index, LeafHash(data))
+		return l.sign(res.index, LeafHash(data))
 	case <-ctx.Done():
 		return Receipt{}, fmt.Errorf("ledger: waiting for the append: %w", ctx.Err())
 	}
@@ -89,12 +90,21 @@ func (l *Log) sequence(ctx context.Context) {
 	defer close(l.seqDone)
 	batch := make([]*appendReq, 0, l.maxBatch)
 	for req := range l.queue {
+		if req.rot != nil {
+			l.rotate(ctx, req)
+			continue
+		}
 		batch = append(batch[:0], req)
+		var rot *appendReq // a rotation found while draining: after this batch, alone
 	drain:
 		for len(batch) < l.maxBatch {
 			select {
 			case r, ok := <-l.queue:
 				if !ok {
+					break drain
+				}
+				if r.rot != nil {
+					rot = r
 					break drain
 				}
 				batch = append(batch, r)
@@ -103,6 +113,9 @@ func (l *Log) sequence(ctx context.Context) {
 			}
 		}
 		l.writeBatch(ctx, batch)
+		if rot != nil {
+			l.rotate(ctx, rot)
+		}
 	}
 }
 
@@ -120,6 +133,15 @@ func (l *Log) writeBatch(ctx context.Context, reqs []*appendReq) {
 			r.done <- appendResult{err: err}
 		}
 		return
+	}
+	if l.linkData != nil && (len(reqs) != 1 || !bytes.Equal(reqs[0].data, l.linkData)) {
+		// A new log key's era begins with its link entry (rotate.go).
+		if err := l.writePendingLink(ctx); err != nil {
+			for _, r := range reqs {
+				r.done <- appendResult{err: fmt.Errorf("ledger: the link entry of the new log key must be written first: %w", err)}
+			}
+			return
+		}
 	}
 	for attempt := 0; ; attempt++ {
 		leaves := make([][]byte, len(reqs))
@@ -253,5 +275,14 @@ func (l *Log) lastBatchEnd(ctx context.Context, first uint64) (uint64, error) {
 // Sign signs a receipt for the entry with the given leaf hash at index (for an entry whose index was
 // found again after its append's answer was lost). It does not check that the entry is there.
 func (l *Log) Sign(index uint64, leafHash [32]byte) (Receipt, error) {
-	return signReceipt(l.signer, index, leafHash)
+	return l.sign(index, leafHash)
+}
+
+// sign signs a receipt with the key of index's era.
+func (l *Log) sign(index uint64, leafHash [32]byte) (Receipt, error) {
+	s, err := l.signerForIndex(index)
+	if err != nil {
+		return Receipt{}, err
+	}
+	return signReceipt(s, index, leafHash)
 }

@@ -46,6 +46,13 @@ type VerifyOption func(*verifyConfig)
 
 type verifyConfig struct {
 	progress func(done, total uint64)
+	keys     *Keys
+}
+
+// WithKeys has Verify check the stored checkpoints under the log key's history k (a log whose key
+// was rotated) rather than under the one key it is given.
+func WithKeys(k Keys) VerifyOption {
+	return func(c *verifyConfig) { c.keys = &k }
 }
 
 // WithProgress has Verify report how far it got to fn: once before the first batch and after
@@ -67,6 +74,10 @@ func VerifyFrom(ctx context.Context, s Storage, v note.Verifier, from uint64, op
 	for _, o := range opts {
 		o(&cfg)
 	}
+	keys := SingleKey(v)
+	if cfg.keys != nil {
+		keys = *cfg.keys
+	}
 	var rep Report
 	st, err := s.ReadTreeState(ctx)
 	if err != nil {
@@ -78,7 +89,7 @@ func VerifyFrom(ctx context.Context, s Storage, v note.Verifier, from uint64, op
 	}
 	var cps []signed
 	err = s.Checkpoints(ctx, func(size uint64, text []byte) error {
-		cp, err := ParseCheckpoint(text, v)
+		cp, err := keys.ParseCheckpoint(text)
 		if err != nil {
 			return fmt.Errorf("checkpoint stored for size %d: %w", size, err)
 		}
@@ -92,7 +103,7 @@ func VerifyFrom(ctx context.Context, s Storage, v note.Verifier, from uint64, op
 		return rep, err
 	}
 	if st.Size > 0 {
-		cp, err := ParseCheckpoint(st.Checkpoint, v)
+		cp, err := keys.ParseCheckpoint(st.Checkpoint)
 		if err != nil {
 			return rep, fmt.Errorf("latest checkpoint: %w", err)
 		}

@@ -35,8 +35,9 @@ func WithWitnesses(ws []Cosigner, quorum int) Option {
 
 // witnessPeer is a witness and the size it is known to have cosigned.
 type witnessPeer struct {
-	c    Cosigner
-	size uint64 // 0 until learned: the witness answers 409 with its size
+	c      Cosigner
+	size   uint64 // 0 until learned: the witness answers 409 with its size
+	origin string // the origin size is of: a new log key's origin starts again from 0
 }
 
 // cosign gets the latest signed checkpoint cosigned by the witnesses, and publishes it when a
@@ -85,6 +86,10 @@ func (l *Log) cosign(ctx context.Context) error {
 
 // pushTo submits cp to one witness, catching up on its size when it says it saw another.
 func (l *Log) pushTo(ctx context.Context, p *witnessPeer, cp Checkpoint) ([]byte, error) {
+	if p.origin != cp.Origin {
+		// A rotated log key (keys.go): to the witness, the new origin is a new log.
+		p.origin, p.size = cp.Origin, 0
+	}
 	for attempt := 0; attempt < 3; attempt++ {
 		old := p.size
 		if old > cp.Size {

@@ -1,0 +1,309 @@
+package ledger_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	fnote "github.com/transparency-dev/formats/note"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/govhub/govhub/ledger"
+	"github.com/govhub/govhub/ledger/witness"
+	"github.com/govhub/govhub/store/storetest"
+)
+
+// newKey makes a log key under origin, returning its verifier key text too.
+func newKey(t *testing.T, origin string) (note.Signer, note.Verifier, string) {
+	t.Helper()
+	skey, vkey, err := note.GenerateKey(rand.Reader, origin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, v, vkey
+}
+
+// startWitnessOf starts a witness that follows every given log (origin).
+func startWitnessOf(t *testing.T, name string, logs ...note.Verifier) *testWitness {
+	t.Helper()
+	skey, vkey, err := note.GenerateKey(rand.Reader, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := fnote.NewSignerForCosignatureV1(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ls []witness.Log
+	for _, v := range logs {
+		ls = append(ls, witness.Log{Origin: v.Name(), Verifier: v})
+	}
+	ws, err := witness.NewServer(witness.Config{Signer: signer, StateDir: t.TempDir(), Logs: ls})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(ws)
+	t.Cleanup(srv.Close)
+	v, err := fnote.NewVerifierForCosignatureV1(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testWitness{srv: srv, verifier: v, client: witness.NewClient(srv.URL, v, srv.Client())}
+}
+
+func rotationEntry(vkey string) ledger.Entry {
+	return ledger.Entry{Kind: ledger.KindRotation, Time: time.Now().UTC().Truncate(time.Millisecond), Department: "operations",
+		Role: "operator", Policy: 1, Outcome: ledger.OutcomeAllowed, Reason: ledger.ReasonLogKey, Record: ledger.LogKeyDigest(vkey)}
+}
+
+// The log key rotates while appends go on: none fails; the old origin ends with the rotation
+// entry in a witnessed final checkpoint; the new origin begins with the link entry naming that
+// checkpoint's root; every receipt verifies under the history, which a verifier trusting only the
+// first key accepts; a restart with the stored history goes on under the new key.
+func TestRotateKeyUnderLoad(t *testing.T) {
+	env := storetest.Embedded(t)
+	s1, v1, vkey1 := newKey(t, "govhub.test/ledger")
+	s2, v2, vkey2 := newKey(t, "govhub.test/ledger/2")
+	w1, w2 := startWitnessOf(t, "w1.example", v1, v2), startWitnessOf(t, "w2.example", v1, v2)
+	ws := []ledger.Witness{w1.verifier, w2.verifier}
+	first, err := ledger.NewKeys([]ledger.Era{{Key: vkey1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := ledger.New(t.Context(), ledger.Config{Storage: env.Store, Signer: s1, Verifier: v1, Keys: first},
+		ledger.WithIntegrationInterval(5*time.Millisecond), ledger.WithWitnesses(cosigners(w1, w2), 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Shutdown(context.Background())
+
+	var (
+		mu       sync.Mutex
+		receipts []ledger.Receipt
+		stop     atomic.Bool
+		wg       sync.WaitGroup
+		failed   atomic.Int64
+	)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; !stop.Load(); i++ {
+				r, err := l.Append(t.Context(), entry(g*100000+i))
+				if err != nil {
+					failed.Add(1)
+					t.Errorf("Append during the rotation = %v", err)
+					return
+				}
+				mu.Lock()
+				receipts = append(receipts, r)
+				mu.Unlock()
+			}
+		}()
+	}
+	time.Sleep(200 * time.Millisecond)
+	var stored ledger.Era
+	r, era, err := l.RotateKey(t.Context(), rotationEntry(vkey2), s2, vkey2, func(e ledger.Era) error {
+		stored = e
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("RotateKey = %v", err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	stop.Store(true)
+	wg.Wait()
+	if failed.Load() > 0 {
+		t.FailNow()
+	}
+	if era.Start != r.Index+1 || stored.Start != era.Start {
+		t.Fatalf("era starts at %d (stored %d), rotation entry at %d", era.Start, stored.Start, r.Index)
+	}
+	keys := l.Keys()
+	if err := keys.CheckReceipt(r); err != nil || ledger.CheckReceipt(v1, r) != nil {
+		t.Errorf("the rotation entry's receipt is the old key's: %v", err)
+	}
+	var before, after int
+	for _, rc := range receipts {
+		if err := keys.CheckReceipt(rc); err != nil {
+			t.Fatalf("receipt %d: %v", rc.Index, err)
+		}
+		if rc.Index < era.Start {
+			before++
+			if ledger.CheckReceipt(v1, rc) != nil {
+				t.Errorf("receipt %d (before the rotation) not by the old key", rc.Index)
+			}
+		} else {
+			after++
+			if ledger.CheckReceipt(v2, rc) != nil {
+				t.Errorf("receipt %d (after the rotation) not by the new key", rc.Index)
+			}
+		}
+	}
+	if before == 0 || after == 0 {
+		t.Fatalf("%d receipts before the rotation, %d after: the load did not span it", before, after)
+	}
+
+	// The final checkpoint of the old origin, witnessed, and the link entry after it.
+	final, err := ledger.ParseCheckpoint(era.Final, v1)
+	if err != nil || final.Size != era.Start {
+		t.Fatalf("final checkpoint: size %d, %v", final.Size, err)
+	}
+	if err := ledger.CheckCosignatures(era.Final, v1, ws, 2); err != nil {
+		t.Errorf("final checkpoint not witnessed: %v", err)
+	}
+	cp, err := l.WaitCheckpoint(t.Context(), uint64(len(receipts))+2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp.Origin != v2.Name() {
+		t.Errorf("latest checkpoint's origin = %q, want the new %q", cp.Origin, v2.Name())
+	}
+	if err := keys.CheckCosignatures(cp.Note, ws, 2); err != nil {
+		t.Errorf("new origin's checkpoint: %v", err)
+	}
+	link, err := l.Reader().Entry(t.Context(), era.Start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if root, ok := ledger.IsLink(link); !ok || root != final.Root {
+		t.Errorf("entry %d is not the link to the final checkpoint: %q", era.Start, link)
+	}
+	if _, err := keys.ParseCheckpoint(era.Final); err != nil {
+		t.Errorf("the final checkpoint under the history: %v", err)
+	}
+
+	// A verifier trusting only the first key learns the second from the published history.
+	doc := keys.Document()
+	got, err := ledger.ParseKeys(doc, v1, ws, 2)
+	if err != nil {
+		t.Fatalf("ParseKeys = %v", err)
+	}
+	if got.Current().Name() != v2.Name() {
+		t.Errorf("ParseKeys: current key %s", got.Current().Name())
+	}
+	for _, rc := range receipts {
+		if err := got.CheckReceipt(rc); err != nil {
+			t.Fatalf("receipt %d under the parsed history: %v", rc.Index, err)
+		}
+	}
+	// An old-key checkpoint beyond the handover is refused, even though the old key signed it.
+	forged, err := ledger.SignCheckpoint(s1, cp.Size, cp.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := got.ParseCheckpoint(forged.Note); err == nil {
+		t.Error("a checkpoint of the old origin past its final size was accepted")
+	}
+	// A receipt of the new era signed by the old key is refused.
+	if bad, err := l.Sign(era.Start-1, tlog.Hash{}); err == nil {
+		bad.Index = era.Start + 1
+		if got.CheckReceipt(bad) == nil {
+			t.Error("an old-key receipt for an entry of the new era was accepted")
+		}
+	}
+	_, _, vkey3 := newKey(t, "govhub.test/ledger/3")
+	for name, tamper := range map[string]func(m map[string]any){
+		"another first key": func(m map[string]any) {
+			m["eras"].([]any)[0].(map[string]any)["key"] = m["eras"].([]any)[1].(map[string]any)["key"]
+		},
+		"another start": func(m map[string]any) {
+			e := m["eras"].([]any)[1].(map[string]any)
+			e["start"] = e["start"].(float64) + 1
+		},
+		"no proof":        func(m map[string]any) { delete(m["eras"].([]any)[1].(map[string]any), "proof") },
+		"no final":        func(m map[string]any) { delete(m["eras"].([]any)[1].(map[string]any), "final") },
+		"another new key": func(m map[string]any) { m["eras"].([]any)[1].(map[string]any)["key"] = vkey3 },
+		"rotation replaced": func(m map[string]any) {
+			m["eras"].([]any)[1].(map[string]any)["rotation"] = []byte("govhub/entry/v2\n")
+		},
+	} {
+		var m map[string]any
+		if err := json.Unmarshal(doc, &m); err != nil {
+			t.Fatal(err)
+		}
+		tamper(m)
+		bad, _ := json.Marshal(m)
+		if _, err := ledger.ParseKeys(bad, v1, ws, 2); err == nil {
+			t.Errorf("%s: ParseKeys accepted the tampered history", name)
+		}
+	}
+	if _, err := ledger.ParseKeys(doc, v2, nil, 0); err == nil {
+		t.Error("ParseKeys trusted a history whose first key is not the trusted one")
+	}
+
+	// The whole log verifies under the history, not under the first key alone.
+	if _, err := ledger.Verify(t.Context(), env.Store, v1, ledger.WithKeys(keys)); err != nil {
+		t.Errorf("Verify with the history = %v", err)
+	}
+	if _, err := ledger.Verify(t.Context(), env.Store, v1); err == nil {
+		t.Error("Verify under the old key alone passed a log of two origins")
+	}
+
+	// Restarted: with the stored history and the new key it goes on; with the old key alone it
+	// refuses to open.
+	l.Shutdown(t.Context())
+	if _, err := ledger.New(t.Context(), ledger.Config{Storage: env.Store, Signer: s1, Verifier: v1}); err == nil {
+		t.Error("the log opened under the old key alone")
+	}
+	stored.Verifier = nil
+	hist, err := ledger.NewKeys([]ledger.Era{{Key: vkey1}, stored})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l2, err := ledger.New(t.Context(), ledger.Config{Storage: env.Store, Signer: s2, Verifier: v2, Keys: hist},
+		ledger.WithIntegrationInterval(5*time.Millisecond), ledger.WithWitnesses(cosigners(w1, w2), 2))
+	if err != nil {
+		t.Fatalf("reopening with the history = %v", err)
+	}
+	defer l2.Shutdown(context.Background())
+	r2, err := l2.Append(t.Context(), entry(7))
+	if err != nil || ledger.CheckReceipt(v2, r2) != nil {
+		t.Fatalf("append after restart: %v", err)
+	}
+	if _, err := l2.WaitCheckpoint(t.Context(), r2.Index+1); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A rotation whose new era cannot be stored leaves the log on the old key, taking appends.
+func TestRotateKeyPersistFails(t *testing.T) {
+	env := storetest.Embedded(t)
+	s1, v1, vkey1 := newKey(t, "govhub.test/ledger")
+	s2, _, vkey2 := newKey(t, "govhub.test/ledger/2")
+	l := openLog(t, env, s1, v1)
+	appendN(t, l, 20)
+	_, _, err := l.RotateKey(t.Context(), rotationEntry(vkey2), s2, vkey2, func(ledger.Era) error { return errors.New("disk full") })
+	if err == nil {
+		t.Fatal("RotateKey succeeded though its era was not stored")
+	}
+	r, err := l.Append(t.Context(), entry(1))
+	if err != nil || ledger.CheckReceipt(v1, r) != nil {
+		t.Fatalf("after a failed rotation, Append = %v (want a receipt under the old key)", err)
+	}
+	// The origin of the new key may not be reused by an old one, and the entry must name the key.
+	if _, _, err := l.RotateKey(t.Context(), rotationEntry(vkey1), s1, vkey1, func(ledger.Era) error { return nil }); err == nil {
+		t.Error("RotateKey to the current key's origin succeeded")
+	}
+	bad := rotationEntry(vkey2)
+	bad.Record = bytes.Repeat([]byte{1}, 32)
+	if _, _, err := l.RotateKey(t.Context(), bad, s2, vkey2, func(ledger.Era) error { return nil }); err == nil {
+		t.Error("RotateKey with an entry naming another key succeeded")
+	}
+}
