@@ -17,6 +17,7 @@ import (
 //	checkpoint                      the latest published checkpoint (cosigned when the log has witnesses)
 //	tile/<L>/<N>[.p/<W>]            hash tiles, e.g. tile/0/x001/234.p/17
 //	tile/entries/<N>[.p/<W>]        entry bundles
+//	log-keys                        the log key's history (keys.go), a GovHub addition to the API
 //
 // Tiles and bundles are served only within the published tree, with long-lived caching headers
 // (a tile of a given width never changes); the checkpoint may be cached for two seconds. Entry
@@ -35,6 +36,12 @@ func (r *Reader) Handler() http.Handler {
 			return
 		}
 		path := strings.TrimPrefix(req.URL.Path, "/")
+		if path == "log-keys" {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Cache-Control", "public, max-age=2")
+			w.Write(r.keys().Document())
+			return
+		}
 		if path == "checkpoint" {
 			if cp.Note == nil {
 				http.Error(w, "no checkpoint has been cosigned yet", http.StatusServiceUnavailable)

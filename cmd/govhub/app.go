@@ -800,6 +800,7 @@ func (a *app) handler() http.Handler {
 	tiles := a.log.Reader().Handler()
 	bundles := auth.Middleware(a.verifier, onlyKind(auth.KindAuditor, tiles))
 	mux.Handle("GET /checkpoint", tiles)
+	mux.Handle("GET /log-keys", tiles)
 	mux.HandleFunc("GET /tile/", func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/tile/entries/") {
 			bundles.ServeHTTP(w, r)
