@@ -135,7 +135,7 @@ func TestRotateKeyUnderLoad(t *testing.T) {
 	if era.Start != r.Index+1 || stored.Start != era.Start {
 		t.Fatalf("era starts at %d (stored %d), rotation entry at %d", era.Start, stored.Start, r.Index)
 	}
-	keys := l.Keys()
+	keys := l.Reader().Keys()
 	if err := keys.CheckReceipt(r); err != nil || ledger.CheckReceipt(v1, r) != nil {
 		t.Errorf("the rotation entry's receipt is the old key's: %v", err)
 	}
