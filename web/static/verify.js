@@ -934,9 +934,12 @@ export async function fetchKeyHistory(trust, url = LOG_KEYS_PATH) {
   return verifyKeyHistory({ eras: [{ key: trust.logKey }] }, trust);
 }
 
-// trustedLog is what trust says the log key is: trust.logKeys (a verified history), which must
-// start with trust.logKey when both are given, or trust.logKey.
-async function trustedLog(trust) {
+/**
+ * What trust says the log key is, to pass where a log key goes: trust.logKeys (a history
+ * verifyKeyHistory returned), which must start with trust.logKey when both are given, or
+ * trust.logKey. It rejects with a VerifyError at step 'input' otherwise.
+ */
+export async function trustedLog(trust) {
   if (trust.logKeys == null) return trust.logKey;
   const eras = historyEras.get(trust.logKeys);
   if (!eras) fail('input', 'the log key history was not verified by verifyKeyHistory');
