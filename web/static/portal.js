@@ -83,13 +83,16 @@ function trust() {
   return { logKey: config.logKey, witnessKeys: config.witnessKeys || [], quorum: config.quorum || 0, source: 'page' };
 }
 
-// The log key history, verified from trust(): a promise of {history} or {error}, fetched once and
-// again when the keys trusted change or a checkpoint's key is not in it (a rotation since).
+// The log key history, verified from trust(): a promise of {history} or {error}, fetched once, and
+// again when the keys trusted change or a check fails at its signature (the key may have rotated
+// since; at most once every two seconds).
 let keyHistory = null;
+let keyHistoryAt = 0;
 
 function logKeys(again = false) {
-  if (!keyHistory || again) {
+  if (!keyHistory || (again && Date.now() - keyHistoryAt > 2000)) {
     const tr = trust();
+    keyHistoryAt = Date.now();
     keyHistory = fetchKeyHistory({ logKey: tr.logKey, witnessKeys: tr.witnessKeys, quorum: tr.quorum })
       .then((history) => ({ history }), (error) => ({ error }));
   }
