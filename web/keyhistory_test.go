@@ -621,3 +621,144 @@ func TestKeyHistoryInBrowser(t *testing.T) {
 		}
 	}
 }
+
+// A page open while the log key rotates, against a real log's read API (ledger.Reader.Handler
+// serving /checkpoint and /log-keys): before the rotation the history has one era; after it,
+// the new origin's checkpoint fails under that history, and the history fetched again verifies it,
+// with every receipt of both eras and the citizen's old entry proved in the new tree, consistent
+// with the checkpoint the page verified before the rotation.
+func TestKeyHistoryLiveInBrowser(t *testing.T) {
+	ctx := t.Context()
+	env := storetest.Embedded(t)
+	s1, v1, vkey1 := logKey(t, "govhub.example/ledger")
+	s2, _, vkey2 := logKey(t, "govhub.example/ledger/2")
+	first, err := ledger.NewKeys([]ledger.Era{{Key: vkey1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := ledger.New(ctx, ledger.Config{Storage: env.Store, Signer: s1, Verifier: v1, Keys: first}, ledger.WithIntegrationInterval(5*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Shutdown(context.Background())
+
+	mux := http.NewServeMux()
+	mux.Handle("/static/", http.StripPrefix("/static/", http.FileServerFS(web.Static())))
+	mux.Handle("GET /checkpoint", l.Reader().Handler())
+	mux.Handle("GET /log-keys", l.Reader().Handler())
+	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write([]byte(testPage))
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	bctx := browser.Tab(t, "web")
+	if err := chromedp.Do(bctx, chromedp.Navigate(srv.URL+"/")); err != nil {
+		t.Fatal(err)
+	}
+	webtest.WaitFor(t, bctx, `window.verifyjs !== undefined`, 30*time.Second, "the test page to load verify.js")
+
+	const citizen = "C000007"
+	salt := seeded("live salt")
+	var receipts []keyReceipt
+	entries := map[uint64][]byte{}
+	add := func(i int, s []byte) ledger.Receipt {
+		e := accessEntry(i, s, citizen)
+		r, err := l.Append(ctx, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries[r.Index], _ = ledger.FormatEntry(e)
+		receipts = append(receipts, receiptOf(r))
+		return r
+	}
+	add(0, nil)
+	mine := add(1, salt)
+	last := add(2, nil)
+	before, err := l.WaitCheckpoint(ctx, last.Index+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := trust{LogKey: vkey1, WitnessKeys: []string{}}
+	var step1 struct {
+		Eras    int
+		Error   string
+		Size    string
+		Receipt string
+	}
+	eval(t, bctx, `(async () => {
+		const v = window.verifyjs;
+		try {
+			window.history1 = await v.fetchKeyHistory(`+mustJSON(t, tr)+`);
+			window.previous = await (await fetch('/checkpoint', {cache: 'no-store'})).text();
+			const cp = await v.verifyCheckpoint(window.previous, window.history1);
+			await v.verifyReceipt(`+mustJSON(t, receipts[1])+`, window.history1);
+			return {Eras: window.history1.eras.length, Size: String(cp.size)};
+		} catch (e) { return {Error: e.step + ': ' + e.message}; }
+	})()`, &step1)
+	if step1.Error != "" || step1.Eras != 1 || step1.Size != strconv.FormatUint(before.Size, 10) {
+		t.Fatalf("before the rotation: %+v, want one era and the checkpoint of size %d", step1, before.Size)
+	}
+
+	rot := ledger.Entry{Kind: ledger.KindRotation, Time: time.Now().UTC().Truncate(time.Millisecond), Department: "operations",
+		Role: "operator", Policy: 3, Outcome: ledger.OutcomeAllowed, Reason: ledger.ReasonLogKey, Record: ledger.LogKeyDigest(vkey2)}
+	rr, era, err := l.RotateKey(ctx, rot, s2, vkey2, func(ledger.Era) error { return nil })
+	if err != nil {
+		t.Fatalf("RotateKey = %v", err)
+	}
+	receipts = append(receipts, receiptOf(rr))
+	for i := 3; i < 6; i++ {
+		last = add(i, nil)
+	}
+	after, err := l.WaitCheckpoint(ctx, last.Index+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs, err := l.Reader().ProveInclusion(ctx, mine.Index, after.Size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, err := l.Reader().ProveConsistency(ctx, before.Size, after.Size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proof := proofInput{Entry: string(entries[mine.Index]), Salt: hex.EncodeToString(salt), CitizenID: citizen, Index: mine.Index,
+		Proof: b64s(hs), Checkpoint: string(after.Note), Consistency: b64s(cons)}
+	var step2 struct {
+		Stale    string
+		Eras     []string
+		Served   string
+		Receipts []string
+		Proof    string
+	}
+	eval(t, bctx, `(async () => {
+		const v = window.verifyjs, out = {Receipts: []};
+		const run = async (f) => { try { await f(); return ''; } catch (e) { return e.step + ': ' + e.message; } };
+		const latest = await (await fetch('/checkpoint', {cache: 'no-store'})).text();
+		out.Stale = await run(() => v.verifyCheckpoint(latest, window.history1));
+		const h = await v.fetchKeyHistory(`+mustJSON(t, tr)+`);
+		out.Eras = h.eras.map((e) => e.origin + ' ' + e.start);
+		out.Served = await run(() => v.verifyCheckpoint(latest, h));
+		for (const r of `+mustJSON(t, receipts)+`) out.Receipts.push(await run(() => v.verifyReceipt(r, h)));
+		const r = await v.verifyAccessProof(`+mustJSON(t, proof)+`, {logKey: `+mustJSON(t, vkey1)+`, logKeys: h, previous: window.previous});
+		out.Proof = r.ok ? '' : r.step + ': ' + r.message;
+		return out;
+	})()`, &step2)
+	if !strings.HasPrefix(step2.Stale, "signature: ") {
+		t.Errorf("the new origin's checkpoint under the history fetched before the rotation = %q, want refused at signature", step2.Stale)
+	}
+	if want := []string{v1.Name() + " 0", "govhub.example/ledger/2 " + strconv.FormatUint(era.Start, 10)}; !slices.Equal(step2.Eras, want) {
+		t.Errorf("the history fetched after the rotation = %v, want %v", step2.Eras, want)
+	}
+	if step2.Served != "" {
+		t.Errorf("the served checkpoint under the new history: %s", step2.Served)
+	}
+	for i, r := range receipts {
+		if step2.Receipts[i] != "" {
+			t.Errorf("receipt %d: %s", r.Index, step2.Receipts[i])
+		}
+	}
+	if step2.Proof != "" {
+		t.Errorf("the citizen's old entry in the new tree, consistent with the checkpoint seen before: %s", step2.Proof)
+	}
+}
