@@ -184,9 +184,9 @@ func TestKeysRotateRefusals(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "403") {
 		t.Errorf("keys rotate with a clerk's token = %v, want 403", err)
 	}
-	err = run(t.Context(), []string{"keys", "rotate", "--hub", srv.URL, "--token", h.token(operator), "--key", "log"}, &out, &errOut)
+	err = run(t.Context(), []string{"keys", "rotate", "--hub", srv.URL, "--token", h.token(operator), "--key", "ledger"}, &out, &errOut)
 	if err == nil || !strings.Contains(err.Error(), "choices: master") {
-		t.Errorf("keys rotate --key log = %v, want the choices", err)
+		t.Errorf("keys rotate --key ledger = %v, want the choices", err)
 	}
 	if fileExists(filepath.Join(h.dir, "keys", "master-2.key")) {
 		t.Errorf("a refused rotation wrote a key")
