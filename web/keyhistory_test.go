@@ -234,7 +234,7 @@ func makeKeyVectors(t *testing.T) keyVectors {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v.History = string(l.Keys().Document())
+	v.History = string(l.Reader().Keys().Document())
 	v.Checkpoints = []string{string(cpOld.Note), string(era.Final), string(cpNew.Note)}
 
 	proof := func(index uint64, cp ledger.Checkpoint, previous *ledger.Checkpoint) keyProof {
