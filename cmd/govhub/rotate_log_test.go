@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -153,62 +152,18 @@ func TestLogKeyRotationUnderLoad(t *testing.T) {
 	}
 
 	// Load: 4 clients reading and updating tax values of random citizens.
-	var (
-		requests, failures atomic.Int64
-		firstFailure       atomic.Value
-		stop               = make(chan struct{})
-		wg                 sync.WaitGroup
-		lastIndex          atomic.Uint64
-		slowest            atomic.Int64
-	)
-	for w := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; ; i += 4 {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				id := ids[i%len(ids)]
-				var res result
-				began := time.Now()
-				if i%3 == 0 {
-					res = h.query(tax, updateTax, map[string]any{"id": id, "income": 91000000 + i})
-				} else {
-					res = h.query(tax, taxQuery, map[string]any{"id": id})
-				}
-				if d := int64(time.Since(began)); d > slowest.Load() {
-					slowest.Store(d)
-				}
-				requests.Add(1)
-				if len(res.Errors) > 0 {
-					failures.Add(1)
-					firstFailure.CompareAndSwap(nil, fmt.Sprintf("%s: %+v", id, res.Errors))
-					continue
-				}
-				if idx := receiptIndex(res); idx > lastIndex.Load() {
-					lastIndex.Store(idx)
-				}
-			}
-		}()
-	}
+	load := startTaxLoad(h, tax, ids, 91000000)
 	time.Sleep(300 * time.Millisecond)
 	out.Reset()
 	began := time.Now()
 	err = run(t.Context(), []string{"keys", "rotate", "--key", "log", "--data-dir", h.dir, "--hub", srv.URL, "--token", op}, &out, io.Discard)
 	took := time.Since(began)
 	time.Sleep(500 * time.Millisecond)
-	close(stop)
-	wg.Wait()
+	load.finish(t)
 	if err != nil {
 		t.Fatalf("keys rotate --key log = %v\n%s", err, out.String())
 	}
-	t.Logf("%d requests around the rotation (which took %v; the slowest request %v)\n%s", requests.Load(), took.Round(time.Millisecond), time.Duration(slowest.Load()).Round(time.Millisecond), out.String())
-	if f := failures.Load(); f > 0 {
-		t.Fatalf("%d of %d requests failed during the rotation; first: %v", f, requests.Load(), firstFailure.Load())
-	}
+	t.Logf("%d requests around the rotation (which took %v; the slowest request %v)\n%s", load.requests.Load(), took.Round(time.Millisecond), time.Duration(load.slowest.Load()).Round(time.Millisecond), out.String())
 	if !strings.Contains(out.String(), "log key rotated: new key "+newKey) {
 		t.Errorf("keys rotate printed:\n%s", out.String())
 	}
@@ -241,10 +196,10 @@ func TestLogKeyRotationUnderLoad(t *testing.T) {
 	if err := os.WriteFile(histFile, doc, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if lastIndex.Load() < eras[1].Start {
-		t.Fatalf("the load's last entry %d is before the new key's start %d: the load did not span the rotation", lastIndex.Load(), eras[1].Start)
+	if load.lastIndex.Load() < eras[1].Start {
+		t.Fatalf("the load's last entry %d is before the new key's start %d: the load did not span the rotation", load.lastIndex.Load(), eras[1].Start)
 	}
-	h.waitPublished(lastIndex.Load() + 1)
+	h.waitPublished(load.lastIndex.Load() + 1)
 	cp, err := hist.ParseCheckpoint(get("/checkpoint"))
 	if err != nil || cp.Origin != "govhub.test/ledger/2" {
 		t.Fatalf("the published checkpoint: origin %q, %v", cp.Origin, err)
@@ -261,7 +216,7 @@ func TestLogKeyRotationUnderLoad(t *testing.T) {
 	if err := checkReceipt(oldReceipt, "--log-keys", histFile); err != nil {
 		t.Errorf("check-receipt of a receipt from before the rotation, with the history = %v", err)
 	}
-	newReceipt := receiptOf(lastIndex.Load())
+	newReceipt := receiptOf(load.lastIndex.Load())
 	if err := checkReceipt(newReceipt, "--log-keys", histFile); err != nil {
 		t.Errorf("check-receipt of a receipt from after the rotation, with the history = %v", err)
 	}
