@@ -1,16 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/govhub/govhub/demo"
 	"github.com/govhub/govhub/web/webtest"
 )
 
@@ -129,6 +132,121 @@ func TestCertificatePageAfterLogKeyRotation(t *testing.T) {
 			t.Errorf("certificate %s: the page says %s: %s", id, out.State, out.Text)
 		} else {
 			t.Logf("certificate %s: %s", id, out.Checks)
+		}
+	}
+}
+
+// On a hub with two witnesses (quorum 2), after a prepared rotation of the log key, the portal
+// verifies the citizen's accesses from both sides of it, the history's final checkpoint cosigned
+// by both witnesses; with a witness key pasted that did not cosign it, the history no longer
+// verifies and every check fails closed at step "keys", even that of an access from before.
+func TestPortalWithWitnessesAfterLogKeyRotation(t *testing.T) {
+	dir := t.TempDir()
+	h := &testHub{t: t, dir: filepath.Join(dir, "hub"), gen: demo.NewGenerator(testSeed)}
+	k, err := loadKeys(h.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstKey := k.log.VerifierKey
+	cfg := h.config()
+	type wit struct {
+		keyFile, state string
+		srv            *swappable
+	}
+	var wits []wit
+	startWitness := func(w wit, logKeys ...string) {
+		srv, _, err := newWitness(w.keyFile, logKeys, w.state, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.srv.set(srv)
+	}
+	for _, name := range []string{"w1.tax.example", "w2.health.example"} {
+		w := wit{keyFile: filepath.Join(dir, name+".key"), state: filepath.Join(dir, name+"-state"), srv: &swappable{}}
+		var out bytes.Buffer
+		if err := run(t.Context(), []string{"keygen", "--name", name, "--out", w.keyFile}, &out, &out); err != nil {
+			t.Fatalf("keygen: %v", err)
+		}
+		startWitness(w, firstKey)
+		hs := httptest.NewServer(w.srv)
+		t.Cleanup(hs.Close)
+		cfg.Witnesses = append(cfg.Witnesses, witnessConfig{URL: hs.URL, VerifierKey: strings.TrimSpace(out.String())})
+		wits = append(wits, w)
+	}
+	cfg.WitnessQuorum = 2
+	a, err := openApp(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.app, h.handler = a, a.handler()
+	t.Cleanup(h.close)
+	if err := seedDemo(t.Context(), a, 5, testSeed); err != nil {
+		t.Fatal(err)
+	}
+	r := h.query(h.token(housingClerk), exampleQuery, map[string]any{"id": demoCitizen})
+	h.receiptEntry(r)
+	oldIndex := receiptIndex(r)
+
+	// Prepared, added to the witnesses, rotated.
+	prep, err := h.app.rotateLogKey(t.Context(), operator, true)
+	if err != nil {
+		t.Fatalf("rotateLogKey(prepare) = %v", err)
+	}
+	for _, w := range wits {
+		startWitness(w, firstKey, prep.KeyID)
+	}
+	rot, err := h.app.rotateLogKey(t.Context(), operator, false)
+	if err != nil {
+		t.Fatalf("rotateLogKey = %v", err)
+	}
+	r = h.query(h.token(housingClerk), exampleQuery, map[string]any{"id": demoCitizen})
+	h.receiptEntry(r)
+	newIndex := receiptIndex(r)
+	if newIndex < rot.Start {
+		t.Fatalf("the read after the rotation is entry %d, before the new era's start %d", newIndex, rot.Start)
+	}
+	h.waitPublished(newIndex + 1)
+
+	srv := httptest.NewServer(h.app.handler())
+	t.Cleanup(srv.Close)
+	var br webtest.Browser
+	t.Cleanup(br.Close)
+	tab := br.IsolatedTab(t, "cmd/govhub")
+	do(t, tab, "preferring English", webtest.AcceptLanguage("en"))
+	webtest.Navigate(t, tab, srv.URL+"/portal#token="+h.token(citizenOne))
+	wait(t, tab, `!document.querySelector('#app').hidden && document.querySelector('#live').dataset.state === 'on'`, "the access log, live")
+	type res struct{ State, Step, Text string }
+	verify := func(index uint64, what string) res {
+		t.Helper()
+		card := fmt.Sprintf(`#access-list > li[data-index="%d"]`, index)
+		do(t, tab, "showing the log", chromedp.Click(chromedp.CSS("#tab-accesses")))
+		wait(t, tab, `!!document.querySelector('`+card+`')`, fmt.Sprintf("the access at %d", index))
+		do(t, tab, "verifying "+what, chromedp.Click(chromedp.CSS(card+` button[data-action="verify"]`)))
+		wait(t, tab, `['ok', 'fail'].includes(document.querySelector('`+card+` .verify-result').dataset.state)`, "the verification result "+what)
+		return js[res](t, tab, `(() => { const e = document.querySelector('`+card+` .verify-result');
+			return {State: e.dataset.state, Step: e.dataset.step, Text: e.textContent}; })()`)
+	}
+	for _, index := range []uint64{newIndex, oldIndex} {
+		if v := verify(index, "with the page's keys"); v.State != "ok" || !strings.Contains(v.Text, "w1.tax.example") || !strings.Contains(v.Text, "w2.health.example") {
+			failf(t, tab, "the access at %d (the new era starts at %d): %+v, want Verified, cosigned by both witnesses", index, rot.Start, v)
+		}
+	}
+
+	// A key published elsewhere that names w1 but is not w1's key: the old key's final checkpoint
+	// has no cosignature by it, so the history does not verify.
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"keygen", "--name", "w1.tax.example", "--out", filepath.Join(t.TempDir(), "wrong.key")}, &out, &out); err != nil {
+		t.Fatalf("keygen: %v", err)
+	}
+	do(t, tab, "pasting a wrong witness key",
+		chromedp.Click(chromedp.CSS("#tab-trust")),
+		chromedp.SetValue(chromedp.CSS("#own-witness-keys"), strings.TrimSpace(out.String())),
+		chromedp.SetValue(chromedp.CSS("#own-quorum"), "1"),
+		chromedp.Click(chromedp.CSS(`#trust-form button[type="submit"]`)))
+	wait(t, tab, `document.querySelector('#trust-quorum').textContent === '1' && !!document.querySelector('#trust-log [data-keys="refused"]')`, "the history refused in the keys tab")
+	for _, index := range []uint64{newIndex, oldIndex} {
+		if v := verify(index, "with the pasted key"); v.State != "fail" || v.Step != "keys" || !strings.Contains(v.Text, "key history") {
+			failf(t, tab, "the access at %d with a wrong pasted witness key: %+v, want it to fail at the key history, in words", index, v)
 		}
 	}
 }
