@@ -592,7 +592,7 @@ async function parseKeys(logKey, witnessKeys) {
       fail('input', `a witness key: ${e.message}`);
     }
   }
-  return { eras, log: eras[0].log, witnesses };
+  return { eras, witnesses };
 }
 
 // checkSignature verifies the log's signature on a parsed note, by the key of the era whose origin
@@ -692,6 +692,11 @@ export async function verifyCheckpoint(noteText, logKey, witnessKeys = [], quoru
 // newest era), and rejects with a VerifyError at step 'keys'. Pass the history where a log key
 // goes (verifyCheckpoint's logKey, verifyReceipt's, trust.logKeys of verifyAccessProof): only an
 // object this module verified is taken.
+//
+// web/testdata/log_keys.json holds the history of a real log rotated once (made by ledger.Log's
+// RotateKey on the embedded store, witnessed by two ledger/witness servers), with receipts,
+// checkpoints and access proofs of both eras and signatures the history must refuse; the Go
+// reference and this module are both checked against it.
 
 /** The step of a key history that does not verify. */
 export const KEY_HISTORY_STEP = 'keys';
