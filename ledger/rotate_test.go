@@ -255,6 +255,15 @@ func TestRotateKeyUnderLoad(t *testing.T) {
 	if _, err := ledger.Verify(t.Context(), env.Store, v1); err == nil {
 		t.Error("Verify under the old key alone passed a log of two origins")
 	}
+	// A history that does not match the log's handover (its start one entry late) is refused.
+	shifted := era
+	shifted.Start++
+	shifted.Verifier = nil
+	if late, err := ledger.NewKeys([]ledger.Era{{Key: vkey1}, shifted}); err != nil {
+		t.Fatal(err)
+	} else if _, err := ledger.Verify(t.Context(), env.Store, v1, ledger.WithKeys(late)); err == nil {
+		t.Error("Verify passed under a history whose handover is not where the log has it")
+	}
 
 	// Restarted: with the stored history and the new key it goes on; with the old key alone it
 	// refuses to open.
