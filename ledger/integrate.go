@@ -45,12 +45,12 @@ func (l *Log) load(ctx context.Context) error {
 			return fmt.Errorf("ledger: tree state root differs from its own checkpoint at size %d", st.Size)
 		}
 	} else {
-		// An empty log still gets a signed checkpoint, so that there is always a latest one.
-		s, err := l.signerForSize(0)
-		if err != nil {
-			return err
-		}
-		if cp, err = SignCheckpoint(s, 0, root); err != nil {
+		// An empty log still gets a signed checkpoint, so that there is always a latest one;
+		// unsigned (Note nil, as before anything is published) where this instance holds only a
+		// later key than the first (a store being restored from its batches).
+		if s, err := l.signerForSize(0); err != nil {
+			cp = Checkpoint{Origin: l.keys().eras[0].Verifier.Name(), Root: root}
+		} else if cp, err = SignCheckpoint(s, 0, root); err != nil {
 			return err
 		}
 	}
@@ -180,7 +180,12 @@ func (l *Log) integrate(ctx context.Context) error {
 	old := l.state
 	t := l.tree
 	limit := l.eraLimit(old.Size)
-	for n := 0; n < 4096 && t.size() < limit; n++ { // at most ~1M entries a round
+	for n := 0; t.size() < limit; n++ {
+		if n >= 4096 { // at most ~1M entries a round, if this instance can sign where it stops
+			if _, err := l.checkpointSigner(t.size()); err == nil {
+				break
+			}
+		}
 		next := t.size()
 		l.mu.Lock()
 		b, ok := l.fresh[next]
@@ -220,11 +225,7 @@ func (l *Log) integrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	signer, err := l.signerForSize(t.size())
-	if err != nil {
-		return err
-	}
-	cp, err := SignCheckpoint(signer, t.size(), root)
+	cp, err := l.checkpointAt(t.size(), root)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // Rotating the log key (the protocol is in keys.go): the key state, and RotateKey, which the
@@ -111,6 +112,46 @@ func (l *Log) eraLimit(n uint64) uint64 {
 		}
 	}
 	return ^uint64(0)
+}
+
+// checkpointSigner is how the integrator gets the checkpoint of a tree of size n: nil and no
+// error when n is where a later key starts (the earlier key's final checkpoint is in the history,
+// signed and cosigned already: an instance holding only the newest key, a restored hub say,
+// integrates through a handover), else the signer of size n.
+func (l *Log) checkpointSigner(n uint64) (note.Signer, error) {
+	if _, ok := l.finalAt(n); ok {
+		return nil, nil
+	}
+	return l.signerForSize(n)
+}
+
+// finalAt returns the final checkpoint of the era that ends at size n, if a later era starts there.
+func (l *Log) finalAt(n uint64) (Checkpoint, bool) {
+	k := l.keys()
+	for i := 1; i < len(k.eras); i++ {
+		if k.eras[i].Start == n && len(k.eras[i].Final) > 0 {
+			cp, err := ParseCheckpoint(k.eras[i].Final, k.eras[i-1].Verifier)
+			return cp, err == nil
+		}
+	}
+	return Checkpoint{}, false
+}
+
+// checkpointAt is the checkpoint of the integrated tree of size n with the given root: the
+// history's final checkpoint where an era ends at n (its root must be this one), else one signed
+// now with the key of size n.
+func (l *Log) checkpointAt(n uint64, root tlog.Hash) (Checkpoint, error) {
+	if final, ok := l.finalAt(n); ok {
+		if final.Root != root {
+			return Checkpoint{}, fmt.Errorf("ledger: the tree of size %d hashes to %s, but the final checkpoint of the key history says %s", n, root, final.Root)
+		}
+		return final, nil
+	}
+	s, err := l.signerForSize(n)
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	return SignCheckpoint(s, n, root)
 }
 
 // parseCheckpoint verifies a stored checkpoint under the key history, reading it again once if

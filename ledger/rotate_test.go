@@ -485,3 +485,61 @@ func TestRotateKeyFollowedByAnotherInstance(t *testing.T) {
 		t.Fatalf("b's own checkpoint: %q, %v", cp.Origin, err)
 	}
 }
+
+// A log that holds only the newest key (a hub restored from its batches, say) integrates through
+// a handover: at the start of the new key the history's final checkpoint stands for the one it
+// cannot sign, and everything after is signed with the new key.
+func TestRotateKeyIntegratedWithTheNewKeyOnly(t *testing.T) {
+	src := newMemStorage()
+	s1, v1, vkey1 := newKey(t, "govhub.test/ledger")
+	s2, v2, vkey2 := newKey(t, "govhub.test/ledger/2")
+	first, err := ledger.NewKeys([]ledger.Era{{Key: vkey1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := ledger.New(t.Context(), ledger.Config{Storage: src, Signer: s1, Verifier: v1, Keys: first}, ledger.WithIntegrationInterval(5*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, l, 30)
+	_, era, err := l.RotateKey(t.Context(), rotationEntry(vkey2), s2, vkey2, func(ledger.Era) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, l, 30)
+	hist := l.Reader().Keys()
+	l.Shutdown(context.Background())
+
+	// Only the batches, in a new store, opened with the new key alone.
+	dst := newMemStorage()
+	for first := uint64(0); ; {
+		b, err := src.ReadBatch(t.Context(), first)
+		if errors.Is(err, ledger.ErrNotFound) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := dst.AddBatch(t.Context(), b); err != nil {
+			t.Fatal(err)
+		}
+		first = b.End()
+	}
+	l2, err := ledger.New(t.Context(), ledger.Config{Storage: dst, Signer: s2, Verifier: v2, Keys: hist}, ledger.WithIntegrationInterval(5*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l2.Shutdown(context.Background())
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	cp, err := l2.WaitCheckpoint(ctx, era.Start+31)
+	if err != nil {
+		t.Fatalf("the new-key-only log did not integrate past the handover at %d: %v", era.Start, err)
+	}
+	if cp.Origin != v2.Name() {
+		t.Errorf("its checkpoint is of origin %q", cp.Origin)
+	}
+	if _, err := ledger.Verify(t.Context(), dst, v1, ledger.WithKeys(hist)); err != nil {
+		t.Errorf("Verify = %v", err)
+	}
+}
