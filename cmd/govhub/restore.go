@@ -6,6 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -13,6 +16,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/govhub/govhub/auth"
+	"github.com/govhub/govhub/crypto/keys"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/mirror"
 	"github.com/govhub/govhub/store"
@@ -25,6 +29,11 @@ import (
 // that the store's records do not reflect (made after the backup) is listed, by citizen, dataset
 // and fields, so that the owning departments know what to enter again: those records are refused as
 // rolled back (ARCHITECTURE §1.8) until they are.
+//
+// A log whose key was rotated is restored the same way: the mirrors serve the log key history
+// (GET …/log-keys), which is taken only if it verifies from the trusted first key (--log-key, by
+// default the data directory's keys/log.key) with the witnesses' quorum; the copy is verified
+// under it, and it is written to keys/log.history.json (mode 0600) for the restored hub.
 
 func cmdLedgerRestore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("ledger restore", flag.ContinueOnError)
@@ -37,6 +46,7 @@ func cmdLedgerRestore(ctx context.Context, args []string, stdout, stderr io.Writ
 	quorum := fs.Int("quorum", 0, "how many of the --witness-key witnesses must have cosigned (default: all given)")
 	token := fs.String("token", "", "bearer token for the mirrors' entry bundles (default: an auditor token minted with the data directory's restored issuer key)")
 	quiet := fs.Bool("quiet", false, "print no progress line")
+	firstKey := fs.String("log-key", "", "the log's first verifier key, trusted; later keys are taken from the mirrors' log key history only if it verifies from this one (default: the data directory's keys/log.key)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -50,6 +60,12 @@ func cmdLedgerRestore(ctx context.Context, args []string, stdout, stderr io.Writ
 	k, err := logKey(cfg.DataDir)
 	if err != nil {
 		return fmt.Errorf("%w (restore the keys first: govhub keys restore)", err)
+	}
+	first := k.Verifier
+	if *firstKey != "" {
+		if first, err = note.NewVerifier(*firstKey); err != nil {
+			return &exitError{2, fmt.Errorf("--log-key: %w", err)}
+		}
 	}
 	var ws []note.Verifier
 	for _, wk := range witnessKeys {
@@ -77,8 +93,13 @@ func cmdLedgerRestore(ctx context.Context, args []string, stdout, stderr io.Writ
 		return err
 	}
 	defer st.close(context.WithoutCancel(ctx))
-	// What the store holds already (from a backup, or nothing): integrated first, as a hub would.
-	lg, err := st.openLedger(ctx, k)
+	// What the store holds already (from a backup, or nothing): integrated first, as a hub would,
+	// under the data directory's log key history if it has one.
+	held, err := readLogHistory(cfg.DataDir, first, ws, q)
+	if err != nil {
+		return err
+	}
+	lg, err := openLedgerKeys(ctx, st, cfg.DataDir, k, held)
 	if err != nil {
 		return err
 	}
@@ -96,34 +117,54 @@ func cmdLedgerRestore(ctx context.Context, args []string, stdout, stderr io.Writ
 	var (
 		best    ledger.Checkpoint
 		entries [][]byte
+		hist    ledger.Keys
 		bestURL string
 	)
 	for _, url := range from {
 		report := prog.stage("reading "+url+":", "entries")
-		cp, es, err := mirror.Copy(ctx, url, mirror.CopyConfig{Log: k.Verifier, Witnesses: ws, Quorum: q, Trusted: trusted,
+		snap, err := mirror.Copy(ctx, url, mirror.CopyConfig{Log: first, Witnesses: ws, Quorum: q, Trusted: trusted,
 			Token: func() (string, error) { return tok, nil }, Progress: report})
 		prog.clear()
+		if err == nil && !extendsHistory(snap.Keys, held) {
+			err = fmt.Errorf("its log key history (%d keys) does not extend the data directory's (%d keys)", len(snap.Keys.Eras()), len(held.Eras()))
+		}
 		if err != nil {
 			fmt.Fprintf(stdout, "  %s: refused: %v\n", url, err)
 			continue
 		}
-		fmt.Fprintf(stdout, "  %s: %d entries, verified\n", url, cp.Size)
+		cp := snap.Checkpoint
+		fmt.Fprintf(stdout, "  %s: %d entries, verified under %d log keys\n", url, cp.Size, len(snap.Keys.Eras()))
 		if cp.Size > best.Size || entries == nil {
-			best, entries, bestURL = cp, es, url
+			best, entries, hist, bestURL = cp, snap.Entries, snap.Keys, url
 		}
 	}
 	if entries == nil {
 		return errors.New("no mirror gave a copy that verifies and extends the store's ledger")
 	}
+	if len(hist.Eras()) > len(held.Eras()) {
+		path := cfg.path("keys", logHistoryFile)
+		if err := keys.Replace(path, hist.Document()); err != nil {
+			return fmt.Errorf("writing the log key history: %w", err)
+		}
+		fmt.Fprintf(stdout, "the log key was rotated: wrote its history (%d keys, newest %s from entry %d) to %s\n",
+			len(hist.Eras()), hist.Current().Name(), hist.Eras()[len(hist.Eras())-1].Start, path)
+	}
 	if best.Size == trusted.Size {
 		fmt.Fprintf(stdout, "the longest copy (%s) adds nothing: the store's ledger is complete\n", bestURL)
 	} else {
 		const chunk = 256
-		for first := trusted.Size; first < best.Size; first += chunk {
+		for first := trusted.Size; first < best.Size; {
 			end := min(first+chunk, best.Size)
+			if end < best.Size && eraStarts(hist)[end] {
+				// An integration round stops at a batch ending where a log key's era starts, to
+				// sign the previous key's final checkpoint, which the restored hub cannot: the
+				// mirrors gave it already (the history). So no batch ends there.
+				end++
+			}
 			if err := st.ledgerStore.AddBatch(ctx, ledger.Batch{First: first, Leaves: entries[first:end]}); err != nil {
 				return fmt.Errorf("storing entries %d to %d: %w", first, end, err)
 			}
+			first = end
 		}
 		fmt.Fprintf(stdout, "appended entries %d to %d from %s; the hub integrates them at its next start\n", trusted.Size, best.Size-1, bestURL)
 	}
@@ -142,9 +183,46 @@ func cmdLedgerRestore(ctx context.Context, args []string, stdout, stderr io.Writ
 	}, stdout); err != nil {
 		return err
 	}
+	if len(hist.Eras()) > 1 {
+		return verifyRestoredKeys(ctx, st, cfg.DataDir, k, hist, stdout)
+	}
 	st.close(context.WithoutCancel(ctx))
 	fmt.Fprintln(stdout, "verifying the ledger and every record:")
 	return verifyRestored(ctx, cfg, true, stdout, stderr)
+}
+
+// eraStarts are the indexes where a log key after the first starts.
+func eraStarts(k ledger.Keys) map[uint64]bool {
+	out := map[uint64]bool{}
+	for _, e := range k.Eras()[1:] {
+		out[e.Start] = true
+	}
+	return out
+}
+
+// verifyRestoredKeys integrates a restored ledger whose key was rotated under its history (the
+// newest key signing, never an earlier one past its final checkpoint) and verifies every entry
+// and checkpoint under the history.
+func verifyRestoredKeys(ctx context.Context, st *storage, dataDir string, first keys.NoteKey, hist ledger.Keys, stdout io.Writer) error {
+	lg, err := openLedgerKeys(ctx, st, dataDir, first, hist)
+	if err != nil {
+		return fmt.Errorf("the entries are in the store, but they cannot be integrated: %w", err)
+	}
+	if err := lg.WaitCaughtUp(ctx); err != nil {
+		lg.Shutdown(context.WithoutCancel(ctx))
+		return err
+	}
+	if err := lg.Shutdown(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "verifying the ledger under the log key history:")
+	rep, err := ledger.Verify(ctx, st.ledgerStore, first.Verifier, ledger.WithKeys(hist))
+	if err != nil {
+		return fmt.Errorf("the restored ledger does not verify: %w", err)
+	}
+	fmt.Fprintf(stdout, "OK: %d entries, %d checkpoints verified; tree size %d, root %s\n", rep.Entries, rep.Checkpoints, rep.TreeSize, rep.Root)
+	fmt.Fprintln(stdout, "the record pass is left to `govhub ledger verify` on the restored data directory")
+	return nil
 }
 
 // reportMissedUpdates lists the allowed updates among entries[from:] (appended from the mirrors:
@@ -194,4 +272,66 @@ func reportMissedUpdates(ctx context.Context, st interface {
 		fmt.Fprintf(stdout, "%d more updates concern citizens the store does not know (registered after its backup); the entries do not name them\n", unknown)
 	}
 	return nil
+}
+
+// logHistoryFile is the log key history (ledger.Keys.Document) in a data directory's keys/.
+const logHistoryFile = "log.history.json"
+
+// readLogHistory reads the data directory's log key history, verified from the trusted first key
+// with quorum of the witnesses; without one, the first key alone.
+func readLogHistory(dataDir string, first note.Verifier, ws []note.Verifier, quorum int) (ledger.Keys, error) {
+	path := config{DataDir: dataDir}.path("keys", logHistoryFile)
+	doc, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return ledger.SingleKey(first), nil
+	}
+	if err != nil {
+		return ledger.Keys{}, err
+	}
+	k, err := ledger.ParseKeys(doc, first, ws, quorum)
+	if err != nil {
+		return ledger.Keys{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return k, nil
+}
+
+// extendsHistory reports whether k begins with every key of held, at the same starts.
+func extendsHistory(k, held ledger.Keys) bool {
+	ke, he := k.Eras(), held.Eras()
+	if len(ke) < len(he) {
+		return false
+	}
+	for i, e := range he {
+		if ke[i].Verifier.Name() != e.Verifier.Name() || ke[i].Verifier.KeyHash() != e.Verifier.KeyHash() || ke[i].Start != e.Start {
+			return false
+		}
+	}
+	return true
+}
+
+// openLedgerKeys opens the store's ledger as storage.openLedger does, under the key history k: with
+// the first key alone, first signs; otherwise the key file of keys/ (log*.key) whose verifier is the
+// newest key of k.
+func openLedgerKeys(ctx context.Context, st *storage, dataDir string, first keys.NoteKey, k ledger.Keys) (*ledger.Log, error) {
+	if len(k.Eras()) < 2 {
+		return st.openLedger(ctx, first)
+	}
+	cur := k.Current()
+	files, err := filepath.Glob(config{DataDir: dataDir}.path("keys", "log*.key"))
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		nk, err := keys.ReadNote(f)
+		if err != nil || nk.Verifier.Name() != cur.Name() || nk.Verifier.KeyHash() != cur.KeyHash() {
+			continue
+		}
+		var opts []ledger.Option
+		if st.server != nil {
+			opts = append(opts, ledger.WithInstance("embedded"), ledger.WithLeaseTTL(embeddedLeaseTTL))
+		}
+		return ledger.New(ctx, ledger.Config{Storage: st.ledgerStore, Signer: nk.Signer, Verifier: nk.Verifier, Keys: k}, opts...)
+	}
+	return nil, fmt.Errorf("no key file in %s signs as %s, the newest log key of %s (restore the keys first: govhub keys restore)",
+		config{DataDir: dataDir}.path("keys"), cur.Name(), logHistoryFile)
 }
