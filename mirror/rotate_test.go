@@ -325,8 +325,23 @@ func TestMirrorFollowsLogKeyRotation(t *testing.T) {
 	if len(fresh.Keys().Eras()) != 1 {
 		t.Errorf("the refused history was stored: %d keys", len(fresh.Keys().Eras()))
 	}
-	if err := fresh.Sync(t.Context()); err != nil || fresh.Size() != last.Size {
-		t.Errorf("Sync from empty after the rotation = %v, size %d; want the whole log (%d)", err, fresh.Size(), last.Size)
+	// Asked by the hub to cosign a checkpoint of the new origin, under that origin's hash, before it
+	// knows the origin: it reads the history, copies the whole log and cosigns.
+	freshSrv := httptest.NewServer(fresh.Handler())
+	defer freshSrv.Close()
+	if code, _ := get(t, freshSrv.URL+"/"+originHashOf(v2.Name())+"/checkpoint"); code != http.StatusNotFound {
+		t.Errorf("GET <new origin>/checkpoint from a mirror that does not know the origin = %d, want 404", code)
+	}
+	fsig, err := mirror.NewClient(freshSrv.URL, v1.Name(), mverifier, freshSrv.Client()).Cosign(t.Context(), last.Note)
+	if err != nil || fresh.Size() != last.Size || len(fresh.Keys().Eras()) != 2 {
+		t.Fatalf("Cosign of a new-origin checkpoint by a mirror starting empty = %v; size %d, %d keys; want the whole log (%d), 2 keys",
+			err, fresh.Size(), len(fresh.Keys().Eras()), last.Size)
+	}
+	if _, err := note.Open(append(bytes.Clone(last.Note), fsig...), note.VerifierList(mverifier)); err != nil {
+		t.Errorf("the fresh mirror's cosignature: %v", err)
+	}
+	if code, body := get(t, freshSrv.URL+"/"+originHashOf(v2.Name())+"/checkpoint"); code != http.StatusOK || !bytes.HasPrefix(body, last.Note) {
+		t.Errorf("GET <new origin>/checkpoint = %d %q, want the log's checkpoint with the mirror's cosignature", code, body)
 	}
 
 	// The mirror reopens from its store alone: the log is gone.

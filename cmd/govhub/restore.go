@@ -66,6 +66,10 @@ func cmdLedgerRestore(ctx context.Context, args []string, stdout, stderr io.Writ
 		if first, err = note.NewVerifier(*firstKey); err != nil {
 			return &exitError{2, fmt.Errorf("--log-key: %w", err)}
 		}
+		if first.Name() != k.Verifier.Name() || first.KeyHash() != k.Verifier.KeyHash() {
+			return fmt.Errorf("--log-key is %s+%08x, but the data directory's keys/log.key is %s+%08x: restore the keys of this log first",
+				first.Name(), first.KeyHash(), k.Verifier.Name(), k.Verifier.KeyHash())
+		}
 	}
 	var ws []note.Verifier
 	for _, wk := range witnessKeys {
