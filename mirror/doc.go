@@ -44,7 +44,8 @@
 // old origin ends at a final checkpoint of size S, witnessed, whose last entry (S-1) names the new
 // key; the new key, under a new origin, signs the checkpoints of trees larger than S. The mirror is
 // configured with the first key only (Config.Log). When it meets a checkpoint of an origin it does
-// not know, it reads the log's key history (GET <LogURL>/log-keys) and takes it only if
+// not know, it reads the log's key history (GET <LogURL>/log-keys, at most once a second) and
+// takes it only if
 //
 //   - ledger.ParseKeys verifies every handover from the first key, with Quorum of the trusted
 //     witnesses on each final checkpoint ([ErrKeys] otherwise, wrapped in [ErrSignature]: the

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -159,47 +160,65 @@ func (m *Mirror) loadKeys(ctx context.Context) error {
 	return nil
 }
 
+// keysInterval is the least time between two reads of the log's key history: a checkpoint of an
+// unknown origin (which anyone may post to the cosign endpoint) costs the log one request at most
+// this often.
+const keysInterval = time.Second
+
 // learnKeys reads the log's key history, checks it, stores it and follows it (see the file
 // comment). It reports whether the history grew.
 func (m *Mirror) learnKeys(ctx context.Context) (bool, error) {
 	m.learning.Lock()
 	defer m.learning.Unlock()
+	if since := time.Since(m.learntAt); since < keysInterval {
+		if m.learnErr == nil {
+			return false, nil // read a moment ago, and nothing new
+		}
+		return false, fmt.Errorf("the log's key history, read %s ago: %w", since.Round(time.Millisecond), m.learnErr)
+	}
+	m.learntAt = time.Now()
+	k, err := m.fetchAndCheck(ctx)
+	m.learnErr = err
+	if err != nil || len(k.Eras()) == len(m.Keys().Eras()) {
+		return false, err
+	}
+	if err := m.cfg.Store.PutMeta(ctx, keysMeta, keysDoc{Doc: string(k.Document())}); err != nil {
+		m.learnErr = fmt.Errorf("mirror: storing the log key history: %w", err)
+		return false, m.learnErr
+	}
+	m.setKeys(k)
+	m.logger.InfoContext(ctx, "mirror follows a rotated log key", slog.String("origin", k.Current().Name()),
+		slog.Uint64("start", k.Eras()[len(k.Eras())-1].Start), slog.Int("keys", len(k.Eras())))
+	return true, nil
+}
+
+// fetchAndCheck reads the log's key history and checks it against the one held and the copy.
+func (m *Mirror) fetchAndCheck(ctx context.Context) (ledger.Keys, error) {
 	k, err := fetchKeys(ctx, m.src, m.cfg.Log, m.cfg.Witnesses, m.cfg.Quorum)
 	if err != nil {
-		return false, err
+		return k, err
 	}
 	old := m.Keys()
 	if !extends(k, old) {
-		return false, fmt.Errorf("%w: the log's history (%d keys) does not extend the one the mirror holds (%d keys, newest %s)",
+		return k, fmt.Errorf("%w: the log's history (%d keys) does not extend the one the mirror holds (%d keys, newest %s)",
 			ErrKeys, len(k.Eras()), len(old.Eras()), old.Current().Name())
-	}
-	if len(k.Eras()) == len(old.Eras()) {
-		return false, nil
 	}
 	// Each new final checkpoint the copy covers must be a tree of the copy.
 	m.adv.Lock()
+	defer m.adv.Unlock()
 	for _, e := range k.Eras()[len(old.Eras()):] {
 		cp, err := k.ParseCheckpoint(e.Final)
 		if err != nil {
-			m.adv.Unlock()
-			return false, fmt.Errorf("%w: %v", ErrKeys, err)
+			return k, fmt.Errorf("%w: %v", ErrKeys, err)
 		}
 		if m.forked == nil && cp.Size <= m.st.size {
 			if err := m.consistent(ctx, cp); err != nil {
 				if errors.Is(err, ErrFork) {
 					m.fork(ctx, cp, err)
 				}
-				m.adv.Unlock()
-				return false, err
+				return k, err
 			}
 		}
 	}
-	m.adv.Unlock()
-	if err := m.cfg.Store.PutMeta(ctx, keysMeta, keysDoc{Doc: string(k.Document())}); err != nil {
-		return false, fmt.Errorf("mirror: storing the log key history: %w", err)
-	}
-	m.setKeys(k)
-	m.logger.InfoContext(ctx, "mirror follows a rotated log key", slog.String("origin", k.Current().Name()),
-		slog.Uint64("start", k.Eras()[len(k.Eras())-1].Start), slog.Int("keys", len(k.Eras())))
-	return true, nil
+	return k, nil
 }

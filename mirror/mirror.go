@@ -102,7 +102,9 @@ type Mirror struct {
 	mu       sync.Mutex // guards st for readers outside adv, and the key history's fields below
 	st       state
 	forked   error
-	learning sync.Mutex // one read of the log's key history at a time
+	learning sync.Mutex // one read of the log's key history at a time; guards learntAt, learnErr
+	learntAt time.Time  // when it was last read
+	learnErr error      // and what came of it
 
 	keys     ledger.Keys          // the log key history
 	prefixes map[string]bool      // the origin hashes of its keys: the copy is served under each
