@@ -260,7 +260,10 @@ type Verification struct {
 
 // Trust is what an offline verifier trusts.
 type Trust struct {
-	Log       note.Verifier
+	Log note.Verifier
+	// LogKeys, if it holds any key, is the log key's history (a log whose key was rotated, package
+	// ledger's keys.go), verified from Log by the caller; receipts are checked under it.
+	LogKeys   ledger.Keys
 	Witnesses []ledger.Witness
 	Quorum    int
 	// IssuerKey, if set, pins the credential key; otherwise the key the served DID document
@@ -370,7 +373,7 @@ func Check(file []byte, statusFile []byte, trust Trust) (Report, error) {
 	if receipt.Index != rep.IssueEntry {
 		return Report{}, fmt.Errorf("the issue receipt is for entry %d, the credential names entry %d", receipt.Index, rep.IssueEntry)
 	}
-	cp, err := ledger.CheckProof(receipt, ledger.LeafHash(receipt.Extra), trust.Log, trust.Witnesses, trust.Quorum)
+	cp, err := trust.logKeys().CheckProof(receipt, ledger.LeafHash(receipt.Extra), trust.Witnesses, trust.Quorum)
 	if err != nil {
 		return Report{}, fmt.Errorf("the issue entry's inclusion: %w", err)
 	}
@@ -537,7 +540,7 @@ func checkRevokeReceipt(text string, st *Status, rep Report, trust Trust) error 
 	if receipt.Index != st.RevokeEntry {
 		return fmt.Errorf("the revoke receipt is for entry %d, the status names entry %d", receipt.Index, st.RevokeEntry)
 	}
-	if _, err := ledger.CheckProof(receipt, ledger.LeafHash(receipt.Extra), trust.Log, trust.Witnesses, trust.Quorum); err != nil {
+	if _, err := trust.logKeys().CheckProof(receipt, ledger.LeafHash(receipt.Extra), trust.Witnesses, trust.Quorum); err != nil {
 		return fmt.Errorf("the revoke entry's inclusion: %w", err)
 	}
 	e, err := ledger.ParseEntry(receipt.Extra)
@@ -568,4 +571,12 @@ type StatusFile struct {
 	DIDDocument json.RawMessage `json:"didDocument"`
 	// RevokeReceipt: as in Verification.
 	RevokeReceipt string `json:"revokeReceipt,omitempty"`
+}
+
+// logKeys is the key history receipts are checked under.
+func (t Trust) logKeys() ledger.Keys {
+	if len(t.LogKeys.Eras()) > 0 {
+		return t.LogKeys
+	}
+	return ledger.SingleKey(t.Log)
 }

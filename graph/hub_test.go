@@ -306,7 +306,7 @@ func (h *testHub) receiptEntry(t *testing.T, r result) ledger.Entry {
 	}
 	rc := ledger.Receipt{Index: index, Signature: sig}
 	copy(rc.LeafHash[:], leafHash)
-	if err := ledger.CheckReceipt(h.log.Verifier(), rc); err != nil {
+	if err := ledger.CheckReceipt(h.log.Reader().Keys().Current(), rc); err != nil {
 		t.Errorf("CheckReceipt(extensions.ledger) = %v", err)
 	}
 	all, raw := h.entries(t)

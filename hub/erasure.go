@@ -207,8 +207,9 @@ type ErasureConfig struct {
 	// Published and Proofs build the receipt (the log, and its reader).
 	Published Publisher
 	Proofs    ProofReader
-	// LogSigner is the log's note signer: it signs the erasure receipt.
-	LogSigner note.Signer
+	// LogSigner returns the log's current note signer (the log key may rotate): it signs the
+	// erasure receipt.
+	LogSigner func() note.Signer
 	// IndexKey (32 bytes) names citizens in the private index and in erasure digests.
 	IndexKey []byte
 	// IndexKeys, if set, is the index key ring used instead of IndexKey (indexkeys.go): new
@@ -428,7 +429,7 @@ func (er *Erasure) receipt(ctx context.Context, req store.Erasure) ([]byte, erro
 	if err != nil {
 		return nil, err
 	}
-	return FormatErasureReceipt(ErasureReceipt{Index: req.ErasedEntry, Salt: req.Salt, Destroyed: Destroyed, Proof: proof}, er.cfg.LogSigner)
+	return FormatErasureReceipt(ErasureReceipt{Index: req.ErasedEntry, Salt: req.Salt, Destroyed: Destroyed, Proof: proof}, er.cfg.LogSigner())
 }
 
 // MyErasureReceipt returns the erasure receipt of the citizen p (citizens only): ErrNotFound when

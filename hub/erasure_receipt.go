@@ -74,11 +74,15 @@ var ErrBadErasureReceipt = errors.New("invalid erasure receipt")
 
 // ParseErasureReceipt opens a receipt signed by log and decodes it, without checking its proof
 // (CheckErasureReceipt does).
-func ParseErasureReceipt(data []byte, log note.Verifier) (ErasureReceipt, error) {
+func ParseErasureReceipt(data []byte, log ledger.Keys) (ErasureReceipt, error) {
 	bad := func(format string, args ...any) (ErasureReceipt, error) {
 		return ErasureReceipt{}, fmt.Errorf("%w: %s", ErrBadErasureReceipt, fmt.Sprintf(format, args...))
 	}
-	n, err := note.Open(data, note.VerifierList(log))
+	var vs []note.Verifier // any of the log's keys: a receipt is signed by the key of its day
+	for _, e := range log.Eras() {
+		vs = append(vs, e.Verifier)
+	}
+	n, err := note.Open(data, note.VerifierList(vs...))
 	if err != nil {
 		return bad("not signed by the log's key: %v", err)
 	}
@@ -116,11 +120,12 @@ func ParseErasureReceipt(data []byte, log note.Verifier) (ErasureReceipt, error)
 	return r, nil
 }
 
-// CheckErasureReceipt verifies a receipt offline: signed by the log's key, its entry an erasure
+// CheckErasureReceipt verifies a receipt offline: signed by the log's key (of its era, when the log
+// key was rotated: log is the key history, ledger.SingleKey of the one key otherwise), its entry an erasure
 // entry proved in the log by a checkpoint the log signed and quorum of witnesses cosigned, and,
 // when citizen is not "", the entry's subject commitment opening to citizen under the receipt's
 // salt. It returns the receipt, the entry and the checkpoint.
-func CheckErasureReceipt(data []byte, log note.Verifier, witnesses []ledger.Witness, quorum int, citizen string) (ErasureReceipt, ledger.Entry, ledger.Checkpoint, error) {
+func CheckErasureReceipt(data []byte, log ledger.Keys, witnesses []ledger.Witness, quorum int, citizen string) (ErasureReceipt, ledger.Entry, ledger.Checkpoint, error) {
 	r, err := ParseErasureReceipt(data, log)
 	if err != nil {
 		return r, ledger.Entry{}, ledger.Checkpoint{}, err
@@ -135,7 +140,7 @@ func CheckErasureReceipt(data []byte, log note.Verifier, witnesses []ledger.Witn
 	if e.Kind != ledger.KindErasure || e.Outcome != ledger.OutcomeAllowed || e.Reason != ErasureReason || len(e.Record) != 32 || len(e.Subjects) != 1 {
 		return bad("entry %d is %s %s (%s), not an erasure", r.Index, e.Outcome, e.Kind, e.Reason)
 	}
-	cp, err := ledger.CheckProof(r.Proof, ledger.LeafHash(r.Proof.Extra), log, witnesses, quorum)
+	cp, err := log.CheckProof(r.Proof, ledger.LeafHash(r.Proof.Extra), witnesses, quorum)
 	if err != nil {
 		return bad("%v", err)
 	}

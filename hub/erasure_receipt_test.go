@@ -91,7 +91,7 @@ func TestErasureReceiptGolden(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Errorf("FormatErasureReceipt =\n%s\nwant (testdata, -update to rewrite)\n%s", got, want)
 	}
-	r, e, cp, err := CheckErasureReceipt(want, v, nil, 0, "C000042")
+	r, e, cp, err := CheckErasureReceipt(want, ledger.SingleKey(v), nil, 0, "C000042")
 	if err != nil || r.Index != 0 || e.Kind != ledger.KindErasure || cp.Size != 1 || !reflect.DeepEqual(r.Destroyed, Destroyed) {
 		t.Fatalf("CheckErasureReceipt(golden) = %+v, %+v, %v", r, cp, err)
 	}
@@ -105,7 +105,7 @@ func TestErasureReceiptBeforeSealed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, _, _, err := CheckErasureReceipt(old, v, nil, 0, "C000042")
+	r, _, _, err := CheckErasureReceipt(old, ledger.SingleKey(v), nil, 0, "C000042")
 	if err != nil || slices.Contains(r.Destroyed, SealedDetailsDestroyed) || !slices.Contains(r.Destroyed, "data-key") {
 		t.Fatalf("CheckErasureReceipt(older receipt) = %v, %v", r.Destroyed, err)
 	}
@@ -137,7 +137,7 @@ func TestCheckErasureReceiptRefuses(t *testing.T) {
 		{"empty", nil, v, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, _, _, err := CheckErasureReceipt(tc.data, tc.log, nil, 0, tc.citizen); !errors.Is(err, ErrBadErasureReceipt) {
+			if _, _, _, err := CheckErasureReceipt(tc.data, ledger.SingleKey(tc.log), nil, 0, tc.citizen); !errors.Is(err, ErrBadErasureReceipt) {
 				t.Errorf("CheckErasureReceipt = %v, want ErrBadErasureReceipt", err)
 			}
 		})
@@ -150,7 +150,7 @@ func TestCheckErasureReceiptRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, _, err := CheckErasureReceipt(access, v, nil, 0, ""); !errors.Is(err, ErrBadErasureReceipt) {
+	if _, _, _, err := CheckErasureReceipt(access, ledger.SingleKey(v), nil, 0, ""); !errors.Is(err, ErrBadErasureReceipt) {
 		t.Errorf("CheckErasureReceipt(an access entry) = %v, want ErrBadErasureReceipt", err)
 	}
 }
@@ -166,7 +166,7 @@ func FuzzParseErasureReceipt(f *testing.F) {
 	f.Add(golden)
 	f.Add(testErasureReceipt(f, s, "C000001"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r, err := ParseErasureReceipt(data, v)
+		r, err := ParseErasureReceipt(data, ledger.SingleKey(v))
 		if err != nil {
 			return
 		}
@@ -174,7 +174,7 @@ func FuzzParseErasureReceipt(f *testing.F) {
 		if err != nil {
 			t.Fatalf("FormatErasureReceipt(parsed) = %v", err)
 		}
-		r2, err := ParseErasureReceipt(again, v)
+		r2, err := ParseErasureReceipt(again, ledger.SingleKey(v))
 		if err != nil || !reflect.DeepEqual(r, r2) {
 			t.Fatalf("round trip: %+v, %v; want %+v", r2, err, r)
 		}

@@ -84,6 +84,7 @@ type Rotation struct {
 	Key   string // which key: "master"
 	KeyID string // the new key's id (hex)
 	Index uint64 // the rotation entry's ledger index
+	Start uint64 // the log key only: the index of the new key's first entry (the link entry)
 }
 
 // RotationDigest is the record line of the rotation entry of the key named key whose id is id.
@@ -134,7 +135,27 @@ func (k *KeyRotation) LogRotation(ctx context.Context, p auth.Principal, key, id
 	return k.logRotation(ctx, p, key, id)
 }
 
+// LogKeyEntry makes, without appending it, the rotation entry of the log key to the verifier key
+// vkey (its record line RotationDigest("log", vkey), which is ledger.LogKeyDigest(vkey)): the log
+// appends it itself as it rotates (ledger.Log.RotateKey). Only operators rotate keys.
+func (k *KeyRotation) LogKeyEntry(ctx context.Context, p auth.Principal, vkey string) (ledger.Entry, error) {
+	if p.Kind != auth.KindOperator {
+		return ledger.Entry{}, fmt.Errorf("%w: only operators rotate keys", ErrForbidden)
+	}
+	return k.rotationEntry(ctx, p, ledger.ReasonLogKey, vkey)
+}
+
 func (k *KeyRotation) logRotation(ctx context.Context, p auth.Principal, key, id string) (uint64, error) {
+	e, err := k.rotationEntry(ctx, p, key, id)
+	if err != nil {
+		return 0, err
+	}
+	r, err := usecase.Append(ctx, k.cfg.Ledger, e)
+	return r.Index, err
+}
+
+// rotationEntry is the rotation entry of key, now named id, by p.
+func (k *KeyRotation) rotationEntry(ctx context.Context, p auth.Principal, key, id string) (ledger.Entry, error) {
 	dept, role := usecase.Actor(p)
 	e := ledger.Entry{Kind: ledger.KindRotation, Time: k.now(), Department: dept, Role: role,
 		Outcome: ledger.OutcomeAllowed, Reason: key, Record: RotationDigest(key, id)}
@@ -144,12 +165,11 @@ func (k *KeyRotation) logRotation(ctx context.Context, p auth.Principal, key, id
 	if k.cfg.Officials != nil {
 		line, err := k.cfg.Officials.Line(ctx, p)
 		if err != nil {
-			return 0, err
+			return ledger.Entry{}, err
 		}
 		e.Official = line
 	}
-	r, err := usecase.Append(ctx, k.cfg.Ledger, e)
-	return r.Index, err
+	return e, nil
 }
 
 // RewrapProgress is how far a re-wrap got.

@@ -64,7 +64,7 @@ func Example() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		if err := ledger.CheckReceipt(lg.Verifier(), r); err != nil {
+		if err := ledger.CheckReceipt(lg.Reader().Keys().Current(), r); err != nil {
 			log.Fatal(err)
 		}
 		receipts = append(receipts, r)

@@ -329,6 +329,34 @@ func checkHandover(prev, next Era, witnesses []Witness, quorum int) error {
 	return nil
 }
 
+// handovers are the checks of the entries around each rotation of the log key, by index: the
+// rotation entry the history names at start-1, and the link entry to the final checkpoint's root
+// at start.
+func (k Keys) handovers() (map[uint64]func([]byte) error, error) {
+	checks := map[uint64]func([]byte) error{}
+	for i := 1; i < len(k.eras); i++ {
+		e := k.eras[i]
+		final, err := ParseCheckpoint(e.Final, k.eras[i-1].Verifier)
+		if err != nil {
+			return nil, fmt.Errorf("ledger: the final checkpoint of log key %d: %w", i, err)
+		}
+		rot := LeafHash(e.Rotation)
+		checks[e.Start-1] = func(leaf []byte) error {
+			if LeafHash(leaf) != rot {
+				return fmt.Errorf("not the rotation entry of the log key %s that the key history names", e.Verifier.Name())
+			}
+			return nil
+		}
+		checks[e.Start] = func(leaf []byte) error {
+			if root, ok := IsLink(leaf); !ok || root != final.Root {
+				return fmt.Errorf("not the link entry of the log key %s to the final checkpoint of %s", e.Verifier.Name(), final.Origin)
+			}
+			return nil
+		}
+	}
+	return checks, nil
+}
+
 // IsLink reports whether data is a link entry (the first entry of an era after the first), and
 // returns the root of the previous era's final checkpoint it names.
 func IsLink(data []byte) (tlog.Hash, bool) {

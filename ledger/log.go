@@ -169,7 +169,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Log, error) {
 	}
 	l.ks.Store(ks)
 	l.fwd.wait = map[tlog.Hash][]chan uint64{}
-	l.reader = &Reader{store: cfg.Storage, keys: l.Keys, reload: l.reloadKeys, tiles: newTileCache(4096),
+	l.reader = &Reader{store: cfg.Storage, keys: l.keys, reload: l.reloadKeys, tiles: newTileCache(4096),
 		heads: func(context.Context) (Checkpoint, Checkpoint, error) { return l.Integrated(), l.Latest(), nil }}
 	for _, o := range opts {
 		o(l)
@@ -199,10 +199,6 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Log, error) {
 	l.kickIntegrator()
 	return l, nil
 }
-
-// Verifier is the note verifier of the current log key. Its Name is the log's current origin, the
-// first line of its new checkpoints (Keys has the earlier ones).
-func (l *Log) Verifier() note.Verifier { return l.ks.Load().keys.Current() }
 
 // Fail makes the log refuse every further append (with ErrCorrupt wrapping cause): what follows a
 // failed verification. Readers keep what was already published.

@@ -78,7 +78,7 @@ func appendN(t testing.TB, l *ledger.Log, n int) map[uint64][]byte {
 					t.Errorf("Append(%d) = %v", i, err)
 					continue
 				}
-				if err := ledger.CheckReceipt(l.Verifier(), r); err != nil {
+				if err := ledger.CheckReceipt(l.Reader().Keys().Current(), r); err != nil {
 					t.Errorf("CheckReceipt = %v", err)
 				}
 				data, _ := ledger.FormatEntry(e)

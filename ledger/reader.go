@@ -88,6 +88,9 @@ func NewReaderKeys(s ReaderStorage, k Keys) *Reader {
 	return r
 }
 
+// Keys returns the log key's history (what GET log-keys serves).
+func (r *Reader) Keys() Keys { return r.keys() }
+
 // parseCheckpoint verifies a checkpoint under the key history.
 func (r *Reader) parseCheckpoint(text []byte) (Checkpoint, error) {
 	cp, err := r.keys().ParseCheckpoint(text)

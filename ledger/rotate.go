@@ -36,8 +36,8 @@ func newKeyState(k Keys, v note.Verifier, s note.Signer) (*keyState, error) {
 	return &keyState{keys: k, signers: ss}, nil
 }
 
-// Keys returns the log key's history.
-func (l *Log) Keys() Keys { return l.ks.Load().keys }
+// keys returns the log key's history (Reader.Keys publishes it).
+func (l *Log) keys() Keys { return l.ks.Load().keys }
 
 // reloadKeys reads the key history again (Config.Reload) and takes it if it extends the one held.
 // It reports whether the history grew.
@@ -105,7 +105,7 @@ func (l *Log) signerForSize(n uint64) (note.Signer, error) {
 // eraLimit is the start of the first era after a tree of size n: the old era's final checkpoint
 // is of exactly that size, so one integration round stops there.
 func (l *Log) eraLimit(n uint64) uint64 {
-	for _, e := range l.Keys().eras {
+	for _, e := range l.keys().eras {
 		if e.Start > n {
 			return e.Start
 		}
@@ -116,9 +116,9 @@ func (l *Log) eraLimit(n uint64) uint64 {
 // parseCheckpoint verifies a stored checkpoint under the key history, reading it again once if
 // the checkpoint's origin is not known (another instance rotated the key).
 func (l *Log) parseCheckpoint(text []byte) (Checkpoint, error) {
-	cp, err := l.Keys().ParseCheckpoint(text)
+	cp, err := l.keys().ParseCheckpoint(text)
 	if err != nil && l.reloadKeys() {
-		cp, err = l.Keys().ParseCheckpoint(text)
+		cp, err = l.keys().ParseCheckpoint(text)
 	}
 	return cp, err
 }
@@ -151,7 +151,7 @@ func (l *Log) RotateKey(ctx context.Context, e Entry, s note.Signer, vkey string
 	if s.Name() != v.Name() || s.KeyHash() != v.KeyHash() {
 		return Receipt{}, Era{}, errors.New("ledger: the new log signer and verifier key are not the same key")
 	}
-	for _, old := range l.Keys().eras {
+	for _, old := range l.keys().eras {
 		if old.Verifier.Name() == v.Name() {
 			return Receipt{}, Era{}, fmt.Errorf("ledger: the origin %q was used by an earlier log key; a new key needs a new origin", v.Name())
 		}

@@ -135,7 +135,7 @@ func TestRotateKeyUnderLoad(t *testing.T) {
 	if era.Start != r.Index+1 || stored.Start != era.Start {
 		t.Fatalf("era starts at %d (stored %d), rotation entry at %d", era.Start, stored.Start, r.Index)
 	}
-	keys := l.Keys()
+	keys := l.Reader().Keys()
 	if err := keys.CheckReceipt(r); err != nil || ledger.CheckReceipt(v1, r) != nil {
 		t.Errorf("the rotation entry's receipt is the old key's: %v", err)
 	}
@@ -255,6 +255,15 @@ func TestRotateKeyUnderLoad(t *testing.T) {
 	if _, err := ledger.Verify(t.Context(), env.Store, v1); err == nil {
 		t.Error("Verify under the old key alone passed a log of two origins")
 	}
+	// A history that does not match the log's handover (its start one entry late) is refused.
+	shifted := era
+	shifted.Start++
+	shifted.Verifier = nil
+	if late, err := ledger.NewKeys([]ledger.Era{{Key: vkey1}, shifted}); err != nil {
+		t.Fatal(err)
+	} else if _, err := ledger.Verify(t.Context(), env.Store, v1, ledger.WithKeys(late)); err == nil {
+		t.Error("Verify passed under a history whose handover is not where the log has it")
+	}
 
 	// Restarted: with the stored history and the new key it goes on; with the old key alone it
 	// refuses to open.
@@ -305,5 +314,158 @@ func TestRotateKeyPersistFails(t *testing.T) {
 	bad.Record = bytes.Repeat([]byte{1}, 32)
 	if _, _, err := l.RotateKey(t.Context(), bad, s2, vkey2, func(ledger.Era) error { return nil }); err == nil {
 		t.Error("RotateKey with an entry naming another key succeeded")
+	}
+}
+
+// linkFailing fails every batch holding a link entry while fail is set.
+type linkFailing struct {
+	ledger.Storage
+	fail atomic.Bool
+}
+
+func (s *linkFailing) AddBatch(ctx context.Context, b ledger.Batch) error {
+	for _, leaf := range b.Leaves {
+		if _, ok := ledger.IsLink(leaf); ok && s.fail.Load() {
+			return errors.New("disk gone")
+		}
+	}
+	return s.Storage.AddBatch(ctx, b)
+}
+
+// A rotation whose link entry could not be written (the era stored, the process then dying)
+// refuses appends until the link is written, and a restart writes it first: the new origin always
+// begins with its link.
+func TestRotateKeyLinkAfterCrash(t *testing.T) {
+	env := storetest.Embedded(t)
+	st := &linkFailing{Storage: env.Store}
+	st.fail.Store(true)
+	s1, v1, vkey1 := newKey(t, "govhub.test/ledger")
+	s2, v2, vkey2 := newKey(t, "govhub.test/ledger/2")
+	first, err := ledger.NewKeys([]ledger.Era{{Key: vkey1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := ledger.New(t.Context(), ledger.Config{Storage: st, Signer: s1, Verifier: v1, Keys: first}, ledger.WithIntegrationInterval(5*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, l, 10)
+	var stored ledger.Era
+	_, era, err := l.RotateKey(t.Context(), rotationEntry(vkey2), s2, vkey2, func(e ledger.Era) error { stored = e; return nil })
+	if err != nil {
+		t.Fatalf("RotateKey = %v (the link entry's failure is the log's to retry)", err)
+	}
+	if _, err := l.Append(t.Context(), entry(1)); err == nil {
+		t.Fatal("an append went before the new origin's link entry")
+	}
+	l.Shutdown(context.Background())
+
+	st.fail.Store(false)
+	stored.Verifier = nil
+	hist, err := ledger.NewKeys([]ledger.Era{{Key: vkey1}, stored})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l2, err := ledger.New(t.Context(), ledger.Config{Storage: st, Signer: s2, Verifier: v2, Keys: hist}, ledger.WithIntegrationInterval(5*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l2.Shutdown(context.Background())
+	r, err := l2.Append(t.Context(), entry(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Index != era.Start+1 || ledger.CheckReceipt(v2, r) != nil {
+		t.Errorf("the first append after the restart is at %d (want %d, after the link), under the new key: %v", r.Index, era.Start+1, ledger.CheckReceipt(v2, r))
+	}
+	if _, err := l2.WaitCheckpoint(t.Context(), r.Index+1); err != nil {
+		t.Fatal(err)
+	}
+	link, err := l2.Reader().Entry(t.Context(), era.Start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	final, _ := ledger.ParseCheckpoint(era.Final, v1)
+	if root, ok := ledger.IsLink(link); !ok || root != final.Root {
+		t.Errorf("entry %d after the restart is not the link entry: %q", era.Start, link)
+	}
+	if _, err := ledger.Verify(t.Context(), env.Store, v1, ledger.WithKeys(hist)); err != nil {
+		t.Errorf("Verify = %v", err)
+	}
+}
+
+// Two instances sharing the log and its key files: when the sequencing one rotates, the other
+// signs the receipts of the new era with the new key (it reads the keys again), follows the new
+// origin's checkpoints, and, taking over the lease, goes on under the new key.
+func TestRotateKeyFollowedByAnotherInstance(t *testing.T) {
+	env := storetest.Embedded(t)
+	s1, v1, vkey1 := newKey(t, "govhub.test/ledger")
+	s2, v2, vkey2 := newKey(t, "govhub.test/ledger/2")
+	first, err := ledger.NewKeys([]ledger.Era{{Key: vkey1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The shared key files.
+	var mu sync.Mutex
+	files, signer := first, note.Signer(s1)
+	reload := func() (ledger.Keys, note.Signer, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return files, signer, nil
+	}
+	opts := []ledger.Option{ledger.WithLeaseTTL(time.Second), ledger.WithIntegrationInterval(5 * time.Millisecond)}
+	aCtx, killA := context.WithCancel(t.Context())
+	defer killA()
+	a, err := ledger.New(aCtx, ledger.Config{Storage: env.Store, Signer: s1, Verifier: v1, Keys: first, Reload: reload}, append(opts, ledger.WithInstance("a"))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ledger.New(t.Context(), ledger.Config{Storage: secondStore(t, env), Signer: s1, Verifier: v1, Keys: first, Reload: reload}, append(opts, ledger.WithInstance("b"))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Shutdown(context.Background())
+	if !a.Leading() || b.Leading() {
+		t.Fatalf("leading: a %v, b %v; want a only", a.Leading(), b.Leading())
+	}
+	if r, err := b.Append(t.Context(), entry(1)); err != nil || ledger.CheckReceipt(v1, r) != nil {
+		t.Fatalf("b.Append before the rotation = %v", err)
+	}
+	_, era, err := a.RotateKey(t.Context(), rotationEntry(vkey2), s2, vkey2, func(e ledger.Era) error {
+		k, err := ledger.NewKeys(append(first.Eras(), e))
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		files, signer = k, s2
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := b.Append(t.Context(), entry(2))
+	if err != nil {
+		t.Fatalf("b.Append after the rotation = %v", err)
+	}
+	if r.Index <= era.Start || ledger.CheckReceipt(v2, r) != nil {
+		t.Fatalf("b's receipt for %d (the new key from %d): %v", r.Index, era.Start, ledger.CheckReceipt(v2, r))
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	cp, err := b.WaitCheckpoint(ctx, r.Index+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp.Origin != v2.Name() {
+		t.Errorf("b follows a checkpoint of origin %q", cp.Origin)
+	}
+	killA()
+	r, err = b.Append(t.Context(), entry(3))
+	if err != nil || ledger.CheckReceipt(v2, r) != nil {
+		t.Fatalf("b.Append after taking over = %v", err)
+	}
+	if cp, err = b.WaitCheckpoint(ctx, r.Index+1); err != nil || cp.Origin != v2.Name() {
+		t.Fatalf("b's own checkpoint: %q, %v", cp.Origin, err)
 	}
 }

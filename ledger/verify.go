@@ -136,6 +136,10 @@ func VerifyFrom(ctx context.Context, s Storage, v note.Verifier, from uint64, op
 	if err != nil {
 		return rep, fmt.Errorf("loading the tree of size %d: %w", start, err)
 	}
+	handovers, err := keys.handovers()
+	if err != nil {
+		return rep, err
+	}
 	partial := map[tileKey][]byte{}
 	var lastBundle *BundleData
 	checkRoots := func() error {
@@ -193,6 +197,11 @@ func VerifyFrom(ctx context.Context, s Storage, v note.Verifier, from uint64, op
 			index := next + uint64(i)
 			if _, err := ParseEntry(leaf); err != nil {
 				return rep, &CorruptionError{Index: index, Reason: err.Error()}
+			}
+			if check, ok := handovers[index]; ok {
+				if err := check(leaf); err != nil {
+					return rep, &CorruptionError{Index: index, Reason: err.Error()}
+				}
 			}
 			h := LeafHash(leaf)
 			bundles.add(index, leaf)

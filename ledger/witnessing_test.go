@@ -2,14 +2,12 @@ package ledger_test
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/govhub/govhub/ledger"
@@ -26,26 +24,7 @@ type testWitness struct {
 
 func startWitness(t *testing.T, name string, logV note.Verifier) *testWitness {
 	t.Helper()
-	skey, vkey, err := note.GenerateKey(rand.Reader, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := fnote.NewSignerForCosignatureV1(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ws, err := witness.NewServer(witness.Config{Signer: signer, StateDir: t.TempDir(),
-		Logs: []witness.Log{{Origin: logV.Name(), Verifier: logV}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(ws)
-	t.Cleanup(srv.Close)
-	v, err := fnote.NewVerifierForCosignatureV1(vkey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testWitness{srv: srv, verifier: v, client: witness.NewClient(srv.URL, v, srv.Client())}
+	return startWitnessOf(t, name, logV)
 }
 
 func cosigners(ws ...*testWitness) []ledger.Cosigner {

@@ -209,7 +209,7 @@ type hubKeys struct {
 	// officials keys the official pseudonyms on entries (one derived key per department).
 	officials []byte
 	issuer    ed25519.PrivateKey
-	log       keys.NoteKey
+	log       logKeys // log.key (the trust anchor), and the keys it was rotated to (logkeys.go)
 }
 
 func loadKeys(cfg config) (hubKeys, error) {
@@ -230,7 +230,11 @@ func loadKeys(cfg config) (hubKeys, error) {
 	if k.issuer, _, err = keys.Ed25519(cfg.path("keys", "issuer.key")); err != nil {
 		return k, err
 	}
-	if k.log, _, err = keys.Note(cfg.path("keys", "log.key"), cfg.LogOrigin); err != nil {
+	first, _, err := keys.Note(cfg.path("keys", "log.key"), cfg.LogOrigin)
+	if err != nil {
+		return k, err
+	}
+	if k.log, err = readLogKeys(cfg.path("keys"), first); err != nil {
 		return k, err
 	}
 	return k, nil
@@ -257,14 +261,17 @@ func loadPolicy(cfg config) (policy.Set, error) {
 
 // app is a running hub: storage, ledger, policy, use cases, and the HTTP handler over them.
 type app struct {
-	cfg      config
-	storage  *storage
-	keys     hubKeys
-	log      *ledger.Log
-	reader   *hub.Reader
-	updater  *hub.Updater
-	review   *hub.Review
-	citizens *hub.Citizens
+	cfg         config
+	storage     *storage
+	keys        hubKeys
+	logKeyMu    sync.Mutex
+	logRotateMu sync.Mutex // one log key rotation at a time (logkeys.go)
+	logNow      logKeys    // the log keys as last read (logSigner), logKeyMu
+	log         *ledger.Log
+	reader      *hub.Reader
+	updater     *hub.Updater
+	review      *hub.Review
+	citizens    *hub.Citizens
 	// certificates issues and verifies certificates (verifycert_serve.go); verifyPage, if set,
 	// serves the browser page GET /verify/<id>.
 	certificates *hub.Certificates
@@ -377,7 +384,7 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 			if err != nil {
 				return nil, err
 			}
-			ms = append(ms, mirror.NewClient(m.URL, k.log.Signer.Name(), v, hc))
+			ms = append(ms, mirror.NewClient(m.URL, k.log.current.Signer.Name(), v, hc))
 		}
 		q := cfg.MirrorQuorum
 		if q == 0 {
@@ -405,7 +412,7 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	if tailLen == 0 {
 		tailLen = startupVerifyTail
 	}
-	if _, err := ledger.VerifyFrom(ctx, st.ledgerStore, k.log.Verifier, size-min(size, tailLen)); err != nil {
+	if _, err := ledger.VerifyFrom(ctx, st.ledgerStore, k.log.Verifier, size-min(size, tailLen), ledger.WithKeys(k.log.history)); err != nil {
 		return nil, fmt.Errorf("the stored ledger does not verify, refusing to serve (run govhub ledger verify): %w", err)
 	}
 	go a.verifyInBackground(life)
@@ -636,11 +643,11 @@ const embeddedLeaseTTL = time.Hour
 // embedded store under a stable instance name (a lease left by an earlier run of any command is
 // its own, renewed at once after a crash rather than waited out) and with embeddedLeaseTTL. A
 // ledger opened without them waits out a lease an embedded hub left: up to an hour.
-func (st *storage) openLedger(ctx context.Context, key keys.NoteKey, opts ...ledger.Option) (*ledger.Log, error) {
+func (st *storage) openLedger(ctx context.Context, key logKeys, opts ...ledger.Option) (*ledger.Log, error) {
 	if st.server != nil {
 		opts = append(opts, ledger.WithInstance("embedded"), ledger.WithLeaseTTL(embeddedLeaseTTL))
 	}
-	return ledger.New(ctx, ledger.Config{Storage: st.ledgerStore, Signer: key.Signer, Verifier: key.Verifier}, opts...)
+	return ledger.New(ctx, key.config(st.ledgerStore), opts...)
 }
 
 // ledger is the ledger as the use cases append to it: timed for the metrics.
@@ -721,7 +728,7 @@ const verifyRetry = time.Minute
 func (a *app) verifyInBackground(ctx context.Context) {
 	for {
 		start := time.Now()
-		rep, err := ledger.Verify(ctx, a.storage.ledgerStore, a.keys.log.Verifier)
+		rep, err := ledger.Verify(ctx, a.storage.ledgerStore, a.keys.log.Verifier, ledger.WithKeys(a.log.Reader().Keys()))
 		var ce *ledger.CorruptionError
 		switch {
 		case errors.As(err, &ce):

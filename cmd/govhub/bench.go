@@ -26,7 +26,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/govhub/govhub/auth"
@@ -250,7 +249,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		af.hub, audience = a.URL, a.Audience
 	}
-	b := &bencher{url: strings.TrimRight(af.hub, "/"), verifier: logKey.Verifier, tokens: map[auth.Principal]string{},
+	b := &bencher{url: strings.TrimRight(af.hub, "/"), verifier: logKey.history, tokens: map[auth.Principal]string{},
 		dataDir: *dataDir, audience: audience,
 		http: &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: *concurrency * 2}}}
 	op, err := b.token(auth.Principal{Kind: auth.KindOperator, Subject: cliSubject()})
@@ -349,7 +348,7 @@ collect:
 				logged++
 				lastIndex = max(lastIndex, o.receipt.Index)
 				if logged%sampleEvery == 1 {
-					if err := ledger.CheckReceipt(b.verifier, *o.receipt); err != nil {
+					if err := b.verifier.CheckReceipt(*o.receipt); err != nil {
 						o.code = "BAD_RECEIPT"
 					} else {
 						checked++
@@ -466,8 +465,8 @@ func printBench(w io.Writer, r benchResult) {
 type bencher struct {
 	url      string
 	http     *http.Client
-	verifier note.Verifier
-	dataDir  string // its issuer key mints the tokens
+	verifier ledger.Keys // the log key's history
+	dataDir  string      // its issuer key mints the tokens
 	audience string
 	mu       sync.Mutex
 	tokens   map[auth.Principal]string
@@ -575,7 +574,7 @@ func (b *bencher) checkProofs(ctx context.Context, tok string, receipts []ledger
 	if err != nil {
 		return 0, err
 	}
-	cp, err := ledger.ParseCheckpoint(text, b.verifier)
+	cp, err := b.verifier.ParseCheckpoint(text)
 	if err != nil {
 		return 0, fmt.Errorf("the published checkpoint: %w", err)
 	}

@@ -33,7 +33,7 @@ func (a *app) openErasure(ctx, life context.Context, engine *policy.Engine) erro
 		return err
 	}
 	er, err := hub.NewErasure(hub.ErasureConfig{Requests: st, Tombstones: st, Shred: st, Questions: st, Certificates: hub.ErasedCertificates(a.certificates), Sealed: sealed,
-		Ledger: a.ledger(), Leaves: a.log.Reader(), Published: a.log, Proofs: a.log.Reader(), LogSigner: a.keys.log.Signer,
+		Ledger: a.ledger(), Leaves: a.log.Reader(), Published: a.log, Proofs: a.log.Reader(), LogSigner: a.logSigner,
 		IndexKeys: a.keys.indexRing, Integrity: a.integrity, Reader: a.reader})
 	if err != nil {
 		return err
@@ -76,7 +76,7 @@ func (a *app) resumeErasures(life context.Context) {
 	}
 }
 
-const checkErasureUsage = "usage: govhub ledger check-erasure FILE --log-key K [--citizen ID] [--witness-key K …] [--quorum N]"
+const checkErasureUsage = "usage: govhub ledger check-erasure FILE --log-key K [--log-keys FILE] [--citizen ID] [--witness-key K …] [--quorum N]"
 
 // cmdCheckErasure verifies an erasure receipt offline (hub.CheckErasureReceipt).
 func cmdCheckErasure(args []string, stdout, stderr io.Writer) error {

@@ -425,7 +425,7 @@ func TestErasureResumesAfterCrash(t *testing.T) {
 			}
 			er, err := hub.NewErasure(hub.ErasureConfig{Requests: st, Tombstones: crash.tombstones(st), Shred: crash, Questions: st,
 				Certificates: hub.NoCertificates{}, Sealed: sealed, Ledger: crash.ledger(h.app.ledger()), Leaves: h.app.log.Reader(), Published: h.app.log,
-				Proofs: h.app.log.Reader(), LogSigner: h.app.keys.log.Signer, IndexKey: h.app.keys.index, Integrity: h.app.integrity, Reader: h.app.reader})
+				Proofs: h.app.log.Reader(), LogSigner: h.app.logSigner, IndexKey: h.app.keys.index, Integrity: h.app.integrity, Reader: h.app.reader})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -200,7 +200,7 @@ func (h *testHub) receiptEntry(r result) (ledger.Entry, []byte) {
 	}
 	rc := ledger.Receipt{Index: index, Signature: sig}
 	copy(rc.LeafHash[:], leafHash)
-	if err := ledger.CheckReceipt(h.app.log.Verifier(), rc); err != nil {
+	if err := ledger.CheckReceipt(h.app.log.Reader().Keys().Current(), rc); err != nil {
 		h.t.Errorf("CheckReceipt(extensions.ledger) = %v", err)
 	}
 	all, raw := h.entries()

@@ -52,7 +52,7 @@ func TestLedgerOverGraphQL(t *testing.T) {
 	if len(out.Errors) > 0 {
 		t.Fatalf("errors: %+v", out.Errors)
 	}
-	cp, err := ledger.ParseCheckpoint([]byte(get(out.Data, "ledgerCheckpoint", "note").(string)), h.app.log.Verifier())
+	cp, err := ledger.ParseCheckpoint([]byte(get(out.Data, "ledgerCheckpoint", "note").(string)), h.app.log.Reader().Keys().Current())
 	if err != nil {
 		t.Fatalf("ledgerCheckpoint.note: %v", err)
 	}

@@ -80,9 +80,9 @@ commands:
   ledger verify   recompute the ledger from storage and check every checkpoint
   ledger pubkey   print the ledger's note verifier key
   ledger receipt  print an entry's receipt (C2SP tlog-proof): --index N
-  ledger check-receipt FILE --log-key K [--witness-key K …] [--quorum N]
+  ledger check-receipt FILE --log-key K [--log-keys FILE] [--witness-key K …] [--quorum N]
                   verify a receipt offline
-  ledger check-erasure FILE --log-key K [--citizen ID] [--witness-key K …] [--quorum N]
+  ledger check-erasure FILE --log-key K [--log-keys FILE] [--citizen ID] [--witness-key K …] [--quorum N]
                   verify an erasure receipt offline
   ledger restore --from MIRROR_URL …
                   rebuild the ledger from department mirrors, list what the records miss
@@ -115,7 +115,7 @@ commands:
   migrate dates   re-commit the dates committed as hashes as day numbers, through update
                   entries, so that age predicates can be proven (resumable; stop the hub first
                   on the embedded store)
-  verify-certificate FILE --log-key K [--witness-key K …] [--quorum N] [--status FILE]
+  verify-certificate FILE --log-key K [--log-keys FILE] [--witness-key K …] [--quorum N] [--status FILE]
                   check, offline, a certificate's verification document (GET /verify/<id>.json):
                   signature, threshold proofs, issue entry under the witnessed log, status
 
@@ -131,9 +131,9 @@ subcommands:
   verify          recompute the ledger from storage and check every checkpoint
   pubkey          print the ledger's note verifier key
   receipt         print an entry's receipt (C2SP tlog-proof): --index N
-  check-receipt FILE --log-key K [--witness-key K …] [--quorum N]
+  check-receipt FILE --log-key K [--log-keys FILE] [--witness-key K …] [--quorum N]
                   verify a receipt offline
-  check-erasure FILE --log-key K [--citizen ID] [--witness-key K …] [--quorum N]
+  check-erasure FILE --log-key K [--log-keys FILE] [--citizen ID] [--witness-key K …] [--quorum N]
                   verify an erasure receipt offline
   restore --from MIRROR_URL …
                   rebuild the ledger from department mirrors (after keys restore and backup

@@ -273,7 +273,8 @@ func (a *app) keysHandler(life context.Context) http.Handler {
 	})
 	mux.HandleFunc("POST "+rotatePath, func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
-			Key string `json:"key"`
+			Key     string `json:"key"`
+			Prepare bool   `json:"prepare"` // the log key: only make the next key (logkeys.go)
 		}
 		if err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&req); err != nil {
 			http.Error(w, "want a JSON body {\"key\": \"master\"}", http.StatusBadRequest)
@@ -293,8 +294,10 @@ func (a *app) keysHandler(life context.Context) http.Handler {
 			rot, err = a.rotateOfficialsKey(r.Context(), p)
 		case "index":
 			rot, err = a.rotateIndexKey(r.Context(), p)
+		case "log":
+			rot, err = a.rotateLogKey(r.Context(), p, req.Prepare)
 		default:
-			http.Error(w, fmt.Sprintf("cannot rotate %q: the choices are master, token, credential, officials and index", req.Key), http.StatusBadRequest)
+			http.Error(w, fmt.Sprintf("cannot rotate %q: the choices are master, token, credential, officials, index and log", req.Key), http.StatusBadRequest)
 			return
 		}
 		if err != nil {
@@ -322,7 +325,7 @@ func writeJSONResponse(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-const keysRotateUsage = `usage: govhub keys rotate [--key master|token|credential|officials|index] [--wait] [--data-dir DIR] [--hub URL] [--token T]
+const keysRotateUsage = `usage: govhub keys rotate [--key master|token|credential|officials|index|log] [--prepare] [--wait] [--data-dir DIR] [--hub URL] [--token T]
 
 Rotates a key of the running hub without stopping it; the rotation goes on the ledger first.
 
@@ -345,6 +348,13 @@ Rotates a key of the running hub without stopping it; the rotation goes on the l
           by the new key, everything earlier still checks under its own, and the records are
           MAC'd again under the new key in the background (--wait follows it). Citizens'
           pseudonyms stay under the oldest index key, which is therefore never dropped.
+  log     the ledger's note key, rotated as a new log origin in the same tree: the rotation
+          entry ends the old origin's log in a final checkpoint (witnessed), the new key signs
+          from the next entry on, a link entry naming that checkpoint's root, under the origin
+          "<origin>/N" (keys/log-N.key); keys/log.history.json and GET /log-keys hold the key
+          history, which verifiers check from the first key. Appends wait (none fails) for
+          about one integration round. With witnesses or mirrors, run --prepare first and add
+          the printed key to each of them.
 
 Back up the new key file (govhub keys split) once it exists.
 
@@ -360,7 +370,8 @@ func cmdKeysRotate(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fs.PrintDefaults()
 	}
 	dataDir := fs.String("data-dir", defaultDataDir, "the hub's data directory (to find the hub and its issuer key)")
-	key := fs.String("key", "master", "the key to rotate: master, token, credential, officials or index")
+	key := fs.String("key", "master", "the key to rotate: master, token, credential, officials, index or log")
+	prepare := fs.Bool("prepare", false, "log key only: make the next log key and print its verifier key, to add to the witnesses and mirrors before rotating")
 	wait := fs.Bool("wait", false, "wait until every data key is wrapped (master) or every record MAC'd (index) under the new key, printing progress")
 	var af adminFlags
 	af.register(fs)
@@ -368,20 +379,31 @@ func cmdKeysRotate(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	switch *key {
-	case "master", "token", "credential", "officials", "index":
+	case "master", "token", "credential", "officials", "index", "log":
 	default:
-		return &exitError{2, fmt.Errorf("--key %q: the choices: master, token, credential, officials, index", *key)}
+		return &exitError{2, fmt.Errorf("--key %q: the choices: master, token, credential, officials, index, log", *key)}
+	}
+	if *prepare && *key != "log" {
+		return &exitError{2, errors.New("--prepare is for --key log")}
 	}
 	c, err := af.client(*dataDir, mintToken(*dataDir, auth.Principal{Kind: auth.KindOperator, Subject: cliSubject()}))
 	if err != nil {
 		return err
 	}
-	body, _ := json.Marshal(map[string]string{"key": *key})
+	body, _ := json.Marshal(map[string]any{"key": *key, "prepare": *prepare})
 	var st keysStatus
 	if err := c.do(ctx, http.MethodPost, rotatePath, body, &st); err != nil {
 		return err
 	}
 	switch {
+	case st.Rotation != nil && *key == "log" && *prepare:
+		fmt.Fprintf(stdout, "next log key made (not yet in use): %s\nAdd it to every witness (govhub witness --log-key, beside the current one) and mirror, then run govhub keys rotate --key log.\n", st.Rotation.KeyID)
+		return nil
+	case st.Rotation != nil && *key == "log":
+		fmt.Fprintf(stdout, "log key rotated: new key %s, signing from entry %d on (the rotation entry %d ends the old origin's log, the link entry %d begins the new one); the key history is at GET /log-keys and in keys/%s\n",
+			st.Rotation.KeyID, st.Rotation.Start, st.Rotation.Index, st.Rotation.Start, logHistoryFile)
+		fmt.Fprintln(stdout, "Back up the new key files now (govhub keys split). Verifiers keep the first key (govhub ledger pubkey) and read the history.")
+		return nil
 	case st.Rotation != nil && *key == "credential":
 		fmt.Fprintf(stdout, "credential key rotated: new key %s (ledger entry %d), file keys/credential.key; the DID document lists it first, then the earlier keys, whose certificates still verify\n", st.Rotation.KeyID, st.Rotation.Index)
 		fmt.Fprintln(stdout, "Back up the new key file now (govhub keys split).")
@@ -441,7 +463,14 @@ func keyFilesOf(dataDir string) ([]string, error) {
 		return nil, err
 	}
 	files := append(append([]string{}, keyFiles...), masters[1:]...)
-	for _, name := range previousKeyFiles {
+	// The rotated log keys and their history (logkeys.go), a prepared next key among them.
+	for n := 2; ; n++ {
+		if _, err := os.Stat(filepath.Join(dataDir, "keys", logKeyFile(n))); err != nil {
+			break
+		}
+		files = append(files, logKeyFile(n))
+	}
+	for _, name := range append([]string{logHistoryFile}, previousKeyFiles...) {
 		if _, err := os.Stat(filepath.Join(dataDir, "keys", name)); err == nil {
 			files = append(files, name)
 		}

@@ -203,10 +203,34 @@ func TestCredentialKeyRotationUnderLoad(t *testing.T) {
 			load.add(failure)
 		}
 	}()
-	time.Sleep(1500 * time.Millisecond)
+	// The load spans the rotation by what it did, not by time (a busy machine issues slowly): a
+	// few certificates before it, and a few signed by the new key after.
+	signedBy := func(key string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for _, k := range issued {
+			if k == key || key == "" {
+				n++
+			}
+		}
+		return n
+	}
+	waitFor := func(what string, done func() bool) {
+		for deadline := time.Now().Add(time.Minute); !done(); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("waiting a minute for %s", what)
+			}
+		}
+	}
+	waitFor("two certificates before the rotation", func() bool { return signedBy("") >= 2 })
 	var out bytes.Buffer
 	err := run(t.Context(), []string{"keys", "rotate", "--key", "credential", "--hub", srv.URL, "--token", h.token(operator)}, &out, io.Discard)
-	time.Sleep(1500 * time.Millisecond)
+	if err == nil {
+		waitFor("two certificates under the new key", func() bool {
+			return signedBy(credential.Multikey(h.app.fileKeys.credential.Public()[0])) >= 2
+		})
+	}
 	close(stop)
 	wg.Wait()
 	if err != nil {

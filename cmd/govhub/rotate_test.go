@@ -48,53 +48,16 @@ func TestMasterKeyRotationUnderLoad(t *testing.T) {
 	before := h.app.keys.master.Current()
 
 	// Load: 4 clients reading and updating sealed tax values of random citizens.
-	var (
-		requests, failures atomic.Int64
-		firstFailure       atomic.Value
-		stop               = make(chan struct{})
-		wg                 sync.WaitGroup
-	)
-	for w := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; ; i += 4 {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				id := ids[i%len(ids)]
-				var res result
-				if i%3 == 0 {
-					res = h.query(tax, updateTax, map[string]any{"id": id, "income": 90000000 + i})
-				} else {
-					res = h.query(tax, taxQuery, map[string]any{"id": id})
-					if len(res.Errors) == 0 && get(res.Data, "citizen", "tax", "annualIncome", "value") == nil {
-						res.Errors = []gqlError{{Message: "no annualIncome value"}}
-					}
-				}
-				requests.Add(1)
-				if len(res.Errors) > 0 {
-					failures.Add(1)
-					firstFailure.CompareAndSwap(nil, fmt.Sprintf("%s: %+v", id, res.Errors))
-				}
-			}
-		}()
-	}
+	load := startTaxLoad(h, tax, ids, 90000000)
 	time.Sleep(300 * time.Millisecond)
 	var out bytes.Buffer
 	err := run(t.Context(), []string{"keys", "rotate", "--data-dir", h.dir, "--hub", srv.URL, "--token", h.token(operator), "--wait"}, &out, io.Discard)
 	time.Sleep(300 * time.Millisecond)
-	close(stop)
-	wg.Wait()
+	load.finish(t)
 	if err != nil {
 		t.Fatalf("keys rotate = %v\n%s", err, out.String())
 	}
-	t.Logf("%d requests during the rotation\n%s", requests.Load(), out.String())
-	if f := failures.Load(); f > 0 {
-		t.Fatalf("%d of %d requests failed during the rotation; first: %v", f, requests.Load(), firstFailure.Load())
-	}
+	t.Logf("%d requests during the rotation\n%s", load.requests.Load(), out.String())
 	if !strings.Contains(out.String(), "master key rotated: new key ") || !strings.Contains(out.String(), "re-wrapped: ") {
 		t.Errorf("keys rotate printed:\n%s", out.String())
 	}
@@ -184,9 +147,9 @@ func TestKeysRotateRefusals(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "403") {
 		t.Errorf("keys rotate with a clerk's token = %v, want 403", err)
 	}
-	err = run(t.Context(), []string{"keys", "rotate", "--hub", srv.URL, "--token", h.token(operator), "--key", "log"}, &out, &errOut)
+	err = run(t.Context(), []string{"keys", "rotate", "--hub", srv.URL, "--token", h.token(operator), "--key", "ledger"}, &out, &errOut)
 	if err == nil || !strings.Contains(err.Error(), "choices: master") {
-		t.Errorf("keys rotate --key log = %v, want the choices", err)
+		t.Errorf("keys rotate --key ledger = %v, want the choices", err)
 	}
 	if fileExists(filepath.Join(h.dir, "keys", "master-2.key")) {
 		t.Errorf("a refused rotation wrote a key")
@@ -330,5 +293,68 @@ func TestTokenKeyRotationUnderLoad(t *testing.T) {
 		if res := h.query(tok, taxQuery, map[string]any{"id": ids[0]}); len(res.Errors) > 0 {
 			t.Errorf("after a restart, a token of the %s key: %+v", name, res.Errors)
 		}
+	}
+}
+
+// taxLoad is four clients reading and updating sealed tax values of citizens, until finish.
+type taxLoad struct {
+	requests, failures atomic.Int64
+	firstFailure       atomic.Value
+	lastIndex          atomic.Uint64 // the largest ledger index a request was logged at
+	slowest            atomic.Int64  // the slowest request, in nanoseconds
+	stop               chan struct{}
+	wg                 sync.WaitGroup
+}
+
+// startTaxLoad starts the clients, as the tax clerk whose token is tax, over ids; updates write
+// incomes from base on.
+func startTaxLoad(h *testHub, tax string, ids []string, base int) *taxLoad {
+	l := &taxLoad{stop: make(chan struct{})}
+	for w := range 4 {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for i := w; ; i += 4 {
+				select {
+				case <-l.stop:
+					return
+				default:
+				}
+				id := ids[i%len(ids)]
+				var res result
+				began := time.Now()
+				if i%3 == 0 {
+					res = h.query(tax, updateTax, map[string]any{"id": id, "income": base + i})
+				} else {
+					res = h.query(tax, taxQuery, map[string]any{"id": id})
+					if len(res.Errors) == 0 && get(res.Data, "citizen", "tax", "annualIncome", "value") == nil {
+						res.Errors = []gqlError{{Message: "no annualIncome value"}}
+					}
+				}
+				if d := int64(time.Since(began)); d > l.slowest.Load() {
+					l.slowest.Store(d)
+				}
+				l.requests.Add(1)
+				if len(res.Errors) > 0 {
+					l.failures.Add(1)
+					l.firstFailure.CompareAndSwap(nil, fmt.Sprintf("%s: %+v", id, res.Errors))
+					continue
+				}
+				if idx := receiptIndex(res); idx > l.lastIndex.Load() {
+					l.lastIndex.Store(idx)
+				}
+			}
+		}()
+	}
+	return l
+}
+
+// finish stops the clients and fails the test if any request failed.
+func (l *taxLoad) finish(t *testing.T) {
+	t.Helper()
+	close(l.stop)
+	l.wg.Wait()
+	if f := l.failures.Load(); f > 0 {
+		t.Fatalf("%d of %d requests failed during the rotation; first: %v", f, l.requests.Load(), l.firstFailure.Load())
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -97,9 +98,14 @@ func readHubKey[K any](dataDir, name string, read func(path string) (K, error)) 
 	return k, err
 }
 
-// logKey reads the ledger key of a data directory, which must exist.
-func logKey(dataDir string) (keys.NoteKey, error) {
-	return readHubKey(dataDir, "log.key", keys.ReadNote)
+// logKey reads the ledger keys of a data directory, which must exist: the first (the trust
+// anchor) and those it was rotated to (logkeys.go).
+func logKey(dataDir string) (logKeys, error) {
+	first, err := readHubKey(dataDir, "log.key", keys.ReadNote)
+	if err != nil {
+		return logKeys{}, err
+	}
+	return readLogKeys(filepath.Join(dataDir, "keys"), first)
 }
 
 func cmdLedgerPubkey(args []string, stdout, stderr io.Writer) error {
@@ -149,7 +155,7 @@ func cmdLedgerVerify(ctx context.Context, args []string, stdout, stderr io.Write
 	prog := newProgress(stderr, *quiet)
 	defer prog.clear()
 	start := time.Now()
-	rep, err := ledger.Verify(ctx, st.ledgerStore, k.Verifier, ledger.WithProgress(prog.stage("entries pass:", "entries")))
+	rep, err := ledger.Verify(ctx, st.ledgerStore, k.Verifier, ledger.WithKeys(k.history), ledger.WithProgress(prog.stage("entries pass:", "entries")))
 	prog.clear()
 	var ce *ledger.CorruptionError
 	if errors.As(err, &ce) {
@@ -166,7 +172,7 @@ func cmdLedgerVerify(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	// Every record must match the update entry that wrote it.
 	start = time.Now()
-	rd := ledger.NewReader(st.ledgerStore, k.Verifier)
+	rd := ledger.NewReaderKeys(st.ledgerStore, k.history)
 	var opts []hub.AuditOption
 	if st.shared {
 		// Beside a running hub: read the ledger as it stands (no second ledger is opened); the
@@ -298,7 +304,7 @@ func cmdLedgerReceipt(ctx context.Context, args []string, stdout, stderr io.Writ
 		return err
 	}
 	defer st.closeReader(context.WithoutCancel(ctx))
-	rd := ledger.NewReader(st.ledgerStore, k.Verifier)
+	rd := ledger.NewReaderKeys(st.ledgerStore, k.history)
 	cp, err := rd.Checkpoint(ctx)
 	if err != nil {
 		return err
@@ -316,7 +322,7 @@ type storedHead ledger.Checkpoint
 
 func (h storedHead) Latest() ledger.Checkpoint { return ledger.Checkpoint(h) }
 
-const checkReceiptUsage = "usage: govhub ledger check-receipt FILE --log-key K [--witness-key K …] [--quorum N]"
+const checkReceiptUsage = "usage: govhub ledger check-receipt FILE --log-key K [--log-keys FILE] [--witness-key K …] [--quorum N]"
 
 func cmdCheckReceipt(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("ledger check-receipt", flag.ContinueOnError)
@@ -359,7 +365,7 @@ func cmdCheckReceipt(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fail(fmt.Errorf("the receipt's entry: %w", err))
 	}
-	cp, err := ledger.CheckProof(p, ledger.LeafHash(p.Extra), lv, ws, tf.quorum)
+	cp, err := lv.CheckProof(p, ledger.LeafHash(p.Extra), ws, tf.quorum)
 	if err != nil {
 		return fail(err)
 	}
@@ -368,43 +374,52 @@ func cmdCheckReceipt(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// offlineTrust reads what an offline check trusts from its flags: the log's verifier key, the
-// witnesses' cosignature keys and the quorum of them that must have cosigned (at most as many as
-// there are keys). Every mistake is a usage error (exit 2) naming the flag.
 // trustFlags are the flags of the offline checkers (check-receipt, check-erasure,
 // verify-certificate): the log key and the witnesses they trust.
 type trustFlags struct {
 	logKey      string
+	logKeys     string
 	witnessKeys stringList
 	quorum      int
 }
 
 func (t *trustFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&t.logKey, "log-key", "", "the ledger's verifier key (govhub ledger pubkey)")
+	fs.StringVar(&t.logKey, "log-key", "", "the ledger's first verifier key (govhub ledger pubkey)")
+	fs.StringVar(&t.logKeys, "log-keys", "", "the ledger's key history, a file saved from the hub's GET /log-keys, when its key was rotated (checked from --log-key and the witnesses)")
 	fs.Var(&t.witnessKeys, "witness-key", "a trusted witness's verifier key, as govhub keygen prints it (cosignature type 0x04; the older Ed25519 type 0x01 is accepted) (repeat)")
 	fs.IntVar(&t.quorum, "quorum", 0, "how many of the trusted witnesses must have cosigned")
 }
 
-// trust parses the flags (exit 2 on a bad key or quorum).
-func (t *trustFlags) trust() (note.Verifier, []ledger.Witness, error) {
-	return offlineTrust(t.logKey, t.witnessKeys, t.quorum)
-}
-
-func offlineTrust(logKey string, witnessKeys []string, quorum int) (note.Verifier, []ledger.Witness, error) {
-	if quorum > len(witnessKeys) {
-		return nil, nil, &exitError{2, fmt.Errorf("--quorum %d, but only %d witness keys", quorum, len(witnessKeys))}
+// trust parses the flags (exit 2 on a bad key or quorum, 1 on a history that does not verify):
+// what an offline check trusts, the log key's history (the one key of --log-key, or the history
+// of --log-keys verified from it), the witnesses' cosignature keys and the quorum of them that
+// must have cosigned (at most as many as there are keys).
+func (t *trustFlags) trust() (ledger.Keys, []ledger.Witness, error) {
+	if t.quorum > len(t.witnessKeys) {
+		return ledger.Keys{}, nil, &exitError{2, fmt.Errorf("--quorum %d, but only %d witness keys", t.quorum, len(t.witnessKeys))}
 	}
-	lv, err := note.NewVerifier(logKey)
+	lv, err := note.NewVerifier(t.logKey)
 	if err != nil {
-		return nil, nil, &exitError{2, fmt.Errorf("--log-key: %w", err)}
+		return ledger.Keys{}, nil, &exitError{2, fmt.Errorf("--log-key: %w", err)}
 	}
-	ws := make([]ledger.Witness, 0, len(witnessKeys))
-	for _, k := range witnessKeys {
+	ws := make([]ledger.Witness, 0, len(t.witnessKeys))
+	for _, k := range t.witnessKeys {
 		w, err := fnote.NewVerifierForCosignatureV1(k)
 		if err != nil {
-			return nil, nil, &exitError{2, fmt.Errorf("--witness-key %q: %w", k, err)}
+			return ledger.Keys{}, nil, &exitError{2, fmt.Errorf("--witness-key %q: %w", k, err)}
 		}
 		ws = append(ws, w)
 	}
-	return lv, ws, nil
+	if t.logKeys == "" {
+		return ledger.SingleKey(lv), ws, nil
+	}
+	doc, err := os.ReadFile(t.logKeys)
+	if err != nil {
+		return ledger.Keys{}, nil, &exitError{2, fmt.Errorf("--log-keys: %w", err)}
+	}
+	k, err := ledger.ParseKeys(doc, lv, ws, t.quorum)
+	if err != nil {
+		return ledger.Keys{}, nil, &exitError{1, fmt.Errorf("--log-keys %s: %w", t.logKeys, err)}
+	}
+	return k, ws, nil
 }

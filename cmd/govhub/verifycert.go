@@ -13,7 +13,7 @@ import (
 	"github.com/govhub/govhub/credential"
 )
 
-const verifyCertUsage = "usage: govhub verify-certificate FILE --log-key K [--witness-key K …] [--quorum N] [--issuer-key MULTIKEY] [--status FILE]"
+const verifyCertUsage = "usage: govhub verify-certificate FILE --log-key K [--log-keys FILE] [--witness-key K …] [--quorum N] [--issuer-key MULTIKEY] [--status FILE]"
 
 const verifyCertHelp = `
 FILE is a certificate's verification document, as GET /verify/<id>.json serves it (format
@@ -55,9 +55,10 @@ func cmdVerifyCertificate(args []string, stdout, stderr io.Writer) error {
 		return &exitError{2, errors.New(verifyCertUsage)}
 	}
 	trust := certificate.Trust{Quorum: tf.quorum}
-	if trust.Log, trust.Witnesses, err = tf.trust(); err != nil {
+	if trust.LogKeys, trust.Witnesses, err = tf.trust(); err != nil {
 		return err
 	}
+	trust.Log = trust.LogKeys.Eras()[0].Verifier
 	for _, k := range issuerKeys {
 		pub, err := credential.ParseMultikey(k)
 		if err != nil {

@@ -99,7 +99,7 @@ func TestHubWithWitnesses(t *testing.T) {
 		}
 		ws = append(ws, v)
 	}
-	if err := ledger.CheckCosignatures(w.Body.Bytes(), a.log.Verifier(), ws, 3); err != nil {
+	if err := ledger.CheckCosignatures(w.Body.Bytes(), a.log.Reader().Keys().Current(), ws, 3); err != nil {
 		t.Errorf("the published checkpoint: %v", err)
 	}
 	// A third party with a strict signed-note verifier, given only the key keygen printed, finds

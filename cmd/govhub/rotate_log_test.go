@@ -1,0 +1,279 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	fnote "github.com/transparency-dev/formats/note"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/govhub/govhub/demo"
+	"github.com/govhub/govhub/ledger"
+)
+
+// swappable is an httptest handler an operator "restarts" with another configuration, at the
+// same address.
+type swappable struct{ h atomic.Pointer[http.Handler] }
+
+func (s *swappable) ServeHTTP(w http.ResponseWriter, r *http.Request) { (*s.h.Load()).ServeHTTP(w, r) }
+
+func (s *swappable) set(h http.Handler) { s.h.Store(&h) }
+
+// The log key is rotated under load on a hub with two witnesses (quorum 2): a rotation without the
+// new key prepared is refused; prepared, added to the witnesses, and rotated while clerks read and
+// update, no request fails; the old origin ends at a witnessed final checkpoint, the new one
+// publishes cosigned checkpoints; every receipt from before still verifies with the first key
+// alone, those after with the history (GET /log-keys, checked from the first key and the
+// witnesses) and not without it; the whole log verifies; a restarted hub goes on under the new key.
+func TestLogKeyRotationUnderLoad(t *testing.T) {
+	const n = 20
+	dir := t.TempDir()
+	h := &testHub{t: t, dir: filepath.Join(dir, "hub"), gen: demo.NewGenerator(testSeed)}
+	k, err := loadKeys(h.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstKey := k.log.VerifierKey
+	cfg := h.config()
+	type wit struct {
+		keyFile, state string
+		srv            *swappable
+	}
+	var wits []wit
+	var wkeys []string
+	var ws []ledger.Witness
+	startWitness := func(w wit, logKeys ...string) {
+		srv, _, err := newWitness(w.keyFile, logKeys, w.state, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.srv.set(srv)
+	}
+	for _, name := range []string{"w1.tax.example", "w2.health.example"} {
+		w := wit{keyFile: filepath.Join(dir, name+".key"), state: filepath.Join(dir, name+"-state"), srv: &swappable{}}
+		var out bytes.Buffer
+		if err := run(t.Context(), []string{"keygen", "--name", name, "--out", w.keyFile}, &out, &out); err != nil {
+			t.Fatalf("keygen: %v", err)
+		}
+		startWitness(w, firstKey)
+		hs := httptest.NewServer(w.srv)
+		t.Cleanup(hs.Close)
+		vkey := strings.TrimSpace(out.String())
+		cfg.Witnesses = append(cfg.Witnesses, witnessConfig{URL: hs.URL, VerifierKey: vkey})
+		wkeys = append(wkeys, vkey)
+		v, err := fnote.NewVerifierForCosignatureV1(vkey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws = append(ws, v)
+		wits = append(wits, w)
+	}
+	cfg.WitnessQuorum = 2
+	a, err := openApp(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.app, h.handler = a, a.handler()
+	t.Cleanup(h.close)
+	if err := seedDemo(t.Context(), a, n, testSeed); err != nil {
+		t.Fatal(err)
+	}
+	ids := h.citizensWith(n, "tax")
+	if len(ids) < 5 {
+		t.Fatalf("only %d demo citizens with tax records", len(ids))
+	}
+	srv := httptest.NewServer(h.handler)
+	defer srv.Close()
+	tax := h.token(taxClerk)
+	receiptOf := func(index uint64) string {
+		t.Helper()
+		h.waitPublished(index + 1)
+		var out, errOut bytes.Buffer
+		if err := run(t.Context(), []string{"ledger", "receipt", "--data-dir", h.dir, "--index", fmt.Sprint(index)}, &out, &errOut); err != nil {
+			t.Fatalf("ledger receipt %d = %v (%s)", index, err, errOut.String())
+		}
+		file := filepath.Join(dir, fmt.Sprintf("r%d.tlog-proof", index))
+		if err := os.WriteFile(file, out.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return file
+	}
+	checkReceipt := func(file string, extra ...string) error {
+		args := append([]string{"ledger", "check-receipt", file, "--log-key", firstKey, "--quorum", "2",
+			"--witness-key", wkeys[0], "--witness-key", wkeys[1]}, extra...)
+		var out bytes.Buffer
+		err := run(t.Context(), args, &out, io.Discard)
+		if err == nil && !strings.HasPrefix(out.String(), "OK") {
+			err = fmt.Errorf("printed %q", out.String())
+		}
+		return err
+	}
+	first := h.query(tax, taxQuery, map[string]any{"id": ids[0]})
+	if len(first.Errors) > 0 {
+		t.Fatalf("read before the rotation: %+v", first.Errors)
+	}
+	oldReceipt := receiptOf(receiptIndex(first))
+
+	// Without the new key prepared (and known to the witnesses), the rotation is refused.
+	op := h.token(operator)
+	var out bytes.Buffer
+	err = run(t.Context(), []string{"keys", "rotate", "--key", "log", "--data-dir", h.dir, "--hub", srv.URL, "--token", op}, &out, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "--prepare") {
+		t.Fatalf("keys rotate --key log with witnesses, unprepared = %v, want a refusal naming --prepare", err)
+	}
+	if got := len(h.app.log.Reader().Keys().Eras()); got != 1 {
+		t.Fatalf("after a refused rotation the log has %d keys", got)
+	}
+	out.Reset()
+	if err := run(t.Context(), []string{"keys", "rotate", "--key", "log", "--prepare", "--data-dir", h.dir, "--hub", srv.URL, "--token", op}, &out, io.Discard); err != nil {
+		t.Fatalf("keys rotate --key log --prepare = %v", err)
+	}
+	var newKey string
+	for _, line := range strings.Split(out.String(), "\n") {
+		if k, ok := strings.CutPrefix(line, "next log key made (not yet in use): "); ok {
+			newKey = k
+		}
+	}
+	nv, err := note.NewVerifier(newKey)
+	if err != nil || nv.Name() != "govhub.test/ledger/2" {
+		t.Fatalf("--prepare printed %q (%v), want a verifier key of origin govhub.test/ledger/2", out.String(), err)
+	}
+	for _, w := range wits { // the witness operators add the new key and restart
+		startWitness(w, firstKey, newKey)
+	}
+
+	// Load: 4 clients reading and updating tax values of random citizens.
+	load := startTaxLoad(h, tax, ids, 91000000)
+	time.Sleep(300 * time.Millisecond)
+	out.Reset()
+	began := time.Now()
+	err = run(t.Context(), []string{"keys", "rotate", "--key", "log", "--data-dir", h.dir, "--hub", srv.URL, "--token", op}, &out, io.Discard)
+	took := time.Since(began)
+	time.Sleep(500 * time.Millisecond)
+	load.finish(t)
+	if err != nil {
+		t.Fatalf("keys rotate --key log = %v\n%s", err, out.String())
+	}
+	t.Logf("%d requests around the rotation (which took %v; the slowest request %v)\n%s", load.requests.Load(), took.Round(time.Millisecond), time.Duration(load.slowest.Load()).Round(time.Millisecond), out.String())
+	if !strings.Contains(out.String(), "log key rotated: new key "+newKey) {
+		t.Errorf("keys rotate printed:\n%s", out.String())
+	}
+
+	// The history, as a verifier gets it: checked from the first key and the witnesses.
+	get := func(path string) []byte {
+		t.Helper()
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s = %d %s", path, resp.StatusCode, b)
+		}
+		return b
+	}
+	doc := get("/log-keys")
+	fv, _ := note.NewVerifier(firstKey)
+	hist, err := ledger.ParseKeys(doc, fv, ws, 2)
+	if err != nil {
+		t.Fatalf("GET /log-keys does not verify: %v\n%s", err, doc)
+	}
+	eras := hist.Eras()
+	if len(eras) != 2 || eras[1].Key != newKey {
+		t.Fatalf("history has %d keys, the second %q", len(eras), eras[len(eras)-1].Key)
+	}
+	histFile := filepath.Join(dir, "log-keys.json")
+	if err := os.WriteFile(histFile, doc, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if load.lastIndex.Load() < eras[1].Start {
+		t.Fatalf("the load's last entry %d is before the new key's start %d: the load did not span the rotation", load.lastIndex.Load(), eras[1].Start)
+	}
+	h.waitPublished(load.lastIndex.Load() + 1)
+	cp, err := hist.ParseCheckpoint(get("/checkpoint"))
+	if err != nil || cp.Origin != "govhub.test/ledger/2" {
+		t.Fatalf("the published checkpoint: origin %q, %v", cp.Origin, err)
+	}
+	if err := hist.CheckCosignatures(get("/checkpoint"), ws, 2); err != nil {
+		t.Errorf("the new origin's checkpoint is not witnessed: %v", err)
+	}
+
+	// Receipts: before, with the first key alone (and with the history); after, with the history
+	// only.
+	if err := checkReceipt(oldReceipt); err != nil {
+		t.Errorf("check-receipt of a receipt from before the rotation, first key alone = %v", err)
+	}
+	if err := checkReceipt(oldReceipt, "--log-keys", histFile); err != nil {
+		t.Errorf("check-receipt of a receipt from before the rotation, with the history = %v", err)
+	}
+	newReceipt := receiptOf(load.lastIndex.Load())
+	if err := checkReceipt(newReceipt, "--log-keys", histFile); err != nil {
+		t.Errorf("check-receipt of a receipt from after the rotation, with the history = %v", err)
+	}
+	if err := checkReceipt(newReceipt); err == nil {
+		t.Error("check-receipt of a receipt from after the rotation passed with the first key alone")
+	}
+	bad := bytes.Replace(doc, []byte(`"start":`), []byte(`"start":1`), 1)
+	if err := os.WriteFile(histFile, bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkReceipt(newReceipt, "--log-keys", histFile); err == nil {
+		t.Error("check-receipt accepted a tampered history")
+	}
+
+	// The link entry begins the new origin.
+	entries, raws := h.entries()
+	rot, link := entries[eras[1].Start-1], entries[eras[1].Start]
+	if rot.Kind != ledger.KindRotation || rot.Reason != ledger.ReasonLogKey || link.Reason != ledger.ReasonLogLink {
+		t.Errorf("entries %d, %d = %s %s, %s %s; want the rotation and the link", eras[1].Start-1, eras[1].Start, rot.Kind, rot.Reason, link.Kind, link.Reason)
+	}
+	if root, ok := ledger.IsLink(raws[eras[1].Start]); !ok {
+		t.Error("the new origin's first entry is not a link entry")
+	} else if final, err := ledger.ParseCheckpoint(eras[1].Final, fv); err != nil || final.Root != root {
+		t.Errorf("the link entry names %x, the final checkpoint %x (%v)", root, final.Root, err)
+	}
+
+	// Restarted (without witnesses this time), the hub verifies and goes on under the new key.
+	h.close()
+	var vout bytes.Buffer
+	if err := run(t.Context(), []string{"ledger", "verify", "--data-dir", h.dir}, &vout, io.Discard); err != nil {
+		t.Fatalf("ledger verify after the rotation = %v\n%s", err, vout.String())
+	}
+	h.open()
+	res := h.query(h.token(taxClerk), taxQuery, map[string]any{"id": ids[1]})
+	if len(res.Errors) > 0 {
+		t.Fatalf("read after a restart: %+v", res.Errors)
+	}
+	h.waitPublished(receiptIndex(res) + 1)
+	var rout bytes.Buffer
+	if err := run(t.Context(), []string{"ledger", "receipt", "--data-dir", h.dir, "--index", fmt.Sprint(receiptIndex(res))}, &rout, io.Discard); err != nil {
+		t.Fatalf("ledger receipt after the restart = %v", err)
+	}
+	// No witnesses now: checked against the hub's own checkpoint, under the history.
+	args := []string{"ledger", "check-receipt", writeFile(t, dir, "after.tlog-proof", rout.Bytes()), "--log-key", firstKey, "--log-keys", writeFile(t, dir, "hist2.json", doc)}
+	if err := run(t.Context(), args, io.Discard, io.Discard); err != nil {
+		t.Errorf("a receipt signed after the restart = %v", err)
+	}
+	if got := h.app.log.Reader().Keys().Current().Name(); got != "govhub.test/ledger/2" {
+		t.Errorf("after a restart the log signs as %s", got)
+	}
+}
+
+func writeFile(t *testing.T, dir, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
