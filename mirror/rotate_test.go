@@ -261,7 +261,7 @@ func TestMirrorFollowsLogKeyRotation(t *testing.T) {
 	for _, v := range []note.Verifier{v1, v2} {
 		url := msrv.URL + "/" + originHashOf(v.Name()) + "/log-keys"
 		code, body := get(t, url)
-		if code != http.StatusOK || !bytes.Equal(body, l.Keys().Document()) {
+		if code != http.StatusOK || !bytes.Equal(body, l.Reader().Keys().Document()) {
 			t.Errorf("GET %s = %d %q, want the log's history", url, code, body)
 		}
 	}
@@ -299,7 +299,7 @@ func TestMirrorFollowsLogKeyRotation(t *testing.T) {
 			return
 		}
 		var d map[string]any
-		if err := json.Unmarshal(l.Keys().Document(), &d); err != nil {
+		if err := json.Unmarshal(l.Reader().Keys().Document(), &d); err != nil {
 			t.Error(err)
 		}
 		_, _, vkey3 := logKey(t, "govhub.test/ledger/3")

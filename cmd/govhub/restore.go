@@ -6,9 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -33,7 +31,9 @@ import (
 // A log whose key was rotated is restored the same way: the mirrors serve the log key history
 // (GET …/log-keys), which is taken only if it verifies from the trusted first key (--log-key, by
 // default the data directory's keys/log.key) with the witnesses' quorum; the copy is verified
-// under it, and it is written to keys/log.history.json (mode 0600) for the restored hub.
+// under it, and it is written to keys/log.history.json (mode 0600) for the restored hub, which
+// must also hold the newest key file (keys/log-N.key, from a key split made after the key was
+// prepared or rotated); the ledger is then verified under the history.
 
 func cmdLedgerRestore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("ledger restore", flag.ContinueOnError)
@@ -98,12 +98,9 @@ func cmdLedgerRestore(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	defer st.close(context.WithoutCancel(ctx))
 	// What the store holds already (from a backup, or nothing): integrated first, as a hub would,
-	// under the data directory's log key history if it has one.
-	held, err := readLogHistory(cfg.DataDir, first, ws, q)
-	if err != nil {
-		return err
-	}
-	lg, err := openLedgerKeys(ctx, st, cfg.DataDir, k, held)
+	// under the data directory's log key history if it has one (logkeys.go).
+	held := k.history
+	lg, err := st.openLedger(ctx, k)
 	if err != nil {
 		return err
 	}
@@ -145,30 +142,38 @@ func cmdLedgerRestore(ctx context.Context, args []string, stdout, stderr io.Writ
 	if entries == nil {
 		return errors.New("no mirror gave a copy that verifies and extends the store's ledger")
 	}
-	if len(hist.Eras()) > len(held.Eras()) {
+	if n := len(hist.Eras()); n > len(held.Eras()) {
+		// The hub signs with the newest key (keys/log-N.key), which only the key split carries.
+		if _, err := keys.ReadNote(cfg.path("keys", logKeyFile(n))); err != nil {
+			return fmt.Errorf("the log key was rotated to %s, whose key file the data directory lacks (restore the keys of a split made after the key was prepared or rotated: govhub keys restore): %w",
+				hist.Current().Name(), err)
+		}
 		path := cfg.path("keys", logHistoryFile)
 		if err := keys.Replace(path, hist.Document()); err != nil {
 			return fmt.Errorf("writing the log key history: %w", err)
 		}
 		fmt.Fprintf(stdout, "the log key was rotated: wrote its history (%d keys, newest %s from entry %d) to %s\n",
-			len(hist.Eras()), hist.Current().Name(), hist.Eras()[len(hist.Eras())-1].Start, path)
+			n, hist.Current().Name(), hist.Eras()[n-1].Start, path)
+		if _, err := logKey(cfg.DataDir); err != nil { // the history and its newest key file agree
+			return err
+		}
 	}
 	if best.Size == trusted.Size {
 		fmt.Fprintf(stdout, "the longest copy (%s) adds nothing: the store's ledger is complete\n", bestURL)
 	} else {
 		const chunk = 256
-		for first := trusted.Size; first < best.Size; {
-			end := min(first+chunk, best.Size)
+		for lo := trusted.Size; lo < best.Size; {
+			end := min(lo+chunk, best.Size)
 			if end < best.Size && eraStarts(hist)[end] {
 				// An integration round stops at a batch ending where a log key's era starts, to
 				// sign the previous key's final checkpoint, which the restored hub cannot: the
 				// mirrors gave it already (the history). So no batch ends there.
 				end++
 			}
-			if err := st.ledgerStore.AddBatch(ctx, ledger.Batch{First: first, Leaves: entries[first:end]}); err != nil {
-				return fmt.Errorf("storing entries %d to %d: %w", first, end, err)
+			if err := st.ledgerStore.AddBatch(ctx, ledger.Batch{First: lo, Leaves: entries[lo:end]}); err != nil {
+				return fmt.Errorf("storing entries %d to %d: %w", lo, end, err)
 			}
-			first = end
+			lo = end
 		}
 		fmt.Fprintf(stdout, "appended entries %d to %d from %s; the hub integrates them at its next start\n", trusted.Size, best.Size-1, bestURL)
 	}
@@ -187,13 +192,14 @@ func cmdLedgerRestore(ctx context.Context, args []string, stdout, stderr io.Writ
 	}, stdout); err != nil {
 		return err
 	}
-	if len(hist.Eras()) > 1 {
-		return verifyRestoredKeys(ctx, st, cfg.DataDir, k, hist, stdout)
-	}
 	st.close(context.WithoutCancel(ctx))
 	fmt.Fprintln(stdout, "verifying the ledger and every record:")
 	return verifyRestored(ctx, cfg, true, stdout, stderr)
 }
+
+// logKeyFileRE matches the rotated log key files (logKeyFile(n), n ≥ 2) that a key split carries
+// and `keys restore` restores, beside log.history.json.
+var logKeyFileRE = regexp.MustCompile(`^log-([2-9]|[1-9][0-9]+)\.key$`)
 
 // eraStarts are the indexes where a log key after the first starts.
 func eraStarts(k ledger.Keys) map[uint64]bool {
@@ -202,31 +208,6 @@ func eraStarts(k ledger.Keys) map[uint64]bool {
 		out[e.Start] = true
 	}
 	return out
-}
-
-// verifyRestoredKeys integrates a restored ledger whose key was rotated under its history (the
-// newest key signing, never an earlier one past its final checkpoint) and verifies every entry
-// and checkpoint under the history.
-func verifyRestoredKeys(ctx context.Context, st *storage, dataDir string, first keys.NoteKey, hist ledger.Keys, stdout io.Writer) error {
-	lg, err := openLedgerKeys(ctx, st, dataDir, first, hist)
-	if err != nil {
-		return fmt.Errorf("the entries are in the store, but they cannot be integrated: %w", err)
-	}
-	if err := lg.WaitCaughtUp(ctx); err != nil {
-		lg.Shutdown(context.WithoutCancel(ctx))
-		return err
-	}
-	if err := lg.Shutdown(context.WithoutCancel(ctx)); err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, "verifying the ledger under the log key history:")
-	rep, err := ledger.Verify(ctx, st.ledgerStore, first.Verifier, ledger.WithKeys(hist))
-	if err != nil {
-		return fmt.Errorf("the restored ledger does not verify: %w", err)
-	}
-	fmt.Fprintf(stdout, "OK: %d entries, %d checkpoints verified; tree size %d, root %s\n", rep.Entries, rep.Checkpoints, rep.TreeSize, rep.Root)
-	fmt.Fprintln(stdout, "the record pass is left to `govhub ledger verify` on the restored data directory")
-	return nil
 }
 
 // reportMissedUpdates lists the allowed updates among entries[from:] (appended from the mirrors:
@@ -278,27 +259,6 @@ func reportMissedUpdates(ctx context.Context, st interface {
 	return nil
 }
 
-// logHistoryFile is the log key history (ledger.Keys.Document) in a data directory's keys/.
-const logHistoryFile = "log.history.json"
-
-// readLogHistory reads the data directory's log key history, verified from the trusted first key
-// with quorum of the witnesses; without one, the first key alone.
-func readLogHistory(dataDir string, first note.Verifier, ws []note.Verifier, quorum int) (ledger.Keys, error) {
-	path := config{DataDir: dataDir}.path("keys", logHistoryFile)
-	doc, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return ledger.SingleKey(first), nil
-	}
-	if err != nil {
-		return ledger.Keys{}, err
-	}
-	k, err := ledger.ParseKeys(doc, first, ws, quorum)
-	if err != nil {
-		return ledger.Keys{}, fmt.Errorf("%s: %w", path, err)
-	}
-	return k, nil
-}
-
 // extendsHistory reports whether k begins with every key of held, at the same starts.
 func extendsHistory(k, held ledger.Keys) bool {
 	ke, he := k.Eras(), held.Eras()
@@ -311,31 +271,4 @@ func extendsHistory(k, held ledger.Keys) bool {
 		}
 	}
 	return true
-}
-
-// openLedgerKeys opens the store's ledger as storage.openLedger does, under the key history k: with
-// the first key alone, first signs; otherwise the key file of keys/ (log*.key) whose verifier is the
-// newest key of k.
-func openLedgerKeys(ctx context.Context, st *storage, dataDir string, first keys.NoteKey, k ledger.Keys) (*ledger.Log, error) {
-	if len(k.Eras()) < 2 {
-		return st.openLedger(ctx, first)
-	}
-	cur := k.Current()
-	files, err := filepath.Glob(config{DataDir: dataDir}.path("keys", "log*.key"))
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range files {
-		nk, err := keys.ReadNote(f)
-		if err != nil || nk.Verifier.Name() != cur.Name() || nk.Verifier.KeyHash() != cur.KeyHash() {
-			continue
-		}
-		var opts []ledger.Option
-		if st.server != nil {
-			opts = append(opts, ledger.WithInstance("embedded"), ledger.WithLeaseTTL(embeddedLeaseTTL))
-		}
-		return ledger.New(ctx, ledger.Config{Storage: st.ledgerStore, Signer: nk.Signer, Verifier: nk.Verifier, Keys: k}, opts...)
-	}
-	return nil, fmt.Errorf("no key file in %s signs as %s, the newest log key of %s (restore the keys first: govhub keys restore)",
-		config{DataDir: dataDir}.path("keys"), cur.Name(), logHistoryFile)
 }
