@@ -332,6 +332,14 @@ func TestMirrorFollowsLogKeyRotation(t *testing.T) {
 	if code, _ := get(t, freshSrv.URL+"/"+originHashOf(v2.Name())+"/checkpoint"); code != http.StatusNotFound {
 		t.Errorf("GET <new origin>/checkpoint from a mirror that does not know the origin = %d, want 404", code)
 	}
+	resp, err := http.Post(freshSrv.URL+"/"+originHashOf("govhub.test/ledger/9")+"/cosign", "text/plain", bytes.NewReader(last.Note))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || fresh.Size() != 0 {
+		t.Errorf("POST cosign under the hash of another origin than the checkpoint's = %d (size %d), want 404 and nothing copied", resp.StatusCode, fresh.Size())
+	}
 	fsig, err := mirror.NewClient(freshSrv.URL, v1.Name(), mverifier, freshSrv.Client()).Cosign(t.Context(), last.Note)
 	if err != nil || fresh.Size() != last.Size || len(fresh.Keys().Eras()) != 2 {
 		t.Fatalf("Cosign of a new-origin checkpoint by a mirror starting empty = %v; size %d, %d keys; want the whole log (%d), 2 keys",

@@ -61,7 +61,7 @@ func cmdMirror(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), mirrorUsage); fs.PrintDefaults() }
 	hubURL := fs.String("hub", "", "the hub's URL (its tlog-tiles API: /checkpoint, /tile/…)")
-	logKey := fs.String("log-key", "", "the hub's first log verifier key (govhub ledger pubkey before any log key rotation); later keys are learnt from the hub's /log-keys")
+	logKey := fs.String("log-key", "", "the hub's first log verifier key (govhub ledger pubkey), for good: later keys are learnt from the hub's /log-keys")
 	var witnesses, witnessKeys stringList
 	fs.Var(&witnesses, "witness", "a trusted witness, URL=VERIFIERKEY as the hub's --witness (repeat; the URL is not used)")
 	fs.Var(&witnessKeys, "witness-key", "a trusted witness's verifier key (repeat)")
