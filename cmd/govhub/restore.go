@@ -126,8 +126,8 @@ func cmdLedgerRestore(ctx context.Context, args []string, stdout, stderr io.Writ
 		snap, err := mirror.Copy(ctx, url, mirror.CopyConfig{Log: first, Witnesses: ws, Quorum: q, Trusted: trusted,
 			Token: func() (string, error) { return tok, nil }, Progress: report})
 		prog.clear()
-		if err == nil && !extendsHistory(snap.Keys, held) {
-			err = fmt.Errorf("its log key history (%d keys) does not extend the data directory's (%d keys)", len(snap.Keys.Eras()), len(held.Eras()))
+		if err == nil && !extendsHistory(snap.Keys, held) && !extendsHistory(held, snap.Keys) {
+			err = fmt.Errorf("its log key history (%d keys) and the data directory's (%d keys) differ", len(snap.Keys.Eras()), len(held.Eras()))
 		}
 		if err != nil {
 			fmt.Fprintf(stdout, "  %s: refused: %v\n", url, err)
@@ -141,6 +141,9 @@ func cmdLedgerRestore(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	if entries == nil {
 		return errors.New("no mirror gave a copy that verifies and extends the store's ledger")
+	}
+	if len(held.Eras()) > len(hist.Eras()) { // a copy from before the last rotation the keys know of
+		hist = held
 	}
 	if n := len(hist.Eras()); n > len(held.Eras()) {
 		// The hub signs with the newest key (keys/log-N.key), which only the key split carries.
