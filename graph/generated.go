@@ -3323,7 +3323,7 @@ type Query {
   mySealedDisclosure(index: Int64!): SealedDisclosure!
   "Early-unseal proposals, newest first, optionally only those in one status (pending, approved, rejected). Officers and auditors."
   earlyUnsealProposals(status: String): [EarlyUnsealProposal!]!
-  "The questions the caller asked about accesses, newest first. Citizen tokens only."
+  "The questions the caller asked about accesses, newest first; logged as a self-access when there is any. Citizen tokens only."
   myQuestions: [AccessQuestion!]!
   "Citizens' questions about the accesses made by the officer's department (a department officer) or by any department (privacy-office officers), oldest first, optionally only those in one status. Officers."
   accessQuestions(status: QuestionStatus): [AccessQuestion!]!

@@ -351,7 +351,10 @@ func (qs *Questions) Answer(ctx context.Context, p auth.Principal, id, basis, te
 	return qs.view(q, now), nil
 }
 
-// Mine returns the citizen's own questions, newest first (the newest store.MaxQuestions).
+// Mine returns the citizen's own questions, newest first (the newest store.MaxQuestions). Their
+// texts are sealed under the citizen's data key, so handing them out is a release like any other:
+// when there is any, a self-access entry (reason my-questions, indexed in the citizen's log, where
+// it shows as SELF) is appended first.
 func (qs *Questions) Mine(ctx context.Context, p auth.Principal) ([]Question, error) {
 	if p.Kind != auth.KindCitizen || p.Subject == "" {
 		return nil, fmt.Errorf("%w: for citizens", ErrForbidden)
@@ -359,6 +362,18 @@ func (qs *Questions) Mine(ctx context.Context, p auth.Principal) ([]Question, er
 	list, err := qs.store.Questions(ctx, store.QuestionQueueCitizen(qs.pseudonym(p.Subject)), store.MaxQuestions)
 	if err != nil {
 		return nil, fmt.Errorf("%w: reading questions: %v", ErrUnavailable, err)
+	}
+	if slices.ContainsFunc(list, func(q store.Question) bool { return q.Citizen == p.Subject }) {
+		salt, subj, err := qs.subject(p.Subject)
+		if err != nil {
+			return nil, err
+		}
+		e := ledger.Entry{Kind: ledger.KindAccess, Time: qs.now(), Department: string(auth.KindCitizen), Role: string(auth.KindCitizen),
+			Policy: qs.policy.Snapshot().Version(), RequestID: requestID(ctx), Outcome: ledger.OutcomeAllowed, Reason: "my-questions",
+			Subjects: [][]byte{subj}}
+		if _, err := qs.appendFor(ctx, e, p.Subject, salt); err != nil {
+			return nil, err
+		}
 	}
 	now := qs.now()
 	out := make([]Question, 0, len(list))

@@ -188,6 +188,18 @@ func TestQuestions(t *testing.T) {
 	if err != nil || len(mine) != 1 || !mine[0].Answered || mine[0].Answer != answer || mine[0].Basis != BasisCase {
 		t.Errorf("Mine = %+v, %v", mine, err)
 	}
+	// Reading them released sealed texts: a self-access entry, in the citizen's log, came first.
+	se, si := f.last(t)
+	if se.Kind != ledger.KindAccess || se.Department != "citizen" || se.Reason != "my-questions" || se.Outcome != ledger.OutcomeAllowed {
+		t.Errorf("after Mine, the last entry is %+v, want the citizen's self-access", se)
+	}
+	f.checkIndexed(t, citizenA, si)
+	if mine, err := qs.Mine(ctx, citizenPB); err != nil || len(mine) != 0 {
+		t.Errorf("Mine(citizen B, no questions) = %+v, %v", mine, err)
+	}
+	if _, after := f.last(t); after != si {
+		t.Errorf("Mine with nothing to release appended entry %d", after)
+	}
 
 	if _, err := qs.Mine(ctx, housingOfficer); !errors.Is(err, ErrForbidden) {
 		t.Errorf("Mine(officer) = %v, want ErrForbidden", err)

@@ -26,6 +26,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/govhub/govhub/auth"
@@ -249,7 +250,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		af.hub, audience = a.URL, a.Audience
 	}
-	b := &bencher{url: strings.TrimRight(af.hub, "/"), verifier: logKey.history, tokens: map[auth.Principal]string{},
+	b := &bencher{url: strings.TrimRight(af.hub, "/"), verifier: logKey.history, first: logKey.Verifier, tokens: map[auth.Principal]string{},
 		dataDir: *dataDir, audience: audience,
 		http: &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: *concurrency * 2}}}
 	op, err := b.token(auth.Principal{Kind: auth.KindOperator, Subject: cliSubject()})
@@ -348,7 +349,11 @@ collect:
 				logged++
 				lastIndex = max(lastIndex, o.receipt.Index)
 				if logged%sampleEvery == 1 {
-					if err := b.verifier.CheckReceipt(*o.receipt); err != nil {
+					err := b.verifier.CheckReceipt(*o.receipt)
+					if err != nil && b.refreshKeys(ctx) {
+						err = b.verifier.CheckReceipt(*o.receipt) // the log key was rotated meanwhile
+					}
+					if err != nil {
 						o.code = "BAD_RECEIPT"
 					} else {
 						checked++
@@ -465,11 +470,37 @@ func printBench(w io.Writer, r benchResult) {
 type bencher struct {
 	url      string
 	http     *http.Client
-	verifier ledger.Keys // the log key's history
-	dataDir  string      // its issuer key mints the tokens
+	verifier ledger.Keys   // the log key's history, as last read (refreshKeys)
+	first    note.Verifier // the first log key, from which a history read from the hub is checked
+	dataDir  string        // its issuer key mints the tokens
 	audience string
 	mu       sync.Mutex
 	tokens   map[auth.Principal]string
+}
+
+// refreshKeys reads the log key's history from the hub (GET /log-keys), checked from the first
+// key, and reports whether it has more keys than the one held (the key was rotated during the
+// run). It is called from the collecting goroutine only.
+func (b *bencher) refreshKeys(ctx context.Context) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.url+"/log-keys", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := b.http.Do(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	doc, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return false
+	}
+	k, err := ledger.ParseKeys(doc, b.first, nil, 0)
+	if err != nil || len(k.Eras()) <= len(b.verifier.Eras()) {
+		return false
+	}
+	b.verifier = k
+	return true
 }
 
 // token returns a token for p, minted once.
@@ -575,6 +606,9 @@ func (b *bencher) checkProofs(ctx context.Context, tok string, receipts []ledger
 		return 0, err
 	}
 	cp, err := b.verifier.ParseCheckpoint(text)
+	if err != nil && b.refreshKeys(ctx) {
+		cp, err = b.verifier.ParseCheckpoint(text)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("the published checkpoint: %w", err)
 	}
