@@ -84,7 +84,9 @@
 //	GET  /<origin hash>/tile/entries/<N>[.p/<W>]  entry bundles, to whom Config.BundleAccess lets
 //	                                              (401 without a token, 403 otherwise)
 //	GET  /<origin hash>/log-keys                  the log key history the mirror verified
-//	                                              (ledger.Keys.Document), to anyone
+//	                                              (ledger.Keys.Document), to anyone; before a
+//	                                              rotation, the first key alone (Config.LogKey;
+//	                                              404 without it)
 //	POST /<origin hash>/cosign                    the mirror's cosignature on a checkpoint
 //
 // Tiles and bundles are served within the mirror checkpoint only, with the same caching headers as

@@ -48,6 +48,9 @@ func (m *Mirror) Handler() http.Handler {
 		case !known:
 			http.Error(w, "not found: this mirror serves "+m.cfg.Log.Name()+" under "+first, http.StatusNotFound)
 			return
+		case path == "log-keys" && len(tiles.Keys().Eras()) == 1 && tiles.Keys().Eras()[0].Key == "":
+			http.Error(w, "not found: the log's key was not rotated; its one key is "+m.cfg.Log.Name()+"'s", http.StatusNotFound)
+			return
 		}
 		// The choice is made on the same (unescaped) path the tiles handler serves.
 		if strings.HasPrefix(path, "tile/entries/") && m.cfg.BundleAccess != nil {

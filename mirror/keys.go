@@ -146,7 +146,16 @@ func (m *Mirror) loadKeys(ctx context.Context) error {
 	var d keysDoc
 	err := m.cfg.Store.Meta(ctx, keysMeta, &d)
 	if errors.Is(err, store.ErrNotFound) {
-		m.setKeys(ledger.SingleKey(m.cfg.Log))
+		k := ledger.SingleKey(m.cfg.Log)
+		if m.cfg.LogKey != "" {
+			if k, err = ledger.NewKeys([]ledger.Era{{Key: m.cfg.LogKey, Verifier: m.cfg.Log}}); err != nil {
+				return fmt.Errorf("mirror: Config.LogKey: %w", err)
+			}
+			if v := k.Current(); v.Name() != m.cfg.Log.Name() || v.KeyHash() != m.cfg.Log.KeyHash() {
+				return errors.New("mirror: Config.LogKey is not the key of Config.Log")
+			}
+		}
+		m.setKeys(k)
 		return nil
 	}
 	if err != nil {

@@ -56,6 +56,9 @@ type Config struct {
 	// Log is the log's first verifier key: the mirror learns later ones from the log's key
 	// history, verified from this one (keys.go).
 	Log note.Verifier
+	// LogKey is Log in note format, for the history the mirror serves at log-keys before the log
+	// rotated its key (empty: log-keys is not found until then).
+	LogKey string
 	// Witnesses are the trusted witnesses' verifier keys (C2SP cosignature/v1); Quorum of them
 	// must have cosigned a checkpoint before the mirror advances to it (0: the log's signature
 	// alone suffices).

@@ -138,7 +138,7 @@ func TestMirrorFollowsLogKeyRotation(t *testing.T) {
 	}))
 	defer hub.Close()
 
-	m, err := mirror.New(t.Context(), mirror.Config{LogURL: hub.URL, Log: v1, Witnesses: ws, Quorum: 2, Signer: msigner,
+	m, err := mirror.New(t.Context(), mirror.Config{LogURL: hub.URL, Log: v1, LogKey: vkey1, Witnesses: ws, Quorum: 2, Signer: msigner,
 		Store: mirrorEnv.Store, Interval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -179,6 +179,9 @@ func TestMirrorFollowsLogKeyRotation(t *testing.T) {
 		}
 	}
 	waitFor(t, "the mirror to follow the first origin", func() bool { return m.Size() >= 300 })
+	if code, body := get(t, msrv.URL+"/"+m.OriginHash()+"/log-keys"); code != http.StatusOK || !bytes.Equal(body, l.Reader().Keys().Document()) {
+		t.Errorf("GET log-keys before the rotation = %d %q, want the log's one-key history", code, body)
+	}
 
 	// The log key is rotated while appends go on and the mirror follows.
 	var (
@@ -329,6 +332,9 @@ func TestMirrorFollowsLogKeyRotation(t *testing.T) {
 	// knows the origin: it reads the history, copies the whole log and cosigns.
 	freshSrv := httptest.NewServer(fresh.Handler())
 	defer freshSrv.Close()
+	if code, _ := get(t, freshSrv.URL+"/"+fresh.OriginHash()+"/log-keys"); code != http.StatusNotFound {
+		t.Errorf("GET log-keys from a mirror without the first key's text nor a rotation = %d, want 404", code)
+	}
 	if code, _ := get(t, freshSrv.URL+"/"+originHashOf(v2.Name())+"/checkpoint"); code != http.StatusNotFound {
 		t.Errorf("GET <new origin>/checkpoint from a mirror that does not know the origin = %d, want 404", code)
 	}

@@ -139,7 +139,7 @@ func cmdMirror(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer st.close(context.WithoutCancel(ctx))
-	m, err := mirror.New(ctx, mirror.Config{LogURL: *hubURL, Token: hubToken, Log: logV, Witnesses: ws, Quorum: q,
+	m, err := mirror.New(ctx, mirror.Config{LogURL: *hubURL, Token: hubToken, Log: logV, LogKey: *logKey, Witnesses: ws, Quorum: q,
 		Signer: signer, Store: st.ledgerStore, Interval: *interval, EvidenceDir: *dataDir, BundleAccess: access, Logger: cfg.Logger})
 	if err != nil {
 		return err
