@@ -95,7 +95,7 @@ func (l *Log) rootAt(ctx context.Context, n uint64) (tlog.Hash, error) {
 	if n == 0 {
 		return l.tree.root() // only used on an empty tree
 	}
-	return l.reader.TreeRoot(ctx, n)
+	return l.reader.treeRoot(ctx, n)
 }
 
 func (l *Log) kickIntegrator() {

@@ -34,8 +34,9 @@ type Config struct {
 	Storage  Storage
 	Signer   note.Signer   // the log key; its name is the log's origin
 	Verifier note.Verifier // the same key's verifier, to check what storage returns
-	// Keys is the log key's history when it was rotated (keys.go), its newest era Verifier's;
-	// empty: the log has only ever had the one key.
+	// Keys is the log key's history (keys.go), its newest era Verifier's; empty: the log has only
+	// ever had the one key, whose text it then does not know (GET log-keys names no key, and the
+	// key cannot be rotated). NewKeys of the one era {Key: vkey} gives it.
 	Keys Keys
 	// Reload, if set, reads the key history and the newest signer again: the log calls it when it
 	// meets a checkpoint of an origin it does not know or signs a receipt of an era it has no

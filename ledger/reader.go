@@ -238,8 +238,8 @@ func (r *Reader) ProveConsistency(ctx context.Context, from, to uint64) ([]tlog.
 	return p, nil
 }
 
-// TreeRoot returns the root hash of the tree of size n (no larger than the latest checkpoint).
-func (r *Reader) TreeRoot(ctx context.Context, n uint64) (tlog.Hash, error) {
+// treeRoot returns the root hash of the tree of size n (no larger than the latest checkpoint).
+func (r *Reader) treeRoot(ctx context.Context, n uint64) (tlog.Hash, error) {
 	hr, cp, err := r.hashReader(ctx)
 	if err != nil {
 		return tlog.Hash{}, err

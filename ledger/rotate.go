@@ -152,6 +152,9 @@ func (l *Log) RotateKey(ctx context.Context, e Entry, s note.Signer, vkey string
 		return Receipt{}, Era{}, errors.New("ledger: the new log signer and verifier key are not the same key")
 	}
 	for _, old := range l.keys().eras {
+		if old.Key == "" {
+			return Receipt{}, Era{}, errors.New("ledger: the log was opened without its key history's key texts (Config.Keys): a rotation would publish a history no verifier can check")
+		}
 		if old.Verifier.Name() == v.Name() {
 			return Receipt{}, Era{}, fmt.Errorf("ledger: the origin %q was used by an earlier log key; a new key needs a new origin", v.Name())
 		}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -296,11 +297,26 @@ func TestRotateKeyPersistFails(t *testing.T) {
 	env := storetest.Embedded(t)
 	s1, v1, vkey1 := newKey(t, "govhub.test/ledger")
 	s2, _, vkey2 := newKey(t, "govhub.test/ledger/2")
-	l := openLog(t, env, s1, v1)
+	// Without the key history's texts, no rotation.
+	bare := openLog(t, env, s1, v1)
+	if _, _, err := bare.RotateKey(t.Context(), rotationEntry(vkey2), s2, vkey2, func(ledger.Era) error { return nil }); err == nil || !strings.Contains(err.Error(), "Config.Keys") {
+		t.Errorf("RotateKey of a log opened without Config.Keys = %v", err)
+	}
+	bare.Shutdown(t.Context())
+	first, err := ledger.NewKeys([]ledger.Era{{Key: vkey1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := ledger.New(t.Context(), ledger.Config{Storage: env.Store, Signer: s1, Verifier: v1, Keys: first}, ledger.WithIntegrationInterval(5*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Shutdown(context.Background())
 	appendN(t, l, 20)
-	_, _, err := l.RotateKey(t.Context(), rotationEntry(vkey2), s2, vkey2, func(ledger.Era) error { return errors.New("disk full") })
-	if err == nil {
-		t.Fatal("RotateKey succeeded though its era was not stored")
+	stored := false
+	_, _, err = l.RotateKey(t.Context(), rotationEntry(vkey2), s2, vkey2, func(ledger.Era) error { stored = true; return errors.New("disk full") })
+	if err == nil || !stored || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("RotateKey whose era could not be stored = %v (persist called: %v)", err, stored)
 	}
 	r, err := l.Append(t.Context(), entry(1))
 	if err != nil || ledger.CheckReceipt(v1, r) != nil {

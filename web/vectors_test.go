@@ -12,7 +12,7 @@ import (
 	"github.com/govhub/govhub/crypto/subject"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/subject_vectors.json")
+var update = flag.Bool("update", false, "rewrite the vectors in testdata/ (subject_vectors.json, log_keys.json)")
 
 // subjectVector is one published test vector of the subject commitment
 // SHA-256("govhub/subject/v1" ‖ salt ‖ citizenID).

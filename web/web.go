@@ -8,7 +8,9 @@
 //     commitment in it (or, for a v2 list page, its path to the page's subject tree root), its RFC
 //     6962 inclusion proof, the hub's signature and a quorum of witness cosignatures on the
 //     checkpoint (C2SP signed-note, tlog-checkpoint, tlog-cosignature), and a consistency proof
-//     from the last checkpoint the page verified. Its contract and formats are documented at the
+//     from the last checkpoint the page verified; signed receipts; and the log key's history
+//     (GET /log-keys), verified from the trusted first key, under which each checkpoint and
+//     receipt is checked by the key of its era. Its contract and formats are documented at the
 //     top of the file.
 //   - console.html, console.js, console.messages.js, console.css: the privacy officers' console
 //     (officer tokens; auditors read only), speaking GraphQL to the hub.
@@ -79,7 +81,9 @@ type Config struct {
 	// LogKey is the ledger's note verifier key (govhub ledger pubkey), WitnessKeys the witnesses'
 	// cosignature verifier keys (the hub's --witness URL=KEY) and Quorum how many of them must have
 	// cosigned a checkpoint. The portal trusts these, and only these, to verify proofs: they are
-	// rendered into the page when the handler is built, never taken from a response.
+	// rendered into the page when the handler is built, never taken from a response. After a
+	// rotation of the log key, LogKey stays the first key: the pages learn the later ones from the
+	// history GET /log-keys serves, which they verify from it.
 	LogKey      string
 	WitnessKeys []string
 	Quorum      int

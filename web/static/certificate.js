@@ -1,9 +1,11 @@
 // The public certificate verification page, /verify/<id>: it fetches /verify/<id>.json and checks
 // it in this page (certverify.js: the issuer's signature, the threshold proofs in WebAssembly, the
 // issue entry's inclusion under a witness-cosigned checkpoint, the signed status) against the keys
-// the hub rendered into the page at start-up, never against keys from the response. It shows what
+// the hub rendered into the page at start-up, never against keys from the response (later log keys
+// only through the history GET /log-keys publishes, verified from the page's log key). It shows what
 // the certificate states and nothing else: the page has no token and asks for nothing.
 import { verifyCertificate } from './certverify.js';
+import { fetchKeyHistory } from './verify.js';
 import { createI18n } from './i18n.js';
 import { $, el, clear, startLanguage } from './ui.js';
 
@@ -131,7 +133,17 @@ async function main() {
   } else if (!resp.ok) {
     last = { error: t('unreachable', { status: resp.status }) };
   } else {
-    last = { result: await verifyCertificate(await resp.json(), trust()) };
+    // The log key's history (GET /log-keys), verified from the log key built into the page: after
+    // a rotation of the log key, each checkpoint is checked under the key of its era.
+    const doc = await resp.json();
+    const tr = trust();
+    let logKeys;
+    try {
+      logKeys = await fetchKeyHistory(tr);
+    } catch (e) {
+      last = { result: { ok: false, step: 'ledger', message: e.message } };
+    }
+    if (logKeys) last = { result: await verifyCertificate(doc, { ...tr, logKeys }) };
   }
   render();
   document.body.dataset.verified = last.result?.ok ? (last.result.report.status === 'revoked' ? 'revoked' : 'valid') : 'invalid';

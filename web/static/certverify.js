@@ -32,7 +32,7 @@
 // The package credential (Go) is the signer; the browser test checks this module against the W3C
 // specification's own test vectors, and against credentials the hub signs.
 
-import { verifyCheckpoint, verifyInclusion, leafHash, fromBase64, toBase64, toHex, sha256, dayNumber } from './verify.js';
+import { verifyCheckpoint, verifyInclusion, leafHash, fromBase64, toBase64, toHex, sha256, dayNumber, trustedLog } from './verify.js';
 
 const utf8 = new TextEncoder();
 const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
@@ -167,19 +167,22 @@ export function ageProofStatement(p, id, validFrom) {
 //
 // verifyCertificate(doc, trust) checks a verification document (format
 // govhub/certificate-verification/v1, specified in the Go package certificate) as `govhub
-// verify-certificate` does, against trust = {logKey, witnessKeys, quorum, issuerKey?, issuerKeys?}
-// (the keys pinned in the page; issuerKey a Multikey string, issuerKeys every credential key the
-// hub has signed with, the current one first, so that certificates from before a key rotation
-// still verify): the credential's eddsa-jcs-2022 signature by the key its DID document names for
-// the proof's verification method (and one of the pinned keys when pinned); every threshold proof of the evidence against its commitment, its statement and the
-// certificate id; the issue receipt (C2SP tlog-proof whose extra data is the entry) under a
-// checkpoint signed by the log and cosigned by a quorum of witnesses, at the index the evidence
-// names; that entry an allowed issue entry naming this certificate, recording SHA-256(
-// "govhub/certificate/v1" ‖ 0x00 ‖ JCS(credential without proof and without the evidence's
-// issueEntry)), under the policy version the evidence names; and the status credential's
-// signature and subject, and a revoked status's revoke receipt when the document has one (then
-// report.revokeEntry is that entry's index, else null). It resolves to {ok: true, report} or {ok: false, step, message}; the
-// steps are signature, proofs, ledger, status.
+// verify-certificate` does, against trust = {logKey, witnessKeys, quorum, logKeys?, issuerKey?,
+// issuerKeys?}: the keys pinned in the page; logKeys the log key history that verify.js's
+// fetchKeyHistory (or verifyKeyHistory) verified from logKey, so that after a rotation of the log
+// key each checkpoint is checked under the key of its origin, in its era; issuerKey a Multikey
+// string, issuerKeys every credential key the hub has signed with, the current one first, so that
+// certificates from before a key rotation still verify. It checks the credential's eddsa-jcs-2022
+// signature by the key its DID document names for the proof's verification method (and one of the
+// pinned keys when pinned); every threshold proof of the evidence against its commitment, its
+// statement and the certificate id; the issue receipt (C2SP tlog-proof whose extra data is the
+// entry) under a checkpoint signed by the log and cosigned by a quorum of witnesses, at the index
+// the evidence names; that entry an allowed issue entry naming this certificate, recording
+// SHA-256("govhub/certificate/v1" ‖ 0x00 ‖ JCS(credential without proof and without the
+// evidence's issueEntry)), under the policy version the evidence names; and the status
+// credential's signature and subject, and a revoked status's revoke receipt when the document has
+// one (then report.revokeEntry is that entry's index, else null). It resolves to {ok: true,
+// report} or {ok: false, step, message}; the steps are signature, proofs, ledger, status.
 //
 // An age proof (statement ageAtLeast) is checked at the threshold of the issue date
 // (ageProofStatement), and a claim a proof names must state true.
@@ -311,7 +314,7 @@ async function checkCertificate(doc, trust, wasmBase) {
   if (String(receipt.index) !== ev.issueEntry) certFail('ledger', `the receipt is for entry ${receipt.index}, the certificate names entry ${ev.issueEntry}`);
   let cp;
   try {
-    cp = await verifyCheckpoint(receipt.checkpoint, trust.logKey, trust.witnessKeys ?? [], trust.quorum ?? 0);
+    cp = await verifyCheckpoint(receipt.checkpoint, await trustedLog(trust), trust.witnessKeys ?? [], trust.quorum ?? 0);
   } catch (e) {
     certFail('ledger', `the checkpoint: ${e.message}`);
   }
@@ -354,7 +357,7 @@ async function checkCertificate(doc, trust, wasmBase) {
     if (String(rr.index) !== ss.revokeEntry) certFail('status', `the revoke receipt is for entry ${rr.index}, the status names entry ${ss.revokeEntry}`);
     let rcp;
     try {
-      rcp = await verifyCheckpoint(rr.checkpoint, trust.logKey, trust.witnessKeys ?? [], trust.quorum ?? 0);
+      rcp = await verifyCheckpoint(rr.checkpoint, await trustedLog(trust), trust.witnessKeys ?? [], trust.quorum ?? 0);
     } catch (err) {
       certFail('status', `the revoke receipt's checkpoint: ${err.message}`);
     }

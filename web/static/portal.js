@@ -8,6 +8,10 @@
 // key, the witnesses' cosignature keys, the quorum), or from witness keys the citizen pastes;
 // never from a response being checked. The page says so (the "keys" tab): its own check trusts
 // the page that carries it; the receipt checked offline with keys published elsewhere does not.
+// After a rotation of the log key, the later keys come from the history the hub publishes (GET
+// /log-keys), which the page verifies from its own log key and the witness keys it trusts
+// (verify.js's fetchKeyHistory): each checkpoint is then checked under the key of its era, and a
+// history that does not verify fails every check (step "keys").
 //
 // Storage. The token is kept in this tab's sessionStorage (govhub.portal.token) and sent only in
 // the Authorization header; a token arriving in the URL fragment (#token=…) is taken and removed
@@ -16,7 +20,7 @@
 // shows this browser a forked history is caught.
 import { request, endpoint, GraphQLError } from './gql.js';
 import { createI18n } from './i18n.js';
-import { verifyAccessProof, verifySealedDisclosure, verifyOpening } from './verify.js';
+import { verifyAccessProof, verifySealedDisclosure, verifyOpening, fetchKeyHistory } from './verify.js';
 import {
   $, el, clear, createAlerts, showTab, bindTabs, startLanguage,
   saveToken, forgetToken, savedToken, showSignedIn, bindSignIn, resume,
@@ -77,6 +81,22 @@ function trust() {
   const own = ownKeys();
   if (own) return { logKey: config.logKey, witnessKeys: own.keys, quorum: own.quorum, source: 'own' };
   return { logKey: config.logKey, witnessKeys: config.witnessKeys || [], quorum: config.quorum || 0, source: 'page' };
+}
+
+// The log key history, verified from trust(): a promise of {history} or {error}, fetched once, and
+// again when the keys trusted change or a check fails at its signature (the key may have rotated
+// since; at most once every two seconds).
+let keyHistory = null;
+let keyHistoryAt = 0;
+
+function logKeys(again = false) {
+  if (!keyHistory || (again && Date.now() - keyHistoryAt > 2000)) {
+    const tr = trust();
+    keyHistoryAt = Date.now();
+    keyHistory = fetchKeyHistory({ logKey: tr.logKey, witnessKeys: tr.witnessKeys, quorum: tr.quorum })
+      .then((history) => ({ history }), (error) => ({ error }));
+  }
+  return keyHistory;
 }
 
 // fingerprint is the first 16 hex digits of SHA-256 of the key's text.
@@ -447,7 +467,13 @@ async function verify(k) {
       }
     }
   }
-  const r = await verifyAccessProof(input, tk);
+  let kh = await logKeys();
+  let r = kh.error ? { ok: false, step: kh.error.step || 'keys', message: kh.error.message } : await verifyAccessProof(input, { ...tk, logKeys: kh.history });
+  if (!r.ok && (r.step === 'signature' || r.step === 'keys')) {
+    // The log key may have rotated since the history was fetched: fetch it again, once.
+    kh = await logKeys(true);
+    r = kh.error ? { ok: false, step: kh.error.step || 'keys', message: kh.error.message } : await verifyAccessProof(input, { ...tk, logKeys: kh.history });
+  }
   if (r.ok && r.checkpoint && Number(r.checkpoint.size) >= prevSize) {
     try {
       localStorage.setItem(CHECKPOINT_KEY, r.checkpointText);
@@ -790,6 +816,17 @@ async function renderTrust() {
   const keyNode = async (k) => el('span', {}, el('code', { class: 'key', text: k }), ' ',
     el('span', { class: 'fp' }, t('fingerprint') + ' ', el('code', { text: await fingerprint(k) })));
   clear($('#trust-log')).append(tr.logKey ? await keyNode(tr.logKey) : el('span', { class: 'refused-reason', text: t('noLogKey') }));
+  // The later log keys, each learnt from the one before it (the history GET /log-keys publishes).
+  if (tr.logKey) {
+    const kh = await logKeys();
+    if (kh.error) {
+      $('#trust-log').append(el('div', { class: 'refused-reason', dataset: { keys: 'refused' }, text: kh.error.message }));
+    } else {
+      for (const era of kh.history.eras.slice(1)) {
+        $('#trust-log').append(el('div', { dataset: { era: era.origin } }, t('logKeyFrom', { n: String(era.start) }), ' ', await keyNode(era.key)));
+      }
+    }
+  }
   const ul = clear($('#trust-witnesses'));
   for (const k of tr.witnessKeys) ul.append(el('li', {}, await keyNode(k)));
   if (!tr.witnessKeys.length) ul.append(el('li', { text: t('noWitnesses') }));
@@ -811,6 +848,7 @@ function onTrustSubmit(e) {
   try {
     localStorage.setItem(OWN_KEYS_KEY, JSON.stringify({ keys, quorum }));
   } catch { /* not kept */ }
+  keyHistory = null;
   notify(t('keysSet'));
   renderTrust();
 }
@@ -819,6 +857,7 @@ function resetTrust() {
   try {
     localStorage.removeItem(OWN_KEYS_KEY);
   } catch { /* nothing kept */ }
+  keyHistory = null;
   notify(t('keysReset'));
   renderTrust();
 }

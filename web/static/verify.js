@@ -18,7 +18,8 @@
 //	inclusion      the RFC 6962 inclusion proof takes the leaf hash at index up to the root hash
 //	               of the checkpoint (RFC 9162 §2.1.3.2)
 //	signature      the checkpoint is a signed note, its origin is the log key's name, and it
-//	               carries a valid Ed25519 signature by the log key
+//	               carries a valid Ed25519 signature by the log key (with a key history: the key
+//	               of its origin, which must sign trees of its size)
 //	cosignatures   at least quorum distinct trusted witnesses cosigned it (cosignature/v1), and
 //	               no signature line from a trusted witness fails to verify
 //	consistency    if trust.previous is given (the last checkpoint this page verified): it still
@@ -37,6 +38,7 @@
 //
 // The keys trusted (trust.logKey, trust.witnessKeys) must come from the page's own configuration,
 // never from the response being checked: a checkpoint that names its own keys proves nothing.
+// Later log keys are learnt only through verifyKeyHistory, from the trusted first key.
 //
 // # Inputs
 //
@@ -60,6 +62,8 @@
 //	                   the cosignature/v1 key ID)
 //	trust.quorum       how many distinct trusted witnesses must have cosigned (default 0)
 //	trust.previous     optional: the text of the last checkpoint this page verified
+//	trust.logKeys      optional: the log key history verifyKeyHistory returned for trust.logKey
+//	                   (after a rotation of the log key; see "the log key's history" below)
 //
 // # Formats
 //
@@ -559,14 +563,27 @@ function cosignedMessage(timestamp, body) {
   return concat(enc.encode(`cosignature/v1\ntime ${timestamp}\n`), enc.encode(body));
 }
 
-async function parseKeys(logKey, witnessKeys) {
+async function parseLogKey(logKey, what = 'the log key') {
   let log;
   try {
     log = await parseVerifierKey(logKey);
   } catch (e) {
-    fail('input', `the log key: ${e.message}`);
+    fail('input', `${what}: ${e.message}`);
   }
-  if (log.type !== KEY_ED25519) fail('input', 'the log key is not an Ed25519 note key (type 0x01)');
+  if (log.type !== KEY_ED25519) fail('input', `${what} is not an Ed25519 note key (type 0x01)`);
+  return log;
+}
+
+// parseKeys reads the trusted keys: the log's, as a list of eras [{log, start}] (one era for a
+// single key, or the eras of a history verifyKeyHistory returned), and the witnesses'.
+async function parseKeys(logKey, witnessKeys) {
+  let eras;
+  if (logKey !== null && typeof logKey === 'object') {
+    eras = historyEras.get(logKey);
+    if (!eras) fail('input', 'the log key history was not verified by verifyKeyHistory');
+  } else {
+    eras = [{ log: await parseLogKey(logKey), start: 0n }];
+  }
   const witnesses = [];
   for (const k of witnessKeys ?? []) {
     try {
@@ -575,24 +592,31 @@ async function parseKeys(logKey, witnessKeys) {
       fail('input', `a witness key: ${e.message}`);
     }
   }
-  return { log, witnesses };
+  return { eras, witnesses };
 }
 
-// checkSignature verifies the log's signature on a parsed note and returns the parsed checkpoint.
-async function checkSignature(note, log, step, what) {
+// checkSignature verifies the log's signature on a parsed note, by the key of the era whose origin
+// the checkpoint names, checks that this key signs trees of its size, and returns the parsed
+// checkpoint. eras is parseKeys's list (one era for a single key).
+async function checkSignature(note, eras, step, what) {
   let cp;
   try {
     cp = parseCheckpoint(note.text);
   } catch (e) {
     fail(step, `${what} is not a checkpoint: ${e.message}`);
   }
-  if (cp.origin !== log.name) fail(step, `${what} is for the log ${JSON.stringify(cp.origin)}, not ${JSON.stringify(log.name)}`);
+  const i = eras.findIndex((e) => e.log.name === cp.origin);
+  if (i < 0) fail(step, `${what} is for the log ${JSON.stringify(cp.origin)}, not ${eras.map((e) => JSON.stringify(e.log.name)).join(' or ')}`);
+  const log = eras[i].log;
   const mine = note.signatures.filter((s) => s.name === log.name && s.keyId === log.keyId);
   if (mine.length === 0) fail(step, `${what} is not signed by the log key ${log.name}`);
   for (const s of mine) {
     if (!(await ed25519Verify(log.publicKey, s.signature, enc.encode(note.text)))) {
       fail(step, `the log's signature on ${what} does not verify`);
     }
+  }
+  if (eraOfSize(eras, cp.size) !== i) {
+    fail(step, `${what} is of size ${cp.size} under ${log.name}, whose key signs trees of sizes ${eraSizes(eras, i)} only`);
   }
   return cp;
 }
@@ -620,20 +644,356 @@ async function checkCosignatures(note, witnesses, quorum) {
 
 /**
  * Verifies a checkpoint note: the log's signature and at least quorum distinct witness
- * cosignatures. It resolves to {origin, size, root, cosigners} and rejects with a VerifyError
- * (step 'input', 'signature' or 'cosignatures').
+ * cosignatures. logKey is the log's verifier key, or a key history verifyKeyHistory returned: then
+ * the checkpoint is verified under the key of its origin, and only if that key signs trees of its
+ * size. It resolves to {origin, size, root, cosigners} and rejects with a VerifyError (step
+ * 'input', 'signature' or 'cosignatures').
  */
 export async function verifyCheckpoint(noteText, logKey, witnessKeys = [], quorum = 0) {
-  const { log, witnesses } = await parseKeys(logKey, witnessKeys);
+  const { eras, witnesses } = await parseKeys(logKey, witnessKeys);
   let note;
   try {
     note = parseNote(noteText);
   } catch (e) {
     fail('signature', `the checkpoint is not a signed note: ${e.message}`);
   }
-  const cp = await checkSignature(note, log, 'signature', 'the checkpoint');
+  const cp = await checkSignature(note, eras, 'signature', 'the checkpoint');
   const cosigners = await checkCosignatures(note, witnesses, quorum);
   return { origin: cp.origin, size: cp.size, root: cp.root, cosigners };
+}
+
+// ---- the log key's history (ledger/keys.go) ----
+//
+// The log key rotates the way Rekor v2 starts a new shard, but the tree goes on: the old key's
+// origin ends at a final checkpoint of size S, signed by the old key and cosigned by the
+// witnesses; the entry at S-1 is the rotation entry (kind rotation, reason log, record
+// SHA-256("govhub/rotation/log/v1\n" ‖ the new verifier key)); the new key, under a new origin,
+// signs the receipts of entries S and up and the checkpoints of trees larger than S. The hub
+// publishes the history at GET /log-keys, JSON, one object per era, oldest first:
+//
+//	{"eras":[
+//	  {"key":"govhub.example/ledger+1a2b3c4d+AZ…"},
+//	  {"key":"govhub.example/ledger/2+5e6f7a8b+AZ…","start":1042,
+//	   "final":"<the old origin's final checkpoint, a signed note with its cosignatures>",
+//	   "rotation":"<base64 of the rotation entry's bytes>","proof":["<base64 hash>",…]}]}
+//
+// verifyKeyHistory(doc, trust) does what the Go reference ledger.ParseKeys does: the first key
+// must be trust.logKey (start 0, no evidence); each later key is accepted only if the previous
+// key signed its final checkpoint, of size start, cosigned by at least trust.quorum of
+// trust.witnessKeys; the proof includes the rotation entry at start-1 in it; and that entry is a
+// log-key rotation whose record is the digest of the new key. Starts increase and no origin is
+// used twice. doc is the document's text, its bytes or the parsed object. It resolves to a
+// frozen history
+//
+//	{eras: [{key, origin, start, next}, …]}
+//
+// (start and next bigints: era i signs the receipts of entries start ≤ index < next, and the
+// checkpoints of sizes start < size ≤ next, size 0 too for the first era; next is null for the
+// newest era), and rejects with a VerifyError at step 'keys'. Pass the history where a log key
+// goes (verifyCheckpoint's logKey, verifyReceipt's, trust.logKeys of verifyAccessProof): only an
+// object this module verified is taken.
+//
+// web/testdata/log_keys.json holds the history of a real log rotated once (made by ledger.Log's
+// RotateKey on the embedded store, witnessed by two ledger/witness servers), with receipts,
+// checkpoints and access proofs of both eras and signatures the history must refuse; the Go
+// reference and this module are both checked against it.
+
+/** The step of a key history that does not verify. */
+export const KEY_HISTORY_STEP = 'keys';
+
+/** The domain of a log-key rotation entry's record (ledger.LogKeyDigest). */
+export const LOG_KEY_DIGEST_PREFIX = 'govhub/rotation/log/v1\n';
+
+/** Where a hub publishes its log key history, on the pages' origin. */
+export const LOG_KEYS_PATH = '/log-keys';
+
+// historyEras maps each history verifyKeyHistory returned to its eras [{log, start}].
+const historyEras = new WeakMap();
+
+/** SHA-256("govhub/rotation/log/v1\n" ‖ vkey): the record of the rotation entry to vkey. */
+export async function logKeyDigest(vkey) {
+  return sha256(enc.encode(LOG_KEY_DIGEST_PREFIX + vkey));
+}
+
+// eraOfIndex is the era whose key signs the receipt of the entry at index.
+function eraOfIndex(eras, index) {
+  let i = eras.length - 1;
+  while (i > 0 && eras[i].start > index) i--;
+  return i;
+}
+
+// eraOfSize is the era whose key signs the checkpoint of a tree of size n.
+function eraOfSize(eras, n) {
+  let i = eras.length - 1;
+  while (i > 0 && eras[i].start >= n) i--;
+  return i;
+}
+
+function eraSizes(eras, i) {
+  const lo = i === 0 ? '0' : String(eras[i].start + 1n);
+  return i === eras.length - 1 ? `${lo} and up` : `${lo} to ${eras[i + 1].start}`;
+}
+
+function keysFail(message) {
+  fail(KEY_HISTORY_STEP, `the log key history: ${message}`);
+}
+
+// rotationRecord reads a rotation entry as ledger.ParseEntry does up to its record line (the
+// lines in their order, each once): {kind, reason, record (hex or '')}; it throws on anything
+// else.
+function rotationRecord(bytes) {
+  const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  if (!text.endsWith('\n')) throw new TypeError('the entry does not end in a newline');
+  const lines = text.slice(0, -1).split('\n');
+  const version = ENTRY_HEADERS.indexOf(lines[0]) + 1;
+  if (version === 0) throw new TypeError('the entry does not start with a known header');
+  let i = 1;
+  const value = (key) => {
+    const l = lines[i];
+    if (l === undefined || !l.startsWith(key + ' ')) return null;
+    i++;
+    return l.slice(key.length + 1);
+  };
+  const want = (key) => {
+    const v = value(key);
+    if (v === null) throw new TypeError(`the entry has no ${key} line where one belongs`);
+    return v;
+  };
+  const out = { kind: want('kind') };
+  value('time');
+  want('actor');
+  if (version >= 2) value('official');
+  value('purpose');
+  want('policy');
+  value('request');
+  if (version >= 2) value('request-id');
+  want('outcome');
+  out.reason = value('reason') ?? '';
+  if (value('dataset') !== null) want('base');
+  out.record = value('record') ?? '';
+  if (out.record !== '' && !/^[0-9a-f]{64}$/.test(out.record)) throw new TypeError('the record line is not 64 lowercase hex digits');
+  for (const l of lines.slice(i)) {
+    if (/^(kind|actor|policy|outcome|reason|record) /.test(l)) throw new TypeError(`the entry has a second ${l.split(' ')[0]} line`);
+  }
+  return out;
+}
+
+const ERA_FIELDS = ['key', 'start', 'final', 'rotation', 'proof'];
+
+// readEra checks the JSON shape of era i of a history document.
+function readEra(ed, i) {
+  const what = `key ${i + 1}`;
+  if (ed === null || typeof ed !== 'object' || Array.isArray(ed)) keysFail(`${what} is not an object`);
+  for (const f of Object.keys(ed)) if (!ERA_FIELDS.includes(f)) keysFail(`${what} has an unknown field ${JSON.stringify(f)}`);
+  if (typeof ed.key !== 'string') keysFail(`${what} has no key`);
+  const start = ed.start ?? 0;
+  if (!Number.isSafeInteger(start) || start < 0) keysFail(`${what} starts at ${JSON.stringify(ed.start)}, not at an entry index`);
+  if ((ed.final ?? '') !== '' && typeof ed.final !== 'string') keysFail(`${what}: the final checkpoint is not text`);
+  let rotation = null;
+  if (ed.rotation != null) {
+    try {
+      rotation = fromBase64(ed.rotation);
+    } catch (e) {
+      keysFail(`${what}: the rotation entry is not base64`);
+    }
+  }
+  let proof = null;
+  if (ed.proof != null) {
+    if (!Array.isArray(ed.proof)) keysFail(`${what}: the proof is not a list`);
+    proof = ed.proof.map((h, j) => {
+      let b;
+      try {
+        b = fromBase64(h);
+      } catch (e) {
+        keysFail(`${what}: proof hash ${j + 1} is not base64`);
+      }
+      if (b.length !== 32) keysFail(`${what}: a proof hash of ${b.length} bytes`);
+      return b;
+    });
+  }
+  return { key: ed.key, start: BigInt(start), final: ed.final ?? '', rotation, proof };
+}
+
+// checkHandover verifies that the era prev (its parsed key, prev.log) handed over to next.
+async function checkHandover(prev, next, log, witnesses, quorum) {
+  const what = `key ${next.n} (${log.name})`;
+  if (next.start <= prev.start) keysFail(`${what} starts at ${next.start}, not after the previous key (${prev.start})`);
+  let note;
+  try {
+    note = parseNote(next.final);
+  } catch (e) {
+    keysFail(`${what}: the final checkpoint of ${prev.log.name} is not a signed note: ${e.message}`);
+  }
+  let cp;
+  try {
+    cp = await checkSignature(note, [prev], KEY_HISTORY_STEP, `the final checkpoint of ${prev.log.name}`);
+  } catch (e) {
+    keysFail(`${what}: ${e.message}`);
+  }
+  if (cp.size !== next.start) keysFail(`${what}: the final checkpoint of ${prev.log.name} is of size ${cp.size}, not ${next.start}`);
+  if (quorum > 0) {
+    try {
+      await checkCosignatures(note, witnesses, quorum);
+    } catch (e) {
+      keysFail(`${what}: the final checkpoint of ${prev.log.name}: ${e.message}`);
+    }
+  }
+  if (next.rotation === null) keysFail(`${what}: no rotation entry`);
+  if (!(await verifyInclusion(await leafHash(next.rotation), next.start - 1n, cp.size, next.proof ?? [], cp.root))) {
+    keysFail(`${what}: the proof does not include the rotation entry at ${next.start - 1n} in the final checkpoint`);
+  }
+  let e;
+  try {
+    e = rotationRecord(next.rotation);
+  } catch (err) {
+    keysFail(`${what}: the rotation entry: ${err.message}`);
+  }
+  if (e.kind !== 'rotation' || e.reason !== 'log' || e.record !== toHex(await logKeyDigest(next.key))) {
+    keysFail(`${what}: the entry at ${next.start - 1n} is not the rotation of the log key to this key`);
+  }
+}
+
+/**
+ * Verifies a published log key history from the trusted first key (see above): resolves to
+ * {eras: [{key, origin, start, next}]}, rejects with a VerifyError (step 'keys', or 'input' for
+ * malformed trusted keys).
+ */
+export async function verifyKeyHistory(doc, trust) {
+  trust = trust ?? {};
+  const quorum = trust.quorum ?? 0;
+  if (!Number.isSafeInteger(quorum) || quorum < 0) fail('input', 'the quorum is not a non-negative integer');
+  const trusted = await parseLogKey(trust.logKey);
+  const { witnesses } = await parseKeys(trust.logKey, trust.witnessKeys);
+  if (quorum > witnesses.length) fail('input', `the quorum is ${quorum} but only ${witnesses.length} witness keys are trusted`);
+  let d = doc;
+  try {
+    if (d instanceof Uint8Array || d instanceof ArrayBuffer) d = new TextDecoder('utf-8', { fatal: true }).decode(d);
+    if (typeof d === 'string') d = JSON.parse(d);
+  } catch (e) {
+    keysFail(`not JSON: ${e.message}`);
+  }
+  if (d === null || typeof d !== 'object' || Array.isArray(d)) keysFail('not a JSON object');
+  for (const f of Object.keys(d)) if (f !== 'eras') keysFail(`an unknown field ${JSON.stringify(f)}`);
+  if (!Array.isArray(d.eras) || d.eras.length === 0) keysFail('no key');
+  const eras = [];
+  for (let i = 0; i < d.eras.length; i++) {
+    const ed = readEra(d.eras[i], i);
+    let log;
+    try {
+      log = await parseLogKey(ed.key, `key ${i + 1}`);
+    } catch (e) {
+      keysFail(e.message);
+    }
+    const era = { n: i + 1, key: ed.key, log, start: ed.start, final: ed.final, rotation: ed.rotation, proof: ed.proof };
+    if (i === 0) {
+      if (log.name !== trusted.name || log.keyId !== trusted.keyId || !bytesEqual(log.publicKey, trusted.publicKey) ||
+          ed.start !== 0n || ed.final !== '' || ed.rotation !== null || ed.proof !== null) {
+        keysFail(`the first key is not the trusted ${trusted.name}`);
+      }
+    } else {
+      await checkHandover(eras[i - 1], era, log, witnesses, quorum);
+    }
+    if (eras.some((e) => e.log.name === log.name)) keysFail(`key ${i + 1} reuses the origin ${JSON.stringify(log.name)}`);
+    eras.push(era);
+  }
+  const history = Object.freeze({
+    eras: Object.freeze(eras.map((e, i) => Object.freeze({
+      key: e.key, origin: e.log.name, start: e.start, next: i + 1 < eras.length ? eras[i + 1].start : null,
+    }))),
+  });
+  historyEras.set(history, eras.map((e) => ({ log: e.log, start: e.start })));
+  return history;
+}
+
+/**
+ * Fetches the hub's log key history (GET url, by default /log-keys on the page's origin) and
+ * verifies it with verifyKeyHistory from the keys the page trusts. A hub that publishes none (404)
+ * or one era that does not name its key (a log that never rotated) gives the history of
+ * trust.logKey alone: nothing but the trusted key is then accepted. It rejects with a VerifyError
+ * at step 'keys' when the history cannot be fetched or does not verify.
+ */
+export async function fetchKeyHistory(trust, url = LOG_KEYS_PATH) {
+  trust = trust ?? {};
+  let doc;
+  try {
+    const resp = await fetch(url, { headers: { Accept: 'application/json' }, cache: 'no-store' });
+    if (resp.status === 404) {
+      doc = null;
+    } else if (!resp.ok) {
+      throw new Error(`HTTP ${resp.status}`);
+    } else {
+      doc = await resp.text();
+    }
+  } catch (e) {
+    keysFail(`it could not be fetched: ${e.message}`);
+  }
+  if (doc !== null) {
+    let d = null;
+    try {
+      d = JSON.parse(doc);
+    } catch { /* verifyKeyHistory says so */ }
+    const unnamed = d && Array.isArray(d.eras) && d.eras.length === 1 && d.eras[0] && d.eras[0].key === '' &&
+      Object.keys(d.eras[0]).length === 1 && Object.keys(d).length === 1;
+    if (!unnamed) return verifyKeyHistory(doc, trust);
+  }
+  return verifyKeyHistory({ eras: [{ key: trust.logKey }] }, trust);
+}
+
+/**
+ * What trust says the log key is, to pass where a log key goes: trust.logKeys (a history
+ * verifyKeyHistory returned), which must start with trust.logKey when both are given, or
+ * trust.logKey. It rejects with a VerifyError at step 'input' otherwise.
+ */
+export async function trustedLog(trust) {
+  if (trust.logKeys == null) return trust.logKey;
+  const eras = historyEras.get(trust.logKeys);
+  if (!eras) fail('input', 'the log key history was not verified by verifyKeyHistory');
+  if (trust.logKey != null) {
+    const log = await parseLogKey(trust.logKey);
+    if (eras[0].log.name !== log.name || eras[0].log.keyId !== log.keyId || !bytesEqual(eras[0].log.publicKey, log.publicKey)) {
+      fail('input', 'the log key history does not start with the trusted log key');
+    }
+  }
+  return trust.logKeys;
+}
+
+// ---- receipts (ledger.Receipt) ----
+//
+// A receipt is the log's signed promise that an entry was sequenced at an index, as a response's
+// extensions.ledger carries it: {index, leafHash (base64), signature (base64)}. The signature is
+// laid out as a note signature (the 4-byte key ID, then 64 bytes of Ed25519) over
+//
+//	govhub/receipt/v1
+//	<origin>
+//	<index, decimal>
+//	<base64 leaf hash>
+//
+// each line ending in "\n", by the key that signs the receipts of that index: with a key history,
+// the key of the era the index falls in (a receipt of an entry before a rotation stays valid under
+// the old key; the old key's receipt of a later entry is refused).
+
+/** The first line of the text a receipt signs. */
+export const RECEIPT_HEADER = 'govhub/receipt/v1';
+
+/**
+ * Verifies a receipt {index, leafHash, signature} under logKey (a verifier key or a key history
+ * verifyKeyHistory returned). It resolves to {index (bigint), origin} and rejects with a
+ * VerifyError (step 'input' or 'signature').
+ */
+export async function verifyReceipt(receipt, logKey) {
+  if (receipt == null || typeof receipt !== 'object') fail('input', 'no receipt to check');
+  const { eras } = await parseKeys(logKey, []);
+  const index = asSize(receipt.index, 'the receipt index');
+  const leaf = asHash(receipt.leafHash, 'the receipt leaf hash');
+  const sig = asBytes(receipt.signature, 'the receipt signature', fromBase64);
+  const log = eras[eraOfIndex(eras, index)].log;
+  const id = sig.length >= 4 ? ((sig[0] << 24) | (sig[1] << 16) | (sig[2] << 8) | sig[3]) >>> 0 : -1;
+  if (id !== log.keyId) fail('signature', `the receipt of entry ${index} is not signed by ${log.name}, the key that signs entry ${index}`);
+  const text = `${RECEIPT_HEADER}\n${log.name}\n${index}\n${toBase64(leaf)}\n`;
+  if (!(await ed25519Verify(log.publicKey, sig.slice(4), enc.encode(text)))) {
+    fail('signature', `the log's signature on the receipt of entry ${index} does not verify`);
+  }
+  return { index, origin: log.name };
 }
 
 // ---- the whole check ----
@@ -643,7 +1003,7 @@ async function check(input, trust) {
   trust = trust ?? {};
   const quorum = trust.quorum ?? 0;
   if (!Number.isSafeInteger(quorum) || quorum < 0) fail('input', 'the quorum is not a non-negative integer');
-  const { log, witnesses } = await parseKeys(trust.logKey, trust.witnessKeys);
+  const { eras, witnesses } = await parseKeys(await trustedLog(trust), trust.witnessKeys);
   if (quorum > witnesses.length) fail('input', `the quorum is ${quorum} but only ${witnesses.length} witness keys are trusted`);
   let entry = input.entry;
   if (typeof entry === 'string') entry = enc.encode(entry);
@@ -706,7 +1066,7 @@ async function check(input, trust) {
   }
 
   // signature, cosignatures
-  await checkSignature(note, log, 'signature', 'the checkpoint');
+  await checkSignature(note, eras, 'signature', 'the checkpoint');
   const cosigners = await checkCosignatures(note, witnesses, quorum);
 
   // consistency with the last checkpoint this page verified
@@ -717,7 +1077,7 @@ async function check(input, trust) {
     } catch (e) {
       fail('consistency', `the checkpoint verified before is not a signed note: ${e.message}`);
     }
-    const prev = await checkSignature(prevNote, log, 'consistency', 'the checkpoint verified before');
+    const prev = await checkSignature(prevNote, eras, 'consistency', 'the checkpoint verified before');
     const [a, b] = prev.size <= cp.size ? [prev, cp] : [cp, prev];
     if (!(await verifyConsistency(a.size, b.size, consistency, a.root, b.root))) {
       fail(
