@@ -60,8 +60,9 @@ func NewMirrorSet(ms []MirrorCosigner, quorum int, maxLag time.Duration) *Mirror
 func WithMirrors(set *MirrorSet) Option { return func(l *Log) { l.mirroring = set } }
 
 type mirrorPeer struct {
-	c    MirrorCosigner
-	size uint64 // the largest size it cosigned
+	c      MirrorCosigner
+	origin string // the origin size is of: a new log key's origin starts again from 0
+	size   uint64 // the largest size it cosigned under origin
 }
 
 // ackMark is the end of an acknowledged batch and when it was acknowledged.
@@ -152,6 +153,15 @@ func (l *Log) mirrorRound(ctx context.Context) {
 		return
 	}
 	var wg sync.WaitGroup
+	m.mu.Lock()
+	for _, p := range m.peers {
+		if p.origin != pub.Origin {
+			// A rotated log key (keys.go): a cosignature counts for the origin it was made for, so
+			// the mirror is asked again under the new one. The mirrored size does not go back.
+			p.origin, p.size = pub.Origin, 0
+		}
+	}
+	m.mu.Unlock()
 	for _, p := range m.peers {
 		if p.size >= pub.Size {
 			continue

@@ -3,8 +3,6 @@ package mirror
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -22,21 +20,22 @@ var ErrNotStored = errors.New("mirror: the checkpoint's contents are not stored 
 // Client asks a mirror for its cosignature on a log's checkpoints (POST /<origin hash>/cosign),
 // for a log that counts mirror cosignatures. It is safe for concurrent use.
 type Client struct {
-	url    string // <mirror URL>/<origin hash>/cosign
+	base   string // the mirror's URL, without a trailing slash
 	mirror note.Verifier
 	http   *http.Client
 }
 
 // NewClient returns a client of the mirror at baseURL (its monitoring prefix, e.g.
-// http://mirror.tax.example:8094) for the log whose origin is given, checking the mirror's
-// answers with its verifier key (the cosignature/v1 vkey `govhub mirror` prints). A nil
-// httpClient uses one with a timeout a little over CosignTimeout.
+// http://mirror.tax.example:8094) for a log, checking the mirror's answers with its verifier key
+// (the cosignature/v1 vkey `govhub mirror` prints). A nil httpClient uses one with a timeout a
+// little over CosignTimeout. Each checkpoint is posted under the hash of its own origin, so a
+// client goes on across a rotation of the log key; origin (the log's, when the client is made)
+// is not needed for that and is kept for the callers that name it.
 func NewClient(baseURL, origin string, mirrorKey note.Verifier, httpClient *http.Client) *Client {
 	if httpClient == nil {
 		httpClient = &http.Client{Timeout: CosignTimeout + 10*time.Second}
 	}
-	h := sha256.Sum256([]byte(origin))
-	return &Client{url: strings.TrimRight(baseURL, "/") + "/" + hex.EncodeToString(h[:]) + "/cosign", mirror: mirrorKey, http: httpClient}
+	return &Client{base: strings.TrimRight(baseURL, "/"), mirror: mirrorKey, http: httpClient}
 }
 
 // Name is the mirror key's name.
@@ -47,7 +46,8 @@ func (c *Client) Name() string { return c.mirror.Name() }
 // note. The errors are ErrNotStored (503: retry later), ErrFork (409), ErrQuorum (403: the
 // checkpoint lacks the mirror's witness quorum, or its log signature), or another failure.
 func (c *Client) Cosign(ctx context.Context, checkpoint []byte) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(checkpoint))
+	url := c.base + "/" + originHash(originOf(checkpoint)) + "/cosign"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(checkpoint))
 	if err != nil {
 		return nil, err
 	}

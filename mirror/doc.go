@@ -9,7 +9,8 @@
 // checkpoint it fetches ([Mirror.Sync], every Config.Interval in [Mirror.Run]) it checks, before
 // storing anything:
 //
-//   - the log's signature under the log's verifier key ([ErrSignature]), and that at least Quorum
+//   - the log's signature under the log's key for the checkpoint's origin and size
+//     ([ErrSignature]; see "Across a rotation of the log key" below), and that at least Quorum
 //     of the trusted witnesses cosigned it (C2SP tlog-cosignature; [ErrQuorum]): the mirror only
 //     advances to checkpoints the witnesses have seen;
 //   - consistency with the mirror checkpoint (the last one it stored): for a larger checkpoint,
@@ -37,20 +38,44 @@
 // restart). One log line per advance gives the new size, the size it came from, the entries and
 // bytes copied, the time taken and entries/s.
 //
+// # Across a rotation of the log key
+//
+// The log's key rotates the way Rekor v2 starts a new shard, within one tree (ledger/keys.go): the
+// old origin ends at a final checkpoint of size S, witnessed, whose last entry (S-1) names the new
+// key; the new key, under a new origin, signs the checkpoints of trees larger than S. The mirror is
+// configured with the first key only (Config.Log). When it meets a checkpoint of an origin it does
+// not know, it reads the log's key history (GET <LogURL>/log-keys, at most once a second) and
+// takes it only if
+//
+//   - ledger.ParseKeys verifies every handover from the first key, with Quorum of the trusted
+//     witnesses on each final checkpoint ([ErrKeys] otherwise, wrapped in [ErrSignature]: the
+//     mirror does not advance);
+//   - it extends the history the mirror holds (the same keys at the same starts);
+//   - each new final checkpoint within the copy is a tree of the copy ([ErrFork] otherwise).
+//
+// It stores the history (Storage's MetaStorage, document "mirror_log_keys") before it advances to
+// any checkpoint of the new origin, so that [New] verifies the stored history again from the
+// first key and the stored checkpoint under it, with no request to the log. From then on every
+// checkpoint is verified under the key of its origin, which must sign trees of its size (an old
+// key's checkpoint past its final size is refused); while copying, the entries up to each key's
+// start must give the root of the previous key's final checkpoint. [Mirror.Keys] returns the
+// history.
+//
 // # Storage
 //
 // [Storage] is the ledger's own storage interface (store/mongostore implements it) and the
 // mirror uses the hub's document layout: ledger_tiles and ledger_bundles hold the tiles and
 // bundles, byte for byte the log's; ledger_state's tree document holds the mirror checkpoint
 // (size, root, and the note with the log's signature, the witnesses' cosignatures and the
-// mirror's); ledger_checkpoints every checkpoint advanced to, as the log served it. There are no
+// mirror's); ledger_checkpoints every checkpoint advanced to, as the log served it; meta's
+// mirror_log_keys document the log key history, once the log rotated its key. There are no
 // batch documents, so `govhub ledger verify` does not apply to a mirror's store.
 //
 // # HTTP API
 //
 // [Mirror.Handler] serves, under /<origin hash>/ where origin hash is the lowercase hex SHA-256 of
-// the log's origin (the name of its key, e.g. govhub.local/ledger), the monitoring prefix being
-// the mirror's base URL:
+// the log's origin (the name of its key, e.g. govhub.local/ledger) and of every later origin of
+// its key history, the monitoring prefix being the mirror's base URL:
 //
 //	GET  /<origin hash>/checkpoint                the mirror checkpoint: the log's checkpoint as the
 //	                                              log served it, with the mirror's cosignature line
@@ -58,6 +83,10 @@
 //	GET  /<origin hash>/tile/<L>/<N>[.p/<W>]      hash tiles, to anyone
 //	GET  /<origin hash>/tile/entries/<N>[.p/<W>]  entry bundles, to whom Config.BundleAccess lets
 //	                                              (401 without a token, 403 otherwise)
+//	GET  /<origin hash>/log-keys                  the log key history the mirror verified
+//	                                              (ledger.Keys.Document), to anyone; before a
+//	                                              rotation, the first key alone (Config.LogKey;
+//	                                              404 without it)
 //	POST /<origin hash>/cosign                    the mirror's cosignature on a checkpoint
 //
 // Tiles and bundles are served within the mirror checkpoint only, with the same caching headers as
@@ -80,9 +109,11 @@
 //   - 503 with Retry-After: the mirror has not stored the contents (the log did not serve them,
 //     they did not verify, or time ran out); the body says why, and the mirror's size.
 //
-// [Client] is the hub's side of this: [NewClient] with the mirror's base URL, the log's origin and
-// the mirror's verifier key; [Client.Cosign] returns the mirror's cosignature lines, checked
-// against that key, or ErrNotStored (503), ErrFork (409), ErrQuorum (403).
+// [Client] is the hub's side of this: [NewClient] with the mirror's base URL and the mirror's
+// verifier key; [Client.Cosign] posts each checkpoint under the hash of its own origin and returns
+// the mirror's cosignature lines, checked against that key, or ErrNotStored (503), ErrFork (409),
+// ErrQuorum (403). A cosign request under the hash of an origin the mirror does not know yet is
+// taken when the checkpoint is of that origin: the mirror reads the key history first.
 //
 // The mirror fetches a checkpoint's contents through the log's tiles API, and the hub serves
 // tiles and bundles only within its published tree: the hub can ask for cosignatures on a
@@ -105,5 +136,6 @@
 //     serves them to everyone, as the spec expects.
 //   - The cosign endpoint cosigns any stored checkpoint consistent with the copy, not only the
 //     mirror checkpoint: every one of them is a statement the mirror can make.
-//   - One origin log per mirror; no pruning (the minimum index is 0).
+//   - One log per mirror; no pruning (the minimum index is 0). A log whose key was rotated is one
+//     log under several origins, served under each.
 package mirror

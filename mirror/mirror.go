@@ -3,8 +3,6 @@ package mirror
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -46,6 +44,7 @@ type Storage interface {
 	ledger.TileStorage
 	ledger.BundleStorage
 	ledger.StateStorage
+	MetaStorage
 }
 
 // Config configures a Mirror.
@@ -54,8 +53,12 @@ type Config struct {
 	LogURL string
 	// Token returns the bearer token sent with entry bundle requests (nil or "": none).
 	Token func() (string, error)
-	// Log is the log's verifier key.
+	// Log is the log's first verifier key: the mirror learns later ones from the log's key
+	// history, verified from this one (keys.go).
 	Log note.Verifier
+	// LogKey is Log in note format, for the history the mirror serves at log-keys before the log
+	// rotated its key (empty: log-keys is not found until then).
+	LogKey string
 	// Witnesses are the trusted witnesses' verifier keys (C2SP cosignature/v1); Quorum of them
 	// must have cosigned a checkpoint before the mirror advances to it (0: the log's signature
 	// alone suffices).
@@ -98,14 +101,23 @@ type Mirror struct {
 	originHash string
 	logger     *slog.Logger
 
-	adv    sync.Mutex // one advance (or cosign check) at a time; held to write st, and for forked
-	mu     sync.Mutex // guards st for readers outside adv
-	st     state
-	forked error
+	adv      sync.Mutex // one advance (or cosign check) at a time; held to write st, and for forked
+	mu       sync.Mutex // guards st for readers outside adv, and the key history's fields below
+	st       state
+	forked   error
+	learning sync.Mutex // one read of the log's key history at a time; guards learntAt, learnErr
+	learntAt time.Time  // when it was last read
+	learnErr error      // and what came of it
+
+	keys     ledger.Keys          // the log key history
+	prefixes map[string]bool      // the origin hashes of its keys: the copy is served under each
+	reader   *ledger.Reader       // the copy, read under keys
+	roots    map[uint64]tlog.Hash // the tree's root at each era's start (the previous final checkpoint's)
 }
 
-// New opens the mirror's copy: the stored mirror checkpoint must verify under the log's key and
-// match the stored tree state.
+// New opens the mirror's copy: the stored log key history must verify from the log's first key
+// (Config.Log), the stored mirror checkpoint under that history, and it must match the stored tree
+// state.
 func New(ctx context.Context, cfg Config) (*Mirror, error) {
 	if cfg.Log == nil || cfg.Signer == nil || cfg.Store == nil || cfg.LogURL == "" {
 		return nil, errors.New("mirror: Config needs LogURL, Log, Signer and Store")
@@ -122,15 +134,17 @@ func New(ctx context.Context, cfg Config) (*Mirror, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := sha256.Sum256([]byte(cfg.Log.Name()))
-	m := &Mirror{cfg: cfg, originHash: hex.EncodeToString(h[:]), logger: cfg.Logger,
+	m := &Mirror{cfg: cfg, originHash: originHash(cfg.Log.Name()), logger: cfg.Logger,
 		src: &source{base: strings.TrimRight(cfg.LogURL, "/"), client: cfg.HTTPClient, token: cfg.Token}}
+	if err := m.loadKeys(ctx); err != nil {
+		return nil, err
+	}
 	st, err := cfg.Store.ReadTreeState(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("mirror: reading the stored state: %w", err)
 	}
 	if st.Size > 0 || len(st.Checkpoint) > 0 {
-		cp, err := ledger.ParseCheckpoint(st.Checkpoint, cfg.Log)
+		cp, err := m.Keys().ParseCheckpoint(st.Checkpoint)
 		if err != nil {
 			return nil, fmt.Errorf("mirror: the stored mirror checkpoint: %w (is this another log's mirror? --log-key must not change)", err)
 		}
@@ -146,7 +160,8 @@ func New(ctx context.Context, cfg Config) (*Mirror, error) {
 	return m, nil
 }
 
-// OriginHash is the hex SHA-256 of the log's origin: the copy is served under /<OriginHash>/.
+// OriginHash is the hex SHA-256 of the log's first origin (Config.Log's name): the copy is served
+// under /<OriginHash>/, and under the hash of every later origin of the log's key history.
 func (m *Mirror) OriginHash() string { return m.originHash }
 
 // Size is the size of the mirror checkpoint.
@@ -216,7 +231,7 @@ func (m *Mirror) Sync(ctx context.Context) error {
 // afterwards. A checkpoint of the mirror's size is checked for consistency and otherwise ignored;
 // a smaller one too, and reported as ErrBehind (the mirror never rolls back).
 func (m *Mirror) Advance(ctx context.Context, text []byte) (uint64, error) {
-	cp, err := m.verify(text)
+	cp, err := m.verify(ctx, text)
 	if err != nil {
 		return m.Size(), err
 	}
@@ -241,6 +256,9 @@ func (m *Mirror) Advance(ctx context.Context, text []byte) (uint64, error) {
 	start, from := time.Now(), m.st.size
 	var n, bytes uint64
 	if n, bytes, err = m.copy(ctx, cp); err != nil {
+		if errors.Is(err, ErrFork) {
+			m.fork(ctx, cp, err)
+		}
 		return m.st.size, err
 	}
 	if err := m.commit(ctx, cp); err != nil {
@@ -253,14 +271,23 @@ func (m *Mirror) Advance(ctx context.Context, text []byte) (uint64, error) {
 	return cp.Size, nil
 }
 
-// verify checks the log's signature and the witness quorum.
-func (m *Mirror) verify(text []byte) (ledger.Checkpoint, error) {
-	cp, err := ledger.ParseCheckpoint(text, m.cfg.Log)
+// verify checks the log's signature, under the key of the checkpoint's origin and size in the
+// log key history, and the witness quorum. A checkpoint of an origin the mirror does not know
+// makes it read the log's key history first (keys.go).
+func (m *Mirror) verify(ctx context.Context, text []byte) (ledger.Checkpoint, error) {
+	keys := m.Keys()
+	if origin := originOf(text); !knows(keys, origin) {
+		if _, err := m.learnKeys(ctx); err != nil {
+			return ledger.Checkpoint{}, fmt.Errorf("%w: a checkpoint of origin %q, not a key of the history the mirror holds: %w", ErrSignature, origin, err)
+		}
+		keys = m.Keys()
+	}
+	cp, err := keys.ParseCheckpoint(text)
 	if err != nil {
 		return cp, fmt.Errorf("%w: %v", ErrSignature, err)
 	}
 	if m.cfg.Quorum > 0 {
-		if err := ledger.CheckCosignatures(text, m.cfg.Log, m.cfg.Witnesses, m.cfg.Quorum); err != nil {
+		if err := keys.CheckCosignatures(text, m.cfg.Witnesses, m.cfg.Quorum); err != nil {
 			return cp, fmt.Errorf("%w: checkpoint of size %d: %v", ErrQuorum, cp.Size, err)
 		}
 	}
@@ -336,6 +363,9 @@ func (m *Mirror) copy(ctx context.Context, cp ledger.Checkpoint) (uint64, uint64
 	}
 	tr := newTileReader(ctx, m.src)
 	hashes := tlog.TileHashReader(tlog.Tree{N: int64(cp.Size), Hash: cp.Root}, tr)
+	m.mu.Lock()
+	roots := m.roots
+	m.mu.Unlock()
 	var bundles []ledger.BundleData
 	var fetching, storing time.Duration
 	flush := func() error {
@@ -431,6 +461,12 @@ func (m *Mirror) copy(ctx context.Context, cp ledger.Checkpoint) (uint64, uint64
 			if err := tb.Append(lh); err != nil {
 				return count, size, fmt.Errorf("mirror: %w", err)
 			}
+			if want, ok := roots[tb.Size()]; ok { // the end of an era: its final checkpoint's tree
+				if root, err := tb.Root(); err != nil || root != want {
+					return count, size, fmt.Errorf("%w: the entries up to %d do not give the root of the final checkpoint of the log key that signed them",
+						ErrFork, tb.Size())
+				}
+			}
 			size += uint64(len(e))
 		}
 		count += first + uint64(w) - from
@@ -485,7 +521,7 @@ func (m *Mirror) commit(ctx context.Context, cp ledger.Checkpoint) error {
 
 // cosign returns the mirror's cosignature line on the checkpoint whose note is text.
 func (m *Mirror) cosign(text []byte) ([]byte, error) {
-	n, err := note.Open(text, note.VerifierList(m.cfg.Log))
+	n, err := note.Open(text, verifiers(m.Keys()))
 	if err != nil {
 		return nil, fmt.Errorf("mirror: %w", err)
 	}
@@ -501,7 +537,7 @@ func (m *Mirror) cosign(text []byte) ([]byte, error) {
 // of that size), advancing to it first when it is larger (which fetches from the log). The
 // checkpoint must carry the log's signature and the witness quorum.
 func (m *Mirror) CosignStored(ctx context.Context, text []byte) ([]byte, error) {
-	cp, err := m.verify(text)
+	cp, err := m.verify(ctx, text)
 	if err != nil {
 		return nil, err
 	}

@@ -198,7 +198,8 @@ func cmdKeysRestore(args []string, stdout, stderr io.Writer) error {
 	// (rotate.go) the bundle carries.
 	restored := 0
 	for name, b := range files {
-		if !slices.Contains(keyFiles, name) && !masterFileRE.MatchString(name) && !slices.Contains(previousKeyFiles, name) {
+		if !slices.Contains(keyFiles, name) && !masterFileRE.MatchString(name) && !slices.Contains(previousKeyFiles, name) &&
+			!logKeyFileRE.MatchString(name) && name != logHistoryFile {
 			return fmt.Errorf("the bundle holds %q, which is not a key file of a data directory", name)
 		}
 		if err := keys.Write(filepath.Join(dir, name), b); err != nil {

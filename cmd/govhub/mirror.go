@@ -49,6 +49,10 @@ printed). It serves the copy under /<SHA-256 of the log's origin, hex>/: checkpo
 tiles to anyone, entry bundles to the hub's auditor tokens (--issuer-key) or the tokens of
 --reader-tokens; POST …/cosign returns its cosignature on a checkpoint it has stored.
 
+--log-key is the log's first key, for good: when the hub rotates its log key, the mirror reads
+the hub's /log-keys, follows the new key only if its history verifies from --log-key with the
+witness quorum, stores it, and serves the copy under the new origin's hash too.
+
 flags:
 `
 
@@ -57,7 +61,7 @@ func cmdMirror(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), mirrorUsage); fs.PrintDefaults() }
 	hubURL := fs.String("hub", "", "the hub's URL (its tlog-tiles API: /checkpoint, /tile/…)")
-	logKey := fs.String("log-key", "", "the hub's log verifier key (govhub ledger pubkey)")
+	logKey := fs.String("log-key", "", "the hub's first log verifier key (govhub ledger pubkey), for good: later keys are learnt from the hub's /log-keys")
 	var witnesses, witnessKeys stringList
 	fs.Var(&witnesses, "witness", "a trusted witness, URL=VERIFIERKEY as the hub's --witness (repeat; the URL is not used)")
 	fs.Var(&witnessKeys, "witness-key", "a trusted witness's verifier key (repeat)")
@@ -135,7 +139,7 @@ func cmdMirror(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer st.close(context.WithoutCancel(ctx))
-	m, err := mirror.New(ctx, mirror.Config{LogURL: *hubURL, Token: hubToken, Log: logV, Witnesses: ws, Quorum: q,
+	m, err := mirror.New(ctx, mirror.Config{LogURL: *hubURL, Token: hubToken, Log: logV, LogKey: *logKey, Witnesses: ws, Quorum: q,
 		Signer: signer, Store: st.ledgerStore, Interval: *interval, EvidenceDir: *dataDir, BundleAccess: access, Logger: cfg.Logger})
 	if err != nil {
 		return err

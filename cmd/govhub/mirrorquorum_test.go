@@ -31,7 +31,9 @@ type mirroredHub struct {
 	url        string // the hub's base URL
 }
 
-func startMirroredHub(t *testing.T) *mirroredHub {
+// startMirroredHub starts it; the witness also follows the origins of laterLogKeys (verifier keys
+// the log key is to be rotated to).
+func startMirroredHub(t *testing.T, laterLogKeys ...string) *mirroredHub {
 	dir := t.TempDir()
 	h := &testHub{t: t, dir: filepath.Join(dir, "hub"), gen: demo.NewGenerator(testSeed)}
 	k, err := loadKeys(h.config())
@@ -57,7 +59,7 @@ func startMirroredHub(t *testing.T) *mirroredHub {
 		t.Fatal(err)
 	}
 	wkey := strings.TrimSpace(out.String())
-	wsrv, _, err := newWitness(wkeyFile, []string{k.log.VerifierKey}, filepath.Join(dir, "w-state"), nil)
+	wsrv, _, err := newWitness(wkeyFile, append([]string{k.log.VerifierKey}, laterLogKeys...), filepath.Join(dir, "w-state"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -13,6 +14,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/govhub/govhub/auth"
+	"github.com/govhub/govhub/crypto/keys"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/mirror"
 	"github.com/govhub/govhub/store"
@@ -25,6 +27,13 @@ import (
 // that the store's records do not reflect (made after the backup) is listed, by citizen, dataset
 // and fields, so that the owning departments know what to enter again: those records are refused as
 // rolled back (ARCHITECTURE §1.8) until they are.
+//
+// A log whose key was rotated is restored the same way: the mirrors serve the log key history
+// (GET …/log-keys), which is taken only if it verifies from the trusted first key (--log-key, by
+// default the data directory's keys/log.key) with the witnesses' quorum; the copy is verified
+// under it, and it is written to keys/log.history.json (mode 0600) for the restored hub, which
+// must also hold the newest key file (keys/log-N.key, from a key split made after the key was
+// prepared or rotated); the ledger is then verified under the history.
 
 func cmdLedgerRestore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("ledger restore", flag.ContinueOnError)
@@ -37,6 +46,7 @@ func cmdLedgerRestore(ctx context.Context, args []string, stdout, stderr io.Writ
 	quorum := fs.Int("quorum", 0, "how many of the --witness-key witnesses must have cosigned (default: all given)")
 	token := fs.String("token", "", "bearer token for the mirrors' entry bundles (default: an auditor token minted with the data directory's restored issuer key)")
 	quiet := fs.Bool("quiet", false, "print no progress line")
+	firstKey := fs.String("log-key", "", "the log's first verifier key, trusted; later keys are taken from the mirrors' log key history only if it verifies from this one (default: the data directory's keys/log.key)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -50,6 +60,16 @@ func cmdLedgerRestore(ctx context.Context, args []string, stdout, stderr io.Writ
 	k, err := logKey(cfg.DataDir)
 	if err != nil {
 		return fmt.Errorf("%w (restore the keys first: govhub keys restore)", err)
+	}
+	first := k.Verifier
+	if *firstKey != "" {
+		if first, err = note.NewVerifier(*firstKey); err != nil {
+			return &exitError{2, fmt.Errorf("--log-key: %w", err)}
+		}
+		if first.Name() != k.Verifier.Name() || first.KeyHash() != k.Verifier.KeyHash() {
+			return fmt.Errorf("--log-key is %s+%08x, but the data directory's keys/log.key is %s+%08x: restore the keys of this log first",
+				first.Name(), first.KeyHash(), k.Verifier.Name(), k.Verifier.KeyHash())
+		}
 	}
 	var ws []note.Verifier
 	for _, wk := range witnessKeys {
@@ -77,7 +97,9 @@ func cmdLedgerRestore(ctx context.Context, args []string, stdout, stderr io.Writ
 		return err
 	}
 	defer st.close(context.WithoutCancel(ctx))
-	// What the store holds already (from a backup, or nothing): integrated first, as a hub would.
+	// What the store holds already (from a backup, or nothing): integrated first, as a hub would,
+	// under the data directory's log key history if it has one (logkeys.go).
+	held := k.history
 	lg, err := st.openLedger(ctx, k)
 	if err != nil {
 		return err
@@ -96,34 +118,65 @@ func cmdLedgerRestore(ctx context.Context, args []string, stdout, stderr io.Writ
 	var (
 		best    ledger.Checkpoint
 		entries [][]byte
+		hist    ledger.Keys
 		bestURL string
 	)
 	for _, url := range from {
 		report := prog.stage("reading "+url+":", "entries")
-		cp, es, err := mirror.Copy(ctx, url, mirror.CopyConfig{Log: k.Verifier, Witnesses: ws, Quorum: q, Trusted: trusted,
+		snap, err := mirror.Copy(ctx, url, mirror.CopyConfig{Log: first, Witnesses: ws, Quorum: q, Trusted: trusted,
 			Token: func() (string, error) { return tok, nil }, Progress: report})
 		prog.clear()
+		if err == nil && !extendsHistory(snap.Keys, held) && !extendsHistory(held, snap.Keys) {
+			err = fmt.Errorf("its log key history (%d keys) and the data directory's (%d keys) differ", len(snap.Keys.Eras()), len(held.Eras()))
+		}
 		if err != nil {
 			fmt.Fprintf(stdout, "  %s: refused: %v\n", url, err)
 			continue
 		}
-		fmt.Fprintf(stdout, "  %s: %d entries, verified\n", url, cp.Size)
+		cp := snap.Checkpoint
+		fmt.Fprintf(stdout, "  %s: %d entries, verified under %d log keys\n", url, cp.Size, len(snap.Keys.Eras()))
 		if cp.Size > best.Size || entries == nil {
-			best, entries, bestURL = cp, es, url
+			best, entries, hist, bestURL = cp, snap.Entries, snap.Keys, url
 		}
 	}
 	if entries == nil {
 		return errors.New("no mirror gave a copy that verifies and extends the store's ledger")
 	}
+	if len(held.Eras()) > len(hist.Eras()) { // a copy from before the last rotation the keys know of
+		hist = held
+	}
+	if n := len(hist.Eras()); n > len(held.Eras()) {
+		// The hub signs with the newest key (keys/log-N.key), which only the key split carries.
+		if _, err := keys.ReadNote(cfg.path("keys", logKeyFile(n))); err != nil {
+			return fmt.Errorf("the log key was rotated to %s, whose key file the data directory lacks (restore the keys of a split made after the key was prepared or rotated: govhub keys restore): %w",
+				hist.Current().Name(), err)
+		}
+		path := cfg.path("keys", logHistoryFile)
+		if err := keys.Replace(path, hist.Document()); err != nil {
+			return fmt.Errorf("writing the log key history: %w", err)
+		}
+		fmt.Fprintf(stdout, "the log key was rotated: wrote its history (%d keys, newest %s from entry %d) to %s\n",
+			n, hist.Current().Name(), hist.Eras()[n-1].Start, path)
+		if _, err := logKey(cfg.DataDir); err != nil { // the history and its newest key file agree
+			return err
+		}
+	}
 	if best.Size == trusted.Size {
 		fmt.Fprintf(stdout, "the longest copy (%s) adds nothing: the store's ledger is complete\n", bestURL)
 	} else {
 		const chunk = 256
-		for first := trusted.Size; first < best.Size; first += chunk {
-			end := min(first+chunk, best.Size)
-			if err := st.ledgerStore.AddBatch(ctx, ledger.Batch{First: first, Leaves: entries[first:end]}); err != nil {
-				return fmt.Errorf("storing entries %d to %d: %w", first, end, err)
+		for lo := trusted.Size; lo < best.Size; {
+			end := min(lo+chunk, best.Size)
+			if end < best.Size && eraStarts(hist)[end] {
+				// An integration round stops at a batch ending where a log key's era starts, to
+				// sign the previous key's final checkpoint, which the restored hub cannot: the
+				// mirrors gave it already (the history). So no batch ends there.
+				end++
 			}
+			if err := st.ledgerStore.AddBatch(ctx, ledger.Batch{First: lo, Leaves: entries[lo:end]}); err != nil {
+				return fmt.Errorf("storing entries %d to %d: %w", lo, end, err)
+			}
+			lo = end
 		}
 		fmt.Fprintf(stdout, "appended entries %d to %d from %s; the hub integrates them at its next start\n", trusted.Size, best.Size-1, bestURL)
 	}
@@ -145,6 +198,19 @@ func cmdLedgerRestore(ctx context.Context, args []string, stdout, stderr io.Writ
 	st.close(context.WithoutCancel(ctx))
 	fmt.Fprintln(stdout, "verifying the ledger and every record:")
 	return verifyRestored(ctx, cfg, true, stdout, stderr)
+}
+
+// logKeyFileRE matches the rotated log key files (logKeyFile(n), n ≥ 2) that a key split carries
+// and `keys restore` restores, beside log.history.json.
+var logKeyFileRE = regexp.MustCompile(`^log-([2-9]|[1-9][0-9]+)\.key$`)
+
+// eraStarts are the indexes where a log key after the first starts.
+func eraStarts(k ledger.Keys) map[uint64]bool {
+	out := map[uint64]bool{}
+	for _, e := range k.Eras()[1:] {
+		out[e.Start] = true
+	}
+	return out
 }
 
 // reportMissedUpdates lists the allowed updates among entries[from:] (appended from the mirrors:
@@ -194,4 +260,18 @@ func reportMissedUpdates(ctx context.Context, st interface {
 		fmt.Fprintf(stdout, "%d more updates concern citizens the store does not know (registered after its backup); the entries do not name them\n", unknown)
 	}
 	return nil
+}
+
+// extendsHistory reports whether k begins with every key of held, at the same starts.
+func extendsHistory(k, held ledger.Keys) bool {
+	ke, he := k.Eras(), held.Eras()
+	if len(ke) < len(he) {
+		return false
+	}
+	for i, e := range he {
+		if ke[i].Verifier.Name() != e.Verifier.Name() || ke[i].Verifier.KeyHash() != e.Verifier.KeyHash() || ke[i].Start != e.Start {
+			return false
+		}
+	}
+	return true
 }
