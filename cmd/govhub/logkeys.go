@@ -118,8 +118,9 @@ func (a *app) logSigner() note.Signer {
 // log-N.key is made (or the one prepared is taken), the log appends the rotation entry, waits for
 // the old origin's final checkpoint, and calls back to store the new history, which is written
 // (log.history.json, by rename) before the log switches. With prepare, only the next key file is
-// made and its verifier key returned: a hub with witnesses or mirrors needs that, for they must
-// know the new origin before the hub publishes under it (add the key to each, then rotate).
+// made and its verifier key returned: a hub with witnesses needs that, for they must know the new
+// origin before the hub publishes under it (add the key to each, then rotate; mirrors learn it
+// from the history, GET /log-keys).
 func (a *app) rotateLogKey(ctx context.Context, p auth.Principal, prepare bool) (hub.Rotation, error) {
 	a.logRotateMu.Lock()
 	defer a.logRotateMu.Unlock()
@@ -138,9 +139,9 @@ func (a *app) rotateLogKey(ctx context.Context, p auth.Principal, prepare bool) 
 	if prepare {
 		return hub.Rotation{Key: "log", KeyID: next.VerifierKey}, nil
 	}
-	if !prepared && (a.witnessQuorum > 0 || a.mirrors != nil) {
-		return hub.Rotation{}, fmt.Errorf("this hub's checkpoints need witnesses or mirrors, which must know the new log key before the hub publishes under it: "+
-			"prepare it (govhub keys rotate --key log --prepare prints it; keys/%s now holds it), add it to every witness (--log-key) and mirror, then rotate again", logKeyFile(n))
+	if !prepared && a.witnessQuorum > 0 {
+		return hub.Rotation{}, fmt.Errorf("this hub's checkpoints need witnesses, which must know the new log key before the hub publishes under it: "+
+			"prepare it (govhub keys rotate --key log --prepare prints it; keys/%s now holds it), add it to every witness (--log-key), then rotate again", logKeyFile(n))
 	}
 	e, err := a.rotation.LogKeyEntry(ctx, p, next.VerifierKey)
 	if err != nil {

@@ -353,8 +353,8 @@ Rotates a key of the running hub without stopping it; the rotation goes on the l
           from the next entry on, a link entry naming that checkpoint's root, under the origin
           "<origin>/N" (keys/log-N.key); keys/log.history.json and GET /log-keys hold the key
           history, which verifiers check from the first key. Appends wait (none fails) for
-          about one integration round. With witnesses or mirrors, run --prepare first and add
-          the printed key to each of them.
+          about one integration round. With witnesses, run --prepare first and add the
+          printed key to each of them (mirrors follow the history by themselves).
 
 Back up the new key file (govhub keys split) once it exists.
 
@@ -371,7 +371,7 @@ func cmdKeysRotate(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	dataDir := fs.String("data-dir", defaultDataDir, "the hub's data directory (to find the hub and its issuer key)")
 	key := fs.String("key", "master", "the key to rotate: master, token, credential, officials, index or log")
-	prepare := fs.Bool("prepare", false, "log key only: make the next log key and print its verifier key, to add to the witnesses and mirrors before rotating")
+	prepare := fs.Bool("prepare", false, "log key only: make the next log key and print its verifier key, to add to the witnesses before rotating")
 	wait := fs.Bool("wait", false, "wait until every data key is wrapped (master) or every record MAC'd (index) under the new key, printing progress")
 	var af adminFlags
 	af.register(fs)
@@ -397,7 +397,7 @@ func cmdKeysRotate(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	switch {
 	case st.Rotation != nil && *key == "log" && *prepare:
-		fmt.Fprintf(stdout, "next log key made (not yet in use): %s\nAdd it to every witness (govhub witness --log-key, beside the current one) and mirror, then run govhub keys rotate --key log.\n", st.Rotation.KeyID)
+		fmt.Fprintf(stdout, "next log key made (not yet in use): %s\nAdd it to every witness (govhub witness --log-key, beside the current one), then run govhub keys rotate --key log; mirrors learn it from the key history.\n", st.Rotation.KeyID)
 		return nil
 	case st.Rotation != nil && *key == "log":
 		fmt.Fprintf(stdout, "log key rotated: new key %s, signing from entry %d on (the rotation entry %d ends the old origin's log, the link entry %d begins the new one); the key history is at GET /log-keys and in keys/%s\n",
