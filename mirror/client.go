@@ -29,9 +29,8 @@ type Client struct {
 // http://mirror.tax.example:8094) for a log, checking the mirror's answers with its verifier key
 // (the cosignature/v1 vkey `govhub mirror` prints). A nil httpClient uses one with a timeout a
 // little over CosignTimeout. Each checkpoint is posted under the hash of its own origin, so a
-// client goes on across a rotation of the log key; origin (the log's, when the client is made)
-// is not needed for that and is kept for the callers that name it.
-func NewClient(baseURL, origin string, mirrorKey note.Verifier, httpClient *http.Client) *Client {
+// client goes on across a rotation of the log key.
+func NewClient(baseURL string, mirrorKey note.Verifier, httpClient *http.Client) *Client {
 	if httpClient == nil {
 		httpClient = &http.Client{Timeout: CosignTimeout + 10*time.Second}
 	}

@@ -145,7 +145,7 @@ func TestMirrorFollowsLogKeyRotation(t *testing.T) {
 	}
 	msrv := httptest.NewServer(m.Handler())
 	defer msrv.Close()
-	client := mirror.NewClient(msrv.URL, v1.Name(), mverifier, msrv.Client())
+	client := mirror.NewClient(msrv.URL, mverifier, msrv.Client())
 	set := ledger.NewMirrorSet([]ledger.MirrorCosigner{client}, 1, 0)
 
 	first, err := ledger.NewKeys([]ledger.Era{{Key: vkey1}})
@@ -346,7 +346,7 @@ func TestMirrorFollowsLogKeyRotation(t *testing.T) {
 	if resp.StatusCode != http.StatusNotFound || fresh.Size() != 0 {
 		t.Errorf("POST cosign under the hash of another origin than the checkpoint's = %d (size %d), want 404 and nothing copied", resp.StatusCode, fresh.Size())
 	}
-	fsig, err := mirror.NewClient(freshSrv.URL, v1.Name(), mverifier, freshSrv.Client()).Cosign(t.Context(), last.Note)
+	fsig, err := mirror.NewClient(freshSrv.URL, mverifier, freshSrv.Client()).Cosign(t.Context(), last.Note)
 	if err != nil || fresh.Size() != last.Size || len(fresh.Keys().Eras()) != 2 {
 		t.Fatalf("Cosign of a new-origin checkpoint by a mirror starting empty = %v; size %d, %d keys; want the whole log (%d), 2 keys",
 			err, fresh.Size(), len(fresh.Keys().Eras()), last.Size)

@@ -384,7 +384,7 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 			if err != nil {
 				return nil, err
 			}
-			ms = append(ms, mirror.NewClient(m.URL, k.log.current.Signer.Name(), v, hc))
+			ms = append(ms, mirror.NewClient(m.URL, v, hc))
 		}
 		q := cfg.MirrorQuorum
 		if q == 0 {

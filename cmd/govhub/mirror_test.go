@@ -269,7 +269,7 @@ func TestMirrorFollowsHub(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := mirror.NewClient(m.base[:strings.LastIndex(m.base, "/")], logV.Name(), wantMirrorKey, nil) // the monitoring prefix
+	client := mirror.NewClient(m.base[:strings.LastIndex(m.base, "/")], wantMirrorKey, nil) // the monitoring prefix
 	sig, err := client.Cosign(t.Context(), hubCP)
 	if err != nil {
 		t.Fatalf("Cosign: %v", err)
