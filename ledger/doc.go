@@ -38,6 +38,10 @@
 //     checkpoint, or whose checkpoint does not verify under the log key. [Verify] and [VerifyFrom]
 //     recompute the tree from the batches and return a [*CorruptionError] naming the first entry
 //     altered, missing, reordered or not canonical.
+//   - Key rotation. The log key rotates without a new tree ([Log.RotateKey], specified in keys.go):
+//     the old origin ends at a witnessed final checkpoint, the new origin's first entry links to
+//     it, and [Keys], the key history a verifier accepts from the first key alone ([ParseKeys]),
+//     checks every receipt and checkpoint under the key of its era.
 //   - Failing closed. When storage fails, when the queue is full ([ErrQueueFull]), after
 //     [Log.Shutdown] ([ErrClosed]) and after [Log.Fail] ([ErrCorrupt]: what a caller does when
 //     verification finds the log altered), Append returns an error and no receipt; an entry is
