@@ -189,7 +189,9 @@
 //     its record line a digest of the disclosed details, which the citizen checks against the
 //     sealed line of that access.
 //   - rotation: a key was rotated; the reason line names the key (master, index, token,
-//     credential, log) and the record line a digest of the new key's public part or identifier.
+//     credential, officials, log) and the record line a digest of the new key's public part or
+//     identifier. A log key rotation adds a second one, reason log-link, the new origin's first
+//     entry, whose record line is the old origin's final root (keys.go).
 //   - openings remain access entries, as in v1 (actor citizen/citizen, the citizen's own
 //     commitment): an opening is a release of data, under the same log-before-release rule as any
 //     read, and every reader of v1 logs already classifies it so. A v2 opening names its field
