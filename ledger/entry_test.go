@@ -138,12 +138,16 @@ func goldenEntries(t testing.TB) []goldenEntry {
 		Department: "operations", Role: "operator", Policy: 9, Outcome: ledger.OutcomeAllowed, Reason: "master",
 		Record: seeded("master key 2"),
 	}
+	// The link entry of a log key rotation (keys.go): the new origin's first entry, naming the old
+	// origin's final root.
+	link := rotation
+	link.Time, link.Reason, link.Record = time.Date(2026, 12, 9, 3, 0, 0, 412_000_000, time.UTC), ledger.ReasonLogLink, seeded("final root")
 	return []goldenEntry{
 		{"access", sampleEntry()}, {"update", upd}, {"denied", denied},
 		{"v2-access", access2}, {"v2-page", page}, {"v2-question", question}, {"v2-answer", answer},
 		{"v2-reserved", reserved}, {"v2-prove", prove},
 		{"v2-issue", issue}, {"v2-revoke", revoke}, {"v2-step", step}, {"v2-erasure", erasure},
-		{"v2-unseal", unseal}, {"v2-rotation", rotation},
+		{"v2-unseal", unseal}, {"v2-rotation", rotation}, {"v2-log-link", link},
 	}
 }
 
