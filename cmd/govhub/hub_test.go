@@ -182,14 +182,13 @@ func (h *testHub) entries() ([]ledger.Entry, [][]byte) {
 	}
 }
 
-// receiptEntry checks the response's extensions.ledger receipt and returns the entry it names.
-func (h *testHub) receiptEntry(r result) (ledger.Entry, []byte) {
+// receiptOf returns the response's extensions.ledger receipt.
+func (h *testHub) receiptOf(r result) ledger.Receipt {
 	h.t.Helper()
 	ext, ok := r.Extensions["ledger"].(map[string]any)
 	if !ok {
 		h.t.Fatalf("response has no extensions.ledger: %v", r.Extensions)
 	}
-	index := uint64(ext["index"].(float64))
 	leafHash, err := base64.StdEncoding.DecodeString(ext["leafHash"].(string))
 	if err != nil || len(leafHash) != 32 {
 		h.t.Fatalf("extensions.ledger.leafHash = %v", ext["leafHash"])
@@ -198,9 +197,18 @@ func (h *testHub) receiptEntry(r result) (ledger.Entry, []byte) {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	rc := ledger.Receipt{Index: index, Signature: sig}
+	rc := ledger.Receipt{Index: uint64(ext["index"].(float64)), Signature: sig}
 	copy(rc.LeafHash[:], leafHash)
-	if err := ledger.CheckReceipt(h.app.log.Reader().Keys().Current(), rc); err != nil {
+	return rc
+}
+
+// receiptEntry checks the response's extensions.ledger receipt (under the log key of its era) and
+// returns the entry it names.
+func (h *testHub) receiptEntry(r result) (ledger.Entry, []byte) {
+	h.t.Helper()
+	rc := h.receiptOf(r)
+	index, leafHash := rc.Index, rc.LeafHash[:]
+	if err := h.app.log.Reader().Keys().CheckReceipt(rc); err != nil {
 		h.t.Errorf("CheckReceipt(extensions.ledger) = %v", err)
 	}
 	all, raw := h.entries()

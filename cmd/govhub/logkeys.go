@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -86,14 +87,35 @@ func readLogKeys(dir string, first keys.NoteKey) (logKeys, error) {
 }
 
 // config is the ledger configuration of these keys, reading them again on the ledger's demand.
+//
+// The log asks for them again often on an instance that does not sequence (before each receipt it
+// signs for an entry another instance sequenced), so they are read again only when the history file
+// changed: a rotation replaces it (by rename) before anything of the new key's era is sequenced, so
+// a receipt's index known to be in that era is read after the new file is in place.
 func (lk logKeys) config(s ledger.Storage) ledger.Config {
+	var (
+		mu   sync.Mutex
+		seen os.FileInfo // the history file as last read; nil: absent
+		last = lk
+	)
 	return ledger.Config{Storage: s, Signer: lk.current.Signer, Verifier: lk.current.Verifier, Keys: lk.history,
 		Reload: func() (ledger.Keys, note.Signer, error) {
-			again, err := readLogKeys(lk.dir, lk.NoteKey)
-			if err != nil {
+			mu.Lock()
+			defer mu.Unlock()
+			fi, err := os.Stat(filepath.Join(lk.dir, logHistoryFile))
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return ledger.Keys{}, nil, err
 			}
-			return again.history, again.current.Signer, nil
+			unchanged := fi == nil && seen == nil ||
+				fi != nil && seen != nil && os.SameFile(fi, seen) && fi.ModTime().Equal(seen.ModTime()) && fi.Size() == seen.Size()
+			if !unchanged {
+				again, err := readLogKeys(lk.dir, lk.NoteKey)
+				if err != nil {
+					return ledger.Keys{}, nil, err
+				}
+				last, seen = again, fi
+			}
+			return last.history, last.current.Signer, nil
 		}}
 }
 

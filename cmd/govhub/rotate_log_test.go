@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/govhub/govhub/demo"
 	"github.com/govhub/govhub/ledger"
+	"github.com/govhub/govhub/store/embedded"
 )
 
 // swappable is an httptest handler an operator "restarts" with another configuration, at the
@@ -276,4 +278,71 @@ func writeFile(t *testing.T, dir, name string, data []byte) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// Two hubs on one database sharing one key directory: the first, which sequences, rotates the log
+// key; the second, which forwards its appends, signs their receipts under the new key from the
+// rotation on (it reads the key files again when the history changes), and both serve the history.
+func TestLogKeyRotationFollowedByAnotherHub(t *testing.T) {
+	srv, err := embedded.Start(t.Context(), embedded.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	h1 := &testHub{t: t, dir: t.TempDir(), gen: demo.NewGenerator(testSeed)}
+	h2 := &testHub{t: t, dir: t.TempDir(), gen: demo.NewGenerator(testSeed)}
+	cfg1, cfg2 := h1.config(), h2.config()
+	cfg1.MongoURI, cfg2.MongoURI = srv.URI(), srv.URI()
+	a1, err := openApp(t.Context(), cfg1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h1.app, h1.handler = a1, a1.handler()
+	t.Cleanup(h1.close)
+	if err := srv.IndexIDs(t.Context(), "govhub"); err != nil {
+		t.Fatal(err)
+	}
+	if err := seedDemo(t.Context(), a1, 5, testSeed); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(h1.dir, "keys"), filepath.Join(h2.dir, "keys")); err != nil {
+		t.Fatal(err)
+	}
+	a2, err := openApp(t.Context(), cfg2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2.app, h2.handler = a2, a2.handler()
+	t.Cleanup(h2.close)
+	if !a1.log.Leading() || a2.log.Leading() {
+		t.Fatalf("leading: hub 1 %v, hub 2 %v; want hub 1 only", a1.log.Leading(), a2.log.Leading())
+	}
+	c := h1.findCitizen(5, "identity")
+	readOn := func(h *testHub) ledger.Receipt {
+		t.Helper()
+		res := h.query(h.token(housingClerk), `query($id: ID!) { citizen(id: $id, purpose: "home-purchase-eligibility") { id identity { name } } }`, map[string]any{"id": c.ID})
+		if len(res.Errors) > 0 {
+			t.Fatalf("read: %+v", res.Errors)
+		}
+		return h.receiptOf(res)
+	}
+	before := readOn(h2)
+	rot, err := a1.rotateLogKey(t.Context(), operator, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := readOn(h2)
+	hist1, hist2 := a1.log.Reader().Keys(), a2.log.Reader().Keys()
+	if len(hist1.Eras()) != 2 || after.Index <= rot.Start {
+		t.Fatalf("hub 1's history has %d keys; hub 2's read is at %d, the new key starts at %d", len(hist1.Eras()), after.Index, rot.Start)
+	}
+	if err := hist1.CheckReceipt(before); err != nil {
+		t.Errorf("hub 2's receipt from before the rotation: %v", err)
+	}
+	if err := hist1.CheckReceipt(after); err != nil {
+		t.Errorf("hub 2's receipt from after the rotation, under hub 1's history: %v", err)
+	}
+	if len(hist2.Eras()) != 2 || hist2.Current().Name() != "govhub.test/ledger/2" {
+		t.Errorf("hub 2 holds %d keys, the newest %s", len(hist2.Eras()), hist2.Current().Name())
+	}
 }
