@@ -748,12 +748,13 @@ func (cs *Certificates) revokeReceipt(ctx context.Context, c store.Certificate) 
 func (cs *Certificates) signedStatus(c store.Certificate) ([]byte, []byte, error) {
 	now := cs.rd.now().UTC().Truncate(time.Second)
 	key, didDoc := cs.keys.signing()
-	if b, ok := cs.statuses.get(c.ID, now, c.Revoked); ok {
+	pub := key.Public().(ed25519.PublicKey)
+	if b, ok := cs.statuses.get(c.ID, now, c.Revoked, pub); ok {
 		return b, didDoc, nil
 	}
 	b, err := cs.signStatus(c, now, key)
 	if err == nil {
-		cs.statuses.put(c.ID, now, c.Revoked, b)
+		cs.statuses.put(c.ID, now, c.Revoked, pub, b)
 	}
 	return b, didDoc, err
 }

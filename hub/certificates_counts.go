@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -133,6 +134,7 @@ type statusCache struct {
 type signedStatusAt struct {
 	asOf    time.Time
 	revoked bool
+	key     []byte // the public key that signed it: a status from before a key rotation is not served after it
 	signed  []byte
 }
 
@@ -147,17 +149,17 @@ func newStatusCache() *statusCache {
 	return &statusCache{lru: c}
 }
 
-// get returns id's status signed as of asOf in the given state, if kept.
-func (c *statusCache) get(id string, asOf time.Time, revoked bool) ([]byte, bool) {
+// get returns id's status signed by key as of asOf in the given state, if kept.
+func (c *statusCache) get(id string, asOf time.Time, revoked bool, key []byte) ([]byte, bool) {
 	s, ok := c.lru.Get(id)
-	if !ok || !s.asOf.Equal(asOf) || s.revoked != revoked {
+	if !ok || !s.asOf.Equal(asOf) || s.revoked != revoked || !bytes.Equal(s.key, key) {
 		return nil, false
 	}
 	return s.signed, true
 }
 
-func (c *statusCache) put(id string, asOf time.Time, revoked bool, signed []byte) {
-	c.lru.Add(id, signedStatusAt{asOf: asOf, revoked: revoked, signed: signed})
+func (c *statusCache) put(id string, asOf time.Time, revoked bool, key, signed []byte) {
+	c.lru.Add(id, signedStatusAt{asOf: asOf, revoked: revoked, key: key, signed: signed})
 }
 
 // Pending returns the times of id's verifications this counter holds that are not in the store
