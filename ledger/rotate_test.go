@@ -18,27 +18,10 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/govhub/govhub/ledger"
+	"github.com/govhub/govhub/ledger/ledgertest"
 	"github.com/govhub/govhub/ledger/witness"
 	"github.com/govhub/govhub/store/storetest"
 )
-
-// newKey makes a log key under origin, returning its verifier key text too.
-func newKey(t *testing.T, origin string) (note.Signer, note.Verifier, string) {
-	t.Helper()
-	skey, vkey, err := note.GenerateKey(rand.Reader, origin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := note.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := note.NewVerifier(vkey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, v, vkey
-}
 
 // startWitnessOf starts a witness that follows every given log (origin).
 func startWitnessOf(t *testing.T, name string, logs ...note.Verifier) *testWitness {
@@ -79,8 +62,8 @@ func rotationEntry(vkey string) ledger.Entry {
 // first key accepts; a restart with the stored history goes on under the new key.
 func TestRotateKeyUnderLoad(t *testing.T) {
 	env := storetest.Embedded(t)
-	s1, v1, vkey1 := newKey(t, "govhub.test/ledger")
-	s2, v2, vkey2 := newKey(t, "govhub.test/ledger/2")
+	s1, v1, vkey1 := ledgertest.NoteKey(t, "govhub.test/ledger")
+	s2, v2, vkey2 := ledgertest.NoteKey(t, "govhub.test/ledger/2")
 	w1, w2 := startWitnessOf(t, "w1.example", v1, v2), startWitnessOf(t, "w2.example", v1, v2)
 	ws := []ledger.Witness{w1.verifier, w2.verifier}
 	first, err := ledger.NewKeys([]ledger.Era{{Key: vkey1}})
@@ -219,7 +202,7 @@ func TestRotateKeyUnderLoad(t *testing.T) {
 			t.Error("an old-key receipt for an entry of the new era was accepted")
 		}
 	}
-	_, _, vkey3 := newKey(t, "govhub.test/ledger/3")
+	_, _, vkey3 := ledgertest.NoteKey(t, "govhub.test/ledger/3")
 	for name, tamper := range map[string]func(m map[string]any){
 		"another first key": func(m map[string]any) {
 			m["eras"].([]any)[0].(map[string]any)["key"] = m["eras"].([]any)[1].(map[string]any)["key"]
@@ -295,8 +278,8 @@ func TestRotateKeyUnderLoad(t *testing.T) {
 // A rotation whose new era cannot be stored leaves the log on the old key, taking appends.
 func TestRotateKeyPersistFails(t *testing.T) {
 	env := storetest.Embedded(t)
-	s1, v1, vkey1 := newKey(t, "govhub.test/ledger")
-	s2, _, vkey2 := newKey(t, "govhub.test/ledger/2")
+	s1, v1, vkey1 := ledgertest.NoteKey(t, "govhub.test/ledger")
+	s2, _, vkey2 := ledgertest.NoteKey(t, "govhub.test/ledger/2")
 	// Without the key history's texts, no rotation.
 	bare := openLog(t, env, s1, v1)
 	if _, _, err := bare.RotateKey(t.Context(), rotationEntry(vkey2), s2, vkey2, func(ledger.Era) error { return nil }); err == nil || !strings.Contains(err.Error(), "Config.Keys") {
@@ -355,8 +338,8 @@ func TestRotateKeyLinkAfterCrash(t *testing.T) {
 	env := storetest.Embedded(t)
 	st := &linkFailing{Storage: env.Store}
 	st.fail.Store(true)
-	s1, v1, vkey1 := newKey(t, "govhub.test/ledger")
-	s2, v2, vkey2 := newKey(t, "govhub.test/ledger/2")
+	s1, v1, vkey1 := ledgertest.NoteKey(t, "govhub.test/ledger")
+	s2, v2, vkey2 := ledgertest.NoteKey(t, "govhub.test/ledger/2")
 	first, err := ledger.NewKeys([]ledger.Era{{Key: vkey1}})
 	if err != nil {
 		t.Fatal(err)
@@ -415,8 +398,8 @@ func TestRotateKeyLinkAfterCrash(t *testing.T) {
 // origin's checkpoints, and, taking over the lease, goes on under the new key.
 func TestRotateKeyFollowedByAnotherInstance(t *testing.T) {
 	env := storetest.Embedded(t)
-	s1, v1, vkey1 := newKey(t, "govhub.test/ledger")
-	s2, v2, vkey2 := newKey(t, "govhub.test/ledger/2")
+	s1, v1, vkey1 := ledgertest.NoteKey(t, "govhub.test/ledger")
+	s2, v2, vkey2 := ledgertest.NoteKey(t, "govhub.test/ledger/2")
 	first, err := ledger.NewKeys([]ledger.Era{{Key: vkey1}})
 	if err != nil {
 		t.Fatal(err)
@@ -491,8 +474,8 @@ func TestRotateKeyFollowedByAnotherInstance(t *testing.T) {
 // cannot sign, and everything after is signed with the new key.
 func TestRotateKeyIntegratedWithTheNewKeyOnly(t *testing.T) {
 	src := newMemStorage()
-	s1, v1, vkey1 := newKey(t, "govhub.test/ledger")
-	s2, v2, vkey2 := newKey(t, "govhub.test/ledger/2")
+	s1, v1, vkey1 := ledgertest.NoteKey(t, "govhub.test/ledger")
+	s2, v2, vkey2 := ledgertest.NoteKey(t, "govhub.test/ledger/2")
 	first, err := ledger.NewKeys([]ledger.Era{{Key: vkey1}})
 	if err != nil {
 		t.Fatal(err)

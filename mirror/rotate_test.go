@@ -19,29 +19,12 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/govhub/govhub/ledger"
+	"github.com/govhub/govhub/ledger/ledgertest"
 	"github.com/govhub/govhub/ledger/witness"
 	"github.com/govhub/govhub/mirror"
 	"github.com/govhub/govhub/store/mongostore"
 	"github.com/govhub/govhub/store/storetest"
 )
-
-// logKey makes a log key under origin.
-func logKey(t *testing.T, origin string) (note.Signer, note.Verifier, string) {
-	t.Helper()
-	skey, vkey, err := note.GenerateKey(rand.Reader, origin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := note.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := note.NewVerifier(vkey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, v, vkey
-}
 
 // cosignerKey makes a C2SP cosignature/v1 key (a witness's or a mirror's).
 func cosignerKey(t *testing.T, name string) (note.Signer, note.Verifier) {
@@ -120,8 +103,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // A mirror offered a tampered history refuses it and does not advance.
 func TestMirrorFollowsLogKeyRotation(t *testing.T) {
 	hubEnv, mirrorEnv := storetest.Embedded(t), storetest.Embedded(t)
-	s1, v1, vkey1 := logKey(t, "govhub.test/ledger")
-	s2, v2, vkey2 := logKey(t, "govhub.test/ledger/2")
+	s1, v1, vkey1 := ledgertest.NoteKey(t, "govhub.test/ledger")
+	s2, v2, vkey2 := ledgertest.NoteKey(t, "govhub.test/ledger/2")
 	c1, wv1 := startWitness(t, "w1.example", v1, v2)
 	c2, wv2 := startWitness(t, "w2.example", v1, v2)
 	ws := []note.Verifier{wv1, wv2}
@@ -305,7 +288,7 @@ func TestMirrorFollowsLogKeyRotation(t *testing.T) {
 		if err := json.Unmarshal(l.Reader().Keys().Document(), &d); err != nil {
 			t.Error(err)
 		}
-		_, _, vkey3 := logKey(t, "govhub.test/ledger/3")
+		_, _, vkey3 := ledgertest.NoteKey(t, "govhub.test/ledger/3")
 		d["eras"].([]any)[1].(map[string]any)["key"] = vkey3
 		json.NewEncoder(w).Encode(d)
 	}))
@@ -368,7 +351,7 @@ func TestMirrorFollowsLogKeyRotation(t *testing.T) {
 		t.Errorf("reopened: size %d, %d keys; want %d, 2", m2.Size(), len(m2.Keys().Eras()), m.Size())
 	}
 	// Opened under another first key, the stored history (and state) is refused.
-	_, vOther, _ := logKey(t, "govhub.test/ledger")
+	_, vOther, _ := ledgertest.NoteKey(t, "govhub.test/ledger")
 	if _, err := mirror.New(t.Context(), mirror.Config{LogURL: hub.URL, Log: vOther, Signer: msigner, Store: mirrorEnv.Store}); err == nil {
 		t.Error("the mirror opened its store under another first log key")
 	}

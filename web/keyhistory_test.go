@@ -26,6 +26,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/govhub/govhub/ledger"
+	"github.com/govhub/govhub/ledger/ledgertest"
 	"github.com/govhub/govhub/ledger/witness"
 	"github.com/govhub/govhub/store/storetest"
 	"github.com/govhub/govhub/web"
@@ -129,23 +130,6 @@ func rotatingWitness(t testing.TB, name string, logs ...note.Verifier) (*witness
 	return witness.NewClient(hs.URL, v, hs.Client()), vkey, cvkey
 }
 
-func logKey(t testing.TB, origin string) (note.Signer, note.Verifier, string) {
-	t.Helper()
-	skey, vkey, err := note.GenerateKey(rand.Reader, origin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := note.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := note.NewVerifier(vkey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, v, vkey
-}
-
 // accessEntry is the i-th access entry of the rotated log; the citizen is a subject when salt is
 // not nil.
 func accessEntry(i int, salt []byte, citizen string) ledger.Entry {
@@ -166,8 +150,8 @@ func accessEntry(i int, salt []byte, citizen string) ledger.Entry {
 func makeKeyVectors(t *testing.T) keyVectors {
 	ctx := t.Context()
 	env := storetest.Embedded(t)
-	s1, v1, vkey1 := logKey(t, "govhub.example/ledger")
-	s2, v2, vkey2 := logKey(t, "govhub.example/ledger/2")
+	s1, v1, vkey1 := ledgertest.NoteKey(t, "govhub.example/ledger")
+	s2, v2, vkey2 := ledgertest.NoteKey(t, "govhub.example/ledger/2")
 	c1, plain1, _ := rotatingWitness(t, "witness.tax.example/w1", v1, v2)
 	c2, _, cosig2 := rotatingWitness(t, "witness.health.example/w2", v1, v2)
 	first, err := ledger.NewKeys([]ledger.Era{{Key: vkey1}})
@@ -304,8 +288,8 @@ func readKeyVectors(t *testing.T) keyVectors {
 // of which a verifier trusting v.Trust must refuse.
 func tamperedHistories(t *testing.T, v keyVectors) map[string]string {
 	t.Helper()
-	_, _, another := logKey(t, "govhub.example/ledger")
-	_, _, third := logKey(t, "govhub.example/ledger/3")
+	_, _, another := ledgertest.NoteKey(t, "govhub.example/ledger")
+	_, _, third := ledgertest.NoteKey(t, "govhub.example/ledger/3")
 	change := func(f func(eras []map[string]any)) string {
 		var d struct {
 			Eras []map[string]any `json:"eras"`
@@ -630,8 +614,8 @@ func TestKeyHistoryInBrowser(t *testing.T) {
 func TestKeyHistoryLiveInBrowser(t *testing.T) {
 	ctx := t.Context()
 	env := storetest.Embedded(t)
-	s1, v1, vkey1 := logKey(t, "govhub.example/ledger")
-	s2, _, vkey2 := logKey(t, "govhub.example/ledger/2")
+	s1, v1, vkey1 := ledgertest.NoteKey(t, "govhub.example/ledger")
+	s2, _, vkey2 := ledgertest.NoteKey(t, "govhub.example/ledger/2")
 	first, err := ledger.NewKeys([]ledger.Era{{Key: vkey1}})
 	if err != nil {
 		t.Fatal(err)
