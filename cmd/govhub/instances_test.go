@@ -41,6 +41,12 @@ func twoHubs(t *testing.T, citizens int) (h1, h2 *testHub) { return twoHubsCachi
 
 // twoHubsCaching is twoHubs with hubs whose --record-cache is cache.
 func twoHubsCaching(t *testing.T, citizens, cache int) (h1, h2 *testHub) {
+	return twoHubsWith(t, citizens, cache, false)
+}
+
+// twoHubsWith is twoHubsCaching whose second hub, with sharedKeys, has the first's key directory
+// itself (a symbolic link) rather than a copy of its files.
+func twoHubsWith(t *testing.T, citizens, cache int, sharedKeys bool) (h1, h2 *testHub) {
 	srv, err := embedded.Start(t.Context(), embedded.Config{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +70,13 @@ func twoHubsCaching(t *testing.T, citizens, cache int) (h1, h2 *testHub) {
 	if err := seedDemo(t.Context(), a1, citizens, testSeed); err != nil {
 		t.Fatal(err)
 	}
-	copyKeys(t, h1.dir, h2.dir)
+	if sharedKeys {
+		if err := os.Symlink(filepath.Join(h1.dir, "keys"), filepath.Join(h2.dir, "keys")); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		copyKeys(t, h1.dir, h2.dir)
+	}
 	a2, err := openApp(t.Context(), cfg2)
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/govhub/govhub/demo"
 	"github.com/govhub/govhub/web/webtest"
 )
 
@@ -141,48 +140,8 @@ func TestCertificatePageAfterLogKeyRotation(t *testing.T) {
 // by both witnesses; with a witness key pasted that did not cosign it, the history no longer
 // verifies and every check fails closed at step "keys", even that of an access from before.
 func TestPortalWithWitnessesAfterLogKeyRotation(t *testing.T) {
-	dir := t.TempDir()
-	h := &testHub{t: t, dir: filepath.Join(dir, "hub"), gen: demo.NewGenerator(testSeed)}
-	k, err := loadKeys(h.config())
-	if err != nil {
-		t.Fatal(err)
-	}
-	firstKey := k.log.VerifierKey
-	cfg := h.config()
-	type wit struct {
-		keyFile, state string
-		srv            *swappable
-	}
-	var wits []wit
-	startWitness := func(w wit, logKeys ...string) {
-		srv, _, err := newWitness(w.keyFile, logKeys, w.state, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.srv.set(srv)
-	}
-	for _, name := range []string{"w1.tax.example", "w2.health.example"} {
-		w := wit{keyFile: filepath.Join(dir, name+".key"), state: filepath.Join(dir, name+"-state"), srv: &swappable{}}
-		var out bytes.Buffer
-		if err := run(t.Context(), []string{"keygen", "--name", name, "--out", w.keyFile}, &out, &out); err != nil {
-			t.Fatalf("keygen: %v", err)
-		}
-		startWitness(w, firstKey)
-		hs := httptest.NewServer(w.srv)
-		t.Cleanup(hs.Close)
-		cfg.Witnesses = append(cfg.Witnesses, witnessConfig{URL: hs.URL, VerifierKey: strings.TrimSpace(out.String())})
-		wits = append(wits, w)
-	}
-	cfg.WitnessQuorum = 2
-	a, err := openApp(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.app, h.handler = a, a.handler()
-	t.Cleanup(h.close)
-	if err := seedDemo(t.Context(), a, 5, testSeed); err != nil {
-		t.Fatal(err)
-	}
+	wh := startHubWithWitnessesToRestart(t, 5, "w1.tax.example", "w2.health.example")
+	h, firstKey := wh.hub, wh.firstKey
 	r := h.query(h.token(housingClerk), exampleQuery, map[string]any{"id": demoCitizen})
 	h.receiptEntry(r)
 	oldIndex := receiptIndex(r)
@@ -192,9 +151,7 @@ func TestPortalWithWitnessesAfterLogKeyRotation(t *testing.T) {
 	if err != nil {
 		t.Fatalf("rotateLogKey(prepare) = %v", err)
 	}
-	for _, w := range wits {
-		startWitness(w, firstKey, prep.KeyID)
-	}
+	wh.restart(firstKey, prep.KeyID)
 	rot, err := h.app.rotateLogKey(t.Context(), operator, false)
 	if err != nil {
 		t.Fatalf("rotateLogKey = %v", err)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,7 +18,6 @@ import (
 
 	"github.com/govhub/govhub/demo"
 	"github.com/govhub/govhub/ledger"
-	"github.com/govhub/govhub/store/embedded"
 )
 
 // swappable is an httptest handler an operator "restarts" with another configuration, at the
@@ -39,56 +37,8 @@ func (s *swappable) set(h http.Handler) { s.h.Store(&h) }
 func TestLogKeyRotationUnderLoad(t *testing.T) {
 	const n = 20
 	dir := t.TempDir()
-	h := &testHub{t: t, dir: filepath.Join(dir, "hub"), gen: demo.NewGenerator(testSeed)}
-	k, err := loadKeys(h.config())
-	if err != nil {
-		t.Fatal(err)
-	}
-	firstKey := k.log.VerifierKey
-	cfg := h.config()
-	type wit struct {
-		keyFile, state string
-		srv            *swappable
-	}
-	var wits []wit
-	var wkeys []string
-	var ws []ledger.Witness
-	startWitness := func(w wit, logKeys ...string) {
-		srv, _, err := newWitness(w.keyFile, logKeys, w.state, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.srv.set(srv)
-	}
-	for _, name := range []string{"w1.tax.example", "w2.health.example"} {
-		w := wit{keyFile: filepath.Join(dir, name+".key"), state: filepath.Join(dir, name+"-state"), srv: &swappable{}}
-		var out bytes.Buffer
-		if err := run(t.Context(), []string{"keygen", "--name", name, "--out", w.keyFile}, &out, &out); err != nil {
-			t.Fatalf("keygen: %v", err)
-		}
-		startWitness(w, firstKey)
-		hs := httptest.NewServer(w.srv)
-		t.Cleanup(hs.Close)
-		vkey := strings.TrimSpace(out.String())
-		cfg.Witnesses = append(cfg.Witnesses, witnessConfig{URL: hs.URL, VerifierKey: vkey})
-		wkeys = append(wkeys, vkey)
-		v, err := fnote.NewVerifierForCosignatureV1(vkey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ws = append(ws, v)
-		wits = append(wits, w)
-	}
-	cfg.WitnessQuorum = 2
-	a, err := openApp(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.app, h.handler = a, a.handler()
-	t.Cleanup(h.close)
-	if err := seedDemo(t.Context(), a, n, testSeed); err != nil {
-		t.Fatal(err)
-	}
+	wh := startHubWithWitnessesToRestart(t, n, "w1.tax.example", "w2.health.example")
+	h, firstKey, wkeys, ws := wh.hub, wh.firstKey, wh.keys, wh.verifiers
 	ids := h.citizensWith(n, "tax")
 	if len(ids) < 5 {
 		t.Fatalf("only %d demo citizens with tax records", len(ids))
@@ -128,7 +78,7 @@ func TestLogKeyRotationUnderLoad(t *testing.T) {
 	// Without the new key prepared (and known to the witnesses), the rotation is refused.
 	op := h.token(operator)
 	var out bytes.Buffer
-	err = run(t.Context(), []string{"keys", "rotate", "--key", "log", "--data-dir", h.dir, "--hub", srv.URL, "--token", op}, &out, io.Discard)
+	err := run(t.Context(), []string{"keys", "rotate", "--key", "log", "--data-dir", h.dir, "--hub", srv.URL, "--token", op}, &out, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "--prepare") {
 		t.Fatalf("keys rotate --key log with witnesses, unprepared = %v, want a refusal naming --prepare", err)
 	}
@@ -149,9 +99,7 @@ func TestLogKeyRotationUnderLoad(t *testing.T) {
 	if err != nil || nv.Name() != "govhub.test/ledger/2" {
 		t.Fatalf("--prepare printed %q (%v), want a verifier key of origin govhub.test/ledger/2", out.String(), err)
 	}
-	for _, w := range wits { // the witness operators add the new key and restart
-		startWitness(w, firstKey, newKey)
-	}
+	wh.restart(firstKey, newKey) // the witness operators add the new key and restart
 
 	// Load: 4 clients reading and updating tax values of random citizens.
 	load := startTaxLoad(h, tax, ids, 91000000)
@@ -284,36 +232,8 @@ func writeFile(t *testing.T, dir, name string, data []byte) string {
 // key; the second, which forwards its appends, signs their receipts under the new key from the
 // rotation on (it reads the key files again when the history changes), and both serve the history.
 func TestLogKeyRotationFollowedByAnotherHub(t *testing.T) {
-	srv, err := embedded.Start(t.Context(), embedded.Config{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Shutdown(context.Background()) })
-	h1 := &testHub{t: t, dir: t.TempDir(), gen: demo.NewGenerator(testSeed)}
-	h2 := &testHub{t: t, dir: t.TempDir(), gen: demo.NewGenerator(testSeed)}
-	cfg1, cfg2 := h1.config(), h2.config()
-	cfg1.MongoURI, cfg2.MongoURI = srv.URI(), srv.URI()
-	a1, err := openApp(t.Context(), cfg1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h1.app, h1.handler = a1, a1.handler()
-	t.Cleanup(h1.close)
-	if err := srv.IndexIDs(t.Context(), "govhub"); err != nil {
-		t.Fatal(err)
-	}
-	if err := seedDemo(t.Context(), a1, 5, testSeed); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(filepath.Join(h1.dir, "keys"), filepath.Join(h2.dir, "keys")); err != nil {
-		t.Fatal(err)
-	}
-	a2, err := openApp(t.Context(), cfg2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h2.app, h2.handler = a2, a2.handler()
-	t.Cleanup(h2.close)
+	h1, h2 := twoHubsWith(t, 5, 0, true)
+	a1, a2 := h1.app, h2.app
 	if !a1.log.Leading() || a2.log.Leading() {
 		t.Fatalf("leading: hub 1 %v, hub 2 %v; want hub 1 only", a1.log.Leading(), a2.log.Leading())
 	}
@@ -345,4 +265,73 @@ func TestLogKeyRotationFollowedByAnotherHub(t *testing.T) {
 	if len(hist2.Eras()) != 2 || hist2.Current().Name() != "govhub.test/ledger/2" {
 		t.Errorf("hub 2 holds %d keys, the newest %s", len(hist2.Eras()), hist2.Current().Name())
 	}
+}
+
+// witnessedHub is a hub whose witnesses (quorum: all of them) can be restarted with other log keys
+// at the same addresses, as their operators would.
+type witnessedHub struct {
+	hub       *testHub
+	firstKey  string           // the hub's first log key
+	keys      []string         // the witnesses' cosignature keys
+	verifiers []ledger.Witness // the same, parsed
+	restart   func(logKeys ...string)
+}
+
+// startHubWithWitnessesToRestart starts a hub with the named witnesses, seeded with citizens.
+func startHubWithWitnessesToRestart(t *testing.T, citizens int, names ...string) *witnessedHub {
+	t.Helper()
+	dir := t.TempDir()
+	h := &testHub{t: t, dir: filepath.Join(dir, "hub"), gen: demo.NewGenerator(testSeed)}
+	k, err := loadKeys(h.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wh := &witnessedHub{hub: h, firstKey: k.log.VerifierKey}
+	cfg := h.config()
+	type wit struct {
+		keyFile, state string
+		srv            *swappable
+	}
+	var wits []wit
+	start := func(w wit, logKeys ...string) {
+		srv, _, err := newWitness(w.keyFile, logKeys, w.state, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.srv.set(srv)
+	}
+	for _, name := range names {
+		w := wit{keyFile: filepath.Join(dir, name+".key"), state: filepath.Join(dir, name+"-state"), srv: &swappable{}}
+		var out bytes.Buffer
+		if err := run(t.Context(), []string{"keygen", "--name", name, "--out", w.keyFile}, &out, &out); err != nil {
+			t.Fatalf("keygen: %v", err)
+		}
+		start(w, wh.firstKey)
+		hs := httptest.NewServer(w.srv)
+		t.Cleanup(hs.Close)
+		vkey := strings.TrimSpace(out.String())
+		cfg.Witnesses = append(cfg.Witnesses, witnessConfig{URL: hs.URL, VerifierKey: vkey})
+		v, err := fnote.NewVerifierForCosignatureV1(vkey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wh.keys, wh.verifiers = append(wh.keys, vkey), append(wh.verifiers, v)
+		wits = append(wits, w)
+	}
+	wh.restart = func(logKeys ...string) {
+		for _, w := range wits {
+			start(w, logKeys...)
+		}
+	}
+	cfg.WitnessQuorum = len(names)
+	a, err := openApp(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.app, h.handler = a, a.handler()
+	t.Cleanup(h.close)
+	if err := seedDemo(t.Context(), a, citizens, testSeed); err != nil {
+		t.Fatal(err)
+	}
+	return wh
 }
