@@ -3,58 +3,21 @@ package ledger_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/ledger/ledgertest"
-	"github.com/govhub/govhub/ledger/witness"
 	"github.com/govhub/govhub/store/storetest"
 )
-
-// startWitnessOf starts a witness that follows every given log (origin).
-func startWitnessOf(t *testing.T, name string, logs ...note.Verifier) *testWitness {
-	t.Helper()
-	skey, vkey, err := note.GenerateKey(rand.Reader, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := fnote.NewSignerForCosignatureV1(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ls []witness.Log
-	for _, v := range logs {
-		ls = append(ls, witness.Log{Origin: v.Name(), Verifier: v})
-	}
-	ws, err := witness.NewServer(witness.Config{Signer: signer, StateDir: t.TempDir(), Logs: ls})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(ws)
-	t.Cleanup(srv.Close)
-	v, err := fnote.NewVerifierForCosignatureV1(vkey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testWitness{srv: srv, verifier: v, client: witness.NewClient(srv.URL, v, srv.Client())}
-}
-
-func rotationEntry(vkey string) ledger.Entry {
-	return ledger.Entry{Kind: ledger.KindRotation, Time: time.Now().UTC().Truncate(time.Millisecond), Department: "operations",
-		Role: "operator", Policy: 1, Outcome: ledger.OutcomeAllowed, Reason: ledger.ReasonLogKey, Record: ledger.LogKeyDigest(vkey)}
-}
 
 // The log key rotates while appends go on: none fails; the old origin ends with the rotation
 // entry in a witnessed final checkpoint; the new origin begins with the link entry naming that
@@ -103,7 +66,7 @@ func TestRotateKeyUnderLoad(t *testing.T) {
 	}
 	time.Sleep(200 * time.Millisecond)
 	var stored ledger.Era
-	r, era, err := l.RotateKey(t.Context(), rotationEntry(vkey2), s2, vkey2, func(e ledger.Era) error {
+	r, era, err := l.RotateKey(t.Context(), ledgertest.LogKeyRotation(vkey2), s2, vkey2, func(e ledger.Era) error {
 		stored = e
 		return nil
 	})
@@ -282,7 +245,7 @@ func TestRotateKeyPersistFails(t *testing.T) {
 	s2, _, vkey2 := ledgertest.NoteKey(t, "govhub.test/ledger/2")
 	// Without the key history's texts, no rotation.
 	bare := openLog(t, env, s1, v1)
-	if _, _, err := bare.RotateKey(t.Context(), rotationEntry(vkey2), s2, vkey2, func(ledger.Era) error { return nil }); err == nil || !strings.Contains(err.Error(), "Config.Keys") {
+	if _, _, err := bare.RotateKey(t.Context(), ledgertest.LogKeyRotation(vkey2), s2, vkey2, func(ledger.Era) error { return nil }); err == nil || !strings.Contains(err.Error(), "Config.Keys") {
 		t.Errorf("RotateKey of a log opened without Config.Keys = %v", err)
 	}
 	bare.Shutdown(t.Context())
@@ -297,7 +260,7 @@ func TestRotateKeyPersistFails(t *testing.T) {
 	defer l.Shutdown(context.Background())
 	appendN(t, l, 20)
 	stored := false
-	_, _, err = l.RotateKey(t.Context(), rotationEntry(vkey2), s2, vkey2, func(ledger.Era) error { stored = true; return errors.New("disk full") })
+	_, _, err = l.RotateKey(t.Context(), ledgertest.LogKeyRotation(vkey2), s2, vkey2, func(ledger.Era) error { stored = true; return errors.New("disk full") })
 	if err == nil || !stored || !strings.Contains(err.Error(), "disk full") {
 		t.Fatalf("RotateKey whose era could not be stored = %v (persist called: %v)", err, stored)
 	}
@@ -306,10 +269,10 @@ func TestRotateKeyPersistFails(t *testing.T) {
 		t.Fatalf("after a failed rotation, Append = %v (want a receipt under the old key)", err)
 	}
 	// The origin of the new key may not be reused by an old one, and the entry must name the key.
-	if _, _, err := l.RotateKey(t.Context(), rotationEntry(vkey1), s1, vkey1, func(ledger.Era) error { return nil }); err == nil {
+	if _, _, err := l.RotateKey(t.Context(), ledgertest.LogKeyRotation(vkey1), s1, vkey1, func(ledger.Era) error { return nil }); err == nil {
 		t.Error("RotateKey to the current key's origin succeeded")
 	}
-	bad := rotationEntry(vkey2)
+	bad := ledgertest.LogKeyRotation(vkey2)
 	bad.Record = bytes.Repeat([]byte{1}, 32)
 	if _, _, err := l.RotateKey(t.Context(), bad, s2, vkey2, func(ledger.Era) error { return nil }); err == nil {
 		t.Error("RotateKey with an entry naming another key succeeded")
@@ -350,7 +313,7 @@ func TestRotateKeyLinkAfterCrash(t *testing.T) {
 	}
 	appendN(t, l, 10)
 	var stored ledger.Era
-	_, era, err := l.RotateKey(t.Context(), rotationEntry(vkey2), s2, vkey2, func(e ledger.Era) error { stored = e; return nil })
+	_, era, err := l.RotateKey(t.Context(), ledgertest.LogKeyRotation(vkey2), s2, vkey2, func(e ledger.Era) error { stored = e; return nil })
 	if err != nil {
 		t.Fatalf("RotateKey = %v (the link entry's failure is the log's to retry)", err)
 	}
@@ -430,7 +393,7 @@ func TestRotateKeyFollowedByAnotherInstance(t *testing.T) {
 	if r, err := b.Append(t.Context(), entry(1)); err != nil || ledger.CheckReceipt(v1, r) != nil {
 		t.Fatalf("b.Append before the rotation = %v", err)
 	}
-	_, era, err := a.RotateKey(t.Context(), rotationEntry(vkey2), s2, vkey2, func(e ledger.Era) error {
+	_, era, err := a.RotateKey(t.Context(), ledgertest.LogKeyRotation(vkey2), s2, vkey2, func(e ledger.Era) error {
 		k, err := ledger.NewKeys(append(first.Eras(), e))
 		if err != nil {
 			return err
@@ -485,7 +448,7 @@ func TestRotateKeyIntegratedWithTheNewKeyOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	appendN(t, l, 30)
-	_, era, err := l.RotateKey(t.Context(), rotationEntry(vkey2), s2, vkey2, func(ledger.Era) error { return nil })
+	_, era, err := l.RotateKey(t.Context(), ledgertest.LogKeyRotation(vkey2), s2, vkey2, func(ledger.Era) error { return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -525,4 +488,11 @@ func TestRotateKeyIntegratedWithTheNewKeyOnly(t *testing.T) {
 	if _, err := ledger.Verify(t.Context(), dst, v1, ledger.WithKeys(hist)); err != nil {
 		t.Errorf("Verify = %v", err)
 	}
+}
+
+// startWitnessOf starts a witness that follows every given log (origin).
+func startWitnessOf(t *testing.T, name string, logs ...note.Verifier) *testWitness {
+	t.Helper()
+	w := ledgertest.StartWitness(t, name, logs...)
+	return &testWitness{srv: w.Server, verifier: w.Verifier, client: w.Client}
 }

@@ -20,7 +20,6 @@ import (
 
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/ledger/ledgertest"
-	"github.com/govhub/govhub/ledger/witness"
 	"github.com/govhub/govhub/mirror"
 	"github.com/govhub/govhub/store/mongostore"
 	"github.com/govhub/govhub/store/storetest"
@@ -44,33 +43,11 @@ func cosignerKey(t *testing.T, name string) (note.Signer, note.Verifier) {
 	return s, v
 }
 
-// startWitness starts a witness that follows every given origin of the log.
-func startWitness(t *testing.T, name string, logs ...note.Verifier) (ledger.Cosigner, note.Verifier) {
-	t.Helper()
-	s, v := cosignerKey(t, name)
-	var ls []witness.Log
-	for _, lv := range logs {
-		ls = append(ls, witness.Log{Origin: lv.Name(), Verifier: lv})
-	}
-	ws, err := witness.NewServer(witness.Config{Signer: s, StateDir: t.TempDir(), Logs: ls})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(ws)
-	t.Cleanup(srv.Close)
-	return witness.NewClient(srv.URL, v, srv.Client()), v
-}
-
 func accessEntry(i int) ledger.Entry {
 	return ledger.Entry{Version: 1, Kind: ledger.KindAccess, Time: time.Now().UTC().Truncate(time.Millisecond),
 		Department: "housing", Role: "clerk", Purpose: "home-purchase-eligibility", Policy: uint64(i + 1),
 		Request: bytes.Repeat([]byte{byte(i)}, 32), Outcome: ledger.OutcomeAllowed,
 		Subjects: [][]byte{bytes.Repeat([]byte{0x5b}, 32)}, Fields: []ledger.Field{{Name: "tax.annualIncome", Level: "commit"}}}
-}
-
-func rotationEntry(vkey string) ledger.Entry {
-	return ledger.Entry{Kind: ledger.KindRotation, Time: time.Now().UTC().Truncate(time.Millisecond), Department: "operations",
-		Role: "operator", Policy: 1, Outcome: ledger.OutcomeAllowed, Reason: ledger.ReasonLogKey, Record: ledger.LogKeyDigest(vkey)}
 }
 
 // otherStore opens a store in another database of env's embedded server.
@@ -105,8 +82,8 @@ func TestMirrorFollowsLogKeyRotation(t *testing.T) {
 	hubEnv, mirrorEnv := storetest.Embedded(t), storetest.Embedded(t)
 	s1, v1, vkey1 := ledgertest.NoteKey(t, "govhub.test/ledger")
 	s2, v2, vkey2 := ledgertest.NoteKey(t, "govhub.test/ledger/2")
-	c1, wv1 := startWitness(t, "w1.example", v1, v2)
-	c2, wv2 := startWitness(t, "w2.example", v1, v2)
+	w1, w2 := ledgertest.StartWitness(t, "w1.example", v1, v2), ledgertest.StartWitness(t, "w2.example", v1, v2)
+	c1, wv1, c2, wv2 := w1.Client, w1.Verifier, w2.Client, w2.Verifier
 	ws := []note.Verifier{wv1, wv2}
 	msigner, mverifier := cosignerKey(t, "mirror.tax.example")
 
@@ -186,7 +163,7 @@ func TestMirrorFollowsLogKeyRotation(t *testing.T) {
 		}()
 	}
 	time.Sleep(150 * time.Millisecond)
-	_, era, err := l.RotateKey(t.Context(), rotationEntry(vkey2), s2, vkey2, func(ledger.Era) error { return nil })
+	_, era, err := l.RotateKey(t.Context(), ledgertest.LogKeyRotation(vkey2), s2, vkey2, func(ledger.Era) error { return nil })
 	if err != nil {
 		t.Fatalf("RotateKey = %v", err)
 	}

@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -27,7 +26,6 @@ import (
 
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/ledger/ledgertest"
-	"github.com/govhub/govhub/ledger/witness"
 	"github.com/govhub/govhub/store/storetest"
 	"github.com/govhub/govhub/web"
 	"github.com/govhub/govhub/web/webtest"
@@ -98,38 +96,6 @@ func (r keyReceipt) receipt(t testing.TB) ledger.Receipt {
 	return ledger.Receipt{Index: r.Index, LeafHash: tlog.Hash(leaf), Signature: sig}
 }
 
-// rotatingWitness is a ledger/witness server following every given origin.
-func rotatingWitness(t testing.TB, name string, logs ...note.Verifier) (*witness.Client, string, string) {
-	t.Helper()
-	skey, vkey, err := note.GenerateKey(rand.Reader, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cvkey, err := fnote.VKeyToCosignatureV1(vkey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := fnote.NewSignerForCosignatureV1(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ls []witness.Log
-	for _, v := range logs {
-		ls = append(ls, witness.Log{Origin: v.Name(), Verifier: v})
-	}
-	srv, err := witness.NewServer(witness.Config{Signer: signer, Logs: ls, StateDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	v, err := fnote.NewVerifierForCosignatureV1(cvkey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return witness.NewClient(hs.URL, v, hs.Client()), vkey, cvkey
-}
-
 // accessEntry is the i-th access entry of the rotated log; the citizen is a subject when salt is
 // not nil.
 func accessEntry(i int, salt []byte, citizen string) ledger.Entry {
@@ -152,8 +118,8 @@ func makeKeyVectors(t *testing.T) keyVectors {
 	env := storetest.Embedded(t)
 	s1, v1, vkey1 := ledgertest.NoteKey(t, "govhub.example/ledger")
 	s2, v2, vkey2 := ledgertest.NoteKey(t, "govhub.example/ledger/2")
-	c1, plain1, _ := rotatingWitness(t, "witness.tax.example/w1", v1, v2)
-	c2, _, cosig2 := rotatingWitness(t, "witness.health.example/w2", v1, v2)
+	w1, w2 := ledgertest.StartWitness(t, "witness.tax.example/w1", v1, v2), ledgertest.StartWitness(t, "witness.health.example/w2", v1, v2)
+	c1, plain1, c2, cosig2 := w1.Client, w1.PlainKey, w2.Client, w2.VKey
 	first, err := ledger.NewKeys([]ledger.Era{{Key: vkey1}})
 	if err != nil {
 		t.Fatal(err)
