@@ -188,6 +188,7 @@ type forwards struct {
 	mu   sync.Mutex // guards the fields below
 	pos  uint64     // a batch boundary: the scans have read every batch before it
 	wait map[tlog.Hash][]chan uint64
+	link uint64 // the index of the latest link entry the scans met (a log key rotation, rotate.go)
 }
 
 // forward hands an entry to the lease holder through the queue and waits until it is sequenced.
@@ -258,7 +259,11 @@ func (l *Log) scanForwards(ctx context.Context) error {
 		if b.First != pos || len(b.Leaves) == 0 {
 			return fmt.Errorf("ledger: batch stored under %d claims to start at %d with %d entries", pos, b.First, len(b.Leaves))
 		}
+		_, isLink := IsLink(b.Leaves[0]) // a link entry always begins its batch
 		f.mu.Lock()
+		if isLink {
+			f.link = max(f.link, b.First)
+		}
 		if f.pos == pos { // not moved on by a new waiter meanwhile
 			for k, data := range b.Leaves {
 				h := LeafHash(data)

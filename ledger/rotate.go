@@ -83,6 +83,18 @@ func (l *Log) signerForIndex(index uint64) (note.Signer, error) {
 		if i == len(ks.keys.eras)-1 && attempt == 0 && !l.Leading() && l.reloadKeys() {
 			continue
 		}
+		// Forwarding, this instance read the batches up to its entry: a link entry among them that
+		// begins no era it knows is a rotation its key files do not show yet. Signing with the key
+		// it holds would give a receipt no verifier accepts: read the files again, or fail.
+		l.fwd.mu.Lock()
+		link := l.fwd.link
+		l.fwd.mu.Unlock()
+		if last := ks.keys.eras[len(ks.keys.eras)-1].Start; link > last && link <= index {
+			if attempt == 0 && l.reloadKeys() {
+				continue
+			}
+			return nil, fmt.Errorf("ledger: the log key was rotated at entry %d, but this instance's key files do not show the new key (share the key directory among the instances)", link)
+		}
 		if s := ks.signers[i]; s != nil {
 			return s, nil
 		}

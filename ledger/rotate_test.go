@@ -496,3 +496,41 @@ func startWitnessOf(t *testing.T, name string, logs ...note.Verifier) *testWitne
 	w := ledgertest.StartWitness(t, name, logs...)
 	return &testWitness{srv: w.Server, verifier: w.Verifier, client: w.Client}
 }
+
+// An instance whose key files do not show a rotation the sequencing instance made (a copy of the
+// key directory not yet updated) refuses to sign the receipts of the new key's entries, rather
+// than signing them with the old key: it met the link entry while it looked for its own.
+func TestRotateKeyUnseenByAnotherInstanceFailsClosed(t *testing.T) {
+	env := storetest.Embedded(t)
+	s1, v1, vkey1 := ledgertest.NoteKey(t, "govhub.test/ledger")
+	s2, _, vkey2 := ledgertest.NoteKey(t, "govhub.test/ledger/2")
+	first, err := ledger.NewKeys([]ledger.Era{{Key: vkey1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := func() (ledger.Keys, note.Signer, error) { return first, s1, nil } // b's files never change
+	opts := []ledger.Option{ledger.WithLeaseTTL(time.Minute), ledger.WithIntegrationInterval(5 * time.Millisecond)}
+	a, err := ledger.New(t.Context(), ledger.Config{Storage: env.Store, Signer: s1, Verifier: v1, Keys: first}, append(opts, ledger.WithInstance("a"))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Shutdown(context.Background())
+	b, err := ledger.New(t.Context(), ledger.Config{Storage: secondStore(t, env), Signer: s1, Verifier: v1, Keys: first, Reload: stale}, append(opts, ledger.WithInstance("b"))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Shutdown(context.Background())
+	if r, err := b.Append(t.Context(), entry(1)); err != nil || ledger.CheckReceipt(v1, r) != nil {
+		t.Fatalf("b.Append before the rotation = %v", err)
+	}
+	if _, _, err := a.RotateKey(t.Context(), ledgertest.LogKeyRotation(vkey2), s2, vkey2, func(ledger.Era) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	r, err := b.Append(t.Context(), entry(2))
+	if err == nil {
+		t.Fatalf("b signed receipt %d after the rotation with the old key (verifies under it: %v)", r.Index, ledger.CheckReceipt(v1, r) == nil)
+	}
+	if !strings.Contains(err.Error(), "key directory") {
+		t.Errorf("b.Append after an unseen rotation = %v, want a refusal naming the key directory", err)
+	}
+}
