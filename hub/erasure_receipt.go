@@ -78,11 +78,7 @@ func ParseErasureReceipt(data []byte, log ledger.Keys) (ErasureReceipt, error) {
 	bad := func(format string, args ...any) (ErasureReceipt, error) {
 		return ErasureReceipt{}, fmt.Errorf("%w: %s", ErrBadErasureReceipt, fmt.Sprintf(format, args...))
 	}
-	var vs []note.Verifier // any of the log's keys: a receipt is signed by the key of its day
-	for _, e := range log.Eras() {
-		vs = append(vs, e.Verifier)
-	}
-	n, err := note.Open(data, note.VerifierList(vs...))
+	n, err := note.Open(data, log.Verifiers()) // any of the log's keys: a receipt is signed by the key of its day
 	if err != nil {
 		return bad("not signed by the log's key: %v", err)
 	}

@@ -137,6 +137,30 @@ func (k Keys) check() error {
 // Eras returns the eras, oldest first.
 func (k Keys) Eras() []Era { return slices.Clone(k.eras) }
 
+// Extends reports whether k begins with every era of old: the same keys, starting at the same
+// entries (a history read again must extend the one held).
+func (k Keys) Extends(old Keys) bool {
+	if len(k.eras) < len(old.eras) {
+		return false
+	}
+	for i, e := range old.eras {
+		if k.eras[i].Verifier.Name() != e.Verifier.Name() || k.eras[i].Verifier.KeyHash() != e.Verifier.KeyHash() || k.eras[i].Start != e.Start {
+			return false
+		}
+	}
+	return true
+}
+
+// Verifiers are the keys of every era, for note.Open of what any of them may have signed (an
+// erasure receipt, signed by the key of its day).
+func (k Keys) Verifiers() note.Verifiers {
+	vs := make([]note.Verifier, len(k.eras))
+	for i, e := range k.eras {
+		vs[i] = e.Verifier
+	}
+	return note.VerifierList(vs...)
+}
+
 // Current is the newest key's verifier.
 func (k Keys) Current() note.Verifier {
 	if len(k.eras) == 0 {

@@ -57,11 +57,9 @@ func (l *Log) reloadKeys() bool {
 	if len(k.eras) <= len(old.keys.eras) {
 		return false
 	}
-	for i, e := range old.keys.eras {
-		if k.eras[i].Verifier.Name() != e.Verifier.Name() || k.eras[i].Verifier.KeyHash() != e.Verifier.KeyHash() || k.eras[i].Start != e.Start {
-			l.logger.Error("the log key history read again does not extend the one held; ignored", slog.Int("era", i+1))
-			return false
-		}
+	if !k.Extends(old.keys) {
+		l.logger.Error("the log key history read again does not extend the one held; ignored")
+		return false
 	}
 	ns, err := newKeyState(k, nil, s)
 	if err != nil {
@@ -75,34 +73,34 @@ func (l *Log) reloadKeys() bool {
 
 // signerForIndex is the signer of the receipt of the entry at index.
 func (l *Log) signerForIndex(index uint64) (note.Signer, error) {
-	for attempt := 0; ; attempt++ {
-		ks := l.ks.Load()
-		i := ks.keys.eraOfIndex(index)
-		// An instance that does not sequence may not know yet of an era that began before index:
-		// the rotating instance stores the new era before it sequences anything in it.
-		if i == len(ks.keys.eras)-1 && attempt == 0 && !l.Leading() && l.reloadKeys() {
-			continue
+	ks := l.ks.Load()
+	if !l.Leading() {
+		// An instance that does not sequence may not know yet of an era that began before index
+		// (the rotating instance stores the new era before it sequences anything in it): it reads
+		// the keys again (Config.Reload, cheap while nothing changed).
+		if ks.keys.eraOfIndex(index) == len(ks.keys.eras)-1 && l.reloadKeys() {
+			ks = l.ks.Load()
 		}
-		// Forwarding, this instance read the batches up to its entry: a link entry among them that
-		// begins no era it knows is a rotation its key files do not show yet. Signing with the key
-		// it holds would give a receipt no verifier accepts: read the files again, or fail.
+		// Forwarding, it read the batches up to its entry: a link entry among them that begins no
+		// era it knows is a rotation its key files do not show yet. Signing with the key it holds
+		// would give a receipt no verifier accepts.
 		l.fwd.mu.Lock()
 		link := l.fwd.link
 		l.fwd.mu.Unlock()
 		if last := ks.keys.eras[len(ks.keys.eras)-1].Start; link > last && link <= index {
-			if attempt == 0 && l.reloadKeys() {
-				continue
-			}
 			return nil, fmt.Errorf("ledger: the log key was rotated at entry %d, but this instance's key files do not show the new key (share the key directory among the instances)", link)
 		}
-		if s := ks.signers[i]; s != nil {
+	}
+	if s := ks.signers[ks.keys.eraOfIndex(index)]; s != nil {
+		return s, nil
+	}
+	if l.reloadKeys() {
+		ks = l.ks.Load()
+		if s := ks.signers[ks.keys.eraOfIndex(index)]; s != nil {
 			return s, nil
 		}
-		if attempt == 0 && l.reloadKeys() {
-			continue
-		}
-		return nil, fmt.Errorf("ledger: this instance does not hold the log key %s, which signs entry %d", ks.keys.eras[i].Verifier.Name(), index)
 	}
+	return nil, fmt.Errorf("ledger: this instance does not hold the log key %s, which signs entry %d", ks.keys.ForIndex(index).Name(), index)
 }
 
 // signerForSize is the signer of the checkpoint of a tree of size n.

@@ -3,8 +3,11 @@ package ledger_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -159,11 +162,19 @@ func TestRotateKeyUnderLoad(t *testing.T) {
 		t.Error("a checkpoint of the old origin past its final size was accepted")
 	}
 	// A receipt of the new era signed by the old key is refused.
-	if bad, err := l.Sign(era.Start-1, tlog.Hash{}); err == nil {
-		bad.Index = era.Start + 1
-		if got.CheckReceipt(bad) == nil {
-			t.Error("an old-key receipt for an entry of the new era was accepted")
-		}
+	// (made as ledger.Receipt specifies, by the old key, for an index of the new era)
+	var leaf tlog.Hash
+	text := fmt.Sprintf("govhub/receipt/v1\n%s\n%d\n%s\n", v1.Name(), era.Start+1, base64.StdEncoding.EncodeToString(leaf[:]))
+	sig, err := s1.Sign([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := ledger.Receipt{Index: era.Start + 1, LeafHash: leaf, Signature: append(binary.BigEndian.AppendUint32(nil, s1.KeyHash()), sig...)}
+	if ledger.CheckReceipt(v1, bad) != nil {
+		t.Fatal("the forged receipt is not even the old key's")
+	}
+	if got.CheckReceipt(bad) == nil {
+		t.Error("an old-key receipt for an entry of the new era was accepted")
 	}
 	_, _, vkey3 := ledgertest.NoteKey(t, "govhub.test/ledger/3")
 	for name, tamper := range map[string]func(m map[string]any){

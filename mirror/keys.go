@@ -69,29 +69,6 @@ func knows(k ledger.Keys, origin string) bool {
 	return false
 }
 
-// verifiers are the keys of every era, for note.Open.
-func verifiers(k ledger.Keys) note.Verifiers {
-	var vs []note.Verifier
-	for _, e := range k.Eras() {
-		vs = append(vs, e.Verifier)
-	}
-	return note.VerifierList(vs...)
-}
-
-// extends reports whether k begins with every era of old (same key, same start).
-func extends(k, old ledger.Keys) bool {
-	ke, oe := k.Eras(), old.Eras()
-	if len(ke) < len(oe) {
-		return false
-	}
-	for i, e := range oe {
-		if ke[i].Verifier.Name() != e.Verifier.Name() || ke[i].Verifier.KeyHash() != e.Verifier.KeyHash() || ke[i].Start != e.Start {
-			return false
-		}
-	}
-	return true
-}
-
 // fetchKeys reads the key history from src (GET log-keys) and verifies it from the trusted first
 // key, with quorum of the witnesses on every final checkpoint.
 func fetchKeys(ctx context.Context, src *source, first note.Verifier, ws []note.Verifier, quorum int) (ledger.Keys, error) {
@@ -208,7 +185,7 @@ func (m *Mirror) fetchAndCheck(ctx context.Context) (ledger.Keys, error) {
 		return k, err
 	}
 	old := m.Keys()
-	if !extends(k, old) {
+	if !k.Extends(old) {
 		return k, fmt.Errorf("%w: the log's history (%d keys) does not extend the one the mirror holds (%d keys, newest %s)",
 			ErrKeys, len(k.Eras()), len(old.Eras()), old.Current().Name())
 	}

@@ -521,7 +521,7 @@ func (m *Mirror) commit(ctx context.Context, cp ledger.Checkpoint) error {
 
 // cosign returns the mirror's cosignature line on the checkpoint whose note is text.
 func (m *Mirror) cosign(text []byte) ([]byte, error) {
-	n, err := note.Open(text, verifiers(m.Keys()))
+	n, err := note.Open(text, m.Keys().Verifiers())
 	if err != nil {
 		return nil, fmt.Errorf("mirror: %w", err)
 	}
