@@ -14,6 +14,13 @@
 //     Everything else (hash tiles, entry bundles, the tree state, checkpoints) is derived from the
 //     batches idempotently and can be recomputed from them. An error from Append means the entry
 //     must be treated as not logged (it may still appear, if the error came after the write).
+//   - Entries appended together. [AppendAll] appends several entries in the order given at
+//     consecutive indices of one batch document: one write, one durability point, a receipt each.
+//     A group is never split (more entries than a batch holds are refused), never straddles a log
+//     key's era (a rotation and its link entry are written alone), and stays whole when its batch
+//     meets an index another writer took. Only the instance holding the lease groups: elsewhere,
+//     or should the lease move before the write, AppendAll appends nothing and fails with
+//     [ErrNotGrouped], and the caller appends the entries one by one.
 //   - Receipts. Append's [Receipt] is the log key's signature over the entry's index and leaf hash
 //     (the text is specified at [Receipt]; [CheckReceipt] checks it): the promise that the entry is
 //     sequenced at that index. A later checkpoint and an inclusion proof turn it into proof.

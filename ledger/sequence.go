@@ -22,7 +22,14 @@ type appendReq struct {
 	done   chan appendResult
 	queued bool      // forwarded by another instance: still in the queue, never forwarded again
 	rot    *rotation // a log key rotation (rotate.go), carried out alone
+	// AppendAll (appendall.go): group marks entries appended together, more the ones that follow
+	// data at the next indices of the same batch. A group is never split, never forwarded.
+	group bool
+	more  [][]byte
 }
+
+// size is how many entries r adds to a batch.
+func (r *appendReq) size() int { return 1 + len(r.more) }
 
 type appendResult struct {
 	index uint64
@@ -89,15 +96,25 @@ func (l *Log) submit(req *appendReq) bool {
 func (l *Log) sequence(ctx context.Context) {
 	defer close(l.seqDone)
 	batch := make([]*appendReq, 0, l.maxBatch)
-	for req := range l.queue {
+	var carried *appendReq // a group that did not fit in the batch before: the next one begins with it
+	for {
+		req := carried
+		carried = nil
+		if req == nil {
+			var ok bool
+			if req, ok = <-l.queue; !ok {
+				return
+			}
+		}
 		if req.rot != nil {
 			l.rotate(ctx, req)
 			continue
 		}
 		batch = append(batch[:0], req)
+		n := req.size()
 		var rot *appendReq // a rotation found while draining: after this batch, alone
 	drain:
-		for len(batch) < l.maxBatch {
+		for n < l.maxBatch {
 			select {
 			case r, ok := <-l.queue:
 				if !ok {
@@ -107,7 +124,12 @@ func (l *Log) sequence(ctx context.Context) {
 					rot = r
 					break drain
 				}
+				if n+r.size() > l.maxBatch {
+					carried = r // a group is never split (AppendAll refuses one larger than a batch)
+					break drain
+				}
 				batch = append(batch, r)
+				n += r.size()
 			default:
 				break drain
 			}
@@ -134,7 +156,7 @@ func (l *Log) writeBatch(ctx context.Context, reqs []*appendReq) {
 		}
 		return
 	}
-	if l.linkData != nil && (len(reqs) != 1 || !bytes.Equal(reqs[0].data, l.linkData)) {
+	if l.linkData != nil && (len(reqs) != 1 || reqs[0].group || !bytes.Equal(reqs[0].data, l.linkData)) {
 		// A new log key's era begins with its link entry (rotate.go).
 		if err := l.writePendingLink(ctx); err != nil {
 			for _, r := range reqs {
@@ -144,9 +166,9 @@ func (l *Log) writeBatch(ctx context.Context, reqs []*appendReq) {
 		}
 	}
 	for attempt := 0; ; attempt++ {
-		leaves := make([][]byte, len(reqs))
-		for i, r := range reqs {
-			leaves[i] = r.data
+		leaves := make([][]byte, 0, len(reqs))
+		for _, r := range reqs {
+			leaves = append(append(leaves, r.data), r.more...) // a group's entries side by side
 		}
 		b := Batch{First: l.next, Leaves: leaves}
 		err := l.batchStore.AddBatch(ctx, b)
@@ -188,8 +210,10 @@ func (l *Log) writeBatch(ctx context.Context, reqs []*appendReq) {
 		}
 		l.mu.Unlock()
 		l.mirroring.acknowledged(b.End())
-		for i, r := range reqs {
-			r.done <- appendResult{index: b.First + uint64(i)}
+		at := b.First
+		for _, r := range reqs {
+			r.done <- appendResult{index: at} // a group's first index: the others follow it
+			at += uint64(r.size())
 		}
 		l.kickIntegrator()
 		return
@@ -241,9 +265,14 @@ func (l *Log) skipStored(ctx context.Context, first uint64, reqs []*appendReq) (
 // handOver answers appends this instance may not sequence (it does not hold the lease): its own
 // are forwarded to the holder through the queue; those it took from the queue are refused with
 // ErrNotLeader, for they are still queued and the holder sequences them (forwarding them again
-// would queue a second copy, and both could be sequenced).
+// would queue a second copy, and both could be sequenced). A group (AppendAll) is refused with
+// ErrNotGrouped: forwarded, its entries would be sequenced one by one, perhaps apart.
 func (l *Log) handOver(ctx context.Context, reqs []*appendReq) {
 	for _, r := range reqs {
+		if r.group {
+			r.done <- appendResult{err: fmt.Errorf("%w: the lease moved to another instance before they were written", ErrNotGrouped)}
+			continue
+		}
 		if r.queued {
 			r.done <- appendResult{err: ErrNotLeader}
 			continue
