@@ -17,6 +17,14 @@ package mongostore
 // its citizen's known end + 1: its seq is inserted only when the one before exists, and the log
 // stays dense even when part of a write fails. An append whose seq another writer (another
 // instance, AppendSubjectLogs) took is retried alone through seqChain.insertNext after the write.
+//
+// One append may carry several references of one citizen (a few AppendSubjectLogs references,
+// grouped by citizen: entries appended together, ledger.AppendAll): they take the seqs end + 1,
+// end + 2, … and their documents sit side by side in the insert, in seq order. The log stays dense
+// all the same, because of how FerretDB runs an insert: all its documents in one transaction, or,
+// when that fails, one document after the other in the order given, stopping at the first error
+// that is not a duplicate _id. So a seq is inserted only when the seqs before it in the append are
+// inserted or taken. A reference whose seq was taken is retried alone after the append's last seq.
 
 import (
 	"context"
@@ -47,49 +55,69 @@ type logBatcher struct {
 	writing bool // a writer goroutine is running
 }
 
-// logAppend is one AppendSubjectLog waiting in a group.
+// logAppend is one AppendSubjectLog (or one citizen's references of an AppendSubjectLogs)
+// waiting in a group.
 type logAppend struct {
 	ctx  context.Context
-	ref  store.LogRef
-	head uint64 // the latest seq the caller knew or read for its citizen
+	refs []store.LogRef // one citizen's, in the order of their seqs
+	head uint64         // the latest seq the caller knew or read for its citizen
 	done chan struct{}
 
 	// Set by the writer before done is closed.
-	seq  uint64 // the seq the group tried
-	lost bool   // the seq was taken: retry alone after it
+	seq  uint64 // the seq the group tried for refs[0] (refs[i]: seq + i)
+	lost []bool // lost[i]: the seq of refs[i] was taken: retry it alone after the append's last seq
 	err  error
 }
 
-// groupAppendLog appends ref (whose citizen's latest known seq is head) in the next group commit
-// and returns the seq it got. The subject reference is stored in the same group.
-func (s *Store) groupAppendLog(ctx context.Context, ref store.LogRef, head uint64) (uint64, error) {
-	a := &logAppend{ctx: ctx, ref: ref, head: head, done: make(chan struct{})}
+// pseudonym is the citizen whose references a carries.
+func (a *logAppend) pseudonym() string { return a.refs[0].Pseudonym }
+
+// groupAppendLogs appends refs, one citizen's (whose latest known seq is head), in the next group
+// commit and returns the seqs they got. Their subject references are stored in the same group.
+func (s *Store) groupAppendLogs(ctx context.Context, refs []store.LogRef, head uint64) ([]uint64, error) {
+	a := &logAppend{ctx: ctx, refs: refs, head: head, done: make(chan struct{})}
+	s.queueLogAppends(ctx, a)
+	return s.waitLogAppend(ctx, a)
+}
+
+// queueLogAppends queues appends for the next group commit, starting its writer if none runs.
+func (s *Store) queueLogAppends(ctx context.Context, as ...*logAppend) {
 	b := &s.lastSeqs.batch
 	b.mu.Lock()
-	b.pending = append(b.pending, a)
+	b.pending = append(b.pending, as...)
 	start := !b.writing
 	b.writing = true
 	b.mu.Unlock()
 	if start {
 		go s.writeLogGroups(context.WithoutCancel(ctx))
 	}
+}
+
+// waitLogAppend waits for a's group and retries its lost references, returning the seqs it got.
+func (s *Store) waitLogAppend(ctx context.Context, a *logAppend) ([]uint64, error) {
 	select {
 	case <-a.done:
 	case <-ctx.Done():
-		return 0, ctx.Err() // the group may still store it; an error allows that
+		return nil, ctx.Err() // the group may still store it; an error allows that
 	}
 	if a.err != nil {
-		return 0, a.err
+		return nil, a.err
 	}
-	if !a.lost {
-		return a.seq, nil
+	seqs := make([]uint64, len(a.refs))
+	from := a.seq + uint64(len(a.refs)) // past every seq the group tried
+	for i, ref := range a.refs {
+		if !a.lost[i] {
+			seqs[i] = a.seq + uint64(i)
+			continue
+		}
+		seq, err := s.insertLog(ctx, ref, from)
+		if err != nil {
+			return nil, err
+		}
+		s.lastSeqs.put(ref.Pseudonym, seq)
+		seqs[i], from = seq, seq+1
 	}
-	seq, err := s.insertLog(ctx, ref, a.seq+1)
-	if err != nil {
-		return 0, err
-	}
-	s.lastSeqs.put(ref.Pseudonym, seq)
-	return seq, nil
+	return seqs, nil
 }
 
 // writeLogGroups writes groups until no append is waiting. base carries the values of the context
@@ -117,20 +145,23 @@ func (s *Store) writeLogGroups(base context.Context) {
 func (s *Store) formLogGroup() []*logAppend {
 	b := &s.lastSeqs.batch
 	var group []*logAppend
+	docs := 0
 	in := map[string]bool{}
 	rest := b.pending[:0]
 	for _, a := range b.pending {
 		switch {
 		case a.ctx.Err() != nil:
 			continue // its caller returned already
-		case len(group) == maxLogGroup || in[a.ref.Pseudonym]:
+		case len(group) > 0 && docs+len(a.refs) > maxLogGroup || in[a.pseudonym()]:
 			rest = append(rest, a)
 			continue
 		}
-		in[a.ref.Pseudonym] = true
-		known, _ := s.lastSeqs.get(a.ref.Pseudonym)
+		in[a.pseudonym()] = true
+		known, _ := s.lastSeqs.get(a.pseudonym())
 		a.seq = max(known, a.head) + 1
+		a.lost = make([]bool, len(a.refs))
 		group = append(group, a)
+		docs += len(a.refs)
 	}
 	clear(b.pending[len(rest):])
 	b.pending = rest
@@ -142,18 +173,25 @@ func (s *Store) formLogGroup() []*logAppend {
 func (s *Store) writeLogGroup(base context.Context, group []*logAppend) {
 	ctx, cancel := context.WithTimeout(base, logGroupTimeout)
 	defer cancel()
-	logs := make([]any, len(group))
-	subjects := make([]any, len(group))
-	for i, a := range group {
-		logs[i] = toLogDoc(a.ref, a.seq)
-		subjects[i] = subjectDoc(store.SubjectRef{Pseudonym: a.ref.Pseudonym, Index: a.ref.Index, Salt: a.ref.Salt, Page: a.ref.Page})
+	type docOf struct {
+		a *logAppend
+		i int // the reference's place in a.refs
+	}
+	var logs, subjects []any
+	var of []docOf // of[k]: whose is logs[k]
+	for _, a := range group {
+		for i, ref := range a.refs { // side by side, in seq order: see the top of this file
+			logs = append(logs, toLogDoc(ref, a.seq+uint64(i)))
+			subjects = append(subjects, subjectDoc(store.SubjectRef{Pseudonym: ref.Pseudonym, Index: ref.Index, Salt: ref.Salt, Page: ref.Page}))
+			of = append(of, docOf{a, i})
+		}
 	}
 	unordered := options.InsertMany().SetOrdered(false)
 	subjErr := make(chan error, 1)
 	go func() {
 		_, err := s.subjects.InsertMany(ctx, subjects, unordered)
 		if err != nil && !onlyDuplicates(err) { // a reference stored before, by a retried append
-			err = fmt.Errorf("appending %d references to the subject index: %w", len(group), mapErr(err))
+			err = fmt.Errorf("appending %d references to the subject index: %w", len(subjects), mapErr(err))
 		} else {
 			err = nil
 		}
@@ -165,10 +203,10 @@ func (s *Store) writeLogGroup(base context.Context, group []*logAppend) {
 	case err == nil:
 	case onlyDuplicates(err) && errors.As(err, &bwe):
 		for _, we := range bwe.WriteErrors {
-			group[we.Index].lost = true
+			of[we.Index].a.lost[of[we.Index].i] = true
 		}
 	default:
-		err = fmt.Errorf("appending %d references to access logs: %w", len(group), mapErr(err))
+		err = fmt.Errorf("appending %d references to access logs: %w", len(logs), mapErr(err))
 		for _, a := range group {
 			a.err = err
 		}
@@ -179,8 +217,10 @@ func (s *Store) writeLogGroup(base context.Context, group []*logAppend) {
 		}
 	}
 	for _, a := range group {
-		if a.err == nil && !a.lost {
-			s.lastSeqs.put(a.ref.Pseudonym, a.seq)
+		for i := range a.refs {
+			if a.err == nil && !a.lost[i] {
+				s.lastSeqs.put(a.pseudonym(), a.seq+uint64(i))
+			}
 		}
 	}
 }

@@ -158,7 +158,7 @@ func (s *Store) appendLogGrouped(ctx context.Context, ref store.LogRef) (uint64,
 			return 0, err
 		}
 	}
-	seq, err := s.groupAppendLog(ctx, ref, head)
+	seqs, err := s.groupAppendLogs(ctx, []store.LogRef{ref}, head)
 	if err != nil {
 		return 0, err
 	}
@@ -166,8 +166,61 @@ func (s *Store) appendLogGrouped(ctx context.Context, ref store.LogRef) (uint64,
 	// (seq is not head + 1): a seq right after the head leaves it as current as before, and a
 	// write per first append of a citizen would cost a transaction of its own, which the group
 	// commit is there to share.
-	s.advanceAfter(ctx, ref.Pseudonym, seq, seq == head+1)
-	return seq, nil
+	s.advanceAfter(ctx, ref.Pseudonym, seqs[0], seqs[0] == head+1)
+	return seqs[0], nil
+}
+
+// maxGroupedRefs is the most references an AppendSubjectLogs on FerretDB sends through the group
+// commit (logbatch.go): a few entries appended together, about one or two citizens. Larger
+// batches (a list page, an import) are inserted by appendLogs.
+const maxGroupedRefs = 8
+
+// appendLogsGrouped is AppendSubjectLogs of a few references on FerretDB: each citizen's
+// references, in refs' order, are one append of the next group commit, so one group's two inserts
+// store them all.
+func (s *Store) appendLogsGrouped(ctx context.Context, refs []store.LogRef) ([]uint64, error) {
+	var as []*logAppend
+	byCitizen := map[string]*logAppend{}
+	for _, r := range refs {
+		if a := byCitizen[r.Pseudonym]; a != nil {
+			a.refs = append(a.refs, r)
+			continue
+		}
+		head, known := s.lastSeqs.get(r.Pseudonym)
+		if !known {
+			var err error
+			if head, err = s.logChain().head(ctx, r.Pseudonym); err != nil {
+				return nil, err
+			}
+		}
+		a := &logAppend{ctx: ctx, refs: []store.LogRef{r}, head: head, done: make(chan struct{})}
+		byCitizen[r.Pseudonym] = a
+		as = append(as, a)
+	}
+	s.queueLogAppends(ctx, as...)
+	got := map[string][]uint64{}
+	var firstErr error
+	for _, a := range as { // every one waited for: none is left writing behind an answer
+		seqs, err := s.waitLogAppend(ctx, a)
+		if err != nil {
+			firstErr = cmp.Or(firstErr, err)
+			continue
+		}
+		got[a.pseudonym()] = seqs
+		// As appendLogGrouped, and as often as one append a seq would: when the seqs taken
+		// cross a multiple of headEvery.
+		first, last := seqs[0], seqs[len(seqs)-1]
+		s.advanceAfter(ctx, a.pseudonym(), last, first == a.head+1 && last/headEvery == (first-1)/headEvery)
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	out := make([]uint64, len(refs))
+	for i, r := range refs {
+		out[i] = got[r.Pseudonym][0]
+		got[r.Pseudonym] = got[r.Pseudonym][1:]
+	}
+	return out, nil
 }
 
 // appendLog inserts ref after the latest seq this process knows for its citizen (or, not knowing
@@ -404,6 +457,11 @@ func (s *Store) findLogDocs(ctx context.Context, ids []string) ([]*logDoc, error
 // whose seq was taken (another appender, a lagging head) is appended alone after its citizen's end,
 // and the insert goes on with the ones after it. The heads are advanced at the end: the citizens
 // without a head get theirs in one insert, the others by one update each. Safe for concurrent use.
+//
+// On FerretDB (the embedded store) a few references (at most maxGroupedRefs: the entries of a step
+// or two, appended together, for a citizen and their spouse) go instead through the group commit of
+// AppendSubjectLog (logbatch.go), each citizen's at consecutive seqs in refs' order: one insert of
+// log documents and one of subject references, shared with the appends running at the same time.
 func (s *Store) AppendSubjectLogs(ctx context.Context, refs []store.LogRef) ([]uint64, error) {
 	if len(refs) == 0 {
 		return nil, nil
@@ -414,6 +472,9 @@ func (s *Store) AppendSubjectLogs(ctx context.Context, refs []store.LogRef) ([]u
 			return nil, err
 		}
 		subjRefs[i] = store.SubjectRef{Pseudonym: r.Pseudonym, Index: r.Index, Salt: r.Salt, Page: r.Page}
+	}
+	if s.serialised() && len(refs) <= maxGroupedRefs {
+		return s.appendLogsGrouped(ctx, refs)
 	}
 	subj := make(chan error, 1)
 	go func() { subj <- s.AddSubjectRefs(ctx, subjRefs) }()

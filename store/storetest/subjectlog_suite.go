@@ -24,6 +24,7 @@ func testSubjectLogs(t *testing.T, newEnv func(testing.TB) *Env) {
 	t.Run("Concurrent", func(t *testing.T) { testLogConcurrent(t, newEnv(t)) })
 	t.Run("HeadLag", func(t *testing.T) { testLogHeadLag(t, newEnv(t)) })
 	t.Run("Batch", func(t *testing.T) { testLogBatch(t, newEnv(t)) })
+	t.Run("SmallBatches", func(t *testing.T) { testLogSmallBatches(t, newEnv(t)) })
 	t.Run("Migration", func(t *testing.T) { testLogMigration(t, newEnv(t)) })
 	t.Run("ConcurrentMigrations", func(t *testing.T) { testLogConcurrentMigrations(t, newEnv(t)) })
 }
@@ -517,6 +518,96 @@ func testLogConcurrentMigrations(t *testing.T, env *Env) {
 		p := fmt.Sprintf("q%03d", i)
 		if got := indexesOf(wholeLog(t, env.Store, p, 100)); !slices.Equal(got, []uint64{uint64(i + 1201), uint64(i + 901), uint64(i + 601), uint64(i + 301), uint64(i + 1)}) {
 			t.Fatalf("log of %s = %v", p, got)
+		}
+	}
+}
+
+// Small batches (a step's few entries for a citizen and their spouse) racing with each other and
+// with single appends on two stores: nothing is lost, no seq is shared, and every log is dense;
+// alone, a batch's references of one citizen take the seqs after its end, in their order.
+func testLogSmallBatches(t *testing.T, env *Env) {
+	ctx := t.Context()
+	stores := []*mongostore.Store{env.Store, env.second(t)}
+	citizens := []string{"s1", "s2", "s3"}
+	var mu sync.Mutex
+	seqs := map[string]map[uint64]uint64{} // citizen → seq → ledger index
+	for _, p := range citizens {
+		seqs[p] = map[uint64]uint64{}
+	}
+	record := func(p string, seq, index uint64) {
+		mu.Lock()
+		defer mu.Unlock()
+		if prev, ok := seqs[p][seq]; ok {
+			t.Errorf("seq %d of %s given to index %d and index %d", seq, p, prev, index)
+		}
+		seqs[p][seq] = index
+	}
+	var wg sync.WaitGroup
+	index := func(w, i, k int) uint64 { return uint64(1000*w + 10*i + k + 1) }
+	for w := range 6 {
+		wg.Go(func() {
+			for i := range 10 {
+				p, spouse := citizens[(w+i)%3], citizens[(w+i+1)%3]
+				if w == 5 { // single appends in between
+					seq, err := stores[w%2].AppendSubjectLog(ctx, logRef(p, index(w, i, 0)))
+					if err != nil {
+						t.Errorf("AppendSubjectLog = %v", err)
+						return
+					}
+					record(p, seq, index(w, i, 0))
+					continue
+				}
+				// Two steps of p, then an entry naming p and the spouse.
+				refs := []store.LogRef{logRef(p, index(w, i, 0)), logRef(p, index(w, i, 1)), logRef(p, index(w, i, 2)), logRef(spouse, index(w, i, 2))}
+				got, err := stores[w%2].AppendSubjectLogs(ctx, refs)
+				if err != nil || len(got) != len(refs) {
+					t.Errorf("AppendSubjectLogs = %v, %v", got, err)
+					return
+				}
+				for k, r := range refs {
+					record(r.Pseudonym, got[k], r.Index)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	// Alone, a batch's references of one citizen take the seqs after its end, in their order.
+	end, err := env.Store.SubjectLogEnd(ctx, "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs := []store.LogRef{logRef("s1", 9001), logRef("s2", 9002), logRef("s1", 9003)}
+	got, err := env.Store.AppendSubjectLogs(ctx, refs)
+	if err != nil || len(got) != 3 || got[0] != end+1 || got[2] != end+2 {
+		t.Fatalf("AppendSubjectLogs alone = %v, %v; want s1's at %d and %d", got, err, end+1, end+2)
+	}
+	for k, r := range refs {
+		record(r.Pseudonym, got[k], r.Index)
+	}
+	for _, p := range citizens {
+		n := uint64(len(seqs[p]))
+		for q := uint64(1); q <= n; q++ {
+			if _, ok := seqs[p][q]; !ok {
+				t.Errorf("seq %d of %s not given: the log is not dense", q, p)
+			}
+		}
+		all := wholeLog(t, env.Store, p, store.MaxLogPage)
+		if uint64(len(all)) != n {
+			t.Errorf("whole log of %s has %d references, want %d", p, len(all), n)
+		}
+		for _, r := range all {
+			if seqs[p][r.Seq] != r.Index {
+				t.Errorf("seq %d of %s holds index %d, its appender got %d", r.Seq, p, r.Index, seqs[p][r.Seq])
+			}
+			if _, err := env.Store.SubjectRef(ctx, p, r.Index); err != nil {
+				t.Errorf("SubjectRef(%s, %d) = %v", p, r.Index, err)
+			}
+		}
+		if end, err := env.Store.SubjectLogEnd(ctx, p); err != nil || end != n {
+			t.Errorf("SubjectLogEnd(%s) = %d, %v; want %d", p, end, err, n)
 		}
 	}
 }
