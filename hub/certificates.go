@@ -234,24 +234,71 @@ func (cs *Certificates) compiled(t policy.CertificateType) (*certificate.Rule, e
 	return r, nil
 }
 
-// step appends the step entry of app (its status), indexed for the citizen, and records it in app.
+// step appends the step entry of app (its status), indexed for the citizen, records it in app and
+// stores app.
 func (cs *Certificates) step(ctx context.Context, p auth.Principal, t policy.CertificateType, version uint64, app *store.Application, citizen, status string, outcome ledger.Outcome) error {
-	dept, role, official, err := cs.rd.actor(ctx, p)
+	st, err := cs.stepEntry(ctx, p, t, version, app, citizen, status, outcome)
 	if err != nil {
 		return err
+	}
+	if _, err := cs.appendSteps(ctx, app, st); err != nil {
+		return err
+	}
+	return cs.save(ctx, app)
+}
+
+// pendingEntry is an entry about an application's citizen, made but not yet appended: a step of
+// the application (status set) or the issue entry.
+type pendingEntry struct {
+	entry  ledger.Entry
+	salt   []byte // the citizen's, in entry
+	status string // the step; "" for an entry that is not one
+}
+
+// stepEntry makes the step entry of app moving to status.
+func (cs *Certificates) stepEntry(ctx context.Context, p auth.Principal, t policy.CertificateType, version uint64, app *store.Application, citizen, status string, outcome ledger.Outcome) (pendingEntry, error) {
+	dept, role, official, err := cs.rd.actor(ctx, p)
+	if err != nil {
+		return pendingEntry{}, err
 	}
 	salt, subj, err := cs.rd.subject(citizen)
 	if err != nil {
-		return err
+		return pendingEntry{}, err
 	}
 	e := ledger.Entry{Kind: ledger.KindStep, Time: cs.rd.now(), Department: dept, Role: role, Official: official, Purpose: t.Purpose,
 		Policy: version, RequestID: requestID(ctx), Outcome: outcome, Reason: status, Certificate: app.ID, Subjects: [][]byte{subj}}
-	r, err := cs.rd.appendFor(ctx, e, citizen, salt)
-	if err != nil {
-		return err
+	return pendingEntry{entry: e, salt: salt, status: status}, nil
+}
+
+// appendSteps appends pending, in order, for app's citizen: together, in one ledger write, where
+// the ledger can (core.appendAll), and indexed in the citizen's log in one store call. Only
+// entries with nothing released between them are appended together: the caller makes them all
+// before anything they cover leaves the hub. The steps are then recorded in app (in memory: the
+// caller stores it, after whatever else must be stored first), and the receipts returned in
+// pending's order. On an error nothing is recorded in app, whose stored state therefore never
+// claims a step whose entry is not durable (entries appended before the error stay on the ledger,
+// indexed, as a single step's would).
+func (cs *Certificates) appendSteps(ctx context.Context, app *store.Application, pending ...pendingEntry) ([]ledger.Receipt, error) {
+	es := make([]ledger.Entry, len(pending))
+	salts := make([][]byte, len(pending))
+	for i, p := range pending {
+		es[i], salts[i] = p.entry, p.salt
 	}
-	app.Status = status
-	app.Steps = append(app.Steps, store.ApplicationStep{Name: status, Time: e.Time, Index: r.Index})
+	rs, err := cs.rd.appendAllFor(ctx, es, app.Citizen, salts)
+	if err != nil {
+		return nil, err
+	}
+	for i, p := range pending {
+		if p.status != "" {
+			app.Status = p.status
+			app.Steps = append(app.Steps, store.ApplicationStep{Name: p.status, Time: p.entry.Time, Index: rs[i].Index})
+		}
+	}
+	return rs, nil
+}
+
+// save stores app.
+func (cs *Certificates) save(ctx context.Context, app *store.Application) error {
 	if err := cs.apps.SaveApplication(ctx, *app); err != nil {
 		return fmt.Errorf("%w: storing application %s: %v", ErrUnavailable, app.ID, err)
 	}
@@ -272,10 +319,18 @@ func (cs *Certificates) run(ctx context.Context, issuer auth.Principal, t policy
 	return cs.decide(ctx, issuer, t, &app, !t.Review)
 }
 
-// refuse ends app refused for reason (which names a rule or a review, never a value).
-func (cs *Certificates) refuse(ctx context.Context, issuer auth.Principal, t policy.CertificateType, app *store.Application, reason string) (Application, *store.Certificate, error) {
+// refuse ends app refused for reason (which names a rule or a review, never a value), its refused
+// step appended together with the steps before it that are still pending (appendSteps).
+func (cs *Certificates) refuse(ctx context.Context, issuer auth.Principal, t policy.CertificateType, app *store.Application, reason string, before ...pendingEntry) (Application, *store.Certificate, error) {
+	refused, err := cs.stepEntry(ctx, issuer, t, cs.rd.policy.Snapshot().Version(), app, app.Citizen, store.ApplicationRefused, ledger.OutcomeDenied)
+	if err != nil {
+		return *app, nil, err
+	}
+	if _, err := cs.appendSteps(ctx, app, append(before, refused)...); err != nil {
+		return *app, nil, err
+	}
 	app.Reason = reason
-	if err := cs.step(ctx, issuer, t, cs.rd.policy.Snapshot().Version(), app, app.Citizen, store.ApplicationRefused, ledger.OutcomeDenied); err != nil {
+	if err := cs.save(ctx, app); err != nil {
 		return *app, nil, err
 	}
 	return *app, nil, fmt.Errorf("%w: %s", ErrRefused, reason)
@@ -302,24 +357,36 @@ func (cs *Certificates) decide(ctx context.Context, issuer auth.Principal, t pol
 	if cur, ok := cs.rd.policy.Snapshot().CertificateType(t.Code); !ok || cur.RuleVersion() != t.RuleVersion() {
 		return cs.refuse(ctx, issuer, t, app, fmt.Sprintf("the rule %s changed while the application was gathered; apply again", t.RuleVersion()))
 	}
-	if err := cs.step(ctx, issuer, t, g.version, app, citizen, store.ApplicationGathered, ledger.OutcomeAllowed); err != nil {
+	// From here to the end nothing leaves the hub before the entries that cover it are durable:
+	// evaluating the rule is computation on what was gathered (and logged), and the certificate
+	// is signed and stored only after its issue entry. So the gathered step and the steps that
+	// follow it are appended together (appendSteps): one ledger write, one index write, one save.
+	gatheredStep, err := cs.stepEntry(ctx, issuer, t, g.version, app, citizen, store.ApplicationGathered, ledger.OutcomeAllowed)
+	if err != nil {
 		return *app, nil, err
 	}
 	out, err := rule.Eval(g.inputs)
 	if err != nil {
 		// Not decidable (a record missing, say): refused, failing closed, naming the rule only.
-		return cs.refuse(ctx, issuer, t, app, fmt.Sprintf("the rule %s could not be decided on the records held", t.RuleVersion()))
+		return cs.refuse(ctx, issuer, t, app, fmt.Sprintf("the rule %s could not be decided on the records held", t.RuleVersion()), gatheredStep)
 	}
-	if err := cs.step(ctx, issuer, t, g.version, app, citizen, store.ApplicationDecided, ledger.OutcomeAllowed); err != nil {
+	decidedStep, err := cs.stepEntry(ctx, issuer, t, g.version, app, citizen, store.ApplicationDecided, ledger.OutcomeAllowed)
+	if err != nil {
 		return *app, nil, err
 	}
 	if !out.Eligible {
-		return cs.refuse(ctx, issuer, t, app, fmt.Sprintf("the rule %s is not met", t.RuleVersion()))
+		return cs.refuse(ctx, issuer, t, app, fmt.Sprintf("the rule %s is not met", t.RuleVersion()), gatheredStep, decidedStep)
 	}
 	if !issue {
 		// A clerk of the issuing department reviews (Review); nothing is issued before. The
 		// application joins the department's review queue before it is saved as waiting
 		// (ReviewQueue: one not yet waiting holds its place).
+		if _, err := cs.appendSteps(ctx, app, gatheredStep, decidedStep); err != nil {
+			return *app, nil, err
+		}
+		if err := cs.save(ctx, app); err != nil {
+			return *app, nil, err
+		}
 		if err := cs.apps.QueueForReview(ctx, t.Department, app.ID); err != nil {
 			return *app, nil, fmt.Errorf("%w: queueing application %s for review: %v", ErrUnavailable, app.ID, err)
 		}
@@ -329,15 +396,30 @@ func (cs *Certificates) decide(ctx context.Context, issuer auth.Principal, t pol
 		return *app, nil, nil
 	}
 	g.proofs = rule.LinkClaims(out, g.proofs)
-	cert, err := cs.issue(ctx, issuer, t, g, out, citizen, certID, app.ID)
+	iss, err := cs.prepareIssue(ctx, issuer, t, g, out, citizen, certID)
 	if errors.Is(err, errDayChanged) {
-		return cs.refuse(ctx, issuer, t, app, "the day changed while the application was decided (an age is proven as of the issue date); apply again")
+		return cs.refuse(ctx, issuer, t, app, "the day changed while the application was decided (an age is proven as of the issue date); apply again", gatheredStep, decidedStep)
 	}
 	if err != nil {
 		return *app, nil, err
 	}
+	issuedStep, err := cs.stepEntry(ctx, issuer, t, g.version, app, citizen, store.ApplicationIssued, ledger.OutcomeAllowed)
+	if err != nil {
+		return *app, nil, err
+	}
+	// The issued step goes with the issue entry: the application is stored as issued only once the
+	// certificate is (a failure between leaves the ledger saying more than the store, as an issue
+	// entry whose certificate could not be stored always did; never the other way round).
+	rs, err := cs.appendSteps(ctx, app, gatheredStep, decidedStep, iss.pendingEntry, issuedStep)
+	if err != nil {
+		return *app, nil, err
+	}
+	cert, err := cs.storeIssued(ctx, iss, rs[2])
+	if err != nil {
+		return *app, nil, err
+	}
 	app.Certificate = cert.ID
-	if err := cs.step(ctx, issuer, t, g.version, app, citizen, store.ApplicationIssued, ledger.OutcomeAllowed); err != nil {
+	if err := cs.save(ctx, app); err != nil {
 		return *app, cert, err
 	}
 	return *app, cert, nil
@@ -528,39 +610,54 @@ func listItems(dv *DatasetView) []map[string]any {
 	return out
 }
 
-// issue signs and stores the certificate: issue entry first, then the store.
-func (cs *Certificates) issue(ctx context.Context, issuer auth.Principal, t policy.CertificateType, g gathered, out certificate.Outcome, citizen, certID, appID string) (*store.Certificate, error) {
+// issuing is a certificate made but not yet signed: its unsigned document and its issue entry,
+// still to append.
+type issuing struct {
+	pendingEntry
+	doc     map[string]any
+	now     time.Time
+	t       policy.CertificateType
+	citizen string
+	certID  string
+}
+
+// prepareIssue makes the certificate's unsigned document and its issue entry (whose record line is
+// the document's digest). The entry is appended (with the steps around it) before storeIssued
+// signs and stores the certificate: issue entry first, then the store.
+func (cs *Certificates) prepareIssue(ctx context.Context, issuer auth.Principal, t policy.CertificateType, g gathered, out certificate.Outcome, citizen, certID string) (issuing, error) {
 	now := cs.rd.now().UTC().Truncate(time.Second)
 	for _, p := range g.proofs {
 		// An age is proven as of the day it was asked, which must be the issue date: a verifier
 		// derives the threshold from validFrom. Checked before anything is appended.
 		if _, _, err := p.RangeStatement(certID, now); err != nil {
-			return nil, fmt.Errorf("%w: %v", errDayChanged, err)
+			return issuing{}, fmt.Errorf("%w: %v", errDayChanged, err)
 		}
 	}
 	doc := certificate.Unsigned(certificate.Issuance{ID: certID, Issuer: cs.did, Type: t, PolicyVersion: g.version, Issued: now,
 		Claims: out.Claims, Proofs: g.proofs, StatusURL: cs.base + "/verify/" + certID + "/status.json"})
 	digest, err := certificate.RecordDigest(doc)
 	if err != nil {
-		return nil, err
+		return issuing{}, err
 	}
 	dept, role, official, err := cs.rd.actor(ctx, issuer)
 	if err != nil {
-		return nil, err
+		return issuing{}, err
 	}
 	salt, subj, err := cs.rd.subject(citizen)
 	if err != nil {
-		return nil, err
+		return issuing{}, err
 	}
 	e := ledger.Entry{Kind: ledger.KindIssue, Time: now, Department: dept, Role: role, Official: official, Purpose: t.Purpose, Policy: g.version,
 		RequestID: requestID(ctx), Outcome: ledger.OutcomeAllowed, Reason: t.Code, Record: digest, Certificate: certID, Subjects: [][]byte{subj}}
 	for _, p := range g.proofs {
 		e.Fields = appendProved(e.Fields, p.Field, p.Predicate)
 	}
-	r, err := cs.rd.appendFor(ctx, e, citizen, salt)
-	if err != nil {
-		return nil, err
-	}
+	return issuing{pendingEntry: pendingEntry{entry: e, salt: salt}, doc: doc, now: now, t: t, citizen: citizen, certID: certID}, nil
+}
+
+// storeIssued signs and stores the certificate iss prepared, whose issue entry r acknowledges.
+func (cs *Certificates) storeIssued(ctx context.Context, iss issuing, r ledger.Receipt) (*store.Certificate, error) {
+	t, citizen, certID, doc, now := iss.t, iss.citizen, iss.certID, iss.doc, iss.now
 	if err := certificate.SetIssueEntry(doc, r.Index); err != nil {
 		return nil, err
 	}

@@ -80,11 +80,8 @@ func (cs *Certificates) gatherSpouse(ctx context.Context, issuer auth.Principal,
 	if err != nil {
 		return err
 	}
-	raw := entryBytes(e, r)
-	if err := rd.indexSubject(ctx, citizen, r.Index, saltC, raw); err != nil {
-		return err
-	}
-	if err := rd.indexSubject(ctx, spouse, r.Index, saltS, raw); err != nil {
+	// Both citizens' references in one store call.
+	if err := rd.indexSubjects(ctx, []ledger.Entry{e}, []ledger.Receipt{r}, [][]subjectRef{{{citizen, saltC}, {spouse, saltS}}}); err != nil {
 		return err
 	}
 	for _, ds := range lists {

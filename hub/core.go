@@ -112,3 +112,83 @@ func (c *core) appendFor(ctx context.Context, e ledger.Entry, citizen string, sa
 	}
 	return r, c.indexSubject(ctx, citizen, r.Index, salt, entryBytes(e, r))
 }
+
+// groupAppender is a ledger that appends several entries together (ledger.AppendAll): the
+// ledger the hub is wired with (cmd/govhub's, which times its appends) says so by this method.
+type groupAppender interface {
+	AppendAll(ctx context.Context, es []ledger.Entry) ([]ledger.Receipt, error)
+}
+
+// appendAll appends es in order: together, at consecutive indices in one ledger write, where the
+// ledger can (ledger.AppendAll; only the instance that sequences can), else one by one. On an
+// error, the receipts of the entries appended before it come with it (none, when appended
+// together). Failures map as appendEntry's.
+func (c *core) appendAll(ctx context.Context, es []ledger.Entry) ([]ledger.Receipt, error) {
+	var rs []ledger.Receipt
+	err := ledger.ErrNotGrouped
+	switch lg := c.ledger.(type) {
+	case groupAppender:
+		rs, err = lg.AppendAll(ctx, es)
+	case *ledger.Log:
+		rs, err = ledger.AppendAll(ctx, lg, es)
+	}
+	switch {
+	case err == nil:
+		return rs, nil
+	case errors.Is(err, ledger.ErrNotGrouped): // nothing appended: one by one
+		rs = rs[:0]
+		for _, e := range es {
+			r, err := c.appendEntry(ctx, e)
+			if err != nil {
+				return rs, err
+			}
+			rs = append(rs, r)
+		}
+		return rs, nil
+	case errors.Is(err, ledger.ErrQueueFull):
+		return nil, fmt.Errorf("%w: %v", ErrBusy, err)
+	case errors.Is(err, ledger.ErrInvalidEntry):
+		return nil, fmt.Errorf("hub: building the ledger entry: %w", err)
+	}
+	return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+}
+
+// subjectRef names one citizen of one entry, under the salt of their commitment in it.
+type subjectRef struct {
+	citizen string
+	salt    []byte
+}
+
+// indexSubjects is indexSubject for several entries at once (each named entry es[i], appended with
+// receipt rs[i], concerns the citizens of subjects[i]): one store call for all their references.
+func (c *core) indexSubjects(ctx context.Context, es []ledger.Entry, rs []ledger.Receipt, subjects [][]subjectRef) error {
+	var refs []store.LogRef
+	for i, r := range rs {
+		raw := entryBytes(es[i], r)
+		for _, s := range subjects[i] {
+			refs = append(refs, store.LogRef{Pseudonym: c.pseudonym(s.citizen), Index: r.Index, Salt: s.salt, Time: c.now(), Entry: raw})
+		}
+	}
+	if len(refs) == 0 {
+		return nil
+	}
+	if _, err := c.index.AppendSubjectLogs(ctx, refs); err != nil {
+		return fmt.Errorf("%w: indexing entries %d to %d: %v", ErrUnavailable, rs[0].Index, rs[len(rs)-1].Index, err)
+	}
+	return nil
+}
+
+// appendAllFor appends es in order (appendAll) and indexes each for citizen (es[i] names them under
+// salts[i]) in one store call: appendFor for entries with nothing released between them. Entries
+// appended before a failure are indexed all the same.
+func (c *core) appendAllFor(ctx context.Context, es []ledger.Entry, citizen string, salts [][]byte) ([]ledger.Receipt, error) {
+	rs, err := c.appendAll(ctx, es)
+	subjects := make([][]subjectRef, len(rs))
+	for i := range rs {
+		subjects[i] = []subjectRef{{citizen, salts[i]}}
+	}
+	if ierr := c.indexSubjects(ctx, es, rs, subjects); err == nil {
+		err = ierr
+	}
+	return rs, err
+}
