@@ -5,6 +5,11 @@
 // answer is checked: an error, a non-200 or an answer without a certificate or refusal counts
 // against the run. docs/BENCHMARKS.md ("Certificates") reports its numbers.
 //
+// Given several hubs (-hub URL1,URL2: two builds, each on its own copy of one store), it asks
+// them in turn (each first as often), request by request, for the same citizens, and reports each hub's latencies: the
+// hubs are compared under the same load from the rest of the machine. The token must be valid on
+// each (copies of one data directory share its issuer key).
+//
 //	go run ./cmd/certload -hub http://127.0.0.1:18291 -token "$HOUSING_TOKEN" -citizens 20000
 package main
 
@@ -18,13 +23,14 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
 func main() {
-	hub := flag.String("hub", "http://127.0.0.1:8080", "the hub's URL")
+	hubList := flag.String("hub", "http://127.0.0.1:8080", "the hub's URL, or several separated by commas (asked in turn)")
 	token := flag.String("token", "", "a housing clerk's token (govhub token --kind department --department housing --role clerk)")
 	citizens := flag.Int("citizens", 1000, "how many demo citizens the hub has")
 	n := 0
@@ -32,16 +38,52 @@ func main() {
 	clients := flag.Int("clients", 16, "clients fetching verification documents")
 	duration := flag.Duration("duration", 10*time.Second, "how long they fetch")
 	flag.Parse()
-	url, tok := *hub, *token
+	hubs, tok := strings.Split(*hubList, ","), *token
 	if tok == "" {
 		fmt.Fprintln(os.Stderr, "certload: -token is required")
 		os.Exit(2)
 	}
-	var ids []string
-	var lat []time.Duration
-	issued, refused := 0, 0
+	runs := make([]run, len(hubs))
 	for i := 0; i < n; i++ {
 		c := fmt.Sprintf("C%06d", 1+rand.IntN(*citizens))
+		for k := range hubs {
+			h := k
+			if i%2 == 1 {
+				h = len(hubs) - 1 - k // each hub goes first as often
+			}
+			runs[h].request(hubs[h], tok, c)
+		}
+	}
+	for h, url := range hubs {
+		r := &runs[h]
+		sort.Slice(r.lat, func(i, j int) bool { return r.lat[i] < r.lat[j] })
+		p := func(q float64) time.Duration { return r.lat[int(q*float64(len(r.lat)-1))] }
+		name := ""
+		if len(hubs) > 1 {
+			name = " " + url
+		}
+		fmt.Printf("issuance%s: %d requests sequential (%d issued, %d refused): p50 %v p95 %v p99 %v max %v\n", name, n, r.issued, r.refused, p(0.5), p(0.95), p(0.99), r.lat[len(r.lat)-1])
+		if len(r.ids) == 0 {
+			fmt.Fprintln(os.Stderr, "certload: no certificate was issued")
+			os.Exit(1)
+		}
+	}
+	time.Sleep(2 * time.Second) // a published checkpoint covers the issue entries
+	for h, url := range hubs {
+		verify(url, runs[h].ids, *clients, *duration)
+	}
+}
+
+// run is one hub's issuance: latencies, and the certificates issued.
+type run struct {
+	ids             []string
+	lat             []time.Duration
+	issued, refused int
+}
+
+// request asks url for a certificate about citizen c, and records the answer.
+func (r *run) request(url, tok, c string) {
+	{
 		body, _ := json.Marshal(map[string]any{"query": `mutation($id: ID!) { requestCertificate(type: "home-purchase-eligibility", citizenId: $id) { status certificate { id } } }`, "variables": map[string]any{"id": c}})
 		req, _ := http.NewRequest("POST", url+"/graphql", bytes.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+tok)
@@ -51,7 +93,7 @@ func main() {
 		if err != nil {
 			panic(err)
 		}
-		var r struct {
+		var a struct {
 			Data struct {
 				RequestCertificate struct {
 					Status      string
@@ -60,32 +102,29 @@ func main() {
 			}
 			Errors []any
 		}
-		json.NewDecoder(resp.Body).Decode(&r)
+		json.NewDecoder(resp.Body).Decode(&a)
 		resp.Body.Close()
-		lat = append(lat, time.Since(t0))
-		if len(r.Errors) > 0 || resp.StatusCode != http.StatusOK || r.Data.RequestCertificate.Status == "" {
-			fmt.Fprintln(os.Stderr, "certload: a failed request:", resp.StatusCode, r.Errors)
+		d := time.Since(t0)
+		if len(a.Errors) > 0 || resp.StatusCode != http.StatusOK || a.Data.RequestCertificate.Status == "" {
+			fmt.Fprintln(os.Stderr, "certload: a failed request:", url, resp.StatusCode, a.Errors)
 			os.Exit(1)
 		}
-		if r.Data.RequestCertificate.Certificate != nil {
-			issued++
-			ids = append(ids, r.Data.RequestCertificate.Certificate.ID)
+		r.lat = append(r.lat, d)
+		if a.Data.RequestCertificate.Certificate != nil {
+			r.issued++
+			r.ids = append(r.ids, a.Data.RequestCertificate.Certificate.ID)
 		} else {
-			refused++
+			r.refused++
 		}
 	}
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	p := func(q float64) time.Duration { return lat[int(q*float64(len(lat)-1))] }
-	fmt.Printf("issuance: %d requests sequential (%d issued, %d refused): p50 %v p95 %v p99 %v max %v\n", n, issued, refused, p(0.5), p(0.95), p(0.99), lat[len(lat)-1])
-	if len(ids) == 0 {
-		fmt.Fprintln(os.Stderr, "certload: no certificate was issued")
-		os.Exit(1)
-	}
-	time.Sleep(2 * time.Second) // a published checkpoint covers the issue entries
+}
+
+// verify fetches the verification documents of ids from url, from clients clients for duration.
+func verify(url string, ids []string, clients int, duration time.Duration) {
 	var ok, bad atomic.Int64
 	var wg sync.WaitGroup
-	stop := time.Now().Add(*duration)
-	for w := 0; w < *clients; w++ {
+	stop := time.Now().Add(duration)
+	for w := 0; w < clients; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -106,7 +145,7 @@ func main() {
 		}()
 	}
 	wg.Wait()
-	fmt.Printf("/verify/<id>.json: %d clients, %v: %.0f req/s ok, %d not 200\n", *clients, *duration, float64(ok.Load())/duration.Seconds(), bad.Load())
+	fmt.Printf("/verify/<id>.json %s: %d clients, %v: %.0f req/s ok, %d not 200\n", url, clients, duration, float64(ok.Load())/duration.Seconds(), bad.Load())
 	if bad.Load() > 0 {
 		os.Exit(1)
 	}
