@@ -33,6 +33,14 @@ import (
 //
 //	received → gathered → decided → (review → reviewed → gathered → decided) → issued | refused
 //
+// Steps with nothing released between them are appended together (ledger.AppendAll: consecutive
+// indices, one ledger write), indexed in the citizen's log in one store call, and the application
+// saved once after them: gathered and decided, with refused, or with the issue entry and issued
+// (the certificate is signed and stored after its issue entry is durable and before the
+// application is saved as issued). The application as stored never names a step whose entry is
+// not durable. Where the ledger cannot group (an instance that does not hold the ledger's lease
+// forwards its entries one by one), the same entries are appended one by one, in the same order.
+//
 // Gathering reads what the rule needs through Reader.ReadCitizen as the issuing role for the
 // type's purpose: one access entry, in the citizen's log, naming each field and level and each
 // predicate asked (never the value or the answer), with the certificate id as its request id, to
