@@ -280,7 +280,13 @@ func (s *Store) SaveApplication(ctx context.Context, a store.Application) error 
 	if err != nil {
 		return fmt.Errorf("listing application %s: %w", a.ID, err)
 	}
-	_ = c.advance(ctx, a.Pseudonym, seq) // a hint
+	// The head is a hint that readers probe past (Applications): it is advanced in the background,
+	// off the application's path, which the next step's writes are waiting for.
+	go func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), headTimeout)
+		defer cancel()
+		_ = c.advance(ctx, a.Pseudonym, seq)
+	}()
 	return nil
 }
 
