@@ -8,7 +8,8 @@
 // Given several hubs (-hub URL1,URL2: two builds, each on its own copy of one store), it asks
 // them in turn (each first as often), request by request, for the same citizens, and reports each hub's latencies: the
 // hubs are compared under the same load from the rest of the machine. The token must be valid on
-// each (copies of one data directory share its issuer key).
+// each (copies of one data directory share its issuer key). paired.sh, next to this file, starts
+// two builds on two copies of a store and runs the client against both.
 //
 //	go run ./cmd/certload -hub http://127.0.0.1:18291 -token "$HOUSING_TOKEN" -citizens 20000
 package main
