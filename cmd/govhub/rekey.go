@@ -109,7 +109,7 @@ func (a *app) takeUpPseudonymKeys(ctx context.Context) error {
 		return err // a store error: the requests meet it too
 	}
 	ring := a.keys.indexRing
-	if err := ring.SetPseudonymKeys(doc.ID, doc.Former); err != nil {
+	if err = ring.SetPseudonymKeys(doc.ID, doc.Former); err != nil {
 		if _, rerr := reloadIndexKeys(a.cfg.path("keys"), ring); rerr != nil {
 			err = rerr
 		} else {
