@@ -15,11 +15,11 @@ package main
 // keys/index.remaced with the current key's id, so that a restart does not scan again, and a
 // restart before that resumes it.
 //
-// Pseudonyms are never re-keyed: they stay under the oldest index key (the ring's pseudonym key),
-// which is why no key is ever dropped from index.previous.json. A hub refuses to start if the
-// pseudonym key it finds is not the one the store was written with (meta document
-// indexPseudonymMeta): an index.previous.json lost or not restored would otherwise hide every
-// citizen's access log.
+// The rotation also re-keys the citizens' pseudonyms (rekey.go): the new key becomes the pseudonym
+// key the store's meta document indexPseudonymMeta names, and their data moves to it. A hub
+// refuses to start if its key files lack a pseudonym key the document names: an
+// index.previous.json lost or not restored would otherwise hide citizens' access logs. No key is
+// dropped from index.previous.json (cursors, tombstones and receipts made under it still check).
 //
 // Hubs sharing a database and a copy of the key files read them again every fileKeysRecheck, and
 // at once (at most once a second) when they meet a MAC or cursor under none of the keys they hold.
