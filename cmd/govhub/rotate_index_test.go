@@ -449,15 +449,28 @@ func TestErasureSurvivesRestoreAcrossIndexKeyRotation(t *testing.T) {
 }
 
 // Two rotations in a row: the re-MAC started by the first goes again for the second, and every
-// record ends under the newest key, with the ring holding all three keys and the oldest as the
-// pseudonym key.
+// record ends under the newest key, with the ring holding all three keys; the citizens' pseudonyms
+// end under the newest key, nothing left under either earlier one, and each citizen's log still
+// holds the access from before.
 func TestIndexKeyRotatedTwice(t *testing.T) {
+	defer func(g time.Duration) { pseudonymGrace = g }(pseudonymGrace)
+	pseudonymGrace = 200 * time.Millisecond
 	h := startHub(t, 8)
-	first := h.app.keys.indexRing.Current()
+	ids := h.citizensWith(8, "tax")
+	before := map[string]uint64{}
+	for _, id := range ids {
+		res := h.query(h.token(taxClerk), taxQuery, map[string]any{"id": id})
+		if len(res.Errors) > 0 {
+			t.Fatalf("reading %s: %+v", id, res.Errors)
+		}
+		before[id] = receiptIndex(res)
+	}
+	keys := [][]byte{h.app.keys.indexRing.Current()}
 	for range 2 {
 		if _, err := h.app.rotateIndexKey(t.Context(), operator); err != nil {
 			t.Fatalf("rotateIndexKey = %v", err)
 		}
+		keys = append(keys, h.app.keys.indexRing.Current())
 		h.app.remacInBackground(t.Context(), true)
 	}
 	ring := h.app.keys.indexRing
@@ -473,15 +486,30 @@ func TestIndexKeyRotatedTwice(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if len(ring.Keys()) != 3 || !bytes.Equal(pseudonymKeyOf(ring), first) {
-		t.Errorf("after two rotations the ring holds %d keys, the pseudonym key the first one %v", len(ring.Keys()), bytes.Equal(pseudonymKeyOf(ring), first))
+	waitRekeyed(t, h)
+	if pk, former := ring.PseudonymKeys(); len(ring.Keys()) != 3 || !bytes.Equal(pk, keys[2]) || len(former) != 0 {
+		t.Errorf("after two rotations the ring holds %d keys, the pseudonym key the newest %v, %d former", len(ring.Keys()), bytes.Equal(pk, keys[2]), len(former))
 	}
 	if pr, err := h.app.integrity.RemacRecords(t.Context(), h.app.storage.store, nil); err != nil || pr.Current != pr.Seen || pr.Seen == 0 {
 		t.Errorf("after two rotations a re-MAC = %+v, %v; want every head and record under the newest key", pr, err)
 	}
-	for _, id := range h.citizensWith(8, "tax") {
+	var old []string
+	for _, id := range ids {
+		old = append(old, subject.Pseudonym(keys[0], id), subject.Pseudonym(keys[1], id))
+	}
+	if under, err := h.app.storage.store.PseudonymsUnder(t.Context(), old); err != nil || len(under) != 0 {
+		t.Errorf("after two rotations, %d pseudonyms under the earlier keys still hold data (%v)", len(under), err)
+	}
+	for _, id := range ids {
 		if res := h.query(h.token(taxClerk), taxQuery, map[string]any{"id": id}); len(res.Errors) > 0 {
 			t.Errorf("reading %s after two rotations: %+v", id, res.Errors)
+		}
+		found := false
+		for _, a := range h.accesses(h.token(citizenP(id)), 10) {
+			found = found || idx(get(a, "index")) == before[id]
+		}
+		if !found {
+			t.Errorf("%s's log after two rotations lacks the access at %d from before them", id, before[id])
 		}
 	}
 }
