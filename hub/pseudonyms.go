@@ -30,10 +30,10 @@ import (
 // Until then a citizen's first use costs the move's reads (about six _id lookups when nothing is
 // left to move) once per process.
 
-// PseudonymMover moves what the store holds under one pseudonym to another (the store's
-// MovePseudonym) and lists the registered citizens.
+// PseudonymMover moves what the store holds under citizens' pseudonyms to others (the store's
+// MovePseudonyms) and lists the registered citizens.
 type PseudonymMover interface {
-	MovePseudonym(ctx context.Context, from, to string, final bool) (int, error)
+	MovePseudonyms(ctx context.Context, moves []store.PseudonymMove, final bool) (int, error)
 	ListCitizens(ctx context.Context, after string, limit int, filter *store.ListFilter) ([]string, error)
 }
 
@@ -101,7 +101,7 @@ func (ps *Pseudonyms) of(ctx context.Context, citizen string) (string, error) {
 			return "", ctx.Err()
 		}
 	}
-	f.err = ps.move(ctx, citizen, name, former, false)
+	f.err = ps.move(ctx, []string{citizen}, cur, former, false)
 	ps.mu.Lock()
 	delete(ps.flights, citizen)
 	if f.err == nil && ps.gen == gen {
@@ -177,15 +177,20 @@ func (ps *Pseudonyms) named(pseudonym, citizen string) bool {
 	return false
 }
 
-// move moves the citizen's data under each former key to name.
-func (ps *Pseudonyms) move(ctx context.Context, citizen, name string, former [][]byte, final bool) error {
+// move moves the citizens' data under each former key to their pseudonym under cur.
+func (ps *Pseudonyms) move(ctx context.Context, citizens []string, cur []byte, former [][]byte, final bool) error {
 	if ps.mover == nil {
 		return fmt.Errorf("%w: %v", ErrUnavailable, errNoMover)
 	}
-	for _, k := range former {
-		if _, err := ps.mover.MovePseudonym(ctx, subject.Pseudonym(k, citizen), name, final); err != nil {
-			return fmt.Errorf("%w: moving a citizen's access log to their new pseudonym: %v", ErrUnavailable, err)
+	moves := make([]store.PseudonymMove, 0, len(citizens)*len(former))
+	for _, c := range citizens {
+		to := subject.Pseudonym(cur, c)
+		for _, k := range former {
+			moves = append(moves, store.PseudonymMove{From: subject.Pseudonym(k, c), To: to})
 		}
+	}
+	if _, err := ps.mover.MovePseudonyms(ctx, moves, final); err != nil {
+		return fmt.Errorf("%w: moving citizens' access logs to their new pseudonyms: %v", ErrUnavailable, err)
 	}
 	return nil
 }
@@ -222,14 +227,15 @@ func (ps *Pseudonyms) MoveAll(ctx context.Context, wait func(context.Context) er
 			if err != nil {
 				return nil, fmt.Errorf("listing the citizens to move: %w", err)
 			}
-			for _, c := range ids {
-				if err := ps.move(ctx, c, subject.Pseudonym(cur, c), former, final); err != nil {
+			for lo := 0; lo < len(ids); lo += moveCitizens {
+				chunk := ids[lo:min(len(ids), lo+moveCitizens)]
+				if err := ps.move(ctx, chunk, cur, former, final); err != nil {
 					return nil, err
 				}
-			}
-			p.Citizens += len(ids)
-			if progress != nil {
-				progress(p)
+				p.Citizens += len(chunk)
+				if progress != nil {
+					progress(p)
+				}
 			}
 			if len(ids) < listPage {
 				break
@@ -240,5 +246,9 @@ func (ps *Pseudonyms) MoveAll(ctx context.Context, wait func(context.Context) er
 	return former, nil
 }
 
-// listPage is how many citizens MoveAll lists at a time.
-const listPage = 500
+// listPage is how many citizens MoveAll lists at a time, and moveCitizens how many it moves in one
+// store call (whose writes are shared: store/mongostore's MovePseudonyms).
+const (
+	listPage     = 500
+	moveCitizens = 50
+)

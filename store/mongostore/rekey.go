@@ -8,6 +8,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/govhub/govhub/store"
 )
@@ -23,7 +24,8 @@ import (
 //	                                    pseudonym field of each application on it and of the
 //	                                    certificate each names
 //
-// MovePseudonym moves all of it. Each chain moves the same way, and every step can be repeated:
+// MovePseudonyms moves all of it, for many citizens at once. Each chain moves the same way, and
+// every step can be repeated:
 //
 //  1. read the chain's items 1 … end under the old key (end: its head, probed past);
 //  2. for each item: set the pseudonym field of the document it names (question, application,
@@ -40,37 +42,56 @@ import (
 // the new chain's end instead, so it is not lost, only later in the log than it happened. The new
 // key's chain continues the old one's sequence (the hub moves a citizen before it appends for them
 // under the new key), so the same seqs are free.
+//
+// On the embedded store every write is a synced transaction and only lookups by _id equality use
+// an index, so a move reads by _id, a few lookups at a time, and writes each step for all the
+// citizens of a call together: one insert of the subject references, one of the items, one of the
+// new heads (an update each only where a new head exists already), one bulk delete of the old
+// references and one of the old items (and, final, one of the old heads). Moving 50 citizens
+// costs about five synced writes, not five per item.
 
-// moveBatch bounds the items one step of a move reads or writes at once.
-const moveBatch = 100
+// moveBatch bounds the items one insert or delete of a move writes.
+const moveBatch = 500
 
-// MovePseudonym moves everything the store holds under the citizen's pseudonym from to their
-// pseudonym to (see above) and returns how many chain items it moved (0: nothing was under from).
-// It leaves the old chains' heads (sequence numbers only), so that an item appended under from
-// later, by an instance that had not learnt of the new key, is found by the next move; final
-// deletes them too (the last move, once no instance appends under from). Safe for concurrent use,
-// and idempotent.
+// MovePseudonym is MovePseudonyms of one citizen.
 func (s *Store) MovePseudonym(ctx context.Context, from, to string, final bool) (int, error) {
-	if from == "" || to == "" || from == to {
-		return 0, fmt.Errorf("store: moving pseudonym %q to %q", from, to)
+	return s.MovePseudonyms(ctx, []store.PseudonymMove{{From: from, To: to}}, final)
+}
+
+// MovePseudonyms moves everything the store holds under each move's From pseudonym to its To
+// pseudonym (see above) and returns how many chain items it moved (0: nothing was under any From).
+// It leaves the old chains' heads (sequence numbers only), so that an item appended under From
+// later, by an instance that had not learnt of the new key, is found by the next move; final
+// deletes them too (the last move, once no instance appends under From). Safe for concurrent use,
+// and idempotent.
+func (s *Store) MovePseudonyms(ctx context.Context, moves []store.PseudonymMove, final bool) (int, error) {
+	for _, m := range moves {
+		if m.From == "" || m.To == "" || m.From == m.To {
+			return 0, fmt.Errorf("store: moving pseudonym %q to %q", m.From, m.To)
+		}
 	}
-	moves := []struct {
+	keyed := func(key func(string) string) []chainMove {
+		out := make([]chainMove, len(moves))
+		for i, m := range moves {
+			out[i] = chainMove{from: key(m.From), to: key(m.To), origFrom: m.From, origTo: m.To}
+		}
+		return out
+	}
+	same := func(p string) string { return p }
+	chains := []struct {
 		c      seqChain
-		from   string
-		to     string
-		key    string // the item field that says what the item is
-		rename func(ctx context.Context, item bson.Raw) error
+		moves  []chainMove
+		field  string // the item field that says what the item is
+		rename func(ctx context.Context, m chainMove, item bson.Raw) error
 	}{
-		{s.logChain(), from, to, "index", func(ctx context.Context, item bson.Raw) error {
-			return s.copySubjectRef(ctx, from, to, item)
-		}},
-		{s.queueChain(), store.QuestionQueueCitizen(from), store.QuestionQueueCitizen(to), "question", func(ctx context.Context, item bson.Raw) error {
+		{s.logChain(), keyed(same), "index", nil},
+		{s.queueChain(), keyed(store.QuestionQueueCitizen), "question", func(ctx context.Context, m chainMove, item bson.Raw) error {
 			id, _ := item.Lookup("question").StringValueOK()
-			return s.renamePseudonym(ctx, s.questions, id, from, to)
+			return s.renamePseudonym(ctx, s.questions, id, m.origFrom, m.origTo)
 		}},
-		{s.applicationChain(), from, to, "application", func(ctx context.Context, item bson.Raw) error {
+		{s.applicationChain(), keyed(same), "application", func(ctx context.Context, m chainMove, item bson.Raw) error {
 			id, _ := item.Lookup("application").StringValueOK()
-			if err := s.renamePseudonym(ctx, s.applications, id, from, to); err != nil {
+			if err := s.renamePseudonym(ctx, s.applications, id, m.origFrom, m.origTo); err != nil {
 				return err
 			}
 			var app struct {
@@ -83,12 +104,12 @@ func (s *Store) MovePseudonym(ctx context.Context, from, to string, final bool) 
 			if err != nil {
 				return mapErr(err)
 			}
-			return s.renamePseudonym(ctx, s.certificates, app.Certificate, from, to)
+			return s.renamePseudonym(ctx, s.certificates, app.Certificate, m.origFrom, m.origTo)
 		}},
 	}
 	moved := 0
-	for _, m := range moves {
-		n, err := s.moveChain(ctx, m.c, m.from, m.to, m.key, final, m.rename)
+	for _, ch := range chains {
+		n, err := s.moveChains(ctx, ch.c, ch.moves, ch.field, final, ch.rename)
 		moved += n
 		if err != nil {
 			return moved, err
@@ -97,104 +118,262 @@ func (s *Store) MovePseudonym(ctx context.Context, from, to string, final bool) 
 	return moved, nil
 }
 
-// moveChain moves the chain of key from to key to (steps 1 to 4 above) and returns how many items
-// it moved. It goes round again while the old chain grows meanwhile. The old head stays (at the
-// old chain's end, so that an item appended there later is found past it) unless final.
-func (s *Store) moveChain(ctx context.Context, c seqChain, from, to, field string, final bool, rename func(context.Context, bson.Raw) error) (int, error) {
-	moved := 0
-	lo := uint64(1)
-	for {
-		end, err := c.end(ctx, from)
-		if err != nil {
-			return moved, err
-		}
-		if end < lo {
-			if !final {
-				return moved, nil
-			}
-			_, err := c.heads.DeleteOne(ctx, bson.D{{Key: "_id", Value: from}})
-			return moved, mapErr(err)
-		}
-		for ; lo <= end; lo += moveBatch {
-			hi := min(end, lo+moveBatch-1)
-			n, err := s.moveItems(ctx, c, from, to, field, lo, hi, rename)
-			moved += n
-			if err != nil {
-				return moved, fmt.Errorf("moving %s: %w", c.what(from), err)
-			}
-		}
-		lo = end + 1
-		// Round again: an appender that had not learnt of the new key may have appended meanwhile.
-	}
+// chainMove is one citizen's chain being moved: keys from and to (origFrom and origTo are the
+// pseudonyms themselves), and the seqs moved so far.
+type chainMove struct {
+	from, to, origFrom, origTo string
+	done                       uint64 // seqs 1 … done are moved
+	end                        uint64 // the old chain's end, this round
 }
 
-// moveItems moves the items lo … hi of from's chain to to's, and returns how many there were.
-func (s *Store) moveItems(ctx context.Context, c seqChain, from, to, field string, lo, hi uint64, rename func(context.Context, bson.Raw) error) (int, error) {
-	ids := make([]string, 0, hi-lo+1)
-	for seq := lo; seq <= hi; seq++ {
-		ids = append(ids, seqID(from, seq))
+// movedItem is one old item read for a move.
+type movedItem struct {
+	m    *chainMove
+	seq  uint64
+	item bson.Raw
+}
+
+// moveChains moves the chains of moves in c (steps 1 to 4 above) and returns how many items it
+// moved. It goes round again while an old chain grows meanwhile. The old heads stay (at the old
+// chain's end, so that an item appended there later is found past it) unless final.
+func (s *Store) moveChains(ctx context.Context, c seqChain, moves []chainMove, field string, final bool,
+	rename func(context.Context, chainMove, bson.Raw) error) (int, error) {
+	moved := 0
+	live := make([]*chainMove, len(moves))
+	for i := range moves {
+		live[i] = &moves[i]
 	}
-	items, err := s.findRaw(ctx, c.items, ids)
-	if err != nil {
-		return 0, err
-	}
-	var done []string
-	top := uint64(0) // the highest seq copied to the same seq under to
-	for seq := lo; seq <= hi; seq++ {
-		item, ok := items[seqID(from, seq)]
-		if !ok {
-			continue // moved already (by another move), or erased
+	for len(live) > 0 {
+		if err := s.parallel(ctx, len(live), func(ctx context.Context, i int) error {
+			end, err := c.end(ctx, live[i].from)
+			live[i].end = end
+			return err
+		}); err != nil {
+			return moved, fmt.Errorf("moving %s: %w", c.what(""), err)
 		}
-		if err := rename(ctx, item); err != nil {
-			return 0, err
+		var next []*chainMove
+		var ids []string
+		var owners []movedItem
+		for _, m := range live {
+			if m.end <= m.done {
+				continue
+			}
+			next = append(next, m)
+			for seq := m.done + 1; seq <= m.end; seq++ {
+				ids = append(ids, seqID(m.from, seq))
+				owners = append(owners, movedItem{m: m, seq: seq})
+			}
 		}
-		same, err := s.copyItem(ctx, c, to, seq, field, item)
+		var items []movedItem
+		raws, err := s.findRawByID(ctx, c.items, ids)
 		if err != nil {
-			return 0, err
+			return moved, fmt.Errorf("moving %s: %w", c.what(""), err)
 		}
-		if same {
-			top = seq
+		for i, raw := range raws {
+			if raw != nil { // nil: moved already (by another move), or erased
+				owners[i].item = raw
+				items = append(items, owners[i])
+			}
 		}
-		done = append(done, seqID(from, seq))
+		n, err := s.moveItems(ctx, c, items, field, rename)
+		moved += n
+		if err != nil {
+			return moved, fmt.Errorf("moving %s: %w", c.what(""), err)
+		}
+		for _, m := range next {
+			m.done = m.end
+		}
+		live = next // round again: an appender that had not learnt of the new key may have appended meanwhile
 	}
-	if len(done) == 0 {
+	if final {
+		ids := make([]string, len(moves))
+		for i, m := range moves {
+			ids[i] = m.from
+		}
+		if err := s.deleteByID(ctx, c.heads, ids); err != nil {
+			return moved, fmt.Errorf("moving %s: deleting the old heads: %w", c.what(""), err)
+		}
+	}
+	return moved, nil
+}
+
+// moveItems copies items (with the documents they name) to their new chains, advances the new
+// heads, and deletes the old items (steps 2 to 4), and returns how many there were.
+func (s *Store) moveItems(ctx context.Context, c seqChain, items []movedItem, field string, rename func(context.Context, chainMove, bson.Raw) error) (int, error) {
+	if len(items) == 0 {
 		return 0, nil
 	}
-	if top > 0 {
-		if err := c.advance(ctx, to, top); err != nil {
-			return 0, fmt.Errorf("advancing the new head: %w", err)
-		}
-	}
-	if c.items == s.subjectLog {
-		refs := make([]string, 0, len(done))
-		for _, id := range done {
-			if index, ok := items[id].Lookup("index").AsInt64OK(); ok {
-				refs = append(refs, subjectID(from, uint64(index)))
+	if rename != nil {
+		for _, it := range items {
+			if err := rename(ctx, *it.m, it.item); err != nil {
+				return 0, err
 			}
 		}
-		if _, err := s.subjects.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: refs}}}}); err != nil {
-			return 0, fmt.Errorf("deleting the old subject references: %w", mapErr(err))
+	}
+	var oldRefs []string
+	if c.items == s.subjectLog {
+		var err error
+		if oldRefs, err = s.copySubjectRefs(ctx, items); err != nil {
+			return 0, err
 		}
 	}
-	if _, err := c.items.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: done}}}}); err != nil {
-		return 0, fmt.Errorf("deleting the old items: %w", mapErr(err))
+	// The items at the same seqs; one whose seq is taken by another item goes after its chain's end.
+	docs := make([]any, len(items))
+	for i, it := range items {
+		docs[i] = withID(it.item, seqID(it.m.to, it.seq))
 	}
-	return len(done), nil
+	taken, err := s.insertAll(ctx, c.items, docs)
+	if err != nil {
+		return 0, fmt.Errorf("copying the items: %w", err)
+	}
+	top := map[*chainMove]uint64{} // the highest seq copied to the same seq, per chain
+	for i, it := range items {
+		if !taken[i] {
+			top[it.m] = max(top[it.m], it.seq)
+			continue
+		}
+		same, err := s.copyItem(ctx, c, it.m.to, it.seq, field, it.item)
+		if err != nil {
+			return 0, fmt.Errorf("copying an item: %w", err)
+		}
+		if same {
+			top[it.m] = max(top[it.m], it.seq)
+		}
+	}
+	if err := s.advanceAll(ctx, c, top); err != nil {
+		return 0, fmt.Errorf("advancing the new heads: %w", err)
+	}
+	if err := s.deleteByID(ctx, s.subjects, oldRefs); err != nil {
+		return 0, fmt.Errorf("deleting the old subject references: %w", err)
+	}
+	old := make([]string, len(items))
+	for i, it := range items {
+		old[i] = seqID(it.m.from, it.seq)
+	}
+	if err := s.deleteByID(ctx, c.items, old); err != nil {
+		return 0, fmt.Errorf("deleting the old items: %w", err)
+	}
+	return len(items), nil
 }
 
-// findRaw reads the documents with the given _ids, a batch at a time, by _id.
-func (s *Store) findRaw(ctx context.Context, coll *mongo.Collection, ids []string) (map[string]bson.Raw, error) {
-	cur, err := coll.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+// copySubjectRefs stores the subject references of log items (by their ledger index) under the
+// new pseudonym as they are stored under the old one, and returns the old references' _ids.
+func (s *Store) copySubjectRefs(ctx context.Context, items []movedItem) ([]string, error) {
+	ids := make([]string, 0, len(items))
+	news := make([]string, 0, len(items))
+	for _, it := range items {
+		index, ok := it.item.Lookup("index").AsInt64OK()
+		if !ok {
+			return nil, errors.New("a log item without an index")
+		}
+		ids = append(ids, subjectID(it.m.from, uint64(index)))
+		news = append(news, subjectID(it.m.to, uint64(index)))
+	}
+	refs, err := s.findRawByID(ctx, s.subjects, ids)
 	if err != nil {
-		return nil, mapErr(err)
+		return nil, fmt.Errorf("reading the subject references: %w", err)
 	}
-	defer cur.Close(ctx)
-	out := make(map[string]bson.Raw, len(ids))
-	for cur.Next(ctx) {
-		id, _ := cur.Current.Lookup("_id").StringValueOK()
-		out[id] = append(bson.Raw(nil), cur.Current...)
+	var docs []any
+	var old []string
+	for i, ref := range refs {
+		if ref != nil {
+			docs = append(docs, withID(ref, news[i]))
+			old = append(old, ids[i])
+		}
 	}
-	return out, mapErr(cur.Err())
+	if _, err := s.insertAll(ctx, s.subjects, docs); err != nil { // one there already: copied before
+		return nil, fmt.Errorf("copying the subject references: %w", err)
+	}
+	return old, nil
+}
+
+// advanceAll moves the heads of the new chains up to the seqs in top: one insert for those without a
+// head, an advance each for the others.
+func (s *Store) advanceAll(ctx context.Context, c seqChain, top map[*chainMove]uint64) error {
+	var docs []any
+	var ms []*chainMove
+	for m, seq := range top {
+		docs = append(docs, headDoc{ID: m.to, Seq: int64(seq)})
+		ms = append(ms, m)
+	}
+	taken, err := s.insertAll(ctx, c.heads, docs)
+	if err != nil {
+		return err
+	}
+	for i, m := range ms {
+		if taken[i] {
+			if err := c.advance(ctx, m.to, top[m]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// insertAll inserts docs (unordered, moveBatch at a time) and reports which of them were there
+// already (a duplicate _id).
+func (s *Store) insertAll(ctx context.Context, coll *mongo.Collection, docs []any) (map[int]bool, error) {
+	taken := map[int]bool{}
+	for lo := 0; lo < len(docs); lo += moveBatch {
+		hi := min(len(docs), lo+moveBatch)
+		_, err := coll.InsertMany(ctx, docs[lo:hi], options.InsertMany().SetOrdered(false))
+		if err == nil {
+			continue
+		}
+		if !onlyDuplicates(err) {
+			return nil, mapErr(err)
+		}
+		var bwe mongo.BulkWriteException
+		errors.As(err, &bwe)
+		for _, we := range bwe.WriteErrors {
+			taken[lo+we.Index] = true
+		}
+	}
+	return taken, nil
+}
+
+// deleteByID deletes the documents with the given _ids, moveBatch at a time, each by its _id.
+func (s *Store) deleteByID(ctx context.Context, coll *mongo.Collection, ids []string) error {
+	for lo := 0; lo < len(ids); lo += moveBatch {
+		hi := min(len(ids), lo+moveBatch)
+		models := make([]mongo.WriteModel, 0, hi-lo)
+		for _, id := range ids[lo:hi] {
+			models = append(models, mongo.NewDeleteOneModel().SetFilter(bson.D{{Key: "_id", Value: id}}))
+		}
+		if _, err := coll.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
+			return mapErr(err)
+		}
+	}
+	return nil
+}
+
+// findRawByID reads the documents with the given _ids, each by its own _id lookup, a few at a
+// time; a missing one is nil.
+func (s *Store) findRawByID(ctx context.Context, coll *mongo.Collection, ids []string) ([]bson.Raw, error) {
+	out := make([]bson.Raw, len(ids))
+	err := s.parallel(ctx, len(ids), func(ctx context.Context, i int) error {
+		var raw bson.Raw
+		err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: ids[i]}}).Decode(&raw)
+		switch {
+		case errors.Is(err, mongo.ErrNoDocuments):
+			return nil
+		case err != nil:
+			return mapErr(err)
+		}
+		out[i] = raw
+		return nil
+	})
+	return out, err
+}
+
+// parallel calls fn(0) … fn(n-1), readParallelism at a time, and returns the first error.
+func (s *Store) parallel(ctx context.Context, n int, fn func(context.Context, int) error) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(readParallelism)
+	for i := range n {
+		g.Go(func() error { return fn(gctx, i) })
+	}
+	return g.Wait()
 }
 
 // copyItem inserts item under key to at seq (same: true); if that seq holds another item (by
@@ -233,28 +412,6 @@ func withID(doc bson.Raw, id string) bson.D {
 		}
 	}
 	return out
-}
-
-// copySubjectRef stores the subject reference of a log item (by its ledger index) under to, as it
-// is stored under from; none under from: nothing to copy.
-func (s *Store) copySubjectRef(ctx context.Context, from, to string, item bson.Raw) error {
-	index, ok := item.Lookup("index").AsInt64OK()
-	if !ok {
-		return errors.New("a log item without an index")
-	}
-	var ref bson.Raw
-	err := s.subjects.FindOne(ctx, bson.D{{Key: "_id", Value: subjectID(from, uint64(index))}}).Decode(&ref)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return nil
-	}
-	if err != nil {
-		return mapErr(err)
-	}
-	_, err = s.subjects.InsertOne(ctx, withID(ref, subjectID(to, uint64(index))))
-	if mongo.IsDuplicateKeyError(err) {
-		return nil
-	}
-	return mapErr(err)
 }
 
 // renamePseudonym sets the pseudonym field of document id in coll to to where it is from.

@@ -121,4 +121,33 @@ func testMovePseudonym(t *testing.T, env *Env) {
 	if got := logOf(to); len(got) != 5 {
 		t.Errorf("moving again changed the log: %v", got)
 	}
+
+	// Several citizens in one call, one of them with a new log begun already (its head there).
+	for i, p := range []string{"p-a", "p-a", "p-b", "p-b", "p-b"} {
+		if _, err := s.AppendSubjectLog(ctx, logRef(p, uint64(30+i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.MovePseudonym(ctx, "p-b", "p-b2", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AppendSubjectLog(ctx, logRef("p-b2", 40)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AppendSubjectLog(ctx, logRef("p-b", 41)); err != nil { // late, at seq 4 too
+		t.Fatal(err)
+	}
+	moved, err = s.MovePseudonyms(ctx, []store.PseudonymMove{{From: "p-a", To: "p-a2"}, {From: "p-b", To: "p-b2"}}, true)
+	if err != nil || moved != 3 {
+		t.Fatalf("MovePseudonyms(two citizens) = %d, %v; want 3 items (2 + the late one)", moved, err)
+	}
+	if got, want := logOf("p-a2"), []uint64{231, 130}; !slices.Equal(got, want) {
+		t.Errorf("the first citizen's new log = %v, want %v", got, want)
+	}
+	if got, want := logOf("p-b2"), []uint64{541, 440, 334, 233, 132}; !slices.Equal(got, want) {
+		t.Errorf("the second citizen's new log = %v, want %v", got, want)
+	}
+	if under, err := s.PseudonymsUnder(ctx, []string{"p-a", "p-b"}); err != nil || len(under) != 0 {
+		t.Errorf("after the final move of both, %v still hold data (%v)", under, err)
+	}
 }
