@@ -410,11 +410,17 @@ func (c *Citizens) Watch(ctx context.Context, p auth.Principal, interval time.Du
 				return
 			case <-tick.C:
 			}
-			now, err := c.log.SubjectLogEnd(ctx, ps)
+			// The caller's pseudonym again: an index key rotation moves the log to a new one
+			// (pseudonyms.go), whose seqs are the same.
+			name, err := c.rd.pseudonym(ctx, p.Subject)
+			if err != nil {
+				continue
+			}
+			now, err := c.log.SubjectLogEnd(ctx, name)
 			if err != nil || now <= end {
 				continue // a failed poll is retried at the next tick
 			}
-			views, err := c.since(ctx, p.Subject, ps, end, now)
+			views, err := c.since(ctx, p.Subject, name, end, now)
 			if err != nil {
 				continue
 			}

@@ -131,3 +131,38 @@ func TestPseudonymRekeyWithCopiedKeysFailsClosed(t *testing.T) {
 		t.Errorf("the read through the updated hub is not in the citizen's log")
 	}
 }
+
+// A citizen watching their log (accessAdded) across an index key rotation goes on receiving their
+// accesses once the log has moved to their new pseudonym.
+func TestAccessAddedAcrossPseudonymRekey(t *testing.T) {
+	defer func(g time.Duration) { pseudonymGrace = g }(pseudonymGrace)
+	pseudonymGrace = 100 * time.Millisecond
+	h := startHub(t, 6)
+	c := h.gen.Citizen(1)
+	sse := sseSubscribe(t, h, h.token(citizenP(c.ID)), accessAddedSub)
+	time.Sleep(700 * time.Millisecond) // the subscription has read the log's end
+	rotateIndexOn(t, h)
+	waitRekeyed(t, h)
+	res := h.query(h.token(housingClerk), eligibilityQuery, map[string]any{"id": c.ID}) // some fields refused, the read logged
+	want := int64(receiptIndex(res))
+	got := make(chan map[string]any, 1)
+	errc := make(chan error, 1)
+	go func() {
+		m := map[string]any{}
+		if err := sse(&m); err != nil {
+			errc <- err
+			return
+		}
+		got <- m
+	}()
+	select {
+	case m := <-got:
+		if int64(idx(get(m, "accessAdded", "index"))) != want {
+			t.Errorf("accessAdded = %+v, want index %d", m, want)
+		}
+	case err := <-errc:
+		t.Fatal(err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("nothing delivered within 5 s of a read after the rotation")
+	}
+}
