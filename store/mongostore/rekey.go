@@ -134,7 +134,7 @@ type movedItem struct {
 }
 
 // moveChains moves the chains of moves in c (steps 1 to 4 above) and returns how many items it
-// moved. It goes round again while an old chain grows meanwhile. The old heads stay (at the old
+// moved. A final move goes round again while an old chain grows meanwhile. The old heads stay (at the old
 // chain's end, so that an item appended there later is found past it) unless final.
 func (s *Store) moveChains(ctx context.Context, c seqChain, moves []chainMove, field string, final bool,
 	rename func(context.Context, chainMove, bson.Raw) error) (int, error) {
@@ -182,6 +182,9 @@ func (s *Store) moveChains(ctx context.Context, c seqChain, moves []chainMove, f
 		}
 		for _, m := range next {
 			m.done = m.end
+		}
+		if !final {
+			break // what is appended under from meanwhile, the final move takes
 		}
 		live = next // round again: an appender that had not learnt of the new key may have appended meanwhile
 	}
