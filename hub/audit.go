@@ -262,7 +262,7 @@ func checkRecord(ctx context.Context, lg AuditLedger, st AuditStore, keys *subje
 		if !containsBytes(e.Subjects, subject.Commit(salt, rec.Citizen)) {
 			problem("the entry is not about this citizen")
 		}
-	} else if ref, err := st.SubjectRef(ctx, keys.Pseudonym(rec.Citizen), rec.Version); err != nil {
+	} else if ref, err := findSubjectRef(ctx, st, keys, rec.Citizen, rec.Version); err != nil {
 		problem("the private index has no reference to the entry: %v", err)
 	} else if !containsBytes(e.Subjects, subject.Commit(ref.Salt, rec.Citizen)) {
 		problem("the entry is not about this citizen")

@@ -319,7 +319,11 @@ func (cs *Certificates) run(ctx context.Context, issuer auth.Principal, t policy
 	if err != nil {
 		return Application{}, nil, err
 	}
-	app := store.Application{ID: appID, Type: t.Code, Citizen: citizen, Pseudonym: cs.rd.pseudonym(citizen), Department: t.Department,
+	name, err := cs.rd.pseudonym(ctx, citizen)
+	if err != nil {
+		return Application{}, nil, err
+	}
+	app := store.Application{ID: appID, Type: t.Code, Citizen: citizen, Pseudonym: name, Department: t.Department,
 		ByCitizen: byCitizen, Created: cs.rd.now()}
 	if err := cs.step(ctx, issuer, t, cs.rd.policy.Snapshot().Version(), &app, citizen, store.ApplicationReceived, ledger.OutcomeAllowed); err != nil {
 		return app, nil, err
@@ -674,7 +678,11 @@ func (cs *Certificates) storeIssued(ctx context.Context, iss issuing, r ledger.R
 	if err != nil {
 		return nil, fmt.Errorf("signing certificate %s: %w", certID, err)
 	}
-	c := store.Certificate{ID: certID, Type: t.Code, RuleVersion: t.RuleVersion(), Department: t.Department, Pseudonym: cs.rd.pseudonym(citizen),
+	name, err := cs.rd.pseudonym(ctx, citizen)
+	if err != nil {
+		return nil, err
+	}
+	c := store.Certificate{ID: certID, Type: t.Code, RuleVersion: t.RuleVersion(), Department: t.Department, Pseudonym: name,
 		Credential: signed, Issued: now, IssueIndex: r.Index}
 	if err := cs.store.AddCertificate(ctx, c); err != nil {
 		return nil, fmt.Errorf("%w: storing certificate %s (issued at entry %d): %v", ErrUnavailable, certID, r.Index, err)
@@ -882,7 +890,11 @@ func (cs *Certificates) MyApplications(ctx context.Context, p auth.Principal) ([
 	if p.Kind != auth.KindCitizen || p.Subject == "" {
 		return nil, nil, fmt.Errorf("%w: a citizen's own applications", ErrForbidden)
 	}
-	apps, err := cs.apps.Applications(ctx, cs.rd.pseudonym(p.Subject), 100)
+	name, err := cs.rd.pseudonym(ctx, p.Subject)
+	if err != nil {
+		return nil, nil, err
+	}
+	apps, err := cs.apps.Applications(ctx, name, 100)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -938,7 +950,7 @@ func (cs *Certificates) ownCertificate(ctx context.Context, p auth.Principal, id
 		return store.Certificate{}, fmt.Errorf("%w: a citizen's own certificates", ErrForbidden)
 	}
 	c, err := cs.certificate(ctx, id)
-	if errors.Is(err, store.ErrNotFound) || err == nil && c.Pseudonym != cs.rd.pseudonym(p.Subject) {
+	if errors.Is(err, store.ErrNotFound) || err == nil && !cs.rd.names.named(c.Pseudonym, p.Subject) {
 		return store.Certificate{}, ErrNoCertificate
 	}
 	return c, err

@@ -28,7 +28,11 @@ type certificateEraser struct{ cs *Certificates }
 // safe to call again (Erasure.Resume).
 func (ce certificateEraser) RevokeCitizenCertificates(ctx context.Context, citizen string, erasure uint64) error {
 	cs := ce.cs
-	apps, err := cs.apps.Applications(ctx, cs.rd.pseudonym(citizen), maxErasedApplications)
+	name, err := cs.rd.pseudonym(ctx, citizen)
+	if err != nil {
+		return err
+	}
+	apps, err := cs.apps.Applications(ctx, name, maxErasedApplications)
 	if err != nil {
 		return fmt.Errorf("listing the citizen's certificates: %w", err)
 	}
@@ -65,7 +69,7 @@ func (ce certificateEraser) RevokeCitizenCertificates(ctx context.Context, citiz
 	}
 	// Then nothing in the store names the citizen or states their claims: the applications (which
 	// name the citizen) go, and the certificates keep only their revocation.
-	if err := cs.apps.EraseApplications(ctx, cs.rd.pseudonym(citizen)); err != nil {
+	if err := cs.apps.EraseApplications(ctx, name); err != nil {
 		return fmt.Errorf("erasing the citizen's applications: %w", err)
 	}
 	return nil

@@ -49,7 +49,8 @@ import (
 // MAC over the caller's pseudonym and that seq under the current index key: a cursor of another
 // citizen, or one altered, is refused as invalid; and even a valid one only ever reaches the
 // caller's log. A cursor made before an index key rotation stays valid: it is checked under every
-// index key the hub holds (indexkeys.go).
+// index key the hub holds (indexkeys.go), over the caller's pseudonym under any of them (the
+// seqs of a log moved to a new pseudonym stay the same).
 
 // ErrNoAccess: the caller's log has no entry at that index; the same whether the index does not
 // exist or concerns someone else.
@@ -204,7 +205,7 @@ const maxExport = 100_000
 // whose keyed digest goes on the ledger) and returns ErrForbidden.
 func (c *Citizens) own(ctx context.Context, p auth.Principal, what string) (pseudonym string, err error) {
 	if p.Kind == auth.KindCitizen && p.Subject != "" {
-		return c.rd.pseudonym(p.Subject), nil
+		return c.rd.pseudonym(ctx, p.Subject)
 	}
 	if _, err := c.rd.LogRefusal(ctx, p, "forbidden", []byte(what)); err != nil {
 		return "", err
@@ -224,7 +225,7 @@ func (c *Citizens) Accesses(ctx context.Context, p auth.Principal, first int, af
 	}
 	var before uint64
 	if after != "" {
-		if before, err = c.parseCursor(ps, after); err != nil {
+		if before, err = c.parseCursor(ps, everyPseudonym(c.rd.indexKeys, p.Subject), after); err != nil {
 			return nil, err
 		}
 	}
@@ -409,11 +410,17 @@ func (c *Citizens) Watch(ctx context.Context, p auth.Principal, interval time.Du
 				return
 			case <-tick.C:
 			}
-			now, err := c.log.SubjectLogEnd(ctx, ps)
+			// The caller's pseudonym again: an index key rotation moves the log to a new one
+			// (pseudonyms.go), whose seqs are the same.
+			name, err := c.rd.pseudonym(ctx, p.Subject)
+			if err != nil {
+				continue
+			}
+			now, err := c.log.SubjectLogEnd(ctx, name)
 			if err != nil || now <= end {
 				continue // a failed poll is retried at the next tick
 			}
-			views, err := c.since(ctx, p.Subject, ps, end, now)
+			views, err := c.since(ctx, p.Subject, name, end, now)
 			if err != nil {
 				continue
 			}
@@ -638,14 +645,27 @@ func (c *Citizens) cursor(ps string, seq uint64) string {
 	return base64.RawURLEncoding.EncodeToString(append(b, cursorMAC(c.rd.indexKeys.Current(), ps, seq)...))
 }
 
-// parseCursor decodes a cursor of the citizen with pseudonym ps; anything else is ErrInvalid.
-func (c *Citizens) parseCursor(ps, s string) (uint64, error) {
+// parseCursor decodes a cursor of the citizen with pseudonym ps, or with one of their pseudonyms
+// also (under the other index keys: a cursor made before their log moved to a new pseudonym
+// names the same place, pseudonyms.go); anything else is ErrInvalid.
+func (c *Citizens) parseCursor(ps string, also []string, s string) (uint64, error) {
 	b, err := base64.RawURLEncoding.Strict().DecodeString(s) // one text per cursor
 	if err != nil || len(b) != 1+8+16 || b[0] != 1 {
 		return 0, fmt.Errorf("%w: after is not a cursor of your access log", ErrInvalid)
 	}
 	seq := binary.BigEndian.Uint64(b[1:9])
-	if _, ok := c.rd.indexKeys.Find(func(k []byte) bool { return hmac.Equal(b[9:], cursorMAC(k, ps, seq)) }); seq == 0 || !ok {
+	mine := func(k []byte) bool {
+		if hmac.Equal(b[9:], cursorMAC(k, ps, seq)) {
+			return true
+		}
+		for _, p := range also {
+			if p != ps && hmac.Equal(b[9:], cursorMAC(k, p, seq)) {
+				return true
+			}
+		}
+		return false
+	}
+	if _, ok := c.rd.indexKeys.Find(mine); seq == 0 || !ok {
 		return 0, fmt.Errorf("%w: after is not a cursor of your access log", ErrInvalid)
 	}
 	return seq, nil

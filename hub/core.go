@@ -31,6 +31,8 @@ type core struct {
 	metrics Metrics
 	// hashedDates: new dates are committed as hashes, as before scheme v2 (WithHashedDates).
 	hashedDates bool
+	// names are the citizens' pseudonyms (pseudonyms.go; WithPseudonyms).
+	names *Pseudonyms
 }
 
 func newCore(lg Appender, index SubjectIndex, ring *subject.Ring, indexKey []byte, officials *usecase.Officials, opts []Option) (core, error) {
@@ -44,6 +46,9 @@ func newCore(lg Appender, index SubjectIndex, ring *subject.Ring, indexKey []byt
 	c := core{ledger: lg, index: index, indexKeys: keys, officials: officials, now: time.Now, rand: rand.Reader, metrics: noMetrics{}}
 	for _, o := range opts {
 		o(&c)
+	}
+	if c.names == nil {
+		c.names = NewPseudonyms(keys, nil)
 	}
 	return c, nil
 }
@@ -62,8 +67,10 @@ func (c *core) actor(ctx context.Context, p auth.Principal) (department, role st
 func requestID(ctx context.Context) string { return usecase.RequestID(ctx) }
 
 // pseudonym names a citizen in the private subject index (subject.Pseudonym under the ring's
-// pseudonym key, which a rotation does not change: indexkeys.go).
-func (c *core) pseudonym(citizen string) string { return c.indexKeys.Pseudonym(citizen) }
+// pseudonym key), once what was under their former pseudonyms has moved to it (pseudonyms.go).
+func (c *core) pseudonym(ctx context.Context, citizen string) (string, error) {
+	return c.names.of(ctx, citizen)
+}
 
 // requestDigest is the keyed digest of a request (subject.RequestDigest under the current index
 // key).
@@ -86,7 +93,11 @@ func (c *core) appendEntry(ctx context.Context, e ledger.Entry) (ledger.Receipt,
 // index concerns citizen (durable when it returns nil: the response may go out). raw is the entry's
 // bytes, kept in the log so that reading it back needs no entry bundle (nil: not kept).
 func (c *core) indexSubject(ctx context.Context, citizen string, index uint64, salt, raw []byte) error {
-	_, err := c.index.AppendSubjectLog(ctx, store.LogRef{Pseudonym: c.pseudonym(citizen), Index: index, Salt: salt, Time: c.now(), Entry: raw})
+	name, err := c.pseudonym(ctx, citizen)
+	if err != nil {
+		return fmt.Errorf("indexing entry %d: %w", index, err)
+	}
+	_, err = c.index.AppendSubjectLog(ctx, store.LogRef{Pseudonym: name, Index: index, Salt: salt, Time: c.now(), Entry: raw})
 	if err != nil {
 		return fmt.Errorf("%w: indexing entry %d: %v", ErrUnavailable, index, err)
 	}

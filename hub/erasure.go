@@ -300,7 +300,7 @@ func (er *Erasure) Apply(ctx context.Context, id string) (ErasureResult, error) 
 	// 4 and 5.
 	er.cfg.Integrity.forget(req.Citizen)
 	er.cfg.Reader.keys.forget(req.Citizen)
-	if err := Shred(ctx, er.cfg.Shred, er.cfg.Questions, er.keys.PseudonymKey(), req.Citizen); err != nil {
+	if err := Shred(ctx, er.cfg.Shred, er.cfg.Questions, er.keys, req.Citizen); err != nil {
 		return ErasureResult{}, err
 	}
 	// A read that found the head just before it went may have cached the citizen again.
@@ -457,9 +457,10 @@ func (er *Erasure) MyErasureReceipt(ctx context.Context, p auth.Principal) ([]by
 // Shred deletes everything st holds of the citizen, in the order of step 5 above (the record head
 // first, then the data key, then the rest), each step idempotent. It appends nothing: the caller
 // has the erasure entry on the ledger already (Apply), or is replaying one (ReplayErasures).
-// indexKey is the key pseudonyms are under (subject.Ring.PseudonymKey).
-func Shred(ctx context.Context, st Shredder, questions QuestionScrubber, indexKey []byte, citizen string) error {
-	pseudonym := subject.Pseudonym(indexKey, citizen)
+// keys are the index keys: the citizen's access log, private index and questions are deleted under
+// their pseudonym and under each former one (pseudonyms.go: data not moved yet).
+func Shred(ctx context.Context, st Shredder, questions QuestionScrubber, keys *subject.Ring, citizen string) error {
+	names := pseudonymsOf(keys, citizen)
 	steps := []struct {
 		what string
 		do   func() error
@@ -468,12 +469,24 @@ func Shred(ctx context.Context, st Shredder, questions QuestionScrubber, indexKe
 		{"the data key", func() error { return st.DeleteDataKey(ctx, citizen) }},
 		{"the records", func() error { return st.DeleteRecords(ctx, citizen, dataset.Names()) }},
 		{"pending updates", func() error { return st.DeletePendingOf(ctx, citizen) }},
-		{"the access log and private index", func() error { return st.DeleteSubjectLog(ctx, pseudonym) }},
-		{"questions", func() error {
-			if questions == nil {
-				return nil
+		{"the access log and private index", func() error {
+			for _, p := range names {
+				if err := st.DeleteSubjectLog(ctx, p); err != nil {
+					return err
+				}
 			}
-			return questions.ScrubQuestions(ctx, pseudonym)
+			return nil
+		}},
+		{"questions", func() error {
+			for _, p := range names {
+				if questions == nil {
+					break
+				}
+				if err := questions.ScrubQuestions(ctx, p); err != nil {
+					return err
+				}
+			}
+			return nil
 		}},
 		{"the registration", func() error { return st.DeleteCitizen(ctx, citizen) }},
 	}
@@ -634,7 +647,7 @@ func ReplayErasures(ctx context.Context, cfg ReplayConfig, erased map[string]uin
 		if err := cfg.Tombstones.AddTombstone(ctx, store.Tombstone{Digest: hex.EncodeToString(d), Erasure: ReplayedErasure, Index: erased[string(d)]}); err != nil {
 			return Replayed{}, fmt.Errorf("storing a tombstone: %w", err)
 		}
-		if err := Shred(ctx, cfg.Shred, cfg.Questions, keys.PseudonymKey(), c); err != nil {
+		if err := Shred(ctx, cfg.Shred, cfg.Questions, keys, c); err != nil {
 			return Replayed{}, err
 		}
 	}
@@ -655,7 +668,7 @@ func ReplayErasures(ctx context.Context, cfg ReplayConfig, erased map[string]uin
 		if err := cfg.Tombstones.AddTombstone(ctx, store.Tombstone{Digest: hex.EncodeToString(d), Erasure: ReplayedErasure, Index: at}); err != nil {
 			return Replayed{}, fmt.Errorf("storing a tombstone: %w", err)
 		}
-		if err := Shred(ctx, cfg.Shred, cfg.Questions, keys.PseudonymKey(), r.Citizen); err != nil {
+		if err := Shred(ctx, cfg.Shred, cfg.Questions, keys, r.Citizen); err != nil {
 			return Replayed{}, err
 		}
 		done := r

@@ -19,7 +19,7 @@ func FuzzParseCursor(f *testing.F) {
 	f.Add("ps-a", good[:len(good)-1])
 	f.Add("ps-a", strings.ToUpper(good))
 	f.Fuzz(func(t *testing.T, ps, s string) {
-		seq, err := c.parseCursor(ps, s)
+		seq, err := c.parseCursor(ps, nil, s)
 		if err != nil {
 			if !errors.Is(err, ErrInvalid) {
 				t.Fatalf("parseCursor(%q, %q) = %v, want ErrInvalid", ps, s, err)

@@ -151,5 +151,10 @@ type Option func(*core)
 // WithClock sets the clock entries are stamped with.
 func WithClock(now func() time.Time) Option { return func(c *core) { c.now = now } }
 
+// WithPseudonyms names citizens with ps, shared by the hub's capabilities (pseudonyms.go); without
+// it they are named under the index key ring's pseudonym key, and a ring whose pseudonyms are being
+// re-keyed fails every request that names a citizen.
+func WithPseudonyms(ps *Pseudonyms) Option { return func(c *core) { c.names = ps } }
+
 // WithRand sets the source of salts, blindings and keys (tests only; the default is crypto/rand).
 func WithRand(r io.Reader) Option { return func(c *core) { c.rand = r } }

@@ -207,7 +207,11 @@ func (f *fixture) last(t *testing.T) (ledger.Entry, uint64) {
 // page, that it is in the page's subject tree by the indexed path).
 func (f *fixture) checkIndexed(t *testing.T, citizen string, index uint64) {
 	t.Helper()
-	ref, err := f.env.Store.SubjectRef(t.Context(), f.reader.pseudonym(citizen), index)
+	name, err := f.reader.pseudonym(t.Context(), citizen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := f.env.Store.SubjectRef(t.Context(), name, index)
 	if err != nil {
 		t.Fatalf("entry %d is not in the subject index of %s: %v", index, citizen, err)
 	}
@@ -227,7 +231,7 @@ func (f *fixture) checkIndexed(t *testing.T, citizen string, index uint64) {
 	} else if !slices.ContainsFunc(e.Subjects, func(s []byte) bool { return string(s) == string(want) }) {
 		t.Fatalf("entry %d carries subjects %x, none is %s's commitment under the indexed salt", index, e.Subjects, citizen)
 	}
-	page, err := f.env.Store.SubjectLog(t.Context(), f.reader.pseudonym(citizen), 0, 100)
+	page, err := f.env.Store.SubjectLog(t.Context(), name, 0, 100)
 	if err != nil {
 		t.Fatalf("SubjectLog = %v", err)
 	}

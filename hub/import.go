@@ -168,7 +168,11 @@ func (u *Updater) importOne(ctx context.Context, policyVersion uint64, c NewCiti
 		next := u.integ.newHead(c.ID, head, ds.Name, r.Index)
 		head = &next
 		recs = append(recs, u.integ.sealRecord(rec))
-		refs = append(refs, store.LogRef{Pseudonym: u.pseudonym(c.ID), Index: r.Index, Salt: salt, Time: u.now(), Entry: entryBytes(entry, r)})
+		name, err := u.pseudonym(ctx, c.ID)
+		if err != nil {
+			return nil, nil, nil, nil, err
+		}
+		refs = append(refs, store.LogRef{Pseudonym: name, Index: r.Index, Salt: salt, Time: u.now(), Entry: entryBytes(entry, r)})
 	}
 	return recs, head, wrapped, refs, nil
 }

@@ -23,11 +23,11 @@ import (
 //     under any key held, and a receipt opens under the key its tombstone was found under;
 //     replaying erasures from the ledger matches the digests under every key.
 //   - Pseudonyms (the private subject index, each citizen's access log, their questions,
-//     applications and certificates): not rotated. They are the addresses of stored data (a
-//     citizen's log is a chain of documents named by the pseudonym), so they stay under the
-//     ring's pseudonym key, the oldest index key, which the ring keeps for as long as it lives.
-//     Re-keying them would move every citizen's log; it is not done, and the pseudonym key can
-//     therefore never be retired.
+//     applications and certificates): under the ring's pseudonym key, which the store names
+//     (the oldest key until a rotation re-keys them). They are the addresses of stored data (a
+//     citizen's log is a chain of documents named by the pseudonym), so a re-keying moves each
+//     citizen's data from their former pseudonyms to the new one, on first use and in the
+//     background (pseudonyms.go).
 //
 // A hub that meets a MAC or cursor under a key it does not hold reads the key files again (at
 // most once a second, subject.Ring.Refresh) before it decides: another instance sharing the key

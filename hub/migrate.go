@@ -61,7 +61,7 @@ func (u *Updater) MigrateIntegrity(ctx context.Context, src EntrySource, st Migr
 			rep.Problems = append(rep.Problems, AuditProblem{Citizen: rec.Citizen, Dataset: rec.Dataset, Version: rec.Version,
 				Reason: fmt.Sprintf(format, args...)})
 		}
-		if reason := in.vouch(ctx, lg, st, u.indexKeys.PseudonymKey(), rec); reason != "" {
+		if reason := in.vouch(ctx, lg, st, u.indexKeys, rec); reason != "" {
 			problem("%s", reason)
 			return nil
 		}
@@ -117,7 +117,7 @@ func (u *Updater) MigrateIntegrity(ctx context.Context, src EntrySource, st Migr
 
 // vouch checks one record against the ledger for the migration: "" if the ledger vouches for it,
 // or why not.
-func (in *Integrity) vouch(ctx context.Context, lg *bundleCache, st AuditStore, indexKey []byte, rec store.Record) string {
+func (in *Integrity) vouch(ctx context.Context, lg *bundleCache, st AuditStore, keys *subject.Ring, rec store.Record) string {
 	if in.isSuperseded(rec.Version) {
 		return "a later update of this record is on the ledger (rolled back)"
 	}
@@ -135,7 +135,7 @@ func (in *Integrity) vouch(ctx context.Context, lg *bundleCache, st AuditStore, 
 	if !bytes.Equal(e.Record, recordDigest(rec)) {
 		return "the record's digest differs from the entry's"
 	}
-	ref, err := st.SubjectRef(ctx, subject.Pseudonym(indexKey, rec.Citizen), rec.Version)
+	ref, err := findSubjectRef(ctx, st, keys, rec.Citizen, rec.Version)
 	if err != nil {
 		return fmt.Sprintf("the private index has no reference to the entry: %v", err)
 	}

@@ -237,7 +237,10 @@ func (qs *Questions) Ask(ctx context.Context, p auth.Principal, index uint64, me
 	if err := checkText("message", message); err != nil {
 		return Question{}, err
 	}
-	pseudonym := qs.pseudonym(p.Subject)
+	pseudonym, err := qs.pseudonym(ctx, p.Subject)
+	if err != nil {
+		return Question{}, err
+	}
 	if _, err := qs.refs.SubjectRef(ctx, pseudonym, index); errors.Is(err, store.ErrNotFound) {
 		return Question{}, fmt.Errorf("%w: %d", ErrNoEntry, index)
 	} else if err != nil {
@@ -359,7 +362,11 @@ func (qs *Questions) Mine(ctx context.Context, p auth.Principal) ([]Question, er
 	if p.Kind != auth.KindCitizen || p.Subject == "" {
 		return nil, fmt.Errorf("%w: for citizens", ErrForbidden)
 	}
-	list, err := qs.store.Questions(ctx, store.QuestionQueueCitizen(qs.pseudonym(p.Subject)), store.MaxQuestions)
+	name, err := qs.pseudonym(ctx, p.Subject)
+	if err != nil {
+		return nil, err
+	}
+	list, err := qs.store.Questions(ctx, store.QuestionQueueCitizen(name), store.MaxQuestions)
 	if err != nil {
 		return nil, fmt.Errorf("%w: reading questions: %v", ErrUnavailable, err)
 	}

@@ -121,7 +121,11 @@ func (s *Sealed) Disclosure(ctx context.Context, p auth.Principal, index uint64)
 		}
 		return nil, fmt.Errorf("%w: mySealedDisclosure is for the citizen themselves", ErrForbidden)
 	}
-	ref, err := s.log.SubjectRef(ctx, s.rd.pseudonym(p.Subject), index)
+	name, err := s.rd.pseudonym(ctx, p.Subject)
+	if err != nil {
+		return nil, err
+	}
+	ref, err := s.log.SubjectRef(ctx, name, index)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrNoAccess
 	}

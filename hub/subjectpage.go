@@ -47,7 +47,11 @@ func (c *core) appendForPage(ctx context.Context, e ledger.Entry, citizens []str
 		for j := range path {
 			hashes[j] = path[j][:]
 		}
-		refs[i] = store.LogRef{Pseudonym: c.pseudonym(id), Index: r.Index, Salt: salts[i], Time: now,
+		name, err := c.pseudonym(ctx, id)
+		if err != nil {
+			return r, fmt.Errorf("indexing entry %d: %w", r.Index, err)
+		}
+		refs[i] = store.LogRef{Pseudonym: name, Index: r.Index, Salt: salts[i], Time: now,
 			Page: &store.PagePath{Position: pos, Hashes: hashes}, Entry: raw}
 	}
 	if _, err := c.index.AppendSubjectLogs(ctx, refs); err != nil {

@@ -181,6 +181,12 @@ type LogRef struct {
 	Entry []byte
 }
 
+// PseudonymMove names one citizen's move from their pseudonym under a former index key to their
+// pseudonym under the current one (an index key rotation re-keys the pseudonyms).
+type PseudonymMove struct {
+	From, To string
+}
+
 // MaxPagePath is the most hashes a PagePath holds: a page of up to 2^7 = 128 subjects (list pages
 // hold at most 100).
 const MaxPagePath = 7

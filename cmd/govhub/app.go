@@ -325,6 +325,10 @@ type app struct {
 	fileKeys fileKeyRotation
 	// indexRotation: the index key rotation and its background re-MAC (rotate_index.go).
 	indexRotation indexKeyRotation
+	// pseudonyms names citizens, and rekey is their background move after an index key
+	// rotation (rekey.go).
+	pseudonyms *hub.Pseudonyms
+	rekey      rekeyState
 }
 
 // openApp opens everything a serving hub needs, checks the ledger against its latest checkpoint,
@@ -483,6 +487,10 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 	a.rewrapInBackground(life, false) // a rotation whose re-wrap did not finish before a stop
 	a.remacInBackground(life, false)  // an index key rotation whose re-MAC did not finish before a stop
 	go a.followKeyFiles(life)         // credential and officials keys rotated by another instance
+	if a.pseudonyms != nil {
+		a.rekeyInBackground(life)      // an index key rotation whose pseudonym move did not finish before a stop
+		go a.followPseudonymKeys(life) // the pseudonym key another instance rotated in
+	}
 	if err := a.openSealed(life, engine); err != nil {
 		return nil, err
 	}
@@ -660,14 +668,19 @@ func (a *app) openUseCases(engine *policy.Engine) error {
 	if err != nil {
 		return err
 	}
+	var names []hub.Option
+	if k.indexRing != nil {
+		a.pseudonyms = hub.NewPseudonyms(k.indexRing, st)
+		names = append(names, hub.WithPseudonyms(a.pseudonyms))
+	}
 	a.reader, err = hub.NewReader(hub.ReaderConfig{Records: st, Lister: st, Keys: st, Master: k.master, Index: st,
 		Ledger: a.readLedger(), Policy: engine, IndexKey: k.index, IndexKeys: k.indexRing, Officials: a.officials, Integrity: a.integrity, DataKeyCache: defaultDataKeyCache,
-		Sealer: sealer}, hub.WithMetrics(a.metrics))
+		Sealer: sealer}, append(names, hub.WithMetrics(a.metrics))...)
 	if err != nil {
 		return err
 	}
 	a.updater, err = hub.NewUpdater(hub.UpdaterConfig{Records: st, Keys: st, Master: k.master, Pending: st, Index: st,
-		Ledger: a.ledger(), Leaves: a.log.Reader(), Policy: engine, IndexKey: k.index, IndexKeys: k.indexRing, Officials: a.officials, Integrity: a.integrity})
+		Ledger: a.ledger(), Leaves: a.log.Reader(), Policy: engine, IndexKey: k.index, IndexKeys: k.indexRing, Officials: a.officials, Integrity: a.integrity}, names...)
 	if err != nil {
 		return err
 	}
@@ -675,7 +688,7 @@ func (a *app) openUseCases(engine *policy.Engine) error {
 		return err
 	}
 	if a.questions, err = hub.NewQuestions(hub.QuestionsConfig{Questions: st, Refs: st, Entries: a.log.Reader(), Index: st, Ledger: a.ledger(),
-		Policy: engine, IndexKey: k.index, IndexKeys: k.indexRing, Officials: a.officials, Deadline: a.cfg.QuestionDeadline, Keys: st, Master: k.master}); err != nil {
+		Policy: engine, IndexKey: k.index, IndexKeys: k.indexRing, Officials: a.officials, Deadline: a.cfg.QuestionDeadline, Keys: st, Master: k.master}, names...); err != nil {
 		return err
 	}
 	if a.rotation, err = hub.NewKeyRotation(hub.KeyRotationConfig{Ledger: a.ledger(), Keys: st, Master: k.master, Persist: k.master.persist,

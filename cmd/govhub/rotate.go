@@ -243,7 +243,15 @@ type keysStatus struct {
 	Remacing   bool              `json:"remacing"`
 	Remac      hub.RemacProgress `json:"remac"`
 	RemacError string            `json:"remacError,omitempty"`
-	Rotation   *hub.Rotation     `json:"rotation,omitempty"` // POST /admin/keys/rotate: what it did
+	// Pseudonym names the index key citizens are named under, FormerPseudonyms how many keys they
+	// were named under before whose data is still moving; Rekeying and Rekey are that move
+	// (rekey.go).
+	Pseudonym        string                `json:"pseudonym,omitempty"`
+	FormerPseudonyms int                   `json:"formerPseudonyms,omitempty"`
+	Rekeying         bool                  `json:"rekeying"`
+	Rekey            hub.PseudonymProgress `json:"rekey"`
+	RekeyError       string                `json:"rekeyError,omitempty"`
+	Rotation         *hub.Rotation         `json:"rotation,omitempty"` // POST /admin/keys/rotate: what it did
 }
 
 func (a *app) keysStatus() keysStatus {
@@ -260,7 +268,10 @@ func (a *app) keysStatus() keysStatus {
 	}
 	if r := a.keys.indexRing; r != nil {
 		st.Index, st.IndexKeys = subject.KeyID(r.Current()), len(r.Keys())
+		pk, former := r.PseudonymKeys()
+		st.Pseudonym, st.FormerPseudonyms = subject.KeyID(pk), len(former)
 	}
+	st.Rekeying, st.Rekey, st.RekeyError = a.rekey.snapshot()
 	st.Remacing, st.Remac, st.RemacError = a.indexRotation.snapshot()
 	return st
 }
@@ -346,8 +357,11 @@ Rotates a key of the running hub without stopping it; the rotation goes on the l
   index   the index key (record MACs, request digests, cursors, erasure digests): keys/index.key
           is replaced and the old key kept in keys/index.previous.json; everything new is keyed
           by the new key, everything earlier still checks under its own, and the records are
-          MAC'd again under the new key in the background (--wait follows it). Citizens'
-          pseudonyms stay under the oldest index key, which is therefore never dropped.
+          MAC'd again under the new key in the background. Citizens' pseudonyms (which name
+          their access logs, questions and applications in the store) move to the new key:
+          each citizen's on first use, all of them in the background, then once more after
+          15 s for what other instances wrote before they learnt of the key; afterwards
+          nothing in the store is named under the old key (--wait follows both).
   log     the ledger's note key, rotated as a new log origin in the same tree: the rotation
           entry ends the old origin's log in a final checkpoint (witnessed), the new key signs
           from the next entry on, a link entry naming that checkpoint's root, under the origin
@@ -610,19 +624,33 @@ func waitRemac(ctx context.Context, c *hubClient, st keysStatus, wait bool, stdo
 			if st.RemacError != "" {
 				return fmt.Errorf("MACing the records again stopped: %s", st.RemacError)
 			}
-			fmt.Fprintf(stdout, "re-MAC'd: %d heads and records MAC'd again, %d already under the new key, %d changed meanwhile, %d refused (altered)\n",
-				st.Remac.Remaced, st.Remac.Current, st.Remac.Gone, st.Remac.Refused)
 			if st.Remac.Refused > 0 {
 				return fmt.Errorf("%d heads or records match under no index key: they were left as they are, and reads refuse them", st.Remac.Refused)
 			}
-			return nil
+			if !st.Rekeying {
+				if st.RekeyError != "" {
+					return fmt.Errorf("moving the citizens' access logs to their new pseudonyms stopped: %s", st.RekeyError)
+				}
+				fmt.Fprintf(stdout, "re-MAC'd: %d heads and records MAC'd again, %d already under the new key, %d changed meanwhile, %d refused (altered)\n",
+					st.Remac.Remaced, st.Remac.Current, st.Remac.Gone, st.Remac.Refused)
+				fmt.Fprintf(stdout, "pseudonyms: every citizen is named under key %s; %d former keys still moving\n", short(st.Pseudonym), st.FormerPseudonyms)
+				return nil
+			}
 		}
-		fmt.Fprintf(stderr, "re-MACing: %d heads and records done…\n", st.Remac.Seen)
+		switch {
+		case st.Remacing:
+			fmt.Fprintf(stderr, "re-MACing: %d heads and records done…\n", st.Remac.Seen)
+		case st.Rekey.Final:
+			fmt.Fprintf(stderr, "moving access logs to the new pseudonyms, final round: %d citizens done…\n", st.Rekey.Citizens)
+		default:
+			fmt.Fprintf(stderr, "moving access logs to the new pseudonyms: %d citizens done…\n", st.Rekey.Citizens)
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(500 * time.Millisecond):
 		}
+		st = keysStatus{} // omitted (empty) fields must not keep the last poll's values
 		if err := c.do(ctx, http.MethodGet, keysPath, nil, &st); err != nil {
 			return err
 		}

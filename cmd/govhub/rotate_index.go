@@ -15,11 +15,11 @@ package main
 // keys/index.remaced with the current key's id, so that a restart does not scan again, and a
 // restart before that resumes it.
 //
-// Pseudonyms are never re-keyed: they stay under the oldest index key (the ring's pseudonym key),
-// which is why no key is ever dropped from index.previous.json. A hub refuses to start if the
-// pseudonym key it finds is not the one the store was written with (meta document
-// indexPseudonymMeta): an index.previous.json lost or not restored would otherwise hide every
-// citizen's access log.
+// The rotation also re-keys the citizens' pseudonyms (rekey.go): the new key becomes the pseudonym
+// key the store's meta document indexPseudonymMeta names, and their data moves to it. A hub
+// refuses to start if its key files lack a pseudonym key the document names: an
+// index.previous.json lost or not restored would otherwise hide citizens' access logs. No key is
+// dropped from index.previous.json (cursors, tombstones and receipts made under it still check).
 //
 // Hubs sharing a database and a copy of the key files read them again every fileKeysRecheck, and
 // at once (at most once a second) when they meet a MAC or cursor under none of the keys they hold.
@@ -134,29 +134,47 @@ type metaStore interface {
 	PutMeta(ctx context.Context, key string, v any) error
 }
 
-// checkPseudonymKeyOf checks that ring's pseudonym key is the one st's citizens are named under
-// (keys from dir); record: name it on a store that names none yet. The offline tools check
-// without recording (a store that names none predates the check, or is new).
+// pseudonymMeta is the meta document indexPseudonymMeta: the index key the store's citizens are
+// named under (subject.KeyID), and the keys they were named under before whose data may not have
+// moved yet (rekey.go).
+type pseudonymMeta struct {
+	ID     string   `bson:"id"`
+	Former []string `bson:"former,omitempty"`
+}
+
+// checkPseudonymKeyOf takes up into ring the pseudonym keys st's citizens are named under (keys
+// from dir), refusing if ring lacks one; record: name ring's on a store that names none yet. The
+// offline tools check without recording (a store that names none predates the check, or is new).
 func checkPseudonymKeyOf(ctx context.Context, st metaStore, ring *subject.Ring, dir string, record bool) error {
-	want := subject.KeyID(ring.PseudonymKey())
-	var doc struct {
-		ID string `bson:"id"`
-	}
+	cur, _ := ring.PseudonymKeys()
+	var doc pseudonymMeta
 	switch err := st.Meta(ctx, indexPseudonymMeta, &doc); {
 	case errors.Is(err, store.ErrNotFound):
 		if !record {
 			return nil
 		}
-		doc.ID = want
+		doc.ID = subject.KeyID(cur)
 		return st.PutMeta(ctx, indexPseudonymMeta, doc)
 	case err != nil:
 		return fmt.Errorf("reading the pseudonym key's id: %w", err)
-	case doc.ID != want:
-		return fmt.Errorf("the store's citizens are named under index key %s, but the oldest index key of %s is %s: "+
-			"keys/%s is missing or not this store's (restore it with the other key files: govhub keys restore)",
-			short(doc.ID), dir, short(want), previousIndexKeysFile)
+	}
+	if err := ring.SetPseudonymKeys(doc.ID, doc.Former); err != nil {
+		return fmt.Errorf("the store's citizens are named under index key %s (formerly %s), but the index keys of %s lack one: "+
+			"keys/index.key or keys/%s is missing or not this store's (restore them with the other key files: govhub keys restore): %w",
+			short(doc.ID), shortAll(doc.Former), dir, previousIndexKeysFile, err)
 	}
 	return nil
+}
+
+func shortAll(ids []string) string {
+	if len(ids) == 0 {
+		return "none"
+	}
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = short(id)
+	}
+	return strings.Join(out, ", ")
 }
 
 func short(id string) string { return id[:min(len(id), 16)] }
@@ -205,6 +223,11 @@ func (a *app) rotateIndexKey(ctx context.Context, p auth.Principal) (hub.Rotatio
 	}
 	if _, err := reloadIndexKeys(dir, a.keys.indexRing); err != nil {
 		return hub.Rotation{}, fmt.Errorf("taking up the new index key: %w", err)
+	}
+	if a.pseudonyms != nil {
+		if err := a.rekeyPseudonyms(ctx, a.life, id); err != nil {
+			return hub.Rotation{}, fmt.Errorf("the index key is rotated (entry %d), but the citizens' pseudonyms stay under the former key; rotate again: %w", index, err)
+		}
 	}
 	return hub.Rotation{Key: "index", KeyID: id, Index: index}, nil
 }

@@ -26,8 +26,14 @@ import (
 // it stays erased and their receipt still opens, every receipt from before verifies, every record
 // is MAC'd under the new key (a second re-MAC finds nothing to do), a restarted hub reads
 // everything, and govhub ledger verify (records audit included) passes.
+//
+// The citizens' pseudonyms move to the new key: afterwards nothing in the store is under any
+// citizen's former pseudonym (a leaked old index key finds no access log), and the store's
+// pseudonym key document names the new key alone.
 func TestIndexKeyRotationUnderLoad(t *testing.T) {
 	const n = 30
+	defer func(g time.Duration) { pseudonymGrace = g }(pseudonymGrace)
+	pseudonymGrace = 300 * time.Millisecond
 	h := startHub(t, n)
 	ids := h.citizensWith(n, "tax")
 	if len(ids) < 6 {
@@ -138,16 +144,34 @@ func TestIndexKeyRotationUnderLoad(t *testing.T) {
 	if f := failures.Load(); f > 0 {
 		t.Fatalf("%d of %d requests failed during the rotation; first: %v", f, requests.Load(), firstFailure.Load())
 	}
-	if !strings.Contains(out.String(), "index key rotated: new key ") || !strings.Contains(out.String(), "re-MAC'd: ") {
+	if !strings.Contains(out.String(), "index key rotated: new key ") || !strings.Contains(out.String(), "re-MAC'd: ") ||
+		!strings.Contains(out.String(), "0 former keys still moving") {
 		t.Errorf("keys rotate printed:\n%s", out.String())
 	}
 
-	// The new key is current and on disk, the old one kept (0600), still the pseudonym key.
+	// The new key is current and on disk, the old one kept (0600); the new key is the pseudonym
+	// key, the old one's data all moved.
 	ring := h.app.keys.indexRing
 	cur := ring.Current()
-	if bytes.Equal(cur, before) || len(ring.Keys()) != 2 || !bytes.Equal(ring.PseudonymKey(), before) {
-		t.Fatalf("after the rotation the ring holds %d keys, current changed %v, pseudonym key the old one %v",
-			len(ring.Keys()), !bytes.Equal(cur, before), bytes.Equal(ring.PseudonymKey(), before))
+	pk, former := ring.PseudonymKeys()
+	if bytes.Equal(cur, before) || len(ring.Keys()) != 2 || !bytes.Equal(pk, cur) || len(former) != 0 {
+		t.Fatalf("after the rotation the ring holds %d keys, current changed %v, pseudonym key the new one %v, %d former",
+			len(ring.Keys()), !bytes.Equal(cur, before), bytes.Equal(pk, cur), len(former))
+	}
+	if doc, err := h.app.readPseudonymMeta(t.Context()); err != nil || doc.ID != subject.KeyID(cur) || len(doc.Former) != 0 {
+		t.Errorf("the store's pseudonym key document = %+v, %v; want the new key alone", doc, err)
+	}
+	// A leaked old index key finds nothing of any citizen: no access log, question queue or
+	// application list, no private index reference.
+	var old []string
+	for _, id := range append(ids, watched, gone) {
+		old = append(old, subject.Pseudonym(before, id))
+	}
+	if under, err := h.app.storage.store.PseudonymsUnder(t.Context(), old); err != nil || len(under) != 0 {
+		t.Errorf("after the move, %d citizens still have data under their old pseudonym (%v)", len(under), err)
+	}
+	if _, err := h.app.storage.store.SubjectRef(t.Context(), subject.Pseudonym(before, watched), oldIndex); err == nil {
+		t.Errorf("the watched citizen's private index reference to entry %d is still under the old pseudonym", oldIndex)
 	}
 	for _, f := range []string{"index.key", previousIndexKeysFile, indexRemacMarker} {
 		fi, err := os.Stat(filepath.Join(h.dir, "keys", f))
@@ -251,8 +275,8 @@ func TestIndexKeyRotationUnderLoad(t *testing.T) {
 		"--share", share("li"), "--share", share("zhao")}, &rout, &rout); err != nil {
 		t.Fatalf("keys restore = %v\n%s", err, rout.String())
 	}
-	if got, err := readIndexRing(restored); err != nil || len(got.Keys()) != 2 || !bytes.Equal(got.Current(), cur) || !bytes.Equal(got.PseudonymKey(), before) {
-		t.Errorf("the restored index keys: %v, %v; want the new key, then the old one as pseudonym key", got, err)
+	if got, err := readIndexRing(restored); err != nil || len(got.Keys()) != 2 || !bytes.Equal(got.Current(), cur) || !bytes.Equal(got.Keys()[1], before) {
+		t.Errorf("the restored index keys: %v, %v; want the new key, then the old one", got, err)
 	}
 
 	// govhub ledger verify, with the records audit, passes on the closed hub (the erasure made
@@ -337,9 +361,9 @@ func TestRotatedIndexKeyFilesAreFollowed(t *testing.T) {
 	if len(res.Errors) > 0 || get(res.Data, "citizen", "tax", "annualIncome", "value") == nil {
 		t.Fatalf("reading a record MAC'd under the other instance's new key: %+v", res.Errors)
 	}
-	if ring := h.app.keys.indexRing; !bytes.Equal(ring.Current(), newKey) || !bytes.Equal(ring.PseudonymKey(), oldKey) {
+	if ring := h.app.keys.indexRing; !bytes.Equal(ring.Current(), newKey) || !bytes.Equal(pseudonymKeyOf(ring), oldKey) {
 		t.Errorf("after meeting the new key the ring's current key is the new one %v, pseudonym key the old one %v",
-			bytes.Equal(ring.Current(), newKey), bytes.Equal(ring.PseudonymKey(), oldKey))
+			bytes.Equal(ring.Current(), newKey), bytes.Equal(pseudonymKeyOf(ring), oldKey))
 	}
 	if h.app.integrity.Alerts() != 0 {
 		t.Errorf("%d integrity alerts", h.app.integrity.Alerts())
@@ -370,7 +394,7 @@ func TestIndexRingAfterAnInterruptedRotation(t *testing.T) {
 		}
 	}
 	r, err := indexRingOf(dir, cur)
-	if err != nil || len(r.Keys()) != 2 || !bytes.Equal(r.Current(), cur) || !bytes.Equal(r.PseudonymKey(), old) {
+	if err != nil || len(r.Keys()) != 2 || !bytes.Equal(r.Current(), cur) || !bytes.Equal(pseudonymKeyOf(r), old) {
 		t.Fatalf("indexRingOf = %v, %v; want the current key, then the old one as pseudonym key", r, err)
 	}
 }
@@ -425,15 +449,28 @@ func TestErasureSurvivesRestoreAcrossIndexKeyRotation(t *testing.T) {
 }
 
 // Two rotations in a row: the re-MAC started by the first goes again for the second, and every
-// record ends under the newest key, with the ring holding all three keys and the oldest as the
-// pseudonym key.
+// record ends under the newest key, with the ring holding all three keys; the citizens' pseudonyms
+// end under the newest key, nothing left under either earlier one, and each citizen's log still
+// holds the access from before.
 func TestIndexKeyRotatedTwice(t *testing.T) {
+	defer func(g time.Duration) { pseudonymGrace = g }(pseudonymGrace)
+	pseudonymGrace = 200 * time.Millisecond
 	h := startHub(t, 8)
-	first := h.app.keys.indexRing.Current()
+	ids := h.citizensWith(8, "tax")
+	before := map[string]uint64{}
+	for _, id := range ids {
+		res := h.query(h.token(taxClerk), taxQuery, map[string]any{"id": id})
+		if len(res.Errors) > 0 {
+			t.Fatalf("reading %s: %+v", id, res.Errors)
+		}
+		before[id] = receiptIndex(res)
+	}
+	keys := [][]byte{h.app.keys.indexRing.Current()}
 	for range 2 {
 		if _, err := h.app.rotateIndexKey(t.Context(), operator); err != nil {
 			t.Fatalf("rotateIndexKey = %v", err)
 		}
+		keys = append(keys, h.app.keys.indexRing.Current())
 		h.app.remacInBackground(t.Context(), true)
 	}
 	ring := h.app.keys.indexRing
@@ -449,15 +486,36 @@ func TestIndexKeyRotatedTwice(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if len(ring.Keys()) != 3 || !bytes.Equal(ring.PseudonymKey(), first) {
-		t.Errorf("after two rotations the ring holds %d keys, the pseudonym key the first one %v", len(ring.Keys()), bytes.Equal(ring.PseudonymKey(), first))
+	waitRekeyed(t, h)
+	if pk, former := ring.PseudonymKeys(); len(ring.Keys()) != 3 || !bytes.Equal(pk, keys[2]) || len(former) != 0 {
+		t.Errorf("after two rotations the ring holds %d keys, the pseudonym key the newest %v, %d former", len(ring.Keys()), bytes.Equal(pk, keys[2]), len(former))
 	}
 	if pr, err := h.app.integrity.RemacRecords(t.Context(), h.app.storage.store, nil); err != nil || pr.Current != pr.Seen || pr.Seen == 0 {
 		t.Errorf("after two rotations a re-MAC = %+v, %v; want every head and record under the newest key", pr, err)
 	}
-	for _, id := range h.citizensWith(8, "tax") {
+	var old []string
+	for _, id := range ids {
+		old = append(old, subject.Pseudonym(keys[0], id), subject.Pseudonym(keys[1], id))
+	}
+	if under, err := h.app.storage.store.PseudonymsUnder(t.Context(), old); err != nil || len(under) != 0 {
+		t.Errorf("after two rotations, %d pseudonyms under the earlier keys still hold data (%v)", len(under), err)
+	}
+	for _, id := range ids {
 		if res := h.query(h.token(taxClerk), taxQuery, map[string]any{"id": id}); len(res.Errors) > 0 {
 			t.Errorf("reading %s after two rotations: %+v", id, res.Errors)
 		}
+		found := false
+		for _, a := range h.accesses(h.token(citizenP(id)), 10) {
+			found = found || idx(get(a, "index")) == before[id]
+		}
+		if !found {
+			t.Errorf("%s's log after two rotations lacks the access at %d from before them", id, before[id])
+		}
 	}
+}
+
+// pseudonymKeyOf is ring's pseudonym key.
+func pseudonymKeyOf(ring *subject.Ring) []byte {
+	k, _ := ring.PseudonymKeys()
+	return k
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/govhub/govhub/demo"
 	"github.com/govhub/govhub/ledger"
+	"github.com/govhub/govhub/ledger/witness"
 )
 
 // swappable is an httptest handler an operator "restarts" with another configuration, at the
@@ -99,7 +100,10 @@ func TestLogKeyRotationUnderLoad(t *testing.T) {
 	if err != nil || nv.Name() != "govhub.test/ledger/2" {
 		t.Fatalf("--prepare printed %q (%v), want a verifier key of origin govhub.test/ledger/2", out.String(), err)
 	}
-	wh.restart(firstKey, newKey) // the witness operators add the new key and restart
+	// The witness operators add the new key: the first restarts, the second adds it while it
+	// serves (its --log-keys file).
+	wh.restartOne(0, firstKey, newKey)
+	wh.add(1, newKey)
 
 	// Load: 4 clients reading and updating tax values of random citizens.
 	load := startTaxLoad(h, tax, ids, 91000000)
@@ -275,6 +279,10 @@ type witnessedHub struct {
 	keys      []string         // the witnesses' cosignature keys
 	verifiers []ledger.Witness // the same, parsed
 	restart   func(logKeys ...string)
+	// restartOne restarts witness i only; add has it follow more logs while it serves (govhub
+	// witness --log-keys).
+	restartOne func(i int, logKeys ...string)
+	add        func(i int, logKeys ...string)
 }
 
 // startHubWithWitnessesToRestart starts a hub with the named witnesses, seeded with citizens.
@@ -291,6 +299,7 @@ func startHubWithWitnessesToRestart(t *testing.T, citizens int, names ...string)
 	type wit struct {
 		keyFile, state string
 		srv            *swappable
+		cur            *atomic.Pointer[witness.Server]
 	}
 	var wits []wit
 	start := func(w wit, logKeys ...string) {
@@ -299,9 +308,10 @@ func startHubWithWitnessesToRestart(t *testing.T, citizens int, names ...string)
 			t.Fatal(err)
 		}
 		w.srv.set(srv)
+		w.cur.Store(srv)
 	}
 	for _, name := range names {
-		w := wit{keyFile: filepath.Join(dir, name+".key"), state: filepath.Join(dir, name+"-state"), srv: &swappable{}}
+		w := wit{keyFile: filepath.Join(dir, name+".key"), state: filepath.Join(dir, name+"-state"), srv: &swappable{}, cur: &atomic.Pointer[witness.Server]{}}
 		var out bytes.Buffer
 		if err := run(t.Context(), []string{"keygen", "--name", name, "--out", w.keyFile}, &out, &out); err != nil {
 			t.Fatalf("keygen: %v", err)
@@ -321,6 +331,12 @@ func startHubWithWitnessesToRestart(t *testing.T, citizens int, names ...string)
 	wh.restart = func(logKeys ...string) {
 		for _, w := range wits {
 			start(w, logKeys...)
+		}
+	}
+	wh.restartOne = func(i int, logKeys ...string) { start(wits[i], logKeys...) }
+	wh.add = func(i int, logKeys ...string) {
+		if _, err := addLogKeys(wits[i].cur.Load(), logKeys, nil); err != nil {
+			t.Fatal(err)
 		}
 	}
 	cfg.WitnessQuorum = len(names)

@@ -7,12 +7,15 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
@@ -202,3 +205,96 @@ func TestWitnessDataDir(t *testing.T) {
 		t.Errorf("--data-dir and --state-dir naming different directories = %v, want a usage error", err)
 	}
 }
+
+// A witness with a --log-keys file follows a key added to the file while it serves (a log's new
+// origin after a key rotation), without a restart; a file it cannot use changes nothing.
+func TestWitnessFollowsLogKeysFile(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "w.key")
+	var out, errOut bytes.Buffer
+	if err := run(t.Context(), []string{"keygen", "--name", "w.example", "--out", keyFile}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	lk1, _, err := keys.Note(filepath.Join(dir, "log.key"), "govhub.test/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lk2, _, err := keys.Note(filepath.Join(dir, "log-2.key"), "govhub.test/log/2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "log-keys")
+	if err := os.WriteFile(file, []byte("# the hub's log keys\n"+lk1.VerifierKey+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The command takes the file alone.
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := run(ctx, []string{"witness", "--key", keyFile, "--log-keys", file, "--addr", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "cli")}, &out, &errOut); err != nil {
+		t.Fatalf("witness --log-keys: %v %s", err, errOut.String())
+	}
+
+	keys1, err := readLogKeysFile(file)
+	if err != nil || len(keys1) != 1 {
+		t.Fatalf("readLogKeysFile = %v, %v", keys1, err)
+	}
+	srv, _, err := newWitness(keyFile, keys1, filepath.Join(dir, "state"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged bytes.Buffer
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logged.Write(p)
+	}), nil))
+	go followLogKeysFile(t.Context(), srv, file, 10*time.Millisecond, logger)
+	followed := func(vkey string) bool { // adding a followed log adds nothing
+		logs, err := witnessLogs([]string{vkey})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := srv.AddLogs(logs...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n == 0
+	}
+	// A file with a line that is not a key: logged, nothing changes.
+	if err := os.WriteFile(file, []byte(lk1.VerifierKey+"\nnot a key\n"+lk2.VerifierKey+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		seen := strings.Contains(logged.String(), "reading the log keys file")
+		mu.Unlock()
+		if seen {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a bad log keys file was not logged within 2 s")
+		}
+	}
+	if err := os.WriteFile(file, []byte(lk1.VerifierKey+"\n"+lk2.VerifierKey+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		seen := strings.Contains(logged.String(), "witness follows new logs")
+		mu.Unlock()
+		if seen {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the key added to the file was not taken up within 2 s")
+		}
+	}
+	if !followed(lk2.VerifierKey) {
+		t.Error("the witness does not follow the key added to its file")
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

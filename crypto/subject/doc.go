@@ -47,10 +47,12 @@
 //
 // A [Ring] holds the current index key and those it replaced. What is written from now on is
 // keyed by the current key ([Ring.Current], [Ring.RequestDigest]); what was keyed earlier is
-// checked or found under each key held ([Ring.Keys], [Ring.Find]). Pseudonyms are the exception:
-// they address stored data, so they stay under the oldest key, the pseudonym key
-// ([Ring.PseudonymKey], [Ring.Pseudonym]), which a ring never drops and [Ring.Update] refuses to
-// change ([ErrPseudonymKey]). A key is named on its rotation entry by [KeyID]:
+// checked or found under each key held ([Ring.Keys], [Ring.Find]). Pseudonyms address stored data,
+// so they are under one key, the pseudonym key ([Ring.PseudonymKeys], [Ring.Pseudonym]): the
+// oldest key until [Ring.SetPseudonymKeys] names another, with the former pseudonym keys whose
+// data has not moved yet (the hub moves it). The oldest key stays in the ring for as long as it
+// lives: [Ring.Update] refuses a key set without it ([ErrPseudonymKey]). A key is named on its
+// rotation entry by [KeyID]:
 //
 //	KeyID(key) = hex(SHA-256("govhub/index-key/v1\n" ‖ key))
 //

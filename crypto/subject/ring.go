@@ -11,9 +11,9 @@ import (
 	"time"
 )
 
-// ErrPseudonymKey: a key set would change the pseudonym key (the oldest index key), under which
-// every citizen's private index and access log are named; refused.
-var ErrPseudonymKey = errors.New("subject: the key set does not keep the pseudonym key (the oldest index key)")
+// ErrPseudonymKey: a key set would change the oldest index key, which the ring keeps for as long
+// as it lives (the first pseudonym key: key files that lack it are not the store's); refused.
+var ErrPseudonymKey = errors.New("subject: the key set does not keep the oldest index key")
 
 // KeyID names an index key without revealing it: 64 lower-case hex digits of
 //
@@ -27,10 +27,10 @@ func KeyID(key []byte) string {
 
 // Ring is a hub's index keys: the current key, which keys everything written from now on, and
 // the keys it replaced, newest first, which still check and find what was written under them.
-// The oldest key is the pseudonym key ([Ring.PseudonymKey]): it names citizens in the private
-// index and their access logs for as long as the ring lives, because those names are the
-// addresses of data already stored and are not re-keyed (see the package doc). A Ring is safe for
-// concurrent use; its key set changes only by [Ring.Rotate] and [Ring.Update], and readers see
+// One of them is the pseudonym key ([Ring.PseudonymKeys]): it names citizens in the private index
+// and their access logs. It is the oldest key until [Ring.SetPseudonymKeys] names another (the
+// pseudonyms were re-keyed: see the package doc). A Ring is safe for concurrent use; its key set
+// changes only by [Ring.Rotate], [Ring.Update] and [Ring.SetPseudonymKeys], and readers see
 // either the old set or the new one, never a mix.
 type Ring struct {
 	keys atomic.Pointer[ringKeys]
@@ -41,8 +41,20 @@ type Ring struct {
 }
 
 type ringKeys struct {
-	all [][]byte // current first, then the previous keys, newest first; the last is the pseudonym key
+	all [][]byte // current first, then the previous keys, newest first
 	gen uint64
+	// pseudonym is the key citizens' pseudonyms are under (nil: the oldest key, all's last);
+	// former are the keys they were under before, whose data may not have moved yet.
+	pseudonym []byte
+	former    [][]byte
+}
+
+// pseudonymKey is the key pseudonyms are under.
+func (k *ringKeys) pseudonymKey() []byte {
+	if k.pseudonym != nil {
+		return k.pseudonym
+	}
+	return k.all[len(k.all)-1]
 }
 
 // NewRing returns the ring of current and the keys it replaced (previous, newest first). Every
@@ -90,14 +102,55 @@ func (r *Ring) Current() []byte { return r.keys.Load().all[0] }
 // pseudonym key). The caller must not change the slice or the keys.
 func (r *Ring) Keys() [][]byte { return r.keys.Load().all }
 
-// PseudonymKey returns the oldest key, under which citizens' pseudonyms are computed.
-func (r *Ring) PseudonymKey() []byte {
-	all := r.keys.Load().all
-	return all[len(all)-1]
+// PseudonymKeys returns the key citizens' pseudonyms are under (the pseudonym key: the oldest key,
+// unless [Ring.SetPseudonymKeys] named another) and the keys they were under before whose data may
+// not have moved yet, newest first. The caller must not change them.
+func (r *Ring) PseudonymKeys() (current []byte, former [][]byte) {
+	k := r.keys.Load()
+	return k.pseudonymKey(), k.former
 }
 
 // Pseudonym is [Pseudonym] under the pseudonym key.
-func (r *Ring) Pseudonym(citizenID string) string { return Pseudonym(r.PseudonymKey(), citizenID) }
+func (r *Ring) Pseudonym(citizenID string) string {
+	return Pseudonym(r.keys.Load().pseudonymKey(), citizenID)
+}
+
+// SetPseudonymKeys names the pseudonym key and the former pseudonym keys (by [KeyID]), as the
+// store records them (a re-keying of the pseudonyms: the package doc). Every key named must be
+// held; the ring is unchanged otherwise.
+func (r *Ring) SetPseudonymKeys(current string, former []string) error {
+	for {
+		cur := r.keys.Load()
+		byID := func(id string) ([]byte, error) {
+			for _, k := range cur.all {
+				if KeyID(k) == id {
+					return k, nil
+				}
+			}
+			return nil, fmt.Errorf("subject: no index key %.16s is held (a pseudonym key)", id)
+		}
+		next := &ringKeys{all: cur.all, gen: cur.gen + 1}
+		var err error
+		if next.pseudonym, err = byID(current); err != nil {
+			return err
+		}
+		for _, id := range former {
+			k, err := byID(id)
+			if err != nil {
+				return err
+			}
+			if !bytes.Equal(k, next.pseudonym) && !containsKey(next.former, k) {
+				next.former = append(next.former, k)
+			}
+		}
+		if bytes.Equal(next.pseudonym, cur.pseudonymKey()) && sameKeys(next.former, cur.former) {
+			return nil
+		}
+		if r.keys.CompareAndSwap(cur, next) {
+			return nil
+		}
+	}
+}
 
 // RequestDigest is [RequestDigest] under the current key.
 func (r *Ring) RequestDigest(request []byte) []byte { return RequestDigest(r.Current(), request) }
@@ -113,7 +166,7 @@ func (r *Ring) Rotate(key []byte) error {
 	if err != nil {
 		return err
 	}
-	if !r.keys.CompareAndSwap(cur, &ringKeys{all: all, gen: cur.gen + 1}) {
+	if !r.keys.CompareAndSwap(cur, &ringKeys{all: all, gen: cur.gen + 1, pseudonym: cur.pseudonym, former: cur.former}) {
 		return errors.New("subject: the ring changed during a rotation; rotate again")
 	}
 	return nil
@@ -121,8 +174,8 @@ func (r *Ring) Rotate(key []byte) error {
 
 // Update takes up a key set read again from the key files (another instance rotated): current
 // becomes current, and every key the ring held stays held (a file read halfway through a rotation
-// never drops one). The pseudonym key must stay the oldest: ErrPseudonymKey otherwise, and the
-// ring is unchanged. It reports whether the key set changed.
+// never drops one). The oldest key must stay the oldest: ErrPseudonymKey otherwise, and the ring
+// is unchanged. It reports whether the key set changed.
 func (r *Ring) Update(current []byte, previous ...[]byte) (bool, error) {
 	// A file read between the two writes of a rotation lists the current key among the previous
 	// ones: drop repeats rather than refuse.
@@ -153,7 +206,7 @@ func (r *Ring) Update(current []byte, previous ...[]byte) (bool, error) {
 		if sameKeys(next, cur.all) {
 			return false, nil
 		}
-		if r.keys.CompareAndSwap(cur, &ringKeys{all: next, gen: cur.gen + 1}) {
+		if r.keys.CompareAndSwap(cur, &ringKeys{all: next, gen: cur.gen + 1, pseudonym: cur.pseudonym, former: cur.former}) {
 			return true, nil
 		}
 	}

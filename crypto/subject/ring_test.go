@@ -26,8 +26,8 @@ func TestRingRotate(t *testing.T) {
 	if err := r.Rotate(key(3)); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(r.Current(), key(3)) || len(r.Keys()) != 3 || !bytes.Equal(r.Keys()[1], key(2)) || !bytes.Equal(r.PseudonymKey(), key(1)) {
-		t.Errorf("after two rotations: current %x, keys %d, pseudonym key %x", r.Current()[:1], len(r.Keys()), r.PseudonymKey()[:1])
+	if !bytes.Equal(r.Current(), key(3)) || len(r.Keys()) != 3 || !bytes.Equal(r.Keys()[1], key(2)) || !bytes.Equal(pseudonymKey(r), key(1)) {
+		t.Errorf("after two rotations: current %x, keys %d, pseudonym key %x", r.Current()[:1], len(r.Keys()), pseudonymKey(r)[:1])
 	}
 	if r.Generation() == gen {
 		t.Errorf("Generation did not change with a rotation")
@@ -45,6 +45,61 @@ func TestRingRotate(t *testing.T) {
 	if err := r.Rotate(make([]byte, 16)); err == nil {
 		t.Errorf("Rotate(16 bytes) = nil error")
 	}
+}
+
+func pseudonymKey(r *subject.Ring) []byte {
+	k, _ := r.PseudonymKeys()
+	return k
+}
+
+// TestRingSetPseudonymKeys: naming the pseudonym key (a re-keying of the pseudonyms) moves
+// pseudonyms to it, keeps the former keys listed, survives a rotation and a reload, and refuses a
+// key the ring does not hold.
+func TestRingSetPseudonymKeys(t *testing.T) {
+	r, err := subject.NewRing(key(2), key(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, former := r.PseudonymKeys(); !bytes.Equal(k, key(1)) || len(former) != 0 {
+		t.Fatalf("before: pseudonym key %x, former %d; want the oldest and none", k[:1], len(former))
+	}
+	gen := r.Generation()
+	if err := r.SetPseudonymKeys(subject.KeyID(key(2)), []string{subject.KeyID(key(1))}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := r.Pseudonym("C000001"), subject.Pseudonym(key(2), "C000001"); got != want {
+		t.Errorf("Pseudonym = %s, want it under key 2 %s", got, want)
+	}
+	if r.Generation() == gen {
+		t.Errorf("Generation did not change")
+	}
+	check := func(when string, wantFormer int) {
+		t.Helper()
+		k, former := r.PseudonymKeys()
+		if !bytes.Equal(k, key(2)) || len(former) != wantFormer || wantFormer == 1 && !bytes.Equal(former[0], key(1)) {
+			t.Errorf("%s: pseudonym key %x, %d former; want key 2 and %d former", when, k[:1], len(former), wantFormer)
+		}
+	}
+	check("after setting", 1)
+	if err := r.Rotate(key(3)); err != nil {
+		t.Fatal(err)
+	}
+	check("after a rotation", 1)
+	if _, err := r.Update(key(3), key(2), key(1)); err != nil {
+		t.Fatal(err)
+	}
+	check("after a reload", 1)
+	if err := r.SetPseudonymKeys(subject.KeyID(key(2)), nil); err != nil {
+		t.Fatal(err)
+	}
+	check("after the move", 0)
+	if err := r.SetPseudonymKeys(subject.KeyID(key(9)), nil); err == nil {
+		t.Errorf("SetPseudonymKeys(a key not held) = nil error")
+	}
+	if err := r.SetPseudonymKeys(subject.KeyID(key(3)), []string{subject.KeyID(key(9))}); err == nil {
+		t.Errorf("SetPseudonymKeys(a former key not held) = nil error")
+	}
+	check("after refusals", 0)
 }
 
 func TestNewRingRefuses(t *testing.T) {

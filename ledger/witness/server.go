@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,7 +52,8 @@ type Config struct {
 // concurrent use.
 type Server struct {
 	signer note.Signer
-	logs   map[string]*logState // fixed after NewServer; each entry has its own lock
+	mu     sync.RWMutex         // guards logs (AddLogs)
+	logs   map[string]*logState // each entry has its own lock
 	dir    string
 	logger *slog.Logger
 }
@@ -91,30 +93,68 @@ func NewServer(cfg Config) (*Server, error) {
 	if err := prepareStateDir(cfg.StateDir); err != nil {
 		return nil, err
 	}
-	for _, l := range cfg.Logs {
-		if l.Origin == "" || strings.ContainsAny(l.Origin, "\n") {
-			return nil, fmt.Errorf("witness: invalid log origin %q", l.Origin)
+	for i, l := range cfg.Logs {
+		for _, o := range cfg.Logs[:i] {
+			if o.Origin == l.Origin {
+				return nil, fmt.Errorf("witness: log %q configured twice", l.Origin)
+			}
 		}
-		if l.Verifier == nil {
-			return nil, fmt.Errorf("witness: log %q has no verifier", l.Origin)
-		}
-		if _, dup := s.logs[l.Origin]; dup {
-			return nil, fmt.Errorf("witness: log %q configured twice", l.Origin)
-		}
-		st := &logState{origin: l.Origin, verifier: l.Verifier, path: statePath(cfg.StateDir, l.Origin)}
-		if err := st.load(); err != nil {
-			return nil, err
-		}
-		s.logs[l.Origin] = st
+	}
+	if _, err := s.AddLogs(cfg.Logs...); err != nil {
+		return nil, err
 	}
 	return s, nil
+}
+
+// AddLogs makes the witness follow more logs from now on (a log's new origin after a key
+// rotation, say), loading any state it kept for them, and returns how many it did not follow
+// yet. A log it follows already under the same verifier key is left as it is; under another key,
+// or one whose state cannot be read, is an error, and no log is added. Safe to call while the
+// server serves.
+func (s *Server) AddLogs(logs ...Log) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var add []*logState
+	for _, l := range logs {
+		if l.Origin == "" || strings.ContainsAny(l.Origin, "\n") {
+			return 0, fmt.Errorf("witness: invalid log origin %q", l.Origin)
+		}
+		if l.Verifier == nil {
+			return 0, fmt.Errorf("witness: log %q has no verifier", l.Origin)
+		}
+		if st, ok := s.logs[l.Origin]; ok {
+			if st.verifier.KeyHash() != l.Verifier.KeyHash() || st.verifier.Name() != l.Verifier.Name() {
+				return 0, fmt.Errorf("witness: log %q is followed under another key already", l.Origin)
+			}
+			continue
+		}
+		if slices.ContainsFunc(add, func(st *logState) bool { return st.origin == l.Origin }) {
+			continue
+		}
+		st := &logState{origin: l.Origin, verifier: l.Verifier, path: statePath(s.dir, l.Origin)}
+		if err := st.load(); err != nil {
+			return 0, err
+		}
+		add = append(add, st)
+	}
+	for _, st := range add {
+		s.logs[st.origin] = st
+	}
+	return len(add), nil
+}
+
+// log returns the state of the log with origin, or nil.
+func (s *Server) log(origin string) *logState {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.logs[origin]
 }
 
 // Latest returns the latest checkpoint the witness cosigned for origin (with the log's
 // verified signatures and the witness's cosignature) and its size. ok reports whether the
 // witness has cosigned a checkpoint for origin.
 func (s *Server) Latest(origin string) (size uint64, checkpoint []byte, ok bool) {
-	st := s.logs[origin]
+	st := s.log(origin)
 	if st == nil {
 		return 0, nil, false
 	}
@@ -190,7 +230,7 @@ func (s *Server) addCheckpoint(ctx context.Context, body []byte) ([]byte, *refus
 		slog.Uint64("old_size", req.OldSize),
 		slog.Uint64("size", cp.Size),
 	}
-	st := s.logs[cp.Origin]
+	st := s.log(cp.Origin)
 	if st == nil {
 		return nil, &refusal{status: http.StatusNotFound, reason: "unknown log origin"}, attrs
 	}

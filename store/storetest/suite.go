@@ -41,6 +41,7 @@ func Run(t *testing.T, newEnv func(testing.TB) *Env) {
 	t.Run("Erasure", func(t *testing.T) { testErasure(t, newEnv(t)) })
 	t.Run("Certificates", func(t *testing.T) { testCertificates(t, newEnv(t)) })
 	t.Run("ReviewQueue", func(t *testing.T) { testReviewQueue(t, newEnv(t)) })
+	t.Run("MovePseudonym", func(t *testing.T) { testMovePseudonym(t, newEnv(t)) })
 }
 
 func sampleRecord(citizen, dataset string, version uint64) store.Record {
