@@ -177,7 +177,11 @@ func (c *core) indexSubjects(ctx context.Context, es []ledger.Entry, rs []ledger
 	for i, r := range rs {
 		raw := entryBytes(es[i], r)
 		for _, s := range subjects[i] {
-			refs = append(refs, store.LogRef{Pseudonym: c.pseudonym(s.citizen), Index: r.Index, Salt: s.salt, Time: c.now(), Entry: raw})
+			name, err := c.pseudonym(ctx, s.citizen)
+			if err != nil {
+				return fmt.Errorf("indexing entry %d: %w", r.Index, err)
+			}
+			refs = append(refs, store.LogRef{Pseudonym: name, Index: r.Index, Salt: s.salt, Time: c.now(), Entry: raw})
 		}
 	}
 	if len(refs) == 0 {
