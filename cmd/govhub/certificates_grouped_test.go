@@ -68,22 +68,7 @@ func inLog(t *testing.T, h *testHub, citizen string, indexes ...uint64) {
 func TestCertificateStepsAppendedTogether(t *testing.T) {
 	const n = 60
 	h := startHub(t, n)
-	var qualifies, fails demoFacts
-	for i := 1; i <= n; i++ {
-		f := factsOf(h.gen, i, n)
-		if !f.spouseIn {
-			continue
-		}
-		if qualifies.id == "" && f.hukou != "上海市" && f.months >= 60 && f.homes < 2 {
-			qualifies = f
-		}
-		if fails.id == "" && f.hukou != "上海市" && f.months >= 0 && f.months < 60 && f.homes < 2 {
-			fails = f
-		}
-	}
-	if qualifies.id == "" || fails.id == "" {
-		t.Fatalf("no demo citizen to test with among %d: %+v %+v", n, qualifies, fails)
-	}
+	qualifies, fails := homePurchaseCases(t, h, n)
 	clerk := h.token(housingClerk)
 
 	r := h.query(clerk, certDoc, map[string]any{"type": "home-purchase-eligibility", "citizen": qualifies.id})

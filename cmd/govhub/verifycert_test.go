@@ -154,22 +154,7 @@ func (h *testHub) verifyCertWith(t *testing.T, file, logKey string, extra ...str
 func TestCertificateAcceptance(t *testing.T) {
 	const n = 60
 	h := startHub(t, n)
-	var qualifies, fails demoFacts
-	for i := 1; i <= n; i++ {
-		f := factsOf(h.gen, i, n)
-		if !f.spouseIn {
-			continue
-		}
-		if qualifies.id == "" && f.hukou != "上海市" && f.months >= 60 && f.homes < 2 {
-			qualifies = f
-		}
-		if fails.id == "" && f.hukou != "上海市" && f.months >= 0 && f.months < 60 && f.homes < 2 {
-			fails = f
-		}
-	}
-	if qualifies.id == "" || fails.id == "" {
-		t.Fatalf("no demo citizen to test with among %d: %+v %+v", n, qualifies, fails)
-	}
+	qualifies, fails := homePurchaseCases(t, h, n)
 	clerk := h.token(housingClerk)
 	before, _ := h.entries()
 
@@ -697,4 +682,27 @@ func TestCertificateReview(t *testing.T) {
 			t.Errorf("entry %d carries the reviewer's reason", i)
 		}
 	}
+}
+
+// homePurchaseCases finds, among the first n demo citizens (married, the spouse among them, not of
+// Shanghai's hukou, owning fewer than two homes), one who qualifies for home-purchase eligibility
+// by contribution months and one who does not.
+func homePurchaseCases(t *testing.T, h *testHub, n int) (qualifies, fails demoFacts) {
+	t.Helper()
+	for i := 1; i <= n; i++ {
+		f := factsOf(h.gen, i, n)
+		if !f.spouseIn {
+			continue
+		}
+		if qualifies.id == "" && f.hukou != "上海市" && f.months >= 60 && f.homes < 2 {
+			qualifies = f
+		}
+		if fails.id == "" && f.hukou != "上海市" && f.months >= 0 && f.months < 60 && f.homes < 2 {
+			fails = f
+		}
+	}
+	if qualifies.id == "" || fails.id == "" {
+		t.Fatalf("no demo citizen to test with among %d: %+v %+v", n, qualifies, fails)
+	}
+	return qualifies, fails
 }

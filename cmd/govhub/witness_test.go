@@ -250,6 +250,20 @@ func TestWitnessFollowsLogKeysFile(t *testing.T) {
 		return logged.Write(p)
 	}), nil))
 	go followLogKeysFile(t.Context(), srv, file, 10*time.Millisecond, logger)
+	waitLogged := func(text, failure string) {
+		t.Helper()
+		for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			mu.Lock()
+			seen := strings.Contains(logged.String(), text)
+			mu.Unlock()
+			if seen {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatal(failure + " within 2 s")
+			}
+		}
+	}
 	followed := func(vkey string) bool { // adding a followed log adds nothing
 		logs, err := witnessLogs([]string{vkey})
 		if err != nil {
@@ -265,31 +279,11 @@ func TestWitnessFollowsLogKeysFile(t *testing.T) {
 	if err := os.WriteFile(file, []byte(lk1.VerifierKey+"\nnot a key\n"+lk2.VerifierKey+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		mu.Lock()
-		seen := strings.Contains(logged.String(), "reading the log keys file")
-		mu.Unlock()
-		if seen {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("a bad log keys file was not logged within 2 s")
-		}
-	}
+	waitLogged("reading the log keys file", "a bad log keys file was not logged")
 	if err := os.WriteFile(file, []byte(lk1.VerifierKey+"\n"+lk2.VerifierKey+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		mu.Lock()
-		seen := strings.Contains(logged.String(), "witness follows new logs")
-		mu.Unlock()
-		if seen {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the key added to the file was not taken up within 2 s")
-		}
-	}
+	waitLogged("witness follows new logs", "the key added to the file was not taken up")
 	if !followed(lk2.VerifierKey) {
 		t.Error("the witness does not follow the key added to its file")
 	}
