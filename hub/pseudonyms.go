@@ -52,8 +52,9 @@ type Pseudonyms struct {
 }
 
 type moveFlight struct {
-	done chan struct{}
-	err  error
+	done   chan struct{}
+	err    error
+	gaveUp bool // the move failed because the request that made it ended
 }
 
 // NewPseudonyms returns the pseudonyms of ring, moving data with mover.
@@ -93,6 +94,9 @@ func (ps *Pseudonyms) of(ctx context.Context, citizen string) (string, error) {
 	if running {
 		select {
 		case <-f.done:
+			if f.gaveUp {
+				return ps.of(ctx, citizen) // the request that moved gave up: this one moves
+			}
 			if f.err != nil {
 				return "", f.err
 			}
@@ -102,6 +106,7 @@ func (ps *Pseudonyms) of(ctx context.Context, citizen string) (string, error) {
 		}
 	}
 	f.err = ps.move(ctx, []string{citizen}, cur, former, false)
+	f.gaveUp = f.err != nil && ctx.Err() != nil
 	ps.mu.Lock()
 	delete(ps.flights, citizen)
 	if f.err == nil && ps.gen == gen {

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"sync"
 	"testing"
@@ -91,5 +92,61 @@ func TestPseudonymsMoveOnFirstUse(t *testing.T) {
 	}
 	if _, err := env.Store.SubjectRef(ctx, subject.Pseudonym(k1, other), 12); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("after Shred, the private index reference under the former pseudonym = %v, want ErrNotFound", err)
+	}
+}
+
+// firstMoveGivesUp is the real store, whose first move waits until its request ends.
+type firstMoveGivesUp struct {
+	PseudonymMover
+	once    sync.Once
+	started chan struct{}
+}
+
+func (m *firstMoveGivesUp) MovePseudonyms(ctx context.Context, moves []store.PseudonymMove, final bool) (int, error) {
+	first := false
+	m.once.Do(func() { first = true })
+	if first {
+		close(m.started)
+		<-ctx.Done()
+		return 0, ctx.Err()
+	}
+	return m.PseudonymMover.MovePseudonyms(ctx, moves, final)
+}
+
+// A request waiting for another's move of the same citizen moves the citizen itself when that
+// request gives up, rather than fail with the other's cancellation.
+func TestPseudonymsWaiterMovesWhenTheMoverGivesUp(t *testing.T) {
+	env := storetest.Embedded(t)
+	k1, k2 := bytes.Repeat([]byte{1}, subject.KeySize), bytes.Repeat([]byte{2}, subject.KeySize)
+	ring, err := subject.NewRing(k2, k1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ring.SetPseudonymKeys(subject.KeyID(k2), []string{subject.KeyID(k1)}); err != nil {
+		t.Fatal(err)
+	}
+	const citizen = "C000001"
+	if _, err := env.Store.AppendSubjectLog(t.Context(), store.LogRef{Pseudonym: subject.Pseudonym(k1, citizen), Index: 7, Salt: []byte{7}, Time: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	mover := &firstMoveGivesUp{PseudonymMover: env.Store, started: make(chan struct{})}
+	ps := NewPseudonyms(ring, mover)
+	ctx, cancel := context.WithCancel(t.Context())
+	leader := make(chan error, 1)
+	go func() { _, err := ps.of(ctx, citizen); leader <- err }()
+	<-mover.started
+	waiter := make(chan error, 1)
+	go func() { _, err := ps.of(t.Context(), citizen); waiter <- err }()
+	time.Sleep(50 * time.Millisecond) // the second request waits for the first's move
+	cancel()
+	if err := <-leader; err == nil {
+		t.Fatal("the request that gave up got no error")
+	}
+	if err := <-waiter; err != nil {
+		t.Fatalf("the waiting request = %v, want it to move the citizen itself", err)
+	}
+	page, err := env.Store.SubjectLog(t.Context(), subject.Pseudonym(k2, citizen), 0, 10)
+	if err != nil || len(page.Refs) != 1 || page.Refs[0].Index != 7 {
+		t.Errorf("the log under the new pseudonym = %+v, %v", page.Refs, err)
 	}
 }
