@@ -143,25 +143,21 @@ func (c *core) appendAll(ctx context.Context, es []ledger.Entry) ([]ledger.Recei
 	case *ledger.Log:
 		rs, err = ledger.AppendAll(ctx, lg, es)
 	}
-	switch {
-	case err == nil:
-		return rs, nil
-	case errors.Is(err, ledger.ErrNotGrouped): // nothing appended: one by one
-		rs = rs[:0]
-		for _, e := range es {
-			r, err := c.appendEntry(ctx, e)
-			if err != nil {
-				return rs, err
-			}
-			rs = append(rs, r)
+	if !errors.Is(err, ledger.ErrNotGrouped) {
+		if err != nil {
+			return nil, usecase.AppendError(err)
 		}
 		return rs, nil
-	case errors.Is(err, ledger.ErrQueueFull):
-		return nil, fmt.Errorf("%w: %v", ErrBusy, err)
-	case errors.Is(err, ledger.ErrInvalidEntry):
-		return nil, fmt.Errorf("hub: building the ledger entry: %w", err)
 	}
-	return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	rs = rs[:0] // nothing appended: one by one
+	for _, e := range es {
+		r, err := c.appendEntry(ctx, e)
+		if err != nil {
+			return rs, err
+		}
+		rs = append(rs, r)
+	}
+	return rs, nil
 }
 
 // subjectRef names one citizen of one entry, under the salt of their commitment in it.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -173,13 +174,7 @@ func (ps *Pseudonyms) Fail(err error) {
 // named reports whether pseudonym names citizen, under the pseudonym key or a former one (a
 // document written while the citizen's data moved may keep the former).
 func (ps *Pseudonyms) named(pseudonym, citizen string) bool {
-	cur, former := ps.ring.PseudonymKeys()
-	for _, k := range append([][]byte{cur}, former...) {
-		if pseudonym == subject.Pseudonym(k, citizen) {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(pseudonymsOf(ps.ring, citizen), pseudonym)
 }
 
 // move moves the citizens' data under each former key to their pseudonym under cur.

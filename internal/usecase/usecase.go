@@ -45,15 +45,21 @@ type Appender interface {
 // ledger refuses as malformed is a programming error of the caller and is returned as such.
 func Append(ctx context.Context, lg Appender, e ledger.Entry) (ledger.Receipt, error) {
 	r, err := lg.Append(ctx, e)
+	return r, AppendError(err)
+}
+
+// AppendError maps a ledger append's failure as Append does (nil stays nil): for callers that
+// append otherwise (several entries together, ledger.AppendAll).
+func AppendError(err error) error {
 	switch {
 	case err == nil:
-		return r, nil
+		return nil
 	case errors.Is(err, ledger.ErrQueueFull):
-		return r, fmt.Errorf("%w: %v", ErrBusy, err)
+		return fmt.Errorf("%w: %v", ErrBusy, err)
 	case errors.Is(err, ledger.ErrInvalidEntry):
-		return r, fmt.Errorf("hub: building the ledger entry: %w", err)
+		return fmt.Errorf("hub: building the ledger entry: %w", err)
 	}
-	return r, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	return fmt.Errorf("%w: %v", ErrUnavailable, err)
 }
 
 // Actor names the principal in an entry: department and role, or the principal's kind for
