@@ -33,11 +33,12 @@ import (
 //
 //	received → gathered → decided → (review → reviewed → gathered → decided) → issued | refused
 //
-// Steps with nothing released between them are appended together (ledger.AppendAll: consecutive
-// indices, one ledger write), indexed in the citizen's log in one store call, and the application
-// saved once after them: gathered and decided, with refused, or with the issue entry and issued
-// (the certificate is signed and stored after its issue entry is durable and before the
-// application is saved as issued). The application as stored never names a step whose entry is
+// Entries with nothing released between them are appended together (ledger.AppendAll: consecutive
+// indices, one ledger write), indexed in the citizens' logs in one store call, and the application
+// saved once after them: the received (or reviewed) step with the gathering's access entry and the
+// family lookup's (entryGroup), before anything gathered is used; then gathered and decided, with
+// refused, or with the issue entry and issued (the certificate is signed and stored after its
+// issue entry is durable and before the application is saved as issued). The application as stored never names a step whose entry is
 // not durable. Where the ledger cannot group (an instance that does not hold the ledger's lease
 // forwards its entries one by one), the same entries are appended one by one, in the same order.
 //
@@ -255,14 +256,6 @@ func (cs *Certificates) step(ctx context.Context, p auth.Principal, t policy.Cer
 	return cs.save(ctx, app)
 }
 
-// pendingEntry is an entry about an application's citizen, made but not yet appended: a step of
-// the application (status set) or the issue entry.
-type pendingEntry struct {
-	entry  ledger.Entry
-	salt   []byte // the citizen's, in entry
-	status string // the step; "" for an entry that is not one
-}
-
 // stepEntry makes the step entry of app moving to status.
 func (cs *Certificates) stepEntry(ctx context.Context, p auth.Principal, t policy.CertificateType, version uint64, app *store.Application, citizen, status string, outcome ledger.Outcome) (pendingEntry, error) {
 	dept, role, official, err := cs.rd.actor(ctx, p)
@@ -275,7 +268,7 @@ func (cs *Certificates) stepEntry(ctx context.Context, p auth.Principal, t polic
 	}
 	e := ledger.Entry{Kind: ledger.KindStep, Time: cs.rd.now(), Department: dept, Role: role, Official: official, Purpose: t.Purpose,
 		Policy: version, RequestID: requestID(ctx), Outcome: outcome, Reason: status, Certificate: app.ID, Subjects: [][]byte{subj}}
-	return pendingEntry{entry: e, salt: salt, status: status}, nil
+	return pendingEntry{entry: e, subjects: []subjectRef{{citizen, salt}}, status: status}, nil
 }
 
 // appendSteps appends pending, in order, for app's citizen: together, in one ledger write, where
@@ -287,22 +280,40 @@ func (cs *Certificates) stepEntry(ctx context.Context, p auth.Principal, t polic
 // claims a step whose entry is not durable (entries appended before the error stay on the ledger,
 // indexed, as a single step's would).
 func (cs *Certificates) appendSteps(ctx context.Context, app *store.Application, pending ...pendingEntry) ([]ledger.Receipt, error) {
-	es := make([]ledger.Entry, len(pending))
-	salts := make([][]byte, len(pending))
-	for i, p := range pending {
-		es[i], salts[i] = p.entry, p.salt
-	}
-	rs, err := cs.rd.appendAllFor(ctx, es, app.Citizen, salts)
+	rs, err := cs.rd.appendIndexed(ctx, pending)
 	if err != nil {
 		return nil, err
 	}
-	for i, p := range pending {
+	recordSteps(app, pending, rs)
+	return rs, nil
+}
+
+// recordSteps records in app the steps among ps, appended with receipts rs.
+func recordSteps(app *store.Application, ps []pendingEntry, rs []ledger.Receipt) {
+	for i, p := range ps {
 		if p.status != "" {
 			app.Status = p.status
 			app.Steps = append(app.Steps, store.ApplicationStep{Name: p.status, Time: p.entry.Time, Index: rs[i].Index})
 		}
 	}
-	return rs, nil
+}
+
+// settle appends what of g the gathering's read did not (entryGroup.rest), records g's steps in
+// app and stores it; once.
+func (cs *Certificates) settle(ctx context.Context, app *store.Application, g *entryGroup) error {
+	if g.settled {
+		return nil
+	}
+	if rest := g.rest(); len(rest) > 0 {
+		rs, err := cs.rd.appendIndexed(ctx, rest)
+		g.appended, g.receipts = append(g.appended, rest[:len(rs)]...), append(g.receipts, rs...)
+		if err != nil {
+			return err
+		}
+	}
+	g.settled = true
+	recordSteps(app, g.appended, g.receipts)
+	return cs.save(ctx, app)
 }
 
 // save stores app.
@@ -325,10 +336,11 @@ func (cs *Certificates) run(ctx context.Context, issuer auth.Principal, t policy
 	}
 	app := store.Application{ID: appID, Type: t.Code, Citizen: citizen, Pseudonym: name, Department: t.Department,
 		ByCitizen: byCitizen, Created: cs.rd.now()}
-	if err := cs.step(ctx, issuer, t, cs.rd.policy.Snapshot().Version(), &app, citizen, store.ApplicationReceived, ledger.OutcomeAllowed); err != nil {
+	received, err := cs.stepEntry(ctx, issuer, t, cs.rd.policy.Snapshot().Version(), &app, citizen, store.ApplicationReceived, ledger.OutcomeAllowed)
+	if err != nil {
 		return app, nil, err
 	}
-	return cs.decide(ctx, issuer, t, &app, !t.Review)
+	return cs.decide(ctx, issuer, t, &app, !t.Review, received)
 }
 
 // refuse ends app refused for reason (which names a rule or a review, never a value), its refused
@@ -348,18 +360,32 @@ func (cs *Certificates) refuse(ctx context.Context, issuer auth.Principal, t pol
 	return *app, nil, fmt.Errorf("%w: %s", ErrRefused, reason)
 }
 
-// decide gathers, decides and, when the rule holds, issues (issue) or stops for review.
-func (cs *Certificates) decide(ctx context.Context, issuer auth.Principal, t policy.CertificateType, app *store.Application, issue bool) (Application, *store.Certificate, error) {
+// decide gathers, decides and, when the rule holds, issues (issue) or stops for review. first is
+// the step that starts it (received or reviewed), not yet appended: it goes on the ledger with the
+// gathering's access entry (entryGroup; nothing is released between them), and the application
+// is stored with it once the gathering is logged.
+func (cs *Certificates) decide(ctx context.Context, issuer auth.Principal, t policy.CertificateType, app *store.Application, issue bool, first pendingEntry) (Application, *store.Certificate, error) {
 	citizen := app.Citizen
+	grp := &entryGroup{before: []pendingEntry{first}}
+	var (
+		g      gathered
+		certID string
+	)
 	rule, err := cs.compiled(t)
 	if err != nil {
-		return *app, nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		err = fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
-	certID, err := certificate.NewID(cs.rd.rand, "c-")
-	if err != nil {
-		return *app, nil, err
+	if err == nil {
+		certID, err = certificate.NewID(cs.rd.rand, "c-")
 	}
-	g, err := cs.gather(ctx, issuer, t, rule, citizen, certID)
+	if err == nil {
+		g, err = cs.gather(ctx, issuer, t, rule, app, certID, grp)
+	}
+	// The first step goes on the ledger however the gathering ended (with what of the group its
+	// read did not append), and the application is stored with it.
+	if serr := cs.settle(ctx, app, grp); serr != nil {
+		return *app, nil, errors.Join(err, serr)
+	}
 	if errors.Is(err, ErrNotFound) {
 		return cs.refuse(ctx, issuer, t, app, "no such citizen")
 	}
@@ -467,10 +493,11 @@ func (cs *Certificates) Review(ctx context.Context, p auth.Principal, appID stri
 		}
 		return cs.refuse(ctx, p, t, &app, "rejected at review: "+r)
 	}
-	if err := cs.step(ctx, p, t, cs.rd.policy.Snapshot().Version(), &app, app.Citizen, store.ApplicationReviewed, ledger.OutcomeAllowed); err != nil {
+	reviewed, err := cs.stepEntry(ctx, p, t, cs.rd.policy.Snapshot().Version(), &app, app.Citizen, store.ApplicationReviewed, ledger.OutcomeAllowed)
+	if err != nil {
 		return app, nil, err
 	}
-	return cs.decide(ctx, p, t, &app, true)
+	return cs.decide(ctx, p, t, &app, true, reviewed)
 }
 
 // gathered is what gathering found.
@@ -480,8 +507,11 @@ type gathered struct {
 	proofs  []certificate.ProofEvidence
 }
 
-// gather reads what rule needs of citizen (and spouse), as issuer, logging each read.
-func (cs *Certificates) gather(ctx context.Context, issuer auth.Principal, t policy.CertificateType, rule *certificate.Rule, citizen, certID string) (gathered, error) {
+// gather reads what rule needs of app's citizen (and spouse), as issuer. The read's access entry
+// and the family lookup's go on the ledger together with grp's entries (entryGroup), before
+// anything read is used.
+func (cs *Certificates) gather(ctx context.Context, issuer auth.Principal, t policy.CertificateType, rule *certificate.Rule, app *store.Application, certID string, grp *entryGroup) (gathered, error) {
+	citizen := app.Citizen
 	snap := cs.rd.policy.Snapshot()
 	preds, err := rule.Grants(ctx, snap)
 	if err != nil {
@@ -509,11 +539,20 @@ func (cs *Certificates) gather(ctx context.Context, issuer auth.Principal, t pol
 		}
 	}
 	g := gathered{inputs: certificate.Inputs{}}
+	var spouse *spouseLookup
+	if len(n.SpouseLists) > 0 {
+		if spouse, err = cs.lookupSpouse(ctx, issuer, t, n.SpouseLists, citizen); err != nil {
+			return g, err
+		}
+		if spouse != nil {
+			grp.after = append(grp.after, spouse.entry)
+		}
+	}
 	if len(fields) > 0 {
 		// The proofs are bound to the certificate id: the gather's request id.
 		gctx := usecase.WithRequestID(ctx, certID)
 		view, err := cs.rd.ReadCitizen(gctx, issuer, ReadRequest{Citizen: citizen, Purpose: t.Purpose, Fields: fields,
-			Request: []byte("certificate " + t.RuleVersion() + " " + certID)})
+			Request: []byte("certificate " + t.RuleVersion() + " " + certID), group: grp})
 		if err != nil {
 			return g, err
 		}
@@ -529,11 +568,16 @@ func (cs *Certificates) gather(ctx context.Context, issuer auth.Principal, t pol
 		inputsFromView(view, n, preds, g.inputs, &g.proofs)
 	} else {
 		g.version = snap.Version()
-	}
-	if len(n.SpouseLists) > 0 {
-		if err := cs.gatherSpouse(ctx, issuer, t, n.SpouseLists, citizen, g.version, g.inputs); err != nil {
+		// No read of the citizen's own records: the group goes on the ledger by itself.
+		if err := cs.settle(ctx, app, grp); err != nil {
 			return g, err
 		}
+	}
+	for _, ds := range n.SpouseLists {
+		g.inputs[certificate.SpousePrefix+ds] = []map[string]any{}
+	}
+	if spouse != nil {
+		spouse.use(g.inputs) // its entry is durable: appended with the read's, or by settle
 	}
 	return g, nil
 }
@@ -664,7 +708,7 @@ func (cs *Certificates) prepareIssue(ctx context.Context, issuer auth.Principal,
 	for _, p := range g.proofs {
 		e.Fields = appendProved(e.Fields, p.Field, p.Predicate)
 	}
-	return issuing{pendingEntry: pendingEntry{entry: e, salt: salt}, doc: doc, now: now, t: t, citizen: citizen, certID: certID}, nil
+	return issuing{pendingEntry: pendingEntry{entry: e, subjects: []subjectRef{{citizen, salt}}}, doc: doc, now: now, t: t, citizen: citizen, certID: certID}, nil
 }
 
 // storeIssued signs and stores the certificate iss prepared, whose issue entry r acknowledges.

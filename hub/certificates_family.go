@@ -19,38 +19,42 @@ import (
 // response, an entry, an error or a log. The read of the spouse's records is one access entry
 // naming both citizens (two subject commitments under fresh salts), with the spouse id field at the
 // level the issuer holds and the spouse's fields read, indexed in both citizens' logs before the
-// values are used. A citizen without a spouse on record has no spouse records: the lists are empty.
+// values are used: it is appended together with the gathering's own access entry (entryGroup), in
+// one ledger write. A citizen without a spouse on record has no spouse records: the lists are empty.
 
 // spouseIDField is the sealed field naming the spouse.
 const spouseIDField = "marriage.spouseCitizenId"
 
-// gatherSpouse adds the spouse's list datasets to in.
-func (cs *Certificates) gatherSpouse(ctx context.Context, issuer auth.Principal, t policy.CertificateType, lists []string, citizen string, version uint64, in certificate.Inputs) error {
-	for _, ds := range lists {
-		in[certificate.SpousePrefix+ds] = []map[string]any{}
-	}
+// spouseLookup is a read of the spouse's records, made but not yet logged: its entry goes on the
+// ledger with the gathering's access entry (entryGroup.after), and the records are used (use) only
+// once it is durable.
+type spouseLookup struct {
+	entry pendingEntry
+	lists []string
+	view  *CitizenView
+}
+
+// lookupSpouse reads the spouse's list datasets for the rule of t (nil without a spouse on record).
+func (cs *Certificates) lookupSpouse(ctx context.Context, issuer auth.Principal, t policy.CertificateType, lists []string, citizen string) (*spouseLookup, error) {
 	rd := cs.rd
 	spouse, err := rd.openSpouse(ctx, citizen)
-	if err != nil {
-		return err
-	}
-	if spouse == "" {
-		return nil
+	if err != nil || spouse == "" {
+		return nil, err
 	}
 	snap := rd.policy.Snapshot()
 	sub := policy.Subject{Department: issuer.Department, Role: issuer.Role}
 	if err := snap.Prepare(ctx, sub, append([]string{"marriage"}, lists...)); err != nil {
-		return fmt.Errorf("%w: loading the policy: %v", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: loading the policy: %v", ErrUnavailable, err)
 	}
 	idLevel := snap.Decide(sub, spouseIDField, t.Purpose)
 	if idLevel < policy.Commit {
-		return fmt.Errorf("%w: %s/%s may not look up the spouse for %s", ErrForbidden, issuer.Department, issuer.Role, t.Purpose)
+		return nil, fmt.Errorf("%w: %s/%s may not look up the spouse for %s", ErrForbidden, issuer.Department, issuer.Role, t.Purpose)
 	}
 	d := decisions{purposeKnown: true, levels: map[string]policy.Level{}, load: lists}
 	for _, ds := range lists {
 		for _, f := range plainFields(ds) {
 			if snap.Decide(sub, f, t.Purpose) != policy.Reveal {
-				return fmt.Errorf("%w: %s/%s may not read %s of the spouse for %s", ErrForbidden, issuer.Department, issuer.Role, f, t.Purpose)
+				return nil, fmt.Errorf("%w: %s/%s may not read %s of the spouse for %s", ErrForbidden, issuer.Department, issuer.Role, f, t.Purpose)
 			}
 			d.fields = append(d.fields, f)
 			d.levels[f] = policy.Reveal
@@ -58,36 +62,32 @@ func (cs *Certificates) gatherSpouse(ctx context.Context, issuer auth.Principal,
 	}
 	view, err := rd.releaseCitizen(ctx, spouse, d)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	// Log before use, in both citizens' logs.
 	dept, role, official, err := rd.actor(ctx, issuer)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	saltC, subjC, err := rd.subject(citizen)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	saltS, subjS, err := rd.subject(spouse)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	// One entry in both citizens' logs.
 	e := ledger.Entry{Kind: ledger.KindAccess, Time: rd.now(), Department: dept, Role: role, Official: official, Purpose: t.Purpose,
-		Policy: version, RequestID: requestID(ctx), Outcome: ledger.OutcomeAllowed, Reason: "family-lookup",
+		Policy: snap.Version(), RequestID: requestID(ctx), Outcome: ledger.OutcomeAllowed, Reason: "family-lookup",
 		Subjects: [][]byte{subjC, subjS}, Fields: append(d.entryFields(), ledger.Field{Name: spouseIDField, Level: idLevel.String()})}
-	r, err := rd.appendEntry(ctx, e)
-	if err != nil {
-		return err
+	return &spouseLookup{entry: pendingEntry{entry: e, subjects: []subjectRef{{citizen, saltC}, {spouse, saltS}}}, lists: lists, view: view}, nil
+}
+
+// use adds the spouse's lists to in: only once the lookup's entry is durable.
+func (l *spouseLookup) use(in certificate.Inputs) {
+	for _, ds := range l.lists {
+		in[certificate.SpousePrefix+ds] = listItems(l.view.Datasets[ds])
 	}
-	// Both citizens' references in one store call.
-	if err := rd.indexSubjects(ctx, []ledger.Entry{e}, []ledger.Receipt{r}, [][]subjectRef{{{citizen, saltC}, {spouse, saltS}}}); err != nil {
-		return err
-	}
-	for _, ds := range lists {
-		in[certificate.SpousePrefix+ds] = listItems(view.Datasets[ds])
-	}
-	return nil
 }
 
 // openSpouse opens the citizen's sealed spouse id internally ("" without one). The value stays in

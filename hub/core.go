@@ -189,16 +189,26 @@ func (c *core) indexSubjects(ctx context.Context, es []ledger.Entry, rs []ledger
 	return nil
 }
 
-// appendAllFor appends es in order (appendAll) and indexes each for citizen (es[i] names them under
-// salts[i]) in one store call: appendFor for entries with nothing released between them. Entries
-// appended before a failure are indexed all the same.
-func (c *core) appendAllFor(ctx context.Context, es []ledger.Entry, citizen string, salts [][]byte) ([]ledger.Receipt, error) {
-	rs, err := c.appendAll(ctx, es)
-	subjects := make([][]subjectRef, len(rs))
-	for i := range rs {
-		subjects[i] = []subjectRef{{citizen, salts[i]}}
+// pendingEntry is an entry made but not yet appended, with the citizens it names (each under the
+// salt of their commitment in it), and for a step of a certificate application the step's name
+// ("" for any other entry).
+type pendingEntry struct {
+	entry    ledger.Entry
+	subjects []subjectRef
+	status   string
+}
+
+// appendIndexed appends ps in order (appendAll) and indexes each for the citizens it names, all in
+// one store call: appendFor for entries with nothing released between them. Entries appended
+// before a failure are indexed all the same, and their receipts come with the error.
+func (c *core) appendIndexed(ctx context.Context, ps []pendingEntry) ([]ledger.Receipt, error) {
+	es := make([]ledger.Entry, len(ps))
+	subjects := make([][]subjectRef, len(ps))
+	for i, p := range ps {
+		es[i], subjects[i] = p.entry, p.subjects
 	}
-	if ierr := c.indexSubjects(ctx, es, rs, subjects); err == nil {
+	rs, err := c.appendAll(ctx, es)
+	if ierr := c.indexSubjects(ctx, es, rs, subjects[:len(rs)]); err == nil {
 		err = ierr
 	}
 	return rs, err

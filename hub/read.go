@@ -32,6 +32,56 @@ type ReadRequest struct {
 	// Seal names the court order and unseal date a read under a sealed purpose must give
 	// (sealed_read.go); nil for any other purpose.
 	Seal *SealRequest
+	// group holds entries to append together with the read's access entry (entryGroup); nil for
+	// none.
+	group *entryGroup
+}
+
+// entryGroup is what goes on the ledger with a read's access entry (ReadRequest.group), in one
+// ledger write and one index write (core.appendIndexed): entries made before the read that nothing
+// released separates from it (a certificate application's step before its gathering), and entries
+// about the read that must be durable before anything it found is used (the family lookup). The
+// read appends them with whichever access entry it appends, a refusal's too. A read that fails
+// before appending one, or whose append fails, leaves the rest (rest) to its caller.
+type entryGroup struct {
+	before, after []pendingEntry
+	// appended are the entries appended so far, in ledger order (the access entry among them once
+	// the read appended), and receipts their receipts.
+	appended []pendingEntry
+	receipts []ledger.Receipt
+	// settled: the caller appended the rest and took the group's steps (Certificates.settle).
+	settled bool
+}
+
+// empty reports whether g holds nothing to append.
+func (g *entryGroup) empty() bool { return g == nil || len(g.before)+len(g.after) == 0 }
+
+// rest is what of g is not yet appended, in order: all of it before the read appended, what a
+// failed append left after.
+func (g *entryGroup) rest() []pendingEntry {
+	k := len(g.appended)
+	if k <= len(g.before) {
+		return append(append([]pendingEntry{}, g.before[k:]...), g.after...)
+	}
+	return g.after[k-len(g.before)-1:]
+}
+
+// appendGrouped appends the access entry e, naming subjects (none for an erased citizen), together
+// with g's entries (before it, then after it) and indexes each in its citizens' logs.
+func (rd *Reader) appendGrouped(ctx context.Context, e ledger.Entry, subjects []subjectRef, g *entryGroup) (ledger.Receipt, error) {
+	if g.empty() {
+		if len(subjects) == 0 {
+			return rd.appendEntry(ctx, e)
+		}
+		return rd.appendFor(ctx, e, subjects[0].citizen, subjects[0].salt)
+	}
+	ps := append(append(append([]pendingEntry{}, g.before...), pendingEntry{entry: e, subjects: subjects}), g.after...)
+	rs, err := rd.appendIndexed(ctx, ps)
+	g.appended, g.receipts = ps[:len(rs)], rs
+	if err != nil {
+		return ledger.Receipt{}, err
+	}
+	return rs[len(g.before)], nil
 }
 
 // Commitment is a Pedersen commitment as the hub hands it out.
@@ -121,7 +171,7 @@ func (rd *Reader) ReadCitizen(ctx context.Context, p auth.Principal, req ReadReq
 		// stays off the ledger.
 		entry.Fields, entry.Purpose = d.denied(), ""
 		entry.Outcome, entry.Reason = ledger.OutcomeDenied, "unknown-purpose"
-		if _, err := rd.appendAccess(ctx, entry, req.Citizen, salt, sealed); err != nil {
+		if _, err := rd.appendAccess(ctx, entry, req.Citizen, salt, sealed, req.group); err != nil {
 			return nil, err
 		}
 		return nil, ErrUnknownPurpose
@@ -129,7 +179,7 @@ func (rd *Reader) ReadCitizen(ctx context.Context, p auth.Principal, req ReadReq
 	entry.Fields = d.entryFields()
 	if len(d.load) == 0 {
 		entry.Outcome, entry.Reason = ledger.OutcomeDenied, "forbidden"
-		r, err := rd.appendAccess(ctx, entry, req.Citizen, salt, sealed)
+		r, err := rd.appendAccess(ctx, entry, req.Citizen, salt, sealed, req.group)
 		if err != nil {
 			return nil, err
 		}
@@ -143,7 +193,7 @@ func (rd *Reader) ReadCitizen(ctx context.Context, p auth.Principal, req ReadReq
 		// Refused and on the ledger, without a subject line: nothing may link the entry to the
 		// erased citizen (erasure.go).
 		entry.Subjects, entry.Outcome, entry.Reason, entry.Fields = nil, ledger.OutcomeDenied, "erased", d.denied()
-		if _, aerr := rd.appendEntry(ctx, entry); aerr != nil {
+		if _, aerr := rd.appendGrouped(ctx, entry, nil, req.group); aerr != nil {
 			return nil, errors.Join(err, aerr)
 		}
 		return nil, err
@@ -151,7 +201,7 @@ func (rd *Reader) ReadCitizen(ctx context.Context, p auth.Principal, req ReadReq
 	if errors.Is(err, ErrIntegrity) {
 		// A record changed behind the hub's back: refused, and the refusal is on the ledger.
 		entry.Outcome, entry.Reason, entry.Fields = ledger.OutcomeDenied, "integrity", d.denied()
-		if _, aerr := rd.appendAccess(ctx, entry, req.Citizen, salt, sealed); aerr != nil {
+		if _, aerr := rd.appendAccess(ctx, entry, req.Citizen, salt, sealed, req.group); aerr != nil {
 			return nil, errors.Join(err, aerr)
 		}
 		return nil, err
@@ -167,7 +217,7 @@ func (rd *Reader) ReadCitizen(ctx context.Context, p auth.Principal, req ReadReq
 		}
 		if !exists {
 			entry.Outcome, entry.Reason, entry.Fields = ledger.OutcomeDenied, "no-such-citizen", d.denied() // nothing was released
-			if _, err := rd.appendAccess(ctx, entry, req.Citizen, salt, sealed); err != nil {
+			if _, err := rd.appendAccess(ctx, entry, req.Citizen, salt, sealed, req.group); err != nil {
 				return nil, err
 			}
 			return nil, ErrNotFound
@@ -175,7 +225,7 @@ func (rd *Reader) ReadCitizen(ctx context.Context, p auth.Principal, req ReadReq
 	}
 
 	// Log before release (a sealed read's entry hides its details: sealed_read.go).
-	r, err := rd.appendAccess(ctx, entry, req.Citizen, salt, sealed)
+	r, err := rd.appendAccess(ctx, entry, req.Citizen, salt, sealed, req.group)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -61,10 +62,15 @@ func (rd *Reader) checkSeal(ctx context.Context, p auth.Principal, snap *policy.
 // (s not nil) the entry appended is the neutral one of sealed.go: the details are formatted,
 // committed to with a fresh salt, kept (sealed under the master key and encrypted to the
 // oversight body) before the append, and the kept access is given the entry's index after it; a
-// failure of any step fails the read, before anything is released.
-func (rd *Reader) appendAccess(ctx context.Context, e ledger.Entry, citizen string, salt []byte, s *SealRequest) (ledger.Receipt, error) {
+// failure of any step fails the read, before anything is released. g's entries go with the access
+// entry (appendGrouped); a sealed read takes none.
+func (rd *Reader) appendAccess(ctx context.Context, e ledger.Entry, citizen string, salt []byte, s *SealRequest, g *entryGroup) (ledger.Receipt, error) {
 	if s == nil {
-		return rd.appendFor(ctx, e, citizen, salt)
+		return rd.appendGrouped(ctx, e, []subjectRef{{citizen, salt}}, g)
+	}
+	if !g.empty() {
+		// No caller does: a sealed read's entry stands alone.
+		return ledger.Receipt{}, errors.New("hub: a sealed read appends no other entry with its own")
 	}
 	fields := make([]ledger.Field, len(e.Fields))
 	for i, f := range e.Fields {

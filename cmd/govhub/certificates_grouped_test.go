@@ -83,7 +83,27 @@ func TestCertificateStepsAppendedTogether(t *testing.T) {
 	issue := uint64(app["certificate"].(map[string]any)["issueEntry"].(float64))
 	together := []uint64{idx[1], idx[2], issue, idx[3]}
 	sameBatch(t, h, together...)
-	inLog(t, h, qualifies.id, append(together, idx[0])...)
+	inLog(t, h, qualifies.id, together...)
+	// The received step, the gathering's access entry and the family lookup's, in one batch.
+	var first []uint64
+	var kinds []string
+	for i := idx[0]; i < idx[1]; i++ {
+		raw, err := h.app.log.Reader().SequencedEntry(t.Context(), i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := ledger.ParseEntry(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first = append(first, i)
+		kinds = append(kinds, string(e.Kind)+"/"+e.Reason)
+	}
+	if got := strings.Join(kinds, ","); got != "step/received,access/,access/family-lookup" {
+		t.Fatalf("entries from received to gathered: %s; want the received step, the gathering's access, the family lookup", got)
+	}
+	sameBatch(t, h, first...)
+	inLog(t, h, qualifies.id, first...)
 	// The issue entry is the certificate's, and the stored application says the same as the answer.
 	raw, err := h.app.log.Reader().SequencedEntry(t.Context(), issue)
 	if err != nil {
@@ -107,6 +127,7 @@ func TestCertificateStepsAppendedTogether(t *testing.T) {
 		t.Fatalf("application %v, steps %s; want refused after received,gathered,decided,refused", refused["status"], got)
 	}
 	sameBatch(t, h, idx[1:]...)
+	sameBatch(t, h, idx[0], idx[0]+1) // received and the gathering's access
 	inLog(t, h, fails.id, idx...)
 }
 
