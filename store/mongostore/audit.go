@@ -5,7 +5,6 @@ import (
 	"sync"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/govhub/govhub/store"
@@ -49,7 +48,7 @@ func (s *Store) CountRecords(ctx context.Context) (uint64, error) {
 }
 
 // estimateCount returns about how many documents c holds.
-func (s *Store) estimateCount(ctx context.Context, c *mongo.Collection) (uint64, error) {
+func (s *Store) estimateCount(ctx context.Context, c collection) (uint64, error) {
 	if s.embedded == nil {
 		n, err := c.EstimatedDocumentCount(ctx)
 		if err != nil {

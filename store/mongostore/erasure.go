@@ -70,10 +70,8 @@ func (d erasureDoc) erasure() store.Erasure {
 		Salt: d.Salt, EntryTime: d.EntryTime, LeafHash: d.LeafHash, After: uint64(d.After), HasIndex: d.HasIndex, ErasedEntry: uint64(d.ErasedEntry), Applied: d.Applied}
 }
 
-func (s *Store) erasuresColl() *mongo.Collection { return s.db.Collection(collErasures, s.collOpts()) }
-func (s *Store) tombstonesColl() *mongo.Collection {
-	return s.db.Collection(collTombstones, s.collOpts())
-}
+func (s *Store) erasuresColl() collection   { return s.coll(collErasures, s.collOpts()) }
+func (s *Store) tombstonesColl() collection { return s.coll(collTombstones, s.collOpts()) }
 
 // AddErasure stores a new erasure request; store.ErrConflict if its id exists.
 func (s *Store) AddErasure(ctx context.Context, e store.Erasure) error {

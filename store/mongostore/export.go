@@ -113,7 +113,7 @@ func (s *Store) ImportDocuments(ctx context.Context, collection string, docs []b
 		// (legacy.go): read them where they are until MoveRecords moves them.
 		s.legacy.Store(true)
 	}
-	if _, err := s.db.Collection(collection).InsertMany(ctx, batch); err != nil {
+	if _, err := s.coll(collection).InsertMany(ctx, batch); err != nil {
 		return fmt.Errorf("restoring %s: %w", collection, mapErr(err))
 	}
 	return nil

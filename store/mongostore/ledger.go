@@ -94,7 +94,7 @@ type writeDoc struct {
 // version only (writeWidest). The callers pass the one complete tile or bundle per level that the
 // previous round may have stored partial to writeWidest directly, so that on FerretDB (which, when
 // one document of an insert fails, retries the others one transaction each) the insert does not fail.
-func (s *Store) writeFull(ctx context.Context, c *mongo.Collection, docs []writeDoc) error {
+func (s *Store) writeFull(ctx context.Context, c collection, docs []writeDoc) error {
 	if len(docs) == 0 {
 		return nil
 	}
@@ -170,7 +170,7 @@ func (s *Store) ReadBundle(ctx context.Context, n uint64) ([]byte, error) {
 
 // writeWidest stores {_id: id, w: width, field: data} unless a version at least as wide is stored:
 // tiles and bundles only ever grow, even when a deposed writer is late.
-func (s *Store) writeWidest(ctx context.Context, c *mongo.Collection, id string, width int, field string, data []byte) error {
+func (s *Store) writeWidest(ctx context.Context, c collection, id string, width int, field string, data []byte) error {
 	doc := bson.D{{Key: "_id", Value: id}, {Key: "w", Value: width}, {Key: field, Value: data}}
 	if s.serialised() {
 		defer s.lock(c.Name() + "/" + id)()

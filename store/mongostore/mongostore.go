@@ -82,21 +82,21 @@ type Store struct {
 	// (ServedByFerretDB); nil against MongoDB, whose filtered updates are atomic.
 	locks documentLocker
 
-	citizens, records, dataKeys, pending, subjects           *mongo.Collection
-	subjectLog, logHeads                                     *mongo.Collection
-	batches, tiles, bundles, queue, state, checkpoints, meta *mongo.Collection
-	proposals, policyVersions, policyPartitions              *mongo.Collection
-	officials                                                *mongo.Collection
+	citizens, records, dataKeys, pending, subjects           collection
+	subjectLog, logHeads                                     collection
+	batches, tiles, bundles, queue, state, checkpoints, meta collection
+	proposals, policyVersions, policyPartitions              collection
+	officials                                                collection
 
 	lastSeqs                      seqCache // the latest access-log seq this process knows per citizen
-	questions, queues, queueHeads *mongo.Collection
-	recordHeads                   *mongo.Collection // each citizen's record head and records (heads.go)
+	questions, queues, queueHeads collection
+	recordHeads                   collection // each citizen's record head and records (heads.go)
 	// legacy is set while records may still be in the records collection (legacy.go).
 	legacy                  atomic.Bool
-	sealed, unsealProposals *mongo.Collection // sealed.go
+	sealed, unsealProposals collection // sealed.go
 
-	certificates, applications, applicationLists, applicationHeads *mongo.Collection
-	certCounts                                                     *mongo.Collection // {_id: certificate id, n}
+	certificates, applications, applicationLists, applicationHeads collection
+	certCounts                                                     collection // {_id: certificate id, n}
 }
 
 // Option changes a default of New.
@@ -176,7 +176,7 @@ func (s *Store) bind(db *mongo.Database) {
 		copts.SetWriteConcern(&writeconcern.WriteConcern{W: "majority", Journal: ptr(true)}).
 			SetReadConcern(readconcern.Majority())
 	}
-	c := func(name string) *mongo.Collection { return db.Collection(name, copts) }
+	c := func(name string) collection { return s.coll(name, copts) }
 	s.citizens, s.records, s.dataKeys, s.pending, s.subjects = c(collCitizens), c(collRecords), c(collDataKeys), c(collPending), c(collSubjects)
 	s.batches, s.tiles, s.bundles, s.queue = c(collBatches), c(collTiles), c(collBundles), c(collQueue)
 	s.state, s.checkpoints, s.meta, s.proposals = c(collState), c(collCheckpoints), c(collMeta), c(collProposals)

@@ -315,7 +315,7 @@ func (s *Store) advanceAll(ctx context.Context, c seqChain, top map[*chainMove]u
 
 // insertAll inserts docs (unordered, moveBatch at a time) and reports which of them were there
 // already (a duplicate _id).
-func (s *Store) insertAll(ctx context.Context, coll *mongo.Collection, docs []any) (map[int]bool, error) {
+func (s *Store) insertAll(ctx context.Context, coll collection, docs []any) (map[int]bool, error) {
 	taken := map[int]bool{}
 	for lo := 0; lo < len(docs); lo += moveBatch {
 		hi := min(len(docs), lo+moveBatch)
@@ -336,7 +336,7 @@ func (s *Store) insertAll(ctx context.Context, coll *mongo.Collection, docs []an
 }
 
 // deleteByID deletes the documents with the given _ids, moveBatch at a time, each by its _id.
-func (s *Store) deleteByID(ctx context.Context, coll *mongo.Collection, ids []string) error {
+func (s *Store) deleteByID(ctx context.Context, coll collection, ids []string) error {
 	for lo := 0; lo < len(ids); lo += moveBatch {
 		hi := min(len(ids), lo+moveBatch)
 		models := make([]mongo.WriteModel, 0, hi-lo)
@@ -352,7 +352,7 @@ func (s *Store) deleteByID(ctx context.Context, coll *mongo.Collection, ids []st
 
 // findRawByID reads the documents with the given _ids, each by its own _id lookup, a few at a
 // time; a missing one is nil.
-func (s *Store) findRawByID(ctx context.Context, coll *mongo.Collection, ids []string) ([]bson.Raw, error) {
+func (s *Store) findRawByID(ctx context.Context, coll collection, ids []string) ([]bson.Raw, error) {
 	out := make([]bson.Raw, len(ids))
 	err := s.parallel(ctx, len(ids), func(ctx context.Context, i int) error {
 		var raw bson.Raw
@@ -418,7 +418,7 @@ func withID(doc bson.Raw, id string) bson.D {
 }
 
 // renamePseudonym sets the pseudonym field of document id in coll to to where it is from.
-func (s *Store) renamePseudonym(ctx context.Context, coll *mongo.Collection, id, from, to string) error {
+func (s *Store) renamePseudonym(ctx context.Context, coll collection, id, from, to string) error {
 	if id == "" {
 		return nil
 	}

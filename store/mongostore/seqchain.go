@@ -25,7 +25,7 @@ import (
 // may lag, so readers and appenders start at the head and probe forward until a miss.
 type seqChain struct {
 	s            *Store
-	items, heads *mongo.Collection
+	items, heads collection
 	// what names a key's sequence in errors, e.g. "an access log".
 	what func(key string) string
 }
@@ -72,20 +72,9 @@ func (c seqChain) advance(ctx context.Context, key string, seq uint64) error {
 // it until a miss (one when the head is current). A reader that had to probe writes the end it
 // found back to the head.
 func (c seqChain) end(ctx context.Context, key string) (uint64, error) {
-	head, err := c.head(ctx, key)
+	head, end, err := c.probeEnd(ctx, key, 0)
 	if err != nil {
 		return 0, err
-	}
-	end := head
-	for {
-		ok, err := c.s.docExists(ctx, c.items, seqID(key, end+1))
-		if err != nil {
-			return 0, fmt.Errorf("probing %s: %w", c.what(key), err)
-		}
-		if !ok {
-			break
-		}
-		end++
 	}
 	if end > head {
 		_ = c.advance(ctx, key, end) // read repair; a hint only
@@ -94,9 +83,11 @@ func (c seqChain) end(ctx context.Context, key string) (uint64, error) {
 }
 
 // insertNext inserts doc(seq) at key's first free seq from from on and returns that seq; doc must
-// give the item the _id seqID(key, seq). After a taken seq it reads the head again and jumps past
-// it if others have moved it on, trying at most maxAppendTries seqs (then store.ErrConflict). It
-// does not advance the head.
+// give the item the _id seqID(key, seq). After a taken seq it looks for the sequence's end again
+// (the head, then one _id lookup per seq past it: reads, which the embedded store's write gate
+// does not hold back, while the head's own advance may wait behind other writers' inserts) and
+// tries the seq after it, at most maxAppendTries times (then store.ErrConflict). It does not
+// advance the head.
 func (c seqChain) insertNext(ctx context.Context, key string, from uint64, doc func(seq uint64) any) (uint64, error) {
 	seq := from
 	for range maxAppendTries {
@@ -107,13 +98,32 @@ func (c seqChain) insertNext(ctx context.Context, key string, from uint64, doc f
 		if !mongo.IsDuplicateKeyError(err) {
 			return 0, mapErr(err)
 		}
-		head, err := c.head(ctx, key)
+		_, end, err := c.probeEnd(ctx, key, seq)
 		if err != nil {
 			return 0, err
 		}
-		seq = max(seq, head) + 1
+		seq = end + 1
 	}
 	return 0, fmt.Errorf("%w: %d seqs from %d on were taken", store.ErrConflict, maxAppendTries, from)
+}
+
+// probeEnd returns key's head hint and latest seq, knowing that taken is (0: nothing known): from
+// the head (or taken, if later), one _id lookup per seq until a miss.
+func (c seqChain) probeEnd(ctx context.Context, key string, taken uint64) (head, end uint64, err error) {
+	if head, err = c.head(ctx, key); err != nil {
+		return 0, 0, err
+	}
+	end = max(head, taken)
+	for {
+		ok, err := c.s.docExists(ctx, c.items, seqID(key, end+1))
+		if err != nil {
+			return 0, 0, fmt.Errorf("probing %s: %w", c.what(key), err)
+		}
+		if !ok {
+			return head, end, nil
+		}
+		end++
+	}
 }
 
 // get decodes key's item seq into v and reports whether it exists.

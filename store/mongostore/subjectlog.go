@@ -806,7 +806,7 @@ func (s *Store) migrateChunk(ctx context.Context, pseudonyms []string, byPseudon
 }
 
 // docExists reports whether collection c holds the document id.
-func (s *Store) docExists(ctx context.Context, c *mongo.Collection, id string) (bool, error) {
+func (s *Store) docExists(ctx context.Context, c collection, id string) (bool, error) {
 	err := c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}, options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return false, nil
@@ -880,7 +880,7 @@ func (s *Store) BulkLoadSubjectLogs(ctx context.Context, refs []store.LogRef) er
 		}
 		heads[r.Pseudonym] = max(heads[r.Pseudonym], r.Seq)
 	}
-	insert := func(c *mongo.Collection, n int, doc func(i int) any) error {
+	insert := func(c collection, n int, doc func(i int) any) error {
 		batch := make([]any, 0, bulkChunk)
 		for i := range n {
 			batch = append(batch, doc(i))

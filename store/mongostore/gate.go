@@ -1,0 +1,117 @@
+package mongostore
+
+import (
+	"context"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// collection is a collection handle whose write commands pass the store's write gate: on the
+// embedded server, one at a time in the process (embedded.Server.LockWrites), so that SQLite never
+// puts a writer to sleep waiting for another; elsewhere (MongoDB, FerretDB on PostgreSQL) the gate
+// is open and the handle is the driver's. Reads are not gated. Every write the store makes goes
+// through one of these methods; a write method of mongo.Collection not overridden here must not be
+// used (TestCollectionGatesEveryWrite lists them).
+type collection struct {
+	*mongo.Collection
+	gate writeGate
+}
+
+// writeGate admits one write at a time (nil: no gate), or fails when ctx ends first.
+type writeGate interface {
+	LockWrites(ctx context.Context) (unlock func(), err error)
+}
+
+// gated runs write once c's gate admits it.
+func gated[T any](ctx context.Context, c collection, write func() (T, error)) (T, error) {
+	if c.gate == nil {
+		return write()
+	}
+	unlock, err := c.gate.LockWrites(ctx)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	defer unlock()
+	return write()
+}
+
+func (c collection) InsertOne(ctx context.Context, doc any, opts ...options.Lister[options.InsertOneOptions]) (*mongo.InsertOneResult, error) {
+	return gated(ctx, c, func() (*mongo.InsertOneResult, error) { return c.Collection.InsertOne(ctx, doc, opts...) })
+}
+
+func (c collection) InsertMany(ctx context.Context, docs any, opts ...options.Lister[options.InsertManyOptions]) (*mongo.InsertManyResult, error) {
+	return gated(ctx, c, func() (*mongo.InsertManyResult, error) { return c.Collection.InsertMany(ctx, docs, opts...) })
+}
+
+func (c collection) UpdateOne(ctx context.Context, filter, update any, opts ...options.Lister[options.UpdateOneOptions]) (*mongo.UpdateResult, error) {
+	return gated(ctx, c, func() (*mongo.UpdateResult, error) { return c.Collection.UpdateOne(ctx, filter, update, opts...) })
+}
+
+func (c collection) UpdateByID(ctx context.Context, id, update any, opts ...options.Lister[options.UpdateOneOptions]) (*mongo.UpdateResult, error) {
+	return gated(ctx, c, func() (*mongo.UpdateResult, error) { return c.Collection.UpdateByID(ctx, id, update, opts...) })
+}
+
+func (c collection) UpdateMany(ctx context.Context, filter, update any, opts ...options.Lister[options.UpdateManyOptions]) (*mongo.UpdateResult, error) {
+	return gated(ctx, c, func() (*mongo.UpdateResult, error) { return c.Collection.UpdateMany(ctx, filter, update, opts...) })
+}
+
+func (c collection) ReplaceOne(ctx context.Context, filter, replacement any, opts ...options.Lister[options.ReplaceOptions]) (*mongo.UpdateResult, error) {
+	return gated(ctx, c, func() (*mongo.UpdateResult, error) { return c.Collection.ReplaceOne(ctx, filter, replacement, opts...) })
+}
+
+func (c collection) DeleteOne(ctx context.Context, filter any, opts ...options.Lister[options.DeleteOneOptions]) (*mongo.DeleteResult, error) {
+	return gated(ctx, c, func() (*mongo.DeleteResult, error) { return c.Collection.DeleteOne(ctx, filter, opts...) })
+}
+
+func (c collection) DeleteMany(ctx context.Context, filter any, opts ...options.Lister[options.DeleteManyOptions]) (*mongo.DeleteResult, error) {
+	return gated(ctx, c, func() (*mongo.DeleteResult, error) { return c.Collection.DeleteMany(ctx, filter, opts...) })
+}
+
+func (c collection) BulkWrite(ctx context.Context, models []mongo.WriteModel, opts ...options.Lister[options.BulkWriteOptions]) (*mongo.BulkWriteResult, error) {
+	return gated(ctx, c, func() (*mongo.BulkWriteResult, error) { return c.Collection.BulkWrite(ctx, models, opts...) })
+}
+
+func (c collection) FindOneAndUpdate(ctx context.Context, filter, update any, opts ...options.Lister[options.FindOneAndUpdateOptions]) *mongo.SingleResult {
+	r, err := gated(ctx, c, func() (*mongo.SingleResult, error) {
+		return c.Collection.FindOneAndUpdate(ctx, filter, update, opts...), nil
+	})
+	if err != nil {
+		return mongo.NewSingleResultFromDocument(bson.D{}, err, nil)
+	}
+	return r
+}
+
+func (c collection) FindOneAndReplace(ctx context.Context, filter, replacement any, opts ...options.Lister[options.FindOneAndReplaceOptions]) *mongo.SingleResult {
+	r, err := gated(ctx, c, func() (*mongo.SingleResult, error) {
+		return c.Collection.FindOneAndReplace(ctx, filter, replacement, opts...), nil
+	})
+	if err != nil {
+		return mongo.NewSingleResultFromDocument(bson.D{}, err, nil)
+	}
+	return r
+}
+
+func (c collection) FindOneAndDelete(ctx context.Context, filter any, opts ...options.Lister[options.FindOneAndDeleteOptions]) *mongo.SingleResult {
+	r, err := gated(ctx, c, func() (*mongo.SingleResult, error) { return c.Collection.FindOneAndDelete(ctx, filter, opts...), nil })
+	if err != nil {
+		return mongo.NewSingleResultFromDocument(bson.D{}, err, nil)
+	}
+	return r
+}
+
+func (c collection) Drop(ctx context.Context, opts ...options.Lister[options.DropCollectionOptions]) error {
+	_, err := gated(ctx, c, func() (struct{}, error) { return struct{}{}, c.Collection.Drop(ctx, opts...) })
+	return err
+}
+
+// coll is the gated handle of collection name (bind's, for the collections it does not keep).
+func (s *Store) coll(name string, opts ...options.Lister[options.CollectionOptions]) collection {
+	c := collection{Collection: s.db.Collection(name, opts...)}
+	if s.embedded != nil {
+		c.gate = s.embedded
+	}
+	return c
+}
