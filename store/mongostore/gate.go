@@ -38,6 +38,15 @@ func gated[T any](ctx context.Context, c collection, write func() (T, error)) (T
 	return write()
 }
 
+// gatedSingle is gated for the writes that answer with a single result, which carries the error.
+func gatedSingle(ctx context.Context, c collection, write func() *mongo.SingleResult) *mongo.SingleResult {
+	r, err := gated(ctx, c, func() (*mongo.SingleResult, error) { return write(), nil })
+	if err != nil {
+		return mongo.NewSingleResultFromDocument(bson.D{}, err, nil)
+	}
+	return r
+}
+
 func (c collection) InsertOne(ctx context.Context, doc any, opts ...options.Lister[options.InsertOneOptions]) (*mongo.InsertOneResult, error) {
 	return gated(ctx, c, func() (*mongo.InsertOneResult, error) { return c.Collection.InsertOne(ctx, doc, opts...) })
 }
@@ -75,31 +84,15 @@ func (c collection) BulkWrite(ctx context.Context, models []mongo.WriteModel, op
 }
 
 func (c collection) FindOneAndUpdate(ctx context.Context, filter, update any, opts ...options.Lister[options.FindOneAndUpdateOptions]) *mongo.SingleResult {
-	r, err := gated(ctx, c, func() (*mongo.SingleResult, error) {
-		return c.Collection.FindOneAndUpdate(ctx, filter, update, opts...), nil
-	})
-	if err != nil {
-		return mongo.NewSingleResultFromDocument(bson.D{}, err, nil)
-	}
-	return r
+	return gatedSingle(ctx, c, func() *mongo.SingleResult { return c.Collection.FindOneAndUpdate(ctx, filter, update, opts...) })
 }
 
 func (c collection) FindOneAndReplace(ctx context.Context, filter, replacement any, opts ...options.Lister[options.FindOneAndReplaceOptions]) *mongo.SingleResult {
-	r, err := gated(ctx, c, func() (*mongo.SingleResult, error) {
-		return c.Collection.FindOneAndReplace(ctx, filter, replacement, opts...), nil
-	})
-	if err != nil {
-		return mongo.NewSingleResultFromDocument(bson.D{}, err, nil)
-	}
-	return r
+	return gatedSingle(ctx, c, func() *mongo.SingleResult { return c.Collection.FindOneAndReplace(ctx, filter, replacement, opts...) })
 }
 
 func (c collection) FindOneAndDelete(ctx context.Context, filter any, opts ...options.Lister[options.FindOneAndDeleteOptions]) *mongo.SingleResult {
-	r, err := gated(ctx, c, func() (*mongo.SingleResult, error) { return c.Collection.FindOneAndDelete(ctx, filter, opts...), nil })
-	if err != nil {
-		return mongo.NewSingleResultFromDocument(bson.D{}, err, nil)
-	}
-	return r
+	return gatedSingle(ctx, c, func() *mongo.SingleResult { return c.Collection.FindOneAndDelete(ctx, filter, opts...) })
 }
 
 func (c collection) Drop(ctx context.Context, opts ...options.Lister[options.DropCollectionOptions]) error {
