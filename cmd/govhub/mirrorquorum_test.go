@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,13 +77,20 @@ func startMirroredHub(t *testing.T, laterLogKeys ...string) *mirroredHub {
 			"--data-dir", filepath.Join(dir, fmt.Sprintf("mirror%d", i)), "--addr", addr,
 			"--token", auditorTok, "--issuer-key", issuerPEM, "--interval", "50ms"}
 	}
-	addrs := []string{freeAddr(t), freeAddr(t), freeAddr(t)}
+	// Each mirror takes a port of its own (a port found free and then given to the mirror may be
+	// taken by another test in between); a restarted mirror takes its port again.
+	var addrs []string
 	var mirrors []*runningMirror
 	var mcfgs []witnessConfig
-	for i, addr := range addrs {
-		m := startMirror(t, mirrorArgs(i, addr)...)
+	for i := range 3 {
+		m := startMirror(t, mirrorArgs(i, "127.0.0.1:0")...)
+		u, err := url.Parse(m.base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		addrs = append(addrs, u.Host)
 		mirrors = append(mirrors, m)
-		mcfgs = append(mcfgs, witnessConfig{URL: "http://" + addr, VerifierKey: m.vkey})
+		mcfgs = append(mcfgs, witnessConfig{URL: "http://" + u.Host, VerifierKey: m.vkey})
 	}
 
 	cfg := h.config()
