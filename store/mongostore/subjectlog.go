@@ -366,7 +366,14 @@ func (s *Store) advanceHeads(ctx context.Context, heads, before map[string]uint6
 // subscription polls it to learn of new accesses, whichever hub instance logged them. Safe for
 // concurrent use.
 func (s *Store) SubjectLogEnd(ctx context.Context, pseudonym string) (uint64, error) {
-	return s.logChain().end(ctx, pseudonym)
+	end, err := s.logChain().end(ctx, pseudonym)
+	if err == nil && end > 0 {
+		// What this process knows of the citizen's log: its next append starts after it, not at a
+		// seq another instance has taken since the last one (which would be retried after the
+		// append's last seq, out of the order of its references).
+		s.lastSeqs.put(pseudonym, end)
+	}
+	return end, err
 }
 
 // SubjectLog reads one page of the citizen's access log, newest first: the n entries before seq
