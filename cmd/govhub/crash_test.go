@@ -8,10 +8,10 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -55,13 +55,20 @@ func tail(s string, n int) string {
 	return s
 }
 
-func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+// hubBase waits for the hub process cmd to leave its address in dataDir (hub.addr, naming its pid:
+// a file left by an earlier process is not it) and returns its URL. A hub given --addr 127.0.0.1:0
+// takes a port of its own, which no other test can take between a check and the hub's bind.
+func hubBase(t *testing.T, dataDir string, cmd *exec.Cmd) string {
+	t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var a hubAddr
+		b, err := os.ReadFile(filepath.Join(dataDir, hubAddrFile))
+		if err == nil && json.Unmarshal(b, &a) == nil && a.PID == cmd.Process.Pid && a.URL != "" {
+			return strings.TrimSuffix(a.URL, "/")
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatalf("the hub (pid %d) left no address in %s", cmd.Process.Pid, dataDir)
+	return ""
 }
 
 func waitHealthy(t *testing.T, base string, cmd *exec.Cmd) {
@@ -132,8 +139,6 @@ func TestCrashSIGKILL(t *testing.T) {
 	}
 	const citizens, kills = 12, 20
 	dir := t.TempDir()
-	addr := freeAddr(t)
-	base := "http://" + addr
 
 	tokenOf := func(args ...string) string {
 		var out, errOut bytes.Buffer
@@ -150,7 +155,8 @@ func TestCrashSIGKILL(t *testing.T) {
 	)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for round := 0; round <= kills; round++ {
-		cmd := govhubProcess(t, "demo", "--data-dir", dir, "--addr", addr, "--citizens", fmt.Sprint(citizens), "--log-level", "warn")
+		cmd := govhubProcess(t, "demo", "--data-dir", dir, "--addr", "127.0.0.1:0", "--citizens", fmt.Sprint(citizens), "--log-level", "warn")
+		base := hubBase(t, dir, cmd)
 		waitHealthy(t, base, cmd)
 		if round == 0 {
 			taxTok = tokenOf("--kind", "department", "--department", "tax", "--role", "clerk")

@@ -22,7 +22,7 @@ func TestDemoSealedRead(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the demo")
 	}
-	addr, dir := freeAddr(t), t.TempDir()
+	addr, dir := "127.0.0.1:0", t.TempDir() // the demo prints the port it took
 	ctx, cancel := context.WithCancel(t.Context())
 	var out, errOut lockedBuffer
 	done := make(chan error, 1)
