@@ -100,6 +100,14 @@ func (c collection) Drop(ctx context.Context, opts ...options.Lister[options.Dro
 	return err
 }
 
+// exclusive runs f holding c's gate, for reads and a write with no other write of the process
+// between them; f writes through the driver's handle it is given (c's own methods would wait for
+// the gate f holds). Without a gate, f runs as it is.
+func (c collection) exclusive(ctx context.Context, f func(*mongo.Collection) error) error {
+	_, err := gated(ctx, c, func() (struct{}, error) { return struct{}{}, f(c.Collection) })
+	return err
+}
+
 // coll is the gated handle of collection name (bind's, for the collections it does not keep).
 func (s *Store) coll(name string, opts ...options.Lister[options.CollectionOptions]) collection {
 	c := collection{Collection: s.db.Collection(name, opts...)}

@@ -84,14 +84,28 @@ func (c seqChain) end(ctx context.Context, key string) (uint64, error) {
 
 // insertNext inserts doc(seq) at key's first free seq from from on and returns that seq; doc must
 // give the item the _id seqID(key, seq). After a taken seq it looks for the sequence's end again
-// (the head, then one _id lookup per seq past it: reads, which the embedded store's write gate
-// does not hold back, while the head's own advance may wait behind other writers' inserts) and
-// tries the seq after it, at most maxAppendTries times (then store.ErrConflict). It does not
-// advance the head.
+// (the head, then one _id lookup per seq past it) and tries the seq after it, at most
+// maxAppendTries times (then store.ErrConflict). On the embedded server it looks and inserts
+// holding the write gate (collection.exclusive), so that no write comes between the two: another
+// appender that keeps its writes queued (the group commit of another store on the server) cannot
+// take every seq it finds. It does not advance the head.
 func (c seqChain) insertNext(ctx context.Context, key string, from uint64, doc func(seq uint64) any) (uint64, error) {
 	seq := from
 	for range maxAppendTries {
-		_, err := c.items.InsertOne(ctx, doc(seq))
+		var err error
+		if seq == from || c.items.gate == nil {
+			_, err = c.items.InsertOne(ctx, doc(seq))
+		} else {
+			err = c.items.exclusive(ctx, func(items *mongo.Collection) error {
+				_, end, err := c.probeEnd(ctx, key, seq-1)
+				if err != nil {
+					return err
+				}
+				seq = end + 1
+				_, err = items.InsertOne(ctx, doc(seq))
+				return err
+			})
+		}
 		if err == nil {
 			return seq, nil
 		}
