@@ -235,20 +235,7 @@ func TestAppendAllAfterADuplicateIndex(t *testing.T) {
 func TestAppendAllOnAFollower(t *testing.T) {
 	env := storetest.Embedded(t)
 	s, v := keys(t)
-	opts := []ledger.Option{ledger.WithLeaseTTL(2 * time.Second), ledger.WithIntegrationInterval(5 * time.Millisecond)}
-	a, err := ledger.New(t.Context(), ledger.Config{Storage: env.Store, Signer: s, Verifier: v}, append(opts, ledger.WithInstance("a"))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Shutdown(context.Background())
-	b, err := ledger.New(t.Context(), ledger.Config{Storage: secondStore(t, env), Signer: s, Verifier: v}, append(opts, ledger.WithInstance("b"))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Shutdown(context.Background())
-	if !a.Leading() || b.Leading() {
-		t.Fatalf("leading: a %v, b %v; want a only", a.Leading(), b.Leading())
-	}
+	a, b := leaderAndFollower(t, env, s, v, 2*time.Second)
 	es := group(10, 3)
 	if _, err := ledger.AppendAll(t.Context(), b, es); !errors.Is(err, ledger.ErrNotGrouped) {
 		t.Fatalf("AppendAll on the follower = %v, want ErrNotGrouped", err)

@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"context"
 	"fmt"
+	"golang.org/x/mod/sumdb/note"
 	"sync"
 	"testing"
 	"time"
@@ -29,6 +30,28 @@ func secondStore(t *testing.T, env *storetest.Env) *mongostore.Store {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// leaderAndFollower opens two instances on env's database with a lease of leaseTTL: a, started
+// first, sequences; b, on a second store handle, forwards. a also takes aOpts. Both shut down when
+// the test ends.
+func leaderAndFollower(t *testing.T, env *storetest.Env, s note.Signer, v note.Verifier, leaseTTL time.Duration, aOpts ...ledger.Option) (a, b *ledger.Log) {
+	t.Helper()
+	opts := []ledger.Option{ledger.WithLeaseTTL(leaseTTL), ledger.WithIntegrationInterval(5 * time.Millisecond)}
+	a, err := ledger.New(t.Context(), ledger.Config{Storage: env.Store, Signer: s, Verifier: v}, append(append(opts, ledger.WithInstance("a")), aOpts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Shutdown(context.Background()) })
+	b, err = ledger.New(t.Context(), ledger.Config{Storage: secondStore(t, env), Signer: s, Verifier: v}, append(opts, ledger.WithInstance("b"))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Shutdown(context.Background()) })
+	if !a.Leading() || b.Leading() {
+		t.Fatalf("leading: a %v, b %v; want a only", a.Leading(), b.Leading())
+	}
+	return a, b
 }
 
 // Two instances on one database: one sequences at a time, the other forwards; every append lands

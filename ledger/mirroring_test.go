@@ -24,21 +24,7 @@ func TestMirrorsBehindRefuseForwardedAppends(t *testing.T) {
 	env := storetest.Embedded(t)
 	s, v := keys(t)
 	set := ledger.NewMirrorSet([]ledger.MirrorCosigner{refusingMirror{}, refusingMirror{}}, 2, 200*time.Millisecond)
-	opts := []ledger.Option{ledger.WithLeaseTTL(time.Second), ledger.WithIntegrationInterval(5 * time.Millisecond)}
-	a, err := ledger.New(t.Context(), ledger.Config{Storage: env.Store, Signer: s, Verifier: v},
-		append(opts, ledger.WithInstance("a"), ledger.WithMirrors(set))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Shutdown(context.Background())
-	b, err := ledger.New(t.Context(), ledger.Config{Storage: secondStore(t, env), Signer: s, Verifier: v}, append(opts, ledger.WithInstance("b"))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Shutdown(context.Background())
-	if !a.Leading() || b.Leading() {
-		t.Fatalf("leading: a %v, b %v; want a only", a.Leading(), b.Leading())
-	}
+	a, b := leaderAndFollower(t, env, s, v, time.Second, ledger.WithMirrors(set))
 	if _, err := a.Append(t.Context(), entry(0)); err != nil {
 		t.Fatalf("the first append = %v", err)
 	}

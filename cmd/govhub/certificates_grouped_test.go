@@ -24,6 +24,17 @@ func stepIndexes(t *testing.T, app map[string]any) ([]string, []uint64) {
 	return names, idx
 }
 
+// issuedSteps fails unless app (certDoc's or applyDoc's answer) is issued after the four steps,
+// and returns the steps' ledger indexes and the issue entry's.
+func issuedSteps(t *testing.T, app map[string]any) (idx []uint64, issue uint64) {
+	t.Helper()
+	names, idx := stepIndexes(t, app)
+	if got := strings.Join(names, ","); got != "received,gathered,decided,issued" || app["status"] != "issued" {
+		t.Fatalf("application %v, steps %s; want issued after received,gathered,decided,issued", app["status"], got)
+	}
+	return idx, uint64(app["certificate"].(map[string]any)["issueEntry"].(float64))
+}
+
 // sameBatch fails unless the entries at indexes, consecutive, are stored in one batch document.
 func sameBatch(t *testing.T, h *testHub, indexes ...uint64) {
 	t.Helper()
@@ -76,11 +87,7 @@ func TestCertificateStepsAppendedTogether(t *testing.T) {
 		t.Fatalf("requestCertificate: %+v", r.Errors)
 	}
 	app := r.Data["requestCertificate"].(map[string]any)
-	names, idx := stepIndexes(t, app)
-	if got := strings.Join(names, ","); got != "received,gathered,decided,issued" || app["status"] != "issued" {
-		t.Fatalf("application %v, steps %s; want issued after received,gathered,decided,issued", app["status"], got)
-	}
-	issue := uint64(app["certificate"].(map[string]any)["issueEntry"].(float64))
+	idx, issue := issuedSteps(t, app)
 	together := []uint64{idx[1], idx[2], issue, idx[3]}
 	sameBatch(t, h, together...)
 	inLog(t, h, qualifies.id, together...)
@@ -122,7 +129,7 @@ func TestCertificateStepsAppendedTogether(t *testing.T) {
 		t.Fatalf("requestCertificate(not qualifying): %+v", r.Errors)
 	}
 	refused := r.Data["requestCertificate"].(map[string]any)
-	names, idx = stepIndexes(t, refused)
+	names, idx := stepIndexes(t, refused)
 	if got := strings.Join(names, ","); got != "received,gathered,decided,refused" || refused["status"] != "refused" {
 		t.Fatalf("application %v, steps %s; want refused after received,gathered,decided,refused", refused["status"], got)
 	}
@@ -146,11 +153,7 @@ func TestCertificateOnAFollower(t *testing.T) {
 		t.Fatalf("applyForCertificate on the follower: %+v", r.Errors)
 	}
 	app := r.Data["applyForCertificate"].(map[string]any)
-	names, idx := stepIndexes(t, app)
-	if got := strings.Join(names, ","); got != "received,gathered,decided,issued" || app["status"] != "issued" {
-		t.Fatalf("application %v, steps %s; want issued after received,gathered,decided,issued", app["status"], got)
-	}
-	issue := uint64(app["certificate"].(map[string]any)["issueEntry"].(float64))
+	idx, issue := issuedSteps(t, app)
 	all := append(slices.Clone(idx), issue)
 	slices.Sort(all)
 	if len(slices.Compact(slices.Clone(all))) != len(all) || !(idx[2] < issue && issue < idx[3]) {

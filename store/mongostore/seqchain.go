@@ -112,6 +112,10 @@ func (c seqChain) insertNext(ctx context.Context, key string, from uint64, doc f
 		if !mongo.IsDuplicateKeyError(err) {
 			return 0, mapErr(err)
 		}
+		if c.items.gate != nil {
+			seq++ // the next try finds the end itself, holding the gate
+			continue
+		}
 		_, end, err := c.probeEnd(ctx, key, seq)
 		if err != nil {
 			return 0, err
