@@ -97,11 +97,13 @@ type RecordReader interface {
 }
 
 // RecordWriter writes dataset records and registers citizens. CreateRecord fails with
-// store.ErrConflict where a record exists, ReplaceRecord where the stored version is not base.
-// Implementations are safe for concurrent use.
+// store.ErrConflict where a record exists, ReplaceRecord where the stored version is not base;
+// PutHeadAndRecord writes a record with its citizen's new head, or neither (store.ErrConflict)
+// where either is not as the update found it. Implementations are safe for concurrent use.
 type RecordWriter interface {
 	CreateRecord(ctx context.Context, r store.Record) error
 	ReplaceRecord(ctx context.Context, r store.Record, base uint64) error
+	PutHeadAndRecord(ctx context.Context, w store.HeadAndRecord) error
 	InsertRecords(ctx context.Context, rs []store.Record) error
 	AddCitizens(ctx context.Context, ids []string, now time.Time) error
 }

@@ -241,9 +241,12 @@ func (u *Updater) finishUpdate(ctx context.Context, dk *seal.DataKey, p store.Pe
 		return rec, err
 	}
 	rec = u.integ.sealRecord(rec)
-	werr := u.writeHead(ctx, p, index)
-	if werr == nil {
-		werr = u.writeRecord(ctx, rec, p)
+	written, werr := u.writeTogether(ctx, p, index, rec)
+	if !written && werr == nil {
+		werr = u.writeHead(ctx, p, index)
+		if werr == nil {
+			werr = u.writeRecord(ctx, rec, p)
+		}
 	}
 	if werr != nil && !errors.Is(werr, ErrConflict) {
 		return rec, werr
@@ -260,6 +263,33 @@ func (u *Updater) finishUpdate(ctx context.Context, dk *seal.DataKey, p store.Pe
 		return rec, fmt.Errorf("dropping pending update %s: %w", p.ID, err)
 	}
 	return rec, werr
+}
+
+// writeTogether writes the head and the record of a pending update whose entry is at index in one
+// write, when both are still as the update found them (the common case): the head at its base,
+// valid, and the record at its base. Otherwise (written false, no error) nothing is written, and
+// writeHead and writeRecord, one after the other, settle the case as they always did: a second
+// attempt, recovery after a crash, an update overtaken, a head that fails its check.
+func (u *Updater) writeTogether(ctx context.Context, p store.Pending, index uint64, rec store.Record) (bool, error) {
+	citizen := p.Record.Citizen
+	cur, err := u.integ.heads.RecordHead(ctx, citizen)
+	had := err == nil
+	if err != nil && !isNotFound(err) || had != p.HadHead || had && (cur.Head != p.HeadBase || !u.integ.headValid(citizen, cur)) {
+		return false, nil
+	}
+	var prev *store.Head
+	if had {
+		prev = &cur
+	}
+	w := store.HeadAndRecord{Head: u.integ.newHead(citizen, prev, p.Record.Dataset, index), HeadBase: p.HeadBase, HadHead: p.HadHead,
+		Record: rec, Base: p.Base, HadBase: p.HadBase}
+	switch err := u.records.PutHeadAndRecord(ctx, w); {
+	case errors.Is(err, store.ErrConflict):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("writing the record head and the %s record: %w", rec.Dataset, err)
+	}
+	return true, nil
 }
 
 // writeHead moves the citizen's record head from the head the update's entry names as its base to

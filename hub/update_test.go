@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -326,5 +327,76 @@ func TestConcurrentUpdatesOfOneRecord(t *testing.T) {
 	}
 	if ids := f.pendingIDs(t); len(ids) != 0 {
 		t.Errorf("pending updates = %v, want none", ids)
+	}
+}
+
+// writeCounter is the real store, counting how an update writes a citizen's document: with its
+// head at once (PutHeadAndRecord), or the record apart from the head.
+type writeCounter struct {
+	RecordStore
+	together, apart int
+}
+
+func (c *writeCounter) PutHeadAndRecord(ctx context.Context, w store.HeadAndRecord) error {
+	c.together++
+	return c.RecordStore.PutHeadAndRecord(ctx, w)
+}
+
+func (c *writeCounter) ReplaceRecord(ctx context.Context, r store.Record, base uint64) error {
+	c.apart++
+	return c.RecordStore.ReplaceRecord(ctx, r, base)
+}
+
+func (c *writeCounter) CreateRecord(ctx context.Context, r store.Record) error {
+	c.apart++
+	return c.RecordStore.CreateRecord(ctx, r)
+}
+
+// An update whose citizen's head and record are as it found them (no other writer came between)
+// writes the two in one write of the citizen's document: for a new citizen, for a first record
+// beside others, and over a record. The head then names the update and the record reads back.
+func TestUpdateWritesHeadWithRecord(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	counter := &writeCounter{RecordStore: f.env.Store}
+	cfg := f.updaterConfig()
+	cfg.Records = counter
+	u, err := NewUpdater(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []UpdateRequest{
+		{Citizen: citizenB, Dataset: "identity", Purpose: "identity-verification", Items: []map[string]any{identityItem()}},
+		{Citizen: citizenB, Dataset: "tax", Purpose: "tax-administration", Items: []map[string]any{{"annualIncome": int64(300000)}}},
+		{Citizen: citizenB, Dataset: "tax", Purpose: "tax-administration", Items: []map[string]any{{"annualIncome": int64(310000)}}},
+	}
+	for i, req := range steps {
+		p := policeClerk
+		if req.Dataset == "tax" {
+			p = taxClerk
+		}
+		res, err := u.Update(ctx, p, req)
+		if err != nil {
+			t.Fatalf("step %d: Update(%s) = %v", i, req.Dataset, err)
+		}
+		if counter.together != i+1 || counter.apart != 0 {
+			t.Errorf("step %d: %d writes of head and record together, %d records written apart; want %d and 0", i, counter.together, counter.apart, i+1)
+		}
+		h, err := f.env.Store.RecordHead(ctx, citizenB)
+		if err != nil || h.Head != res.Version || h.Versions[req.Dataset] != res.Version {
+			t.Errorf("step %d: head %+v (%v); want it at %d", i, h, err, res.Version)
+		}
+		if rec := f.record(t, citizenB, req.Dataset); rec.Version != res.Version {
+			t.Errorf("step %d: %s record at %d, want %d", i, req.Dataset, rec.Version, res.Version)
+		}
+	}
+	// The record reads back through the integrity check, with the last value.
+	view, err := f.reader.ReadCitizen(ctx, taxClerk, ReadRequest{Citizen: citizenB, Purpose: "tax-administration",
+		Fields: map[string]Want{"tax.annualIncome": WantValue}})
+	if err != nil {
+		t.Fatalf("ReadCitizen after the updates = %v", err)
+	}
+	if got := view.Datasets["tax"].Items[0]["annualIncome"].Value; got != int64(310000) {
+		t.Errorf("annualIncome reads %v, want 310000", got)
 	}
 }

@@ -99,6 +99,18 @@ type Head struct {
 	MAC      []byte
 }
 
+// HeadAndRecord is what one update writes into its citizen's document at once: the new head
+// over the stored one whose Head is HeadBase (HadHead false: where the citizen has none), and the
+// record over the stored one at version Base (HadBase false: where there is none in its dataset).
+type HeadAndRecord struct {
+	Head     Head
+	HeadBase uint64
+	HadHead  bool
+	Record   Record
+	Base     uint64
+	HadBase  bool
+}
+
 // Item is one set of field values. Plain values follow the conventions of package dataset
 // (string, int64, float64, bool, []string).
 type Item struct {

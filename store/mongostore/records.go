@@ -187,10 +187,11 @@ func setRecords(rs ...store.Record) (bson.D, error) {
 // they are still there, and applies the update decide returns (nil: nothing to write) by _id,
 // creating the document if there is none.
 //
-// decide sees the versions of the citizen's records in datasets (RV), not their contents.
+// decide sees the citizen's head index (Head) and the versions of their records in datasets (RV),
+// not the records' contents.
 func (s *Store) serialisedWrite(ctx context.Context, citizen string, datasets []string, decide func(d *citizenDoc) (bson.D, error)) error {
 	defer s.lock(citizenKey(citizen))()
-	fields := []string{"r"}
+	fields := []string{"r", "head"}
 	for _, ds := range datasets {
 		fields = append(fields, versionPath(ds))
 	}
@@ -276,6 +277,62 @@ func (s *Store) ReplaceRecord(ctx context.Context, r store.Record, base uint64) 
 	}
 	if res.MatchedCount != 1 {
 		return fmt.Errorf("%w: record %s is not at version %d", store.ErrConflict, id, base)
+	}
+	return nil
+}
+
+// PutHeadAndRecord writes an update's head and record into the citizen's document in one write,
+// each with its compare-and-swap: w.Head where the stored head is at w.HeadBase (or, with
+// w.HadHead false, where there is none), and w.Record where the stored record is at w.Base (or,
+// with w.HadBase false, where there is none). If either is otherwise it writes nothing and returns
+// store.ErrConflict. It is PutRecordHead and then ReplaceRecord or CreateRecord as one write, so
+// that no reader sees the head without its record.
+func (s *Store) PutHeadAndRecord(ctx context.Context, w store.HeadAndRecord) error {
+	id, ds := w.Record.Citizen, w.Record.Dataset
+	if w.Head.Citizen != id {
+		return fmt.Errorf("mongostore: the head of %s with a record of %s", w.Head.Citizen, id)
+	}
+	set, err := setRecords(w.Record)
+	if err != nil {
+		return err
+	}
+	set[0].Value = append(set[0].Value.(bson.D), headFields(w.Head)...)
+	if s.serialised() {
+		return s.serialisedWrite(ctx, id, []string{ds}, func(d *citizenDoc) (bson.D, error) {
+			cur, had := d.RV[ds]
+			switch {
+			case (d.Head != nil) != w.HadHead || w.HadHead && uint64(*d.Head) != w.HeadBase:
+				return nil, fmt.Errorf("%w: the record head of %s is not where update %d found it", store.ErrConflict, id, w.Head.Head)
+			case had != w.HadBase || had && uint64(cur) != w.Base:
+				return nil, fmt.Errorf("%w: record %s is not at the version update %d was built on", store.ErrConflict, recordID(id, ds), w.Head.Head)
+			}
+			return set, nil
+		})
+	}
+	if err := s.readyToWrite(ctx, id); err != nil {
+		return err
+	}
+	filter := bson.D{{Key: "_id", Value: id}}
+	if w.HadHead {
+		filter = append(filter, bson.E{Key: "head", Value: int64(w.HeadBase)})
+	} else {
+		filter = append(filter, bson.E{Key: "head", Value: bson.D{{Key: "$exists", Value: false}}})
+	}
+	if w.HadBase {
+		filter = append(filter, bson.E{Key: versionPath(ds), Value: int64(w.Base)})
+	} else {
+		filter = append(filter, bson.E{Key: versionPath(ds), Value: bson.D{{Key: "$exists", Value: false}}})
+	}
+	// With neither a head nor a record to replace, the citizen may have no document yet: upsert.
+	// A document that exists but does not match then makes the upsert insert a second _id: a
+	// duplicate key, store.ErrConflict.
+	opts := options.UpdateOne().SetUpsert(!w.HadHead && !w.HadBase)
+	res, err := s.recordHeads.UpdateOne(ctx, filter, set, opts)
+	if err != nil {
+		return mapErr(err)
+	}
+	if res.MatchedCount != 1 && res.UpsertedCount != 1 {
+		return fmt.Errorf("%w: the head or the %s record of %s moved on before update %d", store.ErrConflict, ds, id, w.Head.Head)
 	}
 	return nil
 }

@@ -124,6 +124,97 @@ func testHeadAndRecords(t *testing.T, env *Env) {
 	}
 }
 
+// testHeadWithRecord: PutHeadAndRecord writes an update's head and record together, each only
+// over what the update found (no head or no record, or the stored one it built on); when either
+// has moved it writes neither, and racing writers from one base admit one.
+func testHeadWithRecord(t *testing.T, env *Env) {
+	s := env.Store
+	ctx := t.Context()
+	head := func(n uint64, versions map[string]uint64) store.Head {
+		return store.Head{Citizen: "C000001", Head: n, Versions: versions, MAC: []byte(fmt.Sprint("mac", n))}
+	}
+	check := func(what string, wantHead store.Head, want map[string]store.Record) {
+		t.Helper()
+		got, had, recs, err := s.HeadAndRecords(ctx, "C000001", []string{"tax", "identity"})
+		if err != nil || !had || !reflect.DeepEqual(got, wantHead) || !reflect.DeepEqual(recs, want) {
+			t.Errorf("%s: HeadAndRecords = %+v, %v, %v, %v; want %+v and %v", what, got, had, recs, err, wantHead, want)
+		}
+	}
+	// A citizen with no document: head and first record created together.
+	id5, h5 := sampleRecord("C000001", "identity", 5), head(5, map[string]uint64{"identity": 5})
+	if err := s.PutHeadAndRecord(ctx, store.HeadAndRecord{Head: h5, Record: id5}); err != nil {
+		t.Fatalf("PutHeadAndRecord(nothing stored) = %v", err)
+	}
+	check("created", h5, map[string]store.Record{"identity": id5})
+	if err := s.PutHeadAndRecord(ctx, store.HeadAndRecord{Head: h5, Record: id5}); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("PutHeadAndRecord(create again) = %v, want ErrConflict", err)
+	}
+	// A first record in another dataset, over the head.
+	tax7, h7 := sampleRecord("C000001", "tax", 7), head(7, map[string]uint64{"identity": 5, "tax": 7})
+	conflicts := []struct {
+		what string
+		w    store.HeadAndRecord
+	}{
+		{"head base 4, stored 5", store.HeadAndRecord{Head: h7, HeadBase: 4, HadHead: true, Record: tax7}},
+		{"no head, one stored", store.HeadAndRecord{Head: h7, Record: tax7}},
+		{"tax record base 3, none stored", store.HeadAndRecord{Head: h7, HeadBase: 5, HadHead: true, Record: tax7, Base: 3, HadBase: true}},
+	}
+	for _, c := range conflicts {
+		if err := s.PutHeadAndRecord(ctx, c.w); !errors.Is(err, store.ErrConflict) {
+			t.Errorf("PutHeadAndRecord(%s) = %v, want ErrConflict", c.what, err)
+		}
+		check("after "+c.what, h5, map[string]store.Record{"identity": id5})
+	}
+	if err := s.PutHeadAndRecord(ctx, store.HeadAndRecord{Head: h7, HeadBase: 5, HadHead: true, Record: tax7}); err != nil {
+		t.Fatalf("PutHeadAndRecord(first tax record) = %v", err)
+	}
+	check("first tax record", h7, map[string]store.Record{"identity": id5, "tax": tax7})
+	// The record replaced: a wrong record base writes nothing, not even the head.
+	tax9, h9 := sampleRecord("C000001", "tax", 9), head(9, map[string]uint64{"identity": 5, "tax": 9})
+	if err := s.PutHeadAndRecord(ctx, store.HeadAndRecord{Head: h9, HeadBase: 7, HadHead: true, Record: tax9, Base: 6, HadBase: true}); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("PutHeadAndRecord(record base 6, stored 7) = %v, want ErrConflict", err)
+	}
+	if err := s.PutHeadAndRecord(ctx, store.HeadAndRecord{Head: h9, HeadBase: 7, HadHead: true, Record: tax9, HadBase: false}); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("PutHeadAndRecord(no record, one stored) = %v, want ErrConflict", err)
+	}
+	check("after wrong record bases", h7, map[string]store.Record{"identity": id5, "tax": tax7})
+	// Racing writers from one base: one wins, and what is stored is its head with its record.
+	var won atomic.Int32
+	done := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			n := uint64(100 + i)
+			w := store.HeadAndRecord{Head: head(n, map[string]uint64{"identity": 5, "tax": n}), HeadBase: 7, HadHead: true,
+				Record: sampleRecord("C000001", "tax", n), Base: 7, HadBase: true}
+			err := s.PutHeadAndRecord(ctx, w)
+			if err == nil {
+				won.Add(1)
+			} else if !errors.Is(err, store.ErrConflict) {
+				done <- err
+				return
+			}
+			done <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := won.Load(); n != 1 {
+		env.SkipNonAtomicCAS(t, fmt.Sprintf("%d racing head-and-record writers from one base succeeded", n))
+		t.Errorf("%d racing head-and-record writers from one base succeeded, want 1", n)
+	}
+	got, _, recs, err := s.HeadAndRecords(ctx, "C000001", []string{"tax"})
+	if err != nil || got.Head < 100 || recs["tax"].Version != got.Head {
+		t.Errorf("after the race: head %d, tax record at %d (%v); want the winner's both", got.Head, recs["tax"].Version, err)
+	}
+	// A head of another citizen than the record's is refused.
+	if err := s.PutHeadAndRecord(ctx, store.HeadAndRecord{Head: store.Head{Citizen: "C000002"}, Record: sampleRecord("C000003", "tax", 1)}); err == nil {
+		t.Error("PutHeadAndRecord(head and record of two citizens) = nil, want an error")
+	}
+}
+
 // testOldLayout: a store written before citizens' documents held their records (records in the
 // records collection, one document per citizen and dataset; heads alone in record_heads) opens at
 // once, serves every record, takes updates (moving the citizen), and MoveRecords moves the rest.

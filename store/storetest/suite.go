@@ -21,6 +21,7 @@ func Run(t *testing.T, newEnv func(testing.TB) *Env) {
 	t.Run("RecordCAS", func(t *testing.T) { testRecordCAS(t, newEnv(t)) })
 	t.Run("ApplyRecord", func(t *testing.T) { testApplyRecord(t, newEnv(t)) })
 	t.Run("HeadAndRecords", func(t *testing.T) { testHeadAndRecords(t, newEnv(t)) })
+	t.Run("HeadWithRecord", func(t *testing.T) { testHeadWithRecord(t, newEnv(t)) })
 	t.Run("OldLayout", func(t *testing.T) { testOldLayout(t, newEnv(t)) })
 	t.Run("CitizensAndKeys", func(t *testing.T) { testCitizensAndKeys(t, newEnv(t)) })
 	t.Run("Pending", func(t *testing.T) { testPending(t, newEnv(t)) })
