@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/govhub/govhub/store"
@@ -60,18 +61,60 @@ type pendingDoc struct {
 	HadHead  bool      `bson:"hadHead"`
 }
 
-// AddPending stores a pending update.
+// AddPending stores a pending update. On FerretDB concurrent calls share one insert (groupWrite).
 func (s *Store) AddPending(ctx context.Context, p store.Pending) error {
-	_, err := s.pending.InsertOne(ctx, pendingDoc{ID: p.ID, Record: toRecordDoc(p.Record), Base: int64(p.Base),
+	doc := pendingDoc{ID: p.ID, Record: toRecordDoc(p.Record), Base: int64(p.Base),
 		HadBase: p.HadBase, LeafHash: p.LeafHash, After: int64(p.After), Salt: p.SubjectSalt, Created: p.Created.UTC(),
-		HeadBase: int64(p.HeadBase), HadHead: p.HadHead})
+		HeadBase: int64(p.HeadBase), HadHead: p.HadHead}
+	if s.pendingAdds != nil {
+		return s.pendingAdds.do(ctx, doc)
+	}
+	_, err := s.pending.InsertOne(ctx, doc)
 	return mapErr(err)
 }
 
-// DeletePending removes a pending update once its record is written (or it is abandoned).
+// insertPendings stores a group of pending updates in one unordered insert: each gets its own
+// outcome where the server reports only duplicate ids, every one the insert's error otherwise.
+func (s *Store) insertPendings(ctx context.Context, docs []pendingDoc) []error {
+	all := make([]any, len(docs))
+	for i, d := range docs {
+		all[i] = d
+	}
+	errs := make([]error, len(docs))
+	_, err := s.pending.InsertMany(ctx, all, options.InsertMany().SetOrdered(false))
+	var bwe mongo.BulkWriteException
+	switch {
+	case err == nil:
+	case onlyDuplicates(err) && errors.As(err, &bwe):
+		for _, we := range bwe.WriteErrors {
+			errs[we.Index] = fmt.Errorf("%w: pending update %s exists", store.ErrConflict, docs[we.Index].ID)
+		}
+	default:
+		for i := range errs {
+			errs[i] = mapErr(err)
+		}
+	}
+	return errs
+}
+
+// DeletePending removes a pending update once its record is written (or it is abandoned). On
+// FerretDB concurrent calls share one delete (groupWrite).
 func (s *Store) DeletePending(ctx context.Context, id string) error {
+	if s.pendingDeletes != nil {
+		return s.pendingDeletes.do(ctx, id)
+	}
 	_, err := s.pending.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
 	return mapErr(err)
+}
+
+// deletePendings removes a group of pending updates in one delete; they share its outcome.
+func (s *Store) deletePendings(ctx context.Context, ids []string) []error {
+	_, err := s.pending.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	errs := make([]error, len(ids))
+	for i := range errs {
+		errs[i] = mapErr(err)
+	}
+	return errs
 }
 
 // PendingUpdates returns every pending update, oldest first.

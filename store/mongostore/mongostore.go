@@ -97,7 +97,15 @@ type Store struct {
 
 	certificates, applications, applicationLists, applicationHeads collection
 	certCounts                                                     collection // {_id: certificate id, n}
+
+	// pendingAdds and pendingDeletes share one write among concurrent AddPending and
+	// DeletePending calls on FerretDB (groupwrite.go); nil against MongoDB.
+	pendingAdds    *groupWrite[pendingDoc]
+	pendingDeletes *groupWrite[string]
 }
+
+// maxPendingGroup bounds the pending updates one shared insert or delete carries.
+const maxPendingGroup = 256
 
 // Option changes a default of New.
 type Option func(*Store)
@@ -133,6 +141,10 @@ func New(ctx context.Context, db *mongo.Database, opts ...Option) (*Store, error
 		return nil, err
 	} else if ferret {
 		s.locks = &processLocks
+	}
+	if s.locks != nil {
+		s.pendingAdds = &groupWrite[pendingDoc]{max: maxPendingGroup, write: s.insertPendings}
+		s.pendingDeletes = &groupWrite[string]{max: maxPendingGroup, write: s.deletePendings}
 	}
 	existing, err := db.ListCollectionNames(ctx, bson.D{})
 	if err != nil {

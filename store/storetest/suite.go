@@ -255,6 +255,57 @@ func testPending(t *testing.T, env *Env) {
 	if ps, _ := s.PendingUpdates(ctx); len(ps) != 1 || ps[0].ID != "p2" {
 		t.Errorf("after DeletePending: %+v, want only p2", ps)
 	}
+	if err := s.AddPending(ctx, added[0]); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("AddPending(p2 again) = %v, want ErrConflict", err)
+	}
+
+	// Concurrent updates: each pending update is stored and removed, whichever writes it shares
+	// (on FerretDB they share inserts and deletes: groupwrite.go).
+	const n = 40
+	id := func(i int) string { return fmt.Sprintf("q%02d", i) }
+	run := func(what string, ids []int, do func(i int) error) {
+		var wg sync.WaitGroup
+		errs := make(chan error, len(ids))
+		for _, i := range ids {
+			wg.Add(1)
+			go func() { defer wg.Done(); errs <- do(i) }()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+		}
+	}
+	all := make([]int, n)
+	for i := range all {
+		all[i] = i
+	}
+	run("AddPending", all, func(i int) error {
+		return s.AddPending(ctx, store.Pending{ID: id(i), Record: sampleRecord(fmt.Sprintf("C%d", i), "tax", store.PendingVersion), Created: base})
+	})
+	var some []int
+	for i := range n {
+		if i%4 != 0 {
+			some = append(some, i)
+		}
+	}
+	run("DeletePending", some, func(i int) error { return s.DeletePending(ctx, id(i)) })
+	ps, err = s.PendingUpdates(ctx)
+	var left []string
+	for _, p := range ps {
+		left = append(left, p.ID)
+	}
+	slices.Sort(left)
+	want := []string{"p2"}
+	for i := 0; i < n; i += 4 {
+		want = append(want, id(i))
+	}
+	slices.Sort(want)
+	if err != nil || !slices.Equal(left, want) {
+		t.Errorf("pending updates left after the concurrent deletes: %v, %v; want %v", left, err, want)
+	}
 }
 
 func testSubjectRefs(t *testing.T, env *Env) {
