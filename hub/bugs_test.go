@@ -169,10 +169,10 @@ func TestInterleavedInstancesLoseNoAcknowledgedUpdate(t *testing.T) {
 			if laterFirst {
 				first, second, firstAt, secondAt = pj, pi, j, i
 			}
-			if _, err := f.updater.finishUpdate(ctx, dk, first, firstAt, nil); err != nil {
+			if _, err := f.updater.finishUpdate(ctx, dk, first, firstAt, nil, nil); err != nil {
 				t.Fatalf("finishUpdate(first, %d) = %v", firstAt, err)
 			}
-			if _, err := f.updater.finishUpdate(ctx, dk, second, secondAt, nil); !errors.Is(err, ErrConflict) {
+			if _, err := f.updater.finishUpdate(ctx, dk, second, secondAt, nil, nil); !errors.Is(err, ErrConflict) {
 				t.Errorf("finishUpdate(second, %d) over a record moved to %d = %v, want ErrConflict", secondAt, firstAt, err)
 			}
 			rec := f.record(t, citizenA, "tax")

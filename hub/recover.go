@@ -52,7 +52,7 @@ func (u *Updater) Recover(ctx context.Context, olderThan time.Duration) (Recover
 		if err != nil {
 			return rep, fmt.Errorf("pending update %s: %w", p.ID, err)
 		}
-		_, err = u.finishUpdate(ctx, dk, p, index, nil)
+		_, err = u.finishUpdate(ctx, dk, p, index, nil, nil)
 		switch {
 		case errors.Is(err, ErrConflict):
 			rep.Dropped++

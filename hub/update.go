@@ -212,7 +212,7 @@ func (u *Updater) apply(ctx context.Context, dk *seal.DataKey, entry ledger.Entr
 	defer u.integ.noteApplying(index)() // a read that meets the new head before its record waits
 	// From here on the record must come to match the ledger. If this fails,
 	// the pending update stays and Recover applies it.
-	rec, err = u.finishUpdate(context.WithoutCancel(ctx), dk, pend, index, leaf)
+	rec, err = u.finishUpdate(context.WithoutCancel(ctx), dk, pend, index, leaf, &loaded)
 	if errors.Is(err, ErrConflict) {
 		return store.Record{}, ledger.Receipt{}, err // overtaken: not applied, and never will be
 	}
@@ -231,8 +231,9 @@ func (u *Updater) apply(ctx context.Context, dk *seal.DataKey, entry ledger.Entr
 // registers the citizen for an identity record, indexes the entry for the citizen (raw: its bytes,
 // or nil) and drops the pending update. It is idempotent, so recovery can run it again. An update
 // overtaken by another (see writeHead) is indexed and dropped without being applied, and reported
-// as ErrConflict.
-func (u *Updater) finishUpdate(ctx context.Context, dk *seal.DataKey, p store.Pending, index uint64, raw []byte) (store.Record, error) {
+// as ErrConflict. loaded is the citizen's head and records as the update read and checked them
+// before its entry was appended (nil in recovery).
+func (u *Updater) finishUpdate(ctx context.Context, dk *seal.DataKey, p store.Pending, index uint64, raw []byte, loaded *checked) (store.Record, error) {
 	if len(p.Record.SubjectSalt) == 0 { // pending since before records kept it
 		p.Record.SubjectSalt = p.SubjectSalt
 	}
@@ -241,7 +242,7 @@ func (u *Updater) finishUpdate(ctx context.Context, dk *seal.DataKey, p store.Pe
 		return rec, err
 	}
 	rec = u.integ.sealRecord(rec)
-	written, werr := u.writeTogether(ctx, p, index, rec)
+	written, werr := u.writeTogether(ctx, p, index, rec, loaded)
 	if !written && werr == nil {
 		werr = u.writeHead(ctx, p, index)
 		if werr == nil {
@@ -270,11 +271,26 @@ func (u *Updater) finishUpdate(ctx context.Context, dk *seal.DataKey, p store.Pe
 // valid, and the record at its base. Otherwise (written false, no error) nothing is written, and
 // writeHead and writeRecord, one after the other, settle the case as they always did: a second
 // attempt, recovery after a crash, an update overtaken, a head that fails its check.
-func (u *Updater) writeTogether(ctx context.Context, p store.Pending, index uint64, rec store.Record) (bool, error) {
+//
+// loaded, if not nil, is the head the update read and checked before its entry was appended; the
+// store's compare-and-swap on the head's index then stands for reading it again, since a head's
+// index only grows: a head still at HeadBase is the one loaded (or the same one with its MAC
+// renewed, which the new head's MAC replaces). Recovery passes nil and the head is read.
+func (u *Updater) writeTogether(ctx context.Context, p store.Pending, index uint64, rec store.Record, loaded *checked) (bool, error) {
 	citizen := p.Record.Citizen
-	cur, err := u.integ.heads.RecordHead(ctx, citizen)
-	had := err == nil
-	if err != nil && !isNotFound(err) || had != p.HadHead || had && (cur.Head != p.HeadBase || !u.integ.headValid(citizen, cur)) {
+	var cur store.Head
+	var had bool
+	if loaded != nil {
+		cur, had = loaded.head, loaded.hadHead
+	} else {
+		var err error
+		cur, err = u.integ.heads.RecordHead(ctx, citizen)
+		had = err == nil
+		if err != nil && !isNotFound(err) || had && !u.integ.headValid(citizen, cur) {
+			return false, nil
+		}
+	}
+	if had != p.HadHead || had && cur.Head != p.HeadBase {
 		return false, nil
 	}
 	var prev *store.Head
