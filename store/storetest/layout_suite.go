@@ -82,30 +82,10 @@ func testHeadAndRecords(t *testing.T, env *Env) {
 	}
 	// Racing writers of one citizen's head and of their records: every head CAS from one base
 	// admits one writer, and the records are untouched by head writes.
-	var won atomic.Int32
-	done := make(chan error, 8)
-	for i := range 8 {
-		go func() {
-			next := store.Head{Citizen: "C000001", Head: uint64(100 + i), Versions: map[string]uint64{"tax": 9}, MAC: []byte("x")}
-			err := s.PutRecordHead(ctx, next, 9, true)
-			if err == nil {
-				won.Add(1)
-			} else if !errors.Is(err, store.ErrConflict) {
-				done <- err
-				return
-			}
-			done <- nil
-		}()
-	}
-	for range 8 {
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
-	}
-	if n := won.Load(); n != 1 {
-		env.SkipNonAtomicCAS(t, fmt.Sprintf("%d racing head writers from one base succeeded", n))
-		t.Errorf("%d racing head writers from one base succeeded, want 1", n)
-	}
+	oneWins(t, env, "head writers", func(i int) error {
+		next := store.Head{Citizen: "C000001", Head: uint64(100 + i), Versions: map[string]uint64{"tax": 9}, MAC: []byte("x")}
+		return s.PutRecordHead(ctx, next, 9, true)
+	})
 	if got, err := s.Record(ctx, "C000001", "tax"); err != nil || !reflect.DeepEqual(got, tax9) {
 		t.Errorf("Record after head writes = %v, %v; want tax@9", got, err)
 	}
@@ -179,14 +159,30 @@ func testHeadWithRecord(t *testing.T, env *Env) {
 	}
 	check("after wrong record bases", h7, map[string]store.Record{"identity": id5, "tax": tax7})
 	// Racing writers from one base: one wins, and what is stored is its head with its record.
+	oneWins(t, env, "head-and-record writers", func(i int) error {
+		n := uint64(100 + i)
+		return s.PutHeadAndRecord(ctx, store.HeadAndRecord{Head: head(n, map[string]uint64{"identity": 5, "tax": n}), HeadBase: 7, HadHead: true,
+			Record: sampleRecord("C000001", "tax", n), Base: 7, HadBase: true})
+	})
+	got, _, recs, err := s.HeadAndRecords(ctx, "C000001", []string{"tax"})
+	if err != nil || got.Head < 100 || recs["tax"].Version != got.Head {
+		t.Errorf("after the race: head %d, tax record at %d (%v); want the winner's both", got.Head, recs["tax"].Version, err)
+	}
+	// A head of another citizen than the record's is refused.
+	if err := s.PutHeadAndRecord(ctx, store.HeadAndRecord{Head: store.Head{Citizen: "C000002"}, Record: sampleRecord("C000003", "tax", 1)}); err == nil {
+		t.Error("PutHeadAndRecord(head and record of two citizens) = nil, want an error")
+	}
+}
+
+// oneWins runs eight writers at once, all from one base (write(i) is writer i's), and checks that
+// exactly one succeeds and the others meet store.ErrConflict.
+func oneWins(t *testing.T, env *Env, what string, write func(i int) error) {
+	t.Helper()
 	var won atomic.Int32
 	done := make(chan error, 8)
 	for i := range 8 {
 		go func() {
-			n := uint64(100 + i)
-			w := store.HeadAndRecord{Head: head(n, map[string]uint64{"identity": 5, "tax": n}), HeadBase: 7, HadHead: true,
-				Record: sampleRecord("C000001", "tax", n), Base: 7, HadBase: true}
-			err := s.PutHeadAndRecord(ctx, w)
+			err := write(i)
 			if err == nil {
 				won.Add(1)
 			} else if !errors.Is(err, store.ErrConflict) {
@@ -202,16 +198,8 @@ func testHeadWithRecord(t *testing.T, env *Env) {
 		}
 	}
 	if n := won.Load(); n != 1 {
-		env.SkipNonAtomicCAS(t, fmt.Sprintf("%d racing head-and-record writers from one base succeeded", n))
-		t.Errorf("%d racing head-and-record writers from one base succeeded, want 1", n)
-	}
-	got, _, recs, err := s.HeadAndRecords(ctx, "C000001", []string{"tax"})
-	if err != nil || got.Head < 100 || recs["tax"].Version != got.Head {
-		t.Errorf("after the race: head %d, tax record at %d (%v); want the winner's both", got.Head, recs["tax"].Version, err)
-	}
-	// A head of another citizen than the record's is refused.
-	if err := s.PutHeadAndRecord(ctx, store.HeadAndRecord{Head: store.Head{Citizen: "C000002"}, Record: sampleRecord("C000003", "tax", 1)}); err == nil {
-		t.Error("PutHeadAndRecord(head and record of two citizens) = nil, want an error")
+		env.SkipNonAtomicCAS(t, fmt.Sprintf("%d racing %s from one base succeeded", n, what))
+		t.Errorf("%d racing %s from one base succeeded, want 1", n, what)
 	}
 }
 
