@@ -171,16 +171,20 @@ func (s *Store) appendLogGrouped(ctx context.Context, ref store.LogRef) (uint64,
 }
 
 // maxGroupedRefs is the most references an AppendSubjectLogs on FerretDB sends through the group
-// commit (logbatch.go): a few entries appended together, about one or two citizens. Larger
-// batches (a list page, an import) are inserted by appendLogs.
-const maxGroupedRefs = 8
+// commit (logbatch.go): a few entries appended together for a citizen and their spouse, or one
+// page's entry for each citizen on it (a list page: at most 100). Larger batches (an import) are
+// inserted by appendLogs. A page went by appendLogs before, which finds every citizen's end by
+// probing their log from its head hint; through the group commit the ends this process knows
+// (seqCache) need no read, and a list page cost about a quarter of the CPU.
+const maxGroupedRefs = 128
 
 // appendLogsGrouped is AppendSubjectLogs of a few references on FerretDB: each citizen's
 // references, in refs' order, are one append of the next group commit, so one group's two inserts
-// store them all.
+// store them all. The ends this process does not know are read first, a few at a time.
 func (s *Store) appendLogsGrouped(ctx context.Context, refs []store.LogRef) ([]uint64, error) {
 	var as []*logAppend
 	byCitizen := map[string]*logAppend{}
+	var unknown []string
 	for _, r := range refs {
 		if a := byCitizen[r.Pseudonym]; a != nil {
 			a.refs = append(a.refs, r)
@@ -188,14 +192,20 @@ func (s *Store) appendLogsGrouped(ctx context.Context, refs []store.LogRef) ([]u
 		}
 		head, known := s.lastSeqs.get(r.Pseudonym)
 		if !known {
-			var err error
-			if head, err = s.logChain().head(ctx, r.Pseudonym); err != nil {
-				return nil, err
-			}
+			unknown = append(unknown, r.Pseudonym)
 		}
 		a := &logAppend{ctx: ctx, refs: []store.LogRef{r}, head: head, done: make(chan struct{})}
 		byCitizen[r.Pseudonym] = a
 		as = append(as, a)
+	}
+	if len(unknown) > 0 {
+		heads, err := s.logHeadsOf(ctx, unknown)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range unknown {
+			byCitizen[p].head = heads[p]
+		}
 	}
 	s.queueLogAppends(ctx, as...)
 	got := map[string][]uint64{}
@@ -465,8 +475,9 @@ func (s *Store) findLogDocs(ctx context.Context, ids []string) ([]*logDoc, error
 // and the insert goes on with the ones after it. The heads are advanced at the end: the citizens
 // without a head get theirs in one insert, the others by one update each. Safe for concurrent use.
 //
-// On FerretDB (the embedded store) a few references (at most maxGroupedRefs: the entries of a step
-// or two, appended together, for a citizen and their spouse) go instead through the group commit of
+// On FerretDB (the embedded store) up to maxGroupedRefs references (the entries of a step or two
+// for a citizen and their spouse, a list page's entry for each citizen on it) go instead through
+// the group commit of
 // AppendSubjectLog (logbatch.go), each citizen's at consecutive seqs in refs' order: one insert of
 // log documents and one of subject references, shared with the appends running at the same time.
 func (s *Store) AppendSubjectLogs(ctx context.Context, refs []store.LogRef) ([]uint64, error) {

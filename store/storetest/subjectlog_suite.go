@@ -25,6 +25,7 @@ func testSubjectLogs(t *testing.T, newEnv func(testing.TB) *Env) {
 	t.Run("HeadLag", func(t *testing.T) { testLogHeadLag(t, newEnv(t)) })
 	t.Run("Batch", func(t *testing.T) { testLogBatch(t, newEnv(t)) })
 	t.Run("SmallBatches", func(t *testing.T) { testLogSmallBatches(t, newEnv(t)) })
+	t.Run("ListPage", func(t *testing.T) { testLogListPage(t, newEnv(t)) })
 	t.Run("Migration", func(t *testing.T) { testLogMigration(t, newEnv(t)) })
 	t.Run("ConcurrentMigrations", func(t *testing.T) { testLogConcurrentMigrations(t, newEnv(t)) })
 }
@@ -323,6 +324,47 @@ func testLogHeadLag(t *testing.T, env *Env) {
 		}
 		if end, err := s.SubjectLogEnd(ctx, p); err != nil || end != uint64(len(want)) {
 			t.Errorf("SubjectLogEnd(%s) = %d, %v; want %d", p, end, err, len(want))
+		}
+	}
+}
+
+// testLogListPage: a list page's entry goes into the access log of each citizen on the page (one
+// reference each, up to 100 citizens), among them citizens whose logs another store wrote (their
+// ends unknown to this one): each reference lands right after its citizen's end, twice in a row.
+func testLogListPage(t *testing.T, env *Env) {
+	s, other := env.Store, env.second(t)
+	ctx := t.Context()
+	const n = 100
+	name := func(i int) string { return fmt.Sprintf("page%03d", i) }
+	ends := map[string]uint64{}
+	for i := range n {
+		for k := range i % 4 { // citizens with 0 to 3 references, written by the other store
+			if _, err := other.AppendSubjectLog(ctx, logRef(name(i), uint64(1+k))); err != nil {
+				t.Fatal(err)
+			}
+			ends[name(i)]++
+		}
+	}
+	for round, index := range []uint64{500, 501} {
+		var refs []store.LogRef
+		for i := range n {
+			refs = append(refs, logRef(name(i), index))
+		}
+		seqs, err := s.AppendSubjectLogs(ctx, refs)
+		if err != nil || len(seqs) != n {
+			t.Fatalf("round %d: AppendSubjectLogs(a page of %d) = %d seqs, %v", round, n, len(seqs), err)
+		}
+		for i, seq := range seqs {
+			if want := ends[name(i)] + 1; seq != want {
+				t.Errorf("round %d: %s's reference at seq %d, want %d (right after its end)", round, name(i), seq, want)
+			}
+			ends[name(i)] = seq
+		}
+	}
+	for _, i := range []int{0, 3, 98} {
+		got := wholeLog(t, s, name(i), 10)
+		if len(got) != int(ends[name(i)]) || got[0].Index != 501 || got[1].Index != 500 {
+			t.Errorf("log of %s = %v, want the page's two entries over its %d earlier ones", name(i), indexesOf(got), i%4)
 		}
 	}
 }
