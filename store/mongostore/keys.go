@@ -107,7 +107,9 @@ func (s *Store) DeletePending(ctx context.Context, id string) error {
 	return mapErr(err)
 }
 
-// deletePendings removes a group of pending updates in one delete; they share its outcome.
+// deletePendings removes a group of pending updates in one delete; they share its outcome. On
+// FerretDB a filter on more than one _id scans the collection, which holds only the updates in
+// flight (and those recovery has yet to finish): a few documents.
 func (s *Store) deletePendings(ctx context.Context, ids []string) []error {
 	_, err := s.pending.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
 	errs := make([]error, len(ids))
