@@ -466,6 +466,9 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 		return nil, err
 	}
 	go moveRecords(life, st.store, cfg.Logger)
+	if st.store.Embedded() {
+		go warmCitizenIndex(life, st.store, cfg.Logger)
+	}
 	go a.verifyCounts.Run(life, func(err error) {
 		cfg.Logger.WarnContext(life, "adding verification counts to the store; kept for the next try", slog.String("error", err.Error()))
 	})

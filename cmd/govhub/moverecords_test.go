@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,5 +95,25 @@ func TestOldRecordLayoutMoved(t *testing.T) {
 	h.close()
 	if out, err := runVerify(t, h.dir); err != nil {
 		t.Fatalf("ledger verify after the move = %v\n%s", err, out)
+	}
+}
+
+// A hub on the embedded store loads the citizen ids for list pages at start-up, so that the first
+// list page does not wait for their scan.
+func TestCitizenIndexWarmedAtStart(t *testing.T) {
+	h := &testHub{t: t, dir: t.TempDir()}
+	var logs syncBuffer
+	cfg := h.config()
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	a, err := openApp(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close(context.Background())
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(logs.String(), "loaded the citizen ids for list pages"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no list page asked, and the citizen ids were not loaded within 30 s:\n%s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
