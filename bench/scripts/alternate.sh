@@ -7,23 +7,25 @@
 #   BINS="old-bin new-bin" DA=dir CLIENT=govhub-bin [SCEN=read|update|mix|…] [ROUNDS=1]
 #   [DUR=15s] [CONC=16] [CITIZENS=100000] [QUIET=1.0] [HUBFLAGS=…] alternate.sh
 #
-# The stores the builds share must be ones both can open; a build of the no-op ledger
-# (-tags govhub_noopledger) needs a store of its own (its reads' entries are not appended but
-# are indexed).
+# The builds share the store DA, which each must be able to open. A build named bin@store runs on
+# a store of its own instead: a build of the no-op ledger (-tags govhub_noopledger) needs one, since
+# its reads' entries are indexed but not appended.
 BINS=${BINS:?BINS}; DA=${DA:?DA}; CLIENT=${CLIENT:?CLIENT}
 SCEN=${SCEN:-mix}; CITIZENS=${CITIZENS:-100000}
 scenario=(--scenario "$SCEN")
 [ "$SCEN" = mix ] && scenario=()
 for r in $(seq 1 "${ROUNDS:-1}"); do
-  for B in $BINS; do
+  for entry in $BINS; do
+    B=${entry%%@*}; D=$DA
+    [ "$B" != "$entry" ] && D=${entry#*@}
     log=$(mktemp)
     # shellcheck disable=SC2086 # HUBFLAGS is a list of flags
-    $B demo --citizens "$CITIZENS" --data-dir "$DA" --addr 127.0.0.1:18491 --rate-limit 0 $HUBFLAGS > "$log" 2>&1 &
+    $B demo --citizens "$CITIZENS" --data-dir "$D" --addr 127.0.0.1:18491 --rate-limit 0 $HUBFLAGS > "$log" 2>&1 &
     pid=$!
     for i in $(seq 1 1200); do grep -q "ledger verified" "$log" && break; sleep 0.5; done
     for i in $(seq 1 120); do awk "BEGIN{exit !($(cut -d' ' -f1 /proc/loadavg) < ${QUIET:-1.0})}" && break; sleep 1; done
-    echo "=== round $r $B, load $(cut -d' ' -f1 /proc/loadavg), $(date -u +%H:%M:%S) UTC"
-    "$CLIENT" bench --hub http://127.0.0.1:18491 --data-dir "$DA" "${scenario[@]}" --duration "${DUR:-15s}" \
+    echo "=== round $r $B on $D, load $(cut -d' ' -f1 /proc/loadavg), $(date -u +%H:%M:%S) UTC"
+    "$CLIENT" bench --hub http://127.0.0.1:18491 --data-dir "$D" "${scenario[@]}" --duration "${DUR:-15s}" \
       --concurrency "${CONC:-16}" --citizens "$CITIZENS" 2>/dev/null
     echo "hub resident memory: $(ps -o rss= -p $pid) kB"
     kill -INT $pid; wait $pid
