@@ -11,7 +11,7 @@ package mongostore
 // the writer takes it as soon as the write before is acknowledged. The writer ends when nothing is
 // waiting. Each caller returns only after the write carrying its documents is acknowledged.
 //
-// Seqs are assigned when a group is formed, from the seq cache (or the head the caller read), after
+// Seqs are assigned when a group is formed, from the seq cache (or the end the caller found), after
 // the previous group's write has been acknowledged and recorded in the cache. A group holds at most
 // one append per citizen (a second waits for the next group), so every document of a group is at
 // its citizen's known end + 1: its seq is inserted only when the one before exists, and the log

@@ -1,12 +1,17 @@
 package mongostore_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/event"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/govhub/govhub/store"
 	"github.com/govhub/govhub/store/mongostore"
@@ -112,5 +117,106 @@ func TestGroupCommitConflicts(t *testing.T) {
 				t.Errorf("%s: seq %d outside 1 … %d", p, seq, end)
 			}
 		}
+	}
+}
+
+// commandCounter counts the commands a client sends, by command name and collection.
+type commandCounter struct {
+	mu sync.Mutex
+	n  map[string]int // "insert subject_log", "update subject_log_heads", …
+}
+
+func (c *commandCounter) monitor() *event.CommandMonitor {
+	return &event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
+		coll, _ := e.Command.Lookup(e.CommandName).StringValueOK()
+		c.mu.Lock()
+		c.n[e.CommandName+" "+coll]++
+		c.mu.Unlock()
+	}}
+}
+
+func (c *commandCounter) get(key string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[key]
+}
+
+// TestColdAppendsFindTheEnd appends, through a store that knows no citizen's seq (a hub just
+// started), to logs whose head hints lag their ends, as they do after a restart. Each append must
+// land at its log's end through the group commit, with no insert that finds its seq taken: on
+// FerretDB one taken _id turns the group's insert into one transaction per document, plus a retry
+// of its own. A head is written only where the append takes it headEvery (8) or more behind.
+func TestColdAppendsFindTheEnd(t *testing.T) {
+	env := storetest.Embedded(t)
+	ctx := t.Context()
+	salt := make([]byte, 32)
+	// citizen → its log's end; every head hint says 1.
+	ends := map[string]int{"c0": 2, "c1": 3, "c2": 4, "c3": 5, "c4": 6, "c5": 6, "c6": 9, "c7": 12}
+	for p, end := range ends {
+		for seq := 1; seq <= end; seq++ {
+			doc := bson.D{{Key: "_id", Value: fmt.Sprintf("%s/%d", p, seq)}, {Key: "index", Value: int64(seq)}, {Key: "salt", Value: salt}}
+			if _, err := env.DB.Collection("subject_log").InsertOne(ctx, doc); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := env.DB.Collection("subject_log_heads").InsertOne(ctx, bson.D{{Key: "_id", Value: p}, {Key: "seq", Value: int64(1)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	counter := &commandCounter{n: map[string]int{}}
+	client, err := mongo.Connect(options.Client().ApplyURI(env.URI).SetMonitor(counter.monitor()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+	cold, err := mongostore.New(ctx, client.Database(env.DB.Name()), mongostore.WithEmbedded(env.Server))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// c0 … c5 one at a time and together; c6 and c7 as one AppendSubjectLogs (a list page).
+	var wg sync.WaitGroup
+	for _, p := range []string{"c0", "c1", "c2", "c3", "c4", "c5"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			seq, err := cold.AppendSubjectLog(ctx, store.LogRef{Pseudonym: p, Index: 100, Salt: salt})
+			if err != nil || seq != uint64(ends[p]+1) {
+				t.Errorf("AppendSubjectLog(%s) = %d, %v; want seq %d", p, seq, err, ends[p]+1)
+			}
+		}()
+	}
+	seqs, err := cold.AppendSubjectLogs(ctx, []store.LogRef{{Pseudonym: "c6", Index: 100, Salt: salt}, {Pseudonym: "c7", Index: 100, Salt: salt}})
+	if err != nil || !slices.Equal(seqs, []uint64{10, 13}) {
+		t.Errorf("AppendSubjectLogs(c6, c7) = %v, %v; want [10 13]", seqs, err)
+	}
+	wg.Wait()
+
+	logs, refs := counter.get("insert subject_log"), counter.get("insert subjects")
+	if logs != refs {
+		t.Errorf("%d inserts of access-log documents for %d of subject references: some found their seq taken", logs, refs)
+	}
+	// c6 (end 9) and c7 (end 12) were taken 8 or more past their head, 1: their heads move, in the
+	// background; no other head is written.
+	for _, p := range []string{"c6", "c7"} {
+		want := int64(ends[p] + 1)
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			var h struct {
+				Seq int64 `bson:"seq"`
+			}
+			if err := env.DB.Collection("subject_log_heads").FindOne(ctx, bson.D{{Key: "_id", Value: p}}).Decode(&h); err != nil {
+				t.Fatal(err)
+			}
+			if h.Seq == want {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("head of %s is %d, want %d", p, h.Seq, want)
+			}
+		}
+	}
+	if n := counter.get("update subject_log_heads"); n != 2 {
+		t.Errorf("%d head writes, want 2 (c6 and c7)", n)
 	}
 }

@@ -151,22 +151,20 @@ func (s *Store) AppendSubjectLog(ctx context.Context, ref store.LogRef) (uint64,
 // appendLogGrouped is AppendSubjectLog on FerretDB: the log document and the subject reference
 // go in the next group commit (logbatch.go) with those of the appends running at the same time.
 func (s *Store) appendLogGrouped(ctx context.Context, ref store.LogRef) (uint64, error) {
-	head, known := s.lastSeqs.get(ref.Pseudonym)
+	end, known := s.lastSeqs.get(ref.Pseudonym)
+	hint := end // the seq before the append's, for an append that knows the end (advanceAfter)
 	if !known {
 		var err error
-		if head, err = s.logChain().head(ctx, ref.Pseudonym); err != nil {
+		if hint, end, err = s.logChain().probeEnd(ctx, ref.Pseudonym, 0); err != nil {
 			return 0, err
 		}
+		s.lastSeqs.put(ref.Pseudonym, end)
 	}
-	seqs, err := s.groupAppendLogs(ctx, []store.LogRef{ref}, head)
+	seqs, err := s.groupAppendLogs(ctx, []store.LogRef{ref}, end)
 	if err != nil {
 		return 0, err
 	}
-	// Unlike appendLog, an append that read the head advances it only when the head was behind
-	// (seq is not head + 1): a seq right after the head leaves it as current as before, and a
-	// write per first append of a citizen would cost a transaction of its own, which the group
-	// commit is there to share.
-	s.advanceAfter(ctx, ref.Pseudonym, seqs[0], seqs[0] == head+1)
+	s.advanceAfter(ctx, ref.Pseudonym, seqs[0], hint)
 	return seqs[0], nil
 }
 
@@ -181,31 +179,34 @@ const maxGroupedRefs = 128
 
 // appendLogsGrouped is AppendSubjectLogs of a few references on FerretDB: each citizen's
 // references, in refs' order, are one append of the next group commit, so one group's two inserts
-// store them all. The ends this process does not know are read first, a few at a time.
+// store them all. The ends this process does not know are found first (logEndsOf).
 func (s *Store) appendLogsGrouped(ctx context.Context, refs []store.LogRef) ([]uint64, error) {
 	var as []*logAppend
 	byCitizen := map[string]*logAppend{}
+	hints := map[string]uint64{} // by citizen, the head hint read, or the seq before the append's
 	var unknown []string
 	for _, r := range refs {
 		if a := byCitizen[r.Pseudonym]; a != nil {
 			a.refs = append(a.refs, r)
 			continue
 		}
-		head, known := s.lastSeqs.get(r.Pseudonym)
+		end, known := s.lastSeqs.get(r.Pseudonym)
 		if !known {
 			unknown = append(unknown, r.Pseudonym)
 		}
-		a := &logAppend{ctx: ctx, refs: []store.LogRef{r}, head: head, done: make(chan struct{})}
+		hints[r.Pseudonym] = end
+		a := &logAppend{ctx: ctx, refs: []store.LogRef{r}, head: end, done: make(chan struct{})}
 		byCitizen[r.Pseudonym] = a
 		as = append(as, a)
 	}
 	if len(unknown) > 0 {
-		heads, err := s.logHeadsOf(ctx, unknown)
+		ends, err := s.logEndsOf(ctx, unknown)
 		if err != nil {
 			return nil, err
 		}
 		for _, p := range unknown {
-			byCitizen[p].head = heads[p]
+			hints[p], byCitizen[p].head = ends[p].head, ends[p].end
+			s.lastSeqs.put(p, ends[p].end)
 		}
 	}
 	s.queueLogAppends(ctx, as...)
@@ -218,10 +219,7 @@ func (s *Store) appendLogsGrouped(ctx context.Context, refs []store.LogRef) ([]u
 			continue
 		}
 		got[a.pseudonym()] = seqs
-		// As appendLogGrouped, and as often as one append a seq would: when the seqs taken
-		// cross a multiple of headEvery.
-		first, last := seqs[0], seqs[len(seqs)-1]
-		s.advanceAfter(ctx, a.pseudonym(), last, first == a.head+1 && last/headEvery == (first-1)/headEvery)
+		s.advanceAfter(ctx, a.pseudonym(), seqs[len(seqs)-1], hints[a.pseudonym()])
 	}
 	if firstErr != nil {
 		return nil, firstErr
@@ -250,14 +248,22 @@ func (s *Store) appendLog(ctx context.Context, ref store.LogRef) (uint64, error)
 		return 0, err
 	}
 	s.lastSeqs.put(ref.Pseudonym, seq)
-	s.advanceAfter(ctx, ref.Pseudonym, seq, known)
+	hint := head // the head hint read
+	if known {
+		hint = seq - 1 // as though read: the seq before (an append that knew the end)
+	}
+	s.advanceAfter(ctx, ref.Pseudonym, seq, hint)
 	return seq, nil
 }
 
 // advanceAfter advances the citizen's head hint to seq in the background after an append that got
-// seq, every headEvery seqs or when the appender did not know the citizen's latest seq.
-func (s *Store) advanceAfter(ctx context.Context, pseudonym string, seq uint64, known bool) {
-	if seq%headEvery == 0 || !known {
+// seq, when the seqs (hint, seq] cross a multiple of headEvery. hint is the head hint the appender
+// read, or, when it knew the citizen's latest seq, the seq before its append's first. So every
+// append leaves the head at most headEvery-1 behind the end it wrote: an appender that knew the end
+// moves the head every headEvery seqs, and one that read the head moves it only when it is that far
+// behind, not at every first append of a citizen, each of which would cost a write of its own.
+func (s *Store) advanceAfter(ctx context.Context, pseudonym string, seq, hint uint64) {
+	if seq/headEvery != hint/headEvery {
 		go func() {
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), headTimeout)
 			defer cancel()
@@ -584,6 +590,43 @@ func (s *Store) appendLogs(ctx context.Context, refs []store.LogRef) ([]uint64, 
 	return seqs, nil
 }
 
+// logEnd is a citizen's access-log head hint and latest seq.
+type logEnd struct{ head, end uint64 }
+
+// logEndsOf finds the head hints and latest seqs of several citizens' access logs
+// (seqChain.probeEnd), a few citizens at a time.
+func (s *Store) logEndsOf(ctx context.Context, pseudonyms []string) (map[string]logEnd, error) {
+	return forEach(ctx, pseudonyms, func(ctx context.Context, p string) (logEnd, error) {
+		head, end, err := s.logChain().probeEnd(ctx, p, 0)
+		return logEnd{head, end}, err
+	})
+}
+
+// forEach runs f for each of keys, readParallelism at a time, and returns their values by key, or
+// the first error.
+func forEach[V any](ctx context.Context, keys []string, f func(context.Context, string) (V, error)) (map[string]V, error) {
+	out := make(map[string]V, len(keys))
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(readParallelism)
+	for _, k := range keys {
+		g.Go(func() error {
+			v, err := f(gctx, k)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			out[k] = v
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // logHeadsOf reads the head hints of several citizens (0 for none): one $in query on MongoDB, a few
 // concurrent _id lookups at a time on FerretDB, where $in is a full scan.
 func (s *Store) logHeadsOf(ctx context.Context, pseudonyms []string) (map[string]uint64, error) {
@@ -602,25 +645,7 @@ func (s *Store) logHeadsOf(ctx context.Context, pseudonyms []string) (map[string
 		}
 		return heads, nil
 	}
-	var mu sync.Mutex
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(readParallelism)
-	for _, p := range pseudonyms {
-		g.Go(func() error {
-			h, err := s.logChain().head(gctx, p)
-			if err != nil {
-				return err
-			}
-			mu.Lock()
-			heads[p] = h
-			mu.Unlock()
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	return heads, nil
+	return forEach(ctx, pseudonyms, s.logChain().head)
 }
 
 // MigrateSubjectLog gives the subject references stored before the access log existed their log
