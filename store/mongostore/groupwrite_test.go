@@ -83,3 +83,53 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// Items queued together by doAll share a group as far as max (by weight) and their keys allow:
+// an item whose key is in the group, or too heavy for what is left, waits for a later group, in
+// order; one heavier than max goes alone.
+func TestGroupWriteKeysAndWeights(t *testing.T) {
+	type item struct {
+		key string
+		w   int
+	}
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var groups []string
+	g := &groupWrite[item]{max: 4,
+		key:    func(it item) string { return it.key },
+		weight: func(it item) int { return it.w },
+		write: func(ctx context.Context, items []item) []error {
+			mu.Lock()
+			first := len(groups) == 0
+			var names []string
+			for _, it := range items {
+				names = append(names, fmt.Sprint(it.key, it.w))
+			}
+			groups = append(groups, fmt.Sprint(names))
+			mu.Unlock()
+			if first {
+				<-release
+			}
+			return make([]error, len(items))
+		}}
+	ctx := t.Context()
+	go func() { _ = g.do(ctx, item{"z", 1}) }()
+	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(groups) == 1 })
+	done := make(chan []error)
+	go func() {
+		done <- g.doAll(ctx, []item{{"a", 1}, {"a", 1}, {"b", 2}, {"c", 2}, {"d", 1}, {"e", 9}, {"", 1}, {"", 1}})
+	}()
+	waitFor(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.waiting) == 8 })
+	close(release)
+	for i, err := range <-done {
+		if err != nil {
+			t.Errorf("item %d: %v", i, err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"[z1]", "[a1 b2 d1]", "[a1 c2 1]", "[e9]", "[1]"}
+	if !slices.Equal(groups, want) {
+		t.Errorf("writes %q, want %q", groups, want)
+	}
+}

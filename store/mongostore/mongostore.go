@@ -102,6 +102,9 @@ type Store struct {
 	// DeletePending calls on FerretDB (groupwrite.go); nil against MongoDB.
 	pendingAdds    *groupWrite[pendingDoc]
 	pendingDeletes *groupWrite[string]
+	// logGroups is the group commit of access-log appends on FerretDB (logbatch.go); nil against
+	// MongoDB.
+	logGroups *groupWrite[*logAppend]
 }
 
 // maxPendingGroup bounds the pending updates one shared insert or delete carries.
@@ -145,6 +148,7 @@ func New(ctx context.Context, db *mongo.Database, opts ...Option) (*Store, error
 	if s.locks != nil {
 		s.pendingAdds = &groupWrite[pendingDoc]{max: maxPendingGroup, write: s.insertPendings}
 		s.pendingDeletes = &groupWrite[string]{max: maxPendingGroup, write: s.deletePendings}
+		s.logGroups = s.newLogGroups()
 	}
 	existing, err := db.ListCollectionNames(ctx, bson.D{})
 	if err != nil {

@@ -195,7 +195,7 @@ func (s *Store) appendLogsGrouped(ctx context.Context, refs []store.LogRef) ([]u
 			unknown = append(unknown, r.Pseudonym)
 		}
 		hints[r.Pseudonym] = end
-		a := &logAppend{ctx: ctx, refs: []store.LogRef{r}, head: end, done: make(chan struct{})}
+		a := &logAppend{refs: []store.LogRef{r}, head: end}
 		byCitizen[r.Pseudonym] = a
 		as = append(as, a)
 	}
@@ -209,11 +209,15 @@ func (s *Store) appendLogsGrouped(ctx context.Context, refs []store.LogRef) ([]u
 			s.lastSeqs.put(p, ends[p].end)
 		}
 	}
-	s.queueLogAppends(ctx, as...)
+	errs := s.logGroups.doAll(ctx, as) // every one waited for: none is left writing behind an answer
 	got := map[string][]uint64{}
 	var firstErr error
-	for _, a := range as { // every one waited for: none is left writing behind an answer
-		seqs, err := s.waitLogAppend(ctx, a)
+	for i, a := range as {
+		var seqs []uint64
+		err := errs[i]
+		if err == nil {
+			seqs, err = s.retryLost(ctx, a)
+		}
 		if err != nil {
 			firstErr = cmp.Or(firstErr, err)
 			continue
@@ -283,15 +287,11 @@ const headTimeout = 10 * time.Second
 
 // seqCache remembers the latest log seq this process wrote or saw per citizen, so that an append
 // need not read the head first. A stale value (another instance appended since) costs one
-// duplicate insert and a head read. It is bounded: when full it starts again empty.
-//
-// It also holds the queue of the appends waiting for the next group commit (logbatch.go), which
-// assigns their seqs from it.
+// duplicate insert and a head read. It is bounded: when full it starts again empty. The group
+// commit (logbatch.go) assigns seqs from it.
 type seqCache struct {
 	mu   sync.Mutex
 	seqs map[string]uint64
-
-	batch logBatcher
 }
 
 // seqCacheSize is the most citizens a seqCache remembers.
