@@ -30,6 +30,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/golang-lru/v2/simplelru"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -286,32 +287,35 @@ const headEvery = 8
 const headTimeout = 10 * time.Second
 
 // seqCache remembers the latest log seq this process wrote or saw per citizen, so that an append
-// need not read the head first. A stale value (another instance appended since) costs one
-// duplicate insert and a head read. It is bounded: when full it starts again empty. The group
-// commit (logbatch.go) assigns seqs from it.
+// need not find the end first. A stale value (another instance appended since) costs one
+// duplicate insert and a head read. It holds the seqCacheSize citizens used last: a hub serving
+// more citizens forgets those it has not appended for longest, and finds their ends again when it
+// next appends for them. The group commit (logbatch.go) assigns seqs from it.
 type seqCache struct {
 	mu   sync.Mutex
-	seqs map[string]uint64
+	seqs *simplelru.LRU[string, uint64] // nil until the first put
 }
 
-// seqCacheSize is the most citizens a seqCache remembers.
-const seqCacheSize = 1 << 16
+// seqCacheSize is the most citizens a seqCache remembers, at about 180 bytes each (24 MB full).
+const seqCacheSize = 1 << 17
 
 func (c *seqCache) get(pseudonym string) (uint64, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	seq, ok := c.seqs[pseudonym]
-	return seq, ok
+	if c.seqs == nil {
+		return 0, false
+	}
+	return c.seqs.Get(pseudonym)
 }
 
 func (c *seqCache) put(pseudonym string, seq uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.seqs == nil || len(c.seqs) >= seqCacheSize {
-		c.seqs = make(map[string]uint64)
+	if c.seqs == nil {
+		c.seqs, _ = simplelru.NewLRU[string, uint64](seqCacheSize, nil) // fails only for a size < 1
 	}
-	if seq > c.seqs[pseudonym] {
-		c.seqs[pseudonym] = seq
+	if cur, ok := c.seqs.Peek(pseudonym); !ok || seq > cur {
+		c.seqs.Add(pseudonym, seq)
 	}
 }
 
