@@ -63,16 +63,6 @@ func (s *Store) newLogGroups() *groupWrite[*logAppend] {
 	}
 }
 
-// groupAppendLogs appends refs, one citizen's (whose latest known seq is head), in the next group
-// commit and returns the seqs they got. Their subject references are stored in the same group.
-func (s *Store) groupAppendLogs(ctx context.Context, refs []store.LogRef, head uint64) ([]uint64, error) {
-	a := &logAppend{refs: refs, head: head}
-	if err := s.logGroups.do(ctx, a); err != nil {
-		return nil, err
-	}
-	return s.retryLost(ctx, a)
-}
-
 // retryLost returns the seqs a's group got for it, after inserting alone, each after the last,
 // the references whose seqs were taken.
 func (s *Store) retryLost(ctx context.Context, a *logAppend) ([]uint64, error) {

@@ -2,6 +2,7 @@ package mongostore
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 )
 
@@ -28,5 +29,23 @@ func TestSeqCacheForgetsOldestOnly(t *testing.T) {
 	c.put("p0", 3)
 	if seq, _ := c.get("p0"); seq != 5 {
 		t.Errorf("p0's seq moved back to %d, want 5", seq)
+	}
+}
+
+// BenchmarkSeqCacheMemory reports the heap a full seqCache holds per citizen, with pseudonyms of 43
+// characters (base64url of 32 bytes): go test ./store/mongostore -run '^$' -bench SeqCacheMemory -benchtime 1x
+func BenchmarkSeqCacheMemory(b *testing.B) {
+	for range b.N {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		var c seqCache
+		for i := range seqCacheSize {
+			c.put(fmt.Sprintf("%043d", i), uint64(i+1))
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/seqCacheSize, "B/citizen")
+		runtime.KeepAlive(&c)
 	}
 }

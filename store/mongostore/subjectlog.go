@@ -133,7 +133,11 @@ func (s *Store) AppendSubjectLog(ctx context.Context, ref store.LogRef) (uint64,
 		return 0, err
 	}
 	if s.serialised() {
-		return s.appendLogGrouped(ctx, ref)
+		seqs, err := s.appendLogsGrouped(ctx, []store.LogRef{ref}) // the group commit, logbatch.go
+		if err != nil {
+			return 0, err
+		}
+		return seqs[0], nil
 	}
 	subj := make(chan error, 1)
 	go func() {
@@ -149,26 +153,6 @@ func (s *Store) AppendSubjectLog(ctx context.Context, ref store.LogRef) (uint64,
 	return seq, nil
 }
 
-// appendLogGrouped is AppendSubjectLog on FerretDB: the log document and the subject reference
-// go in the next group commit (logbatch.go) with those of the appends running at the same time.
-func (s *Store) appendLogGrouped(ctx context.Context, ref store.LogRef) (uint64, error) {
-	end, known := s.lastSeqs.get(ref.Pseudonym)
-	hint := end // the seq before the append's, for an append that knows the end (advanceAfter)
-	if !known {
-		var err error
-		if hint, end, err = s.logChain().probeEnd(ctx, ref.Pseudonym, 0); err != nil {
-			return 0, err
-		}
-		s.lastSeqs.put(ref.Pseudonym, end)
-	}
-	seqs, err := s.groupAppendLogs(ctx, []store.LogRef{ref}, end)
-	if err != nil {
-		return 0, err
-	}
-	s.advanceAfter(ctx, ref.Pseudonym, seqs[0], hint)
-	return seqs[0], nil
-}
-
 // maxGroupedRefs is the most references an AppendSubjectLogs on FerretDB sends through the group
 // commit (logbatch.go): a few entries appended together for a citizen and their spouse, or one
 // page's entry for each citizen on it (a list page: at most 100). Larger batches (an import) are
@@ -178,9 +162,10 @@ func (s *Store) appendLogGrouped(ctx context.Context, ref store.LogRef) (uint64,
 // (docs/BENCHMARKS.md).
 const maxGroupedRefs = 128
 
-// appendLogsGrouped is AppendSubjectLogs of a few references on FerretDB: each citizen's
-// references, in refs' order, are one append of the next group commit, so one group's two inserts
-// store them all. The ends this process does not know are found first (logEndsOf).
+// appendLogsGrouped is AppendSubjectLog, and AppendSubjectLogs of a few references, on FerretDB:
+// each citizen's references, in refs' order, are one append of the next group commit, so one
+// group's two inserts store them all. The ends this process does not know are found first
+// (logEndsOf).
 func (s *Store) appendLogsGrouped(ctx context.Context, refs []store.LogRef) ([]uint64, error) {
 	var as []*logAppend
 	byCitizen := map[string]*logAppend{}
@@ -296,7 +281,8 @@ type seqCache struct {
 	seqs *simplelru.LRU[string, uint64] // nil until the first put
 }
 
-// seqCacheSize is the most citizens a seqCache remembers, at about 180 bytes each (24 MB full).
+// seqCacheSize is the most citizens a seqCache remembers, at about 180 bytes each (24 MB full:
+// BenchmarkSeqCacheMemory).
 const seqCacheSize = 1 << 17
 
 func (c *seqCache) get(pseudonym string) (uint64, bool) {
@@ -606,10 +592,18 @@ func (s *Store) logEndsOf(ctx context.Context, pseudonyms []string) (map[string]
 	})
 }
 
-// forEach runs f for each of keys, readParallelism at a time, and returns their values by key, or
-// the first error.
+// forEach runs f for each of keys, readParallelism at a time (one key: in the caller's goroutine,
+// as on a point read's path), and returns their values by key, or the first error.
 func forEach[V any](ctx context.Context, keys []string, f func(context.Context, string) (V, error)) (map[string]V, error) {
 	out := make(map[string]V, len(keys))
+	if len(keys) == 1 {
+		v, err := f(ctx, keys[0])
+		if err != nil {
+			return nil, err
+		}
+		out[keys[0]] = v
+		return out, nil
+	}
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(readParallelism)
