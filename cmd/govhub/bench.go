@@ -159,6 +159,8 @@ type benchResult struct {
 	Proofs      int                        `json:"inclusionProofsChecked"`
 	// NoopLedger: the hub is the benchmark-only build whose reads are not logged.
 	NoopLedger bool `json:"noopLedger,omitempty"`
+	// Gate: the embedded store's write gate over the run (nil: the hub has none).
+	Gate *benchGate `json:"writeGate,omitempty"`
 }
 
 type benchLatency struct {
@@ -262,6 +264,11 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	gateBefore, err := b.gate(ctx, op)
+	if err != nil {
+		return err
+	}
+	gateFrom := time.Now()
 
 	// Run.
 	outcomes := make(chan benchOutcome, 4096)
@@ -383,11 +390,17 @@ collect:
 	if showProgress {
 		fmt.Fprint(stderr, "\r\033[K")
 	}
+	gateAfter, err := b.gate(ctx, op)
+	if err != nil {
+		return err
+	}
+	gateSpan := time.Since(gateFrom)
 
 	// The ledger after the run: growth, and how long until the published checkpoint covers every
 	// acknowledged entry.
 	res := benchResult{Scenario: *scenario, Mode: mode, Concurrency: *concurrency, Rate: *rate, Duration: elapsed.Seconds(),
-		Errors: errs, Late: int(late.Load()), ByScenario: map[string]benchScenarioSt{}, Logged: logged, Receipts: checked}
+		Errors: errs, Late: int(late.Load()), ByScenario: map[string]benchScenarioSt{}, Logged: logged, Receipts: checked,
+		Gate: gateOver(gateBefore, gateAfter, gateSpan)}
 	end := time.Now()
 	after, err := b.status(ctx, op)
 	for err == nil && logged > 0 && !after.NoopLedger && after.Published.Size <= lastIndex && time.Since(end) < 30*time.Second {
@@ -468,6 +481,7 @@ func printBench(w io.Writer, r benchResult) {
 	}
 	fmt.Fprintf(w, "ledger       grew by %d entries; %d requests were logged by receipt; published %.2fs after the run\n", r.Growth, r.Logged, r.LagSeconds)
 	fmt.Fprintf(w, "receipts     %d signatures and %d inclusion proofs verified\n", r.Receipts, r.Proofs)
+	printGate(w, r.Gate)
 }
 
 // bencher sends the requests.

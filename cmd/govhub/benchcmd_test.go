@@ -48,6 +48,19 @@ func TestBenchCommand(t *testing.T) {
 		for s, r := range res.ByScenario {
 			ran[s] += r.Requests
 		}
+		// The embedded store's write gate over the run, from the hub's metrics: the access logs'
+		// and the ledger's writes held it, and only one write holds it at a time.
+		if g := res.Gate; g == nil || g.Writes == 0 || g.ByCollection["subject_log"] <= 0 || g.ByCollection["ledger_batches"] <= 0 || g.Busy <= 0 || g.Busy > 1.1 {
+			t.Errorf("bench: write gate %+v; want writes to subject_log and ledger_batches, busy in (0, 1]", g)
+		} else {
+			sum := 0.0
+			for _, share := range g.ByCollection {
+				sum += share
+			}
+			if d := sum - g.Busy; d > 1e-9 || d < -1e-9 {
+				t.Errorf("bench: the write gate's shares by collection add up to %.4f, its busy share is %.4f", sum, g.Busy)
+			}
+		}
 	}
 	if m := missing(); len(m) > 0 {
 		t.Errorf("the mix ran no %v request in five runs: %v", m, ran)
@@ -56,7 +69,8 @@ func TestBenchCommand(t *testing.T) {
 	// One scenario, open loop; and a scenario that does not exist.
 	out.Reset()
 	if err := run(t.Context(), []string{"bench", "--data-dir", h.dir, "--duration", "1s", "--rate", "20", "--scenario", "read", "--citizens", "30"}, &out, &errOut); err != nil ||
-		!strings.Contains(out.String(), "open loop at 20/s") || !strings.Contains(out.String(), "read ") {
+		!strings.Contains(out.String(), "open loop at 20/s") || !strings.Contains(out.String(), "read ") ||
+		!strings.Contains(out.String(), "write gate   held ") {
 		t.Errorf("bench --rate 20 --scenario read = %v:\n%s", err, out.String())
 	}
 	if err := run(t.Context(), []string{"bench", "--data-dir", h.dir, "--scenario", "nope"}, &out, &errOut); exitCode(err) != 2 {

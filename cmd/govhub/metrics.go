@@ -125,10 +125,43 @@ func newMetrics(a *app) *hubMetrics {
 			func() float64 { return a.mirrors.Status().Oldest.Seconds() }),
 		gauge("govhub_ledger_mirror_window_p50_seconds", "Median time from an entry's acknowledgement to the mirror quorum holding it, over the recent batches.",
 			func() float64 { return a.mirrors.Status().P50.Seconds() }),
+		writeGateCollector{a},
 		gauge("govhub_ledger_mirror_window_p99_seconds", "99th percentile of the time from an entry's acknowledgement to the mirror quorum holding it, over the recent batches.",
 			func() float64 { return a.mirrors.Status().P99.Seconds() }),
 	)
 	return m
+}
+
+// The embedded store's write gate (embedded.Server.WriteGateStats), by collection written. Its
+// held time's rate is how busy the store's one writer is (1: always); nothing is reported when the
+// hub uses a database it reaches by URI, which has no gate.
+var (
+	gateWritesDesc = prometheus.NewDesc("govhub_store_write_gate_writes_total",
+		"Writes to the embedded store admitted by its write gate (one at a time), by collection.", []string{"collection"}, nil)
+	gateWaitedDesc = prometheus.NewDesc("govhub_store_write_gate_waited_seconds_total",
+		"Time writes to the embedded store waited for the write gate, by collection.", []string{"collection"}, nil)
+	gateHeldDesc = prometheus.NewDesc("govhub_store_write_gate_held_seconds_total",
+		"Time writes to the embedded store held the write gate, by collection: its rate summed is how busy the store's one writer is.", []string{"collection"}, nil)
+)
+
+// writeGateCollector reports a's embedded store's write gate when scraped.
+type writeGateCollector struct{ a *app }
+
+func (writeGateCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- gateWritesDesc
+	ch <- gateWaitedDesc
+	ch <- gateHeldDesc
+}
+
+func (c writeGateCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.a.storage == nil || c.a.storage.server == nil {
+		return
+	}
+	for _, st := range c.a.storage.server.WriteGateStats() {
+		ch <- prometheus.MustNewConstMetric(gateWritesDesc, prometheus.CounterValue, float64(st.Writes), st.Name)
+		ch <- prometheus.MustNewConstMetric(gateWaitedDesc, prometheus.CounterValue, st.Waited.Seconds(), st.Name)
+		ch <- prometheus.MustNewConstMetric(gateHeldDesc, prometheus.CounterValue, st.Held.Seconds(), st.Name)
+	}
 }
 
 // Decided counts field decisions (hub.Metrics).

@@ -145,6 +145,10 @@ func TestMetrics(t *testing.T) {
 		regexp.MustCompile(`(?m)^govhub_record_integrity_refusals_total 0$`),
 		regexp.MustCompile(`(?m)^govhub_policy_version 1$`),
 		regexp.MustCompile(`(?m)^go_goroutines [0-9]`),
+		// The read's access-log append went through the embedded store's write gate.
+		regexp.MustCompile(`(?m)^govhub_store_write_gate_writes_total\{collection="subject_log"\} [1-9]`),
+		regexp.MustCompile(`(?m)^govhub_store_write_gate_held_seconds_total\{collection="subject_log"\} [0-9.e-]*[1-9]`),
+		regexp.MustCompile(`(?m)^govhub_store_write_gate_waited_seconds_total\{collection="ledger_batches"\} [0-9]`),
 	} {
 		if !want.MatchString(body) {
 			t.Errorf("/metrics has no line matching %s", want)

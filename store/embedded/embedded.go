@@ -73,6 +73,7 @@ type Server struct {
 	docLocks [64]sync.Mutex // LockDocument's stripes
 	upkeep   sync.Mutex     // LockUpkeep's
 	writes   chan struct{}  // LockWrites' one slot
+	gate     gateStats      // what LockWrites measured (writegate.go)
 }
 
 // Start launches FerretDB on cfg.Dir. It returns once the socket accepts connections.
@@ -205,23 +206,6 @@ func (s *Server) LockDocument(key string) (unlock func()) {
 func (s *Server) LockUpkeep() (unlock func()) {
 	s.upkeep.Lock()
 	return s.upkeep.Unlock
-}
-
-// LockWrites admits one write command at a time, among everyone in this process using the server,
-// and returns the function that releases it, or ctx's error if ctx ends first. SQLite lets one
-// transaction write at a time and makes the others wait by sleeping (its busy handler: 1, 2, 5,
-// 10 … 100 ms, retried up to the busy timeout) rather than by waking them when the writer commits;
-// under concurrent writers those sleeps, not the writes, were most of a request's time. Queued
-// here, in order of arrival, the next writer starts as soon as the last one is done. Take it around
-// one driver call that writes, never while waiting on anything else; document locks
-// (LockDocument) are taken before it, never after.
-func (s *Server) LockWrites(ctx context.Context) (unlock func(), err error) {
-	select {
-	case s.writes <- struct{}{}:
-		return func() { <-s.writes }, nil
-	case <-ctx.Done():
-		return nil, fmt.Errorf("embedded: waiting to write: %w", ctx.Err())
-	}
 }
 
 // restrictFiles makes the files of the SQLite directory the process's own (0600): FerretDB creates

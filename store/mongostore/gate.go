@@ -19,9 +19,10 @@ type collection struct {
 	gate writeGate
 }
 
-// writeGate admits one write at a time (nil: no gate), or fails when ctx ends first.
+// writeGate admits one write at a time (nil: no gate), or fails when ctx ends first; name is the
+// collection written, by which the gate reports its time (embedded.Server.WriteGateStats).
 type writeGate interface {
-	LockWrites(ctx context.Context) (unlock func(), err error)
+	LockWrites(ctx context.Context, name string) (unlock func(), err error)
 }
 
 // gated runs write once c's gate admits it.
@@ -29,7 +30,7 @@ func gated[T any](ctx context.Context, c collection, write func() (T, error)) (T
 	if c.gate == nil {
 		return write()
 	}
-	unlock, err := c.gate.LockWrites(ctx)
+	unlock, err := c.gate.LockWrites(ctx, c.Name())
 	if err != nil {
 		var zero T
 		return zero, err

@@ -13,6 +13,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/govhub/govhub/store/embedded"
 	"github.com/govhub/govhub/store/storetest"
 )
 
@@ -21,7 +22,7 @@ import (
 func TestWritesPassTheGate(t *testing.T) {
 	env := storetest.Embedded(t)
 	ctx := t.Context()
-	unlock, err := env.Server.LockWrites(ctx)
+	unlock, err := env.Server.LockWrites(ctx, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,6 +46,19 @@ func TestWritesPassTheGate(t *testing.T) {
 	unlock()
 	if err := <-done; err != nil {
 		t.Fatalf("AddCheckpoint after the gate opened: %v", err)
+	}
+
+	// The gate measured it: the test's own hold of 300 ms or more, and the checkpoint's write that
+	// waited for it; the write that gave up is not counted as admitted.
+	stats := map[string]embedded.GateStat{}
+	for _, st := range env.Server.WriteGateStats() {
+		stats[st.Name] = st
+	}
+	if st := stats["test"]; st.Writes != 1 || st.Held < 300*time.Millisecond {
+		t.Errorf("gate stats of the test's hold = %+v; want 1 write held 300 ms or more", st)
+	}
+	if st := stats["ledger_checkpoints"]; st.Writes != 1 || st.Waited < 250*time.Millisecond || st.Held <= 0 || st.Held > st.Waited {
+		t.Errorf("gate stats of the checkpoints = %+v; want 1 write that waited 250 ms or more and held the gate briefly", st)
 	}
 }
 
