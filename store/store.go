@@ -19,9 +19,10 @@
 //	                    citizen's own dense sequence 1, 2, 3, …: {_id: "<pseudonym>/<seq>", index,
 //	                    salt, time, page?} (see LogRef; read newest first by _id lookups alone)
 //	subject_log_heads   a hint of each citizen's latest log sequence, {_id: "<pseudonym>", seq}
-//	ledger_batches      sequenced ledger entries, {_id: "<first index, 20 digits>"}
+//	ledger_batches      sequenced ledger entries, {_id: "<first index, 20 digits>", first, n, z:
+//	                    the entries compressed (see store/mongostore/compress.go)}
 //	ledger_tiles        hash tiles, {_id: "<level>/<n>", w: width}
-//	ledger_bundles      entry bundles, {_id: "<n>", w: entries}
+//	ledger_bundles      entry bundles, {_id: "<n>", w: entries, z: the bundle compressed}
 //	ledger_queue        entries other instances forwarded to the lease holder
 //	ledger_state        the integrated tree {_id: "tree"}, the latest cosigned checkpoint
 //	                    {_id: "cosigned"}, and the lease chain {_id: "lease/<term>"}

@@ -132,7 +132,8 @@ housing clerk (60 %), sealed reveals by the public-security clerk (15 %), list p
 updates (10 %), citizens reading their access log (10 %), over random citizens C000001 … C<N>. Every response is checked; tokens are minted with the
 data directory's issuer key, for 64 officials of each department (each is rate-limited on its own
 as the hub's --rate-limit says). Prints throughput, latency percentiles, errors by code, the ledger's
-growth and lag, and with --json a JSON summary. Against a hub that runs only trusted documents,
+growth and lag, on the embedded store how busy its one writer was (the write gate, from /metrics),
+and with --json a JSON summary. Against a hub that runs only trusted documents,
 add what --documents prints to its --trusted-documents file.
 
 flags:

@@ -20,15 +20,20 @@ import (
 // The ledger's storage (ledger.Storage) on MongoDB.
 var _ ledger.Storage = (*Store)(nil)
 
+// batchDoc is a batch as stored: its entries compressed (Z, packed by packLeaves), or, as written
+// before compression, as they are (Leaves), which a reader takes first when present.
 type batchDoc struct {
 	ID     string   `bson:"_id"`
 	First  int64    `bson:"first"`
-	Leaves [][]byte `bson:"leaves"`
+	N      int64    `bson:"n,omitempty"`
+	Z      []byte   `bson:"z,omitempty"`
+	Leaves [][]byte `bson:"leaves,omitempty"`
 }
 
 // AddBatch implements ledger.BatchStorage.
 func (s *Store) AddBatch(ctx context.Context, b ledger.Batch) error {
-	_, err := s.batches.InsertOne(ctx, batchDoc{ID: pad(b.First), First: int64(b.First), Leaves: b.Leaves})
+	d := batchDoc{ID: pad(b.First), First: int64(b.First), N: int64(len(b.Leaves)), Z: compress(packLeaves(b.Leaves))}
+	_, err := s.batches.InsertOne(ctx, d)
 	if mongo.IsDuplicateKeyError(err) {
 		return fmt.Errorf("%w: %d", ledger.ErrDuplicate, b.First)
 	}
@@ -45,7 +50,18 @@ func (s *Store) ReadBatch(ctx context.Context, first uint64) (ledger.Batch, erro
 	if err != nil {
 		return ledger.Batch{}, err
 	}
-	return ledger.Batch{First: uint64(d.First), Leaves: d.Leaves}, nil
+	if d.Leaves != nil || d.Z == nil {
+		return ledger.Batch{First: uint64(d.First), Leaves: d.Leaves}, nil
+	}
+	packed, err := decompress(d.Z)
+	if err != nil {
+		return ledger.Batch{}, fmt.Errorf("batch %d: %w", first, err)
+	}
+	leaves, err := unpackLeaves(packed)
+	if err != nil || int64(len(leaves)) != d.N {
+		return ledger.Batch{}, fmt.Errorf("batch %d: stored entries do not unpack to the %d it holds (%d, %v)", first, d.N, len(leaves), err)
+	}
+	return ledger.Batch{First: uint64(d.First), Leaves: leaves}, nil
 }
 
 func tileID(level uint, n uint64) string {
@@ -146,10 +162,10 @@ func (s *Store) WriteBundles(ctx context.Context, bundles []ledger.BundleData) e
 	for _, b := range bundles {
 		id := strconv.FormatUint(b.N, 10)
 		if b.Count == fullTileWidth && b.N != lowest {
-			full = append(full, writeDoc{id, b.Count, "data", b.Data})
+			full = append(full, writeDoc{id, b.Count, "z", compress(b.Data)})
 			continue
 		}
-		if err := s.writeWidest(ctx, s.bundles, id, b.Count, "data", b.Data); err != nil {
+		if err := s.writeWidest(ctx, s.bundles, id, b.Count, "z", compress(b.Data)); err != nil {
 			return fmt.Errorf("writing entry bundle %d: %w", b.N, err)
 		}
 	}
@@ -159,13 +175,21 @@ func (s *Store) WriteBundles(ctx context.Context, bundles []ledger.BundleData) e
 // ReadBundle implements ledger.BundleStorage.
 func (s *Store) ReadBundle(ctx context.Context, n uint64) ([]byte, error) {
 	var d struct {
-		Data []byte `bson:"data"`
+		Data []byte `bson:"data"` // as written before compression
+		Z    []byte `bson:"z"`
 	}
 	err := s.bundles.FindOne(ctx, bson.D{{Key: "_id", Value: strconv.FormatUint(n, 10)}}).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return nil, ledger.ErrNotFound
 	}
-	return d.Data, err
+	if err != nil || d.Data != nil || d.Z == nil {
+		return d.Data, err
+	}
+	data, err := decompress(d.Z)
+	if err != nil {
+		return nil, fmt.Errorf("entry bundle %d: %w", n, err)
+	}
+	return data, nil
 }
 
 // writeWidest stores {_id: id, w: width, field: data} unless a version at least as wide is stored:

@@ -1,0 +1,158 @@
+package mongostore
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/govhub/govhub/ledger"
+	"github.com/govhub/govhub/store/embedded"
+)
+
+// The packed form of a batch's entries, as specified in compress.go: each entry's length as a
+// uvarint, then its bytes.
+func TestPackLeavesVectors(t *testing.T) {
+	for _, tc := range []struct {
+		leaves [][]byte
+		packed string // hex
+	}{
+		{nil, ""},
+		{[][]byte{[]byte("a"), {}, []byte("bc")}, "0161" + "00" + "026263"},
+		{[][]byte{bytes.Repeat([]byte{0xee}, 300)}, "ac02" + hex.EncodeToString(bytes.Repeat([]byte{0xee}, 300))},
+	} {
+		got := packLeaves(tc.leaves)
+		if hex.EncodeToString(got) != tc.packed {
+			t.Errorf("packLeaves(%q) = %x, want %s", tc.leaves, got, tc.packed)
+		}
+		back, err := unpackLeaves(got)
+		if err != nil || !slices.EqualFunc(back, tc.leaves, bytes.Equal) {
+			t.Errorf("unpackLeaves(%x) = %q, %v; want %q", got, back, err, tc.leaves)
+		}
+	}
+	for _, bad := range []string{"02ff", "ac", "0161" + "05"} {
+		raw, _ := hex.DecodeString(bad)
+		if got, err := unpackLeaves(raw); err == nil {
+			t.Errorf("unpackLeaves(%s) = %q, want an error", bad, got)
+		}
+	}
+}
+
+// Batches and bundles are stored compressed (field z) and read back as written; documents in the
+// form written before compression (leaves, data) are read as they are; a damaged frame is an
+// error, never other entries.
+func TestLedgerEntriesStoredCompressed(t *testing.T) {
+	srv, err := embedded.Start(t.Context(), embedded.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	s := newEmbeddedStore(t, srv)
+	ctx := t.Context()
+	leaves := make([][]byte, 40)
+	var bundle []byte
+	for i := range leaves {
+		e := ledger.Entry{Kind: ledger.KindAccess, Time: time.Date(2026, 12, 7, 7, 0, i, 0, time.UTC), Department: "housing", Role: "clerk", Purpose: "home-purchase-eligibility",
+			Policy: 1, Request: bytes.Repeat([]byte{byte(i)}, 32), Outcome: ledger.OutcomeAllowed, Subjects: [][]byte{bytes.Repeat([]byte{byte(i + 1)}, 32)}}
+		leaves[i], err = ledger.FormatEntry(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bundle = ledger.AppendBundleEntry(bundle, leaves[i])
+	}
+
+	if err := s.AddBatch(ctx, ledger.Batch{First: 100, Leaves: leaves}); err != nil {
+		t.Fatal(err)
+	}
+	var raw bson.M
+	if err := s.db.Collection(collBatches).FindOne(ctx, bson.D{{Key: "_id", Value: pad(100)}}).Decode(&raw); err != nil {
+		t.Fatal(err)
+	}
+	z, ok := raw["z"].(bson.Binary)
+	if _, has := raw["leaves"]; has || !ok || len(z.Data) >= len(packLeaves(leaves))/2 {
+		t.Errorf("stored batch %v: want z, less than half the %d bytes of its entries, and no leaves", keysOf(raw), len(packLeaves(leaves)))
+	}
+	got, err := s.ReadBatch(ctx, 100)
+	if err != nil || got.First != 100 || !slices.EqualFunc(got.Leaves, leaves, bytes.Equal) {
+		t.Errorf("ReadBatch(100) = %d entries from %d, %v; want the 40 written", len(got.Leaves), got.First, err)
+	}
+
+	full := bytes.Repeat(ledger.AppendBundleEntry(nil, leaves[0]), 256)
+	if err := s.WriteBundles(ctx, []ledger.BundleData{{N: 3, Count: 256, Data: full}, {N: 4, Count: 40, Data: bundle}}); err != nil {
+		t.Fatal(err)
+	}
+	for n, want := range map[uint64][]byte{3: full, 4: bundle} {
+		var raw bson.M
+		if err := s.db.Collection(collBundles).FindOne(ctx, bson.D{{Key: "_id", Value: fmt.Sprint(n)}}).Decode(&raw); err != nil {
+			t.Fatal(err)
+		}
+		if _, has := raw["data"]; has || raw["z"] == nil {
+			t.Errorf("stored bundle %d %v: want z and no data", n, keysOf(raw))
+		}
+		if got, err := s.ReadBundle(ctx, n); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("ReadBundle(%d) = %d bytes, %v; want the %d written", n, len(got), err, len(want))
+		}
+	}
+
+	// As written before compression.
+	if _, err := s.db.Collection(collBatches).InsertOne(ctx, bson.D{{Key: "_id", Value: pad(7)}, {Key: "first", Value: int64(7)}, {Key: "leaves", Value: leaves[:2]}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.ReadBatch(ctx, 7); err != nil || !slices.EqualFunc(got.Leaves, leaves[:2], bytes.Equal) {
+		t.Errorf("ReadBatch(7) of an uncompressed batch = %q, %v", got.Leaves, err)
+	}
+	if _, err := s.db.Collection(collBundles).InsertOne(ctx, bson.D{{Key: "_id", Value: "9"}, {Key: "w", Value: 40}, {Key: "data", Value: bundle}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.ReadBundle(ctx, 9); err != nil || !bytes.Equal(got, bundle) {
+		t.Errorf("ReadBundle(9) of an uncompressed bundle = %d bytes, %v", len(got), err)
+	}
+
+	// Damaged: one byte of the frame changed, or the count of entries.
+	damaged := bytes.Clone(z.Data)
+	damaged[len(damaged)/2] ^= 0x40
+	if _, err := s.db.Collection(collBatches).UpdateOne(ctx, bson.D{{Key: "_id", Value: pad(100)}}, bson.D{{Key: "$set", Value: bson.D{{Key: "z", Value: damaged}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.ReadBatch(ctx, 100); err == nil {
+		t.Errorf("ReadBatch of a damaged frame = %d entries, want an error", len(got.Leaves))
+	}
+	if _, err := s.db.Collection(collBatches).UpdateOne(ctx, bson.D{{Key: "_id", Value: pad(100)}}, bson.D{{Key: "$set", Value: bson.D{{Key: "z", Value: z.Data}, {Key: "n", Value: int64(39)}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.ReadBatch(ctx, 100); err == nil {
+		t.Errorf("ReadBatch of a batch claiming 39 entries = %d entries, want an error", len(got.Leaves))
+	}
+}
+
+// newEmbeddedStore opens a Store on srv (storetest.Embedded, which imports this package, cannot
+// serve an internal test).
+func newEmbeddedStore(t *testing.T, srv *embedded.Server) *Store {
+	t.Helper()
+	client, err := mongo.Connect(options.Client().ApplyURI(srv.URI()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Disconnect(context.Background()) })
+	s, err := New(t.Context(), client.Database("govhub"), WithEmbedded(srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func keysOf(m bson.M) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
