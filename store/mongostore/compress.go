@@ -9,9 +9,9 @@ import (
 )
 
 // The ledger's entries are stored compressed: a batch's entries and an entry bundle's data are
-// written as one zstd frame each (field z; RFC 8878, the fastest level), about 2.4 times smaller
-// than as they are, since an entry's text repeats its line names and its hex digits are half
-// redundant. On the embedded store every byte a write carries is converted to FerretDB's JSON and
+// written as one zstd frame each (field z; RFC 8878, the fastest level), about three times smaller
+// than as they are (an entry bundle of the demo store: 132,253 bytes to 43,760), since an entry's
+// text repeats its line names and its hex digits carry four bits a byte. On the embedded store every byte a write carries is converted to FerretDB's JSON and
 // parsed again by SQLite while the store's one writer waits, so fewer bytes there are more writes
 // a second. Documents written before (fields leaves and data) are read as they are.
 //
@@ -24,7 +24,9 @@ import (
 const maxDecompressed = 64 << 20
 
 var (
-	zEncoder = must(zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1)))
+	// One encoder and one decoder a core (their default): EncodeAll and DecodeAll wait for a free
+	// one, and the sequencer and the integrator compress at the same time.
+	zEncoder = must(zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest)))
 	zDecoder = must(zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxDecompressed)))
 )
 
