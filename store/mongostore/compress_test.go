@@ -130,6 +130,12 @@ func TestLedgerEntriesStoredCompressed(t *testing.T) {
 	if got, err := s.ReadBatch(ctx, 100); err == nil {
 		t.Errorf("ReadBatch of a batch claiming 39 entries = %d entries, want an error", len(got.Leaves))
 	}
+	if _, err := s.db.Collection(collBatches).UpdateOne(ctx, bson.D{{Key: "_id", Value: pad(100)}}, bson.D{{Key: "$unset", Value: bson.D{{Key: "z", Value: ""}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.ReadBatch(ctx, 100); err == nil {
+		t.Errorf("ReadBatch of a batch whose entries were removed = %d entries, want an error", len(got.Leaves))
+	}
 }
 
 // newEmbeddedStore opens a Store on srv (storetest.Embedded, which imports this package, cannot

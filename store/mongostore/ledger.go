@@ -50,8 +50,13 @@ func (s *Store) ReadBatch(ctx context.Context, first uint64) (ledger.Batch, erro
 	if err != nil {
 		return ledger.Batch{}, err
 	}
-	if d.Leaves != nil || d.Z == nil {
+	switch {
+	case d.Leaves != nil:
 		return ledger.Batch{First: uint64(d.First), Leaves: d.Leaves}, nil
+	case d.Z == nil && d.N > 0:
+		return ledger.Batch{}, fmt.Errorf("batch %d: holds %d entries but stores none", first, d.N)
+	case d.Z == nil:
+		return ledger.Batch{First: uint64(d.First)}, nil
 	}
 	packed, err := decompress(d.Z)
 	if err != nil {
