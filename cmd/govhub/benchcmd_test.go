@@ -60,6 +60,13 @@ func TestBenchCommand(t *testing.T) {
 			if d := sum - g.Busy; d > 1e-9 || d < -1e-9 {
 				t.Errorf("bench: the write gate's shares by collection add up to %.4f, its busy share is %.4f", sum, g.Busy)
 			}
+			var n uint64
+			for _, w := range g.WritesByCollection {
+				n += w
+			}
+			if n != g.Writes || g.WritesByCollection["ledger_batches"] == 0 || g.HeldMsByCollection["ledger_batches"] <= 0 {
+				t.Errorf("bench: writes by collection %v (%d in all, want %d), held %v", g.WritesByCollection, n, g.Writes, g.HeldMsByCollection)
+			}
 		}
 	}
 	if m := missing(); len(m) > 0 {

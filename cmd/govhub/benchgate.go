@@ -29,6 +29,10 @@ type benchGate struct {
 	ByCollection map[string]float64 `json:"byCollection"`
 	Writes       uint64             `json:"writes"`
 	AvgWaitMs    float64            `json:"avgWaitMs"`
+	// WritesByCollection and HeldMsByCollection: the writes to each collection and their time
+	// holding the gate, whence a collection's cost a write.
+	WritesByCollection map[string]uint64  `json:"writesByCollection"`
+	HeldMsByCollection map[string]float64 `json:"heldMsByCollection"`
 }
 
 // gate reads the write gate's counters from the hub's /metrics (nil: the hub reports none, as a
@@ -94,7 +98,7 @@ func gateOver(before, after map[string]gateSample, span time.Duration) *benchGat
 	if before == nil || after == nil || span <= 0 {
 		return nil
 	}
-	g := &benchGate{ByCollection: map[string]float64{}}
+	g := &benchGate{ByCollection: map[string]float64{}, WritesByCollection: map[string]uint64{}, HeldMsByCollection: map[string]float64{}}
 	var writes, waited, held float64
 	for coll, a := range after {
 		b := before[coll] // a collection first written during the run was zero before it
@@ -103,6 +107,10 @@ func gateOver(before, after map[string]gateSample, span time.Duration) *benchGat
 		writes += a.writes - b.writes
 		if share := (a.held - b.held) / span.Seconds(); share > 0 {
 			g.ByCollection[coll] = share
+			g.HeldMsByCollection[coll] = (a.held - b.held) * 1000
+		}
+		if n := a.writes - b.writes; n > 0 {
+			g.WritesByCollection[coll] = uint64(n)
 		}
 	}
 	g.Busy = held / span.Seconds()
