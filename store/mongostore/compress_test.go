@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -161,4 +162,46 @@ func keysOf(m bson.M) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// A store records its document layout; a build refuses a store, or an export, of a newer one, and a
+// fresh store (with only that record) is still empty for a restore.
+func TestStoreFormat(t *testing.T) {
+	srv, err := embedded.Start(t.Context(), embedded.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	s := newEmbeddedStore(t, srv)
+	ctx := t.Context()
+	var d struct {
+		Format int `bson:"format"`
+	}
+	if err := s.Meta(ctx, metaStoreFormat, &d); err != nil || d.Format != storeFormat {
+		t.Fatalf("store_format = %d, %v; want %d", d.Format, err, storeFormat)
+	}
+	if empty, err := s.Empty(ctx); err != nil || !empty {
+		t.Errorf("Empty() of a fresh store = %v, %v; want true", empty, err)
+	}
+	older := must(bson.Marshal(bson.D{{Key: "_id", Value: metaStoreFormat}, {Key: "format", Value: int64(1)}}))
+	if err := s.ImportDocuments(ctx, collMeta, []bson.Raw{older}); err != nil {
+		t.Errorf("importing an older export's layout record = %v; want it skipped", err)
+	}
+	newer := must(bson.Marshal(bson.D{{Key: "_id", Value: metaStoreFormat}, {Key: "format", Value: int64(storeFormat + 1)}}))
+	if err := s.ImportDocuments(ctx, collMeta, []bson.Raw{newer}); err == nil || !strings.Contains(err.Error(), "newer govhub") {
+		t.Errorf("importing a newer export = %v; want it refused", err)
+	}
+	if err := s.PutMeta(ctx, metaStoreFormat, bson.D{{Key: "format", Value: storeFormat + 1}}); err != nil {
+		t.Fatal(err)
+	}
+	client, err := mongo.Connect(options.Client().ApplyURI(srv.URI()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Disconnect(context.Background())
+	for _, opts := range [][]Option{{WithEmbedded(srv)}, {ReadOnly()}} {
+		if _, err := New(ctx, client.Database("govhub"), opts...); err == nil || !strings.Contains(err.Error(), "newer govhub") {
+			t.Errorf("New on a store of a newer layout = %v; want it refused", err)
+		}
+	}
 }

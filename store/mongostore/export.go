@@ -76,10 +76,14 @@ func isLease(collection string, doc bson.Raw) bool {
 }
 
 // Empty reports whether none of the hub's collections holds a document (a store a restore may
-// load).
+// load), but for the record of its layout, which New writes (checkFormat).
 func (s *Store) Empty(ctx context.Context) (bool, error) {
 	for _, name := range allCollections {
-		err := s.db.Collection(name).FindOne(ctx, bson.D{}).Err()
+		filter := bson.D{}
+		if name == collMeta {
+			filter = bson.D{{Key: "_id", Value: bson.D{{Key: "$ne", Value: metaStoreFormat}}}}
+		}
+		err := s.db.Collection(name).FindOne(ctx, filter).Err()
 		if err == nil {
 			return false, nil
 		}
@@ -101,9 +105,19 @@ func (s *Store) ImportDocuments(ctx context.Context, collection string, docs []b
 	}
 	batch := make([]any, 0, len(docs))
 	for _, d := range docs {
-		if !isLease(collection, d) { // exports made before leases were left out hold them
-			batch = append(batch, d)
+		if isLease(collection, d) { // exports made before leases were left out hold them
+			continue
 		}
+		if collection == collMeta {
+			if id, _ := d.Lookup("_id").StringValueOK(); id == metaStoreFormat {
+				// The store records its own layout (New); an export of a newer one cannot be read.
+				if f, ok := d.Lookup("format").AsInt64OK(); ok && f > storeFormat {
+					return fmt.Errorf("restoring: the export was taken from a newer govhub (document layout %d; this build knows up to %d)", f, storeFormat)
+				}
+				continue
+			}
+		}
+		batch = append(batch, d)
 	}
 	if len(batch) == 0 {
 		return nil

@@ -133,6 +133,9 @@ func New(ctx context.Context, db *mongo.Database, opts ...Option) (*Store, error
 	}
 	if s.readOnly {
 		s.bind(db)
+		if err := s.checkFormat(ctx); err != nil {
+			return nil, err
+		}
 		if err := s.openLegacy(ctx); err != nil {
 			return nil, err
 		}
@@ -167,6 +170,9 @@ func New(ctx context.Context, db *mongo.Database, opts ...Option) (*Store, error
 		}
 	}
 	s.bind(db)
+	if err := s.checkFormat(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.openLegacy(ctx); err != nil {
 		return nil, err
 	}
@@ -271,3 +277,35 @@ func mapErr(err error) error {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// storeFormat is the newest document layout this build writes: 2 since the ledger's batches and
+// entry bundles are stored compressed (compress.go; 1 or none before). New records it in the meta
+// document store_format and refuses a store whose recorded layout is newer, so that a build never
+// misreads what a later one wrote (a build from before this record reads a compressed batch as
+// holding no entries: it cannot be told).
+const storeFormat = 2
+
+// metaStoreFormat is the meta key of the store's layout, {format: n}.
+const metaStoreFormat = "store_format"
+
+// checkFormat refuses a store of a layout newer than storeFormat and, unless the store is read
+// only, records storeFormat in a store of an older one.
+func (s *Store) checkFormat(ctx context.Context) error {
+	var d struct {
+		Format int `bson:"format"`
+	}
+	if err := s.Meta(ctx, metaStoreFormat, &d); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("reading the store's layout: %w", err)
+	}
+	switch {
+	case d.Format > storeFormat:
+		return fmt.Errorf("the database %s was written by a newer govhub (document layout %d; this build knows up to %d): run that version or a later one", s.db.Name(), d.Format, storeFormat)
+	case d.Format < storeFormat && !s.readOnly:
+		if err := s.PutMeta(ctx, metaStoreFormat, struct {
+			Format int `bson:"format"`
+		}{storeFormat}); err != nil {
+			return fmt.Errorf("recording the store's layout: %w", err)
+		}
+	}
+	return nil
+}
