@@ -50,15 +50,11 @@ func TestPackLeavesVectors(t *testing.T) {
 // form written before compression (leaves, data) are read as they are; a damaged frame is an
 // error, never other entries.
 func TestLedgerEntriesStoredCompressed(t *testing.T) {
-	srv, err := embedded.Start(t.Context(), embedded.Config{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Shutdown(context.Background()) })
-	s := newEmbeddedStore(t, srv)
+	s, _ := newEmbeddedStore(t)
 	ctx := t.Context()
 	leaves := make([][]byte, 40)
 	var bundle []byte
+	var err error
 	for i := range leaves {
 		e := ledger.Entry{Kind: ledger.KindAccess, Time: time.Date(2026, 12, 7, 7, 0, i, 0, time.UTC), Department: "housing", Role: "clerk", Purpose: "home-purchase-eligibility",
 			Policy: 1, Request: bytes.Repeat([]byte{byte(i)}, 32), Outcome: ledger.OutcomeAllowed, Subjects: [][]byte{bytes.Repeat([]byte{byte(i + 1)}, 32)}}
@@ -139,10 +135,15 @@ func TestLedgerEntriesStoredCompressed(t *testing.T) {
 	}
 }
 
-// newEmbeddedStore opens a Store on srv (storetest.Embedded, which imports this package, cannot
-// serve an internal test).
-func newEmbeddedStore(t *testing.T, srv *embedded.Server) *Store {
+// newEmbeddedStore starts an embedded server and opens a Store on it (storetest.Embedded, which
+// imports this package, cannot serve an internal test).
+func newEmbeddedStore(t *testing.T) (*Store, *embedded.Server) {
 	t.Helper()
+	srv, err := embedded.Start(t.Context(), embedded.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
 	client, err := mongo.Connect(options.Client().ApplyURI(srv.URI()))
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +153,7 @@ func newEmbeddedStore(t *testing.T, srv *embedded.Server) *Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return s, srv
 }
 
 func keysOf(m bson.M) []string {
@@ -167,12 +168,7 @@ func keysOf(m bson.M) []string {
 // A store records its document layout; a build refuses a store, or an export, of a newer one, and a
 // fresh store (with only that record) is still empty for a restore.
 func TestStoreFormat(t *testing.T) {
-	srv, err := embedded.Start(t.Context(), embedded.Config{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Shutdown(context.Background()) })
-	s := newEmbeddedStore(t, srv)
+	s, srv := newEmbeddedStore(t)
 	ctx := t.Context()
 	var d struct {
 		Format int `bson:"format"`
