@@ -65,9 +65,9 @@
 //
 // [Storage] is the ledger's own storage interface (store/mongostore implements it) and the
 // mirror uses the hub's document layout: ledger_tiles and ledger_bundles hold the tiles and
-// bundles, byte for byte the log's (a bundle stored compressed, as the hub stores its own); ledger_state's tree document holds the mirror checkpoint
-// (size, root, and the note with the log's signature, the witnesses' cosignatures and the
-// mirror's); ledger_checkpoints every checkpoint advanced to, as the log served it; meta's
+// bundles, byte for byte the log's (a bundle stored compressed, as the hub stores its own);
+// ledger_state's tree document holds the mirror checkpoint (size, root, and the note with the
+// log's signature, the witnesses' cosignatures and the mirror's); ledger_checkpoints every checkpoint advanced to, as the log served it; meta's
 // mirror_log_keys document the log key history, once the log rotated its key. There are no
 // batch documents, so `govhub ledger verify` does not apply to a mirror's store.
 //
