@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // `govhub bench` drives a running hub over HTTP with the default mix: every response checked, a
@@ -82,5 +84,54 @@ func TestBenchCommand(t *testing.T) {
 	}
 	if err := run(t.Context(), []string{"bench", "--data-dir", h.dir, "--scenario", "nope"}, &out, &errOut); exitCode(err) != 2 {
 		t.Errorf("bench --scenario nope = %v, want exit 2", err)
+	}
+}
+
+// The bench's write-gate line from two readings of /metrics: the counters by collection, their
+// differences over the span, and no line without both readings (a hub without a gate, or whose
+// metrics could not be read).
+func TestBenchGate(t *testing.T) {
+	const before = `# TYPE govhub_store_write_gate_held_seconds_total counter
+govhub_store_write_gate_held_seconds_total{collection="ledger_batches"} 1
+govhub_store_write_gate_held_seconds_total{collection="subject_log"} 2
+govhub_store_write_gate_waited_seconds_total{collection="subject_log"} 1
+govhub_store_write_gate_writes_total{collection="ledger_batches"} 100
+govhub_store_write_gate_writes_total{collection="subject_log"} 300
+go_goroutines 12
+`
+	const after = `govhub_store_write_gate_held_seconds_total{collection="ledger_batches"} 2.5
+govhub_store_write_gate_held_seconds_total{collection="subject_log"} 6
+govhub_store_write_gate_held_seconds_total{collection="subjects"} 0.5
+govhub_store_write_gate_waited_seconds_total{collection="subject_log"} 3
+govhub_store_write_gate_writes_total{collection="ledger_batches"} 400
+govhub_store_write_gate_writes_total{collection="subject_log"} 800
+govhub_store_write_gate_writes_total{collection="subjects"} 100
+`
+	b, err := parseGate(strings.NewReader(before))
+	if err != nil || len(b) != 2 || b["subject_log"] != (gateSample{writes: 300, waited: 1, held: 2}) {
+		t.Fatalf("parseGate(before) = %+v, %v", b, err)
+	}
+	a, err := parseGate(strings.NewReader(after))
+	if err != nil || len(a) != 3 {
+		t.Fatalf("parseGate(after) = %+v, %v", a, err)
+	}
+	g := gateOver(b, a, 10*time.Second)
+	want := &benchGate{Busy: 0.6, Writes: 900, AvgWaitMs: 2000.0 / 900,
+		ByCollection:       map[string]float64{"ledger_batches": 0.15, "subject_log": 0.4, "subjects": 0.05},
+		WritesByCollection: map[string]uint64{"ledger_batches": 300, "subject_log": 500, "subjects": 100},
+		HeldMsByCollection: map[string]float64{"ledger_batches": 1500, "subject_log": 4000, "subjects": 500}}
+	if !reflect.DeepEqual(g, want) {
+		t.Errorf("gateOver = %+v, want %+v", g, want)
+	}
+	var out bytes.Buffer
+	printGate(&out, g)
+	if got := out.String(); got != "write gate   held 60% of the run (subject_log 40%, ledger_batches 15%, subjects 5%); 900 writes, 2.2 ms average wait\n" {
+		t.Errorf("printGate = %q", got)
+	}
+	if gateOver(nil, a, time.Second) != nil || gateOver(b, nil, time.Second) != nil {
+		t.Errorf("gateOver without both readings is not nil")
+	}
+	if _, err := parseGate(strings.NewReader("govhub_store_write_gate_writes_total{collection=\"x\" 1\n")); err == nil {
+		t.Errorf("parseGate of malformed metrics: no error")
 	}
 }

@@ -77,11 +77,22 @@ func parseGate(r io.Reader) (map[string]gateSample, error) {
 				out = map[string]gateSample{}
 			}
 			s := out[coll]
-			set(&s, m.GetCounter().GetValue())
+			set(&s, metricValue(m))
 			out[coll] = s
 		}
 	}
 	return out, nil
+}
+
+// metricValue is a sample's value, whether typed as a counter (as the hub serves them) or not.
+func metricValue(m *dto.Metric) float64 {
+	switch {
+	case m.GetCounter() != nil:
+		return m.GetCounter().GetValue()
+	case m.GetUntyped() != nil:
+		return m.GetUntyped().GetValue()
+	}
+	return m.GetGauge().GetValue()
 }
 
 func labelValue(m *dto.Metric, name string) string {
