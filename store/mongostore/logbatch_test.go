@@ -220,3 +220,39 @@ func TestColdAppendsFindTheEnd(t *testing.T) {
 		t.Errorf("%d head writes, want 2 (c6 and c7)", n)
 	}
 }
+
+// A reader of an access log writes the end it found back to the head hint only when the hint lags
+// by eight or more (an advance was lost): appenders keep it within seven, and a write for every
+// reader that probed would cost the store's one writer a write a read.
+func TestLogReadRepairsOnlyFarHeads(t *testing.T) {
+	env := storetest.Embedded(t)
+	ctx := t.Context()
+	salt := make([]byte, 32)
+	for i := range 12 {
+		if _, err := env.Store.AppendSubjectLog(ctx, store.LogRef{Pseudonym: "r", Index: uint64(100 + i), Salt: salt}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	heads := env.DB.Collection("subject_log_heads")
+	head := func() int64 {
+		t.Helper()
+		var h struct {
+			Seq int64 `bson:"seq"`
+		}
+		if err := heads.FindOne(ctx, bson.D{{Key: "_id", Value: "r"}}).Decode(&h); err != nil {
+			t.Fatal(err)
+		}
+		return h.Seq
+	}
+	for _, tc := range []struct{ set, want int64 }{{5, 5}, {4, 12}, {11, 11}} {
+		if _, err := heads.ReplaceOne(ctx, bson.D{{Key: "_id", Value: "r"}}, bson.D{{Key: "seq", Value: tc.set}}); err != nil {
+			t.Fatal(err)
+		}
+		if end, err := env.Store.SubjectLogEnd(ctx, "r"); err != nil || end != 12 {
+			t.Fatalf("SubjectLogEnd(r) = %d, %v; want 12", end, err)
+		}
+		if got := head(); got != tc.want {
+			t.Errorf("head %d (end 12): after a read the head is %d, want %d", tc.set, got, tc.want)
+		}
+	}
+}

@@ -138,6 +138,7 @@ type movedItem struct {
 // chain's end, so that an item appended there later is found past it) unless final.
 func (s *Store) moveChains(ctx context.Context, c seqChain, moves []chainMove, field string, final bool,
 	rename func(context.Context, chainMove, bson.Raw) error) (int, error) {
+	c.repairFrom = 0 // every old head is written at its chain's end, however near (above)
 	moved := 0
 	live := make([]*chainMove, len(moves))
 	for i := range moves {

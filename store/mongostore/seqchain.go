@@ -28,6 +28,10 @@ type seqChain struct {
 	items, heads collection
 	// what names a key's sequence in errors, e.g. "an access log".
 	what func(key string) string
+	// repairFrom: a reader (end) writes the end it found back to the head when the head lagged
+	// it by this many or more (0: by any). A chain whose appenders keep the head within a bound
+	// of the end repairs only past that bound, so that reading costs no write in the common case.
+	repairFrom uint64
 }
 
 // seqID is the _id of a chain's item seq of key.
@@ -69,14 +73,14 @@ func (c seqChain) advance(ctx context.Context, key string, seq uint64) error {
 }
 
 // end returns key's latest seq, 0 when it has none: the head hint, then one _id lookup per seq past
-// it until a miss (one when the head is current). A reader that had to probe writes the end it
-// found back to the head.
+// it until a miss (one when the head is current). A reader that found the head lagging (by
+// repairFrom or more) writes the end it found back to the head.
 func (c seqChain) end(ctx context.Context, key string) (uint64, error) {
 	head, end, err := c.probeEnd(ctx, key, 0)
 	if err != nil {
 		return 0, err
 	}
-	if end > head {
+	if end > head && end-head >= c.repairFrom {
 		_ = c.advance(ctx, key, end) // read repair; a hint only
 	}
 	return end, nil

@@ -17,8 +17,9 @@ package mongostore
 // The head is a hint. It is advanced after the insert, best effort, and never past an inserted
 // document; on MongoDB atomically and never backwards ($max), on FerretDB under the process's
 // document lock, and by a batch without it, so it may lag. Readers and appenders therefore start at
-// the head and probe forward (<pseudonym>/<head+1>, …) until a miss; a reader that had to probe
-// writes the end it found back to the head.
+// the head and probe forward (<pseudonym>/<head+1>, …) until a miss; a reader that found the head
+// headEvery or more behind (appenders keep it closer, so only after a lost advance) writes the end
+// it found back to the head.
 
 import (
 	"cmp"
@@ -70,7 +71,7 @@ type pageDoc struct {
 
 // logChain is the chain of the citizens' access logs, keyed by pseudonym.
 func (s *Store) logChain() seqChain {
-	return seqChain{s: s, items: s.subjectLog, heads: s.logHeads, what: func(string) string { return "an access log" }}
+	return seqChain{s: s, items: s.subjectLog, heads: s.logHeads, what: func(string) string { return "an access log" }, repairFrom: headEvery}
 }
 
 func toLogDoc(r store.LogRef, seq uint64) logDoc {
@@ -264,8 +265,9 @@ func (s *Store) advanceAfter(ctx context.Context, pseudonym string, seq, hint ui
 
 // headEvery is how often, in a citizen's seqs, an append that knew the citizen's latest seq
 // advances the head hint: between two advances readers probe at most headEvery-1 documents past
-// it (SubjectLogEnd then writes the end it found back), and a writer that restarted tries at most
-// as many taken seqs. Each advance is a write on the database's one writer.
+// it (SubjectLogEnd writes the end it found back when the head is further behind, after an advance
+// was lost), and a writer that restarted tries at most as many taken seqs. Each advance is a write
+// on the database's one writer.
 const headEvery = 8
 
 // headTimeout bounds a background advance of a head hint.
