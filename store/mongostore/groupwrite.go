@@ -106,7 +106,8 @@ func (g *groupWrite[T]) next() []*groupItem[T] {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	var group []*groupItem[T]
-	taken, keys := 0, map[string]bool{}
+	taken := 0
+	var keys map[string]bool // the keys in the group, when items have keys
 	rest := g.waiting[:0]
 	for _, it := range g.waiting {
 		if it.ctx.Err() != nil {
@@ -126,6 +127,9 @@ func (g *groupWrite[T]) next() []*groupItem[T] {
 		group = append(group, it)
 		taken += w
 		if k != "" {
+			if keys == nil {
+				keys = map[string]bool{}
+			}
 			keys[k] = true
 		}
 	}
