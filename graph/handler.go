@@ -96,6 +96,7 @@ func NewHandler(res *Resolver, cfg HandlerConfig) http.Handler {
 		Directives: DirectiveRoot{Sensitive: sensitive},
 	})))
 	srv.SetParserTokenLimit(cfg.MaxTokens)
+	srv.SetQueryCache(newQueryCache())
 	srv.SetValidationRulesFn(func() *rules.Rules {
 		r := rules.NewDefaultRules()
 		r.AddRule(literalsRule.Name, literalsRule.RuleFunc)

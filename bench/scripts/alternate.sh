@@ -25,8 +25,16 @@ for r in $(seq 1 "${ROUNDS:-1}"); do
     for i in $(seq 1 1200); do grep -q "ledger verified" "$log" && break; sleep 0.5; done
     for i in $(seq 1 120); do awk "BEGIN{exit !($(cut -d' ' -f1 /proc/loadavg) < ${QUIET:-1.0})}" && break; sleep 1; done
     echo "=== round $r $B on $D, load $(cut -d' ' -f1 /proc/loadavg), $(date -u +%H:%M:%S) UTC"
-    "$CLIENT" bench --hub http://127.0.0.1:18491 --data-dir "$D" "${scenario[@]}" --duration "${DUR:-15s}" \
-      --concurrency "${CONC:-16}" --citizens "$CITIZENS" 2>/dev/null
+    cpu0=$(awk '{print $14+$15}' /proc/$pid/stat)
+    out=$("$CLIENT" bench --hub http://127.0.0.1:18491 --data-dir "$D" "${scenario[@]}" --duration "${DUR:-15s}" \
+      --concurrency "${CONC:-16}" --citizens "$CITIZENS" 2>/dev/null)
+    cpu1=$(awk '{print $14+$15}' /proc/$pid/stat)
+    echo "$out"
+    # The hub's CPU time over the run (user + system, from /proc), and per request: steadier than
+    # throughput on a shared machine when comparing builds that change the work a request does.
+    n=$(echo "$out" | awk '$1 == "all" {print $2}')
+    awk -v t=$((cpu1 - cpu0)) -v hz="$(getconf CLK_TCK)" -v n="${n:-0}" \
+      'BEGIN{printf "hub CPU: %.1f s over the run, %.2f ms a request\n", t/hz, n ? 1000*t/hz/n : 0}'
     echo "hub resident memory: $(ps -o rss= -p $pid) kB"
     kill -INT $pid; wait $pid
     rm -f "$log"

@@ -122,7 +122,7 @@ func openReader(ctx context.Context, cfg config, stderr io.Writer) (*storage, er
 	defer cancel()
 	var err error
 	opts := []mongostore.Option{mongostore.ReadOnly()}
-	if s.client, s.store, err = connectStore(startCtx, cfg.MongoURI, cfg.MongoDB, opts); err != nil {
+	if s.client, s.store, err = connectStore(startCtx, cfg.MongoURI, cfg.MongoDB, nil, opts); err != nil {
 		return nil, err
 	}
 	s.ledgerClient, s.ledgerStore = s.client, s.store

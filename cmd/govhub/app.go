@@ -132,13 +132,15 @@ type storage struct {
 	ledgerStore  *mongostore.Store
 	// shared: opened read-only beside hubs that may be writing (openReader), not owned.
 	shared bool
+	// commands counts what both clients send (nil for a store opened by a command beside a hub).
+	commands *storeCommands
 }
 
 func openStorage(ctx context.Context, cfg config) (*storage, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data directory: %w", err)
 	}
-	s := &storage{}
+	s := &storage{commands: newStoreCommands()}
 	uri := cfg.MongoURI
 	var opts []mongostore.Option
 	if uri == "" {
@@ -156,19 +158,25 @@ func openStorage(ctx context.Context, cfg config) (*storage, error) {
 	startCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	var err error
-	if s.client, s.store, err = connectStore(startCtx, uri, cfg.MongoDB, opts); err != nil {
+	if s.client, s.store, err = connectStore(startCtx, uri, cfg.MongoDB, s.commands, opts); err != nil {
 		s.close(ctx)
 		return nil, err
 	}
-	if s.ledgerClient, s.ledgerStore, err = connectStore(startCtx, uri, cfg.MongoDB, opts); err != nil {
+	if s.ledgerClient, s.ledgerStore, err = connectStore(startCtx, uri, cfg.MongoDB, s.commands, opts); err != nil {
 		s.close(ctx)
 		return nil, err
 	}
 	return s, nil
 }
 
-func connectStore(ctx context.Context, uri, db string, opts []mongostore.Option) (*mongo.Client, *mongostore.Store, error) {
-	client, err := mongo.Connect(options.Client().ApplyURI(uri).SetTimeout(30 * time.Second))
+// connectStore connects to the database at uri and opens the store in db; commands, when not nil,
+// counts the commands the client sends.
+func connectStore(ctx context.Context, uri, db string, commands *storeCommands, opts []mongostore.Option) (*mongo.Client, *mongostore.Store, error) {
+	copts := options.Client().ApplyURI(uri).SetTimeout(30 * time.Second)
+	if commands != nil {
+		copts.SetMonitor(commands.monitor())
+	}
+	client, err := mongo.Connect(copts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connecting to the database: %w", err)
 	}

@@ -162,6 +162,8 @@ type benchResult struct {
 	NoopLedger bool `json:"noopLedger,omitempty"`
 	// Gate: the embedded store's write gate over the run (nil: the hub has none).
 	Gate *benchGate `json:"writeGate,omitempty"`
+	// Commands: the database commands the hub sent over the run, per request.
+	Commands *benchCommands `json:"storeCommands,omitempty"`
 }
 
 type benchLatency struct {
@@ -267,9 +269,9 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	// The write gate is reported beside the load, not part of it: a hub whose metrics cannot be
 	// read is still benchmarked.
-	gateBefore, err := b.gate(ctx, op)
+	storeBefore, err := b.storeMetrics(ctx, op)
 	if err != nil {
-		fmt.Fprintf(stderr, "govhub bench: the store's write gate will not be reported: %v\n", err)
+		fmt.Fprintf(stderr, "govhub bench: the store's write gate and commands will not be reported: %v\n", err)
 	}
 	gateFrom := time.Now()
 
@@ -393,10 +395,10 @@ collect:
 	if showProgress {
 		fmt.Fprint(stderr, "\r\033[K")
 	}
-	var gateAfter map[string]gateSample
-	if gateBefore != nil {
-		if gateAfter, err = b.gate(ctx, op); err != nil {
-			fmt.Fprintf(stderr, "govhub bench: the store's write gate is not reported: %v\n", err)
+	var storeAfter storeReading
+	if storeBefore.gate != nil || storeBefore.commands != nil {
+		if storeAfter, err = b.storeMetrics(ctx, op); err != nil {
+			fmt.Fprintf(stderr, "govhub bench: the store's write gate and commands are not reported: %v\n", err)
 		}
 	}
 	gateSpan := time.Since(gateFrom)
@@ -405,7 +407,7 @@ collect:
 	// acknowledged entry.
 	res := benchResult{Scenario: *scenario, Mode: mode, Concurrency: *concurrency, Rate: *rate, Duration: elapsed.Seconds(),
 		Errors: errs, Late: int(late.Load()), ByScenario: map[string]benchScenarioSt{}, Logged: logged, Receipts: checked,
-		Gate: gateOver(gateBefore, gateAfter, gateSpan)}
+		Gate: gateOver(storeBefore.gate, storeAfter.gate, gateSpan)}
 	end := time.Now()
 	after, err := b.status(ctx, op)
 	for err == nil && logged > 0 && !after.NoopLedger && after.Published.Size <= lastIndex && time.Since(end) < 30*time.Second {
@@ -435,6 +437,7 @@ collect:
 		res.OK += ok[i]
 	}
 	res.Requests = len(all)
+	res.Commands = commandsOver(storeBefore.commands, storeAfter.commands, res.Requests)
 	res.Latency = latencyOf(all)
 	res.Throughput = float64(res.OK) / elapsed.Seconds()
 	if *asJSON {
@@ -487,6 +490,7 @@ func printBench(w io.Writer, r benchResult) {
 	fmt.Fprintf(w, "ledger       grew by %d entries; %d requests were logged by receipt; published %.2fs after the run\n", r.Growth, r.Logged, r.LagSeconds)
 	fmt.Fprintf(w, "receipts     %d signatures and %d inclusion proofs verified\n", r.Receipts, r.Proofs)
 	printGate(w, r.Gate)
+	printCommands(w, r.Commands)
 }
 
 // bencher sends the requests.

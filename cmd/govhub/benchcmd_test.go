@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -107,13 +108,15 @@ govhub_store_write_gate_writes_total{collection="ledger_batches"} 400
 govhub_store_write_gate_writes_total{collection="subject_log"} 800
 govhub_store_write_gate_writes_total{collection="subjects"} 100
 `
-	b, err := parseGate(strings.NewReader(before))
-	if err != nil || len(b) != 2 || b["subject_log"] != (gateSample{writes: 300, waited: 1, held: 2}) {
-		t.Fatalf("parseGate(before) = %+v, %v", b, err)
+	rb, err := parseStore(strings.NewReader(before))
+	b := rb.gate
+	if err != nil || len(b) != 2 || b["subject_log"] != (gateSample{writes: 300, waited: 1, held: 2}) || rb.commands != nil {
+		t.Fatalf("parseStore(before) = %+v, %v", rb, err)
 	}
-	a, err := parseGate(strings.NewReader(after))
+	ra, err := parseStore(strings.NewReader(after))
+	a := ra.gate
 	if err != nil || len(a) != 3 {
-		t.Fatalf("parseGate(after) = %+v, %v", a, err)
+		t.Fatalf("parseStore(after) = %+v, %v", ra, err)
 	}
 	g := gateOver(b, a, 10*time.Second)
 	want := &benchGate{Busy: 0.6, Writes: 900, AvgWaitMs: 2000.0 / 900,
@@ -131,7 +134,46 @@ govhub_store_write_gate_writes_total{collection="subjects"} 100
 	if gateOver(nil, a, time.Second) != nil || gateOver(b, nil, time.Second) != nil {
 		t.Errorf("gateOver without both readings is not nil")
 	}
-	if _, err := parseGate(strings.NewReader("govhub_store_write_gate_writes_total{collection=\"x\" 1\n")); err == nil {
-		t.Errorf("parseGate of malformed metrics: no error")
+	if _, err := parseStore(strings.NewReader("govhub_store_write_gate_writes_total{collection=\"x\" 1\n")); err == nil {
+		t.Errorf("parseStore of malformed metrics: no error")
+	}
+}
+
+// The bench's line of database commands from two readings of /metrics: counts and times by
+// command and collection, per request of the run, and no line without both readings.
+func TestBenchCommands(t *testing.T) {
+	const before = `# TYPE govhub_store_commands_total counter
+govhub_store_commands_total{command="find",collection="subject_log"} 10
+govhub_store_command_seconds_total{command="find",collection="subject_log"} 1
+govhub_store_commands_total{command="ping",collection=""} 3
+`
+	const after = `govhub_store_commands_total{command="find",collection="subject_log"} 210
+govhub_store_command_seconds_total{command="find",collection="subject_log"} 1.5
+govhub_store_commands_total{command="insert",collection="subjects"} 25
+govhub_store_command_seconds_total{command="insert",collection="subjects"} 0.05
+govhub_store_commands_total{command="ping",collection=""} 4
+`
+	rb, err := parseStore(strings.NewReader(before))
+	if err != nil || rb.gate != nil || len(rb.commands) != 2 || rb.commands["find subject_log"] != (commandSample{n: 10, seconds: 1}) {
+		t.Fatalf("parseStore(before) = %+v, %v", rb, err)
+	}
+	ra, err := parseStore(strings.NewReader(after))
+	if err != nil || len(ra.commands) != 3 || ra.commands["ping"] != (commandSample{n: 4}) {
+		t.Fatalf("parseStore(after) = %+v, %v", ra, err)
+	}
+	c := commandsOver(rb.commands, ra.commands, 100)
+	want := &benchCommands{PerRequest: 2.26,
+		ByCommand:   map[string]float64{"find subject_log": 2, "insert subjects": 0.25, "ping": 0.01},
+		MsByCommand: map[string]float64{"find subject_log": 2.5, "insert subjects": 2, "ping": 0}}
+	if c == nil || math.Abs(c.PerRequest-want.PerRequest) > 1e-9 || !reflect.DeepEqual(c.ByCommand, want.ByCommand) || !reflect.DeepEqual(c.MsByCommand, want.MsByCommand) {
+		t.Errorf("commandsOver = %+v, want %+v", c, want)
+	}
+	var out bytes.Buffer
+	printCommands(&out, c)
+	if got := out.String(); got != "store        2.3 database commands a request: find subject_log 2.00 (2.5 ms), insert subjects 0.25 (2.0 ms)\n" {
+		t.Errorf("printCommands = %q", got)
+	}
+	if commandsOver(nil, ra.commands, 100) != nil || commandsOver(rb.commands, nil, 100) != nil || commandsOver(rb.commands, ra.commands, 0) != nil {
+		t.Errorf("commandsOver without both readings or requests is not nil")
 	}
 }

@@ -14,8 +14,9 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-// How busy the embedded store's one writer was during a bench run: the hub's write-gate counters
-// (govhub_store_write_gate_*, writeGateCollector) read from /metrics before and after the run.
+// The store during a bench run, from the hub's /metrics read before and after it: how busy the
+// embedded store's one writer was (govhub_store_write_gate_*, writeGateCollector), and the commands
+// the hub sent its database (govhub_store_command*, storeCommands).
 
 // gateSample is the write gate's counters of one collection at one time.
 type gateSample struct {
@@ -35,31 +36,52 @@ type benchGate struct {
 	HeldMsByCollection map[string]float64 `json:"heldMsByCollection"`
 }
 
-// gate reads the write gate's counters from the hub's /metrics (nil: the hub reports none, as a
-// hub on a database reached by URI does).
-func (b *bencher) gate(ctx context.Context, tok string) (map[string]gateSample, error) {
+// commandSample is the counters of one command on one collection ("find subject_log") at one time.
+type commandSample struct {
+	n, seconds float64
+}
+
+// storeReading is the store's counters at one time: the write gate's by collection (nil: the hub
+// reports none, as a hub on a database reached by URI does), and the commands sent by command and
+// collection (nil: none reported).
+type storeReading struct {
+	gate     map[string]gateSample
+	commands map[string]commandSample
+}
+
+// benchCommands is the commands the hub sent its database over a run, per request of the run.
+type benchCommands struct {
+	PerRequest float64 `json:"perRequest"`
+	// ByCommand: each command and collection's count per request, and its average time in ms
+	// from sending to reply.
+	ByCommand   map[string]float64 `json:"byCommand"`
+	MsByCommand map[string]float64 `json:"msByCommand"`
+}
+
+// storeMetrics reads the store's counters from the hub's /metrics.
+func (b *bencher) storeMetrics(ctx context.Context, tok string) (storeReading, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.url+metricsPath, nil)
 	if err != nil {
-		return nil, err
+		return storeReading{}, err
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
 	resp, err := b.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("reading the hub's metrics: %w", err)
+		return storeReading{}, fmt.Errorf("reading the hub's metrics: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("reading the hub's metrics: HTTP %d", resp.StatusCode)
+		return storeReading{}, fmt.Errorf("reading the hub's metrics: HTTP %d", resp.StatusCode)
 	}
-	return parseGate(resp.Body)
+	return parseStore(resp.Body)
 }
 
-// parseGate picks the write gate's counters out of metrics in the Prometheus text format.
-func parseGate(r io.Reader) (map[string]gateSample, error) {
+// parseStore picks the store's counters out of metrics in the Prometheus text format.
+func parseStore(r io.Reader) (storeReading, error) {
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(r)
 	if err != nil {
-		return nil, fmt.Errorf("reading the hub's metrics: %w", err)
+		return storeReading{}, fmt.Errorf("reading the hub's metrics: %w", err)
 	}
 	var out map[string]gateSample
 	for name, set := range map[string]func(*gateSample, float64){
@@ -81,7 +103,69 @@ func parseGate(r io.Reader) (map[string]gateSample, error) {
 			out[coll] = s
 		}
 	}
-	return out, nil
+	var cmds map[string]commandSample
+	for name, set := range map[string]func(*commandSample, float64){
+		"govhub_store_commands_total":        func(s *commandSample, v float64) { s.n = v },
+		"govhub_store_command_seconds_total": func(s *commandSample, v float64) { s.seconds = v },
+	} {
+		for _, m := range families[name].GetMetric() {
+			key := strings.TrimSpace(labelValue(m, "command") + " " + labelValue(m, "collection"))
+			if cmds == nil {
+				cmds = map[string]commandSample{}
+			}
+			s := cmds[key]
+			set(&s, metricValue(m))
+			cmds[key] = s
+		}
+	}
+	return storeReading{gate: out, commands: cmds}, nil
+}
+
+// commandsOver is the commands sent between two readings, per request of the requests made
+// between them (nil without both readings or without requests).
+func commandsOver(before, after map[string]commandSample, requests int) *benchCommands {
+	if before == nil || after == nil || requests <= 0 {
+		return nil
+	}
+	c := &benchCommands{ByCommand: map[string]float64{}, MsByCommand: map[string]float64{}}
+	var all float64
+	for k, a := range after {
+		b := before[k] // a command first sent during the run was zero before it
+		n := a.n - b.n
+		if n <= 0 {
+			continue
+		}
+		all += n
+		c.ByCommand[k] = n / float64(requests)
+		c.MsByCommand[k] = (a.seconds - b.seconds) / n * 1000
+	}
+	c.PerRequest = all / float64(requests)
+	return c
+}
+
+// printCommands writes the commands' line of a bench summary: the commands a request sent in all,
+// then those sent 0.05 times a request or more, most first, with their average time.
+func printCommands(w io.Writer, c *benchCommands) {
+	if c == nil {
+		return
+	}
+	keys := make([]string, 0, len(c.ByCommand))
+	for k, n := range c.ByCommand {
+		if n >= 0.05 {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if c.ByCommand[keys[i]] != c.ByCommand[keys[j]] {
+			return c.ByCommand[keys[i]] > c.ByCommand[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %.2f (%.1f ms)", k, c.ByCommand[k], c.MsByCommand[k])
+	}
+	fmt.Fprintf(w, "store        %.1f database commands a request: %s\n", c.PerRequest, strings.Join(parts, ", "))
 }
 
 // metricValue is a sample's value, whether typed as a counter (as the hub serves them) or not.

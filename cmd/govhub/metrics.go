@@ -126,6 +126,7 @@ func newMetrics(a *app) *hubMetrics {
 		gauge("govhub_ledger_mirror_window_p50_seconds", "Median time from an entry's acknowledgement to the mirror quorum holding it, over the recent batches.",
 			func() float64 { return a.mirrors.Status().P50.Seconds() }),
 		writeGateCollector{a},
+		storeCommandsCollector{a},
 		gauge("govhub_ledger_mirror_window_p99_seconds", "99th percentile of the time from an entry's acknowledgement to the mirror quorum holding it, over the recent batches.",
 			func() float64 { return a.mirrors.Status().P99.Seconds() }),
 	)
@@ -161,6 +162,19 @@ func (c writeGateCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(gateWritesDesc, prometheus.CounterValue, float64(st.Writes), st.Name)
 		ch <- prometheus.MustNewConstMetric(gateWaitedDesc, prometheus.CounterValue, st.Waited.Seconds(), st.Name)
 		ch <- prometheus.MustNewConstMetric(gateHeldDesc, prometheus.CounterValue, st.Held.Seconds(), st.Name)
+	}
+}
+
+// storeCommandsCollector reports the commands a's database clients sent (storeCommands).
+type storeCommandsCollector struct{ a *app }
+
+func (storeCommandsCollector) Describe(ch chan<- *prometheus.Desc) {
+	(*storeCommands)(nil).Describe(ch)
+}
+
+func (c storeCommandsCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.a.storage != nil && c.a.storage.commands != nil {
+		c.a.storage.commands.Collect(ch)
 	}
 }
 

@@ -149,6 +149,10 @@ func TestMetrics(t *testing.T) {
 		regexp.MustCompile(`(?m)^govhub_store_write_gate_writes_total\{collection="subject_log"\} [1-9]`),
 		regexp.MustCompile(`(?m)^govhub_store_write_gate_held_seconds_total\{collection="subject_log"\} [0-9.e-]*[1-9]`),
 		regexp.MustCompile(`(?m)^govhub_store_write_gate_waited_seconds_total\{collection="ledger_batches"\} [0-9]`),
+		// The read's commands: its citizen's document, and the ledger's batch.
+		regexp.MustCompile(`(?m)^govhub_store_commands_total\{collection="record_heads",command="find"\} [1-9]`),
+		regexp.MustCompile(`(?m)^govhub_store_commands_total\{collection="ledger_batches",command="insert"\} [1-9]`),
+		regexp.MustCompile(`(?m)^govhub_store_command_seconds_total\{collection="record_heads",command="find"\} [0-9.e-]*[1-9]`),
 	} {
 		if !want.MatchString(body) {
 			t.Errorf("/metrics has no line matching %s", want)

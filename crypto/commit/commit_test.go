@@ -647,3 +647,45 @@ func TestCommitConcurrent(t *testing.T) {
 		}
 	}
 }
+
+func TestCommitmentFromAuthenticated(t *testing.T) {
+	valid := readVectors(t).Vectors[0].Commitment
+	decode := func(s string) []byte {
+		b, err := hex.DecodeString(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	tests := []struct {
+		name string
+		in   []byte
+		ok   bool
+	}{
+		{"vector", decode(valid), true},
+		// Not a point: accepted, since the caller vouches for the bytes (ParseCommitment refuses it).
+		{"not on curve", decode(notOnCurve(t)), true},
+		{"empty", nil, false},
+		{"short", decode(valid[:94]), false},
+		{"long", decode(valid + "00"), false},
+		{"infinity", decode("c0" + strings.Repeat("0", 94)), false},
+		{"uncompressed flag", decode(fmt.Sprintf("%02x", hexByte(valid)&0x7f) + valid[2:]), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := CommitmentFromAuthenticated(tt.in)
+			if !tt.ok {
+				if !errors.Is(err, ErrInvalid) {
+					t.Errorf("CommitmentFromAuthenticated(%x) = %v, want %v", tt.in, err, ErrInvalid)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("CommitmentFromAuthenticated(%x) = %v", tt.in, err)
+			}
+			if !bytes.Equal(c[:], tt.in) {
+				t.Errorf("CommitmentFromAuthenticated(%x) = %x", tt.in, c[:])
+			}
+		})
+	}
+}
