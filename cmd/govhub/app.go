@@ -428,6 +428,13 @@ func openApp(ctx context.Context, cfg config) (*app, error) {
 		return nil, fmt.Errorf("the stored ledger does not verify, refusing to serve (run govhub ledger verify): %w", err)
 	}
 	go a.verifyInBackground(life)
+	// What the hub knew of the citizens' access logs when it last stopped, if nothing was appended
+	// since (mongostore.LoadLogEnds): their appends need not find the logs' ends again.
+	if n, err := st.store.LoadLogEnds(ctx, size); err != nil {
+		a.cfg.Logger.WarnContext(ctx, "the access-log ends saved at the last stop were not used", slog.String("error", err.Error()))
+	} else if n > 0 {
+		a.cfg.Logger.InfoContext(ctx, "access-log ends from the last stop", slog.Int("citizens", n))
+	}
 	// The policy lives in the store, one immutable version after another; the policy files of the
 	// data directory (the demo policy, on a new one) are imported once, into an empty store.
 	version, err := st.store.LatestVersion(ctx, 0)
@@ -782,7 +789,16 @@ func (a *app) verifyInBackground(ctx context.Context) {
 func (a *app) close(ctx context.Context) error {
 	var errs []error
 	if a.log != nil {
-		errs = append(errs, a.log.Shutdown(ctx))
+		err := a.log.Shutdown(ctx)
+		errs = append(errs, err)
+		// Nothing more can be appended: the access-log ends this hub knows, for its next start.
+		if err == nil && a.storage != nil && a.log.Failed() == nil {
+			if n, err := a.storage.store.SaveLogEnds(ctx, a.log.Integrated().Size); err != nil {
+				a.cfg.Logger.WarnContext(ctx, "the access-log ends were not saved; the next start finds them again", slog.String("error", err.Error()))
+			} else if n > 0 {
+				a.cfg.Logger.InfoContext(ctx, "access-log ends saved for the next start", slog.Int("citizens", n))
+			}
+		}
 	}
 	if a.verifyCounts != nil {
 		// Before the background work stops: a flush the hub's end cut short could leave its
