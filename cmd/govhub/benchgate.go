@@ -149,18 +149,7 @@ func printCommands(w io.Writer, c *benchCommands) {
 	if c == nil {
 		return
 	}
-	keys := make([]string, 0, len(c.ByCommand))
-	for k, n := range c.ByCommand {
-		if n >= 0.05 {
-			keys = append(keys, k)
-		}
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if c.ByCommand[keys[i]] != c.ByCommand[keys[j]] {
-			return c.ByCommand[keys[i]] > c.ByCommand[keys[j]]
-		}
-		return keys[i] < keys[j]
-	})
+	keys := largestFirst(c.ByCommand, 0.05)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = fmt.Sprintf("%s %.2f (%.1f ms)", k, c.ByCommand[k], c.MsByCommand[k])
@@ -222,17 +211,29 @@ func printGate(w io.Writer, g *benchGate) {
 	if g == nil {
 		return
 	}
-	colls := make([]string, 0, len(g.ByCollection))
-	for c, share := range g.ByCollection {
-		if share >= 0.01 {
-			colls = append(colls, c)
-		}
-	}
-	sort.Slice(colls, func(i, j int) bool { return g.ByCollection[colls[i]] > g.ByCollection[colls[j]] })
+	colls := largestFirst(g.ByCollection, 0.01)
 	parts := make([]string, len(colls))
 	for i, c := range colls {
 		parts[i] = fmt.Sprintf("%s %.0f%%", c, 100*g.ByCollection[c])
 	}
 	fmt.Fprintf(w, "write gate   held %.0f%% of the run (%s); %d writes, %.1f ms average wait\n",
 		100*g.Busy, strings.Join(parts, ", "), g.Writes, g.AvgWaitMs)
+}
+
+// largestFirst returns the keys of m whose values are at least least, largest value first (equal
+// values by key).
+func largestFirst(m map[string]float64, least float64) []string {
+	keys := make([]string, 0, len(m))
+	for k, v := range m {
+		if v >= least {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	return keys
 }
