@@ -256,8 +256,12 @@ func (s *Store) DeleteSubjectLog(ctx context.Context, pseudonym string) error {
 			return mapErr(err)
 		}
 	}
-	_, err = s.logHeads.DeleteOne(ctx, bson.D{{Key: "_id", Value: pseudonym}})
-	return mapErr(err)
+	if _, err = s.logHeads.DeleteOne(ctx, bson.D{{Key: "_id", Value: pseudonym}}); err != nil {
+		return mapErr(err)
+	}
+	// Not kept in memory, nor saved at the next stop (logends.go): nothing of the log remains.
+	s.lastSeqs.forget(pseudonym)
+	return nil
 }
 
 // ScrubQuestions removes the citizen from their questions (queue citizen:<pseudonym>): the

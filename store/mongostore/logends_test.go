@@ -104,6 +104,14 @@ func TestLogEndsAcrossARestart(t *testing.T) {
 		t.Errorf("AppendSubjectLog(c0) with an end one behind = %d, %v; want %d", seq, err, ends["c0"]+2)
 	}
 
+	// An erased citizen's log end is not saved: behind knows c0 … c3, then c3's log is deleted.
+	if err := behind.DeleteSubjectLog(ctx, "c3"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := behind.SaveLogEnds(ctx, 70); n != 3 || err != nil {
+		t.Errorf("SaveLogEnds after an erasure = %d, %v; want 3", n, err)
+	}
+
 	// A store opened read-only beside a hub saves and loads nothing.
 	ro, err := mongostore.New(ctx, env.DB, mongostore.WithEmbedded(env.Server), mongostore.ReadOnly())
 	if err != nil {

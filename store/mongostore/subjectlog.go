@@ -307,6 +307,15 @@ func (c *seqCache) put(pseudonym string, seq uint64) {
 	}
 }
 
+// forget drops what the cache knows of pseudonym (its log was deleted: an erasure).
+func (c *seqCache) forget(pseudonym string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.seqs != nil {
+		c.seqs.Remove(pseudonym)
+	}
+}
+
 // insertLog inserts ref at the first free seq from from on (seqChain.insertNext).
 func (s *Store) insertLog(ctx context.Context, ref store.LogRef, from uint64) (uint64, error) {
 	seq, err := s.logChain().insertNext(ctx, ref.Pseudonym, from, func(seq uint64) any { return toLogDoc(ref, seq) })
