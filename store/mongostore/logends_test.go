@@ -3,6 +3,7 @@ package mongostore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -119,5 +120,33 @@ func TestLogEndsAcrossARestart(t *testing.T) {
 	}
 	if n, err := ro.SaveLogEnds(ctx, 60); n != 0 || err != nil {
 		t.Errorf("SaveLogEnds on a read-only store = %d, %v", n, err)
+	}
+}
+
+// An import's appends (AppendSubjectLogs of more references than a group commit takes) leave
+// their citizens' ends known, and so saved at the stop: a hub that seeded its demo knows every
+// seeded log's end.
+func TestLogEndsAfterALargeAppend(t *testing.T) {
+	env := storetest.Embedded(t)
+	ctx := t.Context()
+	var refs []store.LogRef
+	for i := range 300 {
+		refs = append(refs, store.LogRef{Pseudonym: fmt.Sprintf("p%02d", i%60), Index: uint64(i + 1), Salt: make([]byte, 32)})
+	}
+	if _, err := env.Store.AppendSubjectLogs(ctx, refs); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := env.Store.SaveLogEnds(ctx, 300); n != 60 || err != nil {
+		t.Fatalf("SaveLogEnds after appending 300 references for 60 citizens = %d, %v; want 60", n, err)
+	}
+	st, err := mongostore.New(ctx, env.DB, mongostore.WithEmbedded(env.Server))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st.LoadLogEnds(ctx, 300); n != 60 || err != nil {
+		t.Fatalf("LoadLogEnds = %d, %v; want 60", n, err)
+	}
+	if seq, err := st.AppendSubjectLog(ctx, store.LogRef{Pseudonym: "p07", Index: 301, Salt: make([]byte, 32)}); seq != 6 || err != nil {
+		t.Errorf("AppendSubjectLog(p07) after the restart = %d, %v; want 6", seq, err)
 	}
 }

@@ -588,6 +588,13 @@ func (s *Store) appendLogs(ctx context.Context, refs []store.LogRef) ([]uint64, 
 		}
 	}
 	_ = s.advanceHeads(ctx, moved, heads) // hints: readers probe past a lagging head
+	// What this process now knows of each log's end, as appends through the group commit keep
+	// it: the demo's import of many citizens goes this way.
+	for p, end := range ends {
+		if end > 0 {
+			s.lastSeqs.put(p, end)
+		}
+	}
 	return seqs, nil
 }
 
