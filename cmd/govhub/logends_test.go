@@ -24,13 +24,8 @@ func TestLogEndsSurviveARestart(t *testing.T) {
 	h.close()
 	h.open()
 	finds := func() uint64 {
-		var n uint64
-		for k, st := range h.app.storage.commands.by {
-			if k.command == "find" && (k.collection == "subject_log" || k.collection == "subject_log_heads") {
-				n += st.n.Load()
-			}
-		}
-		return n
+		c := h.app.storage.commands
+		return c.count("find", "subject_log") + c.count("find", "subject_log_heads")
 	}
 	before := finds()
 	read(known.ID, true)

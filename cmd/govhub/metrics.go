@@ -169,7 +169,8 @@ func (c writeGateCollector) Collect(ch chan<- prometheus.Metric) {
 type storeCommandsCollector struct{ a *app }
 
 func (storeCommandsCollector) Describe(ch chan<- *prometheus.Desc) {
-	(*storeCommands)(nil).Describe(ch)
+	ch <- storeCommandsDesc
+	ch <- storeCommandSecondsDesc
 }
 
 func (c storeCommandsCollector) Collect(ch chan<- prometheus.Metric) {

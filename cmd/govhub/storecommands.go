@@ -70,6 +70,17 @@ func (s *storeCommands) finished(id int64, d time.Duration) {
 	st.nanos.Add(int64(d))
 }
 
+// count is how many commands of one kind on one collection have had their reply.
+func (s *storeCommands) count(command, collection string) uint64 {
+	s.mu.Lock()
+	st := s.by[commandKey{command, collection}]
+	s.mu.Unlock()
+	if st == nil {
+		return 0
+	}
+	return st.n.Load()
+}
+
 var (
 	storeCommandsDesc = prometheus.NewDesc("govhub_store_commands_total",
 		"Commands the hub sent to its database and got a reply to, by command and collection.", []string{"command", "collection"}, nil)
@@ -77,13 +88,7 @@ var (
 		"Time from sending a command to the database to its reply, by command and collection.", []string{"command", "collection"}, nil)
 )
 
-// Describe implements prometheus.Collector.
-func (s *storeCommands) Describe(ch chan<- *prometheus.Desc) {
-	ch <- storeCommandsDesc
-	ch <- storeCommandSecondsDesc
-}
-
-// Collect implements prometheus.Collector.
+// Collect sends the counts as metrics (storeCommandsCollector).
 func (s *storeCommands) Collect(ch chan<- prometheus.Metric) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -20,7 +20,10 @@ import (
 // only if the ledger still has that size: every access-log append follows the append of its
 // entry, so an unchanged ledger means that nothing was added to any log since. A process that
 // appends without loading them (a command run while no hub runs) grows the ledger first, and the
-// next start finds them stale and drops them.
+// next start finds them stale and drops them. The size compared is the integrated one: a batch
+// such a process stored but did not integrate before dying is not counted, and its logs' ends are
+// then kept while behind, which costs their next appends a taken seq each (below), never a lost or
+// misplaced reference.
 //
 // An end is never trusted for correctness, only for speed, as within one process: an append at a
 // seq already taken is refused by the unique _id and finds the log's end by reads
