@@ -12,12 +12,15 @@
 //	                    background, then emptied (meta "records_moved" marks it)
 //	datakeys            {_id: citizen, wrapped}: the citizen's data key, wrapped by the master key
 //	pending             updates whose ledger entry may or may not have been appended yet
-//	subjects            the private index from a citizen's pseudonym to the ledger entries about
-//	                    them, with the salts of the subject commitments: {_id: "<pseudonym>/<index>"}
-//	                    (does entry <index> concern this citizen, and with which salt)
 //	subject_log         each citizen's access log, one insert-only document per access in the
 //	                    citizen's own dense sequence 1, 2, 3, …: {_id: "<pseudonym>/<seq>", index,
-//	                    salt, time, page?} (see LogRef; read newest first by _id lookups alone)
+//	                    salt, time, page?} (see LogRef; read newest first by _id lookups alone);
+//	                    and beside them the private index from a citizen's pseudonym to the ledger
+//	                    entries about them, with the salts of the subject commitments: {_id:
+//	                    "<pseudonym>/i<index>", index, salt, page?} (does entry <index> concern this
+//	                    citizen, and with which salt), written in the same insert as the log document
+//	subjects            that private index as stores before format 3 kept it, {_id:
+//	                    "<pseudonym>/<index>"}: read where a reference is not in subject_log
 //	subject_log_heads   a hint of each citizen's latest log sequence, {_id: "<pseudonym>", seq}
 //	ledger_batches      sequenced ledger entries, {_id: "<first index, 20 digits>", first, n, z:
 //	                    the entries compressed (see store/mongostore/compress.go)}

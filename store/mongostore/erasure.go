@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readconcern"
 	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
@@ -223,38 +222,55 @@ func (s *Store) DeletePendingOf(ctx context.Context, citizen string) error {
 }
 
 // DeleteSubjectLog deletes the citizen's access log (every seq up to its end), the private index
-// references of the entries it lists and of any other entry (subjects, by pseudonym), and its head
-// hint: nothing is left that links a ledger entry to the pseudonym.
+// references of the entries it lists and of any other entry (in subject_log, and in subjects for
+// stores written before format 3; keys.go), and its head hint: nothing is left that links a ledger
+// entry to the pseudonym. The references go before the log documents that name them, so an erasure
+// cut short and run again still finds them.
 func (s *Store) DeleteSubjectLog(ctx context.Context, pseudonym string) error {
 	end, err := s.SubjectLogEnd(ctx, pseudonym)
 	if err != nil {
 		return err
 	}
-	for seq := uint64(1); seq <= end; seq++ {
-		id := seqID(pseudonym, seq)
-		var d logDoc
-		err := s.subjectLog.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
-		if err == nil {
-			if _, err := s.subjects.DeleteOne(ctx, bson.D{{Key: "_id", Value: subjectID(pseudonym, uint64(d.Index))}}); err != nil {
-				return mapErr(err)
-			}
-		} else if !errors.Is(err, mongo.ErrNoDocuments) {
-			return mapErr(err)
+	for lo := uint64(1); lo <= end; lo += moveBatch {
+		hi := min(end, lo+moveBatch-1)
+		docs, err := s.readLog(ctx, pseudonym, lo, hi)
+		if err != nil {
+			return err
 		}
-		if _, err := s.subjectLog.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
-			return mapErr(err)
+		var refs, legacy, logs []string
+		for i, d := range docs {
+			if d != nil {
+				refs = append(refs, refID(pseudonym, uint64(d.Index)))
+				legacy = append(legacy, subjectID(pseudonym, uint64(d.Index)))
+			}
+			logs = append(logs, seqID(pseudonym, lo+uint64(i)))
+		}
+		if err := s.deleteByID(ctx, s.subjectLog, refs); err != nil {
+			return err
+		}
+		if err := s.deleteByID(ctx, s.subjects, legacy); err != nil {
+			return err
+		}
+		if err := s.deleteByID(ctx, s.subjectLog, logs); err != nil {
+			return err
 		}
 	}
-	// References without a log document (stored before the access log existed): a range scan
-	// on _id, once per erasure.
+	// References without a log document (stored before the access log existed, or by
+	// AddSubjectRefs alone): two range scans on _id, once per erasure.
 	refs, err := s.SubjectRefs(ctx, pseudonym)
 	if err != nil {
 		return err
 	}
+	var ids, legacy []string
 	for _, r := range refs {
-		if _, err := s.subjects.DeleteOne(ctx, bson.D{{Key: "_id", Value: subjectID(pseudonym, r.Index)}}); err != nil {
-			return mapErr(err)
-		}
+		ids = append(ids, refID(pseudonym, r.Index))
+		legacy = append(legacy, subjectID(pseudonym, r.Index))
+	}
+	if err := s.deleteByID(ctx, s.subjectLog, ids); err != nil {
+		return err
+	}
+	if err := s.deleteByID(ctx, s.subjects, legacy); err != nil {
+		return err
 	}
 	if _, err = s.logHeads.DeleteOne(ctx, bson.D{{Key: "_id", Value: pseudonym}}); err != nil {
 		return mapErr(err)

@@ -2,9 +2,11 @@ package mongostore
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -142,9 +144,35 @@ func (s *Store) PendingUpdates(ctx context.Context) ([]store.Pending, error) {
 	return out, nil
 }
 
-// subjectID orders a pseudonym's references by ledger index.
+// A subject reference (does ledger entry <index> concern this pseudonym, and with which salt and
+// page path) is stored, since store format 3, in the subject_log collection beside the citizen's
+// log documents, so that an access's log document and its reference go in one insert command:
+//
+//	subject_log  {_id: "<pseudonym>/i<index, 20 digits>", index: int64, salt: bin,
+//	              page: {pos: int64, path: [bin, …]}}   (page only for a list page's path)
+//
+// The "i" keeps its _id apart from the log documents' "<pseudonym>/<seq>" (digits only). Stores
+// written before keep their references in the subjects collection, {_id: "<pseudonym>/<index, 20
+// digits>"} with the same fields: a lookup that finds none in subject_log reads there, and an
+// erasure or a pseudonym's move deletes from both. Nothing moves them: they are read where they are.
+
+// refID is the _id of a subject reference in subject_log; a pseudonym's references sort by index.
+func refID(pseudonym string, index uint64) string {
+	return pseudonym + "/i" + pad(index)
+}
+
+// subjectID is the _id of a subject reference in the subjects collection (before store format 3).
 func subjectID(pseudonym string, index uint64) string {
 	return pseudonym + "/" + pad(index)
+}
+
+// subjectDoc is a subject reference's document in subject_log.
+func subjectDoc(r store.SubjectRef) bson.D {
+	d := bson.D{{Key: "_id", Value: refID(r.Pseudonym, r.Index)}, {Key: "index", Value: int64(r.Index)}, {Key: "salt", Value: r.Salt}}
+	if r.Page != nil {
+		d = append(d, bson.E{Key: "page", Value: pageDoc{Pos: int64(r.Page.Position), Path: r.Page.Hashes}})
+	}
+	return d
 }
 
 // AddSubjectRefs stores references in the private subject index; storing one again is not an error.
@@ -155,13 +183,9 @@ func (s *Store) AddSubjectRefs(ctx context.Context, refs []store.SubjectRef) err
 	}
 	docs := make([]any, len(refs))
 	for i, r := range refs {
-		d := bson.D{{Key: "_id", Value: subjectID(r.Pseudonym, r.Index)}, {Key: "index", Value: int64(r.Index)}, {Key: "salt", Value: r.Salt}}
-		if r.Page != nil {
-			d = append(d, bson.E{Key: "page", Value: pageDoc{Pos: int64(r.Page.Position), Path: r.Page.Hashes}})
-		}
-		docs[i] = d
+		docs[i] = subjectDoc(r)
 	}
-	_, err := s.subjects.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	_, err := s.subjectLog.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
 	if err != nil && !onlyDuplicates(err) {
 		return mapErr(err)
 	}
@@ -169,13 +193,18 @@ func (s *Store) AddSubjectRefs(ctx context.Context, refs []store.SubjectRef) err
 }
 
 // SubjectRef returns the reference of one pseudonym to one entry, with its page path when it was
-// stored with one, or store.ErrNotFound.
+// stored with one, or store.ErrNotFound: one _id lookup in subject_log, and, when it finds none, one
+// in the subjects collection of stores written before format 3.
 func (s *Store) SubjectRef(ctx context.Context, pseudonym string, index uint64) (store.SubjectRef, error) {
 	var d struct {
 		Salt []byte   `bson:"salt"`
 		Page *pageDoc `bson:"page,omitempty"`
 	}
-	if err := s.subjects.FindOne(ctx, bson.D{{Key: "_id", Value: subjectID(pseudonym, index)}}).Decode(&d); err != nil {
+	err := s.subjectLog.FindOne(ctx, bson.D{{Key: "_id", Value: refID(pseudonym, index)}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		err = s.subjects.FindOne(ctx, bson.D{{Key: "_id", Value: subjectID(pseudonym, index)}}).Decode(&d)
+	}
+	if err != nil {
 		return store.SubjectRef{}, mapErr(err)
 	}
 	ref := store.SubjectRef{Pseudonym: pseudonym, Index: index, Salt: d.Salt}
@@ -185,30 +214,43 @@ func (s *Store) SubjectRef(ctx context.Context, pseudonym string, index uint64) 
 	return ref, nil
 }
 
-// SubjectRefs returns the references of one pseudonym in ledger order. It is a range query, a full
-// scan of the subjects collection on the embedded store: not for serving. A citizen's accesses are
-// read with SubjectLog; this stays only while tests outside this package (hub) still call it.
+// SubjectRefs returns the references of one pseudonym in ledger order, from both places a reference
+// may be stored. It is two range queries, full scans of their collections on the embedded store: not
+// for serving. A citizen's accesses are read with SubjectLog; this serves erasures and tests.
 func (s *Store) SubjectRefs(ctx context.Context, pseudonym string) ([]store.SubjectRef, error) {
-	filter := bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: pseudonym + "/"}, {Key: "$lt", Value: pseudonym + "0"}}}}
-	cur, err := s.subjects.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	var docs []struct {
-		ID    string `bson:"_id"`
-		Index int64  `bson:"index"`
-		Salt  []byte `bson:"salt"`
-	}
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, mapErr(err)
-	}
-	out := make([]store.SubjectRef, 0, len(docs))
-	for _, d := range docs {
-		if p, _, ok := strings.Cut(d.ID, "/"); !ok || p != pseudonym {
-			continue
+	byIndex := map[uint64]store.SubjectRef{}
+	for _, at := range []struct {
+		coll   collection
+		lo, hi string // the range of the pseudonym's reference _ids
+	}{
+		{s.subjects, pseudonym + "/", pseudonym + "0"},
+		{s.subjectLog, pseudonym + "/i", pseudonym + "/j"}, // taken over the subjects copy: newer
+	} {
+		filter := bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: at.lo}, {Key: "$lt", Value: at.hi}}}}
+		cur, err := at.coll.Find(ctx, filter)
+		if err != nil {
+			return nil, mapErr(err)
 		}
-		out = append(out, store.SubjectRef{Pseudonym: pseudonym, Index: uint64(d.Index), Salt: d.Salt})
+		var docs []struct {
+			ID    string `bson:"_id"`
+			Index int64  `bson:"index"`
+			Salt  []byte `bson:"salt"`
+		}
+		if err := cur.All(ctx, &docs); err != nil {
+			return nil, mapErr(err)
+		}
+		for _, d := range docs {
+			if p, _, ok := strings.Cut(d.ID, "/"); !ok || p != pseudonym {
+				continue
+			}
+			byIndex[uint64(d.Index)] = store.SubjectRef{Pseudonym: pseudonym, Index: uint64(d.Index), Salt: d.Salt}
+		}
 	}
+	out := make([]store.SubjectRef, 0, len(byIndex))
+	for _, r := range byIndex {
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b store.SubjectRef) int { return cmp.Compare(a.Index, b.Index) })
 	return out, nil
 }
 

@@ -2,10 +2,10 @@ package mongostore
 
 // Group commit of access-log appends on FerretDB (s.serialised()), where every insert is its own
 // SQLite transaction with its own fsync and the database has one writer: concurrent
-// AppendSubjectLog calls share one unordered insertMany of their log documents and one of their
-// subject references, so two transactions serve a whole group instead of two per append. The
-// queue, the writer and the waiting are groupWrite's (groupwrite.go); what is particular to the
-// logs is here.
+// AppendSubjectLog calls share one unordered insertMany of their log documents and their subject
+// references (both in subject_log, keys.go), so one transaction serves a whole group instead of two
+// per append. The queue, the writer and the waiting are groupWrite's (groupwrite.go); what is
+// particular to the logs is here.
 //
 // Seqs are assigned when a group's write starts, from the seq cache (or the end the caller found),
 // after the previous group's write has been acknowledged and recorded in the cache. A group holds at
@@ -28,7 +28,6 @@ import (
 	"errors"
 	"fmt"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
@@ -84,7 +83,8 @@ func (s *Store) retryLost(ctx context.Context, a *logAppend) ([]uint64, error) {
 }
 
 // writeLogGroup assigns each append of the group its seqs, inserts the group's log documents and
-// subject references, two unordered inserts side by side, records the seqs stored in the seq
+// their subject references in one unordered insert (references after every log document, so the
+// log documents keep the order the top of this file relies on), records the seqs stored in the seq
 // cache and returns each append's outcome.
 func (s *Store) writeLogGroup(ctx context.Context, group []*logAppend) []error {
 	for _, a := range group {
@@ -96,40 +96,30 @@ func (s *Store) writeLogGroup(ctx context.Context, group []*logAppend) []error {
 		a int // the append's place in group
 		i int // the reference's place in its refs
 	}
-	var logs, subjects []any
-	var of []docOf // of[k]: whose is logs[k]
+	var docs, subjects []any
+	var of []docOf // of[k]: whose is docs[k], for the log documents
 	for k, a := range group {
 		for i, ref := range a.refs { // side by side, in seq order: see the top of this file
-			logs = append(logs, toLogDoc(ref, a.seq+uint64(i)))
+			docs = append(docs, toLogDoc(ref, a.seq+uint64(i)))
 			subjects = append(subjects, subjectDoc(store.SubjectRef{Pseudonym: ref.Pseudonym, Index: ref.Index, Salt: ref.Salt, Page: ref.Page}))
 			of = append(of, docOf{k, i})
 		}
 	}
-	unordered := options.InsertMany().SetOrdered(false)
-	subjErr := make(chan error, 1)
-	go func() {
-		_, err := s.subjects.InsertMany(ctx, subjects, unordered)
-		if err != nil && !onlyDuplicates(err) { // a reference stored before, by a retried append
-			err = fmt.Errorf("appending %d references to the subject index: %w", len(subjects), mapErr(err))
-		} else {
-			err = nil
-		}
-		subjErr <- err
-	}()
-	_, err := s.subjectLog.InsertMany(ctx, logs, unordered)
+	logs := len(docs)
+	docs = append(docs, subjects...)
+	_, err := s.subjectLog.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
 	var bwe mongo.BulkWriteException
 	switch {
 	case err == nil:
 	case onlyDuplicates(err) && errors.As(err, &bwe):
 		for _, we := range bwe.WriteErrors {
-			group[of[we.Index].a].lost[of[we.Index].i] = true
+			if we.Index >= 0 && we.Index < logs { // a reference's is one stored before, by a retried append
+				group[of[we.Index].a].lost[of[we.Index].i] = true
+			}
 		}
 		err = nil
 	default:
-		err = fmt.Errorf("appending %d references to access logs: %w", len(logs), mapErr(err))
-	}
-	if e := <-subjErr; e != nil {
-		err = e
+		err = fmt.Errorf("appending %d references to access logs: %w", logs, mapErr(err))
 	}
 	errs := make([]error, len(group))
 	for k, a := range group {
@@ -141,13 +131,4 @@ func (s *Store) writeLogGroup(ctx context.Context, group []*logAppend) []error {
 		}
 	}
 	return errs
-}
-
-// subjectDoc is a subject reference's document in the subjects collection (AddSubjectRefs).
-func subjectDoc(r store.SubjectRef) bson.D {
-	d := bson.D{{Key: "_id", Value: subjectID(r.Pseudonym, r.Index)}, {Key: "index", Value: int64(r.Index)}, {Key: "salt", Value: r.Salt}}
-	if r.Page != nil {
-		d = append(d, bson.E{Key: "page", Value: pageDoc{Pos: int64(r.Page.Position), Path: r.Page.Hashes}})
-	}
-	return d
 }

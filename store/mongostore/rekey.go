@@ -214,10 +214,10 @@ func (s *Store) moveItems(ctx context.Context, c seqChain, items []movedItem, fi
 			}
 		}
 	}
-	var oldRefs []string
+	var oldRefs, legacyRefs []string
 	if c.items == s.subjectLog {
 		var err error
-		if oldRefs, err = s.copySubjectRefs(ctx, items); err != nil {
+		if oldRefs, legacyRefs, err = s.copySubjectRefs(ctx, items); err != nil {
 			return 0, err
 		}
 	}
@@ -247,7 +247,10 @@ func (s *Store) moveItems(ctx context.Context, c seqChain, items []movedItem, fi
 	if err := s.advanceAll(ctx, c, top); err != nil {
 		return 0, fmt.Errorf("advancing the new heads: %w", err)
 	}
-	if err := s.deleteByID(ctx, s.subjects, oldRefs); err != nil {
+	if err := s.deleteByID(ctx, s.subjectLog, oldRefs); err != nil {
+		return 0, fmt.Errorf("deleting the old subject references: %w", err)
+	}
+	if err := s.deleteByID(ctx, s.subjects, legacyRefs); err != nil {
 		return 0, fmt.Errorf("deleting the old subject references: %w", err)
 	}
 	old := make([]string, len(items))
@@ -261,34 +264,46 @@ func (s *Store) moveItems(ctx context.Context, c seqChain, items []movedItem, fi
 }
 
 // copySubjectRefs stores the subject references of log items (by their ledger index) under the
-// new pseudonym as they are stored under the old one, and returns the old references' _ids.
-func (s *Store) copySubjectRefs(ctx context.Context, items []movedItem) ([]string, error) {
+// new pseudonym in subject_log (keys.go), as they are stored under the old one there or, in a store
+// written before format 3, in subjects, and returns the old references' _ids in each.
+func (s *Store) copySubjectRefs(ctx context.Context, items []movedItem) (old, legacy []string, err error) {
 	ids := make([]string, 0, len(items))
+	legacyIDs := make([]string, 0, len(items))
 	news := make([]string, 0, len(items))
 	for _, it := range items {
 		index, ok := it.item.Lookup("index").AsInt64OK()
 		if !ok {
-			return nil, errors.New("a log item without an index")
+			return nil, nil, errors.New("a log item without an index")
 		}
-		ids = append(ids, subjectID(it.m.from, uint64(index)))
-		news = append(news, subjectID(it.m.to, uint64(index)))
+		ids = append(ids, refID(it.m.from, uint64(index)))
+		legacyIDs = append(legacyIDs, subjectID(it.m.from, uint64(index)))
+		news = append(news, refID(it.m.to, uint64(index)))
 	}
-	refs, err := s.findRawByID(ctx, s.subjects, ids)
+	refs, err := s.findRawByID(ctx, s.subjectLog, ids)
 	if err != nil {
-		return nil, fmt.Errorf("reading the subject references: %w", err)
+		return nil, nil, fmt.Errorf("reading the subject references: %w", err)
+	}
+	legacyRefs, err := s.findRawByID(ctx, s.subjects, legacyIDs)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the subject references: %w", err)
 	}
 	var docs []any
-	var old []string
-	for i, ref := range refs {
-		if ref != nil {
-			docs = append(docs, withID(ref, news[i]))
+	for i := range ids {
+		switch {
+		case refs[i] != nil:
+			docs = append(docs, withID(refs[i], news[i]))
 			old = append(old, ids[i])
+		case legacyRefs[i] != nil:
+			docs = append(docs, withID(legacyRefs[i], news[i]))
+		}
+		if legacyRefs[i] != nil {
+			legacy = append(legacy, legacyIDs[i])
 		}
 	}
-	if _, err := s.insertAll(ctx, s.subjects, docs); err != nil { // one there already: copied before
-		return nil, fmt.Errorf("copying the subject references: %w", err)
+	if _, err := s.insertAll(ctx, s.subjectLog, docs); err != nil { // one there already: copied before
+		return nil, nil, fmt.Errorf("copying the subject references: %w", err)
 	}
-	return old, nil
+	return old, legacy, nil
 }
 
 // advanceAll moves the heads of the new chains up to the seqs in top: one insert for those without a

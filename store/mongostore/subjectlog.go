@@ -957,8 +957,8 @@ func (s *Store) BulkLoadSubjectLogs(ctx context.Context, refs []store.LogRef) er
 	g.Go(func() error {
 		return insert(s.subjectLog, len(refs), func(i int) any { return toLogDoc(refs[i], refs[i].Seq) })
 	})
-	g.Go(func() error {
-		return insert(s.subjects, len(refs), func(i int) any {
+	g.Go(func() error { // the references beside the log documents (keys.go)
+		return insert(s.subjectLog, len(refs), func(i int) any {
 			r := refs[i]
 			return subjectDoc(store.SubjectRef{Pseudonym: r.Pseudonym, Index: r.Index, Salt: r.Salt, Page: r.Page})
 		})

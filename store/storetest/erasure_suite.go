@@ -104,6 +104,9 @@ func testErasure(t *testing.T, env *Env) {
 		if err := s.AddSubjectRefs(ctx, []store.SubjectRef{{Pseudonym: "ps-" + c, Index: 30, Salt: []byte("old")}}); err != nil {
 			t.Fatal(err)
 		}
+		// What a hub before store format 3 left: references in the subjects collection, one of
+		// them an access in the log, one of no log document.
+		addLegacyRefs(t, env, []store.SubjectRef{{Pseudonym: "ps-" + c, Index: 21, Salt: []byte("salt")}, {Pseudonym: "ps-" + c, Index: 31, Salt: []byte("older")}})
 	}
 	erase := func() {
 		t.Helper()
@@ -130,8 +133,10 @@ func testErasure(t *testing.T, env *Env) {
 		end, _ := s.SubjectLogEnd(ctx, "ps-"+c)
 		refs, _ := s.SubjectRefs(ctx, "ps-"+c)
 		_, r0 := s.SubjectRef(ctx, "ps-"+c, 20)
+		_, r1 := s.SubjectRef(ctx, "ps-"+c, 31)
 		return errors.Is(herr, store.ErrNotFound) && errors.Is(kerr, store.ErrNotFound) && rerr == nil && len(recs) == 0 &&
-			!exists && end == 0 && len(refs) == 0 && errors.Is(r0, store.ErrNotFound)
+			!exists && end == 0 && len(refs) == 0 && errors.Is(r0, store.ErrNotFound) && errors.Is(r1, store.ErrNotFound) &&
+			legacyRefsOf(t, env, "ps-"+c) == 0
 	}
 	if !gone("C000001") {
 		t.Error("the erased citizen's head, key, records, registration, access log or index references are still there")
@@ -144,6 +149,9 @@ func testErasure(t *testing.T, env *Env) {
 	}
 	if end, err := s.SubjectLogEnd(ctx, "ps-C000002"); err != nil || end != 3 {
 		t.Errorf("the other citizen's log end = %d, %v", end, err)
+	}
+	if refs, err := s.SubjectRefs(ctx, "ps-C000002"); err != nil || len(refs) != 5 || legacyRefsOf(t, env, "ps-C000002") != 2 {
+		t.Errorf("the other citizen's index references = %+v, %v; want 5, 2 of them in subjects", refs, err)
 	}
 	pending, err := s.PendingUpdates(ctx)
 	if err != nil || len(pending) != 1 || pending[0].Record.Citizen != "C000002" {

@@ -1,9 +1,12 @@
 package storetest
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/govhub/govhub/store"
 )
@@ -29,6 +32,11 @@ func testMovePseudonym(t *testing.T, env *Env) {
 	if _, err := s.AppendSubjectLog(ctx, logRef(other, 13)); err != nil {
 		t.Fatal(err)
 	}
+	// Index 11's reference as a hub before store format 3 stored it: in the subjects collection.
+	if _, err := env.DB.Collection("subject_log").DeleteOne(ctx, bson.D{{Key: "_id", Value: fmt.Sprintf("%s/i%020d", from, 11)}}); err != nil {
+		t.Fatal(err)
+	}
+	addLegacyRefs(t, env, []store.SubjectRef{{Pseudonym: from, Index: 11, Salt: []byte{11}}})
 	q := store.Question{ID: "q1", Citizen: "C000001", Pseudonym: from, Department: "housing", AccessIndex: 10, Message: "why?",
 		Asked: at, Entry: 14, Status: store.QuestionOpen}
 	if err := s.AddQuestion(ctx, q); err != nil {
@@ -74,6 +82,9 @@ func testMovePseudonym(t *testing.T, env *Env) {
 		if _, err := s.SubjectRef(ctx, from, index); err == nil {
 			t.Errorf("SubjectRef(old, %d) still there", index)
 		}
+	}
+	if n := legacyRefsOf(t, env, from); n != 0 {
+		t.Errorf("%d references of the old pseudonym left in subjects", n)
 	}
 	if qs, err := s.Questions(ctx, store.QuestionQueueCitizen(to), 10); err != nil || len(qs) != 1 || qs[0].Pseudonym != to {
 		t.Errorf("the new question queue = %+v, %v", qs, err)

@@ -34,6 +34,35 @@ var logTime = time.Date(2026, 11, 21, 6, 30, 5, 123_000_000, time.UTC)
 
 func salt(i uint64) []byte { return bytes.Repeat([]byte{byte(i)}, 32) }
 
+// addLegacyRefs stores subject references where stores before format 3 kept them, the subjects
+// collection ({_id: "<pseudonym>/<index, 20 digits>", index, salt, page?}), as an older hub left
+// them.
+func addLegacyRefs(t testing.TB, env *Env, refs []store.SubjectRef) {
+	t.Helper()
+	docs := make([]any, len(refs))
+	for i, r := range refs {
+		d := bson.D{{Key: "_id", Value: fmt.Sprintf("%s/%020d", r.Pseudonym, r.Index)}, {Key: "index", Value: int64(r.Index)}, {Key: "salt", Value: r.Salt}}
+		if r.Page != nil {
+			d = append(d, bson.E{Key: "page", Value: bson.D{{Key: "pos", Value: int64(r.Page.Position)}, {Key: "path", Value: r.Page.Hashes}}})
+		}
+		docs[i] = d
+	}
+	if _, err := env.DB.Collection("subjects").InsertMany(t.Context(), docs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// legacyRefsOf counts the pseudonym's references left in the subjects collection.
+func legacyRefsOf(t testing.TB, env *Env, pseudonym string) int64 {
+	t.Helper()
+	n, err := env.DB.Collection("subjects").CountDocuments(t.Context(),
+		bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: pseudonym + "/"}, {Key: "$lt", Value: pseudonym + "0"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 func logRef(p string, index uint64) store.LogRef {
 	return store.LogRef{Pseudonym: p, Index: index, Salt: salt(index), Time: logTime.Add(time.Duration(index) * time.Second)}
 }
@@ -459,9 +488,7 @@ func testLogMigration(t *testing.T, env *Env) {
 	for i := range 2500 { // more than one insert's worth
 		old = append(old, store.SubjectRef{Pseudonym: fmt.Sprintf("m%04d", i%700), Index: uint64(100 + i), Salt: salt(uint64(i))})
 	}
-	if err := s.AddSubjectRefs(ctx, old); err != nil {
-		t.Fatal(err)
-	}
+	addLegacyRefs(t, env, old) // the migration reads what stores before the access log wrote
 	// A hub already serving logged an access about ac before the migration ran.
 	if _, err := s.AppendSubjectLog(ctx, logRef("ac", 50)); err != nil {
 		t.Fatal(err)
@@ -534,9 +561,7 @@ func testLogConcurrentMigrations(t *testing.T, env *Env) {
 	for i := range 1500 {
 		old = append(old, store.SubjectRef{Pseudonym: fmt.Sprintf("q%03d", i%300), Index: uint64(i + 1), Salt: salt(uint64(i))})
 	}
-	if err := env.Store.AddSubjectRefs(ctx, old); err != nil {
-		t.Fatal(err)
-	}
+	addLegacyRefs(t, env, old)
 	stores := []*mongostore.Store{env.Store, env.second(t)}
 	var wg sync.WaitGroup
 	counts := make([]int, len(stores))

@@ -336,6 +336,18 @@ func testSubjectRefs(t *testing.T, env *Env) {
 	if _, err := s.SubjectRef(ctx, "aa", 3); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("SubjectRef(aa, 3) = %v, want ErrNotFound", err)
 	}
+
+	// References a store before format 3 wrote, in the subjects collection, are read there: alone,
+	// and beside newer ones (a copy in both places reads as one).
+	page := &store.PagePath{Position: 3, Hashes: [][]byte{[]byte("h1"), []byte("h2")}}
+	addLegacyRefs(t, env, []store.SubjectRef{{Pseudonym: "aa", Index: 7, Salt: []byte("s7"), Page: page}, {Pseudonym: "aa", Index: 10, Salt: []byte("s10")}})
+	want := store.SubjectRef{Pseudonym: "aa", Index: 7, Salt: []byte("s7"), Page: page}
+	if r, err := s.SubjectRef(ctx, "aa", 7); err != nil || !reflect.DeepEqual(r, want) {
+		t.Errorf("SubjectRef(aa, 7), stored by an older hub = %+v, %v; want %+v", r, err, want)
+	}
+	if got, err := s.SubjectRefs(ctx, "aa"); err != nil || len(got) != 3 || got[0].Index != 2 || got[1].Index != 7 || got[2].Index != 10 {
+		t.Errorf("SubjectRefs(aa) with older references = %+v, %v; want indexes 2, 7 and 10", got, err)
+	}
 }
 
 func testBatches(t *testing.T, env *Env) {
