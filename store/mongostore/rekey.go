@@ -265,7 +265,8 @@ func (s *Store) moveItems(ctx context.Context, c seqChain, items []movedItem, fi
 
 // copySubjectRefs stores the subject references of log items (by their ledger index) under the
 // new pseudonym in subject_log (keys.go), as they are stored under the old one there or, in a store
-// written before format 3, in subjects, and returns the old references' _ids in each.
+// written before format 3, in subjects (looked up only for those not in subject_log), and returns
+// the old references' _ids in each place, to delete.
 func (s *Store) copySubjectRefs(ctx context.Context, items []movedItem) (old, legacy []string, err error) {
 	ids := make([]string, 0, len(items))
 	legacyIDs := make([]string, 0, len(items))
@@ -283,27 +284,37 @@ func (s *Store) copySubjectRefs(ctx context.Context, items []movedItem) (old, le
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading the subject references: %w", err)
 	}
-	legacyRefs, err := s.findRawByID(ctx, s.subjects, legacyIDs)
+	// Those not in subject_log are looked for in subjects, where an older hub left them.
+	var missing []int
+	var missingIDs []string
+	for i, ref := range refs {
+		if ref == nil {
+			missing = append(missing, i)
+			missingIDs = append(missingIDs, legacyIDs[i])
+		}
+	}
+	legacyRefs, err := s.findRawByID(ctx, s.subjects, missingIDs)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading the subject references: %w", err)
 	}
 	var docs []any
-	for i := range ids {
-		switch {
-		case refs[i] != nil:
-			docs = append(docs, withID(refs[i], news[i]))
+	for i, ref := range refs {
+		if ref != nil {
+			docs = append(docs, withID(ref, news[i]))
 			old = append(old, ids[i])
-		case legacyRefs[i] != nil:
-			docs = append(docs, withID(legacyRefs[i], news[i]))
 		}
-		if legacyRefs[i] != nil {
-			legacy = append(legacy, legacyIDs[i])
+	}
+	for k, ref := range legacyRefs {
+		if ref != nil {
+			docs = append(docs, withID(ref, news[missing[k]]))
 		}
 	}
 	if _, err := s.insertAll(ctx, s.subjectLog, docs); err != nil { // one there already: copied before
 		return nil, nil, fmt.Errorf("copying the subject references: %w", err)
 	}
-	return old, legacy, nil
+	// Every old _id in subjects goes, found or not: a reference may be in both places (an access
+	// the older hub indexed, indexed again after the upgrade by a recovered update).
+	return old, legacyIDs, nil
 }
 
 // advanceAll moves the heads of the new chains up to the seqs in top: one insert for those without a

@@ -32,11 +32,12 @@ func testMovePseudonym(t *testing.T, env *Env) {
 	if _, err := s.AppendSubjectLog(ctx, logRef(other, 13)); err != nil {
 		t.Fatal(err)
 	}
-	// Index 11's reference as a hub before store format 3 stored it: in the subjects collection.
+	// Index 11's reference as a hub before store format 3 stored it: in the subjects collection;
+	// index 12's in both places (an older hub's, and one written again after the upgrade).
 	if _, err := env.DB.Collection("subject_log").DeleteOne(ctx, bson.D{{Key: "_id", Value: fmt.Sprintf("%s/i%020d", from, 11)}}); err != nil {
 		t.Fatal(err)
 	}
-	addLegacyRefs(t, env, []store.SubjectRef{{Pseudonym: from, Index: 11, Salt: []byte{11}}})
+	addLegacyRefs(t, env, []store.SubjectRef{{Pseudonym: from, Index: 11, Salt: []byte{11}}, {Pseudonym: from, Index: 12, Salt: []byte{12}}})
 	q := store.Question{ID: "q1", Citizen: "C000001", Pseudonym: from, Department: "housing", AccessIndex: 10, Message: "why?",
 		Asked: at, Entry: 14, Status: store.QuestionOpen}
 	if err := s.AddQuestion(ctx, q); err != nil {
