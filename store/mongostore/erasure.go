@@ -222,10 +222,10 @@ func (s *Store) DeletePendingOf(ctx context.Context, citizen string) error {
 }
 
 // DeleteSubjectLog deletes the citizen's access log (every seq up to its end), the private index
-// references of the entries it lists and of any other entry (in subject_log, and in subjects for
-// stores written before format 3; keys.go), and its head hint: nothing is left that links a ledger
-// entry to the pseudonym. The references go before the log documents that name them, so an erasure
-// cut short and run again still finds them.
+// references of the entries it lists (in subject_log, and in subjects for stores written before
+// format 3; keys.go) and of any other entry (in subjects), and its head hint: nothing is left that
+// links a ledger entry to the pseudonym. The references go before the log documents that name
+// them, so an erasure cut short and run again still finds them.
 func (s *Store) DeleteSubjectLog(ctx context.Context, pseudonym string) error {
 	end, err := s.SubjectLogEnd(ctx, pseudonym)
 	if err != nil {
@@ -256,18 +256,15 @@ func (s *Store) DeleteSubjectLog(ctx context.Context, pseudonym string) error {
 		}
 	}
 	// References without a log document (stored before the access log existed, or by
-	// AddSubjectRefs alone): two range scans on _id, once per erasure.
-	refs, err := s.SubjectRefs(ctx, pseudonym)
+	// AddSubjectRefs alone) are all in subjects: a range scan on _id there, once per erasure. None
+	// is in subject_log without its log document (keys.go), so that collection is not scanned.
+	indexes, err := s.legacyRefs(ctx, pseudonym)
 	if err != nil {
 		return err
 	}
-	var ids, legacy []string
-	for _, r := range refs {
-		ids = append(ids, refID(pseudonym, r.Index))
-		legacy = append(legacy, subjectID(pseudonym, r.Index))
-	}
-	if err := s.deleteByID(ctx, s.subjectLog, ids); err != nil {
-		return err
+	var legacy []string
+	for _, index := range indexes {
+		legacy = append(legacy, subjectID(pseudonym, index))
 	}
 	if err := s.deleteByID(ctx, s.subjects, legacy); err != nil {
 		return err

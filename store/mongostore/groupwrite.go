@@ -8,9 +8,9 @@ import (
 
 // groupWrite is a group commit of one kind of small write on FerretDB (s.serialised()), where
 // every write command is a transaction of its own, with its own sync, behind the database's one
-// writer: concurrent calls share one command (an insertMany, a deleteMany), or a few (the access
-// logs' two inserts, logbatch.go), so that one write serves the requests waiting at once instead
-// of one write each.
+// writer: concurrent calls share one command (an insertMany, a deleteMany), or a few (a large group
+// of access logs, logbatch.go), so that one write serves the requests waiting at once instead of
+// one write each.
 //
 // There is no timer and no goroutine while idle. The first call that finds no write running
 // starts a writer, which writes what is waiting at once (alone, when it is alone); while a write

@@ -214,13 +214,6 @@ func (s *Store) moveItems(ctx context.Context, c seqChain, items []movedItem, fi
 			}
 		}
 	}
-	var oldRefs, legacyRefs []string
-	if c.items == s.subjectLog {
-		var err error
-		if oldRefs, legacyRefs, err = s.copySubjectRefs(ctx, items); err != nil {
-			return 0, err
-		}
-	}
 	// The items at the same seqs; one whose seq is taken by another item goes after its chain's end.
 	docs := make([]any, len(items))
 	for i, it := range items {
@@ -242,6 +235,13 @@ func (s *Store) moveItems(ctx context.Context, c seqChain, items []movedItem, fi
 		}
 		if same {
 			top[it.m] = max(top[it.m], it.seq)
+		}
+	}
+	// The references once their log documents are stored under the new pseudonym (keys.go).
+	var oldRefs, legacyRefs []string
+	if c.items == s.subjectLog {
+		if oldRefs, legacyRefs, err = s.copySubjectRefs(ctx, items); err != nil {
+			return 0, err
 		}
 	}
 	if err := s.advanceAll(ctx, c, top); err != nil {

@@ -119,8 +119,8 @@ func checkLogRef(r store.LogRef) error {
 
 // AppendSubjectLog appends ref to its citizen's access log and returns the seq it got (ref.Seq is
 // ignored). It also stores the reference in the subject index (SubjectRef), so it replaces
-// AddSubjectRefs for an access. Both are durable when it returns nil; on an error either may have
-// been stored.
+// AddSubjectRefs for an access. Both are durable when it returns nil; on an error the log document
+// may have been stored without its reference, never the reference without its log document.
 //
 // An append retried after an error may log the same (pseudonym, index) twice, under two seqs:
 // SubjectLog drops the older copy from a page that holds both. Appending the same pseudonym from
@@ -128,7 +128,8 @@ func checkLogRef(r store.LogRef) error {
 // fails with store.ErrConflict only after maxAppendTries taken seqs in a row. Safe for concurrent use.
 //
 // On FerretDB (the embedded store) concurrent appends are written together, one insert of their log
-// documents and one of their subject references for all of them (group commit, logbatch.go).
+// documents, each followed by its subject reference, for all of them (group commit, logbatch.go).
+// A subject reference is stored only after its log document (keys.go).
 func (s *Store) AppendSubjectLog(ctx context.Context, ref store.LogRef) (uint64, error) {
 	if err := checkLogRef(ref); err != nil {
 		return 0, err
@@ -140,15 +141,11 @@ func (s *Store) AppendSubjectLog(ctx context.Context, ref store.LogRef) (uint64,
 		}
 		return seqs[0], nil
 	}
-	subj := make(chan error, 1)
-	go func() {
-		subj <- s.AddSubjectRefs(ctx, []store.SubjectRef{{Pseudonym: ref.Pseudonym, Index: ref.Index, Salt: ref.Salt, Page: ref.Page}})
-	}()
 	seq, err := s.appendLog(ctx, ref)
-	if e := <-subj; err == nil && e != nil {
-		err = fmt.Errorf("appending ledger index %d to a subject index: %w", ref.Index, e)
-	}
 	if err != nil {
+		return 0, err
+	}
+	if err := s.addRefsBeside(ctx, []store.LogRef{ref}); err != nil { // after its log document (keys.go)
 		return 0, err
 	}
 	return seq, nil
@@ -165,7 +162,7 @@ const maxGroupedRefs = 128
 
 // appendLogsGrouped is AppendSubjectLog, and AppendSubjectLogs of a few references, on FerretDB:
 // each citizen's references, in refs' order, are one append of the next group commit, so one
-// group's two inserts store them all. The ends this process does not know are found first
+// group's insert stores them all. The ends this process does not know are found first
 // (logEndsOf).
 func (s *Store) appendLogsGrouped(ctx context.Context, refs []store.LogRef) ([]uint64, error) {
 	var as []*logAppend
@@ -492,24 +489,22 @@ func (s *Store) AppendSubjectLogs(ctx context.Context, refs []store.LogRef) ([]u
 	if len(refs) == 0 {
 		return nil, nil
 	}
-	subjRefs := make([]store.SubjectRef, len(refs))
-	for i, r := range refs {
+	for _, r := range refs {
 		if err := checkLogRef(r); err != nil {
 			return nil, err
 		}
-		subjRefs[i] = store.SubjectRef{Pseudonym: r.Pseudonym, Index: r.Index, Salt: r.Salt, Page: r.Page}
 	}
 	if s.serialised() && len(refs) <= maxGroupedRefs {
 		return s.appendLogsGrouped(ctx, refs)
 	}
-	subj := make(chan error, 1)
-	go func() { subj <- s.AddSubjectRefs(ctx, subjRefs) }()
 	seqs, err := s.appendLogs(ctx, refs)
-	if e := <-subj; err == nil && e != nil {
-		err = fmt.Errorf("appending %d references to the subject index: %w", len(refs), e)
-	}
 	if err != nil {
 		return nil, err
+	}
+	for lo := 0; lo < len(refs); lo += bulkChunk { // after their log documents (keys.go)
+		if err := s.addRefsBeside(ctx, refs[lo:min(len(refs), lo+bulkChunk)]); err != nil {
+			return nil, err
+		}
 	}
 	return seqs, nil
 }
@@ -955,13 +950,11 @@ func (s *Store) BulkLoadSubjectLogs(ctx context.Context, refs []store.LogRef) er
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		return insert(s.subjectLog, len(refs), func(i int) any { return toLogDoc(refs[i], refs[i].Seq) })
-	})
-	g.Go(func() error { // the references beside the log documents (keys.go)
-		return insert(s.subjectLog, len(refs), func(i int) any {
-			r := refs[i]
-			return subjectDoc(store.SubjectRef{Pseudonym: r.Pseudonym, Index: r.Index, Salt: r.Salt, Page: r.Page})
-		})
+		if err := insert(s.subjectLog, len(refs), func(i int) any { return toLogDoc(refs[i], refs[i].Seq) }); err != nil {
+			return err
+		}
+		// The references beside the log documents, once those are stored (keys.go).
+		return insert(s.subjectLog, len(refs), func(i int) any { return subjectDoc(subjectRefOf(refs[i])) })
 	})
 	g.Go(func() error {
 		return insert(s.logHeads, len(order), func(i int) any {

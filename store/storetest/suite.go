@@ -338,15 +338,25 @@ func testSubjectRefs(t *testing.T, env *Env) {
 	}
 
 	// References a store before format 3 wrote, in the subjects collection, are read there: alone,
-	// and beside newer ones (a copy in both places reads as one).
+	// and beside those of accesses, in subject_log (a copy in both places reads as the newer one).
 	page := &store.PagePath{Position: 3, Hashes: [][]byte{[]byte("h1"), []byte("h2")}}
-	addLegacyRefs(t, env, []store.SubjectRef{{Pseudonym: "aa", Index: 7, Salt: []byte("s7"), Page: page}, {Pseudonym: "aa", Index: 10, Salt: []byte("s10")}})
-	want := store.SubjectRef{Pseudonym: "aa", Index: 7, Salt: []byte("s7"), Page: page}
-	if r, err := s.SubjectRef(ctx, "aa", 7); err != nil || !reflect.DeepEqual(r, want) {
-		t.Errorf("SubjectRef(aa, 7), stored by an older hub = %+v, %v; want %+v", r, err, want)
+	addLegacyRefs(t, env, []store.SubjectRef{{Pseudonym: "ac", Index: 7, Salt: []byte("s7"), Page: page}, {Pseudonym: "ac", Index: 9, Salt: []byte("old")}})
+	if _, err := s.AppendSubjectLog(ctx, store.LogRef{Pseudonym: "ac", Index: 9, Salt: []byte("s9")}); err != nil {
+		t.Fatal(err)
 	}
-	if got, err := s.SubjectRefs(ctx, "aa"); err != nil || len(got) != 3 || got[0].Index != 2 || got[1].Index != 7 || got[2].Index != 10 {
-		t.Errorf("SubjectRefs(aa) with older references = %+v, %v; want indexes 2, 7 and 10", got, err)
+	if _, err := s.AppendSubjectLog(ctx, store.LogRef{Pseudonym: "ac", Index: 11, Salt: []byte("s11")}); err != nil {
+		t.Fatal(err)
+	}
+	want := store.SubjectRef{Pseudonym: "ac", Index: 7, Salt: []byte("s7"), Page: page}
+	if r, err := s.SubjectRef(ctx, "ac", 7); err != nil || !reflect.DeepEqual(r, want) {
+		t.Errorf("SubjectRef(ac, 7), stored by an older hub = %+v, %v; want %+v", r, err, want)
+	}
+	if r, err := s.SubjectRef(ctx, "ac", 9); err != nil || string(r.Salt) != "s9" {
+		t.Errorf("SubjectRef(ac, 9), in both places = %+v, %v; want the access's salt s9", r, err)
+	}
+	got, err = s.SubjectRefs(ctx, "ac")
+	if err != nil || len(got) != 3 || got[0].Index != 7 || got[1].Index != 9 || string(got[1].Salt) != "s9" || got[2].Index != 11 {
+		t.Errorf("SubjectRefs(ac) with older references = %+v, %v; want indexes 7, 9 (salt s9) and 11", got, err)
 	}
 }
 
