@@ -272,7 +272,8 @@ func (s *Store) SubjectRef(ctx context.Context, pseudonym string, index uint64) 
 
 // SubjectRefs returns the references of one pseudonym in ledger order, from both places a reference
 // may be stored. It is two range queries, full scans of their collections on the embedded store: not
-// for serving. A citizen's accesses are read with SubjectLog; this serves erasures and tests.
+// for serving. A citizen's accesses are read with SubjectLog, and an erasure scans subjects alone
+// (legacyRefs); this stays for tests outside this package.
 func (s *Store) SubjectRefs(ctx context.Context, pseudonym string) ([]store.SubjectRef, error) {
 	byIndex := map[uint64]store.SubjectRef{}
 	for _, at := range []struct {
