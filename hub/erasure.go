@@ -155,8 +155,9 @@ type Shredder interface {
 	DeleteDataKey(ctx context.Context, citizen string) error
 	DeleteRecords(ctx context.Context, citizen string, datasets []string) error
 	DeletePendingOf(ctx context.Context, citizen string) error
-	// DeleteSubjectLog deletes the access log and every private index reference of a pseudonym.
-	DeleteSubjectLog(ctx context.Context, pseudonym string) error
+	// DeleteSubjectLog deletes the access logs and every private index reference of a citizen's
+	// pseudonyms, given together so that the store looks for references without a log once.
+	DeleteSubjectLog(ctx context.Context, pseudonyms ...string) error
 	DeleteCitizen(ctx context.Context, citizen string) error
 }
 
@@ -469,14 +470,7 @@ func Shred(ctx context.Context, st Shredder, questions QuestionScrubber, keys *s
 		{"the data key", func() error { return st.DeleteDataKey(ctx, citizen) }},
 		{"the records", func() error { return st.DeleteRecords(ctx, citizen, dataset.Names()) }},
 		{"pending updates", func() error { return st.DeletePendingOf(ctx, citizen) }},
-		{"the access log and private index", func() error {
-			for _, p := range names {
-				if err := st.DeleteSubjectLog(ctx, p); err != nil {
-					return err
-				}
-			}
-			return nil
-		}},
+		{"the access log and private index", func() error { return st.DeleteSubjectLog(ctx, names...) }},
 		{"questions", func() error {
 			for _, p := range names {
 				if questions == nil {

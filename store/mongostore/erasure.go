@@ -221,12 +221,46 @@ func (s *Store) DeletePendingOf(ctx context.Context, citizen string) error {
 	return mapErr(err)
 }
 
-// DeleteSubjectLog deletes the citizen's access log (every seq up to its end), the private index
-// references of the entries it lists (in subject_log, and in subjects for stores written before
-// format 3; keys.go) and of any other entry (in subjects), and its head hint: nothing is left that
-// links a ledger entry to the pseudonym. The references go before the log documents that name
-// them, so an erasure cut short and run again still finds them.
-func (s *Store) DeleteSubjectLog(ctx context.Context, pseudonym string) error {
+// DeleteSubjectLog deletes the access logs of a citizen's pseudonyms (every seq up to each log's
+// end), the private index references of the entries they list (in subject_log, and in subjects for
+// stores written before format 3; keys.go) and of any other entry (in subjects), and their head
+// hints: nothing is left that links a ledger entry to any of the pseudonyms. The references go
+// before the log documents that name them, so an erasure cut short and run again still finds them.
+// The references without a log document are found by one scan of subjects for all the pseudonyms.
+func (s *Store) DeleteSubjectLog(ctx context.Context, pseudonyms ...string) error {
+	for _, pseudonym := range pseudonyms {
+		if err := s.deleteLog(ctx, pseudonym); err != nil {
+			return err
+		}
+	}
+	// References without a log document (stored before the access log existed, or by
+	// AddSubjectRefs alone) are all in subjects: a range scan on _id there, once per erasure. None
+	// is in subject_log without its log document (keys.go), so that collection is not scanned.
+	indexes, err := s.legacyRefs(ctx, pseudonyms)
+	if err != nil {
+		return err
+	}
+	var legacy []string
+	for p, ixs := range indexes {
+		for _, index := range ixs {
+			legacy = append(legacy, subjectID(p, index))
+		}
+	}
+	if err := s.deleteByID(ctx, s.subjects, legacy); err != nil {
+		return err
+	}
+	for _, pseudonym := range pseudonyms {
+		if _, err = s.logHeads.DeleteOne(ctx, bson.D{{Key: "_id", Value: pseudonym}}); err != nil {
+			return mapErr(err)
+		}
+		// Not kept in memory, nor saved at the next stop (logends.go): nothing of the log remains.
+		s.lastSeqs.forget(pseudonym)
+	}
+	return nil
+}
+
+// deleteLog deletes the pseudonym's log documents and the references they name, those first.
+func (s *Store) deleteLog(ctx context.Context, pseudonym string) error {
 	end, err := s.SubjectLogEnd(ctx, pseudonym)
 	if err != nil {
 		return err
@@ -255,25 +289,6 @@ func (s *Store) DeleteSubjectLog(ctx context.Context, pseudonym string) error {
 			return err
 		}
 	}
-	// References without a log document (stored before the access log existed, or by
-	// AddSubjectRefs alone) are all in subjects: a range scan on _id there, once per erasure. None
-	// is in subject_log without its log document (keys.go), so that collection is not scanned.
-	indexes, err := s.legacyRefs(ctx, pseudonym)
-	if err != nil {
-		return err
-	}
-	var legacy []string
-	for _, index := range indexes {
-		legacy = append(legacy, subjectID(pseudonym, index))
-	}
-	if err := s.deleteByID(ctx, s.subjects, legacy); err != nil {
-		return err
-	}
-	if _, err = s.logHeads.DeleteOne(ctx, bson.D{{Key: "_id", Value: pseudonym}}); err != nil {
-		return mapErr(err)
-	}
-	// Not kept in memory, nor saved at the next stop (logends.go): nothing of the log remains.
-	s.lastSeqs.forget(pseudonym)
 	return nil
 }
 

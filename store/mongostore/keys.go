@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -223,11 +224,44 @@ func subjectRefOf(r store.LogRef) store.SubjectRef {
 	return store.SubjectRef{Pseudonym: r.Pseudonym, Index: r.Index, Salt: r.Salt, Page: r.Page}
 }
 
-// legacyRefs returns the pseudonym's references in the subjects collection (a range scan: a full
-// scan of that collection on the embedded store, which on a store of format 3 holds only
-// references without a log document).
-func (s *Store) legacyRefs(ctx context.Context, pseudonym string) ([]uint64, error) {
-	filter := bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: pseudonym + "/"}, {Key: "$lt", Value: pseudonym + "0"}}}}
+// legacyRefsFilter is legacyRefs' filter for one or more pseudonyms, on FerretDB (serialised) or
+// not.
+func legacyRefsFilter(pseudonyms []string, serialised bool) bson.D {
+	rangeOf := func(p string) bson.D {
+		return bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: p + "/"}, {Key: "$lt", Value: p + "0"}}}}
+	}
+	if len(pseudonyms) == 1 {
+		return rangeOf(pseudonyms[0])
+	}
+	if serialised {
+		quoted := make([]string, len(pseudonyms))
+		for i, p := range pseudonyms {
+			quoted[i] = regexp.QuoteMeta(p)
+		}
+		return bson.D{{Key: "_id", Value: bson.Regex{Pattern: "^(" + strings.Join(quoted, "|") + ")/"}}}
+	}
+	ranges := make(bson.A, len(pseudonyms))
+	for i, p := range pseudonyms {
+		ranges[i] = rangeOf(p)
+	}
+	return bson.D{{Key: "$or", Value: ranges}}
+}
+
+// legacyRefs returns the indexes of the pseudonyms' references in the subjects collection, by
+// pseudonym: one query, a full scan of that collection on the embedded store, which on a store of
+// format 3 holds only references without a log document. The filter is an _id range for one
+// pseudonym; for several, on FerretDB an anchored regular expression (which it evaluates at about
+// the cost of one range: 15.8 s against 14.1 s for 503,534 references, where an $or of two ranges
+// took 23.6 s), and elsewhere an $or of ranges, which MongoDB answers from its _id index.
+func (s *Store) legacyRefs(ctx context.Context, pseudonyms []string) (map[string][]uint64, error) {
+	if len(pseudonyms) == 0 {
+		return nil, nil
+	}
+	wanted := map[string]bool{}
+	for _, p := range pseudonyms {
+		wanted[p] = true
+	}
+	filter := legacyRefsFilter(pseudonyms, s.serialised())
 	cur, err := s.subjects.Find(ctx, filter, options.Find().SetProjection(bson.D{{Key: "index", Value: 1}}))
 	if err != nil {
 		return nil, mapErr(err)
@@ -239,10 +273,10 @@ func (s *Store) legacyRefs(ctx context.Context, pseudonym string) ([]uint64, err
 	if err := cur.All(ctx, &docs); err != nil {
 		return nil, mapErr(err)
 	}
-	var out []uint64
+	out := map[string][]uint64{}
 	for _, d := range docs {
-		if p, _, ok := strings.Cut(d.ID, "/"); ok && p == pseudonym {
-			out = append(out, uint64(d.Index))
+		if p, _, ok := strings.Cut(d.ID, "/"); ok && wanted[p] {
+			out[p] = append(out[p], uint64(d.Index))
 		}
 	}
 	return out, nil

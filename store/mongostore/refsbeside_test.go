@@ -83,3 +83,61 @@ func TestGroupAppendAfterATakenSeqStoresItsReference(t *testing.T) {
 		t.Errorf("SubjectRef(c, 3) = %+v, %v", r, err)
 	}
 }
+
+// The three forms of legacyRefs' filter (one pseudonym's _id range; several as FerretDB's regular
+// expression or as MongoDB's $or of ranges) select the same references: those of the pseudonyms
+// asked for, and not of one whose name extends theirs ("a.b" quoted, "ab" beside "a").
+func TestLegacyRefsFilters(t *testing.T) {
+	s, _ := newEmbeddedStore(t)
+	ctx := t.Context()
+	var refs []store.SubjectRef
+	for _, p := range []string{"a", "ab", "a.b", "axb", "b"} {
+		for i := range uint64(3) {
+			refs = append(refs, store.SubjectRef{Pseudonym: p, Index: 10 + i, Salt: []byte(p)})
+		}
+	}
+	if err := s.AddSubjectRefs(ctx, refs); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(filter bson.D) []string {
+		t.Helper()
+		cur, err := s.subjects.Find(ctx, filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var docs []struct {
+			ID string `bson:"_id"`
+		}
+		if err := cur.All(ctx, &docs); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, d := range docs {
+			out = append(out, d.ID)
+		}
+		slices.Sort(out)
+		return out
+	}
+	want := func(ps ...string) []string {
+		var out []string
+		for _, p := range ps {
+			for i := range uint64(3) {
+				out = append(out, subjectID(p, 10+i))
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got := ids(legacyRefsFilter([]string{"a"}, true)); !slices.Equal(got, want("a")) {
+		t.Errorf("one pseudonym: %v, want %v", got, want("a"))
+	}
+	for _, serialised := range []bool{true, false} {
+		if got := ids(legacyRefsFilter([]string{"a", "a.b"}, serialised)); !slices.Equal(got, want("a", "a.b")) {
+			t.Errorf("two pseudonyms (serialised %v): %v, want %v", serialised, got, want("a", "a.b"))
+		}
+	}
+	got, err := s.legacyRefs(ctx, []string{"a", "a.b", "none"})
+	if err != nil || len(got) != 2 || len(got["a"]) != 3 || len(got["a.b"]) != 3 {
+		t.Errorf("legacyRefs = %v, %v; want three indexes each for a and a.b", got, err)
+	}
+}

@@ -107,6 +107,11 @@ func testErasure(t *testing.T, env *Env) {
 		// What a hub before store format 3 left: references in the subjects collection, one of
 		// them an access in the log, one of no log document.
 		addLegacyRefs(t, env, []store.SubjectRef{{Pseudonym: "ps-" + c, Index: 21, Salt: []byte("salt")}, {Pseudonym: "ps-" + c, Index: 31, Salt: []byte("older")}})
+		// A former pseudonym (before an index key rotation) whose log was not moved yet.
+		if _, err := s.AppendSubjectLog(ctx, store.LogRef{Pseudonym: "old-" + c, Index: 5, Salt: []byte("salt"), Time: created}); err != nil {
+			t.Fatal(err)
+		}
+		addLegacyRefs(t, env, []store.SubjectRef{{Pseudonym: "old-" + c, Index: 6, Salt: []byte("older")}})
 	}
 	erase := func() {
 		t.Helper()
@@ -115,7 +120,7 @@ func testErasure(t *testing.T, env *Env) {
 			"DeleteDataKey":    s.DeleteDataKey(ctx, "C000001"),
 			"DeleteRecords":    s.DeleteRecords(ctx, "C000001", []string{"identity", "tax", "health"}),
 			"DeletePendingOf":  s.DeletePendingOf(ctx, "C000001"),
-			"DeleteSubjectLog": s.DeleteSubjectLog(ctx, "ps-C000001"),
+			"DeleteSubjectLog": s.DeleteSubjectLog(ctx, "ps-C000001", "old-C000001"),
 			"DeleteCitizen":    s.DeleteCitizen(ctx, "C000001"),
 		} {
 			if err != nil {
@@ -134,9 +139,11 @@ func testErasure(t *testing.T, env *Env) {
 		refs, _ := s.SubjectRefs(ctx, "ps-"+c)
 		_, r0 := s.SubjectRef(ctx, "ps-"+c, 20)
 		_, r1 := s.SubjectRef(ctx, "ps-"+c, 31)
+		oldEnd, _ := s.SubjectLogEnd(ctx, "old-"+c)
+		oldRefs, _ := s.SubjectRefs(ctx, "old-"+c)
 		return errors.Is(herr, store.ErrNotFound) && errors.Is(kerr, store.ErrNotFound) && rerr == nil && len(recs) == 0 &&
 			!exists && end == 0 && len(refs) == 0 && errors.Is(r0, store.ErrNotFound) && errors.Is(r1, store.ErrNotFound) &&
-			legacyRefsOf(t, env, "ps-"+c) == 0
+			legacyRefsOf(t, env, "ps-"+c) == 0 && oldEnd == 0 && len(oldRefs) == 0
 	}
 	if !gone("C000001") {
 		t.Error("the erased citizen's head, key, records, registration, access log or index references are still there")
@@ -152,6 +159,9 @@ func testErasure(t *testing.T, env *Env) {
 	}
 	if refs, err := s.SubjectRefs(ctx, "ps-C000002"); err != nil || len(refs) != 5 || legacyRefsOf(t, env, "ps-C000002") != 3 {
 		t.Errorf("the other citizen's index references = %+v, %v; want 5, 3 of them in subjects (30, without a log document, and the older hub's 21 and 31)", refs, err)
+	}
+	if refs, err := s.SubjectRefs(ctx, "old-C000002"); err != nil || len(refs) != 2 {
+		t.Errorf("the other citizen's references under a former pseudonym = %+v, %v; want 2", refs, err)
 	}
 	pending, err := s.PendingUpdates(ctx)
 	if err != nil || len(pending) != 1 || pending[0].Record.Citizen != "C000002" {
