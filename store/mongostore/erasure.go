@@ -222,20 +222,21 @@ func (s *Store) DeletePendingOf(ctx context.Context, citizen string) error {
 }
 
 // DeleteSubjectLog deletes the access logs of a citizen's pseudonyms (every seq up to each log's
-// end), the private index references of the entries they list (in subject_log, and in subjects for
-// stores written before format 3; keys.go) and of any other entry (in subjects), and their head
-// hints: nothing is left that links a ledger entry to any of the pseudonyms. The references go
-// before the log documents that name them, so an erasure cut short and run again still finds them.
-// The references without a log document are found by one scan of subjects for all the pseudonyms.
+// end), their private index references (in subject_log, and in subjects for stores written before
+// format 3 and for references without a log document; keys.go), and their head hints: nothing is
+// left that links a ledger entry to any of the pseudonyms. The references in subject_log go before
+// the log documents that name them, so an erasure cut short and run again still finds them; those
+// in subjects are found by one scan of that collection for all the pseudonyms.
 func (s *Store) DeleteSubjectLog(ctx context.Context, pseudonyms ...string) error {
 	for _, pseudonym := range pseudonyms {
 		if err := s.deleteLog(ctx, pseudonym); err != nil {
 			return err
 		}
 	}
-	// References without a log document (stored before the access log existed, or by
-	// AddSubjectRefs alone) are all in subjects: a range scan on _id there, once per erasure. None
-	// is in subject_log without its log document (keys.go), so that collection is not scanned.
+	// Every reference in subjects (an older hub's, and those without a log document: stored before
+	// the access log existed, or by AddSubjectRefs alone): one scan of that collection for all the
+	// pseudonyms. None is in subject_log without its log document (keys.go), so that collection is
+	// not scanned.
 	indexes, err := s.legacyRefs(ctx, pseudonyms)
 	if err != nil {
 		return err
@@ -259,7 +260,9 @@ func (s *Store) DeleteSubjectLog(ctx context.Context, pseudonyms ...string) erro
 	return nil
 }
 
-// deleteLog deletes the pseudonym's log documents and the references they name, those first.
+// deleteLog deletes the pseudonym's log documents and the references in subject_log they name,
+// those first. The pseudonym's references in subjects, with a log document or not, are left to
+// DeleteSubjectLog's one scan of that collection.
 func (s *Store) deleteLog(ctx context.Context, pseudonym string) error {
 	end, err := s.SubjectLogEnd(ctx, pseudonym)
 	if err != nil {
@@ -271,18 +274,14 @@ func (s *Store) deleteLog(ctx context.Context, pseudonym string) error {
 		if err != nil {
 			return err
 		}
-		var refs, legacy, logs []string
+		var refs, logs []string
 		for i, d := range docs {
 			if d != nil {
 				refs = append(refs, refID(pseudonym, uint64(d.Index)))
-				legacy = append(legacy, subjectID(pseudonym, uint64(d.Index)))
 			}
 			logs = append(logs, seqID(pseudonym, lo+uint64(i)))
 		}
 		if err := s.deleteByID(ctx, s.subjectLog, refs); err != nil {
-			return err
-		}
-		if err := s.deleteByID(ctx, s.subjects, legacy); err != nil {
 			return err
 		}
 		if err := s.deleteByID(ctx, s.subjectLog, logs); err != nil {

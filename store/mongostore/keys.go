@@ -173,8 +173,12 @@ func subjectID(pseudonym string, index uint64) string {
 }
 
 // subjectDoc is a subject reference's document in subject_log.
-func subjectDoc(r store.SubjectRef) bson.D {
-	d := bson.D{{Key: "_id", Value: refID(r.Pseudonym, r.Index)}, {Key: "index", Value: int64(r.Index)}, {Key: "salt", Value: r.Salt}}
+func subjectDoc(r store.SubjectRef) bson.D { return refDoc(refID(r.Pseudonym, r.Index), r) }
+
+// refDoc is a subject reference's document under the _id id (refID in subject_log, subjectID in
+// subjects): the same fields in both places.
+func refDoc(id string, r store.SubjectRef) bson.D {
+	d := bson.D{{Key: "_id", Value: id}, {Key: "index", Value: int64(r.Index)}, {Key: "salt", Value: r.Salt}}
 	if r.Page != nil {
 		d = append(d, bson.E{Key: "page", Value: pageDoc{Pos: int64(r.Page.Position), Path: r.Page.Hashes}})
 	}
@@ -191,9 +195,7 @@ func (s *Store) AddSubjectRefs(ctx context.Context, refs []store.SubjectRef) err
 	}
 	docs := make([]any, len(refs))
 	for i, r := range refs {
-		d := subjectDoc(r)
-		d[0].Value = subjectID(r.Pseudonym, r.Index)
-		docs[i] = d
+		docs[i] = refDoc(subjectID(r.Pseudonym, r.Index), r)
 	}
 	_, err := s.subjects.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
 	if err != nil && !onlyDuplicates(err) {
