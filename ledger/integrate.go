@@ -119,6 +119,7 @@ func (l *Log) integrateLoop(ctx context.Context) {
 		case <-l.kick:
 		case <-tick.C:
 		}
+		start := time.Now()
 		l.integrateOnce(ctx)
 		select {
 		case <-ctx.Done():
@@ -126,9 +127,25 @@ func (l *Log) integrateLoop(ctx context.Context) {
 		case <-l.stopInt:
 			l.integrateOnce(ctx)
 			return
-		case <-time.After(l.interval):
+		case <-time.After(l.pauseAfter(time.Since(start))):
 		}
 	}
+}
+
+// pauseFactor is how many times a round's own duration the integrator pauses after it: rounds
+// then take at most about a third of the time.
+const pauseFactor = 2
+
+// pauseAfter is how long the integrator waits, after a round that took d, before it may start the
+// next: pauseFactor times d, at least a quarter of the interval and at most the interval. On a
+// store with one writer (the embedded one), a round's writes hold back the sequencer's batches;
+// under load a round takes long (a full entry bundle, the tiles, witnesses' round trips), and the
+// rounds keep to one an interval, as a fixed pause gave; under a light load a round is short, and
+// an entry is integrated, and its checkpoint published, about as soon as the next round can
+// start. Every round's checkpoint is signed and, with witnesses, cosigned: the factor bounds
+// their share of the time too.
+func (l *Log) pauseAfter(d time.Duration) time.Duration {
+	return min(l.interval, max(l.interval/4, pauseFactor*d))
 }
 
 func (l *Log) integrateOnce(ctx context.Context) {

@@ -53,8 +53,9 @@ func WithMaxBatch(n int) Option { return func(l *Log) { l.maxBatch = n } }
 // WithQueueSize sets how many appends may wait for the sequencer before Append fails fast.
 func WithQueueSize(n int) Option { return func(l *Log) { l.queueSize = n } }
 
-// WithIntegrationInterval sets the shortest time between two integration rounds (each round
-// writes tiles, the tree state and one signed checkpoint).
+// WithIntegrationInterval sets the longest pause between two integration rounds (each round
+// writes tiles, the tree state and one signed checkpoint): after a round the integrator pauses
+// twice as long as the round took, at least a quarter of this interval and at most all of it.
 func WithIntegrationInterval(d time.Duration) Option { return func(l *Log) { l.interval = d } }
 
 // WithLogger sets where background failures are reported (integration errors, mostly).

@@ -1,0 +1,72 @@
+package ledger_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/govhub/govhub/ledger"
+)
+
+// slowTiles is a memStorage whose tile writes take delay, so that an integration round takes at
+// least that long.
+type slowTiles struct {
+	*memStorage
+	delay time.Duration
+}
+
+func (s slowTiles) WriteTiles(ctx context.Context, tiles []ledger.TileData) error {
+	time.Sleep(s.delay)
+	return s.memStorage.WriteTiles(ctx, tiles)
+}
+
+// secondCheckpointWait appends an entry and waits for a checkpoint of it, then appends another
+// right away and returns how long that one waited for a checkpoint of its own: the integrator's
+// pause after the first one's round, and the second's round.
+func secondCheckpointWait(t *testing.T, st ledger.Storage, interval time.Duration) time.Duration {
+	t.Helper()
+	s, v := keys(t)
+	l, err := ledger.New(t.Context(), ledger.Config{Storage: st, Signer: s, Verifier: v}, ledger.WithIntegrationInterval(interval))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Shutdown(context.Background())
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	r, err := l.Append(ctx, entry(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.WaitCheckpoint(ctx, r.Index+1); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if r, err = l.Append(ctx, entry(2)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.WaitCheckpoint(ctx, r.Index+1); err != nil {
+		t.Fatal(err)
+	}
+	return time.Since(start)
+}
+
+// After a short round the integrator pauses a quarter of the interval, not all of it: under a
+// light load an entry's checkpoint comes sooner. Rounds in memory take well under a millisecond.
+func TestShortRoundsPauseAQuarterOfTheInterval(t *testing.T) {
+	const interval = 2 * time.Second
+	got := secondCheckpointWait(t, newMemStorage(), interval)
+	if got < interval/4-100*time.Millisecond || got > interval*3/4 {
+		t.Errorf("the second entry's checkpoint came %v after its append; want about %v (a quarter of the interval, %v)", got, interval/4, interval)
+	}
+}
+
+// After a long round the integrator pauses twice the round, up to the whole interval: under
+// load, rounds (each of which holds the store's writer, and rewrites the partial bundle and tiles
+// it ends in) keep to about one an interval.
+func TestLongRoundsPauseUpToTheInterval(t *testing.T) {
+	const interval, round = 800 * time.Millisecond, 700 * time.Millisecond
+	got := secondCheckpointWait(t, slowTiles{newMemStorage(), round}, interval)
+	if want := interval + round; got < want-100*time.Millisecond || got > want+400*time.Millisecond {
+		t.Errorf("the second entry's checkpoint came %v after its append; want about %v (the interval, %v, then its round)", got, want, interval)
+	}
+}
