@@ -262,14 +262,19 @@ func (s *Store) DeleteSubjectLog(ctx context.Context, pseudonyms ...string) erro
 
 // deleteLog deletes the pseudonym's log documents and the references in subject_log they name,
 // those first. The pseudonym's references in subjects, with a log document or not, are left to
-// DeleteSubjectLog's one scan of that collection.
+// DeleteSubjectLog's one scan of that collection. It deletes from the log's end down, a batch at a
+// time, so that an erasure cut short leaves a log whose seqs 1 … n all exist, whose end the next
+// erasure finds whether the head hint is there or not (seqChain.probeFrom).
 func (s *Store) deleteLog(ctx context.Context, pseudonym string) error {
 	end, err := s.SubjectLogEnd(ctx, pseudonym)
 	if err != nil {
 		return err
 	}
-	for lo := uint64(1); lo <= end; lo += moveBatch {
-		hi := min(end, lo+moveBatch-1)
+	for hi := end; hi >= 1; {
+		lo := uint64(1)
+		if hi > moveBatch {
+			lo = hi - moveBatch + 1
+		}
 		docs, err := s.readLog(ctx, pseudonym, lo, hi)
 		if err != nil {
 			return err
@@ -287,6 +292,7 @@ func (s *Store) deleteLog(ctx context.Context, pseudonym string) error {
 		if err := s.deleteByID(ctx, s.subjectLog, logs); err != nil {
 			return err
 		}
+		hi = lo - 1
 	}
 	return nil
 }

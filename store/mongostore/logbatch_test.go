@@ -151,8 +151,15 @@ func (c *commandCounter) get(key string) int {
 // started), to logs whose head hints lag their ends, as they do after a restart. Each append must
 // land at its log's end through the group commit, with no insert that finds its seq taken: on
 // FerretDB one taken _id turns the group's insert into one transaction per document, plus a retry
-// of its own. A head is written only where the append takes it headEvery (8) or more behind.
+// of its own. On a shared store (reached by URI) a head is written only where the append takes it
+// headEvery (8) or more behind; the store this process owns (the embedded one) writes none while
+// it remembers the ends (lazyheads_test.go).
 func TestColdAppendsFindTheEnd(t *testing.T) {
+	t.Run("shared", func(t *testing.T) { testColdAppendsFindTheEnd(t, false) })
+	t.Run("owned", func(t *testing.T) { testColdAppendsFindTheEnd(t, true) })
+}
+
+func testColdAppendsFindTheEnd(t *testing.T, owned bool) {
 	env := storetest.Embedded(t)
 	ctx := t.Context()
 	salt := make([]byte, 32)
@@ -176,7 +183,11 @@ func TestColdAppendsFindTheEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
-	cold, err := mongostore.New(ctx, client.Database(env.DB.Name()), mongostore.WithEmbedded(env.Server))
+	var opts []mongostore.Option
+	if owned {
+		opts = append(opts, mongostore.WithEmbedded(env.Server))
+	}
+	cold, err := mongostore.New(ctx, client.Database(env.DB.Name()), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,6 +212,13 @@ func TestColdAppendsFindTheEnd(t *testing.T) {
 
 	if n := counter.get("writeErrors insert"); n > 0 {
 		t.Errorf("%d inserts refused documents: some found their seq taken", n)
+	}
+	if owned {
+		time.Sleep(300 * time.Millisecond) // time for a wrong head write to reach the server
+		if n := counter.get("update subject_log_heads"); n != 0 {
+			t.Errorf("%d head writes, want none", n)
+		}
+		return
 	}
 	// c6 (end 9) and c7 (end 12) were taken 8 or more past their head, 1: their heads move, in the
 	// background; no other head is written.
@@ -231,13 +249,18 @@ func TestColdAppendsFindTheEnd(t *testing.T) {
 
 // A reader of an access log writes the end it found back to the head hint only when the hint lags
 // by eight or more (an advance was lost): appenders keep it within seven, and a write for every
-// reader that probed would cost the store's one writer a write a read.
+// reader that probed would cost the store's one writer a write a read. A shared store (reached by
+// URI): the embedded one, owned by this process, reads the ends it remembers instead.
 func TestLogReadRepairsOnlyFarHeads(t *testing.T) {
 	env := storetest.Embedded(t)
 	ctx := t.Context()
 	salt := make([]byte, 32)
+	shared, err := mongostore.New(ctx, env.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i := range 12 {
-		if _, err := env.Store.AppendSubjectLog(ctx, store.LogRef{Pseudonym: "r", Index: uint64(100 + i), Salt: salt}); err != nil {
+		if _, err := shared.AppendSubjectLog(ctx, store.LogRef{Pseudonym: "r", Index: uint64(100 + i), Salt: salt}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -256,7 +279,7 @@ func TestLogReadRepairsOnlyFarHeads(t *testing.T) {
 		if _, err := heads.ReplaceOne(ctx, bson.D{{Key: "_id", Value: "r"}}, bson.D{{Key: "seq", Value: tc.set}}); err != nil {
 			t.Fatal(err)
 		}
-		if end, err := env.Store.SubjectLogEnd(ctx, "r"); err != nil || end != 12 {
+		if end, err := shared.SubjectLogEnd(ctx, "r"); err != nil || end != 12 {
 			t.Fatalf("SubjectLogEnd(r) = %d, %v; want 12", end, err)
 		}
 		if got := head(); got != tc.want {

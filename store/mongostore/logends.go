@@ -129,11 +129,11 @@ func (c *seqCache) pack() ([]byte, int) {
 	var out []byte
 	n := 0
 	for _, p := range c.seqs.Keys() { // oldest first
-		seq, ok := c.seqs.Peek(p)
+		e, ok := c.seqs.Peek(p)
 		if !ok {
 			continue
 		}
-		out = appendLogEnd(out, p, seq)
+		out = appendLogEnd(out, p, e.seq)
 		n++
 	}
 	return out, n

@@ -148,6 +148,9 @@ func New(ctx context.Context, db *mongo.Database, opts ...Option) (*Store, error
 	} else if ferret {
 		s.locks = &processLocks
 	}
+	if s.lazyHeads() {
+		s.lastSeqs.evicted = s.headOnEviction
+	}
 	if s.locks != nil {
 		s.pendingAdds = &groupWrite[pendingDoc]{max: maxPendingGroup, write: s.insertPendings}
 		s.pendingDeletes = &groupWrite[string]{max: maxPendingGroup, write: s.deletePendings}

@@ -107,6 +107,14 @@ func (s *Store) MovePseudonyms(ctx context.Context, moves []store.PseudonymMove,
 			return s.renamePseudonym(ctx, s.certificates, app.Certificate, m.origFrom, m.origTo)
 		}},
 	}
+	// What this process remembers of the moved access logs' ends (seqCache) holds no longer: the
+	// old logs' items are gone, and the new logs end where the move leaves their heads.
+	defer func() {
+		for _, m := range moves {
+			s.lastSeqs.forget(m.From)
+			s.lastSeqs.forget(m.To)
+		}
+	}()
 	moved := 0
 	for _, ch := range chains {
 		n, err := s.moveChains(ctx, ch.c, ch.moves, ch.field, final, ch.rename)

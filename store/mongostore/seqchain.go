@@ -22,7 +22,7 @@ import (
 // seq is in decimal without padding. A duplicate _id insert is the compare-and-swap that gives each
 // item its own seq, so the sequence is dense. The head is a hint, never past an inserted item and
 // never moved back ($max on MongoDB, under the process's document lock on the embedded store); it
-// may lag, so readers and appenders start at the head and probe forward until a miss.
+// may lag, so readers and appenders start at the head and probe forward to the end (probeFrom).
 type seqChain struct {
 	s            *Store
 	items, heads collection
@@ -72,23 +72,32 @@ func (c seqChain) advance(ctx context.Context, key string, seq uint64) error {
 	return mapErr(err)
 }
 
-// end returns key's latest seq, 0 when it has none: the head hint, then one _id lookup per seq past
-// it until a miss (one when the head is current). A reader that found the head lagging (by
-// repairFrom or more) writes the end it found back to the head.
+// end returns key's latest seq, 0 when it has none (endAndHead).
 func (c seqChain) end(ctx context.Context, key string) (uint64, error) {
-	head, end, err := c.probeEnd(ctx, key, 0)
+	_, end, err := c.endAndHead(ctx, key)
+	return end, err
+}
+
+// endAndHead returns key's latest seq, 0 when it has none, and its head hint once read: the head
+// hint, then a few _id lookups past it (probeFrom; one when the head is current). A reader that
+// found the head lagging (by repairFrom or more) writes the end it found back to the head, and
+// returns that as the head.
+func (c seqChain) endAndHead(ctx context.Context, key string) (head, end uint64, err error) {
+	head, end, err = c.probeEnd(ctx, key, 0)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if end > head && end-head >= c.repairFrom {
-		_ = c.advance(ctx, key, end) // read repair; a hint only
+		if c.advance(ctx, key, end) == nil { // read repair; a hint only
+			head = end
+		}
 	}
-	return end, nil
+	return head, end, nil
 }
 
 // insertNext inserts doc(seq) at key's first free seq from from on and returns that seq; doc must
 // give the item the _id seqID(key, seq). After a taken seq it looks for the sequence's end again
-// (the head, then one _id lookup per seq past it) and tries the seq after it, at most
+// (the head, then probeFrom) and tries the seq after it, at most
 // maxAppendTries times (then store.ErrConflict). On the embedded server it looks and inserts
 // holding the write gate (collection.exclusive), so that no write comes between the two: another
 // appender that keeps its writes queued (the group commit of another store on the server) cannot
@@ -130,22 +139,55 @@ func (c seqChain) insertNext(ctx context.Context, key string, from uint64, doc f
 }
 
 // probeEnd returns key's head hint and latest seq, knowing that taken is (0: nothing known): from
-// the head (or taken, if later), one _id lookup per seq until a miss.
+// the head (or taken, if later) on, probeFrom.
 func (c seqChain) probeEnd(ctx context.Context, key string, taken uint64) (head, end uint64, err error) {
 	if head, err = c.head(ctx, key); err != nil {
 		return 0, 0, err
 	}
-	end = max(head, taken)
-	for {
-		ok, err := c.s.docExists(ctx, c.items, seqID(key, end+1))
+	end, err = c.probeFrom(ctx, key, max(head, taken))
+	return head, end, err
+}
+
+// probeFrom returns key's latest seq, knowing that seq from exists (0: nothing known). It looks up
+// from+1, from+3, from+7, … (the step doubling) until a miss, then halves the gap between the last
+// seq found and that miss until they are adjacent: one lookup at an end that is current, two or
+// three a seq for an end up to three past from, and about 2·log2(n) for an end n past it (a head
+// hint that lagged since a crash). Halving is sound because the sequence is dense: above the
+// head, every seq up to the end exists (an erasure deletes a log from its end down, so one cut
+// short leaves a dense prefix).
+func (c seqChain) probeFrom(ctx context.Context, key string, from uint64) (uint64, error) {
+	exists := func(seq uint64) (bool, error) {
+		ok, err := c.s.docExists(ctx, c.items, seqID(key, seq))
 		if err != nil {
-			return 0, 0, fmt.Errorf("probing %s: %w", c.what(key), err)
+			return false, fmt.Errorf("probing %s: %w", c.what(key), err)
 		}
-		if !ok {
-			return head, end, nil
-		}
-		end++
+		return ok, nil
 	}
+	lo, hi := from, uint64(0) // lo exists (or is 0), hi does not (once found)
+	for step := uint64(1); hi == 0; step *= 2 {
+		ok, err := exists(lo + step)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			lo += step
+		} else {
+			hi = lo + step
+		}
+	}
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		ok, err := exists(mid)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo, nil
 }
 
 // get decodes key's item seq into v and reports whether it exists.

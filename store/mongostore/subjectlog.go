@@ -17,9 +17,10 @@ package mongostore
 // The head is a hint. It is advanced after the insert, best effort, and never past an inserted
 // document; on MongoDB atomically and never backwards ($max), on FerretDB under the process's
 // document lock, and by a batch without it, so it may lag. Readers and appenders therefore start at
-// the head and probe forward (<pseudonym>/<head+1>, …) until a miss; a reader that found the head
-// headEvery or more behind (appenders keep it closer, so only after a lost advance) writes the end
-// it found back to the head.
+// the head and probe forward (seqChain.probeFrom) to the end; a reader that found the head
+// headEvery or more behind (appenders keep it closer, so only after a lost advance or a crash)
+// writes the end it found back to the head. On the store this process owns (the embedded one),
+// the head is written only when the process forgets the citizen's end (lazyHeads).
 
 import (
 	"cmp"
@@ -190,7 +191,7 @@ func (s *Store) appendLogsGrouped(ctx context.Context, refs []store.LogRef) ([]u
 		}
 		for _, p := range unknown {
 			hints[p], byCitizen[p].head = ends[p].head, ends[p].end
-			s.lastSeqs.put(p, ends[p].end)
+			s.lastSeqs.putEnd(p, ends[p].end, ends[p].head)
 		}
 	}
 	errs := s.logGroups.doAll(ctx, as) // every one waited for: none is left writing behind an answer
@@ -235,10 +236,12 @@ func (s *Store) appendLog(ctx context.Context, ref store.LogRef) (uint64, error)
 	if err != nil {
 		return 0, err
 	}
-	s.lastSeqs.put(ref.Pseudonym, seq)
 	hint := head // the head hint read
 	if known {
 		hint = seq - 1 // as though read: the seq before (an append that knew the end)
+		s.lastSeqs.put(ref.Pseudonym, seq)
+	} else {
+		s.lastSeqs.putEnd(ref.Pseudonym, seq, head)
 	}
 	s.advanceAfter(ctx, ref.Pseudonym, seq, hint)
 	return seq, nil
@@ -250,13 +253,45 @@ func (s *Store) appendLog(ctx context.Context, ref store.LogRef) (uint64, error)
 // append leaves the head at most headEvery-1 behind the end it wrote: an appender that knew the end
 // moves the head every headEvery seqs, and one that read the head moves it only when it is that far
 // behind, not at every first append of a citizen, each of which would cost a write of its own.
+//
+// On a store whose heads this process keeps lazily (lazyHeads) it writes nothing: the seqCache
+// holds the head the appender read, if it read one, for when the citizen is forgotten
+// (headOnEviction).
 func (s *Store) advanceAfter(ctx context.Context, pseudonym string, seq, hint uint64) {
+	if s.lazyHeads() {
+		return
+	}
 	if seq/headEvery != hint/headEvery {
-		go func() {
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), headTimeout)
-			defer cancel()
-			_ = s.logChain().advance(ctx, pseudonym, seq) // a hint: readers probe past a lagging head
-		}()
+		go s.advanceInBackground(ctx, pseudonym, seq)
+	}
+}
+
+// advanceInBackground advances the citizen's head hint to seq, best effort, within headTimeout.
+func (s *Store) advanceInBackground(ctx context.Context, pseudonym string, seq uint64) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), headTimeout)
+	defer cancel()
+	_ = s.logChain().advance(ctx, pseudonym, seq) // a hint: readers probe past a lagging head
+}
+
+// lazyHeads reports whether this process keeps the access logs' head hints lazily: on a store it
+// owns (the embedded one, where it also saves the ends it knows when it stops: logends.go), an
+// append writes no head hint while the process remembers the citizen's end (seqCache), since
+// every append and read of the log in this process starts from that end. A head that lags the end
+// by headEvery or more is written when the cache forgets the citizen to make room
+// (headOnEviction), so that the head of a log this process does not remember lags by less than
+// headEvery, as on a shared store. After a crash (no saved ends) a head may lag by more, by the
+// appends of the process that crashed: readers find the end from it in a few lookups (probeFrom),
+// and write it back (seqChain.end). On the embedded store each head write was its own
+// transaction on the store's one writer: about one read in eight, 9 to 21 % of that writer's time
+// under a read load (docs/BENCHMARKS.md).
+func (s *Store) lazyHeads() bool { return s.ownsLogEnds() }
+
+// headOnEviction is called when the seqCache forgets a citizen to make room: it writes their end
+// to their head hint, in the background, if the head (as last read or written; 0: not known)
+// lags it by headEvery or more.
+func (s *Store) headOnEviction(pseudonym string, e cachedEnd) {
+	if e.seq >= e.head+headEvery {
+		go s.advanceInBackground(context.Background(), pseudonym, e.seq)
 	}
 }
 
@@ -275,12 +310,23 @@ const headTimeout = 10 * time.Second
 // duplicate insert and a head read. It holds the seqCacheSize citizens used last: a hub serving
 // more citizens forgets those it has not appended for longest, and finds their ends again when it
 // next appends for them. The group commit (logbatch.go) assigns seqs from it.
+//
+// With each end it keeps the head hint as this process last read or wrote it (0: not known), so
+// that a store whose heads this process keeps lazily (lazyHeads) knows, when it forgets a citizen,
+// whether the stored head lags the end by headEvery or more: evicted is then called, outside the
+// cache's lock, for each citizen forgotten to make room (not for one forgotten by forget).
 type seqCache struct {
-	mu   sync.Mutex
-	seqs *simplelru.LRU[string, uint64] // nil until the first put
+	mu      sync.Mutex
+	seqs    *simplelru.LRU[string, cachedEnd] // nil until the first put
+	size    int                               // the most citizens it holds; 0: seqCacheSize
+	evicted func(pseudonym string, e cachedEnd)
 }
 
-// seqCacheSize is the most citizens a seqCache remembers, at about 180 bytes each (24 MB full:
+// cachedEnd is what a seqCache knows of a citizen's log: its latest seq, and its head hint as
+// last read or written (0: not known).
+type cachedEnd struct{ seq, head uint64 }
+
+// seqCacheSize is the most citizens a seqCache remembers, at about 190 bytes each (25 MB full:
 // BenchmarkSeqCacheMemory).
 const seqCacheSize = 1 << 17
 
@@ -290,17 +336,31 @@ func (c *seqCache) get(pseudonym string) (uint64, bool) {
 	if c.seqs == nil {
 		return 0, false
 	}
-	return c.seqs.Get(pseudonym)
+	e, ok := c.seqs.Get(pseudonym)
+	return e.seq, ok
 }
 
-func (c *seqCache) put(pseudonym string, seq uint64) {
+// put records seq as the citizen's latest seq if it is later than the one known, keeping the head
+// hint known.
+func (c *seqCache) put(pseudonym string, seq uint64) { c.putEnd(pseudonym, seq, 0) }
+
+// putEnd is put, and records head (if not 0) as the citizen's head hint as stored now.
+func (c *seqCache) putEnd(pseudonym string, seq, head uint64) {
+	var gone string // the citizen forgotten to make room, if any
+	var goneEnd cachedEnd
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	size := cmp.Or(c.size, seqCacheSize)
 	if c.seqs == nil {
-		c.seqs, _ = simplelru.NewLRU[string, uint64](seqCacheSize, nil) // fails only for a size < 1
+		c.seqs, _ = simplelru.NewLRU[string, cachedEnd](size, nil) // fails only for a size < 1
 	}
-	if cur, ok := c.seqs.Peek(pseudonym); !ok || seq > cur {
-		c.seqs.Add(pseudonym, seq)
+	cur, ok := c.seqs.Peek(pseudonym)
+	if !ok && c.seqs.Len() >= size {
+		gone, goneEnd, _ = c.seqs.RemoveOldest()
+	}
+	c.seqs.Add(pseudonym, cachedEnd{max(cur.seq, seq), max(cur.head, head)})
+	c.mu.Unlock()
+	if gone != "" && c.evicted != nil {
+		c.evicted(gone, goneEnd)
 	}
 }
 
@@ -377,18 +437,30 @@ func (s *Store) advanceHeads(ctx context.Context, heads, before map[string]uint6
 }
 
 // SubjectLogEnd returns the latest seq of the citizen's access log, 0 when they have none: the head
-// hint, then one _id lookup per seq past it until a miss (one when the head is current). A
-// subscription polls it to learn of new accesses, whichever hub instance logged them. Safe for
-// concurrent use.
+// hint, then a few _id lookups past it (seqChain.probeFrom; one when the head is current). On a
+// store whose heads this process keeps lazily it starts from the end it remembers instead, if it
+// does: one lookup. A subscription polls it to learn of new accesses, whichever hub instance
+// logged them. Safe for concurrent use.
 func (s *Store) SubjectLogEnd(ctx context.Context, pseudonym string) (uint64, error) {
-	end, err := s.logChain().end(ctx, pseudonym)
-	if err == nil && end > 0 {
+	c := s.logChain()
+	if known, ok := s.lastSeqs.get(pseudonym); ok && s.lazyHeads() {
+		end, err := c.probeFrom(ctx, pseudonym, known)
+		if err == nil {
+			s.lastSeqs.put(pseudonym, end)
+		}
+		return end, err
+	}
+	head, end, err := c.endAndHead(ctx, pseudonym)
+	if err != nil {
+		return 0, err
+	}
+	if end > 0 {
 		// What this process knows of the citizen's log: its next append starts after it, not at a
 		// seq another instance has taken since the last one (which would be retried after the
 		// append's last seq, out of the order of its references).
-		s.lastSeqs.put(pseudonym, end)
+		s.lastSeqs.putEnd(pseudonym, end, head)
 	}
-	return end, err
+	return end, nil
 }
 
 // SubjectLog reads one page of the citizen's access log, newest first: the n entries before seq
@@ -587,7 +659,7 @@ func (s *Store) appendLogs(ctx context.Context, refs []store.LogRef) ([]uint64, 
 	// it: the demo's import of many citizens goes this way.
 	for p, end := range ends {
 		if end > 0 {
-			s.lastSeqs.put(p, end)
+			s.lastSeqs.putEnd(p, end, cmp.Or(moved[p], heads[p]))
 		}
 	}
 	return seqs, nil
