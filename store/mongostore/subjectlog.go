@@ -326,7 +326,7 @@ type seqCache struct {
 // last read or written (0: not known).
 type cachedEnd struct{ seq, head uint64 }
 
-// seqCacheSize is the most citizens a seqCache remembers, at about 190 bytes each (25 MB full:
+// seqCacheSize is the most citizens a seqCache remembers, at about 200 bytes each (26 MB full:
 // BenchmarkSeqCacheMemory).
 const seqCacheSize = 1 << 17
 
