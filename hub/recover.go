@@ -53,12 +53,15 @@ func (u *Updater) Recover(ctx context.Context, olderThan time.Duration) (Recover
 			return rep, fmt.Errorf("pending update %s: %w", p.ID, err)
 		}
 		_, err = u.finishUpdate(ctx, dk, p, index, nil, nil)
-		switch {
-		case errors.Is(err, ErrConflict):
+		if err != nil && !errors.Is(err, ErrConflict) {
+			return rep, fmt.Errorf("applying pending update %s (entry %d): %w", p.ID, index, err)
+		}
+		if derr := u.pending.DeletePending(ctx, p.ID); derr != nil {
+			return rep, fmt.Errorf("dropping pending update %s: %w", p.ID, derr)
+		}
+		if errors.Is(err, ErrConflict) {
 			rep.Dropped++
 			continue
-		case err != nil:
-			return rep, fmt.Errorf("applying pending update %s (entry %d): %w", p.ID, index, err)
 		}
 		rep.Applied++
 	}

@@ -79,8 +79,10 @@ func (f *fixture) crashedUpdate(t *testing.T, citizen, dsName string, item map[s
 	return pend, entry, r.Index
 }
 
+// pendingIDs lists the pending updates left, once those of finished updates are dropped (Settle).
 func (f *fixture) pendingIDs(t *testing.T) []string {
 	t.Helper()
+	f.updater.Settle()
 	ps, err := f.env.Store.PendingUpdates(t.Context())
 	if err != nil {
 		t.Fatalf("PendingUpdates = %v", err)
@@ -320,6 +322,7 @@ func TestRecoverDropsOvertakenUpdate(t *testing.T) {
 	if res.Version <= interrupted {
 		t.Fatalf("acknowledged update at %d, want after the interrupted one at %d", res.Version, interrupted)
 	}
+	f.updater.Settle() // the acknowledged update's pending update dropped, as before a recovery at start
 	rep, err := f.updater.Recover(ctx, 0)
 	if err != nil {
 		t.Fatalf("Recover = %v", err)
@@ -333,5 +336,48 @@ func TestRecoverDropsOvertakenUpdate(t *testing.T) {
 	}
 	if ids := f.pendingIDs(t); len(ids) != 0 {
 		t.Errorf("pending updates after Recover = %v, want none", ids)
+	}
+}
+
+// An update finished live whose pending update was not yet dropped when its process stopped (the
+// drop comes after the response: dropLater): recovery finishes it again, which changes nothing,
+// and does not append its entry to the citizen's access log a second time.
+func TestRecoverDoesNotIndexAFinishedUpdateTwice(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	f.newCitizen(t, citizenA)
+	p, _, index := f.crashedUpdate(t, citizenA, "tax", map[string]any{"taxPaid": int64(15000)}, true)
+	dk, err := f.reader.keys.dataKey(ctx, citizenA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.updater.finishUpdate(ctx, dk, p, index, nil, nil); err != nil {
+		t.Fatalf("finishUpdate = %v", err)
+	}
+	name, err := f.reader.pseudonym(ctx, citizenA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := func() uint64 {
+		t.Helper()
+		page, err := f.env.Store.SubjectLog(ctx, name, 0, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return page.End
+	}
+	before := end()
+	if rep, err := f.updater.Recover(ctx, 0); err != nil || rep != (RecoveryReport{Applied: 1}) {
+		t.Fatalf("Recover = %+v, %v; want the finished update applied (again: no change)", rep, err)
+	}
+	if after := end(); after != before {
+		t.Errorf("the access log of %s ends at %d after recovery, %d before: entry %d was logged again", citizenA, after, before, index)
+	}
+	f.checkIndexed(t, citizenA, index)
+	if ids := f.pendingIDs(t); len(ids) != 0 {
+		t.Errorf("pending updates after Recover = %v, want none", ids)
+	}
+	if rec := f.record(t, citizenA, "tax"); rec.Version != index {
+		t.Errorf("tax record at %d, want %d", rec.Version, index)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"maps"
 	"sort"
+	"time"
 
 	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/crypto/commit"
@@ -213,6 +214,9 @@ func (u *Updater) apply(ctx context.Context, dk *seal.DataKey, entry ledger.Entr
 	// From here on the record must come to match the ledger. If this fails,
 	// the pending update stays and Recover applies it.
 	rec, err = u.finishUpdate(context.WithoutCancel(ctx), dk, pend, index, leaf, &loaded)
+	if err == nil || errors.Is(err, ErrConflict) {
+		u.dropLater(ctx, pend.ID)
+	}
 	if errors.Is(err, ErrConflict) {
 		return store.Record{}, ledger.Receipt{}, err // overtaken: not applied, and never will be
 	}
@@ -228,11 +232,12 @@ func (u *Updater) apply(ctx context.Context, dk *seal.DataKey, entry ledger.Entr
 }
 
 // finishUpdate writes the head and the record of a pending update whose entry is at index,
-// registers the citizen for an identity record, indexes the entry for the citizen (raw: its bytes,
-// or nil) and drops the pending update. It is idempotent, so recovery can run it again. An update
-// overtaken by another (see writeHead) is indexed and dropped without being applied, and reported
-// as ErrConflict. loaded is the citizen's head and records as the update read and checked them
-// before its entry was appended (nil in recovery).
+// registers the citizen for an identity record and indexes the entry for the citizen (raw: its
+// bytes, or nil); the caller then drops the pending update (nil error or ErrConflict). It is
+// idempotent, so recovery can run it again: in recovery (loaded nil) an entry already in the
+// citizen's access log is not indexed a second time. An update overtaken by another (see
+// writeHead) is indexed without being applied, and reported as ErrConflict. loaded is the
+// citizen's head and records as the update read and checked them before its entry was appended.
 func (u *Updater) finishUpdate(ctx context.Context, dk *seal.DataKey, p store.Pending, index uint64, raw []byte, loaded *checked) (store.Record, error) {
 	if len(p.Record.SubjectSalt) == 0 { // pending since before records kept it
 		p.Record.SubjectSalt = p.SubjectSalt
@@ -257,14 +262,72 @@ func (u *Updater) finishUpdate(ctx context.Context, dk *seal.DataKey, p store.Pe
 			return rec, fmt.Errorf("registering the citizen: %w", err)
 		}
 	}
-	if err := u.indexSubject(ctx, rec.Citizen, index, p.SubjectSalt, raw); err != nil {
-		return rec, err
+	indexed := false
+	if loaded == nil {
+		var err error
+		if indexed, err = u.indexed(ctx, rec.Citizen, index); err != nil {
+			return rec, err
+		}
 	}
-	if err := u.pending.DeletePending(ctx, p.ID); err != nil {
-		return rec, fmt.Errorf("dropping pending update %s: %w", p.ID, err)
+	if !indexed {
+		if err := u.indexSubject(ctx, rec.Citizen, index, p.SubjectSalt, raw); err != nil {
+			return rec, err
+		}
 	}
 	return rec, werr
 }
+
+// refLookup is a subject index that says whether an entry is in a citizen's access log already
+// (the store's).
+type refLookup interface {
+	SubjectRef(ctx context.Context, pseudonym string, index uint64) (store.SubjectRef, error)
+}
+
+// indexed reports whether entry index is in the citizen's access log already: recovery finishes
+// updates whose live finish may have indexed them before the process stopped (the pending update
+// is dropped after the response, dropLater). An index that cannot say is taken as not indexed.
+func (u *Updater) indexed(ctx context.Context, citizen string, index uint64) (bool, error) {
+	ix, ok := u.index.(refLookup)
+	if !ok {
+		return false, nil
+	}
+	name, err := u.pseudonym(ctx, citizen)
+	if err != nil {
+		return false, fmt.Errorf("indexing entry %d: %w", index, err)
+	}
+	_, err = ix.SubjectRef(ctx, name, index)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, store.ErrNotFound):
+		return false, nil
+	default:
+		return false, fmt.Errorf("%w: looking up entry %d in the access log: %v", ErrUnavailable, index, err)
+	}
+}
+
+// dropTimeout bounds the background delete of a finished pending update: well under the margin
+// (a minute) within which instances sharing a database leave each other's pending updates alone.
+const dropTimeout = 20 * time.Second
+
+// dropLater deletes the pending update id, whose update is finished (applied, or overtaken), after
+// the response: one durable write fewer on an update's path. Until it is deleted, recovery would
+// finish it again, which changes nothing (finishUpdate is idempotent) but counts it: a process that
+// stops before the delete (Settle waits for it at a graceful stop) has it finished and dropped at
+// its next start.
+func (u *Updater) dropLater(ctx context.Context, id string) {
+	u.dropping.Add(1)
+	go func() {
+		defer u.dropping.Done()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dropTimeout)
+		defer cancel()
+		_ = u.pending.DeletePending(ctx, id) // left: the next start's recovery drops it
+	}()
+}
+
+// Settle waits for the pending updates this Updater is still deleting in the background
+// (dropLater): a hub that stops gracefully calls it once it serves no more updates.
+func (u *Updater) Settle() { u.dropping.Wait() }
 
 // writeTogether writes the head and the record of a pending update whose entry is at index in one
 // write, when both are still as the update found them (the common case): the head at its base,

@@ -66,6 +66,8 @@ type Updater struct {
 	policy  *policy.Engine
 	integ   *Integrity
 	locks   [256]sync.Mutex // one writer per citizen at a time in this process
+	// dropping counts the finished pending updates being deleted in the background (dropLater).
+	dropping sync.WaitGroup
 }
 
 // NewUpdater checks cfg and returns an Updater.

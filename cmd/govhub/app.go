@@ -788,6 +788,9 @@ func (a *app) verifyInBackground(ctx context.Context) {
 // close stops the ledger (writing what is queued), then the database.
 func (a *app) close(ctx context.Context) error {
 	var errs []error
+	if a.updater != nil {
+		a.updater.Settle() // the pending updates still being dropped: none left for the next start
+	}
 	if a.log != nil {
 		err := a.log.Shutdown(ctx)
 		errs = append(errs, err)
