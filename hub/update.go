@@ -10,7 +10,6 @@ import (
 	"io"
 	"maps"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/govhub/govhub/auth"
@@ -311,69 +310,24 @@ func (u *Updater) indexed(ctx context.Context, citizen string, index uint64) (bo
 // (a minute) within which instances sharing a database leave each other's pending updates alone.
 const dropTimeout = 20 * time.Second
 
-// dropLinger is how long a finished pending update waits for others to be deleted with it, and
-// maxDrop how many are deleted together at most: on the embedded store each delete is a synced
-// transaction on the store's one writer, which updates wait for.
-const (
-	dropLinger = 50 * time.Millisecond
-	maxDrop    = 256
-)
-
 // dropLater deletes the pending update id, whose update is finished (applied, or overtaken), after
-// the response: one durable write fewer on an update's path. The finished pending updates of about
-// dropLinger are deleted together (the store's group commit makes their deletes one write). Until
-// it is deleted, recovery would finish it again, which changes nothing (finishUpdate is idempotent)
-// but counts it: a process that stops before the delete (Settle waits for it at a graceful stop)
-// has it finished and dropped at its next start.
+// the response: one durable write fewer on an update's path. Until it is deleted, recovery would
+// finish it again, which changes nothing (finishUpdate is idempotent) but counts it: a process that
+// stops before the delete (Settle waits for it at a graceful stop) has it finished and dropped at
+// its next start.
 func (u *Updater) dropLater(ctx context.Context, id string) {
 	u.dropping.Add(1)
-	u.dropMu.Lock()
-	defer u.dropMu.Unlock()
-	u.drops = append(u.drops, id)
-	switch {
-	case len(u.drops) >= maxDrop:
-		u.dropNow(ctx)
-	case len(u.drops) == 1:
-		u.dropTimer = time.AfterFunc(dropLinger, func() {
-			u.dropMu.Lock()
-			defer u.dropMu.Unlock()
-			u.dropNow(ctx)
-		})
-	}
+	go func() {
+		defer u.dropping.Done()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dropTimeout)
+		defer cancel()
+		_ = u.pending.DeletePending(ctx, id) // left: the next start's recovery drops it
+	}()
 }
 
-// dropNow deletes the pending updates waiting in u.drops, in the background; u.dropMu is held.
-func (u *Updater) dropNow(ctx context.Context) {
-	ids := u.drops
-	u.drops = nil
-	if u.dropTimer != nil {
-		u.dropTimer.Stop()
-		u.dropTimer = nil
-	}
-	if len(ids) == 0 {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dropTimeout)
-	var wg sync.WaitGroup
-	for _, id := range ids {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer u.dropping.Done()
-			_ = u.pending.DeletePending(ctx, id) // left: the next start's recovery drops it
-		}()
-	}
-	go func() { wg.Wait(); cancel() }()
-}
-
-// Settle deletes at once the finished pending updates still waiting (dropLater) and waits for
-// every delete under way: a hub that stops gracefully calls it once it serves no more updates.
-func (u *Updater) Settle() {
-	u.dropMu.Lock()
-	u.dropNow(context.Background())
-	u.dropMu.Unlock()
-	u.dropping.Wait()
-}
+// Settle waits for the pending updates this Updater is still deleting in the background
+// (dropLater): a hub that stops gracefully calls it once it serves no more updates.
+func (u *Updater) Settle() { u.dropping.Wait() }
 
 // writeTogether writes the head and the record of a pending update whose entry is at index in one
 // write, when both are still as the update found them (the common case): the head at its base,

@@ -7,7 +7,6 @@ import (
 	"sort"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/ledger"
@@ -399,56 +398,5 @@ func TestUpdateWritesHeadWithRecord(t *testing.T) {
 	}
 	if got := view.Datasets["tax"].Items[0]["annualIncome"].Value; got != int64(310000) {
 		t.Errorf("annualIncome reads %v, want 310000", got)
-	}
-}
-
-// deleteTimes is a PendingStore that records when each pending update's delete began.
-type deleteTimes struct {
-	PendingStore
-	mu sync.Mutex
-	at map[string]time.Time
-}
-
-func (d *deleteTimes) DeletePending(ctx context.Context, id string) error {
-	d.mu.Lock()
-	d.at[id] = time.Now()
-	d.mu.Unlock()
-	return d.PendingStore.DeletePending(ctx, id)
-}
-
-// A finished update's pending update is deleted after its response, with the others finished within
-// dropLinger: none is deleted at once; Settle (a graceful stop) deletes every one waiting.
-func TestFinishedPendingUpdatesAreDroppedTogether(t *testing.T) {
-	f := newFixture(t)
-	ctx := t.Context()
-	times := &deleteTimes{PendingStore: f.env.Store, at: map[string]time.Time{}}
-	cfg := f.updaterConfig()
-	cfg.Pending = times
-	u, err := NewUpdater(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids := []string{"p1", "p2", "p3", "p4"}
-	for _, id := range ids {
-		p := store.Pending{ID: id, Record: store.Record{Citizen: citizenA, Dataset: "tax", Version: store.PendingVersion}, Created: time.Now()}
-		if err := f.env.Store.AddPending(ctx, p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	start := time.Now()
-	for _, id := range ids[:3] {
-		u.dropLater(ctx, id)
-	}
-	time.Sleep(dropLinger / 2)
-	times.mu.Lock()
-	early := len(times.at)
-	times.mu.Unlock()
-	if early != 0 && time.Since(start) < dropLinger {
-		t.Errorf("%d pending updates deleted within %v of their finish; want them to wait for others", early, dropLinger/2)
-	}
-	u.dropLater(ctx, ids[3])
-	u.Settle()
-	if got := f.pendingIDs(t); len(got) != 0 {
-		t.Errorf("pending updates after Settle: %v, want none", got)
 	}
 }

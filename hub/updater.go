@@ -7,7 +7,6 @@ import (
 	"github.com/govhub/govhub/internal/usecase"
 	"hash/fnv"
 	"sync"
-	"time"
 
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/policy"
@@ -67,12 +66,8 @@ type Updater struct {
 	policy  *policy.Engine
 	integ   *Integrity
 	locks   [256]sync.Mutex // one writer per citizen at a time in this process
-	// dropping counts the finished pending updates waiting to be deleted or being deleted in the
-	// background (dropLater); drops are those waiting, until dropTimer fires.
-	dropping  sync.WaitGroup
-	dropMu    sync.Mutex
-	drops     []string
-	dropTimer *time.Timer
+	// dropping counts the finished pending updates being deleted in the background (dropLater).
+	dropping sync.WaitGroup
 }
 
 // NewUpdater checks cfg and returns an Updater.
