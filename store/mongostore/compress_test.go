@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
@@ -144,7 +145,14 @@ func newEmbeddedStore(t *testing.T) (*Store, *embedded.Server) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Shutdown(context.Background()) })
-	client, err := mongo.Connect(options.Client().ApplyURI(srv.URI()))
+	return storeOn(t, srv, nil), srv
+}
+
+// storeOn opens a Store on srv through a client of its own (a process of its own, as far as the
+// store knows), whose commands monitor sees if not nil.
+func storeOn(t *testing.T, srv *embedded.Server, monitor *event.CommandMonitor) *Store {
+	t.Helper()
+	client, err := mongo.Connect(options.Client().ApplyURI(srv.URI()).SetMonitor(monitor))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +161,7 @@ func newEmbeddedStore(t *testing.T) (*Store, *embedded.Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, srv
+	return s
 }
 
 func keysOf(m bson.M) []string {

@@ -12,10 +12,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/govhub/govhub/store"
-	"github.com/govhub/govhub/store/embedded"
 )
 
 // storedHead returns the head hint stored for pseudonym, and whether there is one.
@@ -85,16 +83,7 @@ func TestLazyHeadsAreWrittenWhenTheCacheForgets(t *testing.T) {
 		}
 	}
 
-	// A process that starts afresh on the store, as after a crash.
-	client, err := mongo.Connect(options.Client().ApplyURI(srv.URI()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Disconnect(context.Background()) })
-	again, err := New(ctx, client.Database("govhub"), WithEmbedded(srv))
-	if err != nil {
-		t.Fatal(err)
-	}
+	again := storeOn(t, srv, nil) // a process that starts afresh on the store, as after a crash
 	for p, want := range map[string]uint64{"a": 9, "b": 1, "d": 1, "e": 0, "f": 1} {
 		if end, err := again.SubjectLogEnd(ctx, p); err != nil || end != want {
 			t.Errorf("after a restart SubjectLogEnd(%s) = %d, %v; want %d", p, end, err, want)
@@ -113,26 +102,14 @@ func TestLazyHeadsAreWrittenWhenTheCacheForgets(t *testing.T) {
 // doubling of the distance: a head that lags by thousands (after a crash) costs a few dozen
 // lookups, not thousands.
 func TestProbeFromFindsTheEndInFewLookups(t *testing.T) {
-	srv, err := embedded.Start(t.Context(), embedded.Config{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	_, srv := newEmbeddedStore(t)
 	var finds atomic.Int64
 	monitor := &event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
 		if coll, _ := e.Command.Lookup("find").StringValueOK(); e.CommandName == "find" && coll == collSubjectLog {
 			finds.Add(1)
 		}
 	}}
-	client, err := mongo.Connect(options.Client().ApplyURI(srv.URI()).SetMonitor(monitor))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Disconnect(context.Background()) })
-	s, err := New(t.Context(), client.Database("govhub"), WithEmbedded(srv))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := storeOn(t, srv, monitor)
 	ctx := t.Context()
 	for _, end := range []uint64{0, 1, 2, 3, 4, 7, 8, 9, 100, 2500} {
 		p := fmt.Sprint("p", end)
