@@ -251,8 +251,10 @@ func (s *Store) DeleteSubjectLog(ctx context.Context, pseudonyms ...string) erro
 		return err
 	}
 	for _, pseudonym := range pseudonyms {
-		if _, err = s.logHeads.DeleteOne(ctx, bson.D{{Key: "_id", Value: pseudonym}}); err != nil {
-			return mapErr(err)
+		// Under the head's lock: a background advance that found the log document still there has
+		// written before this, and one that comes after finds it gone and writes nothing.
+		if err := s.logChain().deleteHead(ctx, pseudonym); err != nil {
+			return err
 		}
 		// Not kept in memory, nor saved at the next stop (logends.go): nothing of the log remains.
 		s.lastSeqs.forget(pseudonym)

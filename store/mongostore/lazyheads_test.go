@@ -135,3 +135,28 @@ func TestProbeFromFindsTheEndInFewLookups(t *testing.T) {
 		}
 	}
 }
+
+// A head write decided before an erasure (a citizen forgotten to make room) that reaches the store
+// after it writes nothing: it finds the log document gone, and the erased log keeps no head.
+func TestBackgroundHeadWriteAfterAnErasureWritesNothing(t *testing.T) {
+	s, _ := newEmbeddedStore(t)
+	ctx := t.Context()
+	for _, p := range []string{"x", "y"} {
+		for i := range 9 {
+			if _, err := s.AppendSubjectLog(ctx, store.LogRef{Pseudonym: p, Index: uint64(100 + i), Salt: []byte{1}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := s.DeleteSubjectLog(ctx, "x"); err != nil {
+		t.Fatal(err)
+	}
+	s.advanceInBackground(ctx, "x", 9)
+	if h, ok := storedHead(t, s, "x"); ok {
+		t.Errorf("the erased log x has a head, %d, written after its erasure", h)
+	}
+	s.advanceInBackground(ctx, "y", 9)
+	if h, _ := storedHead(t, s, "y"); h != 9 {
+		t.Errorf("head of y = %d, want 9", h)
+	}
+}

@@ -59,8 +59,41 @@ func (c seqChain) head(ctx context.Context, key string) (uint64, error) {
 // document lock on the embedded store). seq must name an inserted item.
 func (c seqChain) advance(ctx context.Context, key string, seq uint64) error {
 	if c.s.serialised() {
-		defer c.s.lock(c.heads.Name() + "/" + key)()
+		defer c.s.lock(c.headKey(key))()
 	}
+	return c.writeHead(ctx, key, seq)
+}
+
+// advanceIfStored is advance for a writer that runs apart from the append that stored item seq (in
+// the background): it writes nothing if that item is gone, so that it never puts back the head of a
+// sequence deleted meanwhile (an erasure deletes the items, then the head under the same lock:
+// deleteHead). Against MongoDB, with no process lock, it is advance.
+func (c seqChain) advanceIfStored(ctx context.Context, key string, seq uint64) error {
+	if !c.s.serialised() {
+		return c.writeHead(ctx, key, seq)
+	}
+	defer c.s.lock(c.headKey(key))()
+	if ok, err := c.s.docExists(ctx, c.items, seqID(key, seq)); err != nil || !ok {
+		return err
+	}
+	return c.writeHead(ctx, key, seq)
+}
+
+// deleteHead deletes key's head hint, under the process's document lock on FerretDB
+// (advanceIfStored).
+func (c seqChain) deleteHead(ctx context.Context, key string) error {
+	if c.s.serialised() {
+		defer c.s.lock(c.headKey(key))()
+	}
+	_, err := c.heads.DeleteOne(ctx, bson.D{{Key: "_id", Value: key}})
+	return mapErr(err)
+}
+
+// headKey is the process lock (lock) of key's head hint.
+func (c seqChain) headKey(key string) string { return c.heads.Name() + "/" + key }
+
+// writeHead moves key's head hint up to seq ($max, upsert); on FerretDB the caller holds its lock.
+func (c seqChain) writeHead(ctx context.Context, key string, seq uint64) error {
 	update := bson.D{{Key: "$max", Value: bson.D{{Key: "seq", Value: int64(seq)}}}}
 	var err error
 	for range 2 { // two first upserts of one _id: one may fail as a duplicate, and then matches

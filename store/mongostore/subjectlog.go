@@ -266,11 +266,12 @@ func (s *Store) advanceAfter(ctx context.Context, pseudonym string, seq, hint ui
 	}
 }
 
-// advanceInBackground advances the citizen's head hint to seq, best effort, within headTimeout.
+// advanceInBackground advances the citizen's head hint to seq, best effort, within headTimeout, if
+// their log document seq is still there (not erased meanwhile: seqChain.advanceIfStored).
 func (s *Store) advanceInBackground(ctx context.Context, pseudonym string, seq uint64) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), headTimeout)
 	defer cancel()
-	_ = s.logChain().advance(ctx, pseudonym, seq) // a hint: readers probe past a lagging head
+	_ = s.logChain().advanceIfStored(ctx, pseudonym, seq) // a hint: readers probe past a lagging head
 }
 
 // lazyHeads reports whether this process keeps the access logs' head hints lazily: on a store it
