@@ -53,7 +53,8 @@ func prepareStateDir(dir string) error {
 		return fmt.Errorf("witness: listing state directory: %w", err)
 	}
 	for _, f := range leftovers {
-		if err := os.Remove(f); err != nil {
+		// One gone meanwhile (renamed by a witness still writing on this directory) is no leftover.
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("witness: removing leftover temporary state file: %w", err)
 		}
 	}
