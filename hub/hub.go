@@ -140,6 +140,9 @@ type PendingStore interface {
 type SubjectIndex interface {
 	AppendSubjectLog(ctx context.Context, ref store.LogRef) (uint64, error)
 	AppendSubjectLogs(ctx context.Context, refs []store.LogRef) ([]uint64, error)
+	// SubjectRef returns the citizen's reference to entry index, store.ErrNotFound if the entry
+	// is not in their access log: how recovery learns that an update it finishes was indexed.
+	SubjectRef(ctx context.Context, pseudonym string, index uint64) (store.SubjectRef, error)
 }
 
 // Appender is the ledger as reading writes to it: Append returns once the entry is durable.

@@ -277,25 +277,15 @@ func (u *Updater) finishUpdate(ctx context.Context, dk *seal.DataKey, p store.Pe
 	return rec, werr
 }
 
-// refLookup is a subject index that says whether an entry is in a citizen's access log already
-// (the store's).
-type refLookup interface {
-	SubjectRef(ctx context.Context, pseudonym string, index uint64) (store.SubjectRef, error)
-}
-
 // indexed reports whether entry index is in the citizen's access log already: recovery finishes
 // updates whose live finish may have indexed them before the process stopped (the pending update
-// is dropped after the response, dropLater). An index that cannot say is taken as not indexed.
+// is dropped after the response, dropLater).
 func (u *Updater) indexed(ctx context.Context, citizen string, index uint64) (bool, error) {
-	ix, ok := u.index.(refLookup)
-	if !ok {
-		return false, nil
-	}
 	name, err := u.pseudonym(ctx, citizen)
 	if err != nil {
 		return false, fmt.Errorf("indexing entry %d: %w", index, err)
 	}
-	_, err = ix.SubjectRef(ctx, name, index)
+	_, err = u.index.SubjectRef(ctx, name, index)
 	switch {
 	case err == nil:
 		return true, nil

@@ -183,9 +183,9 @@ func (c seqChain) probeEnd(ctx context.Context, key string, taken uint64) (head,
 
 // probeFrom returns key's latest seq, knowing that seq from exists (0: nothing known). It looks up
 // from+1, from+3, from+7, … (the step doubling) until a miss, then halves the gap between the last
-// seq found and that miss until they are adjacent: one lookup at an end that is current, two or
-// three a seq for an end up to three past from, and about 2·log2(n) for an end n past it (a head
-// hint that lagged since a crash). Halving is sound because the sequence is dense: above the
+// seq found and that miss until they are adjacent: one lookup at an end that is current, three
+// for an end one or two past from, five for three to six past it, seven for seven, and about
+// 2·log2(n) for an end n past it (a head hint that lagged since a crash). Halving is sound because the sequence is dense: above the
 // head, every seq up to the end exists (an erasure deletes a log from its end down, so one cut
 // short leaves a dense prefix).
 func (c seqChain) probeFrom(ctx context.Context, key string, from uint64) (uint64, error) {
