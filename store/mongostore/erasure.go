@@ -217,7 +217,9 @@ func (s *Store) DeleteCitizen(ctx context.Context, citizen string) error {
 // DeletePendingOf deletes the pending updates of the citizen (a scan of the pending updates, which
 // are few: only updates between their two durable steps).
 func (s *Store) DeletePendingOf(ctx context.Context, citizen string) error {
-	_, err := s.pending.DeleteMany(ctx, bson.D{{Key: "record.citizen", Value: citizen}})
+	// citizen: since pending updates hold their record as bytes; record.citizen: before.
+	_, err := s.pending.DeleteMany(ctx, bson.D{{Key: "$or", Value: bson.A{
+		bson.D{{Key: "citizen", Value: citizen}}, bson.D{{Key: "record.citizen", Value: citizen}}}}})
 	return mapErr(err)
 }
 

@@ -15,6 +15,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
 	"github.com/govhub/govhub/store"
 )
@@ -51,29 +52,68 @@ func (s *Store) AddDataKeys(ctx context.Context, keys map[string][]byte) error {
 	return mapErr(err)
 }
 
+// pendingDoc is a pending update's document. Its record is stored as the BSON bytes of its
+// recordDoc (as in a citizen's document, records.go), with the citizen beside it for an erasure's
+// filter: FerretDB converts a nested document field by field, bytes in one piece, and a delete of
+// finished pending updates reads every pending update the collection holds (keys.go). A pending
+// update stored by an older hub holds its record as a nested document, and no citizen field;
+// both are read (pendingRecord) and erased (DeletePendingOf).
 type pendingDoc struct {
-	ID       string    `bson:"_id"`
-	Record   recordDoc `bson:"record"`
-	Base     int64     `bson:"base"`
-	HadBase  bool      `bson:"hadBase"`
-	LeafHash []byte    `bson:"leafHash"`
-	After    int64     `bson:"after"`
-	Salt     []byte    `bson:"subjectSalt"`
-	Created  time.Time `bson:"created"`
-	HeadBase int64     `bson:"headBase"`
-	HadHead  bool      `bson:"hadHead"`
+	ID       string        `bson:"_id"`
+	Citizen  string        `bson:"citizen,omitempty"`
+	Record   bson.RawValue `bson:"record"`
+	Base     int64         `bson:"base"`
+	HadBase  bool          `bson:"hadBase"`
+	LeafHash []byte        `bson:"leafHash"`
+	After    int64         `bson:"after"`
+	Salt     []byte        `bson:"subjectSalt"`
+	Created  time.Time     `bson:"created"`
+	HeadBase int64         `bson:"headBase"`
+	HadHead  bool          `bson:"hadHead"`
+}
+
+// pendingRecord decodes a pending update's record: BSON bytes, or (stored by an older hub) a nested
+// document.
+func pendingRecord(id string, v bson.RawValue) (store.Record, error) {
+	var d recordDoc
+	switch v.Type {
+	case bson.TypeBinary:
+		_, data, ok := v.BinaryOK()
+		if !ok {
+			return store.Record{}, fmt.Errorf("pending update %s: its record is not readable", id)
+		}
+		if err := bson.Unmarshal(data, &d); err != nil {
+			return store.Record{}, fmt.Errorf("pending update %s: decoding its record: %w", id, err)
+		}
+	case bson.TypeEmbeddedDocument:
+		if err := v.Unmarshal(&d); err != nil {
+			return store.Record{}, fmt.Errorf("pending update %s: decoding its record: %w", id, err)
+		}
+	default:
+		return store.Record{}, fmt.Errorf("pending update %s: its record is a %s", id, v.Type)
+	}
+	return fromRecordDoc(d)
 }
 
 // AddPending stores a pending update. On FerretDB concurrent calls share one insert (groupWrite).
 func (s *Store) AddPending(ctx context.Context, p store.Pending) error {
-	doc := pendingDoc{ID: p.ID, Record: toRecordDoc(p.Record), Base: int64(p.Base),
+	rec, err := bson.Marshal(toRecordDoc(p.Record))
+	if err != nil {
+		return fmt.Errorf("encoding pending update %s: %w", p.ID, err)
+	}
+	doc := pendingDoc{ID: p.ID, Citizen: p.Record.Citizen, Record: binaryValue(rec), Base: int64(p.Base),
 		HadBase: p.HadBase, LeafHash: p.LeafHash, After: int64(p.After), Salt: p.SubjectSalt, Created: p.Created.UTC(),
 		HeadBase: int64(p.HeadBase), HadHead: p.HadHead}
 	if s.pendingAdds != nil {
 		return s.pendingAdds.do(ctx, doc)
 	}
-	_, err := s.pending.InsertOne(ctx, doc)
+	_, err = s.pending.InsertOne(ctx, doc)
 	return mapErr(err)
+}
+
+// binaryValue is data as a BSON binary value (subtype generic).
+func binaryValue(data []byte) bson.RawValue {
+	return bson.RawValue{Type: bson.TypeBinary, Value: bsoncore.AppendBinary(nil, 0, data)}
 }
 
 // insertPendings stores a group of pending updates in one unordered insert: each gets its own
@@ -134,7 +174,7 @@ func (s *Store) PendingUpdates(ctx context.Context) ([]store.Pending, error) {
 	}
 	out := make([]store.Pending, 0, len(docs))
 	for _, d := range docs {
-		r, err := fromRecordDoc(d.Record)
+		r, err := pendingRecord(d.ID, d.Record)
 		if err != nil {
 			return nil, err
 		}
