@@ -129,12 +129,13 @@ requests a second (at most --concurrency in flight; a request that cannot start 
 late). No request starts after --duration; those running then are waited for and counted, since
 the hub logs them whether or not their answers are read. The default mix: point reads by the
 housing clerk (60 %), sealed reveals by the public-security clerk (15 %), list pages (5 %), tax
-updates (10 %), citizens reading their access log (10 %), over random citizens C000001 … C<N>. Every response is checked; tokens are minted with the
-data directory's issuer key, for 64 officials of each department (each is rate-limited on its own
-as the hub's --rate-limit says). Prints throughput, latency percentiles, errors by code, the ledger's
-growth and lag, on the embedded store how busy its one writer was (the write gate, from /metrics),
-and with --json a JSON summary. Against a hub that runs only trusted documents,
-add what --documents prints to its --trusted-documents file.
+updates (10 %), citizens reading their access log (10 %), over random citizens C000001 … C<N>.
+Every response is checked; tokens are minted with the data directory's issuer key, for 64
+officials of each department (each is rate-limited on its own as the hub's --rate-limit says).
+Prints throughput, latency percentiles, errors by code, the ledger's growth and lag, on the
+embedded store how busy its one writer was (the write gate, from /metrics) and the database
+commands a request sent, and with --json a JSON summary. Against a hub that runs only trusted
+documents, add what --documents prints to its --trusted-documents file.
 
 flags:
 `
