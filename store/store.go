@@ -11,7 +11,10 @@
 //	                    yet, moved on their next write or by mongostore.Store.MoveRecords in the
 //	                    background, then emptied (meta "records_moved" marks it)
 //	datakeys            {_id: citizen, wrapped}: the citizen's data key, wrapped by the master key
-//	pending             updates whose ledger entry may or may not have been appended yet
+//	pending             updates whose ledger entry may or may not have been appended yet:
+//	                    {_id, citizen, record: <the record's BSON bytes>, base, leafHash, …}
+//	                    (an older hub's holds record as a nested document and no citizen;
+//	                    both are read and erased)
 //	subject_log         each citizen's access log, one insert-only document per access in the
 //	                    citizen's own dense sequence 1, 2, 3, …: {_id: "<pseudonym>/<seq>", index,
 //	                    salt, time, page?} (see LogRef; read newest first by _id lookups alone);
