@@ -298,6 +298,16 @@ func TestSealValueOpenValue(t *testing.T) {
 			if _, err := openValue(dk, citizenA, ds, f, c.item+1, sf); ds.List && err == nil {
 				t.Errorf("openValue of another item = nil error, want one")
 			}
+			// A stored commitment changed (in its last byte, or in its form) is refused: openValue
+			// checks only the form before Verify compares the bytes with the opening's commitment.
+			for _, change := range []func(c []byte){func(c []byte) { c[len(c)-1] ^= 1 }, func(c []byte) { c[0] &^= 0x80 }} {
+				changed := sf
+				changed.Commitment = bytes.Clone(sf.Commitment)
+				change(changed.Commitment)
+				if _, err := openValue(dk, citizenA, ds, f, c.item, changed); err == nil {
+					t.Errorf("openValue with the commitment changed to %x = nil error, want one", changed.Commitment)
+				}
+			}
 			moved := sf
 			moved.Version = 43
 			if _, err := openValue(dk, citizenA, ds, f, c.item, moved); err == nil {

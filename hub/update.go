@@ -150,7 +150,9 @@ func (u *Updater) Update(ctx context.Context, p auth.Principal, req UpdateReques
 			if sf.Version != r.Index {
 				continue // kept from an earlier version
 			}
-			c, err := commit.ParseCommitmentBytes(sf.Commitment)
+			// A commitment buildRecord just computed: only its form is checked, not that it is a
+			// point of G1 again (commit.CommitmentFromAuthenticated).
+			c, err := commit.CommitmentFromAuthenticated(sf.Commitment)
 			if err != nil {
 				return nil, err
 			}

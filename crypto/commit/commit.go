@@ -105,8 +105,10 @@ func ParseCommitmentBytes(b []byte) (Commitment, error) {
 // compressed-form flags only, not that it encodes a point of G1 (a square root and a subgroup
 // check, about 45 µs, which ParseCommitmentBytes does). It is for bytes the caller has
 // authenticated as a commitment this hub computed and checked before storing it: a stored record's
-// commitment whose record MAC the read has just checked (the MAC covers the commitment). Bytes of
-// any other origin go through ParseCommitmentBytes.
+// commitment whose record MAC the read has just checked (the MAC covers the commitment), or one
+// the hub has just computed itself (an update's new commitments, answered to the update). It also
+// serves before Verify, which compares the bytes with the commitment it computes from the opening.
+// Bytes of any other origin go through ParseCommitmentBytes.
 func CommitmentFromAuthenticated(b []byte) (Commitment, error) {
 	var c Commitment
 	if len(b) != len(c) {
