@@ -196,3 +196,104 @@ func TestAttach(t *testing.T) {
 		t.Errorf("Attach(stopped server) = %v, want os.ErrNotExist", err)
 	}
 }
+
+// indexesOf returns the SQL of every index on collection coll's table in database file file, by
+// index name.
+func indexesOf(t *testing.T, file, coll string) (table string, indexes map[string]string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+file+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.QueryRow(`SELECT table_name FROM "_ferretdb_collections" WHERE name = ?`, coll).Scan(&table); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Query(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?`, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	indexes = map[string]string{}
+	for rows.Next() {
+		var name string
+		var q sql.NullString
+		if err := rows.Scan(&name, &q); err != nil {
+			t.Fatal(err)
+		}
+		indexes[name] = q.String
+	}
+	return table, indexes
+}
+
+// A collection created empty keeps one index on _id, unique, under FerretDB's name, on the expression
+// FerretDB's lookups use (and its collStats still answers); a second document with the same _id is
+// still refused as a duplicate. A collection that holds
+// documents keeps FerretDB's unique index beside the store's, which is not rebuilt.
+func TestIndexIDsLeavesOneUniqueIndexOnNewCollections(t *testing.T) {
+	dir := t.TempDir()
+	s := start(t, dir)
+	defer s.Shutdown(t.Context())
+	client, err := mongo.Connect(options.Client().ApplyURI(s.URI()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Disconnect(t.Context())
+	db := client.Database("t")
+	if err := db.CreateCollection(t.Context(), "fresh"); err != nil {
+		t.Fatal(err)
+	}
+	full := db.Collection("full")
+	if _, err := full.InsertOne(t.Context(), bson.M{"_id": "a"}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // idempotent
+		if err := s.IndexIDs(t.Context(), "t"); err != nil {
+			t.Fatalf("IndexIDs = %v", err)
+		}
+	}
+	file := filepath.Join(dir, "sqlite", "t.sqlite")
+
+	table, idx := indexesOf(t, file, "fresh")
+	if q := idx[table+"__id_"]; !strings.HasPrefix(q, "CREATE UNIQUE INDEX") || !strings.Contains(q, `->'$._id'`) {
+		t.Errorf("new collection: FerretDB's _id index is %q, want it unique on the expression its lookups use", q)
+	}
+	if len(idx) != 1 {
+		t.Errorf("new collection: indexes %v, want one", idx)
+	}
+	fresh := db.Collection("fresh")
+	if _, err := fresh.InsertOne(t.Context(), bson.M{"_id": "a", "v": 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fresh.InsertOne(t.Context(), bson.M{"_id": "a", "v": 2}); !mongo.IsDuplicateKeyError(err) {
+		t.Errorf("second insert of _id a = %v, want a duplicate key error", err)
+	}
+	_, err = fresh.InsertMany(t.Context(), []any{bson.M{"_id": "b"}, bson.M{"_id": "a"}}, options.InsertMany().SetOrdered(false))
+	if !mongo.IsDuplicateKeyError(err) {
+		t.Errorf("insert of b and a again = %v, want a duplicate key error", err)
+	}
+	var got bson.M
+	if err := fresh.FindOne(t.Context(), bson.M{"_id": "a"}).Decode(&got); err != nil || got["v"] != int32(1) {
+		t.Errorf("FindOne(a) = %v, %v; want v 1", got, err)
+	}
+	if n, err := fresh.CountDocuments(t.Context(), bson.M{}); err != nil || n != 2 {
+		t.Errorf("documents: %d, %v; want 2 (a, b)", n, err)
+	}
+	var stats struct {
+		Count int64 `bson:"count"`
+	}
+	if err := db.RunCommand(t.Context(), bson.D{{Key: "collStats", Value: "fresh"}}).Decode(&stats); err != nil || stats.Count != 2 {
+		t.Errorf("collStats = %+v, %v; want a count of 2", stats, err)
+	}
+
+	table, idx = indexesOf(t, file, "full")
+	if q := idx[table+"_govhub_id"]; !strings.HasPrefix(q, "CREATE INDEX") {
+		t.Errorf("collection with documents: its lookup index is %q, want the plain one", q)
+	}
+	if q := idx[table+"__id_"]; !strings.HasPrefix(q, "CREATE UNIQUE INDEX") {
+		t.Errorf("collection with documents: FerretDB's index is %q, want it kept", q)
+	}
+	if _, err := full.InsertOne(t.Context(), bson.M{"_id": "a"}); !mongo.IsDuplicateKeyError(err) {
+		t.Errorf("second insert of _id a in the collection with documents = %v, want a duplicate key error", err)
+	}
+}
