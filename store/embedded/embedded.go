@@ -331,9 +331,11 @@ func indexID(ctx context.Context, conn *sql.DB, t string) error {
 	if err := conn.QueryRowContext(ctx, fmt.Sprintf(`SELECT NOT EXISTS (SELECT 1 FROM %q)`, t)).Scan(&empty); err != nil {
 		return err
 	}
-	if !empty {
+	if !empty && theirsSQL != "" {
 		return exec(`CREATE INDEX IF NOT EXISTS %q ON %s`, ours, on)
 	}
+	// Empty, or FerretDB's index gone (a run cut short between dropping and making it again, then
+	// documents written under ours): FerretDB's is made (again) on the expression.
 	// At every step some unique index on _id remains: FerretDB's, ours made unique, or both.
 	oursSQL, err := indexSQL(ours)
 	if err != nil {

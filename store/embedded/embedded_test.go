@@ -297,3 +297,53 @@ func TestIndexIDsLeavesOneUniqueIndexOnNewCollections(t *testing.T) {
 		t.Errorf("second insert of _id a in the collection with documents = %v, want a duplicate key error", err)
 	}
 }
+
+// A run of IndexIDs cut short between dropping FerretDB's index and making it again leaves the
+// store's unique index alone; once documents are written the next run still makes FerretDB's again
+// (its collStats needs it) and leaves one index.
+func TestIndexIDsMendsACutShortRun(t *testing.T) {
+	dir := t.TempDir()
+	s := start(t, dir)
+	defer s.Shutdown(t.Context())
+	client, err := mongo.Connect(options.Client().ApplyURI(s.URI()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Disconnect(t.Context())
+	db := client.Database("t")
+	c := db.Collection("cut")
+	if _, err := c.InsertOne(t.Context(), bson.M{"_id": "a"}); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "sqlite", "t.sqlite")
+	table, _ := indexesOf(t, file, "cut")
+	rw, err := sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rw.Close()
+	for _, q := range []string{
+		`CREATE UNIQUE INDEX "` + table + `_govhub_id" ON "` + table + `" (_ferretdb_sjson->'$._id')`,
+		`DROP INDEX "` + table + `__id_"`,
+	} {
+		if _, err := rw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.IndexIDs(t.Context(), "t"); err != nil {
+		t.Fatalf("IndexIDs = %v", err)
+	}
+	_, idx := indexesOf(t, file, "cut")
+	if q := idx[table+"__id_"]; !strings.HasPrefix(q, "CREATE UNIQUE INDEX") || !strings.Contains(q, `->'$._id'`) || len(idx) != 1 {
+		t.Errorf("indexes %v, want FerretDB's alone, unique on the expression its lookups use", idx)
+	}
+	var stats struct {
+		Count int64 `bson:"count"`
+	}
+	if err := db.RunCommand(t.Context(), bson.D{{Key: "collStats", Value: "cut"}}).Decode(&stats); err != nil || stats.Count != 1 {
+		t.Errorf("collStats = %+v, %v; want a count of 1", stats, err)
+	}
+	if _, err := c.InsertOne(t.Context(), bson.M{"_id": "a"}); !mongo.IsDuplicateKeyError(err) {
+		t.Errorf("second insert of _id a = %v, want a duplicate key error", err)
+	}
+}
