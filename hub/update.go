@@ -308,7 +308,11 @@ const dropTimeout = 20 * time.Second
 // stops before the delete (Settle waits for it at a graceful stop) has it finished and dropped at
 // its next start.
 func (u *Updater) dropLater(ctx context.Context, id string) {
+	// Never Add while Settle waits (an update still answering when a stop outlasts its grace): a
+	// WaitGroup's Add from zero must not run beside its Wait.
+	u.dropMu.Lock()
 	u.dropping.Add(1)
+	u.dropMu.Unlock()
 	go func() {
 		defer u.dropping.Done()
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dropTimeout)
@@ -318,8 +322,13 @@ func (u *Updater) dropLater(ctx context.Context, id string) {
 }
 
 // Settle waits for the pending updates this Updater is still deleting in the background
-// (dropLater): a hub that stops gracefully calls it once it serves no more updates.
-func (u *Updater) Settle() { u.dropping.Wait() }
+// (dropLater): a hub that stops gracefully calls it once it serves no more updates. An update that
+// finishes meanwhile waits for Settle before it answers.
+func (u *Updater) Settle() {
+	u.dropMu.Lock()
+	defer u.dropMu.Unlock()
+	u.dropping.Wait()
+}
 
 // writeTogether writes the head and the record of a pending update whose entry is at index in one
 // write, when both are still as the update found them (the common case): the head at its base,

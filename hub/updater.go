@@ -66,8 +66,10 @@ type Updater struct {
 	policy  *policy.Engine
 	integ   *Integrity
 	locks   [256]sync.Mutex // one writer per citizen at a time in this process
-	// dropping counts the finished pending updates being deleted in the background (dropLater).
+	// dropping counts the finished pending updates being deleted in the background (dropLater);
+	// dropMu keeps its Add apart from Settle's Wait.
 	dropping sync.WaitGroup
+	dropMu   sync.Mutex
 }
 
 // NewUpdater checks cfg and returns an Updater.

@@ -1,6 +1,7 @@
 package embedded_test
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"net"
@@ -197,6 +198,32 @@ func TestAttach(t *testing.T) {
 	}
 }
 
+// startDB starts a server in a new directory and returns the directory, the server and its database
+// "t" through a client of its own; all are stopped when the test ends.
+func startDB(t *testing.T) (string, *embedded.Server, *mongo.Database) {
+	t.Helper()
+	dir := t.TempDir()
+	s := start(t, dir)
+	t.Cleanup(func() { s.Shutdown(context.Background()) })
+	client, err := mongo.Connect(options.Client().ApplyURI(s.URI()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Disconnect(context.Background()) }) // before the server's Shutdown
+	return dir, s, client.Database("t")
+}
+
+// collStatsCount is the document count FerretDB's collStats gives for coll (how the store's record
+// audit counts).
+func collStatsCount(t *testing.T, db *mongo.Database, coll string) (int64, error) {
+	t.Helper()
+	var stats struct {
+		Count int64 `bson:"count"`
+	}
+	err := db.RunCommand(t.Context(), bson.D{{Key: "collStats", Value: coll}}).Decode(&stats)
+	return stats.Count, err
+}
+
 // indexesOf returns the SQL of every index on collection coll's table in database file file, by
 // index name.
 func indexesOf(t *testing.T, file, coll string) (table string, indexes map[string]string) {
@@ -228,18 +255,10 @@ func indexesOf(t *testing.T, file, coll string) (table string, indexes map[strin
 
 // A collection created empty keeps one index on _id, unique, under FerretDB's name, on the expression
 // FerretDB's lookups use (and its collStats still answers); a second document with the same _id is
-// still refused as a duplicate. A collection that holds
-// documents keeps FerretDB's unique index beside the store's, which is not rebuilt.
+// still refused as a duplicate. A collection that holds documents keeps FerretDB's unique index
+// beside the store's, which is not rebuilt.
 func TestIndexIDsLeavesOneUniqueIndexOnNewCollections(t *testing.T) {
-	dir := t.TempDir()
-	s := start(t, dir)
-	defer s.Shutdown(t.Context())
-	client, err := mongo.Connect(options.Client().ApplyURI(s.URI()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Disconnect(t.Context())
-	db := client.Database("t")
+	dir, s, db := startDB(t)
 	if err := db.CreateCollection(t.Context(), "fresh"); err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +287,7 @@ func TestIndexIDsLeavesOneUniqueIndexOnNewCollections(t *testing.T) {
 	if _, err := fresh.InsertOne(t.Context(), bson.M{"_id": "a", "v": 2}); !mongo.IsDuplicateKeyError(err) {
 		t.Errorf("second insert of _id a = %v, want a duplicate key error", err)
 	}
-	_, err = fresh.InsertMany(t.Context(), []any{bson.M{"_id": "b"}, bson.M{"_id": "a"}}, options.InsertMany().SetOrdered(false))
+	_, err := fresh.InsertMany(t.Context(), []any{bson.M{"_id": "b"}, bson.M{"_id": "a"}}, options.InsertMany().SetOrdered(false))
 	if !mongo.IsDuplicateKeyError(err) {
 		t.Errorf("insert of b and a again = %v, want a duplicate key error", err)
 	}
@@ -279,11 +298,8 @@ func TestIndexIDsLeavesOneUniqueIndexOnNewCollections(t *testing.T) {
 	if n, err := fresh.CountDocuments(t.Context(), bson.M{}); err != nil || n != 2 {
 		t.Errorf("documents: %d, %v; want 2 (a, b)", n, err)
 	}
-	var stats struct {
-		Count int64 `bson:"count"`
-	}
-	if err := db.RunCommand(t.Context(), bson.D{{Key: "collStats", Value: "fresh"}}).Decode(&stats); err != nil || stats.Count != 2 {
-		t.Errorf("collStats = %+v, %v; want a count of 2", stats, err)
+	if n, err := collStatsCount(t, db, "fresh"); err != nil || n != 2 {
+		t.Errorf("collStats count = %d, %v; want 2", n, err)
 	}
 
 	table, idx = indexesOf(t, file, "full")
@@ -302,15 +318,7 @@ func TestIndexIDsLeavesOneUniqueIndexOnNewCollections(t *testing.T) {
 // store's unique index alone; once documents are written the next run still makes FerretDB's again
 // (its collStats needs it) and leaves one index.
 func TestIndexIDsMendsACutShortRun(t *testing.T) {
-	dir := t.TempDir()
-	s := start(t, dir)
-	defer s.Shutdown(t.Context())
-	client, err := mongo.Connect(options.Client().ApplyURI(s.URI()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Disconnect(t.Context())
-	db := client.Database("t")
+	dir, s, db := startDB(t)
 	c := db.Collection("cut")
 	if _, err := c.InsertOne(t.Context(), bson.M{"_id": "a"}); err != nil {
 		t.Fatal(err)
@@ -337,11 +345,8 @@ func TestIndexIDsMendsACutShortRun(t *testing.T) {
 	if q := idx[table+"__id_"]; !strings.HasPrefix(q, "CREATE UNIQUE INDEX") || !strings.Contains(q, `->'$._id'`) || len(idx) != 1 {
 		t.Errorf("indexes %v, want FerretDB's alone, unique on the expression its lookups use", idx)
 	}
-	var stats struct {
-		Count int64 `bson:"count"`
-	}
-	if err := db.RunCommand(t.Context(), bson.D{{Key: "collStats", Value: "cut"}}).Decode(&stats); err != nil || stats.Count != 1 {
-		t.Errorf("collStats = %+v, %v; want a count of 1", stats, err)
+	if n, err := collStatsCount(t, db, "cut"); err != nil || n != 1 {
+		t.Errorf("collStats count = %d, %v; want 1", n, err)
 	}
 	if _, err := c.InsertOne(t.Context(), bson.M{"_id": "a"}); !mongo.IsDuplicateKeyError(err) {
 		t.Errorf("second insert of _id a = %v, want a duplicate key error", err)

@@ -55,7 +55,7 @@ func (s *Store) AddDataKeys(ctx context.Context, keys map[string][]byte) error {
 // pendingDoc is a pending update's document. Its record is stored as the BSON bytes of its
 // recordDoc (as in a citizen's document, records.go), with the citizen beside it for an erasure's
 // filter: FerretDB converts a nested document field by field, bytes in one piece, and a delete of
-// finished pending updates reads every pending update the collection holds (keys.go). A pending
+// finished pending updates reads every pending update the collection holds (deletePendings). A pending
 // update stored by an older hub holds its record as a nested document, and no citizen field;
 // both are read (pendingRecord) and erased (DeletePendingOf).
 type pendingDoc struct {

@@ -185,9 +185,9 @@ func (c seqChain) probeEnd(ctx context.Context, key string, taken uint64) (head,
 // from+1, from+3, from+7, … (the step doubling) until a miss, then halves the gap between the last
 // seq found and that miss until they are adjacent: one lookup at an end that is current, three
 // for an end one or two past from, five for three to six past it, seven for seven, and about
-// 2·log2(n) for an end n past it (a head hint that lagged since a crash). Halving is sound because the sequence is dense: above the
-// head, every seq up to the end exists (an erasure deletes a log from its end down, so one cut
-// short leaves a dense prefix).
+// 2·log2(n) for an end n past it (a head hint that lagged since a crash). Halving is sound because
+// the sequence is dense: above the head, every seq up to the end exists (an erasure deletes a log
+// from its end down, so one cut short leaves a dense prefix).
 func (c seqChain) probeFrom(ctx context.Context, key string, from uint64) (uint64, error) {
 	exists := func(seq uint64) (bool, error) {
 		ok, err := c.s.docExists(ctx, c.items, seqID(key, seq))
