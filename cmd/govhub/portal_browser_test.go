@@ -714,6 +714,13 @@ func (f *fork) rewrite(query string, vars map[string]any, resp map[string]any) m
 // required, with citizens demo citizens. It returns the witnesses' verifier keys.
 func startHubWithWitnesses(t *testing.T, citizens, quorum int, names ...string) (*testHub, []string) {
 	t.Helper()
+	return startHubWithWitnessesBehind(t, citizens, quorum, nil, names...)
+}
+
+// startHubWithWitnessesBehind is startHubWithWitnesses with each witness served through link (nil:
+// directly).
+func startHubWithWitnessesBehind(t *testing.T, citizens, quorum int, link func(http.Handler) http.Handler, names ...string) (*testHub, []string) {
+	t.Helper()
 	dir := t.TempDir()
 	h := &testHub{t: t, dir: filepath.Join(dir, "hub"), gen: demo.NewGenerator(testSeed)}
 	k, err := loadKeys(h.config())
@@ -733,7 +740,11 @@ func startHubWithWitnesses(t *testing.T, citizens, quorum int, names ...string) 
 		if err != nil {
 			t.Fatal(err)
 		}
-		hs := httptest.NewServer(srv)
+		var hh http.Handler = srv
+		if link != nil {
+			hh = link(srv)
+		}
+		hs := httptest.NewServer(hh)
 		t.Cleanup(hs.Close)
 		cfg.Witnesses = append(cfg.Witnesses, witnessConfig{URL: hs.URL, VerifierKey: vkey})
 		wkeys = append(wkeys, vkey)
@@ -828,5 +839,85 @@ func TestPortalWithWitnesses(t *testing.T) {
 	wait(t, tab, `document.querySelectorAll('#trust-witnesses code.key').length === 2 && document.querySelector('#trust-quorum').textContent === '2'`, "the page's keys again")
 	if v := verify("with the page's keys again"); v.State != "ok" {
 		failf(t, tab, "back with the page's keys: %+v, want Verified", v)
+	}
+}
+
+// stalledLink passes requests on, except while stalled: then each waits until the link is freed
+// (or the request ends), as a witness behind a link that has stopped answering.
+type stalledLink struct {
+	next    http.Handler
+	mu      sync.Mutex
+	stalled chan struct{} // closed when freed; nil: not stalled
+}
+
+func (l *stalledLink) stall() {
+	l.mu.Lock()
+	l.stalled = make(chan struct{})
+	l.mu.Unlock()
+}
+
+func (l *stalledLink) free() {
+	l.mu.Lock()
+	if l.stalled != nil {
+		close(l.stalled)
+		l.stalled = nil
+	}
+	l.mu.Unlock()
+}
+
+func (l *stalledLink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	l.mu.Lock()
+	stalled := l.stalled
+	l.mu.Unlock()
+	if stalled != nil {
+		select {
+		case <-stalled:
+		case <-r.Context().Done():
+			return
+		}
+	}
+	l.next.ServeHTTP(w, r)
+}
+
+// A citizen who verifies an access before any published checkpoint covers it (here its one
+// witness has stopped answering, so nothing newer is published) sees the card wait for the
+// checkpoint, with no error, and the access verified once the witness answers again.
+func TestPortalWaitsForTheCheckpoint(t *testing.T) {
+	link := &stalledLink{}
+	h, _ := startHubWithWitnessesBehind(t, 5, 1, func(next http.Handler) http.Handler { link.next = next; return link }, "w1.tax.example")
+	t.Cleanup(link.free)
+	srv := httptest.NewServer(h.app.handler())
+	t.Cleanup(srv.Close)
+	var br webtest.Browser
+	t.Cleanup(br.Close)
+	tab := br.IsolatedTab(t, "cmd/govhub")
+	do(t, tab, "preferring English", webtest.AcceptLanguage("en"))
+	webtest.Navigate(t, tab, srv.URL+"/portal#token="+h.token(citizenOne))
+	wait(t, tab, `!document.querySelector('#app').hidden && document.querySelector('#live').dataset.state === 'on'`, "the access log, live")
+
+	link.stall()
+	r := h.query(h.token(housingClerk), exampleQuery, map[string]any{"id": demoCitizen})
+	h.receiptEntry(r)
+	index := receiptIndex(r)
+	card := fmt.Sprintf(`#access-list > li[data-index="%d"]`, index)
+	wait(t, tab, `!!document.querySelector('`+card+`')`, "the housing clerk's access")
+	do(t, tab, "verifying", chromedp.Click(chromedp.CSS(card+` button[data-action="verify"]`)))
+	wait(t, tab, `(() => { const e = document.querySelector('`+card+` .verify-result');
+		return !!e && !e.hidden && e.dataset.state === 'pending' && e.textContent.includes('has not yet published a checkpoint'); })()`,
+		"the card waiting for the checkpoint")
+	if cp := h.app.log.Latest(); cp.Size > index {
+		t.Fatalf("the checkpoint of %d entries covering access %d was published while its only witness was stalled", cp.Size, index)
+	}
+	// Asked again, still waiting: no error shown, and a second click does not start a second check.
+	time.Sleep(1500 * time.Millisecond)
+	do(t, tab, "clicking verify again", chromedp.Click(chromedp.CSS(card+` button[data-action="verify"]`)))
+	if a := pageAlert(tab); a != "" {
+		failf(t, tab, "while waiting for the checkpoint the page shows an error: %s", a)
+	}
+
+	link.free()
+	wait(t, tab, `['ok', 'fail'].includes(document.querySelector('`+card+` .verify-result').dataset.state)`, "the verification result")
+	if got := js[string](t, tab, `document.querySelector('`+card+` .verify-result').textContent`); !strings.HasPrefix(got, "✔ Verified") {
+		failf(t, tab, "verification of access %d once the witness answered = %q, want Verified", index, got)
 	}
 }

@@ -63,8 +63,8 @@ func TestPortalAfterLogKeyRotation(t *testing.T) {
 	if newIndex < rot.Start {
 		t.Fatalf("the read after the rotation is entry %d, before the new era's start %d", newIndex, rot.Start)
 	}
-	// Published before the page asks for its proof (which the hub refuses until then: the page does
-	// not retry it), as in the test below; on a loaded machine the checkpoint can come late.
+	// Published before the page asks for its proof, as in the test below, so that what follows
+	// checks the rotation and not the page's wait for a checkpoint (TestPortalWaitsForTheCheckpoint).
 	h.waitPublished(newIndex + 1)
 	// Both accesses verify, the newer first: the older is then checked against a checkpoint of the
 	// new origin and proved consistent with the one verified before.

@@ -5,8 +5,9 @@
 // header — never in the URL — and returns the response's data. Anything else becomes a
 // GraphQLError whose .errors list says what went wrong in words: [{message, code, path}], with
 // code taken from the error's extensions.code (FORBIDDEN, BAD_USER_INPUT, CONFLICT, …), or
-// HTTP_<status> / UNAUTHENTICATED / NETWORK for failures outside GraphQL. A response with both
-// data and errors (a partial result) throws too; the data is kept in .data.
+// HTTP_<status> / UNAUTHENTICATED / NETWORK for failures outside GraphQL, and retryable when the
+// hub marked the error so (extensions.retryable: asking again shortly may succeed). A response with
+// both data and errors (a partial result) throws too; the data is kept in .data.
 
 export class GraphQLError extends Error {
   constructor(errors, data = null) {
@@ -19,6 +20,11 @@ export class GraphQLError extends Error {
   // codes reports the distinct error codes.
   get codes() {
     return [...new Set(this.errors.map((e) => e.code).filter(Boolean))];
+  }
+
+  // retryable reports whether the hub marked every error retryable.
+  get retryable() {
+    return this.errors.length > 0 && this.errors.every((e) => e.retryable);
   }
 }
 
@@ -54,6 +60,7 @@ export async function request(query, variables = {}, { token = '', signal } = {}
     throw new GraphQLError(body.errors.map((e) => ({
       message: String(e.message || ''),
       code: (e.extensions && e.extensions.code) || '',
+      retryable: !!(e.extensions && e.extensions.retryable === true),
       path: e.path || null,
     })), body.data || null);
   }

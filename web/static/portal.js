@@ -323,7 +323,7 @@ function disclosureNode(d) {
 }
 
 function verdict(r) {
-  if (r.pending) return el('span', { text: t('verifying') });
+  if (r.pending) return el('span', { text: t(r.waiting === 'checkpoint' ? 'waitingCheckpoint' : r.waiting === 'busy' ? 'waitingBusy' : 'verifying') });
   if (r.ok) {
     return [el('strong', { text: '✔ ' + t('verified') }), ' ',
       el('span', { text: t('verifiedDetail', { size: r.checkpoint.size, cosigners: r.cosigners.length ? r.cosigners.join(', ') : t('none') }) }),
@@ -366,6 +366,7 @@ async function onAccessClick(e) {
   const k = b.dataset.index;
   switch (b.dataset.action) {
     case 'verify':
+      if (state.results.get(k)?.pending) break; // already verifying, or waiting to ask again
       await guard(b, () => verify(k));
       break;
     case 'receipt':
@@ -426,11 +427,36 @@ function checkpointSize(text) {
   return lines.length > 2 && /^(0|[1-9][0-9]*)$/.test(lines[1]) ? Number(lines[1]) : -1;
 }
 
+// PROOF_WAIT bounds how long verify keeps asking for a proof the hub marks retryable: the ledger
+// has not yet published a checkpoint covering the access (it does within a second or two, longer
+// while a witness is slow), or the hub is busy. The pauses grow from PROOF_RETRY_FIRST to
+// PROOF_RETRY_MAX.
+const PROOF_WAIT = 60000;
+const PROOF_RETRY_FIRST = 500;
+const PROOF_RETRY_MAX = 5000;
+
+const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
+
+// accessProof asks for the proof of access k, asking again while the hub answers that it is not
+// ready yet (retryable) and PROOF_WAIT has not passed; the card says what it waits for.
+async function accessProof(k) {
+  const until = Date.now() + PROOF_WAIT;
+  for (let pause = PROOF_RETRY_FIRST; ; pause = Math.min(PROOF_RETRY_MAX, pause * 1.5)) {
+    try {
+      return await gql(`query($i: Int64!) { myAccessProof(index: $i) { ${PROOF} } }`, { i: Number(k) });
+    } catch (e) {
+      if (!(e instanceof GraphQLError) || !e.retryable || Date.now() + pause > until) throw e;
+      record(k, { pending: true, waiting: e.codes.includes('NOT_FOUND') ? 'checkpoint' : 'busy' });
+      await sleep(pause);
+    }
+  }
+}
+
 async function verify(k) {
   record(k, { pending: true });
   let d;
   try {
-    d = await gql(`query($i: Int64!) { myAccessProof(index: $i) { ${PROOF} } }`, { i: Number(k) });
+    d = await accessProof(k);
   } catch (e) {
     state.results.delete(k);
     rerenderCard(k);
