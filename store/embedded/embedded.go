@@ -6,6 +6,15 @@
 // acknowledged write survives a power cut, and serves the MongoDB wire protocol on
 // <dir>/mongod.sock. Callers connect to URI() with the ordinary mongo-driver.
 //
+// The files are also opened with temp_store(memory). FerretDB inserts a command's documents with
+// one multi-row INSERT a hundred, inside a transaction, so SQLite keeps a statement journal of every
+// page the statement changes (to undo that statement alone, say on a duplicate _id); past 64 KiB
+// (a few documents whose keys land on scattered index pages) it spills that journal to a new
+// temporary file: an open, writes and an unlink on the store's one writer, for every such insert.
+// In memory it never does. A statement journal is never read after a crash (the WAL is what makes
+// a commit durable), so this changes no guarantee; the other temporary files (sorts for an index
+// built over existing documents, VACUUM, which the hub never runs) are in memory too.
+//
 // FerretDB pushes only the filter {_id: "<string>"} down to SQLite, as the expression
 // _ferretdb_sjson->'$._id', while its own unique index is on _ferretdb_sjson->"_id"; so without
 // help every lookup is a full scan. IndexIDs adds the matching expression index to every collection
@@ -120,7 +129,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	sqliteURL := (&url.URL{
 		Scheme:   "file",
 		Opaque:   s.sqliteDir + "/",
-		RawQuery: url.Values{"_pragma": {"synchronous(full)"}}.Encode(),
+		RawQuery: url.Values{"_pragma": {"synchronous(full)", "temp_store(memory)"}}.Encode(),
 	}).String()
 	fdb, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{Unix: s.socket},
