@@ -6,10 +6,30 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
 	"time"
+
+	"github.com/govhub/govhub/store/embedded"
 )
 
-const migrateUsage = `usage: govhub migrate dates [--data-dir D] [--mongo-uri U] [--quiet]`
+const migrateUsage = `usage: govhub migrate dates [--data-dir D] [--mongo-uri U] [--quiet]
+       govhub migrate indexes [--data-dir D] [--quiet]`
+
+const migrateIndexesHelp = `
+On the embedded store, leaves every collection with one unique index on _id instead of two.
+A store this version creates has one from the start; a store created by an earlier version kept
+two on each collection that held documents when this version first started (FerretDB's own,
+which its lookups do not use, and the one they use), and every document inserted updates both
+(docs/BENCHMARKS.md: "One _id index instead of two"). Rebuilding takes about 5 s a million
+documents (10 s for the 100,000-citizen demo), too long for the hub's start, so it is this command.
+
+Stop the hub first: it takes the data directory as the hub does. Each collection's change is one
+SQLite transaction, so an interruption leaves every collection with its two indexes or its one,
+and running it again finishes the rest; on a store with one index a collection it does nothing.
+It prints each collection it changed, its documents and the time the rebuild took.
+
+flags:`
 
 const migrateDatesHelp = `
 Re-commits every sensitive date still committed as a hash (commitment scheme
@@ -40,9 +60,64 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return nil
 	case "dates":
 		return cmdMigrateDates(ctx, args[1:], stdout, stderr)
+	case "indexes":
+		return cmdMigrateIndexes(ctx, args[1:], stdout, stderr)
 	}
 	fmt.Fprintln(stderr, migrateUsage)
 	return &exitError{2, fmt.Errorf("unknown migrate subcommand %q", args[0])}
+}
+
+func cmdMigrateIndexes(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("migrate indexes", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), migrateUsage)
+		fmt.Fprintln(fs.Output(), migrateIndexesHelp)
+		fs.PrintDefaults()
+	}
+	var c commonFlags
+	c.register(fs)
+	quiet := fs.Bool("quiet", false, "print no progress line (none is printed when standard error is not a terminal)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if c.mongoURI != "" {
+		return &exitError{2, errors.New("migrate indexes changes the embedded store only: on MongoDB each collection has its one _id index")}
+	}
+	cfg, err := c.config(stderr)
+	if err != nil {
+		return err
+	}
+	return migrateIndexes(ctx, cfg, stdout, newProgress(stderr, *quiet))
+}
+
+// migrateIndexes runs embedded.Server.MergeIDIndexes on the embedded store of cfg's data directory
+// and prints what it did.
+func migrateIndexes(ctx context.Context, cfg config, stdout io.Writer, prog *progress) error {
+	if _, err := os.Stat(cfg.path("db")); err != nil {
+		return fmt.Errorf("no embedded store in %s: %w", cfg.DataDir, err)
+	}
+	srv, err := embedded.Start(ctx, embedded.Config{Dir: cfg.path("db"), Logger: slog.New(embedded.ErrorsOnly(cfg.Logger.Handler()))})
+	if err != nil {
+		return err
+	}
+	defer srv.Shutdown(context.WithoutCancel(ctx))
+	start := time.Now()
+	report := prog.stage("one _id index:", "documents")
+	done, err := srv.MergeIDIndexes(ctx, cfg.MongoDB, func(d, total int64, next embedded.IDIndexMerge) { report(uint64(d), uint64(total)) })
+	prog.clear()
+	merged := 0
+	for _, m := range done {
+		if m.Merged {
+			merged++
+			fmt.Fprintf(stdout, "%s: %d documents, one _id index (rebuilt in %s)\n", m.Collection, m.Documents, m.Took.Round(time.Millisecond))
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%w (run it again to finish: the collections before it are done)", err)
+	}
+	fmt.Fprintf(stdout, "indexes: %d collections, %d of them changed to one _id index, in %s\n", len(done), merged, time.Since(start).Round(time.Millisecond))
+	return nil
 }
 
 func cmdMigrateDates(ctx context.Context, args []string, stdout, stderr io.Writer) error {

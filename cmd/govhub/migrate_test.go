@@ -2,8 +2,13 @@ package main
 
 import (
 	"bytes"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +19,7 @@ import (
 	"github.com/govhub/govhub/demo"
 	"github.com/govhub/govhub/hub"
 	"github.com/govhub/govhub/policy"
+	"github.com/govhub/govhub/store/embedded"
 )
 
 const adultQuery = `query($id: ID!, $purpose: String!) { citizen(id: $id, purpose: $purpose) {
@@ -150,5 +156,80 @@ func checkOpening(t *testing.T, o any) {
 	}
 	if err := commit.Verify(cm, m, rb); err != nil {
 		t.Errorf("the opening does not verify under its scheme: %v", err)
+	}
+}
+
+// `govhub migrate indexes` refuses a data directory a hub holds; on a new store it changes meta
+// alone (written before its index was made); on a store whose record_heads kept two _id indexes (as
+// a store an earlier version created does) it leaves one, names the collection, and the hub reads
+// from it afterwards; a second run changes nothing.
+func TestMigrateIndexesCommand(t *testing.T) {
+	h := startHub(t, 3)
+	migrate := func() (string, error) {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		err := run(t.Context(), []string{"migrate", "indexes", "--data-dir", h.dir, "--quiet", "--log-level", "error"}, &out, &errOut)
+		return out.String() + errOut.String(), err
+	}
+	if out, err := migrate(); !errors.Is(err, embedded.ErrLocked) {
+		t.Errorf("migrate indexes beside the hub = %v (%s), want it refused: the directory is in use", err, out)
+	}
+	h.close()
+	// A new store's collections have one index each, but meta's, written before its first IndexIDs.
+	if out, err := migrate(); err != nil || !strings.Contains(out, "meta: ") || !strings.Contains(out, " 1 of them changed") {
+		t.Errorf("migrate indexes on a new store = %v:\n%s\nwant meta alone changed", err, out)
+	}
+
+	file := filepath.Join(h.dir, "db", "sqlite", "govhub.sqlite")
+	db, err := sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table string
+	if err := db.QueryRow(`SELECT table_name FROM "_ferretdb_collections" WHERE name = 'record_heads'`).Scan(&table); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{ // the indexes an earlier version left
+		fmt.Sprintf(`DROP INDEX %q`, table+"__id_"),
+		fmt.Sprintf(`CREATE UNIQUE INDEX %q ON %q (_ferretdb_sjson->"_id")`, table+"__id_", table),
+		fmt.Sprintf(`CREATE INDEX %q ON %q (_ferretdb_sjson->'$._id')`, table+"_govhub_id", table),
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	indexes := func() int {
+		t.Helper()
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = ?`, table).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := indexes(); n != 2 {
+		t.Fatalf("record_heads has %d indexes before, want 2", n)
+	}
+	out, err := migrate()
+	if err != nil || !regexp.MustCompile(`(?m)^record_heads: \d+ documents, one _id index \(rebuilt in `).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^indexes: \d+ collections, 1 of them changed to one _id index`).MatchString(out) {
+		t.Errorf("migrate indexes = %v:\n%s\nwant record_heads changed, and it alone", err, out)
+	}
+	if n := indexes(); n != 1 {
+		t.Errorf("record_heads has %d indexes after, want 1", n)
+	}
+	if out, err := migrate(); err != nil || !strings.Contains(out, " 0 of them changed") {
+		t.Errorf("second run = %v:\n%s\nwant nothing changed", err, out)
+	}
+	db.Close()
+
+	h.open()
+	r := h.query(h.token(housingClerk), exampleQuery, map[string]any{"id": demoCitizen})
+	for _, e := range r.Errors {
+		if e.Extensions["code"] != "FORBIDDEN" {
+			t.Errorf("a read after the migration: %+v", e)
+		}
+	}
+	if get(r.Data, "citizen", "identity", "name") == nil {
+		t.Errorf("a read after the migration = %v, want the citizen's name", r.Data)
 	}
 }

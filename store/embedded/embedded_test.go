@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -350,5 +352,62 @@ func TestIndexIDsMendsACutShortRun(t *testing.T) {
 	}
 	if _, err := c.InsertOne(t.Context(), bson.M{"_id": "a"}); !mongo.IsDuplicateKeyError(err) {
 		t.Errorf("second insert of _id a = %v, want a duplicate key error", err)
+	}
+}
+
+// MergeIDIndexes leaves a collection that kept two _id indexes (it held documents when IndexIDs
+// first ran) with FerretDB's one, unique on the expression the lookups use: _id stays unique,
+// lookups and collStats answer, the documents are all there; a second run changes nothing.
+func TestMergeIDIndexes(t *testing.T) {
+	dir, s, db := startDB(t)
+	full := db.Collection("full")
+	var docs []any
+	for i := range 500 {
+		docs = append(docs, bson.M{"_id": fmt.Sprintf("d%03d", i), "v": i})
+	}
+	if _, err := full.InsertMany(t.Context(), docs); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateCollection(t.Context(), "fresh"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.IndexIDs(t.Context(), "t"); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "sqlite", "t.sqlite")
+	if _, idx := indexesOf(t, file, "full"); len(idx) != 2 {
+		t.Fatalf("before: indexes %v, want two", idx)
+	}
+	var calls []string
+	got, err := s.MergeIDIndexes(t.Context(), "t", func(done, total int64, next embedded.IDIndexMerge) {
+		calls = append(calls, fmt.Sprintf("%d/%d %s", done, total, next.Collection))
+	})
+	if err != nil {
+		t.Fatalf("MergeIDIndexes = %v", err)
+	}
+	want := []embedded.IDIndexMerge{{Collection: "fresh"}, {Collection: "full", Documents: 500, Merged: true}}
+	if len(got) != 2 || got[0] != want[0] || got[1].Collection != "full" || got[1].Documents != 500 || !got[1].Merged || got[1].Took <= 0 {
+		t.Errorf("MergeIDIndexes = %+v, want %+v (and the time full's rebuild took)", got, want)
+	}
+	if want := []string{"0/500 fresh", "0/500 full", "500/500 "}; !slices.Equal(calls, want) {
+		t.Errorf("progress calls %q, want %q", calls, want)
+	}
+	table, idx := indexesOf(t, file, "full")
+	if q := idx[table+"__id_"]; len(idx) != 1 || !strings.HasPrefix(q, "CREATE UNIQUE INDEX") || !strings.Contains(q, `->'$._id'`) {
+		t.Errorf("after: indexes %v, want FerretDB's alone, unique on the expression the lookups use", idx)
+	}
+	if _, err := full.InsertOne(t.Context(), bson.M{"_id": "d007"}); !mongo.IsDuplicateKeyError(err) {
+		t.Errorf("insert of an _id stored = %v, want a duplicate key error", err)
+	}
+	var d bson.M
+	if err := full.FindOne(t.Context(), bson.M{"_id": "d321"}).Decode(&d); err != nil || d["v"] != int32(321) {
+		t.Errorf("FindOne(d321) = %v, %v; want v 321", d, err)
+	}
+	if n, err := collStatsCount(t, db, "full"); err != nil || n != 500 {
+		t.Errorf("collStats count = %d, %v; want 500", n, err)
+	}
+	again, err := s.MergeIDIndexes(t.Context(), "t", nil)
+	if err != nil || len(again) != 2 || again[0].Merged || again[1].Merged {
+		t.Errorf("second MergeIDIndexes = %+v, %v; want nothing changed", again, err)
 	}
 }
