@@ -18,7 +18,9 @@
 // FerretDB pushes only the filter {_id: "<string>"} down to SQLite, as the expression
 // _ferretdb_sjson->'$._id', while its own unique index is on _ferretdb_sjson->"_id"; so without
 // help every lookup is a full scan. IndexIDs adds the matching expression index to every collection
-// table; callers run it after creating their collections (store/mongostore does).
+// table; callers run it after creating their collections (store/mongostore does). A new collection
+// keeps one unique index, on that expression; one that held documents before keeps both until
+// MergeIDIndexes rebuilds it as one (govhub migrate indexes).
 //
 // Layout of the directory given to Start:
 //
@@ -261,52 +263,74 @@ func (s *Server) restrictFiles() error {
 func (s *Server) IndexIDs(ctx context.Context, db string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	conn, err := s.openSQLite(db)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	tables, err := collectionTables(ctx, conn, db)
+	if err != nil {
+		return err
+	}
+	for _, t := range tables {
+		if s.indexed[db+"/"+t.name] {
+			continue
+		}
+		if err := indexID(ctx, conn, t.name); err != nil {
+			return fmt.Errorf("embedded: indexing _id of %s: %w", t.name, err)
+		}
+		s.indexed[db+"/"+t.name] = true
+	}
+	return nil
+}
+
+// openSQLite opens database db's SQLite file directly, beside FerretDB (s.mu held).
+func (s *Server) openSQLite(db string) (*sql.DB, error) {
 	file := filepath.Join(s.sqliteDir, db+".sqlite")
 	if _, err := os.Stat(file); err != nil {
-		return fmt.Errorf("embedded: database %s has no file yet: %w", db, err)
+		return nil, fmt.Errorf("embedded: database %s has no file yet: %w", db, err)
 	}
-	dsn := (&url.URL{
-		Scheme:   "file",
-		Opaque:   file,
-		RawQuery: url.Values{"_pragma": {"busy_timeout(10000)", "synchronous(full)"}}.Encode(),
-	}).String()
 	// FerretDB has just created the file (SQLite creates databases 0644, less the umask); SQLite
 	// gives its journal files the mode of their database, so restricting it now covers those to come.
 	if err := s.restrictFiles(); err != nil {
-		return err
+		return nil, err
 	}
-	conn, err := sql.Open("sqlite", dsn)
+	conn, err := sql.Open("sqlite", (&url.URL{
+		Scheme:   "file",
+		Opaque:   file,
+		RawQuery: url.Values{"_pragma": {"busy_timeout(10000)", "synchronous(full)"}}.Encode(),
+	}).String())
 	if err != nil {
-		return fmt.Errorf("embedded: opening %s: %w", file, err)
+		return nil, fmt.Errorf("embedded: opening %s: %w", file, err)
 	}
-	defer conn.Close()
-	rows, err := conn.QueryContext(ctx, `SELECT table_name FROM "_ferretdb_collections"`)
+	return conn, nil
+}
+
+// collectionTable is a collection and the SQLite table FerretDB keeps it in.
+type collectionTable struct {
+	name, collection string
+	docs             int64 // MergeIDIndexes's count
+}
+
+// collectionTables lists database db's collections, in name order.
+func collectionTables(ctx context.Context, conn *sql.DB, db string) ([]collectionTable, error) {
+	rows, err := conn.QueryContext(ctx, `SELECT table_name, name FROM "_ferretdb_collections" ORDER BY name`)
 	if err != nil {
-		return fmt.Errorf("embedded: listing collections of %s: %w", db, err)
+		return nil, fmt.Errorf("embedded: listing collections of %s: %w", db, err)
 	}
-	var tables []string
+	defer rows.Close()
+	var tables []collectionTable
 	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			rows.Close()
-			return fmt.Errorf("embedded: listing collections of %s: %w", db, err)
+		var t collectionTable
+		if err := rows.Scan(&t.name, &t.collection); err != nil {
+			return nil, fmt.Errorf("embedded: listing collections of %s: %w", db, err)
 		}
 		tables = append(tables, t)
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("embedded: listing collections of %s: %w", db, err)
+		return nil, fmt.Errorf("embedded: listing collections of %s: %w", db, err)
 	}
-	for _, t := range tables {
-		if s.indexed[db+"/"+t] {
-			continue
-		}
-		if err := indexID(ctx, conn, t); err != nil {
-			return fmt.Errorf("embedded: indexing _id of %s: %w", t, err)
-		}
-		s.indexed[db+"/"+t] = true
-	}
-	return nil
+	return tables, nil
 }
 
 // indexID gives table t the index IndexIDs describes. On an empty table FerretDB's <t>__id_ becomes
@@ -389,34 +413,14 @@ func (s *Server) MergeIDIndexes(ctx context.Context, db string, before func(done
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	file := filepath.Join(s.sqliteDir, db+".sqlite")
-	conn, err := sql.Open("sqlite", (&url.URL{Scheme: "file", Opaque: file,
-		RawQuery: url.Values{"_pragma": {"busy_timeout(10000)", "synchronous(full)"}}.Encode()}).String())
+	conn, err := s.openSQLite(db)
 	if err != nil {
-		return nil, fmt.Errorf("embedded: opening %s: %w", file, err)
+		return nil, err
 	}
 	defer conn.Close()
-	conn.SetMaxOpenConns(1)
-	type table struct {
-		name, collection string
-		docs             int64
-	}
-	var tables []table
-	rows, err := conn.QueryContext(ctx, `SELECT table_name, name FROM "_ferretdb_collections" ORDER BY name`)
+	tables, err := collectionTables(ctx, conn, db)
 	if err != nil {
-		return nil, fmt.Errorf("embedded: listing collections of %s: %w", db, err)
-	}
-	for rows.Next() {
-		var t table
-		if err := rows.Scan(&t.name, &t.collection); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("embedded: listing collections of %s: %w", db, err)
-		}
-		tables = append(tables, t)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("embedded: listing collections of %s: %w", db, err)
+		return nil, err
 	}
 	var total int64
 	for i, t := range tables {
