@@ -67,18 +67,23 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return &exitError{2, fmt.Errorf("unknown migrate subcommand %q", args[0])}
 }
 
-func cmdMigrateIndexes(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("migrate indexes", flag.ContinueOnError)
+// migrateFlags parses the flags every migrate subcommand takes: the common ones and --quiet.
+func migrateFlags(name, help string, args []string, stderr io.Writer) (c commonFlags, quiet bool, err error) {
+	fs := flag.NewFlagSet("migrate "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), migrateUsage)
-		fmt.Fprintln(fs.Output(), migrateIndexesHelp)
+		fmt.Fprintln(fs.Output(), help)
 		fs.PrintDefaults()
 	}
-	var c commonFlags
 	c.register(fs)
-	quiet := fs.Bool("quiet", false, "print no progress line (none is printed when standard error is not a terminal)")
-	if err := parse(fs, args); err != nil {
+	fs.BoolVar(&quiet, "quiet", false, "print no progress line (none is printed when standard error is not a terminal)")
+	return c, quiet, parse(fs, args)
+}
+
+func cmdMigrateIndexes(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, quiet, err := migrateFlags("indexes", migrateIndexesHelp, args, stderr)
+	if err != nil {
 		return err
 	}
 	if c.mongoURI != "" {
@@ -88,7 +93,7 @@ func cmdMigrateIndexes(ctx context.Context, args []string, stdout, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	return migrateIndexes(ctx, cfg, stdout, newProgress(stderr, *quiet))
+	return migrateIndexes(ctx, cfg, stdout, newProgress(stderr, quiet))
 }
 
 // migrateIndexes runs embedded.Server.MergeIDIndexes on the embedded store of cfg's data directory
@@ -121,17 +126,8 @@ func migrateIndexes(ctx context.Context, cfg config, stdout io.Writer, prog *pro
 }
 
 func cmdMigrateDates(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("migrate dates", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), migrateUsage)
-		fmt.Fprintln(fs.Output(), migrateDatesHelp)
-		fs.PrintDefaults()
-	}
-	var c commonFlags
-	c.register(fs)
-	quiet := fs.Bool("quiet", false, "print no progress line (none is printed when standard error is not a terminal)")
-	if err := parse(fs, args); err != nil {
+	c, quiet, err := migrateFlags("dates", migrateDatesHelp, args, stderr)
+	if err != nil {
 		return err
 	}
 	cfg, err := c.config(stderr)
@@ -143,7 +139,7 @@ func cmdMigrateDates(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	defer a.close(context.WithoutCancel(ctx))
-	return migrateDates(ctx, a, stdout, newProgress(stderr, *quiet))
+	return migrateDates(ctx, a, stdout, newProgress(stderr, quiet))
 }
 
 // migrateDates runs the date migration on an open hub and prints its outcome.

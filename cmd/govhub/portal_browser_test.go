@@ -886,14 +886,7 @@ func TestPortalWaitsForTheCheckpoint(t *testing.T) {
 	link := &stalledLink{}
 	h, _ := startHubWithWitnessesBehind(t, 5, 1, func(next http.Handler) http.Handler { link.next = next; return link }, "w1.tax.example")
 	t.Cleanup(link.free)
-	srv := httptest.NewServer(h.app.handler())
-	t.Cleanup(srv.Close)
-	var br webtest.Browser
-	t.Cleanup(br.Close)
-	tab := br.IsolatedTab(t, "cmd/govhub")
-	do(t, tab, "preferring English", webtest.AcceptLanguage("en"))
-	webtest.Navigate(t, tab, srv.URL+"/portal#token="+h.token(citizenOne))
-	wait(t, tab, `!document.querySelector('#app').hidden && document.querySelector('#live').dataset.state === 'on'`, "the access log, live")
+	tab := portalSignedIn(t, h, citizenOne)
 
 	link.stall()
 	r := h.query(h.token(housingClerk), exampleQuery, map[string]any{"id": demoCitizen})
@@ -920,4 +913,19 @@ func TestPortalWaitsForTheCheckpoint(t *testing.T) {
 	if got := js[string](t, tab, `document.querySelector('`+card+` .verify-result').textContent`); !strings.HasPrefix(got, "✔ Verified") {
 		failf(t, tab, "verification of access %d once the witness answered = %q, want Verified", index, got)
 	}
+}
+
+// portalSignedIn serves h's pages and opens its portal in a new tab, in English, signed in as p,
+// once the access log is live.
+func portalSignedIn(t *testing.T, h *testHub, p auth.Principal) context.Context {
+	t.Helper()
+	srv := httptest.NewServer(h.app.handler())
+	t.Cleanup(srv.Close)
+	var br webtest.Browser
+	t.Cleanup(br.Close)
+	tab := br.IsolatedTab(t, "cmd/govhub")
+	do(t, tab, "preferring English", webtest.AcceptLanguage("en"))
+	webtest.Navigate(t, tab, srv.URL+"/portal#token="+h.token(p))
+	wait(t, tab, `!document.querySelector('#app').hidden && document.querySelector('#live').dataset.state === 'on'`, "the access log, live")
+	return tab
 }

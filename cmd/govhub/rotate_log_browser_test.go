@@ -167,14 +167,7 @@ func TestPortalWithWitnessesAfterLogKeyRotation(t *testing.T) {
 	}
 	h.waitPublished(newIndex + 1)
 
-	srv := httptest.NewServer(h.app.handler())
-	t.Cleanup(srv.Close)
-	var br webtest.Browser
-	t.Cleanup(br.Close)
-	tab := br.IsolatedTab(t, "cmd/govhub")
-	do(t, tab, "preferring English", webtest.AcceptLanguage("en"))
-	webtest.Navigate(t, tab, srv.URL+"/portal#token="+h.token(citizenOne))
-	wait(t, tab, `!document.querySelector('#app').hidden && document.querySelector('#live').dataset.state === 'on'`, "the access log, live")
+	tab := portalSignedIn(t, h, citizenOne)
 	type res struct{ State, Step, Text string }
 	verify := func(index uint64, what string) res {
 		t.Helper()
