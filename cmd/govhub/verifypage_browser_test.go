@@ -155,3 +155,46 @@ func TestCertificateVerifyPageInBrowser(t *testing.T) {
 		t.Errorf("the page does not show the revoke entry checked on the log")
 	}
 }
+
+// The public page of a certificate whose issue entry no published checkpoint covers yet (the
+// hub's one witness has stopped answering, as when the QR code is scanned right after issuance)
+// waits, saying so, rather than saying the certificate could not be fetched; once the witness
+// answers, it verifies.
+func TestCertificatePageWaitsForTheCheckpoint(t *testing.T) {
+	const n = 60
+	link := &stalledLink{}
+	h, _ := startHubWithWitnessesBehind(t, n, 1, func(next http.Handler) http.Handler { link.next = next; return link }, "w1.tax.example")
+	t.Cleanup(link.free)
+	var qualifies demoFacts
+	for i := 1; i <= n && qualifies.id == ""; i++ {
+		if f := factsOf(h.gen, i, n); f.spouseIn && f.hukou != "上海市" && f.months >= 60 && f.homes < 2 {
+			qualifies = f
+		}
+	}
+	if qualifies.id == "" {
+		t.Fatalf("no demo citizen qualifying through contribution months among %d", n)
+	}
+	link.stall()
+	r := h.query(h.token(housingClerk), certDoc, map[string]any{"type": "home-purchase-eligibility", "citizen": qualifies.id})
+	if len(r.Errors) > 0 {
+		t.Fatalf("requestCertificate: %+v", r.Errors)
+	}
+	id := get(r.Data, "requestCertificate", "certificate", "id").(string)
+
+	srv := httptest.NewServer(h.handler)
+	t.Cleanup(srv.Close)
+	var browser webtest.Browser
+	t.Cleanup(browser.Close)
+	tab := browser.IsolatedTab(t, "cmd/govhub")
+	do(t, tab, "preferring English", webtest.AcceptLanguage("en"))
+	webtest.Navigate(t, tab, srv.URL+"/verify/"+id)
+	webtest.WaitFor(t, tab, `document.querySelector('#verdict').textContent.includes('has not yet published a checkpoint')`, 30*time.Second, "the page waiting for the checkpoint")
+	if v := js[string](t, tab, `document.body.dataset.verified || ''`); v != "" {
+		failf(t, tab, "while the issuance is unpublished the page decided %q", v)
+	}
+	link.free()
+	webtest.WaitFor(t, tab, `document.body.dataset.verified !== undefined`, 60*time.Second, "the page to check the certificate")
+	if v := js[string](t, tab, `document.body.dataset.verified`); v != "valid" {
+		failf(t, tab, "once published the page says %q: %s", v, js[string](t, tab, `document.querySelector('#verdict').textContent`))
+	}
+}

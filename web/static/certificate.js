@@ -17,6 +17,7 @@ const messages = {
     invalid: 'Not valid: {message}',
     notFound: 'No such certificate, or its holder disabled this link.',
     unreachable: 'The certificate could not be fetched ({status}).',
+    waitingCheckpoint: 'The ledger has not yet published a checkpoint that covers this certificate’s issuance (it does within seconds); asking again…',
     claimsTitle: 'What it states', checksTitle: 'What this page checked',
     checksHelp: 'Every check ran in this browser against the keys built into this page; nothing was taken on the server\'s word.',
     download: 'Download the certificate (JSON)',
@@ -37,6 +38,7 @@ const messages = {
     invalid: '无效：{message}',
     notFound: '没有该证照，或持证人已停用此链接。',
     unreachable: '无法获取证照（{status}）。',
+    waitingCheckpoint: '账本尚未发布涵盖此证照签发记录的检查点（通常数秒内发布），正在重新获取…',
     claimsTitle: '证照内容', checksTitle: '本页完成的校验',
     checksHelp: '所有校验均在本浏览器中、依据本页内置的密钥完成，不依赖服务器的说法。',
     download: '下载证照（JSON）',
@@ -122,12 +124,32 @@ function render() {
     el('li', { dataset: { ok: 'true', check: 'status' }, text: t('checkStatus') }));
 }
 
+// CERT_WAIT bounds how long the page keeps asking for a certificate whose issue entry no
+// published checkpoint covers yet (503, Retry-After: the ledger publishes one within seconds,
+// longer while a witness is slow), as when its QR code is scanned right after issuance.
+const CERT_WAIT = 60000;
+
+const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
+
+// fetchVerification fetches the certificate's verification document, asking again after the
+// Retry-After the hub gives (1 to 5 s) while it answers 503, for up to CERT_WAIT.
+async function fetchVerification(id) {
+  const until = Date.now() + CERT_WAIT;
+  for (;;) {
+    const resp = await fetch(`/verify/${encodeURIComponent(id)}.json`, { headers: { Accept: 'application/json' } });
+    const pause = 1000 * Math.min(5, Math.max(1, Number(resp.headers.get('Retry-After')) || 1));
+    if (resp.status !== 503 || Date.now() + pause > until) return resp;
+    verdict('checking', t('waitingCheckpoint'));
+    await sleep(pause);
+  }
+}
+
 async function main() {
   startLanguage(i18n, render);
   i18n.apply();
   const id = certificateID();
   $('#json-link').href = `/verify/${id}.json`;
-  const resp = await fetch(`/verify/${encodeURIComponent(id)}.json`, { headers: { Accept: 'application/json' } });
+  const resp = await fetchVerification(id);
   if (resp.status === 404) {
     last = { error: t('notFound') };
   } else if (!resp.ok) {
