@@ -166,6 +166,17 @@ func openStorage(ctx context.Context, cfg config) (*storage, error) {
 		s.close(ctx)
 		return nil, err
 	}
+	if s.server != nil {
+		// A store an earlier version created keeps two _id indexes on its large collections: say how
+		// to leave one (each insert then updates one index), which a start cannot afford to rebuild.
+		switch double, err := s.server.DoubleIDIndexes(startCtx, cfg.MongoDB); {
+		case err != nil:
+			cfg.Logger.WarnContext(ctx, "listing the store's indexes", slog.String("error", err.Error()))
+		case len(double) > 0:
+			cfg.Logger.InfoContext(ctx, "these collections keep two _id indexes, as an earlier version made them; with the hub stopped, govhub migrate indexes leaves one (about 5 s a million documents)",
+				slog.Any("collections", double))
+		}
+	}
 	return s, nil
 }
 

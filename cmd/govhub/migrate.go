@@ -21,8 +21,10 @@ On the embedded store, leaves every collection with one unique index on _id inst
 A store this version creates has one from the start; a store created by an earlier version kept
 two on each collection that held documents when this version first started (FerretDB's own,
 which its lookups do not use, and the one they use), and every document inserted updates both
-(docs/BENCHMARKS.md: "One _id index instead of two"). Rebuilding takes about 5 s a million
-documents (10 s for the 100,000-citizen demo), too long for the hub's start, so it is this command.
+(docs/BENCHMARKS.md: "One _id index instead of two"). The hub rebuilds those of collections under
+1,000 documents at each start and names the others in its log. Rebuilding those takes about 5 s a
+million documents (10 s for the 100,000-citizen demo), too long for the hub's start, so it is this
+command.
 
 Stop the hub first: it takes the data directory as the hub does. Each collection's change is one
 SQLite transaction, so an interruption leaves every collection with its two indexes or its one,

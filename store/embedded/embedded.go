@@ -256,10 +256,10 @@ func (s *Server) restrictFiles() error {
 // _ferretdb_sjson->"_id", which none of its queries use, is made again on the expression they do
 // use, under its own name: one unique index keeps _id unique (every compare-and-swap insert relies
 // on it) and serves the lookups, so each inserted document updates one index instead of two, on a
-// large collection a page rarely in the cache for each (docs/BENCHMARKS.md). A table that holds
-// documents keeps FerretDB's index and gets the store's beside it, since remaking a unique index
-// means rebuilding it (5 s for a million documents). At every step at least one unique index on
-// _id exists.
+// large collection a page rarely in the cache for each (docs/BENCHMARKS.md). So is a table of
+// fewer than smallTable documents, in one transaction. A larger table keeps FerretDB's index and
+// gets the store's beside it, since remaking a unique index means rebuilding it (5 s for a million
+// documents), until MergeIDIndexes. At every step at least one unique index on _id exists.
 func (s *Server) IndexIDs(ctx context.Context, db string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -333,6 +333,10 @@ func collectionTables(ctx context.Context, conn *sql.DB, db string) ([]collectio
 	return tables, nil
 }
 
+// smallTable is the most documents a table may hold for IndexIDs to rebuild its unique _id index
+// at once, as MergeIDIndexes does (a few milliseconds), rather than keep two.
+const smallTable = 1000
+
 // indexID gives table t the index IndexIDs describes. On an empty table FerretDB's <t>__id_ becomes
 // a unique index on the expression FerretDB's queries spell, under the name FerretDB's metadata
 // gives it (its collStats sums the sizes of the indexes it names); on a table with documents the
@@ -365,6 +369,15 @@ func indexID(ctx context.Context, conn *sql.DB, t string) error {
 		return err
 	}
 	if !empty && theirsSQL != "" {
+		var small bool
+		q := fmt.Sprintf(`SELECT count(*) < %d FROM (SELECT 1 FROM %q LIMIT %d)`, smallTable, t, smallTable)
+		if err := conn.QueryRowContext(ctx, q).Scan(&small); err != nil {
+			return err
+		}
+		if small { // rebuilt in milliseconds
+			_, err := mergeIDIndex(ctx, conn, t)
+			return err
+		}
 		return exec(`CREATE INDEX IF NOT EXISTS %q ON %s`, ours, on)
 	}
 	// Empty, or FerretDB's index gone (a run cut short between dropping and making it again, then
@@ -408,9 +421,6 @@ type IDIndexMerge struct {
 // on _id. It is idempotent. before, if not nil, is called before each table with the documents
 // done so far and in all; each table's outcome is returned in collection order.
 func (s *Server) MergeIDIndexes(ctx context.Context, db string, before func(done, total int64, next IDIndexMerge)) ([]IDIndexMerge, error) {
-	if err := s.IndexIDs(ctx, db); err != nil { // mends a change cut short, adds what is missing
-		return nil, err
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	conn, err := s.openSQLite(db)
@@ -437,7 +447,11 @@ func (s *Server) MergeIDIndexes(ctx context.Context, db string, before func(done
 			before(done, total, m)
 		}
 		start := time.Now()
-		if m.Merged, err = mergeIDIndex(ctx, conn, t.name); err != nil {
+		m.Merged, err = mergeIDIndex(ctx, conn, t.name)
+		if errors.Is(err, errNoFerretIndex) { // an IndexIDs run cut short: it mends its own
+			m.Merged, err = true, indexID(ctx, conn, t.name)
+		}
+		if err != nil {
 			return out, fmt.Errorf("embedded: one _id index for %s: %w", t.collection, err)
 		}
 		if m.Merged {
@@ -452,7 +466,38 @@ func (s *Server) MergeIDIndexes(ctx context.Context, db string, before func(done
 	return out, nil
 }
 
-// mergeIDIndex gives table t, which IndexIDs has indexed, FerretDB's unique index on the expression
+// DoubleIDIndexes names the collections of database db that keep two _id indexes (tables that held
+// smallTable documents or more when IndexIDs first ran), which MergeIDIndexes would leave with one.
+func (s *Server) DoubleIDIndexes(ctx context.Context, db string) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	conn, err := s.openSQLite(db)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	rows, err := conn.QueryContext(ctx, `SELECT c.name FROM "_ferretdb_collections" c JOIN sqlite_master m
+		ON m.type = 'index' AND m.name = c.table_name || '_govhub_id' ORDER BY c.name`)
+	if err != nil {
+		return nil, fmt.Errorf("embedded: listing the indexes of %s: %w", db, err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, fmt.Errorf("embedded: listing the indexes of %s: %w", db, err)
+		}
+		names = append(names, n)
+	}
+	return names, rows.Err()
+}
+
+// errNoFerretIndex: a table lacks FerretDB's _id index (an IndexIDs run cut short between
+// dropping and making it again).
+var errNoFerretIndex = errors.New("FerretDB's _id index is missing")
+
+// mergeIDIndex gives table t FerretDB's unique index on the expression
 // its queries use in place of the two, in one transaction; it reports whether it changed anything.
 func mergeIDIndex(ctx context.Context, conn *sql.DB, t string) (bool, error) {
 	ours, theirs := t+"_govhub_id", t+"__id_"
@@ -470,7 +515,7 @@ func mergeIDIndex(ctx context.Context, conn *sql.DB, t string) (bool, error) {
 		return false, nil // IndexIDs made it so (a new collection, or a change it mended)
 	}
 	if theirsSQL.String == "" {
-		return false, errors.New("FerretDB's _id index is missing")
+		return false, errNoFerretIndex
 	}
 	for _, q := range []string{
 		fmt.Sprintf(`DROP INDEX %q`, theirs),

@@ -40,6 +40,7 @@ func TestStartConnectAndIndex(t *testing.T) {
 	}
 	defer client.Disconnect(t.Context())
 	coll := client.Database("t").Collection("things")
+	fillIDs(t, coll, 1000) // too many to rebuild FerretDB's index at once: the store's goes beside it
 	if _, err := coll.InsertOne(t.Context(), bson.M{"_id": "a", "v": 1}); err != nil {
 		t.Fatalf("InsertOne = %v", err)
 	}
@@ -264,10 +265,10 @@ func TestIndexIDsLeavesOneUniqueIndexOnNewCollections(t *testing.T) {
 	if err := db.CreateCollection(t.Context(), "fresh"); err != nil {
 		t.Fatal(err)
 	}
-	full := db.Collection("full")
-	if _, err := full.InsertOne(t.Context(), bson.M{"_id": "a"}); err != nil {
-		t.Fatal(err)
-	}
+	full := db.Collection("full") // as large as IndexIDs leaves with two indexes
+	fillIDs(t, full, 1000)
+	small := db.Collection("small") // small enough to rebuild at once
+	fillIDs(t, small, 999)
 	for range 2 { // idempotent
 		if err := s.IndexIDs(t.Context(), "t"); err != nil {
 			t.Fatalf("IndexIDs = %v", err)
@@ -306,13 +307,35 @@ func TestIndexIDsLeavesOneUniqueIndexOnNewCollections(t *testing.T) {
 
 	table, idx = indexesOf(t, file, "full")
 	if q := idx[table+"_govhub_id"]; !strings.HasPrefix(q, "CREATE INDEX") {
-		t.Errorf("collection with documents: its lookup index is %q, want the plain one", q)
+		t.Errorf("collection with 1000 documents: its lookup index is %q, want the plain one", q)
 	}
 	if q := idx[table+"__id_"]; !strings.HasPrefix(q, "CREATE UNIQUE INDEX") {
-		t.Errorf("collection with documents: FerretDB's index is %q, want it kept", q)
+		t.Errorf("collection with 1000 documents: FerretDB's index is %q, want it kept", q)
 	}
-	if _, err := full.InsertOne(t.Context(), bson.M{"_id": "a"}); !mongo.IsDuplicateKeyError(err) {
-		t.Errorf("second insert of _id a in the collection with documents = %v, want a duplicate key error", err)
+	if _, err := full.InsertOne(t.Context(), bson.M{"_id": "d0007"}); !mongo.IsDuplicateKeyError(err) {
+		t.Errorf("second insert of an _id in the collection with documents = %v, want a duplicate key error", err)
+	}
+	table, idx = indexesOf(t, file, "small")
+	if q := idx[table+"__id_"]; len(idx) != 1 || !strings.HasPrefix(q, "CREATE UNIQUE INDEX") || !strings.Contains(q, `->'$._id'`) {
+		t.Errorf("collection with 999 documents: indexes %v, want FerretDB's alone, unique on the expression", idx)
+	}
+	if _, err := small.InsertOne(t.Context(), bson.M{"_id": "d0007"}); !mongo.IsDuplicateKeyError(err) {
+		t.Errorf("second insert of an _id in the small collection = %v, want a duplicate key error", err)
+	}
+	if double, err := s.DoubleIDIndexes(t.Context(), "t"); err != nil || !slices.Equal(double, []string{"full"}) {
+		t.Errorf("DoubleIDIndexes = %q, %v; want full alone", double, err)
+	}
+}
+
+// fillIDs inserts n documents d0000, d0001, … with v its number.
+func fillIDs(t *testing.T, c *mongo.Collection, n int) {
+	t.Helper()
+	docs := make([]any, n)
+	for i := range n {
+		docs[i] = bson.M{"_id": fmt.Sprintf("d%04d", i), "v": i}
+	}
+	if _, err := c.InsertMany(t.Context(), docs); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -355,19 +378,13 @@ func TestIndexIDsMendsACutShortRun(t *testing.T) {
 	}
 }
 
-// MergeIDIndexes leaves a collection that kept two _id indexes (it held documents when IndexIDs
-// first ran) with FerretDB's one, unique on the expression the lookups use: _id stays unique,
+// MergeIDIndexes leaves a collection that kept two _id indexes (it held 1000 documents when
+// IndexIDs first ran) with FerretDB's one, unique on the expression the lookups use: _id stays unique,
 // lookups and collStats answer, the documents are all there; a second run changes nothing.
 func TestMergeIDIndexes(t *testing.T) {
 	dir, s, db := startDB(t)
 	full := db.Collection("full")
-	var docs []any
-	for i := range 500 {
-		docs = append(docs, bson.M{"_id": fmt.Sprintf("d%03d", i), "v": i})
-	}
-	if _, err := full.InsertMany(t.Context(), docs); err != nil {
-		t.Fatal(err)
-	}
+	fillIDs(t, full, 1000)
 	if err := db.CreateCollection(t.Context(), "fresh"); err != nil {
 		t.Fatal(err)
 	}
@@ -385,26 +402,29 @@ func TestMergeIDIndexes(t *testing.T) {
 	if err != nil {
 		t.Fatalf("MergeIDIndexes = %v", err)
 	}
-	want := []embedded.IDIndexMerge{{Collection: "fresh"}, {Collection: "full", Documents: 500, Merged: true}}
-	if len(got) != 2 || got[0] != want[0] || got[1].Collection != "full" || got[1].Documents != 500 || !got[1].Merged || got[1].Took <= 0 {
+	want := []embedded.IDIndexMerge{{Collection: "fresh"}, {Collection: "full", Documents: 1000, Merged: true}}
+	if len(got) != 2 || got[0] != want[0] || got[1].Collection != "full" || got[1].Documents != 1000 || !got[1].Merged || got[1].Took <= 0 {
 		t.Errorf("MergeIDIndexes = %+v, want %+v (and the time full's rebuild took)", got, want)
 	}
-	if want := []string{"0/500 fresh", "0/500 full", "500/500 "}; !slices.Equal(calls, want) {
+	if want := []string{"0/1000 fresh", "0/1000 full", "1000/1000 "}; !slices.Equal(calls, want) {
 		t.Errorf("progress calls %q, want %q", calls, want)
 	}
 	table, idx := indexesOf(t, file, "full")
 	if q := idx[table+"__id_"]; len(idx) != 1 || !strings.HasPrefix(q, "CREATE UNIQUE INDEX") || !strings.Contains(q, `->'$._id'`) {
 		t.Errorf("after: indexes %v, want FerretDB's alone, unique on the expression the lookups use", idx)
 	}
-	if _, err := full.InsertOne(t.Context(), bson.M{"_id": "d007"}); !mongo.IsDuplicateKeyError(err) {
+	if _, err := full.InsertOne(t.Context(), bson.M{"_id": "d0007"}); !mongo.IsDuplicateKeyError(err) {
 		t.Errorf("insert of an _id stored = %v, want a duplicate key error", err)
 	}
 	var d bson.M
-	if err := full.FindOne(t.Context(), bson.M{"_id": "d321"}).Decode(&d); err != nil || d["v"] != int32(321) {
-		t.Errorf("FindOne(d321) = %v, %v; want v 321", d, err)
+	if err := full.FindOne(t.Context(), bson.M{"_id": "d0321"}).Decode(&d); err != nil || d["v"] != int32(321) {
+		t.Errorf("FindOne(d0321) = %v, %v; want v 321", d, err)
 	}
-	if n, err := collStatsCount(t, db, "full"); err != nil || n != 500 {
-		t.Errorf("collStats count = %d, %v; want 500", n, err)
+	if n, err := collStatsCount(t, db, "full"); err != nil || n != 1000 {
+		t.Errorf("collStats count = %d, %v; want 1000", n, err)
+	}
+	if double, err := s.DoubleIDIndexes(t.Context(), "t"); err != nil || len(double) != 0 {
+		t.Errorf("DoubleIDIndexes after = %q, %v; want none", double, err)
 	}
 	again, err := s.MergeIDIndexes(t.Context(), "t", nil)
 	if err != nil || len(again) != 2 || again[0].Merged || again[1].Merged {
