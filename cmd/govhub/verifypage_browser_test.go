@@ -46,15 +46,7 @@ func (m tamperer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func TestCertificateVerifyPageInBrowser(t *testing.T) {
 	const n = 60
 	h := startHub(t, n)
-	var qualifies demoFacts
-	for i := 1; i <= n && qualifies.id == ""; i++ {
-		if f := factsOf(h.gen, i, n); f.spouseIn && f.hukou != "上海市" && f.months >= 60 && f.homes < 2 {
-			qualifies = f
-		}
-	}
-	if qualifies.id == "" {
-		t.Fatalf("no demo citizen qualifying through contribution months among %d", n)
-	}
+	qualifies := qualifyingCitizen(t, h, n)
 	clerk := h.token(housingClerk)
 	r := h.query(clerk, certDoc, map[string]any{"type": "home-purchase-eligibility", "citizen": qualifies.id})
 	if len(r.Errors) > 0 {
@@ -165,15 +157,7 @@ func TestCertificatePageWaitsForTheCheckpoint(t *testing.T) {
 	link := &stalledLink{}
 	h, _ := startHubWithWitnessesBehind(t, n, 1, func(next http.Handler) http.Handler { link.next = next; return link }, "w1.tax.example")
 	t.Cleanup(link.free)
-	var qualifies demoFacts
-	for i := 1; i <= n && qualifies.id == ""; i++ {
-		if f := factsOf(h.gen, i, n); f.spouseIn && f.hukou != "上海市" && f.months >= 60 && f.homes < 2 {
-			qualifies = f
-		}
-	}
-	if qualifies.id == "" {
-		t.Fatalf("no demo citizen qualifying through contribution months among %d", n)
-	}
+	qualifies := qualifyingCitizen(t, h, n)
 	link.stall()
 	r := h.query(h.token(housingClerk), certDoc, map[string]any{"type": "home-purchase-eligibility", "citizen": qualifies.id})
 	if len(r.Errors) > 0 {
@@ -197,4 +181,17 @@ func TestCertificatePageWaitsForTheCheckpoint(t *testing.T) {
 	if v := js[string](t, tab, `document.body.dataset.verified`); v != "valid" {
 		failf(t, tab, "once published the page says %q: %s", v, js[string](t, tab, `document.querySelector('#verdict').textContent`))
 	}
+}
+
+// qualifyingCitizen is the first of h's n demo citizens who qualifies for home-purchase eligibility
+// through contribution months.
+func qualifyingCitizen(t *testing.T, h *testHub, n int) demoFacts {
+	t.Helper()
+	for i := 1; i <= n; i++ {
+		if f := factsOf(h.gen, i, n); f.spouseIn && f.hukou != "上海市" && f.months >= 60 && f.homes < 2 {
+			return f
+		}
+	}
+	t.Fatalf("no demo citizen qualifying through contribution months among %d", n)
+	return demoFacts{}
 }

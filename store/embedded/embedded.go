@@ -261,13 +261,11 @@ func (s *Server) restrictFiles() error {
 // gets the store's beside it, since remaking a unique index means rebuilding it (5 s for a million
 // documents), until MergeIDIndexes. At every step at least one unique index on _id exists.
 func (s *Server) IndexIDs(ctx context.Context, db string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	conn, err := s.openSQLite(db)
+	conn, done, err := s.openSQLite(db)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
+	defer done()
 	tables, err := collectionTables(ctx, conn, db)
 	if err != nil {
 		return err
@@ -284,26 +282,33 @@ func (s *Server) IndexIDs(ctx context.Context, db string) error {
 	return nil
 }
 
-// openSQLite opens database db's SQLite file directly, beside FerretDB (s.mu held).
-func (s *Server) openSQLite(db string) (*sql.DB, error) {
+// openSQLite opens database db's SQLite file directly, beside FerretDB, holding s.mu until done
+// (which closes it) is called.
+func (s *Server) openSQLite(db string) (conn *sql.DB, done func(), err error) {
+	s.mu.Lock()
+	defer func() {
+		if err != nil {
+			s.mu.Unlock()
+		}
+	}()
 	file := filepath.Join(s.sqliteDir, db+".sqlite")
 	if _, err := os.Stat(file); err != nil {
-		return nil, fmt.Errorf("embedded: database %s has no file yet: %w", db, err)
+		return nil, nil, fmt.Errorf("embedded: database %s has no file yet: %w", db, err)
 	}
 	// FerretDB has just created the file (SQLite creates databases 0644, less the umask); SQLite
 	// gives its journal files the mode of their database, so restricting it now covers those to come.
 	if err := s.restrictFiles(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	conn, err := sql.Open("sqlite", (&url.URL{
+	conn, err = sql.Open("sqlite", (&url.URL{
 		Scheme:   "file",
 		Opaque:   file,
 		RawQuery: url.Values{"_pragma": {"busy_timeout(10000)", "synchronous(full)"}}.Encode(),
 	}).String())
 	if err != nil {
-		return nil, fmt.Errorf("embedded: opening %s: %w", file, err)
+		return nil, nil, fmt.Errorf("embedded: opening %s: %w", file, err)
 	}
-	return conn, nil
+	return conn, func() { conn.Close(); s.mu.Unlock() }, nil
 }
 
 // collectionTable is a collection and the SQLite table FerretDB keeps it in.
@@ -421,13 +426,11 @@ type IDIndexMerge struct {
 // on _id. It is idempotent. before, if not nil, is called before each table with the documents
 // done so far and in all; each table's outcome is returned in collection order.
 func (s *Server) MergeIDIndexes(ctx context.Context, db string, before func(done, total int64, next IDIndexMerge)) ([]IDIndexMerge, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	conn, err := s.openSQLite(db)
+	conn, closeConn, err := s.openSQLite(db)
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close()
+	defer closeConn()
 	tables, err := collectionTables(ctx, conn, db)
 	if err != nil {
 		return nil, err
@@ -469,13 +472,11 @@ func (s *Server) MergeIDIndexes(ctx context.Context, db string, before func(done
 // DoubleIDIndexes names the collections of database db that keep two _id indexes (tables that held
 // smallTable documents or more when IndexIDs first ran), which MergeIDIndexes would leave with one.
 func (s *Server) DoubleIDIndexes(ctx context.Context, db string) ([]string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	conn, err := s.openSQLite(db)
+	conn, done, err := s.openSQLite(db)
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close()
+	defer done()
 	rows, err := conn.QueryContext(ctx, `SELECT c.name FROM "_ferretdb_collections" c JOIN sqlite_master m
 		ON m.type = 'index' AND m.name = c.table_name || '_govhub_id' ORDER BY c.name`)
 	if err != nil {
