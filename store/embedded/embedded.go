@@ -252,14 +252,14 @@ func (s *Server) restrictFiles() error {
 // on _ferretdb_sjson->'$._id' that FerretDB's own {_id} lookups can use. It is idempotent and cheap
 // when nothing is missing; run it after creating collections.
 //
-// On an empty table (a collection just created) FerretDB's own unique index, on
-// _ferretdb_sjson->"_id", which none of its queries use, is made again on the expression they do
-// use, under its own name: one unique index keeps _id unique (every compare-and-swap insert relies
-// on it) and serves the lookups, so each inserted document updates one index instead of two, on a
-// large collection a page rarely in the cache for each (docs/BENCHMARKS.md). So is a table of
-// fewer than smallTable documents, in one transaction. A larger table keeps FerretDB's index and
-// gets the store's beside it, since remaking a unique index means rebuilding it (5 s for a million
-// documents), until MergeIDIndexes. At every step at least one unique index on _id exists.
+// On a table of fewer than smallTable documents (every collection just created) FerretDB's own
+// unique index, on _ferretdb_sjson->"_id", which none of its queries use, is made again on the
+// expression they do use, under its own name, in one transaction: one unique index keeps _id
+// unique (every compare-and-swap insert relies on it) and serves the lookups, so each inserted
+// document updates one index instead of two, on a large collection a page rarely in the cache for
+// each (docs/BENCHMARKS.md). A larger table keeps FerretDB's index and gets the store's beside it,
+// since remaking a unique index means rebuilding it (5 s for a million documents), until
+// MergeIDIndexes. At every moment at least one unique index on _id exists.
 func (s *Server) IndexIDs(ctx context.Context, db string) error {
 	conn, done, err := s.openSQLite(db)
 	if err != nil {
@@ -342,71 +342,43 @@ func collectionTables(ctx context.Context, conn *sql.DB, db string) ([]collectio
 // at once, as MergeIDIndexes does (a few milliseconds), rather than keep two.
 const smallTable = 1000
 
-// indexID gives table t the index IndexIDs describes. On an empty table FerretDB's <t>__id_ becomes
-// a unique index on the expression FerretDB's queries spell, under the name FerretDB's metadata
-// gives it (its collStats sums the sizes of the indexes it names); on a table with documents the
-// store's <t>_govhub_id is added beside FerretDB's.
+// indexID gives table t the index IndexIDs describes: FerretDB's <t>__id_ made unique on the
+// expression FerretDB's queries spell, under the name FerretDB's metadata gives it (its collStats
+// sums the sizes of the indexes it names), on a table of fewer than smallTable documents
+// (mergeIDIndex); on a larger one the store's <t>_govhub_id beside FerretDB's.
 func indexID(ctx context.Context, conn *sql.DB, t string) error {
-	ours, theirs := t+"_govhub_id", t+"__id_"
-	// The expression must be spelled exactly as FerretDB's queries spell it for SQLite to use it.
-	on := fmt.Sprintf(`%q (_ferretdb_sjson->'$._id')`, t)
-	indexSQL := func(name string) (string, error) {
-		var q sql.NullString
-		err := conn.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?`, name).Scan(&q)
-		if errors.Is(err, sql.ErrNoRows) {
-			return "", nil
-		}
-		return q.String, err
-	}
-	exec := func(format string, args ...any) error {
-		_, err := conn.ExecContext(ctx, fmt.Sprintf(format, args...))
-		return err
-	}
-	theirsSQL, err := indexSQL(theirs)
+	theirsSQL, err := indexSQL(ctx, conn, t+"__id_")
 	if err != nil {
 		return err
 	}
-	if strings.Contains(theirsSQL, `->'$._id'`) { // made so by an earlier run
-		return exec(`DROP INDEX IF EXISTS %q`, ours)
-	}
-	var empty bool
-	if err := conn.QueryRowContext(ctx, fmt.Sprintf(`SELECT NOT EXISTS (SELECT 1 FROM %q)`, t)).Scan(&empty); err != nil {
-		return err
-	}
-	if !empty && theirsSQL != "" {
+	if theirsSQL != "" && !strings.Contains(theirsSQL, idExpr) {
 		var small bool
 		q := fmt.Sprintf(`SELECT count(*) < %d FROM (SELECT 1 FROM %q LIMIT %d)`, smallTable, t, smallTable)
 		if err := conn.QueryRowContext(ctx, q).Scan(&small); err != nil {
 			return err
 		}
-		if small { // rebuilt in milliseconds
-			_, err := mergeIDIndex(ctx, conn, t)
-			return err
-		}
-		return exec(`CREATE INDEX IF NOT EXISTS %q ON %s`, ours, on)
-	}
-	// Empty, or FerretDB's index gone (a run cut short between dropping and making it again, then
-	// documents written under ours): FerretDB's is made (again) on the expression.
-	// At every step some unique index on _id remains: FerretDB's, ours made unique, or both.
-	oursSQL, err := indexSQL(ours)
-	if err != nil {
-		return err
-	}
-	if !strings.HasPrefix(oursSQL, "CREATE UNIQUE INDEX") {
-		if err := exec(`DROP INDEX IF EXISTS %q`, ours); err != nil {
-			return err
-		}
-		if err := exec(`CREATE UNIQUE INDEX %q ON %s`, ours, on); err != nil {
+		if !small { // rebuilding FerretDB's index would take seconds: the store's goes beside it
+			_, err := conn.ExecContext(ctx, fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %q ON %q (%s)`, t+"_govhub_id", t, idExpr))
 			return err
 		}
 	}
-	if err := exec(`DROP INDEX IF EXISTS %q`, theirs); err != nil {
-		return err
+	_, err = mergeIDIndex(ctx, conn, t)
+	return err
+}
+
+// idExpr is _id as FerretDB's queries spell it: an index must spell it so for SQLite to use it.
+const idExpr = `_ferretdb_sjson->'$._id'`
+
+// indexSQL is the SQL that made index name, or "" if there is none.
+func indexSQL(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, name string) (string, error) {
+	var s sql.NullString
+	err := q.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?`, name).Scan(&s)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
 	}
-	if err := exec(`CREATE UNIQUE INDEX %q ON %s`, theirs, on); err != nil {
-		return err
-	}
-	return exec(`DROP INDEX %q`, ours)
+	return s.String, err
 }
 
 // IDIndexMerge is what MergeIDIndexes did to one collection.
@@ -450,11 +422,7 @@ func (s *Server) MergeIDIndexes(ctx context.Context, db string, before func(done
 			before(done, total, m)
 		}
 		start := time.Now()
-		m.Merged, err = mergeIDIndex(ctx, conn, t.name)
-		if errors.Is(err, errNoFerretIndex) { // an IndexIDs run cut short: it mends its own
-			m.Merged, err = true, indexID(ctx, conn, t.name)
-		}
-		if err != nil {
+		if m.Merged, err = mergeIDIndex(ctx, conn, t.name); err != nil {
 			return out, fmt.Errorf("embedded: one _id index for %s: %w", t.collection, err)
 		}
 		if m.Merged {
@@ -494,12 +462,10 @@ func (s *Server) DoubleIDIndexes(ctx context.Context, db string) ([]string, erro
 	return names, rows.Err()
 }
 
-// errNoFerretIndex: a table lacks FerretDB's _id index (an IndexIDs run cut short between
-// dropping and making it again).
-var errNoFerretIndex = errors.New("FerretDB's _id index is missing")
-
-// mergeIDIndex gives table t FerretDB's unique index on the expression
-// its queries use in place of the two, in one transaction; it reports whether it changed anything.
+// mergeIDIndex leaves table t with FerretDB's index alone, unique on idExpr, in one transaction:
+// made again if it is on another expression, made if it is missing (a run of an earlier version cut
+// short between dropping and making it again), and the store's dropped. It reports whether it
+// rebuilt FerretDB's index.
 func mergeIDIndex(ctx context.Context, conn *sql.DB, t string) (bool, error) {
 	ours, theirs := t+"_govhub_id", t+"__id_"
 	tx, err := conn.BeginTx(ctx, nil)
@@ -507,27 +473,21 @@ func mergeIDIndex(ctx context.Context, conn *sql.DB, t string) (bool, error) {
 		return false, err
 	}
 	defer tx.Rollback()
-	var theirsSQL sql.NullString
-	err = tx.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?`, theirs).Scan(&theirsSQL)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	theirsSQL, err := indexSQL(ctx, tx, theirs)
+	if err != nil {
 		return false, err
 	}
-	if strings.Contains(theirsSQL.String, `->'$._id'`) {
-		return false, nil // IndexIDs made it so (a new collection, or a change it mended)
+	rebuild := !strings.Contains(theirsSQL, idExpr)
+	var qs []string
+	if rebuild {
+		qs = append(qs, fmt.Sprintf(`DROP INDEX IF EXISTS %q`, theirs), fmt.Sprintf(`CREATE UNIQUE INDEX %q ON %q (%s)`, theirs, t, idExpr))
 	}
-	if theirsSQL.String == "" {
-		return false, errNoFerretIndex
-	}
-	for _, q := range []string{
-		fmt.Sprintf(`DROP INDEX %q`, theirs),
-		fmt.Sprintf(`CREATE UNIQUE INDEX %q ON %q (_ferretdb_sjson->'$._id')`, theirs, t),
-		fmt.Sprintf(`DROP INDEX IF EXISTS %q`, ours),
-	} {
+	for _, q := range append(qs, fmt.Sprintf(`DROP INDEX IF EXISTS %q`, ours)) {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return false, err
 		}
 	}
-	return true, tx.Commit()
+	return rebuild, tx.Commit()
 }
 
 // Attach returns the URI of the database another process runs on dir (one that holds its lock),
