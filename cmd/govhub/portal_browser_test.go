@@ -901,7 +901,8 @@ func TestPortalWaitsForTheCheckpoint(t *testing.T) {
 	if cp := h.app.log.Latest(); cp.Size > index {
 		t.Fatalf("the checkpoint of %d entries covering access %d was published while its only witness was stalled", cp.Size, index)
 	}
-	// Asked again, still waiting: no error shown, and a second click does not start a second check.
+	// Asked again, still waiting, and clicked again: no error shown (that the second click starts no
+	// second check is not observed here).
 	time.Sleep(1500 * time.Millisecond)
 	do(t, tab, "clicking verify again", chromedp.Click(chromedp.CSS(card+` button[data-action="verify"]`)))
 	if a := pageAlert(tab); a != "" {

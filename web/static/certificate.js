@@ -7,7 +7,7 @@
 import { verifyCertificate } from './certverify.js';
 import { fetchKeyHistory } from './verify.js';
 import { createI18n } from './i18n.js';
-import { $, el, clear, startLanguage } from './ui.js';
+import { $, el, clear, sleep, startLanguage } from './ui.js';
 
 const messages = {
   en: {
@@ -128,8 +128,6 @@ function render() {
 // published checkpoint covers yet (503, Retry-After: the ledger publishes one within seconds,
 // longer while a witness is slow), as when its QR code is scanned right after issuance.
 const CERT_WAIT = 60000;
-
-const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 
 // fetchVerification fetches the certificate's verification document, asking again after the
 // Retry-After the hub gives (1 to 5 s) while it answers 503, for up to CERT_WAIT.

@@ -22,7 +22,7 @@ import { request, endpoint, GraphQLError } from './gql.js';
 import { createI18n } from './i18n.js';
 import { verifyAccessProof, verifySealedDisclosure, verifyOpening, fetchKeyHistory } from './verify.js';
 import {
-  $, el, clear, createAlerts, showTab, bindTabs, startLanguage,
+  $, el, clear, sleep, createAlerts, showTab, bindTabs, startLanguage,
   saveToken, forgetToken, savedToken, showSignedIn, bindSignIn, resume,
 } from './ui.js';
 import { messages } from './portal.messages.js';
@@ -434,8 +434,6 @@ function checkpointSize(text) {
 const PROOF_WAIT = 60000;
 const PROOF_RETRY_FIRST = 500;
 const PROOF_RETRY_MAX = 5000;
-
-const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 
 // accessProof asks for the proof of access k, asking again while the hub answers that it is not
 // ready yet (retryable) and PROOF_WAIT has not passed; the card says what it waits for.

@@ -24,6 +24,9 @@ export function el(tag, attrs = {}, ...children) {
   return e;
 }
 
+// sleep resolves after ms milliseconds.
+export const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
+
 export function clear(node) {
   node.replaceChildren();
   return node;
