@@ -39,7 +39,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"net/url"
 	"os"
@@ -81,10 +80,13 @@ type Server struct {
 	mu      sync.Mutex
 	indexed map[string]bool // SQLite table name → expression index known to exist
 
-	docLocks [64]sync.Mutex // LockDocument's stripes
-	upkeep   sync.Mutex     // LockUpkeep's
-	writes   chan struct{}  // LockWrites' one slot
-	gate     gateStats      // what LockWrites measured (writegate.go)
+	docLocks DocumentLocks // LockDocument's and LockDocuments'
+	upkeep   sync.Mutex    // LockUpkeep's
+	writes   chan struct{} // LockWrites' one slot
+	gate     gateStats     // what LockWrites measured (writegate.go)
+
+	notesMu sync.Mutex
+	notes   map[string]int64 // Note's (notes.go)
 }
 
 // Start launches FerretDB on cfg.Dir. It returns once the socket accepts connections.
@@ -106,7 +108,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{dir: dir, lock: lock, sqliteDir: filepath.Join(dir, "sqlite"), indexed: map[string]bool{}, writes: make(chan struct{}, 1)}
+	s := &Server{dir: dir, lock: lock, sqliteDir: filepath.Join(dir, "sqlite"), indexed: map[string]bool{}, notes: map[string]int64{}, writes: make(chan struct{}, 1)}
 	ok := false
 	defer func() {
 		if !ok {
@@ -201,15 +203,12 @@ func (s *Server) unlock() {
 // document named by key, and returns the function that releases it. FerretDB keeps neither atomic
 // filtered updates nor concurrent read-modify-writes of one document apart, so compare-and-swap
 // writes on the embedded store run as read, compare, replace under this lock; it lives here, with
-// the server, so that every store handle opened on the server shares it. Keys hash onto a fixed set
-// of mutexes: never hold two at once.
-func (s *Server) LockDocument(key string) (unlock func()) {
-	h := fnv.New32a()
-	h.Write([]byte(key))
-	m := &s.docLocks[h.Sum32()%uint32(len(s.docLocks))]
-	m.Lock()
-	return m.Unlock
-}
+// the server, so that every store handle opened on the server shares it. Never take a second
+// document lock while holding one: take several at once with LockDocuments.
+func (s *Server) LockDocument(key string) (unlock func()) { return s.docLocks.Lock(key) }
+
+// LockDocuments is LockDocument for several documents at once.
+func (s *Server) LockDocuments(keys ...string) (unlock func()) { return s.docLocks.LockAll(keys...) }
 
 // LockUpkeep serialises, among everyone in this process using the server, one-time upkeep such as a
 // data migration, and returns the function that releases it. Unlike LockDocument, the holder may

@@ -77,9 +77,8 @@ func tileID(level uint, n uint64) string {
 const fullTileWidth = 256
 
 // WriteTiles implements ledger.TileStorage. Complete tiles, whose content is final, go in one bulk
-// write; a partial one is written only over a narrower stored version.
+// write; a partial one is written only over a narrower stored version (writeWidest).
 func (s *Store) WriteTiles(ctx context.Context, tiles []ledger.TileData) error {
-	var full []writeDoc
 	lowest := map[uint]uint64{} // by level, the lowest complete tile: it may be stored partial
 	for _, t := range tiles {
 		if len(t.Hashes)/32 == fullTileWidth {
@@ -88,17 +87,16 @@ func (s *Store) WriteTiles(ctx context.Context, tiles []ledger.TileData) error {
 			}
 		}
 	}
+	var edge, full []writeDoc
 	for _, t := range tiles {
-		id, w := tileID(t.Level, t.N), len(t.Hashes)/32
-		if w == fullTileWidth && lowest[t.Level] != t.N {
-			full = append(full, writeDoc{id, w, "hashes", t.Hashes})
-			continue
-		}
-		if err := s.writeWidest(ctx, s.tiles, id, w, "hashes", t.Hashes); err != nil {
-			return fmt.Errorf("writing tile %d/%d: %w", t.Level, t.N, err)
+		d := writeDoc{tileID(t.Level, t.N), len(t.Hashes) / 32, "hashes", t.Hashes}
+		if d.width == fullTileWidth && lowest[t.Level] != t.N {
+			full = append(full, d)
+		} else {
+			edge = append(edge, d)
 		}
 	}
-	return s.writeFull(ctx, s.tiles, full)
+	return s.writeEdgeAndFull(ctx, s.tiles, edge, full, nil)
 }
 
 type writeDoc struct {
@@ -108,12 +106,29 @@ type writeDoc struct {
 	data  []byte
 }
 
+// writeEdgeAndFull stores the documents at a tile level's or the bundles' right edge, partial or
+// possibly stored partial (writeWidest), then the complete new ones (one insert, writeFull).
+// encode, if not nil, gives the bytes stored for a document's data (the bundles' compression).
+func (s *Store) writeEdgeAndFull(ctx context.Context, c collection, edge, full []writeDoc, encode func([]byte) []byte) error {
+	if encode != nil {
+		for _, docs := range [][]writeDoc{edge, full} {
+			for i := range docs {
+				docs[i].data = encode(docs[i].data)
+			}
+		}
+	}
+	if err := s.writeWidest(ctx, c, edge); err != nil {
+		return err
+	}
+	return s.writeFull(ctx, c, full)
+}
+
 // writeFull stores complete tiles or bundles that are new: in one insert (on the embedded store one
 // transaction, so one sync), which cannot overwrite anything. A complete tile or bundle's content is
 // final, so one already stored under its id is either the same or a partial version of it (a deposed
 // writer's, or one this writer wrote before a restart): those few are written again over a narrower
 // version only (writeWidest). The callers pass the one complete tile or bundle per level that the
-// previous round may have stored partial to writeWidest directly, so that on FerretDB (which, when
+// previous round may have stored partial to writeWidest instead, so that on FerretDB (which, when
 // one document of an insert fails, retries the others one transaction each) the insert does not fail.
 func (s *Store) writeFull(ctx context.Context, c collection, docs []writeDoc) error {
 	if len(docs) == 0 {
@@ -131,14 +146,15 @@ func (s *Store) writeFull(ctx context.Context, c collection, docs []writeDoc) er
 	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil || len(bwe.WriteErrors) == 0 {
 		return fmt.Errorf("writing %d complete %s: %w", len(docs), c.Name(), err)
 	}
+	var stored []writeDoc
 	for _, we := range bwe.WriteErrors {
 		if we.Index < 0 || we.Index >= len(docs) || !mongo.IsDuplicateKeyError(we) {
 			return fmt.Errorf("writing %d complete %s: %w", len(docs), c.Name(), err)
 		}
-		d := docs[we.Index]
-		if err := s.writeWidest(ctx, c, d.id, d.width, d.field, d.data); err != nil {
-			return fmt.Errorf("writing complete %s %s: %w", c.Name(), d.id, err)
-		}
+		stored = append(stored, docs[we.Index])
+	}
+	if err := s.writeWidest(ctx, c, stored); err != nil {
+		return fmt.Errorf("writing complete %s: %w", c.Name(), err)
 	}
 	return nil
 }
@@ -155,26 +171,25 @@ func (s *Store) ReadTile(ctx context.Context, level uint, n uint64) ([]byte, err
 	return d.Hashes, err
 }
 
-// WriteBundles implements ledger.BundleStorage, like WriteTiles.
+// WriteBundles implements ledger.BundleStorage, like WriteTiles; each bundle's data is stored
+// compressed.
 func (s *Store) WriteBundles(ctx context.Context, bundles []ledger.BundleData) error {
-	var full []writeDoc
 	lowest, found := uint64(0), false // the lowest complete bundle: it may be stored partial
 	for _, b := range bundles {
 		if b.Count == fullTileWidth && (!found || b.N < lowest) {
 			lowest, found = b.N, true
 		}
 	}
+	var edge, full []writeDoc
 	for _, b := range bundles {
-		id := strconv.FormatUint(b.N, 10)
+		d := writeDoc{strconv.FormatUint(b.N, 10), b.Count, "z", b.Data}
 		if b.Count == fullTileWidth && b.N != lowest {
-			full = append(full, writeDoc{id, b.Count, "z", compress(b.Data)})
-			continue
-		}
-		if err := s.writeWidest(ctx, s.bundles, id, b.Count, "z", compress(b.Data)); err != nil {
-			return fmt.Errorf("writing entry bundle %d: %w", b.N, err)
+			full = append(full, d)
+		} else {
+			edge = append(edge, d)
 		}
 	}
-	return s.writeFull(ctx, s.bundles, full)
+	return s.writeEdgeAndFull(ctx, s.bundles, edge, full, compress)
 }
 
 // ReadBundle implements ledger.BundleStorage.
@@ -197,35 +212,87 @@ func (s *Store) ReadBundle(ctx context.Context, n uint64) ([]byte, error) {
 	return data, nil
 }
 
-// writeWidest stores {_id: id, w: width, field: data} unless a version at least as wide is stored:
-// tiles and bundles only ever grow, even when a deposed writer is late.
-func (s *Store) writeWidest(ctx context.Context, c collection, id string, width int, field string, data []byte) error {
-	doc := bson.D{{Key: "_id", Value: id}, {Key: "w", Value: width}, {Key: field, Value: data}}
-	if s.serialised() {
-		defer s.lock(c.Name() + "/" + id)()
-		var cur struct {
-			W *int `bson:"w"`
-		}
-		err := c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}, options.FindOne().SetProjection(bson.D{{Key: "w", Value: 1}})).Decode(&cur)
-		switch {
-		case errors.Is(err, mongo.ErrNoDocuments):
-		case err != nil:
-			return err
-		case cur.W != nil && *cur.W >= width:
-			return nil
-		}
-		_, err = c.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}}, doc, options.Replace().SetUpsert(true))
-		return err
+// writeWidest stores each document, {_id: id, w: width, field: data}, unless a version at least as
+// wide is stored: tiles and bundles only ever grow, even when a deposed writer is late. The
+// documents go in one command.
+//
+// On FerretDB, under the documents' locks, each one's stored width is known from the last write
+// through the embedded server (Store.note) or read, and those narrower are replaced. On MongoDB the
+// replacement's filter asks for a narrower version, and the upsert of one found at least as wide
+// fails on the duplicate _id, which is then no error.
+func (s *Store) writeWidest(ctx context.Context, c collection, docs []writeDoc) error {
+	if len(docs) == 0 {
+		return nil
 	}
-	filter := bson.D{{Key: "_id", Value: id}, {Key: "$or", Value: bson.A{
-		bson.D{{Key: "w", Value: bson.D{{Key: "$lt", Value: width}}}},
-		bson.D{{Key: "w", Value: bson.D{{Key: "$exists", Value: false}}}},
-	}}}
-	_, err := c.ReplaceOne(ctx, filter, doc, options.Replace().SetUpsert(true))
-	if mongo.IsDuplicateKeyError(err) {
-		return nil // a version at least as wide is stored
+	replace := func(d writeDoc, filter bson.D) mongo.WriteModel {
+		return mongo.NewReplaceOneModel().SetFilter(filter).SetUpsert(true).
+			SetReplacement(bson.D{{Key: "_id", Value: d.id}, {Key: "w", Value: d.width}, {Key: d.field, Value: d.data}})
 	}
-	return err
+	var models []mongo.WriteModel
+	if !s.serialised() {
+		for _, d := range docs {
+			models = append(models, replace(d, bson.D{{Key: "_id", Value: d.id}, {Key: "$or", Value: bson.A{
+				bson.D{{Key: "w", Value: bson.D{{Key: "$lt", Value: d.width}}}},
+				bson.D{{Key: "w", Value: bson.D{{Key: "$exists", Value: false}}}},
+			}}}))
+		}
+		_, err := c.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+		var bwe mongo.BulkWriteException
+		if errors.As(err, &bwe) && bwe.WriteConcernError == nil {
+			for _, we := range bwe.WriteErrors {
+				if !mongo.IsDuplicateKeyError(we) {
+					return fmt.Errorf("writing %s: %w", c.Name(), err)
+				}
+			}
+			return nil // each failed write found a version at least as wide
+		}
+		if err != nil {
+			return fmt.Errorf("writing %s: %w", c.Name(), err)
+		}
+		return nil
+	}
+	locks, notes := make([]string, len(docs)), make([]string, len(docs))
+	for i, d := range docs {
+		locks[i] = c.Name() + "/" + d.id
+		notes[i] = s.db.Name() + "/" + locks[i]
+	}
+	defer s.lockAll(locks)()
+	var written []int
+	for i, d := range docs {
+		stored, known := s.note(notes[i])
+		if !known {
+			var cur struct {
+				W *int `bson:"w"`
+			}
+			err := c.FindOne(ctx, bson.D{{Key: "_id", Value: d.id}}, options.FindOne().SetProjection(bson.D{{Key: "w", Value: 1}})).Decode(&cur)
+			switch {
+			case errors.Is(err, mongo.ErrNoDocuments):
+			case err != nil:
+				return fmt.Errorf("reading %s %s: %w", c.Name(), d.id, err)
+			case cur.W != nil:
+				stored = int64(*cur.W)
+			}
+		}
+		if stored >= int64(d.width) {
+			s.setNote(notes[i], stored)
+			continue
+		}
+		models = append(models, replace(d, bson.D{{Key: "_id", Value: d.id}}))
+		written = append(written, i)
+	}
+	if len(models) == 0 {
+		return nil
+	}
+	if _, err := c.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
+		for _, i := range written {
+			s.dropNote(notes[i]) // written or not: read it next time
+		}
+		return fmt.Errorf("writing %s: %w", c.Name(), err)
+	}
+	for _, i := range written {
+		s.setNote(notes[i], int64(docs[i].width))
+	}
+	return nil
 }
 
 type stateDoc struct {

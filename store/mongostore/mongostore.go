@@ -15,7 +15,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"sync"
 	"sync/atomic"
 
@@ -222,6 +221,7 @@ func (s *Store) Embedded() bool { return s.embedded != nil }
 // (embedded.Server is one).
 type documentLocker interface {
 	LockDocument(key string) (unlock func())
+	LockDocuments(keys ...string) (unlock func())
 	LockUpkeep() (unlock func())
 }
 
@@ -229,19 +229,15 @@ type documentLocker interface {
 // the process (the hub and its ledger each open their own). It keeps one process's writers apart;
 // several processes sharing a FerretDB are not (docs/OPERATIONS.md).
 type localLocks struct {
-	docs   [64]sync.Mutex
+	docs   embedded.DocumentLocks
 	upkeep sync.Mutex
 }
 
 var processLocks localLocks
 
-func (l *localLocks) LockDocument(key string) func() {
-	h := fnv.New32a()
-	h.Write([]byte(key))
-	m := &l.docs[h.Sum32()%uint32(len(l.docs))]
-	m.Lock()
-	return m.Unlock
-}
+func (l *localLocks) LockDocument(key string) func() { return l.docs.Lock(key) }
+
+func (l *localLocks) LockDocuments(keys ...string) func() { return l.docs.LockAll(keys...) }
 
 func (l *localLocks) LockUpkeep() func() {
 	l.upkeep.Lock()
@@ -259,6 +255,14 @@ func (s *Store) lock(key string) func() {
 		return func() {}
 	}
 	return s.locks.LockDocument(key)
+}
+
+// lockAll is lock for several documents at once.
+func (s *Store) lockAll(keys []string) func() {
+	if s.locks == nil {
+		return func() {}
+	}
+	return s.locks.LockDocuments(keys...)
 }
 
 func isNamespaceExists(err error) bool {
@@ -313,4 +317,27 @@ func (s *Store) checkFormat(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// note, setNote and dropNote keep, on the embedded store only, what a writer holding a document's
+// lock knows of it (embedded.Server.Note): the server's files are this process's alone, so a note
+// stays true until the document's next writer, who holds the same lock. Elsewhere nothing is kept,
+// and writers read the document.
+func (s *Store) note(key string) (int64, bool) {
+	if s.embedded == nil {
+		return 0, false
+	}
+	return s.embedded.Note(key)
+}
+
+func (s *Store) setNote(key string, v int64) {
+	if s.embedded != nil {
+		s.embedded.SetNote(key, v)
+	}
+}
+
+func (s *Store) dropNote(key string) {
+	if s.embedded != nil {
+		s.embedded.DropNote(key)
+	}
 }

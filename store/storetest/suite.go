@@ -436,6 +436,25 @@ func testTiles(t *testing.T, env *Env) {
 		t.Errorf("after a narrower write ReadTile(0,0) has %d bytes, want the wider %d", len(got), len(wide))
 	}
 
+	// Two handles on one database (the hub's and the ledger's, or a deposed integrator's beside the
+	// leader's): what one wrote holds for the other, so the late narrower write still changes
+	// nothing.
+	other, tile := env.second(t), func(w int) []ledger.TileData {
+		return []ledger.TileData{{Level: 2, N: 0, Hashes: bytes.Repeat([]byte{byte(w)}, 32*w)}}
+	}
+	for i, w := range []int{3, 5, 4} {
+		h := s
+		if i == 1 {
+			h = other
+		}
+		if err := h.WriteTiles(ctx, tile(w)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, _ := s.ReadTile(ctx, 2, 0); !bytes.Equal(got, tile(5)[0].Hashes) {
+		t.Errorf("after the other handle wrote 5 hashes and this one 4, ReadTile(2,0) has %d bytes, want %d", len(got), 32*5)
+	}
+
 	// Complete tiles of two levels in one call, one over a stored partial version that is not its
 	// level's lowest, then the same call again.
 	complete := func(level uint, n uint64) ledger.TileData {
