@@ -121,13 +121,46 @@ func (l *Log) integrateLoop(ctx context.Context) {
 		}
 		start := time.Now()
 		l.integrateOnce(ctx)
+		if !l.pause(ctx, l.pauseAfter(time.Since(start))) {
+			return
+		}
+	}
+}
+
+// backlogRound is how many entries waiting for integration end the integrator's pause: two whole
+// entry bundles. The pause bounds how often rounds rewrite the partial bundle and tiles at the
+// log's end (pauseAfter); a round that finds this many entries writes mostly complete bundles and
+// tiles, whose content is final, so its rewrites of partial ones are few for the entries it
+// carries. Under a burst of appends (tens of thousands a second) entries then reach a checkpoint
+// in about a round and a half instead of a pause and a round; a hub's requests (hundreds a
+// second) never wait in such numbers, and its rounds keep the pause.
+const backlogRound = 2 * tileWidth
+
+// pause waits for d, or until backlogRound entries wait for integration, whichever comes first.
+// It reports false when the integrator must stop instead (after a last round, on Shutdown).
+func (l *Log) pause(ctx context.Context, d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	kicked := false
+	defer func() {
+		if kicked { // a batch stored during the pause is integrated by the next round
+			l.kickIntegrator()
+		}
+	}()
+	for {
 		select {
 		case <-ctx.Done():
-			return
+			return false
 		case <-l.stopInt:
 			l.integrateOnce(ctx)
-			return
-		case <-time.After(l.pauseAfter(time.Since(start))):
+			return false
+		case <-timer.C:
+			return true
+		case <-l.kick:
+			kicked = true
+			if l.tree != nil && l.sequenced.Load() >= l.tree.size()+backlogRound {
+				return true
+			}
 		}
 	}
 }

@@ -2,6 +2,7 @@ package ledger_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -68,5 +69,53 @@ func TestLongRoundsPauseUpToTheInterval(t *testing.T) {
 	got := secondCheckpointWait(t, slowTiles{newMemStorage(), round}, interval)
 	if want := interval + round; got < want-300*time.Millisecond || got > want+600*time.Millisecond {
 		t.Errorf("the second entry's checkpoint came %v after its append; want about %v (the interval, %v, then its round)", got, want, interval)
+	}
+}
+
+// Entries waiting in the number of two whole entry bundles end the integrator's pause: under a
+// burst they reach a checkpoint in about a round, not after the rest of the pause. (Entries
+// appended during that round wait for the next pause, as before.)
+func TestABacklogEndsThePause(t *testing.T) {
+	const interval = 8 * time.Second // a pause of at least 2 s after each round
+	s, v := keys(t)
+	l, err := ledger.New(t.Context(), ledger.Config{Storage: newMemStorage(), Signer: s, Verifier: v}, ledger.WithIntegrationInterval(interval))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Shutdown(context.Background())
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	r, err := l.Append(ctx, entry(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.WaitCheckpoint(ctx, r.Index+1); err != nil {
+		t.Fatal(err)
+	}
+	// The round of that entry is over, and its pause begun: append 600 entries from 60 callers.
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, 60)
+	for c := range 60 {
+		wg.Go(func() {
+			for i := range 10 {
+				if _, err := l.Append(ctx, entry(2+c*10+i)); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	backlog := r.Index + 1 + 512
+	if _, err := l.WaitCheckpoint(ctx, backlog); err != nil {
+		t.Fatal(err)
+	}
+	if got := time.Since(start); got > interval/8 {
+		t.Errorf("the 512th entry appended during the pause reached a checkpoint %v after the first; want well before the pause (%v) ends", got, interval/4)
 	}
 }

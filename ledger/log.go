@@ -55,7 +55,8 @@ func WithQueueSize(n int) Option { return func(l *Log) { l.queueSize = n } }
 
 // WithIntegrationInterval sets the longest pause between two integration rounds (each round
 // writes tiles, the tree state and one signed checkpoint): after a round the integrator pauses
-// twice as long as the round took, at least a quarter of this interval and at most all of it.
+// twice as long as the round took, at least a quarter of this interval and at most all of it, or
+// until two entry bundles' worth of entries (512) wait.
 func WithIntegrationInterval(d time.Duration) Option { return func(l *Log) { l.interval = d } }
 
 // WithLogger sets where background failures are reported (integration errors, mostly).
@@ -88,16 +89,17 @@ type Log struct {
 	queueSize int
 	interval  time.Duration
 
-	intake   sync.RWMutex // guards closed and sending on queue
-	closed   bool
-	queue    chan *appendReq
-	seqDone  chan struct{}
-	stopInt  chan struct{}
-	intDone  chan struct{}
-	kick     chan struct{}
-	next     uint64 // sequencer goroutine only: index of the next entry
-	linkData []byte // sequencer goroutine only: a link entry still to write (rotate.go)
-	stopOnce sync.Once
+	intake    sync.RWMutex // guards closed and sending on queue
+	closed    bool
+	queue     chan *appendReq
+	seqDone   chan struct{}
+	stopInt   chan struct{}
+	intDone   chan struct{}
+	kick      chan struct{}
+	next      uint64        // sequencer goroutine only: index of the next entry
+	sequenced atomic.Uint64 // next, as the integrator reads it (setNext)
+	linkData  []byte        // sequencer goroutine only: a link entry still to write (rotate.go)
+	stopOnce  sync.Once
 
 	mu         sync.Mutex
 	fresh      map[uint64]Batch // sequenced, not yet integrated, by first index
@@ -188,7 +190,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
-	l.next = next
+	l.setNext(next)
 	l.resumeLink()
 	if l.instance == "" {
 		l.instance = randomName()
@@ -200,6 +202,12 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Log, error) {
 	go l.pullQueue(ctx)
 	l.kickIntegrator()
 	return l, nil
+}
+
+// setNext moves the sequencer on to index n (sequencer goroutine only).
+func (l *Log) setNext(n uint64) {
+	l.next = n
+	l.sequenced.Store(n)
 }
 
 // Fail makes the log refuse every further append (with ErrCorrupt wrapping cause): what follows a

@@ -345,7 +345,7 @@ func (l *Log) writePendingLink(ctx context.Context) error {
 		l.linkData = nil // written already (by this instance before a restart, or a previous holder)
 		return nil
 	}
-	l.next = start
+	l.setNext(start)
 	index, err := l.writeOne(ctx, l.linkData)
 	if err != nil {
 		l.logger.ErrorContext(ctx, "writing the link entry; will retry before the next batch", slog.String("error", err.Error()))

@@ -190,7 +190,8 @@ func (l *Log) writeBatch(ctx context.Context, reqs []*appendReq) {
 					}
 					return
 				}
-				l.next, reqs = next, rest
+				l.setNext(next)
+				reqs = rest
 				if len(reqs) == 0 {
 					return
 				}
@@ -203,7 +204,7 @@ func (l *Log) writeBatch(ctx context.Context, reqs []*appendReq) {
 			}
 			return
 		}
-		l.next = b.End()
+		l.setNext(b.End())
 		l.mu.Lock()
 		if len(l.fresh) < 1024 {
 			l.fresh[b.First] = b
