@@ -127,14 +127,14 @@ func (l *Log) integrateLoop(ctx context.Context) {
 	}
 }
 
-// backlogRound is how many entries waiting for integration end the integrator's pause: two whole
+// backlogRound is how many entries waiting for integration end the integrator's pause: three whole
 // entry bundles. The pause bounds how often rounds rewrite the partial bundle and tiles at the
 // log's end (pauseAfter); a round that finds this many entries writes mostly complete bundles and
 // tiles, whose content is final, so its rewrites of partial ones are few for the entries it
 // carries. Under a burst of appends (tens of thousands a second) entries then reach a checkpoint
 // in about a round and a half instead of a pause and a round; a hub's requests (hundreds a
 // second) never wait in such numbers, and its rounds keep the pause.
-const backlogRound = 2 * tileWidth
+const backlogRound = 3 * tileWidth
 
 // pause waits for d, or until backlogRound entries wait for integration, whichever comes first.
 // It reports false when the integrator must stop instead (after a last round, on Shutdown).

@@ -72,7 +72,7 @@ func TestLongRoundsPauseUpToTheInterval(t *testing.T) {
 	}
 }
 
-// Entries waiting in the number of two whole entry bundles end the integrator's pause: under a
+// Entries waiting in the number of three whole entry bundles end the integrator's pause: under a
 // burst they reach a checkpoint in about a round, not after the rest of the pause. (Entries
 // appended during that round wait for the next pause, as before.)
 func TestABacklogEndsThePause(t *testing.T) {
@@ -92,14 +92,14 @@ func TestABacklogEndsThePause(t *testing.T) {
 	if _, err := l.WaitCheckpoint(ctx, r.Index+1); err != nil {
 		t.Fatal(err)
 	}
-	// The round of that entry is over, and its pause begun: append 600 entries from 60 callers.
+	// The round of that entry is over, and its pause begun: append 900 entries from 60 callers.
 	start := time.Now()
 	var wg sync.WaitGroup
 	errs := make(chan error, 60)
 	for c := range 60 {
 		wg.Go(func() {
-			for i := range 10 {
-				if _, err := l.Append(ctx, entry(2+c*10+i)); err != nil {
+			for i := range 15 {
+				if _, err := l.Append(ctx, entry(2+c*15+i)); err != nil {
 					errs <- err
 					return
 				}
@@ -111,11 +111,11 @@ func TestABacklogEndsThePause(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	backlog := r.Index + 1 + 512
+	backlog := r.Index + 1 + 768
 	if _, err := l.WaitCheckpoint(ctx, backlog); err != nil {
 		t.Fatal(err)
 	}
 	if got := time.Since(start); got > interval/8 {
-		t.Errorf("the 512th entry appended during the pause reached a checkpoint %v after the first; want well before the pause (%v) ends", got, interval/4)
+		t.Errorf("the 768th entry appended during the pause reached a checkpoint %v after the first; want well before the pause (%v) ends", got, interval/4)
 	}
 }

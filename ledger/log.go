@@ -56,7 +56,7 @@ func WithQueueSize(n int) Option { return func(l *Log) { l.queueSize = n } }
 // WithIntegrationInterval sets the longest pause between two integration rounds (each round
 // writes tiles, the tree state and one signed checkpoint): after a round the integrator pauses
 // twice as long as the round took, at least a quarter of this interval and at most all of it, or
-// until two entry bundles' worth of entries (512) wait.
+// until three entry bundles' worth of entries (768) wait.
 func WithIntegrationInterval(d time.Duration) Option { return func(l *Log) { l.interval = d } }
 
 // WithLogger sets where background failures are reported (integration errors, mostly).

@@ -35,7 +35,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, isDe
 	tf.registerOIDC(fs)
 	addr := fs.String("addr", defaultAddr, "address to listen on")
 	publicURL := fs.String("public-url", "", "the hub's public URL: certificates' verification links and the did:web issuer (default http://127.0.0.1:8080)")
-	interval := fs.Duration("integration-interval", 0, "longest pause between two ledger integration rounds, each of which signs a checkpoint; a shorter round is followed by a pause twice its length, at least a quarter of this, which 512 entries waiting end (default 100ms)")
+	interval := fs.Duration("integration-interval", 0, "longest pause between two ledger integration rounds, each of which signs a checkpoint; a shorter round is followed by a pause twice its length, at least a quarter of this, which 768 entries waiting end (default 100ms)")
 	var witnesses stringList
 	fs.Var(&witnesses, "witness", "a witness to push checkpoints to, as URL=VERIFIERKEY (the key govhub keygen printed: type 0x04, or the older 0x01) (repeat)")
 	quorum := fs.Int("witness-quorum", 0, "how many witnesses must cosign a checkpoint before it is published (default: a majority)")
