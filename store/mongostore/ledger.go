@@ -238,7 +238,7 @@ func (s *Store) writeWidest(ctx context.Context, c collection, docs []writeDoc) 
 		}
 		_, err := c.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
 		var bwe mongo.BulkWriteException
-		if errors.As(err, &bwe) && bwe.WriteConcernError == nil {
+		if errors.As(err, &bwe) && bwe.WriteConcernError == nil && len(bwe.WriteErrors) > 0 {
 			for _, we := range bwe.WriteErrors {
 				if !mongo.IsDuplicateKeyError(we) {
 					return fmt.Errorf("writing %s: %w", c.Name(), err)
