@@ -21,19 +21,17 @@ func (s slowTiles) WriteTiles(ctx context.Context, tiles []ledger.TileData) erro
 	return s.memStorage.WriteTiles(ctx, tiles)
 }
 
-// secondCheckpointWait appends an entry and waits for a checkpoint of it, then appends another
-// right away and returns how long that one waited for a checkpoint of its own: the integrator's
-// pause after the first one's round, and the second's round.
-func secondCheckpointWait(t *testing.T, st ledger.Storage, interval time.Duration) time.Duration {
+// afterFirstRound opens a log on st with the given integration interval, appends an entry and
+// waits for a checkpoint of it: the integrator is then in the pause after that entry's round. The
+// log is shut down when the test ends.
+func afterFirstRound(t *testing.T, ctx context.Context, st ledger.Storage, interval time.Duration) (*ledger.Log, ledger.Receipt) {
 	t.Helper()
 	s, v := keys(t)
 	l, err := ledger.New(t.Context(), ledger.Config{Storage: st, Signer: s, Verifier: v}, ledger.WithIntegrationInterval(interval))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Shutdown(context.Background())
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
+	t.Cleanup(func() { l.Shutdown(context.Background()) })
 	r, err := l.Append(ctx, entry(1))
 	if err != nil {
 		t.Fatal(err)
@@ -41,8 +39,20 @@ func secondCheckpointWait(t *testing.T, st ledger.Storage, interval time.Duratio
 	if _, err := l.WaitCheckpoint(ctx, r.Index+1); err != nil {
 		t.Fatal(err)
 	}
+	return l, r
+}
+
+// secondCheckpointWait appends an entry and waits for a checkpoint of it, then appends another
+// right away and returns how long that one waited for a checkpoint of its own: the integrator's
+// pause after the first one's round, and the second's round.
+func secondCheckpointWait(t *testing.T, st ledger.Storage, interval time.Duration) time.Duration {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	l, _ := afterFirstRound(t, ctx, st, interval)
 	start := time.Now()
-	if r, err = l.Append(ctx, entry(2)); err != nil {
+	r, err := l.Append(ctx, entry(2))
+	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := l.WaitCheckpoint(ctx, r.Index+1); err != nil {
@@ -77,21 +87,9 @@ func TestLongRoundsPauseUpToTheInterval(t *testing.T) {
 // appended during that round wait for the next pause, as before.)
 func TestABacklogEndsThePause(t *testing.T) {
 	const interval = 8 * time.Second // a pause of at least 2 s after each round
-	s, v := keys(t)
-	l, err := ledger.New(t.Context(), ledger.Config{Storage: newMemStorage(), Signer: s, Verifier: v}, ledger.WithIntegrationInterval(interval))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Shutdown(context.Background())
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	r, err := l.Append(ctx, entry(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := l.WaitCheckpoint(ctx, r.Index+1); err != nil {
-		t.Fatal(err)
-	}
+	l, r := afterFirstRound(t, ctx, newMemStorage(), interval)
 	// The round of that entry is over, and its pause begun: append 900 entries from 60 callers.
 	start := time.Now()
 	var wg sync.WaitGroup
