@@ -5,7 +5,7 @@ package embedded
 // server's files are this process's alone (its directory lock), and a document whose writers take
 // its lock changes only under that lock, so a note set under the lock stays true until the next
 // holder, who sets it again or drops it. A writer that reads its note instead of the document
-// saves a command on the store's one writer. A note is only ever a shortcut: a writer that finds
+// saves a read command. A note is only ever a shortcut: a writer that finds
 // none reads the document, as it would without notes.
 
 // maxNotes bounds the notes kept; past it they are all forgotten, which costs their documents' next
