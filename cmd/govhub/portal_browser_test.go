@@ -920,13 +920,30 @@ func TestPortalWaitsForTheCheckpoint(t *testing.T) {
 // once the access log is live.
 func portalSignedIn(t *testing.T, h *testHub, p auth.Principal) context.Context {
 	t.Helper()
-	srv := httptest.NewServer(h.app.handler())
+	tab := openPortal(t, h.app.handler(), h.token(p))
+	wait(t, tab, `document.querySelector('#live').dataset.state === 'on'`, "the access log, live")
+	return tab
+}
+
+// openPortal opens the portal of handler (a hub's pages, or a wrapper of them) signed in with
+// token (openPage), once it shows.
+func openPortal(t *testing.T, handler http.Handler, token string) context.Context {
+	t.Helper()
+	tab := openPage(t, handler, "/portal#token="+token)
+	wait(t, tab, `!document.querySelector('#app').hidden`, "the portal")
+	return tab
+}
+
+// openPage serves handler and opens path on it in a new tab of a browser of its own, in English.
+// The server and the browser stop when the test ends.
+func openPage(t *testing.T, handler http.Handler, path string) context.Context {
+	t.Helper()
+	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)
 	var br webtest.Browser
 	t.Cleanup(br.Close)
 	tab := br.IsolatedTab(t, "cmd/govhub")
 	do(t, tab, "preferring English", webtest.AcceptLanguage("en"))
-	webtest.Navigate(t, tab, srv.URL+"/portal#token="+h.token(p))
-	wait(t, tab, `!document.querySelector('#app').hidden && document.querySelector('#live').dataset.state === 'on'`, "the access log, live")
+	webtest.Navigate(t, tab, srv.URL+path)
 	return tab
 }

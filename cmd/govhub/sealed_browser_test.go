@@ -58,13 +58,7 @@ func TestSealedPortal(t *testing.T) {
 	h.registerSealedPurpose()
 	index, _ := h.sealedAccess(demoCitizen)
 	forge := &forgeDisclosure{next: h.app.handler()}
-	srv := httptest.NewServer(forge)
-	t.Cleanup(srv.Close)
-	var browser webtest.Browser
-	t.Cleanup(browser.Close)
-	tab := browser.IsolatedTab(t, "cmd/govhub")
-	do(t, tab, "preferring English", webtest.AcceptLanguage("en"))
-	webtest.Navigate(t, tab, srv.URL+"/portal#token="+h.token(citizenOne))
+	tab := openPortal(t, forge, h.token(citizenOne))
 	card := fmt.Sprintf(`#access-list > li[data-index="%d"]`, index)
 	wait(t, tab, `!!document.querySelector('`+card+`')`, "the sealed access's card")
 

@@ -165,13 +165,7 @@ func TestCertificatePageWaitsForTheCheckpoint(t *testing.T) {
 	}
 	id := get(r.Data, "requestCertificate", "certificate", "id").(string)
 
-	srv := httptest.NewServer(h.handler)
-	t.Cleanup(srv.Close)
-	var browser webtest.Browser
-	t.Cleanup(browser.Close)
-	tab := browser.IsolatedTab(t, "cmd/govhub")
-	do(t, tab, "preferring English", webtest.AcceptLanguage("en"))
-	webtest.Navigate(t, tab, srv.URL+"/verify/"+id)
+	tab := openPage(t, h.handler, "/verify/"+id)
 	webtest.WaitFor(t, tab, `document.querySelector('#verdict').textContent.includes('has not yet published a checkpoint')`, 30*time.Second, "the page waiting for the checkpoint")
 	if v := js[string](t, tab, `document.body.dataset.verified || ''`); v != "" {
 		failf(t, tab, "while the issuance is unpublished the page decided %q", v)
