@@ -174,11 +174,11 @@ func TestInterleavedInstancesLoseNoAcknowledgedUpdate(t *testing.T) {
 			if _, err := f.updater.finishUpdate(ctx, dk, first, firstAt, nil, nil); err != nil {
 				t.Fatalf("finishUpdate(first, %d) = %v", firstAt, err)
 			}
-			f.updater.dropLater(ctx, first.ID)
+			f.updater.dropLater(first.ID)
 			if _, err := f.updater.finishUpdate(ctx, dk, second, secondAt, nil, nil); !errors.Is(err, ErrConflict) {
 				t.Errorf("finishUpdate(second, %d) over a record moved to %d = %v, want ErrConflict", secondAt, firstAt, err)
 			}
-			f.updater.dropLater(ctx, second.ID)
+			f.updater.dropLater(second.ID)
 			rec := f.record(t, citizenA, "tax")
 			if rec.Version != firstAt {
 				t.Errorf("record at version %d, want %d (the update written first)", rec.Version, firstAt)

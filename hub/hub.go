@@ -130,7 +130,8 @@ type KeyStore interface {
 // PendingStore holds updates between their two durable steps.
 type PendingStore interface {
 	AddPending(ctx context.Context, p store.Pending) error
-	DeletePending(ctx context.Context, id string) error
+	// DeletePending removes the pending updates ids (those not stored are no error).
+	DeletePending(ctx context.Context, ids ...string) error
 	PendingUpdates(ctx context.Context) ([]store.Pending, error)
 }
 

@@ -217,7 +217,7 @@ func (u *Updater) apply(ctx context.Context, dk *seal.DataKey, entry ledger.Entr
 	// the pending update stays and Recover applies it.
 	rec, err = u.finishUpdate(context.WithoutCancel(ctx), dk, pend, index, leaf, &loaded)
 	if err == nil || errors.Is(err, ErrConflict) {
-		u.dropLater(ctx, pend.ID)
+		u.dropLater(pend.ID)
 	}
 	if errors.Is(err, ErrConflict) {
 		return store.Record{}, ledger.Receipt{}, err // overtaken: not applied, and never will be
@@ -298,35 +298,88 @@ func (u *Updater) indexed(ctx context.Context, citizen string, index uint64) (bo
 	}
 }
 
-// dropTimeout bounds the background delete of a finished pending update: well under the margin
+// dropTimeout bounds the background delete of finished pending updates: well under the margin
 // (a minute) within which instances sharing a database leave each other's pending updates alone.
 const dropTimeout = 20 * time.Second
 
+// dropDelay is how long a finished pending update waits for others to share its delete, and
+// maxDropGroup how many one delete carries at most. Each delete is a write of its own (a
+// transaction and a sync behind the embedded store's one writer, and there a scan of the pending
+// updates, since FerretDB looks up only a single _id by index): one a fifth of a second, rather
+// than one for every few updates finishing together, leaves the writer to the updates themselves.
+// A finished update left undeleted by a crash costs the next start one idempotent finish.
+const (
+	dropDelay    = 200 * time.Millisecond
+	maxDropGroup = 256
+)
+
 // dropLater deletes the pending update id, whose update is finished (applied, or overtaken), after
-// the response: one durable write fewer on an update's path. Until it is deleted, recovery would
-// finish it again, which changes nothing (finishUpdate is idempotent) but counts it: a process that
-// stops before the delete (Settle waits for it at a graceful stop) has it finished and dropped at
+// the response, together with the others finished within dropDelay: one durable write fewer on
+// an update's path, and few in the background. Until it is deleted, recovery would finish it
+// again, which changes nothing (finishUpdate is idempotent) but counts it: a process that stops
+// before the delete (Settle deletes what waits at a graceful stop) has it finished and dropped at
 // its next start.
-func (u *Updater) dropLater(ctx context.Context, id string) {
+func (u *Updater) dropLater(id string) {
 	// Never Add while Settle waits (an update still answering when a stop outlasts its grace): a
 	// WaitGroup's Add from zero must not run beside its Wait.
 	u.dropMu.Lock()
-	u.dropping.Add(1)
-	u.dropMu.Unlock()
-	go func() {
-		defer u.dropping.Done()
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dropTimeout)
-		defer cancel()
-		_ = u.pending.DeletePending(ctx, id) // left: the next start's recovery drops it
-	}()
+	defer u.dropMu.Unlock()
+	u.queueMu.Lock()
+	defer u.queueMu.Unlock()
+	u.dropIDs = append(u.dropIDs, id)
+	switch {
+	case len(u.dropIDs) >= maxDropGroup:
+		ids := u.dropIDs
+		u.dropIDs = nil
+		u.dropping.Add(1)
+		go func() {
+			defer u.dropping.Done()
+			u.deleteFinished(ids)
+		}()
+	case !u.dropDue:
+		u.dropDue = true
+		u.dropping.Add(1)
+		u.dropTimer = time.AfterFunc(dropDelay, func() {
+			defer u.dropping.Done()
+			u.deleteFinished(u.takeDrops())
+		})
+	}
 }
 
-// Settle waits for the pending updates this Updater is still deleting in the background
-// (dropLater): a hub that stops gracefully calls it once it serves no more updates. An update that
-// finishes meanwhile waits for Settle before it answers.
+// takeDrops takes the ids waiting for their delete, ending the scheduled one's turn.
+func (u *Updater) takeDrops() []string {
+	u.queueMu.Lock()
+	defer u.queueMu.Unlock()
+	ids := u.dropIDs
+	u.dropIDs, u.dropDue = nil, false
+	return ids
+}
+
+// deleteFinished deletes the finished pending updates ids in one delete; those it cannot are left
+// for the next start's recovery.
+func (u *Updater) deleteFinished(ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), dropTimeout)
+	defer cancel()
+	_ = u.pending.DeletePending(ctx, ids...)
+}
+
+// Settle deletes the finished pending updates still waiting for their delete (dropLater) and waits
+// for those being deleted: a hub that stops gracefully calls it once it serves no more updates. An
+// update that finishes meanwhile waits for Settle before it answers.
 func (u *Updater) Settle() {
 	u.dropMu.Lock()
 	defer u.dropMu.Unlock()
+	u.queueMu.Lock()
+	if u.dropDue && u.dropTimer.Stop() {
+		u.dropping.Done() // the scheduled delete will not run: this one does its work
+	}
+	ids := u.dropIDs
+	u.dropIDs, u.dropDue = nil, false
+	u.queueMu.Unlock()
+	u.deleteFinished(ids)
 	u.dropping.Wait()
 }
 

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/ledger"
@@ -398,5 +400,107 @@ func TestUpdateWritesHeadWithRecord(t *testing.T) {
 	}
 	if got := view.Datasets["tax"].Items[0]["annualIncome"].Value; got != int64(310000) {
 		t.Errorf("annualIncome reads %v, want 310000", got)
+	}
+}
+
+// countingDeletes is the real store, recording the ids each delete of pending updates carries.
+type countingDeletes struct {
+	PendingStore
+	mu      sync.Mutex
+	deletes [][]string
+}
+
+func (s *countingDeletes) DeletePending(ctx context.Context, ids ...string) error {
+	s.mu.Lock()
+	s.deletes = append(s.deletes, slices.Clone(ids))
+	s.mu.Unlock()
+	return s.PendingStore.DeletePending(ctx, ids...)
+}
+
+func (s *countingDeletes) counts() (deletes, ids int, sizes []int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, d := range s.deletes {
+		ids += len(d)
+		sizes = append(sizes, len(d))
+	}
+	return len(s.deletes), ids, sizes
+}
+
+// Finished pending updates are deleted after the response, those finishing within dropDelay of
+// each other in one delete (each delete is a durable write behind the embedded store's one
+// writer), and all of them without waiting for a stop; Settle deletes at once what still waits.
+func TestFinishedPendingUpdatesShareDeletes(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	f.newCitizen(t, citizenA)
+	cfg := f.updaterConfig()
+	counted := &countingDeletes{PendingStore: f.env.Store}
+	cfg.Pending = counted
+	u, err := NewUpdater(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	update := func(i int) {
+		t.Helper()
+		if _, err := u.Update(ctx, taxClerk, UpdateRequest{Citizen: citizenA, Dataset: "tax", Purpose: "tax-administration",
+			Items: []map[string]any{{"annualIncome": int64(100000 + i)}}}); err != nil {
+			t.Fatalf("Update %d = %v", i, err)
+		}
+	}
+	left := func() int {
+		t.Helper()
+		ps, err := f.env.Store.PendingUpdates(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ps)
+	}
+
+	const n = 12
+	start := time.Now()
+	for i := range n {
+		update(i)
+	}
+	took := time.Since(start)
+	for deadline := time.Now().Add(10 * time.Second); left() > 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d finished pending updates still stored 10 s after their updates answered", left())
+		}
+	}
+	deletes, ids, sizes := counted.counts()
+	if ids != n {
+		t.Errorf("the deletes carried %d ids (%v), want the %d updates'", ids, sizes, n)
+	}
+	// One delete a dropDelay at most while updates finish, and one after the last.
+	t.Logf("%d updates in %s: %d deletes of pending updates carrying %v ids", n, took, deletes, sizes)
+	if most := int(took/dropDelay) + 2; most < n && deletes > most {
+		t.Errorf("%d updates in %s made %d deletes of pending updates (%v), want at most %d", n, took, deletes, sizes, most)
+	}
+
+	// A graceful stop deletes what waits without waiting for its turn.
+	update(n)
+	u.Settle()
+	if k := left(); k != 0 {
+		t.Errorf("after Settle %d finished pending updates are still stored", k)
+	}
+
+	// More than one delete carries wait for no timer.
+	counted.mu.Lock()
+	counted.deletes = nil
+	counted.mu.Unlock()
+	for i := range maxDropGroup + 44 {
+		u.dropLater(fmt.Sprintf("gone-%d", i)) // ids not stored: deleting them is no error
+	}
+	deletes, _, sizes = counted.counts()
+	for deadline := time.Now().Add(10 * time.Second); deletes == 0 && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		deletes, _, sizes = counted.counts()
+	}
+	if deletes != 1 || sizes[0] != maxDropGroup {
+		t.Errorf("%d ids dropped: deletes before their turn %v, want one of %d", maxDropGroup+44, sizes, maxDropGroup)
+	}
+	u.Settle()
+	if _, _, sizes = counted.counts(); !slices.Equal(sizes, []int{maxDropGroup, 44}) {
+		t.Errorf("after Settle the deletes carried %v ids, want [%d 44]", sizes, maxDropGroup)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/govhub/govhub/internal/usecase"
 	"hash/fnv"
 	"sync"
+	"time"
 
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/policy"
@@ -66,10 +67,15 @@ type Updater struct {
 	policy  *policy.Engine
 	integ   *Integrity
 	locks   [256]sync.Mutex // one writer per citizen at a time in this process
-	// dropping counts the finished pending updates being deleted in the background (dropLater);
-	// dropMu keeps its Add apart from Settle's Wait.
-	dropping sync.WaitGroup
-	dropMu   sync.Mutex
+	// dropping counts the background deletes of finished pending updates, scheduled or running
+	// (dropLater); dropMu keeps its Add apart from Settle's Wait. queueMu guards the ids waiting
+	// for their delete (dropIDs) and the one scheduled delete (dropTimer, while dropDue is set).
+	dropping  sync.WaitGroup
+	dropMu    sync.Mutex
+	queueMu   sync.Mutex
+	dropIDs   []string
+	dropDue   bool
+	dropTimer *time.Timer
 }
 
 // NewUpdater checks cfg and returns an Updater.

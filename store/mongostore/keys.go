@@ -140,13 +140,22 @@ func (s *Store) insertPendings(ctx context.Context, docs []pendingDoc) []error {
 	return errs
 }
 
-// DeletePending removes a pending update once its record is written (or it is abandoned). On
-// FerretDB concurrent calls share one delete (groupWrite).
-func (s *Store) DeletePending(ctx context.Context, id string) error {
-	if s.pendingDeletes != nil {
-		return s.pendingDeletes.do(ctx, id)
+// DeletePending removes pending updates once their records are written (or they are abandoned):
+// the ids given together in one delete (a group of at most maxPendingGroup on FerretDB, where
+// concurrent calls share one delete: groupWrite). An id not stored is no error.
+func (s *Store) DeletePending(ctx context.Context, ids ...string) error {
+	switch {
+	case len(ids) == 0:
+		return nil
+	case s.pendingDeletes != nil:
+		for _, err := range s.pendingDeletes.doAll(ctx, ids) {
+			if err != nil {
+				return err // the groups' outcomes, the first that failed
+			}
+		}
+		return nil
 	}
-	_, err := s.pending.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
+	_, err := s.pending.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
 	return mapErr(err)
 }
 

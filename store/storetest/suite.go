@@ -306,6 +306,24 @@ func testPending(t *testing.T, env *Env) {
 	if err != nil || !slices.Equal(left, want) {
 		t.Errorf("pending updates left after the concurrent deletes: %v, %v; want %v", left, err, want)
 	}
+
+	// Several in one call, one of them never stored; none is no call at all.
+	if err := s.DeletePending(ctx, id(0), "never-stored", id(8)); err != nil {
+		t.Errorf("DeletePending(%s, never-stored, %s) = %v", id(0), id(8), err)
+	}
+	if err := s.DeletePending(ctx); err != nil {
+		t.Errorf("DeletePending() = %v", err)
+	}
+	ps, err = s.PendingUpdates(ctx)
+	left = left[:0]
+	for _, p := range ps {
+		left = append(left, p.ID)
+	}
+	slices.Sort(left)
+	want = slices.DeleteFunc(want, func(s string) bool { return s == id(0) || s == id(8) })
+	if err != nil || !slices.Equal(left, want) {
+		t.Errorf("pending updates left after deleting %s and %s together: %v, %v; want %v", id(0), id(8), left, err, want)
+	}
 }
 
 func testSubjectRefs(t *testing.T, env *Env) {
