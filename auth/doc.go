@@ -58,6 +58,12 @@
 // [*ExpiredError] carrying its principal, so that the denied attempt can be
 // recorded against a known party. No error quotes the token.
 //
+// A Verifier remembers the last 4,096 tokens it accepted, by their SHA-256,
+// with the keys it held and the token's validity window, and answers one of
+// them again without parsing it or checking its signature (about 0.5 µs
+// instead of 55) while it holds the same keys and the time is within that
+// window; otherwise it verifies in full (verified.go).
+//
 // # Identity
 //
 // A principal is one party per (issuer, subject): the "iss" that vouches for
