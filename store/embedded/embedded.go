@@ -87,6 +87,7 @@ type Server struct {
 
 	notesMu sync.Mutex
 	notes   map[string]int64 // Note's (notes.go)
+	counts  WriteCounts      // Writes' (writecounts.go)
 }
 
 // Start launches FerretDB on cfg.Dir. It returns once the socket accepts connections.

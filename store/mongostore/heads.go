@@ -119,9 +119,13 @@ func (s *Store) RecordHead(ctx context.Context, citizen string) (store.Head, err
 // records in datasets (datasets without a record are absent from the map), read at once: one find
 // by _id of the citizen's document, in which both are kept.
 func (s *Store) HeadAndRecords(ctx context.Context, citizen string, datasets []string) (h store.Head, hadHead bool, recs map[string]store.Record, err error) {
-	d, _, err := s.citizen(ctx, citizen)
+	st, stamped := s.stamp(citizen)
+	d, found, err := s.citizen(ctx, citizen)
 	if err != nil {
 		return store.Head{}, false, nil, err
+	}
+	if stamped {
+		s.mark(citizen, st, d, found)
 	}
 	h, hadHead = d.head()
 	recs, err = s.recordsOf(ctx, &d, datasets)

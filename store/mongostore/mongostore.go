@@ -104,6 +104,10 @@ type Store struct {
 	// logGroups is the group commit of access-log appends on FerretDB (logbatch.go); nil against
 	// MongoDB.
 	logGroups *groupWrite[*logAppend]
+	// marks are the citizens' documents as read lately, for writes that need not read them again
+	// (headmarks.go); on the embedded server only.
+	marksMu sync.Mutex
+	marks   map[string]headMark
 }
 
 // maxPendingGroup bounds the pending updates one shared insert or delete carries.
@@ -209,6 +213,9 @@ func (s *Store) bind(db *mongo.Database) {
 	s.subjectLog, s.logHeads = c(collSubjectLog), c(collLogHeads)
 	s.questions, s.queues, s.queueHeads = c(collQuestions), c(collQueues), c(collQueueHeads)
 	s.recordHeads = c(collRecordHeads)
+	if s.embedded != nil {
+		s.recordHeads.counts = s.embedded.Writes()
+	}
 	s.sealed, s.unsealProposals = c(collSealed), c(collUnsealProposals)
 	s.certificates, s.applications, s.certCounts = c(collCertificates), c(collApplications), c(collCertCounts)
 	s.applicationLists, s.applicationHeads = c(collApplicationLists), c(collApplicationHeads)

@@ -190,14 +190,24 @@ func setRecords(rs ...store.Record) (bson.D, error) {
 // decide sees the citizen's head index (Head) and the versions of their records in datasets (RV),
 // not the records' contents.
 func (s *Store) serialisedWrite(ctx context.Context, citizen string, datasets []string, decide func(d *citizenDoc) (bson.D, error)) error {
+	return s.serialisedWriteOf(ctx, citizen, datasets, false, decide)
+}
+
+// serialisedWriteOf is serialisedWrite; with marked, it takes the citizen's document as
+// HeadAndRecords last read it when no write may have changed it since (headmarks.go), and reads it
+// otherwise.
+func (s *Store) serialisedWriteOf(ctx context.Context, citizen string, datasets []string, marked bool, decide func(d *citizenDoc) (bson.D, error)) error {
 	defer s.lock(citizenKey(citizen))()
-	fields := []string{"r", "head"}
-	for _, ds := range datasets {
-		fields = append(fields, versionPath(ds))
-	}
-	d, found, err := s.citizen(ctx, citizen, fields...)
-	if err != nil {
-		return err
+	d, found, ok := s.marked(citizen, marked)
+	if !ok {
+		fields := []string{"r", "head"}
+		for _, ds := range datasets {
+			fields = append(fields, versionPath(ds))
+		}
+		var err error
+		if d, found, err = s.citizen(ctx, citizen, fields...); err != nil {
+			return err
+		}
 	}
 	if err := s.ensureMoved(ctx, &d, found); err != nil {
 		return err
@@ -301,7 +311,7 @@ func (s *Store) PutHeadAndRecord(ctx context.Context, w store.HeadAndRecord) err
 		// Not the filtered update below: FerretDB uses the _id index only for a filter on _id
 		// alone, and scans the whole collection for any other (an update took 4.1 s at 100,000
 		// citizens with it).
-		return s.serialisedWrite(ctx, id, []string{ds}, func(d *citizenDoc) (bson.D, error) {
+		return s.serialisedWriteOf(ctx, id, []string{ds}, true, func(d *citizenDoc) (bson.D, error) {
 			cur, had := d.RV[ds]
 			switch {
 			case (d.Head != nil) != w.HadHead || w.HadHead && uint64(*d.Head) != w.HeadBase:
