@@ -163,6 +163,9 @@ func (s *Store) coll(name string, opts ...options.Lister[options.CollectionOptio
 	c := collection{Collection: s.db.Collection(name, opts...)}
 	if s.embedded != nil {
 		c.gate = s.embedded
+		if name == collRecordHeads {
+			c.counts = s.embedded.Writes() // headmarks.go
+		}
 	}
 	return c
 }

@@ -213,9 +213,6 @@ func (s *Store) bind(db *mongo.Database) {
 	s.subjectLog, s.logHeads = c(collSubjectLog), c(collLogHeads)
 	s.questions, s.queues, s.queueHeads = c(collQuestions), c(collQueues), c(collQueueHeads)
 	s.recordHeads = c(collRecordHeads)
-	if s.embedded != nil {
-		s.recordHeads.counts = s.embedded.Writes()
-	}
 	s.sealed, s.unsealProposals = c(collSealed), c(collUnsealProposals)
 	s.certificates, s.applications, s.certCounts = c(collCertificates), c(collApplications), c(collCertCounts)
 	s.applicationLists, s.applicationHeads = c(collApplicationLists), c(collApplicationHeads)
