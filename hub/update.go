@@ -107,32 +107,21 @@ func (u *Updater) Update(ctx context.Context, p auth.Principal, req UpdateReques
 	}
 
 	defer u.lockCitizen(req.Citizen)()
-	// The record the update builds on, checked like any read: a value changed behind the hub's
-	// back must not be carried into a new, authentic version. It also says whether the citizen is
-	// registered, without asking the store: a citizen with a record head is (an identity update
-	// writes the head, then the registration, under the citizen's lock held here; an erasure
-	// deletes the head first and the registration last), and one without a head is not (loadFresh
-	// finds a registered citizen without a head to be an integrity error). An erased citizen's
-	// update is refused or fails as before, on whether the erasure has reached the registration.
-	loaded, err := u.integ.loadFresh(ctx, u.records, req.Citizen, []string{ds.Name})
-	if errors.Is(err, ErrErased) {
-		exists, cerr := u.records.CitizenExists(ctx, req.Citizen)
-		if cerr != nil {
-			return nil, fmt.Errorf("looking up citizen: %w", cerr)
-		}
-		if !exists && ds.Name != "identity" {
-			return refuse("no-such-citizen", ErrNotFound)
-		}
-		return nil, err
+	exists, err := u.records.CitizenExists(ctx, req.Citizen)
+	if err != nil {
+		return nil, fmt.Errorf("looking up citizen: %w", err)
 	}
+	if !exists && ds.Name != "identity" {
+		return refuse("no-such-citizen", ErrNotFound)
+	}
+	// The record the update builds on, checked like any read: a value changed behind the hub's
+	// back must not be carried into a new, authentic version.
+	loaded, err := u.integ.loadFresh(ctx, u.records, req.Citizen, []string{ds.Name})
 	if errors.Is(err, ErrIntegrity) {
 		return refuse("integrity", err)
 	}
 	if err != nil {
 		return nil, err
-	}
-	if !loaded.hadHead && ds.Name != "identity" {
-		return refuse("no-such-citizen", ErrNotFound)
 	}
 	cur, hadBase := loaded.records[ds.Name]
 	dk, err := u.dataKeyOrNew(ctx, req.Citizen)

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"sort"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -504,43 +503,4 @@ func TestFinishedPendingUpdatesShareDeletes(t *testing.T) {
 	if _, _, sizes = counted.counts(); !slices.Equal(sizes, []int{maxDropGroup, 44}) {
 		t.Errorf("after Settle the deletes carried %v ids, want [%d 44]", sizes, maxDropGroup)
 	}
-}
-
-// countingExists is the real store, counting the lookups of a citizen's registration.
-type countingExists struct {
-	RecordStore
-	n atomic.Int64
-}
-
-func (s *countingExists) CitizenExists(ctx context.Context, citizen string) (bool, error) {
-	s.n.Add(1)
-	return s.RecordStore.CitizenExists(ctx, citizen)
-}
-
-// An update of a registered citizen learns that the citizen is registered from the record head it
-// reads anyway, not from a lookup of its own; one of a citizen never registered is still refused.
-func TestUpdateTakesTheRegistrationFromTheHead(t *testing.T) {
-	f := newFixture(t)
-	ctx := t.Context()
-	f.newCitizen(t, citizenA)
-	cfg := f.updaterConfig()
-	counted := &countingExists{RecordStore: f.env.Store}
-	cfg.Records = counted
-	u, err := NewUpdater(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := u.Update(ctx, taxClerk, UpdateRequest{Citizen: citizenA, Dataset: "tax", Purpose: "tax-administration",
-		Items: []map[string]any{{"annualIncome": int64(123456)}}}); err != nil {
-		t.Fatal(err)
-	}
-	if n := counted.n.Load(); n != 0 {
-		t.Errorf("an update of registered %s looked its registration up %d times, want none", citizenA, n)
-	}
-	_, err = u.Update(ctx, taxClerk, UpdateRequest{Citizen: "C999999", Dataset: "tax", Purpose: "tax-administration",
-		Items: []map[string]any{{"annualIncome": int64(5000)}}})
-	if e, _ := f.last(t); !errors.Is(err, ErrNotFound) || e.Reason != "no-such-citizen" {
-		t.Errorf("Update(tax of C999999) = %v, last entry's reason %q; want ErrNotFound, no-such-citizen", err, e.Reason)
-	}
-	u.Settle()
 }
