@@ -303,7 +303,8 @@ func (u *Updater) indexed(ctx context.Context, citizen string, index uint64) (bo
 const dropTimeout = 20 * time.Second
 
 // dropDelay is how long a finished pending update waits for others to share its delete, and
-// maxDropGroup how many one delete carries at most. Each delete is a write of its own (a
+// maxDropGroup how many waiting start their delete at once, without waiting for the rest of it
+// (a store's one delete command, mongostore's maxPendingGroup). Each delete is a write of its own (a
 // transaction and a sync behind the embedded store's one writer, and there a scan of the pending
 // updates, since FerretDB looks up only a single _id by index): one a fifth of a second, rather
 // than one for every few updates finishing together, leaves the writer to the updates themselves.

@@ -14,10 +14,14 @@ type DocumentLocks struct {
 	stripes [64]sync.Mutex
 }
 
-func (l *DocumentLocks) stripe(key string) int {
+func (l *DocumentLocks) stripe(key string) int { return int(keyHash(key) % uint32(len(l.stripes))) }
+
+// keyHash is the hash of a document key by which DocumentLocks and WriteCounts spread documents
+// (FNV-1a, 32 bits).
+func keyHash(key string) uint32 {
 	h := fnv.New32a()
 	h.Write([]byte(key))
-	return int(h.Sum32() % uint32(len(l.stripes)))
+	return h.Sum32()
 }
 
 // Lock takes key's lock and returns the function that releases it.

@@ -1,9 +1,6 @@
 package embedded
 
-import (
-	"hash/fnv"
-	"sync/atomic"
-)
+import "sync/atomic"
 
 // Write counts: whether a document may have changed since it was read, without reading it again.
 //
@@ -21,6 +18,9 @@ import (
 // context ended, the connection broke) is never counted finished: its slot (or, for StartAll, every
 // document) has no valid stamp again until the process restarts. That costs the readers one read
 // each, never a wrong answer.
+//
+// Notes (notes.go) serve the other case: a writer that holds a document's lock and knows what it
+// stored there, for the next writer under the same lock. Counts serve a reader outside the lock.
 
 // writeSlots is how many slots document keys hash onto.
 const writeSlots = 1024
@@ -38,11 +38,7 @@ type WriteStamp struct{ slot, all uint64 }
 // Writes returns the server's write counts, shared by every store handle on it.
 func (s *Server) Writes() *WriteCounts { return &s.counts }
 
-func writeSlot(key string) int {
-	h := fnv.New32a()
-	h.Write([]byte(key))
-	return int(h.Sum32() % writeSlots)
-}
+func writeSlot(key string) int { return int(keyHash(key) % writeSlots) }
 
 // Start counts a write of the document key starting; the caller calls done once the server has
 // answered (finished true) or may still be deciding (finished false).

@@ -55,7 +55,7 @@ func (s *Store) AddDataKeys(ctx context.Context, keys map[string][]byte) error {
 // pendingDoc is a pending update's document. Its record is stored as the BSON bytes of its
 // recordDoc (as in a citizen's document, records.go), with the citizen beside it for an erasure's
 // filter: FerretDB converts a nested document field by field, bytes in one piece, and a delete of
-// finished pending updates reads every pending update the collection holds (deletePendings). A pending
+// finished pending updates reads every pending update the collection holds (DeletePending). A pending
 // update stored by an older hub holds its record as a nested document, and no citizen field;
 // both are read (pendingRecord) and erased (DeletePendingOf).
 type pendingDoc struct {
@@ -141,34 +141,19 @@ func (s *Store) insertPendings(ctx context.Context, docs []pendingDoc) []error {
 }
 
 // DeletePending removes pending updates once their records are written (or they are abandoned):
-// the ids given together in one delete (a group of at most maxPendingGroup on FerretDB, where
-// concurrent calls share one delete: groupWrite). An id not stored is no error.
+// the ids given together, in one delete a maxPendingGroup of them. An id not stored is no error.
+// The hub gathers the finished updates of a fifth of a second into one call (hub.Updater's
+// dropLater). On FerretDB a filter on more than one _id scans the collection, which holds only the
+// updates in flight and those waiting for their delete: a few hundred documents at most.
 func (s *Store) DeletePending(ctx context.Context, ids ...string) error {
-	switch {
-	case len(ids) == 0:
-		return nil
-	case s.pendingDeletes != nil:
-		for _, err := range s.pendingDeletes.doAll(ctx, ids) {
-			if err != nil {
-				return err // the groups' outcomes, the first that failed
-			}
+	for len(ids) > 0 {
+		n := min(len(ids), maxPendingGroup)
+		if _, err := s.pending.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids[:n]}}}}); err != nil {
+			return mapErr(err)
 		}
-		return nil
+		ids = ids[n:]
 	}
-	_, err := s.pending.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
-	return mapErr(err)
-}
-
-// deletePendings removes a group of pending updates in one delete; they share its outcome. On
-// FerretDB a filter on more than one _id scans the collection, which holds only the updates in
-// flight (and those recovery has yet to finish): a few documents.
-func (s *Store) deletePendings(ctx context.Context, ids []string) []error {
-	_, err := s.pending.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
-	errs := make([]error, len(ids))
-	for i := range errs {
-		errs[i] = mapErr(err)
-	}
-	return errs
+	return nil
 }
 
 // PendingUpdates returns every pending update, oldest first.

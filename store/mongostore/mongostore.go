@@ -97,10 +97,9 @@ type Store struct {
 	certificates, applications, applicationLists, applicationHeads collection
 	certCounts                                                     collection // {_id: certificate id, n}
 
-	// pendingAdds and pendingDeletes share one write among concurrent AddPending and
-	// DeletePending calls on FerretDB (groupwrite.go); nil against MongoDB.
-	pendingAdds    *groupWrite[pendingDoc]
-	pendingDeletes *groupWrite[string]
+	// pendingAdds shares one insert among concurrent AddPending calls on FerretDB (groupwrite.go);
+	// nil against MongoDB.
+	pendingAdds *groupWrite[pendingDoc]
 	// logGroups is the group commit of access-log appends on FerretDB (logbatch.go); nil against
 	// MongoDB.
 	logGroups *groupWrite[*logAppend]
@@ -110,7 +109,7 @@ type Store struct {
 	marks   map[string]headMark
 }
 
-// maxPendingGroup bounds the pending updates one shared insert or delete carries.
+// maxPendingGroup bounds the pending updates one shared insert, or one delete, carries.
 const maxPendingGroup = 256
 
 // Option changes a default of New.
@@ -156,7 +155,6 @@ func New(ctx context.Context, db *mongo.Database, opts ...Option) (*Store, error
 	}
 	if s.locks != nil {
 		s.pendingAdds = &groupWrite[pendingDoc]{max: maxPendingGroup, write: s.insertPendings}
-		s.pendingDeletes = &groupWrite[string]{max: maxPendingGroup, write: s.deletePendings}
 		s.logGroups = s.newLogGroups()
 	}
 	existing, err := db.ListCollectionNames(ctx, bson.D{})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -260,7 +261,7 @@ func testPending(t *testing.T, env *Env) {
 	}
 
 	// Concurrent updates: each pending update is stored and removed, whichever writes it shares
-	// (on FerretDB they share inserts and deletes: groupwrite.go).
+	// (on FerretDB they share inserts: groupwrite.go).
 	const n = 40
 	id := func(i int) string { return fmt.Sprintf("q%02d", i) }
 	run := func(what string, ids []int, do func(i int) error) {
@@ -323,6 +324,29 @@ func testPending(t *testing.T, env *Env) {
 	want = slices.DeleteFunc(want, func(s string) bool { return s == id(0) || s == id(8) })
 	if err != nil || !slices.Equal(left, want) {
 		t.Errorf("pending updates left after deleting %s and %s together: %v, %v; want %v", id(0), id(8), left, err, want)
+	}
+
+	// More ids than one delete carries: the last ones are deleted too.
+	many := make([]string, 300)
+	for i := range many {
+		many[i] = fmt.Sprintf("z%03d", i)
+	}
+	for _, i := range []int{0, 299} {
+		if err := s.AddPending(ctx, store.Pending{ID: many[i], Record: sampleRecord("C9", "tax", store.PendingVersion), Created: base}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.DeletePending(ctx, many...); err != nil {
+		t.Errorf("DeletePending(300 ids) = %v", err)
+	}
+	ps, err = s.PendingUpdates(ctx)
+	for _, p := range ps {
+		if strings.HasPrefix(p.ID, "z") {
+			t.Errorf("DeletePending(z000 … z299) left %s", p.ID)
+		}
+	}
+	if err != nil {
+		t.Error(err)
 	}
 }
 
