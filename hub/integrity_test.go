@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/govhub/govhub/store/storetest"
 )
 
 // Updates of several datasets of one citizen, with reads of that citizen between them, never
@@ -72,7 +74,10 @@ func TestMigrateIntegrity(t *testing.T) {
 	}
 	update(citizenA, 200000)
 	// Each citizen's record head and records are in their document of record_heads
-	// (store/mongostore/heads.go).
+	// (store/mongostore/heads.go), here as a store before format 4 held them.
+	if err := storetest.UnpackCitizens(ctx, f.env.DB); err != nil {
+		t.Fatal(err)
+	}
 	docs := f.env.DB.Collection("record_heads")
 	var saved struct {
 		Records struct {
@@ -83,6 +88,9 @@ func TestMigrateIntegrity(t *testing.T) {
 		t.Fatal(err)
 	}
 	update(citizenB, 300000)
+	if err := storetest.UnpackCitizens(ctx, f.env.DB); err != nil {
+		t.Fatal(err)
+	}
 	// As before record integrity: no MACs, no heads; and B's record rolled back.
 	if _, err := docs.UpdateOne(ctx, bson.D{{Key: "_id", Value: citizenB}}, bson.D{{Key: "$set", Value: bson.D{{Key: "records.tax", Value: saved.Records.Tax}}}}); err != nil {
 		t.Fatal(err)

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -21,6 +23,7 @@ import (
 	"github.com/govhub/govhub/hub"
 	"github.com/govhub/govhub/ledger"
 	"github.com/govhub/govhub/store"
+	"github.com/govhub/govhub/store/storetest"
 )
 
 const (
@@ -158,18 +161,17 @@ func (h *testHub) storeDump() string {
 	var b strings.Builder
 	err := h.app.storage.store.Export(h.t.Context(), func(coll string, doc bson.Raw) error {
 		fmt.Fprintf(&b, "%s %s\n", coll, doc.String())
-		// A citizen's records are BSON bytes in their document (store/mongostore/heads.go):
+		// A citizen's records are BSON bytes in their document, packed (store/mongostore/heads.go):
 		// dump what they hold too.
-		if recs, ok := doc.Lookup("records").DocumentOK(); ok {
-			elems, err := recs.Elements()
-			if err != nil {
-				return err
-			}
-			for _, e := range elems {
-				if _, data, ok := e.Value().BinaryOK(); ok {
-					fmt.Fprintf(&b, "%s record %s\n", coll, bson.Raw(data).String())
-				}
-			}
+		if coll != "record_heads" {
+			return nil
+		}
+		recs, err := storetest.CitizenRecords(doc)
+		if err != nil {
+			return err
+		}
+		for _, ds := range slices.Sorted(maps.Keys(recs)) {
+			fmt.Fprintf(&b, "%s record %s\n", coll, bson.Raw(recs[ds]).String())
 		}
 		return nil
 	}, nil)

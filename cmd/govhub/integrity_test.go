@@ -18,6 +18,7 @@ import (
 
 	"github.com/govhub/govhub/demo"
 	"github.com/govhub/govhub/ledger"
+	"github.com/govhub/govhub/store/storetest"
 	_ "modernc.org/sqlite" // the driver FerretDB itself uses
 )
 
@@ -75,6 +76,7 @@ func (h *testHub) loadDoc(id string) storedRecord {
 func (h *testHub) writeDoc(coll, id string, doc any) {
 	h.t.Helper()
 	citizen, ds, _ := strings.Cut(id, "/")
+	h.unpack(citizen)
 	var set bson.D
 	switch coll {
 	case "records":
@@ -100,10 +102,20 @@ func (h *testHub) writeDoc(coll, id string, doc any) {
 	}
 }
 
+// unpack rewrites the citizen's document with its fields at its top level, as a store before
+// format 4 held it (which a store reads too), so that the helpers here read and edit them.
+func (h *testHub) unpack(citizen string) {
+	h.t.Helper()
+	if err := storetest.UnpackCitizens(h.t.Context(), h.collection("record_heads").Database(), citizen); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
 // rawDoc reads the stored record or record head id.
 func (h *testHub) rawDoc(coll, id string) bson.Raw {
 	h.t.Helper()
 	citizen, ds, _ := strings.Cut(id, "/")
+	h.unpack(citizen)
 	raw, err := h.collection("record_heads").FindOne(h.t.Context(), bson.D{{Key: "_id", Value: citizen}}).Raw()
 	if err != nil {
 		h.t.Fatalf("reading %s %s: %v", coll, id, err)
@@ -134,6 +146,7 @@ func (h *testHub) rawDoc(coll, id string) bson.Raw {
 func (h *testHub) deleteDoc(coll, id string) {
 	h.t.Helper()
 	citizen, ds, _ := strings.Cut(id, "/")
+	h.unpack(citizen)
 	unset := bson.D{}
 	switch coll {
 	case "records":

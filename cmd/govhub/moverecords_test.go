@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/govhub/govhub/store/storetest"
 )
 
 // A data directory written before citizens' documents held their records (records in the records
@@ -32,6 +34,9 @@ func TestOldRecordLayoutMoved(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := st.client.Database("govhub")
+	if err := storetest.UnpackCitizens(ctx, db); err != nil {
+		t.Fatal(err)
+	}
 	cur, err := db.Collection("record_heads").Find(ctx, bson.D{})
 	if err != nil {
 		t.Fatal(err)

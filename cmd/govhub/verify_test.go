@@ -17,6 +17,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/govhub/govhub/ledger"
+	"github.com/govhub/govhub/store/storetest"
 )
 
 func mustJSON(t *testing.T, v any) []byte {
@@ -151,6 +152,9 @@ func TestVerifyFindsRecordChangedBehindTheLedger(t *testing.T) {
 	}
 	// The citizen's records are in their document of record_heads, each as the BSON bytes of a
 	// binary field (store/mongostore/heads.go).
+	if err := storetest.UnpackCitizens(t.Context(), st.client.Database("govhub"), c.ID); err != nil {
+		t.Fatal(err)
+	}
 	docs := st.client.Database("govhub").Collection("record_heads")
 	raw, err := docs.FindOne(t.Context(), bson.D{{Key: "_id", Value: c.ID}}).Raw()
 	if err != nil {

@@ -21,7 +21,7 @@ func (s *Store) CountRecords(ctx context.Context) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	cur, err := s.recordHeads.Find(ctx, bson.D{}, options.Find().SetLimit(64).SetProjection(bson.D{{Key: "rv", Value: 1}}))
+	cur, err := s.recordHeads.Find(ctx, bson.D{}, options.Find().SetLimit(64).SetProjection(packedFields("rv")))
 	if err != nil {
 		return 0, mapErr(err)
 	}

@@ -138,7 +138,7 @@ func TestLedgerEntriesStoredCompressed(t *testing.T) {
 
 // newEmbeddedStore starts an embedded server and opens a Store on it (storetest.Embedded, which
 // imports this package, cannot serve an internal test).
-func newEmbeddedStore(t *testing.T) (*Store, *embedded.Server) {
+func newEmbeddedStore(t testing.TB) (*Store, *embedded.Server) {
 	t.Helper()
 	srv, err := embedded.Start(t.Context(), embedded.Config{Dir: t.TempDir()})
 	if err != nil {
@@ -150,7 +150,7 @@ func newEmbeddedStore(t *testing.T) (*Store, *embedded.Server) {
 
 // storeOn opens a Store on srv through a client of its own (a process of its own, as far as the
 // store knows), whose commands monitor sees if not nil.
-func storeOn(t *testing.T, srv *embedded.Server, monitor *event.CommandMonitor) *Store {
+func storeOn(t testing.TB, srv *embedded.Server, monitor *event.CommandMonitor) *Store {
 	t.Helper()
 	client, err := mongo.Connect(options.Client().ApplyURI(srv.URI()).SetMonitor(monitor))
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 
 // Marks: an update's write of a citizen's document without reading it a second time.
 //
-// On FerretDB a compare-and-swap write of a citizen's document (serialisedWrite) reads the
+// On FerretDB a compare-and-swap write of a citizen's document (writeCitizen) reads the
 // document under its lock, compares, and replaces: FerretDB looks a document up by index only for
 // a filter on _id alone. An update has read the same document moments before, outside the lock
 // (HeadAndRecords, to check the records it builds on), so on the embedded server, whose files only
@@ -29,7 +29,7 @@ const maxMarks = 1024
 // headMark is a citizen's document as HeadAndRecords read it, and the stamp taken before.
 type headMark struct {
 	stamp embedded.WriteStamp
-	doc   citizenDoc // its head, versions and moved flag (its records are not needed)
+	doc   citizenDoc // whole: a write packs all of it
 	found bool
 }
 
@@ -44,8 +44,7 @@ func (s *Store) stamp(citizen string) (embedded.WriteStamp, bool) {
 
 // mark keeps d, the citizen's document read after st was taken, as the citizen's mark.
 func (s *Store) mark(citizen string, st embedded.WriteStamp, d citizenDoc, found bool) {
-	m := headMark{stamp: st, found: found,
-		doc: citizenDoc{ID: d.ID, Head: d.Head, Versions: d.Versions, MAC: d.MAC, Moved: d.Moved, RV: d.RV}}
+	m := headMark{stamp: st, found: found, doc: d}
 	s.marksMu.Lock()
 	defer s.marksMu.Unlock()
 	if s.marks == nil || len(s.marks) >= maxMarks {
@@ -67,7 +66,9 @@ func (s *Store) marked(citizen string, use bool) (d citizenDoc, found, ok bool) 
 	if !ok || !s.recordHeads.counts.Unchanged(citizen, m.stamp) {
 		return d, false, false
 	}
+	// The caller's change (writeCitizen) changes its copy in place, and HeadAndRecords' caller
+	// may still read the records of the same document.
 	d = m.doc
-	d.RV = maps.Clone(m.doc.RV) // the caller's decide and ensureMoved may change its copy
+	d.Versions, d.Records, d.RV = maps.Clone(m.doc.Versions), maps.Clone(m.doc.Records), maps.Clone(m.doc.RV)
 	return d, m.found, true
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/event"
 
 	"github.com/govhub/govhub/store"
@@ -75,7 +76,17 @@ func TestMarksSaveAReadAndSeeOtherWrites(t *testing.T) {
 	if _, _, _, err := a.HeadAndRecords(ctx, "C000001", []string{"tax"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.recordHeads.UpdateMany(ctx, map[string]any{"head": int64(3)}, map[string]any{"$set": map[string]any{"head": int64(5)}}); err != nil {
+	d, _, err := s.citizen(ctx, "C000001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.setHead(head(5))
+	p, err := bson.Marshal(d.citizenBody)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.recordHeads.UpdateMany(ctx, bson.D{{Key: "n", Value: bson.D{{Key: "$exists", Value: true}}}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "p", Value: bson.Binary{Data: p}}}}}); err != nil {
 		t.Fatal(err)
 	}
 	err = a.PutHeadAndRecord(ctx, store.HeadAndRecord{Head: head(4), HeadBase: 3, HadHead: true, Record: rec(4), Base: 3, HadBase: true})

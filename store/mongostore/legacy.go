@@ -22,7 +22,7 @@ import (
 //
 //   - A citizen's document without r (Moved) means that their records may still be in the records
 //     collection: reads of them read it, as before (one find per dataset).
-//   - Every write of a citizen's records first moves all of them into their document (ensureMoved)
+//   - Every write of a citizen's records first moves all of them into their document (moveInto)
 //     and sets r; nothing writes the records collection any more, so what is left there is as
 //     the last write before the move left it.
 //   - MoveRecords moves every other citizen, in the background, and then writes the meta marker
@@ -97,68 +97,33 @@ func (s *Store) legacyRecords(ctx context.Context, citizen string, datasets []st
 	return out, nil
 }
 
-// ensureMoved moves the records of the citizen whose document is d (found: it is stored) from the
-// records collection into d, unless they are there already. On FerretDB the caller holds the
-// citizen's lock; against MongoDB the move sets r only where no other writer set it first.
-func (s *Store) ensureMoved(ctx context.Context, d *citizenDoc, found bool) error {
+// moveInto moves into d, the citizen's document as read, their records still in the records
+// collection, unless d holds them already; moved reports whether it changed d, which its writer
+// (writeCitizen) then writes. That write is under the citizen's lock on FerretDB, and a
+// compare-and-swap against MongoDB, so a record an erasure deleted from the records collection
+// after this read is not written back: the erasure then writes the citizen's document too, first
+// or after.
+func (s *Store) moveInto(ctx context.Context, d *citizenDoc) (moved bool, err error) {
 	if s.moved(d) {
-		return nil
+		return false, nil
 	}
 	old, err := s.legacyRecords(ctx, d.ID, dataset.Names())
 	if err != nil {
-		return fmt.Errorf("moving the records of %s: %w", d.ID, err)
+		return false, fmt.Errorf("moving the records of %s: %w", d.ID, err)
 	}
-	fields := bson.D{{Key: "r", Value: true}}
-	blobs, versions := make(map[string][]byte, len(old)), make(map[string]int64, len(old))
+	d.Records, d.RV = nil, nil
 	for _, ds := range slices.Sorted(maps.Keys(old)) {
-		f, err := recordFields(old[ds])
-		if err != nil {
-			return err
-		}
-		blobs[ds], versions[ds] = f[0].Value.(bson.Binary).Data, int64(old[ds].Version)
-		fields = append(fields, f...)
-	}
-	update := bson.D{{Key: "$set", Value: fields}}
-	if s.serialised() {
-		if _, err := s.recordHeads.UpdateOne(ctx, bson.D{{Key: "_id", Value: d.ID}}, update, options.UpdateOne().SetUpsert(true)); err != nil {
-			return fmt.Errorf("moving the records of %s: %w", d.ID, mapErr(err))
-		}
-		d.Moved, d.Records, d.RV = true, blobs, versions
-		return nil
-	}
-	filter := bson.D{{Key: "_id", Value: d.ID}, {Key: "r", Value: bson.D{{Key: "$exists", Value: false}}}}
-	_, err = s.recordHeads.UpdateOne(ctx, filter, update, options.UpdateOne().SetUpsert(true))
-	if mapErr(err) != nil && !isConflict(mapErr(err)) { // a conflict: another writer moved them first
-		return fmt.Errorf("moving the records of %s: %w", d.ID, mapErr(err))
-	}
-	if err == nil {
-		// An erasure may have deleted some of the records after they were read: what it deleted
-		// from the records collection goes from the document too.
-		again, err := s.legacyRecords(ctx, d.ID, slices.Collect(maps.Keys(old)))
-		if err != nil {
-			return fmt.Errorf("moving the records of %s: %w", d.ID, err)
-		}
-		for ds, r := range old {
-			if _, ok := again[ds]; ok {
-				continue
-			}
-			_, err := s.recordHeads.UpdateOne(ctx, bson.D{{Key: "_id", Value: d.ID}, {Key: versionPath(ds), Value: int64(r.Version)}},
-				bson.D{{Key: "$unset", Value: bson.D{{Key: recordPath(ds), Value: ""}, {Key: versionPath(ds), Value: ""}}}})
-			if err != nil {
-				return fmt.Errorf("moving the records of %s: %w", d.ID, mapErr(err))
-			}
+		if err := d.setRecord(old[ds]); err != nil {
+			return false, err
 		}
 	}
 	d.Moved = true
-	return nil
+	return true, nil
 }
 
 // moveCitizen moves one citizen's records out of the records collection (if not done).
 func (s *Store) moveCitizen(ctx context.Context, citizen string) error {
-	if s.serialised() {
-		return s.serialisedWrite(ctx, citizen, nil, func(*citizenDoc) (bson.D, error) { return nil, nil })
-	}
-	return s.readyToWrite(ctx, citizen)
+	return s.writeCitizen(ctx, citizen, false, func(*citizenDoc) (bool, error) { return false, nil })
 }
 
 // MoveRecords moves every record still in the records collection into its citizen's document
@@ -174,7 +139,7 @@ func (s *Store) MoveRecords(ctx context.Context, progress func(done, total int))
 	// The citizens whose documents say their records may not be moved, and those of the records
 	// left in the records collection (a record without a document, from an interrupted write).
 	todo := map[string]bool{}
-	cur, err := s.recordHeads.Find(ctx, bson.D{}, options.Find().SetBatchSize(1024).SetProjection(bson.D{{Key: "r", Value: 1}}))
+	cur, err := s.recordHeads.Find(ctx, bson.D{}, options.Find().SetBatchSize(1024).SetProjection(packedFields("r")))
 	if err != nil {
 		return 0, fmt.Errorf("listing citizens to move: %w", mapErr(err))
 	}
@@ -275,7 +240,7 @@ func (s *Store) listFiltered(ctx context.Context, after string, limit int, filte
 	// in the process (as the server did before, from the dataset's records in citizen order).
 	cur, err := s.recordHeads.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}}},
 		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetBatchSize(256).
-			SetProjection(bson.D{{Key: "r", Value: 1}, {Key: recordPath(filter.Dataset), Value: 1}}))
+			SetProjection(packedFields("r", "records."+filter.Dataset)))
 	if err != nil {
 		return nil, mapErr(err)
 	}

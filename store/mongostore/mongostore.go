@@ -287,14 +287,15 @@ func mapErr(err error) error {
 
 func ptr[T any](v T) *T { return &v }
 
-// storeFormat is the newest document layout this build writes: 3 since the subject references are
+// storeFormat is the newest document layout this build writes: 4 since a citizen's document holds
+// their head and records packed (heads.go; a build of format 3 would find neither), 3 since the subject references are
 // stored in subject_log beside the log documents (keys.go; in subjects before), 2 since the
 // ledger's batches and entry bundles are stored compressed (compress.go; 1 or none before). New
 // records it in the meta document store_format and refuses a store whose recorded layout is newer,
 // so that a build never misreads what a later one wrote (a build from before this record reads a
 // compressed batch as holding no entries, and one of format 2 finds no subject reference written
 // since: neither can be told).
-const storeFormat = 3
+const storeFormat = 4
 
 // metaStoreFormat is the meta key of the store's layout, {format: n}.
 const metaStoreFormat = "store_format"

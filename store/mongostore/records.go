@@ -154,141 +154,30 @@ func (s *Store) recordsOf(ctx context.Context, d *citizenDoc, datasets []string)
 	return out, nil
 }
 
-// recordPath is the field of a citizen's document that holds their record in dataset, and
-// versionPath the one that holds its version.
-func recordPath(dataset string) string  { return "records." + dataset }
-func versionPath(dataset string) string { return "rv." + dataset }
-
-// recordFields are the fields of a citizen's document that store r.
-func recordFields(r store.Record) (bson.D, error) {
-	b, err := bson.Marshal(toRecordDoc(r))
-	if err != nil {
-		return nil, fmt.Errorf("encoding record %s: %w", recordID(r.Citizen, r.Dataset), err)
-	}
-	return bson.D{{Key: recordPath(r.Dataset), Value: bson.Binary{Data: b}}, {Key: versionPath(r.Dataset), Value: int64(r.Version)}}, nil
-}
-
-// setRecords is the update that writes rs into their citizen's document (which then holds the
-// citizen's records: r).
-func setRecords(rs ...store.Record) (bson.D, error) {
-	set := bson.D{{Key: "r", Value: true}}
-	for _, r := range rs {
-		f, err := recordFields(r)
-		if err != nil {
-			return nil, err
-		}
-		set = append(set, f...)
-	}
-	return bson.D{{Key: "$set", Value: set}}, nil
-}
-
-// serialisedWrite runs one write of a citizen's document on FerretDB: under the process's lock of
-// the citizen, it reads the document, moves the citizen's records out of the records collection if
-// they are still there, and applies the update decide returns (nil: nothing to write) by _id,
-// creating the document if there is none.
-//
-// decide sees the citizen's head index (Head) and the versions of their records in datasets (RV),
-// not the records' contents.
-func (s *Store) serialisedWrite(ctx context.Context, citizen string, datasets []string, decide func(d *citizenDoc) (bson.D, error)) error {
-	return s.serialisedWriteOf(ctx, citizen, datasets, false, decide)
-}
-
-// serialisedWriteOf is serialisedWrite; with marked, it takes the citizen's document as
-// HeadAndRecords last read it when no write may have changed it since (headmarks.go), and reads it
-// otherwise.
-func (s *Store) serialisedWriteOf(ctx context.Context, citizen string, datasets []string, marked bool, decide func(d *citizenDoc) (bson.D, error)) error {
-	defer s.lock(citizenKey(citizen))()
-	d, found, ok := s.marked(citizen, marked)
-	if !ok {
-		fields := []string{"r", "head"}
-		for _, ds := range datasets {
-			fields = append(fields, versionPath(ds))
-		}
-		var err error
-		if d, found, err = s.citizen(ctx, citizen, fields...); err != nil {
-			return err
-		}
-	}
-	if err := s.ensureMoved(ctx, &d, found); err != nil {
-		return err
-	}
-	update, err := decide(&d)
-	if err != nil || update == nil {
-		return err
-	}
-	_, err = s.recordHeads.UpdateOne(ctx, bson.D{{Key: "_id", Value: citizen}}, update, options.UpdateOne().SetUpsert(true))
-	return mapErr(err)
-}
-
-// readyToWrite makes sure, against MongoDB, that the citizen's records are out of the records
-// collection before a conditional write of their document (a no-op once no record is left there).
-func (s *Store) readyToWrite(ctx context.Context, citizen string) error {
-	if !s.legacy.Load() {
-		return nil
-	}
-	d, found, err := s.citizen(ctx, citizen, "r")
-	if err != nil {
-		return err
-	}
-	return s.ensureMoved(ctx, &d, found)
-}
-
 // CreateRecord stores a record that must not exist yet (store.ErrConflict if it does).
 func (s *Store) CreateRecord(ctx context.Context, r store.Record) error {
-	id := recordID(r.Citizen, r.Dataset)
-	if s.serialised() {
-		return s.serialisedWrite(ctx, r.Citizen, []string{r.Dataset}, func(d *citizenDoc) (bson.D, error) {
-			if _, ok := d.RV[r.Dataset]; ok {
-				return nil, fmt.Errorf("%w: record %s exists", store.ErrConflict, id)
-			}
-			return setRecords(r)
-		})
-	}
-	if err := s.readyToWrite(ctx, r.Citizen); err != nil {
-		return err
-	}
-	// A document holding the record does not match, so the upsert inserts a second _id: a
-	// duplicate key, store.ErrConflict.
-	update, err := setRecords(r)
-	if err != nil {
-		return err
-	}
-	filter := bson.D{{Key: "_id", Value: r.Citizen}, {Key: versionPath(r.Dataset), Value: bson.D{{Key: "$exists", Value: false}}}}
-	_, err = s.recordHeads.UpdateOne(ctx, filter, update, options.UpdateOne().SetUpsert(true))
-	return mapErr(err)
+	return s.writeCitizen(ctx, r.Citizen, false, func(d *citizenDoc) (bool, error) {
+		if _, ok := d.RV[r.Dataset]; ok {
+			return false, fmt.Errorf("%w: record %s exists", store.ErrConflict, recordID(r.Citizen, r.Dataset))
+		}
+		return true, d.setRecord(r)
+	})
 }
 
 // ReplaceRecord replaces the record whose stored version is base with r, or returns
 // store.ErrConflict if the stored version is another (or there is none).
 func (s *Store) ReplaceRecord(ctx context.Context, r store.Record, base uint64) error {
 	id := recordID(r.Citizen, r.Dataset)
-	if s.serialised() {
-		return s.serialisedWrite(ctx, r.Citizen, []string{r.Dataset}, func(d *citizenDoc) (bson.D, error) {
-			cur, ok := d.RV[r.Dataset]
-			if !ok {
-				return nil, fmt.Errorf("%w: record %s does not exist", store.ErrConflict, id)
-			}
-			if uint64(cur) != base {
-				return nil, fmt.Errorf("%w: record %s is at version %d, not %d", store.ErrConflict, id, cur, base)
-			}
-			return setRecords(r)
-		})
-	}
-	if err := s.readyToWrite(ctx, r.Citizen); err != nil {
-		return err
-	}
-	update, err := setRecords(r)
-	if err != nil {
-		return err
-	}
-	res, err := s.recordHeads.UpdateOne(ctx, bson.D{{Key: "_id", Value: r.Citizen}, {Key: versionPath(r.Dataset), Value: int64(base)}}, update)
-	if err != nil {
-		return mapErr(err)
-	}
-	if res.MatchedCount != 1 {
-		return fmt.Errorf("%w: record %s is not at version %d", store.ErrConflict, id, base)
-	}
-	return nil
+	return s.writeCitizen(ctx, r.Citizen, false, func(d *citizenDoc) (bool, error) {
+		cur, ok := d.RV[r.Dataset]
+		if !ok {
+			return false, fmt.Errorf("%w: record %s does not exist", store.ErrConflict, id)
+		}
+		if uint64(cur) != base {
+			return false, fmt.Errorf("%w: record %s is at version %d, not %d", store.ErrConflict, id, cur, base)
+		}
+		return true, d.setRecord(r)
+	})
 }
 
 // PutHeadAndRecord writes an update's head and record into the citizen's document in one write,
@@ -296,58 +185,24 @@ func (s *Store) ReplaceRecord(ctx context.Context, r store.Record, base uint64) 
 // w.HadHead false, where there is none), and w.Record where the stored record is at w.Base (or,
 // with w.HadBase false, where there is none). If either is otherwise it writes nothing and returns
 // store.ErrConflict. It is PutRecordHead and then ReplaceRecord or CreateRecord as one write, so
-// that no reader sees the head without its record.
+// that no reader sees the head without its record. On FerretDB it uses the document as the
+// update's HeadAndRecords read it, when it is still as read (headmarks.go).
 func (s *Store) PutHeadAndRecord(ctx context.Context, w store.HeadAndRecord) error {
 	id, ds := w.Record.Citizen, w.Record.Dataset
 	if w.Head.Citizen != id {
 		return fmt.Errorf("mongostore: the head of %s with a record of %s", w.Head.Citizen, id)
 	}
-	set, err := setRecords(w.Record)
-	if err != nil {
-		return err
-	}
-	set[0].Value = append(set[0].Value.(bson.D), headFields(w.Head)...)
-	if s.serialised() {
-		// Not the filtered update below: FerretDB uses the _id index only for a filter on _id
-		// alone, and scans the whole collection for any other (an update took 4.1 s at 100,000
-		// citizens with it).
-		return s.serialisedWriteOf(ctx, id, []string{ds}, true, func(d *citizenDoc) (bson.D, error) {
-			cur, had := d.RV[ds]
-			switch {
-			case (d.Head != nil) != w.HadHead || w.HadHead && uint64(*d.Head) != w.HeadBase:
-				return nil, fmt.Errorf("%w: the record head of %s is not where update %d found it", store.ErrConflict, id, w.Head.Head)
-			case had != w.HadBase || had && uint64(cur) != w.Base:
-				return nil, fmt.Errorf("%w: record %s is not at the version update %d was built on", store.ErrConflict, recordID(id, ds), w.Head.Head)
-			}
-			return set, nil
-		})
-	}
-	if err := s.readyToWrite(ctx, id); err != nil {
-		return err
-	}
-	filter := bson.D{{Key: "_id", Value: id}}
-	if w.HadHead {
-		filter = append(filter, bson.E{Key: "head", Value: int64(w.HeadBase)})
-	} else {
-		filter = append(filter, bson.E{Key: "head", Value: bson.D{{Key: "$exists", Value: false}}})
-	}
-	if w.HadBase {
-		filter = append(filter, bson.E{Key: versionPath(ds), Value: int64(w.Base)})
-	} else {
-		filter = append(filter, bson.E{Key: versionPath(ds), Value: bson.D{{Key: "$exists", Value: false}}})
-	}
-	// With neither a head nor a record to replace, the citizen may have no document yet: upsert.
-	// A document that exists but does not match then makes the upsert insert a second _id: a
-	// duplicate key, store.ErrConflict.
-	opts := options.UpdateOne().SetUpsert(!w.HadHead && !w.HadBase)
-	res, err := s.recordHeads.UpdateOne(ctx, filter, set, opts)
-	if err != nil {
-		return mapErr(err)
-	}
-	if res.MatchedCount != 1 && res.UpsertedCount != 1 {
-		return fmt.Errorf("%w: the head or the %s record of %s moved on before update %d", store.ErrConflict, ds, id, w.Head.Head)
-	}
-	return nil
+	return s.writeCitizen(ctx, id, true, func(d *citizenDoc) (bool, error) {
+		cur, had := d.RV[ds]
+		switch {
+		case (d.Head != nil) != w.HadHead || w.HadHead && uint64(*d.Head) != w.HeadBase:
+			return false, fmt.Errorf("%w: the record head of %s is not where update %d found it", store.ErrConflict, id, w.Head.Head)
+		case had != w.HadBase || had && uint64(cur) != w.Base:
+			return false, fmt.Errorf("%w: record %s is not at the version update %d was built on", store.ErrConflict, recordID(id, ds), w.Head.Head)
+		}
+		d.setHead(w.Head)
+		return true, d.setRecord(w.Record)
+	})
 }
 
 // ApplyRecord brings the stored record up to r: it writes r when there is no record or an older
@@ -355,54 +210,17 @@ func (s *Store) PutHeadAndRecord(ctx context.Context, w store.HeadAndRecord) err
 // Recovery uses it, so it is idempotent.
 func (s *Store) ApplyRecord(ctx context.Context, r store.Record) error {
 	id := recordID(r.Citizen, r.Dataset)
-	decide := func(cur store.Record, found bool) error {
+	return s.writeCitizen(ctx, r.Citizen, false, func(d *citizenDoc) (bool, error) {
+		v, found := d.RV[r.Dataset]
 		switch {
-		case found && cur.Version == r.Version:
-			return errApplied
-		case found && cur.Version > r.Version:
-			return fmt.Errorf("%w: record %s is at version %d, after %d", store.ErrStale, id, cur.Version, r.Version)
+		case found && uint64(v) == r.Version:
+			return false, nil
+		case found && uint64(v) > r.Version:
+			return false, fmt.Errorf("%w: record %s is at version %d, after %d", store.ErrStale, id, v, r.Version)
 		}
-		return nil
-	}
-	if s.serialised() {
-		err := s.serialisedWrite(ctx, r.Citizen, []string{r.Dataset}, func(d *citizenDoc) (bson.D, error) {
-			v, found := d.RV[r.Dataset]
-			if err := decide(store.Record{Version: uint64(v)}, found); err != nil {
-				return nil, err
-			}
-			return setRecords(r)
-		})
-		if errors.Is(err, errApplied) {
-			return nil
-		}
-		return err
-	}
-	for attempt := 0; attempt < 4; attempt++ {
-		cur, err := s.Record(ctx, r.Citizen, r.Dataset)
-		found := err == nil
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		if err := decide(cur, found); errors.Is(err, errApplied) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		if found {
-			err = s.ReplaceRecord(ctx, r, cur.Version)
-		} else {
-			err = s.CreateRecord(ctx, r)
-		}
-		if err == nil || !isConflict(err) {
-			return err
-		}
-		// written meanwhile: look again
-	}
-	return fmt.Errorf("%w: record %s keeps changing", store.ErrConflict, id)
+		return true, d.setRecord(r)
+	})
 }
-
-// errApplied: the record is stored at the version offered (ApplyRecord).
-var errApplied = errors.New("record applied already")
 
 // InsertRecords stores new records in bulk (seeding); any that exists already is store.ErrConflict
 // (the citizen's other records in rs are then not stored either).
@@ -419,49 +237,25 @@ func (s *Store) InsertRecords(ctx context.Context, rs []store.Record) error {
 		byCitizen[r.Citizen] = append(byCitizen[r.Citizen], r)
 	}
 	var conflicts int
-	if s.serialised() {
-		for _, c := range order {
-			recs := byCitizen[c]
-			var datasets []string
+	for _, c := range order {
+		recs := byCitizen[c]
+		err := s.writeCitizen(ctx, c, false, func(d *citizenDoc) (bool, error) {
 			for _, r := range recs {
-				datasets = append(datasets, r.Dataset)
-			}
-			err := s.serialisedWrite(ctx, c, datasets, func(d *citizenDoc) (bson.D, error) {
-				for _, r := range recs {
-					if _, ok := d.RV[r.Dataset]; ok {
-						return nil, fmt.Errorf("%w: record %s exists", store.ErrConflict, recordID(r.Citizen, r.Dataset))
-					}
+				if _, ok := d.RV[r.Dataset]; ok {
+					return false, fmt.Errorf("%w: record %s exists", store.ErrConflict, recordID(r.Citizen, r.Dataset))
 				}
-				return setRecords(recs...)
-			})
-			if isConflict(err) {
-				conflicts++
-			} else if err != nil {
-				return err
 			}
-		}
-	} else {
-		models := make([]mongo.WriteModel, 0, len(order))
-		for _, c := range order {
-			if err := s.readyToWrite(ctx, c); err != nil {
-				return err
+			for _, r := range recs {
+				if err := d.setRecord(r); err != nil {
+					return false, err
+				}
 			}
-			filter := bson.D{{Key: "_id", Value: c}}
-			for _, r := range byCitizen[c] {
-				filter = append(filter, bson.E{Key: versionPath(r.Dataset), Value: bson.D{{Key: "$exists", Value: false}}})
-			}
-			update, err := setRecords(byCitizen[c]...)
-			if err != nil {
-				return err
-			}
-			models = append(models, mongo.NewUpdateOneModel().SetFilter(filter).SetUpdate(update).SetUpsert(true))
-		}
-		_, err := s.recordHeads.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
-		if err != nil && !onlyDuplicates(err) {
-			return mapErr(err)
-		}
-		if err != nil {
-			return mapErr(err)
+			return true, nil
+		})
+		if isConflict(err) {
+			conflicts++
+		} else if err != nil {
+			return err
 		}
 	}
 	if conflicts > 0 {
@@ -474,66 +268,41 @@ func (s *Store) InsertRecords(ctx context.Context, rs []store.Record) error {
 // written before record MACs). A record at another version is store.ErrConflict.
 func (s *Store) SetRecordMAC(ctx context.Context, citizen, dataset string, version uint64, mac []byte) error {
 	id := recordID(citizen, dataset)
-	withMAC := func(cur store.Record) (bson.D, error) {
-		if cur.Version != version {
-			return nil, fmt.Errorf("%w: record %s is at version %d, not %d", store.ErrConflict, id, cur.Version, version)
+	return s.writeCitizen(ctx, citizen, false, func(d *citizenDoc) (bool, error) {
+		cur, ok, err := d.record(dataset)
+		switch {
+		case err != nil:
+			return false, err
+		case !ok:
+			return false, store.ErrNotFound
+		case cur.Version != version:
+			return false, fmt.Errorf("%w: record %s is at version %d, not %d", store.ErrConflict, id, cur.Version, version)
 		}
 		cur.MAC = mac
-		return setRecords(cur)
-	}
-	if s.serialised() {
-		defer s.lock(citizenKey(citizen))()
-		d, found, err := s.citizen(ctx, citizen, "r", recordPath(dataset))
-		if err != nil {
-			return err
-		}
-		if err := s.ensureMoved(ctx, &d, found); err != nil {
-			return err
-		}
-		cur, ok, err := d.record(dataset)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return store.ErrNotFound
-		}
-		update, err := withMAC(cur)
-		if err != nil {
-			return err
-		}
-		_, err = s.recordHeads.UpdateOne(ctx, bson.D{{Key: "_id", Value: citizen}}, update)
-		return mapErr(err)
-	}
-	if err := s.readyToWrite(ctx, citizen); err != nil {
-		return err
-	}
-	cur, err := s.Record(ctx, citizen, dataset)
-	if err != nil {
-		return err
-	}
-	update, err := withMAC(cur)
-	if err != nil {
-		return err
-	}
-	res, err := s.recordHeads.UpdateOne(ctx, bson.D{{Key: "_id", Value: citizen}, {Key: versionPath(dataset), Value: int64(version)}}, update)
-	if err != nil {
-		return mapErr(err)
-	}
-	if res.MatchedCount != 1 {
-		return fmt.Errorf("%w: record %s is not at version %d", store.ErrConflict, id, version)
-	}
-	return nil
+		return true, d.setRecord(cur)
+	})
 }
 
 // HasRecords reports whether any record is stored.
 func (s *Store) HasRecords(ctx context.Context) (bool, error) {
-	err := s.recordHeads.FindOne(ctx, bson.D{{Key: "rv", Value: bson.D{{Key: "$exists", Value: true}}}},
-		options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
-	if err == nil {
-		return true, nil
+	// The records are packed where the server does not see them: read the citizens' documents
+	// until one holds a record (the first, but on a store with heads alone).
+	cur, err := s.recordHeads.Find(ctx, bson.D{}, options.Find().SetBatchSize(64).SetProjection(packedFields("rv")))
+	if err != nil {
+		return false, mapErr(err)
 	}
-	if err = mapErr(err); !errors.Is(err, store.ErrNotFound) {
-		return false, err
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var d citizenDoc
+		if err := cur.Decode(&d); err != nil {
+			return false, err
+		}
+		if len(d.RV) > 0 {
+			return true, nil
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return false, mapErr(err)
 	}
 	if !s.legacy.Load() {
 		return false, nil
@@ -564,7 +333,7 @@ func (s *Store) eachRecordDoc(ctx context.Context, fn func(recordDoc) error) err
 	moved := map[string]bool{}
 	legacy := s.legacy.Load()
 	cur, err := s.recordHeads.Find(ctx, bson.D{}, options.Find().SetBatchSize(recordBatch/4).
-		SetProjection(bson.D{{Key: "r", Value: 1}, {Key: "records", Value: 1}}))
+		SetProjection(packedFields("r", "records")))
 	if err != nil {
 		return mapErr(err)
 	}

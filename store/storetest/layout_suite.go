@@ -237,7 +237,8 @@ func testOldLayout(t *testing.T, env *Env) {
 	if err := cur.All(ctx, &docs); err != nil {
 		t.Fatal(err)
 	}
-	for _, d := range docs {
+	for _, packed := range docs {
+		d := unpacked(t, packed)
 		for _, r := range d["records"].(bson.D) {
 			if _, err := records.InsertOne(ctx, bson.Raw(r.Value.(bson.Binary).Data)); err != nil {
 				t.Fatal(err)
@@ -246,7 +247,9 @@ func testOldLayout(t *testing.T, env *Env) {
 		if _, ok := d["head"]; !ok {
 			_, err = heads.DeleteOne(ctx, bson.D{{Key: "_id", Value: d["_id"]}})
 		} else {
-			_, err = heads.UpdateOne(ctx, bson.D{{Key: "_id", Value: d["_id"]}}, bson.D{{Key: "$unset", Value: bson.D{{Key: "records", Value: ""}, {Key: "rv", Value: ""}, {Key: "r", Value: ""}}}})
+			// The old layout's head alone, at the document's top level.
+			_, err = heads.ReplaceOne(ctx, bson.D{{Key: "_id", Value: d["_id"]}},
+				bson.D{{Key: "_id", Value: d["_id"]}, {Key: "head", Value: d["head"]}, {Key: "versions", Value: d["versions"]}, {Key: "mac", Value: d["mac"]}})
 		}
 		if err != nil {
 			t.Fatal(err)
@@ -318,4 +321,116 @@ func testOldLayout(t *testing.T, env *Env) {
 	}
 	s = env.second(t) // reopened after the move
 	read("reopened")
+}
+
+// unpacked returns a citizen's document of record_heads as a store of format 3 held it: the
+// fields of its packed form (p) at its top level, without n and p.
+func unpacked(t *testing.T, d bson.M) bson.M {
+	t.Helper()
+	p, ok := d["p"].(bson.Binary)
+	if !ok {
+		t.Fatalf("the document of %v is not packed: %v", d["_id"], d)
+	}
+	var out bson.M
+	if err := bson.Unmarshal(p.Data, &out); err != nil {
+		t.Fatal(err)
+	}
+	out["_id"] = d["_id"]
+	return out
+}
+
+// testFormat3Documents: citizens' documents written before format 4 (their fields at the top
+// level, not packed) are read by every reader of them, and a write packs the document it writes.
+func testFormat3Documents(t *testing.T, env *Env) {
+	ctx := t.Context()
+	var want []store.Record
+	for i := 1; i <= 4; i++ {
+		c := fmt.Sprintf("C%06d", i)
+		h := store.Head{Citizen: c, Versions: map[string]uint64{}, MAC: []byte("mac")}
+		for j, ds := range []string{"identity", "tax"}[:1+i%2] {
+			r := sampleRecord(c, ds, uint64(10*i+j))
+			r.Items[0].Plain = map[string]any{"hukouCity": []string{"杭州市", "福州市"}[i%2]}
+			want = append(want, r)
+			h.Versions[ds], h.Head = r.Version, r.Version
+		}
+		if err := env.Store.PutRecordHead(ctx, h, 0, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := env.Store.InsertRecords(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	if err := UnpackCitizens(ctx, env.DB); err != nil {
+		t.Fatal(err)
+	}
+	keys := func(c string) []string {
+		t.Helper()
+		var m bson.M
+		if err := env.DB.Collection("record_heads").FindOne(ctx, bson.D{{Key: "_id", Value: c}}).Decode(&m); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for k := range m {
+			out = append(out, k)
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got := keys("C000002"); !slices.Contains(got, "records") || slices.Contains(got, "p") {
+		t.Fatalf("an unpacked document has %v, want its fields at the top level", got)
+	}
+
+	s := env.second(t)
+	read := func(when string) {
+		t.Helper()
+		for _, r := range want {
+			if got, err := s.Record(ctx, r.Citizen, r.Dataset); err != nil || !reflect.DeepEqual(got, r) {
+				t.Errorf("%s: Record(%s, %s) = version %d, %v; want %d", when, r.Citizen, r.Dataset, got.Version, err, r.Version)
+			}
+		}
+		if h, had, recs, err := s.HeadAndRecords(ctx, "C000001", []string{"identity", "tax"}); err != nil || !had || h.Head != 11 || len(recs) != 2 {
+			t.Errorf("%s: HeadAndRecords(C000001) = %+v, %v, %d records, %v; want head 11 and 2 records", when, h, had, len(recs), err)
+		}
+		var heads int
+		if err := s.EachRecordHead(ctx, func(store.Head) error { heads++; return nil }); err != nil || heads != 4 {
+			t.Errorf("%s: EachRecordHead saw %d heads, %v; want 4", when, heads, err)
+		}
+		var n atomic.Int32
+		if err := s.EachRecordConcurrently(ctx, 2, func(int, store.Record) error { n.Add(1); return nil }); err != nil || int(n.Load()) != len(want) {
+			t.Errorf("%s: EachRecordConcurrently saw %d records, %v; want %d", when, n.Load(), err, len(want))
+		}
+		page, err := s.ListCitizens(ctx, "", 10, &store.ListFilter{Dataset: "identity", Field: "hukouCity", Value: "福州市"})
+		if want := []string{"C000001", "C000003"}; err != nil || !reflect.DeepEqual(page, want) {
+			t.Errorf("%s: ListCitizens(hukouCity = 福州市) = %v, %v; want %v", when, page, err, want)
+		}
+		if has, err := s.HasRecords(ctx); err != nil || !has {
+			t.Errorf("%s: HasRecords = %v, %v", when, has, err)
+		}
+		if n, err := s.CountRecords(ctx); err != nil || n == 0 {
+			t.Errorf("%s: CountRecords = %d, %v; want some", when, n, err)
+		}
+	}
+	read("format 3")
+
+	at := slices.IndexFunc(want, func(r store.Record) bool { return r.Citizen == "C000001" && r.Dataset == "tax" })
+	next := want[at]
+	next.Version = 99
+	if err := s.ReplaceRecord(ctx, next, next.Version); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("ReplaceRecord(format 3, wrong base) = %v, want ErrConflict", err)
+	}
+	if err := s.ReplaceRecord(ctx, next, want[at].Version); err != nil {
+		t.Fatalf("ReplaceRecord(format 3) = %v", err)
+	}
+	want[at] = next
+	if got := keys("C000001"); !reflect.DeepEqual(got, []string{"_id", "n", "p"}) {
+		t.Errorf("the document written since has %v, want _id, n and p alone", got)
+	}
+	if err := s.DeleteRecords(ctx, "C000002", []string{"identity"}); err != nil {
+		t.Fatal(err)
+	}
+	want = slices.DeleteFunc(want, func(r store.Record) bool { return r.Citizen == "C000002" && r.Dataset == "identity" })
+	if got := keys("C000002"); !reflect.DeepEqual(got, []string{"_id", "n", "p"}) {
+		t.Errorf("the document an erasure wrote has %v, want _id, n and p alone", got)
+	}
+	read("some written since")
 }

@@ -9,10 +9,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
@@ -122,4 +124,65 @@ func connect(t testing.TB, uri, db string, opts ...mongostore.Option) *Env {
 		t.Fatalf("mongostore.New = %v", err)
 	}
 	return &Env{Store: s, Client: client, DB: client.Database(db), URI: uri}
+}
+
+// UnpackCitizens rewrites the citizens' documents of record_heads in db whose ids are given (all
+// with none) as a store of format 3 held them: the fields of their packed form (p) at their top
+// level, without n and p. A store reads both forms, so a test that edits those fields behind the
+// hub's back (tampering, an older layout) unpacks the documents first.
+func UnpackCitizens(ctx context.Context, db *mongo.Database, ids ...string) error {
+	coll := db.Collection("record_heads")
+	filter := bson.D{{Key: "p", Value: bson.D{{Key: "$exists", Value: true}}}}
+	if len(ids) > 0 {
+		filter = bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}
+	}
+	cur, err := coll.Find(ctx, filter)
+	if err != nil {
+		return err
+	}
+	var docs []bson.M
+	if err := cur.All(ctx, &docs); err != nil {
+		return err
+	}
+	for _, d := range docs {
+		p, ok := d["p"].(bson.Binary)
+		if !ok {
+			continue
+		}
+		var out bson.D
+		if err := bson.Unmarshal(p.Data, &out); err != nil {
+			return fmt.Errorf("the packed document of %v: %w", d["_id"], err)
+		}
+		out = append(bson.D{{Key: "_id", Value: d["_id"]}}, out...)
+		if _, err := coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: d["_id"]}}, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CitizenRecords returns the records a citizen's document of record_heads holds, by dataset, each
+// as the BSON bytes of its document: from its packed form (p), or from its top level for a
+// document written before format 4.
+func CitizenRecords(doc bson.Raw) (map[string][]byte, error) {
+	if _, p, ok := doc.Lookup("p").BinaryOK(); ok {
+		doc = p
+	}
+	out := map[string][]byte{}
+	recs, ok := doc.Lookup("records").DocumentOK()
+	if !ok {
+		return out, nil
+	}
+	elems, err := recs.Elements()
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range elems {
+		_, data, ok := e.Value().BinaryOK()
+		if !ok {
+			return nil, fmt.Errorf("record %s is not bytes", e.Key())
+		}
+		out[e.Key()] = data
+	}
+	return out, nil
 }

@@ -24,6 +24,7 @@ func Run(t *testing.T, newEnv func(testing.TB) *Env) {
 	t.Run("HeadAndRecords", func(t *testing.T) { testHeadAndRecords(t, newEnv(t)) })
 	t.Run("HeadWithRecord", func(t *testing.T) { testHeadWithRecord(t, newEnv(t)) })
 	t.Run("OldLayout", func(t *testing.T) { testOldLayout(t, newEnv(t)) })
+	t.Run("Format3Documents", func(t *testing.T) { testFormat3Documents(t, newEnv(t)) })
 	t.Run("CitizensAndKeys", func(t *testing.T) { testCitizensAndKeys(t, newEnv(t)) })
 	t.Run("Pending", func(t *testing.T) { testPending(t, newEnv(t)) })
 	t.Run("SubjectRefs", func(t *testing.T) { testSubjectRefs(t, newEnv(t)) })
