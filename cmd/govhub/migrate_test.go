@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/govhub/govhub/auth"
 	"github.com/govhub/govhub/crypto/commit"
 	"github.com/govhub/govhub/dataset"
@@ -20,6 +22,7 @@ import (
 	"github.com/govhub/govhub/hub"
 	"github.com/govhub/govhub/policy"
 	"github.com/govhub/govhub/store/embedded"
+	"github.com/govhub/govhub/store/storetest"
 )
 
 const adultQuery = `query($id: ID!, $purpose: String!) { citizen(id: $id, purpose: $purpose) {
@@ -231,5 +234,57 @@ func TestMigrateIndexesCommand(t *testing.T) {
 	}
 	if get(r.Data, "citizen", "identity", "name") == nil {
 		t.Errorf("a read after the migration = %v, want the citizen's name", r.Data)
+	}
+}
+
+// `govhub migrate pack` packs the citizens' documents an earlier version wrote (here: this
+// store's, unpacked as format 3 held them), the hub reads them the same afterwards, and a second
+// run packs nothing.
+func TestMigratePackCommand(t *testing.T) {
+	h := startHub(t, 4)
+	c := h.findCitizen(4, "identity", "tax").ID
+	before := mustJSON(t, h.checkServed(identityTaxQuery, c).Data)
+	h.close()
+	st, err := openStorage(t.Context(), h.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := st.client.Database("govhub")
+	if err := storetest.UnpackCitizens(t.Context(), db); err != nil {
+		t.Fatal(err)
+	}
+	unpacked, err := db.Collection("record_heads").CountDocuments(t.Context(), bson.D{{Key: "p", Value: bson.D{{Key: "$exists", Value: false}}}})
+	if err != nil || unpacked < 4 {
+		t.Fatalf("%d documents unpacked, %v; want the 4 citizens' at least", unpacked, err)
+	}
+	st.close(t.Context())
+
+	migrate := func() string {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		if err := run(t.Context(), []string{"migrate", "pack", "--data-dir", h.dir, "--quiet", "--log-level", "error"}, &out, &errOut); err != nil {
+			t.Fatalf("migrate pack = %v: %s%s", err, out.String(), errOut.String())
+		}
+		return out.String()
+	}
+	if out := migrate(); !strings.Contains(out, fmt.Sprintf("pack: %d citizens' documents packed", unpacked)) {
+		t.Errorf("migrate pack = %q, want %d packed", out, unpacked)
+	}
+	if out := migrate(); !strings.Contains(out, "pack: 0 citizens' documents packed") {
+		t.Errorf("second run = %q, want none packed", out)
+	}
+	st, err = openStorage(t.Context(), h.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	left, err := st.client.Database("govhub").Collection("record_heads").CountDocuments(t.Context(), bson.D{{Key: "p", Value: bson.D{{Key: "$exists", Value: false}}}})
+	st.close(t.Context())
+	if err != nil || left != 0 {
+		t.Errorf("%d documents left unpacked, %v; want none", left, err)
+	}
+
+	h.open()
+	if got := mustJSON(t, h.checkServed(identityTaxQuery, c).Data); !bytes.Equal(got, before) {
+		t.Errorf("a read after the migration = %s, want %s", got, before)
 	}
 }

@@ -406,3 +406,42 @@ func (s *Store) deleteFromCitizen(ctx context.Context, citizen string, datasets 
 		return true, nil
 	})
 }
+
+// PackCitizens packs every citizen's document written before format 4 (a write each, as any
+// other write of the document: writeCitizen) and returns how many it packed; progress, if not nil,
+// is called now and then with the documents done and their number. Documents packed meanwhile are
+// left as they are, so it may run beside hubs of this version, and again after an interruption.
+func (s *Store) PackCitizens(ctx context.Context, progress func(done, total int)) (int, error) {
+	cur, err := s.recordHeads.Find(ctx, bson.D{{Key: "p", Value: bson.D{{Key: "$exists", Value: false}}}},
+		options.Find().SetBatchSize(1024).SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return 0, fmt.Errorf("listing citizens to pack: %w", mapErr(err))
+	}
+	var ids []string
+	for cur.Next(ctx) {
+		id, _ := cur.Current.Lookup("_id").StringValueOK()
+		ids = append(ids, id)
+	}
+	err = cur.Err()
+	cur.Close(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("listing citizens to pack: %w", mapErr(err))
+	}
+	packed := 0
+	for i, id := range ids {
+		err := s.writeCitizen(ctx, id, false, func(d *citizenDoc) (bool, error) {
+			if d.packed() {
+				return false, nil
+			}
+			packed++
+			return true, nil
+		})
+		if err != nil {
+			return packed, fmt.Errorf("packing the document of %s: %w", id, err)
+		}
+		if progress != nil && ((i+1)%1000 == 0 || i+1 == len(ids)) {
+			progress(i+1, len(ids))
+		}
+	}
+	return packed, nil
+}
