@@ -429,15 +429,16 @@ func (s *Store) PackCitizens(ctx context.Context, progress func(done, total int)
 	}
 	packed := 0
 	for i, id := range ids {
+		var wrote bool // by the last call of change: against MongoDB a write may be tried again
 		err := s.writeCitizen(ctx, id, false, func(d *citizenDoc) (bool, error) {
-			if d.packed() {
-				return false, nil
-			}
-			packed++
-			return true, nil
+			wrote = !d.packed() && !d.empty()
+			return wrote, nil
 		})
 		if err != nil {
 			return packed, fmt.Errorf("packing the document of %s: %w", id, err)
+		}
+		if wrote {
+			packed++
 		}
 		if progress != nil && ((i+1)%1000 == 0 || i+1 == len(ids)) {
 			progress(i+1, len(ids))
