@@ -20,6 +20,11 @@ import (
 // read under the lock would make. Otherwise, or with no mark, it reads as before. That saves the
 // update one find of a document of several kilobytes, which FerretDB decodes whole.
 //
+// Against MongoDB (no process locks) every mark is kept and an update's write takes it for its
+// first try whatever happened since: the write is a compare-and-swap on the document's count of
+// writes, n, so a document written since the mark refuses it, and the write reads the document and
+// tries again (writeCitizen). That saves MongoDB's updates the same find.
+//
 // A mark is used once. The marks are bounded: past maxMarks they are all forgotten, which costs the
 // writes that would have used them one read each.
 
@@ -36,6 +41,11 @@ type headMark struct {
 // stamp returns the stamp to take before reading the citizen's document for a mark; ok is false
 // where the store keeps no marks, or a write of the document may be running.
 func (s *Store) stamp(citizen string) (embedded.WriteStamp, bool) {
+	if !s.serialised() {
+		// Against MongoDB the write's compare-and-swap on n refuses a document written since the
+		// mark was read (writeCitizen), so every mark may serve as the write's first try.
+		return embedded.WriteStamp{}, true
+	}
 	if s.recordHeads.counts == nil {
 		return embedded.WriteStamp{}, false
 	}
@@ -56,14 +66,14 @@ func (s *Store) mark(citizen string, st embedded.WriteStamp, d citizenDoc, found
 // marked takes the citizen's mark, with use; ok is true when it holds the document as stored now.
 // The caller holds the document's lock, as it would for the read the mark replaces.
 func (s *Store) marked(citizen string, use bool) (d citizenDoc, found, ok bool) {
-	if !use || s.recordHeads.counts == nil {
+	if !use || s.serialised() && s.recordHeads.counts == nil {
 		return d, false, false
 	}
 	s.marksMu.Lock()
 	m, ok := s.marks[citizen]
 	delete(s.marks, citizen)
 	s.marksMu.Unlock()
-	if !ok || !s.recordHeads.counts.Unchanged(citizen, m.stamp) {
+	if !ok || s.serialised() && !s.recordHeads.counts.Unchanged(citizen, m.stamp) {
 		return d, false, false
 	}
 	// The caller's change (writeCitizen) changes its copy in place, and HeadAndRecords' caller

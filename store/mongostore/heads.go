@@ -228,8 +228,10 @@ const maxWriteAttempts = 16
 // On FerretDB it reads and writes by _id under the process's lock of the citizen (with marked, it
 // takes the document as HeadAndRecords last read it when no write may have changed it since:
 // headmarks.go). Against MongoDB the write is a compare-and-swap on n (on the absence of n for a
-// document written before format 4, or for none), and a write that finds another came first reads
-// the document and calls change again.
+// document written before format 4, or for none), on the mark for its first try with marked, and
+// a write that finds another came first, or a conflict change found on the mark (which another
+// update's read may have left older than the document), reads the document and calls change
+// again.
 func (s *Store) writeCitizen(ctx context.Context, citizen string, marked bool, change func(d *citizenDoc) (bool, error)) error {
 	if s.serialised() {
 		defer s.lock(citizenKey(citizen))()
@@ -243,12 +245,19 @@ func (s *Store) writeCitizen(ctx context.Context, citizen string, marked bool, c
 		_, err := s.changeCitizen(ctx, &d, found, change)
 		return err
 	}
-	for range maxWriteAttempts {
-		d, found, err := s.citizen(ctx, citizen)
-		if err != nil {
-			return err
+	for try := range maxWriteAttempts {
+		d, found, ok := s.marked(citizen, marked && try == 0)
+		if !ok {
+			var err error
+			if d, found, err = s.citizen(ctx, citizen); err != nil {
+				return err
+			}
 		}
-		if done, err := s.changeCitizen(ctx, &d, found, change); err != nil || done {
+		done, err := s.changeCitizen(ctx, &d, found, change)
+		if ok && isConflict(err) {
+			continue // decided on a mark, which may be older than the document: read it
+		}
+		if err != nil || done {
 			return err
 		}
 	}

@@ -1,15 +1,18 @@
 package mongostore
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"reflect"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/event"
 
 	"github.com/govhub/govhub/store"
 )
@@ -237,4 +240,69 @@ func bsonD(b *testing.B, raw []byte) bson.D {
 		b.Fatal(err)
 	}
 	return d
+}
+
+// Against MongoDB an update's write takes the document its HeadAndRecords read (its mark) for its
+// first try: one find an update. A mark older than the document never makes a write succeed (the
+// compare-and-swap on n refuses it), nor makes one fail that the document allows (the write reads
+// it and decides again).
+func TestMarksAgainstMongoDB(t *testing.T) {
+	var finds atomic.Int64 // of record_heads, through a
+	monitor := &event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
+		if coll, _ := e.Command.Lookup(e.CommandName).StringValueOK(); e.CommandName == "find" && coll == collRecordHeads {
+			finds.Add(1)
+		}
+	}}
+	s, srv := newEmbeddedStore(t)
+	a := storeOn(t, srv, monitor)
+	a.locks = nil // MongoDB's path
+	ctx := t.Context()
+	rec := func(v uint64) store.Record {
+		return store.Record{Citizen: "C000001", Dataset: "tax", Version: v, Salt: make([]byte, 32),
+			Updated: time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC), Items: []store.Item{{Plain: map[string]any{"v": int64(v)}}}}
+	}
+	w := func(from, to uint64) store.HeadAndRecord {
+		return store.HeadAndRecord{Head: store.Head{Citizen: "C000001", Head: to, Versions: map[string]uint64{"tax": to}, MAC: []byte("mac")},
+			HeadBase: from, HadHead: from > 0, Record: rec(to), Base: from, HadBase: from > 0}
+	}
+	if err := s.PutHeadAndRecord(ctx, w(0, 1)); err != nil {
+		t.Fatal(err)
+	}
+	read := func(want uint64) {
+		t.Helper()
+		if h, _, _, err := a.HeadAndRecords(ctx, "C000001", []string{"tax"}); err != nil || h.Head != want {
+			t.Fatalf("HeadAndRecords = head %d, %v; want %d", h.Head, err, want)
+		}
+	}
+
+	read(1)
+	before := finds.Load()
+	if err := a.PutHeadAndRecord(ctx, w(1, 2)); err != nil {
+		t.Fatalf("update 1 → 2 = %v", err)
+	}
+	if n := finds.Load() - before; n != 0 {
+		t.Errorf("an update's write read the citizen's document %d times, want none (its mark)", n)
+	}
+
+	// Another instance writes between a's read and a's write: a's write is refused.
+	read(2)
+	if err := s.PutHeadAndRecord(ctx, w(2, 3)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.PutHeadAndRecord(ctx, w(2, 4)); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("a's write built on head 2 after another wrote head 3 = %v, want ErrConflict", err)
+	}
+
+	// a's mark is older than the document its write builds on (another update's read left it):
+	// the write reads the document and succeeds.
+	read(3)
+	if err := s.PutHeadAndRecord(ctx, w(3, 4)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.PutHeadAndRecord(ctx, w(4, 5)); err != nil {
+		t.Errorf("a's write built on head 4 with a mark of head 3 = %v, want nil", err)
+	}
+	if h, _, recs, err := s.HeadAndRecords(ctx, "C000001", []string{"tax"}); err != nil || h.Head != 5 || recs["tax"].Version != 5 {
+		t.Errorf("after it: head %d, tax record %d, %v; want both at 5", h.Head, recs["tax"].Version, err)
+	}
 }
