@@ -18,12 +18,7 @@ import (
 // server, may have changed it since: a write through another store in between is seen, and the
 // update is refused as a conflict rather than written over it.
 func TestMarksSaveAReadAndSeeOtherWrites(t *testing.T) {
-	var finds atomic.Int64 // of record_heads, through a
-	monitor := &event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
-		if coll, _ := e.Command.Lookup(e.CommandName).StringValueOK(); e.CommandName == "find" && coll == collRecordHeads {
-			finds.Add(1)
-		}
-	}}
+	finds, monitor := recordHeadFinds() // through a
 	s, srv := newEmbeddedStore(t)
 	a := storeOn(t, srv, monitor)
 	ctx := t.Context()
@@ -93,4 +88,15 @@ func TestMarksSaveAReadAndSeeOtherWrites(t *testing.T) {
 	if !errors.Is(err, store.ErrConflict) {
 		t.Errorf("a's write built on head 3 after a write of many moved it to 5 = %v, want ErrConflict", err)
 	}
+}
+
+// recordHeadFinds returns a monitor for a client, and the count of the finds of record_heads it
+// saw.
+func recordHeadFinds() (*atomic.Int64, *event.CommandMonitor) {
+	var finds atomic.Int64
+	return &finds, &event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
+		if coll, _ := e.Command.Lookup(e.CommandName).StringValueOK(); e.CommandName == "find" && coll == collRecordHeads {
+			finds.Add(1)
+		}
+	}}
 }

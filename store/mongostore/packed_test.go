@@ -1,18 +1,15 @@
 package mongostore
 
 import (
-	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"reflect"
 	"slices"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/event"
 
 	"github.com/govhub/govhub/store"
 )
@@ -247,12 +244,7 @@ func bsonD(b *testing.B, raw []byte) bson.D {
 // compare-and-swap on n refuses it), nor makes one fail that the document allows (the write reads
 // it and decides again).
 func TestMarksAgainstMongoDB(t *testing.T) {
-	var finds atomic.Int64 // of record_heads, through a
-	monitor := &event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
-		if coll, _ := e.Command.Lookup(e.CommandName).StringValueOK(); e.CommandName == "find" && coll == collRecordHeads {
-			finds.Add(1)
-		}
-	}}
+	finds, monitor := recordHeadFinds() // through a
 	s, srv := newEmbeddedStore(t)
 	a := storeOn(t, srv, monitor)
 	a.locks = nil // MongoDB's path
