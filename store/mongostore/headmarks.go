@@ -39,7 +39,8 @@ type headMark struct {
 }
 
 // stamp returns the stamp to take before reading the citizen's document for a mark; ok is false
-// where the store keeps no marks, or a write of the document may be running.
+// where the store keeps no marks (a FerretDB reached by URI), or a write of the document may be
+// running.
 func (s *Store) stamp(citizen string) (embedded.WriteStamp, bool) {
 	if !s.serialised() {
 		// Against MongoDB the write's compare-and-swap on n refuses a document written since the
@@ -63,8 +64,9 @@ func (s *Store) mark(citizen string, st embedded.WriteStamp, d citizenDoc, found
 	s.marks[citizen] = m
 }
 
-// marked takes the citizen's mark, with use; ok is true when it holds the document as stored now.
-// The caller holds the document's lock, as it would for the read the mark replaces.
+// marked takes the citizen's mark, with use. On FerretDB ok is true when it holds the document as
+// stored now, and the caller holds the document's lock, as it would for the read the mark
+// replaces; against MongoDB ok is true for any mark, which the write's compare-and-swap checks.
 func (s *Store) marked(citizen string, use bool) (d citizenDoc, found, ok bool) {
 	if !use || s.serialised() && s.recordHeads.counts == nil {
 		return d, false, false

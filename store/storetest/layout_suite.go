@@ -209,25 +209,8 @@ func oneWins(t *testing.T, env *Env, what string, write func(i int) error) {
 func testOldLayout(t *testing.T, env *Env) {
 	ctx := t.Context()
 	// Build the old layout: write records with this store, then put each where the old code kept it.
-	var want []store.Record
-	for i := 1; i <= 5; i++ {
-		c := fmt.Sprintf("C%06d", i)
-		h := store.Head{Citizen: c, Versions: map[string]uint64{}, MAC: []byte("mac")}
-		for j, ds := range []string{"identity", "tax", "health"}[:1+i%3] {
-			r := sampleRecord(c, ds, uint64(10*i+j))
-			r.Items[0].Plain = map[string]any{"hukouCity": []string{"杭州市", "福州市"}[i%2]}
-			want = append(want, r)
-			h.Versions[ds], h.Head = r.Version, r.Version
-		}
-		if i != 5 { // C000005: records without a head (an import interrupted between the two)
-			if err := env.Store.PutRecordHead(ctx, h, 0, false); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if err := env.Store.InsertRecords(ctx, want); err != nil {
-		t.Fatal(err)
-	}
+	// C000005: records without a head (an import interrupted between the two).
+	want := seedCitizens(t, env, 5, []string{"identity", "tax", "health"}, func(i int) bool { return i != 5 })
 	heads, records := env.DB.Collection("record_heads"), env.DB.Collection("records")
 	cur, err := heads.Find(ctx, bson.D{})
 	if err != nil {
@@ -343,23 +326,7 @@ func unpacked(t *testing.T, d bson.M) bson.M {
 // level, not packed) are read by every reader of them, and a write packs the document it writes.
 func testFormat3Documents(t *testing.T, env *Env) {
 	ctx := t.Context()
-	var want []store.Record
-	for i := 1; i <= 4; i++ {
-		c := fmt.Sprintf("C%06d", i)
-		h := store.Head{Citizen: c, Versions: map[string]uint64{}, MAC: []byte("mac")}
-		for j, ds := range []string{"identity", "tax"}[:1+i%2] {
-			r := sampleRecord(c, ds, uint64(10*i+j))
-			r.Items[0].Plain = map[string]any{"hukouCity": []string{"杭州市", "福州市"}[i%2]}
-			want = append(want, r)
-			h.Versions[ds], h.Head = r.Version, r.Version
-		}
-		if err := env.Store.PutRecordHead(ctx, h, 0, false); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := env.Store.InsertRecords(ctx, want); err != nil {
-		t.Fatal(err)
-	}
+	want := seedCitizens(t, env, 4, []string{"identity", "tax"}, func(int) bool { return true })
 	if err := UnpackCitizens(ctx, env.DB); err != nil {
 		t.Fatal(err)
 	}
@@ -433,4 +400,32 @@ func testFormat3Documents(t *testing.T, env *Env) {
 		t.Errorf("the document an erasure wrote has %v, want _id, n and p alone", got)
 	}
 	read("some written since")
+}
+
+// seedCitizens stores citizens C000001…C00000n through env's store: citizen i has records in the
+// first 1+i%len(datasets) of datasets (version 10i+j, hukouCity 杭州市 or 福州市 by i's parity), and
+// a head listing them where withHead(i). It returns the records, citizen by citizen.
+func seedCitizens(t *testing.T, env *Env, n int, datasets []string, withHead func(i int) bool) []store.Record {
+	t.Helper()
+	ctx := t.Context()
+	var recs []store.Record
+	for i := 1; i <= n; i++ {
+		c := fmt.Sprintf("C%06d", i)
+		h := store.Head{Citizen: c, Versions: map[string]uint64{}, MAC: []byte("mac")}
+		for j, ds := range datasets[:1+i%len(datasets)] {
+			r := sampleRecord(c, ds, uint64(10*i+j))
+			r.Items[0].Plain = map[string]any{"hukouCity": []string{"杭州市", "福州市"}[i%2]}
+			recs = append(recs, r)
+			h.Versions[ds], h.Head = r.Version, r.Version
+		}
+		if withHead(i) {
+			if err := env.Store.PutRecordHead(ctx, h, 0, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := env.Store.InsertRecords(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	return recs
 }
